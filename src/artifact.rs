@@ -1,0 +1,254 @@
+//! Writing what a stage makes: atomic files, checksums and the manifest.
+//!
+//! Every file is written to a temporary name in the same folder and renamed
+//! into place, so an interrupted run never leaves a half-written artifact that
+//! looks finished. Every stage writes a `manifest.json` beside its outputs
+//! saying what was made, from what, with which seed and version.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io::{self, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, IoContext, Result};
+
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// A file being written; it appears under its final name only on `commit`.
+/// Dropped without commit, the temporary file is removed.
+pub struct AtomicFile {
+    path: PathBuf,
+    tmp: PathBuf,
+    writer: Option<BufWriter<File>>,
+}
+
+impl AtomicFile {
+    pub fn create(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            fs::create_dir_all(dir).at(dir)?;
+        }
+        let name = path
+            .file_name()
+            .ok_or_else(|| Error::usage(format!("{} is not a file path", path.display())))?;
+        let tmp = path.with_file_name(format!(
+            ".{}.tmp-{}",
+            name.to_string_lossy(),
+            std::process::id()
+        ));
+        let file = File::create(&tmp).at(&tmp)?;
+        Ok(AtomicFile {
+            path,
+            tmp,
+            writer: Some(BufWriter::with_capacity(1 << 16, file)),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Flush, sync and rename into place.
+    pub fn commit(mut self) -> Result<()> {
+        let writer = self.writer.take().expect("writer present until commit");
+        let file = writer
+            .into_inner()
+            .map_err(|e| Error::io(&self.tmp, e.into_error()))?;
+        file.sync_all().at(&self.tmp)?;
+        drop(file);
+        fs::rename(&self.tmp, &self.path).at(&self.path)
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.writer.as_mut().expect("not committed").write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.writer.as_mut().expect("not committed").flush()
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if self.writer.take().is_some() {
+            let _ = fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// Write a whole file atomically.
+pub fn write_atomic(path: impl AsRef<Path>, bytes: &[u8]) -> Result<()> {
+    let mut f = AtomicFile::create(path)?;
+    f.write_all(bytes).at(f.path().to_path_buf())?;
+    f.commit()
+}
+
+/// Write a value as pretty JSON (with a final newline) atomically.
+pub fn write_json<T: Serialize>(path: impl AsRef<Path>, value: &T) -> Result<()> {
+    let mut bytes = serde_json::to_vec_pretty(value)?;
+    bytes.push(b'\n');
+    write_atomic(path, &bytes)
+}
+
+/// Read and parse a JSON file, naming the file and line on failure.
+pub fn read_json<T: for<'de> Deserialize<'de>>(path: impl AsRef<Path>) -> Result<T> {
+    let path = path.as_ref();
+    let text = fs::read_to_string(path).at(path)?;
+    serde_json::from_str(&text).map_err(|e| {
+        Error::bad_input(
+            path.display(),
+            Some(format!("line {} column {}", e.line(), e.column())),
+            "valid JSON of the expected shape",
+            e.to_string(),
+        )
+    })
+}
+
+/// Hex SHA-256 of a file's bytes.
+pub fn sha256_file(path: impl AsRef<Path>) -> Result<String> {
+    let path = path.as_ref();
+    let mut file = File::open(path).at(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = file.read(&mut buf).at(path)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hex::encode(hasher.finalize()))
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// What a stage made, from what, and how: written as `manifest.json` beside
+/// its outputs. Files are listed by path relative to the manifest's folder,
+/// sorted, so two identical runs write identical manifests.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Manifest {
+    /// The stage or verb that wrote it, e.g. "generate", "ingest", "train".
+    pub stage: String,
+    pub carelab_version: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    /// Inputs this output was made from: name -> checksum or description.
+    #[serde(default)]
+    pub inputs: BTreeMap<String, String>,
+    /// Row or record counts by table or category.
+    #[serde(default)]
+    pub counts: BTreeMap<String, u64>,
+    /// SHA-256 of every output file, by relative path.
+    #[serde(default)]
+    pub files: BTreeMap<String, String>,
+    /// Stage-specific facts (scenario, prevalence, Bayes AUROC, ...).
+    #[serde(default)]
+    pub details: BTreeMap<String, serde_json::Value>,
+}
+
+impl Manifest {
+    pub fn new(stage: &str) -> Self {
+        Manifest {
+            stage: stage.to_string(),
+            carelab_version: VERSION.to_string(),
+            ..Default::default()
+        }
+    }
+
+    /// Record the checksum of every regular file under `dir` (recursively),
+    /// except the manifest itself and hidden temporary files.
+    pub fn checksum_dir(&mut self, dir: impl AsRef<Path>) -> Result<()> {
+        let dir = dir.as_ref();
+        for rel in list_files(dir)? {
+            let key = rel.to_string_lossy().replace('\\', "/");
+            if key == "manifest.json" {
+                continue;
+            }
+            self.files.insert(key, sha256_file(dir.join(&rel))?);
+        }
+        Ok(())
+    }
+
+    pub fn write(&self, dir: impl AsRef<Path>) -> Result<()> {
+        write_json(dir.as_ref().join("manifest.json"), self)
+    }
+
+    pub fn read(dir: impl AsRef<Path>) -> Result<Self> {
+        read_json(dir.as_ref().join("manifest.json"))
+    }
+
+    /// Checksum of the manifest itself: a short identity for "this data".
+    pub fn digest(&self) -> String {
+        sha256_hex(&serde_json::to_vec(self).unwrap_or_default())
+    }
+}
+
+/// Regular files under `dir`, relative to it, sorted; hidden files skipped.
+pub fn list_files(dir: impl AsRef<Path>) -> Result<Vec<PathBuf>> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+        for entry in fs::read_dir(dir).at(dir)? {
+            let entry = entry.at(dir)?;
+            let name = entry.file_name();
+            if name.to_string_lossy().starts_with('.') {
+                continue;
+            }
+            let path = entry.path();
+            let kind = entry.file_type().at(&path)?;
+            if kind.is_dir() {
+                walk(root, &path, out)?;
+            } else if kind.is_file() {
+                out.push(path.strip_prefix(root).unwrap_or(&path).to_path_buf());
+            }
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    walk(dir.as_ref(), dir.as_ref(), &mut out)?;
+    out.sort();
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_file_appears_only_on_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.txt");
+        {
+            let mut f = AtomicFile::create(&path).unwrap();
+            f.write_all(b"half").unwrap();
+            assert!(!path.exists());
+            // dropped without commit
+        }
+        assert!(!path.exists());
+        assert_eq!(
+            list_files(dir.path()).unwrap().len(),
+            0,
+            "temp file cleaned up"
+        );
+        write_atomic(&path, b"whole").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"whole");
+    }
+
+    #[test]
+    fn manifest_checksums_are_sha256() {
+        let dir = tempfile::tempdir().unwrap();
+        write_atomic(dir.path().join("a/b.txt"), b"abc").unwrap();
+        let mut m = Manifest::new("test");
+        m.checksum_dir(dir.path()).unwrap();
+        assert_eq!(
+            m.files["a/b.txt"],
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        m.write(dir.path()).unwrap();
+        assert_eq!(Manifest::read(dir.path()).unwrap(), m);
+    }
+}

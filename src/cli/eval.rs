@@ -1,0 +1,11 @@
+//! Placeholder until this verb lands; see the open issue for it.
+
+use carelab::error::{Error, Result};
+use carelab::ui::Ui;
+
+#[derive(Debug, clap::Args)]
+pub struct EvalArgs {}
+
+pub fn run(_args: EvalArgs, _ui: &Ui) -> Result<u8> {
+    Err(Error::failure("this verb is not built yet (eval)"))
+}

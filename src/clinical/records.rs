@@ -1,0 +1,171 @@
+//! Typed rows of the clean clinical model.
+//!
+//! Field names are the column names of the CSV and Parquet tables (see the
+//! data dictionary in the book). Times are local hospital time without a zone,
+//! written ISO 8601 (`2023-04-05T14:30:00`); values are in the unit given
+//! beside them, which for clean data is the measure's canonical UCUM unit.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use serde::{Deserialize, Serialize};
+
+/// One person, with the direct identifiers de-identification must handle.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Patient {
+    /// Stable synthetic person id (e.g. `P0000042`); not an identifier a
+    /// hospital would hold, but the key that ties the clean tables together.
+    pub patient_id: String,
+    /// Medical record number as the hospital assigns it.
+    pub mrn: String,
+    pub given_name: String,
+    pub family_name: String,
+    /// `F` or `M`.
+    pub sex: String,
+    pub birth_date: NaiveDate,
+    /// OMB race category, e.g. `White`, `Black or African American`.
+    pub race: String,
+    /// `Hispanic or Latino` or `Not Hispanic or Latino`.
+    pub ethnicity: String,
+    /// `Medicare`, `Medicaid`, `Commercial`, `Self-pay`.
+    pub payer: String,
+    pub address_line: String,
+    pub city: String,
+    pub state: String,
+    /// Five-digit ZIP code.
+    pub zip: String,
+    pub phone: String,
+    pub email: String,
+    pub ssn: String,
+    /// Date of death when the person died in the window.
+    pub death_date: Option<NaiveDate>,
+}
+
+/// One inpatient stay.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Encounter {
+    pub encounter_id: String,
+    pub patient_id: String,
+    /// FHIR v3 ActCode class, `IMP` for inpatient.
+    pub class: String,
+    pub admit_time: NaiveDateTime,
+    pub discharge_time: NaiveDateTime,
+    /// `Disposition::name()`, e.g. `home`, `skilled_nursing`, `expired`.
+    pub disposition: String,
+    /// ICD-10-CM code of the principal diagnosis of the stay.
+    pub reason_code: String,
+}
+
+/// One measurement: a vital sign or a laboratory result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Observation {
+    pub observation_id: String,
+    pub patient_id: String,
+    pub encounter_id: String,
+    pub time: NaiveDateTime,
+    /// LOINC code in clean data; a local code in some messy sources.
+    pub code: String,
+    /// Code system URI (`http://loinc.org` or a local system).
+    pub system: String,
+    pub display: String,
+    pub value: f64,
+    /// UCUM unit.
+    pub unit: String,
+}
+
+/// A diagnosis (chronic condition) known from `onset_date`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Condition {
+    pub condition_id: String,
+    pub patient_id: String,
+    /// The encounter where it was recorded, when there was one.
+    pub encounter_id: Option<String>,
+    /// ICD-10-CM code.
+    pub code: String,
+    pub display: String,
+    pub onset_date: NaiveDate,
+}
+
+/// A medication order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Medication {
+    pub medication_id: String,
+    pub patient_id: String,
+    pub encounter_id: String,
+    /// RxNorm concept id.
+    pub rxnorm: String,
+    pub name: String,
+    pub authored_time: NaiveDateTime,
+}
+
+/// A free-text discharge note. It contains PHI by design.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Note {
+    pub note_id: String,
+    pub patient_id: String,
+    pub encounter_id: String,
+    pub time: NaiveDateTime,
+    pub text: String,
+}
+
+/// Kinds of PHI the generator plants in notes (HIPAA Safe Harbor categories).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PhiKind {
+    Name,
+    Date,
+    Mrn,
+    Phone,
+    Email,
+    Ssn,
+    Address,
+    City,
+    Zip,
+    Url,
+    Ip,
+    Age,
+}
+
+/// Ground truth: one PHI span in a note, as byte offsets into `Note::text`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PhiSpan {
+    pub note_id: String,
+    pub kind: PhiKind,
+    pub start: usize,
+    pub end: usize,
+}
+
+/// Ground truth for one stay: the true readmission probability the generator
+/// drew the label from, and the outcomes themselves.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StayTruth {
+    pub encounter_id: String,
+    pub patient_id: String,
+    /// True probability of 30-day readmission given the data at discharge.
+    pub true_risk: f64,
+    /// 1 when readmitted within 30 days of discharge.
+    pub readmit_30d: u8,
+    /// True probability of dying in hospital during this stay.
+    pub true_mortality_risk: f64,
+    pub died_in_hospital: u8,
+}
+
+/// Everything about one patient: the unit the generator makes and streams.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PatientBundle {
+    pub patient: Option<Patient>,
+    pub encounters: Vec<Encounter>,
+    pub observations: Vec<Observation>,
+    pub conditions: Vec<Condition>,
+    pub medications: Vec<Medication>,
+    pub notes: Vec<Note>,
+    pub phi_spans: Vec<PhiSpan>,
+    pub truth: Vec<StayTruth>,
+}
+
+/// Parse the ISO 8601 local date-time every clean table uses.
+pub fn parse_datetime(s: &str) -> Option<NaiveDateTime> {
+    NaiveDateTime::parse_from_str(s.trim(), "%Y-%m-%dT%H:%M:%S").ok()
+}
+
+pub fn format_datetime(t: &NaiveDateTime) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S").to_string()
+}

@@ -1,0 +1,1 @@
+//! The legacy fixed-width mainframe export and its layout file.

@@ -1,0 +1,1 @@
+//! Clean tables of `clinical::records` rows as CSV and Parquet.

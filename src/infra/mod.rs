@@ -1,0 +1,1 @@
+//! Stage `infra`: see ../shared/DESIGN.md and the open issue that builds it.

@@ -1,0 +1,1 @@
+//! Stage `ingest`: see ../shared/DESIGN.md and the open issue that builds it.

@@ -1,0 +1,1 @@
+//! Stage `labs`: see ../shared/DESIGN.md and the open issue that builds it.

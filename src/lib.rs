@@ -1,0 +1,31 @@
+//! CareLab: the path a clinical prediction model takes in a hospital, one
+//! module per stage, on synthetic patients.
+//!
+//! Data flows one way: `synth` makes populations and exports; `formats` reads
+//! and writes them; `ingest` turns sources into the clean model and the
+//! analysis table; `deid` de-identifies; `features` turns the analysis table
+//! into a model matrix; `train`, `eval` and `registry` make, judge and track
+//! models; `serve` and `monitor` run them; `infra` measures devices and cost;
+//! `labs` teaches it all. `clinical` is the shared data model, and `error`,
+//! `artifact`, `rng` and `ui` the plumbing every stage uses.
+
+pub mod artifact;
+pub mod audit;
+pub mod clinical;
+pub mod deid;
+pub mod error;
+pub mod eval;
+pub mod features;
+pub mod formats;
+pub mod infra;
+pub mod ingest;
+pub mod labs;
+pub mod monitor;
+pub mod registry;
+pub mod rng;
+pub mod serve;
+pub mod synth;
+pub mod train;
+pub mod ui;
+
+pub use error::{Error, Result};

@@ -1,0 +1,1 @@
+//! Stage `monitor`: see ../shared/DESIGN.md and the open issue that builds it.

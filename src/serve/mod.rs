@@ -1,0 +1,1 @@
+//! Stage `serve`: see ../shared/DESIGN.md and the open issue that builds it.

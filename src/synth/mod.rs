@@ -1,0 +1,1 @@
+//! Stage `synth`: see ../shared/DESIGN.md and the open issue that builds it.
