@@ -1,1 +1,2 @@
 //! Stage `infra`: see ../shared/DESIGN.md and the open issue that builds it.
+pub mod cost;
