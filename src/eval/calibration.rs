@@ -57,15 +57,39 @@ pub fn calibration_in_the_large(scores: &[f64], labels: &[bool]) -> Option<f64> 
     a.is_finite().then_some(a)
 }
 
+/// Log-likelihood of `logit P = a + b * x`.
+fn log_likelihood(x: &[f64], labels: &[bool], a: f64, b: f64) -> f64 {
+    x.iter()
+        .zip(labels)
+        .map(|(&xi, &y)| {
+            let z = a + b * xi;
+            // log sigmoid(z) and log(1 - sigmoid(z)), stable for large |z|.
+            let log1pexp = if z > 0.0 {
+                z + (-z).exp().ln_1p()
+            } else {
+                z.exp().ln_1p()
+            };
+            if y {
+                z - log1pexp
+            } else {
+                -log1pexp
+            }
+        })
+        .sum()
+}
+
 /// Joint fit of intercept and slope: `(intercept, slope)`. `None` with one
-/// class or when the scores do not vary (no slope to estimate).
+/// class or when the scores do not vary (no slope to estimate). Newton's
+/// method with step halving, started from (logit of the event rate, 0), so
+/// that extreme logits (scores of exactly 0 or 1) cannot make it diverge.
 pub fn recalibration_fit(scores: &[f64], labels: &[bool]) -> Option<(f64, f64)> {
     let n_pos = labels.iter().filter(|&&y| y).count();
     if n_pos == 0 || n_pos == labels.len() {
         return None;
     }
     let x: Vec<f64> = scores.iter().map(|&s| logit(s)).collect();
-    let (mut a, mut b) = (0.0, 1.0);
+    let (mut a, mut b) = (logit(n_pos as f64 / labels.len() as f64), 0.0);
+    let mut ll = log_likelihood(&x, labels, a, b);
     for _ in 0..200 {
         let (mut ga, mut gb, mut haa, mut hab, mut hbb) = (0.0, 0.0, 0.0, 0.0, 0.0);
         for (&xi, &y) in x.iter().zip(labels) {
@@ -83,10 +107,19 @@ pub fn recalibration_fit(scores: &[f64], labels: &[bool]) -> Option<(f64, f64)> 
             return None;
         }
         // Newton step: H^-1 g for the 2x2 information matrix.
-        let da = (hbb * ga - hab * gb) / det;
-        let db = (haa * gb - hab * ga) / det;
+        let mut da = (hbb * ga - hab * gb) / det;
+        let mut db = (haa * gb - hab * ga) / det;
+        let mut halvings = 0;
+        let mut next = log_likelihood(&x, labels, a + da, b + db);
+        while !(next >= ll - 1e-12 * ll.abs()) && halvings < 50 {
+            da /= 2.0;
+            db /= 2.0;
+            halvings += 1;
+            next = log_likelihood(&x, labels, a + da, b + db);
+        }
         a += da;
         b += db;
+        ll = next;
         if da.abs().max(db.abs()) < 1e-13 {
             break;
         }
@@ -105,8 +138,9 @@ pub struct ReliabilityBin {
 }
 
 /// Reliability curve over `n_bins` equal-width bins of the score on [0, 1]
-/// (scikit-learn's `calibration_curve(strategy="uniform")`: a score on an
-/// inner edge goes to the upper bin; empty bins are left out).
+/// (scikit-learn's `calibration_curve(strategy="uniform")`: bins are
+/// (lower, upper] except the first, [0, 0.1], so a score on an inner edge
+/// goes to the lower bin; empty bins are left out).
 pub fn reliability(scores: &[f64], labels: &[bool], n_bins: usize) -> Vec<ReliabilityBin> {
     let n_bins = n_bins.max(1);
     // Edges computed as numpy.linspace does (i * step), so that scores that
@@ -118,7 +152,7 @@ pub fn reliability(scores: &[f64], labels: &[bool], n_bins: usize) -> Vec<Reliab
     let mut sum_label = vec![0.0; n_bins];
     let mut count = vec![0u64; n_bins];
     for (&s, &y) in scores.iter().zip(labels) {
-        let bin = inner.partition_point(|&e| e <= s).min(n_bins - 1);
+        let bin = inner.partition_point(|&e| e < s).min(n_bins - 1);
         sum_score[bin] += s;
         sum_label[bin] += f64::from(u8::from(y));
         count[bin] += 1;
@@ -162,10 +196,14 @@ mod tests {
     }
 
     #[test]
-    fn edge_scores_go_to_upper_bin() {
-        let bins = reliability(&[0.0, 0.1, 0.95, 1.0], &[false, true, true, true], 10);
+    fn edge_scores_go_to_lower_bin() {
+        let bins = reliability(
+            &[0.0, 0.1, 0.15, 0.95, 1.0],
+            &[false, true, true, true, true],
+            10,
+        );
         assert_eq!(bins.len(), 3);
-        assert_eq!((bins[0].n, bins[1].n, bins[2].n), (1, 1, 2));
+        assert_eq!((bins[0].n, bins[1].n, bins[2].n), (2, 1, 2));
         assert_eq!(bins[2].lower, 0.9);
     }
 }
