@@ -50,6 +50,8 @@ pub struct Plot {
     pub x_range: (f64, f64),
     pub y_range: (f64, f64),
     pub series: Vec<Series>,
+    /// Put the legend top right (falling curves) instead of bottom right.
+    pub legend_top: bool,
 }
 
 const MODEL: RGBColor = RGBColor(31, 119, 180);
@@ -78,6 +80,7 @@ pub fn plots(report: &EvalReport) -> Vec<Plot> {
         let (x0, x1) = bounds(h.iter().map(x));
         out.push(Plot {
             file_stem: "loss".into(),
+            legend_top: true,
             title: format!("Loss by epoch: {}", report.run_name),
             x_label: "epoch".into(),
             y_label: "loss".into(),
@@ -96,6 +99,7 @@ pub fn plots(report: &EvalReport) -> Vec<Plot> {
         .unwrap_or_default();
     out.push(Plot {
         file_stem: "roc".into(),
+        legend_top: false,
         title: format!("ROC, {} split{auroc}", report.split),
         x_label: "1 - specificity (false positive rate)".into(),
         y_label: "sensitivity (true positive rate)".into(),
@@ -113,6 +117,7 @@ pub fn plots(report: &EvalReport) -> Vec<Plot> {
         .unwrap_or_default();
     out.push(Plot {
         file_stem: "pr".into(),
+        legend_top: true,
         title: format!("Precision-recall, {} split{ap}", report.split),
         x_label: "recall (sensitivity)".into(),
         y_label: "precision (PPV)".into(),
@@ -135,6 +140,7 @@ pub fn plots(report: &EvalReport) -> Vec<Plot> {
     let top = ((top * 10.0).ceil() / 10.0).clamp(0.1, 1.0);
     out.push(Plot {
         file_stem: "calibration".into(),
+        legend_top: false,
         title: format!(
             "Calibration, {} split (ECE {:.3})",
             report.split, report.metrics.ece
@@ -166,6 +172,7 @@ pub fn plots(report: &EvalReport) -> Vec<Plot> {
     let clip = |v: f64| v.max(-hi * 0.5);
     out.push(Plot {
         file_stem: "decision_curve".into(),
+        legend_top: true,
         title: format!("Decision curve, {} split", report.split),
         x_label: "threshold probability".into(),
         y_label: "net benefit".into(),
@@ -179,8 +186,10 @@ pub fn plots(report: &EvalReport) -> Vec<Plot> {
             ),
             series(
                 "treat all",
+                // Treat-all falls steeply: draw it while it is on the chart.
                 dc.iter()
-                    .map(|p| (p.threshold, clip(p.treat_all)))
+                    .filter(|p| p.treat_all >= -hi * 0.5)
+                    .map(|p| (p.threshold, p.treat_all))
                     .collect(),
                 THIRD,
             ),
@@ -252,7 +261,11 @@ fn draw<DB: DrawingBackend>(plot: &Plot, root: DrawingArea<DB, Shift>) -> Result
     }
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
+        .position(if plot.legend_top {
+            SeriesLabelPosition::UpperRight
+        } else {
+            SeriesLabelPosition::LowerRight
+        })
         .label_font((FONT, 14))
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK)

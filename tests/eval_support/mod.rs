@@ -19,7 +19,11 @@ pub struct FakeRun {
 
 impl Default for FakeRun {
     fn default() -> Self {
-        FakeRun { n: 400, seed: 7, gain: 1.0 }
+        FakeRun {
+            n: 400,
+            seed: 7,
+            gain: 1.0,
+        }
     }
 }
 
@@ -32,8 +36,10 @@ impl FakeRun {
     /// run files (the generator's truth format) and returns its path.
     pub fn write(&self, dir: &Path) -> std::path::PathBuf {
         let mut r = rng::stream(self.seed, "fake-run", 0);
-        let mut preds = String::from("stay_id,patient_id,split,score,label,sex,age,race_ethnicity,payer\n");
-        let mut truth = String::from("encounter_id,patient_id,true_risk,readmit_30d,index_discharge\n");
+        let mut preds =
+            String::from("stay_id,patient_id,split,score,label,sex,age,race_ethnicity,payer\n");
+        let mut truth =
+            String::from("encounter_id,patient_id,true_risk,readmit_30d,index_discharge\n");
         let sexes = ["F", "M"];
         let races = ["Asian", "Black", "Hispanic", "White"];
         let payers = ["Medicaid", "Medicare", "Private", "SelfPay"];
@@ -55,14 +61,29 @@ impl FakeRun {
                     u8::from(label)
                 )
                 .unwrap();
-                writeln!(truth, "E{k:06},P{k:06},{risk},{},2024-01-01T00:00:00", u8::from(label)).unwrap();
+                writeln!(
+                    truth,
+                    "E{k:06},P{k:06},{risk},{},2024-01-01T00:00:00",
+                    u8::from(label)
+                )
+                .unwrap();
             }
         }
         write_atomic(dir.join("predictions.csv"), preds.as_bytes()).unwrap();
-        let mut hist = String::from("epoch,train_loss,valid_loss,valid_auroc,seconds,samples_per_sec\n");
+        let mut hist =
+            String::from("epoch,train_loss,valid_loss,valid_auroc,seconds,samples_per_sec\n");
         for e in 1..=5 {
             let e = e as f64;
-            writeln!(hist, "{e},{},{},{},{},{}", 0.6 / e.sqrt(), 0.62 / e.sqrt() + 0.01 * e, 0.6 + 0.02 * e, 0.5, 2400.0).unwrap();
+            writeln!(
+                hist,
+                "{e},{},{},{},{},{}",
+                0.6 / e.sqrt(),
+                0.62 / e.sqrt() + 0.01 * e,
+                0.6 + 0.02 * e,
+                0.5,
+                2400.0
+            )
+            .unwrap();
         }
         write_atomic(dir.join("history.csv"), hist.as_bytes()).unwrap();
         write_json(
@@ -86,7 +107,8 @@ impl FakeRun {
         write_atomic(dir.join("model.safetensors"), b"not really tensors").unwrap();
         let mut m = Manifest::new("train");
         m.seed = Some(self.seed);
-        m.inputs.insert("data/analysis.csv".into(), "ab12cd34".into());
+        m.inputs
+            .insert("data/analysis.csv".into(), "ab12cd34".into());
         m.checksum_dir(dir).unwrap();
         m.write(dir).unwrap();
         let truth_path = dir.with_extension("truth.csv");
