@@ -7,6 +7,7 @@
 //! - [`model`]: [`Model::load`] and [`Model::score`] for evaluation and serving.
 //! - [`weights`]: safetensors files with PyTorch state_dict names.
 
+pub mod candle_net;
 pub mod config;
 pub mod metrics;
 pub mod model;
