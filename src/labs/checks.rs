@@ -40,7 +40,7 @@ pub struct Env<'a> {
 pub fn run(check: &CheckSpec, env: &Env) -> CheckResult {
     let (passed, detail) = match evaluate(&check.check, env) {
         Ok(r) => r,
-        Err(e) => (false, e.to_string()),
+        Err(e) => (false, explain(&e, env.lab_dir)),
     };
     CheckResult {
         id: check.id.clone(),
@@ -52,6 +52,20 @@ pub fn run(check: &CheckSpec, env: &Env) -> CheckResult {
         } else {
             check.fix.clone()
         },
+    }
+}
+
+/// An error as a sentence for the learner: a missing file is named by its
+/// path inside the lab folder.
+pub fn explain(e: &Error, lab_dir: &Path) -> String {
+    match e {
+        Error::Io { path, source } if source.kind() == std::io::ErrorKind::NotFound => {
+            format!(
+                "{} does not exist yet",
+                path.strip_prefix(lab_dir).unwrap_or(path).display()
+            )
+        }
+        other => other.to_string(),
     }
 }
 
