@@ -10,6 +10,7 @@
 //! (`quality`). Nothing is dropped silently: per source, records in =
 //! records out + records quarantined.
 
+pub mod linkage;
 pub mod maps;
 pub mod raw;
 pub mod validate;
