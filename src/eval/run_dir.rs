@@ -33,7 +33,8 @@ pub struct Epoch {
     pub epoch: i64,
     pub train_loss: f64,
     pub valid_loss: f64,
-    pub valid_auroc: f64,
+    /// Empty in the file when validation had one class.
+    pub valid_auroc: Option<f64>,
     pub seconds: f64,
     pub samples_per_sec: f64,
 }
@@ -47,6 +48,8 @@ pub struct ModelInfo {
     pub features: Vec<String>,
     pub data_path: String,
     pub data_digest: String,
+    /// Checksum of the data's own manifest.json, when the trainer saw one.
+    pub data_manifest_digest: String,
     pub carelab_version: String,
     pub params: serde_json::Map<String, serde_json::Value>,
 }
@@ -206,7 +209,10 @@ pub fn read_history(path: &Path) -> Result<Vec<Epoch>> {
                 .map_err(|_| row.bad("epoch", "a whole number", &epoch))?,
             train_loss: row.number(idx[1], "train_loss")?,
             valid_loss: row.number(idx[2], "valid_loss")?,
-            valid_auroc: row.number(idx[3], "valid_auroc")?,
+            valid_auroc: match row.text(idx[3], "valid_auroc")?.as_str() {
+                "" => None,
+                _ => Some(row.number(idx[3], "valid_auroc")?),
+            },
             seconds: row.number(idx[4], "seconds")?,
             samples_per_sec: row.number(idx[5], "samples_per_sec")?,
         });
@@ -248,6 +254,7 @@ pub fn read_model_info(path: &Path) -> Result<ModelInfo> {
         features,
         data_path: text(&["data_path", "data"]),
         data_digest: text(&["data_digest", "data_sha256", "data_checksum"]),
+        data_manifest_digest: text(&["data_manifest_digest"]),
         carelab_version: text(&["carelab_version", "version"]),
         params: obj
             .get("params")

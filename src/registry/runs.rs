@@ -36,6 +36,9 @@ pub struct RunDetail {
     pub seed: Option<i64>,
     pub data_path: String,
     pub data_digest: String,
+    /// Checksum of the training data's manifest.json, when known.
+    pub data_manifest_digest: Option<String>,
+    /// Checksum of the run's own manifest.json.
     pub manifest_sha256: Option<String>,
     pub carelab_version: String,
     pub started_at: Option<String>,
@@ -198,14 +201,15 @@ impl Registry {
         }
         tx.execute(
             "INSERT INTO runs (run_id, experiment_id, name, run_dir, model_kind, seed, data_path, data_digest,
-                               manifest_sha256, carelab_version, status, started_at, finished_at, recorded_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+                               manifest_sha256, carelab_version, status, started_at, finished_at, recorded_at,
+                               data_manifest_digest)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
              ON CONFLICT(run_id) DO UPDATE SET
                 experiment_id = excluded.experiment_id, name = excluded.name, model_kind = excluded.model_kind,
                 seed = excluded.seed, data_path = excluded.data_path, data_digest = excluded.data_digest,
                 manifest_sha256 = excluded.manifest_sha256, carelab_version = excluded.carelab_version,
                 status = excluded.status, started_at = excluded.started_at, finished_at = excluded.finished_at,
-                recorded_at = excluded.recorded_at",
+                recorded_at = excluded.recorded_at, data_manifest_digest = excluded.data_manifest_digest",
             params![
                 run_id,
                 experiment_id,
@@ -221,6 +225,7 @@ impl Registry {
                 summary_text.get("started_at"),
                 summary_text.get("finished_at"),
                 recorded,
+                Some(model.data_manifest_digest.as_str()).filter(|d| !d.is_empty()),
             ],
         )?;
         for (k, v) in &params {
@@ -242,7 +247,7 @@ impl Registry {
             for (key, value) in [
                 ("train_loss", e.train_loss),
                 ("valid_loss", e.valid_loss),
-                ("valid_auroc", e.valid_auroc),
+                ("valid_auroc", e.valid_auroc.unwrap_or(f64::NAN)),
                 ("seconds", e.seconds),
                 ("samples_per_sec", e.samples_per_sec),
             ] {
@@ -349,7 +354,8 @@ impl Registry {
         let run_id = self.find_run(reference)?;
         let mut detail = self.conn.query_row(
             "SELECT r.run_id, e.name, r.name, r.run_dir, r.model_kind, r.status, r.recorded_at,
-                    r.seed, r.data_path, r.data_digest, r.manifest_sha256, r.carelab_version, r.started_at, r.finished_at
+                    r.seed, r.data_path, r.data_digest, r.manifest_sha256, r.carelab_version, r.started_at, r.finished_at,
+                    r.data_manifest_digest
              FROM runs r JOIN experiments e USING (experiment_id) WHERE r.run_id = ?1",
             [&run_id],
             |r| {
@@ -371,6 +377,7 @@ impl Registry {
                     carelab_version: r.get(11)?,
                     started_at: r.get(12)?,
                     finished_at: r.get(13)?,
+                    data_manifest_digest: r.get(14)?,
                     params: BTreeMap::new(),
                     history: BTreeMap::new(),
                     artifacts: BTreeMap::new(),

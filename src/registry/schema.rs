@@ -83,6 +83,8 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX metrics_by_key ON metrics(key, step);
     ",
+    // 2: the checksum of the training data's own manifest, beside the data file's.
+    "ALTER TABLE runs ADD COLUMN data_manifest_digest TEXT;",
 ];
 
 /// The schema version this build writes.
