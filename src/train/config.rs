@@ -167,7 +167,7 @@ impl TrainConfig {
                 self.weight_decay.to_string(),
             );
         }
-        if self.model == ModelKind::Mlp && self.hidden.iter().any(|&h| h == 0) {
+        if self.model == ModelKind::Mlp && self.hidden.contains(&0) {
             return bad(
                 "hidden",
                 "layer sizes of at least 1",
