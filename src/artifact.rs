@@ -83,7 +83,7 @@ impl Drop for AtomicFile {
 /// Write a whole file atomically.
 pub fn write_atomic(path: impl AsRef<Path>, bytes: &[u8]) -> Result<()> {
     let mut f = AtomicFile::create(path)?;
-    f.write_all(bytes).at(f.path().to_path_buf())?;
+    f.write_all(bytes).at(f.path())?;
     f.commit()
 }
 

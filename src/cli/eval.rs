@@ -1,11 +1,149 @@
-//! Placeholder until this verb lands; see the open issue for it.
+//! `carelab eval`: judge a trained run the way clinicians need.
+
+use std::path::PathBuf;
 
 use carelab::error::{Error, Result};
+use carelab::eval::{self, EvalOptions, ThresholdRule};
 use carelab::ui::Ui;
 
 #[derive(Debug, clap::Args)]
-pub struct EvalArgs {}
+pub struct EvalArgs {
+    /// The run directory the trainer wrote (runs/<name>).
+    #[arg(long)]
+    run: PathBuf,
+    /// Which split to evaluate: train, valid or test.
+    #[arg(long, default_value = "test", value_parser = ["train", "valid", "test"])]
+    split: String,
+    /// Flag stays whose score is at least this (default 0.5).
+    #[arg(long, conflicts_with = "target_sensitivity")]
+    threshold: Option<f64>,
+    /// Instead of a fixed threshold, the highest one reaching this sensitivity.
+    #[arg(long)]
+    target_sensitivity: Option<f64>,
+    /// The generator's truth/stays.csv, to show the Bayes-optimal AUROC beside the model's.
+    #[arg(long)]
+    truth: Option<PathBuf>,
+    /// Bootstrap replicates for the confidence intervals (0 for none).
+    #[arg(long, default_value_t = 200)]
+    bootstrap: usize,
+    /// Seed of the bootstrap (default: the run's seed).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Equal-width bins of the reliability curve.
+    #[arg(long, default_value_t = 10)]
+    bins: usize,
+    /// Where to write the report (default RUN/eval).
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
 
-pub fn run(_args: EvalArgs, _ui: &Ui) -> Result<u8> {
-    Err(Error::failure("this verb is not built yet (eval)"))
+fn probability(flag: &str, v: f64) -> Result<f64> {
+    if (0.0..=1.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(Error::usage(format!(
+            "{flag} must be between 0 and 1, got {v}"
+        )))
+    }
+}
+
+fn fmt(v: Option<f64>) -> String {
+    v.map(|x| format!("{x:.4}")).unwrap_or_else(|| "n/a".into())
+}
+
+pub fn run(args: EvalArgs, ui: &Ui) -> Result<u8> {
+    let threshold = match (args.threshold, args.target_sensitivity) {
+        (_, Some(s)) => ThresholdRule::TargetSensitivity(probability("--target-sensitivity", s)?),
+        (Some(t), None) => ThresholdRule::Fixed(probability("--threshold", t)?),
+        (None, None) => ThresholdRule::Fixed(0.5),
+    };
+    if args.bins == 0 {
+        return Err(Error::usage("--bins must be at least 1"));
+    }
+    let options = EvalOptions {
+        split: args.split,
+        threshold,
+        truth: args.truth,
+        bootstrap: args.bootstrap,
+        seed: args.seed,
+        bins: args.bins,
+    };
+    ui.info(format!(
+        "evaluating {} ({} split, {} bootstrap replicates)",
+        args.run.display(),
+        options.split,
+        options.bootstrap
+    ));
+    let report = eval::evaluate(&args.run, &options)?;
+    let out = args.out.unwrap_or_else(|| args.run.join("eval"));
+    let files = eval::write_report(&report, &out)?;
+    for w in &report.warnings {
+        ui.warn(w);
+    }
+    let summary = serde_json::json!({
+        "run": report.run_dir,
+        "split": report.split,
+        "n": report.n,
+        "events": report.events,
+        "metrics": report.metrics,
+        "intervals": report.intervals,
+        "operating_point": report.operating_point,
+        "bayes": report.bayes,
+        "warnings": report.warnings,
+        "out": out.display().to_string(),
+        "files": files,
+    });
+    ui.result(&summary, || {
+        let m = &report.metrics;
+        let op = &report.operating_point;
+        let ci = |k: &str| {
+            report
+                .intervals
+                .get(k)
+                .and_then(|e| e.ci)
+                .map(|c| format!(" [{:.4}, {:.4}]", c.lower, c.upper))
+                .unwrap_or_default()
+        };
+        let mut t = format!(
+            "{} split: {} stays, {} events ({:.1}%)\n",
+            report.split,
+            report.n,
+            report.events,
+            report.prevalence * 100.0
+        );
+        t.push_str(&format!("  AUROC                  {}{}\n", fmt(m.auroc), ci("auroc")));
+        t.push_str(&format!("  AUPRC (avg precision)  {}{}\n", fmt(m.auprc), ci("auprc")));
+        t.push_str(&format!("  Brier                  {:.4}{}\n", m.brier, ci("brier")));
+        t.push_str(&format!("  log loss               {:.4}\n", m.log_loss));
+        t.push_str(&format!(
+            "  calibration intercept  {}{}  slope {}  ECE {:.4}\n",
+            fmt(m.calibration_intercept),
+            ci("calibration_intercept"),
+            fmt(m.calibration_slope),
+            m.ece
+        ));
+        t.push_str(&format!(
+            "  at threshold {:.4}: TP {} FP {} TN {} FN {}; sensitivity {} specificity {} PPV {} NPV {}\n",
+            op.threshold,
+            op.tp,
+            op.fp,
+            op.tn,
+            op.fn_,
+            fmt(op.sensitivity),
+            fmt(op.specificity),
+            fmt(op.ppv),
+            fmt(op.npv)
+        ));
+        if let Some(b) = &report.bayes {
+            t.push_str(&format!(
+                "  Bayes-optimal AUROC    {} (model {} on the same {} stays)\n",
+                fmt(b.bayes_auroc),
+                fmt(b.model_auroc),
+                b.matched
+            ));
+        }
+        t.push_str(&format!("report, model card and plots in {}\n", out.display()));
+        t
+    });
+    Ok(0)
 }

@@ -1,24 +1,316 @@
-//! Placeholder until this verb lands; see the open issue for it.
+//! `carelab runs ...` and `carelab models ...`: the run and model registry.
+
+use std::path::PathBuf;
 
 use carelab::error::{Error, Result};
+use carelab::registry::{Registry, Stage};
 use carelab::ui::Ui;
+
+/// Where the registry lives.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RegistryArg {
+    /// The registry file (default ./carelab-registry/registry.db).
+    #[arg(long, env = "CARELAB_REGISTRY")]
+    registry: Option<PathBuf>,
+}
+
+impl RegistryArg {
+    fn open(&self) -> Result<Registry> {
+        Registry::open(self.registry.clone().unwrap_or_else(Registry::default_path))
+    }
+}
 
 #[derive(Debug, clap::Subcommand)]
 pub enum RunsCommand {
-    /// Not built yet.
-    Pending,
+    /// Record a run directory (again: refreshes it, same id).
+    Record {
+        /// The run directory the trainer wrote.
+        run_dir: PathBuf,
+        /// The experiment to file it under.
+        #[arg(long, default_value = "default")]
+        experiment: String,
+        #[command(flatten)]
+        registry: RegistryArg,
+    },
+    /// List recorded runs, newest first.
+    List {
+        /// Only this experiment's runs.
+        #[arg(long)]
+        experiment: Option<String>,
+        #[command(flatten)]
+        registry: RegistryArg,
+    },
+    /// Everything recorded about one run (id, unique name or directory).
+    Show {
+        run: String,
+        #[command(flatten)]
+        registry: RegistryArg,
+    },
+    /// Runs side by side: params and summary metrics.
+    Compare {
+        #[arg(required = true, num_args = 2..)]
+        runs: Vec<String>,
+        #[command(flatten)]
+        registry: RegistryArg,
+    },
 }
 
-pub fn run_runs(_args: RunsCommand, _ui: &Ui) -> Result<u8> {
-    Err(Error::failure("this verb is not built yet (registry)"))
+fn num(v: Option<f64>) -> String {
+    v.map(|x| format!("{x:.4}")).unwrap_or_else(|| "-".into())
+}
+
+pub fn run_runs(args: RunsCommand, ui: &Ui) -> Result<u8> {
+    match args {
+        RunsCommand::Record {
+            run_dir,
+            experiment,
+            registry,
+        } => {
+            let mut reg = registry.open()?;
+            let run_id = reg.record_run(&run_dir, &experiment)?;
+            let value = serde_json::json!({ "run_id": run_id, "experiment": experiment, "registry": reg.path() });
+            ui.result(&value, || {
+                format!(
+                    "recorded {run_id} in experiment {experiment} ({})",
+                    reg.path().display()
+                )
+            });
+        }
+        RunsCommand::List {
+            experiment,
+            registry,
+        } => {
+            let reg = registry.open()?;
+            let runs = reg.list_runs(experiment.as_deref())?;
+            ui.result(&runs, || {
+                let mut t = format!(
+                    "{:<28} {:<12} {:<10} {:<10} {:>8} {:>8}\n",
+                    "run", "experiment", "kind", "status", "v_auroc", "t_auroc"
+                );
+                for r in &runs {
+                    let test = r
+                        .metrics
+                        .iter()
+                        .find(|(k, _)| k.starts_with("eval.") && k.ends_with(".auroc"))
+                        .map(|(_, v)| *v);
+                    t.push_str(&format!(
+                        "{:<28} {:<12} {:<10} {:<10} {:>8} {:>8}\n",
+                        r.run_id,
+                        r.experiment,
+                        r.model_kind,
+                        r.status,
+                        num(r.metrics.get("valid_auroc").copied()),
+                        num(test)
+                    ));
+                }
+                if runs.is_empty() {
+                    t.push_str("(no runs recorded)\n");
+                }
+                t
+            });
+        }
+        RunsCommand::Show { run, registry } => {
+            let reg = registry.open()?;
+            let d = reg.run(&run)?;
+            ui.result(&d, || {
+                let s = &d.summary;
+                let mut t = format!(
+                    "run {} ({}), experiment {}\n  dir {}\n  kind {}, seed {}, status {}, CareLab {}\n  data {} (digest {})\n",
+                    s.run_id,
+                    s.name,
+                    s.experiment,
+                    s.run_dir,
+                    s.model_kind,
+                    d.seed.map(|x| x.to_string()).unwrap_or_else(|| "-".into()),
+                    s.status,
+                    d.carelab_version,
+                    d.data_path,
+                    d.data_digest
+                );
+                t.push_str("  params:\n");
+                for (k, v) in &d.params {
+                    t.push_str(&format!("    {k} = {v}\n"));
+                }
+                t.push_str("  summary metrics:\n");
+                for (k, v) in &s.metrics {
+                    t.push_str(&format!("    {k} = {v}\n"));
+                }
+                for (k, points) in &d.history {
+                    if let (Some(first), Some(last)) = (points.first(), points.last()) {
+                        t.push_str(&format!("  {k}: {} steps, {} at step {} -> {} at step {}\n", points.len(), first.1, first.0, last.1, last.0));
+                    }
+                }
+                t.push_str(&format!("  {} artifacts\n", d.artifacts.len()));
+                t
+            });
+        }
+        RunsCommand::Compare { runs, registry } => {
+            let reg = registry.open()?;
+            let refs: Vec<&str> = runs.iter().map(String::as_str).collect();
+            let c = reg.compare(&refs)?;
+            ui.result(&c, || {
+                let mut t = format!("{:<28}", "");
+                for r in &c.runs {
+                    t.push_str(&format!(" {r:>24}"));
+                }
+                t.push('\n');
+                for (k, vals) in &c.params {
+                    t.push_str(&format!("{:<28}", format!("param {k}")));
+                    for v in vals {
+                        t.push_str(&format!(" {:>24}", v.as_deref().unwrap_or("-")));
+                    }
+                    t.push('\n');
+                }
+                for (k, vals) in &c.metrics {
+                    t.push_str(&format!("{k:<28}"));
+                    for v in vals {
+                        t.push_str(&format!(" {:>24}", num(*v)));
+                    }
+                    t.push('\n');
+                }
+                t
+            });
+        }
+    }
+    Ok(0)
 }
 
 #[derive(Debug, clap::Subcommand)]
 pub enum ModelsCommand {
-    /// Not built yet.
-    Pending,
+    /// Register a run as the next version of a model (records the run directory first if needed).
+    Register {
+        name: String,
+        /// Run id, unique run name, or run directory.
+        #[arg(long)]
+        run: String,
+        /// Experiment for a run directory not yet recorded.
+        #[arg(long, default_value = "default")]
+        experiment: String,
+        #[command(flatten)]
+        registry: RegistryArg,
+    },
+    /// Move a version to a stage: none, staging, production or archived.
+    /// Promoting to production archives the previous production version.
+    Promote {
+        name: String,
+        #[arg(value_name = "VERSION")]
+        model_version: u32,
+        stage: String,
+        #[command(flatten)]
+        registry: RegistryArg,
+    },
+    /// Archive a version.
+    Archive {
+        name: String,
+        #[arg(value_name = "VERSION")]
+        model_version: u32,
+        #[command(flatten)]
+        registry: RegistryArg,
+    },
+    /// List model versions and their stages.
+    List {
+        /// Only this model.
+        name: Option<String>,
+        #[command(flatten)]
+        registry: RegistryArg,
+    },
+    /// Print the run directory behind NAME@production, NAME@staging or NAME@VERSION.
+    Resolve {
+        reference: String,
+        #[command(flatten)]
+        registry: RegistryArg,
+    },
 }
 
-pub fn run_models(_args: ModelsCommand, _ui: &Ui) -> Result<u8> {
-    Err(Error::failure("this verb is not built yet (registry)"))
+fn report_change(ui: &Ui, change: &carelab::registry::StageChange) {
+    ui.result(change, || {
+        let mut t = format!(
+            "{} v{}: {} -> {}",
+            change.name, change.version, change.from, change.to
+        );
+        for v in &change.archived {
+            t.push_str(&format!("\n{} v{v}: production -> archived", change.name));
+        }
+        t
+    });
+}
+
+pub fn run_models(args: ModelsCommand, ui: &Ui) -> Result<u8> {
+    match args {
+        ModelsCommand::Register {
+            name,
+            run,
+            experiment,
+            registry,
+        } => {
+            let mut reg = registry.open()?;
+            // A run directory not recorded yet is recorded first; a recorded
+            // one keeps its experiment.
+            let run_ref = match reg.find_run(&run) {
+                Ok(id) => id,
+                Err(_) if PathBuf::from(&run).join("model.json").is_file() => {
+                    reg.record_run(&run, &experiment)?
+                }
+                Err(e) => return Err(e),
+            };
+            let version = reg.register_model(&name, &run_ref)?;
+            let run_id = reg.find_run(&run_ref)?;
+            let value = serde_json::json!({ "name": name, "version": version, "run_id": run_id, "stage": "none" });
+            ui.result(&value, || {
+                format!("registered {name} v{version} from run {run_id}")
+            });
+        }
+        ModelsCommand::Promote {
+            name,
+            model_version: version,
+            stage,
+            registry,
+        } => {
+            let stage: Stage = stage.parse()?;
+            let change = registry.open()?.promote(&name, version, stage)?;
+            report_change(ui, &change);
+        }
+        ModelsCommand::Archive {
+            name,
+            model_version: version,
+            registry,
+        } => {
+            let change = registry.open()?.archive(&name, version)?;
+            report_change(ui, &change);
+        }
+        ModelsCommand::List { name, registry } => {
+            let models = registry.open()?.list_models(name.as_deref())?;
+            ui.result(&models, || {
+                let mut t = format!(
+                    "{:<20} {:>7} {:<11} {:<28} {}\n",
+                    "model", "version", "stage", "run", "since"
+                );
+                for m in &models {
+                    t.push_str(&format!(
+                        "{:<20} {:>7} {:<11} {:<28} {}\n",
+                        m.name, m.version, m.stage, m.run_id, m.stage_changed_at
+                    ));
+                }
+                if models.is_empty() {
+                    t.push_str("(no models registered)\n");
+                }
+                t
+            });
+        }
+        ModelsCommand::Resolve {
+            reference,
+            registry,
+        } => {
+            let reg = registry.open()?;
+            let v = reg.resolve_version(&reference)?;
+            if !PathBuf::from(&v.run_dir).is_dir() {
+                return Err(Error::failure(format!(
+                    "{reference} points at {} which no longer exists",
+                    v.run_dir
+                )));
+            }
+            ui.result(&v, || v.run_dir.clone());
+        }
+    }
+    Ok(0)
 }

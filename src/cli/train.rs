@@ -1,11 +1,151 @@
-//! Placeholder until this verb lands; see the open issue for it.
+//! `carelab train`: flags -> a `TrainJob`, then print what the run made.
+
+use std::path::PathBuf;
 
 use carelab::error::{Error, Result};
+use carelab::features::SplitMethod;
+use carelab::train::config::parse_hidden;
+use carelab::train::{
+    ClassWeight, DeviceKind, EngineKind, ModelKind, Monitor, OptimizerKind, TrainConfig, TrainJob,
+};
 use carelab::ui::Ui;
 
 #[derive(Debug, clap::Args)]
-pub struct TrainArgs {}
+pub struct TrainArgs {
+    /// The analysis table (CSV with the columns of the data dictionary).
+    #[arg(long, required_unless_present = "resume")]
+    data: Option<PathBuf>,
+    /// Model kind.
+    #[arg(long, value_enum)]
+    model: Option<ModelKind>,
+    /// Hidden layer sizes of the MLP, comma-separated (default 64,32).
+    #[arg(long)]
+    hidden: Option<String>,
+    #[arg(long)]
+    epochs: Option<u32>,
+    #[arg(long)]
+    batch_size: Option<usize>,
+    /// Learning rate.
+    #[arg(long)]
+    lr: Option<f64>,
+    #[arg(long)]
+    weight_decay: Option<f64>,
+    #[arg(long, value_enum)]
+    class_weight: Option<ClassWeight>,
+    /// Stop after PATIENCE epochs without improvement on validation.
+    #[arg(long, value_name = "PATIENCE")]
+    early_stopping: Option<u32>,
+    /// What early stopping and the best epoch watch on validation.
+    #[arg(long, value_enum)]
+    monitor: Option<Monitor>,
+    #[arg(long, value_enum)]
+    optimizer: Option<OptimizerKind>,
+    #[arg(long, value_enum)]
+    device: Option<DeviceKind>,
+    /// Training implementation: fused CPU kernels or candle autograd.
+    #[arg(long, value_enum)]
+    engine: Option<EngineKind>,
+    #[arg(long)]
+    seed: Option<u64>,
+    /// How rows are split into train/valid/test (always by patient).
+    #[arg(long, value_enum)]
+    split: Option<SplitMethod>,
+    /// A train.toml with any of the settings above; flags override it.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Folder that holds run directories.
+    #[arg(long, default_value = "runs")]
+    out: PathBuf,
+    /// Run directory name (default: MODEL-seedSEED).
+    #[arg(long)]
+    name: Option<String>,
+    /// Continue an interrupted run from its last checkpoint.
+    #[arg(long, value_name = "RUN_DIR", conflicts_with_all = ["data", "config"])]
+    resume: Option<PathBuf>,
+    /// Sleep after each checkpoint (interruption demos and tests).
+    #[arg(long, hide = true, default_value_t = 0)]
+    pause_after_epoch_ms: u64,
+}
 
-pub fn run(_args: TrainArgs, _ui: &Ui) -> Result<u8> {
-    Err(Error::failure("this verb is not built yet (train)"))
+pub fn run(args: TrainArgs, ui: &Ui) -> Result<u8> {
+    let outcome = match &args.resume {
+        Some(dir) => carelab::train::resume(dir, args.pause_after_epoch_ms, ui)?,
+        None => carelab::train::train(&job(&args)?, ui)?,
+    };
+    let m = &outcome.metrics;
+    let fmt = |v: Option<f64>| v.map_or_else(|| "-".to_string(), |v| format!("{v:.4}"));
+    ui.result(&outcome, || {
+        format!(
+            "run {}\n  epochs {} (best {}{}), {:.1} s, {:.0} samples/s\n  valid AUROC {}, test AUROC {}",
+            outcome.run_dir.display(),
+            m.final_epoch,
+            m.best_epoch,
+            if m.stopped_early { ", stopped early" } else { "" },
+            m.seconds,
+            m.samples_per_sec,
+            fmt(m.valid_auroc),
+            fmt(m.test_auroc),
+        )
+    });
+    Ok(0)
+}
+
+fn job(args: &TrainArgs) -> Result<TrainJob> {
+    let data = args
+        .data
+        .clone()
+        .ok_or_else(|| Error::usage("--data TABLE is required (or --resume RUN_DIR)"))?;
+    let mut c = match &args.config {
+        Some(path) => TrainConfig::from_toml_file(path)?,
+        None => TrainConfig::default(),
+    };
+    if let Some(v) = args.model {
+        c.model = v;
+    }
+    if let Some(v) = &args.hidden {
+        c.hidden = parse_hidden(v)?;
+    }
+    macro_rules! set {
+        ($($field:ident),*) => { $( if let Some(v) = args.$field { c.$field = v; } )* };
+    }
+    set!(
+        epochs,
+        batch_size,
+        lr,
+        weight_decay,
+        class_weight,
+        monitor,
+        optimizer,
+        device,
+        seed,
+        split
+    );
+    if args.early_stopping.is_some() {
+        c.early_stopping = args.early_stopping;
+    }
+    let name = match &args.name {
+        Some(n) => n.clone(),
+        None => format!("{}-seed{}", model_name(c.model), c.seed),
+    };
+    if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
+        return Err(Error::bad_input(
+            "--name",
+            None,
+            "a plain folder name",
+            name,
+        ));
+    }
+    Ok(TrainJob {
+        config: c,
+        data,
+        run_dir: args.out.join(name),
+        pause_after_epoch_ms: args.pause_after_epoch_ms,
+    })
+}
+
+fn model_name(kind: ModelKind) -> &'static str {
+    match kind {
+        ModelKind::Logreg => "logreg",
+        ModelKind::Mlp => "mlp",
+    }
 }

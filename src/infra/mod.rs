@@ -1,1 +1,3 @@
 //! Stage `infra`: see ../shared/DESIGN.md and the open issue that builds it.
+pub mod cost;
+pub mod doctor;

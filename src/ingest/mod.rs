@@ -1,1 +1,16 @@
-//! Stage `ingest`: see ../shared/DESIGN.md and the open issue that builds it.
+//! Stage `ingest`: sources -> one clean model and the analysis table.
+//!
+//! Every source adapter turns its input into `raw::RawRecord`s named like the
+//! records schema; `validate` checks and maps each record (codes through
+//! `maps`, units to the canonical unit); `linkage` ties patients from
+//! different systems into one master patient index; `pipeline` applies the
+//! multi-record rules (referential integrity, duplicates), sends every
+//! rejected record to `quarantine/<source>.csv` with a reason, and writes the
+//! OMOP-like tables (`omop`), the analysis table and the quality report
+//! (`quality`). Nothing is dropped silently: per source, records in =
+//! records out + records quarantined.
+
+pub mod linkage;
+pub mod maps;
+pub mod raw;
+pub mod validate;

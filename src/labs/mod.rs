@@ -1,1 +1,21 @@
-//! Stage `labs`: see ../shared/DESIGN.md and the open issue that builds it.
+//! Stage `labs`: the lab runner and the workshop tools.
+//!
+//! A lab is data (`labs/NN-slug/lab.toml`, README, starter and solution
+//! files, embedded in the binary by [`catalog`]); the check kinds are code,
+//! implemented once in [`checks`]. A learner's [`workspace`] holds a folder
+//! a lab and `progress.json`; [`workshop`] derives per-learner seeds, writes
+//! the instructor's answer key with the same expected-value code the checks
+//! use, and reports on a class. [`book`] builds and serves the guide.
+
+pub mod book;
+pub mod catalog;
+pub mod checks;
+pub mod spec;
+pub mod template;
+pub mod values;
+pub mod workshop;
+pub mod workspace;
+
+pub use catalog::{Catalog, Lab};
+pub use checks::CheckResult;
+pub use workspace::{CheckReport, LabProgress, ProgressFile, Workspace};

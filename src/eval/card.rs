@@ -1,0 +1,234 @@
+//! The model card: what the model is, what it is for, how it was trained and
+//! judged, how it does for whom, and what to be careful about.
+//!
+//! Sections follow Mitchell et al., "Model Cards for Model Reporting" (2019),
+//! and the items of TRIPOD+AI (2024) that a run can fill itself: source of
+//! data, outcome, predictors, sample size, missing data handling is the
+//! feature stage's, model type, performance with intervals (discrimination
+//! and calibration), subgroup results, and limitations. The card is written
+//! as JSON (for tools) and Markdown (for people) from the same struct.
+
+use serde::{Deserialize, Serialize};
+
+use super::bootstrap::{Estimate, SubgroupRow};
+use super::report::{EvalReport, ThresholdRule};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelCard {
+    pub model_details: ModelDetails,
+    pub intended_use: IntendedUse,
+    pub data: DataSection,
+    /// Headline metrics: name -> estimate with 95% bootstrap interval.
+    pub metrics: Vec<(String, Estimate)>,
+    pub operating_point: String,
+    pub calibration: String,
+    pub subgroups: Vec<SubgroupRow>,
+    pub bayes_comparison: Option<String>,
+    pub caveats: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelDetails {
+    pub name: String,
+    pub kind: String,
+    pub params: serde_json::Map<String, serde_json::Value>,
+    pub features: Vec<String>,
+    pub seed: Option<u64>,
+    pub carelab_version: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IntendedUse {
+    pub primary_use: String,
+    pub users: String,
+    pub out_of_scope: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DataSection {
+    pub source: String,
+    pub data_digest: String,
+    pub outcome: String,
+    pub evaluation_split: String,
+    pub n: u64,
+    pub events: u64,
+    pub prevalence: f64,
+}
+
+fn num(v: Option<f64>) -> String {
+    v.map(|x| format!("{x:.3}")).unwrap_or_else(|| "n/a".into())
+}
+
+fn with_ci(e: &Estimate) -> String {
+    match e.ci {
+        Some(ci) => format!(
+            "{} (95% CI {:.3} to {:.3})",
+            num(e.value),
+            ci.lower,
+            ci.upper
+        ),
+        None => num(e.value),
+    }
+}
+
+impl ModelCard {
+    pub fn from_report(r: &EvalReport) -> Self {
+        let op = &r.operating_point;
+        let rule = match r.threshold_rule {
+            ThresholdRule::Fixed(t) => format!("fixed threshold {t}"),
+            ThresholdRule::TargetSensitivity(s) => {
+                format!("threshold chosen for sensitivity >= {s}")
+            }
+        };
+        let slope = r.metrics.calibration_slope;
+        let mut caveats = vec![
+            "Trained and evaluated on synthetic patients from the CareLab generator; performance on real patients is unknown and must be established by local validation.".to_string(),
+            "Discrimination and calibration drift with case mix, coding practice and care pathways: monitor before and after deployment (`carelab monitor`).".to_string(),
+        ];
+        if slope.is_some_and(|s| s < 0.9) {
+            caveats.push(format!("Calibration slope {} < 0.9: predicted risks are too extreme (overfitting); recalibrate before using them as probabilities.", num(slope)));
+        }
+        if slope.is_some_and(|s| s > 1.1) {
+            caveats.push(format!(
+                "Calibration slope {} > 1.1: predicted risks are too moderate.",
+                num(slope)
+            ));
+        }
+        caveats.extend(r.warnings.iter().cloned());
+        let mut metrics: Vec<(String, Estimate)> =
+            r.intervals.iter().map(|(k, v)| (k.clone(), *v)).collect();
+        metrics.push((
+            "log_loss".into(),
+            Estimate {
+                value: Some(r.metrics.log_loss),
+                ci: None,
+            },
+        ));
+        metrics.push((
+            "calibration_slope".into(),
+            Estimate {
+                value: slope,
+                ci: None,
+            },
+        ));
+        metrics.push((
+            "ece".into(),
+            Estimate {
+                value: Some(r.metrics.ece),
+                ci: None,
+            },
+        ));
+        ModelCard {
+            model_details: ModelDetails {
+                name: r.run_name.clone(),
+                kind: r.model.kind.clone(),
+                params: r.model.params.clone(),
+                features: r.model.features.clone(),
+                seed: r.model.seed,
+                carelab_version: r.model.carelab_version.clone(),
+            },
+            intended_use: IntendedUse {
+                primary_use: "Estimate the risk of unplanned readmission within 30 days of an index discharge, to prioritise follow-up (e.g. a transition-of-care call) for high-risk patients.".into(),
+                users: "Care coordination teams, supported by clinicians who review every flag; and learners in the CareLab sandbox.".into(),
+                out_of_scope: vec![
+                    "Denying or rationing care, or any decision without clinician review.".into(),
+                    "Patients unlike the training population (paediatrics, obstetrics, other hospitals) without local validation.".into(),
+                    "Use as a calibrated probability where the calibration section shows it is not.".into(),
+                ],
+            },
+            data: DataSection {
+                source: r.model.data_path.clone(),
+                data_digest: r.model.data_digest.clone(),
+                outcome: "readmit_30d: unplanned readmission within 30 days of discharge".into(),
+                evaluation_split: r.split.clone(),
+                n: r.n,
+                events: r.events,
+                prevalence: r.prevalence,
+            },
+            metrics,
+            operating_point: format!(
+                "{rule}: threshold {:.4}, TP {}, FP {}, TN {}, FN {}; sensitivity {}, specificity {}, PPV {}, NPV {}; {:.1}% of stays flagged",
+                op.threshold, op.tp, op.fp, op.tn, op.fn_, num(op.sensitivity), num(op.specificity), num(op.ppv), num(op.npv), op.flagged_rate * 100.0
+            ),
+            calibration: format!(
+                "calibration-in-the-large {} (slope fixed at 1; 0 is ideal), calibration slope {} (1 is ideal), ECE {:.4} over {}; mean predicted risk {:.4} vs observed rate {:.4}",
+                num(r.metrics.calibration_intercept), num(slope), r.metrics.ece, r.reliability_binning, r.metrics.mean_score, r.prevalence
+            ),
+            subgroups: r.subgroups.clone(),
+            bayes_comparison: r.bayes.as_ref().map(|b| format!(
+                "model AUROC {} vs Bayes-optimal AUROC {} (the generator's true risk) on the same {} stays",
+                num(b.model_auroc), num(b.bayes_auroc), b.matched
+            )),
+            caveats,
+        }
+    }
+
+    pub fn to_markdown(&self) -> String {
+        let d = &self.model_details;
+        let mut md = format!("# Model card: {}\n\n", d.name);
+        md.push_str("## Model details\n\n");
+        md.push_str(&format!(
+            "- Kind: {}\n- CareLab version: {}\n- Seed: {}\n",
+            d.kind,
+            d.carelab_version,
+            d.seed
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| "n/a".into())
+        ));
+        if !d.params.is_empty() {
+            let params: Vec<String> = d.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            md.push_str(&format!("- Parameters: {}\n", params.join(", ")));
+        }
+        md.push_str(&format!(
+            "- Predictors ({}): {}\n\n",
+            d.features.len(),
+            d.features.join(", ")
+        ));
+        md.push_str("## Intended use\n\n");
+        md.push_str(&format!(
+            "- Primary use: {}\n- Users: {}\n- Out of scope:\n",
+            self.intended_use.primary_use, self.intended_use.users
+        ));
+        for o in &self.intended_use.out_of_scope {
+            md.push_str(&format!("  - {o}\n"));
+        }
+        let data = &self.data;
+        md.push_str("\n## Training and evaluation data\n\n");
+        md.push_str(&format!(
+            "- Source: {} (digest {})\n- Outcome: {}\n- Evaluation split: {}, {} stays, {} events (prevalence {:.4})\n\n",
+            data.source, data.data_digest, data.outcome, data.evaluation_split, data.n, data.events, data.prevalence
+        ));
+        md.push_str("## Metrics\n\n| metric | value |\n|---|---|\n");
+        for (name, e) in &self.metrics {
+            md.push_str(&format!("| {name} | {} |\n", with_ci(e)));
+        }
+        md.push_str(&format!("\nOperating point: {}\n\n", self.operating_point));
+        md.push_str(&format!("## Calibration\n\n{}\n\n", self.calibration));
+        if let Some(b) = &self.bayes_comparison {
+            md.push_str(&format!("## Against the best possible\n\n{b}\n\n"));
+        }
+        md.push_str("## Subgroups\n\n| attribute | group | n | events | AUROC | calibration-in-the-large | sensitivity | note |\n|---|---|---|---|---|---|---|---|\n");
+        for s in &self.subgroups {
+            md.push_str(&format!(
+                "| {} | {} | {} | {} | {} | {} | {} | {} |\n",
+                s.attribute,
+                s.group,
+                s.n,
+                s.events,
+                with_ci(&s.auroc),
+                with_ci(&s.calibration_in_the_large),
+                with_ci(&s.sensitivity),
+                if s.warning.is_some() {
+                    "small group"
+                } else {
+                    ""
+                }
+            ));
+        }
+        md.push_str("\n## Caveats and recommendations\n\n");
+        for c in &self.caveats {
+            md.push_str(&format!("- {c}\n"));
+        }
+        md
+    }
+}

@@ -1,0 +1,285 @@
+//! What a model costs to train and to run, and what it may save.
+//!
+//! Every figure comes from a formula printed beside it, so a learner can
+//! redo the arithmetic for their own hospital's prices. Compute cost is
+//! either cloud (an hourly price) or on-premises (capital spread over the
+//! hardware's life at a utilisation, plus power). Savings come from the
+//! model's confusion matrix at a threshold on the test split: each true
+//! positive flagged gets an intervention that prevents a readmission with
+//! some effectiveness; every flagged patient costs an intervention.
+
+use serde::Serialize;
+
+use crate::eval::metrics::Confusion;
+
+/// Prices for one way of paying for compute.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Pricing {
+    /// Cloud price per hour of the instance.
+    pub cloud_hourly: f64,
+    /// Hardware purchase price (on-premises).
+    pub capex: f64,
+    /// Years the hardware is used.
+    pub years: f64,
+    /// Fraction of the hours in those years the hardware is busy (0..1].
+    pub utilisation: f64,
+    /// Power draw while busy, watts.
+    pub power_watts: f64,
+    /// Electricity price per kWh.
+    pub kwh_price: f64,
+}
+
+/// Hourly cost of on-premises hardware while it is busy:
+/// capex / (years × 8,760 h × utilisation) + watts / 1,000 × price per kWh.
+pub fn on_prem_hourly(p: &Pricing) -> f64 {
+    let busy_hours = p.years * 8760.0 * p.utilisation;
+    let amortised = if busy_hours > 0.0 {
+        p.capex / busy_hours
+    } else {
+        f64::INFINITY
+    };
+    amortised + p.power_watts / 1000.0 * p.kwh_price
+}
+
+/// Cost of a job that runs `seconds` at `hourly` per hour.
+pub fn job_cost(seconds: f64, hourly: f64) -> f64 {
+    seconds / 3600.0 * hourly
+}
+
+/// Cost of 1,000 predictions at `per_second` predictions a second.
+pub fn per_thousand_predictions(per_second: f64, hourly: f64) -> f64 {
+    if per_second <= 0.0 {
+        return f64::INFINITY;
+    }
+    job_cost(1000.0 / per_second, hourly)
+}
+
+/// Training and inference cost under cloud and on-premises pricing.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CostReport {
+    pub train_seconds: f64,
+    pub predictions_per_second: f64,
+    pub on_prem_hourly: f64,
+    pub cloud_train_cost: f64,
+    pub on_prem_train_cost: f64,
+    pub cloud_per_1000_predictions: f64,
+    pub on_prem_per_1000_predictions: f64,
+    pub formulas: Vec<String>,
+}
+
+pub fn cost_report(train_seconds: f64, predictions_per_second: f64, p: &Pricing) -> CostReport {
+    let prem = on_prem_hourly(p);
+    CostReport {
+        train_seconds,
+        predictions_per_second,
+        on_prem_hourly: prem,
+        cloud_train_cost: job_cost(train_seconds, p.cloud_hourly),
+        on_prem_train_cost: job_cost(train_seconds, prem),
+        cloud_per_1000_predictions: per_thousand_predictions(
+            predictions_per_second,
+            p.cloud_hourly,
+        ),
+        on_prem_per_1000_predictions: per_thousand_predictions(predictions_per_second, prem),
+        formulas: vec![
+            "on-prem hourly = capex / (years × 8760 × utilisation) + watts / 1000 × price per kWh"
+                .into(),
+            "run cost = training seconds / 3600 × hourly".into(),
+            "cost per 1,000 predictions = (1000 / predictions per second) / 3600 × hourly".into(),
+        ],
+    }
+}
+
+/// The money side of acting on the model's flags.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Economics {
+    /// Cost of one readmission to the hospital.
+    pub readmission_cost: f64,
+    /// Cost of the intervention given to each flagged patient.
+    pub intervention_cost: f64,
+    /// Fraction of readmissions the intervention prevents among true positives.
+    pub effectiveness: f64,
+}
+
+/// Net savings per 1,000 discharges, and where they break even.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Roi {
+    pub threshold: f64,
+    pub sensitivity: f64,
+    pub ppv: f64,
+    pub flagged_per_1000: f64,
+    pub true_positives_per_1000: f64,
+    pub prevented_per_1000: f64,
+    pub savings_per_1000: f64,
+    pub intervention_spend_per_1000: f64,
+    pub net_per_1000: f64,
+    /// Net savings per pound/dollar spent on interventions.
+    pub roi: f64,
+    /// Intervention cost at which net savings are zero: PPV × effectiveness × readmission cost.
+    pub break_even_intervention_cost: f64,
+    /// Effectiveness needed for net savings of zero: intervention cost / (PPV × readmission cost).
+    pub break_even_effectiveness: f64,
+}
+
+/// ROI of acting on flags at `threshold` with confusion counts `c`:
+/// flagged = 1000 × (TP+FP)/n; prevented = 1000 × TP/n × effectiveness;
+/// net = prevented × readmission cost − flagged × intervention cost.
+pub fn roi(threshold: f64, c: &Confusion, e: &Economics) -> Roi {
+    let n = (c.tp + c.fp + c.tn + c.fn_).max(1) as f64;
+    let flagged = 1000.0 * (c.tp + c.fp) as f64 / n;
+    let tp = 1000.0 * c.tp as f64 / n;
+    let prevented = tp * e.effectiveness;
+    let savings = prevented * e.readmission_cost;
+    let spend = flagged * e.intervention_cost;
+    let ppv = c.ppv.unwrap_or(0.0);
+    Roi {
+        threshold,
+        sensitivity: c.sensitivity.unwrap_or(0.0),
+        ppv,
+        flagged_per_1000: flagged,
+        true_positives_per_1000: tp,
+        prevented_per_1000: prevented,
+        savings_per_1000: savings,
+        intervention_spend_per_1000: spend,
+        net_per_1000: savings - spend,
+        roi: if spend > 0.0 {
+            (savings - spend) / spend
+        } else {
+            0.0
+        },
+        break_even_intervention_cost: ppv * e.effectiveness * e.readmission_cost,
+        break_even_effectiveness: if ppv > 0.0 && e.readmission_cost > 0.0 {
+            e.intervention_cost / (ppv * e.readmission_cost)
+        } else {
+            f64::INFINITY
+        },
+    }
+}
+
+/// ROI at every threshold from 0.01 to 0.99 in steps of 0.01.
+pub fn roi_curve(scores: &[f64], labels: &[bool], e: &Economics) -> Vec<Roi> {
+    (1..100)
+        .map(|i| {
+            let t = f64::from(i) / 100.0;
+            roi(t, &crate::eval::metrics::confusion(scores, labels, t), e)
+        })
+        .collect()
+}
+
+/// The net-savings curve as a plot (SVG/PNG through the evaluation plots).
+pub fn roi_plot(curve: &[Roi], chosen: f64) -> crate::eval::plots::Plot {
+    use crate::eval::plots::{Plot, Series};
+    use plotters::style::RGBColor;
+    let points: Vec<(f64, f64)> = curve
+        .iter()
+        .map(|r| (r.threshold, r.net_per_1000))
+        .collect();
+    let (lo, hi) = points
+        .iter()
+        .fold((0.0f64, 0.0f64), |(lo, hi), &(_, y)| (lo.min(y), hi.max(y)));
+    let pad = ((hi - lo) * 0.05).max(1.0);
+    Plot {
+        file_stem: "roi".into(),
+        title: "Net savings per 1,000 discharges by threshold".into(),
+        x_label: "threshold".into(),
+        y_label: "net savings per 1,000 discharges".into(),
+        x_range: (0.0, 1.0),
+        y_range: (lo - pad, hi + pad),
+        series: vec![
+            Series {
+                name: "net savings".into(),
+                points,
+                color: RGBColor(31, 119, 180),
+                markers: false,
+            },
+            Series {
+                name: "break even".into(),
+                points: vec![(0.0, 0.0), (1.0, 0.0)],
+                color: RGBColor(127, 127, 127),
+                markers: false,
+            },
+            Series {
+                name: format!("chosen threshold {chosen:.2}"),
+                points: vec![(chosen, lo - pad), (chosen, hi + pad)],
+                color: RGBColor(214, 39, 40),
+                markers: false,
+            },
+        ],
+        legend_top: true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eval::metrics::confusion;
+
+    fn pricing() -> Pricing {
+        Pricing {
+            cloud_hourly: 3.60,
+            capex: 8760.0,
+            years: 2.0,
+            utilisation: 0.5,
+            power_watts: 500.0,
+            kwh_price: 0.20,
+        }
+    }
+
+    #[test]
+    fn cost_formulas_by_hand() {
+        let p = pricing();
+        // 8760 / (2 × 8760 × 0.5) = 1.0 per hour, + 0.5 kW × 0.20 = 0.10
+        assert!((on_prem_hourly(&p) - 1.10).abs() < 1e-12);
+        // 30 minutes at 3.60/h = 1.80
+        assert!((job_cost(1800.0, 3.60) - 1.80).abs() < 1e-12);
+        // 1,000 predictions at 100/s = 10 s at 3.60/h = 0.01
+        assert!((per_thousand_predictions(100.0, 3.60) - 0.01).abs() < 1e-12);
+        let r = cost_report(1800.0, 100.0, &p);
+        assert!((r.on_prem_train_cost - 0.55).abs() < 1e-12);
+        assert!(per_thousand_predictions(0.0, 1.0).is_infinite());
+    }
+
+    #[test]
+    fn roi_by_hand() {
+        // n = 1000: 60 TP, 140 FP, 90 FN, 710 TN; PPV 0.3, sensitivity 0.4
+        let scores: Vec<f64> = (0..1000).map(|i| if i < 200 { 0.9 } else { 0.1 }).collect();
+        let labels: Vec<bool> = (0..1000)
+            .map(|i| i < 60 || (200..290).contains(&i))
+            .collect();
+        let c = confusion(&scores, &labels, 0.2);
+        assert_eq!((c.tp, c.fp, c.fn_, c.tn), (60, 140, 90, 710));
+        let e = Economics {
+            readmission_cost: 15_000.0,
+            intervention_cost: 500.0,
+            effectiveness: 0.25,
+        };
+        let r = roi(0.2, &c, &e);
+        assert!((r.ppv - 0.3).abs() < 1e-12 && (r.sensitivity - 0.4).abs() < 1e-12);
+        assert!((r.flagged_per_1000 - 200.0).abs() < 1e-9);
+        assert!((r.prevented_per_1000 - 15.0).abs() < 1e-9);
+        // 15 × 15,000 − 200 × 500 = 225,000 − 100,000
+        assert!((r.net_per_1000 - 125_000.0).abs() < 1e-6);
+        assert!((r.roi - 1.25).abs() < 1e-12);
+        // 0.3 × 0.25 × 15,000 = 1,125
+        assert!((r.break_even_intervention_cost - 1125.0).abs() < 1e-9);
+        // 500 / (0.3 × 15,000)
+        assert!((r.break_even_effectiveness - 500.0 / 4500.0).abs() < 1e-12);
+        // at the break-even cost the net is zero
+        let even = roi(
+            0.2,
+            &c,
+            &Economics {
+                intervention_cost: 1125.0,
+                ..e
+            },
+        );
+        assert!(even.net_per_1000.abs() < 1e-6);
+        let curve = roi_curve(&scores, &labels, &e);
+        assert_eq!(curve.len(), 99);
+        assert!(
+            (curve[19].net_per_1000 - 125_000.0).abs() < 1e-6,
+            "t = 0.20"
+        );
+        // above every score nobody is flagged: nothing spent, nothing saved
+        assert_eq!(curve[98].net_per_1000, 0.0);
+    }
+}

@@ -1,0 +1,268 @@
+//! The editable mapping files: local lab codes -> LOINC, and units -> the
+//! canonical unit of each measure.
+//!
+//! Both live as TOML under `datasets/maps/` and are embedded in the binary, so
+//! ingest works from any directory; a pipeline config may point at edited
+//! copies instead.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::clinical::codes::Measure;
+use crate::error::{toml_error, Error, IoContext, Result};
+
+/// The maps shipped with CareLab (`datasets/maps/*.toml`).
+pub const DEFAULT_LAB_CODES: &str = include_str!("../../datasets/maps/lab-codes.toml");
+pub const DEFAULT_UNITS: &str = include_str!("../../datasets/maps/units.toml");
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LabCodesFile {
+    codes: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UnitsFile {
+    #[serde(default)]
+    aliases: BTreeMap<String, String>,
+    #[serde(default)]
+    conversion: Vec<Conversion>,
+}
+
+/// One unit conversion: canonical = (value + add_before) * multiply / divide.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Conversion {
+    pub measure: Measure,
+    /// The source unit (canonical spelling, after aliases).
+    pub from: String,
+    #[serde(default)]
+    pub add_before: f64,
+    #[serde(default = "one")]
+    pub multiply: f64,
+    #[serde(default = "one")]
+    pub divide: f64,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+impl Conversion {
+    pub fn apply(&self, value: f64) -> f64 {
+        (value + self.add_before) * self.multiply / self.divide
+    }
+}
+
+/// How a measurement's code was resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeResolution {
+    /// Already a LOINC code CareLab knows.
+    Loinc(Measure),
+    /// A local code mapped through lab-codes.toml.
+    Mapped(Measure),
+}
+
+impl CodeResolution {
+    pub fn measure(self) -> Measure {
+        match self {
+            CodeResolution::Loinc(m) | CodeResolution::Mapped(m) => m,
+        }
+    }
+}
+
+/// How a value's unit was resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UnitResolution {
+    /// Already the canonical unit (perhaps spelt differently).
+    Canonical,
+    /// Converted from another unit by a conversion in units.toml.
+    Converted { from: String, value: f64 },
+}
+
+/// Code and unit maps, loaded and checked.
+#[derive(Debug, Clone)]
+pub struct Maps {
+    /// Upper-cased local code -> measure.
+    codes: BTreeMap<String, Measure>,
+    aliases: BTreeMap<String, String>,
+    conversions: Vec<Conversion>,
+}
+
+impl Maps {
+    /// The maps shipped with CareLab.
+    pub fn builtin() -> Result<Maps> {
+        Maps::parse(
+            ("datasets/maps/lab-codes.toml", DEFAULT_LAB_CODES),
+            ("datasets/maps/units.toml", DEFAULT_UNITS),
+        )
+    }
+
+    /// Load edited maps from files; `None` keeps the built-in one.
+    pub fn load(lab_codes: Option<&Path>, units: Option<&Path>) -> Result<Maps> {
+        let read = |p: Option<&Path>, name: &str, default: &str| -> Result<(String, String)> {
+            match p {
+                Some(p) => Ok((p.display().to_string(), std::fs::read_to_string(p).at(p)?)),
+                None => Ok((name.to_string(), default.to_string())),
+            }
+        };
+        let codes = read(lab_codes, "datasets/maps/lab-codes.toml", DEFAULT_LAB_CODES)?;
+        let units = read(units, "datasets/maps/units.toml", DEFAULT_UNITS)?;
+        Maps::parse((&codes.0, &codes.1), (&units.0, &units.1))
+    }
+
+    /// Parse both maps from (name, text) pairs, checking every LOINC target.
+    pub fn parse(lab_codes: (&str, &str), units: (&str, &str)) -> Result<Maps> {
+        let file: LabCodesFile =
+            toml::from_str(lab_codes.1).map_err(|e| toml_error(lab_codes.0, lab_codes.1, &e))?;
+        let mut codes = BTreeMap::new();
+        for (local, loinc) in file.codes {
+            let measure = Measure::from_loinc(&loinc).ok_or_else(|| {
+                Error::bad_input(
+                    lab_codes.0,
+                    Some(format!("key codes.{local}")),
+                    "a LOINC code of a CareLab measure (see clinical::Measure)",
+                    loinc.clone(),
+                )
+            })?;
+            codes.insert(local.trim().to_ascii_uppercase(), measure);
+        }
+        let file: UnitsFile =
+            toml::from_str(units.1).map_err(|e| toml_error(units.0, units.1, &e))?;
+        for (i, c) in file.conversion.iter().enumerate() {
+            if c.divide == 0.0 || !c.multiply.is_finite() || !c.add_before.is_finite() {
+                return Err(Error::bad_input(
+                    units.0,
+                    Some(format!("conversion {}", i + 1)),
+                    "finite factors and a non-zero divide",
+                    format!(
+                        "add_before {} multiply {} divide {}",
+                        c.add_before, c.multiply, c.divide
+                    ),
+                ));
+            }
+        }
+        Ok(Maps {
+            codes,
+            aliases: file.aliases,
+            conversions: file.conversion,
+        })
+    }
+
+    /// The measure a code stands for: a known LOINC code, or a local code in
+    /// lab-codes.toml. `None` when unmapped.
+    pub fn resolve_code(&self, code: &str) -> Option<CodeResolution> {
+        if let Some(m) = Measure::from_loinc(code) {
+            return Some(CodeResolution::Loinc(m));
+        }
+        self.codes
+            .get(&code.trim().to_ascii_uppercase())
+            .map(|&m| CodeResolution::Mapped(m))
+    }
+
+    /// The canonical spelling of a unit: exact alias, then case-insensitive
+    /// alias, else the unit itself (trimmed).
+    pub fn normalize_unit(&self, unit: &str) -> String {
+        let unit = unit.trim();
+        if let Some(u) = self.aliases.get(unit) {
+            return u.clone();
+        }
+        self.aliases
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(unit))
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| unit.to_string())
+    }
+
+    /// Convert `value` in `unit` to the measure's canonical unit; `None` when
+    /// the unit is neither canonical nor convertible.
+    pub fn to_canonical(&self, m: Measure, value: f64, unit: &str) -> Option<UnitResolution> {
+        let unit = self.normalize_unit(unit);
+        if unit == m.unit() {
+            return Some(UnitResolution::Canonical);
+        }
+        self.conversions
+            .iter()
+            .find(|c| c.measure == m && c.from == unit)
+            .map(|c| UnitResolution::Converted {
+                from: unit,
+                value: c.apply(value),
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() < 1e-6
+    }
+
+    fn converted(r: Option<UnitResolution>) -> f64 {
+        match r {
+            Some(UnitResolution::Converted { value, .. }) => value,
+            other => panic!("expected a conversion, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn builtin_conversions_use_the_documented_factors() {
+        let maps = Maps::builtin().unwrap();
+        assert!(close(
+            converted(maps.to_canonical(Measure::Glucose, 5.5, "mmol/L")),
+            99.088
+        ));
+        assert!(close(
+            converted(maps.to_canonical(Measure::Creatinine, 88.42, "µmol/L")),
+            1.0
+        ));
+        assert!(close(
+            converted(maps.to_canonical(Measure::Temperature, 98.6, "°F")),
+            37.0
+        ));
+        assert!(close(
+            converted(maps.to_canonical(Measure::Weight, 100.0, "lbs")),
+            45.359237
+        ));
+        assert_eq!(
+            maps.to_canonical(Measure::Glucose, 100.0, "mg/dl"),
+            Some(UnitResolution::Canonical)
+        );
+        assert_eq!(maps.to_canonical(Measure::Glucose, 100.0, "furlongs"), None);
+        // a conversion belongs to its measure only
+        assert_eq!(maps.to_canonical(Measure::Sodium, 5.0, "umol/L"), None);
+    }
+
+    #[test]
+    fn codes_resolve_loinc_then_local() {
+        let maps = Maps::builtin().unwrap();
+        assert_eq!(
+            maps.resolve_code("2345-7"),
+            Some(CodeResolution::Loinc(Measure::Glucose))
+        );
+        assert_eq!(
+            maps.resolve_code(" glu "),
+            Some(CodeResolution::Mapped(Measure::Glucose))
+        );
+        assert_eq!(maps.resolve_code("XYZ"), None);
+    }
+
+    #[test]
+    fn a_bad_map_names_the_file_and_key() {
+        let err = Maps::parse(("codes.toml", "[codes]\nGLU = \"1-1\"\n"), ("u.toml", ""))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("codes.toml") && err.contains("codes.GLU"),
+            "{err}"
+        );
+        let err = Maps::parse(("c.toml", "[codes]\n"), ("u.toml", "[aliases]\nx = 1\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("u.toml") && err.contains("line 2"), "{err}");
+    }
+}

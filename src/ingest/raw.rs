@@ -1,0 +1,197 @@
+//! Source records before validation: every adapter (CSV, Parquet, HL7 v2,
+//! FHIR, legacy) turns its input into `RawRecord`s keyed by the column names
+//! of `clinical::records`, so that one validator, one mapper and one
+//! quarantine serve every source.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::error::{Error, IoContext, Result};
+
+/// The clean-model table a raw record belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Table {
+    Patient,
+    Encounter,
+    Observation,
+    Condition,
+    Medication,
+    Note,
+}
+
+impl Table {
+    pub const ALL: [Table; 6] = [
+        Table::Patient,
+        Table::Encounter,
+        Table::Observation,
+        Table::Condition,
+        Table::Medication,
+        Table::Note,
+    ];
+
+    /// File stem of the table in the records schema (`patients.csv`, ...).
+    pub fn file_stem(self) -> &'static str {
+        match self {
+            Table::Patient => "patients",
+            Table::Encounter => "encounters",
+            Table::Observation => "observations",
+            Table::Condition => "conditions",
+            Table::Medication => "medications",
+            Table::Note => "notes",
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Table::Patient => "patient",
+            Table::Encounter => "encounter",
+            Table::Observation => "observation",
+            Table::Condition => "condition",
+            Table::Medication => "medication",
+            Table::Note => "note",
+        }
+    }
+}
+
+/// One input record, as text fields named like the records schema.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawRecord {
+    /// The source system it came from (a name from the pipeline config).
+    pub source: String,
+    pub table: Table,
+    /// Where in the source: `patients.csv line 12`, `message 3 OBX 2`, ...
+    pub location: String,
+    pub fields: BTreeMap<String, String>,
+    /// The record as it was read, for the quarantine file.
+    pub raw: String,
+}
+
+impl RawRecord {
+    /// A field's trimmed text; empty when absent.
+    pub fn get(&self, name: &str) -> &str {
+        self.fields.get(name).map(|s| s.trim()).unwrap_or("")
+    }
+}
+
+/// Text encodings CareLab detects in text sources.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum TextEncoding {
+    #[serde(rename = "UTF-8")]
+    Utf8,
+    /// ISO-8859-1, decoded as its superset windows-1252 (what encoding_rs
+    /// does for the `latin1` label, and what Windows exports really hold).
+    #[serde(rename = "Latin-1")]
+    Latin1,
+}
+
+/// Decode text bytes: UTF-8 (a BOM is dropped) when they are valid UTF-8,
+/// else Latin-1. Latin-1 can decode any bytes, so this never fails; the
+/// encoding found is reported so a wrong guess is visible.
+pub fn decode_text(bytes: &[u8]) -> (String, TextEncoding) {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    match std::str::from_utf8(bytes) {
+        Ok(s) => (s.to_string(), TextEncoding::Utf8),
+        Err(_) => {
+            let (text, _, _) = encoding_rs::WINDOWS_1252.decode(bytes);
+            (text.into_owned(), TextEncoding::Latin1)
+        }
+    }
+}
+
+/// Read a CSV table of the records schema into raw records, one per data
+/// line. A line whose field count differs from the header's is kept as a
+/// record with no fields, so the validator quarantines it as truncated.
+pub fn read_csv(path: &Path, source: &str, table: Table) -> Result<(Vec<RawRecord>, TextEncoding)> {
+    let bytes = std::fs::read(path).at(path)?;
+    let (text, encoding) = decode_text(&bytes);
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string());
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let header: Vec<String> = reader
+        .headers()
+        .map_err(|e| {
+            Error::bad_input(
+                path.display(),
+                Some("line 1".into()),
+                "a CSV header",
+                e.to_string(),
+            )
+        })?
+        .iter()
+        .map(|h| h.trim().to_string())
+        .collect();
+    if header.iter().all(|h| h.is_empty()) {
+        return Err(Error::bad_input(
+            path.display(),
+            Some("line 1".into()),
+            format!("a CSV header naming the {} columns", table.name()),
+            "an empty line",
+        ));
+    }
+    let mut out = Vec::new();
+    for (i, rec) in reader.records().enumerate() {
+        let rec = rec.map_err(|e| {
+            Error::bad_input(
+                path.display(),
+                Some(format!("record {}", i + 1)),
+                "CSV",
+                e.to_string(),
+            )
+        })?;
+        let line = rec.position().map(|p| p.line()).unwrap_or(i as u64 + 2);
+        let raw = rec.iter().collect::<Vec<_>>().join(",");
+        let fields = if rec.len() == header.len() {
+            header
+                .iter()
+                .cloned()
+                .zip(rec.iter().map(str::to_string))
+                .collect()
+        } else {
+            BTreeMap::new()
+        };
+        out.push(RawRecord {
+            source: source.to_string(),
+            table,
+            location: format!("{file_name} line {line}"),
+            fields,
+            raw,
+        });
+    }
+    Ok((out, encoding))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latin1_is_detected_and_decoded() {
+        let (text, enc) = decode_text(b"Jos\xe9,M\xfcller");
+        assert_eq!(enc, TextEncoding::Latin1);
+        assert_eq!(text, "José,Müller");
+        let (text, enc) = decode_text("\u{feff}José".as_bytes());
+        assert_eq!(enc, TextEncoding::Utf8);
+        assert_eq!(text, "José");
+    }
+
+    #[test]
+    fn csv_rows_keep_line_numbers_and_short_rows_lose_their_fields() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("medications.csv");
+        std::fs::write(&path, b"medication_id,name\nM1,caf\xe9\nM2\n").unwrap();
+        let (rows, enc) = read_csv(&path, "pharmacy", Table::Medication).unwrap();
+        assert_eq!(enc, TextEncoding::Latin1);
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].get("name"), "café");
+        assert_eq!(rows[0].location, "medications.csv line 2");
+        assert!(rows[1].fields.is_empty());
+        assert_eq!(rows[1].raw, "M2");
+    }
+}

@@ -1,0 +1,775 @@
+//! Validation rules (expectations) that turn raw records into clean records.
+//!
+//! Each rule either passes a field, repairs it (a date in another format, a
+//! local code, another unit: the fix is safe and recorded) or rejects the
+//! record, which then goes to quarantine with the rule as its reason code.
+//! Rules that need more than one record (referential integrity, duplicates)
+//! run later in the pipeline; their codes live here so the quality report has
+//! one list.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use serde::{Deserialize, Serialize};
+
+use super::maps::{CodeResolution, Maps, UnitResolution};
+use super::raw::{RawRecord, Table};
+use crate::clinical::codes::{Disposition, Measure, LOINC};
+use crate::clinical::records::{Condition, Encounter, Medication, Note, Observation, Patient};
+
+/// A validation rule; its snake_case name is the quarantine reason code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rule {
+    /// The record has fewer or more fields than its header or segment.
+    Truncated,
+    /// A required field is empty.
+    Required,
+    /// A date or time that is not ISO 8601 (repaired) or not a date (rejected).
+    DateFormat,
+    /// A number that does not parse.
+    Number,
+    /// A placeholder standing in for a missing value (999, -1, UNKNOWN, ...).
+    Placeholder,
+    /// A value outside the physiologically possible range.
+    Range,
+    /// A code mapped from a local system (repaired) or unmapped (rejected).
+    CodeMap,
+    /// A unit converted to the canonical one (repaired) or unknown (rejected).
+    Unit,
+    /// A record pointing at a patient or encounter that does not exist.
+    Referential,
+    /// Discharge before admission.
+    TimeOrder,
+    /// The same record id seen twice.
+    Duplicate,
+}
+
+impl Rule {
+    pub const ALL: [Rule; 11] = [
+        Rule::Truncated,
+        Rule::Required,
+        Rule::DateFormat,
+        Rule::Number,
+        Rule::Placeholder,
+        Rule::Range,
+        Rule::CodeMap,
+        Rule::Unit,
+        Rule::Referential,
+        Rule::TimeOrder,
+        Rule::Duplicate,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Rule::Truncated => "truncated",
+            Rule::Required => "required",
+            Rule::DateFormat => "date_format",
+            Rule::Number => "number",
+            Rule::Placeholder => "placeholder",
+            Rule::Range => "range",
+            Rule::CodeMap => "code_map",
+            Rule::Unit => "unit",
+            Rule::Referential => "referential",
+            Rule::TimeOrder => "time_order",
+            Rule::Duplicate => "duplicate",
+        }
+    }
+}
+
+/// What a rule did to a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Repaired,
+    Rejected,
+}
+
+/// One rule firing on one field of one record. `detail` never holds an
+/// identifier: it names the field and quotes codes, units or numbers only.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    pub rule: Rule,
+    pub outcome: Outcome,
+    pub field: String,
+    pub detail: String,
+}
+
+/// Values that stand for "missing" in legacy systems. Configurable.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Placeholders {
+    pub numbers: Vec<f64>,
+    pub text: Vec<String>,
+    pub dates: Vec<NaiveDate>,
+}
+
+impl Default for Placeholders {
+    fn default() -> Self {
+        Placeholders {
+            numbers: vec![999.0, 9999.0, 99999.0, -1.0],
+            text: ["UNKNOWN", "UNK", "N/A", "NULL", "NONE", "?", "-"]
+                .map(String::from)
+                .to_vec(),
+            dates: vec![
+                NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or_default(),
+                NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or_default(),
+            ],
+        }
+    }
+}
+
+/// A measurement after mapping, with what the source sent kept beside it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MappedObservation {
+    /// LOINC code, canonical unit and converted value.
+    pub obs: Observation,
+    pub measure: Measure,
+    pub source_code: String,
+    pub source_unit: String,
+    pub source_value: String,
+}
+
+/// A record that passed, in its clean form.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Clean {
+    Patient(Patient),
+    Encounter(Encounter),
+    Observation(MappedObservation),
+    Condition(Condition),
+    Medication(Medication),
+    Note(Note),
+}
+
+/// The result of checking one record: the clean form unless a rule rejected
+/// it, and every finding (repairs included).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Checked {
+    pub clean: Option<Clean>,
+    pub findings: Vec<Finding>,
+}
+
+impl Checked {
+    /// The first rejecting finding: the quarantine reason.
+    pub fn rejection(&self) -> Option<&Finding> {
+        self.findings
+            .iter()
+            .find(|f| f.outcome == Outcome::Rejected)
+    }
+}
+
+/// Collects findings while one record is checked.
+struct Ctx<'a> {
+    rec: &'a RawRecord,
+    rules: &'a Placeholders,
+    findings: Vec<Finding>,
+}
+
+impl Ctx<'_> {
+    fn reject(&mut self, rule: Rule, field: &str, detail: impl Into<String>) {
+        self.push(rule, Outcome::Rejected, field, detail);
+    }
+
+    fn repair(&mut self, rule: Rule, field: &str, detail: impl Into<String>) {
+        self.push(rule, Outcome::Repaired, field, detail);
+    }
+
+    fn push(&mut self, rule: Rule, outcome: Outcome, field: &str, detail: impl Into<String>) {
+        self.findings.push(Finding {
+            rule,
+            outcome,
+            field: field.to_string(),
+            detail: detail.into(),
+        });
+    }
+
+    fn is_placeholder_text(&self, v: &str) -> bool {
+        self.rules.text.iter().any(|p| p.eq_ignore_ascii_case(v))
+    }
+
+    /// A required text field; placeholders count as missing.
+    fn text(&mut self, field: &str) -> Option<String> {
+        let v = self.rec.get(field);
+        if v.is_empty() {
+            self.reject(Rule::Required, field, "required, found empty");
+            None
+        } else if self.is_placeholder_text(v) {
+            self.reject(Rule::Placeholder, field, "a placeholder instead of a value");
+            None
+        } else {
+            Some(v.to_string())
+        }
+    }
+
+    /// An optional text field: a placeholder is cleared and recorded.
+    fn optional_text(&mut self, field: &str) -> String {
+        let v = self.rec.get(field);
+        if !v.is_empty() && self.is_placeholder_text(v) {
+            self.repair(Rule::Placeholder, field, "placeholder cleared");
+            return String::new();
+        }
+        v.to_string()
+    }
+
+    fn datetime(&mut self, field: &str) -> Option<NaiveDateTime> {
+        let v = self.text(field)?;
+        match parse_when(&v) {
+            Some((t, true)) => Some(t),
+            Some((t, false)) => {
+                self.repair(Rule::DateFormat, field, "reformatted to ISO 8601");
+                Some(t)
+            }
+            None => {
+                self.reject(
+                    Rule::DateFormat,
+                    field,
+                    "expected a date-time like 2023-04-05T14:30:00",
+                );
+                None
+            }
+        }
+    }
+
+    fn date(&mut self, field: &str) -> Option<NaiveDate> {
+        let v = self.text(field)?;
+        let d = self.parse_date_field(field, &v)?;
+        if self.rules.dates.contains(&d) {
+            self.reject(Rule::Placeholder, field, "a placeholder date");
+            return None;
+        }
+        Some(d)
+    }
+
+    fn optional_date(&mut self, field: &str) -> Option<NaiveDate> {
+        let v = self.optional_text(field);
+        if v.is_empty() {
+            return None;
+        }
+        self.parse_date_field(field, &v)
+    }
+
+    fn parse_date_field(&mut self, field: &str, v: &str) -> Option<NaiveDate> {
+        match parse_date(v) {
+            Some((d, true)) => Some(d),
+            Some((d, false)) => {
+                self.repair(Rule::DateFormat, field, "reformatted to ISO 8601");
+                Some(d)
+            }
+            None => {
+                self.reject(Rule::DateFormat, field, "expected a date like 2023-04-05");
+                None
+            }
+        }
+    }
+}
+
+const DATETIME_FORMATS: [&str; 8] = [
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M",
+    "%Y-%m-%d %H:%M",
+    "%Y%m%d%H%M%S",
+    "%Y%m%d%H%M",
+    "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y %H:%M",
+    "%d.%m.%Y %H:%M",
+];
+
+const DATE_FORMATS: [&str; 3] = ["%Y%m%d", "%m/%d/%Y", "%d.%m.%Y"];
+
+/// Parse a date-time in ISO 8601 (`true`) or one of the other formats legacy
+/// systems write (`false`, US month/day order). A bare date means midnight.
+pub fn parse_when(s: &str) -> Option<(NaiveDateTime, bool)> {
+    let s = s.trim();
+    if let Some(t) = crate::clinical::records::parse_datetime(s) {
+        return Some((t, true));
+    }
+    // FHIR instants may carry fractions or a zone; the clock time is kept.
+    if s.len() > 19 && s.is_char_boundary(19) {
+        if let Some(t) = crate::clinical::records::parse_datetime(&s[..19]) {
+            return Some((t, false));
+        }
+    }
+    DATETIME_FORMATS
+        .iter()
+        .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
+        .or_else(|| parse_date(s).and_then(|(d, _)| d.and_hms_opt(0, 0, 0)))
+        .map(|t| (t, false))
+}
+
+/// Parse a date in ISO 8601 (`true`) or another common format (`false`); a
+/// date-time gives its date.
+pub fn parse_date(s: &str) -> Option<(NaiveDate, bool)> {
+    let s = s.trim();
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return Some((d, true));
+    }
+    DATE_FORMATS
+        .iter()
+        .find_map(|f| NaiveDate::parse_from_str(s, f).ok())
+        .or_else(|| {
+            crate::clinical::records::parse_datetime(s)
+                .or_else(|| {
+                    DATETIME_FORMATS
+                        .iter()
+                        .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
+                })
+                .map(|t| t.date())
+        })
+        .map(|d| (d, false))
+}
+
+/// Check one raw record against every single-record rule and map it.
+pub fn check(rec: &RawRecord, maps: &Maps, rules: &Placeholders) -> Checked {
+    let mut ctx = Ctx {
+        rec,
+        rules,
+        findings: Vec::new(),
+    };
+    if rec.fields.is_empty() {
+        ctx.reject(
+            Rule::Truncated,
+            "",
+            "the record has the wrong number of fields",
+        );
+        return Checked {
+            clean: None,
+            findings: ctx.findings,
+        };
+    }
+    let clean = match rec.table {
+        Table::Patient => patient(&mut ctx).map(Clean::Patient),
+        Table::Encounter => encounter(&mut ctx).map(Clean::Encounter),
+        Table::Observation => observation(&mut ctx, maps).map(Clean::Observation),
+        Table::Condition => condition(&mut ctx).map(Clean::Condition),
+        Table::Medication => medication(&mut ctx).map(Clean::Medication),
+        Table::Note => note(&mut ctx).map(Clean::Note),
+    };
+    let rejected = ctx.findings.iter().any(|f| f.outcome == Outcome::Rejected);
+    Checked {
+        clean: if rejected { None } else { clean },
+        findings: ctx.findings,
+    }
+}
+
+fn patient(ctx: &mut Ctx) -> Option<Patient> {
+    let patient_id = ctx.text("patient_id");
+    let sex = ctx.text("sex").and_then(|s| {
+        let norm = match s.to_ascii_uppercase().as_str() {
+            "F" | "FEMALE" => "F",
+            "M" | "MALE" => "M",
+            _ => "",
+        };
+        if norm.is_empty() {
+            ctx.reject(Rule::CodeMap, "sex", "expected F or M");
+            None
+        } else {
+            if norm != s {
+                ctx.repair(Rule::CodeMap, "sex", "recoded to F/M");
+            }
+            Some(norm.to_string())
+        }
+    });
+    let birth_date = ctx.date("birth_date");
+    if let Some(b) = birth_date {
+        let lo = NaiveDate::from_ymd_opt(1890, 1, 1).unwrap_or_default();
+        let hi = NaiveDate::from_ymd_opt(2100, 1, 1).unwrap_or_default();
+        if b < lo || b > hi {
+            ctx.reject(Rule::Range, "birth_date", "a birth year outside 1890..2100");
+        }
+    }
+    let p = Patient {
+        patient_id: patient_id?,
+        mrn: ctx.optional_text("mrn"),
+        given_name: ctx.optional_text("given_name"),
+        family_name: ctx.optional_text("family_name"),
+        sex: sex?,
+        birth_date: birth_date?,
+        race: ctx.optional_text("race"),
+        ethnicity: ctx.optional_text("ethnicity"),
+        payer: ctx.optional_text("payer"),
+        address_line: ctx.optional_text("address_line"),
+        city: ctx.optional_text("city"),
+        state: ctx.optional_text("state"),
+        zip: ctx.optional_text("zip"),
+        phone: ctx.optional_text("phone"),
+        email: ctx.optional_text("email"),
+        ssn: ctx.optional_text("ssn"),
+        death_date: ctx.optional_date("death_date"),
+    };
+    Some(p)
+}
+
+fn encounter(ctx: &mut Ctx) -> Option<Encounter> {
+    let encounter_id = ctx.text("encounter_id");
+    let patient_id = ctx.text("patient_id");
+    let admit = ctx.datetime("admit_time");
+    let discharge = ctx.datetime("discharge_time");
+    if let (Some(a), Some(d)) = (admit, discharge) {
+        if d < a {
+            ctx.reject(
+                Rule::TimeOrder,
+                "discharge_time",
+                "discharge before admission",
+            );
+        }
+    }
+    let class = match ctx.optional_text("class") {
+        c if c.is_empty() => {
+            ctx.repair(Rule::Required, "class", "empty class taken as IMP");
+            "IMP".to_string()
+        }
+        c => c,
+    };
+    let disposition = ctx.text("disposition").and_then(|d| {
+        if let Some(x) = Disposition::from_name(&d) {
+            Some(x.name().to_string())
+        } else if let Some(x) = Disposition::from_nubc(&d) {
+            ctx.repair(
+                Rule::CodeMap,
+                "disposition",
+                format!("NUBC {d} -> {}", x.name()),
+            );
+            Some(x.name().to_string())
+        } else {
+            ctx.reject(
+                Rule::CodeMap,
+                "disposition",
+                format!("expected a disposition name or NUBC code, found {d:?}"),
+            );
+            None
+        }
+    });
+    Some(Encounter {
+        encounter_id: encounter_id?,
+        patient_id: patient_id?,
+        class,
+        admit_time: admit?,
+        discharge_time: discharge?,
+        disposition: disposition?,
+        reason_code: ctx.optional_text("reason_code"),
+    })
+}
+
+fn observation(ctx: &mut Ctx, maps: &Maps) -> Option<MappedObservation> {
+    let observation_id = ctx.text("observation_id");
+    let patient_id = ctx.text("patient_id");
+    let encounter_id = ctx.text("encounter_id");
+    let time = ctx.datetime("time");
+    let source_code = ctx.text("code")?;
+    let measure = match maps.resolve_code(&source_code) {
+        Some(CodeResolution::Loinc(m)) => Some(m),
+        Some(CodeResolution::Mapped(m)) => {
+            ctx.repair(
+                Rule::CodeMap,
+                "code",
+                format!("local {source_code} -> LOINC {}", m.loinc()),
+            );
+            Some(m)
+        }
+        None => {
+            ctx.reject(
+                Rule::CodeMap,
+                "code",
+                format!("unmapped code {source_code:?}: add it to lab-codes.toml"),
+            );
+            None
+        }
+    };
+    let source_value = ctx.rec.get("value").to_string();
+    let source_unit = ctx.rec.get("unit").to_string();
+    let value = if source_value.is_empty() {
+        ctx.reject(Rule::Required, "value", "required, found empty");
+        None
+    } else if ctx.is_placeholder_text(&source_value) {
+        ctx.reject(
+            Rule::Placeholder,
+            "value",
+            "a placeholder instead of a value",
+        );
+        None
+    } else {
+        match source_value.parse::<f64>() {
+            Ok(v) if v.is_finite() => {
+                if ctx.rules.numbers.contains(&v) {
+                    ctx.reject(
+                        Rule::Placeholder,
+                        "value",
+                        format!("placeholder {source_value}"),
+                    );
+                    None
+                } else {
+                    Some(v)
+                }
+            }
+            _ => {
+                ctx.reject(
+                    Rule::Number,
+                    "value",
+                    format!("expected a number, found {source_value:?}"),
+                );
+                None
+            }
+        }
+    };
+    let (measure, value) = (measure?, value?);
+    let value = match maps.to_canonical(measure, value, &source_unit) {
+        Some(UnitResolution::Canonical) => value,
+        Some(UnitResolution::Converted { from, value: v }) => {
+            ctx.repair(
+                Rule::Unit,
+                "unit",
+                format!("{from} -> {} for {}", measure.unit(), measure.feature()),
+            );
+            round6(v)
+        }
+        None => {
+            ctx.reject(
+                Rule::Unit,
+                "unit",
+                format!(
+                    "expected {} (or a unit in units.toml) for {}, found {source_unit:?}",
+                    measure.unit(),
+                    measure.feature()
+                ),
+            );
+            return None;
+        }
+    };
+    let (lo, hi) = measure.plausible();
+    if !(lo..=hi).contains(&value) {
+        ctx.reject(
+            Rule::Range,
+            "value",
+            format!(
+                "{} between {lo} and {hi} {}, found {value}",
+                measure.feature(),
+                measure.unit()
+            ),
+        );
+        return None;
+    }
+    Some(MappedObservation {
+        obs: Observation {
+            observation_id: observation_id?,
+            patient_id: patient_id?,
+            encounter_id: encounter_id?,
+            time: time?,
+            code: measure.loinc().to_string(),
+            system: LOINC.to_string(),
+            display: measure.display().to_string(),
+            value,
+            unit: measure.unit().to_string(),
+        },
+        measure,
+        source_code,
+        source_unit,
+        source_value,
+    })
+}
+
+fn condition(ctx: &mut Ctx) -> Option<Condition> {
+    let condition_id = ctx.text("condition_id");
+    let patient_id = ctx.text("patient_id");
+    let code = ctx.text("code");
+    let onset = ctx.date("onset_date");
+    let encounter_id = Some(ctx.optional_text("encounter_id")).filter(|e| !e.is_empty());
+    Some(Condition {
+        condition_id: condition_id?,
+        patient_id: patient_id?,
+        encounter_id,
+        code: code?.to_ascii_uppercase(),
+        display: ctx.optional_text("display"),
+        onset_date: onset?,
+    })
+}
+
+fn medication(ctx: &mut Ctx) -> Option<Medication> {
+    let medication_id = ctx.text("medication_id");
+    let patient_id = ctx.text("patient_id");
+    let encounter_id = ctx.text("encounter_id");
+    let rxnorm = ctx.text("rxnorm");
+    let authored = ctx.datetime("authored_time");
+    Some(Medication {
+        medication_id: medication_id?,
+        patient_id: patient_id?,
+        encounter_id: encounter_id?,
+        rxnorm: rxnorm?,
+        name: ctx.optional_text("name"),
+        authored_time: authored?,
+    })
+}
+
+fn note(ctx: &mut Ctx) -> Option<Note> {
+    let note_id = ctx.text("note_id");
+    let patient_id = ctx.text("patient_id");
+    let encounter_id = ctx.text("encounter_id");
+    let time = ctx.datetime("time");
+    let text = ctx.text("text");
+    Some(Note {
+        note_id: note_id?,
+        patient_id: patient_id?,
+        encounter_id: encounter_id?,
+        time: time?,
+        // the text is kept byte for byte: PHI spans are offsets into it
+        text: text.map(|_| ctx.rec.fields.get("text").cloned().unwrap_or_default())?,
+    })
+}
+
+fn round6(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(table: Table, fields: &[(&str, &str)]) -> RawRecord {
+        RawRecord {
+            source: "test".into(),
+            table,
+            location: "line 2".into(),
+            fields: fields
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            raw: String::new(),
+        }
+    }
+
+    fn obs(code: &str, value: &str, unit: &str) -> Checked {
+        let rec = raw(
+            Table::Observation,
+            &[
+                ("observation_id", "O1"),
+                ("patient_id", "P1"),
+                ("encounter_id", "E1"),
+                ("time", "2023-01-02T03:04:05"),
+                ("code", code),
+                ("value", value),
+                ("unit", unit),
+            ],
+        );
+        check(&rec, &Maps::builtin().unwrap(), &Placeholders::default())
+    }
+
+    fn reason(c: &Checked) -> Option<Rule> {
+        c.rejection().map(|f| f.rule)
+    }
+
+    #[test]
+    fn observations_are_mapped_converted_and_range_checked() {
+        let c = obs("GLU", "7.0", "mmol/L");
+        let Some(Clean::Observation(m)) = &c.clean else {
+            panic!("{c:?}")
+        };
+        assert_eq!(m.obs.code, "2345-7");
+        assert_eq!(m.obs.unit, "mg/dL");
+        assert!((m.obs.value - 126.112).abs() < 1e-9);
+        assert_eq!(
+            (
+                m.source_code.as_str(),
+                m.source_unit.as_str(),
+                m.source_value.as_str()
+            ),
+            ("GLU", "mmol/L", "7.0")
+        );
+        let rules: Vec<Rule> = c.findings.iter().map(|f| f.rule).collect();
+        assert_eq!(rules, vec![Rule::CodeMap, Rule::Unit]);
+
+        assert_eq!(
+            reason(&obs("2345-7", "999", "mg/dL")),
+            Some(Rule::Placeholder)
+        );
+        assert_eq!(
+            reason(&obs("2345-7", "-1", "mg/dL")),
+            Some(Rule::Placeholder)
+        );
+        assert_eq!(
+            reason(&obs("2345-7", "UNKNOWN", "mg/dL")),
+            Some(Rule::Placeholder)
+        );
+        assert_eq!(reason(&obs("2345-7", "5000", "mg/dL")), Some(Rule::Range));
+        assert_eq!(reason(&obs("2345-7", "abc", "mg/dL")), Some(Rule::Number));
+        assert_eq!(reason(&obs("2345-7", "100", "g/L")), Some(Rule::Unit));
+        assert_eq!(reason(&obs("LOCAL-9", "100", "mg/dL")), Some(Rule::CodeMap));
+        // °F that would be implausible as °C is converted first, then passes
+        assert_eq!(reason(&obs("8310-5", "101.3", "[degF]")), None);
+        assert_eq!(reason(&obs("8310-5", "101.3", "Cel")), Some(Rule::Range));
+    }
+
+    #[test]
+    fn encounters_check_time_order_and_dispositions() {
+        let enc = |admit: &str, discharge: &str, disp: &str| {
+            check(
+                &raw(
+                    Table::Encounter,
+                    &[
+                        ("encounter_id", "E1"),
+                        ("patient_id", "P1"),
+                        ("class", "IMP"),
+                        ("admit_time", admit),
+                        ("discharge_time", discharge),
+                        ("disposition", disp),
+                    ],
+                ),
+                &Maps::builtin().unwrap(),
+                &Placeholders::default(),
+            )
+        };
+        let ok = enc("2023-01-01T08:00:00", "01/03/2023 10:30", "03");
+        let Some(Clean::Encounter(e)) = &ok.clean else {
+            panic!("{ok:?}")
+        };
+        assert_eq!(e.disposition, "skilled_nursing");
+        assert_eq!(
+            crate::clinical::records::format_datetime(&e.discharge_time),
+            "2023-01-03T10:30:00"
+        );
+        assert_eq!(ok.findings.len(), 2, "{:?}", ok.findings);
+        assert_eq!(
+            reason(&enc("2023-01-05T08:00:00", "2023-01-03T10:30:00", "home")),
+            Some(Rule::TimeOrder)
+        );
+        assert_eq!(
+            reason(&enc("2023-13-05T08:00:00", "2023-01-03T10:30:00", "home")),
+            Some(Rule::DateFormat)
+        );
+        assert_eq!(
+            reason(&enc("2023-01-01T08:00:00", "2023-01-03T10:30:00", "moon")),
+            Some(Rule::CodeMap)
+        );
+    }
+
+    #[test]
+    fn patients_need_id_sex_and_a_real_birth_date() {
+        let pat = |dob: &str, sex: &str| {
+            check(
+                &raw(
+                    Table::Patient,
+                    &[
+                        ("patient_id", "P1"),
+                        ("sex", sex),
+                        ("birth_date", dob),
+                        ("given_name", "UNKNOWN"),
+                    ],
+                ),
+                &Maps::builtin().unwrap(),
+                &Placeholders::default(),
+            )
+        };
+        let ok = pat("19500615", "female");
+        let Some(Clean::Patient(p)) = &ok.clean else {
+            panic!("{ok:?}")
+        };
+        assert_eq!(p.birth_date, NaiveDate::from_ymd_opt(1950, 6, 15).unwrap());
+        assert_eq!(p.sex, "F");
+        assert_eq!(p.given_name, "", "a placeholder name is cleared");
+        assert_eq!(reason(&pat("1900-01-01", "F")), Some(Rule::Placeholder));
+        assert_eq!(reason(&pat("", "F")), Some(Rule::Required));
+        assert_eq!(reason(&pat("1950-06-15", "X")), Some(Rule::CodeMap));
+        let truncated = check(
+            &raw(Table::Patient, &[]),
+            &Maps::builtin().unwrap(),
+            &Placeholders::default(),
+        );
+        assert_eq!(reason(&truncated), Some(Rule::Truncated));
+    }
+}

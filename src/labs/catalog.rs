@@ -1,0 +1,179 @@
+//! The labs that ship with CareLab, embedded in the binary.
+//!
+//! Every file under `labs/` is compiled in with `include_str!` through the
+//! table below, so `carelab lab list` works from any folder in a fresh clone.
+//! A unit test compares the table with the folder on disk, so a file added
+//! to a lab without a line here fails the tests instead of going missing.
+//! Lab authors can load a folder instead (`--labs-dir`) to try edits live.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, IoContext, Result};
+
+use super::spec::LabSpec;
+
+/// One lab: its spec, instructions, starter and solution files.
+#[derive(Debug, Clone)]
+pub struct Lab {
+    pub spec: LabSpec,
+    pub readme: String,
+    /// (path relative to the lab workspace, contents), sorted by path.
+    pub starter: Vec<(String, String)>,
+    pub solution: Vec<(String, String)>,
+}
+
+/// All labs, in order of their number.
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    pub labs: Vec<Lab>,
+}
+
+macro_rules! embed {
+    ($($path:literal),* $(,)?) => {
+        &[$(($path, include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/labs/", $path)))),*]
+    };
+}
+
+/// Every lab file: path under `labs/`, contents.
+pub const EMBEDDED: &[(&str, &str)] = embed![
+    "00-setup/lab.toml",
+    "00-setup/README.md",
+    "00-setup/starter/answers.toml",
+    "00-setup/solution/answers.toml",
+    "01-data/lab.toml",
+    "01-data/README.md",
+    "01-data/starter/answers.toml",
+    "01-data/solution/answers.toml",
+];
+
+impl Catalog {
+    /// The labs compiled into this binary.
+    pub fn builtin() -> Result<Catalog> {
+        let files: Vec<(String, String)> = EMBEDDED
+            .iter()
+            .map(|(p, t)| (p.to_string(), t.to_string()))
+            .collect();
+        Catalog::from_files("built-in labs", &files)
+    }
+
+    /// The labs in a folder laid out like `labs/`.
+    pub fn from_dir(dir: &Path) -> Result<Catalog> {
+        let mut files = Vec::new();
+        for rel in crate::artifact::list_files(dir)? {
+            let key = rel.to_string_lossy().replace('\\', "/");
+            let text = fs::read_to_string(dir.join(&rel)).at(dir.join(&rel))?;
+            files.push((key, text));
+        }
+        Catalog::from_files(&dir.display().to_string(), &files)
+    }
+
+    fn from_files(origin: &str, files: &[(String, String)]) -> Result<Catalog> {
+        let mut slugs: Vec<&str> = files
+            .iter()
+            .filter_map(|(p, _)| p.strip_suffix("/lab.toml"))
+            .collect();
+        slugs.sort_unstable();
+        let mut labs = Vec::new();
+        for slug in slugs {
+            let file = |name: &str| {
+                let key = format!("{slug}/{name}");
+                files
+                    .iter()
+                    .find(|(p, _)| *p == key)
+                    .map(|(_, t)| t.clone())
+                    .ok_or_else(|| {
+                        Error::bad_input(
+                            origin,
+                            Some(slug.to_string()),
+                            format!("a {name}"),
+                            "none",
+                        )
+                    })
+            };
+            let spec = LabSpec::parse(&format!("{origin}: {slug}/lab.toml"), &file("lab.toml")?)?;
+            if spec.slug != slug {
+                return Err(Error::bad_input(
+                    format!("{origin}: {slug}/lab.toml"),
+                    Some("key slug".to_string()),
+                    format!("the folder name {slug}"),
+                    spec.slug,
+                ));
+            }
+            let under = |sub: &str| -> Vec<(String, String)> {
+                let prefix = format!("{slug}/{sub}/");
+                let mut v: Vec<(String, String)> = files
+                    .iter()
+                    .filter_map(|(p, t)| {
+                        p.strip_prefix(&prefix).map(|r| (r.to_string(), t.clone()))
+                    })
+                    .collect();
+                v.sort();
+                v
+            };
+            labs.push(Lab {
+                readme: file("README.md")?,
+                starter: under("starter"),
+                solution: under("solution"),
+                spec,
+            });
+        }
+        Ok(Catalog { labs })
+    }
+
+    /// Find a lab by number ("1", "01"), slug ("01-data") or name ("data").
+    pub fn find(&self, key: &str) -> Result<&Lab> {
+        let key = key.trim();
+        let number: Option<u32> = key.parse().ok();
+        self.labs
+            .iter()
+            .find(|l| {
+                Some(l.spec.number()) == number
+                    || l.spec.slug == key
+                    || l.spec.slug.split_once('-').map(|(_, n)| n) == Some(key)
+            })
+            .ok_or_else(|| {
+                let known: Vec<&str> = self.labs.iter().map(|l| l.spec.slug.as_str()).collect();
+                Error::usage(format!(
+                    "no lab '{key}'; the labs are: {}",
+                    known.join(", ")
+                ))
+            })
+    }
+}
+
+/// The `labs/` folder of the source tree this binary was built from.
+pub fn source_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("labs")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_table_matches_the_labs_folder() {
+        let on_disk: Vec<String> = crate::artifact::list_files(source_dir())
+            .unwrap()
+            .iter()
+            .map(|p| p.to_string_lossy().replace('\\', "/"))
+            .collect();
+        let mut embedded: Vec<String> = EMBEDDED.iter().map(|(p, _)| p.to_string()).collect();
+        embedded.sort();
+        assert_eq!(embedded, on_disk, "update EMBEDDED in src/labs/catalog.rs");
+    }
+
+    #[test]
+    fn builtin_labs_parse_and_are_found_by_number_slug_and_name() {
+        let c = Catalog::builtin().unwrap();
+        assert!(c.labs.len() >= 2);
+        assert_eq!(c.find("1").unwrap().spec.slug, "01-data");
+        assert_eq!(c.find("01-data").unwrap().spec.id, "01");
+        assert_eq!(c.find("setup").unwrap().spec.id, "00");
+        let e = c.find("99").unwrap_err().to_string();
+        assert!(e.contains("00-setup"), "{e}");
+        for lab in &c.labs {
+            assert!(!lab.starter.is_empty() && !lab.solution.is_empty());
+        }
+    }
+}

@@ -1,0 +1,602 @@
+//! Workshop tools: per-learner seeds, the instructor's answer key, and the
+//! class report.
+//!
+//! A learner's seed is derived from the class seed and their id, so two
+//! learners never share numbers and the instructor can always recompute them.
+//! The answer key is made by the same code `lab check` uses (the lab's data
+//! command, then `workspace::context` on the result), so key and check agree.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use rand::Rng as _;
+use serde::{Deserialize, Serialize};
+
+use crate::artifact::{read_json, write_atomic, write_json, Manifest};
+use crate::error::{Error, IoContext, Result};
+
+use super::catalog::Catalog;
+use super::spec::CheckKind;
+use super::workspace::{self, ProgressFile, PROGRESS_FILE};
+
+/// One row of the roster.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Learner {
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+}
+
+/// A learner's seed: derived from the class seed and their id.
+pub fn learner_seed(class_seed: u64, learner_id: &str) -> u64 {
+    crate::rng::stream(class_seed, &format!("workshop-learner/{learner_id}"), 0)
+        .random_range(1..1_000_000_000)
+}
+
+/// Read `roster.csv`: a header with an `id` column (letters, digits, `-`,
+/// `_`, `.`; unique) and optionally `name`.
+pub fn read_roster(path: &Path) -> Result<Vec<Learner>> {
+    let mut reader = csv::Reader::from_path(path)
+        .map_err(|e| Error::failure(format!("{}: {e}", path.display())))?;
+    let headers = reader
+        .headers()
+        .map_err(|e| {
+            Error::bad_input(
+                path.display(),
+                Some("line 1".into()),
+                "a header row",
+                e.to_string(),
+            )
+        })?
+        .clone();
+    let id_col = headers
+        .iter()
+        .position(|h| h.trim() == "id")
+        .ok_or_else(|| {
+            Error::bad_input(
+                path.display(),
+                Some("line 1".into()),
+                "a column named id (and optionally name)",
+                headers.iter().collect::<Vec<_>>().join(","),
+            )
+        })?;
+    let name_col = headers.iter().position(|h| h.trim() == "name");
+    let mut learners: Vec<Learner> = Vec::new();
+    for (i, record) in reader.records().enumerate() {
+        let line = Some(format!("line {}", i + 2));
+        let record = record.map_err(|e| {
+            Error::bad_input(path.display(), line.clone(), "a CSV row", e.to_string())
+        })?;
+        let id = record.get(id_col).unwrap_or("").trim().to_string();
+        let valid = !id.is_empty()
+            && id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+        if !valid {
+            return Err(Error::bad_input(
+                path.display(),
+                line,
+                "an id of letters, digits, '-', '_' or '.'",
+                format!("'{id}'"),
+            ));
+        }
+        if learners.iter().any(|l| l.id == id) {
+            return Err(Error::bad_input(
+                path.display(),
+                line,
+                "a unique id",
+                format!("'{id}' again"),
+            ));
+        }
+        let name = name_col
+            .and_then(|c| record.get(c))
+            .unwrap_or("")
+            .trim()
+            .to_string();
+        learners.push(Learner { id, name });
+    }
+    if learners.is_empty() {
+        return Err(Error::bad_input(
+            path.display(),
+            None,
+            "at least one learner",
+            "none",
+        ));
+    }
+    Ok(learners)
+}
+
+/// The setup line a learner runs once.
+pub fn setup_command(learner: &Learner, seed: u64) -> String {
+    format!(
+        "carelab lab start 0 --seed {seed} --learner {} --workspace carelab-work",
+        learner.id
+    )
+}
+
+/// The answer key: per learner, per lab, each expected value and what each
+/// check compares against.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AnswerKey {
+    pub class_seed: u64,
+    pub learners: Vec<LearnerKey>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LearnerKey {
+    pub id: String,
+    pub name: String,
+    pub seed: u64,
+    pub setup: String,
+    /// By lab slug.
+    pub labs: BTreeMap<String, LabKey>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+pub struct LabKey {
+    /// Expected value by name, or "n/a: why" (e.g. it depends on the learner's machine).
+    pub expected: BTreeMap<String, String>,
+    /// What each comparing check wants, by check id (e.g. "= 0.153 ± 0.0015").
+    pub checks: BTreeMap<String, String>,
+}
+
+/// What `workshop new` made.
+#[derive(Debug, Clone, Serialize)]
+pub struct NewWorkshop {
+    pub out: PathBuf,
+    pub learners: usize,
+    pub files: Vec<String>,
+}
+
+/// Make a workshop in `out`: `learners.csv` (id, name, seed, setup command),
+/// `answer-key.json` and `answer-key.md`, and `manifest.json`. With
+/// `with_data`, each learner's datasets are generated under `out/key-data/`
+/// so the key holds their dataset-derived values.
+pub fn new_workshop(
+    roster: &Path,
+    class_seed: u64,
+    out: &Path,
+    catalog: &Catalog,
+    exe: &Path,
+    with_data: bool,
+    mut progress: impl FnMut(&str),
+) -> Result<NewWorkshop> {
+    let learners = read_roster(roster)?;
+    let mut keys = Vec::new();
+    for learner in &learners {
+        progress(&learner.id);
+        let seed = learner_seed(class_seed, &learner.id);
+        let mut labs = BTreeMap::new();
+        for lab in &catalog.labs {
+            let dir = out.join("key-data").join(&learner.id).join(&lab.spec.slug);
+            let mut data_problem = None;
+            if let (Some(spec), true) = (&lab.spec.data, with_data) {
+                fs::create_dir_all(&dir).at(&dir)?;
+                if !dir.join(&spec.dir).join("manifest.json").exists() {
+                    data_problem = workspace::generate(spec, &dir, seed, exe).err();
+                }
+            }
+            let ctx = workspace::context(&lab.spec, &dir, seed);
+            let mut key = LabKey::default();
+            for e in &lab.spec.expected {
+                let shown = match ctx.expected.get(&e.name) {
+                    Some(Ok(v)) => v.clone(),
+                    _ if lab.spec.data.is_some() && !with_data => {
+                        "n/a: run without --no-data to compute".to_string()
+                    }
+                    _ => match &data_problem {
+                        Some(p) => format!("n/a: {p}"),
+                        None => "n/a: depends on the learner's own work or machine".to_string(),
+                    },
+                };
+                key.expected.insert(e.name.clone(), shown);
+            }
+            for check in &lab.spec.checks {
+                if let Some(want) = wanted(&check.check, &ctx) {
+                    key.checks.insert(check.id.clone(), want);
+                }
+            }
+            labs.insert(lab.spec.slug.clone(), key);
+        }
+        keys.push(LearnerKey {
+            id: learner.id.clone(),
+            name: learner.name.clone(),
+            seed,
+            setup: setup_command(learner, seed),
+            labs,
+        });
+    }
+    let key = AnswerKey {
+        class_seed,
+        learners: keys,
+    };
+    fs::create_dir_all(out).at(out)?;
+    let mut csv = String::from("id,name,seed,setup\n");
+    for k in &key.learners {
+        csv.push_str(&format!(
+            "{},{},{},{}\n",
+            k.id,
+            csv_field(&k.name),
+            k.seed,
+            k.setup
+        ));
+    }
+    write_atomic(out.join("learners.csv"), csv.as_bytes())?;
+    write_json(out.join("answer-key.json"), &key)?;
+    write_atomic(out.join("answer-key.md"), key_markdown(&key).as_bytes())?;
+    let mut manifest = Manifest::new("workshop");
+    manifest.seed = Some(class_seed);
+    manifest
+        .inputs
+        .insert("roster".into(), crate::artifact::sha256_file(roster)?);
+    manifest
+        .counts
+        .insert("learners".into(), key.learners.len() as u64);
+    for f in ["learners.csv", "answer-key.json", "answer-key.md"] {
+        manifest
+            .files
+            .insert(f.into(), crate::artifact::sha256_file(out.join(f))?);
+    }
+    manifest.write(out)?;
+    Ok(NewWorkshop {
+        out: out.to_path_buf(),
+        learners: key.learners.len(),
+        files: vec![
+            "learners.csv".into(),
+            "answer-key.json".into(),
+            "answer-key.md".into(),
+            "manifest.json".into(),
+        ],
+    })
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// What a comparing check wants, rendered for this learner; None for checks
+/// that do not compare a value (commands, HTTP, file contents).
+fn wanted(kind: &CheckKind, ctx: &super::template::Context) -> Option<String> {
+    let expect = match kind {
+        CheckKind::FileRows { expect, .. }
+        | CheckKind::CsvColumnStat { expect, .. }
+        | CheckKind::JsonValue { expect, .. }
+        | CheckKind::TomlValue { expect, .. }
+        | CheckKind::ManifestField { expect, .. } => expect,
+        _ => return None,
+    };
+    let show = |v: &super::spec::TomlScalar| {
+        ctx.render(&v.as_text())
+            .unwrap_or_else(|e| format!("n/a ({e})"))
+    };
+    let mut parts = Vec::new();
+    if let Some(eq) = &expect.equals {
+        let tol = expect
+            .tolerance
+            .map(|t| format!(" ± {}", super::values::format_number(t)))
+            .unwrap_or_default();
+        parts.push(format!("= {}{tol}", show(eq)));
+    }
+    if let Some(min) = &expect.min {
+        parts.push(format!("≥ {}", show(min)));
+    }
+    if let Some(max) = &expect.max {
+        parts.push(format!("≤ {}", show(max)));
+    }
+    Some(parts.join(", "))
+}
+
+fn key_markdown(key: &AnswerKey) -> String {
+    let mut md = format!(
+        "# Answer key\n\nClass seed {}. Keep this file away from learners.\n",
+        key.class_seed
+    );
+    for l in &key.learners {
+        md.push_str(&format!(
+            "\n## {} {} (seed {})\n\nSetup: `{}`\n",
+            l.id, l.name, l.seed, l.setup
+        ));
+        for (slug, lab) in &l.labs {
+            md.push_str(&format!("\n### {slug}\n\n| check | wants |\n|---|---|\n"));
+            for (id, want) in &lab.checks {
+                md.push_str(&format!("| {id} | {} |\n", want.replace('|', "\\|")));
+            }
+        }
+    }
+    md
+}
+
+/// One learner's row in the class report.
+#[derive(Debug, Clone, Serialize)]
+pub struct LearnerRow {
+    pub learner: String,
+    pub seed: u64,
+    pub completed: Vec<String>,
+    /// The first started lab not yet complete.
+    pub current: Option<String>,
+    /// Checks failing in the current lab at its last check.
+    pub failing: Vec<String>,
+    pub hints: usize,
+    pub minutes: f64,
+}
+
+/// The class report.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClassReport {
+    pub learners: Vec<LearnerRow>,
+    /// (lab/check, learners failing it at their last check), most first.
+    pub failing_checks: Vec<(String, usize)>,
+    /// (lab, started, completed), in lab order.
+    pub labs: Vec<(String, usize, usize)>,
+}
+
+/// Read progress files: each input is a `progress.json` (or any `--json`
+/// copy of one), a workspace holding one, or a folder of such files or workspaces.
+pub fn read_progress(inputs: &[PathBuf]) -> Result<Vec<(String, ProgressFile)>> {
+    let mut found = Vec::new();
+    for input in inputs {
+        if input.is_file() {
+            found.push(input.clone());
+        } else if input.join(PROGRESS_FILE).is_file() {
+            found.push(input.join(PROGRESS_FILE));
+        } else if input.is_dir() {
+            let mut entries: Vec<PathBuf> = fs::read_dir(input)
+                .at(input)?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .collect();
+            entries.sort();
+            for p in entries {
+                if p.is_dir() && p.join(PROGRESS_FILE).is_file() {
+                    found.push(p.join(PROGRESS_FILE));
+                } else if p.extension().and_then(|e| e.to_str()) == Some("json") {
+                    found.push(p);
+                }
+            }
+        } else {
+            return Err(Error::io(
+                input,
+                std::io::Error::from(std::io::ErrorKind::NotFound),
+            ));
+        }
+    }
+    let mut out = Vec::new();
+    for path in found {
+        let progress: ProgressFile = read_json(&path)?;
+        let fallback = path
+            .parent()
+            .filter(|_| path.file_name().is_some_and(|n| n == PROGRESS_FILE))
+            .and_then(|d| d.file_name())
+            .or_else(|| path.file_stem())
+            .map(|s| s.to_string_lossy().to_string())
+            .unwrap_or_default();
+        let name = progress.learner.clone().unwrap_or(fallback);
+        out.push((name, progress));
+    }
+    if out.is_empty() {
+        return Err(Error::usage("no progress files found in the folders given"));
+    }
+    Ok(out)
+}
+
+/// Who is where, and which checks fail most.
+pub fn class_report(catalog: &Catalog, learners: &[(String, ProgressFile)]) -> ClassReport {
+    let mut rows = Vec::new();
+    let mut failing: BTreeMap<String, usize> = BTreeMap::new();
+    for (name, p) in learners {
+        let mut completed = Vec::new();
+        let mut current = None;
+        let mut failing_now = Vec::new();
+        let (mut hints, mut minutes) = (0, 0.0);
+        for lab in &catalog.labs {
+            let Some(lp) = p.labs.get(&lab.spec.slug) else {
+                continue;
+            };
+            hints += lp.hints_shown;
+            minutes += lp.minutes_spent();
+            if lp.is_complete() {
+                completed.push(lab.spec.slug.clone());
+            } else if current.is_none() {
+                current = Some(lab.spec.slug.clone());
+                failing_now = lp
+                    .last_results
+                    .iter()
+                    .filter(|(_, ok)| !**ok)
+                    .map(|(id, _)| id.clone())
+                    .collect();
+            }
+            for (id, ok) in &lp.last_results {
+                if !ok {
+                    *failing
+                        .entry(format!("{}/{id}", lab.spec.slug))
+                        .or_default() += 1;
+                }
+            }
+        }
+        rows.push(LearnerRow {
+            learner: name.clone(),
+            seed: p.seed,
+            completed,
+            current,
+            failing: failing_now,
+            hints,
+            minutes: (minutes * 10.0).round() / 10.0,
+        });
+    }
+    rows.sort_by(|a, b| a.learner.cmp(&b.learner));
+    let mut failing_checks: Vec<(String, usize)> = failing.into_iter().collect();
+    failing_checks.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let labs = catalog
+        .labs
+        .iter()
+        .map(|lab| {
+            let started = learners
+                .iter()
+                .filter(|(_, p)| p.labs.contains_key(&lab.spec.slug))
+                .count();
+            let done = learners
+                .iter()
+                .filter(|(_, p)| p.labs.get(&lab.spec.slug).is_some_and(|l| l.is_complete()))
+                .count();
+            (lab.spec.slug.clone(), started, done)
+        })
+        .collect();
+    ClassReport {
+        learners: rows,
+        failing_checks,
+        labs,
+    }
+}
+
+impl ClassReport {
+    fn table(&self) -> (Vec<&'static str>, Vec<Vec<String>>) {
+        let head = vec![
+            "learner",
+            "done",
+            "working on",
+            "failing checks",
+            "hints",
+            "minutes",
+        ];
+        let rows = self
+            .learners
+            .iter()
+            .map(|r| {
+                vec![
+                    r.learner.clone(),
+                    r.completed.len().to_string(),
+                    r.current.clone().unwrap_or_else(|| "-".into()),
+                    if r.failing.is_empty() {
+                        "-".into()
+                    } else {
+                        r.failing.join(" ")
+                    },
+                    r.hints.to_string(),
+                    format!("{:.1}", r.minutes),
+                ]
+            })
+            .collect();
+        (head, rows)
+    }
+
+    /// A plain table for the terminal.
+    pub fn to_terminal(&self) -> String {
+        let (head, rows) = self.table();
+        let mut widths: Vec<usize> = head.iter().map(|h| h.chars().count()).collect();
+        for r in &rows {
+            for (w, c) in widths.iter_mut().zip(r) {
+                *w = (*w).max(c.chars().count());
+            }
+        }
+        let line = |cells: Vec<String>| {
+            cells
+                .iter()
+                .zip(&widths)
+                .map(|(c, w)| format!("{c:<w$}"))
+                .collect::<Vec<_>>()
+                .join("  ")
+                .trim_end()
+                .to_string()
+                + "\n"
+        };
+        let mut t = line(head.iter().map(|s| s.to_string()).collect());
+        for r in rows {
+            t.push_str(&line(r));
+        }
+        t.push_str("\nLabs (started / completed):\n");
+        for (lab, s, d) in &self.labs {
+            t.push_str(&format!("  {lab:<12} {s} / {d}\n"));
+        }
+        if !self.failing_checks.is_empty() {
+            t.push_str("\nChecks failing most:\n");
+            for (c, n) in &self.failing_checks {
+                t.push_str(&format!("  {n:>3}  {c}\n"));
+            }
+        }
+        t
+    }
+
+    pub fn to_markdown(&self) -> String {
+        let (head, rows) = self.table();
+        let mut md = format!(
+            "# Class report\n\n| {} |\n|{}\n",
+            head.join(" | "),
+            "---|".repeat(head.len())
+        );
+        for r in rows {
+            md.push_str(&format!("| {} |\n", r.join(" | ")));
+        }
+        md.push_str("\n## Labs\n\n| lab | started | completed |\n|---|---|---|\n");
+        for (lab, s, d) in &self.labs {
+            md.push_str(&format!("| {lab} | {s} | {d} |\n"));
+        }
+        md.push_str("\n## Checks failing most\n\n| check | learners |\n|---|---|\n");
+        for (c, n) in &self.failing_checks {
+            md.push_str(&format!("| {c} | {n} |\n"));
+        }
+        md
+    }
+
+    pub fn to_html(&self) -> String {
+        let (head, rows) = self.table();
+        let esc = |s: &str| {
+            s.replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;")
+        };
+        let mut h = String::from(
+            "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>Class report</title>\n\
+             <style>body{font-family:sans-serif}td,th{padding:4px 10px;border-bottom:1px solid #ccc;text-align:left}</style>\n\
+             </head><body>\n<h1>Class report</h1>\n<table>\n<tr>",
+        );
+        for c in head {
+            h.push_str(&format!("<th>{}</th>", esc(c)));
+        }
+        h.push_str("</tr>\n");
+        for r in rows {
+            h.push_str("<tr>");
+            for c in r {
+                h.push_str(&format!("<td>{}</td>", esc(&c)));
+            }
+            h.push_str("</tr>\n");
+        }
+        h.push_str("</table>\n<h2>Checks failing most</h2>\n<table>\n<tr><th>check</th><th>learners</th></tr>\n");
+        for (c, n) in &self.failing_checks {
+            h.push_str(&format!("<tr><td>{}</td><td>{n}</td></tr>\n", esc(c)));
+        }
+        h.push_str("</table>\n</body></html>\n");
+        h
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn learner_seeds_are_stable_and_differ_per_learner() {
+        assert_eq!(learner_seed(7, "ana"), learner_seed(7, "ana"));
+        assert_ne!(learner_seed(7, "ana"), learner_seed(7, "ben"));
+        assert_ne!(learner_seed(7, "ana"), learner_seed(8, "ana"));
+    }
+
+    #[test]
+    fn roster_errors_name_the_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("r.csv");
+        fs::write(&p, "id,name\nana,Ana\nana,Again\n").unwrap();
+        let e = read_roster(&p).unwrap_err().to_string();
+        assert!(e.contains("line 3") && e.contains("unique"), "{e}");
+        fs::write(&p, "who\nana\n").unwrap();
+        assert!(read_roster(&p)
+            .unwrap_err()
+            .to_string()
+            .contains("column named id"));
+        fs::write(&p, "id\nan a\n").unwrap();
+        assert!(read_roster(&p).unwrap_err().to_string().contains("line 2"));
+    }
+}

@@ -1,0 +1,412 @@
+//! A learner's workspace: one folder a lab with the starter files and the
+//! learner's own dataset, and `progress.json` recording what they did.
+//!
+//! The seed is fixed when the workspace is first used and stored in the
+//! progress file, so every later command (and the check) uses the same
+//! numbers even without `--seed`; a different seed on a later command is an
+//! error rather than a silent switch to someone else's dataset.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use crate::artifact::{read_json, write_atomic, write_json};
+use crate::error::{Error, IoContext, Result};
+
+use super::catalog::Lab;
+use super::checks::{self, CheckResult};
+use super::spec::{LabSpec, ValueSource};
+use super::template::Context;
+use super::values;
+
+/// The progress file's name inside the workspace.
+pub const PROGRESS_FILE: &str = "progress.json";
+/// The seed used when none is given anywhere.
+pub const DEFAULT_SEED: u64 = 42;
+
+/// Everything recorded about one learner (the file `progress.json`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct ProgressFile {
+    pub seed: u64,
+    /// The learner's id from the workshop roster, if any.
+    #[serde(default)]
+    pub learner: Option<String>,
+    /// By lab slug.
+    #[serde(default)]
+    pub labs: BTreeMap<String, LabProgress>,
+}
+
+/// What happened in one lab.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct LabProgress {
+    /// Unix seconds.
+    pub started_at: u64,
+    /// Unix seconds of the last start, check, hint or reset.
+    pub last_activity_at: u64,
+    /// The first time every check passed.
+    #[serde(default)]
+    pub completed_at: Option<u64>,
+    pub hints_shown: usize,
+    pub check_runs: u32,
+    /// Results of the last check run, by check id: passed or not.
+    #[serde(default)]
+    pub last_results: BTreeMap<String, bool>,
+    /// The reference solution was applied (`lab solve`).
+    #[serde(default)]
+    pub solved_with_solution: bool,
+    /// "ready", "not needed" or why the dataset is missing.
+    #[serde(default)]
+    pub data: String,
+}
+
+impl LabProgress {
+    pub fn is_complete(&self) -> bool {
+        self.completed_at.is_some()
+    }
+
+    /// Minutes between starting and finishing (or the last activity).
+    pub fn minutes_spent(&self) -> f64 {
+        let end = self.completed_at.unwrap_or(self.last_activity_at);
+        end.saturating_sub(self.started_at) as f64 / 60.0
+    }
+}
+
+/// The result of `lab check`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CheckReport {
+    pub lab: String,
+    pub seed: u64,
+    pub passed: usize,
+    pub total: usize,
+    pub complete: bool,
+    pub checks: Vec<CheckResult>,
+}
+
+/// A learner's workspace folder and its progress file.
+pub struct Workspace {
+    pub root: PathBuf,
+    pub progress: ProgressFile,
+    /// The `carelab` executable that data generation and `command` checks run.
+    pub exe: PathBuf,
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// The workspace folder when none is named: the nearest folder at or above
+/// `cwd` that holds `progress.json` or a `carelab-work/progress.json`, so
+/// commands work from inside a lab's folder; else `carelab-work` in `cwd`.
+pub fn discover(cwd: &Path) -> PathBuf {
+    for dir in cwd.ancestors() {
+        if dir.join(PROGRESS_FILE).is_file() {
+            return dir.to_path_buf();
+        }
+        let nested = dir.join(DEFAULT_DIR);
+        if nested.join(PROGRESS_FILE).is_file() {
+            return nested;
+        }
+    }
+    cwd.join(DEFAULT_DIR)
+}
+
+/// The workspace's folder name when none is given.
+pub const DEFAULT_DIR: &str = "carelab-work";
+
+impl Workspace {
+    /// Open (without creating) the workspace at `root`. `seed` and `learner`
+    /// come from flags or the environment; they must agree with what the
+    /// workspace recorded.
+    pub fn open(
+        root: &Path,
+        seed: Option<u64>,
+        learner: Option<String>,
+        exe: &Path,
+    ) -> Result<Self> {
+        let file = root.join(PROGRESS_FILE);
+        let mut progress = if file.exists() {
+            read_json::<ProgressFile>(&file)?
+        } else {
+            ProgressFile {
+                seed: seed.unwrap_or(DEFAULT_SEED),
+                learner: learner.clone(),
+                labs: BTreeMap::new(),
+            }
+        };
+        if let Some(s) = seed.filter(|s| *s != progress.seed) {
+            return Err(Error::usage(format!(
+                "the workspace {} uses seed {}, not {s}; use another --workspace for another seed",
+                root.display(),
+                progress.seed
+            )));
+        }
+        if progress.learner.is_none() {
+            progress.learner = learner;
+        }
+        Ok(Workspace {
+            root: root.to_path_buf(),
+            progress,
+            exe: exe.to_path_buf(),
+        })
+    }
+
+    pub fn lab_dir(&self, lab: &LabSpec) -> PathBuf {
+        self.root.join(&lab.slug)
+    }
+
+    fn save(&self) -> Result<()> {
+        write_json(self.root.join(PROGRESS_FILE), &self.progress)
+    }
+
+    fn entry(&mut self, lab: &LabSpec) -> Result<&mut LabProgress> {
+        self.progress.labs.get_mut(&lab.slug).ok_or_else(|| {
+            Error::usage(format!(
+                "lab {} is not started in {}; run `carelab lab start {}` first",
+                lab.slug,
+                self.root.display(),
+                lab.number()
+            ))
+        })
+    }
+
+    /// Create the lab's folder with the starter files (keeping any the
+    /// learner already changed) and their dataset. Returns the data status.
+    pub fn start(&mut self, lab: &Lab) -> Result<String> {
+        let dir = self.lab_dir(&lab.spec);
+        fs::create_dir_all(&dir).at(&dir)?;
+        for (rel, text) in &lab.starter {
+            let path = dir.join(rel);
+            if !path.exists() {
+                write_atomic(&path, text.as_bytes())?;
+            }
+        }
+        let data = self.make_data(&lab.spec, &dir);
+        let t = now();
+        let entry = self.progress.labs.entry(lab.spec.slug.clone()).or_default();
+        if entry.started_at == 0 {
+            entry.started_at = t;
+        }
+        entry.last_activity_at = t;
+        entry.data = data.clone();
+        self.save()?;
+        Ok(data)
+    }
+
+    /// Generate the learner's dataset if the lab needs one and it is not
+    /// there yet: "ready", "not needed", or why it could not be made.
+    fn make_data(&self, lab: &LabSpec, dir: &Path) -> String {
+        let Some(spec) = &lab.data else {
+            return "not needed".to_string();
+        };
+        if dir.join(&spec.dir).join("manifest.json").exists() {
+            return "ready".to_string();
+        }
+        match generate(spec, dir, self.progress.seed, &self.exe) {
+            Ok(()) => "ready".to_string(),
+            Err(why) => why,
+        }
+    }
+
+    /// Run every check of the lab and record the results.
+    pub fn check(&mut self, lab: &Lab) -> Result<CheckReport> {
+        self.entry(&lab.spec)?;
+        let dir = self.lab_dir(&lab.spec);
+        let ctx = context(&lab.spec, &dir, self.progress.seed);
+        let env = checks::Env {
+            lab_dir: &dir,
+            exe: &self.exe,
+            ctx: &ctx,
+        };
+        let results: Vec<CheckResult> = lab
+            .spec
+            .checks
+            .iter()
+            .map(|c| checks::run(c, &env))
+            .collect();
+        let passed = results.iter().filter(|r| r.passed).count();
+        let complete = passed == results.len();
+        let t = now();
+        let entry = self.entry(&lab.spec)?;
+        entry.check_runs += 1;
+        entry.last_activity_at = t;
+        entry.last_results = results.iter().map(|r| (r.id.clone(), r.passed)).collect();
+        if complete && entry.completed_at.is_none() {
+            entry.completed_at = Some(t);
+        }
+        self.save()?;
+        Ok(CheckReport {
+            lab: lab.spec.slug.clone(),
+            seed: self.progress.seed,
+            passed,
+            total: results.len(),
+            complete,
+            checks: results,
+        })
+    }
+
+    /// The next hint (1-based number, text), recorded; after the last one,
+    /// the last one again.
+    pub fn hint(&mut self, lab: &Lab) -> Result<(usize, String)> {
+        let total = lab.spec.hints.len();
+        let entry = self.entry(&lab.spec)?;
+        let n = (entry.hints_shown + 1).min(total);
+        entry.hints_shown = n;
+        entry.last_activity_at = now();
+        let text = lab
+            .spec
+            .hints
+            .get(n.saturating_sub(1))
+            .cloned()
+            .unwrap_or_default();
+        self.save()?;
+        Ok((n, text))
+    }
+
+    /// Put the starter files back: everything in the lab folder except the
+    /// dataset is removed and the starter copied in again.
+    pub fn reset(&mut self, lab: &Lab) -> Result<()> {
+        self.entry(&lab.spec)?;
+        let dir = self.lab_dir(&lab.spec);
+        let keep = lab.spec.data.as_ref().map(|d| d.dir.clone());
+        for entry in fs::read_dir(&dir).at(&dir)? {
+            let entry = entry.at(&dir)?;
+            if Some(entry.file_name().to_string_lossy().to_string()) == keep {
+                continue;
+            }
+            let path = entry.path();
+            if entry.file_type().at(&path)?.is_dir() {
+                fs::remove_dir_all(&path).at(&path)?;
+            } else {
+                fs::remove_file(&path).at(&path)?;
+            }
+        }
+        for (rel, text) in &lab.starter {
+            write_atomic(dir.join(rel), text.as_bytes())?;
+        }
+        let entry = self.entry(&lab.spec)?;
+        entry.last_results.clear();
+        entry.completed_at = None;
+        entry.solved_with_solution = false;
+        entry.last_activity_at = now();
+        self.save()
+    }
+
+    /// Apply the reference solution for this learner's seed: run its
+    /// commands, then write its files with the expected values filled in.
+    pub fn solve(&mut self, lab: &Lab) -> Result<()> {
+        if !self.progress.labs.contains_key(&lab.spec.slug) {
+            self.start(lab)?;
+        }
+        let dir = self.lab_dir(&lab.spec);
+        let seed = self.progress.seed;
+        let base = Context {
+            seed,
+            data: data_dir(&lab.spec),
+            ..Default::default()
+        };
+        for run in &lab.spec.solution {
+            let args: Vec<String> = run
+                .args
+                .iter()
+                .map(|a| base.render(a))
+                .collect::<Result<_>>()?;
+            let out = checks::run_carelab(&self.exe, &dir, &args, Duration::from_secs(600))?;
+            if out.code != 0 {
+                return Err(Error::failure(format!(
+                    "solution step `carelab {}` exited {}: {}",
+                    args.join(" "),
+                    out.code,
+                    out.stderr.lines().last().unwrap_or("")
+                )));
+            }
+            if let Some(file) = &run.stdout {
+                write_atomic(dir.join(file), out.stdout.as_bytes())?;
+            }
+        }
+        let ctx = context(&lab.spec, &dir, seed);
+        for (rel, text) in &lab.solution {
+            write_atomic(dir.join(rel), ctx.render(text)?.as_bytes())?;
+        }
+        let entry = self.entry(&lab.spec)?;
+        entry.solved_with_solution = true;
+        entry.last_activity_at = now();
+        self.save()
+    }
+}
+
+fn data_dir(lab: &LabSpec) -> String {
+    lab.data
+        .as_ref()
+        .map(|d| d.dir.clone())
+        .unwrap_or_else(|| "data".to_string())
+}
+
+/// Run the lab's data command for `seed` in `dir`; the error is a sentence
+/// for the learner.
+pub fn generate(
+    spec: &super::spec::DataSpec,
+    dir: &Path,
+    seed: u64,
+    exe: &Path,
+) -> std::result::Result<(), String> {
+    let ctx = Context {
+        seed,
+        data: spec.dir.clone(),
+        ..Default::default()
+    };
+    let args: Vec<String> = spec
+        .args
+        .iter()
+        .map(|a| ctx.render(a))
+        .collect::<Result<_>>()
+        .map_err(|e| e.to_string())?;
+    let shown = format!("carelab {}", args.join(" "));
+    match checks::run_carelab(exe, dir, &args, Duration::from_secs(600)) {
+        Ok(out) if out.code == 0 => Ok(()),
+        Ok(out) => Err(format!(
+            "this lab needs a dataset and `{shown}` failed ({}); the data generator may not be in this build yet",
+            out.stderr.trim().lines().last().unwrap_or("no message")
+        )),
+        Err(e) => Err(format!("this lab needs a dataset and `{shown}` could not run: {e}")),
+    }
+}
+
+/// The expected values of a lab for a seed, read from the lab folder `dir`
+/// (its dataset and the learner's files). A value that cannot be read is
+/// kept with the reason, and checks that use it fail with that reason.
+pub fn context(lab: &LabSpec, dir: &Path, seed: u64) -> Context {
+    let mut ctx = Context {
+        seed,
+        data: data_dir(lab),
+        ..Default::default()
+    };
+    for e in &lab.expected {
+        let value = resolve(&e.value, dir, &ctx).map(|found| match (found.as_f64(), e.round) {
+            (Some(x), Some(places)) => format!("{:.*}", places as usize, values::round(x, places)),
+            _ => found.display(),
+        });
+        ctx.expected.insert(
+            e.name.clone(),
+            value.map_err(|err| checks::explain(&err, dir)),
+        );
+    }
+    ctx
+}
+
+fn resolve(source: &ValueSource, dir: &Path, ctx: &Context) -> Result<values::Found> {
+    match source {
+        ValueSource::Json { path, pointer } => {
+            values::json_value(&dir.join(ctx.render(path)?), pointer)
+        }
+        ValueSource::Toml { path, key } => values::toml_value(&dir.join(ctx.render(path)?), key),
+        ValueSource::CsvStat { path, column, stat } => {
+            values::csv_stat(&dir.join(ctx.render(path)?), column, *stat)
+        }
+    }
+}

@@ -1,0 +1,203 @@
+//! The evaluation end to end on a fake run directory, and the statistical
+//! properties the report rests on.
+
+mod eval_support;
+
+use carelab::eval::bootstrap::bootstrap;
+use carelab::eval::calibration::{calibration_in_the_large, recalibration_fit};
+use carelab::eval::decision::decision_curve;
+use carelab::eval::metrics::auroc;
+use carelab::eval::{evaluate, write_report, EvalOptions, ThresholdRule};
+use carelab::rng;
+use eval_support::FakeRun;
+use rand::Rng as _;
+
+/// Scores from Beta-ish spread and labels drawn from them: calibrated by construction.
+fn calibrated(n: usize, seed: u64) -> (Vec<f64>, Vec<bool>) {
+    let mut r = rng::stream(seed, "test-calibrated", 0);
+    let s: Vec<f64> = (0..n)
+        .map(|_| 1.0 / (1.0 + (-r.random_range(-3.0..1.0f64)).exp()))
+        .collect();
+    let y = s.iter().map(|&p| r.random::<f64>() < p).collect();
+    (s, y)
+}
+
+#[test]
+fn calibrated_scores_have_slope_one_and_intercept_zero() {
+    let (s, y) = calibrated(20_000, 1);
+    let citl = calibration_in_the_large(&s, &y).unwrap();
+    let (_, slope) = recalibration_fit(&s, &y).unwrap();
+    assert!(citl.abs() < 0.05, "intercept {citl}");
+    assert!((slope - 1.0).abs() < 0.06, "slope {slope}");
+}
+
+#[test]
+fn overconfident_scores_have_slope_below_one() {
+    let (s, y) = calibrated(20_000, 2);
+    // Push every logit away from 0 by a factor 2: the same ranking, too extreme.
+    let over: Vec<f64> = s
+        .iter()
+        .map(|&p| {
+            let z = (p / (1.0 - p)).ln() * 2.0;
+            1.0 / (1.0 + (-z).exp())
+        })
+        .collect();
+    let (_, slope) = recalibration_fit(&over, &y).unwrap();
+    assert!(
+        (slope - 0.5).abs() < 0.05,
+        "slope {slope}, expected about 0.5"
+    );
+    assert_eq!(
+        auroc(&over, &y),
+        auroc(&s, &y),
+        "a monotone transform keeps AUROC"
+    );
+}
+
+#[test]
+fn bootstrap_interval_contains_estimate_and_shrinks_with_n() {
+    let mut widths = Vec::new();
+    for n in [200, 3_200] {
+        let (s, y) = calibrated(n, 3);
+        let point = auroc(&s, &y).unwrap();
+        let ci = bootstrap(&s, &y, 200, 9, "test", 1, |s, y| vec![auroc(s, y)])[0].unwrap();
+        assert!(
+            ci.lower < point && point < ci.upper,
+            "n={n}: {point} outside {ci:?}"
+        );
+        assert_eq!(ci.replicates, 200);
+        widths.push(ci.upper - ci.lower);
+    }
+    // Width goes as 1/sqrt(n): 16x the rows, about a quarter of the width.
+    assert!(widths[1] < widths[0] * 0.4, "widths {widths:?}");
+    // And the same seed gives the same interval.
+    let (s, y) = calibrated(200, 3);
+    let a = bootstrap(&s, &y, 50, 9, "test", 1, |s, y| vec![auroc(s, y)]);
+    let b = bootstrap(&s, &y, 50, 9, "test", 1, |s, y| vec![auroc(s, y)]);
+    assert_eq!(a, b);
+}
+
+#[test]
+fn decision_curve_matches_hand_computation() {
+    // 10 stays, 4 events. At pt = 0.25 the stays scoring >= 0.25 are
+    // 0.3(event) 0.4(no) 0.6(event) 0.7(no) 0.9(event): TP 3, FP 2.
+    // NB = 3/10 - 2/10 * 0.25/0.75 = 0.3 - 0.0666... = 0.2333...
+    // Treat all: 0.4 - 0.6 * 1/3 = 0.2.
+    let s = [0.05, 0.1, 0.15, 0.2, 0.2, 0.3, 0.4, 0.6, 0.7, 0.9];
+    let y = [
+        false, false, false, true, false, true, false, true, false, true,
+    ];
+    let curve = decision_curve(&s, &y);
+    assert_eq!(curve.len(), 99);
+    let p = curve
+        .iter()
+        .find(|p| (p.threshold - 0.25).abs() < 1e-12)
+        .unwrap();
+    assert!((p.model - (0.3 - 0.2 / 3.0)).abs() < 1e-12, "{p:?}");
+    assert!((p.treat_all - 0.2).abs() < 1e-12);
+    assert_eq!(p.treat_none, 0.0);
+    // Above every score nobody is flagged: net benefit 0.
+    assert_eq!(curve[98].model, 0.0);
+}
+
+#[test]
+fn evaluate_writes_report_card_and_plots() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run-a");
+    let truth = FakeRun::default().write(&run);
+    let options = EvalOptions {
+        truth: Some(truth),
+        bootstrap: 50,
+        threshold: ThresholdRule::TargetSensitivity(0.8),
+        ..Default::default()
+    };
+    let report = evaluate(&run, &options).unwrap();
+    assert_eq!((report.rows_total, report.n), (1200, 400));
+    assert!(report.operating_point.sensitivity.unwrap() >= 0.8);
+    let a = report.metrics.auroc.unwrap();
+    assert!(a > 0.6 && a < 0.95, "auroc {a}");
+    // The fake scores are the true risks: the model is Bayes-optimal here.
+    let bayes = report.bayes.as_ref().unwrap();
+    assert_eq!(
+        (bayes.matched, bayes.unmatched, bayes.label_mismatches),
+        (400, 0, 0)
+    );
+    assert_eq!(bayes.bayes_auroc, report.metrics.auroc);
+    // 1 overall row + 2 sexes + 4 age bands + 4 races + 4 payers.
+    assert_eq!(report.subgroups.len(), 15);
+    let all = &report.subgroups[0];
+    assert_eq!((all.attribute.as_str(), all.n), ("all", 400));
+    for row in &report.subgroups {
+        if let (Some(v), Some(ci)) = (row.auroc.value, row.auroc.ci) {
+            assert!(
+                ci.lower <= v + 1e-12 && v <= ci.upper + 1e-12,
+                "{}={}: {v} {ci:?}",
+                row.attribute,
+                row.group
+            );
+        }
+        assert_eq!(row.warning.is_some(), row.n < 100 || row.events < 10);
+    }
+
+    let out = run.join("eval");
+    let files = write_report(&report, &out).unwrap();
+    for f in [
+        "eval.json",
+        "model_card.md",
+        "model_card.json",
+        "subgroups.csv",
+        "decision_curve.csv",
+        "reliability.csv",
+        "manifest.json",
+    ] {
+        assert!(files.contains(&f.to_string()), "{f} missing from {files:?}");
+    }
+    for stem in ["loss", "roc", "pr", "calibration", "decision_curve"] {
+        let svg = std::fs::read_to_string(out.join(format!("plots/{stem}.svg"))).unwrap();
+        assert!(
+            svg.starts_with("<svg") && svg.contains("<text"),
+            "{stem}.svg has text"
+        );
+        let png = std::fs::read(out.join(format!("plots/{stem}.png"))).unwrap();
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{stem}.png is a PNG");
+    }
+    let card = std::fs::read_to_string(out.join("model_card.md")).unwrap();
+    assert!(card.contains(&format!("{a:.3}")), "card carries the AUROC");
+    assert!(
+        card.contains("## Intended use")
+            && card.contains("## Subgroups")
+            && card.contains("Bayes-optimal")
+    );
+    assert!(card.contains(&format!("TP {}", report.operating_point.tp)));
+    let subgroups = std::fs::read_to_string(out.join("subgroups.csv")).unwrap();
+    assert_eq!(subgroups.lines().count(), 16);
+
+    // Same inputs, same seed: byte-identical report.
+    let again = evaluate(&run, &options).unwrap();
+    assert_eq!(
+        serde_json::to_string(&again).unwrap(),
+        serde_json::to_string(&report).unwrap()
+    );
+}
+
+#[test]
+fn bad_prediction_rows_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run-bad");
+    FakeRun {
+        n: 20,
+        ..Default::default()
+    }
+    .write(&run);
+    let path = run.join("predictions.csv");
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    text.push_str("E999999,P999999,test,1.7,1,F,50,White,Private\n");
+    std::fs::write(&path, text).unwrap();
+    let err = evaluate(&run, &EvalOptions::default()).unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("predictions.csv") && msg.contains("line 62") && msg.contains("score"),
+        "{msg}"
+    );
+    assert_eq!(err.exit_code(), 2);
+}
