@@ -12,5 +12,10 @@
 
 pub mod linkage;
 pub mod maps;
+pub mod omop;
+pub mod pipeline;
+pub mod quality;
 pub mod raw;
 pub mod validate;
+
+pub use pipeline::{run, IngestSummary, PipelineConfig, SourceConfig, SourceKind};
