@@ -37,6 +37,23 @@ pub struct ScanReport {
 
 pub const MAX_LISTED: usize = 1000;
 
+/// Column names whose values come from a fixed vocabulary.
+const CODED_COLUMNS: &[&str] = &[
+    "sex",
+    "race",
+    "ethnicity",
+    "race_ethnicity",
+    "payer",
+    "state",
+    "disposition",
+    "class",
+    "system",
+    "unit",
+    "code",
+    "reason_code",
+    "rxnorm",
+];
+
 /// Scanner state: patterns and the known-identifier automaton.
 pub struct Scanner {
     patterns: Patterns,
@@ -112,13 +129,20 @@ impl Scanner {
             .map(|f| kind_name(f.kind).to_string())
             .collect();
         let col = column.to_ascii_lowercase();
+        // Columns of coded vocabulary (race, payer, a code system URI) hold
+        // category values, not identifiers: a surname that is also a race
+        // category ("White") or a terminology URI is not residual PHI there.
+        let coded = CODED_COLUMNS.contains(&col.as_str());
+        if coded {
+            kinds.retain(|k| k != "url");
+        }
         if (col.contains("zip") || col.contains("postal")) && self.zip5.is_match(text) {
             kinds.push("zip".into());
         }
         if hl7 && self.compact_date.is_match(text) {
             kinds.push("date".into());
         }
-        if let Some((ac, known_kinds)) = &self.known {
+        if let Some((ac, known_kinds)) = self.known.as_ref().filter(|_| !coded) {
             let b = text.as_bytes();
             for m in ac.find_overlapping_iter(text) {
                 let before = m.start() == 0 || !b[m.start() - 1].is_ascii_alphanumeric();
