@@ -3,7 +3,11 @@
 //!
 //! Each record carries the SHA-256 of the previous record's line, and its
 //! own hash over its content, so an edited byte, a removed line or an
-//! inserted line breaks the chain at a place `verify` names. Records name
+//! inserted line breaks the chain at a place `verify` names. A chain alone
+//! cannot show that its last lines were cut off, so every append also
+//! rewrites a small anchor beside the log (`LOG.head`: the last sequence
+//! number and line hash, written atomically) that `verify` checks against
+//! the end of the chain. Records name
 //! patients only by pseudonym and describe actions without free text from
 //! the data: the audit log is read by people who must not see PHI.
 
@@ -14,7 +18,7 @@ use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
-use crate::artifact::sha256_hex;
+use crate::artifact::{read_json, sha256_hex, write_json};
 use crate::error::{Error, IoContext, Result};
 
 /// The hash that stands before the first record.
@@ -79,6 +83,22 @@ impl AuditRecord {
     }
 }
 
+/// The anchor beside a log: where its chain must end.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Head {
+    /// Sequence number of the last record.
+    pub seq: u64,
+    /// SHA-256 of the last record's line.
+    pub hash: String,
+}
+
+/// The anchor file of a log: the log's path with `.head` appended.
+pub fn head_path(log: &Path) -> PathBuf {
+    let mut name = log.as_os_str().to_os_string();
+    name.push(".head");
+    PathBuf::from(name)
+}
+
 /// An open audit log; `record` is safe to call from many threads.
 pub struct AuditLog {
     path: PathBuf,
@@ -138,6 +158,11 @@ impl AuditLog {
             .at(&self.path)?;
         file.write_all(line.as_bytes()).at(&self.path)?;
         file.flush().at(&self.path)?;
+        let head = Head {
+            seq: rec.seq,
+            hash: line_hash.clone(),
+        };
+        write_json(head_path(&self.path), &head)?;
         *state = (rec.seq, line_hash);
         Ok(())
     }
@@ -153,8 +178,10 @@ pub struct Verification {
 }
 
 /// Check every record's own hash, its sequence number and its link to the
-/// line before. An edit breaks the record's hash; a removal or insertion
-/// breaks the sequence or the link of the record after it.
+/// line before, then the end of the chain against the `.head` anchor. An
+/// edit breaks the record's hash; a removal or insertion breaks the sequence
+/// or the link of the record after it; removing the last lines (or adding
+/// lines at the end) leaves a chain that disagrees with its anchor.
 pub fn verify(path: impl AsRef<Path>) -> Result<Verification> {
     let path = path.as_ref();
     let text = fs::read(path).at(path)?;
@@ -206,6 +233,40 @@ pub fn verify(path: impl AsRef<Path>) -> Result<Verification> {
         }
         prev = sha256_hex(raw);
         count += 1;
+    }
+    let anchor = head_path(path);
+    let end_line = text
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .count()
+        + 1;
+    if !anchor.exists() {
+        if count > 0 {
+            return fail(
+                end_line,
+                format!(
+                    "no anchor {} (cannot tell whether the last lines were removed)",
+                    anchor.display()
+                ),
+                count,
+            );
+        }
+    } else {
+        let head: Head = read_json(&anchor)?;
+        if head.seq != count || (count > 0 && head.hash != prev) {
+            let what = if head.seq > count {
+                format!(
+                    "the log ends at record {count} but its anchor says {} (the last lines were removed)",
+                    head.seq
+                )
+            } else {
+                format!(
+                    "the log ends at record {count} but its anchor says {} (lines were added or the last line changed)",
+                    head.seq
+                )
+            };
+            return fail(end_line, what, count);
+        }
     }
     Ok(Verification {
         records: count,
@@ -279,10 +340,40 @@ mod tests {
         let v = verify(&path).unwrap();
         assert!(!v.ok && v.problem.as_deref().unwrap().contains("line 3"));
 
-        // the last line removed: the chain still holds, the count says so
+        // the last line removed: the chain still holds, the anchor does not
         let mut truncated = original.clone();
         truncated.pop();
         write_lines(&path, &truncated);
-        assert_eq!(verify(&path).unwrap().records, 3);
+        let v = verify(&path).unwrap();
+        assert!(!v.ok);
+        assert!(v.problem.as_deref().unwrap().contains("line 4"), "{v:?}");
+        assert!(v.problem.unwrap().contains("removed"));
+
+        // a valid-looking record appended at the end disagrees with the anchor
+        write_lines(&path, &original);
+        assert!(verify(&path).unwrap().ok);
+        let forged = {
+            let log = AuditLog {
+                path: path.clone(),
+                state: Mutex::new((4, sha256_hex(original[3].as_bytes()))),
+            };
+            let anchor = fs::read(head_path(&path)).unwrap();
+            log.record(AuditEvent::new("rest", "R", "forger")).unwrap();
+            fs::write(head_path(&path), anchor).unwrap();
+            lines(&path)
+        };
+        assert_eq!(forged.len(), 5);
+        let v = verify(&path).unwrap();
+        assert!(!v.ok && v.problem.unwrap().contains("added"));
+    }
+
+    #[test]
+    fn a_missing_anchor_is_a_problem_but_an_empty_log_is_fine() {
+        let (_d, path) = log_with(2);
+        fs::remove_file(head_path(&path)).unwrap();
+        assert!(!verify(&path).unwrap().ok);
+        fs::write(&path, "").unwrap();
+        let v = verify(&path).unwrap();
+        assert!(v.ok && v.records == 0);
     }
 }

@@ -316,3 +316,40 @@ fn cuda_without_the_feature_and_bad_labels_fail_with_exit_2() {
         "{err}"
     );
 }
+
+#[test]
+fn candle_engine_trains_the_same_model_as_the_fused_engine() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = table(dir.path(), 1000);
+    let runs = dir.path().join("runs");
+    for engine in ["fused", "candle"] {
+        ok(train(&[
+            "--data",
+            data.to_str().unwrap(),
+            "--hidden",
+            "8",
+            "--epochs",
+            "2",
+            "--engine",
+            engine,
+            "--out",
+            runs.to_str().unwrap(),
+            "--name",
+            engine,
+        ]));
+    }
+    let scores = |name: &str| -> Vec<f64> {
+        let mut r = csv::Reader::from_path(runs.join(name).join("predictions.csv")).unwrap();
+        r.records()
+            .map(|rec| rec.unwrap()[3].parse().unwrap())
+            .collect()
+    };
+    let (a, b) = (scores("fused"), scores("candle"));
+    assert_eq!(a.len(), 1000);
+    let worst = a
+        .iter()
+        .zip(&b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f64::max);
+    assert!(worst < 1e-3, "largest score difference {worst}");
+}

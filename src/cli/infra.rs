@@ -1,13 +1,31 @@
-//! Placeholder until this verb lands; see the open issue for it.
+//! `carelab doctor`, `carelab bench` and `carelab cost`.
 
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use carelab::artifact::{read_json, write_atomic, write_json};
+use carelab::clinical::analysis::read_analysis_csv;
 use carelab::error::{Error, Result};
+use carelab::eval::metrics::confusion;
+use carelab::eval::plots;
+use carelab::eval::run_dir::read_predictions;
+use carelab::infra::cost;
+use carelab::train::TrainMetrics;
 use carelab::ui::Ui;
 
+/// `carelab doctor`: what this machine can do and which labs run here.
 #[derive(Debug, clap::Args)]
-pub struct DoctorArgs {}
+pub struct DoctorArgs {
+    /// The workspace the labs will write to (checked for free disk and write access).
+    #[arg(long, env = "CARELAB_WORKSPACE", default_value = "carelab-work")]
+    pub workspace: std::path::PathBuf,
+}
 
-pub fn run_doctor(_args: DoctorArgs, _ui: &Ui) -> Result<u8> {
-    Err(Error::failure("this verb is not built yet (infra)"))
+pub fn run_doctor(args: DoctorArgs, ui: &Ui) -> Result<u8> {
+    let catalog = carelab::labs::Catalog::builtin()?;
+    let report = carelab::infra::doctor::examine(&args.workspace, &catalog)?;
+    ui.result(&report, || report.to_text());
+    Ok(0)
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -20,9 +38,228 @@ pub fn run_bench(_args: BenchCommand, _ui: &Ui) -> Result<u8> {
     Err(Error::failure("this verb is not built yet (infra)"))
 }
 
+/// `carelab cost`: what a run costs, and `cost roi`: what its threshold returns.
 #[derive(Debug, clap::Args)]
-pub struct CostArgs {}
+#[command(args_conflicts_with_subcommands = true)]
+pub struct CostArgs {
+    #[command(subcommand)]
+    pub roi: Option<CostCommand>,
+    /// The run directory (from `carelab train`).
+    #[arg(long)]
+    pub run: Option<PathBuf>,
+    /// Cloud price per hour of the instance the run used.
+    #[arg(long, default_value_t = 0.20)]
+    pub cpu_hourly: f64,
+    /// Cloud price per hour of a GPU instance (used for runs on CUDA).
+    #[arg(long, default_value_t = 4.00)]
+    pub gpu_hourly: f64,
+    /// On-premises hardware price.
+    #[arg(long, default_value_t = 3000.0)]
+    pub capex: f64,
+    /// Years the hardware is used.
+    #[arg(long, default_value_t = 4.0)]
+    pub years: f64,
+    /// Fraction of those years it is busy (0..1].
+    #[arg(long, default_value_t = 0.25)]
+    pub utilisation: f64,
+    /// Power draw while busy, watts.
+    #[arg(long, default_value_t = 150.0)]
+    pub power_watts: f64,
+    /// Electricity price per kWh.
+    #[arg(long, default_value_t = 0.25)]
+    pub kwh_price: f64,
+}
 
-pub fn run_cost(_args: CostArgs, _ui: &Ui) -> Result<u8> {
-    Err(Error::failure("this verb is not built yet (infra)"))
+#[derive(Debug, clap::Subcommand)]
+pub enum CostCommand {
+    /// Net savings per 1,000 discharges at a threshold, and the break-even points.
+    Roi(RoiArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RoiArgs {
+    /// The run directory (its predictions on the test split are used).
+    #[arg(long)]
+    pub run: PathBuf,
+    /// Flag stays whose risk is at least this.
+    #[arg(long)]
+    pub threshold: f64,
+    /// Cost of one readmission to the hospital.
+    #[arg(long, default_value_t = 15000.0)]
+    pub readmission_cost: f64,
+    /// Cost of the intervention for one flagged patient.
+    #[arg(long, default_value_t = 500.0)]
+    pub intervention_cost: f64,
+    /// Share of readmissions the intervention prevents among those it reaches.
+    #[arg(long, default_value_t = 0.25)]
+    pub effectiveness: f64,
+    /// Where the plot goes (default: RUN/cost).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+pub fn run_cost(args: CostArgs, ui: &Ui) -> Result<u8> {
+    if let Some(CostCommand::Roi(roi)) = args.roi {
+        return run_roi(roi, ui);
+    }
+    let run = args
+        .run
+        .ok_or_else(|| Error::usage("carelab cost needs --run RUN_DIR (or `cost roi`)"))?;
+    let metrics: TrainMetrics = read_json(run.join("train_metrics.json"))?;
+    let per_second = measure_predictions_per_second(&run)?;
+    let cuda = metrics.device == "cuda";
+    let pricing = cost::Pricing {
+        cloud_hourly: if cuda {
+            args.gpu_hourly
+        } else {
+            args.cpu_hourly
+        },
+        capex: args.capex,
+        years: args.years,
+        utilisation: args.utilisation,
+        power_watts: args.power_watts,
+        kwh_price: args.kwh_price,
+    };
+    for (name, v) in [
+        ("--years", pricing.years),
+        ("--utilisation", pricing.utilisation),
+    ] {
+        if v <= 0.0 || !v.is_finite() {
+            return Err(Error::usage(format!("{name} must be above 0, found {v}")));
+        }
+    }
+    let report = cost::cost_report(metrics.seconds, per_second, &pricing);
+    let out = serde_json::json!({ "run": run, "device": metrics.device, "pricing": pricing, "cost": report });
+    ui.result(&out, || {
+        format!(
+            "Run {} on {}: trained in {:.2} s; scores {:.0} predictions/s\n\
+             {:<34}{:>14}{:>14}\n\
+             {:<34}{:>14.6}{:>14.6}\n\
+             {:<34}{:>14.8}{:>14.8}\n\
+             (on-prem hourly while busy: {:.4})\n\nFormulas:\n  {}",
+            run.display(),
+            metrics.device,
+            report.train_seconds,
+            report.predictions_per_second,
+            "",
+            "cloud",
+            "on-premises",
+            "training run",
+            report.cloud_train_cost,
+            report.on_prem_train_cost,
+            "per 1,000 predictions",
+            report.cloud_per_1000_predictions,
+            report.on_prem_per_1000_predictions,
+            report.on_prem_hourly,
+            report.formulas.join("\n  ")
+        )
+    });
+    Ok(0)
+}
+
+/// Score the run's own table with the saved model, timed, at least 0.2 s.
+fn measure_predictions_per_second(run: &Path) -> Result<f64> {
+    let model = carelab::train::Model::load(run)?;
+    let rows = read_analysis_csv(&model.info().data_path)?;
+    if rows.is_empty() {
+        return Err(Error::bad_input(
+            &model.info().data_path,
+            None,
+            "rows to score",
+            "an empty table",
+        ));
+    }
+    let started = Instant::now();
+    let mut scored = 0usize;
+    while scored == 0 || started.elapsed().as_secs_f64() < 0.2 {
+        scored += model.score(&rows)?.len();
+    }
+    Ok(scored as f64 / started.elapsed().as_secs_f64())
+}
+
+fn run_roi(args: RoiArgs, ui: &Ui) -> Result<u8> {
+    if !(0.0..=1.0).contains(&args.threshold) {
+        return Err(Error::usage(format!(
+            "--threshold must be within 0..1, found {}",
+            args.threshold
+        )));
+    }
+    if !(0.0..=1.0).contains(&args.effectiveness) {
+        return Err(Error::usage(format!(
+            "--effectiveness must be within 0..1, found {}",
+            args.effectiveness
+        )));
+    }
+    let path = args.run.join("predictions.csv");
+    let test: Vec<_> = read_predictions(&path)?
+        .into_iter()
+        .filter(|p| p.split == "test")
+        .collect();
+    if test.is_empty() {
+        return Err(Error::bad_input(
+            path.display(),
+            None,
+            "rows of the test split",
+            "none",
+        ));
+    }
+    let scores: Vec<f64> = test.iter().map(|p| p.score).collect();
+    let labels: Vec<bool> = test.iter().map(|p| p.label).collect();
+    let econ = cost::Economics {
+        readmission_cost: args.readmission_cost,
+        intervention_cost: args.intervention_cost,
+        effectiveness: args.effectiveness,
+    };
+    let chosen = cost::roi(
+        args.threshold,
+        &confusion(&scores, &labels, args.threshold),
+        &econ,
+    );
+    let curve = cost::roi_curve(&scores, &labels, &econ);
+    let best = curve
+        .iter()
+        .max_by(|a, b| a.net_per_1000.total_cmp(&b.net_per_1000))
+        .cloned();
+    let out_dir = args.out.unwrap_or_else(|| args.run.join("cost"));
+    let plot = cost::roi_plot(&curve, args.threshold);
+    write_atomic(out_dir.join("roi.svg"), plots::svg(&plot)?.as_bytes())?;
+    plots::png(&plot, &out_dir.join("roi.png"))?;
+    write_json(
+        out_dir.join("roi.json"),
+        &serde_json::json!({ "chosen": chosen, "curve": curve }),
+    )?;
+    let out = serde_json::json!({ "test_rows": test.len(), "economics": econ, "chosen": chosen, "best": best, "plot": out_dir.join("roi.svg") });
+    ui.result(&out, || {
+        let r = &chosen;
+        let mut text = format!(
+            "At threshold {:.2} on {} test discharges: sensitivity {:.3}, PPV {:.3}\n\
+             per 1,000 discharges: {:.1} flagged, {:.1} readmissions caught, {:.1} prevented\n\
+             savings {:.0} − intervention spend {:.0} = net {:.0} (ROI {:.2})\n\
+             break-even intervention cost {:.0} (= PPV × effectiveness × readmission cost)\n\
+             break-even effectiveness {:.3} (= intervention cost / (PPV × readmission cost))\n",
+            r.threshold,
+            test.len(),
+            r.sensitivity,
+            r.ppv,
+            r.flagged_per_1000,
+            r.true_positives_per_1000,
+            r.prevented_per_1000,
+            r.savings_per_1000,
+            r.intervention_spend_per_1000,
+            r.net_per_1000,
+            r.roi,
+            r.break_even_intervention_cost,
+            r.break_even_effectiveness
+        );
+        if let Some(b) = &best {
+            text.push_str(&format!(
+                "the best threshold on this split is {:.2} (net {:.0} per 1,000); plot: {}\n",
+                b.threshold,
+                b.net_per_1000,
+                out_dir.join("roi.svg").display()
+            ));
+        }
+        text
+    });
+    Ok(0)
 }

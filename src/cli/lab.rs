@@ -1,31 +1,460 @@
-//! Placeholder until this verb lands; see the open issue for it.
+//! `carelab lab ...`, `carelab workshop ...` and `carelab book`: arguments
+//! and printing; the work is in `carelab::labs`.
+
+use std::path::PathBuf;
 
 use carelab::error::{Error, Result};
+use carelab::labs::workspace::Workspace;
+use carelab::labs::{book, workshop, Catalog, Lab};
 use carelab::ui::Ui;
+
+/// Where the learner's work lives and whose numbers it uses.
+#[derive(Debug, Clone, clap::Args)]
+pub struct WorkspaceArgs {
+    /// The workspace folder (one subfolder a lab, plus progress.json).
+    /// Default: the nearest carelab-work/ at or above the current folder.
+    #[arg(long, env = "CARELAB_WORKSPACE")]
+    pub workspace: Option<PathBuf>,
+    /// Your seed: your own dataset and expected values (fixed at first use).
+    #[arg(long, env = "CARELAB_SEED")]
+    pub seed: Option<u64>,
+    /// Your id from the workshop roster (recorded in progress.json).
+    #[arg(long, env = "CARELAB_LEARNER")]
+    pub learner: Option<String>,
+    /// Load the labs from this folder instead of the built-in ones (for lab authors).
+    #[arg(long, env = "CARELAB_LABS_DIR", hide = true)]
+    pub labs_dir: Option<PathBuf>,
+}
 
 #[derive(Debug, clap::Subcommand)]
 pub enum LabCommand {
-    /// Not built yet.
-    Pending,
+    /// Every lab, with your progress.
+    List(#[command(flatten)] WorkspaceArgs),
+    /// A lab's objectives, steps and checks.
+    Show(LabArgs),
+    /// Create the lab's folder with its starter files and your dataset.
+    Start(LabArgs),
+    /// Run the lab's checks on your work; exits 1 until all pass.
+    Check(LabArgs),
+    /// The next hint (one at a time; hints are recorded).
+    Hint(LabArgs),
+    /// Put the starter files back (your dataset is kept).
+    Reset(LabArgs),
+    /// Apply the reference solution for your seed (for instructors and tests).
+    Solve(LabArgs),
+    /// What you have done and the time spent; `--json` gives the file workshop report reads.
+    Progress(#[command(flatten)] WorkspaceArgs),
 }
 
-pub fn run_lab(_args: LabCommand, _ui: &Ui) -> Result<u8> {
-    Err(Error::failure("this verb is not built yet (lab)"))
+#[derive(Debug, clap::Args)]
+pub struct LabArgs {
+    /// The lab: its number (1), slug (01-data) or name (data).
+    pub lab: String,
+    #[command(flatten)]
+    pub ws: WorkspaceArgs,
+}
+
+fn catalog(ws: &WorkspaceArgs) -> Result<Catalog> {
+    match &ws.labs_dir {
+        Some(dir) => Catalog::from_dir(dir),
+        None => Catalog::builtin(),
+    }
+}
+
+fn exe() -> Result<PathBuf> {
+    std::env::current_exe()
+        .map_err(|e| Error::failure(format!("cannot find the carelab executable: {e}")))
+}
+
+fn open(ws: &WorkspaceArgs) -> Result<Workspace> {
+    let root = match &ws.workspace {
+        Some(dir) => dir.clone(),
+        None => {
+            let cwd = std::env::current_dir()
+                .map_err(|e| Error::failure(format!("no current folder: {e}")))?;
+            carelab::labs::workspace::discover(&cwd)
+        }
+    };
+    Workspace::open(&root, ws.seed, ws.learner.clone(), &exe()?)
+}
+
+pub fn run_lab(args: LabCommand, ui: &Ui) -> Result<u8> {
+    match args {
+        LabCommand::List(ws) => list(&ws, ui),
+        LabCommand::Progress(ws) => progress(&ws, ui),
+        LabCommand::Show(a) => {
+            let catalog = catalog(&a.ws)?;
+            show(catalog.find(&a.lab)?, ui)
+        }
+        LabCommand::Start(a) => {
+            let catalog = catalog(&a.ws)?;
+            let lab = catalog.find(&a.lab)?;
+            let mut w = open(&a.ws)?;
+            if lab.spec.data.is_some() {
+                ui.info("Making your dataset (this can take a little while)...");
+            }
+            let data = w.start(lab)?;
+            let dir = w.lab_dir(&lab.spec);
+            let value = serde_json::json!({
+                "lab": lab.spec.slug, "dir": dir, "seed": w.progress.seed, "data": data,
+            });
+            if data != "ready" && data != "not needed" {
+                ui.warn(&data);
+            }
+            ui.result(&value, || {
+                format!(
+                    "Started {} — {}\n  folder  {}\n  seed    {}\n  data    {}\n\nRead the instructions: carelab lab show {}\nWhen ready:            carelab lab check {}",
+                    lab.spec.slug,
+                    lab.spec.title,
+                    dir.display(),
+                    w.progress.seed,
+                    data,
+                    lab.spec.number(),
+                    lab.spec.number()
+                )
+            });
+            Ok(0)
+        }
+        LabCommand::Check(a) => {
+            let catalog = catalog(&a.ws)?;
+            let lab = catalog.find(&a.lab)?;
+            let mut w = open(&a.ws)?;
+            let report = w.check(lab)?;
+            ui.result(&report, || {
+                let mut t = format!("{} (seed {})\n", report.lab, report.seed);
+                for c in &report.checks {
+                    let mark = if c.passed { "✔" } else { "✘" };
+                    t.push_str(&format!("  {mark} {}\n      {}\n", c.title, c.detail));
+                    if !c.passed {
+                        t.push_str(&format!("      → {}\n", c.fix));
+                    }
+                }
+                t.push_str(&format!("\n{}/{} checks pass", report.passed, report.total));
+                if report.complete {
+                    t.push_str(" — lab complete!");
+                } else {
+                    t.push_str(&format!("; stuck? carelab lab hint {}", lab.spec.number()));
+                }
+                t
+            });
+            Ok(if report.complete { 0 } else { 1 })
+        }
+        LabCommand::Hint(a) => {
+            let catalog = catalog(&a.ws)?;
+            let lab = catalog.find(&a.lab)?;
+            let mut w = open(&a.ws)?;
+            let (n, text) = w.hint(lab)?;
+            let total = lab.spec.hints.len();
+            let value =
+                serde_json::json!({ "lab": lab.spec.slug, "hint": n, "of": total, "text": text });
+            ui.result(&value, || format!("Hint {n} of {total}: {text}"));
+            Ok(0)
+        }
+        LabCommand::Reset(a) => {
+            let catalog = catalog(&a.ws)?;
+            let lab = catalog.find(&a.lab)?;
+            let mut w = open(&a.ws)?;
+            w.reset(lab)?;
+            let dir = w.lab_dir(&lab.spec);
+            ui.result(
+                &serde_json::json!({ "lab": lab.spec.slug, "reset": dir }),
+                || {
+                    format!(
+                        "{} is back to its starter files (your dataset was kept).",
+                        dir.display()
+                    )
+                },
+            );
+            Ok(0)
+        }
+        LabCommand::Solve(a) => {
+            let catalog = catalog(&a.ws)?;
+            let lab = catalog.find(&a.lab)?;
+            let mut w = open(&a.ws)?;
+            w.solve(lab)?;
+            let dir = w.lab_dir(&lab.spec);
+            ui.result(
+                &serde_json::json!({ "lab": lab.spec.slug, "solved": dir }),
+                || {
+                    format!(
+                        "Applied the reference solution in {}; run `carelab lab check {}`.",
+                        dir.display(),
+                        lab.spec.number()
+                    )
+                },
+            );
+            Ok(0)
+        }
+    }
+}
+
+fn show(lab: &Lab, ui: &Ui) -> Result<u8> {
+    let s = &lab.spec;
+    ui.result(s, || {
+        let mut t = format!(
+            "Lab {} — {}\nGap: {}   Time: about {} minutes\n\nObjectives:\n",
+            s.id, s.title, s.gap, s.duration_minutes
+        );
+        for o in &s.objectives {
+            t.push_str(&format!("  • {o}\n"));
+        }
+        t.push_str("\nSteps:\n");
+        for (i, step) in s.steps.iter().enumerate() {
+            t.push_str(&format!("  {}. {step}\n", i + 1));
+        }
+        t.push_str("\nChecks:\n");
+        for c in &s.checks {
+            t.push_str(&format!("  - {}\n", c.title));
+        }
+        t.push_str(&format!("\n{}\n", lab.readme));
+        t
+    });
+    Ok(0)
+}
+
+fn list(ws: &WorkspaceArgs, ui: &Ui) -> Result<u8> {
+    let catalog = catalog(ws)?;
+    let w = open(ws)?;
+    let rows: Vec<serde_json::Value> = catalog
+        .labs
+        .iter()
+        .map(|lab| {
+            let p = w.progress.labs.get(&lab.spec.slug);
+            let status = match p {
+                None => "not started".to_string(),
+                Some(p) if p.is_complete() => "complete".to_string(),
+                Some(p) if p.last_results.is_empty() => "started".to_string(),
+                Some(p) => format!(
+                    "{}/{} checks",
+                    p.last_results.values().filter(|ok| **ok).count(),
+                    p.last_results.len()
+                ),
+            };
+            serde_json::json!({
+                "lab": lab.spec.slug, "number": lab.spec.number(), "title": lab.spec.title,
+                "gap": lab.spec.gap, "minutes": lab.spec.duration_minutes, "status": status,
+            })
+        })
+        .collect();
+    ui.result(&rows, || {
+        let mut t = String::new();
+        for r in &rows {
+            t.push_str(&format!(
+                "{:>2}  {:<10} {:<14} {:>3} min  {}\n",
+                r["number"],
+                r["lab"].as_str().unwrap_or(""),
+                r["status"].as_str().unwrap_or(""),
+                r["minutes"],
+                r["title"].as_str().unwrap_or("")
+            ));
+        }
+        t.push_str(&format!(
+            "\nWorkspace {} (seed {})",
+            w.root.display(),
+            w.progress.seed
+        ));
+        t
+    });
+    Ok(0)
+}
+
+fn progress(ws: &WorkspaceArgs, ui: &Ui) -> Result<u8> {
+    let catalog = catalog(ws)?;
+    let w = open(ws)?;
+    let p = &w.progress;
+    ui.result(p, || {
+        let mut t = format!(
+            "Workspace {}  seed {}{}\n",
+            w.root.display(),
+            p.seed,
+            p.learner
+                .as_ref()
+                .map(|l| format!("  learner {l}"))
+                .unwrap_or_default()
+        );
+        let mut total = 0.0;
+        for lab in &catalog.labs {
+            let Some(lp) = p.labs.get(&lab.spec.slug) else {
+                t.push_str(&format!("  {:<10} not started\n", lab.spec.slug));
+                continue;
+            };
+            total += lp.minutes_spent();
+            let passed = lp.last_results.values().filter(|ok| **ok).count();
+            t.push_str(&format!(
+                "  {:<10} {:<9} {}/{} checks, {} hint(s), {:.0} min{}\n",
+                lab.spec.slug,
+                if lp.is_complete() {
+                    "complete"
+                } else {
+                    "started"
+                },
+                passed,
+                lab.spec.checks.len(),
+                lp.hints_shown,
+                lp.minutes_spent(),
+                if lp.solved_with_solution {
+                    " (solution applied)"
+                } else {
+                    ""
+                }
+            ));
+        }
+        t.push_str(&format!("Time spent: {total:.0} min"));
+        t
+    });
+    Ok(0)
 }
 
 #[derive(Debug, clap::Subcommand)]
 pub enum WorkshopCommand {
-    /// Not built yet.
-    Pending,
-}
-
-pub fn run_workshop(_args: WorkshopCommand, _ui: &Ui) -> Result<u8> {
-    Err(Error::failure("this verb is not built yet (lab)"))
+    /// Per-learner seeds, setup commands and the instructor's answer key.
+    New(NewArgs),
+    /// The class table from learners' progress files (terminal, Markdown, HTML).
+    Report(ReportArgs),
 }
 
 #[derive(Debug, clap::Args)]
-pub struct BookArgs {}
+pub struct NewArgs {
+    /// CSV with an `id` column (and optionally `name`).
+    #[arg(long)]
+    pub roster: PathBuf,
+    /// The class seed every learner's seed is derived from.
+    #[arg(long)]
+    pub seed: u64,
+    /// Where to write learners.csv, answer-key.json/.md and manifest.json.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Do not generate learners' datasets (dataset-derived answers are then n/a).
+    #[arg(long)]
+    pub no_data: bool,
+    #[arg(long, env = "CARELAB_LABS_DIR", hide = true)]
+    pub labs_dir: Option<PathBuf>,
+}
 
-pub fn run_book(_args: BookArgs, _ui: &Ui) -> Result<u8> {
-    Err(Error::failure("this verb is not built yet (lab)"))
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ReportFormat {
+    Terminal,
+    Markdown,
+    Html,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
+    /// Progress files, learners' workspaces, or folders of either.
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+    /// What to print.
+    #[arg(long, value_enum, default_value = "terminal")]
+    pub format: ReportFormat,
+    /// Also write report.md and report.html into this folder.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    #[arg(long, env = "CARELAB_LABS_DIR", hide = true)]
+    pub labs_dir: Option<PathBuf>,
+}
+
+fn catalog_from(dir: &Option<PathBuf>) -> Result<Catalog> {
+    match dir {
+        Some(d) => Catalog::from_dir(d),
+        None => Catalog::builtin(),
+    }
+}
+
+pub fn run_workshop(args: WorkshopCommand, ui: &Ui) -> Result<u8> {
+    match args {
+        WorkshopCommand::New(a) => {
+            let catalog = catalog_from(&a.labs_dir)?;
+            let made = workshop::new_workshop(
+                &a.roster,
+                a.seed,
+                &a.out,
+                &catalog,
+                &exe()?,
+                !a.no_data,
+                |id| ui.detail(format!("answer key for learner {id}")),
+            )?;
+            ui.result(&made, || {
+                format!(
+                    "Workshop for {} learners in {}: learners.csv (seeds and setup lines), answer-key.md and answer-key.json (keep these private).",
+                    made.learners,
+                    made.out.display()
+                )
+            });
+            Ok(0)
+        }
+        WorkshopCommand::Report(a) => {
+            let catalog = catalog_from(&a.labs_dir)?;
+            let learners = workshop::read_progress(&a.inputs)?;
+            let report = workshop::class_report(&catalog, &learners);
+            if let Some(out) = &a.out {
+                carelab::artifact::write_atomic(
+                    out.join("report.md"),
+                    report.to_markdown().as_bytes(),
+                )?;
+                carelab::artifact::write_atomic(
+                    out.join("report.html"),
+                    report.to_html().as_bytes(),
+                )?;
+                ui.info(format!(
+                    "Wrote {0}/report.md and {0}/report.html",
+                    out.display()
+                ));
+            }
+            ui.result(&report, || match a.format {
+                ReportFormat::Terminal => report.to_terminal(),
+                ReportFormat::Markdown => report.to_markdown(),
+                ReportFormat::Html => report.to_html(),
+            });
+            Ok(0)
+        }
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BookArgs {
+    /// Open the built guide in your browser.
+    #[arg(long)]
+    pub open: bool,
+    /// Serve the guide on http://127.0.0.1:PORT until Ctrl-C.
+    #[arg(long, value_name = "PORT")]
+    pub serve: Option<u16>,
+    /// Where to write the HTML (default book/book).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// The book's folder (default: book/ of the source tree carelab was built from).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+}
+
+pub fn run_book(args: BookArgs, ui: &Ui) -> Result<u8> {
+    let dir = args.dir.clone().unwrap_or_else(book::source_dir);
+    ui.info(format!("Building the guide from {}...", dir.display()));
+    let root = book::build(&dir, args.out.as_deref())?;
+    let index = root.join("index.html");
+    ui.result(&serde_json::json!({ "html": root, "index": index }), || {
+        format!("The guide is at {}", index.display())
+    });
+    match args.serve {
+        Some(port) => {
+            let open = args.open;
+            book::serve(root, port, |addr| {
+                let url = format!("http://{addr}/");
+                ui.info(format!("Serving the guide on {url} (Ctrl-C to stop)"));
+                if open {
+                    open_or_warn(&url, ui);
+                }
+            })?;
+        }
+        None if args.open => open_or_warn(&index.display().to_string(), ui),
+        None => {}
+    }
+    Ok(0)
+}
+
+fn open_or_warn(target: &str, ui: &Ui) {
+    if let Err(e) = book::open_browser(target) {
+        ui.warn(format!(
+            "could not open a browser ({e}); open {target} yourself"
+        ));
+    }
 }

@@ -6,7 +6,7 @@ use carelab::error::{Error, Result};
 use carelab::features::SplitMethod;
 use carelab::train::config::parse_hidden;
 use carelab::train::{
-    ClassWeight, DeviceKind, ModelKind, Monitor, OptimizerKind, TrainConfig, TrainJob,
+    ClassWeight, DeviceKind, EngineKind, ModelKind, Monitor, OptimizerKind, TrainConfig, TrainJob,
 };
 use carelab::ui::Ui;
 
@@ -42,6 +42,9 @@ pub struct TrainArgs {
     optimizer: Option<OptimizerKind>,
     #[arg(long, value_enum)]
     device: Option<DeviceKind>,
+    /// Training implementation: fused CPU kernels or candle autograd.
+    #[arg(long, value_enum)]
+    engine: Option<EngineKind>,
     #[arg(long)]
     seed: Option<u64>,
     /// How rows are split into train/valid/test (always by patient).

@@ -1,4 +1,13 @@
 //! De-identification: Safe Harbor, limited data sets, keyed pseudonyms,
 //! note scrubbing, k-anonymity and the PHI scanner.
 
+pub mod dataset;
+pub mod kanon;
+pub mod patterns;
 pub mod pseudonym;
+pub mod roles;
+pub mod rules;
+pub mod scan;
+pub mod scrub;
+
+pub use dataset::{run, Mode, Options, Report};

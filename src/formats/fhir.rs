@@ -1,13 +1,20 @@
-//! FHIR R4 (4.0.1) JSON: transaction Bundles and Bulk Data NDJSON.
-use crate::clinical::PatientBundle;
+//! FHIR R4 (4.0.1) JSON: transaction Bundles and Bulk Data NDJSON, both
+//! directions.
+//!
+//! The writers turn a `PatientBundle` into the resources an EHR's FHIR API
+//! would expose; the readers turn Bundles or NDJSON back into the clinical
+//! records, naming the file, line or entry, the element path, what was
+//! expected and what was found for every resource they cannot use.
+//!
+//! FHIR requires a time zone on every `dateTime` that has a time. CareLab's
+//! records are local hospital time without a zone, so the writers state the
+//! synthetic hospital's offset (`+00:00`) and the readers keep the wall-clock
+//! time as written, whatever the offset.
 
-/// One transaction Bundle holding all of a patient's resources.
-pub fn bundle(_b: &PatientBundle) -> serde_json::Value {
-    serde_json::Value::Null
-}
+mod base64;
+mod read;
+mod write;
 
-/// The patient's resources as (resourceType, resource), in a stable order,
-/// for Bulk Data NDJSON (one file per resource type).
-pub fn resources(_b: &PatientBundle) -> Vec<(&'static str, serde_json::Value)> {
-    Vec::new()
-}
+pub use base64::{decode as base64_decode, encode as base64_encode};
+pub use read::{read_bundle, read_ndjson, read_resource, FhirRead, FhirRecords, Resource};
+pub use write::{bundle, full_url, resources, HOSPITAL_OFFSET, MRN_SYSTEM, PAYER_EXTENSION};

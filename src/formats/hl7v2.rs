@@ -1,12 +1,22 @@
-//! HL7 v2.5.1: ADT^A01, ADT^A03 and ORU^R01 messages; MLLP framing.
-use crate::clinical::PatientBundle;
+//! HL7 v2.5.1, both directions: the messages an interface engine sends
+//! (ADT^A01 at admission, ORU^R01 results, ADT^A03 at discharge), a parser
+//! that reads any feed of them, a decoder to the clinical records, ACKs and
+//! MLLP framing.
+//!
+//! The parser borrows the text and records only where segments and fields
+//! start and end; components, repetitions and escapes are decoded when a
+//! value is asked for, so reading one OBX value from a message costs one
+//! pass over its bytes.
 
-/// The messages an interface engine would send for this patient, in time
-/// order: per stay an ADT^A01 at admission, ORU^R01 results, ADT^A03 at
-/// discharge. Segments end with CR. `sending_facility` fills MSH-4.
-pub fn messages(_b: &PatientBundle, _sending_facility: &str) -> Vec<String> {
-    Vec::new()
-}
+mod decode;
+mod escape;
+mod parse;
+mod write;
+
+pub use decode::{ack, decode, AckCode, Decoded};
+pub use escape::{escape, unescape};
+pub use parse::{mllp_deframe, split_messages, Delimiters, Feed, Limits, Message, Segment};
+pub use write::{messages, LOINC_TAG};
 
 /// MLLP frame: VT, message, FS CR.
 pub fn mllp_frame(msg: &str) -> Vec<u8> {

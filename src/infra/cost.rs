@@ -10,6 +10,8 @@
 
 use serde::Serialize;
 
+use crate::eval::metrics::Confusion;
+
 /// Prices for one way of paying for compute.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Pricing {
@@ -98,35 +100,6 @@ pub struct Economics {
     pub effectiveness: f64,
 }
 
-/// Counts at one threshold.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Confusion {
-    pub tp: u64,
-    pub fp: u64,
-    pub fn_: u64,
-    pub tn: u64,
-}
-
-impl Confusion {
-    pub fn n(&self) -> u64 {
-        self.tp + self.fp + self.fn_ + self.tn
-    }
-    pub fn sensitivity(&self) -> f64 {
-        ratio(self.tp, self.tp + self.fn_)
-    }
-    pub fn ppv(&self) -> f64 {
-        ratio(self.tp, self.tp + self.fp)
-    }
-}
-
-fn ratio(a: u64, b: u64) -> f64 {
-    if b == 0 {
-        0.0
-    } else {
-        a as f64 / b as f64
-    }
-}
-
 /// Net savings per 1,000 discharges, and where they break even.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Roi {
@@ -151,16 +124,16 @@ pub struct Roi {
 /// flagged = 1000 × (TP+FP)/n; prevented = 1000 × TP/n × effectiveness;
 /// net = prevented × readmission cost − flagged × intervention cost.
 pub fn roi(threshold: f64, c: &Confusion, e: &Economics) -> Roi {
-    let n = c.n().max(1) as f64;
+    let n = (c.tp + c.fp + c.tn + c.fn_).max(1) as f64;
     let flagged = 1000.0 * (c.tp + c.fp) as f64 / n;
     let tp = 1000.0 * c.tp as f64 / n;
     let prevented = tp * e.effectiveness;
     let savings = prevented * e.readmission_cost;
     let spend = flagged * e.intervention_cost;
-    let ppv = c.ppv();
+    let ppv = c.ppv.unwrap_or(0.0);
     Roi {
         threshold,
-        sensitivity: c.sensitivity(),
+        sensitivity: c.sensitivity.unwrap_or(0.0),
         ppv,
         flagged_per_1000: flagged,
         true_positives_per_1000: tp,
@@ -182,28 +155,63 @@ pub fn roi(threshold: f64, c: &Confusion, e: &Economics) -> Roi {
     }
 }
 
-/// Confusion counts of `scores` against `labels` when flagging score ≥ threshold.
-pub fn confusion_at(scores: &[f64], labels: &[u8], threshold: f64) -> Confusion {
-    let mut c = Confusion {
-        tp: 0,
-        fp: 0,
-        fn_: 0,
-        tn: 0,
-    };
-    for (&s, &y) in scores.iter().zip(labels) {
-        match (s >= threshold, y == 1) {
-            (true, true) => c.tp += 1,
-            (true, false) => c.fp += 1,
-            (false, true) => c.fn_ += 1,
-            (false, false) => c.tn += 1,
-        }
+/// ROI at every threshold from 0.01 to 0.99 in steps of 0.01.
+pub fn roi_curve(scores: &[f64], labels: &[bool], e: &Economics) -> Vec<Roi> {
+    (1..100)
+        .map(|i| {
+            let t = f64::from(i) / 100.0;
+            roi(t, &crate::eval::metrics::confusion(scores, labels, t), e)
+        })
+        .collect()
+}
+
+/// The net-savings curve as a plot (SVG/PNG through the evaluation plots).
+pub fn roi_plot(curve: &[Roi], chosen: f64) -> crate::eval::plots::Plot {
+    use crate::eval::plots::{Plot, Series};
+    use plotters::style::RGBColor;
+    let points: Vec<(f64, f64)> = curve
+        .iter()
+        .map(|r| (r.threshold, r.net_per_1000))
+        .collect();
+    let (lo, hi) = points
+        .iter()
+        .fold((0.0f64, 0.0f64), |(lo, hi), &(_, y)| (lo.min(y), hi.max(y)));
+    let pad = ((hi - lo) * 0.05).max(1.0);
+    Plot {
+        file_stem: "roi".into(),
+        title: "Net savings per 1,000 discharges by threshold".into(),
+        x_label: "threshold".into(),
+        y_label: "net savings per 1,000 discharges".into(),
+        x_range: (0.0, 1.0),
+        y_range: (lo - pad, hi + pad),
+        series: vec![
+            Series {
+                name: "net savings".into(),
+                points,
+                color: RGBColor(31, 119, 180),
+                markers: false,
+            },
+            Series {
+                name: "break even".into(),
+                points: vec![(0.0, 0.0), (1.0, 0.0)],
+                color: RGBColor(127, 127, 127),
+                markers: false,
+            },
+            Series {
+                name: format!("chosen threshold {chosen:.2}"),
+                points: vec![(chosen, lo - pad), (chosen, hi + pad)],
+                color: RGBColor(214, 39, 40),
+                markers: false,
+            },
+        ],
+        legend_top: true,
     }
-    c
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::eval::metrics::confusion;
 
     fn pricing() -> Pricing {
         Pricing {
@@ -233,12 +241,12 @@ mod tests {
     #[test]
     fn roi_by_hand() {
         // n = 1000: 60 TP, 140 FP, 90 FN, 710 TN; PPV 0.3, sensitivity 0.4
-        let c = Confusion {
-            tp: 60,
-            fp: 140,
-            fn_: 90,
-            tn: 710,
-        };
+        let scores: Vec<f64> = (0..1000).map(|i| if i < 200 { 0.9 } else { 0.1 }).collect();
+        let labels: Vec<bool> = (0..1000)
+            .map(|i| i < 60 || (200..290).contains(&i))
+            .collect();
+        let c = confusion(&scores, &labels, 0.2);
+        assert_eq!((c.tp, c.fp, c.fn_, c.tn), (60, 140, 90, 710));
         let e = Economics {
             readmission_cost: 15_000.0,
             intervention_cost: 500.0,
@@ -265,19 +273,13 @@ mod tests {
             },
         );
         assert!(even.net_per_1000.abs() < 1e-6);
-    }
-
-    #[test]
-    fn confusion_counts() {
-        let c = confusion_at(&[0.9, 0.6, 0.4, 0.1, 0.5], &[1, 0, 1, 0, 1], 0.5);
-        assert_eq!(
-            c,
-            Confusion {
-                tp: 2,
-                fp: 1,
-                fn_: 1,
-                tn: 1
-            }
+        let curve = roi_curve(&scores, &labels, &e);
+        assert_eq!(curve.len(), 99);
+        assert!(
+            (curve[19].net_per_1000 - 125_000.0).abs() < 1e-6,
+            "t = 0.20"
         );
+        // above every score nobody is flagged: nothing spent, nothing saved
+        assert_eq!(curve[98].net_per_1000, 0.0);
     }
 }

@@ -10,6 +10,12 @@
 //! (`quality`). Nothing is dropped silently: per source, records in =
 //! records out + records quarantined.
 
+pub mod linkage;
 pub mod maps;
+pub mod omop;
+pub mod pipeline;
+pub mod quality;
 pub mod raw;
 pub mod validate;
+
+pub use pipeline::{run, IngestSummary, PipelineConfig, SourceConfig, SourceKind};

@@ -40,7 +40,7 @@ pub struct Env<'a> {
 pub fn run(check: &CheckSpec, env: &Env) -> CheckResult {
     let (passed, detail) = match evaluate(&check.check, env) {
         Ok(r) => r,
-        Err(e) => (false, e.to_string()),
+        Err(e) => (false, explain(&e, env.lab_dir)),
     };
     CheckResult {
         id: check.id.clone(),
@@ -52,6 +52,20 @@ pub fn run(check: &CheckSpec, env: &Env) -> CheckResult {
         } else {
             check.fix.clone()
         },
+    }
+}
+
+/// An error as a sentence for the learner: a missing file is named by its
+/// path inside the lab folder.
+pub fn explain(e: &Error, lab_dir: &Path) -> String {
+    match e {
+        Error::Io { path, source } if source.kind() == std::io::ErrorKind::NotFound => {
+            format!(
+                "{} does not exist yet",
+                path.strip_prefix(lab_dir).unwrap_or(path).display()
+            )
+        }
+        other => other.to_string(),
     }
 }
 
@@ -392,6 +406,45 @@ mod tests {
         assert!(compare(&Found::Number(3.0), &range, &c, "n").unwrap().0);
         assert!(!compare(&Found::Number(4.0), &range, &c, "n").unwrap().0);
         assert!(!compare(&Found::Number(1.0), &range, &c, "n").unwrap().0);
+    }
+
+    #[test]
+    fn column_stat_and_contains_checks_read_the_files() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("t.csv"), "x,y\n1,2\n3,\n").unwrap();
+        std::fs::write(dir.path().join("r.md"), "Top feature: Creatinine\n").unwrap();
+        let c = ctx();
+        let env = Env {
+            lab_dir: dir.path(),
+            exe: Path::new("/nonexistent/carelab"),
+            ctx: &c,
+        };
+        let spec = |kind: &str| -> CheckSpec {
+            toml::from_str(&format!(
+                "id = \"c\"\ntitle = \"t\"\nfix = \"f\"\ncheck = {kind}\n"
+            ))
+            .unwrap()
+        };
+        let mean = spec(
+            r#"{ kind = "csv_column_stat", path = "t.csv", column = "x", stat = "mean", expect = { equals = 2 } }"#,
+        );
+        assert!(run(&mean, &env).passed);
+        let missing = spec(
+            r#"{ kind = "csv_column_stat", path = "t.csv", column = "y", stat = "missing", expect = { max = 0 } }"#,
+        );
+        let r = run(&missing, &env);
+        assert_eq!(
+            (r.passed, r.detail.as_str(), r.fix.as_str()),
+            (false, "missing of y is 1, expected at most 0", "f")
+        );
+        let names = spec(
+            r#"{ kind = "file_contains", path = "r.md", contains = ["creatinine"], not_contains = ["TODO"] }"#,
+        );
+        assert!(run(&names, &env).passed);
+        let absent = spec(r#"{ kind = "file_contains", path = "nope.md", contains = ["x"] }"#);
+        assert_eq!(run(&absent, &env).detail, "nope.md does not exist yet");
+        let cmd = spec(r#"{ kind = "command", args = ["--version"] }"#);
+        assert!(run(&cmd, &env).detail.contains("could not run"));
     }
 
     #[test]

@@ -284,3 +284,62 @@ impl LabSpec {
         self.id.parse().unwrap_or(0)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+id = "07"
+slug = "07-x"
+title = "t"
+gap = "g"
+duration_minutes = 5
+objectives = ["o"]
+steps = ["s"]
+hints = ["a", "b", "c"]
+
+[[checks]]
+id = "c"
+title = "t"
+fix = "f"
+check = { kind = "file_rows", path = "a.csv", expect = { min = 1 } }
+"#;
+
+    #[test]
+    fn parses_a_minimal_lab() {
+        let spec = LabSpec::parse("lab.toml", MINIMAL).unwrap();
+        assert_eq!(spec.number(), 7);
+        assert!(matches!(spec.checks[0].check, CheckKind::FileRows { .. }));
+    }
+
+    #[test]
+    fn unknown_keys_and_kinds_are_errors_naming_the_line() {
+        let typo = MINIMAL.replace("expect = { min = 1 }", "expect = { minimum = 1 }");
+        let e = LabSpec::parse("lab.toml", &typo).unwrap_err().to_string();
+        assert!(
+            e.contains("lab.toml (line 15)") && e.contains("minimum"),
+            "{e}"
+        );
+        let kind = MINIMAL.replace("file_rows", "file_size");
+        let e = LabSpec::parse("lab.toml", &kind).unwrap_err().to_string();
+        assert!(e.contains("file_size"), "{e}");
+    }
+
+    #[test]
+    fn validation_names_the_key() {
+        let two_hints = MINIMAL.replace("[\"a\", \"b\", \"c\"]", "[\"a\", \"b\"]");
+        let e = LabSpec::parse("lab.toml", &two_hints)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("key hints") && e.contains("three graded hints"),
+            "{e}"
+        );
+        let undefined = MINIMAL.replace("min = 1", "min = \"{expected.n}\"");
+        let e = LabSpec::parse("lab.toml", &undefined)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("key expected") && e.contains("found n"), "{e}");
+    }
+}

@@ -100,6 +100,25 @@ fn now() -> u64 {
         .unwrap_or(0)
 }
 
+/// The workspace folder when none is named: the nearest folder at or above
+/// `cwd` that holds `progress.json` or a `carelab-work/progress.json`, so
+/// commands work from inside a lab's folder; else `carelab-work` in `cwd`.
+pub fn discover(cwd: &Path) -> PathBuf {
+    for dir in cwd.ancestors() {
+        if dir.join(PROGRESS_FILE).is_file() {
+            return dir.to_path_buf();
+        }
+        let nested = dir.join(DEFAULT_DIR);
+        if nested.join(PROGRESS_FILE).is_file() {
+            return nested;
+        }
+    }
+    cwd.join(DEFAULT_DIR)
+}
+
+/// The workspace's folder name when none is given.
+pub const DEFAULT_DIR: &str = "carelab-work";
+
 impl Workspace {
     /// Open (without creating) the workspace at `root`. `seed` and `learner`
     /// come from flags or the environment; they must agree with what the
@@ -372,8 +391,10 @@ pub fn context(lab: &LabSpec, dir: &Path, seed: u64) -> Context {
             (Some(x), Some(places)) => format!("{:.*}", places as usize, values::round(x, places)),
             _ => found.display(),
         });
-        ctx.expected
-            .insert(e.name.clone(), value.map_err(|err| err.to_string()));
+        ctx.expected.insert(
+            e.name.clone(),
+            value.map_err(|err| checks::explain(&err, dir)),
+        );
     }
     ctx
 }

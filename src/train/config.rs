@@ -69,6 +69,19 @@ impl DeviceKind {
     }
 }
 
+/// Which implementation runs the training steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum EngineKind {
+    /// Fused kernels on the CPU, candle on other devices.
+    #[default]
+    Auto,
+    /// Hand-written forward/backward on flat buffers (CPU only).
+    Fused,
+    /// candle tensors and autograd (any device; slower on the CPU).
+    Candle,
+}
+
 /// Every setting that changes what training computes. Saved in the run so
 /// `--resume` continues with exactly the same settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -87,6 +100,7 @@ pub struct TrainConfig {
     pub monitor: Monitor,
     pub optimizer: OptimizerKind,
     pub device: DeviceKind,
+    pub engine: EngineKind,
     pub seed: u64,
     pub split: SplitMethod,
 }
@@ -105,6 +119,7 @@ impl Default for TrainConfig {
             monitor: Monitor::Auroc,
             optimizer: OptimizerKind::Adamw,
             device: DeviceKind::Cpu,
+            engine: EngineKind::Auto,
             seed: 42,
             split: SplitMethod::Hash,
         }
@@ -152,7 +167,7 @@ impl TrainConfig {
                 self.weight_decay.to_string(),
             );
         }
-        if self.model == ModelKind::Mlp && self.hidden.iter().any(|&h| h == 0) {
+        if self.model == ModelKind::Mlp && self.hidden.contains(&0) {
             return bad(
                 "hidden",
                 "layer sizes of at least 1",
@@ -166,7 +181,15 @@ impl TrainConfig {
                 "0".into(),
             );
         }
+        if self.engine == EngineKind::Fused && self.device != DeviceKind::Cpu {
+            return bad("engine", "candle or auto off the CPU", "fused".into());
+        }
         Ok(())
+    }
+
+    /// Whether training steps run on candle (else the fused CPU kernels).
+    pub fn uses_candle(&self) -> bool {
+        self.engine == EngineKind::Candle || self.device != DeviceKind::Cpu
     }
 }
 

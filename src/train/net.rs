@@ -372,7 +372,7 @@ mod tests {
         let mlp = Mlp::init(5, &[4, 3], 1);
         let x = matrix(7, 5, 2);
         let p = mlp.predict(&x);
-        for r in 0..x.rows {
+        for (r, pr) in p.iter().enumerate() {
             let mut a: Vec<f32> = x.row(r).to_vec();
             for (i, l) in mlp.layers.iter().enumerate() {
                 let mut next = vec![0.0f32; l.outputs];
@@ -387,7 +387,7 @@ mod tests {
                 }
                 a = next;
             }
-            assert!((p[r] - f64::from(sigmoid(a[0]))).abs() < 1e-6);
+            assert!((pr - f64::from(sigmoid(a[0]))).abs() < 1e-6);
         }
     }
 
@@ -403,7 +403,7 @@ mod tests {
         assert!((f64::from(loss) - loss_of(&mlp, &x, &y, &w)).abs() < 1e-5);
         let grads = ws.grads.clone();
         let eps = 1e-3f32;
-        for p in 0..mlp.params.len() {
+        for (p, &analytic) in grads.iter().enumerate() {
             let orig = mlp.params[p];
             mlp.params[p] = orig + eps;
             let up = loss_of(&mlp, &x, &y, &w);
@@ -412,9 +412,8 @@ mod tests {
             mlp.params[p] = orig;
             let numeric = (up - down) / (2.0 * f64::from(eps));
             assert!(
-                (numeric - f64::from(grads[p])).abs() < 2e-3,
-                "param {p}: numeric {numeric} analytic {}",
-                grads[p]
+                (numeric - f64::from(analytic)).abs() < 2e-3,
+                "param {p}: numeric {numeric} analytic {analytic}"
             );
         }
     }

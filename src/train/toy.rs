@@ -2,8 +2,12 @@
 //! benchmarks and the guide when no generated dataset is at hand.
 //!
 //! The true log-odds of readmission are
-//! `-2.2 + 0.03 (age - 65) + 0.45 prior + 0.9 chf + 0.5 copd + 0.4 ckd
-//!  + 0.08 (los - 4) + 0.7 [creatinine > 2] + 0.6 [hr > 100 and sbp < 100]`,
+//!
+//! ```text
+//! -2.2 + 0.03 (age - 65) + 0.45 prior + 0.9 chf + 0.5 copd + 0.4 ckd
+//!      + 0.08 (los - 4) + 0.7 [creatinine > 2] + 0.6 [hr > 100 and sbp < 100]
+//! ```
+//!
 //! so a linear model captures most of it and an MLP a little more.
 
 use rand::Rng as _;
@@ -73,7 +77,7 @@ fn stay(
         + 0.08 * (los - 4.0)
         + if creat > 2.0 { 0.7 } else { 0.0 }
         + if hr > 100.0 && sbp < 100.0 { 0.6 } else { 0.0 };
-    let label = rng.random_bool(1.0 / (1.0 + (-logit as f64).exp()));
+    let label = rng.random_bool(1.0 / (1.0 + (-logit).exp()));
     let n_meds = f64::from(rng.random_range(0u8..12));
     AnalysisRow {
         stay_id: format!("S{i:07}"),

@@ -22,6 +22,7 @@ use std::time::Instant;
 use rand::Rng as _;
 use serde::{Deserialize, Serialize};
 
+use super::candle_engine::{self, CandleEngine};
 use super::config::{ClassWeight, DeviceKind, Monitor, TrainConfig};
 use super::metrics::{auroc, log_loss};
 use super::model::{Model, ModelInfo};
@@ -209,10 +210,7 @@ pub fn check_device(device: DeviceKind) -> Result<()> {
              `cargo build --release --features cuda` (and run on a machine with an NVIDIA GPU); \
              or use --device cpu",
         )),
-        DeviceKind::Cuda => Err(Error::usage(
-            "--device cuda: this build has CUDA support, but the trainer's fused kernels run on \
-             the CPU only so far; use --device cpu",
-        )),
+        DeviceKind::Cuda => super::candle_engine::device(true).map(|_| ()),
     }
 }
 
@@ -365,6 +363,13 @@ fn run(job: &TrainJob, mut state: TrainerState, ui: &Ui) -> Result<TrainOutcome>
     let batch = config.batch_size.min(n.max(1));
     let mut ws = Workspace::new(&t.mlp, batch);
     let (mut yb, mut wb) = (vec![0.0f32; batch], vec![0.0f32; batch]);
+    let mut engine = if config.uses_candle() {
+        let dev = candle_engine::device(config.device == DeviceKind::Cuda)?;
+        let (x, y, w) = (&data.x_train, &data.y_train, &data.w_train);
+        Some(CandleEngine::new(dev, x, y, w, &t.mlp, &t.opt)?)
+    } else {
+        None
+    };
     ui.info(format!(
         "training {:?} on {} rows ({} train, {} valid), {} input columns",
         config.model,
@@ -379,18 +384,29 @@ fn run(job: &TrainJob, mut state: TrainerState, ui: &Ui) -> Result<TrainOutcome>
         let epoch = state.epochs_done + 1;
         let started = Instant::now();
         let perm = shuffled(n, config.seed, state.rng.next_index);
-        let mut loss_sum = 0.0f64;
-        for rows in perm.chunks(batch) {
-            ws.load_rows(&data.x_train, rows);
-            for (b, &r) in rows.iter().enumerate() {
-                yb[b] = data.y_train[r];
-                wb[b] = data.w_train[r];
+        let loss_sum = match &mut engine {
+            Some(e) => {
+                let sum = e.epoch(&perm, batch, &mut t.opt)?;
+                e.download(&mut t.mlp, &mut t.opt)?;
+                progress.inc(n as u64);
+                sum
             }
-            let loss = ws.forward_backward(&t.mlp, rows.len(), &yb, &wb);
-            t.opt.step(&mut t.mlp.params, &ws.grads);
-            loss_sum += f64::from(loss) * rows.len() as f64;
-            progress.inc(rows.len() as u64);
-        }
+            None => {
+                let mut sum = 0.0f64;
+                for rows in perm.chunks(batch) {
+                    ws.load_rows(&data.x_train, rows);
+                    for (b, &r) in rows.iter().enumerate() {
+                        yb[b] = data.y_train[r];
+                        wb[b] = data.w_train[r];
+                    }
+                    let loss = ws.forward_backward(&t.mlp, rows.len(), &yb, &wb);
+                    t.opt.step(&mut t.mlp.params, &ws.grads);
+                    sum += f64::from(loss) * rows.len() as f64;
+                    progress.inc(rows.len() as u64);
+                }
+                sum
+            }
+        };
         let seconds = started.elapsed().as_secs_f64();
         let valid_scores = t.mlp.predict(&data.x_valid);
         let record = EpochRecord {

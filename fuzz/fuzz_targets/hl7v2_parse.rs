@@ -1,0 +1,14 @@
+#![no_main]
+//! Any bytes through the HL7 v2 feed reader, parser and decoder: errors are
+//! fine, panics are bugs.
+use carelab::formats::hl7v2::{decode, Feed, Limits};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(feed) = Feed::from_bytes("fuzz", data) {
+        for m in feed.messages(Limits::default()).flatten() {
+            let _ = decode(&m);
+            let _ = m.get("PID-3(2).1");
+        }
+    }
+});

@@ -1,0 +1,163 @@
+//! Pattern detectors for PHI in free text, shared by the note scrubber and
+//! the scanner: SSN, phone, email, MRN (by context), dates with day
+//! precision, ZIP codes (by context), URLs, IPs, ages over 89 and names after
+//! a title. Each finding is a kind and a byte span; values never leave here.
+
+use regex::Regex;
+
+use crate::clinical::PhiKind;
+
+/// One suspected identifier: its kind and byte span in the text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Found {
+    pub start: usize,
+    pub end: usize,
+    pub kind: PhiKind,
+}
+
+/// Compiled patterns; build once and share.
+pub struct Patterns {
+    rules: Vec<(PhiKind, Regex, usize)>,
+}
+
+const MONTH: &str = r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)";
+
+impl Patterns {
+    pub fn new() -> Patterns {
+        // (kind, pattern, capture group holding the identifier)
+        let specs: Vec<(PhiKind, String, usize)> = vec![
+            (PhiKind::Email, r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}".into(), 0),
+            (PhiKind::Url, r"(?i)\b(?:https?://|www\.)[^\s<>\x22']*[^\s<>\x22'.,;:)]".into(), 0),
+            (PhiKind::Ip, r"\b(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\b".into(), 0),
+            (PhiKind::Ssn, r"\b\d{3}-\d{2}-\d{4}\b".into(), 0),
+            (PhiKind::Phone, r"(?:\+?1[\s.-]?)?(?:\(\d{3}\)\s?|\b\d{3}[\s.-])\d{3}[\s.-]\d{4}\b".into(), 0),
+            (PhiKind::Mrn, r"(?i)\b(?:MRN|MR#|medical record(?:\s+(?:number|no\.?))?|record\s+(?:number|no\.?|#))\s*[:#]?\s*(?:is\s+)?([A-Z0-9][A-Z0-9-]{3,})\b".into(), 1),
+            (PhiKind::Date, r"\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?)?\b".into(), 0),
+            (PhiKind::Date, r"\b\d{1,2}/\d{1,2}/(?:\d{4}|\d{2})\b".into(), 0),
+            (PhiKind::Date, format!(r"\b{MONTH}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?\b"), 0),
+            (PhiKind::Date, format!(r"\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{MONTH}\.?(?:,?\s+\d{{4}})?\b"), 0),
+            (PhiKind::Zip, r"\b[A-Z]{2},?\s+(\d{5}(?:-\d{4})?)\b".into(), 1),
+            (PhiKind::Zip, r"(?i)\b(?:zip|postal)(?:\s*code)?\s*:?\s*(\d{5}(?:-\d{4})?)\b".into(), 1),
+            (PhiKind::Age, r"(?i)\b((?:9\d|1[0-4]\d))[- ](?:years?|yrs?|y/?o)\b(?:[- ]old)?".into(), 1),
+            (PhiKind::Age, r"(?i)\b(?:age[d]?|aged)\s*:?\s*((?:9\d|1[0-4]\d))\b".into(), 1),
+            (PhiKind::Name, r"\b(?:Mr|Mrs|Ms|Miss|Dr|Prof)\.?\s+((?:[A-Z][a-zA-Z'-]+)(?:\s+[A-Z][a-zA-Z'-]+)?)".into(), 1),
+            (PhiKind::Name, r"(?i:\b(?:patient name|name|pt)\s*:\s*)([A-Z][a-zA-Z'-]+(?:\s+[A-Z][a-zA-Z'-]+){0,2})".into(), 1),
+            (PhiKind::Address, r"\b\d{1,5}\s+(?:[A-Z][a-z]+\s+){1,3}(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|Circle|Parkway|Pkwy)\b\.?".into(), 0),
+        ];
+        let rules = specs
+            .into_iter()
+            .filter_map(|(k, p, g)| Regex::new(&p).ok().map(|r| (k, r, g)))
+            .collect();
+        Patterns { rules }
+    }
+
+    /// Every pattern finding in `text`, unsorted, possibly overlapping.
+    pub fn find(&self, text: &str, out: &mut Vec<Found>) {
+        for (kind, re, group) in &self.rules {
+            for caps in re.captures_iter(text) {
+                if let Some(m) = caps.get(*group) {
+                    out.push(Found {
+                        start: m.start(),
+                        end: m.end(),
+                        kind: *kind,
+                    });
+                }
+            }
+        }
+    }
+}
+
+impl Default for Patterns {
+    fn default() -> Self {
+        Patterns::new()
+    }
+}
+
+/// Sort findings and merge overlaps; where spans overlap the longer one's
+/// kind wins (a phone number is not also a ZIP code).
+pub fn merge(mut found: Vec<Found>) -> Vec<Found> {
+    found.sort_by(|a, b| {
+        a.start
+            .cmp(&b.start)
+            .then((b.end - b.start).cmp(&(a.end - a.start)))
+    });
+    let mut out: Vec<Found> = Vec::with_capacity(found.len());
+    for f in found {
+        match out.last_mut() {
+            Some(last) if f.start < last.end => {
+                if f.end - f.start > last.end - last.start {
+                    last.kind = f.kind;
+                }
+                last.end = last.end.max(f.end);
+            }
+            _ => out.push(f),
+        }
+    }
+    out
+}
+
+/// The placeholder a scrubbed span becomes, e.g. `[NAME]`.
+pub fn tag(kind: PhiKind) -> String {
+    format!("[{}]", kind_name(kind).to_ascii_uppercase())
+}
+
+/// The snake_case name of a kind, as in the truth files.
+pub fn kind_name(kind: PhiKind) -> &'static str {
+    match kind {
+        PhiKind::Name => "name",
+        PhiKind::Date => "date",
+        PhiKind::Mrn => "mrn",
+        PhiKind::Phone => "phone",
+        PhiKind::Email => "email",
+        PhiKind::Ssn => "ssn",
+        PhiKind::Address => "address",
+        PhiKind::City => "city",
+        PhiKind::Zip => "zip",
+        PhiKind::Url => "url",
+        PhiKind::Ip => "ip",
+        PhiKind::Age => "age",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kinds(text: &str) -> Vec<(PhiKind, String)> {
+        let mut f = Vec::new();
+        Patterns::new().find(text, &mut f);
+        merge(f)
+            .into_iter()
+            .map(|f| (f.kind, text[f.start..f.end].to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn finds_each_kind() {
+        let k = kinds("Seen by Dr. Alvarez on 03/14/2023. Call (555) 201-3344 or mail a.b@x.org. SSN 123-45-6789, MRN: A1234567. See https://portal.example.org/x. Host 10.0.0.12. Springfield, IL 62704. A 93-year-old man. Lives at 42 Oak Street.");
+        let want = [
+            (PhiKind::Name, "Alvarez"),
+            (PhiKind::Date, "03/14/2023"),
+            (PhiKind::Phone, "(555) 201-3344"),
+            (PhiKind::Email, "a.b@x.org"),
+            (PhiKind::Ssn, "123-45-6789"),
+            (PhiKind::Mrn, "A1234567"),
+            (PhiKind::Url, "https://portal.example.org/x"),
+            (PhiKind::Ip, "10.0.0.12"),
+            (PhiKind::Zip, "62704"),
+            (PhiKind::Age, "93"),
+            (PhiKind::Address, "42 Oak Street."),
+        ];
+        for (kind, text) in want {
+            assert!(
+                k.contains(&(kind, text.to_string())),
+                "{kind:?} {text}: {k:?}"
+            );
+        }
+        assert_eq!(
+            kinds("A 64-year-old woman with BP 120/80 and K 4.1."),
+            vec![]
+        );
+        assert_eq!(kinds("Admitted March 3, 2023")[0].1, "March 3, 2023");
+    }
+}

@@ -1,0 +1,163 @@
+//! The Safe Harbor and limited-data-set rules for single values: ZIP codes,
+//! ages over 89, date elements, and the keyed per-patient date shift.
+
+use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime};
+
+use super::pseudonym::Pseudonymizer;
+
+/// The ZIP3 areas with 20,000 people or fewer in the 2000 US Census, which
+/// HHS guidance says must be written as `000` (45 CFR 164.514(b)(2)(i)(B);
+/// list from the HHS "Guidance Regarding Methods for De-identification",
+/// section on geographic units, based on Census 2000 ZCTA populations).
+pub const RESTRICTED_ZIP3: [&str; 17] = [
+    "036", "059", "063", "102", "203", "556", "692", "790", "821", "823", "830", "831", "878",
+    "879", "884", "890", "893",
+];
+
+/// Safe Harbor ZIP: the first three digits, or `000` for a restricted area
+/// or a value that is not a ZIP code at all (never pass an unknown value on).
+pub fn safe_harbor_zip(zip: &str) -> String {
+    let digits: String = zip
+        .trim()
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .collect();
+    if digits.len() < 5 {
+        return "000".into();
+    }
+    let zip3 = &digits[..3];
+    if RESTRICTED_ZIP3.contains(&zip3) {
+        "000".into()
+    } else {
+        zip3.to_string()
+    }
+}
+
+/// Whole years from `birth` to `at`.
+pub fn age_years(birth: NaiveDate, at: NaiveDate) -> i64 {
+    let mut age = i64::from(at.year() - birth.year());
+    if (at.month(), at.day()) < (birth.month(), birth.day()) {
+        age -= 1;
+    }
+    age
+}
+
+/// Age as published: the number of years, or `90+` above 89.
+pub fn published_age(age: i64) -> String {
+    if age > 89 {
+        "90+".into()
+    } else {
+        age.to_string()
+    }
+}
+
+/// A date or date-time cell, as it was written.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum DateCell {
+    Date(NaiveDate),
+    DateTime(NaiveDateTime),
+}
+
+impl DateCell {
+    pub fn parse(s: &str) -> Option<DateCell> {
+        let s = s.trim();
+        if let Some(t) = crate::clinical::parse_datetime(s) {
+            return Some(DateCell::DateTime(t));
+        }
+        if let Ok(t) = NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S") {
+            return Some(DateCell::DateTime(t));
+        }
+        NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .ok()
+            .map(DateCell::Date)
+    }
+
+    pub fn date(&self) -> NaiveDate {
+        match self {
+            DateCell::Date(d) => *d,
+            DateCell::DateTime(t) => t.date(),
+        }
+    }
+
+    pub fn year(&self) -> String {
+        self.date().year().to_string()
+    }
+
+    pub fn shifted(&self, days: i64) -> DateCell {
+        match self {
+            DateCell::Date(d) => DateCell::Date(*d + Duration::days(days)),
+            DateCell::DateTime(t) => DateCell::DateTime(*t + Duration::days(days)),
+        }
+    }
+
+    pub fn format(&self) -> String {
+        match self {
+            DateCell::Date(d) => d.format("%Y-%m-%d").to_string(),
+            DateCell::DateTime(t) => crate::clinical::format_datetime(t),
+        }
+    }
+}
+
+/// The limited-data-set shift for one patient: derived from the keyed HMAC
+/// of the patient id, so it is stable across tables and runs, unguessable
+/// without the key, and never zero; within ±`max_days`.
+pub fn date_shift_days(p: &Pseudonymizer, patient_id: &str, max_days: i64) -> i64 {
+    let pseudo = p.pseudonym("dateshift", patient_id);
+    let hex = pseudo.rsplit('-').next().unwrap_or("0");
+    let n = u64::from_str_radix(hex, 16).unwrap_or(0);
+    let span = (2 * max_days.max(1)) as u64;
+    let k = (n % span) as i64; // 0 .. 2*max-1
+    if k < max_days {
+        k - max_days // -max .. -1
+    } else {
+        k - max_days + 1 // 1 .. max
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn zip3_rule_edges() {
+        assert_eq!(safe_harbor_zip("02139"), "021", "leading zero kept");
+        assert_eq!(safe_harbor_zip("03601"), "000", "restricted 036");
+        assert_eq!(safe_harbor_zip("89301"), "000", "restricted 893");
+        assert_eq!(safe_harbor_zip("62704-1234"), "627");
+        assert_eq!(safe_harbor_zip("6270"), "000", "not a ZIP");
+        assert_eq!(safe_harbor_zip(""), "000");
+    }
+
+    #[test]
+    fn ages_89_and_90() {
+        let at = d("2024-06-01");
+        assert_eq!(age_years(d("1934-06-02"), at), 89);
+        assert_eq!(published_age(age_years(d("1934-06-02"), at)), "89");
+        assert_eq!(age_years(d("1934-06-01"), at), 90);
+        assert_eq!(published_age(age_years(d("1934-06-01"), at)), "90+");
+    }
+
+    #[test]
+    fn shifts_are_keyed_bounded_and_nonzero() {
+        let a = Pseudonymizer::new(&[7u8; 32]).unwrap();
+        let b = Pseudonymizer::new(&[8u8; 32]).unwrap();
+        let mut differ = 0;
+        for i in 0..200 {
+            let id = format!("P{i:07}");
+            let s = date_shift_days(&a, &id, 180);
+            assert!(s != 0 && (-180..=180).contains(&s));
+            assert_eq!(s, date_shift_days(&a, &id, 180));
+            if s != date_shift_days(&b, &id, 180) {
+                differ += 1;
+            }
+        }
+        assert!(differ > 190);
+        let c = DateCell::parse("2023-01-31T10:00:00").unwrap();
+        assert_eq!(c.shifted(1).format(), "2023-02-01T10:00:00");
+        assert_eq!(DateCell::parse("1950-02-03").unwrap().year(), "1950");
+    }
+}

@@ -1,0 +1,267 @@
+//! Discharge notes with planted PHI, and the ground truth of every span.
+//!
+//! A note is built piece by piece: plain clinical text is appended as is,
+//! and each identifier is appended through `phi`, which records its kind and
+//! byte offsets. So the truth file cannot drift from the text: the spans are
+//! where the writer put the values, not where a pattern later finds them.
+//! Sentence shapes vary (titles, first-name-only, dates spelled out or
+//! numeric, phone with or without brackets) so a scrubber has to generalise.
+
+use chrono::{Datelike, NaiveDateTime};
+use rand::seq::IndexedRandom;
+use rand::Rng as _;
+
+use super::population::Population;
+use crate::clinical::analysis::age_years;
+use crate::clinical::{Chronic, Note, PatientBundle, PhiKind, PhiSpan};
+use crate::rng;
+
+/// A note being written, with the spans of the PHI it contains.
+struct NoteText {
+    note_id: String,
+    text: String,
+    spans: Vec<PhiSpan>,
+}
+
+impl NoteText {
+    fn plain(&mut self, s: &str) {
+        self.text.push_str(s);
+    }
+
+    fn phi(&mut self, kind: PhiKind, value: &str) {
+        let start = self.text.len();
+        self.text.push_str(value);
+        self.spans.push(PhiSpan {
+            note_id: self.note_id.clone(),
+            kind,
+            start,
+            end: self.text.len(),
+        });
+    }
+}
+
+const MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
+fn date_text(t: &NaiveDateTime, style: u32) -> String {
+    match style {
+        0 => t.format("%m/%d/%Y").to_string(),
+        1 => format!("{} {}, {}", MONTHS[t.month0() as usize], t.day(), t.year()),
+        _ => t.format("%Y-%m-%d").to_string(),
+    }
+}
+
+fn phone_text(phone: &str, style: u32) -> String {
+    let digits: String = phone.chars().filter(|c| c.is_ascii_digit()).collect();
+    if digits.len() != 10 || style == 0 {
+        return phone.to_string();
+    }
+    format!("({}) {}-{}", &digits[..3], &digits[3..6], &digits[6..])
+}
+
+/// Add one discharge note per stay to the bundle, with its PHI spans.
+pub fn add_notes(pop: &Population, index: u64, b: &mut PatientBundle) {
+    let Some(p) = b.patient.clone() else { return };
+    let conditions: Vec<&str> = Chronic::ALL
+        .into_iter()
+        .filter(|c| {
+            b.conditions
+                .iter()
+                .any(|x| Chronic::from_icd10(&x.code) == Some(*c))
+        })
+        .map(|c| c.display())
+        .collect();
+    let mut rng = rng::stream(pop.seed, "notes", index);
+    for (i, stay) in b.encounters.clone().iter().enumerate() {
+        let mut n = NoteText {
+            note_id: format!("N{}", stay.encounter_id.trim_start_matches('E')),
+            text: String::new(),
+            spans: Vec::new(),
+        };
+        let style = rng.random_range(0..3u32);
+        let title = if p.sex == "F" { "Ms." } else { "Mr." };
+
+        n.plain("DISCHARGE SUMMARY\nPatient: ");
+        n.phi(
+            PhiKind::Name,
+            &format!("{} {}", p.given_name, p.family_name),
+        );
+        n.plain("  MRN: ");
+        n.phi(PhiKind::Mrn, &p.mrn);
+        n.plain("\nAdmitted: ");
+        n.phi(PhiKind::Date, &date_text(&stay.admit_time, style));
+        n.plain("  Discharged: ");
+        n.phi(PhiKind::Date, &date_text(&stay.discharge_time, style));
+        n.plain("\n\n");
+
+        n.plain(&format!("{title} "));
+        n.phi(PhiKind::Name, &p.family_name);
+        let age = age_years(p.birth_date, stay.discharge_time.date());
+        if age > 89.0 {
+            n.plain(" is a ");
+            n.phi(PhiKind::Age, &format!("{age:.0}"));
+            n.plain("-year-old");
+        } else {
+            n.plain(&format!(" is a {age:.0}-year-old"));
+        }
+        n.plain(if p.sex == "F" { " woman" } else { " man" });
+        if conditions.is_empty() {
+            n.plain(" with no chronic conditions on record");
+        } else {
+            n.plain(&format!(
+                " with a history of {}",
+                conditions.join(", ").to_lowercase()
+            ));
+        }
+        n.plain(&format!(
+            ", admitted for {}. ",
+            Chronic::from_icd10(&stay.reason_code).map_or("acute illness", |c| c.display())
+        ));
+        if i > 0 {
+            n.plain("This is a repeat admission. ");
+        }
+        n.plain(&format!(
+            "Length of stay {:.1} days. Discharged {} in stable condition.\n\n",
+            (stay.discharge_time - stay.admit_time).num_minutes() as f64 / 1440.0,
+            stay.disposition.replace('_', " ")
+        ));
+
+        n.plain("Social: lives at ");
+        n.phi(PhiKind::Address, &p.address_line);
+        n.plain(", ");
+        n.phi(PhiKind::City, &p.city);
+        n.plain(&format!(", {} ", p.state));
+        n.phi(PhiKind::Zip, &p.zip);
+        n.plain(". ");
+        match rng.random_range(0..3u32) {
+            0 => {
+                n.plain("Daughter can be reached at ");
+                n.phi(PhiKind::Phone, &phone_text(&p.phone, 1));
+                n.plain(".\n");
+            }
+            1 => {
+                n.plain("Contact: ");
+                n.phi(PhiKind::Phone, &phone_text(&p.phone, 0));
+                n.plain(" or ");
+                n.phi(PhiKind::Email, &p.email);
+                n.plain(".\n");
+            }
+            _ => {
+                n.plain("Patient prefers email (");
+                n.phi(PhiKind::Email, &p.email);
+                n.plain(").\n");
+            }
+        }
+
+        n.plain("\nFollow-up: ");
+        let follow = stay.discharge_time + chrono::Duration::days(rng.random_range(5..15));
+        n.plain("see primary care on ");
+        n.phi(PhiKind::Date, &date_text(&follow, (style + 1) % 3));
+        n.plain(". ");
+        if rng.random_bool(0.15) {
+            n.plain("Insurance verification used SSN ");
+            n.phi(PhiKind::Ssn, &p.ssn);
+            n.plain(". ");
+        }
+        if rng.random_bool(0.1) {
+            let portal = ["portal.example-hospital.org", "myhealth.example.net"];
+            n.plain("Results are on ");
+            n.phi(
+                PhiKind::Url,
+                &format!(
+                    "https://{}/p/{}",
+                    portal.choose(&mut rng).unwrap_or(&portal[0]),
+                    p.mrn
+                ),
+            );
+            n.plain(". ");
+        }
+        if rng.random_bool(0.05) {
+            n.plain("Remote monitoring device at ");
+            n.phi(
+                PhiKind::Ip,
+                &format!(
+                    "10.{}.{}.{}",
+                    rng.random_range(0..256),
+                    rng.random_range(0..256),
+                    rng.random_range(1..255)
+                ),
+            );
+            n.plain(". ");
+        }
+        n.plain(&format!("Call {} ", p.given_name));
+        // the given name above is PHI too: record it
+        let at = n.text.len() - p.given_name.len() - 1;
+        n.spans.push(PhiSpan {
+            note_id: n.note_id.clone(),
+            kind: PhiKind::Name,
+            start: at,
+            end: at + p.given_name.len(),
+        });
+        n.plain("if symptoms return.\n");
+
+        b.notes.push(Note {
+            note_id: n.note_id.clone(),
+            patient_id: p.patient_id.clone(),
+            encounter_id: stay.encounter_id.clone(),
+            time: stay.discharge_time,
+            text: n.text,
+        });
+        b.phi_spans.extend(n.spans);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::synth::scenario::Scenario;
+
+    #[test]
+    fn every_span_covers_the_identifier_it_names() {
+        let scenario = Scenario::load("baseline").unwrap();
+        let pop = Population::new(&scenario, 3);
+        let mut seen_kinds = std::collections::BTreeSet::new();
+        for index in 0..40 {
+            let mut b = pop.patient(index);
+            add_notes(&pop, index, &mut b);
+            let p = b.patient.clone().unwrap();
+            assert_eq!(b.notes.len(), b.encounters.len());
+            for span in &b.phi_spans {
+                let note = b.notes.iter().find(|n| n.note_id == span.note_id).unwrap();
+                let text = &note.text[span.start..span.end];
+                seen_kinds.insert(span.kind);
+                match span.kind {
+                    PhiKind::Mrn => assert_eq!(text, p.mrn),
+                    PhiKind::Zip => assert_eq!(text, p.zip),
+                    PhiKind::City => assert_eq!(text, p.city),
+                    PhiKind::Email => assert_eq!(text, p.email),
+                    PhiKind::Ssn => assert_eq!(text, p.ssn),
+                    PhiKind::Name => assert!(text.contains(&p.family_name) || text == p.given_name),
+                    _ => assert!(!text.is_empty()),
+                }
+            }
+        }
+        for k in [
+            PhiKind::Name,
+            PhiKind::Date,
+            PhiKind::Mrn,
+            PhiKind::Phone,
+            PhiKind::Address,
+            PhiKind::Zip,
+        ] {
+            assert!(seen_kinds.contains(&k), "{k:?} never planted");
+        }
+    }
+}

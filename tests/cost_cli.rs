@@ -1,0 +1,140 @@
+//! `carelab cost` and `carelab cost roi` on a real run: the figures follow
+//! the documented formulas from the run's own files.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use carelab::clinical::analysis::write_analysis_csv;
+use carelab::eval::metrics::confusion;
+use carelab::eval::run_dir::read_predictions;
+use carelab::train::toy::toy_table;
+
+const BIN: &str = env!("CARGO_BIN_EXE_carelab");
+
+fn carelab(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(["--no-progress", "-q"])
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn json_of(out: &Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "exit {:?}: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn trained_run(dir: &Path) -> std::path::PathBuf {
+    let data = dir.join("analysis.csv");
+    write_analysis_csv(&data, &toy_table(2000, 5)).unwrap();
+    let runs = dir.join("runs");
+    let out = carelab(&[
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "--model",
+        "logreg",
+        "--epochs",
+        "3",
+        "--out",
+        runs.to_str().unwrap(),
+        "--name",
+        "r",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    runs.join("r")
+}
+
+#[test]
+fn cost_and_roi_follow_the_formulas() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = trained_run(dir.path());
+    let run_s = run.to_str().unwrap();
+
+    let v = json_of(&carelab(&[
+        "--json",
+        "cost",
+        "--run",
+        run_s,
+        "--cpu-hourly",
+        "3.6",
+        "--capex",
+        "8760",
+        "--years",
+        "2",
+        "--utilisation",
+        "0.5",
+        "--power-watts",
+        "500",
+        "--kwh-price",
+        "0.2",
+    ]));
+    let c = &v["cost"];
+    assert!((c["on_prem_hourly"].as_f64().unwrap() - 1.10).abs() < 1e-9);
+    let secs = c["train_seconds"].as_f64().unwrap();
+    assert!(secs > 0.0);
+    assert!((c["cloud_train_cost"].as_f64().unwrap() - secs / 3600.0 * 3.6).abs() < 1e-12);
+    let per_s = c["predictions_per_second"].as_f64().unwrap();
+    assert!(per_s > 100.0, "scoring throughput {per_s}");
+    let per_k = c["cloud_per_1000_predictions"].as_f64().unwrap();
+    assert!((per_k - 1000.0 / per_s / 3600.0 * 3.6).abs() < 1e-12);
+
+    let v = json_of(&carelab(&[
+        "--json",
+        "cost",
+        "roi",
+        "--run",
+        run_s,
+        "--threshold",
+        "0.3",
+        "--readmission-cost",
+        "10000",
+        "--intervention-cost",
+        "400",
+        "--effectiveness",
+        "0.3",
+    ]));
+    // recompute from the predictions file with the evaluation's confusion matrix
+    let test: Vec<_> = read_predictions(&run.join("predictions.csv"))
+        .unwrap()
+        .into_iter()
+        .filter(|p| p.split == "test")
+        .collect();
+    let scores: Vec<f64> = test.iter().map(|p| p.score).collect();
+    let labels: Vec<bool> = test.iter().map(|p| p.label).collect();
+    let m = confusion(&scores, &labels, 0.3);
+    let n = test.len() as f64;
+    let flagged = 1000.0 * (m.tp + m.fp) as f64 / n;
+    let net = 1000.0 * m.tp as f64 / n * 0.3 * 10000.0 - flagged * 400.0;
+    let chosen = &v["chosen"];
+    assert!((chosen["flagged_per_1000"].as_f64().unwrap() - flagged).abs() < 1e-9);
+    assert!((chosen["net_per_1000"].as_f64().unwrap() - net).abs() < 1e-6);
+    let ppv = m.ppv.unwrap();
+    assert!(
+        (chosen["break_even_intervention_cost"].as_f64().unwrap() - ppv * 0.3 * 10000.0).abs()
+            < 1e-9
+    );
+    assert!(run.join("cost/roi.svg").exists() && run.join("cost/roi.png").exists());
+    assert!(
+        v["best"]["net_per_1000"].as_f64().unwrap() >= chosen["net_per_1000"].as_f64().unwrap()
+    );
+}
+
+#[test]
+fn bad_cost_arguments_are_clear() {
+    let out = carelab(&["cost", "roi", "--run", "nowhere", "--threshold", "1.5"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--threshold"));
+    let out = carelab(&["cost", "--run", "no-such-run"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("train_metrics.json"));
+}

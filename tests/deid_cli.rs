@@ -1,0 +1,120 @@
+//! End to end: deid a hand-made data set, then scan it and verify its audit log.
+
+use std::fs;
+use std::process::Command;
+
+fn carelab(args: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_carelab"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn safe_harbor_leaves_no_known_identifier_and_limited_keeps_intervals() {
+    let d = tempfile::tempdir().unwrap();
+    let inp = d.path().join("in");
+    fs::create_dir_all(&inp).unwrap();
+    fs::write(inp.join("patients.csv"), "patient_id,mrn,given_name,family_name,sex,birth_date,race,ethnicity,payer,address_line,city,state,zip,phone,email,ssn,death_date\n\
+P1,MR100001,Maria,Okafor,F,1934-06-01,White,Not Hispanic or Latino,Medicare,42 Oak Street,Lake Forest,IL,60045,(847) 555-0142,maria.okafor@example.com,123-45-6789,\n\
+P2,MR100002,James,Whitfield,M,1980-02-29,White,Not Hispanic or Latino,Commercial,7 Elm Road,Boston,MA,03601,617-555-0199,jw@example.org,234-56-7890,\n").unwrap();
+    fs::write(inp.join("encounters.csv"), "encounter_id,patient_id,class,admit_time,discharge_time,disposition,reason_code\n\
+E1,P1,IMP,2024-05-28T08:00:00,2024-06-01T12:00:00,home,I50.9\nE2,P2,IMP,2024-03-01T10:00:00,2024-03-04T10:00:00,home,J44.1\n").unwrap();
+    fs::write(inp.join("notes.csv"), "note_id,patient_id,encounter_id,time,text\n\
+N1,P1,E1,2024-06-01T12:00:00,\"Maria Okafor (MRN: MR100001), a 90-year-old woman, seen by Dr. Alvarez on 05/28/2024. Call (847) 555-0142.\"\n").unwrap();
+    let key = d.path().join("key.hex");
+    fs::write(&key, "ab".repeat(32)).unwrap();
+    let ids = d.path().join("identifiers.csv");
+    fs::write(&ids, "patient_id,mrn,given_name,family_name,address_line,phone,email,ssn\nP1,MR100001,Maria,Okafor,42 Oak Street,(847) 555-0142,maria.okafor@example.com,123-45-6789\nP2,MR100002,James,Whitfield,7 Elm Road,617-555-0199,jw@example.org,234-56-7890\n").unwrap();
+    let s = |p: &std::path::Path| p.to_str().unwrap().to_string();
+
+    // raw data is not clean
+    assert_eq!(carelab(&["scan-phi", &s(&inp), "--known", &s(&ids)]).0, 1);
+
+    let out = d.path().join("sh");
+    let (code, _) = carelab(&[
+        "deid",
+        "--in",
+        &s(&inp),
+        "--out",
+        &s(&out),
+        "--mode",
+        "safe-harbor",
+        "--key-file",
+        &s(&key),
+        "--k",
+        "2",
+    ]);
+    assert_eq!(code, 0);
+    let (code, text) = carelab(&[
+        "scan-phi",
+        &s(&out.join("patients.csv")),
+        &s(&out.join("notes.csv")),
+        &s(&out.join("encounters.csv")),
+        "--known",
+        &s(&ids),
+    ]);
+    assert_eq!(code, 0, "{text}");
+    let patients = fs::read_to_string(out.join("patients.csv")).unwrap();
+    assert!(
+        patients.contains(",000,"),
+        "restricted ZIP3 036 -> 000: {patients}"
+    );
+    assert!(patients.contains(",600,"), "ZIP3 kept: {patients}");
+    assert!(patients.contains(",90+"), "age 90 aggregated: {patients}");
+    assert!(patients.contains(",1980,"), "birth year only under 90");
+    assert!(!patients.contains("1934"), "no birth year above 89");
+    let (code, v) = carelab(&["audit", "verify", &s(&out.join("audit.jsonl"))]);
+    assert_eq!(code, 0, "{v}");
+
+    // a key file inside --out is refused
+    let inside = out.join("key.hex");
+    fs::write(&inside, "ab".repeat(32)).unwrap();
+    let refused = carelab(&[
+        "deid",
+        "--in",
+        &s(&inp),
+        "--out",
+        &s(&out),
+        "--mode",
+        "limited",
+        "--key-file",
+        &s(&inside),
+    ]);
+    assert_eq!(refused.0, 2);
+
+    let lim = d.path().join("lim");
+    let ok = carelab(&[
+        "deid",
+        "--in",
+        &s(&inp),
+        "--out",
+        &s(&lim),
+        "--mode",
+        "limited",
+        "--key-file",
+        &s(&key),
+    ]);
+    assert_eq!(ok.0, 0);
+    let enc = fs::read_to_string(lim.join("encounters.csv")).unwrap();
+    let parse = |t: &str| chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S").unwrap();
+    for line in enc.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        let los = parse(f[4]) - parse(f[3]);
+        let want = [
+            chrono::Duration::hours(4 * 24 + 4),
+            chrono::Duration::days(3),
+        ];
+        assert!(want.contains(&los), "interval kept: {line}");
+        assert!(
+            !f[3].starts_with("2024-05-28") && !f[3].starts_with("2024-03-01"),
+            "dates shifted: {line}"
+        );
+    }
+    let report = fs::read_to_string(lim.join("deid-report.md")).unwrap();
+    assert!(report.contains("NOT de-identified under HIPAA Safe Harbor"));
+}

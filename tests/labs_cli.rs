@@ -1,0 +1,77 @@
+//! The lab verbs through the binary: exit codes, `--json`, and the
+//! progress file that `workshop report` reads.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn carelab(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_carelab"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("CARELAB_WORKSPACE")
+        .env_remove("CARELAB_SEED")
+        .output()
+        .unwrap()
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+#[test]
+fn lab_loop_through_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let list = carelab(d, &["lab", "list", "--json"]);
+    assert!(list.status.success());
+    let labs = json(&list);
+    assert_eq!(labs[0]["lab"], "00-setup");
+    assert_eq!(labs[0]["status"], "not started");
+
+    let start = carelab(d, &["lab", "start", "0", "--seed", "77", "--json"]);
+    assert!(
+        start.status.success(),
+        "{}",
+        String::from_utf8_lossy(&start.stderr)
+    );
+    assert_eq!(json(&start)["seed"], 77);
+
+    // From inside the lab folder, without --workspace or --seed.
+    let lab_dir = d.join("carelab-work/00-setup");
+    let check = carelab(&lab_dir, &["lab", "check", "0", "--json"]);
+    assert_eq!(check.status.code(), Some(1), "failing checks exit 1");
+    let report = json(&check);
+    assert_eq!(report["seed"], 77);
+    assert_eq!(report["complete"], false);
+    assert_eq!(report["checks"].as_array().unwrap().len(), 5);
+
+    let hint = carelab(&lab_dir, &["lab", "hint", "0", "--json"]);
+    assert_eq!(json(&hint)["hint"], 1);
+
+    assert!(carelab(d, &["lab", "solve", "0"]).status.success());
+    let check = carelab(d, &["lab", "check", "setup", "--json"]);
+    assert_eq!(check.status.code(), Some(0));
+    assert_eq!(json(&check)["passed"], 5);
+
+    let progress = json(&carelab(d, &["lab", "progress", "--json"]));
+    assert_eq!(progress["seed"], 77);
+    assert_eq!(progress["labs"]["00-setup"]["hints_shown"], 1);
+    assert!(progress["labs"]["00-setup"]["completed_at"].is_u64());
+
+    // The --json progress is what workshop report reads.
+    let me = carelab(d, &["lab", "progress", "--json"]).stdout;
+    std::fs::write(d.join("me.json"), me).unwrap();
+    let report = carelab(
+        d,
+        &["workshop", "report", "me.json", "--format", "markdown"],
+    );
+    assert!(report.status.success());
+    assert!(String::from_utf8_lossy(&report.stdout).contains("| me | 1 |"));
+
+    let wrong_seed = carelab(d, &["lab", "check", "0", "--seed", "5"]);
+    assert_eq!(wrong_seed.status.code(), Some(2));
+    let unknown = carelab(d, &["lab", "show", "42"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("00-setup"));
+}
