@@ -111,7 +111,7 @@ pub fn recalibration_fit(scores: &[f64], labels: &[bool]) -> Option<(f64, f64)> 
         let mut db = (haa * gb - hab * ga) / det;
         let mut halvings = 0;
         let mut next = log_likelihood(&x, labels, a + da, b + db);
-        while !(next >= ll - 1e-12 * ll.abs()) && halvings < 50 {
+        while (next.is_nan() || next < ll - 1e-12 * ll.abs()) && halvings < 50 {
             da /= 2.0;
             db /= 2.0;
             halvings += 1;

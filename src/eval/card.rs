@@ -48,6 +48,7 @@ pub struct IntendedUse {
 pub struct DataSection {
     pub source: String,
     pub data_digest: String,
+    pub data_manifest_digest: String,
     pub outcome: String,
     pub evaluation_split: String,
     pub n: u64,
@@ -139,6 +140,7 @@ impl ModelCard {
             data: DataSection {
                 source: r.model.data_path.clone(),
                 data_digest: r.model.data_digest.clone(),
+                data_manifest_digest: r.model.data_manifest_digest.clone(),
                 outcome: "readmit_30d: unplanned readmission within 30 days of discharge".into(),
                 evaluation_split: r.split.clone(),
                 n: r.n,
@@ -195,8 +197,8 @@ impl ModelCard {
         let data = &self.data;
         md.push_str("\n## Training and evaluation data\n\n");
         md.push_str(&format!(
-            "- Source: {} (digest {})\n- Outcome: {}\n- Evaluation split: {}, {} stays, {} events (prevalence {:.4})\n\n",
-            data.source, data.data_digest, data.outcome, data.evaluation_split, data.n, data.events, data.prevalence
+            "- Source: {} (digest {}, data manifest {})\n- Outcome: {}\n- Evaluation split: {}, {} stays, {} events (prevalence {:.4})\n\n",
+            data.source, data.data_digest, if data.data_manifest_digest.is_empty() { "n/a" } else { data.data_manifest_digest.as_str() }, data.outcome, data.evaluation_split, data.n, data.events, data.prevalence
         ));
         md.push_str("## Metrics\n\n| metric | value |\n|---|---|\n");
         for (name, e) in &self.metrics {
