@@ -35,7 +35,14 @@ struct Step {
 
 pub fn run(args: TourArgs, ui: &Ui) -> Result<u8> {
     let out = args.out.clone();
-    let steps = steps(&args);
+    if out.join("data").exists() {
+        return Err(Error::usage(format!(
+            "{} already holds a tour; remove it or pass --out DIR",
+            out.display()
+        )));
+    }
+    let key = write_key(&out, args.seed)?;
+    let steps = steps(&args, &key);
     let total = steps.len();
     let mut made = Vec::new();
     for (i, step) in steps.into_iter().enumerate() {
@@ -83,25 +90,186 @@ fn path(p: &Path) -> String {
     p.display().to_string()
 }
 
-fn steps(a: &TourArgs) -> Vec<Step> {
-    let data = a.out.join("data");
+/// The de-identification key lives apart from the data, as it must in a
+/// hospital; the tour derives it from its seed so reruns are identical.
+fn write_key(out: &Path, seed: u64) -> Result<PathBuf> {
+    use rand::RngCore;
+    let mut key = [0u8; 32];
+    carelab::rng::stream(seed, "tour-deid-key", 0).fill_bytes(&mut key);
+    let path = out.join("secrets").join("deid.key");
+    carelab::artifact::write_atomic(&path, hex::encode(key).as_bytes())?;
+    Ok(path)
+}
+
+fn steps(a: &TourArgs, key: &Path) -> Vec<Step> {
+    let o = |p: &str| path(&a.out.join(p));
+    let (data, clean, deid, runs, registry) = (
+        o("data"),
+        o("clean"),
+        o("deid"),
+        o("runs"),
+        o("registry.db"),
+    );
+    let seed = a.seed.to_string();
+    let patients = a.patients.to_string();
     let step = |title, args: &[&str]| Step {
         title,
         args: args.iter().map(|s| s.to_string()).collect(),
     };
-    vec![step(
-        "generate a population",
-        &[
-            "data",
-            "generate",
-            "--scenario",
-            "baseline",
-            "--patients",
-            &a.patients.to_string(),
-            "--seed",
-            &a.seed.to_string(),
-            "--out",
-            &path(&data),
-        ],
-    )]
+    let mut deid_tables: Vec<String> = [
+        "patients",
+        "encounters",
+        "observations",
+        "conditions",
+        "medications",
+        "notes",
+    ]
+    .iter()
+    .map(|t| format!("{deid}/{t}.csv"))
+    .collect();
+    deid_tables.extend([
+        "--known".to_string(),
+        format!("{data}/truth/identifiers.csv"),
+    ]);
+    let mut scan = vec!["scan-phi"];
+    scan.extend(deid_tables.iter().map(String::as_str));
+    vec![
+        step(
+            "what this machine can do",
+            &["doctor", "--workspace", &o("work")],
+        ),
+        step(
+            "generate a population",
+            &[
+                "data",
+                "generate",
+                "--scenario",
+                "baseline",
+                "--patients",
+                &patients,
+                "--seed",
+                &seed,
+                "--formats",
+                "csv,parquet,fhir,hl7v2",
+                "--out",
+                &data,
+            ],
+        ),
+        step(
+            "ingest into the clean model",
+            &[
+                "ingest",
+                "--csv",
+                &data,
+                "--data-end",
+                "2025-01-01T00:00:00",
+                "--out",
+                &clean,
+            ],
+        ),
+        step(
+            "de-identify (Safe Harbor)",
+            &[
+                "deid",
+                "--in",
+                &data,
+                "--out",
+                &deid,
+                "--mode",
+                "safe-harbor",
+                "--key-file",
+                &path(key),
+                "--truth",
+                &format!("{data}/truth/phi_spans.csv"),
+            ],
+        ),
+        step("scan for residual PHI", &scan),
+        step(
+            "verify the audit log",
+            &["audit", "verify", &format!("{deid}/audit.jsonl")],
+        ),
+        step(
+            "train a logistic regression",
+            &[
+                "train",
+                "--data",
+                &format!("{clean}/analysis.csv"),
+                "--model",
+                "logreg",
+                "--seed",
+                &seed,
+                "--out",
+                &runs,
+                "--name",
+                "logreg",
+            ],
+        ),
+        step(
+            "train an MLP",
+            &[
+                "train",
+                "--data",
+                &format!("{clean}/analysis.csv"),
+                "--model",
+                "mlp",
+                "--seed",
+                &seed,
+                "--out",
+                &runs,
+                "--name",
+                "mlp",
+            ],
+        ),
+        step(
+            "evaluate for the clinic",
+            &[
+                "eval",
+                "--run",
+                &format!("{runs}/mlp"),
+                "--truth",
+                &format!("{data}/truth/stays.csv"),
+                "--target-sensitivity",
+                "0.6",
+            ],
+        ),
+        step(
+            "register the model",
+            &[
+                "models",
+                "register",
+                "readmission",
+                "--run",
+                &format!("{runs}/mlp"),
+                "--registry",
+                &registry,
+            ],
+        ),
+        step(
+            "promote it to production",
+            &[
+                "models",
+                "promote",
+                "readmission",
+                "1",
+                "production",
+                "--registry",
+                &registry,
+            ],
+        ),
+        step(
+            "what the run cost",
+            &["cost", "--run", &format!("{runs}/mlp")],
+        ),
+        step(
+            "what acting on it returns",
+            &[
+                "cost",
+                "roi",
+                "--run",
+                &format!("{runs}/mlp"),
+                "--threshold",
+                "0.2",
+            ],
+        ),
+    ]
 }
