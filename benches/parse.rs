@@ -27,12 +27,16 @@ fn patient(i: u64) -> PatientBundle {
             patient_id: pid.clone(),
             mrn: format!("M{:08}", i * 7919 % 100_000_000),
             given_name: "Ann".into(),
-            family_name: if i % 5 == 0 {
+            family_name: if i.is_multiple_of(5) {
                 "O'Brien".into()
             } else {
                 "Smith".into()
             },
-            sex: if i % 2 == 0 { "F".into() } else { "M".into() },
+            sex: if i.is_multiple_of(2) {
+                "F".into()
+            } else {
+                "M".into()
+            },
             birth_date: birth,
             race: "White".into(),
             ethnicity: "Not Hispanic or Latino".into(),

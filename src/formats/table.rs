@@ -101,7 +101,7 @@ impl TableFormat {
 enum Sink {
     Csv(csv::Writer<AtomicFile>),
     Parquet {
-        writer: ArrowWriter<AtomicFile>,
+        writer: Box<ArrowWriter<AtomicFile>>,
         buffer: csv::Writer<Vec<u8>>,
         buffered: usize,
     },
@@ -138,8 +138,8 @@ impl<T: Table> TableWriter<T> {
                     .set_max_row_group_row_count(Some(ROW_GROUP))
                     .build();
                 Sink::Parquet {
-                    writer: ArrowWriter::try_new(file, T::schema(), Some(props))?,
-                    buffer: csv_buffer::<T>(),
+                    writer: Box::new(ArrowWriter::try_new(file, T::schema(), Some(props))?),
+                    buffer: csv_buffer(),
                     buffered: 0,
                 }
             }
@@ -201,7 +201,7 @@ impl<T: Table> TableWriter<T> {
         if *buffered == 0 {
             return Ok(());
         }
-        let full = std::mem::replace(buffer, csv_buffer::<T>());
+        let full = std::mem::replace(buffer, csv_buffer());
         let bytes = full
             .into_inner()
             .map_err(|e| Error::failure(format!("{}: {e}", self.path.display())))?;
@@ -233,7 +233,7 @@ impl<T: Table> TableWriter<T> {
 }
 
 /// An in-memory CSV batch without a header (Arrow reads it by position).
-fn csv_buffer<T: Table>() -> csv::Writer<Vec<u8>> {
+fn csv_buffer() -> csv::Writer<Vec<u8>> {
     csv::WriterBuilder::new()
         .has_headers(false)
         .from_writer(Vec::new())

@@ -17,6 +17,9 @@ use serde::{Deserialize, Serialize};
 use crate::clinical::records::Patient;
 
 /// Jaro similarity of two strings (by characters), in 0..=1.
+/// One crosswalk row: (source, id) in one system linked to (source, id) in another.
+pub type CrosswalkLink = ((String, String), (String, String));
+
 pub fn jaro(a: &str, b: &str) -> f64 {
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
@@ -245,7 +248,7 @@ impl UnionFind {
 /// source), made unique with a `source:` prefix if another cluster took it.
 pub fn link(
     records: &[(String, Patient)],
-    crosswalk: &[((String, String), (String, String))],
+    crosswalk: &[CrosswalkLink],
     cfg: &LinkageConfig,
 ) -> Mpi {
     let n = records.len();

@@ -152,6 +152,6 @@ mod tests {
         assert_eq!(b.num_rows(), 2);
         let v = b.column(1).as_any().downcast_ref::<Float64Array>().unwrap();
         assert_eq!(v.value(0), 1.5);
-        assert!(v.is_null(1));
+        assert!(arrow::array::Array::is_null(v, 1));
     }
 }

@@ -831,7 +831,7 @@ fn latest_time(by_person: &BTreeMap<String, PersonRecords>) -> NaiveDateTime {
         .unwrap_or_default()
 }
 
-fn read_crosswalk(path: &Path) -> Result<Vec<((String, String), (String, String))>> {
+fn read_crosswalk(path: &Path) -> Result<Vec<super::linkage::CrosswalkLink>> {
     let rows = read_string_csv(path, &["source_a", "id_a", "source_b", "id_b"])?;
     Ok(rows
         .into_iter()

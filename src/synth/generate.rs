@@ -407,7 +407,7 @@ fn write_patient(o: &mut Outputs, m: &Made) -> Result<()> {
     if let (Some(f), Some(b)) = (o.fhir_bundles.as_mut(), &m.fhir_bundle) {
         // the formats helper's stub returns null: write only real bundles
         if b != "null" {
-            writeln!(f, "{b}").at(f.path().to_path_buf())?;
+            writeln!(f, "{b}").at(f.path())?;
             *o.counts.entry("fhir_bundles".into()).or_default() += 1;
         }
     }
@@ -421,15 +421,15 @@ fn write_patient(o: &mut Outputs, m: &Made) -> Result<()> {
                     .join(format!("{kind}.ndjson")),
             )?),
         };
-        writeln!(f, "{line}").at(f.path().to_path_buf())?;
+        writeln!(f, "{line}").at(f.path())?;
         *o.counts.entry(format!("fhir_{kind}")).or_default() += 1;
     }
     if let Some(f) = o.hl7.as_mut() {
         for msg in &m.hl7 {
             // segments end in CR; a newline between messages keeps the file
             // readable in an editor and is ignored by HL7 parsers
-            f.write_all(msg.as_bytes()).at(f.path().to_path_buf())?;
-            f.write_all(b"\n").at(f.path().to_path_buf())?;
+            f.write_all(msg.as_bytes()).at(f.path())?;
+            f.write_all(b"\n").at(f.path())?;
             *o.counts.entry("hl7v2_messages".into()).or_default() += 1;
         }
     }

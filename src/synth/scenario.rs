@@ -218,7 +218,7 @@ impl Scenario {
                 return Err(bad(key, "a share between 0 and 1", v.to_string()));
             }
         }
-        if !(18.0..=100.0).contains(&p.age_mean) || !(p.age_sd > 0.0) {
+        if !(18.0..=100.0).contains(&p.age_mean) || p.age_sd.is_nan() || p.age_sd <= 0.0 {
             return Err(bad(
                 "age_mean",
                 "an age mean in 18..=100 with a positive age_sd",
@@ -231,7 +231,7 @@ impl Scenario {
             ("zip3", &p.zip3),
         ] {
             let total: f64 = map.values().sum();
-            if map.values().any(|w| !(*w >= 0.0)) || !(total > 0.0) {
+            if map.values().any(|w| w.is_nan() || *w < 0.0) || total.is_nan() || total <= 0.0 {
                 return Err(bad(
                     key,
                     "non-negative weights with a positive sum",

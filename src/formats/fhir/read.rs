@@ -158,13 +158,34 @@ pub fn read_bundle(source: &str, text: &str) -> Result<FhirRead> {
 fn take(ctx: &Ctx, v: &Value, out: &mut FhirRead) {
     let r = &mut out.records;
     let result = match read_resource_with(ctx, v) {
-        Ok(Resource::Patient(p)) => Ok(r.patients.push(p)),
-        Ok(Resource::Encounter(e)) => Ok(r.encounters.push(e)),
-        Ok(Resource::Observation(o)) => Ok(r.observations.push(o)),
-        Ok(Resource::Condition(c)) => Ok(r.conditions.push(c)),
-        Ok(Resource::Medication(m)) => Ok(r.medications.push(m)),
-        Ok(Resource::Note(n)) => Ok(r.notes.push(n)),
-        Ok(Resource::Unknown(kind)) => Ok(*out.unknown_types.entry(kind).or_insert(0) += 1),
+        Ok(Resource::Patient(p)) => {
+            r.patients.push(p);
+            Ok(())
+        }
+        Ok(Resource::Encounter(e)) => {
+            r.encounters.push(e);
+            Ok(())
+        }
+        Ok(Resource::Observation(o)) => {
+            r.observations.push(o);
+            Ok(())
+        }
+        Ok(Resource::Condition(c)) => {
+            r.conditions.push(c);
+            Ok(())
+        }
+        Ok(Resource::Medication(m)) => {
+            r.medications.push(m);
+            Ok(())
+        }
+        Ok(Resource::Note(n)) => {
+            r.notes.push(n);
+            Ok(())
+        }
+        Ok(Resource::Unknown(kind)) => {
+            *out.unknown_types.entry(kind).or_insert(0) += 1;
+            Ok(())
+        }
         Err(e) => Err(e),
     };
     if let Err(e) = result {

@@ -313,6 +313,6 @@ pub fn messages(b: &PatientBundle, sending_facility: &str) -> Vec<String> {
         oru.push_str(&obx_note(n));
         events.push(((n.time, 2, events.len()), oru));
     }
-    events.sort_by(|a, b| a.0.cmp(&b.0));
+    events.sort_by_key(|a| a.0);
     events.into_iter().map(|(_, m)| m).collect()
 }
