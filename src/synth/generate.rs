@@ -145,6 +145,14 @@ pub fn generate(opts: &GenerateOptions, ui: &Ui) -> Result<Manifest> {
     }
     let formats = resolve_formats(opts)?;
     let has = |f: &str| formats.iter().any(|x| x == f);
+    if has("legacy") {
+        // Refuse rather than write nothing: an empty silo would look like a
+        // finished export to the labs and to ingest.
+        return Err(Error::usage(
+            "the legacy fixed-width silos of `legacy-messy` are not built yet; \
+             ask for --formats csv,parquet,fhir,hl7v2",
+        ));
+    }
     let mut table_formats = Vec::new();
     if has("csv") {
         table_formats.push(TableFormat::Csv);
