@@ -9,7 +9,7 @@ use carelab::error::{Error, Result};
 use carelab::eval::metrics::confusion;
 use carelab::eval::plots;
 use carelab::eval::run_dir::read_predictions;
-use carelab::infra::cost;
+use carelab::infra::{bench, cost};
 use carelab::train::TrainMetrics;
 use carelab::ui::Ui;
 
@@ -30,12 +30,172 @@ pub fn run_doctor(args: DoctorArgs, ui: &Ui) -> Result<u8> {
 
 #[derive(Debug, clap::Subcommand)]
 pub enum BenchCommand {
-    /// Not built yet.
-    Pending,
+    /// Training throughput across engines, model widths and batch sizes.
+    Train(BenchTrainArgs),
+    /// CSV against Parquet for the same table: write, read, size.
+    Io(BenchIoArgs),
 }
 
-pub fn run_bench(_args: BenchCommand, _ui: &Ui) -> Result<u8> {
-    Err(Error::failure("this verb is not built yet (infra)"))
+#[derive(Debug, clap::Args)]
+pub struct BenchTrainArgs {
+    /// cpu or cuda (cuda needs a CUDA build).
+    #[arg(long, default_value = "cpu")]
+    pub device: carelab::train::DeviceKind,
+    /// Batch sizes to sweep, comma-separated.
+    #[arg(long, default_value = "64,256,1024,4096", value_delimiter = ',')]
+    pub batch_sizes: Vec<usize>,
+    /// Hidden layers to sweep: one width list per flag, e.g. --hidden 64 --hidden 256,128.
+    #[arg(long, default_values = ["64"])]
+    pub hidden: Vec<String>,
+    /// Floating-point type.
+    #[arg(long, default_value = "f32")]
+    pub dtype: String,
+    /// Rows of the toy table.
+    #[arg(long, default_value_t = 20_000)]
+    pub rows: usize,
+    /// Epochs timed per setting.
+    #[arg(long, default_value_t = 2)]
+    pub epochs: usize,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Where to write bench-train.json and the plot.
+    #[arg(long, default_value = "carelab-bench")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BenchIoArgs {
+    /// Rows of the analysis table.
+    #[arg(long, default_value_t = 100_000)]
+    pub rows: usize,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Where the two files are written.
+    #[arg(long, default_value = "carelab-bench")]
+    pub out: PathBuf,
+}
+
+pub fn run_bench(args: BenchCommand, ui: &Ui) -> Result<u8> {
+    match args {
+        BenchCommand::Train(a) => bench_train(a, ui),
+        BenchCommand::Io(a) => {
+            let rows = bench::io(a.rows, a.seed, &a.out)?;
+            ui.result(&rows, || {
+                let mut t = format!(
+                    "{:<8}{:>10}{:>12}{:>16}{:>16}\n",
+                    "format", "rows", "MB", "write rows/s", "read rows/s"
+                );
+                for r in &rows {
+                    t.push_str(&format!(
+                        "{:<8}{:>10}{:>12.2}{:>16.0}{:>16.0}\n",
+                        r.format,
+                        r.rows,
+                        r.bytes as f64 / 1e6,
+                        r.write_rows_per_sec,
+                        r.read_rows_per_sec
+                    ));
+                }
+                t
+            });
+            Ok(0)
+        }
+    }
+}
+
+fn bench_train(a: BenchTrainArgs, ui: &Ui) -> Result<u8> {
+    let hidden = a
+        .hidden
+        .iter()
+        .map(|h| carelab::train::config::parse_hidden(h))
+        .collect::<Result<Vec<_>>>()?;
+    let opts = bench::TrainBenchOptions {
+        rows: a.rows,
+        epochs: a.epochs,
+        batch_sizes: a.batch_sizes.clone(),
+        hidden,
+        cuda: a.device == carelab::train::DeviceKind::Cuda,
+        dtype: a.dtype.clone(),
+        seed: a.seed,
+    };
+    ui.info(format!(
+        "timing {} epoch(s) of {} rows per setting",
+        a.epochs, a.rows
+    ));
+    let rows = bench::train(&opts)?;
+    write_json(a.out.join("bench-train.json"), &rows)?;
+    let plot = bench_plot(&rows, &a.batch_sizes);
+    write_atomic(a.out.join("bench-train.svg"), plots::svg(&plot)?.as_bytes())?;
+    plots::png(&plot, &a.out.join("bench-train.png"))?;
+    ui.result(&rows, || {
+        let mut t = format!(
+            "{:<8}{:<6}{:<6}{:<10}{:>8}{:>14}{:>12}{:>12}\n",
+            "engine", "dev", "dtype", "hidden", "batch", "samples/s", "s/epoch", "MB"
+        );
+        for r in &rows {
+            t.push_str(&format!(
+                "{:<8}{:<6}{:<6}{:<10}{:>8}{:>14.0}{:>12.4}{:>12.2}\n",
+                format!("{:?}", r.engine).to_lowercase(),
+                r.device,
+                r.dtype,
+                r.hidden,
+                r.batch_size,
+                r.samples_per_sec,
+                r.seconds_per_epoch,
+                r.working_bytes as f64 / 1e6
+            ));
+        }
+        t.push_str(&format!(
+            "plot: {}\n",
+            a.out.join("bench-train.svg").display()
+        ));
+        t
+    });
+    Ok(0)
+}
+
+/// Samples per second against batch size, one line per engine and width.
+fn bench_plot(rows: &[bench::TrainBenchRow], batches: &[usize]) -> plots::Plot {
+    use plotters::style::RGBColor;
+    const COLORS: [RGBColor; 4] = [
+        RGBColor(31, 119, 180),
+        RGBColor(214, 39, 40),
+        RGBColor(44, 160, 44),
+        RGBColor(148, 103, 189),
+    ];
+    let mut keys: Vec<(String, String)> = rows
+        .iter()
+        .map(|r| (format!("{:?}", r.engine), r.hidden.clone()))
+        .collect();
+    keys.dedup();
+    keys.sort();
+    keys.dedup();
+    let series = keys
+        .iter()
+        .enumerate()
+        .map(|(i, (engine, hidden))| plots::Series {
+            name: format!("{} hidden {}", engine.to_lowercase(), hidden),
+            points: rows
+                .iter()
+                .filter(|r| format!("{:?}", r.engine) == *engine && r.hidden == *hidden)
+                .map(|r| ((r.batch_size as f64).log2(), r.samples_per_sec))
+                .collect(),
+            color: COLORS[i % COLORS.len()],
+            markers: true,
+        })
+        .collect();
+    let top = rows.iter().map(|r| r.samples_per_sec).fold(1.0, f64::max);
+    let lo = batches.iter().copied().min().unwrap_or(1).max(1) as f64;
+    let hi = batches.iter().copied().max().unwrap_or(2).max(2) as f64;
+    plots::Plot {
+        file_stem: "bench-train".into(),
+        title: "Training throughput by batch size".into(),
+        x_label: "log2(batch size)".into(),
+        y_label: "samples per second".into(),
+        x_range: (lo.log2() - 0.5, hi.log2() + 0.5),
+        y_range: (0.0, top * 1.1),
+        series,
+        legend_top: true,
+    }
 }
 
 /// `carelab cost`: what a run costs, and `cost roi`: what its threshold returns.

@@ -1,0 +1,267 @@
+//! Throughput measurements a learner can run on their own machine.
+//!
+//! `train`: samples per second of one training epoch for each setting of
+//! engine, device, model width and batch size, on a seeded toy table with
+//! the analysis table's columns (so the numbers do not depend on which data
+//! a learner has). `io`: the same analysis table written and read as CSV and
+//! as Parquet, with the size of each. Figures are wall-clock on whatever else
+//! the machine is doing, so compare settings within one run.
+
+use std::path::Path;
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::clinical::AnalysisRow;
+use crate::error::{Error, Result};
+use crate::features::{Matrix, Transform};
+use crate::formats::table::{read_table, TableFormat, TableWriter};
+use crate::train::candle_engine::{self, CandleEngine};
+use crate::train::net::{Mlp, Workspace};
+use crate::train::optim::Optimizer;
+use crate::train::toy::toy_table;
+use crate::train::OptimizerKind;
+
+/// Which implementation runs the epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Engine {
+    /// The hand-written CPU kernels `carelab train` uses on a CPU.
+    Fused,
+    /// candle tensors and autograd (CPU or CUDA).
+    Candle,
+}
+
+#[derive(Debug, Clone)]
+pub struct TrainBenchOptions {
+    pub rows: usize,
+    pub epochs: usize,
+    pub batch_sizes: Vec<usize>,
+    pub hidden: Vec<Vec<usize>>,
+    pub cuda: bool,
+    pub dtype: String,
+    pub seed: u64,
+}
+
+/// One measured setting.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrainBenchRow {
+    pub engine: Engine,
+    pub device: String,
+    pub dtype: String,
+    pub hidden: String,
+    pub batch_size: usize,
+    pub samples_per_sec: f64,
+    pub seconds_per_epoch: f64,
+    /// Parameters, their gradients and Adam moments, plus one batch of
+    /// activations and their gradients, in bytes (computed, not sampled).
+    pub working_bytes: u64,
+}
+
+/// Sweep the settings; the fused engine runs on the CPU only.
+pub fn train(opts: &TrainBenchOptions) -> Result<Vec<TrainBenchRow>> {
+    if opts.dtype != "f32" {
+        return Err(Error::usage(format!(
+            "--dtype {}: both training engines compute in f32 so far; use --dtype f32",
+            opts.dtype
+        )));
+    }
+    if opts.rows < 10 || opts.epochs == 0 || opts.batch_sizes.contains(&0) {
+        return Err(Error::usage(
+            "bench train needs --rows ≥ 10, --epochs ≥ 1 and batch sizes ≥ 1",
+        ));
+    }
+    let table = toy_table(opts.rows, opts.seed);
+    let transform = Transform::fit(&table)?;
+    let x = transform.apply(&table);
+    let y: Vec<f32> = table.iter().map(|r| f32::from(r.readmit_30d)).collect();
+    let w = vec![1.0f32; y.len()];
+    crate::train::trainer::check_device(if opts.cuda {
+        crate::train::DeviceKind::Cuda
+    } else {
+        crate::train::DeviceKind::Cpu
+    })?;
+    let device = candle_engine::device(opts.cuda)?;
+    let device_name = if opts.cuda { "cuda" } else { "cpu" };
+    let order: Vec<usize> = (0..x.rows).collect();
+    let mut out = Vec::new();
+    for hidden in &opts.hidden {
+        for &batch in &opts.batch_sizes {
+            let mut engines = vec![Engine::Candle];
+            if !opts.cuda {
+                engines.insert(0, Engine::Fused);
+            }
+            for engine in engines {
+                let mut mlp = Mlp::init(x.cols, hidden, opts.seed);
+                let mut opt = Optimizer::new(OptimizerKind::Adamw, 1e-3, 1e-4, mlp.params.len());
+                let started = Instant::now();
+                match engine {
+                    Engine::Fused => {
+                        for _ in 0..opts.epochs {
+                            fused_epoch(&mut mlp, &mut opt, &x, &y, &w, &order, batch);
+                        }
+                    }
+                    Engine::Candle => {
+                        let mut e = CandleEngine::new(device.clone(), &x, &y, &w, &mlp, &opt)?;
+                        for _ in 0..opts.epochs {
+                            e.epoch(&order, batch, &mut opt)?;
+                        }
+                    }
+                }
+                let seconds = started.elapsed().as_secs_f64() / opts.epochs as f64;
+                out.push(TrainBenchRow {
+                    engine,
+                    device: device_name.into(),
+                    dtype: opts.dtype.clone(),
+                    hidden: hidden
+                        .iter()
+                        .map(|h| h.to_string())
+                        .collect::<Vec<_>>()
+                        .join(","),
+                    batch_size: batch,
+                    samples_per_sec: x.rows as f64 / seconds,
+                    seconds_per_epoch: seconds,
+                    working_bytes: working_bytes(&mlp, batch.min(x.rows)),
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn fused_epoch(
+    mlp: &mut Mlp,
+    opt: &mut Optimizer,
+    x: &Matrix,
+    y: &[f32],
+    w: &[f32],
+    order: &[usize],
+    batch: usize,
+) {
+    let mut ws = Workspace::new(mlp, batch.min(x.rows));
+    for rows in order.chunks(batch) {
+        ws.load_rows(x, rows);
+        let yb: Vec<f32> = rows.iter().map(|&r| y[r]).collect();
+        let wb: Vec<f32> = rows.iter().map(|&r| w[r]).collect();
+        ws.forward_backward(mlp, rows.len(), &yb, &wb);
+        opt.step(&mut mlp.params, &ws.grads);
+    }
+}
+
+fn working_bytes(mlp: &Mlp, batch: usize) -> u64 {
+    let params = mlp.params.len() as u64;
+    let widths: u64 =
+        mlp.inputs() as u64 + mlp.layers.iter().map(|l| l.outputs as u64).sum::<u64>();
+    // params + grads + two Adam moments; activations and their gradients
+    4 * (4 * params + 2 * widths * batch as u64)
+}
+
+/// Write and read cost of one table in one format.
+#[derive(Debug, Clone, Serialize)]
+pub struct IoBenchRow {
+    pub format: String,
+    pub rows: usize,
+    pub bytes: u64,
+    pub write_seconds: f64,
+    pub read_seconds: f64,
+    pub write_rows_per_sec: f64,
+    pub read_rows_per_sec: f64,
+}
+
+/// The analysis table of `rows` toy rows, written and read in both formats under `dir`.
+pub fn io(rows: usize, seed: u64, dir: &Path) -> Result<Vec<IoBenchRow>> {
+    let table: Vec<AnalysisRow> = toy_table(rows.max(1), seed);
+    let mut out = Vec::new();
+    for format in [TableFormat::Csv, TableFormat::Parquet] {
+        let path = dir.join(format!("analysis.{}", format.extension()));
+        let started = Instant::now();
+        let mut writer = TableWriter::<AnalysisRow>::create(&path, format)?;
+        writer.write_all(&table)?;
+        writer.finish()?;
+        let write_seconds = started.elapsed().as_secs_f64();
+        let started = Instant::now();
+        let back: Vec<AnalysisRow> = read_table(&path)?;
+        let read_seconds = started.elapsed().as_secs_f64();
+        if back.len() != table.len() {
+            return Err(Error::failure(format!(
+                "{}: read {} rows back, wrote {}",
+                path.display(),
+                back.len(),
+                table.len()
+            )));
+        }
+        let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        out.push(IoBenchRow {
+            format: format.extension().to_string(),
+            rows: table.len(),
+            bytes,
+            write_seconds,
+            read_seconds,
+            write_rows_per_sec: table.len() as f64 / write_seconds.max(1e-9),
+            read_rows_per_sec: table.len() as f64 / read_seconds.max(1e-9),
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tiny_train_bench_gives_positive_figures_for_both_engines() {
+        let rows = train(&TrainBenchOptions {
+            rows: 400,
+            epochs: 1,
+            batch_sizes: vec![64, 256],
+            hidden: vec![vec![16]],
+            cuda: false,
+            dtype: "f32".into(),
+            seed: 1,
+        })
+        .unwrap();
+        assert_eq!(rows.len(), 4);
+        assert!(rows.iter().any(|r| r.engine == Engine::Fused));
+        assert!(rows.iter().any(|r| r.engine == Engine::Candle));
+        for r in &rows {
+            assert!(r.samples_per_sec > 0.0 && r.samples_per_sec.is_finite());
+            assert!((r.samples_per_sec * r.seconds_per_epoch - 400.0).abs() < 1e-6);
+            assert!(r.working_bytes > 0);
+        }
+        // a wider batch holds more activations
+        assert!(rows[2].working_bytes > rows[0].working_bytes);
+        assert!(train(&TrainBenchOptions {
+            dtype: "bf16".into(),
+            ..opts()
+        })
+        .is_err());
+    }
+
+    fn opts() -> TrainBenchOptions {
+        TrainBenchOptions {
+            rows: 100,
+            epochs: 1,
+            batch_sizes: vec![32],
+            hidden: vec![vec![8]],
+            cuda: false,
+            dtype: "f32".into(),
+            seed: 1,
+        }
+    }
+
+    #[test]
+    fn io_bench_reads_back_every_row_and_parquet_is_smaller() {
+        let dir = tempfile::tempdir().unwrap();
+        let rows = io(2000, 3, dir.path()).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert!(rows.iter().all(|r| r.rows == 2000 && r.bytes > 0));
+        let csv = rows.iter().find(|r| r.format == "csv").unwrap();
+        let parquet = rows.iter().find(|r| r.format == "parquet").unwrap();
+        assert!(
+            parquet.bytes < csv.bytes,
+            "{} vs {}",
+            parquet.bytes,
+            csv.bytes
+        );
+    }
+}
