@@ -62,6 +62,15 @@ pub struct TrainArgs {
     /// Continue an interrupted run from its last checkpoint.
     #[arg(long, value_name = "RUN_DIR", conflicts_with_all = ["data", "config"])]
     resume: Option<PathBuf>,
+    /// The generator's truth/stays.csv, so the automatic evaluation shows the Bayes ceiling.
+    #[arg(long)]
+    truth: Option<PathBuf>,
+    /// Skip the evaluation that otherwise follows training (RUN/eval).
+    #[arg(long)]
+    no_eval: bool,
+    /// Record the run in this registry (or $CARELAB_REGISTRY).
+    #[arg(long, env = "CARELAB_REGISTRY")]
+    registry: Option<PathBuf>,
     /// Sleep after each checkpoint (interruption demos and tests).
     #[arg(long, hide = true, default_value_t = 0)]
     pause_after_epoch_ms: u64,
@@ -73,6 +82,24 @@ pub fn run(args: TrainArgs, ui: &Ui) -> Result<u8> {
         None => carelab::train::train(&job(&args)?, ui)?,
     };
     let m = &outcome.metrics;
+    let mut after = String::new();
+    if !args.no_eval {
+        let options = carelab::eval::EvalOptions {
+            truth: args.truth.clone(),
+            ..Default::default()
+        };
+        let report = carelab::eval::evaluate(&outcome.run_dir, &options)?;
+        carelab::eval::write_report(&report, &outcome.run_dir.join("eval"))?;
+        after.push_str(&format!(
+            "\n  evaluation: {}",
+            outcome.run_dir.join("eval").display()
+        ));
+    }
+    if let Some(path) = &args.registry {
+        let id =
+            carelab::registry::Registry::open(path)?.record_run(&outcome.run_dir, "default")?;
+        after.push_str(&format!("\n  recorded as run {id} in {}", path.display()));
+    }
     let fmt = |v: Option<f64>| v.map_or_else(|| "-".to_string(), |v| format!("{v:.4}"));
     ui.result(&outcome, || {
         format!(
@@ -85,7 +112,7 @@ pub fn run(args: TrainArgs, ui: &Ui) -> Result<u8> {
             m.samples_per_sec,
             fmt(m.valid_auroc),
             fmt(m.test_auroc),
-        )
+        ) + &after
     });
     Ok(0)
 }
