@@ -1,1 +1,19 @@
-//! Stage `serve`: see ../shared/DESIGN.md and the open issue that builds it.
+//! Stage `serve`: the model behind an HTTP API that a hospital can run.
+//!
+//! `scorer` is what is served (any model behind the `Scorer` trait, and
+//! `load_model`, the one place that knows where models come from); `input`
+//! validates requests field by field; `auth` checks bearer tokens and roles;
+//! `metrics` renders Prometheus text; `recorder` writes the audit and
+//! prediction logs off the request path; `server` ties them into routes.
+
+pub mod auth;
+pub mod input;
+pub mod metrics;
+pub mod recorder;
+pub mod scorer;
+pub mod server;
+
+pub use auth::{hash_token, Role, Tokens};
+pub use recorder::{read_prediction_log, PredictionRecord, Recorder};
+pub use scorer::{load_model, LinearModel, ModelInfo, Scorer};
+pub use server::{serve, ServeConfig, Service};

@@ -1,0 +1,227 @@
+//! Writes the audit log and the prediction log off the request path.
+//!
+//! Handlers hand finished records to one writer thread through a bounded
+//! channel, so a slow disk slows requests down (back-pressure) instead of
+//! losing records, and requests never wait on a file lock. The thread
+//! flushes whenever the channel runs empty and on `close`, which graceful
+//! shutdown calls after the last request has drained: nothing accepted is
+//! lost. A write failure marks the service unready (`/readyz`).
+
+use std::fs::OpenOptions;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use serde::{Deserialize, Serialize};
+
+use crate::audit::{AuditEvent, AuditLog};
+use crate::error::{Error, IoContext, Result};
+
+/// One line of the prediction log, which `carelab monitor` reads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PredictionRecord {
+    /// When it was scored (RFC 3339, UTC).
+    pub time: String,
+    pub model: String,
+    pub version: String,
+    /// Keyed pseudonym of the patient, when the request named one and the
+    /// server has a key.
+    pub patient: Option<String>,
+    /// Keyed pseudonym of the stay, likewise (labels join on it later).
+    pub stay: Option<String>,
+    /// The features as scored, by name.
+    pub features: serde_json::Map<String, serde_json::Value>,
+    pub score: f64,
+    pub flagged: bool,
+}
+
+enum Entry {
+    Audit(AuditEvent),
+    Prediction(Box<PredictionRecord>),
+    Close,
+}
+
+/// Handle to the writer thread.
+pub struct Recorder {
+    tx: SyncSender<Entry>,
+    failed: Arc<AtomicBool>,
+    thread: Mutex<Option<JoinHandle<Result<()>>>>,
+}
+
+/// How many records may wait for the disk before requests wait too.
+const QUEUE: usize = 65_536;
+
+impl Recorder {
+    /// Start writing to the given logs (either may be absent).
+    pub fn start(audit: Option<&Path>, predictions: Option<&Path>) -> Result<Recorder> {
+        let audit = audit.map(AuditLog::open).transpose()?;
+        let predictions = match predictions {
+            Some(p) => {
+                if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).at(dir)?;
+                }
+                let file = OpenOptions::new().create(true).append(true).open(p).at(p)?;
+                Some((p.to_path_buf(), BufWriter::new(file)))
+            }
+            None => None,
+        };
+        let (tx, rx) = sync_channel(QUEUE);
+        let failed = Arc::new(AtomicBool::new(false));
+        let flag = failed.clone();
+        let thread = std::thread::Builder::new()
+            .name("carelab-recorder".into())
+            .spawn(move || {
+                let out = write_loop(rx, audit, predictions);
+                if out.is_err() {
+                    flag.store(true, Ordering::SeqCst);
+                }
+                out
+            })
+            .map_err(|e| Error::failure(format!("cannot start the log writer: {e}")))?;
+        Ok(Recorder {
+            tx,
+            failed,
+            thread: Mutex::new(Some(thread)),
+        })
+    }
+
+    pub fn audit(&self, event: AuditEvent) {
+        self.send(Entry::Audit(event));
+    }
+
+    pub fn prediction(&self, record: PredictionRecord) {
+        self.send(Entry::Prediction(Box::new(record)));
+    }
+
+    fn send(&self, entry: Entry) {
+        if self.tx.send(entry).is_err() {
+            self.failed.store(true, Ordering::SeqCst);
+        }
+    }
+
+    /// False once a write has failed.
+    pub fn healthy(&self) -> bool {
+        !self.failed.load(Ordering::SeqCst)
+    }
+
+    /// Write everything queued, flush and stop; reports a write failure.
+    pub fn close(&self) -> Result<()> {
+        let handle = self.thread.lock().ok().and_then(|mut t| t.take());
+        let Some(handle) = handle else {
+            return Ok(());
+        };
+        let _ = self.tx.send(Entry::Close);
+        handle
+            .join()
+            .map_err(|_| Error::failure("the log writer thread panicked"))?
+    }
+}
+
+fn write_loop(
+    rx: Receiver<Entry>,
+    audit: Option<AuditLog>,
+    mut predictions: Option<(PathBuf, BufWriter<std::fs::File>)>,
+) -> Result<()> {
+    let mut pending = false;
+    loop {
+        // Block only when everything so far is on disk.
+        let entry = if pending {
+            match rx.try_recv() {
+                Ok(e) => e,
+                Err(_) => {
+                    flush(&mut predictions)?;
+                    pending = false;
+                    continue;
+                }
+            }
+        } else {
+            match rx.recv() {
+                Ok(e) => e,
+                Err(_) => Entry::Close,
+            }
+        };
+        match entry {
+            Entry::Audit(event) => {
+                if let Some(log) = &audit {
+                    log.record(event)?;
+                }
+            }
+            Entry::Prediction(record) => {
+                if let Some((path, w)) = &mut predictions {
+                    serde_json::to_writer(&mut *w, &record)?;
+                    w.write_all(b"\n").at(&*path)?;
+                    pending = true;
+                }
+            }
+            Entry::Close => {
+                return flush(&mut predictions);
+            }
+        }
+    }
+}
+
+fn flush(predictions: &mut Option<(PathBuf, BufWriter<std::fs::File>)>) -> Result<()> {
+    if let Some((path, w)) = predictions {
+        w.flush().at(&*path)?;
+    }
+    Ok(())
+}
+
+/// Read a prediction log, naming the line of any record that does not parse.
+pub fn read_prediction_log(path: impl AsRef<Path>) -> Result<Vec<PredictionRecord>> {
+    let path = path.as_ref();
+    let text = std::fs::read_to_string(path).at(path)?;
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let rec: PredictionRecord = serde_json::from_str(line).map_err(|e| {
+            Error::bad_input(
+                path.display(),
+                Some(format!("line {}", i + 1)),
+                "a prediction-log record",
+                e.to_string(),
+            )
+        })?;
+        out.push(rec);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn everything_queued_is_written_on_close() {
+        let dir = tempfile::tempdir().unwrap();
+        let audit = dir.path().join("audit.jsonl");
+        let preds = dir.path().join("preds.jsonl");
+        let rec = Recorder::start(Some(&audit), Some(&preds)).unwrap();
+        for i in 0..500 {
+            rec.audit(AuditEvent::new("rest", "E", "test"));
+            rec.prediction(PredictionRecord {
+                time: "2026-01-01T00:00:00Z".into(),
+                model: "m".into(),
+                version: "1".into(),
+                patient: None,
+                stay: None,
+                features: serde_json::Map::new(),
+                score: f64::from(i) / 500.0,
+                flagged: false,
+            });
+        }
+        rec.close().unwrap();
+        assert!(rec.healthy());
+        let v = crate::audit::verify(&audit).unwrap();
+        assert!(v.ok);
+        assert_eq!(v.records, 500);
+        let got = read_prediction_log(&preds).unwrap();
+        assert_eq!(got.len(), 500);
+        assert_eq!(got[250].score, 0.5);
+    }
+}

@@ -1,0 +1,208 @@
+//! What the server scores with: any model behind the small `Scorer` trait.
+//!
+//! The server never knows how a model is built. It asks a `Scorer` for risks
+//! and for a description (`ModelInfo`) that names the model, its version and
+//! the category levels it was trained on, which input validation uses. A
+//! trained candle model and the transparent `LinearModel` below both fit.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::clinical::analysis::{AnalysisRow, FeatureValue, FEATURES};
+use crate::error::{Error, Result};
+
+/// A model that turns analysis rows into risks in [0, 1].
+pub trait Scorer: Send + Sync {
+    /// One risk per row, in order.
+    fn score(&self, rows: &[AnalysisRow]) -> Result<Vec<f64>>;
+    /// Name, version and the inputs the model knows.
+    fn info(&self) -> ModelInfo;
+}
+
+/// What a client and the monitor need to know about the model being served.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelInfo {
+    pub name: String,
+    pub version: String,
+    /// The feature names the model reads, in order.
+    pub features: Vec<String>,
+    /// Known levels of each categorical feature; a feature absent here
+    /// accepts any non-empty string.
+    pub levels: BTreeMap<String, Vec<String>>,
+    /// The model card (Markdown), when the run has one.
+    pub card: Option<String>,
+}
+
+/// A logistic model written as JSON: an intercept, one weight a numeric or
+/// binary feature and one weight a category level. Missing numbers
+/// contribute nothing (they are imputed at the training mean, which is the
+/// centre `means` gives). It is the model a learner can read by eye, and the
+/// one the server's tests run against.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LinearModel {
+    pub name: String,
+    pub version: String,
+    pub intercept: f64,
+    /// Weight per numeric or binary feature, applied to `(x - mean)`.
+    #[serde(default)]
+    pub weights: BTreeMap<String, f64>,
+    /// Centre of each numeric feature (0 when absent).
+    #[serde(default)]
+    pub means: BTreeMap<String, f64>,
+    /// Weight per level of each categorical feature; the listed levels are
+    /// the ones the model knows (a level with weight 0 is the reference).
+    #[serde(default)]
+    pub levels: BTreeMap<String, BTreeMap<String, f64>>,
+}
+
+impl LinearModel {
+    /// Read a model file, checking every feature it names exists.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<LinearModel> {
+        let path = path.as_ref();
+        let model: LinearModel = crate::artifact::read_json(path)?;
+        let known = |name: &str| FEATURES.iter().any(|(f, _)| *f == name);
+        for name in model.weights.keys().chain(model.levels.keys()) {
+            if !known(name) {
+                return Err(Error::bad_input(
+                    path.display(),
+                    Some(format!("feature {name:?}")),
+                    "a feature named in the data dictionary",
+                    "an unknown feature",
+                ));
+            }
+        }
+        Ok(model)
+    }
+
+    fn linear_predictor(&self, row: &AnalysisRow) -> f64 {
+        let mut z = self.intercept;
+        for (name, w) in &self.weights {
+            if let Some(FeatureValue::Num(Some(x))) = row.feature(name) {
+                z += w * (x - self.means.get(name).copied().unwrap_or(0.0));
+            }
+        }
+        for (name, table) in &self.levels {
+            if let Some(FeatureValue::Cat(level)) = row.feature(name) {
+                z += table.get(&level).copied().unwrap_or(0.0);
+            }
+        }
+        z
+    }
+}
+
+/// The logistic function, safe for large |z|.
+pub fn sigmoid(z: f64) -> f64 {
+    if z >= 0.0 {
+        1.0 / (1.0 + (-z).exp())
+    } else {
+        let e = z.exp();
+        e / (1.0 + e)
+    }
+}
+
+impl Scorer for LinearModel {
+    fn score(&self, rows: &[AnalysisRow]) -> Result<Vec<f64>> {
+        Ok(rows
+            .iter()
+            .map(|r| sigmoid(self.linear_predictor(r)))
+            .collect())
+    }
+
+    fn info(&self) -> ModelInfo {
+        let mut features: Vec<String> = self
+            .weights
+            .keys()
+            .chain(self.levels.keys())
+            .cloned()
+            .collect();
+        // Data-dictionary order, so clients see the same order everywhere.
+        features.sort_by_key(|f| FEATURES.iter().position(|(n, _)| n == f));
+        ModelInfo {
+            name: self.name.clone(),
+            version: self.version.clone(),
+            features,
+            levels: self
+                .levels
+                .iter()
+                .map(|(k, v)| (k.clone(), v.keys().cloned().collect()))
+                .collect(),
+            card: None,
+        }
+    }
+}
+
+/// Load the model a `--model` argument names: a linear model JSON file, or a
+/// run directory / `NAME@stage` registry reference once the trainer and the
+/// registry are wired in here. This is the one place that knows where models
+/// come from; the server calls it at start and on every reload.
+pub fn load_model(spec: &str) -> Result<Arc<dyn Scorer>> {
+    let path = Path::new(spec);
+    if path.is_file() {
+        return Ok(Arc::new(LinearModel::from_file(path)?));
+    }
+    if path.is_dir() {
+        let linear = path.join("linear-model.json");
+        if linear.is_file() {
+            return Ok(Arc::new(LinearModel::from_file(linear)?));
+        }
+        return Err(Error::bad_input(
+            path.display(),
+            None,
+            "a run directory with linear-model.json (candle runs need the trainer, which this build does not include yet)",
+            "no model file",
+        ));
+    }
+    if spec.contains('@') {
+        return Err(Error::usage(format!(
+            "{spec}: registry references need the model registry, which this build does not include yet; pass a run directory or a model file"
+        )));
+    }
+    Err(Error::bad_input(
+        spec,
+        None,
+        "a model file, a run directory or NAME@stage",
+        "nothing at that path",
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn demo() -> LinearModel {
+        serde_json::from_value(serde_json::json!({
+            "name": "demo", "version": "3", "intercept": -2.0,
+            "weights": {"age": 0.03, "chf": 0.8},
+            "means": {"age": 65.0},
+            "levels": {"sex": {"F": 0.0, "M": 0.2}}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn linear_model_scores_by_hand() {
+        let m = demo();
+        let row = AnalysisRow {
+            age: 75.0,
+            chf: 1.0,
+            sex: "M".into(),
+            ..Default::default()
+        };
+        let z: f64 = -2.0 + 0.03 * 10.0 + 0.8 + 0.2;
+        let got = m.score(&[row]).unwrap();
+        assert!((got[0] - 1.0 / (1.0 + (-z).exp())).abs() < 1e-12);
+        let info = m.info();
+        assert_eq!(info.features, vec!["age", "sex", "chf"]);
+        assert_eq!(info.levels["sex"], vec!["F", "M"]);
+    }
+
+    #[test]
+    fn sigmoid_is_stable() {
+        assert_eq!(sigmoid(0.0), 0.5);
+        assert!(sigmoid(-1000.0) >= 0.0 && sigmoid(-1000.0) < 1e-300);
+        assert_eq!(sigmoid(1000.0), 1.0);
+    }
+}

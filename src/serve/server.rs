@@ -1,0 +1,651 @@
+//! The HTTP service: routes, the guard every request passes, and shutdown.
+//!
+//! Every request goes through one middleware (`guard`) that, in order:
+//! names the route, enforces the concurrency limit, checks the bearer token
+//! and its role, runs the handler under a timeout, turns any error without
+//! a JSON body into one, counts the request in the metrics and writes an
+//! audit record. Handlers only parse, score and answer.
+//!
+//! The live model sits in an `RwLock<Arc<dyn Scorer>>`: a request clones
+//! the `Arc` and scores with it, so a reload swaps the pointer while
+//! requests already running finish on the model they started with.
+
+use std::future::Future;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::middleware::{from_fn_with_state, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use tokio::sync::Semaphore;
+
+use crate::audit::AuditEvent;
+use crate::deid::pseudonym::Pseudonymizer;
+use crate::error::{Error, Result};
+
+use super::auth::{Role, Tokens};
+use super::input::{parse_predict, row_to_json, FieldProblem, PredictInput};
+use super::metrics::Metrics;
+use super::recorder::{PredictionRecord, Recorder};
+use super::scorer::{ModelInfo, Scorer};
+
+/// Where models come from: called at start and on every reload.
+pub type Loader = Box<dyn Fn() -> Result<Arc<dyn Scorer>> + Send + Sync>;
+
+/// Limits and settings of one service.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    /// Risk at or above which a patient is flagged.
+    pub threshold: f64,
+    /// Most rows in one batch request.
+    pub max_batch: usize,
+    /// Most requests handled at once; more get 503 at once, not a queue.
+    pub max_concurrency: usize,
+    /// Largest request body in bytes.
+    pub max_body_bytes: usize,
+    /// Longest a request may take.
+    pub timeout: Duration,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        ServeConfig {
+            threshold: 0.5,
+            max_batch: 256,
+            max_concurrency: 64,
+            max_body_bytes: 1 << 20,
+            timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Everything a running service holds.
+pub struct Service {
+    model: RwLock<Arc<dyn Scorer>>,
+    loader: Loader,
+    tokens: Tokens,
+    pseudonyms: Option<Pseudonymizer>,
+    recorder: Recorder,
+    metrics: Metrics,
+    config: ServeConfig,
+    permits: Arc<Semaphore>,
+}
+
+/// The routes, and the role each needs (`None`: open to all).
+const ROUTES: [(&str, Option<Role>); 9] = [
+    ("/v1/predict", Some(Role::Predict)),
+    ("/v1/predict/batch", Some(Role::Predict)),
+    ("/v1/predict/fhir", Some(Role::Predict)),
+    ("/v1/model", Some(Role::Predict)),
+    ("/v1/admin/reload", Some(Role::Admin)),
+    ("/healthz", None),
+    ("/readyz", None),
+    ("/metrics", None),
+    ("other", None),
+];
+
+/// Routes that answer even when the service is at its concurrency limit.
+fn exempt_from_limit(route: &str) -> bool {
+    matches!(route, "/healthz" | "/readyz" | "/metrics")
+}
+
+/// What a handler tells the guard for the audit record.
+#[derive(Clone, Debug)]
+struct AuditNote {
+    entity: String,
+    detail: String,
+}
+
+/// A JSON error response.
+fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
+    let body = json!({"error": code, "message": message.into()});
+    (status, Json(body)).into_response()
+}
+
+fn invalid_fields(fields: Vec<FieldProblem>) -> Response {
+    let body = json!({
+        "error": "invalid_fields",
+        "message": format!("{} field(s) failed validation", fields.len()),
+        "fields": fields,
+    });
+    (StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response()
+}
+
+impl Service {
+    /// Load the first model and open the logs.
+    pub fn new(
+        loader: Loader,
+        tokens: Tokens,
+        pseudonyms: Option<Pseudonymizer>,
+        recorder: Recorder,
+        config: ServeConfig,
+    ) -> Result<Arc<Service>> {
+        let model = loader()?;
+        let metrics = Metrics::default();
+        let info = model.info();
+        metrics.model(&info.name, &info.version, false);
+        Ok(Arc::new(Service {
+            model: RwLock::new(model),
+            loader,
+            tokens,
+            pseudonyms,
+            recorder,
+            metrics,
+            permits: Arc::new(Semaphore::new(config.max_concurrency.max(1))),
+            config,
+        }))
+    }
+
+    /// The model requests are scored with right now.
+    pub fn model(&self) -> Arc<dyn Scorer> {
+        match self.model.read() {
+            Ok(m) => m.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Load the model again (a new production version) and swap it in; on
+    /// failure the old model keeps serving.
+    pub fn reload(&self) -> Result<ModelInfo> {
+        let fresh = (self.loader)()?;
+        let info = fresh.info();
+        match self.model.write() {
+            Ok(mut m) => *m = fresh,
+            Err(poisoned) => *poisoned.into_inner() = fresh,
+        }
+        self.metrics.model(&info.name, &info.version, true);
+        self.recorder.audit(AuditEvent {
+            detail: format!("model reloaded: {} version {}", info.name, info.version),
+            agent: "carelab-serve".into(),
+            ..AuditEvent::new("rest", "U", "carelab-serve")
+        });
+        Ok(info)
+    }
+
+    /// Write out the logs; call after the last request.
+    pub fn close(&self) -> Result<()> {
+        self.recorder.close()
+    }
+
+    /// The metrics text, as `/metrics` serves it.
+    pub fn metrics_text(&self) -> String {
+        self.metrics.render()
+    }
+
+    fn pseudonym(&self, kind: &str, id: Option<&str>) -> Option<String> {
+        Some(self.pseudonyms.as_ref()?.pseudonym(kind, id?))
+    }
+
+    /// The HTTP routes with the guard around them.
+    pub fn router(self: &Arc<Self>) -> Router {
+        Router::new()
+            .route("/v1/predict", post(predict))
+            .route("/v1/predict/batch", post(predict_batch))
+            .route("/v1/model", get(model_info))
+            .route("/v1/admin/reload", post(reload))
+            .route("/healthz", get(healthz))
+            .route("/readyz", get(readyz))
+            .route("/metrics", get(metrics))
+            .fallback(not_found)
+            .layer(DefaultBodyLimit::max(self.config.max_body_bytes))
+            .layer(from_fn_with_state(self.clone(), guard))
+            .with_state(self.clone())
+    }
+
+    /// Score valid inputs, log them, and build the answers.
+    fn score(
+        &self,
+        inputs: Vec<PredictInput>,
+    ) -> std::result::Result<(Vec<Value>, AuditNote), Response> {
+        let model = self.model();
+        let info = model.info();
+        let rows: Vec<_> = inputs.iter().map(|i| i.row.clone()).collect();
+        let scores = match model.score(&rows) {
+            Ok(s) if s.len() == rows.len() && s.iter().all(|x| x.is_finite()) => s,
+            Ok(_) => {
+                return Err(error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "model_error",
+                    "the model returned a wrong number of scores or a non-finite score",
+                ))
+            }
+            Err(e) => {
+                return Err(error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "model_error",
+                    e.to_string(),
+                ))
+            }
+        };
+        self.metrics.scores(&scores);
+        let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let mut answers = Vec::with_capacity(scores.len());
+        let mut patients = Vec::new();
+        for (input, score) in inputs.into_iter().zip(scores) {
+            let flagged = score >= self.config.threshold;
+            let patient = self.pseudonym("patient", input.patient_id.as_deref());
+            if let Some(p) = &patient {
+                patients.push(p.clone());
+            }
+            self.recorder.prediction(PredictionRecord {
+                time: now.clone(),
+                model: info.name.clone(),
+                version: info.version.clone(),
+                patient,
+                stay: self.pseudonym("stay", input.stay_id.as_deref()),
+                features: row_to_json(&input.row),
+                score,
+                flagged,
+            });
+            answers.push(json!({"risk": score, "flagged": flagged}));
+        }
+        let note = AuditNote {
+            entity: if patients.is_empty() {
+                "-".into()
+            } else {
+                patients.join(",")
+            },
+            detail: format!(
+                "scored {} with {} version {}",
+                answers.len(),
+                info.name,
+                info.version
+            ),
+        };
+        Ok((answers, note))
+    }
+}
+
+/// Parse a body as JSON, or answer why not.
+fn json_body(
+    body: std::result::Result<Bytes, BytesRejection>,
+) -> std::result::Result<Value, Response> {
+    let bytes = body.map_err(|r| {
+        let status = r.status();
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            error(
+                status,
+                "body_too_large",
+                "the request body is larger than the limit",
+            )
+        } else {
+            error(status, "bad_body", r.body_text())
+        }
+    })?;
+    if bytes.is_empty() {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+            "the request body is empty",
+        ));
+    }
+    serde_json::from_slice(&bytes).map_err(|e| {
+        error(
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+            format!("line {} column {}: {}", e.line(), e.column(), classify(&e)),
+        )
+    })
+}
+
+/// serde_json's message may quote the input; say only what kind of problem.
+fn classify(e: &serde_json::Error) -> &'static str {
+    use serde_json::error::Category;
+    match e.classify() {
+        Category::Syntax => "not valid JSON",
+        Category::Eof => "the JSON ends too early",
+        Category::Data => "unexpected JSON shape",
+        Category::Io => "could not read the body",
+    }
+}
+
+fn with_note(mut response: Response, note: AuditNote) -> Response {
+    response.extensions_mut().insert(note);
+    response
+}
+
+async fn predict(
+    State(svc): State<Arc<Service>>,
+    body: std::result::Result<Bytes, BytesRejection>,
+) -> Response {
+    let value = match json_body(body) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let info = svc.model().info();
+    let input = match parse_predict(&value, &info) {
+        Ok(i) => i,
+        Err(problems) => return invalid_fields(problems),
+    };
+    match svc.score(vec![input]) {
+        Ok((mut answers, note)) => {
+            let mut answer = answers.pop().unwrap_or(Value::Null);
+            if let Some(o) = answer.as_object_mut() {
+                o.insert("threshold".into(), json!(svc.config.threshold));
+                o.insert("model".into(), json!(info.name));
+                o.insert("version".into(), json!(info.version));
+            }
+            with_note(Json(answer).into_response(), note)
+        }
+        Err(r) => r,
+    }
+}
+
+async fn predict_batch(
+    State(svc): State<Arc<Service>>,
+    body: std::result::Result<Bytes, BytesRejection>,
+) -> Response {
+    let value = match json_body(body) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let Some(instances) = value.get("instances").and_then(Value::as_array) else {
+        return invalid_fields(vec![FieldProblem {
+            field: "instances".into(),
+            problem: "missing",
+            expected: "an array of prediction requests".into(),
+            found: None,
+        }]);
+    };
+    if instances.is_empty() {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "empty_batch",
+            "instances is empty",
+        );
+    }
+    if instances.len() > svc.config.max_batch {
+        return error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "batch_too_large",
+            format!(
+                "{} instances; at most {} per batch",
+                instances.len(),
+                svc.config.max_batch
+            ),
+        );
+    }
+    let info = svc.model().info();
+    let mut inputs = Vec::with_capacity(instances.len());
+    let mut problems = Vec::new();
+    for (i, instance) in instances.iter().enumerate() {
+        match parse_predict(instance, &info) {
+            Ok(input) => inputs.push(input),
+            Err(ps) => problems.extend(ps.into_iter().map(|mut p| {
+                p.field = format!("instances[{i}].{}", p.field);
+                p
+            })),
+        }
+    }
+    if !problems.is_empty() {
+        return invalid_fields(problems);
+    }
+    // Batches are scored on the blocking pool: a big batch must not hold up
+    // the async workers, and the guard's timeout can then answer for it.
+    let worker = svc.clone();
+    let scored = match tokio::task::spawn_blocking(move || worker.score(inputs)).await {
+        Ok(s) => s,
+        Err(_) => {
+            return error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "model_error",
+                "scoring panicked",
+            )
+        }
+    };
+    match scored {
+        Ok((answers, note)) => {
+            let body = json!({
+                "model": info.name,
+                "version": info.version,
+                "threshold": svc.config.threshold,
+                "predictions": answers,
+            });
+            with_note(Json(body).into_response(), note)
+        }
+        Err(r) => r,
+    }
+}
+
+async fn model_info(State(svc): State<Arc<Service>>) -> Response {
+    let info = svc.model().info();
+    Json(json!({
+        "name": info.name,
+        "version": info.version,
+        "features": info.features,
+        "levels": info.levels,
+        "threshold": svc.config.threshold,
+        "model_card": info.card,
+    }))
+    .into_response()
+}
+
+async fn reload(State(svc): State<Arc<Service>>) -> Response {
+    let worker = svc.clone();
+    match tokio::task::spawn_blocking(move || worker.reload()).await {
+        Ok(Ok(info)) => Json(json!({"reloaded": true, "name": info.name, "version": info.version}))
+            .into_response(),
+        Ok(Err(e)) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "reload_failed",
+            format!("the previous model keeps serving: {e}"),
+        ),
+        Err(_) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "reload_failed",
+            "the loader panicked",
+        ),
+    }
+}
+
+async fn healthz() -> Response {
+    Json(json!({"status": "ok"})).into_response()
+}
+
+async fn readyz(State(svc): State<Arc<Service>>) -> Response {
+    if svc.recorder.healthy() {
+        Json(json!({"status": "ready"})).into_response()
+    } else {
+        error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not_ready",
+            "writing the audit or prediction log failed",
+        )
+    }
+}
+
+async fn metrics(State(svc): State<Arc<Service>>) -> Response {
+    let mut r = svc.metrics.render().into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4"),
+    );
+    r
+}
+
+async fn not_found() -> Response {
+    error(StatusCode::NOT_FOUND, "not_found", "no such route")
+}
+
+/// The bearer token of a request, if it sent one.
+fn bearer(req: &Request) -> Option<&str> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// The middleware every request passes; see the module comment.
+async fn guard(State(svc): State<Arc<Service>>, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let path = req.uri().path().to_string();
+    let method = req.method().clone();
+    let (route, role) = ROUTES
+        .iter()
+        .find(|(r, _)| *r == path)
+        .copied()
+        .unwrap_or(("other", None));
+
+    let mut agent = "anonymous".to_string();
+    let response = 'answer: {
+        let _permit = if exempt_from_limit(route) {
+            None
+        } else {
+            match svc.permits.clone().try_acquire_owned() {
+                Ok(p) => Some(p),
+                Err(_) => {
+                    let mut r = error(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "overloaded",
+                        "too many requests in flight; retry shortly",
+                    );
+                    r.headers_mut()
+                        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                    break 'answer r;
+                }
+            }
+        };
+        if let Some(role) = role {
+            let Some(caller) = bearer(&req).and_then(|t| svc.tokens.authenticate(t)) else {
+                let mut r = error(
+                    StatusCode::UNAUTHORIZED,
+                    "unauthorized",
+                    "send Authorization: Bearer <token>",
+                );
+                r.headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+                break 'answer r;
+            };
+            agent = caller.name.clone();
+            if !caller.has(role) {
+                break 'answer error(
+                    StatusCode::FORBIDDEN,
+                    "forbidden",
+                    format!("this token lacks the {role:?} role"),
+                );
+            }
+        }
+        match tokio::time::timeout(svc.config.timeout, next.run(req)).await {
+            Ok(r) => jsonify(r).await,
+            Err(_) => error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "timeout",
+                "the request took too long",
+            ),
+        }
+    };
+
+    let status = response.status();
+    svc.metrics
+        .request(route, status.as_u16(), started.elapsed().as_secs_f64());
+    let note = response.extensions().get::<AuditNote>().cloned();
+    let outcome = match status.as_u16() {
+        200..=399 => "0",
+        400..=499 => "4",
+        _ => "8",
+    };
+    let action = if method == Method::GET { "R" } else { "E" };
+    svc.recorder.audit(AuditEvent {
+        type_code: "rest".into(),
+        action: action.into(),
+        outcome: outcome.into(),
+        agent,
+        source: "carelab-serve".into(),
+        entity: note.as_ref().map_or("-".into(), |n| n.entity.clone()),
+        detail: match &note {
+            Some(n) => format!("{method} {route} {}: {}", status.as_u16(), n.detail),
+            None => format!("{method} {route} {}", status.as_u16()),
+        },
+    });
+    response
+}
+
+/// Give an error from the framework (405, a body rejection) a JSON body.
+async fn jsonify(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if status.is_success() || is_json {
+        return response;
+    }
+    let reason = status.canonical_reason().unwrap_or("error");
+    let code = reason.to_ascii_lowercase().replace(' ', "_");
+    let (parts, _) = response.into_parts();
+    let mut r = error(status, &code, reason);
+    for (name, value) in parts.headers.iter() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            r.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    r
+}
+
+/// Serve on `listener` until `shutdown` resolves, then let requests in
+/// flight finish and write out the logs.
+pub async fn serve(
+    service: Arc<Service>,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    let app = service.router();
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(|e| Error::failure(format!("the HTTP server stopped: {e}")));
+    let closed = service.close();
+    served?;
+    closed
+}
+
+/// Resolves on ctrl-c or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
+
+/// Reload the model on every SIGHUP (what `carelab models promote` can send).
+pub fn reload_on_sighup(
+    service: Arc<Service>,
+    on_result: impl Fn(Result<ModelInfo>) + Send + 'static,
+) {
+    #[cfg(unix)]
+    tokio::spawn(async move {
+        let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        else {
+            return;
+        };
+        while hup.recv().await.is_some() {
+            let worker = service.clone();
+            match tokio::task::spawn_blocking(move || worker.reload()).await {
+                Ok(r) => on_result(r),
+                Err(_) => on_result(Err(Error::failure("the loader panicked"))),
+            }
+        }
+    });
+    #[cfg(not(unix))]
+    let _ = (service, on_result);
+}
