@@ -148,17 +148,12 @@ pub fn load_model(spec: &str) -> Result<Arc<dyn Scorer>> {
         if linear.is_file() {
             return Ok(Arc::new(LinearModel::from_file(linear)?));
         }
-        return Err(Error::bad_input(
-            path.display(),
-            None,
-            "a run directory with linear-model.json (candle runs need the trainer, which this build does not include yet)",
-            "no model file",
-        ));
+        return Ok(Arc::new(TrainedModel::load(path)?));
     }
     if spec.contains('@') {
-        return Err(Error::usage(format!(
-            "{spec}: registry references need the model registry, which this build does not include yet; pass a run directory or a model file"
-        )));
+        let registry = crate::registry::Registry::open(crate::registry::Registry::default_path())?;
+        let run_dir = registry.resolve(spec)?;
+        return Ok(Arc::new(TrainedModel::load(&run_dir)?));
     }
     Err(Error::bad_input(
         spec,
@@ -166,6 +161,46 @@ pub fn load_model(spec: &str) -> Result<Arc<dyn Scorer>> {
         "a model file, a run directory or NAME@stage",
         "nothing at that path",
     ))
+}
+
+/// A model `carelab train` made: the same transform and network as offline
+/// scoring (`train::Model::score`), so serving cannot drift from evaluation.
+pub struct TrainedModel {
+    model: crate::train::Model,
+    info: ModelInfo,
+}
+
+impl TrainedModel {
+    pub fn load(run_dir: &Path) -> Result<TrainedModel> {
+        let model = crate::train::Model::load(run_dir)?;
+        let name = run_dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "model".into());
+        let weights = run_dir.join(&model.info().weights_file);
+        let version = crate::artifact::sha256_file(&weights)?[..12].to_string();
+        let card = std::fs::read_to_string(run_dir.join("eval").join("model_card.md")).ok();
+        let info = ModelInfo {
+            name,
+            version,
+            features: crate::clinical::FEATURES
+                .iter()
+                .map(|(n, _)| n.to_string())
+                .collect(),
+            levels: BTreeMap::new(),
+            card,
+        };
+        Ok(TrainedModel { model, info })
+    }
+}
+
+impl Scorer for TrainedModel {
+    fn score(&self, rows: &[AnalysisRow]) -> Result<Vec<f64>> {
+        self.model.score(rows)
+    }
+    fn info(&self) -> ModelInfo {
+        self.info.clone()
+    }
 }
 
 #[cfg(test)]

@@ -199,6 +199,8 @@ impl Service {
     }
 
     /// Score valid inputs, log them, and build the answers.
+    // The error is a ready HTTP response; boxing axum's Response buys nothing here.
+    #[allow(clippy::result_large_err)]
     fn score(
         &self,
         inputs: Vec<PredictInput>,
@@ -263,6 +265,7 @@ impl Service {
 }
 
 /// Parse a body as JSON, or answer why not.
+#[allow(clippy::result_large_err)]
 fn json_body(
     body: std::result::Result<Bytes, BytesRejection>,
 ) -> std::result::Result<Value, Response> {
@@ -337,6 +340,7 @@ async fn predict(
     }
 }
 
+#[allow(clippy::result_large_err)] // the closure returns a ready HTTP response
 async fn predict_batch(
     State(svc): State<Arc<Service>>,
     body: std::result::Result<Bytes, BytesRejection>,
