@@ -1,28 +1,10 @@
 //! The two numbers training watches: AUROC and log loss.
 
-/// Area under the ROC curve: the chance that a random positive scores above
-/// a random negative (ties count a half). `None` without both classes.
+/// Area under the ROC curve (ties count a half); `None` without both
+/// classes. The evaluation's rank-sum AUROC, on 0/1 labels.
 pub fn auroc(scores: &[f64], labels: &[u8]) -> Option<f64> {
-    let mut order: Vec<usize> = (0..scores.len().min(labels.len())).collect();
-    order.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]));
-    let positives = order.iter().filter(|&&i| labels[i] == 1).count() as f64;
-    let negatives = order.len() as f64 - positives;
-    if positives == 0.0 || negatives == 0.0 {
-        return None;
-    }
-    // Sum of the (average, 1-based) ranks of the positives.
-    let mut rank_sum = 0.0;
-    let mut i = 0;
-    while i < order.len() {
-        let mut j = i;
-        while j + 1 < order.len() && scores[order[j + 1]] == scores[order[i]] {
-            j += 1;
-        }
-        let avg_rank = (i + j) as f64 / 2.0 + 1.0;
-        rank_sum += order[i..=j].iter().filter(|&&k| labels[k] == 1).count() as f64 * avg_rank;
-        i = j + 1;
-    }
-    Some((rank_sum - positives * (positives + 1.0) / 2.0) / (positives * negatives))
+    let labels: Vec<bool> = labels.iter().map(|&y| y == 1).collect();
+    crate::eval::metrics::auroc(scores, &labels)
 }
 
 /// Mean binary cross-entropy of probabilities (clipped away from 0 and 1).
