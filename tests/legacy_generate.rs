@@ -205,8 +205,8 @@ fn linkage_truth_covers_every_local_id_and_the_crosswalk_is_true() {
         .into_iter()
         .map(|r| {
             (
-                (r["source"].clone(), r["local_id"].clone()),
-                r["person_id"].clone(),
+                (r["source"].clone(), r["source_patient_id"].clone()),
+                r["patient_id"].clone(),
             )
         })
         .collect();
