@@ -45,6 +45,12 @@ pub const EMBEDDED: &[(&str, &str)] = embed![
     "01-data/README.md",
     "01-data/starter/answers.toml",
     "01-data/solution/answers.toml",
+    "05-privacy/lab.toml",
+    "05-privacy/README.md",
+    "05-privacy/starter/answers.toml",
+    "05-privacy/starter/secrets/deid.key",
+    "05-privacy/solution/answers.toml",
+    "05-privacy/solution/audit/tampered.jsonl",
 ];
 
 impl Catalog {
