@@ -33,6 +33,7 @@ pub fn run(args: IngestArgs, ui: &Ui) -> Result<u8> {
             name: "csv".into(),
             kind: SourceKind::Csv,
             path: dir,
+            layout: None,
         });
     }
     if args.data_end.is_some() {

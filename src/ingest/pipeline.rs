@@ -30,6 +30,9 @@ pub struct SourceConfig {
     pub kind: SourceKind,
     /// File or folder, relative to the config file.
     pub path: PathBuf,
+    /// Layout file of a `fixed_width` source, relative to the config file.
+    #[serde(default)]
+    pub layout: Option<PathBuf>,
 }
 
 /// Edited map files, relative to the config file; absent: the built-in maps.
@@ -74,6 +77,9 @@ impl PipelineConfig {
         };
         for s in &mut cfg.sources {
             fix(&mut s.path);
+            if let Some(l) = s.layout.as_mut() {
+                fix(l);
+            }
         }
         for p in [
             cfg.maps.lab_codes.as_mut(),
@@ -163,8 +169,11 @@ pub fn run(cfg: &PipelineConfig, out: &Path) -> Result<IngestSummary> {
     let mut conditions: Vec<Kept<Condition>> = Vec::new();
     let mut medications: Vec<Kept<Medication>> = Vec::new();
     let mut notes: Vec<Kept<Note>> = Vec::new();
+    // where every check fired, to match against injected defects
+    let mut found: Vec<super::quality::FindingAt> = Vec::new();
     for rec in raw_records {
         let checked = validate::check(&rec, &maps, &cfg.placeholders);
+        found.extend(super::quality::rule_findings(&rec, &checked.findings));
         let q = report.sources.entry(rec.source.clone()).or_default();
         for f in &checked.findings {
             let c = q.rules.entry(f.rule.code().to_string()).or_default();
@@ -635,6 +644,26 @@ pub fn run(cfg: &PipelineConfig, out: &Path) -> Result<IngestSummary> {
         quality,
     };
     report.data_end = format_datetime(&data_end);
+    if let Some(dir) = cfg
+        .truth
+        .as_ref()
+        .filter(|d| d.join("defects.csv").exists())
+    {
+        let placed: Vec<(String, String, String)> = patients
+            .iter()
+            .map(|k| {
+                (
+                    k.source.clone(),
+                    k.location.clone(),
+                    k.value.patient_id.clone(),
+                )
+            })
+            .collect();
+        found.extend(super::quality::linkage_findings(&placed, &mpi.person));
+        found.extend(super::quality::encoding_findings(&report));
+        let injected = super::quality::read_defects(&dir.join("defects.csv"))?;
+        report.defects = super::quality::catch_defects(&injected, &found);
+    }
 
     // 8. write everything
     std::fs::create_dir_all(out).at(out)?;

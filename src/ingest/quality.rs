@@ -188,6 +188,79 @@ pub fn read_defects(path: &std::path::Path) -> crate::error::Result<Vec<Injected
     Ok(out)
 }
 
+/// The key of a raw record: its table's id field (empty when unread).
+pub fn record_id(rec: &super::raw::RawRecord) -> &str {
+    use super::raw::Table;
+    rec.get(match rec.table {
+        Table::Patient => "patient_id",
+        Table::Encounter => "encounter_id",
+        Table::Observation => "observation_id",
+        Table::Condition => "condition_id",
+        Table::Medication => "medication_id",
+        Table::Note => "note_id",
+    })
+}
+
+/// The validator's findings on one record, placed.
+pub fn rule_findings(
+    rec: &super::raw::RawRecord,
+    findings: &[super::validate::Finding],
+) -> Vec<FindingAt> {
+    findings
+        .iter()
+        .map(|f| FindingAt {
+            source: rec.source.clone(),
+            location: rec.location.clone(),
+            record_id: record_id(rec).to_string(),
+            rule: f.rule.code().to_string(),
+            field: f.field.clone(),
+        })
+        .collect()
+}
+
+/// Linkage as a check: a patient record the master patient index merged
+/// with another record of its own source is a duplicate registration found.
+/// `records` are (source, location, patient id), `person` the MPI's person
+/// of each, in the same order.
+pub fn linkage_findings(records: &[(String, String, String)], person: &[String]) -> Vec<FindingAt> {
+    let mut per_source: BTreeMap<(&str, &str), u64> = BTreeMap::new();
+    for ((source, _, _), p) in records.iter().zip(person) {
+        *per_source.entry((source, p)).or_default() += 1;
+    }
+    records
+        .iter()
+        .zip(person)
+        .filter(|((source, _, _), p)| per_source.get(&(source.as_str(), p.as_str())) > Some(&1))
+        .map(|((source, location, id), _)| FindingAt {
+            source: source.clone(),
+            location: location.clone(),
+            record_id: id.clone(),
+            rule: "linkage".into(),
+            field: "patient_id".into(),
+        })
+        .collect()
+}
+
+/// Encoding detection as a check: every file read as Latin-1.
+pub fn encoding_findings(report: &QualityReport) -> Vec<FindingAt> {
+    report
+        .sources
+        .iter()
+        .flat_map(|(source, q)| {
+            q.encodings
+                .iter()
+                .filter(|(_, e)| **e == TextEncoding::Latin1)
+                .map(move |(file, _)| FindingAt {
+                    source: source.clone(),
+                    location: file.clone(),
+                    record_id: String::new(),
+                    rule: "encoding".into(),
+                    field: "encoding".into(),
+                })
+        })
+        .collect()
+}
+
 /// Match the injected defects to the findings: per defect kind, how many
 /// were injected, caught (by which rule) and missed. A finding covers a
 /// defect when it is in the same source and either names the same record

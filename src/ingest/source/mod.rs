@@ -8,6 +8,7 @@ use super::raw::RawRecord;
 use crate::error::Result;
 
 pub mod csv;
+pub mod legacy;
 
 pub use super::pipeline::SourceConfig;
 
@@ -17,6 +18,10 @@ pub use super::pipeline::SourceConfig;
 pub enum SourceKind {
     /// A folder of records-schema CSV tables (patients.csv, encounters.csv, ...).
     Csv,
+    /// A fixed-width export read through its layout file (`layout = ...`).
+    FixedWidth,
+    /// A pharmacy dispensing CSV: one row per drug, patient columns repeated.
+    PharmacyCsv,
 }
 
 /// Read one source into raw records, noting what it found (encodings, ...)
@@ -24,5 +29,7 @@ pub enum SourceKind {
 pub fn read_source(s: &SourceConfig, q: &mut SourceQuality) -> Result<Vec<RawRecord>> {
     match s.kind {
         SourceKind::Csv => csv::read(s, q),
+        SourceKind::FixedWidth => legacy::read_fixed_width(s, q),
+        SourceKind::PharmacyCsv => legacy::read_pharmacy(s, q),
     }
 }
