@@ -230,15 +230,20 @@ fn err_location(e: &Error, d: &Delimiters) -> String {
         return String::new();
     };
     let seg = l.split("segment ").nth(1).and_then(|r| r.get(..3));
-    let seq = l
-        .split('#')
-        .nth(1)
-        .map(|r| r.chars().take_while(char::is_ascii_digit).collect::<String>());
+    let seq = l.split('#').nth(1).map(|r| {
+        r.chars()
+            .take_while(char::is_ascii_digit)
+            .collect::<String>()
+    });
     let field = l
         .split("field ")
         .nth(1)
         .and_then(|r| r.split('-').nth(1))
-        .map(|r| r.chars().take_while(char::is_ascii_digit).collect::<String>());
+        .map(|r| {
+            r.chars()
+                .take_while(char::is_ascii_digit)
+                .collect::<String>()
+        });
     match seg {
         Some(seg) => {
             let c = d.component;
@@ -377,14 +382,7 @@ impl Store {
         let mut rejected = csv::Writer::from_writer(file);
         if is_new {
             rejected
-                .write_record([
-                    "message",
-                    "ack",
-                    "control_id",
-                    "location",
-                    "error",
-                    "raw",
-                ])
+                .write_record(["message", "ack", "control_id", "location", "error", "raw"])
                 .map_err(|e| Error::failure(format!("{}: {e}", rejected_path.display())))?;
             rejected.flush().at(&rejected_path)?;
         }
@@ -620,9 +618,7 @@ fn wire_text(msg: &str) -> String {
 fn control_id_of(text: &str) -> String {
     let first = text.split(['\r', '\n']).next().unwrap_or("");
     match first.get(3..4) {
-        Some(sep) if first.starts_with("MSH") => {
-            first.split(sep).nth(9).unwrap_or("").to_string()
-        }
+        Some(sep) if first.starts_with("MSH") => first.split(sep).nth(9).unwrap_or("").to_string(),
         _ => String::new(),
     }
 }
@@ -769,7 +765,9 @@ OBX|1|NM|2345-7^Glucose^LN||abc|mg/dL|||||F|||20240101110000\r";
         assert_eq!(v.control_id, "C42");
         assert_eq!(v.location, "OBX^4^5");
         assert!(v.ack.contains("\rMSA|AE|C42|"), "{}", v.ack);
-        assert!(v.ack.contains("\rERR||OBX^4^5|102^Data type error^HL70357|E|"));
+        assert!(v
+            .ack
+            .contains("\rERR||OBX^4^5|102^Data type error^HL70357|E|"));
         assert!(v.error.contains("a number"), "{}", v.error);
         assert!(!v.ack.contains("Doe"), "no PHI in the ACK");
     }
@@ -788,10 +786,18 @@ OBX|1|NM|2345-7^Glucose^LN||abc|mg/dL|||||F|||20240101110000\r";
         assert!(v.ack.contains("\rMSA|AR||"));
         assert!(v.ack.contains("\rERR|"));
 
-        let v = judge("mllp", 3, b"MSH|^~\\&|A|B|C|D|20240101||ADT^A01|X9|P|2.5.1\rPID|1\r");
+        let v = judge(
+            "mllp",
+            3,
+            b"MSH|^~\\&|A|B|C|D|20240101||ADT^A01|X9|P|2.5.1\rPID|1\r",
+        );
         assert_eq!(v.code, AckCode::AE, "PID without a birth date: {}", v.error);
 
-        let v = judge("mllp", 4, b"MSH|^~\\&|A|B|C|D|20240101||QRY^A19|X9|P|2.5.1\r");
+        let v = judge(
+            "mllp",
+            4,
+            b"MSH|^~\\&|A|B|C|D|20240101||QRY^A19|X9|P|2.5.1\r",
+        );
         assert_eq!(v.code, AckCode::AR);
         assert!(v.ack.contains("200^Unsupported message type"));
     }

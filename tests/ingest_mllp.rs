@@ -1,0 +1,130 @@
+//! The live feed end to end: `ingest listen` semantics (library) against
+//! `data replay` semantics (library), on a generated HL7 v2 feed.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use carelab::formats::hl7v2;
+use carelab::ingest::mllp::{self, ReplayOptions};
+use tokio::io::AsyncReadExt;
+use tokio::net::TcpListener;
+
+/// Content error: OBX-5 of a numeric result is not a number.
+const BAD_CONTENT: &str = "MSH|^~\\&|LAB|H|CARELAB|H|20240101120000||ORU^R01|BAD1|P|2.5.1\r\
+PID|1||P1^^^H^PI||Doe^Jane||19500101|F\r\
+OBX|1|NM|2345-7^Glucose^LN||abc|mg/dL\r\n";
+/// Unparseable: an MSH with no encoding characters.
+const BROKEN: &str = "MSH|\r\n";
+
+fn generate_feed(dir: &Path, patients: u32) -> String {
+    let out = dir.join("gen");
+    let status = Command::new(env!("CARGO_BIN_EXE_carelab"))
+        .args(["-q", "data", "generate", "--scenario", "baseline"])
+        .args(["--patients", &patients.to_string(), "--seed", "11"])
+        .args(["--formats", "hl7v2", "--out"])
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::fs::read_to_string(out.join("hl7v2").join("feed.hl7")).unwrap()
+}
+
+fn opts(timeout_ms: u64, retries: u32) -> ReplayOptions {
+    ReplayOptions {
+        timeout: Duration::from_millis(timeout_ms),
+        retries,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replay_gets_every_ack_and_the_capture_equals_the_generated_feed() {
+    let dir = tempfile::tempdir().unwrap();
+    let feed = generate_feed(dir.path(), 25);
+    let messages = hl7v2::split_messages(&feed);
+    let n = messages.len() as u64;
+    assert!(n > 50, "25 patients give many messages, got {n}");
+    // the broken messages go in after the third message
+    let mut replayed = String::new();
+    for (i, m) in messages.iter().enumerate() {
+        replayed.push_str(m);
+        if i == 2 {
+            replayed.push_str(BAD_CONTENT);
+            replayed.push_str(BROKEN);
+        }
+    }
+
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let out = dir.path().join("live");
+    let out2 = out.clone();
+    let server = tokio::spawn(async move {
+        mllp::listen(listener, &out2, Some(n + 2), std::future::pending()).await
+    });
+    let sent = mllp::replay(&addr, &replayed, opts(5000, 2)).await.unwrap();
+    let got = server.await.unwrap().unwrap();
+
+    assert_eq!(sent.messages, n + 2);
+    assert_eq!((sent.aa, sent.ae, sent.ar, sent.no_ack), (n, 1, 1, 0));
+    assert_eq!(sent.retries, 0);
+    assert_eq!(sent.problems, vec!["message 4: AE", "message 5: AR"]);
+    assert_eq!(got.messages, n + 2);
+    assert_eq!((got.accepted, got.errors, got.rejected), (n, 1, 1));
+    assert_eq!(got.frame_errors, 0);
+    assert_eq!(got.connections, 1);
+
+    // what was accepted is the generated feed, byte for byte
+    let captured = std::fs::read_to_string(out.join("feed.hl7")).unwrap();
+    assert_eq!(captured, feed);
+    // and what was not is in rejected.csv with its reason
+    let mut r = csv::Reader::from_path(out.join("rejected.csv")).unwrap();
+    let rows: Vec<csv::StringRecord> = r.records().map(|x| x.unwrap()).collect();
+    assert_eq!(rows.len(), 2);
+    assert_eq!((&rows[0][0], &rows[0][1], &rows[0][2]), ("4", "AE", "BAD1"));
+    assert_eq!(&rows[0][3], "OBX^3^5");
+    assert_eq!(&rows[1][1], "AR");
+    let manifest = std::fs::read_to_string(out.join("manifest.json")).unwrap();
+    assert!(
+        manifest.contains(&format!("\"accepted\": {n}")),
+        "{manifest}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_connection_is_retried_and_a_silent_listener_fails_the_replay() {
+    let one = "MSH|^~\\&|LAB|H|CARELAB|H|20240101120000||ORU^R01|C1|P|2.5.1\r\
+PID|1||P1^^^H^PI||Doe^Jane||19500101|F\r\
+OBX|1|NM|2345-7^Glucose^LN||5.5|mmol/L\r";
+    let dir = tempfile::tempdir().unwrap();
+
+    // first connection: read the message and hang up without an ACK
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let out = dir.path().join("live");
+    let server = tokio::spawn(async move {
+        let (mut s, _) = listener.accept().await.unwrap();
+        let mut buf = [0u8; 4096];
+        let _ = s.read(&mut buf).await;
+        drop(s);
+        mllp::listen(listener, &out, Some(1), std::future::pending()).await
+    });
+    let sent = mllp::replay(&addr, one, opts(2000, 2)).await.unwrap();
+    assert_eq!((sent.aa, sent.retries, sent.no_ack), (1, 1, 0));
+    assert_eq!(server.await.unwrap().unwrap().accepted, 1);
+
+    // a listener that never answers: the replay says so instead of hanging
+    let silent = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = silent.local_addr().unwrap().to_string();
+    let hold = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = silent.accept().await {
+            held.push(s);
+        }
+    });
+    let err = mllp::replay(&addr, one, opts(150, 1)).await.unwrap_err();
+    assert!(
+        err.to_string().contains("no MLLP listener answered"),
+        "{err}"
+    );
+    hold.abort();
+}
