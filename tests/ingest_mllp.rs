@@ -128,3 +128,61 @@ OBX|1|NM|2345-7^Glucose^LN||5.5|mmol/L\r";
     );
     hold.abort();
 }
+
+#[test]
+fn the_cli_listens_replays_and_exits_1_on_a_rejected_message() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().unwrap();
+    let feed = generate_feed(dir.path(), 3);
+    let n = hl7v2::split_messages(&feed).len();
+    let path = dir.path().join("replay.hl7");
+    std::fs::write(&path, format!("{feed}{BROKEN}")).unwrap();
+    let bin = env!("CARGO_BIN_EXE_carelab");
+    let out = dir.path().join("live");
+    let mut listener = Command::new(bin)
+        .args(["--json", "ingest", "listen", "--mllp", "127.0.0.1:0"])
+        .args(["--max-messages", &(n + 1).to_string(), "--out"])
+        .arg(&out)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(listener.stderr.take().unwrap());
+    let mut line = String::new();
+    err.read_line(&mut line).unwrap();
+    let addr = line
+        .split_whitespace()
+        .find(|w| w.starts_with("127.0.0.1:"))
+        .map(|w| w.trim_end_matches(';').to_string())
+        .unwrap_or_else(|| panic!("no address in {line:?}"));
+
+    let replay = Command::new(bin)
+        .args(["--json", "data", "replay", "--mllp", &addr, "--feed"])
+        .arg(&path)
+        .args(["--timeout-ms", "5000", "--retries", "1"])
+        .output()
+        .unwrap();
+    assert_eq!(replay.status.code(), Some(1), "one AR exits 1");
+    let sent: serde_json::Value = serde_json::from_slice(&replay.stdout).unwrap();
+    assert_eq!(sent["aa"], n as u64);
+    assert_eq!(sent["ar"], 1);
+
+    let done = listener.wait_with_output().unwrap();
+    assert!(done.status.success());
+    let got: serde_json::Value = serde_json::from_slice(&done.stdout).unwrap();
+    assert_eq!(got["accepted"], n as u64);
+    assert_eq!(got["rejected"], 1);
+    assert_eq!(std::fs::read_to_string(out.join("feed.hl7")).unwrap(), feed);
+
+    // bad usage: no listener there, nothing to replay to
+    let none = Command::new(bin)
+        .args(["-q", "data", "replay", "--mllp", "127.0.0.1:1", "--feed"])
+        .arg(&path)
+        .args(["--timeout-ms", "100", "--retries", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(none.status.code(), Some(1));
+    let msg = String::from_utf8_lossy(&none.stderr);
+    assert!(msg.contains("no MLLP listener answered"), "{msg}");
+}
