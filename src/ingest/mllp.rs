@@ -58,10 +58,14 @@ pub enum FrameError {
 }
 
 /// Incremental MLLP deframer: push bytes as they arrive, take whole frames.
+/// A frame arriving in many small reads is scanned once, not once a read.
 #[derive(Debug)]
 pub struct Deframer {
     buf: Vec<u8>,
     max: usize,
+    /// With a frame start (VT) at `buf[0]`: bytes before this index hold no
+    /// FS or VT.
+    scanned: usize,
 }
 
 impl Deframer {
@@ -70,11 +74,18 @@ impl Deframer {
         Deframer {
             buf: Vec::new(),
             max,
+            scanned: 1,
         }
     }
 
     pub fn push(&mut self, bytes: &[u8]) {
         self.buf.extend_from_slice(bytes);
+    }
+
+    /// Drop the first `n` bytes; the scan restarts at the next frame.
+    fn consume(&mut self, n: usize) {
+        self.buf.drain(..n);
+        self.scanned = 1;
     }
 
     /// The next whole frame's content, a framing problem, or `None` when
@@ -83,6 +94,7 @@ impl Deframer {
         let start = self.buf.iter().position(|b| !b.is_ascii_whitespace());
         let Some(start) = start else {
             self.buf.clear();
+            self.scanned = 1;
             return None;
         };
         if self.buf.get(start) != Some(&VT) {
@@ -90,18 +102,21 @@ impl Deframer {
                 .iter()
                 .position(|&b| b == VT)
                 .map_or(self.buf.len(), |i| start + i);
-            self.buf.drain(..end);
+            self.consume(end);
             return Some(Err(FrameError::Junk(end - start)));
         }
-        let body = start + 1;
-        let stop = self.buf[body..]
+        if start > 0 {
+            self.consume(start);
+        }
+        let from = self.scanned.max(1);
+        let stop = self.buf[from..]
             .iter()
             .position(|&b| b == FS || b == VT)
-            .map(|i| body + i);
+            .map(|i| from + i);
         match stop {
             Some(i) if self.buf[i] == VT => {
-                self.buf.drain(..i);
-                Some(Err(FrameError::Truncated(i - body)))
+                self.consume(i);
+                Some(Err(FrameError::Truncated(i - 1)))
             }
             Some(i) => {
                 // FS ends the frame; the CR after it is expected but a
@@ -109,18 +124,25 @@ impl Deframer {
                 let after = match self.buf.get(i + 1) {
                     Some(&CR) => i + 2,
                     Some(_) => i + 1,
-                    None => return None,
+                    None => {
+                        self.scanned = i;
+                        return None;
+                    }
                 };
-                let frame = self.buf[body..i].to_vec();
-                self.buf.drain(..after);
+                let frame = self.buf[1..i].to_vec();
+                self.consume(after);
                 Some(Ok(frame))
             }
-            None if self.buf.len() - body > self.max => {
-                let n = self.buf.len() - body;
+            None if self.buf.len() - 1 > self.max => {
+                let n = self.buf.len() - 1;
                 self.buf.clear();
+                self.scanned = 1;
                 Some(Err(FrameError::TooLong(n)))
             }
-            None => None,
+            None => {
+                self.scanned = self.buf.len();
+                None
+            }
         }
     }
 }
@@ -753,6 +775,16 @@ OBX|1|NM|2345-7^Glucose^LN||abc|mg/dL|||||F|||20240101110000\r";
         assert_eq!(d.next_frame(), Some(Err(FrameError::Truncated(5))));
         assert_eq!(d.next_frame(), Some(Ok(b"MSH|c".to_vec())));
         assert_eq!(d.next_frame(), None);
+        // a frame arriving a byte at a time comes out whole, once
+        let framed = frame("MSH|x\rPID|1\r");
+        let mut got = Vec::new();
+        for b in &framed {
+            d.push(&[*b]);
+            while let Some(f) = d.next_frame() {
+                got.push(f);
+            }
+        }
+        assert_eq!(got, vec![Ok(b"MSH|x\rPID|1\r".to_vec())]);
         d.push(&[VT; 1]);
         d.push(&[b'x'; 101]);
         assert_eq!(d.next_frame(), Some(Err(FrameError::TooLong(101))));
