@@ -20,6 +20,15 @@ pub struct IngestArgs {
     /// A folder of records-schema CSV tables, as one source named `csv`.
     #[arg(long)]
     pub csv: Option<PathBuf>,
+    /// A folder of records-schema Parquet tables, as one source named `parquet`.
+    #[arg(long)]
+    pub parquet: Option<PathBuf>,
+    /// An HL7 v2 feed file (or folder of .hl7 files), as one source named `hl7v2`.
+    #[arg(long)]
+    pub hl7: Option<PathBuf>,
+    /// FHIR R4 bundles or Bulk NDJSON (a file or a folder), as one source named `fhir`.
+    #[arg(long)]
+    pub fhir: Option<PathBuf>,
     /// End of the data (ISO date-time); default: the latest time seen.
     #[arg(long)]
     pub data_end: Option<String>,
@@ -39,18 +48,28 @@ pub fn run(args: IngestArgs, ui: &Ui) -> Result<u8> {
         Some(p) => PipelineConfig::load(p)?,
         None => PipelineConfig::default(),
     };
-    if let Some(dir) = args.csv {
-        cfg.sources.push(SourceConfig {
-            name: "csv".into(),
-            kind: SourceKind::Csv,
-            path: dir,
-        });
+    let flags = [
+        ("csv", SourceKind::Csv, args.csv),
+        ("parquet", SourceKind::Parquet, args.parquet),
+        ("hl7v2", SourceKind::Hl7v2, args.hl7),
+        ("fhir", SourceKind::Fhir, args.fhir),
+    ];
+    for (name, kind, path) in flags {
+        if let Some(path) = path {
+            cfg.sources.push(SourceConfig {
+                name: name.into(),
+                kind,
+                path,
+            });
+        }
     }
     if args.data_end.is_some() {
         cfg.data_end = args.data_end;
     }
     if cfg.sources.is_empty() {
-        return Err(Error::usage("give --config FILE or --csv DIR"));
+        return Err(Error::usage(
+            "give --config FILE or a source: --csv DIR, --parquet DIR, --hl7 FILE, --fhir DIR|FILE",
+        ));
     }
     let summary = ingest::run(&cfg, &out)?;
     ui.result(&summary, || {

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::linkage::{self, LinkageConfig};
 use super::maps::Maps;
 use super::omop::{text, Cell, Kind, OutTable};
-use super::quality::{LinkageSummary, QualityReport, SourceQuality};
+use super::quality::{LinkageSummary, QualityReport};
 use super::raw::{self, RawRecord, Table};
 use super::source::read_source;
 pub use super::source::SourceKind;

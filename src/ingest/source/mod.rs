@@ -8,6 +8,9 @@ use super::raw::RawRecord;
 use crate::error::Result;
 
 pub mod csv;
+pub mod fhir;
+pub mod hl7v2;
+pub mod parquet;
 
 pub use super::pipeline::SourceConfig;
 
@@ -17,6 +20,13 @@ pub use super::pipeline::SourceConfig;
 pub enum SourceKind {
     /// A folder of records-schema CSV tables (patients.csv, encounters.csv, ...).
     Csv,
+    /// A folder of records-schema Parquet tables (patients.parquet, ...).
+    Parquet,
+    /// An HL7 v2 feed file (or a folder of `.hl7` files).
+    Hl7v2,
+    /// FHIR R4: a Bundle `.json`, an `.ndjson` of Bundles or of resources
+    /// (Bulk Data), or a folder of them.
+    Fhir,
 }
 
 /// Read one source into raw records, noting what it found (encodings, ...)
@@ -24,5 +34,8 @@ pub enum SourceKind {
 pub fn read_source(s: &SourceConfig, q: &mut SourceQuality) -> Result<Vec<RawRecord>> {
     match s.kind {
         SourceKind::Csv => csv::read(s, q),
+        SourceKind::Parquet => parquet::read(s, q),
+        SourceKind::Hl7v2 => hl7v2::read(s, q),
+        SourceKind::Fhir => fhir::read(s, q),
     }
 }
