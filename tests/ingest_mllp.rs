@@ -185,4 +185,14 @@ fn the_cli_listens_replays_and_exits_1_on_a_rejected_message() {
     assert_eq!(none.status.code(), Some(1));
     let msg = String::from_utf8_lossy(&none.stderr);
     assert!(msg.contains("no MLLP listener answered"), "{msg}");
+
+    // a typo in the address is bad input (exit 2), not a run of timeouts
+    let typo = Command::new(bin)
+        .args(["-q", "data", "replay", "--mllp", "127.0.0.1", "--feed"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(typo.status.code(), Some(2));
+    let msg = String::from_utf8_lossy(&typo.stderr);
+    assert!(msg.contains("HOST:PORT"), "{msg}");
 }

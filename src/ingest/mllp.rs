@@ -656,9 +656,33 @@ fn read_ack(text: &str) -> Option<(String, String)> {
     Some((code, control))
 }
 
+/// Check that `addr` is HOST:PORT (a name or an address, and a port number),
+/// so a typo is a clear error rather than a run of timeouts.
+pub fn check_address(addr: &str) -> Result<()> {
+    let bad = |found: &str| {
+        Error::bad_input(
+            "MLLP address",
+            None,
+            "HOST:PORT, e.g. 127.0.0.1:2575",
+            format!("{addr:?} ({found})"),
+        )
+    };
+    let Some((host, port)) = addr.rsplit_once(':') else {
+        return Err(bad("no port"));
+    };
+    if host.trim_matches(['[', ']']).is_empty() {
+        return Err(bad("no host"));
+    }
+    match port.parse::<u16>() {
+        Ok(p) if p > 0 => Ok(()),
+        _ => Err(bad("the port is not a number from 1 to 65535")),
+    }
+}
+
 /// Send every message of `feed` (the text of a feed file) to `addr`, one at
 /// a time, waiting for each ACK.
 pub async fn replay(addr: &str, feed: &str, opts: ReplayOptions) -> Result<ReplaySummary> {
+    check_address(addr)?;
     let mut summary = ReplaySummary::default();
     let mut conn: Option<(TcpStream, Deframer)> = None;
     for (i, msg) in hl7v2::split_messages(feed).into_iter().enumerate() {
@@ -832,6 +856,18 @@ OBX|1|NM|2345-7^Glucose^LN||abc|mg/dL|||||F|||20240101110000\r";
         );
         assert_eq!(v.code, AckCode::AR);
         assert!(v.ack.contains("200^Unsupported message type"));
+    }
+
+    #[test]
+    fn replay_addresses_are_checked() {
+        assert!(check_address("127.0.0.1:2575").is_ok());
+        assert!(check_address("interface-engine.local:6661").is_ok());
+        assert!(check_address("[::1]:2575").is_ok());
+        for bad in ["127.0.0.1", ":2575", "host:0", "host:http", "host:70000"] {
+            let e = check_address(bad).unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{bad}");
+            assert!(e.to_string().contains("HOST:PORT"), "{e}");
+        }
     }
 
     #[test]
