@@ -67,7 +67,7 @@ fn mutate(rng: &mut ChaCha8Rng, seed_text: &[u8]) -> Vec<u8> {
             }
             4 => {
                 let i = rng.random_range(0..len).min(b.len());
-                let huge = vec![b'9'; rng.random_range(1..200_000)];
+                let huge = vec![b'9'; rng.random_range(1..40_000)];
                 b.splice(i..i, huge);
             }
             5 => {
@@ -194,7 +194,14 @@ fn fhir_ndjson_and_bundles_never_panic() {
 
 #[test]
 fn csv_tables_never_panic() {
-    let dir = tempfile::tempdir().unwrap();
+    // the reader takes a path: keep its 2000 files in memory where the
+    // system offers it (a loaded disk makes file creation slow, not the parse)
+    let shm = Path::new("/dev/shm");
+    let dir = if shm.is_dir() {
+        tempfile::tempdir_in(shm).unwrap_or_else(|_| tempfile::tempdir().unwrap())
+    } else {
+        tempfile::tempdir().unwrap()
+    };
     let path = dir.path().join("observations.csv");
     let mut rows = 0;
     no_panic("fuzz-csv", &[CSV.as_bytes()], |bytes| {
