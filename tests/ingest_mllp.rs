@@ -30,6 +30,21 @@ fn generate_feed(dir: &Path, patients: u32) -> String {
     std::fs::read_to_string(out.join("hl7v2").join("feed.hl7")).unwrap()
 }
 
+/// Ingest one HL7 v2 feed file: the analysis table and the records quarantined.
+fn ingest_hl7(feed: &Path, out: &Path) -> (String, u64) {
+    let cfg = carelab::ingest::PipelineConfig {
+        sources: vec![carelab::ingest::SourceConfig {
+            name: "hl7v2".into(),
+            kind: carelab::ingest::SourceKind::Hl7v2,
+            path: feed.to_path_buf(),
+        }],
+        ..Default::default()
+    };
+    let summary = carelab::ingest::run(&cfg, out).unwrap();
+    let table = std::fs::read_to_string(out.join("analysis.csv")).unwrap();
+    (table, summary.quarantined)
+}
+
 fn opts(timeout_ms: u64, retries: u32) -> ReplayOptions {
     ReplayOptions {
         timeout: Duration::from_millis(timeout_ms),
@@ -76,6 +91,15 @@ async fn replay_gets_every_ack_and_the_capture_equals_the_generated_feed() {
     // what was accepted is the generated feed, byte for byte
     let captured = std::fs::read_to_string(out.join("feed.hl7")).unwrap();
     assert_eq!(captured, feed);
+    // ingesting the capture equals ingesting the replayed file, whose two
+    // bad messages the file path quarantines as unparseable
+    let replayed_path = dir.path().join("replayed.hl7");
+    std::fs::write(&replayed_path, &replayed).unwrap();
+    let (from_file, q_file) = ingest_hl7(&replayed_path, &dir.path().join("a"));
+    let (from_capture, q_capture) = ingest_hl7(&out.join("feed.hl7"), &dir.path().join("b"));
+    assert!(from_file.lines().count() > 10);
+    assert_eq!(from_capture, from_file);
+    assert_eq!((q_file, q_capture), (2, 0));
     // and what was not is in rejected.csv with its reason
     let mut r = csv::Reader::from_path(out.join("rejected.csv")).unwrap();
     let rows: Vec<csv::StringRecord> = r.records().map(|x| x.unwrap()).collect();
