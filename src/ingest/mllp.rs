@@ -58,10 +58,14 @@ pub enum FrameError {
 }
 
 /// Incremental MLLP deframer: push bytes as they arrive, take whole frames.
+/// A frame arriving in many small reads is scanned once, not once a read.
 #[derive(Debug)]
 pub struct Deframer {
     buf: Vec<u8>,
     max: usize,
+    /// With a frame start (VT) at `buf[0]`: bytes before this index hold no
+    /// FS or VT.
+    scanned: usize,
 }
 
 impl Deframer {
@@ -70,11 +74,18 @@ impl Deframer {
         Deframer {
             buf: Vec::new(),
             max,
+            scanned: 1,
         }
     }
 
     pub fn push(&mut self, bytes: &[u8]) {
         self.buf.extend_from_slice(bytes);
+    }
+
+    /// Drop the first `n` bytes; the scan restarts at the next frame.
+    fn consume(&mut self, n: usize) {
+        self.buf.drain(..n);
+        self.scanned = 1;
     }
 
     /// The next whole frame's content, a framing problem, or `None` when
@@ -83,6 +94,7 @@ impl Deframer {
         let start = self.buf.iter().position(|b| !b.is_ascii_whitespace());
         let Some(start) = start else {
             self.buf.clear();
+            self.scanned = 1;
             return None;
         };
         if self.buf.get(start) != Some(&VT) {
@@ -90,18 +102,21 @@ impl Deframer {
                 .iter()
                 .position(|&b| b == VT)
                 .map_or(self.buf.len(), |i| start + i);
-            self.buf.drain(..end);
+            self.consume(end);
             return Some(Err(FrameError::Junk(end - start)));
         }
-        let body = start + 1;
-        let stop = self.buf[body..]
+        if start > 0 {
+            self.consume(start);
+        }
+        let from = self.scanned.max(1);
+        let stop = self.buf[from..]
             .iter()
             .position(|&b| b == FS || b == VT)
-            .map(|i| body + i);
+            .map(|i| from + i);
         match stop {
             Some(i) if self.buf[i] == VT => {
-                self.buf.drain(..i);
-                Some(Err(FrameError::Truncated(i - body)))
+                self.consume(i);
+                Some(Err(FrameError::Truncated(i - 1)))
             }
             Some(i) => {
                 // FS ends the frame; the CR after it is expected but a
@@ -109,18 +124,25 @@ impl Deframer {
                 let after = match self.buf.get(i + 1) {
                     Some(&CR) => i + 2,
                     Some(_) => i + 1,
-                    None => return None,
+                    None => {
+                        self.scanned = i;
+                        return None;
+                    }
                 };
-                let frame = self.buf[body..i].to_vec();
-                self.buf.drain(..after);
+                let frame = self.buf[1..i].to_vec();
+                self.consume(after);
                 Some(Ok(frame))
             }
-            None if self.buf.len() - body > self.max => {
-                let n = self.buf.len() - body;
+            None if self.buf.len() - 1 > self.max => {
+                let n = self.buf.len() - 1;
                 self.buf.clear();
+                self.scanned = 1;
                 Some(Err(FrameError::TooLong(n)))
             }
-            None => None,
+            None => {
+                self.scanned = self.buf.len();
+                None
+            }
         }
     }
 }
@@ -230,15 +252,20 @@ fn err_location(e: &Error, d: &Delimiters) -> String {
         return String::new();
     };
     let seg = l.split("segment ").nth(1).and_then(|r| r.get(..3));
-    let seq = l
-        .split('#')
-        .nth(1)
-        .map(|r| r.chars().take_while(char::is_ascii_digit).collect::<String>());
+    let seq = l.split('#').nth(1).map(|r| {
+        r.chars()
+            .take_while(char::is_ascii_digit)
+            .collect::<String>()
+    });
     let field = l
         .split("field ")
         .nth(1)
         .and_then(|r| r.split('-').nth(1))
-        .map(|r| r.chars().take_while(char::is_ascii_digit).collect::<String>());
+        .map(|r| {
+            r.chars()
+                .take_while(char::is_ascii_digit)
+                .collect::<String>()
+        });
     match seg {
         Some(seg) => {
             let c = d.component;
@@ -377,14 +404,7 @@ impl Store {
         let mut rejected = csv::Writer::from_writer(file);
         if is_new {
             rejected
-                .write_record([
-                    "message",
-                    "ack",
-                    "control_id",
-                    "location",
-                    "error",
-                    "raw",
-                ])
+                .write_record(["message", "ack", "control_id", "location", "error", "raw"])
                 .map_err(|e| Error::failure(format!("{}: {e}", rejected_path.display())))?;
             rejected.flush().at(&rejected_path)?;
         }
@@ -620,9 +640,7 @@ fn wire_text(msg: &str) -> String {
 fn control_id_of(text: &str) -> String {
     let first = text.split(['\r', '\n']).next().unwrap_or("");
     match first.get(3..4) {
-        Some(sep) if first.starts_with("MSH") => {
-            first.split(sep).nth(9).unwrap_or("").to_string()
-        }
+        Some(sep) if first.starts_with("MSH") => first.split(sep).nth(9).unwrap_or("").to_string(),
         _ => String::new(),
     }
 }
@@ -638,9 +656,33 @@ fn read_ack(text: &str) -> Option<(String, String)> {
     Some((code, control))
 }
 
+/// Check that `addr` is HOST:PORT (a name or an address, and a port number),
+/// so a typo is a clear error rather than a run of timeouts.
+pub fn check_address(addr: &str) -> Result<()> {
+    let bad = |found: &str| {
+        Error::bad_input(
+            "MLLP address",
+            None,
+            "HOST:PORT, e.g. 127.0.0.1:2575",
+            format!("{addr:?} ({found})"),
+        )
+    };
+    let Some((host, port)) = addr.rsplit_once(':') else {
+        return Err(bad("no port"));
+    };
+    if host.trim_matches(['[', ']']).is_empty() {
+        return Err(bad("no host"));
+    }
+    match port.parse::<u16>() {
+        Ok(p) if p > 0 => Ok(()),
+        _ => Err(bad("the port is not a number from 1 to 65535")),
+    }
+}
+
 /// Send every message of `feed` (the text of a feed file) to `addr`, one at
 /// a time, waiting for each ACK.
 pub async fn replay(addr: &str, feed: &str, opts: ReplayOptions) -> Result<ReplaySummary> {
+    check_address(addr)?;
     let mut summary = ReplaySummary::default();
     let mut conn: Option<(TcpStream, Deframer)> = None;
     for (i, msg) in hl7v2::split_messages(feed).into_iter().enumerate() {
@@ -757,6 +799,16 @@ OBX|1|NM|2345-7^Glucose^LN||abc|mg/dL|||||F|||20240101110000\r";
         assert_eq!(d.next_frame(), Some(Err(FrameError::Truncated(5))));
         assert_eq!(d.next_frame(), Some(Ok(b"MSH|c".to_vec())));
         assert_eq!(d.next_frame(), None);
+        // a frame arriving a byte at a time comes out whole, once
+        let framed = frame("MSH|x\rPID|1\r");
+        let mut got = Vec::new();
+        for b in &framed {
+            d.push(&[*b]);
+            while let Some(f) = d.next_frame() {
+                got.push(f);
+            }
+        }
+        assert_eq!(got, vec![Ok(b"MSH|x\rPID|1\r".to_vec())]);
         d.push(&[VT; 1]);
         d.push(&[b'x'; 101]);
         assert_eq!(d.next_frame(), Some(Err(FrameError::TooLong(101))));
@@ -769,7 +821,9 @@ OBX|1|NM|2345-7^Glucose^LN||abc|mg/dL|||||F|||20240101110000\r";
         assert_eq!(v.control_id, "C42");
         assert_eq!(v.location, "OBX^4^5");
         assert!(v.ack.contains("\rMSA|AE|C42|"), "{}", v.ack);
-        assert!(v.ack.contains("\rERR||OBX^4^5|102^Data type error^HL70357|E|"));
+        assert!(v
+            .ack
+            .contains("\rERR||OBX^4^5|102^Data type error^HL70357|E|"));
         assert!(v.error.contains("a number"), "{}", v.error);
         assert!(!v.ack.contains("Doe"), "no PHI in the ACK");
     }
@@ -788,12 +842,32 @@ OBX|1|NM|2345-7^Glucose^LN||abc|mg/dL|||||F|||20240101110000\r";
         assert!(v.ack.contains("\rMSA|AR||"));
         assert!(v.ack.contains("\rERR|"));
 
-        let v = judge("mllp", 3, b"MSH|^~\\&|A|B|C|D|20240101||ADT^A01|X9|P|2.5.1\rPID|1\r");
+        let v = judge(
+            "mllp",
+            3,
+            b"MSH|^~\\&|A|B|C|D|20240101||ADT^A01|X9|P|2.5.1\rPID|1\r",
+        );
         assert_eq!(v.code, AckCode::AE, "PID without a birth date: {}", v.error);
 
-        let v = judge("mllp", 4, b"MSH|^~\\&|A|B|C|D|20240101||QRY^A19|X9|P|2.5.1\r");
+        let v = judge(
+            "mllp",
+            4,
+            b"MSH|^~\\&|A|B|C|D|20240101||QRY^A19|X9|P|2.5.1\r",
+        );
         assert_eq!(v.code, AckCode::AR);
         assert!(v.ack.contains("200^Unsupported message type"));
+    }
+
+    #[test]
+    fn replay_addresses_are_checked() {
+        assert!(check_address("127.0.0.1:2575").is_ok());
+        assert!(check_address("interface-engine.local:6661").is_ok());
+        assert!(check_address("[::1]:2575").is_ok());
+        for bad in ["127.0.0.1", ":2575", "host:0", "host:http", "host:70000"] {
+            let e = check_address(bad).unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{bad}");
+            assert!(e.to_string().contains("HOST:PORT"), "{e}");
+        }
     }
 
     #[test]

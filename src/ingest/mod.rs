@@ -12,6 +12,7 @@
 
 pub mod linkage;
 pub mod maps;
+pub mod mllp;
 pub mod omop;
 pub mod pipeline;
 pub mod quality;

@@ -9,6 +9,9 @@ use crate::error::Result;
 
 pub mod csv;
 pub mod legacy;
+pub mod fhir;
+pub mod hl7v2;
+pub mod parquet;
 
 pub use super::pipeline::SourceConfig;
 
@@ -22,6 +25,13 @@ pub enum SourceKind {
     FixedWidth,
     /// A pharmacy dispensing CSV: one row per drug, patient columns repeated.
     PharmacyCsv,
+    /// A folder of records-schema Parquet tables (patients.parquet, ...).
+    Parquet,
+    /// An HL7 v2 feed file (or a folder of `.hl7` files).
+    Hl7v2,
+    /// FHIR R4: a Bundle `.json`, an `.ndjson` of Bundles or of resources
+    /// (Bulk Data), or a folder of them.
+    Fhir,
 }
 
 /// Read one source into raw records, noting what it found (encodings, ...)
@@ -31,5 +41,8 @@ pub fn read_source(s: &SourceConfig, q: &mut SourceQuality) -> Result<Vec<RawRec
         SourceKind::Csv => csv::read(s, q),
         SourceKind::FixedWidth => legacy::read_fixed_width(s, q),
         SourceKind::PharmacyCsv => legacy::read_pharmacy(s, q),
+        SourceKind::Parquet => parquet::read(s, q),
+        SourceKind::Hl7v2 => hl7v2::read(s, q),
+        SourceKind::Fhir => fhir::read(s, q),
     }
 }
