@@ -334,3 +334,54 @@ fn bad_inputs_get_clear_errors() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("t.toml"));
 }
+
+#[test]
+fn a_model_scores_both_sides_and_performance_is_judged_per_window() {
+    let d = tempfile::tempdir().unwrap();
+    let (a, b) = (d.path().join("a"), d.path().join("b"));
+    generate(&a, "baseline", "1");
+    generate(&b, "baseline", "2");
+    let runs = d.path().join("runs");
+    let o = carelab(&[
+        "-q",
+        "--no-progress",
+        "train",
+        "--data",
+        a.join("analysis.csv").to_str().unwrap(),
+        "--model",
+        "logreg",
+        "--seed",
+        "1",
+        "--out",
+        runs.to_str().unwrap(),
+        "--name",
+        "m",
+        "--no-eval",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let run = runs.join("m");
+    let out = d.path().join("m");
+    // The run directory as the reference: the table it trained on.
+    let (code, r) = monitor(&[
+        "--reference",
+        run.to_str().unwrap(),
+        "--current",
+        b.to_str().unwrap(),
+        "--model",
+        run.to_str().unwrap(),
+        "--window",
+        "365-days",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(r["score"]["level"], "ok", "{}", r["score"]);
+    assert!(r["score"]["psi"].as_f64().unwrap() < 0.1);
+    let reference_auroc = r["reference_performance"]["auroc"].as_f64().unwrap();
+    assert!(reference_auroc > 0.6, "{reference_auroc}");
+    let windows = r["windows"].as_array().unwrap();
+    assert!(windows.len() >= 3);
+    assert!(windows
+        .iter()
+        .all(|w| w["performance"]["n"].as_u64().unwrap() == w["rows"].as_u64().unwrap()));
+    assert_eq!(code, r["exit_code"].as_i64().unwrap() as i32);
+}

@@ -38,7 +38,8 @@ pub struct Thresholds {
     /// Drop in AUROC from the reference's, per window.
     pub auroc_drop_warn: f64,
     pub auroc_drop_alert: f64,
-    /// Expected calibration error, per window.
+    /// Rise in expected calibration error per window over the reference's
+    /// (the ECE itself when the reference has no scored labels).
     pub ece_warn: f64,
     pub ece_alert: f64,
     /// Windows with fewer labelled rows (or fewer than 10 events) get
@@ -655,9 +656,13 @@ fn window_reports(
         if let Some(p) = performance
             .filter(|p| p.n >= t.min_window_rows && p.positives >= 10 && p.n - p.positives >= 10)
         {
-            let ece = Level::of(p.ece, t.ece_warn, t.ece_alert);
+            // Calibration is judged by its rise over the reference's ECE
+            // when that is known: a model that was never well calibrated
+            // should not alert every window for what it always did.
+            let base = reference.performance.map_or(0.0, |r| r.ece);
+            let ece = Level::of(p.ece - base, t.ece_warn, t.ece_alert);
             if ece > Level::Ok {
-                reasons.push(format!("ECE {:.3}", p.ece));
+                reasons.push(format!("ECE {base:.3} -> {:.3}", p.ece));
             }
             level = level.max(ece);
             if let (Some(now), Some(then)) = (p.auroc, reference.performance.and_then(|r| r.auroc))
