@@ -92,30 +92,41 @@ pub struct TestResult {
 pub fn ks_two_sample(a: &[f64], b: &[f64]) -> Option<TestResult> {
     let mut a: Vec<f64> = a.iter().copied().filter(|v| v.is_finite()).collect();
     let mut b: Vec<f64> = b.iter().copied().filter(|v| v.is_finite()).collect();
+    a.sort_by(f64::total_cmp);
+    b.sort_by(f64::total_cmp);
+    let d = ks_statistic(&a, &b)?;
+    Some(TestResult {
+        statistic: d,
+        p_value: ks_p_value(d, a.len() as f64, b.len() as f64),
+    })
+}
+
+/// The KS statistic of two sorted samples; `None` when either is empty.
+pub fn ks_statistic(a: &[f64], b: &[f64]) -> Option<f64> {
     if a.is_empty() || b.is_empty() {
         return None;
     }
-    a.sort_by(f64::total_cmp);
-    b.sort_by(f64::total_cmp);
     let (n, m) = (a.len() as f64, b.len() as f64);
     let (mut i, mut j, mut d) = (0usize, 0usize, 0.0f64);
-    // Walk both sorted samples; at each distinct value step past every tie
-    // on both sides before comparing the distribution functions.
-    while i < a.len() && j < b.len() {
-        let x = a[i].min(b[j]);
-        while i < a.len() && a[i] <= x {
+    // At each distinct value step past every tie on both sides before
+    // comparing the distribution functions.
+    while let (Some(&x), Some(&y)) = (a.get(i), b.get(j)) {
+        let x = x.min(y);
+        while a.get(i).is_some_and(|&v| v <= x) {
             i += 1;
         }
-        while j < b.len() && b[j] <= x {
+        while b.get(j).is_some_and(|&v| v <= x) {
             j += 1;
         }
         d = d.max((i as f64 / n - j as f64 / m).abs());
     }
-    let en = n * m / (n + m);
-    Some(TestResult {
-        statistic: d,
-        p_value: kolmogorov_sf(en.sqrt() * d),
-    })
+    Some(d)
+}
+
+/// Two-sided asymptotic p-value of a KS statistic `d` from samples of
+/// sizes `n` and `m`.
+pub fn ks_p_value(d: f64, n: f64, m: f64) -> f64 {
+    kolmogorov_sf((n * m / (n + m)).sqrt() * d)
 }
 
 /// Survival function of the Kolmogorov distribution:
