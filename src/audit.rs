@@ -42,6 +42,27 @@ pub struct AuditEvent {
     pub entity: String,
     /// What was done, in words that carry no PHI (a route, a verb, counts).
     pub detail: String,
+    /// AuditEvent.subtype: the CLI verb (`data generate`, `deid`, ...).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub subtype: String,
+    /// The datasets touched: paths with their manifest checksums, never
+    /// their contents.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub entities: Vec<Entity>,
+}
+
+/// One AuditEvent.entity: a dataset or file the event read or wrote.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entity {
+    /// The path as given on the command line.
+    pub what: String,
+    /// `source` (read) or `destination` (written), as in FHIR's
+    /// object-role codes.
+    pub role: String,
+    /// `sha256:...` of the dataset's manifest (or of the file itself when it
+    /// has no manifest); absent for a folder without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum: Option<String>,
 }
 
 impl AuditEvent {
@@ -54,6 +75,8 @@ impl AuditEvent {
             source: source.into(),
             entity: "-".into(),
             detail: String::new(),
+            subtype: String::new(),
+            entities: Vec::new(),
         }
     }
 }

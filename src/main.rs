@@ -4,7 +4,7 @@
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use carelab::ui::Ui;
 
@@ -27,6 +27,10 @@ pub struct Cli {
     /// No progress bars or progress lines.
     #[arg(long, global = true)]
     no_progress: bool,
+    /// Append a hash-chained FHIR AuditEvent record to FILE for every verb
+    /// that reads or writes patient data.
+    #[arg(long, global = true, env = "CARELAB_AUDIT_LOG", value_name = "FILE")]
+    audit_log: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -79,9 +83,11 @@ pub enum Command {
 }
 
 fn main() -> ExitCode {
-    let args = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let args = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let ui = Ui::new(args.json, args.quiet, args.verbose, args.no_progress);
-    match cli::dispatch(args.command, &ui) {
+    let audit = cli::deid::audit_call(&matches, args.audit_log.as_deref());
+    match cli::dispatch(args.command, audit, &ui) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             if ui.json {

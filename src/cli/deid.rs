@@ -1,6 +1,6 @@
 //! `carelab deid`, `carelab scan-phi` and `carelab audit verify`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use carelab::audit;
 use carelab::deid::{self, roles::RoleMap, scan, Mode, Options};
@@ -37,7 +37,8 @@ pub struct DeidArgs {
     /// Column roles override: TOML with a [columns] table.
     #[arg(long)]
     pub roles: Option<PathBuf>,
-    /// Audit log (default OUT/audit.jsonl).
+    /// This run's own audit log (default OUT/audit.jsonl; none when the
+    /// global --audit-log records the run).
     #[arg(long)]
     pub audit: Option<PathBuf>,
     /// Reference date for ages, YYYY-MM-DD (default: latest date in the data).
@@ -60,6 +61,9 @@ pub fn run_deid(a: DeidArgs, ui: &Ui) -> Result<u8> {
     if a.k == 0 {
         return Err(Error::usage("--k must be at least 1"));
     }
+    let audit = a
+        .audit
+        .or_else(|| (!session_log_active()).then(|| a.output.join("audit.jsonl")));
     let opts = Options {
         input: a.input,
         output: a.output,
@@ -71,7 +75,7 @@ pub fn run_deid(a: DeidArgs, ui: &Ui) -> Result<u8> {
         k: a.k,
         suppress: a.suppress,
         truth: a.truth,
-        audit: a.audit,
+        audit,
         as_of,
         max_shift_days: 180,
     };
@@ -129,4 +133,209 @@ pub fn run_audit(c: AuditCommand, ui: &Ui) -> Result<u8> {
             Ok(u8::from(!v.ok))
         }
     }
+}
+
+/// Verbs that read or write patient data, with their FHIR AuditEvent action
+/// (C create, R read, E execute). Only these are audited by the wrapper.
+const AUDITED: &[(&str, &str)] = &[
+    ("data generate", "C"),
+    ("ingest", "C"),
+    ("deid", "C"),
+    ("scan-phi", "R"),
+    ("train", "E"),
+    ("eval", "R"),
+    ("monitor", "R"),
+    ("serve", "E"),
+    ("lab check", "R"),
+];
+
+/// Arguments whose values are paths but never audit entities: the log
+/// itself, and the key (its whereabouts stay out of the log).
+const NOT_ENTITIES: &[&str] = &["audit_log", "key_file"];
+
+/// Arguments that name what a verb writes; every other path is read.
+const OUTPUTS: &[&str] = &["out", "output", "out_dir"];
+
+/// The log a wrapped verb is recorded into, while it runs: lets `deid`
+/// leave its own per-run record to the wrapper.
+static ACTIVE_LOG: std::sync::Mutex<Option<PathBuf>> = std::sync::Mutex::new(None);
+
+fn session_log_active() -> bool {
+    ACTIVE_LOG.lock().map(|l| l.is_some()).unwrap_or(false)
+}
+
+/// One audited invocation: the verb, its action and every path argument.
+#[derive(Debug, Clone)]
+pub struct AuditedCall {
+    log: PathBuf,
+    verb: String,
+    action: &'static str,
+    /// (argument id, value) for every argument value, in order.
+    paths: Vec<(String, PathBuf)>,
+}
+
+/// The audit record this invocation needs, if `log` is set and the verb
+/// touches patient data. Works on clap's matches so that every verb, present
+/// and future, is covered by the same code: any path-valued argument that
+/// exists when the verb ends becomes an entity.
+pub fn audit_call(matches: &clap::ArgMatches, log: Option<&Path>) -> Option<AuditedCall> {
+    let log = log?;
+    let mut m = matches;
+    let mut names = Vec::new();
+    while let Some((name, sub)) = m.subcommand() {
+        names.push(name.to_string());
+        m = sub;
+    }
+    let verb = names.join(" ");
+    let action = AUDITED.iter().find(|(v, _)| *v == verb)?.1;
+    let mut paths = Vec::new();
+    for id in m.ids() {
+        let id = id.as_str();
+        if NOT_ENTITIES.contains(&id) {
+            continue;
+        }
+        if let Ok(Some(values)) = m.try_get_raw(id) {
+            for v in values {
+                paths.push((id.to_string(), PathBuf::from(v)));
+            }
+        }
+    }
+    Some(AuditedCall {
+        log: log.to_path_buf(),
+        verb,
+        action,
+        paths,
+    })
+}
+
+/// Run `f` (the verb) between the audit records it needs: one after it ends
+/// with the outcome from its exit code, and for `serve` also one when it
+/// starts. A record that cannot be written fails the command.
+pub fn audited(call: Option<AuditedCall>, f: impl FnOnce() -> Result<u8>) -> Result<u8> {
+    let Some(call) = call else {
+        return f();
+    };
+    let log = audit::AuditLog::open(&call.log)?;
+    if call.verb == "serve" {
+        log.record(call.event("serve start", "0", String::new()))?;
+    }
+    if let Ok(mut active) = ACTIVE_LOG.lock() {
+        *active = Some(call.log.clone());
+    }
+    let result = f();
+    if let Ok(mut active) = ACTIVE_LOG.lock() {
+        *active = None;
+    }
+    let (outcome, detail) = match &result {
+        Ok(0) => ("0", "exit 0".to_string()),
+        Ok(code) => ("4", format!("exit {code}")),
+        // the error text may quote a data value: record its kind only
+        Err(e) => ("8", format!("failed: {}", e.kind())),
+    };
+    let subtype = if call.verb == "serve" {
+        "serve stop".to_string()
+    } else {
+        call.verb.clone()
+    };
+    log.record(call.event(&subtype, outcome, detail))?;
+    result
+}
+
+impl AuditedCall {
+    fn event(&self, subtype: &str, outcome: &str, detail: String) -> audit::AuditEvent {
+        let mut e = audit::AuditEvent::new(
+            self.verb.split(' ').next().unwrap_or(""),
+            self.action,
+            &source(),
+        );
+        e.subtype = subtype.to_string();
+        e.outcome = outcome.to_string();
+        e.agent = os_user();
+        let mut detail = vec![detail];
+        for (id, p) in &self.paths {
+            if !p.exists() {
+                continue;
+            }
+            let output = OUTPUTS.contains(&id.as_str());
+            // a failed run's output folder may hold an older run's manifest
+            if output && outcome != "8" {
+                detail.extend(manifest_summary(p));
+            }
+            e.entities.push(audit::Entity {
+                what: p.display().to_string(),
+                role: if output { "destination" } else { "source" }.into(),
+                checksum: dataset_checksum(p).map(|h| format!("sha256:{h}")),
+            });
+        }
+        e.entity = format!("{} datasets", e.entities.len());
+        e.detail = detail
+            .into_iter()
+            .filter(|d| !d.is_empty())
+            .collect::<Vec<_>>()
+            .join("; ");
+        e
+    }
+}
+
+/// Who ran it: the operating-system account.
+fn os_user() -> String {
+    ["USER", "USERNAME", "LOGNAME"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// Which system recorded it: host and program version.
+fn source() -> String {
+    let host = sysinfo::System::host_name().unwrap_or_else(|| "unknown-host".into());
+    format!("{host} carelab/{}", env!("CARGO_PKG_VERSION"))
+}
+
+/// The checksum that names a dataset: its manifest's SHA-256 (a folder with
+/// a manifest, or a file its folder's manifest lists), else the file's own.
+fn dataset_checksum(p: &Path) -> Option<String> {
+    if p.is_dir() {
+        let m = p.join("manifest.json");
+        return m
+            .is_file()
+            .then(|| carelab::artifact::sha256_file(&m).ok())
+            .flatten();
+    }
+    let name = p.file_name()?.to_string_lossy().into_owned();
+    let manifest = p.parent().map(|d| d.join("manifest.json"));
+    if let Some(m) = manifest.filter(|m| m.is_file() && name != "manifest.json") {
+        let listed = std::fs::read(&m)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            .is_some_and(|v| v["files"].get(&name).is_some());
+        if listed {
+            return carelab::artifact::sha256_file(&m).ok();
+        }
+    }
+    carelab::artifact::sha256_file(p).ok()
+}
+
+/// What an output's manifest says was made: stage, mode and counts (never
+/// values from the data).
+fn manifest_summary(p: &Path) -> Option<String> {
+    let bytes = std::fs::read(p.join("manifest.json")).ok()?;
+    let v: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    let mut s = format!(
+        "{}: stage={}",
+        p.display(),
+        v["stage"].as_str().unwrap_or("?")
+    );
+    if let Some(mode) = v["details"]["mode"].as_str() {
+        s.push_str(&format!(" mode={mode}"));
+    }
+    if let Some(counts) = v["counts"].as_object() {
+        let list: Vec<String> = counts
+            .iter()
+            .filter_map(|(k, n)| n.as_u64().map(|n| format!("{k}={n}")))
+            .collect();
+        if !list.is_empty() {
+            s.push_str(&format!(" counts {}", list.join(",")));
+        }
+    }
+    Some(s)
 }

@@ -49,7 +49,8 @@ pub struct BenchTrainArgs {
     /// Hidden layers to sweep: one width list per flag, e.g. --hidden 64 --hidden 256,128.
     #[arg(long, default_values = ["64"])]
     pub hidden: Vec<String>,
-    /// Floating-point type.
+    /// f32, or bf16: mixed precision on the candle engine (bf16 matmuls,
+    /// f32 weights); the fused CPU kernels are f32 only.
     #[arg(long, default_value = "f32")]
     pub dtype: String,
     /// Rows of the toy table.

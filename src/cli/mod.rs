@@ -18,8 +18,13 @@ pub mod serve;
 pub mod tour;
 pub mod train;
 
-/// Run a verb; the value is the process exit code.
-pub fn dispatch(command: Command, ui: &Ui) -> Result<u8> {
+/// Run a verb, with the audit records it needs when `--audit-log` is set;
+/// the value is the process exit code.
+pub fn dispatch(command: Command, audit: Option<deid::AuditedCall>, ui: &Ui) -> Result<u8> {
+    deid::audited(audit, || run_verb(command, ui))
+}
+
+fn run_verb(command: Command, ui: &Ui) -> Result<u8> {
     match command {
         Command::Tour(a) => tour::run(a, ui),
         Command::Data(c) => data::run(c, ui),

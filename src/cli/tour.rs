@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 use carelab::error::{Error, Result};
 use carelab::ui::Ui;
@@ -80,10 +80,13 @@ pub fn run(args: TourArgs, ui: &Ui) -> Result<u8> {
 
 fn run_step(step: &Step, ui: &Ui) -> Result<u8> {
     let argv = std::iter::once("carelab".to_string()).chain(step.args.iter().cloned());
-    let cli = Cli::try_parse_from(argv).map_err(|e| {
+    let bad = |e: clap::Error| {
         Error::failure(format!("tour step '{}' has bad arguments: {e}", step.title))
-    })?;
-    super::dispatch(cli.command, ui)
+    };
+    let matches = Cli::command().try_get_matches_from(argv).map_err(bad)?;
+    let cli = Cli::from_arg_matches(&matches).map_err(bad)?;
+    let audit = super::deid::audit_call(&matches, cli.audit_log.as_deref());
+    super::dispatch(cli.command, audit, ui)
 }
 
 fn path(p: &Path) -> String {
@@ -133,7 +136,8 @@ fn steps(a: &TourArgs, key: &Path) -> Vec<Step> {
     ]);
     let mut scan = vec!["scan-phi"];
     scan.extend(deid_tables.iter().map(String::as_str));
-    vec![
+    let log = o("audit.jsonl");
+    let mut steps = vec![
         step(
             "what this machine can do",
             &["doctor", "--workspace", &o("work")],
@@ -184,10 +188,6 @@ fn steps(a: &TourArgs, key: &Path) -> Vec<Step> {
             ],
         ),
         step("scan for residual PHI", &scan),
-        step(
-            "verify the audit log",
-            &["audit", "verify", &format!("{deid}/audit.jsonl")],
-        ),
         step(
             "train a logistic regression",
             &[
@@ -271,5 +271,12 @@ fn steps(a: &TourArgs, key: &Path) -> Vec<Step> {
                 "0.2",
             ],
         ),
-    ]
+    ];
+    // every stage that touches patient data records itself in one log, and
+    // the last step checks the chain over the whole path
+    steps.push(step("verify the audit log", &["audit", "verify", &log]));
+    for s in &mut steps {
+        s.args.extend(["--audit-log".to_string(), log.clone()]);
+    }
+    steps
 }

@@ -45,6 +45,7 @@ pub struct Options {
     pub k: u64,
     pub suppress: bool,
     pub truth: Option<PathBuf>,
+    /// Where to append this run's own audit record; `None`: no record.
     pub audit: Option<PathBuf>,
     /// Reference date for ages; default: the latest date in the patients
     /// and encounters tables.
@@ -311,11 +312,12 @@ pub fn run(opts: &Options, ui: &Ui) -> Result<Report> {
     manifest.checksum_dir(&opts.output)?;
     manifest.write(&opts.output)?;
 
-    let audit_path = opts
-        .audit
-        .clone()
-        .unwrap_or_else(|| opts.output.join("audit.jsonl"));
-    let log = AuditLog::open(&audit_path)?;
+    // A run's own record; under the CLI's --audit-log the wrapper records
+    // the run instead, from the manifest written above.
+    let Some(audit_path) = &opts.audit else {
+        return Ok(report);
+    };
+    let log = AuditLog::open(audit_path)?;
     let mut event = AuditEvent::new("export", "E", "carelab-deid");
     event.entity = format!("dataset:{}", &manifest.digest()[..16]);
     let rows: u64 = report.tables.values().map(|t| t.rows_out).sum();

@@ -11,7 +11,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::artifact::read_json;
-use crate::error::{Error, IoContext, Result};
+use crate::error::{Error, Result};
+use crate::formats::named_csv::NamedCsv;
 
 /// One scored stay from `predictions.csv`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -75,90 +76,15 @@ pub const HISTORY_COLUMNS: [&str; 6] = [
     "samples_per_sec",
 ];
 
-/// Open a CSV and map each wanted column name to its index, naming the file
-/// and the missing column on failure.
-fn open_csv(path: &Path, wanted: &[&str]) -> Result<(csv::Reader<std::fs::File>, Vec<usize>)> {
-    let file = std::fs::File::open(path).at(path)?;
-    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(file);
-    let headers = reader
-        .headers()
-        .map_err(|e| {
-            Error::bad_input(
-                path.display(),
-                Some("line 1".into()),
-                "a CSV header",
-                e.to_string(),
-            )
-        })?
-        .clone();
-    let mut idx = Vec::with_capacity(wanted.len());
-    for name in wanted {
-        let i = headers
-            .iter()
-            .position(|h| h.trim() == *name)
-            .ok_or_else(|| {
-                Error::bad_input(
-                    path.display(),
-                    Some("line 1".into()),
-                    format!("a column named {name}"),
-                    format!("columns {}", headers.iter().collect::<Vec<_>>().join(",")),
-                )
-            })?;
-        idx.push(i);
-    }
-    Ok((reader, idx))
-}
-
-/// Fields of one record by column, with the error location "line N, column C".
-struct Row<'a> {
-    path: &'a Path,
-    line: u64,
-    record: csv::StringRecord,
-}
-
-impl Row<'_> {
-    fn text(&self, i: usize, name: &str) -> Result<String> {
-        self.record
-            .get(i)
-            .map(|s| s.trim().to_string())
-            .ok_or_else(|| self.bad(name, "a value", "a short row"))
-    }
-
-    fn number(&self, i: usize, name: &str) -> Result<f64> {
-        let t = self.text(i, name)?;
-        t.parse::<f64>()
-            .ok()
-            .filter(|v| v.is_finite())
-            .ok_or_else(|| self.bad(name, "a finite number", &t))
-    }
-
-    fn bad(&self, name: &str, expected: &str, found: &str) -> Error {
-        Error::bad_input(
-            self.path.display(),
-            Some(format!("line {}, column {name}", self.line)),
-            expected,
-            found,
-        )
-    }
-}
-
 /// Read `predictions.csv`. Scores must lie in [0, 1] and labels be 0 or 1;
 /// anything else is an error naming the line (a bad score is a bug upstream,
 /// not a row to drop quietly).
 pub fn read_predictions(path: &Path) -> Result<Vec<Prediction>> {
-    let (mut reader, idx) = open_csv(path, &PREDICTION_COLUMNS)?;
+    let mut csv = NamedCsv::open(path)?;
+    let idx = csv.columns(&PREDICTION_COLUMNS)?;
     let mut out = Vec::new();
-    for (i, rec) in reader.records().enumerate() {
-        let line = i as u64 + 2;
-        let record = rec.map_err(|e| {
-            Error::bad_input(
-                path.display(),
-                Some(format!("line {line}")),
-                "a CSV record",
-                e.to_string(),
-            )
-        })?;
-        let row = Row { path, line, record };
+    for row in csv.rows() {
+        let row = row?;
         let score = row.number(idx[3], "score")?;
         if !(0.0..=1.0).contains(&score) {
             return Err(row.bad("score", "a probability in [0, 1]", &score.to_string()));
@@ -189,19 +115,11 @@ pub fn read_predictions(path: &Path) -> Result<Vec<Prediction>> {
 
 /// Read `history.csv`, one row an epoch.
 pub fn read_history(path: &Path) -> Result<Vec<Epoch>> {
-    let (mut reader, idx) = open_csv(path, &HISTORY_COLUMNS)?;
+    let mut csv = NamedCsv::open(path)?;
+    let idx = csv.columns(&HISTORY_COLUMNS)?;
     let mut out = Vec::new();
-    for (i, rec) in reader.records().enumerate() {
-        let line = i as u64 + 2;
-        let record = rec.map_err(|e| {
-            Error::bad_input(
-                path.display(),
-                Some(format!("line {line}")),
-                "a CSV record",
-                e.to_string(),
-            )
-        })?;
-        let row = Row { path, line, record };
+    for row in csv.rows() {
+        let row = row?;
         let epoch = row.text(idx[0], "epoch")?;
         out.push(Epoch {
             epoch: epoch

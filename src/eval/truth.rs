@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use super::metrics::auroc;
 use super::run_dir::Prediction;
-use crate::error::{Error, IoContext, Result};
+use crate::error::Result;
+use crate::formats::named_csv::NamedCsv;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BayesComparison {
@@ -28,67 +29,20 @@ pub struct BayesComparison {
 
 /// Read `encounter_id -> (true_risk, readmit_30d)` from the truth file.
 pub fn read_truth(path: &Path) -> Result<BTreeMap<String, (f64, Option<bool>)>> {
-    let file = std::fs::File::open(path).at(path)?;
-    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(file);
-    let headers = reader
-        .headers()
-        .map_err(|e| {
-            Error::bad_input(
-                path.display(),
-                Some("line 1".into()),
-                "a CSV header",
-                e.to_string(),
-            )
-        })?
-        .clone();
-    let col = |name: &str| headers.iter().position(|h| h.trim() == name);
-    let id = col("encounter_id").ok_or_else(|| {
-        Error::bad_input(
-            path.display(),
-            Some("line 1".into()),
-            "a column encounter_id",
-            headers.iter().collect::<Vec<_>>().join(","),
-        )
-    })?;
-    let risk = col("true_risk").ok_or_else(|| {
-        Error::bad_input(
-            path.display(),
-            Some("line 1".into()),
-            "a column true_risk",
-            headers.iter().collect::<Vec<_>>().join(","),
-        )
-    })?;
-    let label = col("readmit_30d");
+    let mut csv = NamedCsv::open(path)?;
+    let id = csv.column("encounter_id")?;
+    let risk = csv.column("true_risk")?;
+    let label = csv.optional("readmit_30d");
     let mut out = BTreeMap::new();
-    for (i, rec) in reader.records().enumerate() {
-        let line = i + 2;
-        let rec = rec.map_err(|e| {
-            Error::bad_input(
-                path.display(),
-                Some(format!("line {line}")),
-                "a CSV record",
-                e.to_string(),
-            )
-        })?;
-        let field = |c: usize| rec.get(c).unwrap_or("").trim();
-        let r: f64 = field(risk)
-            .parse()
-            .ok()
-            .filter(|v: &f64| v.is_finite())
-            .ok_or_else(|| {
-                Error::bad_input(
-                    path.display(),
-                    Some(format!("line {line}, column true_risk")),
-                    "a number",
-                    field(risk),
-                )
-            })?;
-        let y = label.and_then(|c| match field(c) {
+    for row in csv.rows() {
+        let row = row?;
+        let r = row.number(risk, "true_risk")?;
+        let y = label.and_then(|c| match row.get(c) {
             "1" | "true" => Some(true),
             "0" | "false" => Some(false),
             _ => None,
         });
-        out.insert(field(id).to_string(), (r, y));
+        out.insert(row.get(id).to_string(), (r, y));
     }
     Ok(out)
 }

@@ -10,6 +10,7 @@
 use std::path::Path;
 use std::time::Instant;
 
+use candle_core::DType;
 use serde::Serialize;
 
 use crate::clinical::AnalysisRow;
@@ -60,12 +61,17 @@ pub struct TrainBenchRow {
 
 /// Sweep the settings; the fused engine runs on the CPU only.
 pub fn train(opts: &TrainBenchOptions) -> Result<Vec<TrainBenchRow>> {
-    if opts.dtype != "f32" {
-        return Err(Error::usage(format!(
-            "--dtype {}: both training engines compute in f32 so far; use --dtype f32",
-            opts.dtype
-        )));
-    }
+    // bf16 is the candle engine's mixed precision (bf16 matmuls, f32
+    // weights); the fused kernels are f32 only, so they sit a bf16 sweep out.
+    let compute = match opts.dtype.as_str() {
+        "f32" => DType::F32,
+        "bf16" => DType::BF16,
+        other => {
+            return Err(Error::usage(format!(
+                "--dtype {other}: expected f32 or bf16"
+            )))
+        }
+    };
     if opts.rows < 10 || opts.epochs == 0 || opts.batch_sizes.contains(&0) {
         return Err(Error::usage(
             "bench train needs --rows ≥ 10, --epochs ≥ 1 and batch sizes ≥ 1",
@@ -88,7 +94,7 @@ pub fn train(opts: &TrainBenchOptions) -> Result<Vec<TrainBenchRow>> {
     for hidden in &opts.hidden {
         for &batch in &opts.batch_sizes {
             let mut engines = vec![Engine::Candle];
-            if !opts.cuda {
+            if !opts.cuda && compute == DType::F32 {
                 engines.insert(0, Engine::Fused);
             }
             for engine in engines {
@@ -102,7 +108,8 @@ pub fn train(opts: &TrainBenchOptions) -> Result<Vec<TrainBenchRow>> {
                         }
                     }
                     Engine::Candle => {
-                        let mut e = CandleEngine::new(device.clone(), &x, &y, &w, &mlp, &opt)?;
+                        let mut e = CandleEngine::new(device.clone(), &x, &y, &w, &mlp, &opt)?
+                            .with_compute(compute)?;
                         for _ in 0..opts.epochs {
                             e.epoch(&order, batch, &mut opt)?;
                         }
@@ -121,7 +128,7 @@ pub fn train(opts: &TrainBenchOptions) -> Result<Vec<TrainBenchRow>> {
                     batch_size: batch,
                     samples_per_sec: x.rows as f64 / seconds,
                     seconds_per_epoch: seconds,
-                    working_bytes: working_bytes(&mlp, batch.min(x.rows)),
+                    working_bytes: working_bytes(&mlp, batch.min(x.rows), compute),
                 });
             }
         }
@@ -148,12 +155,19 @@ fn fused_epoch(
     }
 }
 
-fn working_bytes(mlp: &Mlp, batch: usize) -> u64 {
+fn working_bytes(mlp: &Mlp, batch: usize, compute: DType) -> u64 {
     let params = mlp.params.len() as u64;
     let widths: u64 =
         mlp.inputs() as u64 + mlp.layers.iter().map(|l| l.outputs as u64).sum::<u64>();
-    // params + grads + two Adam moments; activations and their gradients
-    4 * (4 * params + 2 * widths * batch as u64)
+    let size = compute.size_in_bytes() as u64;
+    // f32 params + grads + two Adam moments; a cast copy of the weights when
+    // computing in another type; activations and their gradients.
+    let cast_copy = if compute == DType::F32 {
+        0
+    } else {
+        size * params
+    };
+    4 * 4 * params + cast_copy + size * 2 * widths * batch as u64
 }
 
 /// Write and read cost of one table in one format.
@@ -230,11 +244,23 @@ mod tests {
         }
         // a wider batch holds more activations
         assert!(rows[2].working_bytes > rows[0].working_bytes);
-        assert!(train(&TrainBenchOptions {
+        let bf16 = train(&TrainBenchOptions {
             dtype: "bf16".into(),
             ..opts()
         })
-        .is_err());
+        .unwrap();
+        assert_eq!(bf16.len(), 1, "bf16 runs on the candle engine only");
+        assert_eq!(
+            (bf16[0].engine, bf16[0].dtype.as_str()),
+            (Engine::Candle, "bf16")
+        );
+        assert!(bf16[0].samples_per_sec > 0.0 && bf16[0].samples_per_sec.is_finite());
+        let err = train(&TrainBenchOptions {
+            dtype: "f16".into(),
+            ..opts()
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("f32 or bf16"), "{err}");
     }
 
     fn opts() -> TrainBenchOptions {

@@ -19,6 +19,7 @@ use crate::error::{Error, IoContext, Result};
 use super::catalog::Catalog;
 use super::spec::CheckKind;
 use super::workspace::{self, ProgressFile, PROGRESS_FILE};
+use crate::formats::named_csv::NamedCsv;
 
 /// One row of the roster.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -37,63 +38,28 @@ pub fn learner_seed(class_seed: u64, learner_id: &str) -> u64 {
 /// Read `roster.csv`: a header with an `id` column (letters, digits, `-`,
 /// `_`, `.`; unique) and optionally `name`.
 pub fn read_roster(path: &Path) -> Result<Vec<Learner>> {
-    let mut reader = csv::Reader::from_path(path)
-        .map_err(|e| Error::failure(format!("{}: {e}", path.display())))?;
-    let headers = reader
-        .headers()
-        .map_err(|e| {
-            Error::bad_input(
-                path.display(),
-                Some("line 1".into()),
-                "a header row",
-                e.to_string(),
-            )
-        })?
-        .clone();
-    let id_col = headers
-        .iter()
-        .position(|h| h.trim() == "id")
-        .ok_or_else(|| {
-            Error::bad_input(
-                path.display(),
-                Some("line 1".into()),
-                "a column named id (and optionally name)",
-                headers.iter().collect::<Vec<_>>().join(","),
-            )
-        })?;
-    let name_col = headers.iter().position(|h| h.trim() == "name");
+    let mut csv = NamedCsv::open(path)?;
+    let id_col = csv.column("id")?;
+    let name_col = csv.optional("name");
     let mut learners: Vec<Learner> = Vec::new();
-    for (i, record) in reader.records().enumerate() {
-        let line = Some(format!("line {}", i + 2));
-        let record = record.map_err(|e| {
-            Error::bad_input(path.display(), line.clone(), "a CSV row", e.to_string())
-        })?;
-        let id = record.get(id_col).unwrap_or("").trim().to_string();
+    for record in csv.rows() {
+        let record = record?;
+        let id = record.get(id_col).to_string();
         let valid = !id.is_empty()
             && id
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
         if !valid {
-            return Err(Error::bad_input(
-                path.display(),
-                line,
+            return Err(record.bad(
+                "id",
                 "an id of letters, digits, '-', '_' or '.'",
-                format!("'{id}'"),
+                &format!("'{id}'"),
             ));
         }
         if learners.iter().any(|l| l.id == id) {
-            return Err(Error::bad_input(
-                path.display(),
-                line,
-                "a unique id",
-                format!("'{id}' again"),
-            ));
+            return Err(record.bad("id", "a unique id", &format!("'{id}' again")));
         }
-        let name = name_col
-            .and_then(|c| record.get(c))
-            .unwrap_or("")
-            .trim()
-            .to_string();
+        let name = name_col.map(|c| record.get(c)).unwrap_or("").to_string();
         learners.push(Learner { id, name });
     }
     if learners.is_empty() {

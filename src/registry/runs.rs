@@ -330,18 +330,7 @@ impl Registry {
              WHERE ?1 IS NULL OR e.name = ?1
              ORDER BY r.recorded_at DESC, r.run_id",
         )?;
-        let rows = stmt.query_map([experiment], |r| {
-            Ok(RunSummary {
-                run_id: r.get(0)?,
-                experiment: r.get(1)?,
-                name: r.get(2)?,
-                run_dir: r.get(3)?,
-                model_kind: r.get(4)?,
-                status: r.get(5)?,
-                recorded_at: r.get(6)?,
-                metrics: BTreeMap::new(),
-            })
-        })?;
+        let rows = stmt.query_map([experiment], run_summary)?;
         let mut out: Vec<RunSummary> = rows.collect::<rusqlite::Result<_>>()?;
         for run in &mut out {
             run.metrics = self.summary_metrics(&run.run_id)?;
@@ -360,16 +349,7 @@ impl Registry {
             [&run_id],
             |r| {
                 Ok(RunDetail {
-                    summary: RunSummary {
-                        run_id: r.get(0)?,
-                        experiment: r.get(1)?,
-                        name: r.get(2)?,
-                        run_dir: r.get(3)?,
-                        model_kind: r.get(4)?,
-                        status: r.get(5)?,
-                        recorded_at: r.get(6)?,
-                        metrics: BTreeMap::new(),
-                    },
+                    summary: run_summary(r)?,
                     seed: r.get(7)?,
                     data_path: r.get(8)?,
                     data_digest: r.get(9)?,
@@ -464,4 +444,20 @@ impl Registry {
         dir.map(PathBuf::from)
             .ok_or_else(|| self.not_found("run", run_id))
     }
+}
+
+/// A run's summary from the first seven columns of a query that selects
+/// `run_id, experiment name, name, run_dir, model_kind, status, recorded_at`
+/// in that order; metrics are filled in afterwards.
+fn run_summary(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunSummary> {
+    Ok(RunSummary {
+        run_id: r.get(0)?,
+        experiment: r.get(1)?,
+        name: r.get(2)?,
+        run_dir: r.get(3)?,
+        model_kind: r.get(4)?,
+        status: r.get(5)?,
+        recorded_at: r.get(6)?,
+        metrics: BTreeMap::new(),
+    })
 }

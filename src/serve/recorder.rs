@@ -39,7 +39,7 @@ pub struct PredictionRecord {
 }
 
 enum Entry {
-    Audit(AuditEvent),
+    Audit(Box<AuditEvent>),
     Prediction(Box<PredictionRecord>),
     Close,
 }
@@ -89,7 +89,7 @@ impl Recorder {
     }
 
     pub fn audit(&self, event: AuditEvent) {
-        self.send(Entry::Audit(event));
+        self.send(Entry::Audit(Box::new(event)));
     }
 
     pub fn prediction(&self, record: PredictionRecord) {
@@ -146,7 +146,7 @@ fn write_loop(
         match entry {
             Entry::Audit(event) => {
                 if let Some(log) = &audit {
-                    log.record(event)?;
+                    log.record(*event)?;
                 }
             }
             Entry::Prediction(record) => {

@@ -666,6 +666,7 @@ async fn guard(State(svc): State<Arc<Service>>, req: Request, next: Next) -> Res
             Some(n) => format!("{method} {route} {}: {}", status.as_u16(), n.detail),
             None => format!("{method} {route} {}", status.as_u16()),
         },
+        ..AuditEvent::new("rest", action, "carelab-serve")
     });
     response
 }

@@ -38,6 +38,10 @@ pub struct CandleEngine {
     params: Vec<Var>,
     m: Vec<Tensor>,
     v: Vec<Tensor>,
+    /// The type the forward pass computes in. Parameters, moments and the
+    /// loss stay f32 (mixed precision: bf16 matmuls, f32 master weights),
+    /// so a bf16 run still updates weights by small steps.
+    compute: DType,
 }
 
 impl CandleEngine {
@@ -76,7 +80,22 @@ impl CandleEngine {
             params,
             m,
             v,
+            compute: DType::F32,
         })
+    }
+
+    /// Compute the forward pass in `dtype` (f32 or bf16) from now on. The
+    /// training rows are converted once; weights are cast each step, and
+    /// the cast is part of the graph, so gradients reach the f32 weights.
+    pub fn with_compute(mut self, dtype: DType) -> Result<CandleEngine> {
+        if !matches!(dtype, DType::F32 | DType::BF16) {
+            return Err(Error::usage(format!(
+                "compute type {dtype:?}: the engine computes in f32 or bf16"
+            )));
+        }
+        self.x = self.x.to_dtype(dtype)?;
+        self.compute = dtype;
+        Ok(self)
     }
 
     /// One epoch over `perm` in batches; returns the sum over rows of the
@@ -114,14 +133,14 @@ impl CandleEngine {
             let (Some(w), Some(b)) = (wb.first(), wb.get(1)) else {
                 break;
             };
-            a = a
-                .matmul(&w.as_tensor().t()?)?
-                .broadcast_add(b.as_tensor())?;
+            let w = w.as_tensor().to_dtype(self.compute)?;
+            let b = b.as_tensor().to_dtype(self.compute)?;
+            a = a.matmul(&w.t()?)?.broadcast_add(&b)?;
             if i + 1 < layers {
                 a = a.relu()?;
             }
         }
-        Ok(a)
+        Ok(a.to_dtype(DType::F32)?)
     }
 
     /// The same update as `Optimizer::step`, in tensor ops.
@@ -218,5 +237,53 @@ mod tests {
                 assert!((a - b).abs() < 1e-6);
             }
         }
+    }
+
+    #[test]
+    fn bf16_compute_learns_like_f32_and_keeps_f32_weights() {
+        let mut rng = crate::rng::stream(3, "test", 0);
+        let (rows, cols) = (512, 8);
+        let data: Vec<f32> = (0..rows * cols)
+            .map(|_| rng.random_range(-1.0f32..1.0))
+            .collect();
+        // A learnable label: the sign of the first two features' sum.
+        let y: Vec<f32> = (0..rows)
+            .map(|r| f32::from(u8::from(data[r * cols] + data[r * cols + 1] > 0.0)))
+            .collect();
+        let x = Matrix { rows, cols, data };
+        let w = vec![1.0f32; rows];
+        let perm: Vec<usize> = (0..rows).collect();
+        let start = Mlp::init(cols, &[16], 4);
+        let mut losses = Vec::new();
+        for dtype in [DType::F32, DType::BF16] {
+            let mut mlp = start.clone();
+            let mut opt = Optimizer::new(OptimizerKind::Adamw, 0.01, 0.0, mlp.params.len());
+            let mut engine = CandleEngine::new(Device::Cpu, &x, &y, &w, &mlp, &opt)
+                .unwrap()
+                .with_compute(dtype)
+                .unwrap();
+            let first = engine.epoch(&perm, 64, &mut opt).unwrap() / rows as f64;
+            let mut last = first;
+            for _ in 0..15 {
+                last = engine.epoch(&perm, 64, &mut opt).unwrap() / rows as f64;
+            }
+            engine.download(&mut mlp, &mut opt).unwrap();
+            assert!(last < 0.5 * first, "{dtype:?}: loss {first} -> {last}");
+            assert!(mlp.params.iter().all(|p| p.is_finite()));
+            losses.push(last);
+        }
+        // bf16 keeps ~3 significant digits: the same road, not the same steps.
+        assert!((losses[0] - losses[1]).abs() < 0.05, "{losses:?}");
+        assert!(CandleEngine::new(
+            Device::Cpu,
+            &x,
+            &y,
+            &w,
+            &start,
+            &Optimizer::new(OptimizerKind::Sgd, 0.1, 0.0, start.params.len())
+        )
+        .unwrap()
+        .with_compute(DType::F16)
+        .is_err());
     }
 }
