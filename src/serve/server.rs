@@ -701,6 +701,34 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
+    use axum::serve::ListenerExt;
+    // Answers are small: send them at once rather than wait on Nagle.
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    serve_on(service, listener, shutdown).await
+}
+
+/// `serve` over TLS: the same service behind `tls::TlsListener`.
+pub async fn serve_tls(
+    service: Arc<Service>,
+    listener: tokio::net::TcpListener,
+    tls: Arc<tokio_rustls::rustls::ServerConfig>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    let listener = super::tls::TlsListener::new(listener, tls)?;
+    serve_on(service, listener, shutdown).await
+}
+
+async fn serve_on<L>(
+    service: Arc<Service>,
+    listener: L,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()>
+where
+    L: axum::serve::Listener,
+    L::Addr: std::fmt::Debug,
+{
     let app = service.router();
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)

@@ -66,6 +66,14 @@ impl Server {
 
 /// Serve the model `spec` names, logging into a fresh temporary directory.
 pub async fn start(spec: &str) -> Server {
+    start_with(spec, None).await
+}
+
+/// `start`, over HTTPS when given a TLS config.
+pub async fn start_with(
+    spec: &str,
+    tls: Option<std::sync::Arc<tokio_rustls::rustls::ServerConfig>>,
+) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let spec = spec.to_string();
     let loader: Loader = Box::new(move || carelab::serve::load_model(&spec));
@@ -86,9 +94,13 @@ pub async fn start(spec: &str) -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = oneshot::channel::<()>();
-    let done = tokio::spawn(serve(service, listener, async move {
+    let shutdown = async move {
         let _ = rx.await;
-    }));
+    };
+    let done = match tls {
+        Some(tls) => tokio::spawn(carelab::serve::serve_tls(service, listener, tls, shutdown)),
+        None => tokio::spawn(serve(service, listener, shutdown)),
+    };
     Server {
         addr,
         stop: Some(tx),
