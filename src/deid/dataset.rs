@@ -102,8 +102,12 @@ fn standard(mode: Mode) -> &'static str {
 
 /// What the patients table says about one patient.
 struct PatientFacts {
+    /// Age at the reference date, or at death if earlier.
     age: Option<i64>,
     birth: Option<NaiveDate>,
+    /// The birth date says "over 89" at the reference date, even for a
+    /// patient who died younger: such a birth year is removed too.
+    birth_implies_90: bool,
 }
 
 /// The tables of the input folder, one copy each, and what was left out.
@@ -240,7 +244,15 @@ pub fn run(opts: &Options, ui: &Ui) -> Result<Report> {
                 quasi.push(quasi_row(&t.header, row, roles, opts, age));
             }
             scrubber.add_patient(&key, ids);
-            facts.insert(key, PatientFacts { age, birth });
+            let birth_implies_90 = birth.is_some_and(|b| age_years(b, as_of) > 89);
+            facts.insert(
+                key,
+                PatientFacts {
+                    age,
+                    birth,
+                    birth_implies_90,
+                },
+            );
             Ok(())
         })?;
     }
@@ -249,7 +261,12 @@ pub fn run(opts: &Options, ui: &Ui) -> Result<Report> {
         mode: opts.mode,
         standard: standard(opts.mode).into(),
         is_safe_harbor: opts.mode == Mode::SafeHarbor,
-        as_of: as_of.to_string(),
+        // the default reference date is some patient's last visit: under
+        // Safe Harbor only its year may be published
+        as_of: match opts.mode {
+            Mode::SafeHarbor => as_of.format("%Y").to_string(),
+            _ => as_of.to_string(),
+        },
         tables: BTreeMap::new(),
         not_processed,
         notes_scrubbed: 0,
@@ -533,7 +550,7 @@ fn write_table(
             return Ok(());
         }
         let facts = ctx.facts.get(patient);
-        let over_89 = facts.and_then(|f| f.age).is_some_and(|a| a > 89);
+        let over_89 = facts.is_some_and(|f| f.age.is_some_and(|a| a > 89) || f.birth_implies_90);
         // every row of a table with a patient key moves by that patient's
         // shift (one shared shift for rows whose key is empty)
         let shift = pk.map(|_| date_shift_days(ctx.key, patient, opts.max_shift_days));

@@ -150,7 +150,8 @@ pub fn shift_date_text(text: &str, days: i64) -> Option<String> {
     if year.len() != 4 || day.is_empty() || day.len() > 2 {
         return None;
     }
-    let full = month.len() > 3;
+    // "May" is both the full name and its abbreviation: full names first
+    let full = MONTHS.contains(&month);
     let ix = MONTHS
         .iter()
         .position(|m| if full { *m == month } else { &m[..3] == month })?;
@@ -231,6 +232,7 @@ mod tests {
             "September 3, 2021"
         );
         assert_eq!(shift_date_text("Feb 28, 2024", 1).unwrap(), "Feb 29, 2024");
+        assert_eq!(shift_date_text("May 31, 2022", 1).unwrap(), "June 1, 2022");
         assert_eq!(shift_date_text("12/31/23", 1), None, "two-digit year");
         assert_eq!(shift_date_text("August 14", 1), None, "no year");
         assert_eq!(shift_date_text("Smarch 14, 2021", 1), None);
