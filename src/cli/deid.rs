@@ -5,11 +5,19 @@ use std::path::{Path, PathBuf};
 use carelab::audit;
 use carelab::deid::{self, roles::RoleMap, scan, Mode, Options};
 use carelab::error::{Error, Result};
+use carelab::formats::table::TableFormat;
 use carelab::ui::Ui;
+
+/// Table formats `deid --format` writes.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum OutputFormat {
+    Csv,
+    Parquet,
+}
 
 #[derive(Debug, clap::Args)]
 pub struct DeidArgs {
-    /// Folder of clean CSV tables (patients.csv, encounters.csv, notes.csv, ...).
+    /// Folder of clean tables, CSV or Parquet (patients, encounters, notes, ...).
     #[arg(long = "in")]
     pub input: PathBuf,
     /// Folder for the de-identified tables and the report.
@@ -44,6 +52,10 @@ pub struct DeidArgs {
     /// Reference date for ages, YYYY-MM-DD (default: latest date in the data).
     #[arg(long)]
     pub as_of: Option<String>,
+    /// Output format (default: each table in its input's format); also picks
+    /// which copy is read where a table is there as both CSV and Parquet.
+    #[arg(long, value_enum)]
+    pub format: Option<OutputFormat>,
 }
 
 pub fn run_deid(a: DeidArgs, ui: &Ui) -> Result<u8> {
@@ -78,6 +90,10 @@ pub fn run_deid(a: DeidArgs, ui: &Ui) -> Result<u8> {
         audit,
         as_of,
         max_shift_days: 180,
+        format: a.format.map(|f| match f {
+            OutputFormat::Csv => TableFormat::Csv,
+            OutputFormat::Parquet => TableFormat::Parquet,
+        }),
     };
     let report = deid::run(&opts, ui)?;
     ui.result(&report, || deid::dataset::markdown(&report));

@@ -1,10 +1,16 @@
-//! De-identify a folder of clean CSV tables, table by table and column by
-//! column, driven by column roles; write the tables, a report (JSON and
-//! Markdown), a manifest and an audit record.
+//! De-identify a folder of clean tables (CSV or Parquet), table by table
+//! and column by column, driven by column roles; write the tables (in the
+//! input's format or `--format`), a report (JSON and Markdown), a manifest
+//! and, when asked, an audit record.
+//!
+//! Tables stream row by row: only what is known about each patient (age,
+//! identifiers to look for in their notes, quasi-identifiers) is held, so
+//! memory grows with the number of patients, not with the number of rows.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
+use arrow::datatypes::DataType;
 use chrono::NaiveDate;
 use serde::Serialize;
 
@@ -12,12 +18,16 @@ use super::kanon::{self, KReport, QuasiRow};
 use super::patterns::Found;
 use super::pseudonym::Pseudonymizer;
 use super::roles::{Role, RoleMap};
-use super::rules::{age_years, date_shift_days, published_age, safe_harbor_zip, DateCell};
-use super::scrub::{score, KindScore, KnownIds, Scrubber};
-use crate::artifact::{write_atomic, write_json, AtomicFile, Manifest};
+use super::rules::{
+    age_years, date_shift_days, published_age, safe_harbor_zip, shift_date_text, DateCell,
+};
+use super::scrub::{apply, apply_with, KindScore, KnownIds, Scorer, Scrubber};
+use super::tables::{records_schema, TableFile, TableSink};
+use crate::artifact::{write_atomic, write_json, Manifest};
 use crate::audit::{AuditEvent, AuditLog};
 use crate::clinical::{PhiKind, PhiSpan};
 use crate::error::{Error, IoContext, Result};
+use crate::formats::table::TableFormat;
 use crate::ui::Ui;
 
 /// Which de-identification standard to apply.
@@ -51,6 +61,9 @@ pub struct Options {
     /// and encounters tables.
     pub as_of: Option<NaiveDate>,
     pub max_shift_days: i64,
+    /// Output format; `None`: each table in its input's format. Where the
+    /// input holds a table in both formats, this format's copy is read.
+    pub format: Option<TableFormat>,
 }
 
 #[derive(Debug, Clone, Serialize, Default)]
@@ -87,54 +100,19 @@ fn standard(mode: Mode) -> &'static str {
     }
 }
 
+/// What the patients table says about one patient.
 struct PatientFacts {
+    /// Age at the reference date, or at death if earlier.
     age: Option<i64>,
+    birth: Option<NaiveDate>,
+    /// The birth date says "over 89" at the reference date, even for a
+    /// patient who died younger: such a birth year is removed too.
+    birth_implies_90: bool,
 }
 
-/// One CSV table read whole: header and records.
-struct Table {
-    name: String,
-    header: Vec<String>,
-    rows: Vec<csv::StringRecord>,
-}
-
-fn read_table(path: &Path) -> Result<Table> {
-    let mut rdr = csv::ReaderBuilder::new()
-        .flexible(false)
-        .from_path(path)
-        .map_err(|e| csv_err(path, e))?;
-    let header: Vec<String> = rdr
-        .headers()
-        .map_err(|e| csv_err(path, e))?
-        .iter()
-        .map(String::from)
-        .collect();
-    let mut rows = Vec::new();
-    for r in rdr.records() {
-        rows.push(r.map_err(|e| csv_err(path, e))?);
-    }
-    let name = path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    Ok(Table { name, header, rows })
-}
-
-fn csv_err(path: &Path, e: csv::Error) -> Error {
-    let line = e.position().map(|p| format!("line {}", p.line()));
-    Error::bad_input(
-        path.display(),
-        line,
-        "well-formed CSV with a header",
-        e.to_string(),
-    )
-}
-
-/// Run de-identification of `opts.input` into `opts.output`.
-pub fn run(opts: &Options, ui: &Ui) -> Result<Report> {
-    let key = check_paths(opts)?;
-    let roles = &opts.roles;
-    let mut csvs = Vec::new();
+/// The tables of the input folder, one copy each, and what was left out.
+fn list_tables(opts: &Options) -> Result<(Vec<TableFile>, BTreeMap<String, String>)> {
+    let mut copies: BTreeMap<String, Vec<TableFile>> = BTreeMap::new();
     let mut not_processed = BTreeMap::new();
     for entry in std::fs::read_dir(&opts.input).at(&opts.input)? {
         let entry = entry.at(&opts.input)?;
@@ -143,40 +121,99 @@ pub fn run(opts: &Options, ui: &Ui) -> Result<Report> {
         if name.starts_with('.') {
             continue;
         }
-        if path.is_file() && name.ends_with(".csv") {
-            csvs.push(path);
-        } else if name == "manifest.json" {
-            not_processed.insert(name, "the input's manifest; a new one is written".into());
-        } else if path.is_dir() {
-            not_processed.insert(
-                name + "/",
-                "folder not de-identified (truth and exports hold PHI): not copied".into(),
-            );
-        } else {
-            not_processed.insert(name, "only CSV tables are de-identified: not copied".into());
+        match TableFile::of(&path).filter(|_| path.is_file()) {
+            Some(t) => copies.entry(t.name.clone()).or_default().push(t),
+            None if name == "manifest.json" => {
+                not_processed.insert(name, "the input's manifest; a new one is written".into());
+            }
+            None if path.is_dir() => {
+                not_processed.insert(
+                    name + "/",
+                    "folder not de-identified (truth and exports hold PHI): not copied".into(),
+                );
+            }
+            None => {
+                not_processed.insert(
+                    name,
+                    "only CSV and Parquet tables are de-identified: not copied".into(),
+                );
+            }
         }
     }
-    csvs.sort();
+    let prefer = opts.format.unwrap_or(TableFormat::Csv);
     let mut tables = Vec::new();
-    for p in &csvs {
-        tables.push(read_table(p)?);
+    for (_, mut same) in copies {
+        same.sort_by_key(|t| t.format != prefer);
+        let mut same = same.into_iter();
+        let Some(first) = same.next() else { continue };
+        for other in same {
+            not_processed.insert(
+                file_name(&other.path),
+                format!(
+                    "the same table as {} in another format: not copied (--format chooses the copy)",
+                    file_name(&first.path)
+                ),
+            );
+        }
+        tables.push(first);
     }
-    let patients_ix = tables.iter().position(|t| {
+    Ok((tables, not_processed))
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// A table with its columns: names and, for Parquet, Arrow types.
+struct Input {
+    file: TableFile,
+    header: Vec<String>,
+    types: Option<Vec<DataType>>,
+}
+
+/// What every table's rows are transformed with.
+struct Context<'a> {
+    opts: &'a Options,
+    key: &'a Pseudonymizer,
+    facts: &'a HashMap<String, PatientFacts>,
+    scrubber: &'a Scrubber,
+    suppressed: &'a BTreeSet<String>,
+}
+
+/// Run de-identification of `opts.input` into `opts.output`.
+pub fn run(opts: &Options, ui: &Ui) -> Result<Report> {
+    let key = check_paths(opts)?;
+    let roles = &opts.roles;
+    let (files, not_processed) = list_tables(opts)?;
+    let mut inputs = Vec::new();
+    for file in files {
+        let (header, types) = file.header()?;
+        inputs.push(Input {
+            file,
+            header,
+            types,
+        });
+    }
+    let patients_ix = inputs.iter().position(|t| {
         t.header.iter().any(|c| roles.role(c) == Role::BirthDate)
             && t.header.iter().any(|c| roles.role(c) == Role::PatientKey)
     });
 
-    // Facts about patients: age at the reference date, identifiers for notes.
     let as_of = match opts.as_of {
         Some(d) => d,
-        None => latest_date(&tables, roles)
+        None => latest_date(&inputs, roles)?
             .unwrap_or_else(|| NaiveDate::from_ymd_opt(2000, 1, 1).unwrap_or_default()),
     };
+
+    // One pass over the patients table: ages, identifiers for the notes,
+    // quasi-identifiers for k-anonymity.
     let mut facts: HashMap<String, PatientFacts> = HashMap::new();
     let mut scrubber = Scrubber::new();
-    if let Some(ix) = patients_ix {
-        let t = &tables[ix];
-        for row in &t.rows {
+    let mut quasi: Vec<QuasiRow> = Vec::new();
+    if let Some(t) = patients_ix.and_then(|ix| inputs.get(ix)) {
+        t.file.for_each_row(&t.header, |_, row| {
             let mut key = String::new();
             let mut birth = None;
             let mut death = None;
@@ -196,27 +233,40 @@ pub fn run(opts: &Options, ui: &Ui) -> Result<Report> {
                         ids.values.push((kind, v.to_string()));
                     }
                 }
-                if role == Role::BirthDate {
-                    if let Some(d) = DateCell::parse(v) {
-                        for f in ["%m/%d/%Y", "%B %-d, %Y", "%-m/%-d/%Y"] {
-                            ids.values
-                                .push((PhiKind::Date, d.date().format(f).to_string()));
-                        }
-                    }
-                }
+            }
+            if let Some(b) = birth {
+                ids.values
+                    .extend(birth_texts(b).into_iter().map(|t| (PhiKind::Date, t)));
             }
             let at = death.map(|d| d.min(as_of)).unwrap_or(as_of);
             let age = birth.map(|b| age_years(b, at));
+            if !opts.quasi.is_empty() {
+                quasi.push(quasi_row(&t.header, row, roles, opts, age));
+            }
             scrubber.add_patient(&key, ids);
-            facts.insert(key, PatientFacts { age });
-        }
+            let birth_implies_90 = birth.is_some_and(|b| age_years(b, as_of) > 89);
+            facts.insert(
+                key,
+                PatientFacts {
+                    age,
+                    birth,
+                    birth_implies_90,
+                },
+            );
+            Ok(())
+        })?;
     }
 
     let mut report = Report {
         mode: opts.mode,
         standard: standard(opts.mode).into(),
         is_safe_harbor: opts.mode == Mode::SafeHarbor,
-        as_of: as_of.to_string(),
+        // the default reference date is some patient's last visit: under
+        // Safe Harbor only its year may be published
+        as_of: match opts.mode {
+            Mode::SafeHarbor => as_of.format("%Y").to_string(),
+            _ => as_of.to_string(),
+        },
         tables: BTreeMap::new(),
         not_processed,
         notes_scrubbed: 0,
@@ -228,61 +278,56 @@ pub fn run(opts: &Options, ui: &Ui) -> Result<Report> {
 
     // k-anonymity over the patients table as it will be published.
     let mut suppressed: BTreeSet<String> = BTreeSet::new();
-    if let (Some(ix), false) = (patients_ix, opts.quasi.is_empty()) {
-        let t = &tables[ix];
-        let rows = quasi_rows(t, roles, opts, &facts, &key);
-        report.k_anonymity = Some(kanon::report(&rows, &opts.quasi, &opts.sensitive, opts.k));
+    if patients_ix.is_some() && !opts.quasi.is_empty() {
+        report.k_anonymity = Some(kanon::report(&quasi, &opts.quasi, &opts.sensitive, opts.k));
         if opts.suppress {
-            suppressed = kanon::below_k(&rows, &opts.quasi, opts.k);
+            suppressed = kanon::below_k(&quasi, &opts.quasi, opts.k);
             report.patients_suppressed = suppressed.len() as u64;
         }
     }
+    drop(quasi);
 
     std::fs::create_dir_all(&opts.output).at(&opts.output)?;
-    let mut note_texts: HashMap<String, String> = HashMap::new();
-    let mut note_found: HashMap<String, Vec<Found>> = HashMap::new();
-    let keep_truth = opts.truth.is_some();
-    let mut progress = ui.progress(tables.len() as u64, "tables");
-    for (ix, t) in tables.iter().enumerate() {
-        let is_patients = Some(ix) == patients_ix;
-        let (tr, notes) = write_table(
-            t,
-            is_patients,
-            opts,
-            &key,
-            &facts,
-            &scrubber,
-            &suppressed,
-            as_of,
-        )?;
-        for (note_id, text, found) in notes {
-            report.notes_scrubbed += 1;
-            for f in &found {
-                *report
-                    .phi_spans_replaced
+    let mut scorer = match &opts.truth {
+        Some(truth) => Some(Scorer::new(read_truth(truth)?)),
+        None => None,
+    };
+    let ctx = Context {
+        opts,
+        key: &key,
+        facts: &facts,
+        scrubber: &scrubber,
+        suppressed: &suppressed,
+    };
+    let mut progress = ui.progress(inputs.len() as u64, "tables");
+    let mut notes_scrubbed = 0u64;
+    let mut replaced: BTreeMap<String, u64> = BTreeMap::new();
+    for (ix, t) in inputs.iter().enumerate() {
+        let tr = write_table(t, Some(ix) == patients_ix, &ctx, &mut |id, text, found| {
+            notes_scrubbed += 1;
+            for f in found {
+                *replaced
                     .entry(super::patterns::kind_name(f.kind).into())
                     .or_default() += 1;
             }
-            if keep_truth {
-                note_texts.insert(note_id.clone(), text);
-                note_found.insert(note_id, found);
+            if let Some(s) = scorer.as_mut() {
+                s.add_note(id, text, found);
             }
-        }
-        report.tables.insert(t.name.clone(), tr);
+        })?;
+        report.tables.insert(t.file.name.clone(), tr);
         progress.inc(1);
     }
     progress.finish();
-
-    if let Some(truth) = &opts.truth {
-        let spans = read_truth(truth)?;
-        report.note_scores = Some(score(&note_texts, &note_found, &spans));
-    }
+    report.notes_scrubbed = notes_scrubbed;
+    report.phi_spans_replaced = replaced;
+    report.note_scores = scorer.map(Scorer::finish);
 
     write_json(opts.output.join("deid-report.json"), &report)?;
     write_atomic(
         opts.output.join("deid-report.md"),
         markdown(&report).as_bytes(),
     )?;
+    write_atomic(opts.output.join("README.md"), readme(&report).as_bytes())?;
     let mut manifest = Manifest::new("deid");
     manifest
         .inputs
@@ -332,6 +377,20 @@ pub fn run(opts: &Options, ui: &Ui) -> Result<Report> {
     Ok(report)
 }
 
+/// A birth date as notes may write it, to find it in the patient's notes.
+fn birth_texts(b: NaiveDate) -> Vec<String> {
+    [
+        "%Y-%m-%d",
+        "%m/%d/%Y",
+        "%-m/%-d/%Y",
+        "%B %-d, %Y",
+        "%b %-d, %Y",
+    ]
+    .iter()
+    .map(|f| b.format(f).to_string())
+    .collect()
+}
+
 fn check_paths(opts: &Options) -> Result<Pseudonymizer> {
     if !opts.input.is_dir() {
         return Err(Error::usage(format!(
@@ -376,85 +435,82 @@ fn note_kind(role: Role) -> Option<PhiKind> {
     })
 }
 
-fn latest_date(tables: &[Table], roles: &RoleMap) -> Option<NaiveDate> {
-    tables
+/// The latest date in the patients and encounters tables.
+fn latest_date(inputs: &[Input], roles: &RoleMap) -> Result<Option<NaiveDate>> {
+    let mut latest = None;
+    for t in inputs
         .iter()
-        .filter(|t| t.name == "patients" || t.name == "encounters")
-        .flat_map(|t| {
-            t.rows.iter().flat_map(move |r| {
-                t.header
-                    .iter()
-                    .zip(r.iter())
-                    .filter(|(c, _)| roles.role(c) == Role::Date)
-                    .filter_map(|(_, v)| DateCell::parse(v).map(|d| d.date()))
-            })
-        })
-        .max()
+        .filter(|t| t.file.name == "patients" || t.file.name == "encounters")
+    {
+        let dates: Vec<usize> = (0..t.header.len())
+            .filter(|&i| roles.role(&t.header[i]) == Role::Date)
+            .collect();
+        t.file.for_each_row(&t.header, |_, row| {
+            for &i in &dates {
+                if let Some(d) = row.get(i).and_then(DateCell::parse) {
+                    latest = latest.max(Some(d.date()));
+                }
+            }
+            Ok(())
+        })?;
+    }
+    Ok(latest)
 }
 
-fn quasi_rows(
-    t: &Table,
+/// A patient's quasi-identifiers as they will be published.
+fn quasi_row(
+    header: &[String],
+    row: &csv::StringRecord,
     roles: &RoleMap,
     opts: &Options,
-    facts: &HashMap<String, PatientFacts>,
-    key: &Pseudonymizer,
-) -> Vec<QuasiRow> {
-    t.rows
-        .iter()
-        .map(|r| {
-            let mut q = QuasiRow {
-                key: String::new(),
-                age: String::new(),
-                columns: BTreeMap::new(),
-                sensitive: String::new(),
+    age: Option<i64>,
+) -> QuasiRow {
+    let mut q = QuasiRow {
+        key: String::new(),
+        age: age.map(published_age).unwrap_or_default(),
+        columns: BTreeMap::new(),
+        sensitive: String::new(),
+    };
+    for (c, v) in header.iter().zip(row.iter()) {
+        let role = roles.role(c);
+        if role == Role::PatientKey {
+            q.key = v.to_string();
+        }
+        if role == Role::Zip {
+            let z = match opts.mode {
+                Mode::SafeHarbor => safe_harbor_zip(v),
+                _ => v.chars().take(3).collect(),
             };
-            for (c, v) in t.header.iter().zip(r.iter()) {
-                let role = roles.role(c);
-                if role == Role::PatientKey {
-                    q.key = v.to_string();
-                    q.age = facts
-                        .get(v)
-                        .and_then(|f| f.age)
-                        .map(published_age)
-                        .unwrap_or_default();
-                }
-                if role == Role::Zip {
-                    let z = match opts.mode {
-                        Mode::SafeHarbor => safe_harbor_zip(v),
-                        _ => v.chars().take(3).collect(),
-                    };
-                    q.columns.insert("zip3".into(), z);
-                }
-                if *c == opts.sensitive {
-                    q.sensitive = v.to_string();
-                }
-                q.columns.insert(c.clone(), v.to_string());
-            }
-            let _ = key;
-            q
-        })
-        .collect()
+            q.columns.insert("zip3".into(), z);
+        }
+        if *c == opts.sensitive {
+            q.sensitive = v.to_string();
+        }
+        // the chosen columns, and the state a ZIP3 may generalise to
+        if c == "state" || opts.quasi.iter().any(|name| name == c) {
+            q.columns.insert(c.clone(), v.to_string());
+        }
+    }
+    q
 }
 
-type NoteOut = (String, String, Vec<Found>);
-
-#[allow(clippy::too_many_arguments)]
+/// De-identify one table into the output folder, row by row; each note's
+/// original text and detections go to `on_note` (for counts and scores).
 fn write_table(
-    t: &Table,
+    t: &Input,
     is_patients: bool,
-    opts: &Options,
-    key: &Pseudonymizer,
-    facts: &HashMap<String, PatientFacts>,
-    scrubber: &Scrubber,
-    suppressed: &BTreeSet<String>,
-    _as_of: NaiveDate,
-) -> Result<(TableReport, Vec<NoteOut>)> {
+    ctx: &Context,
+    on_note: &mut dyn FnMut(&str, &str, &[Found]),
+) -> Result<TableReport> {
+    let opts = ctx.opts;
     let roles: Vec<Role> = t.header.iter().map(|c| opts.roles.role(c)).collect();
     let pk = roles.iter().position(|r| *r == Role::PatientKey);
     let note_id_ix = t.header.iter().position(|c| c == "note_id");
+    let format = opts.format.unwrap_or(t.file.format);
+    let schema = records_schema(&t.file.name);
     let mut tr = TableReport::default();
-    let mut keep_cols = Vec::new();
-    for (c, r) in t.header.iter().zip(&roles) {
+    let mut columns: Vec<(String, DataType)> = Vec::new();
+    for (i, (c, r)) in t.header.iter().zip(&roles).enumerate() {
         let action = action(*r, opts.mode, pk.is_some());
         tr.columns.insert(
             c.clone(),
@@ -464,65 +520,104 @@ fn write_table(
             ),
         );
         if action != "removed" {
-            keep_cols.push(c.clone());
+            let input_type = match &t.types {
+                Some(types) => types.get(i).cloned(),
+                None => schema
+                    .as_ref()
+                    .and_then(|s| s.field_with_name(c).ok())
+                    .map(|f| f.data_type().clone()),
+            };
+            columns.push((c.clone(), output_type(action, input_type)));
         }
     }
     if is_patients {
-        keep_cols.push("age".into());
+        columns.push(("age".into(), DataType::Utf8));
         tr.columns.insert(
             "age".into(),
             "added: age at the reference date, 90+ above 89".into(),
         );
     }
-    let path = opts.output.join(format!("{}.csv", t.name));
-    let mut file = AtomicFile::create(&path)?;
-    let mut notes = Vec::new();
-    {
-        let mut w = csv::Writer::from_writer(&mut file);
-        w.write_record(&keep_cols)
-            .map_err(|e| Error::failure(format!("{}: {e}", path.display())))?;
-        for row in &t.rows {
-            tr.rows_in += 1;
-            let patient = pk.and_then(|i| row.get(i)).unwrap_or("");
-            if !patient.is_empty() && suppressed.contains(patient) {
-                tr.rows_suppressed += 1;
-                continue;
-            }
-            let age = facts.get(patient).and_then(|f| f.age);
-            let over_89 = age.is_some_and(|a| a > 89);
-            let shift = (pk.is_some() && !patient.is_empty())
-                .then(|| date_shift_days(key, patient, opts.max_shift_days));
-            let mut out = Vec::with_capacity(keep_cols.len());
-            for ((c, v), r) in t.header.iter().zip(row.iter()).zip(&roles) {
-                let Some(value) = transform(*r, c, v, opts.mode, key, shift, over_89) else {
-                    continue;
-                };
-                if *r == Role::Text {
-                    let (text, found) = scrubber.scrub(patient, v);
-                    let id = note_id_ix
-                        .and_then(|i| row.get(i))
-                        .unwrap_or("")
-                        .to_string();
-                    notes.push((id, v.to_string(), found));
-                    out.push(text);
-                } else {
-                    out.push(value);
-                }
-            }
-            if is_patients {
-                out.push(age.map(published_age).unwrap_or_default());
-            }
-            w.write_record(&out)
-                .map_err(|e| Error::failure(format!("{}: {e}", path.display())))?;
-            tr.rows_out += 1;
+    let path = opts
+        .output
+        .join(format!("{}.{}", t.file.name, format.extension()));
+    let mut sink = TableSink::create(&path, format, &columns)?;
+    let mut out: Vec<String> = Vec::with_capacity(columns.len());
+    t.file.for_each_row(&t.header, |_, row| {
+        tr.rows_in += 1;
+        let patient = pk.and_then(|i| row.get(i)).unwrap_or("");
+        if !patient.is_empty() && ctx.suppressed.contains(patient) {
+            tr.rows_suppressed += 1;
+            return Ok(());
         }
-        w.flush().at(&path)?;
-    }
-    file.commit()?;
-    Ok((tr, notes))
+        let facts = ctx.facts.get(patient);
+        let over_89 = facts.is_some_and(|f| f.age.is_some_and(|a| a > 89) || f.birth_implies_90);
+        // every row of a table with a patient key moves by that patient's
+        // shift (one shared shift for rows whose key is empty)
+        let shift = pk.map(|_| date_shift_days(ctx.key, patient, opts.max_shift_days));
+        out.clear();
+        for ((c, v), r) in t.header.iter().zip(row.iter()).zip(&roles) {
+            let Some(value) = transform(*r, c, v, opts.mode, ctx.key, shift, over_89) else {
+                continue;
+            };
+            if *r == Role::Text {
+                let found = ctx.scrubber.find(patient, v);
+                let text = match (opts.mode, shift) {
+                    (Mode::Limited, Some(days)) => {
+                        let birth = facts.and_then(|f| f.birth).filter(|_| over_89);
+                        shift_note_dates(v, &found, days, birth)
+                    }
+                    _ => apply(v, &found),
+                };
+                let id = note_id_ix.and_then(|i| row.get(i)).unwrap_or("");
+                on_note(id, v, &found);
+                out.push(text);
+            } else {
+                out.push(value);
+            }
+        }
+        if is_patients {
+            out.push(
+                facts
+                    .and_then(|f| f.age)
+                    .map(published_age)
+                    .unwrap_or_default(),
+            );
+        }
+        sink.write(&out)?;
+        tr.rows_out += 1;
+        Ok(())
+    })?;
+    sink.finish()?;
+    Ok(tr)
 }
 
-/// What a role becomes under a mode, in words for the report.
+/// A note under the limited data set: dates move by the patient's shift,
+/// in the style they were written, so intervals inside the note and to the
+/// structured dates are kept; every other identifier becomes its tag, and
+/// so does a date that cannot be read, or the birth date of a patient over
+/// 89 (it would tell the age).
+fn shift_note_dates(text: &str, found: &[Found], days: i64, birth: Option<NaiveDate>) -> String {
+    let birth = birth.map(birth_texts).unwrap_or_default();
+    apply_with(text, found, |f, span| {
+        if f.kind != PhiKind::Date || birth.iter().any(|b| b.eq_ignore_ascii_case(span)) {
+            return None;
+        }
+        shift_date_text(span, days)
+    })
+}
+
+/// The Arrow type of an output column: a kept or shifted value keeps its
+/// input type, a year is an integer, anything else made here is text.
+fn output_type(action: &str, input: Option<DataType>) -> DataType {
+    if action.starts_with("year only") {
+        DataType::Int64
+    } else if action == "kept" || action.starts_with("shifted") {
+        input.unwrap_or(DataType::Utf8)
+    } else {
+        DataType::Utf8
+    }
+}
+
 fn action(role: Role, mode: Mode, has_patient: bool) -> &'static str {
     use Mode::*;
     use Role::*;
@@ -583,24 +678,56 @@ fn transform(
 }
 
 fn read_truth(path: &Path) -> Result<Vec<PhiSpan>> {
-    let mut rdr = csv::Reader::from_path(path).map_err(|e| csv_err(path, e))?;
-    let mut out = Vec::new();
-    for r in rdr.deserialize::<PhiSpan>() {
-        out.push(r.map_err(|e| csv_err(path, e))?);
-    }
-    Ok(out)
+    crate::formats::table::read_table::<PhiSpan>(path)
 }
 
 fn input_digest(dir: &Path) -> Result<String> {
     let mut m = Manifest::new("input");
     for f in crate::artifact::list_files(dir)? {
         let name = f.to_string_lossy().replace('\\', "/");
-        if !name.contains('/') && name.ends_with(".csv") {
+        if !name.contains('/') && (name.ends_with(".csv") || name.ends_with(".parquet")) {
             m.files
                 .insert(name.clone(), crate::artifact::sha256_file(dir.join(&f))?);
         }
     }
     Ok(m.digest())
+}
+
+/// The README that travels with the output: what this data is, and what
+/// it is not, for whoever receives the folder without its report.
+pub fn readme(r: &Report) -> String {
+    let mut s = format!(
+        "# De-identified data ({:?})\n\nMade by `carelab deid --mode {}` under {}.\n\n",
+        r.mode,
+        serde_json::to_value(r.mode)
+            .ok()
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default(),
+        r.standard
+    );
+    match r.mode {
+        Mode::SafeHarbor => s.push_str(
+            "The 18 Safe Harbor identifiers the data held were removed or generalised: \
+             names, geography below state (ZIP3 only, 000 for restricted areas), every date \
+             element but the year, ages over 89 (as 90+), contact and record numbers; notes \
+             are scrubbed. Whoever releases it must still have no actual knowledge that what \
+             is left can identify anyone.\n",
+        ),
+        Mode::Limited => s.push_str(
+            "**This is a limited data set. It is NOT de-identified under HIPAA Safe Harbor.** \
+             Every date, in the tables and inside the notes, is moved by a secret per-patient \
+             shift, so intervals are exact but the dates are not the real ones; ages over 89 \
+             are still shown as 90+ and their birth dates removed. Direct identifiers are \
+             removed and notes scrubbed, but dates and geography remain: it may only be \
+             shared under a data use agreement (45 CFR 164.514(e)).\n",
+        ),
+        Mode::Pseudonymize => s.push_str(
+            "Identifiers are replaced by keyed pseudonyms (HMAC-SHA256). Whoever holds the key \
+             can link them back: under GDPR this is still personal data.\n",
+        ),
+    }
+    s.push_str("\nSee deid-report.md for what was done to each column.\n");
+    s
 }
 
 /// The report for people.

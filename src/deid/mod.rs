@@ -9,5 +9,6 @@ pub mod roles;
 pub mod rules;
 pub mod scan;
 pub mod scrub;
+pub mod tables;
 
 pub use dataset::{run, Mode, Options, Report};

@@ -114,6 +114,69 @@ pub fn date_shift_days(p: &Pseudonymizer, patient_id: &str, max_days: i64) -> i6
     }
 }
 
+/// A date written in free text, shifted by `days` and written back in the
+/// same style: `2021-08-30` (optionally with a time), `08/30/2021` or
+/// `8/30/2021`, `August 30, 2021` or `Aug 30, 2021`. `None` for anything
+/// else (a two-digit year, a date without a year): the caller then removes
+/// it rather than guess.
+pub fn shift_date_text(text: &str, days: i64) -> Option<String> {
+    if let Some(cell) = DateCell::parse(text) {
+        // ISO date or date-time: keep the separator the text used
+        let shifted = cell.shifted(days);
+        return Some(match shifted {
+            DateCell::Date(d) => d.format("%Y-%m-%d").to_string(),
+            DateCell::DateTime(t) if text.contains('T') => crate::clinical::format_datetime(&t),
+            DateCell::DateTime(t) => t.format("%Y-%m-%d %H:%M:%S").to_string(),
+        });
+    }
+    let parts: Vec<&str> = text.split('/').collect();
+    if let [m, d, y] = parts.as_slice() {
+        if y.len() != 4 || m.is_empty() || d.is_empty() || m.len() > 2 || d.len() > 2 {
+            return None;
+        }
+        let date = NaiveDate::from_ymd_opt(y.parse().ok()?, m.parse().ok()?, d.parse().ok()?)?
+            + Duration::days(days);
+        // 08/04/2021 is zero-padded; 8/4/2021 or 8/14/2021 is not
+        let padded = m.len() == 2 && d.len() == 2;
+        return Some(if padded {
+            date.format("%m/%d/%Y").to_string()
+        } else {
+            date.format("%-m/%-d/%Y").to_string()
+        });
+    }
+    // "August 30, 2021" or "Aug 30, 2021"
+    let (month, rest) = text.split_once(' ')?;
+    let (day, year) = rest.split_once(", ")?;
+    if year.len() != 4 || day.is_empty() || day.len() > 2 {
+        return None;
+    }
+    // "May" is both the full name and its abbreviation: full names first
+    let full = MONTHS.contains(&month);
+    let ix = MONTHS
+        .iter()
+        .position(|m| if full { *m == month } else { &m[..3] == month })?;
+    let date = NaiveDate::from_ymd_opt(year.parse().ok()?, ix as u32 + 1, day.parse().ok()?)?
+        + Duration::days(days);
+    let name = MONTHS.get(date.month0() as usize)?;
+    let name = if full { name } else { &name[..3] };
+    Some(format!("{name} {}, {}", date.day(), date.year()))
+}
+
+const MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,6 +220,22 @@ mod tests {
         }
         assert!(differ > 190);
         let c = DateCell::parse("2023-01-31T10:00:00").unwrap();
+        assert_eq!(shift_date_text("2023-01-31", 1).unwrap(), "2023-02-01");
+        assert_eq!(
+            shift_date_text("2023-01-31T10:00:00", -31).unwrap(),
+            "2022-12-31T10:00:00"
+        );
+        assert_eq!(shift_date_text("01/31/2023", 1).unwrap(), "02/01/2023");
+        assert_eq!(shift_date_text("1/31/2023", 1).unwrap(), "2/1/2023");
+        assert_eq!(
+            shift_date_text("August 14, 2021", 20).unwrap(),
+            "September 3, 2021"
+        );
+        assert_eq!(shift_date_text("Feb 28, 2024", 1).unwrap(), "Feb 29, 2024");
+        assert_eq!(shift_date_text("May 31, 2022", 1).unwrap(), "June 1, 2022");
+        assert_eq!(shift_date_text("12/31/23", 1), None, "two-digit year");
+        assert_eq!(shift_date_text("August 14", 1), None, "no year");
+        assert_eq!(shift_date_text("Smarch 14, 2021", 1), None);
         assert_eq!(c.shifted(1).format(), "2023-02-01T10:00:00");
         assert_eq!(DateCell::parse("1950-02-03").unwrap().year(), "1950");
     }

@@ -79,6 +79,16 @@ impl Scrubber {
 
 /// `text` with each span replaced by its tag.
 pub fn apply(text: &str, found: &[Found]) -> String {
+    apply_with(text, found, |_, _| None)
+}
+
+/// `text` with each span replaced by what `replace` makes of it (the span
+/// and its text), or by its tag where `replace` gives `None`.
+pub fn apply_with(
+    text: &str,
+    found: &[Found],
+    replace: impl Fn(&Found, &str) -> Option<String>,
+) -> String {
     let mut out = String::with_capacity(text.len());
     let mut at = 0;
     for f in found {
@@ -86,7 +96,8 @@ pub fn apply(text: &str, found: &[Found]) -> String {
             continue;
         }
         out.push_str(text.get(at..f.start).unwrap_or(""));
-        out.push_str(&tag(f.kind));
+        let replaced = text.get(f.start..f.end).and_then(|span| replace(f, span));
+        out.push_str(&replaced.unwrap_or_else(|| tag(f.kind)));
         at = f.end;
     }
     out.push_str(text.get(at..).unwrap_or(""));
@@ -164,47 +175,75 @@ pub fn score(
     detections: &HashMap<String, Vec<Found>>,
     truth: &[PhiSpan],
 ) -> BTreeMap<String, KindScore> {
-    let mut by_note: HashMap<&str, Vec<&PhiSpan>> = HashMap::new();
-    for t in truth {
-        by_note.entry(t.note_id.as_str()).or_default().push(t);
-    }
-    let mut scores: BTreeMap<String, KindScore> = BTreeMap::new();
-    let empty = Vec::new();
-    for t in truth {
-        let s = scores
-            .entry(super::patterns::kind_name(t.kind).into())
-            .or_default();
-        s.truth_spans += 1;
-        let text = text_of.get(&t.note_id).map(String::as_bytes).unwrap_or(&[]);
-        let dets = detections.get(&t.note_id).unwrap_or(&empty);
-        let covered = (t.start..t.end.min(text.len())).all(|i| {
-            text.get(i).is_some_and(|b| b.is_ascii_whitespace())
-                || dets.iter().any(|d| d.start <= i && i < d.end)
-        });
-        if covered && t.end <= text.len() {
-            s.caught += 1;
-        }
-    }
-    let no_truth = Vec::new();
+    let mut scorer = Scorer::new(truth.to_vec());
     let mut ids: Vec<&String> = detections.keys().collect();
     ids.sort();
     for id in ids {
-        let spans = by_note.get(id.as_str()).unwrap_or(&no_truth);
-        for d in &detections[id] {
-            let s = scores
-                .entry(super::patterns::kind_name(d.kind).into())
-                .or_default();
-            s.detected += 1;
-            if spans.iter().any(|t| t.start < d.end && d.start < t.end) {
-                s.true_positive += 1;
-            }
+        let text = text_of.get(id).map(String::as_str).unwrap_or("");
+        scorer.add_note(id, text, &detections[id]);
+    }
+    scorer.finish()
+}
+
+/// Scores notes one at a time as they stream past, holding only the truth
+/// spans of the notes not yet seen (never the note texts).
+pub struct Scorer {
+    spans: HashMap<String, Vec<PhiSpan>>,
+    scores: BTreeMap<String, KindScore>,
+}
+
+impl Scorer {
+    pub fn new(truth: Vec<PhiSpan>) -> Scorer {
+        let mut spans: HashMap<String, Vec<PhiSpan>> = HashMap::new();
+        for t in truth {
+            spans.entry(t.note_id.clone()).or_default().push(t);
+        }
+        Scorer {
+            spans,
+            scores: BTreeMap::new(),
         }
     }
-    for s in scores.values_mut() {
-        s.recall = ratio(s.caught, s.truth_spans);
-        s.precision = ratio(s.true_positive, s.detected);
+
+    fn kind(&mut self, kind: PhiKind) -> &mut KindScore {
+        self.scores
+            .entry(super::patterns::kind_name(kind).into())
+            .or_default()
     }
-    scores
+
+    /// Score one note's detections against its truth spans.
+    pub fn add_note(&mut self, note_id: &str, text: &str, dets: &[Found]) {
+        let spans = self.spans.remove(note_id).unwrap_or_default();
+        let text = text.as_bytes();
+        for t in &spans {
+            let covered = t.end <= text.len()
+                && (t.start..t.end).all(|i| {
+                    text.get(i).is_some_and(|b| b.is_ascii_whitespace())
+                        || dets.iter().any(|d| d.start <= i && i < d.end)
+                });
+            let s = self.kind(t.kind);
+            s.truth_spans += 1;
+            s.caught += u64::from(covered);
+        }
+        for d in dets {
+            let hit = spans.iter().any(|t| t.start < d.end && d.start < t.end);
+            let s = self.kind(d.kind);
+            s.detected += 1;
+            s.true_positive += u64::from(hit);
+        }
+    }
+
+    /// The scores; truth spans of notes never seen count as missed.
+    pub fn finish(mut self) -> BTreeMap<String, KindScore> {
+        let missed: Vec<PhiKind> = self.spans.values().flatten().map(|t| t.kind).collect();
+        for k in missed {
+            self.kind(k).truth_spans += 1;
+        }
+        for s in self.scores.values_mut() {
+            s.recall = ratio(s.caught, s.truth_spans);
+            s.precision = ratio(s.true_positive, s.detected);
+        }
+        self.scores
+    }
 }
 
 fn ratio(a: u64, b: u64) -> f64 {

@@ -1,0 +1,225 @@
+//! Edge cases of the Safe Harbor rules and of keyed pseudonyms, through the
+//! library's `deid::run` on small hand-made tables.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use carelab::deid::roles::RoleMap;
+use carelab::deid::rules::{safe_harbor_zip, RESTRICTED_ZIP3};
+use carelab::deid::tables::TableFile;
+use carelab::deid::{run, Mode, Options};
+use carelab::ui::Ui;
+
+const PATIENTS: &str = "patient_id,mrn,given_name,family_name,sex,birth_date,race,ethnicity,payer,address_line,city,state,zip,phone,email,ssn,death_date
+P89,MR1,Ann,Abbott,F,1934-06-02,White,Not Hispanic or Latino,Medicare,1 Oak St,Reno,NV,89301,775-555-0101,ann@example.org,111-22-3333,
+P90,MR2,Bob,Barker,M,1934-06-01,White,Not Hispanic or Latino,Medicare,2 Oak St,Havre,MT,59501,406-555-0102,bob@example.org,222-33-4444,
+P91,MR3,Cy,Carter,M,1933-01-15,Black,Not Hispanic or Latino,Medicare,3 Oak St,Boston,MA,02139,617-555-0103,cy@example.org,333-44-5555,
+PDEAD,MR4,Di,Dunn,F,1920-03-01,Asian,Not Hispanic or Latino,Medicare,4 Oak St,Chicago,IL,60601,312-555-0104,di@example.org,444-55-6666,2000-05-01
+";
+
+const ENCOUNTERS: &str =
+    "encounter_id,patient_id,class,admit_time,discharge_time,disposition,reason_code
+E1,P89,IMP,2024-05-01T08:00:00,2024-05-03T12:00:00,home,I50.9
+E2,P90,IMP,2024-05-02T08:00:00,2024-05-04T12:00:00,home,I50.9
+E3,P91,IMP,2024-05-03T08:00:00,2024-05-05T12:00:00,home,I50.9
+E4,PDEAD,IMP,2000-04-20T08:00:00,2000-05-01T12:00:00,expired,I50.9
+";
+
+const NOTES: &str = "note_id,patient_id,encounter_id,time,text
+N1,P90,E2,2024-05-04T12:00:00,\"Bob Barker is a 90-year-old man, born 06/01/1934, admitted 05/02/2024.\"
+N2,P89,E1,2024-05-03T12:00:00,\"Ann Abbott, 89-year-old woman, admitted May 1, 2024.\"
+";
+
+fn folder(dir: &Path) -> PathBuf {
+    let inp = dir.join("in");
+    fs::create_dir_all(&inp).unwrap();
+    fs::write(inp.join("patients.csv"), PATIENTS).unwrap();
+    fs::write(inp.join("encounters.csv"), ENCOUNTERS).unwrap();
+    fs::write(inp.join("notes.csv"), NOTES).unwrap();
+    inp
+}
+
+fn key(dir: &Path, byte: &str) -> PathBuf {
+    let p = dir.join(format!("key-{byte}.hex"));
+    fs::write(&p, byte.repeat(32)).unwrap();
+    p
+}
+
+fn deid(input: &Path, out: &Path, mode: Mode, key: &Path) {
+    let opts = Options {
+        input: input.to_path_buf(),
+        output: out.to_path_buf(),
+        mode,
+        key_file: key.to_path_buf(),
+        roles: RoleMap::default(),
+        quasi: vec!["age_band".into(), "sex".into(), "zip3".into()],
+        sensitive: "payer".into(),
+        k: 2,
+        suppress: false,
+        truth: None,
+        audit: None,
+        as_of: chrono::NaiveDate::from_ymd_opt(2024, 6, 1),
+        max_shift_days: 180,
+        format: None,
+    };
+    run(&opts, &Ui::new(false, true, 0, true)).unwrap();
+}
+
+/// A table's rows by column name.
+fn rows(path: &Path) -> Vec<BTreeMap<String, String>> {
+    let t = TableFile::of(path).unwrap();
+    let (header, _) = t.header().unwrap();
+    let mut out = Vec::new();
+    t.for_each_row(&header, |_, r| {
+        out.push(
+            header
+                .iter()
+                .cloned()
+                .zip(r.iter().map(String::from))
+                .collect(),
+        );
+        Ok(())
+    })
+    .unwrap();
+    out
+}
+
+#[test]
+fn zip3_restricted_areas_and_the_20000_population_rule() {
+    // the 17 ZIP3 areas of 20,000 people or fewer (Census 2000, HHS guidance)
+    let hhs = [
+        "036", "059", "063", "102", "203", "556", "692", "790", "821", "823", "830", "831", "878",
+        "879", "884", "890", "893",
+    ];
+    assert_eq!(RESTRICTED_ZIP3, hhs);
+    for n in 0..1000 {
+        let zip3 = format!("{n:03}");
+        let got = safe_harbor_zip(&format!("{zip3}42"));
+        if hhs.contains(&zip3.as_str()) {
+            assert_eq!(got, "000", "{zip3} has 20,000 people or fewer");
+        } else {
+            assert_eq!(got, zip3, "{zip3} is kept as ZIP3");
+        }
+    }
+    assert_eq!(safe_harbor_zip("89301-1234"), "000", "ZIP+4 in 893");
+    assert_eq!(safe_harbor_zip(" 02139 "), "021");
+    assert_eq!(safe_harbor_zip("0213"), "000", "four digits are no ZIP");
+    assert_eq!(safe_harbor_zip("N/A"), "000");
+
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("out");
+    deid(
+        &folder(d.path()),
+        &out,
+        Mode::SafeHarbor,
+        &key(d.path(), "ab"),
+    );
+    let zips: Vec<String> = rows(&out.join("patients.csv"))
+        .iter()
+        .map(|r| r["zip"].clone())
+        .collect();
+    // 893 restricted, 595 kept (not on the list), 021 kept, 606 kept
+    assert_eq!(zips, ["000", "595", "021", "606"]);
+}
+
+#[test]
+fn ages_89_90_91_and_birth_dates_that_imply_90_plus() {
+    let d = tempfile::tempdir().unwrap();
+    let inp = folder(d.path());
+    let k = key(d.path(), "ab");
+    let sh = d.path().join("sh");
+    deid(&inp, &sh, Mode::SafeHarbor, &k);
+    let p = rows(&sh.join("patients.csv"));
+    let ages: Vec<&str> = p.iter().map(|r| r["age"].as_str()).collect();
+    let births: Vec<&str> = p.iter().map(|r| r["birth_date"].as_str()).collect();
+    let deaths: Vec<&str> = p.iter().map(|r| r["death_date"].as_str()).collect();
+    // 89 the day before the 90th birthday, 90 on it, 91; died at 80
+    assert_eq!(ages, ["89", "90+", "90+", "80"]);
+    // a birth year is removed whenever it says "over 89" today, even for a
+    // patient who died younger
+    assert_eq!(births, ["1934", "", "", ""]);
+    assert_eq!(deaths, ["", "", "", "2000"]);
+    let notes = rows(&sh.join("notes.csv"));
+    assert_eq!(
+        notes[0]["text"],
+        "[NAME] [NAME] is a [AGE]-year-old man, born [DATE], admitted [DATE]."
+    );
+    assert!(notes[1]["text"].contains("89-year-old"), "89 is kept");
+
+    let lim = d.path().join("lim");
+    deid(&inp, &lim, Mode::Limited, &k);
+    let p = rows(&lim.join("patients.csv"));
+    let ages: Vec<&str> = p.iter().map(|r| r["age"].as_str()).collect();
+    assert_eq!(ages, ["89", "90+", "90+", "80"]);
+    assert_eq!(p[0]["birth_date"].len(), 10, "89: shifted birth date kept");
+    assert!(p[0]["birth_date"] != "1934-06-02", "and shifted");
+    for r in &p[1..] {
+        assert_eq!(r["birth_date"], "", "90+: no birth date at all");
+    }
+    // in the note the birth date goes, the admission date moves
+    let notes = rows(&lim.join("notes.csv"));
+    let text = &notes[0]["text"];
+    assert!(text.starts_with("[NAME] [NAME] is a [AGE]-year-old man, born [DATE], admitted "));
+    assert!(
+        !text.contains("05/02/2024") && !text.contains("1934"),
+        "{text}"
+    );
+    let readme = fs::read_to_string(lim.join("README.md")).unwrap();
+    assert!(readme.contains("It is NOT de-identified under HIPAA Safe Harbor"));
+}
+
+#[test]
+fn pseudonyms_are_stable_across_tables_and_runs_and_change_with_the_key() {
+    let d = tempfile::tempdir().unwrap();
+    let inp = folder(d.path());
+    let (ka, kb) = (key(d.path(), "ab"), key(d.path(), "cd"));
+    let (a1, a2, b) = (d.path().join("a1"), d.path().join("a2"), d.path().join("b"));
+    deid(&inp, &a1, Mode::Pseudonymize, &ka);
+    deid(&inp, &a2, Mode::Pseudonymize, &ka);
+    deid(&inp, &b, Mode::Pseudonymize, &kb);
+
+    let ids = |dir: &Path, table: &str| -> Vec<String> {
+        rows(&dir.join(format!("{table}.csv")))
+            .iter()
+            .map(|r| r["patient_id"].clone())
+            .collect()
+    };
+    let patients = ids(&a1, "patients");
+    assert_eq!(patients.len(), 4);
+    let distinct: std::collections::BTreeSet<&String> = patients.iter().collect();
+    assert_eq!(distinct.len(), 4, "one pseudonym per patient");
+    // encounters E1..E4 belong to P89, P90, P91, PDEAD: the same pseudonyms
+    assert_eq!(ids(&a1, "encounters"), patients);
+    // notes N1 (P90) and N2 (P89)
+    assert_eq!(
+        ids(&a1, "notes"),
+        [patients[1].clone(), patients[0].clone()]
+    );
+    // the same key gives the same bytes, run after run
+    for t in ["patients.csv", "encounters.csv", "notes.csv"] {
+        assert_eq!(
+            fs::read(a1.join(t)).unwrap(),
+            fs::read(a2.join(t)).unwrap(),
+            "{t}"
+        );
+    }
+    // another key gives other pseudonyms for every patient and identifier
+    let other = ids(&b, "patients");
+    for (x, y) in patients.iter().zip(&other) {
+        assert_ne!(x, y);
+    }
+    let mrn = |dir: &Path| -> Vec<String> {
+        rows(&dir.join("patients.csv"))
+            .iter()
+            .map(|r| r["mrn"].clone())
+            .collect()
+    };
+    assert!(mrn(&a1).iter().zip(mrn(&b)).all(|(x, y)| *x != y));
+    // never the unkeyed hash of the identifier, never the identifier
+    let text = fs::read_to_string(a1.join("patients.csv")).unwrap();
+    for id in ["P89", "P90", "MR1", "Abbott"] {
+        assert!(!text.contains(&carelab::artifact::sha256_hex(id.as_bytes())[..16]));
+        assert!(!text.contains(&format!(",{id},")), "{id}");
+    }
+}
