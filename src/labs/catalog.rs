@@ -51,6 +51,10 @@ pub const EMBEDDED: &[(&str, &str)] = embed![
     "05-privacy/starter/secrets/deid.key",
     "05-privacy/solution/answers.toml",
     "05-privacy/solution/audit/tampered.jsonl",
+    "06-training/lab.toml",
+    "06-training/README.md",
+    "06-training/starter/answers.toml",
+    "06-training/solution/answers.toml",
 ];
 
 impl Catalog {
