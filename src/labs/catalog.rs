@@ -55,6 +55,10 @@ pub const EMBEDDED: &[(&str, &str)] = embed![
     "06-training/README.md",
     "06-training/starter/answers.toml",
     "06-training/solution/answers.toml",
+    "07-evaluation/lab.toml",
+    "07-evaluation/README.md",
+    "07-evaluation/starter/answers.toml",
+    "07-evaluation/solution/answers.toml",
 ];
 
 impl Catalog {
