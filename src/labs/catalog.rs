@@ -59,6 +59,20 @@ pub const EMBEDDED: &[(&str, &str)] = embed![
     "07-evaluation/README.md",
     "07-evaluation/starter/answers.toml",
     "07-evaluation/solution/answers.toml",
+    "09-deployment/lab.toml",
+    "09-deployment/README.md",
+    "09-deployment/starter/answers.toml",
+    "09-deployment/starter/incomplete.json",
+    "09-deployment/starter/patient.json",
+    "09-deployment/solution/answers.toml",
+    "09-deployment/solution/audit.jsonl",
+    "09-deployment/solution/audit.jsonl.head",
+    "09-deployment/solution/incomplete.json",
+    "09-deployment/solution/load-codes.txt",
+    "09-deployment/solution/patient.json",
+    "09-deployment/solution/predict.json",
+    "09-deployment/solution/predictions.jsonl",
+    "09-deployment/solution/tokens.toml",
 ];
 
 impl Catalog {
