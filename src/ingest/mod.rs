@@ -16,6 +16,7 @@ pub mod omop;
 pub mod pipeline;
 pub mod quality;
 pub mod raw;
+pub mod source;
 pub mod validate;
 
 pub use pipeline::{run, IngestSummary, PipelineConfig, SourceConfig, SourceKind};

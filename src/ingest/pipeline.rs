@@ -11,6 +11,8 @@ use super::maps::Maps;
 use super::omop::{text, Cell, Kind, OutTable};
 use super::quality::{LinkageSummary, QualityReport, SourceQuality};
 use super::raw::{self, RawRecord, Table};
+use super::source::read_source;
+pub use super::source::SourceKind;
 use super::validate::{self, Clean, MappedObservation, Outcome, Placeholders, Rule};
 use crate::artifact::{AtomicFile, Manifest};
 use crate::clinical::analysis::{analysis_rows, write_analysis_csv, AnalysisRow, PatientRecords};
@@ -18,14 +20,6 @@ use crate::clinical::records::{
     format_datetime, parse_datetime, Condition, Encounter, Medication, Note, Patient,
 };
 use crate::error::{toml_error, Error, IoContext, Result};
-
-/// What kind of input a source is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SourceKind {
-    /// A folder of records-schema CSV tables (patients.csv, encounters.csv, ...).
-    Csv,
-}
 
 /// One source system in the pipeline config.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -762,33 +756,6 @@ fn write_csv<T: Serialize>(path: &Path, rows: &[T]) -> Result<()> {
     w.into_inner()
         .map_err(|e| Error::io(path, e.into_error()))?
         .commit()
-}
-
-fn read_source(s: &SourceConfig, q: &mut SourceQuality) -> Result<Vec<RawRecord>> {
-    match s.kind {
-        SourceKind::Csv => {
-            if !s.path.is_dir() {
-                return Err(Error::bad_input(
-                    s.path.display(),
-                    None,
-                    "a folder of records-schema CSV tables",
-                    "no such folder",
-                ));
-            }
-            let mut out = Vec::new();
-            for table in Table::ALL {
-                let path = s.path.join(format!("{}.csv", table.file_stem()));
-                if !path.exists() {
-                    continue;
-                }
-                let (recs, enc) = raw::read_csv(&path, &s.name, table)?;
-                q.encodings
-                    .insert(format!("{}.csv", table.file_stem()), enc);
-                out.extend(recs);
-            }
-            Ok(out)
-        }
-    }
 }
 
 /// Fill the merged person's empty fields from another record of the person.

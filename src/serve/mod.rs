@@ -7,6 +7,7 @@
 //! prediction logs off the request path; `server` ties them into routes.
 
 pub mod auth;
+pub mod fhir;
 pub mod input;
 pub mod metrics;
 pub mod recorder;

@@ -860,7 +860,10 @@ impl Writer {
             pharmacy_lines: 1,
             crosswalk: csv_file("crosswalk.csv", &["source_a", "id_a", "source_b", "id_b"])?,
             crosswalk_rows: 0,
-            linkage: csv_file("truth/linkage.csv", &["source", "local_id", "person_id"])?,
+            linkage: csv_file(
+                "truth/linkage.csv",
+                &["source", "source_patient_id", "patient_id"],
+            )?,
             linkage_rows: 0,
             defects: csv_file("truth/defects.csv", &DEFECT_COLUMNS)?,
             defect_rows: BTreeMap::new(),
