@@ -70,6 +70,7 @@ pub const EMBEDDED: &[(&str, &str)] = embed![
     "09-deployment/solution/incomplete.json",
     "09-deployment/solution/load-codes.txt",
     "09-deployment/solution/patient.json",
+    "09-deployment/solution/predict-fhir.json",
     "09-deployment/solution/predict.json",
     "09-deployment/solution/predictions.jsonl",
     "09-deployment/solution/tokens.toml",
