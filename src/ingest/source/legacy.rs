@@ -286,6 +286,9 @@ format = "%Y%m%d"
         let e = pharmacy_records("p", "p.csv", "a,b\n1,2\n")
             .unwrap_err()
             .to_string();
-        assert!(e.contains("p.csv") && e.contains("pharmacy_patient_id"), "{e}");
+        assert!(
+            e.contains("p.csv") && e.contains("pharmacy_patient_id"),
+            "{e}"
+        );
     }
 }
