@@ -24,7 +24,7 @@ pub struct ServeArgs {
     #[arg(long, default_value = "127.0.0.1:8080")]
     addr: SocketAddr,
     /// Tokens file (TOML: name, sha256, roles for each caller).
-    #[arg(long, required_unless_present = "hash_token")]
+    #[arg(long, required_unless_present_any = ["hash_token", "demo"])]
     tokens: Option<PathBuf>,
     /// Append a hash-chained audit record for every request here.
     #[arg(long)]
@@ -63,6 +63,17 @@ pub struct ServeArgs {
     /// The registry NAME@stage is looked up in.
     #[arg(long, env = "CARELAB_REGISTRY")]
     registry: Option<PathBuf>,
+    /// Try the model instead of serving it: serve in process on a loopback
+    /// port, call it with named features, with the first FHIR Bundles of
+    /// this NDJSON file and with a bad request, load it briefly, then stop.
+    #[arg(long, value_name = "BUNDLES_NDJSON")]
+    demo: Option<PathBuf>,
+    /// Requests in the demo's load test.
+    #[arg(long, default_value_t = 2000)]
+    demo_requests: u64,
+    /// Where the demo writes its audit and prediction logs.
+    #[arg(long, default_value = "carelab-serve-demo")]
+    demo_out: PathBuf,
     /// Read a token on stdin and print the SHA-256 hex the tokens file stores.
     #[arg(long)]
     hash_token: bool,
@@ -82,6 +93,26 @@ pub fn run(args: ServeArgs, ui: &Ui) -> Result<u8> {
         let hash = hash_token(&token);
         ui.result(&serde_json::json!({ "sha256": hash }), || hash.clone());
         return Ok(0);
+    }
+    if let (Some(bundles), Some(spec)) = (&args.demo, &args.model) {
+        let report = carelab::serve::demo::run(
+            spec,
+            args.registry.as_deref(),
+            bundles,
+            &args.demo_out,
+            args.demo_requests,
+            ui,
+        )?;
+        ui.result(&report, || {
+            format!(
+                "demo done: {} requests/s, p99 {:.2} ms; logs in {}\n",
+                report.load.requests_per_sec.round(),
+                report.load.latency_ms.p99,
+                args.demo_out.display()
+            )
+        });
+        let clean = report.audit_ok && report.load.server_errors == 0 && report.load.errors == 0;
+        return Ok(if clean { 0 } else { 1 });
     }
     let (Some(spec), Some(tokens_path)) = (args.model.clone(), args.tokens.clone()) else {
         return Err(Error::usage("--model and --tokens are required"));

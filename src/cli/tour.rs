@@ -265,6 +265,20 @@ fn steps(a: &TourArgs, key: &Path) -> Vec<Step> {
             ],
         ),
         step(
+            "serve it: features, FHIR, a bad request, a load test",
+            &[
+                "serve",
+                "--model",
+                "readmission@production",
+                "--registry",
+                &registry,
+                "--demo",
+                &format!("{data}/fhir/bundles.ndjson"),
+                "--demo-out",
+                &o("serve"),
+            ],
+        ),
+        step(
             "what the run cost",
             &["cost", "--run", &format!("{runs}/mlp")],
         ),

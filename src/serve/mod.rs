@@ -7,9 +7,10 @@
 //! prediction logs off the request path; `server` ties them into routes;
 //! `fhir` turns a patient's FHIR Bundle into the row to score; `local` runs
 //! a service in process on loopback (for `bench serve` and the tour);
-//! `tls` serves HTTPS with rustls.
+//! `tls` serves HTTPS with rustls; `demo` is the tour's serving step.
 
 pub mod auth;
+pub mod demo;
 pub mod fhir;
 pub mod input;
 pub mod local;

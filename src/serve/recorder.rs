@@ -120,45 +120,48 @@ impl Recorder {
     }
 }
 
+/// Most entries written as one batch (one audit append, one anchor update).
+const BATCH: usize = 4096;
+
 fn write_loop(
     rx: Receiver<Entry>,
     audit: Option<AuditLog>,
     mut predictions: Option<(PathBuf, BufWriter<std::fs::File>)>,
 ) -> Result<()> {
-    let mut pending = false;
     loop {
-        // Block only when everything so far is on disk.
-        let entry = if pending {
+        // Wait for the next entry, then take whatever else is queued: under
+        // load the batches grow, and the audit anchor's fsync is paid once
+        // per batch, so the writer keeps up with the requests.
+        let mut batch = vec![rx.recv().unwrap_or(Entry::Close)];
+        while batch.len() < BATCH {
             match rx.try_recv() {
-                Ok(e) => e,
-                Err(_) => {
-                    flush(&mut predictions)?;
-                    pending = false;
-                    continue;
+                Ok(e) => batch.push(e),
+                Err(_) => break,
+            }
+        }
+        let mut events = Vec::new();
+        let mut close = false;
+        for entry in batch {
+            match entry {
+                Entry::Audit(event) => events.push(*event),
+                Entry::Prediction(record) => {
+                    if let Some((path, w)) = &mut predictions {
+                        serde_json::to_writer(&mut *w, &record)?;
+                        w.write_all(b"\n").at(&*path)?;
+                    }
+                }
+                Entry::Close => {
+                    close = true;
+                    break;
                 }
             }
-        } else {
-            match rx.recv() {
-                Ok(e) => e,
-                Err(_) => Entry::Close,
-            }
-        };
-        match entry {
-            Entry::Audit(event) => {
-                if let Some(log) = &audit {
-                    log.record(*event)?;
-                }
-            }
-            Entry::Prediction(record) => {
-                if let Some((path, w)) = &mut predictions {
-                    serde_json::to_writer(&mut *w, &record)?;
-                    w.write_all(b"\n").at(&*path)?;
-                    pending = true;
-                }
-            }
-            Entry::Close => {
-                return flush(&mut predictions);
-            }
+        }
+        if let Some(log) = &audit {
+            log.record_all(events)?;
+        }
+        flush(&mut predictions)?;
+        if close {
+            return Ok(());
         }
     }
 }
