@@ -51,3 +51,98 @@ fn a_broken_include_fails_the_build() {
         "{err}"
     );
 }
+
+fn carelab(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_carelab"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn repo() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn cli_reference_is_up_to_date() {
+    let out = carelab(&["book", "cli-reference"]);
+    assert!(out.status.success(), "{out:?}");
+    let fresh = String::from_utf8(out.stdout).unwrap();
+    let path = repo().join("book/src/reference/cli.md");
+    if std::env::var_os("CARELAB_UPDATE_DOCS").is_some() {
+        fs::write(&path, &fresh).unwrap();
+    }
+    let committed = fs::read_to_string(&path).unwrap_or_default();
+    if committed != fresh {
+        let line = committed
+            .lines()
+            .zip(fresh.lines())
+            .position(|(a, b)| a != b)
+            .map_or(committed.lines().count().min(fresh.lines().count()), |i| i)
+            + 1;
+        panic!(
+            "book/src/reference/cli.md is out of date with the CLI (first difference at line {line}): \
+             run `CARELAB_UPDATE_DOCS=1 cargo test --test book` and commit the file"
+        );
+    }
+    // Every verb and a few known flags, defaults and values are in it.
+    for needle in [
+        "## `carelab data generate`",
+        "## `carelab lab check`",
+        "## `carelab book check-commands`",
+        "- `--scenario <SCENARIO>`:",
+        "Default: `terminal`. Values: `terminal`, `markdown`, `html`.",
+        "Environment: `CARELAB_WORKSPACE`.",
+    ] {
+        assert!(fresh.contains(needle), "missing {needle}");
+    }
+    assert!(
+        !fresh.contains("--labs-dir"),
+        "hidden options stay out of the reference"
+    );
+}
+
+#[test]
+fn every_command_the_book_and_labs_show_parses() {
+    let root = repo();
+    let book = root.join("book/src");
+    let labs = root.join("labs");
+    let out = carelab(&[
+        "--json",
+        "book",
+        "check-commands",
+        book.to_str().unwrap(),
+        labs.to_str().unwrap(),
+    ]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["failed"], serde_json::json!([]), "{report:#}");
+    assert!(out.status.success());
+    assert!(
+        report["commands"].as_u64().unwrap() >= 20,
+        "too few commands found: {report}"
+    );
+}
+
+#[test]
+fn a_renamed_flag_in_a_chapter_fails_the_command_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let md = dir.path().join("lab.md");
+    fs::write(
+        &md,
+        "Intro\n\n```sh\ncarelab lab start 1\ncarelab data generate --out d --patient 10\ncarelab lab chek 1\n```\n",
+    )
+    .unwrap();
+    let out = carelab(&["book", "check-commands", md.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("lab.md:5: `carelab data generate --out d --patient 10`"),
+        "{text}"
+    );
+    assert!(text.contains("--patient"), "{text}");
+    assert!(text.contains("lab.md:6: `carelab lab chek 1`"), "{text}");
+    assert!(
+        text.contains("3 command line(s) checked, 2 do not parse"),
+        "{text}"
+    );
+}

@@ -11,6 +11,9 @@ pub enum DataCommand {
     /// Generate a synthetic population from a scenario into CSV, Parquet,
     /// FHIR, HL7 v2 and legacy exports, with ground truth and a manifest.
     Generate(GenerateArgs),
+    /// Send an HL7 v2 feed to an MLLP listener one message at a time,
+    /// waiting for each ACK, as an interface engine would.
+    Replay(super::ingest::ReplayArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -40,6 +43,7 @@ pub struct GenerateArgs {
 pub fn run(args: DataCommand, ui: &Ui) -> Result<u8> {
     match args {
         DataCommand::Generate(a) => generate(a, ui),
+        DataCommand::Replay(a) => super::ingest::replay(a, ui),
     }
 }
 

@@ -34,6 +34,8 @@ pub enum BenchCommand {
     Train(BenchTrainArgs),
     /// CSV against Parquet for the same table: write, read, size.
     Io(BenchIoArgs),
+    /// Requests/s and latency percentiles of an inference service under load.
+    Serve(super::serve::BenchServeArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -79,6 +81,7 @@ pub struct BenchIoArgs {
 pub fn run_bench(args: BenchCommand, ui: &Ui) -> Result<u8> {
     match args {
         BenchCommand::Train(a) => bench_train(a, ui),
+        BenchCommand::Serve(a) => super::serve::run_bench(a, ui),
         BenchCommand::Io(a) => {
             let rows = bench::io(a.rows, a.seed, &a.out)?;
             ui.result(&rows, || {

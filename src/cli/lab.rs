@@ -411,7 +411,10 @@ pub fn run_workshop(args: WorkshopCommand, ui: &Ui) -> Result<u8> {
 }
 
 #[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct BookArgs {
+    #[command(subcommand)]
+    pub action: Option<BookAction>,
     /// Open the built guide in your browser.
     #[arg(long)]
     pub open: bool,
@@ -426,7 +429,29 @@ pub struct BookArgs {
     pub dir: Option<PathBuf>,
 }
 
+/// Tools that keep the guide true to the program.
+#[derive(Debug, clap::Subcommand)]
+pub enum BookAction {
+    /// Print the CLI reference chapter (Markdown), rendered from these definitions.
+    CliReference {
+        /// Write it to this file instead of stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Parse every `carelab ...` line in the code blocks of Markdown files with this CLI; exits 1 if any fails.
+    CheckCommands {
+        /// Markdown files or folders of them.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+}
+
 pub fn run_book(args: BookArgs, ui: &Ui) -> Result<u8> {
+    match args.action {
+        Some(BookAction::CliReference { out }) => return cli_reference(out, ui),
+        Some(BookAction::CheckCommands { paths }) => return check_commands(&paths, ui),
+        None => {}
+    }
     let dir = args.dir.clone().unwrap_or_else(book::source_dir);
     ui.info(format!("Building the guide from {}...", dir.display()));
     let root = book::build(&dir, args.out.as_deref())?;
@@ -457,4 +482,78 @@ fn open_or_warn(target: &str, ui: &Ui) {
             "could not open a browser ({e}); open {target} yourself"
         ));
     }
+}
+
+fn cli_reference(out: Option<PathBuf>, ui: &Ui) -> Result<u8> {
+    use clap::CommandFactory;
+    let text = carelab::labs::reference::render_cli_reference(crate::Cli::command());
+    match out {
+        Some(path) => {
+            carelab::artifact::write_atomic(&path, text.as_bytes())?;
+            ui.info(format!("Wrote {}", path.display()));
+        }
+        None => print!("{text}"),
+    }
+    Ok(0)
+}
+
+fn check_commands(paths: &[PathBuf], ui: &Ui) -> Result<u8> {
+    use carelab::error::IoContext;
+    use clap::Parser;
+    let mut shown = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            shown.extend(carelab::labs::reference::commands_in_dir(path, path)?);
+        } else {
+            let text = std::fs::read_to_string(path).at(path)?;
+            let name = path.display().to_string();
+            shown.extend(carelab::labs::reference::commands_in_markdown(&name, &text));
+        }
+    }
+    let mut failures = Vec::new();
+    for cmd in &shown {
+        if let Err(e) = crate::Cli::try_parse_from(&cmd.words) {
+            use clap::error::ErrorKind;
+            let benign = match e.kind() {
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => true,
+                ErrorKind::ValueValidation | ErrorKind::InvalidValue => matches!(
+                    e.get(clap::error::ContextKind::InvalidValue),
+                    Some(clap::error::ContextValue::String(v))
+                        if carelab::labs::reference::is_placeholder(v)
+                ),
+                _ => false,
+            };
+            if !benign {
+                let first = e.to_string();
+                let first = first
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .trim_start_matches("error: ");
+                failures.push(serde_json::json!({
+                    "file": cmd.file, "line": cmd.line, "command": cmd.text(), "error": first,
+                }));
+            }
+        }
+    }
+    let value = serde_json::json!({ "commands": shown.len(), "failed": failures });
+    ui.result(&value, || {
+        let mut t = String::new();
+        for f in &failures {
+            t.push_str(&format!(
+                "{}:{}: `{}`: {}\n",
+                f["file"].as_str().unwrap_or(""),
+                f["line"],
+                f["command"].as_str().unwrap_or(""),
+                f["error"].as_str().unwrap_or("")
+            ));
+        }
+        t.push_str(&format!(
+            "{} command line(s) checked, {} do not parse",
+            shown.len(),
+            failures.len()
+        ));
+        t
+    });
+    Ok(if failures.is_empty() { 0 } else { 1 })
 }

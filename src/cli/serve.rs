@@ -1,5 +1,5 @@
-//! `carelab serve`: run the inference service, or hash a token for its
-//! tokens file.
+//! `carelab serve`: run the inference service (HTTP or HTTPS), or hash a
+//! token for its tokens file; and `carelab bench serve`, its load test.
 
 use std::io::Read;
 use std::net::SocketAddr;
@@ -10,7 +10,9 @@ use std::time::Duration;
 use carelab::deid::pseudonym::Pseudonymizer;
 use carelab::error::{Error, IoContext, Result};
 use carelab::serve::server::{reload_on_sighup, shutdown_signal, Loader};
-use carelab::serve::{hash_token, load_model, serve, Recorder, ServeConfig, Service, Tokens};
+use carelab::serve::{
+    hash_token, load_model_from, serve, serve_tls, Recorder, ServeConfig, Service, Tokens,
+};
 use carelab::ui::Ui;
 
 #[derive(Debug, clap::Args)]
@@ -52,6 +54,15 @@ pub struct ServeArgs {
     /// Worker threads (default: one a core).
     #[arg(long)]
     threads: Option<usize>,
+    /// Serve HTTPS with this certificate chain (PEM); needs --tls-key.
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM); needs --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// The registry NAME@stage is looked up in.
+    #[arg(long, env = "CARELAB_REGISTRY")]
+    registry: Option<PathBuf>,
     /// Read a token on stdin and print the SHA-256 hex the tokens file stores.
     #[arg(long)]
     hash_token: bool,
@@ -103,7 +114,12 @@ pub fn run(args: ServeArgs, ui: &Ui) -> Result<u8> {
         max_body_bytes: args.max_body_bytes,
         timeout: Duration::from_secs_f64(args.timeout_secs),
     };
-    let loader: Loader = Box::new(move || load_model(&spec));
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(carelab::serve::tls::server_config(cert, key)?),
+        _ => None,
+    };
+    let registry = args.registry.clone();
+    let loader: Loader = Box::new(move || load_model_from(&spec, registry.as_deref()));
     let service = Service::new(loader, tokens, pseudonyms, recorder, config)?;
     let info = service.model().info();
 
@@ -121,8 +137,9 @@ pub fn run(args: ServeArgs, ui: &Ui) -> Result<u8> {
             .await
             .at(format!("listen address {addr}"))?;
         let local = listener.local_addr().at(format!("listen address {addr}"))?;
+        let scheme = if tls.is_some() { "https" } else { "http" };
         ui.info(format!(
-            "serving {} version {} on http://{local} (ctrl-c or SIGTERM drains and stops; SIGHUP reloads)",
+            "serving {} version {} on {scheme}://{local} (ctrl-c or SIGTERM drains and stops; SIGHUP reloads)",
             info.name, info.version
         ));
         let reload_ui = ui.clone();
@@ -130,8 +147,182 @@ pub fn run(args: ServeArgs, ui: &Ui) -> Result<u8> {
             Ok(i) => reload_ui.info(format!("reloaded: {} version {}", i.name, i.version)),
             Err(e) => reload_ui.warn(format!("reload failed, the previous model keeps serving: {e}")),
         });
-        serve(service, listener, shutdown_signal()).await
+        match tls {
+            Some(tls) => serve_tls(service, listener, tls, shutdown_signal()).await,
+            None => serve(service, listener, shutdown_signal()).await,
+        }
     })?;
     ui.info("stopped; logs written");
+    Ok(0)
+}
+
+/// `carelab bench serve`: drive a service with keep-alive connections.
+#[derive(Debug, clap::Args)]
+pub struct BenchServeArgs {
+    /// A running service to drive, http://HOST:PORT/PATH (a bare host
+    /// drives /v1/predict). Without it, the model is served in this process
+    /// on a loopback port, with its audit and prediction logs on.
+    #[arg(long)]
+    pub url: Option<String>,
+    /// Bearer token to send with --url.
+    #[arg(long, env = "CARELAB_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// The model to serve in process: a run directory, a model file or
+    /// NAME@stage (default: a small MLP trained here on the toy table).
+    #[arg(long, conflicts_with = "url")]
+    pub model: Option<String>,
+    /// The registry NAME@stage is looked up in.
+    #[arg(long, env = "CARELAB_REGISTRY")]
+    pub registry: Option<PathBuf>,
+    /// Connections, each sending its next request when the last is answered.
+    #[arg(long, default_value_t = 32)]
+    pub connections: usize,
+    /// Requests in all (default 20000 unless --duration is given).
+    #[arg(long, conflicts_with = "duration")]
+    pub requests: Option<u64>,
+    /// Run for this many seconds instead of a number of requests.
+    #[arg(long)]
+    pub duration: Option<f64>,
+    /// The JSON body to POST (default: an example prediction request).
+    #[arg(long)]
+    pub body: Option<PathBuf>,
+    /// Worker threads of this process's runtime (default: one a core).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Seconds a request may take before it counts as an error.
+    #[arg(long, default_value_t = 30.0)]
+    pub timeout_secs: f64,
+    /// Seed of the toy model's data and weights.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Where bench-serve.json, the toy model and the in-process logs go.
+    #[arg(long, default_value = "carelab-bench")]
+    pub out: PathBuf,
+}
+
+/// What `bench serve` reports: the load run and what was measured.
+#[derive(Debug, serde::Serialize)]
+struct BenchServeReport {
+    /// `in-process` or `url`.
+    target: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    model: Option<String>,
+    #[serde(flatten)]
+    load: carelab::infra::load::LoadReport,
+}
+
+pub fn run_bench(args: BenchServeArgs, ui: &Ui) -> Result<u8> {
+    use carelab::infra::load::{self, LoadOptions, Stop};
+    let stop = match (args.requests, args.duration) {
+        (_, Some(s)) if !(s > 0.0 && s.is_finite()) => {
+            return Err(Error::usage(format!(
+                "--duration must be positive, found {s}"
+            )))
+        }
+        (_, Some(s)) => Stop::Duration(Duration::from_secs_f64(s)),
+        (Some(n), None) => Stop::Requests(n),
+        (None, None) => Stop::Requests(20_000),
+    };
+    if !(args.timeout_secs > 0.0 && args.timeout_secs.is_finite()) {
+        return Err(Error::usage("--timeout-secs must be positive"));
+    }
+    let opts = LoadOptions {
+        connections: args.connections,
+        stop,
+        timeout: Duration::from_secs_f64(args.timeout_secs),
+    };
+    let body = match &args.body {
+        Some(p) => {
+            let bytes = std::fs::read(p).at(p)?;
+            serde_json::from_slice::<serde_json::Value>(&bytes).map_err(|e| {
+                Error::bad_input(
+                    p.display(),
+                    Some(format!("line {}", e.line())),
+                    "a JSON request body",
+                    "text that is not JSON",
+                )
+            })?;
+            bytes
+        }
+        None => serde_json::to_vec(&carelab::serve::input::example_request())
+            .map_err(|e| Error::failure(format!("encoding the example request: {e}")))?,
+    };
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = args.threads {
+        runtime.worker_threads(n.max(1));
+    }
+    let runtime = runtime
+        .enable_all()
+        .build()
+        .map_err(|e| Error::failure(format!("cannot start the async runtime: {e}")))?;
+
+    let report = match &args.url {
+        Some(url) => {
+            let mut url = load::parse_url(url)?;
+            if url.path == "/" {
+                url.path = "/v1/predict".into();
+            }
+            ui.info(format!(
+                "driving {} with {} connection(s)",
+                url.path, args.connections
+            ));
+            let request = load::post_request(&url, args.token.as_deref(), &body);
+            let report = runtime.block_on(load::run(&url, request, &opts))?;
+            BenchServeReport {
+                target: "url",
+                model: None,
+                load: report,
+            }
+        }
+        None => {
+            let model = match &args.model {
+                Some(m) => m.clone(),
+                None => {
+                    ui.info("no --model: training a small MLP on the toy table to serve");
+                    let dir = carelab::serve::local::tiny_model(&args.out, args.seed)?;
+                    dir.display().to_string()
+                }
+            };
+            let config = ServeConfig {
+                // Measure throughput, not load shedding: admit every connection.
+                max_concurrency: ServeConfig::default().max_concurrency.max(args.connections),
+                ..ServeConfig::default()
+            };
+            let logs = args.out.join("bench-serve-logs");
+            let report = runtime.block_on(async {
+                let server = carelab::serve::local::LocalServer::start(
+                    &model,
+                    args.registry.as_deref(),
+                    &logs,
+                    config,
+                )
+                .await?;
+                let info = server.service.model().info();
+                ui.info(format!(
+                    "serving {} version {} in process on http://{}; {} connection(s)",
+                    info.name, info.version, server.addr, args.connections
+                ));
+                let url = load::parse_url(&format!("http://{}/v1/predict", server.addr))?;
+                let request = load::post_request(&url, Some(&server.token), &body);
+                let report = load::run(&url, request, &opts).await;
+                server.stop().await?;
+                report
+            })?;
+            BenchServeReport {
+                target: "in-process",
+                model: Some(model),
+                load: report,
+            }
+        }
+    };
+    carelab::artifact::write_json(args.out.join("bench-serve.json"), &report)?;
+    ui.result(&report, || report.load.to_text());
+    if report.load.errors > 0 || report.load.server_errors > 0 {
+        ui.warn(format!(
+            "{} request(s) without an answer and {} answered 5xx",
+            report.load.errors, report.load.server_errors
+        ));
+        return Ok(1);
+    }
     Ok(0)
 }

@@ -12,10 +12,12 @@
 
 pub mod linkage;
 pub mod maps;
+pub mod mllp;
 pub mod omop;
 pub mod pipeline;
 pub mod quality;
 pub mod raw;
+pub mod source;
 pub mod validate;
 
 pub use pipeline::{run, IngestSummary, PipelineConfig, SourceConfig, SourceKind};

@@ -9,8 +9,10 @@ use serde::{Deserialize, Serialize};
 use super::linkage::{self, LinkageConfig};
 use super::maps::Maps;
 use super::omop::{text, Cell, Kind, OutTable};
-use super::quality::{LinkageSummary, QualityReport, SourceQuality};
+use super::quality::{LinkageSummary, QualityReport};
 use super::raw::{self, RawRecord, Table};
+use super::source::read_source;
+pub use super::source::SourceKind;
 use super::validate::{self, Clean, MappedObservation, Outcome, Placeholders, Rule};
 use crate::artifact::{AtomicFile, Manifest};
 use crate::clinical::analysis::{analysis_rows, write_analysis_csv, AnalysisRow, PatientRecords};
@@ -18,14 +20,6 @@ use crate::clinical::records::{
     format_datetime, parse_datetime, Condition, Encounter, Medication, Note, Patient,
 };
 use crate::error::{toml_error, Error, IoContext, Result};
-
-/// What kind of input a source is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SourceKind {
-    /// A folder of records-schema CSV tables (patients.csv, encounters.csv, ...).
-    Csv,
-}
 
 /// One source system in the pipeline config.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -36,6 +30,9 @@ pub struct SourceConfig {
     pub kind: SourceKind,
     /// File or folder, relative to the config file.
     pub path: PathBuf,
+    /// Layout file of a `fixed_width` source, relative to the config file.
+    #[serde(default)]
+    pub layout: Option<PathBuf>,
 }
 
 /// Edited map files, relative to the config file; absent: the built-in maps.
@@ -80,6 +77,9 @@ impl PipelineConfig {
         };
         for s in &mut cfg.sources {
             fix(&mut s.path);
+            if let Some(l) = s.layout.as_mut() {
+                fix(l);
+            }
         }
         for p in [
             cfg.maps.lab_codes.as_mut(),
@@ -169,8 +169,11 @@ pub fn run(cfg: &PipelineConfig, out: &Path) -> Result<IngestSummary> {
     let mut conditions: Vec<Kept<Condition>> = Vec::new();
     let mut medications: Vec<Kept<Medication>> = Vec::new();
     let mut notes: Vec<Kept<Note>> = Vec::new();
+    // where every check fired, to match against injected defects
+    let mut found: Vec<super::quality::FindingAt> = Vec::new();
     for rec in raw_records {
         let checked = validate::check(&rec, &maps, &cfg.placeholders);
+        found.extend(super::quality::rule_findings(&rec, &checked.findings));
         let q = report.sources.entry(rec.source.clone()).or_default();
         for f in &checked.findings {
             let c = q.rules.entry(f.rule.code().to_string()).or_default();
@@ -641,6 +644,26 @@ pub fn run(cfg: &PipelineConfig, out: &Path) -> Result<IngestSummary> {
         quality,
     };
     report.data_end = format_datetime(&data_end);
+    if let Some(dir) = cfg
+        .truth
+        .as_ref()
+        .filter(|d| d.join("defects.csv").exists())
+    {
+        let placed: Vec<(String, String, String)> = patients
+            .iter()
+            .map(|k| {
+                (
+                    k.source.clone(),
+                    k.location.clone(),
+                    k.value.patient_id.clone(),
+                )
+            })
+            .collect();
+        found.extend(super::quality::linkage_findings(&placed, &mpi.person));
+        found.extend(super::quality::encoding_findings(&report));
+        let injected = super::quality::read_defects(&dir.join("defects.csv"))?;
+        report.defects = super::quality::catch_defects(&injected, &found);
+    }
 
     // 8. write everything
     std::fs::create_dir_all(out).at(out)?;
@@ -762,33 +785,6 @@ fn write_csv<T: Serialize>(path: &Path, rows: &[T]) -> Result<()> {
     w.into_inner()
         .map_err(|e| Error::io(path, e.into_error()))?
         .commit()
-}
-
-fn read_source(s: &SourceConfig, q: &mut SourceQuality) -> Result<Vec<RawRecord>> {
-    match s.kind {
-        SourceKind::Csv => {
-            if !s.path.is_dir() {
-                return Err(Error::bad_input(
-                    s.path.display(),
-                    None,
-                    "a folder of records-schema CSV tables",
-                    "no such folder",
-                ));
-            }
-            let mut out = Vec::new();
-            for table in Table::ALL {
-                let path = s.path.join(format!("{}.csv", table.file_stem()));
-                if !path.exists() {
-                    continue;
-                }
-                let (recs, enc) = raw::read_csv(&path, &s.name, table)?;
-                q.encodings
-                    .insert(format!("{}.csv", table.file_stem()), enc);
-                out.extend(recs);
-            }
-            Ok(out)
-        }
-    }
 }
 
 /// Fill the merged person's empty fields from another record of the person.

@@ -69,8 +69,249 @@ pub struct LinkageSummary {
 pub struct DefectCatch {
     pub injected: u64,
     pub caught: u64,
+    pub missed: u64,
     /// Rule -> defects it caught.
     pub by_rule: BTreeMap<String, u64>,
+}
+
+/// Where a check fired: a validator rule on one record, the linkage
+/// merging a record with another of its own source, or the encoding
+/// detection on a file. The one shape every finding is matched in.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct FindingAt {
+    pub source: String,
+    /// The record's place in the source (`registration.txt line 12`), or
+    /// the file name for file-level findings.
+    pub location: String,
+    /// The record's own id (patient, encounter, observation ... id); empty
+    /// when the record could not be read.
+    pub record_id: String,
+    /// Rule code (`date_format`, ..., `linkage`, `encoding`).
+    pub rule: String,
+    pub field: String,
+}
+
+/// One row of the generator's `truth/defects.csv`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InjectedDefect {
+    pub source: String,
+    pub file: String,
+    /// Line (fixed-width, CSV) or message number (HL7 v2); 0 for a file.
+    pub line: u64,
+    pub record_id: String,
+    pub field: String,
+    pub kind: String,
+}
+
+/// The rules that catch each defect kind of `truth/defects.csv`. A defect
+/// is caught when one of them fired on the record that carries it.
+pub fn catching_rules(kind: &str) -> &'static [&'static str] {
+    match kind {
+        "mixed_date_format" => &["date_format"],
+        "missing_value" => &["required", "placeholder"],
+        "placeholder" => &["placeholder"],
+        "impossible_value" => &["range", "time_order", "number"],
+        "truncated_record" => &["truncated"],
+        "mixed_unit" => &["unit"],
+        "local_code" => &["code_map"],
+        "duplicate_patient" => &["linkage", "duplicate"],
+        "latin1_encoding" => &["encoding"],
+        _ => &[],
+    }
+}
+
+/// Read `truth/defects.csv` (columns source, file, line, record_id, field,
+/// kind, ...); errors name the file and the line.
+pub fn read_defects(path: &std::path::Path) -> crate::error::Result<Vec<InjectedDefect>> {
+    use crate::error::{Error, IoContext};
+    let bytes = std::fs::read(path).at(path)?;
+    let mut reader = csv::Reader::from_reader(bytes.as_slice());
+    let header: Vec<String> = reader
+        .headers()
+        .map_err(|e| {
+            Error::bad_input(
+                path.display(),
+                Some("line 1".into()),
+                "a CSV header",
+                e.to_string(),
+            )
+        })?
+        .iter()
+        .map(String::from)
+        .collect();
+    let col = |name: &str| {
+        header.iter().position(|h| h == name).ok_or_else(|| {
+            Error::bad_input(
+                path.display(),
+                Some("line 1".into()),
+                format!("a column {name:?}"),
+                header.join(","),
+            )
+        })
+    };
+    let cols = [
+        col("source")?,
+        col("file")?,
+        col("line")?,
+        col("record_id")?,
+        col("field")?,
+        col("kind")?,
+    ];
+    let mut out = Vec::new();
+    for (i, rec) in reader.records().enumerate() {
+        let at = Some(format!("line {}", i + 2));
+        let rec =
+            rec.map_err(|e| Error::bad_input(path.display(), at.clone(), "CSV", e.to_string()))?;
+        let get = |c: usize| rec.get(c).unwrap_or("").to_string();
+        let line_text = get(cols[2]);
+        let line = if line_text.is_empty() {
+            0
+        } else {
+            line_text.parse().map_err(|_| {
+                Error::bad_input(
+                    path.display(),
+                    at.clone(),
+                    "a line number",
+                    line_text.clone(),
+                )
+            })?
+        };
+        out.push(InjectedDefect {
+            source: get(cols[0]),
+            file: get(cols[1]),
+            line,
+            record_id: get(cols[3]),
+            field: get(cols[4]),
+            kind: get(cols[5]),
+        });
+    }
+    Ok(out)
+}
+
+/// The key of a raw record: its table's id field (empty when unread).
+pub fn record_id(rec: &super::raw::RawRecord) -> &str {
+    use super::raw::Table;
+    rec.get(match rec.table {
+        Table::Patient => "patient_id",
+        Table::Encounter => "encounter_id",
+        Table::Observation => "observation_id",
+        Table::Condition => "condition_id",
+        Table::Medication => "medication_id",
+        Table::Note => "note_id",
+    })
+}
+
+/// The validator's findings on one record, placed.
+pub fn rule_findings(
+    rec: &super::raw::RawRecord,
+    findings: &[super::validate::Finding],
+) -> Vec<FindingAt> {
+    findings
+        .iter()
+        .map(|f| FindingAt {
+            source: rec.source.clone(),
+            location: rec.location.clone(),
+            record_id: record_id(rec).to_string(),
+            rule: f.rule.code().to_string(),
+            field: f.field.clone(),
+        })
+        .collect()
+}
+
+/// Linkage as a check: a patient record the master patient index merged
+/// with another record of its own source is a duplicate registration found.
+/// `records` are (source, location, patient id), `person` the MPI's person
+/// of each, in the same order.
+pub fn linkage_findings(records: &[(String, String, String)], person: &[String]) -> Vec<FindingAt> {
+    let mut per_source: BTreeMap<(&str, &str), u64> = BTreeMap::new();
+    for ((source, _, _), p) in records.iter().zip(person) {
+        *per_source.entry((source, p)).or_default() += 1;
+    }
+    records
+        .iter()
+        .zip(person)
+        .filter(|((source, _, _), p)| per_source.get(&(source.as_str(), p.as_str())) > Some(&1))
+        .map(|((source, location, id), _)| FindingAt {
+            source: source.clone(),
+            location: location.clone(),
+            record_id: id.clone(),
+            rule: "linkage".into(),
+            field: "patient_id".into(),
+        })
+        .collect()
+}
+
+/// Encoding detection as a check: every file read as Latin-1.
+pub fn encoding_findings(report: &QualityReport) -> Vec<FindingAt> {
+    report
+        .sources
+        .iter()
+        .flat_map(|(source, q)| {
+            q.encodings
+                .iter()
+                .filter(|(_, e)| **e == TextEncoding::Latin1)
+                .map(move |(file, _)| FindingAt {
+                    source: source.clone(),
+                    location: file.clone(),
+                    record_id: String::new(),
+                    rule: "encoding".into(),
+                    field: "encoding".into(),
+                })
+        })
+        .collect()
+}
+
+/// Match the injected defects to the findings: per defect kind, how many
+/// were injected, caught (by which rule) and missed. A finding covers a
+/// defect when it is in the same source and either names the same record
+/// id, or sits at the defect's place (`FILE line N` for unreadable lines,
+/// the file itself for file-level defects), and its rule catches the kind.
+pub fn catch_defects(
+    defects: &[InjectedDefect],
+    findings: &[FindingAt],
+) -> BTreeMap<String, DefectCatch> {
+    let mut by_record: BTreeMap<(&str, &str), Vec<&FindingAt>> = BTreeMap::new();
+    let mut by_place: BTreeMap<(&str, &str), Vec<&FindingAt>> = BTreeMap::new();
+    for f in findings {
+        if !f.record_id.is_empty() {
+            by_record
+                .entry((&f.source, &f.record_id))
+                .or_default()
+                .push(f);
+        }
+        by_place
+            .entry((&f.source, &f.location))
+            .or_default()
+            .push(f);
+    }
+    let mut out: BTreeMap<String, DefectCatch> = BTreeMap::new();
+    for d in defects {
+        let place = if d.line == 0 {
+            d.file.clone()
+        } else {
+            format!("{} line {}", d.file, d.line)
+        };
+        let rules = catching_rules(&d.kind);
+        let candidates = by_record
+            .get(&(d.source.as_str(), d.record_id.as_str()))
+            .filter(|_| !d.record_id.is_empty())
+            .into_iter()
+            .chain(by_place.get(&(d.source.as_str(), place.as_str())))
+            .flatten();
+        let rule = candidates
+            .map(|f| f.rule.as_str())
+            .find(|r| rules.contains(r));
+        let c = out.entry(d.kind.clone()).or_default();
+        c.injected += 1;
+        match rule {
+            Some(r) => {
+                c.caught += 1;
+                *c.by_rule.entry(r.to_string()).or_default() += 1;
+            }
+            None => c.missed += 1,
+        }
+    }
+    out
 }
 
 /// The whole report.
@@ -119,6 +360,24 @@ impl QualityReport {
                 "linkage vs truth: precision {:.3}, recall {:.3}\n",
                 q.precision, q.recall
             );
+        }
+        if !self.defects.is_empty() {
+            s += &format!(
+                "\n{:<18} {:>8} {:>7} {:>7}  {}\n",
+                "injected defect", "injected", "caught", "missed", "by rule"
+            );
+            for (kind, d) in &self.defects {
+                let rules: Vec<String> =
+                    d.by_rule.iter().map(|(r, n)| format!("{r} {n}")).collect();
+                s += &format!(
+                    "{:<18} {:>8} {:>7} {:>7}  {}\n",
+                    kind,
+                    d.injected,
+                    d.caught,
+                    d.missed,
+                    rules.join(", ")
+                );
+            }
         }
         s
     }
@@ -181,18 +440,94 @@ impl QualityReport {
             );
         }
         if !self.defects.is_empty() {
-            s += "\n## Injected defects caught\n\n| defect | injected | caught | by rule |\n|---|---:|---:|---|\n";
+            s += "\n## Injected defects caught\n\nThe generator's truth/defects.csv against what the rules found.\n\n| defect | injected | caught | missed | by rule |\n|---|---:|---:|---:|---|\n";
             for (kind, d) in &self.defects {
                 let rules: Vec<String> =
                     d.by_rule.iter().map(|(r, n)| format!("{r} {n}")).collect();
                 s += &format!(
-                    "| {kind} | {} | {} | {} |\n",
+                    "| {kind} | {} | {} | {} | {} |\n",
                     d.injected,
                     d.caught,
+                    d.missed,
                     rules.join(", ")
                 );
             }
         }
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finding(source: &str, location: &str, id: &str, rule: &str) -> FindingAt {
+        FindingAt {
+            source: source.into(),
+            location: location.into(),
+            record_id: id.into(),
+            rule: rule.into(),
+            field: String::new(),
+        }
+    }
+
+    fn defect(source: &str, file: &str, line: u64, id: &str, kind: &str) -> InjectedDefect {
+        InjectedDefect {
+            source: source.into(),
+            file: file.into(),
+            line,
+            record_id: id.into(),
+            field: String::new(),
+            kind: kind.into(),
+        }
+    }
+
+    #[test]
+    fn defects_are_caught_by_record_id_or_place_and_only_by_their_rules() {
+        let defects = vec![
+            defect("reg", "r.txt", 3, "E1", "mixed_date_format"),
+            defect("reg", "r.txt", 4, "E2", "truncated_record"),
+            defect("labs", "l.hl7", 1, "O1", "local_code"),
+            defect("labs", "l.hl7", 1, "O2", "mixed_unit"),
+            defect("ph", "ph.csv", 0, "", "latin1_encoding"),
+        ];
+        let findings = vec![
+            finding("reg", "r.txt line 3", "E1", "date_format"),
+            // the cut line has no id: matched by place
+            finding("reg", "r.txt line 4", "", "truncated"),
+            finding("labs", "l.hl7 message 1 OBX 1", "O1", "code_map"),
+            // a rule that does not catch a unit defect
+            finding("labs", "l.hl7 message 1 OBX 2", "O2", "range"),
+            finding("ph", "ph.csv", "", "encoding"),
+        ];
+        let c = catch_defects(&defects, &findings);
+        assert_eq!(c["mixed_date_format"].caught, 1);
+        assert_eq!(c["mixed_date_format"].by_rule["date_format"], 1);
+        assert_eq!(c["truncated_record"].caught, 1);
+        assert_eq!(c["local_code"].caught, 1);
+        assert_eq!(c["mixed_unit"].caught, 0);
+        assert_eq!(c["mixed_unit"].missed, 1);
+        assert_eq!(c["latin1_encoding"].by_rule["encoding"], 1);
+    }
+
+    #[test]
+    fn defects_csv_is_read_by_column_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("defects.csv");
+        std::fs::write(
+            &path,
+            "source,file,line,record_id,field,kind,clean_value,injected_value\n\
+             reg,r.txt,7,E9,admit_time,missing_value,20210101000000,\n\
+             ph,ph.csv,,,encoding,latin1_encoding,UTF-8,windows-1252\n",
+        )
+        .unwrap();
+        let d = read_defects(&path).unwrap();
+        assert_eq!(d.len(), 2);
+        assert_eq!(d[0].line, 7);
+        assert_eq!(d[0].kind, "missing_value");
+        assert_eq!(d[1].line, 0);
+        std::fs::write(&path, "source,file\nx,y\n").unwrap();
+        let e = read_defects(&path).unwrap_err().to_string();
+        assert!(e.contains("line") && e.contains("defects.csv"), "{e}");
     }
 }

@@ -69,7 +69,73 @@ pub struct RawRecord {
     pub raw: String,
 }
 
+/// The field that marks a record its source could not parse; its value is
+/// the parser's error (file, message or line, segment or element, expected,
+/// found), which the validator turns into an `unparseable` quarantine entry.
+pub const PARSE_ERROR_FIELD: &str = "_parse_error";
+
 impl RawRecord {
+    /// A record the source's parser rejected: it goes to quarantine with the
+    /// parser's error as the detail, so nothing is lost silently.
+    pub fn unparseable(
+        source: &str,
+        table: Table,
+        location: String,
+        error: String,
+        raw: String,
+    ) -> RawRecord {
+        RawRecord {
+            source: source.to_string(),
+            table,
+            location,
+            fields: BTreeMap::from([(PARSE_ERROR_FIELD.to_string(), error)]),
+            raw,
+        }
+    }
+
+    /// A typed records-schema value as a raw record: its fields are the
+    /// value's serde fields written exactly as the CSV export writes them,
+    /// so every source meets the same validator with the same text.
+    pub fn from_record<T: Serialize>(
+        source: &str,
+        table: Table,
+        location: String,
+        value: &T,
+    ) -> Result<RawRecord> {
+        let mut w = csv::WriterBuilder::new()
+            .has_headers(true)
+            .from_writer(Vec::new());
+        w.serialize(value)
+            .map_err(|e| Error::failure(format!("{location}: {e}")))?;
+        let bytes = w
+            .into_inner()
+            .map_err(|e| Error::failure(format!("{location}: {}", e.error())))?;
+        let mut r = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .from_reader(bytes.as_slice());
+        let header = r
+            .headers()
+            .map_err(|e| Error::failure(format!("{location}: {e}")))?
+            .clone();
+        let row = r
+            .records()
+            .next()
+            .transpose()
+            .map_err(|e| Error::failure(format!("{location}: {e}")))?
+            .unwrap_or_default();
+        Ok(RawRecord {
+            source: source.to_string(),
+            table,
+            location,
+            fields: header
+                .iter()
+                .map(str::to_string)
+                .zip(row.iter().map(str::to_string))
+                .collect(),
+            raw: row.iter().collect::<Vec<_>>().join(","),
+        })
+    }
+
     /// A field's trimmed text; empty when absent.
     pub fn get(&self, name: &str) -> &str {
         self.fields.get(name).map(|s| s.trim()).unwrap_or("")

@@ -19,6 +19,9 @@ use crate::clinical::records::{Condition, Encounter, Medication, Note, Observati
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Rule {
+    /// The source could not be read as its format (a broken HL7 message, a
+    /// FHIR resource that is not valid): the parser's error is the detail.
+    Unparseable,
     /// The record has fewer or more fields than its header or segment.
     Truncated,
     /// A required field is empty.
@@ -44,7 +47,8 @@ pub enum Rule {
 }
 
 impl Rule {
-    pub const ALL: [Rule; 11] = [
+    pub const ALL: [Rule; 12] = [
+        Rule::Unparseable,
         Rule::Truncated,
         Rule::Required,
         Rule::DateFormat,
@@ -60,6 +64,7 @@ impl Rule {
 
     pub fn code(self) -> &'static str {
         match self {
+            Rule::Unparseable => "unparseable",
             Rule::Truncated => "truncated",
             Rule::Required => "required",
             Rule::DateFormat => "date_format",
@@ -323,6 +328,13 @@ pub fn check(rec: &RawRecord, maps: &Maps, rules: &Placeholders) -> Checked {
         rules,
         findings: Vec::new(),
     };
+    if let Some(error) = rec.fields.get(super::raw::PARSE_ERROR_FIELD) {
+        ctx.reject(Rule::Unparseable, "", error.clone());
+        return Checked {
+            clean: None,
+            findings: ctx.findings,
+        };
+    }
     if rec.fields.is_empty() {
         ctx.reject(
             Rule::Truncated,

@@ -36,7 +36,12 @@ pub fn lint(book_dir: &Path) -> Result<Vec<String>> {
             }
             for target in md_links(line) {
                 if !dir.join(&target).is_file() {
-                    problems.push(format!("{at}: link to missing page {target}"));
+                    let what = if target.ends_with(".md") {
+                        "page"
+                    } else {
+                        "figure"
+                    };
+                    problems.push(format!("{at}: link to missing {what} {target}"));
                 }
             }
         }
@@ -53,13 +58,16 @@ fn includes(line: &str) -> Vec<String> {
         .collect()
 }
 
-/// Relative `.md` targets of Markdown links `[text](target.md#anchor)`.
+/// Relative targets of Markdown links to pages and figures:
+/// `[text](target.md#anchor)`, `![plot](figures/roc.svg)`.
 fn md_links(line: &str) -> Vec<String> {
     line.split("](")
         .skip(1)
         .filter_map(|s| s.split_once(')'))
         .map(|(t, _)| t.split('#').next().unwrap_or("").trim().to_string())
-        .filter(|t| t.ends_with(".md") && !t.contains("://"))
+        .filter(|t| {
+            [".md", ".svg", ".png"].iter().any(|ext| t.ends_with(ext)) && !t.contains("://")
+        })
         .collect()
 }
 
@@ -222,7 +230,7 @@ mod tests {
         fs::create_dir_all(dir.path().join("src")).unwrap();
         fs::write(
             dir.path().join("src/a.md"),
-            "ok\n[b](b.md)\n{{#include nope.md}}\n",
+            "ok\n[b](b.md)\n{{#include nope.md}}\n![roc](figures/roc.svg)\n",
         )
         .unwrap();
         let problems = lint(dir.path()).unwrap();
@@ -230,7 +238,8 @@ mod tests {
             problems,
             vec![
                 "a.md:2: link to missing page b.md",
-                "a.md:3: include of missing file nope.md"
+                "a.md:3: include of missing file nope.md",
+                "a.md:4: link to missing figure figures/roc.svg"
             ]
         );
     }

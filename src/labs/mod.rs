@@ -5,11 +5,13 @@
 //! implemented once in [`checks`]. A learner's [`workspace`] holds a folder
 //! a lab and `progress.json`; [`workshop`] derives per-learner seeds, writes
 //! the instructor's answer key with the same expected-value code the checks
-//! use, and reports on a class. [`book`] builds and serves the guide.
+//! use, and reports on a class. [`book`] builds and serves the guide;
+//! [`reference`] renders the CLI reference and finds the commands the book shows.
 
 pub mod book;
 pub mod catalog;
 pub mod checks;
+pub mod reference;
 pub mod spec;
 pub mod template;
 pub mod values;

@@ -367,6 +367,34 @@ pub fn row_to_json(row: &AnalysisRow) -> Map<String, Value> {
     out
 }
 
+/// A valid request for a made-up stay (a 74-year-old with heart failure,
+/// discharged to a nursing facility): what `bench serve` sends and what
+/// the guide's examples show.
+pub fn example_request() -> Value {
+    let row = AnalysisRow {
+        age: 74.0,
+        sex: "F".into(),
+        race_ethnicity: "White".into(),
+        payer: "Medicare".into(),
+        los_days: 5.2,
+        disposition: "skilled_nursing".into(),
+        prior_admissions_365d: 1.0,
+        days_since_last_discharge: Some(48.0),
+        htn: 1.0,
+        chf: 1.0,
+        ckd: 1.0,
+        n_medications: 7.0,
+        hr: Some(88.0),
+        sbp: Some(128.0),
+        creatinine: Some(1.6),
+        sodium: Some(136.0),
+        hemoglobin: Some(11.2),
+        bnp: Some(420.0),
+        ..Default::default()
+    };
+    Value::Object(row_to_json(&row))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -443,6 +471,17 @@ mod tests {
         );
         let text = serde_json::to_string(&problems).unwrap();
         assert!(!text.contains("Jane"), "string values are never echoed");
+    }
+
+    #[test]
+    fn the_example_request_is_valid() {
+        let got = parse_predict(&example_request(), &model()).unwrap();
+        assert_eq!(got.row.age, 74.0);
+        assert_eq!(got.row.bnp, Some(420.0));
+        assert_eq!(
+            got.row.feature("polypharmacy"),
+            Some(crate::clinical::analysis::FeatureValue::Num(Some(1.0)))
+        );
     }
 
     #[test]

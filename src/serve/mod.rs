@@ -4,16 +4,22 @@
 //! `load_model`, the one place that knows where models come from); `input`
 //! validates requests field by field; `auth` checks bearer tokens and roles;
 //! `metrics` renders Prometheus text; `recorder` writes the audit and
-//! prediction logs off the request path; `server` ties them into routes.
+//! prediction logs off the request path; `server` ties them into routes;
+//! `fhir` turns a patient's FHIR Bundle into the row to score; `local` runs
+//! a service in process on loopback (for `bench serve` and the tour);
+//! `tls` serves HTTPS with rustls.
 
 pub mod auth;
+pub mod fhir;
 pub mod input;
+pub mod local;
 pub mod metrics;
 pub mod recorder;
 pub mod scorer;
 pub mod server;
+pub mod tls;
 
 pub use auth::{hash_token, Role, Tokens};
 pub use recorder::{read_prediction_log, PredictionRecord, Recorder};
-pub use scorer::{load_model, LinearModel, ModelInfo, Scorer};
-pub use server::{serve, ServeConfig, Service};
+pub use scorer::{load_model, load_model_from, LinearModel, ModelInfo, Scorer};
+pub use server::{serve, serve_tls, ServeConfig, Service};

@@ -139,6 +139,12 @@ impl Scorer for LinearModel {
 /// registry are wired in here. This is the one place that knows where models
 /// come from; the server calls it at start and on every reload.
 pub fn load_model(spec: &str) -> Result<Arc<dyn Scorer>> {
+    load_model_from(spec, None)
+}
+
+/// `load_model` with the registry `NAME@stage` is looked up in (`None`: the
+/// default registry, `$CARELAB_REGISTRY` or ./carelab-registry).
+pub fn load_model_from(spec: &str, registry: Option<&Path>) -> Result<Arc<dyn Scorer>> {
     let path = Path::new(spec);
     if path.is_file() {
         return Ok(Arc::new(LinearModel::from_file(path)?));
@@ -151,7 +157,9 @@ pub fn load_model(spec: &str) -> Result<Arc<dyn Scorer>> {
         return Ok(Arc::new(TrainedModel::load(path)?));
     }
     if spec.contains('@') {
-        let registry = crate::registry::Registry::open(crate::registry::Registry::default_path())?;
+        let registry = crate::registry::Registry::open(
+            registry.map_or_else(crate::registry::Registry::default_path, Path::to_path_buf),
+        )?;
         let run_dir = registry.resolve(spec)?;
         return Ok(Arc::new(TrainedModel::load(&run_dir)?));
     }

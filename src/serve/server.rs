@@ -28,8 +28,10 @@ use tokio::sync::Semaphore;
 use crate::audit::AuditEvent;
 use crate::deid::pseudonym::Pseudonymizer;
 use crate::error::{Error, Result};
+use crate::ingest::maps::Maps;
 
 use super::auth::{Role, Tokens};
+use super::fhir::{row_from_bundle, FhirProblem};
 use super::input::{parse_predict, row_to_json, FieldProblem, PredictInput};
 use super::metrics::Metrics;
 use super::recorder::{PredictionRecord, Recorder};
@@ -75,6 +77,8 @@ pub struct Service {
     metrics: Metrics,
     config: ServeConfig,
     permits: Arc<Semaphore>,
+    /// Ingest's code and unit maps, for FHIR input.
+    maps: Maps,
 }
 
 /// The routes, and the role each needs (`None`: open to all).
@@ -139,6 +143,7 @@ impl Service {
             metrics,
             permits: Arc::new(Semaphore::new(config.max_concurrency.max(1))),
             config,
+            maps: Maps::builtin()?,
         }))
     }
 
@@ -187,6 +192,7 @@ impl Service {
         Router::new()
             .route("/v1/predict", post(predict))
             .route("/v1/predict/batch", post(predict_batch))
+            .route("/v1/predict/fhir", post(predict_fhir))
             .route("/v1/model", get(model_info))
             .route("/v1/admin/reload", post(reload))
             .route("/healthz", get(healthz))
@@ -196,6 +202,50 @@ impl Service {
             .layer(DefaultBodyLimit::max(self.config.max_body_bytes))
             .layer(from_fn_with_state(self.clone(), guard))
             .with_state(self.clone())
+    }
+
+    /// The FHIR route's work, on the blocking pool.
+    fn predict_fhir(&self, bytes: &[u8], value: &Value) -> Response {
+        let Ok(text) = std::str::from_utf8(bytes) else {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "invalid_json",
+                "the request body is not UTF-8",
+            );
+        };
+        let read = match row_from_bundle(text, value, &self.maps) {
+            Ok(r) => r,
+            Err(p) => return fhir_error(p),
+        };
+        let info = self.model().info();
+        let features = row_to_json(&read.row);
+        let mut input = match parse_predict(&Value::Object(features.clone()), &info) {
+            Ok(i) => i,
+            Err(problems) => return invalid_fields(problems),
+        };
+        input.patient_id = Some(read.patient_id);
+        input.stay_id = Some(read.stay_id.clone());
+        match self.score(vec![input]) {
+            Ok((mut answers, mut note)) => {
+                let mut answer = answers.pop().unwrap_or(Value::Null);
+                if let Some(o) = answer.as_object_mut() {
+                    o.insert("threshold".into(), json!(self.config.threshold));
+                    o.insert("model".into(), json!(info.name));
+                    o.insert("version".into(), json!(info.version));
+                    o.insert("stay_id".into(), json!(read.stay_id));
+                    o.insert("features".into(), Value::Object(features));
+                    o.insert("quarantined".into(), json!(read.quarantined));
+                    o.insert("skipped_types".into(), json!(read.skipped_types));
+                }
+                note.detail = format!(
+                    "{} from a FHIR Bundle, {} record(s) quarantined",
+                    note.detail,
+                    read.quarantined.len()
+                );
+                with_note(Json(answer).into_response(), note)
+            }
+            Err(r) => r,
+        }
     }
 
     /// Score valid inputs, log them, and build the answers.
@@ -264,11 +314,11 @@ impl Service {
     }
 }
 
-/// Parse a body as JSON, or answer why not.
+/// The body's bytes, or why there are none.
 #[allow(clippy::result_large_err)]
-fn json_body(
+fn body_bytes(
     body: std::result::Result<Bytes, BytesRejection>,
-) -> std::result::Result<Value, Response> {
+) -> std::result::Result<Bytes, Response> {
     let bytes = body.map_err(|r| {
         let status = r.status();
         if status == StatusCode::PAYLOAD_TOO_LARGE {
@@ -288,13 +338,27 @@ fn json_body(
             "the request body is empty",
         ));
     }
-    serde_json::from_slice(&bytes).map_err(|e| {
+    Ok(bytes)
+}
+
+/// Parse bytes as JSON, or answer why not.
+#[allow(clippy::result_large_err)]
+fn parse_json(bytes: &[u8]) -> std::result::Result<Value, Response> {
+    serde_json::from_slice(bytes).map_err(|e| {
         error(
             StatusCode::BAD_REQUEST,
             "invalid_json",
             format!("line {} column {}: {}", e.line(), e.column(), classify(&e)),
         )
     })
+}
+
+/// Parse a body as JSON, or answer why not.
+#[allow(clippy::result_large_err)]
+fn json_body(
+    body: std::result::Result<Bytes, BytesRejection>,
+) -> std::result::Result<Value, Response> {
+    parse_json(&body_bytes(body)?)
 }
 
 /// serde_json's message may quote the input; say only what kind of problem.
@@ -415,6 +479,43 @@ async fn predict_batch(
         }
         Err(r) => r,
     }
+}
+
+/// A FHIR problem as a JSON error.
+fn fhir_error(p: FhirProblem) -> Response {
+    let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+    let mut body = json!({"error": p.code, "message": p.message});
+    if !p.problems.is_empty() {
+        body["problems"] = json!(p.problems);
+    }
+    (status, Json(body)).into_response()
+}
+
+/// One patient's FHIR Bundle: read, checked and mapped as ingest does, the
+/// latest discharge turned into its analysis row, then validated and scored
+/// exactly as `/v1/predict` does.
+async fn predict_fhir(
+    State(svc): State<Arc<Service>>,
+    body: std::result::Result<Bytes, BytesRejection>,
+) -> Response {
+    let bytes = match body_bytes(body) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let value = match parse_json(&bytes) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    // Reading a large Bundle is real work: keep it off the async workers.
+    let worker = svc.clone();
+    let answered = tokio::task::spawn_blocking(move || worker.predict_fhir(&bytes, &value)).await;
+    answered.unwrap_or_else(|_| {
+        error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "model_error",
+            "scoring panicked",
+        )
+    })
 }
 
 async fn model_info(State(svc): State<Arc<Service>>) -> Response {
@@ -600,6 +701,34 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
+    use axum::serve::ListenerExt;
+    // Answers are small: send them at once rather than wait on Nagle.
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    serve_on(service, listener, shutdown).await
+}
+
+/// `serve` over TLS: the same service behind `tls::TlsListener`.
+pub async fn serve_tls(
+    service: Arc<Service>,
+    listener: tokio::net::TcpListener,
+    tls: Arc<tokio_rustls::rustls::ServerConfig>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    let listener = super::tls::TlsListener::new(listener, tls)?;
+    serve_on(service, listener, shutdown).await
+}
+
+async fn serve_on<L>(
+    service: Arc<Service>,
+    listener: L,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()>
+where
+    L: axum::serve::Listener,
+    L::Addr: std::fmt::Debug,
+{
     let app = service.router();
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)

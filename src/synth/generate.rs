@@ -16,7 +16,7 @@ use serde_json::json;
 use super::population::Population;
 use super::scenario::Scenario;
 use super::truth::auroc;
-use super::{notes, site};
+use super::{legacy, notes, site};
 use crate::artifact::{sha256_file, AtomicFile, Manifest};
 use crate::clinical::analysis::{analysis_rows, PatientRecords};
 use crate::clinical::{AnalysisRow, PatientBundle, PhiSpan, StayTruth};
@@ -83,6 +83,7 @@ struct Made {
     fhir_bundle: Option<String>,
     fhir_bulk: Vec<(&'static str, String)>,
     hl7: Vec<String>,
+    legacy: Option<legacy::Silos>,
 }
 
 /// Writers of one clean table in every requested table format.
@@ -129,6 +130,7 @@ struct Outputs {
     fhir_bundles: Option<AtomicFile>,
     fhir_bulk: BTreeMap<&'static str, AtomicFile>,
     hl7: Option<AtomicFile>,
+    legacy: Option<legacy::Writer>,
     out: PathBuf,
     counts: BTreeMap<String, u64>,
 }
@@ -145,13 +147,14 @@ pub fn generate(opts: &GenerateOptions, ui: &Ui) -> Result<Manifest> {
     }
     let formats = resolve_formats(opts)?;
     let has = |f: &str| formats.iter().any(|x| x == f);
-    if has("legacy") {
-        // Refuse rather than write nothing: an empty silo would look like a
-        // finished export to the labs and to ingest.
-        return Err(Error::usage(
-            "the legacy fixed-width silos of `legacy-messy` are not built yet; \
-             ask for --formats csv,parquet,fhir,hl7v2",
-        ));
+    if has("legacy") && opts.scenario.legacy.is_none() {
+        // Refuse rather than write clean silos: without the [legacy] knobs
+        // there is nothing to say how messy the systems are.
+        return Err(Error::usage(format!(
+            "scenario {:?} has no [legacy] section: the legacy silos need its defect rates \
+             (use --scenario legacy-messy)",
+            opts.scenario.name
+        )));
     }
     let mut table_formats = Vec::new();
     if has("csv") {
@@ -190,6 +193,11 @@ pub fn generate(opts: &GenerateOptions, ui: &Ui) -> Result<Manifest> {
         } else {
             None
         },
+        legacy: if has("legacy") {
+            Some(legacy::Writer::create(out)?)
+        } else {
+            None
+        },
         out: out.clone(),
         counts: BTreeMap::new(),
     };
@@ -204,10 +212,11 @@ pub fn generate(opts: &GenerateOptions, ui: &Ui) -> Result<Manifest> {
     let mut deaths = 0u64;
     let want_fhir = has("fhir");
     let want_hl7 = has("hl7v2");
+    let want_legacy = has("legacy");
     for chunk in indices.chunks(CHUNK) {
         let made: Vec<Made> = chunk
             .par_iter()
-            .map(|&i| make(&population, i, want_fhir, want_hl7))
+            .map(|&i| make(&population, i, want_fhir, want_hl7, want_legacy))
             .collect();
         for m in &made {
             let truth: BTreeMap<&str, f64> = m
@@ -258,6 +267,11 @@ pub fn generate(opts: &GenerateOptions, ui: &Ui) -> Result<Manifest> {
     if let Some(f) = o.hl7.take() {
         files.push(f.path().to_path_buf());
         f.commit()?;
+    }
+    if let Some(w) = o.legacy.take() {
+        let (written, legacy_counts) = w.finish()?;
+        files.extend(written);
+        counts.extend(legacy_counts);
     }
 
     let mut manifest = Manifest::new("generate");
@@ -351,7 +365,7 @@ fn resolve_formats(opts: &GenerateOptions) -> Result<Vec<String>> {
 }
 
 /// Make one patient and encode what can be encoded in parallel.
-fn make(pop: &Population, index: u64, want_fhir: bool, want_hl7: bool) -> Made {
+fn make(pop: &Population, index: u64, want_fhir: bool, want_hl7: bool, want_legacy: bool) -> Made {
     let mut clean = pop.patient(index);
     notes::add_notes(pop, index, &mut clean);
     let rows = match &clean.patient {
@@ -387,6 +401,7 @@ fn make(pop: &Population, index: u64, want_fhir: bool, want_hl7: bool) -> Made {
     } else {
         Vec::new()
     };
+    let legacy = want_legacy.then(|| legacy::silos(pop, index, &clean));
     Made {
         clean,
         exported,
@@ -395,6 +410,7 @@ fn make(pop: &Population, index: u64, want_fhir: bool, want_hl7: bool) -> Made {
         fhir_bundle,
         fhir_bulk,
         hl7,
+        legacy,
     }
 }
 
@@ -431,6 +447,9 @@ fn write_patient(o: &mut Outputs, m: &Made) -> Result<()> {
         };
         writeln!(f, "{line}").at(f.path())?;
         *o.counts.entry(format!("fhir_{kind}")).or_default() += 1;
+    }
+    if let (Some(w), Some(s)) = (o.legacy.as_mut(), &m.legacy) {
+        w.write(s)?;
     }
     if let Some(f) = o.hl7.as_mut() {
         for msg in &m.hl7 {

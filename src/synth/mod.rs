@@ -7,6 +7,7 @@
 //! requested format with a manifest.
 
 pub mod generate;
+pub mod legacy;
 pub mod names;
 pub mod notes;
 pub mod population;

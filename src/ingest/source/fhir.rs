@@ -1,0 +1,232 @@
+//! FHIR R4 source: Bundles (a `.json` file holding one, or `.ndjson` with
+//! one Bundle a line, as the generator's `fhir/bundles.ndjson`) and Bulk
+//! Data NDJSON (one resource a line, as `fhir/bulk/*.ndjson`). A folder
+//! means every `.json`/`.ndjson` file directly in it, in name order; so
+//! `fhir/` reads the bundles and `fhir/bulk/` the bulk export, never both.
+//!
+//! A resource the reader rejects becomes one `unparseable` quarantine record
+//! naming the file, line or entry and element path. Resource types CareLab
+//! does not model are counted as `skipped:<type>` in the source's rules.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use super::SourceConfig;
+use crate::error::{Error, IoContext, Result};
+use crate::formats::fhir::{read_bundle, read_resource, FhirRead, FhirRecords, Resource};
+use crate::ingest::quality::SourceQuality;
+use crate::ingest::raw::{decode_text, RawRecord, Table};
+
+/// Read every FHIR file of the source.
+pub fn read(s: &SourceConfig, q: &mut SourceQuality) -> Result<Vec<RawRecord>> {
+    let mut out = Vec::new();
+    for path in fhir_files(&s.path)? {
+        let file = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let bytes = std::fs::read(&path).at(&path)?;
+        let (text, encoding) = decode_text(&bytes);
+        q.encodings.insert(file.clone(), encoding);
+        let is_ndjson = path.extension().and_then(|e| e.to_str()) == Some("ndjson");
+        if is_ndjson {
+            for (i, line) in text.lines().enumerate() {
+                if !line.trim().is_empty() {
+                    read_text(
+                        &s.name,
+                        &format!("{file} line {}", i + 1),
+                        line,
+                        q,
+                        &mut out,
+                    )?;
+                }
+            }
+        } else {
+            read_text(&s.name, &file, &text, q, &mut out)?;
+        }
+    }
+    Ok(out)
+}
+
+/// The file itself, or the FHIR files of a folder in name order.
+fn fhir_files(path: &Path) -> Result<Vec<PathBuf>> {
+    if path.is_file() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    if !path.is_dir() {
+        return Err(Error::bad_input(
+            path.display(),
+            None,
+            "a FHIR .json/.ndjson file or a folder of them",
+            "no such file or folder",
+        ));
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+        .at(path)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.is_file()
+                && matches!(
+                    p.extension().and_then(|e| e.to_str()),
+                    Some("json" | "ndjson")
+                )
+        })
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// One JSON text: a Bundle, or one resource.
+fn read_text(
+    source: &str,
+    place: &str,
+    text: &str,
+    q: &mut SourceQuality,
+    out: &mut Vec<RawRecord>,
+) -> Result<()> {
+    let value: Value = match serde_json::from_str(text) {
+        Ok(v) => v,
+        Err(e) => {
+            let err = Error::bad_input(
+                source,
+                Some(place.to_string()),
+                "a JSON FHIR resource or Bundle",
+                format!("invalid JSON at line {}, column {}", e.line(), e.column()),
+            );
+            out.push(RawRecord::unparseable(
+                source,
+                Table::Patient,
+                place.to_string(),
+                err.to_string(),
+                text.to_string(),
+            ));
+            return Ok(());
+        }
+    };
+    let kind = value.get("resourceType").and_then(Value::as_str);
+    let read = if kind == Some("Bundle") {
+        read_bundle(&format!("{source}: {place}"), text)
+    } else {
+        read_resource(source, place, &value).map(|r| one(r, kind))
+    };
+    match read {
+        Ok(read) => records(source, place, read, q, out),
+        Err(e) => {
+            out.push(RawRecord::unparseable(
+                source,
+                kind.map_or(Table::Patient, table_of),
+                place.to_string(),
+                e.to_string(),
+                text.to_string(),
+            ));
+            Ok(())
+        }
+    }
+}
+
+/// One standalone resource as a `FhirRead`.
+fn one(r: Resource, kind: Option<&str>) -> FhirRead {
+    let mut read = FhirRead {
+        seen: 1,
+        ..FhirRead::default()
+    };
+    let rec = &mut read.records;
+    match r {
+        Resource::Patient(v) => rec.patients.push(v),
+        Resource::Encounter(v) => rec.encounters.push(v),
+        Resource::Observation(v) => rec.observations.push(v),
+        Resource::Condition(v) => rec.conditions.push(v),
+        Resource::Medication(v) => rec.medications.push(v),
+        Resource::Note(v) => rec.notes.push(v),
+        Resource::Unknown(t) => {
+            read.unknown_types.insert(kind.map_or(t, str::to_string), 1);
+        }
+    }
+    read
+}
+
+/// The table a resource type's records go to (rejections included).
+fn table_of(kind: &str) -> Table {
+    match kind {
+        "Encounter" => Table::Encounter,
+        "Observation" => Table::Observation,
+        "Condition" => Table::Condition,
+        "MedicationRequest" => Table::Medication,
+        "DocumentReference" => Table::Note,
+        _ => Table::Patient,
+    }
+}
+
+/// The resource type an error's element path names (`Observation.code...`).
+fn table_in_error(text: &str) -> Table {
+    [
+        "Encounter",
+        "Observation",
+        "Condition",
+        "MedicationRequest",
+        "DocumentReference",
+    ]
+    .into_iter()
+    .find(|k| text.contains(&format!("{k}.")))
+    .map_or(Table::Patient, table_of)
+}
+
+fn records(
+    source: &str,
+    place: &str,
+    read: FhirRead,
+    q: &mut SourceQuality,
+    out: &mut Vec<RawRecord>,
+) -> Result<()> {
+    let FhirRecords {
+        patients,
+        encounters,
+        observations,
+        conditions,
+        medications,
+        notes,
+    } = read.records;
+    let loc = |kind: &str, id: &str| format!("{place} {kind}/{id}");
+    for v in &patients {
+        let l = loc("Patient", &v.patient_id);
+        out.push(RawRecord::from_record(source, Table::Patient, l, v)?);
+    }
+    for v in &encounters {
+        let l = loc("Encounter", &v.encounter_id);
+        out.push(RawRecord::from_record(source, Table::Encounter, l, v)?);
+    }
+    for v in &observations {
+        let l = loc("Observation", &v.observation_id);
+        out.push(RawRecord::from_record(source, Table::Observation, l, v)?);
+    }
+    for v in &conditions {
+        let l = loc("Condition", &v.condition_id);
+        out.push(RawRecord::from_record(source, Table::Condition, l, v)?);
+    }
+    for v in &medications {
+        let l = loc("MedicationRequest", &v.medication_id);
+        out.push(RawRecord::from_record(source, Table::Medication, l, v)?);
+    }
+    for v in &notes {
+        let l = loc("DocumentReference", &v.note_id);
+        out.push(RawRecord::from_record(source, Table::Note, l, v)?);
+    }
+    for e in read.rejected {
+        let text = e.to_string();
+        out.push(RawRecord::unparseable(
+            source,
+            table_in_error(&text),
+            place.to_string(),
+            text,
+            String::new(),
+        ));
+    }
+    for (kind, n) in read.unknown_types {
+        q.rules
+            .entry(format!("skipped:{kind}"))
+            .or_default()
+            .repaired += n as u64;
+    }
+    Ok(())
+}

@@ -1,0 +1,687 @@
+//! Comparing a current sample with a reference profile: one verdict per
+//! feature, the score, every code and unit change, performance per time
+//! window, and the overall verdict.
+//!
+//! A feature is flagged by the size of its shift (PSI against the warn and
+//! alert thresholds) only when the shift is also unlikely to be chance (the
+//! KS or chi-squared p-value below `p_value`). Size alone flags noise on a
+//! small window; significance alone flags trivial shifts on a large one.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::profile::{
+    category_counts, rate, Column, FeatureProfile, NumericProfile, Performance, Profile, Sample,
+};
+use super::stats::{bin_counts, chi_squared, ks_p_value, ks_statistic, psi, TestResult};
+use super::window::{windows, Window, WindowSpec};
+use crate::clinical::analysis::FeatureKind;
+use crate::clinical::{Chronic, Measure};
+use crate::error::{toml_error, IoContext, Result};
+
+/// How far is too far. Read from `--config thresholds.toml`; every key is
+/// optional and unknown keys are errors.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Thresholds {
+    pub psi_warn: f64,
+    pub psi_alert: f64,
+    /// A shift counts only when its test's p-value is below this.
+    pub p_value: f64,
+    /// Absolute change in a feature's missing rate.
+    pub missing_warn: f64,
+    pub missing_alert: f64,
+    /// A code at least this share of its table that appears or vanishes.
+    pub code_min_share: f64,
+    /// Drop in AUROC from the reference's, per window.
+    pub auroc_drop_warn: f64,
+    pub auroc_drop_alert: f64,
+    /// Rise in expected calibration error per window over the reference's
+    /// (the ECE itself when the reference has no scored labels).
+    pub ece_warn: f64,
+    pub ece_alert: f64,
+    /// Windows with fewer labelled rows (or fewer than 10 events) get
+    /// metrics shown but no verdict.
+    pub min_window_rows: u64,
+    /// Quantile bins of a numeric feature (used when the reference is data).
+    pub bins: usize,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            psi_warn: 0.1,
+            psi_alert: 0.25,
+            p_value: 0.01,
+            missing_warn: 0.05,
+            missing_alert: 0.15,
+            code_min_share: 0.001,
+            auroc_drop_warn: 0.05,
+            auroc_drop_alert: 0.10,
+            ece_warn: 0.05,
+            ece_alert: 0.10,
+            min_window_rows: 100,
+            bins: 10,
+        }
+    }
+}
+
+impl Thresholds {
+    pub fn from_file(path: &Path) -> Result<Thresholds> {
+        let text = std::fs::read_to_string(path).at(path)?;
+        let t: Thresholds = toml::from_str(&text).map_err(|e| toml_error(path, &text, &e))?;
+        let ordered = |warn: f64, alert: f64| 0.0 <= warn && warn <= alert;
+        if !(ordered(t.psi_warn, t.psi_alert)
+            && ordered(t.missing_warn, t.missing_alert)
+            && ordered(t.auroc_drop_warn, t.auroc_drop_alert)
+            && ordered(t.ece_warn, t.ece_alert)
+            && (0.0..=1.0).contains(&t.p_value)
+            && t.bins >= 2)
+        {
+            return Err(crate::error::Error::bad_input(
+                path.display(),
+                None,
+                "0 <= warn <= alert for each threshold, p_value in 0..=1, bins >= 2",
+                "a threshold out of order or range",
+            ));
+        }
+        Ok(t)
+    }
+}
+
+/// A verdict, ordered: the overall verdict is the worst one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    Ok,
+    Warn,
+    Alert,
+}
+
+impl Level {
+    /// The process exit code: 0 ok, 1 warn, 2 alert.
+    pub fn exit_code(self) -> u8 {
+        self as u8
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Ok => "ok",
+            Level::Warn => "warn",
+            Level::Alert => "alert",
+        }
+    }
+
+    fn of(value: f64, warn: f64, alert: f64) -> Level {
+        if value >= alert {
+            Level::Alert
+        } else if value >= warn {
+            Level::Warn
+        } else {
+            Level::Ok
+        }
+    }
+}
+
+/// The comparison of one feature (or the score).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeatureDrift {
+    pub name: String,
+    pub kind: FeatureKind,
+    pub level: Level,
+    pub psi: Option<f64>,
+    /// "ks" or "chi2".
+    pub test: Option<String>,
+    pub statistic: Option<f64>,
+    pub p_value: Option<f64>,
+    pub reference_missing: f64,
+    pub current_missing: f64,
+    pub reference_median: Option<f64>,
+    pub current_median: Option<f64>,
+    /// Why it got its level, in words.
+    pub reasons: Vec<String>,
+    /// Code and unit changes behind it, in words.
+    pub causes: Vec<String>,
+    /// Bin (or category) labels and the two sides' shares, for plots.
+    pub bins: Vec<String>,
+    pub reference_shares: Vec<f64>,
+    pub current_shares: Vec<f64>,
+}
+
+/// A change in the codes or units a table uses.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CodeChange {
+    /// "observations" or "conditions".
+    pub table: String,
+    pub code: String,
+    pub unit: Option<String>,
+    pub display: String,
+    /// The model feature the code feeds, when known.
+    pub feature: Option<String>,
+    /// "new", "vanished" or "values" (same code and unit, values shifted).
+    pub change: String,
+    pub reference_share: f64,
+    pub current_share: f64,
+    pub psi: Option<f64>,
+    pub reference_median: Option<f64>,
+    pub current_median: Option<f64>,
+    pub level: Level,
+}
+
+impl CodeChange {
+    /// One line for people.
+    pub fn describe(&self) -> String {
+        let unit = self
+            .unit
+            .as_deref()
+            .map(|u| format!(" [{u}]"))
+            .unwrap_or_default();
+        let what = format!("{} {}{unit} ({})", self.table, self.code, self.display);
+        match self.change.as_str() {
+            "new" => format!("new code {what}: {:.1}% of current records, none in the reference", 100.0 * self.current_share),
+            "vanished" => format!("vanished code {what}: {:.1}% of reference records, none now", 100.0 * self.reference_share),
+            _ => format!(
+                "values of {what} shifted with the same code and unit (median {} -> {}, PSI {:.3}): a changed assay or calibration?",
+                fmt_opt(self.reference_median),
+                fmt_opt(self.current_median),
+                self.psi.unwrap_or(0.0)
+            ),
+        }
+    }
+}
+
+fn fmt_opt(v: Option<f64>) -> String {
+    v.map(|x| format!("{x:.3}")).unwrap_or_else(|| "n/a".into())
+}
+
+/// Performance in one time window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WindowReport {
+    pub window: Window,
+    pub rows: u64,
+    pub mean_score: Option<f64>,
+    pub performance: Option<Performance>,
+    pub level: Level,
+    pub reasons: Vec<String>,
+}
+
+/// Everything a comparison found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub reference: String,
+    pub current: String,
+    pub reference_rows: u64,
+    pub current_rows: u64,
+    pub verdict: Level,
+    pub exit_code: u8,
+    pub thresholds: Thresholds,
+    /// In data-dictionary order.
+    pub features: Vec<FeatureDrift>,
+    pub score: Option<FeatureDrift>,
+    pub codes: Vec<CodeChange>,
+    pub reference_performance: Option<Performance>,
+    pub windows: Vec<WindowReport>,
+    /// What could not be compared, and why.
+    pub notes: Vec<String>,
+}
+
+impl Report {
+    /// Flagged features, worst first (level, then PSI).
+    pub fn worst(&self) -> Vec<&FeatureDrift> {
+        let mut v: Vec<&FeatureDrift> = self
+            .features
+            .iter()
+            .filter(|f| f.level > Level::Ok)
+            .collect();
+        v.sort_by(|a, b| {
+            b.level
+                .cmp(&a.level)
+                .then(b.psi.unwrap_or(0.0).total_cmp(&a.psi.unwrap_or(0.0)))
+                .then(a.name.cmp(&b.name))
+        });
+        v
+    }
+}
+
+/// Compare `current` with the `reference` profile.
+pub fn compare(
+    reference: &Profile,
+    current: &Sample,
+    t: &Thresholds,
+    window: WindowSpec,
+) -> Report {
+    let mut notes = Vec::new();
+    let codes = match (&reference.codes, &current.codes) {
+        (Some(r), Some(c)) => compare_codes(r, c, t),
+        _ => {
+            notes.push("code and unit frequencies not compared: the clean-model tables (observations, conditions) are not on both sides".into());
+            Vec::new()
+        }
+    };
+    let mut features = Vec::new();
+    for (name, (kind, column)) in &current.columns {
+        let Some(rp) = reference.features.get(name) else {
+            notes.push(format!("{name}: not in the reference"));
+            continue;
+        };
+        let mut f = compare_feature(name, *kind, rp, column, t);
+        f.causes = codes
+            .iter()
+            .filter(|c| c.feature.as_deref() == Some(name.as_str()))
+            .map(CodeChange::describe)
+            .collect();
+        features.push(f);
+    }
+    let order = |n: &str| crate::clinical::FEATURES.iter().position(|(f, _)| *f == n);
+    features.sort_by_key(|f| (order(&f.name), f.name.clone()));
+    for name in reference.features.keys() {
+        if !current.columns.contains_key(name) {
+            notes.push(format!("{name}: in the reference, not in the current data"));
+        }
+    }
+    let score = match (&reference.score, &current.scores) {
+        (Some(r), Some(s)) => {
+            let rp = FeatureProfile {
+                kind: FeatureKind::Numeric,
+                rows: r.n,
+                missing: 0,
+                numeric: Some(r.clone()),
+                categories: None,
+            };
+            let col = Column::Numeric(s.iter().map(|&x| Some(x)).collect());
+            Some(compare_feature("score", FeatureKind::Numeric, &rp, &col, t))
+        }
+        _ => {
+            notes.push("score distribution not compared: scores are not known on both sides (give --model, or a prediction log and a profile made with --model)".into());
+            None
+        }
+    };
+    let windows = window_reports(reference, current, t, window, &mut notes);
+    let verdict = features
+        .iter()
+        .map(|f| f.level)
+        .chain(score.iter().map(|s| s.level))
+        .chain(codes.iter().map(|c| c.level))
+        .chain(windows.iter().map(|w| w.level))
+        .max()
+        .unwrap_or(Level::Ok);
+    Report {
+        reference: reference.source.clone(),
+        current: current.source.clone(),
+        reference_rows: reference.rows,
+        current_rows: current.rows as u64,
+        verdict,
+        exit_code: verdict.exit_code(),
+        thresholds: t.clone(),
+        features,
+        score,
+        codes,
+        reference_performance: reference.performance,
+        windows,
+        notes,
+    }
+}
+
+fn shares(counts: &[f64]) -> Vec<f64> {
+    let total: f64 = counts.iter().sum();
+    counts
+        .iter()
+        .map(|c| if total > 0.0 { c / total } else { 0.0 })
+        .collect()
+}
+
+fn median(values: &[f64]) -> Option<f64> {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    crate::eval::bootstrap::quantile(&v, 0.5)
+}
+
+/// Binned counts and test of a numeric column against its reference.
+struct Shift {
+    bins: Vec<String>,
+    reference: Vec<f64>,
+    current: Vec<f64>,
+    test: Option<(&'static str, TestResult)>,
+    current_median: Option<f64>,
+}
+
+fn numeric_shift(r: &NumericProfile, values: &[f64]) -> Shift {
+    let current = bin_counts(values, &r.edges);
+    let mut sorted: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+    sorted.sort_by(f64::total_cmp);
+    let test = ks_statistic(&r.sample, &sorted).map(|d| {
+        (
+            "ks",
+            TestResult {
+                statistic: d,
+                p_value: ks_p_value(d, r.n as f64, sorted.len() as f64),
+            },
+        )
+    });
+    let mut bins = Vec::new();
+    for i in 0..=r.edges.len() {
+        let lo = i.checked_sub(1).and_then(|j| r.edges.get(j));
+        let hi = r.edges.get(i);
+        bins.push(match (lo, hi) {
+            (None, Some(h)) => format!("<= {h:.4}"),
+            (Some(l), Some(h)) => format!("({l:.4}, {h:.4}]"),
+            (Some(l), None) => format!("> {l:.4}"),
+            (None, None) => "all".into(),
+        });
+    }
+    Shift {
+        bins,
+        reference: r.counts.clone(),
+        current,
+        test,
+        current_median: crate::eval::bootstrap::quantile(&sorted, 0.5),
+    }
+}
+
+fn categorical_shift(r: &BTreeMap<String, u64>, values: &[Option<String>]) -> Shift {
+    let c = category_counts(values);
+    let names: Vec<String> = r
+        .keys()
+        .chain(c.keys())
+        .cloned()
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let get = |m: &BTreeMap<String, u64>, k: &String| m.get(k).copied().unwrap_or(0) as f64;
+    let reference: Vec<f64> = names.iter().map(|k| get(r, k)).collect();
+    let current: Vec<f64> = names.iter().map(|k| get(&c, k)).collect();
+    let test = chi_squared(&reference, &current).map(|r| ("chi2", r));
+    Shift {
+        bins: names,
+        reference,
+        current,
+        test,
+        current_median: None,
+    }
+}
+
+fn compare_feature(
+    name: &str,
+    kind: FeatureKind,
+    rp: &FeatureProfile,
+    column: &Column,
+    t: &Thresholds,
+) -> FeatureDrift {
+    let (shift, rows, missing) = match (column, &rp.numeric, &rp.categories) {
+        (Column::Numeric(v), Some(r), _) => {
+            let present: Vec<f64> = v.iter().flatten().copied().collect();
+            (
+                Some(numeric_shift(r, &present)),
+                v.len(),
+                v.len() - present.len(),
+            )
+        }
+        (Column::Categorical(v), _, Some(r)) => {
+            let missing = v.iter().filter(|x| x.is_none()).count();
+            (Some(categorical_shift(r, v)), v.len(), missing)
+        }
+        (Column::Numeric(v), _, _) => (None, v.len(), v.iter().filter(|x| x.is_none()).count()),
+        (Column::Categorical(v), _, _) => (None, v.len(), v.iter().filter(|x| x.is_none()).count()),
+    };
+    let current_missing = rate(missing as u64, rows as u64);
+    let reference_missing = rp.missing_rate();
+    let mut reasons = Vec::new();
+    let mut level = Level::Ok;
+    let psi_value = shift.as_ref().and_then(|s| psi(&s.reference, &s.current));
+    let test = shift.as_ref().and_then(|s| s.test);
+    if let Some(p) = psi_value {
+        let by_size = Level::of(p, t.psi_warn, t.psi_alert);
+        let significant = test.is_none_or(|(_, r)| r.p_value < t.p_value);
+        if by_size > Level::Ok && significant {
+            level = level.max(by_size);
+            reasons.push(format!(
+                "PSI {p:.3} >= {}",
+                if by_size == Level::Alert {
+                    t.psi_alert
+                } else {
+                    t.psi_warn
+                }
+            ));
+        } else if by_size > Level::Ok {
+            reasons.push(format!(
+                "PSI {p:.3} but not significant (p >= {})",
+                t.p_value
+            ));
+        }
+    }
+    // Missingness: size of the change, and a 2x2 chi-squared for chance.
+    let delta = (current_missing - reference_missing).abs();
+    let by_size = Level::of(delta, t.missing_warn, t.missing_alert);
+    if by_size > Level::Ok {
+        let r = [
+            rp.missing as f64,
+            (rp.rows - rp.missing.min(rp.rows)) as f64,
+        ];
+        let c = [missing as f64, (rows - missing) as f64];
+        let significant = chi_squared(&r, &c).is_some_and(|x| x.p_value < t.p_value);
+        if significant {
+            level = level.max(by_size);
+            reasons.push(format!(
+                "missing rate {:.1}% -> {:.1}%",
+                100.0 * reference_missing,
+                100.0 * current_missing
+            ));
+        }
+    }
+    let (bins, reference_shares, current_shares, current_median) = match shift {
+        Some(s) => (
+            s.bins,
+            shares(&s.reference),
+            shares(&s.current),
+            s.current_median,
+        ),
+        None => (Vec::new(), Vec::new(), Vec::new(), None),
+    };
+    FeatureDrift {
+        name: name.into(),
+        kind,
+        level,
+        psi: psi_value,
+        test: test.map(|(n, _)| n.to_string()),
+        statistic: test.map(|(_, r)| r.statistic),
+        p_value: test.map(|(_, r)| r.p_value),
+        reference_missing,
+        current_missing,
+        reference_median: rp.numeric.as_ref().and_then(|n| n.median),
+        current_median,
+        reasons,
+        causes: Vec::new(),
+        bins,
+        reference_shares,
+        current_shares,
+    }
+}
+
+/// The feature an observation code feeds: by LOINC code, or for a local
+/// code by the test's display name (sites rename codes, rarely the test).
+fn feature_of_observation(code: &str, display: &str) -> Option<String> {
+    Measure::from_loinc(code)
+        .or_else(|| Measure::ALL.into_iter().find(|m| m.display() == display))
+        .map(|m| m.feature().to_string())
+}
+
+fn feature_of_condition(code: &str) -> Option<String> {
+    Chronic::from_icd10(code).map(|c| c.feature().to_string())
+}
+
+/// New and vanished codes (and code-unit pairs) in both tables, and value
+/// shifts of observations whose code and unit did not change.
+fn compare_codes(
+    r: &super::profile::CodeProfile,
+    c: &super::profile::CodeSample,
+    t: &Thresholds,
+) -> Vec<CodeChange> {
+    let mut out = Vec::new();
+    let r_obs_total: f64 = r.observations.iter().map(|o| o.values.n as f64).sum();
+    let c_obs_total: f64 = c.observations.values().map(|(_, v)| v.len() as f64).sum();
+    let share = |n: f64, total: f64| if total > 0.0 { n / total } else { 0.0 };
+    let mut seen = std::collections::BTreeSet::new();
+    for o in &r.observations {
+        let key = (o.code.clone(), o.unit.clone());
+        seen.insert(key.clone());
+        let rs = share(o.values.n as f64, r_obs_total);
+        let base = CodeChange {
+            table: "observations".into(),
+            code: o.code.clone(),
+            unit: Some(o.unit.clone()),
+            display: o.display.clone(),
+            feature: feature_of_observation(&o.code, &o.display),
+            change: String::new(),
+            reference_share: rs,
+            current_share: 0.0,
+            psi: None,
+            reference_median: o.values.median,
+            current_median: None,
+            level: Level::Warn,
+        };
+        match c.observations.get(&key) {
+            None if rs >= t.code_min_share => out.push(CodeChange {
+                change: "vanished".into(),
+                ..base
+            }),
+            None => {}
+            Some((_, values)) => {
+                let s = numeric_shift(&o.values, values);
+                let p = psi(&s.reference, &s.current);
+                let significant = s.test.is_some_and(|(_, x)| x.p_value < t.p_value);
+                let level = p.map_or(Level::Ok, |p| Level::of(p, t.psi_warn, t.psi_alert));
+                if significant && level > Level::Ok {
+                    out.push(CodeChange {
+                        change: "values".into(),
+                        current_share: share(values.len() as f64, c_obs_total),
+                        psi: p,
+                        current_median: median(values),
+                        level,
+                        ..base
+                    });
+                }
+            }
+        }
+    }
+    for ((code, unit), (display, values)) in &c.observations {
+        let cs = share(values.len() as f64, c_obs_total);
+        if !seen.contains(&(code.clone(), unit.clone())) && cs >= t.code_min_share {
+            out.push(CodeChange {
+                table: "observations".into(),
+                code: code.clone(),
+                unit: Some(unit.clone()),
+                display: display.clone(),
+                feature: feature_of_observation(code, display),
+                change: "new".into(),
+                reference_share: 0.0,
+                current_share: cs,
+                psi: None,
+                reference_median: None,
+                current_median: median(values),
+                level: Level::Warn,
+            });
+        }
+    }
+    let r_total: f64 = r.conditions.iter().map(|x| x.count as f64).sum();
+    let c_total: f64 = c.conditions.values().map(|x| x.1 as f64).sum();
+    let r_codes: BTreeMap<&str, &super::profile::ConditionCode> =
+        r.conditions.iter().map(|x| (x.code.as_str(), x)).collect();
+    let change = |code: &str, display: &str, rs: f64, cs: f64, kind: &str| CodeChange {
+        table: "conditions".into(),
+        code: code.into(),
+        unit: None,
+        display: display.into(),
+        feature: feature_of_condition(code),
+        change: kind.into(),
+        reference_share: rs,
+        current_share: cs,
+        psi: None,
+        reference_median: None,
+        current_median: None,
+        level: Level::Warn,
+    };
+    let mut conditions = Vec::new();
+    for x in &r.conditions {
+        let rs = share(x.count as f64, r_total);
+        if !c.conditions.contains_key(&x.code) && rs >= t.code_min_share {
+            conditions.push(change(&x.code, &x.display, rs, 0.0, "vanished"));
+        }
+    }
+    for (code, (display, n)) in &c.conditions {
+        let cs = share(*n as f64, c_total);
+        if !r_codes.contains_key(code.as_str()) && cs >= t.code_min_share {
+            conditions.push(change(code, display, 0.0, cs, "new"));
+        }
+    }
+    out.extend(conditions);
+    out
+}
+
+/// Scores and labels per time window, judged against the reference.
+fn window_reports(
+    reference: &Profile,
+    current: &Sample,
+    t: &Thresholds,
+    spec: WindowSpec,
+    notes: &mut Vec<String>,
+) -> Vec<WindowReport> {
+    let Some(scores) = &current.scores else {
+        return Vec::new();
+    };
+    let labels = current
+        .labels
+        .clone()
+        .unwrap_or_else(|| vec![None; scores.len()]);
+    if labels.iter().all(Option::is_none) {
+        notes.push("performance not measured: no labels for the current data (give --labels; outcomes arrive 30 days after discharge, so the newest window has none yet)".into());
+    }
+    let undated = current.times.iter().filter(|x| x.is_none()).count();
+    if undated > 0 {
+        notes.push(format!(
+            "{undated} rows without a time are left out of the windows"
+        ));
+    }
+    let mut out = Vec::new();
+    for (window, idx) in windows(&current.times, spec) {
+        let s: Vec<f64> = idx.iter().filter_map(|&i| scores.get(i).copied()).collect();
+        let l: Vec<Option<bool>> = idx
+            .iter()
+            .map(|&i| labels.get(i).copied().flatten())
+            .collect();
+        let performance = Performance::of(&s, &l);
+        let mut level = Level::Ok;
+        let mut reasons = Vec::new();
+        if let Some(p) = performance
+            .filter(|p| p.n >= t.min_window_rows && p.positives >= 10 && p.n - p.positives >= 10)
+        {
+            // Calibration is judged by its rise over the reference's ECE
+            // when that is known: a model that was never well calibrated
+            // should not alert every window for what it always did.
+            let base = reference.performance.map_or(0.0, |r| r.ece);
+            let ece = Level::of(p.ece - base, t.ece_warn, t.ece_alert);
+            if ece > Level::Ok {
+                reasons.push(format!("ECE {base:.3} -> {:.3}", p.ece));
+            }
+            level = level.max(ece);
+            if let (Some(now), Some(then)) = (p.auroc, reference.performance.and_then(|r| r.auroc))
+            {
+                let drop = Level::of(then - now, t.auroc_drop_warn, t.auroc_drop_alert);
+                if drop > Level::Ok {
+                    reasons.push(format!("AUROC {then:.3} -> {now:.3}"));
+                }
+                level = level.max(drop);
+            }
+        }
+        out.push(WindowReport {
+            window,
+            rows: idx.len() as u64,
+            mean_score: (!s.is_empty()).then(|| s.iter().sum::<f64>() / s.len() as f64),
+            performance,
+            level,
+            reasons,
+        });
+    }
+    out
+}

@@ -1,0 +1,149 @@
+//! Three paths agree: the same generated `baseline` population, exported as
+//! CSV, Parquet, FHIR (bundles and Bulk NDJSON) and HL7 v2, ingests to the
+//! same analysis table.
+//!
+//! HL7 v2 ADT/ORU messages carry no chronic conditions and no medication
+//! orders, so the HL7 table cannot carry the features made from them; those
+//! columns are named here, asserted to be the "absent" values, and every
+//! other column must be equal.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// Features computed from conditions or medications: not in an HL7 v2 feed.
+const NOT_IN_HL7: [&str; 8] = [
+    "htn",
+    "t2dm",
+    "chf",
+    "copd",
+    "ckd",
+    "afib",
+    "depression",
+    "n_medications",
+];
+
+fn carelab(args: &[&str]) {
+    let out = Command::new(env!("CARGO_BIN_EXE_carelab"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "carelab {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+}
+
+fn fixture() -> &'static Fixture {
+    static F: OnceLock<Fixture> = OnceLock::new();
+    F.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().to_path_buf();
+        let gen = root.join("gen");
+        carelab(&[
+            "data",
+            "generate",
+            "--scenario",
+            "baseline",
+            "--patients",
+            "100",
+            "--formats",
+            "csv,parquet,fhir,hl7v2",
+            "--out",
+            gen.to_str().unwrap(),
+        ]);
+        Fixture { _dir: dir, root }
+    })
+}
+
+/// Ingest `flag PATH` once (cached by output name) and return analysis.csv.
+fn ingest(name: &str, flag: &str, rel: &str) -> String {
+    let f = fixture();
+    let out = f.root.join(name);
+    if !out.join("analysis.csv").exists() {
+        let src = f.root.join("gen").join(rel);
+        carelab(&[
+            "ingest",
+            flag,
+            src.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+    }
+    read(&out.join("analysis.csv"))
+}
+
+fn read(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap()
+}
+
+fn csv_table() -> String {
+    static T: OnceLock<String> = OnceLock::new();
+    T.get_or_init(|| ingest("csv", "--csv", "")).clone()
+}
+
+fn quarantined(name: &str) -> u64 {
+    let m: serde_json::Value =
+        serde_json::from_str(&read(&fixture().root.join(name).join("manifest.json"))).unwrap();
+    m["counts"]["quarantined"].as_u64().unwrap()
+}
+
+#[test]
+fn parquet_gives_the_byte_identical_analysis_table() {
+    let csv = csv_table();
+    assert!(
+        csv.lines().count() > 100,
+        "a real table: {} lines",
+        csv.lines().count()
+    );
+    assert_eq!(ingest("parquet", "--parquet", ""), csv);
+    assert_eq!(quarantined("parquet"), 0);
+}
+
+#[test]
+fn fhir_bundles_and_bulk_ndjson_give_the_byte_identical_analysis_table() {
+    let csv = csv_table();
+    assert_eq!(ingest("fhir", "--fhir", "fhir"), csv);
+    assert_eq!(ingest("bulk", "--fhir", "fhir/bulk"), csv);
+    assert_eq!(quarantined("fhir"), 0);
+    assert_eq!(quarantined("bulk"), 0);
+}
+
+#[test]
+fn hl7v2_gives_the_same_table_except_condition_and_medication_features() {
+    let csv = csv_table();
+    let hl7 = ingest("hl7", "--hl7", "hl7v2/feed.hl7");
+    assert_eq!(quarantined("hl7"), 0);
+    let mut a = csv::Reader::from_reader(csv.as_bytes());
+    let mut b = csv::Reader::from_reader(hl7.as_bytes());
+    let header = a.headers().unwrap().clone();
+    assert_eq!(&header, b.headers().unwrap());
+    for name in NOT_IN_HL7 {
+        assert!(header.iter().any(|h| h == name), "no column {name}");
+    }
+    let rows_a: Vec<csv::StringRecord> = a.records().map(Result::unwrap).collect();
+    let rows_b: Vec<csv::StringRecord> = b.records().map(Result::unwrap).collect();
+    assert_eq!(rows_a.len(), rows_b.len());
+    let mut compared = 0;
+    let mut csv_has_conditions = false;
+    for (ra, rb) in rows_a.iter().zip(&rows_b) {
+        for (i, col) in header.iter().enumerate() {
+            if NOT_IN_HL7.contains(&col) {
+                // absent in HL7: no condition, no medication
+                assert_eq!(rb[i].parse::<f64>().unwrap(), 0.0, "{col}");
+                csv_has_conditions |= ra[i].parse::<f64>().unwrap() != 0.0;
+            } else {
+                assert_eq!(ra[i], rb[i], "column {col} differs");
+                compared += 1;
+            }
+        }
+    }
+    assert!(csv_has_conditions, "the CSV path carries conditions");
+    assert!(compared > 20 * rows_a.len());
+}

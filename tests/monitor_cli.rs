@@ -1,0 +1,387 @@
+//! `carelab monitor` end to end on generated populations: a stable
+//! population passes, drift-2025 and site-b are flagged for the features
+//! and codes that were changed (and not the stable ones), a profile stands
+//! in for the reference data, and a prediction log with labels works.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use carelab::clinical::AnalysisRow;
+use carelab::formats::table::read_table;
+use serde_json::Value;
+
+fn carelab(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_carelab"))
+        .args(args)
+        .output()
+        .expect("run carelab")
+}
+
+fn generate(out: &Path, scenario: &str, seed: &str) {
+    let o = carelab(&[
+        "-q",
+        "--no-progress",
+        "data",
+        "generate",
+        "--scenario",
+        scenario,
+        "--patients",
+        "400",
+        "--seed",
+        seed,
+        "--formats",
+        "csv",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        o.status.success(),
+        "generate: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// Run monitor with --json; returns the exit code and the report.
+fn monitor(args: &[&str]) -> (i32, Value) {
+    let mut all = vec!["--json", "--no-progress", "monitor"];
+    all.extend_from_slice(args);
+    let o = carelab(&all);
+    let code = o.status.code().unwrap();
+    let report = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "no JSON ({e}); stderr: {}",
+            String::from_utf8_lossy(&o.stderr)
+        )
+    });
+    (code, report)
+}
+
+fn level<'a>(report: &'a Value, feature: &str) -> &'a str {
+    report["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == feature)
+        .unwrap_or_else(|| panic!("no feature {feature}"))["level"]
+        .as_str()
+        .unwrap()
+}
+
+fn flagged(report: &Value) -> Vec<String> {
+    report["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["level"] != "ok")
+        .map(|f| f["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn another_seed_of_the_same_hospital_is_ok() {
+    let d = tempfile::tempdir().unwrap();
+    let (a, b) = (d.path().join("a"), d.path().join("b"));
+    generate(&a, "baseline", "1");
+    generate(&b, "baseline", "2");
+    let out = d.path().join("m");
+    let (code, r) = monitor(&[
+        "--reference",
+        a.to_str().unwrap(),
+        "--current",
+        b.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "flagged: {:?} codes: {}", flagged(&r), r["codes"]);
+    assert_eq!(r["verdict"], "ok");
+    assert!(flagged(&r).is_empty());
+    assert_eq!(r["codes"].as_array().unwrap().len(), 0);
+    for f in ["report.json", "report.md", "psi.svg", "manifest.json"] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+    let m = carelab::artifact::Manifest::read(&out).unwrap();
+    assert_eq!(m.stage, "monitor");
+    assert_eq!(m.details["verdict"], "ok");
+    assert!(m.files.contains_key("report.md"));
+}
+
+#[test]
+fn drift_2025_flags_creatinine_and_the_new_diabetes_codes_with_causes() {
+    let d = tempfile::tempdir().unwrap();
+    let (a, b) = (d.path().join("a"), d.path().join("b"));
+    generate(&a, "baseline", "1");
+    generate(&b, "drift-2025", "3");
+    let out = d.path().join("m");
+    let (code, r) = monitor(&[
+        "--reference",
+        a.to_str().unwrap(),
+        "--current",
+        b.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2);
+    assert_eq!(r["verdict"], "alert");
+    assert_eq!(level(&r, "creatinine"), "alert");
+    // the stable measurements are not flagged
+    for stable in [
+        "sodium",
+        "potassium",
+        "hemoglobin",
+        "hr",
+        "los_days",
+        "disposition",
+    ] {
+        assert_eq!(level(&r, stable), "ok", "{stable}");
+    }
+    let codes = r["codes"].as_array().unwrap();
+    let has = |code: &str, change: &str| {
+        codes
+            .iter()
+            .any(|c| c["code"] == code && c["change"] == change)
+    };
+    assert!(has("E11.65", "new"), "{codes:?}");
+    assert!(has("E11.22", "new"));
+    assert!(has("I11.9", "new"));
+    assert!(
+        has("2160-0", "values"),
+        "creatinine value shift in the same code and unit"
+    );
+    let creat = r["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "creatinine")
+        .unwrap();
+    let causes = creat["causes"].to_string();
+    assert!(
+        causes.contains("2160-0") && causes.contains("same code and unit"),
+        "{causes}"
+    );
+    let t2dm = r["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "t2dm")
+        .unwrap();
+    assert!(t2dm["causes"].to_string().contains("E11.65"));
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("**creatinine** (alert)"));
+    assert!(out.join("hist-creatinine.svg").is_file());
+}
+
+#[test]
+fn site_b_is_flagged_with_the_unit_and_code_change_named() {
+    let d = tempfile::tempdir().unwrap();
+    let (a, b) = (d.path().join("a"), d.path().join("b"));
+    generate(&a, "baseline", "1");
+    generate(&b, "site-b", "4");
+    let out = d.path().join("m");
+    let (code, r) = monitor(&[
+        "--reference",
+        a.to_str().unwrap(),
+        "--current",
+        b.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(code >= 1);
+    let f = flagged(&r);
+    // the population mix changed (younger, other payers and race mix)
+    assert!(
+        f.contains(&"age".to_string()) && f.contains(&"payer".to_string()),
+        "{f:?}"
+    );
+    assert_eq!(level(&r, "sex"), "ok");
+    let codes = r["codes"].as_array().unwrap();
+    assert!(codes.iter().any(|c| c["code"] == "CREA"
+        && c["unit"] == "umol/L"
+        && c["change"] == "new"
+        && c["feature"] == "creatinine"));
+    assert!(codes
+        .iter()
+        .any(|c| c["code"] == "2160-0" && c["change"] == "vanished"));
+    assert!(codes
+        .iter()
+        .any(|c| c["unit"] == "mmol/L" && c["feature"] == "glucose" && c["change"] == "new"));
+}
+
+#[test]
+fn a_profile_and_a_labelled_prediction_log_work_as_the_two_sides() {
+    let d = tempfile::tempdir().unwrap();
+    let (a, b) = (d.path().join("a"), d.path().join("b"));
+    generate(&a, "baseline", "1");
+    generate(&b, "drift-2025", "3");
+    let profile = d.path().join("profile.json");
+    let o = carelab(&[
+        "-q",
+        "monitor",
+        "profile",
+        "--data",
+        a.to_str().unwrap(),
+        "--out",
+        profile.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // A prediction log as serving writes it, from the drift rows: features
+    // by name, a score that tracks the label, the discharge as the time.
+    let rows: Vec<AnalysisRow> = read_table(b.join("analysis.csv")).unwrap();
+    let mut log = String::new();
+    let mut labels = String::from("stay,readmit_30d\n");
+    for (i, row) in rows.iter().enumerate() {
+        let features: serde_json::Map<String, Value> = carelab::clinical::FEATURES
+            .iter()
+            .map(|(n, _)| {
+                (
+                    n.to_string(),
+                    serde_json::to_value(row.feature(n).unwrap()).unwrap(),
+                )
+            })
+            .collect();
+        let score = if row.readmit_30d == 1 { 0.6 } else { 0.2 } + 0.1 * ((i % 3) as f64);
+        let rec = carelab::serve::recorder::PredictionRecord {
+            time: format!("{}Z", row.discharge_time),
+            model: "m".into(),
+            version: "1".into(),
+            patient: None,
+            stay: Some(format!("P{i}")),
+            features,
+            score,
+            flagged: score >= 0.5,
+        };
+        log.push_str(&serde_json::to_string(&rec).unwrap());
+        log.push('\n');
+        labels.push_str(&format!("P{i},{}\n", row.readmit_30d));
+    }
+    let (log_path, labels_path) = (
+        d.path().join("predictions.jsonl"),
+        d.path().join("labels.csv"),
+    );
+    std::fs::write(&log_path, log).unwrap();
+    std::fs::write(&labels_path, labels).unwrap();
+    let out = d.path().join("m");
+    let (code, r) = monitor(&[
+        "--reference",
+        profile.to_str().unwrap(),
+        "--current",
+        log_path.to_str().unwrap(),
+        "--labels",
+        labels_path.to_str().unwrap(),
+        "--window",
+        "365-days",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2);
+    assert_eq!(level(&r, "creatinine"), "alert");
+    assert_eq!(r["current_rows"], rows.len());
+    // No codes in a log, no scores in the profile: said, not guessed.
+    assert!(r["notes"]
+        .to_string()
+        .contains("score distribution not compared"));
+    let windows = r["windows"].as_array().unwrap();
+    assert!(windows.len() >= 3, "{windows:?}");
+    let n: u64 = windows.iter().map(|w| w["rows"].as_u64().unwrap()).sum();
+    assert_eq!(n, rows.len() as u64);
+    // the score separates the labels perfectly in every window with both classes
+    for w in windows {
+        if let Some(auc) = w["performance"]["auroc"].as_f64() {
+            assert!(auc > 0.9, "{w}");
+        }
+    }
+}
+
+#[test]
+fn bad_inputs_get_clear_errors() {
+    let d = tempfile::tempdir().unwrap();
+    let o = carelab(&[
+        "monitor",
+        "--reference",
+        "/nonexistent/x.csv",
+        "--current",
+        "/nonexistent/y.csv",
+        "--out",
+        d.path().to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("/nonexistent/x.csv"));
+    let o = carelab(&[
+        "monitor",
+        "--reference",
+        "a",
+        "--current",
+        "b",
+        "--window",
+        "fortnight",
+        "--out",
+        "x",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--window"));
+    let cfg = d.path().join("t.toml");
+    std::fs::write(&cfg, "psi_warn = 0.3\npsi_alert = 0.2\n").unwrap();
+    let o = carelab(&[
+        "monitor",
+        "--reference",
+        "a",
+        "--current",
+        "b",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--out",
+        "x",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("t.toml"));
+}
+
+#[test]
+fn a_model_scores_both_sides_and_performance_is_judged_per_window() {
+    let d = tempfile::tempdir().unwrap();
+    let (a, b) = (d.path().join("a"), d.path().join("b"));
+    generate(&a, "baseline", "1");
+    generate(&b, "baseline", "2");
+    let runs = d.path().join("runs");
+    let o = carelab(&[
+        "-q",
+        "--no-progress",
+        "train",
+        "--data",
+        a.join("analysis.csv").to_str().unwrap(),
+        "--model",
+        "logreg",
+        "--seed",
+        "1",
+        "--out",
+        runs.to_str().unwrap(),
+        "--name",
+        "m",
+        "--no-eval",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let run = runs.join("m");
+    let out = d.path().join("m");
+    // The run directory as the reference: the table it trained on.
+    let (code, r) = monitor(&[
+        "--reference",
+        run.to_str().unwrap(),
+        "--current",
+        b.to_str().unwrap(),
+        "--model",
+        run.to_str().unwrap(),
+        "--window",
+        "365-days",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(r["score"]["level"], "ok", "{}", r["score"]);
+    assert!(r["score"]["psi"].as_f64().unwrap() < 0.1);
+    let reference_auroc = r["reference_performance"]["auroc"].as_f64().unwrap();
+    assert!(reference_auroc > 0.6, "{reference_auroc}");
+    let windows = r["windows"].as_array().unwrap();
+    assert!(windows.len() >= 3);
+    assert!(windows
+        .iter()
+        .all(|w| w["performance"]["n"].as_u64().unwrap() == w["rows"].as_u64().unwrap()));
+    assert_eq!(code, r["exit_code"].as_i64().unwrap() as i32);
+}
