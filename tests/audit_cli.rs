@@ -154,3 +154,79 @@ fn stages_record_verb_outcome_and_dataset_checksums_in_one_log() {
     let v = carelab::audit::verify(&log).unwrap();
     assert!(v.ok && v.records == 4, "{v:?}");
 }
+
+/// `carelab audit verify --json` on a log: exit code and the problem.
+fn verify(log: &Path) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_carelab"))
+        .args(["--json", "audit", "verify"])
+        .arg(log)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        v["problem"].as_str().unwrap_or("").to_string(),
+    )
+}
+
+#[test]
+fn a_changed_byte_a_removed_line_and_an_inserted_line_each_fail_naming_the_line() {
+    let d = tempfile::tempdir().unwrap();
+    let log = d.path().join("audit.jsonl");
+    let file = d.path().join("t.csv");
+    fs::write(&file, "a,b\n1,2\n").unwrap();
+    for _ in 0..4 {
+        let code = carelab(
+            &[
+                "scan-phi",
+                file.to_str().unwrap(),
+                "--audit-log",
+                log.to_str().unwrap(),
+            ],
+            None,
+        );
+        assert_eq!(code, 0);
+    }
+    assert_eq!(verify(&log), (0, String::new()));
+    let original = fs::read(&log).unwrap();
+    let lines: Vec<&[u8]> = original.split_inclusive(|&b| b == b'\n').collect();
+    assert_eq!(lines.len(), 4);
+
+    // one byte changed in line 3: the outcome "0" becomes "8"
+    let mut edited = original.clone();
+    let line3 = lines[0].len() + lines[1].len();
+    let at = line3
+        + lines[2]
+            .windows(13)
+            .position(|w| w == b"\"outcome\":\"0\"")
+            .unwrap()
+        + 11;
+    edited[at] = b'8';
+    fs::write(&log, &edited).unwrap();
+    let (code, problem) = verify(&log);
+    assert_eq!(code, 1);
+    assert!(
+        problem.contains("line 3") && problem.contains("edited"),
+        "{problem}"
+    );
+
+    // line 2 removed
+    fs::write(&log, [lines[0], lines[2], lines[3]].concat()).unwrap();
+    let (code, problem) = verify(&log);
+    assert_eq!(code, 1);
+    assert!(problem.contains("line 2"), "{problem}");
+
+    // a copy of line 2 inserted after it
+    fs::write(
+        &log,
+        [lines[0], lines[1], lines[1], lines[2], lines[3]].concat(),
+    )
+    .unwrap();
+    let (code, problem) = verify(&log);
+    assert_eq!(code, 1);
+    assert!(problem.contains("line 3"), "{problem}");
+
+    // restored, it verifies again
+    fs::write(&log, &original).unwrap();
+    assert_eq!(verify(&log).0, 0);
+}

@@ -37,6 +37,11 @@ fn folder(dir: &Path) -> PathBuf {
     fs::write(inp.join("patients.csv"), PATIENTS).unwrap();
     fs::write(inp.join("encounters.csv"), ENCOUNTERS).unwrap();
     fs::write(inp.join("notes.csv"), NOTES).unwrap();
+    fs::write(
+        inp.join("analysis.csv"),
+        "stay_id,patient_id,age\nS1,P89,89\nS2,P90,90\nS3,P91,91.5\nS4,PDEAD,89.9\n",
+    )
+    .unwrap();
     inp
 }
 
@@ -146,6 +151,12 @@ fn ages_89_90_91_and_birth_dates_that_imply_90_plus() {
         "[NAME] [NAME] is a [AGE]-year-old man, born [DATE], admitted [DATE]."
     );
     assert!(notes[1]["text"].contains("89-year-old"), "89 is kept");
+    // an age column in any table is capped the same way
+    let ages: Vec<String> = rows(&sh.join("analysis.csv"))
+        .iter()
+        .map(|r| r["age"].clone())
+        .collect();
+    assert_eq!(ages, ["89", "90+", "90+", "89.9"]);
 
     let lim = d.path().join("lim");
     deid(&inp, &lim, Mode::Limited, &k);

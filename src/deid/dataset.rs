@@ -606,6 +606,16 @@ fn shift_note_dates(text: &str, found: &[Found], days: i64, birth: Option<NaiveD
     })
 }
 
+/// An age cell as published: `90+` for 90 and over (whole years), else as
+/// it was; a value that is not a number is removed rather than passed on.
+fn cap_age(v: &str) -> String {
+    match v.trim().parse::<f64>() {
+        Ok(a) if a.floor() >= 90.0 => "90+".into(),
+        Ok(_) => v.to_string(),
+        Err(_) => String::new(),
+    }
+}
+
 /// The Arrow type of an output column: a kept or shifted value keeps its
 /// input type, a year is an integer, anything else made here is text.
 fn output_type(action: &str, input: Option<DataType>) -> DataType {
@@ -637,6 +647,7 @@ fn action(role: Role, mode: Mode, has_patient: bool) -> &'static str {
         (Date, Limited) if has_patient => "shifted per patient (intervals kept)",
         (Date, Limited) => "year only (no patient key to shift by)",
         (Text, _) => "scrubbed",
+        (Age, SafeHarbor | Limited) => "90+ above 89",
         _ => "kept",
     }
 }
@@ -667,6 +678,7 @@ fn transform(
         (City, SafeHarbor) => return None,
         (Zip, SafeHarbor) => safe_harbor_zip(v),
         (BirthDate, SafeHarbor | Limited) if over_89 => String::new(),
+        (Age, SafeHarbor | Limited) => cap_age(v),
         (BirthDate | Date, SafeHarbor) => DateCell::parse(v).map(|d| d.year()).unwrap_or_default(),
         (BirthDate | Date, Limited) => match (DateCell::parse(v), shift) {
             (Some(d), Some(s)) => d.shifted(s).format(),

@@ -32,6 +32,8 @@ pub enum Role {
     Date,
     /// Free text that may hold PHI.
     Text,
+    /// An age in years: over 89 it is an identifier (published as `90+`).
+    Age,
     /// Not an identifier (codes, values, sex, race, ...).
     Keep,
 }
@@ -53,6 +55,7 @@ pub fn default_role(column: &str) -> Role {
         "zip" | "zip_code" | "postal_code" => Role::Zip,
         "birth_date" | "birth_datetime" | "date_of_birth" | "dob" => Role::BirthDate,
         "text" | "note_text" | "note" => Role::Text,
+        "age" | "age_years" | "age_at_admission" | "age_at_discharge" => Role::Age,
         "plan_id" | "account_number" | "device_id" | "member_id" | "insurance_number" => {
             Role::Identifier
         }
@@ -114,6 +117,7 @@ mod tests {
         assert_eq!(default_role("birth_date"), Role::BirthDate);
         assert_eq!(default_role("person_source_value"), Role::Mrn);
         assert_eq!(default_role("value"), Role::Keep);
+        assert_eq!(default_role("age"), Role::Age);
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("roles.toml");
         std::fs::write(&p, "[columns]\nvalue = \"identifier\"\n").unwrap();
