@@ -136,9 +136,14 @@ impl Scanner {
         if coded {
             kinds.retain(|k| k != "url");
         }
-        if (col.contains("zip") || col.contains("postal")) && self.zip5.is_match(text) {
+        let zip_column = col.contains("zip") || col.contains("postal");
+        if zip_column && self.zip5.is_match(text) {
             kinds.push("zip".into());
         }
+        // A whole cell that is a plain number outside a ZIP column is a
+        // measurement (a BNP of 02134 pg/mL is not a ZIP code): a known ZIP
+        // counts there only inside text.
+        let plain_number = text.trim().parse::<f64>().is_ok();
         if hl7 && self.compact_date.is_match(text) {
             kinds.push("date".into());
         }
@@ -152,6 +157,9 @@ impl Scanner {
                         .get(m.pattern().as_usize())
                         .map(String::as_str)
                         .unwrap_or("id");
+                    if k == "zip" && plain_number && !zip_column {
+                        continue;
+                    }
                     kinds.push(format!("known:{k}"));
                 }
             }
@@ -376,5 +384,47 @@ mod tests {
         assert!(got.contains(&(2, "PID-7", "date")), "{got:?}");
         assert_eq!(r.findings_total, 4);
         assert!(!serde_json::to_string(&r).unwrap().contains("Okafor"));
+    }
+
+    #[test]
+    fn a_known_zip_in_a_measurement_column_is_not_a_finding() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("t.csv"),
+            "bnp,home_zip,text
+02134,1,moved from 02134
+",
+        )
+        .unwrap();
+        let known_dir = tempfile::tempdir().unwrap();
+        let kpath = known_dir.path().join("ids.csv");
+        std::fs::write(
+            &kpath,
+            "patient_id,zip
+P1,02134
+",
+        )
+        .unwrap();
+        let r = scan(&[dir.path().to_path_buf()], Some(&kpath)).unwrap();
+        let got: Vec<(&str, &str)> = r
+            .findings
+            .iter()
+            .map(|f| (f.column.as_str(), f.kind.as_str()))
+            .collect();
+        assert_eq!(got, vec![("text", "known:zip")]);
+        // In a ZIP column the same number is a finding.
+        std::fs::write(
+            dir.path().join("t.csv"),
+            "zip
+02134
+",
+        )
+        .unwrap();
+        let r = scan(&[dir.path().to_path_buf()], Some(&kpath)).unwrap();
+        assert!(
+            r.findings.iter().any(|f| f.kind == "known:zip"),
+            "{:?}",
+            r.findings
+        );
     }
 }

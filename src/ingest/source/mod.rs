@@ -8,9 +8,9 @@ use super::raw::RawRecord;
 use crate::error::Result;
 
 pub mod csv;
-pub mod legacy;
 pub mod fhir;
 pub mod hl7v2;
+pub mod legacy;
 pub mod parquet;
 
 pub use super::pipeline::SourceConfig;
