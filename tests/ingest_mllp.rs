@@ -37,6 +37,7 @@ fn ingest_hl7(feed: &Path, out: &Path) -> (String, u64) {
             name: "hl7v2".into(),
             kind: carelab::ingest::SourceKind::Hl7v2,
             path: feed.to_path_buf(),
+            layout: None,
         }],
         ..Default::default()
     };

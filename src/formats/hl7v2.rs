@@ -13,7 +13,7 @@ mod escape;
 mod parse;
 mod write;
 
-pub use decode::{ack, decode, AckCode, Decoded};
+pub use decode::{ack, decode, decode_lenient, AckCode, Decoded};
 pub use escape::{escape, unescape};
 pub use parse::{mllp_deframe, split_messages, Delimiters, Feed, Limits, Message, Segment};
 pub use write::{messages, LOINC_TAG};

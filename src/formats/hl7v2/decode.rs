@@ -31,6 +31,10 @@ pub struct Decoded {
     pub observations: Vec<Observation>,
     /// TX/FT/ST OBX with LOINC 18842-5: discharge summaries.
     pub notes: Vec<Note>,
+    /// Results whose OBX-5 is not a number (empty, `N/A`, ...), as
+    /// (index into `observations`, the text sent). Their value is NaN there.
+    /// Only [`decode_lenient`] returns them; [`decode`] fails on the first.
+    pub bad_values: Vec<(usize, String)>,
 }
 
 /// HL7 v2 DTM (`YYYYMMDD[HHMM[SS[.S+]]][+/-ZZZZ]`) as local wall-clock time.
@@ -84,6 +88,19 @@ fn s(v: Option<std::borrow::Cow<'_, str>>) -> String {
 
 /// Decode one parsed message into records.
 pub fn decode(msg: &Message) -> Result<Decoded> {
+    let (decoded, mut errors) = decode_lenient(msg)?;
+    match errors.is_empty() {
+        true => Ok(decoded),
+        false => Err(errors.swap_remove(0)),
+    }
+}
+
+/// Like [`decode`], but a result whose value is not a number does not sink
+/// the whole message: it is kept with a NaN value and listed in
+/// `bad_values`, with its error, so an ingest can quarantine that one
+/// result and keep the message's others. Anything else wrong still fails.
+pub fn decode_lenient(msg: &Message) -> Result<(Decoded, Vec<crate::error::Error>)> {
+    let mut value_errors = Vec::new();
     let msh = msg
         .first("MSH")
         .ok_or_else(|| msg.error("MSH", 1, 9, "an MSH segment", "none"))?;
@@ -163,14 +180,15 @@ pub fn decode(msg: &Message) -> Result<Decoded> {
                             text: lines.join("\n"),
                         });
                     }
-                    "NM" | "SN" => out.observations.push(observation(
-                        &seg,
-                        id,
-                        &patient_id,
-                        &encounter_id,
-                        time,
-                        code,
-                    )?),
+                    "NM" | "SN" => {
+                        let (obs, bad) =
+                            observation(&seg, id, &patient_id, &encounter_id, time, code);
+                        if let Some((text, err)) = bad {
+                            out.bad_values.push((out.observations.len(), text));
+                            value_errors.push(err);
+                        }
+                        out.observations.push(obs);
+                    }
                     other => {
                         return Err(seg.error(
                             2,
@@ -183,7 +201,7 @@ pub fn decode(msg: &Message) -> Result<Decoded> {
             _ => {}
         }
     }
-    Ok(out)
+    Ok((out, value_errors))
 }
 
 fn class_from_v2(class: &str) -> String {
@@ -203,33 +221,30 @@ fn observation(
     encounter_id: &str,
     time: NaiveDateTime,
     code: String,
-) -> Result<Observation> {
+) -> (Observation, Option<(String, crate::error::Error)>) {
     // SN (structured numeric) is comparator^number: keep the number.
     let raw = if seg.value(2).as_deref() == Some("SN") {
         s(seg.component(5, 1, 2))
     } else {
         s(seg.text(5))
     };
-    let value: f64 = raw
-        .trim()
-        .parse()
-        .ok()
-        .filter(|v: &f64| v.is_finite())
-        .ok_or_else(|| {
-            let found = if raw.is_empty() {
-                "nothing".to_string()
-            } else {
-                quote(&raw)
-            };
-            seg.error(5, "a number", &found)
-        })?;
+    let parsed = raw.trim().parse().ok().filter(|v: &f64| v.is_finite());
+    let bad = parsed.is_none().then(|| {
+        let found = if raw.is_empty() {
+            "nothing".to_string()
+        } else {
+            quote(&raw)
+        };
+        (raw.clone(), seg.error(5, "a number", &found))
+    });
+    let value = parsed.unwrap_or(f64::NAN);
     let tag = s(seg.component(3, 1, 3));
     let system = if tag == LOINC_TAG {
         LOINC.to_string()
     } else {
         tag
     };
-    Ok(Observation {
+    let obs = Observation {
         observation_id,
         patient_id: patient_id.to_string(),
         encounter_id: encounter_id.to_string(),
@@ -239,7 +254,8 @@ fn observation(
         display: s(seg.component(3, 1, 2)),
         value,
         unit: s(seg.component(6, 1, 1)),
-    })
+    };
+    (obs, bad)
 }
 
 fn patient(msg: &Message, pid: &Segment) -> Result<Patient> {

@@ -13,7 +13,10 @@
 //!   with LOINC 18842-5.
 //!
 //! A message that does not parse or decode becomes one `unparseable`
-//! quarantine record naming the message, segment and field. HL7 v2 carries
+//! quarantine record naming the message, segment and field, except for a
+//! result whose OBX-5 is not a number: that one result keeps the text it
+//! was sent with and the validator quarantines it alone, so one empty value
+//! does not take its message's other results with it. HL7 v2 carries
 //! no chronic conditions or medication orders in these messages, so a feed
 //! has no condition or medication records.
 
@@ -22,7 +25,7 @@ use std::path::{Path, PathBuf};
 
 use super::SourceConfig;
 use crate::error::{Error, IoContext, Result};
-use crate::formats::hl7v2::{decode, split_messages, Feed, Limits, Message};
+use crate::formats::hl7v2::{decode_lenient, split_messages, Feed, Limits, Message};
 use crate::ingest::quality::SourceQuality;
 use crate::ingest::raw::{RawRecord, Table, TextEncoding};
 
@@ -111,7 +114,7 @@ impl FeedReader {
     pub fn message(&mut self, file: &str, number: usize, text: &str) -> Result<()> {
         let place = format!("{file} message {number}");
         let decoded = Message::parse(file, number, text, Limits::default())
-            .and_then(|m| decode(&m).map(|d| (m, d)));
+            .and_then(|m| decode_lenient(&m).map(|(d, _)| (m, d)));
         let (msg, d) = match decoded {
             Ok(x) => x,
             Err(e) => {
@@ -152,7 +155,7 @@ impl FeedReader {
         }
         // OBX segments in order: each is one observation or one note, as
         // `decode` reads them, so they number the records.
-        let mut obs = d.observations.iter();
+        let mut obs = d.observations.iter().enumerate();
         let mut notes = d.notes.iter();
         for (k, seg) in msg.segments_named("OBX").enumerate() {
             let loc = format!("{place} OBX {}", k + 1);
@@ -163,8 +166,16 @@ impl FeedReader {
                     .next()
                     .map(|n| RawRecord::from_record(&src, Table::Note, loc, n))
             } else {
-                obs.next()
-                    .map(|o| RawRecord::from_record(&src, Table::Observation, loc, o))
+                obs.next().map(|(i, o)| {
+                    let mut rec = RawRecord::from_record(&src, Table::Observation, loc, o)?;
+                    // A result that is not a number keeps the text it was
+                    // sent with, so the validator names it (required,
+                    // number) and quarantines that result alone.
+                    if let Some((_, text)) = d.bad_values.iter().find(|(j, _)| *j == i) {
+                        rec.fields.insert("value".into(), text.clone());
+                    }
+                    Ok(rec)
+                })
             };
             if let Some(rec) = rec {
                 self.out.push(rec?);
