@@ -14,7 +14,7 @@ use crate::error::{Error, IoContext, Result};
 /// An open CSV file with its header read.
 pub struct NamedCsv {
     path: PathBuf,
-    reader: csv::Reader<File>,
+    reader: csv::Reader<Box<dyn std::io::Read>>,
     headers: csv::StringRecord,
 }
 
@@ -23,7 +23,17 @@ impl NamedCsv {
     /// than the header; a missing field is reported when it is asked for.
     pub fn open(path: &Path) -> Result<NamedCsv> {
         let file = File::open(path).at(path)?;
-        let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(file);
+        NamedCsv::from_reader(path, Box::new(file))
+    }
+
+    /// Read already-decoded text (e.g. a Latin-1 file turned into UTF-8);
+    /// `path` names it in errors.
+    pub fn from_text(path: &Path, text: String) -> Result<NamedCsv> {
+        NamedCsv::from_reader(path, Box::new(std::io::Cursor::new(text.into_bytes())))
+    }
+
+    fn from_reader(path: &Path, input: Box<dyn std::io::Read>) -> Result<NamedCsv> {
+        let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(input);
         let headers = reader
             .headers()
             .map_err(|e| {

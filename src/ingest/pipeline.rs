@@ -844,52 +844,19 @@ fn read_linkage_truth(path: &Path) -> Result<BTreeMap<(String, String), String>>
         .collect())
 }
 
-/// Read the named columns of a small CSV file, in that order.
+/// Read the named columns of a small CSV file (UTF-8 or Latin-1), in that
+/// order.
 fn read_string_csv(path: &Path, columns: &[&str]) -> Result<Vec<Vec<String>>> {
     let bytes = std::fs::read(path).at(path)?;
     let (text, _) = raw::decode_text(&bytes);
-    let mut r = csv::Reader::from_reader(text.as_bytes());
-    let header = r
-        .headers()
-        .map_err(|e| {
-            Error::bad_input(
-                path.display(),
-                Some("line 1".into()),
-                "a CSV header",
-                e.to_string(),
-            )
-        })?
-        .clone();
-    let idx: Vec<usize> = columns
-        .iter()
-        .map(|c| {
-            header.iter().position(|h| h.trim() == *c).ok_or_else(|| {
-                Error::bad_input(
-                    path.display(),
-                    Some("line 1".into()),
-                    format!("a column named {c}"),
-                    header.iter().collect::<Vec<_>>().join(","),
-                )
-            })
+    let mut csv = crate::formats::named_csv::NamedCsv::from_text(path, text)?;
+    let idx = csv.columns(columns)?;
+    csv.rows()
+        .map(|row| {
+            let row = row?;
+            Ok(idx.iter().map(|&j| row.get(j).to_string()).collect())
         })
-        .collect::<Result<_>>()?;
-    let mut out = Vec::new();
-    for (i, rec) in r.records().enumerate() {
-        let rec = rec.map_err(|e| {
-            Error::bad_input(
-                path.display(),
-                Some(format!("record {}", i + 1)),
-                "CSV",
-                e.to_string(),
-            )
-        })?;
-        out.push(
-            idx.iter()
-                .map(|&j| rec.get(j).unwrap_or("").trim().to_string())
-                .collect(),
-        );
-    }
-    Ok(out)
+        .collect()
 }
 
 fn dt(t: &NaiveDateTime) -> Cell {

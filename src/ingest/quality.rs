@@ -123,66 +123,26 @@ pub fn catching_rules(kind: &str) -> &'static [&'static str] {
 /// Read `truth/defects.csv` (columns source, file, line, record_id, field,
 /// kind, ...); errors name the file and the line.
 pub fn read_defects(path: &std::path::Path) -> crate::error::Result<Vec<InjectedDefect>> {
-    use crate::error::{Error, IoContext};
-    let bytes = std::fs::read(path).at(path)?;
-    let mut reader = csv::Reader::from_reader(bytes.as_slice());
-    let header: Vec<String> = reader
-        .headers()
-        .map_err(|e| {
-            Error::bad_input(
-                path.display(),
-                Some("line 1".into()),
-                "a CSV header",
-                e.to_string(),
-            )
-        })?
-        .iter()
-        .map(String::from)
-        .collect();
-    let col = |name: &str| {
-        header.iter().position(|h| h == name).ok_or_else(|| {
-            Error::bad_input(
-                path.display(),
-                Some("line 1".into()),
-                format!("a column {name:?}"),
-                header.join(","),
-            )
-        })
-    };
-    let cols = [
-        col("source")?,
-        col("file")?,
-        col("line")?,
-        col("record_id")?,
-        col("field")?,
-        col("kind")?,
-    ];
+    let mut csv = crate::formats::named_csv::NamedCsv::open(path)?;
+    let cols = csv.columns(&["source", "file", "line", "record_id", "field", "kind"])?;
     let mut out = Vec::new();
-    for (i, rec) in reader.records().enumerate() {
-        let at = Some(format!("line {}", i + 2));
-        let rec =
-            rec.map_err(|e| Error::bad_input(path.display(), at.clone(), "CSV", e.to_string()))?;
-        let get = |c: usize| rec.get(c).unwrap_or("").to_string();
-        let line_text = get(cols[2]);
+    for row in csv.rows() {
+        let row = row?;
+        let line_text = row.get(cols[2]);
         let line = if line_text.is_empty() {
             0
         } else {
-            line_text.parse().map_err(|_| {
-                Error::bad_input(
-                    path.display(),
-                    at.clone(),
-                    "a line number",
-                    line_text.clone(),
-                )
-            })?
+            line_text
+                .parse()
+                .map_err(|_| row.bad("line", "a line number", line_text))?
         };
         out.push(InjectedDefect {
-            source: get(cols[0]),
-            file: get(cols[1]),
+            source: row.get(cols[0]).to_string(),
+            file: row.get(cols[1]).to_string(),
             line,
-            record_id: get(cols[3]),
-            field: get(cols[4]),
-            kind: get(cols[5]),
+            record_id: row.get(cols[3]).to_string(),
+            field: row.get(cols[4]).to_string(),
+            kind: row.get(cols[5]).to_string(),
         });
     }
     Ok(out)
