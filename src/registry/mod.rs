@@ -60,7 +60,29 @@ impl Registry {
         })?;
         // Wait for other writers instead of failing at once.
         conn.busy_timeout(Duration::from_secs(30))?;
-        let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        // Switching a new file to WAL needs an exclusive lock, and SQLite
+        // answers "database is locked" at once (no busy handler) while a
+        // second process is opening the same new file: retry for a while.
+        let mut attempt = 0;
+        let _mode: String = loop {
+            match conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)) {
+                Ok(mode) => break mode,
+                Err(e)
+                    if attempt < 600
+                        && matches!(
+                            e.sqlite_error_code(),
+                            Some(
+                                rusqlite::ErrorCode::DatabaseBusy
+                                    | rusqlite::ErrorCode::DatabaseLocked
+                            )
+                        ) =>
+                {
+                    attempt += 1;
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        };
         conn.pragma_update(None, "foreign_keys", "ON")?;
         schema::migrate(&mut conn, &path.display().to_string())?;
         Ok(Registry { conn, path })
