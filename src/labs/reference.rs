@@ -24,7 +24,7 @@ pub fn render_cli_reference(root: Command) -> String {
     out.push_str("# CLI reference\n\n");
     out.push_str(
         "<!-- Generated from the clap definitions by `carelab book cli-reference`; do not edit.\n     \
-         Regenerate with `CARELAB_UPDATE_DOCS=1 cargo test --test book`. -->\n\n",
+         Regenerate with `CARELAB_UPDATE_DOCS=1 cargo test --test it book::`. -->\n\n",
     );
     if let Some(about) = root.get_long_about().or(root.get_about()) {
         let _ = writeln!(out, "{}\n", sentence(&collapse(&about.to_string())));

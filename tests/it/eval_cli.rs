@@ -1,6 +1,6 @@
 //! `carelab eval` end to end through the binary.
 
-mod eval_support;
+use crate::eval_support;
 
 use std::process::Command;
 

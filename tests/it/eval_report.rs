@@ -1,7 +1,7 @@
 //! The evaluation end to end on a fake run directory, and the statistical
 //! properties the report rests on.
 
-mod eval_support;
+use crate::eval_support;
 
 use carelab::eval::bootstrap::bootstrap;
 use carelab::eval::calibration::{calibration_in_the_large, recalibration_fit};

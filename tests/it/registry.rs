@@ -1,6 +1,6 @@
 //! The run and model registry on fake run directories.
 
-mod eval_support;
+use crate::eval_support;
 
 use std::path::{Path, PathBuf};
 

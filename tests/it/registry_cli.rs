@@ -1,6 +1,6 @@
 //! `carelab runs` and `carelab models` end to end through the binary.
 
-mod eval_support;
+use crate::eval_support;
 
 use std::path::Path;
 use std::process::Command;

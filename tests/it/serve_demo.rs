@@ -2,7 +2,7 @@
 //! answers as it should, the load test is clean, and the audit log holds
 //! one verified record per request.
 
-mod serve_support;
+use crate::serve_support;
 
 use carelab::formats::fhir;
 use carelab::synth::{Population, Scenario};

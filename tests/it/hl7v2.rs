@@ -3,8 +3,7 @@
 //! delimiters, terminators, MLLP, ACKs, a malformed-input suite and a
 //! no-panic property test over random and mutated bytes.
 
-#[path = "data/fixture.rs"]
-mod fixture;
+use crate::fixture;
 
 use carelab::formats::hl7v2::{self, ack, decode, AckCode, Feed, Limits, Message};
 use rand::Rng;

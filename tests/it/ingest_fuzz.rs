@@ -215,7 +215,7 @@ fn csv_tables_never_panic() {
 
 #[test]
 fn fixed_width_lines_never_panic() {
-    let layout_text = include_str!("../src/synth/legacy_registration.layout.toml");
+    let layout_text = include_str!("../../src/synth/legacy_registration.layout.toml");
     let layout = legacy::Layout::parse(Path::new("registration.layout.toml"), layout_text).unwrap();
     let width = layout.records.iter().map(|r| r.line_width()).max().unwrap();
     let line = |code: char| {

@@ -3,8 +3,7 @@
 //! Bundle and NDJSON round trips to the records, a malformed-input suite and
 //! a no-panic property test.
 
-#[path = "data/fixture.rs"]
-mod fixture;
+use crate::fixture;
 
 use carelab::formats::fhir;
 use rand::Rng;
@@ -31,7 +30,7 @@ fn ndjson(b: &carelab::clinical::PatientBundle) -> String {
 }
 
 #[test]
-#[ignore = "slow in the dev profile (over 60 s): cargo test --test fhir -- --ignored"]
+#[ignore = "slow in the dev profile (over 60 s): cargo test --test it fhir:: -- --ignored"]
 fn bundle_and_resources_are_schema_valid() {
     let validator = schema_validator();
     let b = fixture::bundle();

@@ -82,7 +82,7 @@ fn cli_reference_is_up_to_date() {
             + 1;
         panic!(
             "book/src/reference/cli.md is out of date with the CLI (first difference at line {line}): \
-             run `CARELAB_UPDATE_DOCS=1 cargo test --test book` and commit the file"
+             run `CARELAB_UPDATE_DOCS=1 cargo test --test it book::` and commit the file"
         );
     }
     // Every verb and a few known flags, defaults and values are in it.

@@ -2,7 +2,7 @@
 //! rustls. One request through a TLS client that trusts only the committed
 //! test certificate (tests/data/tls, made by make-cert.sh).
 
-mod serve_support;
+use crate::serve_support;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -15,7 +15,7 @@ use carelab::eval::metrics::{auroc, average_precision, brier, confusion, log_los
 use serde_json::Value;
 
 fn fixtures() -> Vec<Value> {
-    let text = include_str!("data/metrics/fixtures.json");
+    let text = include_str!("../data/metrics/fixtures.json");
     let v: Value = serde_json::from_str(text).unwrap();
     v["cases"].as_array().unwrap().clone()
 }

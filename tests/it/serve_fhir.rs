@@ -2,7 +2,7 @@
 //! same ingest and feature code as training, so its risk equals offline
 //! scoring of the generator's analysis row; bad Bundles get JSON 4xx.
 
-mod serve_support;
+use crate::serve_support;
 
 use std::collections::BTreeMap;
 

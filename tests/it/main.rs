@@ -1,0 +1,48 @@
+//! Every integration test, in one test binary.
+//!
+//! One binary instead of one per file: each test binary links candle,
+//! arrow, axum and sqlite in full, so thirty-odd of them took tens of
+//! gigabytes of disk and a long link each on a 2-core CI machine (a clean
+//! CI run died in the linker when its disk filled). Each file below is still
+//! one topic; run one with `cargo test --test it NAME::`.
+
+// Shared by several topics.
+mod eval_support;
+mod fixture;
+mod serve_support;
+
+mod audit_cli;
+mod book;
+mod cost_cli;
+mod datasets;
+mod deid_100k;
+mod deid_cli;
+mod deid_generated;
+mod deid_rules;
+mod doctor;
+mod eval_cli;
+mod eval_fixtures;
+mod eval_report;
+mod eval_train_run;
+mod fhir;
+mod generate;
+mod hl7v2;
+mod ingest_csv;
+mod ingest_fuzz;
+mod ingest_mllp;
+mod ingest_paths;
+mod labs;
+mod labs_cli;
+mod legacy_generate;
+mod legacy_ingest;
+mod monitor_cli;
+mod monitor_stats;
+mod population_sanity;
+mod registry;
+mod registry_cli;
+mod serve_demo;
+mod serve_fhir;
+mod serve_http;
+mod serve_tls;
+mod tour;
+mod train_cli;
