@@ -44,10 +44,18 @@ carelab cost roi --run "$work/runs/baseline" --threshold "${threshold:-0.2}" --o
 echo "figures: training throughput (small sweep; timings are this machine's)"
 carelab bench train --batch-sizes 64,256,1024 --rows 5000 --epochs 1 --out "$work/bench" >/dev/null
 
+echo "figures: PSI of every feature, the hospital a year later (drift-2025) against the baseline"
+carelab data generate --scenario drift-2025 --patients 2000 --seed 42 --out "$work/drift-2025" --formats csv >/dev/null
+verdict=0
+carelab monitor --reference "$work/data" --current "$work/drift-2025" --out "$work/monitor" >/dev/null || verdict=$?
+# This scenario must alert (exit 2); 0, 1 or an error means the figure would lie.
+if [ "$verdict" -ne 2 ]; then
+  echo "figures: carelab monitor exited $verdict on drift-2025, expected 2 (alert)" >&2
+  exit 1
+fi
+
 for f in "$work"/eval/plots/*.svg; do cp "$f" "$out/eval-$(basename "$f")"; done
 cp "$work/cost/roi.svg" "$out/roi.svg"
 cp "$work/bench/bench-train.svg" "$out/bench-train.svg"
-if carelab monitor --help 2>/dev/null | grep -q -- '--reference'; then
-  echo "figures: monitor has landed; add its PSI plot here"
-fi
+cp "$work/monitor/psi.svg" "$out/monitor-psi.svg"
 ls -1 "$out"

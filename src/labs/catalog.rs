@@ -78,6 +78,13 @@ pub const EMBEDDED: &[(&str, &str)] = embed![
     "09-deployment/solution/predict.json",
     "09-deployment/solution/predictions.jsonl",
     "09-deployment/solution/tokens.toml",
+    "10-monitoring/lab.toml",
+    "10-monitoring/README.md",
+    "10-monitoring/starter/answers.toml",
+    "10-monitoring/starter/maps/lab-codes.toml",
+    "10-monitoring/starter/pipeline.toml",
+    "10-monitoring/solution/answers.toml",
+    "10-monitoring/solution/maps/lab-codes.toml",
 ];
 
 impl Catalog {

@@ -112,12 +112,17 @@ pub enum Stat {
 }
 
 /// A command a lab runs: `carelab` arguments, optionally capturing stdout.
+/// Arguments may use `{expected.NAME}` values that earlier commands made.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RunSpec {
     pub args: Vec<String>,
     #[serde(default)]
     pub stdout: Option<String>,
+    /// The exit code that means success (`carelab monitor` exits 2 on an
+    /// alert, which is what a drift lab wants to see).
+    #[serde(default)]
+    pub expect_exit: i32,
 }
 
 /// One check: an id, a title, what to tell the learner when it fails, and

@@ -305,23 +305,35 @@ impl Workspace {
         }
         let dir = self.lab_dir(&lab.spec);
         let seed = self.progress.seed;
+        // Files that need no expected value (a fixed map or config) go in
+        // first, because the commands may read them; a file that names an
+        // expected value cannot be rendered yet and is written after.
         let base = Context {
             seed,
             data: data_dir(&lab.spec),
             ..Default::default()
         };
+        for (rel, text) in &lab.solution {
+            if let Ok(text) = base.render(text) {
+                write_atomic(dir.join(rel), text.as_bytes())?;
+            }
+        }
         for run in &lab.spec.solution {
+            // Expected values are read afresh: a step may use what the
+            // steps before it wrote (a threshold, a run name).
+            let ctx = context(&lab.spec, &dir, seed);
             let args: Vec<String> = run
                 .args
                 .iter()
-                .map(|a| base.render(a))
+                .map(|a| ctx.render(a))
                 .collect::<Result<_>>()?;
             let out = checks::run_carelab(&self.exe, &dir, &args, Duration::from_secs(600))?;
-            if out.code != 0 {
+            if out.code != run.expect_exit {
                 return Err(Error::failure(format!(
-                    "solution step `carelab {}` exited {}: {}",
+                    "solution step `carelab {}` exited {} (expected {}): {}",
                     args.join(" "),
                     out.code,
+                    run.expect_exit,
                     out.stderr.lines().last().unwrap_or("")
                 )));
             }

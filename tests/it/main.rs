@@ -31,6 +31,7 @@ mod ingest_csv;
 mod ingest_fuzz;
 mod ingest_mllp;
 mod ingest_paths;
+mod lab10;
 mod labs;
 mod labs_cli;
 mod legacy_generate;
