@@ -99,6 +99,27 @@ pub struct AuditRecord {
 }
 
 impl AuditRecord {
+    /// The record's line with its hash filled in, serialised once: `hash`
+    /// is the last field, so the unsigned JSON (what the hash covers) ends
+    /// in `"hash":""}` and the signed line is that text with the hex digest
+    /// put between the quotes. Same bytes as hashing a clone and
+    /// serialising again, at half the cost.
+    fn signed_line(&self) -> Result<String> {
+        debug_assert!(self.hash.is_empty());
+        let unsigned = serde_json::to_string(self)?;
+        let digest = sha256_hex(unsigned.as_bytes());
+        let Some(open) = unsigned.strip_suffix("\"}") else {
+            return Err(Error::failure(
+                "an audit record did not end in its hash field",
+            ));
+        };
+        let mut line = String::with_capacity(unsigned.len() + digest.len());
+        line.push_str(open);
+        line.push_str(&digest);
+        line.push_str("\"}");
+        Ok(line)
+    }
+
     fn content_hash(&self) -> String {
         let mut unsigned = self.clone();
         unsigned.hash = String::new();
@@ -125,7 +146,15 @@ pub fn head_path(log: &Path) -> PathBuf {
 /// An open audit log; `record` is safe to call from many threads.
 pub struct AuditLog {
     path: PathBuf,
-    state: Mutex<(u64, String)>,
+    state: Mutex<Chain>,
+}
+
+/// The end of the chain, and the log file kept open for appending (opening
+/// it once per write was a syscall pair on every batch of the server).
+struct Chain {
+    seq: u64,
+    prev: String,
+    file: Option<fs::File>,
 }
 
 impl AuditLog {
@@ -135,7 +164,11 @@ impl AuditLog {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             fs::create_dir_all(dir).at(dir)?;
         }
-        let mut state = (0, GENESIS.to_string());
+        let mut chain = Chain {
+            seq: 0,
+            prev: GENESIS.to_string(),
+            file: None,
+        };
         if path.exists() {
             let file = fs::File::open(&path).at(&path)?;
             for line in BufReader::new(file).lines() {
@@ -143,12 +176,13 @@ impl AuditLog {
                 if line.trim().is_empty() {
                     continue;
                 }
-                state = (state.0 + 1, sha256_hex(line.as_bytes()));
+                chain.seq += 1;
+                chain.prev = sha256_hex(line.as_bytes());
             }
         }
         Ok(AuditLog {
             path,
-            state: Mutex::new(state),
+            state: Mutex::new(chain),
         })
     }
 
@@ -156,56 +190,112 @@ impl AuditLog {
         &self.path
     }
 
-    /// Append one event; the line is written and flushed before returning.
+    /// Append one event; the line and the anchor are on disk (fsync)
+    /// before returning.
     pub fn record(&self, event: AuditEvent) -> Result<()> {
         self.record_all(vec![event])
     }
 
-    /// Append several events with one write and one anchor update, so a
-    /// busy writer (the inference service) pays the anchor's fsync once per
-    /// batch instead of once per event. The lines are exactly those `record`
-    /// would write one by one.
+    /// Append several events with one write and one anchor update, then
+    /// fsync both. The lines are exactly those `record` would write one by
+    /// one.
     pub fn record_all(&self, events: Vec<AuditEvent>) -> Result<()> {
+        self.append(events, true)
+    }
+
+    /// `record_all` without the fsync, for a busy writer (the inference
+    /// service): when it returns, the lines and the anchor have been handed
+    /// to the operating system, so they survive a crash of this process
+    /// (not a power cut); `sync` makes everything appended so far durable.
+    pub fn record_all_unsynced(&self, events: Vec<AuditEvent>) -> Result<()> {
+        self.append(events, false)
+    }
+
+    /// Flush the log and its anchor to disk (fsync).
+    pub fn sync(&self) -> Result<()> {
+        let state = self.lock()?;
+        if let Some(file) = &state.file {
+            file.sync_data().at(&self.path)?;
+        }
+        if state.seq > 0 {
+            let head = Head {
+                seq: state.seq,
+                hash: state.prev.clone(),
+            };
+            write_json(head_path(&self.path), &head)?;
+        }
+        Ok(())
+    }
+
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Chain>> {
+        self.state
+            .lock()
+            .map_err(|_| Error::failure("audit log lock poisoned"))
+    }
+
+    fn append(&self, events: Vec<AuditEvent>, durable: bool) -> Result<()> {
         if events.is_empty() {
             return Ok(());
         }
-        let mut state = self
-            .state
-            .lock()
-            .map_err(|_| Error::failure("audit log lock poisoned"))?;
-        let (mut seq, mut prev) = state.clone();
+        let mut state = self.lock()?;
+        let (mut seq, mut prev) = (state.seq, state.prev.clone());
+        // One timestamp a batch: the records are written at the same moment.
+        let recorded = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         let mut text = String::new();
         for event in events {
-            let mut rec = AuditRecord {
+            let rec = AuditRecord {
                 resource_type: "AuditEvent".into(),
                 seq: seq + 1,
-                recorded: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                recorded: recorded.clone(),
                 event,
                 prev,
                 hash: String::new(),
             };
-            rec.hash = rec.content_hash();
-            let line = serde_json::to_string(&rec)?;
+            let line = rec.signed_line()?;
             prev = sha256_hex(line.as_bytes());
             seq = rec.seq;
             text.push_str(&line);
             text.push('\n');
         }
-        let mut file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.path)
-            .at(&self.path)?;
-        file.write_all(text.as_bytes()).at(&self.path)?;
-        file.flush().at(&self.path)?;
+        if state.file.is_none() {
+            let file = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&self.path)
+                .at(&self.path)?;
+            state.file = Some(file);
+        }
+        if let Some(file) = &mut state.file {
+            file.write_all(text.as_bytes()).at(&self.path)?;
+            if durable {
+                file.sync_data().at(&self.path)?;
+            }
+        }
         let head = Head {
             seq,
             hash: prev.clone(),
         };
-        write_json(head_path(&self.path), &head)?;
-        *state = (seq, prev);
+        if durable {
+            write_json(head_path(&self.path), &head)?;
+        } else {
+            write_head_unsynced(&self.path, &head)?;
+        }
+        state.seq = seq;
+        state.prev = prev;
         Ok(())
     }
+}
+
+/// Replace the anchor atomically (temp file, rename) without an fsync: a
+/// reader never sees a half-written anchor, and the rename is one cheap
+/// metadata operation per batch.
+fn write_head_unsynced(log: &Path, head: &Head) -> Result<()> {
+    let path = head_path(log);
+    let mut tmp = path.clone().into_os_string();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    fs::write(&tmp, serde_json::to_vec_pretty(head)?).at(&tmp)?;
+    fs::rename(&tmp, &path).at(&path)
 }
 
 /// What `verify` found.
@@ -395,7 +485,11 @@ mod tests {
         let forged = {
             let log = AuditLog {
                 path: path.clone(),
-                state: Mutex::new((4, sha256_hex(original[3].as_bytes()))),
+                state: Mutex::new(Chain {
+                    seq: 4,
+                    prev: sha256_hex(original[3].as_bytes()),
+                    file: None,
+                }),
             };
             let anchor = fs::read(head_path(&path)).unwrap();
             log.record(AuditEvent::new("rest", "R", "forger")).unwrap();
@@ -405,6 +499,49 @@ mod tests {
         assert_eq!(forged.len(), 5);
         let v = verify(&path).unwrap();
         assert!(!v.ok && v.problem.unwrap().contains("added"));
+    }
+
+    #[test]
+    fn signed_line_matches_hash_then_serialise() {
+        let mut e = AuditEvent::new("rest", "E", "test");
+        e.detail = "quote \" and \\ and é".into();
+        e.entities.push(Entity {
+            what: "data/x".into(),
+            role: "source".into(),
+            checksum: Some("sha256:ab".into()),
+        });
+        let mut rec = AuditRecord {
+            resource_type: "AuditEvent".into(),
+            seq: 7,
+            recorded: "2026-11-29T07:00:00.000Z".into(),
+            event: e,
+            prev: GENESIS.into(),
+            hash: String::new(),
+        };
+        let fast = rec.signed_line().unwrap();
+        rec.hash = rec.content_hash();
+        assert_eq!(fast, serde_json::to_string(&rec).unwrap());
+        let back: AuditRecord = serde_json::from_str(&fast).unwrap();
+        assert_eq!(back.hash, back.content_hash());
+    }
+
+    #[test]
+    fn unsynced_appends_verify_and_sync_keeps_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let log = AuditLog::open(&path).unwrap();
+        log.record_all_unsynced(vec![AuditEvent::new("rest", "E", "t"); 3])
+            .unwrap();
+        // written and anchored before the call returned, without fsync
+        let v = verify(&path).unwrap();
+        assert!(v.ok && v.records == 3, "{v:?}");
+        log.record(AuditEvent::new("rest", "R", "t")).unwrap();
+        log.record_all_unsynced(vec![AuditEvent::new("rest", "E", "t")])
+            .unwrap();
+        log.sync().unwrap();
+        let v = verify(&path).unwrap();
+        assert!(v.ok && v.records == 5, "{v:?}");
+        assert!(!head_path(&path).with_extension("head.tmp").exists());
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! `load_model`, the one place that knows where models come from); `input`
 //! validates requests field by field; `auth` checks bearer tokens and roles;
 //! `metrics` renders Prometheus text; `recorder` writes the audit and
-//! prediction logs off the request path; `server` ties them into routes;
+//! prediction logs in batches, acknowledging each record once written;
+//! `server` ties them into routes;
 //! `fhir` turns a patient's FHIR Bundle into the row to score; `local` runs
 //! a service in process on loopback (for `bench serve` and the tour);
 //! `tls` serves HTTPS with rustls; `demo` is the tour's serving step.

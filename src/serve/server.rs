@@ -6,9 +6,14 @@
 //! a JSON body into one, counts the request in the metrics and writes an
 //! audit record. Handlers only parse, score and answer.
 //!
-//! The live model sits in an `RwLock<Arc<dyn Scorer>>`: a request clones
-//! the `Arc` and scores with it, so a reload swaps the pointer while
-//! requests already running finish on the model they started with.
+//! The live model sits in an `RwLock<Live>`: a request clones its two
+//! `Arc`s (the scorer and its `ModelInfo`, built once per load rather than
+//! cloned, model card and all, per request) and validates and scores with
+//! that pair, so a reload swaps them while requests already running finish
+//! on the model they started with.
+//!
+//! A request is answered only once its audit record has been written (the
+//! recorder's group commit; see `recorder` for the exact guarantee).
 
 use std::future::Future;
 use std::sync::{Arc, RwLock};
@@ -67,9 +72,23 @@ impl Default for ServeConfig {
     }
 }
 
+/// The model being served and its description, swapped together.
+#[derive(Clone)]
+struct Live {
+    scorer: Arc<dyn Scorer>,
+    info: Arc<ModelInfo>,
+}
+
+impl Live {
+    fn new(scorer: Arc<dyn Scorer>) -> Live {
+        let info = Arc::new(scorer.info());
+        Live { scorer, info }
+    }
+}
+
 /// Everything a running service holds.
 pub struct Service {
-    model: RwLock<Arc<dyn Scorer>>,
+    model: RwLock<Live>,
     loader: Loader,
     tokens: Tokens,
     pseudonyms: Option<Pseudonymizer>,
@@ -130,12 +149,11 @@ impl Service {
         recorder: Recorder,
         config: ServeConfig,
     ) -> Result<Arc<Service>> {
-        let model = loader()?;
+        let live = Live::new(loader()?);
         let metrics = Metrics::default();
-        let info = model.info();
-        metrics.model(&info.name, &info.version, false);
+        metrics.model(&live.info.name, &live.info.version, false);
         Ok(Arc::new(Service {
-            model: RwLock::new(model),
+            model: RwLock::new(live),
             loader,
             tokens,
             pseudonyms,
@@ -149,6 +167,10 @@ impl Service {
 
     /// The model requests are scored with right now.
     pub fn model(&self) -> Arc<dyn Scorer> {
+        self.live().scorer
+    }
+
+    fn live(&self) -> Live {
         match self.model.read() {
             Ok(m) => m.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
@@ -158,8 +180,8 @@ impl Service {
     /// Load the model again (a new production version) and swap it in; on
     /// failure the old model keeps serving.
     pub fn reload(&self) -> Result<ModelInfo> {
-        let fresh = (self.loader)()?;
-        let info = fresh.info();
+        let fresh = Live::new((self.loader)()?);
+        let info = (*fresh.info).clone();
         match self.model.write() {
             Ok(mut m) => *m = fresh,
             Err(poisoned) => *poisoned.into_inner() = fresh,
@@ -217,15 +239,16 @@ impl Service {
             Ok(r) => r,
             Err(p) => return fhir_error(p),
         };
-        let info = self.model().info();
+        let live = self.live();
+        let info = &live.info;
         let features = row_to_json(&read.row);
-        let mut input = match parse_predict(&Value::Object(features.clone()), &info) {
+        let mut input = match parse_predict(&Value::Object(features.clone()), info) {
             Ok(i) => i,
             Err(problems) => return invalid_fields(problems),
         };
         input.patient_id = Some(read.patient_id);
         input.stay_id = Some(read.stay_id.clone());
-        match self.score(vec![input]) {
+        match self.score(&live, vec![input]) {
             Ok((mut answers, mut note)) => {
                 let mut answer = answers.pop().unwrap_or(Value::Null);
                 if let Some(o) = answer.as_object_mut() {
@@ -253,12 +276,12 @@ impl Service {
     #[allow(clippy::result_large_err)]
     fn score(
         &self,
+        live: &Live,
         inputs: Vec<PredictInput>,
     ) -> std::result::Result<(Vec<Value>, AuditNote), Response> {
-        let model = self.model();
-        let info = model.info();
+        let info = &live.info;
         let rows: Vec<_> = inputs.iter().map(|i| i.row.clone()).collect();
-        let scores = match model.score(&rows) {
+        let scores = match live.scorer.score(&rows) {
             Ok(s) if s.len() == rows.len() && s.iter().all(|x| x.is_finite()) => s,
             Ok(_) => {
                 return Err(error(
@@ -385,12 +408,13 @@ async fn predict(
         Ok(v) => v,
         Err(r) => return r,
     };
-    let info = svc.model().info();
-    let input = match parse_predict(&value, &info) {
+    let live = svc.live();
+    let info = &live.info;
+    let input = match parse_predict(&value, info) {
         Ok(i) => i,
         Err(problems) => return invalid_fields(problems),
     };
-    match svc.score(vec![input]) {
+    match svc.score(&live, vec![input]) {
         Ok((mut answers, note)) => {
             let mut answer = answers.pop().unwrap_or(Value::Null);
             if let Some(o) = answer.as_object_mut() {
@@ -439,7 +463,8 @@ async fn predict_batch(
             ),
         );
     }
-    let info = svc.model().info();
+    let live = svc.live();
+    let info = live.info.clone();
     let mut inputs = Vec::with_capacity(instances.len());
     let mut problems = Vec::new();
     for (i, instance) in instances.iter().enumerate() {
@@ -457,7 +482,7 @@ async fn predict_batch(
     // Batches are scored on the blocking pool: a big batch must not hold up
     // the async workers, and the guard's timeout can then answer for it.
     let worker = svc.clone();
-    let scored = match tokio::task::spawn_blocking(move || worker.score(inputs)).await {
+    let scored = match tokio::task::spawn_blocking(move || worker.score(&live, inputs)).await {
         Ok(s) => s,
         Err(_) => {
             return error(
@@ -519,7 +544,7 @@ async fn predict_fhir(
 }
 
 async fn model_info(State(svc): State<Arc<Service>>) -> Response {
-    let info = svc.model().info();
+    let info = svc.live().info;
     Json(json!({
         "name": info.name,
         "version": info.version,
@@ -588,16 +613,18 @@ fn bearer(req: &Request) -> Option<&str> {
 /// The middleware every request passes; see the module comment.
 async fn guard(State(svc): State<Arc<Service>>, req: Request, next: Next) -> Response {
     let started = Instant::now();
-    let path = req.uri().path().to_string();
     let method = req.method().clone();
-    let (route, role) = ROUTES
-        .iter()
-        .find(|(r, _)| *r == path)
-        .copied()
-        .unwrap_or(("other", None));
+    let (route, role) = {
+        let path = req.uri().path();
+        ROUTES
+            .iter()
+            .find(|(r, _)| *r == path)
+            .copied()
+            .unwrap_or(("other", None))
+    };
 
     let mut agent = "anonymous".to_string();
-    let response = 'answer: {
+    let mut response = 'answer: {
         let _permit = if exempt_from_limit(route) {
             None
         } else {
@@ -646,28 +673,43 @@ async fn guard(State(svc): State<Arc<Service>>, req: Request, next: Next) -> Res
     };
 
     let status = response.status();
-    svc.metrics
-        .request(route, status.as_u16(), started.elapsed().as_secs_f64());
-    let note = response.extensions().get::<AuditNote>().cloned();
+    let note = response.extensions_mut().remove::<AuditNote>();
     let outcome = match status.as_u16() {
         200..=399 => "0",
         400..=499 => "4",
         _ => "8",
     };
     let action = if method == Method::GET { "R" } else { "E" };
-    svc.recorder.audit(AuditEvent {
-        type_code: "rest".into(),
-        action: action.into(),
+    let (entity, detail) = match note {
+        Some(n) => (
+            n.entity,
+            format!("{method} {route} {}: {}", status.as_u16(), n.detail),
+        ),
+        None => ("-".into(), format!("{method} {route} {}", status.as_u16())),
+    };
+    let event = AuditEvent {
         outcome: outcome.into(),
         agent,
-        source: "carelab-serve".into(),
-        entity: note.as_ref().map_or("-".into(), |n| n.entity.clone()),
-        detail: match &note {
-            Some(n) => format!("{method} {route} {}: {}", status.as_u16(), n.detail),
-            None => format!("{method} {route} {}", status.as_u16()),
-        },
+        entity,
+        detail,
         ..AuditEvent::new("rest", action, "carelab-serve")
-    });
+    };
+    // Answer only once the audit record is written: an answered request
+    // is never missing from the log, even if the service crashes next.
+    let response = if svc.recorder.audit_acked(event).await {
+        response
+    } else {
+        error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "audit_unavailable",
+            "the audit log could not be written, so the request is not answered",
+        )
+    };
+    svc.metrics.request(
+        route,
+        response.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
     response
 }
 

@@ -247,6 +247,31 @@ async fn predict_scores_logs_and_audits() {
     assert!(text.contains(&pseudo.pseudonym("patient", "P000123")));
 }
 
+/// The recorder's guarantee: an answer goes out only after its request's
+/// audit record and prediction are written, so a crash of the service at
+/// any moment leaves every answered request in both logs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_answered_request_is_already_in_the_logs() {
+    let srv = start(ServeConfig::default()).await;
+    let audit = srv.path("audit.jsonl");
+    let preds = srv.path("preds.jsonl");
+    for i in 1..=5u64 {
+        let r = post(srv.addr, "/v1/predict", Some(PREDICT), &body(Some("P9"))).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        // Still serving, not closed: what a crash right now would leave.
+        let v = carelab::audit::verify(&audit).unwrap();
+        assert!(v.ok, "{:?}", v.problem);
+        assert_eq!(v.records, i);
+        assert_eq!(read_prediction_log(&preds).unwrap().len() as u64, i);
+    }
+    // A refused request is in the log before its answer too.
+    let r = post(srv.addr, "/v1/predict", None, &body(None)).await;
+    assert_eq!(r.status, 401);
+    let v = carelab::audit::verify(&audit).unwrap();
+    assert!(v.ok && v.records == 6, "{v:?}");
+    srv.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn auth_needs_a_token_with_the_right_role() {
     let srv = start(ServeConfig::default()).await;
