@@ -169,3 +169,99 @@ pub fn parse_datetime(s: &str) -> Option<NaiveDateTime> {
 pub fn format_datetime(t: &NaiveDateTime) -> String {
     t.format("%Y-%m-%dT%H:%M:%S").to_string()
 }
+
+/// The ways free text (a note, a letter) writes a date. The generator
+/// writes notes in these styles and de-identification reads and rewrites
+/// them, so both sides share one definition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DateStyle {
+    /// `2021-08-30`
+    Iso,
+    /// `08/30/2021`
+    Slash,
+    /// `8/30/2021`
+    SlashUnpadded,
+    /// `August 30, 2021`
+    Month,
+    /// `Aug 30, 2021`
+    MonthShort,
+}
+
+impl DateStyle {
+    /// Every style, in the order `parse_date_text` tries them (the full
+    /// month name before the short one: `May` is both).
+    pub const ALL: [DateStyle; 5] = [
+        DateStyle::Iso,
+        DateStyle::Slash,
+        DateStyle::SlashUnpadded,
+        DateStyle::Month,
+        DateStyle::MonthShort,
+    ];
+
+    fn pattern(self) -> &'static str {
+        match self {
+            DateStyle::Iso => "%Y-%m-%d",
+            DateStyle::Slash => "%m/%d/%Y",
+            DateStyle::SlashUnpadded => "%-m/%-d/%Y",
+            DateStyle::Month => "%B %-d, %Y",
+            DateStyle::MonthShort => "%b %-d, %Y",
+        }
+    }
+}
+
+/// A date written in `style`.
+pub fn date_text(d: NaiveDate, style: DateStyle) -> String {
+    d.format(style.pattern()).to_string()
+}
+
+/// A date written in one of the `DateStyle`s (month names in any case),
+/// and the style; `None` for anything else, such as a two-digit year or a
+/// date without a year. Only text that `date_text` writes back the same
+/// way is accepted, so a rewritten date keeps the style it was found in.
+pub fn parse_date_text(text: &str) -> Option<(NaiveDate, DateStyle)> {
+    let text = text.trim();
+    DateStyle::ALL.into_iter().find_map(|style| {
+        let d = NaiveDate::parse_from_str(text, style.pattern()).ok()?;
+        date_text(d, style)
+            .eq_ignore_ascii_case(text)
+            .then_some((d, style))
+    })
+}
+
+#[cfg(test)]
+mod date_text_tests {
+    use super::*;
+
+    #[test]
+    fn each_style_writes_and_reads_back() {
+        let d = NaiveDate::from_ymd_opt(2021, 8, 3).unwrap();
+        let written: Vec<String> = DateStyle::ALL.iter().map(|s| date_text(d, *s)).collect();
+        assert_eq!(
+            written,
+            [
+                "2021-08-03",
+                "08/03/2021",
+                "8/3/2021",
+                "August 3, 2021",
+                "Aug 3, 2021"
+            ]
+        );
+        for (text, style) in written.iter().zip(DateStyle::ALL) {
+            assert_eq!(parse_date_text(text), Some((d, style)), "{text}");
+        }
+        let may = NaiveDate::from_ymd_opt(2022, 5, 31).unwrap();
+        assert_eq!(
+            parse_date_text("may 31, 2022"),
+            Some((may, DateStyle::Month))
+        );
+        for bad in [
+            "12/31/23",
+            "August 14",
+            "08/3/2021",
+            "Smarch 1, 2021",
+            "2021-02-30",
+        ] {
+            assert_eq!(parse_date_text(bad), None, "{bad}");
+        }
+    }
+}

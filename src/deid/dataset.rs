@@ -25,7 +25,7 @@ use super::scrub::{apply, apply_with, KindScore, KnownIds, Scorer, Scrubber};
 use super::tables::{records_schema, TableFile, TableSink};
 use crate::artifact::{write_atomic, write_json, Manifest};
 use crate::audit::{AuditEvent, AuditLog};
-use crate::clinical::{PhiKind, PhiSpan};
+use crate::clinical::{date_text, DateStyle, PhiKind, PhiSpan};
 use crate::error::{Error, IoContext, Result};
 use crate::formats::table::TableFormat;
 use crate::ui::Ui;
@@ -73,6 +73,10 @@ pub struct TableReport {
     pub rows_suppressed: u64,
     /// Column -> role and what was done.
     pub columns: BTreeMap<String, String>,
+    /// Column -> date cells that could not be read as a date: removed (an
+    /// unread date can be neither shifted nor cut to its year, and passing
+    /// it on would publish the real date) and listed in `QUARANTINE`.
+    pub unreadable_dates: BTreeMap<String, u64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -86,10 +90,53 @@ pub struct Report {
     pub not_processed: BTreeMap<String, String>,
     pub notes_scrubbed: u64,
     pub phi_spans_replaced: BTreeMap<String, u64>,
+    /// Date cells removed because they could not be read, over all tables
+    /// (each one listed in `QUARANTINE`).
+    pub unreadable_dates: u64,
+    /// Limited data set: dates in notes that could not be read (a
+    /// two-digit year, no year) and so were replaced by `[DATE]` instead of
+    /// shifted.
+    pub note_dates_not_shifted: u64,
     /// Recall and precision per PHI kind against `--truth`.
     pub note_scores: Option<BTreeMap<String, KindScore>>,
     pub k_anonymity: Option<KReport>,
     pub patients_suppressed: u64,
+}
+
+/// The file, in the output folder, that lists every cell removed because
+/// it could not be read: table, data row, column and why; never the value.
+pub const QUARANTINE: &str = "quarantine.csv";
+
+/// Where unreadable cells are listed, as they are met.
+struct Quarantine {
+    writer: csv::Writer<crate::artifact::AtomicFile>,
+    path: PathBuf,
+}
+
+impl Quarantine {
+    fn create(path: PathBuf) -> Result<Quarantine> {
+        let file = crate::artifact::AtomicFile::create(&path)?;
+        let mut q = Quarantine {
+            writer: csv::Writer::from_writer(file),
+            path,
+        };
+        q.add("table", "row", "column", "reason")?;
+        Ok(q)
+    }
+
+    fn add(&mut self, table: &str, row: &str, column: &str, reason: &str) -> Result<()> {
+        self.writer
+            .write_record([table, row, column, reason])
+            .map_err(|e| Error::failure(format!("{}: {e}", self.path.display())))
+    }
+
+    fn finish(self) -> Result<()> {
+        let path = self.path;
+        self.writer
+            .into_inner()
+            .map_err(|e| Error::io(&path, e.into_error()))?
+            .commit()
+    }
 }
 
 fn standard(mode: Mode) -> &'static str {
@@ -166,11 +213,24 @@ fn file_name(p: &Path) -> String {
         .unwrap_or_default()
 }
 
-/// A table with its columns: names and, for Parquet, Arrow types.
+/// A table with its columns: names, privacy roles and, for Parquet, Arrow
+/// types.
 struct Input {
     file: TableFile,
     header: Vec<String>,
+    roles: Vec<Role>,
     types: Option<Vec<DataType>>,
+}
+
+impl Input {
+    /// Each column with its role.
+    fn columns(&self) -> impl Iterator<Item = (&String, Role)> {
+        self.header.iter().zip(self.roles.iter().copied())
+    }
+
+    fn has(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
 }
 
 /// What every table's rows are transformed with.
@@ -191,19 +251,19 @@ pub fn run(opts: &Options, ui: &Ui) -> Result<Report> {
     for file in files {
         let (header, types) = file.header()?;
         inputs.push(Input {
+            roles: roles.roles(&file.name, &header),
             file,
             header,
             types,
         });
     }
-    let patients_ix = inputs.iter().position(|t| {
-        t.header.iter().any(|c| roles.role(c) == Role::BirthDate)
-            && t.header.iter().any(|c| roles.role(c) == Role::PatientKey)
-    });
+    let patients_ix = inputs
+        .iter()
+        .position(|t| t.has(Role::BirthDate) && t.has(Role::PatientKey));
 
     let as_of = match opts.as_of {
         Some(d) => d,
-        None => latest_date(&inputs, roles)?
+        None => latest_date(&inputs)?
             .unwrap_or_else(|| NaiveDate::from_ymd_opt(2000, 1, 1).unwrap_or_default()),
     };
 
@@ -218,8 +278,7 @@ pub fn run(opts: &Options, ui: &Ui) -> Result<Report> {
             let mut birth = None;
             let mut death = None;
             let mut ids = KnownIds::default();
-            for (c, v) in t.header.iter().zip(row.iter()) {
-                let role = roles.role(c);
+            for ((c, role), v) in t.columns().zip(row.iter()) {
                 match role {
                     Role::PatientKey => key = v.to_string(),
                     Role::BirthDate => birth = DateCell::parse(v).map(|d| d.date()),
@@ -241,7 +300,7 @@ pub fn run(opts: &Options, ui: &Ui) -> Result<Report> {
             let at = death.map(|d| d.min(as_of)).unwrap_or(as_of);
             let age = birth.map(|b| age_years(b, at));
             if !opts.quasi.is_empty() {
-                quasi.push(quasi_row(&t.header, row, roles, opts, age));
+                quasi.push(quasi_row(t, row, opts, age));
             }
             scrubber.add_patient(&key, ids);
             let birth_implies_90 = birth.is_some_and(|b| age_years(b, as_of) > 89);
@@ -271,6 +330,8 @@ pub fn run(opts: &Options, ui: &Ui) -> Result<Report> {
         not_processed,
         notes_scrubbed: 0,
         phi_spans_replaced: BTreeMap::new(),
+        unreadable_dates: 0,
+        note_dates_not_shifted: 0,
         note_scores: None,
         k_anonymity: None,
         patients_suppressed: 0,
@@ -302,8 +363,9 @@ pub fn run(opts: &Options, ui: &Ui) -> Result<Report> {
     let mut progress = ui.progress(inputs.len() as u64, "tables");
     let mut notes_scrubbed = 0u64;
     let mut replaced: BTreeMap<String, u64> = BTreeMap::new();
+    let mut quarantine = Quarantine::create(opts.output.join(QUARANTINE))?;
     for (ix, t) in inputs.iter().enumerate() {
-        let tr = write_table(t, Some(ix) == patients_ix, &ctx, &mut |id, text, found| {
+        let on_note = &mut |id: &str, text: &str, found: &[Found]| {
             notes_scrubbed += 1;
             for f in found {
                 *replaced
@@ -313,14 +375,26 @@ pub fn run(opts: &Options, ui: &Ui) -> Result<Report> {
             if let Some(s) = scorer.as_mut() {
                 s.add_note(id, text, found);
             }
-        })?;
+        };
+        let (tr, not_shifted) =
+            write_table(t, Some(ix) == patients_ix, &ctx, &mut quarantine, on_note)?;
+        report.note_dates_not_shifted += not_shifted;
+        report.unreadable_dates += tr.unreadable_dates.values().sum::<u64>();
         report.tables.insert(t.file.name.clone(), tr);
         progress.inc(1);
     }
     progress.finish();
+    quarantine.finish()?;
     report.notes_scrubbed = notes_scrubbed;
     report.phi_spans_replaced = replaced;
     report.note_scores = scorer.map(Scorer::finish);
+    if report.unreadable_dates > 0 {
+        ui.warn(format!(
+            "{} date cells could not be read as dates and were removed; {} lists each one",
+            report.unreadable_dates,
+            opts.output.join(QUARANTINE).display()
+        ));
+    }
 
     write_json(opts.output.join("deid-report.json"), &report)?;
     write_atomic(
@@ -345,6 +419,9 @@ pub fn run(opts: &Options, ui: &Ui) -> Result<Report> {
             .counts
             .insert(format!("{name}.rows_suppressed"), t.rows_suppressed);
     }
+    manifest
+        .counts
+        .insert("unreadable_dates".into(), report.unreadable_dates);
     manifest
         .details
         .insert("mode".into(), serde_json::to_value(opts.mode)?);
@@ -379,16 +456,7 @@ pub fn run(opts: &Options, ui: &Ui) -> Result<Report> {
 
 /// A birth date as notes may write it, to find it in the patient's notes.
 fn birth_texts(b: NaiveDate) -> Vec<String> {
-    [
-        "%Y-%m-%d",
-        "%m/%d/%Y",
-        "%-m/%-d/%Y",
-        "%B %-d, %Y",
-        "%b %-d, %Y",
-    ]
-    .iter()
-    .map(|f| b.format(f).to_string())
-    .collect()
+    DateStyle::ALL.iter().map(|s| date_text(b, *s)).collect()
 }
 
 fn check_paths(opts: &Options) -> Result<Pseudonymizer> {
@@ -436,14 +504,14 @@ fn note_kind(role: Role) -> Option<PhiKind> {
 }
 
 /// The latest date in the patients and encounters tables.
-fn latest_date(inputs: &[Input], roles: &RoleMap) -> Result<Option<NaiveDate>> {
+fn latest_date(inputs: &[Input]) -> Result<Option<NaiveDate>> {
     let mut latest = None;
     for t in inputs
         .iter()
         .filter(|t| t.file.name == "patients" || t.file.name == "encounters")
     {
-        let dates: Vec<usize> = (0..t.header.len())
-            .filter(|&i| roles.role(&t.header[i]) == Role::Date)
+        let dates: Vec<usize> = (0..t.roles.len())
+            .filter(|&i| t.roles.get(i) == Some(&Role::Date))
             .collect();
         t.file.for_each_row(&t.header, |_, row| {
             for &i in &dates {
@@ -458,21 +526,14 @@ fn latest_date(inputs: &[Input], roles: &RoleMap) -> Result<Option<NaiveDate>> {
 }
 
 /// A patient's quasi-identifiers as they will be published.
-fn quasi_row(
-    header: &[String],
-    row: &csv::StringRecord,
-    roles: &RoleMap,
-    opts: &Options,
-    age: Option<i64>,
-) -> QuasiRow {
+fn quasi_row(t: &Input, row: &csv::StringRecord, opts: &Options, age: Option<i64>) -> QuasiRow {
     let mut q = QuasiRow {
         key: String::new(),
         age: age.map(published_age).unwrap_or_default(),
         columns: BTreeMap::new(),
         sensitive: String::new(),
     };
-    for (c, v) in header.iter().zip(row.iter()) {
-        let role = roles.role(c);
+    for ((c, role), v) in t.columns().zip(row.iter()) {
         if role == Role::PatientKey {
             q.key = v.to_string();
         }
@@ -495,22 +556,25 @@ fn quasi_row(
 }
 
 /// De-identify one table into the output folder, row by row; each note's
-/// original text and detections go to `on_note` (for counts and scores).
+/// original text and detections go to `on_note` (for counts and scores),
+/// each unreadable date cell to `quarantine`. Also returns how many note
+/// dates could not be shifted.
 fn write_table(
     t: &Input,
     is_patients: bool,
     ctx: &Context,
+    quarantine: &mut Quarantine,
     on_note: &mut dyn FnMut(&str, &str, &[Found]),
-) -> Result<TableReport> {
+) -> Result<(TableReport, u64)> {
     let opts = ctx.opts;
-    let roles: Vec<Role> = t.header.iter().map(|c| opts.roles.role(c)).collect();
+    let roles = &t.roles;
     let pk = roles.iter().position(|r| *r == Role::PatientKey);
     let note_id_ix = t.header.iter().position(|c| c == "note_id");
     let format = opts.format.unwrap_or(t.file.format);
     let schema = records_schema(&t.file.name);
     let mut tr = TableReport::default();
     let mut columns: Vec<(String, DataType)> = Vec::new();
-    for (i, (c, r)) in t.header.iter().zip(&roles).enumerate() {
+    for (i, (c, r)) in t.header.iter().zip(roles).enumerate() {
         let action = action(*r, opts.mode, pk.is_some());
         tr.columns.insert(
             c.clone(),
@@ -542,7 +606,8 @@ fn write_table(
         .join(format!("{}.{}", t.file.name, format.extension()));
     let mut sink = TableSink::create(&path, format, &columns)?;
     let mut out: Vec<String> = Vec::with_capacity(columns.len());
-    t.file.for_each_row(&t.header, |_, row| {
+    let mut not_shifted = 0u64;
+    t.file.for_each_row(&t.header, |row_number, row| {
         tr.rows_in += 1;
         let patient = pk.and_then(|i| row.get(i)).unwrap_or("");
         if !patient.is_empty() && ctx.suppressed.contains(patient) {
@@ -555,7 +620,16 @@ fn write_table(
         // shift (one shared shift for rows whose key is empty)
         let shift = pk.map(|_| date_shift_days(ctx.key, patient, opts.max_shift_days));
         out.clear();
-        for ((c, v), r) in t.header.iter().zip(row.iter()).zip(&roles) {
+        for ((c, v), r) in t.header.iter().zip(row.iter()).zip(roles) {
+            if unreadable_date(*r, opts.mode, v) {
+                *tr.unreadable_dates.entry(c.clone()).or_default() += 1;
+                quarantine.add(
+                    &t.file.name,
+                    &row_number.to_string(),
+                    c,
+                    "not a date (expected YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS): removed",
+                )?;
+            }
             let Some(value) = transform(*r, c, v, opts.mode, ctx.key, shift, over_89) else {
                 continue;
             };
@@ -564,7 +638,9 @@ fn write_table(
                 let text = match (opts.mode, shift) {
                     (Mode::Limited, Some(days)) => {
                         let birth = facts.and_then(|f| f.birth).filter(|_| over_89);
-                        shift_note_dates(v, &found, days, birth)
+                        let (text, n) = shift_note_dates(v, &found, days, birth);
+                        not_shifted += n;
+                        text
                     }
                     _ => apply(v, &found),
                 };
@@ -588,22 +664,41 @@ fn write_table(
         Ok(())
     })?;
     sink.finish()?;
-    Ok(tr)
+    Ok((tr, not_shifted))
+}
+
+/// A date cell, in a mode that rewrites dates, that holds something other
+/// than a date: it is removed by `transform`, and reported.
+fn unreadable_date(role: Role, mode: Mode, v: &str) -> bool {
+    matches!(role, Role::Date | Role::BirthDate)
+        && mode != Mode::Pseudonymize
+        && !v.trim().is_empty()
+        && DateCell::parse(v).is_none()
 }
 
 /// A note under the limited data set: dates move by the patient's shift,
 /// in the style they were written, so intervals inside the note and to the
 /// structured dates are kept; every other identifier becomes its tag, and
-/// so does a date that cannot be read, or the birth date of a patient over
-/// 89 (it would tell the age).
-fn shift_note_dates(text: &str, found: &[Found], days: i64, birth: Option<NaiveDate>) -> String {
+/// so does the birth date of a patient over 89 (it would tell the age) and
+/// a date that cannot be read (it cannot be shifted, and left as written it
+/// would be the real date): those are counted, the second number returned.
+fn shift_note_dates(
+    text: &str,
+    found: &[Found],
+    days: i64,
+    birth: Option<NaiveDate>,
+) -> (String, u64) {
     let birth = birth.map(birth_texts).unwrap_or_default();
-    apply_with(text, found, |f, span| {
+    let mut not_shifted = 0;
+    let text = apply_with(text, found, |f, span| {
         if f.kind != PhiKind::Date || birth.iter().any(|b| b.eq_ignore_ascii_case(span)) {
             return None;
         }
-        shift_date_text(span, days)
-    })
+        let shifted = shift_date_text(span, days);
+        not_shifted += u64::from(shifted.is_none());
+        shifted
+    });
+    (text, not_shifted)
 }
 
 /// An age cell as published: `90+` for 90 and over (whole years), else as
@@ -774,10 +869,27 @@ pub fn markdown(r: &Report) -> String {
             s.push_str(&format!("- `{f}` — {why}\n"));
         }
     }
+    if r.unreadable_dates > 0 {
+        s.push_str(&format!(
+            "\n## Unreadable dates\n\n{} date cells could not be read as dates and were removed (each listed in `{QUARANTINE}`, without its value):\n\n",
+            r.unreadable_dates
+        ));
+        for (n, t) in &r.tables {
+            for (c, count) in &t.unreadable_dates {
+                s.push_str(&format!("- `{n}.{c}` — {count}\n"));
+            }
+        }
+    }
     s.push_str(&format!(
         "\n## Notes\n\n{} notes scrubbed.\n",
         r.notes_scrubbed
     ));
+    if r.mode == Mode::Limited {
+        s.push_str(&format!(
+            "{} dates in notes could not be read (no year, a two-digit year) and became `[DATE]` instead of being shifted.\n",
+            r.note_dates_not_shifted
+        ));
+    }
     if let Some(sc) = &r.note_scores {
         s.push_str("\n| PHI kind | truth spans | recall | detections | precision |\n|---|---:|---:|---:|---:|\n");
         for (k, v) in sc {

@@ -1,6 +1,11 @@
 //! Column roles: what each column of a table is, as far as privacy goes.
 //! A built-in map covers the clean records schema and the OMOP-like names
-//! ingest writes; a TOML file (`[columns] name = "role"`) overrides it.
+//! ingest writes; a TOML file (`[columns] name = "role"`, or
+//! `"table.column" = "role"` for one table only) overrides it.
+//!
+//! A column's name alone does not always say what it holds: `name` in a
+//! patients table is a person, while `name` beside an RxNorm code is the
+//! drug that code names. So roles are given for a table's whole header.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -66,6 +71,40 @@ pub fn default_role(column: &str) -> Role {
     }
 }
 
+/// Columns that hold a code from a clinical vocabulary (RxNorm, LOINC,
+/// ICD-10, SNOMED CT, NDC, OMOP concept ids): a `name` beside one of them
+/// is that code's display name, not a person's.
+const VOCABULARY_CODES: &[&str] = &[
+    "rxnorm",
+    "code",
+    "ndc",
+    "loinc",
+    "icd10",
+    "icd10cm",
+    "snomed",
+    "cpt",
+    "concept_id",
+];
+
+fn is_vocabulary_code(column: &str) -> bool {
+    let c = column.to_ascii_lowercase();
+    VOCABULARY_CODES.contains(&c.as_str()) || c.ends_with("_concept_id")
+}
+
+/// The default role of each column of a table, given its whole header: as
+/// `default_role`, except that a bare `name` in a table that holds a
+/// vocabulary code names the coded thing (a drug, a lab test), not a person.
+pub fn default_roles(header: &[String]) -> Vec<Role> {
+    let coded = header.iter().any(|c| is_vocabulary_code(c));
+    header
+        .iter()
+        .map(|c| match default_role(c) {
+            Role::Name if coded && c.eq_ignore_ascii_case("name") => Role::Keep,
+            role => role,
+        })
+        .collect()
+}
+
 /// Column roles: the default map plus overrides from a file.
 #[derive(Debug, Clone, Default)]
 pub struct RoleMap {
@@ -96,11 +135,21 @@ impl RoleMap {
         })
     }
 
-    pub fn role(&self, column: &str) -> Role {
-        self.overrides
-            .get(column)
-            .copied()
-            .unwrap_or_else(|| default_role(column))
+    /// The role of every column of `table` (the file stem) with this
+    /// header: an override for `table.column` first, then for `column`,
+    /// then the default.
+    pub fn roles(&self, table: &str, header: &[String]) -> Vec<Role> {
+        header
+            .iter()
+            .zip(default_roles(header))
+            .map(|(c, default)| {
+                self.overrides
+                    .get(&format!("{table}.{c}"))
+                    .or_else(|| self.overrides.get(c))
+                    .copied()
+                    .unwrap_or(default)
+            })
+            .collect()
     }
 }
 
@@ -120,13 +169,39 @@ mod tests {
         assert_eq!(default_role("age"), Role::Age);
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("roles.toml");
-        std::fs::write(&p, "[columns]\nvalue = \"identifier\"\n").unwrap();
-        assert_eq!(
-            RoleMap::from_toml(&p).unwrap().role("value"),
-            Role::Identifier
-        );
+        std::fs::write(
+            &p,
+            "[columns]\nvalue = \"identifier\"\n\"notes.name\" = \"keep\"\n",
+        )
+        .unwrap();
+        let map = RoleMap::from_toml(&p).unwrap();
+        let h = |cols: &[&str]| cols.iter().map(|c| c.to_string()).collect::<Vec<_>>();
+        assert_eq!(map.roles("t", &h(&["value"])), [Role::Identifier]);
+        // a table-qualified override applies to that table only
+        assert_eq!(map.roles("notes", &h(&["name"])), [Role::Keep]);
+        assert_eq!(map.roles("staff", &h(&["name"])), [Role::Name]);
         std::fs::write(&p, "[columns]\nvalue = \"nonsense\"\n").unwrap();
         let e = RoleMap::from_toml(&p).unwrap_err().to_string();
         assert!(e.contains("line 2"), "{e}");
+    }
+
+    #[test]
+    fn a_name_beside_a_code_is_the_code_display_name_not_a_person() {
+        let h = |cols: &[&str]| cols.iter().map(|c| c.to_string()).collect::<Vec<_>>();
+        let meds = h(&["medication_id", "patient_id", "rxnorm", "name"]);
+        assert_eq!(
+            default_roles(&meds),
+            [Role::Key, Role::PatientKey, Role::Keep, Role::Keep]
+        );
+        let omop = h(&["drug_exposure_id", "drug_concept_id", "NAME"]);
+        assert_eq!(default_roles(&omop)[2], Role::Keep);
+        // without a code beside it a name is a person's, and the other
+        // name columns are a person's even beside a code
+        assert_eq!(default_roles(&h(&["patient_id", "name"]))[1], Role::Name);
+        let both = h(&["code", "given_name", "family_name", "name"]);
+        assert_eq!(
+            default_roles(&both),
+            [Role::Keep, Role::Name, Role::Name, Role::Keep]
+        );
     }
 }

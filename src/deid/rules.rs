@@ -4,6 +4,7 @@
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime};
 
 use super::pseudonym::Pseudonymizer;
+use crate::clinical::{date_text, parse_date_text};
 
 /// The ZIP3 areas with 20,000 people or fewer in the 2000 US Census, which
 /// HHS guidance says must be written as `000` (45 CFR 164.514(b)(2)(i)(B);
@@ -115,10 +116,10 @@ pub fn date_shift_days(p: &Pseudonymizer, patient_id: &str, max_days: i64) -> i6
 }
 
 /// A date written in free text, shifted by `days` and written back in the
-/// same style: `2021-08-30` (optionally with a time), `08/30/2021` or
-/// `8/30/2021`, `August 30, 2021` or `Aug 30, 2021`. `None` for anything
-/// else (a two-digit year, a date without a year): the caller then removes
-/// it rather than guess.
+/// same style: `2021-08-30` (optionally with a time), or any other
+/// `clinical::DateStyle` (`08/30/2021`, `8/30/2021`, `August 30, 2021`,
+/// `Aug 30, 2021`). `None` for anything else (a two-digit year, a date
+/// without a year): the caller then removes it rather than guess.
 pub fn shift_date_text(text: &str, days: i64) -> Option<String> {
     if let Some(cell) = DateCell::parse(text) {
         // ISO date or date-time: keep the separator the text used
@@ -129,53 +130,9 @@ pub fn shift_date_text(text: &str, days: i64) -> Option<String> {
             DateCell::DateTime(t) => t.format("%Y-%m-%d %H:%M:%S").to_string(),
         });
     }
-    let parts: Vec<&str> = text.split('/').collect();
-    if let [m, d, y] = parts.as_slice() {
-        if y.len() != 4 || m.is_empty() || d.is_empty() || m.len() > 2 || d.len() > 2 {
-            return None;
-        }
-        let date = NaiveDate::from_ymd_opt(y.parse().ok()?, m.parse().ok()?, d.parse().ok()?)?
-            + Duration::days(days);
-        // 08/04/2021 is zero-padded; 8/4/2021 or 8/14/2021 is not
-        let padded = m.len() == 2 && d.len() == 2;
-        return Some(if padded {
-            date.format("%m/%d/%Y").to_string()
-        } else {
-            date.format("%-m/%-d/%Y").to_string()
-        });
-    }
-    // "August 30, 2021" or "Aug 30, 2021"
-    let (month, rest) = text.split_once(' ')?;
-    let (day, year) = rest.split_once(", ")?;
-    if year.len() != 4 || day.is_empty() || day.len() > 2 {
-        return None;
-    }
-    // "May" is both the full name and its abbreviation: full names first
-    let full = MONTHS.contains(&month);
-    let ix = MONTHS
-        .iter()
-        .position(|m| if full { *m == month } else { &m[..3] == month })?;
-    let date = NaiveDate::from_ymd_opt(year.parse().ok()?, ix as u32 + 1, day.parse().ok()?)?
-        + Duration::days(days);
-    let name = MONTHS.get(date.month0() as usize)?;
-    let name = if full { name } else { &name[..3] };
-    Some(format!("{name} {}, {}", date.day(), date.year()))
+    let (date, style) = parse_date_text(text)?;
+    Some(date_text(date + Duration::days(days), style))
 }
-
-const MONTHS: [&str; 12] = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-];
 
 #[cfg(test)]
 mod tests {

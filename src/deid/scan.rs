@@ -7,10 +7,12 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use rayon::prelude::*;
 use regex::Regex;
 use serde::Serialize;
 
-use super::patterns::{kind_name, Found, Patterns};
+use super::patterns::{kind_name, Patterns};
+use crate::clinical::PhiKind;
 use crate::error::{Error, IoContext, Result};
 
 /// One suspected identifier.
@@ -54,24 +56,142 @@ const CODED_COLUMNS: &[&str] = &[
     "rxnorm",
 ];
 
-/// Scanner state: patterns and the known-identifier automaton.
-pub struct Scanner {
+/// CSV rows scanned in parallel at a time; findings are then added in row
+/// order, so the report is the same whatever the number of threads.
+const CHUNK: usize = 4096;
+
+/// What the scanner needs to know about a column, worked out once a file.
+struct Column {
+    name: String,
+    /// A coded-vocabulary column: category values, not identifiers.
+    coded: bool,
+    /// A ZIP or postal code column.
+    zip: bool,
+    /// An HL7 v2 field: compact dates (`19570312`) count there.
+    hl7: bool,
+}
+
+impl Column {
+    fn new(name: &str, hl7: bool) -> Column {
+        let lower = name.to_ascii_lowercase();
+        Column {
+            name: name.to_string(),
+            coded: CODED_COLUMNS.contains(&lower.as_str()),
+            zip: lower.contains("zip") || lower.contains("postal"),
+            hl7,
+        }
+    }
+}
+
+/// Known identifiers: one automaton over every value, and each value's
+/// finding kind (`known:<kind>`).
+struct Known {
+    ac: AhoCorasick,
+    kinds: Vec<String>,
+}
+
+/// The detection side of the scanner: patterns and known identifiers. It
+/// holds no state of a scan, so cells can be looked at in parallel.
+struct Detector {
     patterns: Patterns,
     compact_date: Regex,
     zip5: Regex,
-    known: Option<(AhoCorasick, Vec<String>)>,
+    known: Option<Known>,
+}
+
+impl Detector {
+    /// The finding kinds in one cell, sorted and without repeats.
+    fn kinds<'a>(&'a self, col: &Column, text: &str) -> Vec<&'a str> {
+        let mut kinds: Vec<&'a str> = Vec::new();
+        if text.len() < 3 {
+            // shorter than any pattern match or known identifier
+            return kinds;
+        }
+        // A whole cell that is a plain number is a measurement (a BNP of
+        // 02134 pg/mL is not a ZIP code): no pattern can match one, and a
+        // known ZIP counts there only in a ZIP column.
+        let plain_number = text.trim().parse::<f64>().is_ok();
+        if !plain_number {
+            let mut found = Vec::new();
+            self.patterns.kinds(text, &mut found);
+            // Columns of coded vocabulary (race, payer, a code system URI)
+            // hold category values, not identifiers: a terminology URI is
+            // not residual PHI there.
+            for k in found {
+                if !(col.coded && k == PhiKind::Url) {
+                    kinds.push(kind_name(k));
+                }
+            }
+        }
+        if col.zip && self.zip5.is_match(text) {
+            kinds.push("zip");
+        }
+        if col.hl7 && self.compact_date.is_match(text) {
+            kinds.push("date");
+        }
+        // a surname that is also a race category ("White") is not residual
+        // PHI in the race column
+        if let Some(known) = self.known.as_ref().filter(|_| !col.coded) {
+            let b = text.as_bytes();
+            for m in known.ac.find_overlapping_iter(text) {
+                let before = m.start() == 0
+                    || !b
+                        .get(m.start() - 1)
+                        .is_some_and(|c| c.is_ascii_alphanumeric());
+                let after = !b.get(m.end()).is_some_and(|c| c.is_ascii_alphanumeric());
+                if before && after {
+                    let k = known
+                        .kinds
+                        .get(m.pattern().as_usize())
+                        .map(String::as_str)
+                        .unwrap_or("known:id");
+                    if k == "known:zip" && plain_number && !col.zip {
+                        continue;
+                    }
+                    kinds.push(k);
+                }
+            }
+        }
+        kinds.sort_unstable();
+        kinds.dedup();
+        kinds
+    }
+
+    /// The kinds in every cell of a row: (column index, kinds) where any.
+    fn row<'a>(
+        &'a self,
+        columns: &[Column],
+        row: &csv::StringRecord,
+    ) -> Vec<(usize, Vec<&'a str>)> {
+        row.iter()
+            .enumerate()
+            .filter_map(|(j, v)| {
+                let kinds = columns.get(j).map(|c| self.kinds(c, v))?;
+                (!kinds.is_empty()).then_some((j, kinds))
+            })
+            .collect()
+    }
+}
+
+/// Scanner state: the detector and the report so far.
+pub struct Scanner {
+    detector: Detector,
     report: ScanReport,
 }
 
 impl Scanner {
     pub fn new() -> Scanner {
         Scanner {
-            patterns: Patterns::new(),
-            compact_date: Regex::new(r"\b(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])")
+            detector: Detector {
+                patterns: Patterns::new(),
+                compact_date: Regex::new(
+                    r"\b(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])",
+                )
                 .unwrap_or_else(|_| Regex::new("$^").expect("trivial regex")),
-            zip5: Regex::new(r"^\s*\d{5}(?:-\d{4})?\s*$")
-                .unwrap_or_else(|_| Regex::new("$^").expect("trivial regex")),
-            known: None,
+                zip5: Regex::new(r"^\s*\d{5}(?:-\d{4})?\s*$")
+                    .unwrap_or_else(|_| Regex::new("$^").expect("trivial regex")),
+                known: None,
+            },
             report: ScanReport::default(),
         }
     }
@@ -98,7 +218,7 @@ impl Scanner {
                 let v = v.trim();
                 if v.len() >= 3 {
                     values.push(v.to_string());
-                    kinds.push(kind.to_string());
+                    kinds.push(format!("known:{kind}"));
                 }
             };
             match long {
@@ -116,68 +236,13 @@ impl Scanner {
             .match_kind(MatchKind::Standard)
             .build(&values)
             .map_err(|e| Error::failure(format!("known identifiers: {e}")))?;
-        self.known = Some((ac, kinds));
+        self.detector.known = Some(Known { ac, kinds });
         Ok(n)
     }
 
-    fn cell(&mut self, file: &str, line: u64, column: &str, text: &str, hl7: bool) {
-        self.report.cells_scanned += 1;
-        let mut found: Vec<Found> = Vec::new();
-        self.patterns.find(text, &mut found);
-        let mut kinds: Vec<String> = found
-            .iter()
-            .map(|f| kind_name(f.kind).to_string())
-            .collect();
-        let col = column.to_ascii_lowercase();
-        // Columns of coded vocabulary (race, payer, a code system URI) hold
-        // category values, not identifiers: a surname that is also a race
-        // category ("White") or a terminology URI is not residual PHI there.
-        let coded = CODED_COLUMNS.contains(&col.as_str());
-        if coded {
-            kinds.retain(|k| k != "url");
-        }
-        let zip_column = col.contains("zip") || col.contains("postal");
-        if zip_column && self.zip5.is_match(text) {
-            kinds.push("zip".into());
-        }
-        // A whole cell that is a plain number outside a ZIP column is a
-        // measurement (a BNP of 02134 pg/mL is not a ZIP code): a known ZIP
-        // counts there only inside text.
-        let plain_number = text.trim().parse::<f64>().is_ok();
-        if hl7 && self.compact_date.is_match(text) {
-            kinds.push("date".into());
-        }
-        if let Some((ac, known_kinds)) = self.known.as_ref().filter(|_| !coded) {
-            let b = text.as_bytes();
-            for m in ac.find_overlapping_iter(text) {
-                let before = m.start() == 0 || !b[m.start() - 1].is_ascii_alphanumeric();
-                let after = m.end() == b.len() || !b[m.end()].is_ascii_alphanumeric();
-                if before && after {
-                    let k = known_kinds
-                        .get(m.pattern().as_usize())
-                        .map(String::as_str)
-                        .unwrap_or("id");
-                    if k == "zip" && plain_number && !zip_column {
-                        continue;
-                    }
-                    kinds.push(format!("known:{k}"));
-                }
-            }
-        }
-        kinds.sort();
-        kinds.dedup();
-        for kind in kinds {
-            self.report.findings_total += 1;
-            *self.report.by_kind.entry(kind.clone()).or_default() += 1;
-            if self.report.findings.len() < MAX_LISTED {
-                self.report.findings.push(Finding {
-                    file: file.to_string(),
-                    line,
-                    column: column.to_string(),
-                    kind,
-                });
-            }
-        }
+    fn cell(&mut self, file: &str, line: u64, col: &Column, text: &str) {
+        let kinds = self.detector.kinds(col, text);
+        self.report.add(file, line, &col.name, &kinds);
     }
 
     /// Scan a file or every file under a folder.
@@ -205,28 +270,7 @@ impl Scanner {
             .unwrap_or_default();
         self.report.files_scanned += 1;
         match ext.as_str() {
-            "csv" => {
-                let mut rdr = csv::ReaderBuilder::new()
-                    .flexible(true)
-                    .from_path(path)
-                    .map_err(|e| csv_bad(path, e))?;
-                let header: Vec<String> = rdr
-                    .headers()
-                    .map_err(|e| csv_bad(path, e))?
-                    .iter()
-                    .map(String::from)
-                    .collect();
-                for (i, r) in rdr.records().enumerate() {
-                    let r = r.map_err(|e| csv_bad(path, e))?;
-                    for (j, v) in r.iter().enumerate() {
-                        let col = header
-                            .get(j)
-                            .cloned()
-                            .unwrap_or_else(|| format!("column {}", j + 1));
-                        self.cell(&name, i as u64 + 1, &col, v, false);
-                    }
-                }
-            }
+            "csv" => self.scan_csv(path, &name)?,
             "parquet" => self.scan_parquet(path, &name)?,
             "json" => {
                 let text = std::fs::read_to_string(path).at(path)?;
@@ -242,10 +286,11 @@ impl Scanner {
             }
             "ndjson" | "jsonl" => {
                 let text = std::fs::read_to_string(path).at(path)?;
+                let plain = Column::new("-", false);
                 for (i, line) in text.lines().enumerate() {
                     match serde_json::from_str::<serde_json::Value>(line) {
                         Ok(v) => self.json(&name, i as u64 + 1, "$", &v),
-                        Err(_) => self.cell(&name, i as u64 + 1, "-", line, false),
+                        Err(_) => self.cell(&name, i as u64 + 1, &plain, line),
                     }
                 }
             }
@@ -253,18 +298,20 @@ impl Scanner {
                 let bytes = std::fs::read(path).at(path)?;
                 let text = String::from_utf8_lossy(&bytes);
                 let hl7 = ext == "hl7" || text.starts_with("MSH|");
+                let plain = Column::new("-", false);
                 for (i, line) in text
                     .split(['\n', '\r'])
                     .enumerate()
                     .filter(|(_, l)| !l.is_empty())
                 {
                     if hl7 {
-                        let seg = line.get(..3).unwrap_or("").to_string();
+                        let seg = line.get(..3).unwrap_or("");
                         for (f, field) in line.split('|').enumerate().skip(1) {
-                            self.cell(&name, i as u64 + 1, &format!("{seg}-{f}"), field, true);
+                            let col = Column::new(&format!("{seg}-{f}"), true);
+                            self.cell(&name, i as u64 + 1, &col, field);
                         }
                     } else {
-                        self.cell(&name, i as u64 + 1, "-", line, false);
+                        self.cell(&name, i as u64 + 1, &plain, line);
                     }
                 }
             }
@@ -272,9 +319,61 @@ impl Scanner {
         Ok(())
     }
 
+    /// A CSV file, `CHUNK` rows at a time: the rows of a chunk are looked
+    /// at in parallel, their findings added in order.
+    fn scan_csv(&mut self, path: &Path, name: &str) -> Result<()> {
+        let mut rdr = csv::ReaderBuilder::new()
+            .flexible(true)
+            .from_path(path)
+            .map_err(|e| csv_bad(path, e))?;
+        let mut columns: Vec<Column> = rdr
+            .headers()
+            .map_err(|e| csv_bad(path, e))?
+            .iter()
+            .map(|h| Column::new(h, false))
+            .collect();
+        let mut rows: Vec<csv::StringRecord> = vec![csv::StringRecord::new(); CHUNK];
+        let mut line0 = 0u64;
+        loop {
+            let mut n = 0;
+            while n < CHUNK {
+                let Some(rec) = rows.get_mut(n) else { break };
+                if !rdr.read_record(rec).map_err(|e| csv_bad(path, e))? {
+                    break;
+                }
+                n += 1;
+            }
+            let chunk = rows.get(..n).unwrap_or_default();
+            // a row longer than the header (flexible CSV) names its extra
+            // columns by position
+            let widest = chunk.iter().map(csv::StringRecord::len).max().unwrap_or(0);
+            while columns.len() < widest {
+                let name = format!("column {}", columns.len() + 1);
+                columns.push(Column::new(&name, false));
+            }
+            let detector = &self.detector;
+            let found: Vec<Vec<(usize, Vec<&str>)>> = chunk
+                .par_iter()
+                .map(|r| detector.row(&columns, r))
+                .collect();
+            for (i, (row, hits)) in chunk.iter().zip(found).enumerate() {
+                let line = line0 + i as u64 + 1;
+                self.report.cells_scanned += row.len() as u64;
+                for (j, kinds) in hits {
+                    let col = columns.get(j).map(|c| c.name.as_str()).unwrap_or("-");
+                    self.report.findings(name, line, col, &kinds);
+                }
+            }
+            line0 += n as u64;
+            if n < CHUNK {
+                return Ok(());
+            }
+        }
+    }
+
     fn json(&mut self, file: &str, line: u64, at: &str, v: &serde_json::Value) {
         match v {
-            serde_json::Value::String(s) => self.cell(file, line, at, s, false),
+            serde_json::Value::String(s) => self.cell(file, line, &Column::new(at, false), s),
             serde_json::Value::Array(a) => {
                 for (i, x) in a.iter().enumerate() {
                     self.json(file, line, &format!("{at}[{i}]"), x);
@@ -285,7 +384,7 @@ impl Scanner {
                     self.json(file, line, &format!("{at}.{k}"), x);
                 }
             }
-            other => self.cell(file, line, at, &other.to_string(), false),
+            other => self.cell(file, line, &Column::new(at, false), &other.to_string()),
         }
     }
 
@@ -300,12 +399,15 @@ impl Scanner {
             let schema = batch.schema();
             let opts = FormatOptions::default();
             for (j, col) in batch.columns().iter().enumerate() {
-                let col_name = schema.field(j).name().clone();
+                let column = Column::new(schema.field(j).name(), false);
                 let fmt = ArrayFormatter::try_new(col.as_ref(), &opts)?;
+                let mut text = String::new();
                 for i in 0..batch.num_rows() {
                     if col.is_valid(i) {
-                        let v = fmt.value(i).to_string();
-                        self.cell(name, row0 + i as u64 + 1, &col_name, &v, false);
+                        text.clear();
+                        use std::fmt::Write as _;
+                        let _ = write!(text, "{}", fmt.value(i));
+                        self.cell(name, row0 + i as u64 + 1, &column, &text);
                     }
                 }
             }
@@ -316,6 +418,30 @@ impl Scanner {
 
     pub fn finish(self) -> ScanReport {
         self.report
+    }
+}
+
+impl ScanReport {
+    /// Count one cell and what was found in it.
+    fn add(&mut self, file: &str, line: u64, column: &str, kinds: &[&str]) {
+        self.cells_scanned += 1;
+        self.findings(file, line, column, kinds);
+    }
+
+    /// Record the kinds found in one cell (already counted).
+    fn findings(&mut self, file: &str, line: u64, column: &str, kinds: &[&str]) {
+        for kind in kinds {
+            self.findings_total += 1;
+            *self.by_kind.entry(kind.to_string()).or_default() += 1;
+            if self.findings.len() < MAX_LISTED {
+                self.findings.push(Finding {
+                    file: file.to_string(),
+                    line,
+                    column: column.to_string(),
+                    kind: kind.to_string(),
+                });
+            }
+        }
     }
 }
 
@@ -426,5 +552,42 @@ P1,02134
             "{:?}",
             r.findings
         );
+    }
+
+    #[test]
+    fn findings_come_in_row_order_across_parallel_chunks() {
+        let dir = tempfile::tempdir().unwrap();
+        let rows = 3 * CHUNK + 7;
+        let mut csv = String::from("id,text\n");
+        let mut want = Vec::new();
+        for i in 0..rows {
+            // every 1000th row leaks an SSN, every 1500th a phone number
+            let mut text = format!("row {i}");
+            if i % 1000 == 0 {
+                text.push_str(" ssn 123-45-6789");
+                want.push((i as u64 + 1, "ssn"));
+            }
+            if i % 1500 == 0 {
+                text.push_str(" call 617-555-0101");
+                want.push((i as u64 + 1, "phone"));
+            }
+            csv.push_str(&format!("{i},{text}\n"));
+        }
+        // a row wider than the header names its extra column by position
+        csv.push_str("x,clean,a@b.org\n");
+        want.push((rows as u64 + 1, "email"));
+        std::fs::write(dir.path().join("t.csv"), csv).unwrap();
+        let r = scan(&[dir.path().join("t.csv")], None).unwrap();
+        let got: Vec<(u64, &str)> = r
+            .findings
+            .iter()
+            .map(|f| (f.line, f.kind.as_str()))
+            .collect();
+        let mut want_sorted = want.clone();
+        want_sorted.sort_by_key(|(line, kind)| (*line, *kind));
+        assert_eq!(got, want_sorted);
+        assert_eq!(r.findings_total, want.len() as u64);
+        assert_eq!(r.cells_scanned, 2 * rows as u64 + 3);
+        assert_eq!(r.findings.last().unwrap().column, "column 3");
     }
 }

@@ -87,7 +87,7 @@ pub fn apply(text: &str, found: &[Found]) -> String {
 pub fn apply_with(
     text: &str,
     found: &[Found],
-    replace: impl Fn(&Found, &str) -> Option<String>,
+    mut replace: impl FnMut(&Found, &str) -> Option<String>,
 ) -> String {
     let mut out = String::with_capacity(text.len());
     let mut at = 0;

@@ -18,7 +18,7 @@ use parquet::arrow::ArrowWriter;
 use crate::artifact::AtomicFile;
 use crate::clinical::{AnalysisRow, Condition, Encounter, Medication, Note, Observation, Patient};
 use crate::error::{Error, IoContext, Result};
-use crate::formats::table::{Table, TableFormat, ROW_GROUP};
+use crate::formats::table::{batch_csv, check_header, Table, TableFormat, ROW_GROUP};
 
 /// One table file: its name (the file stem), path and format.
 #[derive(Debug, Clone, PartialEq)]
@@ -86,7 +86,6 @@ impl TableFile {
                     &self.path,
                     std::io::BufReader::new(file),
                     header,
-                    0,
                     &mut |r| {
                         rows += 1;
                         f(rows, r)
@@ -102,17 +101,8 @@ impl TableFile {
                     .map_err(|e| parquet_err(&self.path, e))?;
                 let mut rows = 0u64;
                 for batch in reader {
-                    let batch = batch?;
-                    let mut bytes = Vec::new();
-                    {
-                        let mut w = arrow::csv::WriterBuilder::new()
-                            .with_header(true)
-                            .with_date_format("%Y-%m-%d".into())
-                            .with_timestamp_format("%Y-%m-%dT%H:%M:%S".into())
-                            .build(&mut bytes);
-                        w.write(&batch)?;
-                    }
-                    read_csv(&self.path, bytes.as_slice(), header, rows, &mut |r| {
+                    let bytes = batch_csv(&batch?)?;
+                    read_csv(&self.path, bytes.as_slice(), header, &mut |r| {
                         rows += 1;
                         f(rows, r)
                     })?;
@@ -127,24 +117,10 @@ fn read_csv<R: std::io::Read>(
     path: &Path,
     input: R,
     header: &[String],
-    first_row: u64,
     f: &mut impl FnMut(&csv::StringRecord) -> Result<()>,
 ) -> Result<()> {
     let mut rdr = csv::ReaderBuilder::new().flexible(false).from_reader(input);
-    let found: Vec<String> = rdr
-        .headers()
-        .map_err(|e| csv_err(path, e))?
-        .iter()
-        .map(String::from)
-        .collect();
-    if found != header {
-        return Err(Error::bad_input(
-            path.display(),
-            Some(format!("row {}", first_row + 1)),
-            format!("columns {}", header.join(",")),
-            found.join(","),
-        ));
-    }
+    check_header(path, &mut rdr, header)?;
     let mut rec = csv::StringRecord::new();
     loop {
         match rdr.read_record(&mut rec) {

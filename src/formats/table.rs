@@ -274,21 +274,64 @@ pub fn for_each_row<T: Table>(
             let mut first_row = 0usize;
             for batch in reader {
                 let batch = batch?;
-                let mut bytes = Vec::new();
-                {
-                    let mut w = arrow::csv::WriterBuilder::new()
-                        .with_header(true)
-                        .with_date_format("%Y-%m-%d".into())
-                        .with_timestamp_format("%Y-%m-%dT%H:%M:%S".into())
-                        .build(&mut bytes);
-                    w.write(&batch)?;
-                }
+                let bytes = batch_csv(&batch)?;
                 read_csv_rows(path, bytes.as_slice(), first_row, &mut f)?;
                 first_row += batch.num_rows();
             }
         }
     }
     Ok(())
+}
+
+/// One Parquet record batch as CSV text with a header, dates and times
+/// written as the CSV tables write them: Parquet is read through the same
+/// CSV path as CSV, so both formats give the same rows.
+pub(crate) fn batch_csv(batch: &arrow::record_batch::RecordBatch) -> Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    {
+        let mut w = arrow::csv::WriterBuilder::new()
+            .with_header(true)
+            .with_date_format("%Y-%m-%d".into())
+            .with_timestamp_format("%Y-%m-%dT%H:%M:%S".into())
+            .build(&mut bytes);
+        w.write(batch)?;
+    }
+    Ok(bytes)
+}
+
+/// Read a table's header row and check it is exactly `expected`. Errors
+/// name the file, where (`line 1`, or `schema` for a Parquet file), the
+/// columns expected and those found.
+pub(crate) fn check_header<R: std::io::Read, S: AsRef<str>>(
+    path: &Path,
+    reader: &mut csv::Reader<R>,
+    expected: &[S],
+) -> Result<csv::StringRecord> {
+    let location = match TableFormat::of_path(path) {
+        Ok(TableFormat::Parquet) => "schema",
+        _ => "line 1",
+    };
+    let headers = reader
+        .headers()
+        .map_err(|e| {
+            Error::bad_input(
+                path.display(),
+                Some(location.into()),
+                "a header row",
+                e.to_string(),
+            )
+        })?
+        .clone();
+    if !headers.iter().eq(expected.iter().map(AsRef::as_ref)) {
+        let expected: Vec<&str> = expected.iter().map(AsRef::as_ref).collect();
+        return Err(Error::bad_input(
+            path.display(),
+            Some(location.into()),
+            format!("columns {}", expected.join(",")),
+            headers.iter().collect::<Vec<_>>().join(","),
+        ));
+    }
+    Ok(headers)
 }
 
 /// Deserialise CSV rows; `row_offset` > 0 or a Parquet path makes errors
@@ -301,31 +344,8 @@ fn read_csv_rows<T: Table, R: std::io::Read>(
 ) -> Result<()> {
     let parquet = TableFormat::of_path(path)? == TableFormat::Parquet;
     let mut reader = csv::Reader::from_reader(input);
-    let headers = reader
-        .headers()
-        .map_err(|e| {
-            Error::bad_input(
-                path.display(),
-                Some("line 1".into()),
-                "a header row",
-                e.to_string(),
-            )
-        })?
-        .clone();
     let expected: Vec<&str> = T::columns().into_iter().map(|(n, _)| n).collect();
-    let found: Vec<&str> = headers.iter().collect();
-    if found != expected {
-        return Err(Error::bad_input(
-            path.display(),
-            Some(if parquet {
-                "schema".into()
-            } else {
-                "line 1".into()
-            }),
-            format!("columns {}", expected.join(",")),
-            found.join(","),
-        ));
-    }
+    let headers = check_header(path, &mut reader, &expected)?;
     for (i, rec) in reader.deserialize::<T>().enumerate() {
         let row = rec.map_err(|e| {
             let location = if parquet {

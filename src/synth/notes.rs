@@ -7,13 +7,13 @@
 //! Sentence shapes vary (titles, first-name-only, dates spelled out or
 //! numeric, phone with or without brackets) so a scrubber has to generalise.
 
-use chrono::{Datelike, NaiveDateTime};
+use chrono::NaiveDateTime;
 use rand::seq::IndexedRandom;
 use rand::Rng as _;
 
 use super::population::Population;
 use crate::clinical::analysis::age_years;
-use crate::clinical::{Chronic, Note, PatientBundle, PhiKind, PhiSpan};
+use crate::clinical::{Chronic, DateStyle, Note, PatientBundle, PhiKind, PhiSpan};
 use crate::rng;
 
 /// A note being written, with the spans of the PHI it contains.
@@ -40,27 +40,14 @@ impl NoteText {
     }
 }
 
-const MONTHS: [&str; 12] = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-];
-
+/// The date styles notes use, chosen by a note's style number.
 fn date_text(t: &NaiveDateTime, style: u32) -> String {
-    match style {
-        0 => t.format("%m/%d/%Y").to_string(),
-        1 => format!("{} {}, {}", MONTHS[t.month0() as usize], t.day(), t.year()),
-        _ => t.format("%Y-%m-%d").to_string(),
-    }
+    let style = match style {
+        0 => DateStyle::Slash,
+        1 => DateStyle::Month,
+        _ => DateStyle::Iso,
+    };
+    crate::clinical::date_text(t.date(), style)
 }
 
 fn phone_text(phone: &str, style: u32) -> String {

@@ -17,6 +17,7 @@ mod cost_cli;
 mod datasets;
 mod deid_100k;
 mod deid_cli;
+mod deid_columns;
 mod deid_generated;
 mod deid_rules;
 mod doctor;
