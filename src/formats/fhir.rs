@@ -12,6 +12,7 @@
 //! time as written, whatever the offset.
 
 mod base64;
+mod json;
 mod read;
 mod write;
 

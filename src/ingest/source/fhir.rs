@@ -8,11 +8,9 @@
 //! naming the file, line or entry and element path. Resource types CareLab
 //! does not model are counted as `skipped:<type>` in the source's rules.
 
-use std::path::{Path, PathBuf};
-
 use serde_json::Value;
 
-use super::SourceConfig;
+use super::{input_files, SourceConfig};
 use crate::error::{Error, IoContext, Result};
 use crate::formats::fhir::{read_bundle, read_resource, FhirRead, FhirRecords, Resource};
 use crate::ingest::quality::SourceQuality;
@@ -21,7 +19,12 @@ use crate::ingest::raw::{decode_text, RawRecord, Table};
 /// Read every FHIR file of the source.
 pub fn read(s: &SourceConfig, q: &mut SourceQuality) -> Result<Vec<RawRecord>> {
     let mut out = Vec::new();
-    for path in fhir_files(&s.path)? {
+    let files = input_files(
+        &s.path,
+        &["json", "ndjson"],
+        "a FHIR .json/.ndjson file or a folder of them",
+    )?;
+    for path in files {
         let file = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -47,34 +50,6 @@ pub fn read(s: &SourceConfig, q: &mut SourceQuality) -> Result<Vec<RawRecord>> {
         }
     }
     Ok(out)
-}
-
-/// The file itself, or the FHIR files of a folder in name order.
-fn fhir_files(path: &Path) -> Result<Vec<PathBuf>> {
-    if path.is_file() {
-        return Ok(vec![path.to_path_buf()]);
-    }
-    if !path.is_dir() {
-        return Err(Error::bad_input(
-            path.display(),
-            None,
-            "a FHIR .json/.ndjson file or a folder of them",
-            "no such file or folder",
-        ));
-    }
-    let mut files: Vec<PathBuf> = std::fs::read_dir(path)
-        .at(path)?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.is_file()
-                && matches!(
-                    p.extension().and_then(|e| e.to_str()),
-                    Some("json" | "ndjson")
-                )
-        })
-        .collect();
-    files.sort();
-    Ok(files)
 }
 
 /// One JSON text: a Bundle, or one resource.

@@ -21,10 +21,10 @@
 //! has no condition or medication records.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use super::SourceConfig;
-use crate::error::{Error, IoContext, Result};
+use super::{input_files, SourceConfig};
+use crate::error::{IoContext, Result};
 use crate::formats::hl7v2::{decode_lenient, split_messages, Feed, Limits, Message};
 use crate::ingest::quality::SourceQuality;
 use crate::ingest::raw::{RawRecord, Table, TextEncoding};
@@ -32,7 +32,12 @@ use crate::ingest::raw::{RawRecord, Table, TextEncoding};
 /// Read every message of the source's feed file(s).
 pub fn read(s: &SourceConfig, q: &mut SourceQuality) -> Result<Vec<RawRecord>> {
     let mut reader = FeedReader::new(&s.name);
-    for path in feed_files(&s.path)? {
+    let files = input_files(
+        &s.path,
+        &["hl7"],
+        "an HL7 v2 feed file or a folder of .hl7 files",
+    )?;
+    for path in files {
         let bytes = std::fs::read(&path).at(&path)?;
         let encoding = reader.read_bytes(&file_name(&path), &bytes)?;
         q.encodings.insert(file_name(&path), encoding);
@@ -51,28 +56,6 @@ fn patient_id(d: &crate::formats::hl7v2::Decoded) -> String {
         .as_ref()
         .map(|p| p.patient_id.clone())
         .unwrap_or_default()
-}
-
-/// The file itself, or the `.hl7` files of a folder in name order.
-fn feed_files(path: &Path) -> Result<Vec<PathBuf>> {
-    if path.is_file() {
-        return Ok(vec![path.to_path_buf()]);
-    }
-    if !path.is_dir() {
-        return Err(Error::bad_input(
-            path.display(),
-            None,
-            "an HL7 v2 feed file or a folder of .hl7 files",
-            "no such file or folder",
-        ));
-    }
-    let mut files: Vec<PathBuf> = std::fs::read_dir(path)
-        .at(path)?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().and_then(|e| e.to_str()) == Some("hl7"))
-        .collect();
-    files.sort();
-    Ok(files)
 }
 
 /// Turns messages into raw records, remembering which patients and stays
