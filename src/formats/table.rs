@@ -99,12 +99,406 @@ impl TableFormat {
 }
 
 enum Sink {
-    Csv(csv::Writer<AtomicFile>),
+    Csv(AtomicFile),
     Parquet {
         writer: Box<ArrowWriter<AtomicFile>>,
-        buffer: csv::Writer<Vec<u8>>,
+        /// Headerless CSV of the rows not yet in a row group.
+        buffer: Vec<u8>,
         buffered: usize,
     },
+}
+
+/// Rows of one table already encoded as headerless CSV, with the byte end of
+/// every row. Workers encode their patients' rows in parallel; the writer
+/// then only appends bytes, in order, so the output is the same bytes as
+/// writing the rows one by one.
+#[derive(Debug, Default, Clone)]
+pub struct CsvRows {
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
+    /// Reused for numbers and `collect_str` values.
+    scratch: String,
+}
+
+impl CsvRows {
+    /// Encode `rows` (serde fields as columns, the same encoding `write`
+    /// uses).
+    pub fn encode<'a, T: Table + 'a>(rows: impl IntoIterator<Item = &'a T>) -> Result<CsvRows> {
+        let mut out = CsvRows::default();
+        out.extend(rows)?;
+        Ok(out)
+    }
+
+    /// Append the encoding of more rows.
+    pub fn extend<'a, T: Table + 'a>(
+        &mut self,
+        rows: impl IntoIterator<Item = &'a T>,
+    ) -> Result<()> {
+        for row in rows {
+            let start = self.bytes.len();
+            let mut enc = encode::RowEncoder {
+                out: &mut self.bytes,
+                scratch: &mut self.scratch,
+                fields: 0,
+                in_struct: false,
+            };
+            if let Err(e) = row.serialize(&mut enc) {
+                self.bytes.truncate(start);
+                return Err(Error::failure(format!("encoding a {} row: {e}", T::NAME)));
+            }
+            enc.end_record(start);
+            self.ends.push(self.bytes.len());
+        }
+        Ok(())
+    }
+
+    /// Forget the rows, keep the memory.
+    pub fn clear(&mut self) {
+        self.bytes.clear();
+        self.ends.clear();
+    }
+
+    pub fn rows(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// Bytes of rows `from..to`.
+    fn span(&self, from: usize, to: usize) -> &[u8] {
+        let offset = |i: usize| if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.bytes[offset(from)..offset(to)]
+    }
+}
+
+/// A serde serializer that writes one record straight into a byte buffer,
+/// byte for byte as the `csv` crate's default writer does (quotes only when
+/// a field holds a comma, quote, CR or LF; quotes doubled; floats in `ryu`'s
+/// shortest form; `\n` after each record), without its per-field
+/// allocations: dates and times are formatted into a reused string instead
+/// of a fresh one per field.
+mod encode {
+    use std::fmt::Write as _;
+
+    use serde::ser::{self, Impossible, Serialize};
+
+    #[derive(Debug)]
+    pub struct EncodeError(String);
+
+    impl std::fmt::Display for EncodeError {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(&self.0)
+        }
+    }
+
+    impl std::error::Error for EncodeError {}
+
+    impl ser::Error for EncodeError {
+        fn custom<T: std::fmt::Display>(msg: T) -> Self {
+            EncodeError(msg.to_string())
+        }
+    }
+
+    fn unsupported(what: &str) -> EncodeError {
+        EncodeError(format!("a {what} cannot be a CSV field"))
+    }
+
+    pub struct RowEncoder<'a> {
+        pub out: &'a mut Vec<u8>,
+        pub scratch: &'a mut String,
+        pub fields: usize,
+        /// Inside the row's struct: a struct within it is refused.
+        pub in_struct: bool,
+    }
+
+    impl RowEncoder<'_> {
+        fn field(&mut self, bytes: &[u8]) {
+            if self.fields > 0 {
+                self.out.push(b',');
+            }
+            self.fields += 1;
+            let special = bytes
+                .iter()
+                .any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r'));
+            if special {
+                self.out.push(b'"');
+                // each quote is doubled: copy the runs between them whole
+                let mut parts = bytes.split(|b| *b == b'"');
+                if let Some(first) = parts.next() {
+                    self.out.extend_from_slice(first);
+                }
+                for part in parts {
+                    self.out.extend_from_slice(b"\"\"");
+                    self.out.extend_from_slice(part);
+                }
+                self.out.push(b'"');
+            } else {
+                self.out.extend_from_slice(bytes);
+            }
+        }
+
+        /// The field from `scratch`, formatted by `f`.
+        fn formatted(&mut self, f: impl FnOnce(&mut String) -> std::fmt::Result) {
+            let mut s = std::mem::take(self.scratch);
+            s.clear();
+            // writing into a String cannot fail
+            let _ = f(&mut s);
+            self.field(s.as_bytes());
+            *self.scratch = s;
+        }
+
+        /// End the record begun at byte `start`. A record with no bytes is
+        /// written as `""`, as the csv crate does, so it stays a record.
+        pub fn end_record(&mut self, start: usize) {
+            if self.out.len() == start {
+                self.out.extend_from_slice(b"\"\"");
+            }
+            self.out.push(b'\n');
+        }
+
+        fn float(&mut self, v: f64) {
+            self.formatted(|s| ryu_like(v, s));
+        }
+    }
+
+    /// `v` as the `ryu` crate formats it (what csv writes): the shortest
+    /// digits that round-trip, as `12.5`, `3.0`, `0.0001`, `1e-7` or
+    /// `1.5e20`. The digits come from std's `{:e}`, also the shortest.
+    pub fn ryu_like(v: f64, s: &mut String) -> std::fmt::Result {
+        if v.is_nan() {
+            return s.write_str("NaN");
+        }
+        if v.is_infinite() {
+            return s.write_str(if v > 0.0 { "inf" } else { "-inf" });
+        }
+        if v == 0.0 {
+            return s.write_str(if v.is_sign_negative() { "-0.0" } else { "0.0" });
+        }
+        let mut sci = StackText::default();
+        write!(sci, "{:e}", v.abs())?;
+        let sci = sci.as_str();
+        let (mantissa, exp) = sci.split_once('e').unwrap_or((sci, "0"));
+        let exp: isize = exp.parse().unwrap_or(0);
+        let mut digit_buf = StackText::default();
+        for c in mantissa.chars().filter(char::is_ascii_digit) {
+            digit_buf.write_char(c)?;
+        }
+        let digits = digit_buf.as_str();
+        let length = digits.len() as isize;
+        let kk = exp + 1; // 10^(kk-1) <= v < 10^kk
+        let k = kk - length;
+        if v < 0.0 {
+            s.push('-');
+        }
+        if 0 <= k && kk <= 16 {
+            s.push_str(&digits);
+            (0..k).for_each(|_| s.push('0'));
+            s.push_str(".0");
+        } else if 0 < kk && kk <= 16 {
+            let (int, frac) = digits.split_at(kk as usize);
+            s.push_str(int);
+            s.push('.');
+            s.push_str(frac);
+        } else if -5 < kk && kk <= 0 {
+            s.push_str("0.");
+            (0..-kk).for_each(|_| s.push('0'));
+            s.push_str(&digits);
+        } else {
+            let (first, rest) = digits.split_at(1);
+            s.push_str(first);
+            if !rest.is_empty() {
+                s.push('.');
+                s.push_str(rest);
+            }
+            write!(s, "e{}", kk - 1)?;
+        }
+        Ok(())
+    }
+
+    /// A short text on the stack: formatting a number allocates nothing.
+    #[derive(Default)]
+    struct StackText {
+        buf: [u8; 32],
+        len: usize,
+    }
+
+    impl StackText {
+        fn as_str(&self) -> &str {
+            std::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
+        }
+    }
+
+    impl std::fmt::Write for StackText {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            let end = self.len + s.len();
+            let dst = self.buf.get_mut(self.len..end).ok_or(std::fmt::Error)?;
+            dst.copy_from_slice(s.as_bytes());
+            self.len = end;
+            Ok(())
+        }
+    }
+
+    macro_rules! integers {
+        ($($name:ident: $t:ty),*) => {
+            $(fn $name(self, v: $t) -> Result<(), EncodeError> {
+                self.formatted(|s| write!(s, "{v}"));
+                Ok(())
+            })*
+        };
+    }
+
+    impl<'r> ser::Serializer for &mut RowEncoder<'r> {
+        type Ok = ();
+        type Error = EncodeError;
+        type SerializeSeq = Impossible<(), EncodeError>;
+        type SerializeTuple = Impossible<(), EncodeError>;
+        type SerializeTupleStruct = Impossible<(), EncodeError>;
+        type SerializeTupleVariant = Impossible<(), EncodeError>;
+        type SerializeMap = Impossible<(), EncodeError>;
+        type SerializeStruct = Self;
+        type SerializeStructVariant = Impossible<(), EncodeError>;
+
+        fn serialize_bool(self, v: bool) -> Result<(), EncodeError> {
+            self.field(if v { b"true" } else { b"false" });
+            Ok(())
+        }
+        integers!(
+            serialize_i8: i8, serialize_i16: i16, serialize_i32: i32, serialize_i64: i64,
+            serialize_i128: i128, serialize_u8: u8, serialize_u16: u16, serialize_u32: u32,
+            serialize_u64: u64, serialize_u128: u128
+        );
+        fn serialize_f32(self, v: f32) -> Result<(), EncodeError> {
+            // ryu formats an f32 by its own shortest digits
+            self.formatted(|s| {
+                let wide: f64 = format!("{v:e}").parse().unwrap_or(f64::from(v));
+                ryu_like(wide, s)
+            });
+            Ok(())
+        }
+        fn serialize_f64(self, v: f64) -> Result<(), EncodeError> {
+            self.float(v);
+            Ok(())
+        }
+        fn serialize_char(self, v: char) -> Result<(), EncodeError> {
+            self.field(v.encode_utf8(&mut [0; 4]).as_bytes());
+            Ok(())
+        }
+        fn serialize_str(self, v: &str) -> Result<(), EncodeError> {
+            self.field(v.as_bytes());
+            Ok(())
+        }
+        fn serialize_bytes(self, v: &[u8]) -> Result<(), EncodeError> {
+            self.field(v);
+            Ok(())
+        }
+        fn serialize_none(self) -> Result<(), EncodeError> {
+            self.field(b"");
+            Ok(())
+        }
+        fn serialize_some<T: ?Sized + Serialize>(self, v: &T) -> Result<(), EncodeError> {
+            v.serialize(self)
+        }
+        fn serialize_unit(self) -> Result<(), EncodeError> {
+            self.field(b"");
+            Ok(())
+        }
+        fn serialize_unit_struct(self, name: &'static str) -> Result<(), EncodeError> {
+            self.field(name.as_bytes());
+            Ok(())
+        }
+        fn serialize_unit_variant(
+            self,
+            _name: &'static str,
+            _index: u32,
+            variant: &'static str,
+        ) -> Result<(), EncodeError> {
+            self.field(variant.as_bytes());
+            Ok(())
+        }
+        fn serialize_newtype_struct<T: ?Sized + Serialize>(
+            self,
+            _name: &'static str,
+            v: &T,
+        ) -> Result<(), EncodeError> {
+            v.serialize(self)
+        }
+        fn serialize_newtype_variant<T: ?Sized + Serialize>(
+            self,
+            _name: &'static str,
+            _index: u32,
+            _variant: &'static str,
+            _v: &T,
+        ) -> Result<(), EncodeError> {
+            Err(unsupported("newtype variant"))
+        }
+        fn serialize_seq(self, _len: Option<usize>) -> Result<Self::SerializeSeq, EncodeError> {
+            Err(unsupported("sequence"))
+        }
+        fn serialize_tuple(self, _len: usize) -> Result<Self::SerializeTuple, EncodeError> {
+            Err(unsupported("tuple"))
+        }
+        fn serialize_tuple_struct(
+            self,
+            _name: &'static str,
+            _len: usize,
+        ) -> Result<Self::SerializeTupleStruct, EncodeError> {
+            Err(unsupported("tuple struct"))
+        }
+        fn serialize_tuple_variant(
+            self,
+            _name: &'static str,
+            _index: u32,
+            _variant: &'static str,
+            _len: usize,
+        ) -> Result<Self::SerializeTupleVariant, EncodeError> {
+            Err(unsupported("tuple variant"))
+        }
+        fn serialize_map(self, _len: Option<usize>) -> Result<Self::SerializeMap, EncodeError> {
+            Err(unsupported("map"))
+        }
+        fn serialize_struct(
+            self,
+            _name: &'static str,
+            _len: usize,
+        ) -> Result<Self::SerializeStruct, EncodeError> {
+            // a nested struct would flatten silently; only the row may be one
+            if self.in_struct {
+                return Err(unsupported("nested struct"));
+            }
+            self.in_struct = true;
+            Ok(self)
+        }
+        fn serialize_struct_variant(
+            self,
+            _name: &'static str,
+            _index: u32,
+            _variant: &'static str,
+            _len: usize,
+        ) -> Result<Self::SerializeStructVariant, EncodeError> {
+            Err(unsupported("struct variant"))
+        }
+        fn collect_str<T: ?Sized + std::fmt::Display>(self, v: &T) -> Result<(), EncodeError> {
+            self.formatted(|s| write!(s, "{v}"));
+            Ok(())
+        }
+    }
+
+    impl<'r> ser::SerializeStruct for &mut RowEncoder<'r> {
+        type Ok = ();
+        type Error = EncodeError;
+        fn serialize_field<T: ?Sized + Serialize>(
+            &mut self,
+            _key: &'static str,
+            v: &T,
+        ) -> Result<(), EncodeError> {
+            v.serialize(&mut **self)
+        }
+        fn end(self) -> Result<(), EncodeError> {
+            Ok(())
+        }
+    }
 }
 
 /// Streams rows of one table into a CSV or Parquet file, atomically: the
@@ -113,24 +507,28 @@ pub struct TableWriter<T: Table> {
     path: PathBuf,
     sink: Sink,
     rows: u64,
+    /// Reused for `write`, one row at a time.
+    scratch: CsvRows,
     _row: PhantomData<T>,
 }
 
 impl<T: Table> TableWriter<T> {
     pub fn create(path: impl AsRef<Path>, format: TableFormat) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
-        let file = AtomicFile::create(&path)?;
+        let mut file = AtomicFile::create(&path)?;
         let sink = match format {
             TableFormat::Csv => {
                 // the header is written here, so a table with no rows still
                 // has its columns
-                let mut w = csv::WriterBuilder::new()
-                    .has_headers(false)
-                    .from_writer(file);
+                let mut w = csv_encoder(Vec::new());
                 let names: Vec<&str> = T::columns().into_iter().map(|(n, _)| n).collect();
                 w.write_record(&names)
                     .map_err(|e| Error::failure(format!("{}: {e}", path.display())))?;
-                Sink::Csv(w)
+                let header = w
+                    .into_inner()
+                    .map_err(|e| Error::failure(format!("{}: {e}", path.display())))?;
+                std::io::Write::write_all(&mut file, &header).at(&path)?;
+                Sink::Csv(file)
             }
             TableFormat::Parquet => {
                 let props = parquet::file::properties::WriterProperties::builder()
@@ -139,7 +537,7 @@ impl<T: Table> TableWriter<T> {
                     .build();
                 Sink::Parquet {
                     writer: Box::new(ArrowWriter::try_new(file, T::schema(), Some(props))?),
-                    buffer: csv_buffer(),
+                    buffer: Vec::new(),
                     buffered: 0,
                 }
             }
@@ -148,6 +546,7 @@ impl<T: Table> TableWriter<T> {
             path,
             sink,
             rows: 0,
+            scratch: CsvRows::default(),
             _row: PhantomData,
         })
     }
@@ -163,29 +562,53 @@ impl<T: Table> TableWriter<T> {
     }
 
     pub fn write(&mut self, row: &T) -> Result<()> {
-        let path = &self.path;
-        let fail = |e: csv::Error| Error::failure(format!("{}: {e}", path.display()));
-        match &mut self.sink {
-            Sink::Csv(w) => w.serialize(row).map_err(fail)?,
-            Sink::Parquet {
-                buffer, buffered, ..
-            } => {
-                buffer.serialize(row).map_err(fail)?;
-                *buffered += 1;
-            }
-        }
-        self.rows += 1;
-        if matches!(&self.sink, Sink::Parquet { buffered, .. } if *buffered >= ROW_GROUP) {
-            self.flush_group()?;
-        }
-        Ok(())
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.clear();
+        scratch.extend(std::iter::once(row))?;
+        let done = self.write_encoded(&scratch);
+        self.scratch = scratch;
+        done
     }
 
     pub fn write_all<'a>(&mut self, rows: impl IntoIterator<Item = &'a T>) -> Result<()>
     where
         T: 'a,
     {
-        rows.into_iter().try_for_each(|r| self.write(r))
+        let encoded = CsvRows::encode(rows)?;
+        self.write_encoded(&encoded)
+    }
+
+    /// Append rows encoded by `CsvRows::encode::<T>`. Parquet row groups
+    /// are cut at exactly `ROW_GROUP` rows wherever the batches end, so the
+    /// file does not depend on how rows were batched.
+    pub fn write_encoded(&mut self, encoded: &CsvRows) -> Result<()> {
+        let total = encoded.rows();
+        match &mut self.sink {
+            Sink::Csv(file) => {
+                std::io::Write::write_all(file, encoded.bytes()).at(&self.path)?;
+                self.rows += total as u64;
+            }
+            Sink::Parquet { .. } => {
+                let mut from = 0;
+                while from < total {
+                    let Sink::Parquet {
+                        buffer, buffered, ..
+                    } = &mut self.sink
+                    else {
+                        break;
+                    };
+                    let take = (ROW_GROUP - *buffered).min(total - from);
+                    buffer.extend_from_slice(encoded.span(from, from + take));
+                    *buffered += take;
+                    self.rows += take as u64;
+                    from += take;
+                    if *buffered >= ROW_GROUP {
+                        self.flush_group()?;
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Parse the buffered rows against the schema and write a row group.
@@ -201,18 +624,15 @@ impl<T: Table> TableWriter<T> {
         if *buffered == 0 {
             return Ok(());
         }
-        let full = std::mem::replace(buffer, csv_buffer());
-        let bytes = full
-            .into_inner()
-            .map_err(|e| Error::failure(format!("{}: {e}", self.path.display())))?;
         let reader = arrow::csv::ReaderBuilder::new(T::schema())
             .with_header(false)
             .with_batch_size(ROW_GROUP)
-            .build(std::io::Cursor::new(bytes))?;
+            .build(std::io::Cursor::new(buffer.as_slice()))?;
         for batch in reader {
             writer.write(&batch?)?;
         }
         writer.flush()?;
+        buffer.clear();
         *buffered = 0;
         Ok(())
     }
@@ -220,11 +640,8 @@ impl<T: Table> TableWriter<T> {
     /// Flush, close and move the file into place; returns the row count.
     pub fn finish(mut self) -> Result<u64> {
         self.flush_group()?;
-        let path = self.path.clone();
         let file = match self.sink {
-            Sink::Csv(w) => w
-                .into_inner()
-                .map_err(|e| Error::io(&path, e.into_error()))?,
+            Sink::Csv(file) => file,
             Sink::Parquet { writer, .. } => writer.into_inner()?,
         };
         file.commit()?;
@@ -232,11 +649,12 @@ impl<T: Table> TableWriter<T> {
     }
 }
 
-/// An in-memory CSV batch without a header (Arrow reads it by position).
-fn csv_buffer() -> csv::Writer<Vec<u8>> {
+/// A headerless CSV encoder into memory (Arrow reads the columns by
+/// position; the header is written once by `TableWriter::create`).
+fn csv_encoder(into: Vec<u8>) -> csv::Writer<Vec<u8>> {
     csv::WriterBuilder::new()
         .has_headers(false)
-        .from_writer(Vec::new())
+        .from_writer(into)
 }
 
 /// Read a whole table (CSV or Parquet, by extension) into typed rows.
@@ -563,5 +981,149 @@ impl Table for AnalysisRow {
         }
         cols.push(("readmit_30d", Int64));
         cols
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clinical::{PhiKind, PhiSpan};
+    use rand::Rng as _;
+
+    /// What the csv crate writes for `rows` (the reference encoding).
+    fn csv_crate<T: Serialize>(rows: &[T]) -> Vec<u8> {
+        let mut w = csv_encoder(Vec::new());
+        for r in rows {
+            w.serialize(r).unwrap();
+        }
+        w.into_inner().unwrap()
+    }
+
+    #[test]
+    fn floats_are_written_as_the_csv_crate_writes_them() {
+        let mut values = vec![
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            0.1,
+            12.5,
+            100.0,
+            1e15,
+            1e16,
+            1e17,
+            123_456_789_012_345_680.0,
+            1.5e20,
+            1e-4,
+            1e-5,
+            1.5e-5,
+            9.9e-6,
+            1e-7,
+            -2.5e-9,
+            5e-324,
+            f64::MAX,
+            f64::MIN_POSITIVE,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            0.30000000000000004,
+            98.6,
+            1234.5678,
+        ];
+        let mut rng = crate::rng::stream(7, "ryu-test", 0);
+        for _ in 0..2000 {
+            let exp = rng.random_range(-30..30);
+            values.push(
+                rng.random::<f64>() * 10f64.powi(exp) * if rng.random() { 1.0 } else { -1.0 },
+            );
+            values.push((rng.random::<f64>() * 1000.0 * 100.0).round() / 100.0);
+        }
+        for v in values {
+            let mut ours = String::new();
+            encode::ryu_like(v, &mut ours).unwrap();
+            let theirs = String::from_utf8(csv_crate(&[v])).unwrap();
+            assert_eq!(format!("{ours}\n"), theirs, "value {v:e}");
+        }
+    }
+
+    #[test]
+    fn rows_encode_byte_for_byte_as_the_csv_crate_writes_them() {
+        let t = crate::clinical::parse_datetime("2023-04-05T14:30:00").unwrap();
+        let notes = vec![
+            Note {
+                note_id: "N1".into(),
+                patient_id: "P0000001".into(),
+                encounter_id: "E0000001-01".into(),
+                time: t,
+                text: "Mr. \"Al\" Smith, seen 04/05/2023.\nCall (555) 010-0199\r\nok".into(),
+            },
+            Note {
+                note_id: String::new(),
+                patient_id: "P,2".into(),
+                encounter_id: "é ñ".into(),
+                time: t,
+                text: String::new(),
+            },
+        ];
+        let encoded = CsvRows::encode(&notes).unwrap();
+        assert_eq!(encoded.bytes(), csv_crate(&notes).as_slice());
+        assert_eq!(encoded.rows(), 2);
+        let spans = vec![PhiSpan {
+            note_id: "N1".into(),
+            kind: PhiKind::Name,
+            start: 4,
+            end: 15,
+        }];
+        assert_eq!(
+            CsvRows::encode(&spans).unwrap().bytes(),
+            csv_crate(&spans).as_slice()
+        );
+        let rows = vec![
+            AnalysisRow {
+                stay_id: "E1".into(),
+                age: 71.0,
+                los_days: 2.0625,
+                hr: Some(88.0),
+                creatinine: Some(1.23),
+                readmit_30d: 1,
+                ..Default::default()
+            },
+            AnalysisRow::default(),
+        ];
+        let encoded = CsvRows::encode(&rows).unwrap();
+        assert_eq!(encoded.bytes(), csv_crate(&rows).as_slice());
+        // row ends let the writer cut exactly between rows
+        assert_eq!(encoded.span(1, 2), &csv_crate(&rows[1..])[..]);
+    }
+
+    #[test]
+    fn parquet_row_groups_do_not_depend_on_how_rows_were_batched() {
+        let dir = tempfile::tempdir().unwrap();
+        let rows: Vec<PhiSpan> = (0..(ROW_GROUP * 2 + 100))
+            .map(|i| PhiSpan {
+                note_id: format!("N{i}"),
+                kind: PhiKind::Date,
+                start: i,
+                end: i + 10,
+            })
+            .collect();
+        let one = dir.path().join("one.parquet");
+        let mut w = TableWriter::<PhiSpan>::create(&one, TableFormat::Parquet).unwrap();
+        for r in &rows {
+            w.write(r).unwrap();
+        }
+        assert_eq!(w.finish().unwrap(), rows.len() as u64);
+        let batched = dir.path().join("batched.parquet");
+        let mut w = TableWriter::<PhiSpan>::create(&batched, TableFormat::Parquet).unwrap();
+        for chunk in rows.chunks(3001) {
+            w.write_encoded(&CsvRows::encode(chunk).unwrap()).unwrap();
+        }
+        assert_eq!(w.finish().unwrap(), rows.len() as u64);
+        assert_eq!(
+            std::fs::read(&one).unwrap(),
+            std::fs::read(&batched).unwrap()
+        );
+        let back: Vec<PhiSpan> = read_table(&batched).unwrap();
+        assert_eq!(back, rows);
     }
 }

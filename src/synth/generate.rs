@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use rayon::prelude::*;
 use serde_json::json;
@@ -18,10 +19,10 @@ use super::scenario::Scenario;
 use super::truth::auroc;
 use super::{legacy, notes, site};
 use crate::artifact::{sha256_file, AtomicFile, Manifest};
-use crate::clinical::analysis::{analysis_rows, PatientRecords};
-use crate::clinical::{AnalysisRow, PatientBundle, PhiSpan, StayTruth};
+use crate::clinical::analysis::{is_index_stay, readmitted_within_30d};
+use crate::clinical::{AnalysisRow, Encounter, PatientBundle, PhiSpan, StayTruth};
 use crate::error::{Error, IoContext, Result};
-use crate::formats::table::{Identifier, Table, TableFormat, TableWriter};
+use crate::formats::table::{CsvRows, Identifier, Table, TableFormat, TableWriter};
 use crate::formats::{fhir, hl7v2};
 use crate::ui::Ui;
 
@@ -74,16 +75,82 @@ pub struct GenerateOptions {
     pub shard: Option<Shard>,
 }
 
-/// One patient, made and encoded (the parallel part of the work).
-struct Made {
-    clean: PatientBundle,
-    exported: PatientBundle,
-    rows: Vec<AnalysisRow>,
-    identifiers: Vec<Identifier>,
-    fhir_bundle: Option<String>,
+/// Patients made per parallel task: small enough to balance the threads,
+/// large enough that encoding buffers are reused across patients.
+const TASK: usize = 32;
+
+/// Which outputs to make for every patient.
+#[derive(Debug, Clone, Copy)]
+struct Wants {
+    tables: bool,
+    fhir: bool,
+    hl7: bool,
+    legacy: bool,
+}
+
+/// The rows of every table, encoded as CSV by the workers.
+#[derive(Default)]
+struct Encoded {
+    patients: CsvRows,
+    encounters: CsvRows,
+    observations: CsvRows,
+    conditions: CsvRows,
+    medications: CsvRows,
+    notes: CsvRows,
+    analysis: CsvRows,
+    stays: CsvRows,
+    phi_spans: CsvRows,
+    identifiers: CsvRows,
+}
+
+impl Encoded {
+    fn clear(&mut self) {
+        for rows in [
+            &mut self.patients,
+            &mut self.encounters,
+            &mut self.observations,
+            &mut self.conditions,
+            &mut self.medications,
+            &mut self.notes,
+            &mut self.analysis,
+            &mut self.stays,
+            &mut self.phi_spans,
+            &mut self.identifiers,
+        ] {
+            rows.clear();
+        }
+    }
+}
+
+impl Batch {
+    /// Empty it for reuse, keeping the memory.
+    fn clear(&mut self) {
+        self.rows.clear();
+        self.fhir_bundles.clear();
+        self.fhir_bulk.clear();
+        self.hl7.clear();
+        self.legacy.clear();
+        self.risks.clear();
+        self.labels.clear();
+        self.stays_total = 0;
+        self.deaths = 0;
+    }
+}
+
+/// A run of consecutive patients, made and encoded (the parallel part of
+/// the work); the writer only appends its bytes in order.
+#[derive(Default)]
+struct Batch {
+    rows: Encoded,
+    fhir_bundles: Vec<String>,
     fhir_bulk: Vec<(&'static str, String)>,
     hl7: Vec<String>,
-    legacy: Option<legacy::Silos>,
+    legacy: Vec<legacy::Silos>,
+    /// True risk and label of every index stay, for prevalence and AUROC.
+    risks: Vec<f64>,
+    labels: Vec<u8>,
+    stays_total: u64,
+    deaths: u64,
 }
 
 /// Writers of one clean table in every requested table format.
@@ -98,9 +165,9 @@ impl<T: Table> Tables<T> {
         Ok(Tables(writers))
     }
 
-    fn write(&mut self, rows: &[T]) -> Result<()> {
+    fn write(&mut self, rows: &CsvRows) -> Result<()> {
         for w in &mut self.0 {
-            w.write_all(rows)?;
+            w.write_encoded(rows)?;
         }
         Ok(())
     }
@@ -210,37 +277,48 @@ pub fn generate(opts: &GenerateOptions, ui: &Ui) -> Result<Manifest> {
     let mut labels: Vec<u8> = Vec::new();
     let mut stays_total = 0u64;
     let mut deaths = 0u64;
-    let want_fhir = has("fhir");
-    let want_hl7 = has("hl7v2");
-    let want_legacy = has("legacy");
-    for chunk in indices.chunks(CHUNK) {
-        let made: Vec<Made> = chunk
-            .par_iter()
-            .map(|&i| make(&population, i, want_fhir, want_hl7, want_legacy))
-            .collect();
-        for m in &made {
-            let truth: BTreeMap<&str, f64> = m
-                .clean
-                .truth
-                .iter()
-                .map(|t| (t.encounter_id.as_str(), t.true_risk))
-                .collect();
-            for r in &m.rows {
-                if let Some(risk) = truth.get(r.stay_id.as_str()) {
-                    risks.push(*risk);
-                    labels.push(r.readmit_30d);
+    let wants = Wants {
+        tables: !table_formats.is_empty(),
+        fhir: has("fhir"),
+        hl7: has("hl7v2"),
+        legacy: has("legacy"),
+    };
+    // written batches come back here to be filled again: their buffers
+    // keep their capacity instead of growing from nothing every chunk
+    let pool: Mutex<Vec<Batch>> = Mutex::new(Vec::new());
+    let make_chunk = |ids: &[u64]| -> Result<Vec<Batch>> {
+        ids.par_chunks(TASK)
+            .map(|task| make_batch(&population, task, wants, &pool))
+            .collect()
+    };
+    // Write chunk k while the other threads make chunk k+1: at most two
+    // chunks are in memory, and output order is index order.
+    let mut chunks = indices.chunks(CHUNK);
+    let mut pending = match chunks.next() {
+        Some(ids) => Some((ids.len(), make_chunk(ids)?)),
+        None => None,
+    };
+    while let Some((n, batches)) = pending.take() {
+        let next = chunks.next();
+        let (written, made) = rayon::join(
+            || -> Result<()> {
+                for batch in &batches {
+                    risks.extend_from_slice(&batch.risks);
+                    labels.extend_from_slice(&batch.labels);
+                    stays_total += batch.stays_total;
+                    deaths += batch.deaths;
+                    write_batch(&mut o, batch)?;
                 }
-            }
-            stays_total += m.clean.truth.len() as u64;
-            deaths += m
-                .clean
-                .truth
-                .iter()
-                .map(|t| u64::from(t.died_in_hospital))
-                .sum::<u64>();
-            write_patient(&mut o, m)?;
+                Ok(())
+            },
+            || next.map(|ids| make_chunk(ids).map(|b| (ids.len(), b))),
+        );
+        written?;
+        if let Ok(mut p) = pool.lock() {
+            p.extend(batches);
         }
-        progress.inc(chunk.len() as u64);
+        progress.inc(n as u64);
+        pending = made.transpose()?;
     }
     progress.finish();
 
@@ -364,78 +442,131 @@ fn resolve_formats(opts: &GenerateOptions) -> Result<Vec<String>> {
     Ok(out)
 }
 
-/// Make one patient and encode what can be encoded in parallel.
-fn make(pop: &Population, index: u64, want_fhir: bool, want_hl7: bool, want_legacy: bool) -> Made {
-    let mut clean = pop.patient(index);
-    notes::add_notes(pop, index, &mut clean);
-    let rows = match &clean.patient {
-        Some(p) => analysis_rows(
-            &PatientRecords {
-                patient: p,
-                encounters: &clean.encounters,
-                observations: &clean.observations,
-                conditions: &clean.conditions,
-                medications: &clean.medications,
-            },
-            pop.data_end,
-        ),
-        None => Vec::new(),
-    };
-    let exported = if site::is_canonical(pop.scenario) {
-        clean.clone()
-    } else {
-        site::present(&clean, pop.scenario)
-    };
-    let identifiers = clean.patient.as_ref().map(identifiers).unwrap_or_default();
-    let fhir_bundle = want_fhir.then(|| fhir::bundle(&exported).to_string());
-    let fhir_bulk = if want_fhir {
-        fhir::resources(&exported)
-            .into_iter()
-            .map(|(t, v)| (t, v.to_string()))
-            .collect()
-    } else {
-        Vec::new()
-    };
-    let hl7 = if want_hl7 {
-        hl7v2::messages(&exported, &pop.scenario.population.site)
-    } else {
-        Vec::new()
-    };
-    let legacy = want_legacy.then(|| legacy::silos(pop, index, &clean));
-    Made {
-        clean,
-        exported,
-        rows,
-        identifiers,
-        fhir_bundle,
-        fhir_bulk,
-        hl7,
-        legacy,
-    }
+/// The analysis rows of a patient from the features drawn at each
+/// discharge: its index stays in discharge order, labelled, exactly as
+/// `analysis_rows` makes them from the records (a test holds them equal),
+/// without computing every stay's features a second time.
+fn index_rows(
+    clean: &PatientBundle,
+    features: Vec<AnalysisRow>,
+    data_end: chrono::NaiveDateTime,
+) -> Vec<AnalysisRow> {
+    let mut rows: Vec<(&Encounter, AnalysisRow)> = clean
+        .encounters
+        .iter()
+        .zip(features)
+        .filter(|(stay, row)| stay.encounter_id == row.stay_id && is_index_stay(stay, data_end))
+        .collect();
+    rows.sort_by(|(a, _), (b, _)| {
+        (a.discharge_time, &a.encounter_id).cmp(&(b.discharge_time, &b.encounter_id))
+    });
+    rows.into_iter()
+        .map(|(stay, mut row)| {
+            row.readmit_30d = u8::from(readmitted_within_30d(&clean.encounters, stay));
+            row
+        })
+        .collect()
 }
 
-fn write_patient(o: &mut Outputs, m: &Made) -> Result<()> {
-    let e = &m.exported;
-    if let Some(p) = &e.patient {
-        o.patients.write(std::slice::from_ref(p))?;
+/// Make and encode the patients `ids`, in order, into a batch from `pool`
+/// (its buffers already grown by earlier chunks).
+fn make_batch(
+    pop: &Population,
+    ids: &[u64],
+    wants: Wants,
+    pool: &Mutex<Vec<Batch>>,
+) -> Result<Batch> {
+    let mut batch = pool
+        .lock()
+        .ok()
+        .and_then(|mut p| p.pop())
+        .unwrap_or_default();
+    batch.clear();
+    for &index in ids {
+        add_patient(pop, index, wants, &mut batch)?;
     }
+    Ok(batch)
+}
+
+/// Make one patient and append everything it contributes to `batch`.
+fn add_patient(pop: &Population, index: u64, wants: Wants, batch: &mut Batch) -> Result<()> {
+    let (mut clean, features) = pop.patient_with_features(index);
+    notes::add_notes(pop, index, &mut clean);
+    let rows = index_rows(&clean, features, pop.data_end);
+    for r in &rows {
+        let truth = clean.truth.iter().find(|t| t.encounter_id == r.stay_id);
+        if let Some(t) = truth {
+            batch.risks.push(t.true_risk);
+            batch.labels.push(r.readmit_30d);
+        }
+    }
+    batch.stays_total += clean.truth.len() as u64;
+    batch.deaths += clean
+        .truth
+        .iter()
+        .map(|t| u64::from(t.died_in_hospital))
+        .sum::<u64>();
+
+    // the site's view of the records; the canonical site exports them as is
+    let presented =
+        (!site::is_canonical(pop.scenario)).then(|| site::present(&clean, pop.scenario));
+    let exported = presented.as_ref().unwrap_or(&clean);
+    let enc = &mut batch.rows;
+    if wants.tables {
+        enc.patients.extend(exported.patient.iter())?;
+        enc.encounters.extend(&exported.encounters)?;
+        enc.observations.extend(&exported.observations)?;
+        enc.conditions.extend(&exported.conditions)?;
+        enc.medications.extend(&exported.medications)?;
+        enc.notes.extend(&exported.notes)?;
+    }
+    enc.analysis.extend(&rows)?;
+    enc.stays.extend(&clean.truth)?;
+    enc.phi_spans.extend(&clean.phi_spans)?;
+    if let Some(p) = &clean.patient {
+        enc.identifiers.extend(&identifiers(p))?;
+    }
+    if wants.fhir {
+        batch.fhir_bundles.push(fhir::bundle(exported).to_string());
+        batch.fhir_bulk.extend(
+            fhir::resources(exported)
+                .into_iter()
+                .map(|(t, v)| (t, v.to_string())),
+        );
+    }
+    if wants.hl7 {
+        batch
+            .hl7
+            .extend(hl7v2::messages(exported, &pop.scenario.population.site));
+    }
+    if wants.legacy {
+        batch.legacy.push(legacy::silos(pop, index, &clean));
+    }
+    Ok(())
+}
+
+fn write_batch(o: &mut Outputs, b: &Batch) -> Result<()> {
+    let e = &b.rows;
+    o.patients.write(&e.patients)?;
     o.encounters.write(&e.encounters)?;
     o.observations.write(&e.observations)?;
     o.conditions.write(&e.conditions)?;
     o.medications.write(&e.medications)?;
     o.notes.write(&e.notes)?;
-    o.analysis.write(&m.rows)?;
-    o.stays.write(&m.clean.truth)?;
-    o.phi_spans.write(&m.clean.phi_spans)?;
-    o.identifiers.write(&m.identifiers)?;
-    if let (Some(f), Some(b)) = (o.fhir_bundles.as_mut(), &m.fhir_bundle) {
-        // the formats helper's stub returns null: write only real bundles
-        if b != "null" {
-            writeln!(f, "{b}").at(f.path())?;
-            *o.counts.entry("fhir_bundles".into()).or_default() += 1;
+    o.analysis.write(&e.analysis)?;
+    o.stays.write(&e.stays)?;
+    o.phi_spans.write(&e.phi_spans)?;
+    o.identifiers.write(&e.identifiers)?;
+    if let Some(f) = o.fhir_bundles.as_mut() {
+        for bundle in &b.fhir_bundles {
+            // the formats helper's stub returns null: write only real bundles
+            if bundle != "null" {
+                writeln!(f, "{bundle}").at(f.path())?;
+                *o.counts.entry("fhir_bundles".into()).or_default() += 1;
+            }
         }
     }
-    for (kind, line) in &m.fhir_bulk {
+    for (kind, line) in &b.fhir_bulk {
         let f = match o.fhir_bulk.entry(kind) {
             std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::btree_map::Entry::Vacant(v) => v.insert(AtomicFile::create(
@@ -448,11 +579,13 @@ fn write_patient(o: &mut Outputs, m: &Made) -> Result<()> {
         writeln!(f, "{line}").at(f.path())?;
         *o.counts.entry(format!("fhir_{kind}")).or_default() += 1;
     }
-    if let (Some(w), Some(s)) = (o.legacy.as_mut(), &m.legacy) {
-        w.write(s)?;
+    if let Some(w) = o.legacy.as_mut() {
+        for s in &b.legacy {
+            w.write(s)?;
+        }
     }
     if let Some(f) = o.hl7.as_mut() {
-        for msg in &m.hl7 {
+        for msg in &b.hl7 {
             // segments end in CR; a newline between messages keeps the file
             // readable in an editor and is ignored by HL7 parsers
             f.write_all(msg.as_bytes()).at(f.path())?;
@@ -483,4 +616,39 @@ pub fn identifiers(p: &crate::clinical::Patient) -> Vec<Identifier> {
         id("email", p.email.clone()),
         id("ssn", p.ssn.clone()),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clinical::analysis::{analysis_rows, PatientRecords};
+
+    #[test]
+    fn index_rows_are_the_analysis_rows_of_the_records() {
+        for name in ["baseline", "drift-2025"] {
+            let scenario = Scenario::load(name).unwrap();
+            let pop = Population::new(&scenario, 9);
+            let mut compared = 0;
+            for index in 0..300 {
+                let (clean, features) = pop.patient_with_features(index);
+                assert_eq!(features.len(), clean.encounters.len());
+                let Some(patient) = &clean.patient else {
+                    continue;
+                };
+                let expected = analysis_rows(
+                    &PatientRecords {
+                        patient,
+                        encounters: &clean.encounters,
+                        observations: &clean.observations,
+                        conditions: &clean.conditions,
+                        medications: &clean.medications,
+                    },
+                    pop.data_end,
+                );
+                compared += expected.len();
+                assert_eq!(index_rows(&clean, features, pop.data_end), expected);
+            }
+            assert!(compared > 150, "{name}: only {compared} rows compared");
+        }
+    }
 }

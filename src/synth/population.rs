@@ -16,6 +16,7 @@ use super::scenario::Scenario;
 use super::truth::{logistic, readmission_risk};
 use crate::clinical::analysis::{age_years, features_at_discharge, PatientRecords};
 use crate::clinical::codes::{Chronic, Disposition, Measure, DRUGS, LOINC};
+use crate::clinical::AnalysisRow;
 use crate::clinical::{
     Condition, Encounter, Medication, Observation, Patient, PatientBundle, StayTruth,
 };
@@ -71,6 +72,13 @@ impl<'a> Population<'a> {
 
     /// Make patient number `index` (0-based, global across shards).
     pub fn patient(&self, index: u64) -> PatientBundle {
+        self.patient_with_features(index).0
+    }
+
+    /// Make patient number `index`, with the features known at each
+    /// discharge (what the outcome was drawn from, in stay order, label
+    /// left 0): `analysis_rows` of the bundle would compute them again.
+    pub fn patient_with_features(&self, index: u64) -> (PatientBundle, Vec<AnalysisRow>) {
         let mut rng = rng::stream(self.seed, "patient", index);
         let patient = self.person(index, &mut rng);
         let age0 = age_years(patient.birth_date, self.start.date());
@@ -80,8 +88,8 @@ impl<'a> Population<'a> {
             conditions,
             ..Default::default()
         };
-        self.stays(index, age0, &mut bundle, &mut rng);
-        bundle
+        let features = self.stays(index, age0, &mut bundle, &mut rng);
+        (bundle, features)
     }
 
     fn person(&self, index: u64, rng: &mut Rng) -> Patient {
@@ -250,9 +258,16 @@ impl<'a> Population<'a> {
     /// The chain of stays: the first uniformly in the window, each next one
     /// either a readmission drawn from the true risk or a later admission
     /// from the background rate, until the data ends or the patient dies.
-    fn stays(&self, index: u64, age0: f64, b: &mut PatientBundle, rng: &mut Rng) {
+    fn stays(
+        &self,
+        index: u64,
+        age0: f64,
+        b: &mut PatientBundle,
+        rng: &mut Rng,
+    ) -> Vec<AnalysisRow> {
+        let mut features = Vec::new();
         let Some(mut patient) = b.patient.clone() else {
-            return;
+            return features;
         };
         let frailty: f64 = Normal::new(0.0, 1.0).map(|d| d.sample(rng)).unwrap_or(0.0);
         let window_minutes = (self.data_end - self.start).num_minutes().max(1);
@@ -338,6 +353,7 @@ impl<'a> Population<'a> {
                 weight: weight0,
                 pneumonia: reason == "J18.9",
             };
+            let first_observation = b.observations.len();
             self.observations(&ctx, b, rng);
             medications(&ctx, &present, b, rng);
             b.encounters.push(stay.clone());
@@ -346,13 +362,17 @@ impl<'a> Population<'a> {
                 let rec = PatientRecords {
                     patient: &patient,
                     encounters: &b.encounters,
-                    observations: &b.observations,
+                    // only this stay's measurements count, and they are
+                    // the last ones made: earlier stays' are skipped here
+                    // rather than filtered out again at every discharge
+                    observations: &b.observations[first_observation..],
                     conditions: &b.conditions,
                     medications: &b.medications,
                 };
                 features_at_discharge(&rec, &stay)
             };
             let true_risk = if died { 0.0 } else { readmission_risk(&row) };
+            features.push(row);
             let readmit = !died && rng.random::<f64>() < true_risk;
             b.truth.push(StayTruth {
                 encounter_id: stay.encounter_id.clone(),
@@ -381,6 +401,7 @@ impl<'a> Population<'a> {
             };
         }
         b.patient = Some(patient);
+        features
     }
 
     fn observations(&self, ctx: &StayContext, b: &mut PatientBundle, rng: &mut Rng) {
