@@ -263,81 +263,12 @@ mod encode {
         }
     }
 
-    /// `v` as the `ryu` crate formats it (what csv writes): the shortest
-    /// digits that round-trip, as `12.5`, `3.0`, `0.0001`, `1e-7` or
-    /// `1.5e20`. The digits come from std's `{:e}`, also the shortest.
+    /// `v` exactly as csv writes it: csv formats floats with the `ryu`
+    /// crate (shortest round-trip digits; `NaN`, `inf`, `-inf`), so this
+    /// calls the same crate rather than imitating it (std's shortest digits
+    /// can pick the other of two equally short neighbours).
     pub fn ryu_like(v: f64, s: &mut String) -> std::fmt::Result {
-        if v.is_nan() {
-            return s.write_str("NaN");
-        }
-        if v.is_infinite() {
-            return s.write_str(if v > 0.0 { "inf" } else { "-inf" });
-        }
-        if v == 0.0 {
-            return s.write_str(if v.is_sign_negative() { "-0.0" } else { "0.0" });
-        }
-        let mut sci = StackText::default();
-        write!(sci, "{:e}", v.abs())?;
-        let sci = sci.as_str();
-        let (mantissa, exp) = sci.split_once('e').unwrap_or((sci, "0"));
-        let exp: isize = exp.parse().unwrap_or(0);
-        let mut digit_buf = StackText::default();
-        for c in mantissa.chars().filter(char::is_ascii_digit) {
-            digit_buf.write_char(c)?;
-        }
-        let digits = digit_buf.as_str();
-        let length = digits.len() as isize;
-        let kk = exp + 1; // 10^(kk-1) <= v < 10^kk
-        let k = kk - length;
-        if v < 0.0 {
-            s.push('-');
-        }
-        if 0 <= k && kk <= 16 {
-            s.push_str(&digits);
-            (0..k).for_each(|_| s.push('0'));
-            s.push_str(".0");
-        } else if 0 < kk && kk <= 16 {
-            let (int, frac) = digits.split_at(kk as usize);
-            s.push_str(int);
-            s.push('.');
-            s.push_str(frac);
-        } else if -5 < kk && kk <= 0 {
-            s.push_str("0.");
-            (0..-kk).for_each(|_| s.push('0'));
-            s.push_str(&digits);
-        } else {
-            let (first, rest) = digits.split_at(1);
-            s.push_str(first);
-            if !rest.is_empty() {
-                s.push('.');
-                s.push_str(rest);
-            }
-            write!(s, "e{}", kk - 1)?;
-        }
-        Ok(())
-    }
-
-    /// A short text on the stack: formatting a number allocates nothing.
-    #[derive(Default)]
-    struct StackText {
-        buf: [u8; 32],
-        len: usize,
-    }
-
-    impl StackText {
-        fn as_str(&self) -> &str {
-            std::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
-        }
-    }
-
-    impl std::fmt::Write for StackText {
-        fn write_str(&mut self, s: &str) -> std::fmt::Result {
-            let end = self.len + s.len();
-            let dst = self.buf.get_mut(self.len..end).ok_or(std::fmt::Error)?;
-            dst.copy_from_slice(s.as_bytes());
-            self.len = end;
-            Ok(())
-        }
+        s.write_str(ryu::Buffer::new().format(v))
     }
 
     macro_rules! integers {
@@ -371,10 +302,7 @@ mod encode {
         );
         fn serialize_f32(self, v: f32) -> Result<(), EncodeError> {
             // ryu formats an f32 by its own shortest digits
-            self.formatted(|s| {
-                let wide: f64 = format!("{v:e}").parse().unwrap_or(f64::from(v));
-                ryu_like(wide, s)
-            });
+            self.formatted(|s| s.write_str(ryu::Buffer::new().format(v)));
             Ok(())
         }
         fn serialize_f64(self, v: f64) -> Result<(), EncodeError> {
