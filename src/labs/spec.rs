@@ -118,6 +118,11 @@ pub struct RunSpec {
     pub args: Vec<String>,
     #[serde(default)]
     pub stdout: Option<String>,
+    /// Run beside the later steps (a listener the next step talks to): the
+    /// next step starts once it has printed its first line on stderr, and
+    /// it must exit by itself, successfully, after the last step.
+    #[serde(default)]
+    pub background: bool,
 }
 
 /// One check: an id, a title, what to tell the learner when it fails, and

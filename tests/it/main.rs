@@ -33,6 +33,7 @@ mod ingest_mllp;
 mod ingest_paths;
 mod labs;
 mod labs_cli;
+mod labs_silos;
 mod legacy_generate;
 mod legacy_ingest;
 mod monitor_cli;
