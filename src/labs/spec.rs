@@ -35,6 +35,12 @@ pub struct LabSpec {
     /// Commands the reference solution runs before writing its files.
     #[serde(default)]
     pub solution: Vec<RunSpec>,
+    /// Write the solution files that need no expected value before the
+    /// commands run (a fixed map the re-ingest reads). Off by default: a
+    /// lab whose steps first show the starter files failing needs them
+    /// left as given until the commands are done.
+    #[serde(default)]
+    pub solution_files_first: bool,
     /// What the machine needs for this lab (`carelab doctor` checks it).
     #[serde(default)]
     pub requires: Requires,
@@ -123,6 +129,11 @@ pub struct RunSpec {
     /// alert, which is what a drift lab wants to see).
     #[serde(default)]
     pub expect_exit: i32,
+    /// Run beside the later steps (a listener the next step talks to): the
+    /// next step starts once it has printed its first line on stderr, and
+    /// it must exit by itself, successfully, after the last step.
+    #[serde(default)]
+    pub background: bool,
 }
 
 /// One check: an id, a title, what to tell the learner when it fails, and

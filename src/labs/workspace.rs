@@ -305,19 +305,22 @@ impl Workspace {
         }
         let dir = self.lab_dir(&lab.spec);
         let seed = self.progress.seed;
-        // Files that need no expected value (a fixed map or config) go in
-        // first, because the commands may read them; a file that names an
+        // Files that need no expected value (a fixed map or config) may go
+        // in first, when the lab's commands read them; a file that names an
         // expected value cannot be rendered yet and is written after.
-        let base = Context {
-            seed,
-            data: data_dir(&lab.spec),
-            ..Default::default()
-        };
-        for (rel, text) in &lab.solution {
-            if let Ok(text) = base.render(text) {
-                write_atomic(dir.join(rel), text.as_bytes())?;
+        if lab.spec.solution_files_first {
+            let base = Context {
+                seed,
+                data: data_dir(&lab.spec),
+                ..Default::default()
+            };
+            for (rel, text) in &lab.solution {
+                if let Ok(text) = base.render(text) {
+                    write_atomic(dir.join(rel), text.as_bytes())?;
+                }
             }
         }
+        let mut background = Vec::new();
         for run in &lab.spec.solution {
             // Expected values are read afresh: a step may use what the
             // steps before it wrote (a threshold, a run name).
@@ -327,6 +330,10 @@ impl Workspace {
                 .iter()
                 .map(|a| ctx.render(a))
                 .collect::<Result<_>>()?;
+            if run.background {
+                background.push(Background::spawn(&self.exe, &dir, args)?);
+                continue;
+            }
             let out = checks::run_carelab(&self.exe, &dir, &args, Duration::from_secs(600))?;
             if out.code != run.expect_exit {
                 return Err(Error::failure(format!(
@@ -341,6 +348,9 @@ impl Workspace {
                 write_atomic(dir.join(file), out.stdout.as_bytes())?;
             }
         }
+        for step in background {
+            step.finish(Duration::from_secs(120))?;
+        }
         let ctx = context(&lab.spec, &dir, seed);
         for (rel, text) in &lab.solution {
             write_atomic(dir.join(rel), ctx.render(text)?.as_bytes())?;
@@ -349,6 +359,99 @@ impl Workspace {
         entry.solved_with_solution = true;
         entry.last_activity_at = now();
         self.save()
+    }
+}
+
+/// A solution step running beside the others (see `RunSpec::background`).
+struct Background {
+    child: std::process::Child,
+    shown: String,
+    stderr: Option<std::thread::JoinHandle<String>>,
+}
+
+impl Background {
+    /// Start `carelab ARGS` in `dir` and wait until it prints its first
+    /// line on stderr (a listener says where it listens once it is bound).
+    fn spawn(exe: &Path, dir: &Path, args: Vec<String>) -> Result<Background> {
+        use std::io::BufRead;
+        let shown = format!("carelab {}", args.join(" "));
+        let mut child = std::process::Command::new(exe)
+            .args(&args)
+            .current_dir(dir)
+            .env("NO_COLOR", "1")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .map_err(|e| Error::failure(format!("could not run `{shown}`: {e}")))?;
+        let pipe = child.stderr.take();
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let stderr = std::thread::spawn(move || {
+            let mut all = String::new();
+            if let Some(pipe) = pipe {
+                for line in std::io::BufReader::new(pipe).lines() {
+                    let Ok(line) = line else { break };
+                    let _ = ready_tx.send(());
+                    all.push_str(&line);
+                    all.push('\n');
+                }
+            }
+            all
+        });
+        let bg = Background {
+            child,
+            shown,
+            stderr: Some(stderr),
+        };
+        if ready_rx.recv_timeout(Duration::from_secs(60)).is_err() {
+            return Err(bg.fail("printed nothing within 60 s"));
+        }
+        Ok(bg)
+    }
+
+    /// Wait for the step to exit by itself, successfully, within `limit`.
+    fn finish(mut self, limit: Duration) -> Result<()> {
+        let started = std::time::Instant::now();
+        loop {
+            match self.child.try_wait() {
+                Ok(Some(status)) if status.success() => return Ok(()),
+                Ok(Some(status)) => {
+                    let why = format!("exited {}", status.code().unwrap_or(-1));
+                    return Err(self.fail(&why));
+                }
+                Ok(None) if started.elapsed() > limit => {
+                    return Err(self.fail("did not finish after the last step"));
+                }
+                Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+                Err(e) => return Err(self.fail(&e.to_string())),
+            }
+        }
+    }
+
+    /// Stop the step and say what it printed last.
+    fn fail(mut self, why: &str) -> Error {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let stderr = self
+            .stderr
+            .take()
+            .and_then(|t| t.join().ok())
+            .unwrap_or_default();
+        Error::failure(format!(
+            "background solution step `{}` {why}: {}",
+            self.shown,
+            stderr.trim().lines().last().unwrap_or("no message")
+        ))
+    }
+}
+
+/// A step left behind by a failing solution is stopped, not orphaned.
+impl Drop for Background {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
     }
 }
 

@@ -1,0 +1,220 @@
+//! Labs 02 (legacy silos) and 03 (interoperability) end to end: their
+//! expected values agree with the files counted independently, a wrong
+//! answer fails with what was expected, the starter maps quarantine what
+//! they lack, and the reference solution's live MLLP feed is real.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use carelab::labs::workspace::{self, Workspace};
+use carelab::labs::Catalog;
+
+fn exe() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_carelab"))
+}
+
+/// Messages of an HL7 v2 file: segments (CR or LF separated) that are MSH.
+fn hl7_messages(path: &Path) -> usize {
+    let bytes = fs::read(path).unwrap();
+    String::from_utf8_lossy(&bytes)
+        .split(['\r', '\n'])
+        .filter(|s| s.starts_with("MSH"))
+        .count()
+}
+
+/// Data records of a CSV file, quoted line breaks and all.
+fn csv_records(path: &Path) -> usize {
+    csv::Reader::from_path(path).unwrap().byte_records().count()
+}
+
+fn expected(ctx: &carelab::labs::template::Context, name: &str) -> u64 {
+    ctx.expected[name]
+        .as_ref()
+        .unwrap_or_else(|e| panic!("{name}: {e}"))
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn lab02_expected_values_are_the_silos_counted_independently() {
+    let catalog = Catalog::builtin().unwrap();
+    let lab = catalog.find("legacy").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut ws = Workspace::open(&dir.path().join("w"), Some(31), None, &exe()).unwrap();
+    ws.solve(lab).unwrap();
+    let d = ws.lab_dir(&lab.spec);
+    let legacy = d.join("data/legacy");
+    let ctx = workspace::context(&lab.spec, &d, 31);
+
+    let lines = |p: &Path| {
+        fs::read(p)
+            .unwrap()
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .count() as u64
+    };
+    assert_eq!(
+        expected(&ctx, "registration_lines"),
+        lines(&legacy.join("registration.txt"))
+    );
+    assert_eq!(
+        expected(&ctx, "lab_messages"),
+        hl7_messages(&legacy.join("labs.hl7")) as u64
+    );
+    assert_eq!(
+        expected(&ctx, "clinic_bundles"),
+        lines(&legacy.join("clinic/bundles.ndjson"))
+    );
+    assert_eq!(
+        expected(&ctx, "pharmacy_rows"),
+        lines(&legacy.join("pharmacy.csv")) - 1
+    );
+    assert_eq!(
+        expected(&ctx, "defects_injected"),
+        csv_records(&legacy.join("truth/defects.csv")) as u64
+    );
+    // The quarantine total is every row of every quarantine file.
+    let quarantined: usize = fs::read_dir(d.join("clean/quarantine"))
+        .unwrap()
+        .map(|e| csv_records(&e.unwrap().path()))
+        .sum();
+    assert!(quarantined > 0);
+    assert_eq!(expected(&ctx, "quarantined"), quarantined as u64);
+
+    let report = ws.check(lab).unwrap();
+    assert!(report.complete, "{:?}", report.checks);
+    // One wrong answer fails alone and says what it wanted.
+    let answers = d.join("answers.toml");
+    let text = fs::read_to_string(&answers).unwrap();
+    let wrong = text.replace(
+        &format!("quarantined = {quarantined}"),
+        &format!("quarantined = {}", quarantined + 1),
+    );
+    assert_ne!(wrong, text);
+    fs::write(&answers, wrong).unwrap();
+    let report = ws.check(lab).unwrap();
+    let failed: Vec<_> = report.checks.iter().filter(|c| !c.passed).collect();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(
+        failed[0].detail,
+        format!("quarantined is {}, expected {quarantined}", quarantined + 1)
+    );
+}
+
+#[test]
+fn lab03_starter_maps_quarantine_and_a_live_feed_passes_its_checks() {
+    let catalog = Catalog::builtin().unwrap();
+    let lab = catalog.find("3").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut ws = Workspace::open(&dir.path().join("w"), Some(31), None, &exe()).unwrap();
+    ws.start(lab).unwrap();
+    let d = ws.lab_dir(&lab.spec);
+
+    // The starter's maps load, but leave glucose and creatinine codes
+    // unmapped: the check's own ingest quarantines them.
+    let starter = ws.check(lab).unwrap();
+    let by_id = |r: &workspace::CheckReport, id: &str| {
+        r.checks.iter().find(|c| c.id == id).unwrap().clone()
+    };
+    assert!(by_id(&starter, "mapped_ingest").passed);
+    let codes = by_id(&starter, "codes_mapped");
+    assert!(
+        !codes.passed && codes.detail.contains("expected 0"),
+        "{codes:?}"
+    );
+    let mapped: serde_json::Value =
+        serde_json::from_slice(&fs::read(d.join("mapped/quality.json")).unwrap()).unwrap();
+    let unmapped: Vec<&str> = mapped["sources"]["labs"]["unmapped_codes"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str())
+        .collect();
+    assert!(!unmapped.is_empty());
+    assert!(
+        unmapped
+            .iter()
+            .all(|c| ["CRE", "CREAT", "GLU", "GLUC"].contains(c)),
+        "{unmapped:?}"
+    );
+
+    // The reference maps are the shipped ones, byte for byte.
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/maps");
+    for name in ["lab-codes.toml", "units.toml"] {
+        let (_, text) = lab
+            .solution
+            .iter()
+            .find(|(p, _)| *p == format!("maps/{name}"))
+            .unwrap();
+        assert_eq!(
+            text,
+            &fs::read_to_string(shipped.join(name)).unwrap(),
+            "{name}"
+        );
+    }
+
+    // The live feed as the README does it, on a free port: the listener
+    // stops after the feed's messages, and its counts are what the checks
+    // compare with the replay's.
+    let sent = hl7_messages(&d.join("data/legacy/labs.hl7"));
+    let mut listener = std::process::Command::new(exe())
+        .args(["ingest", "listen", "--mllp", "127.0.0.1:0", "--out", "mllp"])
+        .args(["--max-messages", &sent.to_string()])
+        .current_dir(&d)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Its first line says where it listens; the rest is drained so that it
+    // never writes into a closed pipe.
+    let mut err = std::io::BufReader::new(listener.stderr.take().unwrap());
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut err, &mut first).unwrap();
+    let drain = std::thread::spawn(move || {
+        let mut rest = String::new();
+        let _ = std::io::Read::read_to_string(&mut err, &mut rest);
+        rest
+    });
+    let addr = first
+        .split_whitespace()
+        .find(|w| w.starts_with("127.0.0.1:"))
+        .unwrap()
+        .trim_end_matches(';')
+        .to_string();
+    let replay = std::process::Command::new(exe())
+        .args(["--json", "data", "replay", "--mllp", &addr])
+        .args(["--feed", "data/legacy/labs.hl7"])
+        .current_dir(&d)
+        .output()
+        .unwrap();
+    assert!(
+        replay.status.success(),
+        "{}",
+        String::from_utf8_lossy(&replay.stderr)
+    );
+    fs::write(d.join("replay.json"), &replay.stdout).unwrap();
+    assert!(listener.wait().unwrap().success());
+    drain.join().unwrap();
+
+    let ctx = workspace::context(&lab.spec, &d, 31);
+    let (accepted, errors) = (
+        expected(&ctx, "mllp_accepted"),
+        expected(&ctx, "mllp_errors"),
+    );
+    assert_eq!(accepted + errors, sent as u64);
+    assert!(errors > 0, "legacy-messy has results that are no number");
+    assert_eq!(hl7_messages(&d.join("mllp/feed.hl7")) as u64, accepted);
+    let report = ws.check(lab).unwrap();
+    for id in [
+        "mllp_all_answered",
+        "replay_acked",
+        "replay_matches_listener",
+    ] {
+        let c = by_id(&report, id);
+        assert!(c.passed, "{c:?}");
+    }
+    assert!(
+        !by_id(&report, "mllp_errors").passed,
+        "the starter answers 0"
+    );
+}
