@@ -235,8 +235,8 @@ fn sync(
     audit: &Option<AuditLog>,
     predictions: &mut Option<(PathBuf, BufWriter<std::fs::File>)>,
 ) -> Result<()> {
+    flush(predictions)?;
     if let Some((path, w)) = predictions {
-        w.flush().at(&*path)?;
         w.get_ref().sync_data().at(&*path)?;
     }
     if let Some(log) = audit {
@@ -271,6 +271,19 @@ pub fn read_prediction_log(path: impl AsRef<Path>) -> Result<Vec<PredictionRecor
 mod tests {
     use super::*;
 
+    fn prediction(score: f64) -> PredictionRecord {
+        PredictionRecord {
+            time: "2026-01-01T00:00:00Z".into(),
+            model: "m".into(),
+            version: "1".into(),
+            patient: None,
+            stay: None,
+            features: serde_json::Map::new(),
+            score,
+            flagged: false,
+        }
+    }
+
     #[test]
     fn everything_queued_is_written_on_close() {
         let dir = tempfile::tempdir().unwrap();
@@ -279,16 +292,7 @@ mod tests {
         let rec = Recorder::start(Some(&audit), Some(&preds)).unwrap();
         for i in 0..500 {
             rec.audit(AuditEvent::new("rest", "E", "test"));
-            rec.prediction(PredictionRecord {
-                time: "2026-01-01T00:00:00Z".into(),
-                model: "m".into(),
-                version: "1".into(),
-                patient: None,
-                stay: None,
-                features: serde_json::Map::new(),
-                score: f64::from(i) / 500.0,
-                flagged: false,
-            });
+            rec.prediction(prediction(f64::from(i) / 500.0));
         }
         rec.close().unwrap();
         assert!(rec.healthy());
@@ -307,16 +311,7 @@ mod tests {
         let preds = dir.path().join("preds.jsonl");
         let rec = Recorder::start(Some(&audit), Some(&preds)).unwrap();
         for i in 1..=3u64 {
-            rec.prediction(PredictionRecord {
-                time: "2026-01-01T00:00:00Z".into(),
-                model: "m".into(),
-                version: "1".into(),
-                patient: None,
-                stay: None,
-                features: serde_json::Map::new(),
-                score: 0.25,
-                flagged: false,
-            });
+            rec.prediction(prediction(0.25));
             assert!(rec.audit_acked(AuditEvent::new("rest", "E", "test")).await);
             // Not closed: what a crash right now would leave on disk.
             let v = crate::audit::verify(&audit).unwrap();

@@ -1,15 +1,15 @@
 //! Columns whose meaning depends on their table (a drug's `name` is no
 //! person's) and date cells that cannot be read, through `deid::run`.
 
-use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use carelab::deid::dataset::QUARANTINE;
 use carelab::deid::roles::RoleMap;
-use carelab::deid::tables::TableFile;
 use carelab::deid::{run, Mode, Options, Report};
 use carelab::ui::Ui;
+
+use crate::deid_rules::rows;
 
 const PATIENTS: &str = "patient_id,mrn,given_name,family_name,sex,birth_date,race,ethnicity,payer,address_line,city,state,zip,phone,email,ssn,death_date
 P1,MR1,Ann,Abbott,F,1950-06-02,White,Not Hispanic or Latino,Medicare,1 Oak St,Reno,NV,89501,775-555-0101,ann@example.org,111-22-3333,
@@ -70,25 +70,6 @@ fn deid(dir: &Path, mode: Mode) -> (PathBuf, Report) {
     };
     let report = run(&opts, &Ui::new(false, true, 0, true)).unwrap();
     (out, report)
-}
-
-/// A table's rows by column name.
-fn rows(path: &Path) -> Vec<BTreeMap<String, String>> {
-    let t = TableFile::of(path).unwrap();
-    let (header, _) = t.header().unwrap();
-    let mut out = Vec::new();
-    t.for_each_row(&header, |_, r| {
-        out.push(
-            header
-                .iter()
-                .cloned()
-                .zip(r.iter().map(String::from))
-                .collect(),
-        );
-        Ok(())
-    })
-    .unwrap();
-    out
 }
 
 fn column(path: &Path, name: &str) -> Vec<String> {

@@ -71,8 +71,8 @@ fn deid(input: &Path, out: &Path, mode: Mode, key: &Path) {
     run(&opts, &Ui::new(false, true, 0, true)).unwrap();
 }
 
-/// A table's rows by column name.
-fn rows(path: &Path) -> Vec<BTreeMap<String, String>> {
+/// A table's rows by column name (deid_columns reads its outputs with it too).
+pub(crate) fn rows(path: &Path) -> Vec<BTreeMap<String, String>> {
     let t = TableFile::of(path).unwrap();
     let (header, _) = t.header().unwrap();
     let mut out = Vec::new();
