@@ -266,7 +266,7 @@ fn tail_section(output: &str) -> String {
 
 /// The last lines of `text` under a heading, for a message.
 fn tail(what: &str, text: &str) -> String {
-    let lines: Vec<&str> = text.trim_end().lines().collect();
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
     if lines.is_empty() {
         return String::new();
     }

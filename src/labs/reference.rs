@@ -818,6 +818,106 @@ mod tests {
     }
 
     #[test]
+    fn blocks_are_dedented_and_keep_the_note_before_their_fence() {
+        let md = "1. Start:\n\n   <!-- run: solution; exit 2 -->\n   ```sh\n   carelab lab start 1\n     indented more\n   ```\n\n```toml\nx = 1\n```\n";
+        let blocks = code_blocks(md);
+        assert_eq!(blocks.len(), 2);
+        assert_eq!(blocks[0].lang, "sh");
+        assert_eq!(blocks[0].fence_line, 4);
+        assert_eq!(
+            blocks[0].lines,
+            vec![
+                (5, "carelab lab start 1".to_string()),
+                (6, "  indented more".to_string())
+            ]
+        );
+        assert_eq!(
+            blocks[0].run_note,
+            Some((3, "solution; exit 2".to_string()))
+        );
+        assert_eq!(blocks[1].lang, "toml");
+        assert_eq!(blocks[1].run_note, None);
+    }
+
+    #[test]
+    fn run_notes_parse_every_directive() {
+        let note = parse_run_note(
+            "stop; solution maps/a.toml answers.toml; exit 2; background until serving on; with SEED={seed} T={expected.threshold}",
+        )
+        .unwrap();
+        assert!(note.stop && note.background);
+        assert_eq!(note.until.as_deref(), Some("serving on"));
+        assert_eq!(
+            note.solution,
+            Some(vec!["maps/a.toml".to_string(), "answers.toml".to_string()])
+        );
+        assert_eq!(note.exit, Some(2));
+        assert_eq!(
+            note.with,
+            vec![
+                ("SEED".to_string(), "{seed}".to_string()),
+                ("T".to_string(), "{expected.threshold}".to_string())
+            ]
+        );
+        assert_eq!(parse_run_note("solution").unwrap().solution, Some(vec![]));
+        assert_eq!(
+            parse_run_note("skip — needs a GPU")
+                .unwrap()
+                .skip
+                .as_deref(),
+            Some("needs a GPU")
+        );
+        assert_eq!(
+            parse_run_note("skip: no network").unwrap().skip.as_deref(),
+            Some("no network")
+        );
+        for (bad, why) in [
+            ("skip", "must say why"),
+            ("exit two", "needs an exit status"),
+            ("background when ready", "background until TEXT"),
+            ("with SEED", "NAME=TEMPLATE"),
+            ("sudo", "unknown directive `sudo`"),
+        ] {
+            let err = parse_run_note(bad).unwrap_err();
+            assert!(err.contains(why), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn run_blocks_split_commands_and_check_their_notes() {
+        let md = "```sh\n$ cd x\n# a comment\n\ncarelab serve --a 1 \\\n  --b 2 &\ncurl -s url\n```\n\n```text\ncarelab not run\n```\n";
+        let blocks = run_blocks("c.md", md).unwrap();
+        assert_eq!(blocks.len(), 1);
+        let steps: Vec<(usize, &str)> = blocks[0]
+            .steps
+            .iter()
+            .map(|s| (s.line, s.text.as_str()))
+            .collect();
+        assert_eq!(
+            steps,
+            vec![
+                (2, "cd x"),
+                (5, "carelab serve --a 1 \\\n  --b 2 &"),
+                (7, "curl -s url")
+            ]
+        );
+        let err = run_blocks("c.md", "<!-- run: exit 1 -->\n```toml\nx = 1\n```\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("c.md (line 1)") && err.contains("before a ```toml block"),
+            "{err}"
+        );
+        let err = run_blocks("c.md", "\n<!-- run: later -->\n```sh\nls\n```\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("c.md (line 2)") && err.contains("unknown directive"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn placeholders_are_recognised() {
         for p in ["N", "DIR", "RUN_ID", "$TOKEN", "${SEED}", "<seed>"] {
             assert!(is_placeholder(p), "{p}");
