@@ -206,7 +206,8 @@ fn show(lab: &Lab, ui: &Ui) -> Result<u8> {
         for c in &s.checks {
             t.push_str(&format!("  - {}\n", c.title));
         }
-        t.push_str(&format!("\n{}\n", lab.readme));
+        let readme = carelab::labs::reference::without_run_notes(&lab.readme);
+        t.push_str(&format!("\n{readme}\n"));
         t
     });
     Ok(0)

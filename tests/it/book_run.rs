@@ -3,6 +3,9 @@
 //! `carelab` first on PATH. A command that fails names its chapter file and
 //! line. The runner's own mechanics are tested on small chapters.
 
+// The runner drives bash.
+#![cfg(unix)]
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -96,7 +99,10 @@ fn every_lab_chapter_runs_as_shown() {
                 }
                 assert!(report.commands >= 2, "{}: too few commands", report.chapter);
             }
-            Err(e) => failures.push(format!("{}: {e}", chapter.display())),
+            Err(e) => {
+                let shown = chapter.strip_prefix(repo()).unwrap_or(chapter);
+                failures.push(format!("{} failed: {e}", shown.display()));
+            }
         }
     }
     assert_eq!(results.len(), queue.len());
