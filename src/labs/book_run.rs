@@ -163,6 +163,54 @@ pub fn run_chapter(
     Ok(report)
 }
 
+/// The lab chapters of the book in `book_dir`: `src/labs/*.md`, in order.
+pub fn lab_chapters(book_dir: &Path) -> Result<Vec<PathBuf>> {
+    let dir = book_dir.join("src/labs");
+    let mut chapters = Vec::new();
+    for entry in fs::read_dir(&dir).at(&dir)? {
+        let path = entry.at(&dir)?.path();
+        if path.extension().is_some_and(|e| e == "md") {
+            chapters.push(path);
+        }
+    }
+    chapters.sort();
+    Ok(chapters)
+}
+
+/// Run `chapters`, `jobs` at a time, each in its own empty folder
+/// `work/<chapter file stem>`. `done` hears about each chapter as it ends;
+/// the results come back in the order of `chapters`.
+pub fn run_chapters(
+    chapters: &[PathBuf],
+    base: &Path,
+    work: &Path,
+    jobs: usize,
+    opts: &RunOptions,
+    done: impl Fn(&Path, &Result<ChapterReport>) + Sync,
+) -> Vec<Result<ChapterReport>> {
+    let queue = std::sync::Mutex::new(chapters.iter().enumerate());
+    // The lock is let go before the chapter runs.
+    let next = || queue.lock().ok().and_then(|mut q| q.next());
+    let results = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..jobs.max(1) {
+            s.spawn(|| {
+                while let Some((i, chapter)) = next() {
+                    let stem = chapter.file_stem().unwrap_or(chapter.as_os_str());
+                    let result = run_chapter(chapter, base, &work.join(stem), opts);
+                    done(chapter, &result);
+                    if let Ok(mut all) = results.lock() {
+                        all.push((i, result));
+                    }
+                }
+            });
+        }
+    });
+    let mut results = results.into_inner().unwrap_or_default();
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
+}
+
 fn run_blocks_in(
     shell: &mut Shell,
     source: &Source,
@@ -401,6 +449,12 @@ impl Shell {
     fn start(scratch: &Path, opts: &RunOptions) -> Result<Shell> {
         let work = scratch.join("work");
         let run = scratch.join("run");
+        if fs::read_dir(scratch).is_ok_and(|mut d| d.next().is_some()) {
+            return Err(Error::usage(format!(
+                "{} is not empty: a chapter runs in a fresh folder",
+                scratch.display()
+            )));
+        }
         fs::create_dir_all(&work).at(&work)?;
         let bin = run.join("bin");
         fs::create_dir_all(&bin).at(&bin)?;

@@ -7,10 +7,10 @@
 #![cfg(unix)]
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
-use carelab::labs::book_run::{run_chapter, ChapterReport, RunOptions};
+use carelab::labs::book_run::{self, run_chapter, ChapterReport, RunOptions};
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -32,62 +32,31 @@ fn run_text(name: &str, text: &str) -> Result<ChapterReport, String> {
     run_chapter(&md, dir.path(), &scratch, &options(30)).map_err(|e| e.to_string())
 }
 
-/// The lab chapters, `book/src/labs/NN-*.md`, in order.
-fn lab_chapters() -> Vec<PathBuf> {
-    let dir = repo().join("book/src/labs");
-    let mut chapters: Vec<PathBuf> = fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "md"))
-        .collect();
-    chapters.sort();
-    chapters
-}
-
-/// Run one lab chapter in a temporary folder, or, to look at what a
-/// failing chapter left, in `$CARELAB_BOOK_KEEP/<chapter>` (kept).
-fn run_lab_chapter(chapter: &Path) -> Result<ChapterReport, String> {
-    let temp = tempfile::tempdir().unwrap();
-    let scratch = match std::env::var_os("CARELAB_BOOK_KEEP") {
-        Some(keep) => PathBuf::from(keep).join(chapter.file_stem().unwrap()),
-        None => temp.path().to_path_buf(),
-    };
-    run_chapter(chapter, &repo(), &scratch, &options(300)).map_err(|e| e.to_string())
-}
-
 #[test]
 fn every_lab_chapter_runs_as_shown() {
-    let chapters = lab_chapters();
+    let chapters = book_run::lab_chapters(&repo().join("book")).unwrap();
     assert!(chapters.len() >= 11, "{chapters:?}");
-    // The chapters are independent: two at a time (CI has two cores). The
-    // later labs are the long ones (training, a load test), so they start
-    // first and the two threads finish close together.
+    // Two at a time (CI has two cores). The later labs are the long ones
+    // (training, a load test), so they start first and the two threads
+    // finish close together. To work on one chapter, name it in
+    // CARELAB_BOOK_CHAPTER; to look at what it left, CARELAB_BOOK_KEEP=DIR
+    // keeps its folders in DIR/<chapter>.
     let only = std::env::var("CARELAB_BOOK_CHAPTER").ok();
-    let queue: Vec<&PathBuf> = chapters
+    let queue: Vec<PathBuf> = chapters
         .iter()
         .rev()
         .filter(|c| {
             only.as_ref()
                 .is_none_or(|o| c.to_string_lossy().contains(o))
         })
+        .cloned()
         .collect();
-    let next = std::sync::Mutex::new(queue.clone().into_iter());
-    let results = std::sync::Mutex::new(Vec::new());
-    std::thread::scope(|s| {
-        for _ in 0..2 {
-            s.spawn(|| loop {
-                let Some(chapter) = next.lock().unwrap().next() else {
-                    break;
-                };
-                let result = run_lab_chapter(chapter);
-                results.lock().unwrap().push((chapter.clone(), result));
-            });
-        }
-    });
-    let mut results = results.into_inner().unwrap();
-    results.sort_by(|a, b| a.0.cmp(&b.0));
+    let temp = tempfile::tempdir().unwrap();
+    let work =
+        std::env::var_os("CARELAB_BOOK_KEEP").map_or(temp.path().to_path_buf(), PathBuf::from);
+    let results = book_run::run_chapters(&queue, &repo(), &work, 2, &options(300), |_, _| {});
     let mut failures = Vec::new();
-    for (chapter, result) in &results {
+    for result in &results {
         match result {
             Ok(report) => {
                 println!(
@@ -99,10 +68,7 @@ fn every_lab_chapter_runs_as_shown() {
                 }
                 assert!(report.commands >= 2, "{}: too few commands", report.chapter);
             }
-            Err(e) => {
-                let shown = chapter.strip_prefix(repo()).unwrap_or(chapter);
-                failures.push(format!("{} failed: {e}", shown.display()));
-            }
+            Err(e) => failures.push(e.to_string()),
         }
     }
     assert_eq!(results.len(), queue.len());
@@ -235,4 +201,37 @@ fn a_command_that_hangs_times_out() {
         "{err}"
     );
     assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+#[test]
+fn run_labs_verb_reports_a_failing_chapter_and_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let book = dir.path().join("book");
+    fs::create_dir_all(book.join("src/labs")).unwrap();
+    fs::write(
+        book.join("src/labs/00-setup.md"),
+        "# Lab\n\n```sh\ncarelab doctor --workspace . --json > doctor.json\ncarelab lab chek 0\n```\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_carelab"))
+        .args(["--json", "book", "run-labs", "--dir"])
+        .arg(&book)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["failed"], 1);
+    assert_eq!(report["chapters"][0]["chapter"], "00-setup");
+    let error = report["chapters"][0]["error"].as_str().unwrap();
+    assert!(
+        error.starts_with("book/src/labs/00-setup.md:5: `carelab lab chek 0` exited 2"),
+        "{error}"
+    );
+    // An unknown lab is a usage error.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_carelab"))
+        .args(["book", "run-labs", "99", "--dir"])
+        .arg(&book)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
 }
