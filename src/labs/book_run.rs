@@ -16,10 +16,16 @@
 //! so that a command the chapter means to fail (`exit N`) can go on and
 //! `echo $?` still prints what the learner sees.
 //!
-//! This is a library module rather than test code because the notes are
-//! parsed by [`super::reference`] (the one fence parser the command check
-//! uses too) and the solution files are written by the lab runner's own
-//! [`Workspace::write_solution_files`]: the test only lists the chapters.
+//! This is a library module rather than test code so that the tests and
+//! `carelab book run-labs` (a rehearsal on a room's machine) share it. It
+//! reuses the lab runner rather than copying it: the notes are parsed by
+//! [`super::reference`] (the one fence parser the command check uses too),
+//! solution files are written by [`Workspace::write_solution_files`] (what
+//! `lab solve` ends with) and placeholders are rendered by the lab's own
+//! template context. Only the background wait is its own: a chapter's
+//! server is a job of the learner's shell (`kill %1` must reach it), so the
+//! shell waits for its first line, where `lab solve` spawns `carelab`
+//! itself.
 
 use std::fs;
 use std::io::Write as _;

@@ -2,6 +2,10 @@
 //! command lines the book shows, pulled out of its Markdown so that the
 //! binary can parse each one with the real CLI.
 //!
+//! The fence parser here is the one the book runner ([`super::book_run`])
+//! uses too, with the `<!-- run: ... -->` notes that tell it how to run a
+//! block ([`RunNote`]).
+//!
 //! Both exist so that the guide cannot drift from the program: the reference
 //! is regenerated and compared in the tests, and a renamed flag that a lab
 //! still shows fails `carelab book check-commands`.

@@ -56,7 +56,7 @@ fn every_lab_chapter_runs_as_shown() {
         std::env::var_os("CARELAB_BOOK_KEEP").map_or(temp.path().to_path_buf(), PathBuf::from);
     let results = book_run::run_chapters(&queue, &repo(), &work, 2, &options(300), |_, _| {});
     let mut failures = Vec::new();
-    for result in &results {
+    for (chapter, result) in queue.iter().zip(&results) {
         match result {
             Ok(report) => {
                 println!(
@@ -68,7 +68,10 @@ fn every_lab_chapter_runs_as_shown() {
                 }
                 assert!(report.commands >= 2, "{}: too few commands", report.chapter);
             }
-            Err(e) => failures.push(e.to_string()),
+            Err(e) => {
+                let shown = chapter.strip_prefix(repo()).unwrap_or(chapter);
+                failures.push(format!("{} fails at {e}", shown.display()));
+            }
         }
     }
     assert_eq!(results.len(), queue.len());
@@ -234,4 +237,19 @@ fn run_labs_verb_reports_a_failing_chapter_and_exits_1() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn lab_show_leaves_the_run_notes_out() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_carelab"))
+        .args(["lab", "show", "9"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("carelab lab check 9"), "{text}");
+    assert!(!text.contains("<!-- run:"), "{text}");
+    // The README itself has them.
+    let readme = fs::read_to_string(repo().join("labs/09-deployment/README.md")).unwrap();
+    assert!(readme.contains("<!-- run: solution answers.toml -->"));
 }
