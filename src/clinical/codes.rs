@@ -72,7 +72,9 @@ impl Chronic {
     /// Which condition an ICD-10-CM code belongs to, by category prefix, so
     /// that more specific codes (E11.65, I50.22, N18.4, ...) count too.
     pub fn from_icd10(code: &str) -> Option<Chronic> {
-        let code = code.trim().to_ascii_uppercase();
+        // the category is the first three characters, in any case (no
+        // allocation: this runs for every condition at every stay)
+        let category = code.trim().as_bytes().get(..3)?;
         let prefixes: [(&str, Chronic); 9] = [
             ("I10", Chronic::Hypertension),
             ("I11", Chronic::Hypertension),
@@ -86,7 +88,7 @@ impl Chronic {
         ];
         prefixes
             .iter()
-            .find(|(p, _)| code.starts_with(p))
+            .find(|(p, _)| category.eq_ignore_ascii_case(p.as_bytes()))
             .map(|&(_, c)| c)
     }
 }
@@ -152,7 +154,8 @@ impl Measure {
     }
 
     pub fn from_loinc(code: &str) -> Option<Measure> {
-        Measure::ALL.into_iter().find(|m| m.loinc() == code.trim())
+        let code = code.trim();
+        Measure::ALL.into_iter().find(|m| m.loinc() == code)
     }
 
     pub fn display(self) -> &'static str {

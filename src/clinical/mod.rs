@@ -10,6 +10,7 @@
 
 pub mod analysis;
 pub mod codes;
+pub mod iso;
 pub mod records;
 
 pub use analysis::{AnalysisRow, FeatureKind, FeatureValue, FEATURES};

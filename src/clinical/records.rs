@@ -20,6 +20,7 @@ pub struct Patient {
     pub family_name: String,
     /// `F` or `M`.
     pub sex: String,
+    #[serde(serialize_with = "super::iso::serialize_date")]
     pub birth_date: NaiveDate,
     /// OMB race category, e.g. `White`, `Black or African American`.
     pub race: String,
@@ -36,6 +37,7 @@ pub struct Patient {
     pub email: String,
     pub ssn: String,
     /// Date of death when the person died in the window.
+    #[serde(serialize_with = "super::iso::serialize_opt_date")]
     pub death_date: Option<NaiveDate>,
 }
 
@@ -46,7 +48,9 @@ pub struct Encounter {
     pub patient_id: String,
     /// FHIR v3 ActCode class, `IMP` for inpatient.
     pub class: String,
+    #[serde(serialize_with = "super::iso::serialize_datetime")]
     pub admit_time: NaiveDateTime,
+    #[serde(serialize_with = "super::iso::serialize_datetime")]
     pub discharge_time: NaiveDateTime,
     /// `Disposition::name()`, e.g. `home`, `skilled_nursing`, `expired`.
     pub disposition: String,
@@ -60,6 +64,7 @@ pub struct Observation {
     pub observation_id: String,
     pub patient_id: String,
     pub encounter_id: String,
+    #[serde(serialize_with = "super::iso::serialize_datetime")]
     pub time: NaiveDateTime,
     /// LOINC code in clean data; a local code in some messy sources.
     pub code: String,
@@ -81,6 +86,7 @@ pub struct Condition {
     /// ICD-10-CM code.
     pub code: String,
     pub display: String,
+    #[serde(serialize_with = "super::iso::serialize_date")]
     pub onset_date: NaiveDate,
 }
 
@@ -93,6 +99,7 @@ pub struct Medication {
     /// RxNorm concept id.
     pub rxnorm: String,
     pub name: String,
+    #[serde(serialize_with = "super::iso::serialize_datetime")]
     pub authored_time: NaiveDateTime,
 }
 
@@ -102,6 +109,7 @@ pub struct Note {
     pub note_id: String,
     pub patient_id: String,
     pub encounter_id: String,
+    #[serde(serialize_with = "super::iso::serialize_datetime")]
     pub time: NaiveDateTime,
     pub text: String,
 }
@@ -167,7 +175,7 @@ pub fn parse_datetime(s: &str) -> Option<NaiveDateTime> {
 }
 
 pub fn format_datetime(t: &NaiveDateTime) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S").to_string()
+    super::iso::format_datetime(t)
 }
 
 /// The ways free text (a note, a letter) writes a date. The generator
@@ -198,7 +206,7 @@ impl DateStyle {
         DateStyle::MonthShort,
     ];
 
-    fn pattern(self) -> &'static str {
+    pub(crate) fn pattern(self) -> &'static str {
         match self {
             DateStyle::Iso => "%Y-%m-%d",
             DateStyle::Slash => "%m/%d/%Y",
@@ -211,7 +219,7 @@ impl DateStyle {
 
 /// A date written in `style`.
 pub fn date_text(d: NaiveDate, style: DateStyle) -> String {
-    d.format(style.pattern()).to_string()
+    super::iso::date_style_text(d, style).unwrap_or_else(|| d.format(style.pattern()).to_string())
 }
 
 /// A date written in one of the `DateStyle`s (month names in any case),

@@ -177,8 +177,8 @@ impl CsvRows {
 /// byte for byte as the `csv` crate's default writer does (quotes only when
 /// a field holds a comma, quote, CR or LF; quotes doubled; floats in `ryu`'s
 /// shortest form; `\n` after each record), without its per-field
-/// allocations: dates and times are formatted into a reused string instead
-/// of a fresh one per field.
+/// allocations: numbers are written from stack buffers, and other
+/// `collect_str` values into a reused string.
 mod encode {
     use std::fmt::Write as _;
 
@@ -219,10 +219,7 @@ mod encode {
                 self.out.push(b',');
             }
             self.fields += 1;
-            let special = bytes
-                .iter()
-                .any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r'));
-            if special {
+            if needs_quotes(bytes) {
                 self.out.push(b'"');
                 // each quote is doubled: copy the runs between them whole
                 let mut parts = bytes.split(|b| *b == b'"');
@@ -258,17 +255,64 @@ mod encode {
             self.out.push(b'\n');
         }
 
+        /// A field known to hold none of the bytes that need quoting.
+        fn plain(&mut self, bytes: &[u8]) {
+            if self.fields > 0 {
+                self.out.push(b',');
+            }
+            self.fields += 1;
+            self.out.extend_from_slice(bytes);
+        }
+
         fn float(&mut self, v: f64) {
-            self.formatted(|s| ryu_like(v, s));
+            // exactly as csv writes it: csv formats floats with the `ryu`
+            // crate, so this calls the same crate rather than imitating it
+            // (std's shortest digits can pick the other of two equally short
+            // neighbours); digits, `.`, `-`, `e`, `NaN`, `inf` need no quotes
+            self.plain(ryu::Buffer::new().format(v).as_bytes());
+        }
+
+        fn unsigned(&mut self, v: u64) {
+            let mut buf = [0u8; 20];
+            let digits = decimal(v, &mut buf);
+            self.plain(digits);
+        }
+
+        fn signed(&mut self, v: i64) {
+            let mut buf = [0u8; 21];
+            let digits = decimal(v.unsigned_abs(), &mut buf[1..]).len();
+            let start = buf.len() - digits;
+            if v < 0 {
+                buf[start - 1] = b'-';
+                self.plain(&buf[start - 1..]);
+            } else {
+                self.plain(&buf[start..]);
+            }
         }
     }
 
-    /// `v` exactly as csv writes it: csv formats floats with the `ryu`
-    /// crate (shortest round-trip digits; `NaN`, `inf`, `-inf`), so this
-    /// calls the same crate rather than imitating it (std's shortest digits
-    /// can pick the other of two equally short neighbours).
-    pub fn ryu_like(v: f64, s: &mut String) -> std::fmt::Result {
-        s.write_str(ryu::Buffer::new().format(v))
+    /// The decimal digits of `v`, written at the end of `buf` (at least 20
+    /// bytes: `u64::MAX` has 20 digits), as `{v}` writes them.
+    fn decimal(mut v: u64, buf: &mut [u8]) -> &[u8] {
+        let mut i = buf.len();
+        loop {
+            i -= 1;
+            buf[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        &buf[i..]
+    }
+
+    /// Does the field hold a comma, quote, CR or LF? Checked without an
+    /// early exit, so the compiler can test many bytes at once: most
+    /// fields are short, and long ones (note text) usually need quotes.
+    fn needs_quotes(bytes: &[u8]) -> bool {
+        bytes.iter().fold(false, |found, b| {
+            found | (*b == b',') | (*b == b'"') | (*b == b'\n') | (*b == b'\r')
+        })
     }
 
     macro_rules! integers {
@@ -295,11 +339,39 @@ mod encode {
             self.field(if v { b"true" } else { b"false" });
             Ok(())
         }
-        integers!(
-            serialize_i8: i8, serialize_i16: i16, serialize_i32: i32, serialize_i64: i64,
-            serialize_i128: i128, serialize_u8: u8, serialize_u16: u16, serialize_u32: u32,
-            serialize_u64: u64, serialize_u128: u128
-        );
+        integers!(serialize_i128: i128, serialize_u128: u128);
+        fn serialize_i8(self, v: i8) -> Result<(), EncodeError> {
+            self.signed(v.into());
+            Ok(())
+        }
+        fn serialize_i16(self, v: i16) -> Result<(), EncodeError> {
+            self.signed(v.into());
+            Ok(())
+        }
+        fn serialize_i32(self, v: i32) -> Result<(), EncodeError> {
+            self.signed(v.into());
+            Ok(())
+        }
+        fn serialize_i64(self, v: i64) -> Result<(), EncodeError> {
+            self.signed(v);
+            Ok(())
+        }
+        fn serialize_u8(self, v: u8) -> Result<(), EncodeError> {
+            self.unsigned(v.into());
+            Ok(())
+        }
+        fn serialize_u16(self, v: u16) -> Result<(), EncodeError> {
+            self.unsigned(v.into());
+            Ok(())
+        }
+        fn serialize_u32(self, v: u32) -> Result<(), EncodeError> {
+            self.unsigned(v.into());
+            Ok(())
+        }
+        fn serialize_u64(self, v: u64) -> Result<(), EncodeError> {
+            self.unsigned(v);
+            Ok(())
+        }
         fn serialize_f32(self, v: f32) -> Result<(), EncodeError> {
             // ryu formats an f32 by its own shortest digits
             self.formatted(|s| s.write_str(ryu::Buffer::new().format(v)));
@@ -927,6 +999,24 @@ mod tests {
         w.into_inner().unwrap()
     }
 
+    /// Our encoding of `rows`, for record types that are not tables.
+    fn encode_rows<T: Serialize>(rows: &[T]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut scratch = String::new();
+        for r in rows {
+            let start = out.len();
+            let mut enc = encode::RowEncoder {
+                out: &mut out,
+                scratch: &mut scratch,
+                fields: 0,
+                in_struct: false,
+            };
+            r.serialize(&mut enc).unwrap();
+            enc.end_record(start);
+        }
+        out
+    }
+
     #[test]
     fn floats_are_written_as_the_csv_crate_writes_them() {
         let mut values = vec![
@@ -966,12 +1056,58 @@ mod tests {
             );
             values.push((rng.random::<f64>() * 1000.0 * 100.0).round() / 100.0);
         }
-        for v in values {
-            let mut ours = String::new();
-            encode::ryu_like(v, &mut ours).unwrap();
-            let theirs = String::from_utf8(csv_crate(&[v])).unwrap();
-            assert_eq!(format!("{ours}\n"), theirs, "value {v:e}");
+        #[derive(Serialize)]
+        struct Float {
+            v: f64,
         }
+        for v in values {
+            let ours = String::from_utf8(encode_rows(&[Float { v }])).unwrap();
+            let theirs = String::from_utf8(csv_crate(&[v])).unwrap();
+            assert_eq!(ours, theirs, "value {v:e}");
+        }
+    }
+
+    #[test]
+    fn integers_are_written_as_the_csv_crate_writes_them() {
+        #[derive(Serialize)]
+        struct Ints {
+            a: i8,
+            b: i16,
+            c: i32,
+            d: i64,
+            e: u8,
+            f: u16,
+            g: u32,
+            h: u64,
+            i: i128,
+            j: usize,
+        }
+        let row = |k: i64| Ints {
+            a: k as i8,
+            b: k as i16,
+            c: k as i32,
+            d: k,
+            e: k as u8,
+            f: k as u16,
+            g: k as u32,
+            h: k as u64,
+            i: i128::from(k) * 3,
+            j: k as usize,
+        };
+        let mut rows: Vec<Ints> = [0, 1, -1, 9, 10, -10, 99, 100, 255, -128, 65_535]
+            .into_iter()
+            .chain([i64::MAX, i64::MIN, i64::from(i32::MIN), 1_000_000_007])
+            .map(row)
+            .collect();
+        rows.push(Ints {
+            h: u64::MAX,
+            i: i128::MIN,
+            ..row(0)
+        });
+        assert_eq!(
+            String::from_utf8(encode_rows(&rows)).unwrap(),
+            String::from_utf8(csv_crate(&rows)).unwrap()
+        );
     }
 
     #[test]

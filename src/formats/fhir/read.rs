@@ -141,7 +141,7 @@ pub fn read_bundle_json(source: &str, v: &Json) -> Result<FhirRead> {
     match v.get("resourceType") {
         Some(Json::String(t)) if t == "Bundle" => {}
         Some(other) => return Err(top("resourceType \"Bundle\"", describe_code(other))),
-        None => return Err(top("a resourceType element", describe(&v))),
+        None => return Err(top("a resourceType element", describe(v))),
     }
     let entries = match v.get("entry") {
         None => return Ok(FhirRead::default()),
