@@ -247,6 +247,16 @@ fn run_blocks_in(
                 "{at}: a `background` block needs a command ending in `&`, or only one command"
             )));
         }
+        if let Some((name, _)) = block
+            .note
+            .with
+            .iter()
+            .find(|(name, _)| !block.steps.iter().any(|s| contains_word(&s.text, name)))
+        {
+            return Err(Error::failure(format!(
+                "{at}: the run note fills in {name}, but no command of the block shows it"
+            )));
+        }
         let mut statuses = Vec::new();
         for step in &block.steps {
             let text = fill_in(&block.note.with, step, shell, lab, source)?;
@@ -558,7 +568,14 @@ impl Shell {
             log = quote(&log.to_string_lossy()),
             until = quote(until.unwrap_or("")),
         );
-        let mut status = self.await_end(id, &script, Some(&log))?;
+        let mut status = self.await_end(id, &script, Some(&log)).map_err(|why| {
+            // A server that never says it is ready: say what was awaited.
+            match (until, why.strip_prefix("did not finish")) {
+                (Some(t), Some(rest)) => format!("did not print \"{t}\"{rest}"),
+                (None, Some(rest)) => format!("printed nothing{rest}"),
+                _ => why,
+            }
+        })?;
         if status.code != 0 {
             status.code = if status.code == 125 { 0 } else { status.code };
             let why = match until {

@@ -151,6 +151,15 @@ this block only shows output
         err.contains("e.md:3: `(exit 4)` exited 4 (expected 0 or 3)"),
         "{err}"
     );
+    let err = run_text(
+        "h.md",
+        "<!-- run: with SEED={seed} -->\n```sh\necho 1\n```\n",
+    )
+    .unwrap_err();
+    assert!(
+        err.contains("h.md:2: the run note fills in SEED, but no command of the block shows it"),
+        "{err}"
+    );
     let err = run_text("f.md", "<!-- run: skip -->\n```sh\nls\n```\n").unwrap_err();
     assert!(
         err.contains("f.md (line 1)") && err.contains("must say why"),
@@ -188,6 +197,27 @@ test ! -e late.txt
         err.contains("g.md:3: `sh -c 'exit 3'` ended before it printed anything (exit 3)"),
         "{err}"
     );
+}
+
+#[test]
+fn a_server_that_never_gets_ready_times_out_saying_what_was_awaited() {
+    let dir = tempfile::tempdir().unwrap();
+    let md = dir.path().join("t.md");
+    fs::write(
+        &md,
+        "<!-- run: background until serving -->\n```sh\nsh -c 'echo loading >&2; sleep 60' &\n```\n",
+    )
+    .unwrap();
+    let err = run_chapter(&md, dir.path(), &dir.path().join("s"), &options(1))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with(
+            "t.md:3: `sh -c 'echo loading >&2; sleep 60' &` did not print \"serving\" within 1 s"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("loading"), "{err}");
 }
 
 #[test]
