@@ -29,7 +29,7 @@ pub struct IngestArgs {
     /// FHIR R4 bundles or Bulk NDJSON (a file or a folder), as one source named `fhir`.
     #[arg(long)]
     pub fhir: Option<PathBuf>,
-    /// End of the data (ISO date-time); default: the latest time seen.
+    /// End of the data (ISO date-time); default: the latest admission seen.
     #[arg(long)]
     pub data_end: Option<String>,
     /// Output folder.

@@ -585,7 +585,7 @@ pub fn run(cfg: &PipelineConfig, out: &Path) -> Result<IngestSummary> {
                 s.clone(),
             )
         })?,
-        None => latest_time(&by_person),
+        None => default_data_end(&by_person),
     };
     let mut analysis: Vec<AnalysisRow> = Vec::new();
     for (pid, recs) in &by_person {
@@ -813,18 +813,28 @@ fn fill_gaps(into: &mut Patient, from: &Patient) {
     }
 }
 
-fn latest_time(by_person: &BTreeMap<String, PersonRecords>) -> NaiveDateTime {
-    by_person
-        .values()
-        .flat_map(|r| {
-            r.encounters
-                .iter()
-                .flat_map(|e| [e.admit_time, e.discharge_time])
-                .chain(r.observations.iter().map(|o| o.time))
-                .chain(r.medications.iter().map(|m| m.authored_time))
-        })
-        .max()
-        .unwrap_or_default()
+/// The default end of the data: the latest admission it holds. The label is
+/// about admissions (a readmission is one), and an export vouches for them
+/// only up to its last one; discharges and results of stays admitted before
+/// then can run later, and taking those as the end would label stays whose
+/// follow-up the data does not cover as "not readmitted". With no
+/// encounters at all, the latest time of anything.
+fn default_data_end(by_person: &BTreeMap<String, PersonRecords>) -> NaiveDateTime {
+    let records = || by_person.values();
+    let latest_admission = records()
+        .flat_map(|r| r.encounters.iter().map(|e| e.admit_time))
+        .max();
+    latest_admission.unwrap_or_else(|| {
+        records()
+            .flat_map(|r| {
+                r.observations
+                    .iter()
+                    .map(|o| o.time)
+                    .chain(r.medications.iter().map(|m| m.authored_time))
+            })
+            .max()
+            .unwrap_or_default()
+    })
 }
 
 fn read_crosswalk(path: &Path) -> Result<Vec<super::linkage::CrosswalkLink>> {

@@ -96,6 +96,8 @@ pub const EMBEDDED: &[(&str, &str)] = embed![
     "09-deployment/solution/predict.json",
     "09-deployment/solution/predictions.jsonl",
     "09-deployment/solution/tokens.toml",
+    "09-deployment/solution/ward.token",
+    "09-deployment/solution/ops.token",
     "10-monitoring/lab.toml",
     "10-monitoring/README.md",
     "10-monitoring/starter/answers.toml",

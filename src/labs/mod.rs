@@ -6,9 +6,12 @@
 //! a lab and `progress.json`; [`workshop`] derives per-learner seeds, writes
 //! the instructor's answer key with the same expected-value code the checks
 //! use, and reports on a class. [`book`] builds and serves the guide;
-//! [`reference`] renders the CLI reference and finds the commands the book shows.
+//! [`reference`] renders the CLI reference and finds the commands the book shows;
+//! [`book_run`] runs the commands the lab chapters show.
 
 pub mod book;
+#[cfg(unix)]
+pub mod book_run;
 pub mod catalog;
 pub mod checks;
 pub mod reference;

@@ -271,28 +271,95 @@ pub fn commands_in_markdown(file: &str, text: &str) -> Vec<ShownCommand> {
     if text.contains(GENERATED_MARK) {
         return found;
     }
-    let mut shell_block = false;
-    let mut in_block = false;
-    let mut pending: Option<(usize, String)> = None;
+    for block in code_blocks(text) {
+        if !SHELL_LANGS.contains(&block.lang.as_str()) {
+            continue;
+        }
+        for (start, joined) in logical_lines(&block) {
+            for words in expand_optional(&joined)
+                .iter()
+                .flat_map(|variant| invocations(variant))
+            {
+                found.push(ShownCommand {
+                    file: file.to_string(),
+                    line: start,
+                    words,
+                });
+            }
+        }
+    }
+    found
+}
+
+/// A fenced code block of a Markdown file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeBlock {
+    /// The first word of the info string (`sh`, `toml`, or empty).
+    pub lang: String,
+    /// 1-based line of the opening fence.
+    pub fence_line: usize,
+    /// The lines inside the fence (1-based line, text), with the fence's
+    /// own indentation removed (a fence inside a list item is indented).
+    pub lines: Vec<(usize, String)>,
+    /// The `<!-- run: ... -->` note on the line right before the fence:
+    /// its line and the text after `run:`. See [`RunNote`].
+    pub run_note: Option<(usize, String)>,
+}
+
+/// Every fenced code block of `text`, in order. This is the one fence
+/// parser: the command check and the book runner both read blocks through
+/// it. A line starting (after indentation) with three backticks or tildes
+/// opens or closes a block; an unclosed block runs to the end of the text.
+pub fn code_blocks(text: &str) -> Vec<CodeBlock> {
+    let mut blocks = Vec::new();
+    let mut open: Option<(CodeBlock, usize)> = None;
+    let mut previous: Option<(usize, &str)> = None;
     for (i, raw) in text.lines().enumerate() {
         let trimmed = raw.trim_start();
-        if let Some(info) = trimmed
+        let fence = trimmed
             .strip_prefix("```")
-            .or_else(|| trimmed.strip_prefix("~~~"))
-        {
-            in_block = !in_block;
-            let lang = info.trim().split([',', ' ']).next().unwrap_or("");
-            shell_block = SHELL_LANGS.contains(&lang);
-            pending = None;
-            continue;
+            .or_else(|| trimmed.strip_prefix("~~~"));
+        match (fence, open.take()) {
+            (Some(_), Some((block, _))) => blocks.push(block),
+            (Some(info), None) => {
+                let lang = info.trim().split([',', ' ']).next().unwrap_or("");
+                let run_note = previous.and_then(|(line, text)| {
+                    let note = text.trim().strip_prefix("<!--")?.strip_suffix("-->")?;
+                    let body = note.trim().strip_prefix("run:")?;
+                    Some((line, body.trim().to_string()))
+                });
+                let block = CodeBlock {
+                    lang: lang.to_string(),
+                    fence_line: i + 1,
+                    lines: Vec::new(),
+                    run_note,
+                };
+                open = Some((block, raw.len() - trimmed.len()));
+            }
+            (None, Some((mut block, indent))) => {
+                let cut = raw.len() - raw.trim_start().len();
+                block
+                    .lines
+                    .push((i + 1, raw[cut.min(indent)..].to_string()));
+                open = Some((block, indent));
+            }
+            (None, None) => {}
         }
-        if !in_block || !shell_block {
-            continue;
-        }
-        let (start, mut joined) = match pending.take() {
-            Some((start, so_far)) => (start, so_far),
-            None => (i + 1, String::new()),
-        };
+        previous = Some((i + 1, raw));
+    }
+    if let Some((block, _)) = open {
+        blocks.push(block);
+    }
+    blocks
+}
+
+/// The logical lines of a block: `\` continuations joined with a space,
+/// each with the 1-based line where it starts.
+fn logical_lines(block: &CodeBlock) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    let mut pending: Option<(usize, String)> = None;
+    for (line, raw) in &block.lines {
+        let (start, mut joined) = pending.take().unwrap_or((*line, String::new()));
         if let Some(cont) = raw.trim_end().strip_suffix('\\') {
             joined.push_str(cont);
             joined.push(' ');
@@ -300,18 +367,191 @@ pub fn commands_in_markdown(file: &str, text: &str) -> Vec<ShownCommand> {
             continue;
         }
         joined.push_str(raw);
-        for words in expand_optional(&joined)
-            .iter()
-            .flat_map(|variant| invocations(variant))
-        {
-            found.push(ShownCommand {
-                file: file.to_string(),
-                line: start,
-                words,
-            });
+        out.push((start, joined));
+    }
+    out.extend(pending);
+    out
+}
+
+/// How the book runner treats one shell block: the directives of the
+/// `<!-- run: ... -->` note on the line before its fence, separated by `;`.
+/// The note is an HTML comment, so the rendered book does not show it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RunNote {
+    /// `skip: WHY`: the block is not run; the reason is listed in the
+    /// runner's report. Keep skips rare.
+    pub skip: Option<String>,
+    /// `solution [FILE ...]`: before the block, write the lab's solution
+    /// files (all, or the ones named) into the lab folder, standing in for
+    /// the edits the learner makes between commands.
+    pub solution: Option<Vec<String>>,
+    /// `exit N`: a command of the block is meant to exit N (an alert, a
+    /// refusal): each command exits 0 or N, and at least one exits N.
+    pub exit: Option<i32>,
+    /// `background [until TEXT]`: the block starts a process that keeps
+    /// running (a server, a listener, a job to interrupt): each command
+    /// ending in `&` (or the block's only command) is started in the
+    /// background, and the runner waits until it prints a line on stderr
+    /// (or one containing TEXT) before it goes on.
+    pub background: bool,
+    /// The TEXT of `background until TEXT`.
+    pub until: Option<String>,
+    /// `stop`: before the block, stop what runs in the background with
+    /// Ctrl-C (SIGINT) and wait for it to exit, as the chapter tells the
+    /// learner to.
+    pub stop: bool,
+    /// `with NAME=TEMPLATE ...`: words the learner replaces with their own
+    /// value (`SEED`, `T`), filled in just before each command that shows
+    /// them by rendering TEMPLATE with the lab's placeholders (`{seed}`,
+    /// `{expected.threshold}`).
+    pub with: Vec<(String, String)>,
+}
+
+/// Parse the text after `run:` of a note.
+pub fn parse_run_note(text: &str) -> std::result::Result<RunNote, String> {
+    let mut note = RunNote::default();
+    for directive in text.split(';').map(str::trim).filter(|d| !d.is_empty()) {
+        let (word, rest) = directive
+            .split_once(|c: char| c.is_whitespace() || c == ':')
+            .map_or((directive, ""), |(w, r)| (w, r.trim()));
+        match word {
+            "skip" => {
+                let why = rest.trim_start_matches(['—', '-', ':']).trim();
+                if why.is_empty() {
+                    return Err("`skip` must say why (`skip: needs a GPU`)".to_string());
+                }
+                note.skip = Some(why.to_string());
+            }
+            "solution" => {
+                note.solution = Some(rest.split_whitespace().map(str::to_string).collect());
+            }
+            "exit" => {
+                let code = rest
+                    .parse::<i32>()
+                    .map_err(|_| format!("`exit` needs an exit status, found `{rest}`"))?;
+                note.exit = Some(code);
+            }
+            "background" => {
+                note.background = true;
+                if !rest.is_empty() {
+                    let text = rest
+                        .strip_prefix("until")
+                        .map(|t| t.trim().trim_matches('"'))
+                        .filter(|t| !t.is_empty())
+                        .ok_or_else(|| {
+                            format!("expected `background` or `background until TEXT`, found `{directive}`")
+                        })?;
+                    note.until = Some(text.to_string());
+                }
+            }
+            "stop" if rest.is_empty() => note.stop = true,
+            "with" => {
+                for pair in rest.split_whitespace() {
+                    let (name, template) = pair
+                        .split_once('=')
+                        .filter(|(n, t)| !n.is_empty() && !t.is_empty())
+                        .ok_or_else(|| format!("`with` takes NAME=TEMPLATE pairs, found `{pair}`"))?;
+                    note.with.push((name.to_string(), template.to_string()));
+                }
+                if note.with.is_empty() {
+                    return Err("`with` takes NAME=TEMPLATE pairs".to_string());
+                }
+            }
+            _ => {
+                return Err(format!(
+                    "unknown directive `{directive}` (known: skip, solution, exit, background, stop, with)"
+                ))
+            }
         }
     }
-    found
+    Ok(note)
+}
+
+/// One command as the learner would paste it: continuation lines kept
+/// with their `\`, a `$ ` prompt removed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShellStep {
+    /// 1-based line where the command starts.
+    pub line: usize,
+    pub text: String,
+}
+
+/// A shell block the book runner executes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunBlock {
+    /// 1-based line of the opening fence.
+    pub fence_line: usize,
+    pub note: RunNote,
+    pub steps: Vec<ShellStep>,
+}
+
+/// The languages of the blocks the runner executes: only fences marked as
+/// shell run (`text` and `console` blocks show output or synopses).
+pub const RUN_LANGS: [&str; 3] = ["sh", "bash", "shell"];
+
+/// The shell blocks of `text` (a Markdown file named `file`) with their run
+/// notes. A note that does not parse, or one before a block that does not
+/// run, is an error naming the file and line.
+pub fn run_blocks(file: &str, text: &str) -> crate::error::Result<Vec<RunBlock>> {
+    let mut out = Vec::new();
+    for block in code_blocks(text) {
+        let runs = RUN_LANGS.contains(&block.lang.as_str());
+        let note = match &block.run_note {
+            Some((line, body)) if !runs => {
+                return Err(crate::error::Error::bad_input(
+                    file,
+                    format!("line {line}"),
+                    "a run note before a ```sh block",
+                    format!("`run: {body}` before a ```{} block", block.lang),
+                ))
+            }
+            Some((line, body)) => parse_run_note(body).map_err(|why| {
+                crate::error::Error::bad_input(
+                    file,
+                    format!("line {line}"),
+                    "a valid run note",
+                    why,
+                )
+            })?,
+            None => RunNote::default(),
+        };
+        if !runs {
+            continue;
+        }
+        out.push(RunBlock {
+            fence_line: block.fence_line,
+            note,
+            steps: shell_steps(&block),
+        });
+    }
+    Ok(out)
+}
+
+/// The commands of a block: blank and comment lines dropped, continuation
+/// lines kept together.
+fn shell_steps(block: &CodeBlock) -> Vec<ShellStep> {
+    let mut steps: Vec<ShellStep> = Vec::new();
+    let mut continuing = false;
+    for (line, raw) in &block.lines {
+        let text = raw.trim_end();
+        if continuing {
+            if let Some(step) = steps.last_mut() {
+                step.text.push('\n');
+                step.text.push_str(text);
+            }
+        } else {
+            let start = text.trim_start();
+            if start.is_empty() || start.starts_with('#') {
+                continue;
+            }
+            steps.push(ShellStep {
+                line: *line,
+                text: start.strip_prefix("$ ").unwrap_or(start).to_string(),
+            });
+        }
+        continuing = text.ends_with('\\');
+    }
+    steps
 }
 
 /// The marker the generated CLI reference carries.
@@ -575,6 +815,106 @@ mod tests {
             &format!("<!-- {GENERATED_MARK} -->\n```\ncarelab x\n```\n")
         )
         .is_empty());
+    }
+
+    #[test]
+    fn blocks_are_dedented_and_keep_the_note_before_their_fence() {
+        let md = "1. Start:\n\n   <!-- run: solution; exit 2 -->\n   ```sh\n   carelab lab start 1\n     indented more\n   ```\n\n```toml\nx = 1\n```\n";
+        let blocks = code_blocks(md);
+        assert_eq!(blocks.len(), 2);
+        assert_eq!(blocks[0].lang, "sh");
+        assert_eq!(blocks[0].fence_line, 4);
+        assert_eq!(
+            blocks[0].lines,
+            vec![
+                (5, "carelab lab start 1".to_string()),
+                (6, "  indented more".to_string())
+            ]
+        );
+        assert_eq!(
+            blocks[0].run_note,
+            Some((3, "solution; exit 2".to_string()))
+        );
+        assert_eq!(blocks[1].lang, "toml");
+        assert_eq!(blocks[1].run_note, None);
+    }
+
+    #[test]
+    fn run_notes_parse_every_directive() {
+        let note = parse_run_note(
+            "stop; solution maps/a.toml answers.toml; exit 2; background until serving on; with SEED={seed} T={expected.threshold}",
+        )
+        .unwrap();
+        assert!(note.stop && note.background);
+        assert_eq!(note.until.as_deref(), Some("serving on"));
+        assert_eq!(
+            note.solution,
+            Some(vec!["maps/a.toml".to_string(), "answers.toml".to_string()])
+        );
+        assert_eq!(note.exit, Some(2));
+        assert_eq!(
+            note.with,
+            vec![
+                ("SEED".to_string(), "{seed}".to_string()),
+                ("T".to_string(), "{expected.threshold}".to_string())
+            ]
+        );
+        assert_eq!(parse_run_note("solution").unwrap().solution, Some(vec![]));
+        assert_eq!(
+            parse_run_note("skip — needs a GPU")
+                .unwrap()
+                .skip
+                .as_deref(),
+            Some("needs a GPU")
+        );
+        assert_eq!(
+            parse_run_note("skip: no network").unwrap().skip.as_deref(),
+            Some("no network")
+        );
+        for (bad, why) in [
+            ("skip", "must say why"),
+            ("exit two", "needs an exit status"),
+            ("background when ready", "background until TEXT"),
+            ("with SEED", "NAME=TEMPLATE"),
+            ("sudo", "unknown directive `sudo`"),
+        ] {
+            let err = parse_run_note(bad).unwrap_err();
+            assert!(err.contains(why), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn run_blocks_split_commands_and_check_their_notes() {
+        let md = "```sh\n$ cd x\n# a comment\n\ncarelab serve --a 1 \\\n  --b 2 &\ncurl -s url\n```\n\n```text\ncarelab not run\n```\n";
+        let blocks = run_blocks("c.md", md).unwrap();
+        assert_eq!(blocks.len(), 1);
+        let steps: Vec<(usize, &str)> = blocks[0]
+            .steps
+            .iter()
+            .map(|s| (s.line, s.text.as_str()))
+            .collect();
+        assert_eq!(
+            steps,
+            vec![
+                (2, "cd x"),
+                (5, "carelab serve --a 1 \\\n  --b 2 &"),
+                (7, "curl -s url")
+            ]
+        );
+        let err = run_blocks("c.md", "<!-- run: exit 1 -->\n```toml\nx = 1\n```\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("c.md (line 1)") && err.contains("before a ```toml block"),
+            "{err}"
+        );
+        let err = run_blocks("c.md", "\n<!-- run: later -->\n```sh\nls\n```\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("c.md (line 2)") && err.contains("unknown directive"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -351,14 +351,58 @@ impl Workspace {
         for step in background {
             step.finish(Duration::from_secs(120))?;
         }
-        let ctx = context(&lab.spec, &dir, seed);
-        for (rel, text) in &lab.solution {
-            write_atomic(dir.join(rel), ctx.render(text)?.as_bytes())?;
-        }
+        self.write_solution_files(lab, &[])?;
         let entry = self.entry(&lab.spec)?;
         entry.solved_with_solution = true;
         entry.last_activity_at = now();
         self.save()
+    }
+}
+
+impl Workspace {
+    /// Write the lab's solution files (all, or the ones named in `only`)
+    /// into its folder, with the expected values read from the folder as it
+    /// is now. A file whose values come from another solution file (an
+    /// answer read from a log the solution also holds) is rendered after
+    /// the others are written. `lab solve` ends with this; the book runner
+    /// uses it where a chapter has the learner edit files.
+    pub fn write_solution_files(&self, lab: &Lab, only: &[String]) -> Result<()> {
+        if let Some(missing) = only
+            .iter()
+            .find(|name| !lab.solution.iter().any(|(rel, _)| rel == *name))
+        {
+            let known: Vec<&str> = lab.solution.iter().map(|(rel, _)| rel.as_str()).collect();
+            return Err(Error::usage(format!(
+                "lab {} has no solution file {missing}; it has {}",
+                lab.spec.slug,
+                known.join(", ")
+            )));
+        }
+        let dir = self.lab_dir(&lab.spec);
+        let mut pending: Vec<&(String, String)> = lab
+            .solution
+            .iter()
+            .filter(|(rel, _)| only.is_empty() || only.contains(rel))
+            .collect();
+        while !pending.is_empty() {
+            let ctx = context(&lab.spec, &dir, self.progress.seed);
+            let mut left = Vec::new();
+            let mut last_error = None;
+            for file in &pending {
+                match ctx.render(&file.1) {
+                    Ok(text) => write_atomic(dir.join(&file.0), text.as_bytes())?,
+                    Err(e) => {
+                        left.push(*file);
+                        last_error = Some(e);
+                    }
+                }
+            }
+            if let (true, Some(e)) = (left.len() == pending.len(), last_error) {
+                return Err(e);
+            }
+            pending = left;
+        }
+        Ok(())
     }
 }
 

@@ -8,8 +8,12 @@
 //! round. Problems never echo string values: a client that put a name where
 //! a category belongs must not see it copied into error logs downstream.
 
-use serde::Serialize;
-use serde_json::{Map, Value};
+use std::borrow::Cow;
+use std::sync::OnceLock;
+
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Number, Value};
 
 use crate::clinical::analysis::{AnalysisRow, FeatureKind, FEATURES};
 use crate::clinical::codes::Measure;
@@ -74,6 +78,254 @@ fn json_type(v: &Value) -> String {
     .into()
 }
 
+/// A JSON value as validation sees it: strings borrowed from the request
+/// body where they can be, numbers as serde_json reads them, and only the
+/// type of arrays and objects (no field takes one).
+#[derive(Debug, Clone, PartialEq)]
+enum Field<'a> {
+    Null,
+    Bool(bool),
+    Number(Number),
+    Str(Cow<'a, str>),
+    Array,
+    Object,
+}
+
+impl<'a> Field<'a> {
+    fn of(value: &'a Value) -> Field<'a> {
+        match value {
+            Value::Null => Field::Null,
+            Value::Bool(b) => Field::Bool(*b),
+            Value::Number(n) => Field::Number(n.clone()),
+            Value::String(s) => Field::Str(Cow::Borrowed(s)),
+            Value::Array(_) => Field::Array,
+            Value::Object(_) => Field::Object,
+        }
+    }
+
+    /// The JSON type, as problems name it.
+    fn type_name(&self) -> &'static str {
+        match self {
+            Field::Null => "null",
+            Field::Bool(_) => "a boolean",
+            Field::Number(_) => "a number",
+            Field::Str(_) => "a string",
+            Field::Array => "an array",
+            Field::Object => "an object",
+        }
+    }
+}
+
+/// Slots of the two identifiers, after the features' (which are the
+/// indices of `FEATURES`).
+const PATIENT_ID: usize = FEATURES.len();
+const STAY_ID: usize = FEATURES.len() + 1;
+const SLOTS: usize = FEATURES.len() + 2;
+
+/// The slot of a name a request may carry: one binary search, not a scan
+/// of the data dictionary per key.
+fn slot_of(name: &str) -> Option<usize> {
+    static SORTED: OnceLock<Vec<(&'static str, usize)>> = OnceLock::new();
+    let sorted = SORTED.get_or_init(|| {
+        let mut names: Vec<(&'static str, usize)> = FEATURES
+            .iter()
+            .enumerate()
+            .map(|(i, (name, _))| (*name, i))
+            .chain([("patient_id", PATIENT_ID), ("stay_id", STAY_ID)])
+            .collect();
+        names.sort_unstable();
+        names
+    });
+    let i = sorted.binary_search_by(|(n, _)| (*n).cmp(name)).ok()?;
+    sorted.get(i).map(|(_, slot)| *slot)
+}
+
+/// One request object's fields, each in the slot of its name, and the
+/// names that are not known. Duplicate keys keep the last value, as a
+/// parsed JSON object does.
+struct Fields<'a> {
+    slots: [Option<Field<'a>>; SLOTS],
+    unknown: Vec<Cow<'a, str>>,
+}
+
+impl<'a> Fields<'a> {
+    fn new() -> Fields<'a> {
+        Fields {
+            slots: std::array::from_fn(|_| None),
+            unknown: Vec::new(),
+        }
+    }
+
+    fn insert(&mut self, key: Cow<'a, str>, value: Field<'a>) {
+        match slot_of(&key).and_then(|i| self.slots.get_mut(i)) {
+            Some(slot) => *slot = Some(value),
+            None => self.unknown.push(key),
+        }
+    }
+
+    fn of_object(obj: &'a Map<String, Value>) -> Fields<'a> {
+        let mut fields = Fields::new();
+        for (key, value) in obj {
+            fields.insert(Cow::Borrowed(key), Field::of(value));
+        }
+        fields
+    }
+
+    fn take(&mut self, slot: usize) -> Option<Field<'a>> {
+        self.slots.get_mut(slot).and_then(Option::take)
+    }
+}
+
+/// A request body read straight from its bytes: the object's fields, or
+/// the JSON type found instead of an object.
+// It lives on the stack for one parse; a box would be one more allocation
+// per request.
+#[allow(clippy::large_enum_variant)]
+enum Body<'a> {
+    Object(Fields<'a>),
+    Other(&'static str),
+}
+
+impl<'de> Deserialize<'de> for Body<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        d.deserialize_any(BodyVisitor)
+    }
+}
+
+struct BodyVisitor;
+
+impl<'de> Visitor<'de> for BodyVisitor {
+    type Value = Body<'de>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> std::result::Result<Self::Value, A::Error> {
+        let mut fields = Fields::new();
+        while let Some(Key(key)) = map.next_key()? {
+            let value: Field = map.next_value()?;
+            fields.insert(key, value);
+        }
+        Ok(Body::Object(fields))
+    }
+
+    // Anything else is named by its type; `Field` reads (and skips) it.
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> std::result::Result<Self::Value, A::Error> {
+        FieldVisitor
+            .visit_seq(seq)
+            .map(|f| Body::Other(f.type_name()))
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> std::result::Result<Self::Value, E> {
+        Ok(Body::Other("a boolean"))
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> std::result::Result<Self::Value, E> {
+        Ok(Body::Other("a number"))
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> std::result::Result<Self::Value, E> {
+        Ok(Body::Other("a number"))
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> std::result::Result<Self::Value, E> {
+        Ok(Body::Other("a number"))
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> std::result::Result<Self::Value, E> {
+        Ok(Body::Other("a string"))
+    }
+    fn visit_unit<E: de::Error>(self) -> std::result::Result<Self::Value, E> {
+        Ok(Body::Other("null"))
+    }
+}
+
+/// An object key, borrowed from the body unless it had escapes.
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        d.deserialize_str(StrVisitor).map(Key)
+    }
+}
+
+struct StrVisitor;
+
+impl<'de> Visitor<'de> for StrVisitor {
+    type Value = Cow<'de, str>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a string")
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> std::result::Result<Self::Value, E> {
+        Ok(Cow::Borrowed(v))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<Self::Value, E> {
+        Ok(Cow::Owned(v.to_string()))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> std::result::Result<Self::Value, E> {
+        Ok(Cow::Owned(v))
+    }
+}
+
+impl<'de> Deserialize<'de> for Field<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        d.deserialize_any(FieldVisitor)
+    }
+}
+
+struct FieldVisitor;
+
+impl<'de> Visitor<'de> for FieldVisitor {
+    type Value = Field<'de>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> std::result::Result<Self::Value, E> {
+        Ok(Field::Bool(v))
+    }
+    // Numbers become the `Number` a parsed `Value` would hold, so problems
+    // print them the same way.
+    fn visit_i64<E: de::Error>(self, v: i64) -> std::result::Result<Self::Value, E> {
+        Ok(Field::Number(v.into()))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> std::result::Result<Self::Value, E> {
+        Ok(Field::Number(v.into()))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> std::result::Result<Self::Value, E> {
+        Ok(Number::from_f64(v).map_or(Field::Null, Field::Number))
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> std::result::Result<Self::Value, E> {
+        Ok(Field::Str(Cow::Borrowed(v)))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<Self::Value, E> {
+        Ok(Field::Str(Cow::Owned(v.to_string())))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> std::result::Result<Self::Value, E> {
+        Ok(Field::Str(Cow::Owned(v)))
+    }
+    fn visit_unit<E: de::Error>(self) -> std::result::Result<Self::Value, E> {
+        Ok(Field::Null)
+    }
+    fn visit_none<E: de::Error>(self) -> std::result::Result<Self::Value, E> {
+        Ok(Field::Null)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(
+        self,
+        mut seq: A,
+    ) -> std::result::Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Field::Array)
+    }
+    fn visit_map<A: MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> std::result::Result<Self::Value, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Field::Object)
+    }
+}
+
 /// Check one request object against the data dictionary and the model's
 /// known levels.
 pub fn parse_predict(
@@ -81,37 +333,65 @@ pub fn parse_predict(
     model: &ModelInfo,
 ) -> std::result::Result<PredictInput, Vec<FieldProblem>> {
     let Some(obj) = value.as_object() else {
-        return Err(vec![FieldProblem {
-            field: "$".into(),
-            problem: "wrong_type",
-            expected: "a JSON object of named features".into(),
-            found: Some(json_type(value)),
-        }]);
+        return Err(not_an_object(&json_type(value)));
     };
+    validate(Fields::of_object(obj), model)
+}
+
+/// `parse_predict` on a request body as it arrived, without building a
+/// JSON tree first (the tree's keys and nodes were most of the allocations
+/// of a `/v1/predict` request). The outer error is the body's JSON syntax
+/// error; the inner result is exactly `parse_predict`'s on the parsed body.
+#[allow(clippy::type_complexity)]
+pub fn parse_predict_json(
+    body: &[u8],
+    model: &ModelInfo,
+) -> std::result::Result<std::result::Result<PredictInput, Vec<FieldProblem>>, serde_json::Error> {
+    Ok(match serde_json::from_slice::<Body>(body)? {
+        Body::Object(fields) => validate(fields, model),
+        Body::Other(found) => Err(not_an_object(found)),
+    })
+}
+
+fn not_an_object(found: &str) -> Vec<FieldProblem> {
+    vec![FieldProblem {
+        field: "$".into(),
+        problem: "wrong_type",
+        expected: "a JSON object of named features".into(),
+        found: Some(found.into()),
+    }]
+}
+
+/// Every check of one request: identifiers, unknown names (sorted, as a
+/// parsed object lists them), each feature in data-dictionary order, then
+/// the derived features against the row.
+fn validate(
+    mut fields: Fields<'_>,
+    model: &ModelInfo,
+) -> std::result::Result<PredictInput, Vec<FieldProblem>> {
     let mut problems = Vec::new();
     let mut row = AnalysisRow::default();
 
-    let patient_id = id_field(obj, "patient_id", &mut problems);
-    let stay_id = id_field(obj, "stay_id", &mut problems);
+    let patient_id = id_field(fields.take(PATIENT_ID), "patient_id", &mut problems);
+    let stay_id = id_field(fields.take(STAY_ID), "stay_id", &mut problems);
 
-    for key in obj.keys() {
-        let known =
-            key == "patient_id" || key == "stay_id" || FEATURES.iter().any(|(name, _)| name == key);
-        if !known {
-            problems.push(FieldProblem {
-                field: key.clone(),
-                problem: "unknown",
-                expected: "a feature named in the data dictionary".into(),
-                found: None,
-            });
-        }
+    let mut unknown = std::mem::take(&mut fields.unknown);
+    unknown.sort_unstable();
+    unknown.dedup();
+    for key in unknown {
+        problems.push(FieldProblem {
+            field: key.into_owned(),
+            problem: "unknown",
+            expected: "a feature named in the data dictionary".into(),
+            found: None,
+        });
     }
 
-    for (name, kind) in FEATURES {
-        if DERIVED.contains(&name) {
+    for (slot, (name, kind)) in FEATURES.iter().enumerate() {
+        if DERIVED.contains(name) {
             continue;
         }
-        let v = obj.get(name);
+        let v = fields.take(slot);
         match kind {
             FeatureKind::Categorical => {
                 if let Some(s) = categorical(name, v, model, &mut problems) {
@@ -119,12 +399,12 @@ pub fn parse_predict(
                 }
             }
             FeatureKind::Binary => {
-                if let Some(x) = binary(name, v, &mut problems) {
+                if let Some(x) = binary(name, v.as_ref(), &mut problems) {
                     set_number(&mut row, name, Some(x));
                 }
             }
             FeatureKind::Numeric => {
-                if let Some(x) = numeric(name, v, &mut problems) {
+                if let Some(x) = numeric(name, v.as_ref(), &mut problems) {
                     set_number(&mut row, name, x);
                 }
             }
@@ -133,8 +413,10 @@ pub fn parse_predict(
 
     // Derived features may be sent, but only with the value the row implies.
     for name in DERIVED {
-        let Some(v) = obj.get(name) else { continue };
-        let Some(sent) = binary(name, Some(v), &mut problems) else {
+        let Some(v) = slot_of(name).and_then(|i| fields.take(i)) else {
+            continue;
+        };
+        let Some(sent) = binary(name, Some(&v), &mut problems) else {
             continue;
         };
         let implied = row.feature(name).and_then(|f| match f {
@@ -162,21 +444,17 @@ pub fn parse_predict(
     }
 }
 
-fn id_field(
-    obj: &Map<String, Value>,
-    name: &str,
-    problems: &mut Vec<FieldProblem>,
-) -> Option<String> {
-    match obj.get(name) {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= 128 => Some(s.clone()),
-        Some(Value::Number(n)) => Some(n.to_string()),
+fn id_field(v: Option<Field<'_>>, name: &str, problems: &mut Vec<FieldProblem>) -> Option<String> {
+    match v {
+        None | Some(Field::Null) => None,
+        Some(Field::Str(s)) if !s.trim().is_empty() && s.len() <= 128 => Some(s.into_owned()),
+        Some(Field::Number(n)) => Some(n.to_string()),
         Some(other) => {
             problems.push(FieldProblem {
                 field: name.into(),
                 problem: "wrong_type",
                 expected: "a non-empty string of at most 128 characters".into(),
-                found: Some(json_type(other)),
+                found: Some(other.type_name().into()),
             });
             None
         }
@@ -194,32 +472,33 @@ fn missing(name: &str, expected: String, problems: &mut Vec<FieldProblem>) {
 
 fn categorical(
     name: &str,
-    v: Option<&Value>,
+    v: Option<Field<'_>>,
     model: &ModelInfo,
     problems: &mut Vec<FieldProblem>,
 ) -> Option<String> {
     let levels = model.levels.get(name);
-    let expected = match levels {
+    // Built only for a problem: a valid request allocates nothing here.
+    let expected = || match levels {
         Some(l) => format!("one of {}", l.join(", ")),
         None => "a non-empty string".into(),
     };
     match v {
-        None | Some(Value::Null) => {
-            missing(name, expected, problems);
+        None | Some(Field::Null) => {
+            missing(name, expected(), problems);
             None
         }
-        Some(Value::String(s)) => {
+        Some(Field::Str(s)) => {
             let ok = match levels {
-                Some(l) => l.iter().any(|x| x == s),
+                Some(l) => l.iter().any(|x| *x == *s),
                 None => !s.trim().is_empty(),
             };
             if ok {
-                Some(s.clone())
+                Some(s.into_owned())
             } else {
                 problems.push(FieldProblem {
                     field: name.into(),
                     problem: "unknown_level",
-                    expected,
+                    expected: expected(),
                     found: Some(format!("a string of {} characters", s.chars().count())),
                 });
                 None
@@ -229,23 +508,23 @@ fn categorical(
             problems.push(FieldProblem {
                 field: name.into(),
                 problem: "wrong_type",
-                expected,
-                found: Some(json_type(other)),
+                expected: expected(),
+                found: Some(other.type_name().into()),
             });
             None
         }
     }
 }
 
-fn binary(name: &str, v: Option<&Value>, problems: &mut Vec<FieldProblem>) -> Option<f64> {
+fn binary(name: &str, v: Option<&Field<'_>>, problems: &mut Vec<FieldProblem>) -> Option<f64> {
     let expected = || "0 or 1 (or true/false)".to_string();
     match v {
-        None | Some(Value::Null) => {
+        None | Some(Field::Null) => {
             missing(name, expected(), problems);
             None
         }
-        Some(Value::Bool(b)) => Some(f64::from(u8::from(*b))),
-        Some(Value::Number(n)) => match n.as_f64() {
+        Some(Field::Bool(b)) => Some(f64::from(u8::from(*b))),
+        Some(Field::Number(n)) => match n.as_f64() {
             Some(x) if x == 0.0 || x == 1.0 => Some(x),
             _ => {
                 problems.push(FieldProblem {
@@ -262,7 +541,7 @@ fn binary(name: &str, v: Option<&Value>, problems: &mut Vec<FieldProblem>) -> Op
                 field: name.into(),
                 problem: "wrong_type",
                 expected: expected(),
-                found: Some(json_type(other)),
+                found: Some(other.type_name().into()),
             });
             None
         }
@@ -270,16 +549,20 @@ fn binary(name: &str, v: Option<&Value>, problems: &mut Vec<FieldProblem>) -> Op
 }
 
 /// `Some(None)` is a valid missing value; `None` means a problem was recorded.
-fn numeric(name: &str, v: Option<&Value>, problems: &mut Vec<FieldProblem>) -> Option<Option<f64>> {
+fn numeric(
+    name: &str,
+    v: Option<&Field<'_>>,
+    problems: &mut Vec<FieldProblem>,
+) -> Option<Option<f64>> {
     let (lo, hi) = numeric_range(name);
     let expected = || format!("a number in {lo}..{hi}");
     match v {
-        None | Some(Value::Null) if optional(name) => Some(None),
-        None | Some(Value::Null) => {
+        None | Some(Field::Null) if optional(name) => Some(None),
+        None | Some(Field::Null) => {
             missing(name, expected(), problems);
             None
         }
-        Some(Value::Number(n)) => match n.as_f64() {
+        Some(Field::Number(n)) => match n.as_f64() {
             Some(x) if x.is_finite() && x >= lo && x <= hi => Some(Some(x)),
             _ => {
                 problems.push(FieldProblem {
@@ -296,7 +579,7 @@ fn numeric(name: &str, v: Option<&Value>, problems: &mut Vec<FieldProblem>) -> O
                 field: name.into(),
                 problem: "wrong_type",
                 expected: expected(),
-                found: Some(json_type(other)),
+                found: Some(other.type_name().into()),
             });
             None
         }
@@ -365,6 +648,54 @@ pub fn row_to_json(row: &AnalysisRow) -> Map<String, Value> {
         out.insert(name.into(), v);
     }
     out
+}
+
+/// `row_to_json(row)` as it serialises, without building the map: the
+/// prediction log writes this for every request. Keys in the map's
+/// (sorted) order, numbers as the same `f64`s, missing values as null.
+pub struct RowFeatures<'a>(pub &'a AnalysisRow);
+
+impl Serialize for RowFeatures<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        static SORTED: OnceLock<Vec<&'static str>> = OnceLock::new();
+        let names = SORTED.get_or_init(|| {
+            let mut names: Vec<&'static str> = FEATURES
+                .iter()
+                .map(|(name, _)| *name)
+                .filter(|name| !DERIVED.contains(name))
+                .collect();
+            names.sort_unstable();
+            names
+        });
+        let row = self.0;
+        let mut map = s.serialize_map(Some(names.len()))?;
+        for &name in names {
+            match category(row, name) {
+                Some(level) => map.serialize_entry(name, level)?,
+                None => match row.feature(name) {
+                    Some(crate::clinical::analysis::FeatureValue::Num(Some(x)))
+                        if x.is_finite() =>
+                    {
+                        map.serialize_entry(name, &x)?
+                    }
+                    _ => map.serialize_entry(name, &())?,
+                },
+            }
+        }
+        map.end()
+    }
+}
+
+/// The level of a categorical feature, borrowed (`feature` clones it).
+fn category<'a>(row: &'a AnalysisRow, name: &str) -> Option<&'a str> {
+    match name {
+        "sex" => Some(&row.sex),
+        "race_ethnicity" => Some(&row.race_ethnicity),
+        "payer" => Some(&row.payer),
+        "disposition" => Some(&row.disposition),
+        _ => None,
+    }
 }
 
 /// A valid request for a made-up stay (a 74-year-old with heart failure,
@@ -482,6 +813,93 @@ mod tests {
             got.row.feature("polypharmacy"),
             Some(crate::clinical::analysis::FeatureValue::Num(Some(1.0)))
         );
+    }
+
+    /// Every way `parse_predict_json` can answer, against `parse_predict`
+    /// on the parsed body.
+    #[test]
+    fn reading_bytes_answers_as_the_parsed_value_does() {
+        let mut bad = good();
+        let o = bad.as_object_mut().unwrap();
+        o.remove("los_days");
+        o.insert("sex".into(), json!("Jane Doe"));
+        o.insert("age".into(), json!(-7));
+        o.insert("chf".into(), json!([1, {"a": 2}]));
+        o.insert("htn".into(), json!({"x": [1]}));
+        o.insert("creatinine".into(), json!(99.5));
+        o.insert("bnp".into(), json!(1e5));
+        o.insert("zeta".into(), json!(1));
+        o.insert("alpha".into(), json!(null));
+        o.insert("patient_id".into(), json!(true));
+        o.insert("age_over_75".into(), json!(1));
+        let mut ok = good();
+        ok["patient_id"] = json!("P\u{e9} \"1\"");
+        ok["stay_id"] = json!(17);
+        ok["polypharmacy"] = json!(true);
+        let bodies = [
+            serde_json::to_string(&bad).unwrap(),
+            serde_json::to_string(&ok).unwrap(),
+            // an escaped key, duplicate keys (the last wins), nulls
+            r#"{"a\u0067e": 70, "age": 71, "sex": "F", "sex": "M", "race_ethnicity": "White",
+                "payer": "Medicare", "los_days": 4, "disposition": "home", "htn": 0,
+                "t2dm": false, "chf": 0, "copd": 0, "ckd": 0, "afib": 0, "depression": 0,
+                "n_medications": 2, "hr": null, "zz": 1, "zz": 2}"#
+                .to_string(),
+            "[1, 2]".into(),
+            "\"text\"".into(),
+            "null".into(),
+            "3.5".into(),
+            "true".into(),
+            "{}".into(),
+        ];
+        for body in bodies {
+            let value: Value = serde_json::from_str(&body).unwrap();
+            let expected = parse_predict(&value, &model());
+            let got = parse_predict_json(body.as_bytes(), &model()).unwrap();
+            assert_eq!(got, expected, "{body}");
+        }
+        let problems =
+            parse_predict_json(serde_json::to_string(&bad).unwrap().as_bytes(), &model())
+                .unwrap()
+                .unwrap_err();
+        assert_eq!(problems.len(), 11, "{problems:?}");
+        assert_eq!(problems[0].field, "patient_id");
+        assert_eq!(
+            (problems[1].field.as_str(), problems[2].field.as_str()),
+            ("alpha", "zeta")
+        );
+        let ok = parse_predict_json(serde_json::to_string(&ok).unwrap().as_bytes(), &model())
+            .unwrap()
+            .unwrap();
+        assert_eq!(ok.patient_id.as_deref(), Some("P\u{e9} \"1\""));
+        assert_eq!(ok.stay_id.as_deref(), Some("17"));
+        for broken in ["", "{", "{\"age\": }", "[1, 2", "{} x", "{\"age\": 1e999}"] {
+            let a = parse_predict_json(broken.as_bytes(), &model()).unwrap_err();
+            let b = serde_json::from_str::<Value>(broken).unwrap_err();
+            assert_eq!(
+                (a.line(), a.column(), a.classify()),
+                (b.line(), b.column(), b.classify())
+            );
+        }
+    }
+
+    #[test]
+    fn row_features_serialise_as_the_map_does() {
+        let rows = [
+            parse_predict(&example_request(), &model()).unwrap().row,
+            parse_predict(&good(), &model()).unwrap().row,
+            AnalysisRow {
+                hr: Some(f64::NAN),
+                sex: "\"quoted\" \u{e9}".into(),
+                ..Default::default()
+            },
+        ];
+        for row in rows {
+            assert_eq!(
+                serde_json::to_string(&RowFeatures(&row)).unwrap(),
+                serde_json::to_string(&row_to_json(&row)).unwrap()
+            );
+        }
     }
 
     #[test]

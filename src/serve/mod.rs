@@ -22,6 +22,6 @@ pub mod server;
 pub mod tls;
 
 pub use auth::{hash_token, Role, Tokens};
-pub use recorder::{read_prediction_log, PredictionRecord, Recorder};
+pub use recorder::{read_prediction_log, Prediction, PredictionRecord, Recorder};
 pub use scorer::{load_model, load_model_from, LinearModel, ModelInfo, Scorer};
 pub use server::{serve, serve_tls, ServeConfig, Service};

@@ -27,6 +27,7 @@ use axum::middleware::{from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use serde::Serialize;
 use serde_json::{json, Value};
 use tokio::sync::Semaphore;
 
@@ -37,9 +38,9 @@ use crate::ingest::maps::Maps;
 
 use super::auth::{Role, Tokens};
 use super::fhir::{row_from_bundle, FhirProblem};
-use super::input::{parse_predict, row_to_json, FieldProblem, PredictInput};
+use super::input::{parse_predict, parse_predict_json, row_to_json, FieldProblem, PredictInput};
 use super::metrics::Metrics;
-use super::recorder::{PredictionRecord, Recorder};
+use super::recorder::{Prediction, Recorder};
 use super::scorer::{ModelInfo, Scorer};
 
 /// Where models come from: called at start and on every reload.
@@ -249,12 +250,16 @@ impl Service {
         input.patient_id = Some(read.patient_id);
         input.stay_id = Some(read.stay_id.clone());
         match self.score(&live, vec![input]) {
-            Ok((mut answers, mut note)) => {
-                let mut answer = answers.pop().unwrap_or(Value::Null);
+            Ok((risks, mut note)) => {
+                let Some(risk) = risks.first() else {
+                    return error(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "model_error",
+                        "the model returned no score",
+                    );
+                };
+                let mut answer = json!(self.answer(info, *risk));
                 if let Some(o) = answer.as_object_mut() {
-                    o.insert("threshold".into(), json!(self.config.threshold));
-                    o.insert("model".into(), json!(info.name));
-                    o.insert("version".into(), json!(info.version));
                     o.insert("stay_id".into(), json!(read.stay_id));
                     o.insert("features".into(), Value::Object(features));
                     o.insert("quarantined".into(), json!(read.quarantined));
@@ -271,16 +276,23 @@ impl Service {
         }
     }
 
-    /// Score valid inputs, log them, and build the answers.
+    /// Score valid inputs, queue their predictions for the log, and say
+    /// what to audit; the risks come back in the inputs' order.
     // The error is a ready HTTP response; boxing axum's Response buys nothing here.
     #[allow(clippy::result_large_err)]
     fn score(
         &self,
         live: &Live,
         inputs: Vec<PredictInput>,
-    ) -> std::result::Result<(Vec<Value>, AuditNote), Response> {
+    ) -> std::result::Result<(Vec<Risk>, AuditNote), Response> {
         let info = &live.info;
-        let rows: Vec<_> = inputs.iter().map(|i| i.row.clone()).collect();
+        // The rows move into the scorer's slice and on into the log: no copies.
+        let mut rows = Vec::with_capacity(inputs.len());
+        let mut ids = Vec::with_capacity(inputs.len());
+        for input in inputs {
+            rows.push(input.row);
+            ids.push((input.patient_id, input.stay_id));
+        }
         let scores = match live.scorer.score(&rows) {
             Ok(s) if s.len() == rows.len() && s.iter().all(|x| x.is_finite()) => s,
             Ok(_) => {
@@ -299,26 +311,28 @@ impl Service {
             }
         };
         self.metrics.scores(&scores);
-        let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-        let mut answers = Vec::with_capacity(scores.len());
+        let time = chrono::Utc::now();
+        let mut risks = Vec::with_capacity(scores.len());
         let mut patients = Vec::new();
-        for (input, score) in inputs.into_iter().zip(scores) {
+        for ((row, (patient_id, stay_id)), score) in rows.into_iter().zip(ids).zip(scores) {
             let flagged = score >= self.config.threshold;
-            let patient = self.pseudonym("patient", input.patient_id.as_deref());
+            let patient = self.pseudonym("patient", patient_id.as_deref());
             if let Some(p) = &patient {
                 patients.push(p.clone());
             }
-            self.recorder.prediction(PredictionRecord {
-                time: now.clone(),
-                model: info.name.clone(),
-                version: info.version.clone(),
+            self.recorder.prediction(Prediction {
+                time,
+                model: info.clone(),
                 patient,
-                stay: self.pseudonym("stay", input.stay_id.as_deref()),
-                features: row_to_json(&input.row),
+                stay: self.pseudonym("stay", stay_id.as_deref()),
+                row,
                 score,
                 flagged,
             });
-            answers.push(json!({"risk": score, "flagged": flagged}));
+            risks.push(Risk {
+                flagged,
+                risk: score,
+            });
         }
         let note = AuditNote {
             entity: if patients.is_empty() {
@@ -328,13 +342,43 @@ impl Service {
             },
             detail: format!(
                 "scored {} with {} version {}",
-                answers.len(),
+                risks.len(),
                 info.name,
                 info.version
             ),
         };
-        Ok((answers, note))
+        Ok((risks, note))
     }
+
+    /// `/v1/predict`'s answer for one risk.
+    fn answer<'a>(&self, info: &'a ModelInfo, risk: Risk) -> Answer<'a> {
+        Answer {
+            flagged: risk.flagged,
+            model: &info.name,
+            risk: risk.risk,
+            threshold: self.config.threshold,
+            version: &info.version,
+        }
+    }
+}
+
+/// One scored row, as every answer gives it.
+#[derive(Debug, Clone, Copy, Serialize)]
+struct Risk {
+    flagged: bool,
+    risk: f64,
+}
+
+/// The answer of `/v1/predict` (and the core of `/v1/predict/fhir`'s). The
+/// fields are in the order a JSON object map keeps them, so the bytes are
+/// those the map-built answer had.
+#[derive(Debug, Serialize)]
+struct Answer<'a> {
+    flagged: bool,
+    model: &'a str,
+    risk: f64,
+    threshold: f64,
+    version: &'a str,
 }
 
 /// The body's bytes, or why there are none.
@@ -367,13 +411,16 @@ fn body_bytes(
 /// Parse bytes as JSON, or answer why not.
 #[allow(clippy::result_large_err)]
 fn parse_json(bytes: &[u8]) -> std::result::Result<Value, Response> {
-    serde_json::from_slice(bytes).map_err(|e| {
-        error(
-            StatusCode::BAD_REQUEST,
-            "invalid_json",
-            format!("line {} column {}: {}", e.line(), e.column(), classify(&e)),
-        )
-    })
+    serde_json::from_slice(bytes).map_err(|e| invalid_json(&e))
+}
+
+/// The answer to a body that is not JSON: where, and what kind of problem.
+fn invalid_json(e: &serde_json::Error) -> Response {
+    error(
+        StatusCode::BAD_REQUEST,
+        "invalid_json",
+        format!("line {} column {}: {}", e.line(), e.column(), classify(e)),
+    )
 }
 
 /// Parse a body as JSON, or answer why not.
@@ -400,30 +447,31 @@ fn with_note(mut response: Response, note: AuditNote) -> Response {
     response
 }
 
+/// One row of named features: read and checked straight from the body's
+/// bytes (no JSON tree), scored, answered.
 async fn predict(
     State(svc): State<Arc<Service>>,
     body: std::result::Result<Bytes, BytesRejection>,
 ) -> Response {
-    let value = match json_body(body) {
-        Ok(v) => v,
+    let bytes = match body_bytes(body) {
+        Ok(b) => b,
         Err(r) => return r,
     };
     let live = svc.live();
-    let info = &live.info;
-    let input = match parse_predict(&value, info) {
-        Ok(i) => i,
-        Err(problems) => return invalid_fields(problems),
+    let input = match parse_predict_json(&bytes, &live.info) {
+        Ok(Ok(i)) => i,
+        Ok(Err(problems)) => return invalid_fields(problems),
+        Err(e) => return invalid_json(&e),
     };
     match svc.score(&live, vec![input]) {
-        Ok((mut answers, note)) => {
-            let mut answer = answers.pop().unwrap_or(Value::Null);
-            if let Some(o) = answer.as_object_mut() {
-                o.insert("threshold".into(), json!(svc.config.threshold));
-                o.insert("model".into(), json!(info.name));
-                o.insert("version".into(), json!(info.version));
-            }
-            with_note(Json(answer).into_response(), note)
-        }
+        Ok((risks, note)) => match risks.first() {
+            Some(risk) => with_note(Json(svc.answer(&live.info, *risk)).into_response(), note),
+            None => error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "model_error",
+                "the model returned no score",
+            ),
+        },
         Err(r) => r,
     }
 }

@@ -147,3 +147,33 @@ fn hl7v2_gives_the_same_table_except_condition_and_medication_features() {
     assert!(csv_has_conditions, "the CSV path carries conditions");
     assert!(compared > 20 * rows_a.len());
 }
+
+/// Without `--data-end`, ingest ends the data at the latest admission it
+/// holds, so it labels no stay whose 30 days of follow-up the export does
+/// not cover: every row it makes is one the generator made too (the
+/// generator knows the true end of its window), with the same label. On
+/// this fixture a stay runs past the generator's window, and ending the
+/// data at its discharge gave two extra stays labelled "not readmitted".
+#[test]
+fn the_default_data_end_labels_only_stays_whose_follow_up_is_covered() {
+    let labels = |text: &str| -> std::collections::BTreeMap<String, String> {
+        let mut rows = text.lines();
+        let header: Vec<&str> = rows.next().unwrap().split(',').collect();
+        let label = header.iter().position(|h| *h == "readmit_30d").unwrap();
+        rows.map(|r| {
+            let cells: Vec<&str> = r.split(',').collect();
+            (cells[0].to_string(), cells[label].to_string())
+        })
+        .collect()
+    };
+    let ingested = labels(&csv_table());
+    let generated = labels(&read(&fixture().root.join("gen/analysis.csv")));
+    assert!(ingested.len() > 150, "{}", ingested.len());
+    for (stay, label) in &ingested {
+        assert_eq!(generated.get(stay), Some(label), "stay {stay}");
+    }
+    let manifest: serde_json::Value =
+        serde_json::from_str(&read(&fixture().root.join("csv/manifest.json"))).unwrap();
+    let end = manifest["details"]["data_end"].as_str().unwrap();
+    assert!(end < "2025-01-01T00:00:00", "{end}");
+}

@@ -13,6 +13,7 @@ mod serve_support;
 
 mod audit_cli;
 mod book;
+mod book_run;
 mod cost_cli;
 mod datasets;
 mod deid_100k;

@@ -10,15 +10,13 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use chrono::{NaiveDate, NaiveDateTime};
-use serde_json::Value;
-
 use super::base64;
 use super::json::Json;
 use super::write::{MRN_SYSTEM, PAYER_EXTENSION};
 use crate::clinical::codes::{ICD10CM, RXNORM};
 use crate::clinical::{Condition, Disposition, Encounter, Medication, Note, Observation, Patient};
 use crate::error::{Error, Result};
+use chrono::{NaiveDate, NaiveDateTime};
 
 /// The records read from one FHIR source.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -131,13 +129,19 @@ pub fn read_bundle(source: &str, text: &str) -> Result<FhirRead> {
             format!("invalid JSON: {}", json_error_kind(&e)),
         )
     })?;
+    read_bundle_json(source, &v)
+}
+
+/// `read_bundle` over a JSON text already parsed (a caller that had to look
+/// at `resourceType` first parses once).
+pub fn read_bundle_json(source: &str, v: &Json) -> Result<FhirRead> {
     let top = |expected: &str, found: String| {
         Error::bad_input(source, Some("Bundle".to_string()), expected, found)
     };
     match v.get("resourceType") {
         Some(Json::String(t)) if t == "Bundle" => {}
         Some(other) => return Err(top("resourceType \"Bundle\"", describe_code(other))),
-        None => return Err(top("a resourceType element", describe(&v))),
+        None => return Err(top("a resourceType element", describe(v))),
     }
     let entries = match v.get("entry") {
         None => return Ok(FhirRead::default()),
@@ -226,14 +230,14 @@ pub enum Resource {
 
 /// Read one standalone resource (references as `Type/id`); `place` names it
 /// in errors (`line 3`, `resource 7`).
-pub fn read_resource(source: &str, place: &str, v: &Value) -> Result<Resource> {
+pub fn read_resource(source: &str, place: &str, v: &Json) -> Result<Resource> {
     let urls = BTreeMap::new();
     let ctx = Ctx {
         source,
         place: Place::Named(place),
         urls: &urls,
     };
-    read_resource_with(&ctx, &Json::from_value(v))
+    read_resource_with(&ctx, v)
 }
 
 fn read_resource_with(ctx: &Ctx, v: &Json) -> Result<Resource> {
@@ -760,6 +764,7 @@ fn json_error_kind(e: &serde_json::Error) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
 
     fn dt(s: &str) -> Option<String> {
         parse_fhir_datetime(s).map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
@@ -798,9 +803,9 @@ mod tests {
         }
     }
 
-    /// The NDJSON reader parses each line into a borrowed tree;
-    /// `read_resource` takes a `serde_json::Value`. Both must give the same
-    /// record or the same error for every line, mutated ones included.
+    /// The NDJSON reader parses each line into a borrowed tree; the same
+    /// tree built over a `serde_json::Value` must give the same record or
+    /// the same error for every line, mutated ones included.
     #[test]
     fn text_and_value_paths_read_every_line_the_same() {
         use rand::Rng;
@@ -830,7 +835,7 @@ mod tests {
             };
             let read = read_ndjson("x", &line);
             compared += 1;
-            match read_resource("x", "line 1", &value) {
+            match read_resource("x", "line 1", &Json::from_value(&value)) {
                 Ok(Resource::Unknown(kind)) => {
                     assert_eq!(read.unknown_types.get(&kind), Some(&1), "{line}")
                 }

@@ -8,11 +8,11 @@
 //! naming the file, line or entry and element path. Resource types CareLab
 //! does not model are counted as `skipped:<type>` in the source's rules.
 
-use serde_json::Value;
-
 use super::{input_files, SourceConfig};
 use crate::error::{Error, IoContext, Result};
-use crate::formats::fhir::{read_bundle, read_resource, FhirRead, FhirRecords, Resource};
+use crate::formats::fhir::{
+    read_bundle_json, read_resource, FhirRead, FhirRecords, Json, Resource,
+};
 use crate::ingest::quality::SourceQuality;
 use crate::ingest::raw::{decode_text, RawRecord, Table};
 
@@ -52,7 +52,8 @@ pub fn read(s: &SourceConfig, q: &mut SourceQuality) -> Result<Vec<RawRecord>> {
     Ok(out)
 }
 
-/// One JSON text: a Bundle, or one resource.
+/// One JSON text: a Bundle, or one resource. The text is parsed once, into
+/// the borrowed tree the FHIR readers work on.
 fn read_text(
     source: &str,
     place: &str,
@@ -60,7 +61,7 @@ fn read_text(
     q: &mut SourceQuality,
     out: &mut Vec<RawRecord>,
 ) -> Result<()> {
-    let value: Value = match serde_json::from_str(text) {
+    let value = match Json::parse(text) {
         Ok(v) => v,
         Err(e) => {
             let err = Error::bad_input(
@@ -79,9 +80,9 @@ fn read_text(
             return Ok(());
         }
     };
-    let kind = value.get("resourceType").and_then(Value::as_str);
+    let kind = value.get("resourceType").and_then(Json::as_str);
     let read = if kind == Some("Bundle") {
-        read_bundle(&format!("{source}: {place}"), text)
+        read_bundle_json(&format!("{source}: {place}"), &value)
     } else {
         read_resource(source, place, &value).map(|r| one(r, kind))
     };
