@@ -8,6 +8,11 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 
+/// Text that is usually one of the model's constants (a code, a unit, a
+/// display name) and only sometimes read from a file: borrowing the
+/// constant saves the generator an allocation per field and row.
+pub type Text = std::borrow::Cow<'static, str>;
+
 /// One person, with the direct identifiers de-identification must handle.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Patient {
@@ -67,13 +72,13 @@ pub struct Observation {
     #[serde(serialize_with = "super::iso::serialize_datetime")]
     pub time: NaiveDateTime,
     /// LOINC code in clean data; a local code in some messy sources.
-    pub code: String,
+    pub code: Text,
     /// Code system URI (`http://loinc.org` or a local system).
-    pub system: String,
-    pub display: String,
+    pub system: Text,
+    pub display: Text,
     pub value: f64,
     /// UCUM unit.
-    pub unit: String,
+    pub unit: Text,
 }
 
 /// A diagnosis (chronic condition) known from `onset_date`.

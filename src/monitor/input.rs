@@ -105,8 +105,8 @@ fn read_codes(dir: &Path) -> Result<Option<CodeSample>> {
     for o in read_table::<Observation>(&obs)? {
         let entry = codes
             .observations
-            .entry((o.code, o.unit))
-            .or_insert_with(|| (o.display, Vec::new()));
+            .entry((o.code.into_owned(), o.unit.into_owned()))
+            .or_insert_with(|| (o.display.into_owned(), Vec::new()));
         entry.1.push(o.value);
     }
     for c in read_table::<Condition>(&cond)? {

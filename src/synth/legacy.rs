@@ -651,7 +651,7 @@ fn lab_defects(
         if rng.random::<f64>() < knobs.mixed_units {
             let clean = format!("{} {}", o.value, o.unit);
             o.value = round_to(o.value * factor + offset, decimals);
-            o.unit = unit.to_string();
+            o.unit = unit.into();
             out.push(defect(
                 o,
                 "unit",
@@ -665,9 +665,9 @@ fn lab_defects(
         if !locals.is_empty() && rng.random::<f64>() < knobs.local_codes {
             let pick = rng.random_range(0..locals.len());
             if let Some(code) = locals.get(pick) {
-                let clean = o.code.clone();
-                o.code = code.clone();
-                o.system = super::site::local_system(&pop.scenario.population.site);
+                let clean = o.code.to_string();
+                o.code = code.clone().into();
+                o.system = super::site::local_system(&pop.scenario.population.site).into();
                 out.push(defect(
                     o,
                     "code",

@@ -29,8 +29,15 @@ impl NoteText {
     }
 
     fn phi(&mut self, kind: PhiKind, value: &str) {
+        self.phi_parts(kind, &[value]);
+    }
+
+    /// One PHI value written from several pieces (a full name).
+    fn phi_parts(&mut self, kind: PhiKind, parts: &[&str]) {
         let start = self.text.len();
-        self.text.push_str(value);
+        for part in parts {
+            self.text.push_str(part);
+        }
         self.spans.push(PhiSpan {
             note_id: self.note_id.clone(),
             kind,
@@ -60,7 +67,8 @@ fn phone_text(phone: &str, style: u32) -> String {
 
 /// Add one discharge note per stay to the bundle, with its PHI spans.
 pub fn add_notes(pop: &Population, index: u64, b: &mut PatientBundle) {
-    let Some(p) = b.patient.clone() else { return };
+    // read beside the notes being added, not copied: this runs per patient
+    let Some(p) = b.patient.as_ref() else { return };
     let conditions: Vec<&str> = Chronic::ALL
         .into_iter()
         .filter(|c| {
@@ -70,21 +78,27 @@ pub fn add_notes(pop: &Population, index: u64, b: &mut PatientBundle) {
         })
         .map(|c| c.display())
         .collect();
+    // the same for every stay of the patient
+    let history = if conditions.is_empty() {
+        " with no chronic conditions on record".to_string()
+    } else {
+        format!(
+            " with a history of {}",
+            conditions.join(", ").to_lowercase()
+        )
+    };
     let mut rng = rng::stream(pop.seed, "notes", index);
-    for (i, stay) in b.encounters.clone().iter().enumerate() {
+    for (i, stay) in b.encounters.iter().enumerate() {
         let mut n = NoteText {
             note_id: format!("N{}", stay.encounter_id.trim_start_matches('E')),
-            text: String::new(),
-            spans: Vec::new(),
+            text: String::with_capacity(768),
+            spans: Vec::with_capacity(16),
         };
         let style = rng.random_range(0..3u32);
         let title = if p.sex == "F" { "Ms." } else { "Mr." };
 
         n.plain("DISCHARGE SUMMARY\nPatient: ");
-        n.phi(
-            PhiKind::Name,
-            &format!("{} {}", p.given_name, p.family_name),
-        );
+        n.phi_parts(PhiKind::Name, &[&p.given_name, " ", &p.family_name]);
         n.plain("  MRN: ");
         n.phi(PhiKind::Mrn, &p.mrn);
         n.plain("\nAdmitted: ");
@@ -93,7 +107,8 @@ pub fn add_notes(pop: &Population, index: u64, b: &mut PatientBundle) {
         n.phi(PhiKind::Date, &date_text(&stay.discharge_time, style));
         n.plain("\n\n");
 
-        n.plain(&format!("{title} "));
+        n.plain(title);
+        n.plain(" ");
         n.phi(PhiKind::Name, &p.family_name);
         let age = age_years(p.birth_date, stay.discharge_time.date());
         if age > 89.0 {
@@ -104,14 +119,7 @@ pub fn add_notes(pop: &Population, index: u64, b: &mut PatientBundle) {
             n.plain(&format!(" is a {age:.0}-year-old"));
         }
         n.plain(if p.sex == "F" { " woman" } else { " man" });
-        if conditions.is_empty() {
-            n.plain(" with no chronic conditions on record");
-        } else {
-            n.plain(&format!(
-                " with a history of {}",
-                conditions.join(", ").to_lowercase()
-            ));
-        }
+        n.plain(&history);
         n.plain(&format!(
             ", admitted for {}. ",
             Chronic::from_icd10(&stay.reason_code).map_or("acute illness", |c| c.display())

@@ -266,7 +266,9 @@ impl<'a> Population<'a> {
         rng: &mut Rng,
     ) -> Vec<AnalysisRow> {
         let mut features = Vec::new();
-        let Some(mut patient) = b.patient.clone() else {
+        // taken out while the stays are made (and put back at the end) so
+        // that it can be read beside the bundle without a copy
+        let Some(mut patient) = b.patient.take() else {
             return features;
         };
         // about 30 measurements a stay: room for a typical patient at once
@@ -360,7 +362,10 @@ impl<'a> Population<'a> {
             let first_observation = b.observations.len();
             self.observations(&ctx, b, rng);
             medications(&ctx, &present, b, rng);
-            b.encounters.push(stay.clone());
+            b.encounters.push(stay);
+            let Some(stay) = b.encounters.last() else {
+                break;
+            };
 
             let row = {
                 let rec = PatientRecords {
@@ -373,7 +378,7 @@ impl<'a> Population<'a> {
                     conditions: &b.conditions,
                     medications: &b.medications,
                 };
-                features_at_discharge(&rec, &stay)
+                features_at_discharge(&rec, stay)
             };
             let true_risk = if died { 0.0 } else { readmission_risk(&row) };
             features.push(row);

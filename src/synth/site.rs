@@ -66,7 +66,7 @@ fn present_observation(o: &mut Observation, s: &Scenario) {
     if s.units.lab_codes == "local" {
         if let Some(code) = local_code(m) {
             o.code = code.into();
-            o.system = local_system(&s.population.site);
+            o.system = local_system(&s.population.site).into();
         }
     }
 }

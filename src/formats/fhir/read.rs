@@ -659,11 +659,11 @@ fn observation(r: &Res) -> Result<Observation> {
         patient_id: r.req_reference("subject", "Patient")?,
         encounter_id: r.reference("encounter", "Encounter")?.unwrap_or_default(),
         time,
-        code,
-        system,
-        display,
+        code: code.into(),
+        system: system.into(),
+        display: display.into(),
         value,
-        unit,
+        unit: unit.into(),
     })
 }
 

@@ -249,11 +249,11 @@ fn observation(
         patient_id: patient_id.to_string(),
         encounter_id: encounter_id.to_string(),
         time,
-        code,
-        system,
-        display: s(seg.component(3, 1, 2)),
+        code: code.into(),
+        system: system.into(),
+        display: s(seg.component(3, 1, 2)).into(),
         value,
-        unit: s(seg.component(6, 1, 1)),
+        unit: s(seg.component(6, 1, 1)).into(),
     };
     (obs, bad)
 }
