@@ -32,6 +32,48 @@ fn run_text(name: &str, text: &str) -> Result<ChapterReport, String> {
     run_chapter(&md, dir.path(), &scratch, &options(30)).map_err(|e| e.to_string())
 }
 
+/// The chapters listen on the ports they show (2575, 8099), so two runs of
+/// the chapters on one machine (two worktrees testing at once) would
+/// collide. They take turns through a lock folder in the temp dir that
+/// names its holder; a holder that died is taken over.
+struct MachineLock(PathBuf);
+
+impl MachineLock {
+    fn acquire() -> MachineLock {
+        let dir = std::env::temp_dir().join("carelab-book-run.lock");
+        let started = std::time::Instant::now();
+        loop {
+            if fs::create_dir(&dir).is_ok() {
+                fs::write(dir.join("pid"), std::process::id().to_string()).unwrap();
+                return MachineLock(dir);
+            }
+            let holder = fs::read_to_string(dir.join("pid")).unwrap_or_default();
+            let alive = holder.trim().is_empty()
+                || std::process::Command::new("kill")
+                    .args(["-0", holder.trim()])
+                    .stderr(std::process::Stdio::null())
+                    .status()
+                    .is_ok_and(|s| s.success());
+            if !alive {
+                let _ = fs::remove_dir_all(&dir);
+                continue;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(900),
+                "{} is still held by process {holder}",
+                dir.display()
+            );
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+}
+
+impl Drop for MachineLock {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
 #[test]
 fn every_lab_chapter_runs_as_shown() {
     let chapters = book_run::lab_chapters(&repo().join("book")).unwrap();
@@ -51,6 +93,7 @@ fn every_lab_chapter_runs_as_shown() {
         })
         .cloned()
         .collect();
+    let _turn = MachineLock::acquire();
     let temp = tempfile::tempdir().unwrap();
     let work =
         std::env::var_os("CARELAB_BOOK_KEEP").map_or(temp.path().to_path_buf(), PathBuf::from);
