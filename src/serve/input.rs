@@ -42,6 +42,33 @@ pub struct PredictInput {
 /// Age range the model accepts (adults; the analysis table has no children).
 pub const AGE_RANGE: (f64, f64) = (18.0, 120.0);
 
+/// What a numeric feature accepts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct NumericRule {
+    range: (f64, f64),
+    /// May be absent or null.
+    optional: bool,
+}
+
+/// The rule of the numeric feature in `slot`, worked out once per feature
+/// rather than by comparing its name with every measure's on every request.
+fn numeric_rule(slot: usize, name: &str) -> NumericRule {
+    static RULES: OnceLock<Vec<NumericRule>> = OnceLock::new();
+    let rules = RULES.get_or_init(|| {
+        FEATURES
+            .iter()
+            .map(|(name, _)| NumericRule {
+                range: numeric_range(name),
+                optional: optional(name),
+            })
+            .collect()
+    });
+    rules.get(slot).copied().unwrap_or(NumericRule {
+        range: numeric_range(name),
+        optional: optional(name),
+    })
+}
+
 /// Features computed from others; a request may send them, but they must agree.
 const DERIVED: [&str; 2] = ["age_over_75", "polypharmacy"];
 
@@ -426,7 +453,7 @@ fn validate(
                 }
             }
             FeatureKind::Numeric => {
-                if let Some(x) = numeric(name, v.as_ref(), &mut problems) {
+                if let Some(x) = numeric(slot, name, v.as_ref(), &mut problems) {
                     set_number(&mut row, name, x);
                 }
             }
@@ -572,14 +599,18 @@ fn binary(name: &str, v: Option<&Field<'_>>, problems: &mut Vec<FieldProblem>) -
 
 /// `Some(None)` is a valid missing value; `None` means a problem was recorded.
 fn numeric(
+    slot: usize,
     name: &str,
     v: Option<&Field<'_>>,
     problems: &mut Vec<FieldProblem>,
 ) -> Option<Option<f64>> {
-    let (lo, hi) = numeric_range(name);
+    let NumericRule {
+        range: (lo, hi),
+        optional,
+    } = numeric_rule(slot, name);
     let expected = || format!("a number in {lo}..{hi}");
     match v {
-        None | Some(Field::Null) if optional(name) => Some(None),
+        None | Some(Field::Null) if optional => Some(None),
         None | Some(Field::Null) => {
             missing(name, expected(), problems);
             None
