@@ -206,7 +206,8 @@ fn show(lab: &Lab, ui: &Ui) -> Result<u8> {
         for c in &s.checks {
             t.push_str(&format!("  - {}\n", c.title));
         }
-        t.push_str(&format!("\n{}\n", lab.readme));
+        let readme = carelab::labs::reference::without_run_notes(&lab.readme);
+        t.push_str(&format!("\n{readme}\n"));
         t
     });
     Ok(0)
@@ -444,12 +445,17 @@ pub enum BookAction {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
+    /// Run the commands the lab chapters show, in fresh folders, as a learner would; exits 1 if any fails.
+    #[cfg(unix)]
+    RunLabs(super::book_run::RunLabsArgs),
 }
 
 pub fn run_book(args: BookArgs, ui: &Ui) -> Result<u8> {
     match args.action {
         Some(BookAction::CliReference { out }) => return cli_reference(out, ui),
         Some(BookAction::CheckCommands { paths }) => return check_commands(&paths, ui),
+        #[cfg(unix)]
+        Some(BookAction::RunLabs(a)) => return super::book_run::run(a, ui),
         None => {}
     }
     let dir = args.dir.clone().unwrap_or_else(book::source_dir);

@@ -6,6 +6,8 @@ use carelab::ui::Ui;
 
 use crate::Command;
 
+#[cfg(unix)]
+pub mod book_run;
 pub mod data;
 pub mod deid;
 pub mod eval;

@@ -124,23 +124,41 @@ impl Connection {
     /// Send a whole request (as `post_request` builds it) and read the answer.
     pub async fn send(&mut self, request: &[u8]) -> std::io::Result<Answer> {
         self.stream.write_all(request).await?;
-        self.read_answer().await
+        self.read_answer(true).await
     }
 
+    /// `send`, reading past the answer's body without keeping it: what the
+    /// load loop does, which looks only at the status.
+    async fn send_discarding(&mut self, request: &[u8]) -> std::io::Result<Answer> {
+        self.stream.write_all(request).await?;
+        self.read_answer(false).await
+    }
+
+    /// Read what the socket has into the buffer's spare room (no bounce
+    /// buffer to zero and copy from).
     async fn fill(&mut self) -> std::io::Result<()> {
-        let mut chunk = [0u8; 8192];
-        let n = self.stream.read(&mut chunk).await?;
+        self.buf.reserve(8192);
+        let n = self.stream.read_buf(&mut self.buf).await?;
         if n == 0 {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::UnexpectedEof,
                 "the server closed the connection",
             ));
         }
-        self.buf.extend_from_slice(&chunk[..n]);
         Ok(())
     }
 
-    async fn read_answer(&mut self) -> std::io::Result<Answer> {
+    /// The first `n` buffered bytes, kept or dropped.
+    fn take(&mut self, n: usize, keep: bool) -> Vec<u8> {
+        if keep {
+            self.buf.drain(..n).collect()
+        } else {
+            self.buf.drain(..n);
+            Vec::new()
+        }
+    }
+
+    async fn read_answer(&mut self, keep_body: bool) -> std::io::Result<Answer> {
         let head_end = loop {
             if let Some(i) = find(&self.buf, b"\r\n\r\n") {
                 break i;
@@ -150,42 +168,16 @@ impl Connection {
             }
             self.fill().await?;
         };
-        let head = String::from_utf8_lossy(&self.buf[..head_end]).into_owned();
-        let mut lines = head.split("\r\n");
-        let status_line = lines.next().unwrap_or("");
-        let status = status_line
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse::<u16>().ok())
-            .ok_or_else(|| protocol("a status line that is not HTTP/1.x NNN"))?;
-        let mut length = None;
-        let mut chunked = false;
-        let mut keep_alive = !status_line.starts_with("HTTP/1.0");
-        for line in lines {
-            let Some((name, value)) = line.split_once(':') else {
-                continue;
-            };
-            let value = value.trim();
-            if name.eq_ignore_ascii_case("content-length") {
-                length = Some(
-                    value
-                        .parse::<usize>()
-                        .map_err(|_| protocol("a Content-Length that is not a number"))?,
-                );
-            } else if name.eq_ignore_ascii_case("transfer-encoding") {
-                chunked = value.to_ascii_lowercase().contains("chunked");
-            } else if name.eq_ignore_ascii_case("connection") {
-                keep_alive = !value.eq_ignore_ascii_case("close");
-            }
-        }
+        let head = parse_head(&self.buf[..head_end])?;
+        let (status, mut keep_alive) = (head.status, head.keep_alive);
         self.buf.drain(..head_end + 4);
-        let body = if chunked {
-            self.read_chunked().await?
-        } else if let Some(n) = length {
+        let body = if head.chunked {
+            self.read_chunked(keep_body).await?
+        } else if let Some(n) = head.length {
             while self.buf.len() < n {
                 self.fill().await?;
             }
-            self.buf.drain(..n).collect()
+            self.take(n, keep_body)
         } else if status == 204 || status == 304 || (100..200).contains(&status) {
             Vec::new()
         } else {
@@ -202,7 +194,7 @@ impl Connection {
         })
     }
 
-    async fn read_chunked(&mut self) -> std::io::Result<Vec<u8>> {
+    async fn read_chunked(&mut self, keep: bool) -> std::io::Result<Vec<u8>> {
         let mut body = Vec::new();
         loop {
             let line_end = loop {
@@ -236,10 +228,55 @@ impl Connection {
             while self.buf.len() < size + 2 {
                 self.fill().await?;
             }
-            body.extend(self.buf.drain(..size));
+            body.extend(self.take(size, keep));
             self.buf.drain(..2);
         }
     }
+}
+
+/// What an answer's head says about the answer.
+struct Head {
+    status: u16,
+    length: Option<usize>,
+    chunked: bool,
+    keep_alive: bool,
+}
+
+/// Read a status line and headers (borrowed: valid UTF-8, as heads are,
+/// costs no copy).
+fn parse_head(bytes: &[u8]) -> std::io::Result<Head> {
+    let text = String::from_utf8_lossy(bytes);
+    let mut lines = text.split("\r\n");
+    let status_line = lines.next().unwrap_or("");
+    let status = status_line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse::<u16>().ok())
+        .ok_or_else(|| protocol("a status line that is not HTTP/1.x NNN"))?;
+    let mut head = Head {
+        status,
+        length: None,
+        chunked: false,
+        keep_alive: !status_line.starts_with("HTTP/1.0"),
+    };
+    for line in lines {
+        let Some((name, value)) = line.split_once(':') else {
+            continue;
+        };
+        let value = value.trim();
+        if name.eq_ignore_ascii_case("content-length") {
+            head.length = Some(
+                value
+                    .parse::<usize>()
+                    .map_err(|_| protocol("a Content-Length that is not a number"))?,
+            );
+        } else if name.eq_ignore_ascii_case("transfer-encoding") {
+            head.chunked = value.to_ascii_lowercase().contains("chunked");
+        } else if name.eq_ignore_ascii_case("connection") {
+            head.keep_alive = !value.eq_ignore_ascii_case("close");
+        }
+    }
+    Ok(head)
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
@@ -408,7 +445,7 @@ pub async fn run(url: &Url, request: Vec<u8>, opts: &LoadOptions) -> Result<Load
                     },
                 };
                 let sent = Instant::now();
-                match tokio::time::timeout(timeout, c.send(&request)).await {
+                match tokio::time::timeout(timeout, c.send_discarding(&request)).await {
                     Ok(Ok(answer)) => {
                         let us = sent.elapsed().as_micros().min(u128::from(u32::MAX)) as u32;
                         tally.latencies_us.push(us);

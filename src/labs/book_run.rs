@@ -16,10 +16,16 @@
 //! so that a command the chapter means to fail (`exit N`) can go on and
 //! `echo $?` still prints what the learner sees.
 //!
-//! This is a library module rather than test code because the notes are
-//! parsed by [`super::reference`] (the one fence parser the command check
-//! uses too) and the solution files are written by the lab runner's own
-//! [`Workspace::write_solution_files`]: the test only lists the chapters.
+//! This is a library module rather than test code so that the tests and
+//! `carelab book run-labs` (a rehearsal on a room's machine) share it. It
+//! reuses the lab runner rather than copying it: the notes are parsed by
+//! [`super::reference`] (the one fence parser the command check uses too),
+//! solution files are written by [`Workspace::write_solution_files`] (what
+//! `lab solve` ends with) and placeholders are rendered by the lab's own
+//! template context. Only the background wait is its own: a chapter's
+//! server is a job of the learner's shell (`kill %1` must reach it), so the
+//! shell waits for its first line, where `lab solve` spawns `carelab`
+//! itself.
 
 use std::fs;
 use std::io::Write as _;
@@ -163,6 +169,54 @@ pub fn run_chapter(
     Ok(report)
 }
 
+/// The lab chapters of the book in `book_dir`: `src/labs/*.md`, in order.
+pub fn lab_chapters(book_dir: &Path) -> Result<Vec<PathBuf>> {
+    let dir = book_dir.join("src/labs");
+    let mut chapters = Vec::new();
+    for entry in fs::read_dir(&dir).at(&dir)? {
+        let path = entry.at(&dir)?.path();
+        if path.extension().is_some_and(|e| e == "md") {
+            chapters.push(path);
+        }
+    }
+    chapters.sort();
+    Ok(chapters)
+}
+
+/// Run `chapters`, `jobs` at a time, each in its own empty folder
+/// `work/<chapter file stem>`. `done` hears about each chapter as it ends;
+/// the results come back in the order of `chapters`.
+pub fn run_chapters(
+    chapters: &[PathBuf],
+    base: &Path,
+    work: &Path,
+    jobs: usize,
+    opts: &RunOptions,
+    done: impl Fn(&Path, &Result<ChapterReport>) + Sync,
+) -> Vec<Result<ChapterReport>> {
+    let queue = std::sync::Mutex::new(chapters.iter().enumerate());
+    // The lock is let go before the chapter runs.
+    let next = || queue.lock().ok().and_then(|mut q| q.next());
+    let results = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..jobs.max(1) {
+            s.spawn(|| {
+                while let Some((i, chapter)) = next() {
+                    let stem = chapter.file_stem().unwrap_or(chapter.as_os_str());
+                    let result = run_chapter(chapter, base, &work.join(stem), opts);
+                    done(chapter, &result);
+                    if let Ok(mut all) = results.lock() {
+                        all.push((i, result));
+                    }
+                }
+            });
+        }
+    });
+    let mut results = results.into_inner().unwrap_or_default();
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
+}
+
 fn run_blocks_in(
     shell: &mut Shell,
     source: &Source,
@@ -191,6 +245,16 @@ fn run_blocks_in(
         {
             return Err(Error::failure(format!(
                 "{at}: a `background` block needs a command ending in `&`, or only one command"
+            )));
+        }
+        if let Some((name, _)) = block
+            .note
+            .with
+            .iter()
+            .find(|(name, _)| !block.steps.iter().any(|s| contains_word(&s.text, name)))
+        {
+            return Err(Error::failure(format!(
+                "{at}: the run note fills in {name}, but no command of the block shows it"
             )));
         }
         let mut statuses = Vec::new();
@@ -401,6 +465,12 @@ impl Shell {
     fn start(scratch: &Path, opts: &RunOptions) -> Result<Shell> {
         let work = scratch.join("work");
         let run = scratch.join("run");
+        if fs::read_dir(scratch).is_ok_and(|mut d| d.next().is_some()) {
+            return Err(Error::usage(format!(
+                "{} is not empty: a chapter runs in a fresh folder",
+                scratch.display()
+            )));
+        }
         fs::create_dir_all(&work).at(&work)?;
         let bin = run.join("bin");
         fs::create_dir_all(&bin).at(&bin)?;
@@ -498,7 +568,14 @@ impl Shell {
             log = quote(&log.to_string_lossy()),
             until = quote(until.unwrap_or("")),
         );
-        let mut status = self.await_end(id, &script, Some(&log))?;
+        let mut status = self.await_end(id, &script, Some(&log)).map_err(|why| {
+            // A server that never says it is ready: say what was awaited.
+            match (until, why.strip_prefix("did not finish")) {
+                (Some(t), Some(rest)) => format!("did not print \"{t}\"{rest}"),
+                (None, Some(rest)) => format!("printed nothing{rest}"),
+                _ => why,
+            }
+        })?;
         if status.code != 0 {
             status.code = if status.code == 125 { 0 } else { status.code };
             let why = match until {

@@ -2,6 +2,10 @@
 //! command lines the book shows, pulled out of its Markdown so that the
 //! binary can parse each one with the real CLI.
 //!
+//! The fence parser here is the one the book runner ([`super::book_run`])
+//! uses too, with the `<!-- run: ... -->` notes that tell it how to run a
+//! block ([`RunNote`]).
+//!
 //! Both exist so that the guide cannot drift from the program: the reference
 //! is regenerated and compared in the tests, and a renamed flag that a lab
 //! still shows fails `carelab book check-commands`.
@@ -527,6 +531,23 @@ pub fn run_blocks(file: &str, text: &str) -> crate::error::Result<Vec<RunBlock>>
     Ok(out)
 }
 
+/// `markdown` without its run notes, for showing a README in a terminal,
+/// where an HTML comment is not hidden.
+pub fn without_run_notes(markdown: &str) -> String {
+    let mut out = String::with_capacity(markdown.len());
+    for line in markdown.lines() {
+        let note = line
+            .trim()
+            .strip_prefix("<!--")
+            .is_some_and(|rest| rest.trim_start().starts_with("run:") && rest.ends_with("-->"));
+        if !note {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
 /// The commands of a block: blank and comment lines dropped, continuation
 /// lines kept together.
 fn shell_steps(block: &CodeBlock) -> Vec<ShellStep> {
@@ -914,6 +935,15 @@ mod tests {
         assert!(
             err.contains("c.md (line 2)") && err.contains("unknown directive"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn run_notes_are_left_out_of_a_readme_for_the_terminal() {
+        let md = "Step:\n\n   <!-- run: solution -->\n   ```sh\n   carelab lab check 1\n   ```\n<!-- a comment for authors -->\n";
+        assert_eq!(
+            without_run_notes(md),
+            "Step:\n\n   ```sh\n   carelab lab check 1\n   ```\n<!-- a comment for authors -->\n"
         );
     }
 

@@ -42,6 +42,33 @@ pub struct PredictInput {
 /// Age range the model accepts (adults; the analysis table has no children).
 pub const AGE_RANGE: (f64, f64) = (18.0, 120.0);
 
+/// What a numeric feature accepts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct NumericRule {
+    range: (f64, f64),
+    /// May be absent or null.
+    optional: bool,
+}
+
+/// The rule of the numeric feature in `slot`, worked out once per feature
+/// rather than by comparing its name with every measure's on every request.
+fn numeric_rule(slot: usize, name: &str) -> NumericRule {
+    static RULES: OnceLock<Vec<NumericRule>> = OnceLock::new();
+    let rules = RULES.get_or_init(|| {
+        FEATURES
+            .iter()
+            .map(|(name, _)| NumericRule {
+                range: numeric_range(name),
+                optional: optional(name),
+            })
+            .collect()
+    });
+    rules.get(slot).copied().unwrap_or(NumericRule {
+        range: numeric_range(name),
+        optional: optional(name),
+    })
+}
+
 /// Features computed from others; a request may send them, but they must agree.
 const DERIVED: [&str; 2] = ["age_over_75", "polypharmacy"];
 
@@ -122,22 +149,44 @@ const PATIENT_ID: usize = FEATURES.len();
 const STAY_ID: usize = FEATURES.len() + 1;
 const SLOTS: usize = FEATURES.len() + 2;
 
-/// The slot of a name a request may carry: one binary search, not a scan
-/// of the data dictionary per key.
+/// The slot of a name a request may carry: one hash and one comparison
+/// (a scan of the data dictionary, or a binary search over it, compared
+/// strings a dozen times a key).
 fn slot_of(name: &str) -> Option<usize> {
-    static SORTED: OnceLock<Vec<(&'static str, usize)>> = OnceLock::new();
-    let sorted = SORTED.get_or_init(|| {
-        let mut names: Vec<(&'static str, usize)> = FEATURES
+    /// Open addressing over a power of two comfortably above `SLOTS`.
+    const TABLE: usize = 128;
+    fn hash(name: &str) -> usize {
+        // FNV-1a: names are short ASCII; anything spreads them well enough.
+        let mut h: u32 = 0x811c_9dc5;
+        for b in name.bytes() {
+            h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
+        }
+        h as usize
+    }
+    static SLOTS_BY_HASH: OnceLock<Vec<Option<(&'static str, usize)>>> = OnceLock::new();
+    let table = SLOTS_BY_HASH.get_or_init(|| {
+        let mut table = vec![None; TABLE];
+        let names = FEATURES
             .iter()
-            .enumerate()
-            .map(|(i, (name, _))| (*name, i))
-            .chain([("patient_id", PATIENT_ID), ("stay_id", STAY_ID)])
-            .collect();
-        names.sort_unstable();
-        names
+            .map(|(name, _)| *name)
+            .chain(["patient_id", "stay_id"]);
+        for (slot, name) in names.enumerate() {
+            let mut i = hash(name) % TABLE;
+            while table[i].is_some() {
+                i = (i + 1) % TABLE;
+            }
+            table[i] = Some((name, slot));
+        }
+        table
     });
-    let i = sorted.binary_search_by(|(n, _)| (*n).cmp(name)).ok()?;
-    sorted.get(i).map(|(_, slot)| *slot)
+    let mut i = hash(name) % TABLE;
+    loop {
+        match table.get(i)? {
+            Some((known, slot)) if *known == name => return Some(*slot),
+            Some(_) => i = (i + 1) % TABLE,
+            None => return None,
+        }
+    }
 }
 
 /// One request object's fields, each in the slot of its name, and the
@@ -404,7 +453,7 @@ fn validate(
                 }
             }
             FeatureKind::Numeric => {
-                if let Some(x) = numeric(name, v.as_ref(), &mut problems) {
+                if let Some(x) = numeric(slot, name, v.as_ref(), &mut problems) {
                     set_number(&mut row, name, x);
                 }
             }
@@ -550,14 +599,18 @@ fn binary(name: &str, v: Option<&Field<'_>>, problems: &mut Vec<FieldProblem>) -
 
 /// `Some(None)` is a valid missing value; `None` means a problem was recorded.
 fn numeric(
+    slot: usize,
     name: &str,
     v: Option<&Field<'_>>,
     problems: &mut Vec<FieldProblem>,
 ) -> Option<Option<f64>> {
-    let (lo, hi) = numeric_range(name);
+    let NumericRule {
+        range: (lo, hi),
+        optional,
+    } = numeric_rule(slot, name);
     let expected = || format!("a number in {lo}..{hi}");
     match v {
-        None | Some(Field::Null) if optional(name) => Some(None),
+        None | Some(Field::Null) if optional => Some(None),
         None | Some(Field::Null) => {
             missing(name, expected(), problems);
             None
@@ -650,41 +703,43 @@ pub fn row_to_json(row: &AnalysisRow) -> Map<String, Value> {
     out
 }
 
-/// `row_to_json(row)` as it serialises, without building the map: the
-/// prediction log writes this for every request. Keys in the map's
-/// (sorted) order, numbers as the same `f64`s, missing values as null.
-pub struct RowFeatures<'a>(pub &'a AnalysisRow);
-
-impl Serialize for RowFeatures<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        static SORTED: OnceLock<Vec<&'static str>> = OnceLock::new();
-        let names = SORTED.get_or_init(|| {
-            let mut names: Vec<&'static str> = FEATURES
-                .iter()
-                .map(|(name, _)| *name)
-                .filter(|name| !DERIVED.contains(name))
-                .collect();
-            names.sort_unstable();
-            names
-        });
-        let row = self.0;
-        let mut map = s.serialize_map(Some(names.len()))?;
-        for &name in names {
-            match category(row, name) {
-                Some(level) => map.serialize_entry(name, level)?,
-                None => match row.feature(name) {
-                    Some(crate::clinical::analysis::FeatureValue::Num(Some(x)))
-                        if x.is_finite() =>
-                    {
-                        map.serialize_entry(name, &x)?
-                    }
-                    _ => map.serialize_entry(name, &())?,
-                },
-            }
+/// Write `row_to_json(row)` as serde_json serialises it (keys in the map's
+/// sorted order, numbers formatted by serde_json, missing values as null),
+/// without building the map or escaping the constant keys: the prediction
+/// log writes this for every request.
+pub fn write_features(out: &mut impl std::io::Write, row: &AnalysisRow) -> std::io::Result<()> {
+    use serde_json::ser::{CompactFormatter, Formatter};
+    static KEYS: OnceLock<Vec<(&'static str, String)>> = OnceLock::new();
+    let keys = KEYS.get_or_init(|| {
+        let mut names: Vec<&'static str> = FEATURES
+            .iter()
+            .map(|(name, _)| *name)
+            .filter(|name| !DERIVED.contains(name))
+            .collect();
+        names.sort_unstable();
+        // Feature names are plain identifiers: quoting needs no escapes.
+        names
+            .into_iter()
+            .map(|name| (name, format!("\"{name}\":")))
+            .collect()
+    });
+    out.write_all(b"{")?;
+    for (i, (name, key)) in keys.iter().enumerate() {
+        if i > 0 {
+            out.write_all(b",")?;
         }
-        map.end()
+        out.write_all(key.as_bytes())?;
+        match category(row, name) {
+            Some(level) => serde_json::to_writer(&mut *out, level)?,
+            None => match row.feature(name) {
+                Some(crate::clinical::analysis::FeatureValue::Num(Some(x))) if x.is_finite() => {
+                    CompactFormatter.write_f64(&mut *out, x)?
+                }
+                _ => out.write_all(b"null")?,
+            },
+        }
     }
+    out.write_all(b"}")
 }
 
 /// The level of a categorical feature, borrowed (`feature` clones it).
@@ -884,7 +939,7 @@ mod tests {
     }
 
     #[test]
-    fn row_features_serialise_as_the_map_does() {
+    fn written_features_are_the_maps_serialisation() {
         let rows = [
             parse_predict(&example_request(), &model()).unwrap().row,
             parse_predict(&good(), &model()).unwrap().row,
@@ -895,10 +950,32 @@ mod tests {
             },
         ];
         for row in rows {
+            let mut out = Vec::new();
+            write_features(&mut out, &row).unwrap();
             assert_eq!(
-                serde_json::to_string(&RowFeatures(&row)).unwrap(),
+                String::from_utf8(out).unwrap(),
                 serde_json::to_string(&row_to_json(&row)).unwrap()
             );
+        }
+    }
+
+    #[test]
+    fn every_name_finds_its_slot() {
+        for (i, (name, _)) in FEATURES.iter().enumerate() {
+            assert_eq!(slot_of(name), Some(i), "{name}");
+        }
+        assert_eq!(slot_of("patient_id"), Some(PATIENT_ID));
+        assert_eq!(slot_of("stay_id"), Some(STAY_ID));
+        for stranger in [
+            "",
+            "ag",
+            "agee",
+            "Age",
+            "patient",
+            "bnp ",
+            "favourite_colour",
+        ] {
+            assert_eq!(slot_of(stranger), None, "{stranger}");
         }
     }
 

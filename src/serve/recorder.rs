@@ -34,7 +34,7 @@ use crate::audit::{AuditEvent, AuditLog};
 use crate::clinical::analysis::AnalysisRow;
 use crate::error::{Error, IoContext, Result};
 
-use super::input::RowFeatures;
+use super::input::write_features;
 use super::scorer::ModelInfo;
 
 /// One line of the prediction log, which `carelab monitor` reads.
@@ -72,19 +72,6 @@ pub struct Prediction {
     pub flagged: bool,
 }
 
-/// A `PredictionRecord`'s fields, borrowed: what the writer serialises.
-#[derive(Serialize)]
-struct PredictionLine<'a> {
-    time: &'a str,
-    model: &'a str,
-    version: &'a str,
-    patient: Option<&'a str>,
-    stay: Option<&'a str>,
-    features: RowFeatures<'a>,
-    score: f64,
-    flagged: bool,
-}
-
 /// Times as the prediction log writes them (RFC 3339, UTC, milliseconds),
 /// formatted once per millisecond: under load a batch shares a few.
 #[derive(Default)]
@@ -104,24 +91,33 @@ impl Clock {
     }
 }
 
-/// Write one prediction's line (and its newline) to `out`.
+/// Write one prediction's line (and its newline) to `out`: the bytes
+/// serde_json writes for the `PredictionRecord` (a test holds them equal),
+/// with the constant keys written as they are rather than escaped each time.
 fn write_prediction(
     out: &mut impl Write,
     clock: &mut Clock,
     p: &Prediction,
 ) -> std::io::Result<()> {
-    let line = PredictionLine {
-        time: clock.format(&p.time),
-        model: &p.model.name,
-        version: &p.model.version,
-        patient: p.patient.as_deref(),
-        stay: p.stay.as_deref(),
-        features: RowFeatures(&p.row),
-        score: p.score,
-        flagged: p.flagged,
-    };
-    serde_json::to_writer(&mut *out, &line)?;
-    out.write_all(b"\n")
+    out.write_all(b"{\"time\":")?;
+    serde_json::to_writer(&mut *out, clock.format(&p.time))?;
+    out.write_all(b",\"model\":")?;
+    serde_json::to_writer(&mut *out, &p.model.name)?;
+    out.write_all(b",\"version\":")?;
+    serde_json::to_writer(&mut *out, &p.model.version)?;
+    out.write_all(b",\"patient\":")?;
+    serde_json::to_writer(&mut *out, &p.patient)?;
+    out.write_all(b",\"stay\":")?;
+    serde_json::to_writer(&mut *out, &p.stay)?;
+    out.write_all(b",\"features\":")?;
+    write_features(out, &p.row)?;
+    out.write_all(b",\"score\":")?;
+    serde_json::to_writer(&mut *out, &p.score)?;
+    out.write_all(if p.flagged {
+        b",\"flagged\":true}\n"
+    } else {
+        b",\"flagged\":false}\n"
+    })
 }
 
 enum Entry {
@@ -377,6 +373,7 @@ mod tests {
                 .row;
         let p = Prediction {
             patient: Some("pt-3f2a".into()),
+            stay: Some("st-\"9\"".into()),
             row: row.clone(),
             flagged: true,
             ..prediction(0.625)
@@ -386,7 +383,7 @@ mod tests {
             model: "m".into(),
             version: "1".into(),
             patient: Some("pt-3f2a".into()),
-            stay: None,
+            stay: Some("st-\"9\"".into()),
             features: crate::serve::input::row_to_json(&row),
             score: 0.625,
             flagged: true,
@@ -403,9 +400,15 @@ mod tests {
         assert_eq!(back.features["creatinine"], serde_json::json!(1.6));
         assert_eq!(back.features["sex"], serde_json::json!("F"));
         assert!(back.features["wbc"].is_null());
-        let second: PredictionRecord = serde_json::from_str(lines[1]).unwrap();
-        assert_eq!(second.time, "2026-01-01T00:00:00.250Z");
-        assert_eq!(second.score, 0.5);
+        let second = PredictionRecord {
+            patient: None,
+            stay: None,
+            features: crate::serve::input::row_to_json(&AnalysisRow::default()),
+            score: 0.5,
+            flagged: false,
+            ..record
+        };
+        assert_eq!(lines[1], serde_json::to_string(&second).unwrap());
     }
 
     #[test]

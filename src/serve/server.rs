@@ -735,12 +735,18 @@ async fn guard(State(svc): State<Arc<Service>>, req: Request, next: Next) -> Res
         ),
         None => ("-".into(), format!("{method} {route} {}", status.as_u16())),
     };
+    // Spelled out rather than `..AuditEvent::new(..)`, which would allocate
+    // four strings per request only to drop them.
     let event = AuditEvent {
+        type_code: "rest".into(),
+        action: action.into(),
         outcome: outcome.into(),
         agent,
+        source: "carelab-serve".into(),
         entity,
         detail,
-        ..AuditEvent::new("rest", action, "carelab-serve")
+        subtype: String::new(),
+        entities: Vec::new(),
     };
     // Answer only once the audit record is written: an answered request
     // is never missing from the log, even if the service crashes next.

@@ -113,12 +113,12 @@ impl Mlp {
     /// Probabilities for every row of `x`, in batches.
     pub fn predict(&self, x: &Matrix) -> Vec<f64> {
         const CHUNK: usize = 4096;
-        let mut ws = Workspace::new(self, CHUNK.min(x.rows.max(1)));
+        let mut ws = Workspace::for_inference(self, CHUNK.min(x.rows.max(1)));
         let mut out = Vec::with_capacity(x.rows);
         let mut start = 0;
         while start < x.rows {
             let n = CHUNK.min(x.rows - start);
-            ws.load_rows(x, (start..start + n).collect::<Vec<_>>().as_slice());
+            ws.load_range(x, start, n);
             let logits = ws.forward(self, n);
             out.extend(logits.iter().map(|&z| f64::from(sigmoid(z))));
             start += n;
@@ -163,6 +163,23 @@ impl Workspace {
         }
     }
 
+    /// Buffers for `forward` only: the activations, without the gradient
+    /// and delta buffers training needs (the server scores one row a
+    /// request, and allocating a gradient for every parameter each time was
+    /// most of the cost of scoring it).
+    pub fn for_inference(mlp: &Mlp, capacity: usize) -> Workspace {
+        let mut acts = vec![vec![0.0; capacity * mlp.inputs()]];
+        for l in &mlp.layers {
+            acts.push(vec![0.0; capacity * l.outputs]);
+        }
+        Workspace {
+            capacity,
+            acts,
+            deltas: Vec::new(),
+            grads: Vec::new(),
+        }
+    }
+
     /// Copy the chosen rows of `x` into the input buffer (a contiguous batch).
     pub fn load_rows(&mut self, x: &Matrix, rows: &[usize]) {
         assert!(
@@ -174,6 +191,13 @@ impl Workspace {
         for (b, &r) in rows.iter().enumerate() {
             input[b * cols..(b + 1) * cols].copy_from_slice(&x.data[r * cols..(r + 1) * cols]);
         }
+    }
+
+    /// Copy `n` consecutive rows of `x` from `start` into the input buffer.
+    fn load_range(&mut self, x: &Matrix, start: usize, n: usize) {
+        assert!(n <= self.capacity, "batch larger than the workspace");
+        let cols = x.cols;
+        self.acts[0][..n * cols].copy_from_slice(&x.data[start * cols..(start + n) * cols]);
     }
 
     /// Forward the first `n` rows of the input buffer; returns the logits.

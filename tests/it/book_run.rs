@@ -3,11 +3,14 @@
 //! `carelab` first on PATH. A command that fails names its chapter file and
 //! line. The runner's own mechanics are tested on small chapters.
 
+// The runner drives bash.
+#![cfg(unix)]
+
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
-use carelab::labs::book_run::{run_chapter, ChapterReport, RunOptions};
+use carelab::labs::book_run::{self, run_chapter, ChapterReport, RunOptions};
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -29,62 +32,74 @@ fn run_text(name: &str, text: &str) -> Result<ChapterReport, String> {
     run_chapter(&md, dir.path(), &scratch, &options(30)).map_err(|e| e.to_string())
 }
 
-/// The lab chapters, `book/src/labs/NN-*.md`, in order.
-fn lab_chapters() -> Vec<PathBuf> {
-    let dir = repo().join("book/src/labs");
-    let mut chapters: Vec<PathBuf> = fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "md"))
-        .collect();
-    chapters.sort();
-    chapters
+/// The chapters listen on the ports they show (2575, 8099), so two runs of
+/// the chapters on one machine (two worktrees testing at once) would
+/// collide. They take turns through a lock folder in the temp dir that
+/// names its holder; a holder that died is taken over.
+struct MachineLock(PathBuf);
+
+impl MachineLock {
+    fn acquire() -> MachineLock {
+        let dir = std::env::temp_dir().join("carelab-book-run.lock");
+        let started = std::time::Instant::now();
+        loop {
+            if fs::create_dir(&dir).is_ok() {
+                fs::write(dir.join("pid"), std::process::id().to_string()).unwrap();
+                return MachineLock(dir);
+            }
+            let holder = fs::read_to_string(dir.join("pid")).unwrap_or_default();
+            let alive = holder.trim().is_empty()
+                || std::process::Command::new("kill")
+                    .args(["-0", holder.trim()])
+                    .stderr(std::process::Stdio::null())
+                    .status()
+                    .is_ok_and(|s| s.success());
+            if !alive {
+                let _ = fs::remove_dir_all(&dir);
+                continue;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(900),
+                "{} is still held by process {holder}",
+                dir.display()
+            );
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
 }
 
-/// Run one lab chapter in a temporary folder, or, to look at what a
-/// failing chapter left, in `$CARELAB_BOOK_KEEP/<chapter>` (kept).
-fn run_lab_chapter(chapter: &Path) -> Result<ChapterReport, String> {
-    let temp = tempfile::tempdir().unwrap();
-    let scratch = match std::env::var_os("CARELAB_BOOK_KEEP") {
-        Some(keep) => PathBuf::from(keep).join(chapter.file_stem().unwrap()),
-        None => temp.path().to_path_buf(),
-    };
-    run_chapter(chapter, &repo(), &scratch, &options(300)).map_err(|e| e.to_string())
+impl Drop for MachineLock {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
 }
 
 #[test]
 fn every_lab_chapter_runs_as_shown() {
-    let chapters = lab_chapters();
+    let chapters = book_run::lab_chapters(&repo().join("book")).unwrap();
     assert!(chapters.len() >= 11, "{chapters:?}");
-    // The chapters are independent: two at a time (CI has two cores). The
-    // later labs are the long ones (training, a load test), so they start
-    // first and the two threads finish close together.
+    // Two at a time (CI has two cores). The later labs are the long ones
+    // (training, a load test), so they start first and the two threads
+    // finish close together. To work on one chapter, name it in
+    // CARELAB_BOOK_CHAPTER; to look at what it left, CARELAB_BOOK_KEEP=DIR
+    // keeps its folders in DIR/<chapter>.
     let only = std::env::var("CARELAB_BOOK_CHAPTER").ok();
-    let queue: Vec<&PathBuf> = chapters
+    let queue: Vec<PathBuf> = chapters
         .iter()
         .rev()
         .filter(|c| {
             only.as_ref()
                 .is_none_or(|o| c.to_string_lossy().contains(o))
         })
+        .cloned()
         .collect();
-    let next = std::sync::Mutex::new(queue.clone().into_iter());
-    let results = std::sync::Mutex::new(Vec::new());
-    std::thread::scope(|s| {
-        for _ in 0..2 {
-            s.spawn(|| loop {
-                let Some(chapter) = next.lock().unwrap().next() else {
-                    break;
-                };
-                let result = run_lab_chapter(chapter);
-                results.lock().unwrap().push((chapter.clone(), result));
-            });
-        }
-    });
-    let mut results = results.into_inner().unwrap();
-    results.sort_by(|a, b| a.0.cmp(&b.0));
+    let _turn = MachineLock::acquire();
+    let temp = tempfile::tempdir().unwrap();
+    let work =
+        std::env::var_os("CARELAB_BOOK_KEEP").map_or(temp.path().to_path_buf(), PathBuf::from);
+    let results = book_run::run_chapters(&queue, &repo(), &work, 2, &options(300), |_, _| {});
     let mut failures = Vec::new();
-    for (chapter, result) in &results {
+    for (chapter, result) in queue.iter().zip(&results) {
         match result {
             Ok(report) => {
                 println!(
@@ -96,7 +111,10 @@ fn every_lab_chapter_runs_as_shown() {
                 }
                 assert!(report.commands >= 2, "{}: too few commands", report.chapter);
             }
-            Err(e) => failures.push(format!("{}: {e}", chapter.display())),
+            Err(e) => {
+                let shown = chapter.strip_prefix(repo()).unwrap_or(chapter);
+                failures.push(format!("{} fails at {e}", shown.display()));
+            }
         }
     }
     assert_eq!(results.len(), queue.len());
@@ -176,6 +194,15 @@ this block only shows output
         err.contains("e.md:3: `(exit 4)` exited 4 (expected 0 or 3)"),
         "{err}"
     );
+    let err = run_text(
+        "h.md",
+        "<!-- run: with SEED={seed} -->\n```sh\necho 1\n```\n",
+    )
+    .unwrap_err();
+    assert!(
+        err.contains("h.md:2: the run note fills in SEED, but no command of the block shows it"),
+        "{err}"
+    );
     let err = run_text("f.md", "<!-- run: skip -->\n```sh\nls\n```\n").unwrap_err();
     assert!(
         err.contains("f.md (line 1)") && err.contains("must say why"),
@@ -216,6 +243,27 @@ test ! -e late.txt
 }
 
 #[test]
+fn a_server_that_never_gets_ready_times_out_saying_what_was_awaited() {
+    let dir = tempfile::tempdir().unwrap();
+    let md = dir.path().join("t.md");
+    fs::write(
+        &md,
+        "<!-- run: background until serving -->\n```sh\nsh -c 'echo loading >&2; sleep 60' &\n```\n",
+    )
+    .unwrap();
+    let err = run_chapter(&md, dir.path(), &dir.path().join("s"), &options(1))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with(
+            "t.md:3: `sh -c 'echo loading >&2; sleep 60' &` did not print \"serving\" within 1 s"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("loading"), "{err}");
+}
+
+#[test]
 fn a_command_that_hangs_times_out() {
     let dir = tempfile::tempdir().unwrap();
     let md = dir.path().join("t.md");
@@ -229,4 +277,52 @@ fn a_command_that_hangs_times_out() {
         "{err}"
     );
     assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+#[test]
+fn run_labs_verb_reports_a_failing_chapter_and_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let book = dir.path().join("book");
+    fs::create_dir_all(book.join("src/labs")).unwrap();
+    fs::write(
+        book.join("src/labs/00-setup.md"),
+        "# Lab\n\n```sh\ncarelab doctor --workspace . --json > doctor.json\ncarelab lab chek 0\n```\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_carelab"))
+        .args(["--json", "book", "run-labs", "--dir"])
+        .arg(&book)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["failed"], 1);
+    assert_eq!(report["chapters"][0]["chapter"], "00-setup");
+    let error = report["chapters"][0]["error"].as_str().unwrap();
+    assert!(
+        error.starts_with("book/src/labs/00-setup.md:5: `carelab lab chek 0` exited 2"),
+        "{error}"
+    );
+    // An unknown lab is a usage error.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_carelab"))
+        .args(["book", "run-labs", "99", "--dir"])
+        .arg(&book)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn lab_show_leaves_the_run_notes_out() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_carelab"))
+        .args(["lab", "show", "9"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("carelab lab check 9"), "{text}");
+    assert!(!text.contains("<!-- run:"), "{text}");
+    // The README itself has them.
+    let readme = fs::read_to_string(repo().join("labs/09-deployment/README.md")).unwrap();
+    assert!(readme.contains("<!-- run: solution answers.toml -->"));
 }
