@@ -75,11 +75,14 @@ drive() { # NAME URL ARGS...: one bench serve run, its JSON kept in $dir/NAME.js
   shift 2
   "$bin" --json --no-progress bench serve --url "$url" --out "$dir/$name" "$@" >"$dir/$name.json" || true
 }
+load_before="$(uptime | sed 's/.*load average/load average/')"
 drive peer "http://127.0.0.1:$peer_port/predict" --body "$dir/peer-body.json" --connections 32 --duration "$seconds"
 drive ours "http://127.0.0.1:$ours_port/v1/predict" --body "$dir/ours-body.json" --token "$token" --connections 32 --duration "$seconds"
 
 row() { jq -r --arg n "$1" '[$n, (.requests_per_sec|floor), .latency_ms.p50, .latency_ms.p90, .latency_ms.p99, .latency_ms.max, .server_errors, .errors] | @tsv' "$dir/$2.json"; }
 echo "carelab bench serve: 32 connections, ${seconds} s each, loopback, $(nproc) core(s)"
+echo "load before: $load_before"
+echo "load after:  $(uptime | sed 's/.*load average/load average/')"
 {
   printf 'server\treq/s\tp50_ms\tp90_ms\tp99_ms\tmax_ms\t5xx\tno_answer\n'
   row "FastAPI+sklearn" peer

@@ -63,7 +63,7 @@ fn numeric_rule(slot: usize, name: &str) -> NumericRule {
             })
             .collect()
     });
-    rules.get(slot).copied().unwrap_or(NumericRule {
+    rules.get(slot).copied().unwrap_or_else(|| NumericRule {
         range: numeric_range(name),
         optional: optional(name),
     })
