@@ -2,6 +2,8 @@
 
 use std::process::Command;
 
+use crate::cli_support::succeeded;
+
 #[test]
 fn doctor_json_describes_this_machine() {
     let dir = tempfile::tempdir().unwrap();
@@ -10,11 +12,7 @@ fn doctor_json_describes_this_machine() {
         .arg(dir.path().join("work"))
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = succeeded(out);
     let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let cores = std::thread::available_parallelism().unwrap().get();
     assert_eq!(r["cores"], cores as u64);

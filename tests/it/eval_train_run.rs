@@ -8,6 +8,8 @@ use carelab::eval::{evaluate, write_report, EvalOptions};
 use carelab::registry::{Registry, Stage};
 use carelab::train::toy::toy_table;
 
+use crate::cli_support::succeeded;
+
 #[test]
 fn a_trained_run_evaluates_records_and_resolves() {
     let dir = tempfile::tempdir().unwrap();
@@ -34,11 +36,7 @@ fn a_trained_run_evaluates_records_and_resolves() {
         ])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(out);
     let run = runs.join("lr");
 
     let report = evaluate(

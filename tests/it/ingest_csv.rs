@@ -3,6 +3,8 @@
 use std::path::Path;
 use std::process::Command;
 
+use crate::cli_support::succeeded;
+
 fn write(dir: &Path, name: &str, text: &str) {
     std::fs::write(dir.join(name), text).unwrap();
 }
@@ -54,11 +56,7 @@ fn csv_ingest_maps_links_quarantines_and_reconciles() {
         .args(["--data-end", "2022-12-31T00:00:00"])
         .output()
         .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let output = succeeded(output);
     let v: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     let tables = &v["quality"]["sources"]["csv"]["tables"];
     // in = out + quarantined, per table

@@ -8,9 +8,7 @@ use std::path::{Path, PathBuf};
 use carelab::labs::workspace::Workspace;
 use carelab::labs::Catalog;
 
-fn exe() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_carelab"))
-}
+use crate::cli_support::{exe, failed_checks};
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -147,12 +145,7 @@ fn solution_finds_drift_quarantine_and_fix_and_wrong_work_fails() {
     );
     fs::write(&answers, text).unwrap();
     let report = ws.check(lab).unwrap();
-    let failed: Vec<&str> = report
-        .checks
-        .iter()
-        .filter(|c| !c.passed)
-        .map(|c| c.id.as_str())
-        .collect();
+    let failed = failed_checks(&report);
     assert_eq!(failed, vec!["map_fixed", "answer_cause"]);
     let map_fixed = report.checks.iter().find(|c| c.id == "map_fixed").unwrap();
     assert_eq!(map_fixed.detail, "codes.CREA is 2345-7, expected 2160-0");

@@ -3,16 +3,14 @@
 //! the workshop's answer key agrees with `lab check`.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use carelab::labs::workshop;
 use carelab::labs::workspace::{self, Workspace};
 use carelab::labs::{Catalog, Lab};
 
-fn exe() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_carelab"))
-}
+use crate::cli_support::{exe, failed_checks};
 
 /// Whether this build has the data generator (`carelab data generate`).
 fn generator_available() -> bool {
@@ -115,12 +113,7 @@ fn lab01_checks_compare_against_the_learners_own_dataset() {
     )
     .unwrap();
     let report = ws.check(lab).unwrap();
-    let failed: Vec<&str> = report
-        .checks
-        .iter()
-        .filter(|c| !c.passed)
-        .map(|c| c.id.as_str())
-        .collect();
+    let failed = failed_checks(&report);
     assert_eq!(failed, vec!["prevalence", "ceiling"]);
     let prevalence = report.checks.iter().find(|c| c.id == "prevalence").unwrap();
     assert_eq!(

@@ -4,14 +4,12 @@
 //! they lack, and the reference solution's live MLLP feed is real.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use carelab::labs::workspace::{self, Workspace};
 use carelab::labs::Catalog;
 
-fn exe() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_carelab"))
-}
+use crate::cli_support::{exe, succeeded};
 
 /// Messages of an HL7 v2 file: segments (CR or LF separated) that are MSH.
 fn hl7_messages(path: &Path) -> usize {
@@ -181,16 +179,13 @@ fn lab03_starter_maps_quarantine_and_a_live_feed_passes_its_checks() {
         .unwrap()
         .trim_end_matches(';')
         .to_string();
-    let replay = std::process::Command::new(exe())
-        .args(["--json", "data", "replay", "--mllp", &addr])
-        .args(["--feed", "data/legacy/labs.hl7"])
-        .current_dir(&d)
-        .output()
-        .unwrap();
-    assert!(
-        replay.status.success(),
-        "{}",
-        String::from_utf8_lossy(&replay.stderr)
+    let replay = succeeded(
+        std::process::Command::new(exe())
+            .args(["--json", "data", "replay", "--mllp", &addr])
+            .args(["--feed", "data/legacy/labs.hl7"])
+            .current_dir(&d)
+            .output()
+            .unwrap(),
     );
     fs::write(d.join("replay.json"), &replay.stdout).unwrap();
     assert!(listener.wait().unwrap().success());

@@ -7,6 +7,7 @@
 //! one topic; run one with `cargo test --test it NAME::`.
 
 // Shared by several topics.
+mod cli_support;
 mod eval_support;
 mod fixture;
 mod serve_support;
