@@ -22,7 +22,7 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub struct AtomicFile {
     path: PathBuf,
     tmp: PathBuf,
-    writer: Option<BufWriter<File>>,
+    writer: Option<BufWriter<HashedFile>>,
 }
 
 impl AtomicFile {
@@ -43,7 +43,7 @@ impl AtomicFile {
         Ok(AtomicFile {
             path,
             tmp,
-            writer: Some(BufWriter::with_capacity(1 << 16, file)),
+            writer: Some(BufWriter::with_capacity(1 << 16, HashedFile::new(file))),
         })
     }
 
@@ -51,15 +51,17 @@ impl AtomicFile {
         &self.path
     }
 
-    /// Flush, sync and rename into place.
-    pub fn commit(mut self) -> Result<()> {
+    /// Flush, sync and rename into place; returns the SHA-256 (hex) of the
+    /// bytes written, which a manifest records without reading them back.
+    pub fn commit(mut self) -> Result<String> {
         let writer = self.writer.take().expect("writer present until commit");
-        let file = writer
+        let HashedFile { file, hasher, .. } = writer
             .into_inner()
             .map_err(|e| Error::io(&self.tmp, e.into_error()))?;
         file.sync_all().at(&self.tmp)?;
         drop(file);
-        fs::rename(&self.tmp, &self.path).at(&self.path)
+        fs::rename(&self.tmp, &self.path).at(&self.path)?;
+        Ok(hex::encode(hasher.finalize()))
     }
 }
 
@@ -80,11 +82,115 @@ impl Drop for AtomicFile {
     }
 }
 
+/// Files written, each with the SHA-256 its `commit` returned.
+pub type Written = Vec<(PathBuf, String)>;
+
+/// Bytes between two requests to start writing a file back to disk.
+const WRITEBACK: u64 = 32 << 20;
+
+/// The file under an `AtomicFile`'s buffer: every byte is hashed on its way
+/// to the file, so the checksum costs no second read of gigabytes of
+/// output. And a large file is written back as it grows, the way a
+/// streaming writer should be: each `WRITEBACK` bytes are handed to the
+/// disk at once, and the window before them, written by now, is dropped
+/// from the page cache. Otherwise gigabytes of dirty pages wait for
+/// `commit`'s fsync, which then writes them while nothing else runs, and
+/// the kernel spends CPU reclaiming the cache they fill.
+struct HashedFile {
+    file: File,
+    hasher: Sha256,
+    /// Bytes written so far.
+    written: u64,
+    /// Where the bytes not yet handed to the disk begin.
+    window: u64,
+    /// The window handed to the disk last, not yet dropped.
+    in_flight: Option<(u64, u64)>,
+}
+
+impl HashedFile {
+    fn new(file: File) -> Self {
+        HashedFile {
+            file,
+            hasher: Sha256::new(),
+            written: 0,
+            window: 0,
+            in_flight: None,
+        }
+    }
+}
+
+impl Write for HashedFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.written += n as u64;
+        if self.written - self.window >= WRITEBACK {
+            let window = (self.window, self.written - self.window);
+            writeback::start(&self.file, window);
+            if let Some(earlier) = self.in_flight.replace(window) {
+                writeback::drop_written(&self.file, earlier);
+            }
+            self.window = self.written;
+        }
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
+}
+
+/// Hints to the kernel about a file written once from start to end. Only
+/// hints: where they are missing or fail, `commit`'s fsync still writes
+/// everything, and what stays cached is only memory.
+#[cfg(target_os = "linux")]
+mod writeback {
+    use std::fs::File;
+    use std::os::fd::AsRawFd;
+
+    /// Start writing the bytes `(offset, length)` to disk; do not wait.
+    pub fn start(file: &File, (offset, length): (u64, u64)) {
+        range(file, offset, length, libc::SYNC_FILE_RANGE_WRITE);
+    }
+
+    /// Wait until the bytes `(offset, length)`, handed to the disk earlier,
+    /// are written, then drop them from the page cache.
+    pub fn drop_written(file: &File, (offset, length): (u64, u64)) {
+        let wait = libc::SYNC_FILE_RANGE_WAIT_BEFORE
+            | libc::SYNC_FILE_RANGE_WRITE
+            | libc::SYNC_FILE_RANGE_WAIT_AFTER;
+        range(file, offset, length, wait);
+        let (Ok(offset), Ok(length)) = (i64::try_from(offset), i64::try_from(length)) else {
+            return;
+        };
+        // SAFETY: a valid open descriptor; the call reads no memory of ours.
+        unsafe {
+            libc::posix_fadvise(file.as_raw_fd(), offset, length, libc::POSIX_FADV_DONTNEED);
+        }
+    }
+
+    fn range(file: &File, offset: u64, length: u64, flags: libc::c_uint) {
+        let (Ok(offset), Ok(length)) = (i64::try_from(offset), i64::try_from(length)) else {
+            return;
+        };
+        // SAFETY: a valid open descriptor; the call reads no memory of ours.
+        unsafe {
+            libc::sync_file_range(file.as_raw_fd(), offset, length, flags);
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+mod writeback {
+    pub fn start(_file: &std::fs::File, _range: (u64, u64)) {}
+    pub fn drop_written(_file: &std::fs::File, _range: (u64, u64)) {}
+}
+
 /// Write a whole file atomically.
 pub fn write_atomic(path: impl AsRef<Path>, bytes: &[u8]) -> Result<()> {
     let mut f = AtomicFile::create(path)?;
     f.write_all(bytes).at(f.path())?;
-    f.commit()
+    f.commit()?;
+    Ok(())
 }
 
 /// Write a value as pretty JSON (with a final newline) atomically.

@@ -135,7 +135,8 @@ impl Quarantine {
         self.writer
             .into_inner()
             .map_err(|e| Error::io(&path, e.into_error()))?
-            .commit()
+            .commit()?;
+        Ok(())
     }
 }
 

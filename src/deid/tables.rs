@@ -277,7 +277,8 @@ impl TableSink {
                 .map_err(|e| Error::io(&self.path, e.into_error()))?,
             Sink::Parquet { writer, .. } => writer.into_inner()?,
         };
-        file.commit()
+        file.commit()?;
+        Ok(())
     }
 }
 

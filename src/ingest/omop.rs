@@ -71,7 +71,8 @@ impl OutTable {
         }
         w.into_inner()
             .map_err(|e| Error::io(path, e.into_error()))?
-            .commit()
+            .commit()?;
+        Ok(())
     }
 
     fn write_parquet(&self, path: &Path) -> Result<()> {
@@ -112,7 +113,8 @@ impl OutTable {
         let mut writer = parquet::arrow::ArrowWriter::try_new(file, schema, None)?;
         writer.write(&batch)?;
         let file = writer.into_inner()?;
-        file.commit()
+        file.commit()?;
+        Ok(())
     }
 }
 

@@ -784,7 +784,8 @@ fn write_csv<T: Serialize>(path: &Path, rows: &[T]) -> Result<()> {
     }
     w.into_inner()
         .map_err(|e| Error::io(path, e.into_error()))?
-        .commit()
+        .commit()?;
+    Ok(())
 }
 
 /// Fill the merged person's empty fields from another record of the person.

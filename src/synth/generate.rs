@@ -2,7 +2,7 @@
 //!
 //! Patients are made in parallel chunks (rayon) and written in index order,
 //! so the output is byte-identical whatever the thread count, and memory
-//! stays bounded by one chunk whatever the population size. A shard makes
+//! stays bounded by a few chunks whatever the population size. A shard makes
 //! the patients whose index is congruent to `I` modulo `N`: the shards of a
 //! population are disjoint and their union is the whole.
 
@@ -18,7 +18,7 @@ use super::population::{Population, Spare};
 use super::scenario::Scenario;
 use super::truth::auroc;
 use super::{legacy, notes, site};
-use crate::artifact::{sha256_file, AtomicFile, Manifest};
+use crate::artifact::{AtomicFile, Manifest, Written};
 use crate::clinical::analysis::{is_index_stay, readmitted_within_30d};
 use crate::clinical::{AnalysisRow, Encounter, PatientBundle, PhiSpan, StayTruth};
 use crate::error::{Error, IoContext, Result};
@@ -79,6 +79,36 @@ pub struct GenerateOptions {
 /// large enough that encoding buffers are reused across patients.
 const TASK: usize = 32;
 
+/// Chunks made and waiting for the writer, at most.
+const DEPTH: usize = 3;
+
+/// What the manifest says of the outcome: of a batch's patients, and
+/// summed over the written batches.
+#[derive(Default)]
+struct Tally {
+    /// True risk and label of every index stay, for prevalence and AUROC.
+    risks: Vec<f64>,
+    labels: Vec<u8>,
+    stays_total: u64,
+    deaths: u64,
+}
+
+impl Tally {
+    fn add(&mut self, more: &Tally) {
+        self.risks.extend_from_slice(&more.risks);
+        self.labels.extend_from_slice(&more.labels);
+        self.stays_total += more.stays_total;
+        self.deaths += more.deaths;
+    }
+
+    fn clear(&mut self) {
+        self.risks.clear();
+        self.labels.clear();
+        self.stays_total = 0;
+        self.deaths = 0;
+    }
+}
+
 /// Which outputs to make for every patient.
 #[derive(Debug, Clone, Copy)]
 struct Wants {
@@ -130,10 +160,7 @@ impl Batch {
         self.fhir_bulk.clear();
         self.hl7.clear();
         self.legacy.clear();
-        self.risks.clear();
-        self.labels.clear();
-        self.stays_total = 0;
-        self.deaths = 0;
+        self.outcome.clear();
     }
 }
 
@@ -146,11 +173,7 @@ struct Batch {
     fhir_bulk: Vec<(&'static str, String)>,
     hl7: Vec<String>,
     legacy: Vec<legacy::Silos>,
-    /// True risk and label of every index stay, for prevalence and AUROC.
-    risks: Vec<f64>,
-    labels: Vec<u8>,
-    stays_total: u64,
-    deaths: u64,
+    outcome: Tally,
     /// Records of written patients, filled again by the next ones.
     spare: Spare,
 }
@@ -174,12 +197,13 @@ impl<T: Table> Tables<T> {
         Ok(())
     }
 
-    /// Finish every file; record its rows under the table's name.
-    fn finish(self, counts: &mut BTreeMap<String, u64>, files: &mut Vec<PathBuf>) -> Result<()> {
+    /// Finish every file; record its rows under the table's name and its
+    /// checksum under its path.
+    fn finish(self, counts: &mut BTreeMap<String, u64>, files: &mut Written) -> Result<()> {
         for w in self.0 {
-            files.push(w.path().to_path_buf());
-            let rows = w.finish()?;
-            counts.insert(T::NAME.to_string(), rows);
+            counts.insert(T::NAME.to_string(), w.rows());
+            let path = w.path().to_path_buf();
+            files.push((path, w.finish()?));
         }
         Ok(())
     }
@@ -275,10 +299,6 @@ pub fn generate(opts: &GenerateOptions, ui: &Ui) -> Result<Manifest> {
     let shard = opts.shard.unwrap_or(Shard { index: 0, count: 1 });
     let indices: Vec<u64> = (0..opts.patients).filter(|i| shard.contains(*i)).collect();
     let mut progress = ui.progress(indices.len() as u64, "patients");
-    let mut risks: Vec<f64> = Vec::new();
-    let mut labels: Vec<u8> = Vec::new();
-    let mut stays_total = 0u64;
-    let mut deaths = 0u64;
     let wants = Wants {
         tables: !table_formats.is_empty(),
         fhir: has("fhir"),
@@ -293,38 +313,47 @@ pub fn generate(opts: &GenerateOptions, ui: &Ui) -> Result<Manifest> {
             .map(|task| make_batch(&population, task, wants, &pool))
             .collect()
     };
-    // Write chunk k while the other threads make chunk k+1: at most two
-    // chunks are in memory, and output order is index order.
-    let mut chunks = indices.chunks(CHUNK);
-    let mut pending = match chunks.next() {
-        Some(ids) => Some((ids.len(), make_chunk(ids)?)),
-        None => None,
-    };
-    while let Some((n, batches)) = pending.take() {
-        let next = chunks.next();
-        let (written, made) = rayon::join(
-            || -> Result<()> {
+    // One thread appends the chunks in index order while the workers make
+    // the next ones. The queue between them lets the workers run ahead
+    // while a write waits for the disk, and bounds memory to DEPTH chunks.
+    let tally = std::thread::scope(|scope| -> Result<Tally> {
+        let (queue, chunks) = std::sync::mpsc::sync_channel::<(usize, Vec<Batch>)>(DEPTH);
+        let writer = scope.spawn(|| -> Result<Tally> {
+            let mut tally = Tally::default();
+            for (n, batches) in chunks {
                 for batch in &batches {
-                    risks.extend_from_slice(&batch.risks);
-                    labels.extend_from_slice(&batch.labels);
-                    stays_total += batch.stays_total;
-                    deaths += batch.deaths;
+                    tally.add(&batch.outcome);
                     write_batch(&mut o, batch)?;
                 }
-                Ok(())
-            },
-            || next.map(|ids| make_chunk(ids).map(|b| (ids.len(), b))),
-        );
-        written?;
-        if let Ok(mut p) = pool.lock() {
-            p.extend(batches);
+                if let Ok(mut p) = pool.lock() {
+                    p.extend(batches);
+                }
+                progress.inc(n as u64);
+            }
+            Ok(tally)
+        });
+        for ids in indices.chunks(CHUNK) {
+            let made = (ids.len(), make_chunk(ids)?);
+            if queue.send(made).is_err() {
+                break; // the writer stopped: its error says why
+            }
         }
-        progress.inc(n as u64);
-        pending = made.transpose()?;
-    }
+        drop(queue);
+        writer.join().unwrap_or_else(|_| {
+            Err(Error::failure(
+                "the writer thread of data generate panicked",
+            ))
+        })
+    })?;
     progress.finish();
+    let Tally {
+        risks,
+        labels,
+        stays_total,
+        deaths,
+    } = tally;
 
-    let mut files = Vec::new();
+    let mut files = Written::new();
     let mut counts = std::mem::take(&mut o.counts);
     o.patients.finish(&mut counts, &mut files)?;
     o.encounters.finish(&mut counts, &mut files)?;
@@ -336,17 +365,16 @@ pub fn generate(opts: &GenerateOptions, ui: &Ui) -> Result<Manifest> {
     o.stays.finish(&mut counts, &mut files)?;
     o.phi_spans.finish(&mut counts, &mut files)?;
     o.identifiers.finish(&mut counts, &mut files)?;
-    if let Some(f) = o.fhir_bundles.take() {
-        files.push(f.path().to_path_buf());
-        f.commit()?;
-    }
-    for (_, f) in std::mem::take(&mut o.fhir_bulk) {
-        files.push(f.path().to_path_buf());
-        f.commit()?;
-    }
-    if let Some(f) = o.hl7.take() {
-        files.push(f.path().to_path_buf());
-        f.commit()?;
+    let bulk = std::mem::take(&mut o.fhir_bulk).into_values();
+    for f in o
+        .fhir_bundles
+        .take()
+        .into_iter()
+        .chain(bulk)
+        .chain(o.hl7.take())
+    {
+        let path = f.path().to_path_buf();
+        files.push((path, f.commit()?));
     }
     if let Some(w) = o.legacy.take() {
         let (written, legacy_counts) = w.finish()?;
@@ -366,13 +394,13 @@ pub fn generate(opts: &GenerateOptions, ui: &Ui) -> Result<Manifest> {
         .counts
         .insert("index_stays".into(), labels.len() as u64);
     manifest.counts.insert("in_hospital_deaths".into(), deaths);
-    for path in files {
+    for (path, sha256) in files {
         let rel = path
             .strip_prefix(out)
             .unwrap_or(&path)
             .to_string_lossy()
             .replace('\\', "/");
-        manifest.files.insert(rel, sha256_file(&path)?);
+        manifest.files.insert(rel, sha256);
     }
     let positives = labels.iter().map(|l| u64::from(*l)).sum::<u64>();
     let prevalence = if labels.is_empty() {
@@ -498,12 +526,12 @@ fn add_patient(pop: &Population, index: u64, wants: Wants, batch: &mut Batch) ->
     for r in &rows {
         let truth = clean.truth.iter().find(|t| t.encounter_id == r.stay_id);
         if let Some(t) = truth {
-            batch.risks.push(t.true_risk);
-            batch.labels.push(r.readmit_30d);
+            batch.outcome.risks.push(t.true_risk);
+            batch.outcome.labels.push(r.readmit_30d);
         }
     }
-    batch.stays_total += clean.truth.len() as u64;
-    batch.deaths += clean
+    batch.outcome.stays_total += clean.truth.len() as u64;
+    batch.outcome.deaths += clean
         .truth
         .iter()
         .map(|t| u64::from(t.died_in_hospital))

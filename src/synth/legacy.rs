@@ -29,7 +29,7 @@ use rand_distr::{Distribution, Normal};
 
 use super::population::{round_to, Population};
 use super::scenario::Legacy;
-use crate::artifact::AtomicFile;
+use crate::artifact::{AtomicFile, Written};
 use crate::clinical::{
     format_datetime, Chronic, Encounter, Measure, Medication, Observation, Patient, PatientBundle,
 };
@@ -948,8 +948,8 @@ impl Writer {
     }
 
     /// Finish every file (plus the layout and the pipeline config); returns
-    /// the files written and their counts.
-    pub fn finish(mut self) -> Result<(Vec<PathBuf>, BTreeMap<String, u64>)> {
+    /// the files written with their checksums, and their counts.
+    pub fn finish(mut self) -> Result<(Written, BTreeMap<String, u64>)> {
         // The pharmacy file's encoding is a defect of the whole file.
         let latin1 = Defect {
             source: PHARMACY,
@@ -961,10 +961,11 @@ impl Writer {
             injected: "windows-1252".into(),
         };
         self.defect(0, &latin1)?;
-        let mut files = Vec::new();
-        let commit = |f: AtomicFile, files: &mut Vec<PathBuf>| -> Result<()> {
-            files.push(f.path().to_path_buf());
-            f.commit()
+        let mut files = Written::new();
+        let commit = |f: AtomicFile, files: &mut Written| -> Result<()> {
+            let path = f.path().to_path_buf();
+            files.push((path, f.commit()?));
+            Ok(())
         };
         commit(self.registration, &mut files)?;
         commit(self.labs, &mut files)?;
@@ -982,7 +983,7 @@ impl Writer {
         ] {
             let path = self.dir.join(name);
             crate::artifact::write_atomic(&path, text.as_bytes())?;
-            files.push(path);
+            files.push((path, crate::artifact::sha256_hex(text.as_bytes())));
         }
         let mut counts = BTreeMap::new();
         counts.insert(

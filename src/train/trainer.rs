@@ -644,7 +644,8 @@ fn write_predictions(path: &Path, data: &Prepared, scores: &[f64]) -> Result<()>
     let file = w
         .into_inner()
         .map_err(|e| Error::io(path, e.into_error()))?;
-    file.commit()
+    file.commit()?;
+    Ok(())
 }
 
 /// The process's peak resident memory, where the OS tells us (Linux).
