@@ -354,6 +354,35 @@ mod tests {
     }
 
     #[test]
+    fn commit_returns_the_checksum_of_the_file_it_wrote() {
+        let dir = tempfile::tempdir().unwrap();
+        let small = dir.path().join("small.txt");
+        let mut f = AtomicFile::create(&small).unwrap();
+        f.write_all(b"abc").unwrap();
+        assert_eq!(
+            f.commit().unwrap(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        // past three writeback windows, in writes of uneven sizes that
+        // straddle the buffer and the windows: the pages dropped from the
+        // cache are still the file's bytes, and every byte was hashed once
+        let large = dir.path().join("large.bin");
+        let mut f = AtomicFile::create(&large).unwrap();
+        let mut expected = Vec::new();
+        let mut size = 1;
+        while (expected.len() as u64) < 3 * WRITEBACK + 12_345 {
+            let piece: Vec<u8> = (0..size).map(|i| (i * 31 + size) as u8).collect();
+            f.write_all(&piece).unwrap();
+            expected.extend_from_slice(&piece);
+            size = size * 7 % 200_003 + 1;
+        }
+        let sha = f.commit().unwrap();
+        assert_eq!(sha, sha256_hex(&expected));
+        assert_eq!(sha, sha256_file(&large).unwrap());
+        assert!(fs::read(&large).unwrap() == expected);
+    }
+
+    #[test]
     fn sha256_hex_is_the_lowercase_hex_digest() {
         // sha256("abc"), FIPS 180-2's first example
         assert_eq!(
