@@ -1,17 +1,18 @@
 //! `data generate`: make a population and stream it into every format.
 //!
-//! Patients are made in parallel chunks (rayon) and written in index order,
-//! so the output is byte-identical whatever the thread count, and memory
-//! stays bounded by a few chunks whatever the population size. A shard makes
+//! Patients are made in runs of 32 by one worker per core and written in
+//! index order, so the output is byte-identical whatever the thread count,
+//! and memory stays bounded by the runs made ahead of the writer whatever
+//! the population size. A shard makes
 //! the patients whose index is congruent to `I` modulo `N`: the shards of a
 //! population are disjoint and their union is the whole.
 
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex};
 
-use rayon::prelude::*;
 use serde_json::json;
 
 use super::population::{Population, Spare};
@@ -25,9 +26,6 @@ use crate::error::{Error, IoContext, Result};
 use crate::formats::table::{CsvRows, Identifier, Table, TableFormat, TableWriter};
 use crate::formats::{fhir, hl7v2};
 use crate::ui::Ui;
-
-/// Patients made per parallel chunk: bounds memory.
-pub const CHUNK: usize = 1024;
 
 /// A disjoint slice of a population: patients with `index % count == index`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -79,8 +77,47 @@ pub struct GenerateOptions {
 /// large enough that encoding buffers are reused across patients.
 const TASK: usize = 32;
 
-/// Chunks made and waiting for the writer, at most.
-const DEPTH: usize = 3;
+/// How many runs of TASK patients the workers may be ahead of the writer.
+const AHEAD: usize = 96;
+
+/// Where the writer is, for workers that must not run too far ahead of it.
+#[derive(Default)]
+struct Gate {
+    /// Runs written so far, and whether the writer stopped.
+    state: Mutex<(usize, bool)>,
+    moved: Condvar,
+}
+
+impl Gate {
+    /// Wait until run `k` is less than AHEAD runs past the writer; false
+    /// when the writer stopped.
+    fn wait_for(&self, k: usize) -> bool {
+        let Ok(mut state) = self.state.lock() else {
+            return false;
+        };
+        while k >= state.0 + AHEAD && !state.1 {
+            state = match self.moved.wait(state) {
+                Ok(state) => state,
+                Err(_) => return false,
+            };
+        }
+        !state.1
+    }
+
+    fn advance(&self, written: usize) {
+        if let Ok(mut state) = self.state.lock() {
+            state.0 = written;
+        }
+        self.moved.notify_all();
+    }
+
+    fn stop(&self) {
+        if let Ok(mut state) = self.state.lock() {
+            state.1 = true;
+        }
+        self.moved.notify_all();
+    }
+}
 
 /// What the manifest says of the outcome: of a batch's patients, and
 /// summed over the written batches.
@@ -306,44 +343,64 @@ pub fn generate(opts: &GenerateOptions, ui: &Ui) -> Result<Manifest> {
         legacy: has("legacy"),
     };
     // written batches come back here to be filled again: their buffers
-    // keep their capacity instead of growing from nothing every chunk
+    // keep their capacity instead of growing from nothing every run
     let pool: Mutex<Vec<Batch>> = Mutex::new(Vec::new());
-    let make_chunk = |ids: &[u64]| -> Result<Vec<Batch>> {
-        ids.par_chunks(TASK)
-            .map(|task| make_batch(&population, task, wants, &pool))
-            .collect()
-    };
-    // One thread appends the chunks in index order while the workers make
-    // the next ones. The queue between them lets the workers run ahead
-    // while a write waits for the disk, and bounds memory to DEPTH chunks.
+    // Workers take the runs of patients in index order, each the next one
+    // not taken, and this thread writes them in index order as they
+    // arrive: no thread waits for another's run to finish, and a worker
+    // waits only when it is AHEAD runs before the writer, which bounds
+    // memory while a write waits for the disk.
+    let runs: Vec<&[u64]> = indices.chunks(TASK).collect();
+    let next_run = AtomicUsize::new(0);
+    let gate = Gate::default();
     let tally = std::thread::scope(|scope| -> Result<Tally> {
-        let (queue, chunks) = std::sync::mpsc::sync_channel::<(usize, Vec<Batch>)>(DEPTH);
-        let writer = scope.spawn(|| -> Result<Tally> {
+        let (made, arrivals) = std::sync::mpsc::channel::<(usize, Result<Batch>)>();
+        for _ in 0..rayon::current_num_threads().max(1) {
+            let made = made.clone();
+            let (runs, next_run, gate, pool, population) =
+                (&runs, &next_run, &gate, &pool, &population);
+            scope.spawn(move || loop {
+                let k = next_run.fetch_add(1, Ordering::Relaxed);
+                if k >= runs.len() || !gate.wait_for(k) {
+                    break;
+                }
+                let batch = make_batch(population, runs[k], wants, pool);
+                if made.send((k, batch)).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(made);
+        let write_in_order = || -> Result<Tally> {
             let mut tally = Tally::default();
-            for (n, batches) in chunks {
-                for batch in &batches {
+            let mut early = BTreeMap::new();
+            let mut next = 0;
+            for (k, batch) in arrivals {
+                early.insert(k, batch);
+                while let Some(batch) = early.remove(&next) {
+                    let batch = batch?;
                     tally.add(&batch.outcome);
-                    write_batch(&mut o, batch)?;
+                    write_batch(&mut o, &batch)?;
+                    progress.inc(runs[next].len() as u64);
+                    next += 1;
+                    gate.advance(next);
+                    if let Ok(mut p) = pool.lock() {
+                        p.push(batch);
+                    }
                 }
-                if let Ok(mut p) = pool.lock() {
-                    p.extend(batches);
-                }
-                progress.inc(n as u64);
+            }
+            if next < runs.len() {
+                return Err(Error::failure(format!(
+                    "data generate: a worker stopped after {next} of {} runs of patients",
+                    runs.len()
+                )));
             }
             Ok(tally)
-        });
-        for ids in indices.chunks(CHUNK) {
-            let made = (ids.len(), make_chunk(ids)?);
-            if queue.send(made).is_err() {
-                break; // the writer stopped: its error says why
-            }
-        }
-        drop(queue);
-        writer.join().unwrap_or_else(|_| {
-            Err(Error::failure(
-                "the writer thread of data generate panicked",
-            ))
-        })
+        };
+        let written = write_in_order();
+        // on an error, workers waiting for the writer must not wait forever
+        gate.stop();
+        written
     })?;
     progress.finish();
     let Tally {

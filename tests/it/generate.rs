@@ -47,6 +47,46 @@ fn same_seed_gives_identical_files_and_another_seed_does_not() {
 }
 
 #[test]
+fn the_files_do_not_depend_on_the_thread_count_and_the_manifest_checksums_them() {
+    // more runs of 32 patients than the workers may make ahead of the
+    // writer (96), so that with 4 threads runs arrive out of order and
+    // workers wait for the writer
+    let dir = tempfile::tempdir().unwrap();
+    let run = |name: &str, threads: &str| {
+        let out = dir.path().join(name);
+        let o = Command::new(env!("CARGO_BIN_EXE_carelab"))
+            .env("RAYON_NUM_THREADS", threads)
+            .args([
+                "-q",
+                "--no-progress",
+                "data",
+                "generate",
+                "--patients",
+                "3300",
+            ])
+            .args(["--seed", "5", "--formats", "csv", "--out"])
+            .arg(&out)
+            .output()
+            .expect("run carelab");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        (out.clone(), Manifest::read(&out).unwrap())
+    };
+    let (_, one) = run("one", "1");
+    let (out, four) = run("four", "4");
+    assert_eq!(one.files, four.files);
+    assert_eq!(one.counts["patients"], 3300);
+    // the checksums were taken while writing: they are the files' own
+    assert_eq!(four.files.len(), 10);
+    for (file, sha) in &four.files {
+        assert_eq!(
+            &carelab::artifact::sha256_file(out.join(file)).unwrap(),
+            sha,
+            "{file}"
+        );
+    }
+}
+
+#[test]
 fn csv_and_parquet_read_back_to_the_same_rows() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("g");
