@@ -211,6 +211,8 @@ struct Batch {
     hl7: Vec<String>,
     legacy: Vec<legacy::Silos>,
     outcome: Tally,
+    /// The identifier rows of the last patient, overwritten by the next.
+    identifiers: Vec<Identifier>,
     /// Records of written patients, filled again by the next ones.
     spare: Spare,
 }
@@ -611,7 +613,8 @@ fn add_patient(pop: &Population, index: u64, wants: Wants, batch: &mut Batch) ->
     enc.stays.extend(&clean.truth)?;
     enc.phi_spans.extend(&clean.phi_spans)?;
     if let Some(p) = &clean.patient {
-        enc.identifiers.extend(&identifiers(p))?;
+        identifiers(p, &mut batch.identifiers);
+        enc.identifiers.extend(&batch.identifiers)?;
     }
     if wants.fhir {
         batch.fhir_bundles.push(fhir::bundle(exported).to_string());
@@ -684,26 +687,40 @@ fn write_batch(o: &mut Outputs, b: &Batch) -> Result<()> {
     Ok(())
 }
 
-/// Every direct identifier value of a patient (truth for the PHI scanner).
-pub fn identifiers(p: &crate::clinical::Patient) -> Vec<Identifier> {
-    let id = |kind: &str, value: String| Identifier {
-        patient_id: p.patient_id.clone(),
-        kind: kind.into(),
-        value,
-    };
-    vec![
-        id("name", format!("{} {}", p.given_name, p.family_name)),
-        id("given_name", p.given_name.clone()),
-        id("family_name", p.family_name.clone()),
-        id("mrn", p.mrn.clone()),
-        id("birth_date", p.birth_date.to_string()),
-        id("address", p.address_line.clone()),
-        id("city", p.city.clone()),
-        id("zip", p.zip.clone()),
-        id("phone", p.phone.clone()),
-        id("email", p.email.clone()),
-        id("ssn", p.ssn.clone()),
-    ]
+/// Every direct identifier value of a patient (truth for the PHI scanner),
+/// written over the rows already in `rows`: their strings keep their memory
+/// from one patient to the next.
+fn identifiers(p: &crate::clinical::Patient, rows: &mut Vec<Identifier>) {
+    let birth_date = crate::clinical::iso::date_ascii(&p.birth_date)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_else(|| p.birth_date.to_string());
+    let values: [(&str, &[&str]); 11] = [
+        ("name", &[&p.given_name, " ", &p.family_name]),
+        ("given_name", &[&p.given_name]),
+        ("family_name", &[&p.family_name]),
+        ("mrn", &[&p.mrn]),
+        ("birth_date", &[&birth_date]),
+        ("address", &[&p.address_line]),
+        ("city", &[&p.city]),
+        ("zip", &[&p.zip]),
+        ("phone", &[&p.phone]),
+        ("email", &[&p.email]),
+        ("ssn", &[&p.ssn]),
+    ];
+    rows.resize_with(values.len(), || Identifier {
+        patient_id: String::new(),
+        kind: String::new(),
+        value: String::new(),
+    });
+    for (row, (kind, parts)) in rows.iter_mut().zip(values) {
+        row.patient_id.clone_from(&p.patient_id);
+        row.kind.clear();
+        row.kind.push_str(kind);
+        row.value.clear();
+        for part in parts {
+            row.value.push_str(part);
+        }
+    }
 }
 
 #[cfg(test)]

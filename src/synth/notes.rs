@@ -7,6 +7,8 @@
 //! Sentence shapes vary (titles, first-name-only, dates spelled out or
 //! numeric, phone with or without brackets) so a scrubber has to generalise.
 
+use std::fmt::Write as _;
+
 use chrono::NaiveDateTime;
 use rand::seq::IndexedRandom;
 use rand::Rng as _;
@@ -26,6 +28,12 @@ struct NoteText {
 impl NoteText {
     fn plain(&mut self, s: &str) {
         self.text.push_str(s);
+    }
+
+    /// Formatted plain text, written in place (no string made for it).
+    fn write(&mut self, args: std::fmt::Arguments) {
+        // writing into a String cannot fail
+        let _ = self.text.write_fmt(args);
     }
 
     fn phi(&mut self, kind: PhiKind, value: &str) {
@@ -116,18 +124,18 @@ pub fn add_notes(pop: &Population, index: u64, b: &mut PatientBundle) {
             n.phi(PhiKind::Age, &format!("{age:.0}"));
             n.plain("-year-old");
         } else {
-            n.plain(&format!(" is a {age:.0}-year-old"));
+            n.write(format_args!(" is a {age:.0}-year-old"));
         }
         n.plain(if p.sex == "F" { " woman" } else { " man" });
         n.plain(&history);
-        n.plain(&format!(
+        n.write(format_args!(
             ", admitted for {}. ",
             Chronic::from_icd10(&stay.reason_code).map_or("acute illness", |c| c.display())
         ));
         if i > 0 {
             n.plain("This is a repeat admission. ");
         }
-        n.plain(&format!(
+        n.write(format_args!(
             "Length of stay {:.1} days. Discharged {} in stable condition.\n\n",
             (stay.discharge_time - stay.admit_time).num_minutes() as f64 / 1440.0,
             stay.disposition.replace('_', " ")
@@ -137,7 +145,7 @@ pub fn add_notes(pop: &Population, index: u64, b: &mut PatientBundle) {
         n.phi(PhiKind::Address, &p.address_line);
         n.plain(", ");
         n.phi(PhiKind::City, &p.city);
-        n.plain(&format!(", {} ", p.state));
+        n.write(format_args!(", {} ", p.state));
         n.phi(PhiKind::Zip, &p.zip);
         n.plain(". ");
         match rng.random_range(0..3u32) {
@@ -196,7 +204,7 @@ pub fn add_notes(pop: &Population, index: u64, b: &mut PatientBundle) {
             );
             n.plain(". ");
         }
-        n.plain(&format!("Call {} ", p.given_name));
+        n.write(format_args!("Call {} ", p.given_name));
         // the given name above is PHI too: record it
         let at = n.text.len() - p.given_name.len() - 1;
         n.spans.push(PhiSpan {
