@@ -22,7 +22,9 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub struct AtomicFile {
     path: PathBuf,
     tmp: PathBuf,
-    writer: Option<BufWriter<HashedFile>>,
+    /// Boxed: the hasher's state would make every value that holds an
+    /// `AtomicFile` a few hundred bytes larger.
+    writer: Option<BufWriter<Box<HashedFile>>>,
 }
 
 impl AtomicFile {
@@ -43,7 +45,10 @@ impl AtomicFile {
         Ok(AtomicFile {
             path,
             tmp,
-            writer: Some(BufWriter::with_capacity(1 << 16, HashedFile::new(file))),
+            writer: Some(BufWriter::with_capacity(
+                1 << 16,
+                Box::new(HashedFile::new(file)),
+            )),
         })
     }
 
@@ -55,7 +60,7 @@ impl AtomicFile {
     /// bytes written, which a manifest records without reading them back.
     pub fn commit(mut self) -> Result<String> {
         let writer = self.writer.take().expect("writer present until commit");
-        let HashedFile { file, hasher, .. } = writer
+        let HashedFile { file, hasher, .. } = *writer
             .into_inner()
             .map_err(|e| Error::io(&self.tmp, e.into_error()))?;
         file.sync_all().at(&self.tmp)?;
