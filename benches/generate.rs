@@ -32,10 +32,11 @@ fn peak_rss_mb() -> Option<f64> {
 }
 
 fn bytes_under(dir: &Path) -> u64 {
+    // list_files names files relative to `dir`
     carelab::artifact::list_files(dir)
         .unwrap_or_default()
         .iter()
-        .filter_map(|p| std::fs::metadata(p).ok())
+        .filter_map(|p| std::fs::metadata(dir.join(p)).ok())
         .map(|m| m.len())
         .sum()
 }
