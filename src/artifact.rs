@@ -103,9 +103,10 @@ const IN_FLIGHT: usize = 6;
 /// output. And a large file is written back as it grows, the way a
 /// streaming writer should be: each `WRITEBACK` bytes are handed to the
 /// disk at once, and the window `IN_FLIGHT` before them, written by now,
-/// is waited for and dropped from the page cache. Otherwise gigabytes of dirty pages wait for
-/// `commit`'s fsync, which then writes them while nothing else runs, and
-/// the kernel spends CPU reclaiming the cache they fill.
+/// is waited for and dropped from the page cache. Otherwise gigabytes of
+/// dirty pages wait for `commit`'s fsync, which then writes them while
+/// nothing else runs, and the kernel spends CPU reclaiming the cache they
+/// fill.
 struct HashedFile {
     file: File,
     hasher: Sha256,
@@ -172,22 +173,20 @@ mod writeback {
             | libc::SYNC_FILE_RANGE_WRITE
             | libc::SYNC_FILE_RANGE_WAIT_AFTER;
         range(file, offset, length, wait);
-        let (Ok(offset), Ok(length)) = (i64::try_from(offset), i64::try_from(length)) else {
-            return;
-        };
-        // SAFETY: a valid open descriptor; the call reads no memory of ours.
-        unsafe {
-            libc::posix_fadvise(file.as_raw_fd(), offset, length, libc::POSIX_FADV_DONTNEED);
+        if let (Ok(offset), Ok(length)) = (libc::off_t::try_from(offset), length.try_into()) {
+            // SAFETY: a valid open descriptor; the call reads no memory of ours.
+            unsafe {
+                libc::posix_fadvise(file.as_raw_fd(), offset, length, libc::POSIX_FADV_DONTNEED);
+            }
         }
     }
 
     fn range(file: &File, offset: u64, length: u64, flags: libc::c_uint) {
-        let (Ok(offset), Ok(length)) = (i64::try_from(offset), i64::try_from(length)) else {
-            return;
-        };
-        // SAFETY: a valid open descriptor; the call reads no memory of ours.
-        unsafe {
-            libc::sync_file_range(file.as_raw_fd(), offset, length, flags);
+        if let (Ok(offset), Ok(length)) = (libc::off64_t::try_from(offset), length.try_into()) {
+            // SAFETY: a valid open descriptor; the call reads no memory of ours.
+            unsafe {
+                libc::sync_file_range(file.as_raw_fd(), offset, length, flags);
+            }
         }
     }
 }

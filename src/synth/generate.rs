@@ -357,6 +357,7 @@ pub fn generate(opts: &GenerateOptions, ui: &Ui) -> Result<Manifest> {
     let gate = Gate::default();
     let tally = std::thread::scope(|scope| -> Result<Tally> {
         let (made, arrivals) = std::sync::mpsc::channel::<(usize, Result<Batch>)>();
+        // one worker per core, or RAYON_NUM_THREADS, as in every parallel stage
         for _ in 0..rayon::current_num_threads().max(1) {
             let made = made.clone();
             let (runs, next_run, gate, pool, population) =
