@@ -50,6 +50,15 @@ struct NumericRule {
     optional: bool,
 }
 
+impl NumericRule {
+    fn of(name: &str) -> Self {
+        NumericRule {
+            range: numeric_range(name),
+            optional: optional(name),
+        }
+    }
+}
+
 /// The rule of the numeric feature in `slot`, worked out once per feature
 /// rather than by comparing its name with every measure's on every request.
 fn numeric_rule(slot: usize, name: &str) -> NumericRule {
@@ -57,16 +66,13 @@ fn numeric_rule(slot: usize, name: &str) -> NumericRule {
     let rules = RULES.get_or_init(|| {
         FEATURES
             .iter()
-            .map(|(name, _)| NumericRule {
-                range: numeric_range(name),
-                optional: optional(name),
-            })
+            .map(|(name, _)| NumericRule::of(name))
             .collect()
     });
-    rules.get(slot).copied().unwrap_or_else(|| NumericRule {
-        range: numeric_range(name),
-        optional: optional(name),
-    })
+    rules
+        .get(slot)
+        .copied()
+        .unwrap_or_else(|| NumericRule::of(name))
 }
 
 /// Features computed from others; a request may send them, but they must agree.
