@@ -1,4 +1,5 @@
-//! Stage `infra`: see ../shared/DESIGN.md and the open issue that builds it.
+//! Stage `infra`: what the machine can do (`doctor`), how fast it trains,
+//! serves and reads (`bench`, `load`), and what a run costs and returns (`cost`).
 pub mod bench;
 pub mod cost;
 pub mod doctor;
