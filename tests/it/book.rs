@@ -146,3 +146,65 @@ fn a_renamed_flag_in_a_chapter_fails_the_command_check() {
         "{text}"
     );
 }
+
+/// Every image a chapter or lab shows: its alt text is not empty (a reader
+/// who cannot see it, or a browser that cannot draw it, still learns what
+/// it shows), its file exists, and an SVG parses as XML — one unescaped `&`
+/// makes a browser stop drawing and show only the alt text.
+#[test]
+fn every_image_has_alt_text_and_every_svg_is_well_formed_xml() {
+    let root = repo();
+    let image = regex::Regex::new(r"!\[([^\]]*)\]\(([^)\s]+)\)").unwrap();
+    let mut pages: Vec<std::path::PathBuf> = Vec::new();
+    let mut stack = vec![root.join("book/src"), root.join("labs")];
+    while let Some(dir) = stack.pop() {
+        for entry in fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "md") {
+                pages.push(path);
+            }
+        }
+    }
+    let mut shown = 0;
+    for page in &pages {
+        let text = fs::read_to_string(page).unwrap();
+        for m in image.captures_iter(&text) {
+            let (alt, target) = (m[1].trim(), &m[2]);
+            assert!(
+                !alt.is_empty(),
+                "{}: image {target} has no alt text",
+                page.display()
+            );
+            if target.starts_with("http") {
+                continue;
+            }
+            let file = page.parent().unwrap().join(target);
+            assert!(
+                file.is_file(),
+                "{}: image {target} does not exist",
+                page.display()
+            );
+            shown += 1;
+        }
+    }
+    assert!(shown >= 7, "found only {shown} images in the book and labs");
+    let mut svgs = 0;
+    for entry in fs::read_dir(root.join("book/src/figures")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "svg") {
+            let text = fs::read_to_string(&path).unwrap();
+            let doc = roxmltree::Document::parse(&text)
+                .unwrap_or_else(|e| panic!("{}: not well-formed XML: {e}", path.display()));
+            assert_eq!(
+                doc.root_element().tag_name().name(),
+                "svg",
+                "{}",
+                path.display()
+            );
+            svgs += 1;
+        }
+    }
+    assert!(svgs >= 9, "found only {svgs} SVG figures");
+}
