@@ -5,9 +5,10 @@
 # Environment:
 #   CARELAB     the carelab binary (default: target/release/carelab, under
 #               $CARGO_TARGET_DIR when set; build it with cargo build --release)
-#   PEER_VENV   a venv with fastapi, uvicorn and scikit-learn (default
-#               /work/serve-venv; shared/peers/setup.sh makes one)
-#   PEERS_DIR   where serve_fastapi.py is (default /work/shared/peers)
+#   PEERS_VENV  the peers venv, with fastapi, uvicorn and scikit-learn
+#               (default ~/.cache/carelab-peers; ../shared/peers/setup.sh makes it;
+#               PEER_VENV, the older name, still works)
+#   PEERS_DIR   where serve_fastapi.py is (default ../shared/peers beside the project)
 #   RELIABILITY requests in the reliability run (default 100000; 0 skips it)
 # Both servers and the load generator share this machine's cores, so compare
 # the ratio from one run, not absolute figures from different runs.
@@ -15,13 +16,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-10}"
 bin="${CARELAB:-${CARGO_TARGET_DIR:-target}/release/carelab}"
-venv="${PEER_VENV:-/work/serve-venv}"
-peers="${PEERS_DIR:-/work/shared/peers}"
+venv="${PEER_VENV:-${PEERS_VENV:-$HOME/.cache/carelab-peers}}"
+peers="${PEERS_DIR:-../shared/peers}"
 reliability="${RELIABILITY:-100000}"
 ours_port="${OURS_PORT:-18081}"
 peer_port="${PEER_PORT:-18080}"
 [ -x "$bin" ] || { echo "no carelab binary at $bin (cargo build --release, or set CARELAB)" >&2; exit 2; }
-[ -x "$venv/bin/uvicorn" ] || { echo "no uvicorn in $venv (set PEER_VENV)" >&2; exit 2; }
+[ -x "$venv/bin/uvicorn" ] || { echo "no uvicorn in $venv (set PEERS_VENV; ../shared/peers/setup.sh makes it)" >&2; exit 2; }
 
 dir="$(mktemp -d)"
 pids=()

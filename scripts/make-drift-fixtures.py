@@ -5,7 +5,7 @@ Writes tests/data/monitor/fixtures.json: fixed samples and count tables with
 the statistics scipy computes for them. tests/monitor_stats.rs compares
 CareLab's `monitor::stats` against these.
 
-    /work/peers-venv/bin/python scripts/make-drift-fixtures.py   # scipy, numpy
+    $PEERS_VENV/bin/python scripts/make-drift-fixtures.py   # scipy, numpy
 
 KS: the statistic is scipy.stats.ks_2samp's; the p-value is the limiting
 Kolmogorov distribution at sqrt(n*m/(n+m)) * D (scipy.stats.kstwobign.sf),

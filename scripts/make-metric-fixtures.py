@@ -5,9 +5,9 @@ Writes tests/data/metrics/fixtures.json: fixed score vectors and labels, with
 the metrics scikit-learn computes for them. tests/eval_fixtures.rs compares
 CareLab's numbers against these.
 
-    python3 -m venv /work/sk-venv
-    /work/sk-venv/bin/pip install scikit-learn numpy
-    /work/sk-venv/bin/python scripts/make-metric-fixtures.py
+    python3 -m venv /tmp/sk-venv
+    /tmp/sk-venv/bin/pip install scikit-learn numpy
+    /tmp/sk-venv/bin/python scripts/make-metric-fixtures.py
 
 Calibration-in-the-large (intercept with the logit as an offset) has no
 scikit-learn estimator; it is fitted here by Newton's method in numpy, an
