@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use carelab::error::{Error, Result};
+use carelab::eval::bootstrap::Resample;
 use carelab::eval::{self, EvalOptions, ThresholdRule};
 use carelab::ui::Ui;
 
@@ -26,6 +27,11 @@ pub struct EvalArgs {
     /// Bootstrap replicates for the confidence intervals (0 for none).
     #[arg(long, default_value_t = 200)]
     bootstrap: usize,
+    /// What a bootstrap replicate draws: patients, with all their stays (the
+    /// honest unit when patients have several stays), or stays as if they
+    /// were independent (too narrow; to see the difference).
+    #[arg(long, default_value = "patients", value_parser = ["patients", "stays"])]
+    resample: String,
     /// Seed of the bootstrap (default: the run's seed).
     #[arg(long)]
     seed: Option<u64>,
@@ -65,14 +71,20 @@ pub fn run(args: EvalArgs, ui: &Ui) -> Result<u8> {
         threshold,
         truth: args.truth,
         bootstrap: args.bootstrap,
+        resample: if args.resample == "stays" {
+            Resample::Stays
+        } else {
+            Resample::Patients
+        },
         seed: args.seed,
         bins: args.bins,
     };
     ui.info(format!(
-        "evaluating {} ({} split, {} bootstrap replicates)",
+        "evaluating {} ({} split, {} bootstrap replicates of {})",
         args.run.display(),
         options.split,
-        options.bootstrap
+        options.bootstrap,
+        options.resample.name()
     ));
     let report = eval::evaluate(&args.run, &options)?;
     let out = args.out.unwrap_or_else(|| args.run.join("eval"));
@@ -84,7 +96,9 @@ pub fn run(args: EvalArgs, ui: &Ui) -> Result<u8> {
         "run": report.run_dir,
         "split": report.split,
         "n": report.n,
+        "patients": report.patients,
         "events": report.events,
+        "bootstrap_resample": report.bootstrap_resample,
         "metrics": report.metrics,
         "intervals": report.intervals,
         "operating_point": report.operating_point,
@@ -105,11 +119,13 @@ pub fn run(args: EvalArgs, ui: &Ui) -> Result<u8> {
                 .unwrap_or_default()
         };
         let mut t = format!(
-            "{} split: {} stays, {} events ({:.1}%)\n",
+            "{} split: {} stays of {} patients, {} events ({:.1}%); 95% intervals resample {}\n",
             report.split,
             report.n,
+            report.patients,
             report.events,
-            report.prevalence * 100.0
+            report.prevalence * 100.0,
+            report.bootstrap_resample.name()
         );
         t.push_str(&format!("  AUROC                  {}{}\n", fmt(m.auroc), ci("auroc")));
         t.push_str(&format!("  AUPRC (avg precision)  {}{}\n", fmt(m.auprc), ci("auprc")));

@@ -51,7 +51,9 @@ pub struct DataSection {
     pub data_manifest_digest: String,
     pub outcome: String,
     pub evaluation_split: String,
+    /// Stays, and the patients they belong to.
     pub n: u64,
+    pub patients: u64,
     pub events: u64,
     pub prevalence: f64,
 }
@@ -144,6 +146,7 @@ impl ModelCard {
                 outcome: "readmit_30d: unplanned readmission within 30 days of discharge".into(),
                 evaluation_split: r.split.clone(),
                 n: r.n,
+                patients: r.patients,
                 events: r.events,
                 prevalence: r.prevalence,
             },
@@ -197,10 +200,10 @@ impl ModelCard {
         let data = &self.data;
         md.push_str("\n## Training and evaluation data\n\n");
         md.push_str(&format!(
-            "- Source: {} (digest {}, data manifest {})\n- Outcome: {}\n- Evaluation split: {}, {} stays, {} events (prevalence {:.4})\n\n",
-            data.source, data.data_digest, if data.data_manifest_digest.is_empty() { "n/a" } else { data.data_manifest_digest.as_str() }, data.outcome, data.evaluation_split, data.n, data.events, data.prevalence
+            "- Source: {} (digest {}, data manifest {})\n- Outcome: {}\n- Evaluation split: {}, {} stays of {} patients, {} events (prevalence {:.4})\n\n",
+            data.source, data.data_digest, if data.data_manifest_digest.is_empty() { "n/a" } else { data.data_manifest_digest.as_str() }, data.outcome, data.evaluation_split, data.n, data.patients, data.events, data.prevalence
         ));
-        md.push_str("## Metrics\n\n| metric | value |\n|---|---|\n");
+        md.push_str("## Metrics\n\nIntervals are 95% percentile intervals of a bootstrap that resamples patients (all of a patient's stays together), not stays.\n\n| metric | value |\n|---|---|\n");
         for (name, e) in &self.metrics {
             md.push_str(&format!("| {name} | {} |\n", with_ci(e)));
         }
@@ -209,13 +212,14 @@ impl ModelCard {
         if let Some(b) = &self.bayes_comparison {
             md.push_str(&format!("## Against the best possible\n\n{b}\n\n"));
         }
-        md.push_str("## Subgroups\n\n| attribute | group | n | events | AUROC | calibration-in-the-large | sensitivity | note |\n|---|---|---|---|---|---|---|---|\n");
+        md.push_str("## Subgroups\n\n| attribute | group | stays | patients | events | AUROC | calibration-in-the-large | sensitivity | note |\n|---|---|---|---|---|---|---|---|---|\n");
         for s in &self.subgroups {
             md.push_str(&format!(
-                "| {} | {} | {} | {} | {} | {} | {} | {} |\n",
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
                 s.attribute,
                 s.group,
                 s.n,
+                s.patients,
                 s.events,
                 with_ci(&s.auroc),
                 with_ci(&s.calibration_in_the_large),

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::bootstrap::{bootstrap, subgroup_table, Estimate, SubgroupRow};
+use super::bootstrap::{bootstrap, subgroup_table, Clusters, Estimate, Resample, SubgroupRow};
 use super::calibration::{
     calibration_in_the_large, ece, recalibration_fit, reliability, ReliabilityBin,
 };
@@ -37,6 +37,8 @@ pub struct EvalOptions {
     pub truth: Option<PathBuf>,
     /// Bootstrap replicates for the intervals (0: no intervals).
     pub bootstrap: usize,
+    /// What a replicate resamples: patients (the default) or stays.
+    pub resample: Resample,
     /// Seed for the bootstrap; `None` uses the run's seed (or 0).
     pub seed: Option<u64>,
     /// Bins of the reliability curve (equal width on [0, 1]).
@@ -50,6 +52,7 @@ impl Default for EvalOptions {
             threshold: ThresholdRule::Fixed(0.5),
             truth: None,
             bootstrap: 200,
+            resample: Resample::Patients,
             seed: None,
             bins: 10,
         }
@@ -84,13 +87,18 @@ pub struct EvalReport {
     pub split: String,
     /// Rows in predictions.csv, and in this split.
     pub rows_total: u64,
+    /// Stays in the split.
     pub n: u64,
+    /// Patients those stays belong to: the bootstrap resamples patients.
+    pub patients: u64,
     pub events: u64,
     pub prevalence: f64,
     pub metrics: Metrics,
-    /// Bootstrap 95% intervals of the headline metrics.
+    /// Bootstrap 95% intervals of the headline metrics (patients resampled).
     pub intervals: BTreeMap<String, Estimate>,
     pub bootstrap_replicates: usize,
+    /// What the replicates resampled: "patients" or "stays".
+    pub bootstrap_resample: Resample,
     pub bootstrap_seed: u64,
     pub threshold_rule: ThresholdRule,
     pub operating_point: Confusion,
@@ -166,13 +174,28 @@ pub fn evaluate(run_dir: &Path, options: &EvalOptions) -> Result<EvalReport> {
     };
 
     let seed = options.seed.or(model.seed).unwrap_or(0);
-    let intervals =
-        headline_intervals(&scores, &labels, threshold, options.bootstrap, seed, &point);
-    let subgroups = subgroup_table(&rows, threshold, options.bootstrap, seed);
+    let clusters = options.resample.clusters(&rows);
+    let intervals = headline_intervals(
+        &scores,
+        &labels,
+        &clusters,
+        threshold,
+        options.bootstrap,
+        seed,
+        &point,
+    );
+    let subgroups = subgroup_table(
+        &rows,
+        threshold,
+        options.resample,
+        options.bootstrap,
+        seed,
+        &intervals,
+    );
     for row in subgroups.iter().filter(|r| r.warning.is_some()) {
         warnings.push(format!(
-            "subgroup {}={}: {} stays, {} events",
-            row.attribute, row.group, row.n, row.events
+            "subgroup {}={}: {} stays of {} patients, {} events",
+            row.attribute, row.group, row.n, row.patients, row.events
         ));
     }
     let bayes = match &options.truth {
@@ -198,10 +221,12 @@ pub fn evaluate(run_dir: &Path, options: &EvalOptions) -> Result<EvalReport> {
         split: options.split.clone(),
         rows_total: predictions.len() as u64,
         n,
+        patients: Clusters::patients(&rows).len() as u64,
         events,
         prevalence: events as f64 / n as f64,
         intervals,
         bootstrap_replicates: options.bootstrap,
+        bootstrap_resample: options.resample,
         bootstrap_seed: seed,
         threshold_rule: options.threshold,
         operating_point: metrics::confusion(&scores, &labels, threshold),
@@ -222,6 +247,7 @@ pub fn evaluate(run_dir: &Path, options: &EvalOptions) -> Result<EvalReport> {
 fn headline_intervals(
     scores: &[f64],
     labels: &[bool],
+    clusters: &Clusters,
     threshold: f64,
     replicates: usize,
     seed: u64,
@@ -237,6 +263,7 @@ fn headline_intervals(
     let cis = bootstrap(
         scores,
         labels,
+        clusters,
         replicates,
         seed,
         "eval-bootstrap/headline",
@@ -272,7 +299,7 @@ fn opt(v: Option<f64>) -> String {
 
 /// The subgroup table as CSV.
 fn subgroups_csv(rows: &[SubgroupRow]) -> String {
-    let mut out = String::from("attribute,group,n,events,auroc,auroc_lower,auroc_upper,calibration_in_the_large,citl_lower,citl_upper,sensitivity,sensitivity_lower,sensitivity_upper,warning\n");
+    let mut out = String::from("attribute,group,n,patients,events,auroc,auroc_lower,auroc_upper,calibration_in_the_large,citl_lower,citl_upper,sensitivity,sensitivity_lower,sensitivity_upper,warning\n");
     for r in rows {
         let e = |e: &Estimate| {
             format!(
@@ -283,10 +310,11 @@ fn subgroups_csv(rows: &[SubgroupRow]) -> String {
             )
         };
         out.push_str(&format!(
-            "{},{},{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{},{}\n",
             csv_field(&r.attribute),
             csv_field(&r.group),
             r.n,
+            r.patients,
             r.events,
             e(&r.auroc),
             e(&r.calibration_in_the_large),

@@ -3,7 +3,7 @@
 
 use crate::eval_support;
 
-use carelab::eval::bootstrap::bootstrap;
+use carelab::eval::bootstrap::{bootstrap, Clusters};
 use carelab::eval::calibration::{calibration_in_the_large, recalibration_fit};
 use carelab::eval::decision::decision_curve;
 use carelab::eval::metrics::auroc;
@@ -60,7 +60,11 @@ fn bootstrap_interval_contains_estimate_and_shrinks_with_n() {
     for n in [200, 3_200] {
         let (s, y) = calibrated(n, 3);
         let point = auroc(&s, &y).unwrap();
-        let ci = bootstrap(&s, &y, 200, 9, "test", 1, |s, y| vec![auroc(s, y)])[0].unwrap();
+        let one_each = Clusters::singletons(n);
+        let ci = bootstrap(&s, &y, &one_each, 200, 9, "test", 1, |s, y| {
+            vec![auroc(s, y)]
+        })[0]
+            .unwrap();
         assert!(
             ci.lower < point && point < ci.upper,
             "n={n}: {point} outside {ci:?}"
@@ -72,8 +76,13 @@ fn bootstrap_interval_contains_estimate_and_shrinks_with_n() {
     assert!(widths[1] < widths[0] * 0.4, "widths {widths:?}");
     // And the same seed gives the same interval.
     let (s, y) = calibrated(200, 3);
-    let a = bootstrap(&s, &y, 50, 9, "test", 1, |s, y| vec![auroc(s, y)]);
-    let b = bootstrap(&s, &y, 50, 9, "test", 1, |s, y| vec![auroc(s, y)]);
+    let one_each = Clusters::singletons(200);
+    let a = bootstrap(&s, &y, &one_each, 50, 9, "test", 1, |s, y| {
+        vec![auroc(s, y)]
+    });
+    let b = bootstrap(&s, &y, &one_each, 50, 9, "test", 1, |s, y| {
+        vec![auroc(s, y)]
+    });
     assert_eq!(a, b);
 }
 
