@@ -242,12 +242,28 @@ pub enum CostCommand {
 
 #[derive(Debug, clap::Args)]
 pub struct RoiArgs {
-    /// The run directory (its predictions on the test split are used).
+    /// The run directory (its predictions on the test split are priced).
     #[arg(long)]
     pub run: PathBuf,
-    /// Flag stays whose risk is at least this.
+    /// Flag stays whose risk is at least this. Without it, the threshold is
+    /// chosen on the validation split (never the test split): the highest
+    /// net savings that flags at most --capacity of discharges.
     #[arg(long)]
-    pub threshold: f64,
+    pub threshold: Option<f64>,
+    /// The most the care team can call: a share of discharges (0..1; e.g.
+    /// 40 calls a day over 200 discharges a day is 0.2). Used to choose the
+    /// threshold on validation, and reported against the test flag rate.
+    #[arg(long, default_value_t = 1.0)]
+    pub capacity: f64,
+    /// Bootstrap replicates (patients resampled) for the intervals; 0 for none.
+    #[arg(long, default_value_t = 200)]
+    pub bootstrap: usize,
+    /// Seed of the bootstrap.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Currency of the costs, named on the plot and in the output.
+    #[arg(long, default_value = "USD")]
+    pub currency: String,
     /// Cost of one readmission to the hospital.
     #[arg(long, default_value_t = 15000.0)]
     pub readmission_cost: f64,
@@ -342,87 +358,150 @@ fn measure_predictions_per_second(run: &Path) -> Result<f64> {
 }
 
 fn run_roi(args: RoiArgs, ui: &Ui) -> Result<u8> {
-    if !(0.0..=1.0).contains(&args.threshold) {
-        return Err(Error::usage(format!(
-            "--threshold must be within 0..1, found {}",
-            args.threshold
-        )));
-    }
-    if !(0.0..=1.0).contains(&args.effectiveness) {
-        return Err(Error::usage(format!(
-            "--effectiveness must be within 0..1, found {}",
-            args.effectiveness
-        )));
+    for (flag, v) in [
+        ("--threshold", args.threshold.unwrap_or(0.5)),
+        ("--effectiveness", args.effectiveness),
+        ("--capacity", args.capacity),
+    ] {
+        if !(0.0..=1.0).contains(&v) {
+            return Err(Error::usage(format!(
+                "{flag} must be within 0..1, found {v}"
+            )));
+        }
     }
     let path = args.run.join("predictions.csv");
-    let test: Vec<_> = read_predictions(&path)?
-        .into_iter()
-        .filter(|p| p.split == "test")
-        .collect();
-    if test.is_empty() {
-        return Err(Error::bad_input(
-            path.display(),
-            None,
-            "rows of the test split",
-            "none",
-        ));
-    }
-    let scores: Vec<f64> = test.iter().map(|p| p.score).collect();
-    let labels: Vec<bool> = test.iter().map(|p| p.label).collect();
+    let predictions = read_predictions(&path)?;
+    let split = |name: &str| -> Result<Vec<&carelab::eval::run_dir::Prediction>> {
+        let rows: Vec<_> = predictions.iter().filter(|p| p.split == name).collect();
+        if rows.is_empty() {
+            return Err(Error::bad_input(
+                path.display(),
+                None,
+                format!("rows of the {name} split"),
+                "none",
+            ));
+        }
+        Ok(rows)
+    };
+    let scores_labels = |rows: &[&carelab::eval::run_dir::Prediction]| -> (Vec<f64>, Vec<bool>) {
+        (
+            rows.iter().map(|p| p.score).collect(),
+            rows.iter().map(|p| p.label).collect(),
+        )
+    };
     let econ = cost::Economics {
         readmission_cost: args.readmission_cost,
         intervention_cost: args.intervention_cost,
         effectiveness: args.effectiveness,
     };
-    let chosen = cost::roi(
-        args.threshold,
-        &confusion(&scores, &labels, args.threshold),
-        &econ,
-    );
+    // The threshold is given, or chosen on validation: the test split only
+    // prices the choice, so its figures stay an honest estimate.
+    let (threshold, source) = match args.threshold {
+        Some(t) => (t, "given".to_string()),
+        None => {
+            let valid = split("valid")?;
+            let (s, y) = scores_labels(&valid);
+            let best = cost::choose_threshold(&cost::roi_curve(&s, &y, &econ), args.capacity)
+                .ok_or_else(|| {
+                    Error::usage(format!(
+                        "no threshold saves money on the validation split while flagging at most {:.0}% of discharges: raise --capacity, or check the costs",
+                        args.capacity * 100.0
+                    ))
+                })?;
+            (
+                best.threshold,
+                format!(
+                    "chosen on the validation split ({} stays): the highest net savings flagging at most {:.0}% of discharges",
+                    valid.len(),
+                    args.capacity * 100.0
+                ),
+            )
+        }
+    };
+    let test = split("test")?;
+    let (scores, labels) = scores_labels(&test);
+    let chosen = cost::roi(threshold, &confusion(&scores, &labels, threshold), &econ);
     let curve = cost::roi_curve(&scores, &labels, &econ);
-    let best = curve
-        .iter()
-        .max_by(|a, b| a.net_per_1000.total_cmp(&b.net_per_1000))
-        .cloned();
+    let intervals = cost::roi_intervals(&test, threshold, &econ, args.bootstrap, args.seed);
+    let over_capacity = chosen.flagged_per_1000 > args.capacity * 1000.0 + 1e-9;
     let out_dir = args.out.unwrap_or_else(|| args.run.join("cost"));
-    let plot = cost::roi_plot(&curve, args.threshold);
+    let plot = cost::roi_plot(&curve, &intervals.band, threshold, &args.currency);
     write_atomic(out_dir.join("roi.svg"), plots::svg(&plot)?.as_bytes())?;
     plots::png(&plot, &out_dir.join("roi.png"))?;
+    let out = serde_json::json!({
+        "test_rows": test.len(),
+        "economics": econ,
+        "currency": args.currency,
+        "capacity": args.capacity,
+        "threshold_source": source,
+        "chosen": chosen,
+        "over_capacity": over_capacity,
+        "intervals": intervals,
+        "plot": out_dir.join("roi.svg"),
+    });
     write_json(
         out_dir.join("roi.json"),
-        &serde_json::json!({ "chosen": chosen, "curve": curve }),
+        &serde_json::json!({ "chosen": chosen, "threshold_source": source, "capacity": args.capacity, "currency": args.currency, "intervals": intervals, "curve": curve }),
     )?;
-    let out = serde_json::json!({ "test_rows": test.len(), "economics": econ, "chosen": chosen, "best": best, "plot": out_dir.join("roi.svg") });
     ui.result(&out, || {
         let r = &chosen;
+        // A replicate with no flagged readmission has no finite break-even
+        // effectiveness: the interval rests on the others, and says so.
+        let ci = |i: &Option<carelab::eval::bootstrap::Interval>, digits: usize| {
+            i.map(|c| {
+                let missing = intervals.replicates - c.replicates;
+                let note = if missing > 0 {
+                    format!("; undefined in {missing} replicates")
+                } else {
+                    String::new()
+                };
+                format!(
+                    " (95% CI {:.*} to {:.*}{note})",
+                    digits, c.lower, digits, c.upper
+                )
+            })
+            .unwrap_or_default()
+        };
+        let cur = &args.currency;
         let mut text = format!(
-            "At threshold {:.2} on {} test discharges: sensitivity {:.3}, PPV {:.3}\n\
-             per 1,000 discharges: {:.1} flagged, {:.1} readmissions caught, {:.1} prevented\n\
-             savings {:.0} − intervention spend {:.0} = net {:.0} (ROI {:.2})\n\
-             break-even intervention cost {:.0} (= PPV × effectiveness × readmission cost)\n\
-             break-even effectiveness {:.3} (= intervention cost / (PPV × readmission cost))\n",
+            "Threshold {:.3}, {source}.\n\
+             On {} test discharges of {} patients: sensitivity {:.3}, PPV {:.3}\n\
+             per 1,000 discharges: {:.1} flagged{}, {:.1} readmissions caught, {:.1} prevented\n\
+             savings {:.0} − intervention spend {:.0} = net {:.0} {cur}{} (ROI {:.2}{})\n\
+             break-even intervention cost {:.0} {cur}{} (= PPV × effectiveness × readmission cost)\n\
+             break-even effectiveness {:.3}{} (= intervention cost / (PPV × readmission cost))\n",
             r.threshold,
             test.len(),
+            intervals.patients,
             r.sensitivity,
             r.ppv,
             r.flagged_per_1000,
+            ci(&intervals.flagged_per_1000, 1),
             r.true_positives_per_1000,
             r.prevented_per_1000,
             r.savings_per_1000,
             r.intervention_spend_per_1000,
             r.net_per_1000,
+            ci(&intervals.net_per_1000, 0),
             r.roi,
+            ci(&intervals.roi, 2),
             r.break_even_intervention_cost,
-            r.break_even_effectiveness
+            ci(&intervals.break_even_intervention_cost, 0),
+            r.break_even_effectiveness,
+            ci(&intervals.break_even_effectiveness, 3),
         );
-        if let Some(b) = &best {
+        if over_capacity {
             text.push_str(&format!(
-                "the best threshold on this split is {:.2} (net {:.0} per 1,000); plot: {}\n",
-                b.threshold,
-                b.net_per_1000,
-                out_dir.join("roi.svg").display()
+                "warning: this threshold flags {:.0}% of test discharges, more than the capacity of {:.0}%\n",
+                r.flagged_per_1000 / 10.0,
+                args.capacity * 100.0
             ));
         }
+        text.push_str(&format!(
+            "Intervals resample patients ({} replicates). The costs are assumptions: edit them for your hospital and payer mix.\nplot: {}\n",
+            intervals.replicates,
+            out_dir.join("roi.svg").display()
+        ));
         text
     });
     Ok(0)

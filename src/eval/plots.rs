@@ -226,7 +226,14 @@ fn draw<DB: DrawingBackend>(plot: &Plot, root: DrawingArea<DB, Shift>) -> Result
         .caption(&plot.title, (FONT, 22))
         .margin(14)
         .x_label_area_size(48)
-        .y_label_area_size(64)
+        // Tick labels like "-100000" need room, or the axis title overprints them.
+        .y_label_area_size(
+            if plot.y_range.0.abs().max(plot.y_range.1.abs()) >= 1000.0 {
+                96
+            } else {
+                64
+            },
+        )
         .build_cartesian_2d(
             plot.x_range.0..plot.x_range.1,
             plot.y_range.0..plot.y_range.1,
@@ -243,16 +250,18 @@ fn draw<DB: DrawingBackend>(plot: &Plot, root: DrawingArea<DB, Shift>) -> Result
         .map_err(err)?;
     for s in &plot.series {
         let color = s.color;
-        chart
+        let drawn = chart
             .draw_series(LineSeries::new(
                 s.points.iter().copied(),
                 color.stroke_width(2),
             ))
-            .map_err(err)?
-            .label(s.name.as_str())
-            .legend(move |(x, y)| {
+            .map_err(err)?;
+        // A series without a name (the second edge of a band) has no legend entry.
+        if !s.name.is_empty() {
+            drawn.label(s.name.as_str()).legend(move |(x, y)| {
                 PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
             });
+        }
         if s.markers {
             chart
                 .draw_series(s.points.iter().map(|&p| Circle::new(p, 4, color.filled())))

@@ -10,7 +10,9 @@
 
 use serde::Serialize;
 
-use crate::eval::metrics::Confusion;
+use crate::eval::bootstrap::{bootstrap, Clusters, Interval};
+use crate::eval::metrics::{confusion, Confusion};
+use crate::eval::run_dir::Prediction;
 
 /// Prices for one way of paying for compute.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -160,50 +162,174 @@ pub fn roi_curve(scores: &[f64], labels: &[bool], e: &Economics) -> Vec<Roi> {
     (1..100)
         .map(|i| {
             let t = f64::from(i) / 100.0;
-            roi(t, &crate::eval::metrics::confusion(scores, labels, t), e)
+            roi(t, &confusion(scores, labels, t), e)
         })
         .collect()
 }
 
-/// The net-savings curve as a plot (SVG/PNG through the evaluation plots).
-pub fn roi_plot(curve: &[Roi], chosen: f64) -> crate::eval::plots::Plot {
+/// The threshold a care team should use, chosen on data that did not
+/// choose anything else about the model (the validation split, never the
+/// test split): the highest net savings among thresholds that flag at most
+/// `capacity` (a share, 0..1) of discharges; of thresholds that tie (no
+/// validation score lies between them), the lowest. `None` when no
+/// threshold fits the capacity or none saves money.
+pub fn choose_threshold(curve: &[Roi], capacity: f64) -> Option<Roi> {
+    curve
+        .iter()
+        .filter(|r| r.flagged_per_1000 <= capacity * 1000.0 + 1e-9)
+        .filter(|r| r.net_per_1000 > 0.0)
+        .fold(None, |best: Option<&Roi>, r| match best {
+            Some(b) if b.net_per_1000 >= r.net_per_1000 => Some(b),
+            _ => Some(r),
+        })
+        .cloned()
+}
+
+/// 95% intervals of the ROI figures at one threshold, from a bootstrap that
+/// resamples patients (all of a patient's stays together), as evaluation's
+/// intervals do.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RoiIntervals {
+    pub replicates: usize,
+    pub stays: usize,
+    pub patients: usize,
+    pub flagged_per_1000: Option<Interval>,
+    pub net_per_1000: Option<Interval>,
+    pub roi: Option<Interval>,
+    pub break_even_intervention_cost: Option<Interval>,
+    pub break_even_effectiveness: Option<Interval>,
+    /// Lower and upper net savings per 1,000 at each threshold of the
+    /// curve (0.01 to 0.99): the band of the plot.
+    pub band: Vec<(f64, Option<Interval>)>,
+}
+
+/// Bootstrap the ROI at `threshold` and the whole net-savings curve.
+pub fn roi_intervals(
+    rows: &[&Prediction],
+    threshold: f64,
+    e: &Economics,
+    replicates: usize,
+    seed: u64,
+) -> RoiIntervals {
+    let scores: Vec<f64> = rows.iter().map(|p| p.score).collect();
+    let labels: Vec<bool> = rows.iter().map(|p| p.label).collect();
+    let clusters = Clusters::patients(rows);
+    let at = bootstrap(
+        &scores,
+        &labels,
+        &clusters,
+        replicates,
+        seed,
+        "cost-roi/chosen",
+        5,
+        |s, y| {
+            let r = roi(threshold, &confusion(s, y, threshold), e);
+            vec![
+                Some(r.flagged_per_1000),
+                Some(r.net_per_1000),
+                Some(r.roi),
+                Some(r.break_even_intervention_cost),
+                Some(r.break_even_effectiveness),
+            ]
+        },
+    );
+    let thresholds: Vec<f64> = (1..100).map(|i| f64::from(i) / 100.0).collect();
+    let band = bootstrap(
+        &scores,
+        &labels,
+        &clusters,
+        replicates,
+        seed,
+        "cost-roi/curve",
+        thresholds.len(),
+        |s, y| {
+            thresholds
+                .iter()
+                .map(|&t| Some(roi(t, &confusion(s, y, t), e).net_per_1000))
+                .collect()
+        },
+    );
+    RoiIntervals {
+        replicates,
+        stays: rows.len(),
+        patients: clusters.len(),
+        flagged_per_1000: at[0],
+        net_per_1000: at[1],
+        roi: at[2],
+        break_even_intervention_cost: at[3],
+        break_even_effectiveness: at[4],
+        band: thresholds.into_iter().zip(band).collect(),
+    }
+}
+
+/// The net-savings curve as a plot (SVG/PNG through the evaluation plots),
+/// with its 95% band when `band` holds one, in `currency`.
+pub fn roi_plot(
+    curve: &[Roi],
+    band: &[(f64, Option<Interval>)],
+    chosen: f64,
+    currency: &str,
+) -> crate::eval::plots::Plot {
     use crate::eval::plots::{Plot, Series};
     use plotters::style::RGBColor;
     let points: Vec<(f64, f64)> = curve
         .iter()
         .map(|r| (r.threshold, r.net_per_1000))
         .collect();
+    let lower: Vec<(f64, f64)> = band
+        .iter()
+        .filter_map(|(t, ci)| ci.map(|c| (*t, c.lower)))
+        .collect();
+    let upper: Vec<(f64, f64)> = band
+        .iter()
+        .filter_map(|(t, ci)| ci.map(|c| (*t, c.upper)))
+        .collect();
     let (lo, hi) = points
         .iter()
+        .chain(&lower)
+        .chain(&upper)
         .fold((0.0f64, 0.0f64), |(lo, hi), &(_, y)| (lo.min(y), hi.max(y)));
     let pad = ((hi - lo) * 0.05).max(1.0);
+    let mut series = vec![Series {
+        name: "net savings".into(),
+        points,
+        color: RGBColor(31, 119, 180),
+        markers: false,
+    }];
+    if !lower.is_empty() {
+        for (name, points) in [("95% interval (patients resampled)", lower), ("", upper)] {
+            series.push(Series {
+                name: name.into(),
+                points,
+                color: RGBColor(158, 202, 225),
+                markers: false,
+            });
+        }
+    }
     Plot {
         file_stem: "roi".into(),
         title: "Net savings per 1,000 discharges by threshold".into(),
         x_label: "threshold".into(),
-        y_label: "net savings per 1,000 discharges".into(),
+        y_label: format!("net savings per 1,000 discharges ({currency})"),
         x_range: (0.0, 1.0),
         y_range: (lo - pad, hi + pad),
-        series: vec![
-            Series {
-                name: "net savings".into(),
-                points,
-                color: RGBColor(31, 119, 180),
-                markers: false,
-            },
-            Series {
-                name: "break even".into(),
-                points: vec![(0.0, 0.0), (1.0, 0.0)],
-                color: RGBColor(127, 127, 127),
-                markers: false,
-            },
-            Series {
-                name: format!("chosen threshold {chosen:.2}"),
-                points: vec![(chosen, lo - pad), (chosen, hi + pad)],
-                color: RGBColor(214, 39, 40),
-                markers: false,
-            },
-        ],
+        series: series
+            .into_iter()
+            .chain([
+                Series {
+                    name: "break even".into(),
+                    points: vec![(0.0, 0.0), (1.0, 0.0)],
+                    color: RGBColor(127, 127, 127),
+                    markers: false,
+                },
+                Series {
+                    name: format!("chosen threshold {chosen:.2}"),
+                    points: vec![(chosen, lo - pad), (chosen, hi + pad)],
+                    color: RGBColor(214, 39, 40),
+                    markers: false,
+                },
+            ])
+            .collect(),
         legend_top: true,
     }
 }
@@ -211,7 +337,6 @@ pub fn roi_plot(curve: &[Roi], chosen: f64) -> crate::eval::plots::Plot {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::eval::metrics::confusion;
 
     fn pricing() -> Pricing {
         Pricing {
@@ -281,5 +406,35 @@ mod tests {
         );
         // above every score nobody is flagged: nothing spent, nothing saved
         assert_eq!(curve[98].net_per_1000, 0.0);
+    }
+
+    #[test]
+    fn the_chosen_threshold_is_the_best_within_capacity_and_the_lowest_of_ties() {
+        // Scores 0.9 (200 stays, 60 events) and 0.1 (800 stays, 90 events):
+        // every threshold in 0.11..=0.90 flags the same 200 stays.
+        let scores: Vec<f64> = (0..1000).map(|i| if i < 200 { 0.9 } else { 0.1 }).collect();
+        let labels: Vec<bool> = (0..1000)
+            .map(|i| i < 60 || (200..290).contains(&i))
+            .collect();
+        let e = Economics {
+            readmission_cost: 15_000.0,
+            intervention_cost: 500.0,
+            effectiveness: 0.25,
+        };
+        let curve = roi_curve(&scores, &labels, &e);
+        let best = choose_threshold(&curve, 1.0).unwrap();
+        assert!((best.threshold - 0.11).abs() < 1e-12, "{}", best.threshold);
+        assert!((best.net_per_1000 - 125_000.0).abs() < 1e-6);
+        // a team that can call 10% of discharges cannot run it
+        assert_eq!(choose_threshold(&curve, 0.1), None);
+        // and an intervention that costs more than it saves is never chosen
+        let dear = Economics {
+            intervention_cost: 5_000.0,
+            ..e
+        };
+        assert_eq!(
+            choose_threshold(&roi_curve(&scores, &labels, &dear), 1.0),
+            None
+        );
     }
 }

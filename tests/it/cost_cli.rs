@@ -124,9 +124,84 @@ fn cost_and_roi_follow_the_formulas() {
             < 1e-9
     );
     assert!(run.join("cost/roi.svg").exists() && run.join("cost/roi.png").exists());
-    assert!(
-        v["best"]["net_per_1000"].as_f64().unwrap() >= chosen["net_per_1000"].as_f64().unwrap()
+    // The test split prices a threshold; it never recommends one.
+    assert!(v.get("best").is_none(), "{v}");
+    assert_eq!(v["threshold_source"], "given");
+    // Intervals resample patients: their count is the test split's patients,
+    // and the net savings interval holds the estimate.
+    let patients: std::collections::BTreeSet<&str> =
+        test.iter().map(|p| p.patient_id.as_str()).collect();
+    let ci = &v["intervals"];
+    assert_eq!(ci["patients"].as_u64().unwrap() as usize, patients.len());
+    assert_eq!(ci["stays"].as_u64().unwrap() as usize, test.len());
+    let (lo, hi) = (
+        ci["net_per_1000"]["lower"].as_f64().unwrap(),
+        ci["net_per_1000"]["upper"].as_f64().unwrap(),
     );
+    assert!(lo < net && net < hi, "{net} outside {lo}..{hi}");
+    assert_eq!(ci["band"].as_array().unwrap().len(), 99);
+}
+
+/// Without --threshold, cost roi chooses one on the validation split (the
+/// best net savings within the capacity) and prices it on test.
+#[test]
+fn roi_chooses_its_threshold_on_validation_within_capacity() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = trained_run(dir.path());
+    let run_s = run.to_str().unwrap();
+    let split = |name: &str| -> (Vec<f64>, Vec<bool>) {
+        read_predictions(&run.join("predictions.csv"))
+            .unwrap()
+            .into_iter()
+            .filter(|p| p.split == name)
+            .map(|p| (p.score, p.label))
+            .unzip()
+    };
+    let (vs, vy) = split("valid");
+    for capacity in [1.0, 0.1] {
+        let v = json_of(&carelab(&[
+            "--json",
+            "cost",
+            "roi",
+            "--run",
+            run_s,
+            "--capacity",
+            &capacity.to_string(),
+            "--bootstrap",
+            "50",
+        ]));
+        // recompute the choice by hand on the validation split
+        let mut best: Option<(f64, f64)> = None;
+        for i in 1..100 {
+            let t = f64::from(i) / 100.0;
+            let m = confusion(&vs, &vy, t);
+            let n = vs.len() as f64;
+            let flagged = 1000.0 * (m.tp + m.fp) as f64 / n;
+            let net = 1000.0 * m.tp as f64 / n * 0.25 * 15000.0 - flagged * 500.0;
+            if flagged <= capacity * 1000.0 + 1e-9 && net > 0.0 && best.is_none_or(|b| net > b.1) {
+                best = Some((t, net));
+            }
+        }
+        let (t, _) = best.expect("a threshold that saves money on validation");
+        let chosen = v["chosen"]["threshold"].as_f64().unwrap();
+        assert!(
+            (chosen - t).abs() < 1e-12,
+            "capacity {capacity}: {chosen} vs {t}"
+        );
+        assert!(v["threshold_source"]
+            .as_str()
+            .unwrap()
+            .starts_with("chosen on the validation split"));
+        // and the figures are the test split's at that threshold
+        let (ts, ty) = split("test");
+        let m = confusion(&ts, &ty, t);
+        let flagged = 1000.0 * (m.tp + m.fp) as f64 / ts.len() as f64;
+        assert!((v["chosen"]["flagged_per_1000"].as_f64().unwrap() - flagged).abs() < 1e-9);
+        assert_eq!(v["over_capacity"], flagged > capacity * 1000.0 + 1e-9);
+    }
+    let out = carelab(&["cost", "roi", "--run", run_s, "--capacity", "0.0001"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--capacity"));
 }
 
 #[test]
