@@ -427,6 +427,8 @@ impl QualityReport {
         let mut unmapped = String::new();
         for (name, q) in &self.sources {
             for (code, n) in &q.unmapped_codes {
+                // a code kept as `system|code` must not split the table row
+                let code = code.replace('|', "\\|");
                 unmapped += &format!("| {name} | code | {code} | {n} |\n");
             }
             for (unit, n) in &q.unknown_units {
