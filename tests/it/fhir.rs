@@ -265,3 +265,157 @@ fn random_and_mutated_json_never_panics() {
         let _ = fhir::read_bundle("fuzz.json", &s);
     }
 }
+
+/// What exporters other than CareLab send, read the way the FHIR concept
+/// chapter of the book says: each case is one line of NDJSON or one Bundle.
+#[test]
+fn other_exporters_conventions_are_read_or_skipped_with_a_reason() {
+    let subject = json!({"reference": "Patient/P1"});
+    let enc = |class: Value, disposition: Value| {
+        json!({"resourceType": "Encounter", "id": "E1", "subject": subject, "class": class,
+               "period": {"start": "2023-01-01T08:00:00-05:00", "end": "2023-01-03T08:00:00-05:00"},
+               "hospitalization": {"dischargeDisposition": disposition}})
+    };
+    let read_one = |v: Value| fhir::read_ndjson("x.ndjson", &v.to_string());
+    let class_and_disposition = |v: Value| {
+        let r = read_one(v);
+        assert!(r.rejected.is_empty(), "{:?}", r.rejected);
+        let e = &r.records.encounters[0];
+        (e.class.clone(), e.disposition.clone())
+    };
+    // R4 Coding (Synthea), R5-style CodeableConcept array, ActCode's ACUTE,
+    // a local code read by its display (Epic-style), HL7 and NUBC codes,
+    // text only
+    let act = "http://terminology.hl7.org/CodeSystem/v3-ActCode";
+    let hl7 = "http://terminology.hl7.org/CodeSystem/discharge-disposition";
+    for (class, disposition, expected) in [
+        (
+            json!({"system": act, "code": "IMP"}),
+            json!({"coding": [{"system": "http://www.nubc.org/patient-discharge", "code": "01"}]}),
+            ("IMP", "home"),
+        ),
+        (
+            json!([{"coding": [{"system": act, "code": "EMER"}]}]),
+            json!({"text": "Discharge to home"}),
+            ("EMER", "Discharge to home"),
+        ),
+        (
+            json!({"system": act, "code": "ACUTE"}),
+            json!({"coding": [{"system": hl7, "code": "snf", "display": "Skilled nursing facility"}]}),
+            ("IMP", "skilled_nursing"),
+        ),
+        (
+            json!({"system": "urn:oid:1.2.840.114350.1.72.1.7.7.10.696784.13260", "code": "3", "display": "Inpatient"}),
+            json!({"coding": [{"system": hl7, "code": "oth", "display": "Other"}]}),
+            ("IMP", "Other"),
+        ),
+    ] {
+        let got = class_and_disposition(enc(class, disposition));
+        assert_eq!((got.0.as_str(), got.1.as_str()), expected);
+    }
+
+    // References: absolute, versioned; a conditional one resolved through
+    // the Bundle's identifiers; an entry with no id takes its fullUrl's.
+    let mut obs = json!({"resourceType": "Observation", "id": "O1", "status": "final",
+        "subject": {"reference": "https://ehr.example.org/fhir/Patient/P1/_history/3"},
+        "effectiveDateTime": "2023-01-02T08:00:00Z",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4"}]},
+        "valueQuantity": {"value": 80, "code": "/min"}});
+    assert_eq!(read_one(obs.clone()).records.observations[0].patient_id, "P1");
+    obs["subject"]["reference"] = json!("Patient?identifier=https://github.com/synthetichealth/synthea|abc");
+    let patient = json!({"resourceType": "Patient", "gender": "male", "birthDate": "1950-01-01",
+        "identifier": [{"system": "https://github.com/synthetichealth/synthea", "value": "abc"}]});
+    let bundle = json!({"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"fullUrl": "urn:uuid:5f3c", "resource": patient, "request": {"method": "POST", "url": "Patient"}},
+        {"fullUrl": "urn:uuid:0b1d", "resource": obs, "request": {"method": "POST", "url": "Observation"}},
+    ]});
+    let read = fhir::read_bundle("b.json", &bundle.to_string()).unwrap();
+    assert!(read.rejected.is_empty(), "{:?}", read.rejected);
+    assert_eq!(read.records.patients[0].patient_id, "5f3c");
+    assert_eq!(read.records.observations[0].patient_id, "5f3c");
+    // unresolved: kept as the source wrote it, for the referential check
+    let read = fhir::read_ndjson("x.ndjson", &obs.to_string());
+    assert_eq!(
+        read.records.observations[0].patient_id,
+        "Patient?identifier=https://github.com/synthetichealth/synthea|abc"
+    );
+
+    // Skipped, each with its reason, never rejected.
+    let note = |attachment: Value| {
+        json!({"resourceType": "DocumentReference", "id": "D1", "subject": subject,
+               "date": "2023-01-02T08:00:00Z", "content": [{"attachment": attachment}]})
+    };
+    let lines = [
+        note(json!({"contentType": "application/pdf", "url": "Binary/b1"})),
+        note(json!({"contentType": "text/html", "data": fhir::base64_encode(b"<p>x</p>")})),
+        json!({"resourceType": "Observation", "id": "O2", "subject": subject,
+               "effectiveDateTime": "2023-01-02T08:00:00Z",
+               "code": {"coding": [{"system": "http://loinc.org", "code": "72166-2"}]},
+               "valueCodeableConcept": {"text": "Never smoked"}}),
+        json!({"resourceType": "Observation", "id": "O3", "subject": subject,
+               "effectiveDateTime": "2023-01-02T08:00:00Z",
+               "code": {"coding": [{"system": "http://loinc.org", "code": "24323-8"}]},
+               "hasMember": [{"reference": "Observation/O1"}]}),
+        json!({"resourceType": "Condition", "id": "C1", "subject": subject,
+               "verificationStatus": {"coding": [{"code": "entered-in-error"}]},
+               "code": {"coding": [{"system": "http://snomed.info/sct", "code": "44054006"}]}}),
+        json!({"eventId": "kickoff", "exportId": "x", "eventDetail": {}}),
+        json!({"resourceType": "OperationOutcome", "issue": []}),
+    ];
+    let text: Vec<String> = lines.iter().map(Value::to_string).collect();
+    let read = fhir::read_ndjson("x.ndjson", &text.join("\n"));
+    assert!(read.rejected.is_empty(), "{:?}", read.rejected);
+    assert!(read.records.is_empty());
+    let kinds: Vec<(&str, usize)> = read
+        .skipped
+        .iter()
+        .map(|(k, r)| (k.as_str(), r.values().sum()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("Condition", 1),
+            ("DocumentReference", 2),
+            ("Observation", 2),
+            ("OperationOutcome", 1),
+            ("log", 1)
+        ]
+    );
+    assert_eq!(read.seen, lines.len());
+    // a line without resourceType that is no log entry is still an error
+    let read = read_one(json!({"id": "x"}));
+    assert_eq!(read.rejected.len(), 1);
+}
+
+/// A panel's components become one observation each; a component that is
+/// not a number is skipped and counted, and the counts add up.
+#[test]
+fn blood_pressure_components_become_two_observations() {
+    let line = include_str!("../data/synthea-bulk/Observation.ndjson")
+        .lines()
+        .find(|l| l.contains("85354-9"))
+        .unwrap();
+    let mut v: Value = serde_json::from_str(line).unwrap();
+    let read = fhir::read_ndjson("o.ndjson", &v.to_string());
+    let got: Vec<(String, String, f64, String)> = read
+        .records
+        .observations
+        .iter()
+        .map(|o| (o.observation_id.clone(), o.code.to_string(), o.value, o.unit.to_string()))
+        .collect();
+    let id = v["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        got,
+        [
+            (format!("{id}-8462-4"), "8462-4".into(), 90.0, "mm[Hg]".into()),
+            (format!("{id}-8480-6"), "8480-6".into(), 142.0, "mm[Hg]".into()),
+        ]
+    );
+    assert_eq!(read.seen, 2);
+    v["component"][0]["valueString"] = v["component"][0]["valueQuantity"].take();
+    v["component"][0].as_object_mut().unwrap().remove("valueQuantity");
+    let read = fhir::read_ndjson("o.ndjson", &v.to_string());
+    assert_eq!(read.records.observations.len(), 1);
+    assert_eq!(read.skipped["Observation"]["valueString: CareLab's measures are numbers"], 1);
+    assert_eq!(read.seen, read.records.len() + read.skipped_count());
+}
