@@ -290,7 +290,9 @@ pub fn features_at_discharge(rec: &PatientRecords, stay: &Encounter) -> Analysis
     // prior stays: inpatient ones (an export also holds visits of other
     // classes, which are not admissions)
     let earlier = rec.encounters.iter().filter(|e| {
-        e.class == "IMP" && e.encounter_id != stay.encounter_id && e.discharge_time <= stay.admit_time
+        e.class == "IMP"
+            && e.encounter_id != stay.encounter_id
+            && e.discharge_time <= stay.admit_time
     });
     row.prior_admissions_365d = earlier
         .clone()

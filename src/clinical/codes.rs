@@ -472,7 +472,10 @@ mod tests {
             assert_eq!(Disposition::from_text(text), d, "{text}");
         }
         let hl7 = HL7_DISCHARGE_DISPOSITION;
-        assert_eq!(Disposition::from_hl7(hl7, "snf"), Some(Disposition::SkilledNursing));
+        assert_eq!(
+            Disposition::from_hl7(hl7, "snf"),
+            Some(Disposition::SkilledNursing)
+        );
         assert_eq!(Disposition::from_hl7(hl7, "hosp"), None);
         assert_eq!(Disposition::from_hl7("http://other", "home"), None);
     }

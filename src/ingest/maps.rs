@@ -121,7 +121,10 @@ impl Maps {
         Maps::parse(
             ("datasets/maps/lab-codes.toml", DEFAULT_LAB_CODES),
             ("datasets/maps/units.toml", DEFAULT_UNITS),
-            ("datasets/maps/snomed-conditions.toml", DEFAULT_SNOMED_CONDITIONS),
+            (
+                "datasets/maps/snomed-conditions.toml",
+                DEFAULT_SNOMED_CONDITIONS,
+            ),
         )
     }
 
@@ -369,7 +372,10 @@ mod tests {
     fn shipped_snomed_map_reaches_every_comorbidity() {
         let maps = Maps::builtin().unwrap();
         let m = maps.resolve_snomed_condition("44054006").unwrap();
-        assert_eq!((m.icd10cm.as_str(), m.snomed.as_str()), ("E11.9", "Diabetes mellitus type 2 (disorder)"));
+        assert_eq!(
+            (m.icd10cm.as_str(), m.snomed.as_str()),
+            ("E11.9", "Diabetes mellitus type 2 (disorder)")
+        );
         assert_eq!(maps.resolve_snomed_condition("87433001"), None);
         let reached: std::collections::BTreeSet<Chronic> = maps
             .conditions

@@ -434,8 +434,7 @@ fn encounter(ctx: &mut Ctx) -> Option<Encounter> {
     // discharges are IMP): other visits (AMB, EMER, ...) are kept without
     // one, as US Core and Synthea send them.
     let disposition = if class == "IMP" {
-        ctx.text("disposition")
-            .and_then(|d| disposition(ctx, &d))
+        ctx.text("disposition").and_then(|d| disposition(ctx, &d))
     } else {
         match ctx.optional_text("disposition") {
             d if d.is_empty() => Some(d),
@@ -608,20 +607,18 @@ fn condition(ctx: &mut Ctx, maps: &Maps) -> Option<Condition> {
     let mut display = ctx.optional_text("display");
     let code = code.map(|code| match code.split_once('|') {
         None => code.to_ascii_uppercase(),
-        Some((system, snomed)) if system == SNOMED => {
-            match maps.resolve_snomed_condition(snomed) {
-                Some(m) => {
-                    ctx.repair(
-                        Rule::CodeMap,
-                        "code",
-                        format!("SNOMED CT {snomed} -> ICD-10-CM {}", m.icd10cm),
-                    );
-                    display.clone_from(&m.display);
-                    m.icd10cm.clone()
-                }
-                None => code,
+        Some((system, snomed)) if system == SNOMED => match maps.resolve_snomed_condition(snomed) {
+            Some(m) => {
+                ctx.repair(
+                    Rule::CodeMap,
+                    "code",
+                    format!("SNOMED CT {snomed} -> ICD-10-CM {}", m.icd10cm),
+                );
+                display.clone_from(&m.display);
+                m.icd10cm.clone()
             }
-        }
+            None => code,
+        },
         Some(_) => code,
     });
     Some(Condition {
@@ -814,7 +811,10 @@ mod tests {
             (c.code.as_str(), c.display.as_str()),
             ("E11.9", "Type 2 diabetes mellitus without complications")
         );
-        assert_eq!(mapped.findings[0].detail, "SNOMED CT 44054006 -> ICD-10-CM E11.9");
+        assert_eq!(
+            mapped.findings[0].detail,
+            "SNOMED CT 44054006 -> ICD-10-CM E11.9"
+        );
         let kept = cond("http://snomed.info/sct|87433001");
         let Some(Clean::Condition(c)) = &kept.clean else {
             panic!("{kept:?}")

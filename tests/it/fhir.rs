@@ -40,7 +40,13 @@ fn schema_validator() -> jsonschema::Validator {
         .iter()
         .map(|k| json!({ "$ref": format!("#/definitions/{k}") }))
         .collect();
-    assert_eq!(schema["definitions"]["ResourceList"]["oneOf"].as_array().unwrap().len(), 146);
+    assert_eq!(
+        schema["definitions"]["ResourceList"]["oneOf"]
+            .as_array()
+            .unwrap()
+            .len(),
+        146
+    );
     schema["definitions"]["ResourceList"] = json!({ "oneOf": union });
     schema["oneOf"] = json!(union);
     jsonschema::options()
@@ -321,8 +327,12 @@ fn other_exporters_conventions_are_read_or_skipped_with_a_reason() {
         "effectiveDateTime": "2023-01-02T08:00:00Z",
         "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4"}]},
         "valueQuantity": {"value": 80, "code": "/min"}});
-    assert_eq!(read_one(obs.clone()).records.observations[0].patient_id, "P1");
-    obs["subject"]["reference"] = json!("Patient?identifier=https://github.com/synthetichealth/synthea|abc");
+    assert_eq!(
+        read_one(obs.clone()).records.observations[0].patient_id,
+        "P1"
+    );
+    obs["subject"]["reference"] =
+        json!("Patient?identifier=https://github.com/synthetichealth/synthea|abc");
     let patient = json!({"resourceType": "Patient", "gender": "male", "birthDate": "1950-01-01",
         "identifier": [{"system": "https://github.com/synthetichealth/synthea", "value": "abc"}]});
     let bundle = json!({"resourceType": "Bundle", "type": "transaction", "entry": [
@@ -401,21 +411,44 @@ fn blood_pressure_components_become_two_observations() {
         .records
         .observations
         .iter()
-        .map(|o| (o.observation_id.clone(), o.code.to_string(), o.value, o.unit.to_string()))
+        .map(|o| {
+            (
+                o.observation_id.clone(),
+                o.code.to_string(),
+                o.value,
+                o.unit.to_string(),
+            )
+        })
         .collect();
     let id = v["id"].as_str().unwrap().to_string();
     assert_eq!(
         got,
         [
-            (format!("{id}-8462-4"), "8462-4".into(), 90.0, "mm[Hg]".into()),
-            (format!("{id}-8480-6"), "8480-6".into(), 142.0, "mm[Hg]".into()),
+            (
+                format!("{id}-8462-4"),
+                "8462-4".into(),
+                90.0,
+                "mm[Hg]".into()
+            ),
+            (
+                format!("{id}-8480-6"),
+                "8480-6".into(),
+                142.0,
+                "mm[Hg]".into()
+            ),
         ]
     );
     assert_eq!(read.seen, 2);
     v["component"][0]["valueString"] = v["component"][0]["valueQuantity"].take();
-    v["component"][0].as_object_mut().unwrap().remove("valueQuantity");
+    v["component"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("valueQuantity");
     let read = fhir::read_ndjson("o.ndjson", &v.to_string());
     assert_eq!(read.records.observations.len(), 1);
-    assert_eq!(read.skipped["Observation"]["valueString: CareLab's measures are numbers"], 1);
+    assert_eq!(
+        read.skipped["Observation"]["valueString: CareLab's measures are numbers"],
+        1
+    );
     assert_eq!(read.seen, read.records.len() + read.skipped_count());
 }

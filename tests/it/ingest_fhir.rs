@@ -149,7 +149,9 @@ fn synthea_bulk_export_gives_its_stays_rows_and_accounts_for_every_line() {
     assert_eq!(summary.quarantined, 2);
     let rows = read_analysis_csv(out.join("analysis.csv")).unwrap();
     let mut expected = expected_rows();
-    expected.sort_by(|a, b| (&a.patient_id, &a.discharge_time).cmp(&(&b.patient_id, &b.discharge_time)));
+    expected.sort_by(|a, b| {
+        (&a.patient_id, &a.discharge_time).cmp(&(&b.patient_id, &b.discharge_time))
+    });
     assert_eq!(rows, expected);
 
     let q = &summary.quality.sources["fhir"];
@@ -195,23 +197,33 @@ fn synthea_bulk_export_gives_its_stays_rows_and_accounts_for_every_line() {
     // What was quarantined and why: two LOINC codes CareLab has no
     // measure for; the SNOMED finding no map has is kept and listed.
     let rules = &q.rules;
-    assert_eq!((rules["code_map"].repaired, rules["code_map"].rejected), (8, 2));
+    assert_eq!(
+        (rules["code_map"].repaired, rules["code_map"].rejected),
+        (8, 2)
+    );
     let unmapped: Vec<&str> = q.unmapped_codes.keys().map(String::as_str).collect();
     assert_eq!(
         unmapped,
         ["39156-5", "44261-6", "http://snomed.info/sct|162864005"]
     );
     let md = std::fs::read_to_string(out.join("quality.md")).unwrap();
-    assert!(md.contains("| fhir | observation | 23 | 20 | 2 | 1 |"), "{md}");
     assert!(
-        md.contains("| fhir | log | a Bulk Data export log entry (log.ndjson), not a resource | 5 |"),
+        md.contains("| fhir | observation | 23 | 20 | 2 | 1 |"),
+        "{md}"
+    );
+    assert!(
+        md.contains(
+            "| fhir | log | a Bulk Data export log entry (log.ndjson), not a resource | 5 |"
+        ),
         "{md}"
     );
     assert!(md.contains("http://snomed.info/sct\\|162864005"), "{md}");
 
     // The base64 note is decoded byte for byte.
     let notes = std::fs::read_to_string(out.join("omop/note.csv")).unwrap();
-    assert!(notes.contains("Patient is presenting with chronic congestive heart failure (disorder)."));
+    assert!(
+        notes.contains("Patient is presenting with chronic congestive heart failure (disorder).")
+    );
 }
 
 /// The OMOP rows of one person, sorted (both runs name their source `fhir`).

@@ -203,7 +203,10 @@ fn fhir_ndjson_and_bundles_never_panic() {
                 fhir::read_bundle("fuzz.json", &text).unwrap_or_default(),
             ] {
                 // every item is read, rejected or skipped
-                assert_eq!(r.seen, r.records.len() + r.rejected.len() + r.skipped_count());
+                assert_eq!(
+                    r.seen,
+                    r.records.len() + r.rejected.len() + r.skipped_count()
+                );
                 read += r.records.len();
                 components += r
                     .records
@@ -218,7 +221,10 @@ fn fhir_ndjson_and_bundles_never_panic() {
     );
     // the mutations reach the new paths, not only the parse errors
     assert!(read > 100, "only {read} resources read");
-    assert!(components > 20 && notes > 5 && logs > 20, "{components} {notes} {logs}");
+    assert!(
+        components > 20 && notes > 5 && logs > 20,
+        "{components} {notes} {logs}"
+    );
 }
 
 #[test]

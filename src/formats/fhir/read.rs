@@ -71,7 +71,7 @@ impl FhirRead {
         let r = &mut self.records;
         self.seen += 1;
         match resource {
-            Resource::Patient(p) => r.patients.push(p),
+            Resource::Patient(p) => r.patients.push(*p),
             Resource::Encounter(e) => r.encounters.push(e),
             Resource::Observations { taken, skipped } => {
                 // one item per observation the resource held
@@ -265,7 +265,8 @@ fn take(ctx: &Ctx, v: &Json, out: &mut FhirRead) {
 /// One resource as records.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Resource {
-    Patient(Patient),
+    /// Boxed: a patient is the largest record by far.
+    Patient(Box<Patient>),
     Encounter(Encounter),
     /// One observation per numeric value: a panel (a blood pressure) gives
     /// one per component. `skipped` says why each value not read was not
@@ -279,7 +280,10 @@ pub enum Resource {
     Note(Note),
     /// Not read: what it is (a resource type, or `log` for a Bulk Data
     /// export log entry) and why.
-    Skipped { kind: String, reason: String },
+    Skipped {
+        kind: String,
+        reason: String,
+    },
 }
 
 impl Resource {
@@ -327,7 +331,7 @@ fn read_resource_with(ctx: &Ctx, v: &Json) -> Result<Resource> {
     };
     let r = Res { ctx, kind, v };
     Ok(match kind {
-        "Patient" => Resource::Patient(patient(&r)?),
+        "Patient" => Resource::Patient(Box::new(patient(&r)?)),
         "Encounter" => Resource::Encounter(encounter(&r)?),
         "Observation" => observation(&r)?,
         "Condition" => condition(&r)?,
@@ -980,8 +984,7 @@ fn condition(r: &Res) -> Result<Resource> {
 }
 
 fn medication(r: &Res) -> Result<Resource> {
-    if r.v.get("medicationCodeableConcept").is_none() && r.v.get("medicationReference").is_some()
-    {
+    if r.v.get("medicationCodeableConcept").is_none() && r.v.get("medicationReference").is_some() {
         return Ok(Resource::skipped(
             "MedicationRequest",
             "the drug is a medicationReference to a Medication resource, which CareLab does not join",
@@ -1013,7 +1016,11 @@ fn note(r: &Res) -> Result<Resource> {
         let a = c.get("attachment");
         let kind = a.and_then(|a| a.get("contentType")).and_then(Json::as_str);
         a.and_then(|a| a.get("data")).is_some()
-            && kind.is_none_or(|k| k.trim_start().to_ascii_lowercase().starts_with("text/plain"))
+            && kind.is_none_or(|k| {
+                k.trim_start()
+                    .to_ascii_lowercase()
+                    .starts_with("text/plain")
+            })
     });
     let Some(i) = plain else {
         return Ok(Resource::skipped(
