@@ -269,3 +269,53 @@ fn synthea_transaction_bundle_ingests_to_the_same_records() {
     let rows = read_analysis_csv(tx.join("analysis.csv")).unwrap();
     assert_eq!(rows, vec![expected_rows().remove(2)]);
 }
+
+/// The SNOMED map is an editable file a pipeline config names, relative to
+/// the config: a copy without type 2 diabetes leaves the code unmapped
+/// (kept, listed) and the feature 0, and a bad edit names file and key.
+#[test]
+fn an_edited_snomed_map_from_the_pipeline_config_is_used() {
+    let dir = tempfile::tempdir().unwrap();
+    let shipped = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/maps/snomed-conditions.toml"),
+    )
+    .unwrap();
+    let edited: String = shipped
+        .lines()
+        .filter(|l| !l.starts_with("44054006 "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_ne!(edited.len(), shipped.len());
+    std::fs::write(dir.path().join("my-snomed.toml"), edited).unwrap();
+    let config = dir.path().join("pipeline.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[source]]\nname = \"fhir\"\nkind = \"fhir\"\npath = {:?}\n\n[maps]\nsnomed_conditions = \"my-snomed.toml\"\n",
+            data("synthea-bulk").display().to_string()
+        ),
+    )
+    .unwrap();
+    let cfg = PipelineConfig::load(&config).unwrap();
+    let out = dir.path().join("out");
+    let summary = run(&cfg, &out).unwrap();
+    let q = &summary.quality.sources["fhir"];
+    assert_eq!(q.unmapped_codes["http://snomed.info/sct|44054006"], 1);
+    let rows = read_analysis_csv(out.join("analysis.csv")).unwrap();
+    assert_eq!(rows.len(), 3);
+    assert!(rows.iter().all(|r| r.t2dm == 0.0));
+    assert_eq!(rows.iter().filter(|r| r.htn == 1.0).count(), 2);
+
+    std::fs::write(
+        dir.path().join("my-snomed.toml"),
+        "[codes]\n44054006 = { icd10cm = \"E10.9\", display = \"Type 1 diabetes mellitus without complications\" }\n",
+    )
+    .unwrap();
+    let err = run(&PipelineConfig::load(&config).unwrap(), &out)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("my-snomed.toml") && err.contains("codes.44054006") && err.contains("E10.9"),
+        "{err}"
+    );
+}
