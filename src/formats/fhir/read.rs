@@ -320,8 +320,9 @@ fn read_resource_with(ctx: &Ctx, v: &Json) -> Result<Resource> {
         Some(Json::String(s)) => s.as_ref(),
         Some(other) => return Err(ctx.err(&"resourceType", "a string", &describe(other))),
         // A Bulk Data client's export log (log.ndjson) sits beside the
-        // resources: its entries are events, not resources.
-        None if v.get("eventId").is_some() && v.get("exportId").is_some() => {
+        // resources: its entries are events (`eventId`, `exportId`,
+        // `eventDetail`), not resources. Some clients leave out `exportId`.
+        None if v.get("eventId").is_some() => {
             return Ok(Resource::skipped(
                 "log",
                 "a Bulk Data export log entry (log.ndjson), not a resource",
