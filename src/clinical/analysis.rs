@@ -287,10 +287,13 @@ pub fn features_at_discharge(rec: &PatientRecords, stay: &Encounter) -> Analysis
     };
 
     let year_before = stay.admit_time - Duration::days(365);
-    let earlier = rec
-        .encounters
-        .iter()
-        .filter(|e| e.encounter_id != stay.encounter_id && e.discharge_time <= stay.admit_time);
+    // prior stays: inpatient ones (an export also holds visits of other
+    // classes, which are not admissions)
+    let earlier = rec.encounters.iter().filter(|e| {
+        e.class == "IMP"
+            && e.encounter_id != stay.encounter_id
+            && e.discharge_time <= stay.admit_time
+    });
     row.prior_admissions_365d = earlier
         .clone()
         .filter(|e| e.admit_time >= year_before)
@@ -344,12 +347,14 @@ pub fn features_at_discharge(rec: &PatientRecords, stay: &Encounter) -> Analysis
     row
 }
 
-/// True when another stay of the patient is admitted within 30 days after
-/// `stay`'s discharge.
+/// True when another stay of the patient (an inpatient encounter: an
+/// emergency or clinic visit is not a readmission) is admitted within 30
+/// days after `stay`'s discharge.
 pub fn readmitted_within_30d(encounters: &[Encounter], stay: &Encounter) -> bool {
     let end = stay.discharge_time + Duration::days(30);
     encounters.iter().any(|e| {
         e.encounter_id != stay.encounter_id
+            && e.class == "IMP"
             && e.admit_time > stay.discharge_time
             && e.admit_time <= end
     })

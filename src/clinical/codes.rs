@@ -6,6 +6,9 @@ pub const LOINC: &str = "http://loinc.org";
 pub const UCUM: &str = "http://unitsofmeasure.org";
 pub const ICD10CM: &str = "http://hl7.org/fhir/sid/icd-10-cm";
 pub const RXNORM: &str = "http://www.nlm.nih.gov/research/umls/rxnorm";
+pub const SNOMED: &str = "http://snomed.info/sct";
+pub const HL7_DISCHARGE_DISPOSITION: &str =
+    "http://terminology.hl7.org/CodeSystem/discharge-disposition";
 
 /// Chronic conditions the population model knows, with ICD-10-CM codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -384,6 +387,45 @@ impl Disposition {
             .into_iter()
             .find(|d| d.name() == name.trim())
     }
+
+    /// HL7's discharge-disposition codes (US Core's example binding for
+    /// `Encounter.hospitalization.dischargeDisposition`); `None` for the
+    /// ones that are not one of CareLab's (other-hcf, hosp, psy, ...).
+    pub fn from_hl7(system: &str, code: &str) -> Option<Disposition> {
+        if system != HL7_DISCHARGE_DISPOSITION {
+            return None;
+        }
+        match code.trim() {
+            "home" | "alt-home" => Some(Disposition::Home),
+            "snf" => Some(Disposition::SkilledNursing),
+            "aadvice" => Some(Disposition::LeftAma),
+            "exp" => Some(Disposition::Expired),
+            _ => None,
+        }
+    }
+
+    /// A disposition written in words, as exporters send it when they
+    /// send no code: NUBC's displays (`Discharged to home or self care
+    /// (routine discharge)`), HL7's (`Left against advice`) and shorter
+    /// text (`Discharge to home`). The most specific words are tried first:
+    /// "home health" before "home".
+    pub fn from_text(text: &str) -> Option<Disposition> {
+        let t = text.to_ascii_lowercase();
+        let has = |w: &str| t.contains(w);
+        if has("expired") || has("died") || has("deceased") {
+            Some(Disposition::Expired)
+        } else if has("against") && has("advice") {
+            Some(Disposition::LeftAma)
+        } else if has("skilled nursing") || has("(snf)") {
+            Some(Disposition::SkilledNursing)
+        } else if has("home health") {
+            Some(Disposition::HomeHealth)
+        } else if has("home") || has("self care") || has("self-care") {
+            Some(Disposition::Home)
+        } else {
+            None
+        }
+    }
 }
 
 #[cfg(test)]
@@ -404,5 +446,37 @@ mod tests {
             assert_eq!(Disposition::from_nubc(d.nubc()), Some(d));
             assert_eq!(Disposition::from_name(d.name()), Some(d));
         }
+        // NUBC's own displays, HL7's, and the short text Synthea writes
+        for (text, d) in [
+            (
+                "Discharged to home or self care (routine discharge)",
+                Some(Disposition::Home),
+            ),
+            ("Discharge to home", Some(Disposition::Home)),
+            (
+                "Discharged/transferred to home under care of organized home health service organization in anticipation of covered skilled care",
+                Some(Disposition::HomeHealth),
+            ),
+            (
+                "Discharged/transferred to a skilled nursing facility (SNF) with Medicare certification in anticipation of skilled care",
+                Some(Disposition::SkilledNursing),
+            ),
+            (
+                "Left against medical advice or discontinued care",
+                Some(Disposition::LeftAma),
+            ),
+            ("Left against advice", Some(Disposition::LeftAma)),
+            ("Expired", Some(Disposition::Expired)),
+            ("Other healthcare facility", None),
+        ] {
+            assert_eq!(Disposition::from_text(text), d, "{text}");
+        }
+        let hl7 = HL7_DISCHARGE_DISPOSITION;
+        assert_eq!(
+            Disposition::from_hl7(hl7, "snf"),
+            Some(Disposition::SkilledNursing)
+        );
+        assert_eq!(Disposition::from_hl7(hl7, "hosp"), None);
+        assert_eq!(Disposition::from_hl7("http://other", "home"), None);
     }
 }

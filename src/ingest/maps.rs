@@ -1,5 +1,6 @@
-//! The editable mapping files: local lab codes -> LOINC, and units -> the
-//! canonical unit of each measure.
+//! The editable mapping files: local lab codes -> LOINC, units -> the
+//! canonical unit of each measure, and SNOMED CT conditions -> the
+//! ICD-10-CM codes of the model's comorbidities.
 //!
 //! Both live as TOML under `datasets/maps/` and are embedded in the binary, so
 //! ingest works from any directory; a pipeline config may point at edited
@@ -10,12 +11,32 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::clinical::codes::Measure;
+use crate::clinical::codes::{Chronic, Measure};
 use crate::error::{toml_error, Error, IoContext, Result};
 
 /// The maps shipped with CareLab (`datasets/maps/*.toml`).
 pub const DEFAULT_LAB_CODES: &str = include_str!("../../datasets/maps/lab-codes.toml");
 pub const DEFAULT_UNITS: &str = include_str!("../../datasets/maps/units.toml");
+pub const DEFAULT_SNOMED_CONDITIONS: &str =
+    include_str!("../../datasets/maps/snomed-conditions.toml");
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConditionsFile {
+    codes: BTreeMap<String, MappedCondition>,
+}
+
+/// The ICD-10-CM code a SNOMED CT condition is taken as.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MappedCondition {
+    pub icd10cm: String,
+    /// The ICD-10-CM title: the clean condition's display.
+    pub display: String,
+    /// The SNOMED CT concept's name, for the person editing the map.
+    #[serde(default)]
+    pub snomed: String,
+}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -90,6 +111,8 @@ pub struct Maps {
     codes: BTreeMap<String, Measure>,
     aliases: BTreeMap<String, String>,
     conversions: Vec<Conversion>,
+    /// SNOMED CT concept id -> ICD-10-CM.
+    conditions: BTreeMap<String, MappedCondition>,
 }
 
 impl Maps {
@@ -98,11 +121,19 @@ impl Maps {
         Maps::parse(
             ("datasets/maps/lab-codes.toml", DEFAULT_LAB_CODES),
             ("datasets/maps/units.toml", DEFAULT_UNITS),
+            (
+                "datasets/maps/snomed-conditions.toml",
+                DEFAULT_SNOMED_CONDITIONS,
+            ),
         )
     }
 
     /// Load edited maps from files; `None` keeps the built-in one.
-    pub fn load(lab_codes: Option<&Path>, units: Option<&Path>) -> Result<Maps> {
+    pub fn load(
+        lab_codes: Option<&Path>,
+        units: Option<&Path>,
+        snomed_conditions: Option<&Path>,
+    ) -> Result<Maps> {
         let read = |p: Option<&Path>, name: &str, default: &str| -> Result<(String, String)> {
             match p {
                 Some(p) => Ok((p.display().to_string(), std::fs::read_to_string(p).at(p)?)),
@@ -111,11 +142,25 @@ impl Maps {
         };
         let codes = read(lab_codes, "datasets/maps/lab-codes.toml", DEFAULT_LAB_CODES)?;
         let units = read(units, "datasets/maps/units.toml", DEFAULT_UNITS)?;
-        Maps::parse((&codes.0, &codes.1), (&units.0, &units.1))
+        let conditions = read(
+            snomed_conditions,
+            "datasets/maps/snomed-conditions.toml",
+            DEFAULT_SNOMED_CONDITIONS,
+        )?;
+        Maps::parse(
+            (&codes.0, &codes.1),
+            (&units.0, &units.1),
+            (&conditions.0, &conditions.1),
+        )
     }
 
-    /// Parse both maps from (name, text) pairs, checking every LOINC target.
-    pub fn parse(lab_codes: (&str, &str), units: (&str, &str)) -> Result<Maps> {
+    /// Parse the maps from (name, text) pairs, checking every LOINC target
+    /// and every ICD-10-CM target.
+    pub fn parse(
+        lab_codes: (&str, &str),
+        units: (&str, &str),
+        snomed_conditions: (&str, &str),
+    ) -> Result<Maps> {
         let file: LabCodesFile =
             toml::from_str(lab_codes.1).map_err(|e| toml_error(lab_codes.0, lab_codes.1, &e))?;
         let mut codes = BTreeMap::new();
@@ -149,7 +194,14 @@ impl Maps {
             codes,
             aliases: file.aliases,
             conversions: file.conversion,
+            conditions: parse_conditions(snomed_conditions)?,
         })
+    }
+
+    /// The ICD-10-CM code a SNOMED CT condition is mapped to; `None` when
+    /// snomed-conditions.toml does not have it.
+    pub fn resolve_snomed_condition(&self, code: &str) -> Option<&MappedCondition> {
+        self.conditions.get(code.trim())
     }
 
     /// The measure a code stands for: a known LOINC code, or a local code in
@@ -192,6 +244,32 @@ impl Maps {
                 value: c.apply(value),
             })
     }
+}
+
+/// snomed-conditions.toml: keys are SNOMED CT concept ids (digits), every
+/// target an ICD-10-CM code in one of the model's condition categories.
+fn parse_conditions((name, text): (&str, &str)) -> Result<BTreeMap<String, MappedCondition>> {
+    let file: ConditionsFile = toml::from_str(text).map_err(|e| toml_error(name, text, &e))?;
+    for (snomed, m) in &file.codes {
+        let key = || Some(format!("key codes.{snomed}"));
+        if snomed.is_empty() || !snomed.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(Error::bad_input(
+                name,
+                key(),
+                "a SNOMED CT concept id (digits)",
+                snomed.clone(),
+            ));
+        }
+        if Chronic::from_icd10(&m.icd10cm).is_none() {
+            return Err(Error::bad_input(
+                name,
+                key(),
+                "an ICD-10-CM code in a category the model uses (I10, I11, E11, I50, J44, N18, I48, F32, F33: see clinical::Chronic)",
+                m.icd10cm.clone(),
+            ));
+        }
+    }
+    Ok(file.codes)
 }
 
 #[cfg(test)]
@@ -253,16 +331,57 @@ mod tests {
 
     #[test]
     fn a_bad_map_names_the_file_and_key() {
-        let err = Maps::parse(("codes.toml", "[codes]\nGLU = \"1-1\"\n"), ("u.toml", ""))
-            .unwrap_err()
-            .to_string();
+        let no_conditions = ("s.toml", "[codes]\n");
+        let err = Maps::parse(
+            ("codes.toml", "[codes]\nGLU = \"1-1\"\n"),
+            ("u.toml", ""),
+            no_conditions,
+        )
+        .unwrap_err()
+        .to_string();
         assert!(
             err.contains("codes.toml") && err.contains("codes.GLU"),
             "{err}"
         );
-        let err = Maps::parse(("c.toml", "[codes]\n"), ("u.toml", "[aliases]\nx = 1\n"))
-            .unwrap_err()
-            .to_string();
+        let err = Maps::parse(
+            ("c.toml", "[codes]\n"),
+            ("u.toml", "[aliases]\nx = 1\n"),
+            no_conditions,
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("u.toml") && err.contains("line 2"), "{err}");
+        // a SNOMED target outside the model's categories names the key
+        let err = Maps::parse(
+            ("c.toml", "[codes]\n"),
+            ("u.toml", ""),
+            (
+                "s.toml",
+                "[codes]\n87433001 = { icd10cm = \"J43.9\", display = \"Emphysema\" }\n",
+            ),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("s.toml") && err.contains("codes.87433001") && err.contains("J43.9"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn shipped_snomed_map_reaches_every_comorbidity() {
+        let maps = Maps::builtin().unwrap();
+        let m = maps.resolve_snomed_condition("44054006").unwrap();
+        assert_eq!(
+            (m.icd10cm.as_str(), m.snomed.as_str()),
+            ("E11.9", "Diabetes mellitus type 2 (disorder)")
+        );
+        assert_eq!(maps.resolve_snomed_condition("87433001"), None);
+        let reached: std::collections::BTreeSet<Chronic> = maps
+            .conditions
+            .values()
+            .filter_map(|m| Chronic::from_icd10(&m.icd10cm))
+            .collect();
+        assert_eq!(reached.len(), Chronic::ALL.len(), "{reached:?}");
     }
 }

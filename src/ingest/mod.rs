@@ -8,7 +8,8 @@
 //! rejected record to `quarantine/<source>.csv` with a reason, and writes the
 //! OMOP-like tables (`omop`), the analysis table and the quality report
 //! (`quality`). Nothing is dropped silently: per source, records in =
-//! records out + records quarantined.
+//! records out + records quarantined + records skipped (what the model has
+//! no place for, counted by type and reason).
 
 pub mod linkage;
 pub mod maps;

@@ -41,6 +41,8 @@ pub struct SourceConfig {
 pub struct MapFiles {
     pub lab_codes: Option<PathBuf>,
     pub units: Option<PathBuf>,
+    /// SNOMED CT conditions -> ICD-10-CM (datasets/maps/snomed-conditions.toml).
+    pub snomed_conditions: Option<PathBuf>,
 }
 
 /// `pipeline.toml`: the sources (in priority order for linkage) and the maps.
@@ -84,6 +86,7 @@ impl PipelineConfig {
         for p in [
             cfg.maps.lab_codes.as_mut(),
             cfg.maps.units.as_mut(),
+            cfg.maps.snomed_conditions.as_mut(),
             cfg.crosswalk.as_mut(),
             cfg.truth.as_mut(),
         ]
@@ -142,7 +145,11 @@ pub fn run(cfg: &PipelineConfig, out: &Path) -> Result<IngestSummary> {
             "no sources: give --config with [[source]] entries, or --csv DIR",
         ));
     }
-    let maps = Maps::load(cfg.maps.lab_codes.as_deref(), cfg.maps.units.as_deref())?;
+    let maps = Maps::load(
+        cfg.maps.lab_codes.as_deref(),
+        cfg.maps.units.as_deref(),
+        cfg.maps.snomed_conditions.as_deref(),
+    )?;
     let mut report = QualityReport::default();
     let mut quarantine: BTreeMap<String, Vec<Quarantined>> = BTreeMap::new();
 
@@ -203,6 +210,13 @@ pub fn run(cfg: &PipelineConfig, out: &Path) -> Result<IngestSummary> {
             };
             quarantine.entry(rec.source.clone()).or_default().push(item);
             continue;
+        }
+        // a condition in a code system no map knew is kept with its source
+        // code (`system|code`), and listed so that someone maps it
+        if let Some(Clean::Condition(c)) = &checked.clean {
+            if c.code.contains('|') {
+                *q.unmapped_codes.entry(c.code.clone()).or_default() += 1;
+            }
         }
         let RawRecord {
             source,
@@ -566,10 +580,10 @@ pub fn run(cfg: &PipelineConfig, out: &Path) -> Result<IngestSummary> {
     }
     for (name, q) in &report.sources {
         for (table, c) in &q.tables {
-            if c.input != c.out + c.quarantined {
+            if c.input != c.out + c.quarantined + c.skipped {
                 return Err(Error::failure(format!(
-                    "{name} {table}: {} in but {} out + {} quarantined (a bug)",
-                    c.input, c.out, c.quarantined
+                    "{name} {table}: {} in but {} out + {} quarantined + {} skipped (a bug)",
+                    c.input, c.out, c.quarantined, c.skipped
                 )));
             }
         }

@@ -17,13 +17,18 @@ pub struct RuleCounts {
     pub rejected: u64,
 }
 
-/// Records of one table of one source.
+/// Records of one table of one source: every record in is out,
+/// quarantined or skipped (`in = out + quarantined + skipped`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct TableCounts {
     #[serde(rename = "in")]
     pub input: u64,
     pub out: u64,
     pub quarantined: u64,
+    /// Read but not taken, with nothing wrong in them: records of a kind
+    /// the model does not use (an Observation whose value is coded, not a
+    /// number). Their reasons are in `SourceQuality::skipped`.
+    pub skipped: u64,
 }
 
 /// Everything about one source.
@@ -38,6 +43,12 @@ pub struct SourceQuality {
     pub unmapped_codes: BTreeMap<String, u64>,
     /// Units no conversion knew, as `measure unit`, with counts.
     pub unknown_units: BTreeMap<String, u64>,
+    /// What the source held that CareLab does not read, by the source's own
+    /// name for it (a FHIR resource type, an HL7 message or value type,
+    /// `log` for an export's log lines) -> why -> how many. Skipped is not
+    /// rejected: nothing is wrong with these records, the model has no
+    /// place for them. Those of a table are also in its `skipped` count.
+    pub skipped: BTreeMap<String, BTreeMap<String, u64>>,
 }
 
 impl SourceQuality {
@@ -47,8 +58,32 @@ impl SourceQuality {
             t.input += c.input;
             t.out += c.out;
             t.quarantined += c.quarantined;
+            t.skipped += c.skipped;
         }
         t
+    }
+
+    /// Count `n` records of kind `kind` skipped for `reason`; `table` is
+    /// the clean table they would have gone to, when there is one (an
+    /// Observation does, a Procedure does not), so that its counts still
+    /// add up: they count as in and skipped there.
+    pub fn skip(&mut self, kind: &str, table: Option<&str>, reason: &str, n: u64) {
+        *self
+            .skipped
+            .entry(kind.to_string())
+            .or_default()
+            .entry(reason.to_string())
+            .or_default() += n;
+        if let Some(table) = table {
+            let c = self.tables.entry(table.to_string()).or_default();
+            c.input += n;
+            c.skipped += n;
+        }
+    }
+
+    /// Records skipped, of any kind and for any reason.
+    pub fn skipped_total(&self) -> u64 {
+        self.skipped.values().flat_map(|r| r.values()).sum()
     }
 }
 
@@ -288,14 +323,20 @@ impl QualityReport {
     /// The terminal table: one line per source, then the rules that fired.
     pub fn table(&self) -> String {
         let mut s = format!(
-            "{:<16} {:>9} {:>9} {:>11}\n",
-            "source", "in", "out", "quarantined"
+            "{:<16} {:>9} {:>9} {:>11} {:>9}\n",
+            "source", "in", "out", "quarantined", "skipped"
         );
         for (name, q) in &self.sources {
             let t = q.totals();
+            // a source's skipped records outside any table count as in too
+            let outside = q.skipped_total().saturating_sub(t.skipped);
             s += &format!(
-                "{:<16} {:>9} {:>9} {:>11}\n",
-                name, t.input, t.out, t.quarantined
+                "{:<16} {:>9} {:>9} {:>11} {:>9}\n",
+                name,
+                t.input + outside,
+                t.out,
+                t.quarantined,
+                t.skipped + outside
             );
         }
         s += &format!(
@@ -346,13 +387,25 @@ impl QualityReport {
     pub fn markdown(&self) -> String {
         let mut s = String::from("# Data-quality report\n\n");
         s += &format!("Data end: {}\n\n## Records per source\n\n", self.data_end);
-        s += "| source | table | in | out | quarantined |\n|---|---|---:|---:|---:|\n";
+        s += "Every record in is out, quarantined (a rule rejected it) or skipped (the model has no place for it): in = out + quarantined + skipped.\n\n";
+        s += "| source | table | in | out | quarantined | skipped |\n|---|---|---:|---:|---:|---:|\n";
         for (name, q) in &self.sources {
             for (table, c) in &q.tables {
                 s += &format!(
-                    "| {name} | {table} | {} | {} | {} |\n",
-                    c.input, c.out, c.quarantined
+                    "| {name} | {table} | {} | {} | {} | {} |\n",
+                    c.input, c.out, c.quarantined, c.skipped
                 );
+            }
+        }
+        if self.sources.values().any(|q| !q.skipped.is_empty()) {
+            s += "\n## Skipped\n\nWhat the sources hold that CareLab does not read. Nothing is wrong with these records, so they are not quarantined; they are counted here so that every record is accounted for. Those of a table above are in its skipped column; the others (resource or message types the model has no table for, an export's log lines) are only here.\n\n";
+            s += "| source | what | why | count |\n|---|---|---|---:|\n";
+            for (name, q) in &self.sources {
+                for (kind, reasons) in &q.skipped {
+                    for (reason, n) in reasons {
+                        s += &format!("| {name} | {kind} | {reason} | {n} |\n");
+                    }
+                }
             }
         }
         s += "\n## Rules\n\n| source | rule | repaired | rejected |\n|---|---|---:|---:|\n";
@@ -374,6 +427,8 @@ impl QualityReport {
         let mut unmapped = String::new();
         for (name, q) in &self.sources {
             for (code, n) in &q.unmapped_codes {
+                // a code kept as `system|code` must not split the table row
+                let code = code.replace('|', "\\|");
                 unmapped += &format!("| {name} | code | {code} | {n} |\n");
             }
             for (unit, n) in &q.unknown_units {
@@ -381,7 +436,7 @@ impl QualityReport {
             }
         }
         if !unmapped.is_empty() {
-            s += "\n## Unmapped codes and units\n\nAdd them to datasets/maps/lab-codes.toml or units.toml.\n\n";
+            s += "\n## Unmapped codes and units\n\nAdd them to datasets/maps/lab-codes.toml or units.toml (measurements), or snomed-conditions.toml (conditions coded in SNOMED CT, which are kept with their source code until mapped).\n\n";
             s += "| source | what | value | count |\n|---|---|---|---:|\n";
             s += &unmapped;
         }

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::maps::{CodeResolution, Maps, UnitResolution};
 use super::raw::{RawRecord, Table};
-use crate::clinical::codes::{Disposition, Measure, LOINC};
+use crate::clinical::codes::{Disposition, Measure, LOINC, SNOMED};
 use crate::clinical::records::{Condition, Encounter, Medication, Note, Observation, Patient};
 
 /// A validation rule; its snake_case name is the quarantine reason code.
@@ -350,7 +350,7 @@ pub fn check(rec: &RawRecord, maps: &Maps, rules: &Placeholders) -> Checked {
         Table::Patient => patient(&mut ctx).map(Clean::Patient),
         Table::Encounter => encounter(&mut ctx).map(Clean::Encounter),
         Table::Observation => observation(&mut ctx, maps).map(Clean::Observation),
-        Table::Condition => condition(&mut ctx).map(Clean::Condition),
+        Table::Condition => condition(&mut ctx, maps).map(Clean::Condition),
         Table::Medication => medication(&mut ctx).map(Clean::Medication),
         Table::Note => note(&mut ctx).map(Clean::Note),
     };
@@ -430,25 +430,17 @@ fn encounter(ctx: &mut Ctx) -> Option<Encounter> {
         }
         c => c,
     };
-    let disposition = ctx.text("disposition").and_then(|d| {
-        if let Some(x) = Disposition::from_name(&d) {
-            Some(x.name().to_string())
-        } else if let Some(x) = Disposition::from_nubc(&d) {
-            ctx.repair(
-                Rule::CodeMap,
-                "disposition",
-                format!("NUBC {d} -> {}", x.name()),
-            );
-            Some(x.name().to_string())
-        } else {
-            ctx.reject(
-                Rule::CodeMap,
-                "disposition",
-                format!("expected a disposition name or NUBC code, found {d:?}"),
-            );
-            None
+    // The model needs a disposition only for inpatient stays (its index
+    // discharges are IMP): other visits (AMB, EMER, ...) are kept without
+    // one, as US Core and Synthea send them.
+    let disposition = if class == "IMP" {
+        ctx.text("disposition").and_then(|d| disposition(ctx, &d))
+    } else {
+        match ctx.optional_text("disposition") {
+            d if d.is_empty() => Some(d),
+            d => disposition(ctx, &d),
         }
-    });
+    };
     Some(Encounter {
         encounter_id: encounter_id?,
         patient_id: patient_id?,
@@ -458,6 +450,31 @@ fn encounter(ctx: &mut Ctx) -> Option<Encounter> {
         disposition: disposition?,
         reason_code: ctx.optional_text("reason_code"),
     })
+}
+
+/// A disposition by name, NUBC code or words (`Discharge to home`).
+fn disposition(ctx: &mut Ctx, d: &str) -> Option<String> {
+    if let Some(x) = Disposition::from_name(d) {
+        return Some(x.name().to_string());
+    }
+    let (x, how) = if let Some(x) = Disposition::from_nubc(d) {
+        (x, format!("NUBC {d}"))
+    } else if let Some(x) = Disposition::from_text(d) {
+        (x, "text".to_string())
+    } else {
+        ctx.reject(
+            Rule::CodeMap,
+            "disposition",
+            format!("expected a disposition name, NUBC code or text, found {d:?}"),
+        );
+        return None;
+    };
+    ctx.repair(
+        Rule::CodeMap,
+        "disposition",
+        format!("{how} -> {}", x.name()),
+    );
+    Some(x.name().to_string())
 }
 
 fn observation(ctx: &mut Ctx, maps: &Maps) -> Option<MappedObservation> {
@@ -577,18 +594,39 @@ fn observation(ctx: &mut Ctx, maps: &Maps) -> Option<MappedObservation> {
     })
 }
 
-fn condition(ctx: &mut Ctx) -> Option<Condition> {
+/// A condition: ICD-10-CM as sent, or a code of another system written
+/// `system|code` by its reader. SNOMED CT is mapped through
+/// snomed-conditions.toml (a repair); a code no map knows is kept as sent,
+/// and the pipeline lists it among the unmapped codes.
+fn condition(ctx: &mut Ctx, maps: &Maps) -> Option<Condition> {
     let condition_id = ctx.text("condition_id");
     let patient_id = ctx.text("patient_id");
     let code = ctx.text("code");
     let onset = ctx.date("onset_date");
     let encounter_id = Some(ctx.optional_text("encounter_id")).filter(|e| !e.is_empty());
+    let mut display = ctx.optional_text("display");
+    let code = code.map(|code| match code.split_once('|') {
+        None => code.to_ascii_uppercase(),
+        Some((system, snomed)) if system == SNOMED => match maps.resolve_snomed_condition(snomed) {
+            Some(m) => {
+                ctx.repair(
+                    Rule::CodeMap,
+                    "code",
+                    format!("SNOMED CT {snomed} -> ICD-10-CM {}", m.icd10cm),
+                );
+                display.clone_from(&m.display);
+                m.icd10cm.clone()
+            }
+            None => code,
+        },
+        Some(_) => code,
+    });
     Some(Condition {
         condition_id: condition_id?,
         patient_id: patient_id?,
         encounter_id,
-        code: code?.to_ascii_uppercase(),
-        display: ctx.optional_text("display"),
+        code: code?,
+        display,
         onset_date: onset?,
     })
 }
@@ -705,6 +743,88 @@ mod tests {
         // °F that would be implausible as °C is converted first, then passes
         assert_eq!(reason(&obs("8310-5", "101.3", "[degF]")), None);
         assert_eq!(reason(&obs("8310-5", "101.3", "Cel")), Some(Rule::Range));
+    }
+
+    #[test]
+    fn only_inpatient_stays_need_a_disposition_and_words_are_mapped() {
+        let enc = |class: &str, disp: &str| {
+            check(
+                &raw(
+                    Table::Encounter,
+                    &[
+                        ("encounter_id", "E1"),
+                        ("patient_id", "P1"),
+                        ("class", class),
+                        ("admit_time", "2023-01-01T08:00:00"),
+                        ("discharge_time", "2023-01-01T09:00:00"),
+                        ("disposition", disp),
+                    ],
+                ),
+                &Maps::builtin().unwrap(),
+                &Placeholders::default(),
+            )
+        };
+        let amb = enc("AMB", "");
+        let Some(Clean::Encounter(e)) = &amb.clean else {
+            panic!("{amb:?}")
+        };
+        assert_eq!((e.class.as_str(), e.disposition.as_str()), ("AMB", ""));
+        assert!(amb.findings.is_empty(), "{:?}", amb.findings);
+        let missing = enc("IMP", "");
+        assert_eq!(reason(&missing), Some(Rule::Required));
+        assert_eq!(missing.rejection().unwrap().field, "disposition");
+        // Synthea's text-only disposition, on a stay and on an emergency visit
+        for class in ["IMP", "EMER"] {
+            let home = enc(class, "Discharge to home");
+            let Some(Clean::Encounter(e)) = &home.clean else {
+                panic!("{home:?}")
+            };
+            assert_eq!(e.disposition, "home");
+            assert_eq!(home.findings[0].detail, "text -> home");
+        }
+        assert_eq!(reason(&enc("EMER", "moon")), Some(Rule::CodeMap));
+    }
+
+    #[test]
+    fn snomed_conditions_are_mapped_or_kept_as_sent() {
+        let cond = |code: &str| {
+            check(
+                &raw(
+                    Table::Condition,
+                    &[
+                        ("condition_id", "C1"),
+                        ("patient_id", "P1"),
+                        ("code", code),
+                        ("display", "Diabetes mellitus type 2 (disorder)"),
+                        ("onset_date", "2020-05-01"),
+                    ],
+                ),
+                &Maps::builtin().unwrap(),
+                &Placeholders::default(),
+            )
+        };
+        let mapped = cond("http://snomed.info/sct|44054006");
+        let Some(Clean::Condition(c)) = &mapped.clean else {
+            panic!("{mapped:?}")
+        };
+        assert_eq!(
+            (c.code.as_str(), c.display.as_str()),
+            ("E11.9", "Type 2 diabetes mellitus without complications")
+        );
+        assert_eq!(
+            mapped.findings[0].detail,
+            "SNOMED CT 44054006 -> ICD-10-CM E11.9"
+        );
+        let kept = cond("http://snomed.info/sct|87433001");
+        let Some(Clean::Condition(c)) = &kept.clean else {
+            panic!("{kept:?}")
+        };
+        assert_eq!(c.code, "http://snomed.info/sct|87433001");
+        assert!(kept.findings.is_empty());
+        let Some(Clean::Condition(c)) = cond("i10").clean else {
+            panic!()
+        };
+        assert_eq!(c.code, "I10");
     }
 
     #[test]

@@ -114,11 +114,15 @@ pub fn row_from_bundle(
             )
         });
     }
-    let mut skipped_types = read.unknown_types.clone();
+    let mut skipped_types: BTreeMap<String, usize> = read
+        .skipped
+        .iter()
+        .map(|(kind, reasons)| (kind.clone(), reasons.values().sum()))
+        .collect();
     let r = read.records;
     if !r.notes.is_empty() {
         // Notes are read (the reader checks them) but are no model input.
-        skipped_types.insert("DocumentReference".into(), r.notes.len());
+        *skipped_types.entry("DocumentReference".into()).or_default() += r.notes.len();
     }
 
     let mut quarantined = Vec::new();

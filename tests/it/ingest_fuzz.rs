@@ -178,18 +178,53 @@ fn fhir_ndjson_and_bundles_never_panic() {
     let bundle = format!(
         r#"{{"resourceType":"Bundle","type":"transaction","entry":[{{"fullUrl":"urn:uuid:1","resource":{FHIR_PATIENT}}},{{"fullUrl":"urn:uuid:2","resource":{FHIR_OBS}}}]}}"#
     );
-    let mut read = 0;
+    // Synthea-style seeds (tests/data): blood-pressure panels with
+    // components, a base64 note, an export log, conditional and urn:uuid
+    // references in a transaction Bundle.
+    let panels = include_str!("../data/synthea-bulk/Observation.ndjson");
+    let note = include_str!("../data/synthea-bulk/DocumentReference.ndjson");
+    let log = include_str!("../data/synthea-bulk/log.ndjson");
+    let synthea = include_str!("../data/synthea-transaction.json");
+    let (mut read, mut components, mut notes, mut logs) = (0, 0, 0, 0);
     no_panic(
         "fuzz-fhir",
-        &[ndjson.as_bytes(), bundle.as_bytes()],
+        &[
+            ndjson.as_bytes(),
+            bundle.as_bytes(),
+            panels.as_bytes(),
+            note.as_bytes(),
+            log.as_bytes(),
+            synthea.as_bytes(),
+        ],
         |bytes| {
             let (text, _) = raw::decode_text(bytes);
-            let r = fhir::read_ndjson("fuzz.ndjson", &text);
-            read += r.records.len();
-            let _ = fhir::read_bundle("fuzz.json", &text);
+            for r in [
+                fhir::read_ndjson("fuzz.ndjson", &text),
+                fhir::read_bundle("fuzz.json", &text).unwrap_or_default(),
+            ] {
+                // every item is read, rejected or skipped
+                assert_eq!(
+                    r.seen,
+                    r.records.len() + r.rejected.len() + r.skipped_count()
+                );
+                read += r.records.len();
+                components += r
+                    .records
+                    .observations
+                    .iter()
+                    .filter(|o| o.code == "8480-6")
+                    .count();
+                notes += r.records.notes.len();
+                logs += r.skipped.get("log").map_or(0, |n| n.values().sum());
+            }
         },
     );
+    // the mutations reach the new paths, not only the parse errors
     assert!(read > 100, "only {read} resources read");
+    assert!(
+        components > 20 && notes > 5 && logs > 20,
+        "{components} {notes} {logs}"
+    );
 }
 
 #[test]

@@ -31,6 +31,7 @@ mod fhir;
 mod generate;
 mod hl7v2;
 mod ingest_csv;
+mod ingest_fhir;
 mod ingest_fuzz;
 mod ingest_mllp;
 mod ingest_paths;

@@ -83,6 +83,15 @@ impl<'a> Json<'a> {
     pub fn is_object(&self) -> bool {
         matches!(self, Json::Object(_))
     }
+
+    /// The member names of an object, in order (none for other values).
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        let members = match self {
+            Json::Object(members) => members.as_slice(),
+            _ => &[],
+        };
+        members.iter().map(|(k, _)| k.as_ref())
+    }
 }
 
 impl<'de> Deserialize<'de> for Json<'de> {

@@ -5,14 +5,14 @@
 //! `fhir/` reads the bundles and `fhir/bulk/` the bulk export, never both.
 //!
 //! A resource the reader rejects becomes one `unparseable` quarantine record
-//! naming the file, line or entry and element path. Resource types CareLab
-//! does not model are counted as `skipped:<type>` in the source's rules.
+//! naming the file, line or entry and element path. What the reader skips
+//! (resource types CareLab does not model, coded observation values, an
+//! export's log lines) is counted in the source's `skipped`, by type and
+//! reason, and in its table's skipped count where it has a table.
 
 use super::{input_files, SourceConfig};
 use crate::error::{Error, IoContext, Result};
-use crate::formats::fhir::{
-    read_bundle_json, read_resource, FhirRead, FhirRecords, Json, Resource,
-};
+use crate::formats::fhir::{read_bundle_json, read_resource, FhirRead, FhirRecords, Json};
 use crate::ingest::quality::SourceQuality;
 use crate::ingest::raw::{decode_text, RawRecord, Table};
 
@@ -84,7 +84,11 @@ fn read_text(
     let read = if kind == Some("Bundle") {
         read_bundle_json(&format!("{source}: {place}"), &value)
     } else {
-        read_resource(source, place, &value).map(|r| one(r, kind))
+        read_resource(source, place, &value).map(|r| {
+            let mut read = FhirRead::default();
+            read.add(r);
+            read
+        })
     };
     match read {
         Ok(read) => records(source, place, read, q, out),
@@ -101,27 +105,6 @@ fn read_text(
     }
 }
 
-/// One standalone resource as a `FhirRead`.
-fn one(r: Resource, kind: Option<&str>) -> FhirRead {
-    let mut read = FhirRead {
-        seen: 1,
-        ..FhirRead::default()
-    };
-    let rec = &mut read.records;
-    match r {
-        Resource::Patient(v) => rec.patients.push(v),
-        Resource::Encounter(v) => rec.encounters.push(v),
-        Resource::Observation(v) => rec.observations.push(v),
-        Resource::Condition(v) => rec.conditions.push(v),
-        Resource::Medication(v) => rec.medications.push(v),
-        Resource::Note(v) => rec.notes.push(v),
-        Resource::Unknown(t) => {
-            read.unknown_types.insert(kind.map_or(t, str::to_string), 1);
-        }
-    }
-    read
-}
-
 /// The table a resource type's records go to (rejections included).
 fn table_of(kind: &str) -> Table {
     match kind {
@@ -132,6 +115,11 @@ fn table_of(kind: &str) -> Table {
         "DocumentReference" => Table::Note,
         _ => Table::Patient,
     }
+}
+
+/// The table of a resource type CareLab reads; `None` for the others.
+fn table_if_modelled(kind: &str) -> Option<Table> {
+    (kind == "Patient" || table_of(kind) != Table::Patient).then(|| table_of(kind))
 }
 
 /// The resource type an error's element path names (`Observation.code...`).
@@ -198,11 +186,11 @@ fn records(
             String::new(),
         ));
     }
-    for (kind, n) in read.unknown_types {
-        q.rules
-            .entry(format!("skipped:{kind}"))
-            .or_default()
-            .repaired += n as u64;
+    for (kind, reasons) in read.skipped {
+        let table = table_if_modelled(&kind).map(Table::name);
+        for (reason, n) in reasons {
+            q.skip(&kind, table, &reason, n as u64);
+        }
     }
     Ok(())
 }
