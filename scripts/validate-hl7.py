@@ -40,8 +40,15 @@ def messages(text):
 
 
 def reason(error):
-    """hl7apy's exception as one line: its class and message."""
-    text = " ".join(str(error).split()) or repr(error)
+    """hl7apy's exception as one line: its class and message, with the
+    text it quotes (a value too long, a child it could not place: names,
+    note text) replaced by its length, so no PHI reaches the output."""
+    text = str(error)
+    for attr in ("value", "child"):
+        quoted = getattr(error, attr, None)
+        if isinstance(quoted, str) and quoted:
+            text = text.replace(quoted, f"<a value of {len(quoted)} characters>")
+    text = " ".join(text.split()) or repr(error)
     return f"{type(error).__name__}: {text}"
 
 
