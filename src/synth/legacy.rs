@@ -572,12 +572,16 @@ fn lab_messages(
     };
     let site = format!("{}-LAB", pop.scenario.population.site);
     let messages = hl7v2::messages(&bundle, &site);
-    // each defect goes with the message that carries its observation
+    // each defect goes with the message that carries its observation (in
+    // OBX-4; the generator's ids hold no delimiter)
     let mut out: Vec<(String, Vec<Defect>)> =
         messages.into_iter().map(|m| (m, Vec::new())).collect();
+    let carries = |m: &str, id: &str| {
+        m.split('\r')
+            .any(|seg| seg.starts_with("OBX|") && seg.split('|').nth(4) == Some(id))
+    };
     for d in defects {
-        let needle = format!("|{}\r", d.record_id);
-        if let Some((_, list)) = out.iter_mut().find(|(m, _)| m.contains(&needle)) {
+        if let Some((_, list)) = out.iter_mut().find(|(m, _)| carries(m, &d.record_id)) {
             list.push(d);
         }
     }

@@ -30,6 +30,7 @@ mod eval_train_run;
 mod fhir;
 mod generate;
 mod hl7v2;
+mod hl7v2_conformance;
 mod ingest_csv;
 mod ingest_fhir;
 mod ingest_fuzz;

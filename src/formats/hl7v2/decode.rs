@@ -8,7 +8,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 
 use super::escape::escape;
 use super::parse::{Message, Segment};
-use super::write::{LOINC_TAG, NOTE_CODE};
+use super::write::{LOINC_TAG, NOTE_CODE, PROFILE};
 use crate::clinical::codes::LOINC;
 use crate::clinical::{Disposition, Encounter, Note, Observation, Patient};
 use crate::error::Result;
@@ -160,10 +160,7 @@ pub fn decode_lenient(msg: &Message) -> Result<(Decoded, Vec<crate::error::Error
                     Some(t) => t,
                     None => required_dtm(&msh, 7)?,
                 };
-                let id = seg
-                    .value(21)
-                    .map(|c| c.into_owned())
-                    .unwrap_or_else(|| format!("{}-{}", out.control_id, s(seg.value(1))));
+                let id = observation_id(&msh, &seg, &out.control_id);
                 let code = s(seg.component(3, 1, 1));
                 let kind = s(seg.value(2));
                 match kind.as_str() {
@@ -172,13 +169,18 @@ pub fn decode_lenient(msg: &Message) -> Result<(Decoded, Vec<crate::error::Error
                             .repetitions(5)
                             .map(|r| super::escape::unescape(r, msg.delimiters()).into_owned())
                             .collect();
-                        out.notes.push(Note {
-                            note_id: id,
-                            patient_id: patient_id.clone(),
-                            encounter_id: encounter_id.clone(),
-                            time,
-                            text: lines.join("\n"),
-                        });
+                        let text = lines.join("\n");
+                        // an OBX with the note's id again continues its text
+                        match out.notes.last_mut().filter(|n| n.note_id == id) {
+                            Some(note) => note.text.push_str(&text),
+                            None => out.notes.push(Note {
+                                note_id: id,
+                                patient_id: patient_id.clone(),
+                                encounter_id: encounter_id.clone(),
+                                time,
+                                text,
+                            }),
+                        }
                     }
                     "NM" | "SN" => {
                         let (obs, bad) =
@@ -202,6 +204,25 @@ pub fn decode_lenient(msg: &Message) -> Result<(Decoded, Vec<crate::error::Error
         }
     }
     Ok((out, value_errors))
+}
+
+/// An OBX's observation id: OBX-21 (v2.6's observation instance id, where
+/// CareLab wrote it before its feeds conformed to v2.5.1), else OBX-4 when
+/// MSH-21 declares CareLab's feed profile (whose sub-ids are ids), else the
+/// control id and OBX-1, unique within a feed.
+fn observation_id(msh: &Segment, obx: &Segment, control_id: &str) -> String {
+    let profiled = || {
+        msh.repetitions(21).any(|r| {
+            msh.component_of(r, 1).as_deref() == Some(PROFILE[0])
+                && msh.component_of(r, 2).as_deref() == Some(PROFILE[1])
+        })
+    };
+    obx.value(21)
+        .or_else(|| obx.value(4).filter(|_| profiled()))
+        .map_or_else(
+            || format!("{control_id}-{}", s(obx.value(1))),
+            |id| id.into_owned(),
+        )
 }
 
 fn class_from_v2(class: &str) -> String {
