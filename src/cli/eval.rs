@@ -18,7 +18,8 @@ pub struct EvalArgs {
     /// Flag stays whose score is at least this (default 0.5).
     #[arg(long, conflicts_with = "target_sensitivity")]
     threshold: Option<f64>,
-    /// Instead of a fixed threshold, the highest one reaching this sensitivity.
+    /// Instead of a fixed threshold, the highest one reaching this
+    /// sensitivity on the validation split (whatever --split is evaluated).
     #[arg(long)]
     target_sensitivity: Option<f64>,
     /// The generator's truth/stays.csv, to show the Bayes-optimal AUROC beside the model's.

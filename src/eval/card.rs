@@ -80,7 +80,10 @@ impl ModelCard {
         let rule = match r.threshold_rule {
             ThresholdRule::Fixed(t) => format!("fixed threshold {t}"),
             ThresholdRule::TargetSensitivity(s) => {
-                format!("threshold chosen for sensitivity >= {s}")
+                format!(
+                    "threshold chosen on the {} split for sensitivity >= {s}",
+                    super::report::THRESHOLD_SPLIT
+                )
             }
         };
         let slope = r.metrics.calibration_slope;

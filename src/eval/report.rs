@@ -23,9 +23,14 @@ use crate::error::{Error, Result};
 pub enum ThresholdRule {
     /// Flag scores at or above this probability.
     Fixed(f64),
-    /// The highest threshold whose sensitivity reaches this share.
+    /// The highest threshold whose sensitivity reaches this share on the
+    /// validation split, whatever split is evaluated: a threshold chosen on
+    /// the test split would be tuned to the very data that judges it.
     TargetSensitivity(f64),
 }
+
+/// The split every data-driven threshold is chosen on.
+pub const THRESHOLD_SPLIT: &str = "valid";
 
 /// What to evaluate and how.
 #[derive(Debug, Clone, PartialEq)]
@@ -154,8 +159,18 @@ pub fn evaluate(run_dir: &Path, options: &EvalOptions) -> Result<EvalReport> {
     let threshold = match options.threshold {
         ThresholdRule::Fixed(t) => t,
         ThresholdRule::TargetSensitivity(s) => {
-            metrics::threshold_for_sensitivity(&scores, &labels, s).ok_or_else(|| {
-                Error::usage("--target-sensitivity needs at least one event in the split")
+            let (vs, vy): (Vec<f64>, Vec<bool>) = predictions
+                .iter()
+                .filter(|p| p.split == THRESHOLD_SPLIT)
+                .map(|p| (p.score, p.label))
+                .unzip();
+            metrics::threshold_for_sensitivity(&vs, &vy, s).ok_or_else(|| {
+                Error::usage(format!(
+                    "--target-sensitivity chooses the threshold on the {THRESHOLD_SPLIT} split, which has {} rows and {} events in {}: it needs at least one event there (or give --threshold)",
+                    vs.len(),
+                    metrics::positives(&vy),
+                    run_dir.join("predictions.csv").display()
+                ))
             })?
         }
     };

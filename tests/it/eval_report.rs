@@ -6,7 +6,8 @@ use crate::eval_support;
 use carelab::eval::bootstrap::{bootstrap, Clusters};
 use carelab::eval::calibration::{calibration_in_the_large, recalibration_fit};
 use carelab::eval::decision::decision_curve;
-use carelab::eval::metrics::auroc;
+use carelab::eval::metrics::{auroc, confusion, threshold_for_sensitivity};
+use carelab::eval::run_dir::read_predictions;
 use carelab::eval::{evaluate, write_report, EvalOptions, ThresholdRule};
 use carelab::rng;
 use eval_support::FakeRun;
@@ -122,7 +123,25 @@ fn evaluate_writes_report_card_and_plots() {
     };
     let report = evaluate(&run, &options).unwrap();
     assert_eq!((report.rows_total, report.n), (1200, 400));
-    assert!(report.operating_point.sensitivity.unwrap() >= 0.8);
+    // The threshold is chosen on the validation split and applied to test.
+    let predictions = read_predictions(&run.join("predictions.csv")).unwrap();
+    let split = |name: &str| -> (Vec<f64>, Vec<bool>) {
+        predictions
+            .iter()
+            .filter(|p| p.split == name)
+            .map(|p| (p.score, p.label))
+            .unzip()
+    };
+    let (vs, vy) = split("valid");
+    let on_valid = threshold_for_sensitivity(&vs, &vy, 0.8).unwrap();
+    assert_eq!(report.operating_point.threshold, on_valid);
+    let (ts, ty) = split("test");
+    assert_eq!(report.operating_point, confusion(&ts, &ty, on_valid));
+    assert_ne!(
+        on_valid,
+        threshold_for_sensitivity(&ts, &ty, 0.8).unwrap(),
+        "the fixture's splits differ, so choosing on test would show"
+    );
     let a = report.metrics.auroc.unwrap();
     assert!(a > 0.6 && a < 0.95, "auroc {a}");
     // The fake scores are the true risks: the model is Bayes-optimal here.
