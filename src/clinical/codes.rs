@@ -240,6 +240,25 @@ impl Measure {
         }
     }
 
+    /// The chronic conditions that move this measure's values in a
+    /// population: when their prevalence changes, the measure's distribution
+    /// changes with them, and no laboratory changed anything. BNP rises in
+    /// heart failure and with renal impairment; HbA1c and glucose in
+    /// diabetes; creatinine and potassium rise and haemoglobin falls in
+    /// chronic kidney disease; oxygen saturation falls and respiratory rate
+    /// rises in COPD; blood pressure follows hypertension.
+    pub fn driven_by(self) -> &'static [Chronic] {
+        match self {
+            Measure::Bnp => &[Chronic::HeartFailure, Chronic::Ckd],
+            Measure::Hba1c | Measure::Glucose => &[Chronic::Diabetes],
+            Measure::Creatinine | Measure::Potassium | Measure::Hemoglobin => &[Chronic::Ckd],
+            Measure::Spo2 | Measure::RespRate => &[Chronic::Copd],
+            Measure::Sbp | Measure::Dbp => &[Chronic::Hypertension],
+            Measure::HeartRate => &[Chronic::Afib],
+            Measure::Temperature | Measure::Weight | Measure::Sodium | Measure::Wbc => &[],
+        }
+    }
+
     /// Physiologically possible range in the canonical unit: values outside
     /// are impossible (a typo, a placeholder, a wrong unit), not just abnormal.
     pub fn plausible(self) -> (f64, f64) {

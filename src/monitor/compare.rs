@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::profile::{
     category_counts, rate, Column, FeatureProfile, NumericProfile, Performance, Profile, Sample,
+    Stratum,
 };
 use super::stats::{bin_counts, chi_squared, ks_p_value, ks_statistic, psi, TestResult};
 use super::window::{windows, Window, WindowSpec};
@@ -168,6 +169,46 @@ pub struct CodeChange {
     pub reference_median: Option<f64>,
     pub current_median: Option<f64>,
     pub level: Level,
+    /// For a value shift: the conditions that drive the measure and how
+    /// their prevalence moved, read before an assay change is suggested.
+    #[serde(default)]
+    pub case_mix: Vec<CaseMix>,
+}
+
+/// How a condition that drives a measure moved, and whether the measure's
+/// shift holds among the stays without it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseMix {
+    /// The condition's feature (`chf`, `ckd`, ...).
+    pub feature: String,
+    pub reference_share: f64,
+    pub current_share: f64,
+    /// Chi-squared test of the two shares.
+    pub p_value: f64,
+    /// The shares differ beyond chance (p below the thresholds' p_value).
+    pub changed: bool,
+    /// The measure's median among stays without the condition, then and now.
+    pub reference_median_without: Option<f64>,
+    pub current_median_without: Option<f64>,
+    /// The measure's shift holds among stays without the condition (at
+    /// least half the overall shift of its median, the same way): a change
+    /// in who the patients are cannot explain it there.
+    pub shift_holds_without: bool,
+}
+
+impl CaseMix {
+    fn describe(&self) -> String {
+        format!(
+            "{} {:.1}% -> {:.1}% of stays (p = {:.2e}); median without {}: {} -> {}",
+            self.feature,
+            100.0 * self.reference_share,
+            100.0 * self.current_share,
+            self.p_value,
+            self.feature,
+            fmt_opt(self.reference_median_without),
+            fmt_opt(self.current_median_without)
+        )
+    }
 }
 
 impl CodeChange {
@@ -180,15 +221,112 @@ impl CodeChange {
             .unwrap_or_default();
         let what = format!("{} {}{unit} ({})", self.table, self.code, self.display);
         match self.change.as_str() {
-            "new" => format!("new code {what}: {:.1}% of current records, none in the reference", 100.0 * self.current_share),
-            "vanished" => format!("vanished code {what}: {:.1}% of reference records, none now", 100.0 * self.reference_share),
-            _ => format!(
-                "values of {what} shifted with the same code and unit (median {} -> {}, PSI {:.3}): a changed assay or calibration?",
-                fmt_opt(self.reference_median),
-                fmt_opt(self.current_median),
-                self.psi.unwrap_or(0.0)
+            "new" => format!(
+                "new code {what}: {:.1}% of current records, none in the reference",
+                100.0 * self.current_share
             ),
+            "vanished" => format!(
+                "vanished code {what}: {:.1}% of reference records, none now",
+                100.0 * self.reference_share
+            ),
+            _ => {
+                let shift = format!(
+                    "values of {what} shifted with the same code and unit (median {} -> {}, PSI {:.3})",
+                    fmt_opt(self.reference_median),
+                    fmt_opt(self.current_median),
+                    self.psi.unwrap_or(0.0)
+                );
+                let list = |mix: &[&CaseMix]| {
+                    mix.iter()
+                        .map(|m| m.describe())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                let all: Vec<&CaseMix> = self.case_mix.iter().collect();
+                let holds = !all.is_empty() && all.iter().all(|m| m.shift_holds_without);
+                let mix_moved = all.iter().any(|m| m.changed);
+                if holds {
+                    format!(
+                        "{shift}; it holds among stays without the conditions that drive it ({}): not a change in case mix; a changed assay, calibration or reference range is likely; ask the laboratory",
+                        list(&all)
+                    )
+                } else if mix_moved {
+                    format!(
+                        "{shift}, while the conditions that drive it changed and the shift does not hold without them ({}): a change in case mix is the likely cause, not the assay",
+                        list(&all)
+                    )
+                } else if !all.is_empty() {
+                    format!(
+                        "{shift}; neither the conditions that drive it nor the values without them explain it ({}): look at both the laboratory and the patients",
+                        list(&all)
+                    )
+                } else {
+                    format!("{shift}: a changed assay or calibration, or a change in the patients; nothing here tells which")
+                }
+            }
         }
+    }
+}
+
+/// The case mix behind each value shift: for every measure whose values
+/// moved, how the prevalence of the conditions that drive it moved (from
+/// those conditions' own feature comparisons) and whether the shift holds
+/// among stays without them (from the two sides' strata).
+fn read_case_mix(
+    codes: &mut [CodeChange],
+    features: &[FeatureDrift],
+    reference: &[Stratum],
+    current: &[Stratum],
+    t: &Thresholds,
+) {
+    let stratum = |side: &[Stratum], m: &str, c: &str| {
+        side.iter()
+            .find(|s| s.measure == m && s.condition == c)
+            .and_then(|s| s.median_without)
+    };
+    let share_of_one = |bins: &[String], shares: &[f64]| {
+        bins.iter()
+            .position(|b| b == "1")
+            .and_then(|i| shares.get(i).copied())
+            .unwrap_or(0.0)
+    };
+    for c in codes.iter_mut().filter(|c| c.change == "values") {
+        let Some(measure) = Measure::from_loinc(&c.code)
+            .or_else(|| Measure::ALL.into_iter().find(|m| m.display() == c.display))
+        else {
+            continue;
+        };
+        let overall = features
+            .iter()
+            .find(|f| f.name == measure.feature())
+            .and_then(|f| Some(f.current_median? - f.reference_median?));
+        c.case_mix = measure
+            .driven_by()
+            .iter()
+            .filter_map(|condition| {
+                let f = features.iter().find(|f| f.name == condition.feature())?;
+                let p_value = f.p_value?;
+                let then = stratum(reference, measure.feature(), &f.name);
+                let now = stratum(current, measure.feature(), &f.name);
+                let within = now.zip(then).map(|(n, t)| n - t);
+                let shift_holds_without = match (overall, within) {
+                    (Some(all), Some(w)) => {
+                        all != 0.0 && w * all > 0.0 && w.abs() >= 0.5 * all.abs()
+                    }
+                    _ => false,
+                };
+                Some(CaseMix {
+                    feature: f.name.clone(),
+                    reference_share: share_of_one(&f.bins, &f.reference_shares),
+                    current_share: share_of_one(&f.bins, &f.current_shares),
+                    p_value,
+                    changed: p_value < t.p_value,
+                    reference_median_without: then,
+                    current_median_without: now,
+                    shift_holds_without,
+                })
+            })
+            .collect();
     }
 }
 
@@ -266,13 +404,24 @@ pub fn compare(
             notes.push(format!("{name}: not in the reference"));
             continue;
         };
-        let mut f = compare_feature(name, *kind, rp, column, t);
+        features.push(compare_feature(name, *kind, rp, column, t));
+    }
+    // Causes once every feature is compared: a value shift is read against
+    // the drift of the conditions that drive it.
+    let mut codes = codes;
+    read_case_mix(
+        &mut codes,
+        &features,
+        &reference.strata,
+        &super::profile::strata(current),
+        t,
+    );
+    for f in &mut features {
         f.causes = codes
             .iter()
-            .filter(|c| c.feature.as_deref() == Some(name.as_str()))
+            .filter(|c| c.feature.as_deref() == Some(f.name.as_str()))
             .map(CodeChange::describe)
             .collect();
-        features.push(f);
     }
     let order = |n: &str| crate::clinical::FEATURES.iter().position(|(f, _)| *f == n);
     features.sort_by_key(|f| (order(&f.name), f.name.clone()));
@@ -540,6 +689,7 @@ fn compare_codes(
             reference_median: o.values.median,
             current_median: None,
             level: Level::Warn,
+            case_mix: Vec::new(),
         };
         match c.observations.get(&key) {
             None if rs >= t.code_min_share => out.push(CodeChange {
@@ -581,6 +731,7 @@ fn compare_codes(
                 reference_median: None,
                 current_median: median(values),
                 level: Level::Warn,
+                case_mix: Vec::new(),
             });
         }
     }
@@ -601,6 +752,7 @@ fn compare_codes(
         reference_median: None,
         current_median: None,
         level: Level::Warn,
+        case_mix: Vec::new(),
     };
     let mut conditions = Vec::new();
     for x in &r.conditions {

@@ -256,6 +256,62 @@ pub struct Profile {
     pub performance: Option<Performance>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub codes: Option<CodeProfile>,
+    /// Medians of each measure among stays with and without each condition
+    /// that drives it: what tells a change in case mix from a changed assay.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub strata: Vec<Stratum>,
+}
+
+/// A measure's median among stays without and with one condition that
+/// drives it (`Measure::driven_by`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Stratum {
+    /// The measure's feature (`creatinine`).
+    pub measure: String,
+    /// The condition's feature (`ckd`).
+    pub condition: String,
+    pub median_without: Option<f64>,
+    pub median_with: Option<f64>,
+    pub n_without: u64,
+    pub n_with: u64,
+}
+
+/// Every (measure, driving condition) stratum a sample's columns allow.
+pub fn strata(sample: &Sample) -> Vec<Stratum> {
+    let mut out = Vec::new();
+    for measure in crate::clinical::Measure::ALL {
+        let Some((_, Column::Numeric(values))) = sample.columns.get(measure.feature()) else {
+            continue;
+        };
+        for condition in measure.driven_by() {
+            let Some((_, Column::Categorical(has))) = sample.columns.get(condition.feature())
+            else {
+                continue;
+            };
+            let (mut with, mut without) = (Vec::new(), Vec::new());
+            for (v, h) in values.iter().zip(has) {
+                match (v, h.as_deref()) {
+                    (Some(v), Some("1")) => with.push(*v),
+                    (Some(v), Some("0")) => without.push(*v),
+                    _ => {}
+                }
+            }
+            out.push(Stratum {
+                measure: measure.feature().into(),
+                condition: condition.feature().into(),
+                median_without: median(&mut without),
+                median_with: median(&mut with),
+                n_without: without.len() as u64,
+                n_with: with.len() as u64,
+            });
+        }
+    }
+    out
+}
+
+fn median(values: &mut [f64]) -> Option<f64> {
+    values.sort_by(f64::total_cmp);
+    crate::eval::bootstrap::quantile(values, 0.5)
 }
 
 impl Profile {
@@ -286,6 +342,7 @@ impl Profile {
                 .codes
                 .as_ref()
                 .map(|c| CodeProfile::from_sample(c, bins)),
+            strata: strata(sample),
         }
     }
 }

@@ -158,6 +158,14 @@ fn drift_2025_flags_creatinine_and_the_new_diabetes_codes_with_causes() {
         causes.contains("2160-0") && causes.contains("same code and unit"),
         "{causes}"
     );
+    // drift-2025 recalibrated the assay (+0.3 mg/dL) while CKD rose with
+    // age: the shift holds among stays without CKD, so the assay is named.
+    let creat_code = codes.iter().find(|c| c["code"] == "2160-0").unwrap();
+    let ckd = &creat_code["case_mix"][0];
+    assert_eq!(ckd["feature"], "ckd");
+    assert_eq!(ckd["shift_holds_without"], true, "{ckd}");
+    assert!(causes.contains("a changed assay"), "{causes}");
+    assert!(!causes.contains("likely cause, not the assay"), "{causes}");
     let t2dm = r["features"]
         .as_array()
         .unwrap()
@@ -168,6 +176,58 @@ fn drift_2025_flags_creatinine_and_the_new_diabetes_codes_with_causes() {
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(md.contains("**creatinine** (alert)"));
     assert!(out.join("hist-creatinine.svg").is_file());
+}
+
+/// The other side of the cause rule: more heart failure and no change in
+/// any assay moves BNP too, and the monitor must call that case mix.
+#[test]
+fn a_bnp_shift_from_more_heart_failure_is_called_case_mix_not_the_assay() {
+    let d = tempfile::tempdir().unwrap();
+    let (a, b) = (d.path().join("a"), d.path().join("b"));
+    generate(&a, "baseline", "1");
+    let scenario = d.path().join("more-hf.toml");
+    let baseline = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/scenarios/baseline.toml"),
+    )
+    .unwrap();
+    let more_hf = baseline.replace("heart_failure = 1.0", "heart_failure = 3.0");
+    assert_ne!(more_hf, baseline, "the scenario names heart_failure");
+    std::fs::write(&scenario, more_hf).unwrap();
+    generate(&b, scenario.to_str().unwrap(), "3");
+    let (_, r) = monitor(&[
+        "--reference",
+        a.to_str().unwrap(),
+        "--current",
+        b.to_str().unwrap(),
+        "--out",
+        d.path().join("m").to_str().unwrap(),
+    ]);
+    let bnp = r["codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["code"] == "30934-4" && c["change"] == "values")
+        .unwrap_or_else(|| panic!("no BNP value shift in {}", r["codes"]));
+    let chf = bnp["case_mix"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["feature"] == "chf")
+        .unwrap();
+    assert_eq!(chf["changed"], true, "{chf}");
+    assert_eq!(chf["shift_holds_without"], false, "{chf}");
+    let causes = r["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "bnp")
+        .unwrap()["causes"]
+        .to_string();
+    assert!(
+        causes.contains("a change in case mix is the likely cause"),
+        "{causes}"
+    );
+    assert!(!causes.contains("a changed assay"), "{causes}");
 }
 
 #[test]
