@@ -229,6 +229,12 @@ pub struct CostArgs {
     /// Power draw while busy, watts.
     #[arg(long, default_value_t = 150.0)]
     pub power_watts: f64,
+    /// Power draw while idle, watts: the hours the machine waits are paid too.
+    #[arg(long, default_value_t = 40.0)]
+    pub idle_watts: f64,
+    /// Measure the scoring speed again instead of reusing RUN/cost/throughput.json.
+    #[arg(long)]
+    pub remeasure: bool,
     /// Electricity price per kWh.
     #[arg(long, default_value_t = 0.25)]
     pub kwh_price: f64,
@@ -286,18 +292,22 @@ pub fn run_cost(args: CostArgs, ui: &Ui) -> Result<u8> {
         .run
         .ok_or_else(|| Error::usage("carelab cost needs --run RUN_DIR (or `cost roi`)"))?;
     let metrics: TrainMetrics = read_json(run.join("train_metrics.json"))?;
-    let per_second = measure_predictions_per_second(&run)?;
+    let (throughput, reused) = scoring_throughput(&run, args.remeasure)?;
+    let per_second = throughput.predictions_per_second;
     let cuda = metrics.device == "cuda";
     let pricing = cost::Pricing {
+        // training is priced where it ran; inference where it was measured
         cloud_hourly: if cuda {
             args.gpu_hourly
         } else {
             args.cpu_hourly
         },
+        inference_cloud_hourly: args.cpu_hourly,
         capex: args.capex,
         years: args.years,
         utilisation: args.utilisation,
         power_watts: args.power_watts,
+        idle_watts: args.idle_watts,
         kwh_price: args.kwh_price,
     };
     for (name, v) in [
@@ -309,10 +319,18 @@ pub fn run_cost(args: CostArgs, ui: &Ui) -> Result<u8> {
         }
     }
     let report = cost::cost_report(metrics.seconds, per_second, &pricing);
-    let out = serde_json::json!({ "run": run, "device": metrics.device, "pricing": pricing, "cost": report });
+    let throughput_source = if reused {
+        format!(
+            "reused from {} (--remeasure measures again)",
+            throughput_file(&run).display()
+        )
+    } else {
+        format!("measured now, saved to {}", throughput_file(&run).display())
+    };
+    let out = serde_json::json!({ "run": run, "device": metrics.device, "inference_device": throughput.device, "throughput_source": throughput_source, "pricing": pricing, "cost": report });
     ui.result(&out, || {
         format!(
-            "Run {} on {}: trained in {:.2} s; scores {:.0} predictions/s\n\
+            "Run {} on {}: trained in {:.2} s; scores {:.0} predictions/s on the {} ({throughput_source}); inference is priced at the {} rate\n\
              {:<34}{:>14}{:>14}\n\
              {:<34}{:>14.6}{:>14.6}\n\
              {:<34}{:>14.8}{:>14.8}\n\
@@ -321,6 +339,8 @@ pub fn run_cost(args: CostArgs, ui: &Ui) -> Result<u8> {
             metrics.device,
             report.train_seconds,
             report.predictions_per_second,
+            throughput.device,
+            throughput.device,
             "",
             "cloud",
             "on-premises",
@@ -335,6 +355,38 @@ pub fn run_cost(args: CostArgs, ui: &Ui) -> Result<u8> {
         )
     });
     Ok(0)
+}
+
+/// A scoring speed measured once for a run, kept beside it so that every
+/// `cost` call prices the same figure (a second measurement on a shared
+/// machine differs by 10% or more).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct Throughput {
+    predictions_per_second: f64,
+    /// Where it was measured: CareLab scores on the CPU.
+    device: String,
+    cores: usize,
+    carelab_version: String,
+}
+
+fn throughput_file(run: &Path) -> PathBuf {
+    run.join("cost").join("throughput.json")
+}
+
+/// The run's measured scoring speed, and whether it was reused.
+fn scoring_throughput(run: &Path, remeasure: bool) -> Result<(Throughput, bool)> {
+    let file = throughput_file(run);
+    if file.is_file() && !remeasure {
+        return Ok((read_json(&file)?, true));
+    }
+    let t = Throughput {
+        predictions_per_second: measure_predictions_per_second(run)?,
+        device: "cpu".into(),
+        cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        carelab_version: env!("CARGO_PKG_VERSION").into(),
+    };
+    write_json(&file, &t)?;
+    Ok((t, false))
 }
 
 /// Score the run's own table with the saved model, timed, at least 0.2 s.

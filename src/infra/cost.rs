@@ -17,8 +17,13 @@ use crate::eval::run_dir::Prediction;
 /// Prices for one way of paying for compute.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Pricing {
-    /// Cloud price per hour of the instance.
+    /// Cloud price per hour of the instance training ran on (a GPU
+    /// instance's for a run trained on CUDA).
     pub cloud_hourly: f64,
+    /// Cloud price per hour of the instance inference was measured on: the
+    /// CPU, where CareLab scores, so a GPU price is never paired with a
+    /// CPU-measured speed.
+    pub inference_cloud_hourly: f64,
     /// Hardware purchase price (on-premises).
     pub capex: f64,
     /// Years the hardware is used.
@@ -27,20 +32,25 @@ pub struct Pricing {
     pub utilisation: f64,
     /// Power draw while busy, watts.
     pub power_watts: f64,
+    /// Power draw while idle (switched on, doing nothing), watts.
+    pub idle_watts: f64,
     /// Electricity price per kWh.
     pub kwh_price: f64,
 }
 
-/// Hourly cost of on-premises hardware while it is busy:
-/// capex / (years × 8,760 h × utilisation) + watts / 1,000 × price per kWh.
+/// Hourly cost of on-premises hardware while it is busy: the capital spread
+/// over the busy hours, the power of a busy hour, and the power of the idle
+/// hours that come with each busy one (a machine busy a quarter of the time
+/// idles three hours for every busy hour, and the bill counts them):
+/// capex / (years × 8,760 h × u) + (busy W + idle W × (1 − u) / u) / 1,000 × price per kWh.
 pub fn on_prem_hourly(p: &Pricing) -> f64 {
     let busy_hours = p.years * 8760.0 * p.utilisation;
-    let amortised = if busy_hours > 0.0 {
-        p.capex / busy_hours
-    } else {
-        f64::INFINITY
-    };
-    amortised + p.power_watts / 1000.0 * p.kwh_price
+    if busy_hours <= 0.0 || p.utilisation <= 0.0 {
+        return f64::INFINITY;
+    }
+    let idle_per_busy_hour = (1.0 - p.utilisation) / p.utilisation;
+    p.capex / busy_hours
+        + (p.power_watts + p.idle_watts * idle_per_busy_hour) / 1000.0 * p.kwh_price
 }
 
 /// Cost of a job that runs `seconds` at `hourly` per hour.
@@ -79,11 +89,11 @@ pub fn cost_report(train_seconds: f64, predictions_per_second: f64, p: &Pricing)
         on_prem_train_cost: job_cost(train_seconds, prem),
         cloud_per_1000_predictions: per_thousand_predictions(
             predictions_per_second,
-            p.cloud_hourly,
+            p.inference_cloud_hourly,
         ),
         on_prem_per_1000_predictions: per_thousand_predictions(predictions_per_second, prem),
         formulas: vec![
-            "on-prem hourly = capex / (years × 8760 × utilisation) + watts / 1000 × price per kWh"
+            "on-prem hourly = capex / (years × 8760 × utilisation) + (busy watts + idle watts × (1 − utilisation) / utilisation) / 1000 × price per kWh"
                 .into(),
             "run cost = training seconds / 3600 × hourly".into(),
             "cost per 1,000 predictions = (1000 / predictions per second) / 3600 × hourly".into(),
@@ -341,10 +351,12 @@ mod tests {
     fn pricing() -> Pricing {
         Pricing {
             cloud_hourly: 3.60,
+            inference_cloud_hourly: 3.60,
             capex: 8760.0,
             years: 2.0,
             utilisation: 0.5,
             power_watts: 500.0,
+            idle_watts: 0.0,
             kwh_price: 0.20,
         }
     }
@@ -361,6 +373,32 @@ mod tests {
         let r = cost_report(1800.0, 100.0, &p);
         assert!((r.on_prem_train_cost - 0.55).abs() < 1e-12);
         assert!(per_thousand_predictions(0.0, 1.0).is_infinite());
+        // Idle power: busy half the time, each busy hour brings one idle
+        // hour at 100 W: 1.0 + (500 + 100) / 1000 × 0.20 = 1.12 an hour.
+        let idle = Pricing {
+            idle_watts: 100.0,
+            ..p
+        };
+        assert!((on_prem_hourly(&idle) - 1.12).abs() < 1e-12);
+        // Busy a tenth of the time: nine idle hours per busy hour.
+        let rare = Pricing {
+            utilisation: 0.1,
+            idle_watts: 100.0,
+            ..p
+        };
+        let expected = 8760.0 / (2.0 * 8760.0 * 0.1) + (500.0 + 100.0 * 9.0) / 1000.0 * 0.20;
+        assert!((on_prem_hourly(&rare) - expected).abs() < 1e-12);
+        // Inference is priced at its own (CPU) rate, training at the run's.
+        let gpu_run = Pricing {
+            cloud_hourly: 4.0,
+            inference_cloud_hourly: 0.2,
+            ..p
+        };
+        let r = cost_report(3600.0, 100.0, &gpu_run);
+        assert!((r.cloud_train_cost - 4.0).abs() < 1e-12);
+        assert!(
+            (r.cloud_per_1000_predictions - per_thousand_predictions(100.0, 0.2)).abs() < 1e-15
+        );
     }
 
     #[test]

@@ -77,9 +77,12 @@ fn cost_and_roi_follow_the_formulas() {
         "500",
         "--kwh-price",
         "0.2",
+        "--idle-watts",
+        "100",
     ]));
     let c = &v["cost"];
-    assert!((c["on_prem_hourly"].as_f64().unwrap() - 1.10).abs() < 1e-9);
+    // 8760 / (2 × 8760 × 0.5) + (500 + 100 × 1) / 1000 × 0.2
+    assert!((c["on_prem_hourly"].as_f64().unwrap() - 1.12).abs() < 1e-9);
     let secs = c["train_seconds"].as_f64().unwrap();
     assert!(secs > 0.0);
     assert!((c["cloud_train_cost"].as_f64().unwrap() - secs / 3600.0 * 3.6).abs() < 1e-12);
@@ -87,6 +90,27 @@ fn cost_and_roi_follow_the_formulas() {
     assert!(per_s > 100.0, "scoring throughput {per_s}");
     let per_k = c["cloud_per_1000_predictions"].as_f64().unwrap();
     assert!((per_k - 1000.0 / per_s / 3600.0 * 3.6).abs() < 1e-12);
+    // The speed is measured once and reused: a second call prices the same
+    // figure, and --remeasure measures again.
+    assert!(v["throughput_source"]
+        .as_str()
+        .unwrap()
+        .starts_with("measured now"));
+    let again = json_of(&carelab(&["--json", "cost", "--run", run_s]));
+    assert_eq!(
+        again["cost"]["predictions_per_second"].as_f64().unwrap(),
+        per_s
+    );
+    assert!(again["throughput_source"]
+        .as_str()
+        .unwrap()
+        .starts_with("reused from"));
+    let fresh = json_of(&carelab(&["--json", "cost", "--run", run_s, "--remeasure"]));
+    assert!(fresh["throughput_source"]
+        .as_str()
+        .unwrap()
+        .starts_with("measured now"));
+    assert_eq!(fresh["inference_device"], "cpu");
 
     let v = json_of(&carelab(&[
         "--json",
