@@ -274,6 +274,7 @@ fn headline_intervals(
         "brier",
         "calibration_intercept",
         "sensitivity",
+        "flagged_rate",
     ];
     let cis = bootstrap(
         scores,
@@ -284,21 +285,25 @@ fn headline_intervals(
         "eval-bootstrap/headline",
         names.len(),
         |s, y| {
+            let at = metrics::confusion(s, y, threshold);
             vec![
                 metrics::auroc(s, y),
                 metrics::average_precision(s, y),
                 Some(metrics::brier(s, y)),
                 calibration_in_the_large(s, y),
-                metrics::confusion(s, y, threshold).sensitivity,
+                at.sensitivity,
+                Some(at.flagged_rate),
             ]
         },
     );
+    let at = metrics::confusion(scores, labels, threshold);
     let values = [
         point.auroc,
         point.auprc,
         Some(point.brier),
         point.calibration_intercept,
-        metrics::confusion(scores, labels, threshold).sensitivity,
+        at.sensitivity,
+        Some(at.flagged_rate),
     ];
     names
         .iter()
