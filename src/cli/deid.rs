@@ -45,6 +45,10 @@ pub struct DeidArgs {
     /// Column roles override: TOML with a [columns] table.
     #[arg(long)]
     pub roles: Option<PathBuf>,
+    /// In safe-harbor mode, write the output even though the role overrides
+    /// keep identifiers; it is then marked NOT Safe Harbor, with the list.
+    #[arg(long)]
+    pub allow_not_safe_harbor: bool,
     /// This run's own audit log (default OUT/audit.jsonl; none when the
     /// global --audit-log records the run).
     #[arg(long)]
@@ -90,6 +94,7 @@ pub fn run_deid(a: DeidArgs, ui: &Ui) -> Result<u8> {
         audit,
         as_of,
         max_shift_days: 180,
+        allow_not_safe_harbor: a.allow_not_safe_harbor,
         format: a.format.map(|f| match f {
             OutputFormat::Csv => TableFormat::Csv,
             OutputFormat::Parquet => TableFormat::Parquet,

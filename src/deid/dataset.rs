@@ -17,7 +17,7 @@ use serde::Serialize;
 use super::kanon::{self, KReport, QuasiRow};
 use super::patterns::Found;
 use super::pseudonym::Pseudonymizer;
-use super::roles::{Role, RoleMap};
+use super::roles::{KeptIdentifier, Role, RoleMap};
 use super::rules::{
     age_years, date_shift_days, published_age, safe_harbor_zip, shift_date_text, DateCell,
 };
@@ -61,6 +61,10 @@ pub struct Options {
     /// and encounters tables.
     pub as_of: Option<NaiveDate>,
     pub max_shift_days: i64,
+    /// Under Safe Harbor, write the output even when the role overrides
+    /// keep identifiers, marked as not Safe Harbor; without it such a run
+    /// is refused.
+    pub allow_not_safe_harbor: bool,
     /// Output format; `None`: each table in its input's format. Where the
     /// input holds a table in both formats, this format's copy is read.
     pub format: Option<TableFormat>,
@@ -84,6 +88,9 @@ pub struct Report {
     pub mode: Mode,
     pub standard: String,
     pub is_safe_harbor: bool,
+    /// Identifying columns the role overrides passed through unchanged
+    /// (a Safe Harbor run with any is not Safe Harbor).
+    pub identifiers_kept: Vec<KeptIdentifier>,
     pub as_of: String,
     pub tables: BTreeMap<String, TableReport>,
     /// Files in the input that were not copied, with why.
@@ -249,14 +256,36 @@ pub fn run(opts: &Options, ui: &Ui) -> Result<Report> {
     let roles = &opts.roles;
     let (files, not_processed) = list_tables(opts)?;
     let mut inputs = Vec::new();
+    let mut identifiers_kept = Vec::new();
     for file in files {
         let (header, types) = file.header()?;
+        identifiers_kept.extend(roles.kept_identifiers(&file.name, &header));
         inputs.push(Input {
             roles: roles.roles(&file.name, &header),
             file,
             header,
             types,
         });
+    }
+    // A role override cannot make an identifier safe: under Safe Harbor it
+    // only makes the release something else, and that must be said.
+    if opts.mode == Mode::SafeHarbor && !identifiers_kept.is_empty() && !opts.allow_not_safe_harbor
+    {
+        let list: Vec<String> = identifiers_kept
+            .iter()
+            .map(|k| {
+                format!(
+                    "{} ({} by default, {} by the overrides)",
+                    k.column,
+                    k.default_role.as_str(),
+                    k.role.as_str()
+                )
+            })
+            .collect();
+        return Err(Error::usage(format!(
+            "the role overrides keep identifiers that Safe Harbor removes: {}. Remove those overrides (a column that holds no identifier is best renamed so its name does not say it does), or give --allow-not-safe-harbor to write the output marked as NOT Safe Harbor",
+            list.join(", ")
+        )));
     }
     let patients_ix = inputs
         .iter()
@@ -320,7 +349,8 @@ pub fn run(opts: &Options, ui: &Ui) -> Result<Report> {
     let mut report = Report {
         mode: opts.mode,
         standard: standard(opts.mode).into(),
-        is_safe_harbor: opts.mode == Mode::SafeHarbor,
+        is_safe_harbor: opts.mode == Mode::SafeHarbor && identifiers_kept.is_empty(),
+        identifiers_kept,
         // the default reference date is some patient's last visit: under
         // Safe Harbor only its year may be published
         as_of: match opts.mode {
@@ -814,6 +844,20 @@ pub fn readme(r: &Report) -> String {
         r.standard
     );
     match r.mode {
+        Mode::SafeHarbor if !r.is_safe_harbor => {
+            s.push_str(
+                "**This output is NOT de-identified under HIPAA Safe Harbor.** The run was told \
+                 (`--allow-not-safe-harbor`) to pass these identifying columns through \
+                 unchanged:\n\n",
+            );
+            for k in &r.identifiers_kept {
+                s.push_str(&format!("- `{}` ({})\n", k.column, k.default_role.as_str()));
+            }
+            s.push_str(
+                "\nThe other identifiers were removed or generalised as Safe Harbor does, but \
+                 with these left the data identifies people and must be handled as PHI.\n",
+            );
+        }
         Mode::SafeHarbor => s.push_str(
             "The 18 Safe Harbor identifiers the data held were removed or generalised: \
              names, geography below state (ZIP3 only, 000 for restricted areas), every date \
@@ -846,6 +890,18 @@ pub fn markdown(r: &Report) -> String {
     );
     if !r.is_safe_harbor {
         s.push_str("**This output is NOT de-identified under HIPAA Safe Harbor.**\n\n");
+    }
+    if !r.identifiers_kept.is_empty() {
+        s.push_str("Identifying columns passed through unchanged by the role overrides:\n\n");
+        for k in &r.identifiers_kept {
+            s.push_str(&format!(
+                "- `{}`: {} by default, `{}` by the overrides\n",
+                k.column,
+                k.default_role.as_str(),
+                k.role.as_str()
+            ));
+        }
+        s.push('\n');
     }
     s.push_str(&format!(
         "Ages are computed at {} (the latest date in the data unless set).\n\n",

@@ -43,6 +43,55 @@ pub enum Role {
     Keep,
 }
 
+impl Role {
+    /// The role's name as a roles file writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::PatientKey => "patient_key",
+            Role::Key => "key",
+            Role::Name => "name",
+            Role::Mrn => "mrn",
+            Role::Ssn => "ssn",
+            Role::Phone => "phone",
+            Role::Email => "email",
+            Role::Identifier => "identifier",
+            Role::Address => "address",
+            Role::City => "city",
+            Role::State => "state",
+            Role::Zip => "zip",
+            Role::BirthDate => "birth_date",
+            Role::Date => "date",
+            Role::Text => "text",
+            Role::Age => "age",
+            Role::Keep => "keep",
+        }
+    }
+
+    /// A role whose values Safe Harbor removes, generalises or scrubs: one
+    /// of its 18 identifiers (names, geography below state, dates but the
+    /// year, ages over 89, contact and record numbers, free text that may
+    /// hold any of them).
+    pub fn is_identifying(self) -> bool {
+        !matches!(
+            self,
+            Role::PatientKey | Role::Key | Role::State | Role::Keep
+        )
+    }
+}
+
+/// A column the role overrides pass through unchanged although its default
+/// role is an identifier: under Safe Harbor the output then still holds
+/// that identifier.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KeptIdentifier {
+    /// `table.column`.
+    pub column: String,
+    /// What the column is by default (`name`, `mrn`, `city`, ...).
+    pub default_role: Role,
+    /// What the overrides made it.
+    pub role: Role,
+}
+
 /// The default role of a column name.
 pub fn default_role(column: &str) -> Role {
     let c = column.to_ascii_lowercase();
@@ -135,6 +184,22 @@ impl RoleMap {
         })
     }
 
+    /// The columns of `table` whose identifying default role an override
+    /// turned into one that passes values through (`keep`, `state`, a key).
+    pub fn kept_identifiers(&self, table: &str, header: &[String]) -> Vec<KeptIdentifier> {
+        header
+            .iter()
+            .zip(default_roles(header))
+            .zip(self.roles(table, header))
+            .filter(|((_, default), role)| default.is_identifying() && !role.is_identifying())
+            .map(|((c, default), role)| KeptIdentifier {
+                column: format!("{table}.{c}"),
+                default_role: default,
+                role,
+            })
+            .collect()
+    }
+
     /// The role of every column of `table` (the file stem) with this
     /// header: an override for `table.column` first, then for `column`,
     /// then the default.
@@ -156,6 +221,18 @@ impl RoleMap {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn role_names_are_the_roles_file_names() {
+        for role in [Role::PatientKey, Role::BirthDate, Role::Keep, Role::Mrn] {
+            let toml = format!("r = \"{}\"", role.as_str());
+            #[derive(Deserialize)]
+            struct R {
+                r: Role,
+            }
+            assert_eq!(toml::from_str::<R>(&toml).unwrap().r, role);
+        }
+    }
 
     #[test]
     fn defaults_and_overrides() {
@@ -183,6 +260,44 @@ mod tests {
         std::fs::write(&p, "[columns]\nvalue = \"nonsense\"\n").unwrap();
         let e = RoleMap::from_toml(&p).unwrap_err().to_string();
         assert!(e.contains("line 2"), "{e}");
+    }
+
+    #[test]
+    fn overrides_that_pass_an_identifier_through_are_listed() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("roles.toml");
+        std::fs::write(
+            &p,
+            "[columns]
+given_name = \"keep\"\n\"patients.city\" = \"state\"\nplan = \"identifier\"\n",
+        )
+        .unwrap();
+        let map = RoleMap::from_toml(&p).unwrap();
+        let h = |cols: &[&str]| cols.iter().map(|c| c.to_string()).collect::<Vec<_>>();
+        let header = h(&["patient_id", "given_name", "city", "plan", "sex"]);
+        let kept = map.kept_identifiers("patients", &header);
+        assert_eq!(
+            kept,
+            vec![
+                KeptIdentifier {
+                    column: "patients.given_name".into(),
+                    default_role: Role::Name,
+                    role: Role::Keep
+                },
+                KeptIdentifier {
+                    column: "patients.city".into(),
+                    default_role: Role::City,
+                    role: Role::State
+                },
+            ]
+        );
+        // a stricter override is no loss, and other tables keep their city
+        assert!(map
+            .kept_identifiers("visits", &h(&["city", "plan"]))
+            .is_empty());
+        assert!(RoleMap::default()
+            .kept_identifiers("patients", &header)
+            .is_empty());
     }
 
     #[test]

@@ -118,3 +118,103 @@ N1,P1,E1,2024-06-01T12:00:00,\"Maria Okafor (MRN: MR100001), a 90-year-old woman
     let report = fs::read_to_string(lim.join("deid-report.md")).unwrap();
     assert!(report.contains("NOT de-identified under HIPAA Safe Harbor"));
 }
+
+/// A roles override that keeps names, the MRN and the city cannot produce a
+/// release called Safe Harbor: the run is refused, and with
+/// --allow-not-safe-harbor its report, README and manifest say what remains.
+#[test]
+fn safe_harbor_cannot_be_claimed_when_the_roles_keep_identifiers() {
+    let d = tempfile::tempdir().unwrap();
+    let inp = d.path().join("in");
+    fs::create_dir_all(&inp).unwrap();
+    fs::write(
+        inp.join("patients.csv"),
+        "patient_id,mrn,given_name,family_name,sex,birth_date,city,state,zip\n\
+         P1,01234567,Sandra,Campbell,F,1950-03-02,Brooklyn,NY,11215\n\
+         P2,01234568,Imran,Shah,M,1971-11-20,Boston,MA,02118\n",
+    )
+    .unwrap();
+    let key = d.path().join("key.hex");
+    fs::write(&key, "ab".repeat(32)).unwrap();
+    let roles = d.path().join("roles.toml");
+    fs::write(
+        &roles,
+        "[columns]\ngiven_name = \"keep\"\nfamily_name = \"keep\"\nmrn = \"keep\"\n\"patients.city\" = \"keep\"\n",
+    )
+    .unwrap();
+    let s = |p: &std::path::Path| p.to_str().unwrap().to_string();
+    let out = d.path().join("sh");
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "deid".to_string(),
+            "--in".into(),
+            s(&inp),
+            "--out".into(),
+            s(&out),
+            "--mode".into(),
+            "safe-harbor".into(),
+            "--key-file".into(),
+            s(&key),
+            "--roles".into(),
+            s(&roles),
+        ];
+        args.extend(extra.iter().map(|a| a.to_string()));
+        Command::new(env!("CARGO_BIN_EXE_carelab"))
+            .args(&args)
+            .output()
+            .unwrap()
+    };
+    let refused = run(&[]);
+    assert_eq!(refused.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&refused.stderr);
+    for column in [
+        "patients.given_name",
+        "patients.family_name",
+        "patients.mrn",
+        "patients.city",
+    ] {
+        assert!(err.contains(column), "{column} not named: {err}");
+    }
+    assert!(err.contains("--allow-not-safe-harbor"), "{err}");
+    assert!(!out.join("patients.csv").exists(), "nothing written");
+
+    let allowed = run(&["--allow-not-safe-harbor"]);
+    assert_eq!(
+        allowed.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&allowed.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(out.join("deid-report.json")).unwrap()).unwrap();
+    assert_eq!(report["is_safe_harbor"], false);
+    let kept: Vec<&str> = report["identifiers_kept"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["column"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kept,
+        [
+            "patients.mrn",
+            "patients.given_name",
+            "patients.family_name",
+            "patients.city"
+        ]
+    );
+    let readme = fs::read_to_string(out.join("README.md")).unwrap();
+    assert!(
+        readme.contains("NOT de-identified under HIPAA Safe Harbor"),
+        "{readme}"
+    );
+    assert!(
+        !readme.contains("were removed or generalised: names"),
+        "{readme}"
+    );
+    let manifest = fs::read_to_string(out.join("manifest.json")).unwrap();
+    assert!(manifest.contains("\"is_safe_harbor\": false"), "{manifest}");
+    // the data really does still hold them
+    let patients = fs::read_to_string(out.join("patients.csv")).unwrap();
+    assert!(patients.contains("Sandra") && patients.contains("Brooklyn"));
+}

@@ -66,6 +66,7 @@ fn deid(dir: &Path, mode: Mode) -> (PathBuf, Report) {
         audit: None,
         as_of: chrono::NaiveDate::from_ymd_opt(2024, 6, 1),
         max_shift_days: 180,
+        allow_not_safe_harbor: false,
         format: None,
     };
     let report = run(&opts, &Ui::new(false, true, 0, true)).unwrap();

@@ -66,6 +66,7 @@ fn deid(input: &Path, out: &Path, mode: Mode, key: &Path) {
         audit: None,
         as_of: chrono::NaiveDate::from_ymd_opt(2024, 6, 1),
         max_shift_days: 180,
+        allow_not_safe_harbor: false,
         format: None,
     };
     run(&opts, &Ui::new(false, true, 0, true)).unwrap();
