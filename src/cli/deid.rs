@@ -298,12 +298,35 @@ impl AuditedCall {
     }
 }
 
-/// Who ran it: the operating-system account.
+/// Who ran it: the operating-system account, from the environment, else
+/// from the system's user record of the process's user id (a service or a
+/// container often runs with no USER set), never a blank.
 fn os_user() -> String {
     ["USER", "USERNAME", "LOGNAME"]
         .iter()
         .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
-        .unwrap_or_else(|| "unknown".into())
+        .or_else(user_of_this_process)
+        .unwrap_or_else(|| "an account this system does not name".into())
+}
+
+/// The name the user database gives the process's user id (`uid N` when it
+/// has none): Unix, where `/proc/self` belongs to the process's user.
+#[cfg(unix)]
+fn user_of_this_process() -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let uid = std::fs::metadata("/proc/self").ok()?.uid();
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    let named = passwd.lines().find_map(|line| {
+        let mut f = line.split(':');
+        let (name, _, id) = (f.next()?, f.next()?, f.next()?);
+        (id.parse::<u32>().ok()? == uid).then(|| name.to_string())
+    });
+    Some(named.unwrap_or_else(|| format!("uid {uid}")))
+}
+
+#[cfg(not(unix))]
+fn user_of_this_process() -> Option<String> {
+    None
 }
 
 /// Which system recorded it: host and program version.

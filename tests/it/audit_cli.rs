@@ -230,3 +230,37 @@ fn a_changed_byte_a_removed_line_and_an_inserted_line_each_fail_naming_the_line(
     fs::write(&log, &original).unwrap();
     assert_eq!(verify(&log).0, 0);
 }
+
+/// A service or container often runs without USER: the record still names
+/// the account, from the system's user record, as `id -un` does.
+#[cfg(unix)]
+#[test]
+fn the_agent_is_the_os_account_even_without_user_in_the_environment() {
+    let d = tempfile::tempdir().unwrap();
+    let log = d.path().join("audit.jsonl");
+    let status = Command::new(env!("CARGO_BIN_EXE_carelab"))
+        .args(["-q", "--no-progress", "--audit-log"])
+        .arg(&log)
+        .args([
+            "data",
+            "generate",
+            "--patients",
+            "3",
+            "--formats",
+            "csv",
+            "--out",
+        ])
+        .arg(d.path().join("data"))
+        .env_remove("USER")
+        .env_remove("LOGNAME")
+        .env_remove("USERNAME")
+        .env_remove("CARELAB_AUDIT_LOG")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let id = Command::new("id").arg("-un").output().unwrap();
+    let expected = String::from_utf8_lossy(&id.stdout).trim().to_string();
+    let agent = records(&log)[0]["agent"].as_str().unwrap().to_string();
+    assert_eq!(agent, expected);
+    assert!(!agent.is_empty() && agent != "unknown");
+}
