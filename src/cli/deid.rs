@@ -129,6 +129,12 @@ pub fn run_scan(a: ScanPhiArgs, ui: &Ui) -> Result<u8> {
             "{} files, {} values scanned: {} findings {:?}\n",
             r.files_scanned, r.cells_scanned, r.findings_total, r.by_kind
         ));
+        if !r.skipped_artifacts.is_empty() {
+            s.push_str(&format!(
+                "not scanned, CareLab's own records (name a file to scan it): {}\n",
+                r.skipped_artifacts.join(", ")
+            ));
+        }
         s
     });
     Ok(u8::from(r.findings_total > 0))

@@ -35,9 +35,27 @@ pub struct ScanReport {
     pub by_kind: BTreeMap<String, u64>,
     /// The first findings (at most `MAX_LISTED`).
     pub findings: Vec<Finding>,
+    /// CareLab's own records found in a folder and not scanned (name a file
+    /// to scan it).
+    pub skipped_artifacts: Vec<String>,
 }
 
 pub const MAX_LISTED: usize = 1000;
+
+/// Files CareLab writes about a dataset rather than the data itself: the
+/// manifest, the audit log and its anchor, the de-identification report and
+/// the README beside the data. They hold counts, column names, checksums and
+/// the run's own time, which look like identifiers to a scan (a row count
+/// equal to a ZIP code, `mrn` as a column name, `90+ above 89`) and hold no
+/// patient's. A folder scan leaves them out and lists them.
+pub const OWN_ARTIFACTS: &[&str] = &[
+    "manifest.json",
+    "audit.jsonl",
+    "audit.jsonl.head",
+    "deid-report.json",
+    "deid-report.md",
+    "README.md",
+];
 
 /// Column names whose values come from a fixed vocabulary.
 const CODED_COLUMNS: &[&str] = &[
@@ -254,7 +272,14 @@ impl Scanner {
                 .collect();
             files.sort();
             for f in files {
-                self.scan_file(&f)?;
+                let own = f
+                    .file_name()
+                    .is_some_and(|n| OWN_ARTIFACTS.iter().any(|a| n == *a));
+                if own {
+                    self.report.skipped_artifacts.push(f.display().to_string());
+                } else {
+                    self.scan_file(&f)?;
+                }
             }
             Ok(())
         } else {

@@ -218,3 +218,70 @@ fn safe_harbor_cannot_be_claimed_when_the_roles_keep_identifiers() {
     let patients = fs::read_to_string(out.join("patients.csv")).unwrap();
     assert!(patients.contains("Sandra") && patients.contains("Brooklyn"));
 }
+
+/// A de-identification output folder scans clean: the scan reads the data,
+/// not CareLab's own report, manifest, README and audit log (whose counts,
+/// column names and times look like identifiers); named, a file is scanned.
+#[test]
+fn a_deid_output_folder_scans_clean_without_its_own_records() {
+    let d = tempfile::tempdir().unwrap();
+    let data = d.path().join("data");
+    let s = |p: &std::path::Path| p.to_str().unwrap().to_string();
+    let gen = Command::new(env!("CARGO_BIN_EXE_carelab"))
+        .args([
+            "-q",
+            "--no-progress",
+            "data",
+            "generate",
+            "--patients",
+            "150",
+        ])
+        .args(["--formats", "csv", "--seed", "5", "--out", &s(&data)])
+        .status()
+        .unwrap();
+    assert!(gen.success());
+    let key = d.path().join("key.hex");
+    fs::write(&key, "cd".repeat(32)).unwrap();
+    let out = d.path().join("deid");
+    let (code, _) = carelab(&[
+        "deid",
+        "--in",
+        &s(&data),
+        "--out",
+        &s(&out),
+        "--mode",
+        "safe-harbor",
+        "--key-file",
+        &s(&key),
+    ]);
+    assert_eq!(code, 0);
+    for own in [
+        "manifest.json",
+        "deid-report.md",
+        "deid-report.json",
+        "audit.jsonl",
+    ] {
+        assert!(out.join(own).is_file(), "{own}");
+    }
+    let known = data.join("truth/identifiers.csv");
+    let (code, text) = carelab(&["scan-phi", &s(&out), "--known", &s(&known)]);
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("not scanned, CareLab's own records"),
+        "{text}"
+    );
+    assert!(
+        text.contains("deid-report.md") && text.contains("audit.jsonl"),
+        "{text}"
+    );
+    // the raw data itself is not clean, so the scan can fail
+    assert_eq!(
+        carelab(&["scan-phi", &s(&data), "--known", &s(&known)]).0,
+        1
+    );
+    // named, CareLab's own file is scanned like any other
+    let (_, named) = carelab(&["--json", "scan-phi", &s(&out.join("deid-report.md"))]);
+    let v: serde_json::Value = serde_json::from_str(&named).unwrap();
+    assert_eq!(v["files_scanned"], 1);
+    assert!(v["skipped_artifacts"].as_array().unwrap().is_empty());
+}
