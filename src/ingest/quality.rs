@@ -17,13 +17,29 @@ pub struct RuleCounts {
     pub rejected: u64,
 }
 
-/// Records of one table of one source.
+/// Records of one table of one source: in = out + quarantined + skipped.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct TableCounts {
     #[serde(rename = "in")]
     pub input: u64,
     pub out: u64,
     pub quarantined: u64,
+    /// Read but not kept, each with a reason (`SourceQuality::skipped`).
+    pub skipped: u64,
+}
+
+/// Messages of one type (`ADT^A01`) of an HL7 v2 source:
+/// in = read + unparseable + skipped.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct MessageCounts {
+    #[serde(rename = "in")]
+    pub input: u64,
+    /// Parsed and decoded into records.
+    pub read: u64,
+    /// Could not be parsed or decoded: one `unparseable` quarantine record.
+    pub unparseable: u64,
+    /// A type CareLab does not read: no records.
+    pub skipped: u64,
 }
 
 /// Everything about one source.
@@ -38,6 +54,15 @@ pub struct SourceQuality {
     pub unmapped_codes: BTreeMap<String, u64>,
     /// Units no conversion knew, as `measure unit`, with counts.
     pub unknown_units: BTreeMap<String, u64>,
+    /// Skipped records by reason (`OBX value type ED`, ...).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub skipped: BTreeMap<String, u64>,
+    /// HL7 v2: messages by type.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub messages: BTreeMap<String, MessageCounts>,
+    /// HL7 v2: segments no rule reads (Z-segments, NK1, ...), by name.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub skipped_segments: BTreeMap<String, u64>,
 }
 
 impl SourceQuality {
@@ -47,6 +72,7 @@ impl SourceQuality {
             t.input += c.input;
             t.out += c.out;
             t.quarantined += c.quarantined;
+            t.skipped += c.skipped;
         }
         t
     }
@@ -288,14 +314,14 @@ impl QualityReport {
     /// The terminal table: one line per source, then the rules that fired.
     pub fn table(&self) -> String {
         let mut s = format!(
-            "{:<16} {:>9} {:>9} {:>11}\n",
-            "source", "in", "out", "quarantined"
+            "{:<16} {:>9} {:>9} {:>11} {:>9}\n",
+            "source", "in", "out", "quarantined", "skipped"
         );
         for (name, q) in &self.sources {
             let t = q.totals();
             s += &format!(
-                "{:<16} {:>9} {:>9} {:>11}\n",
-                name, t.input, t.out, t.quarantined
+                "{:<16} {:>9} {:>9} {:>11} {:>9}\n",
+                name, t.input, t.out, t.quarantined, t.skipped
             );
         }
         s += &format!(
@@ -342,19 +368,55 @@ impl QualityReport {
         s
     }
 
+    /// HL7 v2 messages by type, skipped records and segments, when any.
+    fn markdown_skipped(&self) -> String {
+        let mut s = String::new();
+        let has = |f: &dyn Fn(&SourceQuality) -> bool| self.sources.values().any(f);
+        if has(&|q| !q.messages.is_empty()) {
+            s += "\n## HL7 v2 messages by type\n\nin = read + unparseable + skipped; a type CareLab does not read is skipped whole.\n\n";
+            s += "| source | type | in | read | unparseable | skipped |\n|---|---|---:|---:|---:|---:|\n";
+            for (name, q) in &self.sources {
+                for (kind, c) in &q.messages {
+                    s += &format!(
+                        "| {name} | {kind} | {} | {} | {} | {} |\n",
+                        c.input, c.read, c.unparseable, c.skipped
+                    );
+                }
+            }
+        }
+        if has(&|q| !q.skipped.is_empty()) {
+            s += "\n## Skipped records\n\n| source | reason | count |\n|---|---|---:|\n";
+            for (name, q) in &self.sources {
+                for (reason, n) in &q.skipped {
+                    s += &format!("| {name} | {reason} | {n} |\n");
+                }
+            }
+        }
+        if has(&|q| !q.skipped_segments.is_empty()) {
+            s += "\n## Segments not read\n\n| source | segment | count |\n|---|---|---:|\n";
+            for (name, q) in &self.sources {
+                for (seg, n) in &q.skipped_segments {
+                    s += &format!("| {name} | {seg} | {n} |\n");
+                }
+            }
+        }
+        s
+    }
+
     /// The Markdown report (quality.md).
     pub fn markdown(&self) -> String {
         let mut s = String::from("# Data-quality report\n\n");
         s += &format!("Data end: {}\n\n## Records per source\n\n", self.data_end);
-        s += "| source | table | in | out | quarantined |\n|---|---|---:|---:|---:|\n";
+        s += "| source | table | in | out | quarantined | skipped |\n|---|---|---:|---:|---:|---:|\n";
         for (name, q) in &self.sources {
             for (table, c) in &q.tables {
                 s += &format!(
-                    "| {name} | {table} | {} | {} | {} |\n",
-                    c.input, c.out, c.quarantined
+                    "| {name} | {table} | {} | {} | {} | {} |\n",
+                    c.input, c.out, c.quarantined, c.skipped
                 );
             }
         }
+        s += &self.markdown_skipped();
         s += "\n## Rules\n\n| source | rule | repaired | rejected |\n|---|---|---:|---:|\n";
         for (name, q) in &self.sources {
             for (rule, c) in &q.rules {

@@ -38,6 +38,8 @@ fn ingest_hl7(feed: &Path, out: &Path) -> (String, u64) {
             kind: carelab::ingest::SourceKind::Hl7v2,
             path: feed.to_path_buf(),
             layout: None,
+            // CareLab's feed: the generator's patient id is the PI
+            patient_id: Some("PI".into()),
         }],
         ..Default::default()
     };

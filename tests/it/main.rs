@@ -30,6 +30,7 @@ mod eval_train_run;
 mod fhir;
 mod generate;
 mod hl7v2;
+mod hl7v2_vendors;
 mod ingest_csv;
 mod ingest_fuzz;
 mod ingest_mllp;
