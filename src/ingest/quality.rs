@@ -336,6 +336,16 @@ impl QualityReport {
                 );
             }
         }
+        for (name, q) in self.sources.iter().filter(|(_, q)| !q.messages.is_empty()) {
+            let sum = |f: fn(&MessageCounts) -> u64| q.messages.values().map(f).sum::<u64>();
+            s += &format!(
+                "\n{name}: {} HL7 v2 messages: {} read, {} unparseable, {} skipped by type (quality.md lists the types)\n",
+                sum(|c| c.input),
+                sum(|c| c.read),
+                sum(|c| c.unparseable),
+                sum(|c| c.skipped)
+            );
+        }
         let l = &self.linkage;
         s += &format!(
             "\nlinkage: {} patient records -> {} persons ({} pairs compared, {} for review)\n",
@@ -443,7 +453,7 @@ impl QualityReport {
             }
         }
         if !unmapped.is_empty() {
-            s += "\n## Unmapped codes and units\n\nAdd them to datasets/maps/lab-codes.toml or units.toml.\n\n";
+            s += "\n## Unmapped codes and units\n\nAdd them to the code and unit maps the pipeline config names under [maps] (by default datasets/maps/lab-codes.toml and units.toml).\n\n";
             s += "| source | what | value | count |\n|---|---|---|---:|\n";
             s += &unmapped;
         }

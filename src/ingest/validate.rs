@@ -848,6 +848,91 @@ mod tests {
     }
 
     #[test]
+    fn loinc_codes_are_checked_by_their_check_digit() {
+        for ok in ["2345-7", "8867-4", "59408-5", "1988-5", "600-7", "18842-5"] {
+            assert!(is_loinc_code(ok), "{ok}");
+        }
+        for bad in [
+            "2345-6",
+            "GLU",
+            "12345678-9",
+            "2345",
+            "-7",
+            "23a5-7",
+            "2345-77",
+            "",
+        ] {
+            assert!(!is_loinc_code(bad), "{bad}");
+        }
+    }
+
+    /// A result outside the model: kept as sent when coded in LOINC (a
+    /// number, text, a coded value), quarantined as unmapped when local;
+    /// a model measure sent as text is no number.
+    #[test]
+    fn results_outside_the_model_are_kept_when_coded_in_loinc() {
+        let result = |code: &str, system: &str, extra: &[(&str, &str)]| {
+            let mut fields = vec![
+                ("observation_id", "O1"),
+                ("patient_id", "P1"),
+                ("encounter_id", ""),
+                ("time", "2023-01-02T03:04:05"),
+                ("code", code),
+                ("system", system),
+                ("display", "test"),
+                ("value", "5"),
+                ("unit", "mg/L"),
+            ];
+            for (k, v) in extra {
+                fields.retain(|(name, _)| name != k);
+                fields.push((k, v));
+            }
+            check(
+                &raw(Table::Observation, &fields),
+                &Maps::builtin().unwrap(),
+                &Placeholders::default(),
+            )
+        };
+        let crp = result("1988-5", LOINC, &[("value_comparator", "<")]);
+        let Some(Clean::Observation(m)) = &crp.clean else {
+            panic!("{crp:?}")
+        };
+        assert_eq!(m.measure, None);
+        assert_eq!((m.obs.value, m.obs.unit.as_ref()), (5.0, "mg/L"));
+        assert_eq!(m.source_value, "<5");
+        assert_eq!(m.obs.encounter_id, "", "no visit: an outpatient result");
+        let culture = result(
+            "600-7",
+            "LN",
+            &[
+                ("value_type", "concept"),
+                ("value", "Staph aureus"),
+                ("value_code", "3092008"),
+                ("value_code_system", "SCT"),
+            ],
+        );
+        let Some(Clean::Observation(m)) = &culture.clean else {
+            panic!("{culture:?}")
+        };
+        assert!(m.obs.value.is_nan());
+        assert_eq!(
+            (m.value_as_concept.as_str(), m.value_as_string.as_str()),
+            ("SCT|3092008", "Staph aureus")
+        );
+        // a check digit that is wrong: a local code after all
+        assert_eq!(reason(&result("1988-4", LOINC, &[])), Some(Rule::CodeMap));
+        // a LOINC-looking code under a local system
+        assert_eq!(reason(&result("1988-5", "XYZ", &[])), Some(Rule::CodeMap));
+        // glucose as text: the model needs a number
+        let text = result(
+            "2345-7",
+            LOINC,
+            &[("value_type", "text"), ("value", "high")],
+        );
+        assert_eq!(reason(&text), Some(Rule::Number));
+    }
+
+    #[test]
     fn encounters_check_time_order_and_dispositions() {
         let enc = |admit: &str, discharge: &str, disp: &str| {
             check(

@@ -95,38 +95,39 @@ pub struct PatientIdentity {
 impl PatientIdRule {
     /// The patient id among `pid`'s PID-3 repetitions.
     pub fn pick(&self, pid: &Segment) -> PatientIdentity {
-        let ids: Vec<PatientIdentity> = pid
+        // each identifier with its authority's namespace and universal id
+        let ids: Vec<(PatientIdentity, String, String)> = pid
             .repetitions(3)
             .map(|rep| {
-                let authority = pid
-                    .component_of(rep, 4)
-                    .map(|hd| {
-                        let mut parts = hd.split(pid.delimiters().subcomponent);
-                        let ns = parts.next().unwrap_or_default();
-                        let uid = parts.next().unwrap_or_default();
-                        if ns.is_empty() { uid } else { ns }.to_string()
-                    })
-                    .unwrap_or_default();
-                PatientIdentity {
+                let hd = s(pid.component_of(rep, 4));
+                let mut parts = hd.split(pid.delimiters().subcomponent);
+                let ns = parts.next().unwrap_or_default().to_string();
+                let uid = parts.next().unwrap_or_default().to_string();
+                let identity = PatientIdentity {
                     id: s(pid.component_of(rep, 1)),
                     type_code: s(pid.component_of(rep, 5)).to_ascii_uppercase(),
-                    authority,
-                }
+                    authority: if ns.is_empty() {
+                        uid.clone()
+                    } else {
+                        ns.clone()
+                    },
+                };
+                (identity, ns, uid)
             })
-            .filter(|i| !i.id.is_empty())
+            .filter(|(i, _, _)| !i.id.is_empty())
             .collect();
         self.0
             .iter()
             .find_map(|(kind, authority)| {
-                ids.iter().find(|i| {
+                ids.iter().find(|(i, ns, uid)| {
                     i.type_code == *kind
-                        && authority
-                            .as_ref()
-                            .is_none_or(|a| a.eq_ignore_ascii_case(&i.authority))
+                        && authority.as_ref().is_none_or(|a| {
+                            a.eq_ignore_ascii_case(ns) || a.eq_ignore_ascii_case(uid)
+                        })
                 })
             })
             .or_else(|| ids.first())
-            .cloned()
+            .map(|(i, _, _)| i.clone())
             .unwrap_or_default()
     }
 }
@@ -797,4 +798,41 @@ pub fn ack(msg: &Message, code: AckCode, text: &str) -> String {
         escape(text, &d)
     ));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patient_id_rules_parse_print_and_refuse_what_is_not_one() {
+        let r: PatientIdRule = " mr@Good Health , PI".parse().unwrap();
+        assert_eq!(r.to_string(), "MR@Good Health,PI");
+        assert_eq!(PatientIdRule::default().to_string(), "MR,PI");
+        for bad in ["", "MR,", "M-R", "MR@", "TOOLONGTYPE"] {
+            let e = bad.parse::<PatientIdRule>().unwrap_err();
+            assert!(e.contains("not TYPE or TYPE@AUTHORITY"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn pid3_picks_by_type_then_authority_then_the_first() {
+        let msg = "MSH|^~\\&|A|B|C|D|20240101||ADT^A01|1|P|2.5\r\
+PID|1||AC1^^^NSH^AN~7^^^EAST&1.2.3&ISO^MR~9^^^WEST^MR~P5^^^ENT^PI||X^Y||19500101|F\r";
+        let m = Message::parse("t", 1, msg, super::super::parse::Limits::default()).unwrap();
+        let pid = m.first("PID").unwrap();
+        let pick = |r: &str| {
+            let i = r.parse::<PatientIdRule>().unwrap().pick(&pid);
+            format!("{} {} {}", i.id, i.type_code, i.authority)
+        };
+        assert_eq!(pick("MR,PI"), "7 MR EAST");
+        assert_eq!(pick("MR@west,PI"), "9 MR WEST");
+        assert_eq!(
+            pick("MR@1.2.3"),
+            "7 MR EAST",
+            "the universal id matches too"
+        );
+        assert_eq!(pick("PI"), "P5 PI ENT");
+        assert_eq!(pick("PT"), "AC1 AN NSH", "none matches: the first");
+    }
 }

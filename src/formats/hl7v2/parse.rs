@@ -668,3 +668,46 @@ fn describe_bad_segment(line: &[u8], fs: u8) -> String {
         (_, None) => format!("a segment of {} bytes", line.len()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batch_envelopes_and_byte_order_marks_are_no_messages() {
+        let text = "\u{feff}FHS|^~\\&|A\rBHS|^~\\&|A\r\u{feff}MSH|^~\\&|A|B|C|D|20240101||ORU^R01|1|P|2.3\rPID|1\rMSH|^~\\&|A|B|C|D|20240101||ADT^A01|2|P|2.3\nBTS|2\nFTS|1\n";
+        let msgs = split_messages(text);
+        assert_eq!(msgs.len(), 2, "{msgs:?}");
+        assert!(msgs[0].starts_with("MSH|") && msgs[0].ends_with("PID|1\r"));
+        assert!(msgs[1].starts_with("MSH|") && msgs[1].ends_with("|2.3\n"));
+        // text outside any message is kept, to fail as no MSH
+        let junk = split_messages("hello\rMSH|^~\\&|A\r");
+        assert_eq!(junk, ["hello\r", "MSH|^~\\&|A\r"]);
+        let feed = Feed::from_bytes(
+            "f",
+            "\u{feff}MSH|^~\\&|A|B|C|D|1||ADT^A01|1|P|2.5\r".as_bytes(),
+        )
+        .unwrap();
+        assert!(feed.text.starts_with("MSH|"));
+        // a mark inside a frame, after MLLP de-framing
+        let framed = b"\x0b\xEF\xBB\xBFMSH|^~\\&|A|B|C|D|1||ADT^A01|1|P|2.5\r\x1c\x0d";
+        let feed = Feed::from_bytes("f", framed).unwrap();
+        assert!(feed.mllp && feed.text.starts_with("MSH|"));
+    }
+
+    #[test]
+    fn a_message_that_does_not_start_with_msh_says_what_it_starts_with() {
+        let err = |t: &str| {
+            Message::parse("f.hl7", 3, t, Limits::default())
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(err("PID|1\r").ends_with("found a segment named \"PID\""));
+        assert!(err("é|").contains("character U+00E9 before the first segment"));
+        let seg = err("MSH|^~\\&|A|B|C|D|1||ADT^A01|1|P|2.5\r\u{feff}PID|1\r");
+        assert!(
+            seg.contains("segment #2): expected a 3-character segment name followed by '|', found a byte-order mark (U+FEFF) before the segment name"),
+            "{seg}"
+        );
+    }
+}
