@@ -339,6 +339,14 @@ fn the_pid3_rule_is_configurable_and_a_bad_one_is_named() {
         err.starts_with("source feeds (key patient_id): expected a PID-3 rule"),
         "{err}"
     );
+    // the rule belongs to HL7 v2 sources only
+    let mut csv = cfg.clone();
+    csv.sources[0].kind = SourceKind::Csv;
+    csv.sources[0].patient_id = Some("MR".into());
+    let err = carelab::ingest::run(&csv, dir.path())
+        .unwrap_err()
+        .to_string();
+    assert!(err.ends_with("found a source of kind csv"), "{err}");
 }
 
 /// The public sample messages (Microsoft FHIR-Converter, MIT) beside the
