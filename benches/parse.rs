@@ -152,7 +152,7 @@ fn main() {
             let d = hl7v2::decode(&m.unwrap()).unwrap();
             records += usize::from(d.patient.is_some())
                 + usize::from(d.encounter.is_some())
-                + d.observations.len()
+                + d.obx.len()
                 + d.notes.len();
         }
         best = best.min(start.elapsed().as_secs_f64());

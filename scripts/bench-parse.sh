@@ -1,14 +1,28 @@
 #!/usr/bin/env bash
 # Parse speed of CareLab's HL7 v2 and FHIR NDJSON readers against the Python
 # peers on the same generated files. Usage:
-#   PEERS_PY=/work/peers-venv-lite/bin/python scripts/bench-parse.sh [PATIENTS]
-# PEERS_PY needs `hl7==0.4.5 orjson` (python3 -m venv DIR && DIR/bin/pip
-# install hl7==0.4.5 orjson). Peer scripts: $PEERS_DIR (default shared/peers).
+#   PEERS_VENV=DIR scripts/bench-parse.sh [PATIENTS]
+# The peer Python is $PEERS_PY, else $PEERS_VENV/bin/python, else python3;
+# it needs `hl7==0.4.5 orjson` (python3 -m venv DIR && DIR/bin/pip install
+# hl7==0.4.5 orjson). Peer scripts: $PEERS_DIR, default ../shared/peers
+# relative to the project root (shared/ sits beside the clone).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 patients="${1:-2000}"
-py="${PEERS_PY:-python3}"
-peers="${PEERS_DIR:-/work/shared/peers}"
+if [[ -n "${PEERS_PY:-}" ]]; then
+  py="$PEERS_PY"
+elif [[ -n "${PEERS_VENV:-}" ]]; then
+  py="$PEERS_VENV/bin/python"
+else
+  py=python3
+fi
+peers="${PEERS_DIR:-../shared/peers}"
+for f in parse_hl7.py parse_fhir_ndjson.py; do
+  if [[ ! -f "$peers/$f" ]]; then
+    echo "bench-parse: no $peers/$f (set PEERS_DIR to the peer scripts)" >&2
+    exit 2
+  fi
+done
 dir="$(mktemp -d)"
 trap 'rm -rf "$dir"' EXIT
 

@@ -26,6 +26,11 @@ pub struct IngestArgs {
     /// An HL7 v2 feed file (or folder of .hl7 files), as one source named `hl7v2`.
     #[arg(long)]
     pub hl7: Option<PathBuf>,
+    /// With --hl7: which PID-3 identifier is the patient id, as type codes
+    /// in order of preference, each optionally @ASSIGNING-AUTHORITY, e.g.
+    /// `PI` or `MR@GOOD HEALTH HOSPITAL,PI` [default: MR,PI, then the first]
+    #[arg(long, value_name = "RULE", requires = "hl7")]
+    pub hl7_patient_id: Option<String>,
     /// FHIR R4 bundles or Bulk NDJSON (a file or a folder), as one source named `fhir`.
     #[arg(long)]
     pub fhir: Option<PathBuf>,
@@ -61,6 +66,9 @@ pub fn run(args: IngestArgs, ui: &Ui) -> Result<u8> {
                 kind,
                 path,
                 layout: None,
+                patient_id: (kind == SourceKind::Hl7v2)
+                    .then(|| args.hl7_patient_id.clone())
+                    .flatten(),
             });
         }
     }

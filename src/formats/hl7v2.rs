@@ -13,9 +13,14 @@ mod escape;
 mod parse;
 mod write;
 
-pub use decode::{ack, decode, decode_lenient, AckCode, Decoded};
+pub use decode::{
+    ack, decode, decode_with, first_obx_error, message_event, parse_dtm, AckCode, Decoded, Obx,
+    PatientIdRule, PatientIdentity, ResultValue, Visit,
+};
 pub use escape::{escape, unescape};
-pub use parse::{mllp_deframe, split_messages, Delimiters, Feed, Limits, Message, Segment};
+pub use parse::{
+    mllp_deframe, split_messages, strip_bom, Delimiters, Feed, Limits, Message, Segment,
+};
 pub use write::{messages, LOINC_TAG};
 
 /// MLLP frame: VT, message, FS CR.

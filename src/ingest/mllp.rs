@@ -5,14 +5,14 @@
 //! MLLP wraps each message in a frame: VT (0x0B), the message, FS CR
 //! (0x1C 0x0D). The listener answers each frame with an ACK framed the same
 //! way:
-//! - AA (accepted): the message parsed and decoded; it has been appended to
-//!   `feed.hl7` in the output folder and flushed to disk *before* the ACK
-//!   left, so an AA is a promise that the message is kept;
+//! - AA (accepted): the message parsed and decoded, or is of a type
+//!   CareLab does not read (ingest skips it and counts it by type); it has
+//!   been appended to `feed.hl7` in the output folder and flushed to disk
+//!   *before* the ACK left, so an AA is a promise that the message is kept;
 //! - AE (application error): the message parsed but its content cannot be
 //!   used (a date that is no date, a result that is no number);
 //! - AR (application reject): the message could not be parsed at all (no
-//!   MSH, wrong delimiters, a truncated segment) or is of a type CareLab does
-//!   not take.
+//!   MSH, wrong delimiters, a truncated segment).
 //!
 //! AE and AR carry an ERR segment naming the segment, its position and the
 //! field (ERR-2), an HL7 error code (ERR-3, table 0357) and what was expected
@@ -197,18 +197,12 @@ pub fn judge(source: &str, number: usize, bytes: &[u8]) -> Verdict {
         .and_then(|m| m.value(10))
         .map(|c| c.into_owned())
         .unwrap_or_default();
-    let decoded = match hl7v2::decode(&msg) {
-        Ok(d) => d,
-        Err(e) => return answer(&msg, AckCode::AE, error_code(&e), &e, control_id),
-    };
-    if !(decoded.event.starts_with("ADT^") || decoded.event == "ORU^R01") {
-        let e = Error::bad_input(
-            source,
-            Some(format!("message {number}, segment MSH #1, field MSH-9")),
-            "message type ADT^A01, ADT^A03 or ORU^R01",
-            format!("\"{}\"", decoded.event),
-        );
-        return answer(&msg, AckCode::AR, "200", &e, control_id);
+    // a type CareLab does not read is accepted and kept (ingest counts it
+    // as skipped by type); one it reads must decode
+    if super::source::hl7v2::reads_event(&hl7v2::message_event(&msg)) {
+        if let Err(e) = hl7v2::decode(&msg) {
+            return answer(&msg, AckCode::AE, error_code(&e), &e, control_id);
+        }
     }
     Verdict {
         code: AckCode::AA,
@@ -854,8 +848,8 @@ OBX|1|NM|2345-7^Glucose^LN||abc|mg/dL|||||F|||20240101110000\r";
             4,
             b"MSH|^~\\&|A|B|C|D|20240101||QRY^A19|X9|P|2.5.1\r",
         );
-        assert_eq!(v.code, AckCode::AR);
-        assert!(v.ack.contains("200^Unsupported message type"));
+        assert_eq!(v.code, AckCode::AA, "a type ingest skips is accepted");
+        assert!(v.ack.contains("\rMSA|AA|X9"));
     }
 
     #[test]

@@ -8,8 +8,9 @@
 //! rejected record to `quarantine/<source>.csv` with a reason, and writes the
 //! OMOP-like tables (`omop`), the analysis table and the quality report
 //! (`quality`). Nothing is dropped silently: per source, records in =
-//! records out + records quarantined + records skipped (what the model has
-//! no place for, counted by type and reason).
+//! records out + records quarantined + records skipped (read but not kept,
+//! each with its reason: what the model has no place for, counted by type,
+//! an HL7 v2 result of a type the model does not hold, a cancelled stay).
 
 pub mod linkage;
 pub mod maps;

@@ -33,6 +33,12 @@ pub struct SourceConfig {
     /// Layout file of a `fixed_width` source, relative to the config file.
     #[serde(default)]
     pub layout: Option<PathBuf>,
+    /// `hl7v2` sources: which PID-3 identifier is the patient id, as
+    /// identifier type codes in order of preference, each optionally with
+    /// its assigning authority: `"MR"`, `"PI"`, `"MR@GOOD HEALTH HOSPITAL,PI"`.
+    /// Default: the first MR, then PI, then the first identifier.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patient_id: Option<String>,
 }
 
 /// Edited map files, relative to the config file; absent: the built-in maps.
@@ -171,6 +177,8 @@ pub fn run(cfg: &PipelineConfig, out: &Path) -> Result<IngestSummary> {
 
     // 2. single-record rules
     let mut patients: Vec<Kept<Patient>> = Vec::new();
+    // where each kept patient's id came from (HL7 v2 PID-3), same order
+    let mut patient_ids: Vec<IdSource> = Vec::new();
     let mut encounters: Vec<Kept<Encounter>> = Vec::new();
     let mut observations: Vec<Kept<MappedObservation>> = Vec::new();
     let mut conditions: Vec<Kept<Condition>> = Vec::new();
@@ -179,6 +187,23 @@ pub fn run(cfg: &PipelineConfig, out: &Path) -> Result<IngestSummary> {
     // where every check fired, to match against injected defects
     let mut found: Vec<super::quality::FindingAt> = Vec::new();
     for rec in raw_records {
+        if let Some(reason) = rec.fields.get(raw::SKIP_FIELD) {
+            let q = report.sources.entry(rec.source.clone()).or_default();
+            q.tables
+                .entry(rec.table.name().to_string())
+                .or_default()
+                .skipped += 1;
+            *q.skipped
+                .entry(rec.table.name().to_string())
+                .or_default()
+                .entry(reason.clone())
+                .or_default() += 1;
+            continue;
+        }
+        let id_source = (rec.table == Table::Patient).then(|| IdSource {
+            type_code: rec.get("patient_id_type").to_string(),
+            authority: rec.get("patient_id_authority").to_string(),
+        });
         let checked = validate::check(&rec, &maps, &cfg.placeholders);
         found.extend(super::quality::rule_findings(&rec, &checked.findings));
         let q = report.sources.entry(rec.source.clone()).or_default();
@@ -235,7 +260,10 @@ pub fn run(cfg: &PipelineConfig, out: &Path) -> Result<IngestSummary> {
             };
         }
         match checked.clean {
-            Some(Clean::Patient(v)) => keep!(patients, v),
+            Some(Clean::Patient(v)) => {
+                patient_ids.push(id_source.unwrap_or_default());
+                keep!(patients, v)
+            }
             Some(Clean::Encounter(v)) => keep!(encounters, v),
             Some(Clean::Observation(v)) => keep!(observations, v),
             Some(Clean::Condition(v)) => keep!(conditions, v),
@@ -452,15 +480,18 @@ pub fn run(cfg: &PipelineConfig, out: &Path) -> Result<IngestSummary> {
             &k.location,
             &k.raw,
             &o.patient_id,
-            Some(&o.encounter_id),
+            Some(o.encounter_id.as_str()).filter(|e| !e.is_empty()),
         ) {
             let mut m = k.value;
             m.obs.patient_id = person.clone();
-            by_person
-                .entry(person)
-                .or_default()
-                .observations
-                .push(m.obs.clone());
+            // the features read the model's measures only
+            if m.measure.is_some() {
+                by_person
+                    .entry(person)
+                    .or_default()
+                    .observations
+                    .push(m.obs.clone());
+            }
             out_obs.push((m, k.source));
         }
     }
@@ -530,7 +561,7 @@ pub fn run(cfg: &PipelineConfig, out: &Path) -> Result<IngestSummary> {
             &k.location,
             &k.raw,
             &n.patient_id,
-            Some(&n.encounter_id),
+            Some(n.encounter_id.as_str()).filter(|e| !e.is_empty()),
         ) {
             let mut n = k.value;
             n.patient_id = person;
@@ -695,12 +726,15 @@ pub fn run(cfg: &PipelineConfig, out: &Path) -> Result<IngestSummary> {
     }
     let mpi_rows: Vec<MpiRow> = patients
         .iter()
+        .zip(&patient_ids)
         .zip(mpi.person.iter().zip(&mpi.rule))
-        .map(|(k, (p, r))| MpiRow {
+        .map(|((k, ids), (p, r))| MpiRow {
             source: k.source.clone(),
             source_patient_id: k.value.patient_id.clone(),
             person_id: p.clone(),
             rule: *r,
+            source_id_type: ids.type_code.clone(),
+            source_id_authority: ids.authority.clone(),
         })
         .collect();
     write_csv(&out.join("mpi.csv"), &mpi_rows)?;
@@ -770,6 +804,18 @@ struct MpiRow {
     source_patient_id: String,
     person_id: String,
     rule: linkage::LinkRule,
+    /// The identifier type (HL7 v2 PID-3 CX-5, e.g. `MR`) and assigning
+    /// authority (CX-4) of the id, where the source says them: what links
+    /// ids across facilities.
+    source_id_type: String,
+    source_id_authority: String,
+}
+
+/// Where a patient id came from, as the source said.
+#[derive(Debug, Clone, Default)]
+struct IdSource {
+    type_code: String,
+    authority: String,
 }
 
 #[derive(Serialize)]
@@ -988,6 +1034,8 @@ fn omop_tables(
             ("unit_source_value", Text),
             ("value_source_value", Text),
             ("source", Text),
+            ("value_as_string", Text),
+            ("value_as_concept_code", Text),
         ],
     );
     let mut obs: Vec<&(MappedObservation, String)> = observations.iter().collect();
@@ -1002,11 +1050,13 @@ fn omop_tables(
             text(&*o.code),
             text(&*o.display),
             text(&m.source_code),
-            Cell::Number(Some(o.value)),
+            Cell::Number(o.value.is_finite().then_some(o.value)),
             text(&*o.unit),
             text(&m.source_unit),
             text(&m.source_value),
             text(s),
+            text(&m.value_as_string),
+            text(&m.value_as_concept),
         ]);
     }
     let mut cond = OutTable::new(

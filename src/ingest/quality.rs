@@ -31,6 +31,20 @@ pub struct TableCounts {
     pub skipped: u64,
 }
 
+/// Messages of one type (`ADT^A01`) of an HL7 v2 source:
+/// in = read + unparseable + skipped.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct MessageCounts {
+    #[serde(rename = "in")]
+    pub input: u64,
+    /// Parsed and decoded into records.
+    pub read: u64,
+    /// Could not be parsed or decoded: one `unparseable` quarantine record.
+    pub unparseable: u64,
+    /// A type CareLab does not read: no records.
+    pub skipped: u64,
+}
+
 /// Everything about one source.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SourceQuality {
@@ -43,12 +57,20 @@ pub struct SourceQuality {
     pub unmapped_codes: BTreeMap<String, u64>,
     /// Units no conversion knew, as `measure unit`, with counts.
     pub unknown_units: BTreeMap<String, u64>,
-    /// What the source held that CareLab does not read, by the source's own
-    /// name for it (a FHIR resource type, an HL7 message or value type,
-    /// `log` for an export's log lines) -> why -> how many. Skipped is not
-    /// rejected: nothing is wrong with these records, the model has no
-    /// place for them. Those of a table are also in its `skipped` count.
+    /// What the source held that CareLab does not read or keep, by the
+    /// source's own name for it (a FHIR resource type, `log` for an export's
+    /// log lines, the clean table an HL7 v2 result or stay would have gone
+    /// to) -> why (`OBX value type ED`, `not discharged yet`, ...) -> how
+    /// many. Skipped is not rejected: nothing is wrong with these records,
+    /// the model has no place for them. Those of a table are also in its
+    /// `skipped` count.
     pub skipped: BTreeMap<String, BTreeMap<String, u64>>,
+    /// HL7 v2: messages by type.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub messages: BTreeMap<String, MessageCounts>,
+    /// HL7 v2: segments no rule reads (Z-segments, NK1, ...), by name.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub skipped_segments: BTreeMap<String, u64>,
 }
 
 impl SourceQuality {
@@ -351,6 +373,16 @@ impl QualityReport {
                 );
             }
         }
+        for (name, q) in self.sources.iter().filter(|(_, q)| !q.messages.is_empty()) {
+            let sum = |f: fn(&MessageCounts) -> u64| q.messages.values().map(f).sum::<u64>();
+            s += &format!(
+                "\n{name}: {} HL7 v2 messages: {} read, {} unparseable, {} skipped by type (quality.md lists the types)\n",
+                sum(|c| c.input),
+                sum(|c| c.read),
+                sum(|c| c.unparseable),
+                sum(|c| c.skipped)
+            );
+        }
         let l = &self.linkage;
         s += &format!(
             "\nlinkage: {} patient records -> {} persons ({} pairs compared, {} for review)\n",
@@ -383,6 +415,33 @@ impl QualityReport {
         s
     }
 
+    /// HL7 v2 messages by type and segments not read, when any.
+    fn markdown_skipped(&self) -> String {
+        let mut s = String::new();
+        let has = |f: &dyn Fn(&SourceQuality) -> bool| self.sources.values().any(f);
+        if has(&|q| !q.messages.is_empty()) {
+            s += "\n## HL7 v2 messages by type\n\nin = read + unparseable + skipped; a type CareLab does not read is skipped whole.\n\n";
+            s += "| source | type | in | read | unparseable | skipped |\n|---|---|---:|---:|---:|---:|\n";
+            for (name, q) in &self.sources {
+                for (kind, c) in &q.messages {
+                    s += &format!(
+                        "| {name} | {kind} | {} | {} | {} | {} |\n",
+                        c.input, c.read, c.unparseable, c.skipped
+                    );
+                }
+            }
+        }
+        if has(&|q| !q.skipped_segments.is_empty()) {
+            s += "\n## Segments not read\n\n| source | segment | count |\n|---|---|---:|\n";
+            for (name, q) in &self.sources {
+                for (seg, n) in &q.skipped_segments {
+                    s += &format!("| {name} | {seg} | {n} |\n");
+                }
+            }
+        }
+        s
+    }
+
     /// The Markdown report (quality.md).
     pub fn markdown(&self) -> String {
         let mut s = String::from("# Data-quality report\n\n");
@@ -408,6 +467,7 @@ impl QualityReport {
                 }
             }
         }
+        s += &self.markdown_skipped();
         s += "\n## Rules\n\n| source | rule | repaired | rejected |\n|---|---|---:|---:|\n";
         for (name, q) in &self.sources {
             for (rule, c) in &q.rules {
@@ -436,7 +496,7 @@ impl QualityReport {
             }
         }
         if !unmapped.is_empty() {
-            s += "\n## Unmapped codes and units\n\nAdd them to datasets/maps/lab-codes.toml or units.toml (measurements), or snomed-conditions.toml (conditions coded in SNOMED CT, which are kept with their source code until mapped).\n\n";
+            s += "\n## Unmapped codes and units\n\nAdd them to the maps the pipeline config names under [maps] (by default datasets/maps/lab-codes.toml or units.toml for measurements, snomed-conditions.toml for conditions coded in SNOMED CT, which are kept with their source code until mapped).\n\n";
             s += "| source | what | value | count |\n|---|---|---|---:|\n";
             s += &unmapped;
         }

@@ -79,7 +79,30 @@ const RECORD_SEPARATOR: u8 = 0x1E;
 /// found), which the validator turns into an `unparseable` quarantine entry.
 pub const PARSE_ERROR_FIELD: &str = "_parse_error";
 
+/// The field that marks a record its source read but CareLab does not
+/// keep (a result of a value type it does not model, a cancelled stay);
+/// its value is the reason. The pipeline counts it as skipped: neither
+/// clean nor quarantined, never lost.
+pub const SKIP_FIELD: &str = "_skipped";
+
 impl RawRecord {
+    /// A record skipped with a reason (see [`SKIP_FIELD`]).
+    pub fn skipped(
+        source: &str,
+        table: Table,
+        location: String,
+        reason: String,
+        raw: String,
+    ) -> RawRecord {
+        RawRecord {
+            source: source.to_string(),
+            table,
+            location,
+            fields: BTreeMap::from([(SKIP_FIELD.to_string(), reason)]),
+            raw,
+        }
+    }
+
     /// A record the source's parser rejected: it goes to quarantine with the
     /// parser's error as the detail, so nothing is lost silently.
     pub fn unparseable(

@@ -125,12 +125,20 @@ impl Default for Placeholders {
 /// A measurement after mapping, with what the source sent kept beside it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MappedObservation {
-    /// LOINC code, canonical unit and converted value.
+    /// A measure of the model: LOINC code, canonical unit and converted
+    /// value. Any other LOINC-coded result: its code, unit and value as
+    /// sent (`value` NaN when the result is not a number).
     pub obs: Observation,
-    pub measure: Measure,
+    /// The model's measure; `None` for a LOINC-coded result outside the
+    /// model (kept, but no feature reads it).
+    pub measure: Option<Measure>,
     pub source_code: String,
     pub source_unit: String,
     pub source_value: String,
+    /// A text or date result (dates as ISO 8601), or a coded result's text.
+    pub value_as_string: String,
+    /// A coded result's code, as `system|code` when the system is known.
+    pub value_as_concept: String,
 }
 
 /// A record that passed, in its clean form.
@@ -477,22 +485,97 @@ fn disposition(ctx: &mut Ctx, d: &str) -> Option<String> {
     Some(x.name().to_string())
 }
 
+/// How a result's value reads (the raw record's `value_type`; a source
+/// that only sends numbers leaves it out).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ValueKind {
+    Number,
+    Text,
+    Concept,
+    Date,
+}
+
+impl ValueKind {
+    fn of(rec: &RawRecord) -> ValueKind {
+        match rec.get("value_type") {
+            "text" => ValueKind::Text,
+            "concept" => ValueKind::Concept,
+            "date" => ValueKind::Date,
+            _ => ValueKind::Number,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            ValueKind::Number => "number",
+            ValueKind::Text => "text",
+            ValueKind::Concept => "coded",
+            ValueKind::Date => "date",
+        }
+    }
+}
+
+/// A LOINC code as LOINC writes them: up to 7 digits, a dash and the
+/// mod-10 check digit of those digits. Local codes sent with the LOINC
+/// system (a `GLU` tagged `LN`) fail it.
+pub fn is_loinc_code(code: &str) -> bool {
+    let Some((body, check)) = code.trim().split_once('-') else {
+        return false;
+    };
+    let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    if !digits(body) || body.len() > 7 || check.len() != 1 || !digits(check) {
+        return false;
+    }
+    let sum: u32 = body
+        .bytes()
+        .rev()
+        .enumerate()
+        .map(|(i, b)| {
+            let d = u32::from(b - b'0');
+            if i % 2 == 0 {
+                let x = d * 2;
+                x / 10 + x % 10
+            } else {
+                d
+            }
+        })
+        .sum();
+    (10 - sum % 10) % 10 == u32::from(check.as_bytes()[0] - b'0')
+}
+
+/// The result's coding system is LOINC.
+fn is_loinc_system(system: &str) -> bool {
+    system == LOINC || system.eq_ignore_ascii_case("LN") || system.eq_ignore_ascii_case("LOINC")
+}
+
+/// A result: a measure of the model (found by LOINC code, or a local code
+/// in lab-codes.toml) must be a number in a known unit within its plausible
+/// range. Any other result coded in LOINC (a valid LOINC code with the
+/// LOINC system) is kept as sent: number, text, coded value or date, with
+/// no unit conversion or range (no feature reads it). A code neither is
+/// quarantined as unmapped, to be added to the map.
 fn observation(ctx: &mut Ctx, maps: &Maps) -> Option<MappedObservation> {
     let observation_id = ctx.text("observation_id");
     let patient_id = ctx.text("patient_id");
-    let encounter_id = ctx.text("encounter_id");
+    // a result outside any visit (an outpatient lab) names none: OMOP's
+    // visit_occurrence_id is nullable; one it names must exist (later)
+    let encounter_id = Some(ctx.optional_text("encounter_id"));
     let time = ctx.datetime("time");
     let source_code = ctx.text("code")?;
-    let measure = match maps.resolve_code(&source_code) {
-        Some(CodeResolution::Loinc(m)) => Some(m),
+    let kind = ValueKind::of(ctx.rec);
+    // Some(measure or None outside the model); None: unmapped (rejected,
+    // the value still checked so every finding on the record is reported)
+    let resolved = match maps.resolve_code(&source_code) {
+        Some(CodeResolution::Loinc(m)) => Some(Some(m)),
         Some(CodeResolution::Mapped(m)) => {
             ctx.repair(
                 Rule::CodeMap,
                 "code",
                 format!("local {source_code} -> LOINC {}", m.loinc()),
             );
-            Some(m)
+            Some(Some(m))
         }
+        None if is_loinc_system(ctx.rec.get("system")) && is_loinc_code(&source_code) => Some(None),
         None => {
             ctx.reject(
                 Rule::CodeMap,
@@ -502,8 +585,23 @@ fn observation(ctx: &mut Ctx, maps: &Maps) -> Option<MappedObservation> {
             None
         }
     };
+    let measure = resolved.flatten();
     let source_value = ctx.rec.get("value").to_string();
     let source_unit = ctx.rec.get("unit").to_string();
+    let comparator = ctx.rec.get("value_comparator");
+    let shown_value = format!("{comparator}{source_value}");
+    if let (Some(m), false) = (measure, kind == ValueKind::Number) {
+        ctx.reject(
+            Rule::Number,
+            "value",
+            format!(
+                "expected a number for {}, found a {} result",
+                m.feature(),
+                kind.name()
+            ),
+        );
+        return None;
+    }
     let value = if source_value.is_empty() {
         ctx.reject(Rule::Required, "value", "required, found empty");
         None
@@ -514,6 +612,8 @@ fn observation(ctx: &mut Ctx, maps: &Maps) -> Option<MappedObservation> {
             "a placeholder instead of a value",
         );
         None
+    } else if kind != ValueKind::Number {
+        Some(f64::NAN)
     } else {
         match source_value.parse::<f64>() {
             Ok(v) if v.is_finite() => {
@@ -538,8 +638,63 @@ fn observation(ctx: &mut Ctx, maps: &Maps) -> Option<MappedObservation> {
             }
         }
     };
-    let (measure, value) = (measure?, value?);
-    let value = match maps.to_canonical(measure, value, &source_unit) {
+    let (measure, value) = (resolved?, value?);
+    let (code, display, unit, value) = match measure {
+        Some(m) => (
+            m.loinc().to_string(),
+            m.display().to_string(),
+            m.unit().to_string(),
+            measured(ctx, maps, m, value, &source_unit)?,
+        ),
+        None => (
+            source_code.clone(),
+            ctx.rec.get("display").to_string(),
+            source_unit.clone(),
+            value,
+        ),
+    };
+    let value_as_concept = match (kind, ctx.rec.get("value_code")) {
+        (ValueKind::Concept, "") => String::new(),
+        (ValueKind::Concept, c) => match ctx.rec.get("value_code_system") {
+            "" => c.to_string(),
+            system => format!("{system}|{c}"),
+        },
+        _ => String::new(),
+    };
+    let value_as_string = match kind {
+        ValueKind::Number => String::new(),
+        _ => source_value.clone(),
+    };
+    Some(MappedObservation {
+        obs: Observation {
+            observation_id: observation_id?,
+            patient_id: patient_id?,
+            encounter_id: encounter_id?,
+            time: time?,
+            code: code.into(),
+            system: LOINC.into(),
+            display: display.into(),
+            value,
+            unit: unit.into(),
+        },
+        measure,
+        source_code,
+        source_unit,
+        source_value: shown_value,
+        value_as_string,
+        value_as_concept,
+    })
+}
+
+/// A model measure's value in its canonical unit, range-checked.
+fn measured(
+    ctx: &mut Ctx,
+    maps: &Maps,
+    measure: Measure,
+    value: f64,
+    source_unit: &str,
+) -> Option<f64> {
+    let value = match maps.to_canonical(measure, value, source_unit) {
         Some(UnitResolution::Canonical) => value,
         Some(UnitResolution::Converted { from, value: v }) => {
             ctx.repair(
@@ -575,23 +730,7 @@ fn observation(ctx: &mut Ctx, maps: &Maps) -> Option<MappedObservation> {
         );
         return None;
     }
-    Some(MappedObservation {
-        obs: Observation {
-            observation_id: observation_id?,
-            patient_id: patient_id?,
-            encounter_id: encounter_id?,
-            time: time?,
-            code: measure.loinc().into(),
-            system: LOINC.into(),
-            display: measure.display().into(),
-            value,
-            unit: measure.unit().into(),
-        },
-        measure,
-        source_code,
-        source_unit,
-        source_value,
-    })
+    Some(value)
 }
 
 /// A condition: ICD-10-CM as sent, or a code of another system written
@@ -650,7 +789,8 @@ fn medication(ctx: &mut Ctx) -> Option<Medication> {
 fn note(ctx: &mut Ctx) -> Option<Note> {
     let note_id = ctx.text("note_id");
     let patient_id = ctx.text("patient_id");
-    let encounter_id = ctx.text("encounter_id");
+    // as for results: a note outside any visit names none
+    let encounter_id = Some(ctx.optional_text("encounter_id"));
     let time = ctx.datetime("time");
     let text = ctx.text("text");
     Some(Note {
@@ -903,5 +1043,90 @@ mod tests {
             &Placeholders::default(),
         );
         assert_eq!(reason(&truncated), Some(Rule::Truncated));
+    }
+
+    #[test]
+    fn loinc_codes_are_checked_by_their_check_digit() {
+        for ok in ["2345-7", "8867-4", "59408-5", "1988-5", "600-7", "18842-5"] {
+            assert!(is_loinc_code(ok), "{ok}");
+        }
+        for bad in [
+            "2345-6",
+            "GLU",
+            "12345678-9",
+            "2345",
+            "-7",
+            "23a5-7",
+            "2345-77",
+            "",
+        ] {
+            assert!(!is_loinc_code(bad), "{bad}");
+        }
+    }
+
+    /// A result outside the model: kept as sent when coded in LOINC (a
+    /// number, text, a coded value), quarantined as unmapped when local;
+    /// a model measure sent as text is no number.
+    #[test]
+    fn results_outside_the_model_are_kept_when_coded_in_loinc() {
+        let result = |code: &str, system: &str, extra: &[(&str, &str)]| {
+            let mut fields = vec![
+                ("observation_id", "O1"),
+                ("patient_id", "P1"),
+                ("encounter_id", ""),
+                ("time", "2023-01-02T03:04:05"),
+                ("code", code),
+                ("system", system),
+                ("display", "test"),
+                ("value", "5"),
+                ("unit", "mg/L"),
+            ];
+            for (k, v) in extra {
+                fields.retain(|(name, _)| name != k);
+                fields.push((k, v));
+            }
+            check(
+                &raw(Table::Observation, &fields),
+                &Maps::builtin().unwrap(),
+                &Placeholders::default(),
+            )
+        };
+        let crp = result("1988-5", LOINC, &[("value_comparator", "<")]);
+        let Some(Clean::Observation(m)) = &crp.clean else {
+            panic!("{crp:?}")
+        };
+        assert_eq!(m.measure, None);
+        assert_eq!((m.obs.value, m.obs.unit.as_ref()), (5.0, "mg/L"));
+        assert_eq!(m.source_value, "<5");
+        assert_eq!(m.obs.encounter_id, "", "no visit: an outpatient result");
+        let culture = result(
+            "600-7",
+            "LN",
+            &[
+                ("value_type", "concept"),
+                ("value", "Staph aureus"),
+                ("value_code", "3092008"),
+                ("value_code_system", "SCT"),
+            ],
+        );
+        let Some(Clean::Observation(m)) = &culture.clean else {
+            panic!("{culture:?}")
+        };
+        assert!(m.obs.value.is_nan());
+        assert_eq!(
+            (m.value_as_concept.as_str(), m.value_as_string.as_str()),
+            ("SCT|3092008", "Staph aureus")
+        );
+        // a check digit that is wrong: a local code after all
+        assert_eq!(reason(&result("1988-4", LOINC, &[])), Some(Rule::CodeMap));
+        // a LOINC-looking code under a local system
+        assert_eq!(reason(&result("1988-5", "XYZ", &[])), Some(Rule::CodeMap));
+        // glucose as text: the model needs a number
+        let text = result(
+            "2345-7",
+            LOINC,
+            &[("value_type", "text"), ("value", "high")],
+        );
+        assert_eq!(reason(&text), Some(Rule::Number));
     }
 }

@@ -149,13 +149,15 @@ fn every_kind_of_value_of_the_test_bundle_passes_too() {
         "{stdout}"
     );
     assert_eq!(code, 0, "{stdout}");
-    // and the note reads back whole
+    // and the note reads back whole (the patient named by CareLab's own
+    // PI identifier, as the bundle has it; the default rule takes the MRN)
+    let pi: carelab::formats::hl7v2::PatientIdRule = "PI".parse().unwrap();
     let notes: Vec<_> = msgs
         .iter()
         .flat_map(|m| {
             let feed = Feed::from_bytes("f.hl7", m.as_bytes()).unwrap();
             let m = feed.messages(Limits::default()).next().unwrap().unwrap();
-            decode(&m).unwrap().notes
+            carelab::formats::hl7v2::decode_with(&m, &pi).unwrap().notes
         })
         .collect();
     assert_eq!(notes, b.notes);
@@ -188,12 +190,11 @@ fn old_style_observation_ids_in_obx_21_still_read() {
     let msg = feed.messages(Limits::default()).next().unwrap().unwrap();
     let decoded = decode(&msg).unwrap();
     let got: Vec<(&str, &str, f64)> = decoded
-        .observations
-        .iter()
+        .observations()
         .map(|o| (o.observation_id.as_str(), &*o.code, o.value))
         .collect();
     assert_eq!(got, [("O1", "8867-4", 92.0), ("O2", "8480-6", 141.0)]);
-    assert_eq!(decoded.observations[0].encounter_id, "E1");
+    assert_eq!(decoded.observations().next().unwrap().encounter_id, "E1");
 }
 
 #[test]
@@ -209,10 +210,7 @@ fn sub_ids_are_ids_only_under_carelabs_profile() {
         let feed = Feed::from_bytes("x.hl7", text.as_bytes()).unwrap();
         let msg = feed.messages(Limits::default()).next().unwrap().unwrap();
         let d = decode(&msg).unwrap();
-        d.observations
-            .into_iter()
-            .map(|o| o.observation_id)
-            .collect()
+        d.observations().map(|o| o.observation_id.clone()).collect()
     };
     assert_eq!(
         ids(&other),

@@ -23,6 +23,7 @@ fn ingest(path: PathBuf, out: &Path, data_end: Option<&str>) -> carelab::ingest:
             kind: SourceKind::Fhir,
             path,
             layout: None,
+            patient_id: None,
         }],
         data_end: data_end.map(String::from),
         ..PipelineConfig::default()
@@ -146,7 +147,7 @@ fn synthea_bulk_export_gives_its_stays_rows_and_accounts_for_every_line() {
     let out = dir.path().join("out");
     let summary = ingest(data("synthea-bulk"), &out, None);
     assert_eq!(summary.persons, 3);
-    assert_eq!(summary.quarantined, 2);
+    assert_eq!(summary.quarantined, 0);
     let rows = read_analysis_csv(out.join("analysis.csv")).unwrap();
     let mut expected = expected_rows();
     expected.sort_by(|a, b| {
@@ -160,7 +161,8 @@ fn synthea_bulk_export_gives_its_stays_rows_and_accounts_for_every_line() {
         ("Patient", (3, 3, 0, 0)),
         ("Encounter", (7, 7, 0, 0)),
         // 17 resources; six blood-pressure panels are two observations each
-        ("Observation", (23, 20, 2, 1)),
+        // BMI and PHQ-9 are LOINC codes outside the model: kept as sent
+        ("Observation", (23, 22, 0, 1)),
         ("Condition", (8, 8, 0, 0)),
         ("MedicationRequest", (8, 7, 0, 1)),
         ("DocumentReference", (1, 1, 0, 0)),
@@ -194,21 +196,28 @@ fn synthea_bulk_export_gives_its_stays_rows_and_accounts_for_every_line() {
     let total_in: u64 = counts.values().map(|c| c.0).sum();
     assert_eq!(total_in as usize, lines + components);
 
-    // What was quarantined and why: two LOINC codes CareLab has no
-    // measure for; the SNOMED finding no map has is kept and listed.
+    // Nothing quarantined: the two LOINC codes CareLab has no measure for
+    // (BMI 39156-5, PHQ-9 44261-6) are valid LOINC codes sent as LOINC and
+    // kept as sent, outside the features; the SNOMED finding no map has is
+    // kept and listed.
     let rules = &q.rules;
     assert_eq!(
-        (rules["code_map"].repaired, rules["code_map"].rejected),
-        (8, 2)
+        (
+            rules["code_map"].repaired,
+            rules.get("code_map").map_or(0, |r| r.rejected)
+        ),
+        (8, 0)
     );
     let unmapped: Vec<&str> = q.unmapped_codes.keys().map(String::as_str).collect();
-    assert_eq!(
-        unmapped,
-        ["39156-5", "44261-6", "http://snomed.info/sct|162864005"]
+    assert_eq!(unmapped, ["http://snomed.info/sct|162864005"]);
+    let meas = std::fs::read_to_string(out.join("omop/measurement.csv")).unwrap();
+    assert!(
+        meas.contains("39156-5") && meas.contains("44261-6"),
+        "{meas}"
     );
     let md = std::fs::read_to_string(out.join("quality.md")).unwrap();
     assert!(
-        md.contains("| fhir | observation | 23 | 20 | 2 | 1 |"),
+        md.contains("| fhir | observation | 23 | 22 | 0 | 1 |"),
         "{md}"
     );
     assert!(

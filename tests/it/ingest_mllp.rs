@@ -38,6 +38,8 @@ fn ingest_hl7(feed: &Path, out: &Path) -> (String, u64) {
             kind: carelab::ingest::SourceKind::Hl7v2,
             path: feed.to_path_buf(),
             layout: None,
+            // CareLab's feed: the generator's patient id is the PI
+            patient_id: Some("PI".into()),
         }],
         ..Default::default()
     };
@@ -220,4 +222,74 @@ fn the_cli_listens_replays_and_exits_1_on_a_rejected_message() {
     assert_eq!(typo.status.code(), Some(2));
     let msg = String::from_utf8_lossy(&typo.stderr);
     assert!(msg.contains("HOST:PORT"), "{msg}");
+}
+
+/// Send one MLLP frame holding `bytes` as they are and read the ACK frame.
+async fn send_frame(s: &mut tokio::net::TcpStream, bytes: &[u8]) -> String {
+    use tokio::io::AsyncWriteExt;
+    let mut frame = vec![0x0b];
+    frame.extend_from_slice(bytes);
+    frame.extend_from_slice(&[0x1c, 0x0d]);
+    s.write_all(&frame).await.unwrap();
+    let mut ack = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !ack.ends_with(&[0x1c, 0x0d]) {
+        let n = tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(n > 0, "the listener hung up");
+        ack.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8(ack[1..ack.len() - 2].to_vec()).unwrap()
+}
+
+/// Real-world style messages over a socket: a vendor ADT with a byte-order
+/// mark after the frame start and CRLF segment ends is accepted; a lab
+/// result message with one result that is no number gets AE naming that
+/// OBX; a scheduling message CareLab does not read is accepted (ingest
+/// skips it by type); only what cannot be parsed gets AR.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_world_style_messages_get_aa_ae_and_ar_over_a_socket() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/hl7v2");
+    let epic = std::fs::read_to_string(data.join("epic-adt-2.5.1-bom-crlf.hl7")).unwrap();
+    let a01 = hl7v2::split_messages(&epic)[0];
+    let cerner = std::fs::read_to_string(data.join("cerner-oru-2.3-batch.hl7")).unwrap();
+    let oru = hl7v2::split_messages(&cerner)[0];
+    let meditech = std::fs::read_to_string(data.join("meditech-adt-2.8-merge-lf.hl7")).unwrap();
+    let siu = hl7v2::split_messages(&meditech)
+        .into_iter()
+        .find(|m| m.contains("|SIU^S12^"))
+        .unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let out = dir.path().join("live");
+    let out2 = out.clone();
+    let server = tokio::spawn(async move {
+        mllp::listen(listener, &out2, Some(4), std::future::pending()).await
+    });
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut with_bom = "\u{feff}".as_bytes().to_vec();
+    with_bom.extend_from_slice(a01.as_bytes());
+    let ack = send_frame(&mut s, &with_bom).await;
+    assert!(ack.contains("\rMSA|AA|EP000101"), "{ack}");
+    let ack = send_frame(&mut s, oru.as_bytes()).await;
+    assert!(ack.contains("\rMSA|AE|CL-2024-0303-001"), "{ack}");
+    assert!(
+        ack.contains("\rERR||OBX^8^5|102^Data type error^HL70357|E|"),
+        "{ack}"
+    );
+    assert!(ack.contains("expected a number"), "{ack}");
+    let ack = send_frame(&mut s, siu.as_bytes()).await;
+    assert!(ack.contains("\rMSA|AA|MT00053"), "{ack}");
+    let ack = send_frame(&mut s, b"\xEF\xBB\xBFEVN|A01|2024\r").await;
+    assert!(ack.contains("\rMSA|AR|"), "{ack}");
+    drop(s);
+    let got = server.await.unwrap().unwrap();
+    assert_eq!((got.accepted, got.errors, got.rejected), (2, 1, 1));
+    let feed = std::fs::read_to_string(out.join("feed.hl7")).unwrap();
+    assert!(feed.contains("|ADT^A01^ADT_A01|EP000101|") && feed.contains("|SIU^S12^"));
+    assert!(!feed.contains('\u{feff}'), "the mark is not kept");
 }

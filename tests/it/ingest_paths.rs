@@ -63,18 +63,21 @@ fn fixture() -> &'static Fixture {
 }
 
 /// Ingest `flag PATH` once (cached by output name) and return analysis.csv.
+/// CareLab's HL7 v2 feed names each patient in PID-3 by the generator's
+/// patient id (type PI) beside the MRN (MR): the comparison with the other
+/// formats, keyed by patient id, says so with `--hl7-patient-id PI` (the
+/// default rule would key the HL7 path by MRN).
 fn ingest(name: &str, flag: &str, rel: &str) -> String {
     let f = fixture();
     let out = f.root.join(name);
     if !out.join("analysis.csv").exists() {
         let src = f.root.join("gen").join(rel);
-        carelab(&[
-            "ingest",
-            flag,
-            src.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ]);
+        let mut args = vec!["ingest", flag, src.to_str().unwrap()];
+        if flag == "--hl7" {
+            args.extend(["--hl7-patient-id", "PI"]);
+        }
+        args.extend(["--out", out.to_str().unwrap()]);
+        carelab(&args);
     }
     read(&out.join("analysis.csv"))
 }

@@ -213,3 +213,68 @@ fn lab03_starter_maps_quarantine_and_a_live_feed_passes_its_checks() {
         "the starter answers 0"
     );
 }
+
+/// Lab 03's "bring your own feed": the clinic's feed (hand-written, vendor
+/// style) quarantines one local code with the map as given; one right line
+/// in maps/clinic-codes.toml makes every result with a value usable; a
+/// plausible wrong line (haemoglobin A1c for haemoglobin) fails on units;
+/// and no check's output gives the LOINC code away.
+#[test]
+fn lab03_own_feed_needs_one_right_mapping_line() {
+    let catalog = Catalog::builtin().unwrap();
+    let lab = catalog.find("3").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut ws = Workspace::open(&dir.path().join("w"), Some(33), None, &exe()).unwrap();
+    ws.start(lab).unwrap();
+    let d = ws.lab_dir(&lab.spec);
+    let vendor_checks = |ws: &mut Workspace| {
+        let r = ws.check(lab).unwrap();
+        let got: Vec<(String, bool, String)> = r
+            .checks
+            .iter()
+            .filter(|c| c.id.starts_with("vendor_"))
+            .map(|c| (c.id.clone(), c.passed, c.detail.clone()))
+            .collect();
+        assert_eq!(got.len(), 3, "{got:?}");
+        for (_, _, detail) in &got {
+            assert!(!detail.contains("718-7"), "{detail}");
+        }
+        got
+    };
+    let passed = |got: &[(String, bool, String)]| -> Vec<String> {
+        got.iter().filter(|c| c.1).map(|c| c.0.clone()).collect()
+    };
+
+    let starter = vendor_checks(&mut ws);
+    assert_eq!(passed(&starter), ["vendor_ingest"], "{starter:?}");
+    let q: serde_json::Value =
+        serde_json::from_slice(&fs::read(d.join("vendor-mapped/quality.json")).unwrap()).unwrap();
+    let unmapped: Vec<&String> = q["sources"]["clinic"]["unmapped_codes"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .collect();
+    assert_eq!(unmapped, ["HGBX"]);
+    assert_eq!(q["sources"]["clinic"]["messages"]["SIU^S12"]["skipped"], 1);
+
+    let map = d.join("maps/clinic-codes.toml");
+    let given = fs::read_to_string(&map).unwrap();
+    fs::write(&map, format!("{given}HGBX = \"4548-4\"\n")).unwrap();
+    let wrong = vendor_checks(&mut ws);
+    assert_eq!(passed(&wrong), ["vendor_ingest"], "{wrong:?}");
+    assert!(wrong[1].2.contains("expected 0"), "{wrong:?}");
+    let q: serde_json::Value =
+        serde_json::from_slice(&fs::read(d.join("vendor-mapped/quality.json")).unwrap()).unwrap();
+    assert_eq!(q["sources"]["clinic"]["rules"]["unit"]["rejected"], 3);
+
+    let (_, solution) = lab
+        .solution
+        .iter()
+        .find(|(p, _)| p == "maps/clinic-codes.toml")
+        .unwrap();
+    let added: Vec<&str> = solution.lines().skip(given.lines().count()).collect();
+    assert_eq!(added.len(), 1, "the solution adds one line: {added:?}");
+    fs::write(&map, solution).unwrap();
+    let right = vendor_checks(&mut ws);
+    assert_eq!(right.iter().filter(|c| c.1).count(), 3, "{right:?}");
+}

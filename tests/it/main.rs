@@ -31,6 +31,7 @@ mod fhir;
 mod generate;
 mod hl7v2;
 mod hl7v2_conformance;
+mod hl7v2_vendors;
 mod ingest_csv;
 mod ingest_fhir;
 mod ingest_fuzz;

@@ -116,10 +116,15 @@ impl Feed {
         let mllp = first.and_then(|i| bytes.get(i)) == Some(&0x0b);
         let joined;
         let bytes = if mllp {
-            joined = mllp_deframe(source, bytes)?.join(&b'\r');
+            // each frame may start with its own byte-order mark
+            joined = mllp_deframe(source, bytes)?
+                .into_iter()
+                .map(strip_bom)
+                .collect::<Vec<_>>()
+                .join(&b'\r');
             &joined[..]
         } else {
-            bytes
+            strip_bom(&bytes[first.unwrap_or(0)..])
         };
         let (text, latin1) = match std::str::from_utf8(bytes) {
             Ok(t) => (t.to_string(), None),
@@ -195,33 +200,65 @@ pub fn mllp_deframe<'b>(source: &str, bytes: &'b [u8]) -> Result<Vec<&'b [u8]>> 
     }
 }
 
+/// The UTF-8 byte-order mark some systems write at the start of a file or
+/// of each message.
+const BOM: &str = "\u{feff}";
+
+/// `bytes` without a leading UTF-8 byte-order mark.
+pub fn strip_bom(bytes: &[u8]) -> &[u8] {
+    bytes.strip_prefix(BOM.as_bytes()).unwrap_or(bytes)
+}
+
 /// Split a feed into messages: a message starts at each segment that starts
-/// with `MSH`. Text before the first MSH is returned as a message of its own
-/// (it fails to parse with "missing MSH" rather than vanishing).
+/// with `MSH` (a byte-order mark before it is dropped) and ends before the
+/// next one or before a batch envelope segment (FHS, BHS, BTS, FTS), which
+/// belongs to no message and is dropped. Other text outside any message is
+/// returned as a message of its own (it fails to parse with "missing MSH"
+/// rather than vanishing).
 pub fn split_messages(text: &str) -> Vec<&str> {
     let bytes = text.as_bytes();
-    let mut starts = Vec::new();
+    let mut out = Vec::new();
+    // the piece being collected: (start, is a message)
+    let mut open: Option<(usize, bool)> = None;
     let mut line_start = 0usize;
-    let mut i = 0usize;
-    while i <= bytes.len() {
-        if i == bytes.len() || bytes[i] == b'\r' || bytes[i] == b'\n' {
-            if is_msh_at(bytes, line_start) {
-                starts.push(line_start);
+    let mut close = |open: &mut Option<(usize, bool)>, end: usize| {
+        if let Some((s, is_msg)) = open.take() {
+            let piece = &text[s..end];
+            if is_msg || !piece.trim().is_empty() {
+                out.push(piece);
             }
-            line_start = i + 1;
         }
-        i += 1;
+    };
+    for i in 0..=bytes.len() {
+        if i < bytes.len() && bytes[i] != b'\r' && bytes[i] != b'\n' {
+            continue;
+        }
+        let line = &bytes[line_start..i];
+        let bom = if line.starts_with(BOM.as_bytes()) {
+            BOM.len()
+        } else {
+            0
+        };
+        let name = &line[bom..];
+        if is_msh_at(name, 0) {
+            close(&mut open, line_start);
+            open = Some((line_start + bom, true));
+        } else if is_envelope(name) {
+            close(&mut open, line_start);
+        } else if open.is_none() && !line.iter().all(u8::is_ascii_whitespace) {
+            open = Some((line_start, false));
+        }
+        line_start = i + 1;
     }
-    let mut out = Vec::with_capacity(starts.len() + 1);
-    let first = starts.first().copied().unwrap_or(bytes.len());
-    if !text[..first].trim().is_empty() {
-        out.push(&text[..first]);
-    }
-    for (k, &s) in starts.iter().enumerate() {
-        let end = starts.get(k + 1).copied().unwrap_or(bytes.len());
-        out.push(&text[s..end]);
-    }
+    close(&mut open, bytes.len());
     out
+}
+
+/// A batch or file header or trailer line: FHS, BHS, BTS or FTS, then a
+/// delimiter or the end of the line.
+fn is_envelope(line: &[u8]) -> bool {
+    matches!(line.get(..3), Some(b"FHS" | b"BHS" | b"BTS" | b"FTS"))
+        && line.get(3).is_none_or(|&b| is_delimiter(b))
 }
 
 fn is_msh_at(bytes: &[u8], at: usize) -> bool {
@@ -243,7 +280,7 @@ impl<'a> Message<'a> {
                 found,
             )
         };
-        let text = text.trim_start_matches(['\r', '\n', ' ', '\t']);
+        let text = text.trim_start_matches(['\r', '\n', ' ', '\t', '\u{feff}']);
         let text = text.trim_end_matches(['\r', '\n']);
         if text.len() > limits.max_message_bytes {
             return Err(err(
@@ -254,19 +291,10 @@ impl<'a> Message<'a> {
         }
         let bytes = text.as_bytes();
         if !bytes.starts_with(b"MSH") {
-            let first: String = text
-                .chars()
-                .take(3)
-                .filter(|c| c.is_ascii_alphanumeric())
-                .collect();
             return Err(err(
                 "segment 1".into(),
                 "a message starting with an MSH segment",
-                if first.is_empty() {
-                    format!("{} bytes of other text", text.len())
-                } else {
-                    format!("a segment named \"{first}\"")
-                },
+                describe_start(text),
             ));
         }
         let delimiters = read_delimiters(bytes).map_err(|found| {
@@ -467,6 +495,11 @@ impl<'m, 'a> Segment<'m, 'a> {
         self.index
     }
 
+    /// The message's delimiters.
+    pub fn delimiters(&self) -> &Delimiters {
+        &self.msg.delimiters
+    }
+
     /// The highest field number present.
     pub fn field_count(&self) -> usize {
         let n = self.span.count as usize - 1;
@@ -588,9 +621,37 @@ fn show_byte(b: u8) -> String {
     }
 }
 
+/// What a message that does not start with MSH starts with, without
+/// quoting content: a segment name, or the character that is in the way.
+fn describe_start(text: &str) -> String {
+    let name: String = text
+        .chars()
+        .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        .collect();
+    match text.chars().next() {
+        _ if name.len() == 3 => format!("a segment named \"{name}\""),
+        Some(c) if !c.is_ascii() => format!(
+            "character U+{:04X} before the first segment{}",
+            u32::from(c),
+            if c == '\u{feff}' {
+                " (a byte-order mark)"
+            } else {
+                ""
+            }
+        ),
+        Some(_) if !name.is_empty() => format!("text starting with {} name characters", name.len()),
+        Some(c) if c.is_ascii_graphic() => format!("text starting with '{c}'"),
+        Some(c) => format!("text starting with byte 0x{:02X}", u32::from(c)),
+        None => "nothing".to_string(),
+    }
+}
+
 /// What a segment that does not start with a name and the field separator
 /// looks like, without quoting its content.
 fn describe_bad_segment(line: &[u8], fs: u8) -> String {
+    if line.starts_with(BOM.as_bytes()) {
+        return "a byte-order mark (U+FEFF) before the segment name".into();
+    }
     let name_len = line
         .iter()
         .take_while(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
@@ -605,5 +666,48 @@ fn describe_bad_segment(line: &[u8], fs: u8) -> String {
         (n, _) if n > 3 => format!("a segment name of {n} characters"),
         (_, Some(&b)) => format!("{} name characters then {}", name_len, show_byte(b)),
         (_, None) => format!("a segment of {} bytes", line.len()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batch_envelopes_and_byte_order_marks_are_no_messages() {
+        let text = "\u{feff}FHS|^~\\&|A\rBHS|^~\\&|A\r\u{feff}MSH|^~\\&|A|B|C|D|20240101||ORU^R01|1|P|2.3\rPID|1\rMSH|^~\\&|A|B|C|D|20240101||ADT^A01|2|P|2.3\nBTS|2\nFTS|1\n";
+        let msgs = split_messages(text);
+        assert_eq!(msgs.len(), 2, "{msgs:?}");
+        assert!(msgs[0].starts_with("MSH|") && msgs[0].ends_with("PID|1\r"));
+        assert!(msgs[1].starts_with("MSH|") && msgs[1].ends_with("|2.3\n"));
+        // text outside any message is kept, to fail as no MSH
+        let junk = split_messages("hello\rMSH|^~\\&|A\r");
+        assert_eq!(junk, ["hello\r", "MSH|^~\\&|A\r"]);
+        let feed = Feed::from_bytes(
+            "f",
+            "\u{feff}MSH|^~\\&|A|B|C|D|1||ADT^A01|1|P|2.5\r".as_bytes(),
+        )
+        .unwrap();
+        assert!(feed.text.starts_with("MSH|"));
+        // a mark inside a frame, after MLLP de-framing
+        let framed = b"\x0b\xEF\xBB\xBFMSH|^~\\&|A|B|C|D|1||ADT^A01|1|P|2.5\r\x1c\x0d";
+        let feed = Feed::from_bytes("f", framed).unwrap();
+        assert!(feed.mllp && feed.text.starts_with("MSH|"));
+    }
+
+    #[test]
+    fn a_message_that_does_not_start_with_msh_says_what_it_starts_with() {
+        let err = |t: &str| {
+            Message::parse("f.hl7", 3, t, Limits::default())
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(err("PID|1\r").ends_with("found a segment named \"PID\""));
+        assert!(err("é|").contains("character U+00E9 before the first segment"));
+        let seg = err("MSH|^~\\&|A|B|C|D|1||ADT^A01|1|P|2.5\r\u{feff}PID|1\r");
+        assert!(
+            seg.contains("segment #2): expected a 3-character segment name followed by '|', found a byte-order mark (U+FEFF) before the segment name"),
+            "{seg}"
+        );
     }
 }

@@ -1,37 +1,110 @@
-//! HL7 v2 source: a feed file (or a folder of `.hl7` files) of ADT^A01,
-//! ADT^A03 and ORU^R01 messages, plain or MLLP-framed.
+//! HL7 v2 source: a feed file (or a folder of `.hl7` files), plain or
+//! MLLP-framed, with or without batch envelopes (FHS/BHS ... BTS/FTS) and
+//! byte-order marks, versions 2.3 to 2.8.
 //!
-//! What each message gives:
-//! - the first PID naming a patient id gives that patient's record; later
-//!   PIDs of the same patient repeat it (every message carries one) and are
-//!   not new records;
-//! - ADT^A03 gives the stay (PV1-44 admit, PV1-45 discharge, PV1-36
-//!   disposition, DG1 reason); a stay seen only in an ADT^A01 (no discharge
-//!   yet) becomes an encounter without a discharge time, which the validator
-//!   quarantines as `required`;
-//! - ORU^R01 gives one observation per numeric OBX and one note per TX OBX
-//!   with LOINC 18842-5.
+//! Which messages give what:
+//! - the patient (every message with a PID): the first PID naming a
+//!   patient id gives that patient's record; later PIDs of the same patient
+//!   repeat it, except ADT^A08 and ADT^A31 (update patient information),
+//!   whose PID replaces it. Which PID-3 identifier is the patient id is the
+//!   source's [`PatientIdRule`] (default: the first MR, then PI, then the
+//!   first identifier); its type and assigning authority travel with the
+//!   record (`patient_id_type`, `patient_id_authority`);
+//! - the stay: ADT^A01 to A08 and A13 say what they know of the visit in
+//!   PV1 (admit PV1-44, discharge PV1-45, disposition PV1-36, class, DG1
+//!   reason), later messages filling in or overriding earlier ones; A03
+//!   discharges (PV1-45, else EVN-2), A13 cancels the discharge, A11
+//!   cancels the admission (the stay is then skipped, with that reason; a
+//!   later message about the visit restores it). A stay not discharged by
+//!   the end of the feed is skipped as "not discharged yet": it is not
+//!   wrong, it is not over, and the clean model holds whole stays (read the
+//!   feed again once it holds the discharge); results naming it are
+//!   quarantined as `referential` until then;
+//! - ADT^A40 merges the patient ids of its MRG-1 into its PID's: every
+//!   record of the merged-away id, before or after the merge, is the
+//!   surviving patient's, and linkage joins the two patient records (same
+//!   id in one source), the survivor's naming the person;
+//! - ORU^R01 gives one observation per result OBX (numbers, text, coded
+//!   values, dates) and one note per text OBX with LOINC 18842-5; MDM^T02
+//!   gives one note: its TXA and its text OBX;
+//! - every other message type is skipped and counted by type; OBX value
+//!   types CareLab does not keep (ED, RP, ...) are skipped records, named.
 //!
 //! A message that does not parse or decode becomes one `unparseable`
-//! quarantine record naming the message, segment and field, except for a
-//! result whose OBX-5 is not a number: that one result keeps the text it
-//! was sent with and the validator quarantines it alone, so one empty value
-//! does not take its message's other results with it. HL7 v2 carries
-//! no chronic conditions or medication orders in these messages, so a feed
-//! has no condition or medication records.
+//! quarantine record naming the message, segment and field; an OBX that
+//! does not read becomes one unparseable record of its own, and a number
+//! result that is no number keeps the text it was sent with so the
+//! validator quarantines that result alone: one bad result never takes its
+//! message's others with it. HL7 v2 carries no chronic conditions or
+//! medication orders in these messages, so a feed has no condition or
+//! medication records.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use super::{input_files, SourceConfig};
-use crate::error::{IoContext, Result};
-use crate::formats::hl7v2::{decode_lenient, split_messages, Feed, Limits, Message};
-use crate::ingest::quality::SourceQuality;
-use crate::ingest::raw::{RawRecord, Table, TextEncoding};
+use crate::clinical::records::Encounter;
+use crate::error::{Error, IoContext, Result};
+use crate::formats::hl7v2::{
+    decode_with, message_event, parse_dtm, split_messages, Decoded, Feed, Limits, Message, Obx,
+    PatientIdRule, ResultValue, Visit,
+};
+use crate::ingest::quality::{MessageCounts, SourceQuality};
+use crate::ingest::raw::{RawRecord, Table, TextEncoding, PARSE_ERROR_FIELD, SKIP_FIELD};
+
+/// The message types and events CareLab reads; any other is skipped.
+pub fn reads_event(event: &str) -> bool {
+    matches!(
+        event,
+        "ADT^A01"
+            | "ADT^A02"
+            | "ADT^A03"
+            | "ADT^A04"
+            | "ADT^A05"
+            | "ADT^A06"
+            | "ADT^A07"
+            | "ADT^A08"
+            | "ADT^A11"
+            | "ADT^A13"
+            | "ADT^A28"
+            | "ADT^A31"
+            | "ADT^A40"
+            | "ORU^R01"
+            | "MDM^T02"
+    )
+}
+
+/// Events whose PV1 tells the stay's story (the others only name it).
+fn tells_stay(event: &str) -> bool {
+    matches!(
+        event,
+        "ADT^A01"
+            | "ADT^A02"
+            | "ADT^A03"
+            | "ADT^A04"
+            | "ADT^A05"
+            | "ADT^A06"
+            | "ADT^A07"
+            | "ADT^A08"
+            | "ADT^A11"
+            | "ADT^A13"
+    )
+}
 
 /// Read every message of the source's feed file(s).
 pub fn read(s: &SourceConfig, q: &mut SourceQuality) -> Result<Vec<RawRecord>> {
-    let mut reader = FeedReader::new(&s.name);
+    let rule = match &s.patient_id {
+        Some(r) => r.parse().map_err(|found: String| {
+            Error::bad_input(
+                format!("source {}", s.name),
+                Some("key patient_id".into()),
+                "a PID-3 rule like \"MR\", \"PI\" or \"MR@AUTHORITY,PI\"",
+                found,
+            )
+        })?,
+        None => PatientIdRule::default(),
+    };
+    let mut reader = FeedReader::new(&s.name, rule);
     let files = input_files(
         &s.path,
         &["hl7"],
@@ -42,6 +115,8 @@ pub fn read(s: &SourceConfig, q: &mut SourceQuality) -> Result<Vec<RawRecord>> {
         let encoding = reader.read_bytes(&file_name(&path), &bytes)?;
         q.encodings.insert(file_name(&path), encoding);
     }
+    q.messages = std::mem::take(&mut reader.messages);
+    q.skipped_segments = std::mem::take(&mut reader.skipped_segments);
     reader.finish()
 }
 
@@ -51,30 +126,48 @@ fn file_name(path: &Path) -> String {
         .unwrap_or_else(|| path.display().to_string())
 }
 
-fn patient_id(d: &crate::formats::hl7v2::Decoded) -> String {
-    d.patient
-        .as_ref()
-        .map(|p| p.patient_id.clone())
-        .unwrap_or_default()
+/// What the messages so far say about one visit.
+#[derive(Debug, Default)]
+struct Stay {
+    patient_id: String,
+    visit: Visit,
+    /// Where the last message that told of it is.
+    place: String,
+    /// The place of the ADT^A11 that cancelled the admission.
+    cancelled: Option<String>,
 }
 
 /// Turns messages into raw records, remembering which patients and stays
 /// it has seen across the files of one source.
 pub struct FeedReader {
     source: String,
+    rule: PatientIdRule,
     out: Vec<RawRecord>,
-    patients: BTreeSet<String>,
-    /// encounter id -> (record from the A03 if any, else from the A01).
-    stays: BTreeMap<String, (bool, RawRecord)>,
+    /// Patient id -> index of its record in `out`.
+    patients: BTreeMap<String, usize>,
+    stays: BTreeMap<String, Stay>,
+    /// Results and notes read: (table, id) -> fields, to tell a repeat.
+    events: BTreeMap<(Table, String), BTreeMap<String, String>>,
+    /// ADT^A40: merged-away patient id -> surviving id.
+    merged_into: BTreeMap<String, String>,
+    /// Messages by type (`ADT^A01`), read, unparseable or skipped.
+    pub messages: BTreeMap<String, MessageCounts>,
+    /// Segments no rule reads, by name.
+    pub skipped_segments: BTreeMap<String, u64>,
 }
 
 impl FeedReader {
-    pub fn new(source: &str) -> FeedReader {
+    pub fn new(source: &str, rule: PatientIdRule) -> FeedReader {
         FeedReader {
             source: source.to_string(),
+            rule,
             out: Vec::new(),
-            patients: BTreeSet::new(),
+            patients: BTreeMap::new(),
             stays: BTreeMap::new(),
+            events: BTreeMap::new(),
+            merged_into: BTreeMap::new(),
+            messages: BTreeMap::new(),
+            skipped_segments: BTreeMap::new(),
         }
     }
 
@@ -93,15 +186,27 @@ impl FeedReader {
     }
 
     /// One message's records; a message that does not parse or decode
-    /// becomes one unparseable record.
+    /// becomes one unparseable record, one of a type CareLab does not read
+    /// is counted and skipped.
     pub fn message(&mut self, file: &str, number: usize, text: &str) -> Result<()> {
         let place = format!("{file} message {number}");
-        let decoded = Message::parse(file, number, text, Limits::default())
-            .and_then(|m| decode_lenient(&m).map(|(d, _)| (m, d)));
+        let parsed = Message::parse(file, number, text, Limits::default());
+        let event = match &parsed {
+            Ok(m) => message_event(m),
+            Err(_) => sniff_event(text),
+        };
+        let counts = self.messages.entry(event.clone()).or_default();
+        counts.input += 1;
+        if parsed.is_ok() && !reads_event(&event) {
+            counts.skipped += 1;
+            return Ok(());
+        }
+        let decoded = parsed.and_then(|m| decode_with(&m, &self.rule).map(|d| (m, d)));
         let (msg, d) = match decoded {
             Ok(x) => x,
             Err(e) => {
-                let table = if text.contains("ORU^R01") {
+                counts.unparseable += 1;
+                let table = if event.starts_with("ORU") {
                     Table::Observation
                 } else {
                     Table::Encounter
@@ -116,102 +221,319 @@ impl FeedReader {
                 return Ok(());
             }
         };
-        let src = self.source.clone();
-        if let Some(p) = &d.patient {
-            if self.patients.insert(p.patient_id.clone()) {
-                let loc = format!("{place} PID");
-                self.out
-                    .push(RawRecord::from_record(&src, Table::Patient, loc, p)?);
+        counts.read += 1;
+        for (name, n) in &d.skipped_segments {
+            *self.skipped_segments.entry(name.clone()).or_default() += n;
+        }
+        self.patient(&d, &place)?;
+        for old in &d.merged_ids {
+            let new = d.patient_identity.id.clone();
+            if !new.is_empty() && *old != new {
+                self.merged_into.insert(old.clone(), new);
             }
         }
-        if let Some(e) = &d.encounter {
-            let loc = format!("{place} PV1");
-            let rec = RawRecord::from_record(&src, Table::Encounter, loc, e)?;
-            self.stays.insert(e.encounter_id.clone(), (true, rec));
-        } else if let (Some(id), true) = (&d.encounter_id, d.event.starts_with("ADT^A01")) {
-            if !self.stays.contains_key(id) {
-                self.stays.insert(
-                    id.clone(),
-                    (false, self.open_stay(&msg, patient_id(&d), &place, id)?),
-                );
-            }
+        if tells_stay(&d.event) {
+            self.stay(&msg, &d, &place);
         }
-        // OBX segments in order: each is one observation or one note, as
-        // `decode` reads them, so they number the records.
-        let mut obs = d.observations.iter().enumerate();
-        let mut notes = d.notes.iter();
-        for (k, seg) in msg.segments_named("OBX").enumerate() {
-            let loc = format!("{place} OBX {}", k + 1);
-            let is_note = seg.component(3, 1, 1).as_deref() == Some("18842-5")
-                && matches!(seg.value(2).as_deref(), Some("TX" | "FT" | "ST"));
-            let rec = if is_note {
-                notes
-                    .next()
-                    .map(|n| RawRecord::from_record(&src, Table::Note, loc, n))
-            } else {
-                obs.next().map(|(i, o)| {
-                    let mut rec = RawRecord::from_record(&src, Table::Observation, loc, o)?;
-                    // A result that is not a number keeps the text it was
-                    // sent with, so the validator names it (required,
-                    // number) and quarantines that result alone.
-                    if let Some((_, text)) = d.bad_values.iter().find(|(j, _)| *j == i) {
-                        rec.fields.insert("value".into(), text.clone());
-                    }
-                    Ok(rec)
-                })
-            };
-            if let Some(rec) = rec {
-                self.out.push(rec?);
+        self.results(&msg, &d, &place)
+    }
+
+    fn patient(&mut self, d: &Decoded, place: &str) -> Result<()> {
+        let Some(p) = &d.patient else {
+            return Ok(());
+        };
+        let loc = format!("{place} PID");
+        let mut rec = RawRecord::from_record(&self.source, Table::Patient, loc, p)?;
+        let identity = &d.patient_identity;
+        rec.fields
+            .insert("patient_id_type".into(), identity.type_code.clone());
+        rec.fields
+            .insert("patient_id_authority".into(), identity.authority.clone());
+        match self.patients.get(&p.patient_id) {
+            None => {
+                self.patients.insert(p.patient_id.clone(), self.out.len());
+                self.out.push(rec);
             }
+            Some(&i) if matches!(d.event.as_str(), "ADT^A08" | "ADT^A31") => self.out[i] = rec,
+            Some(_) => {}
         }
         Ok(())
     }
 
-    /// The stay an ADT^A01 opens: admit time and patient, no discharge yet.
-    fn open_stay(
-        &self,
-        msg: &Message,
-        patient_id: String,
-        place: &str,
-        id: &str,
-    ) -> Result<RawRecord> {
-        let admit = msg
-            .first("PV1")
-            .and_then(|p| p.value(44))
-            .and_then(|t| {
-                let digits = t.get(..14)?;
-                chrono::NaiveDateTime::parse_from_str(digits, "%Y%m%d%H%M%S").ok()
-            })
-            .map(|t| crate::clinical::format_datetime(&t))
-            .unwrap_or_default();
-        let fields: BTreeMap<String, String> = [
-            ("encounter_id", id.to_string()),
-            ("patient_id", patient_id),
-            ("class", String::new()),
-            ("admit_time", admit),
-            ("discharge_time", String::new()),
-            ("disposition", String::new()),
-            ("reason_code", String::new()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect();
-        Ok(RawRecord {
-            source: self.source.clone(),
-            table: Table::Encounter,
-            location: format!("{place} PV1 (admission without discharge)"),
-            raw: fields.values().cloned().collect::<Vec<_>>().join(","),
-            fields,
-        })
+    /// Fold what an ADT message's PV1 says into its stay.
+    fn stay(&mut self, msg: &Message, d: &Decoded, place: &str) {
+        let Some(v) = &d.visit else {
+            return;
+        };
+        let stay = self.stays.entry(v.encounter_id.clone()).or_default();
+        stay.place = format!("{place} PV1");
+        stay.visit.encounter_id = v.encounter_id.clone();
+        if !d.patient_identity.id.is_empty() {
+            stay.patient_id = d.patient_identity.id.clone();
+        }
+        let set = |to: &mut String, from: &String| {
+            if !from.is_empty() {
+                to.clone_from(from);
+            }
+        };
+        set(&mut stay.visit.class, &v.class);
+        set(&mut stay.visit.disposition, &v.disposition);
+        set(&mut stay.visit.reason_code, &v.reason_code);
+        stay.visit.admit_time = v.admit_time.or(stay.visit.admit_time);
+        match d.event.as_str() {
+            "ADT^A03" => {
+                let recorded = || {
+                    msg.first("EVN")
+                        .and_then(|e| e.value(2))
+                        .and_then(|t| parse_dtm(&t))
+                };
+                stay.visit.discharge_time = v.discharge_time.or_else(recorded);
+            }
+            "ADT^A13" => {
+                stay.visit.discharge_time = None;
+                stay.visit.disposition.clear();
+            }
+            "ADT^A11" => stay.cancelled = Some(place.to_string()),
+            _ => stay.visit.discharge_time = v.discharge_time.or(stay.visit.discharge_time),
+        }
+        // a later message about the visit says it stands after all
+        if d.event != "ADT^A11" {
+            stay.cancelled = None;
+        }
     }
 
-    /// Every record read, stays last (in encounter id order).
+    /// One record per OBX, in order: an observation, a note, a skipped
+    /// result or an unreadable one.
+    fn results(&mut self, msg: &Message, d: &Decoded, place: &str) -> Result<()> {
+        let src = self.source.clone();
+        let mut notes_done = BTreeSet::new();
+        for (k, (seg, obx)) in msg.segments_named("OBX").zip(&d.obx).enumerate() {
+            let loc = format!("{place} OBX {}", k + 1);
+            let rec = match obx {
+                Obx::Note(i) if notes_done.insert(*i) => {
+                    RawRecord::from_record(&src, Table::Note, loc, &d.notes[*i])?
+                }
+                Obx::Note(_) => continue,
+                Obx::Result {
+                    obs,
+                    value,
+                    problem,
+                } => {
+                    let mut rec = RawRecord::from_record(&src, Table::Observation, loc, obs)?;
+                    result_fields(&mut rec, value, problem.is_some());
+                    rec
+                }
+                Obx::Skipped(reason) => {
+                    RawRecord::skipped(&src, Table::Observation, loc, reason.clone(), String::new())
+                }
+                Obx::Bad(e) => RawRecord::unparseable(
+                    &src,
+                    Table::Observation,
+                    loc,
+                    e.to_string(),
+                    (1..=seg.field_count())
+                        .map(|n| seg.raw(n).unwrap_or_default())
+                        .collect::<Vec<_>>()
+                        .join("|"),
+                ),
+            };
+            self.push_event(rec);
+        }
+        Ok(())
+    }
+
+    /// Keep a result or note, unless the very same record (same id, same
+    /// content) was read before: a message sent again (an interface engine
+    /// resending after a lost ACK, a feed replayed) is skipped as a repeat,
+    /// not quarantined as a conflicting duplicate.
+    fn push_event(&mut self, rec: RawRecord) {
+        let id = match rec.table {
+            Table::Note => rec.get("note_id"),
+            _ => rec.get("observation_id"),
+        };
+        let key = (rec.table, id.to_string());
+        let repeat = !id.is_empty()
+            && !rec.fields.contains_key(SKIP_FIELD)
+            && !rec.fields.contains_key(PARSE_ERROR_FIELD)
+            && match self.events.get(&key) {
+                Some(earlier) => *earlier == rec.fields,
+                None => {
+                    self.events.insert(key, rec.fields.clone());
+                    false
+                }
+            };
+        if repeat {
+            self.out.push(RawRecord::skipped(
+                &self.source,
+                rec.table,
+                rec.location,
+                format!(
+                    "the same {} sent again (a repeated message)",
+                    rec.table.name()
+                ),
+                rec.raw,
+            ));
+        } else {
+            self.out.push(rec);
+        }
+    }
+
+    /// Every record read, stays last (in encounter id order), merged-away
+    /// patient ids replaced by the surviving ones.
     pub fn finish(mut self) -> Result<Vec<RawRecord>> {
-        self.out.extend(
-            std::mem::take(&mut self.stays)
-                .into_values()
-                .map(|(_, r)| r),
-        );
-        Ok(self.out)
+        let stays = std::mem::take(&mut self.stays);
+        for (id, stay) in stays {
+            let rec = self.stay_record(&id, stay)?;
+            self.out.push(rec);
+        }
+        if self.merged_into.is_empty() {
+            return Ok(self.out);
+        }
+        // a merged-away patient's record follows the survivor's, so the
+        // survivor's (current) record names the person and the old one
+        // only fills its gaps
+        let mut merged_patients = Vec::new();
+        let mut out = Vec::with_capacity(self.out.len());
+        for mut rec in std::mem::take(&mut self.out) {
+            let Some(new) = surviving(&self.merged_into, rec.get("patient_id")) else {
+                out.push(rec);
+                continue;
+            };
+            rec.fields.insert("patient_id".into(), new);
+            if rec.table == Table::Patient {
+                rec.location.push_str(" (merged by ADT^A40)");
+                merged_patients.push(rec);
+            } else {
+                out.push(rec);
+            }
+        }
+        out.extend(merged_patients);
+        Ok(out)
+    }
+
+    fn stay_record(&self, id: &str, stay: Stay) -> Result<RawRecord> {
+        let v = stay.visit;
+        if let Some(at) = stay.cancelled {
+            return Ok(RawRecord::skipped(
+                &self.source,
+                Table::Encounter,
+                stay.place,
+                format!("admission cancelled (ADT^A11, {at})"),
+                String::new(),
+            ));
+        }
+        if let (Some(admit_time), Some(discharge_time)) = (v.admit_time, v.discharge_time) {
+            let e = Encounter {
+                encounter_id: id.to_string(),
+                patient_id: stay.patient_id,
+                class: v.class,
+                admit_time,
+                discharge_time,
+                disposition: v.disposition,
+                reason_code: v.reason_code,
+            };
+            return RawRecord::from_record(&self.source, Table::Encounter, stay.place, &e);
+        }
+        // not discharged yet: nothing wrong with it, it is not over; read
+        // again once the feed holds its discharge
+        let what = if v.admit_time.is_none() {
+            "visit with no admission or discharge time yet"
+        } else {
+            "stay not discharged yet"
+        };
+        Ok(RawRecord::skipped(
+            &self.source,
+            Table::Encounter,
+            stay.place,
+            what.to_string(),
+            String::new(),
+        ))
+    }
+}
+
+/// The id `pid` was merged into, following merges of merges; `None` when
+/// it was not merged away.
+fn surviving(merged_into: &BTreeMap<String, String>, pid: &str) -> Option<String> {
+    let mut id = merged_into.get(pid)?;
+    for _ in 0..merged_into.len() {
+        match merged_into.get(id) {
+            Some(next) if next != pid => id = next,
+            _ => break,
+        }
+    }
+    Some(id.clone())
+}
+
+/// A result's value in the raw record: the text as sent, and how to read
+/// it (`value_type`: absent for a number; `text`, `concept` or `date`).
+fn result_fields(rec: &mut RawRecord, value: &ResultValue, not_a_number: bool) {
+    let mut set = |k: &str, v: &str| {
+        rec.fields.insert(k.to_string(), v.to_string());
+    };
+    match value {
+        ResultValue::Number { text, comparator } => {
+            // A result that is not a number keeps the text it was sent
+            // with, so the validator names it (required, number) and
+            // quarantines that result alone.
+            if not_a_number {
+                set("value", text);
+            }
+            if !comparator.is_empty() {
+                set("value", text);
+                set("value_comparator", comparator);
+            }
+            return;
+        }
+        ResultValue::Text(t) => {
+            set("value_type", "text");
+            set("value", t);
+        }
+        ResultValue::Coded { code, text, system } => {
+            set("value_type", "concept");
+            set("value", if text.is_empty() { code } else { text });
+            set("value_code", code);
+            set("value_code_system", system);
+        }
+        ResultValue::Date(d) => {
+            set("value_type", "date");
+            set("value", d);
+        }
+    }
+    rec.raw = [
+        "observation_id",
+        "patient_id",
+        "encounter_id",
+        "time",
+        "code",
+        "system",
+        "display",
+        "value",
+        "unit",
+    ]
+    .iter()
+    .map(|k| rec.get(k))
+    .collect::<Vec<_>>()
+    .join(",");
+}
+
+/// The type of a message that did not parse, from its first line's MSH-9
+/// when it shows one.
+fn sniff_event(text: &str) -> String {
+    let first = text
+        .trim_start_matches(['\u{feff}', '\r', '\n', ' ', '\t'])
+        .split(['\r', '\n'])
+        .next()
+        .unwrap_or("");
+    let mut fields = first
+        .strip_prefix("MSH")
+        .and_then(|r| r.chars().next().map(|sep| (sep, r)))
+        .map(|(sep, r)| r.split(sep).nth(8).unwrap_or("").to_string())
+        .unwrap_or_default();
+    fields.retain(|c| c.is_ascii_alphanumeric() || c == '^');
+    let parts: Vec<&str> = fields.split('^').take(2).collect();
+    match parts.as_slice() {
+        [t, e] if !t.is_empty() && !e.is_empty() => format!("{t}^{e}"),
+        [t, ..] if !t.is_empty() => t.to_string(),
+        _ => "(unreadable)".to_string(),
     }
 }

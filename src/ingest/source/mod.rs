@@ -39,6 +39,14 @@ pub enum SourceKind {
 /// Read one source into raw records, noting what it found (encodings, ...)
 /// in the source's quality entry.
 pub fn read_source(s: &SourceConfig, q: &mut SourceQuality) -> Result<Vec<RawRecord>> {
+    if s.patient_id.is_some() && s.kind != SourceKind::Hl7v2 {
+        return Err(Error::bad_input(
+            format!("source {}", s.name),
+            Some("key patient_id".into()),
+            "patient_id only on a source of kind hl7v2 (it picks the PID-3 identifier)",
+            format!("a source of kind {:?}", s.kind).to_lowercase(),
+        ));
+    }
     match s.kind {
         SourceKind::Csv => csv::read(s, q),
         SourceKind::FixedWidth => legacy::read_fixed_width(s, q),
