@@ -122,13 +122,14 @@ while IFS= read -r lib; do
   for d in "${candidates[@]}"; do
     if [ -e "$d/$lib" ]; then dir="$d"; break; fi
   done
-  [ -n "$dir" ] || dir="$(from_ldconfig "$lib" || true)"
-  if [ -z "$dir" ]; then
-    missing+=("$lib")
-    continue
+  if [ -n "$dir" ]; then
+    case " ${found_dirs[*]:-} " in *" $dir "*) ;; *) found_dirs+=("$dir") ;; esac
+  else
+    # The loader searches its own cache: found there, nothing to add.
+    dir="$(from_ldconfig "$lib" || true)"
+    [ -n "$dir" ] || { missing+=("$lib"); continue; }
   fi
-  [ "${CARELAB_GPU_VERBOSE:-0}" = 1 ] && say "$lib: $dir"
-  case " ${found_dirs[*]:-} " in *" $dir "*) ;; *) found_dirs+=("$dir") ;; esac
+  [ "${CARELAB_GPU_VERBOSE:-0}" = 1 ] && say "$lib: $dir" || true
 done <"$here/needs.txt"
 
 # --- 3. what is missing -----------------------------------------------------------

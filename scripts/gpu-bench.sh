@@ -24,7 +24,8 @@
 #
 # carelab: --carelab PATH, else $CARELAB, else dist/carelab-gpu/carelab-gpu
 # (what scripts/build-cuda.sh packs), else carelab on PATH.
-# Sizes (defaults in brackets; about 3 minutes on an H200 machine's 16 cores):
+# Sizes (defaults in brackets; estimated at 1 to 3 minutes on the lent H200
+# machine's 16 cores from a 2-core run, not yet timed there):
 #   GPU_BENCH_ROWS [50000] rows of bench train's toy table
 #   GPU_BENCH_EPOCHS [2] epochs timed per setting
 #   GPU_BENCH_BATCHES [256,1024,4096]
