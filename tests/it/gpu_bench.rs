@@ -114,3 +114,89 @@ fn asked_for_cuda_a_cpu_build_fails_loudly_before_timing_anything() {
     let log = std::fs::read_to_string(out.join("gpu-bench.log")).unwrap();
     assert!(!log.contains("bench train"), "{log}");
 }
+
+/// The launcher of dist/carelab-gpu, in a folder like the one
+/// scripts/build-cuda.sh packs, in front of a stand-in `carelab` that shows
+/// its arguments and the library path it was given. A child process writes
+/// the stand-in: a file this multi-threaded test process had open for
+/// writing could still be open in another test's child when it runs
+/// ("text file busy").
+fn launcher_folder(dir: &Path) -> std::path::PathBuf {
+    let folder = dir.join("carelab-gpu");
+    std::fs::create_dir_all(&folder).unwrap();
+    let launcher = folder.join("carelab-gpu");
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/carelab-gpu-launcher.sh"),
+        &launcher,
+    )
+    .unwrap();
+    let made = Command::new("sh")
+        .arg("-c")
+        .arg(r#"printf '#!/bin/sh\necho "ran $* with $LD_LIBRARY_PATH"\n' >"$1" && chmod +x "$1""#)
+        .arg("sh")
+        .arg(folder.join("carelab"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    std::fs::write(
+        folder.join("needs.txt"),
+        "libcuda.so.1\nlibcarelab-absent.so.13\n",
+    )
+    .unwrap();
+    launcher
+}
+
+/// The launcher, run by bash (so no file this process wrote is executed).
+fn launch(launcher: &Path) -> Command {
+    let mut c = Command::new("bash");
+    c.arg(launcher);
+    c
+}
+
+#[test]
+fn the_launcher_names_a_missing_library_and_where_it_looked() {
+    let dir = tempfile::tempdir().unwrap();
+    let launcher = launcher_folder(dir.path());
+    let run = launch(&launcher)
+        .arg("doctor")
+        .env_remove("CARELAB_CUDA_LIBS")
+        .env_remove("LD_LIBRARY_PATH")
+        .env("HOME", dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(127));
+    assert!(run.stdout.is_empty(), "carelab must not have run");
+    let err = String::from_utf8_lossy(&run.stderr);
+    for said in [
+        "the loader would not find",
+        "libcarelab-absent.so.13",
+        "looked in, in this order:",
+        "CARELAB_CUDA_LIBS=(unset)",
+        "LD_LIBRARY_PATH=(unset)",
+        "CUDA toolkits:",
+        "Python environments' NVIDIA wheels:",
+        "the driver's folders: /usr/local/nvidia/lib64",
+        "the system's library cache (ldconfig -p)",
+    ] {
+        assert!(err.contains(said), "{said:?} missing from:\n{err}");
+    }
+
+    // Given a folder that holds both, it runs carelab with that folder first.
+    let libs = dir.path().join("libs");
+    std::fs::create_dir_all(&libs).unwrap();
+    for lib in ["libcuda.so.1", "libcarelab-absent.so.13"] {
+        std::fs::write(libs.join(lib), "").unwrap();
+    }
+    let run = launch(&launcher)
+        .args(["doctor", "--json"])
+        .env("CARELAB_CUDA_LIBS", &libs)
+        .env("LD_LIBRARY_PATH", "/elsewhere")
+        .env("HOME", dir.path())
+        .output()
+        .unwrap();
+    let run = succeeded(run);
+    assert_eq!(
+        String::from_utf8_lossy(&run.stdout),
+        format!("ran doctor --json with {}:/elsewhere\n", libs.display())
+    );
+}
