@@ -77,17 +77,25 @@ die() {
 }
 # One value of a key in carelab's pretty JSON (one key per line): the first.
 field() { sed -n "s/^ *\"$2\": \(.*\)$/\1/p" "$1" | head -1 | sed 's/,$//; s/^"//; s/"$//'; }
-# Run carelab, its output into the log (and stdout to $1 when given).
+# Run carelab; its output goes to the console and the log, and its stdout
+# also to $1 when given. A failure stops the script with carelab's error
+# line (else its last line) as the reason.
 run() {
-  local to="$1"
+  local to="$1" rc=0 t0=$SECONDS
   shift
   echo "\$ carelab $*" | tee -a "$log" >&2
-  local t0=$SECONDS
+  "$carelab" "$@" >"$work/stdout" 2>"$work/stderr" || rc=$?
+  tee -a "$log" <"$work/stderr" >&2
   if [ -n "$to" ]; then
-    "$carelab" "$@" >"$to" 2> >(tee -a "$log" >&2) || die "carelab $* exited $? (see $log)"
-    cat "$to" >>"$log"
+    cp "$work/stdout" "$to"
+    cat "$work/stdout" >>"$log"
   else
-    "$carelab" "$@" > >(tee -a "$log") 2>&1 || die "carelab $* exited $? (see $log)"
+    tee -a "$log" <"$work/stdout"
+  fi
+  if [ "$rc" != 0 ]; then
+    local why
+    why="$(grep -m1 '^error' "$work/stderr" || grep -v '^[[:space:]]*$' "$work/stderr" | tail -1 || true)"
+    die "carelab ${*:1:2} exited $rc: $why"
   fi
   echo "  ($((SECONDS - t0)) s)" | tee -a "$log" >&2
 }
