@@ -135,11 +135,34 @@ step "packing $dist"
 rm -rf "$dist.tmp"
 mkdir -p "$dist.tmp"
 strip -o "$dist.tmp/carelab" "$bin"
-# The CUDA libraries the binary needs (the launcher checks each one there).
-readelf -d "$dist.tmp/carelab" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' |
-  grep -E '^lib(cuda|cudart|cublas|cublasLt|curand|nvrtc)\.so' >"$dist.tmp/needs.txt" ||
-  fail "the binary $bin links no CUDA library: was it built with --features cuda?"
-grep -qx 'libcuda.so.1' "$dist.tmp/needs.txt" || fail "the binary does not link libcuda.so.1"
+# The CUDA libraries the binary loads, for the launcher to find there: the
+# driver's libcuda.so.1 and every library of the toolkit it needs, with what
+# those need in turn (libcublas needs libcublasLt, say).
+needed() { readelf -d "$1" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'; }
+toolkit_file() {
+  for d in lib lib64 targets/x86_64-linux/lib; do
+    [ -e "$cuda_home/$d/$1" ] && { echo "$cuda_home/$d/$1"; return 0; }
+  done
+  return 1
+}
+needs=()
+todo=("$dist.tmp/carelab")
+while [ "${#todo[@]}" -gt 0 ]; do
+  file="${todo[0]}"
+  todo=("${todo[@]:1}")
+  for lib in $(needed "$file"); do
+    case " ${needs[*]:-} " in *" $lib "*) continue ;; esac
+    if [ "$lib" = libcuda.so.1 ]; then
+      needs+=("$lib")
+    elif found="$(toolkit_file "$lib")"; then
+      needs+=("$lib")
+      todo+=("$found")
+    fi
+  done
+done
+printf '%s\n' "${needs[@]:-}" >"$dist.tmp/needs.txt"
+grep -qx 'libcuda.so.1' "$dist.tmp/needs.txt" ||
+  fail "the binary $bin does not link libcuda.so.1: was it built with --features cuda?"
 sha="$(sha256sum "$dist.tmp/carelab" | cut -d' ' -f1)"
 xz -9 -T0 "$dist.tmp/carelab"
 cp scripts/carelab-gpu-launcher.sh "$dist.tmp/carelab-gpu"

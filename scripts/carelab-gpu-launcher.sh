@@ -6,8 +6,8 @@
 #
 # The binary links the CUDA libraries dynamically, so the system's loader must
 # find them before it can start at all. This script:
-#  1. decompresses carelab.xz once (beside itself, or in ~/.cache/carelab-gpu
-#     when this folder is read-only);
+#  1. decompresses carelab.xz once, into ~/.cache/carelab-gpu/SHA256/ (or
+#     $TMPDIR when that is not writable), leaving this folder as it was;
 #  2. finds each library listed in needs.txt, looking in this order:
 #       CARELAB_CUDA_LIBS (folders, separated by ':'), LD_LIBRARY_PATH,
 #       the CUDA toolkit (CUDA_HOME, CUDA_PATH, /usr/local/cuda, /usr/local/cuda-13*),
@@ -51,15 +51,22 @@ unpack() { # $1: where the binary goes
   fi
   chmod +x "$tmp" && mv -f "$tmp" "$dest"
 }
-bin="$here/carelab"
-if [ ! -x "$bin" ] || { [ -f "$here/carelab.xz" ] && [ "$here/carelab.xz" -nt "$bin" ]; }; then
-  [ -f "$here/carelab.xz" ] || { say "neither carelab nor carelab.xz is in $here"; exit 127; }
-  if ! unpack "$bin"; then
-    bin="${XDG_CACHE_HOME:-$HOME/.cache}/carelab-gpu/${sha:-unknown}/carelab"
-    if [ ! -x "$bin" ]; then
-      unpack "$bin" || { say "could not unpack $here/carelab.xz into $here or $(dirname "$bin")"; exit 127; }
+# Unpacked outside this folder, so that the folder stays small enough to
+# carry again; keyed by the binary's hash, so a new build unpacks afresh.
+if [ -f "$here/carelab.xz" ]; then
+  bin=""
+  for cache in "${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/carelab-gpu" "${TMPDIR:-/tmp}/carelab-gpu-$(id -u)"; do
+    if [ -x "$cache/${sha:-unknown}/carelab" ] || unpack "$cache/${sha:-unknown}/carelab"; then
+      bin="$cache/${sha:-unknown}/carelab"
+      break
     fi
-  fi
+  done
+  [ -n "$bin" ] || { say "could not unpack $here/carelab.xz into ~/.cache/carelab-gpu or ${TMPDIR:-/tmp}"; exit 127; }
+elif [ -x "$here/carelab" ]; then
+  bin="$here/carelab"
+else
+  say "neither carelab.xz nor carelab is in $here"
+  exit 127
 fi
 
 # --- 2. the libraries -----------------------------------------------------------
@@ -97,7 +104,8 @@ fi
 wheel_dirs=()
 for s in "${sites[@]}"; do
   for d in "$s"/nvidia/cu13/lib "$s"/nvidia/*/lib; do
-    [ -d "$d" ] && wheel_dirs+=("$d")
+    [ -d "$d" ] || continue
+    case " ${wheel_dirs[*]:-} " in *" $d "*) ;; *) wheel_dirs+=("$d") ;; esac
   done
 done
 add "Python environments' NVIDIA wheels: ${wheel_dirs[*]:-(none; looked in site-packages/nvidia/*/lib of ${sites[*]:-no Python environment found})}"

@@ -24,8 +24,10 @@
 #
 # carelab: --carelab PATH, else $CARELAB, else dist/carelab-gpu/carelab-gpu
 # (what scripts/build-cuda.sh packs), else carelab on PATH.
-# Sizes (defaults in brackets; estimated at 1 to 3 minutes on the lent H200
-# machine's 16 cores from a 2-core run, not yet timed there):
+# Sizes (defaults in brackets). With them the CPU-only run took 112 s on 2
+# shared cores (2026-12-03, the CUDA release build); on the lent H200
+# machine's 16 cores, both halves are expected within 1 to 3 minutes (not yet
+# timed there):
 #   GPU_BENCH_ROWS [50000] rows of bench train's toy table
 #   GPU_BENCH_EPOCHS [2] epochs timed per setting
 #   GPU_BENCH_BATCHES [256,1024,4096]
@@ -76,7 +78,7 @@ die() {
   exit 1
 }
 # One value of a key in carelab's pretty JSON (one key per line): the first.
-field() { sed -n "s/^ *\"$2\": \(.*\)$/\1/p" "$1" | head -1 | sed 's/,$//; s/^"//; s/"$//'; }
+field() { sed -n "s/^ *\"$2\": \(.*\)$/\1/p" "$1" | head -1 | sed 's/,$//; s/^"//; s/"$//; s/\\"/"/g; s/\\\\/\\/g'; }
 # Run carelab; its output goes to the console and the log, and its stdout
 # also to $1 when given. A failure stops the script with carelab's error
 # line (else its last line) as the reason.
