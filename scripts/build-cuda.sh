@@ -164,12 +164,18 @@ printf '%s\n' "${needs[@]:-}" >"$dist.tmp/needs.txt"
 grep -qx 'libcuda.so.1' "$dist.tmp/needs.txt" ||
   fail "the binary $bin does not link libcuda.so.1: was it built with --features cuda?"
 sha="$(sha256sum "$dist.tmp/carelab" | cut -d' ' -f1)"
+# CUDA 13.0 ships with driver 580; other versions need their own driver.
+if [ "$cuda_version" = 13000 ]; then
+  driver_needed="NVIDIA driver >= 580"
+else
+  driver_needed="an NVIDIA driver for CUDA $cuda_major.$cuda_minor or newer"
+fi
 xz -9 -T0 "$dist.tmp/carelab"
 cp scripts/carelab-gpu-launcher.sh "$dist.tmp/carelab-gpu"
 chmod +x "$dist.tmp/carelab-gpu"
 cat >"$dist.tmp/BUILD.txt" <<EOF
 carelab $(git describe --always --dirty 2>/dev/null || echo unknown), built $(date -u +%Y-%m-%dT%H:%M:%SZ) by scripts/build-cuda.sh
-cuda $cuda_major.$cuda_minor (needs NVIDIA driver >= 580 for 13.0), kernels for compute capability $cap
+cuda $cuda_major.$cuda_minor (needs $driver_needed), kernels for compute capability $cap
 binary sha256 $sha
 EOF
 rm -rf "$dist"

@@ -141,14 +141,20 @@ while IFS= read -r lib; do
 done <"$here/needs.txt"
 
 # --- 3. what is missing -----------------------------------------------------------
+# What the build was for, from its BUILD.txt line "cuda 13.0 (needs ...)".
+cuda="$(sed -n 's/^cuda \([0-9]*\.[0-9]*\) .*/\1/p' "$here/BUILD.txt" 2>/dev/null || true)"
+cuda="${cuda:-13.0}"
+driver="$(sed -n 's/^cuda [0-9.]* (needs \(.*\)), .*/\1/p' "$here/BUILD.txt" 2>/dev/null || true)"
+driver="${driver:-NVIDIA driver >= 580}"
 what() {
+  local kit="a CUDA ${cuda%%.*} toolkit, or pip install"
   case "$1" in
-    libcuda.so.*) echo "the NVIDIA driver's CUDA library: install the NVIDIA driver (>= 580 for CUDA 13.0; nvidia-smi shows the version)" ;;
-    libcudart.so.*) echo "the CUDA runtime: a CUDA 13 toolkit, or pip install nvidia-cuda-runtime==13.0.*" ;;
-    libcublasLt.so.* | libcublas.so.*) echo "cuBLAS: a CUDA 13 toolkit, or pip install nvidia-cublas==13.0.*" ;;
-    libcurand.so.*) echo "cuRAND: a CUDA 13 toolkit, or pip install nvidia-curand==10.4.0.*" ;;
-    libnvrtc.so.*) echo "NVRTC: a CUDA 13 toolkit, or pip install nvidia-cuda-nvrtc==13.0.*" ;;
-    *) echo "a CUDA library" ;;
+    libcuda.so.*) echo "the NVIDIA driver's CUDA library: install the $driver (for CUDA $cuda; nvidia-smi shows the version)" ;;
+    libcudart.so.*) echo "the CUDA runtime: $kit nvidia-cuda-runtime==$cuda.*" ;;
+    libcublasLt.so.* | libcublas.so.*) echo "cuBLAS: $kit nvidia-cublas==$cuda.*" ;;
+    libcurand.so.*) echo "cuRAND: $kit nvidia-curand (the release of CUDA $cuda)" ;;
+    libnvrtc.so.*) echo "NVRTC: $kit nvidia-cuda-nvrtc==$cuda.*" ;;
+    *) echo "a library of CUDA $cuda: $kit the wheel that holds it" ;;
   esac
 }
 if [ "${#missing[@]}" -gt 0 ]; then
