@@ -18,7 +18,8 @@
 # says why.
 #
 # Files under the output folder ($OUT, else --out, else gpu-bench-out):
-#   gpu-bench.json   everything above ("ok": false and "error" when it failed)
+#   gpu-bench.json   everything above, with the build's BUILD.txt ("ok": false
+#                    and "error" when it failed)
 #   gpu-bench.log    the whole console output
 #   bench-train.svg  the throughput plot
 #
@@ -171,6 +172,8 @@ fi
   printf '"settings": {"rows": %s, "epochs": %s, "batch_sizes": [%s], "hidden": [%s], "patients": %s, "seed": %s},\n' \
     "$rows" "$epochs" "$batches" "$(printf '"%s",' "${widths[@]}" | sed 's/,$//')" "$patients" "$seed"
   printf '"seconds": %s,\n' "$(($(date +%s) - started))"
+  build="$(cat "$(dirname "$carelab")/BUILD.txt" 2>/dev/null || echo "no BUILD.txt beside $carelab")"
+  printf '"build": %s,\n' "$(json_string "$build")"
   printf '"doctor": %s,\n' "$(cat "$work/doctor.json")"
   printf '"bench_train": %s,\n' "$(cat "$work/bench/bench-train.json")"
   printf '"train": %s\n}\n' "$train_json"

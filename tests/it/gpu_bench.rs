@@ -40,6 +40,10 @@ fn cpu_only_writes_every_figure_as_json() {
     let j = read_json(&out.join("gpu-bench.json"));
     assert_eq!(j["ok"], true);
     assert_eq!(j["mode"], "cpu-only");
+    assert!(j["build"]
+        .as_str()
+        .unwrap()
+        .starts_with("no BUILD.txt beside"));
     assert_eq!(j["settings"]["hidden"], serde_json::json!(["8", "16,8"]));
     assert_eq!(j["doctor"]["features"]["cuda"], cfg!(feature = "cuda"));
     assert!(j["doctor"]["cores"].as_u64().unwrap() >= 1);
