@@ -40,19 +40,21 @@ pub enum BenchCommand {
 
 #[derive(Debug, clap::Args)]
 pub struct BenchTrainArgs {
-    /// cpu or cuda (cuda needs a CUDA build).
-    #[arg(long, default_value = "cpu")]
-    pub device: carelab::train::DeviceKind,
+    /// Devices to sweep, comma-separated: cpu, cuda or cpu,cuda (cuda needs
+    /// a CUDA build and a GPU; every device is checked before any timing).
+    #[arg(long, default_value = "cpu", value_delimiter = ',')]
+    pub device: Vec<carelab::train::DeviceKind>,
     /// Batch sizes to sweep, comma-separated.
     #[arg(long, default_value = "64,256,1024,4096", value_delimiter = ',')]
     pub batch_sizes: Vec<usize>,
     /// Hidden layers to sweep: one width list per flag, e.g. --hidden 64 --hidden 256,128.
     #[arg(long, default_values = ["64"])]
     pub hidden: Vec<String>,
-    /// f32, or bf16: mixed precision on the candle engine (bf16 matmuls,
-    /// f32 weights); the fused CPU kernels are f32 only.
-    #[arg(long, default_value = "f32")]
-    pub dtype: String,
+    /// Compute types to sweep, comma-separated: f32, bf16 or f32,bf16. bf16
+    /// is mixed precision on the candle engine (bf16 matmuls, f32 weights);
+    /// the fused CPU kernels are f32 only.
+    #[arg(long, default_value = "f32", value_delimiter = ',')]
+    pub dtype: Vec<String>,
     /// Rows of the toy table.
     #[arg(long, default_value_t = 20_000)]
     pub rows: usize,
@@ -117,8 +119,8 @@ fn bench_train(a: BenchTrainArgs, ui: &Ui) -> Result<u8> {
         epochs: a.epochs,
         batch_sizes: a.batch_sizes.clone(),
         hidden,
-        cuda: a.device == carelab::train::DeviceKind::Cuda,
-        dtype: a.dtype.clone(),
+        devices: a.device.clone(),
+        dtypes: a.dtype.clone(),
         seed: a.seed,
     };
     ui.info(format!(
@@ -132,12 +134,12 @@ fn bench_train(a: BenchTrainArgs, ui: &Ui) -> Result<u8> {
     plots::png(&plot, &a.out.join("bench-train.png"))?;
     ui.result(&rows, || {
         let mut t = format!(
-            "{:<8}{:<6}{:<6}{:<10}{:>8}{:>14}{:>12}{:>12}\n",
-            "engine", "dev", "dtype", "hidden", "batch", "samples/s", "s/epoch", "MB"
+            "{:<8}{:<6}{:<6}{:<10}{:>8}{:>14}{:>12}{:>12}{:>9}\n",
+            "engine", "dev", "dtype", "hidden", "batch", "samples/s", "s/epoch", "MB", "×cpu"
         );
         for r in &rows {
             t.push_str(&format!(
-                "{:<8}{:<6}{:<6}{:<10}{:>8}{:>14.0}{:>12.4}{:>12.2}\n",
+                "{:<8}{:<6}{:<6}{:<10}{:>8}{:>14.0}{:>12.4}{:>12.2}{:>9}\n",
                 format!("{:?}", r.engine).to_lowercase(),
                 r.device,
                 r.dtype,
@@ -145,7 +147,8 @@ fn bench_train(a: BenchTrainArgs, ui: &Ui) -> Result<u8> {
                 r.batch_size,
                 r.samples_per_sec,
                 r.seconds_per_epoch,
-                r.working_bytes as f64 / 1e6
+                r.working_bytes as f64 / 1e6,
+                r.vs_best_cpu.map_or("-".into(), |x| format!("{x:.2}"))
             ));
         }
         t.push_str(&format!(
@@ -157,30 +160,40 @@ fn bench_train(a: BenchTrainArgs, ui: &Ui) -> Result<u8> {
     Ok(0)
 }
 
-/// Samples per second against batch size, one line per engine and width.
+/// Samples per second against batch size, one line per engine, device,
+/// compute type and width.
 fn bench_plot(rows: &[bench::TrainBenchRow], batches: &[usize]) -> plots::Plot {
     use plotters::style::RGBColor;
-    const COLORS: [RGBColor; 4] = [
+    const COLORS: [RGBColor; 8] = [
         RGBColor(31, 119, 180),
         RGBColor(214, 39, 40),
         RGBColor(44, 160, 44),
         RGBColor(148, 103, 189),
+        RGBColor(255, 127, 14),
+        RGBColor(140, 86, 75),
+        RGBColor(227, 119, 194),
+        RGBColor(23, 190, 207),
     ];
-    let mut keys: Vec<(String, String)> = rows
-        .iter()
-        .map(|r| (format!("{:?}", r.engine), r.hidden.clone()))
-        .collect();
-    keys.dedup();
+    let name = |r: &bench::TrainBenchRow| {
+        format!(
+            "{} {} {} hidden {}",
+            format!("{:?}", r.engine).to_lowercase(),
+            r.device,
+            r.dtype,
+            r.hidden
+        )
+    };
+    let mut keys: Vec<String> = rows.iter().map(name).collect();
     keys.sort();
     keys.dedup();
     let series = keys
         .iter()
         .enumerate()
-        .map(|(i, (engine, hidden))| plots::Series {
-            name: format!("{} hidden {}", engine.to_lowercase(), hidden),
+        .map(|(i, key)| plots::Series {
+            name: key.clone(),
             points: rows
                 .iter()
-                .filter(|r| format!("{:?}", r.engine) == *engine && r.hidden == *hidden)
+                .filter(|r| name(r) == *key)
                 .map(|r| ((r.batch_size as f64).log2(), r.samples_per_sec))
                 .collect(),
             color: COLORS[i % COLORS.len()],

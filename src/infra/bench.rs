@@ -1,9 +1,10 @@
 //! Throughput measurements a learner can run on their own machine.
 //!
 //! `train`: samples per second of one training epoch for each setting of
-//! engine, device, model width and batch size, on a seeded toy table with
-//! the analysis table's columns (so the numbers do not depend on which data
-//! a learner has). `io`: the same analysis table written and read as CSV and
+//! device, compute type, engine, model width and batch size, on a seeded toy
+//! table with the analysis table's columns (so the numbers do not depend on
+//! which data a learner has); each row also says how it compares with the
+//! fastest CPU row of the same width and batch size. `io`: the same analysis table written and read as CSV and
 //! as Parquet, with the size of each. Figures are wall-clock on whatever else
 //! the machine is doing, so compare settings within one run.
 
@@ -21,7 +22,7 @@ use crate::train::candle_engine::{self, CandleEngine};
 use crate::train::net::{Mlp, Workspace};
 use crate::train::optim::Optimizer;
 use crate::train::toy::toy_table;
-use crate::train::OptimizerKind;
+use crate::train::{DeviceKind, OptimizerKind};
 
 /// Which implementation runs the epoch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -39,8 +40,10 @@ pub struct TrainBenchOptions {
     pub epochs: usize,
     pub batch_sizes: Vec<usize>,
     pub hidden: Vec<Vec<usize>>,
-    pub cuda: bool,
-    pub dtype: String,
+    /// Devices to sweep, in this order (cuda needs a CUDA build and a GPU).
+    pub devices: Vec<DeviceKind>,
+    /// Compute types to sweep: f32, bf16.
+    pub dtypes: Vec<String>,
     pub seed: u64,
 }
 
@@ -57,83 +60,152 @@ pub struct TrainBenchRow {
     /// Parameters, their gradients and Adam moments, plus one batch of
     /// activations and their gradients, in bytes (computed, not sampled).
     pub working_bytes: u64,
+    /// Samples per second over those of the fastest CPU row (any engine or
+    /// compute type) with the same width and batch size; none without one.
+    pub vs_best_cpu: Option<f64>,
 }
 
 /// Sweep the settings; the fused engine runs on the CPU only.
 pub fn train(opts: &TrainBenchOptions) -> Result<Vec<TrainBenchRow>> {
     // bf16 is the candle engine's mixed precision (bf16 matmuls, f32
     // weights); the fused kernels are f32 only, so they sit a bf16 sweep out.
-    let compute = match opts.dtype.as_str() {
-        "f32" => DType::F32,
-        "bf16" => DType::BF16,
-        other => {
-            return Err(Error::usage(format!(
+    let dtypes = opts
+        .dtypes
+        .iter()
+        .map(|d| match d.as_str() {
+            "f32" => Ok((d.clone(), DType::F32)),
+            "bf16" => Ok((d.clone(), DType::BF16)),
+            other => Err(Error::usage(format!(
                 "--dtype {other}: expected f32 or bf16"
-            )))
-        }
-    };
+            ))),
+        })
+        .collect::<Result<Vec<_>>>()?;
     if opts.rows < 10 || opts.epochs == 0 || opts.batch_sizes.contains(&0) {
         return Err(Error::usage(
             "bench train needs --rows ≥ 10, --epochs ≥ 1 and batch sizes ≥ 1",
         ));
     }
+    if opts.devices.is_empty() || dtypes.is_empty() || opts.hidden.is_empty() {
+        return Err(Error::usage(
+            "bench train needs at least one --device, --dtype and --hidden",
+        ));
+    }
+    // Every device is checked before anything is timed: a missing GPU
+    // fails at once, not after minutes of CPU settings.
+    let devices = opts
+        .devices
+        .iter()
+        .map(|&kind| {
+            crate::train::trainer::check_device(kind)?;
+            Ok((kind, candle_engine::device(kind == DeviceKind::Cuda)?))
+        })
+        .collect::<Result<Vec<_>>>()?;
     let table = toy_table(opts.rows, opts.seed);
     let transform = Transform::fit(&table)?;
     let x = transform.apply(&table);
     let y: Vec<f32> = table.iter().map(|r| f32::from(r.readmit_30d)).collect();
     let w = vec![1.0f32; y.len()];
-    crate::train::trainer::check_device(if opts.cuda {
-        crate::train::DeviceKind::Cuda
-    } else {
-        crate::train::DeviceKind::Cpu
-    })?;
-    let device = candle_engine::device(opts.cuda)?;
-    let device_name = if opts.cuda { "cuda" } else { "cpu" };
     let order: Vec<usize> = (0..x.rows).collect();
     let mut out = Vec::new();
-    for hidden in &opts.hidden {
-        for &batch in &opts.batch_sizes {
-            let mut engines = vec![Engine::Candle];
-            if !opts.cuda && compute == DType::F32 {
-                engines.insert(0, Engine::Fused);
-            }
-            for engine in engines {
-                let mut mlp = Mlp::init(x.cols, hidden, opts.seed);
-                let mut opt = Optimizer::new(OptimizerKind::Adamw, 1e-3, 1e-4, mlp.params.len());
-                let started = Instant::now();
-                match engine {
-                    Engine::Fused => {
-                        for _ in 0..opts.epochs {
-                            fused_epoch(&mut mlp, &mut opt, &x, &y, &w, &order, batch);
-                        }
+    for (kind, device) in &devices {
+        for (dtype, compute) in &dtypes {
+            for hidden in &opts.hidden {
+                for &batch in &opts.batch_sizes {
+                    let mut engines = vec![Engine::Candle];
+                    if *kind == DeviceKind::Cpu && *compute == DType::F32 {
+                        engines.insert(0, Engine::Fused);
                     }
-                    Engine::Candle => {
-                        let mut e = CandleEngine::new(device.clone(), &x, &y, &w, &mlp, &opt)?
-                            .with_compute(compute)?;
-                        for _ in 0..opts.epochs {
-                            e.epoch(&order, batch, &mut opt)?;
-                        }
+                    for engine in engines {
+                        let seconds = time_epoch(
+                            engine, device, *compute, &x, &y, &w, &order, hidden, batch, opts,
+                        )?;
+                        let mlp = Mlp::init(x.cols, hidden, opts.seed);
+                        out.push(TrainBenchRow {
+                            engine,
+                            device: kind.as_str().into(),
+                            dtype: dtype.clone(),
+                            hidden: hidden
+                                .iter()
+                                .map(|h| h.to_string())
+                                .collect::<Vec<_>>()
+                                .join(","),
+                            batch_size: batch,
+                            samples_per_sec: x.rows as f64 / seconds,
+                            seconds_per_epoch: seconds,
+                            working_bytes: working_bytes(&mlp, batch.min(x.rows), *compute),
+                            vs_best_cpu: None,
+                        });
                     }
                 }
-                let seconds = started.elapsed().as_secs_f64() / opts.epochs as f64;
-                out.push(TrainBenchRow {
-                    engine,
-                    device: device_name.into(),
-                    dtype: opts.dtype.clone(),
-                    hidden: hidden
-                        .iter()
-                        .map(|h| h.to_string())
-                        .collect::<Vec<_>>()
-                        .join(","),
-                    batch_size: batch,
-                    samples_per_sec: x.rows as f64 / seconds,
-                    seconds_per_epoch: seconds,
-                    working_bytes: working_bytes(&mlp, batch.min(x.rows), compute),
-                });
             }
         }
     }
+    compare_with_cpu(&mut out);
     Ok(out)
+}
+
+/// Seconds per epoch of one setting, after an untimed warm-up of two
+/// batches: the first steps on a GPU load and compile kernels and allocate,
+/// which is not what an epoch costs. Moving the data onto the device is not
+/// timed either.
+#[allow(clippy::too_many_arguments)]
+fn time_epoch(
+    engine: Engine,
+    device: &candle_core::Device,
+    compute: DType,
+    x: &Matrix,
+    y: &[f32],
+    w: &[f32],
+    order: &[usize],
+    hidden: &[usize],
+    batch: usize,
+    opts: &TrainBenchOptions,
+) -> Result<f64> {
+    let mut mlp = Mlp::init(x.cols, hidden, opts.seed);
+    let mut opt = Optimizer::new(OptimizerKind::Adamw, 1e-3, 1e-4, mlp.params.len());
+    let warm = &order[..order.len().min(2 * batch)];
+    let started = match engine {
+        Engine::Fused => {
+            fused_epoch(&mut mlp, &mut opt, x, y, w, warm, batch);
+            let started = Instant::now();
+            for _ in 0..opts.epochs {
+                fused_epoch(&mut mlp, &mut opt, x, y, w, order, batch);
+            }
+            started
+        }
+        Engine::Candle => {
+            let mut e =
+                CandleEngine::new(device.clone(), x, y, w, &mlp, &opt)?.with_compute(compute)?;
+            e.epoch(warm, batch, &mut opt)?;
+            let started = Instant::now();
+            for _ in 0..opts.epochs {
+                // Each step reads its loss back, so the device has finished
+                // an epoch's work when `epoch` returns.
+                e.epoch(order, batch, &mut opt)?;
+            }
+            started
+        }
+    };
+    Ok(started.elapsed().as_secs_f64() / opts.epochs as f64)
+}
+
+/// Fill `vs_best_cpu`: each row against the fastest CPU row of its width and batch size.
+fn compare_with_cpu(rows: &mut [TrainBenchRow]) {
+    let best_cpu = |hidden: &str, batch: usize, rows: &[TrainBenchRow]| {
+        rows.iter()
+            .filter(|r| r.device == "cpu" && r.hidden == hidden && r.batch_size == batch)
+            .map(|r| r.samples_per_sec)
+            .fold(None, |best: Option<f64>, s| {
+                Some(best.map_or(s, |b| b.max(s)))
+            })
+    };
+    let ratios: Vec<Option<f64>> = rows
+        .iter()
+        .map(|r| best_cpu(&r.hidden, r.batch_size, rows).map(|cpu| r.samples_per_sec / cpu))
+        .collect();
+    for (row, ratio) in rows.iter_mut().zip(ratios) {
+        row.vs_best_cpu = ratio;
+    }
 }
 
 fn fused_epoch(
@@ -229,8 +301,8 @@ mod tests {
             epochs: 1,
             batch_sizes: vec![64, 256],
             hidden: vec![vec![16]],
-            cuda: false,
-            dtype: "f32".into(),
+            devices: vec![DeviceKind::Cpu],
+            dtypes: vec!["f32".into()],
             seed: 1,
         })
         .unwrap();
@@ -244,19 +316,27 @@ mod tests {
         }
         // a wider batch holds more activations
         assert!(rows[2].working_bytes > rows[0].working_bytes);
-        let bf16 = train(&TrainBenchOptions {
-            dtype: "bf16".into(),
+        // each row against the fastest CPU row of its width and batch
+        for pair in rows.chunks(2) {
+            let best = pair[0].samples_per_sec.max(pair[1].samples_per_sec);
+            for r in pair {
+                assert_eq!(r.vs_best_cpu, Some(r.samples_per_sec / best));
+            }
+            assert!(pair.iter().any(|r| r.vs_best_cpu == Some(1.0)));
+        }
+        let both = train(&TrainBenchOptions {
+            dtypes: vec!["f32".into(), "bf16".into()],
             ..opts()
         })
         .unwrap();
-        assert_eq!(bf16.len(), 1, "bf16 runs on the candle engine only");
-        assert_eq!(
-            (bf16[0].engine, bf16[0].dtype.as_str()),
-            (Engine::Candle, "bf16")
-        );
-        assert!(bf16[0].samples_per_sec > 0.0 && bf16[0].samples_per_sec.is_finite());
+        assert_eq!(both.len(), 3, "bf16 runs on the candle engine only");
+        let bf16 = &both[2];
+        assert_eq!((bf16.engine, bf16.dtype.as_str()), (Engine::Candle, "bf16"));
+        assert!(bf16.samples_per_sec > 0.0 && bf16.samples_per_sec.is_finite());
+        let fastest = both.iter().map(|r| r.samples_per_sec).fold(0.0, f64::max);
+        assert_eq!(bf16.vs_best_cpu, Some(bf16.samples_per_sec / fastest));
         let err = train(&TrainBenchOptions {
-            dtype: "f16".into(),
+            dtypes: vec!["f32".into(), "f16".into()],
             ..opts()
         })
         .unwrap_err();
@@ -269,10 +349,25 @@ mod tests {
             epochs: 1,
             batch_sizes: vec![32],
             hidden: vec![vec![8]],
-            cuda: false,
-            dtype: "f32".into(),
+            devices: vec![DeviceKind::Cpu],
+            dtypes: vec!["f32".into()],
             seed: 1,
         }
+    }
+
+    #[cfg(not(feature = "cuda"))]
+    #[test]
+    fn cuda_in_a_cpu_build_fails_before_anything_is_timed() {
+        let err = train(&TrainBenchOptions {
+            devices: vec![DeviceKind::Cpu, DeviceKind::Cuda],
+            ..opts()
+        })
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("--device cuda needs a build with CUDA"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -45,6 +45,13 @@ pub struct Features {
 #[derive(Debug, Clone, Serialize)]
 pub struct Cuda {
     pub built: bool,
+    /// The CUDA version a CUDA build was made for (set by scripts/build-cuda.sh).
+    pub built_for: Option<String>,
+    /// The NVIDIA kernel driver's version, e.g. 580.159.03, where the
+    /// driver is loaded (read from /proc/driver/nvidia/version, in any build).
+    pub driver_version: Option<String>,
+    /// The newest CUDA the driver runs, e.g. 13.0 (cuDriverGetVersion; CUDA builds).
+    pub driver_cuda: Option<String>,
     pub devices: Vec<GpuDevice>,
     pub message: String,
 }
@@ -187,34 +194,80 @@ fn disk_free(path: &Path) -> Option<u64> {
         .map(|d| d.available_space())
 }
 
+/// The version of the loaded NVIDIA kernel driver, if there is one.
+fn driver_version() -> Option<String> {
+    parse_driver_version(&fs::read_to_string("/proc/driver/nvidia/version").ok()?)
+}
+
+/// The first dotted number on the NVRM line: "NVRM version: NVIDIA UNIX
+/// x86_64 Kernel Module  580.159.03  Thu ..." (the open modules say "Open
+/// Kernel Module for x86_64" before it).
+fn parse_driver_version(text: &str) -> Option<String> {
+    let line = text.lines().find(|l| l.starts_with("NVRM version:"))?;
+    line.split_whitespace()
+        .find(|w| {
+            w.contains('.')
+                && w.split('.')
+                    .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+        })
+        .map(str::to_string)
+}
+
+/// The CUDA version scripts/build-cuda.sh built for, in cudarc's spelling
+/// (13000 is 13.0), as "13.0".
+#[cfg(feature = "cuda")]
+fn built_for() -> Option<String> {
+    let v: u32 = option_env!("CUDARC_CUDA_VERSION")?.parse().ok()?;
+    Some(format!("{}.{}", v / 1000, (v % 1000) / 10))
+}
+
 #[cfg(not(feature = "cuda"))]
 fn cuda_devices() -> Cuda {
+    let driver_version = driver_version();
+    let there = match &driver_version {
+        Some(v) => format!("this machine has NVIDIA driver {v}: "),
+        None => String::new(),
+    };
     Cuda {
         built: false,
+        built_for: None,
+        driver_version,
+        driver_cuda: None,
         devices: Vec::new(),
-        message:
-            "not built with CUDA: rebuild with `cargo build --release --features cuda` \
-                  (or scripts/build-cuda.sh) on a machine with an NVIDIA GPU; every lab runs on CPU"
-                .to_string(),
+        message: format!(
+            "not built with CUDA: {there}build with scripts/build-cuda.sh (see the book's GPU \
+             chapter) for a machine with an NVIDIA GPU; every lab runs on CPU"
+        ),
     }
 }
 
 #[cfg(feature = "cuda")]
 fn cuda_devices() -> Cuda {
     use candle_core::cuda_backend::cudarc::driver::{result, sys};
-    let fail = |what: &str, e: result::DriverError| Cuda {
+    let built_for = built_for();
+    let driver_version = driver_version();
+    let fail = |what: &str, e: result::DriverError, driver_cuda: Option<String>| Cuda {
         built: true,
+        built_for: built_for.clone(),
+        driver_version: driver_version.clone(),
+        driver_cuda,
         devices: Vec::new(),
         message: format!(
             "built with CUDA, but {what}: {e:?}; check the NVIDIA driver with nvidia-smi"
         ),
     };
     if let Err(e) = result::init() {
-        return fail("the CUDA driver did not start", e);
+        return fail("the CUDA driver did not start", e, None);
     }
+    let mut v: std::ffi::c_int = 0;
+    // SAFETY: cuDriverGetVersion writes one int, and the driver is initialised.
+    let driver_cuda = unsafe { sys::cuDriverGetVersion(&mut v) }
+        .result()
+        .ok()
+        .map(|()| format!("{}.{}", v / 1000, (v % 1000) / 10));
     let count = match result::device::get_count() {
         Ok(n) => n.max(0),
-        Err(e) => return fail("the GPUs could not be counted", e),
+        Err(e) => return fail("the GPUs could not be counted", e, driver_cuda),
     };
     let mut devices = Vec::new();
     for i in 0..count {
@@ -245,7 +298,16 @@ fn cuda_devices() -> Cuda {
             compute_capability: format!("{major}.{minor}"),
         });
     }
-    let message = if devices.is_empty() {
+    let too_old = match (&driver_cuda, &built_for) {
+        (Some(have), Some(need)) if version_key(have) < version_key(need) => Some(format!(
+            "the driver runs CUDA {have} but this build is for CUDA {need}: install a newer \
+             NVIDIA driver (CUDA 13.0 needs 580 or newer), or build for the CUDA it has"
+        )),
+        _ => None,
+    };
+    let message = if let Some(too_old) = too_old {
+        too_old
+    } else if devices.is_empty() {
         "built with CUDA, but no GPU is visible (check nvidia-smi and CUDA_VISIBLE_DEVICES)"
             .to_string()
     } else {
@@ -253,9 +315,19 @@ fn cuda_devices() -> Cuda {
     };
     Cuda {
         built: true,
+        built_for,
+        driver_version,
+        driver_cuda,
         devices,
         message,
     }
+}
+
+/// "13.0" -> (13, 0), for comparing versions.
+#[cfg(feature = "cuda")]
+fn version_key(v: &str) -> (u32, u32) {
+    let mut parts = v.split('.').map(|p| p.parse().unwrap_or(0));
+    (parts.next().unwrap_or(0), parts.next().unwrap_or(0))
 }
 
 impl Report {
@@ -286,6 +358,18 @@ impl Report {
                 .unwrap_or_else(|| "free space unknown".to_string())
         ));
         t.push_str(&format!("  cuda         {}\n", self.cuda.message));
+        let c = &self.cuda;
+        if c.driver_version.is_some() || c.driver_cuda.is_some() || c.built_for.is_some() {
+            let or_unknown = |v: &Option<String>| v.clone().unwrap_or_else(|| "unknown".into());
+            t.push_str(&format!(
+                "    driver     {} (runs CUDA {}); this build: {}\n",
+                or_unknown(&c.driver_version),
+                or_unknown(&c.driver_cuda),
+                c.built_for
+                    .as_ref()
+                    .map_or("no CUDA".to_string(), |v| format!("CUDA {v}"))
+            ));
+        }
         for d in &self.cuda.devices {
             t.push_str(&format!(
                 "    GPU {}      {}, {} GB, compute capability {}\n",
@@ -333,5 +417,15 @@ mod tests {
         assert_eq!(r.labs.len(), catalog.labs.len());
         assert_eq!(r.features.cuda, cfg!(feature = "cuda"));
         assert!(r.to_text().contains("00-setup"));
+    }
+
+    #[test]
+    fn driver_version_from_the_nvrm_line_of_either_kernel_module() {
+        let closed = "NVRM version: NVIDIA UNIX x86_64 Kernel Module  580.159.03  Thu Oct  2 2025\nGCC version:  gcc version 12.2.0\n";
+        let open = "NVRM version: NVIDIA UNIX Open Kernel Module for x86_64  570.86.15  Release Build  (dvs-builder@U16-I3-B03-4-3)  Thu Jan 23 2025\n";
+        assert_eq!(parse_driver_version(closed).as_deref(), Some("580.159.03"));
+        assert_eq!(parse_driver_version(open).as_deref(), Some("570.86.15"));
+        assert_eq!(parse_driver_version("GCC version: 12.2.0\n"), None);
+        assert_eq!(parse_driver_version("NVRM version: unknown\n"), None);
     }
 }

@@ -22,7 +22,7 @@ pub fn device(cuda: bool) -> Result<Device> {
     }
     Device::new_cuda(0).map_err(|e| {
         Error::usage(format!(
-            "--device cuda: no usable CUDA GPU ({e}); check `nvidia-smi` and the CUDA toolkit, \
+            "--device cuda: no usable CUDA GPU ({e}); check `nvidia-smi` and `carelab doctor`, \
              or use --device cpu"
         ))
     })

@@ -206,9 +206,9 @@ pub fn check_device(device: DeviceKind) -> Result<()> {
     match device {
         DeviceKind::Cpu => Ok(()),
         DeviceKind::Cuda if !cfg!(feature = "cuda") => Err(Error::usage(
-            "--device cuda needs a build with CUDA support: install the CUDA toolkit, then \
-             `cargo build --release --features cuda` (and run on a machine with an NVIDIA GPU); \
-             or use --device cpu",
+            "--device cuda needs a build with CUDA support: scripts/build-cuda.sh builds one \
+             (`cargo build --release --features cuda` with the CUDA toolkit) to run on a machine \
+             with an NVIDIA GPU; or use --device cpu",
         )),
         DeviceKind::Cuda => super::candle_engine::device(true).map(|_| ()),
     }

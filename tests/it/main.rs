@@ -29,6 +29,8 @@ mod eval_report;
 mod eval_train_run;
 mod fhir;
 mod generate;
+#[cfg(unix)]
+mod gpu_bench;
 mod hl7v2;
 mod hl7v2_conformance;
 mod hl7v2_vendors;
