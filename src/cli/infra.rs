@@ -134,25 +134,40 @@ fn bench_train(a: BenchTrainArgs, ui: &Ui) -> Result<u8> {
     plots::png(&plot, &a.out.join("bench-train.png"))?;
     ui.result(&rows, || {
         let mut t = format!(
-            "{:<8}{:<6}{:<6}{:<10}{:>8}{:>14}{:>12}{:>12}{:>9}\n",
-            "engine", "dev", "dtype", "hidden", "batch", "samples/s", "s/epoch", "MB", "×cpu"
+            "{:<8}{:<6}{:<6}{:<10}{:>8}{:>14}{:>22}{:>12}{:>12}{:>9}{:>12}\n",
+            "engine",
+            "dev",
+            "dtype",
+            "hidden",
+            "batch",
+            "samples/s",
+            "min-max",
+            "s/epoch",
+            "MB",
+            "×cpu",
+            "load"
         );
+        let load = |l: Option<f64>| l.map_or("-".to_string(), |l| format!("{l:.1}"));
         for r in &rows {
             t.push_str(&format!(
-                "{:<8}{:<6}{:<6}{:<10}{:>8}{:>14.0}{:>12.4}{:>12.2}{:>9}\n",
+                "{:<8}{:<6}{:<6}{:<10}{:>8}{:>14.0}{:>22}{:>12.4}{:>12.2}{:>9}{:>12}\n",
                 format!("{:?}", r.engine).to_lowercase(),
                 r.device,
                 r.dtype,
                 r.hidden,
                 r.batch_size,
                 r.samples_per_sec,
+                format!("{:.0}-{:.0}", r.samples_per_sec_min, r.samples_per_sec_max),
                 r.seconds_per_epoch,
                 r.working_bytes as f64 / 1e6,
-                r.vs_best_cpu.map_or("-".into(), |x| format!("{x:.2}"))
+                r.vs_best_cpu.map_or("-".into(), |x| format!("{x:.2}")),
+                format!("{}->{}", load(r.load_before), load(r.load_after))
             ));
         }
         t.push_str(&format!(
-            "plot: {}\n",
+            "samples/s is the median of {} timed epochs per setting (after a warm-up), with the slowest and fastest; load is the 1-minute load average before and after, on {} cores: near or above that, other work shared them.\nplot: {}\n",
+            a.epochs,
+            std::thread::available_parallelism().map_or(1, |n| n.get()),
             a.out.join("bench-train.svg").display()
         ));
         t

@@ -55,8 +55,21 @@ pub struct TrainBenchRow {
     pub dtype: String,
     pub hidden: String,
     pub batch_size: usize,
+    /// The median over the timed epochs (each epoch timed on its own, after
+    /// the warm-up): one run on a shared machine swings 2-3x, so a figure
+    /// comes with its spread.
     pub samples_per_sec: f64,
+    /// The slowest and fastest timed epoch.
+    pub samples_per_sec_min: f64,
+    pub samples_per_sec_max: f64,
+    pub epochs_timed: usize,
+    /// Median seconds per epoch.
     pub seconds_per_epoch: f64,
+    /// The machine's 1-minute load average just before and just after this
+    /// setting was timed (none where the system does not report one): a
+    /// load near or above the core count means other work shared the cores.
+    pub load_before: Option<f64>,
+    pub load_after: Option<f64>,
     /// Parameters, their gradients and Adam moments, plus one batch of
     /// activations and their gradients, in bytes (computed, not sampled).
     pub working_bytes: u64,
@@ -116,9 +129,15 @@ pub fn train(opts: &TrainBenchOptions) -> Result<Vec<TrainBenchRow>> {
                         engines.insert(0, Engine::Fused);
                     }
                     for engine in engines {
-                        let seconds = time_epoch(
+                        let load_before = load_average();
+                        let epochs = time_epochs(
                             engine, device, *compute, &x, &y, &w, &order, hidden, batch, opts,
                         )?;
+                        let load_after = load_average();
+                        let mut rates: Vec<f64> =
+                            epochs.iter().map(|s| x.rows as f64 / s).collect();
+                        rates.sort_by(f64::total_cmp);
+                        let median = crate::eval::bootstrap::quantile(&rates, 0.5).unwrap_or(0.0);
                         let mlp = Mlp::init(x.cols, hidden, opts.seed);
                         out.push(TrainBenchRow {
                             engine,
@@ -130,8 +149,13 @@ pub fn train(opts: &TrainBenchOptions) -> Result<Vec<TrainBenchRow>> {
                                 .collect::<Vec<_>>()
                                 .join(","),
                             batch_size: batch,
-                            samples_per_sec: x.rows as f64 / seconds,
-                            seconds_per_epoch: seconds,
+                            samples_per_sec: median,
+                            samples_per_sec_min: rates[0],
+                            samples_per_sec_max: rates[rates.len() - 1],
+                            epochs_timed: rates.len(),
+                            seconds_per_epoch: x.rows as f64 / median,
+                            load_before,
+                            load_after,
                             working_bytes: working_bytes(&mlp, batch.min(x.rows), *compute),
                             vs_best_cpu: None,
                         });
@@ -144,12 +168,18 @@ pub fn train(opts: &TrainBenchOptions) -> Result<Vec<TrainBenchRow>> {
     Ok(out)
 }
 
-/// Seconds per epoch of one setting, after an untimed warm-up of two
+/// The 1-minute load average, where the system reports one.
+fn load_average() -> Option<f64> {
+    let one = sysinfo::System::load_average().one;
+    (one > 0.0 || cfg!(target_os = "linux")).then_some(one)
+}
+
+/// Seconds of each epoch of one setting, after an untimed warm-up of two
 /// batches: the first steps on a GPU load and compile kernels and allocate,
 /// which is not what an epoch costs. Moving the data onto the device is not
 /// timed either.
 #[allow(clippy::too_many_arguments)]
-fn time_epoch(
+fn time_epochs(
     engine: Engine,
     device: &candle_core::Device,
     compute: DType,
@@ -160,33 +190,34 @@ fn time_epoch(
     hidden: &[usize],
     batch: usize,
     opts: &TrainBenchOptions,
-) -> Result<f64> {
+) -> Result<Vec<f64>> {
     let mut mlp = Mlp::init(x.cols, hidden, opts.seed);
     let mut opt = Optimizer::new(OptimizerKind::Adamw, 1e-3, 1e-4, mlp.params.len());
     let warm = &order[..order.len().min(2 * batch)];
-    let started = match engine {
+    let mut seconds = Vec::with_capacity(opts.epochs);
+    match engine {
         Engine::Fused => {
             fused_epoch(&mut mlp, &mut opt, x, y, w, warm, batch);
-            let started = Instant::now();
             for _ in 0..opts.epochs {
+                let started = Instant::now();
                 fused_epoch(&mut mlp, &mut opt, x, y, w, order, batch);
+                seconds.push(started.elapsed().as_secs_f64());
             }
-            started
         }
         Engine::Candle => {
             let mut e =
                 CandleEngine::new(device.clone(), x, y, w, &mlp, &opt)?.with_compute(compute)?;
             e.epoch(warm, batch, &mut opt)?;
-            let started = Instant::now();
             for _ in 0..opts.epochs {
                 // Each step reads its loss back, so the device has finished
                 // an epoch's work when `epoch` returns.
+                let started = Instant::now();
                 e.epoch(order, batch, &mut opt)?;
+                seconds.push(started.elapsed().as_secs_f64());
             }
-            started
         }
-    };
-    Ok(started.elapsed().as_secs_f64() / opts.epochs as f64)
+    }
+    Ok(seconds)
 }
 
 /// Fill `vs_best_cpu`: each row against the fastest CPU row of its width and batch size.
@@ -298,7 +329,7 @@ mod tests {
     fn tiny_train_bench_gives_positive_figures_for_both_engines() {
         let rows = train(&TrainBenchOptions {
             rows: 400,
-            epochs: 1,
+            epochs: 3,
             batch_sizes: vec![64, 256],
             hidden: vec![vec![16]],
             devices: vec![DeviceKind::Cpu],
@@ -312,6 +343,13 @@ mod tests {
         for r in &rows {
             assert!(r.samples_per_sec > 0.0 && r.samples_per_sec.is_finite());
             assert!((r.samples_per_sec * r.seconds_per_epoch - 400.0).abs() < 1e-6);
+            // the figure is the median of the timed epochs, with their spread
+            assert_eq!(r.epochs_timed, 3);
+            assert!(r.samples_per_sec_min <= r.samples_per_sec);
+            assert!(r.samples_per_sec <= r.samples_per_sec_max);
+            if cfg!(target_os = "linux") {
+                assert!(r.load_before.is_some() && r.load_after.is_some());
+            }
             assert!(r.working_bytes > 0);
         }
         // a wider batch holds more activations
