@@ -40,7 +40,7 @@ pub enum LabCommand {
     Hint(LabArgs),
     /// Put the starter files back (your dataset is kept).
     Reset(LabArgs),
-    /// Apply the reference solution for your seed (for instructors and tests).
+    /// Apply the reference solution for your seed; recorded in your progress (the lab counts as passed with the solution).
     Solve(LabArgs),
     /// What you have done and the time spent; `--json` gives the file workshop report reads.
     Progress(#[command(flatten)] WorkspaceArgs),
