@@ -213,6 +213,7 @@ pub fn outputs(lab: &Lab, report: &CheckReport, progress: &ProgressFile) -> Vec<
         report.to_text(lab.spec.number()),
         serde_json::to_string_pretty(report).unwrap(),
         serde_json::to_string_pretty(progress).unwrap(),
+        serde_json::to_string_pretty(&class).unwrap(),
         class.to_terminal(),
         class.to_markdown(),
         class.to_html(),
