@@ -40,7 +40,7 @@ pub enum LabCommand {
     Hint(LabArgs),
     /// Put the starter files back (your dataset is kept).
     Reset(LabArgs),
-    /// Apply the reference solution for your seed (for instructors and tests).
+    /// Apply the reference solution for your seed; recorded in your progress (the lab counts as passed with the solution).
     Solve(LabArgs),
     /// What you have done and the time spent; `--json` gives the file workshop report reads.
     Progress(#[command(flatten)] WorkspaceArgs),
@@ -120,23 +120,7 @@ pub fn run_lab(args: LabCommand, ui: &Ui) -> Result<u8> {
             let lab = catalog.find(&a.lab)?;
             let mut w = open(&a.ws)?;
             let report = w.check(lab)?;
-            ui.result(&report, || {
-                let mut t = format!("{} (seed {})\n", report.lab, report.seed);
-                for c in &report.checks {
-                    let mark = if c.passed { "✔" } else { "✘" };
-                    t.push_str(&format!("  {mark} {}\n      {}\n", c.title, c.detail));
-                    if !c.passed {
-                        t.push_str(&format!("      → {}\n", c.fix));
-                    }
-                }
-                t.push_str(&format!("\n{}/{} checks pass", report.passed, report.total));
-                if report.complete {
-                    t.push_str(" — lab complete!");
-                } else {
-                    t.push_str(&format!("; stuck? carelab lab hint {}", lab.spec.number()));
-                }
-                t
-            });
+            ui.result(&report, || report.to_text(lab.spec.number()));
             Ok(if report.complete { 0 } else { 1 })
         }
         LabCommand::Hint(a) => {
@@ -177,7 +161,9 @@ pub fn run_lab(args: LabCommand, ui: &Ui) -> Result<u8> {
                 &serde_json::json!({ "lab": lab.spec.slug, "solved": dir }),
                 || {
                     format!(
-                        "Applied the reference solution in {}; run `carelab lab check {}`.",
+                        "Applied the reference solution in {}; run `carelab lab check {}`.\n\
+                         This is recorded in your progress: `lab progress` and the \
+                         instructor's `workshop report` show the lab as passed with the solution.",
                         dir.display(),
                         lab.spec.number()
                     )
@@ -190,7 +176,9 @@ pub fn run_lab(args: LabCommand, ui: &Ui) -> Result<u8> {
 
 fn show(lab: &Lab, ui: &Ui) -> Result<u8> {
     let s = &lab.spec;
-    ui.result(s, || {
+    // --json gives the outline: the full lab.toml holds the answers the
+    // checks want, every hint at once and the solution.
+    ui.result(&s.outline(), || {
         let mut t = format!(
             "Lab {} — {}\nGap: {}   Time: about {} minutes\n\nObjectives:\n",
             s.id, s.title, s.gap, s.duration_minutes
@@ -223,7 +211,7 @@ fn list(ws: &WorkspaceArgs, ui: &Ui) -> Result<u8> {
             let p = w.progress.labs.get(&lab.spec.slug);
             let status = match p {
                 None => "not started".to_string(),
-                Some(p) if p.is_complete() => "complete".to_string(),
+                Some(p) if p.is_complete() => p.status().to_string(),
                 Some(p) if p.last_results.is_empty() => "started".to_string(),
                 Some(p) => format!(
                     "{}/{} checks",
@@ -241,7 +229,7 @@ fn list(ws: &WorkspaceArgs, ui: &Ui) -> Result<u8> {
         let mut t = String::new();
         for r in &rows {
             t.push_str(&format!(
-                "{:>2}  {:<10} {:<14} {:>3} min  {}\n",
+                "{:>2}  {:<10} {:<26} {:>3} min  {}\n",
                 r["number"],
                 r["lab"].as_str().unwrap_or(""),
                 r["status"].as_str().unwrap_or(""),
@@ -281,23 +269,23 @@ fn progress(ws: &WorkspaceArgs, ui: &Ui) -> Result<u8> {
             };
             total += lp.minutes_spent();
             let passed = lp.last_results.values().filter(|ok| **ok).count();
+            // Whether the reference solution did the work is part of the
+            // record, as `workshop report` shows it to the instructor.
+            let solution = if lp.passed_with_solution() {
+                " (checks passed after `lab solve`)"
+            } else if lp.solved_with_solution {
+                " (`lab solve` used after completing)"
+            } else {
+                ""
+            };
             t.push_str(&format!(
-                "  {:<10} {:<9} {}/{} checks, {} hint(s), {:.0} min{}\n",
+                "  {:<10} {:<26} {}/{} checks, {} hint(s), {:.0} min{solution}\n",
                 lab.spec.slug,
-                if lp.is_complete() {
-                    "complete"
-                } else {
-                    "started"
-                },
+                lp.status(),
                 passed,
                 lab.spec.checks.len(),
                 lp.hints_shown,
                 lp.minutes_spent(),
-                if lp.solved_with_solution {
-                    " (solution applied)"
-                } else {
-                    ""
-                }
             ));
         }
         t.push_str(&format!("Time spent: {total:.0} min"));

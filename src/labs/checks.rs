@@ -1,6 +1,15 @@
 //! The check kinds, implemented once. A check inspects what the learner
 //! produced (contents, not just existence) and says what it found and, when
 //! it fails, what to do next.
+//!
+//! A failed check never says what it expected: that value is the answer,
+//! and a learner who could copy it from the check's output would pass
+//! without doing the lab. So the expected value stays inside [`compare`],
+//! which returns an [`Outcome`] — a type with no room for it — and
+//! [`describe`] is the one place that turns an outcome into the words the
+//! learner sees (terminal, `--json`, progress). It names the file and field
+//! to read and, for a value the learner wrote by hand, what they wrote; the
+//! answer itself is only in the instructor's key and in `lab solve`.
 
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
@@ -12,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
-use super::spec::{CheckKind, CheckSpec, Compare};
+use super::spec::{CheckKind, CheckSpec, Compare, Stat, TomlScalar};
 use super::template::Context;
 use super::values::{self, format_number, Found};
 
@@ -22,7 +31,8 @@ pub struct CheckResult {
     pub id: String,
     pub title: String,
     pub passed: bool,
-    /// What was found (or why nothing could be).
+    /// What was looked at and what is wrong with it (or why nothing could
+    /// be read); never the value the check wanted.
     pub detail: String,
     /// What to do next; empty when the check passed.
     pub fix: String,
@@ -39,7 +49,7 @@ pub struct Env<'a> {
 /// Run one check; never fails, a problem is a failed check with its reason.
 pub fn run(check: &CheckSpec, env: &Env) -> CheckResult {
     let (passed, detail) = match evaluate(&check.check, env) {
-        Ok(r) => r,
+        Ok(outcome) => (outcome.passed(), describe(&outcome)),
         Err(e) => (false, explain(&e, env.lab_dir)),
     };
     CheckResult {
@@ -69,12 +79,190 @@ pub fn explain(e: &Error, lab_dir: &Path) -> String {
     }
 }
 
-fn evaluate(kind: &CheckKind, env: &Env) -> Result<(bool, String)> {
-    let path = |p: &str| -> Result<PathBuf> { Ok(env.lab_dir.join(env.ctx.render(p)?)) };
+/// The value a check looked at: where it is (file and field), and the
+/// value itself only when the learner wrote it by hand. A value read from
+/// a file a command made is not shown even when the check fails: it is
+/// often the answer to another check (the persons `ingest` counted are the
+/// `persons` answers.toml asks for), and the learner can read it there.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Looked {
+    pub what: String,
+    pub written: Option<String>,
+}
+
+/// What a check concluded. No variant holds the value a check expected,
+/// so nothing made from an outcome can show it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// A value is what the check wants.
+    Right(Looked),
+    /// A value is not the one wanted. `from_your_data`: the wanted value
+    /// is computed from the learner's own files (else it is the lab's).
+    Wrong {
+        looked: Looked,
+        from_your_data: bool,
+        tolerance: Option<f64>,
+    },
+    /// A value is outside a limit the lab states for everyone (a public
+    /// requirement such as "AUROC at least 0.65", shown as it is).
+    OutsideLimit { looked: Looked, limit: Limit },
+    /// A value is outside a limit computed from the learner's own files.
+    OutsideYourLimit(Looked),
+    /// A value the check compares as a number is not one.
+    NotANumber(Looked),
+    /// A file holds all the text it should and none it must not.
+    TextPresent { file: String },
+    /// A file lacks some of the text the check looks for.
+    TextMissing {
+        file: String,
+        missing: usize,
+        of: usize,
+    },
+    /// A file holds text it must not; the text is shown only when the lab
+    /// wrote it out (a computed one is not).
+    TextForbidden { file: String, text: Option<String> },
+    /// A command exited as it should and printed what it should.
+    CommandOk { command: String, code: i32 },
+    CommandExit {
+        command: String,
+        code: i32,
+        wanted: i32,
+    },
+    CommandOutputMissing {
+        command: String,
+        missing: usize,
+        of: usize,
+    },
+    /// An HTTP endpoint answered as it should.
+    HttpOk { url: String, status: u16 },
+    HttpStatus {
+        url: String,
+        status: u16,
+        wanted: u16,
+    },
+    HttpBodyMissing {
+        url: String,
+        missing: usize,
+        of: usize,
+    },
+}
+
+/// A public limit of the lab.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Limit {
+    AtLeast(f64),
+    AtMost(f64),
+}
+
+impl Outcome {
+    pub fn passed(&self) -> bool {
+        matches!(
+            self,
+            Outcome::Right(_)
+                | Outcome::TextPresent { .. }
+                | Outcome::CommandOk { .. }
+                | Outcome::HttpOk { .. }
+        )
+    }
+}
+
+/// The one place a check's outcome becomes words for the learner.
+pub fn describe(outcome: &Outcome) -> String {
+    let value = |l: &Looked| match &l.written {
+        Some(v) => format!("{} is {v}", l.what),
+        None => l.what.clone(),
+    };
+    let missing = |missing: usize, of: usize| {
+        if of == 1 {
+            "what this check looks for".to_string()
+        } else {
+            format!("{missing} of the {of} things this check looks for")
+        }
+    };
+    match outcome {
+        Outcome::Right(l) => match &l.written {
+            Some(_) => value(l),
+            None => format!("{} is as it should be", l.what),
+        },
+        Outcome::Wrong {
+            looked,
+            from_your_data,
+            tolerance,
+        } => {
+            let reason = match (from_your_data, tolerance) {
+                (true, Some(t)) => format!(
+                    "not within ± {} of the value your own data gives",
+                    format_number(*t)
+                ),
+                (true, None) => "not the value your own data gives".to_string(),
+                (false, _) => "not the value this check wants".to_string(),
+            };
+            format!("{}: {reason}", value(looked))
+        }
+        Outcome::OutsideLimit { looked, limit } => {
+            let limit = match limit {
+                Limit::AtLeast(b) => format!("at least {}", format_number(*b)),
+                Limit::AtMost(b) => format!("at most {}", format_number(*b)),
+            };
+            format!("{}: it must be {limit}", value(looked))
+        }
+        Outcome::OutsideYourLimit(l) => {
+            format!("{}: outside what your own data allows", value(l))
+        }
+        Outcome::NotANumber(l) => format!("{}: not a number", value(l)),
+        Outcome::TextPresent { file } => format!("{file} says what it should"),
+        Outcome::TextMissing {
+            file,
+            missing: m,
+            of,
+        } => {
+            format!("{file} lacks {}", missing(*m, *of))
+        }
+        Outcome::TextForbidden { file, text } => match text {
+            Some(t) => format!("{file} still contains \"{t}\""),
+            None => format!("{file} still contains something it must not"),
+        },
+        Outcome::CommandOk { command, code } => format!("`{command}` exited {code}"),
+        Outcome::CommandExit {
+            command,
+            code,
+            wanted,
+        } => format!("`{command}` exited {code}; it must exit {wanted}"),
+        Outcome::CommandOutputMissing {
+            command,
+            missing: m,
+            of,
+        } => format!("`{command}` did not print {}", missing(*m, *of)),
+        Outcome::HttpOk { url, status } => format!("GET {url} answered {status}"),
+        Outcome::HttpStatus {
+            url,
+            status,
+            wanted,
+        } => format!("GET {url} answered {status}; it must answer {wanted}"),
+        Outcome::HttpBodyMissing {
+            url,
+            missing: m,
+            of,
+        } => {
+            format!("GET {url} did not answer with {}", missing(*m, *of))
+        }
+    }
+}
+
+fn evaluate(kind: &CheckKind, env: &Env) -> Result<Outcome> {
+    let ctx = env.ctx;
+    let path = |p: &str| -> Result<PathBuf> { Ok(env.lab_dir.join(ctx.render(p)?)) };
+    // Files are named as the learner knows them: inside the lab folder.
+    let shown = |p: &str| ctx.render_shown(p);
+    let unwritten = |what: String| Looked {
+        what,
+        written: None,
+    };
     match kind {
         CheckKind::FileRows { path: p, expect } => {
             let n = values::csv_rows(&path(p)?)?;
-            compare(&Found::Number(n as f64), expect, env.ctx, "data rows")
+            let looked = unwritten(format!("the number of data rows in {}", shown(p)));
+            compare(&Found::Number(n as f64), expect, ctx, looked)
         }
         CheckKind::CsvColumnStat {
             path: p,
@@ -83,37 +271,41 @@ fn evaluate(kind: &CheckKind, env: &Env) -> Result<(bool, String)> {
             expect,
         } => {
             let found = values::csv_stat(&path(p)?, column, *stat)?;
-            compare(
-                &found,
-                expect,
-                env.ctx,
-                &format!("{stat:?} of {column}").to_lowercase(),
-            )
+            let looked = unwritten(format!(
+                "{} in column {column} of {}",
+                stat_words(*stat),
+                shown(p)
+            ));
+            compare(&found, expect, ctx, looked)
         }
         CheckKind::JsonValue {
             path: p,
             pointer,
             expect,
-        } => compare(
-            &values::json_value(&path(p)?, pointer)?,
-            expect,
-            env.ctx,
-            pointer,
-        ),
+        } => {
+            let found = values::json_value(&path(p)?, pointer)?;
+            let looked = unwritten(format!("{pointer} in {}", shown(p)));
+            compare(&found, expect, ctx, looked)
+        }
         CheckKind::TomlValue {
             path: p,
             key,
             expect,
-        } => compare(&values::toml_value(&path(p)?, key)?, expect, env.ctx, key),
+        } => {
+            // The learner's own answer (or map): what they wrote is theirs to see.
+            let found = values::toml_value(&path(p)?, key)?;
+            let looked = Looked {
+                what: format!("{key} in {}", shown(p)),
+                written: Some(written(&found)),
+            };
+            compare(&found, expect, ctx, looked)
+        }
         CheckKind::ManifestField { dir, field, expect } => {
             let file = path(dir)?.join("manifest.json");
             let pointer = format!("/{}", field.replace('.', "/"));
-            compare(
-                &values::json_value(&file, &pointer)?,
-                expect,
-                env.ctx,
-                field,
-            )
+            let found = values::json_value(&file, &pointer)?;
+            let looked = unwritten(format!("{field} in {}/manifest.json", shown(dir)));
+            compare(&found, expect, ctx, looked)
         }
         CheckKind::FileContains {
             path: p,
@@ -123,121 +315,173 @@ fn evaluate(kind: &CheckKind, env: &Env) -> Result<(bool, String)> {
             let file = path(p)?;
             let text = std::fs::read_to_string(&file).map_err(|e| Error::io(&file, e))?;
             let text_lower = text.to_lowercase();
+            let mut missing = 0;
             for want in contains {
-                let want = env.ctx.render(want)?;
-                if !text_lower.contains(&want.to_lowercase()) {
-                    return Ok((
-                        false,
-                        format!("{} does not mention \"{want}\"", file.display()),
-                    ));
+                if !text_lower.contains(&ctx.render(want)?.to_lowercase()) {
+                    missing += 1;
                 }
+            }
+            if missing > 0 {
+                return Ok(Outcome::TextMissing {
+                    file: shown(p),
+                    missing,
+                    of: contains.len(),
+                });
             }
             for bad in not_contains {
-                let bad = env.ctx.render(bad)?;
-                if text_lower.contains(&bad.to_lowercase()) {
-                    return Ok((
-                        false,
-                        format!("{} still contains \"{bad}\"", file.display()),
-                    ));
+                let rendered = ctx.render(bad)?;
+                if text_lower.contains(&rendered.to_lowercase()) {
+                    return Ok(Outcome::TextForbidden {
+                        file: shown(p),
+                        text: (rendered == *bad).then_some(rendered),
+                    });
                 }
             }
-            Ok((true, format!("{} says what it should", file.display())))
+            Ok(Outcome::TextPresent { file: shown(p) })
         }
         CheckKind::Command {
             args,
             expect_exit,
             stdout_contains,
         } => {
-            let args: Vec<String> = args
-                .iter()
-                .map(|a| env.ctx.render(a))
-                .collect::<Result<_>>()?;
-            let out = run_carelab(env.exe, env.lab_dir, &args, Duration::from_secs(300))?;
-            let shown = format!("carelab {}", args.join(" "));
+            let rendered: Vec<String> =
+                args.iter().map(|a| ctx.render(a)).collect::<Result<_>>()?;
+            let out = run_carelab(env.exe, env.lab_dir, &rendered, Duration::from_secs(300))?;
+            let shown_args: Vec<String> = args.iter().map(|a| ctx.render_shown(a)).collect();
+            let command = format!("carelab {}", shown_args.join(" "));
             if out.code != *expect_exit {
-                return Ok((
-                    false,
-                    format!("`{shown}` exited {} (expected {expect_exit})", out.code),
-                ));
+                return Ok(Outcome::CommandExit {
+                    command,
+                    code: out.code,
+                    wanted: *expect_exit,
+                });
             }
-            for want in stdout_contains {
-                let want = env.ctx.render(want)?;
-                if !out.stdout.contains(&want) {
-                    return Ok((false, format!("`{shown}` did not print \"{want}\"")));
-                }
+            let missing = count_missing(stdout_contains, &out.stdout, ctx)?;
+            if missing > 0 {
+                return Ok(Outcome::CommandOutputMissing {
+                    command,
+                    missing,
+                    of: stdout_contains.len(),
+                });
             }
-            Ok((true, format!("`{shown}` exited {}", out.code)))
+            Ok(Outcome::CommandOk {
+                command,
+                code: out.code,
+            })
         }
         CheckKind::Http {
             url,
             expect_status,
             body_contains,
         } => {
-            let url = env.ctx.render(url)?;
-            let (status, body) = http_get(&url, Duration::from_secs(5))?;
+            let (status, body) = http_get(&ctx.render(url)?, Duration::from_secs(5))?;
+            let url = ctx.render_shown(url);
             if status != *expect_status {
-                return Ok((
-                    false,
-                    format!("GET {url} answered {status} (expected {expect_status})"),
-                ));
+                return Ok(Outcome::HttpStatus {
+                    url,
+                    status,
+                    wanted: *expect_status,
+                });
             }
-            for want in body_contains {
-                let want = env.ctx.render(want)?;
-                if !body.contains(&want) {
-                    return Ok((false, format!("GET {url} did not contain \"{want}\"")));
-                }
+            let missing = count_missing(body_contains, &body, ctx)?;
+            if missing > 0 {
+                return Ok(Outcome::HttpBodyMissing {
+                    url,
+                    missing,
+                    of: body_contains.len(),
+                });
             }
-            Ok((true, format!("GET {url} answered {status}")))
+            Ok(Outcome::HttpOk { url, status })
         }
     }
 }
 
+fn stat_words(stat: Stat) -> &'static str {
+    match stat {
+        Stat::Mean => "the mean",
+        Stat::Min => "the smallest value",
+        Stat::Max => "the largest value",
+        Stat::Sum => "the sum",
+        Stat::Count => "the number of values",
+        Stat::Missing => "the number of empty cells",
+    }
+}
+
+/// How many of `wanted` (rendered) `text` lacks.
+fn count_missing(wanted: &[String], text: &str, ctx: &Context) -> Result<usize> {
+    let mut missing = 0;
+    for want in wanted {
+        if !text.contains(&ctx.render(want)?) {
+            missing += 1;
+        }
+    }
+    Ok(missing)
+}
+
+/// A value the learner wrote, as they would recognise it (text in quotes).
+fn written(found: &Found) -> String {
+    match found {
+        Found::Text(t) => format!("\"{t}\""),
+        other => other.display(),
+    }
+}
+
 /// Judge a found value: `equals` (numbers within `tolerance`), `min`, `max`.
-fn compare(found: &Found, expect: &Compare, ctx: &Context, what: &str) -> Result<(bool, String)> {
-    let shown = found.display();
+/// The wanted values are read here and go no further: the outcome says
+/// whether the value is right and, for a limit the lab states as a plain
+/// number, what that limit is; a limit computed from the learner's files
+/// is as secret as an answer.
+fn compare(found: &Found, expect: &Compare, ctx: &Context, looked: Looked) -> Result<Outcome> {
     if let Some(want) = &expect.equals {
-        let want = ctx.render(&want.as_text())?;
+        let (want, from_your_data) = rendered(want, ctx)?;
         let ok = match (found.as_f64(), want.trim().parse::<f64>()) {
             (Some(a), Ok(b)) => (a - b).abs() <= expect.tolerance.unwrap_or(1e-9),
-            _ => shown.trim().eq_ignore_ascii_case(want.trim()),
+            _ => found.display().trim().eq_ignore_ascii_case(want.trim()),
         };
         if !ok {
-            let tol = expect
-                .tolerance
-                .map(|t| format!(" ± {}", format_number(t)))
-                .unwrap_or_default();
-            return Ok((false, format!("{what} is {shown}, expected {want}{tol}")));
+            return Ok(Outcome::Wrong {
+                looked,
+                from_your_data,
+                tolerance: expect.tolerance,
+            });
         }
     }
-    let number = |bound: &str| -> Result<(f64, f64)> {
-        let x = found
-            .as_f64()
-            .ok_or_else(|| Error::failure(format!("{what} is {shown}, expected a number")))?;
-        let b = bound
-            .trim()
-            .parse::<f64>()
-            .map_err(|_| Error::failure(format!("the lab's bound '{bound}' is not a number")))?;
-        Ok((x, b))
-    };
-    if let Some(min) = &expect.min {
-        let (x, b) = number(&ctx.render(&min.as_text())?)?;
-        if x < b {
-            return Ok((
-                false,
-                format!("{what} is {shown}, expected at least {}", format_number(b)),
-            ));
+    for (bound, at_least) in [(&expect.min, true), (&expect.max, false)] {
+        let Some(bound) = bound else { continue };
+        let (bound, computed) = rendered(bound, ctx)?;
+        let Some(x) = found.as_f64() else {
+            return Ok(Outcome::NotANumber(looked));
+        };
+        let b = bound.trim().parse::<f64>().map_err(|_| {
+            Error::failure(format!(
+                "the lab's {} for {} is not a number",
+                if at_least { "minimum" } else { "maximum" },
+                looked.what
+            ))
+        })?;
+        if (at_least && x < b) || (!at_least && x > b) {
+            return Ok(if computed {
+                Outcome::OutsideYourLimit(looked)
+            } else {
+                let limit = if at_least {
+                    Limit::AtLeast(b)
+                } else {
+                    Limit::AtMost(b)
+                };
+                Outcome::OutsideLimit { looked, limit }
+            });
         }
     }
-    if let Some(max) = &expect.max {
-        let (x, b) = number(&ctx.render(&max.as_text())?)?;
-        if x > b {
-            return Ok((
-                false,
-                format!("{what} is {shown}, expected at most {}", format_number(b)),
-            ));
-        }
-    }
-    Ok((true, format!("{what} is {shown}")))
+    Ok(Outcome::Right(looked))
+}
+
+/// A wanted value rendered for this learner, and whether a placeholder
+/// made it (a value computed from their workspace, not the lab's own).
+fn rendered(value: &TomlScalar, ctx: &Context) -> Result<(String, bool)> {
+    let raw = value.as_text();
+    let out = ctx.render(&raw)?;
+    let computed = out != raw;
+    Ok((out, computed))
 }
 
 /// What a `carelab` run printed and how it ended.
@@ -321,11 +565,11 @@ pub fn http_get(url: &str, timeout: Duration) -> Result<(u16, String)> {
     let fail = |e: std::io::Error| Error::failure(format!("GET {url}: {e}"));
     let mut stream = TcpStream::connect_timeout(&addr, timeout).map_err(fail)?;
     stream.set_read_timeout(Some(timeout)).map_err(fail)?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
-    )
-    .map_err(fail)?;
+    // One write: `write!` sends each piece of the format as its own
+    // segment, and a server that answers after the first and closes resets
+    // the connection under the rest.
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).map_err(fail)?;
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).map_err(fail)?;
     let text = String::from_utf8_lossy(&raw);
@@ -344,7 +588,6 @@ pub fn http_get(url: &str, timeout: Duration) -> Result<(u16, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::labs::spec::TomlScalar;
 
     fn ctx() -> Context {
         let mut c = Context {
@@ -356,6 +599,13 @@ mod tests {
         c
     }
 
+    fn looked(what: &str, written: Option<&str>) -> Looked {
+        Looked {
+            what: what.into(),
+            written: written.map(String::from),
+        }
+    }
+
     #[test]
     fn compare_handles_numbers_text_and_bounds() {
         let c = ctx();
@@ -364,48 +614,110 @@ mod tests {
             tolerance: tol,
             ..Default::default()
         };
-        assert!(
-            compare(
-                &Found::Number(0.152),
-                &eq("{expected.p}", Some(0.005)),
-                &c,
-                "p"
-            )
-            .unwrap()
-            .0
-        );
-        let (ok, detail) = compare(
-            &Found::Number(0.16),
-            &eq("{expected.p}", Some(0.005)),
-            &c,
-            "p",
-        )
-        .unwrap();
-        assert!(!ok);
-        assert_eq!(detail, "p is 0.16, expected 0.150 ± 0.005");
-        assert!(
-            compare(&Found::Number(5.0), &eq("{seed}", None), &c, "seed")
+        let judge = |found: Found, expect: &Compare| {
+            compare(&found, expect, &c, looked("p", Some("x")))
                 .unwrap()
-                .0
-        );
-        assert!(
-            compare(
-                &Found::Text("Readmit_30d".into()),
-                &eq("readmit_30d", None),
-                &c,
-                "l"
-            )
-            .unwrap()
-            .0
-        );
+                .passed()
+        };
+        assert!(judge(
+            Found::Number(0.152),
+            &eq("{expected.p}", Some(0.005))
+        ));
+        assert!(!judge(
+            Found::Number(0.16),
+            &eq("{expected.p}", Some(0.005))
+        ));
+        assert!(judge(Found::Number(5.0), &eq("{seed}", None)));
+        assert!(judge(
+            Found::Text("Readmit_30d".into()),
+            &eq("readmit_30d", None)
+        ));
         let range = Compare {
             min: Some(TomlScalar::Int(2)),
             max: Some(TomlScalar::Float(3.5)),
             ..Default::default()
         };
-        assert!(compare(&Found::Number(3.0), &range, &c, "n").unwrap().0);
-        assert!(!compare(&Found::Number(4.0), &range, &c, "n").unwrap().0);
-        assert!(!compare(&Found::Number(1.0), &range, &c, "n").unwrap().0);
+        assert!(judge(Found::Number(3.0), &range));
+        assert!(!judge(Found::Number(4.0), &range));
+        assert!(!judge(Found::Number(1.0), &range));
+        assert!(!judge(Found::Text("many".into()), &range));
+    }
+
+    #[test]
+    fn a_failed_comparison_never_says_what_it_wanted() {
+        let c = ctx();
+        let wrong = compare(
+            &Found::Number(0.16),
+            &Compare {
+                equals: Some(TomlScalar::Text("{expected.p}".into())),
+                tolerance: Some(0.005),
+                ..Default::default()
+            },
+            &c,
+            looked("prevalence in answers.toml", Some("0.16")),
+        )
+        .unwrap();
+        assert_eq!(
+            describe(&wrong),
+            "prevalence in answers.toml is 0.16: not within ± 0.005 of the value your own data gives"
+        );
+        // An answer written in the lab itself is just as secret.
+        let literal = compare(
+            &Found::Text("unit".into()),
+            &Compare {
+                equals: Some(TomlScalar::Text("assay".into())),
+                ..Default::default()
+            },
+            &c,
+            looked("cause in answers.toml", Some("\"unit\"")),
+        )
+        .unwrap();
+        assert_eq!(
+            describe(&literal),
+            "cause in answers.toml is \"unit\": not the value this check wants"
+        );
+        // A limit the lab states for everyone is a requirement and is shown;
+        // one computed from the learner's files is not.
+        let public = compare(
+            &Found::Number(0.61),
+            &Compare {
+                min: Some(TomlScalar::Float(0.65)),
+                ..Default::default()
+            },
+            &c,
+            looked("/valid_auroc in m.json", None),
+        )
+        .unwrap();
+        assert_eq!(
+            describe(&public),
+            "/valid_auroc in m.json: it must be at least 0.65"
+        );
+        let computed = compare(
+            &Found::Number(0.1),
+            &Compare {
+                min: Some(TomlScalar::Text("{expected.p}".into())),
+                ..Default::default()
+            },
+            &c,
+            looked("/persons in q.json", None),
+        )
+        .unwrap();
+        assert_eq!(
+            describe(&computed),
+            "/persons in q.json: outside what your own data allows"
+        );
+        // A right value read from a command's output is not repeated either.
+        let right = compare(
+            &Found::Number(0.150),
+            &Compare {
+                equals: Some(TomlScalar::Text("{expected.p}".into())),
+                ..Default::default()
+            },
+            &c,
+            looked("/p in m.json", None),
+        )
+        .unwrap();
+        assert_eq!(describe(&right), "/p in m.json is as it should be");
     }
 
     #[test]
@@ -435,12 +747,30 @@ mod tests {
         let r = run(&missing, &env);
         assert_eq!(
             (r.passed, r.detail.as_str(), r.fix.as_str()),
-            (false, "missing of y is 1, expected at most 0", "f")
+            (
+                false,
+                "the number of empty cells in column y of t.csv: it must be at most 0",
+                "f"
+            )
         );
         let names = spec(
             r#"{ kind = "file_contains", path = "r.md", contains = ["creatinine"], not_contains = ["TODO"] }"#,
         );
         assert!(run(&names, &env).passed);
+        // What a file should say is the answer; what it must not is shown.
+        let wants = spec(
+            r#"{ kind = "file_contains", path = "r.md", contains = ["creatinine", "{expected.p}", "urea"] }"#,
+        );
+        assert_eq!(
+            run(&wants, &env).detail,
+            "r.md lacks 2 of the 3 things this check looks for"
+        );
+        let forbidden =
+            spec(r#"{ kind = "file_contains", path = "r.md", not_contains = ["feature"] }"#);
+        assert_eq!(
+            run(&forbidden, &env).detail,
+            "r.md still contains \"feature\""
+        );
         let absent = spec(r#"{ kind = "file_contains", path = "nope.md", contains = ["x"] }"#);
         assert_eq!(run(&absent, &env).detail, "nope.md does not exist yet");
         let cmd = spec(r#"{ kind = "command", args = ["--version"] }"#);
@@ -453,8 +783,14 @@ mod tests {
         let port = listener.local_addr().unwrap().port();
         let server = std::thread::spawn(move || {
             let (mut s, _) = listener.accept().unwrap();
+            // Read the whole request before answering, as a server does.
+            let mut request = Vec::new();
             let mut buf = [0u8; 512];
-            let _ = s.read(&mut buf).unwrap();
+            while !request.ends_with(b"\r\n\r\n") {
+                let n = s.read(&mut buf).unwrap();
+                assert!(n > 0, "the request ended early");
+                request.extend_from_slice(&buf[..n]);
+            }
             s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
                 .unwrap();
         });

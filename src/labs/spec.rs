@@ -247,7 +247,53 @@ impl TomlScalar {
     }
 }
 
+/// What `lab show` gives a learner: the lab without what its checks want,
+/// its hints (one at a time, recorded, through `lab hint`) or its solution.
+#[derive(Debug, Clone, Serialize)]
+pub struct LabOutline {
+    pub id: String,
+    pub slug: String,
+    pub title: String,
+    pub gap: String,
+    pub duration_minutes: u32,
+    pub objectives: Vec<String>,
+    pub steps: Vec<String>,
+    /// How many hints `lab hint` has.
+    pub hints: usize,
+    /// Each check's id and title.
+    pub checks: Vec<CheckOutline>,
+    pub requires: Requires,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckOutline {
+    pub id: String,
+    pub title: String,
+}
+
 impl LabSpec {
+    pub fn outline(&self) -> LabOutline {
+        LabOutline {
+            id: self.id.clone(),
+            slug: self.slug.clone(),
+            title: self.title.clone(),
+            gap: self.gap.clone(),
+            duration_minutes: self.duration_minutes,
+            objectives: self.objectives.clone(),
+            steps: self.steps.clone(),
+            hints: self.hints.len(),
+            checks: self
+                .checks
+                .iter()
+                .map(|c| CheckOutline {
+                    id: c.id.clone(),
+                    title: c.title.clone(),
+                })
+                .collect(),
+            requires: self.requires.clone(),
+        }
+    }
+
     /// Parse and validate a lab file; `origin` names it in errors.
     pub fn parse(origin: &str, text: &str) -> Result<LabSpec> {
         let spec: LabSpec = toml::from_str(text).map_err(|e| toml_error(origin, text, &e))?;

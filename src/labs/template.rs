@@ -22,24 +22,20 @@ pub struct Context {
 impl Context {
     /// Expand every known placeholder in `text`.
     pub fn render(&self, text: &str) -> Result<String> {
-        let mut out = String::with_capacity(text.len());
-        let mut rest = text;
-        while let Some(open) = rest.find('{') {
-            out.push_str(&rest[..open]);
-            let after = &rest[open + 1..];
-            let Some(close) = after.find('}') else {
-                out.push_str(&rest[open..]);
-                return Ok(out);
-            };
-            let name = &after[..close];
-            match self.lookup(name)? {
-                Some(value) => out.push_str(&value),
-                None => out.push_str(&rest[open..open + close + 2]),
-            }
-            rest = &after[close + 1..];
-        }
-        out.push_str(rest);
-        Ok(out)
+        expand(text, |name| self.lookup(name))
+    }
+
+    /// `text` as a learner may be shown it: `{seed}` and `{data}` expanded,
+    /// every `{expected.NAME}` left as written, so that nothing shown can
+    /// carry an expected value.
+    pub fn render_shown(&self, text: &str) -> String {
+        let public = |name: &str| {
+            Ok(match name.strip_prefix("expected.") {
+                Some(_) => None,
+                None => self.lookup(name).ok().flatten(),
+            })
+        };
+        expand(text, public).unwrap_or_else(|_| text.to_string())
     }
 
     fn lookup(&self, name: &str) -> Result<Option<String>> {
@@ -62,6 +58,28 @@ impl Context {
             ))),
         }
     }
+}
+
+/// Replace each `{NAME}` that `lookup` knows; leave other braces as they are.
+fn expand(text: &str, lookup: impl Fn(&str) -> Result<Option<String>>) -> Result<String> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('}') else {
+            out.push_str(&rest[open..]);
+            return Ok(out);
+        };
+        let name = &after[..close];
+        match lookup(name)? {
+            Some(value) => out.push_str(&value),
+            None => out.push_str(&rest[open..open + close + 2]),
+        }
+        rest = &after[close + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
 }
 
 /// Names used as `{expected.NAME}` in `text`, sorted and unique.
@@ -92,6 +110,21 @@ mod tests {
             .render("seed={seed} p={expected.p} {\"a\": 1} {data}/x")
             .unwrap();
         assert_eq!(out, "seed=7 p=0.15 {\"a\": 1} data/x");
+    }
+
+    #[test]
+    fn shown_text_keeps_expected_placeholders_unexpanded() {
+        let mut ctx = Context {
+            seed: 7,
+            data: "data".into(),
+            ..Default::default()
+        };
+        ctx.expected.insert("n".into(), Ok("331".into()));
+        ctx.expected.insert("gone".into(), Err("no file".into()));
+        assert_eq!(
+            ctx.render_shown("{data}/x --seed {seed} ok: {expected.n} {expected.gone}"),
+            "data/x --seed 7 ok: {expected.n} {expected.gone}"
+        );
     }
 
     #[test]

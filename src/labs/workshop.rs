@@ -282,7 +282,11 @@ fn key_markdown(key: &AnswerKey) -> String {
 pub struct LearnerRow {
     pub learner: String,
     pub seed: u64,
+    /// Labs whose checks all passed on the learner's own work.
     pub completed: Vec<String>,
+    /// Labs whose checks passed after `lab solve` applied the reference
+    /// solution: complete, but not the learner's work.
+    pub with_solution: Vec<String>,
     /// The first started lab not yet complete.
     pub current: Option<String>,
     /// Checks failing in the current lab at its last check.
@@ -297,8 +301,19 @@ pub struct ClassReport {
     pub learners: Vec<LearnerRow>,
     /// (lab/check, learners failing it at their last check), most first.
     pub failing_checks: Vec<(String, usize)>,
-    /// (lab, started, completed), in lab order.
-    pub labs: Vec<(String, usize, usize)>,
+    /// Per lab, in lab order.
+    pub labs: Vec<LabRow>,
+}
+
+/// How far the class is with one lab.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct LabRow {
+    pub lab: String,
+    pub started: usize,
+    /// Complete on the learners' own work.
+    pub completed: usize,
+    /// Complete after `lab solve`.
+    pub with_solution: usize,
 }
 
 /// Read progress files: each input is a `progress.json` (or any `--json`
@@ -355,6 +370,7 @@ pub fn class_report(catalog: &Catalog, learners: &[(String, ProgressFile)]) -> C
     let mut failing: BTreeMap<String, usize> = BTreeMap::new();
     for (name, p) in learners {
         let mut completed = Vec::new();
+        let mut with_solution = Vec::new();
         let mut current = None;
         let mut failing_now = Vec::new();
         let (mut hints, mut minutes) = (0, 0.0);
@@ -364,7 +380,9 @@ pub fn class_report(catalog: &Catalog, learners: &[(String, ProgressFile)]) -> C
             };
             hints += lp.hints_shown;
             minutes += lp.minutes_spent();
-            if lp.is_complete() {
+            if lp.passed_with_solution() {
+                with_solution.push(lab.spec.slug.clone());
+            } else if lp.is_complete() {
                 completed.push(lab.spec.slug.clone());
             } else if current.is_none() {
                 current = Some(lab.spec.slug.clone());
@@ -387,6 +405,7 @@ pub fn class_report(catalog: &Catalog, learners: &[(String, ProgressFile)]) -> C
             learner: name.clone(),
             seed: p.seed,
             completed,
+            with_solution,
             current,
             failing: failing_now,
             hints,
@@ -400,15 +419,18 @@ pub fn class_report(catalog: &Catalog, learners: &[(String, ProgressFile)]) -> C
         .labs
         .iter()
         .map(|lab| {
-            let started = learners
+            let progress: Vec<_> = learners
                 .iter()
-                .filter(|(_, p)| p.labs.contains_key(&lab.spec.slug))
-                .count();
-            let done = learners
-                .iter()
-                .filter(|(_, p)| p.labs.get(&lab.spec.slug).is_some_and(|l| l.is_complete()))
-                .count();
-            (lab.spec.slug.clone(), started, done)
+                .filter_map(|(_, p)| p.labs.get(&lab.spec.slug))
+                .collect();
+            let solved = progress.iter().filter(|l| l.passed_with_solution()).count();
+            let done = progress.iter().filter(|l| l.is_complete()).count();
+            LabRow {
+                lab: lab.spec.slug.clone(),
+                started: progress.len(),
+                completed: done - solved,
+                with_solution: solved,
+            }
         })
         .collect();
     ClassReport {
@@ -423,6 +445,7 @@ impl ClassReport {
         let head = vec![
             "learner",
             "done",
+            "passed with the solution",
             "working on",
             "failing checks",
             "hints",
@@ -435,6 +458,11 @@ impl ClassReport {
                 vec![
                     r.learner.clone(),
                     r.completed.len().to_string(),
+                    if r.with_solution.is_empty() {
+                        "-".into()
+                    } else {
+                        r.with_solution.join(" ")
+                    },
                     r.current.clone().unwrap_or_else(|| "-".into()),
                     if r.failing.is_empty() {
                         "-".into()
@@ -473,9 +501,12 @@ impl ClassReport {
         for r in rows {
             t.push_str(&line(r));
         }
-        t.push_str("\nLabs (started / completed):\n");
-        for (lab, s, d) in &self.labs {
-            t.push_str(&format!("  {lab:<12} {s} / {d}\n"));
+        t.push_str("\nLabs (started / completed / with the solution):\n");
+        for l in &self.labs {
+            t.push_str(&format!(
+                "  {:<24} {} / {} / {}\n",
+                l.lab, l.started, l.completed, l.with_solution
+            ));
         }
         if !self.failing_checks.is_empty() {
             t.push_str("\nChecks failing most:\n");
@@ -496,9 +527,14 @@ impl ClassReport {
         for r in rows {
             md.push_str(&format!("| {} |\n", r.join(" | ")));
         }
-        md.push_str("\n## Labs\n\n| lab | started | completed |\n|---|---|---|\n");
-        for (lab, s, d) in &self.labs {
-            md.push_str(&format!("| {lab} | {s} | {d} |\n"));
+        md.push_str(
+            "\n## Labs\n\n| lab | started | completed | with the solution |\n|---|---|---|---|\n",
+        );
+        for l in &self.labs {
+            md.push_str(&format!(
+                "| {} | {} | {} | {} |\n",
+                l.lab, l.started, l.completed, l.with_solution
+            ));
         }
         md.push_str("\n## Checks failing most\n\n| check | learners |\n|---|---|\n");
         for (c, n) in &self.failing_checks {
@@ -529,6 +565,16 @@ impl ClassReport {
                 h.push_str(&format!("<td>{}</td>", esc(&c)));
             }
             h.push_str("</tr>\n");
+        }
+        h.push_str("</table>\n<h2>Labs</h2>\n<table>\n<tr><th>lab</th><th>started</th><th>completed</th><th>with the solution</th></tr>\n");
+        for l in &self.labs {
+            h.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                esc(&l.lab),
+                l.started,
+                l.completed,
+                l.with_solution
+            ));
         }
         h.push_str("</table>\n<h2>Checks failing most</h2>\n<table>\n<tr><th>check</th><th>learners</th></tr>\n");
         for (c, n) in &self.failing_checks {

@@ -54,9 +54,14 @@ pub struct LabProgress {
     /// Results of the last check run, by check id: passed or not.
     #[serde(default)]
     pub last_results: BTreeMap<String, bool>,
-    /// The reference solution was applied (`lab solve`).
+    /// The reference solution was applied (`lab solve`) at some time.
+    /// `lab reset` does not clear it: the learner has seen the answers.
     #[serde(default)]
     pub solved_with_solution: bool,
+    /// Unix seconds of the first `lab solve` (none in progress files from
+    /// before this was recorded).
+    #[serde(default)]
+    pub solution_applied_at: Option<u64>,
     /// "ready", "not needed" or why the dataset is missing.
     #[serde(default)]
     pub data: String,
@@ -65,6 +70,31 @@ pub struct LabProgress {
 impl LabProgress {
     pub fn is_complete(&self) -> bool {
         self.completed_at.is_some()
+    }
+
+    /// Complete, with the reference solution applied before (or in the
+    /// same second as) every check first passed: the checks passed on the
+    /// solution's work, not the learner's. A solution looked at after
+    /// finishing does not count.
+    pub fn passed_with_solution(&self) -> bool {
+        match (self.completed_at, self.solution_applied_at) {
+            (Some(done), Some(solved)) => solved <= done,
+            // An older progress file said only that the solution was used.
+            (Some(_), None) => self.solved_with_solution,
+            (None, _) => false,
+        }
+    }
+
+    /// "not started" is never a LabProgress; this is "started", "complete"
+    /// or "complete with the solution".
+    pub fn status(&self) -> &'static str {
+        if self.passed_with_solution() {
+            "complete with the solution"
+        } else if self.is_complete() {
+            "complete"
+        } else {
+            "started"
+        }
     }
 
     /// Minutes between starting and finishing (or the last activity).
@@ -83,6 +113,29 @@ pub struct CheckReport {
     pub total: usize,
     pub complete: bool,
     pub checks: Vec<CheckResult>,
+}
+
+impl CheckReport {
+    /// What `lab check` prints: each check with its detail and, when it
+    /// failed, what to do. Made only of [`CheckResult`]s, whose details
+    /// never hold an expected value (see [`checks::describe`]).
+    pub fn to_text(&self, lab_number: u32) -> String {
+        let mut t = format!("{} (seed {})\n", self.lab, self.seed);
+        for c in &self.checks {
+            let mark = if c.passed { "✔" } else { "✘" };
+            t.push_str(&format!("  {mark} {}\n      {}\n", c.title, c.detail));
+            if !c.passed {
+                t.push_str(&format!("      → {}\n", c.fix));
+            }
+        }
+        t.push_str(&format!("\n{}/{} checks pass", self.passed, self.total));
+        if self.complete {
+            t.push_str(" — lab complete!");
+        } else {
+            t.push_str(&format!("; stuck? carelab lab hint {lab_number}"));
+        }
+        t
+    }
 }
 
 /// A learner's workspace folder and its progress file.
@@ -292,7 +345,6 @@ impl Workspace {
         let entry = self.entry(&lab.spec)?;
         entry.last_results.clear();
         entry.completed_at = None;
-        entry.solved_with_solution = false;
         entry.last_activity_at = now();
         self.save()
     }
@@ -352,9 +404,11 @@ impl Workspace {
             step.finish(Duration::from_secs(120))?;
         }
         self.write_solution_files(lab, &[])?;
+        let t = now();
         let entry = self.entry(&lab.spec)?;
         entry.solved_with_solution = true;
-        entry.last_activity_at = now();
+        entry.solution_applied_at.get_or_insert(t);
+        entry.last_activity_at = t;
         self.save()
     }
 }

@@ -148,5 +148,14 @@ fn solution_finds_drift_quarantine_and_fix_and_wrong_work_fails() {
     let failed = failed_checks(&report);
     assert_eq!(failed, vec!["map_fixed", "answer_cause"]);
     let map_fixed = report.checks.iter().find(|c| c.id == "map_fixed").unwrap();
-    assert_eq!(map_fixed.detail, "codes.CREA is 2345-7, expected 2160-0");
+    assert_eq!(
+        map_fixed.detail,
+        "codes.CREA in maps/lab-codes.toml is \"2345-7\": not the value this check wants"
+    );
+    let cause = report
+        .checks
+        .iter()
+        .find(|c| c.id == "answer_cause")
+        .unwrap();
+    assert!(!cause.detail.contains("assay"), "{}", cause.detail);
 }

@@ -11,6 +11,7 @@ use carelab::labs::workspace::{self, Workspace};
 use carelab::labs::{Catalog, Lab};
 
 use crate::cli_support::{exe, failed_checks};
+use crate::labs_secrets::{assert_nothing_shown, outputs, write_wrong_answers};
 
 /// Whether this build has the data generator (`carelab data generate`).
 fn generator_available() -> bool {
@@ -52,6 +53,9 @@ fn start(ws: &mut Workspace, lab: &Lab) {
     assert!(status == "ready" || status == "not needed", "{status}");
 }
 
+/// Every lab: the starter fails, with advice and without showing an
+/// answer; the solution passes; wrong answers on the solved work fail,
+/// again without showing what was wanted (see `labs_secrets`).
 #[test]
 fn every_lab_starter_fails_and_solution_passes() {
     let catalog = Catalog::builtin().unwrap();
@@ -73,6 +77,9 @@ fn every_lab_starter_fails_and_solution_passes() {
                 failed.id
             );
         }
+        let lab_dir = ws.lab_dir(&lab.spec);
+        let shown = outputs(lab, &starter, &ws.progress);
+        assert_nothing_shown(lab, &lab_dir, &starter, &shown);
         ws.solve(lab).unwrap();
         let solved = ws.check(lab).unwrap();
         let failing: Vec<_> = solved.checks.iter().filter(|c| !c.passed).collect();
@@ -82,8 +89,15 @@ fn every_lab_starter_fails_and_solution_passes() {
             lab.spec.slug
         );
         let p = &ws.progress.labs[&lab.spec.slug];
-        assert!(p.is_complete() && p.solved_with_solution);
+        assert!(p.is_complete() && p.passed_with_solution());
         assert_eq!(p.check_runs, 2);
+        // The learner's answers made wrong, with every output of the
+        // solution's commands in place: the values are all computable.
+        write_wrong_answers(&lab_dir);
+        let wrong = ws.check(lab).unwrap();
+        assert!(!wrong.complete, "{}: wrong answers pass", lab.spec.slug);
+        let shown = outputs(lab, &wrong, &ws.progress);
+        assert_nothing_shown(lab, &lab_dir, &wrong, &shown);
     }
 }
 
@@ -105,7 +119,8 @@ fn lab01_checks_compare_against_the_learners_own_dataset() {
     .unwrap();
     let report = ws.check(lab).unwrap();
     assert!(report.complete, "{:?}", report.checks);
-    // A prevalence off by more than the tolerance fails, saying what it wanted.
+    // A prevalence off by more than the tolerance fails, saying what the
+    // learner wrote and where to look, not what it wanted.
     fs::write(
         lab_dir.join("answers.toml"),
         "patients = 100\nindex_stays = 120\nlabel_column = \"readmit_30d\"\n\
@@ -118,7 +133,11 @@ fn lab01_checks_compare_against_the_learners_own_dataset() {
     let prevalence = report.checks.iter().find(|c| c.id == "prevalence").unwrap();
     assert_eq!(
         prevalence.detail,
-        "prevalence is 0.2, expected 0.150 ± 0.0015"
+        "prevalence in answers.toml is 0.2: not within ± 0.0015 of the value your own data gives"
+    );
+    assert!(
+        report.checks.iter().all(|c| !c.detail.contains("0.15")),
+        "{report:#?}"
     );
     // Completion records the first time every check passed; the last
     // results show the regression.
@@ -291,7 +310,9 @@ fn workshop_report_shows_who_is_stuck_where() {
     let learners = workshop::read_progress(&[dir.path().join("class")]).unwrap();
     let report = workshop::class_report(&catalog, &learners);
     assert_eq!(report.learners.len(), 2);
-    assert_eq!(report.learners[0].completed, vec!["00-setup"]);
+    // ana used `lab solve`: complete, but not her own work.
+    assert!(report.learners[0].completed.is_empty());
+    assert_eq!(report.learners[0].with_solution, vec!["00-setup"]);
     assert_eq!(report.learners[1].current.as_deref(), Some("00-setup"));
     assert_eq!(report.learners[1].hints, 1);
     assert_eq!(
@@ -307,12 +328,15 @@ fn workshop_report_shows_who_is_stuck_where() {
         report.failing_checks[0],
         ("00-setup/answer_cores".to_string(), 1)
     );
-    assert_eq!(report.labs[0], ("00-setup".to_string(), 2, 1));
+    assert_eq!(
+        (report.labs[0].started, report.labs[0].with_solution),
+        (2, 1)
+    );
     let terminal = report.to_terminal();
     assert!(
         terminal.contains("ben") && terminal.contains("answer_seed"),
         "{terminal}"
     );
-    assert!(report.to_markdown().contains("| ana | 1 | - | - |"));
+    assert!(report.to_markdown().contains("| ana | 0 | 00-setup | - |"));
     assert!(report.to_html().contains("<td>00-setup/answer_seed</td>"));
 }
