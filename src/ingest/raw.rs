@@ -94,13 +94,7 @@ impl RawRecord {
         reason: String,
         raw: String,
     ) -> RawRecord {
-        RawRecord {
-            source: source.to_string(),
-            table,
-            location,
-            fields: BTreeMap::from([(SKIP_FIELD.to_string(), reason)]),
-            raw,
-        }
+        RawRecord::marked(source, table, location, SKIP_FIELD, reason, raw)
     }
 
     /// A record the source's parser rejected: it goes to quarantine with the
@@ -112,11 +106,24 @@ impl RawRecord {
         error: String,
         raw: String,
     ) -> RawRecord {
+        RawRecord::marked(source, table, location, PARSE_ERROR_FIELD, error, raw)
+    }
+
+    /// A record that holds only a marker field (skipped, unparseable) and
+    /// its text, which the pipeline reads before any rule.
+    fn marked(
+        source: &str,
+        table: Table,
+        location: String,
+        marker: &str,
+        text: String,
+        raw: String,
+    ) -> RawRecord {
         RawRecord {
             source: source.to_string(),
             table,
             location,
-            fields: BTreeMap::from([(PARSE_ERROR_FIELD.to_string(), error)]),
+            fields: BTreeMap::from([(marker.to_string(), text)]),
             raw,
         }
     }

@@ -227,19 +227,21 @@ fn a_deid_output_folder_scans_clean_without_its_own_records() {
     let d = tempfile::tempdir().unwrap();
     let data = d.path().join("data");
     let s = |p: &std::path::Path| p.to_str().unwrap().to_string();
-    let gen = Command::new(env!("CARGO_BIN_EXE_carelab"))
-        .args([
-            "-q",
-            "--no-progress",
-            "data",
-            "generate",
-            "--patients",
-            "150",
-        ])
-        .args(["--formats", "csv", "--seed", "5", "--out", &s(&data)])
-        .status()
-        .unwrap();
-    assert!(gen.success());
+    let (code, _) = carelab(&[
+        "-q",
+        "--no-progress",
+        "data",
+        "generate",
+        "--patients",
+        "150",
+        "--formats",
+        "csv",
+        "--seed",
+        "5",
+        "--out",
+        &s(&data),
+    ]);
+    assert_eq!(code, 0);
     let key = d.path().join("key.hex");
     fs::write(&key, "cd".repeat(32)).unwrap();
     let out = d.path().join("deid");

@@ -52,43 +52,25 @@ use crate::formats::hl7v2::{
 use crate::ingest::quality::{MessageCounts, SourceQuality};
 use crate::ingest::raw::{RawRecord, Table, TextEncoding, PARSE_ERROR_FIELD, SKIP_FIELD};
 
+/// ADT events whose PV1 tells the stay's story (admit, transfer, discharge,
+/// their updates and cancellations).
+const STAY_EVENTS: [&str; 10] = [
+    "ADT^A01", "ADT^A02", "ADT^A03", "ADT^A04", "ADT^A05", "ADT^A06", "ADT^A07", "ADT^A08",
+    "ADT^A11", "ADT^A13",
+];
+
+/// The other message types and events CareLab reads: patient updates and
+/// merges, results, documents.
+const OTHER_EVENTS: [&str; 5] = ["ADT^A28", "ADT^A31", "ADT^A40", "ORU^R01", "MDM^T02"];
+
 /// The message types and events CareLab reads; any other is skipped.
 pub fn reads_event(event: &str) -> bool {
-    matches!(
-        event,
-        "ADT^A01"
-            | "ADT^A02"
-            | "ADT^A03"
-            | "ADT^A04"
-            | "ADT^A05"
-            | "ADT^A06"
-            | "ADT^A07"
-            | "ADT^A08"
-            | "ADT^A11"
-            | "ADT^A13"
-            | "ADT^A28"
-            | "ADT^A31"
-            | "ADT^A40"
-            | "ORU^R01"
-            | "MDM^T02"
-    )
+    STAY_EVENTS.contains(&event) || OTHER_EVENTS.contains(&event)
 }
 
 /// Events whose PV1 tells the stay's story (the others only name it).
 fn tells_stay(event: &str) -> bool {
-    matches!(
-        event,
-        "ADT^A01"
-            | "ADT^A02"
-            | "ADT^A03"
-            | "ADT^A04"
-            | "ADT^A05"
-            | "ADT^A06"
-            | "ADT^A07"
-            | "ADT^A08"
-            | "ADT^A11"
-            | "ADT^A13"
-    )
+    STAY_EVENTS.contains(&event)
 }
 
 /// Read every message of the source's feed file(s).
