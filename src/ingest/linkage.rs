@@ -16,10 +16,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::clinical::records::Patient;
 
-/// Jaro similarity of two strings (by characters), in 0..=1.
 /// One crosswalk row: (source, id) in one system linked to (source, id) in another.
 pub type CrosswalkLink = ((String, String), (String, String));
 
+/// Jaro similarity of two strings (by characters), in 0..=1.
 pub fn jaro(a: &str, b: &str) -> f64 {
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
@@ -128,13 +128,73 @@ fn norm(s: &str) -> String {
         .collect()
 }
 
-/// Fellegi–Sunter score of two patient records. A field missing on either
-/// side adds nothing.
-pub fn score(a: &Patient, b: &Patient, cfg: &LinkageConfig) -> f64 {
+/// How often each value of a field occurs among the records being linked.
+///
+/// The u probability of a field (two records of *different* people agree on
+/// it by chance) is not the same for every value: two "James" agree far
+/// more often by chance than two "Zebedee". For agreement on a value v, the
+/// chance that a random other record has v is its relative frequency f_v,
+/// so the weight of that agreement is log2(m / max(f_v, u)): the configured
+/// u is the floor (the weight of the rarest values), and a common value
+/// weighs less. Counted once over the input, in a BTreeMap: the same records
+/// always give the same weights.
+#[derive(Debug, Clone, Default)]
+pub struct Frequencies {
+    records: f64,
+    given_name: BTreeMap<String, u64>,
+    family_name: BTreeMap<String, u64>,
+    zip: BTreeMap<String, u64>,
+}
+
+impl Frequencies {
+    /// Count the normalised names and ZIP codes of `patients`.
+    pub fn count<'a>(patients: impl IntoIterator<Item = &'a Patient>) -> Frequencies {
+        let mut f = Frequencies::default();
+        for p in patients {
+            f.records += 1.0;
+            for (map, v) in [
+                (&mut f.given_name, norm(&p.given_name)),
+                (&mut f.family_name, norm(&p.family_name)),
+                (&mut f.zip, p.zip.trim().to_string()),
+            ] {
+                if !v.is_empty() {
+                    *map.entry(v).or_default() += 1;
+                }
+            }
+        }
+        f
+    }
+
+    /// The u of agreement on `value`: its share of the records, never below
+    /// the field's configured u.
+    fn u(&self, map: &BTreeMap<String, u64>, value: &str, floor: f64) -> f64 {
+        let share = match map.get(value) {
+            Some(&n) if self.records > 0.0 => n as f64 / self.records,
+            _ => 0.0,
+        };
+        share.max(floor)
+    }
+}
+
+/// Fellegi–Sunter score of two patient records, with the u of an agreeing
+/// name or ZIP taken from how common that value is (see [`Frequencies`];
+/// `Frequencies::default()` gives the configured, fixed weights). A field
+/// missing on either side adds nothing.
+pub fn score(a: &Patient, b: &Patient, cfg: &LinkageConfig, freq: &Frequencies) -> f64 {
     let mut s = 0.0;
-    for (x, y, mu) in [
-        (&a.given_name, &b.given_name, cfg.given_name),
-        (&a.family_name, &b.family_name, cfg.family_name),
+    for (x, y, mu, map) in [
+        (
+            &a.given_name,
+            &b.given_name,
+            cfg.given_name,
+            &freq.given_name,
+        ),
+        (
+            &a.family_name,
+            &b.family_name,
+            cfg.family_name,
+            &freq.family_name,
+        ),
     ] {
         let (x, y) = (norm(x), norm(y));
         if x.is_empty() || y.is_empty() {
@@ -142,7 +202,9 @@ pub fn score(a: &Patient, b: &Patient, cfg: &LinkageConfig) -> f64 {
         }
         let jw = jaro_winkler(&x, &y);
         s += if jw >= cfg.name_agree {
-            mu.agree()
+            // a near-exact pair weighs as the more common of its two spellings
+            let u = freq.u(map, &x, mu.u).max(freq.u(map, &y, mu.u));
+            MU { m: mu.m, u }.agree()
         } else if jw >= cfg.name_partial {
             mu.agree() / 2.0
         } else {
@@ -167,7 +229,8 @@ pub fn score(a: &Patient, b: &Patient, cfg: &LinkageConfig) -> f64 {
     let (za, zb) = (a.zip.trim(), b.zip.trim());
     if !za.is_empty() && !zb.is_empty() {
         s += if za == zb {
-            cfg.zip.agree()
+            let u = freq.u(&freq.zip, za, cfg.zip.u);
+            MU { m: cfg.zip.m, u }.agree()
         } else {
             cfg.zip.disagree()
         };
@@ -184,6 +247,42 @@ fn near_date(a: chrono::NaiveDate, b: chrono::NaiveDate) -> bool {
     ];
     let swapped = a.year() == b.year() && a.month() == b.day() && a.day() == b.month();
     same.iter().filter(|x| **x).count() == 2 || swapped
+}
+
+/// Strong identifiers that say two records are different people, whatever
+/// their names: merging them would put one patient's results in another's
+/// chart (an "overlay"), so no score may link them; only a person can, by
+/// accepting the pair in the crosswalk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Conflict {
+    /// Both records carry an SSN, and they differ.
+    Ssn,
+    /// Both carry a sex, they differ, and so do the birth dates (one typo is
+    /// forgiven, two differing identifiers are not).
+    SexAndBirthDate,
+}
+
+/// The strong-identifier conflict between two records, if any.
+pub fn conflict(a: &Patient, b: &Patient) -> Option<Conflict> {
+    if let (Some(x), Some(y)) = (ssn(&a.ssn), ssn(&b.ssn)) {
+        if x != y {
+            return Some(Conflict::Ssn);
+        }
+    }
+    let (sa, sb) = (a.sex.trim(), b.sex.trim());
+    if !sa.is_empty() && !sb.is_empty() && sa != sb && a.birth_date != b.birth_date {
+        return Some(Conflict::SexAndBirthDate);
+    }
+    None
+}
+
+/// An SSN as its nine digits; none when it is not nine digits or is a filler
+/// such as 000-00-0000 or 999-99-9999 (one digit repeated).
+fn ssn(s: &str) -> Option<String> {
+    let digits: String = s.chars().filter(char::is_ascii_digit).collect();
+    let first = digits.chars().next()?;
+    (digits.len() == 9 && !digits.chars().all(|c| c == first)).then_some(digits)
 }
 
 /// How a record joined its cluster.
@@ -205,6 +304,9 @@ pub struct Link {
     pub b: usize,
     pub rule: LinkRule,
     pub score: Option<f64>,
+    /// For a pair held for review: the strong identifiers that kept the rule
+    /// from linking it; none when its score alone fell short.
+    pub conflict: Option<Conflict>,
 }
 
 /// The master patient index over `records`.
@@ -215,10 +317,19 @@ pub struct Mpi {
     /// For each input record: the strongest rule that linked it.
     pub rule: Vec<LinkRule>,
     pub links: Vec<Link>,
-    /// Pairs scored between review and match: left unlinked, listed.
+    /// The review queue, left unlinked for a person to decide: pairs scored
+    /// between review and match, and pairs a rule would have linked but
+    /// whose strong identifiers conflict (`conflict` set).
     pub review: Vec<Link>,
     /// Candidate pairs compared probabilistically.
     pub pairs_compared: u64,
+}
+
+impl Mpi {
+    /// Pairs of the review queue held back by a strong-identifier conflict.
+    pub fn review_conflicts(&self) -> u64 {
+        self.review.iter().filter(|l| l.conflict.is_some()).count() as u64
+    }
 }
 
 struct UnionFind(Vec<usize>);
@@ -231,50 +342,100 @@ impl UnionFind {
         }
         i
     }
-    fn union(&mut self, a: usize, b: usize) -> bool {
-        let (ra, rb) = (self.find(a), self.find(b));
+}
+
+/// The clusters being built: a union-find with each root's members, so a
+/// merge can be checked against every record of both clusters (A–B and B–C
+/// may both look right while A and C conflict).
+struct Clusters {
+    uf: UnionFind,
+    members: Vec<Vec<usize>>,
+    rule: Vec<LinkRule>,
+    links: Vec<Link>,
+}
+
+impl Clusters {
+    fn new(n: usize) -> Clusters {
+        Clusters {
+            uf: UnionFind((0..n).collect()),
+            members: (0..n).map(|i| vec![i]).collect(),
+            rule: vec![LinkRule::Singleton; n],
+            links: Vec::new(),
+        }
+    }
+
+    fn same(&mut self, a: usize, b: usize) -> bool {
+        self.uf.find(a) == self.uf.find(b)
+    }
+
+    /// The first conflict between a record of a's cluster and one of b's
+    /// that no person accepted.
+    fn conflict(
+        &mut self,
+        a: usize,
+        b: usize,
+        records: &[(String, Patient)],
+        accepted: &BTreeSet<(usize, usize)>,
+    ) -> Option<Conflict> {
+        let (ra, rb) = (self.uf.find(a), self.uf.find(b));
+        for &x in &self.members[ra] {
+            for &y in &self.members[rb] {
+                if accepted.contains(&(x.min(y), x.max(y))) {
+                    continue;
+                }
+                if let Some(c) = conflict(&records[x].1, &records[y].1) {
+                    return Some(c);
+                }
+            }
+        }
+        None
+    }
+
+    /// Merge the clusters of a and b (unchecked), recording the link.
+    fn join(&mut self, a: usize, b: usize, rule: LinkRule, score: Option<f64>) {
+        let (ra, rb) = (self.uf.find(a), self.uf.find(b));
         if ra == rb {
-            return false;
+            return;
         }
         let (lo, hi) = (ra.min(rb), ra.max(rb));
-        self.0[hi] = lo;
-        true
+        self.uf.0[hi] = lo;
+        let moved = std::mem::take(&mut self.members[hi]);
+        self.members[lo].extend(moved);
+        for i in [a, b] {
+            if self.rule[i] == LinkRule::Singleton {
+                self.rule[i] = rule;
+            }
+        }
+        self.links.push(Link {
+            a,
+            b,
+            rule,
+            score,
+            conflict: None,
+        });
     }
 }
 
 /// Link patient records `(source, patient)` given in source priority order.
-/// `crosswalk` holds known pairs of (source, patient_id). The person id of a
-/// cluster is the patient id of its first record (the highest-priority
-/// source), made unique with a `source:` prefix if another cluster took it.
+/// `crosswalk` holds known pairs of (source, patient_id): links a person
+/// made or accepted (a review pair accepted is added there), always honoured.
+/// The person id of a cluster is the patient id of its first record (the
+/// highest-priority source), made unique with a `source:` prefix if another
+/// cluster took it.
+///
+/// No rule but the crosswalk merges two clusters holding records whose
+/// strong identifiers conflict ([`conflict`]); such a pair goes to the
+/// review queue instead. Probabilistic links are made strongest first, so a
+/// conflict keeps the weaker of two competing links out.
 pub fn link(
     records: &[(String, Patient)],
     crosswalk: &[CrosswalkLink],
     cfg: &LinkageConfig,
 ) -> Mpi {
     let n = records.len();
-    let mut uf = UnionFind((0..n).collect());
-    let mut rule = vec![LinkRule::Singleton; n];
-    let mut links = Vec::new();
-    let mut add = |uf: &mut UnionFind,
-                   rule: &mut Vec<LinkRule>,
-                   a: usize,
-                   b: usize,
-                   r: LinkRule,
-                   s: Option<f64>| {
-        if uf.union(a, b) {
-            for i in [a, b] {
-                if rule[i] == LinkRule::Singleton {
-                    rule[i] = r;
-                }
-            }
-            links.push(Link {
-                a,
-                b,
-                rule: r,
-                score: s,
-            });
-        }
-    };
+    let mut c = Clusters::new(n);
+    let mut review: BTreeMap<(usize, usize), Link> = BTreeMap::new();
+    let freq = Frequencies::count(records.iter().map(|(_, p)| p));
 
     // deterministic rules: same id in one system, crosswalk, exact name + DOB
     let by_key = |key: &dyn Fn(&(String, Patient)) -> Option<String>| {
@@ -289,9 +450,10 @@ pub fn link(
     let ids = by_key(&|(s, p)| Some(format!("{s}\u{1f}{}", p.patient_id)));
     for group in ids.values() {
         for w in group.windows(2) {
-            add(&mut uf, &mut rule, w[0], w[1], LinkRule::SameId, None);
+            c.join(w[0], w[1], LinkRule::SameId, None);
         }
     }
+    let mut accepted = BTreeSet::new();
     for ((sa, ia), (sb, ib)) in crosswalk {
         let (Some(a), Some(b)) = (
             ids.get(&format!("{sa}\u{1f}{ia}")).and_then(|g| g.first()),
@@ -299,15 +461,42 @@ pub fn link(
         ) else {
             continue;
         };
-        add(&mut uf, &mut rule, *a, *b, LinkRule::Crosswalk, None);
+        accepted.insert((*a.min(b), *a.max(b)));
+        c.join(*a, *b, LinkRule::Crosswalk, None);
     }
+    // a rule's link, unless the two clusters hold conflicting records
+    type Review = BTreeMap<(usize, usize), Link>;
+    let try_join = |c: &mut Clusters, review: &mut Review, a, b, rule, s: f64| {
+        if c.same(a, b) {
+            return;
+        }
+        match c.conflict(a, b, records, &accepted) {
+            None => c.join(a, b, rule, Some(s)),
+            Some(k) => {
+                review.insert(
+                    (a, b),
+                    Link {
+                        a,
+                        b,
+                        rule,
+                        score: Some(s),
+                        conflict: Some(k),
+                    },
+                );
+            }
+        }
+    };
     let exact = by_key(&|(_, p)| {
         let (g, f) = (norm(&p.given_name), norm(&p.family_name));
         (!g.is_empty() && !f.is_empty()).then(|| format!("{g}|{f}|{}", p.birth_date))
     });
     for group in exact.values() {
-        for w in group.windows(2) {
-            add(&mut uf, &mut rule, w[0], w[1], LinkRule::ExactNameDob, None);
+        for (k, &a) in group.iter().enumerate() {
+            // each record joins the first of the group it does not conflict with
+            for &b in &group[..k] {
+                let s = score(&records[b].1, &records[a].1, cfg, &freq);
+                try_join(&mut c, &mut review, b, a, LinkRule::ExactNameDob, s);
+            }
         }
     }
 
@@ -329,29 +518,35 @@ pub fn link(
             }
         }
     }
-    let mut review = Vec::new();
-    for &(a, b) in &candidates {
-        let s = score(&records[a].1, &records[b].1, cfg);
+    let mut scored: Vec<(f64, usize, usize)> = candidates
+        .iter()
+        .map(|&(a, b)| (score(&records[a].1, &records[b].1, cfg, &freq), a, b))
+        .filter(|(s, _, _)| *s >= cfg.review_threshold)
+        .collect();
+    // strongest first; ties in record order, so the result is deterministic
+    scored.sort_by(|x, y| y.0.total_cmp(&x.0).then((x.1, x.2).cmp(&(y.1, y.2))));
+    for (s, a, b) in scored {
         if s >= cfg.match_threshold {
-            add(&mut uf, &mut rule, a, b, LinkRule::Probabilistic, Some(s));
-        } else if s >= cfg.review_threshold && uf.find(a) != uf.find(b) {
-            review.push(Link {
+            try_join(&mut c, &mut review, a, b, LinkRule::Probabilistic, s);
+        } else if !c.same(a, b) {
+            review.entry((a, b)).or_insert(Link {
                 a,
                 b,
                 rule: LinkRule::Probabilistic,
                 score: Some(s),
+                conflict: None,
             });
         }
     }
     // a review pair may have been linked through a third record since
-    review.retain(|l| uf.find(l.a) != uf.find(l.b));
+    let review: Vec<Link> = review.into_values().filter(|l| !c.same(l.a, l.b)).collect();
 
     // person ids: the first record of each cluster names it
     let mut person = vec![String::new(); n];
     let mut names: BTreeMap<usize, String> = BTreeMap::new();
     let mut taken = BTreeSet::new();
     for i in 0..n {
-        let root = uf.find(i);
+        let root = c.uf.find(i);
         let id = names
             .entry(root)
             .or_insert_with(|| {
@@ -368,8 +563,8 @@ pub fn link(
     }
     Mpi {
         person,
-        rule,
-        links,
+        rule: c.rule,
+        links: c.links,
         review,
         pairs_compared: candidates.len() as u64,
     }
@@ -513,7 +708,7 @@ mod tests {
         assert_eq!(mpi.rule[4], LinkRule::Crosswalk);
         assert_eq!(mpi.rule[5], LinkRule::ExactNameDob);
         assert_eq!(mpi.rule[6], LinkRule::Singleton);
-        let s = score(&recs[0].1, &recs[3].1, &cfg);
+        let s = score(&recs[0].1, &recs[3].1, &cfg, &Frequencies::default());
         assert!(s >= cfg.match_threshold, "{s}");
         let q = evaluate(
             &mpi.person,
