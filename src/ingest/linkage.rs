@@ -133,8 +133,9 @@ fn norm(s: &str) -> String {
 /// The u probability of a field (two records of *different* people agree on
 /// it by chance) is not the same for every value: two "James" agree far
 /// more often by chance than two "Zebedee". For agreement on a value v, the
-/// chance that a random other record has v is its relative frequency f_v,
-/// so the weight of that agreement is log2(m / max(f_v, u)): the configured
+/// chance that a random other record has v is its relative frequency f_v
+/// (among the records but the pair's own two), so the weight of that
+/// agreement is log2(m / max(f_v, u)): the configured
 /// u is the floor (the weight of the rarest values), and a common value
 /// weighs less. Counted once over the input, in a BTreeMap: the same records
 /// always give the same weights.
@@ -165,11 +166,14 @@ impl Frequencies {
         f
     }
 
-    /// The u of agreement on `value`: its share of the records, never below
+    /// The u of agreement on `value`: the share of the *other* records that
+    /// hold it (the pair's own two are not agreement by chance, which keeps
+    /// a small population from making every name look common), never below
     /// the field's configured u.
     fn u(&self, map: &BTreeMap<String, u64>, value: &str, floor: f64) -> f64 {
+        let others = self.records - 2.0;
         let share = match map.get(value) {
-            Some(&n) if self.records > 0.0 => n as f64 / self.records,
+            Some(&n) if others > 0.0 => (n as f64 - 2.0).max(0.0) / others,
             _ => 0.0,
         };
         share.max(floor)
@@ -473,16 +477,14 @@ pub fn link(
         match c.conflict(a, b, records, &accepted) {
             None => c.join(a, b, rule, Some(s)),
             Some(k) => {
-                review.insert(
-                    (a, b),
-                    Link {
-                        a,
-                        b,
-                        rule,
-                        score: Some(s),
-                        conflict: Some(k),
-                    },
-                );
+                // the first rule that tried the pair names it
+                review.entry((a, b)).or_insert(Link {
+                    a,
+                    b,
+                    rule,
+                    score: Some(s),
+                    conflict: Some(k),
+                });
             }
         }
     };
@@ -719,6 +721,177 @@ mod tests {
             (3, 3, 3)
         );
         assert_eq!((q.precision, q.recall), (1.0, 1.0));
+    }
+
+    /// A registration with the identifiers the conflict rules read.
+    fn registered(
+        id: &str,
+        given: &str,
+        family: &str,
+        sex: &str,
+        dob: (i32, u32, u32),
+        zip: &str,
+        ssn: &str,
+    ) -> (String, Patient) {
+        let mut p = person(id, given, family, dob, zip);
+        p.sex = sex.into();
+        p.ssn = ssn.into();
+        ("reg".to_string(), p)
+    }
+
+    /// The two James Carters of the overlay report: same name, birth dates
+    /// one month apart, different SSNs and addresses.
+    fn two_james_carters() -> Vec<(String, Patient)> {
+        vec![
+            registered(
+                "R1",
+                "James",
+                "Carter",
+                "M",
+                (1979, 12, 14),
+                "10001",
+                "123-45-6789",
+            ),
+            registered(
+                "R2",
+                "James",
+                "Carter",
+                "M",
+                (1979, 9, 14),
+                "60601",
+                "987-65-4321",
+            ),
+        ]
+    }
+
+    #[test]
+    fn different_ssns_are_never_merged_whatever_the_score() {
+        // even with the fixed weights and a low threshold the pair scores as
+        // a match: only the conflict rule keeps the two men apart
+        let cfg = LinkageConfig {
+            match_threshold: 10.0,
+            ..LinkageConfig::default()
+        };
+        let recs = two_james_carters();
+        let s = score(&recs[0].1, &recs[1].1, &cfg, &Frequencies::default());
+        assert!(s >= cfg.match_threshold, "{s}");
+        assert_eq!(conflict(&recs[0].1, &recs[1].1), Some(Conflict::Ssn));
+        let mpi = link(&recs, &[], &cfg);
+        assert_eq!(mpi.person, vec!["R1", "R2"]);
+        assert_eq!(mpi.review.len(), 1);
+        assert_eq!(mpi.review[0].conflict, Some(Conflict::Ssn));
+        assert_eq!(mpi.review_conflicts(), 1);
+        // the same name and birth date but different SSNs: not merged either
+        let mut same_dob = two_james_carters();
+        same_dob[1].1.birth_date = same_dob[0].1.birth_date;
+        let mpi = link(&same_dob, &[], &cfg);
+        assert_eq!(mpi.person, vec!["R1", "R2"]);
+        assert_eq!(mpi.review[0].rule, LinkRule::ExactNameDob);
+    }
+
+    #[test]
+    fn a_typo_with_the_same_ssn_is_merged() {
+        let recs = vec![
+            registered(
+                "R1",
+                "Jennifer",
+                "Okafor",
+                "F",
+                (1985, 2, 3),
+                "10001",
+                "123-45-6789",
+            ),
+            registered(
+                "R2",
+                "Jenifer",
+                "Okafor",
+                "F",
+                (1985, 2, 3),
+                "10001",
+                "123456789",
+            ),
+        ];
+        let mpi = link(&recs, &[], &LinkageConfig::default());
+        assert_eq!(mpi.person, vec!["R1", "R1"]);
+        assert_eq!(mpi.rule[1], LinkRule::Probabilistic);
+        assert!(mpi.review.is_empty());
+        // a filler SSN is no SSN: it conflicts with nothing
+        let mut filler = recs.clone();
+        filler[1].1.ssn = "999-99-9999".into();
+        assert_eq!(conflict(&filler[0].1, &filler[1].1), None);
+    }
+
+    #[test]
+    fn sex_and_birth_date_together_conflict_but_one_alone_does_not() {
+        let recs = two_james_carters();
+        let (mut a, mut b) = (recs[0].1.clone(), recs[1].1.clone());
+        (a.ssn, b.ssn) = (String::new(), String::new());
+        assert_eq!(conflict(&a, &b), None, "only the birth date differs");
+        b.sex = "F".into();
+        assert_eq!(conflict(&a, &b), Some(Conflict::SexAndBirthDate));
+        b.birth_date = a.birth_date;
+        assert_eq!(conflict(&a, &b), None, "only the sex differs");
+    }
+
+    #[test]
+    fn a_pair_a_person_accepted_is_merged_despite_a_conflict() {
+        let recs = two_james_carters();
+        let xw = vec![(
+            ("reg".to_string(), "R1".to_string()),
+            ("reg".to_string(), "R2".to_string()),
+        )];
+        let mpi = link(&recs, &xw, &LinkageConfig::default());
+        assert_eq!(mpi.person, vec!["R1", "R1"]);
+        assert_eq!(mpi.rule, vec![LinkRule::Crosswalk, LinkRule::Crosswalk]);
+        assert!(mpi.review.is_empty());
+    }
+
+    #[test]
+    fn a_chain_of_links_cannot_merge_two_conflicting_records() {
+        // a lab record without an SSN looks like both James Carters; it may
+        // join one of them, never both
+        let mut recs = two_james_carters();
+        recs[1].1.birth_date = recs[0].1.birth_date;
+        recs[1].1.zip = "10001".into();
+        let mut lab = person("L1", "James", "Carter", (1979, 12, 14), "10001");
+        lab.sex = "M".into();
+        recs.push(("lab".to_string(), lab));
+        let mpi = link(&recs, &[], &LinkageConfig::default());
+        assert_ne!(mpi.person[0], mpi.person[1]);
+        assert!(mpi.person[2] == mpi.person[0] || mpi.person[2] == mpi.person[1]);
+        // both pairs that would have closed the chain wait for review
+        assert_eq!(mpi.review_conflicts(), 2);
+        assert!(mpi.review.iter().all(|l| l.conflict == Some(Conflict::Ssn)));
+    }
+
+    #[test]
+    fn agreement_on_a_common_name_weighs_less_than_on_a_rare_one() {
+        let cfg = LinkageConfig::default();
+        let mut recs: Vec<Patient> = (0..400)
+            .map(|i| person(&format!("P{i}"), "James", "Carter", (1950, 1, 1), ""))
+            .collect();
+        recs.push(person("X1", "Zebedee", "Quist", (1950, 1, 1), ""));
+        let freq = Frequencies::count(&recs);
+        let pair = |g: &str, f: &str| {
+            let a = person("A", g, f, (1960, 5, 5), "");
+            let b = person("B", g, f, (1960, 5, 5), "");
+            score(&a, &b, &cfg, &freq)
+        };
+        let (common, rare) = (pair("James", "Carter"), pair("Zebedee", "Quist"));
+        // the rare names keep the configured weights...
+        let fixed = score(
+            &person("A", "Zebedee", "Quist", (1960, 5, 5), ""),
+            &person("B", "Zebedee", "Quist", (1960, 5, 5), ""),
+            &cfg,
+            &Frequencies::default(),
+        );
+        assert!((rare - fixed).abs() < 1e-12, "{rare} {fixed}");
+        // ...while names nearly everyone has are worth log2(0.95 / (398/399))
+        // each (398 of the 399 records beside the pair), about nothing
+        let expected = rare - cfg.given_name.agree() - cfg.family_name.agree()
+            + 2.0 * (0.95f64 / (398.0 / 399.0)).log2();
+        assert!((common - expected).abs() < 1e-9, "{common} {expected}");
+        assert!(common < rare - 10.0);
     }
 
     #[test]
