@@ -3,12 +3,16 @@
 //! Deterministic rules link first: the same id in the same system, a pair in
 //! the crosswalk, the exact same name and birth date. Then a probabilistic
 //! Fellegi–Sunter score compares the remaining candidate pairs (blocked on
-//! birth date, or on family-name prefix and birth year, so not every pair is
+//! keys such as birth date and family-name prefix, so not every pair is
 //! compared): each field adds log2(m/u) when it agrees and log2((1-m)/(1-u))
 //! when it disagrees, where m = P(agree | same person) and u = P(agree |
-//! different people). Pairs scoring at or above `match` are linked, those
-//! between `review` and `match` are listed for a person to decide, the rest
-//! are different people. Clusters are the connected components of the links.
+//! different people), the u of a name or ZIP taken from how common the
+//! value is in the data ([`Frequencies`]). Pairs scoring at or above `match`
+//! are linked, those between `review` and `match` are listed for a person
+//! to decide, the rest are different people. Clusters are the connected
+//! components of the links, except that no link may join two records whose
+//! strong identifiers conflict ([`conflict`]): those pairs are listed for
+//! review too, and only the crosswalk (a person's decision) merges them.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -420,6 +424,29 @@ impl Clusters {
     }
 }
 
+/// The blocking keys of a record: two records are compared when they share
+/// one. Each asks for exact agreement on part of the identity, so a pair
+/// that differs in one of given name, family name or birth date still shares
+/// a block; and each is narrow (a full birth date, or two name prefixes and
+/// part of the date), so blocks stay small as the records grow and the pairs
+/// compared grow near-linearly with the records.
+fn block_keys(p: &Patient) -> [String; 4] {
+    use chrono::Datelike;
+    let prefix = |s: &str| -> String { norm(s).chars().take(2).collect() };
+    let (given, family) = (prefix(&p.given_name), prefix(&p.family_name));
+    let d = p.birth_date;
+    [
+        // a given name typo or variant
+        format!("{d}|{family}"),
+        // a family name typo or change
+        format!("{d}|{given}"),
+        // day and month swapped, a typo in either, a name typo further in
+        format!("{given}|{family}|{}", d.year()),
+        // a typo in the year
+        format!("{given}|{family}|{}-{}", d.month(), d.day()),
+    ]
+}
+
 /// Link patient records `(source, patient)` given in source priority order.
 /// `crosswalk` holds known pairs of (source, patient_id): links a person
 /// made or accepted (a review pair accepted is added there), always honoured.
@@ -502,15 +529,15 @@ pub fn link(
         }
     }
 
-    // probabilistic: candidate pairs from two blocking keys
-    let blocks_dob = by_key(&|(_, p)| Some(p.birth_date.to_string()));
-    let blocks_name = by_key(&|(_, p)| {
-        let f: String = norm(&p.family_name).chars().take(2).collect();
-        use chrono::Datelike;
-        (!f.is_empty()).then(|| format!("{f}|{}", p.birth_date.year()))
-    });
+    // probabilistic: candidate pairs from the blocking keys
+    let mut blocks: BTreeMap<(usize, String), Vec<usize>> = BTreeMap::new();
+    for (i, (_, p)) in records.iter().enumerate() {
+        for (k, key) in block_keys(p).into_iter().enumerate() {
+            blocks.entry((k, key)).or_default().push(i);
+        }
+    }
     let mut candidates = BTreeSet::new();
-    for group in blocks_dob.values().chain(blocks_name.values()) {
+    for group in blocks.values() {
         if group.len() > 2000 {
             continue; // a placeholder-like block: comparing it is quadratic noise
         }
