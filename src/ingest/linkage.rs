@@ -647,7 +647,7 @@ pub fn evaluate(predicted: &[String], truth: &[Option<String>]) -> LinkageQualit
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::NaiveDate;
+    use chrono::{Datelike, NaiveDate};
 
     #[test]
     fn jaro_winkler_matches_published_values() {
@@ -919,6 +919,57 @@ mod tests {
             + 2.0 * (0.95f64 / (398.0 / 399.0)).log2();
         assert!((common - expected).abs() < 1e-9, "{common} {expected}");
         assert!(common < rare - 10.0);
+    }
+
+    #[test]
+    fn blocking_finds_one_changed_field_without_comparing_everyone() {
+        let cfg = LinkageConfig::default();
+        // 200 people with distinct names, birth dates and ZIP codes, and a
+        // second record of three of them with one change each
+        let word = |i: usize, end: &str| {
+            let c = |n: usize, base: u8| char::from(base + (n % 26) as u8);
+            format!("{}{}{end}", c(i, b'A'), c(i / 26 + i, b'a'))
+        };
+        let mut recs: Vec<(String, Patient)> = (0..200)
+            .map(|i| {
+                let dob = (
+                    1930 + (i % 60) as i32,
+                    1 + (i % 12) as u32,
+                    1 + (i % 28) as u32,
+                );
+                let zip = format!("{}", 10000 + i);
+                let p = person(
+                    &format!("R{i}"),
+                    &word(i, "ina"),
+                    &word(i * 7, "son"),
+                    dob,
+                    &zip,
+                );
+                ("reg".to_string(), p)
+            })
+            .collect();
+        let mut year_typo = recs[10].1.clone();
+        year_typo.patient_id = "L1".into();
+        year_typo.birth_date = year_typo.birth_date.with_year(1905).unwrap();
+        let mut given_typo = recs[50].1.clone();
+        given_typo.patient_id = "L2".into();
+        given_typo.given_name = format!("X{}", &given_typo.given_name[1..]);
+        let mut family_changed = recs[90].1.clone();
+        family_changed.patient_id = "L3".into();
+        family_changed.family_name = "Quist".into();
+        for p in [year_typo, given_typo, family_changed] {
+            recs.push(("lab".to_string(), p));
+        }
+        let mpi = link(&recs, &[], &cfg);
+        assert_eq!(mpi.person[200], "R10", "year typo");
+        assert_eq!(mpi.person[201], "R50", "first letter of the given name");
+        assert_eq!(mpi.person[202], "R90", "a changed family name");
+        let all_pairs = 203 * 202 / 2;
+        assert!(
+            mpi.pairs_compared * 20 < all_pairs,
+            "{}",
+            mpi.pairs_compared
+        );
     }
 
     #[test]
