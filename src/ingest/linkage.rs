@@ -269,6 +269,10 @@ pub enum Conflict {
     /// Both carry a sex, they differ, and so do the birth dates (one typo is
     /// forgiven, two differing identifiers are not).
     SexAndBirthDate,
+    /// One of the two has no SSN and matches two records that conflict
+    /// with each other (two patients of the same name and birth date):
+    /// which of them it belongs to is for a person to decide.
+    Ambiguous,
 }
 
 /// The strong-identifier conflict between two records, if any.
@@ -519,15 +523,6 @@ pub fn link(
         let (g, f) = (norm(&p.given_name), norm(&p.family_name));
         (!g.is_empty() && !f.is_empty()).then(|| format!("{g}|{f}|{}", p.birth_date))
     });
-    for group in exact.values() {
-        for (k, &a) in group.iter().enumerate() {
-            // each record joins the first of the group it does not conflict with
-            for &b in &group[..k] {
-                let s = score(&records[b].1, &records[a].1, cfg, &freq);
-                try_join(&mut c, &mut review, b, a, LinkRule::ExactNameDob, s);
-            }
-        }
-    }
 
     // probabilistic: candidate pairs from the blocking keys
     let mut blocks: BTreeMap<(usize, String), Vec<usize>> = BTreeMap::new();
@@ -554,9 +549,66 @@ pub fn link(
         .collect();
     // strongest first; ties in record order, so the result is deterministic
     scored.sort_by(|x, y| y.0.total_cmp(&x.0).then((x.1, x.2).cmp(&(y.1, y.2))));
+
+    // a record without an SSN that a rule would link to two records which
+    // conflict with each other could be either patient: it is linked to
+    // neither, and its pairs wait for review
+    let mut partners: BTreeMap<usize, BTreeSet<usize>> = BTreeMap::new();
+    let exact_pairs = exact.values().flat_map(|g| {
+        g.iter()
+            .enumerate()
+            .flat_map(move |(k, &a)| g[..k].iter().map(move |&b| (b, a)))
+    });
+    let scored_pairs = scored
+        .iter()
+        .filter(|(s, _, _)| *s >= cfg.match_threshold)
+        .map(|&(_, a, b)| (a, b));
+    for (a, b) in exact_pairs.chain(scored_pairs) {
+        partners.entry(a).or_default().insert(b);
+        partners.entry(b).or_default().insert(a);
+    }
+    let ambiguous: BTreeSet<usize> = partners
+        .iter()
+        .filter(|(&r, _)| ssn(&records[r].1.ssn).is_none())
+        .filter(|(_, ps)| {
+            let ps: Vec<usize> = ps.iter().copied().collect();
+            ps.iter().enumerate().any(|(k, &x)| {
+                ps[k + 1..].iter().any(|&y| {
+                    !accepted.contains(&(x.min(y), x.max(y)))
+                        && conflict(&records[x].1, &records[y].1).is_some()
+                })
+            })
+        })
+        .map(|(&r, _)| r)
+        .collect();
+    let rule_link = |c: &mut Clusters, review: &mut Review, a, b, rule, s: f64| {
+        if ambiguous.contains(&a) || ambiguous.contains(&b) {
+            if !c.same(a, b) {
+                review.entry((a, b)).or_insert(Link {
+                    a,
+                    b,
+                    rule,
+                    score: Some(s),
+                    conflict: Some(Conflict::Ambiguous),
+                });
+            }
+        } else {
+            try_join(c, review, a, b, rule, s);
+        }
+    };
+
+    for group in exact.values() {
+        for (k, &a) in group.iter().enumerate() {
+            // each record joins the first of the group it does not conflict with
+            for &b in &group[..k] {
+                let s = score(&records[b].1, &records[a].1, cfg, &freq);
+                rule_link(&mut c, &mut review, b, a, LinkRule::ExactNameDob, s);
+            }
+        }
+    }
     for (s, a, b) in scored {
         if s >= cfg.match_threshold {
-            try_join(&mut c, &mut review, a, b, LinkRule::Probabilistic, s);
+            rule_link(&mut c, &mut review, a, b, LinkRule::Probabilistic, s);
         } else if !c.same(a, b) {
             review.entry((a, b)).or_insert(Link {
                 a,
@@ -874,9 +926,8 @@ mod tests {
     }
 
     #[test]
-    fn a_chain_of_links_cannot_merge_two_conflicting_records() {
-        // a lab record without an SSN looks like both James Carters; it may
-        // join one of them, never both
+    fn a_record_matching_two_conflicting_patients_joins_neither() {
+        // a lab record without an SSN looks exactly like both James Carters
         let mut recs = two_james_carters();
         recs[1].1.birth_date = recs[0].1.birth_date;
         recs[1].1.zip = "10001".into();
@@ -884,11 +935,54 @@ mod tests {
         lab.sex = "M".into();
         recs.push(("lab".to_string(), lab));
         let mpi = link(&recs, &[], &LinkageConfig::default());
-        assert_ne!(mpi.person[0], mpi.person[1]);
-        assert!(mpi.person[2] == mpi.person[0] || mpi.person[2] == mpi.person[1]);
-        // both pairs that would have closed the chain wait for review
-        assert_eq!(mpi.review_conflicts(), 2);
-        assert!(mpi.review.iter().all(|l| l.conflict == Some(Conflict::Ssn)));
+        assert_eq!(mpi.person, vec!["R1", "R2", "L1"]);
+        let reasons: Vec<_> = mpi.review.iter().map(|l| (l.a, l.b, l.conflict)).collect();
+        assert_eq!(
+            reasons,
+            vec![
+                (0, 1, Some(Conflict::Ssn)),
+                (0, 2, Some(Conflict::Ambiguous)),
+                (1, 2, Some(Conflict::Ambiguous)),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_chain_of_links_cannot_merge_two_conflicting_records() {
+        // R1 - L1 (same name and birth date), L1 = C1 (a person's crosswalk
+        // decision), C1 - R2 (same name and birth date): R1 and R2 have
+        // different SSNs, so the last link may not close the chain (no
+        // record matches both, so none is ambiguous: the cluster check
+        // alone holds it)
+        let mut recs = two_james_carters();
+        recs[1] = registered(
+            "R2",
+            "Mario",
+            "Lopez",
+            "M",
+            (1979, 12, 14),
+            "60601",
+            "987-65-4321",
+        );
+        for (source, id, given, family) in [
+            ("lab", "L1", "James", "Carter"),
+            ("clinic", "C1", "Mario", "Lopez"),
+        ] {
+            let mut p = person(id, given, family, (1979, 12, 14), "");
+            p.sex = "M".into();
+            recs.push((source.to_string(), p));
+        }
+        let xw = vec![(
+            ("lab".to_string(), "L1".to_string()),
+            ("clinic".to_string(), "C1".to_string()),
+        )];
+        let mpi = link(&recs, &xw, &LinkageConfig::default());
+        assert_eq!(mpi.person, vec!["R1", "R2", "R1", "R1"]);
+        assert_eq!(mpi.review.len(), 1);
+        assert_eq!(
+            (mpi.review[0].a, mpi.review[0].b, mpi.review[0].conflict),
+            (1, 3, Some(Conflict::Ssn))
+        );
     }
 
     #[test]
