@@ -686,6 +686,7 @@ pub fn run(cfg: &PipelineConfig, out: &Path) -> Result<IngestSummary> {
         by_rule,
         pairs_compared: mpi.pairs_compared,
         review_pairs: mpi.review.len() as u64,
+        review_conflicts: mpi.review_conflicts(),
         quality,
     };
     report.data_end = format_datetime(&data_end);
@@ -749,6 +750,7 @@ pub fn run(cfg: &PipelineConfig, out: &Path) -> Result<IngestSummary> {
                 source_b: b.source.clone(),
                 id_b: b.value.patient_id.clone(),
                 score: l.score.unwrap_or(0.0),
+                conflict: l.conflict,
             })
         })
         .collect();
@@ -825,6 +827,9 @@ struct ReviewRow {
     source_b: String,
     id_b: String,
     score: f64,
+    /// The strong identifiers that conflict (`ssn`, `sex_and_birth_date`);
+    /// empty when the score fell between the thresholds.
+    conflict: Option<linkage::Conflict>,
 }
 
 /// Write rows as CSV with a header even when there are none.

@@ -116,7 +116,11 @@ pub struct LinkageSummary {
     pub persons: u64,
     pub by_rule: BTreeMap<String, u64>,
     pub pairs_compared: u64,
+    /// The review queue: pairs left unlinked for a person to decide.
     pub review_pairs: u64,
+    /// Of those, pairs a rule would have linked but whose strong
+    /// identifiers (SSN; sex and birth date) conflict.
+    pub review_conflicts: u64,
     /// Present when the ground truth was given.
     pub quality: Option<LinkageQuality>,
 }
@@ -385,8 +389,8 @@ impl QualityReport {
         }
         let l = &self.linkage;
         s += &format!(
-            "\nlinkage: {} patient records -> {} persons ({} pairs compared, {} for review)\n",
-            l.patient_records, l.persons, l.pairs_compared, l.review_pairs
+            "\nlinkage: {} patient records -> {} persons ({} pairs compared, {} for review, {} of them held back by conflicting identifiers)\n",
+            l.patient_records, l.persons, l.pairs_compared, l.review_pairs, l.review_conflicts
         );
         if let Some(q) = &l.quality {
             s += &format!(
@@ -502,8 +506,8 @@ impl QualityReport {
         }
         let l = &self.linkage;
         s += &format!(
-            "\n## Linkage\n\n{} patient records, {} persons, {} pairs compared, {} pairs for review.\n\n",
-            l.patient_records, l.persons, l.pairs_compared, l.review_pairs
+            "\n## Linkage\n\n{} patient records, {} persons, {} pairs compared, {} pairs for review ({} of them held back because SSN, or sex and birth date, conflict: linkage_review.csv).\n\n",
+            l.patient_records, l.persons, l.pairs_compared, l.review_pairs, l.review_conflicts
         );
         for (rule, n) in &l.by_rule {
             s += &format!("- {rule}: {n}\n");

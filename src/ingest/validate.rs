@@ -98,7 +98,10 @@ pub struct Finding {
     pub detail: String,
 }
 
-/// Values that stand for "missing" in legacy systems. Configurable.
+/// Values that stand for "missing" in legacy systems. Configurable. A
+/// number is a placeholder only where no result of the analyte can be (out
+/// of `Measure::plausible` once in its canonical unit): 999 is a BNP, 9999
+/// a creatinine sentinel.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Placeholders {
@@ -616,18 +619,7 @@ fn observation(ctx: &mut Ctx, maps: &Maps) -> Option<MappedObservation> {
         Some(f64::NAN)
     } else {
         match source_value.parse::<f64>() {
-            Ok(v) if v.is_finite() => {
-                if ctx.rules.numbers.contains(&v) {
-                    ctx.reject(
-                        Rule::Placeholder,
-                        "value",
-                        format!("placeholder {source_value}"),
-                    );
-                    None
-                } else {
-                    Some(v)
-                }
-            }
+            Ok(v) if v.is_finite() => Some(v),
             _ => {
                 ctx.reject(
                     Rule::Number,
@@ -717,7 +709,26 @@ fn measured(
             return None;
         }
     };
+    // A sentinel (999, -1, ...) is judged per analyte, in its canonical
+    // unit: inside the plausible range it is a result like any other (a BNP
+    // of 999 pg/mL, a glucose of 999 mg/dL), outside it the system's
+    // "no value".
     let (lo, hi) = measure.plausible();
+    let sentinel = source_value
+        .parse::<f64>()
+        .is_ok_and(|v| ctx.rules.numbers.contains(&v));
+    if sentinel && !(lo..=hi).contains(&value) {
+        ctx.reject(
+            Rule::Placeholder,
+            "value",
+            format!(
+                "placeholder {source_value}: outside the plausible range of {} ({lo} to {hi} {})",
+                measure.feature(),
+                measure.unit()
+            ),
+        );
+        return None;
+    }
     if !(lo..=hi).contains(&value) {
         ctx.reject(
             Rule::Range,
@@ -864,8 +875,17 @@ mod tests {
         let rules: Vec<Rule> = c.findings.iter().map(|f| f.rule).collect();
         assert_eq!(rules, vec![Rule::CodeMap, Rule::Unit]);
 
+        // a sentinel is judged per analyte: a value where it is plausible...
+        assert_eq!(reason(&obs("2345-7", "999", "mg/dL")), None);
+        assert_eq!(reason(&obs("BNP", "999", "pg/mL")), None);
+        assert_eq!(reason(&obs("CREAT", "999", "umol/L")), None);
+        // ...a placeholder where no result can be
         assert_eq!(
-            reason(&obs("2345-7", "999", "mg/dL")),
+            reason(&obs("2160-0", "9999", "mg/dL")),
+            Some(Rule::Placeholder)
+        );
+        assert_eq!(
+            reason(&obs("2345-7", "9999", "mg/dL")),
             Some(Rule::Placeholder)
         );
         assert_eq!(

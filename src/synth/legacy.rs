@@ -622,13 +622,19 @@ fn lab_defects(
     }
     if u < knobs.missing_values + knobs.impossible_values {
         if rng.random::<bool>() {
-            o.value = 999.0;
+            // the lab system's "no value": 999, or 9999 / 99999 for an
+            // analyte where 999 is a result (glucose, BNP)
+            let (_, hi) = m.plausible();
+            o.value = [999.0, 9999.0, 99999.0]
+                .into_iter()
+                .find(|v| *v > hi)
+                .unwrap_or(99999.0);
             out.push(defect(
                 o,
                 "value",
                 DefectKind::Placeholder,
                 clean_value,
-                "999".into(),
+                format!("{}", o.value),
             ));
         } else {
             // ten times the top of the plausible range: a slipped decimal
