@@ -678,16 +678,17 @@ fn observation(ctx: &mut Ctx, maps: &Maps) -> Option<MappedObservation> {
     })
 }
 
-/// A model measure's value in its canonical unit, range-checked.
+/// A model measure's value in its canonical unit, range-checked; `sent` is
+/// the number as the source sent it, in its own unit.
 fn measured(
     ctx: &mut Ctx,
     maps: &Maps,
     measure: Measure,
-    value: f64,
+    sent: f64,
     source_unit: &str,
 ) -> Option<f64> {
-    let value = match maps.to_canonical(measure, value, source_unit) {
-        Some(UnitResolution::Canonical) => value,
+    let value = match maps.to_canonical(measure, sent, source_unit) {
+        Some(UnitResolution::Canonical) => sent,
         Some(UnitResolution::Converted { from, value: v }) => {
             ctx.repair(
                 Rule::Unit,
@@ -714,15 +715,12 @@ fn measured(
     // of 999 pg/mL, a glucose of 999 mg/dL), outside it the system's
     // "no value".
     let (lo, hi) = measure.plausible();
-    let sentinel = source_value
-        .parse::<f64>()
-        .is_ok_and(|v| ctx.rules.numbers.contains(&v));
-    if sentinel && !(lo..=hi).contains(&value) {
+    if ctx.rules.numbers.contains(&sent) && !(lo..=hi).contains(&value) {
         ctx.reject(
             Rule::Placeholder,
             "value",
             format!(
-                "placeholder {source_value}: outside the plausible range of {} ({lo} to {hi} {})",
+                "placeholder {sent}: outside the plausible range of {} ({lo} to {hi} {})",
                 measure.feature(),
                 measure.unit()
             ),
