@@ -174,9 +174,9 @@ fn a_batch_file_unwraps_and_every_obx_value_type_reads() {
     );
 }
 
-/// Ingest the three fixtures as one source with `rule`.
-fn ingest_fixtures(out: &Path, rule: &str) -> serde_json::Value {
-    let cfg = PipelineConfig {
+/// The three fixtures as one HL7 v2 source read with the PID-3 `rule`.
+fn fixtures_config(rule: &str) -> PipelineConfig {
+    PipelineConfig {
         sources: vec![SourceConfig {
             name: "feeds".into(),
             kind: SourceKind::Hl7v2,
@@ -185,8 +185,12 @@ fn ingest_fixtures(out: &Path, rule: &str) -> serde_json::Value {
             patient_id: Some(rule.into()),
         }],
         ..Default::default()
-    };
-    carelab::ingest::run(&cfg, out).unwrap();
+    }
+}
+
+/// Ingest the three fixtures as one source with `rule`.
+fn ingest_fixtures(out: &Path, rule: &str) -> serde_json::Value {
+    carelab::ingest::run(&fixtures_config(rule), out).unwrap();
     serde_json::from_str(&std::fs::read_to_string(out.join("quality.json")).unwrap()).unwrap()
 }
 
@@ -322,16 +326,7 @@ fn the_pid3_rule_is_configurable_and_a_bad_one_is_named() {
         mpi.contains("feeds,E4501277,4417820,exact_name_dob,MR,NSH"),
         "{mpi}"
     );
-    let cfg = PipelineConfig {
-        sources: vec![SourceConfig {
-            name: "feeds".into(),
-            kind: SourceKind::Hl7v2,
-            path: data(""),
-            layout: None,
-            patient_id: Some("MR@,PI".into()),
-        }],
-        ..Default::default()
-    };
+    let cfg = fixtures_config("MR@,PI");
     let err = carelab::ingest::run(&cfg, dir.path())
         .unwrap_err()
         .to_string();
