@@ -66,7 +66,7 @@ fn patient(i: u64) -> PatientBundle {
             patient_id: pid.clone(),
             class: "IMP".into(),
             admit_time: start,
-            discharge_time: start + Duration::days(days),
+            discharge_time: Some(start + Duration::days(days)),
             disposition: "home".into(),
             reason_code: "I50.9".into(),
         });

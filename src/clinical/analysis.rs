@@ -266,12 +266,15 @@ pub fn age_years(birth: NaiveDate, on: NaiveDate) -> f64 {
     f64::from(years.max(0))
 }
 
-/// The features of stay `stay` known at its discharge (the label is left 0).
-/// The generator calls this with a patient's history so far to draw the
-/// outcome; ingest calls it through `analysis_rows`.
-pub fn features_at_discharge(rec: &PatientRecords, stay: &Encounter) -> AnalysisRow {
+/// The features of stay `stay` known at its discharge at `discharge` (the
+/// label is left 0). The generator calls this with a patient's history so
+/// far to draw the outcome; ingest calls it through `analysis_rows`.
+pub fn features_at_discharge(
+    rec: &PatientRecords,
+    stay: &Encounter,
+    discharge: NaiveDateTime,
+) -> AnalysisRow {
     let p = rec.patient;
-    let discharge = stay.discharge_time;
     let mut row = AnalysisRow {
         stay_id: stay.encounter_id.clone(),
         patient_id: p.patient_id.clone(),
@@ -287,19 +290,19 @@ pub fn features_at_discharge(rec: &PatientRecords, stay: &Encounter) -> Analysis
     };
 
     let year_before = stay.admit_time - Duration::days(365);
-    // prior stays: inpatient ones (an export also holds visits of other
-    // classes, which are not admissions)
-    let earlier = rec.encounters.iter().filter(|e| {
-        e.class == "IMP"
-            && e.encounter_id != stay.encounter_id
-            && e.discharge_time <= stay.admit_time
+    // prior stays: inpatient ones discharged before this admission (an
+    // export also holds visits of other classes, which are not admissions)
+    let earlier = rec.encounters.iter().filter_map(|e| {
+        let ended = e.discharge_time?;
+        (e.class == "IMP" && e.encounter_id != stay.encounter_id && ended <= stay.admit_time)
+            .then_some((e.admit_time, ended))
     });
     row.prior_admissions_365d = earlier
         .clone()
-        .filter(|e| e.admit_time >= year_before)
+        .filter(|(admit, _)| *admit >= year_before)
         .count() as f64;
     row.days_since_last_discharge = earlier
-        .map(|e| e.discharge_time)
+        .map(|(_, ended)| ended)
         .max()
         .map(|last| round4((stay.admit_time - last).num_minutes() as f64 / 1440.0));
 
@@ -347,41 +350,47 @@ pub fn features_at_discharge(rec: &PatientRecords, stay: &Encounter) -> Analysis
     row
 }
 
-/// True when another stay of the patient (an inpatient encounter: an
-/// emergency or clinic visit is not a readmission) is admitted within 30
-/// days after `stay`'s discharge.
-pub fn readmitted_within_30d(encounters: &[Encounter], stay: &Encounter) -> bool {
-    let end = stay.discharge_time + Duration::days(30);
+/// True when another stay of the patient (an inpatient encounter, open or
+/// not: an emergency or clinic visit is not a readmission) is admitted
+/// within 30 days after `discharge`, `stay`'s discharge.
+pub fn readmitted_within_30d(
+    encounters: &[Encounter],
+    stay: &Encounter,
+    discharge: NaiveDateTime,
+) -> bool {
+    let end = discharge + Duration::days(30);
     encounters.iter().any(|e| {
         e.encounter_id != stay.encounter_id
             && e.class == "IMP"
-            && e.admit_time > stay.discharge_time
+            && e.admit_time > discharge
             && e.admit_time <= end
     })
 }
 
-/// Is `stay` an index discharge, given data that ends at `data_end`?
-pub fn is_index_stay(stay: &Encounter, data_end: NaiveDateTime) -> bool {
-    stay.class == "IMP"
+/// `stay`'s discharge when it is an index discharge, given data that ends
+/// at `data_end`: an inpatient stay, discharged alive, whose 30 days after
+/// discharge the data covers. An open stay is not one yet.
+pub fn index_discharge(stay: &Encounter, data_end: NaiveDateTime) -> Option<NaiveDateTime> {
+    let discharge = stay.discharge_time?;
+    (stay.class == "IMP"
         && Disposition::from_name(&stay.disposition) != Some(Disposition::Expired)
-        && stay.discharge_time + Duration::days(30) <= data_end
+        && discharge + Duration::days(30) <= data_end)
+        .then_some(discharge)
 }
 
 /// The analysis rows of one patient, in discharge order.
 pub fn analysis_rows(rec: &PatientRecords, data_end: NaiveDateTime) -> Vec<AnalysisRow> {
-    let mut stays: Vec<&Encounter> = rec
+    let mut stays: Vec<(NaiveDateTime, &Encounter)> = rec
         .encounters
         .iter()
-        .filter(|e| is_index_stay(e, data_end))
+        .filter_map(|e| Some((index_discharge(e, data_end)?, e)))
         .collect();
-    stays.sort_by(|a, b| {
-        (a.discharge_time, &a.encounter_id).cmp(&(b.discharge_time, &b.encounter_id))
-    });
+    stays.sort_by(|(a_end, a), (b_end, b)| (a_end, &a.encounter_id).cmp(&(b_end, &b.encounter_id)));
     stays
         .into_iter()
-        .map(|stay| {
-            let mut row = features_at_discharge(rec, stay);
-            row.readmit_30d = u8::from(readmitted_within_30d(rec.encounters, stay));
+        .map(|(discharge, stay)| {
+            let mut row = features_at_discharge(rec, stay, discharge);
+            row.readmit_30d = u8::from(readmitted_within_30d(rec.encounters, stay, discharge));
             row
         })
         .collect()
@@ -469,7 +478,7 @@ mod tests {
             patient_id: "P1".into(),
             class: "IMP".into(),
             admit_time: parse_datetime(admit).unwrap(),
-            discharge_time: parse_datetime(discharge).unwrap(),
+            discharge_time: Some(parse_datetime(discharge).unwrap()),
             disposition: "home".into(),
             reason_code: "I50.9".into(),
         }

@@ -155,6 +155,23 @@ pub fn serialize_date<S: Serializer>(d: &NaiveDate, s: S) -> Result<S::Ok, S::Er
     }
 }
 
+/// Serialize an optional date-time as serde would `Option<NaiveDateTime>`.
+pub fn serialize_opt_datetime<S: Serializer>(
+    t: &Option<NaiveDateTime>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    struct DateTime<'a>(&'a NaiveDateTime);
+    impl serde::Serialize for DateTime<'_> {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            serialize_datetime(self.0, s)
+        }
+    }
+    match t {
+        Some(t) => s.serialize_some(&DateTime(t)),
+        None => s.serialize_none(),
+    }
+}
+
 /// Serialize an optional date as serde would `Option<NaiveDate>`.
 pub fn serialize_opt_date<S: Serializer>(d: &Option<NaiveDate>, s: S) -> Result<S::Ok, S::Error> {
     struct Date<'a>(&'a NaiveDate);

@@ -46,7 +46,7 @@ pub struct Patient {
     pub death_date: Option<NaiveDate>,
 }
 
-/// One inpatient stay.
+/// One visit: an inpatient stay, or an emergency or clinic visit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Encounter {
     pub encounter_id: String,
@@ -55,9 +55,14 @@ pub struct Encounter {
     pub class: String,
     #[serde(serialize_with = "super::iso::serialize_datetime")]
     pub admit_time: NaiveDateTime,
-    #[serde(serialize_with = "super::iso::serialize_datetime")]
-    pub discharge_time: NaiveDateTime,
-    /// `Disposition::name()`, e.g. `home`, `skilled_nursing`, `expired`.
+    /// `None` while the patient is still in: a feed read before the
+    /// discharge holds the stays of today's inpatients, which a warehouse
+    /// keeps (their results belong to them) but the model cannot yet use as
+    /// index stays.
+    #[serde(serialize_with = "super::iso::serialize_opt_datetime")]
+    pub discharge_time: Option<NaiveDateTime>,
+    /// `Disposition::name()`, e.g. `home`, `skilled_nursing`, `expired`;
+    /// empty for an open stay and for visits that are not admissions.
     pub disposition: String,
     /// ICD-10-CM code of the principal diagnosis of the stay.
     pub reason_code: String,

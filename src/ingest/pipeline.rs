@@ -1018,7 +1018,7 @@ fn omop_tables(
             text(&e.patient_id),
             text(&e.class),
             dt(&e.admit_time),
-            dt(&e.discharge_time),
+            e.discharge_time.as_ref().map_or_else(|| text(""), dt),
             text(&e.disposition),
             text(&e.reason_code),
             text(s),

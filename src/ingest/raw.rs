@@ -8,6 +8,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use crate::clinical::records::Encounter;
 use crate::error::{Error, IoContext, Result};
 
 /// The clean-model table a raw record belongs to.
@@ -85,7 +86,24 @@ pub const PARSE_ERROR_FIELD: &str = "_parse_error";
 /// clean nor quarantined, never lost.
 pub const SKIP_FIELD: &str = "_skipped";
 
+/// The field that says a visit is still going on, and its value (FHIR's
+/// `Encounter.status` code): a stay a feed saw admitted and not yet
+/// discharged. Only then may an encounter's discharge time be empty; an
+/// export's empty discharge cell is missing data.
+pub const STATUS_FIELD: &str = "status";
+pub const IN_PROGRESS: &str = "in-progress";
+
 impl RawRecord {
+    /// A typed encounter's record; an open stay (no discharge yet) says so
+    /// in [`STATUS_FIELD`].
+    pub fn from_encounter(source: &str, location: String, e: &Encounter) -> Result<RawRecord> {
+        let mut rec = Self::from_record(source, Table::Encounter, location, e)?;
+        if e.discharge_time.is_none() {
+            rec.fields.insert(STATUS_FIELD.into(), IN_PROGRESS.into());
+        }
+        Ok(rec)
+    }
+
     /// A record skipped with a reason (see [`SKIP_FIELD`]).
     pub fn skipped(
         source: &str,

@@ -11,7 +11,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 
 use super::maps::{CodeResolution, Maps, UnitResolution};
-use super::raw::{RawRecord, Table};
+use super::raw::{RawRecord, Table, IN_PROGRESS, STATUS_FIELD};
 use crate::clinical::codes::{Disposition, Measure, LOINC, SNOMED};
 use crate::clinical::records::{Condition, Encounter, Medication, Note, Observation, Patient};
 
@@ -424,8 +424,16 @@ fn encounter(ctx: &mut Ctx) -> Option<Encounter> {
     let encounter_id = ctx.text("encounter_id");
     let patient_id = ctx.text("patient_id");
     let admit = ctx.datetime("admit_time");
-    let discharge = ctx.datetime("discharge_time");
-    if let (Some(a), Some(d)) = (admit, discharge) {
+    // An open stay (the source says the visit is still going on) has no
+    // discharge yet; anywhere else an empty discharge time is missing data.
+    let open =
+        ctx.rec.get(STATUS_FIELD) == IN_PROGRESS && ctx.rec.get("discharge_time").trim().is_empty();
+    let discharge = if open {
+        Some(None)
+    } else {
+        ctx.datetime("discharge_time").map(Some)
+    };
+    if let (Some(a), Some(Some(d))) = (admit, discharge) {
         if d < a {
             ctx.reject(
                 Rule::TimeOrder,
@@ -441,14 +449,29 @@ fn encounter(ctx: &mut Ctx) -> Option<Encounter> {
         }
         c => c,
     };
-    // The model needs a disposition only for inpatient stays (its index
-    // discharges are IMP): other visits (AMB, EMER, ...) are kept without
-    // one, as US Core and Synthea send them.
-    let disposition = if class == "IMP" {
+    // The model needs a disposition only for discharged inpatient stays
+    // (its index discharges): other visits (AMB, EMER, ...) and open stays
+    // are kept without one, as US Core and Synthea send them, and one the
+    // model does not know (an emergency visit "admitted as inpatient") is
+    // cleared, with a repair that says so, rather than costing the visit.
+    let disposition = if class == "IMP" && !open {
         ctx.text("disposition").and_then(|d| disposition(ctx, &d))
     } else {
         match ctx.optional_text("disposition") {
             d if d.is_empty() => Some(d),
+            d if known_disposition(&d).is_none() => {
+                let why = if open {
+                    "an open stay"
+                } else {
+                    "a visit that is not a stay"
+                };
+                ctx.repair(
+                    Rule::CodeMap,
+                    "disposition",
+                    format!("{d:?} is not one of the model's dispositions and {why} needs none: cleared"),
+                );
+                Some(String::new())
+            }
             d => disposition(ctx, &d),
         }
     };
@@ -463,16 +486,21 @@ fn encounter(ctx: &mut Ctx) -> Option<Encounter> {
     })
 }
 
+/// A disposition read by name, NUBC code or words, and how it was read
+/// (empty for its name).
+fn known_disposition(d: &str) -> Option<(Disposition, String)> {
+    if let Some(x) = Disposition::from_name(d) {
+        Some((x, String::new()))
+    } else if let Some(x) = Disposition::from_nubc(d) {
+        Some((x, format!("NUBC {d}")))
+    } else {
+        Disposition::from_text(d).map(|x| (x, "text".to_string()))
+    }
+}
+
 /// A disposition by name, NUBC code or words (`Discharge to home`).
 fn disposition(ctx: &mut Ctx, d: &str) -> Option<String> {
-    if let Some(x) = Disposition::from_name(d) {
-        return Some(x.name().to_string());
-    }
-    let (x, how) = if let Some(x) = Disposition::from_nubc(d) {
-        (x, format!("NUBC {d}"))
-    } else if let Some(x) = Disposition::from_text(d) {
-        (x, "text".to_string())
-    } else {
+    let Some((x, how)) = known_disposition(d) else {
         ctx.reject(
             Rule::CodeMap,
             "disposition",
@@ -480,11 +508,13 @@ fn disposition(ctx: &mut Ctx, d: &str) -> Option<String> {
         );
         return None;
     };
-    ctx.repair(
-        Rule::CodeMap,
-        "disposition",
-        format!("{how} -> {}", x.name()),
-    );
+    if !how.is_empty() {
+        ctx.repair(
+            Rule::CodeMap,
+            "disposition",
+            format!("{how} -> {}", x.name()),
+        );
+    }
     Some(x.name().to_string())
 }
 
@@ -940,7 +970,61 @@ mod tests {
             assert_eq!(e.disposition, "home");
             assert_eq!(home.findings[0].detail, "text -> home");
         }
-        assert_eq!(reason(&enc("EMER", "moon")), Some(Rule::CodeMap));
+        // one the model does not know: a stay is rejected; a visit that
+        // needs none is kept, the value cleared with a repair
+        assert_eq!(reason(&enc("IMP", "moon")), Some(Rule::CodeMap));
+        let ed = enc("EMER", "Admitted as Inpatient^Sample^ACR");
+        let Some(Clean::Encounter(e)) = &ed.clean else {
+            panic!("{ed:?}")
+        };
+        assert_eq!(e.disposition, "");
+        assert_eq!(ed.findings.len(), 1, "{:?}", ed.findings);
+        assert_eq!(ed.findings[0].outcome, Outcome::Repaired);
+        assert!(ed.findings[0].detail.contains("needs none"));
+    }
+
+    #[test]
+    fn a_stay_is_open_only_when_its_source_says_so() {
+        let enc = |status: &str, discharge: &str, disp: &str| {
+            check(
+                &raw(
+                    Table::Encounter,
+                    &[
+                        ("encounter_id", "E1"),
+                        ("patient_id", "P1"),
+                        ("class", "IMP"),
+                        ("admit_time", "2023-01-01T08:00:00"),
+                        ("discharge_time", discharge),
+                        ("disposition", disp),
+                        (STATUS_FIELD, status),
+                    ],
+                ),
+                &Maps::builtin().unwrap(),
+                &Placeholders::default(),
+            )
+        };
+        // a feed's inpatient still in: kept, no discharge, no disposition
+        let open = enc(IN_PROGRESS, "", "");
+        let Some(Clean::Encounter(e)) = &open.clean else {
+            panic!("{open:?}")
+        };
+        assert_eq!((e.discharge_time, e.disposition.as_str()), (None, ""));
+        assert!(open.findings.is_empty(), "{:?}", open.findings);
+        // an export's empty discharge cell is missing data
+        let missing = enc("", "", "home");
+        assert_eq!(reason(&missing), Some(Rule::Required));
+        assert_eq!(missing.rejection().unwrap().field, "discharge_time");
+        // a finished stay must still have a disposition
+        assert_eq!(
+            reason(&enc("finished", "2023-01-02T08:00:00", "")),
+            Some(Rule::Required)
+        );
+        // in progress but discharged after all: the discharge counts
+        let done = enc(IN_PROGRESS, "2023-01-02T08:00:00", "home");
+        let Some(Clean::Encounter(e)) = &done.clean else {
+            panic!("{done:?}")
+        };
+        assert!(e.discharge_time.is_some());
     }
 
     #[test]
@@ -1010,7 +1094,7 @@ mod tests {
         };
         assert_eq!(e.disposition, "skilled_nursing");
         assert_eq!(
-            crate::clinical::records::format_datetime(&e.discharge_time),
+            crate::clinical::records::format_datetime(&e.discharge_time.unwrap()),
             "2023-01-03T10:30:00"
         );
         assert_eq!(ok.findings.len(), 2, "{:?}", ok.findings);

@@ -18,6 +18,7 @@
 
 use std::collections::BTreeMap;
 
+use chrono::NaiveDateTime;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -25,7 +26,7 @@ use crate::clinical::analysis::{features_at_discharge, PatientRecords};
 use crate::clinical::{AnalysisRow, Disposition, Encounter, Patient};
 use crate::formats::fhir::read_bundle;
 use crate::ingest::maps::Maps;
-use crate::ingest::raw::{RawRecord, Table};
+use crate::ingest::raw::{RawRecord, Table, IN_PROGRESS, STATUS_FIELD};
 use crate::ingest::validate::{check, Clean, Outcome, Placeholders};
 
 /// The analysis row of one stay read from a Bundle, and what was left out.
@@ -164,7 +165,11 @@ pub fn row_from_bundle(
         }
     }
     for e in &r.encounters {
-        if let Some(Clean::Encounter(e)) = take(Table::Encounter, &e.encounter_id, to_value(e)) {
+        let mut value = to_value(e);
+        if e.discharge_time.is_none() {
+            value[STATUS_FIELD] = IN_PROGRESS.into();
+        }
+        if let Some(Clean::Encounter(e)) = take(Table::Encounter, &e.encounter_id, value) {
             encounters.push(e);
         }
     }
@@ -201,7 +206,7 @@ pub fn row_from_bundle(
             format!("{foreign} resource(s) refer to a patient other than the Bundle's Patient; send one patient per Bundle"),
         ));
     }
-    let stay = latest_discharge(&encounters, &quarantined)?;
+    let (stay, discharge) = latest_discharge(&encounters, &quarantined)?;
     let rec = PatientRecords {
         patient,
         encounters: &encounters,
@@ -210,7 +215,7 @@ pub fn row_from_bundle(
         medications: &medications,
     };
     Ok(FhirRow {
-        row: features_at_discharge(&rec, stay),
+        row: features_at_discharge(&rec, stay, discharge),
         patient_id: patient.patient_id.clone(),
         stay_id: stay.encounter_id.clone(),
         quarantined,
@@ -270,18 +275,17 @@ fn one_patient<'a>(
     }
 }
 
-/// The inpatient stay discharged last (ties broken by id, so the answer
-/// does not depend on entry order).
+/// The inpatient stay discharged last, and its discharge (ties broken by
+/// id, so the answer does not depend on entry order).
 fn latest_discharge<'a>(
     encounters: &'a [Encounter],
     quarantined: &[Quarantined],
-) -> std::result::Result<&'a Encounter, FhirProblem> {
-    let stay = encounters
+) -> std::result::Result<(&'a Encounter, NaiveDateTime), FhirProblem> {
+    let (stay, discharge) = encounters
         .iter()
         .filter(|e| e.class == "IMP")
-        .max_by(|a, b| {
-            (a.discharge_time, &a.encounter_id).cmp(&(b.discharge_time, &b.encounter_id))
-        })
+        .filter_map(|e| Some((e, e.discharge_time?)))
+        .max_by(|(a, a_end), (b, b_end)| (a_end, &a.encounter_id).cmp(&(b_end, &b.encounter_id)))
         .ok_or_else(|| {
             FhirProblem::new(
                 "no_discharge",
@@ -297,5 +301,5 @@ fn latest_discharge<'a>(
             "the latest inpatient stay ended in death; there is no readmission to predict",
         ));
     }
-    Ok(stay)
+    Ok((stay, discharge))
 }

@@ -20,7 +20,7 @@ use super::scenario::Scenario;
 use super::truth::auroc;
 use super::{legacy, notes, site};
 use crate::artifact::{AtomicFile, Manifest, Written};
-use crate::clinical::analysis::{is_index_stay, readmitted_within_30d};
+use crate::clinical::analysis::{index_discharge, readmitted_within_30d};
 use crate::clinical::{AnalysisRow, Encounter, PatientBundle, PhiSpan, StayTruth};
 use crate::error::{Error, IoContext, Result};
 use crate::formats::table::{CsvRows, Identifier, Table, TableFormat, TableWriter};
@@ -541,18 +541,19 @@ fn index_rows(
     features: Vec<AnalysisRow>,
     data_end: chrono::NaiveDateTime,
 ) -> Vec<AnalysisRow> {
-    let mut rows: Vec<(&Encounter, AnalysisRow)> = clean
+    let mut rows: Vec<(chrono::NaiveDateTime, &Encounter, AnalysisRow)> = clean
         .encounters
         .iter()
         .zip(features)
-        .filter(|(stay, row)| stay.encounter_id == row.stay_id && is_index_stay(stay, data_end))
+        .filter(|(stay, row)| stay.encounter_id == row.stay_id)
+        .filter_map(|(stay, row)| Some((index_discharge(stay, data_end)?, stay, row)))
         .collect();
-    rows.sort_by(|(a, _), (b, _)| {
-        (a.discharge_time, &a.encounter_id).cmp(&(b.discharge_time, &b.encounter_id))
+    rows.sort_by(|(a_end, a, _), (b_end, b, _)| {
+        (a_end, &a.encounter_id).cmp(&(b_end, &b.encounter_id))
     });
     rows.into_iter()
-        .map(|(stay, mut row)| {
-            row.readmit_30d = u8::from(readmitted_within_30d(&clean.encounters, stay));
+        .map(|(discharge, stay, mut row)| {
+            row.readmit_30d = u8::from(readmitted_within_30d(&clean.encounters, stay, discharge));
             row
         })
         .collect()

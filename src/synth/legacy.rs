@@ -405,7 +405,11 @@ fn registration_encounter(
     rng: &mut crate::rng::Rng,
 ) -> (String, Vec<Defect>) {
     let admit = e.admit_time.format(DATETIME).to_string();
-    let discharge = e.discharge_time.format(DATETIME).to_string();
+    // an open stay's discharge cell is empty, as such an export writes it
+    let discharge = e
+        .discharge_time
+        .map(|t| t.format(DATETIME).to_string())
+        .unwrap_or_default();
     let mut v: BTreeMap<String, String> = [
         ("encounter_id", e.encounter_id.clone()),
         ("patient_id", mrn.to_string()),
@@ -458,10 +462,10 @@ fn registration_encounter(
             bad,
         ));
     } else if u < t + m + i + d {
-        let (field, time) = if rng.random::<bool>() {
-            ("admit_time", e.admit_time)
-        } else {
-            ("discharge_time", e.discharge_time)
+        let admit = rng.random::<bool>();
+        let (field, time) = match e.discharge_time {
+            Some(t) if !admit => ("discharge_time", t),
+            _ => ("admit_time", e.admit_time),
         };
         let alt = time.format(DATETIME_ALT).to_string();
         let clean = v.insert(field.into(), alt.clone()).unwrap_or_default();
@@ -753,7 +757,7 @@ fn clinic_bundle(
             patient_id: cid.to_string(),
             class: "AMB".into(),
             admit_time: time,
-            discharge_time: time + Duration::minutes(30),
+            discharge_time: Some(time + Duration::minutes(30)),
             disposition: "home".into(),
             reason_code: String::new(),
         });

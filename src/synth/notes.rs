@@ -97,6 +97,10 @@ pub fn add_notes(pop: &Population, index: u64, b: &mut PatientBundle) {
     };
     let mut rng = rng::stream(pop.seed, "notes", index);
     for (i, stay) in b.encounters.iter().enumerate() {
+        // a discharge summary is written at discharge
+        let Some(discharged) = stay.discharge_time else {
+            continue;
+        };
         let mut n = NoteText {
             note_id: format!("N{}", stay.encounter_id.trim_start_matches('E')),
             text: String::with_capacity(768),
@@ -112,13 +116,13 @@ pub fn add_notes(pop: &Population, index: u64, b: &mut PatientBundle) {
         n.plain("\nAdmitted: ");
         n.phi(PhiKind::Date, &date_text(&stay.admit_time, style));
         n.plain("  Discharged: ");
-        n.phi(PhiKind::Date, &date_text(&stay.discharge_time, style));
+        n.phi(PhiKind::Date, &date_text(&discharged, style));
         n.plain("\n\n");
 
         n.plain(title);
         n.plain(" ");
         n.phi(PhiKind::Name, &p.family_name);
-        let age = age_years(p.birth_date, stay.discharge_time.date());
+        let age = age_years(p.birth_date, discharged.date());
         if age > 89.0 {
             n.plain(" is a ");
             n.phi(PhiKind::Age, &format!("{age:.0}"));
@@ -137,7 +141,7 @@ pub fn add_notes(pop: &Population, index: u64, b: &mut PatientBundle) {
         }
         n.write(format_args!(
             "Length of stay {:.1} days. Discharged {} in stable condition.\n\n",
-            (stay.discharge_time - stay.admit_time).num_minutes() as f64 / 1440.0,
+            (discharged - stay.admit_time).num_minutes() as f64 / 1440.0,
             stay.disposition.replace('_', " ")
         ));
 
@@ -169,7 +173,7 @@ pub fn add_notes(pop: &Population, index: u64, b: &mut PatientBundle) {
         }
 
         n.plain("\nFollow-up: ");
-        let follow = stay.discharge_time + chrono::Duration::days(rng.random_range(5..15));
+        let follow = discharged + chrono::Duration::days(rng.random_range(5..15));
         n.plain("see primary care on ");
         n.phi(PhiKind::Date, &date_text(&follow, (style + 1) % 3));
         n.plain(". ");
@@ -219,7 +223,7 @@ pub fn add_notes(pop: &Population, index: u64, b: &mut PatientBundle) {
             note_id: n.note_id.clone(),
             patient_id: p.patient_id.clone(),
             encounter_id: stay.encounter_id.clone(),
-            time: stay.discharge_time,
+            time: discharged,
             text: n.text,
         });
         b.phi_spans.extend(n.spans);

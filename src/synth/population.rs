@@ -354,12 +354,13 @@ impl<'a> Population<'a> {
                 patient_id: patient.patient_id.clone(),
                 class: "IMP".into(),
                 admit_time: admit,
-                discharge_time: discharge,
+                discharge_time: Some(discharge),
                 disposition: disposition.name().into(),
                 reason_code: reason.into(),
             };
             let ctx = StayContext {
                 stay: &stay,
+                discharge,
                 has_dm: has(Chronic::Diabetes),
                 has_hf: has(Chronic::HeartFailure),
                 has_copd: has(Chronic::Copd),
@@ -391,7 +392,7 @@ impl<'a> Population<'a> {
                     conditions: &b.conditions,
                     medications: &b.medications,
                 };
-                features_at_discharge(&rec, stay)
+                features_at_discharge(&rec, stay, discharge)
             };
             let true_risk = if died { 0.0 } else { readmission_risk(&row) };
             features.push(row);
@@ -434,9 +435,7 @@ impl<'a> Population<'a> {
         rng: &mut Rng,
     ) {
         let stay = ctx.stay;
-        let los_min = (stay.discharge_time - stay.admit_time)
-            .num_minutes()
-            .max(60);
+        let los_min = (ctx.discharge - stay.admit_time).num_minutes().max(60);
         let mut n = 0usize;
         let mut push = |b: &mut PatientBundle, m: Measure, at_min: i64, value: f64| {
             n += 1;
@@ -557,6 +556,8 @@ impl Spare {
 /// What a stay's values depend on.
 struct StayContext<'s> {
     stay: &'s Encounter,
+    /// The stay's discharge (every generated stay is discharged).
+    discharge: NaiveDateTime,
     has_dm: bool,
     has_hf: bool,
     has_copd: bool,

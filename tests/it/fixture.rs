@@ -54,7 +54,7 @@ pub fn bundle() -> PatientBundle {
         patient_id: "P0000007".into(),
         class: "IMP".into(),
         admit_time: t(admit),
-        discharge_time: t(discharge),
+        discharge_time: Some(t(discharge)),
         disposition: disp.into(),
         reason_code: reason.into(),
     };

@@ -83,7 +83,10 @@ fn a_bom_crlf_feed_with_z_segments_reads_and_pid3_picks_the_mr() {
     let a03 = decode_with(&msgs[1], &PatientIdRule::default()).unwrap();
     let stay = a03.encounter.unwrap();
     assert_eq!(stay.disposition, "home");
-    assert_eq!(stay.discharge_time.to_string(), "2024-03-06 13:30:00");
+    assert_eq!(
+        stay.discharge_time.unwrap().to_string(),
+        "2024-03-06 13:30:00"
+    );
 }
 
 #[test]
@@ -391,7 +394,7 @@ fn real_world_sample_messages_ingest() {
     assert_eq!(t.input, t.out + t.quarantined + t.skipped);
     assert_eq!(
         (t.input, t.out, t.quarantined, t.skipped),
-        (84, 56, 7, 21),
+        (84, 63, 4, 17),
         "{:?}",
         q.tables
     );
@@ -406,4 +409,104 @@ fn real_world_sample_messages_ingest() {
     }
     let skipped: u64 = q.skipped.values().flat_map(|r| r.values()).sum();
     assert_eq!(skipped, t.skipped);
+}
+
+/// A feed read while a patient is still in: the admission without its
+/// discharge is an open stay, kept with its results (not skipped, not a
+/// reason to quarantine them), not an index stay, and it still counts as
+/// the readmission of the stay before it.
+#[test]
+fn an_open_stay_is_kept_with_its_results_and_counts_as_a_readmission() {
+    let pid = "PID|1||H3300917^^^RIVERSIDE^MR~77012^^^RIVERSIDE^AN||Alvarez^Rosa||19480312|F";
+    let pv1 = |visit: &str, class: &str, disp: &str, admit: &str, discharge: &str| {
+        let mut f = vec![""; 46];
+        f[0] = "PV1";
+        f[1] = "1";
+        f[2] = class;
+        f[19] = visit;
+        f[36] = disp;
+        f[44] = admit;
+        f[45] = discharge;
+        f.join("|")
+    };
+    let msg = |id: &str, kind: &str, at: &str, body: &[String]| {
+        let mut m =
+            format!("MSH|^~\\&|PAS|RIVERSIDE|DW|RIVERSIDE|{at}||{kind}|{id}|P|2.5.1\r{pid}\r");
+        for s in body {
+            m.push_str(s);
+            m.push('\r');
+        }
+        m
+    };
+    let feed = [
+        msg(
+            "R1",
+            "ADT^A01^ADT_A01",
+            "20240220091500",
+            &[pv1("V099", "I", "", "20240220091500", "")],
+        ),
+        msg(
+            "R2",
+            "ADT^A03^ADT_A03",
+            "20240301140000",
+            &[pv1("V099", "I", "01", "20240220091500", "20240301140000")],
+        ),
+        // admitted again 19 days later, and still in when the feed was read
+        msg(
+            "R3",
+            "ADT^A01^ADT_A01",
+            "20240320220000",
+            &[pv1("V100", "I", "", "20240320220000", "")],
+        ),
+        msg(
+            "R4",
+            "ORU^R01^ORU_R01",
+            "20240321061000",
+            &[
+                pv1("V100", "I", "", "20240320220000", ""),
+                "OBR|1||LAB55|24323-8^Comprehensive metabolic panel^LN".into(),
+                "OBX|1|NM|2160-0^Creatinine^LN||1.9|mg/dL|0.6-1.1|H|||F|||20240321060000".into(),
+            ],
+        ),
+        // a clinic visit later on, which the data's end follows
+        msg(
+            "R5",
+            "ADT^A04^ADT_A01",
+            "20240410100000",
+            &[pv1("V101", "O", "", "20240410100000", "")],
+        ),
+    ]
+    .concat();
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("census.hl7");
+    std::fs::write(&input, feed).unwrap();
+    let cfg = PipelineConfig {
+        sources: vec![SourceConfig {
+            name: "riverside".into(),
+            kind: SourceKind::Hl7v2,
+            path: input,
+            layout: None,
+            patient_id: None,
+        }],
+        ..Default::default()
+    };
+    let out = dir.path().join("out");
+    let summary = carelab::ingest::run(&cfg, &out).unwrap();
+    let q = &summary.quality.sources["riverside"];
+    let t = |table: &str| {
+        let c = &q.tables[table];
+        (c.input, c.out, c.quarantined, c.skipped)
+    };
+    // three visits, all kept: V099 discharged, V100 and the clinic visit open
+    assert_eq!(t("encounter"), (3, 3, 0, 0));
+    // the open stay's creatinine is the patient's, not an orphan
+    assert_eq!(t("observation"), (1, 1, 0, 0));
+    // one index stay, V099, readmitted by the open V100; V100 is none yet
+    let analysis = rows(&out.join("analysis.csv"));
+    let (stay, label) = (
+        column(&out.join("analysis.csv"), "stay_id"),
+        column(&out.join("analysis.csv"), "readmit_30d"),
+    );
+    let got: Vec<(&str, &str)> = analysis.iter().map(|r| (&r[stay], &r[label])).collect();
+    assert_eq!(got, [("V099", "1")]);
 }

@@ -126,10 +126,10 @@ fn the_population_looks_like_an_adult_inpatient_population() {
     // Stays: positive length, sane readmission rate (SE ~1 point).
     let stays: Vec<_> = bundles.iter().flat_map(|b| &b.encounters).collect();
     assert!(stays.len() as u64 > N / 2, "{} stays", stays.len());
-    assert!(stays.iter().all(|e| e.discharge_time > e.admit_time));
+    assert!(stays.iter().all(|e| e.discharge_time > Some(e.admit_time)));
     let los: Vec<f64> = stays
         .iter()
-        .map(|e| (e.discharge_time - e.admit_time).num_hours() as f64 / 24.0)
+        .map(|e| (e.discharge_time.unwrap() - e.admit_time).num_hours() as f64 / 24.0)
         .collect();
     let mean_los = mean(&los);
     assert!(

@@ -21,7 +21,8 @@ fn as_of_discharge(b: &PatientBundle, stay: &str) -> PatientBundle {
         .iter()
         .find(|e| e.encounter_id == stay)
         .unwrap()
-        .discharge_time;
+        .discharge_time
+        .unwrap();
     let encounters: Vec<_> = b
         .encounters
         .iter()
@@ -195,6 +196,7 @@ async fn local_codes_and_units_are_mapped_as_ingest_maps_them() {
                 medications: &clean.medications,
             },
             stay,
+            stay.discharge_time.unwrap(),
         );
         // The site rounds what it sends (glucose to 0.1 mmol/L, creatinine to
         // 1 umol/L): converted back, values agree to that rounding.

@@ -766,12 +766,23 @@ fn encounter(r: &Res) -> Result<Encounter> {
         .coding("reasonCode.0", Some(ICD10CM))?
         .map(|c| c.1)
         .unwrap_or_default();
+    // A visit still going on (status arrived, triaged, in-progress or
+    // onleave) has no end yet; a finished one must say when it ended.
+    let ongoing = matches!(
+        r.opt_str("status")?,
+        Some("arrived" | "triaged" | "in-progress" | "onleave")
+    );
+    let discharge_time = if ongoing && r.opt_str("period.end")?.is_none() {
+        None
+    } else {
+        Some(r.datetime("period.end")?)
+    };
     Ok(Encounter {
         encounter_id: r.id()?,
         patient_id: r.req_reference("subject", "Patient")?,
         class: encounter_class(r)?,
         admit_time: r.datetime("period.start")?,
-        discharge_time: r.datetime("period.end")?,
+        discharge_time,
         disposition: disposition(r)?,
         reason_code,
     })
@@ -1142,6 +1153,28 @@ mod tests {
     /// The NDJSON reader parses each line into a borrowed tree; the same
     /// tree built over a `serde_json::Value` must give the same record or
     /// the same error for every line, mutated ones included.
+    #[test]
+    fn a_visit_still_going_on_has_no_end_and_a_finished_one_must() {
+        let enc = |status: &str, period: &str| {
+            let line = format!(
+                r#"{{"resourceType":"Encounter","id":"e1","status":"{status}","class":{{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"IMP"}},"subject":{{"reference":"Patient/p1"}},"period":{period}}}"#
+            );
+            read_ndjson("x", &line)
+        };
+        let open = enc("in-progress", r#"{"start":"2024-03-20T22:00:00Z"}"#);
+        assert_eq!(open.records.encounters.len(), 1, "{:?}", open.rejected);
+        assert_eq!(open.records.encounters[0].discharge_time, None);
+        let ended = enc(
+            "in-progress",
+            r#"{"start":"2024-03-20T22:00:00Z","end":"2024-03-25T10:00:00Z"}"#,
+        );
+        assert!(ended.records.encounters[0].discharge_time.is_some());
+        let finished = enc("finished", r#"{"start":"2024-03-20T22:00:00Z"}"#);
+        assert!(finished.records.encounters.is_empty());
+        let e = finished.rejected[0].to_string();
+        assert!(e.contains("period.end"), "{e}");
+    }
+
     #[test]
     fn text_and_value_paths_read_every_line_the_same() {
         use rand::Rng;

@@ -253,7 +253,12 @@ fn encounter(e: &Encounter, refs: Refs) -> Value {
     let mut r = Map::new();
     r.insert("resourceType".into(), json!("Encounter"));
     r.insert("id".into(), json!(e.encounter_id));
-    r.insert("status".into(), json!("finished"));
+    let status = if e.discharge_time.is_some() {
+        "finished"
+    } else {
+        "in-progress"
+    };
+    r.insert("status".into(), json!(status));
     let class = if e.class.is_empty() { "IMP" } else { &e.class };
     let class_display = if class == "IMP" {
         "inpatient encounter"
@@ -264,7 +269,10 @@ fn encounter(e: &Encounter, refs: Refs) -> Value {
     r.insert("subject".into(), refs.to("Patient", &e.patient_id));
     r.insert(
         "period".into(),
-        json!({ "start": date_time(&e.admit_time), "end": date_time(&e.discharge_time) }),
+        match &e.discharge_time {
+            Some(end) => json!({ "start": date_time(&e.admit_time), "end": date_time(end) }),
+            None => json!({ "start": date_time(&e.admit_time) }),
+        },
     );
     if !e.reason_code.is_empty() {
         r.insert(

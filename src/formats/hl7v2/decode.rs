@@ -409,7 +409,7 @@ pub fn decode_with(msg: &Message, rule: &PatientIdRule) -> Result<Decoded> {
                 patient_id: patient_id.clone(),
                 class: visit.class.clone(),
                 admit_time,
-                discharge_time,
+                discharge_time: Some(discharge_time),
                 disposition: visit.disposition.clone(),
                 reason_code: visit.reason_code.clone(),
             });

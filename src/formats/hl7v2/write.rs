@@ -163,18 +163,19 @@ fn patient_class(class: &str) -> &str {
     }
 }
 
-/// PV1 with what is known at this event: admission only, or the discharge.
-fn pv1(e: Option<&Encounter>, encounter_id: &str, discharged: bool) -> String {
+/// PV1 with what is known at this event: admission only, or the discharge
+/// (`discharged`: its time).
+fn pv1(e: Option<&Encounter>, encounter_id: &str, discharged: Option<NaiveDateTime>) -> String {
     let mut s = Seg::new("PV1");
     s.set(1, "1".into())
         .set(2, patient_class(e.map_or("", |e| e.class.as_str())).into())
         .set(19, esc(encounter_id));
     if let Some(e) = e {
         s.set(44, dtm(&e.admit_time));
-        if discharged {
+        if let Some(at) = discharged {
             let disposition = Disposition::from_name(&e.disposition)
                 .map_or_else(|| esc(&e.disposition), |d| d.nubc().to_string());
-            s.set(36, disposition).set(45, dtm(&e.discharge_time));
+            s.set(36, disposition).set(45, dtm(&at));
         }
     }
     s.line()
@@ -342,19 +343,23 @@ pub fn messages(b: &PatientBundle, sending_facility: &str) -> Vec<String> {
         let mut a01 = m.msh("ADT^A01^ADT_A01", &e.admit_time, id);
         a01.push_str(&format!("EVN|A01|{}\r", dtm(&e.admit_time)));
         a01.push_str(&pid);
-        a01.push_str(&pv1(Some(e), id, false));
+        a01.push_str(&pv1(Some(e), id, None));
         a01.push_str(&dg1(e));
         if let Some(in1) = in1(patient) {
             a01.push_str(&in1);
         }
         events.push(((e.admit_time, 0, events.len()), a01));
 
-        let mut a03 = m.msh("ADT^A03^ADT_A03", &e.discharge_time, id);
-        a03.push_str(&format!("EVN|A03|{}\r", dtm(&e.discharge_time)));
+        // an open stay has no discharge to send yet
+        let Some(at) = e.discharge_time else {
+            continue;
+        };
+        let mut a03 = m.msh("ADT^A03^ADT_A03", &at, id);
+        a03.push_str(&format!("EVN|A03|{}\r", dtm(&at)));
         a03.push_str(&pid);
-        a03.push_str(&pv1(Some(e), id, true));
+        a03.push_str(&pv1(Some(e), id, Some(at)));
         a03.push_str(&dg1(e));
-        events.push(((e.discharge_time, 3, events.len()), a03));
+        events.push(((at, 3, events.len()), a03));
     }
     // Results: one ORU per (stay, time), observations in record order.
     let mut panels: BTreeMap<(&str, NaiveDateTime), Vec<&Observation>> = BTreeMap::new();
@@ -365,7 +370,7 @@ pub fn messages(b: &PatientBundle, sending_facility: &str) -> Vec<String> {
         let key = format!("{enc}|{}", dtm(&time));
         let mut oru = m.msh("ORU^R01^ORU_R01", &time, &key);
         oru.push_str(&pid);
-        oru.push_str(&pv1(stays.get(enc).copied(), enc, false));
+        oru.push_str(&pv1(stays.get(enc).copied(), enc, None));
         let filler = format!("{enc}-{}", dtm(&time));
         if let Some(first) = obs.first() {
             oru.push_str(&obr(
@@ -387,7 +392,7 @@ pub fn messages(b: &PatientBundle, sending_facility: &str) -> Vec<String> {
         oru.push_str(&pv1(
             stays.get(n.encounter_id.as_str()).copied(),
             &n.encounter_id,
-            false,
+            None,
         ));
         oru.push_str(&obr(
             NOTE_CODE,
@@ -511,7 +516,7 @@ mod tests {
                 patient_id: "P1".into(),
                 class: "IMP".into(),
                 admit_time: note("").time,
-                discharge_time: note("").time,
+                discharge_time: Some(note("").time),
                 disposition: "home".into(),
                 reason_code: "I50.9".into(),
             }],

@@ -158,7 +158,7 @@ fn records(
     }
     for v in &encounters {
         let l = loc("Encounter", &v.encounter_id);
-        out.push(RawRecord::from_record(source, Table::Encounter, l, v)?);
+        out.push(RawRecord::from_encounter(source, l, v)?);
     }
     for v in &observations {
         let l = loc("Observation", &v.observation_id);

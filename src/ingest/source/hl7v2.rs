@@ -16,10 +16,9 @@
 //!   discharges (PV1-45, else EVN-2), A13 cancels the discharge, A11
 //!   cancels the admission (the stay is then skipped, with that reason; a
 //!   later message about the visit restores it). A stay not discharged by
-//!   the end of the feed is skipped as "not discharged yet": it is not
-//!   wrong, it is not over, and the clean model holds whole stays (read the
-//!   feed again once it holds the discharge); results naming it are
-//!   quarantined as `referential` until then;
+//!   the end of the feed is kept open, with no discharge time: today's
+//!   inpatients, whose results belong to them; it becomes an index stay
+//!   for the model once a feed holds its discharge;
 //! - ADT^A40 merges the patient ids of its MRG-1 into its PID's: every
 //!   record of the merged-away id, before or after the merge, is the
 //!   surviving patient's, and linkage joins the two patient records (same
@@ -404,32 +403,29 @@ impl FeedReader {
                 String::new(),
             ));
         }
-        if let (Some(admit_time), Some(discharge_time)) = (v.admit_time, v.discharge_time) {
-            let e = Encounter {
-                encounter_id: id.to_string(),
-                patient_id: stay.patient_id,
-                class: v.class,
-                admit_time,
-                discharge_time,
-                disposition: v.disposition,
-                reason_code: v.reason_code,
-            };
-            return RawRecord::from_record(&self.source, Table::Encounter, stay.place, &e);
-        }
-        // not discharged yet: nothing wrong with it, it is not over; read
-        // again once the feed holds its discharge
-        let what = if v.admit_time.is_none() {
-            "visit with no admission or discharge time yet"
-        } else {
-            "stay not discharged yet"
+        // A stay not discharged by the end of the feed is open: today's
+        // inpatients, kept with no discharge time (their results belong to
+        // them); the model takes it as an index stay once a later feed
+        // holds its discharge.
+        let Some(admit_time) = v.admit_time else {
+            return Ok(RawRecord::skipped(
+                &self.source,
+                Table::Encounter,
+                stay.place,
+                "visit with no admission time yet (PV1-44)".to_string(),
+                String::new(),
+            ));
         };
-        Ok(RawRecord::skipped(
-            &self.source,
-            Table::Encounter,
-            stay.place,
-            what.to_string(),
-            String::new(),
-        ))
+        let e = Encounter {
+            encounter_id: id.to_string(),
+            patient_id: stay.patient_id,
+            class: v.class,
+            admit_time,
+            discharge_time: v.discharge_time,
+            disposition: v.disposition,
+            reason_code: v.reason_code,
+        };
+        RawRecord::from_encounter(&self.source, stay.place, &e)
     }
 }
 
