@@ -16,7 +16,10 @@ use super::profile::{
     category_counts, rate, Column, FeatureProfile, NumericProfile, Performance, Profile, Sample,
     Stratum,
 };
-use super::stats::{bin_counts, chi_squared, ks_p_value, ks_statistic, psi, TestResult};
+use super::stats::{
+    bin_counts, chi_squared, jensen_shannon, ks_p_value, ks_statistic, psi, two_proportion_z,
+    wasserstein_normed, TestResult,
+};
 use super::window::{windows, Window, WindowSpec};
 use crate::clinical::analysis::FeatureKind;
 use crate::clinical::{Chronic, Measure};
@@ -48,6 +51,19 @@ pub struct Thresholds {
     pub min_window_rows: u64,
     /// Quantile bins of a numeric feature (used when the reference is data).
     pub bins: usize,
+    /// Reference rows up to which a statistical test judges whether a
+    /// shift is real (KS for numbers, chi-squared for categories, the
+    /// two-proportion z-test for 0/1 features, at `p_value`). Above it a
+    /// distance does, at `distance`: with thousands of rows every p-value
+    /// is tiny, and a test flags differences nobody cares about.
+    pub test_rows_max: u64,
+    /// Distance at or above which a shift is real (Wasserstein normalised
+    /// by the reference's standard deviation for numbers, Jensen-Shannon
+    /// for categories and 0/1 features).
+    pub distance: f64,
+    /// Share of drifted features at or above which the data set as a whole
+    /// has drifted.
+    pub drift_share: f64,
 }
 
 impl Default for Thresholds {
@@ -65,6 +81,9 @@ impl Default for Thresholds {
             ece_alert: 0.10,
             min_window_rows: 100,
             bins: 10,
+            test_rows_max: 1000,
+            distance: 0.1,
+            drift_share: 0.5,
         }
     }
 }
@@ -79,12 +98,14 @@ impl Thresholds {
             && ordered(t.auroc_drop_warn, t.auroc_drop_alert)
             && ordered(t.ece_warn, t.ece_alert)
             && (0.0..=1.0).contains(&t.p_value)
+            && (0.0..=1.0).contains(&t.drift_share)
+            && t.distance >= 0.0
             && t.bins >= 2)
         {
             return Err(crate::error::Error::bad_input(
                 path.display(),
                 None,
-                "0 <= warn <= alert for each threshold, p_value in 0..=1, bins >= 2",
+                "0 <= warn <= alert for each threshold, p_value and drift_share in 0..=1, distance >= 0, bins >= 2",
                 "a threshold out of order or range",
             ));
         }
@@ -133,10 +154,15 @@ pub struct FeatureDrift {
     pub kind: FeatureKind,
     pub level: Level,
     pub psi: Option<f64>,
-    /// "ks" or "chi2".
+    /// What judged whether the shift is real, chosen by kind and reference
+    /// size: "ks", "chi2" or "z" (a test: `p_value` is set), or
+    /// "wasserstein" or "jensenshannon" (a distance: `statistic`).
     pub test: Option<String>,
     pub statistic: Option<f64>,
     pub p_value: Option<f64>,
+    /// Whether that test or distance says the feature drifted.
+    #[serde(default)]
+    pub drifted: Option<bool>,
     pub reference_missing: f64,
     pub current_missing: f64,
     pub reference_median: Option<f64>,
@@ -361,6 +387,12 @@ pub struct Report {
     pub codes: Vec<CodeChange>,
     pub reference_performance: Option<Performance>,
     pub windows: Vec<WindowReport>,
+    /// Drifted features over features judged (the score left out), and
+    /// whether that reaches `thresholds.drift_share`.
+    #[serde(default)]
+    pub drift_share: Option<f64>,
+    #[serde(default)]
+    pub dataset_drift: bool,
     /// What could not be compared, and why.
     pub notes: Vec<String>,
 }
@@ -448,6 +480,9 @@ pub fn compare(
         }
     };
     let windows = window_reports(reference, current, t, window, &mut notes);
+    let judged: Vec<bool> = features.iter().filter_map(|f| f.drifted).collect();
+    let drift_share = (!judged.is_empty())
+        .then(|| judged.iter().filter(|d| **d).count() as f64 / judged.len() as f64);
     let verdict = features
         .iter()
         .map(|f| f.level)
@@ -469,6 +504,8 @@ pub fn compare(
         codes,
         reference_performance: reference.performance,
         windows,
+        drift_share,
+        dataset_drift: drift_share.is_some_and(|s| s >= t.drift_share),
         notes,
     }
 }
@@ -487,28 +524,76 @@ fn median(values: &[f64]) -> Option<f64> {
     crate::eval::bootstrap::quantile(&v, 0.5)
 }
 
-/// Binned counts and test of a numeric column against its reference.
+/// What judged a shift: a test (with its p-value) or a distance.
+#[derive(Debug, Clone, Copy)]
+struct Judgement {
+    name: &'static str,
+    statistic: f64,
+    p_value: Option<f64>,
+    drifted: bool,
+}
+
+impl Judgement {
+    fn test(name: &'static str, r: TestResult, t: &Thresholds) -> Judgement {
+        Judgement {
+            name,
+            statistic: r.statistic,
+            p_value: Some(r.p_value),
+            drifted: r.p_value < t.p_value,
+        }
+    }
+
+    fn distance(name: &'static str, d: f64, t: &Thresholds) -> Judgement {
+        Judgement {
+            name,
+            statistic: d,
+            p_value: None,
+            drifted: d >= t.distance,
+        }
+    }
+
+    /// Why a PSI past its threshold did not count, in words.
+    fn dismissal(&self, t: &Thresholds) -> String {
+        match self.p_value {
+            Some(_) => format!("not significant ({} p >= {})", self.name, t.p_value),
+            None => format!(
+                "{} distance {:.3} < {}",
+                self.name, self.statistic, t.distance
+            ),
+        }
+    }
+}
+
+/// Binned counts and the judgement of a column against its reference.
 struct Shift {
     bins: Vec<String>,
     reference: Vec<f64>,
     current: Vec<f64>,
-    test: Option<(&'static str, TestResult)>,
+    judgement: Option<Judgement>,
     current_median: Option<f64>,
 }
 
-fn numeric_shift(r: &NumericProfile, values: &[f64]) -> Shift {
+/// A numeric column: KS up to `test_rows_max` reference values, the
+/// normalised Wasserstein distance above.
+fn numeric_shift(r: &NumericProfile, values: &[f64], t: &Thresholds) -> Shift {
     let current = bin_counts(values, &r.edges);
     let mut sorted: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
     sorted.sort_by(f64::total_cmp);
-    let test = ks_statistic(&r.sample, &sorted).map(|d| {
-        (
-            "ks",
-            TestResult {
-                statistic: d,
-                p_value: ks_p_value(d, r.n as f64, sorted.len() as f64),
-            },
-        )
-    });
+    let judgement = if r.n <= t.test_rows_max {
+        ks_statistic(&r.sample, &sorted).map(|d| {
+            let p_value = ks_p_value(d, r.n as f64, sorted.len() as f64);
+            Judgement::test(
+                "ks",
+                TestResult {
+                    statistic: d,
+                    p_value,
+                },
+                t,
+            )
+        })
+    } else {
+        wasserstein_normed(&r.sample, &sorted).map(|d| Judgement::distance("wasserstein", d, t))
+    };
     let mut bins = Vec::new();
     for i in 0..=r.edges.len() {
         let lo = i.checked_sub(1).and_then(|j| r.edges.get(j));
@@ -524,12 +609,19 @@ fn numeric_shift(r: &NumericProfile, values: &[f64]) -> Shift {
         bins,
         reference: r.counts.clone(),
         current,
-        test,
+        judgement,
         current_median: crate::eval::bootstrap::quantile(&sorted, 0.5),
     }
 }
 
-fn categorical_shift(r: &BTreeMap<String, u64>, values: &[Option<String>]) -> Shift {
+/// A categorical column (0/1 features included): up to `test_rows_max`
+/// reference rows chi-squared, or for two categories the two-proportion
+/// z-test; the Jensen-Shannon distance above.
+fn categorical_shift(
+    r: &BTreeMap<String, u64>,
+    values: &[Option<String>],
+    t: &Thresholds,
+) -> Shift {
     let c = category_counts(values);
     let names: Vec<String> = r
         .keys()
@@ -541,12 +633,18 @@ fn categorical_shift(r: &BTreeMap<String, u64>, values: &[Option<String>]) -> Sh
     let get = |m: &BTreeMap<String, u64>, k: &String| m.get(k).copied().unwrap_or(0) as f64;
     let reference: Vec<f64> = names.iter().map(|k| get(r, k)).collect();
     let current: Vec<f64> = names.iter().map(|k| get(&c, k)).collect();
-    let test = chi_squared(&reference, &current).map(|r| ("chi2", r));
+    let judgement = if reference.iter().sum::<f64>() > t.test_rows_max as f64 {
+        jensen_shannon(&reference, &current).map(|d| Judgement::distance("jensenshannon", d, t))
+    } else if let ([r0, r1], [c0, c1]) = (reference.as_slice(), current.as_slice()) {
+        two_proportion_z([*r0, *r1], [*c0, *c1]).map(|x| Judgement::test("z", x, t))
+    } else {
+        chi_squared(&reference, &current).map(|x| Judgement::test("chi2", x, t))
+    };
     Shift {
         bins: names,
         reference,
         current,
-        test,
+        judgement,
         current_median: None,
     }
 }
@@ -562,14 +660,14 @@ fn compare_feature(
         (Column::Numeric(v), Some(r), _) => {
             let present: Vec<f64> = v.iter().flatten().copied().collect();
             (
-                Some(numeric_shift(r, &present)),
+                Some(numeric_shift(r, &present, t)),
                 v.len(),
                 v.len() - present.len(),
             )
         }
         (Column::Categorical(v), _, Some(r)) => {
             let missing = v.iter().filter(|x| x.is_none()).count();
-            (Some(categorical_shift(r, v)), v.len(), missing)
+            (Some(categorical_shift(r, v, t)), v.len(), missing)
         }
         (Column::Numeric(v), _, _) => (None, v.len(), v.iter().filter(|x| x.is_none()).count()),
         (Column::Categorical(v), _, _) => (None, v.len(), v.iter().filter(|x| x.is_none()).count()),
@@ -579,10 +677,10 @@ fn compare_feature(
     let mut reasons = Vec::new();
     let mut level = Level::Ok;
     let psi_value = shift.as_ref().and_then(|s| psi(&s.reference, &s.current));
-    let test = shift.as_ref().and_then(|s| s.test);
+    let judgement = shift.as_ref().and_then(|s| s.judgement);
     if let Some(p) = psi_value {
         let by_size = Level::of(p, t.psi_warn, t.psi_alert);
-        let significant = test.is_none_or(|(_, r)| r.p_value < t.p_value);
+        let significant = judgement.is_none_or(|j| j.drifted);
         if by_size > Level::Ok && significant {
             level = level.max(by_size);
             reasons.push(format!(
@@ -593,11 +691,8 @@ fn compare_feature(
                     t.psi_warn
                 }
             ));
-        } else if by_size > Level::Ok {
-            reasons.push(format!(
-                "PSI {p:.3} but not significant (p >= {})",
-                t.p_value
-            ));
+        } else if let (true, Some(j)) = (by_size > Level::Ok, judgement) {
+            reasons.push(format!("PSI {p:.3} but {}", j.dismissal(t)));
         }
     }
     // Missingness: size of the change, and a 2x2 chi-squared for chance.
@@ -633,9 +728,10 @@ fn compare_feature(
         kind,
         level,
         psi: psi_value,
-        test: test.map(|(n, _)| n.to_string()),
-        statistic: test.map(|(_, r)| r.statistic),
-        p_value: test.map(|(_, r)| r.p_value),
+        test: judgement.map(|j| j.name.to_string()),
+        statistic: judgement.map(|j| j.statistic),
+        p_value: judgement.and_then(|j| j.p_value),
+        drifted: judgement.map(|j| j.drifted),
         reference_missing,
         current_missing,
         reference_median: rp.numeric.as_ref().and_then(|n| n.median),
@@ -698,9 +794,9 @@ fn compare_codes(
             }),
             None => {}
             Some((_, values)) => {
-                let s = numeric_shift(&o.values, values);
+                let s = numeric_shift(&o.values, values, t);
                 let p = psi(&s.reference, &s.current);
-                let significant = s.test.is_some_and(|(_, x)| x.p_value < t.p_value);
+                let significant = s.judgement.is_some_and(|j| j.drifted);
                 let level = p.map_or(Level::Ok, |p| Level::of(p, t.psi_warn, t.psi_alert));
                 if significant && level > Level::Ok {
                     out.push(CodeChange {

@@ -32,7 +32,7 @@ fn p_value(v: Option<f64>) -> String {
     }
 }
 
-fn row(f: &FeatureDrift) -> [String; 7] {
+fn row(f: &FeatureDrift) -> [String; 8] {
     [
         f.name.clone(),
         f.level.as_str().into(),
@@ -43,6 +43,11 @@ fn row(f: &FeatureDrift) -> [String; 7] {
             fmt(f.statistic, 3)
         ),
         p_value(f.p_value),
+        match f.drifted {
+            Some(true) => "yes".into(),
+            Some(false) => "no".into(),
+            None => "-".into(),
+        },
         format!(
             "{:.1}% -> {:.1}%",
             100.0 * f.reference_missing,
@@ -52,13 +57,41 @@ fn row(f: &FeatureDrift) -> [String; 7] {
     ]
 }
 
-const HEADER: [&str; 7] = ["feature", "level", "PSI", "test", "p", "missing", "why"];
+const HEADER: [&str; 8] = [
+    "feature", "level", "PSI", "test", "p", "drifted", "missing", "why",
+];
+
+/// The data set's drift in one line: drifted features over those judged.
+fn dataset_line(r: &Report) -> Option<String> {
+    let share = r.drift_share?;
+    let judged = r.features.iter().filter(|f| f.drifted.is_some()).count();
+    let drifted = r
+        .features
+        .iter()
+        .filter(|f| f.drifted == Some(true))
+        .count();
+    Some(format!(
+        "data set drift: {}: {drifted} of {judged} features drifted ({:.0}%; the threshold is {:.0}%)",
+        if r.dataset_drift { "yes" } else { "no" },
+        100.0 * share,
+        100.0 * r.thresholds.drift_share
+    ))
+}
+
+/// How each feature was judged, in words, for the report's foot.
+fn tests_line(r: &Report) -> String {
+    let t = &r.thresholds;
+    format!(
+        "A shift counts only when its feature's test says so: up to {} reference rows a test at p < {} (KS for numbers, chi-squared for categories, the two-proportion z-test for 0/1 features); above, a distance >= {} (Wasserstein normalised by the reference's standard deviation for numbers, Jensen-Shannon for categories and 0/1 features).",
+        t.test_rows_max, t.p_value, t.distance
+    )
+}
 
 /// The terminal table: every feature, the score, then causes and windows.
 pub fn terminal(r: &Report) -> String {
-    let mut rows: Vec<[String; 7]> = r.features.iter().chain(r.score.iter()).map(row).collect();
+    let mut rows: Vec<[String; 8]> = r.features.iter().chain(r.score.iter()).map(row).collect();
     rows.insert(0, HEADER.map(String::from));
-    let mut widths = [0usize; 6];
+    let mut widths = [0usize; 7];
     for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row.iter()) {
             *w = (*w).max(cell.chars().count());
@@ -72,7 +105,11 @@ pub fn terminal(r: &Report) -> String {
         for (w, cell) in widths.iter().zip(row.iter()) {
             out.push_str(&format!("{cell:<w$}  "));
         }
-        out.push_str(&row[6]);
+        out.push_str(&row[7]);
+        out.push('\n');
+    }
+    if let Some(line) = dataset_line(r) {
+        out.push_str(&line);
         out.push('\n');
     }
     if !r.codes.is_empty() {
@@ -110,6 +147,9 @@ pub fn markdown(r: &Report) -> String {
         "- reference: `{}` ({} rows)\n- current: `{}` ({} rows)\n- **verdict: {}** (exit code {})\n\n",
         r.reference, r.reference_rows, r.current, r.current_rows, r.verdict.as_str(), r.exit_code
     ));
+    if let Some(line) = dataset_line(r) {
+        md.push_str(&format!("{line}.\n\n"));
+    }
     let worst = r.worst();
     if !worst.is_empty() {
         md.push_str("## Flagged features\n\n");
@@ -178,8 +218,10 @@ pub fn markdown(r: &Report) -> String {
     }
     md.push_str("\nPSI thresholds: warn at ");
     md.push_str(&format!(
-        "{}, alert at {}; a shift counts only with p < {}. Plots: `psi.svg`, `hist-<feature>.svg`.\n",
-        r.thresholds.psi_warn, r.thresholds.psi_alert, r.thresholds.p_value
+        "{}, alert at {}. {} Plots: `psi.svg`, `hist-<feature>.svg`.\n",
+        r.thresholds.psi_warn,
+        r.thresholds.psi_alert,
+        tests_line(r)
     ));
     md
 }

@@ -1,9 +1,11 @@
 //! The drift statistics: population stability index, the two-sample
-//! Kolmogorov-Smirnov test and the chi-squared test of homogeneity.
+//! Kolmogorov-Smirnov test, the chi-squared test of homogeneity, the
+//! two-proportion z-test, and two distances for large samples (Wasserstein
+//! normalised by the reference's spread, Jensen-Shannon).
 //!
 //! Each is a pure function of two samples (or two count vectors) so that it
 //! can be pinned against independent values: `tests/data/monitor/` holds
-//! scipy's numbers for the KS and chi-squared cases
+//! scipy's numbers for every test and distance
 //! (`scripts/make-drift-fixtures.py`), and the PSI tests use a hand-computed
 //! case.
 
@@ -188,6 +190,93 @@ pub fn chi_squared(reference: &[f64], current: &[f64]) -> Option<TestResult> {
         statistic,
         p_value: chi2_sf(statistic, dof),
     })
+}
+
+/// Two-proportion z-test (pooled, two-sided) of a binary column: counts of
+/// `[no, yes]` on each side. `None` when a side is empty or the pooled
+/// proportion is 0 or 1 (nothing varies, so nothing can have shifted).
+pub fn two_proportion_z(reference: [f64; 2], current: [f64; 2]) -> Option<TestResult> {
+    let (n1, n2) = (reference[0] + reference[1], current[0] + current[1]);
+    if n1 <= 0.0 || n2 <= 0.0 {
+        return None;
+    }
+    let (p1, p2) = (reference[1] / n1, current[1] / n2);
+    let pooled = (reference[1] + current[1]) / (n1 + n2);
+    let se = (pooled * (1.0 - pooled) * (1.0 / n1 + 1.0 / n2)).sqrt();
+    if se <= 0.0 {
+        return None;
+    }
+    let z = (p2 - p1) / se;
+    Some(TestResult {
+        statistic: z,
+        p_value: normal_two_sided(z),
+    })
+}
+
+/// `P(|Z| >= |z|)` for a standard normal Z: erfc(|z|/sqrt 2), which is the
+/// regularised upper gamma Q(1/2, z^2/2).
+pub fn normal_two_sided(z: f64) -> f64 {
+    if z == 0.0 {
+        return 1.0;
+    }
+    gamma_q(0.5, z * z / 2.0)
+}
+
+/// The first Wasserstein distance between two samples (the area between
+/// their distribution functions; scipy's `wasserstein_distance`), divided
+/// by the reference's standard deviation (population, floored at 0.001) so
+/// that one threshold serves every unit: Evidently's "normed" form. Both
+/// samples sorted. `None` when either is empty.
+pub fn wasserstein_normed(reference: &[f64], current: &[f64]) -> Option<f64> {
+    if reference.is_empty() || current.is_empty() {
+        return None;
+    }
+    let (n, m) = (reference.len() as f64, current.len() as f64);
+    let (mut i, mut j) = (0usize, 0usize);
+    let mut area = 0.0;
+    let mut x = reference[0].min(current[0]);
+    // Walk the merged values; between two consecutive ones both
+    // distribution functions are flat.
+    while i < reference.len() || j < current.len() {
+        let next = match (reference.get(i), current.get(j)) {
+            (Some(&a), Some(&b)) => a.min(b),
+            (Some(&a), None) => a,
+            (None, Some(&b)) => b,
+            (None, None) => break,
+        };
+        area += (i as f64 / n - j as f64 / m).abs() * (next - x);
+        x = next;
+        while reference.get(i).is_some_and(|&v| v <= x) {
+            i += 1;
+        }
+        while current.get(j).is_some_and(|&v| v <= x) {
+            j += 1;
+        }
+    }
+    let mean = reference.iter().sum::<f64>() / n;
+    let var = reference.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n;
+    Some(area / var.sqrt().max(0.001))
+}
+
+/// Jensen-Shannon distance (natural logarithm; scipy's
+/// `spatial.distance.jensenshannon`) between two count vectors over the
+/// same categories. `None` when either side is empty.
+pub fn jensen_shannon(reference: &[f64], current: &[f64]) -> Option<f64> {
+    let (r_total, c_total): (f64, f64) = (reference.iter().sum(), current.iter().sum());
+    if r_total <= 0.0 || c_total <= 0.0 {
+        return None;
+    }
+    let kl = |p: f64, m: f64| if p > 0.0 { p * (p / m).ln() } else { 0.0 };
+    let divergence: f64 = reference
+        .iter()
+        .zip(current)
+        .map(|(&r, &c)| {
+            let (p, q) = (r / r_total, c / c_total);
+            let m = (p + q) / 2.0;
+            (kl(p, m) + kl(q, m)) / 2.0
+        })
+        .sum();
+    Some(divergence.max(0.0).sqrt())
 }
 
 /// Survival function of the chi-squared distribution with `dof` degrees
