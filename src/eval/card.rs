@@ -10,7 +10,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::bootstrap::{Estimate, SubgroupRow};
+use super::bootstrap::{Estimate, Resample, SubgroupRow};
 use super::report::{EvalReport, RecalibrationReport, ThresholdRule};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -20,6 +20,8 @@ pub struct ModelCard {
     pub data: DataSection,
     /// Headline metrics: name -> estimate with 95% bootstrap interval.
     pub metrics: Vec<(String, Estimate)>,
+    /// How the intervals were made, in words.
+    pub intervals: String,
     pub operating_point: String,
     pub calibration: String,
     /// Recalibration fitted on the calibration split, and the evaluated
@@ -185,6 +187,10 @@ impl ModelCard {
                 prevalence: r.prevalence,
             },
             metrics,
+            intervals: match r.bootstrap_resample {
+                Resample::Patients => format!("Intervals are 95% percentile intervals of a bootstrap ({} replicates) that resamples patients (all of a patient's stays together), not stays.", r.bootstrap_replicates),
+                Resample::Stays => format!("Intervals are 95% percentile intervals of a bootstrap ({} replicates) that resamples stays as if they were independent: too narrow when patients have several stays (evaluate with --resample patients for the honest intervals).", r.bootstrap_replicates),
+            },
             operating_point: format!(
                 "threshold {:.4}, {rule}. On the {} split: TP {}, FP {}, TN {}, FN {}; sensitivity {:.1}%{}, specificity {}, PPV {}, NPV {}; {:.1}% of stays flagged{}",
                 op.threshold, r.split, op.tp, op.fp, op.tn, op.fn_,
@@ -241,7 +247,10 @@ impl ModelCard {
             "- Source: {} (digest {}, data manifest {})\n- Outcome: {}\n- Evaluation split: {}, {} stays of {} patients, {} events (prevalence {:.4})\n\n",
             data.source, data.data_digest, if data.data_manifest_digest.is_empty() { "n/a" } else { data.data_manifest_digest.as_str() }, data.outcome, data.evaluation_split, data.n, data.patients, data.events, data.prevalence
         ));
-        md.push_str("## Metrics\n\nIntervals are 95% percentile intervals of a bootstrap that resamples patients (all of a patient's stays together), not stays.\n\n| metric | value |\n|---|---|\n");
+        md.push_str(&format!(
+            "## Metrics\n\n{}\n\n| metric | value |\n|---|---|\n",
+            self.intervals
+        ));
         for (name, e) in &self.metrics {
             md.push_str(&format!("| {name} | {} |\n", with_ci(e)));
         }

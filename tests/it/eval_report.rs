@@ -335,3 +335,35 @@ fn card_shows_recalibration_and_the_chosen_operating_point() {
         "{card}"
     );
 }
+
+/// The card says what its intervals resampled: with --resample stays it
+/// warns they are too narrow, never claims patients.
+#[test]
+fn card_names_the_resampling_unit() {
+    use carelab::eval::bootstrap::Resample;
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run-c");
+    FakeRun {
+        n: 100,
+        ..Default::default()
+    }
+    .write(&run);
+    for (resample, says) in [
+        (Resample::Patients, "resamples patients"),
+        (
+            Resample::Stays,
+            "resamples stays as if they were independent",
+        ),
+    ] {
+        let options = EvalOptions {
+            bootstrap: 20,
+            resample,
+            ..Default::default()
+        };
+        let out = dir.path().join(resample.name());
+        write_report(&evaluate(&run, &options).unwrap(), &out).unwrap();
+        let card = std::fs::read_to_string(out.join("model_card.md")).unwrap();
+        assert!(card.contains(says), "{card}");
+        assert!(card.contains("(20 replicates)"), "{card}");
+    }
+}
