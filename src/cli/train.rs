@@ -47,7 +47,7 @@ pub struct TrainArgs {
     engine: Option<EngineKind>,
     #[arg(long)]
     seed: Option<u64>,
-    /// How rows are split into train/valid/test (always by patient).
+    /// How rows are split into train/valid/calibration/test (always by patient).
     #[arg(long, value_enum)]
     split: Option<SplitMethod>,
     /// A train.toml with any of the settings above; flags override it.
