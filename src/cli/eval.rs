@@ -147,6 +147,9 @@ pub fn run(args: EvalArgs, ui: &Ui) -> Result<u8> {
                 "  recalibration fitted on the {} split ({} stays of {} patients, {} events): logit(risk) = {:.4} + {:.4}·logit(score); on this split\n",
                 rc.fitted_on, rc.fit_stays, rc.fit_patients, rc.fit_events, rc.fit.intercept, rc.fit.slope
             ));
+            if rc.fitted_on == report.split {
+                t.push_str("    (this is the split it was fitted on: the mean risk matches by construction; judge it on test)\n");
+            }
             t.push_str("                 mean risk  observed  cal.-in-the-large  slope    ECE     Brier\n");
             for (name, c) in [("before", &rc.before), ("after", &rc.after)] {
                 t.push_str(&format!(
