@@ -81,7 +81,7 @@ drive peer "http://127.0.0.1:$peer_port/predict" --body "$dir/peer-body.json" --
 drive ours "http://127.0.0.1:$ours_port/v1/predict" --body "$dir/ours-body.json" --token "$token" --connections 32 --duration "$seconds"
 
 row() { jq -r --arg n "$1" '[$n, (.requests_per_sec|floor), .latency_ms.p50, .latency_ms.p90, .latency_ms.p99, .latency_ms.max, .server_errors, .errors] | @tsv' "$dir/$2.json"; }
-echo "carelab bench serve: 32 connections, ${seconds} s each, loopback, $(nproc) core(s)"
+echo "carelab bench serve: 32 connections, the median of 5 runs of ${seconds} s each after a warm-up (spread in the JSON), loopback, $(nproc) core(s)"
 echo "load before: $load_before"
 echo "load after:  $(uptime | sed 's/.*load average/load average/')"
 {

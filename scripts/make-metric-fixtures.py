@@ -63,6 +63,9 @@ def case(name, scores, labels, threshold=0.5):
     ece = float(np.sum(counts * np.abs(prob_true - prob_pred)) / len(scores))
     lr = LogisticRegression(C=np.inf, solver="newton-cg", tol=1e-12, max_iter=10000)
     lr.fit(logit(scores).reshape(-1, 1), labels)
+    # Logistic recalibration applied: scikit-learn's own probabilities from
+    # the fit above, judged on the same scores.
+    recalibrated = lr.predict_proba(logit(scores).reshape(-1, 1))[:, 1]
     prevalence = labels.mean()
     nb = {}
     for pt in (0.05, 0.1, 0.2, 0.3, 0.5):
@@ -93,6 +96,8 @@ def case(name, scores, labels, threshold=0.5):
         "calibration_slope": float(lr.coef_[0][0]),
         "recalibration_intercept": float(lr.intercept_[0]),
         "calibration_in_the_large": float(citl(scores, labels)),
+        "recalibrated_mean": float(recalibrated.mean()),
+        "recalibrated_brier": float(brier_score_loss(labels, recalibrated)),
         "prevalence": float(prevalence),
         "net_benefit": nb,
     }
@@ -114,6 +119,12 @@ def main():
     cases.append(case("overconfident", over, y, threshold=0.2))
     # Small, hand-checkable.
     cases.append(case("small", [0.1, 0.4, 0.35, 0.8, 0.65, 0.2, 0.9, 0.55], [0, 0, 1, 1, 0, 0, 1, 1]))
+    # Over-predicting: true risk r, every logit shifted up by 0.8 and
+    # stretched a little, so both intercept and slope need fixing.
+    r = rng.beta(2, 8, size=600)
+    y = rng.random(600) < r
+    over_predicting = 1 / (1 + np.exp(-(0.8 + 0.9 * logit(r))))
+    cases.append(case("overpredicting", over_predicting, y, threshold=0.2))
     out = {
         "generator": "scripts/make-metric-fixtures.py",
         "sklearn_version": sklearn.__version__,

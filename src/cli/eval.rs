@@ -12,14 +12,15 @@ pub struct EvalArgs {
     /// The run directory the trainer wrote (runs/<name>).
     #[arg(long)]
     run: PathBuf,
-    /// Which split to evaluate: train, valid or test.
-    #[arg(long, default_value = "test", value_parser = ["train", "valid", "test"])]
+    /// Which split to evaluate: train, valid, calibration or test.
+    #[arg(long, default_value = "test", value_parser = ["train", "valid", "calibration", "test"])]
     split: String,
     /// Flag stays whose score is at least this (default 0.5).
     #[arg(long, conflicts_with = "target_sensitivity")]
     threshold: Option<f64>,
     /// Instead of a fixed threshold, the highest one reaching this
-    /// sensitivity on the validation split (whatever --split is evaluated).
+    /// sensitivity on the calibration split (whatever --split is evaluated;
+    /// never on test, which would tune the threshold to its judge).
     #[arg(long)]
     target_sensitivity: Option<f64>,
     /// The generator's truth/stays.csv, to show the Bayes-optimal AUROC beside the model's.
@@ -103,6 +104,8 @@ pub fn run(args: EvalArgs, ui: &Ui) -> Result<u8> {
         "metrics": report.metrics,
         "intervals": report.intervals,
         "operating_point": report.operating_point,
+        "threshold_source": report.threshold_source,
+        "recalibration": report.recalibration,
         "bayes": report.bayes,
         "warnings": report.warnings,
         "out": out.display().to_string(),
@@ -139,17 +142,42 @@ pub fn run(args: EvalArgs, ui: &Ui) -> Result<u8> {
             fmt(m.calibration_slope),
             m.ece
         ));
+        if let Some(rc) = &report.recalibration {
+            t.push_str(&format!(
+                "  recalibration fitted on the {} split ({} stays of {} patients, {} events): logit(risk) = {:.4} + {:.4}·logit(score); on this split\n",
+                rc.fitted_on, rc.fit_stays, rc.fit_patients, rc.fit_events, rc.fit.intercept, rc.fit.slope
+            ));
+            if rc.fitted_on == report.split {
+                t.push_str("    (this is the split it was fitted on: the mean risk matches by construction; judge it on test)\n");
+            }
+            t.push_str("                 mean risk  observed  cal.-in-the-large  slope    ECE     Brier\n");
+            for (name, c) in [("before", &rc.before), ("after", &rc.after)] {
+                t.push_str(&format!(
+                    "    {name:<12} {:>9.4} {:>9.4} {:>18} {:>7} {:>7.4} {:>8.4}\n",
+                    c.mean_score,
+                    c.observed_rate,
+                    fmt(c.calibration_in_the_large),
+                    fmt(c.calibration_slope),
+                    c.ece,
+                    c.brier
+                ));
+            }
+        }
+        t.push_str(&format!("  threshold {:.4}: {}\n", op.threshold, report.threshold_source));
         t.push_str(&format!(
-            "  at threshold {:.4}: TP {} FP {} TN {} FN {}; sensitivity {} specificity {} PPV {} NPV {}\n",
+            "  at threshold {:.4}: TP {} FP {} TN {} FN {}; sensitivity {}{} specificity {} PPV {} NPV {}; flagged {:.4}{}\n",
             op.threshold,
             op.tp,
             op.fp,
             op.tn,
             op.fn_,
             fmt(op.sensitivity),
+            ci("sensitivity"),
             fmt(op.specificity),
             fmt(op.ppv),
-            fmt(op.npv)
+            fmt(op.npv),
+            op.flagged_rate,
+            ci("flagged_rate")
         ));
         if let Some(b) = &report.bayes {
             t.push_str(&format!(

@@ -8,6 +8,7 @@ use carelab::clinical::analysis::read_analysis_csv;
 use carelab::error::{Error, Result};
 use carelab::eval::metrics::confusion;
 use carelab::eval::plots;
+use carelab::eval::report::THRESHOLD_SPLIT;
 use carelab::eval::run_dir::read_predictions;
 use carelab::infra::{bench, cost};
 use carelab::train::TrainMetrics;
@@ -280,13 +281,14 @@ pub struct RoiArgs {
     #[arg(long)]
     pub run: PathBuf,
     /// Flag stays whose risk is at least this. Without it, the threshold is
-    /// chosen on the validation split (never the test split): the highest
-    /// net savings that flags at most --capacity of discharges.
+    /// chosen on the calibration split (never the test split, which only
+    /// prices it): the highest net savings that flags at most --capacity of
+    /// discharges.
     #[arg(long)]
     pub threshold: Option<f64>,
     /// The most the care team can call: a share of discharges (0..1; e.g.
     /// 40 calls a day over 200 discharges a day is 0.2). Used to choose the
-    /// threshold on validation, and reported against the test flag rate.
+    /// threshold on the calibration split, and reported against the test flag rate.
     #[arg(long, default_value_t = 1.0)]
     pub capacity: f64,
     /// Bootstrap replicates (patients resampled) for the intervals; 0 for none.
@@ -458,7 +460,11 @@ fn run_roi(args: RoiArgs, ui: &Ui) -> Result<u8> {
                 path.display(),
                 None,
                 format!("rows of the {name} split"),
-                "none",
+                if name == THRESHOLD_SPLIT {
+                    "none (a run trained before CareLab set a calibration split apart: train it again)"
+                } else {
+                    "none"
+                },
             ));
         }
         Ok(rows)
@@ -474,25 +480,28 @@ fn run_roi(args: RoiArgs, ui: &Ui) -> Result<u8> {
         intervention_cost: args.intervention_cost,
         effectiveness: args.effectiveness,
     };
-    // The threshold is given, or chosen on validation: the test split only
-    // prices the choice, so its figures stay an honest estimate.
+    // The threshold is given, or chosen on the calibration split: the test
+    // split only prices the choice, so its figures stay an honest estimate.
     let (threshold, source) = match args.threshold {
-        Some(t) => (t, "given".to_string()),
+        Some(t) => (
+            t,
+            "given; the test split prices it and never chooses one (a threshold tuned on test would make the test figures too good)".to_string(),
+        ),
         None => {
-            let valid = split("valid")?;
-            let (s, y) = scores_labels(&valid);
+            let calibration = split(THRESHOLD_SPLIT)?;
+            let (s, y) = scores_labels(&calibration);
             let best = cost::choose_threshold(&cost::roi_curve(&s, &y, &econ), args.capacity)
                 .ok_or_else(|| {
                     Error::usage(format!(
-                        "no threshold saves money on the validation split while flagging at most {:.0}% of discharges: raise --capacity, or check the costs",
+                        "no threshold saves money on the {THRESHOLD_SPLIT} split while flagging at most {:.0}% of discharges: raise --capacity, or check the costs",
                         args.capacity * 100.0
                     ))
                 })?;
             (
                 best.threshold,
                 format!(
-                    "chosen on the validation split ({} stays): the highest net savings flagging at most {:.0}% of discharges",
-                    valid.len(),
+                    "chosen on the {THRESHOLD_SPLIT} split ({} stays), never on test: the highest net savings flagging at most {:.0}% of discharges",
+                    calibration.len(),
                     args.capacity * 100.0
                 ),
             )
@@ -521,7 +530,7 @@ fn run_roi(args: RoiArgs, ui: &Ui) -> Result<u8> {
     });
     write_json(
         out_dir.join("roi.json"),
-        &serde_json::json!({ "chosen": chosen, "threshold_source": source, "capacity": args.capacity, "currency": args.currency, "intervals": intervals, "curve": curve }),
+        &serde_json::json!({ "chosen": chosen, "threshold_source": source, "capacity": args.capacity, "currency": args.currency, "assumptions": econ, "intervals": intervals, "curve": curve }),
     )?;
     ui.result(&out, || {
         let r = &chosen;
@@ -578,8 +587,17 @@ fn run_roi(args: RoiArgs, ui: &Ui) -> Result<u8> {
             ));
         }
         text.push_str(&format!(
-            "Intervals resample patients ({} replicates). The costs are assumptions: edit them for your hospital and payer mix.\nplot: {}\n",
+            "Intervals resample patients ({} replicates).\n\
+             Assumptions, not measurements (edit them for your hospital): a readmission costs {:.0} {cur} \
+             (--readmission-cost), the intervention {:.0} {cur} per flagged patient (--intervention-cost), \
+             and it prevents {:.0}% of the readmissions it reaches (--effectiveness). Who bears a \
+             readmission's cost depends on the payer: under a bundled payment or a readmission penalty \
+             the hospital does; under fee-for-service a prevented readmission is also revenue lost.\n\
+             plot: {}\n",
             intervals.replicates,
+            econ.readmission_cost,
+            econ.intervention_cost,
+            econ.effectiveness * 100.0,
             out_dir.join("roi.svg").display()
         ));
         text

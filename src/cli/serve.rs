@@ -226,12 +226,21 @@ pub struct BenchServeArgs {
     /// Seed of the toy model's data and weights.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// Timed runs of the load, each after the last: the figure is their
+    /// median, with the slowest and fastest.
+    #[arg(long, default_value_t = 5)]
+    pub repeats: usize,
+    /// Requests sent before timing starts, not counted (0 for none).
+    #[arg(long, default_value_t = 1000)]
+    pub warmup: u64,
     /// Where bench-serve.json, the toy model and the in-process logs go.
     #[arg(long, default_value = "carelab-bench")]
     pub out: PathBuf,
 }
 
-/// What `bench serve` reports: the load run and what was measured.
+/// What `bench serve` reports: the median run in full (its fields at the
+/// top level, as one run's were), the spread over every run, and the
+/// machine.
 #[derive(Debug, serde::Serialize)]
 struct BenchServeReport {
     /// `in-process` or `url`.
@@ -240,6 +249,8 @@ struct BenchServeReport {
     model: Option<String>,
     #[serde(flatten)]
     load: carelab::infra::load::LoadReport,
+    spread: carelab::infra::load::Repeated,
+    machine: carelab::infra::bench::Machine,
 }
 
 pub fn run_bench(args: BenchServeArgs, ui: &Ui) -> Result<u8> {
@@ -256,6 +267,9 @@ pub fn run_bench(args: BenchServeArgs, ui: &Ui) -> Result<u8> {
     };
     if !(args.timeout_secs > 0.0 && args.timeout_secs.is_finite()) {
         return Err(Error::usage("--timeout-secs must be positive"));
+    }
+    if args.repeats == 0 {
+        return Err(Error::usage("--repeats must be at least 1"));
     }
     let opts = LoadOptions {
         connections: args.connections,
@@ -298,11 +312,19 @@ pub fn run_bench(args: BenchServeArgs, ui: &Ui) -> Result<u8> {
                 url.path, args.connections
             ));
             let request = load::post_request(&url, args.token.as_deref(), &body);
-            let report = runtime.block_on(load::run(&url, request, &opts))?;
+            let spread = runtime.block_on(load::repeated(
+                &url,
+                request,
+                &opts,
+                args.warmup,
+                args.repeats,
+            ))?;
             BenchServeReport {
                 target: "url",
                 model: None,
-                load: report,
+                load: spread.median_run().clone(),
+                spread,
+                machine: carelab::infra::bench::machine(),
             }
         }
         None => {
@@ -335,23 +357,60 @@ pub fn run_bench(args: BenchServeArgs, ui: &Ui) -> Result<u8> {
                 ));
                 let url = load::parse_url(&format!("http://{}/v1/predict", server.addr))?;
                 let request = load::post_request(&url, Some(&server.token), &body);
-                let report = load::run(&url, request, &opts).await;
+                let report = load::repeated(&url, request, &opts, args.warmup, args.repeats).await;
                 server.stop().await?;
                 report
             })?;
             BenchServeReport {
                 target: "in-process",
                 model: Some(model),
-                load: report,
+                load: report.median_run().clone(),
+                spread: report,
+                machine: carelab::infra::bench::machine(),
             }
         }
     };
     carelab::artifact::write_json(args.out.join("bench-serve.json"), &report)?;
-    ui.result(&report, || report.load.to_text());
-    if report.load.errors > 0 || report.load.server_errors > 0 {
+    ui.result(&report, || {
+        let s = &report.spread;
+        let m = &report.machine;
+        let load = |v: Option<f64>| v.map_or_else(|| "n/a".to_string(), |v| format!("{v:.2}"));
+        format!(
+            "the median of {} runs, after a warm-up of {} requests:\n{}\
+             requests/s  median {:.0}  (min {:.0}, max {:.0})\n\
+             p50 ms      median {:.3}  (min {:.3}, max {:.3})\n\
+             p99 ms      median {:.3}  (min {:.3}, max {:.3})\n\
+             load average {} before, {} after; {} on {}, {} core(s) of {} logical CPUs, {}\n",
+            s.requests_per_sec.runs,
+            s.warmup_requests,
+            report.load.to_text(),
+            s.requests_per_sec.median,
+            s.requests_per_sec.min,
+            s.requests_per_sec.max,
+            s.p50_ms.median,
+            s.p50_ms.min,
+            s.p50_ms.max,
+            s.p99_ms.median,
+            s.p99_ms.min,
+            s.p99_ms.max,
+            load(s.load_before),
+            load(s.load_after),
+            if m.cpu.is_empty() {
+                "a CPU the OS does not name"
+            } else {
+                m.cpu.as_str()
+            },
+            m.arch,
+            m.cores,
+            m.logical_cpus,
+            m.os
+        )
+    });
+    let (errors, server_errors) = report.spread.failures();
+    if errors > 0 || server_errors > 0 {
         ui.warn(format!(
-            "{} request(s) without an answer and {} answered 5xx",
-            report.load.errors, report.load.server_errors
+            "{errors} request(s) without an answer and {server_errors} answered 5xx, over {} runs",
+            report.spread.runs.len()
         ));
         return Ok(1);
     }

@@ -47,7 +47,7 @@ pub struct TrainArgs {
     engine: Option<EngineKind>,
     #[arg(long)]
     seed: Option<u64>,
-    /// How rows are split into train/valid/test (always by patient).
+    /// How rows are split into train/valid/calibration/test (always by patient).
     #[arg(long, value_enum)]
     split: Option<SplitMethod>,
     /// A train.toml with any of the settings above; flags override it.
@@ -65,6 +65,11 @@ pub struct TrainArgs {
     /// The generator's truth/stays.csv, so the automatic evaluation shows the Bayes ceiling.
     #[arg(long)]
     truth: Option<PathBuf>,
+    /// The evaluation that follows training flags stays at the highest
+    /// threshold reaching this sensitivity on the calibration split (default:
+    /// a fixed 0.5), so its model card reports that operating point on test.
+    #[arg(long, conflicts_with = "no_eval")]
+    target_sensitivity: Option<f64>,
     /// Skip the evaluation that otherwise follows training (RUN/eval).
     #[arg(long)]
     no_eval: bool,
@@ -77,6 +82,13 @@ pub struct TrainArgs {
 }
 
 pub fn run(args: TrainArgs, ui: &Ui) -> Result<u8> {
+    if let Some(s) = args.target_sensitivity {
+        if !(0.0..=1.0).contains(&s) {
+            return Err(Error::usage(format!(
+                "--target-sensitivity must be between 0 and 1, got {s}"
+            )));
+        }
+    }
     let outcome = match &args.resume {
         Some(dir) => carelab::train::resume(dir, args.pause_after_epoch_ms, ui)?,
         None => carelab::train::train(&job(&args)?, ui)?,
@@ -84,10 +96,13 @@ pub fn run(args: TrainArgs, ui: &Ui) -> Result<u8> {
     let m = &outcome.metrics;
     let mut after = String::new();
     if !args.no_eval {
-        let options = carelab::eval::EvalOptions {
+        let mut options = carelab::eval::EvalOptions {
             truth: args.truth.clone(),
             ..Default::default()
         };
+        if let Some(s) = args.target_sensitivity {
+            options.threshold = carelab::eval::ThresholdRule::TargetSensitivity(s);
+        }
         let report = carelab::eval::evaluate(&outcome.run_dir, &options)?;
         carelab::eval::write_report(&report, &outcome.run_dir.join("eval"))?;
         after.push_str(&format!(

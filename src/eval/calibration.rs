@@ -10,10 +10,18 @@
 //!
 //! The joint fit's own intercept is reported too, as `recalibration_intercept`.
 //! Both fits are unpenalised maximum likelihood by Newton's method.
+//!
+//! The joint fit is also the fix: [`Recalibration`] fitted on the
+//! calibration split maps every score through `sigmoid(a + b * logit(score))`.
+//! Its intercept and slope go together; the intercept alone is not a shift
+//! that fixes calibration-in-the-large (when `b` is not 1, `a` is the
+//! correction at a score of 0.5 only). On the split it was fitted on, the
+//! recalibrated mean risk equals the observed rate exactly: the maximum
+//! likelihood equation for the intercept is `sum(y - p) = 0`.
 
 use serde::{Deserialize, Serialize};
 
-use super::metrics::PROB_EPS;
+use super::metrics::{brier, PROB_EPS};
 
 pub fn logit(p: f64) -> f64 {
     let p = p.clamp(PROB_EPS, 1.0 - PROB_EPS);
@@ -127,6 +135,55 @@ pub fn recalibration_fit(scores: &[f64], labels: &[bool]) -> Option<(f64, f64)> 
     (a.is_finite() && b.is_finite()).then_some((a, b))
 }
 
+/// Logistic recalibration: `logit(new) = intercept + slope * logit(score)`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Recalibration {
+    pub intercept: f64,
+    pub slope: f64,
+}
+
+impl Recalibration {
+    /// The maximum-likelihood fit on these scores and outcomes; `None` as
+    /// for [`recalibration_fit`].
+    pub fn fit(scores: &[f64], labels: &[bool]) -> Option<Recalibration> {
+        recalibration_fit(scores, labels)
+            .map(|(intercept, slope)| Recalibration { intercept, slope })
+    }
+
+    /// The recalibrated risk of one score.
+    pub fn apply(&self, score: f64) -> f64 {
+        sigmoid(self.intercept + self.slope * logit(score))
+    }
+}
+
+/// How well one set of scores is calibrated, in the figures the report and
+/// the card show before and after recalibration.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct CalibrationSummary {
+    pub mean_score: f64,
+    pub observed_rate: f64,
+    /// Intercept with the slope fixed at 1 (0 is ideal).
+    pub calibration_in_the_large: Option<f64>,
+    /// Slope of the joint fit (1 is ideal).
+    pub calibration_slope: Option<f64>,
+    pub ece: f64,
+    pub brier: f64,
+}
+
+impl CalibrationSummary {
+    pub fn of(scores: &[f64], labels: &[bool], bins: usize) -> CalibrationSummary {
+        let n = scores.len().max(1) as f64;
+        CalibrationSummary {
+            mean_score: scores.iter().sum::<f64>() / n,
+            observed_rate: labels.iter().filter(|&&y| y).count() as f64 / n,
+            calibration_in_the_large: calibration_in_the_large(scores, labels),
+            calibration_slope: recalibration_fit(scores, labels).map(|r| r.1),
+            ece: ece(&reliability(scores, labels, bins)),
+            brier: brier(scores, labels),
+        }
+    }
+}
+
 /// One bin of the reliability curve.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReliabilityBin {
@@ -193,6 +250,27 @@ mod tests {
         let y: Vec<bool> = (0..10).map(|i| i < 4).collect();
         let a = calibration_in_the_large(&s, &y).unwrap();
         assert!((a - (logit(0.4) - logit(0.2))).abs() < 1e-9);
+    }
+
+    #[test]
+    fn recalibration_is_the_identity_on_calibrated_logits_and_matches_the_rate() {
+        // Scores that over-predict by a fixed logit shift: the fit recovers
+        // the shift with slope 1, and the recalibrated mean is the rate.
+        let truth: Vec<f64> = (0..400)
+            .map(|i| 0.05 + 0.5 * (i % 20) as f64 / 20.0)
+            .collect();
+        let labels: Vec<bool> = (0..400)
+            .map(|i| (i * 7919 % 100) as f64 / 100.0 < truth[i])
+            .collect();
+        let r = Recalibration::fit(&truth, &labels).unwrap();
+        let shifted: Vec<f64> = truth.iter().map(|&p| sigmoid(logit(p) + 0.7)).collect();
+        let s = Recalibration::fit(&shifted, &labels).unwrap();
+        assert!((s.slope - r.slope).abs() < 1e-9, "{s:?} {r:?}");
+        assert!((s.intercept - (r.intercept - 0.7 * r.slope)).abs() < 1e-9);
+        let after: Vec<f64> = shifted.iter().map(|&p| s.apply(p)).collect();
+        let summary = CalibrationSummary::of(&after, &labels, 10);
+        assert!((summary.mean_score - summary.observed_rate).abs() < 1e-12);
+        assert!(summary.brier <= CalibrationSummary::of(&shifted, &labels, 10).brier);
     }
 
     #[test]

@@ -10,8 +10,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::bootstrap::{Estimate, SubgroupRow};
-use super::report::{EvalReport, ThresholdRule};
+use super::bootstrap::{Estimate, Resample, SubgroupRow};
+use super::report::{EvalReport, RecalibrationReport, ThresholdRule};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelCard {
@@ -20,8 +20,13 @@ pub struct ModelCard {
     pub data: DataSection,
     /// Headline metrics: name -> estimate with 95% bootstrap interval.
     pub metrics: Vec<(String, Estimate)>,
+    /// How the intervals were made, in words.
+    pub intervals: String,
     pub operating_point: String,
     pub calibration: String,
+    /// Recalibration fitted on the calibration split, and the evaluated
+    /// split's calibration before and after it.
+    pub recalibration: Option<RecalibrationReport>,
     pub subgroups: Vec<SubgroupRow>,
     pub bayes_comparison: Option<String>,
     pub caveats: Vec<String>,
@@ -74,17 +79,45 @@ fn with_ci(e: &Estimate) -> String {
     }
 }
 
+/// The before/after table of a recalibration, for the card.
+fn recalibration_markdown(rc: &RecalibrationReport, split: &str) -> String {
+    let same = if rc.fitted_on == split {
+        " This is the split it was fitted on, so the mean risk matches the observed rate by construction; judge it on test."
+    } else {
+        ""
+    };
+    let mut md = format!(
+        "Logistic recalibration fitted on the {} split ({} stays of {} patients, {} events): `logit(risk) = {:.4} + {:.4} · logit(score)`, intercept and slope applied together. On the {split} split:{same}\n\n| | mean risk | observed rate | calibration-in-the-large | slope | ECE | Brier |\n|---|---|---|---|---|---|---|\n",
+        rc.fitted_on, rc.fit_stays, rc.fit_patients, rc.fit_events, rc.fit.intercept, rc.fit.slope
+    );
+    for (name, c) in [("before", &rc.before), ("after", &rc.after)] {
+        md.push_str(&format!(
+            "| {name} | {:.4} | {:.4} | {} | {} | {:.4} | {:.4} |\n",
+            c.mean_score,
+            c.observed_rate,
+            num(c.calibration_in_the_large),
+            num(c.calibration_slope),
+            c.ece,
+            c.brier
+        ));
+    }
+    md.push('\n');
+    md
+}
+
 impl ModelCard {
     pub fn from_report(r: &EvalReport) -> Self {
         let op = &r.operating_point;
         let rule = match r.threshold_rule {
-            ThresholdRule::Fixed(t) => format!("fixed threshold {t}"),
-            ThresholdRule::TargetSensitivity(s) => {
-                format!(
-                    "threshold chosen on the {} split for sensitivity >= {s}",
-                    super::report::THRESHOLD_SPLIT
-                )
-            }
+            ThresholdRule::Fixed(_) => r.threshold_source.clone(),
+            ThresholdRule::TargetSensitivity(_) => format!("chosen as {}", r.threshold_source),
+        };
+        let interval = |name: &str, scale: f64| {
+            r.intervals
+                .get(name)
+                .and_then(|e| e.ci)
+                .map(|c| format!(" (95% CI {:.1} to {:.1})", c.lower * scale, c.upper * scale))
+                .unwrap_or_default()
         };
         let slope = r.metrics.calibration_slope;
         let mut caveats = vec![
@@ -154,14 +187,22 @@ impl ModelCard {
                 prevalence: r.prevalence,
             },
             metrics,
+            intervals: match r.bootstrap_resample {
+                Resample::Patients => format!("Intervals are 95% percentile intervals of a bootstrap ({} replicates) that resamples patients (all of a patient's stays together), not stays.", r.bootstrap_replicates),
+                Resample::Stays => format!("Intervals are 95% percentile intervals of a bootstrap ({} replicates) that resamples stays as if they were independent: too narrow when patients have several stays (evaluate with --resample patients for the honest intervals).", r.bootstrap_replicates),
+            },
             operating_point: format!(
-                "{rule}: threshold {:.4}, TP {}, FP {}, TN {}, FN {}; sensitivity {}, specificity {}, PPV {}, NPV {}; {:.1}% of stays flagged",
-                op.threshold, op.tp, op.fp, op.tn, op.fn_, num(op.sensitivity), num(op.specificity), num(op.ppv), num(op.npv), op.flagged_rate * 100.0
+                "threshold {:.4}, {rule}. On the {} split: TP {}, FP {}, TN {}, FN {}; sensitivity {:.1}%{}, specificity {}, PPV {}, NPV {}; {:.1}% of stays flagged{}",
+                op.threshold, r.split, op.tp, op.fp, op.tn, op.fn_,
+                op.sensitivity.unwrap_or(f64::NAN) * 100.0, interval("sensitivity", 100.0),
+                num(op.specificity), num(op.ppv), num(op.npv),
+                op.flagged_rate * 100.0, interval("flagged_rate", 100.0)
             ),
             calibration: format!(
                 "calibration-in-the-large {} (slope fixed at 1; 0 is ideal), calibration slope {} (1 is ideal), ECE {:.4} over {}; mean predicted risk {:.4} vs observed rate {:.4}",
                 num(r.metrics.calibration_intercept), num(slope), r.metrics.ece, r.reliability_binning, r.metrics.mean_score, r.prevalence
             ),
+            recalibration: r.recalibration.clone(),
             subgroups: r.subgroups.clone(),
             bayes_comparison: r.bayes.as_ref().map(|b| format!(
                 "model AUROC {} vs Bayes-optimal AUROC {} (the generator's true risk) on the same {} stays",
@@ -206,12 +247,18 @@ impl ModelCard {
             "- Source: {} (digest {}, data manifest {})\n- Outcome: {}\n- Evaluation split: {}, {} stays of {} patients, {} events (prevalence {:.4})\n\n",
             data.source, data.data_digest, if data.data_manifest_digest.is_empty() { "n/a" } else { data.data_manifest_digest.as_str() }, data.outcome, data.evaluation_split, data.n, data.patients, data.events, data.prevalence
         ));
-        md.push_str("## Metrics\n\nIntervals are 95% percentile intervals of a bootstrap that resamples patients (all of a patient's stays together), not stays.\n\n| metric | value |\n|---|---|\n");
+        md.push_str(&format!(
+            "## Metrics\n\n{}\n\n| metric | value |\n|---|---|\n",
+            self.intervals
+        ));
         for (name, e) in &self.metrics {
             md.push_str(&format!("| {name} | {} |\n", with_ci(e)));
         }
         md.push_str(&format!("\nOperating point: {}\n\n", self.operating_point));
         md.push_str(&format!("## Calibration\n\n{}\n\n", self.calibration));
+        if let Some(rc) = &self.recalibration {
+            md.push_str(&recalibration_markdown(rc, &self.data.evaluation_split));
+        }
         if let Some(b) = &self.bayes_comparison {
             md.push_str(&format!("## Against the best possible\n\n{b}\n\n"));
         }

@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use super::bootstrap::{bootstrap, subgroup_table, Clusters, Estimate, Resample, SubgroupRow};
 use super::calibration::{
-    calibration_in_the_large, ece, recalibration_fit, reliability, ReliabilityBin,
+    calibration_in_the_large, ece, recalibration_fit, reliability, CalibrationSummary,
+    Recalibration, ReliabilityBin,
 };
 use super::decision::{decision_curve, DecisionPoint};
 use super::metrics::{self, Confusion};
@@ -24,18 +25,20 @@ pub enum ThresholdRule {
     /// Flag scores at or above this probability.
     Fixed(f64),
     /// The highest threshold whose sensitivity reaches this share on the
-    /// validation split, whatever split is evaluated: a threshold chosen on
-    /// the test split would be tuned to the very data that judges it.
+    /// calibration split, whatever split is evaluated: a threshold chosen on
+    /// the test split would be tuned to the very data that judges it, and
+    /// one chosen on validation reuses the split that chose the epoch.
     TargetSensitivity(f64),
 }
 
-/// The split every data-driven threshold is chosen on.
-pub const THRESHOLD_SPLIT: &str = "valid";
+/// The split every data-driven threshold and the recalibration are chosen
+/// on (see `features::split`).
+pub const THRESHOLD_SPLIT: &str = "calibration";
 
 /// What to evaluate and how.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EvalOptions {
-    /// "train", "valid" or "test".
+    /// "train", "valid", "calibration" or "test".
     pub split: String,
     pub threshold: ThresholdRule,
     /// The generator's `truth/stays.csv`, for the Bayes-optimal AUROC.
@@ -106,7 +109,13 @@ pub struct EvalReport {
     pub bootstrap_resample: Resample,
     pub bootstrap_seed: u64,
     pub threshold_rule: ThresholdRule,
+    /// Where the operating threshold came from, in words.
+    pub threshold_source: String,
     pub operating_point: Confusion,
+    /// Logistic recalibration fitted on the calibration split and applied to
+    /// this split: calibration before and after. `None` when the
+    /// calibration split cannot fit one (see `warnings`).
+    pub recalibration: Option<RecalibrationReport>,
     pub reliability_binning: String,
     pub reliability: Vec<ReliabilityBin>,
     pub subgroups: Vec<SubgroupRow>,
@@ -120,7 +129,43 @@ pub struct EvalReport {
     pub warnings: Vec<String>,
 }
 
+/// A recalibration fitted on the calibration split, and this split's
+/// calibration without and with it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecalibrationReport {
+    pub fitted_on: String,
+    pub fit_stays: u64,
+    pub fit_patients: u64,
+    pub fit_events: u64,
+    /// `logit(new) = intercept + slope * logit(score)`.
+    pub fit: Recalibration,
+    /// On the evaluated split, the scores as the model gives them.
+    pub before: CalibrationSummary,
+    /// On the evaluated split, the same scores recalibrated.
+    pub after: CalibrationSummary,
+}
+
 const CURVE_POINTS: usize = 500;
+
+/// The calibration split's scores and outcomes, or why there are none to
+/// choose from.
+fn calibration_rows<'p>(
+    predictions: &'p [Prediction],
+    run_dir: &Path,
+    what: &str,
+) -> Result<Vec<&'p Prediction>> {
+    let rows: Vec<&Prediction> = predictions
+        .iter()
+        .filter(|p| p.split == THRESHOLD_SPLIT)
+        .collect();
+    if rows.is_empty() {
+        return Err(Error::usage(format!(
+            "{what} is chosen on the {THRESHOLD_SPLIT} split, and {} has no rows of it: the run was trained before CareLab set a calibration split apart from validation; train it again",
+            run_dir.join("predictions.csv").display()
+        )));
+    }
+    Ok(rows)
+}
 
 /// Evaluate one split of a run directory.
 pub fn evaluate(run_dir: &Path, options: &EvalOptions) -> Result<EvalReport> {
@@ -156,22 +201,45 @@ pub fn evaluate(run_dir: &Path, options: &EvalOptions) -> Result<EvalReport> {
         ));
     }
 
-    let threshold = match options.threshold {
-        ThresholdRule::Fixed(t) => t,
+    let (threshold, threshold_source) = match options.threshold {
+        ThresholdRule::Fixed(t) => (
+            t,
+            "given (a fixed threshold, not chosen from data)".to_string(),
+        ),
         ThresholdRule::TargetSensitivity(s) => {
-            let (vs, vy): (Vec<f64>, Vec<bool>) = predictions
-                .iter()
-                .filter(|p| p.split == THRESHOLD_SPLIT)
-                .map(|p| (p.score, p.label))
-                .unzip();
-            metrics::threshold_for_sensitivity(&vs, &vy, s).ok_or_else(|| {
+            let rows = calibration_rows(&predictions, run_dir, "--target-sensitivity's threshold")?;
+            let (vs, vy): (Vec<f64>, Vec<bool>) = rows.iter().map(|p| (p.score, p.label)).unzip();
+            let t = metrics::threshold_for_sensitivity(&vs, &vy, s).ok_or_else(|| {
                 Error::usage(format!(
                     "--target-sensitivity chooses the threshold on the {THRESHOLD_SPLIT} split, which has {} rows and {} events in {}: it needs at least one event there (or give --threshold)",
                     vs.len(),
                     metrics::positives(&vy),
                     run_dir.join("predictions.csv").display()
                 ))
-            })?
+            })?;
+            let source = format!(
+                "the highest threshold reaching sensitivity {s} on the {THRESHOLD_SPLIT} split ({} stays of {} patients, {} events), never on the split it is judged on",
+                rows.len(),
+                Clusters::patients(&rows).len(),
+                metrics::positives(&vy)
+            );
+            (t, source)
+        }
+    };
+    let recalibration = match calibration_rows(&predictions, run_dir, "the recalibration") {
+        Ok(fit_rows) => {
+            let report = recalibrate(&fit_rows, &scores, &labels, options.bins);
+            if report.is_none() {
+                warnings.push(format!(
+                    "the {THRESHOLD_SPLIT} split ({} stays) has one class or scores that do not vary: no recalibration fitted",
+                    fit_rows.len()
+                ));
+            }
+            report
+        }
+        Err(e) => {
+            warnings.push(e.to_string());
+            None
         }
     };
     let recal = recalibration_fit(&scores, &labels);
@@ -244,6 +312,8 @@ pub fn evaluate(run_dir: &Path, options: &EvalOptions) -> Result<EvalReport> {
         bootstrap_resample: options.resample,
         bootstrap_seed: seed,
         threshold_rule: options.threshold,
+        threshold_source,
+        recalibration,
         operating_point: metrics::confusion(&scores, &labels, threshold),
         reliability_binning: format!("{} equal-width bins on [0, 1]", options.bins.max(1)),
         reliability: bins,
@@ -255,6 +325,28 @@ pub fn evaluate(run_dir: &Path, options: &EvalOptions) -> Result<EvalReport> {
         history,
         metrics: point,
         warnings,
+    })
+}
+
+/// Fit the recalibration on the calibration rows and judge it on the
+/// evaluated scores.
+fn recalibrate(
+    fit_rows: &[&Prediction],
+    scores: &[f64],
+    labels: &[bool],
+    bins: usize,
+) -> Option<RecalibrationReport> {
+    let (fs, fy): (Vec<f64>, Vec<bool>) = fit_rows.iter().map(|p| (p.score, p.label)).unzip();
+    let fit = Recalibration::fit(&fs, &fy)?;
+    let after: Vec<f64> = scores.iter().map(|&s| fit.apply(s)).collect();
+    Some(RecalibrationReport {
+        fitted_on: THRESHOLD_SPLIT.to_string(),
+        fit_stays: fs.len() as u64,
+        fit_patients: Clusters::patients(fit_rows).len() as u64,
+        fit_events: metrics::positives(&fy) as u64,
+        fit,
+        before: CalibrationSummary::of(scores, labels, bins),
+        after: CalibrationSummary::of(&after, labels, bins),
     })
 }
 

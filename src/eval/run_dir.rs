@@ -95,8 +95,8 @@ pub fn read_predictions(path: &Path) -> Result<Vec<Prediction>> {
             other => return Err(row.bad("label", "0 or 1", other)),
         };
         let split = row.text(idx[2], "split")?;
-        if !matches!(split.as_str(), "train" | "valid" | "test") {
-            return Err(row.bad("split", "train, valid or test", &split));
+        if crate::features::Split::from_name(&split).is_none() {
+            return Err(row.bad("split", "train, valid, calibration or test", &split));
         }
         out.push(Prediction {
             stay_id: row.text(idx[0], "stay_id")?,

@@ -1,16 +1,29 @@
-//! Patient-level train/valid/test splits.
+//! Patient-level train/valid/calibration/test splits.
 //!
 //! Rows are stays, and one patient may have many. Splitting stays at random
 //! would put the same patient in train and test, and the model would be
 //! judged partly on people it has already seen. Every method here therefore
-//! assigns whole patients:
-//! - `Hash`: SHA-256 of (seed, patient id) mapped to [0, 1): below 0.70 is
-//!   train, below 0.85 valid, the rest test. It depends on nothing but the id
-//!   and the seed, so a patient keeps their split when rows are added.
-//! - `Temporal`: stays sorted by discharge time; the earliest 70% of stays
-//!   mark train, the next 15% valid, the last 15% test. A patient with stays
-//!   on both sides of a cut goes wholly to the split of their first stay, so
-//!   the later splits can be a little smaller than 15%.
+//! assigns whole patients.
+//!
+//! Four splits, one job each (the selection protocol the tools enforce):
+//! - train (60%) fits the weights and the feature transform;
+//! - valid (10%) chooses the epoch (best epoch, early stopping);
+//! - calibration (15%) chooses what is fitted after the model: the
+//!   operating threshold (`eval --target-sensitivity`, `cost roi`) and the
+//!   logistic recalibration. Choosing them on the split that also chose the
+//!   epoch would reuse it twice, and on test would tune to the judge;
+//! - test (15%) is touched once, to report.
+//!
+//! Two ways to draw the same four cuts:
+//! - `Hash`: SHA-256 of (seed, patient id) mapped to [0, 1): below 0.60 is
+//!   train, below 0.70 valid, below 0.85 calibration, the rest test. It
+//!   depends on nothing but the id and the seed, so a patient keeps their
+//!   split when rows are added.
+//! - `Temporal`: stays sorted by discharge time; the earliest 60% of stays
+//!   mark train, the next 10% valid, the next 15% calibration, the last 15%
+//!   test, so the model is judged on discharges later than any it learned
+//!   from. A patient with stays on both sides of a cut goes wholly to the
+//!   split of their first stay, so the later splits can be a little smaller.
 
 use std::collections::BTreeMap;
 
@@ -25,6 +38,7 @@ use crate::clinical::AnalysisRow;
 pub enum Split {
     Train,
     Valid,
+    Calibration,
     Test,
 }
 
@@ -33,8 +47,17 @@ impl Split {
         match self {
             Split::Train => "train",
             Split::Valid => "valid",
+            Split::Calibration => "calibration",
             Split::Test => "test",
         }
+    }
+
+    /// Every split, in the order of their cuts.
+    pub const ALL: [Split; 4] = [Split::Train, Split::Valid, Split::Calibration, Split::Test];
+
+    /// The split of a name as `as_str` writes it.
+    pub fn from_name(name: &str) -> Option<Split> {
+        Split::ALL.into_iter().find(|s| s.as_str() == name)
     }
 }
 
@@ -42,15 +65,20 @@ impl Split {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum SplitMethod {
-    /// Hash of the patient id with the seed: 70/15/15 of patients.
+    /// Hash of the patient id with the seed: 60/10/15/15 of patients.
     #[default]
     Hash,
-    /// By discharge time: earliest 70% of stays train, next 15% valid, last 15% test.
+    /// By discharge time: earliest 60% of stays train, next 10% valid, next
+    /// 15% calibration, last 15% test.
     Temporal,
 }
 
-const TRAIN_FRACTION: f64 = 0.70;
-const VALID_END: f64 = 0.85;
+/// Where each split ends on [0, 1); test takes the rest. Test keeps the
+/// patients it had when there were three splits (the last 15%), and
+/// calibration takes the old validation share (70-85%).
+const TRAIN_END: f64 = 0.60;
+const VALID_END: f64 = 0.70;
+const CALIBRATION_END: f64 = 0.85;
 
 /// The split of every row, in row order.
 pub fn assign_splits(rows: &[AnalysisRow], method: SplitMethod, seed: u64) -> Vec<Split> {
@@ -64,10 +92,12 @@ pub fn assign_splits(rows: &[AnalysisRow], method: SplitMethod, seed: u64) -> Ve
 }
 
 fn split_of_fraction(u: f64) -> Split {
-    if u < TRAIN_FRACTION {
+    if u < TRAIN_END {
         Split::Train
     } else if u < VALID_END {
         Split::Valid
+    } else if u < CALIBRATION_END {
+        Split::Calibration
     } else {
         Split::Test
     }
@@ -137,18 +167,23 @@ mod tests {
     }
 
     #[test]
-    fn hash_split_keeps_patients_whole_and_near_70_15_15() {
+    fn hash_split_keeps_patients_whole_and_near_60_10_15_15() {
         let rows = rows(9000, 3);
         let splits = assign_splits(&rows, SplitMethod::Hash, 7);
-        let train = patients_in(&rows, &splits, Split::Train);
-        let valid = patients_in(&rows, &splits, Split::Valid);
-        let test = patients_in(&rows, &splits, Split::Test);
-        assert!(train.is_disjoint(&valid) && train.is_disjoint(&test) && valid.is_disjoint(&test));
-        assert_eq!(train.len() + valid.len() + test.len(), 3000);
-        let frac = train.len() as f64 / 3000.0;
-        assert!((frac - 0.70).abs() < 0.03, "train fraction {frac}");
-        let frac = test.len() as f64 / 3000.0;
-        assert!((frac - 0.15).abs() < 0.03, "test fraction {frac}");
+        let sets: Vec<BTreeSet<String>> = Split::ALL
+            .iter()
+            .map(|&s| patients_in(&rows, &splits, s))
+            .collect();
+        for (i, a) in sets.iter().enumerate() {
+            for b in &sets[i + 1..] {
+                assert!(a.is_disjoint(b));
+            }
+        }
+        assert_eq!(sets.iter().map(BTreeSet::len).sum::<usize>(), 3000);
+        for (set, want) in sets.iter().zip([0.60, 0.10, 0.15, 0.15]) {
+            let frac = set.len() as f64 / 3000.0;
+            assert!((frac - want).abs() < 0.03, "fraction {frac}, want {want}");
+        }
         // Same seed, same splits; another seed moves patients.
         assert_eq!(splits, assign_splits(&rows, SplitMethod::Hash, 7));
         assert_ne!(splits, assign_splits(&rows, SplitMethod::Hash, 8));
@@ -156,11 +191,12 @@ mod tests {
 
     #[test]
     fn temporal_split_orders_by_discharge_and_keeps_patients_whole() {
-        // One stay per patient: exact 70/15/15 by time.
+        // One stay per patient: exact 60/10/15/15 by time.
         let rows = rows(100, 1);
         let splits = assign_splits(&rows, SplitMethod::Temporal, 0);
-        assert!(splits[..70].iter().all(|s| *s == Split::Train));
-        assert!(splits[70..85].iter().all(|s| *s == Split::Valid));
+        assert!(splits[..60].iter().all(|s| *s == Split::Train));
+        assert!(splits[60..70].iter().all(|s| *s == Split::Valid));
+        assert!(splits[70..85].iter().all(|s| *s == Split::Calibration));
         assert!(splits[85..].iter().all(|s| *s == Split::Test));
         // A patient whose stays straddle a cut follows their first stay.
         let mut rows = rows;

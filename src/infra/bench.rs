@@ -169,9 +169,63 @@ pub fn train(opts: &TrainBenchOptions) -> Result<Vec<TrainBenchRow>> {
 }
 
 /// The 1-minute load average, where the system reports one.
-fn load_average() -> Option<f64> {
+pub fn load_average() -> Option<f64> {
     let one = sysinfo::System::load_average().one;
     (one > 0.0 || cfg!(target_os = "linux")).then_some(one)
+}
+
+/// The machine a figure was measured on, so that it is never quoted
+/// without it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Machine {
+    pub os: String,
+    pub arch: String,
+    /// The CPU's model name, as the OS reports it.
+    pub cpu: String,
+    /// Cores this process may use (cgroup limits included).
+    pub cores: usize,
+    pub logical_cpus: usize,
+}
+
+pub fn machine() -> Machine {
+    use sysinfo::{CpuRefreshKind, RefreshKind, System};
+    let sys =
+        System::new_with_specifics(RefreshKind::nothing().with_cpu(CpuRefreshKind::nothing()));
+    Machine {
+        os: System::long_os_version().unwrap_or_else(|| std::env::consts::OS.to_string()),
+        arch: std::env::consts::ARCH.to_string(),
+        cpu: sys
+            .cpus()
+            .first()
+            .map(|c| c.brand().trim().to_string())
+            .unwrap_or_default(),
+        cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        logical_cpus: sys.cpus().len(),
+    }
+}
+
+/// The median of repeated measurements with the lowest and highest: one
+/// run on a shared machine is not a figure.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Spread {
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+    pub runs: usize,
+}
+
+impl Spread {
+    /// `None` for no values.
+    pub fn of(values: &[f64]) -> Option<Spread> {
+        let mut sorted = values.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        Some(Spread {
+            median: crate::eval::bootstrap::quantile(&sorted, 0.5)?,
+            min: *sorted.first()?,
+            max: *sorted.last()?,
+            runs: sorted.len(),
+        })
+    }
 }
 
 /// Seconds of each epoch of one setting, after an untimed warm-up of two
@@ -324,6 +378,16 @@ pub fn io(rows: usize, seed: u64, dir: &Path) -> Result<Vec<IoBenchRow>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn spread_is_the_median_and_the_extremes() {
+        let s = Spread::of(&[3.0, 1.0, 10.0, 2.0, 4.0]).unwrap();
+        assert_eq!((s.median, s.min, s.max, s.runs), (3.0, 1.0, 10.0, 5));
+        assert_eq!(Spread::of(&[1.0, 2.0]).unwrap().median, 1.5);
+        assert!(Spread::of(&[]).is_none());
+        let m = machine();
+        assert!(m.cores >= 1 && !m.arch.is_empty());
+    }
 
     #[test]
     fn tiny_train_bench_gives_positive_figures_for_both_engines() {

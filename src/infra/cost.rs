@@ -178,10 +178,11 @@ pub fn roi_curve(scores: &[f64], labels: &[bool], e: &Economics) -> Vec<Roi> {
 }
 
 /// The threshold a care team should use, chosen on data that did not
-/// choose anything else about the model (the validation split, never the
-/// test split): the highest net savings among thresholds that flag at most
-/// `capacity` (a share, 0..1) of discharges; of thresholds that tie (no
-/// validation score lies between them), the lowest. `None` when no
+/// choose anything else about the model (the calibration split, never the
+/// validation split that chose the epoch nor the test split): the highest
+/// net savings among thresholds that flag at most `capacity` (a share, 0..1)
+/// of discharges; of thresholds that tie (no score lies between them), the
+/// lowest. `None` when no
 /// threshold fits the capacity or none saves money.
 pub fn choose_threshold(curve: &[Roi], capacity: f64) -> Option<Roi> {
     curve

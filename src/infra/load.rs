@@ -385,6 +385,83 @@ impl Tally {
     }
 }
 
+/// A load run repeated after an untimed warm-up, with its spread: one run
+/// on a shared machine is not a figure (the first requests also pay for
+/// connections, page faults and the server's first allocations).
+#[derive(Debug, Clone, Serialize)]
+pub struct Repeated {
+    /// Requests sent before timing began (their figures are dropped).
+    pub warmup_requests: u64,
+    /// Median, slowest and fastest run.
+    pub requests_per_sec: crate::infra::bench::Spread,
+    pub p50_ms: crate::infra::bench::Spread,
+    pub p99_ms: crate::infra::bench::Spread,
+    /// The machine's 1-minute load average just before the warm-up and just
+    /// after the last run: near or above the core count, other work shared
+    /// the cores (and the load generator always shares them with a local
+    /// server).
+    pub load_before: Option<f64>,
+    pub load_after: Option<f64>,
+    pub runs: Vec<LoadReport>,
+}
+
+impl Repeated {
+    /// The run whose requests per second is the median (the lower middle of
+    /// an even count): the one whose full table is shown.
+    pub fn median_run(&self) -> &LoadReport {
+        let mut order: Vec<&LoadReport> = self.runs.iter().collect();
+        order.sort_by(|a, b| a.requests_per_sec.total_cmp(&b.requests_per_sec));
+        order[(order.len() - 1) / 2]
+    }
+
+    /// Requests without an answer and 5xx answers, over every timed run.
+    pub fn failures(&self) -> (u64, u64) {
+        self.runs
+            .iter()
+            .fold((0, 0), |(e, s), r| (e + r.errors, s + r.server_errors))
+    }
+}
+
+/// `warmup` requests untimed (0 for none), then `repeats` timed runs of
+/// `opts`.
+pub async fn repeated(
+    url: &Url,
+    request: Vec<u8>,
+    opts: &LoadOptions,
+    warmup: u64,
+    repeats: usize,
+) -> Result<Repeated> {
+    use crate::infra::bench::{load_average, Spread};
+    if repeats == 0 {
+        return Err(Error::usage("--repeats must be at least 1"));
+    }
+    let load_before = load_average();
+    if warmup > 0 {
+        let warm = LoadOptions {
+            stop: Stop::Requests(warmup),
+            ..opts.clone()
+        };
+        run(url, request.clone(), &warm).await?;
+    }
+    let mut runs = Vec::with_capacity(repeats);
+    for _ in 0..repeats {
+        runs.push(run(url, request.clone(), opts).await?);
+    }
+    let spread = |f: fn(&LoadReport) -> f64| {
+        let values: Vec<f64> = runs.iter().map(f).collect();
+        Spread::of(&values).expect("at least one run")
+    };
+    Ok(Repeated {
+        warmup_requests: warmup,
+        requests_per_sec: spread(|r| r.requests_per_sec),
+        p50_ms: spread(|r| r.latency_ms.p50),
+        p99_ms: spread(|r| r.latency_ms.p99),
+        load_before,
+        load_after: load_average(),
+        runs,
+    })
+}
+
 /// Drive `url` with `request` (the bytes of one request) until `opts.stop`.
 pub async fn run(url: &Url, request: Vec<u8>, opts: &LoadOptions) -> Result<LoadReport> {
     if opts.connections == 0 {

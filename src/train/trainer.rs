@@ -11,7 +11,7 @@
 //! | `trainer_state.json`  | epoch, best metric, patience, rng position, history     |
 //! | `checkpoints/`        | the latest epoch: weights, best weights, Adam moments   |
 //! | `history.csv`         | epoch, losses, validation AUROC, seconds, samples/s     |
-//! | `predictions.csv`     | a score for every row of every split                   |
+//! | `predictions.csv`     | a score for every row of every split (train, valid, calibration, test) |
 //! | `train_metrics.json`  | final and best epoch, seconds, samples/s, peak memory   |
 //! | `manifest.json`       | inputs, counts and checksums of all of the above        |
 
@@ -370,12 +370,18 @@ fn run(job: &TrainJob, mut state: TrainerState, ui: &Ui) -> Result<TrainOutcome>
     } else {
         None
     };
+    let calibration = data
+        .splits
+        .iter()
+        .filter(|s| **s == Split::Calibration)
+        .count();
     ui.info(format!(
-        "training {:?} on {} rows ({} train, {} valid), {} input columns",
+        "training {:?} on {} rows ({} train, {} valid for the epoch, {} calibration for threshold and recalibration, the rest test), {} input columns",
         config.model,
         data.rows.len(),
         n,
         data.x_valid.rows,
+        calibration,
         data.transform.width()
     ));
     let remaining = config.epochs.saturating_sub(state.epochs_done);
@@ -555,7 +561,7 @@ fn finish(
     let (vs, vy) = of(Split::Valid);
     let (ts, ty) = of(Split::Test);
     let mut rows = BTreeMap::new();
-    for s in [Split::Train, Split::Valid, Split::Test] {
+    for s in Split::ALL {
         let count = data.splits.iter().filter(|x| **x == s).count() as u64;
         rows.insert(s.as_str().to_string(), count);
     }

@@ -148,9 +148,40 @@ fn cost_and_roi_follow_the_formulas() {
             < 1e-9
     );
     assert!(run.join("cost/roi.svg").exists() && run.join("cost/roi.png").exists());
+    // The costs are written down as the assumptions they are.
+    let saved: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.join("cost/roi.json")).unwrap()).unwrap();
+    assert_eq!(
+        saved["assumptions"],
+        serde_json::json!({"readmission_cost": 10000.0, "intervention_cost": 400.0, "effectiveness": 0.3})
+    );
+    let text = String::from_utf8_lossy(
+        &carelab(&[
+            "cost",
+            "roi",
+            "--run",
+            run_s,
+            "--threshold",
+            "0.3",
+            "--bootstrap",
+            "0",
+        ])
+        .stdout,
+    )
+    .into_owned();
+    assert!(
+        text.contains("Assumptions, not measurements")
+            && text.contains("--readmission-cost")
+            && text.contains("payer"),
+        "{text}"
+    );
     // The test split prices a threshold; it never recommends one.
     assert!(v.get("best").is_none(), "{v}");
-    assert_eq!(v["threshold_source"], "given");
+    let source = v["threshold_source"].as_str().unwrap();
+    assert!(
+        source.starts_with("given") && source.contains("never chooses one"),
+        "{source}"
+    );
     // Intervals resample patients: their count is the test split's patients,
     // and the net savings interval holds the estimate.
     let patients: std::collections::BTreeSet<&str> =
@@ -166,10 +197,10 @@ fn cost_and_roi_follow_the_formulas() {
     assert_eq!(ci["band"].as_array().unwrap().len(), 99);
 }
 
-/// Without --threshold, cost roi chooses one on the validation split (the
+/// Without --threshold, cost roi chooses one on the calibration split (the
 /// best net savings within the capacity) and prices it on test.
 #[test]
-fn roi_chooses_its_threshold_on_validation_within_capacity() {
+fn roi_chooses_its_threshold_on_calibration_within_capacity() {
     let dir = tempfile::tempdir().unwrap();
     let run = trained_run(dir.path());
     let run_s = run.to_str().unwrap();
@@ -181,7 +212,7 @@ fn roi_chooses_its_threshold_on_validation_within_capacity() {
             .map(|p| (p.score, p.label))
             .unzip()
     };
-    let (vs, vy) = split("valid");
+    let (vs, vy) = split("calibration");
     for capacity in [1.0, 0.1] {
         let v = json_of(&carelab(&[
             "--json",
@@ -194,7 +225,7 @@ fn roi_chooses_its_threshold_on_validation_within_capacity() {
             "--bootstrap",
             "50",
         ]));
-        // recompute the choice by hand on the validation split
+        // recompute the choice by hand on the calibration split
         let mut best: Option<(f64, f64)> = None;
         for i in 1..100 {
             let t = f64::from(i) / 100.0;
@@ -206,7 +237,7 @@ fn roi_chooses_its_threshold_on_validation_within_capacity() {
                 best = Some((t, net));
             }
         }
-        let (t, _) = best.expect("a threshold that saves money on validation");
+        let (t, _) = best.expect("a threshold that saves money on calibration");
         let chosen = v["chosen"]["threshold"].as_f64().unwrap();
         assert!(
             (chosen - t).abs() < 1e-12,
@@ -215,7 +246,7 @@ fn roi_chooses_its_threshold_on_validation_within_capacity() {
         assert!(v["threshold_source"]
             .as_str()
             .unwrap()
-            .starts_with("chosen on the validation split"));
+            .starts_with("chosen on the calibration split"));
         // and the figures are the test split's at that threshold
         let (ts, ty) = split("test");
         let m = confusion(&ts, &ty, t);

@@ -122,8 +122,8 @@ fn evaluate_writes_report_card_and_plots() {
         ..Default::default()
     };
     let report = evaluate(&run, &options).unwrap();
-    assert_eq!((report.rows_total, report.n), (1200, 400));
-    // The threshold is chosen on the validation split and applied to test.
+    assert_eq!((report.rows_total, report.n), (1600, 400));
+    // The threshold is chosen on the calibration split and applied to test.
     let predictions = read_predictions(&run.join("predictions.csv")).unwrap();
     let split = |name: &str| -> (Vec<f64>, Vec<bool>) {
         predictions
@@ -132,16 +132,21 @@ fn evaluate_writes_report_card_and_plots() {
             .map(|p| (p.score, p.label))
             .unzip()
     };
-    let (vs, vy) = split("valid");
-    let on_valid = threshold_for_sensitivity(&vs, &vy, 0.8).unwrap();
-    assert_eq!(report.operating_point.threshold, on_valid);
+    let (cs, cy) = split("calibration");
+    let on_calibration = threshold_for_sensitivity(&cs, &cy, 0.8).unwrap();
+    assert_eq!(report.operating_point.threshold, on_calibration);
     let (ts, ty) = split("test");
-    assert_eq!(report.operating_point, confusion(&ts, &ty, on_valid));
-    assert_ne!(
-        on_valid,
-        threshold_for_sensitivity(&ts, &ty, 0.8).unwrap(),
-        "the fixture's splits differ, so choosing on test would show"
-    );
+    assert_eq!(report.operating_point, confusion(&ts, &ty, on_calibration));
+    for other in [split("valid"), (ts.clone(), ty.clone())] {
+        assert_ne!(
+            on_calibration,
+            threshold_for_sensitivity(&other.0, &other.1, 0.8).unwrap(),
+            "the fixture's splits differ, so choosing on validation or test would show"
+        );
+    }
+    assert!(report
+        .threshold_source
+        .contains("on the calibration split (400 stays"));
     let a = report.metrics.auroc.unwrap();
     assert!(a > 0.6 && a < 0.95, "auroc {a}");
     // The fake scores are the true risks: the model is Bayes-optimal here.
@@ -224,8 +229,141 @@ fn bad_prediction_rows_are_named() {
     let err = evaluate(&run, &EvalOptions::default()).unwrap_err();
     let msg = err.to_string();
     assert!(
-        msg.contains("predictions.csv") && msg.contains("line 62") && msg.contains("score"),
+        msg.contains("predictions.csv") && msg.contains("line 82") && msg.contains("score"),
         "{msg}"
     );
     assert_eq!(err.exit_code(), 2);
+}
+
+/// A run trained before the calibration split existed has nothing to choose
+/// a threshold or fit a recalibration on: choosing one fails and says why,
+/// never falls back to validation or test; a fixed threshold still works.
+#[test]
+fn a_run_without_a_calibration_split_never_chooses_on_another() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run-old");
+    FakeRun {
+        n: 100,
+        splits: &["train", "valid", "test"],
+        ..Default::default()
+    }
+    .write(&run);
+    let err = evaluate(
+        &run,
+        &EvalOptions {
+            threshold: ThresholdRule::TargetSensitivity(0.8),
+            bootstrap: 0,
+            ..Default::default()
+        },
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("calibration split") && err.contains("train it again"),
+        "{err}"
+    );
+    let report = evaluate(
+        &run,
+        &EvalOptions {
+            bootstrap: 0,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(report.recalibration.is_none());
+    assert!(report
+        .warnings
+        .iter()
+        .any(|w| w.contains("calibration split")));
+}
+
+/// An over-predicting model: the card shows the recalibration fitted on
+/// the calibration split, and on test the mean risk moves to the observed
+/// rate's neighbourhood; the operating point carries its intervals.
+#[test]
+fn card_shows_recalibration_and_the_chosen_operating_point() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run-over");
+    FakeRun {
+        n: 600,
+        offset: 0.8,
+        ..Default::default()
+    }
+    .write(&run);
+    let options = EvalOptions {
+        threshold: ThresholdRule::TargetSensitivity(0.8),
+        bootstrap: 50,
+        ..Default::default()
+    };
+    let report = evaluate(&run, &options).unwrap();
+    let rc = report.recalibration.clone().unwrap();
+    assert_eq!((rc.fitted_on.as_str(), rc.fit_stays), ("calibration", 600));
+    // Fitted on the logit shift of +0.8: the intercept undoes it.
+    assert!((rc.fit.intercept + 0.8).abs() < 0.3, "{rc:?}");
+    let (before, after) = (rc.before, rc.after);
+    assert!(
+        before.mean_score > before.observed_rate + 0.05,
+        "{before:?}"
+    );
+    assert!(
+        (after.mean_score - after.observed_rate).abs()
+            < 0.3 * (before.mean_score - before.observed_rate),
+        "{after:?}"
+    );
+    assert!(after.brier < before.brier);
+    let out = dir.path().join("out");
+    write_report(&report, &out).unwrap();
+    let card = std::fs::read_to_string(out.join("model_card.md")).unwrap();
+    assert!(
+        card.contains("Logistic recalibration fitted on the calibration split (600 stays"),
+        "{card}"
+    );
+    assert!(
+        card.contains(&format!("| after | {:.4} |", after.mean_score)),
+        "{card}"
+    );
+    assert!(card.contains(
+        "chosen as the highest threshold reaching sensitivity 0.8 on the calibration split"
+    ));
+    let sens = report.intervals["sensitivity"].ci.unwrap();
+    assert!(
+        card.contains(&format!(
+            "(95% CI {:.1} to {:.1})",
+            sens.lower * 100.0,
+            sens.upper * 100.0
+        )),
+        "{card}"
+    );
+}
+
+/// The card says what its intervals resampled: with --resample stays it
+/// warns they are too narrow, never claims patients.
+#[test]
+fn card_names_the_resampling_unit() {
+    use carelab::eval::bootstrap::Resample;
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run-c");
+    FakeRun {
+        n: 100,
+        ..Default::default()
+    }
+    .write(&run);
+    for (resample, says) in [
+        (Resample::Patients, "resamples patients"),
+        (
+            Resample::Stays,
+            "resamples stays as if they were independent",
+        ),
+    ] {
+        let options = EvalOptions {
+            bootstrap: 20,
+            resample,
+            ..Default::default()
+        };
+        let out = dir.path().join(resample.name());
+        write_report(&evaluate(&run, &options).unwrap(), &out).unwrap();
+        let card = std::fs::read_to_string(out.join("model_card.md")).unwrap();
+        assert!(card.contains(says), "{card}");
+        assert!(card.contains("(20 replicates)"), "{card}");
+    }
 }

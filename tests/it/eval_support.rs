@@ -15,6 +15,10 @@ pub struct FakeRun {
     pub seed: u64,
     /// Scores are logistic(gain * logit(true risk)): 1 is calibrated, >1 overconfident.
     pub gain: f64,
+    /// Added to every score's logit: above 0 the model over-predicts.
+    pub offset: f64,
+    /// The splits written, `n` stays each.
+    pub splits: &'static [&'static str],
 }
 
 impl Default for FakeRun {
@@ -23,6 +27,8 @@ impl Default for FakeRun {
             n: 400,
             seed: 7,
             gain: 1.0,
+            offset: 0.0,
+            splits: &["train", "valid", "calibration", "test"],
         }
     }
 }
@@ -44,14 +50,14 @@ impl FakeRun {
         let races = ["Asian", "Black", "Hispanic", "White"];
         let payers = ["Medicaid", "Medicare", "Private", "SelfPay"];
         let mut k = 0;
-        for split in ["train", "valid", "test"] {
+        for split in self.splits {
             for _ in 0..self.n {
                 k += 1;
                 let age: f64 = r.random_range(18.0..95.0);
                 let z = -2.0 + 0.03 * (age - 60.0) + r.random_range(-1.5..1.5);
                 let risk = sigmoid(z);
                 let label = r.random::<f64>() < risk;
-                let score = sigmoid(self.gain * z);
+                let score = sigmoid(self.gain * z + self.offset);
                 let sex = sexes[r.random_range(0..2)];
                 let race = races[r.random_range(0..4)];
                 let payer = payers[r.random_range(0..4)];

@@ -13,6 +13,7 @@ mod fixture;
 mod serve_support;
 
 mod audit_cli;
+mod bench_serve;
 mod book;
 mod book_run;
 mod cost_cli;

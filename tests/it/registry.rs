@@ -12,7 +12,7 @@ fn fake_run(root: &Path, name: &str, seed: u64) -> PathBuf {
     FakeRun {
         n: 30,
         seed,
-        gain: 1.0,
+        ..Default::default()
     }
     .write(&dir);
     dir

@@ -111,7 +111,7 @@ fn run_directory_has_every_file_and_the_model_reloads_to_the_same_scores() {
     let splits: std::collections::BTreeSet<&str> = recs.iter().map(|r| r.get(2).unwrap()).collect();
     assert_eq!(
         splits.into_iter().collect::<Vec<_>>(),
-        ["test", "train", "valid"]
+        ["calibration", "test", "train", "valid"]
     );
     assert_eq!(model.feature_names().len(), model.info().transform.width());
     assert_eq!(model.info().hidden, vec![16, 8]);
@@ -122,7 +122,7 @@ fn run_directory_has_every_file_and_the_model_reloads_to_the_same_scores() {
     assert!(test_auroc > 0.68, "test AUROC {test_auroc}");
     assert_eq!(m["final_epoch"], 3);
     let counts = &json(run.join("manifest.json"))["counts"];
-    let total: u64 = ["rows_train", "rows_valid", "rows_test"]
+    let total: u64 = ["rows_train", "rows_valid", "rows_calibration", "rows_test"]
         .iter()
         .map(|k| counts[*k].as_u64().unwrap())
         .sum();
