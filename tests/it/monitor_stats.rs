@@ -28,12 +28,17 @@ struct Fixtures {
     chi2: Vec<ChiCase>,
 }
 
-fn fixtures() -> Fixtures {
+/// The scipy fixtures, read as `T` (each test takes the cases it needs).
+fn load<T: serde::de::DeserializeOwned>() -> T {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/data/monitor/fixtures.json"
     );
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn fixtures() -> Fixtures {
+    load()
 }
 
 /// Relative agreement, with an absolute floor for values near zero.
@@ -110,20 +115,12 @@ struct SizeAware {
     jensenshannon: Vec<CountDistance>,
 }
 
-fn size_aware() -> SizeAware {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/data/monitor/fixtures.json"
-    );
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
 /// The tests and distances chosen by sample size (two-proportion z,
 /// normalised Wasserstein, Jensen-Shannon) against scipy within 1e-9.
 #[test]
 fn size_aware_tests_and_distances_match_scipy() {
     use carelab::monitor::stats::{jensen_shannon, two_proportion_z, wasserstein_normed};
-    let f = size_aware();
+    let f: SizeAware = load();
     assert!(f.z.len() >= 3 && f.wasserstein.len() >= 4 && f.jensenshannon.len() >= 3);
     for c in &f.z {
         let r = two_proportion_z(
