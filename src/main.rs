@@ -92,7 +92,7 @@ fn main() -> ExitCode {
         Err(e) => {
             if ui.json {
                 let body = serde_json::json!({ "error": e.to_string(), "kind": e.kind() });
-                println!("{body}");
+                carelab::ui::stdout_line(&body.to_string());
             }
             eprintln!("error: {e}");
             ExitCode::from(e.exit_code() as u8)

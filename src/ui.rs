@@ -72,15 +72,14 @@ impl Ui {
     /// Print a verb's result: JSON with `--json`, else the human text.
     pub fn result<T: Serialize>(&self, value: &T, human: impl FnOnce() -> String) {
         if self.json {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(value)
-                    .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+            stdout_line(
+                &serde_json::to_string_pretty(value)
+                    .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}")),
             );
         } else {
             let text = human();
             if !text.is_empty() {
-                println!("{}", text.trim_end());
+                stdout_line(text.trim_end());
             }
         }
     }
@@ -145,5 +144,19 @@ impl Progress {
         } else if self.plain {
             eprintln!("{}: {}/{} done", self.what, self.done, self.total);
         }
+    }
+}
+
+/// One line on stdout. A reader that has gone away (`carelab ... | head`)
+/// is no error of ours: the rest of the output is dropped, as a Unix tool
+/// does, where `println!` would panic. Any other failure to write is said on
+/// stderr.
+pub fn stdout_line(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{text}").and_then(|()| out.flush()) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        Err(e) => eprintln!("error: writing the result to stdout: {e}"),
     }
 }

@@ -409,6 +409,27 @@ fn real_world_sample_messages_ingest() {
     }
     let skipped: u64 = q.skipped.values().flat_map(|r| r.values()).sum();
     assert_eq!(skipped, t.skipped);
+
+    // What a person does with the quality report: one line in a copy of
+    // the code map (LOINC 1554-5 is fasting glucose, sent under a
+    // free-text coding system) makes that result usable; of the records
+    // the reader is asked to keep (all but the skipped ones: resends,
+    // attachments, pending results) at least 95% are then kept.
+    let maps = tempfile::tempdir().unwrap();
+    let codes = maps.path().join("lab-codes.toml");
+    let builtin = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/maps/lab-codes.toml"),
+    )
+    .unwrap();
+    std::fs::write(&codes, format!("{builtin}\"1554-5\" = \"2345-7\"\n")).unwrap();
+    let mut mapped = cfg.clone();
+    mapped.maps.lab_codes = Some(codes);
+    let out = tempfile::tempdir().unwrap();
+    let summary = carelab::ingest::run(&mapped, out.path()).unwrap();
+    let t = summary.quality.sources["realworld"].totals();
+    assert_eq!((t.input, t.out, t.quarantined, t.skipped), (84, 64, 3, 17));
+    let kept = t.out as f64 / (t.input - t.skipped) as f64;
+    assert!(kept >= 0.95, "{kept}");
 }
 
 /// A feed read while a patient is still in: the admission without its
