@@ -1,7 +1,7 @@
-//! The 100,000-patient run (ignored by default; `cargo test --release --
-//! --ignored` runs it, as does `scripts/deid-100k.sh`): Safe Harbor leaves
-//! no identifier of the generator's list anywhere in the output tables.
-//! `DEID_PATIENTS` changes the size.
+//! Safe Harbor leaves no identifier of the generator's list anywhere in the
+//! output tables. The suite runs it on a sample of 2,000 patients (seconds);
+//! `DEID_PATIENTS=100000 cargo test --release --test it deid_100k` runs the
+//! full size, as `scripts/deid-100k.sh` does with times and memory.
 
 use std::path::Path;
 use std::process::Command;
@@ -24,9 +24,8 @@ fn s(p: &Path) -> String {
 }
 
 #[test]
-#[ignore = "100,000 patients: minutes in a release build"]
-fn safe_harbor_on_100k_patients_leaves_zero_residual_identifiers() {
-    let patients = std::env::var("DEID_PATIENTS").unwrap_or_else(|_| "100000".into());
+fn safe_harbor_leaves_zero_residual_identifiers_at_scale() {
+    let patients = std::env::var("DEID_PATIENTS").unwrap_or_else(|_| "2000".into());
     let d = tempfile::tempdir().unwrap();
     let (data, out, key) = (
         d.path().join("data"),
