@@ -118,7 +118,7 @@ pub fn run(args: TrainArgs, ui: &Ui) -> Result<u8> {
     let fmt = |v: Option<f64>| v.map_or_else(|| "-".to_string(), |v| format!("{v:.4}"));
     ui.result(&outcome, || {
         format!(
-            "run {}\n  epochs {} (best {}{}), {:.1} s, {:.0} samples/s\n  valid AUROC {}, test AUROC {}",
+            "run {}\n  epochs {} (best {}{}), {:.1} s, {:.0} samples/s\n  valid AUROC {} (the test split is judged once, by `carelab eval`)",
             outcome.run_dir.display(),
             m.final_epoch,
             m.best_epoch,
@@ -126,7 +126,6 @@ pub fn run(args: TrainArgs, ui: &Ui) -> Result<u8> {
             m.seconds,
             m.samples_per_sec,
             fmt(m.valid_auroc),
-            fmt(m.test_auroc),
         ) + &after
     });
     Ok(0)

@@ -99,8 +99,10 @@ pub struct TrainMetrics {
     pub stopped_early: bool,
     pub valid_auroc: Option<f64>,
     pub valid_loss: f64,
-    pub test_auroc: Option<f64>,
-    pub test_loss: f64,
+    // No test figures here: the test split is judged once, by `carelab
+    // eval`, after every choice (epoch, threshold, recalibration) is made.
+    // A test AUROC printed at every training run invites choosing the run
+    // by it, which tunes the model to the data meant to judge it.
     pub rows: BTreeMap<String, u64>,
     /// Training time over all epochs (this process and any it resumed).
     pub seconds: f64,
@@ -559,7 +561,6 @@ fn finish(
             .unzip()
     };
     let (vs, vy) = of(Split::Valid);
-    let (ts, ty) = of(Split::Test);
     let mut rows = BTreeMap::new();
     for s in Split::ALL {
         let count = data.splits.iter().filter(|x| **x == s).count() as u64;
@@ -573,8 +574,6 @@ fn finish(
         stopped_early: state.stopped_early,
         valid_auroc: auroc(&vs, &vy),
         valid_loss: log_loss(&vs, &vy),
-        test_auroc: auroc(&ts, &ty),
-        test_loss: log_loss(&ts, &ty),
         rows: rows.clone(),
         seconds,
         samples_per_sec: samples / seconds.max(1e-9),
