@@ -3,6 +3,7 @@
 
 pub mod dataset;
 pub mod kanon;
+pub mod names;
 pub mod patterns;
 pub mod pseudonym;
 pub mod roles;

@@ -38,11 +38,19 @@ impl Patterns {
             (PhiKind::Mrn, r"(?i)\b(?:MRN|MR#|medical record(?:\s+(?:number|no\.?))?|record\s+(?:number|no\.?|#))\s*[:#]?\s*(?:is\s+)?([A-Z0-9][A-Z0-9-]{3,})\b".into(), 1),
             (PhiKind::Date, r"\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?)?\b".into(), 0),
             (PhiKind::Date, r"\b\d{1,2}/\d{1,2}/(?:\d{4}|\d{2})\b".into(), 0),
+            // 04-02-2024 (US or European order), 2.4.2024, 03/2024
+            (PhiKind::Date, r"\b(?:0?[1-9]|[12]\d|3[01])-(?:0?[1-9]|[12]\d|3[01])-(?:19|20)?\d{2}\b".into(), 0),
+            (PhiKind::Date, r"\b(?:0?[1-9]|[12]\d|3[01])\.(?:0?[1-9]|1[0-2])\.(?:19|20)?\d{2}\b".into(), 0),
+            (PhiKind::Date, r"\b(?:0?[1-9]|1[0-2])/(?:19|20)\d{2}\b".into(), 0),
+            // Mar '24, March 2024: a month is a date element Safe Harbor removes
+            (PhiKind::Date, format!(r"\b{MONTH}\.?,?\s+(?:['’]\d{{2}}|(?:19|20)\d{{2}})\b"), 0),
             (PhiKind::Date, format!(r"\b{MONTH}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?\b"), 0),
             (PhiKind::Date, format!(r"\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{MONTH}\.?(?:,?\s+\d{{4}})?\b"), 0),
             (PhiKind::Zip, r"\b[A-Z]{2},?\s+(\d{5}(?:-\d{4})?)\b".into(), 1),
             (PhiKind::Zip, r"(?i)\b(?:zip|postal)(?:\s*code)?\s*:?\s*(\d{5}(?:-\d{4})?)\b".into(), 1),
-            (PhiKind::Age, r"(?i)\b((?:9\d|1[0-4]\d))[- ](?:years?|yrs?|y/?o)\b(?:[- ]old)?".into(), 1),
+            (PhiKind::Age, r"(?i)\b((?:9\d|1[0-4]\d))[- ]?(?:years?|yrs?|y/?o|y\.o\.?|yo)(?:\b|[MF]\b)(?:[- ]old)?".into(), 1),
+            (PhiKind::Age, r"(?i)\bin\s+(?:his|her|their|the)\s+(?:(?:early|mid|late)[- ])?((?:90|100)['’]?s|nineties)\b".into(), 1),
+            (PhiKind::Age, r"(?i)\b(?:ninety|one hundred)(?:[- ](?:one|two|three|four|five|six|seven|eight|nine))?[- ]years?[- ]old\b|\b(?:nonagenarian|centenarian)\b".into(), 0),
             (PhiKind::Age, r"(?i)\b(?:age[d]?|aged)\s*:?\s*((?:9\d|1[0-4]\d))\b".into(), 1),
             (PhiKind::Name, r"\b(?:Mr|Mrs|Ms|Miss|Dr|Prof)\.?\s+((?:[A-Z][a-zA-Z'-]+)(?:\s+[A-Z][a-zA-Z'-]+)?)".into(), 1),
             (PhiKind::Name, r"(?i:\b(?:patient name|name|pt)\s*:\s*)([A-Z][a-zA-Z'-]+(?:\s+[A-Z][a-zA-Z'-]+){0,2})".into(), 1),
@@ -72,7 +80,12 @@ impl Patterns {
 
     /// Every pattern finding in `text`, unsorted, possibly overlapping.
     pub fn find(&self, text: &str, out: &mut Vec<Found>) {
-        for (kind, re, group) in &self.rules {
+        // one pass says which rules match at all; only those search again
+        let matched = self.any.as_ref().map(|set| set.matches(text));
+        for (i, (kind, re, group)) in self.rules.iter().enumerate() {
+            if matched.as_ref().is_some_and(|m| !m.matched(i)) {
+                continue;
+            }
             for caps in re.captures_iter(text) {
                 if let Some(m) = caps.get(*group) {
                     out.push(Found {
@@ -178,6 +191,41 @@ mod tests {
             vec![]
         );
         assert_eq!(kinds("Admitted March 3, 2023")[0].1, "March 3, 2023");
+    }
+
+    #[test]
+    fn dates_and_ages_in_the_shapes_people_write() {
+        for (text, want) in [
+            ("seen 04-02-2024 in clinic", "04-02-2024"),
+            ("am 2.4.2024 aufgenommen", "2.4.2024"),
+            ("last colonoscopy 03/2019", "03/2019"),
+            ("flu shot Mar '24", "Mar '24"),
+            ("moved in March 2021.", "March 2021"),
+            ("on the 3rd of March she fell", "3rd of March"),
+        ] {
+            let k = kinds(text);
+            assert_eq!(k, vec![(PhiKind::Date, want.to_string())], "{text}");
+        }
+        for (text, want) in [
+            ("92yo F with CHF", "92"),
+            ("a 94 y.o. man", "94"),
+            ("91-year-old", "91"),
+            ("a woman in her late 90s", "90s"),
+            ("ninety-two years old", "ninety-two years old"),
+            ("a lively nonagenarian", "nonagenarian"),
+        ] {
+            let k = kinds(text);
+            assert_eq!(k, vec![(PhiKind::Age, want.to_string())], "{text}");
+        }
+        for text in [
+            "HL7 version 2.5.1",
+            "BP 120/80, glucose 5.5",
+            "a 64 yo man",
+            "in her 80s",
+            "dose 1-2 tabs",
+        ] {
+            assert_eq!(kinds(text), vec![], "{text}");
+        }
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
+use super::names::{fold_lower, fold_with_offsets, Names};
 use super::patterns::{merge, tag, Found, Patterns};
 use crate::clinical::{PhiKind, PhiSpan};
 
@@ -49,13 +50,25 @@ impl Scrubber {
     pub fn find(&self, patient_key: &str, text: &str) -> Vec<Found> {
         let mut found = Vec::new();
         self.patterns.find(text, &mut found);
+        Names::builtin().find(text, &mut found);
         if let Some(ids) = self.known.get(patient_key) {
-            let lower = text.to_lowercase();
-            // to_lowercase keeps byte offsets only for ASCII-only text
-            if lower.len() == text.len() {
-                for (kind, v) in &ids.values {
-                    find_word_bounded(&lower, &v.to_lowercase(), *kind, &mut found);
+            // the record's "Tomás" is the note's "Tomas" or "TOMAS"; a name
+            // is also found by its parts (the given name alone, one half of
+            // a double surname)
+            let (folded, at) = fold_with_offsets(text);
+            let from = found.len();
+            for (kind, v) in &ids.values {
+                let v = fold_lower(v);
+                find_word_bounded(&folded, &v, *kind, &mut found);
+                if *kind == PhiKind::Name {
+                    for part in v.split([' ', '-']).filter(|p| p.len() > 2 && *p != v) {
+                        find_word_bounded(&folded, part, *kind, &mut found);
+                    }
                 }
+            }
+            for f in &mut found[from..] {
+                f.start = at[f.start];
+                f.end = at[f.end];
             }
         }
         for (start, word) in words(text) {
@@ -281,6 +294,25 @@ mod tests {
         );
         // another patient's note still loses the name through the dictionary
         assert_eq!(s.scrub("P2", "Visited by Okafor.").0, "Visited by [NAME].");
+    }
+
+    #[test]
+    fn known_names_match_without_accents_and_by_parts() {
+        let mut s = Scrubber::new();
+        s.add_patient(
+            "P1",
+            KnownIds {
+                values: vec![
+                    (PhiKind::Name, "Tomás".into()),
+                    (PhiKind::Name, "Núñez-Ødegård".into()),
+                ],
+            },
+        );
+        let (out, _) = s.scrub("P1", "tomas says Nunez drove; ÖDEGÅRD family present.");
+        assert_eq!(out, "[NAME] says [NAME] drove; [NAME] family present.");
+        // offsets map back through multi-byte letters
+        let (out, _) = s.scrub("P1", "Señor Tomás Núñez-Ødegård, 2023-01-02.");
+        assert_eq!(out, "Señor [NAME] [NAME], [DATE].");
     }
 
     #[test]

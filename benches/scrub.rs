@@ -1,0 +1,81 @@
+//! Note scrubbing speed: MB of note text a second on one core, the
+//! patients' own identifiers loaded as `carelab deid` loads them.
+//!
+//! Run: `cargo bench --bench scrub` (release). CARELAB_BENCH_PATIENTS
+//! (3000) patients are generated to CSV first; their notes are scrubbed
+//! one after another on one thread. Goal (issue 19): at least 10 MB/s.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use carelab::clinical::PhiKind;
+use carelab::deid::scrub::{KnownIds, Scrubber};
+use carelab::synth::{generate, GenerateOptions, Scenario};
+use carelab::ui::Ui;
+
+fn main() {
+    let patients: u64 = std::env::var("CARELAB_BENCH_PATIENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3000);
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let opts = GenerateOptions {
+        scenario: Scenario::load("baseline").expect("a scenario"),
+        scenario_text: String::new(),
+        patients,
+        seed: 7,
+        out: dir.path().to_path_buf(),
+        formats: vec!["csv".into()],
+        shard: None,
+    };
+    generate(&opts, &Ui::new(false, true, 0, true)).expect("generation");
+
+    let mut scrubber = Scrubber::new();
+    let mut r = csv::Reader::from_path(dir.path().join("patients.csv")).expect("patients.csv");
+    let header = r.headers().expect("a header").clone();
+    let kinds: HashMap<&str, PhiKind> = [
+        ("mrn", PhiKind::Mrn),
+        ("given_name", PhiKind::Name),
+        ("family_name", PhiKind::Name),
+        ("address_line", PhiKind::Address),
+        ("city", PhiKind::City),
+        ("zip", PhiKind::Zip),
+        ("phone", PhiKind::Phone),
+        ("email", PhiKind::Email),
+        ("ssn", PhiKind::Ssn),
+        ("birth_date", PhiKind::Date),
+    ]
+    .into();
+    for row in r.records() {
+        let row = row.expect("a patient row");
+        let mut ids = KnownIds::default();
+        for (c, v) in header.iter().zip(row.iter()) {
+            if let Some(kind) = kinds.get(c) {
+                ids.values.push((*kind, v.to_string()));
+            }
+        }
+        scrubber.add_patient(&row[0], ids);
+    }
+    let mut r = csv::Reader::from_path(dir.path().join("notes.csv")).expect("notes.csv");
+    let notes: Vec<(String, String)> = r
+        .records()
+        .map(|row| {
+            let row = row.expect("a note row");
+            (row[1].to_string(), row[4].to_string())
+        })
+        .collect();
+    let bytes: usize = notes.iter().map(|(_, t)| t.len()).sum();
+
+    let t = Instant::now();
+    let mut spans = 0;
+    for (patient, text) in &notes {
+        spans += scrubber.scrub(patient, text).1.len();
+    }
+    let secs = t.elapsed().as_secs_f64();
+    println!(
+        "{{\"notes\":{},\"mb\":{:.2},\"spans\":{spans},\"seconds\":{secs:.3},\"mb_per_s\":{:.2}}}",
+        notes.len(),
+        bytes as f64 / 1e6,
+        bytes as f64 / 1e6 / secs
+    );
+}

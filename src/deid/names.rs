@@ -1,0 +1,506 @@
+//! Names in free text beyond a title ("Mr Hughes"): people found by the
+//! words around them and by dictionaries, as notes written by people name
+//! them.
+//!
+//! - Context: relatives and household ("her daughter Kathleen", "Wife Rosa",
+//!   "son Brendan O'Connell"), clinicians by role ("PCP: Howard Feld",
+//!   "seen by Anita Shah") or by credential ("Howard Feld, MD"), and
+//!   employers and facilities after the words that introduce them ("works
+//!   at Harbor Freight", "transferred from Mercy General Hospital"). Safe
+//!   Harbor's first identifier is the names of the individual and of
+//!   relatives, employers and household members.
+//! - Dictionaries: a capitalised word that is a first name of the US Census
+//!   lists (`datasets/names/`), with the capitalised word after it ("Howard
+//!   Feld"); an initial and a census surname ("J. Okafor"); "Surname,
+//!   First".
+//!
+//! Words that are names on the lists but mostly something else in a note
+//! (May, Grace, Parkinson, Foley; `datasets/names/not-names.txt`), and the
+//! words of a note's structure ("Mother: Deceased"), are never taken for a
+//! name by themselves.
+
+use std::collections::HashSet;
+use std::sync::OnceLock;
+
+use regex::{Regex, RegexSet};
+
+use super::patterns::Found;
+use crate::clinical::PhiKind;
+
+const FIRST_NAMES: &str = include_str!("../../datasets/names/first-names.txt");
+const SURNAMES: &str = include_str!("../../datasets/names/surnames.txt");
+const NOT_NAMES: &str = include_str!("../../datasets/names/not-names.txt");
+
+/// Words that follow a relation or role in a note's structure rather than
+/// a name ("Mother: Alive and well", "Attending: Cardiology").
+const STRUCTURE: &[&str] = &[
+    "alive",
+    "deceased",
+    "died",
+    "living",
+    "healthy",
+    "unknown",
+    "none",
+    "no",
+    "yes",
+    "n/a",
+    "at",
+    "is",
+    "was",
+    "has",
+    "had",
+    "and",
+    "with",
+    "who",
+    "not",
+    "the",
+    "her",
+    "his",
+    "their",
+    "history",
+    "hx",
+    "diabetes",
+    "cancer",
+    "htn",
+    "cad",
+    "copd",
+    "chf",
+    "dementia",
+    "stroke",
+    "present",
+    "bedside",
+    "aware",
+    "updated",
+    "notified",
+    "called",
+    "here",
+    "today",
+    "via",
+    "phone",
+    "team",
+    "service",
+    "on",
+    "call",
+    "covering",
+    "note",
+    "signed",
+    "pending",
+    "practitioner",
+    "assistant",
+    "home",
+    "health",
+    "services",
+    "skilled",
+    "facility",
+    "assisted",
+    "rehabilitation",
+    "ambulance",
+    "police",
+    "floor",
+    "icu",
+    "er",
+    "ems",
+];
+
+/// A run of capitalised name words: "Brendan O'Connell", "Anita Shah",
+/// "Mary-Kate", accented letters included; at most three words.
+const NAME_RUN: &str = concat!(
+    r"(",
+    r"\p{Lu}(?:['’]\p{Lu})?\p{Ll}[\p{L}'’]*(?:-\p{Lu}\p{Ll}[\p{L}'’]*)?",
+    r"(?:[ \t]+(?:\p{Lu}\.[ \t]+)?",
+    r"\p{Lu}(?:['’]\p{Lu})?\p{Ll}[\p{L}'’]*(?:-\p{Lu}\p{Ll}[\p{L}'’]*)?){0,2}",
+    r")"
+);
+
+/// An organisation's name: capitalised words, with the small words inside
+/// such names ("Bank of America", "St. Mary's", "Smith & Sons").
+const ORG_RUN: &str = r"(\p{Lu}[\p{L}'’.&-]*(?:[ \t]+(?:(?:of|and|&|the|for|de|la|at)[ \t]+)?\p{Lu}[\p{L}'’.&-]*){0,5})";
+
+const RELATIVES: &str = r"daughter|son|wife|husband|spouse|partner|mother|father|mom|dad|sister|brother|aunt|uncle|niece|nephew|cousin|grandson|granddaughter|grandmother|grandfather|grandma|grandpa|grandchild|fianc[ée]e?|boyfriend|girlfriend|neighbou?r|friend|roommate|caregiver|carer|guardian|step(?:son|daughter|mother|father)|(?:son|daughter|sister|brother|mother|father)-in-law|proxy|poa|hcp|emergency contact|next of kin";
+
+const ROLES: &str = r"pcp|primary care(?: physician| provider| doctor)?|attending(?: physician)?|resident|intern|fellow|surgeon|cardiologist|oncologist|nephrologist|neurologist|pulmonologist|psychiatrist|hospitalist|physician|provider|nurse|therapist|social worker|case manager|chaplain|pharmacist|dietitian|seen by|evaluated by|examined by|discussed with|spoke with|spoke to|signed by|dictated by|electronically signed by|cosigned by|referred by|referring(?: physician| provider)?";
+
+const CREDENTIALS: &str = r"M\.?D\.?|D\.?O\.?|R\.?N\.?|N\.?P\.?|PA-C|APRN|ARNP|FNP|DNP|CRNA|LPN|LCSW|MSW|PharmD|Ph\.?D\.?";
+
+const ORG_CONTEXT: &str = r"works?|worked|working|employed|retired|volunteers?";
+
+/// Which of a context match's words are the name.
+#[derive(Clone, Copy)]
+enum Run {
+    /// A person: leading words that are no name are dropped.
+    Person,
+    /// An organisation: kept whole unless every word is no name.
+    Org,
+}
+
+pub struct Names {
+    first: HashSet<&'static str>,
+    surnames: HashSet<&'static str>,
+    not_names: HashSet<&'static str>,
+    context: Vec<(Regex, Run)>,
+    /// Every context rule at once: most notes match few or none.
+    any_context: Option<RegexSet>,
+    /// A credential after a name ("Feld, MD"); the name is read backwards
+    /// from it, so the search runs on the rare credential, not on every
+    /// capital letter.
+    credential: Option<Regex>,
+    /// The name run that ends right before a credential.
+    before_credential: Option<Regex>,
+}
+
+impl Names {
+    /// The built-in dictionaries and rules, compiled once.
+    pub fn builtin() -> &'static Names {
+        static NAMES: OnceLock<Names> = OnceLock::new();
+        NAMES.get_or_init(Names::new)
+    }
+
+    fn new() -> Names {
+        let words = |text: &'static str| -> HashSet<&'static str> {
+            text.lines()
+                .map(|l| l.split('#').next().unwrap_or(""))
+                .flat_map(str::split_whitespace)
+                .collect()
+        };
+        let specs = [
+            (
+                format!(
+                    r"(?i:\b(?:{RELATIVES})(?:'s)?)(?:[ \t]*[(:,-][ \t]*|[ \t]+(?:(?i:is|named|called)[ \t]+)?){NAME_RUN}"
+                ),
+                Run::Person,
+            ),
+            (
+                format!(r"(?i:(?-u:\b)(?:{ROLES}))[ \t]*:?[ \t]*(?:(?i:dr)\.?[ \t]+)?{NAME_RUN}"),
+                Run::Person,
+            ),
+            (
+                format!(
+                    r"(?i:\b(?:{ORG_CONTEXT})[ \t]+(?:at|for|by|from|with)|\bemployer[ \t]*:|\btransferred[ \t]+from|\badmitted[ \t]+from|\bdischarged[ \t]+to)[ \t]+(?:the[ \t]+)?{ORG_RUN}"
+                ),
+                Run::Org,
+            ),
+        ];
+        let context: Vec<(Regex, Run)> = specs
+            .into_iter()
+            .filter_map(|(p, run)| Regex::new(&p).ok().map(|r| (r, run)))
+            .collect();
+        Names {
+            first: words(FIRST_NAMES),
+            surnames: words(SURNAMES),
+            not_names: words(NOT_NAMES),
+            any_context: RegexSet::new(context.iter().map(|(r, _)| r.as_str())).ok(),
+            context,
+            credential: Regex::new(&format!(r"(?-u:\b)(?:{CREDENTIALS})(?-u:\b|$)")).ok(),
+            before_credential: Regex::new(&format!(r"{NAME_RUN},?[ \t]+$")).ok(),
+        }
+    }
+
+    /// Whether a word may be a name on its own: not a word of the note's
+    /// structure, not on the not-names list.
+    fn may_be_name(&self, word: &str) -> bool {
+        let w = fold_lower(without_possessive(word));
+        !STRUCTURE.contains(&w.as_str()) && !self.not_names.contains(w.as_str())
+    }
+
+    /// Every name this module finds in `text`, unmerged.
+    pub fn find(&self, text: &str, out: &mut Vec<Found>) {
+        let matched = self.any_context.as_ref().map(|set| set.matches(text));
+        for (i, (re, run)) in self.context.iter().enumerate() {
+            if matched.as_ref().is_some_and(|m| !m.matched(i)) {
+                continue;
+            }
+            for caps in re.captures_iter(text) {
+                if let Some(m) = caps.get(1) {
+                    self.push_run(text, m.start(), m.end(), *run, out);
+                }
+            }
+        }
+        if let (Some(cred), Some(before)) = (&self.credential, &self.before_credential) {
+            for m in cred.find_iter(text) {
+                // at most three words and an initial back
+                let mut from = m.start().saturating_sub(64);
+                while !text.is_char_boundary(from) {
+                    from += 1;
+                }
+                let window = &text[from..m.start()];
+                if let Some(name) = before.captures(window).and_then(|c| c.get(1)) {
+                    self.push_run(
+                        text,
+                        from + name.start(),
+                        from + name.end(),
+                        Run::Person,
+                        out,
+                    );
+                }
+            }
+        }
+        self.dictionary(text, out);
+    }
+
+    /// A context match's words, trimmed to what is a name.
+    fn push_run(&self, text: &str, start: usize, end: usize, run: Run, out: &mut Vec<Found>) {
+        let words: Vec<(usize, &str)> = word_spans(&text[start..end])
+            .into_iter()
+            .map(|(i, w)| (start + i, w))
+            .collect();
+        let first = match run {
+            Run::Person => words.iter().position(|(_, w)| self.may_be_name(w)),
+            Run::Org => words
+                .iter()
+                .any(|(_, w)| is_title_case(w) && self.may_be_name(w))
+                .then_some(0),
+        };
+        if let Some(i) = first {
+            out.push(Found {
+                start: words[i].0,
+                end,
+                kind: PhiKind::Name,
+            });
+        }
+    }
+
+    /// Census first names (with the capitalised word after them), initials
+    /// with a census surname, and "Surname, First".
+    fn dictionary(&self, text: &str, out: &mut Vec<Found>) {
+        let words = word_spans(text);
+        for (i, &(at, word)) in words.iter().enumerate() {
+            if !is_title_case(word) || !self.may_be_name(word) {
+                continue;
+            }
+            let lower = fold_lower(without_possessive(word));
+            let next = words.get(i + 1).filter(|(n, w)| {
+                is_title_case(w) && self.may_be_name(w) && only_space(&text[at + word.len()..*n])
+            });
+            if self.first.contains(lower.as_str()) {
+                // one span a word, as the record's given and family names
+                // are: "[NAME] [NAME]"
+                for (start, w) in std::iter::once((at, word)).chain(next.copied()) {
+                    out.push(Found {
+                        start,
+                        end: start + w.len(),
+                        kind: PhiKind::Name,
+                    });
+                }
+                continue;
+            }
+            // "J. Okafor": an initial, then a surname
+            let initial = at >= 3
+                && text[..at].ends_with(". ")
+                && text[..at - 2]
+                    .chars()
+                    .next_back()
+                    .is_some_and(char::is_uppercase)
+                && text[..at - 3]
+                    .chars()
+                    .next_back()
+                    .is_none_or(|c| !c.is_alphanumeric());
+            // "Feld, Howard": a surname, a comma, a first name
+            let then_first = words.get(i + 1).is_some_and(|(n, w)| {
+                text[at + word.len()..*n].trim() == ","
+                    && is_title_case(w)
+                    && self
+                        .first
+                        .contains(fold_lower(without_possessive(w)).as_str())
+            });
+            if self.surnames.contains(lower.as_str()) && (initial || then_first) {
+                out.push(Found {
+                    start: if initial { at - 3 } else { at },
+                    end: at + word.len(),
+                    kind: PhiKind::Name,
+                });
+            }
+        }
+    }
+}
+
+/// "Kathleen's" reads "Kathleen".
+fn without_possessive(word: &str) -> &str {
+    word.strip_suffix("'s")
+        .or_else(|| word.strip_suffix("’s"))
+        .unwrap_or(word)
+}
+
+fn only_space(s: &str) -> bool {
+    !s.is_empty() && s.chars().all(|c| c == ' ' || c == '\t')
+}
+
+/// "Kathleen", "O'Connell", "McDonald": a capital, then not all capitals
+/// (an all-capitals word is an abbreviation: ED, MI, PA).
+fn is_title_case(word: &str) -> bool {
+    let mut chars = word.chars();
+    chars.next().is_some_and(char::is_uppercase)
+        && word.chars().count() >= 2
+        && word.chars().skip(1).any(char::is_lowercase)
+}
+
+/// Words (letters, apostrophes and inner hyphens) and their byte offsets.
+fn word_spans(text: &str) -> Vec<(usize, &str)> {
+    let mut out = Vec::new();
+    let mut start = None;
+    for (i, c) in text.char_indices() {
+        let part = c.is_alphabetic() || c == '\'' || c == '’' || (c == '-' && start.is_some());
+        match (start, part) {
+            (None, true) => start = Some(i),
+            (Some(s), false) => {
+                out.push((s, text[s..i].trim_end_matches(['-', '\'', '’'])));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        out.push((s, text[s..].trim_end_matches(['-', '\'', '’'])));
+    }
+    out
+}
+
+/// Lower case without accents: "Tomás" and "TOMAS" both read "tomas".
+pub fn fold_lower(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        push_folded(c, &mut out);
+    }
+    out
+}
+
+/// `text` folded, with the byte offset in `text` of every byte of the
+/// result, so a match in the folded text maps back to the original.
+pub fn fold_with_offsets(text: &str) -> (String, Vec<usize>) {
+    if text.is_ascii() {
+        return (text.to_ascii_lowercase(), (0..=text.len()).collect());
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut at = Vec::with_capacity(text.len() + 1);
+    for (i, c) in text.char_indices() {
+        let before = out.len();
+        push_folded(c, &mut out);
+        at.extend(std::iter::repeat_n(i, out.len() - before));
+    }
+    at.push(text.len());
+    (out, at)
+}
+
+fn push_folded(c: char, out: &mut String) {
+    if c.is_ascii() {
+        out.push(c.to_ascii_lowercase());
+        return;
+    }
+    let base = match c {
+        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' | 'ă' | 'ą' | 'À' | 'Á' | 'Â' | 'Ã' | 'Ä' | 'Å'
+        | 'Ā' | 'Ă' | 'Ą' => "a",
+        'æ' | 'Æ' => "ae",
+        'ç' | 'ć' | 'č' | 'Ç' | 'Ć' | 'Č' => "c",
+        'ď' | 'đ' | 'Ď' | 'Đ' => "d",
+        'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ė' | 'ę' | 'ě' | 'È' | 'É' | 'Ê' | 'Ë' | 'Ē' | 'Ė' | 'Ę'
+        | 'Ě' => "e",
+        'ğ' | 'Ğ' => "g",
+        'ì' | 'í' | 'î' | 'ï' | 'ī' | 'ı' | 'İ' | 'Ì' | 'Í' | 'Î' | 'Ï' | 'Ī' => "i",
+        'ł' | 'Ł' => "l",
+        'ñ' | 'ń' | 'ň' | 'Ñ' | 'Ń' | 'Ň' => "n",
+        'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ō' | 'ő' | 'Ò' | 'Ó' | 'Ô' | 'Õ' | 'Ö' | 'Ø' | 'Ō'
+        | 'Ő' => "o",
+        'œ' | 'Œ' => "oe",
+        'ř' | 'Ř' => "r",
+        'ś' | 'š' | 'ş' | 'ș' | 'Ś' | 'Š' | 'Ş' | 'Ș' => "s",
+        'ß' => "ss",
+        'ť' | 'ţ' | 'ț' | 'Ť' | 'Ţ' | 'Ț' => "t",
+        'ù' | 'ú' | 'û' | 'ü' | 'ū' | 'ů' | 'ű' | 'Ù' | 'Ú' | 'Û' | 'Ü' | 'Ū' | 'Ů' | 'Ű' => {
+            "u"
+        }
+        'ý' | 'ÿ' | 'Ý' | 'Ÿ' => "y",
+        'ź' | 'ż' | 'ž' | 'Ź' | 'Ż' | 'Ž' => "z",
+        '’' => "'",
+        _ => {
+            out.extend(c.to_lowercase());
+            return;
+        }
+    };
+    out.push_str(base);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(text: &str) -> Vec<&str> {
+        let mut found = Vec::new();
+        Names::builtin().find(text, &mut found);
+        let found = super::super::patterns::merge(found);
+        found.iter().map(|f| &text[f.start..f.end]).collect()
+    }
+
+    #[test]
+    fn relatives_and_household_without_a_title() {
+        assert_eq!(
+            names("Her daughter Kathleen (cell on file) visited."),
+            ["Kathleen"]
+        );
+        assert_eq!(names("Wife Rosa can be reached at home."), ["Rosa"]);
+        assert_eq!(names("Husband Imran drove her in."), ["Imran"]);
+        assert_eq!(
+            names("lives with son Brendan O'Connell and his dog"),
+            ["Brendan O'Connell"]
+        );
+        assert_eq!(
+            names("Emergency contact: Nguyen Thi Lan"),
+            ["Nguyen Thi Lan"]
+        );
+    }
+
+    #[test]
+    fn clinicians_by_role_and_by_credential() {
+        assert_eq!(names("PCP: Howard Feld, MD"), ["Howard Feld"]);
+        assert_eq!(names("Seen by Anita Shah NP today."), ["Anita Shah"]);
+        assert_eq!(names("Signed: Okonkwo Adeyemi, RN"), ["Okonkwo Adeyemi"]);
+        assert_eq!(names("d/w attending Dr. Liang"), ["Liang"]);
+    }
+
+    #[test]
+    fn employers_and_facilities_after_their_context_words() {
+        assert_eq!(
+            names("He works at Harbor Freight Tools as a clerk."),
+            ["Harbor Freight Tools"]
+        );
+        assert_eq!(
+            names("Transferred from St. Mary's Medical Center overnight."),
+            ["St. Mary's Medical Center"]
+        );
+        assert!(names("discharged to home with services").is_empty());
+    }
+
+    #[test]
+    fn census_first_names_with_the_word_after_them() {
+        assert_eq!(names("Called Kathleen Ryan back."), ["Kathleen", "Ryan"]);
+        assert_eq!(names("Spoke to patient; Brendan agrees."), ["Brendan"]);
+        assert_eq!(names("Message left for J. Miller."), ["J. Miller"]);
+        assert_eq!(
+            names("Miller, Howard reviewed the film."),
+            ["Miller", "Howard"]
+        );
+    }
+
+    #[test]
+    fn eponyms_months_abbreviations_and_structure_are_no_names() {
+        for text in [
+            "History of Parkinson's disease and Crohn's.",
+            "Foley catheter removed; Graves disease stable.",
+            "Seen in the ED for an MI; PA and lateral films.",
+            "Mother: Deceased. Father: Alive.",
+            "Follow up in May. Will call with results.",
+            "Apgar scores 8 and 9. Whipple procedure in 2019.",
+            "Consult Cardiology; case discussed with Pharmacy.",
+        ] {
+            assert!(names(text).is_empty(), "{text}: {:?}", names(text));
+        }
+    }
+
+    #[test]
+    fn folding_drops_accents_and_keeps_offsets() {
+        assert_eq!(fold_lower("Tomás Núñez-Ødegård"), "tomas nunez-odegard");
+        let text = "Sr. José Müller";
+        let (folded, at) = fold_with_offsets(text);
+        let s = folded.find("muller").unwrap();
+        let e = s + "muller".len();
+        assert_eq!(&text[at[s]..at[e]], "Müller");
+    }
+}
