@@ -307,7 +307,6 @@ pub fn run(opts: &Options, ui: &Ui) -> Result<Report> {
             let mut key = String::new();
             let mut birth = None;
             let mut death = None;
-            let mut ids = KnownIds::default();
             for ((c, role), v) in t.columns().zip(row.iter()) {
                 match role {
                     Role::PatientKey => key = v.to_string(),
@@ -317,16 +316,8 @@ pub fn run(opts: &Options, ui: &Ui) -> Result<Report> {
                     }
                     _ => {}
                 }
-                if let Some(kind) = note_kind(role) {
-                    if !v.trim().is_empty() {
-                        ids.values.push((kind, v.to_string()));
-                    }
-                }
             }
-            if let Some(b) = birth {
-                ids.values
-                    .extend(birth_texts(b).into_iter().map(|t| (PhiKind::Date, t)));
-            }
+            let ids = known_ids(t.columns().map(|(_, r)| r).zip(row.iter()), birth);
             let at = death.map(|d| d.min(as_of)).unwrap_or(as_of);
             let age = birth.map(|b| age_years(b, at));
             if !opts.quasi.is_empty() {
@@ -483,6 +474,29 @@ pub fn run(opts: &Options, ui: &Ui) -> Result<Report> {
     );
     log.record(event)?;
     Ok(report)
+}
+
+/// What one patient's notes are searched for: the identifying cells of
+/// their patients-table row, by column role, and their birth date in every
+/// style notes write it. Public so that a corpus scored outside a `run`
+/// (the hand-written notes test) builds the scrubber exactly as `run` does.
+pub fn known_ids<'a>(
+    cells: impl IntoIterator<Item = (Role, &'a str)>,
+    birth: Option<NaiveDate>,
+) -> KnownIds {
+    let mut ids = KnownIds::default();
+    for (role, v) in cells {
+        if let Some(kind) = note_kind(role) {
+            if !v.trim().is_empty() {
+                ids.values.push((kind, v.to_string()));
+            }
+        }
+    }
+    if let Some(b) = birth {
+        ids.values
+            .extend(birth_texts(b).into_iter().map(|t| (PhiKind::Date, t)));
+    }
+    ids
 }
 
 /// A birth date as notes may write it, to find it in the patient's notes.

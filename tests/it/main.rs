@@ -23,6 +23,7 @@ mod deid_100k;
 mod deid_cli;
 mod deid_columns;
 mod deid_generated;
+mod deid_notes;
 mod deid_rules;
 mod doctor;
 mod eval_cli;

@@ -1,0 +1,385 @@
+//! CareLab's note scrubber on the held-out corpus of hand-written notes in
+//! `tests/data/deid-notes/` (see its README): recall and precision per PHI
+//! kind, scored by `carelab::deid::scrub::score` (a PHI string is removed
+//! only when every non-space byte of it lies inside some detection).
+//!
+//! The corpus is held out: never read it to build or tune rules. The floors
+//! below are today's figures rounded down, so a regression fails; they rise
+//! as the rules improve.
+//!
+//! `CARELAB_DEID_NOTES_JSON=FILE` also writes the notes, their truth spans,
+//! CareLab's detections and its scores to FILE, for
+//! `scripts/deid-presidio.sh`, which scores Presidio on the same notes.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use carelab::clinical::{PhiKind, PhiSpan};
+use carelab::deid::dataset::known_ids;
+use carelab::deid::patterns::{kind_name, Found};
+use carelab::deid::roles::default_roles;
+use carelab::deid::rules::DateCell;
+use carelab::deid::scrub::{score, KindScore, Scrubber};
+
+const ALL_KINDS: [PhiKind; 12] = [
+    PhiKind::Name,
+    PhiKind::Date,
+    PhiKind::Mrn,
+    PhiKind::Phone,
+    PhiKind::Email,
+    PhiKind::Ssn,
+    PhiKind::Address,
+    PhiKind::City,
+    PhiKind::Zip,
+    PhiKind::Url,
+    PhiKind::Ip,
+    PhiKind::Age,
+];
+
+/// The goals of issue 19, for the table; the asserted floors are `FLOORS`.
+const GOAL_RECALL_NAME_DATE: f64 = 0.97;
+const GOAL_RECALL_OTHER: f64 = 0.99;
+const GOAL_PRECISION: f64 = 0.85;
+
+/// Recall floor per kind: the figures measured on 2026-12-03 rounded DOWN
+/// to 0.01, so the test fails on a regression. The issue's goals are
+/// recall 0.97 for names and dates and 0.99 for every other kind, and
+/// precision 0.85; the floors rise as the rules improve (never lowered to
+/// pass).
+const RECALL_FLOORS: [(&str, f64); 12] = [
+    ("name", 0.22),
+    ("date", 0.55),
+    ("mrn", 0.56),
+    ("phone", 0.88),
+    ("email", 1.00),
+    ("ssn", 0.42),
+    ("address", 0.21),
+    ("city", 0.54),
+    ("zip", 0.90),
+    ("url", 1.00),
+    ("ip", 1.00),
+    ("age", 0.29),
+];
+/// Precision over all detections: 0.997 measured on 2026-12-03, but
+/// precision falls as rules that find more names are added, so the floor
+/// is the issue's goal rather than today's figure.
+const PRECISION_FLOOR: f64 = GOAL_PRECISION;
+
+/// One note of the corpus: what the patients table knows, the note text
+/// with its annotations stripped, and the annotated spans (byte offsets).
+#[derive(Debug)]
+struct CorpusNote {
+    id: String,
+    /// `(column, value)` of the patient's row, in the file's order.
+    record: Vec<(String, String)>,
+    text: String,
+    spans: Vec<PhiSpan>,
+}
+
+impl CorpusNote {
+    fn field(&self, column: &str) -> &str {
+        self.record
+            .iter()
+            .find(|(c, _)| c == column)
+            .map_or("", |(_, v)| v.as_str())
+    }
+}
+
+fn kind_of(name: &str) -> Option<PhiKind> {
+    ALL_KINDS.into_iter().find(|k| kind_name(*k) == name)
+}
+
+/// Read one note: `column: value` lines, a `---` line, then the text with
+/// `{{kind|text}}` annotations. Errors name the file, line, expected and found.
+fn parse_note(id: &str, raw: &str) -> Result<CorpusNote, String> {
+    let (head, body) = raw.split_once("\n---\n").ok_or_else(|| {
+        format!("{id}: expected a header, a line `---`, then the note; found no `---` line")
+    })?;
+    let mut record = Vec::new();
+    for (i, line) in head.lines().enumerate() {
+        let (c, v) = line.split_once(':').ok_or_else(|| {
+            format!(
+                "{id} line {}: expected `column: value`, found {line:?}",
+                i + 1
+            )
+        })?;
+        record.push((c.trim().to_string(), v.trim().to_string()));
+    }
+    let head_lines = head.lines().count() + 1;
+    let line_at = |at: usize| head_lines + 1 + body[..at].matches('\n').count();
+    let mut text = String::with_capacity(body.len());
+    let mut spans = Vec::new();
+    let mut at = 0;
+    while let Some(open) = body[at..].find("{{").map(|o| at + o) {
+        let plain = &body[at..open];
+        if plain.contains("}}") {
+            return Err(format!(
+                "{id} line {}: `}}}}` without an opening `{{{{`",
+                line_at(at + plain.find("}}").unwrap_or(0))
+            ));
+        }
+        text.push_str(plain);
+        let close = body[open..]
+            .find("}}")
+            .map(|c| open + c)
+            .ok_or_else(|| format!("{id} line {}: `{{{{` never closed by `}}}}`", line_at(open)))?;
+        let inner = &body[open + 2..close];
+        let (kind, value) = inner.split_once('|').ok_or_else(|| {
+            format!(
+                "{id} line {}: expected {{{{kind|text}}}}, found {{{{{inner}}}}}",
+                line_at(open)
+            )
+        })?;
+        let kind = kind_of(kind).ok_or_else(|| {
+            format!(
+                "{id} line {}: unknown PHI kind {kind:?} (expected one of {})",
+                line_at(open),
+                ALL_KINDS.map(kind_name).join(", ")
+            )
+        })?;
+        if value.trim().is_empty() || value.contains("{{") || value.contains('\n') {
+            return Err(format!(
+                "{id} line {}: the annotated text {value:?} must be one non-empty line without `{{{{`",
+                line_at(open)
+            ));
+        }
+        let start = text.len();
+        text.push_str(value);
+        spans.push(PhiSpan {
+            note_id: id.to_string(),
+            kind,
+            start,
+            end: text.len(),
+        });
+        at = close + 2;
+    }
+    if body[at..].contains("}}") {
+        return Err(format!(
+            "{id} line {}: `}}}}` without an opening `{{{{`",
+            line_at(at + body[at..].find("}}").unwrap_or(0))
+        ));
+    }
+    text.push_str(&body[at..]);
+    let note = CorpusNote {
+        id: id.to_string(),
+        record,
+        text,
+        spans,
+    };
+    if note.field("patient_id").is_empty() {
+        return Err(format!("{id}: the header has no `patient_id`"));
+    }
+    Ok(note)
+}
+
+fn corpus_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/deid-notes")
+}
+
+fn load_corpus() -> Vec<CorpusNote> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(corpus_dir())
+        .expect("read tests/data/deid-notes")
+        .map(|e| e.expect("list tests/data/deid-notes").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "txt"))
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .map(|p| {
+            let id = p.file_stem().unwrap_or_default().to_string_lossy();
+            let raw = std::fs::read_to_string(p).expect("read a corpus note");
+            parse_note(&id, &raw).unwrap_or_else(|e| panic!("{e}"))
+        })
+        .collect()
+}
+
+/// The scrubber as `deid` builds it from a patients table: every note's
+/// header is one row of that table, its columns given their default roles.
+fn scrubber_for(notes: &[CorpusNote]) -> Scrubber {
+    let mut scrubber = Scrubber::new();
+    for n in notes {
+        let header: Vec<String> = n.record.iter().map(|(c, _)| c.clone()).collect();
+        let roles = default_roles(&header);
+        let birth = DateCell::parse(n.field("birth_date")).map(|d| d.date());
+        let cells = roles
+            .into_iter()
+            .zip(n.record.iter().map(|(_, v)| v.as_str()));
+        scrubber.add_patient(n.field("patient_id"), known_ids(cells, birth));
+    }
+    scrubber
+}
+
+fn spans_json(spans: impl Iterator<Item = (PhiKind, usize, usize)>) -> serde_json::Value {
+    spans
+        .map(|(k, s, e)| serde_json::json!({"kind": kind_name(k), "start": s, "end": e}))
+        .collect()
+}
+
+fn print_table(scores: &BTreeMap<String, KindScore>) {
+    println!(
+        "\nCareLab scrubber on {} (held out)\n{:<8} {:>6} {:>6} {:>7} {:>9} {:>6} {:>9}  goal",
+        corpus_dir().display(),
+        "kind",
+        "spans",
+        "caught",
+        "recall",
+        "detected",
+        "true+",
+        "precision"
+    );
+    for (kind, s) in scores {
+        let goal = if kind == "name" || kind == "date" {
+            GOAL_RECALL_NAME_DATE
+        } else {
+            GOAL_RECALL_OTHER
+        };
+        println!(
+            "{kind:<8} {:>6} {:>6} {:>7.3} {:>9} {:>6} {:>9.3}  recall {goal}",
+            s.truth_spans, s.caught, s.recall, s.detected, s.true_positive, s.precision
+        );
+    }
+    let (detected, tp) = totals(scores);
+    println!(
+        "all detections: {detected}, true positive {tp}, precision {:.3} (goal {GOAL_PRECISION})\n",
+        ratio(tp, detected)
+    );
+}
+
+fn totals(scores: &BTreeMap<String, KindScore>) -> (u64, u64) {
+    scores
+        .values()
+        .fold((0, 0), |(d, t), s| (d + s.detected, t + s.true_positive))
+}
+
+fn ratio(a: u64, b: u64) -> f64 {
+    if b == 0 {
+        1.0
+    } else {
+        a as f64 / b as f64
+    }
+}
+
+#[test]
+fn corpus_recall_and_precision_per_kind() {
+    let notes = load_corpus();
+    assert!(
+        notes.len() >= 60,
+        "the corpus has {} notes, expected at least 60",
+        notes.len()
+    );
+    for k in ALL_KINDS {
+        assert!(
+            notes.iter().flat_map(|n| &n.spans).any(|s| s.kind == k),
+            "the corpus plants no {} span",
+            kind_name(k)
+        );
+    }
+    let scrubber = scrubber_for(&notes);
+    let mut texts = HashMap::new();
+    let mut detections: HashMap<String, Vec<Found>> = HashMap::new();
+    let mut truth = Vec::new();
+    for n in &notes {
+        detections.insert(n.id.clone(), scrubber.find(n.field("patient_id"), &n.text));
+        texts.insert(n.id.clone(), n.text.clone());
+        truth.extend(n.spans.iter().cloned());
+    }
+    let scores = score(&texts, &detections, &truth);
+    print_table(&scores);
+
+    if let Some(path) = std::env::var_os("CARELAB_DEID_NOTES_JSON") {
+        let notes_json: Vec<serde_json::Value> = notes
+            .iter()
+            .map(|n| {
+                serde_json::json!({
+                    "id": n.id,
+                    "text": n.text,
+                    "truth": spans_json(n.spans.iter().map(|s| (s.kind, s.start, s.end))),
+                    "carelab": spans_json(detections[&n.id].iter().map(|f| (f.kind, f.start, f.end))),
+                })
+            })
+            .collect();
+        let out = serde_json::json!({"notes": notes_json, "carelab_scores": scores});
+        std::fs::write(&path, serde_json::to_vec_pretty(&out).expect("json"))
+            .unwrap_or_else(|e| panic!("write {}: {e}", Path::new(&path).display()));
+    }
+
+    let mut below = Vec::new();
+    for (kind, floor) in RECALL_FLOORS {
+        let recall = scores.get(kind).map_or(0.0, |s| s.recall);
+        if recall < floor {
+            below.push(format!("{kind} recall {recall:.3} < floor {floor}"));
+        }
+    }
+    let (detected, tp) = totals(&scores);
+    let precision = ratio(tp, detected);
+    if precision < PRECISION_FLOOR {
+        below.push(format!(
+            "precision {precision:.3} < floor {PRECISION_FLOOR}"
+        ));
+    }
+    assert!(below.is_empty(), "below the floors: {}", below.join("; "));
+}
+
+#[test]
+fn loader_strips_annotations_at_the_right_offsets() {
+    let raw = "patient_id: T1\ngiven_name: Tomás\n---\nSeen {{date|3/2/24}} by {{name|Anita Shah}} NP.\n{{name|Tomás}}'s daughter {{name|Kathleen}}, {{phone|(413) 555-0178}}.\n";
+    let n = parse_note("t", raw).unwrap();
+    assert_eq!(n.field("given_name"), "Tomás");
+    assert_eq!(
+        n.text,
+        "Seen 3/2/24 by Anita Shah NP.\nTomás's daughter Kathleen, (413) 555-0178.\n"
+    );
+    let got: Vec<(PhiKind, usize, usize, &str)> = n
+        .spans
+        .iter()
+        .map(|s| (s.kind, s.start, s.end, &n.text[s.start..s.end]))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (PhiKind::Date, 5, 11, "3/2/24"),
+            (PhiKind::Name, 15, 25, "Anita Shah"),
+            // byte offsets: the accented letter is two bytes
+            (PhiKind::Name, 30, 36, "Tomás"),
+            (PhiKind::Name, 48, 56, "Kathleen"),
+            (PhiKind::Phone, 58, 72, "(413) 555-0178"),
+        ]
+    );
+
+    let bad =
+        |body: &str| parse_note("bad", &format!("patient_id: B\n---\nok\n{body}")).unwrap_err();
+    assert_eq!(
+        bad("seen {{nmae|Ann}}"),
+        "bad line 4: unknown PHI kind \"nmae\" (expected one of name, date, mrn, phone, email, ssn, address, city, zip, url, ip, age)"
+    );
+    assert_eq!(
+        bad("seen {{name|Ann"),
+        "bad line 4: `{{` never closed by `}}`"
+    );
+    assert_eq!(
+        bad("seen {{Ann}}"),
+        "bad line 4: expected {{kind|text}}, found {{Ann}}"
+    );
+    assert_eq!(
+        bad("seen Ann}} x"),
+        "bad line 4: `}}` without an opening `{{`"
+    );
+    assert!(parse_note("h", "patient_id: X\nno dashes")
+        .unwrap_err()
+        .contains("no `---` line"));
+}
+
+#[test]
+fn every_corpus_note_loads_without_markup_left() {
+    for n in load_corpus() {
+        assert!(
+            !n.text.contains("{{") && !n.text.contains("}}"),
+            "{}: annotation markup left in the text",
+            n.id
+        );
+        for s in &n.spans {
+            let span = &n.text[s.start..s.end];
+            assert_eq!(span.trim(), span, "{}: span {span:?} has edge spaces", n.id);
+        }
+    }
+}
