@@ -124,6 +124,16 @@ const CREDENTIALS: &str = r"M\.?D\.?|D\.?O\.?|R\.?N\.?|N\.?P\.?|PA-C|APRN|ARNP|F
 
 const ORG_CONTEXT: &str = r"works?|worked|working|employed|retired|volunteers?";
 
+const STATES: &str = "AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|NM|NY|NC|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY";
+
+const STATE_NAMES: &str = "Alabama|Alaska|Arizona|Arkansas|California|Colorado|Connecticut|Delaware|Florida|Georgia|Hawaii|Idaho|Illinois|Indiana|Iowa|Kansas|Kentucky|Louisiana|Maine|Maryland|Massachusetts|Michigan|Minnesota|Mississippi|Missouri|Montana|Nebraska|Nevada|New Hampshire|New Jersey|New Mexico|New York|North Carolina|North Dakota|Ohio|Oklahoma|Oregon|Pennsylvania|Rhode Island|South Carolina|South Dakota|Tennessee|Texas|Utah|Vermont|Virginia|Washington|West Virginia|Wisconsin|Wyoming";
+
+/// A place's name: one to three capitalised words ("Tucson", "Grand
+/// Rapids", "Winston-Salem").
+const PLACE_RUN: &str = r"(\p{Lu}\p{Ll}+(?:[ -]\p{Lu}\p{Ll}+){0,2})";
+
+const PLACE_CONTEXT: &str = r"lives in|living in|moved to|moved from|relocated to|visiting from|resident of|born in|grew up in|returned from|travel(?:l?ed)? to|trip to|flew in from|drove in from";
+
 /// Which of a context match's words are the name.
 #[derive(Clone, Copy)]
 enum Run {
@@ -137,7 +147,7 @@ pub struct Names {
     first: HashSet<&'static str>,
     surnames: HashSet<&'static str>,
     not_names: HashSet<&'static str>,
-    context: Vec<(Regex, Run)>,
+    context: Vec<(Regex, Run, PhiKind)>,
     /// Every context rule at once: most notes match few or none.
     any_context: Option<RegexSet>,
     /// A credential after a name ("Feld, MD"); the name is read backwards
@@ -162,33 +172,58 @@ impl Names {
                 .flat_map(str::split_whitespace)
                 .collect()
         };
+        // (pattern, which words of group 1 are the identifier, its kind);
+        // ASCII word boundaries: a Unicode \b makes the regex engine fall
+        // back to a slow one on text that is not all ASCII
         let specs = [
             (
                 format!(
-                    r"(?i:\b(?:{RELATIVES})(?:'s)?)(?:[ \t]*[(:,-][ \t]*|[ \t]+(?:(?i:is|named|called)[ \t]+)?){NAME_RUN}"
+                    r"(?i:(?-u:\b)(?:{RELATIVES})(?:'s)?)(?:[ \t]*[(:,-][ \t]*|[ \t]+(?:(?i:is|named|called)[ \t]+)?){NAME_RUN}"
                 ),
                 Run::Person,
+                PhiKind::Name,
             ),
             (
                 format!(r"(?i:(?-u:\b)(?:{ROLES}))[ \t]*:?[ \t]*(?:(?i:dr)\.?[ \t]+)?{NAME_RUN}"),
                 Run::Person,
+                PhiKind::Name,
             ),
             (
                 format!(
-                    r"(?i:\b(?:{ORG_CONTEXT})[ \t]+(?:at|for|by|from|with)|\bemployer[ \t]*:|\btransferred[ \t]+from|\badmitted[ \t]+from|\bdischarged[ \t]+to)[ \t]+(?:the[ \t]+)?{ORG_RUN}"
+                    r"(?i:(?-u:\b)(?:{ORG_CONTEXT})[ \t]+(?:at|for|by|from|with)|(?-u:\b)employer[ \t]*:|(?-u:\b)transferred[ \t]+from|(?-u:\b)admitted[ \t]+from|(?-u:\b)discharged[ \t]+to)[ \t]+(?:the[ \t]+)?{ORG_RUN}"
                 ),
                 Run::Org,
+                PhiKind::Name,
+            ),
+            // towns: after the words that place a person, and before a
+            // state ("in Tucson, AZ", "Tucson, Arizona")
+            (
+                format!(r"(?i:(?-u:\b)(?:{PLACE_CONTEXT}))[ \t]+(?:the[ \t]+)?{PLACE_RUN}"),
+                Run::Org,
+                PhiKind::City,
+            ),
+            (
+                format!(
+                    r"(?i:(?-u:\b)(?:in|to|from|of|near|outside|visiting))[ \t]+{PLACE_RUN},[ \t]*(?:{STATES})(?-u:\b)"
+                ),
+                Run::Org,
+                PhiKind::City,
+            ),
+            (
+                format!(r"{PLACE_RUN},[ \t]*(?:{STATE_NAMES})(?-u:\b)"),
+                Run::Org,
+                PhiKind::City,
             ),
         ];
-        let context: Vec<(Regex, Run)> = specs
+        let context: Vec<(Regex, Run, PhiKind)> = specs
             .into_iter()
-            .filter_map(|(p, run)| Regex::new(&p).ok().map(|r| (r, run)))
+            .filter_map(|(p, run, kind)| Regex::new(&p).ok().map(|r| (r, run, kind)))
             .collect();
         Names {
             first: words(FIRST_NAMES),
             surnames: words(SURNAMES),
             not_names: words(NOT_NAMES),
-            any_context: RegexSet::new(context.iter().map(|(r, _)| r.as_str())).ok(),
+            any_context: RegexSet::new(context.iter().map(|(r, _, _)| r.as_str())).ok(),
             context,
             credential: Regex::new(&format!(r"(?-u:\b)(?:{CREDENTIALS})(?-u:\b|$)")).ok(),
             before_credential: Regex::new(&format!(r"{NAME_RUN},?[ \t]+$")).ok(),
@@ -205,13 +240,13 @@ impl Names {
     /// Every name this module finds in `text`, unmerged.
     pub fn find(&self, text: &str, out: &mut Vec<Found>) {
         let matched = self.any_context.as_ref().map(|set| set.matches(text));
-        for (i, (re, run)) in self.context.iter().enumerate() {
+        for (i, (re, run, kind)) in self.context.iter().enumerate() {
             if matched.as_ref().is_some_and(|m| !m.matched(i)) {
                 continue;
             }
             for caps in re.captures_iter(text) {
                 if let Some(m) = caps.get(1) {
-                    self.push_run(text, m.start(), m.end(), *run, out);
+                    self.push_run(text, m.start(), m.end(), *run, *kind, out);
                 }
             }
         }
@@ -229,6 +264,7 @@ impl Names {
                         from + name.start(),
                         from + name.end(),
                         Run::Person,
+                        PhiKind::Name,
                         out,
                     );
                 }
@@ -238,7 +274,16 @@ impl Names {
     }
 
     /// A context match's words, trimmed to what is a name.
-    fn push_run(&self, text: &str, start: usize, end: usize, run: Run, out: &mut Vec<Found>) {
+    #[allow(clippy::too_many_arguments)]
+    fn push_run(
+        &self,
+        text: &str,
+        start: usize,
+        end: usize,
+        run: Run,
+        kind: PhiKind,
+        out: &mut Vec<Found>,
+    ) {
         let words: Vec<(usize, &str)> = word_spans(&text[start..end])
             .into_iter()
             .map(|(i, w)| (start + i, w))
@@ -254,7 +299,7 @@ impl Names {
             out.push(Found {
                 start: words[i].0,
                 end,
-                kind: PhiKind::Name,
+                kind,
             });
         }
     }
@@ -466,6 +511,25 @@ mod tests {
             ["St. Mary's Medical Center"]
         );
         assert!(names("discharged to home with services").is_empty());
+    }
+
+    #[test]
+    fn towns_by_their_context_and_state() {
+        let text = "Daughter lives in Grand Rapids; son moved to Tucson, AZ. Born in Winston-Salem, North Carolina.";
+        let mut found = Vec::new();
+        Names::builtin().find(text, &mut found);
+        let mut towns: Vec<&str> = found
+            .iter()
+            .filter(|f| f.kind == PhiKind::City)
+            .map(|f| &text[f.start..f.end])
+            .collect();
+        towns.sort();
+        towns.dedup();
+        assert_eq!(towns, ["Grand Rapids", "Tucson", "Winston-Salem"]);
+        let mut found = Vec::new();
+        let text = "seen for Chest Pain, MI ruled out; lives in Assisted Living";
+        Names::builtin().find(text, &mut found);
+        assert!(found.is_empty(), "{found:?}");
     }
 
     #[test]

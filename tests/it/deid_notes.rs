@@ -41,26 +41,28 @@ const GOAL_RECALL_NAME_DATE: f64 = 0.97;
 const GOAL_RECALL_OTHER: f64 = 0.99;
 const GOAL_PRECISION: f64 = 0.85;
 
-/// Recall floor per kind: the figures measured on 2026-12-03 rounded DOWN
-/// to 0.01, so the test fails on a regression. The goals are
+/// Recall floor per kind: the figures measured on 2026-12-03 with the
+/// context, dictionary and date-shape rules rounded DOWN to 0.01 (before
+/// them: name 0.22, date 0.55, address 0.21, age 0.29), so the test fails
+/// on a regression. The goals are
 /// recall 0.97 for names and dates and 0.99 for every other kind, and
 /// precision 0.85; the floors rise as the rules improve (never lowered to
 /// pass).
 const RECALL_FLOORS: [(&str, f64); 12] = [
-    ("name", 0.22),
-    ("date", 0.55),
-    ("mrn", 0.56),
-    ("phone", 0.88),
+    ("name", 0.84),
+    ("date", 0.80),
+    ("mrn", 0.62),
+    ("phone", 0.90),
     ("email", 1.00),
-    ("ssn", 0.42),
-    ("address", 0.21),
-    ("city", 0.54),
+    ("ssn", 0.85),
+    ("address", 0.37),
+    ("city", 0.66),
     ("zip", 0.90),
     ("url", 1.00),
     ("ip", 1.00),
-    ("age", 0.29),
+    ("age", 0.54),
 ];
-/// Precision over all detections: 0.997 measured on 2026-12-03, but
+/// Precision over all detections: 0.972 measured on 2026-12-03, but
 /// precision falls as rules that find more names are added, so the floor
 /// is the goal rather than today's figure.
 const PRECISION_FLOOR: f64 = GOAL_PRECISION;
