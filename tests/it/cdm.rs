@@ -447,3 +447,48 @@ fn book_of_ohdsi_queries_count_what_the_sources_hold() {
         .count() as i64;
     assert_eq!(count(&conn, "SELECT COUNT(*) FROM death"), deaths);
 }
+
+/// `sql/index_stays.sql` on `cdm.sqlite` gives ingest's own analysis
+/// table's stays and labels, row for row.
+#[test]
+fn sql_derives_the_index_stays_and_labels_of_the_analysis_table() {
+    let conn = db();
+    let sql =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("sql/index_stays.sql"))
+            .unwrap();
+    let quality: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture().out.join("quality.json")).unwrap())
+            .unwrap();
+    let data_end = quality["data_end"].as_str().unwrap().replace('T', " ");
+    let mut stmt = conn.prepare(&sql).unwrap();
+    let from_sql: Vec<[String; 5]> = stmt
+        .query_map(rusqlite::named_params! { ":data_end": data_end }, |r| {
+            Ok([
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, i64>(4)?.to_string(),
+            ])
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let mut r = csv::Reader::from_path(fixture().out.join("analysis.csv")).unwrap();
+    let from_ingest: Vec<[String; 5]> = r
+        .deserialize::<BTreeMap<String, String>>()
+        .map(|x| {
+            let x = x.unwrap();
+            [
+                x["stay_id"].clone(),
+                x["patient_id"].clone(),
+                x["admit_time"].replace('T', " "),
+                x["discharge_time"].replace('T', " "),
+                x["readmit_30d"].clone(),
+            ]
+        })
+        .collect();
+    assert!(from_ingest.len() > 20, "{}", from_ingest.len());
+    assert!(from_ingest.iter().any(|x| x[4] == "1"));
+    assert_eq!(from_sql, from_ingest);
+}
