@@ -653,3 +653,158 @@ pub fn build(m: &CleanModel) -> Result<Cdm> {
         identifiers,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clinical::codes::Measure;
+    use crate::clinical::records::{parse_datetime, Observation};
+
+    fn t(s: &str) -> NaiveDateTime {
+        parse_datetime(s).unwrap()
+    }
+
+    fn cell<'a>(cdm: &'a Cdm, table: &str, row: usize, col: &str) -> &'a Value {
+        let t = cdm.table(table).unwrap();
+        let i = t.columns(&[col]).unwrap()[0];
+        &t.rows[row][i]
+    }
+
+    #[test]
+    fn an_open_stay_ends_on_the_extraction_date_and_identifiers_stay_out() {
+        let patient = Patient {
+            patient_id: "P2".into(),
+            mrn: "MRN-9".into(),
+            given_name: "Ann".into(),
+            family_name: "Lee".into(),
+            sex: "F".into(),
+            birth_date: NaiveDate::from_ymd_opt(1950, 6, 15).unwrap(),
+            race: "Other".into(),
+            ethnicity: "Not Hispanic or Latino".into(),
+            payer: "Medicare".into(),
+            address_line: "1 Main St".into(),
+            city: "Springfield".into(),
+            state: "IL".into(),
+            zip: "62704".into(),
+            phone: "555-010-0000".into(),
+            email: "ann@example.org".into(),
+            ssn: "123-45-6789".into(),
+            death_date: None,
+        };
+        let persons = BTreeMap::from([("P2".to_string(), patient)]);
+        let enc = |id: &str, admit: &str, discharge: Option<&str>, reason: &str| Encounter {
+            encounter_id: id.into(),
+            patient_id: "P2".into(),
+            class: "IMP".into(),
+            admit_time: t(admit),
+            discharge_time: discharge.map(t),
+            disposition: if discharge.is_some() { "home" } else { "" }.into(),
+            reason_code: reason.into(),
+        };
+        let encounters = BTreeMap::from([
+            (
+                "E1".to_string(),
+                (
+                    enc(
+                        "E1",
+                        "2023-01-01T08:00:00",
+                        Some("2023-01-04T10:00:00"),
+                        "I10",
+                    ),
+                    "ehr".to_string(),
+                ),
+            ),
+            (
+                "E2".to_string(),
+                (
+                    enc("E2", "2023-03-01T08:00:00", None, "J18.9"),
+                    "ehr".to_string(),
+                ),
+            ),
+        ]);
+        let g = Measure::Glucose;
+        let observations = vec![(
+            MappedObservation {
+                obs: Observation {
+                    observation_id: "O1".into(),
+                    patient_id: "P2".into(),
+                    encounter_id: "E2".into(),
+                    time: t("2023-03-01T09:00:00"),
+                    code: g.loinc().into(),
+                    system: LOINC.into(),
+                    display: g.display().into(),
+                    value: 99.088,
+                    unit: g.unit().into(),
+                },
+                measure: Some(g),
+                source_code: "GLU".into(),
+                source_unit: "mmol/L".into(),
+                source_value: "5.5".into(),
+                value_as_string: String::new(),
+                value_as_concept: String::new(),
+            },
+            "lab".to_string(),
+        )];
+        let model = CleanModel {
+            persons: &persons,
+            encounters: &encounters,
+            observations: &observations,
+            conditions: &[],
+            medications: &[],
+            notes: &[],
+            data_end: t("2023-03-10T00:00:00"),
+        };
+        let cdm = build(&model).unwrap();
+        let d = |s: &str| Value::Date(NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap());
+        // the open stay ends on the extraction date, its end time unknown
+        assert_eq!(
+            cell(&cdm, "visit_occurrence", 1, "visit_end_date"),
+            &d("2023-03-10")
+        );
+        assert_eq!(
+            cell(&cdm, "visit_occurrence", 1, "visit_end_datetime"),
+            &Value::Null
+        );
+        assert_eq!(
+            cell(&cdm, "visit_occurrence", 1, "preceding_visit_occurrence_id"),
+            &Value::Int(1)
+        );
+        // principal diagnoses: I10 maps to SNOMED, J18.9 is not in the subset
+        let cond = |row, col| cell(&cdm, "condition_occurrence", row, col).clone();
+        assert_eq!(cond(0, "condition_concept_id"), Value::Int(320128));
+        assert_eq!(cond(0, "condition_source_concept_id"), Value::Int(35207668));
+        assert_eq!(cond(1, "condition_concept_id"), Value::Int(0));
+        assert_eq!(cond(1, "condition_source_value"), Value::text("J18.9"));
+        // a local code: the standard concept from LOINC, the source kept
+        let m = |col| cell(&cdm, "measurement", 0, col).clone();
+        assert_eq!(m("measurement_concept_id"), Value::Int(3004501));
+        assert_eq!(m("measurement_source_value"), Value::text("GLU"));
+        assert_eq!(m("measurement_source_concept_id"), Value::Int(0));
+        assert_eq!(m("unit_concept_id"), Value::Int(8840));
+        assert_eq!(m("unit_source_concept_id"), Value::Int(8753));
+        // race "Other" has no standard concept; the text is kept
+        assert_eq!(cell(&cdm, "person", 0, "race_concept_id"), &Value::Int(0));
+        assert_eq!(
+            cell(&cdm, "person", 0, "race_source_value"),
+            &Value::text("Other")
+        );
+        // the observation period spans the first to the last record
+        assert_eq!(
+            cell(&cdm, "observation_period", 0, "observation_period_end_date"),
+            &d("2023-03-10")
+        );
+        // no identifier anywhere in the CDM; all of them beside it
+        let banned = ["MRN-9", "Ann", "Lee", "1 Main St", "Springfield", "62704"];
+        for table in &cdm.tables {
+            for row in &table.rows {
+                for v in row {
+                    if let Value::Text(s) = v {
+                        assert!(!banned.contains(&s.as_str()), "{}: {s}", table.name);
+                    }
+                }
+            }
+        }
+        assert_eq!(cell(&cdm, "location", 0, "zip"), &Value::text("627"));
+        assert_eq!(cdm.identifiers.rows[0][9], Cell::Text("62704".into()));
+    }
+}
