@@ -49,7 +49,8 @@ pub const FILES: [(&str, &str, &str); 6] = [
 /// The vocabulary tables and the look-ups the writer needs.
 pub struct Vocabulary {
     pub tables: Vec<CdmTable>,
-    by_code: HashMap<(String, String), i64>,
+    /// vocabulary -> code -> concept (nested, so a look-up allocates nothing)
+    by_code: HashMap<String, HashMap<String, i64>>,
     standard: HashMap<i64, bool>,
     maps_to: HashMap<i64, i64>,
 }
@@ -84,11 +85,14 @@ impl Vocabulary {
             "concept_code",
             "standard_concept",
         ])?;
-        let mut by_code = HashMap::new();
+        let mut by_code: HashMap<String, HashMap<String, i64>> = HashMap::new();
         let mut standard = HashMap::new();
         for row in &concept.rows {
             let id = int(row, c[0]);
-            by_code.insert((text(row, c[1]), text(row, c[2])), id);
+            by_code
+                .entry(text(row, c[1]))
+                .or_default()
+                .insert(text(row, c[2]), id);
             standard.insert(id, text(row, c[3]) == "S");
         }
         let rel = &v.tables[1];
@@ -108,7 +112,8 @@ impl Vocabulary {
     /// The concept of `code` in `vocabulary`; 0 when the subset lacks it.
     pub fn concept(&self, vocabulary: &str, code: &str) -> i64 {
         self.by_code
-            .get(&(vocabulary.to_string(), code.trim().to_string()))
+            .get(vocabulary)
+            .and_then(|codes| codes.get(code.trim()))
             .copied()
             .unwrap_or(0)
     }
