@@ -6,7 +6,10 @@
 //! - Ids are integers numbered 1, 2, ... in the order of CareLab's text ids
 //!   (sorted), so the same data gives the same ids; the text id is kept
 //!   where the CDM has a place for it (`person_source_value`,
-//!   `visit_source_value`, `note_source_value`).
+//!   `visit_source_value`, `note_source_value`) unless it is, or holds, a
+//!   medical record number: a registration system that keys its patients
+//!   by MRN gives person ids that are MRNs, and those stay out (null; the
+//!   id is in the identifiers file).
 //! - Identifiers (names, address line, city, full ZIP code, phone, email,
 //!   SSN, MRN) never enter the CDM: they go to `identifiers.csv` and
 //!   `.parquet` beside it, keyed by `person_id`, which is what
@@ -51,6 +54,9 @@ pub struct CleanModel<'a> {
     pub notes: &'a [(Note, String)],
     /// The extraction: the end of the data.
     pub data_end: NaiveDateTime,
+    /// Every MRN the sources sent (of every patient record, before
+    /// linkage): a text id that is or holds one is not written to the CDM.
+    pub mrns: &'a BTreeSet<String>,
 }
 
 /// The CDM tables and the identifiers kept outside them.
@@ -172,6 +178,18 @@ impl Span {
     }
 }
 
+/// A text id for a `*_source_value`, or null when it is or holds an MRN
+/// (as a whole or as one of its parts between separators: `M0042-V1`).
+fn source_id(id: &str, mrns: &BTreeSet<String>) -> Value {
+    let id = id.trim();
+    let is_mrn = |s: &str| !s.is_empty() && mrns.contains(s);
+    if is_mrn(id) || id.split(|c: char| !c.is_ascii_alphanumeric()).any(is_mrn) {
+        Value::Null
+    } else {
+        Value::text(id)
+    }
+}
+
 fn int(x: i64) -> Value {
     Value::Int(x)
 }
@@ -273,7 +291,7 @@ pub fn build(m: &CleanModel) -> Result<Cdm> {
                 int(vocab.concept("Race", race_code(&p.race))),
                 int(vocab.concept("Ethnicity", ethnicity_code(&p.ethnicity))),
                 opt_int(location_id),
-                Value::text(key.as_str()),
+                source_id(key, m.mrns),
                 Value::text(p.sex.as_str()),
                 int(0),
                 Value::text(p.race.as_str()),
@@ -361,7 +379,7 @@ pub fn build(m: &CleanModel) -> Result<Cdm> {
                 e.discharge_time.map_or(Value::Null, Value::Datetime),
                 int(ehr),
                 opt_int(sites.get(source).copied()),
-                Value::text(e.encounter_id.as_str()),
+                source_id(&e.encounter_id, m.mrns),
                 int(0),
                 if e.disposition.is_empty() {
                     Value::Null
@@ -581,7 +599,7 @@ pub fn build(m: &CleanModel) -> Result<Cdm> {
                 int(0),
                 int(0),
                 opt_int(visit_of(Some(&n.encounter_id))?),
-                Value::text(n.note_id.as_str()),
+                source_id(&n.note_id, m.mrns),
             ],
         )?;
     }
@@ -753,6 +771,7 @@ mod tests {
             medications: &[],
             notes: &[],
             data_end: t("2023-03-10T00:00:00"),
+            mrns: &BTreeSet::from(["MRN-9".to_string()]),
         };
         let cdm = build(&model).unwrap();
         let d = |s: &str| Value::Date(NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap());
@@ -806,5 +825,20 @@ mod tests {
         }
         assert_eq!(cell(&cdm, "location", 0, "zip"), &Value::text("627"));
         assert_eq!(cdm.identifiers.rows[0][9], Cell::Text("62704".into()));
+        assert_eq!(
+            cell(&cdm, "person", 0, "person_source_value"),
+            &Value::text("P2")
+        );
+    }
+
+    #[test]
+    fn a_text_id_that_is_or_holds_an_mrn_stays_out_of_the_cdm() {
+        let mrns = BTreeSet::from(["01234567".to_string(), "M0042".to_string()]);
+        assert_eq!(source_id("01234567", &mrns), Value::Null);
+        assert_eq!(source_id("M0042-V1", &mrns), Value::Null);
+        assert_eq!(source_id("E0000000-01", &mrns), Value::text("E0000000-01"));
+        assert_eq!(source_id("P0000000", &mrns), Value::text("P0000000"));
+        // part of a longer token is not the MRN
+        assert_eq!(source_id("X01234567", &mrns), Value::text("X01234567"));
     }
 }

@@ -727,6 +727,11 @@ pub fn run(cfg: &PipelineConfig, out: &Path) -> Result<IngestSummary> {
         medications: &out_med,
         notes: &out_note,
         data_end,
+        mrns: &patients
+            .iter()
+            .map(|k| k.value.mrn.trim().to_string())
+            .filter(|m| !m.is_empty())
+            .collect(),
     })?
     .write(out)?;
     write_analysis_csv(out.join("analysis.csv"), &analysis)?;

@@ -291,14 +291,13 @@ fn parquet_tables_have_the_specification_s_columns_and_logical_types() {
     }
 }
 
-#[test]
-fn identifiers_stay_outside_the_cdm() {
-    let conn = db();
-    let patients = rows("patients.csv");
-    conn.execute_batch("CREATE TEMP TABLE ids (v TEXT)")
+/// No identifier of `people` in any CDM table (free-text notes aside), and
+/// no CDM column named like one.
+fn assert_no_identifiers(conn: &Connection, people: &[BTreeMap<String, String>]) {
+    conn.execute_batch("CREATE TEMP TABLE IF NOT EXISTS ids (v TEXT)")
         .unwrap();
     let mut names = Vec::new();
-    for p in &patients {
+    for p in people {
         for k in ["ssn", "phone", "email", "mrn", "address_line", "zip"] {
             if !p[k].is_empty() {
                 conn.execute("INSERT INTO ids VALUES (?1)", [&p[k]])
@@ -307,7 +306,7 @@ fn identifiers_stay_outside_the_cdm() {
         }
         names.push(format!("{} {}", p["given_name"], p["family_name"]));
     }
-    assert!(count(&conn, "SELECT count(*) FROM ids") > 4 * patients.len() as i64);
+    assert!(count(conn, "SELECT count(*) FROM ids") > 4 * people.len() as i64);
     let spec = spec();
     for table in TABLES {
         for f in &spec[table] {
@@ -321,13 +320,13 @@ fn identifiers_stay_outside_the_cdm() {
                 continue;
             }
             let found = count(
-                &conn,
+                conn,
                 &format!("SELECT count(*) FROM {table} WHERE {col} IN (SELECT v FROM temp.ids)"),
             );
             assert_eq!(found, 0, "{table}.{col} holds an identifier");
             for name in &names {
                 let found = count(
-                    &conn,
+                    conn,
                     &format!(
                         "SELECT count(*) FROM {table} WHERE instr({col}, '{}') > 0",
                         name.replace('\'', "''")
@@ -340,26 +339,65 @@ fn identifiers_stay_outside_the_cdm() {
     for col in ["address_1", "address_2", "city", "county"] {
         assert_eq!(
             count(
-                &conn,
+                conn,
                 &format!("SELECT count(*) FROM location WHERE {col} IS NOT NULL")
             ),
             0
         );
     }
+}
+
+fn read_csv(path: &Path) -> Vec<BTreeMap<String, String>> {
+    let mut r = csv::Reader::from_path(path).unwrap();
+    r.deserialize().map(Result::unwrap).collect()
+}
+
+#[test]
+fn identifiers_stay_outside_the_cdm() {
+    let patients = rows("patients.csv");
+    assert_no_identifiers(&db(), &patients);
     // ... and are kept, by person_id, beside it
-    let mut r = csv::Reader::from_path(fixture().out.join("identifiers.csv")).unwrap();
-    let kept: BTreeSet<(String, String)> = r
-        .deserialize::<BTreeMap<String, String>>()
-        .map(|x| {
-            let x = x.unwrap();
-            (x["person_source_value"].clone(), x["ssn"].clone())
-        })
+    let kept: BTreeSet<(String, String)> = read_csv(&fixture().out.join("identifiers.csv"))
+        .into_iter()
+        .map(|x| (x["person_source_value"].clone(), x["ssn"].clone()))
         .collect();
     let generated: BTreeSet<(String, String)> = patients
         .iter()
         .map(|p| (p["patient_id"].clone(), p["ssn"].clone()))
         .collect();
     assert_eq!(kept, generated);
+}
+
+/// The legacy silos' registration system keys its patients by MRN: the
+/// linked person's id is an MRN, and stays out of `person_source_value`.
+#[test]
+fn legacy_silos_keep_their_mrns_out_of_the_cdm() {
+    let dir = tempfile::tempdir().unwrap();
+    let config =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/legacy-messy/legacy/pipeline.toml");
+    succeeded(
+        Command::new(env!("CARGO_BIN_EXE_carelab"))
+            .args(["-q", "--no-progress", "ingest", "--config"])
+            .arg(&config)
+            .arg("--out")
+            .arg(dir.path())
+            .output()
+            .unwrap(),
+    );
+    let people = read_csv(&dir.path().join("identifiers.csv"));
+    assert!(
+        people
+            .iter()
+            .filter(|p| p["person_source_value"] == p["mrn"])
+            .count()
+            > 100
+    );
+    let conn = Connection::open(dir.path().join("cdm.sqlite")).unwrap();
+    assert_no_identifiers(&conn, &people);
+    assert_eq!(
+        count(&conn, "SELECT count(*) FROM person"),
+        people.len() as i64
+    );
 }
 
 /// The Book of OHDSI's first queries, on `cdm.sqlite`, against counts
