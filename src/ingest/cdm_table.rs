@@ -401,15 +401,31 @@ pub fn sqlite_primary_keys() -> Result<String> {
     Ok(out)
 }
 
-fn sql_value(v: &Value) -> rusqlite::types::Value {
-    use rusqlite::types::Value as V;
-    match v {
-        Value::Null => V::Null,
-        Value::Int(x) => V::Integer(*x),
-        Value::Float(x) => V::Real(*x),
-        Value::Text(s) => V::Text(s.clone()),
-        Value::Date(d) => V::Text(d.format("%Y-%m-%d").to_string()),
-        Value::Datetime(t) => V::Text(t.format("%Y-%m-%d %H:%M:%S").to_string()),
+/// A cell bound to an SQLite parameter, borrowed where it can be (a load
+/// binds a few million of them).
+struct Sql<'a>(&'a Value);
+
+impl rusqlite::ToSql for Sql<'_> {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        use crate::clinical::iso::{date_ascii, datetime_ascii};
+        use rusqlite::types::{ToSqlOutput, Value as V, ValueRef};
+        Ok(match self.0 {
+            Value::Null => ToSqlOutput::Borrowed(ValueRef::Null),
+            Value::Int(x) => ToSqlOutput::Borrowed(ValueRef::Integer(*x)),
+            Value::Float(x) => ToSqlOutput::Borrowed(ValueRef::Real(*x)),
+            Value::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+            Value::Date(d) => ToSqlOutput::Owned(V::Text(match date_ascii(d) {
+                Some(b) => String::from_utf8_lossy(&b).into_owned(),
+                None => d.format("%Y-%m-%d").to_string(),
+            })),
+            Value::Datetime(t) => ToSqlOutput::Owned(V::Text(match datetime_ascii(t) {
+                Some(mut b) => {
+                    b[10] = b' ';
+                    String::from_utf8_lossy(&b).into_owned()
+                }
+                None => t.format("%Y-%m-%d %H:%M:%S").to_string(),
+            })),
+        })
     }
 }
 
@@ -426,8 +442,11 @@ pub fn write_sqlite(path: &Path, tables: &[CdmTable]) -> Result<()> {
         std::fs::remove_file(&tmp).at(&tmp)?;
     }
     let mut conn = rusqlite::Connection::open(&tmp).map_err(fail)?;
-    conn.execute_batch("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;")
-        .map_err(fail)?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; \
+         PRAGMA locking_mode = EXCLUSIVE; PRAGMA cache_size = -65536;",
+    )
+    .map_err(fail)?;
     conn.execute_batch(&sqlite_ddl()).map_err(fail)?;
     let tx = conn.transaction().map_err(fail)?;
     for t in tables {
@@ -440,7 +459,7 @@ pub fn write_sqlite(path: &Path, tables: &[CdmTable]) -> Result<()> {
         );
         let mut stmt = tx.prepare(&sql).map_err(fail)?;
         for row in &t.rows {
-            stmt.execute(rusqlite::params_from_iter(row.iter().map(sql_value)))
+            stmt.execute(rusqlite::params_from_iter(row.iter().map(Sql)))
                 .map_err(fail)?;
         }
     }
