@@ -499,34 +499,64 @@ fn sql_derives_the_index_stays_and_labels_of_the_analysis_table() {
             .unwrap();
     let data_end = quality["data_end"].as_str().unwrap().replace('T', " ");
     let mut stmt = conn.prepare(&sql).unwrap();
-    let from_sql: Vec<[String; 5]> = stmt
+    // stay, patient, admit, discharge, label; then the three durations
+    type Row = ([String; 5], [Option<f64>; 3]);
+    let from_sql: Vec<Row> = stmt
         .query_map(rusqlite::named_params! { ":data_end": data_end }, |r| {
-            Ok([
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, i64>(4)?.to_string(),
-            ])
+            Ok((
+                [
+                    r.get::<_, String>("stay_id")?,
+                    r.get::<_, String>("patient_id")?,
+                    r.get::<_, String>("admit_time")?,
+                    r.get::<_, String>("discharge_time")?,
+                    r.get::<_, i64>("readmit_30d")?.to_string(),
+                ],
+                [
+                    r.get("los_days")?,
+                    r.get::<_, Option<i64>>("prior_admissions_365d")?
+                        .map(|n| n as f64),
+                    r.get("days_since_last_discharge")?,
+                ],
+            ))
         })
         .unwrap()
         .map(Result::unwrap)
         .collect();
-    let mut r = csv::Reader::from_path(fixture().out.join("analysis.csv")).unwrap();
-    let from_ingest: Vec<[String; 5]> = r
-        .deserialize::<BTreeMap<String, String>>()
+    let num = |s: &str| (!s.is_empty()).then(|| s.parse::<f64>().unwrap());
+    let from_ingest: Vec<Row> = read_csv(&fixture().out.join("analysis.csv"))
+        .into_iter()
         .map(|x| {
-            let x = x.unwrap();
-            [
-                x["stay_id"].clone(),
-                x["patient_id"].clone(),
-                x["admit_time"].replace('T', " "),
-                x["discharge_time"].replace('T', " "),
-                x["readmit_30d"].clone(),
-            ]
+            (
+                [
+                    x["stay_id"].clone(),
+                    x["patient_id"].clone(),
+                    x["admit_time"].replace('T', " "),
+                    x["discharge_time"].replace('T', " "),
+                    x["readmit_30d"].clone(),
+                ],
+                [
+                    num(&x["los_days"]),
+                    num(&x["prior_admissions_365d"]),
+                    num(&x["days_since_last_discharge"]),
+                ],
+            )
         })
         .collect();
     assert!(from_ingest.len() > 20, "{}", from_ingest.len());
-    assert!(from_ingest.iter().any(|x| x[4] == "1"));
-    assert_eq!(from_sql, from_ingest);
+    assert!(from_ingest.iter().any(|x| x.0[4] == "1"));
+    assert!(from_ingest
+        .iter()
+        .any(|x| x.1[1] > Some(0.0) && x.1[2].is_some()));
+    assert_eq!(from_sql.len(), from_ingest.len());
+    for (got, want) in from_sql.iter().zip(&from_ingest) {
+        assert_eq!(got.0, want.0);
+        for (g, w) in got.1.iter().zip(&want.1) {
+            let same = match (g, w) {
+                (Some(g), Some(w)) => (g - w).abs() < 1e-9,
+                (None, None) => true,
+                _ => false,
+            };
+            assert!(same, "stay {}: {:?} vs {:?}", want.0[0], got.1, want.1);
+        }
+    }
 }
