@@ -6,12 +6,15 @@
 //! different systems into one master patient index; `pipeline` applies the
 //! multi-record rules (referential integrity, duplicates), sends every
 //! rejected record to `quarantine/<source>.csv` with a reason, and writes the
-//! OMOP-like tables (`omop`), the analysis table and the quality report
-//! (`quality`). Nothing is dropped silently: per source, records in =
+//! OMOP-like tables (`omop`), the OMOP CDM v5.4 database (`cdm`, on the
+//! specification in `cdm_table` and the vocabulary subset in `vocabulary`),
+//! the analysis table and the quality report (`quality`). Nothing is dropped silently: per source, records in =
 //! records out + records quarantined + records skipped (read but not kept,
 //! each with its reason: what the model has no place for, counted by type,
 //! an HL7 v2 result of a type the model does not hold, a cancelled stay).
 
+pub mod cdm;
+pub mod cdm_table;
 pub mod linkage;
 pub mod maps;
 pub mod mllp;
@@ -21,5 +24,6 @@ pub mod quality;
 pub mod raw;
 pub mod source;
 pub mod validate;
+pub mod vocabulary;
 
 pub use pipeline::{run, IngestSummary, PipelineConfig, SourceConfig, SourceKind};

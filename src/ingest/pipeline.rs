@@ -719,6 +719,21 @@ pub fn run(cfg: &PipelineConfig, out: &Path) -> Result<IngestSummary> {
     )
     .iter()
     .try_for_each(|t| t.write(&omop_dir))?;
+    super::cdm::build(&super::cdm::CleanModel {
+        persons: &persons,
+        encounters: &clean_enc,
+        observations: &out_obs,
+        conditions: &out_cond,
+        medications: &out_med,
+        notes: &out_note,
+        data_end,
+        mrns: &patients
+            .iter()
+            .map(|k| k.value.mrn.trim().to_string())
+            .filter(|m| !m.is_empty())
+            .collect(),
+    })?
+    .write(out)?;
     write_analysis_csv(out.join("analysis.csv"), &analysis)?;
     let mut total_q = 0;
     for (source, items) in &quarantine {

@@ -16,6 +16,7 @@ mod audit_cli;
 mod bench_serve;
 mod book;
 mod book_run;
+mod cdm;
 mod cli_pipe;
 mod cost_cli;
 mod datasets;

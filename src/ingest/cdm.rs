@@ -1,0 +1,844 @@
+//! The clean model as an OMOP CDM v5.4 database: `cdm.sqlite` (OHDSI's
+//! DDL and primary keys) and `cdm/<table>.parquet`, with the shipped
+//! vocabulary subset in the vocabulary tables.
+//!
+//! Decisions the CDM leaves to the ETL, taken once here:
+//! - Ids are integers numbered 1, 2, ... in the order of CareLab's text ids
+//!   (sorted), so the same data gives the same ids; the text id is kept
+//!   where the CDM has a place for it (`person_source_value`,
+//!   `visit_source_value`, `note_source_value`) unless it is, or holds, a
+//!   medical record number: a registration system that keys its patients
+//!   by MRN gives person ids that are MRNs, and those stay out (null; the
+//!   id is in the identifiers file).
+//! - Identifiers (names, address line, city, full ZIP code, phone, email,
+//!   SSN, MRN) never enter the CDM: they go to `identifiers.csv` and
+//!   `.parquet` beside it, keyed by `person_id`, which is what
+//!   de-identification works on. `location` holds the state and the
+//!   three-digit ZIP prefix only. Free-text notes are the exception the CDM
+//!   itself makes: `note.note_text` is the note as written, PHI included,
+//!   until `carelab deid` has been run on it.
+//! - A stay still open at the extraction (no discharge yet) ends, as the
+//!   CDM's conventions ask for ongoing visits, on the extraction date
+//!   (`data_end`); its `visit_end_datetime` stays null, which is how a query
+//!   tells it from a stay that ended that day.
+//! - A medication order has no duration in CareLab's data: its exposure
+//!   ends the day it starts (`drug_exposure_end_date` is required).
+//! - A stay's principal diagnosis (`reason_code`) is a condition occurrence
+//!   of that visit with `condition_status_source_value` "principal
+//!   diagnosis"; chronic conditions carry none.
+//! - Every record is of type `32817` EHR.
+//! - A code the vocabulary subset lacks gives concept id 0 with the code in
+//!   the source value (see `datasets/omop-vocabulary/README.md`).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::Path;
+
+use chrono::{Datelike, NaiveDate, NaiveDateTime};
+
+use super::cdm_table::{write_sqlite, CdmTable, Spec, Value};
+use super::omop::{Cell, Kind, OutTable};
+use super::validate::MappedObservation;
+use super::vocabulary::Vocabulary;
+use crate::clinical::codes::LOINC;
+use crate::clinical::records::{Condition, Encounter, Medication, Note, Patient};
+use crate::error::{Error, Result};
+
+/// The clean model after linkage, as the pipeline holds it: each record
+/// with the source it came from.
+pub struct CleanModel<'a> {
+    pub persons: &'a BTreeMap<String, Patient>,
+    pub encounters: &'a BTreeMap<String, (Encounter, String)>,
+    pub observations: &'a [(MappedObservation, String)],
+    pub conditions: &'a [(Condition, String)],
+    pub medications: &'a [(Medication, String)],
+    pub notes: &'a [(Note, String)],
+    /// The extraction: the end of the data.
+    pub data_end: NaiveDateTime,
+    /// Every MRN the sources sent (of every patient record, before
+    /// linkage): a text id that is or holds one is not written to the CDM.
+    pub mrns: &'a BTreeSet<String>,
+}
+
+/// The CDM tables and the identifiers kept outside them.
+pub struct Cdm {
+    pub tables: Vec<CdmTable>,
+    pub identifiers: OutTable,
+}
+
+impl Cdm {
+    pub fn table(&self, name: &str) -> Option<&CdmTable> {
+        self.tables.iter().find(|t| t.name == name)
+    }
+
+    /// `<out>/cdm.sqlite`, `<out>/cdm/<table>.parquet` and
+    /// `<out>/identifiers.{csv,parquet}`.
+    pub fn write(&self, out: &Path) -> Result<()> {
+        let dir = out.join("cdm");
+        for t in &self.tables {
+            t.write_parquet(&dir)?;
+        }
+        write_sqlite(&out.join("cdm.sqlite"), &self.tables)?;
+        self.identifiers.write(out)
+    }
+}
+
+/// The tables ingest writes, in load order.
+pub const TABLES: [&str; 17] = [
+    "location",
+    "care_site",
+    "person",
+    "observation_period",
+    "visit_occurrence",
+    "condition_occurrence",
+    "drug_exposure",
+    "measurement",
+    "note",
+    "death",
+    "cdm_source",
+    "concept",
+    "concept_relationship",
+    "vocabulary",
+    "domain",
+    "concept_class",
+    "relationship",
+];
+
+/// Ids numbered from 1 in the order of the text ids.
+fn number<'a>(ids: impl Iterator<Item = &'a str>) -> HashMap<&'a str, i64> {
+    let sorted: BTreeSet<&str> = ids.collect();
+    sorted.into_iter().zip(1..).collect()
+}
+
+fn lookup(ids: &HashMap<&str, i64>, what: &str, id: &str) -> Result<i64> {
+    ids.get(id).copied().ok_or_else(|| {
+        Error::failure(format!(
+            "CDM: no {what} {id} for a record that refers to it (a bug: ingest checked it)"
+        ))
+    })
+}
+
+/// The CDM's race codes (CDC Race and Ethnicity Code Set) for the OMB
+/// categories CareLab records; "Other" has no standard concept.
+fn race_code(race: &str) -> &'static str {
+    match race.trim() {
+        "American Indian or Alaska Native" => "1",
+        "Asian" => "2",
+        "Black or African American" => "3",
+        "Native Hawaiian or Other Pacific Islander" => "4",
+        "White" => "5",
+        _ => "",
+    }
+}
+
+fn ethnicity_code(ethnicity: &str) -> &'static str {
+    match ethnicity.trim() {
+        "Hispanic or Latino" => "Hispanic",
+        "Not Hispanic or Latino" => "Not Hispanic",
+        _ => "",
+    }
+}
+
+/// The CDM visit code of a FHIR v3 ActCode encounter class.
+fn visit_code(class: &str) -> &'static str {
+    match class.trim().to_ascii_uppercase().as_str() {
+        "IMP" | "ACUTE" | "NONAC" | "INPATIENT" => "IP",
+        "EMER" | "EMERGENCY" => "ER",
+        "AMB" | "AMBULATORY" | "OUTPATIENT" => "OP",
+        _ => "",
+    }
+}
+
+/// The de-identified place: state and the three-digit ZIP prefix (HIPAA
+/// Safe Harbor keeps both); `None` when neither is known.
+fn place(p: &Patient) -> Option<(String, String)> {
+    let state = p.state.trim().to_ascii_uppercase();
+    let state = if state.len() == 2 {
+        state
+    } else {
+        String::new()
+    };
+    let zip3: String = p.zip.trim().chars().take(3).collect();
+    let zip3 = if zip3.len() == 3 && zip3.bytes().all(|b| b.is_ascii_digit()) {
+        zip3
+    } else {
+        String::new()
+    };
+    (!state.is_empty() || !zip3.is_empty()).then_some((state, zip3))
+}
+
+/// Earliest and latest day of each person's records.
+#[derive(Default)]
+struct Span(BTreeMap<i64, (NaiveDate, NaiveDate)>);
+
+impl Span {
+    fn add(&mut self, person: i64, day: NaiveDate) {
+        let e = self.0.entry(person).or_insert((day, day));
+        e.0 = e.0.min(day);
+        e.1 = e.1.max(day);
+    }
+}
+
+/// A text id for a `*_source_value`, or null when it is or holds an MRN
+/// (as a whole or as one of its parts between separators: `M0042-V1`).
+fn source_id(id: &str, mrns: &BTreeSet<String>) -> Value {
+    let id = id.trim();
+    let is_mrn = |s: &str| !s.is_empty() && mrns.contains(s);
+    if is_mrn(id) || id.split(|c: char| !c.is_ascii_alphanumeric()).any(is_mrn) {
+        Value::Null
+    } else {
+        Value::text(id)
+    }
+}
+
+fn int(x: i64) -> Value {
+    Value::Int(x)
+}
+
+fn opt_int(x: Option<i64>) -> Value {
+    x.map_or(Value::Null, Value::Int)
+}
+
+/// Turn the clean model into the CDM tables.
+pub fn build(m: &CleanModel) -> Result<Cdm> {
+    let spec = Spec::v54()?;
+    let vocab = Vocabulary::shipped(&spec)?;
+    let ehr = vocab.concept("Type Concept", "OMOP4976890");
+    let person_ids = number(m.persons.keys().map(String::as_str));
+    let visit_ids = number(m.encounters.keys().map(String::as_str));
+    let mut span = Span::default();
+
+    // location: the distinct de-identified places
+    let places: BTreeSet<(String, String)> = m.persons.values().filter_map(place).collect();
+    let place_ids: HashMap<&(String, String), i64> = places.iter().zip(1..).collect();
+    let mut location = CdmTable::new(&spec, "location")?;
+    let at = location.columns(&["location_id", "state", "zip", "location_source_value"])?;
+    for (key, id) in places.iter().zip(1..) {
+        let (state, zip3) = key;
+        location.push(
+            &at,
+            vec![
+                int(id),
+                Value::text(state.as_str()),
+                Value::text(zip3.as_str()),
+                Value::text(format!("{state} {zip3}").trim()),
+            ],
+        )?;
+    }
+
+    // care_site: one per source system that sent stays
+    let sites = number(m.encounters.values().map(|(_, s)| s.as_str()));
+    let mut care_site = CdmTable::new(&spec, "care_site")?;
+    let at = care_site.columns(&["care_site_id", "care_site_name", "care_site_source_value"])?;
+    let by_id: BTreeMap<i64, &str> = sites.iter().map(|(s, i)| (*i, *s)).collect();
+    for (id, name) in by_id {
+        care_site.push(&at, vec![int(id), Value::text(name), Value::text(name)])?;
+    }
+
+    // person, death and the identifiers beside them
+    let mut person = CdmTable::new(&spec, "person")?;
+    let at = person.columns(&[
+        "person_id",
+        "gender_concept_id",
+        "year_of_birth",
+        "month_of_birth",
+        "day_of_birth",
+        "birth_datetime",
+        "race_concept_id",
+        "ethnicity_concept_id",
+        "location_id",
+        "person_source_value",
+        "gender_source_value",
+        "gender_source_concept_id",
+        "race_source_value",
+        "race_source_concept_id",
+        "ethnicity_source_value",
+        "ethnicity_source_concept_id",
+    ])?;
+    let mut death = CdmTable::new(&spec, "death")?;
+    let death_at = death.columns(&["person_id", "death_date", "death_type_concept_id"])?;
+    let mut identifiers = OutTable::new(
+        "identifiers",
+        &[
+            ("person_id", Kind::Integer),
+            ("person_source_value", Kind::Text),
+            ("mrn", Kind::Text),
+            ("given_name", Kind::Text),
+            ("family_name", Kind::Text),
+            ("birth_date", Kind::Text),
+            ("address_line", Kind::Text),
+            ("city", Kind::Text),
+            ("state", Kind::Text),
+            ("zip", Kind::Text),
+            ("phone", Kind::Text),
+            ("email", Kind::Text),
+            ("ssn", Kind::Text),
+        ],
+    );
+    for (key, p) in m.persons {
+        let id = lookup(&person_ids, "person", key)?;
+        let b = p.birth_date;
+        let sex = p.sex.trim().to_ascii_uppercase();
+        let location_id = place(p).and_then(|k| place_ids.get(&k).copied());
+        person.push(
+            &at,
+            vec![
+                int(id),
+                int(vocab.concept("Gender", &sex)),
+                int(i64::from(b.year())),
+                int(i64::from(b.month())),
+                int(i64::from(b.day())),
+                Value::Datetime(b.and_hms_opt(0, 0, 0).unwrap_or_default()),
+                int(vocab.concept("Race", race_code(&p.race))),
+                int(vocab.concept("Ethnicity", ethnicity_code(&p.ethnicity))),
+                opt_int(location_id),
+                source_id(key, m.mrns),
+                Value::text(p.sex.as_str()),
+                int(0),
+                Value::text(p.race.as_str()),
+                int(0),
+                Value::text(p.ethnicity.as_str()),
+                int(0),
+            ],
+        )?;
+        if let Some(d) = p.death_date {
+            death.push(&death_at, vec![int(id), Value::Date(d), int(ehr)])?;
+            span.add(id, d);
+        }
+        let t = |s: &String| Cell::Text(s.clone());
+        identifiers.rows.push(vec![
+            Cell::Integer(id),
+            t(key),
+            t(&p.mrn),
+            t(&p.given_name),
+            t(&p.family_name),
+            Cell::Text(b.to_string()),
+            t(&p.address_line),
+            t(&p.city),
+            t(&p.state),
+            t(&p.zip),
+            t(&p.phone),
+            t(&p.email),
+            t(&p.ssn),
+        ]);
+    }
+
+    // visit_occurrence, each visit after the person's previous one
+    let mut visit = CdmTable::new(&spec, "visit_occurrence")?;
+    let at = visit.columns(&[
+        "visit_occurrence_id",
+        "person_id",
+        "visit_concept_id",
+        "visit_start_date",
+        "visit_start_datetime",
+        "visit_end_date",
+        "visit_end_datetime",
+        "visit_type_concept_id",
+        "care_site_id",
+        "visit_source_value",
+        "visit_source_concept_id",
+        "discharged_to_concept_id",
+        "discharged_to_source_value",
+        "preceding_visit_occurrence_id",
+    ])?;
+    let mut order: Vec<(i64, NaiveDateTime, i64, &Encounter, &str)> = Vec::new();
+    for (key, (e, source)) in m.encounters {
+        order.push((
+            lookup(&person_ids, "person", &e.patient_id)?,
+            e.admit_time,
+            lookup(&visit_ids, "visit", key)?,
+            e,
+            source.as_str(),
+        ));
+    }
+    order.sort_by_key(|(p, admit, v, _, _)| (*p, *admit, *v));
+    let mut preceding: HashMap<i64, i64> = HashMap::new();
+    let mut previous: Option<(i64, i64)> = None;
+    for (p, _, v, _, _) in &order {
+        if let Some((_, pv)) = previous.filter(|(pp, _)| pp == p) {
+            preceding.insert(*v, pv);
+        }
+        previous = Some((*p, *v));
+    }
+    order.sort_by_key(|(_, _, v, _, _)| *v);
+    for (p, admit, v, e, source) in &order {
+        let end_date = e
+            .discharge_time
+            .map_or(m.data_end.date(), |t| t.date())
+            .max(admit.date());
+        span.add(*p, admit.date());
+        span.add(*p, end_date);
+        visit.push(
+            &at,
+            vec![
+                int(*v),
+                int(*p),
+                int(vocab.concept("Visit", visit_code(&e.class))),
+                Value::Date(admit.date()),
+                Value::Datetime(*admit),
+                Value::Date(end_date),
+                e.discharge_time.map_or(Value::Null, Value::Datetime),
+                int(ehr),
+                opt_int(sites.get(source).copied()),
+                source_id(&e.encounter_id, m.mrns),
+                int(0),
+                if e.disposition.is_empty() {
+                    Value::Null
+                } else {
+                    int(0)
+                },
+                Value::text(e.disposition.as_str()),
+                opt_int(preceding.get(v).copied()),
+            ],
+        )?;
+    }
+
+    // condition_occurrence: chronic conditions, then principal diagnoses
+    let mut condition = CdmTable::new(&spec, "condition_occurrence")?;
+    let at = condition.columns(&[
+        "condition_occurrence_id",
+        "person_id",
+        "condition_concept_id",
+        "condition_start_date",
+        "condition_start_datetime",
+        "condition_type_concept_id",
+        "visit_occurrence_id",
+        "condition_source_value",
+        "condition_source_concept_id",
+        "condition_status_source_value",
+        "condition_status_concept_id",
+    ])?;
+    let mut conds: Vec<&Condition> = m.conditions.iter().map(|(c, _)| c).collect();
+    conds.sort_by(|a, b| a.condition_id.cmp(&b.condition_id));
+    let mut next_id = 1;
+    let visit_of = |enc: Option<&str>| -> Result<Option<i64>> {
+        enc.filter(|e| !e.is_empty())
+            .map(|e| lookup(&visit_ids, "visit", e))
+            .transpose()
+    };
+    for c in conds {
+        let p = lookup(&person_ids, "person", &c.patient_id)?;
+        let source = vocab.concept("ICD10CM", &c.code);
+        span.add(p, c.onset_date);
+        condition.push(
+            &at,
+            vec![
+                int(next_id),
+                int(p),
+                int(vocab.standard(source)),
+                Value::Date(c.onset_date),
+                Value::Null,
+                int(ehr),
+                opt_int(visit_of(c.encounter_id.as_deref())?),
+                Value::text(c.code.trim()),
+                int(source),
+                Value::Null,
+                Value::Null,
+            ],
+        )?;
+        next_id += 1;
+    }
+    for (p, admit, v, e, _) in &order {
+        if e.reason_code.trim().is_empty() {
+            continue;
+        }
+        let source = vocab.concept("ICD10CM", &e.reason_code);
+        condition.push(
+            &at,
+            vec![
+                int(next_id),
+                int(*p),
+                int(vocab.standard(source)),
+                Value::Date(admit.date()),
+                Value::Datetime(*admit),
+                int(ehr),
+                int(*v),
+                Value::text(e.reason_code.trim()),
+                int(source),
+                Value::text("principal diagnosis"),
+                int(0),
+            ],
+        )?;
+        next_id += 1;
+    }
+
+    // drug_exposure
+    let mut drug = CdmTable::new(&spec, "drug_exposure")?;
+    let at = drug.columns(&[
+        "drug_exposure_id",
+        "person_id",
+        "drug_concept_id",
+        "drug_exposure_start_date",
+        "drug_exposure_start_datetime",
+        "drug_exposure_end_date",
+        "drug_type_concept_id",
+        "visit_occurrence_id",
+        "drug_source_value",
+        "drug_source_concept_id",
+    ])?;
+    let mut meds: Vec<&Medication> = m.medications.iter().map(|(x, _)| x).collect();
+    meds.sort_by(|a, b| a.medication_id.cmp(&b.medication_id));
+    for (md, id) in meds.into_iter().zip(1..) {
+        let p = lookup(&person_ids, "person", &md.patient_id)?;
+        let source = vocab.concept("RxNorm", &md.rxnorm);
+        let day = md.authored_time.date();
+        span.add(p, day);
+        drug.push(
+            &at,
+            vec![
+                int(id),
+                int(p),
+                int(vocab.standard(source)),
+                Value::Date(day),
+                Value::Datetime(md.authored_time),
+                Value::Date(day),
+                int(ehr),
+                opt_int(visit_of(Some(&md.encounter_id))?),
+                Value::text(md.rxnorm.trim()),
+                int(source),
+            ],
+        )?;
+    }
+
+    // measurement
+    let mut meas = CdmTable::new(&spec, "measurement")?;
+    let at = meas.columns(&[
+        "measurement_id",
+        "person_id",
+        "measurement_concept_id",
+        "measurement_date",
+        "measurement_datetime",
+        "measurement_type_concept_id",
+        "value_as_number",
+        "value_as_concept_id",
+        "unit_concept_id",
+        "visit_occurrence_id",
+        "measurement_source_value",
+        "measurement_source_concept_id",
+        "unit_source_value",
+        "unit_source_concept_id",
+        "value_source_value",
+    ])?;
+    let mut obs: Vec<&MappedObservation> = m.observations.iter().map(|(x, _)| x).collect();
+    obs.sort_by(|a, b| a.obs.observation_id.cmp(&b.obs.observation_id));
+    for (mo, id) in obs.into_iter().zip(1..) {
+        let o = &mo.obs;
+        let p = lookup(&person_ids, "person", &o.patient_id)?;
+        let concept = if &*o.system == LOINC {
+            vocab.concept("LOINC", &o.code)
+        } else {
+            0
+        };
+        span.add(p, o.time.date());
+        meas.push(
+            &at,
+            vec![
+                int(id),
+                int(p),
+                int(vocab.standard(concept)),
+                Value::Date(o.time.date()),
+                Value::Datetime(o.time),
+                int(ehr),
+                if o.value.is_finite() {
+                    Value::Float(o.value)
+                } else {
+                    Value::Null
+                },
+                if mo.value_as_concept.is_empty() {
+                    Value::Null
+                } else {
+                    int(0)
+                },
+                if o.unit.trim().is_empty() {
+                    Value::Null
+                } else {
+                    int(vocab.concept("UCUM", &o.unit))
+                },
+                opt_int(visit_of(Some(&o.encounter_id))?),
+                Value::text(mo.source_code.trim()),
+                int(vocab.concept("LOINC", &mo.source_code)),
+                Value::text(mo.source_unit.as_str()),
+                int(vocab.concept("UCUM", &mo.source_unit)),
+                Value::text(mo.source_value.as_str()),
+            ],
+        )?;
+    }
+
+    // note
+    let mut note = CdmTable::new(&spec, "note")?;
+    let at = note.columns(&[
+        "note_id",
+        "person_id",
+        "note_date",
+        "note_datetime",
+        "note_type_concept_id",
+        "note_class_concept_id",
+        "note_title",
+        "note_text",
+        "encoding_concept_id",
+        "language_concept_id",
+        "visit_occurrence_id",
+        "note_source_value",
+    ])?;
+    let mut notes: Vec<&Note> = m.notes.iter().map(|(x, _)| x).collect();
+    notes.sort_by(|a, b| a.note_id.cmp(&b.note_id));
+    for (n, id) in notes.into_iter().zip(1..) {
+        let p = lookup(&person_ids, "person", &n.patient_id)?;
+        span.add(p, n.time.date());
+        note.push(
+            &at,
+            vec![
+                int(id),
+                int(p),
+                Value::Date(n.time.date()),
+                Value::Datetime(n.time),
+                int(ehr),
+                int(0),
+                Value::text("Discharge summary"),
+                // required: an empty note is kept as an empty text
+                Value::Text(n.text.clone()),
+                int(0),
+                int(0),
+                opt_int(visit_of(Some(&n.encounter_id))?),
+                source_id(&n.note_id, m.mrns),
+            ],
+        )?;
+    }
+
+    // observation_period: from each person's first to last record
+    let mut period = CdmTable::new(&spec, "observation_period")?;
+    let at = period.columns(&[
+        "observation_period_id",
+        "person_id",
+        "observation_period_start_date",
+        "observation_period_end_date",
+        "period_type_concept_id",
+    ])?;
+    for ((p, (start, end)), id) in span.0.iter().zip(1..) {
+        period.push(
+            &at,
+            vec![
+                int(id),
+                int(*p),
+                Value::Date(*start),
+                Value::Date(*end),
+                int(ehr),
+            ],
+        )?;
+    }
+
+    let mut source = CdmTable::new(&spec, "cdm_source")?;
+    let at = source.columns(&[
+        "cdm_source_name",
+        "cdm_source_abbreviation",
+        "cdm_holder",
+        "source_description",
+        "cdm_etl_reference",
+        "source_release_date",
+        "cdm_release_date",
+        "cdm_version",
+        "cdm_version_concept_id",
+        "vocabulary_version",
+    ])?;
+    source.push(
+        &at,
+        vec![
+            Value::text("CareLab synthetic hospital data"),
+            Value::text("CareLab"),
+            Value::text("CareLab (synthetic data: no real patient)"),
+            Value::text(
+                "Synthetic patients from CareLab's generator, read from their source \
+                 systems, checked, linked and mapped by carelab ingest",
+            ),
+            Value::text("src/ingest/cdm.rs"),
+            Value::Date(m.data_end.date()),
+            Value::Date(m.data_end.date()),
+            Value::text("v5.4"),
+            int(0),
+            Value::text("CareLab OMOP subset"),
+        ],
+    )?;
+
+    let mut tables = vec![
+        location, care_site, person, period, visit, condition, drug, meas, note, death, source,
+    ];
+    tables.extend(vocab.tables);
+    debug_assert_eq!(
+        tables.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(),
+        TABLES
+    );
+    Ok(Cdm {
+        tables,
+        identifiers,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clinical::codes::Measure;
+    use crate::clinical::records::{parse_datetime, Observation};
+
+    fn t(s: &str) -> NaiveDateTime {
+        parse_datetime(s).unwrap()
+    }
+
+    fn cell<'a>(cdm: &'a Cdm, table: &str, row: usize, col: &str) -> &'a Value {
+        let t = cdm.table(table).unwrap();
+        let i = t.columns(&[col]).unwrap()[0];
+        &t.rows[row][i]
+    }
+
+    #[test]
+    fn an_open_stay_ends_on_the_extraction_date_and_identifiers_stay_out() {
+        let patient = Patient {
+            patient_id: "P2".into(),
+            mrn: "MRN-9".into(),
+            given_name: "Ann".into(),
+            family_name: "Lee".into(),
+            sex: "F".into(),
+            birth_date: NaiveDate::from_ymd_opt(1950, 6, 15).unwrap(),
+            race: "Other".into(),
+            ethnicity: "Not Hispanic or Latino".into(),
+            payer: "Medicare".into(),
+            address_line: "1 Main St".into(),
+            city: "Springfield".into(),
+            state: "IL".into(),
+            zip: "62704".into(),
+            phone: "555-010-0000".into(),
+            email: "ann@example.org".into(),
+            ssn: "123-45-6789".into(),
+            death_date: None,
+        };
+        let persons = BTreeMap::from([("P2".to_string(), patient)]);
+        let enc = |id: &str, admit: &str, discharge: Option<&str>, reason: &str| Encounter {
+            encounter_id: id.into(),
+            patient_id: "P2".into(),
+            class: "IMP".into(),
+            admit_time: t(admit),
+            discharge_time: discharge.map(t),
+            disposition: if discharge.is_some() { "home" } else { "" }.into(),
+            reason_code: reason.into(),
+        };
+        let encounters = BTreeMap::from([
+            (
+                "E1".to_string(),
+                (
+                    enc(
+                        "E1",
+                        "2023-01-01T08:00:00",
+                        Some("2023-01-04T10:00:00"),
+                        "I10",
+                    ),
+                    "ehr".to_string(),
+                ),
+            ),
+            (
+                "E2".to_string(),
+                (
+                    enc("E2", "2023-03-01T08:00:00", None, "J18.9"),
+                    "ehr".to_string(),
+                ),
+            ),
+        ]);
+        let g = Measure::Glucose;
+        let observations = vec![(
+            MappedObservation {
+                obs: Observation {
+                    observation_id: "O1".into(),
+                    patient_id: "P2".into(),
+                    encounter_id: "E2".into(),
+                    time: t("2023-03-01T09:00:00"),
+                    code: g.loinc().into(),
+                    system: LOINC.into(),
+                    display: g.display().into(),
+                    value: 99.088,
+                    unit: g.unit().into(),
+                },
+                measure: Some(g),
+                source_code: "GLU".into(),
+                source_unit: "mmol/L".into(),
+                source_value: "5.5".into(),
+                value_as_string: String::new(),
+                value_as_concept: String::new(),
+            },
+            "lab".to_string(),
+        )];
+        let model = CleanModel {
+            persons: &persons,
+            encounters: &encounters,
+            observations: &observations,
+            conditions: &[],
+            medications: &[],
+            notes: &[],
+            data_end: t("2023-03-10T00:00:00"),
+            mrns: &BTreeSet::from(["MRN-9".to_string()]),
+        };
+        let cdm = build(&model).unwrap();
+        let d = |s: &str| Value::Date(NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap());
+        // the open stay ends on the extraction date, its end time unknown
+        assert_eq!(
+            cell(&cdm, "visit_occurrence", 1, "visit_end_date"),
+            &d("2023-03-10")
+        );
+        assert_eq!(
+            cell(&cdm, "visit_occurrence", 1, "visit_end_datetime"),
+            &Value::Null
+        );
+        assert_eq!(
+            cell(&cdm, "visit_occurrence", 1, "preceding_visit_occurrence_id"),
+            &Value::Int(1)
+        );
+        // principal diagnoses: I10 maps to SNOMED, J18.9 is not in the subset
+        let cond = |row, col| cell(&cdm, "condition_occurrence", row, col).clone();
+        assert_eq!(cond(0, "condition_concept_id"), Value::Int(320128));
+        assert_eq!(cond(0, "condition_source_concept_id"), Value::Int(35207668));
+        assert_eq!(cond(1, "condition_concept_id"), Value::Int(0));
+        assert_eq!(cond(1, "condition_source_value"), Value::text("J18.9"));
+        // a local code: the standard concept from LOINC, the source kept
+        let m = |col| cell(&cdm, "measurement", 0, col).clone();
+        assert_eq!(m("measurement_concept_id"), Value::Int(3004501));
+        assert_eq!(m("measurement_source_value"), Value::text("GLU"));
+        assert_eq!(m("measurement_source_concept_id"), Value::Int(0));
+        assert_eq!(m("unit_concept_id"), Value::Int(8840));
+        assert_eq!(m("unit_source_concept_id"), Value::Int(8753));
+        // race "Other" has no standard concept; the text is kept
+        assert_eq!(cell(&cdm, "person", 0, "race_concept_id"), &Value::Int(0));
+        assert_eq!(
+            cell(&cdm, "person", 0, "race_source_value"),
+            &Value::text("Other")
+        );
+        // the observation period spans the first to the last record
+        assert_eq!(
+            cell(&cdm, "observation_period", 0, "observation_period_end_date"),
+            &d("2023-03-10")
+        );
+        // no identifier anywhere in the CDM; all of them beside it
+        let banned = ["MRN-9", "Ann", "Lee", "1 Main St", "Springfield", "62704"];
+        for table in &cdm.tables {
+            for row in &table.rows {
+                for v in row {
+                    if let Value::Text(s) = v {
+                        assert!(!banned.contains(&s.as_str()), "{}: {s}", table.name);
+                    }
+                }
+            }
+        }
+        assert_eq!(cell(&cdm, "location", 0, "zip"), &Value::text("627"));
+        assert_eq!(cdm.identifiers.rows[0][9], Cell::Text("62704".into()));
+        assert_eq!(
+            cell(&cdm, "person", 0, "person_source_value"),
+            &Value::text("P2")
+        );
+    }
+
+    #[test]
+    fn a_text_id_that_is_or_holds_an_mrn_stays_out_of_the_cdm() {
+        let mrns = BTreeSet::from(["01234567".to_string(), "M0042".to_string()]);
+        assert_eq!(source_id("01234567", &mrns), Value::Null);
+        assert_eq!(source_id("M0042-V1", &mrns), Value::Null);
+        assert_eq!(source_id("E0000000-01", &mrns), Value::text("E0000000-01"));
+        assert_eq!(source_id("P0000000", &mrns), Value::text("P0000000"));
+        // part of a longer token is not the MRN
+        assert_eq!(source_id("X01234567", &mrns), Value::text("X01234567"));
+    }
+}

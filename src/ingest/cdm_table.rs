@@ -1,0 +1,522 @@
+//! OMOP CDM v5.4 tables as OHDSI's specification defines them, and their
+//! two outputs: a Parquet file per table and one SQLite database.
+//!
+//! The field-level specification (`datasets/omop-cdm-v5.4`, vendored from
+//! OHDSI) is the one source of every table's columns, their order, types and
+//! required flags: a table is made from it, a row names the columns it
+//! fills, and a column the specification does not have, a value of the wrong
+//! type or a required column left empty is refused as a bug in the writer.
+//! So what ingest writes conforms by construction, and the `cdm` test checks
+//! the files against the same specification from the outside.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow::array::{
+    ArrayRef, Date32Array, Float64Array, Int64Array, StringArray, TimestampSecondArray,
+};
+use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use arrow::record_batch::RecordBatch;
+use chrono::{NaiveDate, NaiveDateTime};
+
+use crate::artifact::AtomicFile;
+use crate::error::{Error, IoContext, Result};
+
+/// OHDSI's field-level specification of CDM v5.4.
+pub const FIELD_LEVEL: &str =
+    include_str!("../../datasets/omop-cdm-v5.4/OMOP_CDMv5.4_Field_Level.csv");
+/// OHDSI's SQLite DDL (with the `@cdmDatabaseSchema` placeholder).
+pub const SQLITE_DDL: &str =
+    include_str!("../../datasets/omop-cdm-v5.4/OMOPCDM_sqlite_5.4_ddl.sql");
+/// OHDSI's primary keys for the same tables.
+pub const SQLITE_PRIMARY_KEYS: &str =
+    include_str!("../../datasets/omop-cdm-v5.4/OMOPCDM_sqlite_5.4_primary_keys.sql");
+
+const SPEC_FILE: &str = "datasets/omop-cdm-v5.4/OMOP_CDMv5.4_Field_Level.csv";
+
+/// A CDM column type, as the specification writes it (`integer`, `float`,
+/// `date`, `datetime`, `varchar(n)`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CdmType {
+    Integer,
+    Float,
+    Text,
+    Date,
+    Datetime,
+}
+
+impl CdmType {
+    pub fn from_spec(s: &str) -> Option<CdmType> {
+        let s = s.trim().to_ascii_lowercase();
+        Some(match s.as_str() {
+            "integer" | "bigint" => CdmType::Integer,
+            "float" => CdmType::Float,
+            "date" => CdmType::Date,
+            "datetime" => CdmType::Datetime,
+            _ if s.starts_with("varchar") => CdmType::Text,
+            _ => return None,
+        })
+    }
+
+    /// The Arrow (Parquet) type: INT64, DOUBLE, UTF8, DATE and TIMESTAMP
+    /// (seconds, local time without a zone, as the CDM's datetimes are).
+    pub fn arrow(self) -> DataType {
+        match self {
+            CdmType::Integer => DataType::Int64,
+            CdmType::Float => DataType::Float64,
+            CdmType::Text => DataType::Utf8,
+            CdmType::Date => DataType::Date32,
+            CdmType::Datetime => DataType::Timestamp(TimeUnit::Second, None),
+        }
+    }
+}
+
+/// One column of the specification.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CdmField {
+    pub name: String,
+    pub kind: CdmType,
+    pub required: bool,
+    /// The table a foreign key points at, lower case (`person`, `concept`).
+    pub fk_table: Option<String>,
+}
+
+/// The specification: every table's fields, in order, by lower-case name.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    tables: BTreeMap<String, Vec<CdmField>>,
+}
+
+impl Spec {
+    /// The vendored field-level specification.
+    pub fn v54() -> Result<Spec> {
+        Spec::parse(SPEC_FILE, FIELD_LEVEL)
+    }
+
+    pub fn parse(name: &str, text: &str) -> Result<Spec> {
+        let mut r = csv::ReaderBuilder::new().from_reader(text.as_bytes());
+        let headers = r
+            .headers()
+            .map_err(|e| Error::failure(format!("{name}: {e}")))?
+            .clone();
+        let col = |h: &str| {
+            headers
+                .iter()
+                .position(|x| x.trim_start_matches('\u{feff}') == h)
+                .ok_or_else(|| Error::bad_input(name, None, format!("a column {h}"), "none"))
+        };
+        let (t, f, req, ty, fk) = (
+            col("cdmTableName")?,
+            col("cdmFieldName")?,
+            col("isRequired")?,
+            col("cdmDatatype")?,
+            col("fkTableName")?,
+        );
+        let mut tables: BTreeMap<String, Vec<CdmField>> = BTreeMap::new();
+        for (i, rec) in r.records().enumerate() {
+            let rec = rec.map_err(|e| Error::failure(format!("{name}: {e}")))?;
+            let get = |j: usize| rec.get(j).unwrap_or("").trim();
+            let kind = CdmType::from_spec(get(ty)).ok_or_else(|| {
+                Error::bad_input(
+                    name,
+                    Some(format!("record {}, field cdmDatatype", i + 2)),
+                    "integer, float, date, datetime or varchar(n)",
+                    get(ty),
+                )
+            })?;
+            let fk_table = match get(fk) {
+                "" | "NA" => None,
+                s => Some(s.to_ascii_lowercase()),
+            };
+            tables
+                .entry(get(t).to_ascii_lowercase())
+                .or_default()
+                .push(CdmField {
+                    name: get(f).to_ascii_lowercase(),
+                    kind,
+                    required: get(req).eq_ignore_ascii_case("yes"),
+                    fk_table,
+                });
+        }
+        Ok(Spec { tables })
+    }
+
+    pub fn fields(&self, table: &str) -> Result<&[CdmField]> {
+        self.tables
+            .get(table)
+            .map(Vec::as_slice)
+            .ok_or_else(|| Error::failure(format!("the CDM has no table {table} (a bug)")))
+    }
+
+    pub fn tables(&self) -> impl Iterator<Item = (&str, &[CdmField])> {
+        self.tables.iter().map(|(k, v)| (k.as_str(), v.as_slice()))
+    }
+}
+
+/// One cell.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Int(i64),
+    Float(f64),
+    Text(String),
+    Date(NaiveDate),
+    Datetime(NaiveDateTime),
+}
+
+impl Value {
+    /// Text, or null when empty: the CDM has no empty strings, only nulls.
+    pub fn text(s: impl Into<String>) -> Value {
+        let s = s.into();
+        if s.is_empty() {
+            Value::Null
+        } else {
+            Value::Text(s)
+        }
+    }
+
+    fn fits(&self, kind: CdmType) -> bool {
+        matches!(
+            (self, kind),
+            (Value::Null, _)
+                | (Value::Int(_), CdmType::Integer)
+                | (Value::Float(_), CdmType::Float)
+                | (Value::Text(_), CdmType::Text)
+                | (Value::Date(_), CdmType::Date)
+                | (Value::Datetime(_), CdmType::Datetime)
+        )
+    }
+}
+
+/// A CDM table in memory: its specification and its rows, each holding a
+/// value for every column of the specification.
+#[derive(Debug, Clone)]
+pub struct CdmTable {
+    pub name: String,
+    pub fields: Vec<CdmField>,
+    pub rows: Vec<Vec<Value>>,
+}
+
+impl CdmTable {
+    pub fn new(spec: &Spec, name: &str) -> Result<CdmTable> {
+        Ok(CdmTable {
+            name: name.to_string(),
+            fields: spec.fields(name)?.to_vec(),
+            rows: Vec::new(),
+        })
+    }
+
+    /// Positions of the named columns, for `push`; an unknown name is a bug.
+    pub fn columns(&self, names: &[&str]) -> Result<Vec<usize>> {
+        names
+            .iter()
+            .map(|n| {
+                self.fields
+                    .iter()
+                    .position(|f| f.name == *n)
+                    .ok_or_else(|| {
+                        Error::failure(format!("CDM table {} has no column {n} (a bug)", self.name))
+                    })
+            })
+            .collect()
+    }
+
+    /// Add a row holding `values` in the columns at `at` (from `columns`);
+    /// the other columns are null.
+    pub fn push(&mut self, at: &[usize], values: Vec<Value>) -> Result<()> {
+        let mut row = vec![Value::Null; self.fields.len()];
+        for (&i, v) in at.iter().zip(values) {
+            row[i] = v;
+        }
+        for (f, v) in self.fields.iter().zip(&row) {
+            if !v.fits(f.kind) || (f.required && *v == Value::Null) {
+                return Err(Error::failure(format!(
+                    "CDM {}.{}: {} value {v:?} (a bug in the CDM writer)",
+                    self.name,
+                    f.name,
+                    if f.required { "required" } else { "typed" }
+                )));
+            }
+        }
+        self.rows.push(row);
+        Ok(())
+    }
+
+    /// Read Athena-style CSV (a header of column names, empty = null) into
+    /// the table, each value parsed as its column's type.
+    pub fn load_csv(&mut self, file: &str, text: &str) -> Result<()> {
+        let mut r = csv::ReaderBuilder::new().from_reader(text.as_bytes());
+        let headers: Vec<String> = r
+            .headers()
+            .map_err(|e| Error::failure(format!("{file}: {e}")))?
+            .iter()
+            .map(|h| h.trim().to_ascii_lowercase())
+            .collect();
+        let names: Vec<&str> = headers.iter().map(String::as_str).collect();
+        let at = self.columns(&names)?;
+        for (i, rec) in r.records().enumerate() {
+            let rec = rec.map_err(|e| Error::failure(format!("{file}: {e}")))?;
+            let line = i + 2;
+            let mut values = Vec::with_capacity(at.len());
+            for (&j, raw) in at.iter().zip(rec.iter()) {
+                let f = &self.fields[j];
+                let bad = |expected: &str| {
+                    Error::bad_input(
+                        file,
+                        Some(format!("line {line}, field {}", f.name)),
+                        expected,
+                        raw,
+                    )
+                };
+                let raw = raw.trim();
+                values.push(if raw.is_empty() {
+                    Value::Null
+                } else {
+                    match f.kind {
+                        CdmType::Integer => Value::Int(raw.parse().map_err(|_| bad("an integer"))?),
+                        CdmType::Float => Value::Float(raw.parse().map_err(|_| bad("a number"))?),
+                        CdmType::Text => Value::Text(raw.to_string()),
+                        CdmType::Date => Value::Date(
+                            NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+                                .map_err(|_| bad("a date YYYY-MM-DD"))?,
+                        ),
+                        CdmType::Datetime => Value::Datetime(
+                            NaiveDateTime::parse_from_str(raw, "%Y-%m-%d %H:%M:%S")
+                                .map_err(|_| bad("a date-time YYYY-MM-DD HH:MM:SS"))?,
+                        ),
+                    }
+                });
+            }
+            self.push(&at, values).map_err(|e| {
+                Error::bad_input(
+                    file,
+                    Some(format!("line {line}")),
+                    "a valid row",
+                    e.to_string(),
+                )
+            })?;
+        }
+        Ok(())
+    }
+
+    /// The Arrow schema: required columns are not nullable.
+    pub fn schema(&self) -> Arc<Schema> {
+        Arc::new(Schema::new(
+            self.fields
+                .iter()
+                .map(|f| Field::new(f.name.as_str(), f.kind.arrow(), !f.required))
+                .collect::<Vec<_>>(),
+        ))
+    }
+
+    /// Write `<dir>/<name>.parquet`, a row group per `ROW_GROUP` rows.
+    pub fn write_parquet(&self, dir: &Path) -> Result<()> {
+        let path = dir.join(format!("{}.parquet", self.name));
+        let schema = self.schema();
+        let file = AtomicFile::create(&path)?;
+        let mut writer = parquet::arrow::ArrowWriter::try_new(file, schema.clone(), None)?;
+        let chunk = crate::formats::table::ROW_GROUP;
+        let mut start = 0;
+        loop {
+            let rows = &self.rows[start..(start + chunk).min(self.rows.len())];
+            let arrays: Vec<ArrayRef> = self
+                .fields
+                .iter()
+                .enumerate()
+                .map(|(i, f)| column_array(f.kind, rows.iter().map(|r| &r[i])))
+                .collect();
+            writer.write(&RecordBatch::try_new(schema.clone(), arrays)?)?;
+            start += chunk;
+            if start >= self.rows.len() {
+                break;
+            }
+        }
+        writer.into_inner()?.commit()?;
+        Ok(())
+    }
+}
+
+fn column_array<'a>(kind: CdmType, cells: impl Iterator<Item = &'a Value>) -> ArrayRef {
+    use chrono::Datelike;
+    // Arrow's DATE counts days from 1970-01-01, day 719,163 of the common era
+    const EPOCH_DAYS_FROM_CE: i32 = 719_163;
+    match kind {
+        CdmType::Integer => Arc::new(Int64Array::from_iter(cells.map(|c| match c {
+            Value::Int(x) => Some(*x),
+            _ => None,
+        }))),
+        CdmType::Float => Arc::new(Float64Array::from_iter(cells.map(|c| match c {
+            Value::Float(x) => Some(*x),
+            _ => None,
+        }))),
+        CdmType::Text => Arc::new(StringArray::from_iter(cells.map(|c| match c {
+            Value::Text(s) => Some(s.as_str()),
+            _ => None,
+        }))),
+        CdmType::Date => Arc::new(Date32Array::from_iter(cells.map(|c| match c {
+            Value::Date(d) => Some(d.num_days_from_ce() - EPOCH_DAYS_FROM_CE),
+            _ => None,
+        }))),
+        CdmType::Datetime => Arc::new(TimestampSecondArray::from_iter(cells.map(|c| match c {
+            Value::Datetime(t) => Some(t.and_utc().timestamp()),
+            _ => None,
+        }))),
+    }
+}
+
+/// The DDL with its schema placeholder replaced by SQLite's `main`.
+pub fn sqlite_ddl() -> String {
+    SQLITE_DDL.replace("@cdmDatabaseSchema.", "main.")
+}
+
+/// The primary keys as SQLite can hold them: SQLite cannot add a primary
+/// key to an existing table, so each `ALTER TABLE t ADD CONSTRAINT xpk_t
+/// PRIMARY KEY (cols)` becomes `CREATE UNIQUE INDEX xpk_t ON t (cols)`,
+/// enforced and named as OHDSI names it.
+pub fn sqlite_primary_keys() -> Result<String> {
+    let mut out = String::new();
+    for (i, line) in SQLITE_PRIMARY_KEYS.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with("--") {
+            continue;
+        }
+        let parsed = line
+            .strip_prefix("ALTER TABLE @cdmDatabaseSchema.")
+            .and_then(|rest| rest.split_once(" ADD CONSTRAINT "))
+            .and_then(|(table, rest)| {
+                let (name, cols) = rest.split_once(" PRIMARY KEY ")?;
+                Some((table, name, cols.trim_end_matches(';')))
+            });
+        let Some((table, name, cols)) = parsed else {
+            return Err(Error::bad_input(
+                "OMOPCDM_sqlite_5.4_primary_keys.sql",
+                Some(format!("line {}", i + 1)),
+                "ALTER TABLE @cdmDatabaseSchema.t ADD CONSTRAINT name PRIMARY KEY (cols);",
+                line,
+            ));
+        };
+        out.push_str(&format!("CREATE UNIQUE INDEX {name} ON {table} {cols};\n"));
+    }
+    Ok(out)
+}
+
+/// A cell bound to an SQLite parameter, borrowed where it can be (a load
+/// binds a few million of them).
+struct Sql<'a>(&'a Value);
+
+impl rusqlite::ToSql for Sql<'_> {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        use crate::clinical::iso::{date_ascii, datetime_ascii};
+        use rusqlite::types::{ToSqlOutput, Value as V, ValueRef};
+        Ok(match self.0 {
+            Value::Null => ToSqlOutput::Borrowed(ValueRef::Null),
+            Value::Int(x) => ToSqlOutput::Borrowed(ValueRef::Integer(*x)),
+            Value::Float(x) => ToSqlOutput::Borrowed(ValueRef::Real(*x)),
+            Value::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+            Value::Date(d) => ToSqlOutput::Owned(V::Text(match date_ascii(d) {
+                Some(b) => String::from_utf8_lossy(&b).into_owned(),
+                None => d.format("%Y-%m-%d").to_string(),
+            })),
+            Value::Datetime(t) => ToSqlOutput::Owned(V::Text(match datetime_ascii(t) {
+                Some(mut b) => {
+                    b[10] = b' ';
+                    String::from_utf8_lossy(&b).into_owned()
+                }
+                None => t.format("%Y-%m-%d %H:%M:%S").to_string(),
+            })),
+        })
+    }
+}
+
+/// Write `path` afresh: every CDM table from OHDSI's DDL, `tables`' rows,
+/// then the primary keys (after the load, which is faster and checks every
+/// row at once). Dates are ISO 8601 text (`2023-04-05`, `2023-04-05
+/// 14:30:00`), which SQLite's date functions read and which sort in time
+/// order. Written beside the target and renamed, so a failed run leaves no
+/// half database.
+pub fn write_sqlite(path: &Path, tables: &[CdmTable]) -> Result<()> {
+    let fail = |e: rusqlite::Error| Error::failure(format!("{}: {e}", path.display()));
+    let tmp = path.with_extension("sqlite.tmp");
+    if tmp.exists() {
+        std::fs::remove_file(&tmp).at(&tmp)?;
+    }
+    let mut conn = rusqlite::Connection::open(&tmp).map_err(fail)?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; \
+         PRAGMA locking_mode = EXCLUSIVE; PRAGMA cache_size = -65536;",
+    )
+    .map_err(fail)?;
+    conn.execute_batch(&sqlite_ddl()).map_err(fail)?;
+    let tx = conn.transaction().map_err(fail)?;
+    for t in tables {
+        let cols: Vec<&str> = t.fields.iter().map(|f| f.name.as_str()).collect();
+        let marks = vec!["?"; cols.len()].join(", ");
+        let sql = format!(
+            "INSERT INTO main.{} ({}) VALUES ({marks})",
+            t.name,
+            cols.join(", ")
+        );
+        let mut stmt = tx.prepare(&sql).map_err(fail)?;
+        for row in &t.rows {
+            stmt.execute(rusqlite::params_from_iter(row.iter().map(Sql)))
+                .map_err(fail)?;
+        }
+    }
+    tx.commit().map_err(fail)?;
+    conn.execute_batch(&sqlite_primary_keys()?).map_err(fail)?;
+    conn.close().map_err(|(_, e)| fail(e))?;
+    std::fs::rename(&tmp, path).at(path)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_specification_and_primary_keys_parse() {
+        let spec = Spec::v54().unwrap();
+        let person = spec.fields("person").unwrap();
+        assert_eq!(person[0].name, "person_id");
+        assert!(person[0].required);
+        assert_eq!(person[0].kind, CdmType::Integer);
+        let birth = person.iter().find(|f| f.name == "birth_datetime").unwrap();
+        assert_eq!((birth.kind, birth.required), (CdmType::Datetime, false));
+        let gender = person
+            .iter()
+            .find(|f| f.name == "gender_concept_id")
+            .unwrap();
+        assert_eq!(gender.fk_table.as_deref(), Some("concept"));
+        let pks = sqlite_primary_keys().unwrap();
+        assert!(pks.contains("CREATE UNIQUE INDEX xpk_person ON person (person_id);"));
+        assert!(!sqlite_ddl().contains('@'));
+    }
+
+    #[test]
+    fn rows_are_checked_against_the_specification() {
+        let spec = Spec::v54().unwrap();
+        let mut t = CdmTable::new(&spec, "death").unwrap();
+        let at = t.columns(&["person_id", "death_date"]).unwrap();
+        let d = NaiveDate::from_ymd_opt(2023, 1, 2).unwrap();
+        t.push(&at, vec![Value::Int(1), Value::Date(d)]).unwrap();
+        // a required column left empty, a value of the wrong type
+        assert!(t.push(&at, vec![Value::Int(2), Value::Null]).is_err());
+        assert!(t.push(&at, vec![Value::text("x"), Value::Date(d)]).is_err());
+        assert!(t.columns(&["ssn"]).is_err());
+        assert_eq!(t.rows.len(), 1);
+        let mut c = CdmTable::new(&spec, "concept").unwrap();
+        let err = c
+            .load_csv(
+                "concept.csv",
+                "concept_id,concept_name,domain_id,vocabulary_id,concept_class_id,standard_concept,concept_code,valid_start_date,valid_end_date,invalid_reason\n\
+                 x,a,b,c,d,,e,1970-01-01,2099-12-31,\n",
+            )
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("line 2") && err.contains("concept_id"),
+            "{err}"
+        );
+    }
+}
