@@ -101,7 +101,6 @@ pub enum Outcome {
     Wrong {
         looked: Looked,
         from_your_data: bool,
-        tolerance: Option<f64>,
     },
     /// A value is outside a limit the lab states for everyone (a public
     /// requirement such as "AUROC at least 0.65", shown as it is).
@@ -187,15 +186,13 @@ pub fn describe(outcome: &Outcome) -> String {
         Outcome::Wrong {
             looked,
             from_your_data,
-            tolerance,
         } => {
-            let reason = match (from_your_data, tolerance) {
-                (true, Some(t)) => format!(
-                    "not within ± {} of the value your own data gives",
-                    format_number(*t)
-                ),
-                (true, None) => "not the value your own data gives".to_string(),
-                (false, _) => "not the value this check wants".to_string(),
+            // Not even the tolerance: with it, the answer's precision and
+            // a bracket search are half the answer.
+            let reason = if *from_your_data {
+                "not the value your own data gives"
+            } else {
+                "not the value this check wants"
             };
             format!("{}: {reason}", value(looked))
         }
@@ -442,7 +439,6 @@ fn compare(found: &Found, expect: &Compare, ctx: &Context, looked: Looked) -> Re
             return Ok(Outcome::Wrong {
                 looked,
                 from_your_data,
-                tolerance: expect.tolerance,
             });
         }
     }
@@ -659,7 +655,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             describe(&wrong),
-            "prevalence in answers.toml is 0.16: not within ± 0.005 of the value your own data gives"
+            "prevalence in answers.toml is 0.16: not the value your own data gives"
         );
         // An answer written in the lab itself is just as secret.
         let literal = compare(
