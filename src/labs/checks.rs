@@ -23,6 +23,7 @@ use crate::error::{Error, Result};
 
 use super::spec::{CheckKind, CheckSpec, Compare, Stat, TomlScalar};
 use super::template::Context;
+use super::truth::Miss;
 use super::values::{self, format_number, Found};
 
 /// What one check found.
@@ -144,6 +145,12 @@ pub enum Outcome {
         missing: usize,
         of: usize,
     },
+    /// Every row of a table that the truth holds agrees with it.
+    TruthAgrees { file: String },
+    /// Rows disagree with the truth, grouped by what they really are.
+    TruthDiffers { file: String, misses: Vec<Miss> },
+    /// No row of the table is one the truth holds.
+    TruthUnjoined { file: String, rows: usize },
 }
 
 /// A public limit of the lab.
@@ -161,6 +168,7 @@ impl Outcome {
                 | Outcome::TextPresent { .. }
                 | Outcome::CommandOk { .. }
                 | Outcome::HttpOk { .. }
+                | Outcome::TruthAgrees { .. }
         )
     }
 }
@@ -243,6 +251,37 @@ pub fn describe(outcome: &Outcome) -> String {
         } => {
             format!("GET {url} did not answer with {}", missing(*m, *of))
         }
+        // No counts: how many results were set aside for an unknown code
+        // is itself an answer the lab asks for.
+        Outcome::TruthAgrees { file } => {
+            format!("every row of {file} agrees with the generator's truth")
+        }
+        Outcome::TruthDiffers { file, misses } => {
+            let each: Vec<String> = misses
+                .iter()
+                .map(|m| {
+                    let mut parts = Vec::new();
+                    if m.values > 0 {
+                        parts.push("values that are not the true ones");
+                    }
+                    if m.codes > 0 {
+                        parts.push("results under another code");
+                    }
+                    if m.dropped > 0 {
+                        parts.push("results quarantined though the source sent them right");
+                    }
+                    format!("{}: {}", m.label, parts.join(", "))
+                })
+                .collect();
+            format!(
+                "{file} and its quarantine disagree with the generator's truth. {}",
+                each.join("; ")
+            )
+        }
+        Outcome::TruthUnjoined { file, rows: 0 } => format!("{file} has no rows"),
+        Outcome::TruthUnjoined { file, .. } => format!(
+            "no row of {file} is a record the generator made (their ids are not the source's)"
+        ),
     }
 }
 
@@ -366,6 +405,47 @@ fn evaluate(kind: &CheckKind, env: &Env) -> Result<Outcome> {
                 code: out.code,
             })
         }
+        CheckKind::MatchesTruth {
+            table,
+            truth,
+            relative_tolerance,
+            quarantine,
+            made_bad,
+        } => {
+            let set_aside_paths = match (quarantine, made_bad) {
+                (Some(q), Some(b)) => Some((path(&q.path)?, q, path(&b.path)?, b)),
+                _ => None,
+            };
+            let verdict = super::truth::judge(
+                &path(&table.path)?,
+                table,
+                &path(&truth.path)?,
+                truth,
+                *relative_tolerance,
+                set_aside_paths
+                    .as_ref()
+                    .map(|(q, qf, b, bf)| super::truth::SetAside {
+                        quarantine: q,
+                        fields: qf,
+                        made_bad: b,
+                        bad_fields: bf,
+                    }),
+            )?;
+            let file = shown(&table.path);
+            Ok(if verdict.compared == 0 {
+                Outcome::TruthUnjoined {
+                    file,
+                    rows: verdict.unknown,
+                }
+            } else if verdict.misses.is_empty() {
+                Outcome::TruthAgrees { file }
+            } else {
+                Outcome::TruthDiffers {
+                    file,
+                    misses: verdict.misses,
+                }
+            })
+        }
         CheckKind::Http {
             url,
             expect_status,
@@ -429,13 +509,13 @@ fn written(found: &Found) -> String {
 /// number, what that limit is; a limit computed from the learner's files
 /// is as secret as an answer.
 fn compare(found: &Found, expect: &Compare, ctx: &Context, looked: Looked) -> Result<Outcome> {
+    let same = |want: &str| match (found.as_f64(), want.trim().parse::<f64>()) {
+        (Some(a), Ok(b)) => (a - b).abs() <= expect.tolerance.unwrap_or(1e-9),
+        _ => found.display().trim().eq_ignore_ascii_case(want.trim()),
+    };
     if let Some(want) = &expect.equals {
         let (want, from_your_data) = rendered(want, ctx)?;
-        let ok = match (found.as_f64(), want.trim().parse::<f64>()) {
-            (Some(a), Ok(b)) => (a - b).abs() <= expect.tolerance.unwrap_or(1e-9),
-            _ => found.display().trim().eq_ignore_ascii_case(want.trim()),
-        };
-        if !ok {
+        if !same(&want) {
             return Ok(Outcome::Wrong {
                 looked,
                 from_your_data,

@@ -1,0 +1,130 @@
+//! Checks that judge the outcome, not that a rule fired or a flag was
+//! set: lab 03's mapped results against the generator's truth. Each: the
+//! starter fails, the right work passes, and a wrong but plausible one
+//! fails (without the check saying what it wanted).
+
+use std::fs;
+use std::path::Path;
+
+use carelab::labs::workspace::{CheckReport, Workspace};
+use carelab::labs::{Catalog, CheckResult, Lab};
+
+use crate::cli_support::exe;
+
+fn by_id(r: &CheckReport, id: &str) -> CheckResult {
+    r.checks
+        .iter()
+        .find(|c| c.id == id)
+        .unwrap_or_else(|| panic!("no check {id}"))
+        .clone()
+}
+
+/// Write the reference solution's file `rel` into the lab folder.
+fn solution_file(lab: &Lab, dir: &Path, rel: &str) -> String {
+    let (_, text) = lab
+        .solution
+        .iter()
+        .find(|(p, _)| p == rel)
+        .unwrap_or_else(|| panic!("no solution file {rel}"));
+    fs::write(dir.join(rel), text).unwrap();
+    text.clone()
+}
+
+/// Lab 03: every mapped result has its true code and value, and none the
+/// feed sent right was quarantined. A glucose conversion that divides
+/// (its values fall out of range: quarantined, not for their unit), one
+/// with the wrong factor (kept wrong), and creatinine mapped to glucose's
+/// LOINC code fail here, naming the analyte and none of its values.
+#[test]
+fn lab03_mapped_results_are_judged_against_the_generators_truth() {
+    let catalog = Catalog::builtin().unwrap();
+    let lab = catalog.find("3").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut ws = Workspace::open(&dir.path().join("w"), Some(37), None, &exe()).unwrap();
+    ws.start(lab).unwrap();
+    let d = ws.lab_dir(&lab.spec);
+
+    // The starter: the results it cannot map are quarantined, though the
+    // generator sent them right.
+    let starter = ws.check(lab).unwrap();
+    let truth = by_id(&starter, "mapped_values_true");
+    assert!(!truth.passed, "{truth:?}");
+    assert!(
+        truth.detail.contains("Glucose") && truth.detail.contains("Creatinine"),
+        "{truth:?}"
+    );
+
+    let codes = solution_file(lab, &d, "maps/lab-codes.toml");
+    let units = solution_file(lab, &d, "maps/units.toml");
+    let right = ws.check(lab).unwrap();
+    let truth = by_id(&right, "mapped_values_true");
+    assert!(truth.passed, "{truth:?}");
+    assert_eq!(
+        truth.detail,
+        "every row of mapped/omop/measurement.csv agrees with the generator's truth"
+    );
+
+    let wrong_units = [
+        (
+            "divide = 18.016",
+            "Glucose [Mass/volume] in Serum or Plasma: results quarantined though the source sent them right",
+        ),
+        (
+            "multiply = 10.0",
+            "Glucose [Mass/volume] in Serum or Plasma: values that are not the true ones",
+        ),
+    ];
+    for (line, what) in wrong_units {
+        assert!(units.contains("multiply = 18.016"));
+        fs::write(
+            d.join("maps/units.toml"),
+            units.replace("multiply = 18.016", line),
+        )
+        .unwrap();
+        let r = ws.check(lab).unwrap();
+        // Nothing is quarantined for its code or unit: the counting checks
+        // are satisfied.
+        for id in ["codes_mapped", "units_converted", "mapped_ingest"] {
+            assert!(by_id(&r, id).passed, "{line}: {id} {:?}", by_id(&r, id));
+        }
+        let c = by_id(&r, "mapped_values_true");
+        assert!(!c.passed, "{line} passes: {c:?}");
+        assert_eq!(
+            c.detail,
+            format!(
+                "mapped/omop/measurement.csv and its quarantine disagree with the generator's truth. {what}"
+            ),
+            "{line}"
+        );
+        assert!(!c.detail.contains("Creatinine"), "{line}: {}", c.detail);
+        assert!(!c.fix.is_empty());
+        assert_no_true_value(&c.detail);
+    }
+    fs::write(d.join("maps/units.toml"), &units).unwrap();
+
+    // Creatinine's local codes mapped to glucose's LOINC code: a value
+    // kept is under the wrong code, one out of glucose's range or in a
+    // unit glucose has no conversion for is quarantined; both are
+    // creatinine's.
+    let swapped = codes
+        .replace("CREAT = \"2160-0\"", "CREAT = \"2345-7\"")
+        .replace("CRE = \"2160-0\"", "CRE = \"2345-7\"");
+    assert_ne!(swapped, codes);
+    fs::write(d.join("maps/lab-codes.toml"), swapped).unwrap();
+    let r = ws.check(lab).unwrap();
+    let c = by_id(&r, "mapped_values_true");
+    assert!(!c.passed, "{c:?}");
+    assert!(
+        c.detail.contains("Creatinine") && !c.detail.contains("Glucose"),
+        "{}",
+        c.detail
+    );
+    assert!(!c.detail.contains("2160-0") && !c.detail.contains("2345-7"));
+    assert_no_true_value(&c.detail);
+}
+
+/// No number at all in `detail`: no value, factor or count (a count of
+/// quarantined results is an answer the lab asks for).
+fn assert_no_true_value(detail: &str) {
+    assert!(!detail.contains(|c: char| c.is_ascii_digit()), "{detail}");
+}
