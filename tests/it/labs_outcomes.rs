@@ -1,7 +1,8 @@
 //! Checks that judge the outcome, not that a rule fired or a flag was
-//! set: lab 03's mapped results against the generator's truth. Each: the
-//! starter fails, the right work passes, and a wrong but plausible one
-//! fails (without the check saying what it wanted).
+//! set: lab 03's mapped results against the generator's truth, lab 05's
+//! release scanned for every known identifier. Each: the starter fails,
+//! the right work passes, and a wrong but plausible one fails (without
+//! the check saying what it wanted).
 
 use std::fs;
 use std::path::Path;
@@ -9,7 +10,7 @@ use std::path::Path;
 use carelab::labs::workspace::{CheckReport, Workspace};
 use carelab::labs::{Catalog, CheckResult, Lab};
 
-use crate::cli_support::exe;
+use crate::cli_support::{exe, succeeded};
 
 fn by_id(r: &CheckReport, id: &str) -> CheckResult {
     r.checks
@@ -127,4 +128,66 @@ fn lab03_mapped_results_are_judged_against_the_generators_truth() {
 /// quarantined results is an answer the lab asks for).
 fn assert_no_true_value(detail: &str) {
     assert!(!detail.contains(|c: char| c.is_ascii_digit()), "{detail}");
+}
+
+/// Lab 05: release/ is scanned with the generator's list of every
+/// identifier; a --roles override that keeps names, MRN and city fails,
+/// though every other release check is satisfied.
+#[test]
+fn lab05_release_must_hold_no_known_identifier() {
+    let catalog = Catalog::builtin().unwrap();
+    let lab = catalog.find("5").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut ws = Workspace::open(&dir.path().join("w"), Some(55), None, &exe()).unwrap();
+    ws.start(lab).unwrap();
+    let d = ws.lab_dir(&lab.spec);
+
+    let starter = ws.check(lab).unwrap();
+    let c = by_id(&starter, "release_safe_harbor");
+    assert!(!c.passed && c.detail.contains("exited"), "{c:?}");
+
+    ws.solve(lab).unwrap();
+    let solved = ws.check(lab).unwrap();
+    let c = by_id(&solved, "release_safe_harbor");
+    assert!(c.passed, "{c:?}");
+
+    fs::write(
+        d.join("roles.toml"),
+        "[columns]\ngiven_name = \"keep\"\nfamily_name = \"keep\"\nmrn = \"keep\"\ncity = \"keep\"\n",
+    )
+    .unwrap();
+    fs::remove_dir_all(d.join("release")).unwrap();
+    succeeded(
+        std::process::Command::new(exe())
+            .args([
+                "deid",
+                "--in",
+                "data",
+                "--out",
+                "release",
+                "--mode",
+                "safe-harbor",
+            ])
+            .args(["--key-file", "secrets/deid.key", "--quasi", "age_band,sex"])
+            .args(["--k", "5", "--suppress", "--roles", "roles.toml"])
+            .arg("--allow-not-safe-harbor")
+            .current_dir(&d)
+            .output()
+            .unwrap(),
+    );
+    let leaky = ws.check(lab).unwrap();
+    let failed: Vec<&str> = leaky
+        .checks
+        .iter()
+        .filter(|c| !c.passed)
+        .map(|c| c.id.as_str())
+        .collect();
+    assert_eq!(failed, ["release_safe_harbor"], "{:?}", leaky.checks);
+    let c = by_id(&leaky, "release_safe_harbor");
+    assert!(
+        c.detail
+            .contains("scan-phi --known data/truth/identifiers.csv release")
+            && c.detail.contains("exited 1"),
+        "{c:?}"
+    );
 }
