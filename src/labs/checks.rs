@@ -503,7 +503,8 @@ fn written(found: &Found) -> String {
     }
 }
 
-/// Judge a found value: `equals` (numbers within `tolerance`), `min`, `max`.
+/// Judge a found value: `equals` (numbers within `tolerance`), `any_of`
+/// (equal to one of them), `min`, `max`.
 /// The wanted values are read here and go no further: the outcome says
 /// whether the value is right and, for a limit the lab states as a plain
 /// number, what that limit is; a limit computed from the learner's files
@@ -516,6 +517,32 @@ fn compare(found: &Found, expect: &Compare, ctx: &Context, looked: Looked) -> Re
     if let Some(want) = &expect.equals {
         let (want, from_your_data) = rendered(want, ctx)?;
         if !same(&want) {
+            return Ok(Outcome::Wrong {
+                looked,
+                from_your_data,
+            });
+        }
+    }
+    if !expect.any_of.is_empty() {
+        let mut from_your_data = false;
+        let mut first_error = None;
+        let mut any = false;
+        for want in &expect.any_of {
+            match rendered(want, ctx) {
+                Ok((want, computed)) => {
+                    from_your_data |= computed;
+                    any |= same(&want);
+                }
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        if !any {
+            // Nothing could be computed: say why (the output not made yet).
+            if let (Some(e), false) = (first_error, from_your_data) {
+                return Err(e);
+            }
             return Ok(Outcome::Wrong {
                 looked,
                 from_your_data,
@@ -717,6 +744,19 @@ mod tests {
         assert!(!judge(Found::Number(4.0), &range));
         assert!(!judge(Found::Number(1.0), &range));
         assert!(!judge(Found::Text("many".into()), &range));
+        // One of several figures; one that cannot be computed is passed over.
+        let one_of = Compare {
+            any_of: vec![
+                TomlScalar::Text("{expected.p}".into()),
+                TomlScalar::Text("{expected.missing}".into()),
+                TomlScalar::Float(0.3),
+            ],
+            tolerance: Some(0.001),
+            ..Default::default()
+        };
+        assert!(judge(Found::Number(0.3), &one_of));
+        assert!(judge(Found::Number(0.1505), &one_of));
+        assert!(!judge(Found::Number(0.2), &one_of));
     }
 
     #[test]

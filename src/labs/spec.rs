@@ -265,13 +265,20 @@ fn default_status() -> u16 {
     200
 }
 
-/// How a found value is judged: equal to (numbers within `tolerance`), at
-/// least `min`, at most `max`. Values are strings so they can hold placeholders.
+/// How a found value is judged: equal to (numbers within `tolerance`), equal
+/// to any one of several, at least `min`, at most `max`. Values are strings
+/// so they can hold placeholders.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Compare {
     #[serde(default)]
     pub equals: Option<TomlScalar>,
+    /// Equal to one of these: a measured figure that the learner's outputs
+    /// hold more than once (a benchmark's median, slowest and fastest, in
+    /// two sweeps), any of which is a right answer. Values that cannot be
+    /// computed (an output not made) are passed over.
+    #[serde(default)]
+    pub any_of: Vec<TomlScalar>,
     #[serde(default)]
     pub min: Option<TomlScalar>,
     #[serde(default)]

@@ -248,6 +248,14 @@ fn wanted(kind: &CheckKind, ctx: &super::template::Context) -> Option<String> {
             .unwrap_or_default();
         parts.push(format!("= {}{tol}", show(eq)));
     }
+    if !expect.any_of.is_empty() {
+        let tol = expect
+            .tolerance
+            .map(|t| format!(" ± {}", super::values::format_number(t)))
+            .unwrap_or_default();
+        let each: Vec<String> = expect.any_of.iter().map(show).collect();
+        parts.push(format!("one of {}{tol}", each.join(" | ")));
+    }
     if let Some(min) = &expect.min {
         parts.push(format!("≥ {}", show(min)));
     }

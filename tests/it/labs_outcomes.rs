@@ -1,8 +1,9 @@
 //! Checks that judge the outcome, not that a rule fired or a flag was
 //! set: lab 03's mapped results against the generator's truth, lab 05's
-//! release scanned for every known identifier. Each: the starter fails,
-//! the right work passes, and a wrong but plausible one fails (without
-//! the check saying what it wanted).
+//! release scanned for every known identifier, and lab 08's measured
+//! figure accepted from any of the learner's own outputs. Each: the starter
+//! fails, the right work passes, and a wrong but plausible one fails
+//! (without the check saying what it wanted).
 
 use std::fs;
 use std::path::Path;
@@ -190,4 +191,87 @@ fn lab05_release_must_hold_no_known_identifier() {
             && c.detail.contains("exited 1"),
         "{c:?}"
     );
+}
+
+/// Lab 08: the fused engine's figure at width 64, batch 1024 is measured
+/// twice (in both sweeps), each with its median, slowest and fastest
+/// epoch; any of those is right, a figure from elsewhere is not. The
+/// sweeps' files are written here as bench train writes them (the check
+/// reads nothing else), so the figures are known.
+#[test]
+fn lab08_accepts_any_figure_of_the_learners_own_runs() {
+    let catalog = Catalog::builtin().unwrap();
+    let lab = catalog.find("8").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut ws = Workspace::open(&dir.path().join("w"), Some(8), None, &exe()).unwrap();
+    ws.start(lab).unwrap();
+    let d = ws.lab_dir(&lab.spec);
+    let row = |engine: &str, hidden: &str, batch: u32, median: f64, min: f64, max: f64| {
+        serde_json::json!({
+            "engine": engine, "device": "cpu", "dtype": "f32", "hidden": hidden,
+            "batch_size": batch, "samples_per_sec": median, "samples_per_sec_min": min,
+            "samples_per_sec_max": max, "epochs_timed": 1, "seconds_per_epoch": 0.01,
+            "working_bytes": 1000, "vs_best_cpu": 1.0
+        })
+    };
+    let mut batch = Vec::new();
+    for b in [64, 256, 1024, 4096] {
+        let f = if b == 1024 {
+            (542_970.4, 500_001.2, 560_000.7)
+        } else {
+            (100.0, 90.0, 110.0)
+        };
+        batch.push(row("fused", "64", b, f.0, f.1, f.2));
+        batch.push(row("candle", "64", b, 10.0, 9.0, 11.0));
+    }
+    let mut width = Vec::new();
+    for h in ["16", "64", "256,128"] {
+        let f = if h == "64" {
+            (217_541.3, 217_541.3, 217_541.3)
+        } else {
+            (100.0, 90.0, 110.0)
+        };
+        width.push(row("fused", h, 1024, f.0, f.1, f.2));
+        width.push(row("candle", h, 1024, 10.0, 9.0, 11.0));
+    }
+    for (folder, rows) in [("bench-batch", &batch), ("bench-width", &width)] {
+        fs::create_dir_all(d.join(folder)).unwrap();
+        fs::write(
+            d.join(folder).join("bench-train.json"),
+            serde_json::to_vec_pretty(rows).unwrap(),
+        )
+        .unwrap();
+    }
+    let answers = d.join("answers.toml");
+    let starter = fs::read_to_string(&answers).unwrap();
+    let fused = |ws: &mut Workspace, answer: Option<&str>| {
+        if let Some(a) = answer {
+            fs::write(
+                &answers,
+                starter.replace(
+                    "fused_1024_samples_per_sec = 0",
+                    &format!("fused_1024_samples_per_sec = {a}"),
+                ),
+            )
+            .unwrap();
+        }
+        by_id(&ws.check(lab).unwrap(), "fused_1024")
+    };
+    assert!(!fused(&mut ws, None).passed, "the starter's 0");
+    // The batch sweep's median as the table prints it, its fastest epoch,
+    // and the width sweep's figure for the same setting.
+    for right in ["542970", "560001", "500001", "217541"] {
+        let c = fused(&mut ws, Some(right));
+        assert!(c.passed, "{right}: {c:?}");
+    }
+    // A figure from the README of another machine, and the batch sweep's
+    // figure at batch 4096: plausible, not this setting of this machine.
+    for wrong in ["210000", "100"] {
+        let c = fused(&mut ws, Some(wrong));
+        assert!(!c.passed, "{wrong}: {c:?}");
+        assert_eq!(
+            c.detail,
+            format!("fused_1024_samples_per_sec in answers.toml is {wrong}: not the value your own data gives")
+        );
+    }
 }

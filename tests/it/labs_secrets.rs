@@ -52,6 +52,7 @@ fn secrets(lab: &Lab, dir: &Path, seed: u64) -> Vec<Secret> {
             | CheckKind::TomlValue { expect, .. }
             | CheckKind::ManifestField { expect, .. } => {
                 wanted.extend(expect.equals.iter().map(TomlScalar::as_text));
+                wanted.extend(expect.any_of.iter().map(TomlScalar::as_text));
                 // The tolerance too: with it, a learner brackets the answer.
                 wanted.extend(expect.tolerance.map(format_number));
                 // A limit is secret when it comes from the learner's files.
@@ -141,6 +142,7 @@ fn public_text(lab: &Lab, dir: &Path, report: &CheckReport) -> String {
         }
         if let Some(expect) = kind.get_mut("expect").and_then(|e| e.as_object_mut()) {
             expect.remove("equals");
+            expect.remove("any_of");
             expect.remove("tolerance");
             expect.retain(|_, v| !v.as_str().is_some_and(|s| s.contains('{')));
         }
