@@ -202,17 +202,18 @@ pub enum CheckKind {
     /// failure names what the rows really are (the truth's `label`, e.g.
     /// the analyte), never the true value.
     MatchesTruth {
-        table: TableFields,
-        truth: TableFields,
+        // Boxed: the other kinds are a fraction of this one's size.
+        table: Box<TableFields>,
+        truth: Box<TableFields>,
         relative_tolerance: f64,
         /// Records the pipeline set aside: one the truth holds that was
         /// set aside for a listed reason, though the generator did not make
         /// it bad (`made_bad`), was lost by a wrong map (a value a wrong
         /// factor pushed out of range is quarantined, not kept wrong).
         #[serde(default)]
-        quarantine: Option<QuarantineFields>,
+        quarantine: Option<Box<QuarantineFields>>,
         #[serde(default)]
-        made_bad: Option<MadeBadFields>,
+        made_bad: Option<Box<MadeBadFields>>,
     },
     /// A live HTTP endpoint answers as required.
     Http {
