@@ -500,7 +500,7 @@ impl QualityReport {
             }
         }
         if !unmapped.is_empty() {
-            s += "\n## Unmapped codes and units\n\nAdd them to the maps the pipeline config names under [maps] (by default datasets/maps/lab-codes.toml or units.toml for measurements, snomed-conditions.toml for conditions coded in SNOMED CT, which are kept with their source code until mapped).\n\n";
+            s += "\n## Unmapped codes and units\n\nAdd them to the maps your pipeline config names under [maps]: lab_codes or units for measurements (quarantined with the reason code_map or unit), snomed_conditions for conditions coded in SNOMED CT (kept with their source code until mapped). Without [maps], ingest uses its built-in maps (datasets/maps/ in the CareLab repository): copy them, name the copies under [maps] and add to those.\n\n";
             s += "| source | what | value | count |\n|---|---|---|---:|\n";
             s += &unmapped;
         }

@@ -23,6 +23,7 @@ use crate::error::{Error, Result};
 
 use super::spec::{CheckKind, CheckSpec, Compare, Stat, TomlScalar};
 use super::template::Context;
+use super::truth::Miss;
 use super::values::{self, format_number, Found};
 
 /// What one check found.
@@ -101,7 +102,6 @@ pub enum Outcome {
     Wrong {
         looked: Looked,
         from_your_data: bool,
-        tolerance: Option<f64>,
     },
     /// A value is outside a limit the lab states for everyone (a public
     /// requirement such as "AUROC at least 0.65", shown as it is).
@@ -145,6 +145,12 @@ pub enum Outcome {
         missing: usize,
         of: usize,
     },
+    /// Every row of a table that the truth holds agrees with it.
+    TruthAgrees { file: String },
+    /// Rows disagree with the truth, grouped by what they really are.
+    TruthDiffers { file: String, misses: Vec<Miss> },
+    /// No row of the table is one the truth holds.
+    TruthUnjoined { file: String, rows: usize },
 }
 
 /// A public limit of the lab.
@@ -162,6 +168,7 @@ impl Outcome {
                 | Outcome::TextPresent { .. }
                 | Outcome::CommandOk { .. }
                 | Outcome::HttpOk { .. }
+                | Outcome::TruthAgrees { .. }
         )
     }
 }
@@ -187,15 +194,13 @@ pub fn describe(outcome: &Outcome) -> String {
         Outcome::Wrong {
             looked,
             from_your_data,
-            tolerance,
         } => {
-            let reason = match (from_your_data, tolerance) {
-                (true, Some(t)) => format!(
-                    "not within ± {} of the value your own data gives",
-                    format_number(*t)
-                ),
-                (true, None) => "not the value your own data gives".to_string(),
-                (false, _) => "not the value this check wants".to_string(),
+            // Not even the tolerance: with it, the answer's precision and
+            // a bracket search are half the answer.
+            let reason = if *from_your_data {
+                "not the value your own data gives"
+            } else {
+                "not the value this check wants"
             };
             format!("{}: {reason}", value(looked))
         }
@@ -246,6 +251,37 @@ pub fn describe(outcome: &Outcome) -> String {
         } => {
             format!("GET {url} did not answer with {}", missing(*m, *of))
         }
+        // No counts: how many results were set aside for an unknown code
+        // is itself an answer the lab asks for.
+        Outcome::TruthAgrees { file } => {
+            format!("every row of {file} agrees with the generator's truth")
+        }
+        Outcome::TruthDiffers { file, misses } => {
+            let each: Vec<String> = misses
+                .iter()
+                .map(|m| {
+                    let mut parts = Vec::new();
+                    if m.values > 0 {
+                        parts.push("values that are not the true ones");
+                    }
+                    if m.codes > 0 {
+                        parts.push("results under another code");
+                    }
+                    if m.dropped > 0 {
+                        parts.push("results quarantined though the source sent them right");
+                    }
+                    format!("{}: {}", m.label, parts.join(", "))
+                })
+                .collect();
+            format!(
+                "{file} and its quarantine disagree with the generator's truth. {}",
+                each.join("; ")
+            )
+        }
+        Outcome::TruthUnjoined { file, rows: 0 } => format!("{file} has no rows"),
+        Outcome::TruthUnjoined { file, .. } => format!(
+            "no row of {file} is a record the generator made (their ids are not the source's)"
+        ),
     }
 }
 
@@ -369,6 +405,47 @@ fn evaluate(kind: &CheckKind, env: &Env) -> Result<Outcome> {
                 code: out.code,
             })
         }
+        CheckKind::MatchesTruth {
+            table,
+            truth,
+            relative_tolerance,
+            quarantine,
+            made_bad,
+        } => {
+            let set_aside_paths = match (quarantine, made_bad) {
+                (Some(q), Some(b)) => Some((path(&q.path)?, q, path(&b.path)?, b)),
+                _ => None,
+            };
+            let verdict = super::truth::judge(
+                &path(&table.path)?,
+                table,
+                &path(&truth.path)?,
+                truth,
+                *relative_tolerance,
+                set_aside_paths
+                    .as_ref()
+                    .map(|(q, qf, b, bf)| super::truth::SetAside {
+                        quarantine: q,
+                        fields: qf,
+                        made_bad: b,
+                        bad_fields: bf,
+                    }),
+            )?;
+            let file = shown(&table.path);
+            Ok(if verdict.compared == 0 {
+                Outcome::TruthUnjoined {
+                    file,
+                    rows: verdict.unknown,
+                }
+            } else if verdict.misses.is_empty() {
+                Outcome::TruthAgrees { file }
+            } else {
+                Outcome::TruthDiffers {
+                    file,
+                    misses: verdict.misses,
+                }
+            })
+        }
         CheckKind::Http {
             url,
             expect_status,
@@ -426,23 +503,49 @@ fn written(found: &Found) -> String {
     }
 }
 
-/// Judge a found value: `equals` (numbers within `tolerance`), `min`, `max`.
+/// Judge a found value: `equals` (numbers within `tolerance`), `any_of`
+/// (equal to one of them), `min`, `max`.
 /// The wanted values are read here and go no further: the outcome says
 /// whether the value is right and, for a limit the lab states as a plain
 /// number, what that limit is; a limit computed from the learner's files
 /// is as secret as an answer.
 fn compare(found: &Found, expect: &Compare, ctx: &Context, looked: Looked) -> Result<Outcome> {
+    let same = |want: &str| match (found.as_f64(), want.trim().parse::<f64>()) {
+        (Some(a), Ok(b)) => (a - b).abs() <= expect.tolerance.unwrap_or(1e-9),
+        _ => found.display().trim().eq_ignore_ascii_case(want.trim()),
+    };
     if let Some(want) = &expect.equals {
         let (want, from_your_data) = rendered(want, ctx)?;
-        let ok = match (found.as_f64(), want.trim().parse::<f64>()) {
-            (Some(a), Ok(b)) => (a - b).abs() <= expect.tolerance.unwrap_or(1e-9),
-            _ => found.display().trim().eq_ignore_ascii_case(want.trim()),
-        };
-        if !ok {
+        if !same(&want) {
             return Ok(Outcome::Wrong {
                 looked,
                 from_your_data,
-                tolerance: expect.tolerance,
+            });
+        }
+    }
+    if !expect.any_of.is_empty() {
+        let mut from_your_data = false;
+        let mut first_error = None;
+        let mut any = false;
+        for want in &expect.any_of {
+            match rendered(want, ctx) {
+                Ok((want, computed)) => {
+                    from_your_data |= computed;
+                    any |= same(&want);
+                }
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        if !any {
+            // Nothing could be computed: say why (the output not made yet).
+            if let (Some(e), false) = (first_error, from_your_data) {
+                return Err(e);
+            }
+            return Ok(Outcome::Wrong {
+                looked,
+                from_your_data,
             });
         }
     }
@@ -641,6 +744,19 @@ mod tests {
         assert!(!judge(Found::Number(4.0), &range));
         assert!(!judge(Found::Number(1.0), &range));
         assert!(!judge(Found::Text("many".into()), &range));
+        // One of several figures; one that cannot be computed is passed over.
+        let one_of = Compare {
+            any_of: vec![
+                TomlScalar::Text("{expected.p}".into()),
+                TomlScalar::Text("{expected.missing}".into()),
+                TomlScalar::Float(0.3),
+            ],
+            tolerance: Some(0.001),
+            ..Default::default()
+        };
+        assert!(judge(Found::Number(0.3), &one_of));
+        assert!(judge(Found::Number(0.1505), &one_of));
+        assert!(!judge(Found::Number(0.2), &one_of));
     }
 
     #[test]
@@ -659,7 +775,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             describe(&wrong),
-            "prevalence in answers.toml is 0.16: not within ± 0.005 of the value your own data gives"
+            "prevalence in answers.toml is 0.16: not the value your own data gives"
         );
         // An answer written in the lab itself is just as secret.
         let literal = compare(

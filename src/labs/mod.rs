@@ -7,7 +7,8 @@
 //! the instructor's answer key with the same expected-value code the checks
 //! use, and reports on a class. [`book`] builds and serves the guide;
 //! [`reference`] renders the CLI reference and finds the commands the book shows;
-//! [`book_run`] runs the commands the lab chapters show.
+//! [`book_run`] runs the commands the lab chapters show; [`truth`] judges
+//! a table the learner made against the generator's truth.
 
 pub mod book;
 #[cfg(unix)]
@@ -17,6 +18,7 @@ pub mod checks;
 pub mod reference;
 pub mod spec;
 pub mod template;
+pub mod truth;
 pub mod values;
 pub mod workshop;
 pub mod workspace;

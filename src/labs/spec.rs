@@ -196,6 +196,25 @@ pub enum CheckKind {
         #[serde(default)]
         stdout_contains: Vec<String>,
     },
+    /// Every row of a table the learner made agrees with the generator's
+    /// truth: joined on its id, it carries the true code and the true
+    /// value within `relative_tolerance` (the rounding of the source). A
+    /// failure names what the rows really are (the truth's `label`, e.g.
+    /// the analyte), never the true value.
+    MatchesTruth {
+        // Boxed: the other kinds are a fraction of this one's size.
+        table: Box<TableFields>,
+        truth: Box<TableFields>,
+        relative_tolerance: f64,
+        /// Records the pipeline set aside: one the truth holds that was
+        /// set aside for a listed reason, though the generator did not make
+        /// it bad (`made_bad`), was lost by a wrong map (a value a wrong
+        /// factor pushed out of range is quarantined, not kept wrong).
+        #[serde(default)]
+        quarantine: Option<Box<QuarantineFields>>,
+        #[serde(default)]
+        made_bad: Option<Box<MadeBadFields>>,
+    },
     /// A live HTTP endpoint answers as required.
     Http {
         url: String,
@@ -206,17 +225,61 @@ pub enum CheckKind {
     },
 }
 
+/// Where a record's id, code and value are in a table: CSV column names,
+/// or JSON pointers for an NDJSON file (one record a line). `label` names
+/// the kind of record in a failure (read from the truth only).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableFields {
+    pub path: String,
+    pub key: String,
+    pub code: String,
+    pub value: String,
+    #[serde(default)]
+    pub label: Option<String>,
+}
+
+/// A quarantine file: the column with the reason, the reasons that judge
+/// what a map made, and the column with the record as read (its first
+/// comma-separated field is the record's id).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuarantineFields {
+    pub path: String,
+    pub reason: String,
+    pub reasons: Vec<String>,
+    pub record: String,
+}
+
+/// The generator's list of the records it made bad (CSV): the id column,
+/// and the kinds of defect that make a record rightly set aside.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MadeBadFields {
+    pub path: String,
+    pub key: String,
+    pub kind: String,
+    pub kinds: Vec<String>,
+}
+
 fn default_status() -> u16 {
     200
 }
 
-/// How a found value is judged: equal to (numbers within `tolerance`), at
-/// least `min`, at most `max`. Values are strings so they can hold placeholders.
+/// How a found value is judged: equal to (numbers within `tolerance`), equal
+/// to any one of several, at least `min`, at most `max`. Values are strings
+/// so they can hold placeholders.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Compare {
     #[serde(default)]
     pub equals: Option<TomlScalar>,
+    /// Equal to one of these: a measured figure that the learner's outputs
+    /// hold more than once (a benchmark's median, slowest and fastest, in
+    /// two sweeps), any of which is a right answer. Values that cannot be
+    /// computed (an output not made) are passed over.
+    #[serde(default)]
+    pub any_of: Vec<TomlScalar>,
     #[serde(default)]
     pub min: Option<TomlScalar>,
     #[serde(default)]
@@ -325,6 +388,24 @@ impl LabSpec {
         ids.sort_unstable();
         if let Some(w) = ids.windows(2).find(|w| w[0] == w[1]) {
             return Err(bad("checks.id", "unique check ids", w[0].to_string()));
+        }
+        // A quarantine is judged only against the list of records the
+        // generator made bad: one without the other would judge nothing.
+        for c in &self.checks {
+            if let CheckKind::MatchesTruth {
+                quarantine,
+                made_bad,
+                ..
+            } = &c.check
+            {
+                if quarantine.is_some() != made_bad.is_some() {
+                    return Err(bad(
+                        "checks.check",
+                        "quarantine and made_bad together (or neither)",
+                        c.id.clone(),
+                    ));
+                }
+            }
         }
         // Every {expected.X} a check uses must be defined.
         let names: Vec<&str> = self.expected.iter().map(|e| e.name.as_str()).collect();

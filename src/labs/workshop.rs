@@ -248,6 +248,14 @@ fn wanted(kind: &CheckKind, ctx: &super::template::Context) -> Option<String> {
             .unwrap_or_default();
         parts.push(format!("= {}{tol}", show(eq)));
     }
+    if !expect.any_of.is_empty() {
+        let tol = expect
+            .tolerance
+            .map(|t| format!(" ± {}", super::values::format_number(t)))
+            .unwrap_or_default();
+        let each: Vec<String> = expect.any_of.iter().map(show).collect();
+        parts.push(format!("one of {}{tol}", each.join(" | ")));
+    }
     if let Some(min) = &expect.min {
         parts.push(format!("≥ {}", show(min)));
     }
@@ -284,8 +292,8 @@ pub struct LearnerRow {
     pub seed: u64,
     /// Labs whose checks all passed on the learner's own work.
     pub completed: Vec<String>,
-    /// Labs whose checks passed after `lab solve` applied the reference
-    /// solution: complete, but not the learner's work.
+    /// Labs where `lab solve` applied the reference solution before the
+    /// learner's own work passed (checked since or not): not their work.
     pub with_solution: Vec<String>,
     /// The first started lab not yet complete.
     pub current: Option<String>,
@@ -380,7 +388,7 @@ pub fn class_report(catalog: &Catalog, learners: &[(String, ProgressFile)]) -> C
             };
             hints += lp.hints_shown;
             minutes += lp.minutes_spent();
-            if lp.passed_with_solution() {
+            if lp.used_solution() {
                 with_solution.push(lab.spec.slug.clone());
             } else if lp.is_complete() {
                 completed.push(lab.spec.slug.clone());
@@ -423,12 +431,15 @@ pub fn class_report(catalog: &Catalog, learners: &[(String, ProgressFile)]) -> C
                 .iter()
                 .filter_map(|(_, p)| p.labs.get(&lab.spec.slug))
                 .collect();
-            let solved = progress.iter().filter(|l| l.passed_with_solution()).count();
-            let done = progress.iter().filter(|l| l.is_complete()).count();
+            let solved = progress.iter().filter(|l| l.used_solution()).count();
+            let own = progress
+                .iter()
+                .filter(|l| l.is_complete() && !l.used_solution())
+                .count();
             LabRow {
                 lab: lab.spec.slug.clone(),
                 started: progress.len(),
-                completed: done - solved,
+                completed: own,
                 with_solution: solved,
             }
         })
@@ -445,7 +456,7 @@ impl ClassReport {
         let head = vec![
             "learner",
             "done",
-            "passed with the solution",
+            "with the solution",
             "working on",
             "failing checks",
             "hints",

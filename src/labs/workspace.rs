@@ -85,11 +85,20 @@ impl LabProgress {
         }
     }
 
-    /// "not started" is never a LabProgress; this is "started", "complete"
-    /// or "complete with the solution".
+    /// The lab is the solution's work, checked or not: it passed with the
+    /// solution, or `lab solve` ran and nothing passed yet (a learner who
+    /// solves and never checks has still used it).
+    pub fn used_solution(&self) -> bool {
+        self.passed_with_solution() || (self.solution_applied_at.is_some() && !self.is_complete())
+    }
+
+    /// "not started" is never a LabProgress; this is "started", "complete",
+    /// "complete with the solution" or "solution applied, not checked".
     pub fn status(&self) -> &'static str {
         if self.passed_with_solution() {
             "complete with the solution"
+        } else if self.used_solution() {
+            "solution applied, not checked"
         } else if self.is_complete() {
             "complete"
         } else {

@@ -46,6 +46,7 @@ mod ingest_paths;
 mod lab10;
 mod labs;
 mod labs_cli;
+mod labs_outcomes;
 mod labs_secrets;
 mod labs_silos;
 mod legacy_generate;
