@@ -411,9 +411,6 @@ pub fn fold_lower(s: &str) -> String {
 /// `text` folded, with the byte offset in `text` of every byte of the
 /// result, so a match in the folded text maps back to the original.
 pub fn fold_with_offsets(text: &str) -> (String, Vec<usize>) {
-    if text.is_ascii() {
-        return (text.to_ascii_lowercase(), (0..=text.len()).collect());
-    }
     let mut out = String::with_capacity(text.len());
     let mut at = Vec::with_capacity(text.len() + 1);
     for (i, c) in text.char_indices() {

@@ -28,60 +28,16 @@ const MONTH: &str = r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|Ju
 
 impl Patterns {
     pub fn new() -> Patterns {
-        // (kind, pattern, capture group holding the identifier; usize::MAX:
-        // whichever group matched)
-        let specs: Vec<(PhiKind, String, usize)> = vec![
-            (PhiKind::Email, r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}".into(), 0),
-            (PhiKind::Url, r"(?i)\b(?:https?://|www\.)[^\s<>\x22']*[^\s<>\x22'.,;:)]".into(), 0),
-            (PhiKind::Ip, r"\b(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\b".into(), 0),
-            (PhiKind::Ssn, r"\b\d{3}-\d{2}-\d{4}\b".into(), 0),
-            // after its name: 123 45 6789, 123456789, or the last four digits
-            (PhiKind::Ssn, r"(?i)\b(?:SSN|SS#|SS No\.?|social security(?:\s+(?:number|no\.?|#))?)\s*[:#]?\s*(?:is\s+)?(\d{3}[\s.-]?\d{2}[\s.-]?\d{4}|(?:x{3}|\*{3})[\s.-]?(?:x{2}|\*{2})[\s.-]?\d{4})\b".into(), 1),
-            (PhiKind::Ssn, r"(?i)\b(?:SSN|social security(?:\s+(?:number|no\.?))?)[^.\n]{0,20}?(?:last\s+(?:4|four)(?:\s+digits)?|ending(?:\s+in)?)\s*:?\s*(\d{4})\b".into(), 1),
-            (PhiKind::Phone, r"(?:\+?1[\s.-]?)?(?:\(\d{3}\)\s?|\b\d{3}[\s.-])\d{3}[\s.-]\d{4}\b".into(), 0),
-            // international (+44 20 7946 0958), and any number after a phone word
-            (PhiKind::Phone, r"\+\d{1,3}[\s.-]?\(?\d{1,4}\)?(?:[\s.-]?\d{2,4}){2,4}\b".into(), 0),
-            (PhiKind::Phone, r"(?i)\b(?:phone|tel|telephone|cell|mobile|pager|fax|beeper|ext|extension|reached at|call(?:ed)? (?:back )?at)\.?\s*(?:#|no\.?|number)?\s*[:#]?\s*(\+?\(?\d[\d().\s-]{3,}\d)\b".into(), 1),
-            (PhiKind::Mrn, r"(?i)\b(?:MRN|MR#|medical record(?:\s+(?:number|no\.?))?|record\s+(?:number|no\.?|#))\s*[:#]?\s*(?:is\s+)?([A-Z0-9][A-Z0-9-]{3,})\b".into(), 1),
-            // the other numbers a hospital files a person under; an id holds a digit
-            (PhiKind::Mrn, r"(?i)\b(?:MR\s*(?:No\.?|number)|med(?:ical)?\.?\s*rec(?:ord)?\.?\s*(?:#|no\.?|number)?|hosp(?:ital)?\.?\s*(?:#|no\.?|number)|chart\s*(?:#|no\.?|number)|unit\s+(?:#|no\.?|number)|patient\s+(?:id|#|no\.?|number)|pt\.?\s*(?:id|#)|acc(?:oun)?t\.?\s*(?:#|no\.?|number)|encounter\s+(?:#|no\.?|number)|visit\s+(?:#|no\.?|number)|FIN|CSN|NHS\s+(?:number|no\.?)|member\s+(?:id|#|no\.?)|policy\s+(?:#|no\.?|number)|insurance\s+(?:id|#|no\.?))\s*[:#]?\s*(?:is\s+)?([A-Z]{0,4}-?\d[A-Z0-9-]{3,})\b".into(), 1),
-            (PhiKind::Date, r"\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?)?\b".into(), 0),
-            (PhiKind::Date, r"\b\d{1,2}/\d{1,2}/(?:\d{4}|\d{2})\b".into(), 0),
-            // 04-02-2024 (US or European order), 2.4.2024, 03/2024
-            (PhiKind::Date, r"\b(?:0?[1-9]|[12]\d|3[01])-(?:0?[1-9]|[12]\d|3[01])-(?:19|20)?\d{2}\b".into(), 0),
-            (PhiKind::Date, r"\b(?:0?[1-9]|[12]\d|3[01])\.(?:0?[1-9]|1[0-2])\.(?:19|20)?\d{2}\b".into(), 0),
-            (PhiKind::Date, r"\b(?:0?[1-9]|1[0-2])/(?:19|20)\d{2}\b".into(), 0),
-            (PhiKind::Date, r"\b(?:19|20)\d{2}/(?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01])\b".into(), 0),
-            // a month and day without a year (12/1) only after a word that
-            // dates it: alone it reads as a fraction, a score or a dose
-            (PhiKind::Date, r"(?i)\b(?:on|since|from|until|till|through|thru|by|dated?|DOB|seen|admitted|discharged|started|stopped|last|next)\s+((?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01]))\b".into(), 1),
-            (PhiKind::Date, r"(?i)\b(?:on|since|from|until|till|by)\s+the\s+(\d{1,2}(?:st|nd|rd|th))\b".into(), 1),
-            (PhiKind::Date, r"(?i)\b(?:Christmas(?:\s+(?:Day|Eve))?|Thanksgiving|New\s+Year['’]s(?:\s+(?:Day|Eve))?|Easter(?:\s+Sunday)?|Memorial\s+Day|Labor\s+Day|Independence\s+Day|Halloween|Valentine['’]s\s+Day)\b".into(), 0),
-            // Mar '24, March 2024: a month is a date element Safe Harbor removes
-            (PhiKind::Date, format!(r"\b{MONTH}\.?,?\s+(?:['’]\d{{2}}|(?:19|20)\d{{2}})\b"), 0),
-            (PhiKind::Date, format!(r"\b{MONTH}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?\b"), 0),
-            (PhiKind::Date, format!(r"\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{MONTH}\.?(?:,?\s+\d{{4}})?\b"), 0),
-            (PhiKind::Zip, r"\b[A-Z]{2},?\s+(\d{5}(?:-\d{4})?)\b".into(), 1),
-            (PhiKind::Zip, r"(?i)\b(?:zip|postal)(?:\s*code)?\s*:?\s*(\d{5}(?:-\d{4})?)\b".into(), 1),
-            (PhiKind::Age, r"(?i)\b((?:9\d|1[0-4]\d))[- ]?(?:years?|yrs?|y/?o|y\.o\.?|yo)(?:\b|[MF]\b)(?:[- ]old)?".into(), 1),
-            (PhiKind::Age, r"(?i)\bin\s+(?:his|her|their|the)\s+(?:(?:early|mid|late)[- ])?((?:90|100)['’]?s|nineties)\b".into(), 1),
-            (PhiKind::Age, r"(?i)\b(?:ninety|one hundred)(?:[- ](?:one|two|three|four|five|six|seven|eight|nine))?[- ]years?[- ]old\b|\b(?:nonagenarian|centenarian)\b".into(), 0),
-            (PhiKind::Age, r"(?i)\b(?:age[d]?|aged)\s*:?\s*((?:9\d|1[0-4]\d))\b".into(), 1),
-            (PhiKind::Age, r"(?i)\b(?:age\s+of|turned|turning)\s+((?:9\d|1[0-4]\d))\b|\b((?:9\d|1[0-4]\d))\s+years\s+of\s+age\b|\b((?:9\d|1[0-4]\d))(?:st|nd|rd|th)\s+birthday\b".into(), usize::MAX),
-            (PhiKind::Age, r"(?:^|[\s(,])((?:9\d|1[0-4]\d))(?:M|F|yo[MF]?)(?:[\s),.;:]|$)".into(), 1),
-            (PhiKind::Name, r"\b(?:Mr|Mrs|Ms|Miss|Dr|Prof)\.?\s+((?:[A-Z][a-zA-Z'-]+)(?:\s+[A-Z][a-zA-Z'-]+)?)".into(), 1),
-            (PhiKind::Name, r"(?i:\b(?:patient name|name|pt)\s*:\s*)([A-Z][a-zA-Z'-]+(?:\s+[A-Z][a-zA-Z'-]+){0,2})".into(), 1),
-            (PhiKind::Address, r"\b\d{1,5}[A-Z]?\s+(?:(?:[NSEW]\.?|North|South|East|West|Old)\s+)?(?:(?:[A-Z][a-z]+|\d{1,3}(?:st|nd|rd|th))\s+){1,3}(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|Ter|Circle|Cir|Parkway|Pkwy|Highway|Hwy|Trail|Trl|Square|Sq|Crescent|Close|Alley|Pike|Loop|Row|Plaza|Ridge|Run|Path|Walk)\b\.?(?:,?\s*(?:Apt|Apartment|Unit|Suite|Ste|Fl|Floor|Rm|Room|#)\.?\s*#?[A-Z0-9-]+)?".into(), 0),
-            (PhiKind::Address, r"(?i)\b(?:P\.?\s?O\.?\s+Box|Post\s+Office\s+Box)\s+\d+\b|\b(?:Route|Rte|County\s+Road|State\s+Road|Rural\s+Route|RR)\s+\d+(?:,?\s+Box\s+\d+)?\b".into(), 0),
-            // European: Hauptstraße 12, Keizersgracht 123, 12 rue de la Paix
-            (PhiKind::Address, r"\b\p{Lu}\p{Ll}+(?:straße|strasse|str\.|weg|gasse|platz|allee|ring|damm|laan|straat|gracht|plein|gade|vej|gatan|vägen|katu)\s+\d{1,4}[a-z]?\b".into(), 0),
-            (PhiKind::Address, r"(?i)\b\d{1,4}(?:\s?(?:bis|ter))?,?\s+(?:rue|avenue|boulevard|bd|chemin|allée|impasse|via|viale|corso|calle|avenida|rua|carrer)\s+(?:(?:de|du|des|la|le|l['’]|del|della|di|da|do|dos)\s+)*\p{Lu}[\p{L}'’-]+(?:\s+\p{Lu}[\p{L}'’-]+){0,2}".into(), 0),
-            // an address after the words that give one, to the end of its line or clause
-            (PhiKind::Address, r"(?i)\b(?:lives at|living at|resides at|residing at|home address|mailing address|address)\s*(?:is|:)?\s*(\d{1,5}[^,;\n]{3,40})".into(), 1),
-        ];
-        let rules: Vec<(PhiKind, Regex, usize)> = specs
+        // ASCII word boundaries: with a Unicode \b the regex engine leaves
+        // its fast automaton for a slow one on any text that is not all
+        // ASCII (a note with an accented name), several times slower
+        let rules: Vec<(PhiKind, Regex, usize)> = specs()
             .into_iter()
-            .filter_map(|(k, p, g)| Regex::new(&p).ok().map(|r| (k, r, g)))
+            .filter_map(|(k, p, g)| {
+                Regex::new(&p.replace(r"\b", r"(?-u:\b)"))
+                    .ok()
+                    .map(|r| (k, r, g))
+            })
             .collect();
         let any = RegexSet::new(rules.iter().map(|(_, r, _)| r.as_str())).ok();
         Patterns { rules, any }
@@ -131,6 +87,61 @@ impl Default for Patterns {
     fn default() -> Self {
         Patterns::new()
     }
+}
+
+/// Every rule: (kind, pattern, capture group holding the identifier;
+/// usize::MAX: whichever group matched).
+fn specs() -> Vec<(PhiKind, String, usize)> {
+    vec![
+
+            (PhiKind::Email, r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}".into(), 0),
+            (PhiKind::Url, r"(?i)\b(?:https?://|www\.)[^\s<>\x22']*[^\s<>\x22'.,;:)]".into(), 0),
+            (PhiKind::Ip, r"\b(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\b".into(), 0),
+            (PhiKind::Ssn, r"\b\d{3}-\d{2}-\d{4}\b".into(), 0),
+            // after its name: 123 45 6789, 123456789, or the last four digits
+            (PhiKind::Ssn, r"(?i)\b(?:SSN|SS#|SS No\.?|social security(?:\s+(?:number|no\.?|#))?)\s*[:#]?\s*(?:is\s+)?(\d{3}[\s.-]?\d{2}[\s.-]?\d{4}|(?:x{3}|\*{3})[\s.-]?(?:x{2}|\*{2})[\s.-]?\d{4})\b".into(), 1),
+            (PhiKind::Ssn, r"(?i)\b(?:SSN|social security(?:\s+(?:number|no\.?))?)[^.\n]{0,20}?(?:last\s+(?:4|four)(?:\s+digits)?|ending(?:\s+in)?)\s*:?\s*(\d{4})\b".into(), 1),
+            (PhiKind::Phone, r"(?:\+?1[\s.-]?)?(?:\(\d{3}\)\s?|\b\d{3}[\s.-])\d{3}[\s.-]\d{4}\b".into(), 0),
+            // international (+44 20 7946 0958), and any number after a phone word
+            (PhiKind::Phone, r"\+\d{1,3}[\s.-]?\(?\d{1,4}\)?(?:[\s.-]?\d{2,4}){2,4}\b".into(), 0),
+            (PhiKind::Phone, r"(?i)\b(?:phone|tel|telephone|cell|mobile|pager|fax|beeper|ext|extension|reached at|call(?:ed)? (?:back )?at)\.?\s*(?:#|no\.?|number)?\s*[:#]?\s*(\+?\(?\d[\d().\s-]{3,}\d)\b".into(), 1),
+            (PhiKind::Mrn, r"(?i)\b(?:MRN|MR#|medical record(?:\s+(?:number|no\.?))?|record\s+(?:number|no\.?|#))\s*[:#]?\s*(?:is\s+)?([A-Z0-9][A-Z0-9-]{3,})\b".into(), 1),
+            // the other numbers a hospital files a person under; an id holds a digit
+            (PhiKind::Mrn, r"(?i)\b(?:MR\s*(?:No\.?|number)|med(?:ical)?\.?\s*rec(?:ord)?\.?\s*(?:#|no\.?|number)?|hosp(?:ital)?\.?\s*(?:#|no\.?|number)|chart\s*(?:#|no\.?|number)|unit\s+(?:#|no\.?|number)|patient\s+(?:id|#|no\.?|number)|pt\.?\s*(?:id|#)|acc(?:oun)?t\.?\s*(?:#|no\.?|number)|encounter\s+(?:#|no\.?|number)|visit\s+(?:#|no\.?|number)|FIN|CSN|NHS\s+(?:number|no\.?)|member\s+(?:id|#|no\.?)|policy\s+(?:#|no\.?|number)|insurance\s+(?:id|#|no\.?))\s*[:#]?\s*(?:is\s+)?([A-Z]{0,4}-?\d[A-Z0-9-]{3,})\b".into(), 1),
+            (PhiKind::Date, r"\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?)?\b".into(), 0),
+            (PhiKind::Date, r"\b\d{1,2}/\d{1,2}/(?:\d{4}|\d{2})\b".into(), 0),
+            // 04-02-2024 (US or European order), 2.4.2024, 03/2024
+            (PhiKind::Date, r"\b(?:0?[1-9]|[12]\d|3[01])-(?:0?[1-9]|[12]\d|3[01])-(?:19|20)?\d{2}\b".into(), 0),
+            (PhiKind::Date, r"\b(?:0?[1-9]|[12]\d|3[01])\.(?:0?[1-9]|1[0-2])\.(?:19|20)?\d{2}\b".into(), 0),
+            (PhiKind::Date, r"\b(?:0?[1-9]|1[0-2])/(?:19|20)\d{2}\b".into(), 0),
+            (PhiKind::Date, r"\b(?:19|20)\d{2}/(?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01])\b".into(), 0),
+            // a month and day without a year (12/1) only after a word that
+            // dates it: alone it reads as a fraction, a score or a dose
+            (PhiKind::Date, r"(?i)\b(?:on|since|from|until|till|through|thru|by|dated?|DOB|seen|admitted|discharged|started|stopped|last|next)\s+((?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01]))\b".into(), 1),
+            (PhiKind::Date, r"(?i)\b(?:on|since|from|until|till|by)\s+the\s+(\d{1,2}(?:st|nd|rd|th))\b".into(), 1),
+            (PhiKind::Date, r"(?i)\b(?:Christmas(?:\s+(?:Day|Eve))?|Thanksgiving|New\s+Year['’]s(?:\s+(?:Day|Eve))?|Easter(?:\s+Sunday)?|Memorial\s+Day|Labor\s+Day|Independence\s+Day|Halloween|Valentine['’]s\s+Day)\b".into(), 0),
+            // Mar '24, March 2024: a month is a date element Safe Harbor removes
+            (PhiKind::Date, format!(r"\b{MONTH}\.?,?\s+(?:['’]\d{{2}}|(?:19|20)\d{{2}})\b"), 0),
+            (PhiKind::Date, format!(r"\b{MONTH}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?\b"), 0),
+            (PhiKind::Date, format!(r"\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{MONTH}\.?(?:,?\s+\d{{4}})?\b"), 0),
+            (PhiKind::Zip, r"\b[A-Z]{2},?\s+(\d{5}(?:-\d{4})?)\b".into(), 1),
+            (PhiKind::Zip, r"(?i)\b(?:zip|postal)(?:\s*code)?\s*:?\s*(\d{5}(?:-\d{4})?)\b".into(), 1),
+            (PhiKind::Age, r"(?i)\b((?:9\d|1[0-4]\d))[- ]?(?:years?|yrs?|y/?o|y\.o\.?|yo)(?:\b|[MF]\b)(?:[- ]old)?".into(), 1),
+            (PhiKind::Age, r"(?i)\bin\s+(?:his|her|their|the)\s+(?:(?:early|mid|late)[- ])?((?:90|100)['’]?s|nineties)\b".into(), 1),
+            (PhiKind::Age, r"(?i)\b(?:ninety|one hundred)(?:[- ](?:one|two|three|four|five|six|seven|eight|nine))?[- ]years?[- ]old\b|\b(?:nonagenarian|centenarian)\b".into(), 0),
+            (PhiKind::Age, r"(?i)\b(?:age[d]?|aged)\s*:?\s*((?:9\d|1[0-4]\d))\b".into(), 1),
+            (PhiKind::Age, r"(?i)\b(?:age\s+of|turned|turning)\s+((?:9\d|1[0-4]\d))\b|\b((?:9\d|1[0-4]\d))\s+years\s+of\s+age\b|\b((?:9\d|1[0-4]\d))(?:st|nd|rd|th)\s+birthday\b".into(), usize::MAX),
+            (PhiKind::Age, r"(?:^|[\s(,])((?:9\d|1[0-4]\d))(?:M|F|yo[MF]?)(?:[\s),.;:]|$)".into(), 1),
+            (PhiKind::Name, r"\b(?:Mr|Mrs|Ms|Miss|Dr|Prof)\.?\s+((?:[A-Z][a-zA-Z'-]+)(?:\s+[A-Z][a-zA-Z'-]+)?)".into(), 1),
+            (PhiKind::Name, r"(?i:\b(?:patient name|name|pt)\s*:\s*)([A-Z][a-zA-Z'-]+(?:\s+[A-Z][a-zA-Z'-]+){0,2})".into(), 1),
+            (PhiKind::Address, r"\b\d{1,5}[A-Z]?\s+(?:(?:[NSEW]\.?|North|South|East|West|Old)\s+)?(?:(?:[A-Z][a-z]+|\d{1,3}(?:st|nd|rd|th))\s+){1,3}(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|Ter|Circle|Cir|Parkway|Pkwy|Highway|Hwy|Trail|Trl|Square|Sq|Crescent|Close|Alley|Pike|Loop|Row|Plaza|Ridge|Run|Path|Walk)\b\.?(?:,?\s*(?:Apt|Apartment|Unit|Suite|Ste|Fl|Floor|Rm|Room|#)\.?\s*#?[A-Z0-9-]+)?".into(), 0),
+            (PhiKind::Address, r"(?i)\b(?:P\.?\s?O\.?\s+Box|Post\s+Office\s+Box)\s+\d+\b|\b(?:Route|Rte|County\s+Road|State\s+Road|Rural\s+Route|RR)\s+\d+(?:,?\s+Box\s+\d+)?\b".into(), 0),
+            // European: Hauptstraße 12, Keizersgracht 123, 12 rue de la Paix
+            (PhiKind::Address, r"\b\p{Lu}\p{Ll}+(?:straße|strasse|str\.|weg|gasse|platz|allee|ring|damm|laan|straat|gracht|plein|gade|vej|gatan|vägen|katu)\s+\d{1,4}[a-z]?\b".into(), 0),
+            (PhiKind::Address, r"(?i)\b\d{1,4}(?:\s?(?:bis|ter))?,?\s+(?:rue|avenue|boulevard|bd|chemin|allée|impasse|via|viale|corso|calle|avenida|rua|carrer)\s+(?:(?:de|du|des|la|le|l['’]|del|della|di|da|do|dos)\s+)*\p{Lu}[\p{L}'’-]+(?:\s+\p{Lu}[\p{L}'’-]+){0,2}".into(), 0),
+            // an address after the words that give one, to the end of its line or clause
+            (PhiKind::Address, r"(?i)\b(?:lives at|living at|resides at|residing at|home address|mailing address|address)\s*(?:is|:)?\s*(\d{1,5}[^,;\n]{3,40})".into(), 1),
+    ]
 }
 
 /// Sort findings and merge overlaps; where spans overlap the longer one's
@@ -254,6 +265,12 @@ mod tests {
         ] {
             assert_eq!(kinds(text), vec![], "{text}");
         }
+    }
+
+    #[test]
+    fn every_rule_compiles() {
+        assert_eq!(Patterns::new().rules.len(), specs().len());
+        assert!(Patterns::new().any.is_some());
     }
 
     #[test]

@@ -22,8 +22,9 @@ pub struct Scrubber {
     patterns: Patterns,
     /// Capitalised single words that are names (or places) somewhere in the data.
     words: HashMap<String, PhiKind>,
-    /// The patient's own identifiers, by patient key.
-    known: HashMap<String, KnownIds>,
+    /// The patient's own identifiers, by patient key, folded (lower case,
+    /// no accents) and with a name's parts beside it, ready to look for.
+    known: HashMap<String, Vec<(PhiKind, String)>>,
 }
 
 impl Scrubber {
@@ -43,7 +44,20 @@ impl Scrubber {
                 }
             }
         }
-        self.known.insert(patient_key.to_string(), ids);
+        // the record's "Tomás" is the note's "Tomas" or "TOMAS"; a name is
+        // also found by its parts (the given name alone, one half of a
+        // double surname)
+        let mut folded = Vec::with_capacity(ids.values.len());
+        for (kind, v) in ids.values {
+            let v = fold_lower(&v);
+            if kind == PhiKind::Name {
+                for part in v.split([' ', '-']).filter(|p| p.len() > 2 && *p != v) {
+                    folded.push((kind, part.to_string()));
+                }
+            }
+            folded.push((kind, v));
+        }
+        self.known.insert(patient_key.to_string(), folded);
     }
 
     /// The PHI spans found in `text` (a note of `patient_key`), merged.
@@ -52,23 +66,22 @@ impl Scrubber {
         self.patterns.find(text, &mut found);
         Names::builtin().find(text, &mut found);
         if let Some(ids) = self.known.get(patient_key) {
-            // the record's "Tomás" is the note's "Tomas" or "TOMAS"; a name
-            // is also found by its parts (the given name alone, one half of
-            // a double surname)
-            let (folded, at) = fold_with_offsets(text);
             let from = found.len();
-            for (kind, v) in &ids.values {
-                let v = fold_lower(v);
-                find_word_bounded(&folded, &v, *kind, &mut found);
-                if *kind == PhiKind::Name {
-                    for part in v.split([' ', '-']).filter(|p| p.len() > 2 && *p != v) {
-                        find_word_bounded(&folded, part, *kind, &mut found);
-                    }
+            if text.is_ascii() {
+                // folding keeps every offset
+                let folded = text.to_ascii_lowercase();
+                for (kind, v) in ids {
+                    find_word_bounded(&folded, v, *kind, &mut found);
                 }
-            }
-            for f in &mut found[from..] {
-                f.start = at[f.start];
-                f.end = at[f.end];
+            } else {
+                let (folded, at) = fold_with_offsets(text);
+                for (kind, v) in ids {
+                    find_word_bounded(&folded, v, *kind, &mut found);
+                }
+                for f in &mut found[from..] {
+                    f.start = at[f.start];
+                    f.end = at[f.end];
+                }
             }
         }
         for (start, word) in words(text) {
