@@ -304,6 +304,24 @@ impl Names {
         }
     }
 
+    /// A table cell that is a person's name: one to three capitalised words
+    /// ("Campbell", "Sandra Campbell", "O'Connell"), one of them on the
+    /// census lists, none a word of the not-names list.
+    pub fn is_name_cell(&self, cell: &str) -> bool {
+        let words = word_spans(cell.trim());
+        let letters: usize = words.iter().map(|(_, w)| w.len()).sum();
+        (1..=3).contains(&words.len())
+            // nothing in the cell but the words and the spaces between
+            && letters + words.len() - 1 >= cell.trim().len().saturating_sub(1)
+            && words
+                .iter()
+                .all(|(_, w)| is_title_case(w) && self.may_be_name(w))
+            && words.iter().any(|(_, w)| {
+                let w = fold_lower(without_possessive(w));
+                self.first.contains(w.as_str()) || self.surnames.contains(w.as_str())
+            })
+    }
+
     /// Census first names (with the capitalised word after them), initials
     /// with a census surname, and "Surname, First".
     fn dictionary(&self, text: &str, out: &mut Vec<Found>) {

@@ -11,7 +11,9 @@ use rayon::prelude::*;
 use regex::Regex;
 use serde::Serialize;
 
+use super::names::Names;
 use super::patterns::{kind_name, Patterns};
+use super::roles::{default_roles, Role};
 use crate::clinical::PhiKind;
 use crate::error::{Error, IoContext, Result};
 
@@ -87,6 +89,9 @@ struct Column {
     zip: bool,
     /// An HL7 v2 field: compact dates (`19570312`) count there.
     hl7: bool,
+    /// The identifier its name says it holds (a table's `given_name`,
+    /// `mrn`, `city` ...): every value there is one, whatever it looks like.
+    role: Option<&'static str>,
 }
 
 impl Column {
@@ -97,7 +102,33 @@ impl Column {
             coded: CODED_COLUMNS.contains(&lower.as_str()),
             zip: lower.contains("zip") || lower.contains("postal"),
             hl7,
+            role: None,
         }
+    }
+
+    /// A table's columns, each with the identifier its name says it holds,
+    /// read as `deid` reads them (`name` beside an RxNorm code is a drug).
+    fn of_table<'h>(header: impl Iterator<Item = &'h str>) -> Vec<Column> {
+        let names: Vec<String> = header.map(str::to_string).collect();
+        let roles = default_roles(&names);
+        names
+            .iter()
+            .zip(roles)
+            .map(|(name, role)| {
+                let mut c = Column::new(name, false);
+                c.role = match role {
+                    Role::Name => Some("name"),
+                    Role::Mrn => Some("mrn"),
+                    Role::Ssn => Some("ssn"),
+                    Role::Phone => Some("phone"),
+                    Role::Email => Some("email"),
+                    Role::Address => Some("address"),
+                    Role::City => Some("city"),
+                    _ => None,
+                };
+                c
+            })
+            .collect()
     }
 }
 
@@ -129,6 +160,22 @@ impl Detector {
         // 02134 pg/mL is not a ZIP code): no pattern can match one, and a
         // known ZIP counts there only in a ZIP column.
         let plain_number = text.trim().parse::<f64>().is_ok();
+        if let Some(role) = col.role {
+            kinds.push(role);
+        }
+        if !plain_number && !col.coded {
+            // names by content: a cell that is a person's name on the
+            // census lists, or names in free text as the scrubber finds them
+            let names = Names::builtin();
+            let mut found = Vec::new();
+            names.find(text, &mut found);
+            if names.is_name_cell(text) && !found.iter().any(|f| f.kind == PhiKind::Name) {
+                kinds.push("name");
+            }
+            for f in found {
+                kinds.push(kind_name(f.kind));
+            }
+        }
         if !plain_number {
             let mut found = Vec::new();
             self.patterns.kinds(text, &mut found);
@@ -351,12 +398,7 @@ impl Scanner {
             .flexible(true)
             .from_path(path)
             .map_err(|e| csv_bad(path, e))?;
-        let mut columns: Vec<Column> = rdr
-            .headers()
-            .map_err(|e| csv_bad(path, e))?
-            .iter()
-            .map(|h| Column::new(h, false))
-            .collect();
+        let mut columns = Column::of_table(rdr.headers().map_err(|e| csv_bad(path, e))?.iter());
         let mut rows: Vec<csv::StringRecord> = vec![csv::StringRecord::new(); CHUNK];
         let mut line0 = 0u64;
         loop {
@@ -423,8 +465,8 @@ impl Scanner {
             let batch = batch?;
             let schema = batch.schema();
             let opts = FormatOptions::default();
-            for (j, col) in batch.columns().iter().enumerate() {
-                let column = Column::new(schema.field(j).name(), false);
+            let columns = Column::of_table(schema.fields().iter().map(|f| f.name().as_str()));
+            for (col, column) in batch.columns().iter().zip(&columns) {
                 let fmt = ArrayFormatter::try_new(col.as_ref(), &opts)?;
                 let mut text = String::new();
                 for i in 0..batch.num_rows() {
@@ -432,7 +474,7 @@ impl Scanner {
                         text.clear();
                         use std::fmt::Write as _;
                         let _ = write!(text, "{}", fmt.value(i));
-                        self.cell(name, row0 + i as u64 + 1, &column, &text);
+                        self.cell(name, row0 + i as u64 + 1, column, &text);
                     }
                 }
             }
@@ -532,9 +574,62 @@ mod tests {
         assert!(got.contains(&(1, "zip", "zip")), "{got:?}");
         assert!(got.contains(&(2, "text", "date")));
         assert!(got.contains(&(2, "text", "known:family_name")));
+        // the census lists find the HL7 patient name without the list
+        assert!(got.contains(&(2, "PID-5", "name")), "{got:?}");
         assert!(got.contains(&(2, "PID-7", "date")), "{got:?}");
-        assert_eq!(r.findings_total, 4);
+        assert_eq!(r.findings_total, 5);
         assert!(!serde_json::to_string(&r).unwrap().contains("Okafor"));
+    }
+
+    #[test]
+    fn a_leaky_table_is_caught_without_the_truth_file() {
+        let dir = tempfile::tempdir().unwrap();
+        // named columns: the name says what every value is
+        std::fs::write(
+            dir.path().join("patients.csv"),
+            "patient_id,mrn,given_name,family_name,city,sex\n\
+             pat-1,01234567,Sandra,Campbell,Brooklyn,F\n\
+             pat-2,07654321,Imran,Qureshi,Tucson,M\n",
+        )
+        .unwrap();
+        // the same people under columns named for nothing: the census
+        // lists find the names, a drug and a race are no names
+        std::fs::write(
+            dir.path().join("export.csv"),
+            "a,b,c,d,e\n1,Sandra Campbell,Lisinopril,White,62\n2,Garcia,Metformin,Black,71\n",
+        )
+        .unwrap();
+        let r = scan(&[dir.path().to_path_buf()], None).unwrap();
+        let file = |f: &Finding| -> &'static str {
+            if f.file.ends_with("export.csv") {
+                "export.csv"
+            } else {
+                "patients.csv"
+            }
+        };
+        let mut got: Vec<(&str, u64, &str, &str)> = r
+            .findings
+            .iter()
+            .map(|f| (file(f), f.line, f.column.as_str(), f.kind.as_str()))
+            .collect();
+        got.sort();
+        for want in [
+            ("export.csv", 1, "b", "name"),
+            ("export.csv", 2, "b", "name"),
+            ("patients.csv", 1, "mrn", "mrn"),
+            ("patients.csv", 1, "given_name", "name"),
+            ("patients.csv", 1, "family_name", "name"),
+            ("patients.csv", 1, "city", "city"),
+            ("patients.csv", 2, "city", "city"),
+        ] {
+            assert!(got.contains(&want), "{want:?} not in {got:?}");
+        }
+        assert!(
+            !got.iter()
+                .any(|(f, _, c, _)| *f == "export.csv" && ["c", "d", "e"].contains(c)),
+            "{got:?}"
+        );
+        assert!(!serde_json::to_string(&r).unwrap().contains("Campbell"));
     }
 
     #[test]
