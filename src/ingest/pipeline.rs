@@ -734,6 +734,7 @@ pub fn run(cfg: &PipelineConfig, out: &Path) -> Result<IngestSummary> {
             .collect(),
     })?
     .write(out)?;
+    report.cdm_checks = super::cdm_checks::run(&out.join("cdm.sqlite"))?;
     write_analysis_csv(out.join("analysis.csv"), &analysis)?;
     let mut total_q = 0;
     for (source, items) in &quarantine {
