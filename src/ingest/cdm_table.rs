@@ -14,9 +14,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, Date32Array, Float64Array, Int64Array, StringArray, TimestampSecondArray,
+    ArrayRef, Date32Array, Float64Array, Int64Array, StringArray, TimestampMillisecondArray,
 };
-use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use arrow::datatypes::{DataType, Field, Schema};
 use arrow::record_batch::RecordBatch;
 use chrono::{NaiveDate, NaiveDateTime};
 
@@ -60,14 +60,16 @@ impl CdmType {
     }
 
     /// The Arrow (Parquet) type: INT64, DOUBLE, UTF8, DATE and TIMESTAMP
-    /// (seconds, local time without a zone, as the CDM's datetimes are).
+    /// (milliseconds, local time without a zone, as the CDM's datetimes
+    /// are: Parquet's TIMESTAMP(MILLIS), which has a logical type where
+    /// seconds would not).
     pub fn arrow(self) -> DataType {
         match self {
             CdmType::Integer => DataType::Int64,
             CdmType::Float => DataType::Float64,
             CdmType::Text => DataType::Utf8,
             CdmType::Date => DataType::Date32,
-            CdmType::Datetime => DataType::Timestamp(TimeUnit::Second, None),
+            CdmType::Datetime => crate::formats::table::TIMESTAMP,
         }
     }
 }
@@ -369,10 +371,12 @@ fn column_array<'a>(kind: CdmType, cells: impl Iterator<Item = &'a Value>) -> Ar
             Value::Date(d) => Some(d.num_days_from_ce() - EPOCH_DAYS_FROM_CE),
             _ => None,
         }))),
-        CdmType::Datetime => Arc::new(TimestampSecondArray::from_iter(cells.map(|c| match c {
-            Value::Datetime(t) => Some(t.and_utc().timestamp()),
-            _ => None,
-        }))),
+        CdmType::Datetime => Arc::new(TimestampMillisecondArray::from_iter(cells.map(
+            |c| match c {
+                Value::Datetime(t) => Some(t.and_utc().timestamp_millis()),
+                _ => None,
+            },
+        ))),
     }
 }
 

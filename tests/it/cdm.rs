@@ -258,13 +258,74 @@ fn sqlite_tables_match_the_field_level_specification() {
     }
 }
 
+/// Each column's Parquet logical type as written in the file's footer
+/// (`Date`, `Timestamp { .. unit: MILLIS .. }`, `String`, or `none`): what
+/// DuckDB, Spark and pandas go by.
+pub(crate) fn logical_types(path: &Path) -> BTreeMap<String, String> {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let reader = SerializedFileReader::new(std::fs::File::open(path).unwrap()).unwrap();
+    let schema = reader.metadata().file_metadata().schema_descr_ptr();
+    schema
+        .columns()
+        .iter()
+        .map(|c| {
+            let t = c
+                .logical_type_ref()
+                .map_or_else(|| "none".to_string(), |t| format!("{t:?}"));
+            (c.name().to_string(), t)
+        })
+        .collect()
+}
+
+/// The OMOP-like tables of `omop/` keep their dates and times as Parquet
+/// dates and timestamps too.
+#[test]
+fn omop_like_tables_write_dates_and_times_as_parquet_dates_and_timestamps() {
+    let dir = fixture().out.join("omop");
+    for (table, column, logical) in [
+        ("person", "birth_datetime", "Timestamp"),
+        ("person", "death_date", "Date"),
+        ("visit_occurrence", "visit_start_datetime", "Timestamp"),
+        ("visit_occurrence", "visit_end_datetime", "Timestamp"),
+        ("measurement", "measurement_datetime", "Timestamp"),
+        ("condition_occurrence", "condition_start_date", "Date"),
+        ("drug_exposure", "drug_exposure_start_datetime", "Timestamp"),
+        ("note", "note_datetime", "Timestamp"),
+    ] {
+        let got = &logical_types(&dir.join(format!("{table}.parquet")))[column];
+        assert!(got.starts_with(logical), "{table}.{column}: {got}");
+    }
+    // and the values are the CSV's: the first stay's admission
+    let visits = read_csv(&dir.join("visit_occurrence.csv"));
+    let file = std::fs::File::open(dir.join("visit_occurrence.parquet")).unwrap();
+    let batch = ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .build()
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap();
+    let start = batch
+        .column_by_name("visit_start_datetime")
+        .unwrap()
+        .as_any()
+        .downcast_ref::<arrow::array::TimestampMillisecondArray>()
+        .unwrap()
+        .value_as_datetime(0)
+        .unwrap();
+    assert_eq!(
+        start.format("%Y-%m-%dT%H:%M:%S").to_string(),
+        visits[0]["visit_start_datetime"]
+    );
+}
+
 #[test]
 fn parquet_tables_have_the_specification_s_columns_and_logical_types() {
     let spec = spec();
     let conn = db();
     for table in TABLES {
-        let file = std::fs::File::open(fixture().out.join("cdm").join(format!("{table}.parquet")))
-            .unwrap();
+        let path = fixture().out.join("cdm").join(format!("{table}.parquet"));
+        let file = std::fs::File::open(&path).unwrap();
         let builder = ParquetRecordBatchReaderBuilder::try_new(file).unwrap();
         let schema = builder.schema().clone();
         let fields = &spec[table];
@@ -275,10 +336,22 @@ fn parquet_tables_have_the_specification_s_columns_and_logical_types() {
                 "integer" => DataType::Int64,
                 "float" => DataType::Float64,
                 "date" => DataType::Date32,
-                "datetime" => DataType::Timestamp(TimeUnit::Second, None),
+                "datetime" => DataType::Timestamp(TimeUnit::Millisecond, None),
                 _ => DataType::Utf8,
             };
             assert_eq!(got.data_type(), &t, "{table}.{}", want.name);
+            // what readers other than Arrow see: Parquet's own logical type
+            let logical = match want.datatype.as_str() {
+                "date" => Some("Date"),
+                "datetime" => {
+                    Some("Timestamp(TimestampType { is_adjusted_to_u_t_c: false, unit: MILLIS")
+                }
+                _ => None,
+            };
+            if let Some(logical) = logical {
+                let got = &logical_types(&path)[&want.name];
+                assert!(got.starts_with(logical), "{table}.{}: {got}", want.name);
+            }
             assert_eq!(got.is_nullable(), !want.required, "{table}.{}", want.name);
         }
         let n: usize = builder
