@@ -300,10 +300,7 @@ mod tests {
             ("id".to_string(), DataType::Utf8),
             ("n".to_string(), DataType::Int64),
             ("d".to_string(), DataType::Date32),
-            (
-                "t".to_string(),
-                DataType::Timestamp(arrow::datatypes::TimeUnit::Second, None),
-            ),
+            ("t".to_string(), crate::formats::table::TIMESTAMP),
         ];
         let mut sink = TableSink::create(&path, TableFormat::Parquet, &cols).unwrap();
         let rows = [

@@ -2,8 +2,9 @@
 //!
 //! One schema serves both formats: a record type's serde fields are the CSV
 //! columns, and `Table::columns` gives each column a plain Arrow type for
-//! Parquet (Utf8, Float64, Int64, Date32, Timestamp in seconds without a
-//! zone), so pandas, DuckDB and polars read the files as they are. Parquet
+//! Parquet (Utf8, Float64, Int64, Date32, Timestamp in milliseconds without
+//! a zone), so pandas, DuckDB and polars read the files as they are: dates
+//! as Parquet DATE and times as TIMESTAMP(MILLIS), not as integers or text. Parquet
 //! goes through CSV in memory: rows are serialised once with serde, parsed
 //! by Arrow's CSV reader against the schema, and written as a row group
 //! every `ROW_GROUP` rows, which keeps memory bounded whatever the row count.
@@ -40,6 +41,12 @@ pub enum ColType {
     Timestamp,
 }
 
+/// The Arrow type of a date-time column: milliseconds, no zone. Parquet has
+/// no logical type for seconds, so a seconds column would be written as a
+/// bare INT64 that other readers see as a number; milliseconds are Parquet's
+/// TIMESTAMP(MILLIS, not adjusted to UTC), the CDM's local date-times.
+pub const TIMESTAMP: DataType = DataType::Timestamp(TimeUnit::Millisecond, None);
+
 impl ColType {
     fn arrow(self) -> DataType {
         match self {
@@ -47,7 +54,7 @@ impl ColType {
             ColType::Float64 => DataType::Float64,
             ColType::Int64 => DataType::Int64,
             ColType::Date => DataType::Date32,
-            ColType::Timestamp => DataType::Timestamp(TimeUnit::Second, None),
+            ColType::Timestamp => TIMESTAMP,
         }
     }
 }
@@ -1032,8 +1039,8 @@ impl Table for AnalysisRow {
         let mut cols = vec![
             ("stay_id", Utf8),
             ("patient_id", Utf8),
-            ("admit_time", Utf8),
-            ("discharge_time", Utf8),
+            ("admit_time", Timestamp),
+            ("discharge_time", Timestamp),
             ("age", Float64),
             ("sex", Utf8),
             ("race_ethnicity", Utf8),

@@ -14,9 +14,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, Date32Array, Float64Array, Int64Array, StringArray, TimestampSecondArray,
+    ArrayRef, Date32Array, Float64Array, Int64Array, StringArray, TimestampMillisecondArray,
 };
-use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use arrow::datatypes::{DataType, Field, Schema};
 use arrow::record_batch::RecordBatch;
 use chrono::{NaiveDate, NaiveDateTime};
 
@@ -60,14 +60,16 @@ impl CdmType {
     }
 
     /// The Arrow (Parquet) type: INT64, DOUBLE, UTF8, DATE and TIMESTAMP
-    /// (seconds, local time without a zone, as the CDM's datetimes are).
+    /// (milliseconds, local time without a zone, as the CDM's datetimes
+    /// are: Parquet's TIMESTAMP(MILLIS), which has a logical type where
+    /// seconds would not).
     pub fn arrow(self) -> DataType {
         match self {
             CdmType::Integer => DataType::Int64,
             CdmType::Float => DataType::Float64,
             CdmType::Text => DataType::Utf8,
             CdmType::Date => DataType::Date32,
-            CdmType::Datetime => DataType::Timestamp(TimeUnit::Second, None),
+            CdmType::Datetime => crate::formats::table::TIMESTAMP,
         }
     }
 }
@@ -80,6 +82,11 @@ pub struct CdmField {
     pub required: bool,
     /// The table a foreign key points at, lower case (`person`, `concept`).
     pub fk_table: Option<String>,
+    /// The column it points at, lower case (`person_id`, `concept_id`).
+    pub fk_field: Option<String>,
+    /// The domain a concept id of this field must be in (`Condition`,
+    /// `Type Concept`), as the specification's `fkDomain` says.
+    pub fk_domain: Option<String>,
 }
 
 /// The specification: every table's fields, in order, by lower-case name.
@@ -113,6 +120,7 @@ impl Spec {
             col("cdmDatatype")?,
             col("fkTableName")?,
         );
+        let (fk_f, fk_d) = (col("fkFieldName")?, col("fkDomain")?);
         let mut tables: BTreeMap<String, Vec<CdmField>> = BTreeMap::new();
         for (i, rec) in r.records().enumerate() {
             let rec = rec.map_err(|e| Error::failure(format!("{name}: {e}")))?;
@@ -125,10 +133,13 @@ impl Spec {
                     get(ty),
                 )
             })?;
-            let fk_table = match get(fk) {
+            let given = |j: usize| match get(j) {
                 "" | "NA" => None,
-                s => Some(s.to_ascii_lowercase()),
+                s => Some(s.to_string()),
             };
+            let fk_table = given(fk).map(|s| s.to_ascii_lowercase());
+            let fk_field = given(fk_f).map(|s| s.to_ascii_lowercase());
+            let fk_domain = given(fk_d);
             tables
                 .entry(get(t).to_ascii_lowercase())
                 .or_default()
@@ -137,6 +148,8 @@ impl Spec {
                     kind,
                     required: get(req).eq_ignore_ascii_case("yes"),
                     fk_table,
+                    fk_field,
+                    fk_domain,
                 });
         }
         Ok(Spec { tables })
@@ -358,10 +371,12 @@ fn column_array<'a>(kind: CdmType, cells: impl Iterator<Item = &'a Value>) -> Ar
             Value::Date(d) => Some(d.num_days_from_ce() - EPOCH_DAYS_FROM_CE),
             _ => None,
         }))),
-        CdmType::Datetime => Arc::new(TimestampSecondArray::from_iter(cells.map(|c| match c {
-            Value::Datetime(t) => Some(t.and_utc().timestamp()),
-            _ => None,
-        }))),
+        CdmType::Datetime => Arc::new(TimestampMillisecondArray::from_iter(cells.map(
+            |c| match c {
+                Value::Datetime(t) => Some(t.and_utc().timestamp_millis()),
+                _ => None,
+            },
+        ))),
     }
 }
 
@@ -488,6 +503,8 @@ mod tests {
             .find(|f| f.name == "gender_concept_id")
             .unwrap();
         assert_eq!(gender.fk_table.as_deref(), Some("concept"));
+        assert_eq!(gender.fk_field.as_deref(), Some("concept_id"));
+        assert_eq!(gender.fk_domain.as_deref(), Some("Gender"));
         let pks = sqlite_primary_keys().unwrap();
         assert!(pks.contains("CREATE UNIQUE INDEX xpk_person ON person (person_id);"));
         assert!(!sqlite_ddl().contains('@'));

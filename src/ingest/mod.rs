@@ -8,12 +8,15 @@
 //! rejected record to `quarantine/<source>.csv` with a reason, and writes the
 //! OMOP-like tables (`omop`), the OMOP CDM v5.4 database (`cdm`, on the
 //! specification in `cdm_table` and the vocabulary subset in `vocabulary`),
-//! the analysis table and the quality report (`quality`). Nothing is dropped silently: per source, records in =
+//! the analysis table and the quality report (`quality`), with the
+//! data-quality checks run over the CDM database (`cdm_checks`). Nothing is
+//! dropped silently: per source, records in =
 //! records out + records quarantined + records skipped (read but not kept,
 //! each with its reason: what the model has no place for, counted by type,
 //! an HL7 v2 result of a type the model does not hold, a cancelled stay).
 
 pub mod cdm;
+pub mod cdm_checks;
 pub mod cdm_table;
 pub mod linkage;
 pub mod maps;

@@ -9,19 +9,26 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, Float64Array, Int64Array, StringArray};
+use arrow::array::{
+    ArrayRef, Date32Array, Float64Array, Int64Array, StringArray, TimestampMillisecondArray,
+};
 use arrow::datatypes::{DataType, Field, Schema};
 use arrow::record_batch::RecordBatch;
 
 use crate::artifact::AtomicFile;
 use crate::error::{Error, Result};
 
-/// A column's type in both files.
+/// A column's type in both files. Dates and date-times are held as text
+/// (`2023-04-05`, `2023-04-05T14:30:00`, what the CSV shows) and written to
+/// Parquet as DATE and TIMESTAMP(MILLIS), so other readers see dates and
+/// times, not strings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Text,
     Number,
     Integer,
+    Date,
+    Timestamp,
 }
 
 /// One cell; `Text("")` and `Number(None)` are empty / null.
@@ -84,14 +91,36 @@ impl OutTable {
                     Kind::Text => DataType::Utf8,
                     Kind::Number => DataType::Float64,
                     Kind::Integer => DataType::Int64,
+                    Kind::Date => DataType::Date32,
+                    Kind::Timestamp => crate::formats::table::TIMESTAMP,
                 };
                 Field::new(*n, t, true)
             })
             .collect();
         let schema = Arc::new(Schema::new(fields));
         let mut arrays: Vec<ArrayRef> = Vec::new();
-        for (i, (_, kind)) in self.columns.iter().enumerate() {
+        for (i, (column, kind)) in self.columns.iter().enumerate() {
             let cells = self.rows.iter().map(|r| r.get(i));
+            // a date or time cell the writer made that does not parse is a bug
+            let when = |c: Option<&Cell>, format: &str| -> Result<Option<chrono::NaiveDateTime>> {
+                match c {
+                    Some(Cell::Text(s)) if !s.is_empty() => {
+                        let parsed = if format.contains('H') {
+                            chrono::NaiveDateTime::parse_from_str(s, format)
+                        } else {
+                            chrono::NaiveDate::parse_from_str(s, format)
+                                .map(|d| d.and_time(chrono::NaiveTime::MIN))
+                        };
+                        parsed.map(Some).map_err(|e| {
+                            Error::failure(format!(
+                                "{}.{column}: {s:?} is not {format} ({e}; a bug in the writer)",
+                                self.name
+                            ))
+                        })
+                    }
+                    _ => Ok(None),
+                }
+            };
             let array: ArrayRef = match kind {
                 Kind::Text => Arc::new(StringArray::from_iter(cells.map(|c| match c {
                     Some(Cell::Text(s)) => Some(s.clone()),
@@ -105,6 +134,24 @@ impl OutTable {
                     Some(Cell::Integer(x)) => Some(*x),
                     _ => None,
                 }))),
+                Kind::Date => Arc::new(Date32Array::from(
+                    cells
+                        .map(|c| {
+                            Ok(when(c, "%Y-%m-%d")?.map(|t| {
+                                (t.date() - chrono::DateTime::UNIX_EPOCH.date_naive()).num_days()
+                                    as i32
+                            }))
+                        })
+                        .collect::<Result<Vec<_>>>()?,
+                )),
+                Kind::Timestamp => Arc::new(TimestampMillisecondArray::from(
+                    cells
+                        .map(|c| {
+                            Ok(when(c, "%Y-%m-%dT%H:%M:%S")?
+                                .map(|t| t.and_utc().timestamp_millis()))
+                        })
+                        .collect::<Result<Vec<_>>>()?,
+                )),
             };
             arrays.push(array);
         }
@@ -138,13 +185,28 @@ mod tests {
                 ("n", Kind::Integer),
             ],
         );
-        t.rows
-            .push(vec![text("M1"), Cell::Number(Some(1.5)), Cell::Integer(3)]);
-        t.rows
-            .push(vec![text("M2"), Cell::Number(None), Cell::Integer(4)]);
+        t.columns.push(("day", Kind::Date));
+        t.columns.push(("at", Kind::Timestamp));
+        t.rows.push(vec![
+            text("M1"),
+            Cell::Number(Some(1.5)),
+            Cell::Integer(3),
+            text("1970-01-02"),
+            text("1970-01-01T00:00:02"),
+        ]);
+        t.rows.push(vec![
+            text("M2"),
+            Cell::Number(None),
+            Cell::Integer(4),
+            text(""),
+            text(""),
+        ]);
         t.write(dir.path()).unwrap();
         let csv = std::fs::read_to_string(dir.path().join("measurement.csv")).unwrap();
-        assert_eq!(csv, "id,value,n\nM1,1.5,3\nM2,,4\n");
+        assert_eq!(
+            csv,
+            "id,value,n,day,at\nM1,1.5,3,1970-01-02,1970-01-01T00:00:02\nM2,,4,,\n"
+        );
         let f = std::fs::File::open(dir.path().join("measurement.parquet")).unwrap();
         let mut r = ParquetRecordBatchReaderBuilder::try_new(f)
             .unwrap()
@@ -155,5 +217,21 @@ mod tests {
         let v = b.column(1).as_any().downcast_ref::<Float64Array>().unwrap();
         assert_eq!(v.value(0), 1.5);
         assert!(arrow::array::Array::is_null(v, 1));
+        let day = b.column(3).as_any().downcast_ref::<Date32Array>().unwrap();
+        assert_eq!(day.value(0), 1);
+        assert!(arrow::array::Array::is_null(day, 1));
+        let at = b
+            .column(4)
+            .as_any()
+            .downcast_ref::<TimestampMillisecondArray>()
+            .unwrap();
+        assert_eq!(at.value(0), 2000);
+        // a date the writer got wrong is an error, not a null
+        t.rows[1][3] = text("05/04/2023");
+        let e = t.write(dir.path()).unwrap_err().to_string();
+        assert!(
+            e.contains("measurement.day") && e.contains("05/04/2023"),
+            "{e}"
+        );
     }
 }

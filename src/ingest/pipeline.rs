@@ -734,6 +734,7 @@ pub fn run(cfg: &PipelineConfig, out: &Path) -> Result<IngestSummary> {
             .collect(),
     })?
     .write(out)?;
+    report.cdm_checks = super::cdm_checks::run(&out.join("cdm.sqlite"))?;
     write_analysis_csv(out.join("analysis.csv"), &analysis)?;
     let mut total_q = 0;
     for (source, items) in &quarantine {
@@ -963,7 +964,7 @@ fn omop_tables(
     notes: &[(Note, String)],
 ) -> Vec<OutTable> {
     use chrono::Datelike;
-    use Kind::{Integer, Number, Text};
+    use Kind::{Date, Integer, Number, Text, Timestamp};
     let mut person = OutTable::new(
         "person",
         &[
@@ -973,7 +974,7 @@ fn omop_tables(
             ("year_of_birth", Integer),
             ("month_of_birth", Integer),
             ("day_of_birth", Integer),
-            ("birth_datetime", Text),
+            ("birth_datetime", Timestamp),
             ("race_source_value", Text),
             ("ethnicity_source_value", Text),
             ("payer_source_value", Text),
@@ -986,7 +987,7 @@ fn omop_tables(
             ("phone", Text),
             ("email", Text),
             ("ssn", Text),
-            ("death_date", Text),
+            ("death_date", Date),
         ],
     );
     for p in persons.values() {
@@ -1020,8 +1021,8 @@ fn omop_tables(
             ("visit_occurrence_id", Text),
             ("person_id", Text),
             ("visit_source_value", Text),
-            ("visit_start_datetime", Text),
-            ("visit_end_datetime", Text),
+            ("visit_start_datetime", Timestamp),
+            ("visit_end_datetime", Timestamp),
             ("discharged_to_source_value", Text),
             ("reason_source_value", Text),
             ("source", Text),
@@ -1045,7 +1046,7 @@ fn omop_tables(
             ("measurement_id", Text),
             ("person_id", Text),
             ("visit_occurrence_id", Text),
-            ("measurement_datetime", Text),
+            ("measurement_datetime", Timestamp),
             ("measurement_concept_code", Text),
             ("measurement_concept_name", Text),
             ("measurement_source_value", Text),
@@ -1085,7 +1086,7 @@ fn omop_tables(
             ("condition_occurrence_id", Text),
             ("person_id", Text),
             ("visit_occurrence_id", Text),
-            ("condition_start_date", Text),
+            ("condition_start_date", Date),
             ("condition_concept_code", Text),
             ("condition_source_value", Text),
             ("source", Text),
@@ -1110,7 +1111,7 @@ fn omop_tables(
             ("drug_exposure_id", Text),
             ("person_id", Text),
             ("visit_occurrence_id", Text),
-            ("drug_exposure_start_datetime", Text),
+            ("drug_exposure_start_datetime", Timestamp),
             ("drug_concept_code", Text),
             ("drug_source_value", Text),
             ("source", Text),
@@ -1135,7 +1136,7 @@ fn omop_tables(
             ("note_id", Text),
             ("person_id", Text),
             ("visit_occurrence_id", Text),
-            ("note_datetime", Text),
+            ("note_datetime", Timestamp),
             ("note_text", Text),
             ("source", Text),
         ],

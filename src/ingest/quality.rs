@@ -343,6 +343,8 @@ pub struct QualityReport {
     pub data_end: String,
     /// Ground-truth defect kind -> caught (present with truth/defects.csv).
     pub defects: BTreeMap<String, DefectCatch>,
+    /// The data-quality checks over the CDM database (`cdm.sqlite`).
+    pub cdm_checks: Vec<super::cdm_checks::CheckResult>,
 }
 
 impl QualityReport {
@@ -398,6 +400,24 @@ impl QualityReport {
                 q.precision, q.recall
             );
         }
+        if !self.cdm_checks.is_empty() {
+            let failed: Vec<&str> = self
+                .cdm_checks
+                .iter()
+                .filter(|c| !c.passed)
+                .map(|c| c.name.as_str())
+                .collect();
+            s += &format!(
+                "\nCDM data-quality checks: {} of {} passed{}\n",
+                self.cdm_checks.len() - failed.len(),
+                self.cdm_checks.len(),
+                if failed.is_empty() {
+                    String::new()
+                } else {
+                    format!("; failed: {} (quality.md)", failed.join(", "))
+                }
+            );
+        }
         if !self.defects.is_empty() {
             s += &format!(
                 "\n{:<18} {:>8} {:>7} {:>7}  {}\n",
@@ -440,6 +460,46 @@ impl QualityReport {
             for (name, q) in &self.sources {
                 for (seg, n) in &q.skipped_segments {
                     s += &format!("| {name} | {seg} | {n} |\n");
+                }
+            }
+        }
+        s
+    }
+
+    /// The CDM checks: one row each, then the fields that violate them.
+    fn markdown_cdm_checks(&self) -> String {
+        if self.cdm_checks.is_empty() {
+            return String::new();
+        }
+        let mut s = String::from("\n## CDM data-quality checks\n\nChecks over cdm.sqlite in the spirit of the OHDSI Data Quality Dashboard (datasets/omop-dq/checks.toml): a check fails when the share of violating rows is above its threshold.\n\n");
+        s += "| check | category | DQD check | threshold % | violated | checked | violated % | result |\n|---|---|---|---:|---:|---:|---:|---|\n";
+        for c in &self.cdm_checks {
+            s += &format!(
+                "| {} | {} | {} | {} | {} | {} | {:.2} | {} |\n",
+                c.name,
+                c.category.as_str(),
+                c.dqd,
+                c.threshold,
+                c.violated,
+                c.checked,
+                c.pct,
+                if c.passed { "pass" } else { "FAIL" }
+            );
+        }
+        if self.cdm_checks.iter().any(|c| !c.fields.is_empty()) {
+            s += "\nFields with violations:\n\n| check | field | violated | checked | violated % | threshold % | result |\n|---|---|---:|---:|---:|---:|---|\n";
+            for c in &self.cdm_checks {
+                for f in &c.fields {
+                    s += &format!(
+                        "| {} | {} | {} | {} | {:.2} | {} | {} |\n",
+                        c.name,
+                        f.field,
+                        f.violated,
+                        f.checked,
+                        f.pct,
+                        f.threshold,
+                        if f.passed { "pass" } else { "FAIL" }
+                    );
                 }
             }
         }
@@ -518,6 +578,7 @@ impl QualityReport {
                 q.precision, q.recall, q.correct_pairs, q.true_pairs, q.predicted_pairs
             );
         }
+        s += &self.markdown_cdm_checks();
         if !self.defects.is_empty() {
             s += "\n## Injected defects caught\n\nThe generator's truth/defects.csv against what the rules found.\n\n| defect | injected | caught | missed | by rule |\n|---|---:|---:|---:|---|\n";
             for (kind, d) in &self.defects {

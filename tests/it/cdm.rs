@@ -258,13 +258,74 @@ fn sqlite_tables_match_the_field_level_specification() {
     }
 }
 
+/// Each column's Parquet logical type as written in the file's footer
+/// (`Date`, `Timestamp { .. unit: MILLIS .. }`, `String`, or `none`): what
+/// DuckDB, Spark and pandas go by.
+pub(crate) fn logical_types(path: &Path) -> BTreeMap<String, String> {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let reader = SerializedFileReader::new(std::fs::File::open(path).unwrap()).unwrap();
+    let schema = reader.metadata().file_metadata().schema_descr_ptr();
+    schema
+        .columns()
+        .iter()
+        .map(|c| {
+            let t = c
+                .logical_type_ref()
+                .map_or_else(|| "none".to_string(), |t| format!("{t:?}"));
+            (c.name().to_string(), t)
+        })
+        .collect()
+}
+
+/// The OMOP-like tables of `omop/` keep their dates and times as Parquet
+/// dates and timestamps too.
+#[test]
+fn omop_like_tables_write_dates_and_times_as_parquet_dates_and_timestamps() {
+    let dir = fixture().out.join("omop");
+    for (table, column, logical) in [
+        ("person", "birth_datetime", "Timestamp"),
+        ("person", "death_date", "Date"),
+        ("visit_occurrence", "visit_start_datetime", "Timestamp"),
+        ("visit_occurrence", "visit_end_datetime", "Timestamp"),
+        ("measurement", "measurement_datetime", "Timestamp"),
+        ("condition_occurrence", "condition_start_date", "Date"),
+        ("drug_exposure", "drug_exposure_start_datetime", "Timestamp"),
+        ("note", "note_datetime", "Timestamp"),
+    ] {
+        let got = &logical_types(&dir.join(format!("{table}.parquet")))[column];
+        assert!(got.starts_with(logical), "{table}.{column}: {got}");
+    }
+    // and the values are the CSV's: the first stay's admission
+    let visits = read_csv(&dir.join("visit_occurrence.csv"));
+    let file = std::fs::File::open(dir.join("visit_occurrence.parquet")).unwrap();
+    let batch = ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .build()
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap();
+    let start = batch
+        .column_by_name("visit_start_datetime")
+        .unwrap()
+        .as_any()
+        .downcast_ref::<arrow::array::TimestampMillisecondArray>()
+        .unwrap()
+        .value_as_datetime(0)
+        .unwrap();
+    assert_eq!(
+        start.format("%Y-%m-%dT%H:%M:%S").to_string(),
+        visits[0]["visit_start_datetime"]
+    );
+}
+
 #[test]
 fn parquet_tables_have_the_specification_s_columns_and_logical_types() {
     let spec = spec();
     let conn = db();
     for table in TABLES {
-        let file = std::fs::File::open(fixture().out.join("cdm").join(format!("{table}.parquet")))
-            .unwrap();
+        let path = fixture().out.join("cdm").join(format!("{table}.parquet"));
+        let file = std::fs::File::open(&path).unwrap();
         let builder = ParquetRecordBatchReaderBuilder::try_new(file).unwrap();
         let schema = builder.schema().clone();
         let fields = &spec[table];
@@ -275,10 +336,22 @@ fn parquet_tables_have_the_specification_s_columns_and_logical_types() {
                 "integer" => DataType::Int64,
                 "float" => DataType::Float64,
                 "date" => DataType::Date32,
-                "datetime" => DataType::Timestamp(TimeUnit::Second, None),
+                "datetime" => DataType::Timestamp(TimeUnit::Millisecond, None),
                 _ => DataType::Utf8,
             };
             assert_eq!(got.data_type(), &t, "{table}.{}", want.name);
+            // what readers other than Arrow see: Parquet's own logical type
+            let logical = match want.datatype.as_str() {
+                "date" => Some("Date"),
+                "datetime" => {
+                    Some("Timestamp(TimestampType { is_adjusted_to_u_t_c: false, unit: MILLIS")
+                }
+                _ => None,
+            };
+            if let Some(logical) = logical {
+                let got = &logical_types(&path)[&want.name];
+                assert!(got.starts_with(logical), "{table}.{}: {got}", want.name);
+            }
             assert_eq!(got.is_nullable(), !want.required, "{table}.{}", want.name);
         }
         let n: usize = builder
@@ -559,4 +632,191 @@ fn sql_derives_the_index_stays_and_labels_of_the_analysis_table() {
             assert!(same, "stay {}: {:?} vs {:?}", want.0[0], got.1, want.1);
         }
     }
+}
+
+/// The concepts of the shipped vocabulary subset, as (vocabulary, code).
+fn shipped_codes() -> BTreeSet<(String, String)> {
+    read_csv(&Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/omop-vocabulary/concept.csv"))
+        .into_iter()
+        .map(|c| (c["vocabulary_id"].clone(), c["concept_code"].clone()))
+        .collect()
+}
+
+/// The data-quality checks of quality.json by name.
+fn reported_checks() -> BTreeMap<String, serde_json::Value> {
+    let quality: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture().out.join("quality.json")).unwrap())
+            .unwrap();
+    quality["cdm_checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["name"].as_str().unwrap().to_string(), c.clone()))
+        .collect()
+}
+
+/// The DQD-style checks of the quality report, on a clean generated
+/// population: every check but concept coverage passes with nothing
+/// violated, each looked at the rows the sources hold, and concept coverage
+/// counts exactly the records whose code the vocabulary subset lacks.
+#[test]
+fn data_quality_checks_pass_on_a_generated_population_with_their_counts() {
+    let checks = reported_checks();
+    assert!(checks.len() >= 12, "{:?}", checks.keys());
+    let md = std::fs::read_to_string(fixture().out.join("quality.md")).unwrap();
+    assert!(md.contains("## CDM data-quality checks"), "{md}");
+    for category in ["conformance", "completeness", "plausibility"] {
+        assert!(
+            checks.values().any(|c| c["category"] == category),
+            "{category}"
+        );
+    }
+    let n = |check: &str, key: &str| checks[check][key].as_u64().unwrap();
+    let patients = rows("patients.csv");
+    let observations = rows("observations.csv");
+    let encounters = rows("encounters.csv");
+    assert_eq!(
+        n("year_of_birth_plausible", "checked"),
+        patients.len() as u64
+    );
+    assert_eq!(
+        n("person_has_observation_period", "checked"),
+        patients.len() as u64
+    );
+    assert_eq!(
+        n("measurement_value_has_unit", "checked"),
+        observations
+            .iter()
+            .filter(|o| !o["value"].is_empty())
+            .count() as u64
+    );
+    // every stay's start and end (date and time), every observation
+    // period, condition with an end and drug exposure
+    assert!(n("start_before_end", "checked") >= 2 * encounters.len() as u64);
+    for check in [
+        "person_id_resolves",
+        "visit_occurrence_id_resolves",
+        "concept_id_in_vocabulary",
+        "concept_in_its_domain",
+        "standard_concept_used",
+        "required_field_present",
+        "after_birth",
+        "within_observation_period",
+        "measurement_value_plausible",
+    ] {
+        assert!(n(check, "checked") > 0, "{check} looked at no rows");
+    }
+    // concept coverage, counted from the sources and the shipped subset
+    let known = shipped_codes();
+    let unknown = |vocabulary: &str, codes: Vec<String>| {
+        codes
+            .into_iter()
+            .filter(|c| !known.contains(&(vocabulary.to_string(), c.clone())))
+            .count() as u64
+    };
+    let conditions = unknown(
+        "ICD10CM",
+        rows("conditions.csv")
+            .into_iter()
+            .map(|c| c["code"].clone())
+            .chain(encounters.iter().map(|e| e["reason_code"].clone()))
+            .filter(|c| !c.is_empty())
+            .collect(),
+    );
+    let drugs = unknown(
+        "RxNorm",
+        rows("medications.csv")
+            .into_iter()
+            .map(|m| m["rxnorm"].clone())
+            .collect(),
+    );
+    let measurements = unknown(
+        "LOINC",
+        observations.iter().map(|o| o["code"].clone()).collect(),
+    );
+    let mapped = &checks["concept_mapped"];
+    assert_eq!(
+        mapped["violated"].as_u64().unwrap(),
+        conditions + drugs + measurements
+    );
+    let fields: BTreeMap<&str, &serde_json::Value> = mapped["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["field"].as_str().unwrap(), f))
+        .collect();
+    let mut expect_pass = true;
+    for (field, zero) in [
+        ("condition_occurrence.condition_concept_id", conditions),
+        ("drug_exposure.drug_concept_id", drugs),
+        ("measurement.measurement_concept_id", measurements),
+    ] {
+        if zero == 0 {
+            assert!(!fields.contains_key(field), "{field}");
+            continue;
+        }
+        let f = fields[field];
+        assert_eq!(f["violated"].as_u64().unwrap(), zero, "{field}");
+        let over = 100.0 * zero as f64 / f["checked"].as_f64().unwrap() > 5.0;
+        assert_eq!(f["passed"].as_bool().unwrap(), !over, "{field}");
+        expect_pass &= !over;
+    }
+    assert_eq!(mapped["passed"].as_bool().unwrap(), expect_pass);
+    for (name, c) in &checks {
+        if name != "concept_mapped" {
+            assert_eq!(c["violated"], 0, "{name}: {c}");
+            assert_eq!(c["passed"], true, "{name}: {c}");
+        }
+    }
+}
+
+/// Break one thing in a copy of cdm.sqlite: exactly the check about it
+/// fails, on exactly that field and row.
+#[test]
+fn a_corrupted_cdm_fails_exactly_the_check_it_breaks() {
+    let dir = tempfile::tempdir().unwrap();
+    let failing = |sql: &str| -> BTreeMap<String, (u64, Vec<String>)> {
+        let path = dir.path().join("cdm.sqlite");
+        std::fs::copy(fixture().out.join("cdm.sqlite"), &path).unwrap();
+        Connection::open(&path).unwrap().execute_batch(sql).unwrap();
+        carelab::ingest::cdm_checks::run(&path)
+            .unwrap()
+            .into_iter()
+            .filter(|c| c.violated > 0 && c.name != "concept_mapped")
+            .map(|c| {
+                let fields = c.fields.iter().map(|f| f.field.clone()).collect();
+                assert!(!c.passed, "{}", c.name);
+                (c.name, (c.violated, fields))
+            })
+            .collect()
+    };
+    assert_eq!(failing(""), BTreeMap::new());
+    let one = |check: &str, field: &str| {
+        BTreeMap::from([(check.to_string(), (1, vec![field.to_string()]))])
+    };
+    // a stay that ends the day before it starts
+    assert_eq!(
+        failing(
+            "UPDATE visit_occurrence SET visit_end_date = date(visit_start_date, '-1 day') \
+             WHERE visit_occurrence_id = 1"
+        ),
+        one("start_before_end", "visit_occurrence.visit_start_date")
+    );
+    // a heart rate no heart beats at
+    assert_eq!(
+        failing(
+            "UPDATE measurement SET value_as_number = 900 WHERE measurement_id = \
+             (SELECT min(measurement_id) FROM measurement WHERE measurement_source_value = '8867-4')"
+        ),
+        one("measurement_value_plausible", "")
+    );
+    // a condition coded with its ICD-10-CM source concept, not the standard one
+    assert_eq!(
+        failing(
+            "UPDATE condition_occurrence SET condition_concept_id = condition_source_concept_id \
+             WHERE condition_occurrence_id = \
+             (SELECT min(condition_occurrence_id) FROM condition_occurrence WHERE condition_source_concept_id <> 0)"
+        ),
+        one("standard_concept_used", "condition_occurrence.condition_concept_id")
+    );
 }

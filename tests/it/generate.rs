@@ -102,6 +102,21 @@ fn csv_and_parquet_read_back_to_the_same_rows() {
     let o_pq: Vec<Observation> = read_table(out.join("observations.parquet")).unwrap();
     assert_eq!(o_csv.len() as u64, m.counts["observations"]);
     assert_eq!(o_csv, o_pq);
+    // times and dates are Parquet timestamps and dates, not numbers or text
+    for (file, column, logical) in [
+        ("encounters", "admit_time", "Timestamp"),
+        ("encounters", "discharge_time", "Timestamp"),
+        ("patients", "birth_date", "Date"),
+        ("analysis", "admit_time", "Timestamp"),
+        ("analysis", "discharge_time", "Timestamp"),
+    ] {
+        let types = crate::cdm::logical_types(&out.join(format!("{file}.parquet")));
+        assert!(
+            types[column].starts_with(logical),
+            "{file}.{column}: {}",
+            types[column]
+        );
+    }
     let a_csv: Vec<AnalysisRow> = read_table(out.join("analysis.csv")).unwrap();
     let a_pq: Vec<AnalysisRow> = read_table(out.join("analysis.parquet")).unwrap();
     assert_eq!(a_csv, a_pq);

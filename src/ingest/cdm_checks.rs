@@ -1,0 +1,406 @@
+//! Data-quality checks over the OMOP CDM, in the spirit of the OHDSI Data
+//! Quality Dashboard: conformance, completeness and plausibility checks run
+//! as SQL on `cdm.sqlite`, each counting the rows that violate it and the
+//! rows it looked at, and failing when the violating share is above its
+//! threshold.
+//!
+//! The checks are data (`datasets/omop-dq/checks.toml`), and so is what they
+//! compare with (`measurement-ranges.csv`): this module only expands a check
+//! over the fields it names (from OHDSI's field-level specification, or
+//! listed), runs its two queries and applies its threshold. A new check is
+//! a new entry there, not code here.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use rusqlite::{Connection, OpenFlags};
+use serde::{Deserialize, Serialize};
+
+use super::cdm_table::{CdmField, Spec};
+use crate::error::{Error, Result};
+
+const CHECKS_FILE: &str = "datasets/omop-dq/checks.toml";
+const CHECKS: &str = include_str!("../../datasets/omop-dq/checks.toml");
+/// The reference tables the checks join, by file name.
+const REFERENCES: [(&str, &str); 1] = [(
+    "measurement-ranges.csv",
+    include_str!("../../datasets/omop-dq/measurement-ranges.csv"),
+)];
+
+/// The three categories of the Kahn framework that DQD reports by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Category {
+    Conformance,
+    Completeness,
+    Plausibility,
+}
+
+impl Category {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::Conformance => "conformance",
+            Category::Completeness => "completeness",
+            Category::Plausibility => "plausibility",
+        }
+    }
+}
+
+/// A field a listed check runs over: its placeholders, and its own
+/// threshold where it has one.
+#[derive(Debug, Clone, Deserialize)]
+struct Binding {
+    #[serde(default)]
+    threshold: Option<f64>,
+    #[serde(flatten)]
+    vars: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CheckDef {
+    name: String,
+    category: Category,
+    dqd: String,
+    description: String,
+    /// Percent of the rows checked that may violate it.
+    threshold: f64,
+    #[serde(default)]
+    over: Option<String>,
+    #[serde(default)]
+    fields: Vec<Binding>,
+    violated: String,
+    checked: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Reference {
+    file: String,
+    create: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CheckFile {
+    check: Vec<CheckDef>,
+    #[serde(default)]
+    reference: Vec<Reference>,
+}
+
+/// One field a check ran over, where it found violations or failed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FieldResult {
+    /// `table.field`, or the table alone.
+    pub field: String,
+    pub violated: u64,
+    pub checked: u64,
+    pub pct: f64,
+    pub threshold: f64,
+    pub passed: bool,
+}
+
+/// The outcome of one check over all its fields.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CheckResult {
+    pub name: String,
+    pub category: Category,
+    /// The DQD check it follows.
+    pub dqd: String,
+    pub description: String,
+    /// Percent of rows checked that may violate (per field: a listed field
+    /// may have its own).
+    pub threshold: f64,
+    pub violated: u64,
+    pub checked: u64,
+    /// `violated` as a percent of `checked` (0 when nothing was checked).
+    pub pct: f64,
+    /// Every field's share at or under its threshold.
+    pub passed: bool,
+    /// The fields with violations, or over their threshold.
+    pub fields: Vec<FieldResult>,
+}
+
+fn pct(violated: u64, checked: u64) -> f64 {
+    if checked == 0 {
+        0.0
+    } else {
+        100.0 * violated as f64 / checked as f64
+    }
+}
+
+/// The shipped checks, parsed.
+fn shipped() -> Result<CheckFile> {
+    toml::from_str(CHECKS)
+        .map_err(|e| Error::bad_input(CHECKS_FILE, None, "CareLab's CDM checks", e.to_string()))
+}
+
+/// The placeholders of a specification field.
+fn spec_vars(table: &str, f: &CdmField) -> BTreeMap<String, String> {
+    let mut v = BTreeMap::from([
+        ("table".to_string(), table.to_string()),
+        ("field".to_string(), f.name.clone()),
+    ]);
+    for (k, x) in [
+        ("fk_table", &f.fk_table),
+        ("fk_field", &f.fk_field),
+        ("fk_domain", &f.fk_domain),
+    ] {
+        if let Some(x) = x {
+            v.insert(k.to_string(), x.clone());
+        }
+    }
+    v
+}
+
+/// The fields a check runs over in the tables `checked` (which are among
+/// those `present`): `(placeholders, threshold)`; one empty binding for a
+/// check over nothing. A foreign key counts when the table it points at is
+/// present.
+fn bindings(
+    def: &CheckDef,
+    spec: &Spec,
+    checked: &[String],
+    present: &[String],
+) -> Result<Vec<(BTreeMap<String, String>, f64)>> {
+    let has = |t: &str| checked.iter().any(|p| p == t);
+    let exists = |t: &str| present.iter().any(|p| p == t);
+    let from_spec = |keep: &dyn Fn(&CdmField) -> bool| {
+        spec.tables()
+            .filter(|(t, _)| has(t))
+            .flat_map(|(t, fields)| {
+                fields
+                    .iter()
+                    .filter(|f| keep(f))
+                    .map(move |f| (spec_vars(t, f), def.threshold))
+            })
+            .collect::<Vec<_>>()
+    };
+    let fk_into = |f: &CdmField, table: &str| {
+        f.fk_table.as_deref() == Some(table) && f.fk_field.is_some() && exists(table)
+    };
+    Ok(match def.over.as_deref() {
+        None if def.fields.is_empty() => vec![(BTreeMap::new(), def.threshold)],
+        None => def
+            .fields
+            .iter()
+            .filter(|b| b.vars.get("table").is_none_or(|t| has(t)))
+            .map(|b| (b.vars.clone(), b.threshold.unwrap_or(def.threshold)))
+            .collect(),
+        Some("required") => from_spec(&|f| f.required),
+        Some("concept_with_domain") => from_spec(&|f| {
+            fk_into(f, "concept")
+                && f.fk_domain.is_some()
+                && !f.name.ends_with("_source_concept_id")
+        }),
+        Some(o) => match o.strip_prefix("foreign_key:") {
+            Some(table) => from_spec(&|f| fk_into(f, table)),
+            None => {
+                return Err(Error::bad_input(
+                    CHECKS_FILE,
+                    Some(format!("check {}, field over", def.name)),
+                    "required, concept_with_domain or foreign_key:<table>",
+                    o,
+                ))
+            }
+        },
+    })
+}
+
+fn fill(def: &CheckDef, sql: &str, vars: &BTreeMap<String, String>) -> Result<String> {
+    let mut s = sql.to_string();
+    for (k, v) in vars {
+        s = s.replace(&format!("{{{k}}}"), v);
+    }
+    // every placeholder must be filled: `{` appears in no check otherwise
+    if s.contains('{') {
+        return Err(Error::bad_input(
+            CHECKS_FILE,
+            Some(format!("check {}", def.name)),
+            format!("placeholders among {:?}", vars.keys().collect::<Vec<_>>()),
+            s,
+        ));
+    }
+    Ok(s)
+}
+
+fn count(conn: &Connection, check: &str, sql: &str) -> Result<u64> {
+    conn.query_row(sql, [], |r| r.get::<_, i64>(0))
+        .map(|n| n.max(0) as u64)
+        .map_err(|e| Error::failure(format!("CDM check {check}: {e}\n  in: {sql}")))
+}
+
+/// Load the reference tables into the connection's temporary schema.
+fn load_references(conn: &Connection, refs: &[Reference]) -> Result<()> {
+    for r in refs {
+        let (name, text) = REFERENCES
+            .iter()
+            .find(|(f, _)| *f == r.file)
+            .ok_or_else(|| {
+                Error::bad_input(
+                    CHECKS_FILE,
+                    Some("reference file".into()),
+                    format!(
+                        "one of {:?}",
+                        REFERENCES.iter().map(|(f, _)| f).collect::<Vec<_>>()
+                    ),
+                    &r.file,
+                )
+            })?;
+        conn.execute_batch(&r.create)
+            .map_err(|e| Error::failure(format!("{CHECKS_FILE}: {}: {e}", r.create)))?;
+        let table = r
+            .create
+            .split_whitespace()
+            .nth(3)
+            .unwrap_or_default()
+            .to_string();
+        let mut csv = csv::Reader::from_reader(text.as_bytes());
+        let width = csv
+            .headers()
+            .map_err(|e| Error::failure(format!("datasets/omop-dq/{name}: {e}")))?
+            .len();
+        let marks = vec!["?"; width].join(", ");
+        let mut insert = conn.prepare(&format!("INSERT INTO temp.{table} VALUES ({marks})"))?;
+        for (i, rec) in csv.records().enumerate() {
+            let rec = rec.map_err(|e| Error::failure(format!("datasets/omop-dq/{name}: {e}")))?;
+            insert
+                .execute(rusqlite::params_from_iter(rec.iter()))
+                .map_err(|e| {
+                    Error::failure(format!("datasets/omop-dq/{name} line {}: {e}", i + 2))
+                })?;
+        }
+    }
+    Ok(())
+}
+
+/// Run the shipped checks on a CDM database (opened read-only).
+pub fn run(db: &Path) -> Result<Vec<CheckResult>> {
+    let conn = Connection::open_with_flags(
+        db,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| Error::failure(format!("{}: {e}", db.display())))?;
+    let file = shipped()?;
+    let spec = Spec::v54()?;
+    load_references(&conn, &file.reference)?;
+    // the CDM's own tables, not the vocabulary: those are OHDSI's
+    let vocabulary: Vec<&str> = super::vocabulary::FILES.iter().map(|f| f.0).collect();
+    let mut stmt = conn.prepare("SELECT name FROM main.sqlite_master WHERE type = 'table'")?;
+    let present: Vec<String> = stmt
+        .query_map([], |r| r.get::<_, String>(0))?
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    let checked: Vec<String> = present
+        .iter()
+        .filter(|t| !vocabulary.contains(&t.as_str()))
+        .cloned()
+        .collect();
+    let mut out = Vec::new();
+    for def in &file.check {
+        let mut r = CheckResult {
+            name: def.name.clone(),
+            category: def.category,
+            dqd: def.dqd.clone(),
+            description: def.description.clone(),
+            threshold: def.threshold,
+            violated: 0,
+            checked: 0,
+            pct: 0.0,
+            passed: true,
+            fields: Vec::new(),
+        };
+        for (vars, threshold) in bindings(def, &spec, &checked, &present)? {
+            let violated = count(&conn, &def.name, &fill(def, &def.violated, &vars)?)?;
+            let checked = count(&conn, &def.name, &fill(def, &def.checked, &vars)?)?;
+            let p = pct(violated, checked);
+            let passed = p <= threshold;
+            r.violated += violated;
+            r.checked += checked;
+            r.passed &= passed;
+            if violated > 0 || !passed {
+                let field = match (vars.get("table"), vars.get("field")) {
+                    (Some(t), Some(f)) => format!("{t}.{f}"),
+                    (Some(t), None) => t.clone(),
+                    _ => String::new(),
+                };
+                r.fields.push(FieldResult {
+                    field,
+                    violated,
+                    checked,
+                    pct: p,
+                    threshold,
+                    passed,
+                });
+            }
+        }
+        r.pct = pct(r.violated, r.checked);
+        out.push(r);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_checks_parse_and_cover_the_three_categories() {
+        let f = shipped().unwrap();
+        assert!(f.check.len() >= 12, "{} checks", f.check.len());
+        for c in [
+            Category::Conformance,
+            Category::Completeness,
+            Category::Plausibility,
+        ] {
+            assert!(f.check.iter().any(|d| d.category == c), "{c:?}");
+        }
+        let names: std::collections::BTreeSet<&str> =
+            f.check.iter().map(|d| d.name.as_str()).collect();
+        assert_eq!(names.len(), f.check.len(), "check names are unique");
+    }
+
+    #[test]
+    fn spec_selectors_pick_the_fields_the_specification_marks() {
+        let spec = Spec::v54().unwrap();
+        let f = shipped().unwrap();
+        let checked: Vec<String> = ["person", "death", "measurement"]
+            .map(String::from)
+            .to_vec();
+        let mut present = checked.clone();
+        present.push("concept".into());
+        let def = f
+            .check
+            .iter()
+            .find(|d| d.name == "person_id_resolves")
+            .unwrap();
+        let b = bindings(def, &spec, &checked, &present).unwrap();
+        let fields: Vec<String> = b
+            .iter()
+            .map(|(v, _)| format!("{}.{}", v["table"], v["field"]))
+            .collect();
+        assert_eq!(fields, ["death.person_id", "measurement.person_id"]);
+        let def = f
+            .check
+            .iter()
+            .find(|d| d.name == "concept_in_its_domain")
+            .unwrap();
+        let b = bindings(def, &spec, &checked, &present).unwrap();
+        let unit = b
+            .iter()
+            .find(|(v, _)| v["field"] == "unit_concept_id")
+            .unwrap();
+        assert_eq!(unit.0["fk_domain"], "Unit");
+        assert!(b
+            .iter()
+            .all(|(v, _)| !v["field"].ends_with("_source_concept_id")));
+    }
+
+    #[test]
+    fn a_placeholder_left_unfilled_is_an_error_naming_the_check() {
+        let def = shipped().unwrap().check.remove(0);
+        let e = fill(&def, "SELECT {nope}", &BTreeMap::new())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(&def.name) && e.contains("checks.toml"), "{e}");
+    }
+}
