@@ -100,6 +100,14 @@ const STRUCTURE: &[&str] = &[
     "icu",
     "er",
     "ems",
+    "dr",
+    "mr",
+    "mrs",
+    "ms",
+    "prof",
+    "doctor",
+    "sr",
+    "jr",
 ];
 
 /// A run of capitalised name words: "Brendan O'Connell", "Anita Shah",
@@ -513,6 +521,11 @@ mod tests {
         assert_eq!(names("Seen by Anita Shah NP today."), ["Anita Shah"]);
         assert_eq!(names("Signed: Okonkwo Adeyemi, RN"), ["Okonkwo Adeyemi"]);
         assert_eq!(names("d/w attending Dr. Liang"), ["Liang"]);
+    }
+
+    #[test]
+    fn a_scrubbed_note_has_no_names_left() {
+        assert!(names("seen by Dr. [NAME] on [DATE]. Wife [NAME] called.").is_empty());
     }
 
     #[test]
