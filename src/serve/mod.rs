@@ -9,8 +9,10 @@
 //! `fhir` turns a patient's FHIR Bundle into the row to score; `local` runs
 //! a service in process on loopback (for `bench serve` and the tour);
 //! `tls` serves HTTPS with rustls; `demo` is the tour's serving step.
+//! `cds` speaks CDS Hooks 2.0 (discovery, cards, feedback) over the FHIR path.
 
 pub mod auth;
+pub mod cds;
 pub mod demo;
 pub mod fhir;
 pub mod input;

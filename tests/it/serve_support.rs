@@ -125,3 +125,17 @@ pub async fn post_bytes(addr: SocketAddr, path: &str, body: &[u8]) -> (u16, Valu
 pub async fn post(addr: SocketAddr, path: &str, body: &Value) -> (u16, Value) {
     post_bytes(addr, path, &serde_json::to_vec(body).unwrap()).await
 }
+
+/// GET with the predict token (or none); the status and the body's text.
+pub async fn get(addr: SocketAddr, path: &str, token: Option<&str>) -> (u16, String) {
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: test\r\n{auth}\r\n");
+    let mut c = Connection::connect(addr).await.unwrap();
+    let answer = c.send(request.as_bytes()).await.unwrap();
+    (
+        answer.status,
+        String::from_utf8_lossy(&answer.body).to_string(),
+    )
+}

@@ -1,0 +1,392 @@
+//! CDS Hooks 2.0 in `carelab serve`: discovery, a discharge hook answered
+//! with a card (or none) scored through the same FHIR path as
+//! `/v1/predict/fhir`, 412 without prefetch, and feedback into the audit log
+//! and `/metrics`. The test plays the EHR with the spec's JSON shapes.
+
+use std::path::{Path, PathBuf};
+
+use carelab::clinical::PatientBundle;
+use carelab::formats::fhir;
+use carelab::synth::Scenario;
+use serde_json::{json, Value};
+
+use crate::serve_fhir::{as_of_discharge, patients};
+use crate::serve_support::{get, post, post_bytes, start, PREDICT};
+
+const HOOK_INSTANCE: &str = "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea";
+
+/// A linear model whose intercept sets how risky everyone looks.
+fn model(dir: &Path, name: &str, intercept: f64) -> PathBuf {
+    let path = dir.join(format!("{name}.json"));
+    let m = json!({
+        "name": name, "version": "1", "intercept": intercept,
+        "weights": {"age": 0.03, "prior_admissions_365d": 0.4, "creatinine": 0.5},
+        "means": {"age": 65.0, "creatinine": 1.0},
+        "levels": {"sex": {"F": 0.0, "M": 0.2}}
+    });
+    std::fs::write(&path, serde_json::to_vec(&m).unwrap()).unwrap();
+    path
+}
+
+fn searchset(resources: Vec<Value>) -> Value {
+    let entry: Vec<Value> = resources
+        .into_iter()
+        .map(|r| json!({"resource": r}))
+        .collect();
+    json!({"resourceType": "Bundle", "type": "searchset", "total": entry.len(), "entry": entry})
+}
+
+/// What an EHR would prefetch for the discharge of `stay` with the
+/// discovery document's templates, and the patient and stay ids.
+fn prefetch(b: &PatientBundle, stay: &str) -> (Value, String) {
+    let held = as_of_discharge(b, stay);
+    let all = fhir::resources(&held);
+    let of = |kind: &str| -> Vec<Value> {
+        all.iter()
+            .filter(|(k, _)| *k == kind)
+            .map(|(_, r)| r.clone())
+            .collect()
+    };
+    let patient = of("Patient").remove(0);
+    let encounter = of("Encounter")
+        .into_iter()
+        .find(|e| e["id"] == json!(stay))
+        .unwrap();
+    let stay_ref = json!(format!("Encounter/{stay}"));
+    let observations: Vec<Value> = of("Observation")
+        .into_iter()
+        .filter(|o| o["encounter"]["reference"] == stay_ref)
+        .collect();
+    assert!(!observations.is_empty(), "the stay has laboratory results");
+    let id = patient["id"].as_str().unwrap().to_string();
+    let p = json!({
+        "patient": patient,
+        "encounter": encounter,
+        "encounters": searchset(of("Encounter")),
+        "conditions": searchset(of("Condition")),
+        "observations": searchset(observations),
+        "medications": searchset(of("MedicationRequest")),
+    });
+    (p, id)
+}
+
+fn hook_request(prefetch: &Value, patient: &str, stay: &str) -> Value {
+    json!({
+        "hookInstance": HOOK_INSTANCE,
+        "fhirServer": "https://ehr.example.org/fhir",
+        "hook": "encounter-discharge",
+        "context": {"userId": "PractitionerRole/A2340113", "patientId": patient, "encounterId": stay},
+        "prefetch": prefetch,
+    })
+}
+
+/// The prefetched resources as one Bundle, each once: what the FHIR route
+/// gets for "the same resources".
+fn as_bundle(prefetch: &Value) -> Value {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut entry = Vec::new();
+    for (_, v) in prefetch.as_object().unwrap() {
+        let rs: Vec<&Value> = match v["entry"].as_array() {
+            Some(es) => es.iter().map(|e| &e["resource"]).collect(),
+            None => vec![v],
+        };
+        for r in rs {
+            if seen.insert((r["resourceType"].to_string(), r["id"].to_string())) {
+                entry.push(json!({"resource": r}));
+            }
+        }
+    }
+    json!({"resourceType": "Bundle", "type": "collection", "entry": entry})
+}
+
+fn discharges(n: usize) -> Vec<(Value, String, String)> {
+    let scenario = Scenario::load("baseline").unwrap();
+    patients(&scenario, 42, n)
+        .into_iter()
+        .map(|(b, rows)| {
+            let stay = rows.last().unwrap().stay_id.clone();
+            let (p, id) = prefetch(&b, &stay);
+            (p, id, stay)
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discovery_lists_the_discharge_and_chart_services() {
+    let work = tempfile::tempdir().unwrap();
+    let server = start(model(work.path(), "readmit", -1.0).to_str().unwrap()).await;
+    let (status, _) = get(server.addr, "/cds-services", None).await;
+    assert_eq!(status, 401, "discovery needs the predict role");
+    let (status, text) = get(server.addr, "/cds-services", Some(PREDICT)).await;
+    assert_eq!(status, 200, "{text}");
+    let d: Value = serde_json::from_str(&text).unwrap();
+    let services = d["services"].as_array().unwrap();
+    assert_eq!(services.len(), 2);
+    let s = &services[0];
+    assert_eq!(s["id"], "readmission-30d");
+    assert_eq!(s["hook"], "encounter-discharge");
+    assert!(s["title"].as_str().unwrap().contains("readmission"));
+    assert!(s["description"].as_str().unwrap().len() > 40);
+    let p = &s["prefetch"];
+    assert_eq!(p["patient"], "Patient/{{context.patientId}}");
+    assert_eq!(p["encounter"], "Encounter/{{context.encounterId}}");
+    assert_eq!(p["conditions"], "Condition?patient={{context.patientId}}");
+    assert_eq!(
+        p["observations"],
+        "Observation?encounter={{context.encounterId}}"
+    );
+    assert_eq!(
+        p["medications"],
+        "MedicationRequest?patient={{context.patientId}}"
+    );
+    assert_eq!(services[1]["hook"], "patient-view");
+    assert_eq!(services[1]["id"], "readmission-30d-patient-view");
+    assert!(services[1]["prefetch"].get("encounter").is_none());
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_high_risk_discharge_gets_a_critical_card_with_the_fhir_routes_risk() {
+    let work = tempfile::tempdir().unwrap();
+    let server = start(model(work.path(), "readmit-high", 3.0).to_str().unwrap()).await;
+    let (pre, patient, stay) = discharges(1).remove(0);
+    let (status, fhir_answer) = post(server.addr, "/v1/predict/fhir", &as_bundle(&pre)).await;
+    assert_eq!(status, 200, "{fhir_answer}");
+    let risk = fhir_answer["risk"].as_f64().unwrap();
+    assert!(
+        risk >= 0.8334,
+        "the model makes this a very high risk: {risk}"
+    );
+
+    let (status, answer) = post(
+        server.addr,
+        "/cds-services/readmission-30d",
+        &hook_request(&pre, &patient, &stay),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    let cards = answer["cards"].as_array().unwrap();
+    assert_eq!(cards.len(), 1, "{answer}");
+    let card = &cards[0];
+    let summary = card["summary"].as_str().unwrap();
+    assert!(summary.chars().count() < 140, "{summary}");
+    assert!(
+        summary.contains(&format!("{:.1}%", 100.0 * risk)),
+        "the card carries the FHIR route's risk {risk}: {summary}"
+    );
+    assert!(summary.contains("very high"), "{summary}");
+    assert_eq!(card["indicator"], "critical");
+    assert_eq!(card["source"]["label"], "CareLab readmit-high version 1");
+    assert_eq!(
+        card["source"]["url"],
+        json!(format!("http://{}/v1/model", server.addr))
+    );
+    assert_eq!(card["uuid"].as_str().unwrap().len(), 36);
+    let detail = card["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("| feature | value | contribution |"),
+        "{detail}"
+    );
+    assert!(detail.contains("| age |"), "{detail}");
+    assert_eq!(card["selectionBehavior"], "at-most-one");
+    let suggestions = card["suggestions"].as_array().unwrap();
+    assert_eq!(suggestions.len(), 1);
+    let action = &suggestions[0]["actions"][0];
+    assert_eq!(action["type"], "create");
+    assert_eq!(action["resource"]["resourceType"], "ServiceRequest");
+    assert_eq!(
+        action["resource"]["subject"]["reference"],
+        json!(format!("Patient/{patient}"))
+    );
+    assert_eq!(
+        action["resource"]["occurrenceTiming"]["repeat"]["boundsDuration"]["value"],
+        7
+    );
+    assert_eq!(suggestions[0]["uuid"].as_str().unwrap().len(), 36);
+    let reasons = card["overrideReasons"].as_array().unwrap();
+    assert_eq!(reasons.len(), 4);
+    assert_eq!(reasons[0]["code"], "follow-up-arranged");
+
+    let (_, metrics) = get(server.addr, "/metrics", None).await;
+    assert!(
+        metrics.contains(
+            "carelab_cds_cards_total{service=\"readmission-30d\",indicator=\"critical\"} 1"
+        ),
+        "{metrics}"
+    );
+    let dir = server.stop().await;
+    // Both calls were scored and logged with the same score, to the bit.
+    let log = std::fs::read_to_string(dir.path().join("preds.jsonl")).unwrap();
+    let scores: Vec<f64> = log
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["score"]
+                .as_f64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(scores, vec![risk, risk]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cards_follow_the_bands_and_low_risk_gets_no_card() {
+    let work = tempfile::tempdir().unwrap();
+    let low = start(model(work.path(), "readmit-low", -6.0).to_str().unwrap()).await;
+    let mid = start(model(work.path(), "readmit-mid", 0.3).to_str().unwrap()).await;
+    let mut seen = std::collections::BTreeSet::new();
+    for (pre, patient, stay) in discharges(6) {
+        let req = hook_request(&pre, &patient, &stay);
+        let (status, answer) = post(low.addr, "/cds-services/readmission-30d", &req).await;
+        assert_eq!(status, 200, "{answer}");
+        assert_eq!(answer, json!({"cards": []}));
+
+        let (_, fhir_answer) = post(mid.addr, "/v1/predict/fhir", &as_bundle(&pre)).await;
+        let risk = fhir_answer["risk"].as_f64().unwrap();
+        let (status, answer) = post(mid.addr, "/cds-services/readmission-30d", &req).await;
+        assert_eq!(status, 200, "{answer}");
+        // The default threshold 0.5: [0.5, 1] in thirds.
+        let expected = if risk < 0.5 {
+            None
+        } else if risk < 0.5 + 0.5 / 3.0 {
+            Some("info")
+        } else if risk < 0.5 + 1.0 / 3.0 {
+            Some("warning")
+        } else {
+            Some("critical")
+        };
+        let got = answer["cards"]
+            .as_array()
+            .unwrap()
+            .first()
+            .map(|c| c["indicator"].as_str().unwrap().to_string());
+        assert_eq!(got.as_deref(), expected, "risk {risk}: {answer}");
+        seen.insert(expected);
+    }
+    assert!(seen.len() >= 2, "the patients span bands: {seen:?}");
+    low.stop().await;
+    mid.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_hook_requests_are_refused_with_reasons() {
+    let work = tempfile::tempdir().unwrap();
+    let server = start(model(work.path(), "readmit", 0.0).to_str().unwrap()).await;
+    let (pre, patient, stay) = discharges(1).remove(0);
+    let path = "/cds-services/readmission-30d";
+
+    let mut req = hook_request(&pre, &patient, &stay);
+    req["prefetch"]
+        .as_object_mut()
+        .unwrap()
+        .remove("observations");
+    req["prefetch"]["medications"] = Value::Null;
+    let (status, answer) = post(server.addr, path, &req).await;
+    assert_eq!(status, 412, "{answer}");
+    assert_eq!(answer["error"], "prefetch_missing");
+    let message = answer["message"].as_str().unwrap();
+    assert!(message.contains("observations, medications"), "{message}");
+    assert!(message.contains("fhirServer"), "{message}");
+
+    let (status, answer) = post_bytes(server.addr, path, b"{\"hook\": ").await;
+    assert_eq!(status, 400);
+    assert_eq!(answer["error"], "invalid_json");
+
+    let mut req = hook_request(&pre, &patient, &stay);
+    req["hookInstance"] = json!("call-1");
+    let (status, answer) = post(server.addr, path, &req).await;
+    assert_eq!(status, 400, "{answer}");
+    assert!(answer["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("hookInstance"));
+
+    let mut req = hook_request(&pre, &patient, &stay);
+    req["context"]
+        .as_object_mut()
+        .unwrap()
+        .remove("encounterId");
+    let (status, answer) = post(server.addr, path, &req).await;
+    assert_eq!(status, 400, "{answer}");
+    assert_eq!(
+        answer["message"],
+        "context.encounterId: missing; expected a string"
+    );
+
+    let mut req = hook_request(&pre, &patient, &stay);
+    req["hook"] = json!("patient-view");
+    let (status, answer) = post(server.addr, path, &req).await;
+    assert_eq!(status, 400, "{answer}");
+    assert_eq!(answer["error"], "wrong_hook");
+
+    let req = hook_request(&pre, "someone-else", &stay);
+    let (status, answer) = post(server.addr, path, &req).await;
+    assert_eq!(status, 422, "{answer}");
+    assert_eq!(answer["error"], "context_mismatch");
+
+    let (status, answer) = post(server.addr, "/cds-services/no-such", &req).await;
+    assert_eq!(status, 404, "{answer}");
+
+    // The chart-view service takes the same prefetch less the encounter.
+    let mut pv = hook_request(&pre, &patient, &stay);
+    pv["hook"] = json!("patient-view");
+    pv["prefetch"].as_object_mut().unwrap().remove("encounter");
+    let (status, answer) = post(
+        server.addr,
+        "/cds-services/readmission-30d-patient-view",
+        &pv,
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    assert!(answer["cards"].is_array());
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn feedback_lands_in_the_audit_log_and_the_override_rate() {
+    let work = tempfile::tempdir().unwrap();
+    let server = start(model(work.path(), "readmit", 0.0).to_str().unwrap()).await;
+    let path = "/cds-services/readmission-30d/feedback";
+    let accepted = "9b0a6f1e-2c1d-4e5f-8a9b-0c1d2e3f4a5b";
+    let overridden = "1c2d3e4f-5a6b-4c7d-8e9f-a0b1c2d3e4f5";
+    let body = json!({"feedback": [
+        {"card": accepted, "outcome": "accepted",
+         "acceptedSuggestions": [{"id": "e56e1945-20b3-4393-8503-a1a20fd73152"}],
+         "outcomeTimestamp": "2026-12-03T15:12:20Z"},
+        {"card": overridden, "outcome": "overridden",
+         "overrideReason": {
+             "reason": {"code": "follow-up-arranged", "system": "https://carelab.example/cds/override-reason",
+                        "display": "Follow-up already arranged"},
+             "userComment": "Dr Smith calls her on Monday"},
+         "outcomeTimestamp": "2026-12-03T15:13:01Z"},
+    ]});
+    let (status, answer) = post(server.addr, path, &body).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer, json!({}));
+
+    let bad = json!({"feedback": [{"card": accepted, "outcome": "ignored", "outcomeTimestamp": "2026-12-03T15:12:20Z"}]});
+    let (status, answer) = post(server.addr, path, &bad).await;
+    assert_eq!(status, 400, "{answer}");
+    assert!(answer["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("feedback[0].outcome"));
+
+    let (_, metrics) = get(server.addr, "/metrics", None).await;
+    for line in [
+        "carelab_cds_feedback_total{service=\"readmission-30d\",outcome=\"accepted\"} 1",
+        "carelab_cds_feedback_total{service=\"readmission-30d\",outcome=\"overridden\"} 1",
+        "carelab_cds_override_rate{service=\"readmission-30d\"} 0.5",
+        "carelab_cds_override_reasons_total{service=\"readmission-30d\",reason=\"follow-up-arranged\"} 1",
+        "carelab_requests_total{route=\"/cds-services/{id}/feedback\",status=\"200\"} 1",
+    ] {
+        assert!(metrics.contains(line), "{line} in\n{metrics}");
+    }
+    let dir = server.stop().await;
+    let audit = std::fs::read_to_string(dir.path().join("audit.jsonl")).unwrap();
+    let expected = format!(
+        "feedback for CDS service readmission-30d: card {accepted} accepted; card {overridden} overridden reason follow-up-arranged with a comment (not logged)"
+    );
+    assert!(audit.contains(&expected), "{audit}");
+    assert!(audit.contains("\"agent\":\"ward-app\""), "{audit}");
+    assert!(!audit.contains("Dr Smith"), "free text is never logged");
+}
