@@ -472,7 +472,7 @@ pub fn card(c: &CardInput) -> Option<Value> {
             let mut top: Vec<&(String, f64)> = contribs.iter().filter(|(_, x)| *x != 0.0).collect();
             top.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()).then(a.0.cmp(&b.0)));
             detail.push_str(
-                "What drove the score (each feature's contribution to the log-odds, largest first):\n\n\
+                "What drove the score (each feature's contribution to the log-odds against the model's reference patient, largest first; + raises the risk, - lowers it):\n\n\
                  | feature | value | contribution |\n|---|---|---|\n",
             );
             for (name, x) in top.iter().take(5) {

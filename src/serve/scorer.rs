@@ -281,6 +281,37 @@ mod tests {
     }
 
     #[test]
+    fn a_run_carries_the_operating_point_its_evaluation_chose() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(operating_point(dir.path()), None);
+        std::fs::create_dir(dir.path().join("eval")).unwrap();
+        let eval = dir.path().join("eval").join("eval.json");
+        std::fs::write(
+            &eval,
+            r#"{"operating_point": {"threshold": 0.23, "tp": 4}}"#,
+        )
+        .unwrap();
+        assert_eq!(operating_point(dir.path()), Some(0.23));
+        std::fs::write(&eval, r#"{"operating_point": {"threshold": 7}}"#).unwrap();
+        assert_eq!(operating_point(dir.path()), None, "not a probability");
+    }
+
+    #[test]
+    fn linear_contributions_add_up_to_the_linear_predictor() {
+        let m = demo();
+        let row = AnalysisRow {
+            age: 75.0,
+            chf: 1.0,
+            sex: "M".into(),
+            ..Default::default()
+        };
+        let c = m.contributions(&row).unwrap();
+        let total: f64 = c.iter().map(|(_, x)| x).sum();
+        assert!((m.intercept + total - m.linear_predictor(&row)).abs() < 1e-12);
+        assert!(c.contains(&("chf".to_string(), 0.8)));
+    }
+
+    #[test]
     fn sigmoid_is_stable() {
         assert_eq!(sigmoid(0.0), 0.5);
         assert!(sigmoid(-1000.0) >= 0.0 && sigmoid(-1000.0) < 1e-300);
