@@ -63,6 +63,15 @@ pub struct ServeArgs {
     /// The registry NAME@stage is looked up in.
     #[arg(long, env = "CARELAB_REGISTRY")]
     registry: Option<PathBuf>,
+    /// The address callers reach this service at (https://cds.example.org):
+    /// the aud a CDS Hooks JWT must carry and the base of card links.
+    #[arg(long)]
+    public_url: Option<String>,
+    /// CDS Hooks trust: the issuers file (TOML: iss, name, jwks for each
+    /// EHR). With it, /cds-services routes take the EHR's signed JWT
+    /// (ES384/RS384) instead of a bearer token; needs --public-url.
+    #[arg(long, requires = "public_url")]
+    cds_issuers: Option<PathBuf>,
     /// Try the model instead of serving it: serve in process on a loopback
     /// port, call it with named features, with the first FHIR Bundles of
     /// this NDJSON file and with a bad request, load it briefly, then stop.
@@ -144,6 +153,13 @@ pub fn run(args: ServeArgs, ui: &Ui) -> Result<u8> {
         max_concurrency: args.max_concurrency,
         max_body_bytes: args.max_body_bytes,
         timeout: Duration::from_secs_f64(args.timeout_secs),
+        public_url: args.public_url.clone(),
+        cds_trust: args
+            .cds_issuers
+            .as_ref()
+            .map(carelab::serve::jwt::JwtTrust::from_file)
+            .transpose()?
+            .map(Arc::new),
     };
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => Some(carelab::serve::tls::server_config(cert, key)?),

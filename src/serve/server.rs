@@ -40,6 +40,7 @@ use super::auth::{Role, Tokens};
 use super::cds::{self, CdsProblem};
 use super::fhir::{row_from_bundle, FhirProblem, FhirRow};
 use super::input::{parse_predict, parse_predict_json, row_to_json, FieldProblem, PredictInput};
+use super::jwt::JwtTrust;
 use super::metrics::Metrics;
 use super::recorder::{Prediction, Recorder};
 use super::scorer::{ModelInfo, Scorer};
@@ -60,6 +61,13 @@ pub struct ServeConfig {
     pub max_body_bytes: usize,
     /// Longest a request may take.
     pub timeout: Duration,
+    /// The service's address as callers reach it (`https://cds.example.org`):
+    /// the `aud` a CDS Hooks JWT must carry, and the base of card links
+    /// (without it, the request's Host header).
+    pub public_url: Option<String>,
+    /// With it, the CDS Hooks routes take the EHR's signed JWT (CDS Hooks
+    /// trust) instead of a bearer token from the tokens file.
+    pub cds_trust: Option<Arc<JwtTrust>>,
 }
 
 impl Default for ServeConfig {
@@ -70,6 +78,8 @@ impl Default for ServeConfig {
             max_concurrency: 64,
             max_body_bytes: 1 << 20,
             timeout: Duration::from_secs(10),
+            public_url: None,
+            cds_trust: None,
         }
     }
 }
@@ -716,7 +726,15 @@ async fn cds_discovery() -> Response {
     Json(cds::discovery()).into_response()
 }
 
-/// The service's own address as the caller reached it, for absolute links.
+/// The service's own address: `--public-url`, else as the caller reached it.
+fn public_base(svc: &Service, headers: &axum::http::HeaderMap) -> String {
+    match &svc.config.public_url {
+        Some(u) => u.trim_end_matches('/').to_string(),
+        None => base_url(headers),
+    }
+}
+
+/// The service's address as the caller reached it, for absolute links.
 fn base_url(headers: &axum::http::HeaderMap) -> String {
     let host = headers
         .get(header::HOST)
@@ -748,7 +766,7 @@ async fn cds_call(
         Ok(v) => v,
         Err(r) => return r,
     };
-    let base = base_url(&headers);
+    let base = public_base(&svc, &headers);
     let worker = svc.clone();
     let answered =
         tokio::task::spawn_blocking(move || worker.cds_call(service, &value, &base)).await;
@@ -878,6 +896,55 @@ fn bearer(req: &Request) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
+/// Who may call `route`: a CDS Hooks route under `--cds-issuers` takes the
+/// EHR's signed JWT (`jwt`); every other guarded route a bearer token with
+/// the route's role. The caller's name for the audit log, or the refusal
+/// (with the caller's name when known).
+#[allow(clippy::result_large_err)]
+fn authorize(
+    svc: &Service,
+    req: &Request,
+    route: &str,
+    role: Role,
+) -> std::result::Result<String, (Option<String>, Response)> {
+    let unauthorized = |message: String| {
+        let mut r = error(StatusCode::UNAUTHORIZED, "unauthorized", message);
+        r.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        r
+    };
+    if let (true, Some(trust)) = (route.starts_with("/cds-services"), &svc.config.cds_trust) {
+        let Some(token) = bearer(req) else {
+            return Err((
+                None,
+                unauthorized("send Authorization: Bearer <the EHR's signed JWT>".into()),
+            ));
+        };
+        let audience = format!("{}{}", public_base(svc, req.headers()), req.uri().path());
+        let now = chrono::Utc::now().timestamp();
+        return trust
+            .verify(token, &audience, now)
+            .map_err(|why| (None, unauthorized(why)));
+    }
+    let Some(caller) = bearer(req).and_then(|t| svc.tokens.authenticate(t)) else {
+        return Err((
+            None,
+            unauthorized("send Authorization: Bearer <token>".into()),
+        ));
+    };
+    if !caller.has(role) {
+        return Err((
+            Some(caller.name.clone()),
+            error(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                format!("this token lacks the {role:?} role"),
+            ),
+        ));
+    }
+    Ok(caller.name.clone())
+}
+
 /// The middleware every request passes; see the module comment.
 async fn guard(State(svc): State<Arc<Service>>, req: Request, next: Next) -> Response {
     let started = Instant::now();
@@ -911,23 +978,14 @@ async fn guard(State(svc): State<Arc<Service>>, req: Request, next: Next) -> Res
             }
         };
         if let Some(role) = role {
-            let Some(caller) = bearer(&req).and_then(|t| svc.tokens.authenticate(t)) else {
-                let mut r = error(
-                    StatusCode::UNAUTHORIZED,
-                    "unauthorized",
-                    "send Authorization: Bearer <token>",
-                );
-                r.headers_mut()
-                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-                break 'answer r;
-            };
-            agent = caller.name.clone();
-            if !caller.has(role) {
-                break 'answer error(
-                    StatusCode::FORBIDDEN,
-                    "forbidden",
-                    format!("this token lacks the {role:?} role"),
-                );
+            match authorize(&svc, &req, route, role) {
+                Ok(name) => agent = name,
+                Err((name, r)) => {
+                    if let Some(n) = name {
+                        agent = n;
+                    }
+                    break 'answer r;
+                }
             }
         }
         match tokio::time::timeout(svc.config.timeout, next.run(req)).await {

@@ -11,7 +11,7 @@ use carelab::synth::Scenario;
 use serde_json::{json, Value};
 
 use crate::serve_fhir::{as_of_discharge, patients};
-use crate::serve_support::{get, post, post_bytes, start, PREDICT};
+use crate::serve_support::{get, post, post_as, post_bytes, start, start_config, PREDICT};
 
 const HOOK_INSTANCE: &str = "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea";
 
@@ -389,4 +389,118 @@ async fn feedback_lands_in_the_audit_log_and_the_override_rate() {
     assert!(audit.contains(&expected), "{audit}");
     assert!(audit.contains("\"agent\":\"ward-app\""), "{audit}");
     assert!(!audit.contains("Dr Smith"), "free text is never logged");
+}
+
+/// The EHR's signing key, and a JWT for a call to `aud`.
+struct Ehr {
+    key: ring::signature::EcdsaKeyPair,
+}
+
+impl Ehr {
+    fn new() -> Ehr {
+        use ring::signature::{EcdsaKeyPair, ECDSA_P384_SHA384_FIXED_SIGNING};
+        let rng = ring::rand::SystemRandom::new();
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P384_SHA384_FIXED_SIGNING, &rng).unwrap();
+        let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P384_SHA384_FIXED_SIGNING, pkcs8.as_ref(), &rng)
+            .unwrap();
+        Ehr { key }
+    }
+
+    fn jwks(&self) -> Value {
+        use base64::Engine;
+        use ring::signature::KeyPair;
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let point = self.key.public_key().as_ref();
+        json!({"keys": [{"kty": "EC", "crv": "P-384", "kid": "ehr-2026", "use": "sig", "alg": "ES384",
+            "x": b64.encode(&point[1..49]), "y": b64.encode(&point[49..97])}]})
+    }
+
+    fn jwt(&self, aud: &str, jti: &str) -> String {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let now = chrono::Utc::now().timestamp();
+        let header = json!({"alg": "ES384", "typ": "JWT", "kid": "ehr-2026"});
+        let claims = json!({"iss": "https://ehr.example.org", "sub": "client-1", "aud": aud,
+            "exp": now + 300, "iat": now, "jti": jti});
+        let msg = format!(
+            "{}.{}",
+            b64.encode(header.to_string()),
+            b64.encode(claims.to_string())
+        );
+        let sig = self
+            .key
+            .sign(&ring::rand::SystemRandom::new(), msg.as_bytes())
+            .unwrap();
+        format!("{msg}.{}", b64.encode(sig.as_ref()))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_cds_trust_the_ehrs_signed_jwt_is_required_and_used_once() {
+    let work = tempfile::tempdir().unwrap();
+    let ehr = Ehr::new();
+    std::fs::write(work.path().join("ehr-jwks.json"), ehr.jwks().to_string()).unwrap();
+    let issuers = work.path().join("cds-issuers.toml");
+    std::fs::write(
+        &issuers,
+        "[[issuer]]\niss = \"https://ehr.example.org\"\nname = \"example-ehr\"\njwks = \"ehr-jwks.json\"\n",
+    )
+    .unwrap();
+    let trust = carelab::serve::jwt::JwtTrust::from_file(&issuers).unwrap();
+    let config = carelab::serve::ServeConfig {
+        public_url: Some("https://cds.example.org/".into()),
+        cds_trust: Some(std::sync::Arc::new(trust)),
+        ..Default::default()
+    };
+    let server = start_config(
+        model(work.path(), "readmit-high", 3.0).to_str().unwrap(),
+        None,
+        config,
+    )
+    .await;
+    let (pre, patient, stay) = discharges(1).remove(0);
+    let body = serde_json::to_vec(&hook_request(&pre, &patient, &stay)).unwrap();
+    let path = "/cds-services/readmission-30d";
+    let aud = "https://cds.example.org/cds-services/readmission-30d";
+
+    // The tokens file's bearer token is no EHR JWT.
+    let (status, answer) = post_as(server.addr, path, PREDICT, &body).await;
+    assert_eq!(status, 401, "{answer}");
+    assert!(answer["message"].as_str().unwrap().contains("not a JWT"));
+
+    let jwt = ehr.jwt(aud, "call-0001");
+    let (status, answer) = post_as(server.addr, path, &jwt, &body).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["cards"][0]["indicator"], "critical");
+    assert_eq!(
+        answer["cards"][0]["source"]["url"],
+        "https://cds.example.org/v1/model"
+    );
+
+    let (status, answer) = post_as(server.addr, path, &jwt, &body).await;
+    assert_eq!(status, 401, "a replay: {answer}");
+    assert!(answer["message"].as_str().unwrap().contains("replay"));
+
+    // Signed for the discovery URL, sent to the service: wrong aud.
+    let other = ehr.jwt("https://cds.example.org/cds-services", "call-0002");
+    let (status, answer) = post_as(server.addr, path, &other, &body).await;
+    assert_eq!(status, 401, "{answer}");
+    assert!(answer["message"].as_str().unwrap().contains("aud"));
+
+    // Another EHR's key, claiming the allowed issuer.
+    let forged = Ehr::new().jwt(aud, "call-0003");
+    let (status, answer) = post_as(server.addr, path, &forged, &body).await;
+    assert_eq!(status, 401, "{answer}");
+    assert!(answer["message"].as_str().unwrap().contains("signature"));
+
+    // The other routes keep their bearer tokens.
+    let (status, _) = get(server.addr, "/v1/model", Some(PREDICT)).await;
+    assert_eq!(status, 200);
+    let dir = server.stop().await;
+    let audit = std::fs::read_to_string(dir.path().join("audit.jsonl")).unwrap();
+    let by_ehr = audit
+        .lines()
+        .filter(|l| l.contains("\"agent\":\"example-ehr\""))
+        .count();
+    assert_eq!(by_ehr, 1, "the one accepted call is the issuer's: {audit}");
 }

@@ -74,6 +74,15 @@ pub async fn start_with(
     spec: &str,
     tls: Option<std::sync::Arc<tokio_rustls::rustls::ServerConfig>>,
 ) -> Server {
+    start_config(spec, tls, ServeConfig::default()).await
+}
+
+/// `start_with` under a given configuration.
+pub async fn start_config(
+    spec: &str,
+    tls: Option<std::sync::Arc<tokio_rustls::rustls::ServerConfig>>,
+    config: ServeConfig,
+) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let spec = spec.to_string();
     let loader: Loader = Box::new(move || carelab::serve::load_model(&spec));
@@ -83,14 +92,7 @@ pub async fn start_with(
     )
     .unwrap();
     let pseudo = Pseudonymizer::new(&hex::decode(KEY).unwrap()).unwrap();
-    let service = Service::new(
-        loader,
-        tokens(),
-        Some(pseudo),
-        recorder,
-        ServeConfig::default(),
-    )
-    .unwrap();
+    let service = Service::new(loader, tokens(), Some(pseudo), recorder, config).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = oneshot::channel::<()>();
@@ -111,10 +113,15 @@ pub async fn start_with(
 
 /// POST raw bytes with the predict token; the status and the JSON answer.
 pub async fn post_bytes(addr: SocketAddr, path: &str, body: &[u8]) -> (u16, Value) {
+    post_as(addr, path, PREDICT, body).await
+}
+
+/// POST raw bytes with a given bearer token.
+pub async fn post_as(addr: SocketAddr, path: &str, token: &str, body: &[u8]) -> (u16, Value) {
     let url = parse_url(&format!("http://{addr}{path}")).unwrap();
     let mut c = Connection::connect(addr).await.unwrap();
     let answer = c
-        .send(&post_request(&url, Some(PREDICT), body))
+        .send(&post_request(&url, Some(token), body))
         .await
         .unwrap();
     let text = String::from_utf8_lossy(&answer.body).to_string();
