@@ -311,6 +311,32 @@ mod tests {
 
     const AUD: &str = "https://cds.example.org/cds-services/readmission-30d";
 
+    /// A 2048-bit RSA key made for this test only (PKCS#1 RSAPrivateKey DER, base64):
+    /// ring verifies RSA but does not make RSA keys.
+    const RSA_TEST_KEY: &str = concat!(
+        "MIIEpAIBAAKCAQEAxKrhriCuXYOpLsw+6KMFelHVaB6VukxpHpZ9HxLt+ffKhpkjPdqm7jghIXVa",
+        "sAJp7bXtzEkFbnb6pVcndFcauN0t4iAmi4ZRK0UZceTcKhfb2OGLdDvU33vClM66eGN3tDQj215l",
+        "BB8zyaLntF+Jis+ovPqIgF+ovpkXj4I+EUaRvRy7osfxZZbpt960okJCOYP553oit/ic/SnzcuR4",
+        "xTpRkudlrNc+Wj2XFJK/RV+XADlJO7hh0vglSFbaCbN4CJtLqJncomFQfuGUxfWNl88Hj6bNl1QY",
+        "VtcoEsOKxHLEgLPbQYPTyjITm7InxjZ6nwU73UN5/I39Obd2I9XWLQIDAQABAoIBAA1CxHLcS0WM",
+        "8iRwqzE+hMkJqY0autfT/SaN2SP2P8uiFKrcuo6aJrVbXYiHBDVoBEJ+COnEZrRbG214ofVrRib+",
+        "6vAbYN35kZGMWDngx6Oi9jT6iE+vFRx4mNc11Ub21gR1m5FYHRGZFQHclSkJZBnTBLqxXfDiAlvP",
+        "sNIBYzQA4s3/0+k1OObeJ/qF2WwbqwZb6ukTthdaMmIG2Y1mMFcPkaUNOpvI+0vEbHjlgBFGZJb+",
+        "B/ZoIsbjO0pDQ3Q+K1gHlletaqDSU1/j01+Dwz+agEcRokZSa8y5GHlUmu5XAWzTpnaraOYeC6L0",
+        "WcLVkzF/MuSSBJG8Z6aOeGWjEFUCgYEA8UU/pnvck+4sLmEVg5/89N8nhFH4Aqkhrl9W1ymxA1O5",
+        "uMvKXHiFHxgDg/hL0j1Ki8ukAziiZ46wmjHSrPAwklYzLd+hNbczmc9ZG2Dr7kioaHMvOmX4U24D",
+        "UdQXmI81jCNE0lj7CPjtDg9Qi7thh6CcdsBu26vRjjdXkljn1sMCgYEA0KyLdk0lhapzi9qIT6g9",
+        "W5pDW/qBTe+n2Ve2v5SzceUjoi9IKCOaLzRW6SY+LijnHJ7aCn2p3dInUrEalUoUcg3E1+d1Ek9n",
+        "K6MfxsWLOqkiHBg+QrpxQTjz+kDtKXpa8+ZDkblxeIYirrV0oKqHqrDfvTB5e9w8rAN34E+CME8C",
+        "gYEAuCCQDd8THHY0k4SV5ajQZJR1VP81Vdp7kNbDsFrp808POp+UJPP5LByoeiuguab64CseVTMA",
+        "hiWYU2TYkhCQEO3mCwlSv2q735MlPsa951Dd7TCSh2/QjuMzd1x0UYJhbDxyRlGP624Fg6heYPU0",
+        "3kvNfLcpI05CE9XaaB6fd/8CgYEAsjmMa5/8Wit4wIwHPDGvJhudSGOuKIh1zXXTCdHRaYeRZaYI",
+        "dO/jckm7qSoWlYotyg4KoEcv29rv5vqIf9VjnP4Rj22KWfcjYOvT6gsynQlzrpcuJgPjUxd3mdf2",
+        "NyTfpcyXDVFbjtrRqHImiErd0HV8wrMyLw2tbCUSL6z4vpUCgYBWYJOIuzEMFkdwJrhkZywZ8lew",
+        "HwQPz7iL23FtGVStW9Sy/ERHJjpKV9XpQ5Vnz15ZalPJyJnxC374bqSBykBniEoIzSWqLs9X3IBp",
+        "6uZsNO8RYJsmd3YdwQ7c43zijHxtPT+bVmxXfwg3RWFKtW7Zs9jUVXj10ttg0ykPpBuigw==",
+    );
+
     fn key() -> EcdsaKeyPair {
         let rng = SystemRandom::new();
         let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P384_SHA384_FIXED_SIGNING, &rng).unwrap();
@@ -398,5 +424,51 @@ mod tests {
         );
         refuse(hs, AUD, "\"HS384\" refused");
         refuse("not-a-jwt".into(), AUD, "not a JWT");
+    }
+
+    #[test]
+    fn rs384_tokens_verify_against_an_rsa_jwk() {
+        use base64::engine::general_purpose::STANDARD;
+        use ring::signature::RsaKeyPair;
+        let der = STANDARD.decode(RSA_TEST_KEY).unwrap();
+        let pair = RsaKeyPair::from_der(&der).unwrap();
+        let public: RsaPublicKeyComponents<Vec<u8>> = pair.public().into();
+        let jwk = json!({"kty": "RSA", "kid": "r1", "alg": "RS384",
+            "n": URL_SAFE_NO_PAD.encode(&public.n),
+            "e": URL_SAFE_NO_PAD.encode(&public.e)});
+        let t = JwtTrust {
+            issuers: vec![Issuer {
+                iss: "https://ehr.example.org".into(),
+                name: "ehr".into(),
+                keys: vec![parse_jwk(&jwk).unwrap().unwrap()],
+            }],
+            seen: Mutex::new(HashMap::new()),
+        };
+        let now = 1_000_000;
+        let sign = |header: Value| {
+            let msg = format!(
+                "{}.{}",
+                URL_SAFE_NO_PAD.encode(header.to_string()),
+                URL_SAFE_NO_PAD.encode(claims("r", now + 60).to_string())
+            );
+            let mut sig = vec![0; pair.public().modulus_len()];
+            pair.sign(
+                &signature::RSA_PKCS1_SHA384,
+                &SystemRandom::new(),
+                msg.as_bytes(),
+                &mut sig,
+            )
+            .unwrap();
+            format!("{msg}.{}", URL_SAFE_NO_PAD.encode(sig))
+        };
+        // An RSA key does not serve an ES384 token, whatever it claims.
+        let es = t
+            .verify(&sign(json!({"alg": "ES384", "kid": "r1"})), AUD, now)
+            .unwrap_err();
+        assert!(es.contains("kid and alg"), "{es}");
+        assert_eq!(
+            t.verify(&sign(json!({"alg": "RS384", "kid": "r1"})), AUD, now),
+            Ok("ehr".into())
+        );
     }
 }
