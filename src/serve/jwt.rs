@@ -302,6 +302,77 @@ impl JwtTrust {
     }
 }
 
+/// The key id the helpers below give a key pair they make.
+pub const EHR_KID: &str = "carelab-ehr-1";
+
+/// A play EHR's signing key for the labs and tests: a P-384 key pair as
+/// PKCS#8 DER (keep it private), its public JWKS (give it to the service),
+/// and an issuers file naming `iss` with that JWKS as `jwks_file`.
+pub fn ehr_keygen(iss: &str, jwks_file: &str) -> Result<(Vec<u8>, Value, String)> {
+    use ring::signature::{EcdsaKeyPair, ECDSA_P384_SHA384_FIXED_SIGNING};
+    let rng = ring::rand::SystemRandom::new();
+    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P384_SHA384_FIXED_SIGNING, &rng)
+        .map_err(|_| Error::failure("could not make a P-384 key pair"))?;
+    let pkcs8 = pkcs8.as_ref().to_vec();
+    let jwks = ehr_jwks(&pkcs8)?;
+    let issuers = format!(
+        "[[issuer]]\niss = {}\nname = \"play-ehr\"\njwks = {}\n",
+        toml_string(iss),
+        toml_string(jwks_file)
+    );
+    Ok((pkcs8, jwks, issuers))
+}
+
+fn toml_string(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
+}
+
+/// `source` names the key in errors (its file).
+fn ehr_pair(pkcs8: &[u8], source: &str) -> Result<ring::signature::EcdsaKeyPair> {
+    use ring::signature::{EcdsaKeyPair, ECDSA_P384_SHA384_FIXED_SIGNING};
+    let rng = ring::rand::SystemRandom::new();
+    EcdsaKeyPair::from_pkcs8(&ECDSA_P384_SHA384_FIXED_SIGNING, pkcs8, &rng).map_err(|e| {
+        Error::bad_input(
+            source,
+            None,
+            "a P-384 private key as PKCS#8 DER (what --ehr-keygen writes)",
+            e.to_string(),
+        )
+    })
+}
+
+/// The public JWKS of a P-384 key pair.
+pub fn ehr_jwks(pkcs8: &[u8]) -> Result<Value> {
+    use ring::signature::KeyPair;
+    let pair = ehr_pair(pkcs8, "the new EHR key")?;
+    let point = pair.public_key().as_ref();
+    Ok(serde_json::json!({"keys": [{
+        "kty": "EC", "crv": "P-384", "kid": EHR_KID, "use": "sig", "alg": "ES384",
+        "x": URL_SAFE_NO_PAD.encode(&point[1..49]),
+        "y": URL_SAFE_NO_PAD.encode(&point[49..97]),
+    }]}))
+}
+
+/// An ES384 JWT as an EHR sends it with a CDS Hooks call to `aud`: five
+/// minutes to live and a fresh `jti`; `source` names the key in errors.
+pub fn sign_ehr_jwt(pkcs8: &[u8], source: &str, iss: &str, aud: &str, now: i64) -> Result<String> {
+    let pair = ehr_pair(pkcs8, source)?;
+    let header = serde_json::json!({"alg": "ES384", "typ": "JWT", "kid": EHR_KID});
+    let claims = serde_json::json!({
+        "iss": iss, "sub": "carelab-play-ehr", "aud": aud,
+        "exp": now + MAX_LIFETIME_SECS, "iat": now, "jti": super::cds::new_uuid(),
+    });
+    let msg = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    );
+    let sig = pair
+        .sign(&ring::rand::SystemRandom::new(), msg.as_bytes())
+        .map_err(|_| Error::failure("signing the JWT failed"))?;
+    Ok(format!("{msg}.{}", URL_SAFE_NO_PAD.encode(sig.as_ref())))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -367,6 +438,26 @@ mod tests {
 
     fn claims(jti: &str, exp: i64) -> Value {
         json!({"iss": "https://ehr.example.org", "aud": AUD, "exp": exp, "iat": exp - 300, "jti": jti})
+    }
+
+    #[test]
+    fn the_play_ehrs_tokens_pass_its_own_issuers_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let (pkcs8, jwks, issuers) =
+            ehr_keygen("https://ehr.example.org", "ehr-jwks.json").unwrap();
+        std::fs::write(dir.path().join("ehr-jwks.json"), jwks.to_string()).unwrap();
+        std::fs::write(dir.path().join("cds-issuers.toml"), issuers).unwrap();
+        let t = JwtTrust::from_file(dir.path().join("cds-issuers.toml")).unwrap();
+        let now = 1_000_000;
+        let a = sign_ehr_jwt(&pkcs8, "k", "https://ehr.example.org", AUD, now).unwrap();
+        let b = sign_ehr_jwt(&pkcs8, "k", "https://ehr.example.org", AUD, now).unwrap();
+        assert_eq!(t.verify(&a, AUD, now), Ok("play-ehr".into()));
+        assert_eq!(
+            t.verify(&b, AUD, now),
+            Ok("play-ehr".into()),
+            "each JWT has its own jti"
+        );
+        assert!(t.verify(&a, AUD, now).is_err());
     }
 
     #[test]

@@ -504,3 +504,88 @@ async fn under_cds_trust_the_ehrs_signed_jwt_is_required_and_used_once() {
         .count();
     assert_eq!(by_ehr, 1, "the one accepted call is the issuer's: {audit}");
 }
+
+/// The labs' way: `carelab serve --ehr-keygen` makes a play EHR,
+/// `--sign-jwt` signs its call, and `carelab serve --cds-issuers` checks it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_plays_the_ehr_against_a_served_model() {
+    use std::io::BufRead;
+    let work = tempfile::tempdir().unwrap();
+    let exe = env!("CARGO_BIN_EXE_carelab");
+    let ehr = work.path().join("ehr");
+    let out = std::process::Command::new(exe)
+        .args(["serve", "--ehr-keygen"])
+        .arg(&ehr)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let tokens = work.path().join("tokens.toml");
+    std::fs::write(
+        &tokens,
+        format!(
+            "[[token]]\nname = \"ward-app\"\nsha256 = \"{}\"\nroles = [\"predict\"]\n",
+            carelab::serve::hash_token(PREDICT)
+        ),
+    )
+    .unwrap();
+    let model = model(work.path(), "readmit-high", 3.0);
+    /// Stops the server however the test ends.
+    struct Served(std::process::Child);
+    impl Drop for Served {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut child = std::process::Command::new(exe)
+        .args([
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--public-url",
+            "https://cds.example.org",
+        ])
+        .arg("--model")
+        .arg(&model)
+        .arg("--tokens")
+        .arg(&tokens)
+        .arg("--cds-issuers")
+        .arg(ehr.join("cds-issuers.toml"))
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let child = Served(child);
+    let addr: std::net::SocketAddr = loop {
+        let line = lines.next().expect("serve said where it listens").unwrap();
+        if let Some(rest) = line.split("on http://").nth(1) {
+            break rest.split_whitespace().next().unwrap().parse().unwrap();
+        }
+    };
+    let aud = "https://cds.example.org/cds-services/readmission-30d";
+    let signed = std::process::Command::new(exe)
+        .args(["--json", "serve", "--sign-jwt", aud, "--ehr-key"])
+        .arg(ehr.join("ehr-key.p8"))
+        .output()
+        .unwrap();
+    assert!(
+        signed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&signed.stderr)
+    );
+    let jwt: Value = serde_json::from_slice(&signed.stdout).unwrap();
+    let jwt = jwt["jwt"].as_str().unwrap().to_string();
+    let (pre, patient, stay) = discharges(1).remove(0);
+    let body = serde_json::to_vec(&hook_request(&pre, &patient, &stay)).unwrap();
+    let (status, answer) = post_as(addr, "/cds-services/readmission-30d", &jwt, &body).await;
+    let (replayed, _) = post_as(addr, "/cds-services/readmission-30d", &jwt, &body).await;
+    drop(child);
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["cards"][0]["indicator"], "critical");
+    assert_eq!(replayed, 401);
+}
