@@ -380,9 +380,15 @@ impl Service {
                 _ => "critical",
             });
         self.metrics.cds_card(svc.id, indicator);
+        // The card's uuid in the audit record ties feedback on it, which
+        // names only the card, to this call and its patient.
+        let shown = card.as_ref().and_then(|c| c["uuid"].as_str()).map_or_else(
+            || "no card".to_string(),
+            |u| format!("card {u} {indicator}"),
+        );
         let mut note = s.note;
         note.detail = format!(
-            "{} for CDS service {} hookInstance {}: card {indicator}",
+            "{} for CDS service {} hookInstance {}: {shown}",
             note.detail, svc.id, call.hook_instance
         );
         let cards: Vec<Value> = card.into_iter().collect();

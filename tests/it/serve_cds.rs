@@ -226,6 +226,13 @@ async fn a_high_risk_discharge_gets_a_critical_card_with_the_fhir_routes_risk() 
         })
         .collect();
     assert_eq!(scores, vec![risk, risk]);
+    // The audit record names the card, so feedback on it can be traced back.
+    let audit = std::fs::read_to_string(dir.path().join("audit.jsonl")).unwrap();
+    let shown = format!(
+        "for CDS service readmission-30d hookInstance {HOOK_INSTANCE}: card {} critical",
+        card["uuid"].as_str().unwrap()
+    );
+    assert!(audit.contains(&shown), "{audit}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
