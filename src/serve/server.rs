@@ -268,15 +268,16 @@ impl Service {
         &self,
         bytes: &[u8],
         value: &Value,
-    ) -> std::result::Result<FhirScored, Response> {
+    ) -> std::result::Result<FhirScored, Unscored> {
         let Ok(text) = std::str::from_utf8(bytes) else {
             return Err(error(
                 StatusCode::BAD_REQUEST,
                 "invalid_json",
                 "the request body is not UTF-8",
-            ));
+            )
+            .into());
         };
-        let read = row_from_bundle(text, value, &self.maps).map_err(fhir_error)?;
+        let read = row_from_bundle(text, value, &self.maps).map_err(Unscored::Fhir)?;
         let live = self.live();
         let features = row_to_json(&read.row);
         let mut input =
@@ -290,7 +291,8 @@ impl Service {
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "model_error",
                 "the model returned no score",
-            ));
+            )
+            .into());
         };
         note.detail = format!(
             "{} from a FHIR Bundle, {} record(s) quarantined",
@@ -311,7 +313,7 @@ impl Service {
     fn predict_fhir(&self, bytes: &[u8], value: &Value) -> Response {
         let s = match self.score_bundle(bytes, value) {
             Ok(s) => s,
-            Err(r) => return r,
+            Err(u) => return u.into_response(),
         };
         let mut answer = json!(self.answer(&s.live.info, s.risk));
         if let Some(o) = answer.as_object_mut() {
@@ -342,7 +344,25 @@ impl Service {
         };
         let s = match self.score_bundle(&bytes, &call.bundle) {
             Ok(s) => s,
-            Err(r) => return r,
+            // Opening the chart of someone never discharged from a stay (or
+            // whose last stay ended in death) is no error: nothing to say.
+            Err(Unscored::Fhir(p))
+                if svc.hook == "patient-view"
+                    && matches!(p.code, "no_discharge" | "patient_expired") =>
+            {
+                self.metrics.cds_card(svc.id, "none");
+                let note = AuditNote {
+                    entity: self
+                        .pseudonym("patient", Some(&call.patient_id))
+                        .unwrap_or_else(|| "-".into()),
+                    detail: format!(
+                        "CDS service {} hookInstance {}: no card ({})",
+                        svc.id, call.hook_instance, p.code
+                    ),
+                };
+                return with_note(Json(json!({"cards": []})).into_response(), note);
+            }
+            Err(u) => return u.into_response(),
         };
         if let Some(e) = &call.encounter_id {
             if *e != s.read.stay_id {
@@ -477,6 +497,28 @@ impl Service {
             risk: risk.risk,
             threshold: self.config.threshold,
             version: &info.version,
+        }
+    }
+}
+
+/// Why a Bundle was not scored: what the FHIR reader found (a caller may
+/// answer some of it otherwise), or a ready answer.
+enum Unscored {
+    Fhir(FhirProblem),
+    Answer(Response),
+}
+
+impl From<Response> for Unscored {
+    fn from(r: Response) -> Unscored {
+        Unscored::Answer(r)
+    }
+}
+
+impl IntoResponse for Unscored {
+    fn into_response(self) -> Response {
+        match self {
+            Unscored::Fhir(p) => fhir_error(p),
+            Unscored::Answer(r) => r,
         }
     }
 }

@@ -345,6 +345,42 @@ async fn bad_hook_requests_are_refused_with_reasons() {
     .await;
     assert_eq!(status, 200, "{answer}");
     assert!(answer["cards"].is_array());
+
+    // Opening the chart of someone with no discharged stay: no card, no error.
+    pv["prefetch"]["encounters"] = searchset(vec![]);
+    pv["prefetch"]["observations"] = searchset(vec![]);
+    let (status, answer) = post(
+        server.addr,
+        "/cds-services/readmission-30d-patient-view",
+        &pv,
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer, json!({"cards": []}));
+
+    // At discharge, the stay must be the one scored: without period.end it
+    // is not discharged, and an earlier stay would be scored instead.
+    let mut open = hook_request(&pre, &patient, &stay);
+    let still_open = |e: &mut Value| {
+        e["period"].as_object_mut().unwrap().remove("end");
+        e["status"] = json!("in-progress");
+    };
+    for e in open["prefetch"]["encounters"]["entry"]
+        .as_array_mut()
+        .unwrap()
+    {
+        if e["resource"]["id"] == json!(stay) {
+            still_open(&mut e["resource"]);
+        }
+    }
+    still_open(&mut open["prefetch"]["encounter"]);
+    let (status, answer) = post(server.addr, path, &open).await;
+    assert_eq!(status, 422, "{answer}");
+    let code = answer["error"].as_str().unwrap();
+    assert!(
+        code == "not_latest_discharge" || code == "no_discharge",
+        "{answer}"
+    );
     server.stop().await;
 }
 
