@@ -116,13 +116,33 @@ fn problem(status: u16, code: &'static str, message: impl Into<String>) -> CdsPr
 }
 
 /// A checked hook request: its ids and the prefetched resources as one
-/// collection Bundle.
+/// collection Bundle's JSON text (what `/v1/predict/fhir` reads).
 #[derive(Debug, Clone)]
 pub struct HookCall {
     pub hook_instance: String,
     pub patient_id: String,
     pub encounter_id: Option<String>,
-    pub bundle: Value,
+    pub bundle: Vec<u8>,
+}
+
+/// The Bundle's top level: `row_from_bundle` checks the resourceType here
+/// (and reads the entries from the text).
+pub fn bundle_head() -> Value {
+    json!({"resourceType": "Bundle", "type": "collection"})
+}
+
+#[derive(Serialize)]
+struct Entry<'a> {
+    resource: &'a Value,
+}
+
+#[derive(Serialize)]
+struct Collection<'a> {
+    #[serde(rename = "resourceType")]
+    resource_type: &'static str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    entry: Vec<Entry<'a>>,
 }
 
 /// True for a UUID in its canonical 8-4-4-4-12 hex form.
@@ -274,13 +294,18 @@ pub fn parse_call(svc: &CdsService, v: &Value) -> Result<HookCall, CdsProblem> {
             ),
         ));
     }
-    let prefetch = prefetch
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
+    let Some(prefetch) = prefetch.and_then(Value::as_object) else {
+        return Err(problem(
+            400,
+            "invalid_request",
+            "prefetch: expected an object",
+        ));
+    };
 
+    // Borrowed, not copied: the resources go from the request's JSON
+    // straight into the Bundle's text.
     let mut seen = BTreeSet::new();
-    let mut entries = Vec::new();
+    let mut entries: Vec<Entry> = Vec::new();
     for (key, _) in svc.prefetch {
         let value = &prefetch[*key];
         let resources: Vec<&Value> = match value.get("resourceType").and_then(Value::as_str) {
@@ -329,12 +354,12 @@ pub fn parse_call(svc: &CdsService, v: &Value) -> Result<HookCall, CdsProblem> {
             ) else {
                 // No id: cannot be deduplicated, pass it on for the reader
                 // to judge (it names the entry if it cannot use it).
-                entries.push(json!({ "resource": r }));
+                entries.push(Entry { resource: r });
                 continue;
             };
             // The stay comes both as `encounter` and in `encounters`.
             if seen.insert((t.to_string(), id.to_string())) {
-                entries.push(json!({ "resource": r }));
+                entries.push(Entry { resource: r });
             }
         }
     }
@@ -355,11 +380,23 @@ pub fn parse_call(svc: &CdsService, v: &Value) -> Result<HookCall, CdsProblem> {
             ));
         }
     }
+    let bundle = Collection {
+        resource_type: "Bundle",
+        kind: "collection",
+        entry: entries,
+    };
+    let bundle = serde_json::to_vec(&bundle).map_err(|e| {
+        problem(
+            422,
+            "invalid_prefetch",
+            format!("the prefetch could not be written as one Bundle: {e}"),
+        )
+    })?;
     Ok(HookCall {
         hook_instance: hook_instance.to_string(),
         patient_id,
         encounter_id,
-        bundle: json!({"resourceType": "Bundle", "type": "collection", "entry": entries}),
+        bundle,
     })
 }
 

@@ -332,17 +332,7 @@ impl Service {
             Ok(c) => c,
             Err(p) => return cds_error(p),
         };
-        let bytes = match serde_json::to_vec(&call.bundle) {
-            Ok(b) => b,
-            Err(e) => {
-                return error(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    format!("could not write the prefetch Bundle: {e}"),
-                )
-            }
-        };
-        let s = match self.score_bundle(&bytes, &call.bundle) {
+        let s = match self.score_bundle(&call.bundle, &cds::bundle_head()) {
             Ok(s) => s,
             // Opening the chart of someone never discharged from a stay (or
             // whose last stay ended in death) is no error: nothing to say.
