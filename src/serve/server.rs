@@ -116,11 +116,14 @@ pub struct Service {
 /// segment matches any one segment; metrics and the audit log name the
 /// route by its pattern. The CDS Hooks routes score patients, so they need
 /// the predict role as the other scoring routes do.
-const ROUTES: [(&str, Option<Role>); 12] = [
+const ROUTES: [(&str, Option<Role>); 13] = [
     ("/v1/predict", Some(Role::Predict)),
     ("/v1/predict/batch", Some(Role::Predict)),
     ("/v1/predict/fhir", Some(Role::Predict)),
     ("/v1/model", Some(Role::Predict)),
+    // The card a CDS card's source links to: documentation a clinician's
+    // browser opens without a token, like /metrics; it holds no patient data.
+    ("/v1/model/card", None),
     ("/cds-services", Some(Role::Predict)),
     ("/cds-services/{id}", Some(Role::Predict)),
     ("/cds-services/{id}/feedback", Some(Role::Predict)),
@@ -247,6 +250,7 @@ impl Service {
             .route("/v1/predict/batch", post(predict_batch))
             .route("/v1/predict/fhir", post(predict_fhir))
             .route("/v1/model", get(model_info))
+            .route("/v1/model/card", get(model_card))
             .route("/v1/admin/reload", post(reload))
             .route("/cds-services", get(cds_discovery))
             .route("/cds-services/{id}", post(cds_call))
@@ -374,7 +378,7 @@ impl Service {
             threshold_source: source,
             model: &info.name,
             version: &info.version,
-            model_card_url: format!("{base_url}/v1/model"),
+            model_card_url: format!("{base_url}/v1/model/card"),
             patient_id: &call.patient_id,
             stay_id: &s.read.stay_id,
             features: &s.features,
@@ -878,6 +882,31 @@ async fn model_info(State(svc): State<Arc<Service>>) -> Response {
         "model_card": info.card,
     }))
     .into_response()
+}
+
+/// The model card as Markdown; for a model without one (a hand-written
+/// linear model), what the service knows of it, saying the card is missing.
+async fn model_card(State(svc): State<Arc<Service>>) -> Response {
+    let info = svc.live().info;
+    let text = match &info.card {
+        Some(card) => card.clone(),
+        None => format!(
+            "# {} version {}\n\nNo model card was written for this model (`carelab eval` writes one for a trained run). What the service knows of it:\n\n- inputs: {}\n- operating threshold: {}\n",
+            info.name,
+            info.version,
+            info.features.join(", "),
+            info.operating_point.map_or_else(
+                || format!("none chosen by an evaluation; the service flags at {}", svc.config.threshold),
+                |t| t.to_string()
+            ),
+        ),
+    };
+    let mut r = text.into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/markdown; charset=utf-8"),
+    );
+    r
 }
 
 async fn reload(State(svc): State<Arc<Service>>) -> Response {

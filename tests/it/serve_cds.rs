@@ -179,7 +179,18 @@ async fn a_high_risk_discharge_gets_a_critical_card_with_the_fhir_routes_risk() 
     assert_eq!(card["source"]["label"], "CareLab readmit-high version 1");
     assert_eq!(
         card["source"]["url"],
-        json!(format!("http://{}/v1/model", server.addr))
+        json!(format!("http://{}/v1/model/card", server.addr))
+    );
+    // The link opens without a token, as a clinician's browser would.
+    let (status, card_text) = get(server.addr, "/v1/model/card", None).await;
+    assert_eq!(status, 200);
+    assert!(
+        card_text.starts_with("# readmit-high version 1"),
+        "{card_text}"
+    );
+    assert!(
+        card_text.contains("No model card was written"),
+        "{card_text}"
     );
     assert_eq!(card["uuid"].as_str().unwrap().len(), 36);
     let detail = card["detail"].as_str().unwrap();
@@ -517,7 +528,7 @@ async fn under_cds_trust_the_ehrs_signed_jwt_is_required_and_used_once() {
     assert_eq!(answer["cards"][0]["indicator"], "critical");
     assert_eq!(
         answer["cards"][0]["source"]["url"],
-        "https://cds.example.org/v1/model"
+        "https://cds.example.org/v1/model/card"
     );
 
     let (status, answer) = post_as(server.addr, path, &jwt, &body).await;
