@@ -18,13 +18,13 @@ use carelab::ui::Ui;
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
     /// The model: a run directory, a model file, or NAME@stage from the registry.
-    #[arg(long, required_unless_present = "hash_token")]
+    #[arg(long, required_unless_present_any = ["hash_token", "ehr_keygen", "sign_jwt"])]
     model: Option<String>,
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     addr: SocketAddr,
     /// Tokens file (TOML: name, sha256, roles for each caller).
-    #[arg(long, required_unless_present_any = ["hash_token", "demo"])]
+    #[arg(long, required_unless_present_any = ["hash_token", "demo", "ehr_keygen", "sign_jwt"])]
     tokens: Option<PathBuf>,
     /// Append a hash-chained audit record for every request here.
     #[arg(long)]
@@ -63,6 +63,15 @@ pub struct ServeArgs {
     /// The registry NAME@stage is looked up in.
     #[arg(long, env = "CARELAB_REGISTRY")]
     registry: Option<PathBuf>,
+    /// The address callers reach this service at (https://cds.example.org):
+    /// the aud a CDS Hooks JWT must carry and the base of card links.
+    #[arg(long)]
+    public_url: Option<String>,
+    /// CDS Hooks trust: the issuers file (TOML: iss, name, jwks for each
+    /// EHR). With it, /cds-services routes take the EHR's signed JWT
+    /// (ES384/RS384) instead of a bearer token; needs --public-url.
+    #[arg(long, requires = "public_url")]
+    cds_issuers: Option<PathBuf>,
     /// Try the model instead of serving it: serve in process on a loopback
     /// port, call it with named features, with the first FHIR Bundles of
     /// this NDJSON file and with a bad request, load it briefly, then stop.
@@ -77,9 +86,66 @@ pub struct ServeArgs {
     /// Read a token on stdin and print the SHA-256 hex the tokens file stores.
     #[arg(long)]
     hash_token: bool,
+    /// Play the EHR (labs, tests): write a P-384 signing key (ehr-key.p8,
+    /// keep private), its public ehr-jwks.json and a cds-issuers.toml
+    /// naming --ehr-iss into this directory.
+    #[arg(long, value_name = "DIR")]
+    ehr_keygen: Option<PathBuf>,
+    /// Play the EHR: print an ES384 JWT for a CDS Hooks call to this URL
+    /// (the aud), signed with --ehr-key, five minutes to live.
+    #[arg(long, value_name = "AUD", requires = "ehr_key")]
+    sign_jwt: Option<String>,
+    /// The key --ehr-keygen wrote, for --sign-jwt.
+    #[arg(long)]
+    ehr_key: Option<PathBuf>,
+    /// The issuer (iss) the play EHR names itself.
+    #[arg(long, default_value = "https://ehr.example.org")]
+    ehr_iss: String,
 }
 
 pub fn run(args: ServeArgs, ui: &Ui) -> Result<u8> {
+    if let Some(dir) = &args.ehr_keygen {
+        let (pkcs8, jwks, issuers) =
+            carelab::serve::jwt::ehr_keygen(&args.ehr_iss, "ehr-jwks.json")?;
+        std::fs::create_dir_all(dir).at(dir)?;
+        let key = dir.join("ehr-key.p8");
+        carelab::artifact::write_atomic(&key, &pkcs8)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).at(&key)?;
+        }
+        carelab::artifact::write_json(dir.join("ehr-jwks.json"), &jwks)?;
+        carelab::artifact::write_atomic(dir.join("cds-issuers.toml"), issuers.as_bytes())?;
+        let report = serde_json::json!({
+            "key": dir.join("ehr-key.p8"),
+            "jwks": dir.join("ehr-jwks.json"),
+            "issuers": dir.join("cds-issuers.toml"),
+            "iss": args.ehr_iss,
+        });
+        ui.result(&report, || {
+            format!(
+                "play EHR key in {}: sign with --sign-jwt AUD --ehr-key {}; serve with --cds-issuers {}\n",
+                dir.display(),
+                dir.join("ehr-key.p8").display(),
+                dir.join("cds-issuers.toml").display()
+            )
+        });
+        return Ok(0);
+    }
+    if let (Some(aud), Some(key)) = (&args.sign_jwt, &args.ehr_key) {
+        let pkcs8 = std::fs::read(key).at(key)?;
+        let now = chrono::Utc::now().timestamp();
+        let jwt = carelab::serve::jwt::sign_ehr_jwt(
+            &pkcs8,
+            &key.display().to_string(),
+            &args.ehr_iss,
+            aud,
+            now,
+        )?;
+        ui.result(&serde_json::json!({ "jwt": jwt }), || format!("{jwt}\n"));
+        return Ok(0);
+    }
     if args.hash_token {
         let mut token = String::new();
         std::io::stdin()
@@ -144,6 +210,13 @@ pub fn run(args: ServeArgs, ui: &Ui) -> Result<u8> {
         max_concurrency: args.max_concurrency,
         max_body_bytes: args.max_body_bytes,
         timeout: Duration::from_secs_f64(args.timeout_secs),
+        public_url: args.public_url.clone(),
+        cds_trust: args
+            .cds_issuers
+            .as_ref()
+            .map(carelab::serve::jwt::JwtTrust::from_file)
+            .transpose()?
+            .map(Arc::new),
     };
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => Some(carelab::serve::tls::server_config(cert, key)?),

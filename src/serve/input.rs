@@ -801,6 +801,7 @@ mod tests {
                 .into_iter()
                 .collect(),
             card: None,
+            operating_point: None,
         }
     }
 

@@ -64,6 +64,13 @@ struct Inner {
     scores: Histogram,
     model: (String, String),
     reloads: u64,
+    /// CDS Hooks cards shown, by service and indicator (`none`: no card).
+    cds_cards: BTreeMap<(&'static str, &'static str), u64>,
+    /// CDS Hooks feedback, by service and outcome.
+    cds_feedback: BTreeMap<(&'static str, &'static str), u64>,
+    /// Override reasons, by service and reason code (bounded: the codes the
+    /// cards offer, and `other`).
+    cds_overrides: BTreeMap<(&'static str, &'static str), u64>,
 }
 
 /// The service's metrics.
@@ -97,6 +104,29 @@ impl Metrics {
         if let Ok(mut m) = self.inner.lock() {
             m.model = (name.to_string(), version.to_string());
             m.reloads += u64::from(reload);
+        }
+    }
+
+    /// Count one CDS Hooks answer: its card's indicator, or `none`.
+    pub fn cds_card(&self, service: &'static str, indicator: &'static str) {
+        if let Ok(mut m) = self.inner.lock() {
+            *m.cds_cards.entry((service, indicator)).or_default() += 1;
+        }
+    }
+
+    /// Count one CDS Hooks feedback outcome and its override reason.
+    pub fn cds_feedback(
+        &self,
+        service: &'static str,
+        accepted: bool,
+        reason: Option<&'static str>,
+    ) {
+        if let Ok(mut m) = self.inner.lock() {
+            let outcome = if accepted { "accepted" } else { "overridden" };
+            *m.cds_feedback.entry((service, outcome)).or_default() += 1;
+            if let Some(r) = reason {
+                *m.cds_overrides.entry((service, r)).or_default() += 1;
+            }
         }
     }
 
@@ -146,6 +176,47 @@ impl Metrics {
         out.push_str("# HELP carelab_model_reloads_total Successful model reloads.\n");
         out.push_str("# TYPE carelab_model_reloads_total counter\n");
         let _ = writeln!(out, "carelab_model_reloads_total {}", m.reloads);
+        out.push_str("# HELP carelab_cds_cards_total CDS Hooks answers by service and card indicator (none: no card).\n");
+        out.push_str("# TYPE carelab_cds_cards_total counter\n");
+        for ((service, indicator), n) in &m.cds_cards {
+            let _ = writeln!(
+                out,
+                "carelab_cds_cards_total{{service=\"{service}\",indicator=\"{indicator}\"}} {n}"
+            );
+        }
+        out.push_str(
+            "# HELP carelab_cds_feedback_total CDS Hooks card feedback by service and outcome.\n",
+        );
+        out.push_str("# TYPE carelab_cds_feedback_total counter\n");
+        for ((service, outcome), n) in &m.cds_feedback {
+            let _ = writeln!(
+                out,
+                "carelab_cds_feedback_total{{service=\"{service}\",outcome=\"{outcome}\"}} {n}"
+            );
+        }
+        out.push_str("# HELP carelab_cds_override_rate Share of CDS Hooks card feedback that overrode the card.\n");
+        out.push_str("# TYPE carelab_cds_override_rate gauge\n");
+        let services: std::collections::BTreeSet<&str> =
+            m.cds_feedback.keys().map(|(s, _)| *s).collect();
+        for service in services {
+            let n = |o| m.cds_feedback.get(&(service, o)).copied().unwrap_or(0);
+            let (acc, over) = (n("accepted"), n("overridden"));
+            let rate = over as f64 / (acc + over).max(1) as f64;
+            let _ = writeln!(
+                out,
+                "carelab_cds_override_rate{{service=\"{service}\"}} {rate}"
+            );
+        }
+        out.push_str(
+            "# HELP carelab_cds_override_reasons_total CDS Hooks overrides by reason code.\n",
+        );
+        out.push_str("# TYPE carelab_cds_override_reasons_total counter\n");
+        for ((service, reason), n) in &m.cds_overrides {
+            let _ = writeln!(
+                out,
+                "carelab_cds_override_reasons_total{{service=\"{service}\",reason=\"{reason}\"}} {n}"
+            );
+        }
         out
     }
 }

@@ -9,11 +9,15 @@
 //! `fhir` turns a patient's FHIR Bundle into the row to score; `local` runs
 //! a service in process on loopback (for `bench serve` and the tour);
 //! `tls` serves HTTPS with rustls; `demo` is the tour's serving step.
+//! `cds` speaks CDS Hooks 2.0 (discovery, cards, feedback) over the FHIR path,
+//! and `jwt` checks the EHR's signed tokens as the spec asks.
 
 pub mod auth;
+pub mod cds;
 pub mod demo;
 pub mod fhir;
 pub mod input;
+pub mod jwt;
 pub mod local;
 pub mod metrics;
 pub mod recorder;

@@ -348,6 +348,7 @@ mod tests {
             features: vec![],
             levels: Default::default(),
             card: None,
+            operating_point: None,
         })
     }
 

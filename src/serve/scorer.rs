@@ -20,6 +20,12 @@ pub trait Scorer: Send + Sync {
     fn score(&self, rows: &[AnalysisRow]) -> Result<Vec<f64>>;
     /// Name, version and the inputs the model knows.
     fn info(&self) -> ModelInfo;
+    /// Each feature's additive contribution to the score's log-odds for
+    /// one row, for a model whose score decomposes so; `None` for one whose
+    /// does not (nothing is made up for it).
+    fn contributions(&self, _row: &AnalysisRow) -> Option<Vec<(String, f64)>> {
+        None
+    }
 }
 
 /// What a client and the monitor need to know about the model being served.
@@ -34,6 +40,10 @@ pub struct ModelInfo {
     pub levels: BTreeMap<String, Vec<String>>,
     /// The model card (Markdown), when the run has one.
     pub card: Option<String>,
+    /// The operating threshold chosen when the model was evaluated
+    /// (`eval/eval.json`), when it was; CDS Hooks cards band risks from it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operating_point: Option<f64>,
 }
 
 /// A logistic model written as JSON: an intercept, one weight a numeric or
@@ -78,18 +88,29 @@ impl LinearModel {
     }
 
     fn linear_predictor(&self, row: &AnalysisRow) -> f64 {
-        let mut z = self.intercept;
-        for (name, w) in &self.weights {
-            if let Some(FeatureValue::Num(Some(x))) = row.feature(name) {
-                z += w * (x - self.means.get(name).copied().unwrap_or(0.0));
-            }
-        }
-        for (name, table) in &self.levels {
-            if let Some(FeatureValue::Cat(level)) = row.feature(name) {
-                z += table.get(&level).copied().unwrap_or(0.0);
-            }
-        }
-        z
+        self.intercept + self.terms(row).map(|(_, x)| x).sum::<f64>()
+    }
+
+    /// Each feature's term of the linear predictor (0 for a missing number
+    /// or an unknown level): the score and its explanation share this code.
+    fn terms<'a>(&'a self, row: &'a AnalysisRow) -> impl Iterator<Item = (&'a str, f64)> + 'a {
+        let numbers = self.weights.iter().map(move |(name, w)| {
+            let x = match row.feature(name) {
+                Some(FeatureValue::Num(Some(x))) => {
+                    w * (x - self.means.get(name).copied().unwrap_or(0.0))
+                }
+                _ => 0.0,
+            };
+            (name.as_str(), x)
+        });
+        let categories = self.levels.iter().map(move |(name, table)| {
+            let x = match row.feature(name) {
+                Some(FeatureValue::Cat(level)) => table.get(&level).copied().unwrap_or(0.0),
+                _ => 0.0,
+            };
+            (name.as_str(), x)
+        });
+        numbers.chain(categories)
     }
 }
 
@@ -130,7 +151,12 @@ impl Scorer for LinearModel {
                 .map(|(k, v)| (k.clone(), v.keys().cloned().collect()))
                 .collect(),
             card: None,
+            operating_point: None,
         }
+    }
+
+    fn contributions(&self, row: &AnalysisRow) -> Option<Vec<(String, f64)>> {
+        Some(self.terms(row).map(|(n, x)| (n.to_string(), x)).collect())
     }
 }
 
@@ -197,9 +223,21 @@ impl TrainedModel {
                 .collect(),
             levels: BTreeMap::new(),
             card,
+            operating_point: operating_point(run_dir),
         };
         Ok(TrainedModel { model, info })
     }
+}
+
+/// The threshold `carelab eval` chose for a run (its `operating_point`), if
+/// the run was evaluated.
+fn operating_point(run_dir: &Path) -> Option<f64> {
+    let text = std::fs::read_to_string(run_dir.join("eval").join("eval.json")).ok()?;
+    let report: serde_json::Value = serde_json::from_str(&text).ok()?;
+    report
+        .pointer("/operating_point/threshold")?
+        .as_f64()
+        .filter(|t| (0.0..=1.0).contains(t))
 }
 
 impl Scorer for TrainedModel {
@@ -240,6 +278,37 @@ mod tests {
         let info = m.info();
         assert_eq!(info.features, vec!["age", "sex", "chf"]);
         assert_eq!(info.levels["sex"], vec!["F", "M"]);
+    }
+
+    #[test]
+    fn a_run_carries_the_operating_point_its_evaluation_chose() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(operating_point(dir.path()), None);
+        std::fs::create_dir(dir.path().join("eval")).unwrap();
+        let eval = dir.path().join("eval").join("eval.json");
+        std::fs::write(
+            &eval,
+            r#"{"operating_point": {"threshold": 0.23, "tp": 4}}"#,
+        )
+        .unwrap();
+        assert_eq!(operating_point(dir.path()), Some(0.23));
+        std::fs::write(&eval, r#"{"operating_point": {"threshold": 7}}"#).unwrap();
+        assert_eq!(operating_point(dir.path()), None, "not a probability");
+    }
+
+    #[test]
+    fn linear_contributions_add_up_to_the_linear_predictor() {
+        let m = demo();
+        let row = AnalysisRow {
+            age: 75.0,
+            chf: 1.0,
+            sex: "M".into(),
+            ..Default::default()
+        };
+        let c = m.contributions(&row).unwrap();
+        let total: f64 = c.iter().map(|(_, x)| x).sum();
+        assert!((m.intercept + total - m.linear_predictor(&row)).abs() < 1e-12);
+        assert!(c.contains(&("chf".to_string(), 0.8)));
     }
 
     #[test]

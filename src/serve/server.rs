@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{DefaultBodyLimit, Path, Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::{from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
@@ -37,8 +37,10 @@ use crate::error::{Error, Result};
 use crate::ingest::maps::Maps;
 
 use super::auth::{Role, Tokens};
-use super::fhir::{row_from_bundle, FhirProblem};
+use super::cds::{self, CdsProblem};
+use super::fhir::{row_from_bundle, FhirProblem, FhirRow};
 use super::input::{parse_predict, parse_predict_json, row_to_json, FieldProblem, PredictInput};
+use super::jwt::JwtTrust;
 use super::metrics::Metrics;
 use super::recorder::{Prediction, Recorder};
 use super::scorer::{ModelInfo, Scorer};
@@ -59,6 +61,13 @@ pub struct ServeConfig {
     pub max_body_bytes: usize,
     /// Longest a request may take.
     pub timeout: Duration,
+    /// The service's address as callers reach it (`https://cds.example.org`):
+    /// the `aud` a CDS Hooks JWT must carry, and the base of card links
+    /// (without it, the request's Host header).
+    pub public_url: Option<String>,
+    /// With it, the CDS Hooks routes take the EHR's signed JWT (CDS Hooks
+    /// trust) instead of a bearer token from the tokens file.
+    pub cds_trust: Option<Arc<JwtTrust>>,
 }
 
 impl Default for ServeConfig {
@@ -69,6 +78,8 @@ impl Default for ServeConfig {
             max_concurrency: 64,
             max_body_bytes: 1 << 20,
             timeout: Duration::from_secs(10),
+            public_url: None,
+            cds_trust: None,
         }
     }
 }
@@ -101,18 +112,40 @@ pub struct Service {
     maps: Maps,
 }
 
-/// The routes, and the role each needs (`None`: open to all).
-const ROUTES: [(&str, Option<Role>); 9] = [
+/// The routes, and the role each needs (`None`: open to all). A `{name}`
+/// segment matches any one segment; metrics and the audit log name the
+/// route by its pattern. The CDS Hooks routes score patients, so they need
+/// the predict role as the other scoring routes do.
+const ROUTES: [(&str, Option<Role>); 13] = [
     ("/v1/predict", Some(Role::Predict)),
     ("/v1/predict/batch", Some(Role::Predict)),
     ("/v1/predict/fhir", Some(Role::Predict)),
     ("/v1/model", Some(Role::Predict)),
+    // The card a CDS card's source links to: documentation a clinician's
+    // browser opens without a token, like /metrics; it holds no patient data.
+    ("/v1/model/card", None),
+    ("/cds-services", Some(Role::Predict)),
+    ("/cds-services/{id}", Some(Role::Predict)),
+    ("/cds-services/{id}/feedback", Some(Role::Predict)),
     ("/v1/admin/reload", Some(Role::Admin)),
     ("/healthz", None),
     ("/readyz", None),
     ("/metrics", None),
     ("other", None),
 ];
+
+/// True when `path` fits the route `pattern`.
+fn route_matches(pattern: &str, path: &str) -> bool {
+    let (mut p, mut q) = (pattern.split('/'), path.split('/'));
+    loop {
+        match (p.next(), q.next()) {
+            (None, None) => return true,
+            (Some(a), Some(b)) if a.starts_with('{') && !b.is_empty() => {}
+            (Some(a), Some(b)) if a == b => {}
+            _ => return false,
+        }
+    }
+}
 
 /// Routes that answer even when the service is at its concurrency limit.
 fn exempt_from_limit(route: &str) -> bool {
@@ -217,7 +250,11 @@ impl Service {
             .route("/v1/predict/batch", post(predict_batch))
             .route("/v1/predict/fhir", post(predict_fhir))
             .route("/v1/model", get(model_info))
+            .route("/v1/model/card", get(model_card))
             .route("/v1/admin/reload", post(reload))
+            .route("/cds-services", get(cds_discovery))
+            .route("/cds-services/{id}", post(cds_call))
+            .route("/cds-services/{id}/feedback", post(cds_feedback))
             .route("/healthz", get(healthz))
             .route("/readyz", get(readyz))
             .route("/metrics", get(metrics))
@@ -227,53 +264,149 @@ impl Service {
             .with_state(self.clone())
     }
 
-    /// The FHIR route's work, on the blocking pool.
-    fn predict_fhir(&self, bytes: &[u8], value: &Value) -> Response {
+    /// A FHIR Bundle read, turned into its row, validated and scored as
+    /// `/v1/predict` scores: the one path `/v1/predict/fhir` and the CDS
+    /// Hooks services share.
+    #[allow(clippy::result_large_err)]
+    fn score_bundle(
+        &self,
+        bytes: &[u8],
+        value: &Value,
+    ) -> std::result::Result<FhirScored, Unscored> {
         let Ok(text) = std::str::from_utf8(bytes) else {
-            return error(
+            return Err(error(
                 StatusCode::BAD_REQUEST,
                 "invalid_json",
                 "the request body is not UTF-8",
-            );
+            )
+            .into());
         };
-        let read = match row_from_bundle(text, value, &self.maps) {
-            Ok(r) => r,
-            Err(p) => return fhir_error(p),
-        };
+        let read = row_from_bundle(text, value, &self.maps).map_err(Unscored::Fhir)?;
         let live = self.live();
-        let info = &live.info;
         let features = row_to_json(&read.row);
-        let mut input = match parse_predict(&Value::Object(features.clone()), info) {
-            Ok(i) => i,
-            Err(problems) => return invalid_fields(problems),
-        };
-        input.patient_id = Some(read.patient_id);
+        let mut input =
+            parse_predict(&Value::Object(features.clone()), &live.info).map_err(invalid_fields)?;
+        input.patient_id = Some(read.patient_id.clone());
         input.stay_id = Some(read.stay_id.clone());
-        match self.score(&live, vec![input]) {
-            Ok((risks, mut note)) => {
-                let Some(risk) = risks.first() else {
-                    return error(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "model_error",
-                        "the model returned no score",
-                    );
-                };
-                let mut answer = json!(self.answer(info, *risk));
-                if let Some(o) = answer.as_object_mut() {
-                    o.insert("stay_id".into(), json!(read.stay_id));
-                    o.insert("features".into(), Value::Object(features));
-                    o.insert("quarantined".into(), json!(read.quarantined));
-                    o.insert("skipped_types".into(), json!(read.skipped_types));
-                }
-                note.detail = format!(
-                    "{} from a FHIR Bundle, {} record(s) quarantined",
-                    note.detail,
-                    read.quarantined.len()
-                );
-                with_note(Json(answer).into_response(), note)
-            }
-            Err(r) => r,
+        let contributions = live.scorer.contributions(&input.row);
+        let (risks, mut note) = self.score(&live, vec![input])?;
+        let Some(risk) = risks.first().copied() else {
+            return Err(error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "model_error",
+                "the model returned no score",
+            )
+            .into());
+        };
+        note.detail = format!(
+            "{} from a FHIR Bundle, {} record(s) quarantined",
+            note.detail,
+            read.quarantined.len()
+        );
+        Ok(FhirScored {
+            live,
+            read,
+            features,
+            contributions,
+            risk,
+            note,
+        })
+    }
+
+    /// The FHIR route's work, on the blocking pool.
+    fn predict_fhir(&self, bytes: &[u8], value: &Value) -> Response {
+        let s = match self.score_bundle(bytes, value) {
+            Ok(s) => s,
+            Err(u) => return u.into_response(),
+        };
+        let mut answer = json!(self.answer(&s.live.info, s.risk));
+        if let Some(o) = answer.as_object_mut() {
+            o.insert("stay_id".into(), json!(s.read.stay_id));
+            o.insert("features".into(), Value::Object(s.features));
+            o.insert("quarantined".into(), json!(s.read.quarantined));
+            o.insert("skipped_types".into(), json!(s.read.skipped_types));
         }
+        with_note(Json(answer).into_response(), s.note)
+    }
+
+    /// A CDS Hooks call's work, on the blocking pool: the prefetch as one
+    /// Bundle, scored by `score_bundle`, answered as a card (or none).
+    fn cds_call(&self, svc: &'static cds::CdsService, value: &Value, base_url: &str) -> Response {
+        let call = match cds::parse_call(svc, value) {
+            Ok(c) => c,
+            Err(p) => return cds_error(p),
+        };
+        let s = match self.score_bundle(&call.bundle, &cds::bundle_head()) {
+            Ok(s) => s,
+            // Opening the chart of someone never discharged from a stay (or
+            // whose last stay ended in death) is no error: nothing to say.
+            Err(Unscored::Fhir(p))
+                if svc.hook == "patient-view"
+                    && matches!(p.code, "no_discharge" | "patient_expired") =>
+            {
+                self.metrics.cds_card(svc.id, "none");
+                let note = AuditNote {
+                    entity: self
+                        .pseudonym("patient", Some(&call.patient_id))
+                        .unwrap_or_else(|| "-".into()),
+                    detail: format!(
+                        "CDS service {} hookInstance {}: no card ({})",
+                        svc.id, call.hook_instance, p.code
+                    ),
+                };
+                return with_note(Json(json!({"cards": []})).into_response(), note);
+            }
+            Err(u) => return u.into_response(),
+        };
+        if let Some(e) = &call.encounter_id {
+            if *e != s.read.stay_id {
+                return error(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "not_latest_discharge",
+                    "context.encounterId is not the patient's latest discharged inpatient stay in the prefetch (an inpatient Encounter with period.end)",
+                );
+            }
+        }
+        let info = &s.live.info;
+        let (threshold, source) = match info.operating_point {
+            Some(t) => (t, "the model's operating point from its evaluation"),
+            None => (self.config.threshold, "the service's --threshold"),
+        };
+        let card = cds::card(&cds::CardInput {
+            risk: s.risk.risk,
+            threshold,
+            threshold_source: source,
+            model: &info.name,
+            version: &info.version,
+            model_card_url: format!("{base_url}/v1/model/card"),
+            patient_id: &call.patient_id,
+            stay_id: &s.read.stay_id,
+            features: &s.features,
+            contributions: s.contributions,
+            quarantined: s.read.quarantined.len(),
+        });
+        let indicator = card
+            .as_ref()
+            .and_then(|c| c["indicator"].as_str())
+            .map_or("none", |i| match i {
+                "info" => "info",
+                "warning" => "warning",
+                _ => "critical",
+            });
+        self.metrics.cds_card(svc.id, indicator);
+        // The card's uuid in the audit record ties feedback on it, which
+        // names only the card, to this call and its patient.
+        let shown = card.as_ref().and_then(|c| c["uuid"].as_str()).map_or_else(
+            || "no card".to_string(),
+            |u| format!("card {u} {indicator}"),
+        );
+        let mut note = s.note;
+        note.detail = format!(
+            "{} for CDS service {} hookInstance {}: {shown}",
+            note.detail, svc.id, call.hook_instance
+        );
+        let cards: Vec<Value> = card.into_iter().collect();
+        with_note(Json(json!({ "cards": cards })).into_response(), note)
     }
 
     /// Score valid inputs, queue their predictions for the log, and say
@@ -360,6 +493,39 @@ impl Service {
             version: &info.version,
         }
     }
+}
+
+/// Why a Bundle was not scored: what the FHIR reader found (a caller may
+/// answer some of it otherwise), or a ready answer.
+enum Unscored {
+    Fhir(FhirProblem),
+    Answer(Response),
+}
+
+impl From<Response> for Unscored {
+    fn from(r: Response) -> Unscored {
+        Unscored::Answer(r)
+    }
+}
+
+impl IntoResponse for Unscored {
+    fn into_response(self) -> Response {
+        match self {
+            Unscored::Fhir(p) => fhir_error(p),
+            Unscored::Answer(r) => r,
+        }
+    }
+}
+
+/// A Bundle scored: the model it was scored with, what was read, the
+/// features, their contributions when the model gives them, and the risk.
+struct FhirScored {
+    live: Live,
+    read: FhirRow,
+    features: serde_json::Map<String, Value>,
+    contributions: Option<Vec<(String, f64)>>,
+    risk: Risk,
+    note: AuditNote,
 }
 
 /// One scored row, as every answer gives it.
@@ -591,6 +757,120 @@ async fn predict_fhir(
     })
 }
 
+/// A CDS Hooks problem as a JSON error.
+fn cds_error(p: CdsProblem) -> Response {
+    let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::BAD_REQUEST);
+    error(status, p.code, p.message)
+}
+
+/// `GET /cds-services`: the discovery document.
+async fn cds_discovery() -> Response {
+    Json(cds::discovery()).into_response()
+}
+
+/// The service's own address: `--public-url`, else as the caller reached it.
+fn public_base(svc: &Service, headers: &axum::http::HeaderMap) -> String {
+    match &svc.config.public_url {
+        Some(u) => u.trim_end_matches('/').to_string(),
+        None => base_url(headers),
+    }
+}
+
+/// The service's address as the caller reached it, for absolute links.
+fn base_url(headers: &axum::http::HeaderMap) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    let scheme = headers
+        .get("x-forwarded-proto")
+        .and_then(|h| h.to_str().ok())
+        .filter(|p| *p == "https")
+        .unwrap_or("http");
+    format!("{scheme}://{host}")
+}
+
+/// `POST /cds-services/{id}`: one hook call, answered with cards.
+async fn cds_call(
+    State(svc): State<Arc<Service>>,
+    Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
+    body: std::result::Result<Bytes, BytesRejection>,
+) -> Response {
+    let Some(service) = cds::service(&id) else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no such CDS service; GET /cds-services lists them",
+        );
+    };
+    let value = match json_body(body) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let base = public_base(&svc, &headers);
+    let worker = svc.clone();
+    let answered =
+        tokio::task::spawn_blocking(move || worker.cds_call(service, &value, &base)).await;
+    answered.unwrap_or_else(|_| {
+        error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "model_error",
+            "scoring panicked",
+        )
+    })
+}
+
+/// `POST /cds-services/{id}/feedback`: what the clinician did with cards,
+/// into the audit log (codes only: a free-text comment is noted, never
+/// copied) and the override metrics.
+async fn cds_feedback(
+    State(svc): State<Arc<Service>>,
+    Path(id): Path<String>,
+    body: std::result::Result<Bytes, BytesRejection>,
+) -> Response {
+    let Some(service) = cds::service(&id) else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no such CDS service; GET /cds-services lists them",
+        );
+    };
+    let value = match json_body(body) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let items = match cds::parse_feedback(&value) {
+        Ok(f) => f,
+        Err(p) => return cds_error(p),
+    };
+    let mut parts = Vec::with_capacity(items.len());
+    for f in &items {
+        svc.metrics.cds_feedback(service.id, f.accepted, f.reason);
+        let mut part = format!(
+            "card {} {}",
+            f.card,
+            if f.accepted { "accepted" } else { "overridden" }
+        );
+        if let Some(r) = f.reason {
+            part.push_str(&format!(" reason {r}"));
+        }
+        if f.commented {
+            part.push_str(" with a comment (not logged)");
+        }
+        parts.push(part);
+    }
+    let note = AuditNote {
+        entity: "-".into(),
+        detail: format!(
+            "feedback for CDS service {}: {}",
+            service.id,
+            parts.join("; ")
+        ),
+    };
+    with_note(Json(json!({})).into_response(), note)
+}
+
 async fn model_info(State(svc): State<Arc<Service>>) -> Response {
     let info = svc.live().info;
     Json(json!({
@@ -602,6 +882,31 @@ async fn model_info(State(svc): State<Arc<Service>>) -> Response {
         "model_card": info.card,
     }))
     .into_response()
+}
+
+/// The model card as Markdown; for a model without one (a hand-written
+/// linear model), what the service knows of it, saying the card is missing.
+async fn model_card(State(svc): State<Arc<Service>>) -> Response {
+    let info = svc.live().info;
+    let text = match &info.card {
+        Some(card) => card.clone(),
+        None => format!(
+            "# {} version {}\n\nNo model card was written for this model (`carelab eval` writes one for a trained run). What the service knows of it:\n\n- inputs: {}\n- operating threshold: {}\n",
+            info.name,
+            info.version,
+            info.features.join(", "),
+            info.operating_point.map_or_else(
+                || format!("none chosen by an evaluation; the service flags at {}", svc.config.threshold),
+                |t| t.to_string()
+            ),
+        ),
+    };
+    let mut r = text.into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/markdown; charset=utf-8"),
+    );
+    r
 }
 
 async fn reload(State(svc): State<Arc<Service>>) -> Response {
@@ -658,6 +963,55 @@ fn bearer(req: &Request) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
+/// Who may call `route`: a CDS Hooks route under `--cds-issuers` takes the
+/// EHR's signed JWT (`jwt`); every other guarded route a bearer token with
+/// the route's role. The caller's name for the audit log, or the refusal
+/// (with the caller's name when known).
+#[allow(clippy::result_large_err)]
+fn authorize(
+    svc: &Service,
+    req: &Request,
+    route: &str,
+    role: Role,
+) -> std::result::Result<String, (Option<String>, Response)> {
+    let unauthorized = |message: String| {
+        let mut r = error(StatusCode::UNAUTHORIZED, "unauthorized", message);
+        r.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        r
+    };
+    if let (true, Some(trust)) = (route.starts_with("/cds-services"), &svc.config.cds_trust) {
+        let Some(token) = bearer(req) else {
+            return Err((
+                None,
+                unauthorized("send Authorization: Bearer <the EHR's signed JWT>".into()),
+            ));
+        };
+        let audience = format!("{}{}", public_base(svc, req.headers()), req.uri().path());
+        let now = chrono::Utc::now().timestamp();
+        return trust
+            .verify(token, &audience, now)
+            .map_err(|why| (None, unauthorized(why)));
+    }
+    let Some(caller) = bearer(req).and_then(|t| svc.tokens.authenticate(t)) else {
+        return Err((
+            None,
+            unauthorized("send Authorization: Bearer <token>".into()),
+        ));
+    };
+    if !caller.has(role) {
+        return Err((
+            Some(caller.name.clone()),
+            error(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                format!("this token lacks the {role:?} role"),
+            ),
+        ));
+    }
+    Ok(caller.name.clone())
+}
+
 /// The middleware every request passes; see the module comment.
 async fn guard(State(svc): State<Arc<Service>>, req: Request, next: Next) -> Response {
     let started = Instant::now();
@@ -666,7 +1020,7 @@ async fn guard(State(svc): State<Arc<Service>>, req: Request, next: Next) -> Res
         let path = req.uri().path();
         ROUTES
             .iter()
-            .find(|(r, _)| *r == path)
+            .find(|(r, _)| route_matches(r, path))
             .copied()
             .unwrap_or(("other", None))
     };
@@ -691,23 +1045,14 @@ async fn guard(State(svc): State<Arc<Service>>, req: Request, next: Next) -> Res
             }
         };
         if let Some(role) = role {
-            let Some(caller) = bearer(&req).and_then(|t| svc.tokens.authenticate(t)) else {
-                let mut r = error(
-                    StatusCode::UNAUTHORIZED,
-                    "unauthorized",
-                    "send Authorization: Bearer <token>",
-                );
-                r.headers_mut()
-                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-                break 'answer r;
-            };
-            agent = caller.name.clone();
-            if !caller.has(role) {
-                break 'answer error(
-                    StatusCode::FORBIDDEN,
-                    "forbidden",
-                    format!("this token lacks the {role:?} role"),
-                );
+            match authorize(&svc, &req, route, role) {
+                Ok(name) => agent = name,
+                Err((name, r)) => {
+                    if let Some(n) = name {
+                        agent = n;
+                    }
+                    break 'answer r;
+                }
             }
         }
         match tokio::time::timeout(svc.config.timeout, next.run(req)).await {

@@ -56,6 +56,7 @@ mod monitor_stats;
 mod population_sanity;
 mod registry;
 mod registry_cli;
+mod serve_cds;
 mod serve_demo;
 mod serve_fhir;
 mod serve_http;

@@ -15,7 +15,7 @@ use serve_support::{post, post_bytes, start, tiny_model};
 
 /// A patient's records up to the discharge of `stay`, as a hospital would
 /// hold them on the day it ends: later stays are not there yet.
-fn as_of_discharge(b: &PatientBundle, stay: &str) -> PatientBundle {
+pub(crate) fn as_of_discharge(b: &PatientBundle, stay: &str) -> PatientBundle {
     let end = b
         .encounters
         .iter()
@@ -53,7 +53,11 @@ fn as_of_discharge(b: &PatientBundle, stay: &str) -> PatientBundle {
 
 /// The first `n` patients of a scenario with an index stay: their clean
 /// records and the generator's analysis rows.
-fn patients(scenario: &Scenario, seed: u64, n: usize) -> Vec<(PatientBundle, Vec<AnalysisRow>)> {
+pub(crate) fn patients(
+    scenario: &Scenario,
+    seed: u64,
+    n: usize,
+) -> Vec<(PatientBundle, Vec<AnalysisRow>)> {
     let pop = Population::new(scenario, seed);
     let mut out = Vec::new();
     for index in 0.. {

@@ -74,6 +74,15 @@ pub async fn start_with(
     spec: &str,
     tls: Option<std::sync::Arc<tokio_rustls::rustls::ServerConfig>>,
 ) -> Server {
+    start_config(spec, tls, ServeConfig::default()).await
+}
+
+/// `start_with` under a given configuration.
+pub async fn start_config(
+    spec: &str,
+    tls: Option<std::sync::Arc<tokio_rustls::rustls::ServerConfig>>,
+    config: ServeConfig,
+) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let spec = spec.to_string();
     let loader: Loader = Box::new(move || carelab::serve::load_model(&spec));
@@ -83,14 +92,7 @@ pub async fn start_with(
     )
     .unwrap();
     let pseudo = Pseudonymizer::new(&hex::decode(KEY).unwrap()).unwrap();
-    let service = Service::new(
-        loader,
-        tokens(),
-        Some(pseudo),
-        recorder,
-        ServeConfig::default(),
-    )
-    .unwrap();
+    let service = Service::new(loader, tokens(), Some(pseudo), recorder, config).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = oneshot::channel::<()>();
@@ -111,10 +113,15 @@ pub async fn start_with(
 
 /// POST raw bytes with the predict token; the status and the JSON answer.
 pub async fn post_bytes(addr: SocketAddr, path: &str, body: &[u8]) -> (u16, Value) {
+    post_as(addr, path, PREDICT, body).await
+}
+
+/// POST raw bytes with a given bearer token.
+pub async fn post_as(addr: SocketAddr, path: &str, token: &str, body: &[u8]) -> (u16, Value) {
     let url = parse_url(&format!("http://{addr}{path}")).unwrap();
     let mut c = Connection::connect(addr).await.unwrap();
     let answer = c
-        .send(&post_request(&url, Some(PREDICT), body))
+        .send(&post_request(&url, Some(token), body))
         .await
         .unwrap();
     let text = String::from_utf8_lossy(&answer.body).to_string();
@@ -124,4 +131,18 @@ pub async fn post_bytes(addr: SocketAddr, path: &str, body: &[u8]) -> (u16, Valu
 
 pub async fn post(addr: SocketAddr, path: &str, body: &Value) -> (u16, Value) {
     post_bytes(addr, path, &serde_json::to_vec(body).unwrap()).await
+}
+
+/// GET with the predict token (or none); the status and the body's text.
+pub async fn get(addr: SocketAddr, path: &str, token: Option<&str>) -> (u16, String) {
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: test\r\n{auth}\r\n");
+    let mut c = Connection::connect(addr).await.unwrap();
+    let answer = c.send(request.as_bytes()).await.unwrap();
+    (
+        answer.status,
+        String::from_utf8_lossy(&answer.body).to_string(),
+    )
 }
