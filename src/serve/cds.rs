@@ -22,6 +22,8 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
+use super::input::json_type;
+
 /// One CDS service: its hook and what it asks the EHR to prefetch.
 #[derive(Debug, Clone, Copy)]
 pub struct CdsService {
@@ -182,24 +184,13 @@ fn string_at<'a>(v: &'a Value, field: &str) -> Result<&'a str, CdsProblem> {
         Some(other) => Err(problem(
             400,
             "invalid_request",
-            format!("{field}: expected a string, found {}", kind(other)),
+            format!("{field}: expected a string, found {}", json_type(other)),
         )),
         None => Err(problem(
             400,
             "invalid_request",
             format!("{field}: missing; expected a string"),
         )),
-    }
-}
-
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 
@@ -210,7 +201,10 @@ pub fn parse_call(svc: &CdsService, v: &Value) -> Result<HookCall, CdsProblem> {
         return Err(problem(
             400,
             "invalid_request",
-            format!("expected a CDS Hooks request object, found {}", kind(v)),
+            format!(
+                "expected a CDS Hooks request object, found {}",
+                json_type(v)
+            ),
         ));
     }
     let hook = string_at(v, "hook")?;
@@ -238,7 +232,7 @@ pub fn parse_call(svc: &CdsService, v: &Value) -> Result<HookCall, CdsProblem> {
             return Err(problem(
                 400,
                 "invalid_request",
-                format!("context: expected an object, found {}", kind(other)),
+                format!("context: expected an object, found {}", json_type(other)),
             ))
         }
         None => {
@@ -269,7 +263,7 @@ pub fn parse_call(svc: &CdsService, v: &Value) -> Result<HookCall, CdsProblem> {
             return Err(problem(
                 400,
                 "invalid_request",
-                format!("prefetch: expected an object, found {}", kind(other)),
+                format!("prefetch: expected an object, found {}", json_type(other)),
             ))
         }
     };
@@ -331,7 +325,7 @@ pub fn parse_call(svc: &CdsService, v: &Value) -> Result<HookCall, CdsProblem> {
                     return Err(problem(
                         422,
                         "invalid_prefetch",
-                        format!("prefetch.{key}.entry: expected an array, found {}", kind(other)),
+                        format!("prefetch.{key}.entry: expected an array, found {}", json_type(other)),
                     ))
                 }
             },
@@ -342,7 +336,7 @@ pub fn parse_call(svc: &CdsService, v: &Value) -> Result<HookCall, CdsProblem> {
                     "invalid_prefetch",
                     format!(
                         "prefetch.{key}: expected a FHIR resource or Bundle, found {} without resourceType",
-                        kind(value)
+                        json_type(value)
                     ),
                 ))
             }

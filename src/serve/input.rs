@@ -99,7 +99,8 @@ fn numeric_range(name: &str) -> (f64, f64) {
     }
 }
 
-fn json_type(v: &Value) -> String {
+/// What a JSON value is, as an error message names it ("a number").
+pub(crate) fn json_type(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
@@ -108,7 +109,6 @@ fn json_type(v: &Value) -> String {
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
     }
-    .into()
 }
 
 /// A JSON value as validation sees it: strings borrowed from the request
@@ -388,7 +388,7 @@ pub fn parse_predict(
     model: &ModelInfo,
 ) -> std::result::Result<PredictInput, Vec<FieldProblem>> {
     let Some(obj) = value.as_object() else {
-        return Err(not_an_object(&json_type(value)));
+        return Err(not_an_object(json_type(value)));
     };
     validate(Fields::of_object(obj), model)
 }

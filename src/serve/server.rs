@@ -797,15 +797,8 @@ async fn cds_call(
     headers: axum::http::HeaderMap,
     body: std::result::Result<Bytes, BytesRejection>,
 ) -> Response {
-    let Some(service) = cds::service(&id) else {
-        return error(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "no such CDS service; GET /cds-services lists them",
-        );
-    };
-    let value = match json_body(body) {
-        Ok(v) => v,
+    let (service, value) = match cds_request(&id, body) {
+        Ok(r) => r,
         Err(r) => return r,
     };
     let base = public_base(&svc, &headers);
@@ -821,6 +814,22 @@ async fn cds_call(
     })
 }
 
+/// The service a CDS call names and its JSON body, or the answer that
+/// refuses it (404 for an unknown service, 400 for a body that is no JSON).
+fn cds_request(
+    id: &str,
+    body: std::result::Result<Bytes, BytesRejection>,
+) -> std::result::Result<(&'static cds::CdsService, Value), Response> {
+    let service = cds::service(id).ok_or_else(|| {
+        error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no such CDS service; GET /cds-services lists them",
+        )
+    })?;
+    Ok((service, json_body(body)?))
+}
+
 /// `POST /cds-services/{id}/feedback`: what the clinician did with cards,
 /// into the audit log (codes only: a free-text comment is noted, never
 /// copied) and the override metrics.
@@ -829,15 +838,8 @@ async fn cds_feedback(
     Path(id): Path<String>,
     body: std::result::Result<Bytes, BytesRejection>,
 ) -> Response {
-    let Some(service) = cds::service(&id) else {
-        return error(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "no such CDS service; GET /cds-services lists them",
-        );
-    };
-    let value = match json_body(body) {
-        Ok(v) => v,
+    let (service, value) = match cds_request(&id, body) {
+        Ok(r) => r,
         Err(r) => return r,
     };
     let items = match cds::parse_feedback(&value) {
