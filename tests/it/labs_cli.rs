@@ -76,3 +76,52 @@ fn lab_loop_through_the_cli() {
     assert_eq!(unknown.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("00-setup"));
 }
+
+/// `lab progress` outside a workspace is an error naming the folder and
+/// what it looked for, not an empty record under the default seed (which
+/// `workshop report` would read as a learner who did nothing).
+#[test]
+fn progress_from_the_wrong_folder_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = carelab(d, &["lab", "progress", "--json"]);
+    assert_eq!(out.status.code(), Some(2));
+    // With --json the error is the JSON on stdout (as for every verb), and
+    // no progress record: no seed, no labs.
+    let body = json(&out);
+    assert_eq!(body["kind"], "usage");
+    assert!(
+        body.get("seed").is_none() && body.get("labs").is_none(),
+        "{body}"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    let here = d.canonicalize().unwrap();
+    assert!(err.contains(&here.display().to_string()), "{err}");
+    assert!(err.contains("is not in a lab workspace"), "{err}");
+    assert!(err.contains("progress.json"), "{err}");
+    assert!(!d.join("carelab-work").exists(), "nothing is created");
+
+    let other = d.join("elsewhere");
+    std::fs::create_dir(&other).unwrap();
+    let named = carelab(d, &["lab", "progress", "--workspace", "elsewhere"]);
+    assert_eq!(named.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&named.stderr);
+    assert!(
+        err.contains("--workspace elsewhere is not a lab workspace"),
+        "{err}"
+    );
+    assert!(err.contains("elsewhere/progress.json"), "{err}");
+
+    // Once started, the same commands work from the workspace and from a lab folder.
+    assert!(carelab(d, &["lab", "start", "0", "--seed", "9"])
+        .status
+        .success());
+    let lab_dir = d.join("carelab-work/00-setup");
+    let ok = carelab(&lab_dir, &["lab", "progress", "--json"]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert_eq!(json(&ok)["seed"], 9);
+}
