@@ -74,6 +74,20 @@ fn root(ws: &WorkspaceArgs) -> Result<PathBuf> {
     }
 }
 
+/// A path as one word for the shell: quoted when it holds anything but
+/// letters, digits and `/._-`.
+fn shell_word(path: &std::path::Path) -> String {
+    let text = path.display().to_string();
+    if text
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-".contains(c))
+    {
+        text
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
+}
+
 fn cwd() -> Result<PathBuf> {
     std::env::current_dir().map_err(|e| Error::failure(format!("no current folder: {e}")))
 }
@@ -121,21 +135,27 @@ pub fn run_lab(args: LabCommand, ui: &Ui) -> Result<u8> {
                 ui.info("Making your dataset (this can take a little while)...");
             }
             let data = w.start(lab)?;
+            // Where to stand next: the folder, and the `cd` from here (from the
+            // previous lab's folder that is `../NN-slug`), so the path between
+            // labs never depends on guessing where the learner is.
             let dir = w.lab_dir(&lab.spec);
+            let dir = dir.canonicalize().unwrap_or(dir);
+            let cd = carelab::labs::workspace::relative_path(&cwd()?, &dir);
             let value = serde_json::json!({
-                "lab": lab.spec.slug, "dir": dir, "seed": w.progress.seed, "data": data,
+                "lab": lab.spec.slug, "dir": dir, "cd": cd, "seed": w.progress.seed, "data": data,
             });
             if data != "ready" && data != "not needed" {
                 ui.warn(&data);
             }
             ui.result(&value, || {
                 format!(
-                    "Started {} — {}\n  folder  {}\n  seed    {}\n  data    {}\n\nRead the instructions: carelab lab show {}\nWhen ready:            carelab lab check {}",
+                    "Started {} — {}\n  folder  {}\n  seed    {}\n  data    {}\n\nGo there:              cd {}\nRead the instructions: carelab lab show {}\nWhen ready:            carelab lab check {}",
                     lab.spec.slug,
                     lab.spec.title,
                     dir.display(),
                     w.progress.seed,
                     data,
+                    shell_word(&cd),
                     lab.spec.number(),
                     lab.spec.number()
                 )

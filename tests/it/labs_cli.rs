@@ -125,3 +125,42 @@ fn progress_from_the_wrong_folder_is_an_error() {
     );
     assert_eq!(json(&ok)["seed"], 9);
 }
+
+/// `lab start` says where to stand: the folder, absolute, and the `cd` from
+/// where the learner is (from another lab's folder, `../NN-slug`).
+#[test]
+fn start_prints_the_folder_to_cd_into() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = carelab(d, &["lab", "start", "0", "--seed", "3"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let folder = d.canonicalize().unwrap().join("carelab-work/00-setup");
+    assert!(
+        text.contains(&format!("folder  {}\n", folder.display())),
+        "{text}"
+    );
+    assert!(text.contains("cd carelab-work/00-setup\n"), "{text}");
+
+    // From a sibling lab folder (where the previous lab left the learner).
+    let sibling = d.join("carelab-work/01-data");
+    std::fs::create_dir(&sibling).unwrap();
+    let out = json(&carelab(&sibling, &["lab", "start", "0", "--json"]));
+    assert_eq!(out["cd"], "../00-setup");
+    assert_eq!(out["dir"], folder.display().to_string());
+
+    // From deeper inside, and from the workspace itself.
+    let deep = sibling.join("data/legacy");
+    std::fs::create_dir_all(&deep).unwrap();
+    let out = json(&carelab(&deep, &["lab", "start", "0", "--json"]));
+    assert_eq!(out["cd"], "../../../00-setup");
+    let out = json(&carelab(
+        &d.join("carelab-work"),
+        &["lab", "start", "0", "--json"],
+    ));
+    assert_eq!(out["cd"], "00-setup");
+}
