@@ -100,6 +100,18 @@ fn progress_from_the_wrong_folder_is_an_error() {
     assert!(err.contains("is not in a lab workspace"), "{err}");
     assert!(err.contains("progress.json"), "{err}");
     assert!(!d.join("carelab-work").exists(), "nothing is created");
+    // The file such a learner sends: the report names it and says what happened.
+    std::fs::write(d.join("ana.json"), &out.stdout).unwrap();
+    std::fs::write(d.join("ben.json"), "").unwrap();
+    for (file, what) in [
+        ("ana.json", "holds an error, not progress"),
+        ("ben.json", "is empty"),
+    ] {
+        let report = carelab(d, &["workshop", "report", file]);
+        assert_eq!(report.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&report.stderr);
+        assert!(err.contains(&format!("{file} {what}")), "{err}");
+    }
 
     let other = d.join("elsewhere");
     std::fs::create_dir(&other).unwrap();
