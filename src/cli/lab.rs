@@ -66,16 +66,57 @@ fn exe() -> Result<PathBuf> {
         .map_err(|e| Error::failure(format!("cannot find the carelab executable: {e}")))
 }
 
+/// The workspace folder: `--workspace`, or the one found from the current folder.
+fn root(ws: &WorkspaceArgs) -> Result<PathBuf> {
+    match &ws.workspace {
+        Some(dir) => Ok(dir.clone()),
+        None => Ok(carelab::labs::workspace::discover(&cwd()?)),
+    }
+}
+
+/// A path as one word for the shell: quoted when it holds anything but
+/// letters, digits and `/._-`.
+fn shell_word(path: &std::path::Path) -> String {
+    let text = path.display().to_string();
+    if text
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-".contains(c))
+    {
+        text
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
+}
+
+fn cwd() -> Result<PathBuf> {
+    std::env::current_dir().map_err(|e| Error::failure(format!("no current folder: {e}")))
+}
+
 fn open(ws: &WorkspaceArgs) -> Result<Workspace> {
-    let root = match &ws.workspace {
-        Some(dir) => dir.clone(),
-        None => {
-            let cwd = std::env::current_dir()
-                .map_err(|e| Error::failure(format!("no current folder: {e}")))?;
-            carelab::labs::workspace::discover(&cwd)
-        }
-    };
-    Workspace::open(&root, ws.seed, ws.learner.clone(), &exe()?)
+    Workspace::open(&root(ws)?, ws.seed, ws.learner.clone(), &exe()?)
+}
+
+/// Open a workspace that must already exist. A progress report from the
+/// wrong folder would otherwise be an empty record under the default seed,
+/// which `workshop report` reads as a learner who did nothing.
+fn open_existing(ws: &WorkspaceArgs) -> Result<Workspace> {
+    let root = root(ws)?;
+    let file = root.join(carelab::labs::workspace::PROGRESS_FILE);
+    if !file.is_file() {
+        let place = match &ws.workspace {
+            Some(dir) => format!("--workspace {} is not a lab workspace", dir.display()),
+            None => format!(
+                "{} is not in a lab workspace (none found there or in the folders above it)",
+                cwd()?.display()
+            ),
+        };
+        return Err(Error::usage(format!(
+            "{place}: expected {}, which `carelab lab start` writes. Run this in your `{}` folder or one of its lab folders, or pass --workspace DIR",
+            file.display(),
+            carelab::labs::workspace::DEFAULT_DIR,
+        )));
+    }
+    open(ws)
 }
 
 pub fn run_lab(args: LabCommand, ui: &Ui) -> Result<u8> {
@@ -94,21 +135,27 @@ pub fn run_lab(args: LabCommand, ui: &Ui) -> Result<u8> {
                 ui.info("Making your dataset (this can take a little while)...");
             }
             let data = w.start(lab)?;
+            // Where to stand next: the folder, and the `cd` from here (from the
+            // previous lab's folder that is `../NN-slug`), so the path between
+            // labs never depends on guessing where the learner is.
             let dir = w.lab_dir(&lab.spec);
+            let dir = dir.canonicalize().unwrap_or(dir);
+            let cd = carelab::labs::workspace::relative_path(&cwd()?, &dir);
             let value = serde_json::json!({
-                "lab": lab.spec.slug, "dir": dir, "seed": w.progress.seed, "data": data,
+                "lab": lab.spec.slug, "dir": dir, "cd": cd, "seed": w.progress.seed, "data": data,
             });
             if data != "ready" && data != "not needed" {
                 ui.warn(&data);
             }
             ui.result(&value, || {
                 format!(
-                    "Started {} — {}\n  folder  {}\n  seed    {}\n  data    {}\n\nRead the instructions: carelab lab show {}\nWhen ready:            carelab lab check {}",
+                    "Started {} — {}\n  folder  {}\n  seed    {}\n  data    {}\n\nGo there:              cd {}\nRead the instructions: carelab lab show {}\nWhen ready:            carelab lab check {}",
                     lab.spec.slug,
                     lab.spec.title,
                     dir.display(),
                     w.progress.seed,
                     data,
+                    shell_word(&cd),
                     lab.spec.number(),
                     lab.spec.number()
                 )
@@ -249,7 +296,7 @@ fn list(ws: &WorkspaceArgs, ui: &Ui) -> Result<u8> {
 
 fn progress(ws: &WorkspaceArgs, ui: &Ui) -> Result<u8> {
     let catalog = catalog(ws)?;
-    let w = open(ws)?;
+    let w = open_existing(ws)?;
     let p = &w.progress;
     ui.result(p, || {
         let mut t = format!(

@@ -355,6 +355,7 @@ pub fn read_progress(inputs: &[PathBuf]) -> Result<Vec<(String, ProgressFile)>> 
     }
     let mut out = Vec::new();
     for path in found {
+        not_a_failed_progress_run(&path)?;
         let progress: ProgressFile = read_json(&path)?;
         let fallback = path
             .parent()
@@ -370,6 +371,28 @@ pub fn read_progress(inputs: &[PathBuf]) -> Result<Vec<(String, ProgressFile)>> 
         return Err(Error::usage("no progress files found in the folders given"));
     }
     Ok(out)
+}
+
+/// A learner who ran `carelab lab progress --json > me.json` outside their
+/// workspace sends an empty file or the error the command printed; say so,
+/// rather than that the JSON lacks a field.
+fn not_a_failed_progress_run(path: &Path) -> Result<()> {
+    let text = fs::read_to_string(path).at(path)?;
+    let what = if text.trim().is_empty() {
+        "is empty".to_string()
+    } else {
+        match serde_json::from_str::<serde_json::Value>(&text) {
+            Ok(v) if v.get("seed").is_none() && v.get("error").is_some() => format!(
+                "holds an error, not progress: {}",
+                v["error"].as_str().unwrap_or_default()
+            ),
+            _ => return Ok(()),
+        }
+    };
+    Err(Error::usage(format!(
+        "{} {what}; the learner should run `carelab lab progress --json` again inside their workspace and send the new file",
+        path.display()
+    )))
 }
 
 /// Who is where, and which checks fail most.

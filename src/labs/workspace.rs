@@ -178,6 +178,26 @@ pub fn discover(cwd: &Path) -> PathBuf {
     cwd.join(DEFAULT_DIR)
 }
 
+/// The way from folder `from` to folder `to`, as a learner types it after
+/// `cd` (`../01-data` from the lab before; `carelab-work/01-data` from where
+/// the workspace was made). Both are made absolute and free of `..` first,
+/// so the answer holds whatever `--workspace` looked like.
+pub fn relative_path(from: &Path, to: &Path) -> PathBuf {
+    let absolute = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+    let (from, to) = (absolute(from), absolute(to));
+    let common = from
+        .components()
+        .zip(to.components())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let mut path: PathBuf = from.components().skip(common).map(|_| "..").collect();
+    path.extend(to.components().skip(common));
+    if path.as_os_str().is_empty() {
+        path.push(".");
+    }
+    path
+}
+
 /// The workspace's folder name when none is given.
 pub const DEFAULT_DIR: &str = "carelab-work";
 

@@ -76,3 +76,103 @@ fn lab_loop_through_the_cli() {
     assert_eq!(unknown.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("00-setup"));
 }
+
+/// `lab progress` outside a workspace is an error naming the folder and
+/// what it looked for, not an empty record under the default seed (which
+/// `workshop report` would read as a learner who did nothing).
+#[test]
+fn progress_from_the_wrong_folder_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = carelab(d, &["lab", "progress", "--json"]);
+    assert_eq!(out.status.code(), Some(2));
+    // With --json the error is the JSON on stdout (as for every verb), and
+    // no progress record: no seed, no labs.
+    let body = json(&out);
+    assert_eq!(body["kind"], "usage");
+    assert!(
+        body.get("seed").is_none() && body.get("labs").is_none(),
+        "{body}"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    let here = d.canonicalize().unwrap();
+    assert!(err.contains(&here.display().to_string()), "{err}");
+    assert!(err.contains("is not in a lab workspace"), "{err}");
+    assert!(err.contains("progress.json"), "{err}");
+    assert!(!d.join("carelab-work").exists(), "nothing is created");
+    // The file such a learner sends: the report names it and says what happened.
+    std::fs::write(d.join("ana.json"), &out.stdout).unwrap();
+    std::fs::write(d.join("ben.json"), "").unwrap();
+    for (file, what) in [
+        ("ana.json", "holds an error, not progress"),
+        ("ben.json", "is empty"),
+    ] {
+        let report = carelab(d, &["workshop", "report", file]);
+        assert_eq!(report.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&report.stderr);
+        assert!(err.contains(&format!("{file} {what}")), "{err}");
+    }
+
+    let other = d.join("elsewhere");
+    std::fs::create_dir(&other).unwrap();
+    let named = carelab(d, &["lab", "progress", "--workspace", "elsewhere"]);
+    assert_eq!(named.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&named.stderr);
+    assert!(
+        err.contains("--workspace elsewhere is not a lab workspace"),
+        "{err}"
+    );
+    assert!(err.contains("elsewhere/progress.json"), "{err}");
+
+    // Once started, the same commands work from the workspace and from a lab folder.
+    assert!(carelab(d, &["lab", "start", "0", "--seed", "9"])
+        .status
+        .success());
+    let lab_dir = d.join("carelab-work/00-setup");
+    let ok = carelab(&lab_dir, &["lab", "progress", "--json"]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert_eq!(json(&ok)["seed"], 9);
+}
+
+/// `lab start` says where to stand: the folder, absolute, and the `cd` from
+/// where the learner is (from another lab's folder, `../NN-slug`).
+#[test]
+fn start_prints_the_folder_to_cd_into() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = carelab(d, &["lab", "start", "0", "--seed", "3"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let folder = d.canonicalize().unwrap().join("carelab-work/00-setup");
+    assert!(
+        text.contains(&format!("folder  {}\n", folder.display())),
+        "{text}"
+    );
+    assert!(text.contains("cd carelab-work/00-setup\n"), "{text}");
+
+    // From a sibling lab folder (where the previous lab left the learner).
+    let sibling = d.join("carelab-work/01-data");
+    std::fs::create_dir(&sibling).unwrap();
+    let out = json(&carelab(&sibling, &["lab", "start", "0", "--json"]));
+    assert_eq!(out["cd"], "../00-setup");
+    assert_eq!(out["dir"], folder.display().to_string());
+
+    // From deeper inside, and from the workspace itself.
+    let deep = sibling.join("data/legacy");
+    std::fs::create_dir_all(&deep).unwrap();
+    let out = json(&carelab(&deep, &["lab", "start", "0", "--json"]));
+    assert_eq!(out["cd"], "../../../00-setup");
+    let out = json(&carelab(
+        &d.join("carelab-work"),
+        &["lab", "start", "0", "--json"],
+    ));
+    assert_eq!(out["cd"], "00-setup");
+}

@@ -287,3 +287,66 @@ fn lab03_own_feed_needs_one_right_mapping_line() {
     let right = vendor_checks(&mut ws);
     assert_eq!(right.iter().filter(|c| c.1).count(), 3, "{right:?}");
 }
+
+/// Lab 02's step 3 cuts a registration line apart by the layout's columns,
+/// which count characters in a UTF-8 file. Run the README's own pipeline on
+/// a line with accented names and compare with the fields sliced by
+/// character; a bare `cut -c` (which counts bytes) would shift them.
+#[test]
+fn lab02_cut_step_keeps_the_columns_of_accented_names() {
+    let readme =
+        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("labs/02-legacy/README.md"))
+            .unwrap();
+    let input = "head -1 data/legacy/registration.txt | ";
+    let command = readme
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with(input) && l.contains("cut -c"))
+        .expect("lab 02 README: the `head -1 ... | cut -c` step");
+    let pipeline = &command[input.len()..];
+
+    // Columns as the layout gives them: type 1, MRN 2-10 and 11-19, family
+    // name 20-43, given name 44-59, sex 60, birth date 61-70.
+    let pad = |s: &str, w: usize| format!("{s:<w$}");
+    let line = format!(
+        "P{}{}{}{}M{}",
+        pad("02103445", 9),
+        pad("02103445", 9),
+        pad("Núñez", 24),
+        pad("François", 16),
+        pad("19350902", 10)
+    );
+    let chars: Vec<char> = line.chars().collect();
+    let slice = |a: usize, b: usize| chars[a - 1..b].iter().collect::<String>();
+    let wanted = format!(
+        "{}{}{}{}",
+        slice(1, 1),
+        slice(2, 10),
+        slice(20, 43),
+        slice(61, 70)
+    );
+    assert!(wanted.ends_with("19350902  "), "{wanted:?}");
+
+    let run = |pipeline: &str| {
+        let mut child = std::process::Command::new("bash")
+            .args(["-c", pipeline])
+            .env("LC_ALL", "C.UTF-8")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write as _;
+        let mut stdin = child.stdin.take().unwrap();
+        writeln!(stdin, "{line}").unwrap();
+        drop(stdin);
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{pipeline}");
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .trim_end_matches('\n')
+            .to_string()
+    };
+    assert_eq!(run(pipeline), wanted, "{pipeline}");
+    // What the step did before: the birth date slides by the extra bytes.
+    assert_ne!(run("cut -c1,2-10,20-43,61-70"), wanted);
+}

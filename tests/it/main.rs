@@ -45,6 +45,7 @@ mod ingest_mllp;
 mod ingest_paths;
 mod lab10;
 mod labs;
+mod labs_agenda;
 mod labs_cli;
 mod labs_outcomes;
 mod labs_secrets;
