@@ -319,8 +319,9 @@ impl Names {
         let words = word_spans(cell.trim());
         let letters: usize = words.iter().map(|(_, w)| w.len()).sum();
         (1..=3).contains(&words.len())
-            // nothing in the cell but the words and the spaces between
-            && letters + words.len() - 1 >= cell.trim().len().saturating_sub(1)
+            // nothing in the cell but the words, a space between each, and
+            // at most one other character (an initial's period)
+            && cell.trim().len() <= letters + words.len()
             && words
                 .iter()
                 .all(|(_, w)| is_title_case(w) && self.may_be_name(w))
