@@ -13,6 +13,9 @@
 //!   lists (`datasets/names/`), with the capitalised word after it ("Howard
 //!   Feld"); an initial and a census surname ("J. Okafor"); "Surname,
 //!   First".
+//! - Towns (kind city): after the words that place a person ("lives in
+//!   Grand Rapids") and before a state ("in Tucson, AZ", "Tucson,
+//!   Arizona").
 //!
 //! Words that are names on the lists but mostly something else in a note
 //! (May, Grace, Parkinson, Foley; `datasets/names/not-names.txt`), and the
@@ -522,6 +525,15 @@ mod tests {
         assert_eq!(names("Seen by Anita Shah NP today."), ["Anita Shah"]);
         assert_eq!(names("Signed: Okonkwo Adeyemi, RN"), ["Okonkwo Adeyemi"]);
         assert_eq!(names("d/w attending Dr. Liang"), ["Liang"]);
+    }
+
+    #[test]
+    fn every_rule_compiles() {
+        let n = Names::builtin();
+        assert_eq!(n.context.len(), 6);
+        assert!(n.any_context.is_some());
+        assert!(n.credential.is_some() && n.before_credential.is_some());
+        assert!(n.first.len() > 5000 && n.surnames.len() == 10_000);
     }
 
     #[test]
