@@ -816,6 +816,7 @@ async fn cds_call(
 
 /// The service a CDS call names and its JSON body, or the answer that
 /// refuses it (404 for an unknown service, 400 for a body that is no JSON).
+#[allow(clippy::result_large_err)]
 fn cds_request(
     id: &str,
     body: std::result::Result<Bytes, BytesRejection>,
