@@ -18,6 +18,7 @@ mod book;
 mod book_run;
 mod cdm;
 mod cli_pipe;
+mod container;
 mod cost_cli;
 mod datasets;
 mod deid_100k;
