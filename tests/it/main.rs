@@ -27,6 +27,7 @@ mod deid_columns;
 mod deid_generated;
 mod deid_notes;
 mod deid_rules;
+mod deploy;
 mod doctor;
 mod eval_cli;
 mod eval_fixtures;
