@@ -167,11 +167,28 @@ fn every_image_has_alt_text_and_every_svg_is_well_formed_xml() {
             }
         }
     }
+    // HTML images too: a chapter may use <img> for a width or a caption.
+    let img = regex::Regex::new(r"(?is)<img\b[^>]*>").unwrap();
+    let attr = |tag: &str, name: &str| -> Option<String> {
+        regex::Regex::new(&format!(r#"(?is)\b{name}\s*=\s*(?:"([^"]*)"|'([^']*)')"#))
+            .unwrap()
+            .captures(tag)
+            .map(|c| c.get(1).or(c.get(2)).unwrap().as_str().to_string())
+    };
     let mut shown = 0;
     for page in &pages {
         let text = fs::read_to_string(page).unwrap();
-        for m in image.captures_iter(&text) {
-            let (alt, target) = (m[1].trim(), &m[2]);
+        let markdown = image
+            .captures_iter(&text)
+            .map(|m| (m[1].to_string(), m[2].to_string()));
+        let html = img.find_iter(&text).map(|m| {
+            let tag = m.as_str();
+            let src =
+                attr(tag, "src").unwrap_or_else(|| panic!("{}: {tag} has no src", page.display()));
+            (attr(tag, "alt").unwrap_or_default(), src)
+        });
+        for (alt, target) in markdown.chain(html) {
+            let (alt, target) = (alt.trim(), target.as_str());
             assert!(
                 !alt.is_empty(),
                 "{}: image {target} has no alt text",
@@ -190,21 +207,32 @@ fn every_image_has_alt_text_and_every_svg_is_well_formed_xml() {
         }
     }
     assert!(shown >= 7, "found only {shown} images in the book and labs");
-    let mut svgs = 0;
-    for entry in fs::read_dir(root.join("book/src/figures")).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "svg") {
-            let text = fs::read_to_string(&path).unwrap();
-            let doc = roxmltree::Document::parse(&text)
-                .unwrap_or_else(|e| panic!("{}: not well-formed XML: {e}", path.display()));
-            assert_eq!(
-                doc.root_element().tag_name().name(),
-                "svg",
-                "{}",
-                path.display()
-            );
-            svgs += 1;
+    // Every SVG under book/, not only figures/: one dropped anywhere else
+    // breaks as silently.
+    let mut svg_files = Vec::new();
+    let mut stack = vec![root.join("book")];
+    while let Some(dir) = stack.pop() {
+        for entry in fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "svg") {
+                svg_files.push(path);
+            }
         }
+    }
+    let mut svgs = 0;
+    for path in svg_files {
+        let text = fs::read_to_string(&path).unwrap();
+        let doc = roxmltree::Document::parse(&text)
+            .unwrap_or_else(|e| panic!("{}: not well-formed XML: {e}", path.display()));
+        assert_eq!(
+            doc.root_element().tag_name().name(),
+            "svg",
+            "{}",
+            path.display()
+        );
+        svgs += 1;
     }
     assert!(svgs >= 9, "found only {svgs} SVG figures");
 }

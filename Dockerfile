@@ -1,0 +1,46 @@
+# CareLab in a container: `docker build -t carelab .` then
+# `docker run --rm -it carelab` runs the tour.
+#
+# Two stages: the Rust toolchain builds the release binary (about as long as
+# a native cold build: minutes, not seconds); the runtime image is slim
+# Debian with only the binary and the files a learner reads.
+# tests/it/container.rs checks this file offline: every COPY source exists,
+# the EXPOSEd ports are the CLI's, and the runtime stage installs every
+# shared library the binary links.
+
+FROM rust:1.88-bookworm AS build
+# The binary finds the book at the path it was built in
+# (CARGO_MANIFEST_DIR/book), so it is built where the runtime stage puts
+# the book: /opt/carelab.
+WORKDIR /opt/carelab
+COPY Cargo.toml Cargo.lock ./
+COPY benches benches
+COPY src src
+COPY assets assets
+COPY datasets datasets
+COPY labs labs
+COPY book book
+COPY sql sql
+RUN cargo build --release --locked --bin carelab
+
+FROM debian:bookworm-slim AS runtime
+# What `ldd carelab` lists: glibc (libc, libm) and libgcc_s. Both are in the
+# slim image already; naming them keeps that true if the base image changes.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libc6 libgcc-s1 \
+ && rm -rf /var/lib/apt/lists/*
+RUN useradd --create-home --uid 10001 --shell /bin/bash carelab
+COPY --from=build /opt/carelab/target/release/carelab /usr/local/bin/carelab
+# Owned by the learner: `carelab book` writes the HTML into book/book.
+COPY --chown=carelab:carelab book /opt/carelab/book
+COPY --chown=carelab:carelab labs /opt/carelab/labs
+COPY --chown=carelab:carelab datasets /opt/carelab/datasets
+USER carelab
+WORKDIR /home/carelab
+# 8080: `carelab serve` (its default --addr port; in a container pass
+#       --addr 0.0.0.0:8080 so the port mapping reaches it).
+# 3000: the book, `carelab book --serve 3000`. The book server binds
+#       127.0.0.1 only, so from the host reach it with `--network host`
+#       (Linux) or build it with `carelab book --out` into a mounted folder.
+EXPOSE 8080 3000
+CMD ["carelab", "tour"]
