@@ -244,8 +244,12 @@ impl Names {
     /// Whether a word may be a name on its own: not a word of the note's
     /// structure, not on the not-names list.
     fn may_be_name(&self, word: &str) -> bool {
-        let w = fold_lower(without_possessive(word));
-        !STRUCTURE.contains(&w.as_str()) && !self.not_names.contains(w.as_str())
+        self.may_be_folded_name(&fold_lower(without_possessive(word)))
+    }
+
+    /// `may_be_name` of a word already folded.
+    fn may_be_folded_name(&self, w: &str) -> bool {
+        !STRUCTURE.contains(&w) && !self.not_names.contains(w)
     }
 
     /// Every name this module finds in `text`, unmerged.
@@ -339,10 +343,13 @@ impl Names {
     fn dictionary(&self, text: &str, out: &mut Vec<Found>) {
         let words = word_spans(text);
         for (i, &(at, word)) in words.iter().enumerate() {
-            if !is_title_case(word) || !self.may_be_name(word) {
+            if !is_title_case(word) {
                 continue;
             }
             let lower = fold_lower(without_possessive(word));
+            if !self.may_be_folded_name(&lower) {
+                continue;
+            }
             let next = words.get(i + 1).filter(|(n, w)| {
                 is_title_case(w) && self.may_be_name(w) && only_space(&text[at + word.len()..*n])
             });
@@ -431,6 +438,9 @@ fn word_spans(text: &str) -> Vec<(usize, &str)> {
 
 /// Lower case without accents: "Tomás" and "TOMAS" both read "tomas".
 pub fn fold_lower(s: &str) -> String {
+    if s.is_ascii() {
+        return s.to_ascii_lowercase();
+    }
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         push_folded(c, &mut out);
