@@ -7,6 +7,12 @@
 //! feature stage's, model type, performance with intervals (discrimination
 //! and calibration), subgroup results, and limitations. The card is written
 //! as JSON (for tools) and Markdown (for people) from the same struct.
+//!
+//! It also lists the source attributes the ONC HTI-1 rule (45 CFR
+//! 170.315(b)(11)) asks a certified EHR to publish for a predictive
+//! decision support intervention, each filled from the run where CareLab
+//! knows it and marked for a person where it cannot (who made and paid for
+//! it, the local population, external validation, the update schedule).
 
 use serde::{Deserialize, Serialize};
 
@@ -30,6 +36,93 @@ pub struct ModelCard {
     pub subgroups: Vec<SubgroupRow>,
     pub bayes_comparison: Option<String>,
     pub caveats: Vec<String>,
+    /// ONC HTI-1 source attributes, in the rule's groups.
+    #[serde(default)]
+    pub source_attributes: Vec<SourceAttribute>,
+}
+
+/// One HTI-1 source attribute: what the run says, or what a person must
+/// write (`filled_by` is "run" or "person").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SourceAttribute {
+    pub group: String,
+    pub attribute: String,
+    pub value: String,
+    pub filled_by: String,
+}
+
+const TO_FILL: &str = "TO FILL:";
+
+/// The HTI-1 source attributes of this card, from what the run holds.
+fn source_attributes(card: &ModelCard, r: &EvalReport) -> Vec<SourceAttribute> {
+    let run = |group: &str, attribute: &str, value: String| SourceAttribute {
+        group: group.into(),
+        attribute: attribute.into(),
+        value,
+        filled_by: "run".into(),
+    };
+    let person = |group: &str, attribute: &str, what: &str| SourceAttribute {
+        group: group.into(),
+        attribute: attribute.into(),
+        value: format!("{TO_FILL} {what}"),
+        filled_by: "person".into(),
+    };
+    let op = &r.operating_point;
+    let demographic: Vec<&str> = ["age", "sex", "race_ethnicity", "payer"]
+        .into_iter()
+        .filter(|f| r.model.features.iter().any(|x| x == f))
+        .collect();
+    let groups: Vec<String> = r
+        .subgroups
+        .iter()
+        .filter(|s| s.attribute != "all")
+        .map(|s| format!("{} {}: {} stays", s.attribute, s.group, s.n))
+        .collect();
+    let aurocs: Vec<f64> = r
+        .subgroups
+        .iter()
+        .filter(|s| s.attribute != "all" && s.warning.is_none())
+        .filter_map(|s| s.auroc.value)
+        .collect();
+    let spread = match (
+        aurocs.iter().copied().reduce(f64::min),
+        aurocs.iter().copied().reduce(f64::max),
+    ) {
+        (Some(lo), Some(hi)) => format!("subgroup AUROC from {lo:.3} to {hi:.3} among groups of at least 100 stays and 10 events (table: Subgroups)"),
+        _ => "no subgroup large enough to judge (table: Subgroups)".into(),
+    };
+    let details = "Details and output";
+    let development = "Development";
+    let validation = "Validation and performance";
+    vec![
+        person(details, "Developer and contact", "the organisation that built and maintains the model, and how to reach it"),
+        person(details, "Funding source", "who paid for its development"),
+        run(details, "Output", format!("a risk from 0 to 1 of unplanned readmission within 30 days of discharge ({}); a flag at threshold {:.4}", card.model_details.kind, op.threshold)),
+        run(details, "Intended use", card.intended_use.primary_use.clone()),
+        run(details, "Intended users", card.intended_use.users.clone()),
+        run(details, "Decision-making role", "informs: a person decides what to do with every flag; the model takes no action and replaces no judgement".into()),
+        person(details, "Intended patient population", "the population at the deploying site it is meant for, checked against the training population below"),
+        run("Cautions", "Out-of-scope uses", card.intended_use.out_of_scope.join(" ")),
+        run("Cautions", "Known risks and limitations", card.caveats.join(" ")),
+        run(development, "Training data", format!("{} (digest {})", card.data.source, card.data.data_digest)),
+        run(development, "Demographic predictors used", if demographic.is_empty() { "none".into() } else { demographic.join(", ") }),
+        run(development, "Demographic representativeness", format!("on the {} split: {}", r.split, groups.join("; "))),
+        run(development, "Fairness approach", format!("performance reported per subgroup (sex, age band, race and ethnicity, payer) with patient-bootstrap intervals and small groups flagged; no mitigation applied by CareLab; {spread}")),
+        person(development, "Relevance of the training data to the deployed setting", "how the training data (synthetic, from the CareLab generator) resembles the site's patients, and the local validation that shows it"),
+        run(validation, "Internal validation", format!("{} split held out by patient: {} stays of {} patients, {} events; threshold {}", r.split, r.n, r.patients, r.events, r.threshold_source)),
+        person(validation, "External validation", "the site, setting and party of any validation outside the development data (none was done by CareLab)"),
+        run(validation, "Validity of prediction", card.metrics.iter().map(|(k, e)| format!("{k} {}", with_ci(e))).collect::<Vec<_>>().join("; ")),
+        run(validation, "Fairness of prediction", spread.clone()),
+        run(validation, "Net benefit at the threshold", num(net_benefit_at(op.tp, op.fp, r.n, op.threshold))),
+        run("Ongoing maintenance", "Monitoring", "input drift, data quality and (once labels arrive) performance with `carelab monitor`, thresholds in thresholds.toml".into()),
+        person("Ongoing maintenance", "Update and revalidation schedule", "how often the model is monitored on local data, retrained and revalidated, and who decides"),
+    ]
+}
+
+/// Net benefit of flagging at `pt` from the confusion matrix: TP/n - FP/n
+/// * pt/(1 - pt) (Vickers and Elkin, 2006).
+fn net_benefit_at(tp: u64, fp: u64, n: u64, pt: f64) -> Option<f64> {
+    (n > 0 && pt < 1.0).then(|| (tp as f64 - fp as f64 * pt / (1.0 - pt)) / n as f64)
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -157,7 +250,7 @@ impl ModelCard {
                 ci: None,
             },
         ));
-        ModelCard {
+        let mut card = ModelCard {
             model_details: ModelDetails {
                 name: r.run_name.clone(),
                 kind: r.model.kind.clone(),
@@ -209,7 +302,10 @@ impl ModelCard {
                 num(b.model_auroc), num(b.bayes_auroc), b.matched
             )),
             caveats,
-        }
+            source_attributes: Vec::new(),
+        };
+        card.source_attributes = source_attributes(&card, r);
+        card
     }
 
     pub fn to_markdown(&self) -> String {
@@ -284,6 +380,15 @@ impl ModelCard {
         md.push_str("\n## Caveats and recommendations\n\n");
         for c in &self.caveats {
             md.push_str(&format!("- {c}\n"));
+        }
+        md.push_str("\n## Source attributes (ONC HTI-1)\n\nWhat a certified EHR publishes for a predictive decision support intervention. Rows marked TO FILL are for the organisation that deploys the model: CareLab cannot know them.\n\n| group | attribute | value |\n|---|---|---|\n");
+        for a in &self.source_attributes {
+            md.push_str(&format!(
+                "| {} | {} | {} |\n",
+                a.group,
+                a.attribute,
+                a.value.replace('|', "\\|")
+            ));
         }
         md
     }

@@ -202,6 +202,42 @@ fn evaluate_writes_report_card_and_plots() {
             && card.contains("Bayes-optimal")
     );
     assert!(card.contains(&format!("TP {}", report.operating_point.tp)));
+    // the HTI-1 source attributes: what the run knows, and what a person
+    // must write, marked
+    assert!(card.contains("## Source attributes (ONC HTI-1)"));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("model_card.json")).unwrap())
+            .unwrap();
+    let attrs = json["source_attributes"].as_array().unwrap();
+    assert_eq!(attrs.len(), 21);
+    let by = |name: &str| {
+        attrs
+            .iter()
+            .find(|a| a["attribute"] == name)
+            .unwrap_or_else(|| panic!("{name} missing"))
+    };
+    assert_eq!(by("Funding source")["filled_by"], "person");
+    assert!(by("Funding source")["value"]
+        .as_str()
+        .unwrap()
+        .starts_with("TO FILL:"));
+    assert_eq!(by("Decision-making role")["filled_by"], "run");
+    let internal = by("Internal validation")["value"].as_str().unwrap();
+    assert!(
+        internal.contains(&format!(
+            "{} stays of {} patients",
+            report.n, report.patients
+        )),
+        "{internal}"
+    );
+    // net benefit at the threshold, from the confusion matrix
+    let op = &report.operating_point;
+    let t = op.threshold;
+    let nb = (op.tp as f64 - op.fp as f64 * t / (1.0 - t)) / report.n as f64;
+    assert_eq!(
+        by("Net benefit at the threshold")["value"],
+        format!("{nb:.3}")
+    );
     let subgroups = std::fs::read_to_string(out.join("subgroups.csv")).unwrap();
     assert_eq!(subgroups.lines().count(), 16);
 
