@@ -80,6 +80,10 @@ pub enum Command {
     Workshop(cli::lab::WorkshopCommand),
     /// Build (and optionally serve) the guide.
     Book(cli::lab::BookArgs),
+    /// Shell completions (bash, zsh, fish, powershell, elvish) on stdout.
+    Completions(cli::shell::CompletionsArgs),
+    /// The manual page (roff) on stdout: `carelab man > carelab.1`.
+    Man,
 }
 
 fn main() -> ExitCode {

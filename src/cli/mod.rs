@@ -17,6 +17,7 @@ pub mod lab;
 pub mod monitor;
 pub mod registry;
 pub mod serve;
+pub mod shell;
 pub mod tour;
 pub mod train;
 
@@ -46,5 +47,7 @@ fn run_verb(command: Command, ui: &Ui) -> Result<u8> {
         Command::Lab(c) => lab::run_lab(c, ui),
         Command::Workshop(c) => lab::run_workshop(c, ui),
         Command::Book(a) => lab::run_book(a, ui),
+        Command::Completions(a) => shell::completions(a),
+        Command::Man => shell::man(),
     }
 }

@@ -17,6 +17,7 @@ mod bench_serve;
 mod book;
 mod book_run;
 mod cdm;
+mod cli_conventions;
 mod cli_pipe;
 mod container;
 mod cost_cli;
