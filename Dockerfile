@@ -31,6 +31,10 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 RUN useradd --create-home --uid 10001 --shell /bin/bash carelab
 COPY --from=build /opt/carelab/target/release/carelab /usr/local/bin/carelab
+# Completions and the manual page, made by the binary from its own flags.
+RUN mkdir -p /usr/share/bash-completion/completions /usr/local/share/man/man1 \
+ && carelab completions bash > /usr/share/bash-completion/completions/carelab \
+ && carelab man > /usr/local/share/man/man1/carelab.1
 # Owned by the learner: `carelab book` writes the HTML into book/book.
 COPY --chown=carelab:carelab book /opt/carelab/book
 COPY --chown=carelab:carelab labs /opt/carelab/labs

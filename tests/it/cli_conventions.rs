@@ -14,7 +14,13 @@ fn stdout(args: &[&str]) -> String {
 fn completions_for_every_shell_name_the_verbs_and_flags() {
     let bash = stdout(&["completions", "bash"]);
     assert!(bash.contains("_carelab()"), "a bash completion function");
-    for word in ["scan-phi", "ingest", "completions", "--audit-log", "--cds-issuers"] {
+    for word in [
+        "scan-phi",
+        "ingest",
+        "completions",
+        "--audit-log",
+        "--cds-issuers",
+    ] {
         assert!(bash.contains(word), "bash completion lacks {word}");
     }
     for (shell, marker) in [
@@ -24,8 +30,15 @@ fn completions_for_every_shell_name_the_verbs_and_flags() {
         ("elvish", "edit:completion:arg-completer[carelab]"),
     ] {
         let text = stdout(&["completions", shell]);
-        assert!(text.contains(marker), "{shell}: {}", &text[..text.len().min(200)]);
-        assert!(text.contains("scan-phi"), "{shell} completion lacks scan-phi");
+        assert!(
+            text.contains(marker),
+            "{shell}: {}",
+            &text[..text.len().min(200)]
+        );
+        assert!(
+            text.contains("scan-phi"),
+            "{shell} completion lacks scan-phi"
+        );
     }
     // an unknown shell is a usage error naming the ones there are
     let out = Command::new(exe())
@@ -40,9 +53,22 @@ fn completions_for_every_shell_name_the_verbs_and_flags() {
 #[test]
 fn the_manual_page_is_roff_with_every_verb() {
     let man = stdout(&["man"]);
-    assert!(man.starts_with(".ie") || man.starts_with(".TH"), "{}", &man[..80]);
+    assert!(
+        man.starts_with(".ie") || man.starts_with(".TH"),
+        "{}",
+        &man[..80]
+    );
     assert!(man.contains(".TH carelab 1"), "a section-1 page");
-    for verb in ["tour", "ingest", "deid", "scan\\-phi", "serve", "monitor", "lab", "man"] {
+    for verb in [
+        "tour",
+        "ingest",
+        "deid",
+        "scan\\-phi",
+        "serve",
+        "monitor",
+        "lab",
+        "man",
+    ] {
         assert!(man.contains(verb), "the manual lacks {verb}");
     }
 }
