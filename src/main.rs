@@ -72,7 +72,7 @@ pub enum Command {
     Bench(cli::infra::BenchCommand),
     /// Cost per run and per 1,000 predictions, and the ROI of a threshold.
     Cost(cli::infra::CostArgs),
-    /// The labs: list, start, check, hint, reset, solve, progress.
+    /// The labs: list, start, check, hint, help, reset, solve, progress.
     #[command(subcommand)]
     Lab(cli::lab::LabCommand),
     /// Instructor tools: per-learner seeds, answer keys, class reports.

@@ -3,7 +3,9 @@
 
 use std::path::PathBuf;
 
-use carelab::error::{Error, Result};
+use carelab::error::{Error, IoContext, Result};
+use carelab::labs::class::{ClassEvent, ClassRoom, EventKind};
+use carelab::labs::class_server::{ClassLink, ClassServer};
 use carelab::labs::workspace::Workspace;
 use carelab::labs::{book, workshop, Catalog, Lab};
 use carelab::ui::Ui;
@@ -26,7 +28,10 @@ pub struct WorkspaceArgs {
     pub labs_dir: Option<PathBuf>,
 }
 
+/// `carelab lab help N` is "I am stuck", so clap's `help` subcommand is
+/// off here (`carelab lab --help` still lists the verbs).
 #[derive(Debug, clap::Subcommand)]
+#[command(disable_help_subcommand = true)]
 pub enum LabCommand {
     /// Every lab, with your progress.
     List(#[command(flatten)] WorkspaceArgs),
@@ -38,6 +43,8 @@ pub enum LabCommand {
     Check(LabArgs),
     /// The next hint (one at a time; hints are recorded).
     Hint(LabArgs),
+    /// "I am stuck": recorded, and shown on the instructor's class view (CARELAB_CLASS).
+    Help(LabArgs),
     /// Put the starter files back (your dataset is kept).
     Reset(LabArgs),
     /// Apply the reference solution for your seed; recorded in your progress (the lab counts as passed with the solution).
@@ -92,6 +99,39 @@ fn cwd() -> Result<PathBuf> {
     std::env::current_dir().map_err(|e| Error::failure(format!("no current folder: {e}")))
 }
 
+/// Longest a learner's command waits for the class server.
+const CLASS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Tell the class view what just happened in lab `slug`, when the learner
+/// is in one (`CARELAB_CLASS`, or the `class.json` that `lab start` left in
+/// the workspace). Never fails the command: a problem is one warning line.
+/// `None` without a class view, else whether the event arrived.
+fn tell_class(w: &Workspace, slug: &str, kind: EventKind, ui: &Ui) -> Option<bool> {
+    let link = match ClassLink::find(&w.root) {
+        Ok(Some(link)) => link,
+        Ok(None) => return None,
+        Err(e) => {
+            ui.warn(format!("class view not told: {e}"));
+            return Some(false);
+        }
+    };
+    let Some(event) = ClassEvent::from_progress(&w.progress, slug, kind) else {
+        ui.warn(
+            "class view not told: this workspace has no learner id (give `--learner ID` from your seed slip, or set CARELAB_LEARNER)",
+        );
+        return Some(false);
+    };
+    match link.post(&event, CLASS_TIMEOUT) {
+        Ok(()) => Some(true),
+        Err(e) => {
+            ui.warn(format!(
+                "class view not told: {e}; your work is saved, carry on"
+            ));
+            Some(false)
+        }
+    }
+}
+
 fn open(ws: &WorkspaceArgs) -> Result<Workspace> {
     Workspace::open(&root(ws)?, ws.seed, ws.learner.clone(), &exe()?)
 }
@@ -135,6 +175,15 @@ pub fn run_lab(args: LabCommand, ui: &Ui) -> Result<u8> {
                 ui.info("Making your dataset (this can take a little while)...");
             }
             let data = w.start(lab)?;
+            match ClassLink::from_env() {
+                Ok(Some(link)) => {
+                    if let Err(e) = link.save(&w.root) {
+                        ui.warn(format!("could not remember the class view's address: {e}"));
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => ui.warn(e),
+            }
             // Where to stand next: the folder, and the `cd` from here (from the
             // previous lab's folder that is `../NN-slug`), so the path between
             // labs never depends on guessing where the learner is.
@@ -160,6 +209,7 @@ pub fn run_lab(args: LabCommand, ui: &Ui) -> Result<u8> {
                     lab.spec.number()
                 )
             });
+            tell_class(&w, &lab.spec.slug, EventKind::Start, ui);
             Ok(0)
         }
         LabCommand::Check(a) => {
@@ -168,6 +218,7 @@ pub fn run_lab(args: LabCommand, ui: &Ui) -> Result<u8> {
             let mut w = open(&a.ws)?;
             let report = w.check(lab)?;
             ui.result(&report, || report.to_text(lab.spec.number()));
+            tell_class(&w, &lab.spec.slug, EventKind::Check, ui);
             Ok(if report.complete { 0 } else { 1 })
         }
         LabCommand::Hint(a) => {
@@ -179,6 +230,27 @@ pub fn run_lab(args: LabCommand, ui: &Ui) -> Result<u8> {
             let value =
                 serde_json::json!({ "lab": lab.spec.slug, "hint": n, "of": total, "text": text });
             ui.result(&value, || format!("Hint {n} of {total}: {text}"));
+            tell_class(&w, &lab.spec.slug, EventKind::Hint, ui);
+            Ok(0)
+        }
+        LabCommand::Help(a) => {
+            let catalog = catalog(&a.ws)?;
+            let lab = catalog.find(&a.lab)?;
+            let mut w = open(&a.ws)?;
+            let n = w.help(lab)?;
+            let told = tell_class(&w, &lab.spec.slug, EventKind::Help, ui);
+            let number = lab.spec.number();
+            let value = serde_json::json!({
+                "lab": lab.spec.slug, "help_requests": n, "class_view": told,
+            });
+            ui.result(&value, || {
+                let said = match told {
+                    Some(true) => "Your instructor's class view now shows that you are stuck, with the checks you are failing (no data, no answers).",
+                    Some(false) => "The class view did not get it (see the warning): raise your hand.",
+                    None => "No class view is set up here (CARELAB_CLASS is not set): raise your hand.",
+                };
+                format!("Help asked for lab {}. {said}\nMeanwhile: `carelab lab check {number}` shows what fails and where to look; `carelab lab hint {number}` gives the next hint.", lab.spec.slug)
+            });
             Ok(0)
         }
         LabCommand::Reset(a) => {
@@ -216,6 +288,7 @@ pub fn run_lab(args: LabCommand, ui: &Ui) -> Result<u8> {
                     )
                 },
             );
+            tell_class(&w, &lab.spec.slug, EventKind::Solve, ui);
             Ok(0)
         }
     }
@@ -347,6 +420,26 @@ pub enum WorkshopCommand {
     New(NewArgs),
     /// The class table from learners' progress files (terminal, Markdown, HTML).
     Report(ReportArgs),
+    /// The live class view: a small server learners' lab commands post to (CARELAB_CLASS), and the instructor's page.
+    Serve(ClassServeArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ClassServeArgs {
+    /// The roster: a CSV with an `id` column (and optionally `name`, `seed`); `learners.csv` from `workshop new` has seeds.
+    #[arg(long)]
+    pub roster: PathBuf,
+    /// The class seed, to derive each learner's seed where the roster has none (to spot seed mismatches).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Where to listen: this laptop's address on the room's network, which learners put in CARELAB_CLASS.
+    #[arg(long, default_value = "127.0.0.1:7878")]
+    pub addr: std::net::SocketAddr,
+    /// The file holding the class token (CARELAB_CLASS_TOKEN); made with a new token if it does not exist.
+    #[arg(long)]
+    pub token_file: PathBuf,
+    #[arg(long, env = "CARELAB_LABS_DIR", hide = true)]
+    pub labs_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -418,6 +511,7 @@ pub fn run_workshop(args: WorkshopCommand, ui: &Ui) -> Result<u8> {
             });
             Ok(0)
         }
+        WorkshopCommand::Serve(a) => serve_class(a, ui),
         WorkshopCommand::Report(a) => {
             let catalog = catalog_from(&a.labs_dir)?;
             let learners = workshop::read_progress(&a.inputs)?;
@@ -444,6 +538,50 @@ pub fn run_workshop(args: WorkshopCommand, ui: &Ui) -> Result<u8> {
             Ok(0)
         }
     }
+}
+
+fn serve_class(a: ClassServeArgs, ui: &Ui) -> Result<u8> {
+    let catalog = catalog_from(&a.labs_dir)?;
+    let roster = workshop::read_roster(&a.roster)?;
+    let learners = roster.len();
+    let (token, made) = carelab::labs::class_server::class_token(&a.token_file)?;
+    if made {
+        ui.info(format!(
+            "wrote a new class token to {}",
+            a.token_file.display()
+        ));
+    }
+    let room = ClassRoom::new(roster, a.seed, &catalog);
+    let warn_ui = ui.clone();
+    let server = ClassServer::new(room, token.clone(), move |r| {
+        warn_ui.warn(format!("refused an event ({}): {}", r.status, r.message))
+    });
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Error::failure(format!("cannot start the async runtime: {e}")))?;
+    let addr = a.addr;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .at(format!("listen address {addr}"))?;
+        let local = listener.local_addr().at(format!("listen address {addr}"))?;
+        ui.info(format!(
+            "class view for {learners} learners on http://{local}/ (ctrl-c stops)"
+        ));
+        ui.info(format!(
+            "learners: export CARELAB_CLASS=http://{local} CARELAB_CLASS_TOKEN={token}"
+        ));
+        carelab::labs::class_server::serve(
+            server,
+            listener,
+            carelab::serve::server::shutdown_signal(),
+        )
+        .await
+    })?;
+    ui.info("class view stopped");
+    Ok(0)
 }
 
 #[derive(Debug, clap::Args)]

@@ -8,13 +8,17 @@
 //! use, and reports on a class. [`book`] builds and serves the guide;
 //! [`reference`] renders the CLI reference and finds the commands the book shows;
 //! [`book_run`] runs the commands the lab chapters show; [`truth`] judges
-//! a table the learner made against the generator's truth.
+//! a table the learner made against the generator's truth. [`class`] and
+//! [`class_server`] are the live class view: the events learners' commands
+//! post to `workshop serve`, the room's state, and the instructor's page.
 
 pub mod book;
 #[cfg(unix)]
 pub mod book_run;
 pub mod catalog;
 pub mod checks;
+pub mod class;
+pub mod class_server;
 pub mod reference;
 pub mod spec;
 pub mod template;

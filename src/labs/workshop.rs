@@ -27,6 +27,19 @@ pub struct Learner {
     pub id: String,
     #[serde(default)]
     pub name: String,
+    /// The seed the roster gives (`learners.csv` from `workshop new` has
+    /// one); else it is derived from the class seed, if one is given.
+    #[serde(default)]
+    pub seed: Option<u64>,
+}
+
+impl Learner {
+    /// The seed this learner should be using: the roster's, else the one
+    /// derived from `class_seed`; `None` when neither is known.
+    pub fn expected_seed(&self, class_seed: Option<u64>) -> Option<u64> {
+        self.seed
+            .or_else(|| class_seed.map(|s| learner_seed(s, &self.id)))
+    }
 }
 
 /// A learner's seed: derived from the class seed and their id.
@@ -36,11 +49,13 @@ pub fn learner_seed(class_seed: u64, learner_id: &str) -> u64 {
 }
 
 /// Read `roster.csv`: a header with an `id` column (letters, digits, `-`,
-/// `_`, `.`; unique) and optionally `name`.
+/// `_`, `.`; unique) and optionally `name` and `seed` (so the
+/// `learners.csv` that `workshop new` writes is a roster too).
 pub fn read_roster(path: &Path) -> Result<Vec<Learner>> {
     let mut csv = NamedCsv::open(path)?;
     let id_col = csv.column("id")?;
     let name_col = csv.optional("name");
+    let seed_col = csv.optional("seed");
     let mut learners: Vec<Learner> = Vec::new();
     for record in csv.rows() {
         let record = record?;
@@ -60,7 +75,14 @@ pub fn read_roster(path: &Path) -> Result<Vec<Learner>> {
             return Err(record.bad("id", "a unique id", &format!("'{id}' again")));
         }
         let name = name_col.map(|c| record.get(c)).unwrap_or("").to_string();
-        learners.push(Learner { id, name });
+        let seed = match seed_col.map(|c| record.get(c).trim()) {
+            None | Some("") => None,
+            Some(text) => Some(
+                text.parse::<u64>()
+                    .map_err(|_| record.bad("seed", "a whole number", &format!("'{text}'")))?,
+            ),
+        };
+        learners.push(Learner { id, name, seed });
     }
     if learners.is_empty() {
         return Err(Error::bad_input(

@@ -65,6 +65,9 @@ pub struct LabProgress {
     /// "ready", "not needed" or why the dataset is missing.
     #[serde(default)]
     pub data: String,
+    /// Times `lab help` ("I am stuck") was run in this lab.
+    #[serde(default)]
+    pub help_requests: u32,
 }
 
 impl LabProgress {
@@ -348,6 +351,16 @@ impl Workspace {
             .unwrap_or_default();
         self.save()?;
         Ok((n, text))
+    }
+
+    /// Record a help request ("I am stuck"); returns how many this lab has had.
+    pub fn help(&mut self, lab: &Lab) -> Result<u32> {
+        let entry = self.entry(&lab.spec)?;
+        entry.help_requests += 1;
+        entry.last_activity_at = now();
+        let n = entry.help_requests;
+        self.save()?;
+        Ok(n)
     }
 
     /// Put the starter files back: everything in the lab folder except the

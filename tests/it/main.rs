@@ -67,3 +67,4 @@ mod serve_http;
 mod serve_tls;
 mod tour;
 mod train_cli;
+mod workshop_class;

@@ -1,0 +1,444 @@
+//! The live class view end to end: `carelab workshop serve` on a free port,
+//! three learners' real `lab` commands posting to it (one progressing, one
+//! stuck who runs `lab help`, one who forgot `--seed`), a roster learner
+//! who never connects, the JSON state, bad posts refused without changing
+//! anything, and the instructor's page rendered by a real browser.
+
+use std::io::{BufRead, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+const ANA: u64 = 31_001;
+const BEN: u64 = 31_002;
+const CLEO: u64 = 31_003;
+
+/// Stops the server however the test ends.
+struct Served(std::process::Child);
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn exe() -> &'static str {
+    env!("CARGO_BIN_EXE_carelab")
+}
+
+/// `carelab ARGS` in `dir`, in the class at `class` (URL, token) or none.
+fn learner(dir: &Path, class: Option<(&str, &str)>, args: &[&str]) -> Output {
+    std::fs::create_dir_all(dir).unwrap();
+    let mut cmd = Command::new(exe());
+    cmd.args(args)
+        .current_dir(dir)
+        .env_remove("CARELAB_WORKSPACE")
+        .env_remove("CARELAB_SEED")
+        .env_remove("CARELAB_LEARNER")
+        .env_remove("CARELAB_CLASS")
+        .env_remove("CARELAB_CLASS_TOKEN")
+        .env("NO_COLOR", "1");
+    if let Some((url, token)) = class {
+        cmd.env("CARELAB_CLASS", url)
+            .env("CARELAB_CLASS_TOKEN", token);
+    }
+    cmd.output().unwrap()
+}
+
+/// One HTTP/1.1 request on a fresh connection: the status and the body.
+fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: &[u8],
+) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: class\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    // An oversized body may be refused before it is all read.
+    let _ = s.write_all(body);
+    let mut answer = Vec::new();
+    let _ = s.read_to_end(&mut answer);
+    let text = String::from_utf8_lossy(&answer).to_string();
+    let status = text[9..12].parse().unwrap();
+    let body = text.split_once("\r\n\r\n").map(|x| x.1).unwrap_or("");
+    (status, body.to_string())
+}
+
+fn state(addr: SocketAddr) -> Value {
+    let (status, body) = http(addr, "GET", "/state.json", None, b"");
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"))
+}
+
+/// The state without the clock: what an event may change.
+fn without_clock(mut v: Value) -> Value {
+    fn strip(v: &mut Value) {
+        match v {
+            Value::Object(m) => {
+                m.remove("now");
+                m.remove("minutes_idle");
+                m.remove("minutes");
+                m.values_mut().for_each(strip);
+            }
+            Value::Array(a) => a.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    strip(&mut v);
+    v
+}
+
+fn learner_row<'a>(state: &'a Value, id: &str) -> &'a Value {
+    state["learners"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["id"] == id)
+        .unwrap_or_else(|| panic!("no {id} in {state}"))
+}
+
+fn titles(row: &Value) -> Vec<String> {
+    row["failing"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            format!(
+                "{}: {}",
+                f["lab"].as_str().unwrap(),
+                f["title"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn class_view_shows_the_room_and_refuses_bad_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let roster = d.join("roster.csv");
+    std::fs::write(
+        &roster,
+        format!("id,name,seed\nana,Ana,{ANA}\nben,Ben,{BEN}\ncleo,Cleo,{CLEO}\ndan,Dan,31004\n"),
+    )
+    .unwrap();
+    let token_file = d.join("class-token");
+    let mut child = Command::new(exe())
+        .args(["workshop", "serve", "--addr", "127.0.0.1:0", "--roster"])
+        .arg(&roster)
+        .arg("--token-file")
+        .arg(&token_file)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let _served = Served(child);
+    let addr: SocketAddr = loop {
+        let line = lines
+            .next()
+            .expect("workshop serve said where it listens")
+            .unwrap();
+        if let Some(rest) = line.split("on http://").nth(1) {
+            break rest.split('/').next().unwrap().parse().unwrap();
+        }
+    };
+    // The server warns about refused events on stderr; keep the pipe drained.
+    std::thread::spawn(move || for _ in lines {});
+    let token = std::fs::read_to_string(&token_file)
+        .unwrap()
+        .trim()
+        .to_string();
+    assert!(token.len() >= 16, "a new class token was made: {token}");
+    let url = format!("http://{addr}");
+    let class = Some((url.as_str(), token.as_str()));
+
+    // Before anyone posts: everyone on the roster, nobody connected.
+    let empty = state(addr);
+    assert_eq!(
+        empty["never_connected"],
+        serde_json::json!(["ana", "ben", "cleo", "dan"])
+    );
+    assert!(empty["most_failing"].is_null());
+
+    // ana does lab 00 herself, passes, and moves on to lab 01.
+    let ana = d.join("ana");
+    let start = learner(
+        &ana,
+        class,
+        &[
+            "lab",
+            "start",
+            "0",
+            "--seed",
+            &ANA.to_string(),
+            "--learner",
+            "ana",
+        ],
+    );
+    assert!(
+        start.status.success(),
+        "{}",
+        String::from_utf8_lossy(&start.stderr)
+    );
+    assert!(
+        ana.join("carelab-work/class.json").is_file(),
+        "lab start remembers the class view for later terminals"
+    );
+    let lab0 = ana.join("carelab-work/00-setup");
+    let doctor = learner(&lab0, None, &["doctor", "--workspace", "..", "--json"]);
+    std::fs::write(lab0.join("doctor.json"), &doctor.stdout).unwrap();
+    let cores = serde_json::from_slice::<Value>(&doctor.stdout).unwrap()["cores"].clone();
+    std::fs::write(
+        lab0.join("answers.toml"),
+        format!("seed = {ANA}\ncores = {cores}\n"),
+    )
+    .unwrap();
+    // A later terminal without CARELAB_CLASS: the workspace's class.json is used.
+    let check = learner(&lab0, None, &["lab", "check", "0"]);
+    assert_eq!(
+        check.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+    assert!(
+        check.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    assert!(learner(&ana, class, &["lab", "start", "1"])
+        .status
+        .success());
+    assert_eq!(
+        learner(&ana, class, &["lab", "check", "1"]).status.code(),
+        Some(1)
+    );
+
+    // ben is stuck in lab 00: failing checks, two hints, then `lab help`.
+    let ben = d.join("ben");
+    learner(
+        &ben,
+        class,
+        &[
+            "lab",
+            "start",
+            "0",
+            "--seed",
+            &BEN.to_string(),
+            "--learner",
+            "ben",
+        ],
+    );
+    assert_eq!(
+        learner(&ben, class, &["lab", "check", "0"]).status.code(),
+        Some(1)
+    );
+    learner(&ben, class, &["lab", "hint", "0"]);
+    learner(&ben, class, &["lab", "hint", "0"]);
+    let help = learner(&ben, class, &["lab", "help", "0", "--json"]);
+    assert!(help.status.success());
+    let said: Value = serde_json::from_slice(&help.stdout).unwrap();
+    assert_eq!(
+        (said["class_view"].clone(), said["help_requests"].clone()),
+        (Value::Bool(true), 1.into())
+    );
+
+    // cleo forgot --seed (so 42) and checks.
+    let cleo = d.join("cleo");
+    learner(&cleo, class, &["lab", "start", "0", "--learner", "cleo"]);
+    assert_eq!(
+        learner(&cleo, class, &["lab", "check", "0"]).status.code(),
+        Some(1)
+    );
+
+    let s = state(addr);
+    assert_eq!(s["never_connected"], serde_json::json!(["dan"]));
+    assert_eq!(s["seed_mismatches"], serde_json::json!(["cleo"]));
+    assert_eq!(s["asking_for_help"], serde_json::json!(["ben"]));
+
+    let a = learner_row(&s, "ana");
+    assert_eq!(a["current_lab"], "01-data");
+    assert_eq!(a["completed"], serde_json::json!(["00-setup"]));
+    assert_eq!(a["with_solution"], serde_json::json!([]));
+    assert_eq!(a["seed"], ANA);
+    assert_eq!(a["seed_mismatch"], false);
+    assert!(titles(a).iter().all(|t| t.starts_with("01-data: ")), "{a}");
+    assert!(!titles(a).is_empty());
+    assert!(a["help_open"].is_null());
+
+    let b = learner_row(&s, "ben");
+    assert_eq!(b["current_lab"], "00-setup");
+    assert_eq!(b["hints"], 2);
+    assert_eq!(b["help_requests"], 1);
+    assert_eq!(b["help_open"]["lab"], "00-setup");
+    assert!(
+        titles(b).contains(&"00-setup: answers.toml names your seed".to_string()),
+        "{b}"
+    );
+    assert!(b["minutes_idle"].as_f64().is_some());
+
+    let c = learner_row(&s, "cleo");
+    assert_eq!(
+        (c["seed"].clone(), c["roster_seed"].clone()),
+        (42.into(), CLEO.into())
+    );
+    assert_eq!(c["seed_mismatch"], true);
+    assert!(c["help_open"].is_null());
+
+    let dan = learner_row(&s, "dan");
+    assert_eq!(dan["connected"], false);
+    assert!(dan["current_lab"].is_null() && dan["minutes_idle"].is_null());
+
+    // ben and cleo both fail lab 00's checks; ties go in the lab's order.
+    assert_eq!(s["most_failing"]["lab"], "00-setup");
+    assert_eq!(s["most_failing"]["check"], "doctor_json");
+    assert_eq!(s["most_failing"]["learners"], 2);
+
+    // Bad posts: a clear 4xx with a JSON error, and nothing changes.
+    let before = without_clock(state(addr));
+    let event = |learner: &str, lab: &str, checks: &str| {
+        format!(
+            r#"{{"learner":"{learner}","seed":1,"lab":"{lab}","kind":"check","checks":{checks},"time":1}}"#
+        )
+    };
+    let good_shape = event("ben", "00-setup", r#"{"answer_seed":true}"#);
+    let padded = format!("{}{}", " ".repeat(8 * 1024), good_shape);
+    for (what, token, body, status, code) in [
+        ("no token", None, good_shape.clone(), 401, "missing_token"),
+        (
+            "wrong token",
+            Some("not-the-class-token"),
+            good_shape.clone(),
+            401,
+            "wrong_token",
+        ),
+        (
+            "unknown learner",
+            Some(token.as_str()),
+            event("zed", "00-setup", "{}"),
+            404,
+            "unknown_learner",
+        ),
+        ("oversized", Some(token.as_str()), padded, 413, "too_large"),
+        (
+            "malformed",
+            Some(token.as_str()),
+            "{\"learner\": ".to_string(),
+            400,
+            "malformed_json",
+        ),
+        (
+            "not an event",
+            Some(token.as_str()),
+            r#"{"learner":"ben"}"#.to_string(),
+            422,
+            "invalid_event",
+        ),
+        (
+            "unknown lab",
+            Some(token.as_str()),
+            event("ben", "99-none", "{}"),
+            422,
+            "unknown_lab",
+        ),
+        (
+            "unknown check",
+            Some(token.as_str()),
+            event("ben", "00-setup", r#"{"nope":false}"#),
+            422,
+            "unknown_check",
+        ),
+    ] {
+        let (got, body) = http(addr, "POST", "/events", token, body.as_bytes());
+        assert_eq!(got, status, "{what}: {body}");
+        let body: Value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert_eq!(body["error"], code, "{what}: {body}");
+        assert!(
+            body["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{what}"
+        );
+    }
+    assert_eq!(
+        without_clock(state(addr)),
+        before,
+        "refused events changed the state"
+    );
+
+    // A server that cannot be reached: the command's own exit code, one warning.
+    let lost = learner(
+        &ben,
+        Some(("http://127.0.0.1:1", token.as_str())),
+        &["lab", "check", "0"],
+    );
+    assert_eq!(lost.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&lost.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.starts_with("warning: class view not told"), "{err}");
+
+    page_renders_in_a_browser(addr, d);
+}
+
+/// The page's static HTML holds no learner; the rows appear only when its
+/// JavaScript has fetched state.json and rendered it, so finding them in
+/// what headless Chromium dumps proves the script works.
+fn page_renders_in_a_browser(addr: SocketAddr, dir: &Path) {
+    let (status, html) = http(addr, "GET", "/", None, b"");
+    assert_eq!(status, 200);
+    assert!(!html.contains("learner-ben"), "rows come from the script");
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "nothing fetched from elsewhere"
+    );
+
+    let browser = std::env::var("CARELAB_CHROMIUM").unwrap_or_else(|_| "chromium".into());
+    let required = std::env::var("CARELAB_REQUIRE_CHECKERS").as_deref() == Ok("1");
+    let found = Command::new(&browser)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            !required,
+            "CARELAB_REQUIRE_CHECKERS=1 but no `{browser}` to render the class page"
+        );
+        eprintln!("skipped the browser check: no `{browser}` (install Debian's chromium, or set CARELAB_CHROMIUM)");
+        return;
+    }
+    let profile = dir.join("chromium-profile");
+    let out = Command::new(&browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--virtual-time-budget=3000",
+            "--dump-dom",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("http://{addr}/"))
+        .stderr(Stdio::null())
+        .output()
+        .unwrap();
+    let dom = String::from_utf8_lossy(&out.stdout);
+    for row in [
+        r#"<tr id="learner-ana" class="">"#,
+        r#"<tr id="learner-ben" class="help">"#,
+        r#"<tr id="learner-cleo" class="mismatch">"#,
+        r#"<tr id="learner-dan" class="never">"#,
+    ] {
+        assert!(dom.contains(row), "{row} not in the rendered page:\n{dom}");
+    }
+    assert!(dom.contains("STUCK in 00-setup"), "{dom}");
+    assert!(dom.contains("answers.toml names your seed"), "{dom}");
+    assert!(dom.contains("(roster: 31003)"), "{dom}");
+}
