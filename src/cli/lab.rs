@@ -478,6 +478,12 @@ pub struct ReportArgs {
     /// Also write report.md and report.html into this folder.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// The roster (as for `workshop serve`): adds who sent nothing and who works on another seed.
+    #[arg(long)]
+    pub roster: Option<PathBuf>,
+    /// The class seed, to derive each learner's seed where the roster has none.
+    #[arg(long, requires = "roster")]
+    pub seed: Option<u64>,
     #[arg(long, env = "CARELAB_LABS_DIR", hide = true)]
     pub labs_dir: Option<PathBuf>,
 }
@@ -515,7 +521,10 @@ pub fn run_workshop(args: WorkshopCommand, ui: &Ui) -> Result<u8> {
         WorkshopCommand::Report(a) => {
             let catalog = catalog_from(&a.labs_dir)?;
             let learners = workshop::read_progress(&a.inputs)?;
-            let report = workshop::class_report(&catalog, &learners);
+            let mut report = workshop::class_report(&catalog, &learners);
+            if let Some(roster) = &a.roster {
+                report = report.with_roster(&workshop::read_roster(roster)?, a.seed);
+            }
             if let Some(out) = &a.out {
                 carelab::artifact::write_atomic(
                     out.join("report.md"),

@@ -317,11 +317,14 @@ pub struct LearnerRow {
     /// Labs where `lab solve` applied the reference solution before the
     /// learner's own work passed (checked since or not): not their work.
     pub with_solution: Vec<String>,
-    /// The first started lab not yet complete.
+    /// The started, not complete lab the learner touched last.
     pub current: Option<String>,
-    /// Checks failing in the current lab at its last check.
+    /// Every failing check (`lab/check`) of every lab not complete, in lab
+    /// order: a lab left failing is not hidden behind a later one.
     pub failing: Vec<String>,
     pub hints: usize,
+    /// `lab help` requests, all labs.
+    pub help: u32,
     pub minutes: f64,
 }
 
@@ -333,6 +336,29 @@ pub struct ClassReport {
     pub failing_checks: Vec<(String, usize)>,
     /// Per lab, in lab order.
     pub labs: Vec<LabRow>,
+    /// Set by [`ClassReport::with_roster`]: what the roster says about who
+    /// sent what.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub roster: Option<RosterCheck>,
+}
+
+/// The class measured against its roster.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RosterCheck {
+    /// Roster learners with no progress file.
+    pub missing: Vec<Learner>,
+    /// Learners whose progress uses another seed than the roster's (one
+    /// who forgot `--seed` works on seed 42).
+    pub seed_mismatches: Vec<SeedMismatch>,
+    /// Progress files whose learner is not on the roster.
+    pub not_on_roster: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SeedMismatch {
+    pub learner: String,
+    pub seed: u64,
+    pub roster_seed: u64,
 }
 
 /// How far the class is with one lab.
@@ -344,6 +370,16 @@ pub struct LabRow {
     pub completed: usize,
     /// Complete after `lab solve`.
     pub with_solution: usize,
+}
+
+/// One table of the report; the terminal, Markdown and HTML forms all
+/// render the same list of these, so they hold the same tables.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Table {
+    /// None for the learners' table, which comes first under the title.
+    pub title: Option<&'static str>,
+    pub head: Vec<&'static str>,
+    pub rows: Vec<Vec<String>>,
 }
 
 /// Read progress files: each input is a `progress.json` (or any `--json`
@@ -424,33 +460,36 @@ pub fn class_report(catalog: &Catalog, learners: &[(String, ProgressFile)]) -> C
     for (name, p) in learners {
         let mut completed = Vec::new();
         let mut with_solution = Vec::new();
-        let mut current = None;
+        let mut current: Option<(u64, String)> = None;
         let mut failing_now = Vec::new();
-        let (mut hints, mut minutes) = (0, 0.0);
+        let (mut hints, mut help, mut minutes) = (0, 0, 0.0);
         for lab in &catalog.labs {
             let Some(lp) = p.labs.get(&lab.spec.slug) else {
                 continue;
             };
             hints += lp.hints_shown;
+            help += lp.help_requests;
             minutes += lp.minutes_spent();
             if lp.used_solution() {
                 with_solution.push(lab.spec.slug.clone());
-            } else if lp.is_complete() {
-                completed.push(lab.spec.slug.clone());
-            } else if current.is_none() {
-                current = Some(lab.spec.slug.clone());
-                failing_now = lp
-                    .last_results
-                    .iter()
-                    .filter(|(_, ok)| !**ok)
-                    .map(|(id, _)| id.clone())
-                    .collect();
+                continue;
             }
-            for (id, ok) in &lp.last_results {
-                if !ok {
-                    *failing
-                        .entry(format!("{}/{id}", lab.spec.slug))
-                        .or_default() += 1;
+            if lp.is_complete() {
+                completed.push(lab.spec.slug.clone());
+                continue;
+            }
+            if current
+                .as_ref()
+                .is_none_or(|(at, _)| lp.last_activity_at >= *at)
+            {
+                current = Some((lp.last_activity_at, lab.spec.slug.clone()));
+            }
+            // In the lab's order of checks, as `lab check` lists them.
+            for check in &lab.spec.checks {
+                if lp.last_results.get(&check.id) == Some(&false) {
+                    let id = format!("{}/{}", lab.spec.slug, check.id);
+                    *failing.entry(id.clone()).or_default() += 1;
+                    failing_now.push(id);
                 }
             }
         }
@@ -459,9 +498,10 @@ pub fn class_report(catalog: &Catalog, learners: &[(String, ProgressFile)]) -> C
             seed: p.seed,
             completed,
             with_solution,
-            current,
+            current: current.map(|c| c.1),
             failing: failing_now,
             hints,
+            help,
             minutes: (minutes * 10.0).round() / 10.0,
         });
     }
@@ -493,152 +533,241 @@ pub fn class_report(catalog: &Catalog, learners: &[(String, ProgressFile)]) -> C
         learners: rows,
         failing_checks,
         labs,
+        roster: None,
     }
 }
 
 impl ClassReport {
-    fn table(&self) -> (Vec<&'static str>, Vec<Vec<String>>) {
-        let head = vec![
-            "learner",
-            "done",
-            "with the solution",
-            "working on",
-            "failing checks",
-            "hints",
-            "minutes",
-        ];
-        let rows = self
+    /// Compare with the roster (read by [`read_roster`], as `workshop
+    /// serve` reads it): who sent nothing, who works on another seed than
+    /// the roster's (or than `class_seed` derives), and files from learners
+    /// not on it.
+    pub fn with_roster(mut self, roster: &[Learner], class_seed: Option<u64>) -> ClassReport {
+        let missing = roster
+            .iter()
+            .filter(|l| !self.learners.iter().any(|r| r.learner == l.id))
+            .cloned()
+            .collect();
+        let seed_mismatches = self
             .learners
             .iter()
-            .map(|r| {
-                vec![
-                    r.learner.clone(),
-                    r.completed.len().to_string(),
-                    if r.with_solution.is_empty() {
-                        "-".into()
-                    } else {
-                        r.with_solution.join(" ")
-                    },
-                    r.current.clone().unwrap_or_else(|| "-".into()),
-                    if r.failing.is_empty() {
-                        "-".into()
-                    } else {
-                        r.failing.join(" ")
-                    },
-                    r.hints.to_string(),
-                    format!("{:.1}", r.minutes),
-                ]
+            .filter_map(|r| {
+                let l = roster.iter().find(|l| l.id == r.learner)?;
+                let want = l.expected_seed(class_seed)?;
+                (want != r.seed).then(|| SeedMismatch {
+                    learner: r.learner.clone(),
+                    seed: r.seed,
+                    roster_seed: want,
+                })
             })
             .collect();
-        (head, rows)
+        let not_on_roster = self
+            .learners
+            .iter()
+            .filter(|r| !roster.iter().any(|l| l.id == r.learner))
+            .map(|r| r.learner.clone())
+            .collect();
+        self.roster = Some(RosterCheck {
+            missing,
+            seed_mismatches,
+            not_on_roster,
+        });
+        self
     }
 
-    /// A plain table for the terminal.
-    pub fn to_terminal(&self) -> String {
-        let (head, rows) = self.table();
-        let mut widths: Vec<usize> = head.iter().map(|h| h.chars().count()).collect();
-        for r in &rows {
-            for (w, c) in widths.iter_mut().zip(r) {
-                *w = (*w).max(c.chars().count());
+    /// Every table of the report, in order.
+    pub fn tables(&self) -> Vec<Table> {
+        let list = |v: &[String]| {
+            if v.is_empty() {
+                "-".to_string()
+            } else {
+                v.join(" ")
+            }
+        };
+        let mut tables = vec![Table {
+            title: None,
+            head: vec![
+                "learner",
+                "done",
+                "with the solution",
+                "working on",
+                "failing checks",
+                "hints",
+                "help asked",
+                "minutes",
+            ],
+            rows: self
+                .learners
+                .iter()
+                .map(|r| {
+                    vec![
+                        r.learner.clone(),
+                        r.completed.len().to_string(),
+                        list(&r.with_solution),
+                        r.current.clone().unwrap_or_else(|| "-".into()),
+                        list(&r.failing),
+                        r.hints.to_string(),
+                        r.help.to_string(),
+                        format!("{:.1}", r.minutes),
+                    ]
+                })
+                .collect(),
+        }];
+        if let Some(roster) = &self.roster {
+            tables.push(Table {
+                title: Some("Missing: on the roster, no progress file"),
+                head: vec!["learner", "name"],
+                rows: roster
+                    .missing
+                    .iter()
+                    .map(|l| vec![l.id.clone(), l.name.clone()])
+                    .collect(),
+            });
+            tables.push(Table {
+                title: Some("Seed mismatches"),
+                head: vec!["learner", "seed used", "roster seed"],
+                rows: roster
+                    .seed_mismatches
+                    .iter()
+                    .map(|m| {
+                        vec![
+                            m.learner.clone(),
+                            m.seed.to_string(),
+                            m.roster_seed.to_string(),
+                        ]
+                    })
+                    .collect(),
+            });
+            if !roster.not_on_roster.is_empty() {
+                tables.push(Table {
+                    title: Some("Not on the roster"),
+                    head: vec!["learner"],
+                    rows: roster
+                        .not_on_roster
+                        .iter()
+                        .map(|l| vec![l.clone()])
+                        .collect(),
+                });
             }
         }
-        let line = |cells: Vec<String>| {
-            cells
+        tables.push(Table {
+            title: Some("Labs"),
+            head: vec!["lab", "started", "completed", "with the solution"],
+            rows: self
+                .labs
                 .iter()
-                .zip(&widths)
-                .map(|(c, w)| format!("{c:<w$}"))
-                .collect::<Vec<_>>()
-                .join("  ")
-                .trim_end()
-                .to_string()
-                + "\n"
-        };
-        let mut t = line(head.iter().map(|s| s.to_string()).collect());
-        for r in rows {
-            t.push_str(&line(r));
-        }
-        t.push_str("\nLabs (started / completed / with the solution):\n");
-        for l in &self.labs {
-            t.push_str(&format!(
-                "  {:<24} {} / {} / {}\n",
-                l.lab, l.started, l.completed, l.with_solution
-            ));
-        }
-        if !self.failing_checks.is_empty() {
-            t.push_str("\nChecks failing most:\n");
-            for (c, n) in &self.failing_checks {
-                t.push_str(&format!("  {n:>3}  {c}\n"));
+                .map(|l| {
+                    vec![
+                        l.lab.clone(),
+                        l.started.to_string(),
+                        l.completed.to_string(),
+                        l.with_solution.to_string(),
+                    ]
+                })
+                .collect(),
+        });
+        tables.push(Table {
+            title: Some("Checks failing most"),
+            head: vec!["check", "learners"],
+            rows: self
+                .failing_checks
+                .iter()
+                .map(|(c, n)| vec![c.clone(), n.to_string()])
+                .collect(),
+        });
+        tables
+    }
+
+    /// Plain aligned tables for the terminal.
+    pub fn to_terminal(&self) -> String {
+        let mut t = String::new();
+        for table in self.tables() {
+            if let Some(title) = table.title {
+                t.push_str(&format!("\n{title}:\n"));
+            }
+            if table.rows.is_empty() {
+                t.push_str("  none\n");
+                continue;
+            }
+            let mut widths: Vec<usize> = table.head.iter().map(|h| h.chars().count()).collect();
+            for r in &table.rows {
+                for (w, c) in widths.iter_mut().zip(r) {
+                    *w = (*w).max(c.chars().count());
+                }
+            }
+            let indent = if table.title.is_some() { "  " } else { "" };
+            let line = |cells: Vec<String>| {
+                let text = cells
+                    .iter()
+                    .zip(&widths)
+                    .map(|(c, w)| format!("{c:<w$}"))
+                    .collect::<Vec<_>>()
+                    .join("  ");
+                format!("{indent}{}\n", text.trim_end())
+            };
+            t.push_str(&line(table.head.iter().map(|s| s.to_string()).collect()));
+            for r in table.rows {
+                t.push_str(&line(r));
             }
         }
         t
     }
 
     pub fn to_markdown(&self) -> String {
-        let (head, rows) = self.table();
-        let mut md = format!(
-            "# Class report\n\n| {} |\n|{}\n",
-            head.join(" | "),
-            "---|".repeat(head.len())
-        );
-        for r in rows {
-            md.push_str(&format!("| {} |\n", r.join(" | ")));
-        }
-        md.push_str(
-            "\n## Labs\n\n| lab | started | completed | with the solution |\n|---|---|---|---|\n",
-        );
-        for l in &self.labs {
+        let cell = |s: &str| s.replace('|', "\\|");
+        let mut md = String::from("# Class report\n");
+        for table in self.tables() {
+            if let Some(title) = table.title {
+                md.push_str(&format!("\n## {title}\n"));
+            }
             md.push_str(&format!(
-                "| {} | {} | {} | {} |\n",
-                l.lab, l.started, l.completed, l.with_solution
+                "\n| {} |\n|{}\n",
+                table.head.join(" | "),
+                "---|".repeat(table.head.len())
             ));
-        }
-        md.push_str("\n## Checks failing most\n\n| check | learners |\n|---|---|\n");
-        for (c, n) in &self.failing_checks {
-            md.push_str(&format!("| {c} | {n} |\n"));
+            for r in table.rows {
+                let cells: Vec<String> = r.iter().map(|c| cell(c)).collect();
+                md.push_str(&format!("| {} |\n", cells.join(" | ")));
+            }
         }
         md
     }
 
     pub fn to_html(&self) -> String {
-        let (head, rows) = self.table();
-        let esc = |s: &str| {
-            s.replace('&', "&amp;")
-                .replace('<', "&lt;")
-                .replace('>', "&gt;")
-        };
         let mut h = String::from(
             "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>Class report</title>\n\
              <style>body{font-family:sans-serif}td,th{padding:4px 10px;border-bottom:1px solid #ccc;text-align:left}</style>\n\
-             </head><body>\n<h1>Class report</h1>\n<table>\n<tr>",
+             </head><body>\n<h1>Class report</h1>\n",
         );
-        for c in head {
-            h.push_str(&format!("<th>{}</th>", esc(c)));
-        }
-        h.push_str("</tr>\n");
-        for r in rows {
-            h.push_str("<tr>");
-            for c in r {
-                h.push_str(&format!("<td>{}</td>", esc(&c)));
+        for table in self.tables() {
+            if let Some(title) = table.title {
+                h.push_str(&format!("<h2>{}</h2>\n", html_escape(title)));
+            }
+            h.push_str("<table>\n<tr>");
+            for c in &table.head {
+                h.push_str(&format!("<th>{}</th>", html_escape(c)));
             }
             h.push_str("</tr>\n");
+            for r in &table.rows {
+                h.push_str("<tr>");
+                for c in r {
+                    h.push_str(&format!("<td>{}</td>", html_escape(c)));
+                }
+                h.push_str("</tr>\n");
+            }
+            h.push_str("</table>\n");
         }
-        h.push_str("</table>\n<h2>Labs</h2>\n<table>\n<tr><th>lab</th><th>started</th><th>completed</th><th>with the solution</th></tr>\n");
-        for l in &self.labs {
-            h.push_str(&format!(
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
-                esc(&l.lab),
-                l.started,
-                l.completed,
-                l.with_solution
-            ));
-        }
-        h.push_str("</table>\n<h2>Checks failing most</h2>\n<table>\n<tr><th>check</th><th>learners</th></tr>\n");
-        for (c, n) in &self.failing_checks {
-            h.push_str(&format!("<tr><td>{}</td><td>{n}</td></tr>\n", esc(c)));
-        }
-        h.push_str("</table>\n</body></html>\n");
+        h.push_str("</body></html>\n");
         h
     }
+}
+
+/// Text made safe for HTML (and SVG) element content and attribute values.
+pub fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 #[cfg(test)]

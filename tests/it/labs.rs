@@ -318,10 +318,10 @@ fn workshop_report_shows_who_is_stuck_where() {
     assert_eq!(
         report.learners[1].failing,
         vec![
-            "answer_cores",
-            "answer_seed",
-            "doctor_json",
-            "workspace_writable"
+            "00-setup/doctor_json",
+            "00-setup/workspace_writable",
+            "00-setup/answer_seed",
+            "00-setup/answer_cores",
         ]
     );
     assert_eq!(

@@ -442,3 +442,226 @@ fn page_renders_in_a_browser(addr: SocketAddr, dir: &Path) {
     assert!(dom.contains("answers.toml names your seed"), "{dom}");
     assert!(dom.contains("(roster: 31003)"), "{dom}");
 }
+
+/// The tables of a Markdown report: headings and rows of cells.
+fn markdown_tables(md: &str) -> Vec<(String, Vec<Vec<String>>)> {
+    let mut tables: Vec<(String, Vec<Vec<String>>)> = Vec::new();
+    let mut title = String::new();
+    let mut in_table = false;
+    for line in md.lines() {
+        if let Some(h) = line.strip_prefix("## ") {
+            title = h.to_string();
+        }
+        if !line.starts_with('|') {
+            in_table = false;
+            continue;
+        }
+        if line.starts_with("|---") {
+            continue;
+        }
+        if !in_table {
+            tables.push((std::mem::take(&mut title), Vec::new()));
+            in_table = true;
+        }
+        let cells = line
+            .trim_matches('|')
+            .split(" | ")
+            .map(|c| c.trim().to_string())
+            .collect();
+        tables.last_mut().unwrap().1.push(cells);
+    }
+    tables
+}
+
+/// The tables of an HTML report, the same way.
+fn html_tables(html: &str) -> Vec<(String, Vec<Vec<String>>)> {
+    let mut tables = Vec::new();
+    let mut title = String::new();
+    for (i, part) in html.split("<table>").enumerate() {
+        if i > 0 {
+            let body = part.split("</table>").next().unwrap();
+            let rows = body
+                .split("<tr>")
+                .skip(1)
+                .map(|row| {
+                    row.split(['<', '>'])
+                        .collect::<Vec<_>>()
+                        .windows(3)
+                        .filter(|w| (w[0] == "td" || w[0] == "th") && w[2].starts_with("/t"))
+                        .map(|w| {
+                            w[1].replace("&amp;", "&")
+                                .replace("&lt;", "<")
+                                .replace("&gt;", ">")
+                        })
+                        .collect::<Vec<String>>()
+                })
+                .collect();
+            tables.push((std::mem::take(&mut title), rows));
+        }
+        if let Some(h) = part.rsplit("<h2>").next().filter(|_| part.contains("<h2>")) {
+            title = h.split("</h2>").next().unwrap().to_string();
+        }
+    }
+    tables
+}
+
+/// `workshop report --roster`: who sent nothing, who is on another seed,
+/// every failing lab of a learner (lab 00 left failing does not hide lab
+/// 01), `lab solve` marked; the HTML holds the tables the Markdown holds.
+#[test]
+fn workshop_report_reads_the_roster() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("roster.csv"),
+        format!("id,name,seed\nana,Ana,{ANA}\nben,Ben,{BEN}\ncleo,Cleo,{CLEO}\ndan,Dan,31004\n"),
+    )
+    .unwrap();
+    let class = d.join("class");
+    let ana = class.join("ana");
+    let seed = ANA.to_string();
+    learner(
+        &ana,
+        None,
+        &[
+            "lab",
+            "start",
+            "0",
+            "--seed",
+            &seed,
+            "--learner",
+            "ana",
+            "--workspace",
+            ".",
+        ],
+    );
+    learner(&ana, None, &["lab", "check", "0"]);
+    learner(&ana, None, &["lab", "start", "1"]);
+    learner(&ana, None, &["lab", "check", "1"]);
+    learner(&ana, None, &["lab", "help", "1"]);
+    let ben = class.join("ben");
+    let seed = BEN.to_string();
+    learner(
+        &ben,
+        None,
+        &[
+            "lab",
+            "start",
+            "0",
+            "--seed",
+            &seed,
+            "--learner",
+            "ben",
+            "--workspace",
+            ".",
+        ],
+    );
+    assert!(learner(&ben, None, &["lab", "solve", "0"]).status.success());
+    let cleo = class.join("cleo");
+    learner(
+        &cleo,
+        None,
+        &["lab", "start", "0", "--learner", "cleo", "--workspace", "."],
+    );
+
+    let report = learner(
+        d,
+        None,
+        &[
+            "workshop",
+            "report",
+            "class",
+            "--roster",
+            "roster.csv",
+            "--json",
+        ],
+    );
+    assert!(
+        report.status.success(),
+        "{}",
+        String::from_utf8_lossy(&report.stderr)
+    );
+    let r: Value = serde_json::from_slice(&report.stdout).unwrap();
+    assert_eq!(r["roster"]["missing"][0]["id"], "dan");
+    assert_eq!(r["roster"]["missing"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        r["roster"]["seed_mismatches"],
+        serde_json::json!([{ "learner": "cleo", "seed": 42, "roster_seed": CLEO }])
+    );
+    let a = &r["learners"][0];
+    assert_eq!(a["learner"], "ana");
+    assert_eq!(a["current"], "01-data");
+    assert_eq!(a["help"], 1);
+    let failing: Vec<&str> = a["failing"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    assert!(
+        failing.iter().any(|f| f.starts_with("00-setup/")),
+        "{failing:?}"
+    );
+    assert!(
+        failing.iter().any(|f| f.starts_with("01-data/")),
+        "{failing:?}"
+    );
+    assert_eq!(
+        r["learners"][1]["with_solution"],
+        serde_json::json!(["00-setup"])
+    );
+
+    let md = learner(
+        d,
+        None,
+        &[
+            "workshop",
+            "report",
+            "class",
+            "--roster",
+            "roster.csv",
+            "--format",
+            "markdown",
+        ],
+    );
+    let html = learner(
+        d,
+        None,
+        &[
+            "workshop",
+            "report",
+            "class",
+            "--roster",
+            "roster.csv",
+            "--format",
+            "html",
+        ],
+    );
+    let md = markdown_tables(&String::from_utf8_lossy(&md.stdout));
+    let html = html_tables(&String::from_utf8_lossy(&html.stdout));
+    let titles: Vec<&str> = md.iter().map(|t| t.0.as_str()).collect();
+    assert_eq!(
+        titles,
+        [
+            "",
+            "Missing: on the roster, no progress file",
+            "Seed mismatches",
+            "Labs",
+            "Checks failing most"
+        ]
+    );
+    assert_eq!(
+        md, html,
+        "the HTML report holds other tables than the Markdown"
+    );
+    assert_eq!(md[1].1[1], ["dan", "Dan"]);
+    assert_eq!(md[2].1[1], ["cleo", "42", CLEO.to_string().as_str()]);
+    assert!(
+        md[0]
+            .1
+            .iter()
+            .any(|row| row[0] == "ben" && row[2] == "00-setup"),
+        "{:?}",
+        md[0]
+    );
+}
