@@ -420,8 +420,34 @@ pub enum WorkshopCommand {
     New(NewArgs),
     /// The class table from learners' progress files (terminal, Markdown, HTML).
     Report(ReportArgs),
+    /// Printable seed slips, one a learner: id, seed, setup line, class view, own ports.
+    Slips(SlipsArgs),
     /// The live class view: a small server learners' lab commands post to (CARELAB_CLASS), and the instructor's page.
     Serve(ClassServeArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SlipsArgs {
+    /// The roster; `learners.csv` from `workshop new` gives each learner's seed.
+    #[arg(long)]
+    pub roster: PathBuf,
+    /// The class seed, to derive each learner's seed where the roster has none.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// The class view's address (what `workshop serve --addr` listens on), e.g. http://192.168.1.20:7878.
+    #[arg(long, requires = "token_file")]
+    pub class_url: Option<String>,
+    /// The class token file, the same as `workshop serve --token-file` (made if it does not exist).
+    #[arg(long, requires = "class_url")]
+    pub token_file: Option<PathBuf>,
+    /// The first learner's first port; each learner gets a block of ten for the labs' servers.
+    #[arg(long, default_value_t = 20000)]
+    pub port_base: u16,
+    /// Where to write slips.html.
+    #[arg(long)]
+    pub out: PathBuf,
+    #[arg(long, env = "CARELAB_LABS_DIR", hide = true)]
+    pub labs_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -518,12 +544,37 @@ pub fn run_workshop(args: WorkshopCommand, ui: &Ui) -> Result<u8> {
             Ok(0)
         }
         WorkshopCommand::Serve(a) => serve_class(a, ui),
+        WorkshopCommand::Slips(a) => {
+            let catalog = catalog_from(&a.labs_dir)?;
+            let roster = workshop::read_roster(&a.roster)?;
+            let token = match &a.token_file {
+                Some(file) => Some(carelab::labs::class_server::class_token(file)?.0),
+                None => None,
+            };
+            let class = a.class_url.as_deref().zip(token.as_deref());
+            let slips = workshop::seed_slips(&roster, a.seed, &catalog, class, a.port_base)?;
+            let file = a.out.join("slips.html");
+            carelab::artifact::write_atomic(&file, workshop::slips_html(&slips).as_bytes())?;
+            let value = serde_json::json!({ "file": file, "slips": slips });
+            ui.result(&value, || {
+                format!(
+                    "Wrote {} seed slips to {} (print it: one slip a page).",
+                    slips.len(),
+                    file.display()
+                )
+            });
+            Ok(0)
+        }
         WorkshopCommand::Report(a) => {
             let catalog = catalog_from(&a.labs_dir)?;
             let learners = workshop::read_progress(&a.inputs)?;
             let mut report = workshop::class_report(&catalog, &learners);
-            if let Some(roster) = &a.roster {
-                report = report.with_roster(&workshop::read_roster(roster)?, a.seed);
+            let roster = match &a.roster {
+                Some(path) => workshop::read_roster(path)?,
+                None => Vec::new(),
+            };
+            if a.roster.is_some() {
+                report = report.with_roster(&roster, a.seed);
             }
             if let Some(out) = &a.out {
                 carelab::artifact::write_atomic(
@@ -534,8 +585,10 @@ pub fn run_workshop(args: WorkshopCommand, ui: &Ui) -> Result<u8> {
                     out.join("report.html"),
                     report.to_html().as_bytes(),
                 )?;
+                let made =
+                    write_certificates(&report, &roster, &catalog, &out.join("certificates"))?;
                 ui.info(format!(
-                    "Wrote {0}/report.md and {0}/report.html",
+                    "Wrote {0}/report.md, {0}/report.html and {made} certificate(s) in {0}/certificates/",
                     out.display()
                 ));
             }
@@ -547,6 +600,46 @@ pub fn run_workshop(args: WorkshopCommand, ui: &Ui) -> Result<u8> {
             Ok(0)
         }
     }
+}
+
+/// A certificate for each learner who completed a lab on their own work,
+/// named by the roster where it has a name; returns how many were written.
+fn write_certificates(
+    report: &workshop::ClassReport,
+    roster: &[workshop::Learner],
+    catalog: &Catalog,
+    dir: &std::path::Path,
+) -> Result<usize> {
+    let mut made = 0;
+    for row in &report.learners {
+        let name = roster
+            .iter()
+            .find(|l| l.id == row.learner && !l.name.is_empty())
+            .map(|l| l.name.as_str())
+            .unwrap_or(&row.learner);
+        let date = row
+            .finished_at
+            .and_then(|t| chrono::DateTime::from_timestamp(t as i64, 0))
+            .map(|d| d.format("%Y-%m-%d").to_string())
+            .unwrap_or_default();
+        let Some(svg) = workshop::certificate_svg(row, name, catalog, &date) else {
+            continue;
+        };
+        let file: String = row
+            .learner
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        carelab::artifact::write_atomic(dir.join(format!("{file}.svg")), svg.as_bytes())?;
+        made += 1;
+    }
+    Ok(made)
 }
 
 fn serve_class(a: ClassServeArgs, ui: &Ui) -> Result<u8> {

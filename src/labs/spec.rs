@@ -44,6 +44,20 @@ pub struct LabSpec {
     /// What the machine needs for this lab (`carelab doctor` checks it).
     #[serde(default)]
     pub requires: Requires,
+    /// Ports the lab's servers listen on; on a shared machine each learner
+    /// gets their own, printed on their seed slip (`workshop slips`).
+    #[serde(default)]
+    pub ports: Vec<PortSpec>,
+}
+
+/// A port a lab's server listens on.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PortSpec {
+    /// What listens there, e.g. "MLLP listener".
+    pub name: String,
+    /// The port the lab's texts use.
+    pub default: u16,
 }
 
 /// What a lab needs from the machine.

@@ -326,6 +326,8 @@ pub struct LearnerRow {
     /// `lab help` requests, all labs.
     pub help: u32,
     pub minutes: f64,
+    /// When the last lab completed on the learner's own work passed (Unix seconds).
+    pub finished_at: Option<u64>,
 }
 
 /// The class report.
@@ -463,6 +465,7 @@ pub fn class_report(catalog: &Catalog, learners: &[(String, ProgressFile)]) -> C
         let mut current: Option<(u64, String)> = None;
         let mut failing_now = Vec::new();
         let (mut hints, mut help, mut minutes) = (0, 0, 0.0);
+        let mut finished_at: Option<u64> = None;
         for lab in &catalog.labs {
             let Some(lp) = p.labs.get(&lab.spec.slug) else {
                 continue;
@@ -476,6 +479,7 @@ pub fn class_report(catalog: &Catalog, learners: &[(String, ProgressFile)]) -> C
             }
             if lp.is_complete() {
                 completed.push(lab.spec.slug.clone());
+                finished_at = finished_at.max(lp.completed_at);
                 continue;
             }
             if current
@@ -503,6 +507,7 @@ pub fn class_report(catalog: &Catalog, learners: &[(String, ProgressFile)]) -> C
             hints,
             help,
             minutes: (minutes * 10.0).round() / 10.0,
+            finished_at,
         });
     }
     rows.sort_by(|a, b| a.learner.cmp(&b.learner));
@@ -768,6 +773,208 @@ pub fn html_escape(s: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+}
+
+/// One learner's seed slip: what they type once, and where their lab
+/// servers listen.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Slip {
+    pub id: String,
+    pub name: String,
+    pub seed: u64,
+    /// The setup line (`lab start 0 ...`), with the class view's variables
+    /// in front when there is a class view.
+    pub setup: String,
+    /// `CARELAB_CLASS=... CARELAB_CLASS_TOKEN=...`, when there is a class view.
+    pub class_env: Option<String>,
+    pub ports: Vec<SlipPort>,
+}
+
+/// A lab's server port, moved to this learner's own.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SlipPort {
+    pub lab: String,
+    pub name: String,
+    /// The port the lab's texts use.
+    pub default: u16,
+    /// This learner's port (for a machine shared by the class).
+    pub port: u16,
+}
+
+/// The seed slips of a roster. Each learner gets a block of ports from
+/// `port_base` (learner `i` in roster order: `port_base + i * block`, one
+/// port a lab server, in lab order), so learners sharing a machine never
+/// collide; a learner on their own machine may keep the labs' defaults.
+pub fn seed_slips(
+    roster: &[Learner],
+    class_seed: Option<u64>,
+    catalog: &Catalog,
+    class: Option<(&str, &str)>,
+    port_base: u16,
+) -> Result<Vec<Slip>> {
+    let servers: Vec<(String, super::spec::PortSpec)> = catalog
+        .labs
+        .iter()
+        .flat_map(|l| {
+            l.spec
+                .ports
+                .iter()
+                .map(|p| (l.spec.slug.clone(), p.clone()))
+        })
+        .collect();
+    // Round the block up to tens so a learner's ports are easy to read.
+    let block = servers.len().div_ceil(10).max(1) * 10;
+    let last = port_base as usize + roster.len() * block;
+    if last > u16::MAX as usize {
+        return Err(Error::usage(format!(
+            "--port-base {port_base} leaves no room for {} learners with {block} ports each (the last would be {last}); choose a lower base",
+            roster.len()
+        )));
+    }
+    let class_env =
+        class.map(|(url, token)| format!("CARELAB_CLASS={url} CARELAB_CLASS_TOKEN={token}"));
+    roster
+        .iter()
+        .enumerate()
+        .map(|(i, learner)| {
+            let seed = learner.expected_seed(class_seed).ok_or_else(|| {
+                Error::usage(format!(
+                    "the roster gives learner {} no seed: pass the learners.csv that `workshop new` wrote, or --seed CLASS_SEED",
+                    learner.id
+                ))
+            })?;
+            let setup = match &class_env {
+                Some(env) => format!("{env} {}", setup_command(learner, seed)),
+                None => setup_command(learner, seed),
+            };
+            let ports = servers
+                .iter()
+                .enumerate()
+                .map(|(j, (lab, p))| SlipPort {
+                    lab: lab.clone(),
+                    name: p.name.clone(),
+                    default: p.default,
+                    port: (port_base as usize + i * block + j) as u16,
+                })
+                .collect();
+            Ok(Slip {
+                id: learner.id.clone(),
+                name: learner.name.clone(),
+                seed,
+                setup,
+                class_env: class_env.clone(),
+                ports,
+            })
+        })
+        .collect()
+}
+
+/// All slips as one printable page, one slip a sheet.
+pub fn slips_html(slips: &[Slip]) -> String {
+    let mut h = String::from(
+        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>Seed slips</title>\n<style>\n\
+         body{font-family:sans-serif;margin:0}\n\
+         .slip{border:2px dashed #888;margin:1.5cm;padding:1cm;page-break-after:always;break-after:page}\n\
+         .slip h1{margin-top:0}\n\
+         code{background:#f1f3f5;padding:2px 4px;word-break:break-all}\n\
+         td,th{text-align:left;padding:3px 10px 3px 0}\n\
+         </style></head><body>\n",
+    );
+    for s in slips {
+        h.push_str(&format!(
+            "<section class=\"slip\" id=\"slip-{id}\">\n<h1>CareLab workshop: {who}</h1>\n\
+             <table><tr><th>Your id</th><td><code>{id}</code></td></tr>\n\
+             <tr><th>Your seed</th><td><code>{seed}</code></td></tr></table>\n\
+             <h2>Once, at the start</h2>\n<p><code>{setup}</code></p>\n",
+            id = html_escape(&s.id),
+            who = html_escape(if s.name.is_empty() { &s.id } else { &s.name }),
+            seed = s.seed,
+            setup = html_escape(&s.setup),
+        ));
+        if let Some(env) = &s.class_env {
+            h.push_str(&format!(
+                "<h2>The class view</h2>\n<p>Your <code>lab check</code>, <code>hint</code>, <code>solve</code> and <code>help</code> tell the instructor's screen which checks pass (no data, no answers). <code>lab start</code> remembers it; in a new terminal before that, set:</p>\n<p><code>export {}</code></p>\n<p>Stuck? <code>carelab lab help N</code>.</p>\n",
+                html_escape(env)
+            ));
+        }
+        if !s.ports.is_empty() {
+            h.push_str("<h2>Your ports (on a shared machine)</h2>\n<table><tr><th>lab</th><th>server</th><th>the lab says</th><th>you use</th></tr>\n");
+            for p in &s.ports {
+                h.push_str(&format!(
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td><strong>{}</strong></td></tr>\n",
+                    html_escape(&p.lab),
+                    html_escape(&p.name),
+                    p.default,
+                    p.port
+                ));
+            }
+            h.push_str("</table>\n");
+        }
+        h.push_str("</section>\n");
+    }
+    h.push_str("</body></html>\n");
+    h
+}
+
+/// A completion certificate (SVG) for a learner with at least one lab
+/// passed on their own work; labs passed with `lab solve` are not on it,
+/// only counted. `None` when nothing was completed on their own work.
+pub fn certificate_svg(
+    row: &LearnerRow,
+    name: &str,
+    catalog: &Catalog,
+    date: &str,
+) -> Option<String> {
+    if row.completed.is_empty() {
+        return None;
+    }
+    let titles: Vec<String> = row
+        .completed
+        .iter()
+        .map(|slug| {
+            let title = catalog
+                .labs
+                .iter()
+                .find(|l| &l.spec.slug == slug)
+                .map(|l| l.spec.title.split(':').next().unwrap_or("").to_string())
+                .unwrap_or_default();
+            format!("{slug}  {title}")
+        })
+        .collect();
+    let height = 330 + 26 * titles.len();
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"800\" height=\"{height}\" viewBox=\"0 0 800 {height}\" font-family=\"serif\">\n\
+         <rect x=\"10\" y=\"10\" width=\"780\" height=\"{inner}\" fill=\"#fffdf5\" stroke=\"#7a5c1e\" stroke-width=\"4\"/>\n\
+         <text x=\"400\" y=\"80\" text-anchor=\"middle\" font-size=\"34\">Certificate of completion</text>\n\
+         <text x=\"400\" y=\"120\" text-anchor=\"middle\" font-size=\"18\">CareLab hands-on labs</text>\n\
+         <text x=\"400\" y=\"175\" text-anchor=\"middle\" font-size=\"30\" font-weight=\"bold\">{who}</text>\n\
+         <text x=\"400\" y=\"215\" text-anchor=\"middle\" font-size=\"16\">completed these labs, every check passing on their own work:</text>\n",
+        inner = height - 20,
+        who = html_escape(name),
+    );
+    for (i, t) in titles.iter().enumerate() {
+        svg.push_str(&format!(
+            "<text x=\"140\" y=\"{}\" font-size=\"17\">{}</text>\n",
+            255 + 26 * i,
+            html_escape(t)
+        ));
+    }
+    let foot = 255 + 26 * titles.len() + 20;
+    let extra = if row.with_solution.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " · {} more with the reference solution",
+            row.with_solution.len()
+        )
+    };
+    svg.push_str(&format!(
+        "<text x=\"400\" y=\"{foot}\" text-anchor=\"middle\" font-size=\"14\" fill=\"#555\">{} · seed {}{}</text>\n</svg>\n",
+        html_escape(date),
+        row.seed,
+        html_escape(&extra)
+    ));
+    Some(svg)
 }
 
 #[cfg(test)]

@@ -563,6 +563,36 @@ fn workshop_report_reads_the_roster() {
         None,
         &["lab", "start", "0", "--learner", "cleo", "--workspace", "."],
     );
+    // eve is not on the roster; she does lab 00 on her own work.
+    let eve = class.join("eve");
+    learner(
+        &eve,
+        None,
+        &[
+            "lab",
+            "start",
+            "0",
+            "--seed",
+            "5",
+            "--learner",
+            "eve",
+            "--workspace",
+            ".",
+        ],
+    );
+    let lab0 = eve.join("00-setup");
+    let doctor = learner(&lab0, None, &["doctor", "--workspace", "..", "--json"]);
+    std::fs::write(lab0.join("doctor.json"), &doctor.stdout).unwrap();
+    let cores = serde_json::from_slice::<Value>(&doctor.stdout).unwrap()["cores"].clone();
+    std::fs::write(
+        lab0.join("answers.toml"),
+        format!("seed = 5\ncores = {cores}\n"),
+    )
+    .unwrap();
+    assert_eq!(
+        learner(&lab0, None, &["lab", "check", "0"]).status.code(),
+        Some(0)
+    );
 
     let report = learner(
         d,
@@ -610,6 +640,37 @@ fn workshop_report_reads_the_roster() {
         r["learners"][1]["with_solution"],
         serde_json::json!(["00-setup"])
     );
+    assert_eq!(r["roster"]["not_on_roster"], serde_json::json!(["eve"]));
+
+    // Certificates: eve's own work, none for ben (lab solve) or ana (failing).
+    let out = learner(
+        d,
+        None,
+        &[
+            "workshop",
+            "report",
+            "class",
+            "--roster",
+            "roster.csv",
+            "--out",
+            "report",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let certs: Vec<String> = std::fs::read_dir(d.join("report/certificates"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    assert_eq!(certs, ["eve.svg"]);
+    let svg = std::fs::read_to_string(d.join("report/certificates/eve.svg")).unwrap();
+    let doc = roxmltree::Document::parse(&svg).unwrap_or_else(|e| panic!("{e}: {svg}"));
+    let text: Vec<&str> = doc.descendants().filter_map(|n| n.text()).collect();
+    assert!(text.contains(&"eve"), "{text:?}");
+    assert!(text.iter().any(|t| t.starts_with("00-setup")), "{text:?}");
 
     let md = learner(
         d,
@@ -646,6 +707,7 @@ fn workshop_report_reads_the_roster() {
             "",
             "Missing: on the roster, no progress file",
             "Seed mismatches",
+            "Not on the roster",
             "Labs",
             "Checks failing most"
         ]
@@ -664,4 +726,81 @@ fn workshop_report_reads_the_roster() {
         "{:?}",
         md[0]
     );
+}
+
+/// `workshop slips`: one slip a learner with their seed, the setup line
+/// with the class view in front, and their own block of the labs' ports.
+#[test]
+fn seed_slips_give_each_learner_seed_class_and_ports() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("roster.csv"),
+        "id,name\nana,Ana Silva\nben,Ben <Okafor>\n",
+    )
+    .unwrap();
+    let out = learner(
+        d,
+        None,
+        &[
+            "workshop",
+            "slips",
+            "--roster",
+            "roster.csv",
+            "--seed",
+            "2026",
+            "--class-url",
+            "http://10.0.0.5:7878",
+            "--token-file",
+            "tok",
+            "--out",
+            "slips",
+            "--json",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let token = std::fs::read_to_string(d.join("tok"))
+        .unwrap()
+        .trim()
+        .to_string();
+    let slips = v["slips"].as_array().unwrap();
+    assert_eq!(slips.len(), 2);
+    let ben_seed = carelab::labs::workshop::learner_seed(2026, "ben");
+    assert_eq!(slips[1]["seed"], ben_seed);
+    assert_eq!(
+        slips[1]["setup"],
+        format!("CARELAB_CLASS=http://10.0.0.5:7878 CARELAB_CLASS_TOKEN={token} carelab lab start 0 --seed {ben_seed} --learner ben --workspace carelab-work")
+    );
+    // The labs declare an MLLP listener (lab 03) and a model service (lab 09).
+    let ports = |i: usize| -> Vec<(u64, u64)> {
+        slips[i]["ports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| (p["default"].as_u64().unwrap(), p["port"].as_u64().unwrap()))
+            .collect()
+    };
+    assert_eq!(ports(0), [(2575, 20000), (8099, 20001)]);
+    assert_eq!(ports(1), [(2575, 20010), (8099, 20011)]);
+    let html = std::fs::read_to_string(d.join("slips/slips.html")).unwrap();
+    assert_eq!(html.matches("<section class=\"slip\"").count(), 2);
+    assert!(html.contains("Ben &lt;Okafor&gt;"), "names are escaped");
+    assert!(html.contains(&format!(
+        "export CARELAB_CLASS=http://10.0.0.5:7878 CARELAB_CLASS_TOKEN={token}"
+    )));
+    assert!(html.contains("<strong>20011</strong>"));
+
+    // Without seeds anywhere, slips cannot be made: say which learner.
+    let bad = learner(
+        d,
+        None,
+        &["workshop", "slips", "--roster", "roster.csv", "--out", "x"],
+    );
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("learner ana no seed"));
 }
