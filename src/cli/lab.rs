@@ -124,8 +124,19 @@ fn tell_class(w: &Workspace, slug: &str, kind: EventKind, ui: &Ui) -> Option<boo
     match link.post(&event, CLASS_TIMEOUT) {
         Ok(()) => Some(true),
         Err(e) => {
+            // An address left from another day's class is the likely cause
+            // when it came from the workspace rather than the environment.
+            let remembered = match ClassLink::from_env() {
+                Ok(Some(_)) => String::new(),
+                _ => format!(
+                    " (the address is from {}; delete it when the class is over)",
+                    w.root
+                        .join(carelab::labs::class_server::LINK_FILE)
+                        .display()
+                ),
+            };
             ui.warn(format!(
-                "class view not told: {e}; your work is saved, carry on"
+                "class view not told: {e}{remembered}; your work is saved, carry on"
             ));
             Some(false)
         }
@@ -464,6 +475,9 @@ pub struct ClassServeArgs {
     /// The file holding the class token (CARELAB_CLASS_TOKEN); made with a new token if it does not exist.
     #[arg(long)]
     pub token_file: PathBuf,
+    /// Keep every accepted event in this JSON-lines file, and show the ones already there at start (a restart keeps the room).
+    #[arg(long)]
+    pub events: Option<PathBuf>,
     #[arg(long, env = "CARELAB_LABS_DIR", hide = true)]
     pub labs_dir: Option<PathBuf>,
 }
@@ -655,9 +669,28 @@ fn serve_class(a: ClassServeArgs, ui: &Ui) -> Result<u8> {
     }
     let room = ClassRoom::new(roster, a.seed, &catalog);
     let warn_ui = ui.clone();
-    let server = ClassServer::new(room, token.clone(), move |r| {
+    let on_refused = move |r: &carelab::labs::class::Refused| {
         warn_ui.warn(format!("refused an event ({}): {}", r.status, r.message))
-    });
+    };
+    let server = match &a.events {
+        Some(path) => {
+            let (server, replayed, refused) =
+                ClassServer::with_log(room, token.clone(), path, on_refused)?;
+            if replayed + refused > 0 {
+                ui.info(format!(
+                    "replayed {replayed} event(s) from {}{}",
+                    path.display(),
+                    if refused > 0 {
+                        format!(" ({refused} no longer fit the roster or labs and were left out)")
+                    } else {
+                        String::new()
+                    }
+                ));
+            }
+            server
+        }
+        None => ClassServer::new(room, token.clone(), on_refused),
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -31,10 +31,13 @@ use super::class::{too_large, ClassEvent, ClassRoom, Refused, MAX_EVENT_BYTES};
 /// The instructor's page (inline CSS and JS only).
 pub const PAGE: &str = include_str!("class_page.html");
 
-/// The server's shared state: the room and the class token.
+/// The server's shared state: the room, the class token, and the event log.
 pub struct ClassServer {
     room: Mutex<ClassRoom>,
     token: String,
+    /// Every accepted event, one JSON line each with the server time it
+    /// arrived (`--events`), so a restarted server shows the room again.
+    log: Option<Mutex<std::fs::File>>,
     /// Told about each refused post (the instructor's terminal).
     on_refused: Box<dyn Fn(&Refused) + Send + Sync>,
 }
@@ -55,8 +58,56 @@ impl ClassServer {
         Arc::new(ClassServer {
             room: Mutex::new(room),
             token,
+            log: None,
             on_refused: Box::new(on_refused),
         })
+    }
+
+    /// `new`, keeping the events in `path`: the events already there are
+    /// played into the room first (returns how many were, and how many the
+    /// room now refuses, e.g. for a learner taken off the roster), then each
+    /// accepted event is appended.
+    pub fn with_log(
+        mut room: ClassRoom,
+        token: String,
+        path: &Path,
+        on_refused: impl Fn(&Refused) + Send + Sync + 'static,
+    ) -> Result<(Arc<Self>, usize, usize)> {
+        let (mut replayed, mut refused) = (0, 0);
+        if path.exists() {
+            let text = std::fs::read_to_string(path).at(path)?;
+            for (i, line) in text
+                .lines()
+                .enumerate()
+                .filter(|(_, l)| !l.trim().is_empty())
+            {
+                let logged: Logged = serde_json::from_str(line).map_err(|e| {
+                    Error::bad_input(
+                        path.display(),
+                        Some(format!("line {}", i + 1)),
+                        "an event line written by workshop serve",
+                        e.to_string(),
+                    )
+                })?;
+                let body = serde_json::to_vec(&logged.event)?;
+                match room.accept(&body, logged.at) {
+                    Ok(_) => replayed += 1,
+                    Err(_) => refused += 1,
+                }
+            }
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .at(path)?;
+        let server = Arc::new(ClassServer {
+            room: Mutex::new(room),
+            token,
+            log: Some(Mutex::new(file)),
+            on_refused: Box::new(on_refused),
+        });
+        Ok((server, replayed, refused))
     }
 
     pub fn router(self: &Arc<Self>) -> Router {
@@ -88,6 +139,14 @@ fn refusal(r: &Refused) -> Response {
         );
     }
     response
+}
+
+/// One line of the event log.
+#[derive(Debug, Serialize, Deserialize)]
+struct Logged {
+    /// Server time the event arrived (Unix seconds).
+    at: u64,
+    event: ClassEvent,
 }
 
 async fn page() -> Response {
@@ -175,7 +234,27 @@ async fn accept(
     let bytes = axum::body::to_bytes(body, MAX_EVENT_BYTES)
         .await
         .map_err(|_| too_large(MAX_EVENT_BYTES + 1))?;
-    server.room().accept(&bytes, now())
+    let at = now();
+    let mut room = server.room();
+    let event = room.accept(&bytes, at)?;
+    if let Some(log) = &server.log {
+        // Written under the room's lock, so the log's order is the room's.
+        use std::io::Write as _;
+        let line = serde_json::to_string(&Logged {
+            at,
+            event: event.clone(),
+        })
+        .unwrap_or_default();
+        let mut file = log.lock().unwrap_or_else(|p| p.into_inner());
+        if let Err(e) = writeln!(file, "{line}") {
+            (server.on_refused)(&Refused {
+                status: 500,
+                code: "log_failed",
+                message: format!("the event was taken but not written to the event log: {e}"),
+            });
+        }
+    }
+    Ok(event)
 }
 
 /// Serve the class on `listener` until `shutdown` resolves.

@@ -47,6 +47,35 @@ fn learner(dir: &Path, class: Option<(&str, &str)>, args: &[&str]) -> Output {
     cmd.output().unwrap()
 }
 
+/// Start `workshop serve` on a free port; the guard and the address.
+fn serve_class(roster: &Path, token_file: &Path, events: &Path) -> (Served, SocketAddr) {
+    let mut child = Command::new(exe())
+        .args(["workshop", "serve", "--addr", "127.0.0.1:0", "--roster"])
+        .arg(roster)
+        .arg("--token-file")
+        .arg(token_file)
+        .arg("--events")
+        .arg(events)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let served = Served(child);
+    let addr: SocketAddr = loop {
+        let line = lines
+            .next()
+            .expect("workshop serve said where it listens")
+            .unwrap();
+        if let Some(rest) = line.split("on http://").nth(1) {
+            break rest.split('/').next().unwrap().parse().unwrap();
+        }
+    };
+    // The server warns about refused events on stderr; keep the pipe drained.
+    std::thread::spawn(move || for _ in lines {});
+    (served, addr)
+}
+
 /// One HTTP/1.1 request on a fresh connection: the status and the body.
 fn http(
     addr: SocketAddr,
@@ -133,28 +162,8 @@ fn class_view_shows_the_room_and_refuses_bad_events() {
     )
     .unwrap();
     let token_file = d.join("class-token");
-    let mut child = Command::new(exe())
-        .args(["workshop", "serve", "--addr", "127.0.0.1:0", "--roster"])
-        .arg(&roster)
-        .arg("--token-file")
-        .arg(&token_file)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
-    let _served = Served(child);
-    let addr: SocketAddr = loop {
-        let line = lines
-            .next()
-            .expect("workshop serve said where it listens")
-            .unwrap();
-        if let Some(rest) = line.split("on http://").nth(1) {
-            break rest.split('/').next().unwrap().parse().unwrap();
-        }
-    };
-    // The server warns about refused events on stderr; keep the pipe drained.
-    std::thread::spawn(move || for _ in lines {});
+    let events = d.join("events.jsonl");
+    let (served, addr) = serve_class(&roster, &token_file, &events);
     let token = std::fs::read_to_string(&token_file)
         .unwrap()
         .trim()
@@ -387,6 +396,12 @@ fn class_view_shows_the_room_and_refuses_bad_events() {
     assert!(err.starts_with("warning: class view not told"), "{err}");
 
     page_renders_in_a_browser(addr, d);
+
+    // A restarted server with the same event log shows the same room.
+    let before = without_clock(state(addr));
+    drop(served);
+    let (_served, addr) = serve_class(&roster, &token_file, &events);
+    assert_eq!(without_clock(state(addr)), before);
 }
 
 /// The page's static HTML holds no learner; the rows appear only when its
