@@ -669,13 +669,11 @@ fn serve_class(a: ClassServeArgs, ui: &Ui) -> Result<u8> {
     }
     let room = ClassRoom::new(roster, a.seed, &catalog);
     let warn_ui = ui.clone();
-    let on_refused = move |r: &carelab::labs::class::Refused| {
-        warn_ui.warn(format!("refused an event ({}): {}", r.status, r.message))
-    };
+    let warn = move |message: String| warn_ui.warn(message);
     let server = match &a.events {
         Some(path) => {
             let (server, replayed, refused) =
-                ClassServer::with_log(room, token.clone(), path, on_refused)?;
+                ClassServer::with_log(room, token.clone(), path, warn)?;
             if replayed + refused > 0 {
                 ui.info(format!(
                     "replayed {replayed} event(s) from {}{}",
@@ -689,7 +687,7 @@ fn serve_class(a: ClassServeArgs, ui: &Ui) -> Result<u8> {
             }
             server
         }
-        None => ClassServer::new(room, token.clone(), on_refused),
+        None => ClassServer::new(room, token.clone(), warn),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

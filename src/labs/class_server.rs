@@ -38,8 +38,9 @@ pub struct ClassServer {
     /// Every accepted event, one JSON line each with the server time it
     /// arrived (`--events`), so a restarted server shows the room again.
     log: Option<Mutex<std::fs::File>>,
-    /// Told about each refused post (the instructor's terminal).
-    on_refused: Box<dyn Fn(&Refused) + Send + Sync>,
+    /// Told about each refused post and each event the log could not
+    /// keep, as one sentence (the instructor's terminal).
+    warn: Box<dyn Fn(String) + Send + Sync>,
 }
 
 fn now() -> u64 {
@@ -53,13 +54,13 @@ impl ClassServer {
     pub fn new(
         room: ClassRoom,
         token: String,
-        on_refused: impl Fn(&Refused) + Send + Sync + 'static,
+        warn: impl Fn(String) + Send + Sync + 'static,
     ) -> Arc<Self> {
         Arc::new(ClassServer {
             room: Mutex::new(room),
             token,
             log: None,
-            on_refused: Box::new(on_refused),
+            warn: Box::new(warn),
         })
     }
 
@@ -71,7 +72,7 @@ impl ClassServer {
         mut room: ClassRoom,
         token: String,
         path: &Path,
-        on_refused: impl Fn(&Refused) + Send + Sync + 'static,
+        warn: impl Fn(String) + Send + Sync + 'static,
     ) -> Result<(Arc<Self>, usize, usize)> {
         let (mut replayed, mut refused) = (0, 0);
         if path.exists() {
@@ -105,7 +106,7 @@ impl ClassServer {
             room: Mutex::new(room),
             token,
             log: Some(Mutex::new(file)),
-            on_refused: Box::new(on_refused),
+            warn: Box::new(warn),
         });
         Ok((server, replayed, refused))
     }
@@ -191,7 +192,7 @@ async fn events(
             Json(json!({ "accepted": event.kind, "learner": event.learner })).into_response()
         }
         Err(r) => {
-            (server.on_refused)(&r);
+            (server.warn)(format!("refused an event ({}): {}", r.status, r.message));
             refusal(&r)
         }
     }
@@ -247,11 +248,10 @@ async fn accept(
         .unwrap_or_default();
         let mut file = log.lock().unwrap_or_else(|p| p.into_inner());
         if let Err(e) = writeln!(file, "{line}") {
-            (server.on_refused)(&Refused {
-                status: 500,
-                code: "log_failed",
-                message: format!("the event was taken but not written to the event log: {e}"),
-            });
+            (server.warn)(format!(
+                "an event from {} was taken but not written to the event log: {e}",
+                event.learner
+            ));
         }
     }
     Ok(event)
@@ -389,5 +389,53 @@ impl ClassLink {
             "the class server at {base} refused the event ({}): {said}",
             answer.status
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::labs::workshop::Learner;
+    use crate::labs::Catalog;
+
+    fn room() -> ClassRoom {
+        let ana = Learner {
+            id: "ana".into(),
+            name: String::new(),
+            seed: Some(7),
+        };
+        ClassRoom::new(vec![ana], None, &Catalog::builtin().unwrap())
+    }
+
+    #[test]
+    fn a_damaged_event_log_is_named_by_line_and_others_replay() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("events.jsonl");
+        let good = r#"{"at":60,"event":{"learner":"ana","seed":7,"lab":"00-setup","kind":"help","time":1}}"#;
+        // ben was on yesterday's roster: left out, counted, not an error.
+        let gone = good.replace("\"ana\"", "\"ben\"");
+        std::fs::write(&log, format!("{good}\n{gone}\n")).unwrap();
+        let (server, replayed, refused) =
+            ClassServer::with_log(room(), "t".repeat(20), &log, |_| {}).unwrap();
+        assert_eq!((replayed, refused), (1, 1));
+        assert_eq!(server.room().state(120).asking_for_help, vec!["ana"]);
+        std::fs::write(&log, format!("{good}\n{{\"at\": 1, \"event\"\n")).unwrap();
+        let e = ClassServer::with_log(room(), "t".repeat(20), &log, |_| {})
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("line 2") && e.contains("events.jsonl"), "{e}");
+    }
+
+    #[test]
+    fn class_tokens_are_made_once_and_short_ones_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("class.token");
+        let (made, new) = class_token(&file).unwrap();
+        assert!(new && made.len() == 20);
+        assert_eq!(class_token(&file).unwrap(), (made, false));
+        std::fs::write(&file, "abc\n").unwrap();
+        let e = class_token(&file).unwrap_err().to_string();
+        assert!(e.contains("at least 8 characters"), "{e}");
     }
 }
