@@ -384,16 +384,24 @@ fn class_view_shows_the_room_and_refuses_bad_events() {
         "refused events changed the state"
     );
 
-    // A server that cannot be reached: the command's own exit code, one warning.
-    let lost = learner(
-        &ben,
-        Some(("http://127.0.0.1:1", token.as_str())),
-        &["lab", "check", "0"],
-    );
-    assert_eq!(lost.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&lost.stderr);
-    assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.starts_with("warning: class view not told"), "{err}");
+    // A server that cannot be reached, one that takes the connection and
+    // never answers, a URL without its token: each time the command's own
+    // exit code and one warning line.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_url = format!("http://{}", silent.local_addr().unwrap());
+    for (url, token, says) in [
+        ("http://127.0.0.1:1", token.as_str(), "is not reachable"),
+        (silent_url.as_str(), token.as_str(), "did not answer within"),
+        (url.as_str(), "", "CARELAB_CLASS_TOKEN is not"),
+    ] {
+        let lost = learner(&ben, Some((url, token)), &["lab", "check", "0"]);
+        assert_eq!(lost.status.code(), Some(1));
+        let err = String::from_utf8_lossy(&lost.stderr);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.starts_with("warning: class view not told"), "{err}");
+        assert!(err.contains(says), "{err}");
+    }
+    drop(silent);
 
     page_renders_in_a_browser(addr, d);
 
