@@ -122,7 +122,12 @@ fn tell_class(w: &Workspace, slug: &str, kind: EventKind, ui: &Ui) -> Option<boo
         return Some(false);
     };
     match link.post(&event, CLASS_TIMEOUT) {
-        Ok(()) => Some(true),
+        Ok(notice) => {
+            if let Some(notice) = notice {
+                ui.warn(format!("the class view says: {notice}"));
+            }
+            Some(true)
+        }
         Err(e) => {
             // An address left from another day's class is the likely cause
             // when it came from the workspace rather than the environment.

@@ -296,6 +296,20 @@ impl ClassRoom {
         Ok(event)
     }
 
+    /// What the learner who sent `event` should hear back, if anything:
+    /// that their workspace uses another seed than the roster gives them
+    /// (without saying which: their slip has it).
+    pub fn notice(&self, event: &ClassEvent) -> Option<String> {
+        let learner = self.roster.iter().find(|l| l.id == event.learner)?;
+        let want = learner.expected_seed(self.class_seed)?;
+        (want != event.seed).then(|| {
+            format!(
+                "this workspace uses seed {}, not the one on your seed slip, so your numbers are not yours; start a new workspace with the setup line on your slip",
+                event.seed
+            )
+        })
+    }
+
     /// The class as the page shows it, at server time `now`.
     pub fn state(&self, now: u64) -> ClassState {
         let mut learners = Vec::new();

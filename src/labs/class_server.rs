@@ -189,7 +189,9 @@ async fn events(
     let answer = accept(&server, &headers, body).await;
     match answer {
         Ok(event) => {
-            Json(json!({ "accepted": event.kind, "learner": event.learner })).into_response()
+            let notice = server.room().notice(&event);
+            Json(json!({ "accepted": event.kind, "learner": event.learner, "notice": notice }))
+                .into_response()
         }
         Err(r) => {
             (server.warn)(format!("refused an event ({}): {}", r.status, r.message));
@@ -348,9 +350,14 @@ impl ClassLink {
         Ok(file)
     }
 
-    /// Post one event; an error is a sentence for one warning line. Waits
-    /// at most `limit` in all (connecting included).
-    pub fn post(&self, event: &ClassEvent, limit: Duration) -> std::result::Result<(), String> {
+    /// Post one event; the server's notice for the learner, if any (a seed
+    /// that is not the roster's). An error is a sentence for one warning
+    /// line. Waits at most `limit` in all (connecting included).
+    pub fn post(
+        &self,
+        event: &ClassEvent,
+        limit: Duration,
+    ) -> std::result::Result<Option<String>, String> {
         use crate::infra::load::{parse_url, post_request, Connection};
         let base = self.url.trim_end_matches('/');
         let url = parse_url(&format!("{base}/events"))
@@ -379,7 +386,10 @@ impl ClassLink {
             Ok(Ok(a)) => a,
         };
         if (200..300).contains(&answer.status) {
-            return Ok(());
+            let notice = serde_json::from_slice::<serde_json::Value>(&answer.body)
+                .ok()
+                .and_then(|v| v["notice"].as_str().map(str::to_string));
+            return Ok(notice);
         }
         let said = serde_json::from_slice::<serde_json::Value>(&answer.body)
             .ok()

@@ -266,10 +266,15 @@ fn class_view_shows_the_room_and_refuses_bad_events() {
     // cleo forgot --seed (so 42) and checks.
     let cleo = d.join("cleo");
     learner(&cleo, class, &["lab", "start", "0", "--learner", "cleo"]);
-    assert_eq!(
-        learner(&cleo, class, &["lab", "check", "0"]).status.code(),
-        Some(1)
+    let check = learner(&cleo, class, &["lab", "check", "0"]);
+    assert_eq!(check.status.code(), Some(1));
+    // She is told, without the roster's seed being shown.
+    let err = String::from_utf8_lossy(&check.stderr);
+    assert!(
+        err.contains("uses seed 42, not the one on your seed slip"),
+        "{err}"
     );
+    assert!(!err.contains(&CLEO.to_string()), "{err}");
 
     let s = state(addr);
     assert_eq!(s["never_connected"], serde_json::json!(["dan"]));
