@@ -444,7 +444,10 @@ fn page_renders_in_a_browser(addr: SocketAddr, dir: &Path) {
         return;
     }
     let profile = dir.join("chromium-profile");
-    let out = Command::new(&browser)
+    // The DOM goes to a file (no pipe to fill), and a browser that hangs is
+    // stopped rather than hanging the test suite.
+    let dumped = dir.join("dom.html");
+    let mut child = Command::new(&browser)
         .args([
             "--headless",
             "--no-sandbox",
@@ -454,10 +457,20 @@ fn page_renders_in_a_browser(addr: SocketAddr, dir: &Path) {
         ])
         .arg(format!("--user-data-dir={}", profile.display()))
         .arg(format!("http://{addr}/"))
+        .stdout(std::fs::File::create(&dumped).unwrap())
         .stderr(Stdio::null())
-        .output()
+        .spawn()
         .unwrap();
-    let dom = String::from_utf8_lossy(&out.stdout);
+    let started = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > std::time::Duration::from_secs(180) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{browser} did not finish rendering the class page in 180 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let dom = std::fs::read_to_string(&dumped).unwrap();
     for row in [
         r#"<tr id="learner-ana" class="">"#,
         r#"<tr id="learner-ben" class="help">"#,
