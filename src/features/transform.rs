@@ -81,6 +81,25 @@ impl Transform {
         self.columns.len()
     }
 
+    /// The columns of the model's input before the transform, as the Open
+    /// Inference Protocol and the ONNX export take them: a numeric feature
+    /// in its own units (NaN when missing; no indicator column, the model
+    /// derives it), a binary one as 0/1, a categorical one a column a level.
+    pub fn input_columns(&self) -> Vec<String> {
+        let mut cols = Vec::new();
+        for step in &self.steps {
+            match step {
+                Step::Numeric { feature, .. } | Step::Binary { feature } => {
+                    cols.push(feature.clone())
+                }
+                Step::OneHot { feature, levels } => {
+                    cols.extend(levels.iter().map(|l| format!("{feature}={l}")));
+                }
+            }
+        }
+        cols
+    }
+
     /// Transform rows into a matrix with `width()` columns.
     pub fn apply(&self, rows: &[AnalysisRow]) -> Matrix {
         let cols = self.width();

@@ -802,6 +802,7 @@ mod tests {
                 .collect(),
             card: None,
             operating_point: None,
+            columns: vec![],
         }
     }
 

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::clinical::analysis::{AnalysisRow, FeatureValue, FEATURES};
+use crate::clinical::analysis::{AnalysisRow, FeatureKind, FeatureValue, FEATURES};
 use crate::error::{Error, Result};
 
 /// A model that turns analysis rows into risks in [0, 1].
@@ -44,6 +44,12 @@ pub struct ModelInfo {
     /// (`eval/eval.json`), when it was; CDS Hooks cards band risks from it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operating_point: Option<f64>,
+    /// The columns of the model's input tensor, in order (the Open Inference
+    /// Protocol's `features` input and the ONNX export's): a numeric or
+    /// binary feature by its name, a categorical one as one `name=level`
+    /// column a level it knows (one-hot).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub columns: Vec<String>,
 }
 
 /// A logistic model written as JSON: an intercept, one weight a numeric or
@@ -124,6 +130,27 @@ pub fn sigmoid(z: f64) -> f64 {
     }
 }
 
+impl LinearModel {
+    /// The input tensor's columns: every feature of the data dictionary in
+    /// its order, a categorical one as a column a level the model weighs (a
+    /// categorical it has no levels for has none, and the Open Inference
+    /// Protocol refuses the model, saying so).
+    fn columns(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for (name, kind) in FEATURES {
+            match kind {
+                FeatureKind::Categorical => {
+                    if let Some(levels) = self.levels.get(name) {
+                        out.extend(levels.keys().map(|l| format!("{name}={l}")));
+                    }
+                }
+                _ => out.push(name.to_string()),
+            }
+        }
+        out
+    }
+}
+
 impl Scorer for LinearModel {
     fn score(&self, rows: &[AnalysisRow]) -> Result<Vec<f64>> {
         Ok(rows
@@ -152,6 +179,7 @@ impl Scorer for LinearModel {
                 .collect(),
             card: None,
             operating_point: None,
+            columns: self.columns(),
         }
     }
 
@@ -224,6 +252,7 @@ impl TrainedModel {
             levels: BTreeMap::new(),
             card,
             operating_point: operating_point(run_dir),
+            columns: model.info().transform.input_columns(),
         };
         Ok(TrainedModel { model, info })
     }

@@ -64,6 +64,7 @@ mod serve_cds;
 mod serve_demo;
 mod serve_fhir;
 mod serve_http;
+mod serve_oip;
 mod serve_tls;
 mod tour;
 mod train_cli;
