@@ -207,14 +207,42 @@ pub enum ModelsCommand {
         #[command(flatten)]
         registry: RegistryArg,
     },
-    /// List model versions and their stages.
+    /// Point an alias (champion, challenger, ...) at a version, moving it
+    /// from the version it named; NAME@ALIAS then names that version
+    /// wherever a model is taken (serve, eval, monitor, models export).
+    Alias {
+        name: String,
+        alias: String,
+        #[arg(value_name = "VERSION")]
+        model_version: u32,
+        #[command(flatten)]
+        registry: RegistryArg,
+    },
+    /// Tag a version: KEY=VALUE, one or more (a key set again is replaced).
+    Tag {
+        name: String,
+        #[arg(value_name = "VERSION")]
+        model_version: u32,
+        #[arg(required = true, value_name = "KEY=VALUE")]
+        tags: Vec<String>,
+        #[command(flatten)]
+        registry: RegistryArg,
+    },
+    /// A model's stage changes and alias moves, oldest first.
+    History {
+        name: String,
+        #[command(flatten)]
+        registry: RegistryArg,
+    },
+    /// List model versions, their stages, aliases and tags.
     List {
         /// Only this model.
         name: Option<String>,
         #[command(flatten)]
         registry: RegistryArg,
     },
-    /// Print the run directory behind NAME@production, NAME@staging or NAME@VERSION.
+    /// Print the run directory behind NAME@production, NAME@staging,
+    /// NAME@VERSION or NAME@ALIAS.
     Resolve {
         reference: String,
         #[command(flatten)]
@@ -278,17 +306,83 @@ pub fn run_models(args: ModelsCommand, ui: &Ui) -> Result<u8> {
             let change = registry.open()?.archive(&name, version)?;
             report_change(ui, &change);
         }
+        ModelsCommand::Alias {
+            name,
+            alias,
+            model_version: version,
+            registry,
+        } => {
+            let change = registry.open()?.set_alias(&name, &alias, version)?;
+            ui.result(&change, || match change.from {
+                Some(from) if from != version => {
+                    format!("{name}@{alias}: v{from} -> v{version}")
+                }
+                Some(_) => format!("{name}@{alias}: already v{version}"),
+                None => format!("{name}@{alias}: new -> v{version}"),
+            });
+        }
+        ModelsCommand::Tag {
+            name,
+            model_version: version,
+            tags,
+            registry,
+        } => {
+            let mut pairs = Vec::with_capacity(tags.len());
+            for t in &tags {
+                let Some((k, v)) = t.split_once('=') else {
+                    return Err(Error::usage(format!("tag {t:?} must be KEY=VALUE")));
+                };
+                pairs.push((k.to_string(), v.to_string()));
+            }
+            let mut reg = registry.open()?;
+            reg.set_tags(&name, version, &pairs)?;
+            let now = reg
+                .list_models(Some(&name))?
+                .into_iter()
+                .find(|m| m.version == version)
+                .map(|m| m.tags)
+                .unwrap_or_default();
+            let value = serde_json::json!({"name": name, "version": version, "tags": now});
+            ui.result(&value, || {
+                let list: Vec<String> = now.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                format!("{name} v{version}: {}", list.join(" "))
+            });
+        }
+        ModelsCommand::History { name, registry } => {
+            let history = registry.open()?.history(&name)?;
+            ui.result(&history, || {
+                let mut t = String::new();
+                for h in &history {
+                    t.push_str(&format!(
+                        "{} v{:<4} {:<6} {}\n",
+                        h.changed_at, h.version, h.kind, h.change
+                    ));
+                }
+                if history.is_empty() {
+                    t.push_str(&format!("(no changes recorded for {name})\n"));
+                }
+                t
+            });
+        }
         ModelsCommand::List { name, registry } => {
             let models = registry.open()?.list_models(name.as_deref())?;
             ui.result(&models, || {
                 let mut t = format!(
-                    "{:<20} {:>7} {:<11} {:<28} {}\n",
-                    "model", "version", "stage", "run", "since"
+                    "{:<20} {:>7} {:<11} {:<28} {:<20} {}\n",
+                    "model", "version", "stage", "run", "since", "aliases, tags"
                 );
                 for m in &models {
+                    let mut marks: Vec<String> =
+                        m.aliases.iter().map(|a| format!("@{a}")).collect();
+                    marks.extend(m.tags.iter().map(|(k, v)| format!("{k}={v}")));
                     t.push_str(&format!(
-                        "{:<20} {:>7} {:<11} {:<28} {}\n",
-                        m.name, m.version, m.stage, m.run_id, m.stage_changed_at
+                        "{:<20} {:>7} {:<11} {:<28} {:<20} {}\n",
+                        m.name,
+                        m.version,
+                        m.stage,
+                        m.run_id,
+                        m.stage_changed_at,
+                        marks.join(" ")
                     ));
                 }
                 if models.is_empty() {

@@ -188,9 +188,9 @@ impl Scorer for LinearModel {
     }
 }
 
-/// Load the model a `--model` argument names: a linear model JSON file, or a
-/// run directory / `NAME@stage` registry reference once the trainer and the
-/// registry are wired in here. This is the one place that knows where models
+/// Load the model a `--model` argument names: a linear model JSON file, a
+/// run directory, or a registry reference (`NAME@stage`, `NAME@VERSION`,
+/// `NAME@ALIAS`; `registry::model_dir`). This is the one place that knows where models
 /// come from; the server calls it at start and on every reload.
 pub fn load_model(spec: &str) -> Result<Arc<dyn Scorer>> {
     load_model_from(spec, None)
@@ -203,26 +203,12 @@ pub fn load_model_from(spec: &str, registry: Option<&Path>) -> Result<Arc<dyn Sc
     if path.is_file() {
         return Ok(Arc::new(LinearModel::from_file(path)?));
     }
-    if path.is_dir() {
-        let linear = path.join("linear-model.json");
-        if linear.is_file() {
-            return Ok(Arc::new(LinearModel::from_file(linear)?));
-        }
-        return Ok(Arc::new(TrainedModel::load(path)?));
+    let dir = crate::registry::model_dir(spec, registry)?;
+    let linear = dir.join("linear-model.json");
+    if linear.is_file() {
+        return Ok(Arc::new(LinearModel::from_file(linear)?));
     }
-    if spec.contains('@') {
-        let registry = crate::registry::Registry::open(
-            registry.map_or_else(crate::registry::Registry::default_path, Path::to_path_buf),
-        )?;
-        let run_dir = registry.resolve(spec)?;
-        return Ok(Arc::new(TrainedModel::load(&run_dir)?));
-    }
-    Err(Error::bad_input(
-        spec,
-        None,
-        "a model file, a run directory or NAME@stage",
-        "nothing at that path",
-    ))
+    Ok(Arc::new(TrainedModel::load(&dir)?))
 }
 
 /// A model `carelab train` made: the same transform and network as offline
