@@ -234,6 +234,20 @@ pub enum ModelsCommand {
         #[command(flatten)]
         registry: RegistryArg,
     },
+    /// Write a model as files other tools load. onnx: OUT/model.onnx (opset
+    /// 17, the standardisation inside, a symbolic batch dimension) and a
+    /// Triton model repository, OUT/NAME/config.pbtxt and OUT/NAME/1/model.onnx.
+    Export {
+        /// NAME@stage, NAME@VERSION, NAME@ALIAS or a run directory.
+        reference: String,
+        #[arg(long, value_enum)]
+        format: ExportFormat,
+        /// The directory to write into (created if needed).
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        registry: RegistryArg,
+    },
     /// List model versions, their stages, aliases and tags.
     List {
         /// Only this model.
@@ -248,6 +262,13 @@ pub enum ModelsCommand {
         #[command(flatten)]
         registry: RegistryArg,
     },
+}
+
+/// What `carelab models export` writes.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// ONNX (opset 17) and a Triton model repository.
+    Onnx,
 }
 
 fn report_change(ui: &Ui, change: &carelab::registry::StageChange) {
@@ -346,6 +367,35 @@ pub fn run_models(args: ModelsCommand, ui: &Ui) -> Result<u8> {
             ui.result(&value, || {
                 let list: Vec<String> = now.iter().map(|(k, v)| format!("{k}={v}")).collect();
                 format!("{name} v{version}: {}", list.join(" "))
+            });
+        }
+        ModelsCommand::Export {
+            reference,
+            format: ExportFormat::Onnx,
+            out,
+            registry,
+        } => {
+            let started = std::time::Instant::now();
+            let exported = carelab::registry::export::export_onnx(
+                &reference,
+                registry.registry.as_deref(),
+                &out,
+            )?;
+            let seconds = started.elapsed().as_secs_f64();
+            let mut value = serde_json::to_value(&exported)?;
+            value["seconds"] = serde_json::json!(seconds);
+            ui.result(&value, || {
+                let mut t = format!(
+                    "exported {} version {} ({} input columns) in {:.3} s:\n",
+                    exported.name,
+                    exported.version,
+                    exported.columns.len(),
+                    seconds
+                );
+                for f in &exported.files {
+                    t.push_str(&format!("  {}\n", f.display()));
+                }
+                t
             });
         }
         ModelsCommand::History { name, registry } => {

@@ -100,6 +100,32 @@ impl Transform {
         cols
     }
 
+    /// Rows as the model's input tensor (`input_columns`, before the
+    /// transform): what a client sends the Open Inference Protocol route and
+    /// the ONNX export, which standardise it themselves.
+    pub fn input_tensor(&self, rows: &[AnalysisRow]) -> Matrix {
+        let cols = self.input_columns().len();
+        let mut data = Vec::with_capacity(rows.len() * cols);
+        for row in rows {
+            for step in &self.steps {
+                match step {
+                    Step::Numeric { feature, .. } | Step::Binary { feature } => {
+                        data.push(numeric(row, feature).map_or(f32::NAN, |x| x as f32))
+                    }
+                    Step::OneHot { feature, levels } => {
+                        let value = category(row, feature);
+                        data.extend(levels.iter().map(|l| f32::from(u8::from(*l == value))));
+                    }
+                }
+            }
+        }
+        Matrix {
+            rows: rows.len(),
+            cols,
+            data,
+        }
+    }
+
     /// Transform rows into a matrix with `width()` columns.
     pub fn apply(&self, rows: &[AnalysisRow]) -> Matrix {
         let cols = self.width();

@@ -14,7 +14,9 @@
 //! wall-clock UTC: the registry is a log of what happened when, not a
 //! reproducible artifact.
 
+pub mod export;
 pub mod models;
+pub mod onnx;
 pub mod runs;
 pub mod schema;
 

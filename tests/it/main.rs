@@ -55,6 +55,7 @@ mod labs_secrets;
 mod labs_silos;
 mod legacy_generate;
 mod legacy_ingest;
+mod models_export;
 mod monitor_cli;
 mod monitor_stats;
 mod population_sanity;

@@ -1,0 +1,136 @@
+//! `carelab models export`: a model as files other tools load.
+//!
+//! `onnx` writes `OUT/model.onnx` (see [`super::onnx`]) and a Triton model
+//! repository beside it: `OUT/NAME/config.pbtxt` and `OUT/NAME/1/model.onnx`,
+//! so `tritonserver --model-repository OUT` serves it over the same Open
+//! Inference Protocol `carelab serve` speaks, with the same input tensor.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::onnx;
+use crate::artifact::{sha256_file, write_atomic};
+use crate::error::{Error, IoContext, Result};
+
+/// What an export wrote.
+#[derive(Debug, Clone, Serialize)]
+pub struct Exported {
+    pub name: String,
+    pub version: String,
+    pub run_dir: PathBuf,
+    /// The input tensor's columns, in order.
+    pub columns: Vec<String>,
+    pub files: Vec<PathBuf>,
+}
+
+/// The model a reference names: its registry name and version, or for a
+/// run directory outside the registry, the directory's name and the
+/// weights' digest (what `carelab serve` calls it).
+fn identify(spec: &str, registry: Option<&Path>) -> Result<(String, String, PathBuf)> {
+    let path = Path::new(spec);
+    if spec.contains('@') && !path.exists() {
+        let reg = super::Registry::open(
+            registry.map_or_else(super::Registry::default_path, Path::to_path_buf),
+        )?;
+        let v = reg.resolve_version(spec)?;
+        return Ok((v.name, v.version.to_string(), PathBuf::from(v.run_dir)));
+    }
+    let dir = super::model_dir(spec, registry)?;
+    let name = dir
+        .canonicalize()
+        .unwrap_or_else(|_| dir.clone())
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "model".into());
+    Ok((name, String::new(), dir))
+}
+
+/// Export the model `spec` names as ONNX with a Triton repository in `out`.
+pub fn export_onnx(spec: &str, registry: Option<&Path>, out: &Path) -> Result<Exported> {
+    let (name, version, run_dir) = identify(spec, registry)?;
+    check_name(&name)?;
+    let model = crate::train::Model::load(&run_dir)?;
+    let info = model.info();
+    let weights_sha256 = sha256_file(run_dir.join(&info.weights_file))?;
+    let version = if version.is_empty() {
+        weights_sha256[..12].to_string()
+    } else {
+        version
+    };
+    let facts = onnx::Facts {
+        name: name.clone(),
+        version: version.clone(),
+        data_sha256: info.data_sha256.clone(),
+        extra: vec![
+            ("run".into(), run_dir.display().to_string()),
+            ("weights_sha256".into(), weights_sha256),
+            (
+                "model_kind".into(),
+                format!("{:?}", info.kind).to_lowercase(),
+            ),
+            (
+                "output".into(),
+                "probability of readmission within 30 days of discharge".into(),
+            ),
+        ],
+    };
+    let bytes = onnx::model_bytes(&info.transform, model.mlp(), &facts);
+    let columns = info.transform.input_columns();
+    let triton = out.join(&name);
+    let version_dir = triton.join("1");
+    std::fs::create_dir_all(&version_dir).at(&version_dir)?;
+    let files = vec![
+        out.join("model.onnx"),
+        version_dir.join("model.onnx"),
+        triton.join("config.pbtxt"),
+    ];
+    write_atomic(&files[0], &bytes)?;
+    write_atomic(&files[1], &bytes)?;
+    write_atomic(&files[2], triton_config(&name, columns.len()).as_bytes())?;
+    Ok(Exported {
+        name,
+        version,
+        run_dir,
+        columns,
+        files,
+    })
+}
+
+/// Triton's model configuration: the ONNX Runtime backend, the batch
+/// dimension Triton's own (dynamic batching up to 256 rows), and the input
+/// and output as `carelab serve` names them.
+fn triton_config(name: &str, width: usize) -> String {
+    format!(
+        r#"name: "{name}"
+platform: "onnxruntime_onnx"
+max_batch_size: 256
+input [
+  {{
+    name: "features"
+    data_type: TYPE_FP32
+    dims: [ {width} ]
+  }}
+]
+output [
+  {{
+    name: "probability"
+    data_type: TYPE_FP32
+    dims: [ 1 ]
+  }}
+]
+dynamic_batching {{ }}
+version_policy: {{ latest: {{ num_versions: 1 }} }}
+"#
+    )
+}
+
+/// A name Triton and file systems take as a directory.
+pub fn check_name(name: &str) -> Result<()> {
+    if name.is_empty() || name.starts_with('.') || name.contains(['/', '\\']) {
+        return Err(Error::usage(format!(
+            "cannot export model {name:?}: its name is no directory name"
+        )));
+    }
+    Ok(())
+}
