@@ -63,11 +63,14 @@ fn columns(info: &ModelInfo) -> Result<Vec<Column<'_>>, String> {
         };
         let (Column::Value(f) | Column::Level(f, _)) = column;
         let kind = FEATURES.iter().find(|(n, _)| *n == f).map(|(_, k)| *k);
-        let fits = match (&column, kind) {
-            (Column::Level(..), Some(FeatureKind::Categorical)) => true,
-            (Column::Value(_), Some(FeatureKind::Numeric | FeatureKind::Binary)) => true,
-            _ => false,
-        };
+        let fits = matches!(
+            (&column, kind),
+            (Column::Level(..), Some(FeatureKind::Categorical))
+                | (
+                    Column::Value(_),
+                    Some(FeatureKind::Numeric | FeatureKind::Binary)
+                )
+        );
         if !fits {
             return Err(format!(
                 "model {} has an input column {c:?} that is no feature of the data dictionary",

@@ -916,6 +916,7 @@ async fn oip_server() -> Response {
 
 /// The served model's description, when the route names it (and its
 /// version, when the route has one).
+#[allow(clippy::result_large_err)] // the error is a ready HTTP response
 fn oip_model(
     svc: &Service,
     name: &str,
@@ -995,6 +996,7 @@ async fn oip_infer_v(
 
 /// An infer request: its tensor read into named-feature rows, which are
 /// validated, scored, logged and audited as `/v1/predict/batch` does them.
+#[allow(clippy::result_large_err)] // the closure returns a ready HTTP response
 async fn infer_of(
     svc: Arc<Service>,
     name: String,
