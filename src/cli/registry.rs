@@ -237,6 +237,7 @@ pub enum ModelsCommand {
     /// Write a model as files other tools load. onnx: OUT/model.onnx (opset
     /// 17, the standardisation inside, a symbolic batch dimension) and a
     /// Triton model repository, OUT/NAME/config.pbtxt and OUT/NAME/1/model.onnx.
+    /// mlflow: an MLflow model directory (OUT/MLmodel, model.onnx, input example).
     Export {
         /// NAME@stage, NAME@VERSION, NAME@ALIAS or a run directory.
         reference: String,
@@ -269,6 +270,9 @@ pub enum ModelsCommand {
 pub enum ExportFormat {
     /// ONNX (opset 17) and a Triton model repository.
     Onnx,
+    /// An MLflow model directory (MLmodel with the onnx flavour, a tensor
+    /// signature and an input example) around the same ONNX graph.
+    Mlflow,
 }
 
 fn report_change(ui: &Ui, change: &carelab::registry::StageChange) {
@@ -371,16 +375,17 @@ pub fn run_models(args: ModelsCommand, ui: &Ui) -> Result<u8> {
         }
         ModelsCommand::Export {
             reference,
-            format: ExportFormat::Onnx,
+            format,
             out,
             registry,
         } => {
+            use carelab::registry::export;
             let started = std::time::Instant::now();
-            let exported = carelab::registry::export::export_onnx(
-                &reference,
-                registry.registry.as_deref(),
-                &out,
-            )?;
+            let how = match format {
+                ExportFormat::Onnx => export::export_onnx,
+                ExportFormat::Mlflow => export::export_mlflow,
+            };
+            let exported = how(&reference, registry.registry.as_deref(), &out)?;
             let seconds = started.elapsed().as_secs_f64();
             let mut value = serde_json::to_value(&exported)?;
             value["seconds"] = serde_json::json!(seconds);

@@ -4,6 +4,12 @@
 //! repository beside it: `OUT/NAME/config.pbtxt` and `OUT/NAME/1/model.onnx`,
 //! so `tritonserver --model-repository OUT` serves it over the same Open
 //! Inference Protocol `carelab serve` speaks, with the same input tensor.
+//!
+//! `mlflow` writes an MLflow model directory around the same graph: an
+//! `MLmodel` file with the `onnx` and `python_function` flavours, a tensor
+//! signature, and an input example (the guide's example stay, its missing
+//! numbers at the training medians: JSON has no NaN), so
+//! `mlflow.pyfunc.load_model(OUT)` loads it.
 
 use std::path::{Path, PathBuf};
 
@@ -46,8 +52,17 @@ fn identify(spec: &str, registry: Option<&Path>) -> Result<(String, String, Path
     Ok((name, String::new(), dir))
 }
 
-/// Export the model `spec` names as ONNX with a Triton repository in `out`.
-pub fn export_onnx(spec: &str, registry: Option<&Path>, out: &Path) -> Result<Exported> {
+/// A model made ready for export: who it is and its ONNX bytes.
+struct Prepared {
+    name: String,
+    version: String,
+    run_dir: PathBuf,
+    model: crate::train::Model,
+    columns: Vec<String>,
+    bytes: Vec<u8>,
+}
+
+fn prepare(spec: &str, registry: Option<&Path>) -> Result<Prepared> {
     let (name, version, run_dir) = identify(spec, registry)?;
     check_name(&name)?;
     let model = crate::train::Model::load(&run_dir)?;
@@ -77,7 +92,20 @@ pub fn export_onnx(spec: &str, registry: Option<&Path>, out: &Path) -> Result<Ex
     };
     let bytes = onnx::model_bytes(&info.transform, model.mlp(), &facts);
     let columns = info.transform.input_columns();
-    let triton = out.join(&name);
+    Ok(Prepared {
+        name,
+        version,
+        run_dir,
+        model,
+        columns,
+        bytes,
+    })
+}
+
+/// Export the model `spec` names as ONNX with a Triton repository in `out`.
+pub fn export_onnx(spec: &str, registry: Option<&Path>, out: &Path) -> Result<Exported> {
+    let p = prepare(spec, registry)?;
+    let triton = out.join(&p.name);
     let version_dir = triton.join("1");
     std::fs::create_dir_all(&version_dir).at(&version_dir)?;
     let files = vec![
@@ -85,16 +113,115 @@ pub fn export_onnx(spec: &str, registry: Option<&Path>, out: &Path) -> Result<Ex
         version_dir.join("model.onnx"),
         triton.join("config.pbtxt"),
     ];
-    write_atomic(&files[0], &bytes)?;
-    write_atomic(&files[1], &bytes)?;
-    write_atomic(&files[2], triton_config(&name, columns.len()).as_bytes())?;
+    write_atomic(&files[0], &p.bytes)?;
+    write_atomic(&files[1], &p.bytes)?;
+    write_atomic(
+        &files[2],
+        triton_config(&p.name, p.columns.len()).as_bytes(),
+    )?;
     Ok(Exported {
-        name,
-        version,
-        run_dir,
-        columns,
+        name: p.name,
+        version: p.version,
+        run_dir: p.run_dir,
+        columns: p.columns,
         files,
     })
+}
+
+/// Export the model `spec` names as an MLflow model directory in `out`.
+pub fn export_mlflow(spec: &str, registry: Option<&Path>, out: &Path) -> Result<Exported> {
+    let p = prepare(spec, registry)?;
+    std::fs::create_dir_all(out).at(out)?;
+    let info = p.model.info();
+    // The guide's example stay, its missing numbers at the training medians.
+    let example = info
+        .transform
+        .input_tensor(&[crate::serve::input::example_row()]);
+    let mut row = example.data;
+    let mut at = 0;
+    for step in &info.transform.steps {
+        match step {
+            crate::features::transform::Step::Numeric { median, .. } => {
+                if row[at].is_nan() {
+                    row[at] = *median as f32;
+                }
+                at += 1;
+            }
+            crate::features::transform::Step::Binary { .. } => at += 1,
+            crate::features::transform::Step::OneHot { levels, .. } => at += levels.len(),
+        }
+    }
+    let tensor = |name: &str, width: usize| {
+        serde_json::json!([{"type": "tensor", "name": name,
+            "tensor-spec": {"dtype": "float32", "shape": [-1, width]}}])
+        .to_string()
+    };
+    let carelab = serde_json::json!({
+        "model_name": p.name,
+        "model_version": p.version,
+        "feature_order": p.columns,
+        "training_data_sha256": info.data_sha256,
+    });
+    // JSON is YAML: the nested values need no YAML quoting of their own.
+    let mlmodel = format!(
+        "flavors:
+  onnx:
+    code: null
+    data: model.onnx
+    onnx_session_options: null
+    providers:
+    - CPUExecutionProvider
+  python_function:
+    data: model.onnx
+    loader_module: mlflow.onnx
+metadata: {carelab}
+model_uuid: {uuid}
+signature:
+  inputs: {inputs}
+  outputs: {outputs}
+  params: null
+saved_input_example_info:
+  artifact_path: input_example.json
+  serving_input_path: serving_input_example.json
+  type: ndarray
+utc_time_created: '{now}'
+",
+        uuid = &sha256_file_bytes(&p.bytes)[..32],
+        inputs = serde_json::to_string(&tensor(oip_input(), p.columns.len()))?,
+        outputs = serde_json::to_string(&tensor("probability", 1))?,
+        now = chrono::Utc::now().format("%Y-%m-%d %H:%M:%S%.6f"),
+    );
+    let example = serde_json::json!({ oip_input(): [row] });
+    let files = vec![
+        out.join("MLmodel"),
+        out.join("model.onnx"),
+        out.join("input_example.json"),
+        out.join("serving_input_example.json"),
+        out.join("requirements.txt"),
+    ];
+    write_atomic(&files[0], mlmodel.as_bytes())?;
+    write_atomic(&files[1], &p.bytes)?;
+    write_atomic(&files[2], serde_json::to_string(&example)?.as_bytes())?;
+    write_atomic(
+        &files[3],
+        serde_json::to_string_pretty(&serde_json::json!({ "inputs": example }))?.as_bytes(),
+    )?;
+    write_atomic(&files[4], b"onnx\nonnxruntime\nnumpy\n")?;
+    Ok(Exported {
+        name: p.name,
+        version: p.version,
+        run_dir: p.run_dir,
+        columns: p.columns,
+        files,
+    })
+}
+
+fn oip_input() -> &'static str {
+    crate::serve::oip::INPUT
+}
+
+fn sha256_file_bytes(bytes: &[u8]) -> String {
+    crate::artifact::sha256_hex(bytes)
 }
 
 /// Triton's model configuration: the ONNX Runtime backend, the batch

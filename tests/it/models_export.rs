@@ -19,10 +19,16 @@ use crate::serve_support::{baseline_table, tiny_model};
 
 /// `$PEERS_VENV/bin/python` when it imports onnx and onnxruntime.
 fn onnx_python() -> Option<PathBuf> {
+    peer_python("onnx, onnxruntime")
+}
+
+/// `$PEERS_VENV/bin/python` when it imports `modules`. Otherwise `None`
+/// after printing why, or a panic when `CARELAB_REQUIRE_CHECKERS=1`.
+fn peer_python(modules: &str) -> Option<PathBuf> {
     let required = std::env::var("CARELAB_REQUIRE_CHECKERS").as_deref() == Ok("1");
     let missing = |why: String| {
         assert!(!required, "CARELAB_REQUIRE_CHECKERS=1 but {why}");
-        eprintln!("skipped: {why} (set PEERS_VENV to a venv with onnx and onnxruntime)");
+        eprintln!("skipped: {why} (set PEERS_VENV to a venv with {modules})");
         None
     };
     let Some(venv) = std::env::var_os("PEERS_VENV") else {
@@ -30,15 +36,12 @@ fn onnx_python() -> Option<PathBuf> {
     };
     let python = Path::new(&venv).join("bin").join("python");
     let imports = Command::new(&python)
-        .args(["-c", "import onnx, onnxruntime"])
+        .args(["-c", &format!("import {modules}")])
         .output()
         .map(|o| o.status.success())
         .unwrap_or(false);
     if !imports {
-        return missing(format!(
-            "{} cannot import onnx and onnxruntime",
-            python.display()
-        ));
+        return missing(format!("{} cannot import {modules}", python.display()));
     }
     Some(python)
 }
@@ -179,4 +182,105 @@ fn an_aliased_model_exports_to_onnx_and_triton_and_scores_as_carelab_does() {
         got.len()
     );
     assert!(max < 1e-5, "max difference {max}");
+}
+
+/// `--format mlflow`: a directory MLflow's own loader reads, whose input
+/// example it scores as CareLab scores the same stay.
+#[test]
+fn an_mlflow_export_loads_in_mlflow_and_predicts_its_example_as_carelab_does() {
+    let work = tempfile::tempdir().unwrap();
+    let run = tiny_model(work.path());
+    let registry = work.path().join("registry.db");
+    {
+        let mut reg = carelab::registry::Registry::open(&registry).unwrap();
+        let id = reg.record_run(&run, "exp").unwrap();
+        reg.register_model("readmission", &id).unwrap();
+        reg.register_model("readmission", &id).unwrap();
+        reg.set_alias("readmission", "challenger", 2).unwrap();
+    }
+    let out = work.path().join("mlflow");
+    let done = Command::new(env!("CARGO_BIN_EXE_carelab"))
+        .args([
+            "--json",
+            "models",
+            "export",
+            "readmission@challenger",
+            "--format",
+            "mlflow",
+            "--out",
+        ])
+        .arg(&out)
+        .env("CARELAB_REGISTRY", &registry)
+        .output()
+        .unwrap();
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    let report: Value = serde_json::from_slice(&done.stdout).unwrap();
+    assert_eq!(report["version"], "2");
+    let mlmodel = std::fs::read_to_string(out.join("MLmodel")).unwrap();
+    assert!(
+        mlmodel.contains("    loader_module: mlflow.onnx\n"),
+        "{mlmodel}"
+    );
+    assert!(mlmodel.contains("    data: model.onnx\n"), "{mlmodel}");
+    let model =
+        ModelProto::decode(std::fs::read(out.join("model.onnx")).unwrap().as_slice()).unwrap();
+    assert_eq!(model.model_version, 2);
+
+    // The example is the guide's stay with its missing numbers at the
+    // training medians; CareLab scores that stay.
+    let scorer = carelab::serve::load_model(run.to_str().unwrap()).unwrap();
+    let loaded = carelab::train::Model::load(&run).unwrap();
+    let mut stay = carelab::serve::input::example_request();
+    for step in &loaded.info().transform.steps {
+        if let carelab::features::transform::Step::Numeric {
+            feature, median, ..
+        } = step
+        {
+            if stay.get(feature).is_none_or(Value::is_null) {
+                stay[feature.as_str()] = serde_json::json!(f64::from(*median as f32));
+            }
+        }
+    }
+    let row = carelab::serve::input::parse_predict(&stay, &scorer.info())
+        .unwrap()
+        .row;
+    let want = scorer.score(&[row]).unwrap()[0];
+
+    let Some(python) = peer_python("mlflow.pyfunc, onnx, onnxruntime") else {
+        return;
+    };
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/mlflow-load.py");
+    let loaded = Command::new(python).arg(script).arg(&out).output().unwrap();
+    assert!(
+        loaded.status.success(),
+        "{}",
+        String::from_utf8_lossy(&loaded.stderr)
+    );
+    let answer: Value = serde_json::from_slice(&loaded.stdout).unwrap();
+    let width = loaded_width(&report);
+    assert_eq!(
+        answer["inputs"],
+        serde_json::json!([{"name": "features", "type": "tensor",
+            "tensor-spec": {"dtype": "float32", "shape": [-1, width]}}])
+    );
+    assert_eq!(answer["outputs"][0]["name"], "probability");
+    assert_eq!(
+        answer["flavors"],
+        serde_json::json!(["onnx", "python_function"])
+    );
+    assert_eq!(answer["metadata"]["model_version"], "2");
+    assert_eq!(
+        answer["example_shape"]["features"],
+        serde_json::json!([1, width])
+    );
+    let got = answer["probability"][0].as_f64().unwrap();
+    assert!((got - want).abs() < 1e-5, "mlflow {got}, CareLab {want}");
+}
+
+fn loaded_width(report: &Value) -> usize {
+    report["columns"].as_array().unwrap().len()
 }
