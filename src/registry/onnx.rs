@@ -11,6 +11,7 @@
 //!
 //! ```text
 //! IsNaN -> Where(nan, median, x) -> Sub(mean) -> Div(sd)       standardised
+//!          Greater(0.5) -> Cast -> Where(binary columns, ., .)  yes/no as 0/1
 //!       -> Cast(float) -> Gather(indicator columns)            missing flags
 //! Concat -> Gemm -> Relu -> ... -> Gemm -> Sigmoid -> probability [batch, 1]
 //! ```
@@ -116,6 +117,9 @@ pub struct TensorProto {
     pub data_type: i32,
     #[prost(float, repeated, tag = "4")]
     pub float_data: Vec<f32>,
+    /// Also holds BOOL tensors, one 0/1 a value.
+    #[prost(int32, repeated, tag = "5")]
+    pub int32_data: Vec<i32>,
     #[prost(int64, repeated, tag = "7")]
     pub int64_data: Vec<i64>,
     #[prost(string, tag = "8")]
@@ -166,6 +170,7 @@ pub enum DimensionValue {
 
 const FLOAT: i32 = 1;
 const INT64: i32 = 7;
+const BOOL: i32 = 9;
 const ATTRIBUTE_INT: i32 = 2;
 
 /// What the export writes into the model's `metadata_props`.
@@ -184,6 +189,7 @@ fn float_tensor(name: &str, dims: &[usize], data: Vec<f32>) -> TensorProto {
         dims: dims.iter().map(|d| *d as i64).collect(),
         data_type: FLOAT,
         float_data: data,
+        int32_data: vec![],
         int64_data: vec![],
         name: name.into(),
     }
@@ -240,6 +246,9 @@ pub fn build(transform: &Transform, mlp: &Mlp, facts: &Facts) -> ModelProto {
     // Per input column: the number a missing value becomes, and the centre
     // and scale; binary and one-hot columns pass through (0, 0, 1).
     let (mut median, mut mean, mut sd) = (Vec::new(), Vec::new(), Vec::new());
+    // Binary columns: 1 above 0.5, else 0 (missing counts as 0), as the
+    // transform encodes them.
+    let mut binary: Vec<i32> = Vec::new();
     // Input columns whose missing flag the network reads, and the flags' names.
     let mut flagged: Vec<i64> = Vec::new();
     let mut flag_names: Vec<String> = Vec::new();
@@ -259,17 +268,20 @@ pub fn build(transform: &Transform, mlp: &Mlp, facts: &Facts) -> ModelProto {
                 median.push(*m as f32);
                 mean.push(*mu as f32);
                 sd.push(*s as f32);
+                binary.push(0);
             }
             Step::Binary { .. } => {
                 median.push(0.0);
                 mean.push(0.0);
                 sd.push(1.0);
+                binary.push(1);
             }
             Step::OneHot { levels, .. } => {
                 for _ in levels {
                     median.push(0.0);
                     mean.push(0.0);
                     sd.push(1.0);
+                    binary.push(0);
                 }
             }
         }
@@ -286,6 +298,26 @@ pub fn build(transform: &Transform, mlp: &Mlp, facts: &Facts) -> ModelProto {
         float_tensor("sd", &[n], sd),
     ];
     let mut x = "standardised".to_string();
+    if binary.contains(&1) {
+        initializer.push(TensorProto {
+            dims: vec![n as i64],
+            data_type: BOOL,
+            float_data: vec![],
+            int32_data: binary,
+            int64_data: vec![],
+            name: "binary_columns".into(),
+        });
+        initializer.push(float_tensor("half", &[], vec![0.5]));
+        nodes.push(node("Greater", &["imputed", "half"], "above_half", &[]));
+        nodes.push(node("Cast", &["above_half"], "yes_no", &[("to", 1)]));
+        nodes.push(node(
+            "Where",
+            &["binary_columns", "yes_no", "standardised"],
+            "encoded",
+            &[],
+        ));
+        x = "encoded".into();
+    }
     // The concatenation's column order, as the transform names columns.
     let mut order: Vec<String> = inputs.clone();
     if !flagged.is_empty() {
@@ -293,6 +325,7 @@ pub fn build(transform: &Transform, mlp: &Mlp, facts: &Facts) -> ModelProto {
             dims: vec![flagged.len() as i64],
             data_type: INT64,
             float_data: vec![],
+            int32_data: vec![],
             int64_data: flagged,
             name: "flagged_columns".into(),
         });
@@ -303,12 +336,7 @@ pub fn build(transform: &Transform, mlp: &Mlp, facts: &Facts) -> ModelProto {
             "flags",
             &[("axis", 1)],
         ));
-        nodes.push(node(
-            "Concat",
-            &["standardised", "flags"],
-            "x0",
-            &[("axis", 1)],
-        ));
+        nodes.push(node("Concat", &[&x, "flags"], "x0", &[("axis", 1)]));
         x = "x0".into();
         order.extend(flag_names);
     }
@@ -410,16 +438,19 @@ mod tests {
                     sd: 12.0,
                     indicator: true,
                 },
+                Step::Binary {
+                    feature: "chf".into(),
+                },
                 Step::OneHot {
                     feature: "sex".into(),
                     levels: vec!["F".into(), "M".into()],
                 },
             ],
-            columns: ["age", "hr", "hr_missing", "sex=F", "sex=M"]
+            columns: ["age", "hr", "hr_missing", "chf", "sex=F", "sex=M"]
                 .map(String::from)
                 .to_vec(),
         };
-        let mut mlp = Mlp::zeros(5, &[3]);
+        let mut mlp = Mlp::zeros(6, &[3]);
         for (i, p) in mlp.params.iter_mut().enumerate() {
             *p = i as f32;
         }
@@ -438,24 +469,27 @@ mod tests {
             .iter()
             .map(|e| (e.key.as_str(), e.value.as_str()))
             .collect();
-        assert!(meta.contains(&("feature_order", r#"["age","hr","sex=F","sex=M"]"#)));
+        assert!(meta.contains(&("feature_order", r#"["age","hr","chf","sex=F","sex=M"]"#)));
         let graph = back.graph.unwrap();
         let ops: Vec<&str> = graph.node.iter().map(|n| n.op_type.as_str()).collect();
         assert_eq!(
             ops,
             [
-                "IsNaN", "Where", "Sub", "Div", "Cast", "Gather", "Concat", "Gemm", "Relu", "Gemm",
-                "Sigmoid"
+                "IsNaN", "Where", "Sub", "Div", "Greater", "Cast", "Where", "Cast", "Gather",
+                "Concat", "Gemm", "Relu", "Gemm", "Sigmoid"
             ]
         );
-        // The first layer's columns follow the concatenation: age, hr, sex=F,
-        // sex=M, then hr_missing (transform column 2).
+        // Yes/no columns are encoded before the concatenation.
+        let concat = graph.node.iter().find(|n| n.op_type == "Concat").unwrap();
+        assert_eq!(concat.input, ["encoded", "flags"]);
+        // The first layer's columns follow the concatenation: age, hr, chf,
+        // sex=F, sex=M, then hr_missing (transform column 2).
         let w0 = graph
             .initializer
             .iter()
             .find(|t| t.name == "layers.0.weight")
             .unwrap();
-        assert_eq!(&w0.float_data[..5], &[0.0, 1.0, 3.0, 4.0, 2.0]);
+        assert_eq!(&w0.float_data[..6], &[0.0, 1.0, 3.0, 4.0, 5.0, 2.0]);
         let shape = graph.input[0]
             .r#type
             .clone()
@@ -468,6 +502,6 @@ mod tests {
             shape.dim[0].value,
             Some(DimensionValue::DimParam("batch".into()))
         );
-        assert_eq!(shape.dim[1].value, Some(DimensionValue::DimValue(4)));
+        assert_eq!(shape.dim[1].value, Some(DimensionValue::DimValue(5)));
     }
 }

@@ -124,16 +124,32 @@ fn an_aliased_model_exports_to_onnx_and_triton_and_scores_as_carelab_does() {
     let rows = carelab::clinical::analysis::read_analysis_csv(baseline_table()).unwrap();
     let want = loaded.score(&rows).unwrap();
     let x = loaded.info().transform.input_tensor(&rows);
+    // Yes/no columns count as 1 above 0.5, as the transform has them: every
+    // other row sends 0.9 and 0.3 for 1 and 0, and must score the same.
+    let binary: Vec<usize> = loaded
+        .info()
+        .transform
+        .steps
+        .iter()
+        .filter_map(|s| match s {
+            carelab::features::transform::Step::Binary { feature } => {
+                columns.iter().position(|c| c == feature)
+            }
+            _ => None,
+        })
+        .collect();
+    assert!(!binary.is_empty());
     let json_rows: Vec<Vec<Value>> = (0..x.rows)
         .map(|i| {
             x.row(i)
                 .iter()
-                .map(|v| {
-                    if v.is_nan() {
-                        Value::Null
-                    } else {
-                        serde_json::json!(v)
+                .enumerate()
+                .map(|(j, v)| match *v {
+                    v if v.is_nan() => Value::Null,
+                    v if i % 2 == 0 && binary.contains(&j) => {
+                        serde_json::json!(if v > 0.5 { 0.9 } else { 0.3 })
                     }
+                    v => serde_json::json!(v),
                 })
                 .collect()
         })
