@@ -9,9 +9,10 @@ use carelab::ui::Ui;
 
 #[derive(Debug, clap::Args)]
 pub struct EvalArgs {
-    /// The run directory the trainer wrote (runs/<name>).
+    /// The run directory the trainer wrote (runs/<name>), or a model in the
+    /// registry: NAME@stage, NAME@VERSION or NAME@ALIAS ($CARELAB_REGISTRY).
     #[arg(long)]
-    run: PathBuf,
+    run: String,
     /// Which split to evaluate: train, valid, calibration or test.
     #[arg(long, default_value = "test", value_parser = ["train", "valid", "calibration", "test"])]
     split: String,
@@ -81,15 +82,16 @@ pub fn run(args: EvalArgs, ui: &Ui) -> Result<u8> {
         seed: args.seed,
         bins: args.bins,
     };
+    let run = carelab::registry::model_dir(&args.run, None)?;
     ui.info(format!(
         "evaluating {} ({} split, {} bootstrap replicates of {})",
-        args.run.display(),
+        run.display(),
         options.split,
         options.bootstrap,
         options.resample.name()
     ));
-    let report = eval::evaluate(&args.run, &options)?;
-    let out = args.out.unwrap_or_else(|| args.run.join("eval"));
+    let report = eval::evaluate(&run, &options)?;
+    let out = args.out.unwrap_or_else(|| run.join("eval"));
     let files = eval::write_report(&report, &out)?;
     for w in &report.warnings {
         ui.warn(w);

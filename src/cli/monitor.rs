@@ -26,7 +26,7 @@ pub struct MonitorArgs {
     /// Labels for the current side: CSV with stay (or stay_id) and readmit_30d.
     #[arg(long)]
     labels: Option<PathBuf>,
-    /// Score data inputs with this model: a run directory or NAME@stage.
+    /// Score data inputs with this model: a run directory or NAME@stage, NAME@VERSION or NAME@ALIAS.
     #[arg(long)]
     model: Option<String>,
     /// Performance windows: month, week or N-days.
@@ -47,7 +47,7 @@ enum MonitorCommand {
         /// The reference data: an analysis table or a folder holding one.
         #[arg(long)]
         data: PathBuf,
-        /// Score it with this model too: a run directory or NAME@stage.
+        /// Score it with this model too: a run directory or NAME@stage, NAME@VERSION or NAME@ALIAS.
         #[arg(long)]
         model: Option<String>,
         /// Quantile bins per numeric feature.

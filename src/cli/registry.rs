@@ -207,19 +207,72 @@ pub enum ModelsCommand {
         #[command(flatten)]
         registry: RegistryArg,
     },
-    /// List model versions and their stages.
+    /// Point an alias (champion, challenger, ...) at a version, moving it
+    /// from the version it named; NAME@ALIAS then names that version
+    /// wherever a model is taken (serve, eval, monitor, models export).
+    Alias {
+        name: String,
+        alias: String,
+        #[arg(value_name = "VERSION")]
+        model_version: u32,
+        #[command(flatten)]
+        registry: RegistryArg,
+    },
+    /// Tag a version: KEY=VALUE, one or more (a key set again is replaced).
+    Tag {
+        name: String,
+        #[arg(value_name = "VERSION")]
+        model_version: u32,
+        #[arg(required = true, value_name = "KEY=VALUE")]
+        tags: Vec<String>,
+        #[command(flatten)]
+        registry: RegistryArg,
+    },
+    /// A model's stage changes and alias moves, oldest first.
+    History {
+        name: String,
+        #[command(flatten)]
+        registry: RegistryArg,
+    },
+    /// Write a model as files other tools load. onnx: OUT/model.onnx (opset
+    /// 17, the standardisation inside, a symbolic batch dimension) and a
+    /// Triton model repository, OUT/NAME/config.pbtxt and OUT/NAME/1/model.onnx.
+    /// mlflow: an MLflow model directory (OUT/MLmodel, model.onnx, input example).
+    Export {
+        /// NAME@stage, NAME@VERSION, NAME@ALIAS or a run directory.
+        reference: String,
+        #[arg(long, value_enum)]
+        format: ExportFormat,
+        /// The directory to write into (created if needed).
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        registry: RegistryArg,
+    },
+    /// List model versions, their stages, aliases and tags.
     List {
         /// Only this model.
         name: Option<String>,
         #[command(flatten)]
         registry: RegistryArg,
     },
-    /// Print the run directory behind NAME@production, NAME@staging or NAME@VERSION.
+    /// Print the run directory behind NAME@production, NAME@staging,
+    /// NAME@VERSION or NAME@ALIAS.
     Resolve {
         reference: String,
         #[command(flatten)]
         registry: RegistryArg,
     },
+}
+
+/// What `carelab models export` writes.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// ONNX (opset 17) and a Triton model repository.
+    Onnx,
+    /// An MLflow model directory (MLmodel with the onnx flavour, a tensor
+    /// signature and an input example) around the same ONNX graph.
+    Mlflow,
 }
 
 fn report_change(ui: &Ui, change: &carelab::registry::StageChange) {
@@ -278,17 +331,113 @@ pub fn run_models(args: ModelsCommand, ui: &Ui) -> Result<u8> {
             let change = registry.open()?.archive(&name, version)?;
             report_change(ui, &change);
         }
+        ModelsCommand::Alias {
+            name,
+            alias,
+            model_version: version,
+            registry,
+        } => {
+            let change = registry.open()?.set_alias(&name, &alias, version)?;
+            ui.result(&change, || match change.from {
+                Some(from) if from != version => {
+                    format!("{name}@{alias}: v{from} -> v{version}")
+                }
+                Some(_) => format!("{name}@{alias}: already v{version}"),
+                None => format!("{name}@{alias}: new -> v{version}"),
+            });
+        }
+        ModelsCommand::Tag {
+            name,
+            model_version: version,
+            tags,
+            registry,
+        } => {
+            let mut pairs = Vec::with_capacity(tags.len());
+            for t in &tags {
+                let Some((k, v)) = t.split_once('=') else {
+                    return Err(Error::usage(format!("tag {t:?} must be KEY=VALUE")));
+                };
+                pairs.push((k.to_string(), v.to_string()));
+            }
+            let mut reg = registry.open()?;
+            reg.set_tags(&name, version, &pairs)?;
+            let now = reg
+                .list_models(Some(&name))?
+                .into_iter()
+                .find(|m| m.version == version)
+                .map(|m| m.tags)
+                .unwrap_or_default();
+            let value = serde_json::json!({"name": name, "version": version, "tags": now});
+            ui.result(&value, || {
+                let list: Vec<String> = now.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                format!("{name} v{version}: {}", list.join(" "))
+            });
+        }
+        ModelsCommand::Export {
+            reference,
+            format,
+            out,
+            registry,
+        } => {
+            use carelab::registry::export;
+            let started = std::time::Instant::now();
+            let how = match format {
+                ExportFormat::Onnx => export::export_onnx,
+                ExportFormat::Mlflow => export::export_mlflow,
+            };
+            let exported = how(&reference, registry.registry.as_deref(), &out)?;
+            let seconds = started.elapsed().as_secs_f64();
+            let mut value = serde_json::to_value(&exported)?;
+            value["seconds"] = serde_json::json!(seconds);
+            ui.result(&value, || {
+                let mut t = format!(
+                    "exported {} version {} ({} input columns) in {:.3} s:\n",
+                    exported.name,
+                    exported.version,
+                    exported.columns.len(),
+                    seconds
+                );
+                for f in &exported.files {
+                    t.push_str(&format!("  {}\n", f.display()));
+                }
+                t
+            });
+        }
+        ModelsCommand::History { name, registry } => {
+            let history = registry.open()?.history(&name)?;
+            ui.result(&history, || {
+                let mut t = String::new();
+                for h in &history {
+                    t.push_str(&format!(
+                        "{} v{:<4} {:<6} {}\n",
+                        h.changed_at, h.version, h.kind, h.change
+                    ));
+                }
+                if history.is_empty() {
+                    t.push_str(&format!("(no changes recorded for {name})\n"));
+                }
+                t
+            });
+        }
         ModelsCommand::List { name, registry } => {
             let models = registry.open()?.list_models(name.as_deref())?;
             ui.result(&models, || {
                 let mut t = format!(
-                    "{:<20} {:>7} {:<11} {:<28} {}\n",
-                    "model", "version", "stage", "run", "since"
+                    "{:<20} {:>7} {:<11} {:<28} {:<20} {}\n",
+                    "model", "version", "stage", "run", "since", "aliases, tags"
                 );
                 for m in &models {
+                    let mut marks: Vec<String> =
+                        m.aliases.iter().map(|a| format!("@{a}")).collect();
+                    marks.extend(m.tags.iter().map(|(k, v)| format!("{k}={v}")));
                     t.push_str(&format!(
-                        "{:<20} {:>7} {:<11} {:<28} {}\n",
-                        m.name, m.version, m.stage, m.run_id, m.stage_changed_at
+                        "{:<20} {:>7} {:<11} {:<28} {:<20} {}\n",
+                        m.name,
+                        m.version,
+                        m.stage,
+                        m.run_id,
+                        m.stage_changed_at,
+                        marks.join(" ")
                     ));
                 }
                 if models.is_empty() {

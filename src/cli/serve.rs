@@ -17,7 +17,8 @@ use carelab::ui::Ui;
 
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
-    /// The model: a run directory, a model file, or NAME@stage from the registry.
+    /// The model: a run directory, a model file, or NAME@stage, NAME@VERSION
+    /// or NAME@ALIAS from the registry.
     #[arg(long, required_unless_present_any = ["hash_token", "ehr_keygen", "sign_jwt"])]
     model: Option<String>,
     /// Address to listen on.
@@ -60,7 +61,7 @@ pub struct ServeArgs {
     /// The certificate's private key (PEM); needs --tls-cert.
     #[arg(long, requires = "tls_cert")]
     tls_key: Option<PathBuf>,
-    /// The registry NAME@stage is looked up in.
+    /// The registry NAME@stage (or @VERSION, @ALIAS) is looked up in.
     #[arg(long, env = "CARELAB_REGISTRY")]
     registry: Option<PathBuf>,
     /// The address callers reach this service at (https://cds.example.org):
@@ -275,7 +276,7 @@ pub struct BenchServeArgs {
     /// NAME@stage (default: a small MLP trained here on the toy table).
     #[arg(long, conflicts_with = "url")]
     pub model: Option<String>,
-    /// The registry NAME@stage is looked up in.
+    /// The registry NAME@stage (or @VERSION, @ALIAS) is looked up in.
     #[arg(long, env = "CARELAB_REGISTRY")]
     pub registry: Option<PathBuf>,
     /// Connections, each sending its next request when the last is answered.

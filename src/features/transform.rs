@@ -81,6 +81,51 @@ impl Transform {
         self.columns.len()
     }
 
+    /// The columns of the model's input before the transform, as the Open
+    /// Inference Protocol and the ONNX export take them: a numeric feature
+    /// in its own units (NaN when missing; no indicator column, the model
+    /// derives it), a binary one as 0/1, a categorical one a column a level.
+    pub fn input_columns(&self) -> Vec<String> {
+        let mut cols = Vec::new();
+        for step in &self.steps {
+            match step {
+                Step::Numeric { feature, .. } | Step::Binary { feature } => {
+                    cols.push(feature.clone())
+                }
+                Step::OneHot { feature, levels } => {
+                    cols.extend(levels.iter().map(|l| format!("{feature}={l}")));
+                }
+            }
+        }
+        cols
+    }
+
+    /// Rows as the model's input tensor (`input_columns`, before the
+    /// transform): what a client sends the Open Inference Protocol route and
+    /// the ONNX export, which standardise it themselves.
+    pub fn input_tensor(&self, rows: &[AnalysisRow]) -> Matrix {
+        let cols = self.input_columns().len();
+        let mut data = Vec::with_capacity(rows.len() * cols);
+        for row in rows {
+            for step in &self.steps {
+                match step {
+                    Step::Numeric { feature, .. } | Step::Binary { feature } => {
+                        data.push(numeric(row, feature).map_or(f32::NAN, |x| x as f32))
+                    }
+                    Step::OneHot { feature, levels } => {
+                        let value = category(row, feature);
+                        data.extend(levels.iter().map(|l| f32::from(u8::from(*l == value))));
+                    }
+                }
+            }
+        }
+        Matrix {
+            rows: rows.len(),
+            cols,
+            data,
+        }
+    }
+
     /// Transform rows into a matrix with `width()` columns.
     pub fn apply(&self, rows: &[AnalysisRow]) -> Matrix {
         let cols = self.width();

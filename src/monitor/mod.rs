@@ -36,22 +36,10 @@ pub struct MonitorOptions {
     pub thresholds: Thresholds,
 }
 
-/// Load a model from a run directory or a `NAME@stage` registry reference.
+/// Load a model from a run directory or a registry reference
+/// (`NAME@stage`, `NAME@VERSION`, `NAME@ALIAS`).
 pub fn load_model(spec: &str) -> Result<crate::train::Model> {
-    let path = Path::new(spec);
-    if path.is_dir() {
-        return crate::train::Model::load(path);
-    }
-    if spec.contains('@') {
-        let registry = crate::registry::Registry::open(crate::registry::Registry::default_path())?;
-        return crate::train::Model::load(registry.resolve(spec)?);
-    }
-    Err(Error::bad_input(
-        spec,
-        None,
-        "a run directory or NAME@stage",
-        "neither",
-    ))
+    crate::train::Model::load(crate::registry::model_dir(spec, None)?)
 }
 
 /// Read a data side into a sample, scored by the model when there is one.

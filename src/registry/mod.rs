@@ -6,14 +6,17 @@
 //! versions, each pointing at a run, each in one stage: none, staging,
 //! production or archived. Promoting a version to production archives the
 //! one there before it, so serving always has exactly one answer to
-//! `NAME@production` ([`Registry::resolve`]).
+//! `NAME@production` ([`Registry::resolve`]). Aliases (`NAME@champion`)
+//! point at one version each and move atomically; versions carry tags.
 //!
 //! The file is plain SQLite (WAL mode, so readers never block the writer):
 //! learners can open it with the `sqlite3` shell. Times in the registry are
 //! wall-clock UTC: the registry is a log of what happened when, not a
 //! reproducible artifact.
 
+pub mod export;
 pub mod models;
+pub mod onnx;
 pub mod runs;
 pub mod schema;
 
@@ -27,7 +30,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, IoContext, Result};
 
-pub use models::{ModelVersion, StageChange};
+pub use models::{AliasChange, HistoryEntry, ModelVersion, StageChange};
 pub use runs::{Comparison, RunDetail, RunSummary};
 
 /// The environment variable that names the registry file.
@@ -105,6 +108,21 @@ impl Registry {
             "none",
         )
     }
+}
+
+/// The run directory a model argument names: a registry reference
+/// (`NAME@production`, `NAME@3`, `NAME@champion`) looked up in `registry`
+/// (`None`: [`Registry::default_path`]), or else the path as it is (what
+/// loads it says what is missing there). Serving, scoring, evaluation and
+/// export all take their model through this.
+pub fn model_dir(spec: &str, registry: Option<&Path>) -> Result<PathBuf> {
+    let path = Path::new(spec);
+    if spec.contains('@') && !path.exists() {
+        let registry =
+            Registry::open(registry.map_or_else(Registry::default_path, Path::to_path_buf))?;
+        return registry.resolve(spec);
+    }
+    Ok(path.to_path_buf())
 }
 
 /// Now, as ISO-8601 UTC to the second.

@@ -1,5 +1,12 @@
-//! Model versions and their stages.
+//! Model versions, their stages, aliases and tags.
+//!
+//! An alias (`champion`, `challenger`) names one version of a model and is
+//! moved, not copied: `set_alias` replaces where it points and records the
+//! move in `alias_changes` in one transaction, so a reader sees the old or
+//! the new version, never none. `NAME@ALIAS` then resolves wherever
+//! `NAME@production` does.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
@@ -18,6 +25,55 @@ pub struct ModelVersion {
     pub stage: Stage,
     pub created_at: String,
     pub stage_changed_at: String,
+    /// The aliases pointing at this version, sorted.
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    /// The version's tags.
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+}
+
+/// An alias set or moved.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AliasChange {
+    pub name: String,
+    pub alias: String,
+    /// The version it pointed at before, if it existed.
+    pub from: Option<u32>,
+    pub to: u32,
+}
+
+/// One entry of a model's history: a stage change or an alias move.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub changed_at: String,
+    pub version: u32,
+    /// `stage` or `alias`.
+    pub kind: String,
+    /// `staging -> production`, or `champion: 2 -> 3` (`new -> 3` when set
+    /// for the first time).
+    pub change: String,
+}
+
+/// Whether `alias` may name a version: a lower-case word (letters, digits,
+/// `-`, `_`, starting with a letter) that is no stage name, so `NAME@X`
+/// always means one thing.
+fn check_alias(alias: &str) -> Result<()> {
+    let word = alias.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+        && alias
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+    if !word || alias.len() > 64 {
+        return Err(Error::usage(format!(
+            "alias {alias:?} must be a lower-case word of letters, digits, '-' or '_' starting with a letter"
+        )));
+    }
+    if alias.parse::<Stage>().is_ok() {
+        return Err(Error::usage(format!(
+            "alias {alias:?} is a stage name; NAME@{alias} already means the stage"
+        )));
+    }
+    Ok(())
 }
 
 /// A stage change, and any version it moved out of production.
@@ -136,6 +192,120 @@ impl Registry {
         })
     }
 
+    /// The version's stage, or an error naming what is not registered.
+    fn version_exists(
+        tx: &rusqlite::Transaction<'_>,
+        path: &str,
+        name: &str,
+        version: u32,
+    ) -> Result<()> {
+        let found: Option<u32> = tx
+            .query_row(
+                "SELECT version FROM model_versions WHERE name = ?1 AND version = ?2",
+                params![name, version],
+                |r| r.get(0),
+            )
+            .optional()?;
+        match found {
+            Some(_) => Ok(()),
+            None => Err(Error::bad_input(
+                format!("registry {path}"),
+                Some(format!("model {name} version {version}")),
+                "a registered model version",
+                "none",
+            )),
+        }
+    }
+
+    /// Point `alias` of model `name` at `version`, moving it from the
+    /// version it named before, and record the move; one transaction.
+    pub fn set_alias(&mut self, name: &str, alias: &str, version: u32) -> Result<AliasChange> {
+        check_alias(alias)?;
+        let at = now();
+        let path = self.path.display().to_string();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        Self::version_exists(&tx, &path, name, version)?;
+        let from: Option<u32> = tx
+            .query_row(
+                "SELECT version FROM model_aliases WHERE name = ?1 AND alias = ?2",
+                params![name, alias],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if from != Some(version) {
+            tx.execute(
+                "INSERT INTO model_aliases (name, alias, version, set_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (name, alias) DO UPDATE SET version = excluded.version, set_at = excluded.set_at",
+                params![name, alias, version, at],
+            )?;
+            tx.execute(
+                "INSERT INTO alias_changes (name, alias, from_version, to_version, changed_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![name, alias, from, version, at],
+            )?;
+        }
+        tx.commit()?;
+        Ok(AliasChange {
+            name: name.to_string(),
+            alias: alias.to_string(),
+            from,
+            to: version,
+        })
+    }
+
+    /// Set tags on a version (a key set again takes the new value).
+    pub fn set_tags(&mut self, name: &str, version: u32, tags: &[(String, String)]) -> Result<()> {
+        for (key, _) in tags {
+            if key.is_empty() || key.contains('=') || key.chars().any(char::is_whitespace) {
+                return Err(Error::usage(format!(
+                    "tag key {key:?} must be non-empty, without spaces or '='"
+                )));
+            }
+        }
+        let at = now();
+        let path = self.path.display().to_string();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        Self::version_exists(&tx, &path, name, version)?;
+        for (key, value) in tags {
+            tx.execute(
+                "INSERT INTO version_tags (name, version, key, value, set_at) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (name, version, key) DO UPDATE SET value = excluded.value, set_at = excluded.set_at",
+                params![name, version, key, value, at],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// A model's stage changes and alias moves, oldest first (times are to
+    /// the second: within one second, stage changes come before alias
+    /// moves, each in the order made).
+    pub fn history(&self, name: &str) -> Result<Vec<HistoryEntry>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT changed_at, version, 'stage', from_stage || ' -> ' || to_stage, change_id, 0
+               FROM stage_changes WHERE name = ?1
+             UNION ALL
+             SELECT changed_at, to_version, 'alias',
+                    alias || ': ' || COALESCE(CAST(from_version AS TEXT), 'new') || ' -> ' || to_version,
+                    change_id, 1
+               FROM alias_changes WHERE name = ?1
+             ORDER BY 1, 6, 5",
+        )?;
+        let rows = stmt.query_map([name], |r| {
+            Ok(HistoryEntry {
+                changed_at: r.get(0)?,
+                version: r.get(1)?,
+                kind: r.get(2)?,
+                change: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// Archive a version (take it out of service, keep its record).
     pub fn archive(&mut self, name: &str, version: u32) -> Result<StageChange> {
         self.promote(name, version, Stage::Archived)
@@ -158,13 +328,44 @@ impl Registry {
                 stage: parse_stage(r.get(4)?)?,
                 created_at: r.get(5)?,
                 stage_changed_at: r.get(6)?,
+                aliases: Vec::new(),
+                tags: BTreeMap::new(),
             })
         })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        let mut versions: Vec<ModelVersion> = rows.collect::<rusqlite::Result<_>>()?;
+        let mut at: BTreeMap<(String, u32), usize> = versions
+            .iter()
+            .enumerate()
+            .map(|(i, m)| ((m.name.clone(), m.version), i))
+            .collect();
+        let mut aliases = self.conn.prepare(
+            "SELECT name, version, alias FROM model_aliases WHERE ?1 IS NULL OR name = ?1 ORDER BY alias",
+        )?;
+        let mut tags = self.conn.prepare(
+            "SELECT name, version, key, value FROM version_tags WHERE ?1 IS NULL OR name = ?1",
+        )?;
+        let found = aliases.query_map([name], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, None)))?;
+        let found = found.chain(tags.query_map([name], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, Some(r.get(3)?)))
+        })?);
+        for row in found {
+            let (n, v, key, value): (String, u32, String, Option<String>) = row?;
+            if let Some(i) = at.get_mut(&(n, v)) {
+                let m = &mut versions[*i];
+                match value {
+                    None => m.aliases.push(key),
+                    Some(value) => {
+                        m.tags.insert(key, value);
+                    }
+                }
+            }
+        }
+        Ok(versions)
     }
 
     /// The version a reference names: `NAME@production`, `NAME@staging`,
-    /// `NAME@3`, or `NAME` alone for production.
+    /// `NAME@3`, `NAME@ALIAS` (`readmission@champion`), or `NAME` alone for
+    /// production.
     pub fn resolve_version(&self, reference: &str) -> Result<ModelVersion> {
         let (name, which) = reference
             .split_once('@')
@@ -172,14 +373,34 @@ impl Registry {
         let versions = self.list_models(Some(name))?;
         let found = match which.parse::<u32>() {
             Ok(v) => versions.into_iter().find(|m| m.version == v),
-            Err(_) => {
-                let stage: Stage = which.parse()?;
+            Err(_) => match which.parse::<Stage>() {
                 // Newest version in that stage (only one can be in production).
-                versions
+                Ok(stage) => versions
                     .into_iter()
                     .filter(|m| m.stage == stage)
-                    .max_by_key(|m| m.version)
-            }
+                    .max_by_key(|m| m.version),
+                Err(_) if versions.is_empty() => None,
+                Err(_) => {
+                    let known: Vec<&str> = versions
+                        .iter()
+                        .flat_map(|m| m.aliases.iter().map(String::as_str))
+                        .collect();
+                    match versions.iter().find(|m| m.aliases.iter().any(|a| a == which)) {
+                        Some(m) => Some(m.clone()),
+                        None => {
+                            return Err(Error::bad_input(
+                                format!("registry {}", self.path.display()),
+                                Some(format!("model reference {reference}")),
+                                format!(
+                                    "a version number, a stage (none, staging, production, archived) or an alias of {name} ({})",
+                                    if known.is_empty() { "it has none".to_string() } else { known.join(", ") }
+                                ),
+                                format!("{which:?}"),
+                            ))
+                        }
+                    }
+                }
+            },
         };
         found.ok_or_else(|| self.not_found("model version", reference))
     }

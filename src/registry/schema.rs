@@ -85,6 +85,35 @@ pub const MIGRATIONS: &[&str] = &[
     ",
     // 2: the checksum of the training data's own manifest, beside the data file's.
     "ALTER TABLE runs ADD COLUMN data_manifest_digest TEXT;",
+    // 3: aliases (a name pointing at one version, moved atomically) and
+    // their history; tags per version.
+    "
+    CREATE TABLE model_aliases (
+        name    TEXT NOT NULL REFERENCES models(name),
+        alias   TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        set_at  TEXT NOT NULL,
+        PRIMARY KEY (name, alias),
+        FOREIGN KEY (name, version) REFERENCES model_versions(name, version)
+    );
+    CREATE TABLE alias_changes (
+        change_id    INTEGER PRIMARY KEY,
+        name         TEXT NOT NULL,
+        alias        TEXT NOT NULL,
+        from_version INTEGER,
+        to_version   INTEGER NOT NULL,
+        changed_at   TEXT NOT NULL
+    );
+    CREATE TABLE version_tags (
+        name    TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        key     TEXT NOT NULL,
+        value   TEXT NOT NULL,
+        set_at  TEXT NOT NULL,
+        PRIMARY KEY (name, version, key),
+        FOREIGN KEY (name, version) REFERENCES model_versions(name, version)
+    );
+    ",
 ];
 
 /// The schema version this build writes.

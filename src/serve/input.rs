@@ -763,7 +763,13 @@ fn category<'a>(row: &'a AnalysisRow, name: &str) -> Option<&'a str> {
 /// discharged to a nursing facility): what `bench serve` sends and what
 /// the guide's examples show.
 pub fn example_request() -> Value {
-    let row = AnalysisRow {
+    Value::Object(row_to_json(&example_row()))
+}
+
+/// The stay of `example_request` as a row (the model export's input
+/// example too).
+pub fn example_row() -> AnalysisRow {
+    AnalysisRow {
         age: 74.0,
         sex: "F".into(),
         race_ethnicity: "White".into(),
@@ -783,8 +789,7 @@ pub fn example_request() -> Value {
         hemoglobin: Some(11.2),
         bnp: Some(420.0),
         ..Default::default()
-    };
-    Value::Object(row_to_json(&row))
+    }
 }
 
 #[cfg(test)]
@@ -802,6 +807,7 @@ mod tests {
                 .collect(),
             card: None,
             operating_point: None,
+            columns: vec![],
         }
     }
 

@@ -10,7 +10,8 @@
 //! a service in process on loopback (for `bench serve` and the tour);
 //! `tls` serves HTTPS with rustls; `demo` is the tour's serving step.
 //! `cds` speaks CDS Hooks 2.0 (discovery, cards, feedback) over the FHIR path,
-//! and `jwt` checks the EHR's signed tokens as the spec asks.
+//! and `jwt` checks the EHR's signed tokens as the spec asks. `oip` speaks
+//! the Open Inference Protocol (KServe V2) over the same scoring path.
 
 pub mod auth;
 pub mod cds;
@@ -20,6 +21,7 @@ pub mod input;
 pub mod jwt;
 pub mod local;
 pub mod metrics;
+pub mod oip;
 pub mod recorder;
 pub mod scorer;
 pub mod server;

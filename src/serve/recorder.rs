@@ -349,6 +349,7 @@ mod tests {
             levels: Default::default(),
             card: None,
             operating_point: None,
+            columns: vec![],
         })
     }
 

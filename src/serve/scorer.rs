@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::clinical::analysis::{AnalysisRow, FeatureValue, FEATURES};
+use crate::clinical::analysis::{AnalysisRow, FeatureKind, FeatureValue, FEATURES};
 use crate::error::{Error, Result};
 
 /// A model that turns analysis rows into risks in [0, 1].
@@ -44,6 +44,12 @@ pub struct ModelInfo {
     /// (`eval/eval.json`), when it was; CDS Hooks cards band risks from it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operating_point: Option<f64>,
+    /// The columns of the model's input tensor, in order (the Open Inference
+    /// Protocol's `features` input and the ONNX export's): a numeric or
+    /// binary feature by its name, a categorical one as one `name=level`
+    /// column a level it knows (one-hot).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub columns: Vec<String>,
 }
 
 /// A logistic model written as JSON: an intercept, one weight a numeric or
@@ -124,6 +130,27 @@ pub fn sigmoid(z: f64) -> f64 {
     }
 }
 
+impl LinearModel {
+    /// The input tensor's columns: every feature of the data dictionary in
+    /// its order, a categorical one as a column a level the model weighs (a
+    /// categorical it has no levels for has none, and the Open Inference
+    /// Protocol refuses the model, saying so).
+    fn columns(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for (name, kind) in FEATURES {
+            match kind {
+                FeatureKind::Categorical => {
+                    if let Some(levels) = self.levels.get(name) {
+                        out.extend(levels.keys().map(|l| format!("{name}={l}")));
+                    }
+                }
+                _ => out.push(name.to_string()),
+            }
+        }
+        out
+    }
+}
+
 impl Scorer for LinearModel {
     fn score(&self, rows: &[AnalysisRow]) -> Result<Vec<f64>> {
         Ok(rows
@@ -152,6 +179,7 @@ impl Scorer for LinearModel {
                 .collect(),
             card: None,
             operating_point: None,
+            columns: self.columns(),
         }
     }
 
@@ -160,9 +188,9 @@ impl Scorer for LinearModel {
     }
 }
 
-/// Load the model a `--model` argument names: a linear model JSON file, or a
-/// run directory / `NAME@stage` registry reference once the trainer and the
-/// registry are wired in here. This is the one place that knows where models
+/// Load the model a `--model` argument names: a linear model JSON file, a
+/// run directory, or a registry reference (`NAME@stage`, `NAME@VERSION`,
+/// `NAME@ALIAS`; `registry::model_dir`). This is the one place that knows where models
 /// come from; the server calls it at start and on every reload.
 pub fn load_model(spec: &str) -> Result<Arc<dyn Scorer>> {
     load_model_from(spec, None)
@@ -175,26 +203,12 @@ pub fn load_model_from(spec: &str, registry: Option<&Path>) -> Result<Arc<dyn Sc
     if path.is_file() {
         return Ok(Arc::new(LinearModel::from_file(path)?));
     }
-    if path.is_dir() {
-        let linear = path.join("linear-model.json");
-        if linear.is_file() {
-            return Ok(Arc::new(LinearModel::from_file(linear)?));
-        }
-        return Ok(Arc::new(TrainedModel::load(path)?));
+    let dir = crate::registry::model_dir(spec, registry)?;
+    let linear = dir.join("linear-model.json");
+    if linear.is_file() {
+        return Ok(Arc::new(LinearModel::from_file(linear)?));
     }
-    if spec.contains('@') {
-        let registry = crate::registry::Registry::open(
-            registry.map_or_else(crate::registry::Registry::default_path, Path::to_path_buf),
-        )?;
-        let run_dir = registry.resolve(spec)?;
-        return Ok(Arc::new(TrainedModel::load(&run_dir)?));
-    }
-    Err(Error::bad_input(
-        spec,
-        None,
-        "a model file, a run directory or NAME@stage",
-        "nothing at that path",
-    ))
+    Ok(Arc::new(TrainedModel::load(&dir)?))
 }
 
 /// A model `carelab train` made: the same transform and network as offline
@@ -224,6 +238,7 @@ impl TrainedModel {
             levels: BTreeMap::new(),
             card,
             operating_point: operating_point(run_dir),
+            columns: model.info().transform.input_columns(),
         };
         Ok(TrainedModel { model, info })
     }

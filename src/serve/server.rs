@@ -42,6 +42,7 @@ use super::fhir::{row_from_bundle, FhirProblem, FhirRow};
 use super::input::{parse_predict, parse_predict_json, row_to_json, FieldProblem, PredictInput};
 use super::jwt::JwtTrust;
 use super::metrics::Metrics;
+use super::oip::{self, OipError};
 use super::recorder::{Prediction, Recorder};
 use super::scorer::{ModelInfo, Scorer};
 
@@ -116,7 +117,7 @@ pub struct Service {
 /// segment matches any one segment; metrics and the audit log name the
 /// route by its pattern. The CDS Hooks routes score patients, so they need
 /// the predict role as the other scoring routes do.
-const ROUTES: [(&str, Option<Role>); 13] = [
+const ROUTES: [(&str, Option<Role>); 22] = [
     ("/v1/predict", Some(Role::Predict)),
     ("/v1/predict/batch", Some(Role::Predict)),
     ("/v1/predict/fhir", Some(Role::Predict)),
@@ -128,6 +129,17 @@ const ROUTES: [(&str, Option<Role>); 13] = [
     ("/cds-services/{id}", Some(Role::Predict)),
     ("/cds-services/{id}/feedback", Some(Role::Predict)),
     ("/v1/admin/reload", Some(Role::Admin)),
+    // The Open Inference Protocol: health open like /healthz, the model's
+    // metadata and scoring under the predict role like /v1/model.
+    ("/v2", Some(Role::Predict)),
+    ("/v2/health/live", None),
+    ("/v2/health/ready", None),
+    ("/v2/models/{name}", Some(Role::Predict)),
+    ("/v2/models/{name}/ready", Some(Role::Predict)),
+    ("/v2/models/{name}/infer", Some(Role::Predict)),
+    ("/v2/models/{name}/versions/{v}", Some(Role::Predict)),
+    ("/v2/models/{name}/versions/{v}/ready", Some(Role::Predict)),
+    ("/v2/models/{name}/versions/{v}/infer", Some(Role::Predict)),
     ("/healthz", None),
     ("/readyz", None),
     ("/metrics", None),
@@ -149,7 +161,10 @@ fn route_matches(pattern: &str, path: &str) -> bool {
 
 /// Routes that answer even when the service is at its concurrency limit.
 fn exempt_from_limit(route: &str) -> bool {
-    matches!(route, "/healthz" | "/readyz" | "/metrics")
+    matches!(
+        route,
+        "/healthz" | "/readyz" | "/metrics" | "/v2/health/live" | "/v2/health/ready"
+    )
 }
 
 /// What a handler tells the guard for the audit record.
@@ -255,6 +270,15 @@ impl Service {
             .route("/cds-services", get(cds_discovery))
             .route("/cds-services/{id}", post(cds_call))
             .route("/cds-services/{id}/feedback", post(cds_feedback))
+            .route("/v2", get(oip_server))
+            .route("/v2/health/live", get(healthz))
+            .route("/v2/health/ready", get(readyz))
+            .route("/v2/models/{name}", get(oip_metadata))
+            .route("/v2/models/{name}/ready", get(oip_ready))
+            .route("/v2/models/{name}/infer", post(oip_infer))
+            .route("/v2/models/{name}/versions/{v}", get(oip_metadata_v))
+            .route("/v2/models/{name}/versions/{v}/ready", get(oip_ready_v))
+            .route("/v2/models/{name}/versions/{v}/infer", post(oip_infer_v))
             .route("/healthz", get(healthz))
             .route("/readyz", get(readyz))
             .route("/metrics", get(metrics))
@@ -872,6 +896,199 @@ async fn cds_feedback(
         ),
     };
     with_note(Json(json!({})).into_response(), note)
+}
+
+/// An Open Inference Protocol refusal: `{"error": "..."}`.
+fn oip_error(e: OipError) -> Response {
+    let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
+    (status, Json(json!({"error": e.message}))).into_response()
+}
+
+/// `GET /v2`: the server's metadata.
+async fn oip_server() -> Response {
+    Json(json!({
+        "name": "carelab",
+        "version": env!("CARGO_PKG_VERSION"),
+        "extensions": ["binary_tensor_data"],
+    }))
+    .into_response()
+}
+
+/// The served model's description, when the route names it (and its
+/// version, when the route has one).
+#[allow(clippy::result_large_err)] // the error is a ready HTTP response
+fn oip_model(
+    svc: &Service,
+    name: &str,
+    version: Option<&str>,
+) -> std::result::Result<Arc<ModelInfo>, Response> {
+    let info = svc.live().info;
+    oip::check_model(&info, name, version).map_err(oip_error)?;
+    Ok(info)
+}
+
+async fn oip_metadata(State(svc): State<Arc<Service>>, Path(name): Path<String>) -> Response {
+    metadata_of(&svc, &name, None)
+}
+
+async fn oip_metadata_v(
+    State(svc): State<Arc<Service>>,
+    Path((name, v)): Path<(String, String)>,
+) -> Response {
+    metadata_of(&svc, &name, Some(&v))
+}
+
+fn metadata_of(svc: &Service, name: &str, version: Option<&str>) -> Response {
+    match oip_model(svc, name, version).map(|info| oip::metadata(&info)) {
+        Ok(Ok(m)) => Json(m).into_response(),
+        Ok(Err(e)) => oip_error(e),
+        Err(r) => r,
+    }
+}
+
+async fn oip_ready(State(svc): State<Arc<Service>>, Path(name): Path<String>) -> Response {
+    ready_of(&svc, &name, None)
+}
+
+async fn oip_ready_v(
+    State(svc): State<Arc<Service>>,
+    Path((name, v)): Path<(String, String)>,
+) -> Response {
+    ready_of(&svc, &name, Some(&v))
+}
+
+/// A model is ready when it is the one served, it can take a tensor, and
+/// the logs every prediction is written to are healthy.
+fn ready_of(svc: &Service, name: &str, version: Option<&str>) -> Response {
+    let info = match oip_model(svc, name, version) {
+        Ok(i) => i,
+        Err(r) => return r,
+    };
+    if let Err(e) = oip::metadata(&info) {
+        return oip_error(e);
+    }
+    if !svc.recorder.healthy() {
+        return oip_error(OipError {
+            status: 503,
+            message: "writing the audit or prediction log failed".into(),
+        });
+    }
+    Json(json!({"name": info.name, "ready": true})).into_response()
+}
+
+async fn oip_infer(
+    State(svc): State<Arc<Service>>,
+    Path(name): Path<String>,
+    headers: axum::http::HeaderMap,
+    body: std::result::Result<Bytes, BytesRejection>,
+) -> Response {
+    infer_of(svc, name, None, headers, body).await
+}
+
+async fn oip_infer_v(
+    State(svc): State<Arc<Service>>,
+    Path((name, v)): Path<(String, String)>,
+    headers: axum::http::HeaderMap,
+    body: std::result::Result<Bytes, BytesRejection>,
+) -> Response {
+    infer_of(svc, name, Some(v), headers, body).await
+}
+
+/// An infer request: its tensor read into named-feature rows, which are
+/// validated, scored, logged and audited as `/v1/predict/batch` does them.
+#[allow(clippy::result_large_err)] // the closure returns a ready HTTP response
+async fn infer_of(
+    svc: Arc<Service>,
+    name: String,
+    version: Option<String>,
+    headers: axum::http::HeaderMap,
+    body: std::result::Result<Bytes, BytesRejection>,
+) -> Response {
+    let bytes = match body_bytes(body) {
+        Ok(b) => b,
+        Err(r) => {
+            let status = r.status().as_u16();
+            return oip_error(OipError {
+                status,
+                message: if status == 413 {
+                    format!(
+                        "the request body is larger than {} bytes",
+                        svc.config.max_body_bytes
+                    )
+                } else {
+                    "the request body is empty or could not be read".into()
+                },
+            });
+        }
+    };
+    if let Err(r) = oip_model(&svc, &name, version.as_deref()) {
+        return r;
+    }
+    let live = svc.live();
+    let header_length = headers
+        .get(oip::HEADER_LENGTH)
+        .map(|h| h.to_str().unwrap_or("not text"));
+    let request = match oip::parse_infer(&bytes, header_length, &live.info, svc.config.max_batch) {
+        Ok(r) => r,
+        Err(e) => return oip_error(e),
+    };
+    let mut inputs = Vec::with_capacity(request.rows.len());
+    let mut problems = Vec::new();
+    for (i, row) in request.rows.iter().enumerate() {
+        match parse_predict(row, &live.info) {
+            Ok(input) => inputs.push(input),
+            Err(ps) => problems.extend(ps.into_iter().map(|p| {
+                format!(
+                    "row {i}: {} {} (expected {}{})",
+                    p.field,
+                    p.problem,
+                    p.expected,
+                    p.found.map(|f| format!(", found {f}")).unwrap_or_default()
+                )
+            })),
+        }
+    }
+    if !problems.is_empty() {
+        return oip_error(OipError {
+            status: 400,
+            message: problems.join("; "),
+        });
+    }
+    let worker = svc.clone();
+    let info = live.info.clone();
+    let scored = match tokio::task::spawn_blocking(move || worker.score(&live, inputs)).await {
+        Ok(s) => s,
+        Err(_) => {
+            return oip_error(OipError {
+                status: 500,
+                message: "scoring panicked".into(),
+            })
+        }
+    };
+    let (risks, note) = match scored {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let risks: Vec<f64> = risks.iter().map(|r| r.risk).collect();
+    let (head, binary) =
+        oip::infer_response(&info, request.id.as_ref(), &risks, request.binary_output);
+    let response = match binary {
+        None => Json(head).into_response(),
+        Some(tail) => {
+            let mut bytes = serde_json::to_vec(&head).unwrap_or_default();
+            let length = bytes.len();
+            bytes.extend(tail);
+            let mut r = bytes.into_response();
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/octet-stream"),
+            );
+            r.headers_mut()
+                .insert(oip::HEADER_LENGTH, HeaderValue::from(length));
+            r
+        }
+    };
+    with_note(response, note)
 }
 
 async fn model_info(State(svc): State<Arc<Service>>) -> Response {

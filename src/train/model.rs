@@ -86,6 +86,11 @@ impl Model {
         &self.info.feature_names
     }
 
+    /// The network (its layer shapes and flat parameters), for export.
+    pub fn mlp(&self) -> &Mlp {
+        &self.mlp
+    }
+
     pub fn info(&self) -> &ModelInfo {
         &self.info
     }

@@ -185,14 +185,17 @@ fn schema_is_plain_tables_readable_by_sqlite() {
     assert_eq!(
         tables,
         [
+            "alias_changes",
             "artifacts",
             "experiments",
             "metrics",
+            "model_aliases",
             "model_versions",
             "models",
             "params",
             "runs",
-            "stage_changes"
+            "stage_changes",
+            "version_tags"
         ]
     );
     let (n, kinds): (i64, String) = conn
@@ -229,4 +232,121 @@ fn newer_schema_is_refused() {
         .unwrap();
     let err = Registry::open(&path).err().unwrap();
     assert!(err.to_string().contains("version 99"), "{err}");
+}
+
+#[test]
+fn an_alias_moves_atomically_is_recorded_and_resolves_everywhere() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("registry.db");
+    let mut reg = Registry::open(&path).unwrap();
+    let (a, b) = (fake_run(tmp.path(), "a", 1), fake_run(tmp.path(), "b", 2));
+    let ra = reg.record_run(&a, "exp").unwrap();
+    let rb = reg.record_run(&b, "exp").unwrap();
+    assert_eq!(reg.register_model("readmission", &ra).unwrap(), 1);
+    assert_eq!(reg.register_model("readmission", &rb).unwrap(), 2);
+    reg.promote("readmission", 1, Stage::Production).unwrap();
+
+    let set = reg.set_alias("readmission", "champion", 1).unwrap();
+    assert_eq!((set.from, set.to), (None, 1));
+    reg.set_alias("readmission", "challenger", 2).unwrap();
+    assert_eq!(reg.resolve("readmission@champion").unwrap(), a);
+    assert_eq!(reg.resolve("readmission@challenger").unwrap(), b);
+    // The challenger wins: the champion alias moves, in one step.
+    let moved = reg.set_alias("readmission", "champion", 2).unwrap();
+    assert_eq!((moved.from, moved.to), (Some(1), 2));
+    assert_eq!(reg.resolve("readmission@champion").unwrap(), b);
+    // Setting it where it already is records nothing.
+    reg.set_alias("readmission", "champion", 2).unwrap();
+    // One alias of a name points at one version: the row moved.
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let rows: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM model_aliases WHERE name = 'readmission' AND alias = 'champion'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(rows, 1);
+
+    let history = reg.history("readmission").unwrap();
+    let changes: Vec<(u32, &str, &str)> = history
+        .iter()
+        .map(|h| (h.version, h.kind.as_str(), h.change.as_str()))
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            (1, "stage", "none -> production"),
+            (1, "alias", "champion: new -> 1"),
+            (2, "alias", "challenger: new -> 2"),
+            (2, "alias", "champion: 1 -> 2"),
+        ]
+    );
+
+    let versions = reg.list_models(Some("readmission")).unwrap();
+    assert_eq!(versions[0].aliases, Vec::<String>::new());
+    assert_eq!(versions[1].aliases, ["challenger", "champion"]);
+
+    // The run directory every model argument goes through.
+    let dir = carelab::registry::model_dir("readmission@champion", Some(&path)).unwrap();
+    assert_eq!(dir, b);
+
+    // Names that would be ambiguous or are not there.
+    let e = reg.set_alias("readmission", "production", 1).err().unwrap();
+    assert!(e.to_string().contains("stage name"), "{e}");
+    let e = reg.set_alias("readmission", "Champion!", 1).err().unwrap();
+    assert!(e.to_string().contains("lower-case word"), "{e}");
+    let e = reg.set_alias("readmission", "best", 7).err().unwrap();
+    assert!(e.to_string().contains("version 7"), "{e}");
+    let e = reg.resolve("readmission@best").err().unwrap();
+    let e = e.to_string();
+    assert!(
+        e.contains("an alias of readmission (challenger, champion)"),
+        "{e}"
+    );
+    assert!(e.contains("\"best\""), "{e}");
+}
+
+#[test]
+fn tags_are_per_version_and_replaced_by_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("registry.db");
+    let mut reg = Registry::open(&path).unwrap();
+    let ra = reg.record_run(fake_run(tmp.path(), "a", 1), "exp").unwrap();
+    let rb = reg.record_run(fake_run(tmp.path(), "b", 2), "exp").unwrap();
+    reg.register_model("readmission", &ra).unwrap();
+    reg.register_model("readmission", &rb).unwrap();
+    let tag = |k: &str, v: &str| (k.to_string(), v.to_string());
+    reg.set_tags(
+        "readmission",
+        1,
+        &[tag("validated_by", "ward-7"), tag("ticket", "CHG-1")],
+    )
+    .unwrap();
+    reg.set_tags("readmission", 1, &[tag("ticket", "CHG-2")])
+        .unwrap();
+    reg.set_tags("readmission", 2, &[tag("ticket", "CHG-3")])
+        .unwrap();
+    let versions = reg.list_models(Some("readmission")).unwrap();
+    assert_eq!(versions[0].tags.len(), 2);
+    assert_eq!(versions[0].tags["ticket"], "CHG-2");
+    assert_eq!(versions[0].tags["validated_by"], "ward-7");
+    assert_eq!(versions[1].tags["ticket"], "CHG-3");
+    let e = reg
+        .set_tags("readmission", 1, &[tag("a key", "x")])
+        .err()
+        .unwrap();
+    assert!(e.to_string().contains("without spaces"), "{e}");
+    assert!(reg.set_tags("readmission", 3, &[tag("k", "v")]).is_err());
+    // What the sqlite3 shell shows.
+    let out = std::process::Command::new("sqlite3")
+        .arg(&path)
+        .arg("SELECT version, key, value FROM version_tags ORDER BY version, key;")
+        .output();
+    if let Ok(out) = out {
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "1|ticket|CHG-2\n1|validated_by|ward-7\n2|ticket|CHG-3\n"
+        );
+    }
 }

@@ -131,6 +131,99 @@ fn register_promote_resolve_through_the_cli() {
 }
 
 #[test]
+fn aliases_and_tags_through_the_cli() {
+    let tmp = tempfile::tempdir().unwrap();
+    let reg = tmp.path().join("reg/registry.db");
+    let (a, b) = (tmp.path().join("runs/a"), tmp.path().join("runs/b"));
+    for (dir, seed) in [(&a, 7), (&b, 8)] {
+        FakeRun {
+            n: 40,
+            seed,
+            ..Default::default()
+        }
+        .write(dir);
+        let (code, _, err) = carelab(
+            &reg,
+            &[
+                "models",
+                "register",
+                "readmission",
+                "--run",
+                dir.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(code, 0, "{err}");
+    }
+    let (code, v, _) = carelab(&reg, &["models", "alias", "readmission", "champion", "1"]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        v,
+        serde_json::json!({"name": "readmission", "alias": "champion", "from": null, "to": 1})
+    );
+    let (code, v, _) = carelab(&reg, &["models", "alias", "readmission", "champion", "2"]);
+    assert_eq!(code, 0);
+    assert_eq!(v["from"], 1);
+    let (code, v, _) = carelab(&reg, &["models", "resolve", "readmission@champion"]);
+    assert_eq!(code, 0);
+    assert!(v["run_dir"].as_str().unwrap().ends_with("runs/b"));
+    let (code, v, _) = carelab(
+        &reg,
+        &[
+            "models",
+            "tag",
+            "readmission",
+            "2",
+            "validated_by=ward-7",
+            "ticket=CHG-1",
+        ],
+    );
+    assert_eq!(code, 0);
+    assert_eq!(
+        v["tags"],
+        serde_json::json!({"ticket": "CHG-1", "validated_by": "ward-7"})
+    );
+    let (_, list, _) = carelab(&reg, &["models", "list", "readmission"]);
+    assert_eq!(list[1]["aliases"], serde_json::json!(["champion"]));
+    assert_eq!(list[1]["tags"]["ticket"], "CHG-1");
+    let (_, history, _) = carelab(&reg, &["models", "history", "readmission"]);
+    let changes: Vec<&str> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["change"].as_str().unwrap())
+        .collect();
+    assert_eq!(changes, ["champion: new -> 1", "champion: 1 -> 2"]);
+
+    // Evaluation takes the alias as it takes a run directory.
+    let out = tmp.path().join("eval-out");
+    let (code, v, err) = carelab(
+        &reg,
+        &[
+            "eval",
+            "--run",
+            "readmission@champion",
+            "--bootstrap",
+            "20",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(v["run"].as_str().unwrap().ends_with("runs/b"), "{v}");
+
+    // Bad input: exit 2, naming what was wrong.
+    let (code, _, err) = carelab(&reg, &["models", "tag", "readmission", "2", "novalue"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("KEY=VALUE"), "{err}");
+    let (code, _, err) = carelab(&reg, &["models", "alias", "readmission", "staging", "1"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("stage name"), "{err}");
+    let (code, _, err) = carelab(&reg, &["models", "resolve", "readmission@best"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("an alias of readmission (champion)"), "{err}");
+}
+
+#[test]
 fn registry_flag_overrides_environment() {
     let tmp = tempfile::tempdir().unwrap();
     let env_reg = tmp.path().join("env.db");
