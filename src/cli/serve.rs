@@ -19,13 +19,13 @@ use carelab::ui::Ui;
 pub struct ServeArgs {
     /// The model: a run directory, a model file, or NAME@stage, NAME@VERSION
     /// or NAME@ALIAS from the registry.
-    #[arg(long, required_unless_present_any = ["hash_token", "ehr_keygen", "sign_jwt"])]
+    #[arg(long, required_unless_present_any = ["hash_token", "ehr_keygen", "sign_jwt", "hook_request"])]
     model: Option<String>,
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     addr: SocketAddr,
     /// Tokens file (TOML: name, sha256, roles for each caller).
-    #[arg(long, required_unless_present_any = ["hash_token", "demo", "ehr_keygen", "sign_jwt"])]
+    #[arg(long, required_unless_present_any = ["hash_token", "demo", "ehr_keygen", "sign_jwt", "hook_request"])]
     tokens: Option<PathBuf>,
     /// Append a hash-chained audit record for every request here.
     #[arg(long)]
@@ -102,6 +102,21 @@ pub struct ServeArgs {
     /// The issuer (iss) the play EHR names itself.
     #[arg(long, default_value = "https://ehr.example.org")]
     ehr_iss: String,
+    /// Play the EHR: print the CDS Hooks request (context and prefetch) an
+    /// EHR would send for a patient, its prefetch answered from their record:
+    /// a FHIR Bundle, or bundles.ndjson and --patient.
+    #[arg(long, value_name = "BUNDLE_JSON")]
+    hook_request: Option<PathBuf>,
+    /// The hook of --hook-request: encounter-discharge or patient-view.
+    #[arg(long, default_value = "encounter-discharge", requires = "hook_request")]
+    hook: String,
+    /// The patient of --hook-request (default: the Bundle's one Patient).
+    #[arg(long, requires = "hook_request")]
+    patient: Option<String>,
+    /// The stay of an encounter-discharge --hook-request (default: the
+    /// Bundle's latest stay that has ended).
+    #[arg(long, requires = "hook_request")]
+    encounter: Option<String>,
 }
 
 pub fn run(args: ServeArgs, ui: &Ui) -> Result<u8> {
@@ -145,6 +160,35 @@ pub fn run(args: ServeArgs, ui: &Ui) -> Result<u8> {
             now,
         )?;
         ui.result(&serde_json::json!({ "jwt": jwt }), || format!("{jwt}\n"));
+        return Ok(0);
+    }
+    if let Some(path) = &args.hook_request {
+        let svc = carelab::serve::cds::SERVICES
+            .iter()
+            .find(|s| s.hook == args.hook)
+            .ok_or_else(|| {
+                let hooks: Vec<&str> = carelab::serve::cds::SERVICES
+                    .iter()
+                    .map(|s| s.hook)
+                    .collect();
+                Error::usage(format!(
+                    "--hook: expected one of {}, found {:?}",
+                    hooks.join(", "),
+                    args.hook
+                ))
+            })?;
+        let text = std::fs::read_to_string(path).at(path)?;
+        let record = record_of(path, &text, args.patient.as_deref())?;
+        let request = carelab::serve::cds::hook_request(
+            svc,
+            &record,
+            args.patient.as_deref(),
+            args.encounter.as_deref(),
+            &carelab::serve::cds::new_uuid(),
+        )
+        .map_err(|e| Error::failure(format!("{}: {e}", path.display())))?;
+        // The request is the result, in either output mode.
+        println!("{}", serde_json::to_string_pretty(&request)?);
         return Ok(0);
     }
     if args.hash_token {
@@ -489,4 +533,59 @@ pub fn run_bench(args: BenchServeArgs, ui: &Ui) -> Result<u8> {
         return Ok(1);
     }
     Ok(0)
+}
+
+/// The patient's record for `--hook-request`: the file's one Bundle, or in
+/// an NDJSON file of Bundles (one a patient) the line whose Patient is
+/// `patient`.
+fn record_of(
+    path: &std::path::Path,
+    text: &str,
+    patient: Option<&str>,
+) -> Result<serde_json::Value> {
+    let parse = |line: usize, s: &str| -> Result<serde_json::Value> {
+        serde_json::from_str(s).map_err(|e| {
+            Error::failure(format!(
+                "{}: line {}, column {}: expected a FHIR Bundle as JSON: {e}",
+                path.display(),
+                line + e.line(),
+                e.column()
+            ))
+        })
+    };
+    let lines: Vec<(usize, &str)> = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .collect();
+    if lines.len() <= 1 || text.trim_start().starts_with("{\n") {
+        return parse(0, text);
+    }
+    let Some(patient) = patient else {
+        return Err(Error::usage(format!(
+            "{} holds {} Bundles (NDJSON): name the patient with --patient",
+            path.display(),
+            lines.len()
+        )));
+    };
+    let id = format!("\"id\":\"{patient}\"");
+    for (i, line) in lines {
+        // Parsed only when the patient's id is on the line.
+        if !line.contains(&id) {
+            continue;
+        }
+        let bundle = parse(i, line)?;
+        let holds = bundle["entry"].as_array().is_some_and(|es| {
+            es.iter().any(|e| {
+                e["resource"]["resourceType"] == "Patient" && e["resource"]["id"] == patient
+            })
+        });
+        if holds {
+            return Ok(bundle);
+        }
+    }
+    Err(Error::failure(format!(
+        "{}: no Bundle holds Patient {patient:?}",
+        path.display()
+    )))
 }

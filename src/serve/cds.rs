@@ -394,6 +394,223 @@ pub fn parse_call(svc: &CdsService, v: &Value) -> Result<HookCall, CdsProblem> {
     })
 }
 
+/// Play the EHR: the hook request an EHR would send to `svc` for one
+/// patient (and, for the discharge hook, one of their stays), its prefetch
+/// answered from `record`, a FHIR Bundle of the patient's chart (one line
+/// of `bundles.ndjson`). Each prefetch template is answered as a FHIR
+/// server would: `Type/{{context.x}}` is that resource, `Type?patient=` and
+/// `Type?encounter=` a searchset of the resources that refer to it (other
+/// search parameters, such as `_sort`, change nothing here). References
+/// come back relative (`Encounter/E1`), as a server returns them, whatever
+/// the record used (`urn:uuid:` fullUrls). At a discharge the EHR holds
+/// nothing after it, so stays admitted after this one ends are left out,
+/// with their results.
+///
+/// `patient_id` defaults to the record's one Patient, `encounter_id` to its
+/// latest stay that has ended. Errors name the field and what was found.
+pub fn hook_request(
+    svc: &CdsService,
+    record: &Value,
+    patient_id: Option<&str>,
+    encounter_id: Option<&str>,
+    hook_instance: &str,
+) -> Result<Value, String> {
+    if record.get("resourceType").and_then(Value::as_str) != Some("Bundle") {
+        return Err(format!(
+            "resourceType: expected a FHIR Bundle, found {}",
+            record
+                .get("resourceType")
+                .map_or_else(|| json_type(record).to_string(), Value::to_string)
+        ));
+    }
+    let Some(entries) = record.get("entry").and_then(Value::as_array) else {
+        return Err("entry: expected an array of the patient's resources".into());
+    };
+    // fullUrl -> Type/id, so that `urn:uuid:` references read as a server's.
+    let mut local = std::collections::HashMap::new();
+    let mut resources = Vec::with_capacity(entries.len());
+    for (i, e) in entries.iter().enumerate() {
+        let r = e
+            .get("resource")
+            .ok_or_else(|| format!("entry[{i}]: expected a resource, found none"))?;
+        let (Some(t), Some(id)) = (
+            r.get("resourceType").and_then(Value::as_str),
+            r.get("id").and_then(Value::as_str),
+        ) else {
+            return Err(format!(
+                "entry[{i}].resource: expected a resourceType and an id"
+            ));
+        };
+        if let Some(url) = e.get("fullUrl").and_then(Value::as_str) {
+            local.insert(url.to_string(), format!("{t}/{id}"));
+        }
+        resources.push((t.to_string(), id.to_string(), r.clone()));
+    }
+    for (_, _, r) in &mut resources {
+        relative_references(r, &local);
+    }
+    let ids = |kind: &str| -> Vec<&str> {
+        resources
+            .iter()
+            .filter(|(t, _, _)| t == kind)
+            .map(|(_, id, _)| id.as_str())
+            .collect()
+    };
+    let patient = match patient_id {
+        Some(p) => p.to_string(),
+        None => match ids("Patient").as_slice() {
+            [one] => one.to_string(),
+            found => {
+                return Err(format!(
+                    "the record holds {} Patient resources; name one with --patient",
+                    found.len()
+                ))
+            }
+        },
+    };
+    if !ids("Patient").contains(&patient.as_str()) {
+        return Err(format!("no Patient {patient:?} in the record"));
+    }
+    let period = |r: &Value, end: &str| {
+        r.pointer(&format!("/period/{end}"))
+            .and_then(Value::as_str)
+            .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+    };
+    let needs_stay = svc.context.contains(&"encounterId");
+    let stay = if needs_stay {
+        let ended: Vec<&(String, String, Value)> = resources
+            .iter()
+            .filter(|(t, _, r)| t == "Encounter" && period(r, "end").is_some())
+            .collect();
+        match encounter_id {
+            Some(e) => Some(
+                resources
+                    .iter()
+                    .find(|(t, id, _)| t == "Encounter" && id == e)
+                    .ok_or_else(|| format!("no Encounter {e:?} in the record"))?,
+            ),
+            None => Some(
+                *ended
+                    .iter()
+                    .max_by_key(|(_, _, r)| period(r, "start"))
+                    .ok_or("the record holds no Encounter that has ended (period.end)")?,
+            ),
+        }
+    } else {
+        None
+    };
+    let stay_id = stay.map(|(_, id, _)| id.clone());
+    // What the EHR does not hold yet at this discharge.
+    let discharged = stay.and_then(|(_, _, r)| period(r, "end"));
+    let later: BTreeSet<String> = resources
+        .iter()
+        .filter(|(t, _, r)| {
+            t == "Encounter"
+                && matches!((period(r, "start"), discharged), (Some(s), Some(d)) if s > d)
+        })
+        .map(|(_, id, _)| format!("Encounter/{id}"))
+        .collect();
+    let refers = |r: &Value, field: &str, target: &str| {
+        r.pointer(&format!("/{field}/reference"))
+            .and_then(Value::as_str)
+            == Some(target)
+    };
+    let held: Vec<&(String, String, Value)> = resources
+        .iter()
+        .filter(|(t, id, r)| {
+            !later.contains(&format!("{t}/{id}"))
+                && !later.iter().any(|e| refers(r, "encounter", e))
+        })
+        .collect();
+    let context_value = |key: &str| match key {
+        "patientId" => Some(patient.clone()),
+        "encounterId" => stay_id.clone(),
+        _ => None,
+    };
+    let mut prefetch = Map::new();
+    for (key, template) in svc.prefetch {
+        // `Type/{{context.x}}` or `Type?param={{context.x}}&...`.
+        let (kind, rest) = template
+            .split_once(['/', '?'])
+            .ok_or_else(|| format!("prefetch template {template:?} is not a FHIR query"))?;
+        let filled = |s: &str| -> Option<String> {
+            let name = s.split_once("{{context.")?.1.split_once("}}")?.0;
+            context_value(name)
+        };
+        let value = if template.as_bytes()[kind.len()] == b'/' {
+            let id =
+                filled(rest).ok_or_else(|| format!("prefetch {key}: no context for {template}"))?;
+            held.iter()
+                .find(|(t, i, _)| t == kind && *i == id)
+                .map(|(_, _, r)| r.clone())
+                .ok_or_else(|| format!("prefetch {key}: no {kind} {id:?} in the record"))?
+        } else {
+            let first = rest.split('&').next().unwrap_or("");
+            let (param, _) = first.split_once('=').unwrap_or((first, ""));
+            let target = match param {
+                "patient" => format!("Patient/{patient}"),
+                "encounter" => format!(
+                    "Encounter/{}",
+                    stay_id
+                        .as_deref()
+                        .ok_or_else(|| format!("prefetch {key}: no stay"))?
+                ),
+                other => {
+                    return Err(format!(
+                        "prefetch {key}: search by {other:?} is not supported"
+                    ))
+                }
+            };
+            let field = if param == "patient" {
+                "subject"
+            } else {
+                "encounter"
+            };
+            let found: Vec<Value> = held
+                .iter()
+                .filter(|(t, _, r)| {
+                    t == kind && (refers(r, field, &target) || refers(r, "patient", &target))
+                })
+                .map(|(_, _, r)| json!({ "resource": r }))
+                .collect();
+            json!({"resourceType": "Bundle", "type": "searchset", "total": found.len(), "entry": found})
+        };
+        prefetch.insert(key.to_string(), value);
+    }
+    let mut context = json!({"userId": "PractitionerRole/carelab-lab", "patientId": patient});
+    if let Some(e) = &stay_id {
+        context["encounterId"] = json!(e);
+    }
+    Ok(json!({
+        "hookInstance": hook_instance,
+        "fhirServer": "https://ehr.example.org/fhir",
+        "hook": svc.hook,
+        "context": context,
+        "prefetch": prefetch,
+    }))
+}
+
+/// Rewrite every `reference` that names a fullUrl of the record as the
+/// resource's `Type/id`.
+fn relative_references(v: &mut Value, local: &std::collections::HashMap<String, String>) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m.iter_mut() {
+                match x {
+                    Value::String(s) if k == "reference" => {
+                        if let Some(r) = local.get(s.as_str()) {
+                            *s = r.clone();
+                        }
+                    }
+                    _ => relative_references(x, local),
+                }
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(|x| relative_references(x, local)),
+        _ => {}
+    }
+}
+
 /// A card's band.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -10,7 +10,7 @@ use carelab::formats::fhir;
 use carelab::synth::Scenario;
 use serde_json::{json, Value};
 
-use crate::serve_fhir::{as_of_discharge, patients};
+use crate::serve_fhir::patients;
 use crate::serve_support::{get, post, post_as, post_bytes, start, start_config, PREDICT};
 
 const HOOK_INSTANCE: &str = "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea";
@@ -36,48 +36,25 @@ fn searchset(resources: Vec<Value>) -> Value {
     json!({"resourceType": "Bundle", "type": "searchset", "total": entry.len(), "entry": entry})
 }
 
-/// What an EHR would prefetch for the discharge of `stay` with the
-/// discovery document's templates, and the patient and stay ids.
-fn prefetch(b: &PatientBundle, stay: &str) -> (Value, String) {
-    let held = as_of_discharge(b, stay);
-    let all = fhir::resources(&held);
-    let of = |kind: &str| -> Vec<Value> {
-        all.iter()
-            .filter(|(k, _)| *k == kind)
-            .map(|(_, r)| r.clone())
-            .collect()
-    };
-    let patient = of("Patient").remove(0);
-    let encounter = of("Encounter")
-        .into_iter()
-        .find(|e| e["id"] == json!(stay))
-        .unwrap();
-    let stay_ref = json!(format!("Encounter/{stay}"));
-    let observations: Vec<Value> = of("Observation")
-        .into_iter()
-        .filter(|o| o["encounter"]["reference"] == stay_ref)
-        .collect();
+/// What an EHR sends at the discharge of `stay`: the play EHR of
+/// `carelab serve --hook-request` answering the discovery document's
+/// prefetch templates from the patient's whole record.
+fn discharge_request(b: &PatientBundle, stay: &str) -> Value {
+    let svc = carelab::serve::cds::service("readmission-30d").unwrap();
+    let req =
+        carelab::serve::cds::hook_request(svc, &fhir::bundle(b), None, Some(stay), HOOK_INSTANCE)
+            .unwrap();
+    let observations = req["prefetch"]["observations"]["entry"].as_array().unwrap();
     assert!(!observations.is_empty(), "the stay has laboratory results");
-    let id = patient["id"].as_str().unwrap().to_string();
-    let p = json!({
-        "patient": patient,
-        "encounter": encounter,
-        "encounters": searchset(of("Encounter")),
-        "conditions": searchset(of("Condition")),
-        "observations": searchset(observations),
-        "medications": searchset(of("MedicationRequest")),
-    });
-    (p, id)
+    req
 }
 
-fn hook_request(prefetch: &Value, patient: &str, stay: &str) -> Value {
-    json!({
-        "hookInstance": HOOK_INSTANCE,
-        "fhirServer": "https://ehr.example.org/fhir",
-        "hook": "encounter-discharge",
-        "context": {"userId": "PractitionerRole/A2340113", "patientId": patient, "encounterId": stay},
-        "prefetch": prefetch,
-    })
+/// `req` with its context naming `patient` and `stay`.
+fn hook_request(req: &Value, patient: &str, stay: &str) -> Value {
+    let mut req = req.clone();
+    req["context"]["patientId"] = json!(patient);
+    req["context"]["encounterId"] = json!(stay);
+    req
 }
 
 /// The prefetched resources as one Bundle, each once: what the FHIR route
@@ -105,8 +82,9 @@ fn discharges(n: usize) -> Vec<(Value, String, String)> {
         .into_iter()
         .map(|(b, rows)| {
             let stay = rows.last().unwrap().stay_id.clone();
-            let (p, id) = prefetch(&b, &stay);
-            (p, id, stay)
+            let req = discharge_request(&b, &stay);
+            let id = req["context"]["patientId"].as_str().unwrap().to_string();
+            (req, id, stay)
         })
         .collect()
 }
@@ -150,7 +128,12 @@ async fn a_high_risk_discharge_gets_a_critical_card_with_the_fhir_routes_risk() 
     let work = tempfile::tempdir().unwrap();
     let server = start(model(work.path(), "readmit-high", 3.0).to_str().unwrap()).await;
     let (pre, patient, stay) = discharges(1).remove(0);
-    let (status, fhir_answer) = post(server.addr, "/v1/predict/fhir", &as_bundle(&pre)).await;
+    let (status, fhir_answer) = post(
+        server.addr,
+        "/v1/predict/fhir",
+        &as_bundle(&pre["prefetch"]),
+    )
+    .await;
     assert_eq!(status, 200, "{fhir_answer}");
     let risk = fhir_answer["risk"].as_f64().unwrap();
     assert!(
@@ -258,7 +241,8 @@ async fn cards_follow_the_bands_and_low_risk_gets_no_card() {
         assert_eq!(status, 200, "{answer}");
         assert_eq!(answer, json!({"cards": []}));
 
-        let (_, fhir_answer) = post(mid.addr, "/v1/predict/fhir", &as_bundle(&pre)).await;
+        let (_, fhir_answer) =
+            post(mid.addr, "/v1/predict/fhir", &as_bundle(&pre["prefetch"])).await;
         let risk = fhir_answer["risk"].as_f64().unwrap();
         let (status, answer) = post(mid.addr, "/cds-services/readmission-30d", &req).await;
         assert_eq!(status, 200, "{answer}");
