@@ -558,8 +558,12 @@ fn record_of(
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
         .collect();
-    if lines.len() <= 1 || text.trim_start().starts_with("{\n") {
-        return parse(0, text);
+    // One Bundle, however it is laid out; NDJSON when it is not one value
+    // but its first line is.
+    let whole = parse(0, text);
+    let ndjson = lines.len() > 1 && lines.first().is_some_and(|(_, l)| parse(0, l).is_ok());
+    if whole.is_ok() || !ndjson {
+        return whole;
     }
     let Some(patient) = patient else {
         return Err(Error::usage(format!(

@@ -109,6 +109,17 @@ pub const EMBEDDED: &[(&str, &str)] = embed![
     "10-monitoring/starter/pipeline.toml",
     "10-monitoring/solution/answers.toml",
     "10-monitoring/solution/maps/lab-codes.toml",
+    "11-clinical-workflow/lab.toml",
+    "11-clinical-workflow/README.md",
+    "11-clinical-workflow/starter/answers.toml",
+    "11-clinical-workflow/solution/answers.toml",
+    "11-clinical-workflow/solution/card.json",
+    "11-clinical-workflow/solution/metrics.txt",
+    "11-clinical-workflow/solution/infer-answer.json",
+    "11-clinical-workflow/solution/audit.jsonl",
+    "11-clinical-workflow/solution/audit.jsonl.head",
+    "11-clinical-workflow/solution/tokens.toml",
+    "11-clinical-workflow/solution/ward.token",
 ];
 
 impl Catalog {

@@ -32,7 +32,7 @@ fn run_text(name: &str, text: &str) -> Result<ChapterReport, String> {
     run_chapter(&md, dir.path(), &scratch, &options(30)).map_err(|e| e.to_string())
 }
 
-/// The chapters listen on the ports they show (2575, 8099), so two runs of
+/// The chapters listen on the ports they show (2575, 8099, 8111), so two runs of
 /// the chapters on one machine (two worktrees testing at once) would
 /// collide. They take turns through a lock folder in the temp dir that
 /// names its holder; a holder that died is taken over.

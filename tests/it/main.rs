@@ -47,6 +47,7 @@ mod ingest_fuzz;
 mod ingest_mllp;
 mod ingest_paths;
 mod lab10;
+mod lab11;
 mod labs;
 mod labs_agenda;
 mod labs_cli;

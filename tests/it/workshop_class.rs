@@ -817,7 +817,8 @@ fn seed_slips_give_each_learner_seed_class_and_ports() {
         slips[1]["setup"],
         format!("CARELAB_CLASS=http://10.0.0.5:7878 CARELAB_CLASS_TOKEN={token} carelab lab start 0 --seed {ben_seed} --learner ben --workspace carelab-work")
     );
-    // The labs declare an MLLP listener (lab 03) and a model service (lab 09).
+    // The labs declare an MLLP listener (lab 03) and model services (labs 09
+    // and 11).
     let ports = |i: usize| -> Vec<(u64, u64)> {
         slips[i]["ports"]
             .as_array()
@@ -826,8 +827,8 @@ fn seed_slips_give_each_learner_seed_class_and_ports() {
             .map(|p| (p["default"].as_u64().unwrap(), p["port"].as_u64().unwrap()))
             .collect()
     };
-    assert_eq!(ports(0), [(2575, 20000), (8099, 20001)]);
-    assert_eq!(ports(1), [(2575, 20010), (8099, 20011)]);
+    assert_eq!(ports(0), [(2575, 20000), (8099, 20001), (8111, 20002)]);
+    assert_eq!(ports(1), [(2575, 20010), (8099, 20011), (8111, 20012)]);
     let html = std::fs::read_to_string(d.join("slips/slips.html")).unwrap();
     assert_eq!(html.matches("<section class=\"slip\"").count(), 2);
     assert!(html.contains("Ben &lt;Okafor&gt;"), "names are escaped");
