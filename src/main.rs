@@ -62,7 +62,8 @@ pub enum Command {
     #[command(subcommand)]
     Models(cli::registry::ModelsCommand),
     /// Serve a model over HTTP with auth, audit and metrics.
-    Serve(cli::serve::ServeArgs),
+    // Boxed: the play-EHR flags make it the largest variant by far.
+    Serve(Box<cli::serve::ServeArgs>),
     /// Compare current data or predictions against a reference for drift.
     Monitor(cli::monitor::MonitorArgs),
     /// What this machine can do: cores, memory, disk, GPUs, and which labs run here.

@@ -39,7 +39,7 @@ fn run_verb(command: Command, ui: &Ui) -> Result<u8> {
         Command::Eval(a) => eval::run(a, ui),
         Command::Runs(c) => registry::run_runs(c, ui),
         Command::Models(c) => registry::run_models(c, ui),
-        Command::Serve(a) => serve::run(a, ui),
+        Command::Serve(a) => serve::run(*a, ui),
         Command::Monitor(a) => monitor::run(a, ui),
         Command::Doctor(a) => infra::run_doctor(a, ui),
         Command::Bench(c) => infra::run_bench(c, ui),
