@@ -4,10 +4,12 @@
 //! the crosswalk, the exact same name and birth date. Then a probabilistic
 //! Fellegi–Sunter score compares the remaining candidate pairs (blocked on
 //! keys such as birth date and family-name prefix, so not every pair is
-//! compared): each field adds log2(m/u) when it agrees and log2((1-m)/(1-u))
-//! when it disagrees, where m = P(agree | same person) and u = P(agree |
-//! different people), the u of a name or ZIP taken from how common the
-//! value is in the data ([`Frequencies`]). Pairs scoring at or above `match`
+//! compared): each field adds log2(m/u) for the level it compares at
+//! (agree, partly agree, disagree), where m = P(level | same person) and
+//! u = P(level | different people). The weights are estimated from the
+//! records ([`Model::estimate`]): u from random pairs, m by EM over the
+//! candidate pairs, and the u of an agreeing name or ZIP from how common the
+//! value is ([`Frequencies`]). Pairs scoring at or above `match`
 //! are linked, those between `review` and `match` are listed for a person
 //! to decide, the rest are different people. Clusters are the connected
 //! components of the links, except that no link may join two records whose
@@ -81,15 +83,6 @@ pub struct MU {
     pub u: f64,
 }
 
-impl MU {
-    fn agree(self) -> f64 {
-        (self.m / self.u).log2()
-    }
-    fn disagree(self) -> f64 {
-        ((1.0 - self.m) / (1.0 - self.u)).log2()
-    }
-}
-
 /// Linkage settings: m/u per field and the two thresholds (in log2 units).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -107,6 +100,22 @@ pub struct LinkageConfig {
     pub match_threshold: f64,
     /// Score at or above which a pair is listed for clerical review.
     pub review_threshold: f64,
+    /// Estimate m and u from the records ([`Model::estimate`]); false keeps
+    /// the m and u above as they are.
+    pub estimate_weights: bool,
+}
+
+impl LinkageConfig {
+    /// The m/u of each field, in the order of [`FIELDS`].
+    fn fields(&self) -> [MU; 5] {
+        [
+            self.given_name,
+            self.family_name,
+            self.birth_date,
+            self.sex,
+            self.zip,
+        ]
+    }
 }
 
 impl Default for LinkageConfig {
@@ -121,6 +130,7 @@ impl Default for LinkageConfig {
             name_partial: 0.88,
             match_threshold: 16.0,
             review_threshold: 8.0,
+            estimate_weights: true,
         }
     }
 }
@@ -184,63 +194,439 @@ impl Frequencies {
     }
 }
 
-/// Fellegi–Sunter score of two patient records, with the u of an agreeing
-/// name or ZIP taken from how common that value is (see [`Frequencies`];
-/// `Frequencies::default()` gives the configured, fixed weights). A field
-/// missing on either side adds nothing.
-pub fn score(a: &Patient, b: &Patient, cfg: &LinkageConfig, freq: &Frequencies) -> f64 {
-    let mut s = 0.0;
-    for (x, y, mu, map) in [
-        (
-            &a.given_name,
-            &b.given_name,
-            cfg.given_name,
-            &freq.given_name,
-        ),
-        (
-            &a.family_name,
-            &b.family_name,
-            cfg.family_name,
-            &freq.family_name,
-        ),
-    ] {
+/// The fields a pair is compared on, in the order of a [`Gamma`].
+pub const FIELDS: [&str; 5] = ["given_name", "family_name", "birth_date", "sex", "zip"];
+const GIVEN: usize = 0;
+const FAMILY: usize = 1;
+const ZIP: usize = 4;
+
+/// How two records compare on one field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Level {
+    Agree = 0,
+    /// A near name (Jaro–Winkler between `name_partial` and `name_agree`),
+    /// or a birth date with one part changed or day and month swapped.
+    Partial = 1,
+    Disagree = 2,
+}
+
+/// A pair's comparison vector: a level per field of [`FIELDS`], `None`
+/// where either record lacks the field (it then says nothing either way).
+pub type Gamma = [Option<Level>; 5];
+
+/// Compare two records field by field.
+pub fn compare(a: &Patient, b: &Patient, cfg: &LinkageConfig) -> Gamma {
+    let name = |x: &str, y: &str| {
         let (x, y) = (norm(x), norm(y));
         if x.is_empty() || y.is_empty() {
-            continue;
+            return None;
         }
         let jw = jaro_winkler(&x, &y);
-        s += if jw >= cfg.name_agree {
-            // a near-exact pair weighs as the more common of its two spellings
-            let u = freq.u(map, &x, mu.u).max(freq.u(map, &y, mu.u));
-            MU { m: mu.m, u }.agree()
+        Some(if jw >= cfg.name_agree {
+            Level::Agree
         } else if jw >= cfg.name_partial {
-            mu.agree() / 2.0
+            Level::Partial
         } else {
-            mu.disagree()
-        };
-    }
-    s += if a.birth_date == b.birth_date {
-        cfg.birth_date.agree()
-    } else if near_date(a.birth_date, b.birth_date) {
-        // a typo in one part, or day and month swapped
-        cfg.birth_date.agree() / 2.0
-    } else {
-        cfg.birth_date.disagree()
+            Level::Disagree
+        })
     };
-    if !a.sex.is_empty() && !b.sex.is_empty() {
-        s += if a.sex == b.sex {
-            cfg.sex.agree()
+    let exact = |x: &str, y: &str| {
+        let (x, y) = (x.trim(), y.trim());
+        (!x.is_empty() && !y.is_empty()).then_some(if x == y {
+            Level::Agree
         } else {
-            cfg.sex.disagree()
-        };
+            Level::Disagree
+        })
+    };
+    let birth = if a.birth_date == b.birth_date {
+        Level::Agree
+    } else if near_date(a.birth_date, b.birth_date) {
+        Level::Partial
+    } else {
+        Level::Disagree
+    };
+    [
+        name(&a.given_name, &b.given_name),
+        name(&a.family_name, &b.family_name),
+        Some(birth),
+        exact(&a.sex, &b.sex),
+        exact(&a.zip, &b.zip),
+    ]
+}
+
+/// m and u of every level of every field: `m[f][l]` = P(level l on field f
+/// | same person), `u[f][l]` = P(level l | different people).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Weights {
+    pub m: [[f64; 3]; 5],
+    pub u: [[f64; 3]; 5],
+}
+
+impl Weights {
+    /// The configured probabilities: agreement at the field's m and u, the
+    /// rest of m and of u shared between partial agreement and disagreement.
+    pub fn configured(cfg: &LinkageConfig) -> Weights {
+        let mus = cfg.fields();
+        Weights {
+            m: mus.map(|mu| [mu.m, (1.0 - mu.m) / 2.0, (1.0 - mu.m) / 2.0]),
+            u: mus.map(|mu| [mu.u, mu.u, 1.0 - 2.0 * mu.u]),
+        }
     }
-    let (za, zb) = (a.zip.trim(), b.zip.trim());
-    if !za.is_empty() && !zb.is_empty() {
-        s += if za == zb {
-            let u = freq.u(&freq.zip, za, cfg.zip.u);
-            MU { m: cfg.zip.m, u }.agree()
+
+    /// log2(m/u) of a level, the u of an agreement (full or partial) never
+    /// below the field's configured u: that u caps what one field can say,
+    /// however rare agreement on it is by chance.
+    fn weight(&self, f: usize, level: Level, floor: f64) -> f64 {
+        let l = level as usize;
+        let u = match level {
+            Level::Disagree => self.u[f][l],
+            _ => self.u[f][l].max(floor),
+        };
+        (self.m[f][l] / u).log2()
+    }
+}
+
+/// Random record pairs drawn to estimate u.
+const RANDOM_PAIRS: usize = 200_000;
+/// Fewer record pairs than this in all (about 140 records) and u stays as
+/// configured: a few pairs say little about agreement by chance.
+const MIN_RANDOM_PAIRS: usize = 10_000;
+/// EM's m of a field is used only when the pairs it was fitted on hold at
+/// least this many same-person pairs (by EM's own estimate): among pairs
+/// that are nearly all different people there is no m to estimate, and EM
+/// would fit their similarity instead.
+const MIN_MATCHES: f64 = 100.0;
+/// ...and at least this share of them: a few hundred odd pairs among a
+/// million of namesakes are not a population of duplicates.
+const MIN_MATCH_SHARE: f64 = 0.01;
+/// Training blocks larger than this are left out (quadratic in size).
+const MAX_TRAINING_BLOCK: usize = 200;
+
+/// One EM fit on the pairs of one training block rule.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EmFit {
+    /// The rule the pairs share, e.g. `birth_date + family_name[..2]`.
+    pub rule: String,
+    pub pairs: u64,
+    pub iterations: u32,
+    /// EM's estimate of the same-person pairs among them.
+    pub matches: f64,
+    /// The fields whose m this fit estimated (those the rule does not fix),
+    /// or none when it found too few same-person pairs, or an m under 0.5
+    /// for agreement (not same-person pairs, then).
+    pub estimated: Vec<String>,
+}
+
+/// How the weights were estimated, for the quality report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Estimation {
+    /// Random record pairs u was counted on (0: too few records, u as
+    /// configured).
+    pub random_pairs: u64,
+    pub fits: Vec<EmFit>,
+    /// Fields no fit could estimate: their m is the configured one.
+    pub configured_m: Vec<String>,
+}
+
+/// What scoring a pair needs: the weights and how common each name and ZIP
+/// code is.
+#[derive(Debug, Clone)]
+pub struct Model {
+    pub weights: Weights,
+    pub freq: Frequencies,
+    pub estimation: Option<Estimation>,
+}
+
+impl Model {
+    /// The configured weights, no value frequencies: scores as configured.
+    pub fn configured(cfg: &LinkageConfig) -> Model {
+        Model {
+            weights: Weights::configured(cfg),
+            freq: Frequencies::default(),
+            estimation: None,
+        }
+    }
+
+    /// Weights estimated from the records the way Splink does it: u from
+    /// random pairs of records (different people all but always), m by
+    /// expectation–maximisation over the pairs of a training block rule,
+    /// u held fixed. A rule's pairs agree on the fields it blocks on
+    /// whatever they are, so each fit leaves those fields out and estimates
+    /// the others' m; three rules (birth date with either name's prefix,
+    /// and the full name) together cover every field. EM finds the m of a
+    /// field only where same-person pairs exist: with no duplicates to
+    /// find, the configured m stays. An m estimated by
+    /// two fits is their mean weighted by same-person pairs. Deterministic:
+    /// the random pairs come from a fixed seed.
+    pub fn estimate(records: &[(String, Patient)], cfg: &LinkageConfig) -> Model {
+        let freq = Frequencies::count(records.iter().map(|(_, p)| p));
+        if !cfg.estimate_weights {
+            return Model {
+                freq,
+                ..Model::configured(cfg)
+            };
+        }
+        let mut weights = Weights::configured(cfg);
+        let n = records.len();
+        let random_pairs = if n * n.saturating_sub(1) / 2 >= MIN_RANDOM_PAIRS {
+            let (u, drawn) = random_pair_u(records, cfg);
+            weights.u = u;
+            drawn
         } else {
-            cfg.zip.disagree()
+            0
+        };
+        let mut sums = [[0.0f64; 3]; 5];
+        let mut mass = [0.0f64; 5];
+        let mut fits = Vec::new();
+        for rule in TrainingRule::ALL {
+            let mut patterns: BTreeMap<Gamma, f64> = BTreeMap::new();
+            let mut pairs = 0u64;
+            for group in rule.blocks(records).values() {
+                if group.len() > MAX_TRAINING_BLOCK {
+                    continue;
+                }
+                for (k, &a) in group.iter().enumerate() {
+                    for &b in &group[k + 1..] {
+                        let mut gamma = compare(&records[a].1, &records[b].1, cfg);
+                        for (f, fixed) in rule.fixes().iter().enumerate() {
+                            if *fixed {
+                                gamma[f] = None;
+                            }
+                        }
+                        *patterns.entry(gamma).or_default() += 1.0;
+                        pairs += 1;
+                    }
+                }
+            }
+            let (m, share, iterations) = em_m(&patterns, &weights);
+            let matches = share * pairs as f64;
+            let free: Vec<usize> = (0..5).filter(|&f| !rule.fixes()[f]).collect();
+            // same-person pairs agree on each field more often than not; a
+            // fit that says otherwise found a kind of namesake, not people
+            let plausible = free.iter().all(|&f| m[f][0] > 0.5);
+            let mut estimated = Vec::new();
+            if matches >= MIN_MATCHES && share >= MIN_MATCH_SHARE && plausible {
+                for &f in &free {
+                    for l in 0..3 {
+                        sums[f][l] += matches * m[f][l];
+                    }
+                    mass[f] += matches;
+                    estimated.push(FIELDS[f].to_string());
+                }
+            }
+            fits.push(EmFit {
+                rule: rule.name().to_string(),
+                pairs,
+                iterations,
+                matches,
+                estimated,
+            });
+        }
+        let mut configured_m = Vec::new();
+        for f in 0..5 {
+            if mass[f] > 0.0 {
+                weights.m[f] = sums[f].map(|x| x / mass[f]);
+            } else {
+                configured_m.push(FIELDS[f].to_string());
+            }
+        }
+        Model {
+            weights,
+            freq,
+            estimation: Some(Estimation {
+                random_pairs,
+                fits,
+                configured_m,
+            }),
+        }
+    }
+}
+
+/// The block rules EM trains on, each fixing some fields.
+#[derive(Debug, Clone, Copy)]
+enum TrainingRule {
+    BirthDateFamily,
+    BirthDateGiven,
+    FullName,
+}
+
+impl TrainingRule {
+    const ALL: [TrainingRule; 3] = [
+        TrainingRule::BirthDateFamily,
+        TrainingRule::BirthDateGiven,
+        TrainingRule::FullName,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            TrainingRule::BirthDateFamily => "birth_date + family_name[..2]",
+            TrainingRule::BirthDateGiven => "birth_date + given_name[..2]",
+            TrainingRule::FullName => "given_name + family_name",
+        }
+    }
+
+    /// The fields, in [`FIELDS`] order, whose agreement the rule forces,
+    /// or all but forces: a given name nearly always tells the sex, so two
+    /// different people of one given name agree on sex far more often than
+    /// random pairs do, and EM would read that as a sign of one person.
+    fn fixes(self) -> [bool; 5] {
+        match self {
+            TrainingRule::BirthDateFamily => [false, true, true, false, false],
+            TrainingRule::BirthDateGiven => [true, false, true, true, false],
+            TrainingRule::FullName => [true, true, false, true, false],
+        }
+    }
+
+    fn blocks(self, records: &[(String, Patient)]) -> BTreeMap<String, Vec<usize>> {
+        let prefix = |s: &str| -> String { norm(s).chars().take(2).collect() };
+        let mut blocks: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for (i, (_, p)) in records.iter().enumerate() {
+            let key = match self {
+                TrainingRule::BirthDateFamily => {
+                    format!("{}|{}", p.birth_date, prefix(&p.family_name))
+                }
+                TrainingRule::BirthDateGiven => {
+                    format!("{}|{}", p.birth_date, prefix(&p.given_name))
+                }
+                TrainingRule::FullName => {
+                    let (g, f) = (norm(&p.given_name), norm(&p.family_name));
+                    if g.is_empty() || f.is_empty() {
+                        continue;
+                    }
+                    format!("{g}|{f}")
+                }
+            };
+            blocks.entry(key).or_default().push(i);
+        }
+        blocks
+    }
+}
+
+/// u of every level, counted over random pairs of records (all pairs when
+/// there are fewer); add-one smoothed, so no level has u = 0.
+fn random_pair_u(records: &[(String, Patient)], cfg: &LinkageConfig) -> ([[f64; 3]; 5], u64) {
+    use rand::{Rng, SeedableRng};
+    let n = records.len();
+    let mut counts = [[0u64; 3]; 5];
+    let mut tally = |a: usize, b: usize| {
+        for (f, level) in compare(&records[a].1, &records[b].1, cfg)
+            .iter()
+            .enumerate()
+        {
+            if let Some(l) = level {
+                counts[f][*l as usize] += 1;
+            }
+        }
+    };
+    let all = n * n.saturating_sub(1) / 2;
+    let drawn = if all <= RANDOM_PAIRS {
+        for a in 0..n {
+            for b in a + 1..n {
+                tally(a, b);
+            }
+        }
+        all
+    } else {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0x11ae);
+        let mut k = 0;
+        while k < RANDOM_PAIRS {
+            let (a, b) = (rng.random_range(0..n), rng.random_range(0..n));
+            if a != b {
+                tally(a, b);
+                k += 1;
+            }
+        }
+        k
+    };
+    let u = counts.map(|c| {
+        let total = (c.iter().sum::<u64>() + 3) as f64;
+        c.map(|x| (x + 1) as f64 / total)
+    });
+    (u, drawn as u64)
+}
+
+/// EM for the m probabilities over the candidate pairs, counted by
+/// comparison vector; u is held at its random-pair estimate. Returns m, the
+/// estimated share of same-person pairs and the iterations run.
+fn em_m(patterns: &BTreeMap<Gamma, f64>, start: &Weights) -> ([[f64; 3]; 5], f64, u32) {
+    let mut m = start.m;
+    let mut share: f64 = 0.5;
+    let total: f64 = patterns.values().sum();
+    if total == 0.0 {
+        return (m, 0.0, 0);
+    }
+    for iteration in 1..=200 {
+        // E: each pattern's probability of being one person
+        let mut expected = [[0.0f64; 3]; 5];
+        let mut matched = 0.0;
+        for (gamma, &count) in patterns {
+            let (mut lm, mut lu) = (share.ln(), (1.0 - share).ln());
+            for (f, level) in gamma.iter().enumerate() {
+                if let Some(l) = level {
+                    lm += m[f][*l as usize].ln();
+                    lu += start.u[f][*l as usize].ln();
+                }
+            }
+            let p = count / (1.0 + (lu - lm).exp());
+            matched += p;
+            for (f, level) in gamma.iter().enumerate() {
+                if let Some(l) = level {
+                    expected[f][*l as usize] += p;
+                }
+            }
+        }
+        // M: m from the expected same-person counts (half a pair added to
+        // each level, so none reaches 0 and makes a log infinite)
+        let next = expected.map(|e| {
+            let sum: f64 = e.iter().sum::<f64>() + 1.5;
+            e.map(|x| (x + 0.5) / sum)
+        });
+        let change = (0..5)
+            .flat_map(|f| (0..3).map(move |l| (f, l)))
+            .map(|(f, l)| (next[f][l] - m[f][l]).abs())
+            .fold(0.0, f64::max);
+        m = next;
+        share = (matched / total).clamp(1e-9, 1.0 - 1e-9);
+        if change < 1e-9 {
+            return (m, share, iteration);
+        }
+    }
+    (m, share, 200)
+}
+
+/// Fellegi–Sunter score of two patient records: the sum over the fields
+/// both carry of log2(m/u) at the level they compare at. Agreement on a
+/// name or ZIP code weighs by how common that value is (its u is its share
+/// of the records, see [`Frequencies`]; `Model::configured` gives the
+/// configured, fixed weights).
+pub fn score(a: &Patient, b: &Patient, cfg: &LinkageConfig, model: &Model) -> f64 {
+    let floors = cfg.fields().map(|mu| mu.u);
+    let (w, freq) = (&model.weights, &model.freq);
+    let gamma = compare(a, b, cfg);
+    let mut s = 0.0;
+    for (f, level) in gamma.iter().enumerate() {
+        let Some(level) = *level else { continue };
+        let values = match f {
+            GIVEN => Some((&freq.given_name, norm(&a.given_name), norm(&b.given_name))),
+            FAMILY => Some((
+                &freq.family_name,
+                norm(&a.family_name),
+                norm(&b.family_name),
+            )),
+            ZIP => Some((
+                &freq.zip,
+                a.zip.trim().to_string(),
+                b.zip.trim().to_string(),
+            )),
+            _ => None,
+        };
+        s += match (level, values) {
+            (Level::Agree, Some((map, x, y))) => {
+                // a near-exact pair weighs as the more common of its two spellings
+                let u = freq.u(map, &x, floors[f]).max(freq.u(map, &y, floors[f]));
+                (w.m[f][0] / u).log2()
+            }
+            _ => w.weight(f, level, floors[f]),
         };
     }
     s
@@ -335,6 +721,9 @@ pub struct Mpi {
     pub review: Vec<Link>,
     /// Candidate pairs compared probabilistically.
     pub pairs_compared: u64,
+    /// The weights the pairs were scored with, and how they were estimated.
+    pub weights: Weights,
+    pub estimation: Option<Estimation>,
 }
 
 impl Mpi {
@@ -470,7 +859,6 @@ pub fn link(
     let n = records.len();
     let mut c = Clusters::new(n);
     let mut review: BTreeMap<(usize, usize), Link> = BTreeMap::new();
-    let freq = Frequencies::count(records.iter().map(|(_, p)| p));
 
     // deterministic rules: same id in one system, crosswalk, exact name + DOB
     let by_key = |key: &dyn Fn(&(String, Patient)) -> Option<String>| {
@@ -542,9 +930,10 @@ pub fn link(
             }
         }
     }
+    let model = Model::estimate(records, cfg);
     let mut scored: Vec<(f64, usize, usize)> = candidates
         .iter()
-        .map(|&(a, b)| (score(&records[a].1, &records[b].1, cfg, &freq), a, b))
+        .map(|&(a, b)| (score(&records[a].1, &records[b].1, cfg, &model), a, b))
         .filter(|(s, _, _)| *s >= cfg.review_threshold)
         .collect();
     // strongest first; ties in record order, so the result is deterministic
@@ -601,7 +990,7 @@ pub fn link(
         for (k, &a) in group.iter().enumerate() {
             // each record joins the first of the group it does not conflict with
             for &b in &group[..k] {
-                let s = score(&records[b].1, &records[a].1, cfg, &freq);
+                let s = score(&records[b].1, &records[a].1, cfg, &model);
                 rule_link(&mut c, &mut review, b, a, LinkRule::ExactNameDob, s);
             }
         }
@@ -648,6 +1037,8 @@ pub fn link(
         links: c.links,
         review,
         pairs_compared: candidates.len() as u64,
+        weights: model.weights,
+        estimation: model.estimation,
     }
 }
 
@@ -789,7 +1180,7 @@ mod tests {
         assert_eq!(mpi.rule[4], LinkRule::Crosswalk);
         assert_eq!(mpi.rule[5], LinkRule::ExactNameDob);
         assert_eq!(mpi.rule[6], LinkRule::Singleton);
-        let s = score(&recs[0].1, &recs[3].1, &cfg, &Frequencies::default());
+        let s = score(&recs[0].1, &recs[3].1, &cfg, &Model::configured(&cfg));
         assert!(s >= cfg.match_threshold, "{s}");
         let q = evaluate(
             &mpi.person,
@@ -852,7 +1243,7 @@ mod tests {
             ..LinkageConfig::default()
         };
         let recs = two_james_carters();
-        let s = score(&recs[0].1, &recs[1].1, &cfg, &Frequencies::default());
+        let s = score(&recs[0].1, &recs[1].1, &cfg, &Model::configured(&cfg));
         assert!(s >= cfg.match_threshold, "{s}");
         assert_eq!(conflict(&recs[0].1, &recs[1].1), Some(Conflict::Ssn));
         let mpi = link(&recs, &[], &cfg);
@@ -992,11 +1383,14 @@ mod tests {
             .map(|i| person(&format!("P{i}"), "James", "Carter", (1950, 1, 1), ""))
             .collect();
         recs.push(person("X1", "Zebedee", "Quist", (1950, 1, 1), ""));
-        let freq = Frequencies::count(&recs);
+        let model = Model {
+            freq: Frequencies::count(&recs),
+            ..Model::configured(&cfg)
+        };
         let pair = |g: &str, f: &str| {
             let a = person("A", g, f, (1960, 5, 5), "");
             let b = person("B", g, f, (1960, 5, 5), "");
-            score(&a, &b, &cfg, &freq)
+            score(&a, &b, &cfg, &model)
         };
         let (common, rare) = (pair("James", "Carter"), pair("Zebedee", "Quist"));
         // the rare names keep the configured weights...
@@ -1004,12 +1398,12 @@ mod tests {
             &person("A", "Zebedee", "Quist", (1960, 5, 5), ""),
             &person("B", "Zebedee", "Quist", (1960, 5, 5), ""),
             &cfg,
-            &Frequencies::default(),
+            &Model::configured(&cfg),
         );
         assert!((rare - fixed).abs() < 1e-12, "{rare} {fixed}");
         // ...while names nearly everyone has are worth log2(0.95 / (398/399))
         // each (398 of the 399 records beside the pair), about nothing
-        let expected = rare - cfg.given_name.agree() - cfg.family_name.agree()
+        let expected = rare - (0.95f64 / 0.01).log2() - (0.95f64 / 0.005).log2()
             + 2.0 * (0.95f64 / (398.0 / 399.0)).log2();
         assert!((common - expected).abs() < 1e-9, "{common} {expected}");
         assert!(common < rare - 10.0);
@@ -1032,13 +1426,16 @@ mod tests {
                     1 + (i % 28) as u32,
                 );
                 let zip = format!("{}", 10000 + i);
-                let p = person(
+                let mut p = person(
                     &format!("R{i}"),
                     &word(i, "ina"),
                     &word(i * 7, "son"),
                     dob,
                     &zip,
                 );
+                // enough records to estimate u from: agreeing on sex says
+                // something only when not everyone shares it
+                p.sex = ["F", "M"][i % 2].into();
                 ("reg".to_string(), p)
             })
             .collect();
@@ -1064,6 +1461,119 @@ mod tests {
             "{}",
             mpi.pairs_compared
         );
+    }
+
+    #[test]
+    fn em_recovers_the_m_of_a_known_mixture() {
+        // candidate pairs counted exactly as a mixture of 30% same-person
+        // pairs (m) and different-people pairs (u) would give them
+        let m = [
+            [0.90, 0.06, 0.04],
+            [0.92, 0.05, 0.03],
+            [0.95, 0.04, 0.01],
+            [0.98, 0.001, 0.019],
+            [0.80, 0.001, 0.199],
+        ];
+        let u = [
+            [0.01, 0.02, 0.97],
+            [0.005, 0.01, 0.985],
+            [0.001, 0.01, 0.989],
+            [0.5, 0.001, 0.499],
+            [0.05, 0.001, 0.949],
+        ];
+        let levels = [Level::Agree, Level::Partial, Level::Disagree];
+        let mut patterns: BTreeMap<Gamma, f64> = BTreeMap::new();
+        for k in 0..3usize.pow(5) {
+            let ls: Vec<usize> = (0..5).map(|f| k / 3usize.pow(f as u32) % 3).collect();
+            let pm: f64 = (0..5).map(|f| m[f][ls[f]]).product();
+            let pu: f64 = (0..5).map(|f| u[f][ls[f]]).product();
+            let gamma: Gamma = std::array::from_fn(|f| Some(levels[ls[f]]));
+            patterns.insert(gamma, 1e7 * (0.3 * pm + 0.7 * pu));
+        }
+        let start = Weights {
+            u,
+            ..Weights::configured(&LinkageConfig::default())
+        };
+        let (fitted, share, iterations) = em_m(&patterns, &start);
+        assert!((share - 0.3).abs() < 1e-4, "share {share}");
+        for f in 0..5 {
+            for l in 0..3 {
+                assert!(
+                    (fitted[f][l] - m[f][l]).abs() < 1e-4,
+                    "{} level {l}: {} vs {}",
+                    FIELDS[f],
+                    fitted[f][l],
+                    m[f][l]
+                );
+            }
+        }
+        assert!(iterations < 200, "converged");
+    }
+
+    #[test]
+    fn m_comes_from_same_person_pairs_or_stays_configured() {
+        let cfg = LinkageConfig::default();
+        // 300 people with distinct names and birth dates, each with a second
+        // record in another system: one in four with a different ZIP code
+        // (a move), one in ten with a changed given name
+        let mut recs = Vec::new();
+        for i in 0..300u32 {
+            let given = format!("G{}{}", char::from(b'a' + (i % 26) as u8), i);
+            let family = format!("F{}{}", char::from(b'a' + (i / 26 % 26) as u8), i);
+            let dob = (1930 + (i % 60) as i32, 1 + i % 12, 1 + i % 28);
+            let p = person(
+                &format!("R{i}"),
+                &given,
+                &family,
+                dob,
+                &format!("{}", 10000 + i),
+            );
+            let mut q = p.clone();
+            q.patient_id = format!("L{i}");
+            if i % 4 == 0 {
+                q.zip = format!("{}", 20000 + i);
+            }
+            if i % 10 == 0 {
+                q.given_name = format!("Z{i}x");
+            }
+            recs.push(("reg".to_string(), p));
+            recs.push(("lab".to_string(), q));
+        }
+        let model = Model::estimate(&recs, &cfg);
+        let e = model.estimation.as_ref().unwrap();
+        // the ZIP code is estimated by every rule: 3 in 4 pairs agree (EM
+        // counts the few pairs with a new name *and* a new ZIP code as two
+        // people, so it lands a little above)
+        assert!(
+            (model.weights.m[ZIP][0] - 0.75).abs() < 0.04,
+            "{:?}",
+            model.weights.m[ZIP]
+        );
+        assert!(e.configured_m.is_empty(), "{e:?}");
+        // the same people without their second records: no pair is one
+        // person, so EM has no m to estimate and the configured m stays
+        let alone: Vec<_> = recs.iter().step_by(2).cloned().collect();
+        let model = Model::estimate(&alone, &cfg);
+        assert_eq!(model.weights.m, Weights::configured(&cfg).m);
+        assert_eq!(model.estimation.unwrap().configured_m.len(), 5);
+        // 250 different men called James Carter, born over 60 years, some
+        // on dates one part apart: namesakes, not one person
+        let namesakes: Vec<(String, Patient)> = (0..250u32)
+            .map(|i| {
+                let dob = (1930 + (i % 60) as i32, 1 + i % 12, 1 + i / 60 % 28);
+                let mut p = person(
+                    &format!("J{i}"),
+                    "James",
+                    "Carter",
+                    dob,
+                    &format!("{}", 30000 + i),
+                );
+                p.sex = "M".into();
+                ("reg".to_string(), p)
+            })
+            .collect();
+        let model = Model::estimate(&namesakes, &cfg);
+        assert_eq!(model.weights.m, Weights::configured(&cfg).m);
     }
 
     #[test]

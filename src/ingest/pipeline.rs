@@ -688,6 +688,8 @@ pub fn run(cfg: &PipelineConfig, out: &Path) -> Result<IngestSummary> {
         review_pairs: mpi.review.len() as u64,
         review_conflicts: mpi.review_conflicts(),
         quality,
+        weights: mpi.estimation.is_some().then(|| mpi.weights.clone()),
+        estimation: mpi.estimation.clone(),
     };
     report.data_end = format_datetime(&data_end);
     if let Some(dir) = cfg

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::linkage::LinkageQuality;
+use super::linkage::{Estimation, LinkageQuality, Weights, FIELDS};
 use super::raw::TextEncoding;
 
 /// Counts of one rule in one source.
@@ -123,6 +123,10 @@ pub struct LinkageSummary {
     pub review_conflicts: u64,
     /// Present when the ground truth was given.
     pub quality: Option<LinkageQuality>,
+    /// The m and u the pairs were scored with, per field and level, and
+    /// how they were estimated (none: as configured).
+    pub weights: Option<Weights>,
+    pub estimation: Option<Estimation>,
 }
 
 /// One defect kind of the ground truth, and how many the rules caught.
@@ -394,9 +398,33 @@ impl QualityReport {
             "\nlinkage: {} patient records -> {} persons ({} pairs compared, {} for review, {} of them held back by conflicting identifiers)\n",
             l.patient_records, l.persons, l.pairs_compared, l.review_pairs, l.review_conflicts
         );
+        if let (Some(w), Some(e)) = (&l.weights, &l.estimation) {
+            s += &format!("linkage weights: u from {} random pairs", e.random_pairs);
+            for fit in &e.fits {
+                s += &format!(
+                    "; EM on {} pairs of {} ({:.0} one person, m of {})",
+                    fit.pairs,
+                    fit.rule,
+                    fit.matches,
+                    if fit.estimated.is_empty() {
+                        "none: too few".to_string()
+                    } else {
+                        fit.estimated.join(", ")
+                    }
+                );
+            }
+            if !e.configured_m.is_empty() {
+                s += &format!("; configured m: {}", e.configured_m.join(", "));
+            }
+            s += "\nm agree/partial/disagree:";
+            for (f, m) in FIELDS.iter().zip(&w.m) {
+                s += &format!(" {f} {:.3}/{:.3}/{:.3}", m[0], m[1], m[2]);
+            }
+            s += "\n";
+        }
         if let Some(q) = &l.quality {
             s += &format!(
-                "linkage vs truth: precision {:.3}, recall {:.3}\n",
+                "linkage vs truth: precision {:.4}, recall {:.4}\n",
                 q.precision, q.recall
             );
         }
