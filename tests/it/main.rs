@@ -45,6 +45,7 @@ mod ingest_csv;
 mod ingest_fhir;
 mod ingest_fuzz;
 mod ingest_mllp;
+mod ingest_partitions;
 mod ingest_paths;
 mod lab10;
 mod labs;

@@ -6,7 +6,12 @@ use crate::ingest::quality::SourceQuality;
 use crate::ingest::raw::{self, RawRecord, Table};
 
 /// Read every records-schema CSV table present in the source folder.
-pub fn read(s: &SourceConfig, q: &mut SourceQuality) -> Result<Vec<RawRecord>> {
+/// Records go to `each` as they are read.
+pub fn read(
+    s: &SourceConfig,
+    q: &mut SourceQuality,
+    each: &mut dyn FnMut(&mut SourceQuality, RawRecord) -> Result<()>,
+) -> Result<()> {
     if !s.path.is_dir() {
         return Err(Error::bad_input(
             s.path.display(),
@@ -15,16 +20,14 @@ pub fn read(s: &SourceConfig, q: &mut SourceQuality) -> Result<Vec<RawRecord>> {
             "no such folder",
         ));
     }
-    let mut out = Vec::new();
     for table in Table::ALL {
         let path = s.path.join(format!("{}.csv", table.file_stem()));
         if !path.exists() {
             continue;
         }
-        let (recs, enc) = raw::read_csv(&path, &s.name, table)?;
+        let enc = raw::stream_csv(&path, &s.name, table, &mut |r| each(q, r))?;
         q.encodings
             .insert(format!("{}.csv", table.file_stem()), enc);
-        out.extend(recs);
     }
-    Ok(out)
+    Ok(())
 }
