@@ -32,6 +32,9 @@ pub const SQLITE_DDL: &str =
 /// OHDSI's primary keys for the same tables.
 pub const SQLITE_PRIMARY_KEYS: &str =
     include_str!("../../datasets/omop-cdm-v5.4/OMOPCDM_sqlite_5.4_primary_keys.sql");
+/// OHDSI's indices (person_id, concept ids, visit ids of each table).
+pub const SQLITE_INDICES: &str =
+    include_str!("../../datasets/omop-cdm-v5.4/OMOPCDM_sqlite_5.4_indices.sql");
 
 const SPEC_FILE: &str = "datasets/omop-cdm-v5.4/OMOP_CDMv5.4_Field_Level.csv";
 
@@ -419,8 +422,8 @@ impl rusqlite::ToSql for Sql<'_> {
 }
 
 /// The CDM database being written: `<out>/cdm.sqlite` (every table of
-/// OHDSI's DDL; primary keys added at the end, which is faster and checks
-/// every row at once) and `<out>/cdm/<table>.parquet` for the tables named,
+/// OHDSI's DDL; its primary keys and indices added at the end, which is
+/// faster and checks every row at once) and `<out>/cdm/<table>.parquet` for the tables named,
 /// rows appended a chunk at a time (a transaction and a Parquet row group
 /// per chunk), so that memory holds a chunk, not the database. Dates are
 /// ISO 8601 text in SQLite (`2023-04-05`, `2023-04-05 14:30:00`), which its
@@ -511,6 +514,11 @@ impl CdmWriter {
         }
         self.conn
             .execute_batch(&sqlite_primary_keys()?)
+            .map_err(fail)?;
+        // the lookups by person the checks and queries make: without them
+        // each one scans its table, for every row of another
+        self.conn
+            .execute_batch(&SQLITE_INDICES.replace("@cdmDatabaseSchema.", "main."))
             .map_err(fail)?;
         self.conn.close().map_err(|(_, e)| fail(e))?;
         std::fs::rename(&self.tmp, &self.path).at(&self.path)?;
