@@ -45,6 +45,11 @@ pub struct IngestArgs {
     /// Work in this many partitions instead of the number --memory-limit gives.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=4096))]
     pub partitions: Option<u64>,
+    /// Write the CDM's Parquet tables as Hive-style partitioned datasets,
+    /// cdm/<table>/part=<k>/data.parquet (a file per partition), instead of
+    /// one cdm/<table>.parquet each.
+    #[arg(long)]
+    pub hive_parquet: bool,
     /// Output folder.
     #[arg(long, required = true)]
     pub out: Option<PathBuf>,
@@ -91,6 +96,11 @@ pub fn run(args: IngestArgs, ui: &Ui) -> Result<u8> {
     let opts = ingest::IngestOptions {
         memory_mb: Some(args.memory_limit),
         partitions: args.partitions.map(|n| n as usize),
+        parquet_layout: if args.hive_parquet {
+            ingest::cdm_table::ParquetLayout::Hive
+        } else {
+            ingest::cdm_table::ParquetLayout::File
+        },
     };
     let summary = ingest::run_with(&cfg, &out, &opts)?;
     ui.result(&summary, || {

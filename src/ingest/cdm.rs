@@ -73,7 +73,7 @@ impl Cdm {
     /// `<out>/cdm.sqlite`, `<out>/cdm/<table>.parquet` and
     /// `<out>/identifiers.{csv,parquet}`.
     pub fn write(&self, out: &Path) -> Result<()> {
-        let mut w = CdmWriter::create(out, &Spec::v54()?, &TABLES)?;
+        let mut w = CdmWriter::create(out, &Spec::v54()?, &TABLES, Default::default())?;
         w.append(&self.tables)?;
         w.finish()?;
         self.identifiers.write(out)

@@ -423,22 +423,85 @@ impl rusqlite::ToSql for Sql<'_> {
 
 /// The CDM database being written: `<out>/cdm.sqlite` (every table of
 /// OHDSI's DDL; its primary keys and indices added at the end, which is
-/// faster and checks every row at once) and `<out>/cdm/<table>.parquet` for the tables named,
-/// rows appended a chunk at a time (a transaction and a Parquet row group
-/// per chunk), so that memory holds a chunk, not the database. Dates are
-/// ISO 8601 text in SQLite (`2023-04-05`, `2023-04-05 14:30:00`), which its
-/// date functions read and which sort in time order. Both are written
+/// faster and checks every row at once) and the Parquet files of the tables
+/// named, rows appended a chunk at a time (a transaction and a Parquet row
+/// group per chunk), so that memory holds a chunk, not the database. Dates
+/// are ISO 8601 text in SQLite (`2023-04-05`, `2023-04-05 14:30:00`), which
+/// its date functions read and which sort in time order. Both are written
 /// beside their targets and renamed by `finish`, so a failed run leaves no
 /// half database.
 pub struct CdmWriter {
     path: std::path::PathBuf,
     tmp: std::path::PathBuf,
     conn: rusqlite::Connection,
-    parquet: Vec<(String, Arc<Schema>, parquet::arrow::ArrowWriter<AtomicFile>)>,
+    parquet: Vec<ParquetTable>,
+}
+
+/// How the CDM's Parquet files are laid out under `<out>/cdm/`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ParquetLayout {
+    /// `<table>.parquet`, a row group per chunk.
+    #[default]
+    File,
+    /// `<table>/part=<k>/data.parquet`, a file per chunk (Hive-style
+    /// partitions): one dataset to DuckDB, Spark or pyarrow, whose chunks
+    /// can be read, copied or replaced one at a time.
+    Hive,
+}
+
+struct ParquetTable {
+    name: String,
+    schema: Arc<Schema>,
+    dir: std::path::PathBuf,
+    /// The open file (layout `File`).
+    file: Option<parquet::arrow::ArrowWriter<AtomicFile>>,
+    /// Files written so far (layout `Hive`).
+    parts: usize,
+}
+
+impl ParquetTable {
+    fn write(&mut self, fields: &[CdmField], rows: &[Vec<Value>]) -> Result<()> {
+        let mut part = None;
+        let w = match &mut self.file {
+            Some(w) => w,
+            None => {
+                let path = self
+                    .dir
+                    .join(&self.name)
+                    .join(format!("part={:05}", self.parts))
+                    .join("data.parquet");
+                self.parts += 1;
+                let file = AtomicFile::create(path)?;
+                part.insert(parquet::arrow::ArrowWriter::try_new(
+                    file,
+                    self.schema.clone(),
+                    None,
+                )?)
+            }
+        };
+        for rows in rows.chunks(crate::formats::table::ROW_GROUP) {
+            let arrays: Vec<ArrayRef> = fields
+                .iter()
+                .enumerate()
+                .map(|(i, f)| column_array(f.kind, rows.iter().map(|r| &r[i])))
+                .collect();
+            w.write(&RecordBatch::try_new(self.schema.clone(), arrays)?)?;
+        }
+        w.flush()?;
+        if let Some(w) = part {
+            w.into_inner()?.commit()?;
+        }
+        Ok(())
+    }
 }
 
 impl CdmWriter {
-    pub fn create(out: &Path, spec: &Spec, tables: &[&str]) -> Result<CdmWriter> {
+    pub fn create(
+        out: &Path,
+        spec: &Spec,
+        tables: &[&str],
+        layout: ParquetLayout,
+    ) -> Result<CdmWriter> {
         let path = out.join("cdm.sqlite");
         let fail = |e: rusqlite::Error| Error::failure(format!("{}: {e}", path.display()));
         let tmp = path.with_extension("sqlite.tmp");
@@ -456,9 +519,34 @@ impl CdmWriter {
         let mut parquet = Vec::new();
         for name in tables {
             let schema = CdmTable::new(spec, name)?.schema();
-            let file = AtomicFile::create(dir.join(format!("{name}.parquet")))?;
-            let w = parquet::arrow::ArrowWriter::try_new(file, schema.clone(), None)?;
-            parquet.push((name.to_string(), schema, w));
+            // one layout's files must not stay beside the other's
+            let other = match layout {
+                ParquetLayout::File => dir.join(name),
+                ParquetLayout::Hive => dir.join(format!("{name}.parquet")),
+            };
+            if other.is_dir() {
+                std::fs::remove_dir_all(&other).at(&other)?;
+            } else if other.exists() {
+                std::fs::remove_file(&other).at(&other)?;
+            }
+            let file = match layout {
+                ParquetLayout::File => {
+                    let file = AtomicFile::create(dir.join(format!("{name}.parquet")))?;
+                    Some(parquet::arrow::ArrowWriter::try_new(
+                        file,
+                        schema.clone(),
+                        None,
+                    )?)
+                }
+                ParquetLayout::Hive => None,
+            };
+            parquet.push(ParquetTable {
+                name: name.to_string(),
+                schema,
+                dir: dir.clone(),
+                file,
+                parts: 0,
+            });
         }
         Ok(CdmWriter {
             path,
@@ -486,20 +574,9 @@ impl CdmWriter {
                 stmt.execute(rusqlite::params_from_iter(row.iter().map(Sql)))
                     .map_err(fail)?;
             }
-            let Some((_, schema, w)) = self.parquet.iter_mut().find(|(n, _, _)| *n == t.name)
-            else {
-                continue;
-            };
-            for rows in t.rows.chunks(crate::formats::table::ROW_GROUP) {
-                let arrays: Vec<ArrayRef> = t
-                    .fields
-                    .iter()
-                    .enumerate()
-                    .map(|(i, f)| column_array(f.kind, rows.iter().map(|r| &r[i])))
-                    .collect();
-                w.write(&RecordBatch::try_new(schema.clone(), arrays)?)?;
+            if let Some(p) = self.parquet.iter_mut().find(|p| p.name == t.name) {
+                p.write(&t.fields, &t.rows)?;
             }
-            w.flush()?;
         }
         tx.commit().map_err(fail)?;
         Ok(())
@@ -509,8 +586,15 @@ impl CdmWriter {
     pub fn finish(self) -> Result<()> {
         let path = &self.path;
         let fail = |e: rusqlite::Error| Error::failure(format!("{}: {e}", path.display()));
-        for (_, _, w) in self.parquet {
-            w.into_inner()?.commit()?;
+        for mut p in self.parquet {
+            match p.file.take() {
+                Some(w) => {
+                    w.into_inner()?.commit()?;
+                }
+                // a table with no rows is still a dataset, of none
+                None if p.parts == 0 => p.write(&[], &[])?,
+                None => {}
+            }
         }
         self.conn
             .execute_batch(&sqlite_primary_keys()?)

@@ -275,7 +275,11 @@ pub fn decode_text(bytes: &[u8]) -> (String, TextEncoding) {
 /// record with no fields, so the validator quarantines it as truncated.
 pub fn read_csv(path: &Path, source: &str, table: Table) -> Result<(Vec<RawRecord>, TextEncoding)> {
     let mut out = Vec::new();
-    let encoding = stream_csv(path, source, table, &mut |r| {
+    let label = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string());
+    let encoding = stream_csv(path, &label, source, table, &mut |r| {
         out.push(r);
         Ok(())
     })?;
@@ -321,9 +325,11 @@ fn sniff_encoding(path: &Path) -> Result<(TextEncoding, bool)> {
 }
 
 /// `read_csv` one record at a time: the file is read as it is parsed, so
-/// memory holds a record, not the file.
+/// memory holds a record, not the file. Locations name the file as `label`
+/// (`patients.csv`, `shard-1/patients.csv`).
 pub fn stream_csv(
     path: &Path,
+    label: &str,
     source: &str,
     table: Table,
     each: &mut dyn FnMut(RawRecord) -> Result<()>,
@@ -339,10 +345,6 @@ pub fn stream_csv(
             TextEncoding::Latin1 => encoding_rs::WINDOWS_1252.decode(b).0.into_owned(),
         }
     };
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| path.display().to_string());
     let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(file);
     let header: Vec<String> = reader
         .byte_headers()
@@ -391,7 +393,7 @@ pub fn stream_csv(
         each(RawRecord {
             source: source.to_string(),
             table,
-            location: format!("{file_name} line {line}"),
+            location: format!("{label} line {line}"),
             fields,
             raw,
         })?;

@@ -47,6 +47,7 @@ mod ingest_fuzz;
 mod ingest_mllp;
 mod ingest_partitions;
 mod ingest_paths;
+mod ingest_shards;
 mod lab10;
 mod labs;
 mod labs_agenda;
