@@ -37,6 +37,19 @@ pub struct IngestArgs {
     /// End of the data (ISO date-time); default: the latest admission seen.
     #[arg(long)]
     pub data_end: Option<String>,
+    /// Memory to plan for, in MiB: records other than patients wait on
+    /// disk (under OUT) in partitions sized to about half of it, and are
+    /// processed a partition at a time.
+    #[arg(long, value_name = "MIB", default_value_t = ingest::pipeline::DEFAULT_MEMORY_MB)]
+    pub memory_limit: u64,
+    /// Work in this many partitions instead of the number --memory-limit gives.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub partitions: Option<u64>,
+    /// Write the CDM's Parquet tables as Hive-style partitioned datasets,
+    /// cdm/<table>/part=<k>/data.parquet (a file per partition), instead of
+    /// one cdm/<table>.parquet each.
+    #[arg(long)]
+    pub hive_parquet: bool,
     /// Output folder.
     #[arg(long, required = true)]
     pub out: Option<PathBuf>,
@@ -80,7 +93,16 @@ pub fn run(args: IngestArgs, ui: &Ui) -> Result<u8> {
             "give --config FILE or a source: --csv DIR, --parquet DIR, --hl7 FILE, --fhir DIR|FILE",
         ));
     }
-    let summary = ingest::run(&cfg, &out)?;
+    let opts = ingest::IngestOptions {
+        memory_mb: Some(args.memory_limit),
+        partitions: args.partitions.map(|n| n as usize),
+        parquet_layout: if args.hive_parquet {
+            ingest::cdm_table::ParquetLayout::Hive
+        } else {
+            ingest::cdm_table::ParquetLayout::File
+        },
+    };
+    let summary = ingest::run_with(&cfg, &out, &opts)?;
     ui.result(&summary, || {
         format!(
             "{}\n{} persons, {} analysis rows, {} records quarantined -> {}",

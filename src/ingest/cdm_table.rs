@@ -32,6 +32,9 @@ pub const SQLITE_DDL: &str =
 /// OHDSI's primary keys for the same tables.
 pub const SQLITE_PRIMARY_KEYS: &str =
     include_str!("../../datasets/omop-cdm-v5.4/OMOPCDM_sqlite_5.4_primary_keys.sql");
+/// OHDSI's indices (person_id, concept ids, visit ids of each table).
+pub const SQLITE_INDICES: &str =
+    include_str!("../../datasets/omop-cdm-v5.4/OMOPCDM_sqlite_5.4_indices.sql");
 
 const SPEC_FILE: &str = "datasets/omop-cdm-v5.4/OMOP_CDMv5.4_Field_Level.csv";
 
@@ -322,32 +325,6 @@ impl CdmTable {
                 .collect::<Vec<_>>(),
         ))
     }
-
-    /// Write `<dir>/<name>.parquet`, a row group per `ROW_GROUP` rows.
-    pub fn write_parquet(&self, dir: &Path) -> Result<()> {
-        let path = dir.join(format!("{}.parquet", self.name));
-        let schema = self.schema();
-        let file = AtomicFile::create(&path)?;
-        let mut writer = parquet::arrow::ArrowWriter::try_new(file, schema.clone(), None)?;
-        let chunk = crate::formats::table::ROW_GROUP;
-        let mut start = 0;
-        loop {
-            let rows = &self.rows[start..(start + chunk).min(self.rows.len())];
-            let arrays: Vec<ArrayRef> = self
-                .fields
-                .iter()
-                .enumerate()
-                .map(|(i, f)| column_array(f.kind, rows.iter().map(|r| &r[i])))
-                .collect();
-            writer.write(&RecordBatch::try_new(schema.clone(), arrays)?)?;
-            start += chunk;
-            if start >= self.rows.len() {
-                break;
-            }
-        }
-        writer.into_inner()?.commit()?;
-        Ok(())
-    }
 }
 
 fn column_array<'a>(kind: CdmType, cells: impl Iterator<Item = &'a Value>) -> ArrayRef {
@@ -444,45 +421,193 @@ impl rusqlite::ToSql for Sql<'_> {
     }
 }
 
-/// Write `path` afresh: every CDM table from OHDSI's DDL, `tables`' rows,
-/// then the primary keys (after the load, which is faster and checks every
-/// row at once). Dates are ISO 8601 text (`2023-04-05`, `2023-04-05
-/// 14:30:00`), which SQLite's date functions read and which sort in time
-/// order. Written beside the target and renamed, so a failed run leaves no
+/// The CDM database being written: `<out>/cdm.sqlite` (every table of
+/// OHDSI's DDL; its primary keys and indices added at the end, which is
+/// faster and checks every row at once) and the Parquet files of the tables
+/// named, rows appended a chunk at a time (a transaction and a Parquet row
+/// group per chunk), so that memory holds a chunk, not the database. Dates
+/// are ISO 8601 text in SQLite (`2023-04-05`, `2023-04-05 14:30:00`), which
+/// its date functions read and which sort in time order. Both are written
+/// beside their targets and renamed by `finish`, so a failed run leaves no
 /// half database.
-pub fn write_sqlite(path: &Path, tables: &[CdmTable]) -> Result<()> {
-    let fail = |e: rusqlite::Error| Error::failure(format!("{}: {e}", path.display()));
-    let tmp = path.with_extension("sqlite.tmp");
-    if tmp.exists() {
-        std::fs::remove_file(&tmp).at(&tmp)?;
-    }
-    let mut conn = rusqlite::Connection::open(&tmp).map_err(fail)?;
-    conn.execute_batch(
-        "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; \
-         PRAGMA locking_mode = EXCLUSIVE; PRAGMA cache_size = -65536;",
-    )
-    .map_err(fail)?;
-    conn.execute_batch(&sqlite_ddl()).map_err(fail)?;
-    let tx = conn.transaction().map_err(fail)?;
-    for t in tables {
-        let cols: Vec<&str> = t.fields.iter().map(|f| f.name.as_str()).collect();
-        let marks = vec!["?"; cols.len()].join(", ");
-        let sql = format!(
-            "INSERT INTO main.{} ({}) VALUES ({marks})",
-            t.name,
-            cols.join(", ")
-        );
-        let mut stmt = tx.prepare(&sql).map_err(fail)?;
-        for row in &t.rows {
-            stmt.execute(rusqlite::params_from_iter(row.iter().map(Sql)))
-                .map_err(fail)?;
+pub struct CdmWriter {
+    path: std::path::PathBuf,
+    tmp: std::path::PathBuf,
+    conn: rusqlite::Connection,
+    parquet: Vec<ParquetTable>,
+}
+
+/// How the CDM's Parquet files are laid out under `<out>/cdm/`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ParquetLayout {
+    /// `<table>.parquet`, a row group per chunk.
+    #[default]
+    File,
+    /// `<table>/part=<k>/data.parquet`, a file per chunk (Hive-style
+    /// partitions): one dataset to DuckDB, Spark or pyarrow, whose chunks
+    /// can be read, copied or replaced one at a time.
+    Hive,
+}
+
+struct ParquetTable {
+    name: String,
+    schema: Arc<Schema>,
+    dir: std::path::PathBuf,
+    /// The open file (layout `File`).
+    file: Option<parquet::arrow::ArrowWriter<AtomicFile>>,
+    /// Files written so far (layout `Hive`).
+    parts: usize,
+}
+
+impl ParquetTable {
+    fn write(&mut self, fields: &[CdmField], rows: &[Vec<Value>]) -> Result<()> {
+        let mut part = None;
+        let w = match &mut self.file {
+            Some(w) => w,
+            None => {
+                let path = self
+                    .dir
+                    .join(&self.name)
+                    .join(format!("part={:05}", self.parts))
+                    .join("data.parquet");
+                self.parts += 1;
+                let file = AtomicFile::create(path)?;
+                part.insert(parquet::arrow::ArrowWriter::try_new(
+                    file,
+                    self.schema.clone(),
+                    None,
+                )?)
+            }
+        };
+        for rows in rows.chunks(crate::formats::table::ROW_GROUP) {
+            let arrays: Vec<ArrayRef> = fields
+                .iter()
+                .enumerate()
+                .map(|(i, f)| column_array(f.kind, rows.iter().map(|r| &r[i])))
+                .collect();
+            w.write(&RecordBatch::try_new(self.schema.clone(), arrays)?)?;
         }
+        w.flush()?;
+        if let Some(w) = part {
+            w.into_inner()?.commit()?;
+        }
+        Ok(())
     }
-    tx.commit().map_err(fail)?;
-    conn.execute_batch(&sqlite_primary_keys()?).map_err(fail)?;
-    conn.close().map_err(|(_, e)| fail(e))?;
-    std::fs::rename(&tmp, path).at(path)?;
-    Ok(())
+}
+
+impl CdmWriter {
+    pub fn create(
+        out: &Path,
+        spec: &Spec,
+        tables: &[&str],
+        layout: ParquetLayout,
+    ) -> Result<CdmWriter> {
+        let path = out.join("cdm.sqlite");
+        let fail = |e: rusqlite::Error| Error::failure(format!("{}: {e}", path.display()));
+        let tmp = path.with_extension("sqlite.tmp");
+        if tmp.exists() {
+            std::fs::remove_file(&tmp).at(&tmp)?;
+        }
+        let conn = rusqlite::Connection::open(&tmp).map_err(fail)?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; \
+             PRAGMA locking_mode = EXCLUSIVE; PRAGMA cache_size = -65536;",
+        )
+        .map_err(fail)?;
+        conn.execute_batch(&sqlite_ddl()).map_err(fail)?;
+        let dir = out.join("cdm");
+        let mut parquet = Vec::new();
+        for name in tables {
+            let schema = CdmTable::new(spec, name)?.schema();
+            // one layout's files must not stay beside the other's
+            let other = match layout {
+                ParquetLayout::File => dir.join(name),
+                ParquetLayout::Hive => dir.join(format!("{name}.parquet")),
+            };
+            if other.is_dir() {
+                std::fs::remove_dir_all(&other).at(&other)?;
+            } else if other.exists() {
+                std::fs::remove_file(&other).at(&other)?;
+            }
+            let file = match layout {
+                ParquetLayout::File => {
+                    let file = AtomicFile::create(dir.join(format!("{name}.parquet")))?;
+                    Some(parquet::arrow::ArrowWriter::try_new(
+                        file,
+                        schema.clone(),
+                        None,
+                    )?)
+                }
+                ParquetLayout::Hive => None,
+            };
+            parquet.push(ParquetTable {
+                name: name.to_string(),
+                schema,
+                dir: dir.clone(),
+                file,
+                parts: 0,
+            });
+        }
+        Ok(CdmWriter {
+            path,
+            tmp,
+            conn,
+            parquet,
+        })
+    }
+
+    /// Append the rows of `tables` (each a CDM table, in any order).
+    pub fn append(&mut self, tables: &[CdmTable]) -> Result<()> {
+        let path = &self.path;
+        let fail = |e: rusqlite::Error| Error::failure(format!("{}: {e}", path.display()));
+        let tx = self.conn.transaction().map_err(fail)?;
+        for t in tables.iter().filter(|t| !t.rows.is_empty()) {
+            let cols: Vec<&str> = t.fields.iter().map(|f| f.name.as_str()).collect();
+            let marks = vec!["?"; cols.len()].join(", ");
+            let sql = format!(
+                "INSERT INTO main.{} ({}) VALUES ({marks})",
+                t.name,
+                cols.join(", ")
+            );
+            let mut stmt = tx.prepare_cached(&sql).map_err(fail)?;
+            for row in &t.rows {
+                stmt.execute(rusqlite::params_from_iter(row.iter().map(Sql)))
+                    .map_err(fail)?;
+            }
+            if let Some(p) = self.parquet.iter_mut().find(|p| p.name == t.name) {
+                p.write(&t.fields, &t.rows)?;
+            }
+        }
+        tx.commit().map_err(fail)?;
+        Ok(())
+    }
+
+    /// Add the primary keys, close and rename everything into place.
+    pub fn finish(self) -> Result<()> {
+        let path = &self.path;
+        let fail = |e: rusqlite::Error| Error::failure(format!("{}: {e}", path.display()));
+        for mut p in self.parquet {
+            match p.file.take() {
+                Some(w) => {
+                    w.into_inner()?.commit()?;
+                }
+                // a table with no rows is still a dataset, of none
+                None if p.parts == 0 => p.write(&[], &[])?,
+                None => {}
+            }
+        }
+        self.conn
+            .execute_batch(&sqlite_primary_keys()?)
+            .map_err(fail)?;
+        // the lookups by person the checks and queries make: without them
+        // each one scans its table, for every row of another
+        self.conn
+            .execute_batch(&SQLITE_INDICES.replace("@cdmDatabaseSchema.", "main."))
+            .map_err(fail)?;
+        self.conn.close().map_err(|(_, e)| fail(e))?;
+        std::fs::rename(&self.tmp, &self.path).at(&self.path)?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]

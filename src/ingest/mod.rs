@@ -26,7 +26,10 @@ pub mod pipeline;
 pub mod quality;
 pub mod raw;
 pub mod source;
+pub mod spill;
 pub mod validate;
 pub mod vocabulary;
 
-pub use pipeline::{run, IngestSummary, PipelineConfig, SourceConfig, SourceKind};
+pub use pipeline::{
+    run, run_with, IngestOptions, IngestSummary, PipelineConfig, SourceConfig, SourceKind,
+};

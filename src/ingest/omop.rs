@@ -58,31 +58,32 @@ impl OutTable {
 
     /// Write `<dir>/<name>.csv` and `<dir>/<name>.parquet`, atomically.
     pub fn write(&self, dir: &Path) -> Result<()> {
-        self.write_csv(&dir.join(format!("{}.csv", self.name)))?;
-        self.write_parquet(&dir.join(format!("{}.parquet", self.name)))
+        let mut w = self.writer(dir)?;
+        w.append(self)?;
+        w.finish()
     }
 
-    fn write_csv(&self, path: &Path) -> Result<()> {
-        let fail = |e: csv::Error| Error::failure(format!("{}: {e}", path.display()));
-        let mut w = csv::Writer::from_writer(AtomicFile::create(path)?);
-        w.write_record(self.columns.iter().map(|(n, _)| *n))
+    /// Open `<dir>/<name>.csv` and `.parquet` for rows appended a chunk at
+    /// a time (each a table of these columns), so that a table larger than
+    /// memory is written in pieces.
+    pub fn writer(&self, dir: &Path) -> Result<TableWriter> {
+        let csv_path = dir.join(format!("{}.csv", self.name));
+        let fail = |e: csv::Error| Error::failure(format!("{}: {e}", csv_path.display()));
+        let mut csv = csv::Writer::from_writer(AtomicFile::create(&csv_path)?);
+        csv.write_record(self.columns.iter().map(|(n, _)| *n))
             .map_err(fail)?;
-        for row in &self.rows {
-            w.write_record(row.iter().map(|c| match c {
-                Cell::Text(s) => s.clone(),
-                Cell::Number(Some(x)) => x.to_string(),
-                Cell::Number(None) => String::new(),
-                Cell::Integer(i) => i.to_string(),
-            }))
-            .map_err(fail)?;
-        }
-        w.into_inner()
-            .map_err(|e| Error::io(path, e.into_error()))?
-            .commit()?;
-        Ok(())
+        let schema = self.schema();
+        let file = AtomicFile::create(dir.join(format!("{}.parquet", self.name)))?;
+        let parquet = parquet::arrow::ArrowWriter::try_new(file, schema, None)?;
+        Ok(TableWriter {
+            csv_path,
+            csv,
+            parquet,
+            wrote: false,
+        })
     }
 
-    fn write_parquet(&self, path: &Path) -> Result<()> {
+    fn schema(&self) -> Arc<Schema> {
         let fields: Vec<Field> = self
             .columns
             .iter()
@@ -97,7 +98,11 @@ impl OutTable {
                 Field::new(*n, t, true)
             })
             .collect();
-        let schema = Arc::new(Schema::new(fields));
+        Arc::new(Schema::new(fields))
+    }
+
+    /// The rows as one Arrow batch.
+    fn batch(&self) -> Result<RecordBatch> {
         let mut arrays: Vec<ArrayRef> = Vec::new();
         for (i, (column, kind)) in self.columns.iter().enumerate() {
             let cells = self.rows.iter().map(|r| r.get(i));
@@ -155,12 +160,47 @@ impl OutTable {
             };
             arrays.push(array);
         }
-        let batch = RecordBatch::try_new(schema.clone(), arrays)?;
-        let file = AtomicFile::create(path)?;
-        let mut writer = parquet::arrow::ArrowWriter::try_new(file, schema, None)?;
-        writer.write(&batch)?;
-        let file = writer.into_inner()?;
-        file.commit()?;
+        Ok(RecordBatch::try_new(self.schema(), arrays)?)
+    }
+}
+
+/// An `OutTable` being written a chunk of rows at a time.
+pub struct TableWriter {
+    csv_path: std::path::PathBuf,
+    csv: csv::Writer<AtomicFile>,
+    parquet: parquet::arrow::ArrowWriter<AtomicFile>,
+    wrote: bool,
+}
+
+impl TableWriter {
+    /// Append `t`'s rows: CSV lines, and a Parquet row group.
+    pub fn append(&mut self, t: &OutTable) -> Result<()> {
+        let path = &self.csv_path;
+        let fail = |e: csv::Error| Error::failure(format!("{}: {e}", path.display()));
+        for row in &t.rows {
+            self.csv
+                .write_record(row.iter().map(|c| match c {
+                    Cell::Text(s) => s.clone(),
+                    Cell::Number(Some(x)) => x.to_string(),
+                    Cell::Number(None) => String::new(),
+                    Cell::Integer(i) => i.to_string(),
+                }))
+                .map_err(fail)?;
+        }
+        if !t.rows.is_empty() || !self.wrote {
+            self.parquet.write(&t.batch()?)?;
+            self.parquet.flush()?;
+            self.wrote = true;
+        }
+        Ok(())
+    }
+
+    pub fn finish(self) -> Result<()> {
+        self.csv
+            .into_inner()
+            .map_err(|e| Error::io(&self.csv_path, e.into_error()))?
+            .commit()?;
+        self.parquet.into_inner()?.commit()?;
         Ok(())
     }
 }

@@ -274,17 +274,80 @@ pub fn decode_text(bytes: &[u8]) -> (String, TextEncoding) {
 /// line. A line whose field count differs from the header's is kept as a
 /// record with no fields, so the validator quarantines it as truncated.
 pub fn read_csv(path: &Path, source: &str, table: Table) -> Result<(Vec<RawRecord>, TextEncoding)> {
-    let bytes = std::fs::read(path).at(path)?;
-    let (text, encoding) = decode_text(&bytes);
-    let file_name = path
+    let mut out = Vec::new();
+    let label = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| path.display().to_string());
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_reader(text.as_bytes());
+    let encoding = stream_csv(path, &label, source, table, &mut |r| {
+        out.push(r);
+        Ok(())
+    })?;
+    Ok((out, encoding))
+}
+
+/// The file's text encoding, read through once without holding it: UTF-8
+/// when every byte sequence is (a BOM aside), else Latin-1.
+fn sniff_encoding(path: &Path) -> Result<(TextEncoding, bool)> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path).at(path)?;
+    let mut buf = vec![0u8; 1 << 20];
+    let mut carry = 0;
+    let mut first = true;
+    let mut bom = false;
+    loop {
+        let n = f.read(&mut buf[carry..]).at(path)?;
+        let end = carry + n;
+        if first {
+            bom = buf[..end].starts_with(b"\xEF\xBB\xBF");
+            first = false;
+        }
+        if n == 0 {
+            // what is left is a sequence the file ended inside of
+            let enc = if end == 0 {
+                TextEncoding::Utf8
+            } else {
+                TextEncoding::Latin1
+            };
+            return Ok((enc, bom));
+        }
+        match std::str::from_utf8(&buf[..end]) {
+            Ok(_) => carry = 0,
+            Err(e) if e.error_len().is_none() => {
+                // a character cut at the end of the chunk: keep its bytes
+                let valid = e.valid_up_to();
+                carry = end - valid;
+                buf.copy_within(valid..end, 0);
+            }
+            Err(_) => return Ok((TextEncoding::Latin1, bom)),
+        }
+    }
+}
+
+/// `read_csv` one record at a time: the file is read as it is parsed, so
+/// memory holds a record, not the file. Locations name the file as `label`
+/// (`patients.csv`, `shard-1/patients.csv`).
+pub fn stream_csv(
+    path: &Path,
+    label: &str,
+    source: &str,
+    table: Table,
+    each: &mut dyn FnMut(RawRecord) -> Result<()>,
+) -> Result<TextEncoding> {
+    let (encoding, bom) = sniff_encoding(path)?;
+    let mut file = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(path).at(path)?);
+    if bom {
+        std::io::Read::read_exact(&mut file, &mut [0u8; 3]).at(path)?;
+    }
+    let text = |b: &[u8]| -> String {
+        match encoding {
+            TextEncoding::Utf8 => String::from_utf8_lossy(b).into_owned(),
+            TextEncoding::Latin1 => encoding_rs::WINDOWS_1252.decode(b).0.into_owned(),
+        }
+    };
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(file);
     let header: Vec<String> = reader
-        .headers()
+        .byte_headers()
         .map_err(|e| {
             Error::bad_input(
                 path.display(),
@@ -294,7 +357,7 @@ pub fn read_csv(path: &Path, source: &str, table: Table) -> Result<(Vec<RawRecor
             )
         })?
         .iter()
-        .map(|h| h.trim().to_string())
+        .map(|h| text(h).trim().to_string())
         .collect();
     if header.iter().all(|h| h.is_empty()) {
         return Err(Error::bad_input(
@@ -304,9 +367,10 @@ pub fn read_csv(path: &Path, source: &str, table: Table) -> Result<(Vec<RawRecor
             "an empty line",
         ));
     }
-    let mut out = Vec::new();
-    for (i, rec) in reader.records().enumerate() {
-        let rec = rec.map_err(|e| {
+    let mut rec = csv::ByteRecord::new();
+    let mut i = 0u64;
+    loop {
+        let more = reader.read_byte_record(&mut rec).map_err(|e| {
             Error::bad_input(
                 path.display(),
                 Some(format!("record {}", i + 1)),
@@ -314,26 +378,27 @@ pub fn read_csv(path: &Path, source: &str, table: Table) -> Result<(Vec<RawRecor
                 e.to_string(),
             )
         })?;
-        let line = rec.position().map(|p| p.line()).unwrap_or(i as u64 + 2);
-        let raw = rec.iter().collect::<Vec<_>>().join(",");
-        let fields = if rec.len() == header.len() {
-            header
-                .iter()
-                .cloned()
-                .zip(rec.iter().map(str::to_string))
-                .collect()
+        if !more {
+            break;
+        }
+        let line = rec.position().map(|p| p.line()).unwrap_or(i + 2);
+        i += 1;
+        let cells: Vec<String> = rec.iter().map(text).collect();
+        let raw = cells.join(",");
+        let fields = if cells.len() == header.len() {
+            header.iter().cloned().zip(cells).collect()
         } else {
             BTreeMap::new()
         };
-        out.push(RawRecord {
+        each(RawRecord {
             source: source.to_string(),
             table,
-            location: format!("{file_name} line {line}"),
+            location: format!("{label} line {line}"),
             fields,
             raw,
-        });
+        })?;
     }
-    Ok((out, encoding))
+    Ok(encoding)
 }
 
 #[cfg(test)]

@@ -36,9 +36,14 @@ pub enum SourceKind {
     Fhir,
 }
 
-/// Read one source into raw records, noting what it found (encodings, ...)
-/// in the source's quality entry.
-pub fn read_source(s: &SourceConfig, q: &mut SourceQuality) -> Result<Vec<RawRecord>> {
+/// Read one source, handing each raw record to `each` as it is read (with
+/// the source's quality entry, where readers note what they found:
+/// encodings, ...). CSV sources stream; the others are read whole first.
+pub fn read_source(
+    s: &SourceConfig,
+    q: &mut SourceQuality,
+    each: &mut dyn FnMut(&mut SourceQuality, RawRecord) -> Result<()>,
+) -> Result<()> {
     if s.patient_id.is_some() && s.kind != SourceKind::Hl7v2 {
         return Err(Error::bad_input(
             format!("source {}", s.name),
@@ -47,14 +52,18 @@ pub fn read_source(s: &SourceConfig, q: &mut SourceQuality) -> Result<Vec<RawRec
             format!("a source of kind {:?}", s.kind).to_lowercase(),
         ));
     }
-    match s.kind {
-        SourceKind::Csv => csv::read(s, q),
+    let recs = match s.kind {
+        SourceKind::Csv => return csv::read(s, q, each),
         SourceKind::FixedWidth => legacy::read_fixed_width(s, q),
         SourceKind::PharmacyCsv => legacy::read_pharmacy(s, q),
         SourceKind::Parquet => parquet::read(s, q),
         SourceKind::Hl7v2 => hl7v2::read(s, q),
         SourceKind::Fhir => fhir::read(s, q),
+    }?;
+    for r in recs {
+        each(q, r)?;
     }
+    Ok(())
 }
 
 /// The files a source path names: the path itself when it is a file (any

@@ -1,0 +1,466 @@
+//! Spill files: what ingest cannot hold in memory waits on disk, split into
+//! partitions that are read back one at a time.
+//!
+//! Records are written in a compact binary form (length-prefixed fields;
+//! nothing any other program reads) in a temporary folder under the output
+//! folder, and each partition's file is removed once read. Within a
+//! partition, records come back in the order they were written, which is
+//! what keeps "came earlier" meaning what it meant in the input.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use chrono::{Datelike, NaiveDate, NaiveDateTime};
+
+use super::validate::MappedObservation;
+use crate::clinical::codes::Measure;
+use crate::clinical::records::{Condition, Encounter, Medication, Note, Observation};
+use crate::error::{Error, IoContext, Result};
+
+/// A value that can be written to a spill file and read back.
+pub trait Codec: Sized {
+    fn put(&self, b: &mut Vec<u8>);
+    fn take(r: &mut Reader) -> Result<Self>;
+}
+
+/// Reads values back from a spill partition.
+pub struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+    file: &'a Path,
+}
+
+impl Reader<'_> {
+    fn bytes(&mut self, n: usize) -> Result<&[u8]> {
+        let end = self.at.checked_add(n).filter(|&e| e <= self.bytes.len());
+        let Some(end) = end else {
+            return Err(Error::failure(format!(
+                "{}: spill file ends inside a record at byte {} (was it changed during the run?)",
+                self.file.display(),
+                self.at
+            )));
+        };
+        let s = &self.bytes[self.at..end];
+        self.at = end;
+        Ok(s)
+    }
+
+    fn u64(&mut self) -> Result<u64> {
+        let b = self.bytes(8)?;
+        Ok(u64::from_le_bytes(b.try_into().unwrap_or_default()))
+    }
+
+    fn u8(&mut self) -> Result<u8> {
+        Ok(self.bytes(1)?[0])
+    }
+}
+
+impl Codec for String {
+    fn put(&self, b: &mut Vec<u8>) {
+        (self.len() as u64).put(b);
+        b.extend_from_slice(self.as_bytes());
+    }
+    fn take(r: &mut Reader) -> Result<Self> {
+        let n = r.u64()? as usize;
+        let file = r.file;
+        let s = r.bytes(n)?;
+        String::from_utf8(s.to_vec()).map_err(|e| {
+            Error::failure(format!(
+                "{}: spill file holds bad text: {e}",
+                file.display()
+            ))
+        })
+    }
+}
+
+impl Codec for std::borrow::Cow<'static, str> {
+    fn put(&self, b: &mut Vec<u8>) {
+        self.as_ref().to_string().put(b)
+    }
+    fn take(r: &mut Reader) -> Result<Self> {
+        Ok(std::borrow::Cow::Owned(String::take(r)?))
+    }
+}
+
+impl Codec for u64 {
+    fn put(&self, b: &mut Vec<u8>) {
+        b.extend_from_slice(&self.to_le_bytes());
+    }
+    fn take(r: &mut Reader) -> Result<Self> {
+        r.u64()
+    }
+}
+
+impl Codec for u32 {
+    fn put(&self, b: &mut Vec<u8>) {
+        u64::from(*self).put(b)
+    }
+    fn take(r: &mut Reader) -> Result<Self> {
+        Ok(r.u64()? as u32)
+    }
+}
+
+impl Codec for f64 {
+    fn put(&self, b: &mut Vec<u8>) {
+        self.to_bits().put(b)
+    }
+    fn take(r: &mut Reader) -> Result<Self> {
+        Ok(f64::from_bits(r.u64()?))
+    }
+}
+
+impl Codec for NaiveDate {
+    fn put(&self, b: &mut Vec<u8>) {
+        (i64::from(self.num_days_from_ce()) as u64).put(b)
+    }
+    fn take(r: &mut Reader) -> Result<Self> {
+        let days = r.u64()? as i64 as i32;
+        Ok(NaiveDate::from_num_days_from_ce_opt(days).unwrap_or_default())
+    }
+}
+
+impl Codec for NaiveDateTime {
+    fn put(&self, b: &mut Vec<u8>) {
+        let t = self.and_utc();
+        (t.timestamp() as u64).put(b);
+        u64::from(t.timestamp_subsec_nanos()).put(b);
+    }
+    fn take(r: &mut Reader) -> Result<Self> {
+        let secs = r.u64()? as i64;
+        let nanos = r.u64()? as u32;
+        Ok(chrono::DateTime::from_timestamp(secs, nanos)
+            .unwrap_or_default()
+            .naive_utc())
+    }
+}
+
+impl<T: Codec> Codec for Option<T> {
+    fn put(&self, b: &mut Vec<u8>) {
+        match self {
+            None => b.push(0),
+            Some(v) => {
+                b.push(1);
+                v.put(b)
+            }
+        }
+    }
+    fn take(r: &mut Reader) -> Result<Self> {
+        Ok(match r.u8()? {
+            0 => None,
+            _ => Some(T::take(r)?),
+        })
+    }
+}
+
+impl Codec for Measure {
+    fn put(&self, b: &mut Vec<u8>) {
+        let i = Measure::ALL.iter().position(|m| m == self).unwrap_or(0);
+        b.push(i as u8)
+    }
+    fn take(r: &mut Reader) -> Result<Self> {
+        let i = r.u8()? as usize;
+        Measure::ALL.get(i).copied().ok_or_else(|| {
+            Error::failure(format!(
+                "{}: spill file holds measure {i}",
+                r.file.display()
+            ))
+        })
+    }
+}
+
+/// Fields in declaration order, each through its own codec.
+macro_rules! codec_struct {
+    ($t:ty { $($f:ident),* $(,)? }) => {
+        impl Codec for $t {
+            fn put(&self, b: &mut Vec<u8>) {
+                $(self.$f.put(b);)*
+            }
+            fn take(r: &mut Reader) -> Result<Self> {
+                Ok(Self { $($f: Codec::take(r)?,)* })
+            }
+        }
+    };
+}
+
+codec_struct!(Encounter {
+    encounter_id,
+    patient_id,
+    class,
+    admit_time,
+    discharge_time,
+    disposition,
+    reason_code
+});
+codec_struct!(Observation {
+    observation_id,
+    patient_id,
+    encounter_id,
+    time,
+    code,
+    system,
+    display,
+    value,
+    unit
+});
+codec_struct!(MappedObservation {
+    obs,
+    measure,
+    source_code,
+    source_unit,
+    source_value,
+    value_as_string,
+    value_as_concept
+});
+codec_struct!(Condition {
+    condition_id,
+    patient_id,
+    encounter_id,
+    code,
+    display,
+    onset_date
+});
+codec_struct!(Medication {
+    medication_id,
+    patient_id,
+    encounter_id,
+    rxnorm,
+    name,
+    authored_time
+});
+codec_struct!(Note {
+    note_id,
+    patient_id,
+    encounter_id,
+    time,
+    text
+});
+
+impl<A: Codec, B: Codec> Codec for (A, B) {
+    fn put(&self, b: &mut Vec<u8>) {
+        self.0.put(b);
+        self.1.put(b);
+    }
+    fn take(r: &mut Reader) -> Result<Self> {
+        Ok((A::take(r)?, B::take(r)?))
+    }
+}
+
+/// One kind of record split over `parts` files under `dir`.
+pub struct Spill<T> {
+    paths: Vec<PathBuf>,
+    files: Vec<Option<BufWriter<File>>>,
+    buf: Vec<u8>,
+    bytes: u64,
+    _kind: std::marker::PhantomData<T>,
+}
+
+impl<T: Codec> Spill<T> {
+    /// `parts` empty files `<dir>/<name>-<i>.bin`.
+    pub fn create(dir: &Path, name: &str, parts: usize) -> Result<Spill<T>> {
+        let paths: Vec<PathBuf> = (0..parts.max(1))
+            .map(|i| dir.join(format!("{name}-{i}.bin")))
+            .collect();
+        Ok(Spill {
+            files: paths.iter().map(|_| None).collect(),
+            paths,
+            buf: Vec::new(),
+            bytes: 0,
+            _kind: std::marker::PhantomData,
+        })
+    }
+
+    pub fn parts(&self) -> usize {
+        self.paths.len()
+    }
+
+    /// Bytes written so far.
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    /// Append `value` to partition `part`.
+    pub fn push(&mut self, part: usize, value: &T) -> Result<()> {
+        let path = &self.paths[part];
+        let file = match &mut self.files[part] {
+            Some(f) => f,
+            slot => slot.insert(BufWriter::with_capacity(
+                1 << 16,
+                File::create(path).at(path)?,
+            )),
+        };
+        self.buf.clear();
+        value.put(&mut self.buf);
+        file.write_all(&(self.buf.len() as u64).to_le_bytes())
+            .and_then(|_| file.write_all(&self.buf))
+            .at(path)?;
+        self.bytes += 8 + self.buf.len() as u64;
+        Ok(())
+    }
+
+    /// Close the files for reading.
+    pub fn finish(mut self) -> Result<Spilled<T>> {
+        for (f, path) in self.files.iter_mut().zip(&self.paths) {
+            if let Some(f) = f.take() {
+                f.into_inner()
+                    .map_err(|e| Error::io(path, e.into_error()))?
+                    .sync_data()
+                    .ok();
+            }
+        }
+        Ok(Spilled {
+            paths: self.paths,
+            _kind: std::marker::PhantomData,
+        })
+    }
+}
+
+/// A finished spill, read a partition at a time.
+pub struct Spilled<T> {
+    paths: Vec<PathBuf>,
+    _kind: std::marker::PhantomData<T>,
+}
+
+impl<T: Codec> Spilled<T> {
+    pub fn parts(&self) -> usize {
+        self.paths.len()
+    }
+
+    /// Every record of partition `part`, in the order written; the file is
+    /// removed.
+    pub fn take(&self, part: usize) -> Result<Vec<T>> {
+        let path = &self.paths[part];
+        if !path.exists() {
+            return Ok(Vec::new());
+        }
+        let bytes = std::fs::read(path).at(path)?;
+        std::fs::remove_file(path).at(path)?;
+        let mut r = Reader {
+            bytes: &bytes,
+            at: 0,
+            file: path,
+        };
+        let mut out = Vec::new();
+        while r.at < bytes.len() {
+            let n = r.u64()? as usize;
+            let end = r.at + n;
+            let v = T::take(&mut r)?;
+            if r.at != end {
+                return Err(Error::failure(format!(
+                    "{}: a spilled record read {} bytes of {n} (a bug)",
+                    path.display(),
+                    r.at + n - end
+                )));
+            }
+            out.push(v);
+        }
+        Ok(out)
+    }
+}
+
+/// The partition of a key among `parts`: a stable hash (the same in every
+/// run), so that every record with one key meets the others in one place.
+pub fn part_of(key: &str, parts: usize) -> usize {
+    // FNV-1a: stable across runs and platforms, unlike std's hasher
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in key.as_bytes() {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    (h % parts.max(1) as u64) as usize
+}
+
+/// The scratch folder, removed when dropped (also on an error).
+pub struct ScratchDir(pub PathBuf);
+
+impl ScratchDir {
+    pub fn create(path: PathBuf) -> Result<ScratchDir> {
+        if path.exists() {
+            std::fs::remove_dir_all(&path).at(&path)?;
+        }
+        std::fs::create_dir_all(&path).at(&path)?;
+        Ok(ScratchDir(path))
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clinical::records::parse_datetime;
+
+    #[test]
+    fn records_come_back_as_written_partition_by_partition() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s: Spill<(u64, MappedObservation)> = Spill::create(dir.path(), "obs", 3).unwrap();
+        let obs = |i: u64, value: f64, measure| MappedObservation {
+            obs: Observation {
+                observation_id: format!("O{i}"),
+                patient_id: "P1".into(),
+                encounter_id: String::new(),
+                time: parse_datetime("2023-04-05T14:30:07").unwrap(),
+                code: "2345-7".into(),
+                system: "http://loinc.org".into(),
+                display: "Glucose ünïcode".into(),
+                value,
+                unit: "mg/dL".into(),
+            },
+            measure,
+            source_code: "GLU".into(),
+            source_unit: String::new(),
+            source_value: "x".into(),
+            value_as_string: String::new(),
+            value_as_concept: "a|b".into(),
+        };
+        let written: Vec<(u64, MappedObservation)> = (0..10)
+            .map(|i| {
+                let v = if i == 3 { f64::NAN } else { i as f64 / 3.0 };
+                let m = (i % 2 == 0).then_some(Measure::ALL[i as usize % 15]);
+                (i, obs(i, v, m))
+            })
+            .collect();
+        for w in &written {
+            s.push(part_of(&w.1.obs.observation_id, 3), w).unwrap();
+        }
+        assert!(s.bytes() > 0);
+        let done = s.finish().unwrap();
+        let mut back = Vec::new();
+        for p in 0..3 {
+            let part = done.take(p).unwrap();
+            // in the order written within the partition
+            assert!(part.windows(2).all(|w| w[0].0 < w[1].0));
+            assert!(part
+                .iter()
+                .all(|(_, o)| part_of(&o.obs.observation_id, 3) == p));
+            back.extend(part);
+            assert!(done.take(p).unwrap().is_empty(), "read once, then removed");
+        }
+        back.sort_by_key(|(i, _)| *i);
+        assert_eq!(back.len(), 10);
+        for (a, b) in back.iter().zip(&written) {
+            if a.0 == 3 {
+                assert!(a.1.obs.value.is_nan());
+                continue;
+            }
+            assert_eq!(a, b);
+        }
+    }
+
+    #[test]
+    fn a_cut_spill_file_is_an_error_not_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s: Spill<String> = Spill::create(dir.path(), "t", 1).unwrap();
+        s.push(0, &"hello".to_string()).unwrap();
+        let done = s.finish().unwrap();
+        let path = dir.path().join("t-0.bin");
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &bytes[..bytes.len() - 2]).unwrap();
+        let e = done.take(0).unwrap_err().to_string();
+        assert!(e.contains("t-0.bin") && e.contains("ends inside"), "{e}");
+    }
+}
