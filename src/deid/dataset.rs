@@ -7,6 +7,7 @@
 //! identifiers to look for in their notes, quasi-identifiers) is held, so
 //! memory grows with the number of patients, not with the number of rows.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
@@ -22,6 +23,7 @@ use super::rules::{
     age_years, date_shift_days, published_age, safe_harbor_zip, shift_date_text, DateCell,
 };
 use super::scrub::{apply, apply_with, KindScore, KnownIds, Scorer, Scrubber};
+use super::surrogate::Surrogates;
 use super::tables::{records_schema, TableFile, TableSink};
 use crate::artifact::{write_atomic, write_json, Manifest};
 use crate::audit::{AuditEvent, AuditLog};
@@ -34,7 +36,8 @@ use crate::ui::Ui;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum Mode {
-    /// HIPAA 164.514(b)(2): the 18 identifiers removed or generalised.
+    /// HIPAA 164.514(b)(2): the 18 identifiers removed or generalised; ids
+    /// become random surrogates, the crosswalk kept apart (164.514(c)).
     SafeHarbor,
     /// HIPAA limited data set: keyed per-patient date shift; NOT Safe Harbor.
     Limited,
@@ -48,7 +51,12 @@ pub struct Options {
     pub input: PathBuf,
     pub output: PathBuf,
     pub mode: Mode,
-    pub key_file: PathBuf,
+    /// The pseudonym key: needed by the limited data set and pseudonymise
+    /// modes; Safe Harbor derives nothing from it.
+    pub key_file: Option<PathBuf>,
+    /// Safe Harbor: where the crosswalk (original id -> random surrogate)
+    /// is written; required then, and never inside `output`.
+    pub crosswalk: Option<PathBuf>,
     pub roles: RoleMap,
     pub quasi: Vec<String>,
     pub sensitive: String,
@@ -88,6 +96,11 @@ pub struct Report {
     pub mode: Mode,
     pub standard: String,
     pub is_safe_harbor: bool,
+    /// How patient and joining keys were replaced.
+    pub id_scheme: String,
+    /// Safe Harbor: ids given random surrogates (rows of the crosswalk,
+    /// which is kept outside this folder).
+    pub crosswalk_ids: u64,
     /// Identifying columns the role overrides passed through unchanged
     /// (a Safe Harbor run with any is not Safe Harbor).
     pub identifiers_kept: Vec<KeptIdentifier>,
@@ -152,6 +165,39 @@ fn standard(mode: Mode) -> &'static str {
         Mode::SafeHarbor => "HIPAA Safe Harbor, 45 CFR 164.514(b)(2)",
         Mode::Limited => "HIPAA limited data set, 45 CFR 164.514(e): NOT Safe Harbor de-identified; needs a data use agreement",
         Mode::Pseudonymize => "GDPR Art. 4(5) pseudonymisation: still personal data under GDPR",
+    }
+}
+
+/// How ids (patient and joining keys, and in pseudonymise mode every
+/// identifier) are replaced.
+enum Ids {
+    /// Keyed HMAC pseudonyms: the same in every run with the key.
+    Keyed(Pseudonymizer),
+    /// Random surrogates, drawn as ids are met and kept for the run (a
+    /// `RefCell`: rows are written through a shared `Context`).
+    Random(RefCell<Surrogates>),
+}
+
+impl Ids {
+    fn id(&self, kind: &str, value: &str) -> Result<String> {
+        match self {
+            Ids::Keyed(k) => Ok(k.pseudonym(kind, value)),
+            Ids::Random(s) => s.borrow_mut().surrogate(kind, value),
+        }
+    }
+
+    fn key(&self) -> Option<&Pseudonymizer> {
+        match self {
+            Ids::Keyed(k) => Some(k),
+            Ids::Random(_) => None,
+        }
+    }
+}
+
+fn id_scheme(mode: Mode) -> &'static str {
+    match mode {
+        Mode::SafeHarbor => "random surrogates drawn from the operating system for this run, not derived from any information about the patient (45 CFR 164.514(c)); the crosswalk back to the original ids is kept outside this release by whoever made it",
+        Mode::Limited | Mode::Pseudonymize => "keyed pseudonyms, HMAC-SHA256 under a secret key kept apart: the same in every run with that key",
     }
 }
 
@@ -244,7 +290,7 @@ impl Input {
 /// What every table's rows are transformed with.
 struct Context<'a> {
     opts: &'a Options,
-    key: &'a Pseudonymizer,
+    ids: &'a Ids,
     facts: &'a HashMap<String, PatientFacts>,
     scrubber: &'a Scrubber,
     suppressed: &'a BTreeSet<String>,
@@ -252,7 +298,10 @@ struct Context<'a> {
 
 /// Run de-identification of `opts.input` into `opts.output`.
 pub fn run(opts: &Options, ui: &Ui) -> Result<Report> {
-    let key = check_paths(opts)?;
+    let ids = match check_paths(opts)? {
+        Some(key) => Ids::Keyed(key),
+        None => Ids::Random(RefCell::new(Surrogates::new())),
+    };
     let roles = &opts.roles;
     let (files, not_processed) = list_tables(opts)?;
     let mut inputs = Vec::new();
@@ -341,6 +390,8 @@ pub fn run(opts: &Options, ui: &Ui) -> Result<Report> {
         mode: opts.mode,
         standard: standard(opts.mode).into(),
         is_safe_harbor: opts.mode == Mode::SafeHarbor && identifiers_kept.is_empty(),
+        id_scheme: id_scheme(opts.mode).into(),
+        crosswalk_ids: 0,
         identifiers_kept,
         // the default reference date is some patient's last visit: under
         // Safe Harbor only its year may be published
@@ -377,7 +428,7 @@ pub fn run(opts: &Options, ui: &Ui) -> Result<Report> {
     };
     let ctx = Context {
         opts,
-        key: &key,
+        ids: &ids,
         facts: &facts,
         scrubber: &scrubber,
         suppressed: &suppressed,
@@ -410,6 +461,17 @@ pub fn run(opts: &Options, ui: &Ui) -> Result<Report> {
     report.notes_scrubbed = notes_scrubbed;
     report.phi_spans_replaced = replaced;
     report.note_scores = scorer.map(Scorer::finish);
+    if let (Ids::Random(surrogates), Some(path)) = (&ids, &opts.crosswalk) {
+        let surrogates = surrogates.borrow();
+        surrogates.write_crosswalk(path)?;
+        report.crosswalk_ids = surrogates.len();
+        ui.warn(format!(
+            "{} holds the crosswalk from the {} random surrogate ids back to the original ids: it is the covered entity's re-identification table; keep it apart and never release it with {}",
+            path.display(),
+            surrogates.len(),
+            opts.output.display()
+        ));
+    }
     if report.unreadable_dates > 0 {
         ui.warn(format!(
             "{} date cells could not be read as dates and were removed; {} lists each one",
@@ -428,10 +490,12 @@ pub fn run(opts: &Options, ui: &Ui) -> Result<Report> {
     manifest
         .inputs
         .insert("input".into(), input_digest(&opts.input)?);
-    manifest.inputs.insert(
-        "key".into(),
-        "a key file outside the output (not recorded)".into(),
-    );
+    if ids.key().is_some() {
+        manifest.inputs.insert(
+            "key".into(),
+            "a key file outside the output (not recorded)".into(),
+        );
+    }
     for (name, t) in &report.tables {
         manifest.counts.insert(format!("{name}.rows_in"), t.rows_in);
         manifest
@@ -453,6 +517,9 @@ pub fn run(opts: &Options, ui: &Ui) -> Result<Report> {
     manifest
         .details
         .insert("is_safe_harbor".into(), report.is_safe_harbor.into());
+    manifest
+        .details
+        .insert("id_scheme".into(), report.id_scheme.clone().into());
     manifest.checksum_dir(&opts.output)?;
     manifest.write(&opts.output)?;
 
@@ -504,7 +571,9 @@ fn birth_texts(b: NaiveDate) -> Vec<String> {
     DateStyle::ALL.iter().map(|s| date_text(b, *s)).collect()
 }
 
-fn check_paths(opts: &Options) -> Result<Pseudonymizer> {
+/// Check where things go; the pseudonym key, for the modes that use one
+/// (Safe Harbor uses none: its ids are random).
+fn check_paths(opts: &Options) -> Result<Option<Pseudonymizer>> {
     if !opts.input.is_dir() {
         return Err(Error::usage(format!(
             "--in {} is not a folder",
@@ -519,18 +588,43 @@ fn check_paths(opts: &Options) -> Result<Pseudonymizer> {
             .unwrap_or(p)
     };
     let out = abs(&opts.output);
-    let key = abs(&opts.key_file);
-    if key.starts_with(&out) {
-        return Err(Error::usage(format!(
-            "the key file {} is inside --out {}: keep the key away from the data it protects",
-            opts.key_file.display(),
-            opts.output.display()
-        )));
-    }
     if abs(&opts.input) == out {
         return Err(Error::usage("--out must differ from --in"));
     }
-    Pseudonymizer::from_key_file(&opts.key_file)
+    if opts.mode == Mode::SafeHarbor {
+        let Some(crosswalk) = &opts.crosswalk else {
+            return Err(Error::usage(
+                "--mode safe-harbor needs --crosswalk FILE (outside --out): the table from the random surrogate ids back to the original ids",
+            ));
+        };
+        if abs(crosswalk).starts_with(&out) {
+            return Err(Error::usage(format!(
+                "the crosswalk {} is inside --out {}: it re-identifies the release, so it must be kept apart from it",
+                crosswalk.display(),
+                opts.output.display()
+            )));
+        }
+        return Ok(None);
+    }
+    if opts.crosswalk.is_some() {
+        return Err(Error::usage(
+            "--crosswalk is for --mode safe-harbor; the other modes use keyed pseudonyms, which the key recomputes",
+        ));
+    }
+    let Some(key_file) = &opts.key_file else {
+        return Err(Error::usage(format!(
+            "--mode {} needs --key-file: its pseudonyms are keyed",
+            serde_json::to_value(opts.mode)?.as_str().unwrap_or("?")
+        )));
+    };
+    if abs(key_file).starts_with(&out) {
+        return Err(Error::usage(format!(
+            "the key file {} is inside --out {}: keep the key away from the data it protects",
+            key_file.display(),
+            opts.output.display()
+        )));
+    }
+    Pseudonymizer::from_key_file(key_file).map(Some)
 }
 
 fn note_kind(role: Role) -> Option<PhiKind> {
@@ -663,7 +757,11 @@ fn write_table(
         let over_89 = facts.is_some_and(|f| f.age.is_some_and(|a| a > 89) || f.birth_implies_90);
         // every row of a table with a patient key moves by that patient's
         // shift (one shared shift for rows whose key is empty)
-        let shift = pk.map(|_| date_shift_days(ctx.key, patient, opts.max_shift_days));
+        let shift = ctx
+            .ids
+            .key()
+            .filter(|_| opts.mode == Mode::Limited)
+            .and_then(|key| pk.map(|_| date_shift_days(key, patient, opts.max_shift_days)));
         out.clear();
         for ((c, v), r) in t.header.iter().zip(row.iter()).zip(roles) {
             if unreadable_date(*r, opts.mode, v) {
@@ -675,7 +773,7 @@ fn write_table(
                     "not a date (expected YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS): removed",
                 )?;
             }
-            let Some(value) = transform(*r, c, v, opts.mode, ctx.key, shift, over_89) else {
+            let Some(value) = transform(*r, c, v, opts.mode, ctx.ids, shift, over_89)? else {
                 continue;
             };
             if *r == Role::Text {
@@ -772,6 +870,7 @@ fn action(role: Role, mode: Mode, has_patient: bool) -> &'static str {
     use Mode::*;
     use Role::*;
     match (role, mode) {
+        (PatientKey | Key, SafeHarbor) => "random surrogate (crosswalk kept apart)",
         (PatientKey | Key, _) => "keyed pseudonym",
         (Name | Mrn | Ssn | Phone | Email | Identifier | Address, SafeHarbor | Limited) => {
             "removed"
@@ -797,25 +896,25 @@ fn transform(
     column: &str,
     v: &str,
     mode: Mode,
-    key: &Pseudonymizer,
+    ids: &Ids,
     shift: Option<i64>,
     over_89: bool,
-) -> Option<String> {
+) -> Result<Option<String>> {
     use Mode::*;
     use Role::*;
     if v.is_empty() && !matches!(action(role, mode, shift.is_some()), "removed") {
-        return Some(String::new());
+        return Ok(Some(String::new()));
     }
-    Some(match (role, mode) {
-        (PatientKey, _) => key.pseudonym("patient", v),
-        (Key, _) => key.pseudonym(column, v),
+    Ok(Some(match (role, mode) {
+        (PatientKey, _) => ids.id("patient", v)?,
+        (Key, _) => ids.id(column, v)?,
         (Name | Mrn | Ssn | Phone | Email | Identifier | Address, SafeHarbor | Limited) => {
-            return None
+            return Ok(None)
         }
         (Name | Mrn | Ssn | Phone | Email | Identifier | Address, Pseudonymize) => {
-            key.pseudonym(column, v)
+            ids.id(column, v)?
         }
-        (City, SafeHarbor) => return None,
+        (City, SafeHarbor) => return Ok(None),
         (Zip, SafeHarbor) => safe_harbor_zip(v),
         (BirthDate, SafeHarbor | Limited) if over_89 => String::new(),
         (Age, SafeHarbor | Limited) => cap_age(v),
@@ -826,7 +925,7 @@ fn transform(
             (None, _) => String::new(),
         },
         _ => v.to_string(),
-    })
+    }))
 }
 
 fn read_truth(path: &Path) -> Result<Vec<PhiSpan>> {
@@ -892,6 +991,7 @@ pub fn readme(r: &Report) -> String {
              can link them back: under GDPR this is still personal data.\n",
         ),
     }
+    s.push_str(&format!("\nIds: {}.\n", r.id_scheme));
     s.push_str("\nSee deid-report.md for what was done to each column.\n");
     s
 }
@@ -917,6 +1017,7 @@ pub fn markdown(r: &Report) -> String {
         }
         s.push('\n');
     }
+    s.push_str(&format!("Ids: {}.\n\n", r.id_scheme));
     s.push_str(&format!(
         "Ages are computed at {} (the latest date in the data unless set).\n\n",
         r.as_of

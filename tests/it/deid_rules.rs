@@ -1,4 +1,5 @@
-//! Edge cases of the Safe Harbor rules and of keyed pseudonyms, through the
+//! Edge cases of the Safe Harbor rules, its random surrogate ids and of
+//! keyed pseudonyms, through the
 //! library's `deid::run` on small hand-made tables.
 
 use std::collections::BTreeMap;
@@ -56,7 +57,8 @@ fn deid(input: &Path, out: &Path, mode: Mode, key: &Path) {
         input: input.to_path_buf(),
         output: out.to_path_buf(),
         mode,
-        key_file: key.to_path_buf(),
+        key_file: Some(key.to_path_buf()),
+        crosswalk: (mode == Mode::SafeHarbor).then(|| crosswalk_beside(out)),
         roles: RoleMap::default(),
         quasi: vec!["age_band".into(), "sex".into(), "zip3".into()],
         sensitive: "payer".into(),
@@ -70,6 +72,11 @@ fn deid(input: &Path, out: &Path, mode: Mode, key: &Path) {
         format: None,
     };
     run(&opts, &Ui::new(false, true, 0, true)).unwrap();
+}
+
+/// Where these tests put a Safe Harbor run's crosswalk: beside its output.
+pub(crate) fn crosswalk_beside(out: &Path) -> PathBuf {
+    out.with_extension("crosswalk.csv")
 }
 
 /// A table's rows by column name (deid_columns reads its outputs with it too).
@@ -234,4 +241,132 @@ fn pseudonyms_are_stable_across_tables_and_runs_and_change_with_the_key() {
         assert!(!text.contains(&carelab::artifact::sha256_hex(id.as_bytes())[..16]));
         assert!(!text.contains(&format!(",{id},")), "{id}");
     }
+}
+
+/// The crosswalk of a Safe Harbor run: surrogate -> (kind, original id).
+fn crosswalk(path: &Path) -> BTreeMap<String, (String, String)> {
+    let mut r = csv::ReaderBuilder::new()
+        .comment(Some(b'#'))
+        .from_path(path)
+        .unwrap();
+    r.records()
+        .map(|rec| {
+            let rec = rec.unwrap();
+            (rec[2].to_string(), (rec[0].to_string(), rec[1].to_string()))
+        })
+        .collect()
+}
+
+/// 45 CFR 164.514(c): a re-identification code may not be derived from
+/// information about the individual, so Safe Harbor ids are random, drawn
+/// anew each run, and only the crosswalk, kept outside the release, maps
+/// them back.
+#[test]
+fn safe_harbor_ids_are_random_surrogates_with_the_crosswalk_kept_apart() {
+    let d = tempfile::tempdir().unwrap();
+    let inp = folder(d.path());
+    let k = key(d.path(), "ab");
+    let (sh1, sh2, ps) = (
+        d.path().join("sh1"),
+        d.path().join("sh2"),
+        d.path().join("ps"),
+    );
+    deid(&inp, &sh1, Mode::SafeHarbor, &k);
+    deid(&inp, &sh2, Mode::SafeHarbor, &k);
+    deid(&inp, &ps, Mode::Pseudonymize, &k);
+    let column = |dir: &Path, table: &str, c: &str| -> Vec<String> {
+        rows(&dir.join(format!("{table}.csv")))
+            .iter()
+            .map(|r| r[c].clone())
+            .collect()
+    };
+    let originals = ["P89", "P90", "P91", "PDEAD"];
+    let sh = column(&sh1, "patients", "patient_id");
+    let hmac = carelab::deid::pseudonym::Pseudonymizer::new(&hex::decode("ab".repeat(32)).unwrap())
+        .unwrap();
+    for (i, id) in originals.iter().enumerate() {
+        assert!(sh[i].starts_with("pat-") && sh[i].len() == 20, "{}", sh[i]);
+        // not the keyed pseudonym pseudonymise mode writes with the same key
+        assert_ne!(sh[i], hmac.pseudonym("patient", id));
+        assert_ne!(sh[i], column(&ps, "patients", "patient_id")[i]);
+    }
+    // consistent across the tables of one run (E1..E4 belong to the four
+    // patients in order, N1 to P90 and N2 to P89) ...
+    assert_eq!(column(&sh1, "encounters", "patient_id"), sh);
+    assert_eq!(
+        column(&sh1, "notes", "patient_id"),
+        [sh[1].clone(), sh[0].clone()]
+    );
+    let enc = column(&sh1, "encounters", "encounter_id");
+    assert_eq!(
+        column(&sh1, "notes", "encounter_id"),
+        [enc[1].clone(), enc[0].clone()]
+    );
+    // ... and another run draws other surrogates for every patient
+    for (a, b) in sh.iter().zip(column(&sh2, "patients", "patient_id")) {
+        assert_ne!(*a, b);
+    }
+    // the crosswalk maps every surrogate of the release back
+    let cw = crosswalk(&crosswalk_beside(&sh1));
+    for (s, id) in sh.iter().zip(originals) {
+        assert_eq!(cw[s], ("patient".to_string(), id.to_string()));
+    }
+    for (s, id) in enc.iter().zip(["E1", "E2", "E3", "E4"]) {
+        assert_eq!(cw[s], ("encounter_id".to_string(), id.to_string()));
+    }
+    let report: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(sh1.join("deid-report.json")).unwrap()).unwrap();
+    assert_eq!(report["crosswalk_ids"], cw.len() as u64);
+    assert!(report["id_scheme"]
+        .as_str()
+        .unwrap()
+        .starts_with("random surrogates"));
+    assert!(fs::read_to_string(sh1.join("README.md"))
+        .unwrap()
+        .contains("Ids: random surrogates"));
+    let manifest = fs::read_to_string(sh1.join("manifest.json")).unwrap();
+    assert!(manifest.contains("random surrogates"), "{manifest}");
+    assert!(!manifest.contains("\"key\""), "no key used: {manifest}");
+    // the release holds no crosswalk and no original id
+    for f in fs::read_dir(&sh1).unwrap() {
+        let f = f.unwrap().path();
+        let text = fs::read_to_string(&f).unwrap();
+        assert!(!text.contains("CareLab crosswalk"), "{}", f.display());
+        for id in originals {
+            assert!(!text.contains(&format!("{id},")), "{id} in {}", f.display());
+        }
+    }
+    // pseudonymise mode keeps its keyed pseudonyms and writes no crosswalk
+    assert_eq!(
+        column(&ps, "patients", "patient_id")[0],
+        hmac.pseudonym("patient", "P89")
+    );
+    assert!(!crosswalk_beside(&ps).exists());
+
+    // a crosswalk inside the release is refused, as is none at all
+    let base = |crosswalk: Option<PathBuf>| Options {
+        input: inp.clone(),
+        output: d.path().join("sh3"),
+        mode: Mode::SafeHarbor,
+        key_file: None,
+        crosswalk,
+        roles: RoleMap::default(),
+        quasi: vec![],
+        sensitive: "payer".into(),
+        k: 2,
+        suppress: false,
+        truth: None,
+        audit: None,
+        as_of: None,
+        max_shift_days: 180,
+        allow_not_safe_harbor: false,
+        format: None,
+    };
+    let ui = Ui::new(false, true, 0, true);
+    let err = run(&base(Some(d.path().join("sh3/cw.csv"))), &ui).unwrap_err();
+    assert!(err.to_string().contains("inside --out"), "{err}");
+    assert!(run(&base(None), &ui).is_err());
+    // without a key file Safe Harbor still runs: it derives nothing from one
+    run(&base(Some(d.path().join("cw3.csv"))), &ui).unwrap();
+    assert_eq!(crosswalk(&d.path().join("cw3.csv")).len(), cw.len());
 }
