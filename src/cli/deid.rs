@@ -56,6 +56,12 @@ pub struct DeidArgs {
     /// keep identifiers; it is then marked NOT Safe Harbor, with the list.
     #[arg(long)]
     pub allow_not_safe_harbor: bool,
+    /// Limited data set: move every date of a patient, in the tables and
+    /// inside the notes, by a secret per-patient shift from --key-file
+    /// (intervals kept). Default: the real dates, which a limited data set
+    /// may keep.
+    #[arg(long)]
+    pub shift_dates: bool,
     /// This run's own audit log (default OUT/audit.jsonl; none when the
     /// global --audit-log records the run).
     #[arg(long)]
@@ -112,6 +118,7 @@ pub fn run_deid(a: DeidArgs, ui: &Ui) -> Result<u8> {
         audit,
         as_of,
         max_shift_days: 180,
+        shift_dates: a.shift_dates,
         allow_not_safe_harbor: a.allow_not_safe_harbor,
         format: a.format.map(|f| match f {
             OutputFormat::Csv => TableFormat::Csv,

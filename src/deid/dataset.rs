@@ -39,7 +39,8 @@ pub enum Mode {
     /// HIPAA 164.514(b)(2): the 18 identifiers removed or generalised; ids
     /// become random surrogates, the crosswalk kept apart (164.514(c)).
     SafeHarbor,
-    /// HIPAA limited data set: keyed per-patient date shift; NOT Safe Harbor.
+    /// HIPAA limited data set: direct identifiers removed, real dates kept
+    /// (`shift_dates` moves them per patient); NOT Safe Harbor.
     Limited,
     /// GDPR Art. 4(5): identifiers replaced by keyed pseudonyms; still personal data.
     Pseudonymize,
@@ -69,6 +70,10 @@ pub struct Options {
     /// and encounters tables.
     pub as_of: Option<NaiveDate>,
     pub max_shift_days: i64,
+    /// Limited data set: move every date of a patient by a keyed
+    /// per-patient shift. Off by default: a limited data set may keep real
+    /// dates (45 CFR 164.514(e)(2)).
+    pub shift_dates: bool,
     /// Under Safe Harbor, write the output even when the role overrides
     /// keep identifiers, marked as not Safe Harbor; without it such a run
     /// is refused.
@@ -117,6 +122,9 @@ pub struct Report {
     /// two-digit year, no year) and so were replaced by `[DATE]` instead of
     /// shifted.
     pub note_dates_not_shifted: u64,
+    /// Limited data set: dates moved by a per-patient shift (`false`: the
+    /// real dates are kept).
+    pub dates_shifted: bool,
     /// Recall and precision per PHI kind against `--truth`.
     pub note_scores: Option<BTreeMap<String, KindScore>>,
     pub k_anonymity: Option<KReport>,
@@ -405,6 +413,7 @@ pub fn run(opts: &Options, ui: &Ui) -> Result<Report> {
         phi_spans_replaced: BTreeMap::new(),
         unreadable_dates: 0,
         note_dates_not_shifted: 0,
+        dates_shifted: opts.mode == Mode::Limited && opts.shift_dates,
         note_scores: None,
         k_anonymity: None,
         patients_suppressed: 0,
@@ -520,6 +529,11 @@ pub fn run(opts: &Options, ui: &Ui) -> Result<Report> {
     manifest
         .details
         .insert("id_scheme".into(), report.id_scheme.clone().into());
+    if opts.mode == Mode::Limited {
+        manifest
+            .details
+            .insert("dates_shifted".into(), report.dates_shifted.into());
+    }
     manifest.checksum_dir(&opts.output)?;
     manifest.write(&opts.output)?;
 
@@ -590,6 +604,11 @@ fn check_paths(opts: &Options) -> Result<Option<Pseudonymizer>> {
     let out = abs(&opts.output);
     if abs(&opts.input) == out {
         return Err(Error::usage("--out must differ from --in"));
+    }
+    if opts.shift_dates && opts.mode != Mode::Limited {
+        return Err(Error::usage(
+            "--shift-dates is for --mode limited: Safe Harbor keeps only the year, pseudonymisation keeps dates",
+        ));
     }
     if opts.mode == Mode::SafeHarbor {
         let Some(crosswalk) = &opts.crosswalk else {
@@ -714,7 +733,7 @@ fn write_table(
     let mut tr = TableReport::default();
     let mut columns: Vec<(String, DataType)> = Vec::new();
     for (i, (c, r)) in t.header.iter().zip(roles).enumerate() {
-        let action = action(*r, opts.mode, pk.is_some());
+        let action = action(*r, opts, pk.is_some());
         tr.columns.insert(
             c.clone(),
             format!(
@@ -760,11 +779,11 @@ fn write_table(
         let shift = ctx
             .ids
             .key()
-            .filter(|_| opts.mode == Mode::Limited)
+            .filter(|_| opts.mode == Mode::Limited && opts.shift_dates)
             .and_then(|key| pk.map(|_| date_shift_days(key, patient, opts.max_shift_days)));
         out.clear();
         for ((c, v), r) in t.header.iter().zip(row.iter()).zip(roles) {
-            if unreadable_date(*r, opts.mode, v) {
+            if unreadable_date(*r, opts, v) {
                 *tr.unreadable_dates.entry(c.clone()).or_default() += 1;
                 quarantine.add(
                     &t.file.name,
@@ -773,15 +792,15 @@ fn write_table(
                     "not a date (expected YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS): removed",
                 )?;
             }
-            let Some(value) = transform(*r, c, v, opts.mode, ctx.ids, shift, over_89)? else {
+            let Some(value) = transform(*r, c, v, opts, ctx.ids, shift, over_89)? else {
                 continue;
             };
             if *r == Role::Text {
                 let found = ctx.scrubber.find(patient, v);
-                let text = match (opts.mode, shift) {
-                    (Mode::Limited, Some(days)) => {
+                let text = match (opts.mode, opts.shift_dates, shift) {
+                    (Mode::Limited, false, _) | (Mode::Limited, true, Some(_)) => {
                         let birth = facts.and_then(|f| f.birth).filter(|_| over_89);
-                        let (text, n) = shift_note_dates(v, &found, days, birth);
+                        let (text, n) = limited_note_dates(v, &found, shift, birth);
                         not_shifted += n;
                         text
                     }
@@ -812,23 +831,35 @@ fn write_table(
 
 /// A date cell, in a mode that rewrites dates, that holds something other
 /// than a date: it is removed by `transform`, and reported.
-fn unreadable_date(role: Role, mode: Mode, v: &str) -> bool {
+fn unreadable_date(role: Role, opts: &Options, v: &str) -> bool {
     matches!(role, Role::Date | Role::BirthDate)
-        && mode != Mode::Pseudonymize
+        && rewrites_dates(opts)
         && !v.trim().is_empty()
         && DateCell::parse(v).is_none()
 }
 
-/// A note under the limited data set: dates move by the patient's shift,
-/// in the style they were written, so intervals inside the note and to the
-/// structured dates are kept; every other identifier becomes its tag, and
-/// so does the birth date of a patient over 89 (it would tell the age) and
-/// a date that cannot be read (it cannot be shifted, and left as written it
-/// would be the real date): those are counted, the second number returned.
-fn shift_note_dates(
+/// Safe Harbor cuts dates to the year, a limited data set with
+/// `shift_dates` moves them; pseudonymisation and a limited data set
+/// without it keep them as they are.
+fn rewrites_dates(opts: &Options) -> bool {
+    match opts.mode {
+        Mode::SafeHarbor => true,
+        Mode::Limited => opts.shift_dates,
+        Mode::Pseudonymize => false,
+    }
+}
+
+/// A note under the limited data set: dates stay as written, or with a
+/// shift (`days`) move by the patient's shift in the style they were
+/// written, so intervals inside the note and to the structured dates are
+/// kept; every other identifier becomes its tag, and so does the birth date
+/// of a patient over 89 (it would tell the age) and, when shifting, a date
+/// that cannot be read (it cannot be shifted, and left as written it would
+/// be the real date): those are counted, the second number returned.
+fn limited_note_dates(
     text: &str,
     found: &[Found],
-    days: i64,
+    days: Option<i64>,
     birth: Option<NaiveDate>,
 ) -> (String, u64) {
     let birth = birth.map(birth_texts).unwrap_or_default();
@@ -837,6 +868,9 @@ fn shift_note_dates(
         if f.kind != PhiKind::Date || birth.iter().any(|b| b.eq_ignore_ascii_case(span)) {
             return None;
         }
+        let Some(days) = days else {
+            return Some(span.to_string());
+        };
         let shifted = shift_date_text(span, days);
         not_shifted += u64::from(shifted.is_none());
         shifted
@@ -859,17 +893,17 @@ fn cap_age(v: &str) -> String {
 fn output_type(action: &str, input: Option<DataType>) -> DataType {
     if action.starts_with("year only") {
         DataType::Int64
-    } else if action == "kept" || action.starts_with("shifted") {
+    } else if action.starts_with("kept") || action.starts_with("shifted") {
         input.unwrap_or(DataType::Utf8)
     } else {
         DataType::Utf8
     }
 }
 
-fn action(role: Role, mode: Mode, has_patient: bool) -> &'static str {
+fn action(role: Role, opts: &Options, has_patient: bool) -> &'static str {
     use Mode::*;
     use Role::*;
-    match (role, mode) {
+    match (role, opts.mode) {
         (PatientKey | Key, SafeHarbor) => "random surrogate (crosswalk kept apart)",
         (PatientKey | Key, _) => "keyed pseudonym",
         (Name | Mrn | Ssn | Phone | Email | Identifier | Address, SafeHarbor | Limited) => {
@@ -882,6 +916,8 @@ fn action(role: Role, mode: Mode, has_patient: bool) -> &'static str {
         (Zip, SafeHarbor) => "ZIP3, 000 for restricted areas",
         (BirthDate, SafeHarbor) => "year only; removed above age 89",
         (Date, SafeHarbor) => "year only",
+        (BirthDate, Limited) if !opts.shift_dates => "kept; removed above age 89",
+        (Date, Limited) if !opts.shift_dates => "kept (real dates)",
         (BirthDate, Limited) => "shifted per patient; removed above age 89",
         (Date, Limited) if has_patient => "shifted per patient (intervals kept)",
         (Date, Limited) => "year only (no patient key to shift by)",
@@ -895,17 +931,17 @@ fn transform(
     role: Role,
     column: &str,
     v: &str,
-    mode: Mode,
+    opts: &Options,
     ids: &Ids,
     shift: Option<i64>,
     over_89: bool,
 ) -> Result<Option<String>> {
     use Mode::*;
     use Role::*;
-    if v.is_empty() && !matches!(action(role, mode, shift.is_some()), "removed") {
+    if v.is_empty() && !matches!(action(role, opts, shift.is_some()), "removed") {
         return Ok(Some(String::new()));
     }
-    Ok(Some(match (role, mode) {
+    Ok(Some(match (role, opts.mode) {
         (PatientKey, _) => ids.id("patient", v)?,
         (Key, _) => ids.id(column, v)?,
         (Name | Mrn | Ssn | Phone | Email | Identifier | Address, SafeHarbor | Limited) => {
@@ -919,6 +955,7 @@ fn transform(
         (BirthDate, SafeHarbor | Limited) if over_89 => String::new(),
         (Age, SafeHarbor | Limited) => cap_age(v),
         (BirthDate | Date, SafeHarbor) => DateCell::parse(v).map(|d| d.year()).unwrap_or_default(),
+        (BirthDate | Date, Limited) if !opts.shift_dates => v.to_string(),
         (BirthDate | Date, Limited) => match (DateCell::parse(v), shift) {
             (Some(d), Some(s)) => d.shifted(s).format(),
             (Some(d), None) => d.year(),
@@ -978,14 +1015,25 @@ pub fn readme(r: &Report) -> String {
              are scrubbed. Whoever releases it must still have no actual knowledge that what \
              is left can identify anyone.\n",
         ),
-        Mode::Limited => s.push_str(
-            "**This is a limited data set. It is NOT de-identified under HIPAA Safe Harbor.** \
-             Every date, in the tables and inside the notes, is moved by a secret per-patient \
-             shift, so intervals are exact but the dates are not the real ones; ages over 89 \
-             are still shown as 90+ and their birth dates removed. Direct identifiers are \
-             removed and notes scrubbed, but dates and geography remain: it may only be \
-             shared under a data use agreement (45 CFR 164.514(e)).\n",
-        ),
+        Mode::Limited => {
+            s.push_str(
+                "**This is a limited data set. It is NOT de-identified under HIPAA Safe Harbor.** ",
+            );
+            s.push_str(if r.dates_shifted {
+                "Every date, in the tables and inside the notes, is moved by a secret \
+                 per-patient shift (`--shift-dates`), so intervals are exact but the dates are \
+                 not the real ones; "
+            } else {
+                "Dates, in the tables and inside the notes, are the real dates, as a limited \
+                 data set may keep them (`--shift-dates` would move each patient's by a secret \
+                 shift instead); "
+            });
+            s.push_str(
+                "ages over 89 are still shown as 90+ and their birth dates removed. Direct \
+                 identifiers are removed and notes scrubbed, but dates and geography remain: it \
+                 may only be shared under a data use agreement (45 CFR 164.514(e)).\n",
+            );
+        }
         Mode::Pseudonymize => s.push_str(
             "Identifiers are replaced by keyed pseudonyms (HMAC-SHA256). Whoever holds the key \
              can link them back: under GDPR this is still personal data.\n",
@@ -1056,7 +1104,7 @@ pub fn markdown(r: &Report) -> String {
         "\n## Notes\n\n{} notes scrubbed.\n",
         r.notes_scrubbed
     ));
-    if r.mode == Mode::Limited {
+    if r.dates_shifted {
         s.push_str(&format!(
             "{} dates in notes could not be read (no year, a two-digit year) and became `[DATE]` instead of being shifted.\n",
             r.note_dates_not_shifted

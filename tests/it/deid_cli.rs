@@ -117,6 +117,7 @@ N1,P1,E1,2024-06-01T12:00:00,\"Maria Okafor (MRN: MR100001), a 90-year-old woman
         &s(&lim),
         "--mode",
         "limited",
+        "--shift-dates",
         "--key-file",
         &s(&key),
     ]);

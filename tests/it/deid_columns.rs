@@ -67,6 +67,7 @@ fn deid(dir: &Path, mode: Mode) -> (PathBuf, Report) {
         audit: None,
         as_of: chrono::NaiveDate::from_ymd_opt(2024, 6, 1),
         max_shift_days: 180,
+        shift_dates: mode == Mode::Limited,
         allow_not_safe_harbor: false,
         format: None,
     };

@@ -113,7 +113,7 @@ fn parse_note_date(v: &str) -> Option<NaiveDate> {
 }
 
 #[test]
-fn limited_keeps_every_interval_between_a_patients_dates() {
+fn limited_with_shift_dates_keeps_every_interval_between_a_patients_dates() {
     let d = tempfile::tempdir().unwrap();
     let data = generate(d.path(), "csv");
     let out = d.path().join("lim");
@@ -125,6 +125,7 @@ fn limited_keeps_every_interval_between_a_patients_dates() {
         &s(&out),
         "--mode",
         "limited",
+        "--shift-dates",
         "--key-file",
         &s(&d.path().join("key.hex")),
     ]);

@@ -52,8 +52,18 @@ fn key(dir: &Path, byte: &str) -> PathBuf {
     p
 }
 
+/// Limited data sets here shift dates, so the tests can see them move;
+/// `limited_keeps_real_dates_unless_asked_to_shift` runs without.
 fn deid(input: &Path, out: &Path, mode: Mode, key: &Path) {
-    let opts = Options {
+    run(
+        &options(input, out, mode, key),
+        &Ui::new(false, true, 0, true),
+    )
+    .unwrap();
+}
+
+fn options(input: &Path, out: &Path, mode: Mode, key: &Path) -> Options {
+    Options {
         input: input.to_path_buf(),
         output: out.to_path_buf(),
         mode,
@@ -68,10 +78,10 @@ fn deid(input: &Path, out: &Path, mode: Mode, key: &Path) {
         audit: None,
         as_of: chrono::NaiveDate::from_ymd_opt(2024, 6, 1),
         max_shift_days: 180,
+        shift_dates: mode == Mode::Limited,
         allow_not_safe_harbor: false,
         format: None,
-    };
-    run(&opts, &Ui::new(false, true, 0, true)).unwrap();
+    }
 }
 
 /// Where these tests put a Safe Harbor run's crosswalk: beside its output.
@@ -359,6 +369,7 @@ fn safe_harbor_ids_are_random_surrogates_with_the_crosswalk_kept_apart() {
         audit: None,
         as_of: None,
         max_shift_days: 180,
+        shift_dates: false,
         allow_not_safe_harbor: false,
         format: None,
     };
@@ -369,4 +380,75 @@ fn safe_harbor_ids_are_random_surrogates_with_the_crosswalk_kept_apart() {
     // without a key file Safe Harbor still runs: it derives nothing from one
     run(&base(Some(d.path().join("cw3.csv"))), &ui).unwrap();
     assert_eq!(crosswalk(&d.path().join("cw3.csv")).len(), cw.len());
+}
+
+/// A limited data set may keep real dates (45 CFR 164.514(e)(2)): it does
+/// by default, in the tables and the notes, and `shift_dates` moves them.
+#[test]
+fn limited_keeps_real_dates_unless_asked_to_shift() {
+    let d = tempfile::tempdir().unwrap();
+    let inp = folder(d.path());
+    let k = key(d.path(), "ab");
+    let out = d.path().join("lim");
+    let mut opts = options(&inp, &out, Mode::Limited, &k);
+    opts.shift_dates = false;
+    let ui = Ui::new(false, true, 0, true);
+    let report = run(&opts, &ui).unwrap();
+    assert!(!report.dates_shifted);
+    let admit: Vec<String> = rows(&out.join("encounters.csv"))
+        .iter()
+        .map(|r| r["admit_time"].clone())
+        .collect();
+    assert_eq!(
+        admit,
+        [
+            "2024-05-01T08:00:00",
+            "2024-05-02T08:00:00",
+            "2024-05-03T08:00:00",
+            "2000-04-20T08:00:00"
+        ]
+    );
+    assert_eq!(
+        report.tables["encounters"].columns["admit_time"],
+        "date: kept (real dates)"
+    );
+    let p = rows(&out.join("patients.csv"));
+    assert_eq!(p[0]["birth_date"], "1934-06-02", "89: the real birth date");
+    assert_eq!(p[1]["birth_date"], "", "90+: still no birth date");
+    // in the notes the real dates stay, but a 90-year-old's birth date goes
+    let notes = rows(&out.join("notes.csv"));
+    assert_eq!(
+        notes[0]["text"],
+        "[NAME] [NAME] is a [AGE]-year-old man, born [DATE], admitted 05/02/2024."
+    );
+    assert_eq!(
+        notes[1]["text"],
+        "[NAME] [NAME], 89-year-old woman, admitted May 1, 2024."
+    );
+    let readme = fs::read_to_string(out.join("README.md")).unwrap();
+    assert!(readme.contains("are the real dates"), "{readme}");
+    assert!(readme.contains("It is NOT de-identified under HIPAA Safe Harbor"));
+    let manifest = fs::read_to_string(out.join("manifest.json")).unwrap();
+    assert!(manifest.contains("\"dates_shifted\": false"), "{manifest}");
+
+    // with shift_dates every date moves, and the README says so
+    let shifted = d.path().join("lim-shifted");
+    let mut opts = options(&inp, &shifted, Mode::Limited, &k);
+    opts.shift_dates = true;
+    assert!(run(&opts, &ui).unwrap().dates_shifted);
+    for (r, real) in rows(&shifted.join("encounters.csv")).iter().zip(&admit) {
+        assert_ne!(&r["admit_time"], real);
+    }
+    let readme = fs::read_to_string(shifted.join("README.md")).unwrap();
+    assert!(readme.contains("secret per-patient shift (`--shift-dates`)"));
+
+    // shifting is a limited data set's option only
+    let mut opts = options(&inp, &d.path().join("x"), Mode::Pseudonymize, &k);
+    opts.shift_dates = true;
+    let err = run(&opts, &ui).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("--shift-dates is for --mode limited"),
+        "{err}"
+    );
 }
