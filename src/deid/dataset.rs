@@ -187,10 +187,18 @@ enum Ids {
 }
 
 impl Ids {
-    fn id(&self, kind: &str, value: &str) -> Result<String> {
+    fn patient(&self, value: &str) -> Result<String> {
         match self {
-            Ids::Keyed(k) => Ok(k.pseudonym(kind, value)),
-            Ids::Random(s) => s.borrow_mut().surrogate(kind, value),
+            Ids::Keyed(k) => Ok(k.pseudonym("patient", value)),
+            Ids::Random(s) => s.borrow_mut().patient(value),
+        }
+    }
+
+    /// Another joining key, or in pseudonymise mode any identifier.
+    fn other(&self, kind: &str, value: &str) -> String {
+        match self {
+            Ids::Keyed(k) => k.pseudonym(kind, value),
+            Ids::Random(s) => s.borrow().record(kind, value),
         }
     }
 
@@ -204,7 +212,7 @@ impl Ids {
 
 fn id_scheme(mode: Mode) -> &'static str {
     match mode {
-        Mode::SafeHarbor => "random surrogates drawn from the operating system for this run, not derived from any information about the patient (45 CFR 164.514(c)); the crosswalk back to the original ids is kept outside this release by whoever made it",
+        Mode::SafeHarbor => "random surrogates drawn from the operating system for this run, not derived from any information about the patient (45 CFR 164.514(c)); the crosswalk from patient surrogates back to the original ids is kept outside this release by whoever made it; other record keys are keyed by a throwaway key of this run and cannot be translated back",
         Mode::Limited | Mode::Pseudonymize => "keyed pseudonyms, HMAC-SHA256 under a secret key kept apart: the same in every run with that key",
     }
 }
@@ -308,7 +316,7 @@ struct Context<'a> {
 pub fn run(opts: &Options, ui: &Ui) -> Result<Report> {
     let ids = match check_paths(opts)? {
         Some(key) => Ids::Keyed(key),
-        None => Ids::Random(RefCell::new(Surrogates::new())),
+        None => Ids::Random(RefCell::new(Surrogates::new()?)),
     };
     let roles = &opts.roles;
     let (files, not_processed) = list_tables(opts)?;
@@ -475,7 +483,7 @@ pub fn run(opts: &Options, ui: &Ui) -> Result<Report> {
         surrogates.write_crosswalk(path)?;
         report.crosswalk_ids = surrogates.len();
         ui.warn(format!(
-            "{} holds the crosswalk from the {} random surrogate ids back to the original ids: it is the covered entity's re-identification table; keep it apart and never release it with {}",
+            "{} holds the crosswalk from the {} random patient surrogates back to the original ids: it is the covered entity's re-identification table; keep it apart and never release it with {}",
             path.display(),
             surrogates.len(),
             opts.output.display()
@@ -613,7 +621,7 @@ fn check_paths(opts: &Options) -> Result<Option<Pseudonymizer>> {
     if opts.mode == Mode::SafeHarbor {
         let Some(crosswalk) = &opts.crosswalk else {
             return Err(Error::usage(
-                "--mode safe-harbor needs --crosswalk FILE (outside --out): the table from the random surrogate ids back to the original ids",
+                "--mode safe-harbor needs --crosswalk FILE (outside --out): the table from the random patient surrogates back to the original ids",
             ));
         };
         if abs(crosswalk).starts_with(&out) {
@@ -942,13 +950,13 @@ fn transform(
         return Ok(Some(String::new()));
     }
     Ok(Some(match (role, opts.mode) {
-        (PatientKey, _) => ids.id("patient", v)?,
-        (Key, _) => ids.id(column, v)?,
+        (PatientKey, _) => ids.patient(v)?,
+        (Key, _) => ids.other(column, v),
         (Name | Mrn | Ssn | Phone | Email | Identifier | Address, SafeHarbor | Limited) => {
             return Ok(None)
         }
         (Name | Mrn | Ssn | Phone | Email | Identifier | Address, Pseudonymize) => {
-            ids.id(column, v)?
+            ids.other(column, v)
         }
         (City, SafeHarbor) => return Ok(None),
         (Zip, SafeHarbor) => safe_harbor_zip(v),
