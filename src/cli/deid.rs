@@ -25,9 +25,16 @@ pub struct DeidArgs {
     pub output: PathBuf,
     #[arg(long, value_enum)]
     pub mode: Mode,
-    /// Secret key (64+ hex digits); must not lie inside --out.
+    /// Secret pseudonym key (64+ hex digits), for --mode limited and
+    /// pseudonymize; must not lie inside --out. Safe Harbor uses none.
     #[arg(long)]
-    pub key_file: PathBuf,
+    pub key_file: Option<PathBuf>,
+    /// Safe Harbor: where to write the crosswalk from the random surrogate
+    /// ids back to the original ids (the covered entity's
+    /// re-identification table, never released); must not lie inside
+    /// --out. Default: OUT-crosswalk.csv beside the --out folder.
+    #[arg(long)]
+    pub crosswalk: Option<PathBuf>,
     /// Quasi-identifiers for the k-anonymity report (age_band, zip3 or any patients column).
     #[arg(long, value_delimiter = ',', default_value = "age_band,sex,zip3")]
     pub quasi: Vec<String>,
@@ -49,6 +56,12 @@ pub struct DeidArgs {
     /// keep identifiers; it is then marked NOT Safe Harbor, with the list.
     #[arg(long)]
     pub allow_not_safe_harbor: bool,
+    /// Limited data set: move every date of a patient, in the tables and
+    /// inside the notes, by a secret per-patient shift from --key-file
+    /// (intervals kept). Default: the real dates, which a limited data set
+    /// may keep.
+    #[arg(long)]
+    pub shift_dates: bool,
     /// This run's own audit log (default OUT/audit.jsonl; none when the
     /// global --audit-log records the run).
     #[arg(long)]
@@ -80,11 +93,22 @@ pub fn run_deid(a: DeidArgs, ui: &Ui) -> Result<u8> {
     let audit = a
         .audit
         .or_else(|| (!session_log_active()).then(|| a.output.join("audit.jsonl")));
+    if a.mode == Mode::SafeHarbor && a.key_file.is_some() {
+        ui.warn(
+            "--key-file is not used under --mode safe-harbor: its ids are random surrogates, derived from nothing about the patient",
+        );
+    }
+    let crosswalk = match (a.mode, a.crosswalk) {
+        (_, Some(c)) => Some(c),
+        (Mode::SafeHarbor, None) => Some(default_crosswalk(&a.output)),
+        _ => None,
+    };
     let opts = Options {
         input: a.input,
         output: a.output,
         mode: a.mode,
         key_file: a.key_file,
+        crosswalk,
         roles,
         quasi: a.quasi.into_iter().filter(|q| !q.is_empty()).collect(),
         sensitive: a.sensitive,
@@ -94,6 +118,7 @@ pub fn run_deid(a: DeidArgs, ui: &Ui) -> Result<u8> {
         audit,
         as_of,
         max_shift_days: 180,
+        shift_dates: a.shift_dates,
         allow_not_safe_harbor: a.allow_not_safe_harbor,
         format: a.format.map(|f| match f {
             OutputFormat::Csv => TableFormat::Csv,
@@ -103,6 +128,17 @@ pub fn run_deid(a: DeidArgs, ui: &Ui) -> Result<u8> {
     let report = deid::run(&opts, ui)?;
     ui.result(&report, || deid::dataset::markdown(&report));
     Ok(0)
+}
+
+/// `OUT-crosswalk.csv` beside the output folder: outside it, so that
+/// copying the folder never carries the crosswalk along.
+fn default_crosswalk(out: &Path) -> PathBuf {
+    let abs = std::path::absolute(out).unwrap_or_else(|_| out.to_path_buf());
+    let name = abs
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "deid".into());
+    abs.with_file_name(format!("{name}-crosswalk.csv"))
 }
 
 #[derive(Debug, clap::Args)]
@@ -181,7 +217,7 @@ const AUDITED: &[(&str, &str)] = &[
 const NOT_ENTITIES: &[&str] = &["audit_log", "key_file"];
 
 /// Arguments that name what a verb writes; every other path is read.
-const OUTPUTS: &[&str] = &["out", "output", "out_dir"];
+const OUTPUTS: &[&str] = &["out", "output", "out_dir", "crosswalk"];
 
 /// The log a wrapped verb is recorded into, while it runs: lets `deid`
 /// leave its own per-run record to the wrapper.

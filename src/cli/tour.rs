@@ -44,8 +44,7 @@ pub fn run(args: TourArgs, ui: &Ui) -> Result<u8> {
             out.display()
         )));
     }
-    let key = write_key(&out, args.seed)?;
-    let steps = steps(&args, &key);
+    let steps = steps(&args);
     let total = steps.len();
     let mut made = Vec::new();
     for (i, step) in steps.into_iter().enumerate() {
@@ -100,18 +99,7 @@ fn path(p: &Path) -> String {
     p.display().to_string()
 }
 
-/// The de-identification key lives apart from the data, as it must in a
-/// hospital; the tour derives it from its seed so reruns are identical.
-fn write_key(out: &Path, seed: u64) -> Result<PathBuf> {
-    use rand::RngCore;
-    let mut key = [0u8; 32];
-    carelab::rng::stream(seed, "tour-deid-key", 0).fill_bytes(&mut key);
-    let path = out.join("secrets").join("deid.key");
-    carelab::artifact::write_atomic(&path, hex::encode(key).as_bytes())?;
-    Ok(path)
-}
-
-fn steps(a: &TourArgs, key: &Path) -> Vec<Step> {
+fn steps(a: &TourArgs) -> Vec<Step> {
     let o = |p: &str| path(&a.out.join(p));
     let (data, clean, deid, runs, registry) = (
         o("data"),
@@ -189,8 +177,6 @@ fn steps(a: &TourArgs, key: &Path) -> Vec<Step> {
                 &deid,
                 "--mode",
                 "safe-harbor",
-                "--key-file",
-                &path(key),
                 "--truth",
                 &format!("{data}/truth/phi_spans.csv"),
             ],

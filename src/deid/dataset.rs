@@ -7,6 +7,7 @@
 //! identifiers to look for in their notes, quasi-identifiers) is held, so
 //! memory grows with the number of patients, not with the number of rows.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
@@ -22,6 +23,7 @@ use super::rules::{
     age_years, date_shift_days, published_age, safe_harbor_zip, shift_date_text, DateCell,
 };
 use super::scrub::{apply, apply_with, KindScore, KnownIds, Scorer, Scrubber};
+use super::surrogate::Surrogates;
 use super::tables::{records_schema, TableFile, TableSink};
 use crate::artifact::{write_atomic, write_json, Manifest};
 use crate::audit::{AuditEvent, AuditLog};
@@ -34,9 +36,11 @@ use crate::ui::Ui;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum Mode {
-    /// HIPAA 164.514(b)(2): the 18 identifiers removed or generalised.
+    /// HIPAA 164.514(b)(2): the 18 identifiers removed or generalised; ids
+    /// become random surrogates, the crosswalk kept apart (164.514(c)).
     SafeHarbor,
-    /// HIPAA limited data set: keyed per-patient date shift; NOT Safe Harbor.
+    /// HIPAA limited data set: direct identifiers removed, real dates kept
+    /// (`shift_dates` moves them per patient); NOT Safe Harbor.
     Limited,
     /// GDPR Art. 4(5): identifiers replaced by keyed pseudonyms; still personal data.
     Pseudonymize,
@@ -48,7 +52,12 @@ pub struct Options {
     pub input: PathBuf,
     pub output: PathBuf,
     pub mode: Mode,
-    pub key_file: PathBuf,
+    /// The pseudonym key: needed by the limited data set and pseudonymise
+    /// modes; Safe Harbor derives nothing from it.
+    pub key_file: Option<PathBuf>,
+    /// Safe Harbor: where the crosswalk (original id -> random surrogate)
+    /// is written; required then, and never inside `output`.
+    pub crosswalk: Option<PathBuf>,
     pub roles: RoleMap,
     pub quasi: Vec<String>,
     pub sensitive: String,
@@ -61,6 +70,10 @@ pub struct Options {
     /// and encounters tables.
     pub as_of: Option<NaiveDate>,
     pub max_shift_days: i64,
+    /// Limited data set: move every date of a patient by a keyed
+    /// per-patient shift. Off by default: a limited data set may keep real
+    /// dates (45 CFR 164.514(e)(2)).
+    pub shift_dates: bool,
     /// Under Safe Harbor, write the output even when the role overrides
     /// keep identifiers, marked as not Safe Harbor; without it such a run
     /// is refused.
@@ -88,6 +101,11 @@ pub struct Report {
     pub mode: Mode,
     pub standard: String,
     pub is_safe_harbor: bool,
+    /// How patient and joining keys were replaced.
+    pub id_scheme: String,
+    /// Safe Harbor: ids given random surrogates (rows of the crosswalk,
+    /// which is kept outside this folder).
+    pub crosswalk_ids: u64,
     /// Identifying columns the role overrides passed through unchanged
     /// (a Safe Harbor run with any is not Safe Harbor).
     pub identifiers_kept: Vec<KeptIdentifier>,
@@ -104,6 +122,9 @@ pub struct Report {
     /// two-digit year, no year) and so were replaced by `[DATE]` instead of
     /// shifted.
     pub note_dates_not_shifted: u64,
+    /// Limited data set: dates moved by a per-patient shift (`false`: the
+    /// real dates are kept).
+    pub dates_shifted: bool,
     /// Recall and precision per PHI kind against `--truth`.
     pub note_scores: Option<BTreeMap<String, KindScore>>,
     pub k_anonymity: Option<KReport>,
@@ -152,6 +173,47 @@ fn standard(mode: Mode) -> &'static str {
         Mode::SafeHarbor => "HIPAA Safe Harbor, 45 CFR 164.514(b)(2)",
         Mode::Limited => "HIPAA limited data set, 45 CFR 164.514(e): NOT Safe Harbor de-identified; needs a data use agreement",
         Mode::Pseudonymize => "GDPR Art. 4(5) pseudonymisation: still personal data under GDPR",
+    }
+}
+
+/// How ids (patient and joining keys, and in pseudonymise mode every
+/// identifier) are replaced.
+enum Ids {
+    /// Keyed HMAC pseudonyms: the same in every run with the key.
+    Keyed(Pseudonymizer),
+    /// Random surrogates, drawn as ids are met and kept for the run (a
+    /// `RefCell`: rows are written through a shared `Context`).
+    Random(RefCell<Surrogates>),
+}
+
+impl Ids {
+    fn patient(&self, value: &str) -> Result<String> {
+        match self {
+            Ids::Keyed(k) => Ok(k.pseudonym("patient", value)),
+            Ids::Random(s) => s.borrow_mut().patient(value),
+        }
+    }
+
+    /// Another joining key, or in pseudonymise mode any identifier.
+    fn other(&self, kind: &str, value: &str) -> String {
+        match self {
+            Ids::Keyed(k) => k.pseudonym(kind, value),
+            Ids::Random(s) => s.borrow().record(kind, value),
+        }
+    }
+
+    fn key(&self) -> Option<&Pseudonymizer> {
+        match self {
+            Ids::Keyed(k) => Some(k),
+            Ids::Random(_) => None,
+        }
+    }
+}
+
+fn id_scheme(mode: Mode) -> &'static str {
+    match mode {
+        Mode::SafeHarbor => "random surrogates drawn from the operating system for this run, not derived from any information about the patient (45 CFR 164.514(c)); the crosswalk from patient surrogates back to the original ids is kept outside this release by whoever made it; other record keys are keyed by a throwaway key of this run and cannot be translated back",
+        Mode::Limited | Mode::Pseudonymize => "keyed pseudonyms, HMAC-SHA256 under a secret key kept apart: the same in every run with that key",
     }
 }
 
@@ -244,7 +306,7 @@ impl Input {
 /// What every table's rows are transformed with.
 struct Context<'a> {
     opts: &'a Options,
-    key: &'a Pseudonymizer,
+    ids: &'a Ids,
     facts: &'a HashMap<String, PatientFacts>,
     scrubber: &'a Scrubber,
     suppressed: &'a BTreeSet<String>,
@@ -252,7 +314,10 @@ struct Context<'a> {
 
 /// Run de-identification of `opts.input` into `opts.output`.
 pub fn run(opts: &Options, ui: &Ui) -> Result<Report> {
-    let key = check_paths(opts)?;
+    let ids = match check_paths(opts)? {
+        Some(key) => Ids::Keyed(key),
+        None => Ids::Random(RefCell::new(Surrogates::new()?)),
+    };
     let roles = &opts.roles;
     let (files, not_processed) = list_tables(opts)?;
     let mut inputs = Vec::new();
@@ -341,6 +406,8 @@ pub fn run(opts: &Options, ui: &Ui) -> Result<Report> {
         mode: opts.mode,
         standard: standard(opts.mode).into(),
         is_safe_harbor: opts.mode == Mode::SafeHarbor && identifiers_kept.is_empty(),
+        id_scheme: id_scheme(opts.mode).into(),
+        crosswalk_ids: 0,
         identifiers_kept,
         // the default reference date is some patient's last visit: under
         // Safe Harbor only its year may be published
@@ -354,6 +421,7 @@ pub fn run(opts: &Options, ui: &Ui) -> Result<Report> {
         phi_spans_replaced: BTreeMap::new(),
         unreadable_dates: 0,
         note_dates_not_shifted: 0,
+        dates_shifted: opts.mode == Mode::Limited && opts.shift_dates,
         note_scores: None,
         k_anonymity: None,
         patients_suppressed: 0,
@@ -377,7 +445,7 @@ pub fn run(opts: &Options, ui: &Ui) -> Result<Report> {
     };
     let ctx = Context {
         opts,
-        key: &key,
+        ids: &ids,
         facts: &facts,
         scrubber: &scrubber,
         suppressed: &suppressed,
@@ -410,6 +478,17 @@ pub fn run(opts: &Options, ui: &Ui) -> Result<Report> {
     report.notes_scrubbed = notes_scrubbed;
     report.phi_spans_replaced = replaced;
     report.note_scores = scorer.map(Scorer::finish);
+    if let (Ids::Random(surrogates), Some(path)) = (&ids, &opts.crosswalk) {
+        let surrogates = surrogates.borrow();
+        surrogates.write_crosswalk(path)?;
+        report.crosswalk_ids = surrogates.len();
+        ui.warn(format!(
+            "{} holds the crosswalk from the {} random patient surrogates back to the original ids: it is the covered entity's re-identification table; keep it apart and never release it with {}",
+            path.display(),
+            surrogates.len(),
+            opts.output.display()
+        ));
+    }
     if report.unreadable_dates > 0 {
         ui.warn(format!(
             "{} date cells could not be read as dates and were removed; {} lists each one",
@@ -428,10 +507,12 @@ pub fn run(opts: &Options, ui: &Ui) -> Result<Report> {
     manifest
         .inputs
         .insert("input".into(), input_digest(&opts.input)?);
-    manifest.inputs.insert(
-        "key".into(),
-        "a key file outside the output (not recorded)".into(),
-    );
+    if ids.key().is_some() {
+        manifest.inputs.insert(
+            "key".into(),
+            "a key file outside the output (not recorded)".into(),
+        );
+    }
     for (name, t) in &report.tables {
         manifest.counts.insert(format!("{name}.rows_in"), t.rows_in);
         manifest
@@ -453,6 +534,14 @@ pub fn run(opts: &Options, ui: &Ui) -> Result<Report> {
     manifest
         .details
         .insert("is_safe_harbor".into(), report.is_safe_harbor.into());
+    manifest
+        .details
+        .insert("id_scheme".into(), report.id_scheme.clone().into());
+    if opts.mode == Mode::Limited {
+        manifest
+            .details
+            .insert("dates_shifted".into(), report.dates_shifted.into());
+    }
     manifest.checksum_dir(&opts.output)?;
     manifest.write(&opts.output)?;
 
@@ -504,7 +593,9 @@ fn birth_texts(b: NaiveDate) -> Vec<String> {
     DateStyle::ALL.iter().map(|s| date_text(b, *s)).collect()
 }
 
-fn check_paths(opts: &Options) -> Result<Pseudonymizer> {
+/// Check where things go; the pseudonym key, for the modes that use one
+/// (Safe Harbor uses none: its ids are random).
+fn check_paths(opts: &Options) -> Result<Option<Pseudonymizer>> {
     if !opts.input.is_dir() {
         return Err(Error::usage(format!(
             "--in {} is not a folder",
@@ -519,18 +610,48 @@ fn check_paths(opts: &Options) -> Result<Pseudonymizer> {
             .unwrap_or(p)
     };
     let out = abs(&opts.output);
-    let key = abs(&opts.key_file);
-    if key.starts_with(&out) {
-        return Err(Error::usage(format!(
-            "the key file {} is inside --out {}: keep the key away from the data it protects",
-            opts.key_file.display(),
-            opts.output.display()
-        )));
-    }
     if abs(&opts.input) == out {
         return Err(Error::usage("--out must differ from --in"));
     }
-    Pseudonymizer::from_key_file(&opts.key_file)
+    if opts.shift_dates && opts.mode != Mode::Limited {
+        return Err(Error::usage(
+            "--shift-dates is for --mode limited: Safe Harbor keeps only the year, pseudonymisation keeps dates",
+        ));
+    }
+    if opts.mode == Mode::SafeHarbor {
+        let Some(crosswalk) = &opts.crosswalk else {
+            return Err(Error::usage(
+                "--mode safe-harbor needs --crosswalk FILE (outside --out): the table from the random patient surrogates back to the original ids",
+            ));
+        };
+        if abs(crosswalk).starts_with(&out) {
+            return Err(Error::usage(format!(
+                "the crosswalk {} is inside --out {}: it re-identifies the release, so it must be kept apart from it",
+                crosswalk.display(),
+                opts.output.display()
+            )));
+        }
+        return Ok(None);
+    }
+    if opts.crosswalk.is_some() {
+        return Err(Error::usage(
+            "--crosswalk is for --mode safe-harbor; the other modes use keyed pseudonyms, which the key recomputes",
+        ));
+    }
+    let Some(key_file) = &opts.key_file else {
+        return Err(Error::usage(format!(
+            "--mode {} needs --key-file: its pseudonyms are keyed",
+            serde_json::to_value(opts.mode)?.as_str().unwrap_or("?")
+        )));
+    };
+    if abs(key_file).starts_with(&out) {
+        return Err(Error::usage(format!(
+            "the key file {} is inside --out {}: keep the key away from the data it protects",
+            key_file.display(),
+            opts.output.display()
+        )));
+    }
+    Pseudonymizer::from_key_file(key_file).map(Some)
 }
 
 fn note_kind(role: Role) -> Option<PhiKind> {
@@ -620,7 +741,7 @@ fn write_table(
     let mut tr = TableReport::default();
     let mut columns: Vec<(String, DataType)> = Vec::new();
     for (i, (c, r)) in t.header.iter().zip(roles).enumerate() {
-        let action = action(*r, opts.mode, pk.is_some());
+        let action = action(*r, opts, pk.is_some());
         tr.columns.insert(
             c.clone(),
             format!(
@@ -663,10 +784,14 @@ fn write_table(
         let over_89 = facts.is_some_and(|f| f.age.is_some_and(|a| a > 89) || f.birth_implies_90);
         // every row of a table with a patient key moves by that patient's
         // shift (one shared shift for rows whose key is empty)
-        let shift = pk.map(|_| date_shift_days(ctx.key, patient, opts.max_shift_days));
+        let shift = ctx
+            .ids
+            .key()
+            .filter(|_| opts.mode == Mode::Limited && opts.shift_dates)
+            .and_then(|key| pk.map(|_| date_shift_days(key, patient, opts.max_shift_days)));
         out.clear();
         for ((c, v), r) in t.header.iter().zip(row.iter()).zip(roles) {
-            if unreadable_date(*r, opts.mode, v) {
+            if unreadable_date(*r, opts, v) {
                 *tr.unreadable_dates.entry(c.clone()).or_default() += 1;
                 quarantine.add(
                     &t.file.name,
@@ -675,15 +800,15 @@ fn write_table(
                     "not a date (expected YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS): removed",
                 )?;
             }
-            let Some(value) = transform(*r, c, v, opts.mode, ctx.key, shift, over_89) else {
+            let Some(value) = transform(*r, c, v, opts, ctx.ids, shift, over_89)? else {
                 continue;
             };
             if *r == Role::Text {
                 let found = ctx.scrubber.find(patient, v);
-                let text = match (opts.mode, shift) {
-                    (Mode::Limited, Some(days)) => {
+                let text = match (opts.mode, opts.shift_dates, shift) {
+                    (Mode::Limited, false, _) | (Mode::Limited, true, Some(_)) => {
                         let birth = facts.and_then(|f| f.birth).filter(|_| over_89);
-                        let (text, n) = shift_note_dates(v, &found, days, birth);
+                        let (text, n) = limited_note_dates(v, &found, shift, birth);
                         not_shifted += n;
                         text
                     }
@@ -714,23 +839,35 @@ fn write_table(
 
 /// A date cell, in a mode that rewrites dates, that holds something other
 /// than a date: it is removed by `transform`, and reported.
-fn unreadable_date(role: Role, mode: Mode, v: &str) -> bool {
+fn unreadable_date(role: Role, opts: &Options, v: &str) -> bool {
     matches!(role, Role::Date | Role::BirthDate)
-        && mode != Mode::Pseudonymize
+        && rewrites_dates(opts)
         && !v.trim().is_empty()
         && DateCell::parse(v).is_none()
 }
 
-/// A note under the limited data set: dates move by the patient's shift,
-/// in the style they were written, so intervals inside the note and to the
-/// structured dates are kept; every other identifier becomes its tag, and
-/// so does the birth date of a patient over 89 (it would tell the age) and
-/// a date that cannot be read (it cannot be shifted, and left as written it
-/// would be the real date): those are counted, the second number returned.
-fn shift_note_dates(
+/// Safe Harbor cuts dates to the year, a limited data set with
+/// `shift_dates` moves them; pseudonymisation and a limited data set
+/// without it keep them as they are.
+fn rewrites_dates(opts: &Options) -> bool {
+    match opts.mode {
+        Mode::SafeHarbor => true,
+        Mode::Limited => opts.shift_dates,
+        Mode::Pseudonymize => false,
+    }
+}
+
+/// A note under the limited data set: dates stay as written, or with a
+/// shift (`days`) move by the patient's shift in the style they were
+/// written, so intervals inside the note and to the structured dates are
+/// kept; every other identifier becomes its tag, and so does the birth date
+/// of a patient over 89 (it would tell the age) and, when shifting, a date
+/// that cannot be read (it cannot be shifted, and left as written it would
+/// be the real date): those are counted, the second number returned.
+fn limited_note_dates(
     text: &str,
     found: &[Found],
-    days: i64,
+    days: Option<i64>,
     birth: Option<NaiveDate>,
 ) -> (String, u64) {
     let birth = birth.map(birth_texts).unwrap_or_default();
@@ -739,6 +876,9 @@ fn shift_note_dates(
         if f.kind != PhiKind::Date || birth.iter().any(|b| b.eq_ignore_ascii_case(span)) {
             return None;
         }
+        let Some(days) = days else {
+            return Some(span.to_string());
+        };
         let shifted = shift_date_text(span, days);
         not_shifted += u64::from(shifted.is_none());
         shifted
@@ -761,17 +901,18 @@ fn cap_age(v: &str) -> String {
 fn output_type(action: &str, input: Option<DataType>) -> DataType {
     if action.starts_with("year only") {
         DataType::Int64
-    } else if action == "kept" || action.starts_with("shifted") {
+    } else if action.starts_with("kept") || action.starts_with("shifted") {
         input.unwrap_or(DataType::Utf8)
     } else {
         DataType::Utf8
     }
 }
 
-fn action(role: Role, mode: Mode, has_patient: bool) -> &'static str {
+fn action(role: Role, opts: &Options, has_patient: bool) -> &'static str {
     use Mode::*;
     use Role::*;
-    match (role, mode) {
+    match (role, opts.mode) {
+        (PatientKey | Key, SafeHarbor) => "random surrogate (crosswalk kept apart)",
         (PatientKey | Key, _) => "keyed pseudonym",
         (Name | Mrn | Ssn | Phone | Email | Identifier | Address, SafeHarbor | Limited) => {
             "removed"
@@ -783,6 +924,8 @@ fn action(role: Role, mode: Mode, has_patient: bool) -> &'static str {
         (Zip, SafeHarbor) => "ZIP3, 000 for restricted areas",
         (BirthDate, SafeHarbor) => "year only; removed above age 89",
         (Date, SafeHarbor) => "year only",
+        (BirthDate, Limited) if !opts.shift_dates => "kept; removed above age 89",
+        (Date, Limited) if !opts.shift_dates => "kept (real dates)",
         (BirthDate, Limited) => "shifted per patient; removed above age 89",
         (Date, Limited) if has_patient => "shifted per patient (intervals kept)",
         (Date, Limited) => "year only (no patient key to shift by)",
@@ -796,37 +939,38 @@ fn transform(
     role: Role,
     column: &str,
     v: &str,
-    mode: Mode,
-    key: &Pseudonymizer,
+    opts: &Options,
+    ids: &Ids,
     shift: Option<i64>,
     over_89: bool,
-) -> Option<String> {
+) -> Result<Option<String>> {
     use Mode::*;
     use Role::*;
-    if v.is_empty() && !matches!(action(role, mode, shift.is_some()), "removed") {
-        return Some(String::new());
+    if v.is_empty() && !matches!(action(role, opts, shift.is_some()), "removed") {
+        return Ok(Some(String::new()));
     }
-    Some(match (role, mode) {
-        (PatientKey, _) => key.pseudonym("patient", v),
-        (Key, _) => key.pseudonym(column, v),
+    Ok(Some(match (role, opts.mode) {
+        (PatientKey, _) => ids.patient(v)?,
+        (Key, _) => ids.other(column, v),
         (Name | Mrn | Ssn | Phone | Email | Identifier | Address, SafeHarbor | Limited) => {
-            return None
+            return Ok(None)
         }
         (Name | Mrn | Ssn | Phone | Email | Identifier | Address, Pseudonymize) => {
-            key.pseudonym(column, v)
+            ids.other(column, v)
         }
-        (City, SafeHarbor) => return None,
+        (City, SafeHarbor) => return Ok(None),
         (Zip, SafeHarbor) => safe_harbor_zip(v),
         (BirthDate, SafeHarbor | Limited) if over_89 => String::new(),
         (Age, SafeHarbor | Limited) => cap_age(v),
         (BirthDate | Date, SafeHarbor) => DateCell::parse(v).map(|d| d.year()).unwrap_or_default(),
+        (BirthDate | Date, Limited) if !opts.shift_dates => v.to_string(),
         (BirthDate | Date, Limited) => match (DateCell::parse(v), shift) {
             (Some(d), Some(s)) => d.shifted(s).format(),
             (Some(d), None) => d.year(),
             (None, _) => String::new(),
         },
         _ => v.to_string(),
-    })
+    }))
 }
 
 fn read_truth(path: &Path) -> Result<Vec<PhiSpan>> {
@@ -879,19 +1023,31 @@ pub fn readme(r: &Report) -> String {
              are scrubbed. Whoever releases it must still have no actual knowledge that what \
              is left can identify anyone.\n",
         ),
-        Mode::Limited => s.push_str(
-            "**This is a limited data set. It is NOT de-identified under HIPAA Safe Harbor.** \
-             Every date, in the tables and inside the notes, is moved by a secret per-patient \
-             shift, so intervals are exact but the dates are not the real ones; ages over 89 \
-             are still shown as 90+ and their birth dates removed. Direct identifiers are \
-             removed and notes scrubbed, but dates and geography remain: it may only be \
-             shared under a data use agreement (45 CFR 164.514(e)).\n",
-        ),
+        Mode::Limited => {
+            s.push_str(
+                "**This is a limited data set. It is NOT de-identified under HIPAA Safe Harbor.** ",
+            );
+            s.push_str(if r.dates_shifted {
+                "Every date, in the tables and inside the notes, is moved by a secret \
+                 per-patient shift (`--shift-dates`), so intervals are exact but the dates are \
+                 not the real ones; "
+            } else {
+                "Dates, in the tables and inside the notes, are the real dates, as a limited \
+                 data set may keep them (`--shift-dates` would move each patient's by a secret \
+                 shift instead); "
+            });
+            s.push_str(
+                "ages over 89 are still shown as 90+ and their birth dates removed. Direct \
+                 identifiers are removed and notes scrubbed, but dates and geography remain: it \
+                 may only be shared under a data use agreement (45 CFR 164.514(e)).\n",
+            );
+        }
         Mode::Pseudonymize => s.push_str(
             "Identifiers are replaced by keyed pseudonyms (HMAC-SHA256). Whoever holds the key \
              can link them back: under GDPR this is still personal data.\n",
         ),
     }
+    s.push_str(&format!("\nIds: {}.\n", r.id_scheme));
     s.push_str("\nSee deid-report.md for what was done to each column.\n");
     s
 }
@@ -917,6 +1073,7 @@ pub fn markdown(r: &Report) -> String {
         }
         s.push('\n');
     }
+    s.push_str(&format!("Ids: {}.\n\n", r.id_scheme));
     s.push_str(&format!(
         "Ages are computed at {} (the latest date in the data unless set).\n\n",
         r.as_of
@@ -955,7 +1112,7 @@ pub fn markdown(r: &Report) -> String {
         "\n## Notes\n\n{} notes scrubbed.\n",
         r.notes_scrubbed
     ));
-    if r.mode == Mode::Limited {
+    if r.dates_shifted {
         s.push_str(&format!(
             "{} dates in notes could not be read (no year, a two-digit year) and became `[DATE]` instead of being shifted.\n",
             r.note_dates_not_shifted

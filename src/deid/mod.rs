@@ -1,5 +1,5 @@
-//! De-identification: Safe Harbor, limited data sets, keyed pseudonyms,
-//! note scrubbing, k-anonymity and the PHI scanner.
+//! De-identification: Safe Harbor (random surrogate ids), limited data
+//! sets, keyed pseudonyms, note scrubbing, k-anonymity and the PHI scanner.
 
 pub mod dataset;
 pub mod kanon;
@@ -10,6 +10,7 @@ pub mod roles;
 pub mod rules;
 pub mod scan;
 pub mod scrub;
+pub mod surrogate;
 pub mod tables;
 
 pub use dataset::{run, Mode, Options, Report};

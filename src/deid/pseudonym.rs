@@ -72,7 +72,8 @@ impl Pseudonymizer {
     }
 }
 
-fn prefix(kind: &str) -> String {
+/// The short prefix of an id of `kind` ("patient" -> "pat").
+pub(crate) fn prefix(kind: &str) -> String {
     let p: String = kind
         .chars()
         .filter(|c| c.is_ascii_alphanumeric())

@@ -130,8 +130,25 @@ pub fn shift_date_text(text: &str, days: i64) -> Option<String> {
             DateCell::DateTime(t) => t.format("%Y-%m-%d %H:%M:%S").to_string(),
         });
     }
-    let (date, style) = parse_date_text(text)?;
-    Some(date_text(date + Duration::days(days), style))
+    if let Some((date, style)) = parse_date_text(text) {
+        return Some(date_text(date + Duration::days(days), style));
+    }
+    // a date with a clock time after it ("5/11/2023 14:32"): the date
+    // moves, the time of day stays
+    let (date, time) = text.trim().rsplit_once(' ')?;
+    let clock = time.split(':').collect::<Vec<_>>();
+    let is_clock = (2..=3).contains(&clock.len())
+        && clock
+            .iter()
+            .all(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_digit()));
+    if !is_clock {
+        return None;
+    }
+    let (date, style) = parse_date_text(date)?;
+    Some(format!(
+        "{} {time}",
+        date_text(date + Duration::days(days), style)
+    ))
 }
 
 #[cfg(test)]
@@ -140,6 +157,20 @@ mod tests {
 
     fn d(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn a_date_with_a_clock_time_moves_and_keeps_its_time() {
+        assert_eq!(
+            shift_date_text("5/11/2023 14:32", 3).as_deref(),
+            Some("5/14/2023 14:32")
+        );
+        assert_eq!(
+            shift_date_text("May 11, 2023 07:05:09", -11).as_deref(),
+            Some("April 30, 2023 07:05:09")
+        );
+        assert_eq!(shift_date_text("5/11/23 14:32", 3), None, "two-digit year");
+        assert_eq!(shift_date_text("5/11/2023 at noon", 3), None);
     }
 
     #[test]

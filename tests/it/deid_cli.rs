@@ -70,6 +70,27 @@ N1,P1,E1,2024-06-01T12:00:00,\"Maria Okafor (MRN: MR100001), a 90-year-old woman
     assert!(!patients.contains("1934"), "no birth year above 89");
     let (code, v) = carelab(&["audit", "verify", &s(&out.join("audit.jsonl"))]);
     assert_eq!(code, 0, "{v}");
+    // the crosswalk goes beside the release by default, never into it
+    let crosswalk = fs::read_to_string(d.path().join("sh-crosswalk.csv")).unwrap();
+    assert!(crosswalk.starts_with("# CareLab crosswalk"), "{crosswalk}");
+    assert!(crosswalk.contains("patient,P1,pat-") && crosswalk.contains("patient,P2,pat-"));
+    assert!(fs::read_dir(&out).unwrap().all(|f| !f
+        .unwrap()
+        .file_name()
+        .to_string_lossy()
+        .contains("crosswalk")));
+    let inside = carelab(&[
+        "deid",
+        "--in",
+        &s(&inp),
+        "--out",
+        &s(&d.path().join("sh2")),
+        "--mode",
+        "safe-harbor",
+        "--crosswalk",
+        &s(&d.path().join("sh2/crosswalk.csv")),
+    ]);
+    assert_eq!(inside.0, 2, "a crosswalk inside --out is refused");
 
     // a key file inside --out is refused
     let inside = out.join("key.hex");
@@ -96,6 +117,7 @@ N1,P1,E1,2024-06-01T12:00:00,\"Maria Okafor (MRN: MR100001), a 90-year-old woman
         &s(&lim),
         "--mode",
         "limited",
+        "--shift-dates",
         "--key-file",
         &s(&key),
     ]);

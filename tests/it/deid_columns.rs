@@ -9,7 +9,7 @@ use carelab::deid::roles::RoleMap;
 use carelab::deid::{run, Mode, Options, Report};
 use carelab::ui::Ui;
 
-use crate::deid_rules::rows;
+use crate::deid_rules::{crosswalk_beside, rows};
 
 const PATIENTS: &str = "patient_id,mrn,given_name,family_name,sex,birth_date,race,ethnicity,payer,address_line,city,state,zip,phone,email,ssn,death_date
 P1,MR1,Ann,Abbott,F,1950-06-02,White,Not Hispanic or Latino,Medicare,1 Oak St,Reno,NV,89501,775-555-0101,ann@example.org,111-22-3333,
@@ -56,7 +56,8 @@ fn deid(dir: &Path, mode: Mode) -> (PathBuf, Report) {
         input: folder(dir),
         output: out.clone(),
         mode,
-        key_file: key,
+        key_file: Some(key),
+        crosswalk: (mode == Mode::SafeHarbor).then(|| crosswalk_beside(&out)),
         roles: RoleMap::default(),
         quasi: vec![],
         sensitive: "payer".into(),
@@ -66,6 +67,7 @@ fn deid(dir: &Path, mode: Mode) -> (PathBuf, Report) {
         audit: None,
         as_of: chrono::NaiveDate::from_ymd_opt(2024, 6, 1),
         max_shift_days: 180,
+        shift_dates: mode == Mode::Limited,
         allow_not_safe_harbor: false,
         format: None,
     };

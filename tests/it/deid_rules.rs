@@ -1,4 +1,5 @@
-//! Edge cases of the Safe Harbor rules and of keyed pseudonyms, through the
+//! Edge cases of the Safe Harbor rules, its random surrogate ids and of
+//! keyed pseudonyms, through the
 //! library's `deid::run` on small hand-made tables.
 
 use std::collections::BTreeMap;
@@ -51,12 +52,23 @@ fn key(dir: &Path, byte: &str) -> PathBuf {
     p
 }
 
+/// Limited data sets here shift dates, so the tests can see them move;
+/// `limited_keeps_real_dates_unless_asked_to_shift` runs without.
 fn deid(input: &Path, out: &Path, mode: Mode, key: &Path) {
-    let opts = Options {
+    run(
+        &options(input, out, mode, key),
+        &Ui::new(false, true, 0, true),
+    )
+    .unwrap();
+}
+
+fn options(input: &Path, out: &Path, mode: Mode, key: &Path) -> Options {
+    Options {
         input: input.to_path_buf(),
         output: out.to_path_buf(),
         mode,
-        key_file: key.to_path_buf(),
+        key_file: Some(key.to_path_buf()),
+        crosswalk: (mode == Mode::SafeHarbor).then(|| crosswalk_beside(out)),
         roles: RoleMap::default(),
         quasi: vec!["age_band".into(), "sex".into(), "zip3".into()],
         sensitive: "payer".into(),
@@ -66,10 +78,15 @@ fn deid(input: &Path, out: &Path, mode: Mode, key: &Path) {
         audit: None,
         as_of: chrono::NaiveDate::from_ymd_opt(2024, 6, 1),
         max_shift_days: 180,
+        shift_dates: mode == Mode::Limited,
         allow_not_safe_harbor: false,
         format: None,
-    };
-    run(&opts, &Ui::new(false, true, 0, true)).unwrap();
+    }
+}
+
+/// Where these tests put a Safe Harbor run's crosswalk: beside its output.
+pub(crate) fn crosswalk_beside(out: &Path) -> PathBuf {
+    out.with_extension("crosswalk.csv")
 }
 
 /// A table's rows by column name (deid_columns reads its outputs with it too).
@@ -234,4 +251,208 @@ fn pseudonyms_are_stable_across_tables_and_runs_and_change_with_the_key() {
         assert!(!text.contains(&carelab::artifact::sha256_hex(id.as_bytes())[..16]));
         assert!(!text.contains(&format!(",{id},")), "{id}");
     }
+}
+
+/// The crosswalk of a Safe Harbor run: surrogate -> (kind, original id).
+fn crosswalk(path: &Path) -> BTreeMap<String, (String, String)> {
+    let mut r = csv::ReaderBuilder::new()
+        .comment(Some(b'#'))
+        .from_path(path)
+        .unwrap();
+    r.records()
+        .map(|rec| {
+            let rec = rec.unwrap();
+            (rec[2].to_string(), (rec[0].to_string(), rec[1].to_string()))
+        })
+        .collect()
+}
+
+/// 45 CFR 164.514(c): a re-identification code may not be derived from
+/// information about the individual, so Safe Harbor ids are random, drawn
+/// anew each run, and only the crosswalk, kept outside the release, maps
+/// them back.
+#[test]
+fn safe_harbor_ids_are_random_surrogates_with_the_crosswalk_kept_apart() {
+    let d = tempfile::tempdir().unwrap();
+    let inp = folder(d.path());
+    let k = key(d.path(), "ab");
+    let (sh1, sh2, ps) = (
+        d.path().join("sh1"),
+        d.path().join("sh2"),
+        d.path().join("ps"),
+    );
+    deid(&inp, &sh1, Mode::SafeHarbor, &k);
+    deid(&inp, &sh2, Mode::SafeHarbor, &k);
+    deid(&inp, &ps, Mode::Pseudonymize, &k);
+    let column = |dir: &Path, table: &str, c: &str| -> Vec<String> {
+        rows(&dir.join(format!("{table}.csv")))
+            .iter()
+            .map(|r| r[c].clone())
+            .collect()
+    };
+    let originals = ["P89", "P90", "P91", "PDEAD"];
+    let sh = column(&sh1, "patients", "patient_id");
+    let hmac = carelab::deid::pseudonym::Pseudonymizer::new(&hex::decode("ab".repeat(32)).unwrap())
+        .unwrap();
+    for (i, id) in originals.iter().enumerate() {
+        assert!(sh[i].starts_with("pat-") && sh[i].len() == 20, "{}", sh[i]);
+        // not the keyed pseudonym pseudonymise mode writes with the same key
+        assert_ne!(sh[i], hmac.pseudonym("patient", id));
+        assert_ne!(sh[i], column(&ps, "patients", "patient_id")[i]);
+    }
+    // consistent across the tables of one run (E1..E4 belong to the four
+    // patients in order, N1 to P90 and N2 to P89) ...
+    assert_eq!(column(&sh1, "encounters", "patient_id"), sh);
+    assert_eq!(
+        column(&sh1, "notes", "patient_id"),
+        [sh[1].clone(), sh[0].clone()]
+    );
+    let enc = column(&sh1, "encounters", "encounter_id");
+    assert_eq!(
+        column(&sh1, "notes", "encounter_id"),
+        [enc[1].clone(), enc[0].clone()]
+    );
+    // ... and another run draws other surrogates for every patient
+    for (a, b) in sh.iter().zip(column(&sh2, "patients", "patient_id")) {
+        assert_ne!(*a, b);
+    }
+    // the crosswalk maps every surrogate of the release back
+    let cw = crosswalk(&crosswalk_beside(&sh1));
+    for (s, id) in sh.iter().zip(originals) {
+        assert_eq!(cw[s], ("patient".to_string(), id.to_string()));
+    }
+    assert_eq!(cw.len(), 4, "one row per patient: {cw:?}");
+    // other record keys are keyed by a throwaway key of the run: new each
+    // run, and in no crosswalk
+    for (a, b) in enc.iter().zip(column(&sh2, "encounters", "encounter_id")) {
+        assert!(a.starts_with("enc-") && *a != b);
+        assert!(!cw.contains_key(a));
+    }
+    let report: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(sh1.join("deid-report.json")).unwrap()).unwrap();
+    assert_eq!(report["crosswalk_ids"], cw.len() as u64);
+    assert!(report["id_scheme"]
+        .as_str()
+        .unwrap()
+        .starts_with("random surrogates"));
+    assert!(fs::read_to_string(sh1.join("README.md"))
+        .unwrap()
+        .contains("Ids: random surrogates"));
+    let manifest = fs::read_to_string(sh1.join("manifest.json")).unwrap();
+    assert!(manifest.contains("random surrogates"), "{manifest}");
+    assert!(!manifest.contains("\"key\""), "no key used: {manifest}");
+    // the release holds no crosswalk and no original id
+    for f in fs::read_dir(&sh1).unwrap() {
+        let f = f.unwrap().path();
+        let text = fs::read_to_string(&f).unwrap();
+        assert!(!text.contains("CareLab crosswalk"), "{}", f.display());
+        for id in originals {
+            assert!(!text.contains(&format!("{id},")), "{id} in {}", f.display());
+        }
+    }
+    // pseudonymise mode keeps its keyed pseudonyms and writes no crosswalk
+    assert_eq!(
+        column(&ps, "patients", "patient_id")[0],
+        hmac.pseudonym("patient", "P89")
+    );
+    assert!(!crosswalk_beside(&ps).exists());
+
+    // a crosswalk inside the release is refused, as is none at all
+    let base = |crosswalk: Option<PathBuf>| Options {
+        input: inp.clone(),
+        output: d.path().join("sh3"),
+        mode: Mode::SafeHarbor,
+        key_file: None,
+        crosswalk,
+        roles: RoleMap::default(),
+        quasi: vec![],
+        sensitive: "payer".into(),
+        k: 2,
+        suppress: false,
+        truth: None,
+        audit: None,
+        as_of: None,
+        max_shift_days: 180,
+        shift_dates: false,
+        allow_not_safe_harbor: false,
+        format: None,
+    };
+    let ui = Ui::new(false, true, 0, true);
+    let err = run(&base(Some(d.path().join("sh3/cw.csv"))), &ui).unwrap_err();
+    assert!(err.to_string().contains("inside --out"), "{err}");
+    assert!(run(&base(None), &ui).is_err());
+    // without a key file Safe Harbor still runs: it derives nothing from one
+    run(&base(Some(d.path().join("cw3.csv"))), &ui).unwrap();
+    assert_eq!(crosswalk(&d.path().join("cw3.csv")).len(), cw.len());
+}
+
+/// A limited data set may keep real dates (45 CFR 164.514(e)(2)): it does
+/// by default, in the tables and the notes, and `shift_dates` moves them.
+#[test]
+fn limited_keeps_real_dates_unless_asked_to_shift() {
+    let d = tempfile::tempdir().unwrap();
+    let inp = folder(d.path());
+    let k = key(d.path(), "ab");
+    let out = d.path().join("lim");
+    let mut opts = options(&inp, &out, Mode::Limited, &k);
+    opts.shift_dates = false;
+    let ui = Ui::new(false, true, 0, true);
+    let report = run(&opts, &ui).unwrap();
+    assert!(!report.dates_shifted);
+    let admit: Vec<String> = rows(&out.join("encounters.csv"))
+        .iter()
+        .map(|r| r["admit_time"].clone())
+        .collect();
+    assert_eq!(
+        admit,
+        [
+            "2024-05-01T08:00:00",
+            "2024-05-02T08:00:00",
+            "2024-05-03T08:00:00",
+            "2000-04-20T08:00:00"
+        ]
+    );
+    assert_eq!(
+        report.tables["encounters"].columns["admit_time"],
+        "date: kept (real dates)"
+    );
+    let p = rows(&out.join("patients.csv"));
+    assert_eq!(p[0]["birth_date"], "1934-06-02", "89: the real birth date");
+    assert_eq!(p[1]["birth_date"], "", "90+: still no birth date");
+    // in the notes the real dates stay, but a 90-year-old's birth date goes
+    let notes = rows(&out.join("notes.csv"));
+    assert_eq!(
+        notes[0]["text"],
+        "[NAME] [NAME] is a [AGE]-year-old man, born [DATE], admitted 05/02/2024."
+    );
+    assert_eq!(
+        notes[1]["text"],
+        "[NAME] [NAME], 89-year-old woman, admitted May 1, 2024."
+    );
+    let readme = fs::read_to_string(out.join("README.md")).unwrap();
+    assert!(readme.contains("are the real dates"), "{readme}");
+    assert!(readme.contains("It is NOT de-identified under HIPAA Safe Harbor"));
+    let manifest = fs::read_to_string(out.join("manifest.json")).unwrap();
+    assert!(manifest.contains("\"dates_shifted\": false"), "{manifest}");
+
+    // with shift_dates every date moves, and the README says so
+    let shifted = d.path().join("lim-shifted");
+    let mut opts = options(&inp, &shifted, Mode::Limited, &k);
+    opts.shift_dates = true;
+    assert!(run(&opts, &ui).unwrap().dates_shifted);
+    for (r, real) in rows(&shifted.join("encounters.csv")).iter().zip(&admit) {
+        assert_ne!(&r["admit_time"], real);
+    }
+    let readme = fs::read_to_string(shifted.join("README.md")).unwrap();
+    assert!(readme.contains("secret per-patient shift (`--shift-dates`)"));
+
+    // shifting is a limited data set's option only
+    let mut opts = options(&inp, &d.path().join("x"), Mode::Pseudonymize, &k);
+    opts.shift_dates = true;
+    let err = run(&opts, &ui).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("--shift-dates is for --mode limited"),
+        "{err}"
+    );
 }
