@@ -19,6 +19,7 @@ mod write;
 pub use base64::{decode as base64_decode, encode as base64_encode};
 pub use json::Json;
 pub use read::{
-    read_bundle, read_bundle_json, read_ndjson, read_resource, FhirRead, FhirRecords, Resource,
+    read_bundle, read_bundle_json, read_entries, read_ndjson, read_resource, Entry, FhirRead,
+    FhirRecords, Resource,
 };
 pub use write::{bundle, full_url, resources, HOSPITAL_OFFSET, MRN_SYSTEM, PAYER_EXTENSION};

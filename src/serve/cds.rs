@@ -2,11 +2,14 @@
 //! moment of a decision (discharge, or opening the chart) and shows as a card.
 //!
 //! This module holds what is particular to the protocol: the discovery
-//! document, the checks on a hook request, the prefetched resources turned
-//! into one FHIR Bundle, the card and the feedback. Scoring is not here: the
-//! Bundle goes through `fhir::row_from_bundle` and the scorer exactly as a
+//! document, the checks on a hook request, the prefetched resources gathered
+//! as the entries of one FHIR Bundle, the card and the feedback. Scoring is
+//! not here: the entries go through `fhir::row_from_entries` (the reader and
+//! checks of `fhir::row_from_bundle`) and the scorer exactly as a
 //! `POST /v1/predict/fhir` body does (see `server`), so a card's risk is the
-//! risk the FHIR route gives for the same resources.
+//! risk the FHIR route gives for the same resources. The request is parsed
+//! once, into a tree that borrows from its text, and the reader reads the
+//! prefetched resources in place: no Bundle is written out and read back.
 //!
 //! Bands. A card is shown when the risk reaches the operating threshold `t`
 //! (the model's chosen operating point from its evaluation when it carries
@@ -23,6 +26,7 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use super::input::json_type;
+use crate::formats::fhir::{Entry, Json};
 
 /// One CDS service: its hook and what it asks the EHR to prefetch.
 #[derive(Debug, Clone, Copy)]
@@ -117,34 +121,27 @@ fn problem(status: u16, code: &'static str, message: impl Into<String>) -> CdsPr
     }
 }
 
-/// A checked hook request: its ids and the prefetched resources as one
-/// collection Bundle's JSON text (what `/v1/predict/fhir` reads).
+/// A checked hook request: its ids and the prefetched resources, borrowed
+/// from the request's JSON, as the entries of one collection Bundle (what
+/// `fhir::row_from_entries` reads, as `/v1/predict/fhir` reads a Bundle).
 #[derive(Debug, Clone)]
-pub struct HookCall {
+pub struct HookCall<'a> {
     pub hook_instance: String,
     pub patient_id: String,
     pub encounter_id: Option<String>,
-    pub bundle: Vec<u8>,
+    pub entries: Vec<Entry<'a>>,
 }
 
-/// The Bundle's top level: `row_from_bundle` checks the resourceType here
-/// (and reads the entries from the text).
-pub fn bundle_head() -> Value {
-    json!({"resourceType": "Bundle", "type": "collection"})
-}
-
-#[derive(Serialize)]
-struct Entry<'a> {
-    resource: &'a Value,
-}
-
-#[derive(Serialize)]
-struct Collection<'a> {
-    #[serde(rename = "resourceType")]
-    resource_type: &'static str,
-    #[serde(rename = "type")]
-    kind: &'static str,
-    entry: Vec<Entry<'a>>,
+/// The kind of a JSON value, as errors name it.
+fn kind(v: &Json) -> &'static str {
+    match v {
+        Json::Null => "null",
+        Json::Bool(_) => "a boolean",
+        Json::Number(_) => "a number",
+        Json::String(_) => "a string",
+        Json::Array(_) => "an array",
+        Json::Object(_) => "an object",
+    }
 }
 
 /// True for a UUID in its canonical 8-4-4-4-12 hex form.
@@ -173,18 +170,33 @@ pub fn new_uuid() -> String {
     )
 }
 
-fn string_at<'a>(v: &'a Value, field: &str) -> Result<&'a str, CdsProblem> {
-    match v.get(field) {
-        Some(Value::String(s)) if !s.trim().is_empty() => Ok(s),
-        Some(Value::String(_)) => Err(problem(
+/// The non-empty string `field` of a hook request (parsed in place).
+fn string_at<'a>(v: &'a Json, field: &str) -> Result<&'a str, CdsProblem> {
+    non_empty(field, v.get(field).map(|x| (x.as_str(), kind(x))))
+}
+
+/// The non-empty string `field` of a feedback item.
+fn string_in<'a>(v: &'a Value, field: &str) -> Result<&'a str, CdsProblem> {
+    non_empty(field, v.get(field).map(|x| (x.as_str(), json_type(x))))
+}
+
+/// What `string_at` and `string_in` check, given the member found (its
+/// text if a string, and its kind).
+fn non_empty<'a>(
+    field: &str,
+    found: Option<(Option<&'a str>, &'static str)>,
+) -> Result<&'a str, CdsProblem> {
+    match found {
+        Some((Some(s), _)) if !s.trim().is_empty() => Ok(s),
+        Some((Some(_), _)) => Err(problem(
             400,
             "invalid_request",
             format!("{field}: expected a non-empty string, found an empty one"),
         )),
-        Some(other) => Err(problem(
+        Some((None, kind)) => Err(problem(
             400,
             "invalid_request",
-            format!("{field}: expected a string, found {}", json_type(other)),
+            format!("{field}: expected a string, found {kind}"),
         )),
         None => Err(problem(
             400,
@@ -194,17 +206,14 @@ fn string_at<'a>(v: &'a Value, field: &str) -> Result<&'a str, CdsProblem> {
     }
 }
 
-/// Check a hook request against `svc` and gather its prefetch into one
-/// Bundle (searchset Bundles flattened, each resource once).
-pub fn parse_call(svc: &CdsService, v: &Value) -> Result<HookCall, CdsProblem> {
+/// Check a hook request against `svc` and gather its prefetch as the
+/// entries of one Bundle (searchset Bundles flattened, each resource once).
+pub fn parse_call<'a>(svc: &CdsService, v: &'a Json<'a>) -> Result<HookCall<'a>, CdsProblem> {
     if !v.is_object() {
         return Err(problem(
             400,
             "invalid_request",
-            format!(
-                "expected a CDS Hooks request object, found {}",
-                json_type(v)
-            ),
+            format!("expected a CDS Hooks request object, found {}", kind(v)),
         ));
     }
     let hook = string_at(v, "hook")?;
@@ -227,12 +236,12 @@ pub fn parse_call(svc: &CdsService, v: &Value) -> Result<HookCall, CdsProblem> {
         ));
     }
     let context = match v.get("context") {
-        Some(c @ Value::Object(_)) => c,
+        Some(c @ Json::Object(_)) => c,
         Some(other) => {
             return Err(problem(
                 400,
                 "invalid_request",
-                format!("context: expected an object, found {}", json_type(other)),
+                format!("context: expected an object, found {}", kind(other)),
             ))
         }
         None => {
@@ -257,13 +266,13 @@ pub fn parse_call(svc: &CdsService, v: &Value) -> Result<HookCall, CdsProblem> {
         .transpose()?;
 
     let prefetch = match v.get("prefetch") {
-        None | Some(Value::Null) => None,
-        Some(p @ Value::Object(_)) => Some(p),
+        None | Some(Json::Null) => None,
+        Some(p @ Json::Object(_)) => Some(p),
         Some(other) => {
             return Err(problem(
                 400,
                 "invalid_request",
-                format!("prefetch: expected an object, found {}", json_type(other)),
+                format!("prefetch: expected an object, found {}", kind(other)),
             ))
         }
     };
@@ -271,7 +280,11 @@ pub fn parse_call(svc: &CdsService, v: &Value) -> Result<HookCall, CdsProblem> {
         .prefetch
         .iter()
         .map(|(k, _)| *k)
-        .filter(|k| prefetch.and_then(|p| p.get(*k)).is_none_or(Value::is_null))
+        .filter(|k| {
+            prefetch
+                .and_then(|p| p.get(k))
+                .is_none_or(|v| *v == Json::Null)
+        })
         .collect();
     if !missing.is_empty() {
         let server = if v.get("fhirServer").is_some() {
@@ -288,7 +301,7 @@ pub fn parse_call(svc: &CdsService, v: &Value) -> Result<HookCall, CdsProblem> {
             ),
         ));
     }
-    let Some(prefetch) = prefetch.and_then(Value::as_object) else {
+    let Some(prefetch) = prefetch else {
         return Err(problem(
             400,
             "invalid_request",
@@ -297,15 +310,17 @@ pub fn parse_call(svc: &CdsService, v: &Value) -> Result<HookCall, CdsProblem> {
     };
 
     // Borrowed, not copied: the resources go from the request's JSON
-    // straight into the Bundle's text.
-    let mut seen = BTreeSet::new();
+    // straight to the FHIR reader.
+    let mut seen: BTreeSet<(&str, &str)> = BTreeSet::new();
     let mut entries: Vec<Entry> = Vec::new();
     for (key, _) in svc.prefetch {
-        let value = &prefetch[*key];
-        let resources: Vec<&Value> = match value.get("resourceType").and_then(Value::as_str) {
+        let Some(value) = prefetch.get(key) else {
+            continue; // unreachable: every key was checked above
+        };
+        let resources: Vec<&Json> = match value.get("resourceType").and_then(Json::as_str) {
             Some("Bundle") => match value.get("entry") {
                 None => Vec::new(),
-                Some(Value::Array(es)) => {
+                Some(Json::Array(es)) => {
                     let mut out = Vec::with_capacity(es.len());
                     for (i, e) in es.iter().enumerate() {
                         match e.get("resource") {
@@ -325,7 +340,7 @@ pub fn parse_call(svc: &CdsService, v: &Value) -> Result<HookCall, CdsProblem> {
                     return Err(problem(
                         422,
                         "invalid_prefetch",
-                        format!("prefetch.{key}.entry: expected an array, found {}", json_type(other)),
+                        format!("prefetch.{key}.entry: expected an array, found {}", kind(other)),
                     ))
                 }
             },
@@ -336,29 +351,28 @@ pub fn parse_call(svc: &CdsService, v: &Value) -> Result<HookCall, CdsProblem> {
                     "invalid_prefetch",
                     format!(
                         "prefetch.{key}: expected a FHIR resource or Bundle, found {} without resourceType",
-                        json_type(value)
+                        kind(value)
                     ),
                 ))
             }
         };
         for r in resources {
             let (Some(t), Some(id)) = (
-                r.get("resourceType").and_then(Value::as_str),
-                r.get("id").and_then(Value::as_str),
+                r.get("resourceType").and_then(Json::as_str),
+                r.get("id").and_then(Json::as_str),
             ) else {
                 // No id: cannot be deduplicated, pass it on for the reader
                 // to judge (it names the entry if it cannot use it).
-                entries.push(Entry { resource: r });
+                entries.push((None, Some(r)));
                 continue;
             };
             // The stay comes both as `encounter` and in `encounters`.
-            if seen.insert((t.to_string(), id.to_string())) {
-                entries.push(Entry { resource: r });
+            if seen.insert((t, id)) {
+                entries.push((None, Some(r)));
             }
         }
     }
-    let has = |t: &str, id: &str| seen.contains(&(t.to_string(), id.to_string()));
-    if !has("Patient", &patient_id) {
+    if !seen.contains(&("Patient", patient_id.as_str())) {
         return Err(problem(
             422,
             "context_mismatch",
@@ -366,7 +380,7 @@ pub fn parse_call(svc: &CdsService, v: &Value) -> Result<HookCall, CdsProblem> {
         ));
     }
     if let Some(e) = &encounter_id {
-        if !has("Encounter", e) {
+        if !seen.contains(&("Encounter", e.as_str())) {
             return Err(problem(
                 422,
                 "context_mismatch",
@@ -374,23 +388,11 @@ pub fn parse_call(svc: &CdsService, v: &Value) -> Result<HookCall, CdsProblem> {
             ));
         }
     }
-    let bundle = Collection {
-        resource_type: "Bundle",
-        kind: "collection",
-        entry: entries,
-    };
-    let bundle = serde_json::to_vec(&bundle).map_err(|e| {
-        problem(
-            422,
-            "invalid_prefetch",
-            format!("the prefetch could not be written as one Bundle: {e}"),
-        )
-    })?;
     Ok(HookCall {
         hook_instance: hook_instance.to_string(),
         patient_id,
         encounter_id,
-        bundle,
+        entries,
     })
 }
 
@@ -842,7 +844,7 @@ pub fn parse_feedback(v: &Value) -> Result<Vec<Feedback>, CdsProblem> {
             message: format!("feedback[{i}].{}", p.message),
             ..p
         };
-        let card = string_at(item, "card").map_err(at)?;
+        let card = string_in(item, "card").map_err(at)?;
         if !is_uuid(card) {
             return Err(at(problem(
                 400,
@@ -850,8 +852,8 @@ pub fn parse_feedback(v: &Value) -> Result<Vec<Feedback>, CdsProblem> {
                 "card: expected the card's UUID",
             )));
         }
-        string_at(item, "outcomeTimestamp").map_err(at)?;
-        let accepted = match string_at(item, "outcome").map_err(at)? {
+        string_in(item, "outcomeTimestamp").map_err(at)?;
+        let accepted = match string_in(item, "outcome").map_err(at)? {
             "accepted" => true,
             "overridden" => false,
             other => {
@@ -923,7 +925,7 @@ mod tests {
             "context": {"userId": "Practitioner/1", "patientId": "P1", "encounterId": "E1"},
             "prefetch": {"patient": {"resourceType": "Patient", "id": "P1"}, "conditions": null},
         });
-        let p = parse_call(svc, &req).unwrap_err();
+        let p = parse_call(svc, &Json::from_value(&req)).unwrap_err();
         assert_eq!(p.status, 412);
         assert!(
             p.message

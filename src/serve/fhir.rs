@@ -24,7 +24,7 @@ use serde_json::Value;
 
 use crate::clinical::analysis::{features_at_discharge, PatientRecords};
 use crate::clinical::{AnalysisRow, Disposition, Encounter, Patient};
-use crate::formats::fhir::read_bundle;
+use crate::formats::fhir::{read_bundle, read_entries, Entry, FhirRead};
 use crate::ingest::maps::Maps;
 use crate::ingest::raw::{RawRecord, Table, IN_PROGRESS, STATUS_FIELD};
 use crate::ingest::validate::{check, Clean, Outcome, Placeholders};
@@ -101,6 +101,22 @@ pub fn row_from_bundle(
     }
     let read =
         read_bundle(SOURCE, text).map_err(|e| FhirProblem::new("not_a_bundle", e.to_string()))?;
+    row_from_read(read, maps)
+}
+
+/// The row of the latest inpatient discharge from resources given as a
+/// Bundle's entries (a CDS Hooks prefetch: no Bundle text to read), through
+/// the same reader and the same checks as `row_from_bundle`.
+pub fn row_from_entries(
+    entries: &[Entry],
+    maps: &Maps,
+) -> std::result::Result<FhirRow, FhirProblem> {
+    row_from_read(read_entries(SOURCE, entries), maps)
+}
+
+/// What `row_from_bundle` and `row_from_entries` share: the reader's records
+/// checked by ingest's validator and made into the row.
+fn row_from_read(read: FhirRead, maps: &Maps) -> std::result::Result<FhirRow, FhirProblem> {
     if !read.rejected.is_empty() {
         let problems: Vec<String> = read.rejected.iter().map(|e| e.to_string()).collect();
         return Err(FhirProblem {

@@ -34,11 +34,12 @@ use tokio::sync::Semaphore;
 use crate::audit::AuditEvent;
 use crate::deid::pseudonym::Pseudonymizer;
 use crate::error::{Error, Result};
+use crate::formats::fhir::Json as JsonText;
 use crate::ingest::maps::Maps;
 
 use super::auth::{Role, Tokens};
 use super::cds::{self, CdsProblem};
-use super::fhir::{row_from_bundle, FhirProblem, FhirRow};
+use super::fhir::{row_from_bundle, row_from_entries, FhirProblem, FhirRow};
 use super::input::{parse_predict, parse_predict_json, row_to_json, FieldProblem, PredictInput};
 use super::jwt::JwtTrust;
 use super::metrics::Metrics;
@@ -305,7 +306,17 @@ impl Service {
             )
             .into());
         };
-        let read = row_from_bundle(text, value, &self.maps).map_err(Unscored::Fhir)?;
+        self.score_row(row_from_bundle(text, value, &self.maps))
+    }
+
+    /// The row read from FHIR resources (a Bundle's, or a CDS prefetch's),
+    /// validated and scored as `/v1/predict` scores.
+    #[allow(clippy::result_large_err)]
+    fn score_row(
+        &self,
+        read: std::result::Result<FhirRow, FhirProblem>,
+    ) -> std::result::Result<FhirScored, Unscored> {
+        let read = read.map_err(Unscored::Fhir)?;
         let live = self.live();
         let features = row_to_json(&read.row);
         let mut input =
@@ -353,14 +364,19 @@ impl Service {
         with_note(Json(answer).into_response(), s.note)
     }
 
-    /// A CDS Hooks call's work, on the blocking pool: the prefetch as one
-    /// Bundle, scored by `score_bundle`, answered as a card (or none).
-    fn cds_call(&self, svc: &'static cds::CdsService, value: &Value, base_url: &str) -> Response {
-        let call = match cds::parse_call(svc, value) {
+    /// A CDS Hooks call's work, on the blocking pool: the body parsed once,
+    /// the prefetch read in place as one Bundle's entries, scored by
+    /// `score_row` as `/v1/predict/fhir` scores, answered as a card (or none).
+    fn cds_call(&self, svc: &'static cds::CdsService, bytes: &[u8], base_url: &str) -> Response {
+        let value = match parse_borrowed(bytes) {
+            Ok(v) => v,
+            Err(r) => return r,
+        };
+        let call = match cds::parse_call(svc, &value) {
             Ok(c) => c,
             Err(p) => return cds_error(p),
         };
-        let s = match self.score_bundle(&call.bundle, &cds::bundle_head()) {
+        let s = match self.score_row(row_from_entries(&call.entries, &self.maps)) {
             Ok(s) => s,
             // Opening the chart of someone never discharged from a stay (or
             // whose last stay ended in death) is no error: nothing to say.
@@ -613,6 +629,20 @@ fn invalid_json(e: &serde_json::Error) -> Response {
     )
 }
 
+/// Parse a body as JSON into a tree that borrows its strings from the body
+/// (no copy of each key and string), or answer why not, as `parse_json` does.
+#[allow(clippy::result_large_err)]
+fn parse_borrowed(bytes: &[u8]) -> std::result::Result<JsonText<'_>, Response> {
+    let text = std::str::from_utf8(bytes).map_err(|_| {
+        error(
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+            "the request body is not UTF-8",
+        )
+    })?;
+    JsonText::parse(text).map_err(|e| invalid_json(&e))
+}
+
 /// Parse a body as JSON, or answer why not.
 #[allow(clippy::result_large_err)]
 fn json_body(
@@ -821,14 +851,18 @@ async fn cds_call(
     headers: axum::http::HeaderMap,
     body: std::result::Result<Bytes, BytesRejection>,
 ) -> Response {
-    let (service, value) = match cds_request(&id, body) {
-        Ok(r) => r,
+    let service = match cds_service(&id) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let bytes = match body_bytes(body) {
+        Ok(b) => b,
         Err(r) => return r,
     };
     let base = public_base(&svc, &headers);
     let worker = svc.clone();
     let answered =
-        tokio::task::spawn_blocking(move || worker.cds_call(service, &value, &base)).await;
+        tokio::task::spawn_blocking(move || worker.cds_call(service, &bytes, &base)).await;
     answered.unwrap_or_else(|_| {
         error(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -845,14 +879,19 @@ fn cds_request(
     id: &str,
     body: std::result::Result<Bytes, BytesRejection>,
 ) -> std::result::Result<(&'static cds::CdsService, Value), Response> {
-    let service = cds::service(id).ok_or_else(|| {
+    Ok((cds_service(id)?, json_body(body)?))
+}
+
+/// The CDS service `id` names, or 404.
+#[allow(clippy::result_large_err)]
+fn cds_service(id: &str) -> std::result::Result<&'static cds::CdsService, Response> {
+    cds::service(id).ok_or_else(|| {
         error(
             StatusCode::NOT_FOUND,
             "not_found",
             "no such CDS service; GET /cds-services lists them",
         )
-    })?;
-    Ok((service, json_body(body)?))
+    })
 }
 
 /// `POST /cds-services/{id}/feedback`: what the clinician did with cards,

@@ -124,14 +124,12 @@ struct Refs<'a> {
 }
 
 impl<'a> Refs<'a> {
-    fn of_entries(entries: &'a [Json<'a>]) -> Refs<'a> {
+    fn of_entries(entries: &[Entry<'a>]) -> Refs<'a> {
         let mut refs = Refs::default();
-        for e in entries {
-            let r = e.get("resource");
+        for &(url, r) in entries {
             let Some(kind) = r.and_then(|r| r.get("resourceType")).and_then(Json::as_str) else {
                 continue;
             };
-            let url = e.get("fullUrl").and_then(Json::as_str);
             let id = r.and_then(|r| r.get("id")).and_then(Json::as_str);
             let Some(id) = id.or_else(|| url.and_then(|u| u.strip_prefix("urn:uuid:"))) else {
                 continue;
@@ -234,24 +232,37 @@ pub fn read_bundle_json(source: &str, v: &Json) -> Result<FhirRead> {
         Some(Json::Array(a)) => a,
         Some(other) => return Err(top("Bundle.entry as an array", describe(other))),
     };
+    let entries: Vec<Entry> = entries
+        .iter()
+        .map(|e| (e.get("fullUrl").and_then(Json::as_str), e.get("resource")))
+        .collect();
+    Ok(read_entries(source, &entries))
+}
+
+/// One Bundle entry as the reader sees it: its `fullUrl` and its resource
+/// (either may be missing).
+pub type Entry<'a> = (Option<&'a str>, Option<&'a Json<'a>>);
+
+/// Read entries as the entries of one Bundle, numbered from 0: references
+/// between them resolve, bad ones are rejected one by one. `read_bundle`
+/// reads a Bundle's text through here; a caller that already holds the
+/// resources (a CDS Hooks prefetch) passes them without writing a Bundle.
+pub fn read_entries(source: &str, entries: &[Entry]) -> FhirRead {
     let refs = Refs::of_entries(entries);
     let mut out = FhirRead::default();
-    for (i, e) in entries.iter().enumerate() {
+    for (i, &(url, resource)) in entries.iter().enumerate() {
         let ctx = Ctx {
             source,
             place: Place::Entry(i),
             refs: &refs,
-            entry_id: e
-                .get("fullUrl")
-                .and_then(Json::as_str)
-                .and_then(|u| u.strip_prefix("urn:uuid:")),
+            entry_id: url.and_then(|u| u.strip_prefix("urn:uuid:")),
         };
-        match e.get("resource") {
+        match resource {
             Some(r) => take(&ctx, r, &mut out),
             None => out.reject(ctx.err(&"Bundle.entry.resource", "a resource", "nothing")),
         }
     }
-    Ok(out)
+    out
 }
 
 /// Read one resource value into `out` (records, rejected or skipped).
