@@ -147,7 +147,7 @@ fn lab05_release_must_hold_no_known_identifier() {
     let c = by_id(&starter, "release_safe_harbor");
     assert!(!c.passed && c.detail.contains("exited"), "{c:?}");
 
-    ws.solve(lab).unwrap();
+    ws.solve(lab, Default::default()).unwrap();
     let solved = ws.check(lab).unwrap();
     let c = by_id(&solved, "release_safe_harbor");
     assert!(c.passed, "{c:?}");

@@ -316,7 +316,7 @@ fn solve_is_recorded_and_the_report_says_who_used_it() {
 
     // ana solves lab 00, then checks: complete, with the solution.
     let mut ana = Workspace::open(&class.join("ana"), Some(1), Some("ana".into()), &exe()).unwrap();
-    ana.solve(lab0).unwrap();
+    ana.solve(lab0, Default::default()).unwrap();
     assert!(ana.check(lab0).unwrap().complete);
     let p = &ana.progress.labs["00-setup"];
     assert!(p.solved_with_solution && p.solution_applied_at.is_some());
@@ -324,7 +324,7 @@ fn solve_is_recorded_and_the_report_says_who_used_it() {
     assert_eq!(p.status(), "complete with the solution");
     // Putting the starter back and redoing the lab does not clear it.
     ana.reset(lab0).unwrap();
-    ana.solve(lab0).unwrap();
+    ana.solve(lab0, Default::default()).unwrap();
     assert!(ana.check(lab0).unwrap().complete);
     assert!(ana.progress.labs["00-setup"].passed_with_solution());
 
@@ -344,7 +344,7 @@ fn solve_is_recorded_and_the_report_says_who_used_it() {
     entry.completed_at = entry.completed_at.map(|t| t - 60);
     carelab::artifact::write_json(class.join("ben/progress.json"), &progress).unwrap();
     let mut ben = Workspace::open(&class.join("ben"), None, None, &exe()).unwrap();
-    ben.solve(lab0).unwrap();
+    ben.solve(lab0, Default::default()).unwrap();
     let p = &ben.progress.labs["00-setup"];
     assert!(p.solved_with_solution && !p.passed_with_solution(), "{p:?}");
     assert_eq!(p.status(), "complete");
@@ -353,7 +353,7 @@ fn solve_is_recorded_and_the_report_says_who_used_it() {
     // cleo runs `lab solve` and never checks: she used it all the same.
     let mut cleo =
         Workspace::open(&class.join("cleo"), Some(3), Some("cleo".into()), &exe()).unwrap();
-    cleo.solve(lab0).unwrap();
+    cleo.solve(lab0, Default::default()).unwrap();
     let p = &cleo.progress.labs["00-setup"];
     assert!(p.used_solution() && !p.passed_with_solution(), "{p:?}");
     assert_eq!(p.status(), "solution applied, not checked");
