@@ -275,3 +275,61 @@ fn lab08_accepts_any_figure_of_the_learners_own_runs() {
         );
     }
 }
+
+/// Lab 04: its own population (not lab 02's), and the readmission label
+/// the learner derives in SQL from the CDM database, compared row for row
+/// with the analysis table. The starter's NULL label fails, a window that
+/// counts 30 days from the admission instead of the discharge fails, the
+/// reference passes; no failure says what a label should be.
+#[test]
+fn lab04_label_sql_is_judged_against_the_analysis_table() {
+    let catalog = Catalog::builtin().unwrap();
+    let lab = catalog.find("4").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut ws = Workspace::open(&dir.path().join("w"), Some(41), None, &exe()).unwrap();
+    ws.solve(lab, Default::default()).unwrap();
+    let d = ws.lab_dir(&lab.spec);
+    let manifest: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(d.join("data/manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["details"]["scenario"], "lab04-linkage");
+    assert_eq!(manifest["details"]["patients"], 400);
+    assert!(ws.check(lab).unwrap().complete);
+
+    let starter = &lab
+        .starter
+        .iter()
+        .find(|(p, _)| p == "label.sql")
+        .unwrap()
+        .1;
+    fs::write(d.join("label.sql"), starter).unwrap();
+    let failed = by_id(&ws.check(lab).unwrap(), "cdm_label");
+    assert!(
+        !failed.passed && failed.detail.contains("readmit_30d differs"),
+        "{failed:?}"
+    );
+
+    let reference = solution_file(lab, &d, "label.sql");
+    let from_admission = reference.replace(
+        "datetime(v.visit_end_datetime, '+30 days')\n       )",
+        "datetime(v.visit_start_datetime, '+30 days')\n       )",
+    );
+    assert_ne!(from_admission, reference);
+    fs::write(d.join("label.sql"), &from_admission).unwrap();
+    let failed = by_id(&ws.check(lab).unwrap(), "cdm_label");
+    assert!(!failed.passed, "{failed:?}");
+    assert!(
+        failed.detail.contains("readmit_30d differs on"),
+        "{failed:?}"
+    );
+    assert!(!failed.detail.contains("E0"), "names no stay: {failed:?}");
+
+    fs::write(d.join("label.sql"), "SELECT stay_id FROM nowhere").unwrap();
+    let failed = by_id(&ws.check(lab).unwrap(), "cdm_label");
+    assert!(
+        !failed.passed && failed.detail.contains("label.sql"),
+        "{failed:?}"
+    );
+
+    solution_file(lab, &d, "label.sql");
+    assert!(ws.check(lab).unwrap().complete);
+}
