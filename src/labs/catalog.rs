@@ -66,6 +66,7 @@ pub const EMBEDDED: &[(&str, &str)] = embed![
     "04-data-engineering/README.md",
     "04-data-engineering/starter/answers.toml",
     "04-data-engineering/starter/strict.toml",
+    "04-data-engineering/starter/loose.toml",
     "04-data-engineering/starter/population.toml",
     "04-data-engineering/starter/label.sql",
     "04-data-engineering/solution/answers.toml",

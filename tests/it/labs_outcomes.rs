@@ -294,6 +294,24 @@ fn lab04_label_sql_is_judged_against_the_analysis_table() {
     assert_eq!(manifest["details"]["scenario"], "lab04-linkage");
     assert_eq!(manifest["details"]["patients"], 400);
     assert!(ws.check(lab).unwrap().complete);
+    // Linkage goes wrong both ways on this population: the strict
+    // threshold splits duplicates, the loose one merges look-alikes.
+    let quality = |dir: &str| -> serde_json::Value {
+        serde_json::from_str(&fs::read_to_string(d.join(dir).join("quality.json")).unwrap())
+            .unwrap()
+    };
+    let (strict, loose) = (quality("strict"), quality("loose"));
+    assert!(
+        strict["linkage"]["quality"]["recall"].as_f64().unwrap() < 0.99,
+        "{}",
+        strict["linkage"]
+    );
+    assert!(
+        loose["linkage"]["quality"]["precision"].as_f64().unwrap() < 1.0,
+        "{}",
+        loose["linkage"]
+    );
+    assert_eq!(quality("clean")["linkage"]["quality"]["precision"], 1.0);
 
     let starter = &lab
         .starter
