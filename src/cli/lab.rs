@@ -592,11 +592,13 @@ pub fn run_workshop(args: WorkshopCommand, ui: &Ui) -> Result<u8> {
                 &a.out,
                 &catalog,
                 &exe()?,
-                !a.no_data,
-                match a.solve {
-                    SolveArg::Open => workshop::SolveRule::Open,
-                    SolveArg::Locked => workshop::SolveRule::Locked,
-                    SolveArg::CatchUp => workshop::SolveRule::CatchUp,
+                workshop::NewOptions {
+                    with_data: !a.no_data,
+                    solve: match a.solve {
+                        SolveArg::Open => workshop::SolveRule::Open,
+                        SolveArg::Locked => workshop::SolveRule::Locked,
+                        SolveArg::CatchUp => workshop::SolveRule::CatchUp,
+                    },
                 },
                 |id| ui.detail(format!("answer key for learner {id}")),
             )?;

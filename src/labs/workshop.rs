@@ -141,6 +141,14 @@ pub enum SolveRule {
     CatchUp,
 }
 
+/// How `workshop new` makes the workshop.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NewOptions {
+    /// Generate each learner's datasets, so the key holds their values.
+    pub with_data: bool,
+    pub solve: SolveRule,
+}
+
 /// The instructor's key file that `workshop new` writes when solve is not open.
 pub const INSTRUCTOR_KEY_FILE: &str = "instructor-key.txt";
 
@@ -181,19 +189,20 @@ pub struct NewWorkshop {
 }
 
 /// Make a workshop in `out`: `learners.csv` (id, name, seed, setup command),
-/// `answer-key.json` and `answer-key.md`, and `manifest.json`. With
-/// `with_data`, each learner's datasets are generated under `out/key-data/`
-/// so the key holds their dataset-derived values.
+/// `answer-key.json` and `answer-key.md`, and `manifest.json` (and the
+/// instructor's key when `solve` is not open). With `with_data`, each
+/// learner's datasets are generated under `out/key-data/` so the key holds
+/// their dataset-derived values.
 pub fn new_workshop(
     roster: &Path,
     class_seed: u64,
     out: &Path,
     catalog: &Catalog,
     exe: &Path,
-    with_data: bool,
-    solve: SolveRule,
+    opts: NewOptions,
     mut progress: impl FnMut(&str),
 ) -> Result<NewWorkshop> {
+    let NewOptions { with_data, solve } = opts;
     let mut learners = read_roster(roster)?;
     fs::create_dir_all(out).at(out)?;
     // The key stays with the instructor; setup lines carry only its hash.

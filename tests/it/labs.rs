@@ -225,8 +225,10 @@ fn workshop_seeds_differ_and_the_answer_key_matches_check() {
         &out,
         &catalog,
         &exe(),
-        with_data,
-        Default::default(),
+        workshop::NewOptions {
+            with_data,
+            ..Default::default()
+        },
         |_| {},
     )
     .unwrap();

@@ -23,8 +23,10 @@ fn a_locked_workshop_refuses_solve_without_the_key_and_marks_a_catch_up() {
         &out,
         &catalog,
         &exe(),
-        false,
-        SolveRule::CatchUp,
+        workshop::NewOptions {
+            with_data: false,
+            solve: SolveRule::CatchUp,
+        },
         |_| {},
     )
     .unwrap();
