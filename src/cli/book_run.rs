@@ -27,6 +27,11 @@ pub struct RunLabsArgs {
     /// temporary folder, removed afterwards).
     #[arg(long, value_name = "DIR")]
     pub keep: Option<PathBuf>,
+    /// Run the chapters in order as one learner: one shell and one
+    /// workspace, each chapter starting in the folder the one before left
+    /// it in; stops at the first chapter that fails (--jobs is not used).
+    #[arg(long)]
+    pub path: bool,
 }
 
 pub fn run(args: RunLabsArgs, ui: &Ui) -> Result<u8> {
@@ -68,23 +73,28 @@ pub fn run(args: RunLabsArgs, ui: &Ui) -> Result<u8> {
         work.display()
     ));
     let base = dir.parent().unwrap_or(&dir).to_path_buf();
-    let results = book_run::run_chapters(
-        &chapters,
-        &base,
-        &work,
-        args.jobs,
-        &opts,
-        |chapter, result| {
-            let name = chapter.file_stem().unwrap_or_default().to_string_lossy();
-            match result {
-                Ok(r) => ui.info(format!(
-                    "✔ {name}: {} commands in {:.0} s",
-                    r.commands, r.seconds
-                )),
-                Err(_) => ui.info(format!("✘ {name}")),
-            }
-        },
-    );
+    let tell = |chapter: &std::path::Path, result: &Result<ChapterReport>| {
+        let name = chapter.file_stem().unwrap_or_default().to_string_lossy();
+        match result {
+            Ok(r) => ui.info(format!(
+                "✔ {name}: {} commands in {:.0} s",
+                r.commands, r.seconds
+            )),
+            Err(_) => ui.info(format!("✘ {name}")),
+        }
+    };
+    let mut results = if args.path {
+        book_run::run_path(&chapters, &base, &work, &opts, tell)
+    } else {
+        book_run::run_chapters(&chapters, &base, &work, args.jobs, &opts, tell)
+    };
+    // A path stops at its first failure: the chapters after it did not run.
+    for chapter in chapters.iter().skip(results.len()) {
+        results.push(Err(Error::failure(format!(
+            "{}: not run, the path stopped before it",
+            chapter.display()
+        ))));
+    }
     if temporary {
         let _ = std::fs::remove_dir_all(&work);
     }

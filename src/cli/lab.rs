@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use carelab::error::{Error, IoContext, Result};
 use carelab::labs::class::{ClassEvent, ClassRoom, EventKind};
 use carelab::labs::class_server::{ClassLink, ClassServer};
-use carelab::labs::workspace::Workspace;
+use carelab::labs::workspace::{SolvePolicy, SolveRequest, Workspace};
 use carelab::labs::{book, workshop, Catalog, Lab};
 use carelab::ui::Ui;
 
@@ -23,6 +23,10 @@ pub struct WorkspaceArgs {
     /// Your id from the workshop roster (recorded in progress.json).
     #[arg(long, env = "CARELAB_LEARNER")]
     pub learner: Option<String>,
+    /// The workshop's rule for `lab solve`, from the setup line on your seed
+    /// slip (`locked:HASH` or `catch-up:HASH`; fixed at first use).
+    #[arg(long, env = "CARELAB_SOLVE_POLICY")]
+    pub solve_policy: Option<SolvePolicy>,
     /// Load the labs from this folder instead of the built-in ones (for lab authors).
     #[arg(long, env = "CARELAB_LABS_DIR", hide = true)]
     pub labs_dir: Option<PathBuf>,
@@ -47,8 +51,8 @@ pub enum LabCommand {
     Help(LabArgs),
     /// Put the starter files back (your dataset is kept).
     Reset(LabArgs),
-    /// Apply the reference solution for your seed; recorded in your progress (the lab counts as passed with the solution).
-    Solve(LabArgs),
+    /// Apply the reference solution for your seed; recorded in your progress (the lab counts as passed with the solution). A workshop may lock it.
+    Solve(SolveArgs),
     /// What you have done and the time spent; `--json` gives the file workshop report reads.
     Progress(#[command(flatten)] WorkspaceArgs),
 }
@@ -59,6 +63,19 @@ pub struct LabArgs {
     pub lab: String,
     #[command(flatten)]
     pub ws: WorkspaceArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SolveArgs {
+    #[command(flatten)]
+    pub lab: LabArgs,
+    /// Apply the solution so the next lab can start, where your instructor
+    /// allows catching up (recorded, and shown in the report as catch-up).
+    #[arg(long)]
+    pub catch_up: bool,
+    /// The instructor's key, which unlocks `lab solve` in a locked workshop.
+    #[arg(long)]
+    pub key: Option<String>,
 }
 
 fn catalog(ws: &WorkspaceArgs) -> Result<Catalog> {
@@ -149,7 +166,9 @@ fn tell_class(w: &Workspace, slug: &str, kind: EventKind, ui: &Ui) -> Option<boo
 }
 
 fn open(ws: &WorkspaceArgs) -> Result<Workspace> {
-    Workspace::open(&root(ws)?, ws.seed, ws.learner.clone(), &exe()?)
+    let mut w = Workspace::open(&root(ws)?, ws.seed, ws.learner.clone(), &exe()?)?;
+    w.set_solve_policy(ws.solve_policy.clone())?;
+    Ok(w)
 }
 
 /// Open a workspace that must already exist. A progress report from the
@@ -286,19 +305,29 @@ pub fn run_lab(args: LabCommand, ui: &Ui) -> Result<u8> {
             );
             Ok(0)
         }
-        LabCommand::Solve(a) => {
+        LabCommand::Solve(s) => {
+            let a = &s.lab;
             let catalog = catalog(&a.ws)?;
             let lab = catalog.find(&a.lab)?;
             let mut w = open(&a.ws)?;
-            w.solve(lab)?;
+            let req = SolveRequest {
+                catch_up: s.catch_up,
+                key: s.key.as_deref(),
+            };
+            w.solve(lab, req)?;
             let dir = w.lab_dir(&lab.spec);
+            let how = if s.catch_up {
+                "caught up with the solution"
+            } else {
+                "passed with the solution"
+            };
             ui.result(
-                &serde_json::json!({ "lab": lab.spec.slug, "solved": dir }),
+                &serde_json::json!({ "lab": lab.spec.slug, "solved": dir, "catch_up": s.catch_up }),
                 || {
                     format!(
                         "Applied the reference solution in {}; run `carelab lab check {}`.\n\
                          This is recorded in your progress: `lab progress` and the \
-                         instructor's `workshop report` show the lab as passed with the solution.",
+                         instructor's `workshop report` show the lab as {how}.",
                         dir.display(),
                         lab.spec.number()
                     )
@@ -407,7 +436,9 @@ fn progress(ws: &WorkspaceArgs, ui: &Ui) -> Result<u8> {
             let passed = lp.last_results.values().filter(|ok| **ok).count();
             // Whether the reference solution did the work is part of the
             // record, as `workshop report` shows it to the instructor.
-            let solution = if lp.passed_with_solution() {
+            let solution = if lp.caught_up() {
+                " (`lab solve --catch-up`)"
+            } else if lp.passed_with_solution() {
                 " (checks passed after `lab solve`)"
             } else if lp.solved_with_solution {
                 " (`lab solve` used after completing)"
@@ -501,8 +532,19 @@ pub struct NewArgs {
     /// Do not generate learners' datasets (dataset-derived answers are then n/a).
     #[arg(long)]
     pub no_data: bool,
+    /// Who may use `lab solve`: everyone (recorded), only with the instructor's
+    /// key (locked; the key goes to instructor-key.txt), or `--catch-up` without it.
+    #[arg(long, value_enum, default_value = "open")]
+    pub solve: SolveArg,
     #[arg(long, env = "CARELAB_LABS_DIR", hide = true)]
     pub labs_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum SolveArg {
+    Open,
+    Locked,
+    CatchUp,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -550,14 +592,26 @@ pub fn run_workshop(args: WorkshopCommand, ui: &Ui) -> Result<u8> {
                 &a.out,
                 &catalog,
                 &exe()?,
-                !a.no_data,
+                workshop::NewOptions {
+                    with_data: !a.no_data,
+                    solve: match a.solve {
+                        SolveArg::Open => workshop::SolveRule::Open,
+                        SolveArg::Locked => workshop::SolveRule::Locked,
+                        SolveArg::CatchUp => workshop::SolveRule::CatchUp,
+                    },
+                },
                 |id| ui.detail(format!("answer key for learner {id}")),
             )?;
             ui.result(&made, || {
                 format!(
-                    "Workshop for {} learners in {}: learners.csv (seeds and setup lines), answer-key.md and answer-key.json (keep these private).",
+                    "Workshop for {} learners in {}: learners.csv (seeds and setup lines), answer-key.md and answer-key.json (keep these private){}.",
                     made.learners,
-                    made.out.display()
+                    made.out.display(),
+                    if made.files.iter().any(|f| f == workshop::INSTRUCTOR_KEY_FILE) {
+                        format!(", and {} (your key for `lab solve --key`; keep it private)", workshop::INSTRUCTOR_KEY_FILE)
+                    } else {
+                        String::new()
+                    }
                 )
             });
             Ok(0)

@@ -143,6 +143,56 @@ pub fn run_chapter(
     scratch: &Path,
     opts: &RunOptions,
 ) -> Result<ChapterReport> {
+    let mut shell = Shell::start(scratch, opts)?;
+    let result = chapter_in(&mut shell, chapter, base);
+    let ended = result.and_then(|report| shell.finish().map(|()| report));
+    shell.kill_all();
+    ended
+}
+
+/// Run `chapters` in order as one learner does: one shell, one folder
+/// `scratch/work` where the first chapter starts, and each later chapter
+/// starting where the one before left the learner (so a chapter that says
+/// `cd` to the wrong place fails here, where a fresh folder a chapter
+/// would not see it). What a chapter left in the background is stopped at
+/// its end. The run stops at the first chapter that fails: the ones after
+/// it build on its work. `done` hears about each chapter as it ends.
+pub fn run_path(
+    chapters: &[PathBuf],
+    base: &Path,
+    scratch: &Path,
+    opts: &RunOptions,
+    done: impl Fn(&Path, &Result<ChapterReport>),
+) -> Vec<Result<ChapterReport>> {
+    let mut shell = match Shell::start(scratch, opts) {
+        Ok(shell) => shell,
+        Err(e) => return vec![Err(e)],
+    };
+    let mut results = Vec::new();
+    for chapter in chapters {
+        let result = chapter_in(&mut shell, chapter, base).and_then(|report| {
+            shell
+                .stop_background(&format!("the end of {}", report.chapter))
+                .map(|()| report)
+        });
+        done(chapter, &result);
+        let failed = result.is_err();
+        results.push(result);
+        if failed {
+            break;
+        }
+    }
+    if results.iter().all(|r| r.is_ok()) {
+        if let Err(e) = shell.finish() {
+            results.push(Err(e));
+        }
+    }
+    shell.kill_all();
+    results
+}
+
+/// Run one chapter's blocks in `shell`, from wherever it stands.
+fn chapter_in(shell: &mut Shell, chapter: &Path, base: &Path) -> Result<ChapterReport> {
     let started = Instant::now();
     let source = Source::read(chapter, base)?;
     let shown = chapter
@@ -154,17 +204,13 @@ pub fn run_chapter(
     let catalog = Catalog::builtin()?;
     let slug = chapter.file_stem().and_then(|s| s.to_str()).unwrap_or("");
     let lab = catalog.labs.iter().find(|l| l.spec.slug == slug);
-    let mut shell = Shell::start(scratch, opts)?;
     let mut report = ChapterReport {
         chapter: shown,
         commands: 0,
         skipped: Vec::new(),
         seconds: 0.0,
     };
-    let result = run_blocks_in(&mut shell, &source, &blocks, lab, &mut report);
-    let ended = result.and_then(|()| shell.finish());
-    shell.kill_all();
-    ended?;
+    run_blocks_in(shell, &source, &blocks, lab, &mut report)?;
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
 }

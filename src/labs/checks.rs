@@ -151,6 +151,14 @@ pub enum Outcome {
     TruthDiffers { file: String, misses: Vec<Miss> },
     /// No row of the table is one the truth holds.
     TruthUnjoined { file: String, rows: usize },
+    /// The query returns the table's rows.
+    SqlAgrees { query: String, table: String },
+    /// The query's rows differ from the table's (counts only, no values).
+    SqlDiffers {
+        query: String,
+        table: String,
+        verdict: super::sql_check::SqlVerdict,
+    },
 }
 
 /// A public limit of the lab.
@@ -169,6 +177,7 @@ impl Outcome {
                 | Outcome::CommandOk { .. }
                 | Outcome::HttpOk { .. }
                 | Outcome::TruthAgrees { .. }
+                | Outcome::SqlAgrees { .. }
         )
     }
 }
@@ -276,6 +285,32 @@ pub fn describe(outcome: &Outcome) -> String {
             format!(
                 "{file} and its quarantine disagree with the generator's truth. {}",
                 each.join("; ")
+            )
+        }
+        Outcome::SqlAgrees { query, table } => {
+            format!("{query} returns the rows of {table}")
+        }
+        Outcome::SqlDiffers {
+            query,
+            table,
+            verdict: v,
+        } => {
+            let mut parts = Vec::new();
+            if v.missing > 0 {
+                parts.push(format!("{} of its rows are not in your result", v.missing));
+            }
+            if v.extra > 0 {
+                parts.push(format!(
+                    "{} rows of your result are not in it (or come twice)",
+                    v.extra
+                ));
+            }
+            for (column, n) in v.differing.iter().filter(|(_, n)| *n > 0) {
+                parts.push(format!("{column} differs on {n} rows"));
+            }
+            format!(
+                "{query} does not return the rows of {table}: {}",
+                parts.join("; ")
             )
         }
         Outcome::TruthUnjoined { file, rows: 0 } => format!("{file} has no rows"),
@@ -443,6 +478,37 @@ fn evaluate(kind: &CheckKind, env: &Env) -> Result<Outcome> {
                 Outcome::TruthDiffers {
                     file,
                     misses: verdict.misses,
+                }
+            })
+        }
+        CheckKind::SqlMatches {
+            db,
+            query,
+            table,
+            key,
+            columns,
+            params,
+        } => {
+            let params = params
+                .iter()
+                .map(|(k, v)| Ok((k.clone(), ctx.render(v)?)))
+                .collect::<Result<_>>()?;
+            let verdict = super::sql_check::compare(
+                &path(db)?,
+                &path(query)?,
+                &params,
+                &path(table)?,
+                key,
+                columns,
+            )?;
+            let (query, table) = (shown(query), shown(table));
+            Ok(if verdict.agrees() {
+                Outcome::SqlAgrees { query, table }
+            } else {
+                Outcome::SqlDiffers {
+                    query,
+                    table,
+                    verdict,
                 }
             })
         }

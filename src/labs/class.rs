@@ -456,6 +456,7 @@ mod tests {
                 id: id.to_string(),
                 name: String::new(),
                 seed: Some(7),
+                solve_policy: None,
             })
             .collect();
         ClassRoom::new(roster, None, &catalog)

@@ -413,6 +413,7 @@ mod tests {
             id: "ana".into(),
             name: String::new(),
             seed: Some(7),
+            solve_policy: None,
         };
         ClassRoom::new(vec![ana], None, &Catalog::builtin().unwrap())
     }

@@ -21,6 +21,7 @@ pub mod class;
 pub mod class_server;
 pub mod reference;
 pub mod spec;
+pub mod sql_check;
 pub mod template;
 pub mod truth;
 pub mod values;

@@ -229,6 +229,19 @@ pub enum CheckKind {
         #[serde(default)]
         made_bad: Option<Box<MadeBadFields>>,
     },
+    /// The learner's SQL query (a file), run on a SQLite database, returns
+    /// the rows of a table the pipeline made: joined on `key`, the same
+    /// rows and the same `columns`. Named parameters the query uses
+    /// (`:data_end`) are bound from `params`.
+    SqlMatches {
+        db: String,
+        query: String,
+        table: String,
+        key: String,
+        columns: Vec<String>,
+        #[serde(default)]
+        params: std::collections::BTreeMap<String, String>,
+    },
     /// A live HTTP endpoint answers as required.
     Http {
         url: String,

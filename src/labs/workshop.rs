@@ -18,7 +18,7 @@ use crate::error::{Error, IoContext, Result};
 
 use super::catalog::Catalog;
 use super::spec::CheckKind;
-use super::workspace::{self, ProgressFile, PROGRESS_FILE};
+use super::workspace::{self, ProgressFile, SolvePolicy, PROGRESS_FILE};
 use crate::formats::named_csv::NamedCsv;
 
 /// One row of the roster.
@@ -31,6 +31,10 @@ pub struct Learner {
     /// one); else it is derived from the class seed, if one is given.
     #[serde(default)]
     pub seed: Option<u64>,
+    /// The workshop's `lab solve` rule for this learner's setup line
+    /// (`learners.csv` from `workshop new --solve ...` has one).
+    #[serde(default)]
+    pub solve_policy: Option<SolvePolicy>,
 }
 
 impl Learner {
@@ -56,6 +60,7 @@ pub fn read_roster(path: &Path) -> Result<Vec<Learner>> {
     let id_col = csv.column("id")?;
     let name_col = csv.optional("name");
     let seed_col = csv.optional("seed");
+    let policy_col = csv.optional("solve_policy");
     let mut learners: Vec<Learner> = Vec::new();
     for record in csv.rows() {
         let record = record?;
@@ -82,7 +87,22 @@ pub fn read_roster(path: &Path) -> Result<Vec<Learner>> {
                     .map_err(|_| record.bad("seed", "a whole number", &format!("'{text}'")))?,
             ),
         };
-        learners.push(Learner { id, name, seed });
+        let solve_policy = match policy_col.map(|c| record.get(c).trim()) {
+            None | Some("") => None,
+            Some(text) => Some(text.parse::<SolvePolicy>().map_err(|_| {
+                record.bad(
+                    "solve_policy",
+                    "locked:HASH or catch-up:HASH (16 hex digits)",
+                    &format!("'{text}'"),
+                )
+            })?),
+        };
+        learners.push(Learner {
+            id,
+            name,
+            seed,
+            solve_policy,
+        });
     }
     if learners.is_empty() {
         return Err(Error::bad_input(
@@ -95,13 +115,42 @@ pub fn read_roster(path: &Path) -> Result<Vec<Learner>> {
     Ok(learners)
 }
 
-/// The setup line a learner runs once.
+/// The setup line a learner runs once (with the workshop's solve policy,
+/// which the workspace then keeps).
 pub fn setup_command(learner: &Learner, seed: u64) -> String {
+    let policy = learner
+        .solve_policy
+        .as_ref()
+        .map(|p| format!(" --solve-policy {p}"))
+        .unwrap_or_default();
     format!(
-        "carelab lab start 0 --seed {seed} --learner {} --workspace carelab-work",
+        "carelab lab start 0 --seed {seed} --learner {} --workspace carelab-work{policy}",
         learner.id
     )
 }
+
+/// Who may use `lab solve` in a workshop (`workshop new --solve`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SolveRule {
+    /// Everyone, recorded (the default).
+    #[default]
+    Open,
+    /// Only with the instructor's key.
+    Locked,
+    /// `--catch-up` without the key; anything else with it.
+    CatchUp,
+}
+
+/// How `workshop new` makes the workshop.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NewOptions {
+    /// Generate each learner's datasets, so the key holds their values.
+    pub with_data: bool,
+    pub solve: SolveRule,
+}
+
+/// The instructor's key file that `workshop new` writes when solve is not open.
+pub const INSTRUCTOR_KEY_FILE: &str = "instructor-key.txt";
 
 /// The answer key: per learner, per lab, each expected value and what each
 /// check compares against.
@@ -117,6 +166,8 @@ pub struct LearnerKey {
     pub name: String,
     pub seed: u64,
     pub setup: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub solve_policy: Option<SolvePolicy>,
     /// By lab slug.
     pub labs: BTreeMap<String, LabKey>,
 }
@@ -138,19 +189,37 @@ pub struct NewWorkshop {
 }
 
 /// Make a workshop in `out`: `learners.csv` (id, name, seed, setup command),
-/// `answer-key.json` and `answer-key.md`, and `manifest.json`. With
-/// `with_data`, each learner's datasets are generated under `out/key-data/`
-/// so the key holds their dataset-derived values.
+/// `answer-key.json` and `answer-key.md`, and `manifest.json` (and the
+/// instructor's key when `solve` is not open). With `with_data`, each
+/// learner's datasets are generated under `out/key-data/` so the key holds
+/// their dataset-derived values.
 pub fn new_workshop(
     roster: &Path,
     class_seed: u64,
     out: &Path,
     catalog: &Catalog,
     exe: &Path,
-    with_data: bool,
+    opts: NewOptions,
     mut progress: impl FnMut(&str),
 ) -> Result<NewWorkshop> {
-    let learners = read_roster(roster)?;
+    let NewOptions { with_data, solve } = opts;
+    let mut learners = read_roster(roster)?;
+    fs::create_dir_all(out).at(out)?;
+    // The key stays with the instructor; setup lines carry only its hash.
+    // A key file already there (a roster re-run) is kept, so slips printed
+    // before stay valid.
+    let mut files = Vec::new();
+    if solve != SolveRule::Open {
+        let (key, _) = super::class_server::class_token(&out.join(INSTRUCTOR_KEY_FILE))?;
+        let policy = SolvePolicy {
+            catch_up: solve == SolveRule::CatchUp,
+            key_hash: workspace::key_hash(&key),
+        };
+        for l in &mut learners {
+            l.solve_policy = Some(policy.clone());
+        }
+        files.push(INSTRUCTOR_KEY_FILE.to_string());
+    }
     let mut keys = Vec::new();
     for learner in &learners {
         progress(&learner.id);
@@ -192,6 +261,7 @@ pub fn new_workshop(
             name: learner.name.clone(),
             seed,
             setup: setup_command(learner, seed),
+            solve_policy: learner.solve_policy.clone(),
             labs,
         });
     }
@@ -199,14 +269,17 @@ pub fn new_workshop(
         class_seed,
         learners: keys,
     };
-    fs::create_dir_all(out).at(out)?;
-    let mut csv = String::from("id,name,seed,setup\n");
+    let mut csv = String::from("id,name,seed,solve_policy,setup\n");
     for k in &key.learners {
         csv.push_str(&format!(
-            "{},{},{},{}\n",
+            "{},{},{},{},{}\n",
             k.id,
             csv_field(&k.name),
             k.seed,
+            k.solve_policy
+                .as_ref()
+                .map(|p| p.to_string())
+                .unwrap_or_default(),
             k.setup
         ));
     }
@@ -227,15 +300,19 @@ pub fn new_workshop(
             .insert(f.into(), crate::artifact::sha256_file(out.join(f))?);
     }
     manifest.write(out)?;
+    files.extend(
+        [
+            "learners.csv",
+            "answer-key.json",
+            "answer-key.md",
+            "manifest.json",
+        ]
+        .map(String::from),
+    );
     Ok(NewWorkshop {
         out: out.to_path_buf(),
         learners: key.learners.len(),
-        files: vec![
-            "learners.csv".into(),
-            "answer-key.json".into(),
-            "answer-key.md".into(),
-            "manifest.json".into(),
-        ],
+        files,
     })
 }
 
@@ -474,7 +551,12 @@ pub fn class_report(catalog: &Catalog, learners: &[(String, ProgressFile)]) -> C
             help += lp.help_requests;
             minutes += lp.minutes_spent();
             if lp.used_solution() {
-                with_solution.push(lab.spec.slug.clone());
+                // A catch-up is marked: the learner asked for it to go on.
+                with_solution.push(if lp.caught_up() {
+                    format!("{} (catch-up)", lab.spec.slug)
+                } else {
+                    lab.spec.slug.clone()
+                });
                 continue;
             }
             if lp.is_complete() {

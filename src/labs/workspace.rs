@@ -37,6 +37,69 @@ pub struct ProgressFile {
     /// By lab slug.
     #[serde(default)]
     pub labs: BTreeMap<String, LabProgress>,
+    /// The workshop's rule for `lab solve` (from the setup line on the
+    /// seed slip); none: `lab solve` is open, and recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub solve_policy: Option<SolvePolicy>,
+}
+
+/// How a workshop lets `lab solve` be used. The instructor's key itself
+/// never reaches the learner's machine, only a hash of it, so only the
+/// instructor (at the learner's keyboard, or reading it out) unlocks it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SolvePolicy {
+    /// `lab solve N --catch-up` works without the key (the instructor
+    /// allows catching up, so the next lab can start).
+    pub catch_up: bool,
+    /// [`key_hash`] of the instructor's key.
+    pub key_hash: String,
+}
+
+/// What `--solve-policy` holds: `locked:HASH` or `catch-up:HASH`.
+impl std::str::FromStr for SolvePolicy {
+    type Err = Error;
+    fn from_str(text: &str) -> Result<Self> {
+        let bad = || {
+            Error::usage(format!(
+                "--solve-policy: expected `locked:HASH` or `catch-up:HASH` (HASH: 16 hex digits, as on the seed slip), found '{text}'"
+            ))
+        };
+        let (mode, hash) = text.split_once(':').ok_or_else(bad)?;
+        let catch_up = match mode {
+            "locked" => false,
+            "catch-up" => true,
+            _ => return Err(bad()),
+        };
+        if hash.len() != 16 || !hash.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(bad());
+        }
+        Ok(SolvePolicy {
+            catch_up,
+            key_hash: hash.to_ascii_lowercase(),
+        })
+    }
+}
+
+impl std::fmt::Display for SolvePolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mode = if self.catch_up { "catch-up" } else { "locked" };
+        write!(f, "{mode}:{}", self.key_hash)
+    }
+}
+
+/// The hash of an instructor's key that a setup line carries: the first
+/// 16 hex digits of its SHA-256 (short enough to type from a slip).
+pub fn key_hash(key: &str) -> String {
+    crate::artifact::sha256_hex(key.trim().as_bytes())[..16].to_string()
+}
+
+/// How a learner asks for the solution.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SolveRequest<'a> {
+    /// `--catch-up`: to start the next lab, recorded as a catch-up.
+    pub catch_up: bool,
+    /// `--key`: the instructor's key.
+    pub key: Option<&'a str>,
 }
 
 /// What happened in one lab.
@@ -68,6 +131,10 @@ pub struct LabProgress {
     /// Times `lab help` ("I am stuck") was run in this lab.
     #[serde(default)]
     pub help_requests: u32,
+    /// Unix seconds of the first `lab solve --catch-up`: the solution was
+    /// applied so the learner could go on to the next lab.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caught_up_at: Option<u64>,
 }
 
 impl LabProgress {
@@ -98,7 +165,9 @@ impl LabProgress {
     /// "not started" is never a LabProgress; this is "started", "complete",
     /// "complete with the solution" or "solution applied, not checked".
     pub fn status(&self) -> &'static str {
-        if self.passed_with_solution() {
+        if self.caught_up() {
+            "caught up with the solution"
+        } else if self.passed_with_solution() {
             "complete with the solution"
         } else if self.used_solution() {
             "solution applied, not checked"
@@ -107,6 +176,12 @@ impl LabProgress {
         } else {
             "started"
         }
+    }
+
+    /// `lab solve --catch-up` applied the solution and it is the
+    /// solution's work (see [`Self::used_solution`]).
+    pub fn caught_up(&self) -> bool {
+        self.caught_up_at.is_some() && self.used_solution()
     }
 
     /// Minutes between starting and finishing (or the last activity).
@@ -222,6 +297,7 @@ impl Workspace {
                 seed: seed.unwrap_or(DEFAULT_SEED),
                 learner: learner.clone(),
                 labs: BTreeMap::new(),
+                solve_policy: None,
             }
         };
         if let Some(s) = seed.filter(|s| *s != progress.seed) {
@@ -391,9 +467,66 @@ impl Workspace {
         self.save()
     }
 
+    /// Fix the workshop's solve policy (the setup line's
+    /// `--solve-policy`). It is set once: a different one later is an
+    /// error, as a different seed is.
+    pub fn set_solve_policy(&mut self, policy: Option<SolvePolicy>) -> Result<()> {
+        let Some(policy) = policy else { return Ok(()) };
+        match &self.progress.solve_policy {
+            Some(old) if *old != policy => Err(Error::usage(format!(
+                "the workspace {} already has solve policy {old}, not {policy}; it is fixed at the first `lab start`",
+                self.root.display()
+            ))),
+            Some(_) => Ok(()),
+            None => {
+                self.progress.solve_policy = Some(policy);
+                Ok(())
+            }
+        }
+    }
+
+    /// Whether the workshop's policy lets this request apply the solution
+    /// of lab `number`: with no policy, always; with the instructor's key,
+    /// always; `--catch-up` where the instructor allowed catching up.
+    /// Otherwise an error that says what the learner can do.
+    pub fn may_solve(&self, number: u32, req: SolveRequest) -> Result<()> {
+        let Some(policy) = &self.progress.solve_policy else {
+            return Ok(());
+        };
+        if let Some(key) = req.key {
+            if key_hash(key) == policy.key_hash {
+                return Ok(());
+            }
+            return Err(Error::usage(
+                "--key is not this workshop's instructor key; nothing was changed",
+            ));
+        }
+        if req.catch_up && policy.catch_up {
+            return Ok(());
+        }
+        let next = number + 1;
+        Err(Error::usage(if policy.catch_up {
+            format!(
+                "`lab solve` is locked in this workshop: the checks judge your own work. \
+                 `carelab lab hint {number}` gives the next hint and `carelab lab help {number}` tells your instructor you are stuck. \
+                 If you are out of time, `carelab lab solve {number} --catch-up` writes the solution so lab {next} can start \
+                 (your instructor's report shows the lab as caught up)."
+            )
+        } else {
+            format!(
+                "`lab solve` is locked in this workshop: the checks judge your own work. \
+                 `carelab lab hint {number}` gives the next hint and `carelab lab help {number}` tells your instructor you are stuck; \
+                 your instructor can unlock it with their key (`--key`)."
+            )
+        }))
+    }
+
     /// Apply the reference solution for this learner's seed: run its
     /// commands, then write its files with the expected values filled in.
-    pub fn solve(&mut self, lab: &Lab) -> Result<()> {
+    /// Refused where the workshop's solve policy does not allow the request
+    /// ([`Self::may_solve`]); a catch-up is recorded as one.
+    pub fn solve(&mut self, lab: &Lab, req: SolveRequest) -> Result<()> {
+        self.may_solve(lab.spec.number(), req)?;
         if !self.progress.labs.contains_key(&lab.spec.slug) {
             self.start(lab)?;
         }
@@ -450,6 +583,9 @@ impl Workspace {
         let entry = self.entry(&lab.spec)?;
         entry.solved_with_solution = true;
         entry.solution_applied_at.get_or_insert(t);
+        if req.catch_up {
+            entry.caught_up_at.get_or_insert(t);
+        }
         entry.last_activity_at = t;
         self.save()
     }

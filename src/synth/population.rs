@@ -92,6 +92,7 @@ impl<'a> Population<'a> {
     ) -> (PatientBundle, Vec<AnalysisRow>) {
         let mut rng = rng::stream(self.seed, "patient", index);
         let patient = self.person(index, &mut rng);
+        let patient = self.look_alike(index, patient);
         let age0 = age_years(patient.birth_date, self.start.date());
         let conditions = self.conditions(index, &patient, age0, &mut rng);
         let mut bundle = PatientBundle {
@@ -102,6 +103,35 @@ impl<'a> Population<'a> {
         };
         let features = self.stays(index, age0, &mut bundle, spare, &mut rng);
         (bundle, features)
+    }
+
+    /// With the legacy knob `lookalike_patients`, some patients take the
+    /// name, sex and (within 60 days) the birth date of the patient before
+    /// them: two people a linkage must keep apart. Drawn from a stream of
+    /// its own, so a scenario without the knob makes the same patients as
+    /// before; the patient before is made again from its own stream (and
+    /// is itself a look-alike when its draw says so), so every patient
+    /// still depends only on the seed and its index.
+    fn look_alike(&self, index: u64, mut p: Patient) -> Patient {
+        let share = self
+            .scenario
+            .legacy
+            .as_ref()
+            .map_or(0.0, |l| l.lookalike_patients);
+        if share <= 0.0 || index == 0 {
+            return p;
+        }
+        let mut rng = rng::stream(self.seed, "lookalike", index);
+        if rng.random::<f64>() >= share {
+            return p;
+        }
+        let before = self.person(index - 1, &mut rng::stream(self.seed, "patient", index - 1));
+        let before = self.look_alike(index - 1, before);
+        p.given_name = before.given_name;
+        p.family_name = before.family_name;
+        p.sex = before.sex;
+        p.birth_date = before.birth_date + Duration::days(rng.random_range(-60..=60));
+        p
     }
 
     fn person(&self, index: u64, rng: &mut Rng) -> Patient {

@@ -146,6 +146,12 @@ pub struct Legacy {
     pub crosswalk_share: f64,
     /// Share of patients registered twice with a name or DOB variation.
     pub duplicate_patients: f64,
+    /// Share of patients who are a look-alike of the patient generated
+    /// before them: a different person (own SSN, MRN, address, history)
+    /// with the same name and sex and a birth date within 60 days. Linkage
+    /// that merges on name and a near birth date merges two people.
+    #[serde(default)]
+    pub lookalike_patients: f64,
     /// Share of registration dates written in a second date format.
     pub mixed_date_formats: f64,
     /// Share of glucose, temperature and weight results in the other unit.
@@ -311,6 +317,7 @@ impl Scenario {
             for (key, v) in [
                 ("crosswalk_share", l.crosswalk_share),
                 ("duplicate_patients", l.duplicate_patients),
+                ("lookalike_patients", l.lookalike_patients),
                 ("mixed_date_formats", l.mixed_date_formats),
                 ("mixed_units", l.mixed_units),
                 ("local_codes", l.local_codes),

@@ -326,3 +326,66 @@ fn lab_show_leaves_the_run_notes_out() {
     let readme = fs::read_to_string(repo().join("labs/09-deployment/README.md")).unwrap();
     assert!(readme.contains("<!-- run: solution answers.toml -->"));
 }
+
+/// The path a learner walks: every lab chapter in order, in one shell and
+/// one workspace, each chapter starting where the one before left the
+/// learner (a `cd` that only works from a fresh folder fails here, and so
+/// does a lab that fails for the seed lab 00 gives). About as long as
+/// `every_lab_chapter_runs_as_shown`; `carelab book run-labs --path` runs
+/// the same on a room's machine.
+#[test]
+fn every_lab_runs_in_order_as_one_learner() {
+    let chapters = book_run::lab_chapters(&repo().join("book")).unwrap();
+    assert!(chapters.len() >= 11, "{chapters:?}");
+    let _turn = MachineLock::acquire();
+    let temp = tempfile::tempdir().unwrap();
+    let results = book_run::run_path(&chapters, &repo(), temp.path(), &options(300), |_, _| {});
+    let failures: Vec<String> = results
+        .iter()
+        .filter_map(|r| r.as_ref().err().map(|e| e.to_string()))
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    assert_eq!(results.len(), chapters.len());
+    // One workspace holds every lab's progress: the chapters shared it.
+    let progress: serde_json::Value = serde_json::from_str(
+        &fs::read_to_string(temp.path().join("work/carelab-work/progress.json")).unwrap(),
+    )
+    .unwrap();
+    for chapter in &chapters {
+        let slug = chapter.file_stem().unwrap().to_string_lossy();
+        assert!(
+            progress["labs"][slug.as_ref()].is_object(),
+            "{slug}: {progress}"
+        );
+    }
+}
+
+/// A chapter that only works from a fresh folder fails on the path: the
+/// second chapter's `cd` is relative to where the first one left off.
+#[test]
+fn the_path_starts_each_chapter_where_the_last_one_left() {
+    let dir = tempfile::tempdir().unwrap();
+    let labs = dir.path().join("book/src/labs");
+    fs::create_dir_all(&labs).unwrap();
+    fs::write(labs.join("a.md"), "```sh\nmkdir -p w/a w/b\ncd w/a\n```\n").unwrap();
+    fs::write(labs.join("b.md"), "```sh\ncd ../b\n```\n").unwrap();
+    fs::write(labs.join("c.md"), "```sh\ncd w/b\n```\n").unwrap();
+    let ok = book_run::run_path(
+        &[labs.join("a.md"), labs.join("b.md")],
+        dir.path(),
+        &dir.path().join("run1"),
+        &options(30),
+        |_, _| {},
+    );
+    assert!(ok.iter().all(|r| r.is_ok()), "{ok:?}");
+    let broken = book_run::run_path(
+        &[labs.join("a.md"), labs.join("c.md"), labs.join("b.md")],
+        dir.path(),
+        &dir.path().join("run2"),
+        &options(30),
+        |_, _| {},
+    );
+    assert_eq!(broken.len(), 2, "stops at the first failure: {broken:?}");
+    let e = broken[1].as_ref().unwrap_err().to_string();
+    assert!(e.contains("c.md:2"), "{e}");
+}

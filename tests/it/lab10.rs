@@ -61,7 +61,7 @@ fn solution_finds_drift_quarantine_and_fix_and_wrong_work_fails() {
     let dir = tempfile::tempdir().unwrap();
     let mut ws = Workspace::open(&dir.path().join("w"), Some(7), None, &exe()).unwrap();
     ws.start(lab).unwrap();
-    ws.solve(lab).unwrap();
+    ws.solve(lab, Default::default()).unwrap();
     let d = ws.lab_dir(&lab.spec);
 
     // The checks point at creatinine by position: make sure it is there.

@@ -80,7 +80,7 @@ fn every_lab_starter_fails_and_solution_passes() {
         let lab_dir = ws.lab_dir(&lab.spec);
         let shown = outputs(lab, &starter, &ws.progress);
         assert_nothing_shown(lab, &lab_dir, &starter, &shown);
-        ws.solve(lab).unwrap();
+        ws.solve(lab, Default::default()).unwrap();
         let solved = ws.check(lab).unwrap();
         let failing: Vec<_> = solved.checks.iter().filter(|c| !c.passed).collect();
         assert!(
@@ -176,7 +176,7 @@ fn reset_restores_the_starter_and_keeps_the_dataset() {
     let lab_dir = ws.lab_dir(&lab.spec);
     fixture_dataset(&lab_dir.join("data"), 3);
     ws.start(lab).unwrap();
-    ws.solve(lab).unwrap();
+    ws.solve(lab, Default::default()).unwrap();
     assert!(ws.check(lab).unwrap().complete);
     fs::write(lab_dir.join("scratch.txt"), "notes").unwrap();
     ws.reset(lab).unwrap();
@@ -219,8 +219,19 @@ fn workshop_seeds_differ_and_the_answer_key_matches_check() {
     fs::write(&roster, "id,name\nana,Ana Silva\nben,\"Okafor, Ben\"\n").unwrap();
     let out = dir.path().join("workshop");
     let with_data = generator_available();
-    let made =
-        workshop::new_workshop(&roster, 2026, &out, &catalog, &exe(), with_data, |_| {}).unwrap();
+    let made = workshop::new_workshop(
+        &roster,
+        2026,
+        &out,
+        &catalog,
+        &exe(),
+        workshop::NewOptions {
+            with_data,
+            ..Default::default()
+        },
+        |_| {},
+    )
+    .unwrap();
     assert_eq!(made.learners, 2);
     let key: workshop::AnswerKey =
         carelab::artifact::read_json(out.join("answer-key.json")).unwrap();
@@ -295,7 +306,7 @@ fn workshop_report_shows_who_is_stuck_where() {
         &exe(),
     )
     .unwrap();
-    ana.solve(lab0).unwrap();
+    ana.solve(lab0, Default::default()).unwrap();
     assert!(ana.check(lab0).unwrap().complete);
     let mut ben = Workspace::open(
         &dir.path().join("class/ben"),

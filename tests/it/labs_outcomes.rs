@@ -147,7 +147,7 @@ fn lab05_release_must_hold_no_known_identifier() {
     let c = by_id(&starter, "release_safe_harbor");
     assert!(!c.passed && c.detail.contains("exited"), "{c:?}");
 
-    ws.solve(lab).unwrap();
+    ws.solve(lab, Default::default()).unwrap();
     let solved = ws.check(lab).unwrap();
     let c = by_id(&solved, "release_safe_harbor");
     assert!(c.passed, "{c:?}");
@@ -274,4 +274,80 @@ fn lab08_accepts_any_figure_of_the_learners_own_runs() {
             format!("fused_1024_samples_per_sec in answers.toml is {wrong}: not the value your own data gives")
         );
     }
+}
+
+/// Lab 04: its own population (not lab 02's), and the readmission label
+/// the learner derives in SQL from the CDM database, compared row for row
+/// with the analysis table. The starter's NULL label fails, a window that
+/// counts 30 days from the admission instead of the discharge fails, the
+/// reference passes; no failure says what a label should be.
+#[test]
+fn lab04_label_sql_is_judged_against_the_analysis_table() {
+    let catalog = Catalog::builtin().unwrap();
+    let lab = catalog.find("4").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut ws = Workspace::open(&dir.path().join("w"), Some(41), None, &exe()).unwrap();
+    ws.solve(lab, Default::default()).unwrap();
+    let d = ws.lab_dir(&lab.spec);
+    let manifest: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(d.join("data/manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["details"]["scenario"], "lab04-linkage");
+    assert_eq!(manifest["details"]["patients"], 400);
+    assert!(ws.check(lab).unwrap().complete);
+    // Linkage goes wrong both ways on this population: the strict
+    // threshold splits duplicates, the loose one merges look-alikes.
+    let quality = |dir: &str| -> serde_json::Value {
+        serde_json::from_str(&fs::read_to_string(d.join(dir).join("quality.json")).unwrap())
+            .unwrap()
+    };
+    let (strict, loose) = (quality("strict"), quality("loose"));
+    assert!(
+        strict["linkage"]["quality"]["recall"].as_f64().unwrap() < 0.99,
+        "{}",
+        strict["linkage"]
+    );
+    assert!(
+        loose["linkage"]["quality"]["precision"].as_f64().unwrap() < 1.0,
+        "{}",
+        loose["linkage"]
+    );
+    assert_eq!(quality("clean")["linkage"]["quality"]["precision"], 1.0);
+
+    let starter = &lab
+        .starter
+        .iter()
+        .find(|(p, _)| p == "label.sql")
+        .unwrap()
+        .1;
+    fs::write(d.join("label.sql"), starter).unwrap();
+    let failed = by_id(&ws.check(lab).unwrap(), "cdm_label");
+    assert!(
+        !failed.passed && failed.detail.contains("readmit_30d differs"),
+        "{failed:?}"
+    );
+
+    let reference = solution_file(lab, &d, "label.sql");
+    let from_admission = reference.replace(
+        "datetime(v.visit_end_datetime, '+30 days')\n       )",
+        "datetime(v.visit_start_datetime, '+30 days')\n       )",
+    );
+    assert_ne!(from_admission, reference);
+    fs::write(d.join("label.sql"), &from_admission).unwrap();
+    let failed = by_id(&ws.check(lab).unwrap(), "cdm_label");
+    assert!(!failed.passed, "{failed:?}");
+    assert!(
+        failed.detail.contains("readmit_30d differs on"),
+        "{failed:?}"
+    );
+    assert!(!failed.detail.contains("E0"), "names no stay: {failed:?}");
+
+    fs::write(d.join("label.sql"), "SELECT stay_id FROM nowhere").unwrap();
+    let failed = by_id(&ws.check(lab).unwrap(), "cdm_label");
+    assert!(
+        !failed.passed && failed.detail.contains("label.sql"),
+        "{failed:?}"
+    );
+
+    solution_file(lab, &d, "label.sql");
+    assert!(ws.check(lab).unwrap().complete);
 }

@@ -39,7 +39,7 @@ fn lab02_expected_values_are_the_silos_counted_independently() {
     let lab = catalog.find("legacy").unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut ws = Workspace::open(&dir.path().join("w"), Some(31), None, &exe()).unwrap();
-    ws.solve(lab).unwrap();
+    ws.solve(lab, Default::default()).unwrap();
     let d = ws.lab_dir(&lab.spec);
     let legacy = d.join("data/legacy");
     let ctx = workspace::context(&lab.spec, &d, 31);

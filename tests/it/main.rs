@@ -56,6 +56,7 @@ mod labs_cli;
 mod labs_outcomes;
 mod labs_secrets;
 mod labs_silos;
+mod labs_solve;
 mod legacy_generate;
 mod legacy_ingest;
 mod models_export;
