@@ -51,7 +51,7 @@ fn solution_passes_and_plausible_wrong_work_fails() {
         .collect();
     assert!(passed.is_empty(), "the starter passes {passed:?}");
 
-    ws.solve(lab).unwrap();
+    ws.solve(lab, Default::default()).unwrap();
     let report = ws.check(lab).unwrap();
     assert!(report.complete, "{:#?}", report.checks);
     // The solution's hook request is the play EHR's: a discharge with the
