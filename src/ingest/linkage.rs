@@ -606,22 +606,26 @@ pub fn score(a: &Patient, b: &Patient, cfg: &LinkageConfig, model: &Model) -> f6
     let mut s = 0.0;
     for (f, level) in gamma.iter().enumerate() {
         let Some(level) = *level else { continue };
-        let values = match f {
-            GIVEN => Some((&freq.given_name, norm(&a.given_name), norm(&b.given_name))),
-            FAMILY => Some((
+        // the value a pair agrees on, looked up only for agreement (the
+        // only level whose u depends on the value)
+        let values = match (level, f) {
+            (Level::Agree, GIVEN) => {
+                Some((&freq.given_name, norm(&a.given_name), norm(&b.given_name)))
+            }
+            (Level::Agree, FAMILY) => Some((
                 &freq.family_name,
                 norm(&a.family_name),
                 norm(&b.family_name),
             )),
-            ZIP => Some((
+            (Level::Agree, ZIP) => Some((
                 &freq.zip,
                 a.zip.trim().to_string(),
                 b.zip.trim().to_string(),
             )),
             _ => None,
         };
-        s += match (level, values) {
-            (Level::Agree, Some((map, x, y))) => {
+        s += match values {
+            Some((map, x, y)) => {
                 // a near-exact pair weighs as the more common of its two spellings
                 let u = freq.u(map, &x, floors[f]).max(freq.u(map, &y, floors[f]));
                 (w.m[f][0] / u).log2()
