@@ -381,12 +381,13 @@ impl Model {
         for rule in TrainingRule::ALL {
             let mut patterns: BTreeMap<Gamma, f64> = BTreeMap::new();
             let mut pairs = 0u64;
-            for group in rule.blocks(records).values() {
+            for group in rule.blocks(records).chunk_by(|x, y| x.0 == y.0) {
                 if group.len() > MAX_TRAINING_BLOCK {
                     continue;
                 }
-                for (k, &a) in group.iter().enumerate() {
-                    for &b in &group[k + 1..] {
+                for (k, &(_, a)) in group.iter().enumerate() {
+                    for &(_, b) in &group[k + 1..] {
+                        let (a, b) = (a as usize, b as usize);
                         let mut gamma = compare(&records[a].1, &records[b].1, cfg);
                         for (f, fixed) in rule.fixes().iter().enumerate() {
                             if *fixed {
@@ -477,10 +478,10 @@ impl TrainingRule {
         }
     }
 
-    fn blocks(self, records: &[(String, Patient)]) -> BTreeMap<String, Vec<usize>> {
+    /// The records grouped by the rule's key (see [`hashed_groups`]).
+    fn blocks(self, records: &[(String, Patient)]) -> Vec<(u64, u32)> {
         let prefix = |s: &str| -> String { norm(s).chars().take(2).collect() };
-        let mut blocks: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-        for (i, (_, p)) in records.iter().enumerate() {
+        hashed_groups(records.iter().enumerate().filter_map(|(i, (_, p))| {
             let key = match self {
                 TrainingRule::BirthDateFamily => {
                     format!("{}|{}", p.birth_date, prefix(&p.family_name))
@@ -491,15 +492,28 @@ impl TrainingRule {
                 TrainingRule::FullName => {
                     let (g, f) = (norm(&p.given_name), norm(&p.family_name));
                     if g.is_empty() || f.is_empty() {
-                        continue;
+                        return None;
                     }
                     format!("{g}|{f}")
                 }
             };
-            blocks.entry(key).or_default().push(i);
-        }
-        blocks
+            Some((key, i))
+        }))
     }
+}
+
+/// Record indices with a hash of their key (records without one left out),
+/// sorted: the records of a key are adjacent (`chunk_by` on the hash gives
+/// the groups) and in record order. A key costs 16 bytes, not a string and
+/// a map entry per record: at a million records the map of blocking keys
+/// alone took half a gigabyte. Two keys sharing a 64-bit hash (all but
+/// never) make one group of both: more pairs compared, none missed.
+fn hashed_groups<K: std::hash::Hash>(keys: impl Iterator<Item = (K, usize)>) -> Vec<(u64, u32)> {
+    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+    let hasher = BuildHasherDefault::<DefaultHasher>::default();
+    let mut keyed: Vec<(u64, u32)> = keys.map(|(k, i)| (hasher.hash_one(k), i as u32)).collect();
+    keyed.sort_unstable();
+    keyed
 }
 
 /// u of every level, counted over random pairs of records (all pairs when
@@ -720,9 +734,13 @@ pub struct Mpi {
     pub rule: Vec<LinkRule>,
     pub links: Vec<Link>,
     /// The review queue, left unlinked for a person to decide: pairs scored
-    /// between review and match, and pairs a rule would have linked but
-    /// whose strong identifiers conflict (`conflict` set).
+    /// between review and match whose strong identifiers do not conflict,
+    /// and pairs a rule would have linked but whose strong identifiers
+    /// conflict (`conflict` set).
     pub review: Vec<Link>,
+    /// Pairs scored in the review band but not queued: their strong
+    /// identifiers conflict, so they are two people.
+    pub set_aside: u64,
     /// Candidate pairs compared probabilistically.
     pub pairs_compared: u64,
     /// The weights the pairs were scored with, and how they were estimated.
@@ -865,32 +883,35 @@ pub fn link(
     let mut review: BTreeMap<(usize, usize), Link> = BTreeMap::new();
 
     // deterministic rules: same id in one system, crosswalk, exact name + DOB
-    let by_key = |key: &dyn Fn(&(String, Patient)) -> Option<String>| {
-        let mut m: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-        for (i, r) in records.iter().enumerate() {
-            if let Some(k) = key(r) {
-                m.entry(k).or_default().push(i);
-            }
-        }
-        m
+    // (the records in order of (source, id), then of their place)
+    let id_of = |i: u32| {
+        let (s, p) = &records[i as usize];
+        (s.as_str(), p.patient_id.as_str())
     };
-    let ids = by_key(&|(s, p)| Some(format!("{s}\u{1f}{}", p.patient_id)));
-    for group in ids.values() {
+    let mut by_id: Vec<u32> = (0..n as u32).collect();
+    by_id.sort_by(|&x, &y| id_of(x).cmp(&id_of(y)).then(x.cmp(&y)));
+    for group in by_id.chunk_by(|&x, &y| id_of(x) == id_of(y)) {
         for w in group.windows(2) {
-            c.join(w[0], w[1], LinkRule::SameId, None);
+            c.join(w[0] as usize, w[1] as usize, LinkRule::SameId, None);
         }
     }
+    // the first record with a (source, id)
+    let find = |source: &str, id: &str| {
+        let at = by_id.partition_point(|&x| id_of(x) < (source, id));
+        by_id
+            .get(at)
+            .filter(|&&x| id_of(x) == (source, id))
+            .map(|&x| x as usize)
+    };
     let mut accepted = BTreeSet::new();
     for ((sa, ia), (sb, ib)) in crosswalk {
-        let (Some(a), Some(b)) = (
-            ids.get(&format!("{sa}\u{1f}{ia}")).and_then(|g| g.first()),
-            ids.get(&format!("{sb}\u{1f}{ib}")).and_then(|g| g.first()),
-        ) else {
+        let (Some(a), Some(b)) = (find(sa, ia), find(sb, ib)) else {
             continue;
         };
-        accepted.insert((*a.min(b), *a.max(b)));
-        c.join(*a, *b, LinkRule::Crosswalk, None);
+        accepted.insert((a.min(b), a.max(b)));
+        c.join(a, b, LinkRule::Crosswalk, None);
     }
+    drop(by_id);
     // a rule's link, unless the two clusters hold conflicting records
     type Review = BTreeMap<(usize, usize), Link>;
     let try_join = |c: &mut Clusters, review: &mut Review, a, b, rule, s: f64| {
@@ -911,33 +932,52 @@ pub fn link(
             }
         }
     };
-    let exact = by_key(&|(_, p)| {
+    // groups of two or more records of one exact name and birth date, in
+    // the order of that key (the hash groups split where keys differ)
+    let exact_key = |i: usize| {
+        let p = &records[i].1;
         let (g, f) = (norm(&p.given_name), norm(&p.family_name));
         (!g.is_empty() && !f.is_empty()).then(|| format!("{g}|{f}|{}", p.birth_date))
-    });
-
-    // probabilistic: candidate pairs from the blocking keys
-    let mut blocks: BTreeMap<(usize, String), Vec<usize>> = BTreeMap::new();
-    for (i, (_, p)) in records.iter().enumerate() {
-        for (k, key) in block_keys(p).into_iter().enumerate() {
-            blocks.entry((k, key)).or_default().push(i);
-        }
-    }
-    let mut candidates = BTreeSet::new();
-    for group in blocks.values() {
-        if group.len() > 2000 {
-            continue; // a placeholder-like block: comparing it is quadratic noise
-        }
-        for (k, &a) in group.iter().enumerate() {
-            for &b in &group[k + 1..] {
-                candidates.insert((a, b));
+    };
+    let mut exact: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    let keyed = (0..n).filter_map(|i| exact_key(i).map(|k| (k, i)));
+    for group in hashed_groups(keyed).chunk_by(|x, y| x.0 == y.0) {
+        if group.len() > 1 {
+            for &(_, i) in group {
+                let key = exact_key(i as usize).unwrap_or_default();
+                exact.entry(key).or_default().push(i as usize);
             }
         }
     }
+    exact.retain(|_, g| g.len() > 1);
+
+    // probabilistic: candidate pairs from the blocking keys
+    let blocks = hashed_groups(records.iter().enumerate().flat_map(|(i, (_, p))| {
+        let keys = block_keys(p).into_iter().enumerate();
+        keys.map(move |kind_key| (kind_key, i))
+    }));
+    let mut candidates: Vec<(u32, u32)> = Vec::new();
+    for group in blocks.chunk_by(|x, y| x.0 == y.0) {
+        if group.len() > 2000 {
+            continue; // a placeholder-like block: comparing it is quadratic noise
+        }
+        for (k, &(_, a)) in group.iter().enumerate() {
+            for &(_, b) in &group[k + 1..] {
+                candidates.push((a, b));
+            }
+        }
+    }
+    drop(blocks);
+    candidates.sort_unstable();
+    candidates.dedup();
+    // (a record's own four keys can meet in one group only by a hash
+    // collision; such a pair of a record with itself is no pair)
+    candidates.retain(|(a, b)| a != b);
     let model = Model::estimate(records, cfg);
     let mut scored: Vec<(f64, usize, usize)> = candidates
         .iter()
-        .map(|&(a, b)| (score(&records[a].1, &records[b].1, cfg, &model), a, b))
+        .map(|&(a, b)| (a as usize, b as usize))
+        .map(|(a, b)| (score(&records[a].1, &records[b].1, cfg, &model), a, b))
         .filter(|(s, _, _)| *s >= cfg.review_threshold)
         .collect();
     // strongest first; ties in record order, so the result is deterministic
@@ -999,9 +1039,17 @@ pub fn link(
             }
         }
     }
+    // a pair scored only in the review band whose strong identifiers
+    // conflict is two people: the names and dates agree in part, the SSN (or
+    // sex and birth date) says no. Queuing it would bury the pairs a person
+    // can decide (at a million patients, 760,000 of 766,000 pairs were
+    // namesakes with different SSNs); it is counted, not queued.
+    let mut set_aside = 0u64;
     for (s, a, b) in scored {
         if s >= cfg.match_threshold {
             rule_link(&mut c, &mut review, a, b, LinkRule::Probabilistic, s);
+        } else if conflict(&records[a].1, &records[b].1).is_some() {
+            set_aside += 1;
         } else if !c.same(a, b) {
             review.entry((a, b)).or_insert(Link {
                 a,
@@ -1040,6 +1088,7 @@ pub fn link(
         rule: c.rule,
         links: c.links,
         review,
+        set_aside,
         pairs_compared: candidates.len() as u64,
         weights: model.weights,
         estimation: model.estimation,
@@ -1236,6 +1285,28 @@ mod tests {
                 "987-65-4321",
             ),
         ]
+    }
+
+    #[test]
+    fn a_review_band_pair_with_different_ssns_is_set_aside_not_queued() {
+        // at the default thresholds the two James Carters score between
+        // review and match: a possible match by name and date, two people
+        // by SSN, so the pair is counted, not queued; without SSNs it waits
+        let cfg = LinkageConfig::default();
+        let recs = two_james_carters();
+        let s = score(&recs[0].1, &recs[1].1, &cfg, &Model::configured(&cfg));
+        assert!(
+            (cfg.review_threshold..cfg.match_threshold).contains(&s),
+            "{s}"
+        );
+        let mpi = link(&recs, &[], &cfg);
+        assert_eq!((mpi.review.len(), mpi.set_aside), (0, 1));
+        let mut no_ssn = two_james_carters();
+        no_ssn[1].1.ssn.clear();
+        let mpi = link(&no_ssn, &[], &cfg);
+        assert_eq!((mpi.review.len(), mpi.set_aside), (1, 0));
+        assert_eq!(mpi.review[0].conflict, None);
+        assert_eq!(mpi.person, vec!["R1", "R2"]);
     }
 
     #[test]

@@ -932,6 +932,7 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, opts: &IngestOptions) -> Resul
         pairs_compared: mpi.pairs_compared,
         review_pairs: mpi.review.len() as u64,
         review_conflicts: mpi.review_conflicts(),
+        review_set_aside: mpi.set_aside,
         quality,
         weights: mpi.estimation.is_some().then(|| mpi.weights.clone()),
         estimation: mpi.estimation.clone(),

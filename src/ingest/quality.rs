@@ -121,6 +121,9 @@ pub struct LinkageSummary {
     /// Of those, pairs a rule would have linked but whose strong
     /// identifiers (SSN; sex and birth date) conflict.
     pub review_conflicts: u64,
+    /// Pairs scored between the review and match thresholds but not queued,
+    /// because their SSNs (or sex and birth date) say two people.
+    pub review_set_aside: u64,
     /// Present when the ground truth was given.
     pub quality: Option<LinkageQuality>,
     /// The m and u the pairs were scored with, per field and level, and
@@ -395,8 +398,8 @@ impl QualityReport {
         }
         let l = &self.linkage;
         s += &format!(
-            "\nlinkage: {} patient records -> {} persons ({} pairs compared, {} for review, {} of them held back by conflicting identifiers)\n",
-            l.patient_records, l.persons, l.pairs_compared, l.review_pairs, l.review_conflicts
+            "\nlinkage: {} patient records -> {} persons ({} pairs compared, {} for review, {} of them held back by conflicting identifiers; {} weaker pairs with conflicting identifiers set aside)\n",
+            l.patient_records, l.persons, l.pairs_compared, l.review_pairs, l.review_conflicts, l.review_set_aside
         );
         if let (Some(w), Some(e)) = (&l.weights, &l.estimation) {
             s += &format!("linkage weights: u from {} random pairs", e.random_pairs);
@@ -594,8 +597,8 @@ impl QualityReport {
         }
         let l = &self.linkage;
         s += &format!(
-            "\n## Linkage\n\n{} patient records, {} persons, {} pairs compared, {} pairs for review ({} of them held back because SSN, or sex and birth date, conflict: linkage_review.csv).\n\n",
-            l.patient_records, l.persons, l.pairs_compared, l.review_pairs, l.review_conflicts
+            "\n## Linkage\n\n{} patient records, {} persons, {} pairs compared, {} pairs for review ({} of them held back because SSN, or sex and birth date, conflict: linkage_review.csv). {} pairs scored below the match threshold were set aside, not queued: their SSNs, or sex and birth date, say two people.\n\n",
+            l.patient_records, l.persons, l.pairs_compared, l.review_pairs, l.review_conflicts, l.review_set_aside
         );
         for (rule, n) in &l.by_rule {
             s += &format!("- {rule}: {n}\n");
