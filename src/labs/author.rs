@@ -137,6 +137,25 @@ pub fn static_findings(lab: &Lab) -> Vec<Finding> {
             ));
         }
     }
+    // `lab start 5` must mean one lab once this one joins the built-in ones.
+    if let Ok(builtin) = super::Catalog::builtin() {
+        let taken = builtin
+            .labs
+            .iter()
+            .find(|l| l.spec.number() == s.number() && l.spec.slug != s.slug);
+        if let Some(other) = taken {
+            out.push(Finding::new(
+                "lab.toml",
+                "id",
+                format!(
+                    "{} is the number of the built-in lab {}: use one no lab has ({:02} and up are free), in id, slug and the folder's name",
+                    s.id,
+                    other.spec.slug,
+                    builtin.next_free_number()
+                ),
+            ));
+        }
+    }
     if lab.starter.is_empty() {
         out.push(Finding::new(
             "starter/",

@@ -307,6 +307,21 @@ fn a_labs_folder_joins_the_built_in_labs() {
             .replace("slug = \"20-no-phi-export\"", "slug = \"05-our-privacy\""),
     )
     .unwrap();
+    let out = carelab(
+        dir.path(),
+        &["--json", "lab", "verify", clash.to_str().unwrap()],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let v = json(&out);
+    assert_eq!(v["findings"][0]["field"], "id", "{v:#}");
+    assert!(
+        v["findings"][0]["problem"]
+            .as_str()
+            .unwrap()
+            .contains("built-in lab 05-privacy"),
+        "{v:#}"
+    );
     let out = carelab(dir.path(), &["lab", "list", "--workspace", ws], Some(&labs));
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
