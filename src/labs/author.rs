@@ -178,7 +178,7 @@ pub fn static_findings(lab: &Lab) -> Vec<Finding> {
         out.push(Finding::new(
             "lab.toml",
             field,
-            format!("still holds the scaffold's {UNFINISHED} {text}"),
+            format!("unfinished: {text}"),
         ));
     }
     for (n, line) in lab.readme.lines().enumerate() {
@@ -186,7 +186,7 @@ pub fn static_findings(lab: &Lab) -> Vec<Finding> {
             out.push(Finding::new(
                 "README.md",
                 format!("line {}", n + 1),
-                format!("still holds the scaffold's {UNFINISHED} {}", line.trim()),
+                format!("unfinished: {}", line.trim()),
             ));
         }
     }
