@@ -258,14 +258,17 @@ pub fn readme_findings(lab: &Lab, cli: &clap::Command) -> (usize, Vec<Finding>) 
     (shown.len(), out)
 }
 
-/// The starter's and the solution's check reports, from a workspace the
-/// lab has not been started in: start it, check, apply the solution,
-/// check again.
+/// The check reports of a trial learner, from a workspace the lab has not
+/// been started in: start it, check, apply the solution, check again, then
+/// make every answer in answers.toml wrong and check once more.
 pub struct Rehearsal {
     /// What `lab start` said of the dataset ("ready", "not needed", or why not).
     pub data: String,
     pub starter: CheckReport,
     pub solved: CheckReport,
+    /// The solved work with wrong answers; `None` for a lab without an
+    /// answers.toml.
+    pub wrong: Option<CheckReport>,
 }
 
 pub fn rehearse(ws: &mut Workspace, lab: &Lab) -> Result<Rehearsal> {
@@ -273,17 +276,52 @@ pub fn rehearse(ws: &mut Workspace, lab: &Lab) -> Result<Rehearsal> {
     let starter = ws.check(lab)?;
     ws.solve(lab, Default::default())?;
     let solved = ws.check(lab)?;
+    let wrong = if write_wrong_answers(&ws.lab_dir(&lab.spec))? {
+        Some(ws.check(lab)?)
+    } else {
+        None
+    };
     Ok(Rehearsal {
         data,
         starter,
         solved,
+        wrong,
     })
 }
 
+/// The learner's answers in `dir`/answers.toml made wrong, plausibly:
+/// numbers moved, words changed, yes-or-no flipped. False when the lab
+/// has no answers.toml.
+pub fn write_wrong_answers(dir: &Path) -> Result<bool> {
+    fn wrong(v: &mut toml::Value) {
+        match v {
+            toml::Value::Integer(i) => *i += 7,
+            toml::Value::Float(f) => *f += 0.25,
+            toml::Value::String(s) => s.push_str("-x"),
+            toml::Value::Boolean(b) => *b = !*b,
+            toml::Value::Array(items) => items.iter_mut().for_each(wrong),
+            toml::Value::Table(t) => t.iter_mut().for_each(|(_, v)| wrong(v)),
+            toml::Value::Datetime(_) => {}
+        }
+    }
+    let file = dir.join("answers.toml");
+    if !file.is_file() {
+        return Ok(false);
+    }
+    let text = fs::read_to_string(&file).at(&file)?;
+    let mut answers: toml::Value =
+        toml::from_str(&text).map_err(|e| crate::error::toml_error(&file, &text, &e))?;
+    wrong(&mut answers);
+    let text = toml::to_string(&answers)
+        .map_err(|e| Error::failure(format!("{}: {e}", file.display())))?;
+    write_atomic(&file, text.as_bytes())?;
+    Ok(true)
+}
+
 /// What a rehearsal shows: the dataset was made, the starter does not
-/// pass, every failing check says what to do, and every check passes on
-/// the solution (the problems); and which checks pass on the starter (the
-/// warnings, see [`Verification::warnings`]).
+/// pass, every check passes on the solution and wrong answers do not (the
+/// problems); and which checks pass on the starter (the warnings, see
+/// [`Verification::warnings`]).
 pub fn rehearsal_findings(r: &Rehearsal) -> (Vec<Finding>, Vec<Finding>) {
     let mut out = Vec::new();
     if r.data != "ready" && r.data != "not needed" {
@@ -309,6 +347,13 @@ pub fn rehearsal_findings(r: &Rehearsal) -> (Vec<Finding>, Vec<Finding>) {
             )
         })
         .collect();
+    if r.wrong.as_ref().is_some_and(|w| w.complete) {
+        out.push(Finding::new(
+            "lab.toml",
+            "checks",
+            "the solved lab still passes with every answer in answers.toml changed: its answer checks accept anything",
+        ));
+    }
     for result in r.solved.checks.iter().filter(|c| !c.passed) {
         out.push(Finding::new(
             "lab.toml",
@@ -473,6 +518,62 @@ mod tests {
         let e = slug_for("no phi", 12).unwrap_err().to_string();
         assert!(e.contains("NAME") && e.contains("found no phi"), "{e}");
         assert!(slug_for("12-", 12).is_err());
+    }
+
+    fn report(passed: &[bool]) -> CheckReport {
+        let checks: Vec<super::super::CheckResult> = passed
+            .iter()
+            .enumerate()
+            .map(|(i, &p)| super::super::CheckResult {
+                id: format!("c{i}"),
+                title: "t".into(),
+                passed: p,
+                detail: "d".into(),
+                fix: String::new(),
+            })
+            .collect();
+        CheckReport {
+            lab: "20-x".into(),
+            seed: 1,
+            passed: passed.iter().filter(|p| **p).count(),
+            total: passed.len(),
+            complete: passed.iter().all(|p| *p),
+            checks,
+        }
+    }
+
+    #[test]
+    fn a_rehearsal_judges_starter_solution_and_wrong_answers() {
+        let good = Rehearsal {
+            data: "ready".into(),
+            starter: report(&[true, false]),
+            solved: report(&[true, true]),
+            wrong: Some(report(&[true, false])),
+        };
+        let (problems, warnings) = rehearsal_findings(&good);
+        assert!(problems.is_empty(), "{problems:#?}");
+        assert_eq!(warnings.len(), 1);
+        assert_eq!(warnings[0].field, "checks.c0");
+        let bad = Rehearsal {
+            data: "this lab needs a dataset and `carelab data generate` failed".into(),
+            starter: report(&[true, true]),
+            solved: report(&[true, false]),
+            wrong: Some(report(&[true, true])),
+        };
+        let (problems, _) = rehearsal_findings(&bad);
+        let fields: Vec<(&str, &str)> = problems
+            .iter()
+            .map(|f| (f.file.as_str(), f.field.as_str()))
+            .collect();
+        assert_eq!(
+            fields,
+            vec![
+                ("lab.toml", "data.args"),
+                ("starter/", "checks"),
+                ("lab.toml", "checks"),
+                ("lab.toml", "checks.c1"),
+            ]
+        );
     }
 
     #[test]

@@ -11,7 +11,7 @@ use carelab::labs::{author, workshop};
 use carelab::labs::{Catalog, Lab};
 
 use crate::cli_support::{exe, failed_checks};
-use crate::labs_secrets::{assert_nothing_shown, outputs, write_wrong_answers};
+use crate::labs_secrets::{assert_nothing_shown, outputs};
 
 /// Whether this build has the data generator (`carelab data generate`).
 fn generator_available() -> bool {
@@ -71,24 +71,28 @@ fn every_lab_starter_fails_and_solution_passes() {
         assert_nothing_shown(lab, &lab_dir, &starter, &shown);
         ws.solve(lab, Default::default()).unwrap();
         let solved = ws.check(lab).unwrap();
-        let rehearsal = author::Rehearsal {
-            data,
-            starter,
-            solved,
-        };
-        let (mut problems, _setup_checks) = author::rehearsal_findings(&rehearsal);
-        problems.extend(author::static_findings(lab));
-        assert!(problems.is_empty(), "{}: {problems:#?}", lab.spec.slug);
         let p = &ws.progress.labs[&lab.spec.slug];
         assert!(p.is_complete() && p.passed_with_solution());
         assert_eq!(p.check_runs, 2);
         // The learner's answers made wrong, with every output of the
         // solution's commands in place: the values are all computable.
-        write_wrong_answers(&lab_dir);
+        assert!(
+            author::write_wrong_answers(&lab_dir).unwrap(),
+            "{}",
+            lab.spec.slug
+        );
         let wrong = ws.check(lab).unwrap();
-        assert!(!wrong.complete, "{}: wrong answers pass", lab.spec.slug);
         let shown = outputs(lab, &wrong, &ws.progress);
         assert_nothing_shown(lab, &lab_dir, &wrong, &shown);
+        let rehearsal = author::Rehearsal {
+            data,
+            starter,
+            solved,
+            wrong: Some(wrong),
+        };
+        let (mut problems, _setup_checks) = author::rehearsal_findings(&rehearsal);
+        problems.extend(author::static_findings(lab));
+        assert!(problems.is_empty(), "{}: {problems:#?}", lab.spec.slug);
     }
 }
 
