@@ -139,8 +139,8 @@ impl Catalog {
         Catalog::from_files("built-in labs", &files)
     }
 
-    /// The labs in a folder laid out like `labs/`, or the one lab in a
-    /// folder that holds a `lab.toml` itself.
+    /// The labs in a folder laid out like `labs/` (each subfolder with a
+    /// `lab.toml`), or the one lab in a folder that holds a `lab.toml` itself.
     pub fn from_dir(dir: &Path) -> Result<Catalog> {
         if !dir.is_dir() {
             return Err(Error::usage(format!(
@@ -152,7 +152,17 @@ impl Catalog {
             let lab = Catalog::lab_from_dir(dir)?;
             return Ok(Catalog { labs: vec![lab] });
         }
-        Catalog::from_files(&dir.display().to_string(), &read_tree(dir, "")?)
+        // Only the folders that hold a lab.toml: a labs folder may sit
+        // among other things (notes, a workspace), which are not read.
+        let mut labs = Vec::new();
+        for entry in fs::read_dir(dir).at(dir)? {
+            let path = entry.at(dir)?.path();
+            if path.join("lab.toml").is_file() {
+                labs.push(Catalog::lab_from_dir(&path)?);
+            }
+        }
+        labs.sort_by(|a, b| a.spec.slug.cmp(&b.spec.slug));
+        Ok(Catalog { labs })
     }
 
     /// One lab from its own folder (`DIR/lab.toml`, README.md, starter/,

@@ -256,6 +256,9 @@ fn a_labs_folder_joins_the_built_in_labs() {
     let dir = tempfile::tempdir().unwrap();
     let labs = dir.path().join("labs");
     copy_dir(&example(), &labs.join("20-no-phi-export"));
+    // Anything else in the folder is not a lab and is left alone.
+    fs::create_dir_all(labs.join("notes")).unwrap();
+    fs::write(labs.join("notes/ideas.md"), "a lab about consent forms").unwrap();
     let ws = dir.path().join("w");
     let ws = ws.to_str().unwrap();
     let out = carelab(
