@@ -6,8 +6,10 @@
 //! Settings come from the environment: CARELAB_BENCH_ROWS (100000),
 //! CARELAB_BENCH_EPOCHS (5), CARELAB_BENCH_BATCH (256), CARELAB_BENCH_HIDDEN
 //! (64,32), CARELAB_BENCH_CANDLE_EPOCHS (1), PEERS_PYTHON (the python with
-//! torch and scikit-learn; /work/peers-venv/bin/python), PEERS_DIR
-//! (/work/shared/peers).
+//! torch and scikit-learn; default `$PEERS_VENV/bin/python`, the venv
+//! `../shared/peers/setup.sh` makes, `~/.cache/carelab-peers` unless
+//! PEERS_VENV says otherwise), PEERS_DIR (the peer scripts; default
+//! `../shared/peers` beside the project root).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -93,8 +95,18 @@ fn main() {
         "candle plain   samples_per_s={candle_sps:.0} test_auroc={candle_auc:.4} epochs={candle_epochs} (autograd, candle_nn::AdamW)"
     );
 
-    let python: String = env("PEERS_PYTHON", "/work/peers-venv/bin/python".to_string());
-    let peers: String = env("PEERS_DIR", "/work/shared/peers".to_string());
+    let venv = std::env::var("PEERS_VENV").unwrap_or_else(|_| {
+        format!(
+            "{}/.cache/carelab-peers",
+            std::env::var("HOME").unwrap_or_default()
+        )
+    });
+    let python: String = env("PEERS_PYTHON", format!("{venv}/bin/python"));
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let peers: String = env(
+        "PEERS_DIR",
+        root.join("../shared/peers").display().to_string(),
+    );
     // PyTorch as the peer script runs it (all threads torch picks), and on
     // one thread like CareLab's trainer: on a small shared machine OpenMP's
     // spinning threads can make the default far slower. The faster counts.

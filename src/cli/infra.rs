@@ -221,13 +221,20 @@ fn bench_plot(rows: &[bench::TrainBenchRow], batches: &[usize]) -> plots::Plot {
     let hi = batches.iter().copied().max().unwrap_or(2).max(2) as f64;
     plots::Plot {
         file_stem: "bench-train".into(),
-        title: "Training throughput by batch size".into(),
+        // A development build runs our own code unoptimised, so its
+        // timings are not a release build's: the figure says which it shows.
+        title: if cfg!(debug_assertions) {
+            "Training throughput by batch size (debug build)".into()
+        } else {
+            "Training throughput by batch size".into()
+        },
         x_label: "log2(batch size)".into(),
         y_label: "samples per second".into(),
         x_range: (lo.log2() - 0.5, hi.log2() + 0.5),
-        y_range: (0.0, top * 1.1),
+        y_range: (0.0, plots::legend_headroom(top * 1.05, keys.len())),
         series,
         legend_top: true,
+        x_names: Vec::new(),
     }
 }
 

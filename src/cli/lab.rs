@@ -27,8 +27,8 @@ pub struct WorkspaceArgs {
     /// slip (`locked:HASH` or `catch-up:HASH`; fixed at first use).
     #[arg(long, env = "CARELAB_SOLVE_POLICY")]
     pub solve_policy: Option<SolvePolicy>,
-    /// Load the labs from this folder instead of the built-in ones (for lab authors).
-    #[arg(long, env = "CARELAB_LABS_DIR", hide = true)]
+    /// A folder of your own labs (made with `lab new`), listed and run beside the built-in ones; one with a built-in lab's slug replaces it.
+    #[arg(long, env = "CARELAB_LABS")]
     pub labs_dir: Option<PathBuf>,
 }
 
@@ -55,6 +55,28 @@ pub enum LabCommand {
     Solve(SolveArgs),
     /// What you have done and the time spent; `--json` gives the file workshop report reads.
     Progress(#[command(flatten)] WorkspaceArgs),
+    /// For educators: lay out a new lab (lab.toml, README.md, starter/, solution/) to make your own.
+    New(NewLabArgs),
+    /// For educators: check a lab as CareLab's own labs are checked (README commands parse, hints, every check fails on the starter and passes on the solution); exits 1 on any problem.
+    Verify(VerifyLabArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct NewLabArgs {
+    /// The lab's name, e.g. no-phi-export (numbered after every lab there is) or 20-no-phi-export.
+    pub name: String,
+    /// The folder of your labs to put it in (default: the current folder).
+    #[arg(long, env = "CARELAB_LABS")]
+    pub labs_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct VerifyLabArgs {
+    /// The lab's folder (the one holding its lab.toml).
+    pub dir: PathBuf,
+    /// The seed of the trial learner whose dataset the checks run on.
+    #[arg(long, default_value_t = 4242)]
+    pub seed: u64,
 }
 
 #[derive(Debug, clap::Args)]
@@ -79,10 +101,7 @@ pub struct SolveArgs {
 }
 
 fn catalog(ws: &WorkspaceArgs) -> Result<Catalog> {
-    match &ws.labs_dir {
-        Some(dir) => Catalog::from_dir(dir),
-        None => Catalog::builtin(),
-    }
+    Catalog::with_local(ws.labs_dir.as_deref())
 }
 
 fn exe() -> Result<PathBuf> {
@@ -198,6 +217,8 @@ pub fn run_lab(args: LabCommand, ui: &Ui) -> Result<u8> {
     match args {
         LabCommand::List(ws) => list(&ws, ui),
         LabCommand::Progress(ws) => progress(&ws, ui),
+        LabCommand::New(a) => new_lab(&a, ui),
+        LabCommand::Verify(a) => verify_lab(&a, ui),
         LabCommand::Show(a) => {
             let catalog = catalog(&a.ws)?;
             show(catalog.find(&a.lab)?, ui)
@@ -337,6 +358,44 @@ pub fn run_lab(args: LabCommand, ui: &Ui) -> Result<u8> {
             Ok(0)
         }
     }
+}
+
+fn new_lab(a: &NewLabArgs, ui: &Ui) -> Result<u8> {
+    use carelab::labs::author;
+    let parent = match &a.labs_dir {
+        Some(dir) => dir.clone(),
+        None => cwd()?,
+    };
+    // Numbered after every lab the learner would see beside it.
+    let local = Some(parent.as_path()).filter(|p| p.is_dir());
+    let free = Catalog::with_local(local)?.next_free_number();
+    let (id, slug) = author::slug_for(&a.name, free)?;
+    let dir = author::scaffold(&parent, &id, &slug)?;
+    let value = serde_json::json!({ "lab": slug, "dir": dir });
+    ui.result(&value, || {
+        format!(
+            "Made {slug} in {}: lab.toml, README.md, starter/answers.toml, solution/answers.toml.\n\
+             Replace its TODOs and its placeholder check, then:\n  \
+             carelab lab verify {}\n  \
+             CARELAB_LABS={} carelab lab list",
+            dir.display(),
+            shell_word(&dir),
+            shell_word(&parent)
+        )
+    });
+    Ok(0)
+}
+
+fn verify_lab(a: &VerifyLabArgs, ui: &Ui) -> Result<u8> {
+    use clap::CommandFactory;
+    ui.info(format!(
+        "Verifying {}: starting it for a trial learner (seed {}), checking, solving, checking again...",
+        a.dir.display(),
+        a.seed
+    ));
+    let report = carelab::labs::author::verify(&a.dir, &crate::Cli::command(), &exe()?, a.seed)?;
+    ui.result(&report, || report.to_text());
+    Ok(if report.ok() { 0 } else { 1 })
 }
 
 fn show(lab: &Lab, ui: &Ui) -> Result<u8> {
@@ -493,7 +552,8 @@ pub struct SlipsArgs {
     /// Where to write slips.html.
     #[arg(long)]
     pub out: PathBuf,
-    #[arg(long, env = "CARELAB_LABS_DIR", hide = true)]
+    /// A folder of your own labs, beside the built-in ones (as for `lab list`).
+    #[arg(long, env = "CARELAB_LABS")]
     pub labs_dir: Option<PathBuf>,
 }
 
@@ -514,7 +574,8 @@ pub struct ClassServeArgs {
     /// Keep every accepted event in this JSON-lines file, and show the ones already there at start (a restart keeps the room).
     #[arg(long)]
     pub events: Option<PathBuf>,
-    #[arg(long, env = "CARELAB_LABS_DIR", hide = true)]
+    /// A folder of your own labs, beside the built-in ones (as for `lab list`).
+    #[arg(long, env = "CARELAB_LABS")]
     pub labs_dir: Option<PathBuf>,
 }
 
@@ -536,7 +597,8 @@ pub struct NewArgs {
     /// key (locked; the key goes to instructor-key.txt), or `--catch-up` without it.
     #[arg(long, value_enum, default_value = "open")]
     pub solve: SolveArg,
-    #[arg(long, env = "CARELAB_LABS_DIR", hide = true)]
+    /// A folder of your own labs, beside the built-in ones (as for `lab list`).
+    #[arg(long, env = "CARELAB_LABS")]
     pub labs_dir: Option<PathBuf>,
 }
 
@@ -571,15 +633,13 @@ pub struct ReportArgs {
     /// The class seed, to derive each learner's seed where the roster has none.
     #[arg(long, requires = "roster")]
     pub seed: Option<u64>,
-    #[arg(long, env = "CARELAB_LABS_DIR", hide = true)]
+    /// A folder of your own labs, beside the built-in ones (as for `lab list`).
+    #[arg(long, env = "CARELAB_LABS")]
     pub labs_dir: Option<PathBuf>,
 }
 
 fn catalog_from(dir: &Option<PathBuf>) -> Result<Catalog> {
-    match dir {
-        Some(d) => Catalog::from_dir(d),
-        None => Catalog::builtin(),
-    }
+    Catalog::with_local(dir.as_deref())
 }
 
 pub fn run_workshop(args: WorkshopCommand, ui: &Ui) -> Result<u8> {
@@ -870,7 +930,7 @@ fn cli_reference(out: Option<PathBuf>, ui: &Ui) -> Result<u8> {
 
 fn check_commands(paths: &[PathBuf], ui: &Ui) -> Result<u8> {
     use carelab::error::IoContext;
-    use clap::Parser;
+    use clap::CommandFactory;
     let mut shown = Vec::new();
     for path in paths {
         if path.is_dir() {
@@ -881,42 +941,14 @@ fn check_commands(paths: &[PathBuf], ui: &Ui) -> Result<u8> {
             shown.extend(carelab::labs::reference::commands_in_markdown(&name, &text));
         }
     }
-    let mut failures = Vec::new();
-    for cmd in &shown {
-        if let Err(e) = crate::Cli::try_parse_from(&cmd.words) {
-            use clap::error::ErrorKind;
-            let benign = match e.kind() {
-                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => true,
-                ErrorKind::ValueValidation | ErrorKind::InvalidValue => matches!(
-                    e.get(clap::error::ContextKind::InvalidValue),
-                    Some(clap::error::ContextValue::String(v))
-                        if carelab::labs::reference::is_placeholder(v)
-                ),
-                _ => false,
-            };
-            if !benign {
-                let first = e.to_string();
-                let first = first
-                    .lines()
-                    .next()
-                    .unwrap_or("")
-                    .trim_start_matches("error: ");
-                failures.push(serde_json::json!({
-                    "file": cmd.file, "line": cmd.line, "command": cmd.text(), "error": first,
-                }));
-            }
-        }
-    }
+    let failures = carelab::labs::reference::unparsed(&crate::Cli::command(), &shown);
     let value = serde_json::json!({ "commands": shown.len(), "failed": failures });
     ui.result(&value, || {
         let mut t = String::new();
         for f in &failures {
             t.push_str(&format!(
                 "{}:{}: `{}`: {}\n",
-                f["file"].as_str().unwrap_or(""),
-                f["line"],
-                f["command"].as_str().unwrap_or(""),
-                f["error"].as_str().unwrap_or("")
+                f.file, f.line, f.command, f.error
             ));
         }
         t.push_str(&format!(

@@ -12,6 +12,7 @@ use std::sync::Once;
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::{register_font, FontStyle};
 
 use super::report::EvalReport;
@@ -52,6 +53,23 @@ pub struct Plot {
     pub series: Vec<Series>,
     /// Put the legend top right (falling curves) instead of bottom right.
     pub legend_top: bool,
+    /// Names of the x positions 1, 2, ... (a plot of named things, such as
+    /// features ranked by drift): written under the axis, upright, instead
+    /// of numbers. Empty for a numeric axis.
+    pub x_names: Vec<String>,
+}
+
+/// Pixels of the plotting area a legend entry takes (a line of its text).
+const LEGEND_ENTRY_PX: f64 = 24.0;
+
+/// The top of a y range that leaves room for an upper legend of `entries`
+/// lines above the highest value `top`, so the legend never hides a
+/// line's last point (which, on a rising curve, is where it sits).
+pub fn legend_headroom(top: f64, entries: usize) -> f64 {
+    // The plotting area of a SIZE plot is about 430 px high; keep the
+    // legend box and a margin out of the data's share of it.
+    let reserved = (LEGEND_ENTRY_PX * entries as f64 + 16.0) / 430.0;
+    top / (1.0 - reserved.min(0.6))
 }
 
 const MODEL: RGBColor = RGBColor(31, 119, 180);
@@ -81,6 +99,7 @@ pub fn plots(report: &EvalReport) -> Vec<Plot> {
         out.push(Plot {
             file_stem: "loss".into(),
             legend_top: true,
+            x_names: Vec::new(),
             title: format!("Loss by epoch: {}", report.run_name),
             x_label: "epoch".into(),
             y_label: "loss".into(),
@@ -100,6 +119,7 @@ pub fn plots(report: &EvalReport) -> Vec<Plot> {
     out.push(Plot {
         file_stem: "roc".into(),
         legend_top: false,
+        x_names: Vec::new(),
         title: format!("ROC, {} split{auroc}", report.split),
         x_label: "1 - specificity (false positive rate)".into(),
         y_label: "sensitivity (true positive rate)".into(),
@@ -118,6 +138,7 @@ pub fn plots(report: &EvalReport) -> Vec<Plot> {
     out.push(Plot {
         file_stem: "pr".into(),
         legend_top: true,
+        x_names: Vec::new(),
         title: format!("Precision-recall, {} split{ap}", report.split),
         x_label: "recall (sensitivity)".into(),
         y_label: "precision (PPV)".into(),
@@ -141,6 +162,7 @@ pub fn plots(report: &EvalReport) -> Vec<Plot> {
     out.push(Plot {
         file_stem: "calibration".into(),
         legend_top: false,
+        x_names: Vec::new(),
         title: format!(
             "Calibration, {} split (ECE {:.3})",
             report.split, report.metrics.ece
@@ -173,6 +195,7 @@ pub fn plots(report: &EvalReport) -> Vec<Plot> {
     out.push(Plot {
         file_stem: "decision_curve".into(),
         legend_top: true,
+        x_names: Vec::new(),
         title: format!("Decision curve, {} split", report.split),
         x_label: "threshold probability".into(),
         y_label: "net benefit".into(),
@@ -222,10 +245,13 @@ fn draw<DB: DrawingBackend>(plot: &Plot, root: DrawingArea<DB, Shift>) -> Result
         Error::failure(format!("plot {}: {e}", plot.file_stem))
     };
     root.fill(&WHITE).map_err(err)?;
+    // Upright names need room below the axis for the longest one.
+    let longest = plot.x_names.iter().map(|n| n.chars().count()).max();
+    let x_area = longest.map_or(48, |chars| 40 + 6 * chars.min(32) as u32);
     let mut chart = ChartBuilder::on(&root)
         .caption(&plot.title, (FONT, 22))
         .margin(14)
-        .x_label_area_size(48)
+        .x_label_area_size(x_area)
         // Tick labels like "-100000" need room, or the axis title overprints them.
         .y_label_area_size(
             if plot.y_range.0.abs().max(plot.y_range.1.abs()) >= 1000.0 {
@@ -239,15 +265,31 @@ fn draw<DB: DrawingBackend>(plot: &Plot, root: DrawingArea<DB, Shift>) -> Result
             plot.y_range.0..plot.y_range.1,
         )
         .map_err(err)?;
-    chart
-        .configure_mesh()
-        .x_desc(plot.x_label.as_str())
+    let mut mesh = chart.configure_mesh();
+    mesh.x_desc(plot.x_label.as_str())
         .y_desc(plot.y_label.as_str())
         .label_style((FONT, 14))
         .axis_desc_style((FONT, 16))
-        .light_line_style(RGBColor(235, 235, 235))
-        .draw()
-        .map_err(err)?;
+        .light_line_style(RGBColor(235, 235, 235));
+    let no_number = |_: &f64| String::new();
+    if !plot.x_names.is_empty() {
+        // A grid line at each position (plotters picks a step of 1 when it
+        // may place as many labels as there are positions, 0 ..= n + 1);
+        // the names are drawn below, not as numbers.
+        mesh.x_labels(plot.x_names.len() + 2)
+            .x_label_formatter(&no_number);
+    }
+    mesh.draw().map_err(err)?;
+    // Each name upright, starting just under its position on the axis
+    // (plotters' own tick labels are centred on the tick, which would put
+    // half of a turned name inside the plot).
+    let upright = TextStyle::from((FONT, 12).into_font())
+        .transform(FontTransform::Rotate90)
+        .pos(Pos::new(HPos::Left, VPos::Center));
+    for (i, name) in plot.x_names.iter().enumerate() {
+        let (x, y) = chart.backend_coord(&(i as f64 + 1.0, plot.y_range.0));
+        root.draw_text(name, &upright, (x, y + 8)).map_err(err)?;
+    }
     for s in &plot.series {
         let color = s.color;
         let drawn = chart
@@ -329,4 +371,87 @@ pub fn write_all(report: &EvalReport, dir: &Path) -> Result<Vec<String>> {
         written.push(plot.file_stem);
     }
     Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn numbers(svg: &str, tag: &str, attr: &str) -> Vec<f64> {
+        let re = regex::Regex::new(&format!(r#"<{tag} [^>]*\b{attr}="([0-9.]+)""#)).unwrap();
+        re.captures_iter(svg)
+            .map(|c| c[1].parse().unwrap())
+            .collect()
+    }
+
+    /// Two rising lines whose last points are the highest: with the
+    /// headroom, the upper legend box ends above every point.
+    #[test]
+    fn the_legend_leaves_every_point_visible() {
+        let line = |name: &str, top: f64, color| Series {
+            name: name.into(),
+            points: vec![(6.0, top * 0.5), (8.0, top * 0.8), (10.0, top)],
+            color,
+            markers: true,
+        };
+        let mut plot = Plot {
+            file_stem: "t".into(),
+            title: "t".into(),
+            x_label: "x".into(),
+            y_label: "y".into(),
+            x_range: (5.5, 10.5),
+            y_range: (0.0, 120.0 * 1.1),
+            series: vec![line("fast", 120.0, MODEL), line("slow", 90.0, SECOND)],
+            legend_top: true,
+            x_names: Vec::new(),
+        };
+        let below_legend = |plot: &Plot| {
+            let text = svg(plot).unwrap();
+            let ys = numbers(&text, "rect", "y");
+            let hs = numbers(&text, "rect", "height");
+            // The last rect is the legend's border (the first is the background).
+            let legend_bottom = ys.last().unwrap() + hs.last().unwrap();
+            let highest = numbers(&text, "circle", "cy")
+                .into_iter()
+                .fold(f64::INFINITY, f64::min);
+            highest > legend_bottom
+        };
+        assert!(!below_legend(&plot), "without headroom the legend hides it");
+        plot.y_range.1 = legend_headroom(120.0 * 1.05, 2);
+        assert!(below_legend(&plot));
+    }
+
+    /// Named positions are written under the axis, each starting below it.
+    #[test]
+    fn named_positions_are_written_under_the_axis() {
+        let plot = Plot {
+            file_stem: "psi".into(),
+            title: "t".into(),
+            x_label: "feature".into(),
+            y_label: "psi".into(),
+            x_range: (0.0, 4.0),
+            y_range: (0.0, 1.0),
+            series: vec![series(
+                "PSI",
+                vec![(1.0, 0.9), (2.0, 0.5), (3.0, 0.1)],
+                MODEL,
+            )],
+            legend_top: true,
+            x_names: vec!["creatinine".into(), "age".into(), "n_medications".into()],
+        };
+        let text = svg(&plot).unwrap();
+        let axis_y = numbers(&text, "line", "y1").into_iter().fold(0.0, f64::max);
+        for name in &plot.x_names {
+            let re = regex::Regex::new(&format!(
+                r#"<text x="[0-9.]+" y="([0-9.]+)"[^>]*text-anchor="start"[^>]*rotate\(90[^>]*>\s*{name}\s*<"#
+            ))
+            .unwrap();
+            let y: f64 = re
+                .captures(&text)
+                .unwrap_or_else(|| panic!("{name} missing"))[1]
+                .parse()
+                .unwrap();
+            assert!(y > axis_y, "{name} at {y}, axis at {axis_y}");
+        }
+    }
 }

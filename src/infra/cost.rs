@@ -342,6 +342,7 @@ pub fn roi_plot(
             ])
             .collect(),
         legend_top: true,
+        x_names: Vec::new(),
     }
 }
 

@@ -4,7 +4,10 @@
 //! table below, so `carelab lab list` works from any folder in a fresh clone.
 //! A unit test compares the table with the folder on disk, so a file added
 //! to a lab without a line here fails the tests instead of going missing.
-//! Lab authors can load a folder instead (`--labs-dir`) to try edits live.
+//! A hospital's own labs live in a folder beside the binary (`--labs-dir`,
+//! `CARELAB_LABS`): [`Catalog::with_local`] adds them to the built-in ones
+//! without a rebuild, and a local lab with a built-in one's slug replaces
+//! it, so a lab author can also try edits to a shipped lab live.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -136,15 +139,93 @@ impl Catalog {
         Catalog::from_files("built-in labs", &files)
     }
 
-    /// The labs in a folder laid out like `labs/`.
+    /// The labs in a folder laid out like `labs/` (each subfolder with a
+    /// `lab.toml`), or the one lab in a folder that holds a `lab.toml` itself.
     pub fn from_dir(dir: &Path) -> Result<Catalog> {
-        let mut files = Vec::new();
-        for rel in crate::artifact::list_files(dir)? {
-            let key = rel.to_string_lossy().replace('\\', "/");
-            let text = fs::read_to_string(dir.join(&rel)).at(dir.join(&rel))?;
-            files.push((key, text));
+        if !dir.is_dir() {
+            return Err(Error::usage(format!(
+                "the labs folder {} does not exist (--labs-dir or CARELAB_LABS)",
+                dir.display()
+            )));
         }
-        Catalog::from_files(&dir.display().to_string(), &files)
+        if dir.join("lab.toml").is_file() {
+            let lab = Catalog::lab_from_dir(dir)?;
+            return Ok(Catalog { labs: vec![lab] });
+        }
+        // Only the folders that hold a lab.toml: a labs folder may sit
+        // among other things (notes, a workspace), which are not read.
+        let mut labs = Vec::new();
+        for entry in fs::read_dir(dir).at(dir)? {
+            let path = entry.at(dir)?.path();
+            if path.join("lab.toml").is_file() {
+                labs.push(Catalog::lab_from_dir(&path)?);
+            }
+        }
+        labs.sort_by(|a, b| a.spec.slug.cmp(&b.spec.slug));
+        Ok(Catalog { labs })
+    }
+
+    /// One lab from its own folder (`DIR/lab.toml`, README.md, starter/,
+    /// solution/); the folder's name is the lab's slug.
+    pub fn lab_from_dir(dir: &Path) -> Result<Lab> {
+        let slug = dir
+            .canonicalize()
+            .at(dir)?
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let parent = dir.parent().unwrap_or(Path::new("."));
+        let files = read_tree(dir, &format!("{slug}/"))?;
+        let mut catalog = Catalog::from_files(&parent.display().to_string(), &files)?;
+        catalog
+            .labs
+            .pop()
+            .ok_or_else(|| Error::bad_input(dir.display(), None, "a lab.toml", "none"))
+    }
+
+    /// The built-in labs and the local ones in `dir` (see the module doc).
+    /// A local lab that takes a built-in lab's number under another slug
+    /// is an error: `lab start 5` must mean one lab.
+    pub fn with_local(dir: Option<&Path>) -> Result<Catalog> {
+        let mut catalog = Catalog::builtin()?;
+        let Some(dir) = dir else {
+            return Ok(catalog);
+        };
+        for lab in Catalog::from_dir(dir)?.labs {
+            if let Some(same) = catalog
+                .labs
+                .iter_mut()
+                .find(|l| l.spec.slug == lab.spec.slug)
+            {
+                *same = lab;
+                continue;
+            }
+            if let Some(other) = catalog
+                .labs
+                .iter()
+                .find(|l| l.spec.number() == lab.spec.number())
+            {
+                let free = catalog.next_free_number();
+                return Err(Error::bad_input(
+                    format!("{}: {}/lab.toml", dir.display(), lab.spec.slug),
+                    Some("key id".to_string()),
+                    format!("a number no other lab uses ({free:02} is free)"),
+                    format!("{}, which {} already uses", lab.spec.id, other.spec.slug),
+                ));
+            }
+            catalog.labs.push(lab);
+        }
+        catalog.labs.sort_by_key(|l| l.spec.number());
+        Ok(catalog)
+    }
+
+    /// The first number after every lab's: what `lab new` gives a new lab.
+    pub fn next_free_number(&self) -> u32 {
+        self.labs
+            .iter()
+            .map(|l| l.spec.number() + 1)
+            .max()
+            .unwrap_or(0)
     }
 
     fn from_files(origin: &str, files: &[(String, String)]) -> Result<Catalog> {
@@ -219,6 +300,17 @@ impl Catalog {
                 ))
             })
     }
+}
+
+/// Every file under `dir`, keyed by `prefix` and its path relative to `dir`.
+fn read_tree(dir: &Path, prefix: &str) -> Result<Vec<(String, String)>> {
+    let mut files = Vec::new();
+    for rel in crate::artifact::list_files(dir)? {
+        let key = rel.to_string_lossy().replace('\\', "/");
+        let text = fs::read_to_string(dir.join(&rel)).at(dir.join(&rel))?;
+        files.push((format!("{prefix}{key}"), text));
+    }
+    Ok(files)
 }
 
 /// The `labs/` folder of the source tree this binary was built from.

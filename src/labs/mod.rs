@@ -11,7 +11,9 @@
 //! a table the learner made against the generator's truth. [`class`] and
 //! [`class_server`] are the live class view: the events learners' commands
 //! post to `workshop serve`, the room's state, and the instructor's page.
+//! [`author`] scaffolds and verifies the labs educators write themselves.
 
+pub mod author;
 pub mod book;
 #[cfg(unix)]
 pub mod book_run;

@@ -759,6 +759,54 @@ fn placeholder_ahead(rest: impl Iterator<Item = char>) -> bool {
     false
 }
 
+/// A shown command that the CLI does not accept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CommandFailure {
+    pub file: String,
+    pub line: usize,
+    pub command: String,
+    /// clap's first line, without its `error: `.
+    pub error: String,
+}
+
+/// The shown commands that `cli` (the binary's `Cli::command()`) refuses.
+/// Asking for help or the version is not a failure, nor is a placeholder
+/// (`N`, `<seed>`, `$RUN`) where a number or one of a list is wanted: the
+/// book promises the names of verbs and flags, not the reader's values.
+/// `book check-commands` and `lab verify` both judge with this.
+pub fn unparsed(cli: &Command, shown: &[ShownCommand]) -> Vec<CommandFailure> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let mut failures = Vec::new();
+    for cmd in shown {
+        let Err(e) = cli.clone().try_get_matches_from(&cmd.words) else {
+            continue;
+        };
+        let benign = match e.kind() {
+            ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => true,
+            ErrorKind::ValueValidation | ErrorKind::InvalidValue => matches!(
+                e.get(ContextKind::InvalidValue),
+                Some(ContextValue::String(v)) if is_placeholder(v)
+            ),
+            _ => false,
+        };
+        if !benign {
+            let text = e.to_string();
+            let first = text
+                .lines()
+                .next()
+                .unwrap_or("")
+                .trim_start_matches("error: ");
+            failures.push(CommandFailure {
+                file: cmd.file.clone(),
+                line: cmd.line,
+                command: cmd.text(),
+                error: first.to_string(),
+            });
+        }
+    }
+    failures
+}
+
 /// The command lines in every Markdown file under `dir` (recursively), in
 /// path order, with paths relative to `base` for readable messages.
 pub fn commands_in_dir(dir: &Path, base: &Path) -> crate::error::Result<Vec<ShownCommand>> {

@@ -251,11 +251,11 @@ pub fn plots(r: &Report) -> Vec<Plot> {
         .map_or(0.0, |p| p.1)
         .max(r.thresholds.psi_alert)
         * 1.1;
-    let names: Vec<String> = by_psi.iter().take(5).map(|f| f.name.clone()).collect();
+    let names: Vec<String> = by_psi.iter().map(|f| f.name.clone()).collect();
     let mut out = vec![Plot {
         file_stem: "psi".into(),
-        title: format!("PSI by feature, largest first ({})", names.join(", ")),
-        x_label: "feature rank (names in report.md)".into(),
+        title: "PSI by feature, largest first".into(),
+        x_label: "feature".into(),
         y_label: "population stability index".into(),
         x_range: (0.0, n + 1.0),
         y_range: (0.0, top),
@@ -281,6 +281,7 @@ pub fn plots(r: &Report) -> Vec<Plot> {
             ),
         ],
         legend_top: true,
+        x_names: names,
     }];
     for f in r.worst().into_iter().take(HISTOGRAMS) {
         let pts = |shares: &[f64]| -> Vec<(f64, f64)> {
@@ -312,6 +313,7 @@ pub fn plots(r: &Report) -> Vec<Plot> {
                 series("current", pts(&f.current_shares), CURRENT, true),
             ],
             legend_top: true,
+            x_names: Vec::new(),
         });
     }
     out

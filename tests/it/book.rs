@@ -93,11 +93,13 @@ fn cli_reference_is_up_to_date() {
         "- `--scenario <SCENARIO>`:",
         "Default: `terminal`. Values: `terminal`, `markdown`, `html`.",
         "Environment: `CARELAB_WORKSPACE`.",
+        "Environment: `CARELAB_LABS`.",
+        "## `carelab lab verify`",
     ] {
         assert!(fresh.contains(needle), "missing {needle}");
     }
     assert!(
-        !fresh.contains("--labs-dir"),
+        !fresh.contains("--pause-after-epoch-ms"),
         "hidden options stay out of the reference"
     );
 }

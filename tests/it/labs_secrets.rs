@@ -243,26 +243,6 @@ pub fn outputs(lab: &Lab, report: &CheckReport, progress: &ProgressFile) -> Vec<
     ]
 }
 
-/// The learner's answers made wrong, plausibly: numbers moved, words
-/// changed, yes-or-no flipped.
-pub fn write_wrong_answers(dir: &Path) {
-    fn wrong(v: &mut toml::Value) {
-        match v {
-            toml::Value::Integer(i) => *i += 7,
-            toml::Value::Float(f) => *f += 0.25,
-            toml::Value::String(s) => s.push_str("-x"),
-            toml::Value::Boolean(b) => *b = !*b,
-            toml::Value::Array(items) => items.iter_mut().for_each(wrong),
-            toml::Value::Table(t) => t.iter_mut().for_each(|(_, v)| wrong(v)),
-            toml::Value::Datetime(_) => {}
-        }
-    }
-    let file = dir.join("answers.toml");
-    let mut answers: toml::Value = toml::from_str(&fs::read_to_string(&file).unwrap()).unwrap();
-    wrong(&mut answers);
-    fs::write(&file, toml::to_string(&answers).unwrap()).unwrap();
-}
-
 fn carelab(dir: &Path, args: &[&str]) -> Output {
     Command::new(exe())
         .args(args)

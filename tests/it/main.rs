@@ -52,6 +52,7 @@ mod lab10;
 mod lab11;
 mod labs;
 mod labs_agenda;
+mod labs_author;
 mod labs_cli;
 mod labs_outcomes;
 mod labs_secrets;
