@@ -356,7 +356,8 @@ fn lab04_label_sql_is_judged_against_the_analysis_table() {
 
 /// Lab 04's leak, on the solved workspace: the learner's post-discharge
 /// feature must lift the validation AUROC past the population's Bayes
-/// AUROC, and the honest run must be without it and back below 0.95. The
+/// AUROC and to 0.95 (a fair feature can pass the first by the luck of a
+/// small validation split, not the second), and the honest run must be without it and back below 0.95. The
 /// starter (no runs, a NULL column), a window before the admission, the
 /// leak left in the honest run and the leak renamed there each fail the
 /// check they should, and no failure shows the ceiling.
@@ -364,6 +365,7 @@ fn lab04_leak_is_built_then_removed(ws: &mut Workspace, lab: &Lab, d: &Path) {
     let ids = [
         "leak_in_model",
         "leak_inflates",
+        "leak_near_one",
         "honest_without_leak",
         "honest_auroc",
     ];
@@ -383,7 +385,7 @@ fn lab04_leak_is_built_then_removed(ws: &mut Workspace, lab: &Lab, d: &Path) {
     };
     // The reference: the leak beats the ceiling, the honest run does not
     // come near 1.
-    assert_eq!(passed(ws), [true; 4]);
+    assert_eq!(passed(ws), [true; 5]);
     assert!(auroc("leaky") > bayes && auroc("honest") < 0.95);
     let train = |name: &str, sql: Option<&str>| {
         let _ = fs::remove_dir_all(d.join("runs").join(name));
@@ -425,12 +427,12 @@ fn lab04_leak_is_built_then_removed(ws: &mut Workspace, lab: &Lab, d: &Path) {
 
     // The starter: no runs at all.
     fs::rename(d.join("runs"), d.join("runs-solved")).unwrap();
-    assert_eq!(passed(ws), [false; 4]);
+    assert_eq!(passed(ws), [false; 5]);
     // The starter's query trains, but its NULL column leaks nothing.
     let starter = &lab.starter.iter().find(|(p, _)| p == "leak.sql").unwrap().1;
     fs::write(d.join("leak.sql"), starter).unwrap();
     train("leaky", Some("leak.sql"));
-    assert_eq!(passed(ws)[..2], [true, false]);
+    assert_eq!(passed(ws)[..3], [true, false, false]);
     // A window before the admission: a fair feature under the leak's
     // name, so the model is no better than the data allows.
     let reference = solution_file(lab, d, "leak.sql");
@@ -446,7 +448,7 @@ fn lab04_leak_is_built_then_removed(ws: &mut Workspace, lab: &Lab, d: &Path) {
     assert_ne!(before, reference);
     fs::write(d.join("leak.sql"), &before).unwrap();
     train("leaky", Some("leak.sql"));
-    assert_eq!(passed(ws)[..2], [true, false]);
+    assert_eq!(passed(ws)[..3], [true, false, false]);
     assert!(auroc("leaky") < bayes);
     no_ceiling(ws);
 
@@ -454,15 +456,15 @@ fn lab04_leak_is_built_then_removed(ws: &mut Workspace, lab: &Lab, d: &Path) {
     solution_file(lab, d, "leak.sql");
     train("leaky", Some("leak.sql"));
     train("honest", Some("leak.sql"));
-    assert_eq!(passed(ws), [true, true, false, false]);
+    assert_eq!(passed(ws), [true, true, true, false, false]);
     fs::write(
         d.join("renamed.sql"),
         reference.replace("AS visits_30d_after", "AS follow_up_visits"),
     )
     .unwrap();
     train("honest", Some("renamed.sql"));
-    assert_eq!(passed(ws), [true, true, true, false]);
+    assert_eq!(passed(ws), [true, true, true, true, false]);
     train("honest", None);
-    assert_eq!(passed(ws), [true; 4]);
+    assert_eq!(passed(ws), [true; 5]);
     fs::remove_dir_all(d.join("runs-solved")).unwrap();
 }
