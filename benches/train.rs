@@ -65,7 +65,7 @@ fn main() {
     // The same matrix for everyone: the toy table through the transform,
     // first 20% of rows test and the rest train, as the peer script splits.
     let table = toy_table(rows, 7);
-    let transform = Transform::fit(&table).expect("transform");
+    let transform = Transform::fit(&table, &[]).expect("transform");
     let x = transform.apply(&table);
     let y: Vec<u8> = table.iter().map(|r| r.readmit_30d).collect();
     let n_test = rows / 5;

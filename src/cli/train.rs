@@ -50,6 +50,12 @@ pub struct TrainArgs {
     /// How rows are split into train/valid/calibration/test (always by patient).
     #[arg(long, value_enum)]
     split: Option<SplitMethod>,
+    /// A SQL query run on cdm.sqlite beside --data (ingest writes both):
+    /// each column it returns but stay_id becomes an extra numeric feature,
+    /// joined on stay_id. Lab 04 builds a leaky one with it. The served
+    /// model gets no value for these (imputed), as the server cannot run it.
+    #[arg(long, value_name = "FILE")]
+    features_sql: Option<PathBuf>,
     /// A train.toml with any of the settings above; flags override it.
     #[arg(long)]
     config: Option<PathBuf>,
@@ -163,6 +169,9 @@ fn job(args: &TrainArgs) -> Result<TrainJob> {
     );
     if args.early_stopping.is_some() {
         c.early_stopping = args.early_stopping;
+    }
+    if args.features_sql.is_some() {
+        c.features_sql = args.features_sql.clone();
     }
     let name = match &args.name {
         Some(n) => n.clone(),

@@ -59,6 +59,11 @@ pub struct AnalysisRow {
     pub bnp: Option<f64>,
     /// Label: readmitted within 30 days of discharge.
     pub readmit_30d: u8,
+    /// Features beyond the data dictionary, by name: what a site's own
+    /// features query returned (`train --features-sql`). Not a column of
+    /// the table; a missing name is a missing value.
+    #[serde(skip)]
+    pub extra: std::collections::BTreeMap<String, f64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -120,7 +125,8 @@ pub enum FeatureValue {
 }
 
 impl AnalysisRow {
-    /// The value of a feature named in `FEATURES`; `None` for an unknown name.
+    /// The value of a feature named in `FEATURES`, or of an extra one this
+    /// row carries; `None` for an unknown name.
     pub fn feature(&self, name: &str) -> Option<FeatureValue> {
         use FeatureValue::{Cat, Num};
         let v = match name {
@@ -142,7 +148,10 @@ impl AnalysisRow {
             "n_medications" => Num(Some(self.n_medications)),
             "age_over_75" => Num(Some(f64::from(u8::from(self.age > 75.0)))),
             "polypharmacy" => Num(Some(f64::from(u8::from(self.n_medications >= 5.0)))),
-            other => Num(self.measure_by_feature(other)?),
+            other => match self.measure_by_feature(other) {
+                Some(v) => Num(v),
+                None => Num(Some(*self.extra.get(other)?)),
+            },
         };
         Some(v)
     }

@@ -12,6 +12,7 @@
 //!   appears in two splits.
 
 pub mod split;
+pub mod sql;
 pub mod transform;
 
 pub use split::{assign_splits, Split, SplitMethod};

@@ -54,8 +54,10 @@ pub struct Transform {
 }
 
 impl Transform {
-    /// Fit on training rows (never on validation or test rows).
-    pub fn fit(train: &[AnalysisRow]) -> Result<Transform> {
+    /// Fit on training rows (never on validation or test rows): the data
+    /// dictionary's features, then `extra` numeric ones the rows carry
+    /// (see [`crate::features::sql`]).
+    pub fn fit(train: &[AnalysisRow], extra: &[String]) -> Result<Transform> {
         if train.is_empty() {
             return Err(Error::usage(
                 "cannot fit the feature transform: the training split has no rows",
@@ -71,6 +73,9 @@ impl Transform {
                 FeatureKind::Categorical => fit_levels(name, train),
             };
             steps.push(step);
+        }
+        for name in extra {
+            steps.push(fit_numeric(name, train));
         }
         let columns = column_names(&steps);
         Ok(Transform { steps, columns })
@@ -270,7 +275,7 @@ mod tests {
             row(60.0, "M", None, 0.0),
             row(80.0, "F", Some(100.0), 0.0),
         ];
-        let t = Transform::fit(&train).unwrap();
+        let t = Transform::fit(&train, &[]).unwrap();
         // hr has a missing value in train: an indicator column; others do not.
         assert!(t.columns.contains(&"hr_missing".to_string()));
         assert!(!t.columns.contains(&"age_missing".to_string()));
@@ -297,6 +302,6 @@ mod tests {
 
     #[test]
     fn empty_training_split_is_an_error() {
-        assert!(Transform::fit(&[]).is_err());
+        assert!(Transform::fit(&[], &[]).is_err());
     }
 }

@@ -114,7 +114,7 @@ pub fn train(opts: &TrainBenchOptions) -> Result<Vec<TrainBenchRow>> {
         })
         .collect::<Result<Vec<_>>>()?;
     let table = toy_table(opts.rows, opts.seed);
-    let transform = Transform::fit(&table)?;
+    let transform = Transform::fit(&table, &[])?;
     let x = transform.apply(&table);
     let y: Vec<f32> = table.iter().map(|r| f32::from(r.readmit_30d)).collect();
     let w = vec![1.0f32; y.len()];

@@ -53,6 +53,10 @@ pub struct ClassEvent {
     /// The lab is the reference solution's work (`LabProgress::used_solution`).
     #[serde(default)]
     pub solved: bool,
+    /// ... applied by `lab solve --catch-up`, so the learner could go on
+    /// (`LabProgress::caught_up`); implies `solved`.
+    #[serde(default)]
+    pub caught_up: bool,
     /// Unix seconds on the learner's machine; the room keeps time by its own clock.
     pub time: u64,
 }
@@ -71,6 +75,7 @@ impl ClassEvent {
             checks: lab.last_results.clone(),
             hints: lab.hints_shown,
             solved: lab.used_solution(),
+            caught_up: lab.caught_up(),
             time: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_secs())
@@ -111,6 +116,7 @@ struct LabSeen {
     checks: BTreeMap<String, bool>,
     hints: usize,
     solved: bool,
+    caught_up: bool,
     /// When the open help request was made (server clock).
     help_at: Option<u64>,
 }
@@ -175,8 +181,13 @@ pub struct LearnerState {
     pub current_title: Option<String>,
     /// Labs whose checks all passed on the learner's own work.
     pub completed: Vec<String>,
-    /// Labs that are the reference solution's work.
+    /// Labs that are the reference solution's work through a plain
+    /// `lab solve` (the instructor's key, or an open workshop).
     pub with_solution: Vec<String>,
+    /// Labs that are the solution's work through `lab solve --catch-up`:
+    /// the learner asked for it to start the next lab. Apart from
+    /// `with_solution`, and neither is in `completed`.
+    pub caught_up: Vec<String>,
     /// Every failing check in every lab not complete, in lab order.
     pub failing: Vec<Failing>,
     /// Minutes since the last event.
@@ -285,7 +296,8 @@ impl ClassRoom {
         let entry = seen.labs.entry(event.lab.clone()).or_default();
         entry.checks = event.checks.clone();
         entry.hints = event.hints;
-        entry.solved = event.solved;
+        entry.solved = event.solved || event.caught_up;
+        entry.caught_up = event.caught_up;
         if event.kind == EventKind::Help {
             seen.help_requests += 1;
             entry.help_at = Some(now);
@@ -328,6 +340,7 @@ impl ClassRoom {
                     current_title: None,
                     completed: vec![],
                     with_solution: vec![],
+                    caught_up: vec![],
                     failing: vec![],
                     minutes_idle: None,
                     hints: 0,
@@ -336,7 +349,8 @@ impl ClassRoom {
                 });
                 continue;
             };
-            let (mut completed, mut with_solution, mut failing) = (vec![], vec![], vec![]);
+            let (mut completed, mut with_solution, mut caught_up, mut failing) =
+                (vec![], vec![], vec![], vec![]);
             let mut help_open = None;
             let mut hints = 0;
             for (li, lab) in self.labs.iter().enumerate() {
@@ -355,6 +369,10 @@ impl ClassRoom {
                             minutes: minutes(at, now),
                         });
                     }
+                }
+                if s.caught_up {
+                    caught_up.push(lab.slug.clone());
+                    continue;
                 }
                 if s.solved {
                     with_solution.push(lab.slug.clone());
@@ -387,6 +405,7 @@ impl ClassRoom {
                 current_title: current.map(|l| l.title.clone()),
                 completed,
                 with_solution,
+                caught_up,
                 failing,
                 minutes_idle: Some(minutes(seen.last_at, now)),
                 hints,
@@ -521,7 +540,24 @@ mod tests {
         let s = room.state(200);
         assert!(s.asking_for_help.is_empty());
         assert_eq!(s.learners[1].with_solution, vec!["00-setup"]);
+        assert!(s.learners[1].caught_up.is_empty());
         assert_eq!(s.learners[1].help_requests, 1);
         assert!(s.failing_checks.is_empty());
+    }
+
+    #[test]
+    fn a_catch_up_is_marked_apart_from_a_solve_and_a_pass() {
+        let mut room = room();
+        let caught = br#"{"learner":"ana","seed":7,"lab":"00-setup","kind":"check","checks":{"answer_seed":true},"solved":true,"caught_up":true,"time":1}"#;
+        room.accept(caught, 60).unwrap();
+        let solved =
+            br#"{"learner":"ben","seed":7,"lab":"01-data","kind":"solve","solved":true,"time":1}"#;
+        room.accept(solved, 60).unwrap();
+        let s = room.state(60);
+        let (ana, ben) = (&s.learners[0], &s.learners[1]);
+        assert_eq!(ana.caught_up, vec!["00-setup"]);
+        assert!(ana.with_solution.is_empty() && ana.completed.is_empty());
+        assert_eq!(ben.with_solution, vec!["01-data"]);
+        assert!(ben.caught_up.is_empty() && ben.completed.is_empty());
     }
 }

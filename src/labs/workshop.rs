@@ -449,6 +449,8 @@ pub struct LabRow {
     pub completed: usize,
     /// Complete after `lab solve`.
     pub with_solution: usize,
+    /// Of those, the ones a `lab solve --catch-up` made, to start the next lab.
+    pub caught_up: usize,
 }
 
 /// One table of the report; the terminal, Markdown and HTML forms all
@@ -604,6 +606,7 @@ pub fn class_report(catalog: &Catalog, learners: &[(String, ProgressFile)]) -> C
                 .filter_map(|(_, p)| p.labs.get(&lab.spec.slug))
                 .collect();
             let solved = progress.iter().filter(|l| l.used_solution()).count();
+            let caught_up = progress.iter().filter(|l| l.caught_up()).count();
             let own = progress
                 .iter()
                 .filter(|l| l.is_complete() && !l.used_solution())
@@ -613,6 +616,7 @@ pub fn class_report(catalog: &Catalog, learners: &[(String, ProgressFile)]) -> C
                 started: progress.len(),
                 completed: own,
                 with_solution: solved,
+                caught_up,
             }
         })
         .collect();
@@ -739,7 +743,13 @@ impl ClassReport {
         }
         tables.push(Table {
             title: Some("Labs"),
-            head: vec!["lab", "started", "completed", "with the solution"],
+            head: vec![
+                "lab",
+                "started",
+                "completed",
+                "with the solution",
+                "of them catch-up",
+            ],
             rows: self
                 .labs
                 .iter()
@@ -749,6 +759,7 @@ impl ClassReport {
                         l.started.to_string(),
                         l.completed.to_string(),
                         l.with_solution.to_string(),
+                        l.caught_up.to_string(),
                     ]
                 })
                 .collect(),

@@ -103,6 +103,11 @@ pub struct TrainConfig {
     pub engine: EngineKind,
     pub seed: u64,
     pub split: SplitMethod,
+    /// A SQL query whose columns (joined on `stay_id`) become extra numeric
+    /// features; it runs on `cdm.sqlite` beside the analysis table
+    /// (see `features::sql`). `None`: the data dictionary's features only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub features_sql: Option<std::path::PathBuf>,
 }
 
 impl Default for TrainConfig {
@@ -122,6 +127,7 @@ impl Default for TrainConfig {
             engine: EngineKind::Auto,
             seed: 42,
             split: SplitMethod::Hash,
+            features_sql: None,
         }
     }
 }

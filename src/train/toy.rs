@@ -116,6 +116,7 @@ fn stay(
         wbc: maybe!(0.15, rng.random_range(3.5..15.0)),
         bnp: maybe!(0.5, rng.random_range(20.0..400.0) + c(2) * 500.0),
         readmit_30d: u8::from(label),
+        extra: Default::default(),
     }
 }
 

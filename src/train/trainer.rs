@@ -229,7 +229,11 @@ struct Prepared {
 }
 
 fn prepare(job: &TrainJob) -> Result<Prepared> {
-    let rows = read_analysis_csv(&job.data)?;
+    let mut rows = read_analysis_csv(&job.data)?;
+    let extra = match &job.config.features_sql {
+        Some(query) => crate::features::sql::attach(&mut rows, &job.data, query)?,
+        None => Vec::new(),
+    };
     if let Some((i, r)) = rows.iter().enumerate().find(|(_, r)| r.readmit_30d > 1) {
         return Err(Error::bad_input(
             job.data.display(),
@@ -247,7 +251,7 @@ fn prepare(job: &TrainJob) -> Result<Prepared> {
             .collect()
     };
     let (train, valid) = (pick(Split::Train), pick(Split::Valid));
-    let transform = Transform::fit(&train)?;
+    let transform = Transform::fit(&train, &extra)?;
     if valid.is_empty() {
         return Err(Error::usage(format!(
             "{}: the validation split is empty ({} rows): the table needs more patients",
@@ -591,6 +595,11 @@ fn finish(
         .insert("data".into(), state.data_sha256.clone());
     if let Some(d) = manifest_digest {
         manifest.inputs.insert("data_manifest".into(), d);
+    }
+    if let Some(query) = &config.features_sql {
+        manifest
+            .inputs
+            .insert("features_sql".into(), sha256_file(query)?);
     }
     for (k, v) in rows {
         manifest.counts.insert(format!("rows_{k}"), v);

@@ -350,4 +350,121 @@ fn lab04_label_sql_is_judged_against_the_analysis_table() {
 
     solution_file(lab, &d, "label.sql");
     assert!(ws.check(lab).unwrap().complete);
+
+    lab04_leak_is_built_then_removed(&mut ws, lab, &d);
+}
+
+/// Lab 04's leak, on the solved workspace: the learner's post-discharge
+/// feature must lift the validation AUROC past the population's Bayes
+/// AUROC and to 0.95 (a fair feature can pass the first by the luck of a
+/// small validation split, not the second), and the honest run must be without it and back below 0.95. The
+/// starter (no runs, a NULL column), a window before the admission, the
+/// leak left in the honest run and the leak renamed there each fail the
+/// check they should, and no failure shows the ceiling.
+fn lab04_leak_is_built_then_removed(ws: &mut Workspace, lab: &Lab, d: &Path) {
+    let ids = [
+        "leak_in_model",
+        "leak_inflates",
+        "leak_near_one",
+        "honest_without_leak",
+        "honest_auroc",
+    ];
+    let passed = |ws: &mut Workspace| -> Vec<bool> {
+        let r = ws.check(lab).unwrap();
+        ids.iter().map(|id| by_id(&r, id).passed).collect()
+    };
+    let bayes: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(d.join("data/manifest.json")).unwrap()).unwrap();
+    let bayes = bayes["details"]["bayes_auroc"].as_f64().unwrap();
+    let auroc = |run: &str| -> f64 {
+        let m: serde_json::Value = serde_json::from_str(
+            &fs::read_to_string(d.join("runs").join(run).join("train_metrics.json")).unwrap(),
+        )
+        .unwrap();
+        m["valid_auroc"].as_f64().unwrap()
+    };
+    // The reference: the leak beats the ceiling, the honest run does not
+    // come near 1.
+    assert_eq!(passed(ws), [true; 5]);
+    assert!(auroc("leaky") > bayes && auroc("honest") < 0.95);
+    let train = |name: &str, sql: Option<&str>| {
+        let _ = fs::remove_dir_all(d.join("runs").join(name));
+        let mut args = vec![
+            "train",
+            "--data",
+            "clean/analysis.csv",
+            "--model",
+            "logreg",
+            "--epochs",
+            "50",
+            "--lr",
+            "0.1",
+            "--seed",
+            "1",
+            "--no-eval",
+            "--name",
+            name,
+        ];
+        if let Some(sql) = sql {
+            args.extend(["--features-sql", sql]);
+        }
+        succeeded(
+            std::process::Command::new(exe())
+                .args(&args)
+                .current_dir(d)
+                .output()
+                .unwrap(),
+        );
+    };
+    let no_ceiling = |ws: &mut Workspace| {
+        let r = ws.check(lab).unwrap();
+        for id in ids {
+            let c = by_id(&r, id);
+            assert!(!c.detail.contains(&bayes.to_string()), "{c:?}");
+            assert!(!c.detail.contains(&format!("{bayes:.3}")), "{c:?}");
+        }
+    };
+
+    // The starter: no runs at all.
+    fs::rename(d.join("runs"), d.join("runs-solved")).unwrap();
+    assert_eq!(passed(ws), [false; 5]);
+    // The starter's query trains, but its NULL column leaks nothing.
+    let starter = &lab.starter.iter().find(|(p, _)| p == "leak.sql").unwrap().1;
+    fs::write(d.join("leak.sql"), starter).unwrap();
+    train("leaky", Some("leak.sql"));
+    assert_eq!(passed(ws)[..3], [true, false, false]);
+    // A window before the admission: a fair feature under the leak's
+    // name, so the model is no better than the data allows.
+    let reference = solution_file(lab, d, "leak.sql");
+    let before = reference
+        .replace(
+            "r.visit_start_datetime > v.visit_end_datetime",
+            "r.visit_start_datetime < v.visit_start_datetime",
+        )
+        .replace(
+            "r.visit_start_datetime <= datetime(v.visit_end_datetime, '+30 days')",
+            "r.visit_start_datetime >= datetime(v.visit_start_datetime, '-30 days')",
+        );
+    assert_ne!(before, reference);
+    fs::write(d.join("leak.sql"), &before).unwrap();
+    train("leaky", Some("leak.sql"));
+    assert_eq!(passed(ws)[..3], [true, false, false]);
+    assert!(auroc("leaky") < bayes);
+    no_ceiling(ws);
+
+    // The leak left in the honest run, and the leak renamed there.
+    solution_file(lab, d, "leak.sql");
+    train("leaky", Some("leak.sql"));
+    train("honest", Some("leak.sql"));
+    assert_eq!(passed(ws), [true, true, true, false, false]);
+    fs::write(
+        d.join("renamed.sql"),
+        reference.replace("AS visits_30d_after", "AS follow_up_visits"),
+    )
+    .unwrap();
+    train("honest", Some("renamed.sql"));
+    assert_eq!(passed(ws), [true, true, true, true, false]);
+    train("honest", None);
+    assert_eq!(passed(ws), [true; 5]);
+    fs::remove_dir_all(d.join("runs-solved")).unwrap();
 }

@@ -376,7 +376,8 @@ fn solve_is_recorded_and_the_report_says_who_used_it() {
             lab: "00-setup".into(),
             started: 3,
             completed: 1,
-            with_solution: 2
+            with_solution: 2,
+            caught_up: 0
         }
     );
     let md = report.to_markdown();

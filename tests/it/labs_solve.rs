@@ -123,6 +123,13 @@ fn a_locked_workshop_refuses_solve_without_the_key_and_marks_a_catch_up() {
         vec!["00-setup (catch-up)"]
     );
     assert!(report.learners[0].completed.is_empty());
+    // The labs table counts the catch-up among the labs done with the
+    // solution, and apart.
+    assert_eq!(
+        (report.labs[0].with_solution, report.labs[0].caught_up),
+        (1, 1)
+    );
+    assert!(report.to_terminal().contains("of them catch-up"));
     assert_eq!(
         learners[0].1.labs["00-setup"].status(),
         "caught up with the solution"

@@ -1,7 +1,8 @@
 //! The live class view end to end: `carelab workshop serve` on a free port,
 //! three learners' real `lab` commands posting to it (one progressing, one
-//! stuck who runs `lab help`, one who forgot `--seed`), a roster learner
-//! who never connects, the JSON state, bad posts refused without changing
+//! stuck who runs `lab help`, one who forgot `--seed`, one who catches up
+//! with `lab solve --catch-up` and one who runs a plain `lab solve`), a
+//! roster learner who never connects, the JSON state, bad posts refused without changing
 //! anything, and the instructor's page rendered by a real browser.
 
 use std::io::{BufRead, Read, Write};
@@ -14,6 +15,8 @@ use serde_json::Value;
 const ANA: u64 = 31_001;
 const BEN: u64 = 31_002;
 const CLEO: u64 = 31_003;
+const EVE: u64 = 31_005;
+const FAY: u64 = 31_006;
 
 /// Stops the server however the test ends.
 struct Served(std::process::Child);
@@ -158,7 +161,7 @@ fn class_view_shows_the_room_and_refuses_bad_events() {
     let roster = d.join("roster.csv");
     std::fs::write(
         &roster,
-        format!("id,name,seed\nana,Ana,{ANA}\nben,Ben,{BEN}\ncleo,Cleo,{CLEO}\ndan,Dan,31004\n"),
+        format!("id,name,seed\nana,Ana,{ANA}\nben,Ben,{BEN}\ncleo,Cleo,{CLEO}\ndan,Dan,31004\neve,Eve,{EVE}\nfay,Fay,{FAY}\n"),
     )
     .unwrap();
     let token_file = d.join("class-token");
@@ -176,7 +179,7 @@ fn class_view_shows_the_room_and_refuses_bad_events() {
     let empty = state(addr);
     assert_eq!(
         empty["never_connected"],
-        serde_json::json!(["ana", "ben", "cleo", "dan"])
+        serde_json::json!(["ana", "ben", "cleo", "dan", "eve", "fay"])
     );
     assert!(empty["most_failing"].is_null());
 
@@ -276,6 +279,55 @@ fn class_view_shows_the_room_and_refuses_bad_events() {
     );
     assert!(!err.contains(&CLEO.to_string()), "{err}");
 
+    // eve's workshop allows catching up: she does not finish lab 00, runs
+    // `lab solve 0 --catch-up`, checks (it passes, on the solution's work)
+    // and starts lab 01. fay runs a plain `lab solve 0` (an open workshop).
+    let eve = d.join("eve");
+    let policy = format!(
+        "catch-up:{}",
+        carelab::labs::workspace::key_hash("the-instructors-key")
+    );
+    let eve_start = [
+        "lab",
+        "start",
+        "0",
+        "--seed",
+        &EVE.to_string(),
+        "--learner",
+        "eve",
+        "--solve-policy",
+        &policy,
+    ];
+    assert!(learner(&eve, class, &eve_start).status.success());
+    let caught = learner(&eve, class, &["lab", "solve", "0", "--catch-up"]);
+    assert!(
+        caught.status.success(),
+        "{}",
+        String::from_utf8_lossy(&caught.stderr)
+    );
+    let eve0 = eve.join("carelab-work/00-setup");
+    assert_eq!(
+        learner(&eve0, None, &["lab", "check", "0"]).status.code(),
+        Some(0)
+    );
+    assert!(learner(&eve, class, &["lab", "start", "1"])
+        .status
+        .success());
+    let fay = d.join("fay");
+    let fay_start = [
+        "lab",
+        "start",
+        "0",
+        "--seed",
+        &FAY.to_string(),
+        "--learner",
+        "fay",
+    ];
+    assert!(learner(&fay, class, &fay_start).status.success());
+    assert!(learner(&fay, class, &["lab", "solve", "0"])
+        .status
+        .success());
+
     let s = state(addr);
     assert_eq!(s["never_connected"], serde_json::json!(["dan"]));
     assert_eq!(s["seed_mismatches"], serde_json::json!(["cleo"]));
@@ -309,6 +361,19 @@ fn class_view_shows_the_room_and_refuses_bad_events() {
     );
     assert_eq!(c["seed_mismatch"], true);
     assert!(c["help_open"].is_null());
+
+    // A catch-up and a plain solve are marked apart, and neither is a pass.
+    let e = learner_row(&s, "eve");
+    assert_eq!(e["current_lab"], "01-data");
+    assert_eq!(e["caught_up"], serde_json::json!(["00-setup"]));
+    assert_eq!(e["with_solution"], serde_json::json!([]));
+    assert_eq!(e["completed"], serde_json::json!([]));
+    assert!(!titles(e).iter().any(|t| t.starts_with("00-setup")), "{e}");
+    let f = learner_row(&s, "fay");
+    assert_eq!(f["with_solution"], serde_json::json!(["00-setup"]));
+    assert_eq!(f["caught_up"], serde_json::json!([]));
+    assert_eq!(f["completed"], serde_json::json!([]));
+    assert_eq!(a["caught_up"], serde_json::json!([]));
 
     let dan = learner_row(&s, "dan");
     assert_eq!(dan["connected"], false);
@@ -476,12 +541,24 @@ fn page_renders_in_a_browser(addr: SocketAddr, dir: &Path) {
         r#"<tr id="learner-ben" class="help">"#,
         r#"<tr id="learner-cleo" class="mismatch">"#,
         r#"<tr id="learner-dan" class="never">"#,
+        r#"<tr id="learner-eve" class="caught-up">"#,
+        r#"<tr id="learner-fay" class="">"#,
     ] {
         assert!(dom.contains(row), "{row} not in the rendered page:\n{dom}");
     }
     assert!(dom.contains("STUCK in 00-setup"), "{dom}");
     assert!(dom.contains("answers.toml names your seed"), "{dom}");
     assert!(dom.contains("(roster: 31003)"), "{dom}");
+    // ana's pass, eve's catch-up and fay's solve, each in its own words.
+    assert!(dom.contains(r#"<td class="passed">00-setup</td>"#), "{dom}");
+    assert!(
+        dom.contains(r#"<span class="catchup">00-setup (catch-up)</span>"#),
+        "{dom}"
+    );
+    assert!(
+        dom.contains(r#"<span class="solve">00-setup (lab solve)</span>"#),
+        "{dom}"
+    );
 }
 
 /// The tables of a Markdown report: headings and rows of cells.
