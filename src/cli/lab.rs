@@ -737,6 +737,8 @@ pub fn run_workshop(args: WorkshopCommand, ui: &Ui) -> Result<u8> {
 
 /// A certificate for each learner who completed a lab on their own work,
 /// named by the roster where it has a name; returns how many were written.
+/// A learner whose work used another seed than the roster's gets none: the
+/// report lists them, and the instructor decides.
 fn write_certificates(
     report: &workshop::ClassReport,
     roster: &[workshop::Learner],
@@ -744,7 +746,13 @@ fn write_certificates(
     dir: &std::path::Path,
 ) -> Result<usize> {
     let mut made = 0;
-    for row in &report.learners {
+    let other_seed = |learner: &str| {
+        report
+            .roster
+            .as_ref()
+            .is_some_and(|r| r.seed_mismatches.iter().any(|m| m.learner == learner))
+    };
+    for row in report.learners.iter().filter(|r| !other_seed(&r.learner)) {
         let name = roster
             .iter()
             .find(|l| l.id == row.learner && !l.name.is_empty())

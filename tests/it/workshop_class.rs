@@ -681,6 +681,20 @@ fn workshop_report_reads_the_roster() {
         None,
         &["lab", "start", "0", "--learner", "cleo", "--workspace", "."],
     );
+    // cleo does lab 00 herself, but on seed 42, not her roster seed
+    let cleo0 = cleo.join("00-setup");
+    let doctor = learner(&cleo0, None, &["doctor", "--workspace", "..", "--json"]);
+    let cores = serde_json::from_slice::<Value>(&doctor.stdout).unwrap()["cores"].clone();
+    std::fs::write(cleo0.join("doctor.json"), &doctor.stdout).unwrap();
+    std::fs::write(
+        cleo0.join("answers.toml"),
+        format!("seed = 42\ncores = {cores}\n"),
+    )
+    .unwrap();
+    assert_eq!(
+        learner(&cleo0, None, &["lab", "check", "0"]).status.code(),
+        Some(0)
+    );
     // eve is not on the roster; she does lab 00 on her own work.
     let eve = class.join("eve");
     learner(
@@ -760,7 +774,8 @@ fn workshop_report_reads_the_roster() {
     );
     assert_eq!(r["roster"]["not_on_roster"], serde_json::json!(["eve"]));
 
-    // Certificates: eve's own work, none for ben (lab solve) or ana (failing).
+    // Certificates: eve's own work, none for ben (lab solve), ana (failing)
+    // or cleo (her own work, but on another seed than the roster's).
     let out = learner(
         d,
         None,
