@@ -28,36 +28,14 @@ pub fn database_for(table: &Path) -> PathBuf {
 /// but `stay_id` into `rows`' extra features. Returns the new feature names,
 /// in the query's column order.
 pub fn attach(rows: &mut [AnalysisRow], table: &Path, query: &Path) -> Result<Vec<String>> {
-    let sql = std::fs::read_to_string(query).map_err(|e| {
-        Error::bad_input(
-            query.display(),
-            None,
-            "a SQL query (--features-sql)",
-            e.to_string(),
-        )
-    })?;
     let db = database_for(table);
-    if !db.is_file() {
-        return Err(Error::bad_input(
-            db.display(),
-            None,
-            "the OMOP CDM database ingest writes beside the analysis table (--features-sql runs on it)",
-            "no such file",
-        ));
-    }
-    let conn =
-        rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .map_err(|e| {
-                Error::bad_input(db.display(), None, "a SQLite database", e.to_string())
-            })?;
-    let sql_error = |e: rusqlite::Error| {
-        Error::bad_input(
-            query.display(),
-            None,
-            "a query SQLite can run",
-            e.to_string(),
-        )
-    };
+    let (conn, sql) = crate::formats::sql_query::open(
+        &db,
+        "the OMOP CDM database ingest writes beside the analysis table (--features-sql runs on it)",
+        query,
+        "a SQL query (--features-sql)",
+    )?;
+    let sql_error = crate::formats::sql_query::error(query);
     let mut stmt = conn.prepare(&sql).map_err(sql_error)?;
     let names: Vec<String> = stmt.column_names().iter().map(|s| s.to_string()).collect();
     let Some(key) = names.iter().position(|n| n == "stay_id") else {

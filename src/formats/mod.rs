@@ -5,4 +5,5 @@ pub mod fhir;
 pub mod hl7v2;
 pub mod legacy;
 pub mod named_csv;
+pub mod sql_query;
 pub mod table;

@@ -46,29 +46,13 @@ pub fn compare(
     key: &str,
     columns: &[String],
 ) -> Result<SqlVerdict> {
-    let sql = std::fs::read_to_string(query)
-        .map_err(|e| Error::bad_input(query.display(), None, "your SQL query", e.to_string()))?;
-    if !db.is_file() {
-        return Err(Error::bad_input(
-            db.display(),
-            None,
-            "the SQLite database ingest writes",
-            "no such file",
-        ));
-    }
-    let conn =
-        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .map_err(|e| {
-                Error::bad_input(db.display(), None, "a SQLite database", e.to_string())
-            })?;
-    let sql_error = |e: rusqlite::Error| {
-        Error::bad_input(
-            query.display(),
-            None,
-            "a query SQLite can run",
-            e.to_string(),
-        )
-    };
+    let (conn, sql) = crate::formats::sql_query::open(
+        db,
+        "the SQLite database ingest writes",
+        query,
+        "your SQL query",
+    )?;
+    let sql_error = crate::formats::sql_query::error(query);
     let mut stmt = conn.prepare(&sql).map_err(sql_error)?;
     let names: Vec<String> = stmt.column_names().iter().map(|s| s.to_string()).collect();
     let position = |want: &str| {
