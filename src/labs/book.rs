@@ -8,8 +8,8 @@
 //! relative link to a Markdown file is checked, because mdBook only warns
 //! about those and a guide with a missing lab chapter must fail loudly (in
 //! the tests, too). Each build writes two editions: the whole guide, and in
-//! [`LEARNER_DIR`] the learners' copy without the instructor part, so its
-//! `print.html` can be handed out.
+//! [`LEARNER_DIR`] the learners' copy without the instructor part (links to
+//! it left as plain text), so its `print.html` can be handed out.
 
 use std::fs;
 use std::net::SocketAddr;
@@ -219,7 +219,12 @@ fn build_edition(book_dir: &Path, out: Option<&Path>, learner: bool) -> Result<P
         book.config.build.build_dir = out.to_path_buf();
     }
     if learner {
-        book.book.items = without_part(std::mem::take(&mut book.book.items), INSTRUCTOR_PART);
+        let all = std::mem::take(&mut book.book.items);
+        let dropped = chapter_paths(&all);
+        book.book.items = without_part(all, INSTRUCTOR_PART);
+        let kept = chapter_paths(&book.book.items);
+        let gone: Vec<PathBuf> = dropped.into_iter().filter(|p| !kept.contains(p)).collect();
+        unlink(&mut book.book.items, &gone);
     }
     book.build()
         .map_err(|e| Error::failure(format!("building the book: {e:#}")))?;
@@ -253,6 +258,42 @@ fn without_part(
             !inside
         })
         .collect()
+}
+
+/// The source paths of every chapter in `items`, sub-chapters included.
+fn chapter_paths(items: &[mdbook_driver::book::BookItem]) -> Vec<PathBuf> {
+    use mdbook_driver::book::BookItem;
+    let mut paths = Vec::new();
+    for item in items {
+        if let BookItem::Chapter(c) = item {
+            paths.extend(c.path.clone());
+            paths.extend(chapter_paths(&c.sub_items));
+        }
+    }
+    paths
+}
+
+/// Turn Markdown links to the chapters in `gone` into their plain text, so
+/// an edition without those chapters has no dead links to them.
+fn unlink(items: &mut [mdbook_driver::book::BookItem], gone: &[PathBuf]) {
+    use mdbook_driver::book::BookItem;
+    for item in items {
+        let BookItem::Chapter(c) = item else { continue };
+        if let Some(path) = &c.path {
+            // Links are relative to the chapter's folder under src/.
+            let up = "../".repeat(path.components().count().saturating_sub(1));
+            for target in gone {
+                let rel = format!("{up}{}", target.to_string_lossy().replace('\\', "/"));
+                let link = regex::Regex::new(&format!(
+                    r"\[([^\]]*)\]\({}(#[^)]*)?\)",
+                    regex::escape(&rel)
+                ))
+                .expect("an escaped path is a valid pattern");
+                c.content = link.replace_all(&c.content, "$1").into_owned();
+            }
+        }
+        unlink(&mut c.sub_items, gone);
+    }
 }
 
 /// Serve a built book at `addr` until interrupted; `on_ready` gets the
@@ -430,6 +471,33 @@ mod tests {
         assert_eq!(
             names,
             ["Intro", "# Labs", "Lab 00", "# Appendix", "Glossary"]
+        );
+    }
+
+    #[test]
+    fn links_to_a_dropped_chapter_become_plain_text() {
+        use mdbook_driver::book::{BookItem, Chapter};
+        let text = "See the [Instructor guide](instructor/guide.md#day) and [setup](setup.md).";
+        let nested = "Ask ([guide](../instructor/guide.md)); [not it](instructor/guide.md).";
+        let mut items = vec![
+            BookItem::Chapter(Chapter::new("Intro", text.into(), "intro.md", vec![])),
+            BookItem::Chapter(Chapter::new("Lab", nested.into(), "labs/00.md", vec![])),
+        ];
+        unlink(&mut items, &[PathBuf::from("instructor/guide.md")]);
+        let contents: Vec<&str> = items
+            .iter()
+            .map(|i| match i {
+                BookItem::Chapter(c) => c.content.as_str(),
+                _ => "",
+            })
+            .collect();
+        assert_eq!(
+            contents,
+            [
+                "See the Instructor guide and [setup](setup.md).",
+                // From labs/, only ../instructor/guide.md is the guide.
+                "Ask (guide); [not it](instructor/guide.md)."
+            ]
         );
     }
 

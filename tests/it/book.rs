@@ -55,6 +55,11 @@ fn the_binary_alone_builds_both_editions_of_its_own_guide() {
         "the learners' print.html holds the instructor guide"
     );
     assert!(!html.join("learner/instructor/guide.html").exists());
+    // ... and no page of it links there.
+    let intro = fs::read_to_string(html.join("learner/introduction.html")).unwrap();
+    assert!(!intro.contains("instructor/guide.html"), "dead link");
+    let intro = fs::read_to_string(html.join("introduction.html")).unwrap();
+    assert!(intro.contains("instructor/guide.html"));
     // Everything else is in both: every lab's README, included from labs/.
     for copy in [&full, &learner] {
         assert!(copy.contains("What you would do differently in production"));
