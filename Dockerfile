@@ -9,9 +9,8 @@
 # shared library the binary links.
 
 FROM rust:1.88-bookworm AS build
-# The binary finds the book at the path it was built in
-# (CARGO_MANIFEST_DIR/book), so it is built where the runtime stage puts
-# the book: /opt/carelab.
+# The guide's and the labs' sources are compiled into the binary; no path
+# of this stage is needed at run time.
 WORKDIR /opt/carelab
 COPY Cargo.toml Cargo.lock ./
 COPY benches benches
@@ -35,16 +34,16 @@ COPY --from=build /opt/carelab/target/release/carelab /usr/local/bin/carelab
 RUN mkdir -p /usr/share/bash-completion/completions /usr/local/share/man/man1 \
  && carelab completions bash > /usr/share/bash-completion/completions/carelab \
  && carelab man > /usr/local/share/man/man1/carelab.1
-# Owned by the learner: `carelab book` writes the HTML into book/book.
-COPY --chown=carelab:carelab book /opt/carelab/book
+# The guide's HTML, built by the binary from the sources inside it
+# (learners' edition, without the instructor part, in book/learner/).
+RUN carelab book --out /opt/carelab/book
 COPY --chown=carelab:carelab labs /opt/carelab/labs
 COPY --chown=carelab:carelab datasets /opt/carelab/datasets
 USER carelab
 WORKDIR /home/carelab
 # 8080: `carelab serve` (its default --addr port; in a container pass
 #       --addr 0.0.0.0:8080 so the port mapping reaches it).
-# 3000: the book, `carelab book --serve 3000`. The book server binds
-#       127.0.0.1 only, so from the host reach it with `--network host`
-#       (Linux) or build it with `carelab book --out` into a mounted folder.
+# 3000: the book, `carelab book --serve --addr 0.0.0.0:3000` (its default
+#       --addr is 127.0.0.1:3000, which a port mapping cannot reach).
 EXPOSE 8080 3000
 CMD ["carelab", "tour"]

@@ -341,6 +341,25 @@ pub fn list_files(dir: impl AsRef<Path>) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
+/// The scratch folder, removed when dropped (also on an error).
+pub struct ScratchDir(pub PathBuf);
+
+impl ScratchDir {
+    pub fn create(path: PathBuf) -> Result<ScratchDir> {
+        if path.exists() {
+            std::fs::remove_dir_all(&path).at(&path)?;
+        }
+        std::fs::create_dir_all(&path).at(&path)?;
+        Ok(ScratchDir(path))
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,7 +14,7 @@ use carelab::ui::Ui;
 pub struct RunLabsArgs {
     /// Labs to run, by number or slug (default: every lab chapter).
     pub labs: Vec<String>,
-    /// The book's folder (default: book/ of the source tree carelab was built from).
+    /// The book's folder, with labs/ beside it (default: the guide inside carelab).
     #[arg(long)]
     pub dir: Option<PathBuf>,
     /// Chapters run at the same time.
@@ -35,7 +35,9 @@ pub struct RunLabsArgs {
 }
 
 pub fn run(args: RunLabsArgs, ui: &Ui) -> Result<u8> {
-    let dir = args.dir.clone().unwrap_or_else(book::source_dir);
+    // Kept to the end: the embedded guide's chapters live in its scratch folder.
+    let sources = book::Sources::resolve(args.dir.clone())?;
+    let dir = sources.dir.clone();
     let mut chapters = book_run::lab_chapters(&dir)?;
     if !args.labs.is_empty() {
         let catalog = Catalog::builtin()?;

@@ -1,6 +1,7 @@
 //! `carelab lab ...`, `carelab workshop ...` and `carelab book`: arguments
 //! and printing; the work is in `carelab::labs`.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use carelab::error::{Error, IoContext, Result};
@@ -852,13 +853,20 @@ pub struct BookArgs {
     /// Open the built guide in your browser.
     #[arg(long)]
     pub open: bool,
-    /// Serve the guide on http://127.0.0.1:PORT until Ctrl-C.
-    #[arg(long, value_name = "PORT")]
-    pub serve: Option<u16>,
-    /// Where to write the HTML (default book/book).
+    /// Serve the guide over HTTP at --addr until Ctrl-C.
+    #[arg(long)]
+    pub serve: bool,
+    /// Where --serve listens. 0.0.0.0:3000 lets the room reach it: anyone on
+    /// the network then reads the whole guide, instructor part included.
+    #[arg(long, default_value = "127.0.0.1:3000", requires = "serve")]
+    pub addr: SocketAddr,
+    /// Where to write the HTML (default carelab-book, or with --dir the
+    /// build folder its book.toml names). The learners' edition, without
+    /// the instructor part, goes to its learner/ folder.
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// The book's folder (default: book/ of the source tree carelab was built from).
+    /// Build an edited copy of the guide from this folder (holding
+    /// book.toml, with labs/ beside it) instead of the edition inside carelab.
     #[arg(long)]
     pub dir: Option<PathBuf>,
 }
@@ -891,26 +899,54 @@ pub fn run_book(args: BookArgs, ui: &Ui) -> Result<u8> {
         Some(BookAction::RunLabs(a)) => return super::book_run::run(a, ui),
         None => {}
     }
-    let dir = args.dir.clone().unwrap_or_else(book::source_dir);
-    ui.info(format!("Building the guide from {}...", dir.display()));
-    let root = book::build(&dir, args.out.as_deref())?;
+    let sources = book::Sources::resolve(args.dir.clone())?;
+    let out = match (&args.out, sources.embedded) {
+        (Some(out), _) => Some(out.clone()),
+        (None, true) => Some(PathBuf::from("carelab-book")),
+        (None, false) => None,
+    };
+    if sources.embedded {
+        ui.info(format!(
+            "Building the guide of carelab {}...",
+            env!("CARGO_PKG_VERSION")
+        ));
+    } else {
+        ui.info(format!(
+            "Building the guide from {}...",
+            sources.dir.display()
+        ));
+    }
+    let root = book::build(&sources.dir, out.as_deref())?;
+    drop(sources);
     let index = root.join("index.html");
-    ui.result(&serde_json::json!({ "html": root, "index": index }), || {
-        format!("The guide is at {}", index.display())
-    });
-    match args.serve {
-        Some(port) => {
-            let open = args.open;
-            book::serve(root, port, |addr| {
-                let url = format!("http://{addr}/");
-                ui.info(format!("Serving the guide on {url} (Ctrl-C to stop)"));
-                if open {
-                    open_or_warn(&url, ui);
-                }
-            })?;
-        }
-        None if args.open => open_or_warn(&index.display().to_string(), ui),
-        None => {}
+    let learner = root.join(book::LEARNER_DIR).join("print.html");
+    ui.result(
+        &serde_json::json!({ "html": root, "index": index, "learner_print": learner }),
+        || {
+            format!(
+                "The guide is at {}\nThe learners' printable copy (no instructor guide) is at {}",
+                index.display(),
+                learner.display()
+            )
+        },
+    );
+    if args.serve {
+        let open = args.open;
+        book::serve(root, args.addr, |addr| {
+            let url = format!("http://{addr}/");
+            if !addr.ip().is_loopback() {
+                ui.warn(format!(
+                    "{addr} is reachable from other machines: anyone on the network who reaches this port reads the whole guide, the instructor guide included. Learners' copy: {url}{}/",
+                    book::LEARNER_DIR
+                ));
+            }
+            ui.info(format!("Serving the guide on {url} (Ctrl-C to stop)"));
+            if open {
+                open_or_warn(&url, ui);
+            }
+        })?;
+    } else if args.open {
+        open_or_warn(&index.display().to_string(), ui);
     }
     Ok(0)
 }

@@ -370,24 +370,7 @@ pub fn part_of(key: &str, parts: usize) -> usize {
     (h % parts.max(1) as u64) as usize
 }
 
-/// The scratch folder, removed when dropped (also on an error).
-pub struct ScratchDir(pub PathBuf);
-
-impl ScratchDir {
-    pub fn create(path: PathBuf) -> Result<ScratchDir> {
-        if path.exists() {
-            std::fs::remove_dir_all(&path).at(&path)?;
-        }
-        std::fs::create_dir_all(&path).at(&path)?;
-        Ok(ScratchDir(path))
-    }
-}
-
-impl Drop for ScratchDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+pub use crate::artifact::ScratchDir;
 
 #[cfg(test)]
 mod tests {

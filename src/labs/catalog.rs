@@ -1,7 +1,8 @@
 //! The labs that ship with CareLab, embedded in the binary.
 //!
 //! Every file under `labs/` is compiled in with `include_str!` through the
-//! table below, so `carelab lab list` works from any folder in a fresh clone.
+//! table below, so `carelab lab list` works from any folder with only the
+//! binary: no source tree, no path compiled in.
 //! A unit test compares the table with the folder on disk, so a file added
 //! to a lab without a line here fails the tests instead of going missing.
 //! A hospital's own labs live in a folder beside the binary (`--labs-dir`,
@@ -10,7 +11,7 @@
 //! it, so a lab author can also try edits to a shipped lab live.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::error::{Error, IoContext, Result};
 
@@ -32,14 +33,18 @@ pub struct Catalog {
     pub labs: Vec<Lab>,
 }
 
+/// `embed!("dir"; "a/b.toml", ...)`: (path under `dir/`, contents) for each
+/// file, read at compile time. The guide's sources use it too (`book.rs`).
 macro_rules! embed {
-    ($($path:literal),* $(,)?) => {
-        &[$(($path, include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/labs/", $path)))),*]
+    ($dir:literal; $($path:literal),* $(,)?) => {
+        &[$(($path, include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/", $dir, "/", $path)))),*]
     };
 }
+pub(crate) use embed;
 
 /// Every lab file: path under `labs/`, contents.
 pub const EMBEDDED: &[(&str, &str)] = embed![
+    "labs";
     "00-setup/lab.toml",
     "00-setup/README.md",
     "00-setup/starter/answers.toml",
@@ -315,14 +320,14 @@ fn read_tree(dir: &Path, prefix: &str) -> Result<Vec<(String, String)>> {
     Ok(files)
 }
 
-/// The `labs/` folder of the source tree this binary was built from.
-pub fn source_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("labs")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The `labs/` folder of the source tree the tests run in.
+    fn source_dir() -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("labs")
+    }
 
     #[test]
     fn embedded_table_matches_the_labs_folder() {

@@ -4,7 +4,7 @@ use std::fs;
 
 #[test]
 fn book_builds_with_lab_readmes_included() {
-    let book = carelab::labs::book::source_dir();
+    let book = repo().join("book");
     assert_eq!(
         carelab::labs::book::lint(&book).unwrap(),
         Vec::<String>::new()
@@ -26,6 +26,107 @@ fn book_builds_with_lab_readmes_included() {
             "{slug}: README not included"
         );
     }
+}
+
+#[test]
+fn the_binary_alone_builds_both_editions_of_its_own_guide() {
+    // From a folder with no source tree: the guide comes out of the binary.
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_carelab"))
+        .args(["--json", "book", "--out", "html"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let reply: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let html = dir.path().join("html");
+    assert_eq!(
+        std::path::Path::new(reply["learner_print"].as_str().unwrap()),
+        html.join("learner/print.html")
+    );
+    let full = fs::read_to_string(html.join("print.html")).unwrap();
+    let learner = fs::read_to_string(html.join("learner/print.html")).unwrap();
+    // The instructor guide's own sections: in the whole guide only.
+    for text in ["Before the day", "Instructor guide"] {
+        assert!(full.contains(text), "full print.html lacks {text:?}");
+    }
+    assert!(
+        !learner.contains("Before the day"),
+        "the learners' print.html holds the instructor guide"
+    );
+    assert!(!html.join("learner/instructor/guide.html").exists());
+    // ... and no page of it links there.
+    let intro = fs::read_to_string(html.join("learner/introduction.html")).unwrap();
+    assert!(!intro.contains("instructor/guide.html"), "dead link");
+    let intro = fs::read_to_string(html.join("introduction.html")).unwrap();
+    assert!(intro.contains("instructor/guide.html"));
+    // Everything else is in both: every lab's README, included from labs/.
+    for copy in [&full, &learner] {
+        assert!(copy.contains("What you would do differently in production"));
+    }
+    assert!(html.join("labs/01-data.html").is_file());
+    assert!(html.join("learner/labs/01-data.html").is_file());
+    // The built figures come along.
+    assert!(html.join("figures/roi.svg").is_file());
+}
+
+/// `carelab book --serve --addr ADDR` from a folder with no source tree:
+/// the stderr lines up to "Serving the guide on URL", and the body of
+/// GET /learner/print.html from it.
+fn serve_and_fetch(addr: &str) -> (Vec<String>, String) {
+    use std::io::{BufRead, Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_carelab"))
+        .args(["book", "--out", "html", "--serve", "--addr", addr])
+        .current_dir(dir.path())
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = Vec::new();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let port: u16 = loop {
+        let mut line = String::new();
+        if stderr.read_line(&mut line).unwrap() == 0 {
+            let _ = child.kill();
+            panic!("book --serve ended: {lines:?}");
+        }
+        lines.push(line.trim_end().to_string());
+        if let Some(url) = line.trim().strip_prefix("Serving the guide on http://") {
+            let host_port = url.split('/').next().unwrap();
+            break host_port.rsplit(':').next().unwrap().parse().unwrap();
+        }
+    };
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    conn.write_all(b"GET /learner/print.html HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut reply = String::new();
+    conn.read_to_string(&mut reply).unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        reply.starts_with("HTTP/1.1 200"),
+        "{}",
+        &reply[..reply.len().min(200)]
+    );
+    (lines, reply)
+}
+
+#[test]
+fn the_guide_is_served_at_the_address_given_with_a_warning_beyond_loopback() {
+    let (lines, page) = serve_and_fetch("127.0.0.1:0");
+    assert!(page.contains("Lab 01") && !page.contains("Before the day"));
+    assert!(
+        !lines.iter().any(|l| l.starts_with("warning:")),
+        "{lines:?}"
+    );
+    let (lines, _) = serve_and_fetch("0.0.0.0:0");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("warning: 0.0.0.0:") && l.contains("instructor guide")),
+        "{lines:?}"
+    );
 }
 
 #[test]

@@ -16,6 +16,8 @@ mod audit_cli;
 mod bench_serve;
 mod book;
 mod book_run;
+#[cfg(target_os = "linux")]
+mod bundle;
 mod cdm;
 mod cli_conventions;
 mod cli_pipe;
