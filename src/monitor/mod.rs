@@ -6,10 +6,11 @@
 //! needs; `stats` holds PSI, KS and chi-squared; `compare` judges features,
 //! the score, codes and units, and performance per `window`; `estimate`
 //! estimates performance from scores alone where labels have not come;
-//! `report` writes it all down.
+//! `report` writes it all down, `html` as one self-contained page.
 
 pub mod compare;
 pub mod estimate;
+pub mod html;
 pub mod input;
 pub mod profile;
 pub mod report;

@@ -1,5 +1,5 @@
 //! Writing a comparison: `report.json` (everything), `report.md` (for
-//! people and tickets), SVG plots (PSI by feature; reference vs current
+//! people and tickets), `report.html` (one self-contained page), SVG plots (PSI by feature; reference vs current
 //! histograms of the worst features), and `manifest.json`.
 
 use std::path::Path;
@@ -221,7 +221,7 @@ pub fn markdown(r: &Report) -> String {
     }
     md.push_str("\nPSI thresholds: warn at ");
     md.push_str(&format!(
-        "{}, alert at {}. {} Plots: `psi.svg`, `hist-<feature>.svg`.\n",
+        "{}, alert at {}. {} Plots: `psi.svg`, `hist-<feature>.svg`; the same with estimated and realised performance over time in `report.html`.\n",
         r.thresholds.psi_warn,
         r.thresholds.psi_alert,
         tests_line(r)
@@ -382,7 +382,12 @@ pub fn plots(r: &Report) -> Vec<Plot> {
 pub fn write(r: &Report, out: &Path, inputs: &[(&str, String)]) -> Result<Vec<String>> {
     write_json(out.join("report.json"), r)?;
     write_atomic(out.join("report.md"), markdown(r).as_bytes())?;
-    let mut files = vec!["report.json".to_string(), "report.md".to_string()];
+    write_atomic(out.join("report.html"), super::html::html(r).as_bytes())?;
+    let mut files = vec![
+        "report.json".to_string(),
+        "report.md".to_string(),
+        "report.html".to_string(),
+    ];
     for plot in plots(r) {
         let name = format!("{}.svg", plot.file_stem);
         write_atomic(out.join(&name), svg(&plot)?.as_bytes())?;

@@ -180,6 +180,15 @@ fn drift_2025_flags_creatinine_and_the_new_diabetes_codes_with_causes() {
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(md.contains("**creatinine** (alert)"));
     assert!(out.join("hist-creatinine.svg").is_file());
+    // the page has the flagged feature with its plot inline, and the code change
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    let creatinine = html
+        .split(r#"<div class="figure" id="feature-creatinine">"#)
+        .nth(1)
+        .expect("creatinine flagged in report.html");
+    assert!(creatinine.contains("<svg") && creatinine.contains("creatinine: share by bin"));
+    assert!(html.contains(r#"<p id="verdict" class="verdict alert">"#));
+    assert!(html.contains("E11.65"));
 }
 
 /// The other side of the cause rule: more heart failure and no change in
@@ -554,4 +563,76 @@ fn performance_is_estimated_before_the_labels_and_concept_shift_is_missed_and_sa
     assert!(notes.contains("concept shift"), "{notes}");
     let md = std::fs::read_to_string(d.path().join("late/report.md")).unwrap();
     assert!(md.contains("## Estimated performance"), "{md}");
+    report_html_renders_in_a_browser(&d.path().join("late"), d.path());
+}
+
+/// report.html stands alone (nothing fetched: no URL in it at all) and a
+/// real browser renders it: headless Chromium's DOM holds the verdict, the
+/// performance plots and table, the feature table and the notes.
+fn report_html_renders_in_a_browser(out: &Path, dir: &Path) {
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(
+        !html.contains("http://") && !html.contains("https://") && !html.contains("<script"),
+        "report.html fetches nothing and runs nothing"
+    );
+    let browser = std::env::var("CARELAB_CHROMIUM").unwrap_or_else(|_| "chromium".into());
+    let required = std::env::var("CARELAB_REQUIRE_CHECKERS").as_deref() == Ok("1");
+    let found = Command::new(&browser)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            !required,
+            "CARELAB_REQUIRE_CHECKERS=1 but no `{browser}` to render report.html"
+        );
+        eprintln!("skipped the browser check: no `{browser}` (install Debian's chromium, or set CARELAB_CHROMIUM)");
+        return;
+    }
+    let dumped = dir.join("report-dom.html");
+    let mut child = Command::new(&browser)
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom"])
+        .arg(format!(
+            "--user-data-dir={}",
+            dir.join("chromium-profile").display()
+        ))
+        .arg(format!("file://{}", out.join("report.html").display()))
+        .stdout(std::fs::File::create(&dumped).unwrap())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > std::time::Duration::from_secs(180) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{browser} did not finish rendering report.html in 180 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let dom = std::fs::read_to_string(&dumped).unwrap();
+    for part in [
+        r#"<p id="verdict" class="verdict"#,
+        r#"<div class="figure" id="performance-AUROC"><svg"#,
+        "AUROC: estimated and realised by window",
+        r#"<table id="performance-table">"#,
+        "<polygon points=",
+        r#"<h2 id="features">Every feature</h2>"#,
+        "the estimate missed",
+    ] {
+        assert!(
+            dom.contains(part),
+            "{part} not in the rendered report:\n{dom}"
+        );
+    }
+    // one plotted estimate per window, and the window's label under it
+    let r: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    for w in r["windows"].as_array().unwrap() {
+        let label = w["window"]["label"].as_str().unwrap();
+        assert!(
+            dom.contains(&format!("<td>{label}</td>")),
+            "{label} not in the rendered table"
+        );
+    }
 }
