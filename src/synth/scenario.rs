@@ -2,7 +2,7 @@
 //!
 //! A scenario holds numbers and choices, never code: the window, the
 //! population mix, prevalence multipliers, the units and codes a site
-//! exports, drift and defect rates. The four built-in scenarios are embedded
+//! exports, drift and defect rates. The built-in scenarios are embedded
 //! in the binary so `--scenario baseline` works from any directory; a path
 //! ending in `.toml` reads that file instead.
 
@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{toml_error, Error, IoContext, Result};
 
 /// The built-in scenarios: (name, TOML text).
-pub const BUILT_IN: [(&str, &str); 5] = [
+pub const BUILT_IN: [(&str, &str); 6] = [
     (
         "baseline",
         include_str!("../../datasets/scenarios/baseline.toml"),
@@ -31,6 +31,10 @@ pub const BUILT_IN: [(&str, &str); 5] = [
     (
         "drift-2025",
         include_str!("../../datasets/scenarios/drift-2025.toml"),
+    ),
+    (
+        "elective-2025",
+        include_str!("../../datasets/scenarios/elective-2025.toml"),
     ),
     (
         "concept-shift-2025",
