@@ -290,6 +290,9 @@ pub fn performance_svg(
     Some(s)
 }
 
+/// Reads one figure out of a set of figures.
+type Get = fn(&Figures) -> Option<f64>;
+
 const STYLE: &str = "body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222;line-height:1.4}\
 table{border-collapse:collapse;margin:1em 0;font-size:13px}td,th{border:1px solid #ccc;padding:3px 7px;text-align:left}\
 th{background:#f3f3f3}.verdict{font-size:1.4em;padding:.4em .8em;display:inline-block;border-radius:4px}\
@@ -423,7 +426,7 @@ fn performance_section(h: &mut String, r: &Report) {
         fmt(b.threshold),
         esc(&b.threshold_source)
     );
-    let plots: [(&str, Option<f64>, fn(&Figures) -> Option<f64>); 4] = [
+    let plots: [(&str, Option<f64>, Get); 4] = [
         ("AUROC", b.reference.auroc, |f| f.auroc),
         ("precision", b.reference.precision, |f| f.precision),
         ("recall", b.reference.recall, |f| f.recall),

@@ -22,7 +22,7 @@ pub enum Input {
     /// A prediction log: features and scores as served.
     Log(Sample),
     /// A saved reference profile.
-    Profile(Profile),
+    Profile(Box<Profile>),
 }
 
 /// Read a side, deciding what it is from the path.
@@ -35,7 +35,7 @@ pub fn read_input(path: &Path) -> Result<Input> {
         return Ok(Input::Log(read_log(path)?));
     }
     if name.ends_with(".json") {
-        return Ok(Input::Profile(read_profile(path)?));
+        return Ok(Input::Profile(Box::new(read_profile(path)?)));
     }
     if name.ends_with(".csv") || name.ends_with(".parquet") {
         let rows = read_table::<AnalysisRow>(path)?;

@@ -98,7 +98,7 @@ pub fn make_profile(
     let operating = operating(model, t)?;
     let model = model.map(load_model).transpose()?;
     match input::read_input(data)? {
-        Input::Profile(p) => Ok(p),
+        Input::Profile(p) => Ok(*p),
         other => Ok(Profile::from_sample(
             &sample_of(other, model.as_ref())?,
             bins,
@@ -140,7 +140,7 @@ pub fn run(o: &MonitorOptions) -> Result<Report> {
     let operating = operating(o.model.as_deref(), &o.thresholds)?;
     let model = o.model.as_deref().map(load_model).transpose()?;
     let reference = match input::read_input(&o.reference)? {
-        Input::Profile(p) => p,
+        Input::Profile(p) => *p,
         other => Profile::from_sample(
             &sample_of(other, model.as_ref())?,
             o.thresholds.bins,
