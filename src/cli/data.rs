@@ -18,7 +18,7 @@ pub enum DataCommand {
 
 #[derive(Debug, clap::Args)]
 pub struct GenerateArgs {
-    /// Built-in scenario (baseline, legacy-messy, site-b, drift-2025) or a
+    /// Built-in scenario (baseline, legacy-messy, site-b, drift-2025, elective-2025, concept-shift-2025) or a
     /// path to a scenario .toml file.
     #[arg(long, default_value = "baseline")]
     pub scenario: String,

@@ -35,6 +35,9 @@ pub struct MonitorArgs {
     /// Thresholds (TOML: psi_warn, psi_alert, p_value, missing_warn, ...).
     #[arg(long)]
     config: Option<PathBuf>,
+    /// Treat outcomes as known only for stays discharged 30 days or more before this day (YYYY-MM-DD), as on that day in production.
+    #[arg(long)]
+    labels_as_of: Option<String>,
     /// Where to write report.md, report.json, plots and manifest.json.
     #[arg(long)]
     out: Option<PathBuf>,
@@ -53,6 +56,9 @@ enum MonitorCommand {
         /// Quantile bins per numeric feature.
         #[arg(long, default_value_t = 10)]
         bins: usize,
+        /// Thresholds (TOML), for operating_threshold when the model carries no operating point.
+        #[arg(long)]
+        config: Option<PathBuf>,
         /// The profile file to write.
         #[arg(long)]
         out: PathBuf,
@@ -64,13 +70,18 @@ pub fn run(args: MonitorArgs, ui: &Ui) -> Result<u8> {
         data,
         model,
         bins,
+        config,
         out,
     }) = args.command
     {
         if bins < 2 {
             return Err(Error::usage("--bins must be at least 2"));
         }
-        let profile = monitor::make_profile(&data, model.as_deref(), bins)?;
+        let thresholds = match &config {
+            Some(p) => Thresholds::from_file(p)?,
+            None => Thresholds::default(),
+        };
+        let profile = monitor::make_profile(&data, model.as_deref(), bins, &thresholds)?;
         carelab::artifact::write_json(&out, &profile)?;
         let summary = serde_json::json!({
             "profile": out, "rows": profile.rows, "features": profile.features.len(),
@@ -117,6 +128,17 @@ pub fn run(args: MonitorArgs, ui: &Ui) -> Result<u8> {
         model: args.model.clone(),
         window: WindowSpec::parse(&args.window)?,
         thresholds,
+        labels_as_of: args
+            .labels_as_of
+            .as_deref()
+            .map(|d| {
+                chrono::NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").map_err(|_| {
+                    Error::usage(format!(
+                        "--labels-as-of must be a date YYYY-MM-DD, got {d:?}"
+                    ))
+                })
+            })
+            .transpose()?,
     };
     ui.info(format!(
         "comparing {} with {}",

@@ -12,6 +12,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::estimate::{Basis, WindowEstimate};
 use super::profile::{
     category_counts, rate, Column, FeatureProfile, NumericProfile, Performance, Profile, Sample,
     Stratum,
@@ -64,6 +65,11 @@ pub struct Thresholds {
     /// Share of drifted features at or above which the data set as a whole
     /// has drifted.
     pub drift_share: f64,
+    /// The threshold (on the model's score) at which estimated precision,
+    /// recall and net benefit count flagged stays, when the model carries
+    /// no operating point from `carelab eval`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operating_threshold: Option<f64>,
 }
 
 impl Default for Thresholds {
@@ -84,6 +90,7 @@ impl Default for Thresholds {
             test_rows_max: 1000,
             distance: 0.1,
             drift_share: 0.5,
+            operating_threshold: None,
         }
     }
 }
@@ -100,12 +107,14 @@ impl Thresholds {
             && (0.0..=1.0).contains(&t.p_value)
             && (0.0..=1.0).contains(&t.drift_share)
             && t.distance >= 0.0
+            && t.operating_threshold
+                .is_none_or(|x| (0.0..1.0).contains(&x))
             && t.bins >= 2)
         {
             return Err(crate::error::Error::bad_input(
                 path.display(),
                 None,
-                "0 <= warn <= alert for each threshold, p_value and drift_share in 0..=1, distance >= 0, bins >= 2",
+                "0 <= warn <= alert for each threshold, p_value and drift_share in 0..=1, operating_threshold in 0..1, distance >= 0, bins >= 2",
                 "a threshold out of order or range",
             ));
         }
@@ -367,6 +376,10 @@ pub struct WindowReport {
     pub rows: u64,
     pub mean_score: Option<f64>,
     pub performance: Option<Performance>,
+    /// Performance estimated from the scores alone (with the realised
+    /// figures on the labelled rows beside it).
+    #[serde(default)]
+    pub estimate: Option<WindowEstimate>,
     pub level: Level,
     pub reasons: Vec<String>,
 }
@@ -386,6 +399,9 @@ pub struct Report {
     pub score: Option<FeatureDrift>,
     pub codes: Vec<CodeChange>,
     pub reference_performance: Option<Performance>,
+    /// What performance estimation took from the reference.
+    #[serde(default)]
+    pub estimation: Option<Basis>,
     pub windows: Vec<WindowReport>,
     /// Drifted features over features judged (the score left out), and
     /// whether that reaches `thresholds.drift_share`.
@@ -503,6 +519,7 @@ pub fn compare(
         score,
         codes,
         reference_performance: reference.performance,
+        estimation: reference.estimation.clone(),
         windows,
         drift_share,
         dataset_drift: drift_share.is_some_and(|s| s >= t.drift_share),
@@ -885,6 +902,19 @@ fn window_reports(
     if labels.iter().all(Option::is_none) {
         notes.push("performance not measured: no labels for the current data (give --labels; outcomes arrive 30 days after discharge, so the newest window has none yet)".into());
     }
+    let basis = reference.estimation.as_ref();
+    match basis {
+        None => notes.push("performance not estimated: the reference has no scored, labelled rows to calibrate against (give --model with a labelled reference)".into()),
+        Some(b) => {
+            if b.threshold.is_none() {
+                notes.push("precision, recall and net benefit not estimated: the model carries no operating point (run carelab eval on it) and the thresholds file sets no operating_threshold".into());
+            }
+            if b.raw_ece >= t.ece_warn {
+                notes.push(format!("the model's raw scores were miscalibrated on the reference (ECE {:.3}): estimates use them recalibrated there, and hold only while that recalibration does", b.raw_ece));
+            }
+        }
+    }
+    let mut missed = Vec::new();
     let undated = current.times.iter().filter(|x| x.is_none()).count();
     if undated > 0 {
         notes.push(format!(
@@ -901,6 +931,18 @@ fn window_reports(
         let performance = Performance::of(&s, &l);
         let mut level = Level::Ok;
         let mut reasons = Vec::new();
+        let estimate = basis.filter(|_| !s.is_empty()).map(|b| b.estimate(&s, &l));
+        if let Some(e) = estimate.as_ref().filter(|e| e.rows >= t.min_window_rows) {
+            let below = e.below_band();
+            if !below.is_empty() {
+                level = Level::Alert;
+                reasons.extend(below);
+            }
+            let m = e.missed();
+            if !m.is_empty() {
+                missed.push(format!("{}: {}", window.label, m.join(", ")));
+            }
+        }
         if let Some(p) = performance
             .filter(|p| p.n >= t.min_window_rows && p.positives >= 10 && p.n - p.positives >= 10)
         {
@@ -927,9 +969,17 @@ fn window_reports(
             rows: idx.len() as u64,
             mean_score: (!s.is_empty()).then(|| s.iter().sum::<f64>() / s.len() as f64),
             performance,
+            estimate,
             level,
             reasons,
         });
+    }
+    if !missed.is_empty() {
+        notes.push(format!(
+            "the estimate missed the realised figures by more than 3 standard deviations in {} window(s) ({}): the chance of readmission at a given score changed (a model that lost its calibration, or concept shift: the outcome's relation to the inputs moved). No method without labels can see that; only the realised figures do",
+            missed.len(),
+            missed.join("; ")
+        ));
     }
     out
 }

@@ -22,7 +22,7 @@ pub enum Input {
     /// A prediction log: features and scores as served.
     Log(Sample),
     /// A saved reference profile.
-    Profile(Profile),
+    Profile(Box<Profile>),
 }
 
 /// Read a side, deciding what it is from the path.
@@ -35,7 +35,7 @@ pub fn read_input(path: &Path) -> Result<Input> {
         return Ok(Input::Log(read_log(path)?));
     }
     if name.ends_with(".json") {
-        return Ok(Input::Profile(read_profile(path)?));
+        return Ok(Input::Profile(Box::new(read_profile(path)?)));
     }
     if name.ends_with(".csv") || name.ends_with(".parquet") {
         let rows = read_table::<AnalysisRow>(path)?;
@@ -167,49 +167,60 @@ fn category(v: FeatureValue) -> Option<String> {
 
 /// Read a prediction log into a sample: features by name (a feature the
 /// log lacks is missing), the served score, the scoring time, the stay
-/// pseudonym (kept in `stays` for joining labels).
+/// pseudonym (kept in `stays` for joining labels). The log is read a line
+/// at a time into the columns, never held whole.
 pub fn read_log(path: &Path) -> Result<Sample> {
-    let records = crate::serve::recorder::read_prediction_log(path)?;
-    let mut columns = BTreeMap::new();
+    let mut numeric: Vec<(&str, Vec<Option<f64>>)> = Vec::new();
+    let mut categorical: Vec<(&str, FeatureKind, Vec<Option<String>>)> = Vec::new();
     for (name, kind) in FEATURES {
-        let values = records.iter().map(|r| r.features.get(name));
-        let column = match kind {
-            FeatureKind::Numeric => {
-                Column::Numeric(values.map(|v| v.and_then(|v| v.as_f64())).collect())
+        match kind {
+            FeatureKind::Numeric => numeric.push((name, Vec::new())),
+            FeatureKind::Binary | FeatureKind::Categorical => {
+                categorical.push((name, kind, Vec::new()))
             }
-            FeatureKind::Binary | FeatureKind::Categorical => Column::Categorical(
-                values
-                    .map(|v| match v {
-                        Some(serde_json::Value::String(s)) => {
-                            category(FeatureValue::Cat(s.clone()))
-                        }
-                        Some(serde_json::Value::Number(n)) => {
-                            category(FeatureValue::Num(n.as_f64()))
-                        }
-                        Some(serde_json::Value::Bool(b)) => Some(u8::from(*b).to_string()),
-                        _ => None,
-                    })
-                    .collect(),
-            ),
-        };
-        columns.insert(name.to_string(), (kind, column));
+        }
+    }
+    let (mut scores, mut times, mut stays) = (Vec::new(), Vec::new(), Vec::new());
+    let rows = crate::serve::recorder::for_each_prediction(path, |r| {
+        for (name, values) in &mut numeric {
+            values.push(r.features.get(*name).and_then(|v| v.as_f64()));
+        }
+        for (name, _, values) in &mut categorical {
+            values.push(match r.features.get(*name) {
+                Some(serde_json::Value::String(s)) => category(FeatureValue::Cat(s.clone())),
+                Some(serde_json::Value::Number(n)) => category(FeatureValue::Num(n.as_f64())),
+                Some(serde_json::Value::Bool(b)) => Some(u8::from(*b).to_string()),
+                _ => None,
+            });
+        }
+        scores.push(r.score);
+        times.push(
+            chrono::DateTime::parse_from_rfc3339(&r.time)
+                .ok()
+                .map(|t| t.naive_utc()),
+        );
+        stays.push(r.stay);
+        Ok(())
+    })?;
+    let mut columns = BTreeMap::new();
+    for (name, values) in numeric {
+        columns.insert(
+            name.to_string(),
+            (FeatureKind::Numeric, Column::Numeric(values)),
+        );
+    }
+    for (name, kind, values) in categorical {
+        columns.insert(name.to_string(), (kind, Column::Categorical(values)));
     }
     Ok(Sample {
         source: path.display().to_string(),
-        rows: records.len(),
+        rows: rows as usize,
         columns,
-        scores: Some(records.iter().map(|r| r.score).collect()),
+        scores: Some(scores),
         labels: None,
-        times: records
-            .iter()
-            .map(|r| {
-                chrono::DateTime::parse_from_rfc3339(&r.time)
-                    .ok()
-                    .map(|t| t.naive_utc())
-            })
-            .collect(),
+        times,
         codes: None,
-        stays: records.iter().map(|r| r.stay.clone()).collect(),
+        stays,
     })
 }
 

@@ -260,6 +260,19 @@ pub struct Profile {
     /// that drives it: what tells a change in case mix from a changed assay.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub strata: Vec<Stratum>,
+    /// What estimating performance without labels needs from the reference
+    /// (its calibration, the operating threshold, the figures' spread),
+    /// when the reference was scored and labelled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimation: Option<super::estimate::Basis>,
+}
+
+/// The operating threshold estimation counts flagged stays at, and where it
+/// came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Operating {
+    pub threshold: f64,
+    pub source: String,
 }
 
 /// A measure's median among stays without and with one condition that
@@ -315,10 +328,21 @@ fn median(values: &mut [f64]) -> Option<f64> {
 }
 
 impl Profile {
-    /// Summarise a reference sample with `bins` quantile bins a feature.
-    pub fn from_sample(sample: &Sample, bins: usize) -> Profile {
+    /// Summarise a reference sample with `bins` quantile bins a feature;
+    /// `operating` is the threshold estimation counts flagged stays at.
+    pub fn from_sample(sample: &Sample, bins: usize, operating: Option<&Operating>) -> Profile {
         let performance = match (&sample.scores, &sample.labels) {
             (Some(s), Some(l)) => Performance::of(s, l),
+            _ => None,
+        };
+        let estimation = match (&sample.scores, &sample.labels) {
+            (Some(s), Some(l)) => super::estimate::Basis::fit(
+                s,
+                l,
+                operating.map(|o| o.threshold),
+                operating.map_or("none", |o| o.source.as_str()),
+                0,
+            ),
             _ => None,
         };
         Profile {
@@ -343,6 +367,7 @@ impl Profile {
                 .as_ref()
                 .map(|c| CodeProfile::from_sample(c, bins)),
             strata: strata(sample),
+            estimation,
         }
     }
 }
@@ -377,7 +402,7 @@ mod tests {
                 ]),
             ),
         );
-        let p = Profile::from_sample(&s, 2);
+        let p = Profile::from_sample(&s, 2, None);
         let x = &p.features["x"];
         assert_eq!((x.rows, x.missing), (4, 1));
         let num = x.numeric.as_ref().unwrap();

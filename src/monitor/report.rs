@@ -1,5 +1,5 @@
 //! Writing a comparison: `report.json` (everything), `report.md` (for
-//! people and tickets), SVG plots (PSI by feature; reference vs current
+//! people and tickets), `report.html` (one self-contained page), SVG plots (PSI by feature; reference vs current
 //! histograms of the worst features), and `manifest.json`.
 
 use std::path::Path;
@@ -119,11 +119,13 @@ pub fn terminal(r: &Report) -> String {
         }
     }
     for w in &r.windows {
+        let estimated = w.estimate.as_ref().and_then(|e| e.estimated.auroc);
         out.push_str(&format!(
-            "window {}: {} rows, AUROC {}, ECE {} [{}] {}\n",
+            "window {}: {} rows, AUROC {} (estimated {}), ECE {} [{}] {}\n",
             w.window.label,
             w.rows,
             fmt(w.performance.and_then(|p| p.auroc), 3),
+            fmt(estimated, 3),
             fmt(w.performance.map(|p| p.ece), 3),
             w.level.as_str(),
             w.reasons.join("; ")
@@ -210,6 +212,7 @@ pub fn markdown(r: &Report) -> String {
             ));
         }
     }
+    md.push_str(&estimate_section(r));
     if !r.notes.is_empty() {
         md.push_str("\n## Notes\n\n");
         for n in &r.notes {
@@ -218,11 +221,69 @@ pub fn markdown(r: &Report) -> String {
     }
     md.push_str("\nPSI thresholds: warn at ");
     md.push_str(&format!(
-        "{}, alert at {}. {} Plots: `psi.svg`, `hist-<feature>.svg`.\n",
+        "{}, alert at {}. {} Plots: `psi.svg`, `hist-<feature>.svg`; the same with estimated and realised performance over time in `report.html`.\n",
         r.thresholds.psi_warn,
         r.thresholds.psi_alert,
         tests_line(r)
     ));
+    md
+}
+
+/// `estimate +- 3 sd`, or `-`.
+fn pm(v: Option<f64>, sd: Option<f64>) -> String {
+    match (v, sd) {
+        (Some(v), Some(sd)) => format!("{v:.3} ± {:.3}", super::estimate::SIGMAS * sd),
+        (Some(v), None) => format!("{v:.3}"),
+        _ => "-".into(),
+    }
+}
+
+/// The estimated performance table: per window each figure estimated from
+/// the scores (± 3 sd at the window's size), the realised one where labels
+/// exist, and the reference band.
+fn estimate_section(r: &Report) -> String {
+    let Some(b) = &r.estimation else {
+        return String::new();
+    };
+    let mut md = String::from("\n## Estimated performance (before the labels arrive)\n\n");
+    md.push_str(&format!(
+        "Scores recalibrated on the reference's {} labelled rows (logit(p) = {:.3} + {:.3} logit(score)); operating threshold {} ({}). Estimated: the expected figure if the chance of readmission at each score is what it was on the reference, ± 3 sd at the window's size; realised: on the window's labelled rows. A window alerts when an estimate falls below the reference's figure - 3 sd. No estimate can see a change in the outcome's relation to the inputs (concept shift): where the realised figures come in far from the estimate, that is what happened.\n\n",
+        b.rows,
+        b.calibration.intercept,
+        b.calibration.slope,
+        fmt(b.threshold, 3),
+        b.threshold_source
+    ));
+    md.push_str("| window | rows | labelled | est. AUROC | real AUROC | est. precision | real precision | est. recall | real recall | est. net benefit | real net benefit |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
+    let f = |x: Option<f64>| fmt(x, 3);
+    let rf = b.reference;
+    md.push_str(&format!(
+        "| reference | {} | {} | | {} | | {} | | {} | | {} |\n",
+        b.rows,
+        b.rows,
+        f(rf.auroc),
+        f(rf.precision),
+        f(rf.recall),
+        f(rf.net_benefit)
+    ));
+    for w in &r.windows {
+        let Some(e) = &w.estimate else { continue };
+        let real = e.realised.unwrap_or_default();
+        md.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            w.window.label,
+            e.rows,
+            e.labelled,
+            pm(e.estimated.auroc, e.sd.auroc),
+            f(real.auroc),
+            pm(e.estimated.precision, e.sd.precision),
+            f(real.precision),
+            pm(e.estimated.recall, e.sd.recall),
+            f(real.recall),
+            pm(e.estimated.net_benefit, e.sd.net_benefit),
+            f(real.net_benefit),
+        ));
+    }
     md
 }
 
@@ -323,7 +384,12 @@ pub fn plots(r: &Report) -> Vec<Plot> {
 pub fn write(r: &Report, out: &Path, inputs: &[(&str, String)]) -> Result<Vec<String>> {
     write_json(out.join("report.json"), r)?;
     write_atomic(out.join("report.md"), markdown(r).as_bytes())?;
-    let mut files = vec!["report.json".to_string(), "report.md".to_string()];
+    write_atomic(out.join("report.html"), super::html::html(r).as_bytes())?;
+    let mut files = vec![
+        "report.json".to_string(),
+        "report.md".to_string(),
+        "report.html".to_string(),
+    ];
     for plot in plots(r) {
         let name = format!("{}.svg", plot.file_stem);
         write_atomic(out.join(&name), svg(&plot)?.as_bytes())?;

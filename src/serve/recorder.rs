@@ -317,24 +317,48 @@ fn sync(
 
 /// Read a prediction log, naming the line of any record that does not parse.
 pub fn read_prediction_log(path: impl AsRef<Path>) -> Result<Vec<PredictionRecord>> {
-    let path = path.as_ref();
-    let text = std::fs::read_to_string(path).at(path)?;
     let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate() {
+    for_each_prediction(path, |rec| {
+        out.push(rec);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Hand each record of a prediction log to `f`, one line at a time, so a
+/// log of millions of lines is never held whole (neither its text nor its
+/// records). Returns the number of records.
+pub fn for_each_prediction(
+    path: impl AsRef<Path>,
+    mut f: impl FnMut(PredictionRecord) -> Result<()>,
+) -> Result<u64> {
+    use std::io::BufRead as _;
+    let path = path.as_ref();
+    let file = std::fs::File::open(path).at(path)?;
+    let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
+    let mut line = String::new();
+    let (mut number, mut records) = (0u64, 0u64);
+    loop {
+        line.clear();
+        if reader.read_line(&mut line).at(path)? == 0 {
+            break;
+        }
+        number += 1;
         if line.trim().is_empty() {
             continue;
         }
-        let rec: PredictionRecord = serde_json::from_str(line).map_err(|e| {
+        let rec: PredictionRecord = serde_json::from_str(&line).map_err(|e| {
             Error::bad_input(
                 path.display(),
-                Some(format!("line {}", i + 1)),
+                Some(format!("line {number}")),
                 "a prediction-log record",
                 e.to_string(),
             )
         })?;
-        out.push(rec);
+        f(rec)?;
+        records += 1;
     }
-    Ok(out)
+    Ok(records)
 }
 
 #[cfg(test)]

@@ -246,7 +246,7 @@ impl TrainedModel {
 
 /// The threshold `carelab eval` chose for a run (its `operating_point`), if
 /// the run was evaluated.
-fn operating_point(run_dir: &Path) -> Option<f64> {
+pub(crate) fn operating_point(run_dir: &Path) -> Option<f64> {
     let text = std::fs::read_to_string(run_dir.join("eval").join("eval.json")).ok()?;
     let report: serde_json::Value = serde_json::from_str(&text).ok()?;
     report

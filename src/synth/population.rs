@@ -13,7 +13,7 @@ use rand_distr::{Distribution, Exp, LogNormal, Normal};
 
 use super::names::{self, Place};
 use super::scenario::Scenario;
-use super::truth::{logistic, readmission_risk};
+use super::truth::{logistic, readmission_logit};
 use crate::clinical::analysis::{age_years, features_at_discharge, PatientRecords};
 use crate::clinical::codes::{Chronic, Disposition, Measure, DRUGS, LOINC};
 use crate::clinical::AnalysisRow;
@@ -424,7 +424,13 @@ impl<'a> Population<'a> {
                 };
                 features_at_discharge(&rec, stay, discharge)
             };
-            let true_risk = if died { 0.0 } else { readmission_risk(&row) };
+            let true_risk = if died {
+                0.0
+            } else {
+                self.scenario
+                    .drift
+                    .outcome_risk(readmission_logit(&row), discharge.date())
+            };
             features.push(row);
             let readmit = !died && rng.random::<f64>() < true_risk;
             b.truth.push(StayTruth {

@@ -2,7 +2,7 @@
 //!
 //! A scenario holds numbers and choices, never code: the window, the
 //! population mix, prevalence multipliers, the units and codes a site
-//! exports, drift and defect rates. The four built-in scenarios are embedded
+//! exports, drift and defect rates. The built-in scenarios are embedded
 //! in the binary so `--scenario baseline` works from any directory; a path
 //! ending in `.toml` reads that file instead.
 
@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{toml_error, Error, IoContext, Result};
 
 /// The built-in scenarios: (name, TOML text).
-pub const BUILT_IN: [(&str, &str); 4] = [
+pub const BUILT_IN: [(&str, &str); 6] = [
     (
         "baseline",
         include_str!("../../datasets/scenarios/baseline.toml"),
@@ -31,6 +31,14 @@ pub const BUILT_IN: [(&str, &str); 4] = [
     (
         "drift-2025",
         include_str!("../../datasets/scenarios/drift-2025.toml"),
+    ),
+    (
+        "elective-2025",
+        include_str!("../../datasets/scenarios/elective-2025.toml"),
+    ),
+    (
+        "concept-shift-2025",
+        include_str!("../../datasets/scenarios/concept-shift-2025.toml"),
     ),
 ];
 
@@ -130,12 +138,52 @@ impl Default for Units {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Drift {
     pub creatinine_shift: f64,
     pub diabetes_specific_codes: f64,
     pub hypertension_i11: f64,
+    /// Concept shift: from `risk_effect_from` on, every stay's true log-odds
+    /// of readmission is pulled towards `RISK_EFFECT_CENTRE` by this factor
+    /// (1 = the documented outcome model, 0.4 = the drivers weigh 40% of
+    /// what they did). The inputs do not change; their relation to the
+    /// outcome does.
+    pub risk_effect: f64,
+    /// First discharge day the changed outcome model applies to (all days
+    /// when absent).
+    pub risk_effect_from: Option<NaiveDate>,
+}
+
+impl Default for Drift {
+    fn default() -> Self {
+        Drift {
+            creatinine_shift: 0.0,
+            diabetes_specific_codes: 0.0,
+            hypertension_i11: 0.0,
+            risk_effect: 1.0,
+            risk_effect_from: None,
+        }
+    }
+}
+
+/// The log-odds a concept shift pulls risks towards: about the mean
+/// log-odds of readmission in the baseline population, so that the rate
+/// stays near what it was while who is readmitted becomes harder to tell.
+pub const RISK_EFFECT_CENTRE: f64 = -2.2;
+
+impl Drift {
+    /// The true risk of readmission on a discharge day, from the documented
+    /// outcome model's log-odds `z`.
+    pub fn outcome_risk(&self, z: f64, day: NaiveDate) -> f64 {
+        let shifted = self.risk_effect != 1.0 && self.risk_effect_from.is_none_or(|d| day >= d);
+        let z = if shifted {
+            RISK_EFFECT_CENTRE + self.risk_effect * (z - RISK_EFFECT_CENTRE)
+        } else {
+            z
+        };
+        super::truth::logistic(z)
+    }
 }
 
 /// Defect rates for the siloed legacy exports (each a share of records).
@@ -305,6 +353,13 @@ impl Scenario {
             if !(0.0..=1.0).contains(&v) {
                 return Err(bad(key, "a share between 0 and 1", v.to_string()));
             }
+        }
+        if !(0.0..=2.0).contains(&d.risk_effect) {
+            return Err(bad(
+                "risk_effect",
+                "a factor in 0..=2 (1 leaves the outcome model as documented)",
+                d.risk_effect.to_string(),
+            ));
         }
         if !(-5.0..=5.0).contains(&d.creatinine_shift) {
             return Err(bad(

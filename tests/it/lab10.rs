@@ -143,10 +143,32 @@ fn solution_finds_drift_quarantine_and_fix_and_wrong_work_fails() {
         "drift_2025_cause = \"assay\"",
         "drift_2025_cause = \"unit\"",
     );
+    // The estimate: 2025 judged with no outcome known, below the band, and
+    // the labels confirm the fall.
+    let estimate = json(&d.join("monitor-estimate/report.json"));
+    let w = &estimate["windows"][3];
+    assert!(
+        w["window"]["start"].as_str().unwrap() >= "2025-01-01",
+        "{w}"
+    );
+    assert_eq!(w["estimate"]["labelled"], 0);
+    let estimated = w["estimate"]["estimated"]["auroc"].as_f64().unwrap();
+    let band = w["estimate"]["lower"]["auroc"].as_f64().unwrap();
+    assert!(estimated < band, "{estimated} vs band from {band}");
+    let confirmed = json(&d.join("monitor-confirmed/report.json"));
+    let realised = confirmed["windows"][3]["estimate"]["realised"]["auroc"]
+        .as_f64()
+        .unwrap();
+    assert!(realised < band, "{realised} vs band from {band}");
+    // A learner who copies the estimate as the realised figure fails that check.
+    let text = text.replace(
+        "realised_auroc_2025 = ",
+        &format!("realised_auroc_2025 = {estimated:.2} # was "),
+    );
     fs::write(&answers, text).unwrap();
     let report = ws.check(lab).unwrap();
     let failed = failed_checks(&report);
-    assert_eq!(failed, vec!["map_fixed", "answer_cause"]);
+    assert_eq!(failed, vec!["map_fixed", "answer_cause", "answer_realised"]);
     let map_fixed = report.checks.iter().find(|c| c.id == "map_fixed").unwrap();
     assert_eq!(
         map_fixed.detail,

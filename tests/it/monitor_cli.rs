@@ -18,6 +18,10 @@ fn carelab(args: &[&str]) -> Output {
 }
 
 fn generate(out: &Path, scenario: &str, seed: &str) {
+    generate_n(out, scenario, seed, "400");
+}
+
+fn generate_n(out: &Path, scenario: &str, seed: &str, patients: &str) {
     let o = carelab(&[
         "-q",
         "--no-progress",
@@ -26,7 +30,7 @@ fn generate(out: &Path, scenario: &str, seed: &str) {
         "--scenario",
         scenario,
         "--patients",
-        "400",
+        patients,
         "--seed",
         seed,
         "--formats",
@@ -176,6 +180,15 @@ fn drift_2025_flags_creatinine_and_the_new_diabetes_codes_with_causes() {
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(md.contains("**creatinine** (alert)"));
     assert!(out.join("hist-creatinine.svg").is_file());
+    // the page has the flagged feature with its plot inline, and the code change
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    let creatinine = html
+        .split(r#"<div class="figure" id="feature-creatinine">"#)
+        .nth(1)
+        .expect("creatinine flagged in report.html");
+    assert!(creatinine.contains("<svg") && creatinine.contains("creatinine: share by bin"));
+    assert!(html.contains(r#"<p id="verdict" class="verdict alert">"#));
+    assert!(html.contains("E11.65"));
 }
 
 /// The other side of the cause rule: more heart failure and no change in
@@ -444,4 +457,182 @@ fn a_model_scores_both_sides_and_performance_is_judged_per_window() {
         .iter()
         .all(|w| w["performance"]["n"].as_u64().unwrap() == w["rows"].as_u64().unwrap()));
     assert_eq!(code, r["exit_code"].as_i64().unwrap() as i32);
+}
+
+/// Performance estimated from the scores alone (CBPE): with the outcomes of
+/// the newest months withheld (`--labels-as-of`), those windows still get
+/// an estimate; on the concept-shift scenario (the outcome model changes in
+/// 2025, no input moves) the estimate stays in the reference band while the
+/// realised AUROC falls, and the report says the estimate missed it.
+#[test]
+fn performance_is_estimated_before_the_labels_and_concept_shift_is_missed_and_said() {
+    let d = tempfile::tempdir().unwrap();
+    let (a, b) = (d.path().join("a"), d.path().join("b"));
+    generate_n(&a, "baseline", "1", "1000");
+    generate_n(&b, "concept-shift-2025", "2", "1000");
+    let runs = d.path().join("runs");
+    let o = carelab(&[
+        "-q",
+        "--no-progress",
+        "train",
+        "--data",
+        a.join("analysis.csv").to_str().unwrap(),
+        "--model",
+        "logreg",
+        "--seed",
+        "1",
+        "--out",
+        runs.to_str().unwrap(),
+        "--name",
+        "m",
+        "--no-eval",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let run = runs.join("m");
+    // The run was not evaluated, so it carries no operating point: the
+    // thresholds file gives one.
+    let cfg = d.path().join("t.toml");
+    std::fs::write(&cfg, "operating_threshold = 0.15\n").unwrap();
+    let args = |out: &Path, as_of: Option<&'static str>| {
+        let mut v: Vec<String> = [
+            "--reference",
+            a.to_str().unwrap(),
+            "--current",
+            b.to_str().unwrap(),
+            "--model",
+            run.to_str().unwrap(),
+            "--config",
+            cfg.to_str().unwrap(),
+            "--window",
+            "365-days",
+            "--out",
+            out.to_str().unwrap(),
+        ]
+        .map(String::from)
+        .to_vec();
+        if let Some(day) = as_of {
+            v.extend(["--labels-as-of".to_string(), day.to_string()]);
+        }
+        v
+    };
+    let run_monitor = |v: Vec<String>| {
+        let refs: Vec<&str> = v.iter().map(String::as_str).collect();
+        monitor(&refs)
+    };
+    let (_, early) = run_monitor(args(&d.path().join("early"), Some("2025-01-31")));
+    let basis = &early["estimation"];
+    assert_eq!(basis["threshold"].as_f64(), Some(0.15), "{basis}");
+    assert!(basis["threshold_source"]
+        .as_str()
+        .unwrap()
+        .contains("thresholds file"));
+    let windows = early["windows"].as_array().unwrap();
+    let last = windows.last().unwrap();
+    assert!(
+        last["window"]["start"].as_str().unwrap() >= "2024-12-01",
+        "{last}"
+    );
+    // 2025's outcomes are not known on 2025-01-31: no realised figure, an estimate all the same
+    let e = &last["estimate"];
+    assert_eq!(e["labelled"], 0, "{e}");
+    assert!(e["realised"].is_null());
+    let estimated = e["estimated"]["auroc"].as_f64().unwrap();
+    assert!(estimated > 0.7, "{e}");
+    assert!(e["estimated"]["precision"].as_f64().is_some());
+    // the earlier windows are labelled as far as 30 days before the day allow
+    let first = &windows[0]["estimate"];
+    assert_eq!(first["labelled"], first["rows"], "{first}");
+    // The inputs did not move, so the estimate stays in the band: no alert from it.
+    assert!(
+        !last["reasons"].to_string().contains("estimated AUROC"),
+        "{last}"
+    );
+    // Once the labels come, the realised AUROC has fallen far below the estimate.
+    let (_, late) = run_monitor(args(&d.path().join("late"), None));
+    let last = late["windows"].as_array().unwrap().last().unwrap().clone();
+    let e = &last["estimate"];
+    assert_eq!(e["labelled"], e["rows"]);
+    let realised = e["realised"]["auroc"].as_f64().unwrap();
+    assert_eq!(e["estimated"]["auroc"].as_f64(), Some(estimated));
+    assert!(
+        estimated - realised > 0.1,
+        "estimated {estimated}, realised {realised}"
+    );
+    let notes = late["notes"].to_string();
+    assert!(notes.contains("the estimate missed"), "{notes}");
+    assert!(notes.contains("concept shift"), "{notes}");
+    let md = std::fs::read_to_string(d.path().join("late/report.md")).unwrap();
+    assert!(md.contains("## Estimated performance"), "{md}");
+    report_html_renders_in_a_browser(&d.path().join("late"), d.path());
+}
+
+/// report.html stands alone (nothing fetched: no URL in it at all) and a
+/// real browser renders it: headless Chromium's DOM holds the verdict, the
+/// performance plots and table, the feature table and the notes.
+fn report_html_renders_in_a_browser(out: &Path, dir: &Path) {
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(
+        !html.contains("http://") && !html.contains("https://") && !html.contains("<script"),
+        "report.html fetches nothing and runs nothing"
+    );
+    let browser = std::env::var("CARELAB_CHROMIUM").unwrap_or_else(|_| "chromium".into());
+    let required = std::env::var("CARELAB_REQUIRE_CHECKERS").as_deref() == Ok("1");
+    let found = Command::new(&browser)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            !required,
+            "CARELAB_REQUIRE_CHECKERS=1 but no `{browser}` to render report.html"
+        );
+        eprintln!("skipped the browser check: no `{browser}` (install Debian's chromium, or set CARELAB_CHROMIUM)");
+        return;
+    }
+    let dumped = dir.join("report-dom.html");
+    let mut child = Command::new(&browser)
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom"])
+        .arg(format!(
+            "--user-data-dir={}",
+            dir.join("chromium-profile").display()
+        ))
+        .arg(format!("file://{}", out.join("report.html").display()))
+        .stdout(std::fs::File::create(&dumped).unwrap())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > std::time::Duration::from_secs(180) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{browser} did not finish rendering report.html in 180 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let dom = std::fs::read_to_string(&dumped).unwrap();
+    for part in [
+        r#"<p id="verdict" class="verdict"#,
+        r#"<div class="figure" id="performance-AUROC"><svg"#,
+        "AUROC: estimated and realised by window",
+        r#"<table id="performance-table">"#,
+        "<polygon points=",
+        r#"<h2 id="features">Every feature</h2>"#,
+        "the estimate missed",
+    ] {
+        assert!(
+            dom.contains(part),
+            "{part} not in the rendered report:\n{dom}"
+        );
+    }
+    // one plotted estimate per window, and the window's label under it
+    let r: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    for w in r["windows"].as_array().unwrap() {
+        let label = w["window"]["label"].as_str().unwrap();
+        assert!(
+            dom.contains(&format!("<td>{label}</td>")),
+            "{label} not in the rendered table"
+        );
+    }
 }

@@ -243,7 +243,7 @@ fn the_drift_test_fits_the_sample_size() {
                  current: &carelab::monitor::Sample,
                  t: &Thresholds| {
         let r = compare(
-            &Profile::from_sample(reference, t.bins),
+            &Profile::from_sample(reference, t.bins, None),
             current,
             t,
             WindowSpec::Month,
