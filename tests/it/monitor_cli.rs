@@ -575,42 +575,10 @@ fn report_html_renders_in_a_browser(out: &Path, dir: &Path) {
         !html.contains("http://") && !html.contains("https://") && !html.contains("<script"),
         "report.html fetches nothing and runs nothing"
     );
-    let browser = std::env::var("CARELAB_CHROMIUM").unwrap_or_else(|_| "chromium".into());
-    let required = std::env::var("CARELAB_REQUIRE_CHECKERS").as_deref() == Ok("1");
-    let found = Command::new(&browser)
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            !required,
-            "CARELAB_REQUIRE_CHECKERS=1 but no `{browser}` to render report.html"
-        );
-        eprintln!("skipped the browser check: no `{browser}` (install Debian's chromium, or set CARELAB_CHROMIUM)");
+    let url = format!("file://{}", out.join("report.html").display());
+    let Some(dom) = crate::cli_support::browser_dom(&url, dir, "report.html", None) else {
         return;
-    }
-    let dumped = dir.join("report-dom.html");
-    let mut child = Command::new(&browser)
-        .args(["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom"])
-        .arg(format!(
-            "--user-data-dir={}",
-            dir.join("chromium-profile").display()
-        ))
-        .arg(format!("file://{}", out.join("report.html").display()))
-        .stdout(std::fs::File::create(&dumped).unwrap())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let started = std::time::Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if started.elapsed() > std::time::Duration::from_secs(180) {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{browser} did not finish rendering report.html in 180 s");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    let dom = std::fs::read_to_string(&dumped).unwrap();
+    };
     for part in [
         r#"<p id="verdict" class="verdict"#,
         r#"<div class="figure" id="performance-AUROC"><svg"#,

@@ -494,48 +494,10 @@ fn page_renders_in_a_browser(addr: SocketAddr, dir: &Path) {
         "nothing fetched from elsewhere"
     );
 
-    let browser = std::env::var("CARELAB_CHROMIUM").unwrap_or_else(|_| "chromium".into());
-    let required = std::env::var("CARELAB_REQUIRE_CHECKERS").as_deref() == Ok("1");
-    let found = Command::new(&browser)
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            !required,
-            "CARELAB_REQUIRE_CHECKERS=1 but no `{browser}` to render the class page"
-        );
-        eprintln!("skipped the browser check: no `{browser}` (install Debian's chromium, or set CARELAB_CHROMIUM)");
+    let url = format!("http://{addr}/");
+    let Some(dom) = crate::cli_support::browser_dom(&url, dir, "the class page", Some(3000)) else {
         return;
-    }
-    let profile = dir.join("chromium-profile");
-    // The DOM goes to a file (no pipe to fill), and a browser that hangs is
-    // stopped rather than hanging the test suite.
-    let dumped = dir.join("dom.html");
-    let mut child = Command::new(&browser)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--virtual-time-budget=3000",
-            "--dump-dom",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .arg(format!("http://{addr}/"))
-        .stdout(std::fs::File::create(&dumped).unwrap())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let started = std::time::Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if started.elapsed() > std::time::Duration::from_secs(180) {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{browser} did not finish rendering the class page in 180 s");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    let dom = std::fs::read_to_string(&dumped).unwrap();
+    };
     for row in [
         r#"<tr id="learner-ana" class="">"#,
         r#"<tr id="learner-ben" class="help">"#,
