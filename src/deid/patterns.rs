@@ -139,6 +139,15 @@ fn specs() -> Vec<(PhiKind, String, usize)> {
             // European: Hauptstraße 12, Keizersgracht 123, 12 rue de la Paix
             (PhiKind::Address, r"\b\p{Lu}\p{Ll}+(?:straße|strasse|str\.|weg|gasse|platz|allee|ring|damm|laan|straat|gracht|plein|gade|vej|gatan|vägen|katu)\s+\d{1,4}[a-z]?\b".into(), 0),
             (PhiKind::Address, r"(?i)\b\d{1,4}(?:\s?(?:bis|ter))?,?\s+(?:rue|avenue|boulevard|bd|chemin|allée|impasse|via|viale|corso|calle|avenida|rua|carrer)\s+(?:(?:de|du|des|la|le|l['’]|del|della|di|da|do|dos)\s+)*\p{Lu}[\p{L}'’-]+(?:\s+\p{Lu}[\p{L}'’-]+){0,2}".into(), 0),
+            // a named street is an address element with or without its
+            // house number ("lives on Maple Street")
+            (PhiKind::Address, r"\b(?:[A-Z][a-z]+\s+){1,2}(?:Street|Avenue|Road|Boulevard|Lane|Drive|Terrace|Parkway|Highway)\b".into(), 0),
+            // the other numbers Safe Harbor names (account, certificate and
+            // licence numbers, health plan beneficiary numbers, vehicle and
+            // device identifiers and serial numbers) after their label
+            // (abbreviations in capitals only: "dea1234" is a piece of a hex id)
+            (PhiKind::Mrn, r"\b(?:NPI|DEA|DL|MBI|HICN|VIN|(?i:driver'?s\s+licen[cs]e|licen[cs]e|passport|badge|employee|claim|case|Medicaid|Medicare|beneficiary|subscriber|group|serial|device|implant|plate|certificate|account|acct))(?i:\s*(?:id|#|no\.?|number)?\s*[:#]?\s*(?:is\s+)?([A-Z]{0,4}-?\d[A-Z0-9-]{3,}))\b".into(), 1),
+            (PhiKind::Mrn, r"\b(?:ID|I\.D\.)\s*[:#]?\s*([A-Z]{0,4}-?\d[A-Z0-9-]{3,})\b".into(), 1),
             // an address after the words that give one, to the end of its line or clause
             (PhiKind::Address, r"(?i)\b(?:lives at|living at|resides at|residing at|home address|mailing address|address)\s*(?:is|:)?\s*(\d{1,5}[^,;\n]{3,40})".into(), 1),
     ]
@@ -262,8 +271,30 @@ mod tests {
             "a 64 yo man",
             "in her 80s",
             "dose 1-2 tabs",
+            "case 2 of 3",
+            "a hospital employee since 2019",
+            "med-dea12345f",
         ] {
             assert_eq!(kinds(text), vec![], "{text}");
+        }
+    }
+
+    #[test]
+    fn named_streets_and_labelled_numbers() {
+        for (text, kind, want) in [
+            (
+                "she lives on Maple Street now",
+                PhiKind::Address,
+                "Maple Street",
+            ),
+            ("NPI 1234567890 on file", PhiKind::Mrn, "1234567890"),
+            ("Medicaid ID: NY-8812345", PhiKind::Mrn, "NY-8812345"),
+            ("driver's license # D1234567", PhiKind::Mrn, "D1234567"),
+            ("pacemaker serial no. PJN123456", PhiKind::Mrn, "PJN123456"),
+            ("Member ID 99812734", PhiKind::Mrn, "99812734"),
+        ] {
+            let k = kinds(text);
+            assert!(k.contains(&(kind, want.to_string())), "{text}: {k:?}");
         }
     }
 

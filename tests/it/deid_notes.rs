@@ -52,7 +52,7 @@ const GOAL_PRECISION: f64 = 0.85;
 const RECALL_FLOORS: [(&str, f64); 12] = [
     ("name", 0.84),
     ("date", 0.80),
-    ("mrn", 0.62),
+    ("mrn", 0.81),
     ("phone", 0.90),
     ("email", 1.00),
     ("ssn", 0.85),
@@ -69,7 +69,7 @@ const RECALL_FLOORS: [(&str, f64); 12] = [
 const BOTH_RECALL_FLOORS: [(&str, f64); 12] = [
     ("name", 0.91),
     ("date", 0.82),
-    ("mrn", 0.62),
+    ("mrn", 0.81),
     ("phone", 0.90),
     ("email", 1.00),
     ("ssn", 0.85),
