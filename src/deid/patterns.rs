@@ -134,11 +134,13 @@ fn specs() -> Vec<(PhiKind, String, usize)> {
             (PhiKind::Age, r"(?:^|[\s(,])((?:9\d|1[0-4]\d))(?:M|F|yo[MF]?)(?:[\s),.;:]|$)".into(), 1),
             (PhiKind::Name, r"\b(?:Mr|Mrs|Ms|Miss|Dr|Prof)\.?\s+((?:[A-Z][a-zA-Z'-]+)(?:\s+[A-Z][a-zA-Z'-]+)?)".into(), 1),
             (PhiKind::Name, r"(?i:\b(?:patient name|name|pt)\s*:\s*)([A-Z][a-zA-Z'-]+(?:\s+[A-Z][a-zA-Z'-]+){0,2})".into(), 1),
-            (PhiKind::Address, r"\b\d{1,5}[A-Z]?\s+(?:(?:[NSEW]\.?|North|South|East|West|Old)\s+)?(?:(?:[A-Z][a-z]+|\d{1,3}(?:st|nd|rd|th))\s+){1,3}(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|Ter|Circle|Cir|Parkway|Pkwy|Highway|Hwy|Trail|Trl|Square|Sq|Crescent|Close|Alley|Pike|Loop|Row|Plaza|Ridge|Run|Path|Walk)\b\.?(?:,?\s*(?:Apt|Apartment|Unit|Suite|Ste|Fl|Floor|Rm|Room|#)\.?\s*#?[A-Z0-9-]+)?".into(), 0),
+            (PhiKind::Address, r"\b\d{1,5}[A-Z]?\s+(?:(?:[NSEW]\.?|North|South|East|West|Old)\s+)?(?:(?:[A-Z][a-z]+|\d{1,3}(?:st|nd|rd|th))\s+){1,3}(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|Ter|Circle|Cir|Parkway|Pkwy|Highway|Hwy|Trail|Trl|Square|Sq|Crescent|Close|Alley|Pike|Loop|Row|Plaza|Ridge|Run|Path|Walk|Hill|Heights|Hts|Gardens|Mews|View|Point|Bend|Crossing|Xing|Cove|Glen|Hollow|Landing|Manor|Meadows?|Park|Pass|Ranch|Shore|Springs|Valley|Vista|Turnpike|Tpke|Expressway|Expy|Freeway|Fwy|Green)\b\.?(?:,?\s*(?:Apt|Apartment|Unit|Suite|Ste|Fl|Floor|Rm|Room|#)\.?\s*#?[A-Z0-9-]+)?".into(), 0),
             (PhiKind::Address, r"(?i)\b(?:P\.?\s?O\.?\s+Box|Post\s+Office\s+Box)\s+\d+\b|\b(?:Route|Rte|County\s+Road|State\s+Road|Rural\s+Route|RR)\s+\d+(?:,?\s+Box\s+\d+)?\b".into(), 0),
             // European: Hauptstraße 12, Keizersgracht 123, 12 rue de la Paix
             (PhiKind::Address, r"\b\p{Lu}\p{Ll}+(?:straße|strasse|str\.|weg|gasse|platz|allee|ring|damm|laan|straat|gracht|plein|gade|vej|gatan|vägen|katu)\s+\d{1,4}[a-z]?\b".into(), 0),
             (PhiKind::Address, r"(?i)\b\d{1,4}(?:\s?(?:bis|ter))?,?\s+(?:rue|avenue|boulevard|bd|chemin|allée|impasse|via|viale|corso|calle|avenida|rua|carrer)\s+(?:(?:de|du|des|la|le|l['’]|del|della|di|da|do|dos)\s+)*\p{Lu}[\p{L}'’-]+(?:\s+\p{Lu}[\p{L}'’-]+){0,2}".into(), 0),
+            // Broadway has no suffix; a flat or apartment number stands alone
+            (PhiKind::Address, r"\b\d{1,5}\s+Broadway\b|\b(?:Apt|APT|Apartment|Flat|Suite|Ste)\.?\s*#?\s*\d{1,4}[A-Z]?\b".into(), 0),
             // a named street is an address element with or without its
             // house number ("lives on Maple Street")
             (PhiKind::Address, r"\b(?:[A-Z][a-z]+\s+){1,2}(?:Street|Avenue|Road|Boulevard|Lane|Drive|Terrace|Parkway|Highway)\b".into(), 0),
@@ -274,6 +276,7 @@ mod tests {
             "case 2 of 3",
             "a hospital employee since 2019",
             "med-dea12345f",
+            "ST segments flat 2 mm",
         ] {
             assert_eq!(kinds(text), vec![], "{text}");
         }
