@@ -126,10 +126,10 @@ fn specs() -> Vec<(PhiKind, String, usize)> {
             (PhiKind::Date, format!(r"\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{MONTH}\.?(?:,?\s+\d{{4}})?\b"), 0),
             (PhiKind::Zip, r"\b[A-Z]{2},?\s+(\d{5}(?:-\d{4})?)\b".into(), 1),
             (PhiKind::Zip, r"(?i)\b(?:zip|postal)(?:\s*code)?\s*:?\s*(\d{5}(?:-\d{4})?)\b".into(), 1),
-            (PhiKind::Age, r"(?i)\b((?:9\d|1[0-4]\d))[- ]?(?:years?|yrs?|y/?o|y\.o\.?|yo)(?:\b|[MF]\b)(?:[- ]old)?".into(), 1),
+            (PhiKind::Age, r"(?i)\b((?:9\d|1[0-4]\d))[- ]?(?:years?|yrs?|y/?o|y\.\s?o\.?|yo)(?:\b|[MF]\b)(?:[- ]old)?".into(), 1),
             (PhiKind::Age, r"(?i)\bin\s+(?:his|her|their|the)\s+(?:(?:early|mid|late)[- ])?((?:90|100)['’]?s|nineties)\b".into(), 1),
             (PhiKind::Age, r"(?i)\b(?:ninety|one hundred)(?:[- ](?:one|two|three|four|five|six|seven|eight|nine))?[- ]years?[- ]old\b|\b(?:nonagenarian|centenarian)\b".into(), 0),
-            (PhiKind::Age, r"(?i)\b(?:age[d]?|aged)\s*:?\s*((?:9\d|1[0-4]\d))\b".into(), 1),
+            (PhiKind::Age, r"(?i)\b(?:age[d]?|aged)\s*:?\s*((?:9\d|1[0-4]\d)|(?:ninety|one hundred)(?:[- ](?:one|two|three|four|five|six|seven|eight|nine))?)\b".into(), 1),
             (PhiKind::Age, r"(?i)\b(?:age\s+of|turned|turning)\s+((?:9\d|1[0-4]\d))\b|\b((?:9\d|1[0-4]\d))\s+years\s+of\s+age\b|\b((?:9\d|1[0-4]\d))(?:st|nd|rd|th)\s+birthday\b".into(), usize::MAX),
             (PhiKind::Age, r"(?:^|[\s(,])((?:9\d|1[0-4]\d))(?:M|F|yo[MF]?)(?:[\s),.;:]|$)".into(), 1),
             (PhiKind::Name, r"\b(?:Mr|Mrs|Ms|Miss|Dr|Prof)\.?\s+((?:[A-Z][a-zA-Z'-]+)(?:\s+[A-Z][a-zA-Z'-]+)?)".into(), 1),
@@ -263,6 +263,8 @@ mod tests {
             ("a woman in her late 90s", "90s"),
             ("ninety-two years old", "ninety-two years old"),
             ("a lively nonagenarian", "nonagenarian"),
+            ("a 93 y. o. woman", "93"),
+            ("aged ninety-four, lives alone", "ninety-four"),
         ] {
             let k = kinds(text);
             assert_eq!(k, vec![(PhiKind::Age, want.to_string())], "{text}");
