@@ -3,7 +3,9 @@
 Reads the JSON that `tests/it/deid_notes.rs` writes (the notes as loaded,
 their truth spans, CareLab's detections and CareLab's own scores), runs
 Presidio's AnalyzerEngine with a spaCy English model on every note, and
-scores both with one rule, a port of `carelab::deid::scrub::Scorer`:
+scores both with one rule, a port of `carelab::deid::scrub::Scorer`. CareLab
+is scored three ways: its rules alone, its learned detector alone, and both
+(what `deid` runs by default):
 
 - a truth span is caught when every non-space byte of it lies inside some
   detection, of any kind (a name tagged as a place is still gone);
@@ -150,43 +152,46 @@ def totals(s):
     return d, t, (t / d if d else 1.0)
 
 
-def table(carelab, presidio, markdown):
+def table(columns, markdown):
+    """One row per kind: spans, then recall of each scorer, then precision
+    of each. `columns` is a list of (name, scores)."""
+    names = [n for n, _ in columns]
     lines = []
     if markdown:
-        lines.append("| kind | spans | CareLab recall | Presidio recall "
-                     "| CareLab precision | Presidio precision |")
-        lines.append("|---|---:|---:|---:|---:|---:|")
+        lines.append("| kind | spans | " + " | ".join(f"{n} recall" for n in names)
+                     + " | " + " | ".join(f"{n} precision" for n in names) + " |")
+        lines.append("|---|---:|" + "---:|" * (2 * len(names)))
     else:
-        lines.append(f"{'kind':<8} {'spans':>5}   {'recall':>17}   {'precision':>17}")
-        lines.append(f"{'':<8} {'':>5}   {'CareLab':>8} {'Presidio':>8}   "
-                     f"{'CareLab':>8} {'Presidio':>8}")
+        lines.append(f"{'kind':<8} {'spans':>5}   " + " ".join(f"{'recall':>9}" for _ in names)
+                     + "   " + " ".join(f"{'precision':>9}" for _ in names))
+        lines.append(f"{'':<8} {'':>5}   " + " ".join(f"{n[:9]:>9}" for n in names)
+                     + "   " + " ".join(f"{n[:9]:>9}" for n in names))
     empty = {"truth_spans": 0, "recall": 1.0, "precision": 1.0, "detected": 0}
-    all_spans = {"c": 0, "p": 0, "n": 0}
-    for kind in KINDS:
-        c = carelab.get(kind, empty)
-        p = presidio.get(kind, empty)
-        n = c["truth_spans"] or p["truth_spans"]
-        all_spans["n"] += n
-        all_spans["c"] += carelab.get(kind, {}).get("caught", 0)
-        all_spans["p"] += presidio.get(kind, {}).get("caught", 0)
+    spans_all = 0
+    caught_all = [0] * len(columns)
 
-        def prec(x):
-            return f"{x['precision']:.3f}" if x["detected"] else "-"
+    def prec(x):
+        return f"{x['precision']:.3f}" if x["detected"] else "-"
+    for kind in KINDS:
+        rows = [s.get(kind, empty) for _, s in columns]
+        n = max(r["truth_spans"] for r in rows)
+        spans_all += n
+        for i, (_, s) in enumerate(columns):
+            caught_all[i] += s.get(kind, {}).get("caught", 0)
         if markdown:
-            lines.append(f"| {kind} | {n} | {c['recall']:.3f} | {p['recall']:.3f} "
-                         f"| {prec(c)} | {prec(p)} |")
+            lines.append(f"| {kind} | {n} | " + " | ".join(f"{r['recall']:.3f}" for r in rows)
+                         + " | " + " | ".join(prec(r) for r in rows) + " |")
         else:
-            lines.append(f"{kind:<8} {n:>5}   {c['recall']:>8.3f} {p['recall']:>8.3f}   "
-                         f"{prec(c):>8} {prec(p):>8}")
-    _, _, cp = totals(carelab)
-    _, _, pp = totals(presidio)
-    cr = all_spans["c"] / all_spans["n"]
-    pr = all_spans["p"] / all_spans["n"]
+            lines.append(f"{kind:<8} {n:>5}   " + " ".join(f"{r['recall']:>9.3f}" for r in rows)
+                         + "   " + " ".join(f"{prec(r):>9}" for r in rows))
+    recalls = [c / spans_all for c in caught_all]
+    precisions = [totals(s)[2] for _, s in columns]
     if markdown:
-        lines.append(f"| **all** | {all_spans['n']} | {cr:.3f} | {pr:.3f} | {cp:.3f} | {pp:.3f} |")
+        lines.append(f"| **all** | {spans_all} | " + " | ".join(f"{r:.3f}" for r in recalls)
+                     + " | " + " | ".join(f"{p:.3f}" for p in precisions) + " |")
     else:
-        lines.append(f"{'all':<8} {all_spans['n']:>5}   {cr:>8.3f} {pr:>8.3f}   "
-                     f"{cp:>8.3f} {pp:>8.3f}")
+        lines.append(f"{'all':<8} {spans_all:>5}   " + " ".join(f"{r:>9.3f}" for r in recalls)
+                     + "   " + " ".join(f"{p:>9.3f}" for p in precisions))
     return "\n".join(lines)
 
 
@@ -218,7 +223,11 @@ def main():
           f"model {args.model}; {dropped} Presidio results of types with no PHI kind (NRP) left out")
     print("recall: share of PHI strings with no identifying byte left; "
           "precision: share of detections that overlap a PHI string\n")
-    print(table(carelab, presidio, args.markdown))
+    columns = [("CareLab rules", score(notes, "carelab_rules")),
+               ("CareLab model", score(notes, "carelab_model")),
+               ("CareLab rules+model", carelab),
+               ("Presidio", presidio)]
+    print(table(columns, args.markdown))
 
 
 if __name__ == "__main__":

@@ -3,6 +3,8 @@
 use std::path::{Path, PathBuf};
 
 use carelab::audit;
+use carelab::deid::detector::Detector;
+use carelab::deid::detector_train::TrainOptions;
 use carelab::deid::{self, roles::RoleMap, scan, Mode, Options};
 use carelab::error::{Error, Result};
 use carelab::formats::table::TableFormat;
@@ -16,15 +18,18 @@ pub enum OutputFormat {
 }
 
 #[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct DeidArgs {
+    #[command(subcommand)]
+    pub command: Option<DeidCommand>,
     /// Folder of clean tables, CSV or Parquet (patients, encounters, notes, ...).
-    #[arg(long = "in")]
-    pub input: PathBuf,
+    #[arg(long = "in", required = true)]
+    pub input: Option<PathBuf>,
     /// Folder for the de-identified tables and the report.
-    #[arg(long = "out")]
-    pub output: PathBuf,
-    #[arg(long, value_enum)]
-    pub mode: Mode,
+    #[arg(long = "out", required = true)]
+    pub output: Option<PathBuf>,
+    #[arg(long, value_enum, required = true)]
+    pub mode: Option<Mode>,
     /// Secret pseudonym key (64+ hex digits), for --mode limited and
     /// pseudonymize; must not lie inside --out. Safe Harbor uses none.
     #[arg(long)]
@@ -73,9 +78,94 @@ pub struct DeidArgs {
     /// which copy is read where a table is there as both CSV and Parquet.
     #[arg(long, value_enum)]
     pub format: Option<OutputFormat>,
+    /// Scrub notes with the rules alone, without the learned detector
+    /// (by default a span the rules or the detector find is removed).
+    #[arg(long, conflicts_with = "detector")]
+    pub no_detector: bool,
+    /// A detector made by `deid train-detector` instead of the one that
+    /// ships in datasets/deid-detector/.
+    #[arg(long)]
+    pub detector: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum DeidCommand {
+    /// Train the learned note detector (a small token classifier, candle,
+    /// CPU) on generated notes whose PHI spans are known, and write it as
+    /// safetensors; prints its recall and precision per kind on other
+    /// generated patients.
+    TrainDetector(TrainDetectorArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct TrainDetectorArgs {
+    /// The model file to write (the shipped one is
+    /// datasets/deid-detector/detector.safetensors).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Generated patients whose notes train the model.
+    #[arg(long, default_value_t = TrainOptions::default().patients)]
+    pub patients: u64,
+    /// Further generated patients (other people) to measure it on.
+    #[arg(long, default_value_t = TrainOptions::default().validation_patients)]
+    pub validation_patients: u64,
+    #[arg(long, default_value_t = TrainOptions::default().seed)]
+    pub seed: u64,
+    #[arg(long, default_value_t = TrainOptions::default().epochs)]
+    pub epochs: usize,
+}
+
+fn run_train_detector(a: TrainDetectorArgs, ui: &Ui) -> Result<u8> {
+    let opts = TrainOptions {
+        patients: a.patients,
+        validation_patients: a.validation_patients,
+        seed: a.seed,
+        epochs: a.epochs,
+        ..TrainOptions::default()
+    };
+    let (detector, report) = deid::detector_train::train(&opts, ui)?;
+    detector.save(&a.out)?;
+    ui.info(format!("wrote {}", a.out.display()));
+    ui.result(&report, || {
+        let mut md = format!(
+            "Detector: {} parameters, trained on {} notes ({} tokens, {} in PHI), loss {}\n\n\
+             Validation ({} notes of other generated patients), the model alone:\n\n\
+             | kind | spans | recall | detected | precision |\n|---|---:|---:|---:|---:|\n",
+            report.parameters,
+            report.notes,
+            report.tokens,
+            report.phi_tokens,
+            report
+                .epoch_loss
+                .iter()
+                .map(|l| format!("{l:.4}"))
+                .collect::<Vec<_>>()
+                .join(" -> "),
+            report.validation_notes,
+        );
+        for (k, s) in &report.validation {
+            md.push_str(&format!(
+                "| {k} | {} | {:.3} | {} | {:.3} |\n",
+                s.truth_spans, s.recall, s.detected, s.precision
+            ));
+        }
+        md
+    });
+    Ok(0)
 }
 
 pub fn run_deid(a: DeidArgs, ui: &Ui) -> Result<u8> {
+    if let Some(DeidCommand::TrainDetector(t)) = a.command {
+        return run_train_detector(t, ui);
+    }
+    let (Some(input), Some(output), Some(mode)) = (a.input, a.output, a.mode) else {
+        return Err(Error::usage("deid needs --in, --out and --mode"));
+    };
+    let detector = match (&a.detector, a.no_detector) {
+        (_, true) => None,
+        (Some(p), false) => Some(std::sync::Arc::new(Detector::load(p)?)),
+        (None, false) => Some(Detector::builtin()?),
+    };
     let roles = match &a.roles {
         Some(p) => RoleMap::from_toml(p)?,
         None => RoleMap::default(),
@@ -92,21 +182,21 @@ pub fn run_deid(a: DeidArgs, ui: &Ui) -> Result<u8> {
     }
     let audit = a
         .audit
-        .or_else(|| (!session_log_active()).then(|| a.output.join("audit.jsonl")));
-    if a.mode == Mode::SafeHarbor && a.key_file.is_some() {
+        .or_else(|| (!session_log_active()).then(|| output.join("audit.jsonl")));
+    if mode == Mode::SafeHarbor && a.key_file.is_some() {
         ui.warn(
             "--key-file is not used under --mode safe-harbor: its ids are random surrogates, derived from nothing about the patient",
         );
     }
-    let crosswalk = match (a.mode, a.crosswalk) {
+    let crosswalk = match (mode, a.crosswalk) {
         (_, Some(c)) => Some(c),
-        (Mode::SafeHarbor, None) => Some(default_crosswalk(&a.output)),
+        (Mode::SafeHarbor, None) => Some(default_crosswalk(&output)),
         _ => None,
     };
     let opts = Options {
-        input: a.input,
-        output: a.output,
-        mode: a.mode,
+        input,
+        output,
+        mode,
         key_file: a.key_file,
         crosswalk,
         roles,
@@ -124,6 +214,7 @@ pub fn run_deid(a: DeidArgs, ui: &Ui) -> Result<u8> {
             OutputFormat::Csv => TableFormat::Csv,
             OutputFormat::Parquet => TableFormat::Parquet,
         }),
+        detector,
     };
     let report = deid::run(&opts, ui)?;
     ui.result(&report, || deid::dataset::markdown(&report));

@@ -81,6 +81,9 @@ pub struct Options {
     /// Output format; `None`: each table in its input's format. Where the
     /// input holds a table in both formats, this format's copy is read.
     pub format: Option<TableFormat>,
+    /// The learned detector that scrubs notes beside the rules (`None`:
+    /// the rules alone).
+    pub detector: Option<std::sync::Arc<super::detector::Detector>>,
 }
 
 #[derive(Debug, Clone, Serialize, Default)]
@@ -114,6 +117,9 @@ pub struct Report {
     /// Files in the input that were not copied, with why.
     pub not_processed: BTreeMap<String, String>,
     pub notes_scrubbed: u64,
+    /// What found the PHI in notes: `rules` or `rules+detector` (the
+    /// learned detector beside them; a span either finds is removed).
+    pub note_scrubber: String,
     pub phi_spans_replaced: BTreeMap<String, u64>,
     /// Date cells removed because they could not be read, over all tables
     /// (each one listed in `QUARANTINE`).
@@ -365,7 +371,7 @@ pub fn run(opts: &Options, ui: &Ui) -> Result<Report> {
     // One pass over the patients table: ages, identifiers for the notes,
     // quasi-identifiers for k-anonymity.
     let mut facts: HashMap<String, PatientFacts> = HashMap::new();
-    let mut scrubber = Scrubber::new();
+    let mut scrubber = Scrubber::new().with_detector(opts.detector.clone());
     let mut quasi: Vec<QuasiRow> = Vec::new();
     if let Some(t) = patients_ix.and_then(|ix| inputs.get(ix)) {
         t.file.for_each_row(&t.header, |_, row| {
@@ -418,6 +424,11 @@ pub fn run(opts: &Options, ui: &Ui) -> Result<Report> {
         tables: BTreeMap::new(),
         not_processed,
         notes_scrubbed: 0,
+        note_scrubber: if opts.detector.is_some() {
+            "rules+detector".into()
+        } else {
+            "rules".into()
+        },
         phi_spans_replaced: BTreeMap::new(),
         unreadable_dates: 0,
         note_dates_not_shifted: 0,
@@ -1109,8 +1120,13 @@ pub fn markdown(r: &Report) -> String {
         }
     }
     s.push_str(&format!(
-        "\n## Notes\n\n{} notes scrubbed.\n",
-        r.notes_scrubbed
+        "\n## Notes\n\n{} notes scrubbed by {}.\n",
+        r.notes_scrubbed,
+        if r.note_scrubber == "rules" {
+            "the rules alone (--no-detector)"
+        } else {
+            "the rules and the learned detector (a span either finds is removed)"
+        }
     ));
     if r.dates_shifted {
         s.push_str(&format!(

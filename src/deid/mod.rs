@@ -2,6 +2,8 @@
 //! sets, keyed pseudonyms, note scrubbing, k-anonymity and the PHI scanner.
 
 pub mod dataset;
+pub mod detector;
+pub mod detector_train;
 pub mod kanon;
 pub mod names;
 pub mod patterns;

@@ -252,6 +252,16 @@ impl Names {
         !STRUCTURE.contains(&w) && !self.not_names.contains(w)
     }
 
+    /// What the dictionaries say of a folded word, as bits: 1 a census
+    /// first name, 2 a census surname, 4 a word that is no name by itself
+    /// (the note's structure, the not-names list). The learned detector
+    /// reads them as features.
+    pub fn word_flags(&self, folded: &str) -> u8 {
+        u8::from(self.first.contains(folded))
+            | u8::from(self.surnames.contains(folded)) << 1
+            | u8::from(!self.may_be_folded_name(folded)) << 2
+    }
+
     /// Every name this module finds in `text`, unmerged.
     pub fn find(&self, text: &str, out: &mut Vec<Found>) {
         let matched = self.any_context.as_ref().map(|set| set.matches(text));
@@ -393,6 +403,13 @@ impl Names {
             }
         }
     }
+}
+
+/// The words of `datasets/names/not-names.txt`, lower case.
+pub fn not_name_words() -> Vec<&'static str> {
+    let mut w: Vec<&'static str> = Names::builtin().not_names.iter().copied().collect();
+    w.sort_unstable();
+    w
 }
 
 /// "Kathleen's" reads "Kathleen".

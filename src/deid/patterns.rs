@@ -126,19 +126,30 @@ fn specs() -> Vec<(PhiKind, String, usize)> {
             (PhiKind::Date, format!(r"\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{MONTH}\.?(?:,?\s+\d{{4}})?\b"), 0),
             (PhiKind::Zip, r"\b[A-Z]{2},?\s+(\d{5}(?:-\d{4})?)\b".into(), 1),
             (PhiKind::Zip, r"(?i)\b(?:zip|postal)(?:\s*code)?\s*:?\s*(\d{5}(?:-\d{4})?)\b".into(), 1),
-            (PhiKind::Age, r"(?i)\b((?:9\d|1[0-4]\d))[- ]?(?:years?|yrs?|y/?o|y\.o\.?|yo)(?:\b|[MF]\b)(?:[- ]old)?".into(), 1),
+            (PhiKind::Age, r"(?i)\b((?:9\d|1[0-4]\d))[- ]?(?:years?|yrs?|y/?o|y\.\s?o\.?|yo)(?:\b|[MF]\b)(?:[- ]old)?".into(), 1),
             (PhiKind::Age, r"(?i)\bin\s+(?:his|her|their|the)\s+(?:(?:early|mid|late)[- ])?((?:90|100)['’]?s|nineties)\b".into(), 1),
             (PhiKind::Age, r"(?i)\b(?:ninety|one hundred)(?:[- ](?:one|two|three|four|five|six|seven|eight|nine))?[- ]years?[- ]old\b|\b(?:nonagenarian|centenarian)\b".into(), 0),
-            (PhiKind::Age, r"(?i)\b(?:age[d]?|aged)\s*:?\s*((?:9\d|1[0-4]\d))\b".into(), 1),
+            (PhiKind::Age, r"(?i)\b(?:age[d]?|aged)\s*:?\s*((?:9\d|1[0-4]\d)|(?:ninety|one hundred)(?:[- ](?:one|two|three|four|five|six|seven|eight|nine))?)\b".into(), 1),
             (PhiKind::Age, r"(?i)\b(?:age\s+of|turned|turning)\s+((?:9\d|1[0-4]\d))\b|\b((?:9\d|1[0-4]\d))\s+years\s+of\s+age\b|\b((?:9\d|1[0-4]\d))(?:st|nd|rd|th)\s+birthday\b".into(), usize::MAX),
             (PhiKind::Age, r"(?:^|[\s(,])((?:9\d|1[0-4]\d))(?:M|F|yo[MF]?)(?:[\s),.;:]|$)".into(), 1),
             (PhiKind::Name, r"\b(?:Mr|Mrs|Ms|Miss|Dr|Prof)\.?\s+((?:[A-Z][a-zA-Z'-]+)(?:\s+[A-Z][a-zA-Z'-]+)?)".into(), 1),
             (PhiKind::Name, r"(?i:\b(?:patient name|name|pt)\s*:\s*)([A-Z][a-zA-Z'-]+(?:\s+[A-Z][a-zA-Z'-]+){0,2})".into(), 1),
-            (PhiKind::Address, r"\b\d{1,5}[A-Z]?\s+(?:(?:[NSEW]\.?|North|South|East|West|Old)\s+)?(?:(?:[A-Z][a-z]+|\d{1,3}(?:st|nd|rd|th))\s+){1,3}(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|Ter|Circle|Cir|Parkway|Pkwy|Highway|Hwy|Trail|Trl|Square|Sq|Crescent|Close|Alley|Pike|Loop|Row|Plaza|Ridge|Run|Path|Walk)\b\.?(?:,?\s*(?:Apt|Apartment|Unit|Suite|Ste|Fl|Floor|Rm|Room|#)\.?\s*#?[A-Z0-9-]+)?".into(), 0),
+            (PhiKind::Address, r"\b\d{1,5}[A-Z]?\s+(?:(?:[NSEW]\.?|North|South|East|West|Old)\s+)?(?:(?:[A-Z][a-z]+|\d{1,3}(?:st|nd|rd|th))\s+){1,3}(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|Ter|Circle|Cir|Parkway|Pkwy|Highway|Hwy|Trail|Trl|Square|Sq|Crescent|Close|Alley|Pike|Loop|Row|Plaza|Ridge|Run|Path|Walk|Hill|Heights|Hts|Gardens|Mews|View|Point|Bend|Crossing|Xing|Cove|Glen|Hollow|Landing|Manor|Meadows?|Park|Pass|Ranch|Shore|Springs|Valley|Vista|Turnpike|Tpke|Expressway|Expy|Freeway|Fwy|Green)\b\.?(?:,?\s*(?:Apt|Apartment|Unit|Suite|Ste|Fl|Floor|Rm|Room|#)\.?\s*#?[A-Z0-9-]+)?".into(), 0),
             (PhiKind::Address, r"(?i)\b(?:P\.?\s?O\.?\s+Box|Post\s+Office\s+Box)\s+\d+\b|\b(?:Route|Rte|County\s+Road|State\s+Road|Rural\s+Route|RR)\s+\d+(?:,?\s+Box\s+\d+)?\b".into(), 0),
             // European: Hauptstraße 12, Keizersgracht 123, 12 rue de la Paix
             (PhiKind::Address, r"\b\p{Lu}\p{Ll}+(?:straße|strasse|str\.|weg|gasse|platz|allee|ring|damm|laan|straat|gracht|plein|gade|vej|gatan|vägen|katu)\s+\d{1,4}[a-z]?\b".into(), 0),
             (PhiKind::Address, r"(?i)\b\d{1,4}(?:\s?(?:bis|ter))?,?\s+(?:rue|avenue|boulevard|bd|chemin|allée|impasse|via|viale|corso|calle|avenida|rua|carrer)\s+(?:(?:de|du|des|la|le|l['’]|del|della|di|da|do|dos)\s+)*\p{Lu}[\p{L}'’-]+(?:\s+\p{Lu}[\p{L}'’-]+){0,2}".into(), 0),
+            // Broadway has no suffix; a flat or apartment number stands alone
+            (PhiKind::Address, r"\b\d{1,5}\s+Broadway\b|\b(?:Apt|APT|Apartment|Flat|Suite|Ste)\.?\s*#?\s*\d{1,4}[A-Z]?\b".into(), 0),
+            // a named street is an address element with or without its
+            // house number ("lives on Maple Street")
+            (PhiKind::Address, r"\b(?:[A-Z][a-z]+\s+){1,2}(?:Street|Avenue|Road|Boulevard|Lane|Drive|Terrace|Parkway|Highway)\b".into(), 0),
+            // the other numbers Safe Harbor names (account, certificate and
+            // licence numbers, health plan beneficiary numbers, vehicle and
+            // device identifiers and serial numbers) after their label
+            // (abbreviations in capitals only: "dea1234" is a piece of a hex id)
+            (PhiKind::Mrn, r"\b(?:NPI|DEA|DL|MBI|HICN|VIN|(?i:driver'?s\s+licen[cs]e|licen[cs]e|passport|badge|employee|claim|case|Medicaid|Medicare|beneficiary|subscriber|group|serial|device|implant|plate|certificate|account|acct))(?i:\s*(?:id|#|no\.?|number)?\s*[:#]?\s*(?:is\s+)?([A-Z]{0,4}-?\d[A-Z0-9-]{3,}))\b".into(), 1),
+            (PhiKind::Mrn, r"\b(?:ID|I\.D\.)\s*[:#]?\s*([A-Z]{0,4}-?\d[A-Z0-9-]{3,})\b".into(), 1),
             // an address after the words that give one, to the end of its line or clause
             (PhiKind::Address, r"(?i)\b(?:lives at|living at|resides at|residing at|home address|mailing address|address)\s*(?:is|:)?\s*(\d{1,5}[^,;\n]{3,40})".into(), 1),
     ]
@@ -252,6 +263,8 @@ mod tests {
             ("a woman in her late 90s", "90s"),
             ("ninety-two years old", "ninety-two years old"),
             ("a lively nonagenarian", "nonagenarian"),
+            ("a 93 y. o. woman", "93"),
+            ("aged ninety-four, lives alone", "ninety-four"),
         ] {
             let k = kinds(text);
             assert_eq!(k, vec![(PhiKind::Age, want.to_string())], "{text}");
@@ -262,8 +275,31 @@ mod tests {
             "a 64 yo man",
             "in her 80s",
             "dose 1-2 tabs",
+            "case 2 of 3",
+            "a hospital employee since 2019",
+            "med-dea12345f",
+            "ST segments flat 2 mm",
         ] {
             assert_eq!(kinds(text), vec![], "{text}");
+        }
+    }
+
+    #[test]
+    fn named_streets_and_labelled_numbers() {
+        for (text, kind, want) in [
+            (
+                "she lives on Maple Street now",
+                PhiKind::Address,
+                "Maple Street",
+            ),
+            ("NPI 1234567890 on file", PhiKind::Mrn, "1234567890"),
+            ("Medicaid ID: NY-8812345", PhiKind::Mrn, "NY-8812345"),
+            ("driver's license # D1234567", PhiKind::Mrn, "D1234567"),
+            ("pacemaker serial no. PJN123456", PhiKind::Mrn, "PJN123456"),
+            ("Member ID 99812734", PhiKind::Mrn, "99812734"),
+        ] {
+            let k = kinds(text);
+            assert!(k.contains(&(kind, want.to_string())), "{text}: {k:?}");
         }
     }
 

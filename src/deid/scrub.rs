@@ -3,9 +3,11 @@
 //! `[DATE]`, ... and the result is measured against ground-truth spans.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use serde::Serialize;
 
+use super::detector::Detector;
 use super::names::{fold_lower, fold_with_offsets, Names};
 use super::patterns::{merge, tag, Found, Patterns};
 use crate::clinical::{PhiKind, PhiSpan};
@@ -25,11 +27,20 @@ pub struct Scrubber {
     /// The patient's own identifiers, by patient key, folded (lower case,
     /// no accents) and with a name's parts beside it, ready to look for.
     known: HashMap<String, Vec<(PhiKind, String)>>,
+    /// The learned detector, the rules' second opinion: a span either
+    /// finds is removed.
+    detector: Option<Arc<Detector>>,
 }
 
 impl Scrubber {
     pub fn new() -> Scrubber {
         Scrubber::default()
+    }
+
+    /// Also remove what `detector` finds (`None`: the rules alone).
+    pub fn with_detector(mut self, detector: Option<Arc<Detector>>) -> Scrubber {
+        self.detector = detector;
+        self
     }
 
     /// Add one patient's identifiers: matched in that patient's notes
@@ -65,6 +76,9 @@ impl Scrubber {
         let mut found = Vec::new();
         self.patterns.find(text, &mut found);
         Names::builtin().find(text, &mut found);
+        if let Some(d) = &self.detector {
+            d.find(text, &mut found);
+        }
         if let Some(ids) = self.known.get(patient_key) {
             let from = found.len();
             if text.is_ascii() {

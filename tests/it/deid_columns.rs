@@ -69,6 +69,7 @@ fn deid(dir: &Path, mode: Mode) -> (PathBuf, Report) {
         max_shift_days: 180,
         shift_dates: mode == Mode::Limited,
         allow_not_safe_harbor: false,
+        detector: None,
         format: None,
     };
     let report = run(&opts, &Ui::new(false, true, 0, true)).unwrap();

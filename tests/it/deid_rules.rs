@@ -80,6 +80,7 @@ fn options(input: &Path, out: &Path, mode: Mode, key: &Path) -> Options {
         max_shift_days: 180,
         shift_dates: mode == Mode::Limited,
         allow_not_safe_harbor: false,
+        detector: None,
         format: None,
     }
 }
@@ -375,6 +376,7 @@ fn safe_harbor_ids_are_random_surrogates_with_the_crosswalk_kept_apart() {
         max_shift_days: 180,
         shift_dates: false,
         allow_not_safe_harbor: false,
+        detector: None,
         format: None,
     };
     let ui = Ui::new(false, true, 0, true);

@@ -1,0 +1,642 @@
+//! The learned detector: a small token classifier, the rules' second opinion.
+//!
+//! A note is cut into tokens (runs of letters and digits). Each token is
+//! described by hashed features of itself and its neighbours: the folded
+//! word, its shape (`Xx`, `d4`), prefix and suffix, the characters between
+//! it and its neighbours (`/`, `(`, `:`, a line break), what the name
+//! dictionaries say of it, and word pairs ("daughter kathleen"). Every
+//! feature picks a row of one embedding table; their sum goes through two
+//! small layers to a score per class: no PHI, or one of the PHI kinds.
+//! Neighbouring tokens of one kind become one span. Features are hashed,
+//! so the model has no vocabulary file and never meets an unknown word; the
+//! whole model is a few hundred KB of f32.
+//!
+//! It is trained on the generator's notes, whose PHI spans are known
+//! exactly (`carelab deid train-detector`, see `detector_train`), never on
+//! the hand-written corpus. Inference is plain Rust over flat buffers (no
+//! tensors, no network, no threads): the scrubber calls it once per note.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+
+use safetensors::tensor::Dtype;
+
+use super::names::{fold_lower, Names};
+use super::patterns::Found;
+use crate::clinical::PhiKind;
+use crate::error::{Error, Result};
+use crate::train::weights::{self, Tensors};
+
+/// The classes after "no PHI" (class 0), in order.
+pub const KINDS: [PhiKind; 12] = [
+    PhiKind::Name,
+    PhiKind::Date,
+    PhiKind::Mrn,
+    PhiKind::Phone,
+    PhiKind::Email,
+    PhiKind::Ssn,
+    PhiKind::Address,
+    PhiKind::City,
+    PhiKind::Zip,
+    PhiKind::Url,
+    PhiKind::Ip,
+    PhiKind::Age,
+];
+pub const CLASSES: usize = KINDS.len() + 1;
+
+/// Features per token (see `Featurizer::token`).
+pub const FEATURES: usize = 20;
+/// The feature slots that read the token's own word; training hides them
+/// at random so the model also learns a name from its context and shape,
+/// not only the names it was shown.
+pub const OWN_WORD_SLOTS: [usize; 5] = [2, 10, 11, 17, 19];
+/// The slots that read a neighbour's word, hidden in training now and then.
+pub const NEIGHBOUR_WORD_SLOTS: [usize; 5] = [0, 1, 3, 4, 18];
+
+/// A token is PHI of a kind only when the model gives that kind at least
+/// this probability. The model learned from notes far more regular than
+/// notes people write, so on a token unlike anything it saw it is unsure;
+/// such a token is left to the rules, whose second opinion it is.
+pub const MIN_PROBABILITY: f32 = 0.9;
+
+/// The safetensors metadata key naming the feature scheme; a model made
+/// for another scheme is refused, not misread.
+const FORMAT_KEY: &str = "carelab-deid-detector";
+const FORMAT: &str = "features-v1";
+
+/// The model shipped with CareLab, trained by `carelab deid train-detector`.
+const BUILTIN: &[u8] = include_bytes!("../../datasets/deid-detector/detector.safetensors");
+
+/// The trained network: embedding table, two layers, class scores.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Detector {
+    pub buckets: usize,
+    pub dim: usize,
+    pub hidden: usize,
+    /// [buckets, dim]
+    pub emb: Vec<f32>,
+    /// [dim]
+    pub b1: Vec<f32>,
+    /// [hidden, dim]
+    pub w2: Vec<f32>,
+    /// [hidden]
+    pub b2: Vec<f32>,
+    /// [CLASSES, hidden]
+    pub w3: Vec<f32>,
+    /// [CLASSES]
+    pub b3: Vec<f32>,
+}
+
+impl Detector {
+    /// The model that ships in `datasets/deid-detector/`, read once.
+    pub fn builtin() -> Result<Arc<Detector>> {
+        static MODEL: OnceLock<std::result::Result<Arc<Detector>, String>> = OnceLock::new();
+        MODEL
+            .get_or_init(|| {
+                Detector::from_bytes(BUILTIN, "datasets/deid-detector/detector.safetensors")
+                    .map(Arc::new)
+                    .map_err(|e| e.to_string())
+            })
+            .clone()
+            .map_err(Error::failure)
+    }
+
+    /// Read a model written by `save`.
+    pub fn load(path: &Path) -> Result<Detector> {
+        let bytes = std::fs::read(path).map_err(|e| {
+            Error::usage(format!(
+                "--detector {}: cannot read it: {e}",
+                path.display()
+            ))
+        })?;
+        Detector::from_bytes(&bytes, &path.display().to_string())
+    }
+
+    fn from_bytes(bytes: &[u8], source: &str) -> Result<Detector> {
+        let bad = |found: String| {
+            Error::bad_input(source, None, "a CareLab deid detector (safetensors)", found)
+        };
+        let (_, header) =
+            safetensors::SafeTensors::read_metadata(bytes).map_err(|e| bad(e.to_string()))?;
+        let format = header
+            .metadata()
+            .as_ref()
+            .and_then(|m| m.get(FORMAT_KEY).cloned())
+            .unwrap_or_default();
+        if format != FORMAT {
+            return Err(bad(format!(
+                "metadata {FORMAT_KEY}={format:?}, expected {FORMAT:?}"
+            )));
+        }
+        let st = safetensors::SafeTensors::deserialize(bytes).map_err(|e| bad(e.to_string()))?;
+        let mut t: BTreeMap<String, (Vec<usize>, Vec<f32>)> = BTreeMap::new();
+        for (name, view) in st.tensors() {
+            if view.dtype() != Dtype::F32 {
+                return Err(bad(format!("tensor {name} of type {:?}", view.dtype())));
+            }
+            let values = view
+                .data()
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect();
+            t.insert(name, (view.shape().to_vec(), values));
+        }
+        let mut take = |name: &str| {
+            t.remove(name)
+                .ok_or_else(|| bad(format!("no tensor {name}")))
+        };
+        let (emb_shape, emb) = take("emb")?;
+        let (_, b1) = take("b1")?;
+        let (w2_shape, w2) = take("w2")?;
+        let (_, b2) = take("b2")?;
+        let (w3_shape, w3) = take("w3")?;
+        let (_, b3) = take("b3")?;
+        let (&[buckets, dim], &[hidden, _], &[classes, _]) = (
+            emb_shape.as_slice(),
+            w2_shape.as_slice(),
+            w3_shape.as_slice(),
+        ) else {
+            return Err(bad("tensors of other ranks".into()));
+        };
+        let d = Detector {
+            buckets,
+            dim,
+            hidden,
+            emb,
+            b1,
+            w2,
+            b2,
+            w3,
+            b3,
+        };
+        if classes != CLASSES || !d.shapes_agree() || buckets == 0 {
+            return Err(bad(format!(
+                "shapes emb {emb_shape:?}, w2 {w2_shape:?}, w3 {w3_shape:?} that do not fit together ({CLASSES} classes)"
+            )));
+        }
+        Ok(d)
+    }
+
+    fn shapes_agree(&self) -> bool {
+        self.emb.len() == self.buckets * self.dim
+            && self.b1.len() == self.dim
+            && self.w2.len() == self.hidden * self.dim
+            && self.b2.len() == self.hidden
+            && self.w3.len() == CLASSES * self.hidden
+            && self.b3.len() == CLASSES
+    }
+
+    /// Write the model as safetensors, with the feature scheme in its metadata.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let mut t = Tensors::new();
+        t.insert(
+            "emb".into(),
+            (vec![self.buckets, self.dim], self.emb.clone()),
+        );
+        t.insert("b1".into(), (vec![self.dim], self.b1.clone()));
+        t.insert("w2".into(), (vec![self.hidden, self.dim], self.w2.clone()));
+        t.insert("b2".into(), (vec![self.hidden], self.b2.clone()));
+        t.insert("w3".into(), (vec![CLASSES, self.hidden], self.w3.clone()));
+        t.insert("b3".into(), (vec![CLASSES], self.b3.clone()));
+        weights::save(path, &t, Some((FORMAT_KEY, FORMAT)))
+    }
+
+    /// Class scores (logits) of one token's features.
+    fn scores(&self, feats: &[u32], e: &mut Vec<f32>, h: &mut Vec<f32>, out: &mut [f32; CLASSES]) {
+        e.clear();
+        e.extend_from_slice(&self.b1);
+        for &f in feats {
+            let row = &self.emb[f as usize * self.dim..(f as usize + 1) * self.dim];
+            for (a, b) in e.iter_mut().zip(row) {
+                *a += b;
+            }
+        }
+        for a in e.iter_mut() {
+            *a = a.max(0.0);
+        }
+        h.clear();
+        for (j, bias) in self.b2.iter().enumerate() {
+            let w = &self.w2[j * self.dim..(j + 1) * self.dim];
+            let z = bias + w.iter().zip(e.iter()).map(|(a, b)| a * b).sum::<f32>();
+            h.push(z.max(0.0));
+        }
+        for (c, o) in out.iter_mut().enumerate() {
+            let w = &self.w3[c * self.hidden..(c + 1) * self.hidden];
+            *o = self.b3[c] + w.iter().zip(h.iter()).map(|(a, b)| a * b).sum::<f32>();
+        }
+    }
+
+    /// The class of every token of `text` (0: no PHI, `i`: `KINDS[i - 1]`).
+    pub fn classify(&self, text: &str) -> (Vec<(usize, usize)>, Vec<usize>) {
+        let fz = Featurizer::new(text, self.buckets);
+        let mut feats = [0u32; FEATURES];
+        let (mut e, mut h) = (
+            Vec::with_capacity(self.dim),
+            Vec::with_capacity(self.hidden),
+        );
+        let mut scores = [0f32; CLASSES];
+        let mut classes = Vec::with_capacity(fz.tokens.len());
+        for i in 0..fz.tokens.len() {
+            fz.token(i, &mut feats);
+            self.scores(&feats, &mut e, &mut h, &mut scores);
+            // softmax over the classes: a PHI kind counts only when the
+            // model gives it at least MIN_PROBABILITY
+            let top = scores.iter().copied().fold(f32::MIN, f32::max);
+            let total: f32 = scores.iter().map(|s| (s - top).exp()).sum();
+            let best = scores
+                .iter()
+                .enumerate()
+                .skip(1)
+                .fold((0, f32::MIN), |b, (c, &s)| if s > b.1 { (c, s) } else { b });
+            let p = (best.1 - top).exp() / total;
+            classes.push(if p >= MIN_PROBABILITY { best.0 } else { 0 });
+        }
+        (fz.tokens, classes)
+    }
+
+    /// Every span the model finds, of every kind it learned.
+    pub fn find_every_kind(&self, text: &str, out: &mut Vec<Found>) {
+        let (tokens, classes) = self.classify(text);
+        spans_of(text, &tokens, &classes, out);
+    }
+
+    /// The PHI spans the model finds in `text`, unmerged with other finds.
+    /// Kinds with a formal grammar (e-mail addresses, URLs, IP addresses)
+    /// are left to the patterns, which read that grammar exactly; the
+    /// model's guesses there could only add false alarms.
+    pub fn find(&self, text: &str, out: &mut Vec<Found>) {
+        let from = out.len();
+        self.find_every_kind(text, out);
+        let mut i = from;
+        while i < out.len() {
+            let f = out[i];
+            let formal = matches!(f.kind, PhiKind::Email | PhiKind::Url | PhiKind::Ip);
+            if formal || (f.kind == PhiKind::Age && !over_89(&text[f.start..f.end])) {
+                out.swap_remove(i);
+            } else {
+                i += 1;
+            }
+        }
+    }
+}
+
+/// Whether an age span says more than 89 years: Safe Harbor removes ages
+/// over 89 only (45 CFR 164.514(b)(2)(i)(C)), so a younger age the model
+/// marks is no identifier. A number of 90 to 129, or ninety or a hundred
+/// in words.
+fn over_89(span: &str) -> bool {
+    let lower = span.to_ascii_lowercase();
+    lower.contains("ninet")
+        || lower.contains("hundred")
+        || lower
+            .split(|c: char| !c.is_ascii_digit())
+            .filter_map(|d| d.parse::<u32>().ok())
+            .any(|n| (90..130).contains(&n))
+}
+
+/// Neighbouring tokens of one class become one span: "04/02/2024" is three
+/// tokens, "(617) 555-0134" three, "Mary-Ann O'Neil" four. A line break
+/// or more than three characters between them ends a span; a phone's
+/// opening bracket or plus sign joins it.
+pub fn spans_of(text: &str, tokens: &[(usize, usize)], classes: &[usize], out: &mut Vec<Found>) {
+    let mut i = 0;
+    while i < tokens.len() {
+        let c = classes[i];
+        if c == 0 {
+            i += 1;
+            continue;
+        }
+        let (start, mut end) = tokens[i];
+        let mut j = i + 1;
+        while j < tokens.len() && classes[j] == c {
+            let gap = &text[end..tokens[j].0];
+            if gap.len() > 3 || gap.contains('\n') {
+                break;
+            }
+            end = tokens[j].1;
+            j += 1;
+        }
+        let kind = KINDS[c - 1];
+        let start = if kind == PhiKind::Phone
+            && start > 0
+            && matches!(text.as_bytes()[start - 1], b'(' | b'+')
+        {
+            start - 1
+        } else {
+            start
+        };
+        out.push(Found { start, end, kind });
+        i = j;
+    }
+}
+
+/// The tokens of a note and what each says, ready to hash into features.
+pub struct Featurizer<'a> {
+    text: &'a str,
+    buckets: u64,
+    pub tokens: Vec<(usize, usize)>,
+    word: Vec<u64>,
+    shape: Vec<u64>,
+    prefix: Vec<u64>,
+    suffix: Vec<u64>,
+    /// What lies between token i-1 and token i (the start of the note before token 0).
+    gap: Vec<u64>,
+    flags: Vec<u64>,
+}
+
+const PAD: u64 = 0x5041_4400;
+const GAP_END: u64 = 0x454e_4400;
+const DROPPED: u64 = 0x4452_4f50;
+
+impl<'a> Featurizer<'a> {
+    pub fn new(text: &'a str, buckets: usize) -> Featurizer<'a> {
+        let tokens = tokens(text);
+        let n = tokens.len();
+        let mut f = Featurizer {
+            text,
+            buckets: buckets.max(1) as u64,
+            word: Vec::with_capacity(n),
+            shape: Vec::with_capacity(n),
+            prefix: Vec::with_capacity(n),
+            suffix: Vec::with_capacity(n),
+            gap: Vec::with_capacity(n + 1),
+            flags: Vec::with_capacity(n),
+            tokens,
+        };
+        let names = Names::builtin();
+        let mut prev_end = 0;
+        for &(s, e) in &f.tokens {
+            let raw = &text[s..e];
+            let folded = fold_lower(raw);
+            f.word.push(fnv(folded.as_bytes()));
+            let mut prefix = folded
+                .char_indices()
+                .nth(3)
+                .map_or(folded.as_str(), |(i, _)| &folded[..i]);
+            if prefix.len() == folded.len() {
+                prefix = "";
+            }
+            f.prefix.push(fnv(prefix.as_bytes()));
+            let suffix = folded
+                .char_indices()
+                .rev()
+                .nth(2)
+                .map_or("", |(i, _)| &folded[i..]);
+            f.suffix.push(fnv(suffix.as_bytes()));
+            f.shape.push(shape(raw));
+            let mut flags = u64::from(names.word_flags(&folded));
+            let mut chars = raw.chars();
+            let first_upper = chars.next().is_some_and(char::is_uppercase);
+            let rest_lower = chars.clone().any(char::is_lowercase);
+            let rest_upper = chars.any(char::is_uppercase);
+            flags |= u64::from(first_upper && rest_lower && !rest_upper) << 3;
+            flags |= u64::from(first_upper && !rest_lower && raw.len() > 1) << 4;
+            f.flags.push(flags);
+            f.gap.push(gap(&text[prev_end..s]));
+            prev_end = e;
+        }
+        f.gap.push(GAP_END ^ gap(&text[prev_end..]));
+        f
+    }
+
+    fn at(&self, v: &[u64], i: usize, off: isize) -> u64 {
+        i.checked_add_signed(off)
+            .and_then(|j| v.get(j).copied())
+            .unwrap_or(PAD)
+    }
+
+    fn hash(&self, slot: usize, v: u64) -> u32 {
+        (mix(v ^ (slot as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)) % self.buckets) as u32
+    }
+
+    /// The features of token `i` (one embedding row each).
+    pub fn token(&self, i: usize, out: &mut [u32; FEATURES]) {
+        let w = |off| self.at(&self.word, i, off);
+        for (k, off) in (-2..=2).enumerate() {
+            out[k] = self.hash(k, w(off));
+            out[5 + k] = self.hash(5 + k, self.at(&self.shape, i, off));
+        }
+        out[10] = self.hash(10, self.prefix[i]);
+        out[11] = self.hash(11, self.suffix[i]);
+        out[12] = self.hash(12, self.gap[i]);
+        out[13] = self.hash(13, self.gap[i + 1]);
+        out[14] = self.hash(14, self.at(&self.flags, i, -1));
+        out[15] = self.hash(15, self.flags[i]);
+        out[16] = self.hash(16, self.at(&self.flags, i, 1));
+        out[17] = self.hash(17, w(-1).rotate_left(17) ^ w(0));
+        out[18] = self.hash(18, w(-2).rotate_left(17) ^ w(-1));
+        out[19] = self.hash(
+            19,
+            w(-1).rotate_left(17) ^ self.gap[i] ^ w(0).rotate_left(31),
+        );
+    }
+
+    /// What a hidden slot reads in training.
+    pub fn dropped(&self, slot: usize) -> u32 {
+        self.hash(slot, DROPPED)
+    }
+
+    pub fn text(&self) -> &str {
+        self.text
+    }
+}
+
+/// Runs of letters and digits, with their byte offsets.
+pub fn tokens(text: &str) -> Vec<(usize, usize)> {
+    let mut out = Vec::with_capacity(text.len() / 5);
+    let mut start = None;
+    if text.is_ascii() {
+        for (i, b) in text.bytes().enumerate() {
+            match (start, b.is_ascii_alphanumeric()) {
+                (None, true) => start = Some(i),
+                (Some(s), false) => {
+                    out.push((s, i));
+                    start = None;
+                }
+                _ => {}
+            }
+        }
+    } else {
+        for (i, c) in text.char_indices() {
+            match (start, c.is_alphanumeric()) {
+                (None, true) => start = Some(i),
+                (Some(s), false) => {
+                    out.push((s, i));
+                    start = None;
+                }
+                _ => {}
+            }
+        }
+    }
+    if let Some(s) = start {
+        out.push((s, text.len()));
+    }
+    out
+}
+
+/// "Kathleen" -> `Xx`, "04" -> `d2`, "MRN" -> `X`, "3rd" -> `dx`: letter
+/// classes with runs collapsed, and the count of digits when it is all digits.
+fn shape(word: &str) -> u64 {
+    let mut classes = Vec::with_capacity(6);
+    let mut digits = 0u64;
+    for c in word.chars() {
+        let k = if c.is_ascii_digit() {
+            digits += 1;
+            b'd'
+        } else if c.is_uppercase() {
+            b'X'
+        } else {
+            b'x'
+        };
+        if classes.last() != Some(&k) {
+            classes.push(k);
+        }
+    }
+    let mut h = fnv(&classes);
+    if classes == [b'd'] {
+        h ^= digits.min(9) << 56;
+    }
+    h
+}
+
+/// The characters between two tokens: up to four that are not spaces, and
+/// whether a line break is among them.
+fn gap(between: &str) -> u64 {
+    let mut h = fnv(between
+        .bytes()
+        .filter(|b| !b.is_ascii_whitespace())
+        .take(4)
+        .collect::<Vec<u8>>()
+        .as_slice());
+    if between.contains('\n') {
+        h ^= 0x4e4c;
+    }
+    h
+}
+
+fn fnv(bytes: &[u8]) -> u64 {
+    let mut h = 0xcbf2_9ce4_8422_2325u64;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+/// SplitMix64's finaliser: every input bit moves every output bit.
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_letter_and_digit_runs_with_byte_offsets() {
+        let t = "Seen 04/02/2024 by Tomás (617) 555-0134.";
+        let got: Vec<&str> = tokens(t).iter().map(|&(s, e)| &t[s..e]).collect();
+        assert_eq!(
+            got,
+            ["Seen", "04", "02", "2024", "by", "Tomás", "617", "555", "0134"]
+        );
+    }
+
+    #[test]
+    fn neighbouring_tokens_of_a_class_make_one_span() {
+        let t = "call (617) 555-0134 on 04/02/2024\nRosa";
+        let toks = tokens(t);
+        // call 617 555 0134 on 04 02 2024 Rosa
+        let classes = [0, 4, 4, 4, 0, 2, 2, 2, 1];
+        let mut out = Vec::new();
+        spans_of(t, &toks, &classes, &mut out);
+        let got: Vec<(&str, PhiKind)> = out.iter().map(|f| (&t[f.start..f.end], f.kind)).collect();
+        assert_eq!(
+            got,
+            [
+                ("(617) 555-0134", PhiKind::Phone),
+                ("04/02/2024", PhiKind::Date),
+                ("Rosa", PhiKind::Name)
+            ]
+        );
+    }
+
+    #[test]
+    fn ages_the_model_marks_count_only_over_89() {
+        assert!(over_89("92"));
+        assert!(over_89("ninety-one"));
+        assert!(over_89("101 y/o"));
+        assert!(!over_89("45"));
+        assert!(!over_89("89"));
+        assert!(!over_89("130"));
+    }
+
+    #[test]
+    fn features_are_the_same_for_the_same_words_and_differ_by_shape() {
+        let a = Featurizer::new("Her daughter Kathleen called.", 4096);
+        let b = Featurizer::new("Her daughter Kathleen called.", 4096);
+        let c = Featurizer::new("Her daughter kathleen called.", 4096);
+        let (mut fa, mut fb, mut fc) = ([0; FEATURES], [0; FEATURES], [0; FEATURES]);
+        a.token(2, &mut fa);
+        b.token(2, &mut fb);
+        c.token(2, &mut fc);
+        assert_eq!(fa, fb);
+        // the folded word is the same, its shape and flags are not
+        assert_eq!(fa[2], fc[2]);
+        assert_ne!(fa[7], fc[7]);
+        assert!(fa.iter().all(|&f| f < 4096));
+    }
+
+    #[test]
+    fn a_saved_model_loads_back_and_a_wrong_file_is_refused() {
+        let (buckets, dim, hidden) = (16, 3, 4);
+        let mut k = 0.0f32;
+        let mut v = |n: usize| {
+            (0..n)
+                .map(|_| {
+                    k += 0.01;
+                    k
+                })
+                .collect::<Vec<f32>>()
+        };
+        let d = Detector {
+            buckets,
+            dim,
+            hidden,
+            emb: v(buckets * dim),
+            b1: v(dim),
+            w2: v(hidden * dim),
+            b2: v(hidden),
+            w3: v(CLASSES * hidden),
+            b3: v(CLASSES),
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("d.safetensors");
+        d.save(&p).unwrap();
+        assert_eq!(Detector::load(&p).unwrap(), d);
+        let other = dir.path().join("o.safetensors");
+        let mut t = Tensors::new();
+        t.insert("layers.0.weight".into(), (vec![1, 1], vec![0.0]));
+        weights::save(&other, &t, None).unwrap();
+        let err = Detector::load(&other).unwrap_err().to_string();
+        assert!(err.contains("features-v1"), "{err}");
+    }
+
+    #[test]
+    fn the_shipped_model_loads_and_finds_phi_in_a_note() {
+        let d = Detector::builtin().unwrap();
+        assert!(d.emb.len() * 4 < 1 << 20, "the model stays under 1 MB");
+        let t = "Patient seen on 03/14/2024 with his wife Maria Gonzalez, phone 617-555-0134.";
+        let mut out = Vec::new();
+        d.find(t, &mut out);
+        let kinds: Vec<PhiKind> = out.iter().map(|f| f.kind).collect();
+        assert!(kinds.contains(&PhiKind::Date), "{out:?}");
+        assert!(kinds.contains(&PhiKind::Name), "{out:?}");
+        assert!(kinds.contains(&PhiKind::Phone), "{out:?}");
+        // the clinical words around them are left
+        assert!(out.iter().all(|f| !t[f.start..f.end].contains("Patient")));
+    }
+}
