@@ -3,7 +3,7 @@
 //! precision, ZIP codes (by context), URLs, IPs, ages over 89 and names after
 //! a title. Each finding is a kind and a byte span; values never leave here.
 
-use regex::{Regex, RegexSet};
+use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 
 use crate::clinical::PhiKind;
 
@@ -33,13 +33,9 @@ impl Patterns {
         // ASCII (a note with an accented name), several times slower
         let rules: Vec<(PhiKind, Regex, usize)> = specs()
             .into_iter()
-            .filter_map(|(k, p, g)| {
-                Regex::new(&p.replace(r"\b", r"(?-u:\b)"))
-                    .ok()
-                    .map(|r| (k, r, g))
-            })
+            .filter_map(|(k, p, g)| compile(&p.replace(r"\b", r"(?-u:\b)")).map(|r| (k, r, g)))
             .collect();
-        let any = RegexSet::new(rules.iter().map(|(_, r, _)| r.as_str())).ok();
+        let any = compile_set(rules.iter().map(|(_, r, _)| r.as_str()));
         Patterns { rules, any }
     }
 
@@ -65,6 +61,16 @@ impl Patterns {
             if matched.as_ref().is_some_and(|m| !m.matched(i)) {
                 continue;
             }
+            if *group == 0 {
+                // the whole match: no capture groups to resolve, which
+                // costs the regex engine a second, slower pass
+                out.extend(re.find_iter(text).map(|m| Found {
+                    start: m.start(),
+                    end: m.end(),
+                    kind: *kind,
+                }));
+                continue;
+            }
             for caps in re.captures_iter(text) {
                 let m = if *group == usize::MAX {
                     caps.iter().skip(1).flatten().next()
@@ -87,6 +93,28 @@ impl Default for Patterns {
     fn default() -> Self {
         Patterns::new()
     }
+}
+
+/// The lazy DFA's cache of states and transitions, per regex. The
+/// default (2 MB) is too small for these rules' Unicode classes and many
+/// alternatives: the cache filled within a note, was cleared, and most of
+/// the scrubber's time went into building the same states again.
+const DFA_CACHE: usize = 64 << 20;
+
+/// A rule's regex, with room for its lazy DFA.
+pub fn compile(pattern: &str) -> Option<Regex> {
+    RegexBuilder::new(pattern)
+        .dfa_size_limit(DFA_CACHE)
+        .build()
+        .ok()
+}
+
+/// Many rules at once, as `compile` builds one.
+pub fn compile_set<'a>(patterns: impl IntoIterator<Item = &'a str>) -> Option<RegexSet> {
+    RegexSetBuilder::new(patterns)
+        .dfa_size_limit(DFA_CACHE)
+        .build()
+        .ok()
 }
 
 /// Every rule: (kind, pattern, capture group holding the identifier;
