@@ -335,59 +335,36 @@ impl<'a> Layers<'a> {
 
     /// Class scores (logits) of one token's features.
     fn scores<'s>(&self, feats: &[u32], s: &'s mut Scratch) -> &'s [f32; CLASSES] {
-        // the shipped model's shape as constants: the compiler then unrolls
-        // the loops and keeps the activations in vector registers (about
-        // three times fewer instructions a token); any other shape runs
-        // the same code with the sizes read at run time
-        match (self.d.dim, self.d.hidden) {
-            (16, 32) => self.scores_sized(feats, s, 16, 32),
-            (dim, hidden) => self.scores_sized(feats, s, dim, hidden),
-        }
-    }
-
-    #[inline(always)]
-    fn scores_sized<'s>(
-        &self,
-        feats: &[u32],
-        s: &'s mut Scratch,
-        dim: usize,
-        hidden: usize,
-    ) -> &'s [f32; CLASSES] {
         let d = self.d;
-        let e = &mut s.e[..dim];
-        e.copy_from_slice(&d.b1[..dim]);
+        s.e.copy_from_slice(&d.b1);
         for &f in feats {
-            let row = &d.emb[f as usize * dim..][..dim];
-            for (a, b) in e.iter_mut().zip(row) {
+            let row = &d.emb[f as usize * d.dim..(f as usize + 1) * d.dim];
+            for (a, b) in s.e.iter_mut().zip(row) {
                 *a += b;
             }
         }
-        for a in e.iter_mut() {
+        for a in s.e.iter_mut() {
             *a = a.max(0.0);
         }
-        let h = &mut s.h[..hidden];
-        h.fill(-0.0);
-        for (k, x) in e.iter().enumerate() {
-            let col = &self.w2t[k * hidden..][..hidden];
-            for (a, w) in h.iter_mut().zip(col) {
+        s.h.fill(-0.0);
+        for (x, col) in s.e.iter().zip(self.w2t.chunks_exact(d.hidden)) {
+            for (a, w) in s.h.iter_mut().zip(col) {
                 *a += w * x;
             }
         }
-        for (a, bias) in h.iter_mut().zip(&d.b2[..hidden]) {
+        for (a, bias) in s.h.iter_mut().zip(&d.b2) {
             *a = (bias + *a).max(0.0);
         }
-        let out = &mut s.out;
-        out.fill(-0.0);
-        for (j, x) in h.iter().enumerate() {
-            let col = &self.w3t[j * CLASSES..][..CLASSES];
-            for (a, w) in out.iter_mut().zip(col) {
+        s.out.fill(-0.0);
+        for (x, col) in s.h.iter().zip(self.w3t.chunks_exact(CLASSES)) {
+            for (a, w) in s.out.iter_mut().zip(col) {
                 *a += w * x;
             }
         }
-        for (a, bias) in out.iter_mut().zip(&d.b3) {
+        for (a, bias) in s.out.iter_mut().zip(&d.b3) {
             *a += bias;
         }
-        out
+        &s.out
     }
 }
 
