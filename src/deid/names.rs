@@ -148,7 +148,7 @@ const STATE_NAMES: &str = "Alabama|Alaska|Arizona|Arkansas|California|Colorado|C
 /// Rapids", "Winston-Salem").
 const PLACE_RUN: &str = r"(\p{Lu}\p{Ll}+(?:[ -]\p{Lu}\p{Ll}+){0,2})";
 
-const PLACE_CONTEXT: &str = r"lives in|living in|moved to|moved from|relocated to|visiting from|resident of|born in|grew up in|returned from|travel(?:l?ed)? to|trip to|flew in from|drove in from";
+const PLACE_CONTEXT: &str = r"lives in|living in|moved to|moved from|relocated to|visiting from|resident of|born in|grew up in|returned from|travel(?:l?ed)? to|trip to|flew in from|drove in from|originally from|native of|is from|hails from|home in|house in|apartment in|liv(?:es|ing) (?:alone|independently) in|(?:hospital|clinic|practice|praxis|center|centre|nursing home|care home|facility) in|(?:daughter|son|sister|brother|wife|husband|niece|nephew|cousin|parents|children|family|relatives)(?: who lives| living)? in";
 
 /// Which of a context match's words are the name.
 #[derive(Clone, Copy)]
