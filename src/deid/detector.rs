@@ -22,7 +22,8 @@ use std::sync::{Arc, OnceLock};
 
 use safetensors::tensor::Dtype;
 
-use super::names::{fold_lower, Names};
+use super::hashing::{fnv, fnv_step, FNV_OFFSET};
+use super::names::{fold_lower_into, Names};
 use super::patterns::Found;
 use crate::clinical::PhiKind;
 use crate::error::{Error, Result};
@@ -202,55 +203,17 @@ impl Detector {
         weights::save(path, &t, Some((FORMAT_KEY, FORMAT)))
     }
 
-    /// Class scores (logits) of one token's features.
-    fn scores(&self, feats: &[u32], e: &mut Vec<f32>, h: &mut Vec<f32>, out: &mut [f32; CLASSES]) {
-        e.clear();
-        e.extend_from_slice(&self.b1);
-        for &f in feats {
-            let row = &self.emb[f as usize * self.dim..(f as usize + 1) * self.dim];
-            for (a, b) in e.iter_mut().zip(row) {
-                *a += b;
-            }
-        }
-        for a in e.iter_mut() {
-            *a = a.max(0.0);
-        }
-        h.clear();
-        for (j, bias) in self.b2.iter().enumerate() {
-            let w = &self.w2[j * self.dim..(j + 1) * self.dim];
-            let z = bias + w.iter().zip(e.iter()).map(|(a, b)| a * b).sum::<f32>();
-            h.push(z.max(0.0));
-        }
-        for (c, o) in out.iter_mut().enumerate() {
-            let w = &self.w3[c * self.hidden..(c + 1) * self.hidden];
-            *o = self.b3[c] + w.iter().zip(h.iter()).map(|(a, b)| a * b).sum::<f32>();
-        }
-    }
-
     /// The class of every token of `text` (0: no PHI, `i`: `KINDS[i - 1]`).
     pub fn classify(&self, text: &str) -> (Vec<(usize, usize)>, Vec<usize>) {
         let fz = Featurizer::new(text, self.buckets);
+        let net = Layers::new(self);
         let mut feats = [0u32; FEATURES];
-        let (mut e, mut h) = (
-            Vec::with_capacity(self.dim),
-            Vec::with_capacity(self.hidden),
-        );
-        let mut scores = [0f32; CLASSES];
+        let mut scratch = Scratch::new(self);
         let mut classes = Vec::with_capacity(fz.tokens.len());
         for i in 0..fz.tokens.len() {
             fz.token(i, &mut feats);
-            self.scores(&feats, &mut e, &mut h, &mut scores);
-            // softmax over the classes: a PHI kind counts only when the
-            // model gives it at least MIN_PROBABILITY
-            let top = scores.iter().copied().fold(f32::MIN, f32::max);
-            let total: f32 = scores.iter().map(|s| (s - top).exp()).sum();
-            let best = scores
-                .iter()
-                .enumerate()
-                .skip(1)
-                .fold((0, f32::MIN), |b, (c, &s)| if s > b.1 { (c, s) } else { b });
-            let p = (best.1 - top).exp() / total;
-            classes.push(if p >= MIN_PROBABILITY { best.0 } else { 0 });
+            let scores = net.scores(&feats, &mut scratch);
+            classes.push(decide(scores));
         }
         (fz.tokens, classes)
     }
@@ -331,6 +294,115 @@ pub fn spans_of(text: &str, tokens: &[(usize, usize)], classes: &[usize], out: &
     }
 }
 
+/// The network laid out for inference: each layer's weights transposed,
+/// so that one token's outputs are summed lane by lane (vector
+/// instructions across the outputs) instead of one dot product after
+/// another. Each output still adds its terms in the same order, so the
+/// scores are bit for bit those of a dot product per output.
+struct Layers<'a> {
+    d: &'a Detector,
+    /// [dim, hidden]
+    w2t: Vec<f32>,
+    /// [hidden, CLASSES]
+    w3t: Vec<f32>,
+}
+
+/// One token's activations, reused from token to token.
+struct Scratch {
+    e: Vec<f32>,
+    h: Vec<f32>,
+    out: [f32; CLASSES],
+}
+
+impl Scratch {
+    fn new(d: &Detector) -> Scratch {
+        Scratch {
+            e: vec![0.0; d.dim],
+            h: vec![0.0; d.hidden],
+            out: [0.0; CLASSES],
+        }
+    }
+}
+
+impl<'a> Layers<'a> {
+    fn new(d: &'a Detector) -> Layers<'a> {
+        Layers {
+            d,
+            w2t: transpose(&d.w2, d.hidden, d.dim),
+            w3t: transpose(&d.w3, CLASSES, d.hidden),
+        }
+    }
+
+    /// Class scores (logits) of one token's features.
+    fn scores<'s>(&self, feats: &[u32], s: &'s mut Scratch) -> &'s [f32; CLASSES] {
+        let d = self.d;
+        s.e.copy_from_slice(&d.b1);
+        for &f in feats {
+            let row = &d.emb[f as usize * d.dim..(f as usize + 1) * d.dim];
+            for (a, b) in s.e.iter_mut().zip(row) {
+                *a += b;
+            }
+        }
+        for a in s.e.iter_mut() {
+            *a = a.max(0.0);
+        }
+        s.h.fill(-0.0);
+        for (x, col) in s.e.iter().zip(self.w2t.chunks_exact(d.hidden)) {
+            for (a, w) in s.h.iter_mut().zip(col) {
+                *a += w * x;
+            }
+        }
+        for (a, bias) in s.h.iter_mut().zip(&d.b2) {
+            *a = (bias + *a).max(0.0);
+        }
+        s.out.fill(-0.0);
+        for (x, col) in s.h.iter().zip(self.w3t.chunks_exact(CLASSES)) {
+            for (a, w) in s.out.iter_mut().zip(col) {
+                *a += w * x;
+            }
+        }
+        for (a, bias) in s.out.iter_mut().zip(&d.b3) {
+            *a += bias;
+        }
+        &s.out
+    }
+}
+
+/// `m` ([rows, cols], row-major) as [cols, rows].
+fn transpose(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    let mut t = vec![0.0; m.len()];
+    for r in 0..rows {
+        for c in 0..cols {
+            t[c * rows + r] = m[r * cols + c];
+        }
+    }
+    t
+}
+
+/// The class a token's scores give: the likeliest PHI kind when the
+/// softmax gives it at least MIN_PROBABILITY, else 0 (no PHI).
+fn decide(scores: &[f32; CLASSES]) -> usize {
+    let best = scores
+        .iter()
+        .enumerate()
+        .skip(1)
+        .fold((0, f32::MIN), |b, (c, &s)| if s > b.1 { (c, s) } else { b });
+    // most tokens are no PHI: when "no PHI" scores at least as high as the
+    // best kind, that kind's probability is at most 0.5, so no
+    // exponential is needed to say no
+    if scores[0] >= best.1 {
+        return 0;
+    }
+    let top = scores.iter().copied().fold(f32::MIN, f32::max);
+    let total: f32 = scores.iter().map(|s| (s - top).exp()).sum();
+    let p = (best.1 - top).exp() / total;
+    if p >= MIN_PROBABILITY {
+        best.0
+    } else {
+        0
+    }
+}
+
 /// The tokens of a note and what each says, ready to hash into features.
 pub struct Featurizer<'a> {
     text: &'a str,
@@ -366,9 +438,12 @@ impl<'a> Featurizer<'a> {
         };
         let names = Names::builtin();
         let mut prev_end = 0;
+        // one buffer for every token's folded word: no allocation a token
+        let mut folded = String::new();
         for &(s, e) in &f.tokens {
             let raw = &text[s..e];
-            let folded = fold_lower(raw);
+            folded.clear();
+            fold_lower_into(raw, &mut folded);
             f.word.push(fnv(folded.as_bytes()));
             let mut prefix = folded
                 .char_indices()
@@ -478,8 +553,7 @@ pub fn tokens(text: &str) -> Vec<(usize, usize)> {
 /// "Kathleen" -> `Xx`, "04" -> `d2`, "MRN" -> `X`, "3rd" -> `dx`: letter
 /// classes with runs collapsed, and the count of digits when it is all digits.
 fn shape(word: &str) -> u64 {
-    let mut classes = Vec::with_capacity(6);
-    let mut digits = 0u64;
+    let (mut h, mut last, mut runs, mut digits) = (FNV_OFFSET, 0u8, 0, 0u64);
     for c in word.chars() {
         let k = if c.is_ascii_digit() {
             digits += 1;
@@ -489,12 +563,13 @@ fn shape(word: &str) -> u64 {
         } else {
             b'x'
         };
-        if classes.last() != Some(&k) {
-            classes.push(k);
+        if k != last {
+            h = fnv_step(h, k);
+            last = k;
+            runs += 1;
         }
     }
-    let mut h = fnv(&classes);
-    if classes == [b'd'] {
+    if runs == 1 && last == b'd' {
         h ^= digits.min(9) << 56;
     }
     h
@@ -503,23 +578,13 @@ fn shape(word: &str) -> u64 {
 /// The characters between two tokens: up to four that are not spaces, and
 /// whether a line break is among them.
 fn gap(between: &str) -> u64 {
-    let mut h = fnv(between
+    let mut h = between
         .bytes()
         .filter(|b| !b.is_ascii_whitespace())
         .take(4)
-        .collect::<Vec<u8>>()
-        .as_slice());
+        .fold(FNV_OFFSET, fnv_step);
     if between.contains('\n') {
         h ^= 0x4e4c;
-    }
-    h
-}
-
-fn fnv(bytes: &[u8]) -> u64 {
-    let mut h = 0xcbf2_9ce4_8422_2325u64;
-    for b in bytes {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
     }
     h
 }

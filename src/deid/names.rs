@@ -22,17 +22,22 @@
 //! words of a note's structure ("Mother: Deceased"), are never taken for a
 //! name by themselves.
 
-use std::collections::HashSet;
 use std::sync::OnceLock;
 
 use regex::{Regex, RegexSet};
 
-use super::patterns::Found;
+use super::hashing::WordMap;
+use super::patterns::{compile, compile_set, Found};
 use crate::clinical::PhiKind;
 
 const FIRST_NAMES: &str = include_str!("../../datasets/names/first-names.txt");
 const SURNAMES: &str = include_str!("../../datasets/names/surnames.txt");
 const NOT_NAMES: &str = include_str!("../../datasets/names/not-names.txt");
+
+/// `Names::word_flags` bits.
+const FIRST: u8 = 1;
+const SURNAME: u8 = 2;
+const NO_NAME: u8 = 4;
 
 /// Words that follow a relation or role in a note's structure rather than
 /// a name ("Mother: Alive and well", "Attending: Cardiology").
@@ -143,7 +148,7 @@ const STATE_NAMES: &str = "Alabama|Alaska|Arizona|Arkansas|California|Colorado|C
 /// Rapids", "Winston-Salem").
 const PLACE_RUN: &str = r"(\p{Lu}\p{Ll}+(?:[ -]\p{Lu}\p{Ll}+){0,2})";
 
-const PLACE_CONTEXT: &str = r"lives in|living in|moved to|moved from|relocated to|visiting from|resident of|born in|grew up in|returned from|travel(?:l?ed)? to|trip to|flew in from|drove in from";
+const PLACE_CONTEXT: &str = r"lives in|living in|moved to|moved from|relocated to|visiting from|resident of|born in|grew up in|returned from|travel(?:l?ed)? to|trip to|flew in from|drove in from|originally from|native of|is from|hails from|home in|house in|apartment in|liv(?:es|ing) (?:alone|independently) in|(?:hospital|clinic|practice|praxis|center|centre|nursing home|care home|facility) in|(?:daughter|son|sister|brother|wife|husband|niece|nephew|cousin|parents|children|family|relatives)(?: who lives| living)? in";
 
 /// Which of a context match's words are the name.
 #[derive(Clone, Copy)]
@@ -155,9 +160,9 @@ enum Run {
 }
 
 pub struct Names {
-    first: HashSet<&'static str>,
-    surnames: HashSet<&'static str>,
-    not_names: HashSet<&'static str>,
+    /// What the lists say of each folded word (`FIRST`, `SURNAME`,
+    /// `NO_NAME` bits): one lookup a word, not one a list.
+    flags: WordMap<&'static str, u8>,
     context: Vec<(Regex, Run, PhiKind)>,
     /// Every context rule at once: most notes match few or none.
     any_context: Option<RegexSet>,
@@ -177,12 +182,19 @@ impl Names {
     }
 
     fn new() -> Names {
-        let words = |text: &'static str| -> HashSet<&'static str> {
-            text.lines()
-                .map(|l| l.split('#').next().unwrap_or(""))
-                .flat_map(str::split_whitespace)
-                .collect()
-        };
+        let mut flags: WordMap<&'static str, u8> = WordMap::default();
+        for (list, bit) in [
+            (FIRST_NAMES, FIRST),
+            (SURNAMES, SURNAME),
+            (NOT_NAMES, NO_NAME),
+        ] {
+            for w in list_words(list) {
+                *flags.entry(w).or_default() |= bit;
+            }
+        }
+        for w in STRUCTURE {
+            *flags.entry(w).or_default() |= NO_NAME;
+        }
         // (pattern, which words of group 1 are the identifier, its kind);
         // ASCII word boundaries: a Unicode \b makes the regex engine fall
         // back to a slow one on text that is not all ASCII
@@ -228,28 +240,35 @@ impl Names {
         ];
         let context: Vec<(Regex, Run, PhiKind)> = specs
             .into_iter()
-            .filter_map(|(p, run, kind)| Regex::new(&p).ok().map(|r| (r, run, kind)))
+            .filter_map(|(p, run, kind)| compile(&p).map(|r| (r, run, kind)))
             .collect();
         Names {
-            first: words(FIRST_NAMES),
-            surnames: words(SURNAMES),
-            not_names: words(NOT_NAMES),
-            any_context: RegexSet::new(context.iter().map(|(r, _, _)| r.as_str())).ok(),
+            flags,
+            any_context: compile_set(context.iter().map(|(r, _, _)| r.as_str())),
             context,
-            credential: Regex::new(&format!(r"(?-u:\b)(?:{CREDENTIALS})(?-u:\b|$)")).ok(),
-            before_credential: Regex::new(&format!(r"{NAME_RUN},?[ \t]+$")).ok(),
+            credential: compile(&format!(r"(?-u:\b)(?:{CREDENTIALS})(?-u:\b|$)")),
+            before_credential: compile(&format!(r"{NAME_RUN},?[ \t]+$")),
         }
     }
 
     /// Whether a word may be a name on its own: not a word of the note's
     /// structure, not on the not-names list.
     fn may_be_name(&self, word: &str) -> bool {
-        self.may_be_folded_name(&fold_lower(without_possessive(word)))
+        self.flags_of(word) & NO_NAME == 0
     }
 
-    /// `may_be_name` of a word already folded.
-    fn may_be_folded_name(&self, w: &str) -> bool {
-        !STRUCTURE.contains(&w) && !self.not_names.contains(w)
+    /// `word_flags` of a word as the note writes it ("Kathleen's"): folded
+    /// on the stack when it is short and ASCII, as nearly every word is.
+    fn flags_of(&self, word: &str) -> u8 {
+        let word = without_possessive(word);
+        let mut buf = [0u8; 32];
+        if word.is_ascii() && word.len() <= buf.len() {
+            let folded = &mut buf[..word.len()];
+            folded.copy_from_slice(word.as_bytes());
+            folded.make_ascii_lowercase();
+            return std::str::from_utf8(folded).map_or(0, |w| self.word_flags(w));
+        }
+        self.word_flags(&fold_lower(word))
     }
 
     /// What the dictionaries say of a folded word, as bits: 1 a census
@@ -257,9 +276,7 @@ impl Names {
     /// (the note's structure, the not-names list). The learned detector
     /// reads them as features.
     pub fn word_flags(&self, folded: &str) -> u8 {
-        u8::from(self.first.contains(folded))
-            | u8::from(self.surnames.contains(folded)) << 1
-            | u8::from(!self.may_be_folded_name(folded)) << 2
+        self.flags.get(folded).copied().unwrap_or(0)
     }
 
     /// Every name this module finds in `text`, unmerged.
@@ -342,10 +359,9 @@ impl Names {
             && words
                 .iter()
                 .all(|(_, w)| is_title_case(w) && self.may_be_name(w))
-            && words.iter().any(|(_, w)| {
-                let w = fold_lower(without_possessive(w));
-                self.first.contains(w.as_str()) || self.surnames.contains(w.as_str())
-            })
+            && words
+                .iter()
+                .any(|(_, w)| self.flags_of(w) & (FIRST | SURNAME) != 0)
     }
 
     /// Census first names (with the capitalised word after them), initials
@@ -356,14 +372,14 @@ impl Names {
             if !is_title_case(word) {
                 continue;
             }
-            let lower = fold_lower(without_possessive(word));
-            if !self.may_be_folded_name(&lower) {
+            let flags = self.flags_of(word);
+            if flags & NO_NAME != 0 {
                 continue;
             }
             let next = words.get(i + 1).filter(|(n, w)| {
                 is_title_case(w) && self.may_be_name(w) && only_space(&text[at + word.len()..*n])
             });
-            if self.first.contains(lower.as_str()) {
+            if flags & FIRST != 0 {
                 // one span a word, as the record's given and family names
                 // are: "[NAME] [NAME]"
                 for (start, w) in std::iter::once((at, word)).chain(next.copied()) {
@@ -390,11 +406,9 @@ impl Names {
             let then_first = words.get(i + 1).is_some_and(|(n, w)| {
                 text[at + word.len()..*n].trim() == ","
                     && is_title_case(w)
-                    && self
-                        .first
-                        .contains(fold_lower(without_possessive(w)).as_str())
+                    && self.flags_of(w) & FIRST != 0
             });
-            if self.surnames.contains(lower.as_str()) && (initial || then_first) {
+            if flags & SURNAME != 0 && (initial || then_first) {
                 out.push(Found {
                     start: if initial { at - 3 } else { at },
                     end: at + word.len(),
@@ -407,9 +421,17 @@ impl Names {
 
 /// The words of `datasets/names/not-names.txt`, lower case.
 pub fn not_name_words() -> Vec<&'static str> {
-    let mut w: Vec<&'static str> = Names::builtin().not_names.iter().copied().collect();
+    let mut w: Vec<&'static str> = list_words(NOT_NAMES).collect();
     w.sort_unstable();
+    w.dedup();
     w
+}
+
+/// The words of a bundled list: whitespace-separated, `#` starts a comment.
+fn list_words(text: &'static str) -> impl Iterator<Item = &'static str> {
+    text.lines()
+        .map(|l| l.split('#').next().unwrap_or(""))
+        .flat_map(str::split_whitespace)
 }
 
 /// "Kathleen's" reads "Kathleen".
@@ -455,14 +477,22 @@ fn word_spans(text: &str) -> Vec<(usize, &str)> {
 
 /// Lower case without accents: "Tomás" and "TOMAS" both read "tomas".
 pub fn fold_lower(s: &str) -> String {
-    if s.is_ascii() {
-        return s.to_ascii_lowercase();
-    }
     let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        push_folded(c, &mut out);
-    }
+    fold_lower_into(s, &mut out);
     out
+}
+
+/// `fold_lower`, appended to `out` (a buffer reused word after word).
+pub fn fold_lower_into(s: &str, out: &mut String) {
+    if s.is_ascii() {
+        let from = out.len();
+        out.push_str(s);
+        out[from..].make_ascii_lowercase();
+        return;
+    }
+    for c in s.chars() {
+        push_folded(c, out);
+    }
 }
 
 /// `text` folded, with the byte offset in `text` of every byte of the
@@ -560,7 +590,8 @@ mod tests {
         assert_eq!(n.context.len(), 6);
         assert!(n.any_context.is_some());
         assert!(n.credential.is_some() && n.before_credential.is_some());
-        assert!(n.first.len() > 5000 && n.surnames.len() == 10_000);
+        let count = |bit: u8| n.flags.values().filter(|f| *f & bit != 0).count();
+        assert!(count(FIRST) > 5000 && count(SURNAME) == 10_000);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! precision, ZIP codes (by context), URLs, IPs, ages over 89 and names after
 //! a title. Each finding is a kind and a byte span; values never leave here.
 
-use regex::{Regex, RegexSet};
+use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 
 use crate::clinical::PhiKind;
 
@@ -26,6 +26,10 @@ pub struct Patterns {
 
 const MONTH: &str = r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)";
 
+/// Month names of European notes (German, French, Dutch, Italian, Spanish),
+/// and the English ones as Dutch writes them, in lower case.
+const EU: &str = r"(?:april|august|september|november|december|januar|februar|märz|maerz|mai|juni|juli|oktober|dezember|janvier|février|fevrier|mars|avril|juin|juillet|août|aout|septembre|octobre|novembre|décembre|decembre|januari|februari|maart|mei|augustus|gennaio|febbraio|marzo|aprile|maggio|giugno|luglio|agosto|settembre|ottobre|dicembre|enero|febrero|abril|mayo|junio|julio|septiembre|octubre|noviembre|diciembre)";
+
 impl Patterns {
     pub fn new() -> Patterns {
         // ASCII word boundaries: with a Unicode \b the regex engine leaves
@@ -33,13 +37,9 @@ impl Patterns {
         // ASCII (a note with an accented name), several times slower
         let rules: Vec<(PhiKind, Regex, usize)> = specs()
             .into_iter()
-            .filter_map(|(k, p, g)| {
-                Regex::new(&p.replace(r"\b", r"(?-u:\b)"))
-                    .ok()
-                    .map(|r| (k, r, g))
-            })
+            .filter_map(|(k, p, g)| compile(&p.replace(r"\b", r"(?-u:\b)")).map(|r| (k, r, g)))
             .collect();
-        let any = RegexSet::new(rules.iter().map(|(_, r, _)| r.as_str())).ok();
+        let any = compile_set(rules.iter().map(|(_, r, _)| r.as_str()));
         Patterns { rules, any }
     }
 
@@ -63,6 +63,16 @@ impl Patterns {
         let matched = self.any.as_ref().map(|set| set.matches(text));
         for (i, (kind, re, group)) in self.rules.iter().enumerate() {
             if matched.as_ref().is_some_and(|m| !m.matched(i)) {
+                continue;
+            }
+            if *group == 0 {
+                // the whole match: no capture groups to resolve, which
+                // costs the regex engine a second, slower pass
+                out.extend(re.find_iter(text).map(|m| Found {
+                    start: m.start(),
+                    end: m.end(),
+                    kind: *kind,
+                }));
                 continue;
             }
             for caps in re.captures_iter(text) {
@@ -89,6 +99,28 @@ impl Default for Patterns {
     }
 }
 
+/// The lazy DFA's cache of states and transitions, per regex. The
+/// default (2 MB) is too small for these rules' Unicode classes and many
+/// alternatives: the cache filled within a note, was cleared, and most of
+/// the scrubber's time went into building the same states again.
+const DFA_CACHE: usize = 64 << 20;
+
+/// A rule's regex, with room for its lazy DFA.
+pub fn compile(pattern: &str) -> Option<Regex> {
+    RegexBuilder::new(pattern)
+        .dfa_size_limit(DFA_CACHE)
+        .build()
+        .ok()
+}
+
+/// Many rules at once, as `compile` builds one.
+pub fn compile_set<'a>(patterns: impl IntoIterator<Item = &'a str>) -> Option<RegexSet> {
+    RegexSetBuilder::new(patterns)
+        .dfa_size_limit(DFA_CACHE)
+        .build()
+        .ok()
+}
+
 /// Every rule: (kind, pattern, capture group holding the identifier;
 /// usize::MAX: whichever group matched).
 fn specs() -> Vec<(PhiKind, String, usize)> {
@@ -100,14 +132,17 @@ fn specs() -> Vec<(PhiKind, String, usize)> {
             (PhiKind::Ssn, r"\b\d{3}-\d{2}-\d{4}\b".into(), 0),
             // after its name: 123 45 6789, 123456789, or the last four digits
             (PhiKind::Ssn, r"(?i)\b(?:SSN|SS#|SS No\.?|social security(?:\s+(?:number|no\.?|#))?)\s*[:#]?\s*(?:is\s+)?(\d{3}[\s.-]?\d{2}[\s.-]?\d{4}|(?:x{3}|\*{3})[\s.-]?(?:x{2}|\*{2})[\s.-]?\d{4})\b".into(), 1),
-            (PhiKind::Ssn, r"(?i)\b(?:SSN|social security(?:\s+(?:number|no\.?))?)[^.\n]{0,20}?(?:last\s+(?:4|four)(?:\s+digits)?|ending(?:\s+in)?)\s*:?\s*(\d{4})\b".into(), 1),
-            (PhiKind::Phone, r"(?:\+?1[\s.-]?)?(?:\(\d{3}\)\s?|\b\d{3}[\s.-])\d{3}[\s.-]\d{4}\b".into(), 0),
+            (PhiKind::Ssn, r"(?i)\b(?:SSN|social security(?:\s+(?:number|no\.?))?)[^.\n]{0,20}?(?:last\s+(?:4|four)(?:\s+digits)?|ending(?:\s+in)?|ends?\s+in)\s*:?\s*(\d{4})\b".into(), 1),
+            (PhiKind::Phone, r"(?:\+?1[\s.-]?)?(?:\(\d{3}\)\s?|\b\d{3}[\s./-])\d{3}[\s.-]\d{4}\b(?:,?\s*(?:x|[Ee]xt\.?|[Ee]xtension)\s*\d{1,5}\b)?".into(), 0),
+            // European numbers after their trunk 0: 020 7946 0958, 07700 900461,
+            // 0341 5550177, 06-12345678, 06 12 34 56 78
+            (PhiKind::Phone, r"\b0\d{2,4}[ -]?\d{3,4}[ -]\d{3,4}\b|\b0\d{3,4}[ -]?\d{6}\b|\b0\d{1,4}[ /-]\d{5,8}\b|\b0\d(?:[ .]\d{2}){4}\b".into(), 0),
             // international (+44 20 7946 0958), and any number after a phone word
             (PhiKind::Phone, r"\+\d{1,3}[\s.-]?\(?\d{1,4}\)?(?:[\s.-]?\d{2,4}){2,4}\b".into(), 0),
-            (PhiKind::Phone, r"(?i)\b(?:phone|tel|telephone|cell|mobile|pager|fax|beeper|ext|extension|reached at|call(?:ed)? (?:back )?at)\.?\s*(?:#|no\.?|number)?\s*[:#]?\s*(\+?\(?\d[\d().\s-]{3,}\d)\b".into(), 1),
+            (PhiKind::Phone, r"(?i)\b(?:phone|tel|telephone|t[ée]l[ée]phone|telefon|telefoon|cell|mobile|mobil|mobiel|pager|fax|beeper|ext|extension|reached (?:at|on)|call(?:ed)? (?:back )?(?:at|on)|call ?back (?:number|no\.?|#)|CBN|(?:home|work|contact|best) (?:number|no\.?|#|phone))\.?\s*(?:#|no\.?|number)?\s*[:#]?\s*(\+?\(?\d[\d().\s-]{3,}\d)\b".into(), 1),
             (PhiKind::Mrn, r"(?i)\b(?:MRN|MR#|medical record(?:\s+(?:number|no\.?))?|record\s+(?:number|no\.?|#))\s*[:#]?\s*(?:is\s+)?([A-Z0-9][A-Z0-9-]{3,})\b".into(), 1),
             // the other numbers a hospital files a person under; an id holds a digit
-            (PhiKind::Mrn, r"(?i)\b(?:MR\s*(?:No\.?|number)|med(?:ical)?\.?\s*rec(?:ord)?\.?\s*(?:#|no\.?|number)?|hosp(?:ital)?\.?\s*(?:#|no\.?|number)|chart\s*(?:#|no\.?|number)|unit\s+(?:#|no\.?|number)|patient\s+(?:id|#|no\.?|number)|pt\.?\s*(?:id|#)|acc(?:oun)?t\.?\s*(?:#|no\.?|number)|encounter\s+(?:#|no\.?|number)|visit\s+(?:#|no\.?|number)|FIN|CSN|NHS\s+(?:number|no\.?)|member\s+(?:id|#|no\.?)|policy\s+(?:#|no\.?|number)|insurance\s+(?:id|#|no\.?))\s*[:#]?\s*(?:is\s+)?([A-Z]{0,4}-?\d[A-Z0-9-]{3,})\b".into(), 1),
+            (PhiKind::Mrn, r"(?i)\b(?:MR\s*(?:No\.?|number)|med(?:ical)?\.?\s*rec(?:ord)?\.?\s*(?:#|no\.?|number)?|hosp(?:ital)?\.?\s*(?:#|no\.?|number)|chart\s*(?:#|no\.?|number)|unit\s+(?:#|no\.?|number)|patient\s+(?:id|#|no\.?|number)|pt\.?\s*(?:id|#)|acc(?:oun)?t\.?\s*(?:#|no\.?|number)|encounter\s+(?:#|no\.?|number)|visit\s+(?:#|no\.?|number)|FIN|CSN|member\s+(?:id|#|no\.?)|policy\s+(?:#|no\.?|number)|insurance\s+(?:id|#|no\.?))\s*[:#]?\s*(?:is\s+)?([A-Z]{0,4}-?\d[A-Z0-9-]{3,})\b".into(), 1),
             (PhiKind::Date, r"\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?)?\b".into(), 0),
             (PhiKind::Date, r"\b\d{1,2}/\d{1,2}/(?:\d{4}|\d{2})\b".into(), 0),
             // 04-02-2024 (US or European order), 2.4.2024, 03/2024
@@ -117,25 +152,38 @@ fn specs() -> Vec<(PhiKind, String, usize)> {
             (PhiKind::Date, r"\b(?:19|20)\d{2}/(?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01])\b".into(), 0),
             // a month and day without a year (12/1) only after a word that
             // dates it: alone it reads as a fraction, a score or a dose
-            (PhiKind::Date, r"(?i)\b(?:on|since|from|until|till|through|thru|by|dated?|DOB|seen|admitted|discharged|started|stopped|last|next)\s+((?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01]))\b".into(), 1),
-            (PhiKind::Date, r"(?i)\b(?:on|since|from|until|till|by)\s+the\s+(\d{1,2}(?:st|nd|rd|th))\b".into(), 1),
+            (PhiKind::Date, r"(?i)\b(?:on|since|from|until|till|through|thru|by|dated?|DOB|DOS|seen|admitted|discharged|started|stopped|last|next|recheck|labs?|echo|visit|appt|appointment|f/u|follow[- ]?up|surgery|due|scheduled|planned|Mon(?:day)?|Tue(?:s|sday)?|Wed(?:nesday)?|Thu(?:rs?|rsday)?|Fri(?:day)?|Sat(?:urday)?|Sun(?:day)?)\.?,?\s+((?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01]))\b".into(), 1),
+            (PhiKind::Date, r"(?i)\b(?:on|since|from|until|till|by|Mon(?:day)?|Tue(?:s|sday)?|Wed(?:nesday)?|Thu(?:rs?|rsday)?|Fri(?:day)?|Sat(?:urday)?|Sun(?:day)?)\s+the\s+(\d{1,2}(?:st|nd|rd|th))\b".into(), 1),
             (PhiKind::Date, r"(?i)\b(?:Christmas(?:\s+(?:Day|Eve))?|Thanksgiving|New\s+Year['’]s(?:\s+(?:Day|Eve))?|Easter(?:\s+Sunday)?|Memorial\s+Day|Labor\s+Day|Independence\s+Day|Halloween|Valentine['’]s\s+Day)\b".into(), 0),
             // Mar '24, March 2024: a month is a date element Safe Harbor removes
             (PhiKind::Date, format!(r"\b{MONTH}\.?,?\s+(?:['’]\d{{2}}|(?:19|20)\d{{2}})\b"), 0),
             (PhiKind::Date, format!(r"\b{MONTH}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?\b"), 0),
             (PhiKind::Date, format!(r"\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{MONTH}\.?(?:,?\s+\d{{4}})?\b"), 0),
+            // 02-Nov-2023, 02Nov2023, Nov-02-2023: as lab and order systems print them
+            (PhiKind::Date, format!(r"\b\d{{1,2}}[-/ .]?{MONTH}[-/ .]?(?:\d{{4}}|\d{{2}})\b|\b{MONTH}[-/]\d{{1,2}}[-/](?:\d{{4}}|\d{{2}})\b"), 0),
+            (PhiKind::Date, r"\b(?:19|20)\d{2}\.(?:0?[1-9]|1[0-2])\.(?:0?[1-9]|[12]\d|3[01])\b".into(), 0),
+            // the months of European notes: 12 mars 2024, 3. Mai, Mai 2023
+            (PhiKind::Date, format!(r"(?i)\b\d{{1,2}}\.?\s+{EU}(?:\s+\d{{4}})?\b|\b{EU}\s+\d{{4}}\b"), 0),
+            // a month alone is a date element: "in March", "since Jan", "mid-July"
+            (PhiKind::Date, r"(?:\b(?:in|since|during|until|till|before|after|early|mid|late|end\s+of|beginning\s+of|start\s+of|last|next|this|of)[\s-]+)((?:January|February|March|April|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec))\b".into(), 1),
             (PhiKind::Zip, r"\b[A-Z]{2},?\s+(\d{5}(?:-\d{4})?)\b".into(), 1),
-            (PhiKind::Zip, r"(?i)\b(?:zip|postal)(?:\s*code)?\s*:?\s*(\d{5}(?:-\d{4})?)\b".into(), 1),
-            (PhiKind::Age, r"(?i)\b((?:9\d|1[0-4]\d))[- ]?(?:years?|yrs?|y/?o|y\.\s?o\.?|yo)(?:\b|[MF]\b)(?:[- ]old)?".into(), 1),
+            (PhiKind::Zip, r"(?i)\b(?:zip|postal|post)(?:\s*code)?\s*:?\s*(\d{5}(?:-\d{4})?)\b".into(), 1),
+            (PhiKind::Zip, r"\b[A-Z]{1,2}\d[A-Z\d]?\s\d[ABD-HJLNP-UW-Z]{2}\b".into(), 0),
+            (PhiKind::Zip, r"(?m)(?:,[ \t]*|^)(?:[A-Z]-)?(\d{5}|\d{4}[ \t]?[A-Z]{2})[ \t]+\p{Lu}\p{Ll}+".into(), 1),
+            (PhiKind::City, r"(?m)(?:,[ \t]*|^)(?:[A-Z]-)?(?:\d{5}|\d{4}[ \t]?[A-Z]{2})[ \t]+(\p{Lu}\p{Ll}+(?:[ -]\p{Lu}\p{Ll}+)?)".into(), 1),
+            // the number (the note keeps "[AGE]-year-old"), before a unit
+            // in English or in the languages of European notes (jaar, ans,
+            // Jahre, J., år)
+            (PhiKind::Age, r"(?i)\b((?:9\d|1[0-4]\d))[- ]?(?:years?|yrs?|y/o|y\.\s?o\b\.?|yo|y|jaar|ans|jahre|j\.|år|años|anni)(?:[- ]old)?(?:[MF]\b|\b|[^\w]|$)".into(), 1),
             (PhiKind::Age, r"(?i)\bin\s+(?:his|her|their|the)\s+(?:(?:early|mid|late)[- ])?((?:90|100)['’]?s|nineties)\b".into(), 1),
-            (PhiKind::Age, r"(?i)\b(?:ninety|one hundred)(?:[- ](?:one|two|three|four|five|six|seven|eight|nine))?[- ]years?[- ]old\b|\b(?:nonagenarian|centenarian)\b".into(), 0),
+            (PhiKind::Age, r"(?i)\b(?:ninety|(?:one|a)[- ]hundred)(?:[- ](?:and[- ])?(?:one|two|three|four|five|six|seven|eight|nine))?[- ](?:years?|yrs?|yo|y/o)(?:[- ]old)?\b|\b(?:nonagenarian|centenarian)\b".into(), 0),
             (PhiKind::Age, r"(?i)\b(?:age[d]?|aged)\s*:?\s*((?:9\d|1[0-4]\d)|(?:ninety|one hundred)(?:[- ](?:one|two|three|four|five|six|seven|eight|nine))?)\b".into(), 1),
-            (PhiKind::Age, r"(?i)\b(?:age\s+of|turned|turning)\s+((?:9\d|1[0-4]\d))\b|\b((?:9\d|1[0-4]\d))\s+years\s+of\s+age\b|\b((?:9\d|1[0-4]\d))(?:st|nd|rd|th)\s+birthday\b".into(), usize::MAX),
+            (PhiKind::Age, r"(?i)\b(?:age\s+of|turned|turning|turns)\s+((?:9\d|1[0-4]\d))\b|\b((?:9\d|1[0-4]\d))\s+years\s+of\s+age\b|\b((?:9\d|1[0-4]\d))(?:st|nd|rd|th)\s+birthday\b".into(), usize::MAX),
             (PhiKind::Age, r"(?:^|[\s(,])((?:9\d|1[0-4]\d))(?:M|F|yo[MF]?)(?:[\s),.;:]|$)".into(), 1),
             (PhiKind::Name, r"\b(?:Mr|Mrs|Ms|Miss|Dr|Prof)\.?\s+((?:[A-Z][a-zA-Z'-]+)(?:\s+[A-Z][a-zA-Z'-]+)?)".into(), 1),
             (PhiKind::Name, r"(?i:\b(?:patient name|name|pt)\s*:\s*)([A-Z][a-zA-Z'-]+(?:\s+[A-Z][a-zA-Z'-]+){0,2})".into(), 1),
-            (PhiKind::Address, r"\b\d{1,5}[A-Z]?\s+(?:(?:[NSEW]\.?|North|South|East|West|Old)\s+)?(?:(?:[A-Z][a-z]+|\d{1,3}(?:st|nd|rd|th))\s+){1,3}(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|Ter|Circle|Cir|Parkway|Pkwy|Highway|Hwy|Trail|Trl|Square|Sq|Crescent|Close|Alley|Pike|Loop|Row|Plaza|Ridge|Run|Path|Walk|Hill|Heights|Hts|Gardens|Mews|View|Point|Bend|Crossing|Xing|Cove|Glen|Hollow|Landing|Manor|Meadows?|Park|Pass|Ranch|Shore|Springs|Valley|Vista|Turnpike|Tpke|Expressway|Expy|Freeway|Fwy|Green)\b\.?(?:,?\s*(?:Apt|Apartment|Unit|Suite|Ste|Fl|Floor|Rm|Room|#)\.?\s*#?[A-Z0-9-]+)?".into(), 0),
-            (PhiKind::Address, r"(?i)\b(?:P\.?\s?O\.?\s+Box|Post\s+Office\s+Box)\s+\d+\b|\b(?:Route|Rte|County\s+Road|State\s+Road|Rural\s+Route|RR)\s+\d+(?:,?\s+Box\s+\d+)?\b".into(), 0),
+            (PhiKind::Address, r"(?:\b(?:Flat|Apt|Apartment|Unit)\.?\s*#?\d{1,4}[A-Z]?,?\s+)?\b\d{1,5}[A-Z]?\s+(?:(?:[NS][EW]\.?|[NSEW]\.?|North|South|East|West|Old)\s+)?(?:(?:[A-Z][a-z]+|\d{1,3}(?:st|nd|rd|th))\s+){1,3}(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|Ter|Circle|Cir|Parkway|Pkwy|Highway|Hwy|Trail|Trl|Square|Sq|Crescent|Close|Alley|Pike|Loop|Row|Plaza|Ridge|Run|Path|Walk|Hill|Heights|Hts|Gardens|Mews|View|Point|Bend|Crossing|Xing|Cove|Glen|Hollow|Landing|Manor|Meadows?|Park|Pass|Ranch|Shore|Springs|Valley|Vista|Turnpike|Tpke|Expressway|Expy|Freeway|Fwy|Green|Grove|Rise|Parade|Esplanade|Quay|Wharf|Vale|Causeway|Commons|Estates)\b\.?(?:,?\s*(?:Apt|Apartment|Unit|Suite|Ste|Fl|Floor|Rm|Room|#)\.?\s*#?[A-Z0-9-]+)?".into(), 0),
+            (PhiKind::Address, r"(?i)\b(?:P\.?\s?O\.?\s+Box|Post\s+Office\s+Box)\s+\d+\b|(?:\b\d{1,5}\s+)?\b(?:(?:County|State|US)\s+(?:Route|Rte|Road|Rd|Highway|Hwy)|Route|Rte|Rural\s+Route)\s+\d+[A-Z]?(?:,?\s+Box\s+\d+)?\b|\bRR\s+\d+,?\s+Box\s+\d+\b".into(), 0),
             // European: Hauptstraße 12, Keizersgracht 123, 12 rue de la Paix
             (PhiKind::Address, r"\b\p{Lu}\p{Ll}+(?:straße|strasse|str\.|weg|gasse|platz|allee|ring|damm|laan|straat|gracht|plein|gade|vej|gatan|vägen|katu)\s+\d{1,4}[a-z]?\b".into(), 0),
             (PhiKind::Address, r"(?i)\b\d{1,4}(?:\s?(?:bis|ter))?,?\s+(?:rue|avenue|boulevard|bd|chemin|allée|impasse|via|viale|corso|calle|avenida|rua|carrer)\s+(?:(?:de|du|des|la|le|l['’]|del|della|di|da|do|dos)\s+)*\p{Lu}[\p{L}'’-]+(?:\s+\p{Lu}[\p{L}'’-]+){0,2}".into(), 0),
@@ -150,6 +198,8 @@ fn specs() -> Vec<(PhiKind, String, usize)> {
             // (abbreviations in capitals only: "dea1234" is a piece of a hex id)
             (PhiKind::Mrn, r"\b(?:NPI|DEA|DL|MBI|HICN|VIN|(?i:driver'?s\s+licen[cs]e|licen[cs]e|passport|badge|employee|claim|case|Medicaid|Medicare|beneficiary|subscriber|group|serial|device|implant|plate|certificate|account|acct))(?i:\s*(?:id|#|no\.?|number)?\s*[:#]?\s*(?:is\s+)?([A-Z]{0,4}-?\d[A-Z0-9-]{3,}))\b".into(), 1),
             (PhiKind::Mrn, r"\b(?:ID|I\.D\.)\s*[:#]?\s*([A-Z]{0,4}-?\d[A-Z0-9-]{3,})\b".into(), 1),
+            // national health and person numbers (NHS, CHI, BSN, PPS, NIR ...)
+            (PhiKind::Mrn, r"\b(?:NHS|CHI|BSN|PPSN?|NIR|INSEE|KVNR|IHI|SIN|(?i:burgerservicenummer|versicherten-?(?:nummer|nr\.?)|f[øo]dselsnummer|personnummer|health\s+(?:card|service)))(?i:\s*(?:#|no\.?|number|nr\.?)?\s*[:#]?\s*(?:is\s+)?)(\d{3}\s\d{3}\s\d{4}|[A-Z]{0,4}-?\d[A-Z0-9-]{3,})\b".into(), 1),
             // an address after the words that give one, to the end of its line or clause
             (PhiKind::Address, r"(?i)\b(?:lives at|living at|resides at|residing at|home address|mailing address|address)\s*(?:is|:)?\s*(\d{1,5}[^,;\n]{3,40})".into(), 1),
     ]

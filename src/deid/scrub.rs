@@ -8,6 +8,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use super::detector::Detector;
+use super::hashing::WordMap;
 use super::names::{fold_lower, fold_with_offsets, Names};
 use super::patterns::{merge, tag, Found, Patterns};
 use crate::clinical::{PhiKind, PhiSpan};
@@ -23,7 +24,7 @@ pub struct KnownIds {
 pub struct Scrubber {
     patterns: Patterns,
     /// Capitalised single words that are names (or places) somewhere in the data.
-    words: HashMap<String, PhiKind>,
+    words: WordMap<String, PhiKind>,
     /// The patient's own identifiers, by patient key, folded (lower case,
     /// no accents) and with a name's parts beside it, ready to look for.
     known: HashMap<String, Vec<(PhiKind, String)>>,

@@ -42,48 +42,50 @@ const GOAL_RECALL_NAME_DATE: f64 = 0.97;
 const GOAL_RECALL_OTHER: f64 = 0.99;
 const GOAL_PRECISION: f64 = 0.85;
 
-/// Recall floor per kind: the figures measured on 2026-12-03 with the
-/// context, dictionary and date-shape rules rounded DOWN to 0.01 (before
-/// them: name 0.22, date 0.55, address 0.21, age 0.29), so the test fails
-/// on a regression. The goals are
+/// Recall floor per kind: the figures measured on 2026-12-04 with the
+/// context, dictionary and date-shape rules and the rules written on the
+/// development set (`tests/data/deid-dev/`) rounded DOWN to 0.01 (before
+/// the context rules: name 0.22, date 0.55, address 0.21, age 0.29; before
+/// the development set: date 0.80, mrn 0.81, phone 0.90, address 0.37, age
+/// 0.54), so the test fails on a regression. The goals are
 /// recall 0.97 for names and dates and 0.99 for every other kind, and
 /// precision 0.85; the floors rise as the rules improve (never lowered to
 /// pass).
 const RECALL_FLOORS: [(&str, f64); 12] = [
     ("name", 0.84),
-    ("date", 0.80),
-    ("mrn", 0.81),
-    ("phone", 0.90),
+    ("date", 0.87),
+    ("mrn", 0.87),
+    ("phone", 1.00),
     ("email", 1.00),
     ("ssn", 0.85),
-    ("address", 0.37),
+    ("address", 0.40),
     ("city", 0.66),
     ("zip", 0.90),
     ("url", 1.00),
     ("ip", 1.00),
-    ("age", 0.54),
+    ("age", 0.62),
 ];
 /// Recall floor per kind with the learned detector beside the rules (what
-/// `deid` runs by default), measured on 2026-12-03 the same way and
+/// `deid` runs by default), measured on 2026-12-04 the same way and
 /// rounded down.
 const BOTH_RECALL_FLOORS: [(&str, f64); 12] = [
     ("name", 0.91),
-    ("date", 0.82),
-    ("mrn", 0.81),
-    ("phone", 0.90),
+    ("date", 0.87),
+    ("mrn", 0.87),
+    ("phone", 1.00),
     ("email", 1.00),
     ("ssn", 0.85),
-    ("address", 0.58),
+    ("address", 0.61),
     ("city", 0.76),
     ("zip", 1.00),
     ("url", 1.00),
     ("ip", 1.00),
-    ("age", 0.54),
+    ("age", 0.62),
 ];
-/// Precision of the rules with the learned detector: 0.863 measured on
-/// 2026-12-03; the floor is the goal, as for the rules alone.
+/// Precision of the rules with the learned detector: 0.865 measured on
+/// 2026-12-04; the floor is the goal, as for the rules alone.
 const BOTH_PRECISION_FLOOR: f64 = GOAL_PRECISION;
-/// Precision of the rules over all detections: 0.976 measured on 2026-12-03, but
+/// Precision of the rules over all detections: 0.974 measured on 2026-12-04, but
 /// precision falls as rules that find more names are added, so the floor
 /// is the goal rather than today's figure.
 const PRECISION_FLOOR: f64 = GOAL_PRECISION;
@@ -199,10 +201,20 @@ fn corpus_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/deid-notes")
 }
 
+/// The development set: notes written to check rules on while writing
+/// them, so the held-out corpus stays unread (see its README).
+fn dev_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/deid-dev")
+}
+
 fn load_corpus() -> Vec<CorpusNote> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(corpus_dir())
-        .expect("read tests/data/deid-notes")
-        .map(|e| e.expect("list tests/data/deid-notes").path())
+    load_notes(&corpus_dir())
+}
+
+fn load_notes(dir: &Path) -> Vec<CorpusNote> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
+        .map(|e| e.expect("list a notes folder").path())
         .filter(|p| p.extension().is_some_and(|e| e == "txt"))
         .collect();
     files.sort();
@@ -240,16 +252,17 @@ fn spans_json(spans: impl Iterator<Item = (PhiKind, usize, usize)>) -> serde_jso
 }
 
 fn print_table(what: &str, scores: &BTreeMap<String, KindScore>) {
+    print_table_of(
+        what,
+        &format!("{} (held out)", corpus_dir().display()),
+        scores,
+    );
+}
+
+fn print_table_of(what: &str, on: &str, scores: &BTreeMap<String, KindScore>) {
     println!(
-        "\nCareLab, {what}, on {} (held out)\n{:<8} {:>6} {:>6} {:>7} {:>9} {:>6} {:>9}  goal",
-        corpus_dir().display(),
-        "kind",
-        "spans",
-        "caught",
-        "recall",
-        "detected",
-        "true+",
-        "precision"
+        "\nCareLab, {what}, on {on}\n{:<8} {:>6} {:>6} {:>7} {:>9} {:>6} {:>9}  goal",
+        "kind", "spans", "caught", "recall", "detected", "true+", "precision"
     );
     for (kind, s) in scores {
         let goal = if kind == "name" || kind == "date" {
@@ -431,6 +444,87 @@ fn every_corpus_note_loads_without_markup_left() {
         for s in &n.spans {
             let span = &n.text[s.start..s.end];
             assert_eq!(span.trim(), span, "{}: span {span:?} has edge spaces", n.id);
+        }
+    }
+}
+
+/// The development set (`tests/data/deid-dev/`): the notes rules are
+/// checked on while they are written. `CARELAB_DEID_DEV_MISSES=1` also
+/// prints every PHI string left and every detection that is no PHI.
+mod dev {
+    use super::*;
+
+    /// Recall floor per kind with rules and detector, and precision, on
+    /// the development set: measured on 2026-12-04 and rounded down.
+    const DEV_RECALL_FLOORS: [(&str, f64); 10] = [
+        ("name", 0.78),
+        ("date", 0.97),
+        ("mrn", 1.00),
+        ("phone", 1.00),
+        ("email", 1.00),
+        ("ssn", 1.00),
+        ("address", 1.00),
+        ("city", 0.79),
+        ("zip", 1.00),
+        ("age", 0.90),
+    ];
+    const DEV_PRECISION_FLOOR: f64 = GOAL_PRECISION;
+
+    #[test]
+    fn recall_and_precision_per_kind() {
+        let notes = load_notes(&dev_dir());
+        assert!(
+            notes.len() >= 20,
+            "the development set has {} notes",
+            notes.len()
+        );
+        let detector = Detector::builtin().expect("the shipped detector loads");
+        let both = scrubber_for(&notes, Some(&detector));
+        let mut texts = HashMap::new();
+        let mut truth = Vec::new();
+        let mut found = HashMap::new();
+        let show = std::env::var_os("CARELAB_DEID_DEV_MISSES").is_some();
+        for n in &notes {
+            let dets = both.find(n.field("patient_id"), &n.text);
+            if show {
+                print_misses(n, &dets);
+            }
+            found.insert(n.id.clone(), dets);
+            texts.insert(n.id.clone(), n.text.clone());
+            truth.extend(n.spans.iter().cloned());
+        }
+        let scores = score(&texts, &found, &truth);
+        let on = format!("{} (development set)", dev_dir().display());
+        print_table_of("rules and detector", &on, &scores);
+        let mut below = Vec::new();
+        for (kind, floor) in DEV_RECALL_FLOORS {
+            let recall = scores.get(kind).map_or(0.0, |s| s.recall);
+            if recall < floor {
+                below.push(format!("{kind} recall {recall:.3} < floor {floor}"));
+            }
+        }
+        let (detected, tp) = totals(&scores);
+        if ratio(tp, detected) < DEV_PRECISION_FLOOR {
+            below.push(format!("precision {:.3}", ratio(tp, detected)));
+        }
+        assert!(below.is_empty(), "below the floors: {}", below.join("; "));
+    }
+
+    fn print_misses(n: &CorpusNote, dets: &[Found]) {
+        let covered = |i: usize| dets.iter().any(|d| d.start <= i && i < d.end);
+        for s in &n.spans {
+            let left = (s.start..s.end)
+                .any(|i| !n.text.as_bytes()[i].is_ascii_whitespace() && !covered(i));
+            if left {
+                let kind = kind_name(s.kind);
+                println!("{}: missed {kind} {:?}", n.id, &n.text[s.start..s.end]);
+            }
+        }
+        for d in dets {
+            if !n.spans.iter().any(|s| s.start < d.end && d.start < s.end) {
+                let kind = kind_name(d.kind);
+                println!("{}: false {kind} {:?}", n.id, &n.text[d.start..d.end]);
+            }
         }
     }
 }
