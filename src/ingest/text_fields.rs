@@ -19,9 +19,11 @@ use serde::ser::{self, Impossible, Serialize};
 /// name; empty when it is anything else, as a record `to_value` cannot
 /// turn into an object gives no fields.
 pub fn text_fields<T: Serialize + ?Sized>(record: &T) -> BTreeMap<String, String> {
-    let mut fields = BTreeMap::new();
+    // Gathered in field order, then sorted once: the map builds itself from
+    // a sorted run without searching its tree for every field.
+    let mut fields = Vec::with_capacity(16);
     match record.serialize(Fields(&mut fields)) {
-        Ok(()) => fields,
+        Ok(()) => fields.into_iter().collect(),
         Err(Unsupported) => BTreeMap::new(),
     }
 }
@@ -45,7 +47,7 @@ impl ser::Error for Unsupported {
 }
 
 /// The record: a struct whose fields go into the map.
-struct Fields<'a>(&'a mut BTreeMap<String, String>);
+struct Fields<'a>(&'a mut Vec<(String, String)>);
 
 /// One field's value as text.
 struct Text;
@@ -164,7 +166,7 @@ impl ser::SerializeStruct for Fields<'_> {
         key: &'static str,
         value: &T,
     ) -> Result<(), Unsupported> {
-        self.0.insert(key.to_string(), value.serialize(Text)?);
+        self.0.push((key.to_string(), value.serialize(Text)?));
         Ok(())
     }
 
