@@ -504,7 +504,13 @@ impl<'a> Res<'a> {
         if let Some(uuid) = reference.strip_prefix("urn:uuid:") {
             return Ok(Some(uuid.to_string()));
         }
-        let plain = reference.split("/_history/").next().unwrap_or(reference);
+        // Searching for a pattern sets up a substring searcher each time; a
+        // reference with no `_` cannot hold `/_history/`, and most have none.
+        let plain = if reference.contains('_') {
+            reference.split("/_history/").next().unwrap_or(reference)
+        } else {
+            reference
+        };
         let mut parts = plain.rsplit('/');
         match (parts.next(), parts.next()) {
             (Some(id), Some(kind)) if kind == target && !id.is_empty() => Ok(Some(id.to_string())),
