@@ -175,6 +175,15 @@ impl ser::SerializeStruct for Fields<'_> {
     }
 }
 
+/// Values whose text is what `Display` writes (as serde_json writes them).
+macro_rules! displayed {
+    ($($name:ident: $t:ty),* $(,)?) => {
+        $(fn $name(self, v: $t) -> Result<String, Unsupported> {
+            Ok(v.to_string())
+        })*
+    };
+}
+
 impl ser::Serializer for Text {
     type Ok = String;
     type Error = Unsupported;
@@ -182,33 +191,18 @@ impl ser::Serializer for Text {
     no_compounds!();
     unsupported!(serialize_bytes(&[u8]));
 
-    fn serialize_bool(self, v: bool) -> Result<String, Unsupported> {
-        Ok(v.to_string())
-    }
-    fn serialize_i8(self, v: i8) -> Result<String, Unsupported> {
-        Ok(v.to_string())
-    }
-    fn serialize_i16(self, v: i16) -> Result<String, Unsupported> {
-        Ok(v.to_string())
-    }
-    fn serialize_i32(self, v: i32) -> Result<String, Unsupported> {
-        Ok(v.to_string())
-    }
-    fn serialize_i64(self, v: i64) -> Result<String, Unsupported> {
-        Ok(v.to_string())
-    }
-    fn serialize_u8(self, v: u8) -> Result<String, Unsupported> {
-        Ok(v.to_string())
-    }
-    fn serialize_u16(self, v: u16) -> Result<String, Unsupported> {
-        Ok(v.to_string())
-    }
-    fn serialize_u32(self, v: u32) -> Result<String, Unsupported> {
-        Ok(v.to_string())
-    }
-    fn serialize_u64(self, v: u64) -> Result<String, Unsupported> {
-        Ok(v.to_string())
-    }
+    displayed!(
+        serialize_bool: bool,
+        serialize_i8: i8,
+        serialize_i16: i16,
+        serialize_i32: i32,
+        serialize_i64: i64,
+        serialize_u8: u8,
+        serialize_u16: u16,
+        serialize_u32: u32,
+        serialize_u64: u64,
+        serialize_char: char,
+    );
     fn serialize_f32(self, v: f32) -> Result<String, Unsupported> {
         // serde_json keeps an f32 as the f64 of the same value
         self.serialize_f64(f64::from(v))
@@ -221,9 +215,6 @@ impl ser::Serializer for Text {
         } else {
             String::new()
         })
-    }
-    fn serialize_char(self, v: char) -> Result<String, Unsupported> {
-        Ok(v.to_string())
     }
     fn serialize_str(self, v: &str) -> Result<String, Unsupported> {
         Ok(v.to_string())
