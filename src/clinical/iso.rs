@@ -186,10 +186,92 @@ pub fn serialize_opt_date<S: Serializer>(d: &Option<NaiveDate>, s: S) -> Result<
     }
 }
 
+/// `YYYY-MM-DD`. Dates as CareLab and FHIR write them are read digit by
+/// digit; any other text goes to chrono's format parser, which decides as
+/// it always did (the fast path only ever agrees with it, it never widens
+/// it). chrono walks its format string for every date it reads.
+pub fn parse_date(s: &str) -> Option<NaiveDate> {
+    plain_date(s.as_bytes()).or_else(|| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
+}
+
+/// `YYYY-MM-DDTHH:MM:SS`, likewise (see `parse_date`).
+pub fn parse_datetime(s: &str) -> Option<NaiveDateTime> {
+    plain_datetime(s.as_bytes())
+        .or_else(|| NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S").ok())
+}
+
+/// `YYYY-MM-DD` with four-digit years and two-digit months and days only.
+fn plain_date(b: &[u8]) -> Option<NaiveDate> {
+    let &[y0, y1, y2, y3, b'-', m0, m1, b'-', d0, d1] = b else {
+        return None;
+    };
+    let year = i32::try_from(number(&[y0, y1, y2, y3])?).ok()?;
+    NaiveDate::from_ymd_opt(year, number(&[m0, m1])?, number(&[d0, d1])?)
+}
+
+/// `YYYY-MM-DDTHH:MM:SS`, every part with all its digits.
+fn plain_datetime(b: &[u8]) -> Option<NaiveDateTime> {
+    let (date, time) = b.split_at_checked(10)?;
+    let &[b'T', h0, h1, b':', m0, m1, b':', s0, s1] = time else {
+        return None;
+    };
+    plain_date(date)?.and_hms_opt(number(&[h0, h1])?, number(&[m0, m1])?, number(&[s0, s1])?)
+}
+
+/// ASCII digits as a number; None when any byte is not a digit.
+fn number(digits: &[u8]) -> Option<u32> {
+    digits.iter().try_fold(0u32, |n, &d| {
+        d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::clinical::records::DateStyle;
+
+    #[test]
+    fn dates_read_digit_by_digit_agree_with_chrono() {
+        // Whatever the digit reader turns down goes to chrono unchanged:
+        // both paths agree on every well-formed date of a leap year.
+        let mut d = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
+        for _ in 0..366 {
+            let s = d.format("%Y-%m-%d").to_string();
+            assert_eq!(plain_date(s.as_bytes()), Some(d));
+            assert_eq!(NaiveDate::parse_from_str(&s, "%Y-%m-%d").ok(), Some(d));
+            d = d.succ_opt().unwrap();
+        }
+        for s in [
+            "2023-04-05T14:30:09",
+            "2024-02-29T00:00:00",
+            "2023-12-31T23:59:59",
+            "2023-02-29T00:00:00",
+            "2023-04-05T24:00:00",
+            "2023-04-05T14:30:60",
+            "2023-4-05T14:30:09",
+            "2023-04-05 14:30:09",
+            "+2023-04-05T14:30:09",
+            "2023-04-05T14:30:09Z",
+            "",
+        ] {
+            let chrono = NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S").ok();
+            assert_eq!(parse_datetime(s), chrono, "{s}");
+            if let Some(t) = plain_datetime(s.as_bytes()) {
+                assert_eq!(Some(t), chrono, "{s}");
+            }
+        }
+        for s in [
+            "2023-04-05",
+            "2023-4-5",
+            "2023-02-29",
+            "20230405",
+            " 2023-04-05",
+            "",
+        ] {
+            let chrono = NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
+            assert_eq!(parse_date(s), chrono, "{s}");
+        }
+    }
 
     fn dates() -> Vec<NaiveDate> {
         let mut out = Vec::new();

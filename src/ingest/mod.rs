@@ -27,6 +27,7 @@ pub mod quality;
 pub mod raw;
 pub mod source;
 pub mod spill;
+pub mod text_fields;
 pub mod validate;
 pub mod vocabulary;
 

@@ -20,7 +20,8 @@
 //! CareLab runs offline, so it never fetches from the EHR's `fhirServer`: a
 //! request without every prefetch key the service asked for is answered 412.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
+use std::fmt::Write as _;
 
 use serde::Serialize;
 use serde_json::{json, Map, Value};
@@ -311,7 +312,7 @@ pub fn parse_call<'a>(svc: &CdsService, v: &'a Json<'a>) -> Result<HookCall<'a>,
 
     // Borrowed, not copied: the resources go from the request's JSON
     // straight to the FHIR reader.
-    let mut seen: BTreeSet<(&str, &str)> = BTreeSet::new();
+    let mut seen: HashSet<(&str, &str)> = HashSet::new();
     let mut entries: Vec<Entry> = Vec::new();
     for (key, _) in svc.prefetch {
         let Some(value) = prefetch.get(key) else {
@@ -739,15 +740,18 @@ pub fn card(c: &CardInput) -> Option<Value> {
             detail.push_str(
                 "This model does not attribute a score to its inputs. The inputs it read:\n\n",
             );
-            let shown: Vec<String> = present
-                .iter()
-                .map(|(k, v)| format!("{k} = {}", show(v)))
-                .collect();
-            detail.push_str(&format!(
-                "- present ({}): {}\n",
-                present.len(),
-                shown.join(", ")
-            ));
+            // Written in place: a string per feature was a third of the card.
+            let _ = write!(detail, "- present ({}): ", present.len());
+            for (i, (k, v)) in present.iter().enumerate() {
+                if i > 0 {
+                    detail.push_str(", ");
+                }
+                let _ = match v {
+                    Value::String(s) => write!(detail, "{k} = {s}"),
+                    other => write!(detail, "{k} = {other}"),
+                };
+            }
+            detail.push('\n');
             let names: Vec<&str> = missing.iter().map(|(k, _)| k.as_str()).collect();
             detail.push_str(&format!(
                 "- missing ({}): {}\n",

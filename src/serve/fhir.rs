@@ -27,6 +27,7 @@ use crate::clinical::{AnalysisRow, Disposition, Encounter, Patient};
 use crate::formats::fhir::{read_bundle, read_entries, Entry, FhirRead};
 use crate::ingest::maps::Maps;
 use crate::ingest::raw::{RawRecord, Table, IN_PROGRESS, STATUS_FIELD};
+use crate::ingest::text_fields::text_fields;
 use crate::ingest::validate::{check, Clean, Outcome, Placeholders};
 
 /// The analysis row of one stay read from a Bundle, and what was left out.
@@ -144,12 +145,14 @@ fn row_from_read(read: FhirRead, maps: &Maps) -> std::result::Result<FhirRow, Fh
 
     let mut quarantined = Vec::new();
     let rules = Placeholders::default();
-    let mut take = |table: Table, id: &str, record: Value| -> Option<Clean> {
+    let mut take = |table: Table, id: &str, fields: BTreeMap<String, String>| -> Option<Clean> {
         let raw = RawRecord {
             source: SOURCE.into(),
             table,
-            location: format!("{} {id}", table.name()),
-            fields: fields_of(&record),
+            // The validator never reads where a record came from; a
+            // quarantined one is named by `id` below.
+            location: String::new(),
+            fields,
             raw: String::new(),
         };
         let checked = check(&raw, maps, &rules);
@@ -176,33 +179,35 @@ fn row_from_read(read: FhirRead, maps: &Maps) -> std::result::Result<FhirRow, Fh
     let mut conditions = Vec::new();
     let mut medications = Vec::new();
     for p in &r.patients {
-        if let Some(Clean::Patient(p)) = take(Table::Patient, &p.patient_id, to_value(p)) {
+        if let Some(Clean::Patient(p)) = take(Table::Patient, &p.patient_id, text_fields(p)) {
             patients.push(p);
         }
     }
     for e in &r.encounters {
-        let mut value = to_value(e);
+        let mut fields = text_fields(e);
         if e.discharge_time.is_none() {
-            value[STATUS_FIELD] = IN_PROGRESS.into();
+            fields.insert(STATUS_FIELD.into(), IN_PROGRESS.into());
         }
-        if let Some(Clean::Encounter(e)) = take(Table::Encounter, &e.encounter_id, value) {
+        if let Some(Clean::Encounter(e)) = take(Table::Encounter, &e.encounter_id, fields) {
             encounters.push(e);
         }
     }
     for o in &r.observations {
         if let Some(Clean::Observation(o)) =
-            take(Table::Observation, &o.observation_id, to_value(o))
+            take(Table::Observation, &o.observation_id, text_fields(o))
         {
             observations.push(o.obs);
         }
     }
     for c in &r.conditions {
-        if let Some(Clean::Condition(c)) = take(Table::Condition, &c.condition_id, to_value(c)) {
+        if let Some(Clean::Condition(c)) = take(Table::Condition, &c.condition_id, text_fields(c)) {
             conditions.push(c);
         }
     }
     for m in &r.medications {
-        if let Some(Clean::Medication(m)) = take(Table::Medication, &m.medication_id, to_value(m)) {
+        if let Some(Clean::Medication(m)) =
+            take(Table::Medication, &m.medication_id, text_fields(m))
+        {
             medications.push(m);
         }
     }
@@ -237,28 +242,6 @@ fn row_from_read(read: FhirRead, maps: &Maps) -> std::result::Result<FhirRow, Fh
         quarantined,
         skipped_types,
     })
-}
-
-fn to_value<T: Serialize>(record: &T) -> Value {
-    serde_json::to_value(record).unwrap_or(Value::Null)
-}
-
-/// A record as the text fields ingest's validator reads (the column names of
-/// the clean tables, which are the records' serde names).
-fn fields_of(record: &Value) -> BTreeMap<String, String> {
-    let Some(obj) = record.as_object() else {
-        return BTreeMap::new();
-    };
-    obj.iter()
-        .map(|(k, v)| {
-            let text = match v {
-                Value::Null => String::new(),
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            (k.clone(), text)
-        })
-        .collect()
 }
 
 fn quarantine_note(quarantined: &[Quarantined], table: &str) -> String {
