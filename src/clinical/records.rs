@@ -181,7 +181,7 @@ pub struct PatientBundle {
 
 /// Parse the ISO 8601 local date-time every clean table uses.
 pub fn parse_datetime(s: &str) -> Option<NaiveDateTime> {
-    NaiveDateTime::parse_from_str(s.trim(), "%Y-%m-%dT%H:%M:%S").ok()
+    super::iso::parse_datetime(s.trim())
 }
 
 pub fn format_datetime(t: &NaiveDateTime) -> String {

@@ -314,7 +314,7 @@ pub fn parse_when(s: &str) -> Option<(NaiveDateTime, bool)> {
 /// date-time gives its date.
 pub fn parse_date(s: &str) -> Option<(NaiveDate, bool)> {
     let s = s.trim();
-    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+    if let Some(d) = crate::clinical::iso::parse_date(s) {
         return Some((d, true));
     }
     DATE_FORMATS
