@@ -147,20 +147,15 @@ impl Stopwatch {
         }
     }
 
-    /// Time spent on a stage that ran beside another.
-    fn add(&mut self, stage: &'static str, took: std::time::Duration) {
-        match self.stages.iter_mut().find(|(s, _)| *s == stage) {
-            Some((_, t)) => *t += took,
-            None => self.stages.push((stage, took)),
-        }
-    }
-
     /// The stage that ends now; a stage run once per partition adds up.
     fn lap(&mut self, stage: &'static str) {
         let now = std::time::Instant::now();
         let took = now - self.at;
         self.at = now;
-        self.add(stage, took);
+        match self.stages.iter_mut().find(|(s, _)| *s == stage) {
+            Some((_, t)) => *t += took,
+            None => self.stages.push((stage, took)),
+        }
     }
 }
 
@@ -843,58 +838,41 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, opts: &IngestOptions) -> Resul
             (flip(encs), flip(obs), flip(conds), flip(meds), flip(notes));
         clock.lap("read a partition back");
 
-        // the analysis and OMOP-like tables on one core, the CDM on another:
-        // they read the same records and write different files
-        let timed = |f: &mut dyn FnMut() -> Result<()>| -> Result<std::time::Duration> {
-            let at = std::time::Instant::now();
-            f()?;
-            Ok(at.elapsed())
+        let analysis = analysis_of(&in_part, &encs, &obs, &conds, &meds, data_end);
+        for row in &analysis {
+            analysis_csv
+                .serialize(row)
+                .map_err(|e| Error::failure(format!("{}: {e}", analysis_path.display())))?;
+        }
+        n_analysis += analysis.len() as u64;
+        drop(analysis);
+        clock.lap("analysis table");
+
+        for (w, t) in omop_writers
+            .iter_mut()
+            .zip(omop_tables(&in_part, &encs, &obs, &conds, &meds, &notes))
+        {
+            w.append(&t)?;
+        }
+        clock.lap("OMOP-like tables");
+        let (tables, ids) = cdm.part(&super::cdm::CleanModel {
+            persons: &in_part,
+            first_person_id,
+            encounters: &encs,
+            observations: &obs,
+            conditions: &conds,
+            medications: &meds,
+            notes: &notes,
+        })?;
+        clock.lap("CDM rows");
+        cdm_writer.append(&tables)?;
+        clock.lap("CDM database and Parquet");
+        let w = match &mut identifiers {
+            Some(w) => w,
+            slot => slot.insert(ids.writer(out)?),
         };
-        let (by_hand, cdm_done) = rayon::join(
-            || {
-                timed(&mut || {
-                    let analysis = analysis_of(&in_part, &encs, &obs, &conds, &meds, data_end);
-                    for row in &analysis {
-                        analysis_csv.serialize(row).map_err(|e| {
-                            Error::failure(format!("{}: {e}", analysis_path.display()))
-                        })?;
-                    }
-                    n_analysis += analysis.len() as u64;
-                    drop(analysis);
-                    for (w, t) in omop_writers
-                        .iter_mut()
-                        .zip(omop_tables(&in_part, &encs, &obs, &conds, &meds, &notes))
-                    {
-                        w.append(&t)?;
-                    }
-                    Ok(())
-                })
-            },
-            || {
-                timed(&mut || {
-                    let (tables, ids) = cdm.part(&super::cdm::CleanModel {
-                        persons: &in_part,
-                        first_person_id,
-                        encounters: &encs,
-                        observations: &obs,
-                        conditions: &conds,
-                        medications: &meds,
-                        notes: &notes,
-                    })?;
-                    cdm_writer.append(&tables)?;
-                    drop(tables);
-                    let w = match &mut identifiers {
-                        Some(w) => w,
-                        slot => slot.insert(ids.writer(out)?),
-                    };
-                    w.append(&ids)
-                })
-            },
-        );
-        let (by_hand, cdm_done) = (by_hand?, cdm_done?);
-        clock.lap("write a partition's outputs, two at once:");
-        clock.add("  analysis and OMOP-like tables", by_hand);
-        clock.add("  CDM tables and identifiers", cdm_done);
+        w.append(&ids)?;
+        clock.lap("identifiers");
     }
     drop(scratch);
     for w in omop_writers {

@@ -367,66 +367,38 @@ pub fn stream_csv(
             "an empty line",
         ));
     }
-    // parsing on a thread of its own, checking (`each`) on this one: a
-    // bounded queue of batches between them keeps memory to a few batches
-    const BATCH: usize = 4096;
-    let mut parse = move |tx: std::sync::mpsc::SyncSender<Result<Vec<RawRecord>>>| {
-        let mut rec = csv::ByteRecord::new();
-        let mut i = 0u64;
-        let mut batch = Vec::with_capacity(BATCH);
-        loop {
-            let more = match reader.read_byte_record(&mut rec) {
-                Ok(more) => more,
-                Err(e) => {
-                    let _ = tx.send(Err(Error::bad_input(
-                        path.display(),
-                        Some(format!("record {}", i + 1)),
-                        "CSV",
-                        e.to_string(),
-                    )));
-                    return;
-                }
-            };
-            if more {
-                let line = rec.position().map(|p| p.line()).unwrap_or(i + 2);
-                i += 1;
-                let cells: Vec<String> = rec.iter().map(text).collect();
-                let raw = cells.join(",");
-                let fields = if cells.len() == header.len() {
-                    header.iter().cloned().zip(cells).collect()
-                } else {
-                    BTreeMap::new()
-                };
-                batch.push(RawRecord {
-                    source: source.to_string(),
-                    table,
-                    location: format!("{label} line {line}"),
-                    fields,
-                    raw,
-                });
-            }
-            if batch.len() == BATCH || (!more && !batch.is_empty()) {
-                let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-                // the receiver is gone when checking failed: stop
-                if tx.send(Ok(full)).is_err() {
-                    return;
-                }
-            }
-            if !more {
-                return;
-            }
+    let mut rec = csv::ByteRecord::new();
+    let mut i = 0u64;
+    loop {
+        let more = reader.read_byte_record(&mut rec).map_err(|e| {
+            Error::bad_input(
+                path.display(),
+                Some(format!("record {}", i + 1)),
+                "CSV",
+                e.to_string(),
+            )
+        })?;
+        if !more {
+            break;
         }
-    };
-    std::thread::scope(|s| {
-        let (tx, rx) = std::sync::mpsc::sync_channel(4);
-        s.spawn(move || parse(tx));
-        for batch in rx {
-            for r in batch? {
-                each(r)?;
-            }
-        }
-        Ok(encoding)
-    })
+        let line = rec.position().map(|p| p.line()).unwrap_or(i + 2);
+        i += 1;
+        let cells: Vec<String> = rec.iter().map(text).collect();
+        let raw = cells.join(",");
+        let fields = if cells.len() == header.len() {
+            header.iter().cloned().zip(cells).collect()
+        } else {
+            BTreeMap::new()
+        };
+        each(RawRecord {
+            source: source.to_string(),
+            table,
+            location: format!("{label} line {line}"),
+            fields,
+            raw,
+        })?;
+    }
+    Ok(encoding)
 }
 
 #[cfg(test)]
