@@ -103,6 +103,9 @@ pub fn run(args: IngestArgs, ui: &Ui) -> Result<u8> {
         },
     };
     let summary = ingest::run_with(&cfg, &out, &opts)?;
+    for (stage, took) in &summary.stages {
+        ui.detail(format!("{:>8.2} s  {stage}", took.as_secs_f64()));
+    }
     ui.result(&summary, || {
         format!(
             "{}\n{} persons, {} analysis rows, {} records quarantined -> {}",

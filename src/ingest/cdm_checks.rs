@@ -274,8 +274,9 @@ fn load_references(conn: &Connection, refs: &[Reference]) -> Result<()> {
     Ok(())
 }
 
-/// Run the shipped checks on a CDM database (opened read-only).
-pub fn run(db: &Path) -> Result<Vec<CheckResult>> {
+/// A read-only connection to a CDM database, with the reference tables
+/// loaded into its temporary schema.
+fn open(db: &Path, refs: &[Reference]) -> Result<Connection> {
     let conn = Connection::open_with_flags(
         db,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -285,23 +286,111 @@ pub fn run(db: &Path) -> Result<Vec<CheckResult>> {
     // a memory map, not a copy per page read
     conn.execute_batch("PRAGMA mmap_size = 4294967296;")
         .map_err(|e| Error::failure(format!("{}: {e}", db.display())))?;
+    load_references(&conn, refs)?;
+    Ok(conn)
+}
+
+/// Run the counting queries `queries` (check name, SQL), each once, on as
+/// many connections as there are cores: every query is a read of its own,
+/// and most are a scan of a large table. The counts come back in the order
+/// of `queries`.
+fn count_all(db: &Path, refs: &[Reference], queries: &[(&str, &str)]) -> Result<Vec<u64>> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(queries.len())
+        .max(1);
+    let next = AtomicUsize::new(0);
+    let work = || -> Result<Vec<(usize, u64)>> {
+        let conn = open(db, refs)?;
+        let mut done = Vec::new();
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some((check, sql)) = queries.get(i) else {
+                return Ok(done);
+            };
+            done.push((i, count(&conn, check, sql)?));
+        }
+    };
+    let results: Vec<Result<Vec<(usize, u64)>>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..workers).map(|_| s.spawn(work)).collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(Error::failure("a CDM check thread panicked (a bug)")))
+            })
+            .collect()
+    });
+    let mut counts = vec![0u64; queries.len()];
+    for r in results {
+        for (i, n) in r? {
+            counts[i] = n;
+        }
+    }
+    Ok(counts)
+}
+
+/// Run the shipped checks on a CDM database (opened read-only). Checks
+/// share queries (every check over a field counts its non-null rows), so
+/// each distinct query runs once.
+pub fn run(db: &Path) -> Result<Vec<CheckResult>> {
     let file = shipped()?;
     let spec = Spec::v54()?;
-    load_references(&conn, &file.reference)?;
+    let conn = open(db, &[])?;
     // the CDM's own tables, not the vocabulary: those are OHDSI's
     let vocabulary: Vec<&str> = super::vocabulary::FILES.iter().map(|f| f.0).collect();
     let mut stmt = conn.prepare("SELECT name FROM main.sqlite_master WHERE type = 'table'")?;
     let present: Vec<String> = stmt
         .query_map([], |r| r.get::<_, String>(0))?
         .collect::<std::result::Result<Vec<_>, _>>()?;
+    drop(stmt);
+    drop(conn);
     let checked: Vec<String> = present
         .iter()
         .filter(|t| !vocabulary.contains(&t.as_str()))
         .cloned()
         .collect();
-    let mut out = Vec::new();
+    // every check over every field it runs over, with its two queries
+    struct Run {
+        /// The check's place in the file.
+        at: usize,
+        vars: BTreeMap<String, String>,
+        threshold: f64,
+        violated: usize,
+        checked: usize,
+    }
+    let mut distinct: Vec<(usize, String)> = Vec::new();
+    let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut query = |at: usize, sql: String| -> usize {
+        *index.entry(sql.clone()).or_insert_with(|| {
+            distinct.push((at, sql));
+            distinct.len() - 1
+        })
+    };
+    let mut runs = Vec::new();
+    for (at, def) in file.check.iter().enumerate() {
+        for (vars, threshold) in bindings(def, &spec, &checked, &present)? {
+            let violated = query(at, fill(def, &def.violated, &vars)?);
+            let checked = query(at, fill(def, &def.checked, &vars)?);
+            runs.push(Run {
+                at,
+                vars,
+                threshold,
+                violated,
+                checked,
+            });
+        }
+    }
+    let queries: Vec<(&str, &str)> = distinct
+        .iter()
+        .map(|(at, q)| (file.check[*at].name.as_str(), q.as_str()))
+        .collect();
+    let counts = count_all(db, &file.reference, &queries)?;
+
+    let mut out: Vec<CheckResult> = Vec::new();
     for def in &file.check {
-        let mut r = CheckResult {
+        out.push(CheckResult {
             name: def.name.clone(),
             category: def.category,
             dqd: def.dqd.clone(),
@@ -312,33 +401,34 @@ pub fn run(db: &Path) -> Result<Vec<CheckResult>> {
             pct: 0.0,
             passed: true,
             fields: Vec::new(),
-        };
-        for (vars, threshold) in bindings(def, &spec, &checked, &present)? {
-            let violated = count(&conn, &def.name, &fill(def, &def.violated, &vars)?)?;
-            let checked = count(&conn, &def.name, &fill(def, &def.checked, &vars)?)?;
-            let p = pct(violated, checked);
-            let passed = p <= threshold;
-            r.violated += violated;
-            r.checked += checked;
-            r.passed &= passed;
-            if violated > 0 || !passed {
-                let field = match (vars.get("table"), vars.get("field")) {
-                    (Some(t), Some(f)) => format!("{t}.{f}"),
-                    (Some(t), None) => t.clone(),
-                    _ => String::new(),
-                };
-                r.fields.push(FieldResult {
-                    field,
-                    violated,
-                    checked,
-                    pct: p,
-                    threshold,
-                    passed,
-                });
-            }
+        });
+    }
+    for run in runs {
+        let r = &mut out[run.at];
+        let (violated, checked) = (counts[run.violated], counts[run.checked]);
+        let p = pct(violated, checked);
+        let passed = p <= run.threshold;
+        r.violated += violated;
+        r.checked += checked;
+        r.passed &= passed;
+        if violated > 0 || !passed {
+            let field = match (run.vars.get("table"), run.vars.get("field")) {
+                (Some(t), Some(f)) => format!("{t}.{f}"),
+                (Some(t), None) => t.clone(),
+                _ => String::new(),
+            };
+            r.fields.push(FieldResult {
+                field,
+                violated,
+                checked,
+                pct: p,
+                threshold: run.threshold,
+                passed,
+            });
         }
+    }
+    for r in &mut out {
         r.pct = pct(r.violated, r.checked);
-        out.push(r);
     }
     Ok(out)
 }

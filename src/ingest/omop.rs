@@ -6,6 +6,7 @@
 //! which would need the licensed vocabulary tables. What each source sent is
 //! kept beside the standard value in the `*_source_value` columns.
 
+use std::borrow::Cow;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -110,6 +111,16 @@ impl OutTable {
             let when = |c: Option<&Cell>, format: &str| -> Result<Option<chrono::NaiveDateTime>> {
                 match c {
                     Some(Cell::Text(s)) if !s.is_empty() => {
+                        // the writer's own text: read by the fast path
+                        let fast = if format.contains('H') {
+                            crate::clinical::iso::parse_datetime(s)
+                        } else {
+                            crate::clinical::iso::parse_date(s)
+                                .map(|d| d.and_time(chrono::NaiveTime::MIN))
+                        };
+                        if fast.is_some() {
+                            return Ok(fast);
+                        }
                         let parsed = if format.contains('H') {
                             chrono::NaiveDateTime::parse_from_str(s, format)
                         } else {
@@ -128,7 +139,7 @@ impl OutTable {
             };
             let array: ArrayRef = match kind {
                 Kind::Text => Arc::new(StringArray::from_iter(cells.map(|c| match c {
-                    Some(Cell::Text(s)) => Some(s.clone()),
+                    Some(Cell::Text(s)) => Some(s.as_str()),
                     _ => None,
                 }))),
                 Kind::Number => Arc::new(Float64Array::from_iter(cells.map(|c| match c {
@@ -180,10 +191,10 @@ impl TableWriter {
         for row in &t.rows {
             self.csv
                 .write_record(row.iter().map(|c| match c {
-                    Cell::Text(s) => s.clone(),
-                    Cell::Number(Some(x)) => x.to_string(),
-                    Cell::Number(None) => String::new(),
-                    Cell::Integer(i) => i.to_string(),
+                    Cell::Text(s) => Cow::Borrowed(s.as_bytes()),
+                    Cell::Number(Some(x)) => Cow::Owned(x.to_string().into_bytes()),
+                    Cell::Number(None) => Cow::Borrowed(&b""[..]),
+                    Cell::Integer(i) => Cow::Owned(i.to_string().into_bytes()),
                 }))
                 .map_err(fail)?;
         }

@@ -127,6 +127,36 @@ pub struct IngestSummary {
     pub analysis_rows: u64,
     pub quarantined: u64,
     pub quality: QualityReport,
+    /// Wall time of each stage, in order (`-v` prints them); not part of
+    /// any output, which must not depend on how fast the machine was.
+    #[serde(skip)]
+    pub stages: Vec<(&'static str, std::time::Duration)>,
+}
+
+/// Wall time per stage of a run.
+struct Stopwatch {
+    at: std::time::Instant,
+    stages: Vec<(&'static str, std::time::Duration)>,
+}
+
+impl Stopwatch {
+    fn start() -> Stopwatch {
+        Stopwatch {
+            at: std::time::Instant::now(),
+            stages: Vec::new(),
+        }
+    }
+
+    /// The stage that ends now; a stage run once per partition adds up.
+    fn lap(&mut self, stage: &'static str) {
+        let now = std::time::Instant::now();
+        let took = now - self.at;
+        self.at = now;
+        match self.stages.iter_mut().find(|(s, _)| *s == stage) {
+            Some((_, t)) => *t += took,
+            None => self.stages.push((stage, took)),
+        }
+    }
 }
 
 /// Clean records of one person, after linkage.
@@ -268,6 +298,7 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, opts: &IngestOptions) -> Resul
         cfg.maps.units.as_deref(),
         cfg.maps.snomed_conditions.as_deref(),
     )?;
+    let mut clock = Stopwatch::start();
     let mut report = QualityReport::default();
     let mut quarantine: BTreeMap<String, Vec<Quarantined>> = BTreeMap::new();
     let parts = opts.partitions(cfg.sources.iter().map(|s| input_bytes(&s.path)).sum());
@@ -401,6 +432,8 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, opts: &IngestOptions) -> Resul
         *report.sources.entry(s.name.clone()).or_default() = q;
     }
 
+    clock.lap("read and check the sources");
+
     // 2. linkage: one person per cluster of patient records
     let crosswalk = match &cfg.crosswalk {
         Some(p) => read_crosswalk(p)?,
@@ -469,6 +502,7 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, opts: &IngestOptions) -> Resul
         let first = entries[0].1;
         entries.iter().all(|(_, r)| *r == first).then_some(first)
     };
+    clock.lap("link patients");
     let n_persons = persons.len().max(1);
     let person_part = |rank: u32| (rank as usize * parts) / n_persons;
 
@@ -586,14 +620,13 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, opts: &IngestOptions) -> Resul
                        pid: &str,
                        enc: Option<&str>|
      -> Option<u32> {
-        let id_field = format!("{}_id", table.name());
         if !seen.insert(id.to_string()) {
             reject(
                 rejected,
                 k,
                 table,
                 Rule::Duplicate,
-                &id_field,
+                &format!("{}_id", table.name()),
                 "a record with this id came earlier",
             );
             return None;
@@ -759,6 +792,7 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, opts: &IngestOptions) -> Resul
         notes: by_person.notes.finish()?,
     };
     let omop_dir = out.join("omop");
+    clock.lap("check duplicates and references");
     let mut omop_writers = omop_tables(&[], &[], &[], &[], &[], &[])
         .iter()
         .map(|t| t.writer(&omop_dir))
@@ -802,64 +836,9 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, opts: &IngestOptions) -> Resul
         notes.sort_by_key(|x| x.0);
         let (encs, obs, conds, meds, notes) =
             (flip(encs), flip(obs), flip(conds), flip(meds), flip(notes));
+        clock.lap("read a partition back");
 
-        // the analysis rows of these persons
-        let mut records: BTreeMap<&str, PersonRecords> = BTreeMap::new();
-        for (o, _) in &obs {
-            // the features read the model's measures only
-            if o.measure.is_some() {
-                records
-                    .entry(&o.obs.patient_id)
-                    .or_default()
-                    .observations
-                    .push(o.obs.clone());
-            }
-        }
-        for (c, _) in &conds {
-            records
-                .entry(&c.patient_id)
-                .or_default()
-                .conditions
-                .push(c.clone());
-        }
-        for (m, _) in &meds {
-            records
-                .entry(&m.patient_id)
-                .or_default()
-                .medications
-                .push(m.clone());
-        }
-        for (e, _) in &encs {
-            records
-                .entry(&e.patient_id)
-                .or_default()
-                .encounters
-                .push(e.clone());
-        }
-        let mut analysis: Vec<AnalysisRow> = Vec::new();
-        for (pid, recs) in &records {
-            let Ok(i) = in_part.binary_search_by(|p| p.patient_id.as_str().cmp(pid)) else {
-                continue;
-            };
-            analysis.extend(analysis_rows(
-                &PatientRecords {
-                    patient: in_part[i],
-                    encounters: &recs.encounters,
-                    observations: &recs.observations,
-                    conditions: &recs.conditions,
-                    medications: &recs.medications,
-                },
-                data_end,
-            ));
-        }
-        drop(records);
-        analysis.sort_by(|a, b| {
-            (&a.patient_id, &a.discharge_time, &a.stay_id).cmp(&(
-                &b.patient_id,
-                &b.discharge_time,
-                &b.stay_id,
-            ))
-        });
+        let analysis = analysis_of(&in_part, &encs, &obs, &conds, &meds, data_end);
         for row in &analysis {
             analysis_csv
                 .serialize(row)
@@ -867,6 +846,7 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, opts: &IngestOptions) -> Resul
         }
         n_analysis += analysis.len() as u64;
         drop(analysis);
+        clock.lap("analysis table");
 
         for (w, t) in omop_writers
             .iter_mut()
@@ -874,6 +854,7 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, opts: &IngestOptions) -> Resul
         {
             w.append(&t)?;
         }
+        clock.lap("OMOP-like tables");
         let (tables, ids) = cdm.part(&super::cdm::CleanModel {
             persons: &in_part,
             first_person_id,
@@ -883,12 +864,15 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, opts: &IngestOptions) -> Resul
             medications: &meds,
             notes: &notes,
         })?;
+        clock.lap("CDM rows");
         cdm_writer.append(&tables)?;
+        clock.lap("CDM database and Parquet");
         let w = match &mut identifiers {
             Some(w) => w,
             slot => slot.insert(ids.writer(out)?),
         };
         w.append(&ids)?;
+        clock.lap("identifiers");
     }
     drop(scratch);
     for w in omop_writers {
@@ -903,7 +887,9 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, opts: &IngestOptions) -> Resul
         .into_inner()
         .map_err(|e| Error::io(&analysis_path, e.into_error()))?
         .commit()?;
+    clock.lap("finish the files and index the CDM database");
     report.cdm_checks = super::cdm_checks::run(&out.join("cdm.sqlite"))?;
+    clock.lap("CDM data-quality checks");
 
     // 7. linkage summary and truth
     let mut by_rule: BTreeMap<String, u64> = BTreeMap::new();
@@ -1015,6 +1001,7 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, opts: &IngestOptions) -> Resul
         .insert("data_end".into(), report.data_end.clone().into());
     manifest.checksum_dir(out)?;
     manifest.write(out)?;
+    clock.lap("linkage report, quarantine, report and manifest");
 
     Ok(IngestSummary {
         out: out.to_path_buf(),
@@ -1022,7 +1009,76 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, opts: &IngestOptions) -> Resul
         analysis_rows: n_analysis,
         quarantined: total_q,
         quality: report,
+        stages: clock.stages,
     })
+}
+
+/// The analysis rows of some persons (in the order of their ids) from their
+/// records, in the order of person, discharge and stay.
+fn analysis_of(
+    persons: &[&Patient],
+    encounters: &[(Encounter, String)],
+    observations: &[(MappedObservation, String)],
+    conditions: &[(Condition, String)],
+    medications: &[(Medication, String)],
+    data_end: NaiveDateTime,
+) -> Vec<AnalysisRow> {
+    let mut records: BTreeMap<&str, PersonRecords> = BTreeMap::new();
+    for (o, _) in observations {
+        // the features read the model's measures only
+        if o.measure.is_some() {
+            records
+                .entry(&o.obs.patient_id)
+                .or_default()
+                .observations
+                .push(o.obs.clone());
+        }
+    }
+    for (c, _) in conditions {
+        records
+            .entry(&c.patient_id)
+            .or_default()
+            .conditions
+            .push(c.clone());
+    }
+    for (m, _) in medications {
+        records
+            .entry(&m.patient_id)
+            .or_default()
+            .medications
+            .push(m.clone());
+    }
+    for (e, _) in encounters {
+        records
+            .entry(&e.patient_id)
+            .or_default()
+            .encounters
+            .push(e.clone());
+    }
+    let mut analysis: Vec<AnalysisRow> = Vec::new();
+    for (pid, recs) in &records {
+        let Ok(i) = persons.binary_search_by(|p| p.patient_id.as_str().cmp(pid)) else {
+            continue;
+        };
+        analysis.extend(analysis_rows(
+            &PatientRecords {
+                patient: persons[i],
+                encounters: &recs.encounters,
+                observations: &recs.observations,
+                conditions: &recs.conditions,
+                medications: &recs.medications,
+            },
+            data_end,
+        ));
+    }
+    analysis.sort_by(|a, b| {
+        (&a.patient_id, &a.discharge_time, &a.stay_id).cmp(&(
+            &b.patient_id,
+            &b.discharge_time,
+            &b.stay_id,
+        ))
+    });
+    analysis
 }
 
 /// The person-partitioned records, read back a partition at a time.

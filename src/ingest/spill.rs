@@ -298,14 +298,13 @@ impl<T: Codec> Spill<T> {
         Ok(())
     }
 
-    /// Close the files for reading.
+    /// Close the files for reading. Not synced to disk: they are read back
+    /// by this run and removed, and a crash loses the run anyway.
     pub fn finish(mut self) -> Result<Spilled<T>> {
         for (f, path) in self.files.iter_mut().zip(&self.paths) {
             if let Some(f) = f.take() {
                 f.into_inner()
-                    .map_err(|e| Error::io(path, e.into_error()))?
-                    .sync_data()
-                    .ok();
+                    .map_err(|e| Error::io(path, e.into_error()))?;
             }
         }
         Ok(Spilled {
