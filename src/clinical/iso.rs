@@ -66,54 +66,6 @@ pub fn format_datetime(t: &NaiveDateTime) -> String {
     }
 }
 
-/// The number written by ASCII digits, or `None` for any other byte.
-fn digits(b: &[u8]) -> Option<u32> {
-    b.iter().try_fold(0u32, |n, &c| {
-        c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
-    })
-}
-
-/// `YYYY-MM-DD` read directly, `None` when `s` has another shape.
-fn date_fields(b: &[u8]) -> Option<(u32, u32, u32)> {
-    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
-        return None;
-    }
-    Some((digits(&b[0..4])?, digits(&b[5..7])?, digits(&b[8..10])?))
-}
-
-/// `NaiveDate::parse_from_str(s, "%Y-%m-%d")`: the common shape, a valid
-/// `YYYY-MM-DD`, is read directly; anything else (another width, an
-/// impossible date) goes to chrono, so the answer is always chrono's.
-pub fn parse_date(s: &str) -> Option<NaiveDate> {
-    if let Some((y, m, d)) = date_fields(s.as_bytes()) {
-        if let Some(date) = NaiveDate::from_ymd_opt(y as i32, m, d) {
-            return Some(date);
-        }
-    }
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
-}
-
-/// `NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S")`, the same way:
-/// a valid `YYYY-MM-DDTHH:MM:SS` directly, anything else (a leap second,
-/// another shape) by chrono.
-pub fn parse_datetime(s: &str) -> Option<NaiveDateTime> {
-    let b = s.as_bytes();
-    if b.len() == 19 && b[10] == b'T' && b[13] == b':' && b[16] == b':' {
-        let fast = date_fields(&b[..10]).and_then(|(y, mo, d)| {
-            let (h, mi, sec) = (
-                digits(&b[11..13])?,
-                digits(&b[14..16])?,
-                digits(&b[17..19])?,
-            );
-            NaiveDate::from_ymd_opt(y as i32, mo, d)?.and_hms_opt(h, mi, sec)
-        });
-        if fast.is_some() {
-            return fast;
-        }
-    }
-    NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S").ok()
-}
-
 const MONTHS: [&str; 12] = [
     "January",
     "February",
