@@ -1,8 +1,9 @@
 //! Spill files: what ingest cannot hold in memory waits on disk, split into
 //! partitions that are read back one at a time.
 //!
-//! Records are written in a compact binary form (length-prefixed fields;
-//! nothing any other program reads) in a temporary folder under the output
+//! Records are written in a compact binary form (length-prefixed fields,
+//! integers and lengths as LEB128 varints, so a short string costs one
+//! byte of length rather than eight; nothing any other program reads) in a temporary folder under the output
 //! folder, and each partition's file is removed once read. Within a
 //! partition, records come back in the order they were written, which is
 //! what keeps "came earlier" meaning what it meant in the input.
@@ -46,14 +47,48 @@ impl Reader<'_> {
         Ok(s)
     }
 
+    /// An unsigned LEB128 varint: seven bits a byte, low bits first, the
+    /// high bit set on every byte but the last.
     fn u64(&mut self) -> Result<u64> {
-        let b = self.bytes(8)?;
-        Ok(u64::from_le_bytes(b.try_into().unwrap_or_default()))
+        let mut n = 0u64;
+        for shift in (0..64).step_by(7) {
+            let byte = self.u8()?;
+            n |= u64::from(byte & 0x7f) << shift;
+            if byte & 0x80 == 0 {
+                return Ok(n);
+            }
+        }
+        Err(Error::failure(format!(
+            "{}: spill file holds a varint longer than 64 bits at byte {} (a bug)",
+            self.file.display(),
+            self.at
+        )))
+    }
+
+    /// A signed number, zigzag-encoded (see [`put_i64`]).
+    fn i64(&mut self) -> Result<i64> {
+        let z = self.u64()?;
+        Ok((z >> 1) as i64 ^ -((z & 1) as i64))
     }
 
     fn u8(&mut self) -> Result<u8> {
         Ok(self.bytes(1)?[0])
     }
+}
+
+/// `n` as an unsigned LEB128 varint.
+fn put_u64(b: &mut Vec<u8>, mut n: u64) {
+    while n >= 0x80 {
+        b.push((n as u8) | 0x80);
+        n >>= 7;
+    }
+    b.push(n as u8);
+}
+
+/// `n` zigzag-encoded (0, -1, 1, -2 ... as 0, 1, 2, 3 ...), so a small
+/// negative number is a short varint too.
+fn put_i64(b: &mut Vec<u8>, n: i64) {
+    put_u64(b, ((n << 1) ^ (n >> 63)) as u64)
 }
 
 impl Codec for String {
@@ -85,7 +120,7 @@ impl Codec for std::borrow::Cow<'static, str> {
 
 impl Codec for u64 {
     fn put(&self, b: &mut Vec<u8>) {
-        b.extend_from_slice(&self.to_le_bytes());
+        put_u64(b, *self)
     }
     fn take(r: &mut Reader) -> Result<Self> {
         r.u64()
@@ -102,20 +137,24 @@ impl Codec for u32 {
 }
 
 impl Codec for f64 {
+    // fixed width: a float's bits would make a varint longer, not shorter
     fn put(&self, b: &mut Vec<u8>) {
-        self.to_bits().put(b)
+        b.extend_from_slice(&self.to_bits().to_le_bytes())
     }
     fn take(r: &mut Reader) -> Result<Self> {
-        Ok(f64::from_bits(r.u64()?))
+        let bytes = r.bytes(8)?;
+        Ok(f64::from_bits(u64::from_le_bytes(
+            bytes.try_into().unwrap_or_default(),
+        )))
     }
 }
 
 impl Codec for NaiveDate {
     fn put(&self, b: &mut Vec<u8>) {
-        (i64::from(self.num_days_from_ce()) as u64).put(b)
+        put_i64(b, i64::from(self.num_days_from_ce()))
     }
     fn take(r: &mut Reader) -> Result<Self> {
-        let days = r.u64()? as i64 as i32;
+        let days = r.i64()? as i32;
         Ok(NaiveDate::from_num_days_from_ce_opt(days).unwrap_or_default())
     }
 }
@@ -123,11 +162,11 @@ impl Codec for NaiveDate {
 impl Codec for NaiveDateTime {
     fn put(&self, b: &mut Vec<u8>) {
         let t = self.and_utc();
-        (t.timestamp() as u64).put(b);
+        put_i64(b, t.timestamp());
         u64::from(t.timestamp_subsec_nanos()).put(b);
     }
     fn take(r: &mut Reader) -> Result<Self> {
-        let secs = r.u64()? as i64;
+        let secs = r.i64()?;
         let nanos = r.u64()? as u32;
         Ok(chrono::DateTime::from_timestamp(secs, nanos)
             .unwrap_or_default()
@@ -250,7 +289,9 @@ impl<A: Codec, B: Codec> Codec for (A, B) {
 pub struct Spill<T> {
     paths: Vec<PathBuf>,
     files: Vec<Option<BufWriter<File>>>,
+    /// The record being written, then its length prefix: reused.
     buf: Vec<u8>,
+    head: Vec<u8>,
     bytes: u64,
     _kind: std::marker::PhantomData<T>,
 }
@@ -265,6 +306,7 @@ impl<T: Codec> Spill<T> {
             files: paths.iter().map(|_| None).collect(),
             paths,
             buf: Vec::new(),
+            head: Vec::new(),
             bytes: 0,
             _kind: std::marker::PhantomData,
         })
@@ -291,10 +333,12 @@ impl<T: Codec> Spill<T> {
         };
         self.buf.clear();
         value.put(&mut self.buf);
-        file.write_all(&(self.buf.len() as u64).to_le_bytes())
+        self.head.clear();
+        put_u64(&mut self.head, self.buf.len() as u64);
+        file.write_all(&self.head)
             .and_then(|_| file.write_all(&self.buf))
             .at(path)?;
-        self.bytes += 8 + self.buf.len() as u64;
+        self.bytes += (self.head.len() + self.buf.len()) as u64;
         Ok(())
     }
 
@@ -375,6 +419,62 @@ pub use crate::artifact::ScratchDir;
 mod tests {
     use super::*;
     use crate::clinical::records::parse_datetime;
+
+    #[test]
+    fn numbers_are_varints_and_come_back_whatever_their_size_or_sign() {
+        let mut b = Vec::new();
+        let unsigned = [0, 1, 127, 128, 300, u64::from(u32::MAX), u64::MAX];
+        for n in unsigned {
+            n.put(&mut b);
+        }
+        // 1 + 1 + 1 + 2 + 2 + 5 + 10 bytes: short numbers take few
+        assert_eq!(b.len(), 22);
+        let dates = [
+            NaiveDate::from_ymd_opt(2023, 4, 5).unwrap(),
+            NaiveDate::from_ymd_opt(-44, 3, 15).unwrap(),
+            NaiveDate::MIN,
+            NaiveDate::MAX,
+        ];
+        for d in dates {
+            d.put(&mut b);
+        }
+        let times = [
+            parse_datetime("2023-04-05T14:30:07").unwrap(),
+            parse_datetime("1901-12-13T20:45:52").unwrap(),
+            NaiveDate::from_ymd_opt(2016, 12, 31)
+                .unwrap()
+                .and_hms_nano_opt(23, 59, 59, 1_500_000_000)
+                .unwrap(),
+        ];
+        for t in times {
+            t.put(&mut b);
+        }
+        let path = Path::new("test.bin");
+        let mut r = Reader {
+            bytes: &b,
+            at: 0,
+            file: path,
+        };
+        for n in unsigned {
+            assert_eq!(u64::take(&mut r).unwrap(), n);
+        }
+        for d in dates {
+            assert_eq!(NaiveDate::take(&mut r).unwrap(), d);
+        }
+        for t in times {
+            assert_eq!(NaiveDateTime::take(&mut r).unwrap(), t);
+        }
+        assert_eq!(r.at, b.len());
+        // a varint cut short is an error naming the file, not a panic
+        let cut = [0x80u8, 0x80];
+        let mut r = Reader {
+            bytes: &cut,
+            at: 0,
+            file: path,
+        };
+        let e = u64::take(&mut r).unwrap_err().to_string();
+        assert!(e.contains("test.bin"), "{e}");
+    }
 
     #[test]
     fn records_come_back_as_written_partition_by_partition() {
