@@ -24,7 +24,7 @@ use safetensors::tensor::Dtype;
 
 use super::hashing::{fnv, fnv_step, FNV_OFFSET};
 use super::names::{fold_lower_into, Names};
-use super::patterns::Found;
+use super::patterns::{is_title, Found};
 use crate::clinical::PhiKind;
 use crate::error::{Error, Result};
 use crate::train::weights::{self, Tensors};
@@ -227,21 +227,50 @@ impl Detector {
     /// The PHI spans the model finds in `text`, unmerged with other finds.
     /// Kinds with a formal grammar (e-mail addresses, URLs, IP addresses)
     /// are left to the patterns, which read that grammar exactly; the
-    /// model's guesses there could only add false alarms.
+    /// model's guesses there could only add false alarms. A title at
+    /// either end of a span is no part of it ("Dr", "Mme": the word that
+    /// says a name follows, which the model, having learned "Dr" as the
+    /// street type of "Oak Dr", calls an address), and an age of 89 or
+    /// less is no identifier.
     pub fn find(&self, text: &str, out: &mut Vec<Found>) {
         let from = out.len();
         self.find_every_kind(text, out);
         let mut i = from;
         while i < out.len() {
-            let f = out[i];
+            let f = without_titles(text, out[i]);
             let formal = matches!(f.kind, PhiKind::Email | PhiKind::Url | PhiKind::Ip);
-            if formal || (f.kind == PhiKind::Age && !over_89(&text[f.start..f.end])) {
+            let young = f.kind == PhiKind::Age && !over_89(&text[f.start..f.end]);
+            if formal || young || f.start == f.end {
                 out.swap_remove(i);
             } else {
+                out[i] = f;
                 i += 1;
             }
         }
     }
+}
+
+/// `f` without the titles (`patterns::TITLES`) that begin or end it;
+/// empty when it is nothing but titles.
+fn without_titles(text: &str, mut f: Found) -> Found {
+    let toks = tokens(&text[f.start..f.end]);
+    let is_title = |&&(s, e): &&(usize, usize)| is_title(&text[f.start + s..f.start + e]);
+    let first = toks.iter().position(|t| !is_title(&t));
+    let last = toks.iter().rposition(|t| !is_title(&t));
+    match (first, last) {
+        (Some(a), Some(b)) => {
+            // only where a title was cut: a phone keeps its bracket
+            let span_start = f.start;
+            if a > 0 {
+                f.start = span_start + toks[a].0;
+            }
+            if b + 1 < toks.len() {
+                f.end = span_start + toks[b].1;
+            }
+        }
+        _ => f.end = f.start,
+    }
+    f
 }
 
 /// Whether an age span says more than 89 years: Safe Harbor removes ages
@@ -627,6 +656,41 @@ mod tests {
                 ("Rosa", PhiKind::Name)
             ]
         );
+    }
+
+    #[test]
+    fn titles_are_no_part_of_a_span() {
+        let t = "Dr Orla Byrne; Mme Lucie Perrin; Fr. Paul Moreau; 9 rue des Lilas";
+        let span = |a: &str, kind| {
+            let start = t.find(a).unwrap();
+            Found {
+                start,
+                end: start + a.len(),
+                kind,
+            }
+        };
+        let text_of = |f: Found| &t[f.start..f.end];
+        for title in ["Dr", "Mme", "Fr"] {
+            let f = without_titles(t, span(title, PhiKind::Address));
+            assert_eq!(f.start, f.end, "{title}");
+        }
+        assert_eq!(
+            text_of(without_titles(t, span("Mme Lucie Perrin", PhiKind::Name))),
+            "Lucie Perrin"
+        );
+        assert_eq!(
+            text_of(without_titles(t, span("Perrin; Fr", PhiKind::Name))),
+            "Perrin"
+        );
+        let street = span("9 rue des Lilas", PhiKind::Address);
+        assert_eq!(without_titles(t, street), street);
+        let t = "call (617) 555-0134";
+        let phone = Found {
+            start: 5,
+            end: t.len(),
+            kind: PhiKind::Phone,
+        };
+        assert_eq!(without_titles(t, phone), phone, "the bracket stays");
     }
 
     #[test]

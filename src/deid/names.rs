@@ -22,12 +22,13 @@
 //! words of a note's structure ("Mother: Deceased"), are never taken for a
 //! name by themselves.
 
+use std::borrow::Cow;
 use std::sync::OnceLock;
 
 use regex::{Regex, RegexSet};
 
 use super::hashing::WordMap;
-use super::patterns::{compile, compile_set, Found};
+use super::patterns::{compile, compile_set, Found, TITLES};
 use crate::clinical::PhiKind;
 
 const FIRST_NAMES: &str = include_str!("../../datasets/names/first-names.txt");
@@ -108,11 +109,6 @@ const STRUCTURE: &[&str] = &[
     "icu",
     "er",
     "ems",
-    "dr",
-    "mr",
-    "mrs",
-    "ms",
-    "prof",
     "doctor",
     "sr",
     "jr",
@@ -162,7 +158,7 @@ enum Run {
 pub struct Names {
     /// What the lists say of each folded word (`FIRST`, `SURNAME`,
     /// `NO_NAME` bits): one lookup a word, not one a list.
-    flags: WordMap<&'static str, u8>,
+    flags: WordMap<Cow<'static, str>, u8>,
     context: Vec<(Regex, Run, PhiKind)>,
     /// Every context rule at once: most notes match few or none.
     any_context: Option<RegexSet>,
@@ -182,18 +178,22 @@ impl Names {
     }
 
     fn new() -> Names {
-        let mut flags: WordMap<&'static str, u8> = WordMap::default();
+        let mut flags: WordMap<Cow<'static, str>, u8> = WordMap::default();
         for (list, bit) in [
             (FIRST_NAMES, FIRST),
             (SURNAMES, SURNAME),
             (NOT_NAMES, NO_NAME),
         ] {
             for w in list_words(list) {
-                *flags.entry(w).or_default() |= bit;
+                *flags.entry(Cow::Borrowed(w)).or_default() |= bit;
             }
         }
         for w in STRUCTURE {
-            *flags.entry(w).or_default() |= NO_NAME;
+            *flags.entry(Cow::Borrowed(*w)).or_default() |= NO_NAME;
+        }
+        // a title says a name follows ("Chaplain Fr. Dunleavy")
+        for t in TITLES.split('|') {
+            *flags.entry(Cow::Owned(t.to_ascii_lowercase())).or_default() |= NO_NAME;
         }
         // (pattern, which words of group 1 are the identifier, its kind);
         // ASCII word boundaries: a Unicode \b makes the regex engine fall
@@ -207,7 +207,9 @@ impl Names {
                 PhiKind::Name,
             ),
             (
-                format!(r"(?i:(?-u:\b)(?:{ROLES}))[ \t]*:?[ \t]*(?:(?i:dr)\.?[ \t]+)?{NAME_RUN}"),
+                format!(
+                    r"(?i:(?-u:\b)(?:{ROLES}))[ \t]*:?[ \t]*(?:(?i:{TITLES})\.?[ \t]+)?{NAME_RUN}"
+                ),
                 Run::Person,
                 PhiKind::Name,
             ),

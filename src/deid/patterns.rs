@@ -24,6 +24,16 @@ pub struct Patterns {
     any: Option<RegexSet>,
 }
 
+/// The titles before a person's name, in English notes and in the
+/// European ones (Madame, Mademoiselle, Herr, Frau, de heer, mevrouw,
+/// Father): context that says a name follows, never an identifier itself.
+pub const TITLES: &str = "Mr|Mrs|Ms|Miss|Dr|Prof|Mme|Mlle|Herr|Frau|Dhr|Mevr|Fr";
+
+/// Whether `word` (no period) is one of `TITLES`.
+pub fn is_title(word: &str) -> bool {
+    TITLES.split('|').any(|t| t == word)
+}
+
 const MONTH: &str = r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)";
 
 /// Month names of European notes (German, French, Dutch, Italian, Spanish),
@@ -180,7 +190,7 @@ fn specs() -> Vec<(PhiKind, String, usize)> {
             (PhiKind::Age, r"(?i)\b(?:age[d]?|aged)\s*:?\s*((?:9\d|1[0-4]\d)|(?:ninety|one hundred)(?:[- ](?:one|two|three|four|five|six|seven|eight|nine))?)\b".into(), 1),
             (PhiKind::Age, r"(?i)\b(?:age\s+of|turned|turning|turns)\s+((?:9\d|1[0-4]\d))\b|\b((?:9\d|1[0-4]\d))\s+years\s+of\s+age\b|\b((?:9\d|1[0-4]\d))(?:st|nd|rd|th)\s+birthday\b".into(), usize::MAX),
             (PhiKind::Age, r"(?:^|[\s(,])((?:9\d|1[0-4]\d))(?:M|F|yo[MF]?)(?:[\s),.;:]|$)".into(), 1),
-            (PhiKind::Name, r"\b(?:Mr|Mrs|Ms|Miss|Dr|Prof)\.?\s+((?:[A-Z][a-zA-Z'-]+)(?:\s+[A-Z][a-zA-Z'-]+)?)".into(), 1),
+            (PhiKind::Name, format!(r"\b(?:{TITLES})\.?\s+((?:[A-Z][a-zA-Z'-]+)(?:\s+[A-Z][a-zA-Z'-]+)?)"), 1),
             (PhiKind::Name, r"(?i:\b(?:patient name|name|pt)\s*:\s*)([A-Z][a-zA-Z'-]+(?:\s+[A-Z][a-zA-Z'-]+){0,2})".into(), 1),
             (PhiKind::Address, r"(?:\b(?:Flat|Apt|Apartment|Unit)\.?\s*#?\d{1,4}[A-Z]?,?\s+)?\b\d{1,5}[A-Z]?\s+(?:(?:[NS][EW]\.?|[NSEW]\.?|North|South|East|West|Old)\s+)?(?:(?:[A-Z][a-z]+|\d{1,3}(?:st|nd|rd|th))\s+){1,3}(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|Ter|Circle|Cir|Parkway|Pkwy|Highway|Hwy|Trail|Trl|Square|Sq|Crescent|Close|Alley|Pike|Loop|Row|Plaza|Ridge|Run|Path|Walk|Hill|Heights|Hts|Gardens|Mews|View|Point|Bend|Crossing|Xing|Cove|Glen|Hollow|Landing|Manor|Meadows?|Park|Pass|Ranch|Shore|Springs|Valley|Vista|Turnpike|Tpke|Expressway|Expy|Freeway|Fwy|Green|Grove|Rise|Parade|Esplanade|Quay|Wharf|Vale|Causeway|Commons|Estates)\b\.?(?:,?\s*(?:Apt|Apartment|Unit|Suite|Ste|Fl|Floor|Rm|Room|#)\.?\s*#?[A-Z0-9-]+)?".into(), 0),
             (PhiKind::Address, r"(?i)\b(?:P\.?\s?O\.?\s+Box|Post\s+Office\s+Box)\s+\d+\b|(?:\b\d{1,5}\s+)?\b(?:(?:County|State|US)\s+(?:Route|Rte|Road|Rd|Highway|Hwy)|Route|Rte|Rural\s+Route)\s+\d+[A-Z]?(?:,?\s+Box\s+\d+)?\b|\bRR\s+\d+,?\s+Box\s+\d+\b".into(), 0),

@@ -23,8 +23,11 @@ pub struct KnownIds {
 #[derive(Default)]
 pub struct Scrubber {
     patterns: Patterns,
-    /// Capitalised single words that are names (or places) somewhere in the data.
-    words: WordMap<String, PhiKind>,
+    /// Names and places somewhere in the data, by their first word (a
+    /// capitalised word): the words after it, if any, and the kind. A
+    /// value of several words is found only whole: "New Orleans" is a
+    /// place, "New" alone ("New mailing address") is not.
+    words: WordMap<String, Vec<(Vec<String>, PhiKind)>>,
     /// The patient's own identifiers, by patient key, folded (lower case,
     /// no accents) and with a name's parts beside it, ready to look for.
     known: HashMap<String, Vec<(PhiKind, String)>>,
@@ -45,15 +48,23 @@ impl Scrubber {
     }
 
     /// Add one patient's identifiers: matched in that patient's notes
-    /// case-insensitively, and their name and city words in every note.
+    /// case-insensitively (a name also by its parts), and their names and
+    /// cities, whole and as written, in every note.
     pub fn add_patient(&mut self, patient_key: &str, ids: KnownIds) {
         for (kind, v) in &ids.values {
-            if matches!(kind, PhiKind::Name | PhiKind::City) {
-                for w in v.split_whitespace() {
-                    if w.len() > 2 && w.chars().next().is_some_and(|c| c.is_uppercase()) {
-                        self.words.entry(w.to_string()).or_insert(*kind);
-                    }
-                }
+            if !matches!(kind, PhiKind::Name | PhiKind::City) || v.trim().len() <= 2 {
+                continue;
+            }
+            // from the first capitalised word: "van der Berg" is found as
+            // "Berg", as before a first name it is written
+            let mut parts = v
+                .split_whitespace()
+                .skip_while(|w| !w.chars().next().is_some_and(char::is_uppercase));
+            let Some(first) = parts.next() else { continue };
+            let rest: Vec<String> = parts.map(String::from).collect();
+            let phrases = self.words.entry(first.to_string()).or_default();
+            if !phrases.iter().any(|(r, _)| *r == rest) {
+                phrases.push((rest, *kind));
             }
         }
         // the record's "Tomás" is the note's "Tomas" or "TOMAS"; a name is
@@ -100,12 +111,14 @@ impl Scrubber {
             }
         }
         for (start, word) in words(text) {
-            if let Some(kind) = self.words.get(word) {
-                found.push(Found {
-                    start,
-                    end: start + word.len(),
-                    kind: *kind,
-                });
+            for (rest, kind) in self.words.get(word).into_iter().flatten() {
+                if let Some(end) = phrase_end(text, start + word.len(), rest) {
+                    found.push(Found {
+                        start,
+                        end,
+                        kind: *kind,
+                    });
+                }
             }
         }
         merge(found)
@@ -169,6 +182,23 @@ pub fn find_word_bounded(hay: &str, needle: &str, kind: PhiKind, out: &mut Vec<F
         while !hay.is_char_boundary(from) {
             from += 1;
         }
+    }
+}
+
+/// Where a phrase ends whose first word ends at `at`: each of `rest`
+/// follows after spaces or tabs, and the last ends a word ("New Yorker"
+/// is no "New York"). `None` where the text goes on otherwise.
+fn phrase_end(text: &str, mut at: usize, rest: &[String]) -> Option<usize> {
+    for word in rest {
+        let after = text[at..].trim_start_matches([' ', '\t']);
+        if after.len() == text.len() - at || !after.starts_with(word.as_str()) {
+            return None;
+        }
+        at = text.len() - after.len() + word.len();
+    }
+    match text[at..].chars().next() {
+        Some(c) if c.is_alphabetic() => None,
+        _ => Some(at),
     }
 }
 
@@ -322,6 +352,34 @@ mod tests {
         );
         // another patient's note still loses the name through the dictionary
         assert_eq!(s.scrub("P2", "Visited by Okafor.").0, "Visited by [NAME].");
+    }
+
+    #[test]
+    fn a_place_of_several_words_is_found_only_whole() {
+        let mut s = Scrubber::new();
+        let city = |c: &str| KnownIds {
+            values: vec![(PhiKind::City, c.into())],
+        };
+        s.add_patient("P1", city("New Orleans"));
+        s.add_patient("P2", city("Truth or Consequences"));
+        s.add_patient("P3", city("Boston"));
+        s.add_patient(
+            "P4",
+            KnownIds {
+                values: vec![(PhiKind::Name, "van der Berg".into())],
+            },
+        );
+        // in another patient's note, through the dictionary
+        let (out, _) = s.scrub(
+            "P9",
+            "New mailing address on file. Moved from New Orleans to Boston; \
+             Truth or Consequences before. New  Orleans, New Orleanian, Park. Berg.",
+        );
+        assert_eq!(
+            out,
+            "New mailing address on file. Moved from [CITY] to [CITY]; \
+             [CITY] before. [CITY], New Orleanian, Park. [NAME]."
+        );
     }
 
     #[test]
