@@ -325,6 +325,7 @@ pub fn train(opts: &TrainOptions, ui: &Ui) -> Result<(Detector, TrainReport)> {
         b2: flat(&b2)?,
         w3: flat(&w3)?,
         b3: flat(&b3)?,
+        net: Default::default(),
     };
 
     let (val_notes, val_spans) = generated_notes(

@@ -450,6 +450,11 @@ fn only_space(s: &str) -> bool {
 /// "Kathleen", "O'Connell", "McDonald": a capital, then not all capitals
 /// (an all-capitals word is an abbreviation: ED, MI, PA).
 fn is_title_case(word: &str) -> bool {
+    if let [first, rest @ ..] = word.as_bytes() {
+        if word.is_ascii() {
+            return first.is_ascii_uppercase() && rest.iter().any(u8::is_ascii_lowercase);
+        }
+    }
     let mut chars = word.chars();
     chars.next().is_some_and(char::is_uppercase)
         && word.chars().count() >= 2
@@ -458,6 +463,9 @@ fn is_title_case(word: &str) -> bool {
 
 /// Words (letters, apostrophes and inner hyphens) and their byte offsets.
 fn word_spans(text: &str) -> Vec<(usize, &str)> {
+    if text.is_ascii() {
+        return ascii_word_spans(text);
+    }
     let mut out = Vec::new();
     let mut start = None;
     for (i, c) in text.char_indices() {
@@ -473,6 +481,27 @@ fn word_spans(text: &str) -> Vec<(usize, &str)> {
     }
     if let Some(s) = start {
         out.push((s, text[s..].trim_end_matches(['-', '\'', '’'])));
+    }
+    out
+}
+
+/// `word_spans` of an all-ASCII text, byte by byte.
+fn ascii_word_spans(text: &str) -> Vec<(usize, &str)> {
+    let mut out = Vec::with_capacity(text.len() / 6);
+    let mut start = None;
+    for (i, b) in text.bytes().enumerate() {
+        let part = b.is_ascii_alphabetic() || b == b'\'' || (b == b'-' && start.is_some());
+        match (start, part) {
+            (None, true) => start = Some(i),
+            (Some(s), false) => {
+                out.push((s, text[s..i].trim_end_matches(['-', '\''])));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        out.push((s, text[s..].trim_end_matches(['-', '\''])));
     }
     out
 }
@@ -502,10 +531,20 @@ pub fn fold_lower_into(s: &str, out: &mut String) {
 pub fn fold_with_offsets(text: &str) -> (String, Vec<usize>) {
     let mut out = String::with_capacity(text.len());
     let mut at = Vec::with_capacity(text.len() + 1);
-    for (i, c) in text.char_indices() {
+    let mut i = 0;
+    while let Some(&b) = text.as_bytes().get(i) {
+        // nearly every byte of a note is ASCII: one byte in, one out
+        if b.is_ascii() {
+            out.push(char::from(b.to_ascii_lowercase()));
+            at.push(i);
+            i += 1;
+            continue;
+        }
+        let c = text[i..].chars().next().expect("i is a char boundary");
         let before = out.len();
         push_folded(c, &mut out);
         at.extend(std::iter::repeat_n(i, out.len() - before));
+        i += c.len_utf8();
     }
     at.push(text.len());
     (out, at)
@@ -656,6 +695,35 @@ mod tests {
             "Consult Cardiology; case discussed with Pharmacy.",
         ] {
             assert!(names(text).is_empty(), "{text}: {:?}", names(text));
+        }
+    }
+
+    #[test]
+    fn the_ascii_paths_read_as_the_unicode_ones() {
+        let text = "Pt O'Connell-Smith, ED; Mary-Kate's x-ray -- 'quoted' ab- McDonald A";
+        let unicode = |t: &str| -> Vec<(usize, String)> {
+            // the same text made non-ASCII at its end, so the general path runs
+            let t = format!("{t} é");
+            let mut w: Vec<(usize, String)> = word_spans(&t)
+                .into_iter()
+                .map(|(i, w)| (i, w.to_string()))
+                .collect();
+            w.pop();
+            w
+        };
+        let ascii: Vec<(usize, String)> = word_spans(text)
+            .into_iter()
+            .map(|(i, w)| (i, w.to_string()))
+            .collect();
+        assert_eq!(ascii, unicode(text));
+        for (_, w) in &ascii {
+            let general = {
+                let mut c = w.chars();
+                c.next().is_some_and(char::is_uppercase)
+                    && w.chars().count() >= 2
+                    && w.chars().skip(1).any(char::is_lowercase)
+            };
+            assert_eq!(is_title_case(w), general, "{w}");
         }
     }
 

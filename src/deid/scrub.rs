@@ -95,15 +95,10 @@ impl Scrubber {
             let from = found.len();
             if text.is_ascii() {
                 // folding keeps every offset
-                let folded = text.to_ascii_lowercase();
-                for (kind, v) in ids {
-                    find_word_bounded(&folded, v, *kind, &mut found);
-                }
+                find_word_bounded(&text.to_ascii_lowercase(), ids, &mut found);
             } else {
                 let (folded, at) = fold_with_offsets(text);
-                for (kind, v) in ids {
-                    find_word_bounded(&folded, v, *kind, &mut found);
-                }
+                find_word_bounded(&folded, ids, &mut found);
                 for f in &mut found[from..] {
                     f.start = at[f.start];
                     f.end = at[f.end];
@@ -162,25 +157,37 @@ fn is_word_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric()
 }
 
-/// Every word-bounded occurrence of `needle` in `hay` (both lower case).
-pub fn find_word_bounded(hay: &str, needle: &str, kind: PhiKind, out: &mut Vec<Found>) {
-    let needle = needle.trim();
-    if needle.len() < 2 {
-        return;
+/// Every word-bounded occurrence of each needle in `hay` (all lower
+/// case), in one pass over `hay` rather than one a needle: a needle can
+/// only begin where a word may (at the start, or after a byte that is no
+/// letter or digit), so only those places are tried, and there only the
+/// needles that begin with the byte found. At one place the needles are
+/// tried in their order, so equal spans keep the kind of the first.
+pub fn find_word_bounded(hay: &str, needles: &[(PhiKind, String)], out: &mut Vec<Found>) {
+    let needles: Vec<(PhiKind, &[u8])> = needles
+        .iter()
+        .map(|(kind, n)| (*kind, n.trim().as_bytes()))
+        .filter(|(_, n)| n.len() >= 2)
+        .collect();
+    let mut first = [false; 256];
+    for (_, n) in &needles {
+        first[usize::from(n[0])] = true;
     }
     let bytes = hay.as_bytes();
-    let mut from = 0;
-    while let Some(pos) = hay.get(from..).and_then(|h| h.find(needle)) {
-        let start = from + pos;
-        let end = start + needle.len();
-        let before = start == 0 || !is_word_byte(bytes[start - 1]);
-        let after = end == bytes.len() || !is_word_byte(bytes[end]);
-        if before && after {
-            out.push(Found { start, end, kind });
+    for start in 0..bytes.len() {
+        let bounded = start == 0 || !is_word_byte(bytes[start - 1]);
+        if !bounded || !first[usize::from(bytes[start])] {
+            continue;
         }
-        from = start + 1;
-        while !hay.is_char_boundary(from) {
-            from += 1;
+        for (kind, n) in &needles {
+            let end = start + n.len();
+            if bytes[start..].starts_with(n) && (end == bytes.len() || !is_word_byte(bytes[end])) {
+                out.push(Found {
+                    start,
+                    end,
+                    kind: *kind,
+                });
+            }
         }
     }
 }
