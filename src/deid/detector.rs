@@ -742,6 +742,27 @@ fn mix(mut z: u64) -> u64 {
 mod tests {
     use super::*;
 
+    /// A model of the given shape with weights from `v` (a count in, that many floats out).
+    fn model(
+        buckets: usize,
+        dim: usize,
+        hidden: usize,
+        v: &mut dyn FnMut(usize) -> Vec<f32>,
+    ) -> Detector {
+        Detector {
+            buckets,
+            dim,
+            hidden,
+            emb: v(buckets * dim),
+            b1: v(dim),
+            w2: v(hidden * dim),
+            b2: v(hidden),
+            w3: v(CLASSES * hidden),
+            b3: v(CLASSES),
+            net: OnceLock::new(),
+        }
+    }
+
     /// The scores as a plain dot product per output, in the order the
     /// model was trained to be read.
     fn reference_scores(d: &Detector, feats: &[u32]) -> [f32; CLASSES] {
@@ -775,19 +796,7 @@ mod tests {
                 })
                 .collect()
         };
-        let (buckets, dim, hidden) = (61, 5, 11);
-        let odd = Detector {
-            buckets,
-            dim,
-            hidden,
-            emb: v(buckets * dim),
-            b1: v(dim),
-            w2: v(hidden * dim),
-            b2: v(hidden),
-            w3: v(CLASSES * hidden),
-            b3: v(CLASSES),
-            net: OnceLock::new(),
-        };
+        let odd = model(61, 5, 11, &mut v);
         let shipped = Detector::builtin().unwrap();
         let text =
             "Seen 04/02/2024: her daughter Kathleen O'Neil, (617) 555-0134, 14 rue des Lilas.";
@@ -917,18 +926,7 @@ mod tests {
                 })
                 .collect::<Vec<f32>>()
         };
-        let d = Detector {
-            buckets,
-            dim,
-            hidden,
-            emb: v(buckets * dim),
-            b1: v(dim),
-            w2: v(hidden * dim),
-            b2: v(hidden),
-            w3: v(CLASSES * hidden),
-            b3: v(CLASSES),
-            net: OnceLock::new(),
-        };
+        let d = model(buckets, dim, hidden, &mut v);
         // a model that has been used equals one that has not
         d.classify("Rosa called");
         let dir = tempfile::tempdir().unwrap();
