@@ -130,8 +130,8 @@ impl From<parquet::errors::ParquetError> for Error {
     }
 }
 
-impl From<arrow::error::ArrowError> for Error {
-    fn from(e: arrow::error::ArrowError) -> Self {
+impl From<arrow_schema::ArrowError> for Error {
+    fn from(e: arrow_schema::ArrowError) -> Self {
         Error::Failure(format!("arrow: {e}"))
     }
 }

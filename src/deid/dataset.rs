@@ -11,7 +11,7 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
-use arrow::datatypes::DataType;
+use arrow_schema::DataType;
 use chrono::NaiveDate;
 use serde::Serialize;
 

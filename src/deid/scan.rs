@@ -456,7 +456,7 @@ impl Scanner {
     }
 
     fn scan_parquet(&mut self, path: &Path, name: &str) -> Result<()> {
-        use arrow::util::display::{ArrayFormatter, FormatOptions};
+        use arrow_cast::display::{ArrayFormatter, FormatOptions};
         use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
         let file = std::fs::File::open(path).at(path)?;
         let reader = ParquetRecordBatchReaderBuilder::try_new(file)?.build()?;

@@ -11,7 +11,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ArrowWriter;
 
@@ -257,7 +257,7 @@ impl TableSink {
         let bytes = std::mem::replace(buffer, csv_buffer())
             .into_inner()
             .map_err(|e| Error::failure(format!("{}: {e}", self.path.display())))?;
-        let reader = arrow::csv::ReaderBuilder::new(schema.clone())
+        let reader = arrow_csv::ReaderBuilder::new(schema.clone())
             .with_header(false)
             .with_batch_size(ROW_GROUP)
             .build(std::io::Cursor::new(bytes))?;

@@ -15,7 +15,7 @@ use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use parquet::arrow::ArrowWriter;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -722,7 +722,7 @@ impl<T: Table> TableWriter<T> {
         if *buffered == 0 {
             return Ok(());
         }
-        let reader = arrow::csv::ReaderBuilder::new(T::schema())
+        let reader = arrow_csv::ReaderBuilder::new(T::schema())
             .with_header(false)
             .with_batch_size(ROW_GROUP)
             .build(std::io::Cursor::new(buffer.as_slice()))?;
@@ -802,10 +802,10 @@ pub fn for_each_row<T: Table>(
 /// One Parquet record batch as CSV text with a header, dates and times
 /// written as the CSV tables write them: Parquet is read through the same
 /// CSV path as CSV, so both formats give the same rows.
-pub(crate) fn batch_csv(batch: &arrow::record_batch::RecordBatch) -> Result<Vec<u8>> {
+pub(crate) fn batch_csv(batch: &arrow_array::RecordBatch) -> Result<Vec<u8>> {
     let mut bytes = Vec::new();
     {
-        let mut w = arrow::csv::WriterBuilder::new()
+        let mut w = arrow_csv::WriterBuilder::new()
             .with_header(true)
             .with_date_format("%Y-%m-%d".into())
             .with_timestamp_format("%Y-%m-%dT%H:%M:%S".into())

@@ -13,11 +13,11 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow::array::{
+use arrow_array::RecordBatch;
+use arrow_array::{
     ArrayRef, Date32Array, Float64Array, Int64Array, StringArray, TimestampMillisecondArray,
 };
-use arrow::datatypes::{DataType, Field, Schema};
-use arrow::record_batch::RecordBatch;
+use arrow_schema::{DataType, Field, Schema};
 use chrono::{NaiveDate, NaiveDateTime};
 
 use crate::artifact::AtomicFile;

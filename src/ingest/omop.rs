@@ -10,11 +10,11 @@ use std::borrow::Cow;
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow::array::{
+use arrow_array::RecordBatch;
+use arrow_array::{
     ArrayRef, Date32Array, Float64Array, Int64Array, StringArray, TimestampMillisecondArray,
 };
-use arrow::datatypes::{DataType, Field, Schema};
-use arrow::record_batch::RecordBatch;
+use arrow_schema::{DataType, Field, Schema};
 
 use crate::artifact::AtomicFile;
 use crate::error::{Error, Result};
@@ -267,10 +267,10 @@ mod tests {
         assert_eq!(b.num_rows(), 2);
         let v = b.column(1).as_any().downcast_ref::<Float64Array>().unwrap();
         assert_eq!(v.value(0), 1.5);
-        assert!(arrow::array::Array::is_null(v, 1));
+        assert!(arrow_array::Array::is_null(v, 1));
         let day = b.column(3).as_any().downcast_ref::<Date32Array>().unwrap();
         assert_eq!(day.value(0), 1);
-        assert!(arrow::array::Array::is_null(day, 1));
+        assert!(arrow_array::Array::is_null(day, 1));
         let at = b
             .column(4)
             .as_any()

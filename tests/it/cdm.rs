@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use arrow::datatypes::{DataType, TimeUnit};
+use arrow_schema::{DataType, TimeUnit};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use rusqlite::Connection;
 
@@ -309,7 +309,7 @@ fn omop_like_tables_write_dates_and_times_as_parquet_dates_and_timestamps() {
         .column_by_name("visit_start_datetime")
         .unwrap()
         .as_any()
-        .downcast_ref::<arrow::array::TimestampMillisecondArray>()
+        .downcast_ref::<arrow_array::TimestampMillisecondArray>()
         .unwrap()
         .value_as_datetime(0)
         .unwrap();

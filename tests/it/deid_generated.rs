@@ -277,12 +277,12 @@ fn parquet_in_gives_what_csv_in_gives() {
     let (h, types) = t.header().unwrap();
     let types = types.unwrap();
     let at = |c: &str| types[h.iter().position(|x| x == c).unwrap()].clone();
-    assert_eq!(at("birth_date"), arrow::datatypes::DataType::Int64);
+    assert_eq!(at("birth_date"), arrow_schema::DataType::Int64);
     let t = TableFile::of(&d.path().join("limited-parquet/encounters.parquet")).unwrap();
     let (h, types) = t.header().unwrap();
     let i = h.iter().position(|x| x == "admit_time").unwrap();
     assert!(matches!(
         types.unwrap()[i],
-        arrow::datatypes::DataType::Timestamp(_, None)
+        arrow_schema::DataType::Timestamp(_, None)
     ));
 }
