@@ -779,7 +779,7 @@ fn a_corrupted_cdm_fails_exactly_the_check_it_breaks() {
         let path = dir.path().join("cdm.sqlite");
         std::fs::copy(fixture().out.join("cdm.sqlite"), &path).unwrap();
         Connection::open(&path).unwrap().execute_batch(sql).unwrap();
-        carelab::ingest::cdm_checks::run(&path)
+        carelab::ingest::cdm_checks::run(&path, 1 << 28)
             .unwrap()
             .into_iter()
             .filter(|c| c.violated > 0 && c.name != "concept_mapped")
