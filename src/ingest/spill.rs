@@ -562,24 +562,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut s: Spill<Patient> = Spill::create(dir.path(), "persons", 1).unwrap();
         let date = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        // non-ASCII text, an empty field and a date of death
         let p = Patient {
-            patient_id: "P0000042".into(),
-            mrn: "M0042".into(),
             given_name: "Zoë".into(),
-            family_name: "O'Brien".into(),
-            sex: "F".into(),
-            birth_date: date(1950, 2, 28),
-            race: "White".into(),
-            ethnicity: "Not Hispanic or Latino".into(),
-            payer: "Medicare".into(),
-            address_line: "1 Main St".into(),
-            city: "Springfield".into(),
-            state: "IL".into(),
-            zip: "62701".into(),
             phone: String::new(),
-            email: "z@example.org".into(),
-            ssn: "123-45-6789".into(),
             death_date: Some(date(2023, 1, 2)),
+            ..Patient::example()
         };
         let alive = Patient {
             death_date: None,
