@@ -37,9 +37,10 @@ pub struct IngestArgs {
     /// End of the data (ISO date-time); default: the latest admission seen.
     #[arg(long)]
     pub data_end: Option<String>,
-    /// Memory to plan for, in MiB: records other than patients wait on
-    /// disk (under OUT) in partitions sized to about half of it, and are
-    /// processed a partition at a time.
+    /// Memory to plan for, in MiB: records other than patients (and the
+    /// persons, once linked) wait on disk (under OUT) in partitions sized to
+    /// about half of it, and are processed a partition at a time; the
+    /// data-quality checks map at most half of it of the CDM database.
     #[arg(long, value_name = "MIB", default_value_t = ingest::pipeline::DEFAULT_MEMORY_MB)]
     pub memory_limit: u64,
     /// Work in this many partitions instead of the number --memory-limit gives.

@@ -459,28 +459,6 @@ mod tests {
     use super::*;
     use crate::clinical::records::parse_datetime;
 
-    fn patient() -> Patient {
-        Patient {
-            patient_id: "P1".into(),
-            mrn: "M1".into(),
-            given_name: "Ann".into(),
-            family_name: "Lee".into(),
-            sex: "F".into(),
-            birth_date: NaiveDate::from_ymd_opt(1950, 6, 15).unwrap(),
-            race: "White".into(),
-            ethnicity: "Not Hispanic or Latino".into(),
-            payer: "Medicare".into(),
-            address_line: "1 Main St".into(),
-            city: "Springfield".into(),
-            state: "IL".into(),
-            zip: "62701".into(),
-            phone: "217-555-0100".into(),
-            email: "ann@example.org".into(),
-            ssn: "900-00-0001".into(),
-            death_date: None,
-        }
-    }
-
     fn stay(id: &str, admit: &str, discharge: &str) -> Encounter {
         Encounter {
             encounter_id: id.into(),
@@ -509,7 +487,7 @@ mod tests {
 
     #[test]
     fn rows_use_only_what_was_known_at_discharge() {
-        let p = patient();
+        let p = Patient::example();
         let encounters = vec![
             stay("E1", "2022-01-01T08:00:00", "2022-01-04T20:00:00"),
             stay("E2", "2022-01-20T10:00:00", "2022-01-25T10:00:00"),

@@ -247,6 +247,32 @@ pub fn parse_date_text(text: &str) -> Option<(NaiveDate, DateStyle)> {
 }
 
 #[cfg(test)]
+impl Patient {
+    /// A patient with every field filled, for tests.
+    pub fn example() -> Patient {
+        Patient {
+            patient_id: "P1".into(),
+            mrn: "M1".into(),
+            given_name: "Ann".into(),
+            family_name: "Lee".into(),
+            sex: "F".into(),
+            birth_date: NaiveDate::from_ymd_opt(1950, 6, 15).unwrap(),
+            race: "White".into(),
+            ethnicity: "Not Hispanic or Latino".into(),
+            payer: "Medicare".into(),
+            address_line: "1 Main St".into(),
+            city: "Springfield".into(),
+            state: "IL".into(),
+            zip: "62701".into(),
+            phone: "217-555-0100".into(),
+            email: "ann@example.org".into(),
+            ssn: "900-00-0001".into(),
+            death_date: None,
+        }
+    }
+}
+
+#[cfg(test)]
 mod date_text_tests {
     use super::*;
 

@@ -38,6 +38,7 @@ use std::path::Path;
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
 
 use super::cdm_table::{CdmTable, CdmWriter, Spec, Value};
+use super::keys::Keys;
 use super::omop::{Cell, Kind, OutTable};
 use super::validate::MappedObservation;
 use super::vocabulary::Vocabulary;
@@ -172,7 +173,7 @@ impl Span {
 
 /// A text id for a `*_source_value`, or null when it is or holds an MRN
 /// (as a whole or as one of its parts between separators: `M0042-V1`).
-fn source_id(id: &str, mrns: &BTreeSet<String>) -> Value {
+fn source_id(id: &str, mrns: &Keys<()>) -> Value {
     let id = id.trim();
     let is_mrn = |s: &str| !s.is_empty() && mrns.contains(s);
     if is_mrn(id) || id.split(|c: char| !c.is_ascii_alphanumeric()).any(is_mrn) {
@@ -200,7 +201,7 @@ pub struct Population<'a> {
     pub sites: BTreeSet<String>,
     pub chronic_conditions: i64,
     pub data_end: NaiveDateTime,
-    pub mrns: &'a BTreeSet<String>,
+    pub mrns: &'a Keys<()>,
 }
 
 impl Population<'_> {
@@ -772,7 +773,7 @@ pub fn identifiers_table() -> OutTable {
 }
 
 /// The whole clean model as one part: the CDM tables in load order.
-pub fn build(m: &CleanModel, data_end: NaiveDateTime, mrns: &BTreeSet<String>) -> Result<Cdm> {
+pub fn build(m: &CleanModel, data_end: NaiveDateTime, mrns: &Keys<()>) -> Result<Cdm> {
     let pop = Population {
         places: Population::places_of(m.persons.iter().copied()),
         sites: m.encounters.iter().map(|(_, s)| s.clone()).collect(),
@@ -885,7 +886,7 @@ mod tests {
             medications: &[],
             notes: &[],
         };
-        let mrns = BTreeSet::from(["MRN-9".to_string()]);
+        let mrns = Keys::set(["MRN-9"]);
         let cdm = build(&model, t("2023-03-10T00:00:00"), &mrns).unwrap();
         let d = |s: &str| Value::Date(NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap());
         // the open stay ends on the extraction date, its end time unknown
@@ -946,7 +947,7 @@ mod tests {
 
     #[test]
     fn a_text_id_that_is_or_holds_an_mrn_stays_out_of_the_cdm() {
-        let mrns = BTreeSet::from(["01234567".to_string(), "M0042".to_string()]);
+        let mrns = Keys::set(["01234567", "M0042"]);
         assert_eq!(source_id("01234567", &mrns), Value::Null);
         assert_eq!(source_id("M0042-V1", &mrns), Value::Null);
         assert_eq!(source_id("E0000000-01", &mrns), Value::text("E0000000-01"));

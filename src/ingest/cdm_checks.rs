@@ -275,16 +275,18 @@ fn load_references(conn: &Connection, refs: &[Reference]) -> Result<()> {
 }
 
 /// A read-only connection to a CDM database, with the reference tables
-/// loaded into its temporary schema.
-fn open(db: &Path, refs: &[Reference]) -> Result<Connection> {
+/// loaded into its temporary schema, mapping at most `mmap` bytes of it.
+fn open(db: &Path, refs: &[Reference], mmap: u64) -> Result<Connection> {
     let conn = Connection::open_with_flags(
         db,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
     .map_err(|e| Error::failure(format!("{}: {e}", db.display())))?;
     // the checks scan `measurement` dozens of times: read the file through
-    // a memory map, not a copy per page read
-    conn.execute_batch("PRAGMA mmap_size = 4294967296;")
+    // a memory map, not a copy per page read. The pages mapped count as the
+    // process's memory, so the map is bounded (the rest of a larger file is
+    // read a page at a time through SQLite's small cache).
+    conn.execute_batch(&format!("PRAGMA mmap_size = {mmap};"))
         .map_err(|e| Error::failure(format!("{}: {e}", db.display())))?;
     load_references(&conn, refs)?;
     Ok(conn)
@@ -294,7 +296,12 @@ fn open(db: &Path, refs: &[Reference]) -> Result<Connection> {
 /// many connections as there are cores: every query is a read of its own,
 /// and most are a scan of a large table. The counts come back in the order
 /// of `queries`.
-fn count_all(db: &Path, refs: &[Reference], queries: &[(&str, &str)]) -> Result<Vec<u64>> {
+fn count_all(
+    db: &Path,
+    refs: &[Reference],
+    queries: &[(&str, &str)],
+    mmap: u64,
+) -> Result<Vec<u64>> {
     use std::sync::atomic::{AtomicUsize, Ordering};
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
@@ -302,7 +309,7 @@ fn count_all(db: &Path, refs: &[Reference], queries: &[(&str, &str)]) -> Result<
         .max(1);
     let next = AtomicUsize::new(0);
     let work = || -> Result<Vec<(usize, u64)>> {
-        let conn = open(db, refs)?;
+        let conn = open(db, refs, mmap / workers as u64)?;
         let mut done = Vec::new();
         loop {
             let i = next.fetch_add(1, Ordering::Relaxed);
@@ -333,11 +340,13 @@ fn count_all(db: &Path, refs: &[Reference], queries: &[(&str, &str)]) -> Result<
 
 /// Run the shipped checks on a CDM database (opened read-only). Checks
 /// share queries (every check over a field counts its non-null rows), so
-/// each distinct query runs once.
-pub fn run(db: &Path) -> Result<Vec<CheckResult>> {
+/// each distinct query runs once. The connections map at most `mmap` bytes
+/// of the file in all: a million patients' database is larger than the
+/// memory ingest may take.
+pub fn run(db: &Path, mmap: u64) -> Result<Vec<CheckResult>> {
     let file = shipped()?;
     let spec = Spec::v54()?;
-    let conn = open(db, &[])?;
+    let conn = open(db, &[], 0)?;
     // the CDM's own tables, not the vocabulary: those are OHDSI's
     let vocabulary: Vec<&str> = super::vocabulary::FILES.iter().map(|f| f.0).collect();
     let mut stmt = conn.prepare("SELECT name FROM main.sqlite_master WHERE type = 'table'")?;
@@ -386,7 +395,7 @@ pub fn run(db: &Path) -> Result<Vec<CheckResult>> {
         .iter()
         .map(|(at, q)| (file.check[*at].name.as_str(), q.as_str()))
         .collect();
-    let counts = count_all(db, &file.reference, &queries)?;
+    let counts = count_all(db, &file.reference, &queries, mmap)?;
 
     let mut out: Vec<CheckResult> = Vec::new();
     for def in &file.check {

@@ -7,6 +7,7 @@ use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 
 use super::cdm_table::{CdmWriter, Spec};
+use super::keys::{Keys, KeysBuilder};
 use super::linkage::{self, LinkageConfig};
 use super::maps::Maps;
 use super::omop::{text, Cell, Kind, OutTable};
@@ -224,6 +225,12 @@ pub const DEFAULT_MEMORY_MB: u64 = 2048;
 const MEMORY_PER_INPUT_BYTE: u64 = 10;
 
 impl IngestOptions {
+    /// Bytes of the CDM database the data-quality checks may map: half the
+    /// memory planned for (the partitions are done by then).
+    fn mmap_bytes(&self) -> u64 {
+        self.memory_mb.unwrap_or(DEFAULT_MEMORY_MB).max(64) * (1 << 20) / 2
+    }
+
     /// Partitions for `input_bytes` of source files.
     fn partitions(&self, input_bytes: u64) -> usize {
         if let Some(k) = self.partitions {
@@ -440,11 +447,12 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, opts: &IngestOptions) -> Resul
         None => Vec::new(),
     };
     let mpi = linkage::link(&patients, &crosswalk, &cfg.linkage);
-    let mrns: BTreeSet<String> = patients
-        .iter()
-        .map(|(_, p)| p.mrn.trim().to_string())
-        .filter(|m| !m.is_empty())
-        .collect();
+    let mrns = Keys::set(
+        patients
+            .iter()
+            .map(|(_, p)| p.mrn.trim())
+            .filter(|m| !m.is_empty()),
+    );
     for (source, _) in &patients {
         report
             .sources
@@ -455,56 +463,88 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, opts: &IngestOptions) -> Resul
             .or_default()
             .out += 1;
     }
-    // one patient per person: the first record of each, its gaps filled
-    // from the others; what stays of each record is its source and id
-    let mut merged: BTreeMap<String, Patient> = BTreeMap::new();
-    let mut records: Vec<(String, String)> = Vec::with_capacity(patients.len());
-    for ((source, mut p), person) in patients.into_iter().zip(&mpi.person) {
-        let pid = std::mem::take(&mut p.patient_id);
-        match merged.get_mut(person) {
-            Some(m) => fill_gaps(m, &p),
-            None => {
-                p.patient_id = person.clone();
-                merged.insert(person.clone(), p);
-            }
-        }
-        records.push((source, pid));
-    }
     // persons in the order of their text ids: a person's rank is its place
-    let persons: Vec<Patient> = merged.into_values().collect();
-    let rank_of: HashMap<&str, u32> = persons
-        .iter()
-        .enumerate()
-        .map(|(i, p)| (p.patient_id.as_str(), i as u32))
+    let persons: Keys<u32> = {
+        let mut ids: Vec<&str> = mpi.person.iter().map(String::as_str).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut b = KeysBuilder::default();
+        for (rank, id) in ids.into_iter().enumerate() {
+            b.push(id, rank as u32);
+        }
+        b.build()
+    };
+    let rank_of = |person: &str| persons.get(person).copied().unwrap_or(u32::MAX);
+    let n_persons = persons.len().max(1);
+    let person_part = |rank: u32| (rank as usize * parts) / n_persons;
+    // what stays of each record is its source and id; the person row takes
+    // the first record of each person, its gaps filled from the others
+    let records: Vec<(String, String)> = patients
+        .iter_mut()
+        .map(|(source, p)| (std::mem::take(source), std::mem::take(&mut p.patient_id)))
         .collect();
+    let mut first_of = vec![usize::MAX; persons.len()];
+    for (i, person) in mpi.person.iter().enumerate() {
+        let first = &mut first_of[rank_of(person) as usize];
+        if *first == usize::MAX {
+            *first = i;
+            patients[i].1.patient_id = person.clone();
+        } else {
+            let (earlier, this) = patients.split_at_mut(i);
+            fill_gaps(&mut earlier[*first].1, &this[0].1);
+        }
+    }
+    // the persons wait on disk in their partitions, in rank order
+    let places = super::cdm::Population::places_of(first_of.iter().map(|&i| &patients[i].1));
+    let mut person_rows: Spill<Patient> = Spill::create(dir, "persons", parts)?;
+    for (rank, &i) in first_of.iter().enumerate() {
+        person_rows.push(person_part(rank as u32), &patients[i].1)?;
+    }
+    let person_rows = person_rows.finish()?;
+    drop((patients, first_of));
     let source_ix: HashMap<&str, u16> = cfg
         .sources
         .iter()
         .enumerate()
         .map(|(i, s)| (s.name.as_str(), i as u16))
         .collect();
-    let mut person_of_id: HashMap<&str, Vec<(u16, u32)>> = HashMap::new();
-    for ((source, pid), person) in records.iter().zip(&mpi.person) {
-        let ix = source_ix.get(source.as_str()).copied().unwrap_or(u16::MAX);
-        person_of_id
-            .entry(pid.as_str())
-            .or_default()
-            .push((ix, rank_of[person.as_str()]));
-    }
-    drop(rank_of);
-    // a patient id resolves in its own source first, then anywhere if unique
-    let resolve = |source: &str, pid: &str| -> Option<u32> {
-        let entries = person_of_id.get(pid)?;
-        let ix = source_ix.get(source).copied().unwrap_or(u16::MAX);
-        if let Some((_, r)) = entries.iter().rev().find(|(s, _)| *s == ix) {
-            return Some(*r);
+    // a patient id's persons, by source, in the order of the records
+    let person_of_id: Keys<(u16, u32)> = {
+        let mut b = KeysBuilder::default();
+        for ((source, pid), person) in records.iter().zip(&mpi.person) {
+            let ix = source_ix.get(source.as_str()).copied().unwrap_or(u16::MAX);
+            b.push(pid, (ix, rank_of(person)));
         }
-        let first = entries[0].1;
-        entries.iter().all(|(_, r)| *r == first).then_some(first)
+        b.build()
+    };
+    // the linkage's own outputs, so that its records need not stay
+    report.linkage = linkage_outputs(
+        out,
+        cfg,
+        &mpi,
+        &records,
+        &patient_at,
+        persons.len() as u64,
+        want_findings.then_some(&mut found),
+    )?;
+    drop((records, patient_at, mpi));
+    // a patient id resolves in its own source first (its latest record
+    // there), then anywhere if all its records are one person's
+    let resolve = |source: &str, pid: &str| -> Option<u32> {
+        let ix = source_ix.get(source).copied().unwrap_or(u16::MAX);
+        let (mut own, mut first, mut one_person) = (None, None, true);
+        for &(s, rank) in person_of_id.get_all(pid) {
+            if s == ix {
+                own = Some(rank);
+            }
+            match first {
+                None => first = Some(rank),
+                Some(f) => one_person &= f == rank,
+            }
+        }
+        own.or(first.filter(|_| one_person))
     };
     clock.lap("link patients");
-    let n_persons = persons.len().max(1);
-    let person_part = |rank: u32| (rank as usize * parts) / n_persons;
 
     // 3. multi-record rules, a partition of ids at a time: duplicates, then
     // referential integrity; what passes goes to its person's partition
@@ -559,7 +599,7 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, opts: &IngestOptions) -> Resul
     };
 
     // encounters: a second one with an accepted one's id is a duplicate
-    let mut person_of_encounter: HashMap<String, u32> = HashMap::new();
+    let mut person_of_encounter: KeysBuilder<u32> = KeysBuilder::default();
     let mut sites: BTreeSet<String> = BTreeSet::new();
     let mut latest_admission: Option<NaiveDateTime> = None;
     let mut n_encounters = 0u64;
@@ -595,13 +635,13 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, opts: &IngestOptions) -> Resul
                     continue;
                 };
                 let mut e = k.value;
-                e.patient_id = persons[rank as usize].patient_id.clone();
+                e.patient_id = persons.key(rank as usize).to_string();
                 count_out(&mut report, &k.source, Table::Encounter);
                 n_encounters += 1;
                 latest_admission = latest_admission.max(Some(e.admit_time));
                 sites.insert(k.source.clone());
-                accepted.insert(id.clone());
-                person_of_encounter.insert(id, rank);
+                person_of_encounter.push(&id, rank);
+                accepted.insert(id);
                 by_person
                     .encounters
                     .push(person_part(rank), &(k.seq, (k.source, e)))?;
@@ -609,6 +649,7 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, opts: &IngestOptions) -> Resul
         }
         file_rejected(&mut report, &mut quarantine, rejected);
     }
+    let person_of_encounter = person_of_encounter.build();
 
     // an event belongs to an existing encounter of the same person; a
     // second record with an earlier one's id is a duplicate
@@ -671,7 +712,7 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, opts: &IngestOptions) -> Resul
         }
         Some(person)
     };
-    let person_key = |rank: u32| persons[rank as usize].patient_id.clone();
+    let person_key = |rank: u32| persons.key(rank as usize).to_string();
     let mut counts = [0u64; 4];
     // the latest result the features read, and the latest order: the end
     // of the data when there are no encounters
@@ -798,7 +839,7 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, opts: &IngestOptions) -> Resul
         .map(|t| t.writer(&omop_dir))
         .collect::<Result<Vec<_>>>()?;
     let (mut cdm, head) = super::cdm::CdmBuilder::new(super::cdm::Population {
-        places: super::cdm::Population::places_of(persons.iter()),
+        places,
         sites,
         chronic_conditions: n_conditions as i64,
         data_end,
@@ -812,14 +853,12 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, opts: &IngestOptions) -> Resul
     let analysis_path = out.join("analysis.csv");
     let mut analysis_csv = csv::Writer::from_writer(AtomicFile::create(&analysis_path)?);
     let mut n_analysis = 0u64;
-    let mut first = 0usize;
+    let mut persons_before = 0usize;
     for part in 0..parts {
-        let end = (first..=persons.len())
-            .find(|&r| r == persons.len() || person_part(r as u32) > part)
-            .unwrap_or(persons.len());
-        let in_part: Vec<&Patient> = persons[first..end].iter().collect();
-        let first_person_id = first as i64 + 1;
-        first = end;
+        let in_part = person_rows.take(part)?;
+        let in_part: Vec<&Patient> = in_part.iter().collect();
+        let first_person_id = persons_before as i64 + 1;
+        persons_before += in_part.len();
         let in_order = |mut v: Vec<Placed<Encounter>>| {
             v.sort_by(|a, b| a.1 .1.encounter_id.cmp(&b.1 .1.encounter_id));
             v
@@ -888,92 +927,25 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, opts: &IngestOptions) -> Resul
         .map_err(|e| Error::io(&analysis_path, e.into_error()))?
         .commit()?;
     clock.lap("finish the files and index the CDM database");
-    report.cdm_checks = super::cdm_checks::run(&out.join("cdm.sqlite"))?;
+    report.cdm_checks = super::cdm_checks::run(&out.join("cdm.sqlite"), opts.mmap_bytes())?;
     clock.lap("CDM data-quality checks");
 
-    // 7. linkage summary and truth
-    let mut by_rule: BTreeMap<String, u64> = BTreeMap::new();
-    for r in &mpi.rule {
-        let name = serde_json::to_value(r)
-            .ok()
-            .and_then(|v| v.as_str().map(String::from))
-            .unwrap_or_default();
-        *by_rule.entry(name).or_default() += 1;
-    }
-    let quality = match &cfg.truth {
-        Some(dir) if dir.join("linkage.csv").exists() => {
-            let truth = read_linkage_truth(&dir.join("linkage.csv"))?;
-            let t: Vec<Option<String>> = records
-                .iter()
-                .map(|(s, pid)| truth.get(&(s.clone(), pid.clone())).cloned())
-                .collect();
-            Some(linkage::evaluate(&mpi.person, &t))
-        }
-        _ => None,
-    };
-    report.linkage = LinkageSummary {
-        patient_records: records.len() as u64,
-        persons: persons.len() as u64,
-        by_rule,
-        pairs_compared: mpi.pairs_compared,
-        review_pairs: mpi.review.len() as u64,
-        review_conflicts: mpi.review_conflicts(),
-        review_set_aside: mpi.set_aside,
-        quality,
-        weights: mpi.estimation.is_some().then(|| mpi.weights.clone()),
-        estimation: mpi.estimation.clone(),
-    };
+    // 7. the report
     report.data_end = format_datetime(&data_end);
     if want_findings {
         if let Some(dir) = &cfg.truth {
-            let placed: Vec<(String, String, String)> = records
-                .iter()
-                .zip(&patient_at)
-                .map(|((s, pid), (location, _))| (s.clone(), location.clone(), pid.clone()))
-                .collect();
-            found.extend(super::quality::linkage_findings(&placed, &mpi.person));
             found.extend(super::quality::encoding_findings(&report));
             let injected = super::quality::read_defects(&dir.join("defects.csv"))?;
             report.defects = super::quality::catch_defects(&injected, &found);
         }
     }
 
-    // 8. quarantine, the master patient index, the report
+    // 8. quarantine and the report
     let mut total_q = 0;
     for (source, items) in &quarantine {
         total_q += items.len() as u64;
         write_csv(&out.join("quarantine").join(format!("{source}.csv")), items)?;
     }
-    let mpi_rows: Vec<MpiRow> = records
-        .iter()
-        .zip(&patient_at)
-        .zip(mpi.person.iter().zip(&mpi.rule))
-        .map(|(((source, pid), (_, ids)), (p, r))| MpiRow {
-            source: source.clone(),
-            source_patient_id: pid.clone(),
-            person_id: p.clone(),
-            rule: *r,
-            source_id_type: ids.type_code.clone(),
-            source_id_authority: ids.authority.clone(),
-        })
-        .collect();
-    write_csv(&out.join("mpi.csv"), &mpi_rows)?;
-    let review: Vec<ReviewRow> = mpi
-        .review
-        .iter()
-        .filter_map(|l| {
-            let (a, b) = (records.get(l.a)?, records.get(l.b)?);
-            Some(ReviewRow {
-                source_a: a.0.clone(),
-                id_a: a.1.clone(),
-                source_b: b.0.clone(),
-                id_b: b.1.clone(),
-                score: l.score.unwrap_or(0.0),
-                conflict: l.conflict,
-            })
-        })
-        .collect();
-    write_csv(&out.join("linkage_review.csv"), &review)?;
     crate::artifact::write_json(out.join("quality.json"), &report)?;
     crate::artifact::write_atomic(out.join("quality.md"), report.markdown().as_bytes())?;
 
@@ -1010,6 +982,87 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, opts: &IngestOptions) -> Resul
         quarantined: total_q,
         quality: report,
         stages: clock.stages,
+    })
+}
+
+/// What linkage gives beyond its persons, made as soon as it is done so
+/// that its per-record lists need not stay: the master patient index
+/// (`mpi.csv`), the review queue (`linkage_review.csv`), the summary for
+/// the report with its quality against the generator's truth, and (into
+/// `found`, when the truth's defects are checked) where it found
+/// duplicate registrations.
+fn linkage_outputs(
+    out: &Path,
+    cfg: &PipelineConfig,
+    mpi: &linkage::Mpi,
+    records: &[(String, String)],
+    patient_at: &[(String, IdSource)],
+    persons: u64,
+    found: Option<&mut Vec<super::quality::FindingAt>>,
+) -> Result<LinkageSummary> {
+    let mut by_rule: BTreeMap<String, u64> = BTreeMap::new();
+    for r in &mpi.rule {
+        let name = serde_json::to_value(r)
+            .ok()
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default();
+        *by_rule.entry(name).or_default() += 1;
+    }
+    let quality = match &cfg.truth {
+        Some(dir) if dir.join("linkage.csv").exists() => {
+            let truth = read_linkage_truth(&dir.join("linkage.csv"))?;
+            let t: Vec<Option<String>> = records
+                .iter()
+                .map(|(s, pid)| truth.get(&(s.clone(), pid.clone())).cloned())
+                .collect();
+            Some(linkage::evaluate(&mpi.person, &t))
+        }
+        _ => None,
+    };
+    if let Some(found) = found {
+        let placed: Vec<(String, String, String)> = records
+            .iter()
+            .zip(patient_at)
+            .map(|((s, pid), (location, _))| (s.clone(), location.clone(), pid.clone()))
+            .collect();
+        found.extend(super::quality::linkage_findings(&placed, &mpi.person));
+    }
+    let mpi_rows = records
+        .iter()
+        .zip(patient_at)
+        .zip(mpi.person.iter().zip(&mpi.rule))
+        .map(|(((source, pid), (_, ids)), (p, r))| MpiRow {
+            source,
+            source_patient_id: pid,
+            person_id: p,
+            rule: *r,
+            source_id_type: &ids.type_code,
+            source_id_authority: &ids.authority,
+        });
+    write_csv(&out.join("mpi.csv"), mpi_rows)?;
+    let review = mpi.review.iter().filter_map(|l| {
+        let (a, b) = (records.get(l.a)?, records.get(l.b)?);
+        Some(ReviewRow {
+            source_a: &a.0,
+            id_a: &a.1,
+            source_b: &b.0,
+            id_b: &b.1,
+            score: l.score.unwrap_or(0.0),
+            conflict: l.conflict,
+        })
+    });
+    write_csv(&out.join("linkage_review.csv"), review)?;
+    Ok(LinkageSummary {
+        patient_records: records.len() as u64,
+        persons,
+        by_rule,
+        pairs_compared: mpi.pairs_compared,
+        review_pairs: mpi.review.len() as u64,
+        review_conflicts: mpi.review_conflicts(),
+        review_set_aside: mpi.set_aside,
+        quality,
+        weights: mpi.estimation.is_some().then(|| mpi.weights.clone()),
+        estimation: mpi.estimation.clone(),
     })
 }
 
@@ -1115,16 +1168,16 @@ impl<'a> KeptRef<'a> {
 }
 
 #[derive(Serialize)]
-struct MpiRow {
-    source: String,
-    source_patient_id: String,
-    person_id: String,
+struct MpiRow<'a> {
+    source: &'a str,
+    source_patient_id: &'a str,
+    person_id: &'a str,
     rule: linkage::LinkRule,
     /// The identifier type (HL7 v2 PID-3 CX-5, e.g. `MR`) and assigning
     /// authority (CX-4) of the id, where the source says them: what links
     /// ids across facilities.
-    source_id_type: String,
-    source_id_authority: String,
+    source_id_type: &'a str,
+    source_id_authority: &'a str,
 }
 
 /// Where a patient id came from, as the source said.
@@ -1135,11 +1188,11 @@ struct IdSource {
 }
 
 #[derive(Serialize)]
-struct ReviewRow {
-    source_a: String,
-    id_a: String,
-    source_b: String,
-    id_b: String,
+struct ReviewRow<'a> {
+    source_a: &'a str,
+    id_a: &'a str,
+    source_b: &'a str,
+    id_b: &'a str,
     score: f64,
     /// The strong identifiers that conflict (`ssn`, `sex_and_birth_date`);
     /// empty when the score fell between the thresholds.
@@ -1147,12 +1200,14 @@ struct ReviewRow {
 }
 
 /// Write rows as CSV with a header even when there are none.
-fn write_csv<T: Serialize>(path: &Path, rows: &[T]) -> Result<()> {
+fn write_csv<T: Serialize>(path: &Path, rows: impl IntoIterator<Item = T>) -> Result<()> {
     let fail = |e: csv::Error| Error::failure(format!("{}: {e}", path.display()));
+    let mut rows = rows.into_iter().peekable();
+    let empty = rows.peek().is_none();
     let mut w = csv::WriterBuilder::new()
-        .has_headers(!rows.is_empty())
+        .has_headers(!empty)
         .from_writer(AtomicFile::create(path)?);
-    if rows.is_empty() {
+    if empty {
         w.write_record([
             "reason", "source", "table", "location", "field", "detail", "raw",
         ])

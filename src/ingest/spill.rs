@@ -16,7 +16,7 @@ use chrono::{Datelike, NaiveDate, NaiveDateTime};
 
 use super::validate::MappedObservation;
 use crate::clinical::codes::Measure;
-use crate::clinical::records::{Condition, Encounter, Medication, Note, Observation};
+use crate::clinical::records::{Condition, Encounter, Medication, Note, Observation, Patient};
 use crate::error::{Error, IoContext, Result};
 
 /// A value that can be written to a spill file and read back.
@@ -222,6 +222,25 @@ macro_rules! codec_struct {
     };
 }
 
+codec_struct!(Patient {
+    patient_id,
+    mrn,
+    given_name,
+    family_name,
+    sex,
+    birth_date,
+    race,
+    ethnicity,
+    payer,
+    address_line,
+    city,
+    state,
+    zip,
+    phone,
+    email,
+    ssn,
+    death_date
+});
 codec_struct!(Encounter {
     encounter_id,
     patient_id,
@@ -404,13 +423,18 @@ impl<T: Codec> Spilled<T> {
 /// The partition of a key among `parts`: a stable hash (the same in every
 /// run), so that every record with one key meets the others in one place.
 pub fn part_of(key: &str, parts: usize) -> usize {
-    // FNV-1a: stable across runs and platforms, unlike std's hasher
+    (fnv1a(key.as_bytes()) % parts.max(1) as u64) as usize
+}
+
+/// FNV-1a: a stable 64-bit hash, the same across runs and platforms,
+/// unlike std's hasher.
+pub fn fnv1a(bytes: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in key.as_bytes() {
+    for b in bytes {
         h ^= u64::from(*b);
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
-    (h % parts.max(1) as u64) as usize
+    h
 }
 
 pub use crate::artifact::ScratchDir;
@@ -531,6 +555,27 @@ mod tests {
             }
             assert_eq!(a, b);
         }
+    }
+
+    #[test]
+    fn a_patient_comes_back_with_every_field() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s: Spill<Patient> = Spill::create(dir.path(), "persons", 1).unwrap();
+        let date = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        // non-ASCII text, an empty field and a date of death
+        let p = Patient {
+            given_name: "Zoë".into(),
+            phone: String::new(),
+            death_date: Some(date(2023, 1, 2)),
+            ..Patient::example()
+        };
+        let alive = Patient {
+            death_date: None,
+            ..p.clone()
+        };
+        s.push(0, &p).unwrap();
+        s.push(0, &alive).unwrap();
+        assert_eq!(s.finish().unwrap().take(0).unwrap(), vec![p, alive]);
     }
 
     #[test]
