@@ -18,9 +18,9 @@
 use std::time::Instant;
 
 use carelab::deid::dataset::known_ids;
-use carelab::deid::hashing::{fnv_step, FNV_OFFSET};
 use carelab::deid::roles::default_roles;
 use carelab::deid::scrub::Scrubber;
+use carelab::hashing::{fnv_step, FNV_OFFSET};
 use carelab::synth::{generate, GenerateOptions, Scenario};
 use carelab::ui::Ui;
 use chrono::NaiveDate;

@@ -7,7 +7,7 @@
 //! into a model matrix; `train`, `eval` and `registry` make, judge and track
 //! models; `serve` and `monitor` run them; `infra` measures devices and cost;
 //! `labs` teaches it all. `clinical` is the shared data model, and `error`,
-//! `artifact`, `rng` and `ui` the plumbing every stage uses.
+//! `artifact`, `hashing`, `rng` and `ui` the plumbing every stage uses.
 
 pub mod artifact;
 pub mod audit;
@@ -17,6 +17,7 @@ pub mod error;
 pub mod eval;
 pub mod features;
 pub mod formats;
+pub mod hashing;
 pub mod infra;
 pub mod ingest;
 pub mod labs;

@@ -22,11 +22,11 @@ use std::sync::{Arc, OnceLock};
 
 use safetensors::tensor::Dtype;
 
-use super::hashing::{fnv, fnv_step, FNV_OFFSET};
 use super::names::{fold_lower_into, Names};
 use super::patterns::{is_title, Found};
 use crate::clinical::PhiKind;
 use crate::error::{Error, Result};
+use crate::hashing::{fnv, fnv_step, FNV_OFFSET};
 use crate::train::weights::{self, Tensors};
 
 /// The classes after "no PHI" (class 0), in order.

@@ -4,7 +4,6 @@
 pub mod dataset;
 pub mod detector;
 pub mod detector_train;
-pub mod hashing;
 pub mod kanon;
 pub mod names;
 pub mod patterns;

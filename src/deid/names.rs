@@ -27,9 +27,9 @@ use std::sync::OnceLock;
 
 use regex::{Regex, RegexSet};
 
-use super::hashing::WordMap;
 use super::patterns::{compile, compile_set, Found, TITLES};
 use crate::clinical::PhiKind;
+use crate::hashing::WordMap;
 
 const FIRST_NAMES: &str = include_str!("../../datasets/names/first-names.txt");
 const SURNAMES: &str = include_str!("../../datasets/names/surnames.txt");

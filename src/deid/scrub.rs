@@ -8,10 +8,10 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use super::detector::Detector;
-use super::hashing::WordMap;
 use super::names::{fold_lower, fold_with_offsets, Names};
 use super::patterns::{merge, tag, Found, Patterns};
 use crate::clinical::{PhiKind, PhiSpan};
+use crate::hashing::WordMap;
 
 /// What is known about one patient that may appear in their notes.
 #[derive(Debug, Clone, Default)]

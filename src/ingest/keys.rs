@@ -9,7 +9,7 @@
 //! search; the key's text is always compared, so two keys that share a hash
 //! are told apart and a key never pushed is never found.
 
-use super::spill::fnv1a;
+use crate::hashing::fnv;
 
 /// Keys (repeats allowed) with a value each, in the order pushed.
 pub struct KeysBuilder<V> {
@@ -52,7 +52,7 @@ impl<V> KeysBuilder<V> {
             by_hash: Vec::new(),
         };
         let mut by_hash: Vec<(u64, u32)> = (0..keys.len())
-            .map(|i| (fnv1a(keys.key(i).as_bytes()), i as u32))
+            .map(|i| (fnv(keys.key(i).as_bytes()), i as u32))
             .collect();
         // by hash, then in the order pushed: a key's values come back in
         // that order
@@ -98,7 +98,7 @@ impl<V> Keys<V> {
 
     /// The values pushed with `key`, in the order pushed.
     pub fn get_all<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a V> + 'a {
-        self.with_hash(fnv1a(key.as_bytes()), key)
+        self.with_hash(fnv(key.as_bytes()), key)
     }
 
     /// The values of `key`, whose hash is `h`: the keys of that hash whose

@@ -423,18 +423,7 @@ impl<T: Codec> Spilled<T> {
 /// The partition of a key among `parts`: a stable hash (the same in every
 /// run), so that every record with one key meets the others in one place.
 pub fn part_of(key: &str, parts: usize) -> usize {
-    (fnv1a(key.as_bytes()) % parts.max(1) as u64) as usize
-}
-
-/// FNV-1a: a stable 64-bit hash, the same across runs and platforms,
-/// unlike std's hasher.
-pub fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in bytes {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h
+    (crate::hashing::fnv(key.as_bytes()) % parts.max(1) as u64) as usize
 }
 
 pub use crate::artifact::ScratchDir;

@@ -1,6 +1,8 @@
-//! FNV-1a: the hash of the detector's features (its values are part of the
-//! trained model, so they never change) and a fast hasher for the short
-//! words the name dictionaries look up, where std's SipHash, built to
+//! FNV-1a: a stable 64-bit hash, the same in every run and on every
+//! platform, unlike std's. Ingest partitions and looks up record ids with
+//! it; the detector hashes its features with it (its values are part of the
+//! trained model, so they never change); and it is the fast hasher for the
+//! short words the name dictionaries look up, where std's SipHash, built to
 //! resist hash flooding, cost more than the lookups themselves.
 
 use std::collections::{HashMap, HashSet};
