@@ -16,6 +16,7 @@ use super::patterns::{kind_name, Patterns};
 use super::roles::{default_roles, Role};
 use crate::clinical::PhiKind;
 use crate::error::{Error, IoContext, Result};
+use crate::formats::arrow_text;
 
 /// One suspected identifier.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -456,24 +457,21 @@ impl Scanner {
     }
 
     fn scan_parquet(&mut self, path: &Path, name: &str) -> Result<()> {
-        use arrow_cast::display::{ArrayFormatter, FormatOptions};
         use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
         let file = std::fs::File::open(path).at(path)?;
         let reader = ParquetRecordBatchReaderBuilder::try_new(file)?.build()?;
         let mut row0 = 0u64;
+        let mut text = String::new();
         for batch in reader {
             let batch = batch?;
             let schema = batch.schema();
-            let opts = FormatOptions::default();
             let columns = Column::of_table(schema.fields().iter().map(|f| f.name().as_str()));
             for (col, column) in batch.columns().iter().zip(&columns) {
-                let fmt = ArrayFormatter::try_new(col.as_ref(), &opts)?;
-                let mut text = String::new();
                 for i in 0..batch.num_rows() {
-                    if col.is_valid(i) {
-                        text.clear();
-                        use std::fmt::Write as _;
-                        let _ = write!(text, "{}", fmt.value(i));
+                    text.clear();
+                    let written = arrow_text::write_cell(col.as_ref(), i, &mut text)
+                        .map_err(|found| arrow_text::cell_error(name, &column.name, found))?;
+                    if written {
                         self.cell(name, row0 + i as u64 + 1, column, &text);
                     }
                 }

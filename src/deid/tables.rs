@@ -18,7 +18,8 @@ use parquet::arrow::ArrowWriter;
 use crate::artifact::AtomicFile;
 use crate::clinical::{AnalysisRow, Condition, Encounter, Medication, Note, Observation, Patient};
 use crate::error::{Error, IoContext, Result};
-use crate::formats::table::{batch_csv, check_header, Table, TableFormat, ROW_GROUP};
+use crate::formats::arrow_text;
+use crate::formats::table::{check_header, Table, TableFormat, ROW_GROUP};
 
 /// One table file: its name (the file stem), path and format.
 #[derive(Debug, Clone, PartialEq)]
@@ -101,7 +102,8 @@ impl TableFile {
                     .map_err(|e| parquet_err(&self.path, e))?;
                 let mut rows = 0u64;
                 for batch in reader {
-                    let bytes = batch_csv(&batch?)?;
+                    let bytes =
+                        arrow_text::batch_to_csv(&self.path.display().to_string(), &batch?)?;
                     read_csv(&self.path, bytes.as_slice(), header, &mut |r| {
                         rows += 1;
                         f(rows, r)
@@ -198,7 +200,7 @@ impl TableSink {
             TableFormat::Parquet => {
                 let fields: Vec<Field> = columns
                     .iter()
-                    .map(|(n, t)| Field::new(n, t.clone(), true))
+                    .map(|(n, t)| Field::new(n, arrow_text::written_type(t), true))
                     .collect();
                 let schema: SchemaRef = Arc::new(Schema::new(fields));
                 let props = parquet::file::properties::WriterProperties::builder()
@@ -257,13 +259,8 @@ impl TableSink {
         let bytes = std::mem::replace(buffer, csv_buffer())
             .into_inner()
             .map_err(|e| Error::failure(format!("{}: {e}", self.path.display())))?;
-        let reader = arrow_csv::ReaderBuilder::new(schema.clone())
-            .with_header(false)
-            .with_batch_size(ROW_GROUP)
-            .build(std::io::Cursor::new(bytes))?;
-        for batch in reader {
-            writer.write(&batch?)?;
-        }
+        let source = self.path.display().to_string();
+        writer.write(&arrow_text::csv_to_batch(&source, schema, &bytes)?)?;
         *buffered = 0;
         Ok(())
     }

@@ -25,6 +25,7 @@ use crate::clinical::{
     AnalysisRow, Condition, Encounter, Medication, Note, Observation, Patient, PhiSpan, StayTruth,
 };
 use crate::error::{Error, IoContext, Result};
+use crate::formats::arrow_text;
 
 /// Rows per Parquet row group (and per in-memory CSV batch).
 pub const ROW_GROUP: usize = 8192;
@@ -722,13 +723,7 @@ impl<T: Table> TableWriter<T> {
         if *buffered == 0 {
             return Ok(());
         }
-        let reader = arrow_csv::ReaderBuilder::new(T::schema())
-            .with_header(false)
-            .with_batch_size(ROW_GROUP)
-            .build(std::io::Cursor::new(buffer.as_slice()))?;
-        for batch in reader {
-            writer.write(&batch?)?;
-        }
+        writer.write(&arrow_text::csv_to_batch(T::NAME, &T::schema(), buffer)?)?;
         writer.flush()?;
         buffer.clear();
         *buffered = 0;
@@ -790,29 +785,13 @@ pub fn for_each_row<T: Table>(
             let mut first_row = 0usize;
             for batch in reader {
                 let batch = batch?;
-                let bytes = batch_csv(&batch)?;
+                let bytes = arrow_text::batch_to_csv(&path.display().to_string(), &batch)?;
                 read_csv_rows(path, bytes.as_slice(), first_row, &mut f)?;
                 first_row += batch.num_rows();
             }
         }
     }
     Ok(())
-}
-
-/// One Parquet record batch as CSV text with a header, dates and times
-/// written as the CSV tables write them: Parquet is read through the same
-/// CSV path as CSV, so both formats give the same rows.
-pub(crate) fn batch_csv(batch: &arrow_array::RecordBatch) -> Result<Vec<u8>> {
-    let mut bytes = Vec::new();
-    {
-        let mut w = arrow_csv::WriterBuilder::new()
-            .with_header(true)
-            .with_date_format("%Y-%m-%d".into())
-            .with_timestamp_format("%Y-%m-%dT%H:%M:%S".into())
-            .build(&mut bytes);
-        w.write(batch)?;
-    }
-    Ok(bytes)
 }
 
 /// Read a table's header row and check it is exactly `expected`. Errors

@@ -309,3 +309,31 @@ fn a_deid_output_folder_scans_clean_without_its_own_records() {
     assert_eq!(v["files_scanned"], 1);
     assert!(v["skipped_artifacts"].as_array().unwrap().is_empty());
 }
+
+#[test]
+fn scan_phi_reads_parquet_that_duckdb_wrote() {
+    // Not CareLab's writer: DuckDB's types, a time-zone timestamp among them
+    // (tests/data/parquet/README.md).
+    let file = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/parquet/duckdb-types.parquet"
+    );
+    let (code, text) = carelab(&["--json", "scan-phi", file]);
+    assert_eq!(code, 1, "{text}");
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["cells_scanned"], 25);
+    assert_eq!(
+        v["by_kind"],
+        serde_json::json!({"date": 6, "mrn": 2, "name": 4})
+    );
+    let found = |column: &str| -> Vec<u64> {
+        let rows = v["findings"].as_array().unwrap().iter();
+        rows.filter(|f| f["column"] == column)
+            .map(|f| f["line"].as_u64().unwrap())
+            .collect()
+    };
+    assert_eq!(found("name"), [1, 2, 3]);
+    assert_eq!(found("admitted_utc"), [1, 3]);
+    assert_eq!(found("remark"), [1]);
+    assert!(found("charge").is_empty() && found("weight_kg").is_empty());
+}
