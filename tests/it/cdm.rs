@@ -831,3 +831,38 @@ fn a_corrupted_cdm_fails_exactly_the_check_it_breaks() {
         one("standard_concept_used", "condition_occurrence.condition_concept_id")
     );
 }
+
+/// `.cargo/config.toml` leaves SQLite's optional parts that CareLab never
+/// uses out of the build (LIBSQLITE3_FLAGS); what the CDM database and the
+/// lab queries need stays in.
+#[test]
+fn sqlite_is_built_with_what_the_cdm_needs_and_without_the_rest() {
+    let conn = Connection::open_in_memory().unwrap();
+    let mut stmt = conn.prepare("PRAGMA compile_options").unwrap();
+    let options: BTreeSet<String> = stmt
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    for kept in ["ENABLE_STAT4", "THREADSAFE=1", "DEFAULT_FOREIGN_KEYS"] {
+        assert!(options.contains(kept), "{kept} missing from {options:?}");
+    }
+    for left_out in [
+        "ENABLE_FTS3",
+        "ENABLE_FTS5",
+        "ENABLE_RTREE",
+        "ENABLE_DBSTAT_VTAB",
+        "SOUNDEX",
+    ] {
+        assert!(!options.contains(left_out), "{left_out} in {options:?}");
+    }
+    // JSON and window functions are part of SQLite's core.
+    let v: i64 = conn
+        .query_row(
+            "SELECT json_extract('{\"a\": 2}', '$.a') + (SELECT sum(x) OVER () FROM (SELECT 1 AS x))",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(v, 3);
+}
