@@ -265,7 +265,9 @@ const FOLD: usize = 12;
 /// numbers), a query of another shape stays alone. Batches come largest
 /// table first, by the number of queries over it.
 fn fold(queries: &[(&str, &str)]) -> Vec<Batch> {
-    let mut by_from: Vec<(&str, Vec<(usize, Option<&str>)>)> = Vec::new();
+    /// A query's place in `queries` and its condition.
+    type Counted<'a> = (usize, Option<&'a str>);
+    let mut by_from: Vec<(&str, Vec<Counted>)> = Vec::new();
     let mut alone = Vec::new();
     for (i, (check, sql)) in queries.iter().enumerate() {
         match split_count(sql) {
