@@ -224,10 +224,108 @@ fn fill(def: &CheckDef, sql: &str, vars: &BTreeMap<String, String>) -> Result<St
     Ok(s)
 }
 
-fn count(conn: &Connection, check: &str, sql: &str) -> Result<u64> {
-    conn.query_row(sql, [], |r| r.get::<_, i64>(0))
-        .map(|n| n.max(0) as u64)
-        .map_err(|e| Error::failure(format!("CDM check {check}: {e}\n  in: {sql}")))
+/// A counting query as what it counts over and the condition: `SELECT
+/// count(*) FROM <from> [WHERE <condition>]`, split at the first `WHERE`
+/// outside parentheses and quotes (a subquery's own `WHERE` is inside its
+/// parentheses). `None`: a query of another shape.
+fn split_count(sql: &str) -> Option<(&str, Option<&str>)> {
+    let rest = sql.trim().strip_prefix("SELECT count(*) FROM ")?;
+    let (mut depth, mut quoted) = (0i32, false);
+    for (i, c) in rest.char_indices() {
+        match c {
+            '\'' => quoted = !quoted,
+            '(' if !quoted => depth += 1,
+            ')' if !quoted => depth -= 1,
+            ' ' if !quoted && depth == 0 && rest[i..].starts_with(" WHERE ") => {
+                return Some((&rest[..i], Some(&rest[i + " WHERE ".len()..])));
+            }
+            _ => {}
+        }
+    }
+    Some((rest, None))
+}
+
+/// Counting queries over one `FROM`, run as one: each table is read once
+/// for all of them, not once per query. `queries` are indexes into the
+/// list the counts are for.
+struct Batch {
+    /// The checks the queries are of, for an error message.
+    checks: Vec<String>,
+    sql: String,
+    queries: Vec<usize>,
+}
+
+/// Conditions folded into one query at most: the largest table has dozens,
+/// and smaller batches let the workers share it out.
+const FOLD: usize = 12;
+
+/// Fold `queries` (check name, SQL) into batches: the counting queries of
+/// one `FROM` become `SELECT count(*) FILTER (WHERE c1), ... FROM <from>`
+/// (the rows a `WHERE` would keep are the rows its filter counts: the same
+/// numbers), a query of another shape stays alone. Batches come largest
+/// table first, by the number of queries over it.
+fn fold(queries: &[(&str, &str)]) -> Vec<Batch> {
+    /// A query's place in `queries` and its condition.
+    type Counted<'a> = (usize, Option<&'a str>);
+    let mut by_from: Vec<(&str, Vec<Counted>)> = Vec::new();
+    let mut alone = Vec::new();
+    for (i, (check, sql)) in queries.iter().enumerate() {
+        match split_count(sql) {
+            Some((from, cond)) => match by_from.iter_mut().find(|(f, _)| *f == from) {
+                Some((_, qs)) => qs.push((i, cond)),
+                None => by_from.push((from, vec![(i, cond)])),
+            },
+            None => alone.push(Batch {
+                checks: vec![check.to_string()],
+                sql: sql.to_string(),
+                queries: vec![i],
+            }),
+        }
+    }
+    by_from.sort_by_key(|(_, qs)| std::cmp::Reverse(qs.len()));
+    let mut batches = Vec::new();
+    for (from, qs) in &by_from {
+        for chunk in qs.chunks(FOLD) {
+            let columns: Vec<String> = chunk
+                .iter()
+                .map(|(_, cond)| match cond {
+                    Some(c) => format!("count(*) FILTER (WHERE {c})"),
+                    None => "count(*)".to_string(),
+                })
+                .collect();
+            let mut checks: Vec<String> = Vec::new();
+            for (i, _) in chunk {
+                let name = queries[*i].0.to_string();
+                if !checks.contains(&name) {
+                    checks.push(name);
+                }
+            }
+            batches.push(Batch {
+                checks,
+                sql: format!("SELECT {} FROM {from}", columns.join(", ")),
+                queries: chunk.iter().map(|(i, _)| *i).collect(),
+            });
+        }
+    }
+    batches.extend(alone);
+    batches
+}
+
+/// The counts of a batch, in the order of its queries.
+fn count(conn: &Connection, batch: &Batch) -> Result<Vec<u64>> {
+    let fail = |e: rusqlite::Error| {
+        Error::failure(format!(
+            "CDM check {}: {e}\n  in: {}",
+            batch.checks.join(", "),
+            batch.sql
+        ))
+    };
+    conn.query_row(&batch.sql, [], |r| {
+        (0..batch.queries.len())
+            .map(|i| r.get::<_, i64>(i).map(|n| n.max(0) as u64))
+            .collect::<rusqlite::Result<Vec<u64>>>()
+    })
+    .map_err(fail)
 }
 
 /// Load the reference tables into the connection's temporary schema.
@@ -292,10 +390,10 @@ fn open(db: &Path, refs: &[Reference], mmap: u64) -> Result<Connection> {
     Ok(conn)
 }
 
-/// Run the counting queries `queries` (check name, SQL), each once, on as
-/// many connections as there are cores: every query is a read of its own,
-/// and most are a scan of a large table. The counts come back in the order
-/// of `queries`.
+/// Run the counting queries `queries` (check name, SQL), folded into one
+/// query per table read (see [`fold`]), on as many connections as there
+/// are cores: every batch is a read of its own, and most are a scan of a
+/// large table. The counts come back in the order of `queries`.
 fn count_all(
     db: &Path,
     refs: &[Reference],
@@ -303,9 +401,10 @@ fn count_all(
     mmap: u64,
 ) -> Result<Vec<u64>> {
     use std::sync::atomic::{AtomicUsize, Ordering};
+    let batches = fold(queries);
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
-        .min(queries.len())
+        .min(batches.len())
         .max(1);
     let next = AtomicUsize::new(0);
     let work = || -> Result<Vec<(usize, u64)>> {
@@ -313,10 +412,10 @@ fn count_all(
         let mut done = Vec::new();
         loop {
             let i = next.fetch_add(1, Ordering::Relaxed);
-            let Some((check, sql)) = queries.get(i) else {
+            let Some(batch) = batches.get(i) else {
                 return Ok(done);
             };
-            done.push((i, count(&conn, check, sql)?));
+            done.extend(batch.queries.iter().copied().zip(count(&conn, batch)?));
         }
     };
     let results: Vec<Result<Vec<(usize, u64)>>> = std::thread::scope(|s| {
@@ -496,6 +595,58 @@ mod tests {
         assert!(b
             .iter()
             .all(|(v, _)| !v["field"].ends_with("_source_concept_id")));
+    }
+
+    #[test]
+    fn a_count_splits_at_its_own_where_not_a_subquery_s_or_a_quoted_one() {
+        assert_eq!(
+            split_count("SELECT count(*) FROM t WHERE x IN (SELECT y FROM u WHERE z = 1)"),
+            Some(("t", Some("x IN (SELECT y FROM u WHERE z = 1)")))
+        );
+        assert_eq!(
+            split_count("SELECT count(*) FROM t JOIN u ON u.a = t.a AND u.b = ' WHERE '"),
+            Some(("t JOIN u ON u.a = t.a AND u.b = ' WHERE '", None))
+        );
+        assert_eq!(split_count("SELECT sum(x) FROM t"), None);
+    }
+
+    /// Folded, the queries count what each counts alone, in their order,
+    /// however many there are over one table.
+    #[test]
+    fn folded_queries_count_what_they_count_alone() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE t (a INTEGER, b TEXT); CREATE TABLE u (a INTEGER PRIMARY KEY);
+             INSERT INTO t VALUES (1, 'x'), (2, NULL), (3, 'y'), (NULL, 'x'), (5, ' WHERE ');
+             INSERT INTO u VALUES (1), (3);",
+        )
+        .unwrap();
+        let mut queries: Vec<String> = vec![
+            "SELECT count(*) FROM t".into(),
+            "SELECT count(*) FROM t WHERE b IS NULL".into(),
+            "SELECT count(*) FROM t WHERE a NOT IN (SELECT a FROM u WHERE a > 0)".into(),
+            "SELECT count(*) FROM t JOIN u ON u.a = t.a WHERE t.b = 'x'".into(),
+            "SELECT count(*) FROM t WHERE b = ' WHERE '".into(),
+            "SELECT max(a) FROM t".into(),
+        ];
+        // more over `t` than one query folds
+        queries.extend((0..FOLD + 3).map(|k| format!("SELECT count(*) FROM t WHERE a > {k}")));
+        let named: Vec<(&str, &str)> = queries.iter().map(|q| ("c", q.as_str())).collect();
+        let alone: Vec<u64> = queries
+            .iter()
+            .map(|q| conn.query_row(q, [], |r| r.get::<_, i64>(0)).unwrap() as u64)
+            .collect();
+        let batches = fold(&named);
+        assert!(batches.len() < queries.len(), "{} batches", batches.len());
+        assert!(batches.iter().all(|b| b.queries.len() <= FOLD));
+        let mut folded = vec![u64::MAX; queries.len()];
+        for b in &batches {
+            for (i, n) in b.queries.iter().zip(count(&conn, b).unwrap()) {
+                folded[*i] = n;
+            }
+        }
+        assert_eq!(folded, alone);
+        assert_eq!(&alone[..6], &[5, 1, 2, 1, 1, 5]);
     }
 
     #[test]
