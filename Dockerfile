@@ -13,6 +13,8 @@ FROM rust:1.88-bookworm AS build
 # of this stage is needed at run time.
 WORKDIR /opt/carelab
 COPY Cargo.toml Cargo.lock ./
+# Build settings (SQLite's optional parts left out of its compile).
+COPY .cargo .cargo
 COPY benches benches
 COPY src src
 COPY assets assets
