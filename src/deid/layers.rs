@@ -1,0 +1,268 @@
+//! The learned detector's network laid out for inference: the weights
+//! transposed and padded once a model, and one token's forward pass.
+//!
+//! Every layer is the same operation: a sum of rows, each times a number,
+//! from `-0.0`, added in the rows' order. The embedding layer is its bias
+//! row and then one table row per feature, each times 1 (exact in IEEE);
+//! the two dense layers are one weight row per input, times that input,
+//! and then their bias row times 1. Each output therefore adds the same
+//! terms in the same order as a dot product per output, so the scores are
+//! the same to the bit whichever way the sums are computed (a test checks
+//! both ways against a plain dot product). That is why no fused
+//! multiply-add is used: it rounds once where a multiply and an add round
+//! twice, and would change the scores' last bits and so, rarely, a span.
+//!
+//! Two ways: on a processor with AVX (detected at run time), a tile of up
+//! to four registers of eight outputs is summed in registers over all the
+//! rows and stored once; elsewhere, one float at a time.
+
+use super::detector::{Detector, CLASSES};
+
+/// Floats in one AVX register. Every vector of the layout is padded with
+/// zeros to a multiple of this, so each layer works a register at a time;
+/// the padding lanes are never read as inputs.
+const LANES: usize = 8;
+
+/// Registers of outputs summed at once: enough to hide the latency of the
+/// additions, few enough to leave registers for the loads.
+#[cfg(target_arch = "x86_64")]
+const TILE: usize = 4;
+
+fn padded(n: usize) -> usize {
+    n.div_ceil(LANES) * LANES
+}
+
+/// How the sums are computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kernel {
+    /// One float at a time, on any processor.
+    Plain,
+    /// Eight floats a register, in registers (x86-64 with AVX only).
+    Avx,
+}
+
+impl Kernel {
+    /// The fastest this processor runs.
+    pub(crate) fn detect() -> Kernel {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx") {
+            return Kernel::Avx;
+        }
+        Kernel::Plain
+    }
+}
+
+/// The network laid out for inference, made once a model.
+#[derive(Debug, Clone)]
+pub(crate) struct Net {
+    dim: usize,
+    hidden: usize,
+    /// Padded widths of the embedding, the hidden layer and the classes.
+    dim_p: usize,
+    hidden_p: usize,
+    classes_p: usize,
+    /// [buckets, dim_p]
+    emb: Vec<f32>,
+    /// [dim_p]
+    b1: Vec<f32>,
+    /// [dim, hidden_p]
+    w2t: Vec<f32>,
+    /// [hidden_p]
+    b2: Vec<f32>,
+    /// [hidden, classes_p]
+    w3t: Vec<f32>,
+    /// [classes_p]
+    b3: Vec<f32>,
+    kernel: Kernel,
+}
+
+/// One token's activations, reused from token to token.
+pub(crate) struct Scratch {
+    e: Vec<f32>,
+    h: Vec<f32>,
+    out: Vec<f32>,
+}
+
+impl Scratch {
+    pub(crate) fn new(net: &Net) -> Scratch {
+        Scratch {
+            e: vec![0.0; net.dim_p],
+            h: vec![0.0; net.hidden_p],
+            out: vec![0.0; net.classes_p],
+        }
+    }
+}
+
+impl Net {
+    pub(crate) fn new(d: &Detector, kernel: Kernel) -> Net {
+        let (dim_p, hidden_p, classes_p) = (padded(d.dim), padded(d.hidden), padded(CLASSES));
+        Net {
+            dim: d.dim,
+            hidden: d.hidden,
+            dim_p,
+            hidden_p,
+            classes_p,
+            emb: pad_rows(&d.emb, d.dim, dim_p),
+            b1: pad_rows(&d.b1, d.dim, dim_p),
+            w2t: pad_rows(&transpose(&d.w2, d.hidden, d.dim), d.hidden, hidden_p),
+            b2: pad_rows(&d.b2, d.hidden, hidden_p),
+            w3t: pad_rows(&transpose(&d.w3, CLASSES, d.hidden), CLASSES, classes_p),
+            b3: pad_rows(&d.b3, CLASSES, classes_p),
+            kernel,
+        }
+    }
+
+    /// Class scores (logits) of one token's features.
+    pub(crate) fn scores<'s>(&self, feats: &[u32], s: &'s mut Scratch) -> &'s [f32; CLASSES] {
+        match self.kernel {
+            // SAFETY: `Kernel::Avx` is chosen only where the processor has AVX.
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx => unsafe { self.forward_avx(feats, s) },
+            _ => self.forward(feats, s, Plain),
+        }
+        s.out[..CLASSES].try_into().expect("classes_p >= CLASSES")
+    }
+
+    /// `forward` with the AVX sums, compiled for AVX so they are inlined.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx")]
+    unsafe fn forward_avx(&self, feats: &[u32], s: &mut Scratch) {
+        self.forward(feats, s, Avx(()));
+    }
+
+    /// The three layers, each a sum of rows (see the module's comment).
+    #[inline(always)]
+    fn forward(&self, feats: &[u32], s: &mut Scratch, k: impl Sums) {
+        let (dim_p, hidden_p, classes_p) = (self.dim_p, self.hidden_p, self.classes_p);
+        k.sums(&mut s.e, feats.len() + 1, |r| match r {
+            0 => (&self.b1[..], 1.0),
+            _ => {
+                let at = feats[r - 1] as usize * dim_p;
+                (&self.emb[at..at + dim_p], 1.0)
+            }
+        });
+        relu(&mut s.e);
+        let e = &s.e;
+        k.sums(&mut s.h, self.dim + 1, |r| match r {
+            r if r < self.dim => (&self.w2t[r * hidden_p..(r + 1) * hidden_p], e[r]),
+            _ => (&self.b2[..], 1.0),
+        });
+        relu(&mut s.h);
+        let h = &s.h;
+        k.sums(&mut s.out, self.hidden + 1, |r| match r {
+            r if r < self.hidden => (&self.w3t[r * classes_p..(r + 1) * classes_p], h[r]),
+            _ => (&self.b3[..], 1.0),
+        });
+    }
+}
+
+fn relu(v: &mut [f32]) {
+    for a in v {
+        *a = a.max(0.0);
+    }
+}
+
+/// One layer's sums: `out[k]` = the sum over `r < n` of `w[k] * x` where
+/// `(w, x) = row(r)`, from `-0.0`, in the order of `r`; every `w` is as
+/// long as `out`, a multiple of LANES.
+trait Sums: Copy {
+    fn sums<'n>(self, out: &mut [f32], n: usize, row: impl Fn(usize) -> (&'n [f32], f32));
+}
+
+/// One float at a time.
+#[derive(Clone, Copy)]
+struct Plain;
+
+impl Sums for Plain {
+    #[inline(always)]
+    fn sums<'n>(self, out: &mut [f32], n: usize, row: impl Fn(usize) -> (&'n [f32], f32)) {
+        out.fill(-0.0);
+        for r in 0..n {
+            let (w, x) = row(r);
+            for (a, w) in out.iter_mut().zip(w) {
+                *a += w * x;
+            }
+        }
+    }
+}
+
+/// A tile of registers at a time. Made only in `Net::forward_avx`, which
+/// runs only where the processor has AVX: holding one is the proof.
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy)]
+struct Avx(());
+
+#[cfg(target_arch = "x86_64")]
+impl Sums for Avx {
+    #[inline(always)]
+    fn sums<'n>(self, out: &mut [f32], n: usize, row: impl Fn(usize) -> (&'n [f32], f32)) {
+        let mut col = 0;
+        while col < out.len() {
+            let registers = (out.len() - col) / LANES;
+            // SAFETY: an `Avx` exists only where the processor has AVX.
+            col += unsafe {
+                match registers.min(TILE) {
+                    1 => sums_tile::<1>(out, col, n, &row),
+                    2 => sums_tile::<2>(out, col, n, &row),
+                    3 => sums_tile::<3>(out, col, n, &row),
+                    _ => sums_tile::<TILE>(out, col, n, &row),
+                }
+            };
+        }
+    }
+}
+
+/// The sums of the `T` registers of outputs from `col`, kept in registers
+/// over all the rows; returns how many outputs that was.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx")]
+#[inline]
+unsafe fn sums_tile<'n, const T: usize>(
+    out: &mut [f32],
+    col: usize,
+    n: usize,
+    row: &impl Fn(usize) -> (&'n [f32], f32),
+) -> usize {
+    use std::arch::x86_64::{_mm256_add_ps, _mm256_loadu_ps, _mm256_mul_ps};
+    use std::arch::x86_64::{_mm256_set1_ps, _mm256_storeu_ps};
+    let width = T * LANES;
+    let mut acc = [_mm256_set1_ps(-0.0); T];
+    for r in 0..n {
+        let (w, x) = row(r);
+        let w = &w[col..col + width];
+        let x = _mm256_set1_ps(x);
+        for (t, a) in acc.iter_mut().enumerate() {
+            // SAFETY: `w` holds `width` floats, so register `t` of them is
+            // in bounds (an unaligned load).
+            let w = unsafe { _mm256_loadu_ps(w.as_ptr().add(t * LANES)) };
+            *a = _mm256_add_ps(*a, _mm256_mul_ps(w, x));
+        }
+    }
+    let out = &mut out[col..col + width];
+    for (t, a) in acc.iter().enumerate() {
+        // SAFETY: `out` holds `width` floats (an unaligned store).
+        unsafe { _mm256_storeu_ps(out.as_mut_ptr().add(t * LANES), *a) };
+    }
+    width
+}
+
+/// `m`'s rows of `cols` floats, each padded with zeros to `width`.
+fn pad_rows(m: &[f32], cols: usize, width: usize) -> Vec<f32> {
+    let mut out = Vec::with_capacity(m.len() / cols.max(1) * width);
+    for row in m.chunks_exact(cols.max(1)) {
+        out.extend_from_slice(row);
+        out.resize(out.len() + width - cols, 0.0);
+    }
+    out
+}
+
+/// `m` ([rows, cols], row-major) as [cols, rows].
+fn transpose(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    let mut t = vec![0.0; m.len()];
+    for r in 0..rows {
+        for c in 0..cols {
+            t[c * rows + r] = m[r * cols + c];
+        }
+    }
+    t
+}
