@@ -22,7 +22,7 @@ use std::sync::{Arc, OnceLock};
 
 use safetensors::tensor::Dtype;
 
-use super::layers::{Kernel, Net, Scratch};
+use super::layers::{Kernel, Net, Scratch, BATCH};
 use super::names::{fold_lower_into, Names};
 use super::patterns::{is_title, Found};
 use crate::clinical::PhiKind;
@@ -220,12 +220,18 @@ impl Detector {
     pub fn classify(&self, text: &str) -> (Vec<(usize, usize)>, Vec<usize>) {
         let fz = Featurizer::new(text, self.buckets);
         let net = self.net.get_or_init(|| Net::new(self, Kernel::detect()));
-        let mut feats = [0u32; FEATURES];
         let mut scratch = Scratch::new(net);
-        let mut classes = Vec::with_capacity(fz.tokens.len());
-        for i in 0..fz.tokens.len() {
-            fz.token(i, &mut feats);
-            classes.push(decide(net.scores(&feats, &mut scratch)));
+        let n = fz.tokens.len();
+        let mut classes = Vec::with_capacity(n);
+        let mut batch = [[0u32; FEATURES]; BATCH];
+        for first in (0..n).step_by(BATCH) {
+            // the last batch is filled up with its last token, scored and dropped
+            let count = BATCH.min(n - first);
+            for (b, feats) in batch.iter_mut().enumerate() {
+                fz.token(first + b.min(count - 1), feats);
+            }
+            let scores = net.scores(&batch, &mut scratch);
+            classes.extend(scores[..count].iter().map(decide));
         }
         (fz.tokens, classes)
     }
@@ -376,6 +382,10 @@ pub struct Featurizer<'a> {
     flags: Vec<u64>,
 }
 
+/// `word`, `shape` and `flags` begin and end with this many PADs, so a
+/// neighbour two tokens away is read without a test for the note's ends.
+const MARGIN: usize = 2;
+
 const PAD: u64 = 0x5041_4400;
 const GAP_END: u64 = 0x454e_4400;
 const DROPPED: u64 = 0x4452_4f50;
@@ -390,14 +400,18 @@ impl<'a> Featurizer<'a> {
             mask: (buckets.max(1) as u64)
                 .is_power_of_two()
                 .then(|| buckets.max(1) as u64 - 1),
-            word: Vec::with_capacity(n),
-            shape: Vec::with_capacity(n),
+            word: Vec::with_capacity(n + 2 * MARGIN),
+            shape: Vec::with_capacity(n + 2 * MARGIN),
             prefix: Vec::with_capacity(n),
             suffix: Vec::with_capacity(n),
             gap: Vec::with_capacity(n + 1),
-            flags: Vec::with_capacity(n),
+            flags: Vec::with_capacity(n + 2 * MARGIN),
             tokens,
         };
+        let margin = [PAD; MARGIN];
+        for v in [&mut f.word, &mut f.shape, &mut f.flags] {
+            v.extend(margin);
+        }
         let names = Names::builtin();
         let mut prev_end = 0;
         // one buffer for every token's folded word: no allocation a token
@@ -434,13 +448,16 @@ impl<'a> Featurizer<'a> {
             prev_end = e;
         }
         f.gap.push(GAP_END ^ gap(&text[prev_end..]));
+        for v in [&mut f.word, &mut f.shape, &mut f.flags] {
+            v.extend(margin);
+        }
         f
     }
 
+    /// What `v` (one of the vectors with margins) says of the token `off`
+    /// from token `i`: PAD beyond the note's ends.
     fn at(&self, v: &[u64], i: usize, off: isize) -> u64 {
-        i.checked_add_signed(off)
-            .and_then(|j| v.get(j).copied())
-            .unwrap_or(PAD)
+        v[(i + MARGIN).wrapping_add_signed(off)]
     }
 
     fn hash(&self, slot: usize, v: u64) -> u32 {
@@ -463,7 +480,7 @@ impl<'a> Featurizer<'a> {
         out[12] = self.hash(12, self.gap[i]);
         out[13] = self.hash(13, self.gap[i + 1]);
         out[14] = self.hash(14, self.at(&self.flags, i, -1));
-        out[15] = self.hash(15, self.flags[i]);
+        out[15] = self.hash(15, self.at(&self.flags, i, 0));
         out[16] = self.hash(16, self.at(&self.flags, i, 1));
         out[17] = self.hash(17, w(-1).rotate_left(17) ^ w(0));
         out[18] = self.hash(18, w(-2).rotate_left(17) ^ w(-1));
@@ -544,12 +561,17 @@ fn shape(word: &str) -> u64 {
 /// The characters between two tokens: up to four that are not spaces, and
 /// whether a line break is among them.
 fn gap(between: &str) -> u64 {
-    let mut h = between
-        .bytes()
-        .filter(|b| !b.is_ascii_whitespace())
-        .take(4)
-        .fold(FNV_OFFSET, fnv_step);
-    if between.contains('\n') {
+    // one pass over a few bytes: a search for the line break (memchr)
+    // cost more than the whole gap's bytes
+    let (mut h, mut kept, mut line_break) = (FNV_OFFSET, 0, false);
+    for b in between.bytes() {
+        line_break |= b == b'\n';
+        if kept < 4 && !b.is_ascii_whitespace() {
+            h = fnv_step(h, b);
+            kept += 1;
+        }
+    }
+    if line_break {
         h ^= 0x4e4c;
     }
     h
@@ -634,14 +656,46 @@ mod tests {
             let fz = Featurizer::new(text, d.buckets);
             let net = Net::new(d, kernel);
             let mut scratch = Scratch::new(&net);
-            let mut feats = [0u32; FEATURES];
-            for i in 0..fz.tokens.len() {
-                fz.token(i, &mut feats);
-                let got = net.scores(&feats, &mut scratch).map(f32::to_bits);
-                let want = reference_scores(d, &feats).map(f32::to_bits);
-                assert_eq!(got, want, "{kernel:?}, {} buckets", d.buckets);
+            // batches of every token, the last filled up with the first
+            let n = fz.tokens.len();
+            let mut batch = [[0u32; FEATURES]; BATCH];
+            for first in (0..n).step_by(BATCH) {
+                for (b, feats) in batch.iter_mut().enumerate() {
+                    fz.token((first + b) % n, feats);
+                }
+                for (feats, got) in batch.iter().zip(net.scores(&batch, &mut scratch)) {
+                    let want = reference_scores(d, feats).map(f32::to_bits);
+                    assert_eq!(
+                        got.map(f32::to_bits),
+                        want,
+                        "{kernel:?}, {} buckets",
+                        d.buckets
+                    );
+                }
             }
         }
+    }
+
+    #[test]
+    fn neighbours_beyond_the_notes_ends_read_pad() {
+        let fz = Featurizer::new("Rosa called", 4096);
+        let (mut first, mut last) = ([0; FEATURES], [0; FEATURES]);
+        fz.token(0, &mut first);
+        fz.token(1, &mut last);
+        // words two and one before the first token, shape two before
+        assert_eq!(first[0], fz.hash(0, PAD));
+        assert_eq!(first[1], fz.hash(1, PAD));
+        assert_eq!(first[5], fz.hash(5, PAD));
+        assert_eq!(first[14], fz.hash(14, PAD));
+        // one and two after the last
+        assert_eq!(last[3], fz.hash(3, PAD));
+        assert_eq!(last[4], fz.hash(4, PAD));
+        assert_eq!(last[9], fz.hash(9, PAD));
+        assert_eq!(last[16], fz.hash(16, PAD));
+        // and the neighbour within the note is its word
+        assert_eq!(first[3], fz.hash(3, fnv(b"called")));
+        assert_eq!(last[1], fz.hash(1, fnv(b"rosa")));
+        assert_eq!(last[2], fz.hash(2, fnv(b"called")));
     }
 
     #[test]

@@ -12,21 +12,28 @@
 //! multiply-add is used: it rounds once where a multiply and an add round
 //! twice, and would change the scores' last bits and so, rarely, a span.
 //!
-//! Two ways: on a processor with AVX (detected at run time), a tile of up
-//! to four registers of eight outputs is summed in registers over all the
-//! rows and stored once; elsewhere, one float at a time.
+//! Tokens go through in batches of BATCH. Two ways: on a processor with
+//! AVX (detected at run time), a tile of registers of eight outputs of
+//! each token of the batch is summed in registers over all the rows and
+//! stored once; elsewhere, one float at a time.
 
-use super::detector::{Detector, CLASSES};
+use super::detector::{Detector, CLASSES, FEATURES};
 
 /// Floats in one AVX register. Every vector of the layout is padded with
 /// zeros to a multiple of this, so each layer works a register at a time;
 /// the padding lanes are never read as inputs.
 const LANES: usize = 8;
 
-/// Registers of outputs summed at once: enough to hide the latency of the
-/// additions, few enough to leave registers for the loads.
+/// Tokens scored together. Their sums are independent, so a processor
+/// works on one token's while another's wait for an addition: each
+/// output's chain of additions (one a row, in order) is otherwise bound by
+/// the latency of an addition, not by how many the processor can start.
+pub(crate) const BATCH: usize = 4;
+
+/// Registers of outputs summed at once for each token of a batch: with
+/// BATCH tokens, eight accumulators, leaving registers for the loads.
 #[cfg(target_arch = "x86_64")]
-const TILE: usize = 4;
+const TILE: usize = 2;
 
 fn padded(n: usize) -> usize {
     n.div_ceil(LANES) * LANES
@@ -76,7 +83,8 @@ pub(crate) struct Net {
     kernel: Kernel,
 }
 
-/// One token's activations, reused from token to token.
+/// A batch's activations, one row of each layer a token, reused from
+/// batch to batch.
 pub(crate) struct Scratch {
     e: Vec<f32>,
     h: Vec<f32>,
@@ -86,9 +94,9 @@ pub(crate) struct Scratch {
 impl Scratch {
     pub(crate) fn new(net: &Net) -> Scratch {
         Scratch {
-            e: vec![0.0; net.dim_p],
-            h: vec![0.0; net.hidden_p],
-            out: vec![0.0; net.classes_p],
+            e: vec![0.0; BATCH * net.dim_p],
+            h: vec![0.0; BATCH * net.hidden_p],
+            out: vec![0.0; BATCH * net.classes_p],
         }
     }
 }
@@ -112,45 +120,60 @@ impl Net {
         }
     }
 
-    /// Class scores (logits) of one token's features.
-    pub(crate) fn scores<'s>(&self, feats: &[u32], s: &'s mut Scratch) -> &'s [f32; CLASSES] {
+    /// Class scores (logits) of a batch of tokens' features, in order.
+    pub(crate) fn scores(
+        &self,
+        feats: &[[u32; FEATURES]; BATCH],
+        s: &mut Scratch,
+    ) -> [[f32; CLASSES]; BATCH] {
         match self.kernel {
             // SAFETY: `Kernel::Avx` is chosen only where the processor has AVX.
             #[cfg(target_arch = "x86_64")]
             Kernel::Avx => unsafe { self.forward_avx(feats, s) },
             _ => self.forward(feats, s, Plain),
         }
-        s.out[..CLASSES].try_into().expect("classes_p >= CLASSES")
+        std::array::from_fn(|b| {
+            let at = b * self.classes_p;
+            s.out[at..at + CLASSES]
+                .try_into()
+                .expect("classes_p >= CLASSES")
+        })
     }
 
     /// `forward` with the AVX sums, compiled for AVX so they are inlined.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx")]
-    unsafe fn forward_avx(&self, feats: &[u32], s: &mut Scratch) {
+    unsafe fn forward_avx(&self, feats: &[[u32; FEATURES]; BATCH], s: &mut Scratch) {
         self.forward(feats, s, Avx(()));
     }
 
     /// The three layers, each a sum of rows (see the module's comment).
     #[inline(always)]
-    fn forward(&self, feats: &[u32], s: &mut Scratch, k: impl Sums) {
+    fn forward(&self, feats: &[[u32; FEATURES]; BATCH], s: &mut Scratch, k: impl Sums) {
         let (dim_p, hidden_p, classes_p) = (self.dim_p, self.hidden_p, self.classes_p);
-        k.sums(&mut s.e, feats.len() + 1, |r| match r {
+        k.sums(&mut s.e, FEATURES + 1, |b, r| match r {
             0 => (&self.b1[..], 1.0),
             _ => {
-                let at = feats[r - 1] as usize * dim_p;
+                let at = feats[b][r - 1] as usize * dim_p;
                 (&self.emb[at..at + dim_p], 1.0)
             }
         });
         relu(&mut s.e);
         let e = &s.e;
-        k.sums(&mut s.h, self.dim + 1, |r| match r {
-            r if r < self.dim => (&self.w2t[r * hidden_p..(r + 1) * hidden_p], e[r]),
+        k.sums(&mut s.h, self.dim + 1, |b, r| match r {
+            r if r < self.dim => (
+                &self.w2t[r * hidden_p..(r + 1) * hidden_p],
+                e[b * dim_p + r],
+            ),
             _ => (&self.b2[..], 1.0),
         });
         relu(&mut s.h);
         let h = &s.h;
-        k.sums(&mut s.out, self.hidden + 1, |r| match r {
-            r if r < self.hidden => (&self.w3t[r * classes_p..(r + 1) * classes_p], h[r]),
+        k.sums(&mut s.out, self.hidden + 1, |b, r| match r {
+            r if r < self.hidden => (
+                &self.w3t[r * classes_p..(r + 1) * classes_p],
+                h[b * hidden_p + r],
+            ),
             _ => (&self.b3[..], 1.0),
         });
     }
@@ -162,11 +185,12 @@ fn relu(v: &mut [f32]) {
     }
 }
 
-/// One layer's sums: `out[k]` = the sum over `r < n` of `w[k] * x` where
-/// `(w, x) = row(r)`, from `-0.0`, in the order of `r`; every `w` is as
-/// long as `out`, a multiple of LANES.
+/// One layer's sums for each token `b` of a batch: row `b` of `out`
+/// (`out` holds BATCH rows), at `k`, is the sum over `r < n` of `w[k] * x`
+/// where `(w, x) = row(b, r)`, from `-0.0`, in the order of `r`; every `w`
+/// is as long as a row of `out`, a multiple of LANES.
 trait Sums: Copy {
-    fn sums<'n>(self, out: &mut [f32], n: usize, row: impl Fn(usize) -> (&'n [f32], f32));
+    fn sums<'n>(self, out: &mut [f32], n: usize, row: impl Fn(usize, usize) -> (&'n [f32], f32));
 }
 
 /// One float at a time.
@@ -175,19 +199,23 @@ struct Plain;
 
 impl Sums for Plain {
     #[inline(always)]
-    fn sums<'n>(self, out: &mut [f32], n: usize, row: impl Fn(usize) -> (&'n [f32], f32)) {
+    fn sums<'n>(self, out: &mut [f32], n: usize, row: impl Fn(usize, usize) -> (&'n [f32], f32)) {
         out.fill(-0.0);
-        for r in 0..n {
-            let (w, x) = row(r);
-            for (a, w) in out.iter_mut().zip(w) {
-                *a += w * x;
+        let width = out.len() / BATCH;
+        for (b, out) in out.chunks_exact_mut(width).enumerate() {
+            for r in 0..n {
+                let (w, x) = row(b, r);
+                for (a, w) in out.iter_mut().zip(w) {
+                    *a += w * x;
+                }
             }
         }
     }
 }
 
-/// A tile of registers at a time. Made only in `Net::forward_avx`, which
-/// runs only where the processor has AVX: holding one is the proof.
+/// A tile of registers a token at a time. Made only in
+/// `Net::forward_avx`, which runs only where the processor has AVX:
+/// holding one is the proof.
 #[cfg(target_arch = "x86_64")]
 #[derive(Clone, Copy)]
 struct Avx(());
@@ -195,55 +223,59 @@ struct Avx(());
 #[cfg(target_arch = "x86_64")]
 impl Sums for Avx {
     #[inline(always)]
-    fn sums<'n>(self, out: &mut [f32], n: usize, row: impl Fn(usize) -> (&'n [f32], f32)) {
+    fn sums<'n>(self, out: &mut [f32], n: usize, row: impl Fn(usize, usize) -> (&'n [f32], f32)) {
+        let width = out.len() / BATCH;
         let mut col = 0;
-        while col < out.len() {
-            let registers = (out.len() - col) / LANES;
+        while col < width {
             // SAFETY: an `Avx` exists only where the processor has AVX.
             col += unsafe {
-                match registers.min(TILE) {
-                    1 => sums_tile::<1>(out, col, n, &row),
-                    2 => sums_tile::<2>(out, col, n, &row),
-                    3 => sums_tile::<3>(out, col, n, &row),
-                    _ => sums_tile::<TILE>(out, col, n, &row),
+                match (width - col) / LANES {
+                    1 => sums_tile::<1>(out, width, col, n, &row),
+                    _ => sums_tile::<TILE>(out, width, col, n, &row),
                 }
             };
         }
     }
 }
 
-/// The sums of the `T` registers of outputs from `col`, kept in registers
-/// over all the rows; returns how many outputs that was.
+/// The sums of the `T` registers of outputs from `col` of every token's
+/// row of `out` (rows of `width`), kept in registers over all the rows of
+/// weights; returns how many outputs a token that was.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx")]
 #[inline]
 unsafe fn sums_tile<'n, const T: usize>(
     out: &mut [f32],
+    width: usize,
     col: usize,
     n: usize,
-    row: &impl Fn(usize) -> (&'n [f32], f32),
+    row: &impl Fn(usize, usize) -> (&'n [f32], f32),
 ) -> usize {
     use std::arch::x86_64::{_mm256_add_ps, _mm256_loadu_ps, _mm256_mul_ps};
     use std::arch::x86_64::{_mm256_set1_ps, _mm256_storeu_ps};
-    let width = T * LANES;
-    let mut acc = [_mm256_set1_ps(-0.0); T];
+    let tile = T * LANES;
+    let mut acc = [[_mm256_set1_ps(-0.0); T]; BATCH];
     for r in 0..n {
-        let (w, x) = row(r);
-        let w = &w[col..col + width];
-        let x = _mm256_set1_ps(x);
-        for (t, a) in acc.iter_mut().enumerate() {
-            // SAFETY: `w` holds `width` floats, so register `t` of them is
-            // in bounds (an unaligned load).
-            let w = unsafe { _mm256_loadu_ps(w.as_ptr().add(t * LANES)) };
-            *a = _mm256_add_ps(*a, _mm256_mul_ps(w, x));
+        for (b, acc) in acc.iter_mut().enumerate() {
+            let (w, x) = row(b, r);
+            let w = &w[col..col + tile];
+            let x = _mm256_set1_ps(x);
+            for (t, a) in acc.iter_mut().enumerate() {
+                // SAFETY: `w` holds `tile` floats, so register `t` of them
+                // is in bounds (an unaligned load).
+                let w = unsafe { _mm256_loadu_ps(w.as_ptr().add(t * LANES)) };
+                *a = _mm256_add_ps(*a, _mm256_mul_ps(w, x));
+            }
         }
     }
-    let out = &mut out[col..col + width];
-    for (t, a) in acc.iter().enumerate() {
-        // SAFETY: `out` holds `width` floats (an unaligned store).
-        unsafe { _mm256_storeu_ps(out.as_mut_ptr().add(t * LANES), *a) };
+    for (b, acc) in acc.iter().enumerate() {
+        let out = &mut out[b * width + col..b * width + col + tile];
+        for (t, a) in acc.iter().enumerate() {
+            // SAFETY: `out` holds `tile` floats (an unaligned store).
+            unsafe { _mm256_storeu_ps(out.as_mut_ptr().add(t * LANES), *a) };
+        }
     }
-    width
+    tile
 }
 
 /// `m`'s rows of `cols` floats, each padded with zeros to `width`.
