@@ -150,7 +150,7 @@ impl Net {
     /// The three layers, each a sum of rows (see the module's comment).
     #[inline(always)]
     fn forward(&self, feats: &[[u32; FEATURES]; BATCH], s: &mut Scratch, k: impl Sums) {
-        let (dim_p, hidden_p, classes_p) = (self.dim_p, self.hidden_p, self.classes_p);
+        let dim_p = self.dim_p;
         k.sums(&mut s.e, FEATURES + 1, |b, r| match r {
             0 => (&self.b1[..], 1.0),
             _ => {
@@ -159,24 +159,32 @@ impl Net {
             }
         });
         relu(&mut s.e);
-        let e = &s.e;
-        k.sums(&mut s.h, self.dim + 1, |b, r| match r {
-            r if r < self.dim => (
-                &self.w2t[r * hidden_p..(r + 1) * hidden_p],
-                e[b * dim_p + r],
-            ),
-            _ => (&self.b2[..], 1.0),
-        });
+        dense(k, &mut s.h, &self.w2t, &self.b2, &s.e, self.dim);
         relu(&mut s.h);
-        let h = &s.h;
-        k.sums(&mut s.out, self.hidden + 1, |b, r| match r {
-            r if r < self.hidden => (
-                &self.w3t[r * classes_p..(r + 1) * classes_p],
-                h[b * hidden_p + r],
-            ),
-            _ => (&self.b3[..], 1.0),
-        });
+        dense(k, &mut s.out, &self.w3t, &self.b3, &s.h, self.hidden);
     }
+}
+
+/// A dense layer as a sum of rows: for each token of the batch, weight
+/// row `r` (as wide as `bias`) times the token's input `r`, for the first
+/// `inputs` inputs (of a row of `input`, BATCH rows), then `bias`.
+#[inline(always)]
+fn dense<'n>(
+    k: impl Sums,
+    out: &mut [f32],
+    weights: &'n [f32],
+    bias: &'n [f32],
+    input: &[f32],
+    inputs: usize,
+) {
+    let (width, in_width) = (bias.len(), input.len() / BATCH);
+    k.sums(out, inputs + 1, |b, r| match r {
+        r if r < inputs => (
+            &weights[r * width..(r + 1) * width],
+            input[b * in_width + r],
+        ),
+        _ => (bias, 1.0),
+    });
 }
 
 fn relu(v: &mut [f32]) {
