@@ -22,6 +22,7 @@ use std::sync::{Arc, OnceLock};
 
 use safetensors::tensor::Dtype;
 
+use super::layers::{Kernel, Net, Scratch, BATCH};
 use super::names::{fold_lower_into, Names};
 use super::patterns::{is_title, Found};
 use crate::clinical::PhiKind;
@@ -218,13 +219,19 @@ impl Detector {
     /// The class of every token of `text` (0: no PHI, `i`: `KINDS[i - 1]`).
     pub fn classify(&self, text: &str) -> (Vec<(usize, usize)>, Vec<usize>) {
         let fz = Featurizer::new(text, self.buckets);
-        let net = self.net.get_or_init(|| Net::new(self));
-        let mut feats = [0u32; FEATURES];
+        let net = self.net.get_or_init(|| Net::new(self, Kernel::detect()));
         let mut scratch = Scratch::new(net);
-        let mut classes = Vec::with_capacity(fz.tokens.len());
-        for i in 0..fz.tokens.len() {
-            fz.token(i, &mut feats);
-            classes.push(decide(net.scores(&feats, &mut scratch)));
+        let n = fz.tokens.len();
+        let mut classes = Vec::with_capacity(n);
+        let mut batch = [[0u32; FEATURES]; BATCH];
+        for first in (0..n).step_by(BATCH) {
+            // the last batch is filled up with its last token, scored and dropped
+            let count = BATCH.min(n - first);
+            for (b, feats) in batch.iter_mut().enumerate() {
+                fz.token(first + b.min(count - 1), feats);
+            }
+            let scores = net.scores(&batch, &mut scratch);
+            classes.extend(scores[..count].iter().map(decide));
         }
         (fz.tokens, classes)
     }
@@ -334,183 +341,6 @@ pub fn spans_of(text: &str, tokens: &[(usize, usize)], classes: &[usize], out: &
     }
 }
 
-/// Floats summed side by side: one SSE register. The inference layout
-/// pads every vector to a multiple of this, so each layer works a register
-/// at a time.
-const LANES: usize = 4;
-
-fn padded(n: usize) -> usize {
-    n.div_ceil(LANES) * LANES
-}
-
-/// The network laid out for inference, made once a model: each layer's
-/// weights transposed, so that one token's outputs are summed lane by
-/// lane (vector instructions across the outputs) instead of one dot
-/// product after another, and every row padded with zeros to whole
-/// registers of LANES. Each output still adds its terms in the same order, so the
-/// scores are bit for bit those of a dot product per output; the padding
-/// lanes are never read.
-#[derive(Debug, Clone)]
-pub(crate) struct Net {
-    dim: usize,
-    hidden: usize,
-    /// Padded widths of the embedding, the hidden layer and the classes.
-    dim_p: usize,
-    hidden_p: usize,
-    classes_p: usize,
-    /// [buckets, dim_p]
-    emb: Vec<f32>,
-    /// [dim_p]
-    b1: Vec<f32>,
-    /// [dim, hidden_p]
-    w2t: Vec<f32>,
-    /// [hidden_p]
-    b2: Vec<f32>,
-    /// [hidden, classes_p]
-    w3t: Vec<f32>,
-    /// [classes_p]
-    b3: Vec<f32>,
-}
-
-/// One token's activations, reused from token to token.
-struct Scratch {
-    e: Vec<f32>,
-    h: Vec<f32>,
-    out: Vec<f32>,
-}
-
-impl Scratch {
-    fn new(net: &Net) -> Scratch {
-        Scratch {
-            e: vec![0.0; net.dim_p],
-            h: vec![0.0; net.hidden_p],
-            out: vec![0.0; net.classes_p],
-        }
-    }
-}
-
-impl Net {
-    fn new(d: &Detector) -> Net {
-        let (dim_p, hidden_p, classes_p) = (padded(d.dim), padded(d.hidden), padded(CLASSES));
-        Net {
-            dim: d.dim,
-            hidden: d.hidden,
-            dim_p,
-            hidden_p,
-            classes_p,
-            emb: pad_rows(&d.emb, d.dim, dim_p),
-            b1: pad_rows(&d.b1, d.dim, dim_p),
-            w2t: pad_rows(&transpose(&d.w2, d.hidden, d.dim), d.hidden, hidden_p),
-            b2: pad_rows(&d.b2, d.hidden, hidden_p),
-            w3t: pad_rows(&transpose(&d.w3, CLASSES, d.hidden), CLASSES, classes_p),
-            b3: pad_rows(&d.b3, CLASSES, classes_p),
-        }
-    }
-
-    /// Class scores (logits) of one token's features.
-    fn scores<'s>(&self, feats: &[u32], s: &'s mut Scratch) -> &'s [f32; CLASSES] {
-        s.e.copy_from_slice(&self.b1);
-        for &f in feats {
-            let at = f as usize * self.dim_p;
-            add_blocks(&mut s.e, &self.emb[at..at + self.dim_p]);
-        }
-        for a in s.e.iter_mut() {
-            *a = a.max(0.0);
-        }
-        s.h.fill(-0.0);
-        for (x, col) in s.e[..self.dim]
-            .iter()
-            .zip(self.w2t.chunks_exact(self.hidden_p))
-        {
-            mul_add_blocks(&mut s.h, col, *x);
-        }
-        for (a, bias) in s.h.iter_mut().zip(&self.b2) {
-            *a = (bias + *a).max(0.0);
-        }
-        s.out.fill(-0.0);
-        for (x, col) in s.h[..self.hidden]
-            .iter()
-            .zip(self.w3t.chunks_exact(self.classes_p))
-        {
-            mul_add_blocks(&mut s.out, col, *x);
-        }
-        add_blocks(&mut s.out, &self.b3);
-        s.out[..CLASSES].try_into().expect("classes_p >= CLASSES")
-    }
-}
-
-// The two loops every token runs through, a register of LANES floats at a
-// time. Written with SSE (part of every x86-64 processor) rather than left
-// to the compiler, which vectorised the loop around them instead, reading
-// the weights a float at a time. Elsewhere, one float at a time. The same
-// IEEE additions and multiplications in the same order either way, so the
-// same bits.
-
-/// `a[k] += b[k]` over whole blocks of LANES.
-#[cfg(target_arch = "x86_64")]
-fn add_blocks(a: &mut [f32], b: &[f32]) {
-    use std::arch::x86_64::{_mm_add_ps, _mm_loadu_ps, _mm_storeu_ps};
-    for (a, b) in a.chunks_exact_mut(LANES).zip(b.chunks_exact(LANES)) {
-        // SAFETY: each chunk holds LANES (4) floats, what one unaligned
-        // SSE load or store reads or writes; SSE2 is in every x86-64 target.
-        unsafe {
-            let sum = _mm_add_ps(_mm_loadu_ps(a.as_ptr()), _mm_loadu_ps(b.as_ptr()));
-            _mm_storeu_ps(a.as_mut_ptr(), sum);
-        }
-    }
-}
-
-/// `a[k] += w[k] * x` over whole blocks of LANES.
-#[cfg(target_arch = "x86_64")]
-fn mul_add_blocks(a: &mut [f32], w: &[f32], x: f32) {
-    use std::arch::x86_64::{_mm_add_ps, _mm_loadu_ps, _mm_mul_ps, _mm_set1_ps, _mm_storeu_ps};
-    for (a, w) in a.chunks_exact_mut(LANES).zip(w.chunks_exact(LANES)) {
-        // SAFETY: as in `add_blocks`.
-        unsafe {
-            let product = _mm_mul_ps(_mm_loadu_ps(w.as_ptr()), _mm_set1_ps(x));
-            _mm_storeu_ps(
-                a.as_mut_ptr(),
-                _mm_add_ps(_mm_loadu_ps(a.as_ptr()), product),
-            );
-        }
-    }
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-fn add_blocks(a: &mut [f32], b: &[f32]) {
-    for (a, b) in a.iter_mut().zip(b) {
-        *a += b;
-    }
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-fn mul_add_blocks(a: &mut [f32], w: &[f32], x: f32) {
-    for (a, w) in a.iter_mut().zip(w) {
-        *a += w * x;
-    }
-}
-
-/// `m`'s rows of `cols` floats, each padded with zeros to `width`.
-fn pad_rows(m: &[f32], cols: usize, width: usize) -> Vec<f32> {
-    let mut out = Vec::with_capacity(m.len() / cols.max(1) * width);
-    for row in m.chunks_exact(cols.max(1)) {
-        out.extend_from_slice(row);
-        out.resize(out.len() + width - cols, 0.0);
-    }
-    out
-}
-
-/// `m` ([rows, cols], row-major) as [cols, rows].
-fn transpose(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
-    let mut t = vec![0.0; m.len()];
-    for r in 0..rows {
-        for c in 0..cols {
-            t[c * rows + r] = m[r * cols + c];
-        }
-    }
-    t
-}
-
 /// The class a token's scores give: the likeliest PHI kind when the
 /// softmax gives it at least MIN_PROBABILITY, else 0 (no PHI).
 fn decide(scores: &[f32; CLASSES]) -> usize {
@@ -552,6 +382,10 @@ pub struct Featurizer<'a> {
     flags: Vec<u64>,
 }
 
+/// `word`, `shape` and `flags` begin and end with this many PADs, so a
+/// neighbour two tokens away is read without a test for the note's ends.
+const MARGIN: usize = 2;
+
 const PAD: u64 = 0x5041_4400;
 const GAP_END: u64 = 0x454e_4400;
 const DROPPED: u64 = 0x4452_4f50;
@@ -566,14 +400,18 @@ impl<'a> Featurizer<'a> {
             mask: (buckets.max(1) as u64)
                 .is_power_of_two()
                 .then(|| buckets.max(1) as u64 - 1),
-            word: Vec::with_capacity(n),
-            shape: Vec::with_capacity(n),
+            word: Vec::with_capacity(n + 2 * MARGIN),
+            shape: Vec::with_capacity(n + 2 * MARGIN),
             prefix: Vec::with_capacity(n),
             suffix: Vec::with_capacity(n),
             gap: Vec::with_capacity(n + 1),
-            flags: Vec::with_capacity(n),
+            flags: Vec::with_capacity(n + 2 * MARGIN),
             tokens,
         };
+        let margin = [PAD; MARGIN];
+        for v in [&mut f.word, &mut f.shape, &mut f.flags] {
+            v.extend(margin);
+        }
         let names = Names::builtin();
         let mut prev_end = 0;
         // one buffer for every token's folded word: no allocation a token
@@ -610,13 +448,16 @@ impl<'a> Featurizer<'a> {
             prev_end = e;
         }
         f.gap.push(GAP_END ^ gap(&text[prev_end..]));
+        for v in [&mut f.word, &mut f.shape, &mut f.flags] {
+            v.extend(margin);
+        }
         f
     }
 
+    /// What `v` (one of the vectors with margins) says of the token `off`
+    /// from token `i`: PAD beyond the note's ends.
     fn at(&self, v: &[u64], i: usize, off: isize) -> u64 {
-        i.checked_add_signed(off)
-            .and_then(|j| v.get(j).copied())
-            .unwrap_or(PAD)
+        v[(i + MARGIN).wrapping_add_signed(off)]
     }
 
     fn hash(&self, slot: usize, v: u64) -> u32 {
@@ -639,7 +480,7 @@ impl<'a> Featurizer<'a> {
         out[12] = self.hash(12, self.gap[i]);
         out[13] = self.hash(13, self.gap[i + 1]);
         out[14] = self.hash(14, self.at(&self.flags, i, -1));
-        out[15] = self.hash(15, self.flags[i]);
+        out[15] = self.hash(15, self.at(&self.flags, i, 0));
         out[16] = self.hash(16, self.at(&self.flags, i, 1));
         out[17] = self.hash(17, w(-1).rotate_left(17) ^ w(0));
         out[18] = self.hash(18, w(-2).rotate_left(17) ^ w(-1));
@@ -720,12 +561,17 @@ fn shape(word: &str) -> u64 {
 /// The characters between two tokens: up to four that are not spaces, and
 /// whether a line break is among them.
 fn gap(between: &str) -> u64 {
-    let mut h = between
-        .bytes()
-        .filter(|b| !b.is_ascii_whitespace())
-        .take(4)
-        .fold(FNV_OFFSET, fnv_step);
-    if between.contains('\n') {
+    // one pass over a few bytes: a search for the line break (memchr)
+    // cost more than the whole gap's bytes
+    let (mut h, mut kept, mut line_break) = (FNV_OFFSET, 0, false);
+    for b in between.bytes() {
+        line_break |= b == b'\n';
+        if kept < 4 && !b.is_ascii_whitespace() {
+            h = fnv_step(h, b);
+            kept += 1;
+        }
+    }
+    if line_break {
         h ^= 0x4e4c;
     }
     h
@@ -800,17 +646,56 @@ mod tests {
         let shipped = Detector::builtin().unwrap();
         let text =
             "Seen 04/02/2024: her daughter Kathleen O'Neil, (617) 555-0134, 14 rue des Lilas.";
-        for d in [&odd, &*shipped] {
+        // both ways of summing, where this processor runs them
+        let mut kernels = vec![Kernel::Plain, Kernel::detect()];
+        kernels.dedup();
+        for (d, kernel) in [&odd, &*shipped]
+            .into_iter()
+            .flat_map(|d| kernels.iter().map(move |k| (d, *k)))
+        {
             let fz = Featurizer::new(text, d.buckets);
-            let net = Net::new(d);
+            let net = Net::new(d, kernel);
             let mut scratch = Scratch::new(&net);
-            let mut feats = [0u32; FEATURES];
-            for i in 0..fz.tokens.len() {
-                fz.token(i, &mut feats);
-                let got = net.scores(&feats, &mut scratch).map(f32::to_bits);
-                assert_eq!(got, reference_scores(d, &feats).map(f32::to_bits));
+            // batches of every token, the last filled up with the first
+            let n = fz.tokens.len();
+            let mut batch = [[0u32; FEATURES]; BATCH];
+            for first in (0..n).step_by(BATCH) {
+                for (b, feats) in batch.iter_mut().enumerate() {
+                    fz.token((first + b) % n, feats);
+                }
+                for (feats, got) in batch.iter().zip(net.scores(&batch, &mut scratch)) {
+                    let want = reference_scores(d, feats).map(f32::to_bits);
+                    assert_eq!(
+                        got.map(f32::to_bits),
+                        want,
+                        "{kernel:?}, {} buckets",
+                        d.buckets
+                    );
+                }
             }
         }
+    }
+
+    #[test]
+    fn neighbours_beyond_the_notes_ends_read_pad() {
+        let fz = Featurizer::new("Rosa called", 4096);
+        let (mut first, mut last) = ([0; FEATURES], [0; FEATURES]);
+        fz.token(0, &mut first);
+        fz.token(1, &mut last);
+        // words two and one before the first token, shape two before
+        assert_eq!(first[0], fz.hash(0, PAD));
+        assert_eq!(first[1], fz.hash(1, PAD));
+        assert_eq!(first[5], fz.hash(5, PAD));
+        assert_eq!(first[14], fz.hash(14, PAD));
+        // one and two after the last
+        assert_eq!(last[3], fz.hash(3, PAD));
+        assert_eq!(last[4], fz.hash(4, PAD));
+        assert_eq!(last[9], fz.hash(9, PAD));
+        assert_eq!(last[16], fz.hash(16, PAD));
+        // and the neighbour within the note is its word
+        assert_eq!(first[3], fz.hash(3, fnv(b"called")));
+        assert_eq!(last[1], fz.hash(1, fnv(b"rosa")));
+        assert_eq!(last[2], fz.hash(2, fnv(b"called")));
     }
 
     #[test]

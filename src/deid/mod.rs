@@ -5,6 +5,7 @@ pub mod dataset;
 pub mod detector;
 pub mod detector_train;
 pub mod kanon;
+mod layers;
 pub mod names;
 pub mod patterns;
 pub mod pseudonym;
