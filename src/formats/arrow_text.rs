@@ -81,10 +81,10 @@ pub fn batch_to_csv(source: &str, batch: &RecordBatch) -> Result<Vec<u8>> {
     let fail = |e: csv::Error| Error::failure(format!("CSV of a record batch: {e}"));
     w.write_record(batch.schema().fields().iter().map(|f| f.name()))
         .map_err(fail)?;
-    let columns = batch.columns();
+    let (schema, columns) = (batch.schema(), batch.columns());
     let mut cells = vec![String::new(); columns.len()];
     for row in 0..batch.num_rows() {
-        for ((column, cell), field) in columns.iter().zip(&mut cells).zip(batch.schema().fields()) {
+        for ((column, cell), field) in columns.iter().zip(&mut cells).zip(schema.fields()) {
             cell.clear();
             write_cell(column.as_ref(), row, cell)
                 .map_err(|found| cell_error(source, field.name(), found))?;
@@ -405,8 +405,7 @@ impl ColumnBuilder {
             DataType::Time64(TimeUnit::Nanosecond) => clock!(Time64NanosecondType, |n| Some(n)),
             other => {
                 return Err(Error::failure(format!(
-                    "a column of Arrow type {other} is not written from text (written: {})",
-                    &READABLE[2..]
+                    "a column of Arrow type {other} is not written from text; {READABLE} is"
                 )))
             }
         })

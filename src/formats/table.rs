@@ -5,8 +5,9 @@
 //! Parquet (Utf8, Float64, Int64, Date32, Timestamp in milliseconds without
 //! a zone), so pandas, DuckDB and polars read the files as they are: dates
 //! as Parquet DATE and times as TIMESTAMP(MILLIS), not as integers or text. Parquet
-//! goes through CSV in memory: rows are serialised once with serde, parsed
-//! by Arrow's CSV reader against the schema, and written as a row group
+//! goes through CSV in memory: rows are serialised once with serde, turned
+//! into Arrow columns against the schema (`formats::arrow_text`), and
+//! written as a row group
 //! every `ROW_GROUP` rows, which keeps memory bounded whatever the row count.
 //! Reading Parquet runs the same path backwards, so both formats give the
 //! same typed rows.
@@ -742,7 +743,7 @@ impl<T: Table> TableWriter<T> {
     }
 }
 
-/// A headerless CSV encoder into memory (Arrow reads the columns by
+/// A headerless CSV encoder into memory (`arrow_text` reads the columns by
 /// position; the header is written once by `TableWriter::create`).
 fn csv_encoder(into: Vec<u8>) -> csv::Writer<Vec<u8>> {
     csv::WriterBuilder::new()
