@@ -70,7 +70,10 @@ pub fn csv_to_batch(source: &str, schema: &SchemaRef, text: &[u8]) -> Result<Rec
             })?;
         }
     }
-    let arrays = columns.iter_mut().map(|c| c.finish()).collect();
+    let arrays = columns
+        .iter_mut()
+        .map(ColumnBuilder::finish)
+        .collect::<Result<Vec<_>>>()?;
     Ok(RecordBatch::try_new(schema.clone(), arrays)?)
 }
 
@@ -366,7 +369,9 @@ impl ColumnBuilder {
                     PrimitiveBuilder::<Decimal128Type>::with_capacity(rows),
                     PrimitiveBuilder<Decimal128Type>,
                     |t, s| match t {
-                        DataType::Decimal128(_, scale) => parse_decimal(s, *scale as u32),
+                        DataType::Decimal128(precision, scale) => {
+                            parse_decimal(s, *precision, *scale as u32)
+                        }
                         _ => None,
                     }
                 )
@@ -416,7 +421,7 @@ impl ColumnBuilder {
         (self.push)(self.builder.as_mut(), &self.data_type, s)
     }
 
-    fn finish(&mut self) -> ArrayRef {
+    fn finish(&mut self) -> Result<ArrayRef> {
         let array = self.builder.finish();
         // Timestamps keep their zone and decimals their precision and scale:
         // the builders know only the storage type.
@@ -424,15 +429,15 @@ impl ColumnBuilder {
             .into_data()
             .into_builder()
             .data_type(self.data_type.clone())
-            .build()
-            .expect("same storage, same length");
-        arrow_array::make_array(data)
+            .build()?;
+        Ok(arrow_array::make_array(data))
     }
 }
 
 /// A decimal as integer units of `10^-scale`: `-12.5` at scale 2 is -1250.
-/// More fractional digits than the scale holds is an error, never a rounding.
-fn parse_decimal(s: &str, scale: u32) -> Option<i128> {
+/// More fractional digits than the scale holds, or more digits in all than
+/// the precision, is an error, never a rounding or an overflow.
+fn parse_decimal(s: &str, precision: u8, scale: u32) -> Option<i128> {
     let (negative, digits) = match s.strip_prefix('-') {
         Some(rest) => (true, rest),
         None => (false, s.strip_prefix('+').unwrap_or(s)),
@@ -454,6 +459,9 @@ fn parse_decimal(s: &str, scale: u32) -> Option<i128> {
         .chain(std::iter::repeat_n(b'0', padding))
     {
         units = units.checked_mul(10)?.checked_add(i128::from(b - b'0'))?;
+    }
+    if units >= 10i128.checked_pow(u32::from(precision))? {
+        return None;
     }
     Some(if negative { -units } else { units })
 }
@@ -580,12 +588,14 @@ mod tests {
 
     #[test]
     fn decimals_are_whole_units_of_their_scale_never_rounded() {
-        assert_eq!(parse_decimal("-12.5", 2), Some(-1250));
-        assert_eq!(parse_decimal("+3", 2), Some(300));
-        assert_eq!(parse_decimal(".5", 1), Some(5));
-        assert_eq!(parse_decimal("1.234", 2), None);
-        assert_eq!(parse_decimal("1e3", 0), None);
-        assert_eq!(parse_decimal("-", 0), None);
+        assert_eq!(parse_decimal("-12.5", 10, 2), Some(-1250));
+        assert_eq!(parse_decimal("+3", 10, 2), Some(300));
+        assert_eq!(parse_decimal(".5", 10, 1), Some(5));
+        assert_eq!(parse_decimal("99.99", 4, 2), Some(9999));
+        assert_eq!(parse_decimal("100.00", 4, 2), None);
+        assert_eq!(parse_decimal("1.234", 10, 2), None);
+        assert_eq!(parse_decimal("1e3", 10, 0), None);
+        assert_eq!(parse_decimal("-", 10, 0), None);
     }
 
     #[test]
