@@ -480,7 +480,7 @@ fn parse_datetime(s: &str) -> Option<NaiveDateTime> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arrow_array::{DictionaryArray, Int64Array, ListArray};
+    use arrow_array::{DictionaryArray, ListArray};
     use arrow_schema::{Field, Schema};
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
     use std::sync::Arc;
@@ -644,6 +644,5 @@ mod tests {
             "{err}"
         );
         assert!(err.contains("List"), "{err}");
-        let _ = Int64Array::from(vec![1]);
     }
 }
