@@ -53,8 +53,8 @@ const UNIT: &str = r"(?:,?[ \t]*(?:Apt|Apartment|Unit|Suite|Ste|Fl|Floor|Rm|Room
 /// "Müller", "10th".
 const STREET_WORD: &str = r"(?:\p{Lu}[\p{L}'’.-]*|\d{1,3}(?:st|nd|rd|th))";
 
-/// A two-digit number 90 to 149: an age over 89.
-const OLD: &str = r"(?:9\d|1[0-4]\d)";
+/// A number 90 to 149, in digits or in words: an age over 89.
+pub const OLD: &str = r"(?:9\d|1[0-4]\d|(?:ninety|(?:one|a)[- ]hundred)(?:[- ](?:and[- ])?(?:one|two|three|four|five|six|seven|eight|nine))?)";
 
 /// Weekdays, as notes abbreviate them.
 const WEEKDAY: &str = r"Mon(?:day)?|Tue(?:s|sday)?|Wed(?:nesday)?|Thu(?:rs?|rsday)?|Fri(?:day)?|Sat(?:urday)?|Sun(?:day)?";
@@ -209,7 +209,7 @@ fn specs() -> Vec<(PhiKind, String, usize)> {
             (PhiKind::Age, r"(?i)\bin\s+(?:his|her|their|the)\s+(?:(?:early|mid|late)[- ])?((?:90|100)['’]?s|nineties)\b".into(), 1),
             (PhiKind::Age, r"(?i)\b(?:ninety|(?:one|a)[- ]hundred)(?:[- ](?:and[- ])?(?:one|two|three|four|five|six|seven|eight|nine))?[- ](?:years?|yrs?|yo|y/o)(?:[- ]old)?\b|\b(?:nonagenarian|centenarian)\b".into(), 0),
             (PhiKind::Age, r"(?i)\b(?:age[d]?|aged)(?:\s+(?:at|on)\s+[a-z]+)?\s*:?\s*((?:9\d|1[0-4]\d)|(?:ninety|one hundred)(?:[- ](?:one|two|three|four|five|six|seven|eight|nine))?)\b".into(), 1),
-            (PhiKind::Age, r"(?i)\b(?:age\s+of|turned|turning|turns)\s+((?:9\d|1[0-4]\d))\b|\b((?:9\d|1[0-4]\d))\s+years\s+of\s+age\b|\b((?:9\d|1[0-4]\d))(?:st|nd|rd|th)\s+birthday\b".into(), usize::MAX),
+            (PhiKind::Age, format!(r"(?i)\b(?:age\s+of|turned|turning|turns)\s+({OLD})\b|\b((?:9\d|1[0-4]\d))\s+years\s+of\s+age\b|\b((?:9\d|1[0-4]\d))(?:st|nd|rd|th)\s+birthday\b"), usize::MAX),
             (PhiKind::Age, r"(?:^|[\s(,])((?:9\d|1[0-4]\d))(?:M|F|yo[MF]?)(?:[\s),.;:]|$)".into(), 1),
             // the sex, then the age: F/92, M 94
             (PhiKind::Age, format!(r"\b[MF]\s?/\s?({OLD})\b"), 1),
@@ -218,7 +218,7 @@ fn specs() -> Vec<(PhiKind, String, usize)> {
             // after it); after a name, `Scrubber::find` reads "Henrietta (90)"
             (PhiKind::Age, format!(r"(?i)\b(?:she|he|who|pt|patient|mother|father|husband|wife|sister|brother|mom|dad)(?:\s+(?:is|was|will\s+be|'s|turned|turns|is\s+now|was\s+then))\s+({OLD})(?:[,;)]|\.(?:\s|$)|\s+(?:and|at|in|on|with|but|when|now|today|this|next|last|years?|yrs?)\b|\s*$)"), 1),
             (PhiKind::Age, format!(r"(?i)\b(?:pt|patient|wife|husband|spouse|partner|mother|father|sister|brother|son|daughter)(?:'s)?\s+\(({OLD})\)"), 1),
-            (PhiKind::Age, format!(r"(?i)\b(?:lived\s+to|lived\s+until|died\s+at|passed\s+away\s+at|death\s+at|at\s+age)\s+({OLD})\b"), 1),
+            (PhiKind::Age, format!(r"(?i)\b(?:lived\s+to|lived\s+until|died\s+at|passed\s+(?:away\s+)?at|death\s+at|at\s+age)\s+({OLD})\b"), 1),
             (PhiKind::Name, format!(r"\b(?:{TITLES}|dr|prof)\.?\s+((?:[A-Z]\.\s?){{0,2}}(?:(?:van|von|de|der|den|del|della|di|da|du|le|la|al|el|bin|ibn|ter|ten)[\s-]+){{0,2}}\p{{Lu}}[\p{{L}}'’-]+(?:\s+(?:(?:van|von|de|der|den|del|della|di|da|du|le|la|al|el|bin|ibn|ter|ten)[\s-]+){{0,2}}\p{{Lu}}[\p{{L}}'’-]+){{0,2}})"), 1),
             (PhiKind::Name, format!(r"(?i:\b(?:patient name|name|pt)\s*:\s*(?:(?:{TITLES})\.?\s+)?)((?:[A-Z]\.\s?)?[A-Z][a-zA-Z'-]+(?:\s+[A-Z][a-zA-Z'-]+){{0,2}})"), 1),
             (PhiKind::Address, format!(r"(?:\b(?:Flat|Apt|Apartment|Unit)\.?\s*#?\d{{1,4}}[A-Z]?,?[ \t]+)?\b\d{{1,5}}[A-Z]?(?:[-/]\d{{1,4}}[A-Z]?)?[ \t]+(?:(?:[NS][EW]\.?|[NSEW]\.?|North|South|East|West|Old)[ \t]+)?(?:{STREET_WORD}[ \t]+){{1,4}}(?:{STREET})\b\.?(?:[ \t]+(?:[NS][EW]|[NSEW])\b)?{UNIT}"), 0),
@@ -438,6 +438,17 @@ mod tests {
             ("husband died at 97.", PhiKind::Age, "97"),
             ("Age at registration: 94", PhiKind::Age, "94"),
             ("Pt's wife (90) at home", PhiKind::Age, "90"),
+            ("She turned ninety in the house", PhiKind::Age, "ninety"),
+            (
+                "husband passed at ninety-seven.",
+                PhiKind::Age,
+                "ninety-seven",
+            ),
+            (
+                "brother, who is ninety-one, lives",
+                PhiKind::Age,
+                "ninety-one",
+            ),
             (
                 "Prof Aoife de Búrca rounds",
                 PhiKind::Name,

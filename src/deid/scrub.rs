@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::detector::Detector;
 use super::names::{fold_lower, fold_with_offsets, Names};
-use super::patterns::{compile, merge, tag, Found, Patterns};
+use super::patterns::{compile, merge, tag, Found, Patterns, OLD};
 use crate::clinical::{PhiKind, PhiSpan};
 use crate::hashing::WordMap;
 
@@ -172,13 +172,24 @@ fn find_numbers(text: &str, numbers: &[(PhiKind, String)], out: &mut Vec<Found>)
             i += 1;
             continue;
         }
-        let start = i;
-        let mut digits = String::new();
+        // "(843) 555-0117" from its bracket
+        let start = if i > 0 && bytes[i - 1] == b'(' {
+            i - 1
+        } else {
+            i
+        };
+        let first = i;
+        // the digits, on the stack: no number of a record is longer
+        let mut digits = [0u8; 24];
+        let mut n = 0;
         let mut end = i;
         while i < bytes.len() {
             let b = bytes[i];
             if b.is_ascii_digit() {
-                digits.push(char::from(b));
+                if let Some(d) = digits.get_mut(n) {
+                    *d = b;
+                }
+                n += 1;
                 i += 1;
                 end = i;
             } else if matches!(b, b' ' | b'-' | b'.' | b'/' | b'(' | b')')
@@ -190,9 +201,10 @@ fn find_numbers(text: &str, numbers: &[(PhiKind, String)], out: &mut Vec<Found>)
             }
         }
         let bounded = bytes.get(end).is_none_or(|b| !b.is_ascii_alphanumeric());
+        let digits = &digits[..n.min(digits.len())];
         if let Some((kind, _)) = numbers
             .iter()
-            .find(|(_, d)| *d == digits)
+            .find(|(_, d)| n >= 7 && d.as_bytes() == digits)
             .filter(|_| bounded)
         {
             out.push(Found {
@@ -201,7 +213,7 @@ fn find_numbers(text: &str, numbers: &[(PhiKind, String)], out: &mut Vec<Found>)
                 kind: *kind,
             });
         }
-        i = i.max(start + 1);
+        i = i.max(first + 1);
     }
 }
 
@@ -216,9 +228,9 @@ fn after_spans(text: &str, found: &mut Vec<Found>) {
             let town = compile(
                 r"^(?:,[ \t]*|[ \t]*\r?\n[ \t]*)(\p{Lu}\p{Ll}+(?:[ -]\p{Lu}\p{Ll}+){0,2})(?:,?[ \t]+(?:[A-Z]{2,3}(?-u:\b)|\d{4,5}|[A-Z]{1,2}\d)|,[ \t]*\p{Lu}|[ \t]*(?:\r?\n|$|[.;)]))",
             )?;
-            let age = compile(
-                r"^(?:[ \t]?\(((?:9\d|1[0-4]\d))\)|,?[ \t]+(?:is|was|aged?)[ \t]+((?:9\d|1[0-4]\d))(?:[,;)]|\.(?:\s|$)|[ \t]+(?:and|at|in|on|with|but|when|now|today|years?|yrs?)(?-u:\b)|\s*$))",
-            )?;
+            let age = compile(&format!(
+                r"^(?:[ \t]?\(((?:9\d|1[0-4]\d))\)|,?[ \t]+(?:is|was|aged?)[ \t]+({OLD})(?:[,;)]|\.(?:\s|$)|[ \t]+(?:and|at|in|on|with|but|when|now|today|years?|yrs?)(?-u:\b)|\s*$))",
+            ))?;
             Some((town, age))
         })
         .as_ref()
@@ -227,9 +239,21 @@ fn after_spans(text: &str, found: &mut Vec<Found>) {
     };
     let mut added = Vec::new();
     for f in found.iter() {
+        // what may follow at all, by its first two bytes: most names and
+        // addresses are followed by neither an age nor a town
+        let next = text.as_bytes().get(f.end..).unwrap_or_default();
+        let first = next.first().copied().unwrap_or(0);
+        let second = next.get(1).copied().unwrap_or(0);
         let (re, kind) = match f.kind {
-            PhiKind::Address => (town, PhiKind::City),
-            PhiKind::Name => (age, PhiKind::Age),
+            PhiKind::Address if matches!(first, b',' | b'\n' | b'\r' | b' ' | b'\t') => {
+                (town, PhiKind::City)
+            }
+            PhiKind::Name
+                if matches!(first, b' ' | b'(' | b',' | b'\t')
+                    && matches!(second, b'(' | b'i' | b'w' | b'a' | b' ' | b'0'..=b'9') =>
+            {
+                (age, PhiKind::Age)
+            }
             _ => continue,
         };
         // a town may follow a town ("Lynnwood, Pretoria")
