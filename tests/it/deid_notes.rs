@@ -42,51 +42,55 @@ const GOAL_RECALL_NAME_DATE: f64 = 0.97;
 const GOAL_RECALL_OTHER: f64 = 0.99;
 const GOAL_PRECISION: f64 = 0.85;
 
-/// Recall floor per kind: the figures measured on 2026-12-04 with the
+/// Recall floor per kind: the figures measured on 2026-12-05 with the
 /// context, dictionary and date-shape rules and the rules written on the
-/// development set (`tests/data/deid-dev/`) rounded DOWN to 0.01 (before
-/// the context rules: name 0.22, date 0.55, address 0.21, age 0.29; before
-/// the development set: date 0.80, mrn 0.81, phone 0.90, address 0.37, age
-/// 0.54), so the test fails on a regression. The goals are
+/// two development sets (`tests/data/deid-dev/`, `deid-dev2/`) rounded
+/// DOWN to 0.01 (before the context rules: name 0.22, date 0.55, address
+/// 0.21, age 0.29; before the first development set: date 0.80, mrn 0.81,
+/// phone 0.90, address 0.37, age 0.54; before the second: name 0.84,
+/// address 0.40, city 0.66, age 0.62), so the test fails on a regression. The goals are
 /// recall 0.97 for names and dates and 0.99 for every other kind, and
 /// precision 0.85; the floors rise as the rules improve (never lowered to
 /// pass).
 const RECALL_FLOORS: [(&str, f64); 12] = [
-    ("name", 0.84),
+    ("name", 0.86),
     ("date", 0.87),
     ("mrn", 0.87),
     ("phone", 1.00),
     ("email", 1.00),
     ("ssn", 0.85),
-    ("address", 0.40),
-    ("city", 0.66),
+    ("address", 0.64),
+    ("city", 0.85),
     ("zip", 0.90),
     ("url", 1.00),
     ("ip", 1.00),
-    ("age", 0.62),
+    ("age", 0.70),
 ];
 /// Recall floor per kind with the learned detector beside the rules (what
-/// `deid` runs by default), measured on 2026-12-04 the same way and
-/// rounded down.
+/// `deid` runs by default), measured on 2026-12-05 the same way and
+/// rounded down (before the second development set: name 0.91, address
+/// 0.61, city 0.76, age 0.62).
 const BOTH_RECALL_FLOORS: [(&str, f64); 12] = [
-    ("name", 0.91),
+    ("name", 0.92),
     ("date", 0.87),
     ("mrn", 0.87),
     ("phone", 1.00),
     ("email", 1.00),
     ("ssn", 0.85),
-    ("address", 0.61),
-    ("city", 0.76),
+    ("address", 0.77),
+    ("city", 0.92),
     ("zip", 1.00),
     ("url", 1.00),
     ("ip", 1.00),
-    ("age", 0.62),
+    ("age", 0.70),
 ];
 /// Precision of the rules with the learned detector: 0.865 measured on
 /// 2026-12-04, 0.867 after titles were kept out of the detector's spans
-/// (the same day); the floor is the goal, as for the rules alone.
+/// (the same day), 0.865 after the second development set's rules
+/// (2026-12-05); the floor is the goal, as for the rules alone.
 const BOTH_PRECISION_FLOOR: f64 = GOAL_PRECISION;
-/// Precision of the rules over all detections: 0.974 measured on 2026-12-04, but
+/// Precision of the rules over all detections: 0.974 measured on 2026-12-04
+/// (0.968 on 2026-12-05), but
 /// precision falls as rules that find more names are added, so the floor
 /// is the goal rather than today's figure.
 const PRECISION_FLOOR: f64 = GOAL_PRECISION;
@@ -499,7 +503,7 @@ mod dev {
 
     #[test]
     fn second_set_recall_and_precision_per_kind() {
-        check_dev_set("deid-dev2", 22, &DEV2_RECALL_FLOORS);
+        check_dev_set("deid-dev2", 23, &DEV2_RECALL_FLOORS);
     }
 
     /// Score rules and detector on one development set, print the table
