@@ -27,7 +27,7 @@ pub struct Patterns {
 /// The titles before a person's name, in English notes and in the
 /// European ones (Madame, Mademoiselle, Herr, Frau, de heer, mevrouw,
 /// Father): context that says a name follows, never an identifier itself.
-pub const TITLES: &str = "Mr|Mrs|Ms|Miss|Dr|Prof|Mme|Mlle|Herr|Frau|Dhr|Mevr|Fr";
+pub const TITLES: &str = "Mr|Mrs|Ms|Miss|Dr|Prof|Mme|Mlle|Herr|Frau|Dhr|Mevr|Fr|Smt|Shri|Sri";
 
 /// Whether `word` (no period) is one of `TITLES`.
 pub fn is_title(word: &str) -> bool {
@@ -39,6 +39,25 @@ const MONTH: &str = r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|Ju
 /// Month names of European notes (German, French, Dutch, Italian, Spanish),
 /// and the English ones as Dutch writes them, in lower case.
 const EU: &str = r"(?:april|august|september|november|december|januar|februar|märz|maerz|mai|juni|juli|oktober|dezember|janvier|février|fevrier|mars|avril|juin|juillet|août|aout|septembre|octobre|novembre|décembre|decembre|januari|februari|maart|mei|augustus|gennaio|febbraio|marzo|aprile|maggio|giugno|luglio|agosto|settembre|ottobre|dicembre|enero|febrero|abril|mayo|junio|julio|septiembre|octubre|noviembre|diciembre)";
+
+/// The words that end a street's name (and a few that a street is named
+/// by in British, Irish, Indian and Australian addresses).
+const STREET: &str = "Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|Ter|Circle|Cir|Parkway|Pkwy|Highway|Hwy|Trail|Trl|Square|Sq|Crescent|Cres|Close|Alley|Pike|Loop|Row|Plaza|Ridge|Run|Path|Walk|Hill|Heights|Hts|Gardens|Mews|View|Point|Bend|Crossing|Xing|Cove|Glen|Hollow|Landing|Manor|Meadows?|Park|Pass|Ranch|Shore|Springs|Valley|Vista|Turnpike|Tpke|Expressway|Expy|Freeway|Fwy|Green|Grove|Rise|Parade|Esplanade|Quay|Wharf|Vale|Causeway|Commons|Estates|Cross|Wynd|Gate|Yard|Bypass|Marg|Nagar|Sideroad|Line";
+
+/// A unit after a street address: apartment, suite, lot, building ...
+/// (an address and its parts are on one line: `\s` would join a date at
+/// a line's end to a title and a name on the next, "05-17\n\nMr. Hill")
+const UNIT: &str = r"(?:,?[ \t]*(?:Apt|Apartment|Unit|Suite|Ste|Fl|Floor|Rm|Room|Lot|Space|Spc|Trlr|Bldg|Building|#)\.?[ \t]*#?[A-Z0-9-]+)?";
+
+/// One word of a street's name: "Oak", "O'Connell", "Saint-Denis",
+/// "Müller", "10th".
+const STREET_WORD: &str = r"(?:\p{Lu}[\p{L}'’.-]*|\d{1,3}(?:st|nd|rd|th))";
+
+/// A number 90 to 149, in digits or in words: an age over 89.
+pub const OLD: &str = r"(?:9\d|1[0-4]\d|(?:ninety|(?:one|a)[- ]hundred)(?:[- ](?:and[- ])?(?:one|two|three|four|five|six|seven|eight|nine))?)";
+
+/// Weekdays, as notes abbreviate them.
+const WEEKDAY: &str = r"Mon(?:day)?|Tue(?:s|sday)?|Wed(?:nesday)?|Thu(?:rs?|rsday)?|Fri(?:day)?|Sat(?:urday)?|Sun(?:day)?";
 
 impl Patterns {
     pub fn new() -> Patterns {
@@ -146,25 +165,26 @@ fn specs() -> Vec<(PhiKind, String, usize)> {
             (PhiKind::Phone, r"(?:\+?1[\s.-]?)?(?:\(\d{3}\)\s?|\b\d{3}[\s./-])\d{3}[\s.-]\d{4}\b(?:,?\s*(?:x|[Ee]xt\.?|[Ee]xtension)\s*\d{1,5}\b)?".into(), 0),
             // European numbers after their trunk 0: 020 7946 0958, 07700 900461,
             // 0341 5550177, 06-12345678, 06 12 34 56 78
-            (PhiKind::Phone, r"\b0\d{2,4}[ -]?\d{3,4}[ -]\d{3,4}\b|\b0\d{3,4}[ -]?\d{6}\b|\b0\d{1,4}[ /-]\d{5,8}\b|\b0\d(?:[ .]\d{2}){4}\b".into(), 0),
+            (PhiKind::Phone, r"\b0\d{2,4}[ -]?\d{3,4}[ -]\d{3,4}\b|\b0\d{3,4}[ -]?\d{6}\b|\b0\d{1,4}[ /-]\d{5,8}\b|\b0\d(?:[ .]\d{2}){4}\b|\(0\d{1,4}\)\s?\d{3,4}[ -]?\d{3,4}\b".into(), 0),
             // international (+44 20 7946 0958), and any number after a phone word
             (PhiKind::Phone, r"\+\d{1,3}[\s.-]?\(?\d{1,4}\)?(?:[\s.-]?\d{2,4}){2,4}\b".into(), 0),
             (PhiKind::Phone, r"(?i)\b(?:phone|tel|telephone|t[ée]l[ée]phone|telefon|telefoon|cell|mobile|mobil|mobiel|pager|fax|beeper|ext|extension|reached (?:at|on)|call(?:ed)? (?:back )?(?:at|on)|call ?back (?:number|no\.?|#)|CBN|(?:home|work|contact|best) (?:number|no\.?|#|phone))\.?\s*(?:#|no\.?|number)?\s*[:#]?\s*(\+?\(?\d[\d().\s-]{3,}\d)\b".into(), 1),
             (PhiKind::Mrn, r"(?i)\b(?:MRN|MR#|medical record(?:\s+(?:number|no\.?))?|record\s+(?:number|no\.?|#))\s*[:#]?\s*(?:is\s+)?([A-Z0-9][A-Z0-9-]{3,})\b".into(), 1),
             // the other numbers a hospital files a person under; an id holds a digit
-            (PhiKind::Mrn, r"(?i)\b(?:MR\s*(?:No\.?|number)|med(?:ical)?\.?\s*rec(?:ord)?\.?\s*(?:#|no\.?|number)?|hosp(?:ital)?\.?\s*(?:#|no\.?|number)|chart\s*(?:#|no\.?|number)|unit\s+(?:#|no\.?|number)|patient\s+(?:id|#|no\.?|number)|pt\.?\s*(?:id|#)|acc(?:oun)?t\.?\s*(?:#|no\.?|number)|encounter\s+(?:#|no\.?|number)|visit\s+(?:#|no\.?|number)|FIN|CSN|member\s+(?:id|#|no\.?)|policy\s+(?:#|no\.?|number)|insurance\s+(?:id|#|no\.?))\s*[:#]?\s*(?:is\s+)?([A-Z]{0,4}-?\d[A-Z0-9-]{3,})\b".into(), 1),
+            (PhiKind::Mrn, r"(?i)\b(?:MR\s*(?:No\.?|number)|med(?:ical)?\.?\s*rec(?:ord)?\.?\s*(?:#|no\.?|number)?|hosp(?:ital)?\.?\s*(?:#|no\.?|number)|chart\s*(?:#|no\.?|number)|unit\s+(?:#|no\.?|number)|patient\s+(?:id|#|no\.?|number)|pt\.?\s*(?:id|#)|acc(?:oun)?t\.?\s*(?:#|no\.?|number)|encounter\s+(?:#|no\.?|number)|enc\.?\s*(?:#|no\.?|number)|enc\.?\s|visit\s+(?:#|no\.?|number)|FIN|CSN|member\s+(?:id|#|no\.?)|policy(?:\s+(?:#|no\.?|number))?|insurance\s+(?:id|#|no\.?))\s*[:#]?\s*(?:is\s+)?([A-Z]{0,4}-?\d[A-Z0-9-]{3,})\b".into(), 1),
             (PhiKind::Date, r"\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?)?\b".into(), 0),
             (PhiKind::Date, r"\b\d{1,2}/\d{1,2}/(?:\d{4}|\d{2})\b".into(), 0),
             // 04-02-2024 (US or European order), 2.4.2024, 03/2024
             (PhiKind::Date, r"\b(?:0?[1-9]|[12]\d|3[01])-(?:0?[1-9]|[12]\d|3[01])-(?:19|20)?\d{2}\b".into(), 0),
-            (PhiKind::Date, r"\b(?:0?[1-9]|[12]\d|3[01])\.(?:0?[1-9]|1[0-2])\.(?:19|20)?\d{2}\b".into(), 0),
+            (PhiKind::Date, r"\b(?:0?[1-9]|[12]\d|3[01])\.(?:0?[1-9]|1[0-2])\.(?:19|20)?\d{2}\b|\b(?:0?[1-9]|1[0-2])\.(?:0?[1-9]|[12]\d|3[01])\.(?:19|20)\d{2}\b".into(), 0),
             (PhiKind::Date, r"\b(?:0?[1-9]|1[0-2])/(?:19|20)\d{2}\b".into(), 0),
             (PhiKind::Date, r"\b(?:19|20)\d{2}/(?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01])\b".into(), 0),
             // a month and day without a year (12/1) only after a word that
             // dates it: alone it reads as a fraction, a score or a dose
-            (PhiKind::Date, r"(?i)\b(?:on|since|from|until|till|through|thru|by|dated?|DOB|DOS|seen|admitted|discharged|started|stopped|last|next|recheck|labs?|echo|visit|appt|appointment|f/u|follow[- ]?up|surgery|due|scheduled|planned|Mon(?:day)?|Tue(?:s|sday)?|Wed(?:nesday)?|Thu(?:rs?|rsday)?|Fri(?:day)?|Sat(?:urday)?|Sun(?:day)?)\.?,?\s+((?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01]))\b".into(), 1),
-            (PhiKind::Date, r"(?i)\b(?:on|since|from|until|till|by|Mon(?:day)?|Tue(?:s|sday)?|Wed(?:nesday)?|Thu(?:rs?|rsday)?|Fri(?:day)?|Sat(?:urday)?|Sun(?:day)?)\s+the\s+(\d{1,2}(?:st|nd|rd|th))\b".into(), 1),
-            (PhiKind::Date, r"(?i)\b(?:Christmas(?:\s+(?:Day|Eve))?|Thanksgiving|New\s+Year['’]s(?:\s+(?:Day|Eve))?|Easter(?:\s+Sunday)?|Memorial\s+Day|Labor\s+Day|Independence\s+Day|Halloween|Valentine['’]s\s+Day)\b".into(), 0),
+            (PhiKind::Date, format!(r"(?i)\b(?:on|since|from|until|till|through|thru|by|dated?|DOB|DOS|seen|saw|admitted|discharged|started|stopped|resumed|restarted|drawn|placed|removed|changed|inserted|sent|faxed|called|last|next|recheck|labs?|echo|visit|appt|appointment|f/u|follow[- ]?up|surgery|due|scheduled|planned|around|{WEEKDAY})\.?,?\s+((?:0?[1-9]|[12]\d|3[01])/(?:0?[1-9]|[12]\d|3[01]))\b"), 1),
+            (PhiKind::Date, r"(?m)(?:^|\s)((?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01]))\s+(?:[01]\d|2[0-3])(?::?[0-5]\d)\b".into(), 1),
+            (PhiKind::Date, format!(r"(?i)\b(?:on|since|from|until|till|by|{WEEKDAY})\.?,?\s+(?:the\s+)?(\d{{1,2}}(?:st|nd|rd|th))\b"), 1),
+            (PhiKind::Date, r"(?i)\b(?:Christmas(?:\s+(?:Day|Eve))?|Thanksgiving|New\s+Year['’]s(?:\s+(?:Day|Eve))?|Easter(?:\s+Sunday)?|Memorial\s+Day|Labor\s+Day|Independence\s+Day|Halloween|Valentine['’]s\s+Day|Good\s+Friday|Boxing\s+Day|Canada\s+Day|Anzac\s+Day|Australia\s+Day|Bastille\s+Day|Diwali|Deepavali|Holi|Pongal|Onam|Eid(?:\s+al-(?:Fitr|Adha))?|Ramadan|Hanukk?ah|Passover|Rosh\s+Hashanah|Yom\s+Kippur|Lunar\s+New\s+Year|Chinese\s+New\s+Year)\b".into(), 0),
             // Mar '24, March 2024: a month is a date element Safe Harbor removes
             (PhiKind::Date, format!(r"\b{MONTH}\.?,?\s+(?:['’]\d{{2}}|(?:19|20)\d{{2}})\b"), 0),
             (PhiKind::Date, format!(r"\b{MONTH}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?\b"), 0),
@@ -172,6 +192,7 @@ fn specs() -> Vec<(PhiKind, String, usize)> {
             // 02-Nov-2023, 02Nov2023, Nov-02-2023: as lab and order systems print them
             (PhiKind::Date, format!(r"\b\d{{1,2}}[-/ .]?{MONTH}[-/ .]?(?:\d{{4}}|\d{{2}})\b|\b{MONTH}[-/]\d{{1,2}}[-/](?:\d{{4}}|\d{{2}})\b"), 0),
             (PhiKind::Date, r"\b(?:19|20)\d{2}\.(?:0?[1-9]|1[0-2])\.(?:0?[1-9]|[12]\d|3[01])\b".into(), 0),
+            (PhiKind::Date, format!(r"\b{MONTH}\.?\s*(?:-|–|to|through|thru)\s*{MONTH}\b"), 0),
             // the months of European notes: 12 mars 2024, 3. Mai, Mai 2023
             (PhiKind::Date, format!(r"(?i)\b\d{{1,2}}\.?\s+{EU}(?:\s+\d{{4}})?\b|\b{EU}\s+\d{{4}}\b"), 0),
             // a month alone is a date element: "in March", "since Jan", "mid-July"
@@ -187,29 +208,37 @@ fn specs() -> Vec<(PhiKind, String, usize)> {
             (PhiKind::Age, r"(?i)\b((?:9\d|1[0-4]\d))[- ]?(?:years?|yrs?|y/o|y\.\s?o\b\.?|yo|y|jaar|ans|jahre|j\.|år|años|anni)(?:[- ]old)?(?:[MF]\b|\b|[^\w]|$)".into(), 1),
             (PhiKind::Age, r"(?i)\bin\s+(?:his|her|their|the)\s+(?:(?:early|mid|late)[- ])?((?:90|100)['’]?s|nineties)\b".into(), 1),
             (PhiKind::Age, r"(?i)\b(?:ninety|(?:one|a)[- ]hundred)(?:[- ](?:and[- ])?(?:one|two|three|four|five|six|seven|eight|nine))?[- ](?:years?|yrs?|yo|y/o)(?:[- ]old)?\b|\b(?:nonagenarian|centenarian)\b".into(), 0),
-            (PhiKind::Age, r"(?i)\b(?:age[d]?|aged)\s*:?\s*((?:9\d|1[0-4]\d)|(?:ninety|one hundred)(?:[- ](?:one|two|three|four|five|six|seven|eight|nine))?)\b".into(), 1),
-            (PhiKind::Age, r"(?i)\b(?:age\s+of|turned|turning|turns)\s+((?:9\d|1[0-4]\d))\b|\b((?:9\d|1[0-4]\d))\s+years\s+of\s+age\b|\b((?:9\d|1[0-4]\d))(?:st|nd|rd|th)\s+birthday\b".into(), usize::MAX),
+            (PhiKind::Age, r"(?i)\b(?:age[d]?|aged)(?:\s+(?:at|on)\s+[a-z]+)?\s*:?\s*((?:9\d|1[0-4]\d)|(?:ninety|one hundred)(?:[- ](?:one|two|three|four|five|six|seven|eight|nine))?)\b".into(), 1),
+            (PhiKind::Age, format!(r"(?i)\b(?:age\s+of|turned|turning|turns)\s+({OLD})\b|\b((?:9\d|1[0-4]\d))\s+years\s+of\s+age\b|\b((?:9\d|1[0-4]\d))(?:st|nd|rd|th)\s+birthday\b"), usize::MAX),
             (PhiKind::Age, r"(?:^|[\s(,])((?:9\d|1[0-4]\d))(?:M|F|yo[MF]?)(?:[\s),.;:]|$)".into(), 1),
-            (PhiKind::Name, format!(r"\b(?:{TITLES})\.?\s+((?:[A-Z][a-zA-Z'-]+)(?:\s+[A-Z][a-zA-Z'-]+)?)"), 1),
-            (PhiKind::Name, r"(?i:\b(?:patient name|name|pt)\s*:\s*)([A-Z][a-zA-Z'-]+(?:\s+[A-Z][a-zA-Z'-]+){0,2})".into(), 1),
-            (PhiKind::Address, r"(?:\b(?:Flat|Apt|Apartment|Unit)\.?\s*#?\d{1,4}[A-Z]?,?\s+)?\b\d{1,5}[A-Z]?\s+(?:(?:[NS][EW]\.?|[NSEW]\.?|North|South|East|West|Old)\s+)?(?:(?:[A-Z][a-z]+|\d{1,3}(?:st|nd|rd|th))\s+){1,3}(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|Ter|Circle|Cir|Parkway|Pkwy|Highway|Hwy|Trail|Trl|Square|Sq|Crescent|Close|Alley|Pike|Loop|Row|Plaza|Ridge|Run|Path|Walk|Hill|Heights|Hts|Gardens|Mews|View|Point|Bend|Crossing|Xing|Cove|Glen|Hollow|Landing|Manor|Meadows?|Park|Pass|Ranch|Shore|Springs|Valley|Vista|Turnpike|Tpke|Expressway|Expy|Freeway|Fwy|Green|Grove|Rise|Parade|Esplanade|Quay|Wharf|Vale|Causeway|Commons|Estates)\b\.?(?:,?\s*(?:Apt|Apartment|Unit|Suite|Ste|Fl|Floor|Rm|Room|#)\.?\s*#?[A-Z0-9-]+)?".into(), 0),
+            // the sex, then the age: F/92, M 94
+            (PhiKind::Age, format!(r"\b[MF]\s?/\s?({OLD})\b"), 1),
+            // a person, then their age: "she is 93,", "Pt was 95 at ...",
+            // "lived to 101", "died at 97" (never a measurement: no unit
+            // after it); after a name, `Scrubber::find` reads "Henrietta (90)"
+            (PhiKind::Age, format!(r"(?i)\b(?:she|he|who|pt|patient|mother|father|husband|wife|sister|brother|mom|dad)(?:\s+(?:is|was|will\s+be|'s|turned|turns|is\s+now|was\s+then))\s+({OLD})(?:[,;)]|\.(?:\s|$)|\s+(?:and|at|in|on|with|but|when|now|today|this|next|last|years?|yrs?)\b|\s*$)"), 1),
+            (PhiKind::Age, format!(r"(?i)\b(?:pt|patient|wife|husband|spouse|partner|mother|father|sister|brother|son|daughter)(?:'s)?\s+\(({OLD})\)"), 1),
+            (PhiKind::Age, format!(r"(?i)\b(?:lived\s+to|lived\s+until|died\s+at|passed\s+(?:away\s+)?at|death\s+at|at\s+age)\s+({OLD})\b"), 1),
+            (PhiKind::Name, format!(r"\b(?:{TITLES}|dr|prof)\.?\s+((?:[A-Z]\.\s?){{0,2}}(?:(?:van|von|de|der|den|del|della|di|da|du|le|la|al|el|bin|ibn|ter|ten)[\s-]+){{0,2}}\p{{Lu}}[\p{{L}}'’-]+(?:\s+(?:(?:van|von|de|der|den|del|della|di|da|du|le|la|al|el|bin|ibn|ter|ten)[\s-]+){{0,2}}\p{{Lu}}[\p{{L}}'’-]+){{0,2}})"), 1),
+            (PhiKind::Name, format!(r"(?i:\b(?:patient name|name|pt)\s*:\s*(?:(?:{TITLES})\.?\s+)?)((?:[A-Z]\.\s?)?[A-Z][a-zA-Z'-]+(?:\s+[A-Z][a-zA-Z'-]+){{0,2}})"), 1),
+            (PhiKind::Address, format!(r"(?:\b(?:Flat|Apt|Apartment|Unit)\.?\s*#?\d{{1,4}}[A-Z]?,?[ \t]+)?\b\d{{1,5}}[A-Z]?(?:[-/]\d{{1,4}}[A-Z]?)?[ \t]+(?:(?:[NS][EW]\.?|[NSEW]\.?|North|South|East|West|Old)[ \t]+)?(?:{STREET_WORD}[ \t]+){{1,4}}(?:{STREET})\b\.?(?:[ \t]+(?:[NS][EW]|[NSEW])\b)?{UNIT}"), 0),
             (PhiKind::Address, r"(?i)\b(?:P\.?\s?O\.?\s+Box|Post\s+Office\s+Box)\s+\d+\b|(?:\b\d{1,5}\s+)?\b(?:(?:County|State|US)\s+(?:Route|Rte|Road|Rd|Highway|Hwy)|Route|Rte|Rural\s+Route)\s+\d+[A-Z]?(?:,?\s+Box\s+\d+)?\b|\bRR\s+\d+,?\s+Box\s+\d+\b".into(), 0),
             // European: Hauptstraße 12, Keizersgracht 123, 12 rue de la Paix
             (PhiKind::Address, r"\b\p{Lu}\p{Ll}+(?:straße|strasse|str\.|weg|gasse|platz|allee|ring|damm|laan|straat|gracht|plein|gade|vej|gatan|vägen|katu)\s+\d{1,4}[a-z]?\b".into(), 0),
             (PhiKind::Address, r"(?i)\b\d{1,4}(?:\s?(?:bis|ter))?,?\s+(?:rue|avenue|boulevard|bd|chemin|allée|impasse|via|viale|corso|calle|avenida|rua|carrer)\s+(?:(?:de|du|des|la|le|l['’]|del|della|di|da|do|dos)\s+)*\p{Lu}[\p{L}'’-]+(?:\s+\p{Lu}[\p{L}'’-]+){0,2}".into(), 0),
             // Broadway has no suffix; a flat or apartment number stands alone
-            (PhiKind::Address, r"\b\d{1,5}\s+Broadway\b|\b(?:Apt|APT|Apartment|Flat|Suite|Ste)\.?\s*#?\s*\d{1,4}[A-Z]?\b".into(), 0),
+            (PhiKind::Address, format!(r"\b\d{{1,5}}\s+(?:[NSEW]\s+)?Broadway\b{UNIT}|\b(?:Apt|APT|Apartment|Flat|Suite|Ste|Lot)\.?\s*#?\s*\d{{1,4}}[A-Z]?\b"), 0),
             // a named street is an address element with or without its
             // house number ("lives on Maple Street")
-            (PhiKind::Address, r"\b(?:[A-Z][a-z]+\s+){1,2}(?:Street|Avenue|Road|Boulevard|Lane|Drive|Terrace|Parkway|Highway)\b".into(), 0),
+            (PhiKind::Address, r"\b(?:[A-Z][a-z]+\s+){1,2}(?:Street|Avenue|Road|Boulevard|Lane|Drive|Terrace|Parkway|Highway)\b|\b(?:[NSEW]\s+)?\d{1,3}(?:st|nd|rd|th)\s+(?:Street|St|Avenue|Ave)\b".into(), 0),
             // the other numbers Safe Harbor names (account, certificate and
             // licence numbers, health plan beneficiary numbers, vehicle and
             // device identifiers and serial numbers) after their label
             // (abbreviations in capitals only: "dea1234" is a piece of a hex id)
             (PhiKind::Mrn, r"\b(?:NPI|DEA|DL|MBI|HICN|VIN|(?i:driver'?s\s+licen[cs]e|licen[cs]e|passport|badge|employee|claim|case|Medicaid|Medicare|beneficiary|subscriber|group|serial|device|implant|plate|certificate|account|acct))(?i:\s*(?:id|#|no\.?|number)?\s*[:#]?\s*(?:is\s+)?([A-Z]{0,4}-?\d[A-Z0-9-]{3,}))\b".into(), 1),
-            (PhiKind::Mrn, r"\b(?:ID|I\.D\.)\s*[:#]?\s*([A-Z]{0,4}-?\d[A-Z0-9-]{3,})\b".into(), 1),
+            (PhiKind::Mrn, r"\b(?:ID|I\.D\.)(?i:\s*(?:no\.?|number|#))?\s*[:#]?\s*([A-Z]{0,4}-?\d[A-Z0-9-]{3,})\b".into(), 1),
             // national health and person numbers (NHS, CHI, BSN, PPS, NIR ...)
-            (PhiKind::Mrn, r"\b(?:NHS|CHI|BSN|PPSN?|NIR|INSEE|KVNR|IHI|SIN|(?i:burgerservicenummer|versicherten-?(?:nummer|nr\.?)|f[øo]dselsnummer|personnummer|health\s+(?:card|service)))(?i:\s*(?:#|no\.?|number|nr\.?)?\s*[:#]?\s*(?:is\s+)?)(\d{3}\s\d{3}\s\d{4}|[A-Z]{0,4}-?\d[A-Z0-9-]{3,})\b".into(), 1),
+            (PhiKind::Mrn, r"\b(?:NHS|CHI|BSN|PPSN?|NIR|INSEE|KVNR|IHI|SIN|Medicare|UR|URN|UHID|(?i:burgerservicenummer|versicherten-?(?:nummer|nr\.?)|f[øo]dselsnummer|personnummer|health\s+(?:card|service)))(?i:\s*(?:#|no\.?|number|nr\.?)?\s*[:#]?\s*(?:is\s+)?)(\d{3}\s\d{3}\s\d{4}|\d{4}\s\d{5}\s\d|[A-Z]{0,4}-?\d[A-Z0-9-]{3,})\b".into(), 1),
             // an address after the words that give one, to the end of its line or clause
             (PhiKind::Address, r"(?i)\b(?:lives at|living at|resides at|residing at|home address|mailing address|address)\s*(?:is|:)?\s*(\d{1,5}[^,;\n]{3,40})".into(), 1),
     ]
@@ -360,6 +389,101 @@ mod tests {
         ] {
             let k = kinds(text);
             assert!(k.contains(&(kind, want.to_string())), "{text}: {k:?}");
+        }
+    }
+
+    #[test]
+    fn addresses_dates_ages_and_numbers_of_the_second_development_round() {
+        for (text, kind, want) in [
+            (
+                "at 8800 E Broadway Blvd Lot 47 in winter",
+                PhiKind::Address,
+                "8800 E Broadway Blvd Lot 47",
+            ),
+            (
+                "c/o 1501 Broadway, Suite 2200, NY",
+                PhiKind::Address,
+                "1501 Broadway, Suite 2200",
+            ),
+            (
+                "R/o 14/2 Third Cross, Malleswaram",
+                PhiKind::Address,
+                "14/2 Third Cross",
+            ),
+            (
+                "1907 Crescent Heights Dr NW, Calgary",
+                PhiKind::Address,
+                "1907 Crescent Heights Dr NW",
+            ),
+            ("shop on N 10th St downtown", PhiKind::Address, "N 10th St"),
+            (
+                "12 O'Connell Street Upper",
+                PhiKind::Address,
+                "12 O'Connell Street",
+            ),
+            ("GP (07) 4555 0177 today", PhiKind::Phone, "(07) 4555 0177"),
+            ("Medicare 2951 47302 1", PhiKind::Mrn, "2951 47302 1"),
+            ("ID no. 3305020125089", PhiKind::Mrn, "3305020125089"),
+            ("enc E24-331902 open", PhiKind::Mrn, "E24-331902"),
+            ("home visit on 26/11 with OT", PhiKind::Date, "26/11"),
+            ("Sat 12/7 and", PhiKind::Date, "12/7"),
+            ("12/01 0300 pt restless", PhiKind::Date, "12/01"),
+            ("last injection 10.28.2024.", PhiKind::Date, "10.28.2024"),
+            ("Tues 19th visit", PhiKind::Date, "19th"),
+            ("winter address Dec-Mar only", PhiKind::Date, "Dec-Mar"),
+            ("home until Deepavali", PhiKind::Date, "Deepavali"),
+            ("Mrs V. Aldridge (F/92) wk 2", PhiKind::Age, "92"),
+            ("she is 93 and also our patient", PhiKind::Age, "93"),
+            ("her mother lived to 101;", PhiKind::Age, "101"),
+            ("husband died at 97.", PhiKind::Age, "97"),
+            ("Age at registration: 94", PhiKind::Age, "94"),
+            ("Pt's wife (90) at home", PhiKind::Age, "90"),
+            ("She turned ninety in the house", PhiKind::Age, "ninety"),
+            (
+                "husband passed at ninety-seven.",
+                PhiKind::Age,
+                "ninety-seven",
+            ),
+            (
+                "brother, who is ninety-one, lives",
+                PhiKind::Age,
+                "ninety-one",
+            ),
+            (
+                "Prof Aoife de Búrca rounds",
+                PhiKind::Name,
+                "Aoife de Búrca",
+            ),
+            (
+                "reg Dr Mohammed al-Rashid;",
+                PhiKind::Name,
+                "Mohammed al-Rashid",
+            ),
+            (
+                "Seen by Dr. S. Ramaswamy today",
+                PhiKind::Name,
+                "S. Ramaswamy",
+            ),
+            ("Pt: Mrs T. Mokoena, folder", PhiKind::Name, "T. Mokoena"),
+        ] {
+            let k = kinds(text);
+            assert!(k.contains(&(kind, want.to_string())), "{text}: {k:?}");
+        }
+        for text in [
+            "HR is 92 and regular",
+            "BP 120/80 then 12/8",
+            "sat was 94% on RA",
+            "she is 93 kg",
+            "Sodium (135), glucose (98)",
+            "about 1/2 of lunch",
+            "given 1/2 tab",
+        ] {
+            let k = kinds(text);
+            assert!(
+                k.iter()
+                    .all(|(kind, _)| !matches!(kind, PhiKind::Age | PhiKind::Date | PhiKind::Name)),
+                "{text}: {k:?}"
+            );
         }
     }
 

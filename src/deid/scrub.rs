@@ -3,13 +3,15 @@
 //! `[DATE]`, ... and the result is measured against ground-truth spans.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+
+use regex::Regex;
 
 use serde::Serialize;
 
 use super::detector::Detector;
 use super::names::{fold_lower, fold_with_offsets, Names};
-use super::patterns::{merge, tag, Found, Patterns};
+use super::patterns::{compile, merge, tag, Found, Patterns, OLD};
 use crate::clinical::{PhiKind, PhiSpan};
 use crate::hashing::WordMap;
 
@@ -31,6 +33,10 @@ pub struct Scrubber {
     /// The patient's own identifiers, by patient key, folded (lower case,
     /// no accents) and with a name's parts beside it, ready to look for.
     known: HashMap<String, Vec<(PhiKind, String)>>,
+    /// The patient's numbers (phone, SSN, record numbers) as their digits
+    /// alone, by patient key: "455-55-0142" is also "455550142" or
+    /// "455 55 0142" in a note.
+    numbers: HashMap<String, Vec<(PhiKind, String)>>,
     /// The learned detector, the rules' second opinion: a span either
     /// finds is removed.
     detector: Option<Arc<Detector>>,
@@ -52,21 +58,41 @@ impl Scrubber {
     /// cities, whole and as written, in every note.
     pub fn add_patient(&mut self, patient_key: &str, ids: KnownIds) {
         for (kind, v) in &ids.values {
-            if !matches!(kind, PhiKind::Name | PhiKind::City) || v.trim().len() <= 2 {
+            if !matches!(kind, PhiKind::Name | PhiKind::City | PhiKind::Address)
+                || v.trim().len() <= 2
+            {
                 continue;
             }
             // from the first capitalised word: "van der Berg" is found as
-            // "Berg", as before a first name it is written
+            // "Berg", as before a first name it is written; "9 Heron Point"
+            // as "Heron Point", the street without its number
             let mut parts = v
                 .split_whitespace()
                 .skip_while(|w| !w.chars().next().is_some_and(char::is_uppercase));
             let Some(first) = parts.next() else { continue };
             let rest: Vec<String> = parts.map(String::from).collect();
+            if *kind == PhiKind::Address && rest.is_empty() {
+                // one word ("Broadway") is no address in another note
+                continue;
+            }
             let phrases = self.words.entry(first.to_string()).or_default();
             if !phrases.iter().any(|(r, _)| *r == rest) {
                 phrases.push((rest, *kind));
             }
         }
+        let numbers: Vec<(PhiKind, String)> = ids
+            .values
+            .iter()
+            .filter(|(k, _)| matches!(k, PhiKind::Phone | PhiKind::Ssn | PhiKind::Mrn))
+            .map(|(k, v)| {
+                (
+                    *k,
+                    v.chars().filter(char::is_ascii_digit).collect::<String>(),
+                )
+            })
+            .filter(|(_, d)| d.len() >= 7)
+            .collect();
+        self.numbers.insert(patient_key.to_string(), numbers);
         // the record's "Tomás" is the note's "Tomas" or "TOMAS"; a name is
         // also found by its parts (the given name alone, one half of a
         // double surname)
@@ -105,6 +131,9 @@ impl Scrubber {
                 }
             }
         }
+        if let Some(numbers) = self.numbers.get(patient_key).filter(|n| !n.is_empty()) {
+            find_numbers(text, numbers, &mut found);
+        }
         for (start, word) in words(text) {
             for (rest, kind) in self.words.get(word).into_iter().flatten() {
                 if let Some(end) = phrase_end(text, start + word.len(), rest) {
@@ -116,7 +145,13 @@ impl Scrubber {
                 }
             }
         }
-        merge(found)
+        let mut found = merge(found);
+        let before = found.len();
+        after_spans(text, &mut found);
+        if found.len() > before {
+            found = merge(found);
+        }
+        found
     }
 
     /// Replace every span with its tag.
@@ -124,6 +159,124 @@ impl Scrubber {
         let found = self.find(patient_key, text);
         (apply(text, &found), found)
     }
+}
+
+/// Every run of digits in `text` (groups of digits one space, hyphen,
+/// period or slash apart, or in brackets) whose digits are one of
+/// `numbers`'.
+fn find_numbers(text: &str, numbers: &[(PhiKind, String)], out: &mut Vec<Found>) {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if !bytes[i].is_ascii_digit() || (i > 0 && bytes[i - 1].is_ascii_alphanumeric()) {
+            i += 1;
+            continue;
+        }
+        // "(843) 555-0117" from its bracket
+        let start = if i > 0 && bytes[i - 1] == b'(' {
+            i - 1
+        } else {
+            i
+        };
+        let first = i;
+        // the digits, on the stack: no number of a record is longer
+        let mut digits = [0u8; 24];
+        let mut n = 0;
+        let mut end = i;
+        while i < bytes.len() {
+            let b = bytes[i];
+            if b.is_ascii_digit() {
+                if let Some(d) = digits.get_mut(n) {
+                    *d = b;
+                }
+                n += 1;
+                i += 1;
+                end = i;
+            } else if matches!(b, b' ' | b'-' | b'.' | b'/' | b'(' | b')')
+                && bytes.get(i + 1).is_some_and(u8::is_ascii_digit)
+            {
+                i += 1;
+            } else {
+                break;
+            }
+        }
+        let bounded = bytes.get(end).is_none_or(|b| !b.is_ascii_alphanumeric());
+        let digits = &digits[..n.min(digits.len())];
+        if let Some((kind, _)) = numbers
+            .iter()
+            .find(|(_, d)| n >= 7 && d.as_bytes() == digits)
+            .filter(|_| bounded)
+        {
+            out.push(Found {
+                start,
+                end,
+                kind: *kind,
+            });
+        }
+        i = i.max(first + 1);
+    }
+}
+
+/// What a found span says of the words after it: a street address's town
+/// ("18 Birch Hollow Rd, Keene", or on the next line of an address), and a
+/// person's age ("Henrietta (90)", "Mrs Ibarra is 91 and ..."). Appends
+/// to `found` (merged, in order).
+fn after_spans(text: &str, found: &mut Vec<Found>) {
+    static RULES: OnceLock<Option<(Regex, Regex)>> = OnceLock::new();
+    let Some((town, age)) = RULES
+        .get_or_init(|| {
+            let town = compile(
+                r"^(?:,[ \t]*|[ \t]*\r?\n[ \t]*)(\p{Lu}\p{Ll}+(?:[ -]\p{Lu}\p{Ll}+){0,2})(?:,?[ \t]+(?:[A-Z]{2,3}(?-u:\b)|\d{4,5}|[A-Z]{1,2}\d)|,[ \t]*\p{Lu}|[ \t]*(?:\r?\n|$|[.;)]))",
+            )?;
+            let age = compile(&format!(
+                r"^(?:[ \t]?\(((?:9\d|1[0-4]\d))\)|,?[ \t]+(?:is|was|aged?)[ \t]+({OLD})(?:[,;)]|\.(?:\s|$)|[ \t]+(?:and|at|in|on|with|but|when|now|today|years?|yrs?)(?-u:\b)|\s*$))",
+            ))?;
+            Some((town, age))
+        })
+        .as_ref()
+    else {
+        return;
+    };
+    let mut added = Vec::new();
+    for f in found.iter() {
+        // what may follow at all, by its first two bytes: most names and
+        // addresses are followed by neither an age nor a town
+        let next = text.as_bytes().get(f.end..).unwrap_or_default();
+        let first = next.first().copied().unwrap_or(0);
+        let second = next.get(1).copied().unwrap_or(0);
+        let (re, kind) = match f.kind {
+            PhiKind::Address if matches!(first, b',' | b'\n' | b'\r' | b' ' | b'\t') => {
+                (town, PhiKind::City)
+            }
+            PhiKind::Name
+                if matches!(first, b' ' | b'(' | b',' | b'\t')
+                    && matches!(second, b'(' | b'i' | b'w' | b'a' | b' ' | b'0'..=b'9') =>
+            {
+                (age, PhiKind::Age)
+            }
+            _ => continue,
+        };
+        // a town may follow a town ("Lynnwood, Pretoria")
+        let mut at = f.end;
+        for _ in 0..2 {
+            let Some(m) = re
+                .captures(&text[at..])
+                .and_then(|c| c.iter().skip(1).flatten().next())
+            else {
+                break;
+            };
+            added.push(Found {
+                start: at + m.start(),
+                end: at + m.end(),
+                kind,
+            });
+            if kind != PhiKind::City {
+                break;
+            }
+            at += m.end();
+        }
+    }
+    found.extend(added);
 }
 
 /// `text` with each span replaced by its tag.
@@ -406,6 +559,35 @@ mod tests {
         // offsets map back through multi-byte letters
         let (out, _) = s.scrub("P1", "Señor Tomás Núñez-Ødegård, 2023-01-02.");
         assert_eq!(out, "Señor [NAME] [NAME], [DATE].");
+    }
+
+    #[test]
+    fn record_numbers_by_their_digits_a_street_without_its_number_towns_after_addresses_and_ages_after_names(
+    ) {
+        let mut s = Scrubber::new();
+        s.add_patient(
+            "P1",
+            KnownIds {
+                values: vec![
+                    (PhiKind::Ssn, "455-55-0142".into()),
+                    (PhiKind::Phone, "(843) 555-0117".into()),
+                    (PhiKind::Address, "9 Heron Point".into()),
+                    (PhiKind::Name, "Henrietta".into()),
+                ],
+            },
+        );
+        let (out, _) = s.scrub(
+            "P1",
+            "SSN 455 55 0142, old sheet 455550142, phone 843.555.0117; not 14555501420. \
+             From Heron Point. Henrietta (90) is here. Lives at 12 Oak St, Keene. Ward at\n\
+             5 Millers Row\nKinross\nKY13 8AB",
+        );
+        assert_eq!(
+            out,
+            "SSN [SSN], old sheet [SSN], phone [PHONE]; not 14555501420. \
+             From [ADDRESS]. [NAME] ([AGE]) is here. Lives at [ADDRESS], [CITY]. Ward at\n\
+             [ADDRESS]\n[CITY]\n[ZIP]"
+        );
     }
 
     #[test]

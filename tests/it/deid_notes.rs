@@ -42,51 +42,55 @@ const GOAL_RECALL_NAME_DATE: f64 = 0.97;
 const GOAL_RECALL_OTHER: f64 = 0.99;
 const GOAL_PRECISION: f64 = 0.85;
 
-/// Recall floor per kind: the figures measured on 2026-12-04 with the
+/// Recall floor per kind: the figures measured on 2026-12-05 with the
 /// context, dictionary and date-shape rules and the rules written on the
-/// development set (`tests/data/deid-dev/`) rounded DOWN to 0.01 (before
-/// the context rules: name 0.22, date 0.55, address 0.21, age 0.29; before
-/// the development set: date 0.80, mrn 0.81, phone 0.90, address 0.37, age
-/// 0.54), so the test fails on a regression. The goals are
+/// two development sets (`tests/data/deid-dev/`, `deid-dev2/`) rounded
+/// DOWN to 0.01 (before the context rules: name 0.22, date 0.55, address
+/// 0.21, age 0.29; before the first development set: date 0.80, mrn 0.81,
+/// phone 0.90, address 0.37, age 0.54; before the second: name 0.84,
+/// address 0.40, city 0.66, age 0.62), so the test fails on a regression. The goals are
 /// recall 0.97 for names and dates and 0.99 for every other kind, and
 /// precision 0.85; the floors rise as the rules improve (never lowered to
 /// pass).
 const RECALL_FLOORS: [(&str, f64); 12] = [
-    ("name", 0.84),
+    ("name", 0.86),
     ("date", 0.87),
     ("mrn", 0.87),
     ("phone", 1.00),
     ("email", 1.00),
     ("ssn", 0.85),
-    ("address", 0.40),
-    ("city", 0.66),
+    ("address", 0.64),
+    ("city", 0.85),
     ("zip", 0.90),
     ("url", 1.00),
     ("ip", 1.00),
-    ("age", 0.62),
+    ("age", 0.70),
 ];
 /// Recall floor per kind with the learned detector beside the rules (what
-/// `deid` runs by default), measured on 2026-12-04 the same way and
-/// rounded down.
+/// `deid` runs by default), measured on 2026-12-05 the same way and
+/// rounded down (before the second development set: name 0.91, address
+/// 0.61, city 0.76, age 0.62).
 const BOTH_RECALL_FLOORS: [(&str, f64); 12] = [
-    ("name", 0.91),
+    ("name", 0.92),
     ("date", 0.87),
     ("mrn", 0.87),
     ("phone", 1.00),
     ("email", 1.00),
     ("ssn", 0.85),
-    ("address", 0.61),
-    ("city", 0.76),
+    ("address", 0.77),
+    ("city", 0.92),
     ("zip", 1.00),
     ("url", 1.00),
     ("ip", 1.00),
-    ("age", 0.62),
+    ("age", 0.70),
 ];
 /// Precision of the rules with the learned detector: 0.865 measured on
 /// 2026-12-04, 0.867 after titles were kept out of the detector's spans
-/// (the same day); the floor is the goal, as for the rules alone.
+/// (the same day), 0.865 after the second development set's rules
+/// (2026-12-05); the floor is the goal, as for the rules alone.
 const BOTH_PRECISION_FLOOR: f64 = GOAL_PRECISION;
-/// Precision of the rules over all detections: 0.974 measured on 2026-12-04, but
+/// Precision of the rules over all detections: 0.974 measured on 2026-12-04
+/// (0.968 on 2026-12-05), but
 /// precision falls as rules that find more names are added, so the floor
 /// is the goal rather than today's figure.
 const PRECISION_FLOOR: f64 = GOAL_PRECISION;
@@ -202,10 +206,13 @@ fn corpus_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/deid-notes")
 }
 
-/// The development set: notes written to check rules on while writing
-/// them, so the held-out corpus stays unread (see its README).
-fn dev_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/deid-dev")
+/// A development set (`deid-dev`, `deid-dev2`): notes written to check
+/// rules on while writing them, so the held-out corpus stays unread (see
+/// its README).
+fn dev_dir(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
 }
 
 fn load_corpus() -> Vec<CorpusNote> {
@@ -456,27 +463,58 @@ mod dev {
     use super::*;
 
     /// Recall floor per kind with rules and detector, and precision, on
-    /// the development set: measured on 2026-12-04 and rounded down.
+    /// the first development set: measured on 2026-12-04 and rounded down
+    /// (after the second round's rules: before them name 0.78, date 0.97,
+    /// city 0.79, age 0.90).
     const DEV_RECALL_FLOORS: [(&str, f64); 10] = [
-        ("name", 0.78),
-        ("date", 0.97),
+        ("name", 0.92),
+        ("date", 1.00),
         ("mrn", 1.00),
         ("phone", 1.00),
         ("email", 1.00),
         ("ssn", 1.00),
         ("address", 1.00),
-        ("city", 0.79),
+        ("city", 0.89),
         ("zip", 1.00),
-        ("age", 0.90),
+        ("age", 1.00),
+    ];
+    /// The same on the second development set, written after the first
+    /// set's rules (2026-12-04), after the rules written on it, rounded
+    /// down; before them (precision 0.938): name 0.67, date 0.68, MRN
+    /// 0.80, phone 0.94, SSN 0.75, address 0.84, city 0.69, age 0.65.
+    const DEV2_RECALL_FLOORS: [(&str, f64); 10] = [
+        ("name", 0.97),
+        ("date", 0.96),
+        ("mrn", 1.00),
+        ("phone", 1.00),
+        ("email", 1.00),
+        ("ssn", 1.00),
+        ("address", 1.00),
+        ("city", 0.94),
+        ("zip", 1.00),
+        ("age", 1.00),
     ];
     const DEV_PRECISION_FLOOR: f64 = GOAL_PRECISION;
 
     #[test]
     fn recall_and_precision_per_kind() {
-        let notes = load_notes(&dev_dir());
+        check_dev_set("deid-dev", 20, &DEV_RECALL_FLOORS);
+    }
+
+    #[test]
+    fn second_set_recall_and_precision_per_kind() {
+        check_dev_set("deid-dev2", 23, &DEV2_RECALL_FLOORS);
+    }
+
+    /// Score rules and detector on one development set, print the table
+    /// (and the misses with `CARELAB_DEID_DEV_MISSES`), and fail below the
+    /// floors.
+    fn check_dev_set(name: &str, at_least: usize, floors: &[(&str, f64)]) {
+        let dir = dev_dir(name);
+        let notes = load_notes(&dir);
         assert!(
-            notes.len() >= 20,
-            "the development set has {} notes",
+            notes.len() >= at_least,
+            "{name} has {} notes, expected at least {at_least}",
             notes.len()
         );
         let detector = Detector::builtin().expect("the shipped detector loads");
@@ -495,12 +533,12 @@ mod dev {
             truth.extend(n.spans.iter().cloned());
         }
         let scores = score(&texts, &found, &truth);
-        let on = format!("{} (development set)", dev_dir().display());
+        let on = format!("{} (development set)", dir.display());
         print_table_of("rules and detector", &on, &scores);
         let mut below = Vec::new();
-        for (kind, floor) in DEV_RECALL_FLOORS {
-            let recall = scores.get(kind).map_or(0.0, |s| s.recall);
-            if recall < floor {
+        for (kind, floor) in floors {
+            let recall = scores.get(*kind).map_or(0.0, |s| s.recall);
+            if recall < *floor {
                 below.push(format!("{kind} recall {recall:.3} < floor {floor}"));
             }
         }
@@ -508,7 +546,11 @@ mod dev {
         if ratio(tp, detected) < DEV_PRECISION_FLOOR {
             below.push(format!("precision {:.3}", ratio(tp, detected)));
         }
-        assert!(below.is_empty(), "below the floors: {}", below.join("; "));
+        assert!(
+            below.is_empty(),
+            "{name}: below the floors: {}",
+            below.join("; ")
+        );
     }
 
     fn print_misses(n: &CorpusNote, dets: &[Found]) {
