@@ -226,9 +226,12 @@ pub const DEFAULT_MEMORY_MB: u64 = 2048;
 
 /// Bytes in memory per byte of input text that one partition takes at its
 /// peak: its clean records, the copies the features read, and the rows of
-/// the OMOP-like and CDM tables made from them (measured: 1.1 GB for a
-/// 20,000-patient population's 220 MB of CSV in two partitions).
-const MEMORY_PER_INPUT_BYTE: u64 = 10;
+/// the OMOP-like and CDM tables made from them, both held at once (they are
+/// made side by side). Measured on a 20,000-patient population (233 MB of
+/// CSV): from five partitions to three, the peak grew by 11.6 MB per MB of
+/// CSV a partition holds (10.2 when the tables were made one after the
+/// other); twelve leaves a margin.
+const MEMORY_PER_INPUT_BYTE: u64 = 12;
 
 impl IngestOptions {
     /// Bytes of the CDM database the data-quality checks may map: half the
