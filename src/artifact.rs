@@ -290,14 +290,21 @@ impl Manifest {
 
     /// Record the checksum of every regular file under `dir` (recursively),
     /// except the manifest itself and hidden temporary files.
+    /// The files are read on every core (an ingest writes gigabytes).
     pub fn checksum_dir(&mut self, dir: impl AsRef<Path>) -> Result<()> {
         let dir = dir.as_ref();
-        for rel in list_files(dir)? {
-            let key = rel.to_string_lossy().replace('\\', "/");
-            if key == "manifest.json" {
-                continue;
-            }
-            self.files.insert(key, sha256_file(dir.join(&rel))?);
+        let files: Vec<(String, PathBuf)> = list_files(dir)?
+            .into_iter()
+            .map(|rel| (rel.to_string_lossy().replace('\\', "/"), rel))
+            .filter(|(key, _)| key != "manifest.json")
+            .collect();
+        let sums = crate::cores::in_order(
+            files.len(),
+            |_| Ok(()),
+            |_, i| sha256_file(dir.join(&files[i].1)),
+        )?;
+        for ((key, _), sum) in files.into_iter().zip(sums) {
+            self.files.insert(key, sum);
         }
         Ok(())
     }

@@ -12,6 +12,7 @@
 pub mod artifact;
 pub mod audit;
 pub mod clinical;
+pub mod cores;
 pub mod deid;
 pub mod error;
 pub mod eval;

@@ -400,37 +400,15 @@ fn count_all(
     queries: &[(&str, &str)],
     mmap: u64,
 ) -> Result<Vec<u64>> {
-    use std::sync::atomic::{AtomicUsize, Ordering};
     let batches = fold(queries);
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(batches.len())
-        .max(1);
-    let next = AtomicUsize::new(0);
-    let work = || -> Result<Vec<(usize, u64)>> {
-        let conn = open(db, refs, mmap / workers as u64)?;
-        let mut done = Vec::new();
-        loop {
-            let i = next.fetch_add(1, Ordering::Relaxed);
-            let Some(batch) = batches.get(i) else {
-                return Ok(done);
-            };
-            done.extend(batch.queries.iter().copied().zip(count(&conn, batch)?));
-        }
-    };
-    let results: Vec<Result<Vec<(usize, u64)>>> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..workers).map(|_| s.spawn(work)).collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(Error::failure("a CDM check thread panicked (a bug)")))
-            })
-            .collect()
-    });
+    let done = crate::cores::in_order(
+        batches.len(),
+        |threads| open(db, refs, mmap / threads as u64),
+        |conn, i| count(conn, &batches[i]),
+    )?;
     let mut counts = vec![0u64; queries.len()];
-    for r in results {
-        for (i, n) in r? {
+    for (batch, n) in batches.iter().zip(done) {
+        for (&i, n) in batch.queries.iter().zip(n) {
             counts[i] = n;
         }
     }

@@ -153,6 +153,12 @@ impl Stopwatch {
         let now = std::time::Instant::now();
         let took = now - self.at;
         self.at = now;
+        self.add(stage, took);
+    }
+
+    /// Time spent on `stage` apart from the clock's laps: a part of the lap
+    /// before it that ran on a thread of its own, beside other parts.
+    fn add(&mut self, stage: &'static str, took: std::time::Duration) {
         match self.stages.iter_mut().find(|(s, _)| *s == stage) {
             Some((_, t)) => *t += took,
             None => self.stages.push((stage, took)),
@@ -220,9 +226,12 @@ pub const DEFAULT_MEMORY_MB: u64 = 2048;
 
 /// Bytes in memory per byte of input text that one partition takes at its
 /// peak: its clean records, the copies the features read, and the rows of
-/// the OMOP-like and CDM tables made from them (measured: 1.1 GB for a
-/// 20,000-patient population's 220 MB of CSV in two partitions).
-const MEMORY_PER_INPUT_BYTE: u64 = 10;
+/// the OMOP-like and CDM tables made from them, both held at once (they are
+/// made side by side). Measured on a 20,000-patient population (233 MB of
+/// CSV): from five partitions to three, the peak grew by 11.6 MB per MB of
+/// CSV a partition holds (10.2 when the tables were made one after the
+/// other); twelve leaves a margin.
+const MEMORY_PER_INPUT_BYTE: u64 = 12;
 
 impl IngestOptions {
     /// Bytes of the CDM database the data-quality checks may map: half the
@@ -281,6 +290,44 @@ struct ByPerson {
 
 /// A record rejected by a multi-record rule, kept in input order.
 type Rejected = (u64, Quarantined);
+
+/// What checking one table's records against the others gave, filed into
+/// the report once every table is checked.
+#[derive(Default)]
+struct TableChecked {
+    rejected: Vec<Rejected>,
+    /// Records kept, by source.
+    kept: BTreeMap<String, u64>,
+    /// The latest time the end of the data may be taken from.
+    latest: Option<NaiveDateTime>,
+}
+
+impl TableChecked {
+    /// Add what another partition of the table gave.
+    fn add(&mut self, other: TableChecked) {
+        self.rejected.extend(other.rejected);
+        for (source, n) in other.kept {
+            *self.kept.entry(source).or_default() += n;
+        }
+        self.latest = self.latest.max(other.latest);
+    }
+
+    fn keep(&mut self, source: &str) {
+        match self.kept.get_mut(source) {
+            Some(n) => *n += 1,
+            None => {
+                self.kept.insert(source.to_string(), 1);
+            }
+        }
+    }
+}
+
+/// A lock's value; a lock whose holder panicked is a bug (the panic is
+/// raised again when its thread is joined).
+fn lock<T>(m: &std::sync::Mutex<T>) -> Result<std::sync::MutexGuard<'_, T>> {
+    m.lock()
+        .map_err(|_| Error::failure("a thread of ingest panicked holding a lock (a bug)"))
+}
 
 /// Read every source, check, link, and write the clean model to `out`.
 pub fn run(cfg: &PipelineConfig, out: &Path) -> Result<IngestSummary> {
@@ -574,7 +621,7 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, opts: &IngestOptions) -> Resul
         medications: Spill::create(dir, "person-medications", parts)?,
         notes: Spill::create(dir, "person-notes", parts)?,
     };
-    let count_out = |report: &mut QualityReport, source: &str, table: Table| {
+    let count_out = |report: &mut QualityReport, source: &str, table: Table, n: u64| {
         report
             .sources
             .entry(source.to_string())
@@ -582,7 +629,7 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, opts: &IngestOptions) -> Resul
             .tables
             .entry(table.name().to_string())
             .or_default()
-            .out += 1;
+            .out += n;
     };
     let file_rejected = |report: &mut QualityReport,
                          quarantine: &mut BTreeMap<String, Vec<Quarantined>>,
@@ -604,8 +651,7 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, opts: &IngestOptions) -> Resul
     let mut latest_admission: Option<NaiveDateTime> = None;
     let mut n_encounters = 0u64;
     {
-        let spilled =
-            std::mem::replace(&mut pending.encounters, Spill::create(dir, "x", 1)?).finish()?;
+        let spilled = pending.encounters.finish()?;
         let mut rejected = Vec::new();
         for part in 0..spilled.parts() {
             let mut accepted: HashSet<String> = HashSet::new();
@@ -636,7 +682,7 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, opts: &IngestOptions) -> Resul
                 };
                 let mut e = k.value;
                 e.patient_id = persons.key(rank as usize).to_string();
-                count_out(&mut report, &k.source, Table::Encounter);
+                count_out(&mut report, &k.source, Table::Encounter, 1);
                 n_encounters += 1;
                 latest_admission = latest_admission.max(Some(e.admit_time));
                 sites.insert(k.source.clone());
@@ -713,81 +759,113 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, opts: &IngestOptions) -> Resul
         Some(person)
     };
     let person_key = |rank: u32| persons.key(rank as usize).to_string();
-    let mut counts = [0u64; 4];
-    // the latest result the features read, and the latest order: the end
-    // of the data when there are no encounters
-    let mut latest_event: Option<NaiveDateTime> = None;
+    // A table's duplicates are its own and meet in one partition of it,
+    // and its references go to the persons and encounters settled above:
+    // every partition of every table can be checked apart. So they are
+    // checked on every core, each partition's kept records encoded on its
+    // thread and appended to their person partitions at its end (read
+    // back, they are put in the order of the input again), and what each
+    // gave is filed into the report and the quarantine in the order of the
+    // tables and partitions, as on one core.
     macro_rules! check_table {
-        ($field:ident, $table:expr, $n:expr, |$v:ident| $id:expr, $pid:expr, $enc:expr, $set:expr, $latest:expr) => {{
-            let spilled =
-                std::mem::replace(&mut pending.$field, Spill::create(dir, "x", 1)?).finish()?;
-            let mut rejected = Vec::new();
-            for part in 0..spilled.parts() {
+        ($field:ident, |$v:ident| $id:expr, $pid:expr, $enc:expr, $set:expr, $latest:expr) => {{
+            let spilled = pending.$field.finish()?;
+            let to = std::sync::Mutex::new(&mut by_person.$field);
+            move |table: Table, part: usize| -> Result<TableChecked> {
+                let mut c = TableChecked::default();
+                let mut batch = lock(&to)?.batch();
                 let mut seen = HashSet::new();
                 for k in spilled.take(part)? {
                     let r = KeptRef::of(&k);
                     let $v = &k.value;
                     let Some(rank) =
-                        check_event(&mut rejected, &mut seen, $table, $id, &r, $pid, $enc)
+                        check_event(&mut c.rejected, &mut seen, table, $id, &r, $pid, $enc)
                     else {
                         continue;
                     };
                     let mut $v = k.value;
                     $set(&mut $v, person_key(rank));
                     if let Some(t) = $latest(&$v) {
-                        latest_event = latest_event.max(Some(t));
+                        c.latest = c.latest.max(Some(t));
                     }
-                    count_out(&mut report, &k.source, $table);
-                    counts[$n] += 1;
-                    by_person
-                        .$field
-                        .push(person_part(rank), &(k.seq, (k.source, $v)))?;
+                    c.keep(&k.source);
+                    batch.push(person_part(rank), &(k.seq, (k.source, $v)));
                 }
+                lock(&to)?.append(batch)?;
+                Ok(c)
             }
-            file_rejected(&mut report, &mut quarantine, rejected);
         }};
     }
-    check_table!(
+    let observations = check_table!(
         observations,
-        Table::Observation,
-        0,
         |m| &m.obs.observation_id,
         &m.obs.patient_id,
         Some(m.obs.encounter_id.as_str()).filter(|e| !e.is_empty()),
         |m: &mut MappedObservation, p| m.obs.patient_id = p,
         |m: &MappedObservation| m.measure.is_some().then_some(m.obs.time)
     );
-    check_table!(
+    let conditions = check_table!(
         conditions,
-        Table::Condition,
-        1,
         |c| &c.condition_id,
         &c.patient_id,
         c.encounter_id.as_deref(),
         |c: &mut Condition, p| c.patient_id = p,
         |_: &Condition| None
     );
-    check_table!(
+    let medications = check_table!(
         medications,
-        Table::Medication,
-        2,
         |m| &m.medication_id,
         &m.patient_id,
         Some(m.encounter_id.as_str()),
         |m: &mut Medication, p| m.patient_id = p,
         |m: &Medication| Some(m.authored_time)
     );
-    check_table!(
+    let notes = check_table!(
         notes,
-        Table::Note,
-        3,
         |n| &n.note_id,
         &n.patient_id,
         Some(n.encounter_id.as_str()).filter(|e| !e.is_empty()),
         |n: &mut Note, p| n.patient_id = p,
         |_: &Note| None
     );
+    type Check<'a> = &'a (dyn Fn(Table, usize) -> Result<TableChecked> + Sync);
+    let checks: [Check; 4] = [&observations, &conditions, &medications, &notes];
+    let tables = [
+        Table::Observation,
+        Table::Condition,
+        Table::Medication,
+        Table::Note,
+    ];
+    // the largest table first, so that the small ones fill the cores' ends
+    let jobs: Vec<(usize, usize)> = (0..tables.len())
+        .flat_map(|t| (0..parts).map(move |part| (t, part)))
+        .collect();
+    let done = crate::cores::in_order(
+        jobs.len(),
+        |_| Ok(()),
+        |_, i| {
+            let (t, part) = jobs[i];
+            checks[t](tables[t], part)
+        },
+    )?;
+    let mut checked: Vec<TableChecked> = tables.iter().map(|_| TableChecked::default()).collect();
+    for ((t, _), c) in jobs.iter().zip(done) {
+        checked[*t].add(c);
+    }
+    drop((observations, conditions, medications, notes));
     drop(person_of_encounter);
+    let mut counts = [0u64; 4];
+    // the latest result the features read, and the latest order: the end
+    // of the data when there are no encounters
+    let mut latest_event: Option<NaiveDateTime> = None;
+    for ((table, checked), n) in tables.into_iter().zip(checked).zip(&mut counts) {
+        for (source, &kept) in &checked.kept {
+            count_out(&mut report, source, table, kept);
+            *n += kept;
+        }
+        latest_event = latest_event.max(checked.latest);
+        file_rejected(&mut report, &mut quarantine, checked.rejected);
+    }
     let [n_observations, n_conditions, n_medications, n_notes] = counts;
 
     // 4. counts per source and table must reconcile
@@ -877,24 +955,7 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, opts: &IngestOptions) -> Resul
             (flip(encs), flip(obs), flip(conds), flip(meds), flip(notes));
         clock.lap("read a partition back");
 
-        let analysis = analysis_of(&in_part, &encs, &obs, &conds, &meds, data_end);
-        for row in &analysis {
-            analysis_csv
-                .serialize(row)
-                .map_err(|e| Error::failure(format!("{}: {e}", analysis_path.display())))?;
-        }
-        n_analysis += analysis.len() as u64;
-        drop(analysis);
-        clock.lap("analysis table");
-
-        for (w, t) in omop_writers
-            .iter_mut()
-            .zip(omop_tables(&in_part, &encs, &obs, &conds, &meds, &notes))
-        {
-            w.append(&t)?;
-        }
-        clock.lap("OMOP-like tables");
-        let (tables, ids) = cdm.part(&super::cdm::CleanModel {
+        let model = super::cdm::CleanModel {
             persons: &in_part,
             first_person_id,
             encounters: &encs,
@@ -902,30 +963,72 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, opts: &IngestOptions) -> Resul
             conditions: &conds,
             medications: &meds,
             notes: &notes,
-        })?;
-        clock.lap("CDM rows");
-        cdm_writer.append(&tables)?;
-        clock.lap("CDM database and Parquet");
-        let w = match &mut identifiers {
-            Some(w) => w,
-            slot => slot.insert(ids.writer(out)?),
         };
-        w.append(&ids)?;
-        clock.lap("identifiers");
+        // The analysis and OMOP-like tables read the partition as the CDM
+        // does and write other files, so they are made on a second core
+        // while this one makes the CDM's. Each side appends to its own
+        // files in person order, so no output depends on which is faster.
+        let (model_side, cdm_side) = std::thread::scope(|s| {
+            let model_side = s.spawn(|| {
+                let at = std::time::Instant::now();
+                let n = model_tables(
+                    &model,
+                    data_end,
+                    (&mut analysis_csv, &analysis_path),
+                    &mut omop_writers,
+                )?;
+                Ok::<_, Error>((n, at.elapsed()))
+            });
+            let cdm_side = (|| {
+                let at = std::time::Instant::now();
+                let (tables, ids) = cdm.part(&model)?;
+                cdm_writer.append(&tables)?;
+                drop(tables);
+                let w = match &mut identifiers {
+                    Some(w) => w,
+                    slot => slot.insert(ids.writer(out)?),
+                };
+                w.append(&ids)?;
+                Ok::<_, Error>(at.elapsed())
+            })();
+            let model_side = model_side
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (model_side, cdm_side)
+        });
+        let (rows, model_took) = model_side?;
+        let cdm_took = cdm_side?;
+        n_analysis += rows;
+        clock.lap("analysis, OMOP-like and CDM tables, on two cores");
+        clock.add("  on one: analysis and OMOP-like tables", model_took);
+        clock.add("  on the other: CDM rows, database and Parquet", cdm_took);
     }
     drop(scratch);
-    for w in omop_writers {
-        w.finish()?;
-    }
-    cdm_writer.finish()?;
-    match identifiers {
-        Some(w) => w.finish()?,
-        None => super::cdm::identifiers_table().write(out)?,
-    }
-    analysis_csv
-        .into_inner()
-        .map_err(|e| Error::io(&analysis_path, e.into_error()))?
-        .commit()?;
+    // SQLite indexes the CDM database on this core while the other files
+    // are closed and synced to disk on another
+    let (files, cdm_done) = std::thread::scope(|s| {
+        let files = s.spawn(|| -> Result<()> {
+            for w in omop_writers {
+                w.finish()?;
+            }
+            match identifiers {
+                Some(w) => w.finish()?,
+                None => super::cdm::identifiers_table().write(out)?,
+            }
+            analysis_csv
+                .into_inner()
+                .map_err(|e| Error::io(&analysis_path, e.into_error()))?
+                .commit()?;
+            Ok(())
+        });
+        let cdm_done = cdm_writer.finish();
+        let files = files
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (files, cdm_done)
+    });
+    files?;
+    cdm_done?;
     clock.lap("finish the files and index the CDM database");
     report.cdm_checks = super::cdm_checks::run(&out.join("cdm.sqlite"), opts.mmap_bytes())?;
     clock.lap("CDM data-quality checks");
@@ -1064,6 +1167,45 @@ fn linkage_outputs(
         weights: mpi.estimation.is_some().then(|| mpi.weights.clone()),
         estimation: mpi.estimation.clone(),
     })
+}
+
+/// The outputs of a partition made from its clean model as it is: its
+/// analysis rows, appended to `analysis` (the writer and its path), and its
+/// OMOP-like tables, appended to `omop` (in `omop_tables`' order). Returns
+/// the number of analysis rows.
+fn model_tables(
+    m: &super::cdm::CleanModel,
+    data_end: NaiveDateTime,
+    (analysis, path): (&mut csv::Writer<AtomicFile>, &Path),
+    omop: &mut [super::omop::TableWriter],
+) -> Result<u64> {
+    let rows = analysis_of(
+        m.persons,
+        m.encounters,
+        m.observations,
+        m.conditions,
+        m.medications,
+        data_end,
+    );
+    for row in &rows {
+        analysis
+            .serialize(row)
+            .map_err(|e| Error::failure(format!("{}: {e}", path.display())))?;
+    }
+    let n = rows.len() as u64;
+    drop(rows);
+    let tables = omop_tables(
+        m.persons,
+        m.encounters,
+        m.observations,
+        m.conditions,
+        m.medications,
+        m.notes,
+    );
+    for (w, t) in omop.iter_mut().zip(tables) {
+        w.append(&t)?;
+    }
+    Ok(n)
 }
 
 /// The analysis rows of some persons (in the order of their ids) from their

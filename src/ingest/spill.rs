@@ -342,6 +342,35 @@ impl<T: Codec> Spill<T> {
 
     /// Append `value` to partition `part`.
     pub fn push(&mut self, part: usize, value: &T) -> Result<()> {
+        self.head.clear();
+        encode(value, &mut self.buf, &mut self.head);
+        let record = std::mem::take(&mut self.head);
+        let written = self.write(part, &record);
+        self.head = record;
+        written
+    }
+
+    /// An empty batch of records for this spill's partitions.
+    pub fn batch(&self) -> Batch<T> {
+        Batch {
+            parts: vec![Vec::new(); self.parts()],
+            buf: Vec::new(),
+            _kind: std::marker::PhantomData,
+        }
+    }
+
+    /// Append the records of `batch`, each partition's in the order pushed.
+    pub fn append(&mut self, batch: Batch<T>) -> Result<()> {
+        for (part, bytes) in batch.parts.iter().enumerate() {
+            if !bytes.is_empty() {
+                self.write(part, bytes)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Append encoded records to partition `part`'s file, made on first use.
+    fn write(&mut self, part: usize, records: &[u8]) -> Result<()> {
         let path = &self.paths[part];
         let file = match &mut self.files[part] {
             Some(f) => f,
@@ -350,14 +379,8 @@ impl<T: Codec> Spill<T> {
                 File::create(path).at(path)?,
             )),
         };
-        self.buf.clear();
-        value.put(&mut self.buf);
-        self.head.clear();
-        put_u64(&mut self.head, self.buf.len() as u64);
-        file.write_all(&self.head)
-            .and_then(|_| file.write_all(&self.buf))
-            .at(path)?;
-        self.bytes += (self.head.len() + self.buf.len()) as u64;
+        file.write_all(records).at(path)?;
+        self.bytes += records.len() as u64;
         Ok(())
     }
 
@@ -375,6 +398,31 @@ impl<T: Codec> Spill<T> {
             _kind: std::marker::PhantomData,
         })
     }
+}
+
+/// Records for a spill, encoded away from it (on a thread of their own,
+/// which need not wait for the spill's files) and written by
+/// [`Spill::append`], as `push` would have written them.
+pub struct Batch<T> {
+    parts: Vec<Vec<u8>>,
+    buf: Vec<u8>,
+    _kind: std::marker::PhantomData<T>,
+}
+
+impl<T: Codec> Batch<T> {
+    /// Add `value` to partition `part`.
+    pub fn push(&mut self, part: usize, value: &T) {
+        encode(value, &mut self.buf, &mut self.parts[part]);
+    }
+}
+
+/// Append `value` to `out` as a spill file holds it: its length, then its
+/// bytes (encoded into `buf` first, to know the length).
+fn encode<T: Codec>(value: &T, buf: &mut Vec<u8>, out: &mut Vec<u8>) {
+    buf.clear();
+    value.put(buf);
+    put_u64(out, buf.len() as u64);
+    out.extend_from_slice(buf);
 }
 
 /// A finished spill, read a partition at a time.
@@ -519,11 +567,30 @@ mod tests {
                 (i, obs(i, v, m))
             })
             .collect();
+        // the first half pushed, the rest encoded in a batch and appended:
+        // the files are the same as if every record were pushed
+        let mut pushed: Spill<(u64, MappedObservation)> =
+            Spill::create(dir.path(), "all", 3).unwrap();
+        let mut batch = s.batch();
         for w in &written {
-            s.push(part_of(&w.1.obs.observation_id, 3), w).unwrap();
+            let part = part_of(&w.1.obs.observation_id, 3);
+            pushed.push(part, w).unwrap();
+            match w.0 < 5 {
+                true => s.push(part, w).unwrap(),
+                false => batch.push(part, w),
+            }
         }
+        s.append(batch).unwrap();
         assert!(s.bytes() > 0);
+        assert_eq!(s.bytes(), pushed.bytes());
+        pushed.finish().unwrap();
         let done = s.finish().unwrap();
+        for p in 0..3 {
+            assert_eq!(
+                std::fs::read(dir.path().join(format!("obs-{p}.bin"))).unwrap(),
+                std::fs::read(dir.path().join(format!("all-{p}.bin"))).unwrap()
+            );
+        }
         let mut back = Vec::new();
         for p in 0..3 {
             let part = done.take(p).unwrap();
