@@ -494,6 +494,24 @@ mod dev {
         ("zip", 1.00),
         ("age", 1.00),
     ];
+    /// The same on the third development set, written before the third
+    /// round of rules (2026-12-05) in styles and by writers the first two
+    /// sets lack (OCR'd letters, smart-phrase tables, dictation, portal and
+    /// text messages, lab, pathology, insurance, consent, transfer forms,
+    /// NZ, Nigerian, Philippine, Singapore and German-English writing),
+    /// as measured before those rules (precision 0.891), rounded down.
+    const DEV3_RECALL_FLOORS: [(&str, f64); 10] = [
+        ("name", 0.80),
+        ("date", 0.74),
+        ("mrn", 0.74),
+        ("phone", 1.00),
+        ("email", 1.00),
+        ("ssn", 0.77),
+        ("address", 0.76),
+        ("city", 0.96),
+        ("zip", 1.00),
+        ("age", 0.78),
+    ];
     const DEV_PRECISION_FLOOR: f64 = GOAL_PRECISION;
 
     #[test]
@@ -504,6 +522,11 @@ mod dev {
     #[test]
     fn second_set_recall_and_precision_per_kind() {
         check_dev_set("deid-dev2", 23, &DEV2_RECALL_FLOORS);
+    }
+
+    #[test]
+    fn third_set_recall_and_precision_per_kind() {
+        check_dev_set("deid-dev3", 26, &DEV3_RECALL_FLOORS);
     }
 
     /// Score rules and detector on one development set, print the table
