@@ -499,18 +499,20 @@ mod dev {
     /// sets lack (OCR'd letters, smart-phrase tables, dictation, portal and
     /// text messages, lab, pathology, insurance, consent, transfer forms,
     /// NZ, Nigerian, Philippine, Singapore and German-English writing),
-    /// as measured before those rules (precision 0.891), rounded down.
+    /// after the rules written on it, rounded down (precision 0.906);
+    /// before them (precision 0.891): name 0.80, date 0.74, MRN 0.74,
+    /// SSN 0.77, address 0.76, city 0.96, age 0.78.
     const DEV3_RECALL_FLOORS: [(&str, f64); 10] = [
-        ("name", 0.80),
-        ("date", 0.74),
-        ("mrn", 0.74),
+        ("name", 0.95),
+        ("date", 0.98),
+        ("mrn", 1.00),
         ("phone", 1.00),
         ("email", 1.00),
-        ("ssn", 0.77),
-        ("address", 0.76),
-        ("city", 0.96),
+        ("ssn", 1.00),
+        ("address", 0.97),
+        ("city", 1.00),
         ("zip", 1.00),
-        ("age", 0.78),
+        ("age", 1.00),
     ];
     const DEV_PRECISION_FLOOR: f64 = GOAL_PRECISION;
 
