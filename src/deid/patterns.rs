@@ -36,7 +36,7 @@ pub fn is_title(word: &str) -> bool {
 
 /// The words that end a street's name (and a few that a street is named
 /// by in British, Irish, Indian and Australian addresses).
-const STREET: &str = "Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|Ter|Circle|Cir|Parkway|Pkwy|Highway|Hwy|Trail|Trl|Square|Sq|Crescent|Cres|Close|Alley|Pike|Loop|Row|Plaza|Ridge|Run|Path|Walk|Hill|Heights|Hts|Gardens|Mews|View|Point|Bend|Crossing|Xing|Cove|Glen|Hollow|Landing|Manor|Meadows?|Park|Pass|Ranch|Shore|Springs|Valley|Vista|Turnpike|Tpke|Expressway|Expy|Freeway|Fwy|Green|Grove|Rise|Parade|Esplanade|Quay|Wharf|Vale|Causeway|Commons|Estates|Cross|Wynd|Gate|Yard|Bypass|Marg|Nagar|Sideroad|Line";
+const STREET: &str = "Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|Ter|Circle|Cir|Parkway|Pkwy|Highway|Hwy|Trail|Trl|Square|Sq|Crescent|Cres|Close|Alley|Pike|Loop|Row|Plaza|Ridge|Run|Path|Walk|Hill|Heights|Hts|Gardens|Mews|View|Point|Bend|Crossing|Xing|Cove|Glen|Hollow|Landing|Manor|Meadows?|Park|Pass|Ranch|Shore|Springs|Valley|Vista|Turnpike|Tpke|Expressway|Expy|Freeway|Fwy|Green|Grove|Rise|Parade|Esplanade|Quay|Wharf|Vale|Causeway|Commons|Estates|Cross|Wynd|Gate|Yard|Bypass|Marg|Nagar|Sideroad|Line|Knolls?|Trace|Trce|Creek|Crk|Bluffs?|Harbou?r|Crest|Chase|Circuit|Dale|Fields?|Gdns|Spur|Summit|Woods|Mills?|Orchard|Lakes?|Canyon|Hills|Village|Heath|Downs|Brae";
 
 /// A unit after a street address: apartment, suite, lot, building ...
 /// (an address and its parts are on one line: `\s` would join a date at
@@ -181,7 +181,7 @@ fn specs() -> Vec<(PhiKind, String, usize)> {
             (PhiKind::Age, r"(?i)\bin\s+(?:his|her|their|the)\s+(?:(?:early|mid|late)[- ])?((?:90|100)['’]?s|nineties)\b".into(), 1),
             (PhiKind::Age, r"(?i)\b(?:ninety|(?:one|a)[- ]hundred)(?:[- ](?:and[- ])?(?:one|two|three|four|five|six|seven|eight|nine))?[- ](?:years?|yrs?|yo|y/o)(?:[- ]old)?\b|\b(?:nonagenarian|centenarian)\b".into(), 0),
             (PhiKind::Age, r"(?i)\b(?:age[d]?|aged)(?:\s*/\s*(?:sex|gender))?(?:\s+(?:at|on)\s+[a-z]+)?\s*:?\s*((?:9\d|1[0-4]\d)|(?:ninety|one hundred)(?:[- ](?:one|two|three|four|five|six|seven|eight|nine))?)\b".into(), 1),
-            (PhiKind::Age, format!(r"(?i)\b(?:age\s+of|turned|turning|turns)\s+({OLD})\b|\b((?:9\d|1[0-4]\d))\s+years\s+of\s+age\b|\b((?:9\d|1[0-4]\d))(?:st|nd|rd|th)\s+birthday\b"), usize::MAX),
+            (PhiKind::Age, format!(r"(?i)\b(?:age\s+of|turned|turning|turns)\s+({OLD})\b|\b((?:9\d|1[0-4]\d))\s+(?:years?|yrs?)\.?\s+of\s+age\b|\b((?:9\d|1[0-4]\d))(?:st|nd|rd|th)\s+birthday\b"), usize::MAX),
             (PhiKind::Age, r"(?:^|[\s(,])((?:9\d|1[0-4]\d))(?:M|F|yo[MF]?)(?:[\s),.;:]|$)".into(), 1),
             // the sex, then the age: F/92, M 94
             (PhiKind::Age, format!(r"\b[MF]\s?/\s?({OLD})\b"), 1),
@@ -192,8 +192,11 @@ fn specs() -> Vec<(PhiKind, String, usize)> {
             // a person, then their age: "she is 93,", "Pt was 95 at ...",
             // "lived to 101", "died at 97" (never a measurement: no unit
             // after it); after a name, `Scrubber::find` reads "Henrietta (90)"
-            (PhiKind::Age, format!(r"(?i)\b(?:she|he|who|pt|patient|mother|father|husband|wife|sister|brother|mom|dad)(?:\s+(?:is|was|will\s+be|'s|turned|turns|is\s+now|was\s+then))\s+({OLD})(?:[,;)]|\.(?:\s|$)|\s+(?:and|at|in|on|with|but|when|now|today|this|next|last|years?|yrs?)\b|\s*$)"), 1),
+            (PhiKind::Age, format!(r"(?i)\b(?:she|he|who|pt|patient|mother|father|husband|wife|sister|brother|mom|dad)(?:\s+(?:is|was|will\s+be|'s|turned|turns|is\s+now|was\s+then)|['’]s|['’]ll\s+be)\s+({OLD})(?:[,;)]|\.(?:\s|$)|\s+(?:and|at|in|on|with|but|when|now|today|this|next|last|years?|yrs?)\b|\s*$)"), 1),
             (PhiKind::Age, format!(r"(?i)\b(?:pt|patient|wife|husband|spouse|partner|mother|father|sister|brother|son|daughter)(?:'s)?\s+\(({OLD})\)"), 1),
+            // "her father, 96, lives ...", "a woman of 94"
+            (PhiKind::Age, format!(r"(?i)\b(?:wife|husband|spouse|partner|mother|father|sister|brother|aunt|uncle|widow|widower|mom|dad),\s+({OLD}),"), 1),
+            (PhiKind::Age, format!(r"(?i)\b(?:man|woman|lady|gentleman|gent|widow|widower|patient)\s+of\s+({OLD})\b(?:[,;)]|\.(?:\s|$)|\s+(?:who|with|and|years?|yrs?)\b)"), 1),
             (PhiKind::Age, format!(r"(?i)\b(?:lived\s+to|lived\s+until|died\s+at|passed\s+(?:away\s+)?at|death\s+at|at\s+age)\s+({OLD})\b"), 1),
             (PhiKind::Name, format!(r"\b(?:{TITLES}|dr|prof)\.?\s+(?:(?:{TITLES}|med)\.?\s+)*((?:[A-Z]\.\s?){{0,2}}(?:(?:van|von|de|der|den|del|della|di|da|du|le|la|al|el|bin|ibn|ter|ten)[\s-]+){{0,2}}\p{{Lu}}[\p{{L}}'’-]+(?:\s+(?:(?:van|von|de|der|den|del|della|di|da|du|le|la|al|el|bin|ibn|ter|ten)[\s-]+){{0,2}}\p{{Lu}}[\p{{L}}'’-]+){{0,2}})"), 1),
             (PhiKind::Name, format!(r"(?i:\b(?:patient name|name|pt|patient|resident|member|guarantor|decedent|subscriber|insured|client)\s*:\s*(?:(?:{TITLES})\.?\s+)?)((?:[A-Z]\.\s?)?[A-Z][a-zA-Z'-]+(?:(?:,[ \t]?| )[A-Z][a-zA-Z'-]+){{0,2}}(?: [A-Z]\b)?)"), 1),
@@ -503,6 +506,20 @@ mod tests {
             ("SSN: ***-**-0137 DL", PhiKind::Ssn, "***-**-0137"),
             ("pt SS ***-**-0137 DL", PhiKind::Ssn, "0137"),
             ("a pleasant  91 -year-old", PhiKind::Age, "91"),
+            ("she's 93 and sharp", PhiKind::Age, "93"),
+            ("her father, 96, lives alone", PhiKind::Age, "96"),
+            ("a woman of 94 with CHF", PhiKind::Age, "94"),
+            ("Pt is 92 yrs of age", PhiKind::Age, "92"),
+            (
+                "moved to 40 Cedar Knoll Ct",
+                PhiKind::Address,
+                "40 Cedar Knoll Ct",
+            ),
+            (
+                "lives at 7 Fox Chase, Leeds",
+                PhiKind::Address,
+                "7 Fox Chase",
+            ),
             ("AGE/SEX: 94/F   ADMIT", PhiKind::Age, "94"),
             ("At ninety-two, with diabetes", PhiKind::Age, "ninety-two"),
             ("she is \"ninety and a half\"", PhiKind::Age, "ninety"),
@@ -567,6 +584,9 @@ mod tests {
             "smoked 1 ppd x 40 yrs, quit age 70",
             "92 steps/min; weight 90 lb",
             "sister (87) visits",
+            "her father, 86, lives alone",
+            "a man of 64 with CHF",
+            "she's 92% on room air",
             "sat ninety-two percent",
             "took 2 tabs #30 dispensed",
             "Route of administration: oral",
