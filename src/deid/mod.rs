@@ -2,6 +2,7 @@
 //! sets, keyed pseudonyms, note scrubbing, k-anonymity and the PHI scanner.
 
 pub mod dataset;
+pub mod dates;
 pub mod detector;
 pub mod detector_train;
 pub mod kanon;

@@ -129,15 +129,29 @@ const NAME_RUN: &str = concat!(
     r")"
 );
 
+/// A name written surname first, as lists and headers do: "Tran,
+/// Minh-Chau", "OKONKWO, CHIDI", "Caudill,Everett W" (capitals allowed,
+/// a middle initial after).
+const INVERTED_RUN: &str =
+    r"(\p{Lu}[\p{L}'’-]+,[ \t]?\p{Lu}[\p{L}'’-]+(?:[ \t]+\p{Lu}(?:\.|(?-u:\b)))?)";
+
+/// A first name in lower case, as text and portal messages write it ("my
+/// wife jiyeon", "hi priya"): kept only where the census lists it.
+const LOWER_WORD: &str = r"(\p{Ll}[\p{Ll}'’-]+)";
+
+/// The words before a name in a message: greetings, "this is", and a
+/// relative after "my", "his", "her".
+const MESSAGE_CONTEXT: &str = r"hi|hello|hey|dear|thanks|thank you|thx|this is|it'?s|(?:my|his|her|your|our)[ \t]+(?:{RELATIVES})";
+
 /// An organisation's name: capitalised words, with the small words inside
 /// such names ("Bank of America", "St. Mary's", "Smith & Sons").
 const ORG_RUN: &str = r"(\p{Lu}[\p{L}'’.&-]*(?:[ \t]+(?:(?:of|and|&|the|for|de|la|at)[ \t]+)?\p{Lu}[\p{L}'’.&-]*){0,5})";
 
-const RELATIVES: &str = r"daughter|son|wife|husband|spouse|partner|companion|mother|father|mom|dad|sister|brother|aunt|uncle|niece|nephew|cousin|grandson|granddaughter|grand-daughter|grandmother|grandfather|grandma|grandpa|grandchild|grand-nephew|grand-niece|great-grandson|great-granddaughter|fianc[ée]e?|boyfriend|girlfriend|neighbou?r|friend|roommate|landlord|landlady|caregiver|carer|guardian|step-?(?:son|daughter|mother|father)|(?:son|daughter|sister|brother|mother|father)-in-law|proxy|poa|hcp|emergency contact|next of kin|contact person|attendant|driver|super|superintendent";
+const RELATIVES: &str = r"daughter|dtr|dau|son|wife|husband|spouse|partner|companion|mother|father|mom|dad|sister|brother|aunt|uncle|niece|nephew|cousin|grandson|granddaughter|grand-daughter|grandmother|grandfather|grandma|grandpa|grandchild|grand-nephew|grand-niece|great-grandson|great-granddaughter|fianc[ée]e?|boyfriend|girlfriend|neighbou?r|friend|roommate|landlord|landlady|caregiver|carer|guardian|step-?(?:son|daughter|mother|father)|(?:son|daughter|sister|brother|mother|father)-in-law|proxy|poa|hcp|emergency contact|next of kin|contact person|attendant|driver|super|superintendent";
 
-const ROLES: &str = r"pcp|gp|primary care(?: physician| provider| doctor)?|attending(?: physician)?|resident|registrar|reg|sho|consultant|intern|fellow|surgeon|intensivist|cardiologist|oncologist|nephrologist|neurologist|pulmonologist|psychiatrist|optometrist|podiatrist|dentist|midwife|paramedic|hospitalist|physician|provider|nurse|charge rn|therapist|social worker|case manager|care manager|coordinator|interpreter|translator|aide|care aide|tech|technician|scribe|clerk|chaplain|pharmacist|dietitian|seen by|evaluated by|examined by|discussed with|spoke with|spoke to|signed[ \t]*:|signed by|dictated by|electronically signed by|cosigned by|referred by|referring(?: physician| provider| optometrist)?|handoff to|report (?:called )?to|rounds (?:with|w/)";
+const ROLES: &str = r"pcp|gp|primary care(?: physician| provider| doctor)?|attending(?: physician)?|resident|registrar|reg|sho|consultant|intern|fellow|surgeon|intensivist|cardiologist|oncologist|nephrologist|neurologist|pulmonologist|psychiatrist|optometrist|podiatrist|dentist|midwife|paramedic|hospitalist|physician|provider|nurse|charge rn|therapist|social worker|case manager|care manager|coordinator|interpreter|translator|aide|care aide|tech|technician|scribe|clerk|chaplain|pharmacist|dietitian|seen by|evaluated by|examined by|discussed with|spoke with|spoke to|signed[ \t]*:|signed by|dictated by|electronically signed by|cosigned by|referred by|referring(?: physician| provider| optometrist)?|handoff to|report (?:called )?to|rounds (?:with|w/)|(?:read|reviewed|amended|pronounced|verified|witnessed|transcribed|submitted) by|submitting(?: physician| provider)?|copy to|cc[ \t]*:|witness|signature|transcriptionist|contact[ \t]*:|goes by|known as|a\.?k\.?a\.?|nicknamed";
 
-const CREDENTIALS: &str = r"M\.?D\.?|D\.?O\.?|R\.?N\.?|N\.?P\.?|PA-C|APRN|ARNP|FNP|DNP|CRNA|LPN|LCSW|MSW|PharmD|Ph\.?D\.?";
+const CREDENTIALS: &str = r"M\.?D\.?|D\.?O\.?|R\.?N\.?|N\.?P\.?|PA-C|APRN|ARNP|FNP|DNP|CRNA|LPN|LCSW|MSW|PharmD|Ph\.?D\.?|MLS|MLT|CLS|RRT|CNA";
 
 const ORG_CONTEXT: &str = r"works?|worked|working|employed|retired|volunteers?";
 
@@ -156,6 +170,10 @@ const PLACE_CONTEXT: &str = r"lives in|living in|moved to|moved from|relocated t
 enum Run {
     /// A person: leading words that are no name are dropped.
     Person,
+    /// A first name in lower case: kept only if the census lists it.
+    LowerFirst,
+    /// Initials ("-- jd", "transcriptionist kmb"): kept as they are.
+    Initials,
     /// An organisation: kept whole unless every word is no name.
     Org,
 }
@@ -221,9 +239,30 @@ impl Names {
             ),
             (
                 format!(
-                    r"(?i:(?-u:\b)(?:{ROLES}))[ \t]*:?[ \t]*(?:(?i:{TITLES})\.?[ \t]+)?{NAME_RUN}"
+                    r"(?i:(?-u:\b)(?:{ROLES}))[ \t]*:?[ \t]*[\x22“]?(?:(?i:{TITLES})\.?[ \t]+)?{NAME_RUN}"
                 ),
                 Run::Person,
+                PhiKind::Name,
+            ),
+            (
+                format!(r"(?i:(?-u:\b)(?:{ROLES}))[ \t]*:?[ \t]*{INVERTED_RUN}"),
+                Run::Person,
+                PhiKind::Name,
+            ),
+            (
+                format!(
+                    r"(?i:(?-u:\b)(?:{}))[ \t,:]+{LOWER_WORD}",
+                    MESSAGE_CONTEXT.replace("{RELATIVES}", RELATIVES)
+                ),
+                Run::LowerFirst,
+                PhiKind::Name,
+            ),
+            // initials as a signature or after a role, alone at a line's end
+            (
+                format!(
+                    r"(?m)(?:^[ \t]*(?:--|—|–|/s/)|(?i:(?-u:\b)(?:{ROLES})))[ \t]*([A-Za-z]{{2,3}})[ \t]*$"
+                ),
+                Run::Initials,
                 PhiKind::Name,
             ),
             (
@@ -262,7 +301,7 @@ impl Names {
             any_context: compile_set(context.iter().map(|(r, _, _)| r.as_str())),
             context,
             credential: compile(&format!(r"(?-u:\b)(?:{CREDENTIALS})(?-u:\b|$)")),
-            before_credential: compile(&format!(r"{NAME_RUN},?[ \t]+$")),
+            before_credential: compile(&format!(r"(?:{INVERTED_RUN}|{NAME_RUN}),?[ \t]+$")),
             towns: TOWNS.lines().map(|t| (t.trim(), ())).collect(),
             org_words: {
                 let mut m: WordMap<&'static str, u8> = WordMap::default();
@@ -326,7 +365,10 @@ impl Names {
                     from += 1;
                 }
                 let window = &text[from..m.start()];
-                if let Some(name) = before.captures(window).and_then(|c| c.get(1)) {
+                if let Some(name) = before
+                    .captures(window)
+                    .and_then(|c| c.get(1).or_else(|| c.get(2)))
+                {
                     self.push_run(
                         text,
                         from + name.start(),
@@ -360,6 +402,14 @@ impl Names {
             .map(|(i, w)| (start + i, w))
             .collect();
         let first = match run {
+            Run::LowerFirst => words
+                .first()
+                .filter(|(_, w)| {
+                    let flags = self.flags_of(w);
+                    flags & FIRST != 0 && flags & NO_NAME == 0
+                })
+                .map(|_| 0),
+            Run::Initials => (!words.is_empty()).then_some(0),
             // an initial ("A. Oyelaran-Diaz") stays with the name after it
             Run::Person => words.iter().position(|(_, w)| {
                 (w.len() == 1 && w.as_bytes()[0].is_ascii_uppercase()) || self.may_be_name(w)
@@ -515,10 +565,17 @@ impl Names {
             && !text[next_at + next.len()..].starts_with(':')
             && self.flags_of(word) & FIRST != 0;
         if comma_first {
-            // one span, comma and all
+            // one span, comma and all, with a middle initial after it
+            // ("PETTIGREW, LAVINIA M")
+            let end = next_at + next.len();
+            let rest = &text.as_bytes()[end..];
+            let initial = rest.len() >= 2
+                && rest[0] == b' '
+                && rest[1].is_ascii_uppercase()
+                && rest.get(2).is_none_or(|b| !b.is_ascii_alphanumeric());
             out.push(Found {
                 start: at,
-                end: next_at + next.len(),
+                end: if initial { end + 2 } else { end },
                 kind: PhiKind::Name,
             });
         } else if first_then_upper {
@@ -1136,9 +1193,41 @@ mod tests {
     }
 
     #[test]
+    fn names_surname_first_in_lower_case_and_as_initials() {
+        assert_eq!(names("PCP: Tran, Minh-Chau, MD | Ins"), ["Tran, Minh-Chau"]);
+        assert_eq!(
+            names("Attending: OKONKWO, CHIDI MD\nRoom"),
+            ["OKONKWO, CHIDI"]
+        );
+        assert_eq!(
+            names("ATTEND DR: Caudill,Everett W MD"),
+            ["Caudill,Everett W"]
+        );
+        assert_eq!(
+            names("Submitting physician: Thibodeaux, Landry, MD"),
+            ["Thibodeaux, Landry"]
+        );
+        assert_eq!(names("can my sister keisha bring me?"), ["keisha"]);
+        assert_eq!(names("hi tamika this is the clinic"), ["tamika"]);
+        assert_eq!(names("Copy to: Fontenot"), ["Fontenot"]);
+        assert_eq!(names("lives alone; dtr Basia in town"), ["Basia"]);
+        assert_eq!(names("ok thanks\n-- dj\n"), ["dj"]);
+        assert_eq!(names("job 448172 transcriptionist kmb"), ["kmb"]);
+        assert_eq!(names("(goes by \"Chano\")"), ["Chano"]);
+        // lower-case words that are no census first name stay
+        assert_eq!(
+            names("TILLOTSON, DWAYNE R   MRN: 4410827"),
+            ["TILLOTSON, DWAYNE R"]
+        );
+        assert!(names("my wife usually writes for me").is_empty());
+        assert!(names("hi there, thanks again").is_empty());
+        assert!(names("the interpreter was late").is_empty());
+    }
+
+    #[test]
     fn every_rule_compiles() {
         let n = Names::builtin();
-        assert_eq!(n.context.len(), 6);
+        assert_eq!(n.context.len(), 9);
         assert!(n.any_context.is_some());
         assert!(n.credential.is_some() && n.before_credential.is_some());
         let count = |bit: u8| n.flags.values().filter(|f| *f & bit != 0).count();

@@ -34,15 +34,9 @@ pub fn is_title(word: &str) -> bool {
     TITLES.split('|').any(|t| t == word)
 }
 
-const MONTH: &str = r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)";
-
-/// Month names of European notes (German, French, Dutch, Italian, Spanish),
-/// and the English ones as Dutch writes them, in lower case.
-const EU: &str = r"(?:april|august|september|november|december|januar|februar|märz|maerz|mai|juni|juli|oktober|dezember|janvier|février|fevrier|mars|avril|juin|juillet|août|aout|septembre|octobre|novembre|décembre|decembre|januari|februari|maart|mei|augustus|gennaio|febbraio|marzo|aprile|maggio|giugno|luglio|agosto|settembre|ottobre|dicembre|enero|febrero|abril|mayo|junio|julio|septiembre|octubre|noviembre|diciembre)";
-
 /// The words that end a street's name (and a few that a street is named
 /// by in British, Irish, Indian and Australian addresses).
-const STREET: &str = "Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|Ter|Circle|Cir|Parkway|Pkwy|Highway|Hwy|Trail|Trl|Square|Sq|Crescent|Cres|Close|Alley|Pike|Loop|Row|Plaza|Ridge|Run|Path|Walk|Hill|Heights|Hts|Gardens|Mews|View|Point|Bend|Crossing|Xing|Cove|Glen|Hollow|Landing|Manor|Meadows?|Park|Pass|Ranch|Shore|Springs|Valley|Vista|Turnpike|Tpke|Expressway|Expy|Freeway|Fwy|Green|Grove|Rise|Parade|Esplanade|Quay|Wharf|Vale|Causeway|Commons|Estates|Cross|Wynd|Gate|Yard|Bypass|Marg|Nagar|Sideroad|Line";
+const STREET: &str = "Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|Ter|Circle|Cir|Parkway|Pkwy|Highway|Hwy|Trail|Trl|Square|Sq|Crescent|Cres|Close|Alley|Pike|Loop|Row|Plaza|Ridge|Run|Path|Walk|Hill|Heights|Hts|Gardens|Mews|View|Point|Bend|Crossing|Xing|Cove|Glen|Hollow|Landing|Manor|Meadows?|Park|Pass|Ranch|Shore|Springs|Valley|Vista|Turnpike|Tpke|Expressway|Expy|Freeway|Fwy|Green|Grove|Rise|Parade|Esplanade|Quay|Wharf|Vale|Causeway|Commons|Estates|Cross|Wynd|Gate|Yard|Bypass|Marg|Nagar|Sideroad|Line|Knolls?|Trace|Trce|Creek|Crk|Bluffs?|Harbou?r|Crest|Chase|Circuit|Dale|Fields?|Gdns|Spur|Summit|Woods|Mills?|Orchard|Lakes?|Canyon|Hills|Village|Heath|Downs|Brae";
 
 /// A unit after a street address: apartment, suite, lot, building ...
 /// (an address and its parts are on one line: `\s` would join a date at
@@ -55,9 +49,6 @@ const STREET_WORD: &str = r"(?:\p{Lu}[\p{L}'’.-]*|\d{1,3}(?:st|nd|rd|th))";
 
 /// A number 90 to 149, in digits or in words: an age over 89.
 pub const OLD: &str = r"(?:9\d|1[0-4]\d|(?:ninety|(?:one|a)[- ]hundred)(?:[- ](?:and[- ])?(?:one|two|three|four|five|six|seven|eight|nine))?)";
-
-/// Weekdays, as notes abbreviate them.
-const WEEKDAY: &str = r"Mon(?:day)?|Tue(?:s|sday)?|Wed(?:nesday)?|Thu(?:rs?|rsday)?|Fri(?:day)?|Sat(?:urday)?|Sun(?:day)?";
 
 impl Patterns {
     pub fn new() -> Patterns {
@@ -153,15 +144,21 @@ pub fn compile_set<'a>(patterns: impl IntoIterator<Item = &'a str>) -> Option<Re
 /// Every rule: (kind, pattern, capture group holding the identifier;
 /// usize::MAX: whichever group matched).
 fn specs() -> Vec<(PhiKind, String, usize)> {
-    vec![
-
+    // the dates first: where a labelled number is also a whole date
+    // ("TELEPHONE ENCOUNTER 2022-06-27"), `merge` keeps the first rule's
+    // kind, and a date is shifted where a limited data set keeps dates
+    let mut specs = super::dates::specs();
+    specs.extend([
             (PhiKind::Email, r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}".into(), 0),
             (PhiKind::Url, r"(?i)\b(?:https?://|www\.)[^\s<>\x22']*[^\s<>\x22'.,;:)]".into(), 0),
             (PhiKind::Ip, r"\b(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\b".into(), 0),
             (PhiKind::Ssn, r"\b\d{3}-\d{2}-\d{4}\b".into(), 0),
             // after its name: 123 45 6789, 123456789, or the last four digits
-            (PhiKind::Ssn, r"(?i)\b(?:SSN|SS#|SS No\.?|social security(?:\s+(?:number|no\.?|#))?)\s*[:#]?\s*(?:is\s+)?(\d{3}[\s.-]?\d{2}[\s.-]?\d{4}|(?:x{3}|\*{3})[\s.-]?(?:x{2}|\*{2})[\s.-]?\d{4})\b".into(), 1),
+            (PhiKind::Ssn, r"(?i)\b(?:SSN|SS#|SS No\.?|social(?:\s+security)?(?:\s+(?:number|no\.?|#))?)\s*[:#]?\s*(?:(?:is|was)\s+)?(\d{3}[\s.-]?\d{2}[\s.-]?\d{4}|(?:x{3}|\*{3})[\s.-]?(?:x{2}|\*{2})[\s.-]?\d{4})\b".into(), 1),
             (PhiKind::Ssn, r"(?i)\b(?:SSN|social security(?:\s+(?:number|no\.?))?)[^.\n]{0,20}?(?:last\s+(?:4|four)(?:\s+digits)?|ending(?:\s+in)?|ends?\s+in)\s*:?\s*(\d{4})\b".into(), 1),
+            // "last 4 of SS#: 0162", and a number masked but its last four
+            (PhiKind::Ssn, r"(?i)\blast\s+(?:4|four)(?:\s+digits)?\s+of\s+(?:the\s+)?(?:SSN|SS#|social(?:\s+security)?(?:\s+(?:number|no\.?|#))?)\s*[:#]?\s*(?:(?:is|was)\s+)?(\d{4})\b".into(), 1),
+            (PhiKind::Ssn, r"(?i)(?:\bx{3}|\*{3})[\s.-]?(?:x{2}|\*{2})[\s.-]?(\d{4})\b".into(), 1),
             (PhiKind::Phone, r"(?:\+?1[\s.-]?)?(?:\(\d{3}\)\s?|\b\d{3}[\s./-])\d{3}[\s.-]\d{4}\b(?:,?\s*(?:x|[Ee]xt\.?|[Ee]xtension)\s*\d{1,5}\b)?".into(), 0),
             // European numbers after their trunk 0: 020 7946 0958, 07700 900461,
             // 0341 5550177, 06-12345678, 06 12 34 56 78
@@ -172,31 +169,6 @@ fn specs() -> Vec<(PhiKind, String, usize)> {
             (PhiKind::Mrn, r"(?i)\b(?:MRN|MR#|medical record(?:\s+(?:number|no\.?))?|record\s+(?:number|no\.?|#))\s*[:#]?\s*(?:is\s+)?([A-Z0-9][A-Z0-9-]{3,})\b".into(), 1),
             // the other numbers a hospital files a person under; an id holds a digit
             (PhiKind::Mrn, r"(?i)\b(?:MR\s*(?:No\.?|number)|med(?:ical)?\.?\s*rec(?:ord)?\.?\s*(?:#|no\.?|number)?|hosp(?:ital)?\.?\s*(?:#|no\.?|number)|chart\s*(?:#|no\.?|number)|unit\s+(?:#|no\.?|number)|patient\s+(?:id|#|no\.?|number)|pt\.?\s*(?:id|#)|acc(?:oun)?t\.?\s*(?:#|no\.?|number)|encounter\s+(?:#|no\.?|number)|enc\.?\s*(?:#|no\.?|number)|enc\.?\s|visit\s+(?:#|no\.?|number)|FIN|CSN|member\s+(?:id|#|no\.?)|policy(?:\s+(?:#|no\.?|number))?|insurance\s+(?:id|#|no\.?))\s*[:#]?\s*(?:is\s+)?([A-Z]{0,4}-?\d[A-Z0-9-]{3,})\b".into(), 1),
-            (PhiKind::Date, r"\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?)?\b".into(), 0),
-            (PhiKind::Date, r"\b\d{1,2}/\d{1,2}/(?:\d{4}|\d{2})\b".into(), 0),
-            // 04-02-2024 (US or European order), 2.4.2024, 03/2024
-            (PhiKind::Date, r"\b(?:0?[1-9]|[12]\d|3[01])-(?:0?[1-9]|[12]\d|3[01])-(?:19|20)?\d{2}\b".into(), 0),
-            (PhiKind::Date, r"\b(?:0?[1-9]|[12]\d|3[01])\.(?:0?[1-9]|1[0-2])\.(?:19|20)?\d{2}\b|\b(?:0?[1-9]|1[0-2])\.(?:0?[1-9]|[12]\d|3[01])\.(?:19|20)\d{2}\b".into(), 0),
-            (PhiKind::Date, r"\b(?:0?[1-9]|1[0-2])/(?:19|20)\d{2}\b".into(), 0),
-            (PhiKind::Date, r"\b(?:19|20)\d{2}/(?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01])\b".into(), 0),
-            // a month and day without a year (12/1) only after a word that
-            // dates it: alone it reads as a fraction, a score or a dose
-            (PhiKind::Date, format!(r"(?i)\b(?:on|since|from|until|till|through|thru|by|dated?|DOB|DOS|seen|saw|admitted|discharged|started|stopped|resumed|restarted|drawn|placed|removed|changed|inserted|sent|faxed|called|last|next|recheck|labs?|echo|visit|appt|appointment|f/u|follow[- ]?up|surgery|due|scheduled|planned|around|{WEEKDAY})\.?,?\s+((?:0?[1-9]|[12]\d|3[01])/(?:0?[1-9]|[12]\d|3[01]))\b"), 1),
-            (PhiKind::Date, r"(?m)(?:^|\s)((?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01]))\s+(?:[01]\d|2[0-3])(?::?[0-5]\d)\b".into(), 1),
-            (PhiKind::Date, format!(r"(?i)\b(?:on|since|from|until|till|by|{WEEKDAY})\.?,?\s+(?:the\s+)?(\d{{1,2}}(?:st|nd|rd|th))\b"), 1),
-            (PhiKind::Date, r"(?i)\b(?:Christmas(?:\s+(?:Day|Eve))?|Thanksgiving|New\s+Year['’]s(?:\s+(?:Day|Eve))?|Easter(?:\s+Sunday)?|Memorial\s+Day|Labor\s+Day|Independence\s+Day|Halloween|Valentine['’]s\s+Day|Good\s+Friday|Boxing\s+Day|Canada\s+Day|Anzac\s+Day|Australia\s+Day|Bastille\s+Day|Diwali|Deepavali|Holi|Pongal|Onam|Eid(?:\s+al-(?:Fitr|Adha))?|Ramadan|Hanukk?ah|Passover|Rosh\s+Hashanah|Yom\s+Kippur|Lunar\s+New\s+Year|Chinese\s+New\s+Year)\b".into(), 0),
-            // Mar '24, March 2024: a month is a date element Safe Harbor removes
-            (PhiKind::Date, format!(r"\b{MONTH}\.?,?\s+(?:['’]\d{{2}}|(?:19|20)\d{{2}})\b"), 0),
-            (PhiKind::Date, format!(r"\b{MONTH}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?\b"), 0),
-            (PhiKind::Date, format!(r"\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{MONTH}\.?(?:,?\s+\d{{4}})?\b"), 0),
-            // 02-Nov-2023, 02Nov2023, Nov-02-2023: as lab and order systems print them
-            (PhiKind::Date, format!(r"\b\d{{1,2}}[-/ .]?{MONTH}[-/ .]?(?:\d{{4}}|\d{{2}})\b|\b{MONTH}[-/]\d{{1,2}}[-/](?:\d{{4}}|\d{{2}})\b"), 0),
-            (PhiKind::Date, r"\b(?:19|20)\d{2}\.(?:0?[1-9]|1[0-2])\.(?:0?[1-9]|[12]\d|3[01])\b".into(), 0),
-            (PhiKind::Date, format!(r"\b{MONTH}\.?\s*(?:-|–|to|through|thru)\s*{MONTH}\b"), 0),
-            // the months of European notes: 12 mars 2024, 3. Mai, Mai 2023
-            (PhiKind::Date, format!(r"(?i)\b\d{{1,2}}\.?\s+{EU}(?:\s+\d{{4}})?\b|\b{EU}\s+\d{{4}}\b"), 0),
-            // a month alone is a date element: "in March", "since Jan", "mid-July"
-            (PhiKind::Date, r"(?:\b(?:in|since|during|until|till|before|after|early|mid|late|end\s+of|beginning\s+of|start\s+of|last|next|this|of)[\s-]+)((?:January|February|March|April|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec))\b".into(), 1),
             (PhiKind::Zip, r"\b[A-Z]{2},?\s+(\d{5}(?:-\d{4})?)\b".into(), 1),
             (PhiKind::Zip, r"(?i)\b(?:zip|postal|post)(?:\s*code)?\s*:?\s*(\d{5}(?:-\d{4})?)\b".into(), 1),
             (PhiKind::Zip, r"\b[A-Z]{1,2}\d[A-Z\d]?\s\d[ABD-HJLNP-UW-Z]{2}\b".into(), 0),
@@ -205,43 +177,63 @@ fn specs() -> Vec<(PhiKind, String, usize)> {
             // the number (the note keeps "[AGE]-year-old"), before a unit
             // in English or in the languages of European notes (jaar, ans,
             // Jahre, J., år)
-            (PhiKind::Age, r"(?i)\b((?:9\d|1[0-4]\d))[- ]?(?:years?|yrs?|y/o|y\.\s?o\b\.?|yo|y|jaar|ans|jahre|j\.|år|años|anni)(?:[- ]old)?(?:[MF]\b|\b|[^\w]|$)".into(), 1),
+            (PhiKind::Age, r"(?i)\b((?:9\d|1[0-4]\d))[ \t]*-?[ \t]*(?:years?|yrs?|y/o|y\.\s?o\b\.?|yo|y|jaar|ans|jahre|j\.|år|años|anni)(?:[- ]old)?(?:[MF]\b|\b|[^\w]|$)".into(), 1),
             (PhiKind::Age, r"(?i)\bin\s+(?:his|her|their|the)\s+(?:(?:early|mid|late)[- ])?((?:90|100)['’]?s|nineties)\b".into(), 1),
             (PhiKind::Age, r"(?i)\b(?:ninety|(?:one|a)[- ]hundred)(?:[- ](?:and[- ])?(?:one|two|three|four|five|six|seven|eight|nine))?[- ](?:years?|yrs?|yo|y/o)(?:[- ]old)?\b|\b(?:nonagenarian|centenarian)\b".into(), 0),
-            (PhiKind::Age, r"(?i)\b(?:age[d]?|aged)(?:\s+(?:at|on)\s+[a-z]+)?\s*:?\s*((?:9\d|1[0-4]\d)|(?:ninety|one hundred)(?:[- ](?:one|two|three|four|five|six|seven|eight|nine))?)\b".into(), 1),
-            (PhiKind::Age, format!(r"(?i)\b(?:age\s+of|turned|turning|turns)\s+({OLD})\b|\b((?:9\d|1[0-4]\d))\s+years\s+of\s+age\b|\b((?:9\d|1[0-4]\d))(?:st|nd|rd|th)\s+birthday\b"), usize::MAX),
+            (PhiKind::Age, r"(?i)\b(?:age[d]?|aged)(?:\s*/\s*(?:sex|gender))?(?:\s+(?:at|on)\s+[a-z]+)?\s*:?\s*((?:9\d|1[0-4]\d)|(?:ninety|one hundred)(?:[- ](?:one|two|three|four|five|six|seven|eight|nine))?)\b".into(), 1),
+            (PhiKind::Age, format!(r"(?i)\b(?:age\s+of|turned|turning|turns)\s+({OLD})\b|\b((?:9\d|1[0-4]\d))\s+(?:years?|yrs?)\.?\s+of\s+age\b|\b((?:9\d|1[0-4]\d))(?:st|nd|rd|th)\s+birthday\b"), usize::MAX),
             (PhiKind::Age, r"(?:^|[\s(,])((?:9\d|1[0-4]\d))(?:M|F|yo[MF]?)(?:[\s),.;:]|$)".into(), 1),
             // the sex, then the age: F/92, M 94
             (PhiKind::Age, format!(r"\b[MF]\s?/\s?({OLD})\b"), 1),
+            (PhiKind::Age, r"\b((?:9\d|1[0-4]\d))\s?/\s?[MF]\b".into(), 1),
+            // an age in words where the sentence is about age: "At
+            // ninety-two, she ...", "she is \"ninety and a half\""
+            (PhiKind::Age, r#"(?i)(?:\b(?:at|now|reached)\s+|["“])((?:ninety|(?:one|a)[- ]hundred)(?:[- ](?:and[- ])?(?:one|two|three|four|five|six|seven|eight|nine))?)(?:[,;)"”]|\s+and\s+a\s+half\b)"#.into(), 1),
             // a person, then their age: "she is 93,", "Pt was 95 at ...",
             // "lived to 101", "died at 97" (never a measurement: no unit
             // after it); after a name, `Scrubber::find` reads "Henrietta (90)"
-            (PhiKind::Age, format!(r"(?i)\b(?:she|he|who|pt|patient|mother|father|husband|wife|sister|brother|mom|dad)(?:\s+(?:is|was|will\s+be|'s|turned|turns|is\s+now|was\s+then))\s+({OLD})(?:[,;)]|\.(?:\s|$)|\s+(?:and|at|in|on|with|but|when|now|today|this|next|last|years?|yrs?)\b|\s*$)"), 1),
+            (PhiKind::Age, format!(r"(?i)\b(?:she|he|who|pt|patient|mother|father|husband|wife|sister|brother|mom|dad)(?:\s+(?:is|was|will\s+be|'s|turned|turns|is\s+now|was\s+then)|['’]s|['’]ll\s+be)\s+({OLD})(?:[,;)]|\.(?:\s|$)|\s+(?:and|at|in|on|with|but|when|now|today|this|next|last|years?|yrs?)\b|\s*$)"), 1),
             (PhiKind::Age, format!(r"(?i)\b(?:pt|patient|wife|husband|spouse|partner|mother|father|sister|brother|son|daughter)(?:'s)?\s+\(({OLD})\)"), 1),
+            // "her father, 96, lives ...", "a woman of 94"
+            (PhiKind::Age, format!(r"(?i)\b(?:wife|husband|spouse|partner|mother|father|sister|brother|aunt|uncle|widow|widower|mom|dad),\s+({OLD}),"), 1),
+            (PhiKind::Age, format!(r"(?i)\b(?:man|woman|lady|gentleman|gent|widow|widower|patient)\s+of\s+({OLD})\b(?:[,;)]|\.(?:\s|$)|\s+(?:who|with|and|years?|yrs?)\b)"), 1),
             (PhiKind::Age, format!(r"(?i)\b(?:lived\s+to|lived\s+until|died\s+at|passed\s+(?:away\s+)?at|death\s+at|at\s+age)\s+({OLD})\b"), 1),
-            (PhiKind::Name, format!(r"\b(?:{TITLES}|dr|prof)\.?\s+((?:[A-Z]\.\s?){{0,2}}(?:(?:van|von|de|der|den|del|della|di|da|du|le|la|al|el|bin|ibn|ter|ten)[\s-]+){{0,2}}\p{{Lu}}[\p{{L}}'’-]+(?:\s+(?:(?:van|von|de|der|den|del|della|di|da|du|le|la|al|el|bin|ibn|ter|ten)[\s-]+){{0,2}}\p{{Lu}}[\p{{L}}'’-]+){{0,2}})"), 1),
-            (PhiKind::Name, format!(r"(?i:\b(?:patient name|name|pt)\s*:\s*(?:(?:{TITLES})\.?\s+)?)((?:[A-Z]\.\s?)?[A-Z][a-zA-Z'-]+(?:\s+[A-Z][a-zA-Z'-]+){{0,2}})"), 1),
+            (PhiKind::Name, format!(r"\b(?:{TITLES}|dr|prof)\.?\s+(?:(?:{TITLES}|med)\.?\s+)*((?:[A-Z]\.\s?){{0,2}}(?:(?:van|von|de|der|den|del|della|di|da|du|le|la|al|el|bin|ibn|ter|ten)[\s-]+){{0,2}}\p{{Lu}}[\p{{L}}'’-]+(?:\s+(?:(?:van|von|de|der|den|del|della|di|da|du|le|la|al|el|bin|ibn|ter|ten)[\s-]+){{0,2}}\p{{Lu}}[\p{{L}}'’-]+){{0,2}})"), 1),
+            (PhiKind::Name, format!(r"(?i:\b(?:patient name|name|pt|patient|resident|member|guarantor|decedent|subscriber|insured|client)\s*:\s*(?:(?:{TITLES})\.?\s+)?)((?:[A-Z]\.\s?)?[A-Z][a-zA-Z'-]+(?:(?:,[ \t]?| )[A-Z][a-zA-Z'-]+){{0,2}}(?: [A-Z]\b)?)"), 1),
             (PhiKind::Address, format!(r"(?:\b(?:Flat|Apt|Apartment|Unit)\.?\s*#?\d{{1,4}}[A-Z]?,?[ \t]+)?\b\d{{1,5}}[A-Z]?(?:[-/]\d{{1,4}}[A-Z]?)?[ \t]+(?:(?:[NS][EW]\.?|[NSEW]\.?|North|South|East|West|Old)[ \t]+)?(?:{STREET_WORD}[ \t]+){{1,4}}(?:{STREET})\b\.?(?:[ \t]+(?:[NS][EW]|[NSEW])\b)?{UNIT}"), 0),
-            (PhiKind::Address, r"(?i)\b(?:P\.?\s?O\.?\s+Box|Post\s+Office\s+Box)\s+\d+\b|(?:\b\d{1,5}\s+)?\b(?:(?:County|State|US)\s+(?:Route|Rte|Road|Rd|Highway|Hwy)|Route|Rte|Rural\s+Route)\s+\d+[A-Z]?(?:,?\s+Box\s+\d+)?\b|\bRR\s+\d+,?\s+Box\s+\d+\b".into(), 0),
+            (PhiKind::Address, r"(?i)\b(?:P\.?\s?O\.?\s+Box|Post\s+Office\s+Box)\s+\d+\b|(?:\b\d{1,5}\s+)?\b(?:(?:County|State|US)\s+(?:Route|Rte|Road|Rd|Highway|Hwy)|Route|Rte|Rural\s+Route)\s+\d+[A-Z]?(?:,?\s+Box\s+\d+)?\b|\b(?:RR|HC|Rural\s+Route|Highway\s+Contract|Star\s+Route)\s+\d+,?\s+Box\s+\d+[A-Z]?\b".into(), 0),
+            // grid addresses of the rural Midwest (N4521 County Rd K, W7890
+            // State Highway 64) and of Utah (1520 S 1100 E)
+            (PhiKind::Address, r"\b(?:[NSEW]\d{2,5}\s+)?(?:(?:County|State|US|Trunk)\s+(?:Route|Rte|Road|Rd|Highway|Hwy|Trunk)|Highway|Hwy)\s+(?:\d+[A-Z]?\b|[A-Z]{1,2}\b)|\b[NSEW]\d{2,5}\s+(?:[A-Z][a-z]+\s+){1,3}(?:Road|Rd|Lane|Ln|Drive|Dr|Avenue|Ave|Street|St)\b|\b\d{1,5}\s+[NSEW]\.?\s+\d{1,5}\s+[NSEW]\b".into(), 0),
+            // the districts before a street or a block: Brgy. Holy Spirit, Blk 7
+            (PhiKind::Address, r"\b(?:Brgy\.?|Barangay|Purok|Sitio|Blk\.?|Jalan|Jln\.?|Lorong)\s+(?:\d{1,5}[A-Z]?\b|\p{Lu}\p{L}+(?:\s+\p{Lu}\p{L}+){0,2})".into(), 0),
             // European: Hauptstraße 12, Keizersgracht 123, 12 rue de la Paix
-            (PhiKind::Address, r"\b\p{Lu}\p{Ll}+(?:straße|strasse|str\.|weg|gasse|platz|allee|ring|damm|laan|straat|gracht|plein|gade|vej|gatan|vägen|katu)\s+\d{1,4}[a-z]?\b".into(), 0),
+            (PhiKind::Address, r"\b\p{Lu}\p{Ll}+(?:-\p{Lu}\p{Ll}+)*(?:-?(?:Straße|Strasse|Str\.)|straße|strasse|str\.|weg|gasse|platz|allee|ring|damm|laan|straat|gracht|plein|gade|vej|gatan|vägen|katu)\s+\d{1,4}[a-z]?\b".into(), 0),
             (PhiKind::Address, r"(?i)\b\d{1,4}(?:\s?(?:bis|ter))?,?\s+(?:rue|avenue|boulevard|bd|chemin|allée|impasse|via|viale|corso|calle|avenida|rua|carrer)\s+(?:(?:de|du|des|la|le|l['’]|del|della|di|da|do|dos)\s+)*\p{Lu}[\p{L}'’-]+(?:\s+\p{Lu}[\p{L}'’-]+){0,2}".into(), 0),
             // Broadway has no suffix; a flat or apartment number stands alone
             (PhiKind::Address, format!(r"\b\d{{1,5}}\s+(?:[NSEW]\s+)?Broadway\b{UNIT}|\b(?:Apt|APT|Apartment|Flat|Suite|Ste|Lot)\.?\s*#?\s*\d{{1,4}}[A-Z]?\b"), 0),
             // a named street is an address element with or without its
             // house number ("lives on Maple Street")
-            (PhiKind::Address, r"\b(?:[A-Z][a-z]+\s+){1,2}(?:Street|Avenue|Road|Boulevard|Lane|Drive|Terrace|Parkway|Highway)\b|\b(?:[NSEW]\s+)?\d{1,3}(?:st|nd|rd|th)\s+(?:Street|St|Avenue|Ave)\b".into(), 0),
+            (PhiKind::Address, r"\b(?:[A-Z][a-z]+\s+){1,2}(?:Street|Avenue|Road|Boulevard|Lane|Drive|Terrace|Parkway|Highway)\b|\b(?:(?:[NS][EW]|[NSEW])\s+)?\d{1,3}(?:st|nd|rd|th)\s+(?:Street|St|Avenue|Ave)\b".into(), 0),
             // the other numbers Safe Harbor names (account, certificate and
             // licence numbers, health plan beneficiary numbers, vehicle and
             // device identifiers and serial numbers) after their label
             // (abbreviations in capitals only: "dea1234" is a piece of a hex id)
-            (PhiKind::Mrn, r"\b(?:NPI|DEA|DL|MBI|HICN|VIN|(?i:driver'?s\s+licen[cs]e|licen[cs]e|passport|badge|employee|claim|case|Medicaid|Medicare|beneficiary|subscriber|group|serial|device|implant|plate|certificate|account|acct))(?i:\s*(?:id|#|no\.?|number)?\s*[:#]?\s*(?:is\s+)?([A-Z]{0,4}-?\d[A-Z0-9-]{3,}))\b".into(), 1),
-            (PhiKind::Mrn, r"\b(?:ID|I\.D\.)(?i:\s*(?:no\.?|number|#))?\s*[:#]?\s*([A-Z]{0,4}-?\d[A-Z0-9-]{3,})\b".into(), 1),
+            (PhiKind::Mrn, r"\b(?:NPI|DEA|DL|MBI|HICN|VIN|(?i:driver'?s\s+licen[cs]e|licen[cs]e|passport|badge|employee|claim|case|Medicaid|Medicare|beneficiary|subscriber|group|serial|device|implant|plate|certificate|account|acct))(?i:\s*(?:id|#|no\.?|number)?\s*[:#]?\s*(?:is\s+)?)(?:[A-Z]{2}\s+)?([A-Z]{0,4}-?\d[A-Z0-9-]{3,}(?:[ ]\d{4,6}){0,3})\b".into(), 1),
+            // the labels of registration, billing, laboratory and referral
+            // systems (HAR, FIN, NHI, NRIC, accession, specimen, reference,
+            // authorisation, Fall-Nr.), and any number after a "#"
+            (PhiKind::Mrn, r"(?i)\b(?:HAR|NHI|NRIC|PhilHealth|accession|specimen|requisition|ref(?:erence)?|auth(?:ori[sz]ation)?|application|grp|lic|enc(?:ounter)?|(?:pat(?:ienten)?|fall|auftrags)\.?\s*-?\s*nr)\.?(?:\s*(?:#|no\.?|number|id|nr\.?))?(?:\s*[:#]\s*|\s+)(?:is\s+)?([A-Z]{0,4}-?\d[A-Z0-9/-]{3,})\b".into(), 1),
+            (PhiKind::Mrn, r"[\w\s]#[ \t]*:?[ \t]*([A-Z]{0,4}-?\d[A-Z0-9-]{4,})\b".into(), 1),
+            // an accession number's shape without its label: S19-04410
+            (PhiKind::Mrn, r"\b[A-Z]{1,3}\d{2}-\d{4,7}\b".into(), 0),
+            (PhiKind::Mrn, r"\b(?:ID|I\.D\.|[Ii]d)(?i:\s*(?:no\.?|number|#))?\s*[:#]?\s*([A-Z]{0,4}-?\d[A-Z0-9-]{3,})\b".into(), 1),
             // national health and person numbers (NHS, CHI, BSN, PPS, NIR ...)
             (PhiKind::Mrn, r"\b(?:NHS|CHI|BSN|PPSN?|NIR|INSEE|KVNR|IHI|SIN|Medicare|UR|URN|UHID|(?i:burgerservicenummer|versicherten-?(?:nummer|nr\.?)|f[øo]dselsnummer|personnummer|health\s+(?:card|service)))(?i:\s*(?:#|no\.?|number|nr\.?)?\s*[:#]?\s*(?:is\s+)?)(\d{3}\s\d{3}\s\d{4}|\d{4}\s\d{5}\s\d|[A-Z]{0,4}-?\d[A-Z0-9-]{3,})\b".into(), 1),
             // an address after the words that give one, to the end of its line or clause
             (PhiKind::Address, r"(?i)\b(?:lives at|living at|resides at|residing at|home address|mailing address|address)\s*(?:is|:)?\s*(\d{1,5}[^,;\n]{3,40})".into(), 1),
-    ]
+    ]);
+    specs
 }
 
 /// Sort findings and merge overlaps; where spans overlap the longer one's
@@ -471,7 +463,7 @@ mod tests {
         }
         for text in [
             "HR is 92 and regular",
-            "BP 120/80 then 12/8",
+            "BP 120/80 then 118/76",
             "sat was 94% on RA",
             "she is 93 kg",
             "Sodium (135), glucose (98)",
@@ -482,6 +474,129 @@ mod tests {
             assert!(
                 k.iter()
                     .all(|(kind, _)| !matches!(kind, PhiKind::Age | PhiKind::Date | PhiKind::Name)),
+                "{text}: {k:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn numbers_ages_addresses_and_names_of_the_third_development_round() {
+        for (text, kind, want) in [
+            ("HAR: 600219455", PhiKind::Mrn, "600219455"),
+            ("Enc: 98217734  Ins", PhiKind::Mrn, "98217734"),
+            ("encounter E2412050031, SSN", PhiKind::Mrn, "E2412050031"),
+            ("Specimen: 24-CH-118302 ok", PhiKind::Mrn, "24-CH-118302"),
+            ("NRIC: S3307712D ", PhiKind::Mrn, "S3307712D"),
+            ("Fall-Nr. 4402918837", PhiKind::Mrn, "4402918837"),
+            (
+                "application #IN-24-7730912 filed",
+                PhiKind::Mrn,
+                "IN-24-7730912",
+            ),
+            ("Prior: S19-04410 (benign)", PhiKind::Mrn, "S19-04410"),
+            ("Ref: PA-7781-2024", PhiKind::Mrn, "PA-7781-2024"),
+            (
+                "DL: NJ V1234 56789 01234",
+                PhiKind::Mrn,
+                "V1234 56789 01234",
+            ),
+            ("medicaid card, id GA771309245", PhiKind::Mrn, "GA771309245"),
+            ("Chukwudi's social is 308550176.", PhiKind::Ssn, "308550176"),
+            ("last 4 of SS#: 0162.", PhiKind::Ssn, "0162"),
+            ("SSN: ***-**-0137 DL", PhiKind::Ssn, "***-**-0137"),
+            ("pt SS ***-**-0137 DL", PhiKind::Ssn, "0137"),
+            ("a pleasant  91 -year-old", PhiKind::Age, "91"),
+            ("she's 93 and sharp", PhiKind::Age, "93"),
+            ("her father, 96, lives alone", PhiKind::Age, "96"),
+            ("a woman of 94 with CHF", PhiKind::Age, "94"),
+            ("Pt is 92 yrs of age", PhiKind::Age, "92"),
+            (
+                "moved to 40 Cedar Knoll Ct",
+                PhiKind::Address,
+                "40 Cedar Knoll Ct",
+            ),
+            (
+                "lives at 7 Fox Chase, Leeds",
+                PhiKind::Address,
+                "7 Fox Chase",
+            ),
+            ("AGE/SEX: 94/F   ADMIT", PhiKind::Age, "94"),
+            ("At ninety-two, with diabetes", PhiKind::Age, "ninety-two"),
+            ("she is \"ninety and a half\"", PhiKind::Age, "ninety"),
+            (
+                "Dtr lives HC 71 Box 2290, Viper",
+                PhiKind::Address,
+                "HC 71 Box 2290",
+            ),
+            (
+                "Old address RR 2 Box 47A still",
+                PhiKind::Address,
+                "RR 2 Box 47A",
+            ),
+            (
+                "at W7890 State Highway 64; son",
+                PhiKind::Address,
+                "W7890 State Highway 64",
+            ),
+            (
+                "farm at N4521 County Rd K, Merrill",
+                PhiKind::Address,
+                "N4521 County Rd K",
+            ),
+            (
+                "son at 1520 S 1100 E, Provo UT",
+                PhiKind::Address,
+                "1520 S 1100 E",
+            ),
+            ("pharmacy on NE 8th St. also", PhiKind::Address, "NE 8th St"),
+            (
+                "Kaiser-Joseph-Str. 241, Freiburg",
+                PhiKind::Address,
+                "Kaiser-Joseph-Str. 241",
+            ),
+            (
+                "Lot 22, Brgy. Holy Spirit, Quezon",
+                PhiKind::Address,
+                "Brgy. Holy Spirit",
+            ),
+            (
+                "Patient: PETTIGREW, LAVINIA   MRN",
+                PhiKind::Name,
+                "PETTIGREW, LAVINIA",
+            ),
+            (
+                "Guarantor: Vanterpool, Cornelius",
+                PhiKind::Name,
+                "Vanterpool, Cornelius",
+            ),
+            (
+                "Prof. Dr. Hans-Georg von der Lahr",
+                PhiKind::Name,
+                "Hans-Georg von der Lahr",
+            ),
+        ] {
+            let k = kinds(text);
+            assert!(k.contains(&(kind, want.to_string())), "{text}: {k:?}");
+        }
+        for text in [
+            "Hb 10.8, MMSE 22/30, wt 51 kg",
+            "CPT 99213, ICD K50.90",
+            "smoked 1 ppd x 40 yrs, quit age 70",
+            "92 steps/min; weight 90 lb",
+            "sister (87) visits",
+            "her father, 86, lives alone",
+            "a man of 64 with CHF",
+            "she's 92% on room air",
+            "sat ninety-two percent",
+            "took 2 tabs #30 dispensed",
+            "Route of administration: oral",
+        ] {
+            let k = kinds(text);
+            assert!(
+                k.iter().all(|(kind, _)| !matches!(
+                    kind,
+                    PhiKind::Age | PhiKind::Mrn | PhiKind::Ssn | PhiKind::Address
+                )),
                 "{text}: {k:?}"
             );
         }

@@ -44,18 +44,20 @@ const GOAL_PRECISION: f64 = 0.85;
 
 /// Recall floor per kind: the figures measured on 2026-12-05 with the
 /// context, dictionary and date-shape rules and the rules written on the
-/// two development sets (`tests/data/deid-dev/`, `deid-dev2/`) rounded
+/// three development sets (`tests/data/deid-dev/`, `deid-dev2/`,
+/// `deid-dev3/`) rounded
 /// DOWN to 0.01 (before the context rules: name 0.22, date 0.55, address
 /// 0.21, age 0.29; before the first development set: date 0.80, mrn 0.81,
 /// phone 0.90, address 0.37, age 0.54; before the second: name 0.84,
-/// address 0.40, city 0.66, age 0.62), so the test fails on a regression. The goals are
+/// address 0.40, city 0.66, age 0.62; before the third: name 0.86, date
+/// 0.87, mrn 0.87, age 0.70), so the test fails on a regression. The goals are
 /// recall 0.97 for names and dates and 0.99 for every other kind, and
 /// precision 0.85; the floors rise as the rules improve (never lowered to
 /// pass).
 const RECALL_FLOORS: [(&str, f64); 12] = [
-    ("name", 0.86),
-    ("date", 0.87),
-    ("mrn", 0.87),
+    ("name", 0.88),
+    ("date", 0.93),
+    ("mrn", 0.93),
     ("phone", 1.00),
     ("email", 1.00),
     ("ssn", 0.85),
@@ -64,16 +66,17 @@ const RECALL_FLOORS: [(&str, f64); 12] = [
     ("zip", 0.90),
     ("url", 1.00),
     ("ip", 1.00),
-    ("age", 0.70),
+    ("age", 0.75),
 ];
 /// Recall floor per kind with the learned detector beside the rules (what
 /// `deid` runs by default), measured on 2026-12-05 the same way and
 /// rounded down (before the second development set: name 0.91, address
-/// 0.61, city 0.76, age 0.62).
+/// 0.61, city 0.76, age 0.62; before the third: name 0.92, date 0.87, mrn
+/// 0.87, age 0.70).
 const BOTH_RECALL_FLOORS: [(&str, f64); 12] = [
-    ("name", 0.92),
-    ("date", 0.87),
-    ("mrn", 0.87),
+    ("name", 0.93),
+    ("date", 0.93),
+    ("mrn", 0.93),
     ("phone", 1.00),
     ("email", 1.00),
     ("ssn", 0.85),
@@ -82,12 +85,13 @@ const BOTH_RECALL_FLOORS: [(&str, f64); 12] = [
     ("zip", 1.00),
     ("url", 1.00),
     ("ip", 1.00),
-    ("age", 0.70),
+    ("age", 0.75),
 ];
 /// Precision of the rules with the learned detector: 0.865 measured on
 /// 2026-12-04, 0.867 after titles were kept out of the detector's spans
 /// (the same day), 0.865 after the second development set's rules
-/// (2026-12-05); the floor is the goal, as for the rules alone.
+/// (2026-12-05), 0.864 after the third's; the floor is the goal,
+/// as for the rules alone.
 const BOTH_PRECISION_FLOOR: f64 = GOAL_PRECISION;
 /// Precision of the rules over all detections: 0.974 measured on 2026-12-04
 /// (0.968 on 2026-12-05), but
@@ -494,6 +498,26 @@ mod dev {
         ("zip", 1.00),
         ("age", 1.00),
     ];
+    /// The same on the third development set, written before the third
+    /// round of rules (2026-12-05) in styles and by writers the first two
+    /// sets lack (OCR'd letters, smart-phrase tables, dictation, portal and
+    /// text messages, lab, pathology, insurance, consent, transfer forms,
+    /// NZ, Nigerian, Philippine, Singapore and German-English writing),
+    /// after the rules written on it, rounded down (precision 0.906);
+    /// before them (precision 0.891): name 0.80, date 0.74, MRN 0.74,
+    /// SSN 0.77, address 0.76, city 0.96, age 0.78.
+    const DEV3_RECALL_FLOORS: [(&str, f64); 10] = [
+        ("name", 0.95),
+        ("date", 0.98),
+        ("mrn", 1.00),
+        ("phone", 1.00),
+        ("email", 1.00),
+        ("ssn", 1.00),
+        ("address", 0.97),
+        ("city", 1.00),
+        ("zip", 1.00),
+        ("age", 1.00),
+    ];
     const DEV_PRECISION_FLOOR: f64 = GOAL_PRECISION;
 
     #[test]
@@ -504,6 +528,11 @@ mod dev {
     #[test]
     fn second_set_recall_and_precision_per_kind() {
         check_dev_set("deid-dev2", 23, &DEV2_RECALL_FLOORS);
+    }
+
+    #[test]
+    fn third_set_recall_and_precision_per_kind() {
+        check_dev_set("deid-dev3", 26, &DEV3_RECALL_FLOORS);
     }
 
     /// Score rules and detector on one development set, print the table

@@ -1,0 +1,203 @@
+//! The grammar of dates in notes, as rules for `patterns::Patterns`:
+//! every element of a date but the year is PHI under Safe Harbor
+//! (45 CFR 164.514(b)(2)(i)(C)). Numeric dates in US, European and ISO
+//! order (with times and zones), month names in English and in the
+//! languages of European notes (in capitals too), ordinal days in digits
+//! and in words, years as dictation spells them, ranges, holidays, a month
+//! alone after the words that place it in time, and a month and day
+//! without a year wherever it cannot be read as a fraction or a score.
+
+use crate::clinical::PhiKind;
+
+/// Month names and their abbreviations, as notes capitalise them.
+pub const MONTH: &str = r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)";
+
+/// Month names of European notes (German, French, Dutch, Italian, Spanish),
+/// and the English ones as Dutch writes them, in lower case.
+const EU: &str = r"(?:april|august|september|november|december|januar|februar|märz|maerz|mai|juni|juli|oktober|dezember|janvier|février|fevrier|mars|avril|juin|juillet|août|aout|septembre|octobre|novembre|décembre|decembre|januari|februari|maart|mei|augustus|gennaio|febbraio|marzo|aprile|maggio|giugno|luglio|agosto|settembre|ottobre|dicembre|enero|febrero|abril|mayo|junio|julio|septiembre|octubre|noviembre|diciembre)";
+
+/// Weekdays, as notes abbreviate them.
+const WEEKDAY: &str = r"Mon(?:day)?|Tue(?:s|sday)?|Wed(?:nesday)?|Thu(?:rs?|rsday)?|Fri(?:day)?|Sat(?:urday)?|Sun(?:day)?";
+
+/// A day of the month in words after the first two, which are ordinary
+/// words too ("the first time", "a second opinion"): "third" to
+/// "thirty-first", compounds included.
+const LATER_ORDINAL_WORD: &str = r"(?:(?:twenty|thirty)[- ]?(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth)|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|thirteenth|fourteenth|fifteenth|sixteenth|seventeenth|eighteenth|nineteenth|twentieth|thirtieth)";
+
+/// Any day of the month in words, "first" to "thirty-first".
+const ORDINAL_WORD: &str = r"(?:first|second|(?:(?:twenty|thirty)[- ]?(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth)|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|thirteenth|fourteenth|fifteenth|sixteenth|seventeenth|eighteenth|nineteenth|twentieth|thirtieth))";
+
+/// A year as it is spoken: "nineteen forty two", "nineteen oh five",
+/// "twenty twenty-four", "two thousand and nine".
+const YEAR_WORDS: &str = r"(?:(?:nineteen|twenty)[- ](?:(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:[- ](?:one|two|three|four|five|six|seven|eight|nine))?|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|oh[- ](?:one|two|three|four|five|six|seven|eight|nine)|hundred)|two[- ]thousand(?:[- ]and)?(?:[- ](?:(?:twenty|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen)|(?:twenty[- ])?(?:one|two|three|four|five|six|seven|eight|nine)))?)";
+
+/// The denominators of the fractions and scores notes write with a slash:
+/// halves to eighths, "7/10" pain, "2/7" days and "3/12" months (British
+/// shorthand).
+const SCALES: [u32; 9] = [2, 3, 4, 5, 6, 7, 8, 10, 12];
+
+/// A month and a day (`12/9`, `10/31`) that cannot be a fraction or a
+/// score out of one of `SCALES`: the day is no such denominator, or the
+/// month is larger than the day (no fraction or score is above one).
+fn month_day_not_fraction() -> String {
+    let two = |n: u32| {
+        if n < 10 {
+            format!("0?{n}")
+        } else {
+            n.to_string()
+        }
+    };
+    let months: Vec<String> = (1..=12u32)
+        .map(|m| {
+            // longest first: "1/13" is read as 13, not 1 and a digit
+            let days: Vec<String> = (1..=31u32)
+                .rev()
+                .filter(|d| !SCALES.contains(d) || m > *d)
+                .map(two)
+                .collect();
+            format!("{}/(?:{})", two(m), days.join("|"))
+        })
+        .collect();
+    format!("(?:{})", months.join("|"))
+}
+
+/// Every date rule: (kind, pattern, capture group holding the date; 0 the
+/// whole match), in `patterns::specs`' form.
+pub fn specs() -> Vec<(PhiKind, String, usize)> {
+    vec![
+        // ISO, with a time, its fraction of a second and its zone
+        (PhiKind::Date, r"\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?\b".into(), 0),
+        // 3/5/24, 03/05/2024, a date glued to the word before it
+        // ("on03/05/2024"), and as a scan spaces it ("03 / 14 / 1933")
+        (PhiKind::Date, r"(?:^|[^\d/.])(\d{1,2}/\d{1,2}/(?:\d{4}|\d{2})\b|\d{1,2}[ \t]?/[ \t]?\d{1,2}[ \t]?/[ \t]?(?:19|20)\d{2}\b)".into(), 1),
+        // 04-02-2024 (US or European order), 2.4.2024, 03/2024
+        (PhiKind::Date, r"\b(?:0?[1-9]|[12]\d|3[01])-(?:0?[1-9]|[12]\d|3[01])-(?:19|20)?\d{2}\b".into(), 0),
+        (PhiKind::Date, r"\b(?:0?[1-9]|[12]\d|3[01])\.(?:0?[1-9]|1[0-2])\.(?:19|20)?\d{2}\b|\b(?:0?[1-9]|1[0-2])\.(?:0?[1-9]|[12]\d|3[01])\.(?:19|20)\d{2}\b".into(), 0),
+        // 12.25.51: US order with a two-digit year where the day cannot be
+        // a month; 18.11. (a European day and month, the year left out)
+        (PhiKind::Date, r"\b(?:0?[1-9]|1[0-2])\.(?:1[3-9]|2\d|3[01])\.\d{2}\b".into(), 0),
+        (PhiKind::Date, r"(?m)\b((?:0[1-9]|[12]\d|3[01])\.(?:0[1-9]|1[0-2])\.)(?:[ \t]|$)".into(), 1),
+        (PhiKind::Date, r"\b(?:0?[1-9]|1[0-2])/(?:19|20)\d{2}\b".into(), 0),
+        (PhiKind::Date, r"\b(?:19|20)\d{2}/(?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01])\b".into(), 0),
+        // a month and day without a year (12/1) only after a word that
+        // dates it: alone it reads as a fraction, a score or a dose
+        (PhiKind::Date, format!(r"(?i)\b(?:on|since|from|until|till|through|thru|by|dated?|DOB|DOS|seen|saw|admitted|discharged|started|stopped|resumed|restarted|drawn|placed|removed|changed|inserted|sent|faxed|called|last|next|recheck|labs?|echo|visit|appt|appointment|f/u|follow[- ]?up|surgery|due|scheduled|planned|around|{WEEKDAY})\.?,?\s+((?:0?[1-9]|[12]\d|3[01])/(?:0?[1-9]|[12]\d|3[01]))\b"), 1),
+        (PhiKind::Date, r"(?m)(?:^|[\s\[(])((?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01]))\s+(?:[01]\d|2[0-3])(?::?[0-5]\d)\b".into(), 1),
+        // a month and day that cannot be a fraction or a score (12/9,
+        // 10/31, 1/11), and two of any kind as a range (3/5-3/9)
+        (PhiKind::Date, format!(r"(?m)(?:^|[^\w/.:+-])({})(?:$|[^\w/%.:-]|[.:](?:\s|$))", month_day_not_fraction()), 1),
+        (PhiKind::Date, r"\b(?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01])[ \t]*[-–][ \t]*(?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01])\b".into(), 0),
+        (PhiKind::Date, format!(r"(?i)\b(?:on|since|from|until|till|by|{WEEKDAY})\.?,?\s+(?:the\s+)?(\d{{1,2}}(?:st|nd|rd|th))\b"), 1),
+        // "the 22nd", "labs the 3rd", "the 5th and 6th": a day of the month
+        // where the ordinal ends its phrase (never "the 5th metatarsal")
+        (PhiKind::Date, r"(?im)\b(?:the|and|or|&)\s+((?:0?[1-9]|[12]\d|3[01])(?:st|nd|rd|th)(?:\s+(?:and|or|&|to)\s+(?:0?[1-9]|[12]\d|3[01])(?:st|nd|rd|th))?)(?:[ \t]*(?:[,.;:)(]|$)|\s+(?:and|or|&|at|to|through|thru|until|till|when|inst)\b)".into(), 1),
+        // as dictation writes a date: "March third nineteen forty two",
+        // "June the ninth", "the fifteenth of October", "the sixteenth."
+        (PhiKind::Date, format!(r"\b{MONTH}\s+(?:the\s+)?{ORDINAL_WORD}(?:,?\s+{YEAR_WORDS})?\b"), 0),
+        (PhiKind::Date, format!(r"\b{ORDINAL_WORD}\s+of\s+{MONTH}\b(?:,?\s+{YEAR_WORDS}\b)?"), 0),
+        (PhiKind::Date, format!(r"(?m)\bthe\s+({LATER_ORDINAL_WORD})(?:[ \t]*(?:[,.;:)]|$)|\s+(?:at|when)\b)"), 1),
+        (PhiKind::Date, r"(?i)\b(?:Christmas(?:\s+(?:Day|Eve))?|Thanksgiving|New\s+Year['’]s(?:\s+(?:Day|Eve))?|Easter(?:\s+Sunday)?|Memorial\s+Day|Labor\s+Day|Independence\s+Day|Halloween|Valentine['’]s\s+Day|Good\s+Friday|Boxing\s+Day|Canada\s+Day|Anzac\s+Day|Australia\s+Day|Bastille\s+Day|Diwali|Deepavali|Holi|Pongal|Onam|Eid(?:\s+al-(?:Fitr|Adha))?|Ramadan|Hanukk?ah|Passover|Rosh\s+Hashanah|Yom\s+Kippur|Lunar\s+New\s+Year|Chinese\s+New\s+Year)\b".into(), 0),
+        // Mar '24, March 2024: a month is a date element Safe Harbor removes
+        (PhiKind::Date, format!(r"\b{MONTH}\.?,?\s+(?:['’]\d{{2}}|(?:19|20)\d{{2}})\b"), 0),
+        // "March 4, 2024", "Mar. 19, '24", and as a scan spaces it, "March  4 , 2024"
+        (PhiKind::Date, format!(r"\b{MONTH}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?(?:(?:\s*,\s*|\s+)(?:\d{{4}}|['’]\d{{2}}))?\b"), 0),
+        (PhiKind::Date, format!(r"\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{MONTH}\.?(?:,?\s+\d{{4}})?\b"), 0),
+        // 02-Nov-2023, 02Nov2023, Nov-02-2023: as lab and order systems print them
+        // (in capitals too: 09-DEC-1944)
+        (PhiKind::Date, format!(r"\b\d{{1,2}}[-/ .]?(?i:{MONTH})[-/ .]?(?:\d{{4}}|\d{{2}})\b|\b{MONTH}[-/]\d{{1,2}}[-/](?:\d{{4}}|\d{{2}})\b"), 0),
+        (PhiKind::Date, r"\b(?:19|20)\d{2}\.(?:0?[1-9]|1[0-2])\.(?:0?[1-9]|[12]\d|3[01])\b".into(), 0),
+        (PhiKind::Date, format!(r"\b{MONTH}\.?\s*(?:-|–|to|through|thru)\s*{MONTH}\b"), 0),
+        // the months of European notes: 12 mars 2024, 3. Mai, Mai 2023
+        (PhiKind::Date, format!(r"(?i)\b\d{{1,2}}\.?\s+{EU}(?:\s+\d{{4}})?\b|\b{EU}\s+\d{{4}}\b"), 0),
+        // a month alone is a date element: "in March", "since Jan", "mid-July"
+        (PhiKind::Date, r"(?:\b(?:in|since|during|until|till|before|after|early|mid|late|end\s+of|beginning\s+of|start\s+of|last|next|this|of)[\s-]+)((?:January|February|March|April|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec))\b".into(), 1),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::deid::patterns::{merge, Patterns};
+
+    fn dates(text: &str) -> Vec<String> {
+        let mut f = Vec::new();
+        Patterns::new().find(text, &mut f);
+        merge(f)
+            .into_iter()
+            .filter(|f| f.kind == PhiKind::Date)
+            .map(|f| text[f.start..f.end].to_string())
+            .collect()
+    }
+
+    #[test]
+    fn the_shapes_of_the_third_development_round() {
+        for (text, want) in [
+            ("biopsy 2023-03-05T14:22 CT", vec!["2023-03-05T14:22"]),
+            ("dx 2023-03-05 14:22:10Z ok", vec!["2023-03-05 14:22:10Z"]),
+            (
+                "done 2024-11-24T09:15-07:00.",
+                vec!["2024-11-24T09:15-07:00"],
+            ),
+            ("Brain MRI on03/05/2024: no", vec!["03/05/2024"]),
+            ("D0B :  03 / 14 / 1933", vec!["03 / 14 / 1933"]),
+            ("March  4 , 2024 letter", vec!["March  4 , 2024"]),
+            ("scans Mar. 19, '24 and", vec!["Mar. 19, '24"]),
+            ("DOB 09-DEC-1944", vec!["09-DEC-1944"]),
+            ("DOB-12.25.51", vec!["12.25.51"]),
+            ("from 18.11. until", vec!["18.11."]),
+            ("Blood cultures 11/21 neg", vec!["11/21"]),
+            ("US 10/31: mass", vec!["10/31"]),
+            ("[12/02 08:14] CHW", vec!["12/02"]),
+            ("moving to my moms 12/15.", vec!["12/15"]),
+            ("admitted 3/5-3/9 for PE", vec!["3/5-3/9"]),
+            ("Seen by ID on the 22nd.", vec!["22nd"]),
+            ("missed the 5th and 6th (vomiting)", vec!["5th and 6th"]),
+            (
+                "born March third nineteen forty two.",
+                vec!["March third nineteen forty two"],
+            ),
+            ("the last one on June the ninth", vec!["June the ninth"]),
+            (
+                "about the fifteenth of October when",
+                vec!["fifteenth of October"],
+            ),
+            ("Follow up with me on the sixteenth.", vec!["sixteenth"]),
+        ] {
+            assert_eq!(dates(text), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn fractions_scores_and_ordinals_that_are_no_dates() {
+        for text in [
+            "pain 7/10 today",
+            "power 4/5 in the left leg",
+            "ate 1/2 of lunch, 3/4 of dinner",
+            "murmur 2/6 at the apex",
+            "MMSE 22/30",
+            "symptoms for 3/12 and 2/7",
+            "BP 150/90, HR 88",
+            "the 5th metatarsal",
+            "for the first time",
+            "a second opinion",
+            "HL7 version 2.5.1",
+            "K 4.1. Na 139.",
+            "2/2 blood cultures positive",
+        ] {
+            assert_eq!(dates(text), Vec::<String>::new(), "{text}");
+        }
+    }
+
+    #[test]
+    fn no_fraction_reads_as_a_month_and_day() {
+        let re = regex::Regex::new(&format!("^{}$", month_day_not_fraction())).unwrap();
+        for d in SCALES {
+            for n in 1..=d {
+                assert!(!re.is_match(&format!("{n}/{d}")), "{n}/{d}");
+            }
+        }
+        for md in ["12/9", "10/31", "1/11", "12/10", "01/13", "9/1"] {
+            assert!(re.is_match(md), "{md}");
+        }
+    }
+}
