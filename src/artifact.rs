@@ -5,7 +5,7 @@
 //! looks finished. Every stage writes a `manifest.json` beside its outputs
 //! saying what was made, from what, with which seed and version.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
@@ -292,7 +292,24 @@ impl Manifest {
     /// except the manifest itself and hidden temporary files.
     /// The files are read on every core (an ingest writes gigabytes).
     pub fn checksum_dir(&mut self, dir: impl AsRef<Path>) -> Result<()> {
+        self.checksum_dir_known(dir, &[])
+    }
+
+    /// As [`Manifest::checksum_dir`], but a file listed in `known` (by its
+    /// path as written, `dir` joined with the rest) takes the checksum given
+    /// there instead of being read back: what `AtomicFile::commit` returned,
+    /// having hashed every byte on its way to the file. Only the files not
+    /// listed are read. A file listed must not have changed since.
+    pub fn checksum_dir_known(
+        &mut self,
+        dir: impl AsRef<Path>,
+        known: &[(PathBuf, String)],
+    ) -> Result<()> {
         let dir = dir.as_ref();
+        let known: HashMap<&Path, &str> = known
+            .iter()
+            .map(|(path, sum)| (path.as_path(), sum.as_str()))
+            .collect();
         let files: Vec<(String, PathBuf)> = list_files(dir)?
             .into_iter()
             .map(|rel| (rel.to_string_lossy().replace('\\', "/"), rel))
@@ -301,7 +318,13 @@ impl Manifest {
         let sums = crate::cores::in_order(
             files.len(),
             |_| Ok(()),
-            |_, i| sha256_file(dir.join(&files[i].1)),
+            |_, i| {
+                let path = dir.join(&files[i].1);
+                match known.get(path.as_path()) {
+                    Some(sum) => Ok(sum.to_string()),
+                    None => sha256_file(path),
+                }
+            },
         )?;
         for ((key, _), sum) in files.into_iter().zip(sums) {
             self.files.insert(key, sum);
@@ -447,5 +470,35 @@ mod tests {
         );
         m.write(dir.path()).unwrap();
         assert_eq!(Manifest::read(dir.path()).unwrap(), m);
+    }
+
+    /// A checksum passed on from the writer stands for the file; every
+    /// other file is read, and a path passed on that is not there adds
+    /// nothing.
+    #[test]
+    fn known_checksums_are_taken_and_the_other_files_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut f = AtomicFile::create(dir.path().join("a/b.txt")).unwrap();
+        f.write_all(b"abc").unwrap();
+        let written = f.commit().unwrap();
+        fs::write(dir.path().join("c.txt"), b"").unwrap();
+        let mut read = Manifest::new("test");
+        read.checksum_dir(dir.path()).unwrap();
+        let mut known = Manifest::new("test");
+        let passed = vec![
+            (dir.path().join("a").join("b.txt"), written),
+            (dir.path().join("gone.txt"), "0".repeat(64)),
+        ];
+        known.checksum_dir_known(dir.path(), &passed).unwrap();
+        assert_eq!(known, read);
+        // the checksum passed on is what is recorded: the file is not read
+        let fake = vec![(dir.path().join("a/b.txt"), "f".repeat(64))];
+        known.checksum_dir_known(dir.path(), &fake).unwrap();
+        assert_eq!(known.files["a/b.txt"], "f".repeat(64));
+        assert_eq!(
+            known.files["c.txt"],
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+        assert_eq!(known.files.len(), 2);
     }
 }

@@ -77,7 +77,8 @@ impl Cdm {
         let mut w = CdmWriter::create(out, &Spec::v54()?, &TABLES, Default::default())?;
         w.append(&self.tables)?;
         w.finish()?;
-        self.identifiers.write(out)
+        self.identifiers.write(out)?;
+        Ok(())
     }
 }
 

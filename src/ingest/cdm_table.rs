@@ -20,7 +20,7 @@ use arrow_array::{
 use arrow_schema::{DataType, Field, Schema};
 use chrono::{NaiveDate, NaiveDateTime};
 
-use crate::artifact::AtomicFile;
+use crate::artifact::{AtomicFile, Written};
 use crate::error::{Error, IoContext, Result};
 
 /// OHDSI's field-level specification of CDM v5.4.
@@ -457,6 +457,8 @@ struct ParquetTable {
     file: Option<parquet::arrow::ArrowWriter<AtomicFile>>,
     /// Files written so far (layout `Hive`).
     parts: usize,
+    /// The files committed, with their checksums.
+    written: Written,
 }
 
 impl ParquetTable {
@@ -489,7 +491,9 @@ impl ParquetTable {
         }
         w.flush()?;
         if let Some(w) = part {
-            w.into_inner()?.commit()?;
+            let file = w.into_inner()?;
+            let path = file.path().to_path_buf();
+            self.written.push((path, file.commit()?));
         }
         Ok(())
     }
@@ -549,6 +553,7 @@ impl CdmWriter {
                 dir: dir.clone(),
                 file,
                 parts: 0,
+                written: Written::new(),
             });
         }
         Ok(CdmWriter {
@@ -586,18 +591,24 @@ impl CdmWriter {
     }
 
     /// Add the primary keys, close and rename everything into place.
-    pub fn finish(self) -> Result<()> {
+    /// Returns the Parquet files written, with their checksums (the
+    /// database, written by SQLite, is not among them).
+    pub fn finish(self) -> Result<Written> {
         let path = &self.path;
         let fail = |e: rusqlite::Error| Error::failure(format!("{}: {e}", path.display()));
+        let mut written = Written::new();
         for mut p in self.parquet {
             match p.file.take() {
                 Some(w) => {
-                    w.into_inner()?.commit()?;
+                    let file = w.into_inner()?;
+                    let path = file.path().to_path_buf();
+                    p.written.push((path, file.commit()?));
                 }
                 // a table with no rows is still a dataset, of none
                 None if p.parts == 0 => p.write(&[], &[])?,
                 None => {}
             }
+            written.append(&mut p.written);
         }
         self.conn
             .execute_batch(&sqlite_primary_keys()?)
@@ -609,7 +620,7 @@ impl CdmWriter {
             .map_err(fail)?;
         self.conn.close().map_err(|(_, e)| fail(e))?;
         std::fs::rename(&self.tmp, &self.path).at(&self.path)?;
-        Ok(())
+        Ok(written)
     }
 }
 

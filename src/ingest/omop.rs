@@ -16,7 +16,7 @@ use arrow_array::{
 };
 use arrow_schema::{DataType, Field, Schema};
 
-use crate::artifact::AtomicFile;
+use crate::artifact::{AtomicFile, Written};
 use crate::error::{Error, Result};
 
 /// A column's type in both files. Dates and date-times are held as text
@@ -57,8 +57,9 @@ impl OutTable {
         }
     }
 
-    /// Write `<dir>/<name>.csv` and `<dir>/<name>.parquet`, atomically.
-    pub fn write(&self, dir: &Path) -> Result<()> {
+    /// Write `<dir>/<name>.csv` and `<dir>/<name>.parquet`, atomically;
+    /// returns them with their checksums.
+    pub fn write(&self, dir: &Path) -> Result<Written> {
         let mut w = self.writer(dir)?;
         w.append(self)?;
         w.finish()
@@ -206,13 +207,19 @@ impl TableWriter {
         Ok(())
     }
 
-    pub fn finish(self) -> Result<()> {
-        self.csv
+    /// Close both files; returns them with their checksums.
+    pub fn finish(self) -> Result<Written> {
+        let csv = self
+            .csv
             .into_inner()
             .map_err(|e| Error::io(&self.csv_path, e.into_error()))?
             .commit()?;
-        self.parquet.into_inner()?.commit()?;
-        Ok(())
+        let parquet = self.parquet.into_inner()?;
+        let parquet_path = parquet.path().to_path_buf();
+        Ok(vec![
+            (self.csv_path, csv),
+            (parquet_path, parquet.commit()?),
+        ])
     }
 }
 

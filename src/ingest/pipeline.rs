@@ -17,7 +17,7 @@ use super::source::read_source;
 pub use super::source::SourceKind;
 use super::spill::{self, part_of, Codec, ScratchDir, Spill, Spilled};
 use super::validate::{self, Clean, MappedObservation, Outcome, Placeholders, Rule};
-use crate::artifact::{AtomicFile, Manifest};
+use crate::artifact::{AtomicFile, Manifest, Written};
 use crate::clinical::analysis::{analysis_rows, AnalysisRow, PatientRecords};
 use crate::clinical::records::{
     format_datetime, parse_datetime, Condition, Encounter, Medication, Note, Patient,
@@ -1005,21 +1005,24 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, opts: &IngestOptions) -> Resul
     }
     drop(scratch);
     // SQLite indexes the CDM database on this core while the other files
-    // are closed and synced to disk on another
+    // are closed and synced to disk on another. Every file but the
+    // database comes back with the checksum its writer made as it wrote.
     let (files, cdm_done) = std::thread::scope(|s| {
-        let files = s.spawn(|| -> Result<()> {
+        let files = s.spawn(|| -> Result<Written> {
+            let mut written = Written::new();
             for w in omop_writers {
-                w.finish()?;
+                written.extend(w.finish()?);
             }
-            match identifiers {
+            written.extend(match identifiers {
                 Some(w) => w.finish()?,
                 None => super::cdm::identifiers_table().write(out)?,
-            }
-            analysis_csv
+            });
+            let analysis = analysis_csv
                 .into_inner()
                 .map_err(|e| Error::io(&analysis_path, e.into_error()))?
                 .commit()?;
-            Ok(())
+            written.push((analysis_path.clone(), analysis));
+            Ok(written)
         });
         let cdm_done = cdm_writer.finish();
         let files = files
@@ -1027,11 +1030,25 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, opts: &IngestOptions) -> Resul
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         (files, cdm_done)
     });
-    files?;
-    cdm_done?;
+    let mut written = files?;
+    written.extend(cdm_done?);
     clock.lap("finish the files and index the CDM database");
-    report.cdm_checks = super::cdm_checks::run(&out.join("cdm.sqlite"), opts.mmap_bytes())?;
-    clock.lap("CDM data-quality checks");
+    // The checks only read the database, and so does its checksum for the
+    // manifest, so it is made beside them, on a thread of its own: it takes
+    // the time the checks leave a core idle (their largest queries come
+    // last) instead of a read of its own after them.
+    let db = out.join("cdm.sqlite");
+    let (checks, db_sum) = std::thread::scope(|s| {
+        let sum = s.spawn(|| crate::artifact::sha256_file(&db));
+        let checks = super::cdm_checks::run(&db, opts.mmap_bytes());
+        let sum = sum
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (checks, sum)
+    });
+    report.cdm_checks = checks?;
+    written.push((db, db_sum?));
+    clock.lap("CDM data-quality checks and the database's checksum");
 
     // 7. the report
     report.data_end = format_datetime(&data_end);
@@ -1047,7 +1064,10 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, opts: &IngestOptions) -> Resul
     let mut total_q = 0;
     for (source, items) in &quarantine {
         total_q += items.len() as u64;
-        write_csv(&out.join("quarantine").join(format!("{source}.csv")), items)?;
+        written.push(write_csv(
+            &out.join("quarantine").join(format!("{source}.csv")),
+            items,
+        )?);
     }
     crate::artifact::write_json(out.join("quality.json"), &report)?;
     crate::artifact::write_atomic(out.join("quality.md"), report.markdown().as_bytes())?;
@@ -1074,7 +1094,9 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, opts: &IngestOptions) -> Resul
     manifest
         .details
         .insert("data_end".into(), report.data_end.clone().into());
-    manifest.checksum_dir(out)?;
+    // only the files not written above (the report, the linkage's own) are
+    // read back for their checksums
+    manifest.checksum_dir_known(out, &written)?;
     manifest.write(out)?;
     clock.lap("linkage report, quarantine, report and manifest");
 
@@ -1341,8 +1363,12 @@ struct ReviewRow<'a> {
     conflict: Option<linkage::Conflict>,
 }
 
-/// Write rows as CSV with a header even when there are none.
-fn write_csv<T: Serialize>(path: &Path, rows: impl IntoIterator<Item = T>) -> Result<()> {
+/// Write rows as CSV with a header even when there are none; returns the
+/// file with its checksum.
+fn write_csv<T: Serialize>(
+    path: &Path,
+    rows: impl IntoIterator<Item = T>,
+) -> Result<(PathBuf, String)> {
     let fail = |e: csv::Error| Error::failure(format!("{}: {e}", path.display()));
     let mut rows = rows.into_iter().peekable();
     let empty = rows.peek().is_none();
@@ -1358,10 +1384,11 @@ fn write_csv<T: Serialize>(path: &Path, rows: impl IntoIterator<Item = T>) -> Re
     for r in rows {
         w.serialize(r).map_err(fail)?;
     }
-    w.into_inner()
+    let sum = w
+        .into_inner()
         .map_err(|e| Error::io(path, e.into_error()))?
         .commit()?;
-    Ok(())
+    Ok((path.to_path_buf(), sum))
 }
 
 /// Fill the merged person's empty fields from another record of the person.

@@ -102,6 +102,23 @@ fn csv_ingest_maps_links_quarantines_and_reconciles() {
     assert!(meas.contains(",GLU,126.112,mg/dL,mmol/L,7.0,csv"));
     assert!(out.join("omop/person.parquet").exists());
     assert!(out.join("quality.md").exists() && out.join("manifest.json").exists());
+
+    // the manifest lists every file with the checksum of its bytes on disk,
+    // though most of them were handed on by their writers, not read back
+    let manifest = carelab::artifact::Manifest::read(&out).unwrap();
+    let on_disk: std::collections::BTreeSet<String> = carelab::artifact::list_files(&out)
+        .unwrap()
+        .iter()
+        .map(|rel| rel.to_string_lossy().replace('\\', "/"))
+        .filter(|rel| rel != "manifest.json")
+        .collect();
+    let listed: std::collections::BTreeSet<String> = manifest.files.keys().cloned().collect();
+    assert_eq!(listed, on_disk);
+    assert!(listed.contains("cdm.sqlite") && listed.contains("omop/measurement.csv"));
+    for (rel, sum) in &manifest.files {
+        let read = carelab::artifact::sha256_file(out.join(rel)).unwrap();
+        assert_eq!(sum, &read, "{rel}");
+    }
 }
 
 #[test]
