@@ -25,6 +25,19 @@ pub trait Codec: Sized {
     fn take(r: &mut Reader) -> Result<Self>;
 }
 
+/// What is written as a `T` is: the `T` itself, or a borrowed view of one
+/// that writes the same bytes without the owned value being built (a
+/// record being read, whose text the reader reuses for the next).
+pub trait Put<T> {
+    fn put_as(&self, b: &mut Vec<u8>);
+}
+
+impl<T: Codec> Put<T> for T {
+    fn put_as(&self, b: &mut Vec<u8>) {
+        self.put(b)
+    }
+}
+
 /// Reads values back from a spill partition.
 pub struct Reader<'a> {
     bytes: &'a [u8],
@@ -91,10 +104,16 @@ fn put_i64(b: &mut Vec<u8>, n: i64) {
     put_u64(b, ((n << 1) ^ (n >> 63)) as u64)
 }
 
+/// Text as a spill file holds it: its length in bytes, then its bytes
+/// (what `String`'s `put` writes).
+pub fn put_str(b: &mut Vec<u8>, s: &str) {
+    put_u64(b, s.len() as u64);
+    b.extend_from_slice(s.as_bytes());
+}
+
 impl Codec for String {
     fn put(&self, b: &mut Vec<u8>) {
-        (self.len() as u64).put(b);
-        b.extend_from_slice(self.as_bytes());
+        put_str(b, self)
     }
     fn take(r: &mut Reader) -> Result<Self> {
         let n = r.u64()? as usize;
@@ -341,7 +360,7 @@ impl<T: Codec> Spill<T> {
     }
 
     /// Append `value` to partition `part`.
-    pub fn push(&mut self, part: usize, value: &T) -> Result<()> {
+    pub fn push(&mut self, part: usize, value: &impl Put<T>) -> Result<()> {
         self.head.clear();
         encode(value, &mut self.buf, &mut self.head);
         let record = std::mem::take(&mut self.head);
@@ -411,16 +430,16 @@ pub struct Batch<T> {
 
 impl<T: Codec> Batch<T> {
     /// Add `value` to partition `part`.
-    pub fn push(&mut self, part: usize, value: &T) {
+    pub fn push(&mut self, part: usize, value: &impl Put<T>) {
         encode(value, &mut self.buf, &mut self.parts[part]);
     }
 }
 
 /// Append `value` to `out` as a spill file holds it: its length, then its
 /// bytes (encoded into `buf` first, to know the length).
-fn encode<T: Codec>(value: &T, buf: &mut Vec<u8>, out: &mut Vec<u8>) {
+fn encode<T>(value: &impl Put<T>, buf: &mut Vec<u8>, out: &mut Vec<u8>) {
     buf.clear();
-    value.put(buf);
+    value.put_as(buf);
     put_u64(out, buf.len() as u64);
     out.extend_from_slice(buf);
 }
@@ -439,9 +458,22 @@ impl<T: Codec> Spilled<T> {
     /// Every record of partition `part`, in the order written; the file is
     /// removed.
     pub fn take(&self, part: usize) -> Result<Vec<T>> {
+        let mut out = Vec::new();
+        self.each(part, |v| {
+            out.push(v);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// `take` a record at a time: each is handed to `f` as it is decoded,
+    /// so that a pass over a partition that keeps nothing of a record
+    /// frees it before the next (memory is reused, not fresh pages for the
+    /// whole partition).
+    pub fn each(&self, part: usize, mut f: impl FnMut(T) -> Result<()>) -> Result<()> {
         let path = &self.paths[part];
         if !path.exists() {
-            return Ok(Vec::new());
+            return Ok(());
         }
         let bytes = std::fs::read(path).at(path)?;
         std::fs::remove_file(path).at(path)?;
@@ -450,7 +482,6 @@ impl<T: Codec> Spilled<T> {
             at: 0,
             file: path,
         };
-        let mut out = Vec::new();
         while r.at < bytes.len() {
             let n = r.u64()? as usize;
             let end = r.at + n;
@@ -462,9 +493,9 @@ impl<T: Codec> Spilled<T> {
                     r.at + n - end
                 )));
             }
-            out.push(v);
+            f(v)?;
         }
-        Ok(out)
+        Ok(())
     }
 }
 
