@@ -229,6 +229,12 @@ pub const DEFAULT_MEMORY_MB: u64 = 2048;
 /// other); twelve leaves a margin.
 const MEMORY_PER_INPUT_BYTE: u64 = 12;
 
+/// How much a duplicate and reference check holds of the records it keeps
+/// before it appends them to their person partitions: enough that the
+/// threads seldom wait on each other for the files, and a few megabytes
+/// reused rather than a copy of the whole partition in fresh memory.
+const BATCH_BYTES: usize = 4 << 20;
+
 impl IngestOptions {
     /// Bytes of the CDM database the data-quality checks may map: half the
     /// memory planned for (the partitions are done by then).
@@ -744,8 +750,10 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, opts: &IngestOptions) -> Resul
     // and its references go to the persons and encounters settled above:
     // every partition of every table can be checked apart. So they are
     // checked on every core, each partition's kept records encoded on its
-    // thread and appended to their person partitions at its end (read
-    // back, they are put in the order of the input again), and what each
+    // thread and appended to their person partitions every
+    // `BATCH_BYTES` and at its end (read back, they are put in the order
+    // of the input again, so the order the threads append in is never
+    // seen), and what each
     // gave is filed into the report and the quarantine in the order of the
     // tables and partitions, as on one core.
     macro_rules! check_table {
@@ -771,9 +779,12 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, opts: &IngestOptions) -> Resul
                     }
                     c.keep(&k.source);
                     batch.push(person_part(rank), &(k.seq, (k.source, $v)));
+                    if batch.bytes() >= BATCH_BYTES {
+                        lock(&to)?.append(&mut batch)?;
+                    }
                     Ok(())
                 })?;
-                lock(&to)?.append(batch)?;
+                lock(&to)?.append(&mut batch)?;
                 Ok(c)
             }
         }};
