@@ -400,9 +400,9 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, opts: &IngestOptions) -> Resul
                 type_code: rec.get("patient_id_type").to_string(),
                 authority: rec.get("patient_id_authority").to_string(),
             });
-            let checked = validate::check(&rec, &maps, &cfg.placeholders);
+            let checked = validate::check(rec, &maps, &cfg.placeholders);
             if want_findings {
-                found.extend(super::quality::rule_findings(&rec, &checked.findings));
+                found.extend(super::quality::rule_findings(rec, &checked.findings));
             }
             for f in &checked.findings {
                 let c = q.rules.entry(f.rule.code().to_string()).or_default();
