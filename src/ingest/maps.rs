@@ -110,6 +110,11 @@ pub struct Maps {
     /// Upper-cased local code -> measure.
     codes: BTreeMap<String, Measure>,
     aliases: BTreeMap<String, String>,
+    /// The aliases by their lower-cased spelling, the first in name order
+    /// where two fold to one: the case-insensitive lookup of every result
+    /// whose unit is not an alias as written (most are canonical already),
+    /// which scanned every alias before.
+    folded: BTreeMap<String, String>,
     conversions: Vec<Conversion>,
     /// SNOMED CT concept id -> ICD-10-CM.
     conditions: BTreeMap<String, MappedCondition>,
@@ -190,9 +195,16 @@ impl Maps {
                 ));
             }
         }
+        let mut folded = BTreeMap::new();
+        for (alias, unit) in &file.aliases {
+            folded
+                .entry(alias.to_ascii_lowercase())
+                .or_insert_with(|| unit.clone());
+        }
         Ok(Maps {
             codes,
             aliases: file.aliases,
+            folded,
             conversions: file.conversion,
             conditions: parse_conditions(snomed_conditions)?,
         })
@@ -222,10 +234,9 @@ impl Maps {
         if let Some(u) = self.aliases.get(unit) {
             return u.clone();
         }
-        self.aliases
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(unit))
-            .map(|(_, v)| v.clone())
+        self.folded
+            .get(&unit.to_ascii_lowercase())
+            .cloned()
             .unwrap_or_else(|| unit.to_string())
     }
 
@@ -313,6 +324,53 @@ mod tests {
         assert_eq!(maps.to_canonical(Measure::Glucose, 100.0, "furlongs"), None);
         // a conversion belongs to its measure only
         assert_eq!(maps.to_canonical(Measure::Sodium, 5.0, "umol/L"), None);
+    }
+
+    /// Units are looked up as written, then ignoring ASCII case (the first
+    /// alias in name order where two fold alike), else kept as written: the
+    /// answer a scan of every alias gives.
+    #[test]
+    fn units_resolve_as_written_then_ignoring_case() {
+        let units = "[aliases]\n\"mg/dl\" = \"mg/dL\"\n\"X\" = \"big\"\n\"x\" = \"small\"\n\"µg/L\" = \"ug/L\"\n";
+        let maps = Maps::parse(
+            ("c.toml", "[codes]\n"),
+            ("u.toml", units),
+            ("s.toml", DEFAULT_SNOMED_CONDITIONS),
+        )
+        .unwrap();
+        let scan = |unit: &str| -> String {
+            let unit = unit.trim();
+            maps.aliases.get(unit).cloned().unwrap_or_else(|| {
+                maps.aliases
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(unit))
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or_else(|| unit.to_string())
+            })
+        };
+        for (unit, want) in [
+            ("mg/dl", "mg/dL"),
+            (" MG/DL ", "mg/dL"),
+            ("mg/dL", "mg/dL"),
+            ("X", "big"),
+            ("x", "small"),
+            ("µG/l", "ug/L"),
+            ("ΜG/L", "ΜG/L"),
+            ("mmol/L", "mmol/L"),
+            ("", ""),
+        ] {
+            assert_eq!(maps.normalize_unit(unit), want, "{unit:?}");
+            assert_eq!(scan(unit), want, "{unit:?}");
+        }
+        let maps = Maps::parse(
+            ("c.toml", "[codes]\n"),
+            ("u.toml", "[aliases]\n\"Y\" = \"big\"\n\"y\" = \"small\"\n"),
+            ("s.toml", DEFAULT_SNOMED_CONDITIONS),
+        )
+        .unwrap();
+        // each spelling as written; ignoring case, the first in name order
+        assert_eq!(maps.normalize_unit("y "), "small");
+        assert_eq!(maps.folded.get("y").map(String::as_str), Some("big"));
     }
 
     #[test]

@@ -187,11 +187,7 @@ struct Kept<T> {
 
 impl<T: Codec> Codec for Kept<T> {
     fn put(&self, b: &mut Vec<u8>) {
-        self.seq.put(b);
-        self.source.put(b);
-        self.location.put(b);
-        self.raw.put(b);
-        self.value.put(b);
+        KeptRef::of(self).put_with(&self.value, b)
     }
     fn take(r: &mut spill::Reader) -> Result<Self> {
         Ok(Kept {
@@ -232,6 +228,12 @@ pub const DEFAULT_MEMORY_MB: u64 = 2048;
 /// CSV a partition holds (10.2 when the tables were made one after the
 /// other); twelve leaves a margin.
 const MEMORY_PER_INPUT_BYTE: u64 = 12;
+
+/// How much a duplicate and reference check holds of the records it keeps
+/// before it appends them to their person partitions: enough that the
+/// threads seldom wait on each other for the files, and a few megabytes
+/// reused rather than a copy of the whole partition in fresh memory.
+const BATCH_BYTES: usize = 4 << 20;
 
 impl IngestOptions {
     /// Bytes of the CDM database the data-quality checks may map: half the
@@ -382,17 +384,11 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, opts: &IngestOptions) -> Resul
         quarantine.entry(s.name.clone()).or_default();
         let mut q = std::mem::take(report.sources.entry(s.name.clone()).or_default());
         q.kind = format!("{:?}", s.kind).to_lowercase();
-        let mut each = |q: &mut super::quality::SourceQuality, rec: RawRecord| -> Result<()> {
+        let mut each = |q: &mut super::quality::SourceQuality, rec: &RawRecord| -> Result<()> {
             seq += 1;
-            q.tables
-                .entry(rec.table.name().to_string())
-                .or_default()
-                .input += 1;
+            q.table(rec.table.name()).input += 1;
             if let Some(reason) = rec.fields.get(raw::SKIP_FIELD) {
-                q.tables
-                    .entry(rec.table.name().to_string())
-                    .or_default()
-                    .skipped += 1;
+                q.table(rec.table.name()).skipped += 1;
                 *q.skipped
                     .entry(rec.table.name().to_string())
                     .or_default()
@@ -404,9 +400,9 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, opts: &IngestOptions) -> Resul
                 type_code: rec.get("patient_id_type").to_string(),
                 authority: rec.get("patient_id_authority").to_string(),
             });
-            let checked = validate::check(&rec, &maps, &cfg.placeholders);
+            let checked = validate::check(rec, &maps, &cfg.placeholders);
             if want_findings {
-                found.extend(super::quality::rule_findings(&rec, &checked.findings));
+                found.extend(super::quality::rule_findings(rec, &checked.findings));
             }
             for f in &checked.findings {
                 let c = q.rules.entry(f.rule.code().to_string()).or_default();
@@ -444,32 +440,22 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, opts: &IngestOptions) -> Resul
                     *q.unmapped_codes.entry(c.code.clone()).or_default() += 1;
                 }
             }
-            let RawRecord {
-                source,
-                location,
-                raw,
-                ..
-            } = rec;
+            let at = KeptRef {
+                seq,
+                source: &rec.source,
+                location: &rec.location,
+                raw: &rec.raw,
+            };
             macro_rules! keep {
                 ($spill:ident, $v:ident, $id:expr) => {{
                     let part = part_of(&$id, parts);
-                    let v = $v;
-                    pending.$spill.push(
-                        part,
-                        &Kept {
-                            seq,
-                            source,
-                            location,
-                            raw,
-                            value: v,
-                        },
-                    )
+                    pending.$spill.push(part, &Keeping { at, value: $v })
                 }};
             }
             match checked.clean {
                 Some(Clean::Patient(v)) => {
-                    patient_at.push((location, id_source.unwrap_or_default()));
-                    patients.push((source, v));
+                    patient_at.push((rec.location.clone(), id_source.unwrap_or_default()));
+                    patients.push((rec.source.clone(), v));
                     Ok(())
                 }
                 Some(Clean::Encounter(v)) => keep!(encounters, v, v.encounter_id),
@@ -478,7 +464,8 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, opts: &IngestOptions) -> Resul
                 Some(Clean::Medication(v)) => keep!(medications, v, v.medication_id),
                 Some(Clean::Note(v)) => keep!(notes, v, v.note_id),
                 None => Err(Error::failure(format!(
-                    "{location}: a record neither clean nor rejected (a bug)"
+                    "{}: a record neither clean nor rejected (a bug)",
+                    rec.location
                 ))),
             }
         };
@@ -763,8 +750,10 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, opts: &IngestOptions) -> Resul
     // and its references go to the persons and encounters settled above:
     // every partition of every table can be checked apart. So they are
     // checked on every core, each partition's kept records encoded on its
-    // thread and appended to their person partitions at its end (read
-    // back, they are put in the order of the input again), and what each
+    // thread and appended to their person partitions every
+    // `BATCH_BYTES` and at its end (read back, they are put in the order
+    // of the input again, so the order the threads append in is never
+    // seen), and what each
     // gave is filed into the report and the quarantine in the order of the
     // tables and partitions, as on one core.
     macro_rules! check_table {
@@ -775,13 +764,13 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, opts: &IngestOptions) -> Resul
                 let mut c = TableChecked::default();
                 let mut batch = lock(&to)?.batch();
                 let mut seen = HashSet::new();
-                for k in spilled.take(part)? {
+                spilled.each(part, |k| {
                     let r = KeptRef::of(&k);
                     let $v = &k.value;
                     let Some(rank) =
                         check_event(&mut c.rejected, &mut seen, table, $id, &r, $pid, $enc)
                     else {
-                        continue;
+                        return Ok(());
                     };
                     let mut $v = k.value;
                     $set(&mut $v, person_key(rank));
@@ -790,8 +779,12 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, opts: &IngestOptions) -> Resul
                     }
                     c.keep(&k.source);
                     batch.push(person_part(rank), &(k.seq, (k.source, $v)));
-                }
-                lock(&to)?.append(batch)?;
+                    if batch.bytes() >= BATCH_BYTES {
+                        lock(&to)?.append(&mut batch)?;
+                    }
+                    Ok(())
+                })?;
+                lock(&to)?.append(&mut batch)?;
                 Ok(c)
             }
         }};
@@ -1329,6 +1322,28 @@ impl<'a> KeptRef<'a> {
             raw: &k.raw,
         }
     }
+
+    /// The record with `value` as a spill file holds a [`Kept`].
+    fn put_with<T: Codec>(&self, value: &T, b: &mut Vec<u8>) {
+        self.seq.put(b);
+        spill::put_str(b, self.source);
+        spill::put_str(b, self.location);
+        spill::put_str(b, self.raw);
+        value.put(b);
+    }
+}
+
+/// A record being kept as it is read: its place borrowed from the
+/// reader's record, written to the spill as the [`Kept`] it reads back as.
+struct Keeping<'a, T> {
+    at: KeptRef<'a>,
+    value: T,
+}
+
+impl<T: Codec> spill::Put<Kept<T>> for Keeping<'_, T> {
+    fn put_as(&self, b: &mut Vec<u8>) {
+        self.at.put_with(&self.value, b)
+    }
 }
 
 #[derive(Serialize)]
@@ -1678,4 +1693,59 @@ fn omop_tables(
         ]);
     }
     vec![person, visit, meas, cond, drug, note]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A record kept as it is read, its text borrowed from the reader, is
+    /// written byte for byte as its owned copy is, and reads back as it.
+    #[test]
+    fn a_record_kept_as_read_is_spilled_as_its_owned_copy() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut owned: Spill<Kept<u64>> = Spill::create(dir.path(), "owned", 2).unwrap();
+        let mut viewed: Spill<Kept<u64>> = Spill::create(dir.path(), "viewed", 2).unwrap();
+        let rows = [
+            (3, "ehr", "observations.csv line 4", "O1,P1,é", 70),
+            (900, "lab", "message 2 OBX 1", "", u64::MAX),
+        ];
+        for (part, &(seq, source, location, raw, value)) in rows.iter().enumerate() {
+            let at = KeptRef {
+                seq,
+                source,
+                location,
+                raw,
+            };
+            viewed.push(part, &Keeping { at, value }).unwrap();
+            let kept = Kept {
+                seq,
+                source: source.to_string(),
+                location: location.to_string(),
+                raw: raw.to_string(),
+                value,
+            };
+            owned.push(part, &kept).unwrap();
+        }
+        assert_eq!(owned.bytes(), viewed.bytes());
+        let (owned, viewed) = (owned.finish().unwrap(), viewed.finish().unwrap());
+        for (part, &(seq, source, location, raw, value)) in rows.iter().enumerate() {
+            let bytes = |name: &str| std::fs::read(dir.path().join(format!("{name}-{part}.bin")));
+            assert_eq!(bytes("owned").unwrap(), bytes("viewed").unwrap());
+            let back = viewed.take(part).unwrap();
+            assert_eq!(back.len(), 1);
+            let k = &back[0];
+            assert_eq!(
+                (
+                    k.seq,
+                    k.source.as_str(),
+                    k.location.as_str(),
+                    k.raw.as_str(),
+                    k.value
+                ),
+                (seq, source, location, raw, value)
+            );
+            assert_eq!(owned.take(part).unwrap().len(), 1);
+        }
+    }
 }

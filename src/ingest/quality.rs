@@ -74,6 +74,15 @@ pub struct SourceQuality {
 }
 
 impl SourceQuality {
+    /// The counts of one table, added on first use: looked up by name
+    /// first, so a record read costs no key allocation.
+    pub fn table(&mut self, name: &str) -> &mut TableCounts {
+        if !self.tables.contains_key(name) {
+            self.tables.insert(name.to_string(), TableCounts::default());
+        }
+        self.tables.get_mut(name).expect("inserted above")
+    }
+
     pub fn totals(&self) -> TableCounts {
         let mut t = TableCounts::default();
         for c in self.tables.values() {

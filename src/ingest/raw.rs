@@ -280,7 +280,7 @@ pub fn read_csv(path: &Path, source: &str, table: Table) -> Result<(Vec<RawRecor
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| path.display().to_string());
     let encoding = stream_csv(path, &label, source, table, &mut |r| {
-        out.push(r);
+        out.push(r.clone());
         Ok(())
     })?;
     Ok((out, encoding))
@@ -327,24 +327,24 @@ fn sniff_encoding(path: &Path) -> Result<(TextEncoding, bool)> {
 /// `read_csv` one record at a time: the file is read as it is parsed, so
 /// memory holds a record, not the file. Locations name the file as `label`
 /// (`patients.csv`, `shard-1/patients.csv`).
+///
+/// `each` borrows one record that every row is read into in turn: its
+/// field values, location and raw text are overwritten in place, so a row
+/// costs no allocation once the buffers have grown to fit (a row of a table
+/// with millions of rows made a map, a key and a value per cell before).
 pub fn stream_csv(
     path: &Path,
     label: &str,
     source: &str,
     table: Table,
-    each: &mut dyn FnMut(RawRecord) -> Result<()>,
+    each: &mut dyn FnMut(&RawRecord) -> Result<()>,
 ) -> Result<TextEncoding> {
+    use std::fmt::Write;
     let (encoding, bom) = sniff_encoding(path)?;
     let mut file = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(path).at(path)?);
     if bom {
         std::io::Read::read_exact(&mut file, &mut [0u8; 3]).at(path)?;
     }
-    let text = |b: &[u8]| -> String {
-        match encoding {
-            TextEncoding::Utf8 => String::from_utf8_lossy(b).into_owned(),
-            TextEncoding::Latin1 => encoding_rs::WINDOWS_1252.decode(b).0.into_owned(),
-        }
-    };
     let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(file);
     let header: Vec<String> = reader
         .byte_headers()
@@ -357,7 +357,11 @@ pub fn stream_csv(
             )
         })?
         .iter()
-        .map(|h| text(h).trim().to_string())
+        .map(|h| {
+            let mut name = String::new();
+            decode_into(encoding, h, &mut name);
+            name.trim().to_string()
+        })
         .collect();
     if header.iter().all(|h| h.is_empty()) {
         return Err(Error::bad_input(
@@ -367,6 +371,16 @@ pub fn stream_csv(
             "an empty line",
         ));
     }
+    let columns = Columns::of(&header);
+    let mut row = RawRecord {
+        source: source.to_string(),
+        table,
+        location: String::new(),
+        fields: BTreeMap::new(),
+        raw: String::new(),
+    };
+    // where each cell's text lies in `row.raw`
+    let mut cells: Vec<std::ops::Range<usize>> = Vec::with_capacity(header.len());
     let mut rec = csv::ByteRecord::new();
     let mut i = 0u64;
     loop {
@@ -383,22 +397,83 @@ pub fn stream_csv(
         }
         let line = rec.position().map(|p| p.line()).unwrap_or(i + 2);
         i += 1;
-        let cells: Vec<String> = rec.iter().map(text).collect();
-        let raw = cells.join(",");
-        let fields = if cells.len() == header.len() {
-            header.iter().cloned().zip(cells).collect()
+        row.raw.clear();
+        cells.clear();
+        for (n, cell) in rec.iter().enumerate() {
+            if n > 0 {
+                row.raw.push(',');
+            }
+            let start = row.raw.len();
+            decode_into(encoding, cell, &mut row.raw);
+            cells.push(start..row.raw.len());
+        }
+        if cells.len() == header.len() {
+            columns.fill(&mut row.fields, &row.raw, &cells);
         } else {
-            BTreeMap::new()
-        };
-        each(RawRecord {
-            source: source.to_string(),
-            table,
-            location: format!("{label} line {line}"),
-            fields,
-            raw,
-        })?;
+            row.fields.clear();
+        }
+        row.location.clear();
+        // writing to a String cannot fail
+        let _ = write!(row.location, "{label} line {line}");
+        each(&row)?;
     }
     Ok(encoding)
+}
+
+/// Append `bytes` to `out` as text in `encoding`; UTF-8 that is not valid
+/// is decoded lossily, as `String::from_utf8_lossy` does.
+fn decode_into(encoding: TextEncoding, bytes: &[u8], out: &mut String) {
+    match encoding {
+        TextEncoding::Utf8 => match std::str::from_utf8(bytes) {
+            Ok(s) => out.push_str(s),
+            Err(_) => out.push_str(&String::from_utf8_lossy(bytes)),
+        },
+        TextEncoding::Latin1 => out.push_str(&encoding_rs::WINDOWS_1252.decode(bytes).0),
+    }
+}
+
+/// A CSV header as the fields of a record: the map's keys in their (name)
+/// order, and for each the column that gives its value. A name the header
+/// repeats takes its last column's value, as collecting the pairs into a
+/// map would.
+struct Columns {
+    names: Vec<String>,
+    column_of: Vec<usize>,
+}
+
+impl Columns {
+    fn of(header: &[String]) -> Columns {
+        let last: BTreeMap<&str, usize> = header
+            .iter()
+            .enumerate()
+            .map(|(col, name)| (name.as_str(), col))
+            .collect();
+        Columns {
+            names: last.keys().map(|n| n.to_string()).collect(),
+            column_of: last.into_values().collect(),
+        }
+    }
+
+    /// Overwrite `fields` with the cells of one row (`cells` index `text`),
+    /// keeping its keys and the values' buffers when it holds this header's.
+    fn fill(
+        &self,
+        fields: &mut BTreeMap<String, String>,
+        text: &str,
+        cells: &[std::ops::Range<usize>],
+    ) {
+        if fields.len() != self.names.len() {
+            *fields = self
+                .names
+                .iter()
+                .map(|n| (n.clone(), String::new()))
+                .collect();
+        }
+        for (value, &col) in fields.values_mut().zip(&self.column_of) {
+            value.clear();
+            value.push_str(&text[cells[col].clone()]);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -419,14 +494,63 @@ mod tests {
     fn csv_rows_keep_line_numbers_and_short_rows_lose_their_fields() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("medications.csv");
-        std::fs::write(&path, b"medication_id,name\nM1,caf\xe9\nM2\n").unwrap();
+        std::fs::write(
+            &path,
+            b"medication_id,name\nM1,caf\xe9\nM2\nM3,tea\n\"M4\",\"a, \"\"b\"\"\"\n,\n",
+        )
+        .unwrap();
         let (rows, enc) = read_csv(&path, "pharmacy", Table::Medication).unwrap();
         assert_eq!(enc, TextEncoding::Latin1);
-        assert_eq!(rows.len(), 2);
+        assert_eq!(rows.len(), 5);
         assert_eq!(rows[0].get("name"), "café");
         assert_eq!(rows[0].location, "medications.csv line 2");
         assert!(rows[1].fields.is_empty());
         assert_eq!(rows[1].raw, "M2");
+        // the rows after a short one have their fields again (each row is
+        // read into the same record's buffers)
+        let fields = |r: &RawRecord| -> Vec<(String, String)> {
+            r.fields
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        };
+        let pairs = |p: &[(&str, &str)]| -> Vec<(String, String)> {
+            p.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        assert_eq!(
+            fields(&rows[2]),
+            pairs(&[("medication_id", "M3"), ("name", "tea")])
+        );
+        assert_eq!(rows[2].location, "medications.csv line 4");
+        assert_eq!(rows[3].get("name"), "a, \"b\"");
+        assert_eq!(rows[3].raw, "M4,a, \"b\"");
+        assert_eq!(
+            fields(&rows[4]),
+            pairs(&[("medication_id", ""), ("name", "")])
+        );
+        assert_eq!(rows[4].raw, ",");
+        assert!(rows.iter().all(|r| r.source == "pharmacy"));
+    }
+
+    /// A name the header repeats takes its last column's value, and the
+    /// fields come in name order whatever the columns' order.
+    #[test]
+    fn csv_fields_are_named_by_the_header_whatever_its_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("notes.csv");
+        std::fs::write(&path, "text,note_id,text\nfirst,N1,last\nx,N2,y\n").unwrap();
+        let (rows, enc) = read_csv(&path, "ehr", Table::Note).unwrap();
+        assert_eq!(enc, TextEncoding::Utf8);
+        let names: Vec<&str> = rows[0].fields.keys().map(String::as_str).collect();
+        assert_eq!(names, ["note_id", "text"]);
+        assert_eq!(
+            (rows[0].get("note_id"), rows[0].get("text")),
+            ("N1", "last")
+        );
+        assert_eq!((rows[1].get("note_id"), rows[1].get("text")), ("N2", "y"));
+        assert_eq!(rows[1].raw, "x,N2,y");
     }
 
     /// The fast path gives what a real CSV write and read gives, for every

@@ -25,6 +25,19 @@ pub trait Codec: Sized {
     fn take(r: &mut Reader) -> Result<Self>;
 }
 
+/// What is written as a `T` is: the `T` itself, or a borrowed view of one
+/// that writes the same bytes without the owned value being built (a
+/// record being read, whose text the reader reuses for the next).
+pub trait Put<T> {
+    fn put_as(&self, b: &mut Vec<u8>);
+}
+
+impl<T: Codec> Put<T> for T {
+    fn put_as(&self, b: &mut Vec<u8>) {
+        self.put(b)
+    }
+}
+
 /// Reads values back from a spill partition.
 pub struct Reader<'a> {
     bytes: &'a [u8],
@@ -36,11 +49,7 @@ impl Reader<'_> {
     fn bytes(&mut self, n: usize) -> Result<&[u8]> {
         let end = self.at.checked_add(n).filter(|&e| e <= self.bytes.len());
         let Some(end) = end else {
-            return Err(Error::failure(format!(
-                "{}: spill file ends inside a record at byte {} (was it changed during the run?)",
-                self.file.display(),
-                self.at
-            )));
+            return Err(ends_inside(self.file, self.at as u64));
         };
         let s = &self.bytes[self.at..end];
         self.at = end;
@@ -91,10 +100,16 @@ fn put_i64(b: &mut Vec<u8>, n: i64) {
     put_u64(b, ((n << 1) ^ (n >> 63)) as u64)
 }
 
+/// Text as a spill file holds it: its length in bytes, then its bytes
+/// (what `String`'s `put` writes).
+pub fn put_str(b: &mut Vec<u8>, s: &str) {
+    put_u64(b, s.len() as u64);
+    b.extend_from_slice(s.as_bytes());
+}
+
 impl Codec for String {
     fn put(&self, b: &mut Vec<u8>) {
-        (self.len() as u64).put(b);
-        b.extend_from_slice(self.as_bytes());
+        put_str(b, self)
     }
     fn take(r: &mut Reader) -> Result<Self> {
         let n = r.u64()? as usize;
@@ -111,7 +126,7 @@ impl Codec for String {
 
 impl Codec for std::borrow::Cow<'static, str> {
     fn put(&self, b: &mut Vec<u8>) {
-        self.as_ref().to_string().put(b)
+        put_str(b, self)
     }
     fn take(r: &mut Reader) -> Result<Self> {
         Ok(std::borrow::Cow::Owned(String::take(r)?))
@@ -341,7 +356,7 @@ impl<T: Codec> Spill<T> {
     }
 
     /// Append `value` to partition `part`.
-    pub fn push(&mut self, part: usize, value: &T) -> Result<()> {
+    pub fn push(&mut self, part: usize, value: &impl Put<T>) -> Result<()> {
         self.head.clear();
         encode(value, &mut self.buf, &mut self.head);
         let record = std::mem::take(&mut self.head);
@@ -359,11 +374,13 @@ impl<T: Codec> Spill<T> {
         }
     }
 
-    /// Append the records of `batch`, each partition's in the order pushed.
-    pub fn append(&mut self, batch: Batch<T>) -> Result<()> {
-        for (part, bytes) in batch.parts.iter().enumerate() {
+    /// Append the records of `batch`, each partition's in the order pushed,
+    /// and empty it (keeping its memory for more).
+    pub fn append(&mut self, batch: &mut Batch<T>) -> Result<()> {
+        for (part, bytes) in batch.parts.iter_mut().enumerate() {
             if !bytes.is_empty() {
                 self.write(part, bytes)?;
+                bytes.clear();
             }
         }
         Ok(())
@@ -411,16 +428,21 @@ pub struct Batch<T> {
 
 impl<T: Codec> Batch<T> {
     /// Add `value` to partition `part`.
-    pub fn push(&mut self, part: usize, value: &T) {
+    pub fn push(&mut self, part: usize, value: &impl Put<T>) {
         encode(value, &mut self.buf, &mut self.parts[part]);
+    }
+
+    /// Bytes held, not yet appended.
+    pub fn bytes(&self) -> usize {
+        self.parts.iter().map(Vec::len).sum()
     }
 }
 
 /// Append `value` to `out` as a spill file holds it: its length, then its
 /// bytes (encoded into `buf` first, to know the length).
-fn encode<T: Codec>(value: &T, buf: &mut Vec<u8>, out: &mut Vec<u8>) {
+fn encode<T>(value: &impl Put<T>, buf: &mut Vec<u8>, out: &mut Vec<u8>) {
     buf.clear();
-    value.put(buf);
+    value.put_as(buf);
     put_u64(out, buf.len() as u64);
     out.extend_from_slice(buf);
 }
@@ -439,33 +461,92 @@ impl<T: Codec> Spilled<T> {
     /// Every record of partition `part`, in the order written; the file is
     /// removed.
     pub fn take(&self, part: usize) -> Result<Vec<T>> {
+        let mut out = Vec::new();
+        self.each(part, |v| {
+            out.push(v);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// `take` a record at a time: each is handed to `f` as it is decoded,
+    /// so that a pass over a partition that keeps nothing of a record
+    /// frees it before the next. The file is read through one buffer and
+    /// each record into one more, both reused: reading a whole partition
+    /// into fresh memory had the kernel clear a page for every 4 KB of it,
+    /// most of the duplicate checks' time.
+    pub fn each(&self, part: usize, mut f: impl FnMut(T) -> Result<()>) -> Result<()> {
+        use std::io::Read;
         let path = &self.paths[part];
         if !path.exists() {
-            return Ok(Vec::new());
+            return Ok(());
         }
-        let bytes = std::fs::read(path).at(path)?;
-        std::fs::remove_file(path).at(path)?;
-        let mut r = Reader {
-            bytes: &bytes,
-            at: 0,
-            file: path,
-        };
-        let mut out = Vec::new();
-        while r.at < bytes.len() {
-            let n = r.u64()? as usize;
-            let end = r.at + n;
+        let mut file = std::io::BufReader::with_capacity(1 << 20, File::open(path).at(path)?);
+        let mut record = Vec::new();
+        // where the next record's length starts in the file
+        let mut at = 0u64;
+        while let Some((len, n)) = record_len(&mut file, path, at)? {
+            record.clear();
+            let read = (&mut file)
+                .take(n as u64)
+                .read_to_end(&mut record)
+                .at(path)?;
+            if read != n {
+                return Err(ends_inside(path, at + (len + read) as u64));
+            }
+            let mut r = Reader {
+                bytes: &record,
+                at: 0,
+                file: path,
+            };
             let v = T::take(&mut r)?;
-            if r.at != end {
+            if r.at != n {
                 return Err(Error::failure(format!(
                     "{}: a spilled record read {} bytes of {n} (a bug)",
                     path.display(),
-                    r.at + n - end
+                    r.at
                 )));
             }
-            out.push(v);
+            at += (len + n) as u64;
+            f(v)?;
         }
-        Ok(out)
+        std::fs::remove_file(path).at(path)?;
+        Ok(())
     }
+}
+
+/// The length of the record that starts at byte `at` of `file` (a varint:
+/// its own length in bytes, and its value), or `None` where the file ends.
+fn record_len(
+    file: &mut impl std::io::BufRead,
+    path: &Path,
+    at: u64,
+) -> Result<Option<(usize, usize)>> {
+    let mut n = 0u64;
+    for (i, shift) in (0..64).step_by(7).enumerate() {
+        let Some(&byte) = file.fill_buf().at(path)?.first() else {
+            return match i {
+                0 => Ok(None),
+                _ => Err(ends_inside(path, at + i as u64)),
+            };
+        };
+        file.consume(1);
+        n |= u64::from(byte & 0x7f) << shift;
+        if byte & 0x80 == 0 {
+            return Ok(Some((i + 1, n as usize)));
+        }
+    }
+    Err(Error::failure(format!(
+        "{}: spill file holds a varint longer than 64 bits at byte {at} (a bug)",
+        path.display()
+    )))
+}
+
+fn ends_inside(path: &Path, at: u64) -> Error {
+    Error::failure(format!(
+        "{}: spill file ends inside a record at byte {at} (was it changed during the run?)",
+        path.display()
+    ))
 }
 
 /// The partition of a key among `parts`: a stable hash (the same in every
@@ -537,6 +618,29 @@ mod tests {
         assert!(e.contains("test.bin"), "{e}");
     }
 
+    /// A partition file cut anywhere (inside a record or its length) is an
+    /// error naming the file and where it ends, never a panic.
+    #[test]
+    fn a_cut_partition_is_an_error_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s: Spill<(u64, String)> = Spill::create(dir.path(), "cut", 1).unwrap();
+        s.push(0, &(1, "a".repeat(200))).unwrap();
+        s.push(0, &(2, "b".into())).unwrap();
+        let done = s.finish().unwrap();
+        let path = dir.path().join("cut-0.bin");
+        let whole = std::fs::read(&path).unwrap();
+        for keep in [1, 100, 203, whole.len() - 1] {
+            std::fs::write(&path, &whole[..keep]).unwrap();
+            let e = done.take(0).unwrap_err().to_string();
+            assert!(e.contains("cut-0.bin"), "{e}");
+            assert!(e.contains("ends inside a record at byte"), "{e}");
+        }
+        std::fs::write(&path, &whole).unwrap();
+        let back = done.take(0).unwrap();
+        assert_eq!(back, [(1, "a".repeat(200)), (2, "b".to_string())]);
+        assert!(!path.exists(), "removed once read");
+    }
+
     #[test]
     fn records_come_back_as_written_partition_by_partition() {
         let dir = tempfile::tempdir().unwrap();
@@ -580,7 +684,9 @@ mod tests {
                 false => batch.push(part, w),
             }
         }
-        s.append(batch).unwrap();
+        assert!(batch.bytes() > 0);
+        s.append(&mut batch).unwrap();
+        assert_eq!(batch.bytes(), 0);
         assert!(s.bytes() > 0);
         assert_eq!(s.bytes(), pushed.bytes());
         pushed.finish().unwrap();

@@ -15,7 +15,7 @@ use crate::ingest::raw::{self, RawRecord, Table};
 pub fn read(
     s: &SourceConfig,
     q: &mut SourceQuality,
-    each: &mut dyn FnMut(&mut SourceQuality, RawRecord) -> Result<()>,
+    each: &mut dyn FnMut(&mut SourceQuality, &RawRecord) -> Result<()>,
 ) -> Result<()> {
     if !s.path.is_dir() {
         return Err(Error::bad_input(

@@ -42,7 +42,7 @@ pub enum SourceKind {
 pub fn read_source(
     s: &SourceConfig,
     q: &mut SourceQuality,
-    each: &mut dyn FnMut(&mut SourceQuality, RawRecord) -> Result<()>,
+    each: &mut dyn FnMut(&mut SourceQuality, &RawRecord) -> Result<()>,
 ) -> Result<()> {
     if s.patient_id.is_some() && s.kind != SourceKind::Hl7v2 {
         return Err(Error::bad_input(
@@ -61,7 +61,7 @@ pub fn read_source(
         SourceKind::Fhir => fhir::read(s, q),
     }?;
     for r in recs {
-        each(q, r)?;
+        each(q, &r)?;
     }
     Ok(())
 }
