@@ -68,6 +68,13 @@ impl AtomicFile {
         fs::rename(&self.tmp, &self.path).at(&self.path)?;
         Ok(hex::encode(hasher.finalize()))
     }
+
+    /// `commit`, returning the file's path beside its checksum: an entry
+    /// of [`Written`], for a writer that hands its files to the manifest.
+    pub fn commit_written(self) -> Result<(PathBuf, String)> {
+        let path = self.path.clone();
+        Ok((path, self.commit()?))
+    }
 }
 
 impl Write for AtomicFile {

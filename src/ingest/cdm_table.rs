@@ -491,9 +491,7 @@ impl ParquetTable {
         }
         w.flush()?;
         if let Some(w) = part {
-            let file = w.into_inner()?;
-            let path = file.path().to_path_buf();
-            self.written.push((path, file.commit()?));
+            self.written.push(w.into_inner()?.commit_written()?);
         }
         Ok(())
     }
@@ -600,9 +598,7 @@ impl CdmWriter {
         for mut p in self.parquet {
             match p.file.take() {
                 Some(w) => {
-                    let file = w.into_inner()?;
-                    let path = file.path().to_path_buf();
-                    p.written.push((path, file.commit()?));
+                    p.written.push(w.into_inner()?.commit_written()?);
                 }
                 // a table with no rows is still a dataset, of none
                 None if p.parts == 0 => p.write(&[], &[])?,

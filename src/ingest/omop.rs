@@ -213,13 +213,8 @@ impl TableWriter {
             .csv
             .into_inner()
             .map_err(|e| Error::io(&self.csv_path, e.into_error()))?
-            .commit()?;
-        let parquet = self.parquet.into_inner()?;
-        let parquet_path = parquet.path().to_path_buf();
-        Ok(vec![
-            (self.csv_path, csv),
-            (parquet_path, parquet.commit()?),
-        ])
+            .commit_written()?;
+        Ok(vec![csv, self.parquet.into_inner()?.commit_written()?])
     }
 }
 

@@ -1010,11 +1010,12 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, opts: &IngestOptions) -> Resul
                 Some(w) => w.finish()?,
                 None => super::cdm::identifiers_table().write(out)?,
             });
-            let analysis = analysis_csv
-                .into_inner()
-                .map_err(|e| Error::io(&analysis_path, e.into_error()))?
-                .commit()?;
-            written.push((analysis_path.clone(), analysis));
+            written.push(
+                analysis_csv
+                    .into_inner()
+                    .map_err(|e| Error::io(&analysis_path, e.into_error()))?
+                    .commit_written()?,
+            );
             Ok(written)
         });
         let cdm_done = cdm_writer.finish();
@@ -1399,11 +1400,9 @@ fn write_csv<T: Serialize>(
     for r in rows {
         w.serialize(r).map_err(fail)?;
     }
-    let sum = w
-        .into_inner()
+    w.into_inner()
         .map_err(|e| Error::io(path, e.into_error()))?
-        .commit()?;
-    Ok((path.to_path_buf(), sum))
+        .commit_written()
 }
 
 /// Fill the merged person's empty fields from another record of the person.
