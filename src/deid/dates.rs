@@ -7,6 +7,7 @@
 //! alone after the words that place it in time, and a month and day
 //! without a year wherever it cannot be read as a fraction or a score.
 
+use super::patterns::Spec;
 use crate::clinical::PhiKind;
 
 /// Month names and their abbreviations, as notes capitalise them.
@@ -36,81 +37,70 @@ const YEAR_WORDS: &str = r"(?:(?:nineteen|twenty)[- ](?:(?:twenty|thirty|forty|f
 /// shorthand).
 const SCALES: [u32; 9] = [2, 3, 4, 5, 6, 7, 8, 10, 12];
 
-/// A month and a day (`12/9`, `10/31`) that cannot be a fraction or a
-/// score out of one of `SCALES`: the day is no such denominator, or the
-/// month is larger than the day (no fraction or score is above one).
-fn month_day_not_fraction() -> String {
-    let two = |n: u32| {
-        if n < 10 {
-            format!("0?{n}")
-        } else {
-            n.to_string()
-        }
-    };
-    let months: Vec<String> = (1..=12u32)
-        .map(|m| {
-            // longest first: "1/13" is read as 13, not 1 and a digit
-            let days: Vec<String> = (1..=31u32)
-                .rev()
-                .filter(|d| !SCALES.contains(d) || m > *d)
-                .map(two)
-                .collect();
-            format!("{}/(?:{})", two(m), days.join("|"))
-        })
-        .collect();
-    format!("(?:{})", months.join("|"))
+/// A month and a day (`12/9`, `10/31`, `1/11`) where it cannot be a
+/// fraction or a score out of one of `SCALES`: the day is no such
+/// denominator, or the month is larger than the day (no fraction or score
+/// is above one). The rule's pattern finds every `M/D`; this test keeps
+/// the dates among them (a pattern spelling out every pair that is no
+/// fraction was hundreds of alternatives the regex engine had to turn into
+/// automaton states).
+fn month_and_day(md: &str) -> bool {
+    let number = |s: &str| s.parse::<u32>().ok();
+    match md.split_once('/').map(|(m, d)| (number(m), number(d))) {
+        Some((Some(m), Some(d))) => !SCALES.contains(&d) || m > d,
+        _ => false,
+    }
 }
 
-/// Every date rule: (kind, pattern, capture group holding the date; 0 the
-/// whole match), in `patterns::specs`' form.
-pub fn specs() -> Vec<(PhiKind, String, usize)> {
+/// Every date rule, in `patterns::specs`' form.
+pub fn specs() -> Vec<Spec> {
     vec![
         // ISO, with a time, its fraction of a second and its zone
-        (PhiKind::Date, r"\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?\b".into(), 0),
+        Spec::new(PhiKind::Date, r"\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?\b", 0),
         // 3/5/24, 03/05/2024, a date glued to the word before it
         // ("on03/05/2024"), and as a scan spaces it ("03 / 14 / 1933")
-        (PhiKind::Date, r"(?:^|[^\d/.])(\d{1,2}/\d{1,2}/(?:\d{4}|\d{2})\b|\d{1,2}[ \t]?/[ \t]?\d{1,2}[ \t]?/[ \t]?(?:19|20)\d{2}\b)".into(), 1),
+        Spec::new(PhiKind::Date, r"(?:^|[^\d/.])(\d{1,2}/\d{1,2}/(?:\d{4}|\d{2})\b|\d{1,2}[ \t]?/[ \t]?\d{1,2}[ \t]?/[ \t]?(?:19|20)\d{2}\b)", 1),
         // 04-02-2024 (US or European order), 2.4.2024, 03/2024
-        (PhiKind::Date, r"\b(?:0?[1-9]|[12]\d|3[01])-(?:0?[1-9]|[12]\d|3[01])-(?:19|20)?\d{2}\b".into(), 0),
-        (PhiKind::Date, r"\b(?:0?[1-9]|[12]\d|3[01])\.(?:0?[1-9]|1[0-2])\.(?:19|20)?\d{2}\b|\b(?:0?[1-9]|1[0-2])\.(?:0?[1-9]|[12]\d|3[01])\.(?:19|20)\d{2}\b".into(), 0),
+        Spec::new(PhiKind::Date, r"\b(?:0?[1-9]|[12]\d|3[01])-(?:0?[1-9]|[12]\d|3[01])-(?:19|20)?\d{2}\b", 0),
+        Spec::new(PhiKind::Date, r"\b(?:0?[1-9]|[12]\d|3[01])\.(?:0?[1-9]|1[0-2])\.(?:19|20)?\d{2}\b|\b(?:0?[1-9]|1[0-2])\.(?:0?[1-9]|[12]\d|3[01])\.(?:19|20)\d{2}\b", 0),
         // 12.25.51: US order with a two-digit year where the day cannot be
         // a month; 18.11. (a European day and month, the year left out)
-        (PhiKind::Date, r"\b(?:0?[1-9]|1[0-2])\.(?:1[3-9]|2\d|3[01])\.\d{2}\b".into(), 0),
-        (PhiKind::Date, r"(?m)\b((?:0[1-9]|[12]\d|3[01])\.(?:0[1-9]|1[0-2])\.)(?:[ \t]|$)".into(), 1),
-        (PhiKind::Date, r"\b(?:0?[1-9]|1[0-2])/(?:19|20)\d{2}\b".into(), 0),
-        (PhiKind::Date, r"\b(?:19|20)\d{2}/(?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01])\b".into(), 0),
+        Spec::new(PhiKind::Date, r"\b(?:0?[1-9]|1[0-2])\.(?:1[3-9]|2\d|3[01])\.\d{2}\b", 0),
+        Spec::new(PhiKind::Date, r"(?m)\b((?:0[1-9]|[12]\d|3[01])\.(?:0[1-9]|1[0-2])\.)(?:[ \t]|$)", 1),
+        Spec::new(PhiKind::Date, r"\b(?:0?[1-9]|1[0-2])/(?:19|20)\d{2}\b", 0),
+        Spec::new(PhiKind::Date, r"\b(?:19|20)\d{2}/(?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01])\b", 0),
         // a month and day without a year (12/1) only after a word that
         // dates it: alone it reads as a fraction, a score or a dose
-        (PhiKind::Date, format!(r"(?i)\b(?:on|since|from|until|till|through|thru|by|dated?|DOB|DOS|seen|saw|admitted|discharged|started|stopped|resumed|restarted|drawn|placed|removed|changed|inserted|sent|faxed|called|last|next|recheck|labs?|echo|visit|appt|appointment|f/u|follow[- ]?up|surgery|due|scheduled|planned|around|{WEEKDAY})\.?,?\s+((?:0?[1-9]|[12]\d|3[01])/(?:0?[1-9]|[12]\d|3[01]))\b"), 1),
-        (PhiKind::Date, r"(?m)(?:^|[\s\[(])((?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01]))\s+(?:[01]\d|2[0-3])(?::?[0-5]\d)\b".into(), 1),
+        Spec::new(PhiKind::Date, format!(r"(?i)\b(?:on|since|from|until|till|through|thru|by|dated?|DOB|DOS|seen|saw|admitted|discharged|started|stopped|resumed|restarted|drawn|placed|removed|changed|inserted|sent|faxed|called|last|next|recheck|labs?|echo|visit|appt|appointment|f/u|follow[- ]?up|surgery|due|scheduled|planned|around|{WEEKDAY})\.?,?\s+((?:0?[1-9]|[12]\d|3[01])/(?:0?[1-9]|[12]\d|3[01]))\b"), 1),
+        Spec::new(PhiKind::Date, r"(?m)(?:^|[\s\[(])((?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01]))\s+(?:[01]\d|2[0-3])(?::?[0-5]\d)\b", 1),
         // a month and day that cannot be a fraction or a score (12/9,
         // 10/31, 1/11), and two of any kind as a range (3/5-3/9)
-        (PhiKind::Date, format!(r"(?m)(?:^|[^\w/.:+-])({})(?:$|[^\w/%.:-]|[.:](?:\s|$))", month_day_not_fraction()), 1),
-        (PhiKind::Date, r"\b(?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01])[ \t]*[-–][ \t]*(?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01])\b".into(), 0),
-        (PhiKind::Date, format!(r"(?i)\b(?:on|since|from|until|till|by|{WEEKDAY})\.?,?\s+(?:the\s+)?(\d{{1,2}}(?:st|nd|rd|th))\b"), 1),
+        Spec::new(PhiKind::Date, r"(?m)(?:^|[^\w/.:+-])((?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01]))(?:$|[^\w/%.:-]|[.:](?:\s|$))", 1).keep(month_and_day),
+        Spec::new(PhiKind::Date, r"\b(?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01])[ \t]*[-–][ \t]*(?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01])\b", 0),
+        Spec::new(PhiKind::Date, format!(r"(?i)\b(?:on|since|from|until|till|by|{WEEKDAY})\.?,?\s+(?:the\s+)?(\d{{1,2}}(?:st|nd|rd|th))\b"), 1),
         // "the 22nd", "labs the 3rd", "the 5th and 6th": a day of the month
         // where the ordinal ends its phrase (never "the 5th metatarsal")
-        (PhiKind::Date, r"(?im)\b(?:the|and|or|&)\s+((?:0?[1-9]|[12]\d|3[01])(?:st|nd|rd|th)(?:\s+(?:and|or|&|to)\s+(?:0?[1-9]|[12]\d|3[01])(?:st|nd|rd|th))?)(?:[ \t]*(?:[,.;:)(]|$)|\s+(?:and|or|&|at|to|through|thru|until|till|when|inst)\b)".into(), 1),
+        Spec::new(PhiKind::Date, r"(?im)\b(?:the|and|or|&)\s+((?:0?[1-9]|[12]\d|3[01])(?:st|nd|rd|th)(?:\s+(?:and|or|&|to)\s+(?:0?[1-9]|[12]\d|3[01])(?:st|nd|rd|th))?)(?:[ \t]*(?:[,.;:)(]|$)|\s+(?:and|or|&|at|to|through|thru|until|till|when|inst)\b)", 1),
         // as dictation writes a date: "March third nineteen forty two",
         // "June the ninth", "the fifteenth of October", "the sixteenth."
-        (PhiKind::Date, format!(r"\b{MONTH}\s+(?:the\s+)?{ORDINAL_WORD}(?:,?\s+{YEAR_WORDS})?\b"), 0),
-        (PhiKind::Date, format!(r"\b{ORDINAL_WORD}\s+of\s+{MONTH}\b(?:,?\s+{YEAR_WORDS}\b)?"), 0),
-        (PhiKind::Date, format!(r"(?m)\bthe\s+({LATER_ORDINAL_WORD})(?:[ \t]*(?:[,.;:)]|$)|\s+(?:at|when)\b)"), 1),
-        (PhiKind::Date, r"(?i)\b(?:Christmas(?:\s+(?:Day|Eve))?|Thanksgiving|New\s+Year['’]s(?:\s+(?:Day|Eve))?|Easter(?:\s+Sunday)?|Memorial\s+Day|Labor\s+Day|Independence\s+Day|Halloween|Valentine['’]s\s+Day|Good\s+Friday|Boxing\s+Day|Canada\s+Day|Anzac\s+Day|Australia\s+Day|Bastille\s+Day|Diwali|Deepavali|Holi|Pongal|Onam|Eid(?:\s+al-(?:Fitr|Adha))?|Ramadan|Hanukk?ah|Passover|Rosh\s+Hashanah|Yom\s+Kippur|Lunar\s+New\s+Year|Chinese\s+New\s+Year)\b".into(), 0),
+        Spec::new(PhiKind::Date, format!(r"\b{MONTH}\s+(?:the\s+)?{ORDINAL_WORD}(?:,?\s+{YEAR_WORDS})?\b"), 0),
+        Spec::new(PhiKind::Date, format!(r"\b{ORDINAL_WORD}\s+of\s+{MONTH}\b(?:,?\s+{YEAR_WORDS}\b)?"), 0),
+        Spec::new(PhiKind::Date, format!(r"(?m)\bthe\s+({LATER_ORDINAL_WORD})(?:[ \t]*(?:[,.;:)]|$)|\s+(?:at|when)\b)"), 1),
+        Spec::new(PhiKind::Date, r"(?i)\b(?:Christmas(?:\s+(?:Day|Eve))?|Thanksgiving|New\s+Year['’]s(?:\s+(?:Day|Eve))?|Easter(?:\s+Sunday)?|Memorial\s+Day|Labor\s+Day|Independence\s+Day|Halloween|Valentine['’]s\s+Day|Good\s+Friday|Boxing\s+Day|Canada\s+Day|Anzac\s+Day|Australia\s+Day|Bastille\s+Day|Diwali|Deepavali|Holi|Pongal|Onam|Eid(?:\s+al-(?:Fitr|Adha))?|Ramadan|Hanukk?ah|Passover|Rosh\s+Hashanah|Yom\s+Kippur|Lunar\s+New\s+Year|Chinese\s+New\s+Year)\b", 0),
         // Mar '24, March 2024: a month is a date element Safe Harbor removes
-        (PhiKind::Date, format!(r"\b{MONTH}\.?,?\s+(?:['’]\d{{2}}|(?:19|20)\d{{2}})\b"), 0),
+        Spec::new(PhiKind::Date, format!(r"\b{MONTH}\.?,?\s+(?:['’]\d{{2}}|(?:19|20)\d{{2}})\b"), 0),
         // "March 4, 2024", "Mar. 19, '24", and as a scan spaces it, "March  4 , 2024"
-        (PhiKind::Date, format!(r"\b{MONTH}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?(?:(?:\s*,\s*|\s+)(?:\d{{4}}|['’]\d{{2}}))?\b"), 0),
-        (PhiKind::Date, format!(r"\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{MONTH}\.?(?:,?\s+\d{{4}})?\b"), 0),
+        Spec::new(PhiKind::Date, format!(r"\b{MONTH}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?(?:(?:\s*,\s*|\s+)(?:\d{{4}}|['’]\d{{2}}))?\b"), 0),
+        Spec::new(PhiKind::Date, format!(r"\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{MONTH}\.?(?:,?\s+\d{{4}})?\b"), 0),
         // 02-Nov-2023, 02Nov2023, Nov-02-2023: as lab and order systems print them
         // (in capitals too: 09-DEC-1944)
-        (PhiKind::Date, format!(r"\b\d{{1,2}}[-/ .]?(?i:{MONTH})[-/ .]?(?:\d{{4}}|\d{{2}})\b|\b{MONTH}[-/]\d{{1,2}}[-/](?:\d{{4}}|\d{{2}})\b"), 0),
-        (PhiKind::Date, r"\b(?:19|20)\d{2}\.(?:0?[1-9]|1[0-2])\.(?:0?[1-9]|[12]\d|3[01])\b".into(), 0),
-        (PhiKind::Date, format!(r"\b{MONTH}\.?\s*(?:-|–|to|through|thru)\s*{MONTH}\b"), 0),
+        Spec::new(PhiKind::Date, format!(r"\b\d{{1,2}}[-/ .]?(?i:{MONTH})[-/ .]?(?:\d{{4}}|\d{{2}})\b|\b{MONTH}[-/]\d{{1,2}}[-/](?:\d{{4}}|\d{{2}})\b"), 0),
+        Spec::new(PhiKind::Date, r"\b(?:19|20)\d{2}\.(?:0?[1-9]|1[0-2])\.(?:0?[1-9]|[12]\d|3[01])\b", 0),
+        Spec::new(PhiKind::Date, format!(r"\b{MONTH}\.?\s*(?:-|–|to|through|thru)\s*{MONTH}\b"), 0),
         // the months of European notes: 12 mars 2024, 3. Mai, Mai 2023
-        (PhiKind::Date, format!(r"(?i)\b\d{{1,2}}\.?\s+{EU}(?:\s+\d{{4}})?\b|\b{EU}\s+\d{{4}}\b"), 0),
+        Spec::new(PhiKind::Date, format!(r"(?i)\b\d{{1,2}}\.?\s+{EU}(?:\s+\d{{4}})?\b|\b{EU}\s+\d{{4}}\b"), 0),
         // a month alone is a date element: "in March", "since Jan", "mid-July"
-        (PhiKind::Date, r"(?:\b(?:in|since|during|until|till|before|after|early|mid|late|end\s+of|beginning\s+of|start\s+of|last|next|this|of)[\s-]+)((?:January|February|March|April|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec))\b".into(), 1),
+        Spec::new(PhiKind::Date, r"(?:\b(?:in|since|during|until|till|before|after|early|mid|late|end\s+of|beginning\s+of|start\s+of|last|next|this|of)[\s-]+)((?:January|February|March|April|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec))\b", 1),
     ]
 }
 
@@ -190,14 +180,18 @@ mod tests {
 
     #[test]
     fn no_fraction_reads_as_a_month_and_day() {
-        let re = regex::Regex::new(&format!("^{}$", month_day_not_fraction())).unwrap();
         for d in SCALES {
             for n in 1..=d {
-                assert!(!re.is_match(&format!("{n}/{d}")), "{n}/{d}");
+                assert!(!month_and_day(&format!("{n}/{d}")), "{n}/{d}");
             }
+            assert!(!month_and_day(&format!("01/{d}")), "01/{d}");
         }
-        for md in ["12/9", "10/31", "1/11", "12/10", "01/13", "9/1"] {
-            assert!(re.is_match(md), "{md}");
+        for md in ["12/9", "10/31", "1/11", "12/10", "01/13", "9/1", "8/07"] {
+            assert!(month_and_day(md), "{md}");
         }
+        // in a note: a fraction in front of a date hides neither, and a
+        // rejected fraction's separator still starts the next date
+        assert_eq!(dates("ate 3/4 1/11 and 2/4, 12/9."), vec!["1/11", "12/9"]);
+        assert_eq!(dates("1/2\n1/13 (7/10) 10/31"), vec!["1/13", "10/31"]);
     }
 }

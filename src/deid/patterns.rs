@@ -15,9 +15,123 @@ pub struct Found {
     pub kind: PhiKind,
 }
 
+/// One rule as written: the kind it finds, its pattern, the capture group
+/// holding the identifier (0 the whole match; `usize::MAX` whichever group
+/// matched), and a test the identifier's text must also pass, for what a
+/// test says more simply than a pattern (`None`: every match is one).
+pub struct Spec {
+    kind: PhiKind,
+    pattern: String,
+    group: usize,
+    keep: Option<fn(&str) -> bool>,
+}
+
+impl Spec {
+    pub fn new(kind: PhiKind, pattern: impl Into<String>, group: usize) -> Spec {
+        Spec {
+            kind,
+            pattern: pattern.into(),
+            group,
+            keep: None,
+        }
+    }
+
+    /// Only the matches whose identifier passes `test`.
+    pub fn keep(self, test: fn(&str) -> bool) -> Spec {
+        Spec {
+            keep: Some(test),
+            ..self
+        }
+    }
+}
+
+/// A rule, compiled.
+struct Rule {
+    kind: PhiKind,
+    re: Regex,
+    group: usize,
+    keep: Option<fn(&str) -> bool>,
+}
+
+impl Rule {
+    /// The identifier in one match of the rule's regex.
+    fn identifier<'t>(&self, caps: &regex::Captures<'t>) -> Option<regex::Match<'t>> {
+        if self.group == usize::MAX {
+            caps.iter().skip(1).flatten().next()
+        } else {
+            caps.get(self.group)
+        }
+    }
+
+    /// Whether the rule finds an identifier in `text`.
+    fn is_match(&self, text: &str) -> bool {
+        if self.keep.is_none() {
+            return self.re.is_match(text);
+        }
+        let mut any = false;
+        self.each(text, |_, _| {
+            any = true;
+            false
+        });
+        any
+    }
+
+    /// Each identifier the rule finds in `text`, in order, to `f` until it
+    /// returns false.
+    fn each(&self, text: &str, mut f: impl FnMut(usize, usize) -> bool) {
+        let Some(keep) = self.keep else {
+            if self.group == 0 {
+                // the whole match: no capture groups to resolve, which
+                // costs the regex engine a second, slower pass
+                for m in self.re.find_iter(text) {
+                    if !f(m.start(), m.end()) {
+                        return;
+                    }
+                }
+            } else {
+                for m in self
+                    .re
+                    .captures_iter(text)
+                    .filter_map(|c| self.identifier(&c))
+                {
+                    if !f(m.start(), m.end()) {
+                        return;
+                    }
+                }
+            }
+            return;
+        };
+        // a match the test rejects is passed over, and the search goes on
+        // from the character after its start, not from its end: the
+        // context the rejected match took (a space, a bracket) may begin
+        // the next one
+        let mut at = 0;
+        while let Some(caps) = self.re.captures_at(text, at) {
+            let whole = caps.get(0).expect("a match");
+            let next = |i: usize| i + text[i..].chars().next().map_or(1, char::len_utf8);
+            match self.identifier(&caps).filter(|m| keep(m.as_str())) {
+                Some(m) => {
+                    if !f(m.start(), m.end()) {
+                        return;
+                    }
+                    at = if whole.is_empty() {
+                        next(whole.end())
+                    } else {
+                        whole.end()
+                    };
+                }
+                None => at = next(whole.start()),
+            }
+            if at > text.len() {
+                return;
+            }
+        }
+    }
+}
+
 /// Compiled patterns; build once and share.
 pub struct Patterns {
-    rules: Vec<(PhiKind, Regex, usize)>,
+    rules: Vec<Rule>,
     /// Every rule at once: one pass says whether any matches, which for
     /// almost every cell of a de-identified table is no.
     /// `None` if the set could not be built: then each rule is tried.
@@ -55,11 +169,19 @@ impl Patterns {
         // ASCII word boundaries: with a Unicode \b the regex engine leaves
         // its fast automaton for a slow one on any text that is not all
         // ASCII (a note with an accented name), several times slower
-        let rules: Vec<(PhiKind, Regex, usize)> = specs()
+        let rules: Vec<Rule> = specs()
             .into_iter()
-            .filter_map(|(k, p, g)| compile(&p.replace(r"\b", r"(?-u:\b)")).map(|r| (k, r, g)))
+            .filter_map(|s| {
+                let re = compile(&s.pattern.replace(r"\b", r"(?-u:\b)"))?;
+                Some(Rule {
+                    kind: s.kind,
+                    re,
+                    group: s.group,
+                    keep: s.keep,
+                })
+            })
             .collect();
-        let any = compile_set(rules.iter().map(|(_, r, _)| r.as_str()));
+        let any = compile_set(rules.iter().map(|r| r.re.as_str()));
         Patterns { rules, any }
     }
 
@@ -70,9 +192,12 @@ impl Patterns {
         if self.any.as_ref().is_some_and(|set| !set.is_match(text)) {
             return;
         }
-        for (kind, re, _) in &self.rules {
-            if !out.contains(kind) && re.is_match(text) {
-                out.push(*kind);
+        for rule in &self.rules {
+            if out.contains(&rule.kind) {
+                continue;
+            }
+            if rule.is_match(text) {
+                out.push(rule.kind);
             }
         }
     }
@@ -81,34 +206,18 @@ impl Patterns {
     pub fn find(&self, text: &str, out: &mut Vec<Found>) {
         // one pass says which rules match at all; only those search again
         let matched = self.any.as_ref().map(|set| set.matches(text));
-        for (i, (kind, re, group)) in self.rules.iter().enumerate() {
+        for (i, rule) in self.rules.iter().enumerate() {
             if matched.as_ref().is_some_and(|m| !m.matched(i)) {
                 continue;
             }
-            if *group == 0 {
-                // the whole match: no capture groups to resolve, which
-                // costs the regex engine a second, slower pass
-                out.extend(re.find_iter(text).map(|m| Found {
-                    start: m.start(),
-                    end: m.end(),
-                    kind: *kind,
-                }));
-                continue;
-            }
-            for caps in re.captures_iter(text) {
-                let m = if *group == usize::MAX {
-                    caps.iter().skip(1).flatten().next()
-                } else {
-                    caps.get(*group)
-                };
-                if let Some(m) = m {
-                    out.push(Found {
-                        start: m.start(),
-                        end: m.end(),
-                        kind: *kind,
-                    });
-                }
-            }
+            rule.each(text, |start, end| {
+                out.push(Found {
+                    start,
+                    end,
+                    kind: rule.kind,
+                });
+                true
+            });
         }
     }
 }
@@ -141,97 +250,96 @@ pub fn compile_set<'a>(patterns: impl IntoIterator<Item = &'a str>) -> Option<Re
         .ok()
 }
 
-/// Every rule: (kind, pattern, capture group holding the identifier;
-/// usize::MAX: whichever group matched).
-fn specs() -> Vec<(PhiKind, String, usize)> {
+/// Every rule.
+fn specs() -> Vec<Spec> {
     // the dates first: where a labelled number is also a whole date
     // ("TELEPHONE ENCOUNTER 2022-06-27"), `merge` keeps the first rule's
     // kind, and a date is shifted where a limited data set keeps dates
     let mut specs = super::dates::specs();
     specs.extend([
-            (PhiKind::Email, r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}".into(), 0),
-            (PhiKind::Url, r"(?i)\b(?:https?://|www\.)[^\s<>\x22']*[^\s<>\x22'.,;:)]".into(), 0),
-            (PhiKind::Ip, r"\b(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\b".into(), 0),
-            (PhiKind::Ssn, r"\b\d{3}-\d{2}-\d{4}\b".into(), 0),
+            Spec::new(PhiKind::Email, r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}", 0),
+            Spec::new(PhiKind::Url, r"(?i)\b(?:https?://|www\.)[^\s<>\x22']*[^\s<>\x22'.,;:)]", 0),
+            Spec::new(PhiKind::Ip, r"\b(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\b", 0),
+            Spec::new(PhiKind::Ssn, r"\b\d{3}-\d{2}-\d{4}\b", 0),
             // after its name: 123 45 6789, 123456789, or the last four digits
-            (PhiKind::Ssn, r"(?i)\b(?:SSN|SS#|SS No\.?|social(?:\s+security)?(?:\s+(?:number|no\.?|#))?)\s*[:#]?\s*(?:(?:is|was)\s+)?(\d{3}[\s.-]?\d{2}[\s.-]?\d{4}|(?:x{3}|\*{3})[\s.-]?(?:x{2}|\*{2})[\s.-]?\d{4})\b".into(), 1),
-            (PhiKind::Ssn, r"(?i)\b(?:SSN|social security(?:\s+(?:number|no\.?))?)[^.\n]{0,20}?(?:last\s+(?:4|four)(?:\s+digits)?|ending(?:\s+in)?|ends?\s+in)\s*:?\s*(\d{4})\b".into(), 1),
+            Spec::new(PhiKind::Ssn, r"(?i)\b(?:SSN|SS#|SS No\.?|social(?:\s+security)?(?:\s+(?:number|no\.?|#))?)\s*[:#]?\s*(?:(?:is|was)\s+)?(\d{3}[\s.-]?\d{2}[\s.-]?\d{4}|(?:x{3}|\*{3})[\s.-]?(?:x{2}|\*{2})[\s.-]?\d{4})\b", 1),
+            Spec::new(PhiKind::Ssn, r"(?i)\b(?:SSN|social security(?:\s+(?:number|no\.?))?)[^.\n]{0,20}?(?:last\s+(?:4|four)(?:\s+digits)?|ending(?:\s+in)?|ends?\s+in)\s*:?\s*(\d{4})\b", 1),
             // "last 4 of SS#: 0162", and a number masked but its last four
-            (PhiKind::Ssn, r"(?i)\blast\s+(?:4|four)(?:\s+digits)?\s+of\s+(?:the\s+)?(?:SSN|SS#|social(?:\s+security)?(?:\s+(?:number|no\.?|#))?)\s*[:#]?\s*(?:(?:is|was)\s+)?(\d{4})\b".into(), 1),
-            (PhiKind::Ssn, r"(?i)(?:\bx{3}|\*{3})[\s.-]?(?:x{2}|\*{2})[\s.-]?(\d{4})\b".into(), 1),
-            (PhiKind::Phone, r"(?:\+?1[\s.-]?)?(?:\(\d{3}\)\s?|\b\d{3}[\s./-])\d{3}[\s.-]\d{4}\b(?:,?\s*(?:x|[Ee]xt\.?|[Ee]xtension)\s*\d{1,5}\b)?".into(), 0),
+            Spec::new(PhiKind::Ssn, r"(?i)\blast\s+(?:4|four)(?:\s+digits)?\s+of\s+(?:the\s+)?(?:SSN|SS#|social(?:\s+security)?(?:\s+(?:number|no\.?|#))?)\s*[:#]?\s*(?:(?:is|was)\s+)?(\d{4})\b", 1),
+            Spec::new(PhiKind::Ssn, r"(?i)(?:\bx{3}|\*{3})[\s.-]?(?:x{2}|\*{2})[\s.-]?(\d{4})\b", 1),
+            Spec::new(PhiKind::Phone, r"(?:\+?1[\s.-]?)?(?:\(\d{3}\)\s?|\b\d{3}[\s./-])\d{3}[\s.-]\d{4}\b(?:,?\s*(?:x|[Ee]xt\.?|[Ee]xtension)\s*\d{1,5}\b)?", 0),
             // European numbers after their trunk 0: 020 7946 0958, 07700 900461,
             // 0341 5550177, 06-12345678, 06 12 34 56 78
-            (PhiKind::Phone, r"\b0\d{2,4}[ -]?\d{3,4}[ -]\d{3,4}\b|\b0\d{3,4}[ -]?\d{6}\b|\b0\d{1,4}[ /-]\d{5,8}\b|\b0\d(?:[ .]\d{2}){4}\b|\(0\d{1,4}\)\s?\d{3,4}[ -]?\d{3,4}\b".into(), 0),
+            Spec::new(PhiKind::Phone, r"\b0\d{2,4}[ -]?\d{3,4}[ -]\d{3,4}\b|\b0\d{3,4}[ -]?\d{6}\b|\b0\d{1,4}[ /-]\d{5,8}\b|\b0\d(?:[ .]\d{2}){4}\b|\(0\d{1,4}\)\s?\d{3,4}[ -]?\d{3,4}\b", 0),
             // international (+44 20 7946 0958), and any number after a phone word
-            (PhiKind::Phone, r"\+\d{1,3}[\s.-]?\(?\d{1,4}\)?(?:[\s.-]?\d{2,4}){2,4}\b".into(), 0),
-            (PhiKind::Phone, r"(?i)\b(?:phone|tel|telephone|t[ée]l[ée]phone|telefon|telefoon|cell|mobile|mobil|mobiel|pager|fax|beeper|ext|extension|reached (?:at|on)|call(?:ed)? (?:back )?(?:at|on)|call ?back (?:number|no\.?|#)|CBN|(?:home|work|contact|best) (?:number|no\.?|#|phone))\.?\s*(?:#|no\.?|number)?\s*[:#]?\s*(\+?\(?\d[\d().\s-]{3,}\d)\b".into(), 1),
-            (PhiKind::Mrn, r"(?i)\b(?:MRN|MR#|medical record(?:\s+(?:number|no\.?))?|record\s+(?:number|no\.?|#))\s*[:#]?\s*(?:is\s+)?([A-Z0-9][A-Z0-9-]{3,})\b".into(), 1),
+            Spec::new(PhiKind::Phone, r"\+\d{1,3}[\s.-]?\(?\d{1,4}\)?(?:[\s.-]?\d{2,4}){2,4}\b", 0),
+            Spec::new(PhiKind::Phone, r"(?i)\b(?:phone|tel|telephone|t[ée]l[ée]phone|telefon|telefoon|cell|mobile|mobil|mobiel|pager|fax|beeper|ext|extension|reached (?:at|on)|call(?:ed)? (?:back )?(?:at|on)|call ?back (?:number|no\.?|#)|CBN|(?:home|work|contact|best) (?:number|no\.?|#|phone))\.?\s*(?:#|no\.?|number)?\s*[:#]?\s*(\+?\(?\d[\d().\s-]{3,}\d)\b", 1),
+            Spec::new(PhiKind::Mrn, r"(?i)\b(?:MRN|MR#|medical record(?:\s+(?:number|no\.?))?|record\s+(?:number|no\.?|#))\s*[:#]?\s*(?:is\s+)?([A-Z0-9][A-Z0-9-]{3,})\b", 1),
             // the other numbers a hospital files a person under; an id holds a digit
-            (PhiKind::Mrn, r"(?i)\b(?:MR\s*(?:No\.?|number)|med(?:ical)?\.?\s*rec(?:ord)?\.?\s*(?:#|no\.?|number)?|hosp(?:ital)?\.?\s*(?:#|no\.?|number)|chart\s*(?:#|no\.?|number)|unit\s+(?:#|no\.?|number)|patient\s+(?:id|#|no\.?|number)|pt\.?\s*(?:id|#)|acc(?:oun)?t\.?\s*(?:#|no\.?|number)|encounter\s+(?:#|no\.?|number)|enc\.?\s*(?:#|no\.?|number)|enc\.?\s|visit\s+(?:#|no\.?|number)|FIN|CSN|member\s+(?:id|#|no\.?)|policy(?:\s+(?:#|no\.?|number))?|insurance\s+(?:id|#|no\.?))\s*[:#]?\s*(?:is\s+)?([A-Z]{0,4}-?\d[A-Z0-9-]{3,})\b".into(), 1),
-            (PhiKind::Zip, r"\b[A-Z]{2},?\s+(\d{5}(?:-\d{4})?)\b".into(), 1),
-            (PhiKind::Zip, r"(?i)\b(?:zip|postal|post)(?:\s*code)?\s*:?\s*(\d{5}(?:-\d{4})?)\b".into(), 1),
-            (PhiKind::Zip, r"\b[A-Z]{1,2}\d[A-Z\d]?\s\d[ABD-HJLNP-UW-Z]{2}\b".into(), 0),
-            (PhiKind::Zip, r"(?m)(?:,[ \t]*|^)(?:[A-Z]-)?(\d{5}|\d{4}[ \t]?[A-Z]{2})[ \t]+\p{Lu}\p{Ll}+".into(), 1),
-            (PhiKind::City, r"(?m)(?:,[ \t]*|^)(?:[A-Z]-)?(?:\d{5}|\d{4}[ \t]?[A-Z]{2})[ \t]+(\p{Lu}\p{Ll}+(?:[ -]\p{Lu}\p{Ll}+)?)".into(), 1),
+            Spec::new(PhiKind::Mrn, r"(?i)\b(?:MR\s*(?:No\.?|number)|med(?:ical)?\.?\s*rec(?:ord)?\.?\s*(?:#|no\.?|number)?|hosp(?:ital)?\.?\s*(?:#|no\.?|number)|chart\s*(?:#|no\.?|number)|unit\s+(?:#|no\.?|number)|patient\s+(?:id|#|no\.?|number)|pt\.?\s*(?:id|#)|acc(?:oun)?t\.?\s*(?:#|no\.?|number)|encounter\s+(?:#|no\.?|number)|enc\.?\s*(?:#|no\.?|number)|enc\.?\s|visit\s+(?:#|no\.?|number)|FIN|CSN|member\s+(?:id|#|no\.?)|policy(?:\s+(?:#|no\.?|number))?|insurance\s+(?:id|#|no\.?))\s*[:#]?\s*(?:is\s+)?([A-Z]{0,4}-?\d[A-Z0-9-]{3,})\b", 1),
+            Spec::new(PhiKind::Zip, r"\b[A-Z]{2},?\s+(\d{5}(?:-\d{4})?)\b", 1),
+            Spec::new(PhiKind::Zip, r"(?i)\b(?:zip|postal|post)(?:\s*code)?\s*:?\s*(\d{5}(?:-\d{4})?)\b", 1),
+            Spec::new(PhiKind::Zip, r"\b[A-Z]{1,2}\d[A-Z\d]?\s\d[ABD-HJLNP-UW-Z]{2}\b", 0),
+            Spec::new(PhiKind::Zip, r"(?m)(?:,[ \t]*|^)(?:[A-Z]-)?(\d{5}|\d{4}[ \t]?[A-Z]{2})[ \t]+\p{Lu}\p{Ll}+", 1),
+            Spec::new(PhiKind::City, r"(?m)(?:,[ \t]*|^)(?:[A-Z]-)?(?:\d{5}|\d{4}[ \t]?[A-Z]{2})[ \t]+(\p{Lu}\p{Ll}+(?:[ -]\p{Lu}\p{Ll}+)?)", 1),
             // the number (the note keeps "[AGE]-year-old"), before a unit
             // in English or in the languages of European notes (jaar, ans,
             // Jahre, J., år)
-            (PhiKind::Age, r"(?i)\b((?:9\d|1[0-4]\d))[ \t]*-?[ \t]*(?:years?|yrs?|y/o|y\.\s?o\b\.?|yo|y|jaar|ans|jahre|j\.|år|años|anni)(?:[- ]old)?(?:[MF]\b|\b|[^\w]|$)".into(), 1),
-            (PhiKind::Age, r"(?i)\bin\s+(?:his|her|their|the)\s+(?:(?:early|mid|late)[- ])?((?:90|100)['’]?s|nineties)\b".into(), 1),
-            (PhiKind::Age, r"(?i)\b(?:ninety|(?:one|a)[- ]hundred)(?:[- ](?:and[- ])?(?:one|two|three|four|five|six|seven|eight|nine))?[- ](?:years?|yrs?|yo|y/o)(?:[- ]old)?\b|\b(?:nonagenarian|centenarian)\b".into(), 0),
-            (PhiKind::Age, r"(?i)\b(?:age[d]?|aged)(?:\s*/\s*(?:sex|gender))?(?:\s+(?:at|on)\s+[a-z]+)?\s*:?\s*((?:9\d|1[0-4]\d)|(?:ninety|one hundred)(?:[- ](?:one|two|three|four|five|six|seven|eight|nine))?)\b".into(), 1),
-            (PhiKind::Age, format!(r"(?i)\b(?:age\s+of|turned|turning|turns)\s+({OLD})\b|\b((?:9\d|1[0-4]\d))\s+(?:years?|yrs?)\.?\s+of\s+age\b|\b((?:9\d|1[0-4]\d))(?:st|nd|rd|th)\s+birthday\b"), usize::MAX),
-            (PhiKind::Age, r"(?:^|[\s(,])((?:9\d|1[0-4]\d))(?:M|F|yo[MF]?)(?:[\s),.;:]|$)".into(), 1),
+            Spec::new(PhiKind::Age, r"(?i)\b((?:9\d|1[0-4]\d))[ \t]*-?[ \t]*(?:years?|yrs?|y/o|y\.\s?o\b\.?|yo|y|jaar|ans|jahre|j\.|år|años|anni)(?:[- ]old)?(?:[MF]\b|\b|[^\w]|$)", 1),
+            Spec::new(PhiKind::Age, r"(?i)\bin\s+(?:his|her|their|the)\s+(?:(?:early|mid|late)[- ])?((?:90|100)['’]?s|nineties)\b", 1),
+            Spec::new(PhiKind::Age, r"(?i)\b(?:ninety|(?:one|a)[- ]hundred)(?:[- ](?:and[- ])?(?:one|two|three|four|five|six|seven|eight|nine))?[- ](?:years?|yrs?|yo|y/o)(?:[- ]old)?\b|\b(?:nonagenarian|centenarian)\b", 0),
+            Spec::new(PhiKind::Age, r"(?i)\b(?:age[d]?|aged)(?:\s*/\s*(?:sex|gender))?(?:\s+(?:at|on)\s+[a-z]+)?\s*:?\s*((?:9\d|1[0-4]\d)|(?:ninety|one hundred)(?:[- ](?:one|two|three|four|five|six|seven|eight|nine))?)\b", 1),
+            Spec::new(PhiKind::Age, format!(r"(?i)\b(?:age\s+of|turned|turning|turns)\s+({OLD})\b|\b((?:9\d|1[0-4]\d))\s+(?:years?|yrs?)\.?\s+of\s+age\b|\b((?:9\d|1[0-4]\d))(?:st|nd|rd|th)\s+birthday\b"), usize::MAX),
+            Spec::new(PhiKind::Age, r"(?:^|[\s(,])((?:9\d|1[0-4]\d))(?:M|F|yo[MF]?)(?:[\s),.;:]|$)", 1),
             // the sex, then the age: F/92, M 94
-            (PhiKind::Age, format!(r"\b[MF]\s?/\s?({OLD})\b"), 1),
-            (PhiKind::Age, r"\b((?:9\d|1[0-4]\d))\s?/\s?[MF]\b".into(), 1),
+            Spec::new(PhiKind::Age, format!(r"\b[MF]\s?/\s?({OLD})\b"), 1),
+            Spec::new(PhiKind::Age, r"\b((?:9\d|1[0-4]\d))\s?/\s?[MF]\b", 1),
             // an age in words where the sentence is about age: "At
             // ninety-two, she ...", "she is \"ninety and a half\""
-            (PhiKind::Age, r#"(?i)(?:\b(?:at|now|reached)\s+|["“])((?:ninety|(?:one|a)[- ]hundred)(?:[- ](?:and[- ])?(?:one|two|three|four|five|six|seven|eight|nine))?)(?:[,;)"”]|\s+and\s+a\s+half\b)"#.into(), 1),
+            Spec::new(PhiKind::Age, r#"(?i)(?:\b(?:at|now|reached)\s+|["“])((?:ninety|(?:one|a)[- ]hundred)(?:[- ](?:and[- ])?(?:one|two|three|four|five|six|seven|eight|nine))?)(?:[,;)"”]|\s+and\s+a\s+half\b)"#, 1),
             // a person, then their age: "she is 93,", "Pt was 95 at ...",
             // "lived to 101", "died at 97" (never a measurement: no unit
             // after it); after a name, `Scrubber::find` reads "Henrietta (90)"
-            (PhiKind::Age, format!(r"(?i)\b(?:she|he|who|pt|patient|mother|father|husband|wife|sister|brother|mom|dad)(?:\s+(?:is|was|will\s+be|'s|turned|turns|is\s+now|was\s+then)|['’]s|['’]ll\s+be)\s+({OLD})(?:[,;)]|\.(?:\s|$)|\s+(?:and|at|in|on|with|but|when|now|today|this|next|last|years?|yrs?)\b|\s*$)"), 1),
-            (PhiKind::Age, format!(r"(?i)\b(?:pt|patient|wife|husband|spouse|partner|mother|father|sister|brother|son|daughter)(?:'s)?\s+\(({OLD})\)"), 1),
+            Spec::new(PhiKind::Age, format!(r"(?i)\b(?:she|he|who|pt|patient|mother|father|husband|wife|sister|brother|mom|dad)(?:\s+(?:is|was|will\s+be|'s|turned|turns|is\s+now|was\s+then)|['’]s|['’]ll\s+be)\s+({OLD})(?:[,;)]|\.(?:\s|$)|\s+(?:and|at|in|on|with|but|when|now|today|this|next|last|years?|yrs?)\b|\s*$)"), 1),
+            Spec::new(PhiKind::Age, format!(r"(?i)\b(?:pt|patient|wife|husband|spouse|partner|mother|father|sister|brother|son|daughter)(?:'s)?\s+\(({OLD})\)"), 1),
             // "her father, 96, lives ...", "a woman of 94"
-            (PhiKind::Age, format!(r"(?i)\b(?:wife|husband|spouse|partner|mother|father|sister|brother|aunt|uncle|widow|widower|mom|dad),\s+({OLD}),"), 1),
-            (PhiKind::Age, format!(r"(?i)\b(?:man|woman|lady|gentleman|gent|widow|widower|patient)\s+of\s+({OLD})\b(?:[,;)]|\.(?:\s|$)|\s+(?:who|with|and|years?|yrs?)\b)"), 1),
-            (PhiKind::Age, format!(r"(?i)\b(?:lived\s+to|lived\s+until|died\s+at|passed\s+(?:away\s+)?at|death\s+at|at\s+age)\s+({OLD})\b"), 1),
-            (PhiKind::Name, format!(r"\b(?:{TITLES}|dr|prof)\.?\s+(?:(?:{TITLES}|med)\.?\s+)*((?:[A-Z]\.\s?){{0,2}}(?:(?:van|von|de|der|den|del|della|di|da|du|le|la|al|el|bin|ibn|ter|ten)[\s-]+){{0,2}}\p{{Lu}}[\p{{L}}'’-]+(?:\s+(?:(?:van|von|de|der|den|del|della|di|da|du|le|la|al|el|bin|ibn|ter|ten)[\s-]+){{0,2}}\p{{Lu}}[\p{{L}}'’-]+){{0,2}})"), 1),
-            (PhiKind::Name, format!(r"(?i:\b(?:patient name|name|pt|patient|resident|member|guarantor|decedent|subscriber|insured|client)\s*:\s*(?:(?:{TITLES})\.?\s+)?)((?:[A-Z]\.\s?)?[A-Z][a-zA-Z'-]+(?:(?:,[ \t]?| )[A-Z][a-zA-Z'-]+){{0,2}}(?: [A-Z]\b)?)"), 1),
-            (PhiKind::Address, format!(r"(?:\b(?:Flat|Apt|Apartment|Unit)\.?\s*#?\d{{1,4}}[A-Z]?,?[ \t]+)?\b\d{{1,5}}[A-Z]?(?:[-/]\d{{1,4}}[A-Z]?)?[ \t]+(?:(?:[NS][EW]\.?|[NSEW]\.?|North|South|East|West|Old)[ \t]+)?(?:{STREET_WORD}[ \t]+){{1,4}}(?:{STREET})\b\.?(?:[ \t]+(?:[NS][EW]|[NSEW])\b)?{UNIT}"), 0),
-            (PhiKind::Address, r"(?i)\b(?:P\.?\s?O\.?\s+Box|Post\s+Office\s+Box)\s+\d+\b|(?:\b\d{1,5}\s+)?\b(?:(?:County|State|US)\s+(?:Route|Rte|Road|Rd|Highway|Hwy)|Route|Rte|Rural\s+Route)\s+\d+[A-Z]?(?:,?\s+Box\s+\d+)?\b|\b(?:RR|HC|Rural\s+Route|Highway\s+Contract|Star\s+Route)\s+\d+,?\s+Box\s+\d+[A-Z]?\b".into(), 0),
+            Spec::new(PhiKind::Age, format!(r"(?i)\b(?:wife|husband|spouse|partner|mother|father|sister|brother|aunt|uncle|widow|widower|mom|dad),\s+({OLD}),"), 1),
+            Spec::new(PhiKind::Age, format!(r"(?i)\b(?:man|woman|lady|gentleman|gent|widow|widower|patient)\s+of\s+({OLD})\b(?:[,;)]|\.(?:\s|$)|\s+(?:who|with|and|years?|yrs?)\b)"), 1),
+            Spec::new(PhiKind::Age, format!(r"(?i)\b(?:lived\s+to|lived\s+until|died\s+at|passed\s+(?:away\s+)?at|death\s+at|at\s+age)\s+({OLD})\b"), 1),
+            Spec::new(PhiKind::Name, format!(r"\b(?:{TITLES}|dr|prof)\.?\s+(?:(?:{TITLES}|med)\.?\s+)*((?:[A-Z]\.\s?){{0,2}}(?:(?:van|von|de|der|den|del|della|di|da|du|le|la|al|el|bin|ibn|ter|ten)[\s-]+){{0,2}}\p{{Lu}}[\p{{L}}'’-]+(?:\s+(?:(?:van|von|de|der|den|del|della|di|da|du|le|la|al|el|bin|ibn|ter|ten)[\s-]+){{0,2}}\p{{Lu}}[\p{{L}}'’-]+){{0,2}})"), 1),
+            Spec::new(PhiKind::Name, format!(r"(?i:\b(?:patient name|name|pt|patient|resident|member|guarantor|decedent|subscriber|insured|client)\s*:\s*(?:(?:{TITLES})\.?\s+)?)((?:[A-Z]\.\s?)?[A-Z][a-zA-Z'-]+(?:(?:,[ \t]?| )[A-Z][a-zA-Z'-]+){{0,2}}(?: [A-Z]\b)?)"), 1),
+            Spec::new(PhiKind::Address, format!(r"(?:\b(?:Flat|Apt|Apartment|Unit)\.?\s*#?\d{{1,4}}[A-Z]?,?[ \t]+)?\b\d{{1,5}}[A-Z]?(?:[-/]\d{{1,4}}[A-Z]?)?[ \t]+(?:(?:[NS][EW]\.?|[NSEW]\.?|North|South|East|West|Old)[ \t]+)?(?:{STREET_WORD}[ \t]+){{1,4}}(?:{STREET})\b\.?(?:[ \t]+(?:[NS][EW]|[NSEW])\b)?{UNIT}"), 0),
+            Spec::new(PhiKind::Address, r"(?i)\b(?:P\.?\s?O\.?\s+Box|Post\s+Office\s+Box)\s+\d+\b|(?:\b\d{1,5}\s+)?\b(?:(?:County|State|US)\s+(?:Route|Rte|Road|Rd|Highway|Hwy)|Route|Rte|Rural\s+Route)\s+\d+[A-Z]?(?:,?\s+Box\s+\d+)?\b|\b(?:RR|HC|Rural\s+Route|Highway\s+Contract|Star\s+Route)\s+\d+,?\s+Box\s+\d+[A-Z]?\b", 0),
             // grid addresses of the rural Midwest (N4521 County Rd K, W7890
             // State Highway 64) and of Utah (1520 S 1100 E)
-            (PhiKind::Address, r"\b(?:[NSEW]\d{2,5}\s+)?(?:(?:County|State|US|Trunk)\s+(?:Route|Rte|Road|Rd|Highway|Hwy|Trunk)|Highway|Hwy)\s+(?:\d+[A-Z]?\b|[A-Z]{1,2}\b)|\b[NSEW]\d{2,5}\s+(?:[A-Z][a-z]+\s+){1,3}(?:Road|Rd|Lane|Ln|Drive|Dr|Avenue|Ave|Street|St)\b|\b\d{1,5}\s+[NSEW]\.?\s+\d{1,5}\s+[NSEW]\b".into(), 0),
+            Spec::new(PhiKind::Address, r"\b(?:[NSEW]\d{2,5}\s+)?(?:(?:County|State|US|Trunk)\s+(?:Route|Rte|Road|Rd|Highway|Hwy|Trunk)|Highway|Hwy)\s+(?:\d+[A-Z]?\b|[A-Z]{1,2}\b)|\b[NSEW]\d{2,5}\s+(?:[A-Z][a-z]+\s+){1,3}(?:Road|Rd|Lane|Ln|Drive|Dr|Avenue|Ave|Street|St)\b|\b\d{1,5}\s+[NSEW]\.?\s+\d{1,5}\s+[NSEW]\b", 0),
             // the districts before a street or a block: Brgy. Holy Spirit, Blk 7
-            (PhiKind::Address, r"\b(?:Brgy\.?|Barangay|Purok|Sitio|Blk\.?|Jalan|Jln\.?|Lorong)\s+(?:\d{1,5}[A-Z]?\b|\p{Lu}\p{L}+(?:\s+\p{Lu}\p{L}+){0,2})".into(), 0),
+            Spec::new(PhiKind::Address, r"\b(?:Brgy\.?|Barangay|Purok|Sitio|Blk\.?|Jalan|Jln\.?|Lorong)\s+(?:\d{1,5}[A-Z]?\b|\p{Lu}\p{L}+(?:\s+\p{Lu}\p{L}+){0,2})", 0),
             // European: Hauptstraße 12, Keizersgracht 123, 12 rue de la Paix
-            (PhiKind::Address, r"\b\p{Lu}\p{Ll}+(?:-\p{Lu}\p{Ll}+)*(?:-?(?:Straße|Strasse|Str\.)|straße|strasse|str\.|weg|gasse|platz|allee|ring|damm|laan|straat|gracht|plein|gade|vej|gatan|vägen|katu)\s+\d{1,4}[a-z]?\b".into(), 0),
-            (PhiKind::Address, r"(?i)\b\d{1,4}(?:\s?(?:bis|ter))?,?\s+(?:rue|avenue|boulevard|bd|chemin|allée|impasse|via|viale|corso|calle|avenida|rua|carrer)\s+(?:(?:de|du|des|la|le|l['’]|del|della|di|da|do|dos)\s+)*\p{Lu}[\p{L}'’-]+(?:\s+\p{Lu}[\p{L}'’-]+){0,2}".into(), 0),
+            Spec::new(PhiKind::Address, r"\b\p{Lu}\p{Ll}+(?:-\p{Lu}\p{Ll}+)*(?:-?(?:Straße|Strasse|Str\.)|straße|strasse|str\.|weg|gasse|platz|allee|ring|damm|laan|straat|gracht|plein|gade|vej|gatan|vägen|katu)\s+\d{1,4}[a-z]?\b", 0),
+            Spec::new(PhiKind::Address, r"(?i)\b\d{1,4}(?:\s?(?:bis|ter))?,?\s+(?:rue|avenue|boulevard|bd|chemin|allée|impasse|via|viale|corso|calle|avenida|rua|carrer)\s+(?:(?:de|du|des|la|le|l['’]|del|della|di|da|do|dos)\s+)*\p{Lu}[\p{L}'’-]+(?:\s+\p{Lu}[\p{L}'’-]+){0,2}", 0),
             // Broadway has no suffix; a flat or apartment number stands alone
-            (PhiKind::Address, format!(r"\b\d{{1,5}}\s+(?:[NSEW]\s+)?Broadway\b{UNIT}|\b(?:Apt|APT|Apartment|Flat|Suite|Ste|Lot)\.?\s*#?\s*\d{{1,4}}[A-Z]?\b"), 0),
+            Spec::new(PhiKind::Address, format!(r"\b\d{{1,5}}\s+(?:[NSEW]\s+)?Broadway\b{UNIT}|\b(?:Apt|APT|Apartment|Flat|Suite|Ste|Lot)\.?\s*#?\s*\d{{1,4}}[A-Z]?\b"), 0),
             // a named street is an address element with or without its
             // house number ("lives on Maple Street")
-            (PhiKind::Address, r"\b(?:[A-Z][a-z]+\s+){1,2}(?:Street|Avenue|Road|Boulevard|Lane|Drive|Terrace|Parkway|Highway)\b|\b(?:(?:[NS][EW]|[NSEW])\s+)?\d{1,3}(?:st|nd|rd|th)\s+(?:Street|St|Avenue|Ave)\b".into(), 0),
+            Spec::new(PhiKind::Address, r"\b(?:[A-Z][a-z]+\s+){1,2}(?:Street|Avenue|Road|Boulevard|Lane|Drive|Terrace|Parkway|Highway)\b|\b(?:(?:[NS][EW]|[NSEW])\s+)?\d{1,3}(?:st|nd|rd|th)\s+(?:Street|St|Avenue|Ave)\b", 0),
             // the other numbers Safe Harbor names (account, certificate and
             // licence numbers, health plan beneficiary numbers, vehicle and
             // device identifiers and serial numbers) after their label
             // (abbreviations in capitals only: "dea1234" is a piece of a hex id)
-            (PhiKind::Mrn, r"\b(?:NPI|DEA|DL|MBI|HICN|VIN|(?i:driver'?s\s+licen[cs]e|licen[cs]e|passport|badge|employee|claim|case|Medicaid|Medicare|beneficiary|subscriber|group|serial|device|implant|plate|certificate|account|acct))(?i:\s*(?:id|#|no\.?|number)?\s*[:#]?\s*(?:is\s+)?)(?:[A-Z]{2}\s+)?([A-Z]{0,4}-?\d[A-Z0-9-]{3,}(?:[ ]\d{4,6}){0,3})\b".into(), 1),
+            Spec::new(PhiKind::Mrn, r"\b(?:NPI|DEA|DL|MBI|HICN|VIN|(?i:driver'?s\s+licen[cs]e|licen[cs]e|passport|badge|employee|claim|case|Medicaid|Medicare|beneficiary|subscriber|group|serial|device|implant|plate|certificate|account|acct))(?i:\s*(?:id|#|no\.?|number)?\s*[:#]?\s*(?:is\s+)?)(?:[A-Z]{2}\s+)?([A-Z]{0,4}-?\d[A-Z0-9-]{3,}(?:[ ]\d{4,6}){0,3})\b", 1),
             // the labels of registration, billing, laboratory and referral
             // systems (HAR, FIN, NHI, NRIC, accession, specimen, reference,
             // authorisation, Fall-Nr.), and any number after a "#"
-            (PhiKind::Mrn, r"(?i)\b(?:HAR|NHI|NRIC|PhilHealth|accession|specimen|requisition|ref(?:erence)?|auth(?:ori[sz]ation)?|application|grp|lic|enc(?:ounter)?|(?:pat(?:ienten)?|fall|auftrags)\.?\s*-?\s*nr)\.?(?:\s*(?:#|no\.?|number|id|nr\.?))?(?:\s*[:#]\s*|\s+)(?:is\s+)?([A-Z]{0,4}-?\d[A-Z0-9/-]{3,})\b".into(), 1),
-            (PhiKind::Mrn, r"[\w\s]#[ \t]*:?[ \t]*([A-Z]{0,4}-?\d[A-Z0-9-]{4,})\b".into(), 1),
+            Spec::new(PhiKind::Mrn, r"(?i)\b(?:HAR|NHI|NRIC|PhilHealth|accession|specimen|requisition|ref(?:erence)?|auth(?:ori[sz]ation)?|application|grp|lic|enc(?:ounter)?|(?:pat(?:ienten)?|fall|auftrags)\.?\s*-?\s*nr)\.?(?:\s*(?:#|no\.?|number|id|nr\.?))?(?:\s*[:#]\s*|\s+)(?:is\s+)?([A-Z]{0,4}-?\d[A-Z0-9/-]{3,})\b", 1),
+            Spec::new(PhiKind::Mrn, r"[\w\s]#[ \t]*:?[ \t]*([A-Z]{0,4}-?\d[A-Z0-9-]{4,})\b", 1),
             // an accession number's shape without its label: S19-04410
-            (PhiKind::Mrn, r"\b[A-Z]{1,3}\d{2}-\d{4,7}\b".into(), 0),
-            (PhiKind::Mrn, r"\b(?:ID|I\.D\.|[Ii]d)(?i:\s*(?:no\.?|number|#))?\s*[:#]?\s*([A-Z]{0,4}-?\d[A-Z0-9-]{3,})\b".into(), 1),
+            Spec::new(PhiKind::Mrn, r"\b[A-Z]{1,3}\d{2}-\d{4,7}\b", 0),
+            Spec::new(PhiKind::Mrn, r"\b(?:ID|I\.D\.|[Ii]d)(?i:\s*(?:no\.?|number|#))?\s*[:#]?\s*([A-Z]{0,4}-?\d[A-Z0-9-]{3,})\b", 1),
             // national health and person numbers (NHS, CHI, BSN, PPS, NIR ...)
-            (PhiKind::Mrn, r"\b(?:NHS|CHI|BSN|PPSN?|NIR|INSEE|KVNR|IHI|SIN|Medicare|UR|URN|UHID|(?i:burgerservicenummer|versicherten-?(?:nummer|nr\.?)|f[øo]dselsnummer|personnummer|health\s+(?:card|service)))(?i:\s*(?:#|no\.?|number|nr\.?)?\s*[:#]?\s*(?:is\s+)?)(\d{3}\s\d{3}\s\d{4}|\d{4}\s\d{5}\s\d|[A-Z]{0,4}-?\d[A-Z0-9-]{3,})\b".into(), 1),
+            Spec::new(PhiKind::Mrn, r"\b(?:NHS|CHI|BSN|PPSN?|NIR|INSEE|KVNR|IHI|SIN|Medicare|UR|URN|UHID|(?i:burgerservicenummer|versicherten-?(?:nummer|nr\.?)|f[øo]dselsnummer|personnummer|health\s+(?:card|service)))(?i:\s*(?:#|no\.?|number|nr\.?)?\s*[:#]?\s*(?:is\s+)?)(\d{3}\s\d{3}\s\d{4}|\d{4}\s\d{5}\s\d|[A-Z]{0,4}-?\d[A-Z0-9-]{3,})\b", 1),
             // an address after the words that give one, to the end of its line or clause
-            (PhiKind::Address, r"(?i)\b(?:lives at|living at|resides at|residing at|home address|mailing address|address)\s*(?:is|:)?\s*(\d{1,5}[^,;\n]{3,40})".into(), 1),
+            Spec::new(PhiKind::Address, r"(?i)\b(?:lives at|living at|resides at|residing at|home address|mailing address|address)\s*(?:is|:)?\s*(\d{1,5}[^,;\n]{3,40})", 1),
     ]);
     specs
 }
