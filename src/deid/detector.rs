@@ -242,29 +242,41 @@ impl Detector {
         spans_of(text, &tokens, &classes, out);
     }
 
-    /// The PHI spans the model finds in `text`, unmerged with other finds.
-    /// Kinds with a formal grammar (e-mail addresses, URLs, IP addresses)
-    /// are left to the patterns, which read that grammar exactly; the
-    /// model's guesses there could only add false alarms. A title at
-    /// either end of a span is no part of it ("Dr", "Mme": the word that
-    /// says a name follows, which the model, having learned "Dr" as the
-    /// street type of "Oak Dr", calls an address), and an age of 89 or
-    /// less is no identifier.
+    /// The PHI spans the model finds in `text`, unmerged with other finds,
+    /// less what `no_identifier` says is none. A title at either end of a
+    /// span is no part of it ("Dr", "Mme": the word that says a name
+    /// follows, which the model, having learned "Dr" as the street type of
+    /// "Oak Dr", calls an address).
     pub fn find(&self, text: &str, out: &mut Vec<Found>) {
         let from = out.len();
         self.find_every_kind(text, out);
         let mut i = from;
         while i < out.len() {
             let f = without_titles(text, out[i]);
-            let formal = matches!(f.kind, PhiKind::Email | PhiKind::Url | PhiKind::Ip);
-            let young = f.kind == PhiKind::Age && !over_89(&text[f.start..f.end]);
-            if formal || young || f.start == f.end {
+            if f.start == f.end || no_identifier(f.kind, &text[f.start..f.end]) {
                 out.swap_remove(i);
             } else {
                 out[i] = f;
                 i += 1;
             }
         }
+    }
+}
+
+/// What the model marks as `kind` but is no identifier of that kind:
+/// - an e-mail address, URL or IP address: kinds with a formal grammar are
+///   left to the patterns, which read it exactly; the model's guesses there
+///   could only add false alarms;
+/// - an age of 89 or less (Safe Harbor removes ages over 89 only);
+/// - a date that is a bare number of up to four digits: a year, which Safe
+///   Harbor keeps, a clock time, a count, or one side of a score
+///   ("Tinetti 14/28", "Recalls 2/3").
+fn no_identifier(kind: PhiKind, span: &str) -> bool {
+    match kind {
+        PhiKind::Email | PhiKind::Url | PhiKind::Ip => true,
+        PhiKind::Age => !over_89(span),
+        PhiKind::Date => span.len() <= 4 && span.bytes().all(|b| b.is_ascii_digit()),
+        _ => false,
     }
 }
 
@@ -771,6 +783,31 @@ mod tests {
             kind: PhiKind::Phone,
         };
         assert_eq!(without_titles(t, phone), phone, "the bracket stays");
+    }
+
+    #[test]
+    fn bare_numbers_are_no_dates() {
+        for (kind, span) in [
+            (PhiKind::Date, "14"),
+            (PhiKind::Date, "2023"),
+            (PhiKind::Date, "0700"),
+            (PhiKind::Age, "45"),
+            (PhiKind::Url, "www.example.org"),
+        ] {
+            assert!(no_identifier(kind, span), "{kind:?} {span}");
+        }
+        for (kind, span) in [
+            (PhiKind::Mrn, "A1234567"),
+            (PhiKind::Phone, "555-0134"),
+            (PhiKind::Date, "12/01"),
+            (PhiKind::Date, "20240315"),
+            (PhiKind::Date, "March"),
+            (PhiKind::Date, "22nd"),
+            (PhiKind::Age, "92"),
+            (PhiKind::Mrn, "0221"),
+        ] {
+            assert!(!no_identifier(kind, span), "{kind:?} {span}");
+        }
     }
 
     #[test]
