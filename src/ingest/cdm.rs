@@ -228,6 +228,8 @@ pub struct CdmBuilder<'a> {
     next_measurement: i64,
     next_note: i64,
     next_period: i64,
+    /// The last part's tables, emptied, for the next part to fill.
+    recycled: Vec<CdmTable>,
 }
 
 /// The tables a part of the clean model fills, in load order.
@@ -331,6 +333,7 @@ impl<'a> CdmBuilder<'a> {
             next_measurement: 1,
             next_note: 1,
             next_period: 1,
+            recycled: Vec::new(),
         };
         Ok((b, head))
     }
@@ -342,6 +345,11 @@ impl<'a> CdmBuilder<'a> {
         let ehr = self.ehr;
         let mrns = self.pop.mrns;
         let data_end = self.pop.data_end;
+        let mut recycled = std::mem::take(&mut self.recycled);
+        let mut table = |name: &str| match recycled.iter().position(|t| t.name == name) {
+            Some(i) => Ok(recycled.swap_remove(i)),
+            None => CdmTable::new(spec, name),
+        };
         let person_ids: HashMap<&str, i64> = m
             .persons
             .iter()
@@ -351,7 +359,7 @@ impl<'a> CdmBuilder<'a> {
         let mut span = Span::default();
 
         // person, death and the identifiers beside them
-        let mut person = CdmTable::new(spec, "person")?;
+        let mut person = table("person")?;
         let at = person.columns(&[
             "person_id",
             "gender_concept_id",
@@ -370,7 +378,7 @@ impl<'a> CdmBuilder<'a> {
             "ethnicity_source_value",
             "ethnicity_source_concept_id",
         ])?;
-        let mut death = CdmTable::new(spec, "death")?;
+        let mut death = table("death")?;
         let death_at = death.columns(&["person_id", "death_date", "death_type_concept_id"])?;
         let mut identifiers = identifiers_table();
         for (p, id) in m.persons.iter().zip(m.first_person_id..) {
@@ -422,7 +430,7 @@ impl<'a> CdmBuilder<'a> {
         }
 
         // visit_occurrence, each visit after the person's previous one
-        let mut visit = CdmTable::new(spec, "visit_occurrence")?;
+        let mut visit = table("visit_occurrence")?;
         let at = visit.columns(&[
             "visit_occurrence_id",
             "person_id",
@@ -514,7 +522,7 @@ impl<'a> CdmBuilder<'a> {
         }
 
         // condition_occurrence: chronic conditions, then principal diagnoses
-        let mut condition = CdmTable::new(spec, "condition_occurrence")?;
+        let mut condition = table("condition_occurrence")?;
         let at = condition.columns(&[
             "condition_occurrence_id",
             "person_id",
@@ -577,7 +585,7 @@ impl<'a> CdmBuilder<'a> {
         }
 
         // drug_exposure
-        let mut drug = CdmTable::new(spec, "drug_exposure")?;
+        let mut drug = table("drug_exposure")?;
         let at = drug.columns(&[
             "drug_exposure_id",
             "person_id",
@@ -616,7 +624,7 @@ impl<'a> CdmBuilder<'a> {
         }
 
         // measurement
-        let mut meas = CdmTable::new(spec, "measurement")?;
+        let mut meas = table("measurement")?;
         let at = meas.columns(&[
             "measurement_id",
             "person_id",
@@ -681,7 +689,7 @@ impl<'a> CdmBuilder<'a> {
         }
 
         // note
-        let mut note = CdmTable::new(spec, "note")?;
+        let mut note = table("note")?;
         let at = note.columns(&[
             "note_id",
             "person_id",
@@ -721,7 +729,7 @@ impl<'a> CdmBuilder<'a> {
         }
 
         // observation_period: from each person's first to last record
-        let mut period = CdmTable::new(spec, "observation_period")?;
+        let mut period = table("observation_period")?;
         let at = period.columns(&[
             "observation_period_id",
             "person_id",
@@ -748,6 +756,15 @@ impl<'a> CdmBuilder<'a> {
             PART_TABLES
         );
         Ok((tables, identifiers))
+    }
+
+    /// Hand back a part's tables once written: the next part fills them
+    /// again in the memory they hold (see [`CdmTable::clear`]).
+    pub fn recycle(&mut self, tables: Vec<CdmTable>) {
+        for mut t in tables {
+            t.clear();
+            self.recycled.push(t);
+        }
     }
 }
 

@@ -905,7 +905,7 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, opts: &IngestOptions) -> Resul
     };
     let omop_dir = out.join("omop");
     clock.lap("check duplicates and references");
-    let mut omop_writers = omop_tables(&[], &[], &[], &[], &[], &[])
+    let mut omop_writers = omop_tables(&mut Vec::new(), &[], &[], &[], &[], &[], &[])
         .iter()
         .map(|t| t.writer(&omop_dir))
         .collect::<Result<Vec<_>>>()?;
@@ -925,6 +925,7 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, opts: &IngestOptions) -> Resul
     let mut analysis_csv = csv::Writer::from_writer(AtomicFile::create(&analysis_path)?);
     let mut n_analysis = 0u64;
     let mut persons_before = 0usize;
+    let mut omop_recycled: Vec<OutTable> = Vec::new();
     for part in 0..parts {
         let in_part = person_rows.take(part)?;
         let in_part: Vec<&Patient> = in_part.iter().collect();
@@ -968,7 +969,7 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, opts: &IngestOptions) -> Resul
                     &model,
                     data_end,
                     (&mut analysis_csv, &analysis_path),
-                    &mut omop_writers,
+                    (&mut omop_writers, &mut omop_recycled),
                 )?;
                 Ok::<_, Error>((n, at.elapsed()))
             });
@@ -976,7 +977,7 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, opts: &IngestOptions) -> Resul
                 let at = std::time::Instant::now();
                 let (tables, ids) = cdm.part(&model)?;
                 cdm_writer.append(&tables)?;
-                drop(tables);
+                cdm.recycle(tables);
                 let w = match &mut identifiers {
                     Some(w) => w,
                     slot => slot.insert(ids.writer(out)?),
@@ -996,6 +997,8 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, opts: &IngestOptions) -> Resul
         clock.add("  on one: analysis and OMOP-like tables", model_took);
         clock.add("  on the other: CDM rows, database and Parquet", cdm_took);
     }
+    // the last partition's rows, kept for a next one there is not
+    drop((cdm, omop_recycled));
     drop(scratch);
     // SQLite indexes the CDM database on this core while the other files
     // are closed and synced to disk on another. Every file but the
@@ -1187,13 +1190,14 @@ fn linkage_outputs(
 
 /// The outputs of a partition made from its clean model as it is: its
 /// analysis rows, appended to `analysis` (the writer and its path), and its
-/// OMOP-like tables, appended to `omop` (in `omop_tables`' order). Returns
+/// OMOP-like tables, appended to `omop` (in `omop_tables`' order), made in
+/// the memory of the tables `recycled` holds and put back there. Returns
 /// the number of analysis rows.
 fn model_tables(
     m: &super::cdm::CleanModel,
     data_end: NaiveDateTime,
     (analysis, path): (&mut csv::Writer<AtomicFile>, &Path),
-    omop: &mut [super::omop::TableWriter],
+    (omop, recycled): (&mut [super::omop::TableWriter], &mut Vec<OutTable>),
 ) -> Result<u64> {
     let rows = analysis_of(
         m.persons,
@@ -1211,6 +1215,7 @@ fn model_tables(
     let n = rows.len() as u64;
     drop(rows);
     let tables = omop_tables(
+        recycled,
         m.persons,
         m.encounters,
         m.observations,
@@ -1218,8 +1223,11 @@ fn model_tables(
         m.medications,
         m.notes,
     );
-    for (w, t) in omop.iter_mut().zip(tables) {
+    for (w, mut t) in omop.iter_mut().zip(tables) {
         w.append(&t)?;
+        // the next partition's rows go into this one's memory
+        t.clear();
+        recycled.push(t);
     }
     Ok(n)
 }
@@ -1481,8 +1489,11 @@ fn dt(t: &NaiveDateTime) -> Cell {
 }
 
 /// The OMOP-like tables of some persons (in the order of their ids) and
-/// their records: each table in the order of person, then record id.
+/// their records: each table in the order of person, then record id. Each
+/// is made in the memory of one in `recycled` where it holds one of its
+/// name (see [`OutTable::clear`]).
 fn omop_tables(
+    recycled: &mut Vec<OutTable>,
     persons: &[&Patient],
     encounters: &[(Encounter, String)],
     observations: &[(MappedObservation, String)],
@@ -1492,7 +1503,13 @@ fn omop_tables(
 ) -> Vec<OutTable> {
     use chrono::Datelike;
     use Kind::{Date, Integer, Number, Text, Timestamp};
-    let mut person = OutTable::new(
+    let mut table =
+        |name, columns: &[(&'static str, Kind)]| match recycled.iter().position(|t| t.name == name)
+        {
+            Some(i) => recycled.swap_remove(i),
+            None => OutTable::new(name, columns),
+        };
+    let mut person = table(
         "person",
         &[
             ("person_id", Text),
@@ -1519,7 +1536,7 @@ fn omop_tables(
     );
     for p in persons {
         let b = p.birth_date;
-        person.rows.push(vec![
+        person.push([
             text(&p.patient_id),
             text(&p.mrn),
             text(&p.sex),
@@ -1542,7 +1559,7 @@ fn omop_tables(
             text(p.death_date.map(|d| d.to_string()).unwrap_or_default()),
         ]);
     }
-    let mut visit = OutTable::new(
+    let mut visit = table(
         "visit_occurrence",
         &[
             ("visit_occurrence_id", Text),
@@ -1560,7 +1577,7 @@ fn omop_tables(
         (&a.0.patient_id, &a.0.encounter_id).cmp(&(&b.0.patient_id, &b.0.encounter_id))
     });
     for (e, s) in es {
-        visit.rows.push(vec![
+        visit.push([
             text(&e.encounter_id),
             text(&e.patient_id),
             text(&e.class),
@@ -1571,7 +1588,7 @@ fn omop_tables(
             text(s),
         ]);
     }
-    let mut meas = OutTable::new(
+    let mut meas = table(
         "measurement",
         &[
             ("measurement_id", Text),
@@ -1597,7 +1614,7 @@ fn omop_tables(
     });
     for (m, s) in obs {
         let o = &m.obs;
-        meas.rows.push(vec![
+        meas.push([
             text(&o.observation_id),
             text(&o.patient_id),
             text(&o.encounter_id),
@@ -1614,7 +1631,7 @@ fn omop_tables(
             text(&m.value_as_concept),
         ]);
     }
-    let mut cond = OutTable::new(
+    let mut cond = table(
         "condition_occurrence",
         &[
             ("condition_occurrence_id", Text),
@@ -1631,7 +1648,7 @@ fn omop_tables(
         (&a.0.patient_id, &a.0.condition_id).cmp(&(&b.0.patient_id, &b.0.condition_id))
     });
     for (c, s) in cs {
-        cond.rows.push(vec![
+        cond.push([
             text(&c.condition_id),
             text(&c.patient_id),
             text(c.encounter_id.clone().unwrap_or_default()),
@@ -1641,7 +1658,7 @@ fn omop_tables(
             text(s),
         ]);
     }
-    let mut drug = OutTable::new(
+    let mut drug = table(
         "drug_exposure",
         &[
             ("drug_exposure_id", Text),
@@ -1658,7 +1675,7 @@ fn omop_tables(
         (&a.0.patient_id, &a.0.medication_id).cmp(&(&b.0.patient_id, &b.0.medication_id))
     });
     for (m, s) in ms {
-        drug.rows.push(vec![
+        drug.push([
             text(&m.medication_id),
             text(&m.patient_id),
             text(&m.encounter_id),
@@ -1668,7 +1685,7 @@ fn omop_tables(
             text(s),
         ]);
     }
-    let mut note = OutTable::new(
+    let mut note = table(
         "note",
         &[
             ("note_id", Text),
@@ -1682,7 +1699,7 @@ fn omop_tables(
     let mut ns: Vec<&(Note, String)> = notes.iter().collect();
     ns.sort_by(|a, b| (&a.0.patient_id, &a.0.note_id).cmp(&(&b.0.patient_id, &b.0.note_id)));
     for (n, s) in ns {
-        note.rows.push(vec![
+        note.push([
             text(&n.note_id),
             text(&n.patient_id),
             text(&n.encounter_id),

@@ -327,6 +327,8 @@ pub struct Spill<T> {
     buf: Vec<u8>,
     head: Vec<u8>,
     bytes: u64,
+    /// Records written to each partition.
+    counts: Vec<usize>,
     _kind: std::marker::PhantomData<T>,
 }
 
@@ -342,6 +344,7 @@ impl<T: Codec> Spill<T> {
             buf: Vec::new(),
             head: Vec::new(),
             bytes: 0,
+            counts: vec![0; parts.max(1)],
             _kind: std::marker::PhantomData,
         })
     }
@@ -362,6 +365,7 @@ impl<T: Codec> Spill<T> {
         let record = std::mem::take(&mut self.head);
         let written = self.write(part, &record);
         self.head = record;
+        self.counts[part] += 1;
         written
     }
 
@@ -369,6 +373,7 @@ impl<T: Codec> Spill<T> {
     pub fn batch(&self) -> Batch<T> {
         Batch {
             parts: vec![Vec::new(); self.parts()],
+            counts: vec![0; self.parts()],
             buf: Vec::new(),
             _kind: std::marker::PhantomData,
         }
@@ -382,6 +387,7 @@ impl<T: Codec> Spill<T> {
                 self.write(part, bytes)?;
                 bytes.clear();
             }
+            self.counts[part] += std::mem::take(&mut batch.counts[part]);
         }
         Ok(())
     }
@@ -412,6 +418,7 @@ impl<T: Codec> Spill<T> {
         }
         Ok(Spilled {
             paths: self.paths,
+            counts: self.counts,
             _kind: std::marker::PhantomData,
         })
     }
@@ -422,6 +429,7 @@ impl<T: Codec> Spill<T> {
 /// [`Spill::append`], as `push` would have written them.
 pub struct Batch<T> {
     parts: Vec<Vec<u8>>,
+    counts: Vec<usize>,
     buf: Vec<u8>,
     _kind: std::marker::PhantomData<T>,
 }
@@ -430,6 +438,7 @@ impl<T: Codec> Batch<T> {
     /// Add `value` to partition `part`.
     pub fn push(&mut self, part: usize, value: &impl Put<T>) {
         encode(value, &mut self.buf, &mut self.parts[part]);
+        self.counts[part] += 1;
     }
 
     /// Bytes held, not yet appended.
@@ -450,6 +459,9 @@ fn encode<T>(value: &impl Put<T>, buf: &mut Vec<u8>, out: &mut Vec<u8>) {
 /// A finished spill, read a partition at a time.
 pub struct Spilled<T> {
     paths: Vec<PathBuf>,
+    /// Records in each partition: `take` makes room for them at once
+    /// rather than growing into fresh memory (a copy each time it doubles).
+    counts: Vec<usize>,
     _kind: std::marker::PhantomData<T>,
 }
 
@@ -461,7 +473,7 @@ impl<T: Codec> Spilled<T> {
     /// Every record of partition `part`, in the order written; the file is
     /// removed.
     pub fn take(&self, part: usize) -> Result<Vec<T>> {
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(self.counts[part]);
         self.each(part, |v| {
             out.push(v);
             Ok(())
@@ -751,5 +763,32 @@ mod tests {
         std::fs::write(&path, &bytes[..bytes.len() - 2]).unwrap();
         let e = done.take(0).unwrap_err().to_string();
         assert!(e.contains("t-0.bin") && e.contains("ends inside"), "{e}");
+    }
+
+    /// A partition comes back in a vector sized for its records, counted
+    /// as they were pushed one by one or appended in batches.
+    #[test]
+    fn a_partition_comes_back_in_room_made_for_its_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut spill: Spill<u64> = Spill::create(dir.path(), "n", 3).unwrap();
+        for x in 0..1000u64 {
+            spill.push((x % 2) as usize, &x).unwrap();
+        }
+        let mut batch = spill.batch();
+        for x in 0..700u64 {
+            batch.push(1, &x);
+        }
+        spill.append(&mut batch).unwrap();
+        batch.push(1, &7);
+        spill.append(&mut batch).unwrap();
+        let done = spill.finish().unwrap();
+        let even = done.take(0).unwrap();
+        assert_eq!(even, (0..1000).step_by(2).collect::<Vec<u64>>());
+        assert_eq!(even.capacity(), 500);
+        let odd = done.take(1).unwrap();
+        assert_eq!(odd.len(), 500 + 700 + 1);
+        assert_eq!(odd.capacity(), odd.len());
+        assert_eq!(odd[500..].iter().sum::<u64>(), (0..700).sum::<u64>() + 7);
+        assert!(done.take(2).unwrap().is_empty());
     }
 }
