@@ -44,3 +44,35 @@ impl Hasher for Fnv {
 
 pub type WordMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
 pub type WordSet<K> = HashSet<K, BuildHasherDefault<Fnv>>;
+
+/// The hash of rustc's `FxHasher` over bytes (a rotate, xor and multiply
+/// a byte), its high bits turned down on `finish`: a hash table indexes
+/// its slots by the low bits, which the multiply leaves weak. For sets of
+/// record ids that ingest has already partitioned by their FNV hash (so
+/// their FNV hashes share their low bits), source names and header names.
+#[derive(Default)]
+pub struct Fx(u64);
+
+const FX_SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+impl Hasher for Fx {
+    fn write(&mut self, bytes: &[u8]) {
+        self.0 = bytes.iter().fold(self.0, |h, b| {
+            (h.rotate_left(5) ^ u64::from(*b)).wrapping_mul(FX_SEED)
+        });
+    }
+
+    fn finish(&self) -> u64 {
+        self.0.rotate_left(26)
+    }
+}
+
+/// The `Fx` hash of `bytes`.
+pub fn fx(bytes: &[u8]) -> u64 {
+    let mut h = Fx::default();
+    h.write(bytes);
+    h.finish()
+}
+
+pub type IdSet<K> = HashSet<K, BuildHasherDefault<Fx>>;
+pub type IdMap<K, V> = HashMap<K, V, BuildHasherDefault<Fx>>;

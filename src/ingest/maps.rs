@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use crate::clinical::codes::{Chronic, Measure};
 use crate::error::{toml_error, Error, IoContext, Result};
+use crate::hashing::IdMap;
 
 /// The maps shipped with CareLab (`datasets/maps/*.toml`).
 pub const DEFAULT_LAB_CODES: &str = include_str!("../../datasets/maps/lab-codes.toml");
@@ -107,14 +108,15 @@ pub enum UnitResolution {
 /// Code and unit maps, loaded and checked.
 #[derive(Debug, Clone)]
 pub struct Maps {
-    /// Upper-cased local code -> measure.
-    codes: BTreeMap<String, Measure>,
-    aliases: BTreeMap<String, String>,
+    /// Upper-cased local code -> measure. (The maps of `Maps` are only
+    /// looked up, a record's codes and units each: hashed, not ordered.)
+    codes: IdMap<String, Measure>,
+    aliases: IdMap<String, String>,
     /// The aliases by their lower-cased spelling, the first in name order
     /// where two fold to one: the case-insensitive lookup of every result
     /// whose unit is not an alias as written (most are canonical already),
     /// which scanned every alias before.
-    folded: BTreeMap<String, String>,
+    folded: IdMap<String, String>,
     conversions: Vec<Conversion>,
     /// SNOMED CT concept id -> ICD-10-CM.
     conditions: BTreeMap<String, MappedCondition>,
@@ -168,7 +170,7 @@ impl Maps {
     ) -> Result<Maps> {
         let file: LabCodesFile =
             toml::from_str(lab_codes.1).map_err(|e| toml_error(lab_codes.0, lab_codes.1, &e))?;
-        let mut codes = BTreeMap::new();
+        let mut codes = IdMap::default();
         for (local, loinc) in file.codes {
             let measure = Measure::from_loinc(&loinc).ok_or_else(|| {
                 Error::bad_input(
@@ -195,7 +197,7 @@ impl Maps {
                 ));
             }
         }
-        let mut folded = BTreeMap::new();
+        let mut folded = IdMap::default();
         for (alias, unit) in &file.aliases {
             folded
                 .entry(alias.to_ascii_lowercase())
@@ -203,7 +205,7 @@ impl Maps {
         }
         Ok(Maps {
             codes,
-            aliases: file.aliases,
+            aliases: file.aliases.into_iter().collect(),
             folded,
             conversions: file.conversion,
             conditions: parse_conditions(snomed_conditions)?,

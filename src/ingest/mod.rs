@@ -18,6 +18,7 @@
 pub mod cdm;
 pub mod cdm_checks;
 pub mod cdm_table;
+pub mod fields;
 pub mod keys;
 pub mod linkage;
 pub mod maps;

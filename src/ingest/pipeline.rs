@@ -1,6 +1,6 @@
 //! The ingest pipeline: sources -> checks -> linkage -> clean model.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDateTime;
@@ -23,6 +23,7 @@ use crate::clinical::records::{
     format_datetime, parse_datetime, Condition, Encounter, Medication, Note, Patient,
 };
 use crate::error::{toml_error, Error, IoContext, Result};
+use crate::hashing::{IdMap, IdSet};
 
 /// One source system in the pipeline config.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -384,9 +385,11 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, opts: &IngestOptions) -> Resul
         quarantine.entry(s.name.clone()).or_default();
         let mut q = std::mem::take(report.sources.entry(s.name.clone()).or_default());
         q.kind = format!("{:?}", s.kind).to_lowercase();
+        // records in by table, counted here and filed once the source is read
+        let mut input = [0u64; Table::ALL.len()];
         let mut each = |q: &mut super::quality::SourceQuality, rec: &RawRecord| -> Result<()> {
             seq += 1;
-            q.table(rec.table.name()).input += 1;
+            input[rec.table as usize] += 1;
             if let Some(reason) = rec.fields.get(raw::SKIP_FIELD) {
                 q.table(rec.table.name()).skipped += 1;
                 *q.skipped
@@ -470,6 +473,11 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, opts: &IngestOptions) -> Resul
             }
         };
         read_source(s, &mut q, &mut each)?;
+        for (table, n) in Table::ALL.iter().zip(input) {
+            if n > 0 {
+                q.table(table.name()).input += n;
+            }
+        }
         *report.sources.entry(s.name.clone()).or_default() = q;
     }
 
@@ -536,7 +544,7 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, opts: &IngestOptions) -> Resul
     }
     let person_rows = person_rows.finish()?;
     drop((patients, first_of));
-    let source_ix: HashMap<&str, u16> = cfg
+    let source_ix: IdMap<&str, u16> = cfg
         .sources
         .iter()
         .enumerate()
@@ -641,7 +649,7 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, opts: &IngestOptions) -> Resul
         let spilled = pending.encounters.finish()?;
         let mut rejected = Vec::new();
         for part in 0..spilled.parts() {
-            let mut accepted: HashSet<String> = HashSet::new();
+            let mut accepted: IdSet<String> = IdSet::default();
             for k in spilled.take(part)? {
                 let id = k.value.encounter_id.clone();
                 let r = KeptRef::of(&k);
@@ -687,7 +695,7 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, opts: &IngestOptions) -> Resul
     // an event belongs to an existing encounter of the same person; a
     // second record with an earlier one's id is a duplicate
     let check_event = |rejected: &mut Vec<Rejected>,
-                       seen: &mut HashSet<String>,
+                       seen: &mut IdSet<String>,
                        table: Table,
                        id: &str,
                        k: &KeptRef,
@@ -763,7 +771,7 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, opts: &IngestOptions) -> Resul
             move |table: Table, part: usize| -> Result<TableChecked> {
                 let mut c = TableChecked::default();
                 let mut batch = lock(&to)?.batch();
-                let mut seen = HashSet::new();
+                let mut seen = IdSet::default();
                 spilled.each(part, |k| {
                     let r = KeptRef::of(&k);
                     let $v = &k.value;

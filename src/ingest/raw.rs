@@ -5,9 +5,12 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use serde::Serialize;
 
+pub use super::fields::Fields;
+use super::fields::Header;
 use crate::clinical::records::Encounter;
 use crate::error::{Error, IoContext, Result};
 
@@ -65,7 +68,7 @@ pub struct RawRecord {
     pub table: Table,
     /// Where in the source: `patients.csv line 12`, `message 3 OBX 2`, ...
     pub location: String,
-    pub fields: BTreeMap<String, String>,
+    pub fields: Fields,
     /// The record as it was read, for the quarantine file.
     pub raw: String,
 }
@@ -141,7 +144,7 @@ impl RawRecord {
             source: source.to_string(),
             table,
             location,
-            fields: BTreeMap::from([(marker.to_string(), text)]),
+            fields: Fields::from([(marker.to_string(), text)]),
             raw,
         }
     }
@@ -286,22 +289,18 @@ pub fn read_csv(path: &Path, source: &str, table: Table) -> Result<(Vec<RawRecor
     Ok((out, encoding))
 }
 
-/// The file's text encoding, read through once without holding it: UTF-8
-/// when every byte sequence is (a BOM aside), else Latin-1.
-fn sniff_encoding(path: &Path) -> Result<(TextEncoding, bool)> {
-    use std::io::Read;
+/// The encoding of the file's bytes from `from` on, read through once
+/// without holding them: UTF-8 when every byte sequence is, else Latin-1.
+/// When the bytes before `from` are ASCII this is the whole file's.
+fn sniff_encoding(path: &Path, from: u64) -> Result<TextEncoding> {
+    use std::io::{Read, Seek};
     let mut f = std::fs::File::open(path).at(path)?;
+    f.seek(std::io::SeekFrom::Start(from)).at(path)?;
     let mut buf = vec![0u8; 1 << 20];
     let mut carry = 0;
-    let mut first = true;
-    let mut bom = false;
     loop {
         let n = f.read(&mut buf[carry..]).at(path)?;
         let end = carry + n;
-        if first {
-            bom = buf[..end].starts_with(b"\xEF\xBB\xBF");
-            first = false;
-        }
         if n == 0 {
             // what is left is a sequence the file ended inside of
             let enc = if end == 0 {
@@ -309,7 +308,7 @@ fn sniff_encoding(path: &Path) -> Result<(TextEncoding, bool)> {
             } else {
                 TextEncoding::Latin1
             };
-            return Ok((enc, bom));
+            return Ok(enc);
         }
         match std::str::from_utf8(&buf[..end]) {
             Ok(_) => carry = 0,
@@ -319,8 +318,24 @@ fn sniff_encoding(path: &Path) -> Result<(TextEncoding, bool)> {
                 carry = end - valid;
                 buf.copy_within(valid..end, 0);
             }
-            Err(_) => return Ok((TextEncoding::Latin1, bom)),
+            Err(_) => return Ok(TextEncoding::Latin1),
         }
+    }
+}
+
+/// A reader that notes whether any byte it handed on was not ASCII: until
+/// one is, the records read decode the same in UTF-8 and in Latin-1, so a
+/// file's encoding need not be known before its first such byte.
+struct AsciiWatch<R> {
+    inner: R,
+    non_ascii: bool,
+}
+
+impl<R: std::io::Read> std::io::Read for AsciiWatch<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.non_ascii = self.non_ascii || !buf[..n].is_ascii();
+        Ok(n)
     }
 }
 
@@ -340,13 +355,28 @@ pub fn stream_csv(
     each: &mut dyn FnMut(&RawRecord) -> Result<()>,
 ) -> Result<TextEncoding> {
     use std::fmt::Write;
-    let (encoding, bom) = sniff_encoding(path)?;
+    use std::io::BufRead;
     let mut file = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(path).at(path)?);
-    if bom {
-        std::io::Read::read_exact(&mut file, &mut [0u8; 3]).at(path)?;
-    }
-    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(file);
-    let header: Vec<String> = reader
+    let bom = file.fill_buf().at(path)?.starts_with(b"\xEF\xBB\xBF");
+    let skipped = if bom { 3 } else { 0 };
+    file.consume(skipped as usize);
+    let watch = AsciiWatch {
+        inner: file,
+        non_ascii: false,
+    };
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(watch);
+    // The file's encoding (UTF-8 when it all is, else Latin-1) is settled
+    // at its first byte that is not ASCII, by reading the file from the
+    // record that holds it: the records before are ASCII, the same text
+    // either way. A file of ASCII is read once.
+    let mut encoding: Option<TextEncoding> = None;
+    let mut settle = |reader: &csv::Reader<AsciiWatch<_>>, at: u64| -> Result<TextEncoding> {
+        if encoding.is_none() && reader.get_ref().non_ascii {
+            encoding = Some(sniff_encoding(path, skipped + at)?);
+        }
+        Ok(encoding.unwrap_or(TextEncoding::Utf8))
+    };
+    let header_bytes = reader
         .byte_headers()
         .map_err(|e| {
             Error::bad_input(
@@ -356,10 +386,13 @@ pub fn stream_csv(
                 e.to_string(),
             )
         })?
+        .clone();
+    let header_encoding = settle(&reader, 0)?;
+    let header: Vec<String> = header_bytes
         .iter()
         .map(|h| {
             let mut name = String::new();
-            decode_into(encoding, h, &mut name);
+            decode_into(header_encoding, h, &mut name);
             name.trim().to_string()
         })
         .collect();
@@ -376,7 +409,7 @@ pub fn stream_csv(
         source: source.to_string(),
         table,
         location: String::new(),
-        fields: BTreeMap::new(),
+        fields: Fields::default(),
         raw: String::new(),
     };
     // where each cell's text lies in `row.raw`
@@ -396,28 +429,53 @@ pub fn stream_csv(
             break;
         }
         let line = rec.position().map(|p| p.line()).unwrap_or(i + 2);
+        let encoding = settle(&reader, rec.position().map_or(0, |p| p.byte()))?;
         i += 1;
-        row.raw.clear();
-        cells.clear();
-        for (n, cell) in rec.iter().enumerate() {
-            if n > 0 {
-                row.raw.push(',');
-            }
-            let start = row.raw.len();
-            decode_into(encoding, cell, &mut row.raw);
-            cells.push(start..row.raw.len());
-        }
+        decode_row(encoding, &rec, &mut row.raw, &mut cells);
         if cells.len() == header.len() {
             columns.fill(&mut row.fields, &row.raw, &cells);
         } else {
             row.fields.clear();
         }
         row.location.clear();
+        row.location.push_str(label);
         // writing to a String cannot fail
-        let _ = write!(row.location, "{label} line {line}");
+        let _ = write!(row.location, " line {line}");
         each(&row)?;
     }
-    Ok(encoding)
+    settle(&reader, 0)
+}
+
+/// The cells of `rec` as text in `encoding`, joined by commas into `raw`,
+/// and where each lies in it. A row of valid UTF-8 is checked once, not
+/// cell by cell (its cells, between ASCII delimiters, are valid too).
+fn decode_row(
+    encoding: TextEncoding,
+    rec: &csv::ByteRecord,
+    raw: &mut String,
+    cells: &mut Vec<std::ops::Range<usize>>,
+) {
+    raw.clear();
+    cells.clear();
+    let text = match encoding {
+        TextEncoding::Utf8 => std::str::from_utf8(rec.as_slice()).ok(),
+        TextEncoding::Latin1 => None,
+    };
+    for n in 0..rec.len() {
+        if n > 0 {
+            raw.push(',');
+        }
+        let start = raw.len();
+        match (text, rec.range(n)) {
+            (Some(text), Some(r))
+                if text.is_char_boundary(r.start) && text.is_char_boundary(r.end) =>
+            {
+                raw.push_str(&text[r])
+            }
+            _ => decode_into(encoding, &rec[n], raw),
+        }
+        cells.push(start..raw.len());
+    }
 }
 
 /// Append `bytes` to `out` as text in `encoding`; UTF-8 that is not valid
@@ -432,12 +490,12 @@ fn decode_into(encoding: TextEncoding, bytes: &[u8], out: &mut String) {
     }
 }
 
-/// A CSV header as the fields of a record: the map's keys in their (name)
-/// order, and for each the column that gives its value. A name the header
+/// A CSV header as the fields of a record: their names, and for each name
+/// (in name order) the column that gives its value. A name the header
 /// repeats takes its last column's value, as collecting the pairs into a
 /// map would.
 struct Columns {
-    names: Vec<String>,
+    header: Arc<Header>,
     column_of: Vec<usize>,
 }
 
@@ -449,25 +507,16 @@ impl Columns {
             .map(|(col, name)| (name.as_str(), col))
             .collect();
         Columns {
-            names: last.keys().map(|n| n.to_string()).collect(),
+            header: Fields::header(last.keys().copied()),
             column_of: last.into_values().collect(),
         }
     }
 
     /// Overwrite `fields` with the cells of one row (`cells` index `text`),
-    /// keeping its keys and the values' buffers when it holds this header's.
-    fn fill(
-        &self,
-        fields: &mut BTreeMap<String, String>,
-        text: &str,
-        cells: &[std::ops::Range<usize>],
-    ) {
-        if fields.len() != self.names.len() {
-            *fields = self
-                .names
-                .iter()
-                .map(|n| (n.clone(), String::new()))
-                .collect();
+    /// keeping the values' buffers when it holds this header's.
+    fn fill(&self, fields: &mut Fields, text: &str, cells: &[std::ops::Range<usize>]) {
+        if !fields.has_header(&self.header) {
+            *fields = Fields::with_header(&self.header);
         }
         for (value, &col) in fields.values_mut().zip(&self.column_of) {
             value.clear();
@@ -532,6 +581,45 @@ mod tests {
         );
         assert_eq!(rows[4].raw, ",");
         assert!(rows.iter().all(|r| r.source == "pharmacy"));
+    }
+
+    /// A file is Latin-1 when any of its bytes is not UTF-8, wherever it
+    /// lies: rows of valid UTF-8 before it (here after more ASCII than the
+    /// reader holds at once) are read as Latin-1 too, as every row of it.
+    #[test]
+    fn a_files_encoding_is_the_whole_files_wherever_its_first_other_byte_lies() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("notes.csv");
+        let read = |bytes: &[u8]| {
+            std::fs::write(&path, bytes).unwrap();
+            read_csv(&path, "ehr", Table::Note).unwrap()
+        };
+        let mut ascii = b"note_id,text\n".to_vec();
+        for i in 0..150_000 {
+            ascii.extend(format!("N{i},plain\n").as_bytes());
+        }
+        assert!(ascii.len() > 1 << 20);
+        let utf8 = [ascii.as_slice(), "U,Jos\u{e9}\n".as_bytes()].concat();
+        let (rows, enc) = read(&utf8);
+        assert_eq!(enc, TextEncoding::Utf8);
+        assert_eq!(rows[150_000].get("text"), "Jos\u{e9}");
+        let (rows, enc) = read(&[utf8.as_slice(), b"L,caf\xe9\n"].concat());
+        assert_eq!(enc, TextEncoding::Latin1);
+        assert_eq!(rows.len(), 150_002);
+        assert_eq!(rows[0].get("text"), "plain");
+        assert_eq!(rows[150_000].get("text"), "Jos\u{c3}\u{a9}");
+        assert_eq!(rows[150_001].get("text"), "caf\u{e9}");
+        // a header's bytes count, and a UTF-8 BOM is not a field's
+        let (rows, enc) = read(b"note_id,t\xe9xt\nN1,a\n");
+        assert_eq!(enc, TextEncoding::Latin1);
+        assert_eq!(rows[0].get("t\u{e9}xt"), "a");
+        let (rows, enc) = read("\u{feff}note_id,text\nN1,\u{e9}\n".as_bytes());
+        assert_eq!(enc, TextEncoding::Utf8);
+        assert_eq!(
+            (rows[0].get("note_id"), rows[0].get("text")),
+            ("N1", "\u{e9}")
+        );
+        assert_eq!(read(b"note_id,text\nN1,a\n").1, TextEncoding::Utf8);
     }
 
     /// A name the header repeats takes its last column's value, and the

@@ -152,7 +152,7 @@ fn row_from_read(read: FhirRead, maps: &Maps) -> std::result::Result<FhirRow, Fh
             // The validator never reads where a record came from; a
             // quarantined one is named by `id` below.
             location: String::new(),
-            fields,
+            fields: fields.into(),
             raw: String::new(),
         };
         let checked = check(&raw, maps, &rules);

@@ -49,7 +49,7 @@ use crate::formats::hl7v2::{
     PatientIdRule, ResultValue, Visit,
 };
 use crate::ingest::quality::{MessageCounts, SourceQuality};
-use crate::ingest::raw::{RawRecord, Table, TextEncoding, PARSE_ERROR_FIELD, SKIP_FIELD};
+use crate::ingest::raw::{Fields, RawRecord, Table, TextEncoding, PARSE_ERROR_FIELD, SKIP_FIELD};
 
 /// ADT events whose PV1 tells the stay's story (admit, transfer, discharge,
 /// their updates and cancellations).
@@ -128,7 +128,7 @@ pub struct FeedReader {
     patients: BTreeMap<String, usize>,
     stays: BTreeMap<String, Stay>,
     /// Results and notes read: (table, id) -> fields, to tell a repeat.
-    events: BTreeMap<(Table, String), BTreeMap<String, String>>,
+    events: BTreeMap<(Table, String), Fields>,
     /// ADT^A40: merged-away patient id -> surviving id.
     merged_into: BTreeMap<String, String>,
     /// Messages by type (`ADT^A01`), read, unparseable or skipped.

@@ -23,7 +23,7 @@ use super::SourceConfig;
 use crate::error::{Error, IoContext, Result};
 use crate::formats::legacy::{self as fw, FieldType, Layout};
 use crate::ingest::quality::SourceQuality;
-use crate::ingest::raw::{decode_text, RawRecord, Table};
+use crate::ingest::raw::{decode_text, Fields, RawRecord, Table};
 
 /// The table a layout's record type feeds.
 fn table_of(name: &str) -> Option<Table> {
@@ -91,7 +91,7 @@ pub fn records_of(layout: &Layout, source: &str, file: &str, text: &str) -> Vec<
                         }
                     }
                 }
-                (table, fields)
+                (table, fields.into())
             }
             // the reason is the validator's `truncated` rule; the line is
             // kept as written in the quarantine file
@@ -101,7 +101,7 @@ pub fn records_of(layout: &Layout, source: &str, file: &str, text: &str) -> Vec<
                     .record(&code)
                     .and_then(|r| table_of(&r.table))
                     .unwrap_or(fallback);
-                (table, BTreeMap::new())
+                (table, Fields::default())
             }
         };
         out.push(RawRecord {
@@ -194,9 +194,9 @@ pub fn pharmacy_records(source: &str, file: &str, text: &str) -> Result<Vec<RawR
         } else {
             BTreeMap::new()
         };
-        let pick = |cols: &[(&str, &str)]| -> BTreeMap<String, String> {
+        let pick = |cols: &[(&str, &str)]| -> Fields {
             if row.is_empty() {
-                return BTreeMap::new();
+                return Fields::default();
             }
             cols.iter()
                 .map(|(c, f)| (f.to_string(), row.get(c).copied().unwrap_or("").to_string()))
