@@ -16,10 +16,10 @@ use std::sync::Arc;
 pub struct Header {
     names: Vec<String>,
     /// Open addressing: a slot holds a name's position, or `EMPTY`.
-    slots: Vec<u16>,
+    slots: Vec<u32>,
 }
 
-const EMPTY: u16 = u16::MAX;
+const EMPTY: u32 = u32::MAX;
 
 impl Header {
     /// A header of `names`, sorted and each once.
@@ -31,7 +31,7 @@ impl Header {
             while slots[s] != EMPTY {
                 s = (s + 1) & (size - 1);
             }
-            slots[s] = i as u16;
+            slots[s] = i as u32;
         }
         Header { names, slots }
     }
