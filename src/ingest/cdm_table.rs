@@ -20,6 +20,7 @@ use arrow_array::{
 use arrow_schema::{DataType, Field, Schema};
 use chrono::{NaiveDate, NaiveDateTime};
 
+use super::row_pool::RowPool;
 use crate::artifact::{AtomicFile, Written};
 use crate::error::{Error, IoContext, Result};
 
@@ -212,11 +213,8 @@ pub struct CdmTable {
     pub name: String,
     pub fields: Vec<CdmField>,
     pub rows: Vec<Vec<Value>>,
-    /// Rows emptied by `clear`, which `push` fills again. Ingest makes a
-    /// table for each partition of persons, hundreds of megabytes of rows;
-    /// made in fresh memory each time, the kernel cleared a page for every
-    /// 4 KB of them (the allocator had given the last partition's back).
-    spare: Vec<Vec<Value>>,
+    /// Rows emptied by `clear`, which `push` fills again.
+    spare: RowPool<Value>,
 }
 
 impl CdmTable {
@@ -225,16 +223,13 @@ impl CdmTable {
             name: name.to_string(),
             fields: spec.fields(name)?.to_vec(),
             rows: Vec::new(),
-            spare: Vec::new(),
+            spare: RowPool::default(),
         })
     }
 
     /// No rows, keeping their memory for the next ones pushed.
     pub fn clear(&mut self) {
-        for mut row in self.rows.drain(..) {
-            row.clear();
-            self.spare.push(row);
-        }
+        self.spare.give_back(&mut self.rows);
     }
 
     /// Positions of the named columns, for `push`; an unknown name is a bug.
@@ -255,7 +250,7 @@ impl CdmTable {
     /// Add a row holding `values` in the columns at `at` (from `columns`);
     /// the other columns are null.
     pub fn push(&mut self, at: &[usize], values: Vec<Value>) -> Result<()> {
-        let mut row = self.spare.pop().unwrap_or_default();
+        let mut row = self.spare.row();
         row.resize(self.fields.len(), Value::Null);
         for (&i, v) in at.iter().zip(values) {
             row[i] = v;

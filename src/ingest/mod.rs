@@ -27,6 +27,7 @@ pub mod omop;
 pub mod pipeline;
 pub mod quality;
 pub mod raw;
+pub mod row_pool;
 pub mod source;
 pub mod spill;
 pub mod text_fields;

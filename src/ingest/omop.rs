@@ -16,6 +16,7 @@ use arrow_array::{
 };
 use arrow_schema::{DataType, Field, Schema};
 
+use super::row_pool::RowPool;
 use crate::artifact::{AtomicFile, Written};
 use crate::error::{Error, Result};
 
@@ -46,10 +47,8 @@ pub struct OutTable {
     pub name: &'static str,
     pub columns: Vec<(&'static str, Kind)>,
     pub rows: Vec<Vec<Cell>>,
-    /// Rows emptied by `clear`, which `push` fills again: a table made
-    /// for each partition of persons in fresh memory had the kernel clear
-    /// a page for every 4 KB of its rows.
-    spare: Vec<Vec<Cell>>,
+    /// Rows emptied by `clear`, which `push` fills again.
+    spare: RowPool<Cell>,
 }
 
 impl OutTable {
@@ -58,23 +57,20 @@ impl OutTable {
             name,
             columns: columns.to_vec(),
             rows: Vec::new(),
-            spare: Vec::new(),
+            spare: RowPool::default(),
         }
     }
 
     /// Add a row, in the memory of one `clear` emptied where there is one.
     pub fn push(&mut self, cells: impl IntoIterator<Item = Cell>) {
-        let mut row = self.spare.pop().unwrap_or_default();
+        let mut row = self.spare.row();
         row.extend(cells);
         self.rows.push(row);
     }
 
     /// No rows, keeping their memory for the next ones pushed.
     pub fn clear(&mut self) {
-        for mut row in self.rows.drain(..) {
-            row.clear();
-            self.spare.push(row);
-        }
+        self.spare.give_back(&mut self.rows);
     }
 
     /// Write `<dir>/<name>.csv` and `<dir>/<name>.parquet`, atomically;
