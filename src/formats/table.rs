@@ -178,7 +178,7 @@ impl CsvRows {
 /// shortest form; `\n` after each record), without its per-field
 /// allocations: numbers are written from stack buffers, and other
 /// `collect_str` values into a reused string.
-mod encode {
+pub(crate) mod encode {
     use std::fmt::Write as _;
 
     use serde::ser::{self, Impossible, Serialize};
@@ -239,27 +239,47 @@ mod encode {
         in_struct: bool,
     }
 
+    /// Append one field's bytes to `out` as the csv crate writes them:
+    /// quoted, each quote doubled, when they hold a comma, quote, CR or LF;
+    /// as they are otherwise. The separator before it is the caller's.
+    pub fn field(out: &mut Vec<u8>, bytes: &[u8]) {
+        if needs_quotes(bytes) {
+            out.push(b'"');
+            // each quote is doubled: copy the runs between them whole
+            let mut parts = bytes.split(|b| *b == b'"');
+            if let Some(first) = parts.next() {
+                out.extend_from_slice(first);
+            }
+            for part in parts {
+                out.extend_from_slice(b"\"\"");
+                out.extend_from_slice(part);
+            }
+            out.push(b'"');
+        } else {
+            out.extend_from_slice(bytes);
+        }
+    }
+
+    /// Append `v` in decimal, as `{v}` writes it (no quotes are needed).
+    pub fn signed(out: &mut Vec<u8>, v: i64) {
+        let mut buf = [0u8; 21];
+        let digits = decimal(v.unsigned_abs(), &mut buf[1..]).len();
+        let start = buf.len() - digits;
+        if v < 0 {
+            buf[start - 1] = b'-';
+            out.extend_from_slice(&buf[start - 1..]);
+        } else {
+            out.extend_from_slice(&buf[start..]);
+        }
+    }
+
     impl RowEncoder<'_> {
         fn field(&mut self, bytes: &[u8]) {
             if self.fields > 0 {
                 self.out.push(b',');
             }
             self.fields += 1;
-            if needs_quotes(bytes) {
-                self.out.push(b'"');
-                // each quote is doubled: copy the runs between them whole
-                let mut parts = bytes.split(|b| *b == b'"');
-                if let Some(first) = parts.next() {
-                    self.out.extend_from_slice(first);
-                }
-                for part in parts {
-                    self.out.extend_from_slice(b"\"\"");
-                    self.out.extend_from_slice(part);
-                }
-                self.out.push(b'"');
-            } else {
-                self.out.extend_from_slice(bytes);
-            }
+            field(self.out, bytes);
         }
 
         /// The field from `scratch`, formatted by `f`.
@@ -300,15 +320,11 @@ mod encode {
         }
 
         fn signed(&mut self, v: i64) {
-            let mut buf = [0u8; 21];
-            let digits = decimal(v.unsigned_abs(), &mut buf[1..]).len();
-            let start = buf.len() - digits;
-            if v < 0 {
-                buf[start - 1] = b'-';
-                self.plain(&buf[start - 1..]);
-            } else {
-                self.plain(&buf[start..]);
+            if self.fields > 0 {
+                self.out.push(b',');
             }
+            self.fields += 1;
+            signed(self.out, v);
         }
     }
 

@@ -6,7 +6,8 @@
 //! different systems into one master patient index; `pipeline` applies the
 //! multi-record rules (referential integrity, duplicates), sends every
 //! rejected record to `quarantine/<source>.csv` with a reason, and writes the
-//! OMOP-like tables (`omop`), the OMOP CDM v5.4 database (`cdm`, on the
+//! OMOP-like tables (`omop_like`, through the writer in `omop`), the OMOP
+//! CDM v5.4 database (`cdm`, on the
 //! specification in `cdm_table` and the vocabulary subset in `vocabulary`),
 //! the analysis table and the quality report (`quality`), with the
 //! data-quality checks run over the CDM database (`cdm_checks`). Nothing is
@@ -24,6 +25,7 @@ pub mod linkage;
 pub mod maps;
 pub mod mllp;
 pub mod omop;
+pub mod omop_like;
 pub mod pipeline;
 pub mod quality;
 pub mod raw;

@@ -10,7 +10,6 @@ use super::cdm_table::{CdmWriter, Spec};
 use super::keys::{Keys, KeysBuilder};
 use super::linkage::{self, LinkageConfig};
 use super::maps::Maps;
-use super::omop::{text, Cell, Kind, OutTable};
 use super::quality::{LinkageSummary, QualityReport};
 use super::raw::{self, RawRecord, Table};
 use super::source::read_source;
@@ -913,10 +912,7 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, opts: &IngestOptions) -> Resul
     };
     let omop_dir = out.join("omop");
     clock.lap("check duplicates and references");
-    let mut omop_writers = omop_tables(&mut Vec::new(), &[], &[], &[], &[], &[], &[])
-        .iter()
-        .map(|t| t.writer(&omop_dir))
-        .collect::<Result<Vec<_>>>()?;
+    let mut omop_like = super::omop_like::OmopLike::create(&omop_dir)?;
     let (mut cdm, head) = super::cdm::CdmBuilder::new(super::cdm::Population {
         places,
         sites,
@@ -933,7 +929,6 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, opts: &IngestOptions) -> Resul
     let mut analysis_csv = csv::Writer::from_writer(AtomicFile::create(&analysis_path)?);
     let mut n_analysis = 0u64;
     let mut persons_before = 0usize;
-    let mut omop_recycled: Vec<OutTable> = Vec::new();
     for part in 0..parts {
         let in_part = person_rows.take(part)?;
         let in_part: Vec<&Patient> = in_part.iter().collect();
@@ -977,7 +972,7 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, opts: &IngestOptions) -> Resul
                     &model,
                     data_end,
                     (&mut analysis_csv, &analysis_path),
-                    (&mut omop_writers, &mut omop_recycled),
+                    &mut omop_like,
                 )?;
                 Ok::<_, Error>((n, at.elapsed()))
             });
@@ -1006,7 +1001,7 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, opts: &IngestOptions) -> Resul
         clock.add("  on the other: CDM rows, database and Parquet", cdm_took);
     }
     // the last partition's rows, kept for a next one there is not
-    drop((cdm, omop_recycled));
+    drop(cdm);
     drop(scratch);
     // SQLite indexes the CDM database on this core while the other files
     // are closed and synced to disk on another. Every file but the
@@ -1014,9 +1009,7 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, opts: &IngestOptions) -> Resul
     let (files, cdm_done) = std::thread::scope(|s| {
         let files = s.spawn(|| -> Result<Written> {
             let mut written = Written::new();
-            for w in omop_writers {
-                written.extend(w.finish()?);
-            }
+            written.extend(omop_like.finish()?);
             written.extend(match identifiers {
                 Some(w) => w.finish()?,
                 None => super::cdm::identifiers_table().write(out)?,
@@ -1198,14 +1191,13 @@ fn linkage_outputs(
 
 /// The outputs of a partition made from its clean model as it is: its
 /// analysis rows, appended to `analysis` (the writer and its path), and its
-/// OMOP-like tables, appended to `omop` (in `omop_tables`' order), made in
-/// the memory of the tables `recycled` holds and put back there. Returns
-/// the number of analysis rows.
+/// OMOP-like tables, appended to `omop`. Returns the number of analysis
+/// rows.
 fn model_tables(
     m: &super::cdm::CleanModel,
     data_end: NaiveDateTime,
     (analysis, path): (&mut csv::Writer<AtomicFile>, &Path),
-    (omop, recycled): (&mut [super::omop::TableWriter], &mut Vec<OutTable>),
+    omop: &mut super::omop_like::OmopLike,
 ) -> Result<u64> {
     let rows = analysis_of(
         m.persons,
@@ -1222,21 +1214,7 @@ fn model_tables(
     }
     let n = rows.len() as u64;
     drop(rows);
-    let tables = omop_tables(
-        recycled,
-        m.persons,
-        m.encounters,
-        m.observations,
-        m.conditions,
-        m.medications,
-        m.notes,
-    );
-    for (w, mut t) in omop.iter_mut().zip(tables) {
-        w.append(&t)?;
-        // the next partition's rows go into this one's memory
-        t.clear();
-        recycled.push(t);
-    }
+    omop.append(m)?;
     Ok(n)
 }
 
@@ -1490,233 +1468,6 @@ fn read_string_csv(path: &Path, columns: &[&str]) -> Result<Vec<Vec<String>>> {
             Ok(idx.iter().map(|&j| row.get(j).to_string()).collect())
         })
         .collect()
-}
-
-fn dt(t: &NaiveDateTime) -> Cell {
-    text(format_datetime(t))
-}
-
-/// The OMOP-like tables of some persons (in the order of their ids) and
-/// their records: each table in the order of person, then record id. Each
-/// is made in the memory of one in `recycled` where it holds one of its
-/// name (see [`OutTable::clear`]).
-fn omop_tables(
-    recycled: &mut Vec<OutTable>,
-    persons: &[&Patient],
-    encounters: &[(Encounter, String)],
-    observations: &[(MappedObservation, String)],
-    conditions: &[(Condition, String)],
-    medications: &[(Medication, String)],
-    notes: &[(Note, String)],
-) -> Vec<OutTable> {
-    use chrono::Datelike;
-    use Kind::{Date, Integer, Number, Text, Timestamp};
-    let mut table =
-        |name, columns: &[(&'static str, Kind)]| match recycled.iter().position(|t| t.name == name)
-        {
-            Some(i) => recycled.swap_remove(i),
-            None => OutTable::new(name, columns),
-        };
-    let mut person = table(
-        "person",
-        &[
-            ("person_id", Text),
-            ("person_source_value", Text),
-            ("gender_source_value", Text),
-            ("year_of_birth", Integer),
-            ("month_of_birth", Integer),
-            ("day_of_birth", Integer),
-            ("birth_datetime", Timestamp),
-            ("race_source_value", Text),
-            ("ethnicity_source_value", Text),
-            ("payer_source_value", Text),
-            ("given_name", Text),
-            ("family_name", Text),
-            ("address_line", Text),
-            ("city", Text),
-            ("state", Text),
-            ("zip", Text),
-            ("phone", Text),
-            ("email", Text),
-            ("ssn", Text),
-            ("death_date", Date),
-        ],
-    );
-    for p in persons {
-        let b = p.birth_date;
-        person.push([
-            text(&p.patient_id),
-            text(&p.mrn),
-            text(&p.sex),
-            Cell::Integer(i64::from(b.year())),
-            Cell::Integer(i64::from(b.month())),
-            Cell::Integer(i64::from(b.day())),
-            text(format!("{b}T00:00:00")),
-            text(&p.race),
-            text(&p.ethnicity),
-            text(&p.payer),
-            text(&p.given_name),
-            text(&p.family_name),
-            text(&p.address_line),
-            text(&p.city),
-            text(&p.state),
-            text(&p.zip),
-            text(&p.phone),
-            text(&p.email),
-            text(&p.ssn),
-            text(p.death_date.map(|d| d.to_string()).unwrap_or_default()),
-        ]);
-    }
-    let mut visit = table(
-        "visit_occurrence",
-        &[
-            ("visit_occurrence_id", Text),
-            ("person_id", Text),
-            ("visit_source_value", Text),
-            ("visit_start_datetime", Timestamp),
-            ("visit_end_datetime", Timestamp),
-            ("discharged_to_source_value", Text),
-            ("reason_source_value", Text),
-            ("source", Text),
-        ],
-    );
-    let mut es: Vec<&(Encounter, String)> = encounters.iter().collect();
-    es.sort_by(|a, b| {
-        (&a.0.patient_id, &a.0.encounter_id).cmp(&(&b.0.patient_id, &b.0.encounter_id))
-    });
-    for (e, s) in es {
-        visit.push([
-            text(&e.encounter_id),
-            text(&e.patient_id),
-            text(&e.class),
-            dt(&e.admit_time),
-            e.discharge_time.as_ref().map_or_else(|| text(""), dt),
-            text(&e.disposition),
-            text(&e.reason_code),
-            text(s),
-        ]);
-    }
-    let mut meas = table(
-        "measurement",
-        &[
-            ("measurement_id", Text),
-            ("person_id", Text),
-            ("visit_occurrence_id", Text),
-            ("measurement_datetime", Timestamp),
-            ("measurement_concept_code", Text),
-            ("measurement_concept_name", Text),
-            ("measurement_source_value", Text),
-            ("value_as_number", Number),
-            ("unit_concept_code", Text),
-            ("unit_source_value", Text),
-            ("value_source_value", Text),
-            ("source", Text),
-            ("value_as_string", Text),
-            ("value_as_concept_code", Text),
-        ],
-    );
-    let mut obs: Vec<&(MappedObservation, String)> = observations.iter().collect();
-    obs.sort_by(|a, b| {
-        (&a.0.obs.patient_id, &a.0.obs.observation_id)
-            .cmp(&(&b.0.obs.patient_id, &b.0.obs.observation_id))
-    });
-    for (m, s) in obs {
-        let o = &m.obs;
-        meas.push([
-            text(&o.observation_id),
-            text(&o.patient_id),
-            text(&o.encounter_id),
-            dt(&o.time),
-            text(&*o.code),
-            text(&*o.display),
-            text(&m.source_code),
-            Cell::Number(o.value.is_finite().then_some(o.value)),
-            text(&*o.unit),
-            text(&m.source_unit),
-            text(&m.source_value),
-            text(s),
-            text(&m.value_as_string),
-            text(&m.value_as_concept),
-        ]);
-    }
-    let mut cond = table(
-        "condition_occurrence",
-        &[
-            ("condition_occurrence_id", Text),
-            ("person_id", Text),
-            ("visit_occurrence_id", Text),
-            ("condition_start_date", Date),
-            ("condition_concept_code", Text),
-            ("condition_source_value", Text),
-            ("source", Text),
-        ],
-    );
-    let mut cs: Vec<&(Condition, String)> = conditions.iter().collect();
-    cs.sort_by(|a, b| {
-        (&a.0.patient_id, &a.0.condition_id).cmp(&(&b.0.patient_id, &b.0.condition_id))
-    });
-    for (c, s) in cs {
-        cond.push([
-            text(&c.condition_id),
-            text(&c.patient_id),
-            text(c.encounter_id.clone().unwrap_or_default()),
-            text(c.onset_date.to_string()),
-            text(&c.code),
-            text(&c.display),
-            text(s),
-        ]);
-    }
-    let mut drug = table(
-        "drug_exposure",
-        &[
-            ("drug_exposure_id", Text),
-            ("person_id", Text),
-            ("visit_occurrence_id", Text),
-            ("drug_exposure_start_datetime", Timestamp),
-            ("drug_concept_code", Text),
-            ("drug_source_value", Text),
-            ("source", Text),
-        ],
-    );
-    let mut ms: Vec<&(Medication, String)> = medications.iter().collect();
-    ms.sort_by(|a, b| {
-        (&a.0.patient_id, &a.0.medication_id).cmp(&(&b.0.patient_id, &b.0.medication_id))
-    });
-    for (m, s) in ms {
-        drug.push([
-            text(&m.medication_id),
-            text(&m.patient_id),
-            text(&m.encounter_id),
-            dt(&m.authored_time),
-            text(&m.rxnorm),
-            text(&m.name),
-            text(s),
-        ]);
-    }
-    let mut note = table(
-        "note",
-        &[
-            ("note_id", Text),
-            ("person_id", Text),
-            ("visit_occurrence_id", Text),
-            ("note_datetime", Timestamp),
-            ("note_text", Text),
-            ("source", Text),
-        ],
-    );
-    let mut ns: Vec<&(Note, String)> = notes.iter().collect();
-    ns.sort_by(|a, b| (&a.0.patient_id, &a.0.note_id).cmp(&(&b.0.patient_id, &b.0.note_id)));
-    for (n, s) in ns {
-        note.push([
-            text(&n.note_id),
-            text(&n.patient_id),
-            text(&n.encounter_id),
-            dt(&n.time),
-            text(&n.text),
-            text(s),
-        ]);
-    }
-    vec![person, visit, meas, cond, drug, note]
 }
 
 #[cfg(test)]

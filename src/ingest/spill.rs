@@ -18,6 +18,7 @@ use super::validate::MappedObservation;
 use crate::clinical::codes::Measure;
 use crate::clinical::records::{Condition, Encounter, Medication, Note, Observation, Patient};
 use crate::error::{Error, IoContext, Result};
+use crate::hashing::IdMap;
 
 /// A value that can be written to a spill file and read back.
 pub trait Codec: Sized {
@@ -124,12 +125,64 @@ impl Codec for String {
     }
 }
 
+/// The texts the program holds as constants that records repeat: the
+/// LOINC system and each model measure's code, name and unit, which every
+/// result of the model carries (borrowed, not copied). A spill file writes
+/// such a text as its number in this list, and it reads back borrowed
+/// again: a byte or two and no allocation instead of a copy of up to
+/// sixty bytes, for millions of results, in each of the two passes over
+/// the spill files.
+fn constants() -> &'static (Vec<&'static str>, IdMap<&'static str, u64>) {
+    static CONSTANTS: std::sync::OnceLock<(Vec<&'static str>, IdMap<&'static str, u64>)> =
+        std::sync::OnceLock::new();
+    CONSTANTS.get_or_init(|| {
+        let mut list = vec![crate::clinical::codes::LOINC];
+        for m in Measure::ALL {
+            list.extend([m.loinc(), m.display(), m.unit()]);
+        }
+        let mut index = IdMap::default();
+        for (i, text) in list.iter().enumerate() {
+            // a text in the list twice is written as its first place
+            index.entry(*text).or_insert(i as u64);
+        }
+        (list, index)
+    })
+}
+
+/// Text that may be a constant: a varint `2n + 1` for constant `n` of
+/// [`constants`], else `2 * length` and the bytes.
 impl Codec for std::borrow::Cow<'static, str> {
     fn put(&self, b: &mut Vec<u8>) {
-        put_str(b, self)
+        match constants().1.get(self.as_ref()) {
+            Some(&i) => put_u64(b, 2 * i + 1),
+            None => {
+                put_u64(b, 2 * self.len() as u64);
+                b.extend_from_slice(self.as_bytes());
+            }
+        }
     }
     fn take(r: &mut Reader) -> Result<Self> {
-        Ok(std::borrow::Cow::Owned(String::take(r)?))
+        let n = r.u64()?;
+        if n % 2 == 1 {
+            let i = n / 2;
+            return match constants().0.get(i as usize) {
+                Some(text) => Ok(std::borrow::Cow::Borrowed(*text)),
+                None => Err(Error::failure(format!(
+                    "{}: spill file holds constant text {i} (a bug)",
+                    r.file.display()
+                ))),
+            };
+        }
+        let file = r.file;
+        let s = r.bytes((n / 2) as usize)?;
+        String::from_utf8(s.to_vec())
+            .map(std::borrow::Cow::Owned)
+            .map_err(|e| {
+                Error::failure(format!(
+                    "{}: spill file holds bad text: {e}",
+                    file.display()
+                ))
+            })
     }
 }
 
@@ -573,6 +626,49 @@ pub use crate::artifact::ScratchDir;
 mod tests {
     use super::*;
     use crate::clinical::records::parse_datetime;
+
+    /// A constant text is written as its number and reads back borrowed,
+    /// the same text; any other text reads back as it was, a constant's
+    /// text held in an owned string included.
+    #[test]
+    fn constant_texts_are_numbers_and_come_back_borrowed() {
+        use std::borrow::Cow;
+        let m = Measure::ALL[0];
+        let texts: [Cow<'static, str>; 5] = [
+            Cow::Borrowed(m.display()),
+            Cow::Owned(m.unit().to_string()),
+            Cow::Borrowed(crate::clinical::codes::LOINC),
+            Cow::Owned("a local code".to_string()),
+            Cow::Borrowed(""),
+        ];
+        let mut b = Vec::new();
+        for t in &texts {
+            t.put(&mut b);
+        }
+        // one byte each for the three constants, then 1 + 12 and 1 + 0
+        assert_eq!(b.len(), 3 + 13 + 1);
+        let path = Path::new("test.bin");
+        let mut r = Reader {
+            bytes: &b,
+            at: 0,
+            file: path,
+        };
+        for (i, t) in texts.iter().enumerate() {
+            let back = Cow::<'static, str>::take(&mut r).unwrap();
+            assert_eq!(&back, t);
+            assert_eq!(matches!(back, Cow::Borrowed(_)), i < 3, "{back:?}");
+        }
+        // a number past the list is an error naming the file, not a panic
+        let mut bad = Vec::new();
+        put_u64(&mut bad, 2 * 10_000 + 1);
+        let mut r = Reader {
+            bytes: &bad,
+            at: 0,
+            file: path,
+        };
+        let e = Cow::<'static, str>::take(&mut r).unwrap_err().to_string();
+        assert!(e.contains("test.bin") && e.contains("10000"), "{e}");
+    }
 
     #[test]
     fn numbers_are_varints_and_come_back_whatever_their_size_or_sign() {

@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 use super::maps::{CodeResolution, Maps, UnitResolution};
 use super::raw::{RawRecord, Table, IN_PROGRESS, STATUS_FIELD};
 use crate::clinical::codes::{Disposition, Measure, LOINC, SNOMED};
-use crate::clinical::records::{Condition, Encounter, Medication, Note, Observation, Patient};
+use crate::clinical::records::{
+    Condition, Encounter, Medication, Note, Observation, Patient, Text,
+};
 
 /// A validation rule; its snake_case name is the quarantine reason code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -661,17 +663,19 @@ fn observation(ctx: &mut Ctx, maps: &Maps) -> Option<MappedObservation> {
         }
     };
     let (measure, value) = (resolved?, value?);
-    let (code, display, unit, value) = match measure {
+    // a model measure's code, name and unit are the program's own text,
+    // borrowed rather than copied for every result
+    let (code, display, unit, value): (Text, Text, Text, f64) = match measure {
         Some(m) => (
-            m.loinc().to_string(),
-            m.display().to_string(),
-            m.unit().to_string(),
+            m.loinc().into(),
+            m.display().into(),
+            m.unit().into(),
             measured(ctx, maps, m, value, &source_unit)?,
         ),
         None => (
-            source_code.clone(),
-            ctx.rec.get("display").to_string(),
-            source_unit.clone(),
+            source_code.clone().into(),
+            ctx.rec.get("display").to_string().into(),
+            source_unit.clone().into(),
             value,
         ),
     };
@@ -693,11 +697,11 @@ fn observation(ctx: &mut Ctx, maps: &Maps) -> Option<MappedObservation> {
             patient_id: patient_id?,
             encounter_id: encounter_id?,
             time: time?,
-            code: code.into(),
+            code,
             system: LOINC.into(),
-            display: display.into(),
+            display,
             value,
-            unit: unit.into(),
+            unit,
         },
         measure,
         source_code,
