@@ -1038,6 +1038,8 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, opts: &IngestOptions) -> Resul
     });
     let mut written = files?;
     written.extend(cdm_done?);
+    // the tables' memory goes back before the checks map the database
+    crate::release_freed_memory();
     clock.lap("finish the files and the CDM database");
     // The checks only read the database, and so does its checksum for the
     // manifest, so it is made beside them, on a thread of its own: it takes
