@@ -39,4 +39,19 @@ pub mod ui;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// Hand the memory freed so far back to the system now. mimalloc keeps
+/// freed pages for about a second before it returns them; ingest calls this
+/// when it has freed the rows of its tables and next maps hundreds of
+/// megabytes of the CDM database, which would otherwise count on top of
+/// them (a 50,000-patient ingest peaked at up to 1.6 GB that way instead
+/// of 1.3 GB).
+pub fn release_freed_memory() {
+    extern "C" {
+        fn mi_collect(force: bool);
+    }
+    // SAFETY: mimalloc is linked in as the global allocator above, and
+    // `mi_collect` takes no pointers: any thread may call it at any time.
+    unsafe { mi_collect(true) }
+}
+
 pub use error::{Error, Result};

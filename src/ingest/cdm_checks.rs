@@ -627,6 +627,22 @@ mod tests {
         assert_eq!(&alone[..6], &[5, 1, 2, 1, 1, 5]);
     }
 
+    /// `measurement_value_plausible` counts a measurement once, as a join
+    /// with the ranges would: so a LOINC code and unit have one range.
+    #[test]
+    fn a_loinc_code_and_unit_have_one_measurement_range() {
+        let mut r = csv::Reader::from_reader(REFERENCES[0].1.as_bytes());
+        let mut seen = std::collections::BTreeSet::new();
+        let mut n = 0;
+        for rec in r.records() {
+            let rec = rec.unwrap();
+            let key = (rec[0].to_string(), rec[2].to_string());
+            assert!(seen.insert(key.clone()), "{key:?} has two ranges");
+            n += 1;
+        }
+        assert!(n >= 10, "{n} ranges");
+    }
+
     #[test]
     fn a_placeholder_left_unfilled_is_an_error_naming_the_check() {
         let def = shipped().unwrap().check.remove(0);

@@ -1003,8 +1003,9 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, opts: &IngestOptions) -> Resul
     // the last partition's rows, kept for a next one there is not
     drop(cdm);
     drop(scratch);
-    // SQLite indexes the CDM database on this core while the other files
-    // are closed and synced to disk on another. Every file but the
+    // The CDM database is closed on this core (its keys and indices were
+    // filled as its rows went in) while the other files are closed and
+    // synced to disk on another. Every file but the
     // database comes back with the checksum its writer made as it wrote.
     let (files, cdm_done) = std::thread::scope(|s| {
         let files = s.spawn(|| -> Result<Written> {
@@ -1030,7 +1031,9 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, opts: &IngestOptions) -> Resul
     });
     let mut written = files?;
     written.extend(cdm_done?);
-    clock.lap("finish the files and index the CDM database");
+    // the tables' memory goes back before the checks map the database
+    crate::release_freed_memory();
+    clock.lap("finish the files and the CDM database");
     // The checks only read the database, and so does its checksum for the
     // manifest, so it is made beside them, on a thread of its own: it takes
     // the time the checks leave a core idle (their largest queries come

@@ -832,6 +832,109 @@ fn a_corrupted_cdm_fails_exactly_the_check_it_breaks() {
     );
 }
 
+/// The checks that compare a row with its person, its observation periods
+/// or its measurement range read those once into an index of their own
+/// (`datasets/omop-dq/checks.toml`); on a database with rows that break
+/// them, they count exactly what the plain joins count.
+#[test]
+fn the_checks_that_look_up_another_table_count_what_a_join_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cdm.sqlite");
+    std::fs::copy(fixture().out.join("cdm.sqlite"), &path).unwrap();
+    let conn = Connection::open(&path).unwrap();
+    conn.execute_batch(
+        "UPDATE measurement SET measurement_date = '1900-01-01' WHERE measurement_id % 97 = 0;
+         UPDATE measurement SET measurement_date = '2999-01-01' WHERE measurement_id % 89 = 0;
+         UPDATE visit_occurrence SET visit_start_date = '1800-01-01' WHERE visit_occurrence_id % 13 = 0;
+         UPDATE drug_exposure SET drug_exposure_start_date = '2999-12-31' WHERE drug_exposure_id % 5 = 0;
+         UPDATE measurement SET value_as_number = 1e6 WHERE measurement_id % 7 = 0;
+         UPDATE measurement SET value_as_number = -1 WHERE measurement_id % 11 = 0;
+         DELETE FROM observation_period WHERE person_id % 17 = 0;",
+    )
+    .unwrap();
+    let found: BTreeMap<String, u64> = carelab::ingest::cdm_checks::run(&path, 1 << 28)
+        .unwrap()
+        .into_iter()
+        .flat_map(|c| {
+            [
+                (format!("{} violated", c.name), c.violated),
+                (format!("{} checked", c.name), c.checked),
+            ]
+        })
+        .collect();
+    // the same checks as joins, each field of checks.toml in turn
+    let count = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap() as u64;
+    let dated = [
+        ("observation_period", "observation_period_start_date"),
+        ("visit_occurrence", "visit_start_date"),
+        ("condition_occurrence", "condition_start_date"),
+        ("drug_exposure", "drug_exposure_start_date"),
+        ("measurement", "measurement_date"),
+        ("note", "note_date"),
+        ("death", "death_date"),
+    ];
+    let before_birth: u64 = dated
+        .iter()
+        .map(|(t, f)| {
+            count(&format!(
+                "SELECT count(*) FROM {t} t JOIN person p ON p.person_id = t.person_id \
+                 WHERE t.{f} < substr(coalesce(p.birth_datetime, printf('%04d-%02d-%02d', \
+                 p.year_of_birth, coalesce(p.month_of_birth, 1), coalesce(p.day_of_birth, 1))), 1, 10)"
+            ))
+        })
+        .sum();
+    let outside: u64 = dated
+        .iter()
+        .filter(|(t, _)| *t != "observation_period")
+        .chain([&("visit_occurrence", "visit_end_date")])
+        .map(|(t, f)| {
+            count(&format!(
+                "SELECT count(*) FROM {t} t WHERE t.{f} IS NOT NULL AND t.rowid NOT IN \
+                 (SELECT t.rowid FROM {t} t JOIN observation_period o ON o.person_id = t.person_id \
+                 WHERE t.{f} BETWEEN o.observation_period_start_date AND o.observation_period_end_date)"
+            ))
+        })
+        .sum();
+    let ranges = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/omop-dq/measurement-ranges.csv"),
+    )
+    .unwrap();
+    conn.execute_batch(
+        "CREATE TEMP TABLE r (loinc TEXT, name TEXT, unit TEXT, low REAL, high REAL)",
+    )
+    .unwrap();
+    for line in ranges.lines().skip(1) {
+        let v: Vec<&str> = line.split(',').collect();
+        conn.execute(
+            "INSERT INTO r VALUES (?1, ?2, ?3, ?4, ?5)",
+            rusqlite::params_from_iter(&v),
+        )
+        .unwrap();
+    }
+    let ranged = "SELECT count(*) FROM measurement m \
+        JOIN concept c ON c.concept_id = m.measurement_concept_id AND c.vocabulary_id = 'LOINC' \
+        JOIN concept u ON u.concept_id = m.unit_concept_id AND u.vocabulary_id = 'UCUM' \
+        JOIN r ON r.loinc = c.concept_code AND r.unit = u.concept_code WHERE ";
+    let expected = BTreeMap::from([
+        ("after_birth violated".to_string(), before_birth),
+        ("within_observation_period violated".to_string(), outside),
+        (
+            "measurement_value_plausible violated".to_string(),
+            count(&format!(
+                "{ranged} m.value_as_number < r.low OR m.value_as_number > r.high"
+            )),
+        ),
+        (
+            "measurement_value_plausible checked".to_string(),
+            count(&format!("{ranged} m.value_as_number IS NOT NULL")),
+        ),
+    ]);
+    for (name, n) in &expected {
+        assert!(*n > 0, "{name}: the broken rows break nothing");
+        assert_eq!(found[name], *n, "{name}");
+    }
+}
+
 /// `.cargo/config.toml` leaves SQLite's optional parts that CareLab never
 /// uses out of the build (LIBSQLITE3_FLAGS); what the CDM database and the
 /// lab queries need stays in.
