@@ -16,6 +16,7 @@
 //! the hand-written corpus. Inference is plain Rust over flat buffers (no
 //! tensors, no network, no threads): the scrubber calls it once per note.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
@@ -218,11 +219,21 @@ impl Detector {
 
     /// The class of every token of `text` (0: no PHI, `i`: `KINDS[i - 1]`).
     pub fn classify(&self, text: &str) -> (Vec<(usize, usize)>, Vec<usize>) {
-        let fz = Featurizer::new(text, self.buckets);
+        let mut work = Work::default();
+        self.classify_with(text, &mut work);
+        (work.buffers.tokens, work.classes)
+    }
+
+    /// `classify` into `work`: the tokens in `work.buffers`, their classes
+    /// in `work.classes`.
+    fn classify_with(&self, text: &str, work: &mut Work) {
+        let buffers = std::mem::take(&mut work.buffers);
+        let fz = Featurizer::with_buffers(text, self.buckets, buffers);
         let net = self.net.get_or_init(|| Net::new(self, Kernel::detect()));
-        let mut scratch = Scratch::new(net);
+        let scratch = work.scratch.get_or_insert_with(|| Scratch::new(net));
+        scratch.fit(net);
         let n = fz.tokens.len();
-        let mut classes = Vec::with_capacity(n);
+        work.classes.clear();
         let mut batch = [[0u32; FEATURES]; BATCH];
         for first in (0..n).step_by(BATCH) {
             // the last batch is filled up with its last token, scored and dropped
@@ -230,16 +241,23 @@ impl Detector {
             for (b, feats) in batch.iter_mut().enumerate() {
                 fz.token(first + b.min(count - 1), feats);
             }
-            let scores = net.scores(&batch, &mut scratch);
-            classes.extend(scores[..count].iter().map(decide));
+            let scores = net.scores(&batch, scratch);
+            work.classes.extend(scores[..count].iter().map(decide));
         }
-        (fz.tokens, classes)
+        work.buffers = fz.into_buffers();
     }
 
     /// Every span the model finds, of every kind it learned.
     pub fn find_every_kind(&self, text: &str, out: &mut Vec<Found>) {
-        let (tokens, classes) = self.classify(text);
-        spans_of(text, &tokens, &classes, out);
+        // the buffers of the note this thread scored last: scoring a note
+        // allocates nothing once they have grown to a note's size
+        thread_local! {
+            static WORK: RefCell<Work> = RefCell::default();
+        }
+        WORK.with_borrow_mut(|work| {
+            self.classify_with(text, work);
+            spans_of(text, &work.buffers.tokens, &work.classes, out);
+        });
     }
 
     /// The PHI spans the model finds in `text`, unmerged with other finds,
@@ -283,19 +301,34 @@ fn no_identifier(kind: PhiKind, span: &str) -> bool {
 /// `f` without the titles (`patterns::TITLES`) that begin or end it;
 /// empty when it is nothing but titles.
 fn without_titles(text: &str, mut f: Found) -> Found {
-    let toks = tokens(&text[f.start..f.end]);
-    let is_title = |&&(s, e): &&(usize, usize)| is_title(&text[f.start + s..f.start + e]);
-    let first = toks.iter().position(|t| !is_title(&t));
-    let last = toks.iter().rposition(|t| !is_title(&t));
+    // the span's tokens read in place, not collected: a span is a few words
+    let span = &text[f.start..f.end];
+    let (mut first, mut last) = (None, None);
+    // whether a title comes before the first word that is none, and after the last
+    let (mut leading, mut trailing) = (false, false);
+    for word in span.split(|c: char| !c.is_alphanumeric()) {
+        if word.is_empty() {
+            continue;
+        }
+        let at = word.as_ptr() as usize - span.as_ptr() as usize;
+        if is_title(word) {
+            leading |= first.is_none();
+            trailing = first.is_some();
+        } else {
+            first = first.or(Some(at));
+            last = Some(at + word.len());
+            trailing = false;
+        }
+    }
     match (first, last) {
         (Some(a), Some(b)) => {
             // only where a title was cut: a phone keeps its bracket
             let span_start = f.start;
-            if a > 0 {
-                f.start = span_start + toks[a].0;
+            if leading {
+                f.start = span_start + a;
             }
-            if b + 1 < toks.len() {
-                f.end = span_start + toks[b].1;
+            if trailing {
+                f.end = span_start + b;
             }
         }
         _ => f.end = f.start,
@@ -367,6 +400,21 @@ fn decide(scores: &[f32; CLASSES]) -> usize {
     if scores[0] >= best.1 {
         return 0;
     }
+    // the best kind scores highest of all, so its probability is 1 over
+    // 1 plus the other classes' terms exp(score - best); most tokens are
+    // settled by the largest of those alone, far from the line (see
+    // `SURELY_BELOW` and `SURELY_ABOVE`), with no exponential
+    let closest = scores
+        .iter()
+        .enumerate()
+        .filter(|&(c, _)| c != best.0)
+        .fold(f32::MIN, |m, (_, &s)| m.max(s - best.1));
+    if closest > SURELY_BELOW {
+        return 0;
+    }
+    if closest < SURELY_ABOVE {
+        return best.0;
+    }
     let top = scores.iter().copied().fold(f32::MIN, f32::max);
     let total: f32 = scores.iter().map(|s| (s - top).exp()).sum();
     let p = (best.1 - top).exp() / total;
@@ -377,6 +425,44 @@ fn decide(scores: &[f32; CLASSES]) -> usize {
     }
 }
 
+/// Where another class scores more than this below the best kind
+/// (`score - best` above it), that class's term alone, over 0.1122, takes
+/// the best kind's probability below 0.8991: under MIN_PROBABILITY by far
+/// more than the rounding of the exponentials and their sum.
+const SURELY_BELOW: f32 = -2.187;
+/// Where every other class scores less than this below the best kind,
+/// their twelve terms, each under 0.00916, add up to less than 0.1100,
+/// and the best kind's probability is over 0.9009.
+const SURELY_ABOVE: f32 = -4.692;
+
+/// What `Detector::classify` keeps from note to note: the featurizer's
+/// vectors, the network's activations and the classes.
+#[derive(Default)]
+struct Work {
+    buffers: Buffers,
+    scratch: Option<Scratch>,
+    classes: Vec<usize>,
+}
+
+/// A `Featurizer`'s vectors, emptied and filled again note after note.
+#[derive(Default)]
+pub struct Buffers {
+    tokens: Vec<(usize, usize)>,
+    v: Vectors,
+}
+
+/// What each token says, a hash a token in each vector.
+#[derive(Default)]
+struct Vectors {
+    word: Vec<u64>,
+    shape: Vec<u64>,
+    prefix: Vec<u64>,
+    suffix: Vec<u64>,
+    /// What lies between token i-1 and token i (the start of the note before token 0).
+    gap: Vec<u64>,
+    flags: Vec<u64>,
+}
+
 /// The tokens of a note and what each says, ready to hash into features.
 pub struct Featurizer<'a> {
     text: &'a str,
@@ -385,13 +471,7 @@ pub struct Featurizer<'a> {
     /// mask, not a division (twenty a token).
     mask: Option<u64>,
     pub tokens: Vec<(usize, usize)>,
-    word: Vec<u64>,
-    shape: Vec<u64>,
-    prefix: Vec<u64>,
-    suffix: Vec<u64>,
-    /// What lies between token i-1 and token i (the start of the note before token 0).
-    gap: Vec<u64>,
-    flags: Vec<u64>,
+    v: Vectors,
 }
 
 /// `word`, `shape` and `flags` begin and end with this many PADs, so a
@@ -404,24 +484,35 @@ const DROPPED: u64 = 0x4452_4f50;
 
 impl<'a> Featurizer<'a> {
     pub fn new(text: &'a str, buckets: usize) -> Featurizer<'a> {
-        let tokens = tokens(text);
+        Featurizer::with_buffers(text, buckets, Buffers::default())
+    }
+
+    /// `new` in `buffers`' vectors (what they held is cleared first).
+    pub fn with_buffers(text: &'a str, buckets: usize, buffers: Buffers) -> Featurizer<'a> {
+        let Buffers { mut tokens, mut v } = buffers;
+        tokens_into(text, &mut tokens);
         let n = tokens.len();
+        for (vector, len) in [
+            (&mut v.word, n + 2 * MARGIN),
+            (&mut v.shape, n + 2 * MARGIN),
+            (&mut v.flags, n + 2 * MARGIN),
+            (&mut v.prefix, n),
+            (&mut v.suffix, n),
+            (&mut v.gap, n + 1),
+        ] {
+            vector.clear();
+            vector.reserve(len);
+        }
+        let buckets = buckets.max(1) as u64;
         let mut f = Featurizer {
             text,
-            buckets: buckets.max(1) as u64,
-            mask: (buckets.max(1) as u64)
-                .is_power_of_two()
-                .then(|| buckets.max(1) as u64 - 1),
-            word: Vec::with_capacity(n + 2 * MARGIN),
-            shape: Vec::with_capacity(n + 2 * MARGIN),
-            prefix: Vec::with_capacity(n),
-            suffix: Vec::with_capacity(n),
-            gap: Vec::with_capacity(n + 1),
-            flags: Vec::with_capacity(n + 2 * MARGIN),
+            buckets,
+            mask: buckets.is_power_of_two().then(|| buckets - 1),
             tokens,
+            v,
         };
         let margin = [PAD; MARGIN];
-        for v in [&mut f.word, &mut f.shape, &mut f.flags] {
+        for v in [&mut f.v.word, &mut f.v.shape, &mut f.v.flags] {
             v.extend(margin);
         }
         let names = Names::builtin();
@@ -432,7 +523,7 @@ impl<'a> Featurizer<'a> {
             let raw = &text[s..e];
             folded.clear();
             fold_lower_into(raw, &mut folded);
-            f.word.push(fnv(folded.as_bytes()));
+            f.v.word.push(fnv(folded.as_bytes()));
             let mut prefix = folded
                 .char_indices()
                 .nth(3)
@@ -440,14 +531,14 @@ impl<'a> Featurizer<'a> {
             if prefix.len() == folded.len() {
                 prefix = "";
             }
-            f.prefix.push(fnv(prefix.as_bytes()));
+            f.v.prefix.push(fnv(prefix.as_bytes()));
             let suffix = folded
                 .char_indices()
                 .rev()
                 .nth(2)
                 .map_or("", |(i, _)| &folded[i..]);
-            f.suffix.push(fnv(suffix.as_bytes()));
-            f.shape.push(shape(raw));
+            f.v.suffix.push(fnv(suffix.as_bytes()));
+            f.v.shape.push(shape(raw));
             let mut flags = u64::from(names.word_flags(&folded));
             let mut chars = raw.chars();
             let first_upper = chars.next().is_some_and(char::is_uppercase);
@@ -455,15 +546,23 @@ impl<'a> Featurizer<'a> {
             let rest_upper = chars.any(char::is_uppercase);
             flags |= u64::from(first_upper && rest_lower && !rest_upper) << 3;
             flags |= u64::from(first_upper && !rest_lower && raw.len() > 1) << 4;
-            f.flags.push(flags);
-            f.gap.push(gap(&text[prev_end..s]));
+            f.v.flags.push(flags);
+            f.v.gap.push(gap(&text[prev_end..s]));
             prev_end = e;
         }
-        f.gap.push(GAP_END ^ gap(&text[prev_end..]));
-        for v in [&mut f.word, &mut f.shape, &mut f.flags] {
+        f.v.gap.push(GAP_END ^ gap(&text[prev_end..]));
+        for v in [&mut f.v.word, &mut f.v.shape, &mut f.v.flags] {
             v.extend(margin);
         }
         f
+    }
+
+    /// The vectors, for the next note's `with_buffers`.
+    pub fn into_buffers(self) -> Buffers {
+        Buffers {
+            tokens: self.tokens,
+            v: self.v,
+        }
     }
 
     /// What `v` (one of the vectors with margins) says of the token `off`
@@ -482,23 +581,23 @@ impl<'a> Featurizer<'a> {
 
     /// The features of token `i` (one embedding row each).
     pub fn token(&self, i: usize, out: &mut [u32; FEATURES]) {
-        let w = |off| self.at(&self.word, i, off);
+        let w = |off| self.at(&self.v.word, i, off);
         for (k, off) in (-2..=2).enumerate() {
             out[k] = self.hash(k, w(off));
-            out[5 + k] = self.hash(5 + k, self.at(&self.shape, i, off));
+            out[5 + k] = self.hash(5 + k, self.at(&self.v.shape, i, off));
         }
-        out[10] = self.hash(10, self.prefix[i]);
-        out[11] = self.hash(11, self.suffix[i]);
-        out[12] = self.hash(12, self.gap[i]);
-        out[13] = self.hash(13, self.gap[i + 1]);
-        out[14] = self.hash(14, self.at(&self.flags, i, -1));
-        out[15] = self.hash(15, self.at(&self.flags, i, 0));
-        out[16] = self.hash(16, self.at(&self.flags, i, 1));
+        out[10] = self.hash(10, self.v.prefix[i]);
+        out[11] = self.hash(11, self.v.suffix[i]);
+        out[12] = self.hash(12, self.v.gap[i]);
+        out[13] = self.hash(13, self.v.gap[i + 1]);
+        out[14] = self.hash(14, self.at(&self.v.flags, i, -1));
+        out[15] = self.hash(15, self.at(&self.v.flags, i, 0));
+        out[16] = self.hash(16, self.at(&self.v.flags, i, 1));
         out[17] = self.hash(17, w(-1).rotate_left(17) ^ w(0));
         out[18] = self.hash(18, w(-2).rotate_left(17) ^ w(-1));
         out[19] = self.hash(
             19,
-            w(-1).rotate_left(17) ^ self.gap[i] ^ w(0).rotate_left(31),
+            w(-1).rotate_left(17) ^ self.v.gap[i] ^ w(0).rotate_left(31),
         );
     }
 
@@ -515,34 +614,107 @@ impl<'a> Featurizer<'a> {
 /// Runs of letters and digits, with their byte offsets.
 pub fn tokens(text: &str) -> Vec<(usize, usize)> {
     let mut out = Vec::with_capacity(text.len() / 5);
-    let mut start = None;
+    tokens_into(text, &mut out);
+    out
+}
+
+/// `tokens`, into `out` (emptied first).
+fn tokens_into(text: &str, out: &mut Vec<(usize, usize)>) {
+    out.clear();
     if text.is_ascii() {
-        for (i, b) in text.bytes().enumerate() {
-            match (start, b.is_ascii_alphanumeric()) {
-                (None, true) => start = Some(i),
-                (Some(s), false) => {
-                    out.push((s, i));
-                    start = None;
-                }
-                _ => {}
-            }
-        }
+        ascii_tokens(text.as_bytes(), out);
     } else {
-        for (i, c) in text.char_indices() {
-            match (start, c.is_alphanumeric()) {
-                (None, true) => start = Some(i),
-                (Some(s), false) => {
-                    out.push((s, i));
-                    start = None;
-                }
-                _ => {}
+        char_tokens(text, out);
+    }
+}
+
+/// `tokens` read a character at a time, for a text that is not all ASCII.
+fn char_tokens(text: &str, out: &mut Vec<(usize, usize)>) {
+    let mut start = None;
+    for (i, c) in text.char_indices() {
+        match (start, c.is_alphanumeric()) {
+            (None, true) => start = Some(i),
+            (Some(s), false) => {
+                out.push((s, i));
+                start = None;
             }
+            _ => {}
         }
     }
     if let Some(s) = start {
         out.push((s, text.len()));
     }
-    out
+}
+
+/// `tokens` of an all-ASCII text, 64 bytes at a time: a mask holds a bit
+/// a byte, set for a letter or a digit, and a token begins where the bits
+/// rise and ends where they fall. A test a byte branched at every edge
+/// of a token, twice a word, and the processor guessed those wrong.
+fn ascii_tokens(bytes: &[u8], out: &mut Vec<(usize, usize)>) {
+    // the start of the token still open, and whether the byte before the
+    // chunk (the last of the one before) was in a token
+    let (mut start, mut open) = (0, 0u64);
+    for (c, chunk) in bytes.chunks(64).enumerate() {
+        let mask = alnum_mask(chunk);
+        // a bit for each byte unlike the one before; in a short (last)
+        // chunk the bits past its end are clear, so a token open at the
+        // end falls there and is closed at the text's end
+        let mut edges = mask ^ (mask << 1 | open);
+        while edges != 0 {
+            let k = edges.trailing_zeros() as usize;
+            edges &= edges - 1;
+            if mask >> k & 1 == 1 {
+                start = c * 64 + k;
+            } else {
+                out.push((start, c * 64 + k));
+            }
+        }
+        open = mask >> 63;
+    }
+    // a token that runs to the end of a text of whole chunks
+    if open == 1 {
+        out.push((start, bytes.len()));
+    }
+}
+
+/// A bit for each byte of `chunk` (at most 64, ASCII) that is a letter or
+/// a digit.
+fn alnum_mask(chunk: &[u8]) -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    if let Ok(whole) = <&[u8; 64]>::try_from(chunk) {
+        // SAFETY: SSE2 is part of x86-64.
+        return unsafe { alnum_mask_sse2(whole) };
+    }
+    chunk.iter().enumerate().fold(0, |mask, (k, b)| {
+        mask | u64::from(b.is_ascii_alphanumeric()) << k
+    })
+}
+
+/// `alnum_mask` sixteen bytes an instruction (SSE2 is part of x86-64).
+/// A letter is a byte that, with bit 0x20 set (a capital made small),
+/// lies in `a..=z`; ASCII bytes compare alike signed and unsigned.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "sse2")]
+fn alnum_mask_sse2(chunk: &[u8; 64]) -> u64 {
+    use std::arch::x86_64::{__m128i, _mm_and_si128, _mm_cmpgt_epi8, _mm_cmplt_epi8};
+    use std::arch::x86_64::{_mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8};
+    let bound = |b: u8| _mm_set1_epi8(b as i8);
+    let mut mask = 0u64;
+    for (q, sixteen) in chunk.chunks_exact(16).enumerate() {
+        // SAFETY: `sixteen` holds 16 bytes (an unaligned load).
+        let v = unsafe { _mm_loadu_si128(sixteen.as_ptr().cast::<__m128i>()) };
+        let small = _mm_or_si128(v, bound(0x20));
+        let letter = _mm_and_si128(
+            _mm_cmpgt_epi8(small, bound(b'a' - 1)),
+            _mm_cmplt_epi8(small, bound(b'z' + 1)),
+        );
+        let digit = _mm_and_si128(
+            _mm_cmpgt_epi8(v, bound(b'0' - 1)),
+            _mm_cmplt_epi8(v, bound(b'9' + 1)),
+        );
+        mask |= u64::from(_mm_movemask_epi8(_mm_or_si128(letter, digit)) as u16) << (q * 16);
+    }
+    mask
 }
 
 /// "Kathleen" -> `Xx`, "04" -> `d2`, "MRN" -> `X`, "3rd" -> `dx`: letter
@@ -659,8 +831,7 @@ mod tests {
         let text =
             "Seen 04/02/2024: her daughter Kathleen O'Neil, (617) 555-0134, 14 rue des Lilas.";
         // both ways of summing, where this processor runs them
-        let mut kernels = vec![Kernel::Plain, Kernel::detect()];
-        kernels.dedup();
+        let kernels = Kernel::available();
         for (d, kernel) in [&odd, &*shipped]
             .into_iter()
             .flat_map(|d| kernels.iter().map(move |k| (d, *k)))
@@ -861,6 +1032,86 @@ mod tests {
         weights::save(&other, &t, None).unwrap();
         let err = Detector::load(&other).unwrap_err().to_string();
         assert!(err.contains("features-v1"), "{err}");
+    }
+
+    #[test]
+    fn ascii_tokens_are_the_tokens_of_the_char_by_char_reading() {
+        let by_char = |t: &str| {
+            let mut out = Vec::new();
+            char_tokens(t, &mut out);
+            out
+        };
+        let mut seed = 11u64;
+        let alphabet = b"ab Z9-/.\n";
+        for len in (0..200).chain([255, 256, 257, 320]) {
+            seed = mix(seed);
+            let text: String = (0..len)
+                .map(|i| {
+                    let r = mix(seed ^ i as u64);
+                    // long runs too: a token across a 64-byte boundary
+                    let pick = if r.is_multiple_of(7) {
+                        0
+                    } else {
+                        (r >> 8) as usize % alphabet.len()
+                    };
+                    char::from(alphabet[pick])
+                })
+                .collect();
+            assert_eq!(tokens(&text), by_char(&text), "{text:?}");
+        }
+        let whole = "a".repeat(128);
+        assert_eq!(tokens(&whole), vec![(0, 128)]);
+        assert_eq!(
+            tokens(&format!("{} b", "a".repeat(63))),
+            vec![(0, 63), (64, 65)]
+        );
+        assert_eq!(tokens(""), vec![]);
+    }
+
+    #[test]
+    fn titles_are_cut_from_the_ends_of_a_span_only() {
+        fn cut(text: &str) -> &str {
+            let whole = Found {
+                start: 0,
+                end: text.len(),
+                kind: PhiKind::Name,
+            };
+            let f = without_titles(text, whole);
+            &text[f.start..f.end]
+        }
+        assert_eq!(cut("Dr Smith"), "Smith");
+        assert_eq!(cut("Mrs. Ann Lee, Mr"), "Ann Lee");
+        assert_eq!(cut("Ann Dr Lee"), "Ann Dr Lee");
+        assert_eq!(cut("Dr. Mme"), "");
+        assert_eq!(cut("(617) 555-0134"), "(617) 555-0134");
+        assert_eq!(cut("Señor Núñez Dr"), "Señor Núñez");
+    }
+
+    #[test]
+    fn the_shortcuts_of_decide_agree_with_the_softmax() {
+        // the softmax's answer, always computed
+        let softmax = |scores: &[f32; CLASSES]| {
+            let best = (1..CLASSES).fold(1, |b, c| if scores[c] > scores[b] { c } else { b });
+            let top = scores.iter().copied().fold(f32::MIN, f32::max);
+            let total: f32 = scores.iter().map(|s| (s - top).exp()).sum();
+            if scores[0] < scores[best] && (scores[best] - top).exp() / total >= MIN_PROBABILITY {
+                best
+            } else {
+                0
+            }
+        };
+        // the bounds are where their comments say, with room to spare
+        let room = 1.0 / MIN_PROBABILITY - 1.0;
+        assert!(SURELY_BELOW.exp() > room * 1.005);
+        assert!(SURELY_ABOVE.exp() * ((CLASSES - 1) as f32) < room / 1.005);
+        let mut seed = 5u64;
+        for _ in 0..200_000 {
+            let scores: [f32; CLASSES] = std::array::from_fn(|_| {
+                seed = mix(seed);
+                (seed >> 40) as f32 / (1u64 << 24) as f32 * 12.0 - 6.0
+            });
+            assert_eq!(decide(&scores), softmax(&scores), "{scores:?}");
+        }
     }
 
     #[test]

@@ -13,9 +13,9 @@
 //! twice, and would change the scores' last bits and so, rarely, a span.
 //!
 //! Tokens go through in batches of BATCH. Two ways: on a processor with
-//! AVX (detected at run time), a tile of registers of eight outputs of
-//! each token of the batch is summed in registers over all the rows and
-//! stored once; elsewhere, one float at a time.
+//! AVX (detected at run time), a register of eight outputs of each token
+//! of the batch is summed in registers over all the rows and stored once;
+//! elsewhere, one float at a time.
 
 use super::detector::{Detector, CLASSES, FEATURES};
 
@@ -28,12 +28,10 @@ const LANES: usize = 8;
 /// works on one token's while another's wait for an addition: each
 /// output's chain of additions (one a row, in order) is otherwise bound by
 /// the latency of an addition, not by how many the processor can start.
-pub(crate) const BATCH: usize = 4;
-
-/// Registers of outputs summed at once for each token of a batch: with
-/// BATCH tokens, eight accumulators, leaving registers for the loads.
-#[cfg(target_arch = "x86_64")]
-const TILE: usize = 2;
+/// Eight chains keep two adders busy through an addition's latency of
+/// four cycles, with one register of outputs a token (eight of AVX's
+/// sixteen registers, leaving room for the loads).
+pub(crate) const BATCH: usize = 8;
 
 fn padded(n: usize) -> usize {
     n.div_ceil(LANES) * LANES
@@ -51,11 +49,17 @@ pub(crate) enum Kernel {
 impl Kernel {
     /// The fastest this processor runs.
     pub(crate) fn detect() -> Kernel {
+        *Kernel::available().last().expect("Plain runs everywhere")
+    }
+
+    /// Every way this processor runs, slowest first.
+    pub(crate) fn available() -> Vec<Kernel> {
+        let mut kernels = vec![Kernel::Plain];
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx") {
-            return Kernel::Avx;
+            kernels.push(Kernel::Avx);
         }
-        Kernel::Plain
+        kernels
     }
 }
 
@@ -98,6 +102,14 @@ impl Scratch {
             h: vec![0.0; BATCH * net.hidden_p],
             out: vec![0.0; BATCH * net.classes_p],
         }
+    }
+
+    /// Sized for `net` (another model's scratch grows or shrinks; the
+    /// sums write every float before any is read).
+    pub(crate) fn fit(&mut self, net: &Net) {
+        self.e.resize(BATCH * net.dim_p, 0.0);
+        self.h.resize(BATCH * net.hidden_p, 0.0);
+        self.out.resize(BATCH * net.classes_p, 0.0);
     }
 }
 
@@ -221,7 +233,7 @@ impl Sums for Plain {
     }
 }
 
-/// A tile of registers a token at a time. Made only in
+/// A register of outputs a token at a time. Made only in
 /// `Net::forward_avx`, which runs only where the processor has AVX:
 /// holding one is the proof.
 #[cfg(target_arch = "x86_64")]
@@ -233,57 +245,42 @@ impl Sums for Avx {
     #[inline(always)]
     fn sums<'n>(self, out: &mut [f32], n: usize, row: impl Fn(usize, usize) -> (&'n [f32], f32)) {
         let width = out.len() / BATCH;
-        let mut col = 0;
-        while col < width {
+        for col in (0..width).step_by(LANES) {
             // SAFETY: an `Avx` exists only where the processor has AVX.
-            col += unsafe {
-                match (width - col) / LANES {
-                    1 => sums_tile::<1>(out, width, col, n, &row),
-                    _ => sums_tile::<TILE>(out, width, col, n, &row),
-                }
-            };
+            unsafe { sums_avx(out, width, col, n, &row) };
         }
     }
 }
 
-/// The sums of the `T` registers of outputs from `col` of every token's
-/// row of `out` (rows of `width`), kept in registers over all the rows of
-/// weights; returns how many outputs a token that was.
+/// The sums of the register of outputs from `col` of every token's row of
+/// `out` (rows of `width`), kept in registers over all the rows of weights.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx")]
 #[inline]
-unsafe fn sums_tile<'n, const T: usize>(
+unsafe fn sums_avx<'n>(
     out: &mut [f32],
     width: usize,
     col: usize,
     n: usize,
     row: &impl Fn(usize, usize) -> (&'n [f32], f32),
-) -> usize {
+) {
     use std::arch::x86_64::{_mm256_add_ps, _mm256_loadu_ps, _mm256_mul_ps};
     use std::arch::x86_64::{_mm256_set1_ps, _mm256_storeu_ps};
-    let tile = T * LANES;
-    let mut acc = [[_mm256_set1_ps(-0.0); T]; BATCH];
+    let mut acc = [_mm256_set1_ps(-0.0); BATCH];
     for r in 0..n {
-        for (b, acc) in acc.iter_mut().enumerate() {
+        for (b, a) in acc.iter_mut().enumerate() {
             let (w, x) = row(b, r);
-            let w = &w[col..col + tile];
-            let x = _mm256_set1_ps(x);
-            for (t, a) in acc.iter_mut().enumerate() {
-                // SAFETY: `w` holds `tile` floats, so register `t` of them
-                // is in bounds (an unaligned load).
-                let w = unsafe { _mm256_loadu_ps(w.as_ptr().add(t * LANES)) };
-                *a = _mm256_add_ps(*a, _mm256_mul_ps(w, x));
-            }
+            let w = &w[col..col + LANES];
+            // SAFETY: `w` holds LANES floats (an unaligned load).
+            let w = unsafe { _mm256_loadu_ps(w.as_ptr()) };
+            *a = _mm256_add_ps(*a, _mm256_mul_ps(w, _mm256_set1_ps(x)));
         }
     }
-    for (b, acc) in acc.iter().enumerate() {
-        let out = &mut out[b * width + col..b * width + col + tile];
-        for (t, a) in acc.iter().enumerate() {
-            // SAFETY: `out` holds `tile` floats (an unaligned store).
-            unsafe { _mm256_storeu_ps(out.as_mut_ptr().add(t * LANES), *a) };
-        }
+    for (b, a) in acc.iter().enumerate() {
+        let out = &mut out[b * width + col..b * width + col + LANES];
+        // SAFETY: `out` holds LANES floats (an unaligned store).
+        unsafe { _mm256_storeu_ps(out.as_mut_ptr(), *a) };
     }
-    tile
 }
 
 /// `m`'s rows of `cols` floats, each padded with zeros to `width`.

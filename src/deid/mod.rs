@@ -11,6 +11,7 @@ pub mod names;
 pub mod patterns;
 pub mod pseudonym;
 pub mod roles;
+mod rule_ends;
 pub mod rules;
 pub mod scan;
 pub mod scrub;

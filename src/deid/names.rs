@@ -25,9 +25,11 @@
 use std::borrow::Cow;
 use std::sync::OnceLock;
 
-use regex::{Regex, RegexSet};
+use regex::Regex;
+use regex_automata::meta;
 
-use super::patterns::{compile, compile_set, Found, TITLES};
+use super::patterns::{compile, Found, TITLES};
+use super::rule_ends::{rule_regex, until, RuleEnds};
 use crate::clinical::PhiKind;
 use crate::hashing::WordMap;
 
@@ -182,9 +184,10 @@ pub struct Names {
     /// What the lists say of each folded word (`FIRST`, `SURNAME`,
     /// `NO_NAME` bits): one lookup a word, not one a list.
     flags: WordMap<Cow<'static, str>, u8>,
-    context: Vec<(Regex, Run, PhiKind)>,
-    /// Every context rule at once: most notes match few or none.
-    any_context: Option<RegexSet>,
+    context: Vec<(meta::Regex, Run, PhiKind)>,
+    /// Every context rule at once: most notes match few or none, and the
+    /// others only up to the last match of each.
+    context_ends: RuleEnds,
     /// A credential after a name ("Feld, MD"); the name is read backwards
     /// from it, so the search runs on the rare credential, not on every
     /// capital letter.
@@ -292,14 +295,17 @@ impl Names {
                 PhiKind::City,
             ),
         ];
-        let context: Vec<(Regex, Run, PhiKind)> = specs
+        let context: Vec<(String, meta::Regex, Run, PhiKind)> = specs
             .into_iter()
-            .filter_map(|(p, run, kind)| compile(&p).map(|r| (r, run, kind)))
+            .filter_map(|(p, run, kind)| rule_regex(&p).map(|r| (p, r, run, kind)))
             .collect();
         Names {
             flags,
-            any_context: compile_set(context.iter().map(|(r, _, _)| r.as_str())),
-            context,
+            context_ends: RuleEnds::new(context.iter().map(|(p, ..)| p.as_str())),
+            context: context
+                .into_iter()
+                .map(|(_, r, run, kind)| (r, run, kind))
+                .collect(),
             credential: compile(&format!(r"(?-u:\b)(?:{CREDENTIALS})(?-u:\b|$)")),
             before_credential: compile(&format!(r"(?:{INVERTED_RUN}|{NAME_RUN}),?[ \t]+$")),
             towns: TOWNS.lines().map(|t| (t.trim(), ())).collect(),
@@ -346,14 +352,13 @@ impl Names {
 
     /// Every name this module finds in `text`, unmerged.
     pub fn find(&self, text: &str, out: &mut Vec<Found>) {
-        let matched = self.any_context.as_ref().map(|set| set.matches(text));
-        for (i, (re, run, kind)) in self.context.iter().enumerate() {
-            if matched.as_ref().is_some_and(|m| !m.matched(i)) {
-                continue;
-            }
-            for caps in re.captures_iter(text) {
-                if let Some(m) = caps.get(1) {
-                    self.push_run(text, m.start(), m.end(), *run, *kind, out);
+        let mut ends = Vec::with_capacity(self.context.len());
+        self.context_ends.find(text, &mut ends);
+        for ((re, run, kind), end) in self.context.iter().zip(ends) {
+            let Some(end) = end else { continue };
+            for caps in re.captures_iter(until(text, end)) {
+                if let Some(m) = caps.get_group(1) {
+                    self.push_run(text, m.start, m.end, *run, *kind, out);
                 }
             }
         }
@@ -1228,7 +1233,7 @@ mod tests {
     fn every_rule_compiles() {
         let n = Names::builtin();
         assert_eq!(n.context.len(), 9);
-        assert!(n.any_context.is_some());
+        assert!(n.context_ends.is_built());
         assert!(n.credential.is_some() && n.before_credential.is_some());
         let count = |bit: u8| n.flags.values().filter(|f| *f & bit != 0).count();
         assert!(count(FIRST) > 5000 && count(SURNAME) == 10_000);

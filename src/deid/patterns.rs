@@ -3,7 +3,12 @@
 //! precision, ZIP codes (by context), URLs, IPs, ages over 89 and names after
 //! a title. Each finding is a kind and a byte span; values never leave here.
 
-use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
+use regex::{Regex, RegexBuilder};
+use regex_automata::meta;
+use regex_automata::util::captures::Captures;
+use regex_automata::Span;
+
+use super::rule_ends::{rule_regex, until, RuleEnds};
 
 use crate::clinical::PhiKind;
 
@@ -48,28 +53,30 @@ impl Spec {
 /// A rule, compiled.
 struct Rule {
     kind: PhiKind,
-    re: Regex,
+    pattern: String,
+    re: meta::Regex,
     group: usize,
     keep: Option<fn(&str) -> bool>,
 }
 
 impl Rule {
     /// The identifier in one match of the rule's regex.
-    fn identifier<'t>(&self, caps: &regex::Captures<'t>) -> Option<regex::Match<'t>> {
+    fn identifier(&self, caps: &Captures) -> Option<Span> {
         if self.group == usize::MAX {
-            caps.iter().skip(1).flatten().next()
+            (1..caps.group_len()).find_map(|g| caps.get_group(g))
         } else {
-            caps.get(self.group)
+            caps.get_group(self.group)
         }
     }
 
-    /// Whether the rule finds an identifier in `text`.
-    fn is_match(&self, text: &str) -> bool {
+    /// Whether the rule finds an identifier in `text`, every match of its
+    /// regex ending at or before `end`.
+    fn is_match(&self, text: &str, end: usize) -> bool {
         if self.keep.is_none() {
-            return self.re.is_match(text);
+            return self.re.is_match(until(text, end));
         }
         let mut any = false;
-        self.each(text, |_, _| {
+        self.each(text, end, |_, _| {
             any = true;
             false
         });
@@ -77,13 +84,14 @@ impl Rule {
     }
 
     /// Each identifier the rule finds in `text`, in order, to `f` until it
-    /// returns false.
-    fn each(&self, text: &str, mut f: impl FnMut(usize, usize) -> bool) {
+    /// returns false; every match of its regex ends at or before `end`
+    /// (see `rule_ends`), so the search goes no further.
+    fn each(&self, text: &str, end: usize, mut f: impl FnMut(usize, usize) -> bool) {
         let Some(keep) = self.keep else {
             if self.group == 0 {
                 // the whole match: no capture groups to resolve, which
                 // costs the regex engine a second, slower pass
-                for m in self.re.find_iter(text) {
+                for m in self.re.find_iter(until(text, end)) {
                     if !f(m.start(), m.end()) {
                         return;
                     }
@@ -91,10 +99,10 @@ impl Rule {
             } else {
                 for m in self
                     .re
-                    .captures_iter(text)
+                    .captures_iter(until(text, end))
                     .filter_map(|c| self.identifier(&c))
                 {
-                    if !f(m.start(), m.end()) {
+                    if !f(m.start, m.end) {
                         return;
                     }
                 }
@@ -105,13 +113,18 @@ impl Rule {
         // from the character after its start, not from its end: the
         // context the rejected match took (a space, a bracket) may begin
         // the next one
+        let mut caps = self.re.create_captures();
         let mut at = 0;
-        while let Some(caps) = self.re.captures_at(text, at) {
-            let whole = caps.get(0).expect("a match");
+        loop {
+            self.re
+                .search_captures(&until(text, end).range(at..end), &mut caps);
+            let Some(whole) = caps.get_match() else {
+                return;
+            };
             let next = |i: usize| i + text[i..].chars().next().map_or(1, char::len_utf8);
-            match self.identifier(&caps).filter(|m| keep(m.as_str())) {
+            match self.identifier(&caps).filter(|m| keep(&text[m.range()])) {
                 Some(m) => {
-                    if !f(m.start(), m.end()) {
+                    if !f(m.start, m.end) {
                         return;
                     }
                     at = if whole.is_empty() {
@@ -122,7 +135,8 @@ impl Rule {
                 }
                 None => at = next(whole.start()),
             }
-            if at > text.len() {
+            // no match of the rule ends after `end`, so none starts there
+            if at > end {
                 return;
             }
         }
@@ -132,10 +146,10 @@ impl Rule {
 /// Compiled patterns; build once and share.
 pub struct Patterns {
     rules: Vec<Rule>,
-    /// Every rule at once: one pass says whether any matches, which for
-    /// almost every cell of a de-identified table is no.
-    /// `None` if the set could not be built: then each rule is tried.
-    any: Option<RegexSet>,
+    /// Every rule at once: one pass says which rules match and where the
+    /// last match of each ends, and for almost every cell of a
+    /// de-identified table that no rule matches at all.
+    ends: RuleEnds,
 }
 
 /// The titles before a person's name, in English notes and in the
@@ -143,9 +157,14 @@ pub struct Patterns {
 /// Father): context that says a name follows, never an identifier itself.
 pub const TITLES: &str = "Mr|Mrs|Ms|Miss|Dr|Prof|Mme|Mlle|Herr|Frau|Dhr|Mevr|Fr|Smt|Shri|Sri";
 
-/// Whether `word` (no period) is one of `TITLES`.
+/// Whether `word` (no period) is one of `TITLES`. Every title is a
+/// capital and one to three letters more, so most words are told apart
+/// without reading the list (the detector asks this of every word of its
+/// spans).
 pub fn is_title(word: &str) -> bool {
-    TITLES.split('|').any(|t| t == word)
+    (2..=4).contains(&word.len())
+        && word.as_bytes()[0].is_ascii_uppercase()
+        && TITLES.split('|').any(|t| t == word)
 }
 
 /// The words that end a street's name (and a few that a street is named
@@ -172,31 +191,30 @@ impl Patterns {
         let rules: Vec<Rule> = specs()
             .into_iter()
             .filter_map(|s| {
-                let re = compile(&s.pattern.replace(r"\b", r"(?-u:\b)"))?;
+                let pattern = s.pattern.replace(r"\b", r"(?-u:\b)");
+                let re = rule_regex(&pattern)?;
                 Some(Rule {
                     kind: s.kind,
+                    pattern,
                     re,
                     group: s.group,
                     keep: s.keep,
                 })
             })
             .collect();
-        let any = compile_set(rules.iter().map(|r| r.re.as_str()));
-        Patterns { rules, any }
+        let ends = RuleEnds::new(rules.iter().map(|r| r.pattern.as_str()));
+        Patterns { rules, ends }
     }
 
     /// The kinds that some pattern finds in `text`, each once, in pattern
     /// order. Cheaper than `find`: a search stops at the first match and
     /// builds no spans.
     pub fn kinds(&self, text: &str, out: &mut Vec<PhiKind>) {
-        if self.any.as_ref().is_some_and(|set| !set.is_match(text)) {
-            return;
-        }
-        for rule in &self.rules {
-            if out.contains(&rule.kind) {
-                continue;
-            }
-            if rule.is_match(text) {
+        let mut ends = Vec::new();
+        self.ends.find(text, &mut ends);
+        for (rule, end) in self.rules.iter().zip(ends) {
+            let Some(end) = end else { continue };
+            if !out.contains(&rule.kind) && rule.is_match(text, end) {
                 out.push(rule.kind);
             }
         }
@@ -204,13 +222,13 @@ impl Patterns {
 
     /// Every pattern finding in `text`, unsorted, possibly overlapping.
     pub fn find(&self, text: &str, out: &mut Vec<Found>) {
-        // one pass says which rules match at all; only those search again
-        let matched = self.any.as_ref().map(|set| set.matches(text));
-        for (i, rule) in self.rules.iter().enumerate() {
-            if matched.as_ref().is_some_and(|m| !m.matched(i)) {
-                continue;
-            }
-            rule.each(text, |start, end| {
+        // one pass says which rules match at all and where each one's
+        // last match ends; only those search again, and only that far
+        let mut ends = Vec::with_capacity(self.rules.len());
+        self.ends.find(text, &mut ends);
+        for (rule, end) in self.rules.iter().zip(ends) {
+            let Some(end) = end else { continue };
+            rule.each(text, end, |start, end| {
                 out.push(Found {
                     start,
                     end,
@@ -232,19 +250,11 @@ impl Default for Patterns {
 /// default (2 MB) is too small for these rules' Unicode classes and many
 /// alternatives: the cache filled within a note, was cleared, and most of
 /// the scrubber's time went into building the same states again.
-const DFA_CACHE: usize = 64 << 20;
+pub(crate) const DFA_CACHE: usize = 64 << 20;
 
 /// A rule's regex, with room for its lazy DFA.
 pub fn compile(pattern: &str) -> Option<Regex> {
     RegexBuilder::new(pattern)
-        .dfa_size_limit(DFA_CACHE)
-        .build()
-        .ok()
-}
-
-/// Many rules at once, as `compile` builds one.
-pub fn compile_set<'a>(patterns: impl IntoIterator<Item = &'a str>) -> Option<RegexSet> {
-    RegexSetBuilder::new(patterns)
         .dfa_size_limit(DFA_CACHE)
         .build()
         .ok()
@@ -711,9 +721,19 @@ mod tests {
     }
 
     #[test]
+    fn every_title_is_a_title() {
+        for t in TITLES.split('|') {
+            assert!(is_title(t), "{t}");
+        }
+        for w in ["M", "Mister", "mr", "Dr.", "Doctor", ""] {
+            assert!(!is_title(w), "{w}");
+        }
+    }
+
+    #[test]
     fn every_rule_compiles() {
         assert_eq!(Patterns::new().rules.len(), specs().len());
-        assert!(Patterns::new().any.is_some());
+        assert!(Patterns::new().ends.is_built());
     }
 
     #[test]

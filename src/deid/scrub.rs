@@ -106,6 +106,11 @@ impl Scrubber {
             }
             folded.push((kind, v));
         }
+        // as `find_word_bounded` looks for them, once a patient, not once a note
+        for (_, v) in &mut folded {
+            *v = v.trim().to_string();
+        }
+        folded.retain(|(_, v)| v.len() >= 2);
         self.known.insert(patient_key.to_string(), folded);
     }
 
@@ -316,14 +321,17 @@ fn is_word_byte(b: u8) -> bool {
 /// letter or digit), so only those places are tried, and there only the
 /// needles that begin with the byte found. At one place the needles are
 /// tried in their order, so equal spans keep the kind of the first.
+/// The needles are trimmed, of two bytes or more (`Scrubber::add_patient`
+/// keeps them so); a shorter one is passed over.
 pub fn find_word_bounded(hay: &str, needles: &[(PhiKind, String)], out: &mut Vec<Found>) {
-    let needles: Vec<(PhiKind, &[u8])> = needles
-        .iter()
-        .map(|(kind, n)| (*kind, n.trim().as_bytes()))
-        .filter(|(_, n)| n.len() >= 2)
-        .collect();
+    let needles = || {
+        needles
+            .iter()
+            .map(|(kind, n)| (*kind, n.as_bytes()))
+            .filter(|(_, n)| n.len() >= 2)
+    };
     let mut first = [false; 256];
-    for (_, n) in &needles {
+    for (_, n) in needles() {
         first[usize::from(n[0])] = true;
     }
     let bytes = hay.as_bytes();
@@ -332,14 +340,17 @@ pub fn find_word_bounded(hay: &str, needles: &[(PhiKind, String)], out: &mut Vec
         if !bounded || !first[usize::from(bytes[start])] {
             continue;
         }
-        for (kind, n) in &needles {
+        // the second byte first (every needle has two): most needles
+        // that begin with the byte found are told apart there, without a
+        // call to compare the rest
+        let second = bytes.get(start + 1).copied();
+        for (kind, n) in needles() {
             let end = start + n.len();
-            if bytes[start..].starts_with(n) && (end == bytes.len() || !is_word_byte(bytes[end])) {
-                out.push(Found {
-                    start,
-                    end,
-                    kind: *kind,
-                });
+            if second == Some(n[1])
+                && bytes[start..].starts_with(n)
+                && (end == bytes.len() || !is_word_byte(bytes[end]))
+            {
+                out.push(Found { start, end, kind });
             }
         }
     }
