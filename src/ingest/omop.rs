@@ -20,7 +20,6 @@ use arrow_schema::{DataType, Field, Schema};
 use chrono::{NaiveDate, NaiveDateTime};
 use parquet::arrow::ArrowWriter;
 
-use super::row_pool::RowPool;
 use crate::artifact::{AtomicFile, Written};
 use crate::error::{Error, Result};
 use crate::formats::table::encode;
@@ -52,8 +51,6 @@ pub struct OutTable {
     pub name: &'static str,
     pub columns: Vec<(&'static str, Kind)>,
     pub rows: Vec<Vec<Cell>>,
-    /// Rows emptied by `clear`, which `push` fills again.
-    spare: RowPool<Cell>,
 }
 
 impl OutTable {
@@ -62,20 +59,11 @@ impl OutTable {
             name,
             columns: columns.to_vec(),
             rows: Vec::new(),
-            spare: RowPool::default(),
         }
     }
 
-    /// Add a row, in the memory of one `clear` emptied where there is one.
     pub fn push(&mut self, cells: impl IntoIterator<Item = Cell>) {
-        let mut row = self.spare.row();
-        row.extend(cells);
-        self.rows.push(row);
-    }
-
-    /// No rows, keeping their memory for the next ones pushed.
-    pub fn clear(&mut self) {
-        self.spare.give_back(&mut self.rows);
+        self.rows.push(cells.into_iter().collect());
     }
 
     /// Write `<dir>/<name>.csv` and `<dir>/<name>.parquet`, atomically;
@@ -793,30 +781,5 @@ mod tests {
         );
         let e = w.row().text("a").end().unwrap_err().to_string();
         assert!(e.contains("a row of 1 cells for 2 columns"), "{e}");
-    }
-
-    /// Rows pushed after `clear` are the rows a new table would hold, and
-    /// write the same files.
-    #[test]
-    fn a_cleared_table_fills_again_as_a_new_one() {
-        let columns = [("id", Kind::Text), ("n", Kind::Integer)];
-        let mut used = OutTable::new("t", &columns);
-        for i in 0..3 {
-            used.push([text(format!("old{i}")), Cell::Integer(i)]);
-        }
-        used.clear();
-        assert!(used.rows.is_empty());
-        let mut new = OutTable::new("t", &columns);
-        for t in [&mut used, &mut new] {
-            t.push([text("A"), Cell::Integer(7)]);
-        }
-        assert_eq!(used.rows, new.rows);
-        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-        used.write(a.path()).unwrap();
-        new.write(b.path()).unwrap();
-        for f in ["t.csv", "t.parquet"] {
-            let read = |d: &tempfile::TempDir| std::fs::read(d.path().join(f)).unwrap();
-            assert_eq!(read(&a), read(&b), "{f}");
-        }
     }
 }

@@ -1,9 +1,9 @@
 //! Rows a written table gives back for the next partition's table to fill.
-//! Ingest makes its OMOP-like and CDM tables once for each partition of
-//! persons, hundreds of megabytes of rows; made in fresh memory each time,
-//! the kernel cleared a page for every 4 KB of them (the allocator had
-//! given the last partition's back). Both kinds of table keep their
-//! emptied rows here.
+//! Ingest makes its CDM tables once for each partition of persons,
+//! hundreds of megabytes of rows; made in fresh memory each time, the
+//! kernel cleared a page for every 4 KB of them (the allocator had given
+//! the last partition's back). The CDM tables keep their emptied rows
+//! here (the OMOP-like tables keep column buffers instead, `omop_like`).
 
 /// Emptied rows, each keeping its capacity.
 #[derive(Debug, Clone)]
