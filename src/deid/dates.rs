@@ -17,6 +17,10 @@ pub const MONTH: &str = r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|Ma
 /// and the English ones as Dutch writes them, in lower case.
 const EU: &str = r"(?:april|august|september|november|december|januar|februar|märz|maerz|mai|juni|juli|oktober|dezember|janvier|février|fevrier|mars|avril|juin|juillet|août|aout|septembre|octobre|novembre|décembre|decembre|januari|februari|maart|mei|augustus|gennaio|febbraio|marzo|aprile|maggio|giugno|luglio|agosto|settembre|ottobre|dicembre|enero|febrero|abril|mayo|junio|julio|septiembre|octubre|noviembre|diciembre)";
 
+/// The abbreviated months of French and German notes ("4 déc. 2026",
+/// "3. Okt."), where English has none of the same spelling.
+const EU_SHORT: &str = r"(?:janv|f[ée]vr|avr|juil|d[ée]c|okt|dez|mrz)";
+
 /// Weekdays, as notes abbreviate them.
 const WEEKDAY: &str = r"Mon(?:day)?|Tue(?:s|sday)?|Wed(?:nesday)?|Thu(?:rs?|rsday)?|Fri(?:day)?|Sat(?:urday)?|Sun(?:day)?";
 
@@ -80,7 +84,7 @@ pub fn specs() -> Vec<Spec> {
         Spec::new(PhiKind::Date, format!(r"(?i)\b(?:on|since|from|until|till|by|{WEEKDAY})\.?,?\s+(?:the\s+)?(\d{{1,2}}(?:st|nd|rd|th))\b"), 1),
         // "the 22nd", "labs the 3rd", "the 5th and 6th": a day of the month
         // where the ordinal ends its phrase (never "the 5th metatarsal")
-        Spec::new(PhiKind::Date, r"(?im)\b(?:the|and|or|&)\s+((?:0?[1-9]|[12]\d|3[01])(?:st|nd|rd|th)(?:\s+(?:and|or|&|to)\s+(?:0?[1-9]|[12]\d|3[01])(?:st|nd|rd|th))?)(?:[ \t]*(?:[,.;:)(]|$)|\s+(?:and|or|&|at|to|through|thru|until|till|when|inst)\b)", 1),
+        Spec::new(PhiKind::Date, r"(?im)\b(?:the|and|or|&)\s+((?:0?[1-9]|[12]\d|3[01])(?:st|nd|rd|th)(?:\s+(?:and|or|&|to)\s+(?:0?[1-9]|[12]\d|3[01])(?:st|nd|rd|th))?)(?:[ \t]*(?:[,.;:)(?!]|$)|\s+(?:and|or|&|at|to|through|thru|until|till|when|inst)\b)", 1),
         // as dictation writes a date: "March third nineteen forty two",
         // "June the ninth", "the fifteenth of October", "the sixteenth."
         Spec::new(PhiKind::Date, format!(r"\b{MONTH}\s+(?:the\s+)?{ORDINAL_WORD}(?:,?\s+{YEAR_WORDS})?\b"), 0),
@@ -91,14 +95,16 @@ pub fn specs() -> Vec<Spec> {
         Spec::new(PhiKind::Date, format!(r"\b{MONTH}\.?,?\s+(?:['’]\d{{2}}|(?:19|20)\d{{2}})\b"), 0),
         // "March 4, 2024", "Mar. 19, '24", and as a scan spaces it, "March  4 , 2024"
         Spec::new(PhiKind::Date, format!(r"\b{MONTH}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?(?:(?:\s*,\s*|\s+)(?:\d{{4}}|['’]\d{{2}}))?\b"), 0),
-        Spec::new(PhiKind::Date, format!(r"\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{MONTH}\.?(?:,?\s+\d{{4}})?\b"), 0),
+        Spec::new(PhiKind::Date, format!(r"\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{MONTH}(?:\.|\b)(?:,?\s+\d{{4}}\b)?"), 0),
+        // 11-Nov: a day and a month as order systems print them, no year
+        Spec::new(PhiKind::Date, format!(r"\b(?:0?[1-9]|[12]\d|3[01])-{MONTH}\b"), 0),
         // 02-Nov-2023, 02Nov2023, Nov-02-2023: as lab and order systems print them
         // (in capitals too: 09-DEC-1944)
         Spec::new(PhiKind::Date, format!(r"\b\d{{1,2}}[-/ .]?(?i:{MONTH})[-/ .]?(?:\d{{4}}|\d{{2}})\b|\b{MONTH}[-/]\d{{1,2}}[-/](?:\d{{4}}|\d{{2}})\b"), 0),
         Spec::new(PhiKind::Date, r"\b(?:19|20)\d{2}\.(?:0?[1-9]|1[0-2])\.(?:0?[1-9]|[12]\d|3[01])\b", 0),
         Spec::new(PhiKind::Date, format!(r"\b{MONTH}\.?\s*(?:-|–|to|through|thru)\s*{MONTH}\b"), 0),
         // the months of European notes: 12 mars 2024, 3. Mai, Mai 2023
-        Spec::new(PhiKind::Date, format!(r"(?i)\b\d{{1,2}}\.?\s+{EU}(?:\s+\d{{4}})?\b|\b{EU}\s+\d{{4}}\b"), 0),
+        Spec::new(PhiKind::Date, format!(r"(?i)\b\d{{1,2}}\.?\s+{EU}(?:\s+\d{{4}})?\b|\b{EU}\s+\d{{4}}\b|\b\d{{1,2}}\.?\s+{EU_SHORT}\.?(?:\s+\d{{4}}\b)?"), 0),
         // a month alone is a date element: "in March", "since Jan", "mid-July"
         Spec::new(PhiKind::Date, r"(?:\b(?:in|since|during|until|till|before|after|early|mid|late|end\s+of|beginning\s+of|start\s+of|last|next|this|of)[\s-]+)((?:January|February|March|April|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec))\b", 1),
     ]
@@ -154,6 +160,27 @@ mod tests {
             ("Follow up with me on the sixteenth.", vec!["sixteenth"]),
         ] {
             assert_eq!(dates(text), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn the_shapes_of_the_fourth_development_round() {
+        for (text, want) in [
+            ("Could we get him in before the 15th?", vec!["15th"]),
+            ("PET 20 Nov. and", vec!["20 Nov."]),
+            ("port placed 11-Nov; ok", vec!["11-Nov"]),
+            ("Congé le 4 déc. 2026 to", vec!["4 déc. 2026"]),
+        ] {
+            assert_eq!(dates(text), want, "{text}");
+        }
+        // a season and a year say no more than the year; an ordinal
+        // before a noun is no day, with a question mark near or not
+        for text in [
+            "Dx summer '25, ok",
+            "the 5th toe? no",
+            "is it the 3rd dose?",
+        ] {
+            assert_eq!(dates(text), Vec::<String>::new(), "{text}");
         }
     }
 

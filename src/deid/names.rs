@@ -149,11 +149,11 @@ const MESSAGE_CONTEXT: &str = r"hi|hello|hey|dear|thanks|thank you|thx|this is|i
 /// such names ("Bank of America", "St. Mary's", "Smith & Sons").
 const ORG_RUN: &str = r"(\p{Lu}[\p{L}'’.&-]*(?:[ \t]+(?:(?:of|and|&|the|for|de|la|at)[ \t]+)?\p{Lu}[\p{L}'’.&-]*){0,5})";
 
-const RELATIVES: &str = r"daughter|dtr|dau|son|wife|husband|spouse|partner|companion|mother|father|mom|dad|sister|brother|aunt|uncle|niece|nephew|cousin|grandson|granddaughter|grand-daughter|grandmother|grandfather|grandma|grandpa|grandchild|grand-nephew|grand-niece|great-grandson|great-granddaughter|fianc[ée]e?|boyfriend|girlfriend|neighbou?r|friend|roommate|landlord|landlady|caregiver|carer|guardian|step-?(?:son|daughter|mother|father)|(?:son|daughter|sister|brother|mother|father)-in-law|proxy|poa|hcp|emergency contact|next of kin|contact person|attendant|driver|super|superintendent";
+const RELATIVES: &str = r"daughter|dtr|dau|son|wife|husband|spouse|partner|companion|mother|father|mom|dad|sister|brother|aunt|uncle|niece|nephew|cousin|grandson|granddaughter|grand-daughter|grandmother|grandfather|grandma|grandpa|grandchild|grandchildren|children|kids|grand-nephew|grand-niece|great-grandson|great-granddaughter|fianc[ée]e?|boyfriend|girlfriend|neighbou?r|friend|roommate|landlord|landlady|caregiver|carer|guardian|step-?(?:son|daughter|mother|father)|(?:son|daughter|sister|brother|mother|father)-in-law|proxy|poa|hcp|emergency contact|next of kin|contact person|attendant|driver|super|superintendent";
 
-const ROLES: &str = r"pcp|gp|primary care(?: physician| provider| doctor)?|attending(?: physician)?|resident|registrar|reg|sho|consultant|intern|fellow|surgeon|intensivist|cardiologist|oncologist|nephrologist|neurologist|pulmonologist|psychiatrist|optometrist|podiatrist|dentist|midwife|paramedic|hospitalist|physician|provider|nurse|charge rn|therapist|social worker|case manager|care manager|coordinator|interpreter|translator|aide|care aide|tech|technician|scribe|clerk|chaplain|pharmacist|dietitian|seen by|evaluated by|examined by|discussed with|spoke with|spoke to|signed[ \t]*:|signed by|dictated by|electronically signed by|cosigned by|referred by|referring(?: physician| provider| optometrist)?|handoff to|report (?:called )?to|rounds (?:with|w/)|(?:read|reviewed|amended|pronounced|verified|witnessed|transcribed|submitted) by|submitting(?: physician| provider)?|copy to|cc[ \t]*:|witness|signature|transcriptionist|contact[ \t]*:|goes by|known as|a\.?k\.?a\.?|nicknamed";
+const ROLES: &str = r"pcp|gp|primary care(?: physician| provider| doctor)?|attending(?: physician)?|resident|registrar|reg|sho|consultant|intern|fellow|surgeon|intensivist|cardiologist|oncologist|nephrologist|neurologist|pulmonologist|psychiatrist|optometrist|podiatrist|dentist|midwife|paramedic|hospitalist|physician|provider|nurse|charge rn|therapist|social worker|case manager|care manager|coordinator|interpreter|translator|aide|care aide|tech|technician|scribe|clerk|chaplain|pharmacist|dietitian|seen by|evaluated by|examined by|discussed with|spoke with|spoke to|signed[ \t]*:|signed by|dictated by|electronically signed by|cosigned by|referred by|referring(?: physician| provider| optometrist)?|handoff to|report (?:called )?to|rounds (?:with|w/)|(?:read|reviewed|amended|pronounced|verified|witnessed|transcribed|submitted|logged|written|entered|completed|prepared|recorded|documented|charted|interpreted|performed) by|submitting(?: physician| provider)?|copy to|cc[ \t]*:|witness|signature|transcriptionist|contact[ \t]*:|goes by|known as|a\.?k\.?a\.?|nicknamed";
 
-const CREDENTIALS: &str = r"M\.?D\.?|D\.?O\.?|R\.?N\.?|N\.?P\.?|PA-C|APRN|ARNP|FNP|DNP|CRNA|LPN|LCSW|MSW|PharmD|Ph\.?D\.?|MLS|MLT|CLS|RRT|CNA";
+const CREDENTIALS: &str = r"M\.?D\.?|D\.?O\.?|R\.?N\.?|N\.?P\.?|PA-C|APRN|ARNP|FNP|DNP|CRNA|LPN|LCSW|MSW|PharmD|Ph\.?D\.?|MLS|MLT|CLS|RRT|CNA|DDS|DMD|DPM|DPT|RDN|MPH|MBBS|CGC|BSN|MSN|LMFT|LPC|OCN|CWCN|CCTC|BCC";
 
 const ORG_CONTEXT: &str = r"works?|worked|working|employed|retired|volunteers?";
 
@@ -602,8 +602,9 @@ impl Names {
         for i in 1..words.len() {
             let (at, word) = words[i];
             let (before_at, before) = words[i - 1];
+            let after_the = before == "the" || before == "The";
             if !is_title_case(word)
-                || !PLACE_WORDS.contains(&before)
+                || !(after_the || PLACE_WORDS.contains(&before))
                 || !only_space(&text[before_at + before.len()..at])
             {
                 continue;
@@ -619,7 +620,15 @@ impl Names {
                 end = n + w.len();
                 j += 1;
             }
-            if self.towns.contains_key(&text[at..end]) {
+            // after "the", only where a word for a place of care follows
+            // ("the Tulsa clinic"): "the Wound clinic" is no town, but
+            // some towns are words too
+            let site = || {
+                words
+                    .get(j)
+                    .is_some_and(|&(n, w)| only_space(&text[end..n]) && SITE_WORDS.contains(&w))
+            };
+            if (!after_the || site()) && self.towns.contains_key(&text[at..end]) {
                 out.push(Found {
                     start: at,
                     end,
@@ -698,6 +707,13 @@ const PLACE_WORDS: &[&str] = &[
     "into",
 ];
 
+/// The words after "the" and a town that say the town is a place of care
+/// ("the Tulsa clinic", "the Flatbush unit").
+const SITE_WORDS: &[&str] = &[
+    "clinic", "office", "hospital", "unit", "branch", "site", "campus", "practice", "center",
+    "centre", "ED", "ER",
+];
+
 /// Small words inside an organisation's name.
 const ORG_JOINERS: &[&str] = &[
     "of", "and", "the", "for", "de", "la", "le", "les", "du", "des", "am", "an", "der", "zum",
@@ -747,6 +763,10 @@ const ORG_HEADS: &[&str] = &[
     "Partners",
     "Institute",
     "Hospice",
+    "Jail",
+    "Prison",
+    "Shelter",
+    "MHP",
     "Foundation",
     "Agency",
     "Society",
@@ -1195,6 +1215,14 @@ mod tests {
         assert_eq!(names("Seen by Anita Shah NP today."), ["Anita Shah"]);
         assert_eq!(names("Signed: Okonkwo Adeyemi, RN"), ["Okonkwo Adeyemi"]);
         assert_eq!(names("d/w attending Dr. Liang"), ["Liang"]);
+        assert_eq!(
+            names("Referral from Noor Al-Khatib, DDS"),
+            ["Noor Al-Khatib"]
+        );
+        assert_eq!(names("No concerns. Logged by Duc Trinh."), ["Duc Trinh"]);
+        assert_eq!(names("children Hodan (9) and"), ["Hodan"]);
+        // a credential after a clinical word, and "by" before one, make no name
+        assert!(names("Logged by Cardiology. Hx HTN, DDS").is_empty());
     }
 
     #[test]
@@ -1337,6 +1365,19 @@ mod tests {
             .collect();
         // Glasgow is on the not-names list (the coma scale), so not a town
         assert_eq!(towns, ["Knoxville", "Owensboro", "Nashville"]);
+    }
+
+    #[test]
+    fn towns_of_the_gazetteer_before_a_place_of_care() {
+        let text = "Seen at the Tulsa clinic, then the Hermantown office; the Memory clinic and the Union Pacific yard.";
+        let mut found = Vec::new();
+        Names::builtin().find(text, &mut found);
+        let towns: Vec<&str> = found
+            .iter()
+            .filter(|f| f.kind == PhiKind::City)
+            .map(|f| &text[f.start..f.end])
+            .collect();
+        assert_eq!(towns, ["Tulsa", "Hermantown"]);
     }
 
     #[test]

@@ -174,7 +174,7 @@ const STREET: &str = "Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|
 /// A unit after a street address: apartment, suite, lot, building ...
 /// (an address and its parts are on one line: `\s` would join a date at
 /// a line's end to a title and a name on the next, "05-17\n\nMr. Hill")
-const UNIT: &str = r"(?:,?[ \t]*(?:Apt|Apartment|Unit|Suite|Ste|Fl|Floor|Rm|Room|Lot|Space|Spc|Trlr|Bldg|Building|#)\.?[ \t]*#?[A-Z0-9-]+)?";
+const UNIT: &str = r"(?:,?[ \t]*(?:(?i:apt|apartment|unit|suite|ste|rm|room|lot|space|spc|trlr|bldg|building)|Fl|Floor|#)\.?[ \t]*#?[A-Z0-9-]+)?";
 
 /// One word of a street's name: "Oak", "O'Connell", "Saint-Denis",
 /// "Müller", "10th".
@@ -273,7 +273,7 @@ fn specs() -> Vec<Spec> {
             Spec::new(PhiKind::Ssn, r"\b\d{3}-\d{2}-\d{4}\b", 0),
             // after its name: 123 45 6789, 123456789, or the last four digits
             Spec::new(PhiKind::Ssn, r"(?i)\b(?:SSN|SS#|SS No\.?|social(?:\s+security)?(?:\s+(?:number|no\.?|#))?)\s*[:#]?\s*(?:(?:is|was)\s+)?(\d{3}[\s.-]?\d{2}[\s.-]?\d{4}|(?:x{3}|\*{3})[\s.-]?(?:x{2}|\*{2})[\s.-]?\d{4})\b", 1),
-            Spec::new(PhiKind::Ssn, r"(?i)\b(?:SSN|social security(?:\s+(?:number|no\.?))?)[^.\n]{0,20}?(?:last\s+(?:4|four)(?:\s+digits)?|ending(?:\s+in)?|ends?\s+in)\s*:?\s*(\d{4})\b", 1),
+            Spec::new(PhiKind::Ssn, r"(?i)\b(?:SSN|SS#|SS\s+no\.?|social(?:\s+security)?(?:\s+(?:number|no\.?))?)[^.\n]{0,40}?(?:last\s+(?:4|four)(?:\s+digits)?|ending(?:\s+in)?|ends?\s+in)\s*:?\s*(\d{4})\b", 1),
             // "last 4 of SS#: 0162", and a number masked but its last four
             Spec::new(PhiKind::Ssn, r"(?i)\blast\s+(?:4|four)(?:\s+digits)?\s+of\s+(?:the\s+)?(?:SSN|SS#|social(?:\s+security)?(?:\s+(?:number|no\.?|#))?)\s*[:#]?\s*(?:(?:is|was)\s+)?(\d{4})\b", 1),
             Spec::new(PhiKind::Ssn, r"(?i)(?:\bx{3}|\*{3})[\s.-]?(?:x{2}|\*{2})[\s.-]?(\d{4})\b", 1),
@@ -310,12 +310,15 @@ fn specs() -> Vec<Spec> {
             // a person, then their age: "she is 93,", "Pt was 95 at ...",
             // "lived to 101", "died at 97" (never a measurement: no unit
             // after it); after a name, `Scrubber::find` reads "Henrietta (90)"
-            Spec::new(PhiKind::Age, format!(r"(?i)\b(?:she|he|who|pt|patient|mother|father|husband|wife|sister|brother|mom|dad)(?:\s+(?:is|was|will\s+be|'s|turned|turns|is\s+now|was\s+then)|['’]s|['’]ll\s+be)\s+({OLD})(?:[,;)]|\.(?:\s|$)|\s+(?:and|at|in|on|with|but|when|now|today|this|next|last|years?|yrs?)\b|\s*$)"), 1),
+            Spec::new(PhiKind::Age, format!(r"(?i)\b(?:she|he|who|pt|patient|mother|father|husband|wife|sister|brother|mom|dad|i)(?:\s+(?:is|was|am|will\s+be|'s|turned|turns|is\s+now|was\s+then)|['’]s|['’]m|['’]ll\s+be)\s+({OLD})(?:[,;)]|\.(?:\s|$)|\s+(?:and|at|in|on|with|but|when|now|today|this|next|last|years?|yrs?)\b|\s*$)"), 1),
             Spec::new(PhiKind::Age, format!(r"(?i)\b(?:pt|patient|wife|husband|spouse|partner|mother|father|sister|brother|son|daughter)(?:'s)?\s+\(({OLD})\)"), 1),
             // "her father, 96, lives ...", "a woman of 94"
             Spec::new(PhiKind::Age, format!(r"(?i)\b(?:wife|husband|spouse|partner|mother|father|sister|brother|aunt|uncle|widow|widower|mom|dad),\s+({OLD}),"), 1),
             Spec::new(PhiKind::Age, format!(r"(?i)\b(?:man|woman|lady|gentleman|gent|widow|widower|patient)\s+of\s+({OLD})\b(?:[,;)]|\.(?:\s|$)|\s+(?:who|with|and|years?|yrs?)\b)"), 1),
-            Spec::new(PhiKind::Age, format!(r"(?i)\b(?:lived\s+to|lived\s+until|died\s+at|passed\s+(?:away\s+)?at|death\s+at|at\s+age)\s+({OLD})\b"), 1),
+            Spec::new(PhiKind::Age, format!(r"(?i)\b(?:lived\s+to|lived\s+until|died\s+at|deceased\s+at|passed\s+(?:away\s+)?at|death\s+at|at\s+age)\s+({OLD})\b"), 1),
+            // an age as others give it, or in a quotation: "said to be
+            // about 95", "\"93 in July\""
+            Spec::new(PhiKind::Age, format!(r#"(?i)\b(?:said|thought|believed|reported|estimated|claims?|claimed)\s+to\s+be\s+["“]?(?:about|around|nearly|almost|approximately|roughly|over|at\s+least)?\s*({OLD})\b|["“]((?:9\d|1[0-4]\d))(?:[,;"”]|\s+(?:in|on|next|this)\b)"#), usize::MAX),
             Spec::new(PhiKind::Name, format!(r"\b(?:{TITLES}|dr|prof)\.?\s+(?:(?:{TITLES}|med)\.?\s+)*((?:[A-Z]\.\s?){{0,2}}(?:(?:van|von|de|der|den|del|della|di|da|du|le|la|al|el|bin|ibn|ter|ten)[\s-]+){{0,2}}\p{{Lu}}[\p{{L}}'’-]+(?:\s+(?:(?:van|von|de|der|den|del|della|di|da|du|le|la|al|el|bin|ibn|ter|ten)[\s-]+){{0,2}}\p{{Lu}}[\p{{L}}'’-]+){{0,2}})"), 1),
             Spec::new(PhiKind::Name, format!(r"(?i:\b(?:patient name|name|pt|patient|resident|member|guarantor|decedent|subscriber|insured|client)\s*:\s*(?:(?:{TITLES})\.?\s+)?)((?:[A-Z]\.\s?)?[A-Z][a-zA-Z'-]+(?:(?:,[ \t]?| )[A-Z][a-zA-Z'-]+){{0,2}}(?: [A-Z]\b)?)"), 1),
             Spec::new(PhiKind::Address, format!(r"(?:\b(?:Flat|Apt|Apartment|Unit)\.?\s*#?\d{{1,4}}[A-Z]?,?[ \t]+)?\b\d{{1,5}}[A-Z]?(?:[-/]\d{{1,4}}[A-Z]?)?[ \t]+(?:(?:[NS][EW]\.?|[NSEW]\.?|North|South|East|West|Old)[ \t]+)?(?:{STREET_WORD}[ \t]+){{1,4}}(?:{STREET})\b\.?(?:[ \t]+(?:[NS][EW]|[NSEW])\b)?{UNIT}"), 0),
@@ -329,7 +332,18 @@ fn specs() -> Vec<Spec> {
             Spec::new(PhiKind::Address, r"\b\p{Lu}\p{Ll}+(?:-\p{Lu}\p{Ll}+)*(?:-?(?:Straße|Strasse|Str\.)|straße|strasse|str\.|weg|gasse|platz|allee|ring|damm|laan|straat|gracht|plein|gade|vej|gatan|vägen|katu)\s+\d{1,4}[a-z]?\b", 0),
             Spec::new(PhiKind::Address, r"(?i)\b\d{1,4}(?:\s?(?:bis|ter))?,?\s+(?:rue|avenue|boulevard|bd|chemin|allée|impasse|via|viale|corso|calle|avenida|rua|carrer)\s+(?:(?:de|du|des|la|le|l['’]|del|della|di|da|do|dos)\s+)*\p{Lu}[\p{L}'’-]+(?:\s+\p{Lu}[\p{L}'’-]+){0,2}", 0),
             // Broadway has no suffix; a flat or apartment number stands alone
-            Spec::new(PhiKind::Address, format!(r"\b\d{{1,5}}\s+(?:[NSEW]\s+)?Broadway\b{UNIT}|\b(?:Apt|APT|Apartment|Flat|Suite|Ste|Lot)\.?\s*#?\s*\d{{1,4}}[A-Z]?\b"), 0),
+            Spec::new(PhiKind::Address, format!(r"\b\d{{1,5}}\s+(?:[NSEW]\s+)?Broadway\b{UNIT}|\b(?:(?i:apt|apartment)|Flat|Suite|Ste|Lot)\.?\s*#?\s*\d{{1,4}}[A-Z]?\b"), 0),
+            // a unit on the line above its street line: "Unit 4" / "1287 Pleasant Street"
+            Spec::new(PhiKind::Address, r"(?m)^[ \t]*((?:Unit|Flat|Apt|Suite|Apartment)\.?[ \t]*#?[ \t]*\d{1,4}[A-Z]?)[ \t]*,?[ \t]*\r?\n[ \t]*\d{1,5}[A-Z]?[ \t]+\p{Lu}", 1),
+            // a house number, a compass point and a street's name without
+            // its type, as city grids are written: "2316 E Evans", "221 W
+            // 12th"; the clause ends after it (never "10 N Engl J Med")
+            Spec::new(PhiKind::Address, format!(r"(?m)\b(\d{{1,5}}[ \t]+[NSEW]\.?[ \t]+(?:\d{{1,3}}(?:st|nd|rd|th)|\p{{Lu}}\p{{Ll}}{{2,}})\b{UNIT})(?:[ \t]*(?:[,;.)]|$)|[ \t]+\p{{Ll}})"), 1),
+            // a street corner: "corner of 5th and Main", "intersection of Elm & 3rd"
+            Spec::new(PhiKind::Address, format!(r"(?i:\b(?:corner|intersection)\s+(?:of|at)\s+)({STREET_WORD}(?:[ \t]+\p{{Lu}}\p{{Ll}}+)?[ \t]+(?:and|&)[ \t]+{STREET_WORD}(?:[ \t]+(?:{STREET})\b\.?)?)"), 1),
+            // a street without its number, its type abbreviated, where a
+            // sentence places something on it: "the house on Elm St", "off Cotton Row"
+            Spec::new(PhiKind::Address, r"\b(?:on|off|along|onto|down|up|near|from|at)[ \t]+((?:\p{Lu}\p{Ll}+[ \t]+){1,2}(?:St|Ave|Rd|Ln|Blvd|Ct|Pl|Ter|Cir|Pkwy|Hwy|Row|Close|Crescent|Court|Circle|Trail|Pike)\b\.?)", 1),
             // a named street is an address element with or without its
             // house number ("lives on Maple Street")
             Spec::new(PhiKind::Address, r"\b(?:[A-Z][a-z]+\s+){1,2}(?:Street|Avenue|Road|Boulevard|Lane|Drive|Terrace|Parkway|Highway)\b|\b(?:(?:[NS][EW]|[NSEW])\s+)?\d{1,3}(?:st|nd|rd|th)\s+(?:Street|St|Avenue|Ave)\b", 0),
@@ -343,15 +357,27 @@ fn specs() -> Vec<Spec> {
             // authorisation, Fall-Nr.), and any number after a "#"
             Spec::new(PhiKind::Mrn, r"(?i)\b(?:HAR|NHI|NRIC|PhilHealth|accession|specimen|requisition|ref(?:erence)?|auth(?:ori[sz]ation)?|application|grp|lic|enc(?:ounter)?|(?:pat(?:ienten)?|fall|auftrags)\.?\s*-?\s*nr)\.?(?:\s*(?:#|no\.?|number|id|nr\.?))?(?:\s*[:#]\s*|\s+)(?:is\s+)?([A-Z]{0,4}-?\d[A-Z0-9/-]{3,})\b", 1),
             Spec::new(PhiKind::Mrn, r"[\w\s]#[ \t]*:?[ \t]*([A-Z]{0,4}-?\d[A-Z0-9-]{4,})\b", 1),
+            // an identifier after a word that says it is one ("Cause No.
+            // CR-2026-004417", "member number, HMSA 00448812 01", "IP No.
+            // KNH/2026/118430", "Alien no. A 212 448 907"), its groups a
+            // space, hyphen or slash apart; five digits at least, so no
+            // count or dose ("No. 2", "number 3")
+            Spec::new(PhiKind::Mrn, r"(?i:\b(?:number|no\.|nr\.|card|id|#))[ \t]*[:#,]?[ \t]*(?:is[ \t]+)?((?:[A-Z]{1,5}[ /-]?)?\d[0-9A-Z]*(?:[ /-][0-9A-Z]*\d[0-9A-Z]*){0,4})\b", 1).keep(five_digits),
             // an accession number's shape without its label: S19-04410
             Spec::new(PhiKind::Mrn, r"\b[A-Z]{1,3}\d{2}-\d{4,7}\b", 0),
             Spec::new(PhiKind::Mrn, r"\b(?:ID|I\.D\.|[Ii]d)(?i:\s*(?:no\.?|number|#))?\s*[:#]?\s*([A-Z]{0,4}-?\d[A-Z0-9-]{3,})\b", 1),
             // national health and person numbers (NHS, CHI, BSN, PPS, NIR ...)
-            Spec::new(PhiKind::Mrn, r"\b(?:NHS|CHI|BSN|PPSN?|NIR|INSEE|KVNR|IHI|SIN|Medicare|UR|URN|UHID|(?i:burgerservicenummer|versicherten-?(?:nummer|nr\.?)|f[øo]dselsnummer|personnummer|health\s+(?:card|service)))(?i:\s*(?:#|no\.?|number|nr\.?)?\s*[:#]?\s*(?:is\s+)?)(\d{3}\s\d{3}\s\d{4}|\d{4}\s\d{5}\s\d|[A-Z]{0,4}-?\d[A-Z0-9-]{3,})\b", 1),
+            Spec::new(PhiKind::Mrn, r"\b(?:NHS|CHI|BSN|PPSN?|NIR|INSEE|KVNR|IHI|SIN|Medicare|UR|URN|UHID|RAMQ|OHIP|NHIF|NHIS|(?i:burgerservicenummer|versicherten-?(?:nummer|nr\.?)|f[øo]dselsnummer|personnummer|health\s+(?:card|service)))(?i:\s*(?:#|no\.?|number|nr\.?)?\s*[:#]?\s*(?:is\s+)?)(\d{3}\s\d{3}\s\d{4}|\d{4}\s\d{5}\s\d|[A-Z]{4}\s\d{4}\s\d{4}|[A-Z]{0,4}-?\d[A-Z0-9-]{3,})\b", 1),
             // an address after the words that give one, to the end of its line or clause
             Spec::new(PhiKind::Address, r"(?i)\b(?:lives at|living at|resides at|residing at|home address|mailing address|address)\s*(?:is|:)?\s*(\d{1,5}[^,;\n]{3,40})", 1),
     ]);
     specs
+}
+
+/// Whether an identifier holds five digits or more: a record number, not
+/// a count, a dose or a room.
+fn five_digits(id: &str) -> bool {
+    id.bytes().filter(u8::is_ascii_digit).count() >= 5
 }
 
 /// Sort findings and merge overlaps; where spans overlap the longer one's
@@ -708,6 +734,109 @@ mod tests {
             "sat ninety-two percent",
             "took 2 tabs #30 dispensed",
             "Route of administration: oral",
+        ] {
+            let k = kinds(text);
+            assert!(
+                k.iter().all(|(kind, _)| !matches!(
+                    kind,
+                    PhiKind::Age | PhiKind::Mrn | PhiKind::Ssn | PhiKind::Address
+                )),
+                "{text}: {k:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn numbers_ages_and_addresses_in_prose_of_the_fourth_development_round() {
+        for (text, kind, want) in [
+            (
+                "Cause No. CR-2026-004417, Forrest",
+                PhiKind::Mrn,
+                "CR-2026-004417",
+            ),
+            (
+                "his member number, HMSA 00448812 01, and",
+                PhiKind::Mrn,
+                "HMSA 00448812 01",
+            ),
+            (
+                "IP No. KNH/2026/118430, NHIF",
+                PhiKind::Mrn,
+                "KNH/2026/118430",
+            ),
+            ("Alien no. A 212 448 907.", PhiKind::Mrn, "A 212 448 907"),
+            (
+                "NHIS card 0118 7734 52. Glucose",
+                PhiKind::Mrn,
+                "0118 7734 52",
+            ),
+            ("RAMQ THIG 3006 2412.", PhiKind::Mrn, "THIG 3006 2412"),
+            (
+                "her social is 585 33 9021; she gave the last four 9021 first",
+                PhiKind::Ssn,
+                "9021",
+            ),
+            ("\"I'm 91, not dead,\" she says", PhiKind::Age, "91"),
+            ("uncle Saul (deceased at 91)", PhiKind::Age, "91"),
+            (
+                "grandmother, said to be \"about 95\", who",
+                PhiKind::Age,
+                "95",
+            ),
+            ("he is 92, \"93 in July.\"", PhiKind::Age, "93"),
+            (
+                "moving to apt 3B at 221 W 12th, Raleigh",
+                PhiKind::Address,
+                "apt 3B",
+            ),
+            (
+                "apt 3B at 221 W 12th, Raleigh",
+                PhiKind::Address,
+                "221 W 12th",
+            ),
+            (
+                "his friend's place at 2316 E Evans, then",
+                PhiKind::Address,
+                "2316 E Evans",
+            ),
+            (
+                "at 1180 Elm Grove Ave, unit 7; moving",
+                PhiKind::Address,
+                "1180 Elm Grove Ave, unit 7",
+            ),
+            (
+                "New address:\nUnit 4\n1287 Pleasant Street\n",
+                PhiKind::Address,
+                "Unit 4",
+            ),
+            (
+                "the van meets him at the corner of 5th and Main in",
+                PhiKind::Address,
+                "5th and Main",
+            ),
+            (
+                "her mother lives in the house on Elm St near",
+                PhiKind::Address,
+                "Elm St",
+            ),
+            (
+                "Mrs. Odom from Cotton Row will",
+                PhiKind::Address,
+                "Cotton Row",
+            ),
+        ] {
+            let k = kinds(text);
+            assert!(k.contains(&(kind, want.to_string())), "{text}: {k:?}");
+        }
+        for text in [
+            "No. 2 pencil; number 3 of 4; bed number 4471",
+            "took 89 steps in 2 min; on metoprolol 95 mg ER",
+            "\"HR 96\" per the monitor",
+            "HR was about 96 and BP 92/60",
+            "She has 93 grandchildren",
+            "Gait 12 S wide-based; 10 N Engl J Med",
+            "dosing on Monday and off Lasix",
+            "Unit 4 West is full tonight",
         ] {
             let k = kinds(text);
             assert!(
