@@ -180,6 +180,9 @@ const UNIT: &str = r"(?:,?[ \t]*(?:(?i:apt|apartment|unit|suite|ste|rm|room|lot|
 /// "Müller", "10th".
 const STREET_WORD: &str = r"(?:\p{Lu}[\p{L}'’.-]*|\d{1,3}(?:st|nd|rd|th))";
 
+/// The relatives and household whose age a note gives beside them.
+const KIN: &str = "wife|husband|spouse|partner|mother|father|sister|brother|son|daughter|aunt|uncle|grandmother|grandfather|grandma|grandpa|mom|dad|cousin|neighbou?r|friend";
+
 /// A number 90 to 149, in digits or in words: an age over 89.
 pub const OLD: &str = r"(?:9\d|1[0-4]\d|(?:ninety|(?:one|a)[- ]hundred)(?:[- ](?:and[- ])?(?:one|two|three|four|five|six|seven|eight|nine))?)";
 
@@ -270,10 +273,12 @@ fn specs() -> Vec<Spec> {
             Spec::new(PhiKind::Email, r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}", 0),
             Spec::new(PhiKind::Url, r"(?i)\b(?:https?://|www\.)[^\s<>\x22']*[^\s<>\x22'.,;:)]", 0),
             Spec::new(PhiKind::Ip, r"\b(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\b", 0),
-            Spec::new(PhiKind::Ssn, r"\b\d{3}-\d{2}-\d{4}\b", 0),
+            // 123-45-6789, and with spaces or periods, a shape no phone,
+            // date or dose has
+            Spec::new(PhiKind::Ssn, r"\b\d{3}-\d{2}-\d{4}\b|\b\d{3} \d{2} \d{4}\b|\b\d{3}\.\d{2}\.\d{4}\b", 0),
             // after its name: 123 45 6789, 123456789, or the last four digits
             Spec::new(PhiKind::Ssn, r"(?i)\b(?:SSN|SS#|SS No\.?|social(?:\s+security)?(?:\s+(?:number|no\.?|#))?)\s*[:#]?\s*(?:(?:is|was)\s+)?(\d{3}[\s.-]?\d{2}[\s.-]?\d{4}|(?:x{3}|\*{3})[\s.-]?(?:x{2}|\*{2})[\s.-]?\d{4})\b", 1),
-            Spec::new(PhiKind::Ssn, r"(?i)\b(?:SSN|SS#|SS\s+no\.?|social(?:\s+security)?(?:\s+(?:number|no\.?))?)[^.\n]{0,40}?(?:last\s+(?:4|four)(?:\s+digits)?|ending(?:\s+in)?|ends?\s+in)\s*:?\s*(\d{4})\b", 1),
+            Spec::new(PhiKind::Ssn, r"(?i)\b(?:SSN|SS#|SS\s+no\.?|social(?:\s+security)?(?:\s+(?:number|no\.?))?)[^.\n]{0,40}?(?:last\s+(?:4|four)(?:\s+digits)?|ending(?:\s+in)?|ends?\s+in)\)?\s*[:#=]?\s*(\d{4})\b", 1),
             // "last 4 of SS#: 0162", and a number masked but its last four
             Spec::new(PhiKind::Ssn, r"(?i)\blast\s+(?:4|four)(?:\s+digits)?\s+of\s+(?:the\s+)?(?:SSN|SS#|social(?:\s+security)?(?:\s+(?:number|no\.?|#))?)\s*[:#]?\s*(?:(?:is|was)\s+)?(\d{4})\b", 1),
             Spec::new(PhiKind::Ssn, r"(?i)(?:\bx{3}|\*{3})[\s.-]?(?:x{2}|\*{2})[\s.-]?(\d{4})\b", 1),
@@ -311,9 +316,10 @@ fn specs() -> Vec<Spec> {
             // "lived to 101", "died at 97" (never a measurement: no unit
             // after it); after a name, `Scrubber::find` reads "Henrietta (90)"
             Spec::new(PhiKind::Age, format!(r"(?i)\b(?:she|he|who|pt|patient|mother|father|husband|wife|sister|brother|mom|dad|i)(?:\s+(?:is|was|am|will\s+be|'s|turned|turns|is\s+now|was\s+then)|['’]s|['’]m|['’]ll\s+be)\s+({OLD})(?:[,;)]|\.(?:\s|$)|\s+(?:and|at|in|on|with|but|when|now|today|this|next|last|years?|yrs?)\b|\s*$)"), 1),
-            Spec::new(PhiKind::Age, format!(r"(?i)\b(?:pt|patient|wife|husband|spouse|partner|mother|father|sister|brother|son|daughter)(?:'s)?\s+\(({OLD})\)"), 1),
+            // "sister (94)", "grandmother (alive, 97, in a care home)", "uncle (d. 91)"
+            Spec::new(PhiKind::Age, format!(r"(?i)\b(?:pt|patient|{KIN})(?:'s)?\s+\((?:(?:alive|living|deceased|died|d\.|aged?|now)[,:]?\s+(?:at\s+)?)?({OLD})[,;)]"), 1),
             // "her father, 96, lives ...", "a woman of 94"
-            Spec::new(PhiKind::Age, format!(r"(?i)\b(?:wife|husband|spouse|partner|mother|father|sister|brother|aunt|uncle|widow|widower|mom|dad),\s+({OLD}),"), 1),
+            Spec::new(PhiKind::Age, format!(r"(?i)\b(?:{KIN}|widow|widower),\s+({OLD}),"), 1),
             Spec::new(PhiKind::Age, format!(r"(?i)\b(?:man|woman|lady|gentleman|gent|widow|widower|patient)\s+of\s+({OLD})\b(?:[,;)]|\.(?:\s|$)|\s+(?:who|with|and|years?|yrs?)\b)"), 1),
             Spec::new(PhiKind::Age, format!(r"(?i)\b(?:lived\s+to|lived\s+until|died\s+at|deceased\s+at|passed\s+(?:away\s+)?at|death\s+at|at\s+age)\s+({OLD})\b"), 1),
             // an age as others give it, or in a quotation: "said to be
@@ -369,7 +375,7 @@ fn specs() -> Vec<Spec> {
             // national health and person numbers (NHS, CHI, BSN, PPS, NIR ...)
             Spec::new(PhiKind::Mrn, r"\b(?:NHS|CHI|BSN|PPSN?|NIR|INSEE|KVNR|IHI|SIN|Medicare|UR|URN|UHID|RAMQ|OHIP|NHIF|NHIS|(?i:burgerservicenummer|versicherten-?(?:nummer|nr\.?)|f[øo]dselsnummer|personnummer|health\s+(?:card|service)))(?i:\s*(?:#|no\.?|number|nr\.?)?\s*[:#]?\s*(?:is\s+)?)(\d{3}\s\d{3}\s\d{4}|\d{4}\s\d{5}\s\d|[A-Z]{4}\s\d{4}\s\d{4}|[A-Z]{0,4}-?\d[A-Z0-9-]{3,})\b", 1),
             // an address after the words that give one, to the end of its line or clause
-            Spec::new(PhiKind::Address, r"(?i)\b(?:lives at|living at|resides at|residing at|home address|mailing address|address)\s*(?:is|:)?\s*(\d{1,5}[^,;\n]{3,40})", 1),
+            Spec::new(PhiKind::Address, r"(?i)\b(?:lives at|living at|resides at|residing at|staying at|stays at|moved to|moving to|relocated to|home address|mailing address|new address|old address|previous address|address)\s*(?:is|:)?\s*(\d{1,5}[^,;\n]{3,40})", 1),
     ]);
     specs
 }
@@ -784,6 +790,15 @@ mod tests {
                 "95",
             ),
             ("he is 92, \"93 in July.\"", PhiKind::Age, "93"),
+            ("grandmother (alive, 97, in a care home", PhiKind::Age, "97"),
+            ("her neighbour, 93, drives", PhiKind::Age, "93"),
+            ("SSN (last 4): 6789.", PhiKind::Ssn, "6789"),
+            ("card 308 55 0162 seen", PhiKind::Ssn, "308 55 0162"),
+            (
+                "she moved to 14 Birchwood last May",
+                PhiKind::Address,
+                "14 Birchwood last May",
+            ),
             (
                 "moving to apt 3B at 221 W 12th, Raleigh",
                 PhiKind::Address,
@@ -837,6 +852,8 @@ mod tests {
             "Gait 12 S wide-based; 10 N Engl J Med",
             "dosing on Monday and off Lasix",
             "Unit 4 West is full tonight",
+            "sister (87) visits; aunt (alive, 84)",
+            "Na 135 K 4.1; WBC 10 12 1000 cells; 2024 05 12",
         ] {
             let k = kinds(text);
             assert!(
