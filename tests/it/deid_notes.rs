@@ -44,20 +44,20 @@ const GOAL_PRECISION: f64 = 0.85;
 
 /// Recall floor per kind: the figures measured on 2026-12-05 with the
 /// context, dictionary and date-shape rules and the rules written on the
-/// three development sets (`tests/data/deid-dev/`, `deid-dev2/`,
-/// `deid-dev3/`) rounded
+/// four development sets (`tests/data/deid-dev/` to `deid-dev4/`) rounded
 /// DOWN to 0.01 (before the context rules: name 0.22, date 0.55, address
 /// 0.21, age 0.29; before the first development set: date 0.80, mrn 0.81,
 /// phone 0.90, address 0.37, age 0.54; before the second: name 0.84,
 /// address 0.40, city 0.66, age 0.62; before the third: name 0.86, date
-/// 0.87, mrn 0.87, age 0.70), so the test fails on a regression. The goals are
+/// 0.87, mrn 0.87, age 0.70; before the fourth: mrn 0.93), so the test
+/// fails on a regression. The goals are
 /// recall 0.97 for names and dates and 0.99 for every other kind, and
 /// precision 0.85; the floors rise as the rules improve (never lowered to
 /// pass).
 const RECALL_FLOORS: [(&str, f64); 12] = [
     ("name", 0.88),
     ("date", 0.93),
-    ("mrn", 0.93),
+    ("mrn", 1.00),
     ("phone", 1.00),
     ("email", 1.00),
     ("ssn", 0.85),
@@ -72,11 +72,11 @@ const RECALL_FLOORS: [(&str, f64); 12] = [
 /// `deid` runs by default), measured on 2026-12-05 the same way and
 /// rounded down (before the second development set: name 0.91, address
 /// 0.61, city 0.76, age 0.62; before the third: name 0.92, date 0.87, mrn
-/// 0.87, age 0.70).
+/// 0.87, age 0.70; before the fourth: mrn 0.93).
 const BOTH_RECALL_FLOORS: [(&str, f64); 12] = [
     ("name", 0.93),
     ("date", 0.93),
-    ("mrn", 0.93),
+    ("mrn", 1.00),
     ("phone", 1.00),
     ("email", 1.00),
     ("ssn", 0.85),
@@ -90,7 +90,8 @@ const BOTH_RECALL_FLOORS: [(&str, f64); 12] = [
 /// Precision of the rules with the learned detector: 0.865 measured on
 /// 2026-12-04, 0.867 after titles were kept out of the detector's spans
 /// (the same day), 0.865 after the second development set's rules
-/// (2026-12-05), 0.864 after the third's; the floor is the goal,
+/// (2026-12-05), 0.864 after the third's, 0.868 after the fourth's; the
+/// floor is the goal,
 /// as for the rules alone.
 const BOTH_PRECISION_FLOOR: f64 = GOAL_PRECISION;
 /// Precision of the rules over all detections: 0.974 measured on 2026-12-04
@@ -460,8 +461,8 @@ fn every_corpus_note_loads_without_markup_left() {
     }
 }
 
-/// The development set (`tests/data/deid-dev/`): the notes rules are
-/// checked on while they are written. `CARELAB_DEID_DEV_MISSES=1` also
+/// The development sets (`tests/data/deid-dev/` to `deid-dev4/`): the
+/// notes rules are checked on while they are written. `CARELAB_DEID_DEV_MISSES=1` also
 /// prints every PHI string left and every detection that is no PHI.
 mod dev {
     use super::*;
@@ -523,20 +524,21 @@ mod dev {
     /// (chaplain, dietitian, school nurse, occupational health, court,
     /// transplant, dialysis, veterans', refugee, genetics, dental,
     /// interpreter, Scottish, Welsh, Canadian, Kenyan, Ghanaian, MDS,
-    /// e-mail), with addresses, ages, towns, SSNs and numbers in prose.
-    /// Today's figures before that round's rules, rounded down (precision
-    /// 0.933).
+    /// e-mail), with addresses, ages, towns, SSNs and numbers in prose,
+    /// after the rules written on it, rounded down (precision 0.938);
+    /// before them (precision 0.933): name 0.92, date 0.90, MRN 0.62, SSN
+    /// 0.87, address 0.70, city 0.85, age 0.83.
     const DEV4_RECALL_FLOORS: [(&str, f64); 10] = [
-        ("name", 0.92),
-        ("date", 0.90),
-        ("mrn", 0.62),
+        ("name", 0.95),
+        ("date", 1.00),
+        ("mrn", 0.96),
         ("phone", 1.00),
         ("email", 1.00),
-        ("ssn", 0.87),
-        ("address", 0.70),
-        ("city", 0.85),
+        ("ssn", 1.00),
+        ("address", 0.88),
+        ("city", 0.91),
         ("zip", 1.00),
-        ("age", 0.83),
+        ("age", 1.00),
     ];
     const DEV_PRECISION_FLOOR: f64 = GOAL_PRECISION;
 
