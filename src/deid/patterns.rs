@@ -445,6 +445,24 @@ mod tests {
             .collect()
     }
 
+    /// `text` has a finding of `kind` that is exactly `want`.
+    fn assert_finds(text: &str, kind: PhiKind, want: &str) {
+        let k = kinds(text);
+        assert!(k.contains(&(kind, want.to_string())), "{text}: {k:?}");
+    }
+
+    /// `text` has no age, identifier, SSN or address in it.
+    fn assert_no_number_age_or_address(text: &str) {
+        let k = kinds(text);
+        assert!(
+            k.iter().all(|(kind, _)| !matches!(
+                kind,
+                PhiKind::Age | PhiKind::Mrn | PhiKind::Ssn | PhiKind::Address
+            )),
+            "{text}: {k:?}"
+        );
+    }
+
     #[test]
     fn finds_each_kind() {
         let k = kinds("Seen by Dr. Alvarez on 03/14/2023. Call (555) 201-3344 or mail a.b@x.org. SSN 123-45-6789, MRN: A1234567. See https://portal.example.org/x. Host 10.0.0.12. Springfield, IL 62704. A 93-year-old man. Lives at 42 Oak Street.");
@@ -529,8 +547,7 @@ mod tests {
             ("pacemaker serial no. PJN123456", PhiKind::Mrn, "PJN123456"),
             ("Member ID 99812734", PhiKind::Mrn, "99812734"),
         ] {
-            let k = kinds(text);
-            assert!(k.contains(&(kind, want.to_string())), "{text}: {k:?}");
+            assert_finds(text, kind, want);
         }
     }
 
@@ -608,8 +625,7 @@ mod tests {
             ),
             ("Pt: Mrs T. Mokoena, folder", PhiKind::Name, "T. Mokoena"),
         ] {
-            let k = kinds(text);
-            assert!(k.contains(&(kind, want.to_string())), "{text}: {k:?}");
+            assert_finds(text, kind, want);
         }
         for text in [
             "HR is 92 and regular",
@@ -725,8 +741,7 @@ mod tests {
                 "Hans-Georg von der Lahr",
             ),
         ] {
-            let k = kinds(text);
-            assert!(k.contains(&(kind, want.to_string())), "{text}: {k:?}");
+            assert_finds(text, kind, want);
         }
         for text in [
             "Hb 10.8, MMSE 22/30, wt 51 kg",
@@ -741,14 +756,7 @@ mod tests {
             "took 2 tabs #30 dispensed",
             "Route of administration: oral",
         ] {
-            let k = kinds(text);
-            assert!(
-                k.iter().all(|(kind, _)| !matches!(
-                    kind,
-                    PhiKind::Age | PhiKind::Mrn | PhiKind::Ssn | PhiKind::Address
-                )),
-                "{text}: {k:?}"
-            );
+            assert_no_number_age_or_address(text);
         }
     }
 
@@ -840,8 +848,7 @@ mod tests {
                 "Cotton Row",
             ),
         ] {
-            let k = kinds(text);
-            assert!(k.contains(&(kind, want.to_string())), "{text}: {k:?}");
+            assert_finds(text, kind, want);
         }
         for text in [
             "No. 2 pencil; number 3 of 4; bed number 4471",
@@ -855,14 +862,7 @@ mod tests {
             "sister (87) visits; aunt (alive, 84)",
             "Na 135 K 4.1; WBC 10 12 1000 cells; 2024 05 12",
         ] {
-            let k = kinds(text);
-            assert!(
-                k.iter().all(|(kind, _)| !matches!(
-                    kind,
-                    PhiKind::Age | PhiKind::Mrn | PhiKind::Ssn | PhiKind::Address
-                )),
-                "{text}: {k:?}"
-            );
+            assert_no_number_age_or_address(text);
         }
     }
 
