@@ -519,7 +519,7 @@ mod dev {
         ("zip", 1.00),
         ("age", 1.00),
     ];
-    /// The same on the fourth development set, written before the fourth
+    /// The same on the fourth development set, written before the fifth
     /// round of rules (2026-12-05) by writers the first three sets lack
     /// (chaplain, dietitian, school nurse, occupational health, court,
     /// transplant, dialysis, veterans', refugee, genetics, dental,
