@@ -315,6 +315,56 @@ impl Cells {
         }
     }
 
+    /// The cells of `rows` of a text column (none for another type).
+    fn texts(&self, rows: std::ops::Range<usize>) -> impl Iterator<Item = Option<&str>> {
+        let (bytes, ends, valid, mut start): (&str, &[usize], &[bool], usize) = match self {
+            Cells::Text { bytes, ends, valid } => (
+                bytes,
+                &ends[rows.clone()],
+                &valid[rows.clone()],
+                Cells::text_start(ends, rows.start),
+            ),
+            _ => ("", &[], &[], 0),
+        };
+        ends.iter().zip(valid).map(move |(&end, &valid)| {
+            let s = &bytes[start..end];
+            start = end;
+            valid.then_some(s)
+        })
+    }
+
+    /// Bind the cells of `rows` to the statement's parameters `first`,
+    /// `first + stride`, ...: the column's type is matched once for them
+    /// all rather than once a cell.
+    fn bind(
+        &self,
+        stmt: &mut rusqlite::Statement,
+        rows: std::ops::Range<usize>,
+        first: usize,
+        stride: usize,
+    ) -> rusqlite::Result<()> {
+        fn each<T: Copy>(
+            stmt: &mut rusqlite::Statement,
+            params: impl Iterator<Item = usize>,
+            cells: &[Option<T>],
+            value: fn(T) -> Value<'static>,
+        ) -> rusqlite::Result<()> {
+            params
+                .zip(cells)
+                .try_for_each(|(at, c)| bind(stmt, at, c.map_or(Value::Null, value)))
+        }
+        let params = (first..).step_by(stride);
+        match self {
+            Cells::Int(c) => each(stmt, params, &c[rows], Value::Int),
+            Cells::Float(c) => each(stmt, params, &c[rows], Value::Float),
+            Cells::Text { .. } => params
+                .zip(self.texts(rows))
+                .try_for_each(|(at, s)| bind(stmt, at, s.map_or(Value::Null, Value::Text))),
+            Cells::Date(c) => each(stmt, params, &c[rows], Value::Date),
+            Cells::Datetime(c) => each(stmt, params, &c[rows], Value::Datetime),
+        }
+    }
+
     /// The Arrow (Parquet) array of the cells in `rows`.
     fn array(&self, rows: std::ops::Range<usize>) -> ArrayRef {
         use chrono::Datelike;
@@ -323,15 +373,7 @@ impl Cells {
         match self {
             Cells::Int(c) => Arc::new(Int64Array::from_iter(c[rows].iter().copied())),
             Cells::Float(c) => Arc::new(Float64Array::from_iter(c[rows].iter().copied())),
-            Cells::Text { bytes, ends, valid } => {
-                let mut start = Cells::text_start(ends, rows.start);
-                let cells = ends[rows.clone()].iter().zip(&valid[rows]);
-                Arc::new(StringArray::from_iter(cells.map(|(&end, &valid)| {
-                    let s = &bytes[start..end];
-                    start = end;
-                    valid.then_some(s)
-                })))
-            }
+            Cells::Text { .. } => Arc::new(StringArray::from_iter(self.texts(rows))),
             Cells::Date(c) => Arc::new(Date32Array::from_iter(
                 c[rows]
                     .iter()
@@ -615,11 +657,11 @@ fn insert_sql(t: &CdmTable, rows: usize) -> String {
 fn insert(conn: &rusqlite::Connection, t: &CdmTable) -> rusqlite::Result<()> {
     let width = t.fields.len();
     let full = t.len() - t.len() % ROWS_PER_INSERT;
+    // a row's cells are its parameters one after another: column `col`
+    // of the statement's row `k` is parameter `k * width + col + 1`
     let run = |stmt: &mut rusqlite::Statement, rows: std::ops::Range<usize>| {
-        for (k, row) in rows.enumerate() {
-            for (col, cells) in t.cells.iter().enumerate() {
-                bind(stmt, k * width + col + 1, cells.get(row))?;
-            }
+        for (col, cells) in t.cells.iter().enumerate() {
+            cells.bind(stmt, rows.clone(), col + 1, width)?;
         }
         stmt.raw_execute().map(drop)
     };
