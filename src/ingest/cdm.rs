@@ -32,7 +32,7 @@
 //! - A code the vocabulary subset lacks gives concept id 0 with the code in
 //!   the source value (see `datasets/omop-vocabulary/README.md`).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
@@ -45,6 +45,7 @@ use super::vocabulary::Vocabulary;
 use crate::clinical::codes::LOINC;
 use crate::clinical::records::{Condition, Encounter, Medication, Note, Patient};
 use crate::error::{Error, Result};
+use crate::hashing::IdMap;
 
 /// Part of the clean model after linkage: some persons with every record
 /// of theirs, each record with the source it came from.
@@ -103,7 +104,7 @@ pub const TABLES: [&str; 17] = [
     "relationship",
 ];
 
-fn lookup(ids: &HashMap<&str, i64>, what: &str, id: &str) -> Result<i64> {
+fn lookup(ids: &IdMap<&str, i64>, what: &str, id: &str) -> Result<i64> {
     ids.get(id).copied().ok_or_else(|| {
         Error::failure(format!(
             "CDM: no {what} {id} for a record that refers to it (a bug: ingest checked it)"
@@ -174,7 +175,7 @@ impl Span {
 
 /// A text id for a `*_source_value`, or null when it is or holds an MRN
 /// (as a whole or as one of its parts between separators: `M0042-V1`).
-fn source_id(id: &str, mrns: &Keys<()>) -> Value {
+fn source_id<'a>(id: &'a str, mrns: &Keys<()>) -> Value<'a> {
     let id = id.trim();
     let is_mrn = |s: &str| !s.is_empty() && mrns.contains(s);
     if is_mrn(id) || id.split(|c: char| !c.is_ascii_alphanumeric()).any(is_mrn) {
@@ -184,11 +185,11 @@ fn source_id(id: &str, mrns: &Keys<()>) -> Value {
     }
 }
 
-fn int(x: i64) -> Value {
+fn int(x: i64) -> Value<'static> {
     Value::Int(x)
 }
 
-fn opt_int(x: Option<i64>) -> Value {
+fn opt_int(x: Option<i64>) -> Value<'static> {
     x.map_or(Value::Null, Value::Int)
 }
 
@@ -218,8 +219,8 @@ pub struct CdmBuilder<'a> {
     pop: Population<'a>,
     vocab: Vocabulary,
     ehr: i64,
-    place_ids: HashMap<(String, String), i64>,
-    site_ids: HashMap<String, i64>,
+    place_ids: IdMap<(String, String), i64>,
+    site_ids: IdMap<String, i64>,
     spec: Spec,
     next_visit: i64,
     next_chronic: i64,
@@ -251,9 +252,8 @@ impl<'a> CdmBuilder<'a> {
         let spec = Spec::v54()?;
         let mut vocab = Vocabulary::shipped(&spec)?;
         let ehr = vocab.concept("Type Concept", "OMOP4976890");
-        let place_ids: HashMap<(String, String), i64> =
-            pop.places.iter().cloned().zip(1..).collect();
-        let site_ids: HashMap<String, i64> = pop.sites.iter().cloned().zip(1..).collect();
+        let place_ids: IdMap<(String, String), i64> = pop.places.iter().cloned().zip(1..).collect();
+        let site_ids: IdMap<String, i64> = pop.sites.iter().cloned().zip(1..).collect();
 
         // location: the distinct de-identified places
         let mut location = CdmTable::new(&spec, "location")?;
@@ -262,7 +262,7 @@ impl<'a> CdmBuilder<'a> {
             let (state, zip3) = key;
             location.push(
                 &at,
-                vec![
+                &[
                     int(id),
                     Value::text(state.as_str()),
                     Value::text(zip3.as_str()),
@@ -278,7 +278,7 @@ impl<'a> CdmBuilder<'a> {
         for (name, id) in pop.sites.iter().zip(1..) {
             care_site.push(
                 &at,
-                vec![
+                &[
                     int(id),
                     Value::text(name.as_str()),
                     Value::text(name.as_str()),
@@ -301,7 +301,7 @@ impl<'a> CdmBuilder<'a> {
         ])?;
         source.push(
             &at,
-            vec![
+            &[
                 Value::text("CareLab synthetic hospital data"),
                 Value::text("CareLab"),
                 Value::text("CareLab (synthetic data: no real patient)"),
@@ -350,7 +350,7 @@ impl<'a> CdmBuilder<'a> {
             Some(i) => Ok(recycled.swap_remove(i)),
             None => CdmTable::new(spec, name),
         };
-        let person_ids: HashMap<&str, i64> = m
+        let person_ids: IdMap<&str, i64> = m
             .persons
             .iter()
             .map(|p| p.patient_id.as_str())
@@ -388,7 +388,7 @@ impl<'a> CdmBuilder<'a> {
             let location_id = place(p).and_then(|k| self.place_ids.get(&k).copied());
             person.push(
                 &at,
-                vec![
+                &[
                     int(id),
                     int(vocab.concept("Gender", &sex)),
                     int(i64::from(b.year())),
@@ -408,7 +408,7 @@ impl<'a> CdmBuilder<'a> {
                 ],
             )?;
             if let Some(d) = p.death_date {
-                death.push(&death_at, vec![int(id), Value::Date(d), int(ehr)])?;
+                death.push(&death_at, &[int(id), Value::Date(d), int(ehr)])?;
                 span.add(id, d);
             }
             let t = |s: &String| Cell::Text(s.clone());
@@ -454,7 +454,7 @@ impl<'a> CdmBuilder<'a> {
         }
         by_person.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
         let mut order: Vec<(i64, NaiveDateTime, i64, &Encounter, &str)> = Vec::new();
-        let mut visit_ids: HashMap<&str, i64> = HashMap::new();
+        let mut visit_ids: IdMap<&str, i64> = IdMap::default();
         for (p, key, e, source) in by_person {
             let v = self.next_visit;
             self.next_visit += 1;
@@ -462,7 +462,7 @@ impl<'a> CdmBuilder<'a> {
             order.push((p, e.admit_time, v, e, source));
         }
         order.sort_by_key(|(p, admit, v, _, _)| (*p, *admit, *v));
-        let mut preceding: HashMap<i64, i64> = HashMap::new();
+        let mut preceding: IdMap<i64, i64> = IdMap::default();
         let mut previous: Option<(i64, i64)> = None;
         for (p, _, v, _, _) in &order {
             if let Some((_, pv)) = previous.filter(|(pp, _)| pp == p) {
@@ -480,7 +480,7 @@ impl<'a> CdmBuilder<'a> {
             span.add(*p, end_date);
             visit.push(
                 &at,
-                vec![
+                &[
                     int(*v),
                     int(*p),
                     int(vocab.concept("Visit", visit_code(&e.class))),
@@ -510,7 +510,7 @@ impl<'a> CdmBuilder<'a> {
         // every other record: in the order of its person, then its own id
         fn in_order<'r, T>(
             rows: &'r [(T, String)],
-            person_ids: &HashMap<&str, i64>,
+            person_ids: &IdMap<&str, i64>,
             ids: impl Fn(&T) -> (&str, &str),
         ) -> Result<Vec<(i64, &'r T)>> {
             let mut v = rows
@@ -544,7 +544,7 @@ impl<'a> CdmBuilder<'a> {
             span.add(p, c.onset_date);
             condition.push(
                 &at,
-                vec![
+                &[
                     int(self.next_chronic),
                     int(p),
                     int(vocab.standard(source)),
@@ -567,7 +567,7 @@ impl<'a> CdmBuilder<'a> {
             let source = vocab.concept("ICD10CM", &e.reason_code);
             condition.push(
                 &at,
-                vec![
+                &[
                     int(self.next_principal),
                     int(*p),
                     int(vocab.standard(source)),
@@ -607,7 +607,7 @@ impl<'a> CdmBuilder<'a> {
             span.add(p, day);
             drug.push(
                 &at,
-                vec![
+                &[
                     int(self.next_drug),
                     int(p),
                     int(vocab.standard(source)),
@@ -655,7 +655,7 @@ impl<'a> CdmBuilder<'a> {
             span.add(p, o.time.date());
             meas.push(
                 &at,
-                vec![
+                &[
                     int(self.next_measurement),
                     int(p),
                     int(vocab.standard(concept)),
@@ -709,7 +709,7 @@ impl<'a> CdmBuilder<'a> {
             span.add(p, n.time.date());
             note.push(
                 &at,
-                vec![
+                &[
                     int(self.next_note),
                     int(p),
                     Value::Date(n.time.date()),
@@ -718,7 +718,7 @@ impl<'a> CdmBuilder<'a> {
                     int(0),
                     Value::text("Discharge summary"),
                     // required: an empty note is kept as an empty text
-                    Value::Text(n.text.clone()),
+                    Value::Text(&n.text),
                     int(0),
                     int(0),
                     opt_int(visit_of(Some(&n.encounter_id))?),
@@ -740,7 +740,7 @@ impl<'a> CdmBuilder<'a> {
         for (p, (start, end)) in span.0.iter() {
             period.push(
                 &at,
-                vec![
+                &[
                     int(self.next_period),
                     int(*p),
                     Value::Date(*start),
@@ -820,10 +820,9 @@ mod tests {
         parse_datetime(s).unwrap()
     }
 
-    fn cell<'a>(cdm: &'a Cdm, table: &str, row: usize, col: &str) -> &'a Value {
+    fn cell<'a>(cdm: &'a Cdm, table: &str, row: usize, col: &str) -> Value<'a> {
         let t = cdm.table(table).unwrap();
-        let i = t.columns(&[col]).unwrap()[0];
-        &t.rows[row][i]
+        t.value(row, t.column(col).unwrap())
     }
 
     #[test]
@@ -910,56 +909,56 @@ mod tests {
         // the open stay ends on the extraction date, its end time unknown
         assert_eq!(
             cell(&cdm, "visit_occurrence", 1, "visit_end_date"),
-            &d("2023-03-10")
+            d("2023-03-10")
         );
         assert_eq!(
             cell(&cdm, "visit_occurrence", 1, "visit_end_datetime"),
-            &Value::Null
+            Value::Null
         );
         assert_eq!(
             cell(&cdm, "visit_occurrence", 1, "preceding_visit_occurrence_id"),
-            &Value::Int(1)
+            Value::Int(1)
         );
         // principal diagnoses: I10 maps to SNOMED, J18.9 is not in the subset
-        let cond = |row, col| cell(&cdm, "condition_occurrence", row, col).clone();
+        let cond = |row, col| cell(&cdm, "condition_occurrence", row, col);
         assert_eq!(cond(0, "condition_concept_id"), Value::Int(320128));
         assert_eq!(cond(0, "condition_source_concept_id"), Value::Int(35207668));
         assert_eq!(cond(1, "condition_concept_id"), Value::Int(0));
         assert_eq!(cond(1, "condition_source_value"), Value::text("J18.9"));
         // a local code: the standard concept from LOINC, the source kept
-        let m = |col| cell(&cdm, "measurement", 0, col).clone();
+        let m = |col| cell(&cdm, "measurement", 0, col);
         assert_eq!(m("measurement_concept_id"), Value::Int(3004501));
         assert_eq!(m("measurement_source_value"), Value::text("GLU"));
         assert_eq!(m("measurement_source_concept_id"), Value::Int(0));
         assert_eq!(m("unit_concept_id"), Value::Int(8840));
         assert_eq!(m("unit_source_concept_id"), Value::Int(8753));
         // race "Other" has no standard concept; the text is kept
-        assert_eq!(cell(&cdm, "person", 0, "race_concept_id"), &Value::Int(0));
+        assert_eq!(cell(&cdm, "person", 0, "race_concept_id"), Value::Int(0));
         assert_eq!(
             cell(&cdm, "person", 0, "race_source_value"),
-            &Value::text("Other")
+            Value::text("Other")
         );
         // the observation period spans the first to the last record
         assert_eq!(
             cell(&cdm, "observation_period", 0, "observation_period_end_date"),
-            &d("2023-03-10")
+            d("2023-03-10")
         );
         // no identifier anywhere in the CDM; all of them beside it
         let banned = ["MRN-9", "Ann", "Lee", "1 Main St", "Springfield", "62704"];
         for table in &cdm.tables {
-            for row in &table.rows {
-                for v in row {
-                    if let Value::Text(s) = v {
-                        assert!(!banned.contains(&s.as_str()), "{}: {s}", table.name);
+            for row in 0..table.len() {
+                for col in 0..table.fields.len() {
+                    if let Value::Text(s) = table.value(row, col) {
+                        assert!(!banned.contains(&s), "{}: {s}", table.name);
                     }
                 }
             }
         }
-        assert_eq!(cell(&cdm, "location", 0, "zip"), &Value::text("627"));
+        assert_eq!(cell(&cdm, "location", 0, "zip"), Value::text("627"));
         assert_eq!(cdm.identifiers.rows[0][9], Cell::Text("62704".into()));
         assert_eq!(
             cell(&cdm, "person", 0, "person_source_value"),
-            &Value::text("P2")
+            Value::text("P2")
         );
     }
 

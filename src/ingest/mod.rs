@@ -29,7 +29,6 @@ pub mod omop_like;
 pub mod pipeline;
 pub mod quality;
 pub mod raw;
-pub mod row_pool;
 pub mod source;
 pub mod spill;
 pub mod text_fields;

@@ -7,10 +7,9 @@
 //! to itself, as in Athena). A code the subset lacks gives 0, the CDM's "No
 //! matching concept", and the writer keeps the code in the source value.
 
-use std::collections::HashMap;
-
 use super::cdm_table::{CdmTable, Spec, Value};
 use crate::error::Result;
+use crate::hashing::IdMap;
 
 /// The subset's files, embedded, with the CDM table each one fills.
 pub const FILES: [(&str, &str, &str); 6] = [
@@ -49,10 +48,11 @@ pub const FILES: [(&str, &str, &str); 6] = [
 /// The vocabulary tables and the look-ups the writer needs.
 pub struct Vocabulary {
     pub tables: Vec<CdmTable>,
-    /// vocabulary -> code -> concept (nested, so a look-up allocates nothing)
-    by_code: HashMap<String, HashMap<String, i64>>,
-    standard: HashMap<i64, bool>,
-    maps_to: HashMap<i64, i64>,
+    /// vocabulary -> code -> concept (nested, so a look-up allocates nothing;
+    /// hashed with `Fx`, a look-up for every cell of a concept id)
+    by_code: IdMap<String, IdMap<String, i64>>,
+    standard: IdMap<i64, bool>,
+    maps_to: IdMap<i64, i64>,
 }
 
 impl Vocabulary {
@@ -66,41 +66,47 @@ impl Vocabulary {
         }
         let mut v = Vocabulary {
             tables,
-            by_code: HashMap::new(),
-            standard: HashMap::new(),
-            maps_to: HashMap::new(),
+            by_code: IdMap::default(),
+            standard: IdMap::default(),
+            maps_to: IdMap::default(),
         };
-        let text = |row: &Vec<Value>, i: usize| match &row[i] {
-            Value::Text(s) => s.clone(),
+        let text = |t: &CdmTable, row: usize, col: usize| match t.value(row, col) {
+            Value::Text(s) => s.to_string(),
             _ => String::new(),
         };
-        let int = |row: &Vec<Value>, i: usize| match row[i] {
+        let int = |t: &CdmTable, row: usize, col: usize| match t.value(row, col) {
             Value::Int(x) => x,
             _ => 0,
         };
         let concept = &v.tables[0];
-        let c = concept.columns(&[
+        let c = [
             "concept_id",
             "vocabulary_id",
             "concept_code",
             "standard_concept",
-        ])?;
-        let mut by_code: HashMap<String, HashMap<String, i64>> = HashMap::new();
-        let mut standard = HashMap::new();
-        for row in &concept.rows {
-            let id = int(row, c[0]);
+        ]
+        .iter()
+        .map(|n| concept.column(n))
+        .collect::<Result<Vec<_>>>()?;
+        let mut by_code: IdMap<String, IdMap<String, i64>> = IdMap::default();
+        let mut standard = IdMap::default();
+        for row in 0..concept.len() {
+            let id = int(concept, row, c[0]);
             by_code
-                .entry(text(row, c[1]))
+                .entry(text(concept, row, c[1]))
                 .or_default()
-                .insert(text(row, c[2]), id);
-            standard.insert(id, text(row, c[3]) == "S");
+                .insert(text(concept, row, c[2]), id);
+            standard.insert(id, text(concept, row, c[3]) == "S");
         }
         let rel = &v.tables[1];
-        let r = rel.columns(&["concept_id_1", "concept_id_2", "relationship_id"])?;
-        let mut maps_to = HashMap::new();
-        for row in &rel.rows {
-            if text(row, r[2]) == "Maps to" {
-                maps_to.insert(int(row, r[0]), int(row, r[1]));
+        let r = ["concept_id_1", "concept_id_2", "relationship_id"]
+            .iter()
+            .map(|n| rel.column(n))
+            .collect::<Result<Vec<_>>>()?;
+        let mut maps_to = IdMap::default();
+        for row in 0..rel.len() {
+            if text(rel, row, r[2]) == "Maps to" {
+                maps_to.insert(int(rel, row, r[0]), int(rel, row, r[1]));
             }
         }
         v.by_code = by_code;
