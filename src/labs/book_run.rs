@@ -544,6 +544,21 @@ impl Shell {
             .stdout(fs::File::create(&stdout).at(&stdout)?)
             .stderr(fs::File::create(&stderr).at(&stderr)?)
             .process_group(0);
+        // Ctrl-C as a terminal delivers it, whatever the runner inherited:
+        // a script started in the background (`cmd &` in a shell without
+        // job control, as CI scripts and `nohup` wrappers do) runs with
+        // SIGINT ignored, a chapter's bash would inherit that, and a shell
+        // cannot trap or undo a signal ignored when it started, so the
+        // background commands it stops would never see their Ctrl-C.
+        // SAFETY: between fork and exec only async-signal-safe calls may
+        // run; `signal` is one, and the closure touches nothing else.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::signal(libc::SIGINT, libc::SIG_DFL);
+                libc::signal(libc::SIGQUIT, libc::SIG_DFL);
+                Ok(())
+            });
+        }
         // A learner's fresh terminal: none of the runner's own settings.
         for (key, _) in std::env::vars_os() {
             if key.to_string_lossy().starts_with("CARELAB_") {

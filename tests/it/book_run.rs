@@ -313,6 +313,44 @@ fn run_labs_verb_reports_a_failing_chapter_and_exits_1() {
 }
 
 #[test]
+fn ctrl_c_reaches_background_commands_when_the_runner_ignores_it() {
+    // Started from a script in the background (CI, nohup), the runner
+    // itself ignores SIGINT; the chapter's shell must not inherit that,
+    // or the server below would outlive its Ctrl-C and write late.txt.
+    let dir = tempfile::tempdir().unwrap();
+    let book = dir.path().join("book");
+    fs::create_dir_all(book.join("src/labs")).unwrap();
+    fs::write(
+        book.join("src/labs/00-setup.md"),
+        r#"# Lab
+
+<!-- run: background until ready -->
+```sh
+sh -c 'echo ready >&2; sleep 10; touch late.txt'
+```
+
+<!-- run: stop -->
+```sh
+test ! -e late.txt
+```
+"#,
+    )
+    .unwrap();
+    let out = std::process::Command::new("sh")
+        .args([
+            "-c",
+            r#"trap '' INT; exec "$0" --json book run-labs --dir "$1""#,
+            env!("CARGO_BIN_EXE_carelab"),
+        ])
+        .arg(&book)
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["failed"], 0, "{report}");
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+}
+
+#[test]
 fn lab_show_leaves_the_run_notes_out() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_carelab"))
         .args(["lab", "show", "9"])
