@@ -279,16 +279,21 @@ fn a_command_that_hangs_times_out() {
     assert!(started.elapsed() < Duration::from_secs(10));
 }
 
-#[test]
-fn run_labs_verb_reports_a_failing_chapter_and_exits_1() {
+/// A book folder whose one lab chapter, `00-setup`, is `text`, in a
+/// temporary folder that lives as long as the first value.
+fn book_of_one_chapter(text: &str) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let book = dir.path().join("book");
     fs::create_dir_all(book.join("src/labs")).unwrap();
-    fs::write(
-        book.join("src/labs/00-setup.md"),
+    fs::write(book.join("src/labs/00-setup.md"), text).unwrap();
+    (dir, book)
+}
+
+#[test]
+fn run_labs_verb_reports_a_failing_chapter_and_exits_1() {
+    let (_dir, book) = book_of_one_chapter(
         "# Lab\n\n```sh\ncarelab doctor --workspace . --json > doctor.json\ncarelab lab chek 0\n```\n",
-    )
-    .unwrap();
+    );
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_carelab"))
         .args(["--json", "book", "run-labs", "--dir"])
         .arg(&book)
@@ -317,11 +322,7 @@ fn ctrl_c_reaches_background_commands_when_the_runner_ignores_it() {
     // Started from a script in the background (CI, nohup), the runner
     // itself ignores SIGINT; the chapter's shell must not inherit that,
     // or the server below would outlive its Ctrl-C and write late.txt.
-    let dir = tempfile::tempdir().unwrap();
-    let book = dir.path().join("book");
-    fs::create_dir_all(book.join("src/labs")).unwrap();
-    fs::write(
-        book.join("src/labs/00-setup.md"),
+    let (_dir, book) = book_of_one_chapter(
         r#"# Lab
 
 <!-- run: background until ready -->
@@ -334,8 +335,7 @@ sh -c 'echo ready >&2; sleep 10; touch late.txt'
 test ! -e late.txt
 ```
 "#,
-    )
-    .unwrap();
+    );
     let out = std::process::Command::new("sh")
         .args([
             "-c",
