@@ -11,7 +11,8 @@ What it does, in one DuckDB database file (`cdm.duckdb`):
   record whose id came earlier (duplicates: the first one is kept) and one
   whose patient, or encounter, does not exist or is another patient's
   (anti-joins). Every quarantined record is counted by reason and written
-  to `quarantine/csv.csv`;
+  to `quarantine/csv.csv` with the field, what it held and the whole
+  record (as JSON);
 - builds the OMOP CDM v5.4 tables CareLab fills, created from OHDSI's
   field-level specification (`datasets/omop-cdm-v5.4/`: column names,
   types, NOT NULL for required fields, primary keys): person,
@@ -159,7 +160,7 @@ def load(db, data: str) -> dict:
     """The six CSV files, typed and checked; returns the quarantine counts."""
     db.execute(
         "CREATE TABLE quarantine (reason VARCHAR, source VARCHAR, \"table\" VARCHAR, "
-        "record_id VARCHAR, field VARCHAR, found VARCHAR)"
+        "record_id VARCHAR, field VARCHAR, found VARCHAR, record VARCHAR)"
     )
     for table, (key, typed, refs) in INPUTS.items():
         path = os.path.join(data, f"{table}.csv").replace("'", "''")
@@ -170,8 +171,8 @@ def load(db, data: str) -> dict:
         # a field that does not parse: the record waits in quarantine
         for col, ty in typed.items():
             db.execute(
-                f"INSERT INTO quarantine SELECT 'unparseable {ty.lower()}', '{SOURCE}', "
-                f"'{table}', {key}, '{col}', {col} FROM raw_{table} "
+                f"INSERT INTO quarantine SELECT 'not a {ty.lower()}', '{SOURCE}', "
+                f"'{table}', {key}, '{col}', {col}, to_json(r) FROM raw_{table} r "
                 f"WHERE trim(coalesce({col}, '')) <> '' AND try_cast({col} AS {ty}) IS NULL"
             )
         casts = ", ".join(f"try_cast({c} AS {t}) AS {c}" for c, t in typed.items())
@@ -186,29 +187,33 @@ def load(db, data: str) -> dict:
         )
         db.execute(
             f"INSERT INTO quarantine SELECT 'duplicate id', '{SOURCE}', '{table}', {key}, "
-            f"'{key}', {key} FROM seen_{table} WHERE nth > 1"
+            f"'{key}', {key}, to_json(t) FROM seen_{table} t WHERE nth > 1"
         )
-        # references: the patient exists; the encounter exists and is this patient's
+        # references: the patient exists; the encounter exists and is this
+        # patient's. A record is quarantined for the first one it fails.
         conds = []
         for col, target, optional in refs:
+            blank = f"coalesce(t.{col}, '') = '' OR " if optional else ""
             if target == "patients":
-                ok = f"EXISTS (SELECT 1 FROM patients p WHERE p.patient_id = t.{col})"
+                conds.append((col, "no patient with this id", f"({blank}EXISTS (SELECT 1 "
+                              f"FROM patients p WHERE p.patient_id = t.{col}))"))
             else:
-                ok = (f"EXISTS (SELECT 1 FROM encounters e WHERE e.encounter_id = t.{col} "
-                      "AND e.patient_id = t.patient_id)")
-            if optional:
-                ok = f"(coalesce(t.{col}, '') = '' OR {ok})"
-            conds.append((col, target, ok))
-        where = " AND ".join(ok for _, _, ok in conds) or "true"
+                conds.append((col, "no encounter with this id", f"({blank}EXISTS (SELECT 1 "
+                              f"FROM encounters e WHERE e.encounter_id = t.{col}))"))
+                conds.append((col, "the encounter belongs to another patient",
+                              f"({blank}EXISTS (SELECT 1 FROM encounters e WHERE "
+                              f"e.encounter_id = t.{col} AND e.patient_id = t.patient_id))"))
+        for i, (col, reason, ok) in enumerate(conds):
+            passed = "".join(f" AND {c[2]}" for c in conds[:i])
+            db.execute(
+                f"INSERT INTO quarantine SELECT '{reason}', '{SOURCE}', '{table}', t.{key}, "
+                f"'{col}', t.{col}, to_json(t) FROM seen_{table} t WHERE t.nth = 1{passed} AND NOT {ok}"
+            )
+        where = "".join(f" AND {c[2]}" for c in conds)
         db.execute(
             f"CREATE TABLE {table} AS SELECT * EXCLUDE (nth) FROM seen_{table} t "
-            f"WHERE nth = 1 AND {where}"
+            f"WHERE nth = 1{where}"
         )
-        for col, target, ok in conds:
-            db.execute(
-                f"INSERT INTO quarantine SELECT 'unknown {target[:-1]}', '{SOURCE}', '{table}', "
-                f"t.{key}, '{col}', t.{col} FROM seen_{table} t WHERE t.nth = 1 AND NOT {ok}"
-            )
         db.execute(f"DROP TABLE raw_{table}")
         db.execute(f"DROP TABLE seen_{table}")
     return dict(db.execute("SELECT reason, count(*) FROM quarantine GROUP BY ALL").fetchall())
