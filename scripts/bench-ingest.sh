@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# `carelab ingest --csv` beside DuckDB doing a load-and-transform of the same
-# files in the same run, each under /usr/bin/time -v: wall time and peak RSS
-# of both, and the ratios. Usage:
+# `carelab ingest --csv` beside two DuckDB peers on the same files in the same
+# run, each under /usr/bin/time -v: the floor (scripts/bench-ingest-duckdb.py:
+# load the six CSV files, build one stay table) and the equivalent
+# (scripts/bench-ingest-duckdb-cdm.py: the same outputs as ingest but for
+# linkage: quarantine, CDM v5.4 tables with keys, identifiers, OMOP-like and
+# analysis tables, data-quality checks). Prints wall time and peak RSS of
+# each, and ingest's ratios to both. Usage:
 #   PEERS_VENV=DIR scripts/bench-ingest.sh [PATIENTS]   (default 20000)
 # DuckDB comes from $PEERS_PY, else $PEERS_VENV/bin/python (the peers venv,
 # ../shared/peers/setup.sh, default ~/.cache/carelab-peers), else python3; a
@@ -9,6 +13,8 @@
 # install duckdb). CareLab is $CARELAB (default: the release build, made if
 # missing). Extra ingest flags: $INGEST_ARGS (e.g. "--memory-limit 1024").
 # Work files go under $BENCH_DIR (default /tmp) and are removed at the end.
+# COMPARE=1 then compares ingest's outputs with the equivalent peer's, table
+# by table (not timed; scripts/bench-ingest-duckdb-cdm.py --compare).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 patients="${1:-20000}"
@@ -43,6 +49,9 @@ trap 'rm -rf "$dir"' EXIT
   >/dev/null 2>"$dir/carelab.time"
 /usr/bin/time -v "$py" scripts/bench-ingest-duckdb.py "$dir/data" "$dir/duckdb" \
   >"$dir/duckdb.out" 2>"$dir/duckdb.time"
+rm -rf "$dir/duckdb"
+/usr/bin/time -v "$py" scripts/bench-ingest-duckdb-cdm.py "$dir/data" "$dir/duckdb-cdm" \
+  >"$dir/duckdb-cdm.out" 2>"$dir/duckdb-cdm.time"
 
 # wall seconds ([h:]m:ss.ss) and peak RSS (MB) from a time -v report
 wall() {
@@ -51,13 +60,17 @@ wall() {
 }
 rss() { awk '/Maximum resident set size/ { printf "%.0f", $NF / 1024 }' "$1"; }
 ct="$(wall "$dir/carelab.time")"; cr="$(rss "$dir/carelab.time")"
-dt="$(wall "$dir/duckdb.time")"; dr="$(rss "$dir/duckdb.time")"
 input_mb="$(du -sm "$dir/data" | cut -f1)"
 echo "$patients patients, ${input_mb} MB of CSV"
-printf '%-10s %10s %14s\n' "" "wall s" "peak RSS MB"
-printf '%-10s %10s %14s\n' "carelab" "$ct" "$cr"
-printf '%-10s %10s %14s\n' "duckdb" "$dt" "$dr"
-printf '%-10s %10s %14s\n' "ratio" \
-  "$(awk "BEGIN { printf \"%.2fx\", $ct / $dt }")" \
-  "$(awk "BEGIN { printf \"%.2fx\", $cr / $dr }")"
-echo "duckdb: $(cat "$dir/duckdb.out")"
+printf '%-12s %10s %14s %22s\n' "" "wall s" "peak RSS MB" "carelab / it: time, RSS"
+printf '%-12s %10s %14s\n' "carelab" "$ct" "$cr"
+for peer in duckdb duckdb-cdm; do
+  t="$(wall "$dir/$peer.time")"; r="$(rss "$dir/$peer.time")"
+  printf '%-12s %10s %14s %22s\n' "$peer" "$t" "$r" \
+    "$(awk "BEGIN { printf \"%.2fx, %.2fx\", $ct / $t, $cr / $r }")"
+done
+echo "duckdb (floor): $(cat "$dir/duckdb.out")"
+echo "duckdb-cdm (equivalent): $(cat "$dir/duckdb-cdm.out")"
+if [[ -n "${COMPARE:-}" ]]; then
+  "$py" scripts/bench-ingest-duckdb-cdm.py --compare "$dir/carelab" "$dir/duckdb-cdm"
+fi
