@@ -119,7 +119,7 @@ INPUTS = {
 }
 
 
-# Typed fields whose text is kept too, as `<column>_text`: a source value.
+# Typed fields kept as text (a source value) and checked, cast where used.
 KEEP_TEXT = {"observations": ["value"]}
 
 
@@ -157,65 +157,72 @@ def create_cdm(db, fields) -> None:
 
 
 def load(db, data: str) -> dict:
-    """The six CSV files, typed and checked; returns the quarantine counts."""
+    """The six CSV files, typed and checked, as temporary tables named after
+    them; returns the quarantine counts by reason."""
     db.execute(
         "CREATE TABLE quarantine (reason VARCHAR, source VARCHAR, \"table\" VARCHAR, "
-        "record_id VARCHAR, field VARCHAR, found VARCHAR, record VARCHAR)"
+        "location VARCHAR, field VARCHAR, found VARCHAR, record VARCHAR)"
     )
+
+    def quarantine(table, reason, location, field, found, record, rows):
+        db.execute(f"INSERT INTO quarantine SELECT '{reason}', '{SOURCE}', '{table}', "
+                   f"{location}, '{field}', {found}, {record} FROM {rows}")
+
     for table, (key, typed, refs) in INPUTS.items():
-        path = os.path.join(data, f"{table}.csv").replace("'", "''")
+        path = os.path.join(data, f"{table}.csv")
+        with open(path, newline="", encoding="utf-8") as f:
+            header = next(csv.reader(f))
+        # the reader types the fields; a row that does not parse (a field, or
+        # the row's shape) goes to DuckDB's rejects table, with its line
+        kept = KEEP_TEXT.get(table, [])
+        columns = ", ".join(
+            f"'{c}': '{'VARCHAR' if c in kept else typed.get(c, 'VARCHAR')}'" for c in header)
         db.execute(
-            f"CREATE TEMP TABLE raw_{table} AS SELECT * FROM "
-            f"read_csv('{path}', header = true, all_varchar = true)"
+            f"CREATE TEMP TABLE {table} AS SELECT * FROM read_csv('{path.replace(chr(39), 2 * chr(39))}', "
+            f"header = true, columns = {{{columns}}}, store_rejects = true, "
+            f"rejects_table = 'rejects_{table}', rejects_scan = 'scans_{table}')"
         )
-        # a field that does not parse: the record waits in quarantine
-        for col, ty in typed.items():
-            db.execute(
-                f"INSERT INTO quarantine SELECT 'not a {ty.lower()}', '{SOURCE}', "
-                f"'{table}', {key}, '{col}', {col}, to_json(r) FROM raw_{table} r "
-                f"WHERE trim(coalesce({col}, '')) <> '' AND try_cast({col} AS {ty}) IS NULL"
-            )
-        casts = ", ".join(f"try_cast({c} AS {t}) AS {c}" for c, t in typed.items())
-        texts = "".join(f"{c} AS {c}_text, " for c in KEEP_TEXT.get(table, []))
-        # the first record of each id; later ones with the same id are duplicates
-        db.execute(
-            f"""CREATE TEMP TABLE seen_{table} AS
-            SELECT * REPLACE ({casts}), {texts}row_number() OVER (PARTITION BY {key} ORDER BY rowid) AS nth
-            FROM raw_{table} r
-            WHERE NOT EXISTS (SELECT 1 FROM quarantine q WHERE q."table" = '{table}'
-                              AND q.record_id = r.{key})"""
-        )
-        db.execute(
-            f"INSERT INTO quarantine SELECT 'duplicate id', '{SOURCE}', '{table}', {key}, "
-            f"'{key}', {key}, to_json(t) FROM seen_{table} t WHERE nth > 1"
-        )
-        # references: the patient exists; the encounter exists and is this
-        # patient's. A record is quarantined for the first one it fails.
-        conds = []
+        quarantine(table, "' || lower(error_type) || ': ' || error_message || '",
+                   f"'{table}.csv line ' || line", "' || column_name || '", "NULL", "csv_line",
+                   f"rejects_{table}")
+        # a field kept as text (a source value) that must still be a number
+        for c in kept:
+            bad = f"coalesce({c}, '') <> '' AND try_cast({c} AS {typed[c]}) IS NULL"
+            quarantine(table, f"not a {typed[c].lower()}", key, c, c, "to_json(t)",
+                       f"{table} t WHERE {bad}")
+            db.execute(f"DELETE FROM {table} WHERE {bad}")
+        # duplicates: the first record of an id is kept (an aggregate finds
+        # the ids; only their records are ranked)
+        db.execute(f"CREATE TEMP TABLE dup AS SELECT {key} FROM {table} GROUP BY {key} "
+                   "HAVING count(*) > 1")
+        if db.execute("SELECT count(*) FROM dup").fetchone()[0]:
+            later = (f"(SELECT rowid AS r FROM (SELECT rowid, row_number() OVER "
+                     f"(PARTITION BY {key} ORDER BY rowid) AS nth FROM {table} "
+                     f"WHERE {key} IN (SELECT {key} FROM dup)) WHERE nth > 1)")
+            quarantine(table, "a record with this id came earlier", key, key, key,
+                       "to_json(t)", f"{table} t WHERE rowid IN {later}")
+            db.execute(f"DELETE FROM {table} WHERE rowid IN {later}")
+        db.execute("DROP TABLE dup")
+        # references (anti-joins): the patient exists; the encounter exists
+        # and is this patient's; a record is quarantined for the first it fails
         for col, target, optional in refs:
             blank = f"coalesce(t.{col}, '') = '' OR " if optional else ""
             if target == "patients":
-                conds.append((col, "no patient with this id", f"({blank}EXISTS (SELECT 1 "
-                              f"FROM patients p WHERE p.patient_id = t.{col}))"))
+                checks = [("no patient with this id",
+                           f"patients p WHERE p.patient_id = t.{col}")]
             else:
-                conds.append((col, "no encounter with this id", f"({blank}EXISTS (SELECT 1 "
-                              f"FROM encounters e WHERE e.encounter_id = t.{col}))"))
-                conds.append((col, "the encounter belongs to another patient",
-                              f"({blank}EXISTS (SELECT 1 FROM encounters e WHERE "
-                              f"e.encounter_id = t.{col} AND e.patient_id = t.patient_id))"))
-        for i, (col, reason, ok) in enumerate(conds):
-            passed = "".join(f" AND {c[2]}" for c in conds[:i])
-            db.execute(
-                f"INSERT INTO quarantine SELECT '{reason}', '{SOURCE}', '{table}', t.{key}, "
-                f"'{col}', t.{col}, to_json(t) FROM seen_{table} t WHERE t.nth = 1{passed} AND NOT {ok}"
-            )
-        where = "".join(f" AND {c[2]}" for c in conds)
-        db.execute(
-            f"CREATE TABLE {table} AS SELECT * EXCLUDE (nth) FROM seen_{table} t "
-            f"WHERE nth = 1{where}"
-        )
-        db.execute(f"DROP TABLE raw_{table}")
-        db.execute(f"DROP TABLE seen_{table}")
+                checks = [("no encounter with this id",
+                           f"encounters e WHERE e.encounter_id = t.{col}"),
+                          ("the encounter belongs to another patient",
+                           f"encounters e WHERE e.encounter_id = t.{col} "
+                           "AND e.patient_id = t.patient_id")]
+            for reason, target_rows in checks:
+                bad = f"NOT ({blank}EXISTS (SELECT 1 FROM {target_rows}))"
+                quarantine(table, reason, f"t.{key}", col, f"t.{col}", "to_json(t)",
+                           f"{table} t WHERE {bad}")
+                if db.execute(f"SELECT count(*) FROM quarantine WHERE \"table\" = '{table}' "
+                              f"AND reason = '{reason}'").fetchone()[0]:
+                    db.execute(f"DELETE FROM {table} t WHERE {bad}")
     return dict(db.execute("SELECT reason, count(*) FROM quarantine GROUP BY ALL").fetchall())
 
 
@@ -240,7 +247,9 @@ def load_vocabulary(db) -> None:
 
 
 def build_cdm(db) -> None:
-    """The CDM rows from the clean records, numbered as CareLab numbers them."""
+    """The CDM rows from the clean records, numbered as CareLab numbers them
+    (the rows of the large tables are stored as they come, not sorted: the
+    ids, not the row order, are what the CDM defines)."""
     # end of the data: the latest admission (CareLab's default data_end)
     db.execute("CREATE TEMP TABLE data_end AS SELECT max(admit_time) AS t FROM encounters")
     db.execute("CREATE TEMP TABLE mrn AS SELECT DISTINCT trim(mrn) AS mrn FROM patients "
@@ -344,7 +353,7 @@ def build_cdm(db) -> None:
         JOIN pid i USING (patient_id)
         LEFT JOIN vid v ON v.encounter_id = c.encounter_id
         LEFT JOIN code m ON m.vocabulary = 'ICD10CM' AND m.code = trim(c.code)
-        ORDER BY 1"""
+        """
     )
     db.execute(
         f"""INSERT INTO condition_occurrence BY NAME
@@ -363,7 +372,7 @@ def build_cdm(db) -> None:
         JOIN visit_occurrence v USING (visit_occurrence_id)
         LEFT JOIN code m ON m.vocabulary = 'ICD10CM' AND m.code = trim(e.reason_code)
         WHERE trim(coalesce(e.reason_code, '')) <> ''
-        ORDER BY 1"""
+        """
     )
     db.execute(
         f"""INSERT INTO drug_exposure BY NAME
@@ -378,7 +387,7 @@ def build_cdm(db) -> None:
         JOIN pid i USING (patient_id)
         LEFT JOIN vid v ON v.encounter_id = d.encounter_id
         LEFT JOIN code m ON m.vocabulary = 'RxNorm' AND m.code = trim(d.rxnorm)
-        ORDER BY 1"""
+        """
     )
     db.execute(
         f"""INSERT INTO measurement BY NAME
@@ -388,20 +397,20 @@ def build_cdm(db) -> None:
                    AS measurement_concept_id,
                o.time::DATE AS measurement_date, o.time AS measurement_datetime,
                {EHR} AS measurement_type_concept_id,
-               CASE WHEN isfinite(o.value) THEN o.value END AS value_as_number,
+               CASE WHEN isfinite(o.value::DOUBLE) THEN o.value::DOUBLE END AS value_as_number,
                CASE WHEN trim(coalesce(o.unit, '')) <> '' THEN coalesce(u.source, 0) END
                    AS unit_concept_id,
                v.visit_occurrence_id,
                trim(o.code) AS measurement_source_value,
                coalesce(m.source, 0) AS measurement_source_concept_id,
                o.unit AS unit_source_value, coalesce(u.source, 0) AS unit_source_concept_id,
-               o.value_text AS value_source_value
+               o.value AS value_source_value
         FROM observations o
         JOIN pid i USING (patient_id)
         LEFT JOIN vid v ON v.encounter_id = o.encounter_id
         LEFT JOIN code m ON m.vocabulary = 'LOINC' AND m.code = trim(o.code)
         LEFT JOIN code u ON u.vocabulary = 'UCUM' AND u.code = trim(o.unit)
-        ORDER BY 1"""
+        """
     )
     db.execute(
         f"""INSERT INTO note BY NAME
@@ -415,7 +424,7 @@ def build_cdm(db) -> None:
         FROM notes n
         JOIN pid i USING (patient_id)
         LEFT JOIN vid v ON v.encounter_id = n.encounter_id
-        ORDER BY 1"""
+        """
     )
     # observation_period: each person's first to last record
     db.execute(
@@ -449,9 +458,10 @@ def build_cdm(db) -> None:
 
 
 def build_identifiers(db) -> None:
-    """What the CDM must not hold, keyed by person_id."""
+    """What the CDM must not hold, keyed by person_id (a view: it is written
+    out, not kept in the database)."""
     db.execute(
-        """CREATE TABLE identifiers AS
+        """CREATE TEMP VIEW identifiers AS
         SELECT i.person_id, p.patient_id AS person_source_value, p.mrn, p.given_name,
                p.family_name, p.birth_date::VARCHAR AS birth_date, p.address_line, p.city,
                p.state, p.zip, p.phone, p.email, p.ssn
@@ -460,58 +470,60 @@ def build_identifiers(db) -> None:
 
 
 def build_omop_like(db) -> None:
-    """The OMOP-like tables CareLab writes under omop/: text ids, codes."""
+    """The OMOP-like tables CareLab writes under omop/: text ids, codes
+    (views: written out, not kept in the database; rows in the order of
+    the source files)."""
     src = f"'{SOURCE}' AS source"
     db.execute(
-        f"""CREATE TABLE omop_person AS
+        f"""CREATE TEMP VIEW omop_person AS
         SELECT patient_id AS person_id, mrn AS person_source_value, sex AS gender_source_value,
                year(birth_date) AS year_of_birth, month(birth_date) AS month_of_birth,
                day(birth_date) AS day_of_birth, birth_date::TIMESTAMP AS birth_datetime,
                race AS race_source_value, ethnicity AS ethnicity_source_value,
                payer AS payer_source_value, given_name, family_name, address_line, city,
                state, zip, phone, email, ssn, death_date
-        FROM patients ORDER BY patient_id"""
+        FROM patients"""
     )
     db.execute(
-        f"""CREATE TABLE omop_visit_occurrence AS
+        f"""CREATE TEMP VIEW omop_visit_occurrence AS
         SELECT encounter_id AS visit_occurrence_id, patient_id AS person_id,
                class AS visit_source_value, admit_time AS visit_start_datetime,
                discharge_time AS visit_end_datetime, disposition AS discharged_to_source_value,
                reason_code AS reason_source_value, {src}
-        FROM encounters ORDER BY patient_id, encounter_id"""
+        FROM encounters"""
     )
     db.execute(
-        f"""CREATE TABLE omop_condition_occurrence AS
+        f"""CREATE TEMP VIEW omop_condition_occurrence AS
         SELECT condition_id AS condition_occurrence_id, patient_id AS person_id,
                coalesce(encounter_id, '') AS visit_occurrence_id,
                onset_date AS condition_start_date, code AS condition_concept_code,
                display AS condition_source_value, {src}
-        FROM conditions ORDER BY patient_id, condition_id"""
+        FROM conditions"""
     )
     db.execute(
-        f"""CREATE TABLE omop_drug_exposure AS
+        f"""CREATE TEMP VIEW omop_drug_exposure AS
         SELECT medication_id AS drug_exposure_id, patient_id AS person_id,
                encounter_id AS visit_occurrence_id,
                authored_time AS drug_exposure_start_datetime, rxnorm AS drug_concept_code,
                name AS drug_source_value, {src}
-        FROM medications ORDER BY patient_id, medication_id"""
+        FROM medications"""
     )
     db.execute(
-        f"""CREATE TABLE omop_measurement AS
+        f"""CREATE TEMP VIEW omop_measurement AS
         SELECT observation_id AS measurement_id, patient_id AS person_id,
                encounter_id AS visit_occurrence_id, time AS measurement_datetime,
                code AS measurement_concept_code, display AS measurement_concept_name,
-               code AS measurement_source_value, value AS value_as_number,
+               code AS measurement_source_value, value::DOUBLE AS value_as_number,
                unit AS unit_concept_code, unit AS unit_source_value,
-               value_text AS value_source_value, {src},
+               value AS value_source_value, {src},
                '' AS value_as_string, '' AS value_as_concept_code
-        FROM observations ORDER BY patient_id, observation_id"""
+        FROM observations"""
     )
     db.execute(
-        f"""CREATE TABLE omop_note AS
+        f"""CREATE TEMP VIEW omop_note AS
         SELECT note_id, patient_id AS person_id, encounter_id AS visit_occurrence_id,
                time AS note_datetime, coalesce(text, '') AS note_text, {src}
-        FROM notes ORDER BY patient_id, note_id"""
+        FROM notes"""
     )
 
 
@@ -785,23 +797,32 @@ def ingest(data: str, out: str) -> None:
         os.remove(path)
     db = duckdb.connect(path)
     fields = spec_fields()
-    create_cdm(db, fields)
-    quarantined = load(db, data)
-    load_vocabulary(db)
-    build_cdm(db)
-    build_identifiers(db)
-    build_omop_like(db)
-    build_analysis(db)
-    checks = run_checks(db, fields)
-    write_outputs(db, out)
+    phases = {}
+
+    def timed(name, step, *args):
+        t = time.perf_counter()
+        result = step(*args)
+        phases[name] = round(time.perf_counter() - t, 2)
+        return result
+
+    timed("create", create_cdm, db, fields)
+    quarantined = timed("load", load, db, data)
+    timed("vocabulary", load_vocabulary, db)
+    timed("cdm", build_cdm, db)
+    timed("identifiers", build_identifiers, db)
+    timed("omop_like", build_omop_like, db)
+    timed("analysis", build_analysis, db)
+    checks = timed("checks", run_checks, db, fields)
+    timed("write", write_outputs, db, out)
     persons = db.execute("SELECT count(*) FROM person").fetchone()[0]
     with open(os.path.join(out, "quality.json"), "w", encoding="utf-8") as f:
-        json.dump({"quarantined": quarantined, "checks": checks}, f, indent=1, default=str)
+        json.dump({"quarantined": quarantined, "seconds": phases, "checks": checks}, f, indent=1, default=str)
     db.close()
     failed = sum(not c["passed"] for c in checks)
     print(
         f"duckdb-cdm persons={persons} quarantined={sum(quarantined.values())} "
-        f"checks={len(checks)} checks_failed={failed} seconds={time.perf_counter() - start:.2f}"
+        f"checks={len(checks)} checks_failed={failed} seconds={time.perf_counter() - start:.2f} "
+        f"({' '.join(f'{k}={v}' for k, v in phases.items())})"
     )
 
 
