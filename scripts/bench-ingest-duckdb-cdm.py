@@ -52,6 +52,9 @@ holds an MRN as a part: `M0042-V1`; generated CSV ids never do).
     python bench-ingest-duckdb-cdm.py DATA_DIR OUT_DIR
     python bench-ingest-duckdb-cdm.py --compare CARELAB_OUT OUT_DIR
 
+$PEER_MEMORY_LIMIT (e.g. 12GB) sets DuckDB's memory_limit; by default
+DuckDB takes up to 80% of the machine's memory.
+
 The first prints one line: `duckdb-cdm persons=N quarantined=Q
 checks=C checks_failed=F seconds=S`. The second compares a `carelab ingest
 --out CARELAB_OUT` of the same data with this peer's OUT_DIR: every Parquet
@@ -796,6 +799,10 @@ def ingest(data: str, out: str) -> None:
     if os.path.exists(path):
         os.remove(path)
     db = duckdb.connect(path)
+    # DuckDB's own default is 80% of the machine's memory; a shared machine
+    # may ask for less (it then spills to disk beside the database)
+    if os.environ.get("PEER_MEMORY_LIMIT"):
+        db.execute(f"SET memory_limit = '{os.environ['PEER_MEMORY_LIMIT']}'")
     fields = spec_fields()
     phases = {}
 
