@@ -6,11 +6,11 @@ benchmark compares ingest with the same work and not only with the floor
 table).
 
 What it does, in one DuckDB database file (`cdm.duckdb`):
-- loads the six CSV files as text and types every field it uses; a record
-  whose date, time or number does not parse is quarantined, and so is a
-  record whose id came earlier (duplicates: the first one is kept) and one
-  whose patient, or encounter, does not exist or is another patient's
-  (anti-joins). Every quarantined record is counted by reason and written
+- loads the six CSV files into temporary tables, typing dates, times and
+  numbers as it reads them; a row that does not parse goes to DuckDB's
+  rejects table and is quarantined, and so is a record whose id came
+  earlier (duplicates: the first one is kept) and one whose patient, or
+  encounter, does not exist or is another patient's (anti-joins). Every quarantined record is counted by reason and written
   to `quarantine/csv.csv` with the field, what it held and the whole
   record (as JSON);
 - builds the OMOP CDM v5.4 tables CareLab fills, created from OHDSI's
@@ -29,10 +29,10 @@ What it does, in one DuckDB database file (`cdm.duckdb`):
 - the identifiers table (`identifiers.csv` + `.parquet`, keyed by
   person_id), the OMOP-like tables (`omop/<table>.csv` + `.parquet`, the
   columns `carelab ingest` writes) and the analysis table (`analysis.csv` +
-  `.parquet`: the index stays, label and utilisation features of
-  `sql/index_stays.sql`, ported to DuckDB, with the last value of every lab
-  and vital of the stay, its medication orders and the person's chronic
-  conditions, as the floor peer's stay query);
+  `.parquet`, the columns of CareLab's: the index stays, label and
+  utilisation features of `sql/index_stays.sql`, ported to DuckDB, with
+  the other features known at discharge: age, comorbidities, drugs ordered,
+  the last value of every lab and vital of the stay);
 - data-quality checks over the CDM in the spirit of `datasets/omop-dq/`
   (the same checks by name, written for DuckDB; required fields, foreign
   keys and concept domains expanded over the field-level specification),
@@ -41,7 +41,9 @@ What it does, in one DuckDB database file (`cdm.duckdb`):
 What it leaves out: record linkage. It links nothing: every patient row is
 one person (on `baseline` populations that is what linkage finds too), so
 it writes no mpi.csv and no review queue; that is the one part of CareLab's
-work it does not do. It writes no SQLite file: DuckDB's SQLite writer is an
+work it does not do (beside the manifest's checksums and the Markdown
+report). It reads CSV only, and holds its inputs in memory up to DuckDB's
+memory limit, not in a bounded amount. It writes no SQLite file: DuckDB's SQLite writer is an
 extension fetched from the network, and its own database file (with the
 primary keys, as an index each) is the equivalent. It adds none of OHDSI's
 secondary indices (DuckDB scans columns; CareLab adds them for SQLite's
