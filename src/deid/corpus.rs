@@ -185,14 +185,15 @@ pub fn load_notes(dir: &Path) -> Result<Vec<AnnotatedNote>> {
         .collect()
 }
 
-/// A folder's notes for training, refused if the folder is marked held
-/// out (a [`HELD_OUT_MARKER`] file in it) or has no annotated note.
+/// A folder's notes for training or comparing models, refused if the
+/// folder is marked held out (a [`HELD_OUT_MARKER`] file in it) or has no
+/// annotated note.
 pub fn load_training_notes(dir: &Path) -> Result<Vec<AnnotatedNote>> {
     if dir.join(HELD_OUT_MARKER).exists() {
         return Err(Error::usage(format!(
-            "{} is held out (it holds a {HELD_OUT_MARKER} file): its notes only \
-             measure the scrubber and are never training data; train on the \
-             development sets instead",
+            "{} is held out (it holds a {HELD_OUT_MARKER} file): only the test \
+             that scores the scrubber reads it, never to train or compare \
+             models; use the development sets (tests/data/deid-dev*)",
             dir.display()
         )));
     }
