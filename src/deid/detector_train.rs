@@ -6,13 +6,18 @@
 //! employers and facilities, with many date and phone shapes). Each token
 //! is labelled with the kind of the span it lies in, or "no PHI". Training
 //! patients and validation patients are different people (different
-//! indices of the same population); the hand-written corpus in
-//! `tests/data/deid-notes` is never read here.
+//! indices of the same population). Notes written by hand with their PHI
+//! annotated (`--notes DIR`, the development sets in `tests/data/deid-dev*`)
+//! join the generator's, each `notes_weight` times an epoch, so the model
+//! also learns how people write PHI; a folder marked held out (the corpus
+//! in `tests/data/deid-notes`) is refused (see `corpus`).
 //!
 //! The loop is plain candle: gather the embedding rows of a batch's
 //! features, sum them, two layers, cross-entropy, AdamW.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
@@ -20,6 +25,7 @@ use rand::seq::SliceRandom as _;
 use rand::Rng as _;
 use serde::Serialize;
 
+use super::corpus::{score_notes, AnnotatedNote, NotesScore};
 use super::detector::{
     Detector, Featurizer, CLASSES, FEATURES, KINDS, NEIGHBOUR_WORD_SLOTS, OWN_WORD_SLOTS,
 };
@@ -47,6 +53,21 @@ pub struct TrainOptions {
     pub hidden: usize,
     /// Chance that a token's own-word features are hidden in training.
     pub word_dropout: f64,
+    /// Hand-annotated notes trained on beside the generator's.
+    pub notes: Vec<NoteSet>,
+    /// Times each hand-annotated note is seen an epoch (the generator
+    /// writes thousands of notes, a development set some twenty).
+    pub notes_weight: usize,
+    /// Hand-annotated notes the model is measured on after training, beside
+    /// the shipped model (never trained on here unless also in `notes`).
+    pub score: Vec<NoteSet>,
+}
+
+/// The notes of one folder of hand-annotated notes.
+#[derive(Debug, Clone)]
+pub struct NoteSet {
+    pub dir: PathBuf,
+    pub notes: Vec<AnnotatedNote>,
 }
 
 impl Default for TrainOptions {
@@ -62,6 +83,9 @@ impl Default for TrainOptions {
             dim: 16,
             hidden: 32,
             word_dropout: 0.25,
+            notes: Vec::new(),
+            notes_weight: 1,
+            score: Vec::new(),
         }
     }
 }
@@ -69,6 +93,7 @@ impl Default for TrainOptions {
 /// What training did, for the command's output.
 #[derive(Debug, Clone, Serialize)]
 pub struct TrainReport {
+    /// The generator's notes, their tokens and those in PHI.
     pub notes: usize,
     pub tokens: usize,
     pub phi_tokens: usize,
@@ -80,6 +105,23 @@ pub struct TrainReport {
     /// patterns).
     pub validation: BTreeMap<String, KindScore>,
     pub parameters: usize,
+    /// The hand-annotated note sets trained on.
+    pub note_sets: Vec<NoteSetUsed>,
+    /// The trained model on each `score` set, alone and with the rules.
+    pub scored: Vec<NotesScore>,
+    /// The shipped model on the same sets, the same ways.
+    pub scored_shipped: Vec<NotesScore>,
+}
+
+/// One hand-annotated note set in training.
+#[derive(Debug, Clone, Serialize)]
+pub struct NoteSetUsed {
+    pub dir: PathBuf,
+    pub notes: usize,
+    /// Tokens of its notes (once, before the weight) and those in PHI.
+    pub tokens: usize,
+    pub phi_tokens: usize,
+    pub weight: usize,
 }
 
 /// The notes and PHI spans of patients `from..to` of the baseline
@@ -186,21 +228,24 @@ fn chart_text(b: &crate::clinical::PatientBundle, rng: &mut crate::rng::Rng) -> 
     t
 }
 
-/// Token features and labels of notes: the class of a token is the kind of
-/// the PHI span it overlaps, 0 where none does.
-fn examples(notes: &[Note], spans: &[PhiSpan], opts: &TrainOptions) -> (Vec<u32>, Vec<u32>) {
+/// Token features and labels, appended to `x` and `y`: the class of a
+/// token is the kind of the PHI span it overlaps, 0 where none does. A
+/// note is `(id, text)`; the spans are those of the same notes.
+fn examples<'a>(
+    notes: impl IntoIterator<Item = (&'a str, &'a str)>,
+    spans: impl IntoIterator<Item = &'a PhiSpan>,
+    opts: &TrainOptions,
+    rng: &mut rng::Rng,
+    (x, y): (&mut Vec<u32>, &mut Vec<u32>),
+) {
     let mut by_note: BTreeMap<&str, Vec<&PhiSpan>> = BTreeMap::new();
     for s in spans {
         by_note.entry(s.note_id.as_str()).or_default().push(s);
     }
-    let mut rng = rng::stream(opts.seed, "detector-dropout", 0);
-    let (mut x, mut y) = (Vec::new(), Vec::new());
     let mut feats = [0u32; FEATURES];
-    for n in notes {
-        let fz = Featurizer::new(&n.text, opts.buckets);
-        let phi = by_note
-            .get(n.note_id.as_str())
-            .map_or(&[][..], Vec::as_slice);
+    for (id, text) in notes {
+        let fz = Featurizer::new(text, opts.buckets);
+        let phi = by_note.get(id).map_or(&[][..], Vec::as_slice);
         for (i, &(s, e)) in fz.tokens.iter().enumerate() {
             fz.token(i, &mut feats);
             if rng.random_bool(opts.word_dropout) {
@@ -224,7 +269,6 @@ fn examples(notes: &[Note], spans: &[PhiSpan], opts: &TrainOptions) -> (Vec<u32>
             y.push(class as u32);
         }
     }
-    (x, y)
 }
 
 /// Train a detector on generated notes; measure it on other generated patients.
@@ -234,15 +278,59 @@ pub fn train(opts: &TrainOptions, ui: &Ui) -> Result<(Detector, TrainReport)> {
             "train-detector: --patients, --epochs, the batch and the buckets must be at least 1",
         ));
     }
+    if opts.notes_weight == 0 {
+        return Err(Error::usage(
+            "train-detector: --notes-weight must be at least 1",
+        ));
+    }
     let (notes, spans) = generated_notes(opts.seed, 0, opts.patients)?;
-    let (x, y) = examples(&notes, &spans, opts);
-    let rows = y.len();
-    let phi_tokens = y.iter().filter(|c| **c != 0).count();
+    let mut dropout = rng::stream(opts.seed, "detector-dropout", 0);
+    let (mut x, mut y) = (Vec::new(), Vec::new());
+    examples(
+        notes.iter().map(|n| (n.note_id.as_str(), n.text.as_str())),
+        &spans,
+        opts,
+        &mut dropout,
+        (&mut x, &mut y),
+    );
+    let phi_count = |y: &[u32]| y.iter().filter(|c| **c != 0).count();
+    let (generated_tokens, phi_tokens) = (y.len(), phi_count(&y));
     ui.info(format!(
-        "train-detector: {} notes of {} generated patients, {rows} tokens ({phi_tokens} in PHI)",
+        "train-detector: {} notes of {} generated patients, {generated_tokens} tokens ({phi_tokens} in PHI)",
         notes.len(),
-        opts.patients
+        opts.patients,
     ));
+    // each set apart: note ids (file stems) are unique only within a folder
+    let mut note_sets = Vec::new();
+    for set in &opts.notes {
+        let first = y.len();
+        for _ in 0..opts.notes_weight {
+            examples(
+                set.notes.iter().map(|n| (n.id.as_str(), n.text.as_str())),
+                set.notes.iter().flat_map(|n| &n.spans),
+                opts,
+                &mut dropout,
+                (&mut x, &mut y),
+            );
+        }
+        let used = NoteSetUsed {
+            dir: set.dir.clone(),
+            notes: set.notes.len(),
+            tokens: (y.len() - first) / opts.notes_weight,
+            phi_tokens: phi_count(&y[first..]) / opts.notes_weight,
+            weight: opts.notes_weight,
+        };
+        ui.info(format!(
+            "train-detector: {} annotated notes of {}, {} tokens ({} in PHI), {} times an epoch",
+            used.notes,
+            used.dir.display(),
+            used.tokens,
+            used.phi_tokens,
+            used.weight
+        ));
+        note_sets.push(used);
+    }
+    let rows = y.len();
 
     let dev = Device::Cpu;
     let mut init = rng::stream(opts.seed, "detector-init", 0);
@@ -339,14 +427,26 @@ pub fn train(opts: &TrainOptions, ui: &Ui) -> Result<(Detector, TrainReport)> {
         detector.find_every_kind(&n.text, &mut found);
         scorer.add_note(&n.note_id, &n.text, &super::patterns::merge(found));
     }
+    let (mut scored, mut scored_shipped) = (Vec::new(), Vec::new());
+    if !opts.score.is_empty() {
+        let trained = Arc::new(detector.clone());
+        let shipped = Detector::builtin()?;
+        for set in &opts.score {
+            scored.push(score_notes(&set.dir, &set.notes, &trained));
+            scored_shipped.push(score_notes(&set.dir, &set.notes, &shipped));
+        }
+    }
     let report = TrainReport {
         notes: notes.len(),
-        tokens: rows,
+        tokens: generated_tokens,
         phi_tokens,
         epoch_loss,
         validation_notes: val_notes.len(),
         validation: scorer.finish(),
         parameters: b * d + d + h * d + h + CLASSES * h + CLASSES,
+        note_sets,
+        scored,
+        scored_shipped,
     };
     Ok((detector, report))
 }
@@ -375,5 +475,53 @@ mod tests {
             assert!(s.recall > 0.5, "{kind}: {s:?}");
         }
         assert_eq!(d.emb.len(), 2048 * opts.dim);
+    }
+
+    #[test]
+    fn annotated_notes_join_training_and_training_is_deterministic() {
+        let raw = "patient_id: P1\n---\nHusband {{name|Imran Qureshi}} drove her in on {{date|04-02-2024}}.\n";
+        let note = crate::deid::corpus::parse_note("n1", "n1.txt", raw).unwrap();
+        let opts = TrainOptions {
+            patients: 4,
+            validation_patients: 1,
+            epochs: 1,
+            buckets: 512,
+            ..TrainOptions::default()
+        };
+        let with_notes = TrainOptions {
+            notes: vec![NoteSet {
+                dir: PathBuf::from("dev"),
+                notes: vec![note],
+            }],
+            notes_weight: 3,
+            ..opts.clone()
+        };
+        let ui = Ui::new(false, true, 0, true);
+        let (plain, plain_report) = train(&opts, &ui).unwrap();
+        let (taught, report) = train(&with_notes, &ui).unwrap();
+        assert!(plain_report.note_sets.is_empty());
+        let used = &report.note_sets[0];
+        // "Husband Imran Qureshi drove her in on 04-02-2024." in tokens,
+        // of which the name's and the date's are PHI
+        assert_eq!((used.notes, used.weight), (1, 3));
+        assert!(
+            used.phi_tokens >= 3 && used.tokens > used.phi_tokens,
+            "{used:?}"
+        );
+        assert_eq!(report.tokens, plain_report.tokens);
+        assert_ne!(plain.emb, taught.emb);
+        // the same options give the same weights, bit for bit
+        let (again, _) = train(&with_notes, &ui).unwrap();
+        assert_eq!(again.emb, taught.emb);
+        assert_eq!(again.w3, taught.w3);
+
+        let none = TrainOptions {
+            notes_weight: 0,
+            ..with_notes
+        };
+        assert!(train(&none, &ui)
+            .unwrap_err()
+            .to_string()
+            .contains("--notes-weight must be at least 1"));
     }
 }

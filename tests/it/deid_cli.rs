@@ -337,3 +337,51 @@ fn scan_phi_reads_parquet_that_duckdb_wrote() {
     assert_eq!(found("remark"), [1]);
     assert!(found("charge").is_empty() && found("weight_kg").is_empty());
 }
+
+/// `train-detector --notes` learns from hand-annotated development sets
+/// and says which it used; the held-out corpus is refused by its marker,
+/// before anything is trained or written.
+#[test]
+fn train_detector_takes_development_notes_and_refuses_the_held_out_corpus() {
+    let d = tempfile::tempdir().unwrap();
+    let data = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data");
+    let model = d.path().join("m.safetensors");
+    let train = |notes: &str| {
+        Command::new(env!("CARGO_BIN_EXE_carelab"))
+            .args(["--json", "deid", "train-detector", "--out"])
+            .arg(&model)
+            .args([
+                "--patients",
+                "3",
+                "--validation-patients",
+                "1",
+                "--epochs",
+                "1",
+            ])
+            .args(["--notes", &format!("{data}/{notes}"), "--notes-weight", "2"])
+            .output()
+            .unwrap()
+    };
+
+    let refused = train("deid-notes");
+    assert_eq!(refused.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("deid-notes is held out"), "{err}");
+    assert!(!model.exists());
+
+    let ok = train("deid-dev");
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&ok.stdout).unwrap();
+    let sets = report["note_sets"].as_array().unwrap();
+    assert_eq!(sets.len(), 1);
+    assert!(sets[0]["dir"].as_str().unwrap().ends_with("deid-dev"));
+    assert_eq!(sets[0]["notes"], 20);
+    assert_eq!(sets[0]["weight"], 2);
+    assert!(sets[0]["phi_tokens"].as_u64().unwrap() > 0);
+    assert!(model.exists());
+}

@@ -14,28 +14,11 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-use carelab::clinical::{PhiKind, PhiSpan};
-use carelab::deid::dataset::known_ids;
+use carelab::clinical::PhiKind;
+use carelab::deid::corpus::{self, AnnotatedNote, KINDS as ALL_KINDS};
 use carelab::deid::detector::Detector;
 use carelab::deid::patterns::{kind_name, merge, Found};
-use carelab::deid::roles::default_roles;
-use carelab::deid::rules::DateCell;
 use carelab::deid::scrub::{score, KindScore, Scrubber};
-
-const ALL_KINDS: [PhiKind; 12] = [
-    PhiKind::Name,
-    PhiKind::Date,
-    PhiKind::Mrn,
-    PhiKind::Phone,
-    PhiKind::Email,
-    PhiKind::Ssn,
-    PhiKind::Address,
-    PhiKind::City,
-    PhiKind::Zip,
-    PhiKind::Url,
-    PhiKind::Ip,
-    PhiKind::Age,
-];
 
 /// The goals of issue 19, for the table; the asserted floors are `FLOORS`.
 const GOAL_RECALL_NAME_DATE: f64 = 0.97;
@@ -100,113 +83,6 @@ const BOTH_PRECISION_FLOOR: f64 = GOAL_PRECISION;
 /// is the issue's goal rather than today's figure.
 const PRECISION_FLOOR: f64 = GOAL_PRECISION;
 
-/// One note of the corpus: what the patients table knows, the note text
-/// with its annotations stripped, and the annotated spans (byte offsets).
-#[derive(Debug)]
-struct CorpusNote {
-    id: String,
-    /// `(column, value)` of the patient's row, in the file's order.
-    record: Vec<(String, String)>,
-    text: String,
-    spans: Vec<PhiSpan>,
-}
-
-impl CorpusNote {
-    fn field(&self, column: &str) -> &str {
-        self.record
-            .iter()
-            .find(|(c, _)| c == column)
-            .map_or("", |(_, v)| v.as_str())
-    }
-}
-
-fn kind_of(name: &str) -> Option<PhiKind> {
-    ALL_KINDS.into_iter().find(|k| kind_name(*k) == name)
-}
-
-/// Read one note: `column: value` lines, a `---` line, then the text with
-/// `{{kind|text}}` annotations. Errors name the file, line, expected and found.
-fn parse_note(id: &str, raw: &str) -> Result<CorpusNote, String> {
-    let (head, body) = raw.split_once("\n---\n").ok_or_else(|| {
-        format!("{id}: expected a header, a line `---`, then the note; found no `---` line")
-    })?;
-    let mut record = Vec::new();
-    for (i, line) in head.lines().enumerate() {
-        let (c, v) = line.split_once(':').ok_or_else(|| {
-            format!(
-                "{id} line {}: expected `column: value`, found {line:?}",
-                i + 1
-            )
-        })?;
-        record.push((c.trim().to_string(), v.trim().to_string()));
-    }
-    let head_lines = head.lines().count() + 1;
-    let line_at = |at: usize| head_lines + 1 + body[..at].matches('\n').count();
-    let mut text = String::with_capacity(body.len());
-    let mut spans = Vec::new();
-    let mut at = 0;
-    while let Some(open) = body[at..].find("{{").map(|o| at + o) {
-        let plain = &body[at..open];
-        if plain.contains("}}") {
-            return Err(format!(
-                "{id} line {}: `}}}}` without an opening `{{{{`",
-                line_at(at + plain.find("}}").unwrap_or(0))
-            ));
-        }
-        text.push_str(plain);
-        let close = body[open..]
-            .find("}}")
-            .map(|c| open + c)
-            .ok_or_else(|| format!("{id} line {}: `{{{{` never closed by `}}}}`", line_at(open)))?;
-        let inner = &body[open + 2..close];
-        let (kind, value) = inner.split_once('|').ok_or_else(|| {
-            format!(
-                "{id} line {}: expected {{{{kind|text}}}}, found {{{{{inner}}}}}",
-                line_at(open)
-            )
-        })?;
-        let kind = kind_of(kind).ok_or_else(|| {
-            format!(
-                "{id} line {}: unknown PHI kind {kind:?} (expected one of {})",
-                line_at(open),
-                ALL_KINDS.map(kind_name).join(", ")
-            )
-        })?;
-        if value.trim().is_empty() || value.contains("{{") || value.contains('\n') {
-            return Err(format!(
-                "{id} line {}: the annotated text {value:?} must be one non-empty line without `{{{{`",
-                line_at(open)
-            ));
-        }
-        let start = text.len();
-        text.push_str(value);
-        spans.push(PhiSpan {
-            note_id: id.to_string(),
-            kind,
-            start,
-            end: text.len(),
-        });
-        at = close + 2;
-    }
-    if body[at..].contains("}}") {
-        return Err(format!(
-            "{id} line {}: `}}}}` without an opening `{{{{`",
-            line_at(at + body[at..].find("}}").unwrap_or(0))
-        ));
-    }
-    text.push_str(&body[at..]);
-    let note = CorpusNote {
-        id: id.to_string(),
-        record,
-        text,
-        spans,
-    };
-    if note.field("patient_id").is_empty() {
-        return Err(format!("{id}: the header has no `patient_id`"));
-    }
-    Ok(note)
-}
-
 fn corpus_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/deid-notes")
 }
@@ -220,42 +96,18 @@ fn dev_dir(name: &str) -> PathBuf {
         .join(name)
 }
 
-fn load_corpus() -> Vec<CorpusNote> {
+fn load_corpus() -> Vec<AnnotatedNote> {
     load_notes(&corpus_dir())
 }
 
-fn load_notes(dir: &Path) -> Vec<CorpusNote> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
-        .map(|e| e.expect("list a notes folder").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "txt"))
-        .collect();
-    files.sort();
-    files
-        .iter()
-        .map(|p| {
-            let id = p.file_stem().unwrap_or_default().to_string_lossy();
-            let raw = std::fs::read_to_string(p).expect("read a corpus note");
-            parse_note(&id, &raw).unwrap_or_else(|e| panic!("{e}"))
-        })
-        .collect()
+/// A folder's notes, read by the library's reader (`deid train-detector
+/// --notes` reads development sets with it too).
+fn load_notes(dir: &Path) -> Vec<AnnotatedNote> {
+    corpus::load_notes(dir).unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// The scrubber as `deid` builds it from a patients table: every note's
-/// header is one row of that table, its columns given their default roles.
-fn scrubber_for(notes: &[CorpusNote], detector: Option<&Detector>) -> Scrubber {
-    let mut scrubber =
-        Scrubber::new().with_detector(detector.map(|d| std::sync::Arc::new(d.clone())));
-    for n in notes {
-        let header: Vec<String> = n.record.iter().map(|(c, _)| c.clone()).collect();
-        let roles = default_roles(&header);
-        let birth = DateCell::parse(n.field("birth_date")).map(|d| d.date());
-        let cells = roles
-            .into_iter()
-            .zip(n.record.iter().map(|(_, v)| v.as_str()));
-        scrubber.add_patient(n.field("patient_id"), known_ids(cells, birth));
-    }
-    scrubber
+fn scrubber_for(notes: &[AnnotatedNote], detector: Option<&Detector>) -> Scrubber {
+    corpus::scrubber_for(notes, detector.map(|d| std::sync::Arc::new(d.clone())))
 }
 
 fn spans_json(spans: impl Iterator<Item = (PhiKind, usize, usize)>) -> serde_json::Value {
@@ -398,55 +250,6 @@ fn corpus_recall_and_precision_per_kind() {
 }
 
 #[test]
-fn loader_strips_annotations_at_the_right_offsets() {
-    let raw = "patient_id: T1\ngiven_name: Tomás\n---\nSeen {{date|3/2/24}} by {{name|Anita Shah}} NP.\n{{name|Tomás}}'s daughter {{name|Kathleen}}, {{phone|(413) 555-0178}}.\n";
-    let n = parse_note("t", raw).unwrap();
-    assert_eq!(n.field("given_name"), "Tomás");
-    assert_eq!(
-        n.text,
-        "Seen 3/2/24 by Anita Shah NP.\nTomás's daughter Kathleen, (413) 555-0178.\n"
-    );
-    let got: Vec<(PhiKind, usize, usize, &str)> = n
-        .spans
-        .iter()
-        .map(|s| (s.kind, s.start, s.end, &n.text[s.start..s.end]))
-        .collect();
-    assert_eq!(
-        got,
-        vec![
-            (PhiKind::Date, 5, 11, "3/2/24"),
-            (PhiKind::Name, 15, 25, "Anita Shah"),
-            // byte offsets: the accented letter is two bytes
-            (PhiKind::Name, 30, 36, "Tomás"),
-            (PhiKind::Name, 48, 56, "Kathleen"),
-            (PhiKind::Phone, 58, 72, "(413) 555-0178"),
-        ]
-    );
-
-    let bad =
-        |body: &str| parse_note("bad", &format!("patient_id: B\n---\nok\n{body}")).unwrap_err();
-    assert_eq!(
-        bad("seen {{nmae|Ann}}"),
-        "bad line 4: unknown PHI kind \"nmae\" (expected one of name, date, mrn, phone, email, ssn, address, city, zip, url, ip, age)"
-    );
-    assert_eq!(
-        bad("seen {{name|Ann"),
-        "bad line 4: `{{` never closed by `}}`"
-    );
-    assert_eq!(
-        bad("seen {{Ann}}"),
-        "bad line 4: expected {{kind|text}}, found {{Ann}}"
-    );
-    assert_eq!(
-        bad("seen Ann}} x"),
-        "bad line 4: `}}` without an opening `{{`"
-    );
-    assert!(parse_note("h", "patient_id: X\nno dashes")
-        .unwrap_err()
-        .contains("no `---` line"));
-}
-
-#[test]
 fn every_corpus_note_loads_without_markup_left() {
     for n in load_corpus() {
         assert!(
@@ -464,6 +267,14 @@ fn every_corpus_note_loads_without_markup_left() {
 /// The development sets (`tests/data/deid-dev/` to `deid-dev4/`): the
 /// notes rules are checked on while they are written. `CARELAB_DEID_DEV_MISSES=1` also
 /// prints every PHI string left and every detection that is no PHI.
+///
+/// `deid train-detector --notes` can train the detector on these sets, but
+/// the shipped model is trained on the generator's notes alone (a model
+/// trained on the four sets too lost precision on the held-out corpus,
+/// 2026-12-05; see the privacy chapter), so the floors below measure the
+/// rules and a model that never saw these notes. A model trained on a set
+/// scores about 1.00 there (it has seen the answers), so were one shipped,
+/// only the rules-alone figures on these sets would still mean anything.
 mod dev {
     use super::*;
 
@@ -609,7 +420,7 @@ mod dev {
         );
     }
 
-    fn print_misses(n: &CorpusNote, dets: &[Found]) {
+    fn print_misses(n: &AnnotatedNote, dets: &[Found]) {
         let covered = |i: usize| dets.iter().any(|d| d.start <= i && i < d.end);
         for s in &n.spans {
             let left = (s.start..s.end)
