@@ -142,6 +142,25 @@ pub enum PhiKind {
     Age,
 }
 
+impl PhiKind {
+    /// Every kind, in the order of the declaration: the learned detector's
+    /// classes follow it, so a shipped model depends on it.
+    pub const ALL: [PhiKind; 12] = [
+        PhiKind::Name,
+        PhiKind::Date,
+        PhiKind::Mrn,
+        PhiKind::Phone,
+        PhiKind::Email,
+        PhiKind::Ssn,
+        PhiKind::Address,
+        PhiKind::City,
+        PhiKind::Zip,
+        PhiKind::Url,
+        PhiKind::Ip,
+        PhiKind::Age,
+    ];
+}
+
 /// Ground truth: one PHI span in a note, as byte offsets into `Note::text`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PhiSpan {

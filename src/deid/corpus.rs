@@ -24,20 +24,7 @@ use crate::clinical::{PhiKind, PhiSpan};
 use crate::error::{Error, Result};
 
 /// Every kind an annotation may name.
-pub const KINDS: [PhiKind; 12] = [
-    PhiKind::Name,
-    PhiKind::Date,
-    PhiKind::Mrn,
-    PhiKind::Phone,
-    PhiKind::Email,
-    PhiKind::Ssn,
-    PhiKind::Address,
-    PhiKind::City,
-    PhiKind::Zip,
-    PhiKind::Url,
-    PhiKind::Ip,
-    PhiKind::Age,
-];
+pub const KINDS: [PhiKind; 12] = PhiKind::ALL;
 
 /// A file in a corpus folder that marks the folder as held out: never
 /// training data, only scored.

@@ -32,20 +32,7 @@ use crate::hashing::{fnv, fnv_step, FNV_OFFSET};
 use crate::train::weights::{self, Tensors};
 
 /// The classes after "no PHI" (class 0), in order.
-pub const KINDS: [PhiKind; 12] = [
-    PhiKind::Name,
-    PhiKind::Date,
-    PhiKind::Mrn,
-    PhiKind::Phone,
-    PhiKind::Email,
-    PhiKind::Ssn,
-    PhiKind::Address,
-    PhiKind::City,
-    PhiKind::Zip,
-    PhiKind::Url,
-    PhiKind::Ip,
-    PhiKind::Age,
-];
+pub const KINDS: [PhiKind; 12] = PhiKind::ALL;
 pub const CLASSES: usize = KINDS.len() + 1;
 
 /// Features per token (see `Featurizer::token`).
