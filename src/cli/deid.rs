@@ -142,6 +142,22 @@ fn run_train_detector(a: TrainDetectorArgs, ui: &Ui) -> Result<u8> {
             })
             .collect()
     };
+    // a set trained on and scored says how well the model fits it, not how
+    // it does on notes it has not seen: say so rather than refuse (a fit
+    // can be what the learner wants to see)
+    let same = |x: &Path, y: &Path| match (x.canonicalize(), y.canonicalize()) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => x == y,
+    };
+    for s in &a.score {
+        if a.notes.iter().any(|n| same(n, s)) {
+            ui.warn(format!(
+                "train-detector: {} is both trained on (--notes) and scored (--score): \
+                 its scores measure the fit, not notes the model has not seen",
+                s.display()
+            ));
+        }
+    }
     let opts = TrainOptions {
         patients: a.patients,
         validation_patients: a.validation_patients,

@@ -340,13 +340,14 @@ fn scan_phi_reads_parquet_that_duckdb_wrote() {
 
 /// `train-detector --notes` learns from hand-annotated development sets
 /// and says which it used; the held-out corpus is refused by its marker,
-/// before anything is trained or written.
+/// before anything is trained or written; a set both trained on and
+/// scored is scored, with a warning that the score measures the fit.
 #[test]
 fn train_detector_takes_development_notes_and_refuses_the_held_out_corpus() {
     let d = tempfile::tempdir().unwrap();
     let data = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data");
     let model = d.path().join("m.safetensors");
-    let train = |notes: &str| {
+    let train = |notes: &str, extra: &[&str]| {
         Command::new(env!("CARGO_BIN_EXE_carelab"))
             .args(["--json", "deid", "train-detector", "--out"])
             .arg(&model)
@@ -359,17 +360,20 @@ fn train_detector_takes_development_notes_and_refuses_the_held_out_corpus() {
                 "1",
             ])
             .args(["--notes", &format!("{data}/{notes}"), "--notes-weight", "2"])
+            .args(extra)
             .output()
             .unwrap()
     };
 
-    let refused = train("deid-notes");
+    let refused = train("deid-notes", &[]);
     assert_eq!(refused.status.code(), Some(2));
     let err = String::from_utf8_lossy(&refused.stderr);
     assert!(err.contains("deid-notes is held out"), "{err}");
     assert!(!model.exists());
 
-    let ok = train("deid-dev");
+    // scored on the set it was trained on: it runs, and says what that measures
+    let dev = format!("{data}/deid-dev");
+    let ok = train("deid-dev", &["--score", &dev]);
     assert_eq!(
         ok.status.code(),
         Some(0),
@@ -384,4 +388,10 @@ fn train_detector_takes_development_notes_and_refuses_the_held_out_corpus() {
     assert_eq!(sets[0]["weight"], 2);
     assert!(sets[0]["phi_tokens"].as_u64().unwrap() > 0);
     assert!(model.exists());
+    let warned = String::from_utf8_lossy(&ok.stderr);
+    assert!(
+        warned.contains("is both trained on (--notes) and scored (--score)"),
+        "{warned}"
+    );
+    assert_eq!(report["scored"].as_array().unwrap().len(), 1);
 }
