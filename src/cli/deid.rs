@@ -238,36 +238,24 @@ fn compare_table(new: &NotesScore, old: &NotesScore) -> String {
             recall(&old.rules_and_model)
         ));
     }
-    let precision = |m: &BTreeMap<String, KindScore>| {
-        let (d, t) = m
-            .values()
-            .fold((0, 0), |(d, t), s| (d + s.detected, t + s.true_positive));
-        if d == 0 {
-            1.0
-        } else {
-            t as f64 / d as f64
-        }
-    };
-    let recall_all = |m: &BTreeMap<String, KindScore>| {
-        let (n, c) = m
-            .values()
-            .fold((0, 0), |(n, c), s| (n + s.truth_spans, c + s.caught));
-        if n == 0 {
-            1.0
-        } else {
-            c as f64 / n as f64
-        }
-    };
+    let (new_model, old_model) = (
+        KindScore::total(new.model.values()),
+        KindScore::total(old.model.values()),
+    );
+    let (new_both, old_both) = (
+        KindScore::total(new.rules_and_model.values()),
+        KindScore::total(old.rules_and_model.values()),
+    );
     md.push_str(&format!(
         "| all | | {:.3} / {:.3} | {:.3} / {:.3} |\n| precision | | {:.3} / {:.3} | {:.3} / {:.3} |\n",
-        recall_all(&new.model),
-        recall_all(&old.model),
-        recall_all(&new.rules_and_model),
-        recall_all(&old.rules_and_model),
-        precision(&new.model),
-        precision(&old.model),
-        precision(&new.rules_and_model),
-        precision(&old.rules_and_model),
+        new_model.recall,
+        old_model.recall,
+        new_both.recall,
+        old_both.recall,
+        new_model.precision,
+        old_model.precision,
+        new_both.precision,
+        old_both.precision,
     ));
     md
 }

@@ -408,6 +408,23 @@ pub struct KindScore {
     pub precision: f64,
 }
 
+impl KindScore {
+    /// Every kind's counts added up: recall over all truth spans, precision
+    /// over all detections.
+    pub fn total<'a>(scores: impl IntoIterator<Item = &'a KindScore>) -> KindScore {
+        let mut t = KindScore::default();
+        for s in scores {
+            t.truth_spans += s.truth_spans;
+            t.caught += s.caught;
+            t.detected += s.detected;
+            t.true_positive += s.true_positive;
+        }
+        t.recall = ratio(t.caught, t.truth_spans);
+        t.precision = ratio(t.true_positive, t.detected);
+        t
+    }
+}
+
 /// Score detections against truth spans. A truth span is caught when every
 /// non-space byte of it lies inside some detection (of any kind: a name
 /// tagged `[CITY]` is still gone); a detection is a true positive when it
@@ -499,6 +516,26 @@ fn ratio(a: u64, b: u64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_total_adds_counts_and_takes_ratios_of_the_sums() {
+        let kind = |truth_spans, caught, detected, true_positive| KindScore {
+            truth_spans,
+            caught,
+            detected,
+            true_positive,
+            ..KindScore::default()
+        };
+        let t = KindScore::total(&[kind(10, 9, 8, 8), kind(30, 15, 12, 6)]);
+        assert_eq!(
+            (t.truth_spans, t.caught, t.detected, t.true_positive),
+            (40, 24, 20, 14)
+        );
+        // of the sums, not the mean of each kind's ratio (0.7 recall, 0.75 precision)
+        assert_eq!((t.recall, t.precision), (0.6, 0.7));
+        let none = KindScore::total(&[]);
+        assert_eq!((none.recall, none.precision), (1.0, 1.0));
+    }
 
     #[test]
     fn scrubs_own_identifiers_and_dictionary_names() {

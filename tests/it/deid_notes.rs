@@ -140,25 +140,11 @@ fn print_table_of(what: &str, on: &str, scores: &BTreeMap<String, KindScore>) {
             s.truth_spans, s.caught, s.recall, s.detected, s.true_positive, s.precision
         );
     }
-    let (detected, tp) = totals(scores);
+    let all = KindScore::total(scores.values());
     println!(
-        "all detections: {detected}, true positive {tp}, precision {:.3} (goal {GOAL_PRECISION})\n",
-        ratio(tp, detected)
+        "all detections: {}, true positive {}, precision {:.3} (goal {GOAL_PRECISION})\n",
+        all.detected, all.true_positive, all.precision
     );
-}
-
-fn totals(scores: &BTreeMap<String, KindScore>) -> (u64, u64) {
-    scores
-        .values()
-        .fold((0, 0), |(d, t), s| (d + s.detected, t + s.true_positive))
-}
-
-fn ratio(a: u64, b: u64) -> f64 {
-    if b == 0 {
-        1.0
-    } else {
-        a as f64 / b as f64
-    }
 }
 
 #[test]
@@ -240,8 +226,7 @@ fn corpus_recall_and_precision_per_kind() {
         ("rules", PRECISION_FLOOR, &rules_scores),
         ("rules and detector", BOTH_PRECISION_FLOOR, &scores),
     ] {
-        let (detected, tp) = totals(scores);
-        let precision = ratio(tp, detected);
+        let precision = KindScore::total(scores.values()).precision;
         if precision < floor {
             below.push(format!("{what}: precision {precision:.3} < floor {floor}"));
         }
@@ -409,9 +394,9 @@ mod dev {
                 below.push(format!("{kind} recall {recall:.3} < floor {floor}"));
             }
         }
-        let (detected, tp) = totals(&scores);
-        if ratio(tp, detected) < DEV_PRECISION_FLOOR {
-            below.push(format!("precision {:.3}", ratio(tp, detected)));
+        let precision = KindScore::total(scores.values()).precision;
+        if precision < DEV_PRECISION_FLOOR {
+            below.push(format!("precision {precision:.3}"));
         }
         assert!(
             below.is_empty(),
