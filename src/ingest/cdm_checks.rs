@@ -523,6 +523,27 @@ pub fn run(db: &Path, mmap: u64) -> Result<Vec<CheckResult>> {
 mod tests {
     use super::*;
 
+    /// The checks run on two connections at once; with SQLite's memory
+    /// management compiled in, all connections share one page cache behind
+    /// one lock, and the checks took half again as much CPU
+    /// (`.cargo/config.toml` leaves it out; book/src/concepts/omop.md).
+    #[test]
+    fn sqlite_is_built_without_its_shared_page_cache() {
+        let conn = Connection::open_in_memory().unwrap();
+        let used: i64 = conn
+            .query_row(
+                "SELECT sqlite_compileoption_used('ENABLE_MEMORY_MANAGEMENT')",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(
+            used, 0,
+            "SQLite was compiled with SQLITE_ENABLE_MEMORY_MANAGEMENT: is \
+             LIBSQLITE3_FLAGS set in the environment over .cargo/config.toml's?"
+        );
+    }
+
     #[test]
     fn the_shipped_checks_parse_and_cover_the_three_categories() {
         let f = shipped().unwrap();
