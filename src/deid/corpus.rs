@@ -8,7 +8,6 @@
 //! data: the marker travels with the folder when it is copied or linked,
 //! which a check of its path alone would miss.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -19,12 +18,9 @@ use super::detector::Detector;
 use super::patterns::{kind_name, merge, Found};
 use super::roles::default_roles;
 use super::rules::DateCell;
-use super::scrub::{score, KindScore, Scrubber};
+use super::scrub::{KindScore, Scorer, Scrubber};
 use crate::clinical::{PhiKind, PhiSpan};
 use crate::error::{Error, Result};
-
-/// Every kind an annotation may name.
-pub const KINDS: [PhiKind; 12] = PhiKind::ALL;
 
 /// A file in a corpus folder that marks the folder as held out: never
 /// training data, only scored.
@@ -52,7 +48,7 @@ impl AnnotatedNote {
 }
 
 fn kind_of(name: &str) -> Option<PhiKind> {
-    KINDS.into_iter().find(|k| kind_name(*k) == name)
+    PhiKind::ALL.into_iter().find(|k| kind_name(*k) == name)
 }
 
 /// Read one note: `column: value` lines, a `---` line, then the text with
@@ -110,7 +106,7 @@ pub fn parse_note(id: &str, source: &str, raw: &str) -> Result<AnnotatedNote> {
         let kind = kind_of(kind).ok_or_else(|| {
             bad(
                 line_at(open),
-                &format!("a PHI kind ({})", KINDS.map(kind_name).join(", ")),
+                &format!("a PHI kind ({})", PhiKind::ALL.map(kind_name).join(", ")),
                 format!("{kind:?}"),
             )
         })?;
@@ -225,22 +221,20 @@ pub struct NotesScore {
 /// Score `detector` on the notes of `dir`, alone and with the rules.
 pub fn score_notes(dir: &Path, notes: &[AnnotatedNote], detector: &Arc<Detector>) -> NotesScore {
     let both = scrubber_for(notes, Some(detector.clone()));
-    let mut texts = HashMap::new();
-    let mut truth = Vec::new();
-    let (mut model, mut rules_and_model) = (HashMap::new(), HashMap::new());
+    let truth: Vec<PhiSpan> = notes.iter().flat_map(|n| n.spans.iter().cloned()).collect();
+    let (mut model, mut rules_and_model) = (Scorer::new(truth.clone()), Scorer::new(truth));
     for n in notes {
         let mut found: Vec<Found> = Vec::new();
         detector.find(&n.text, &mut found);
-        model.insert(n.id.clone(), merge(found));
-        rules_and_model.insert(n.id.clone(), both.find(n.field("patient_id"), &n.text));
-        texts.insert(n.id.clone(), n.text.clone());
-        truth.extend(n.spans.iter().cloned());
+        model.add_note(&n.id, &n.text, &merge(found));
+        let found = both.find(n.field("patient_id"), &n.text);
+        rules_and_model.add_note(&n.id, &n.text, &found);
     }
     NotesScore {
         dir: dir.to_path_buf(),
         notes: notes.len(),
-        model: score(&texts, &model, &truth),
-        rules_and_model: score(&texts, &rules_and_model, &truth),
+        model: model.finish(),
+        rules_and_model: rules_and_model.finish(),
     }
 }
 

@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use carelab::clinical::PhiKind;
-use carelab::deid::corpus::{self, AnnotatedNote, KINDS as ALL_KINDS};
+use carelab::deid::corpus::{self, AnnotatedNote};
 use carelab::deid::detector::Detector;
 use carelab::deid::patterns::{kind_name, merge, Found};
 use carelab::deid::scrub::{score, KindScore, Scrubber};
@@ -155,7 +155,7 @@ fn corpus_recall_and_precision_per_kind() {
         "the corpus has {} notes, expected at least 60",
         notes.len()
     );
-    for k in ALL_KINDS {
+    for k in PhiKind::ALL {
         assert!(
             notes.iter().flat_map(|n| &n.spans).any(|s| s.kind == k),
             "the corpus plants no {} span",
