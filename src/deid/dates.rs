@@ -13,13 +13,21 @@ use crate::clinical::PhiKind;
 /// Month names and their abbreviations, as notes capitalise them.
 pub const MONTH: &str = r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)";
 
-/// Month names of European notes (German, French, Dutch, Italian, Spanish),
+/// Month names of European notes (German, French, Dutch, Italian, Spanish,
+/// Portuguese, Swedish),
 /// and the English ones as Dutch writes them, in lower case.
-const EU: &str = r"(?:april|august|september|november|december|januar|februar|märz|maerz|mai|juni|juli|oktober|dezember|janvier|février|fevrier|mars|avril|juin|juillet|août|aout|septembre|octobre|novembre|décembre|decembre|januari|februari|maart|mei|augustus|gennaio|febbraio|marzo|aprile|maggio|giugno|luglio|agosto|settembre|ottobre|dicembre|enero|febrero|abril|mayo|junio|julio|septiembre|octubre|noviembre|diciembre)";
+const EU: &str = r"(?:april|august|september|november|december|januar|februar|märz|maerz|mai|juni|juli|oktober|dezember|janvier|février|fevrier|mars|avril|juin|juillet|août|aout|septembre|octobre|novembre|décembre|decembre|januari|februari|maart|mei|augustus|gennaio|febbraio|marzo|aprile|maggio|giugno|luglio|agosto|settembre|ottobre|dicembre|enero|febrero|abril|mayo|junio|julio|septiembre|octubre|noviembre|diciembre|janeiro|fevereiro|março|marco|maio|junho|julho|setembro|outubro|novembro|dezembro|maj|augusti)";
 
 /// The abbreviated months of French and German notes ("4 déc. 2026",
 /// "3. Okt."), where English has none of the same spelling.
 const EU_SHORT: &str = r"(?:janv|f[ée]vr|avr|juil|d[ée]c|okt|dez|mrz)";
+/// The abbreviated months of Italian, Spanish and Portuguese notes that
+/// are words or pieces of words too ("3 set", "4 out of 10"): a date only
+/// with their period or a year after them ("5 dic. 2026", "3 ago 2024").
+const ROMANCE_SHORT: &str = r"(?:gen|mag|giu|lug|ago|set|ott|dic|ene|abr|fev|out)";
+/// The months in Roman numerals of Polish, Italian and Spanish dates
+/// ("1-XII-2026", "3.IV.2025").
+const ROMAN_MONTH: &str = r"(?:I|II|III|IV|V|VI|VII|VIII|IX|X|XI|XII)";
 
 /// Weekdays, as notes abbreviate them.
 const WEEKDAY: &str = r"Mon(?:day)?|Tue(?:s|sday)?|Wed(?:nesday)?|Thu(?:rs?|rsday)?|Fri(?:day)?|Sat(?:urday)?|Sun(?:day)?";
@@ -70,7 +78,7 @@ pub fn specs() -> Vec<Spec> {
         // 12.25.51: US order with a two-digit year where the day cannot be
         // a month; 18.11. (a European day and month, the year left out)
         Spec::new(PhiKind::Date, r"\b(?:0?[1-9]|1[0-2])\.(?:1[3-9]|2\d|3[01])\.\d{2}\b", 0),
-        Spec::new(PhiKind::Date, r"(?m)\b((?:0[1-9]|[12]\d|3[01])\.(?:0[1-9]|1[0-2])\.)(?:[ \t]|$)", 1),
+        Spec::new(PhiKind::Date, r"(?m)\b((?:0?[1-9]|[12]\d|3[01])\.(?:0[1-9]|1[0-2])\.)(?:[ \t]|$)", 1),
         Spec::new(PhiKind::Date, r"\b(?:0?[1-9]|1[0-2])/(?:19|20)\d{2}\b", 0),
         Spec::new(PhiKind::Date, r"\b(?:19|20)\d{2}/(?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01])\b", 0),
         // a month and day without a year (12/1) only after a word that
@@ -81,10 +89,11 @@ pub fn specs() -> Vec<Spec> {
         // 10/31, 1/11), and two of any kind as a range (3/5-3/9)
         Spec::new(PhiKind::Date, r"(?m)(?:^|[^\w/.:+-])((?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01]))(?:$|[^\w/%.:-]|[.:](?:\s|$))", 1).keep(month_and_day),
         Spec::new(PhiKind::Date, r"\b(?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01])[ \t]*[-–][ \t]*(?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01])\b", 0),
-        Spec::new(PhiKind::Date, format!(r"(?i)\b(?:on|since|from|until|till|by|{WEEKDAY})\.?,?\s+(?:the\s+)?(\d{{1,2}}(?:st|nd|rd|th))\b"), 1),
+        Spec::new(PhiKind::Date, format!(r"(?i)\b(?:on|since|from|until|till|by|{WEEKDAY})\.?,?\s+((?:the\s+)?\d{{1,2}}(?:st|nd|rd|th))\b"), 1),
         // "the 22nd", "labs the 3rd", "the 5th and 6th": a day of the month
-        // where the ordinal ends its phrase (never "the 5th metatarsal")
-        Spec::new(PhiKind::Date, r"(?im)\b(?:the|and|or|&)\s+((?:0?[1-9]|[12]\d|3[01])(?:st|nd|rd|th)(?:\s+(?:and|or|&|to)\s+(?:0?[1-9]|[12]\d|3[01])(?:st|nd|rd|th))?)(?:[ \t]*(?:[,.;:)(?!]|$)|\s+(?:and|or|&|at|to|through|thru|until|till|when|inst)\b)", 1),
+        // where the ordinal ends its phrase (never "the 5th metatarsal"),
+        // "the" with it as a note's writer would strike it out
+        Spec::new(PhiKind::Date, r"(?im)(?:\b(the\s+(?:0?[1-9]|[12]\d|3[01])(?:st|nd|rd|th)(?:\s+(?:and|or|&|to)\s+(?:0?[1-9]|[12]\d|3[01])(?:st|nd|rd|th))?)|\b(?:and|or|&)\s+((?:0?[1-9]|[12]\d|3[01])(?:st|nd|rd|th)(?:\s+(?:and|or|&|to)\s+(?:0?[1-9]|[12]\d|3[01])(?:st|nd|rd|th))?))(?:[ \t]*(?:[,.;:)(?!]|$)|\s+(?:and|or|&|at|to|through|thru|until|till|when|inst)\b)", usize::MAX),
         // as dictation writes a date: "March third nineteen forty two",
         // "June the ninth", "the fifteenth of October", "the sixteenth."
         Spec::new(PhiKind::Date, format!(r"\b{MONTH}\s+(?:the\s+)?{ORDINAL_WORD}(?:,?\s+{YEAR_WORDS})?\b"), 0),
@@ -95,7 +104,7 @@ pub fn specs() -> Vec<Spec> {
         Spec::new(PhiKind::Date, format!(r"\b{MONTH}\.?,?\s+(?:['’]\d{{2}}|(?:19|20)\d{{2}})\b"), 0),
         // "March 4, 2024", "Mar. 19, '24", and as a scan spaces it, "March  4 , 2024"
         Spec::new(PhiKind::Date, format!(r"\b{MONTH}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?(?:(?:\s*,\s*|\s+)(?:\d{{4}}|['’]\d{{2}}))?\b"), 0),
-        Spec::new(PhiKind::Date, format!(r"\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{MONTH}(?:\.|\b)(?:,?\s+\d{{4}}\b)?"), 0),
+        Spec::new(PhiKind::Date, format!(r"\b\d{{1,2}}(?:st|nd|rd|th|\.)?\s+(?:of\s+)?{MONTH}(?:\.|\b)(?:,?\s+\d{{4}}\b)?"), 0),
         // 11-Nov: a day and a month as order systems print them, no year
         Spec::new(PhiKind::Date, format!(r"\b(?:0?[1-9]|[12]\d|3[01])-{MONTH}\b"), 0),
         // 02-Nov-2023, 02Nov2023, Nov-02-2023: as lab and order systems print them
@@ -104,7 +113,19 @@ pub fn specs() -> Vec<Spec> {
         Spec::new(PhiKind::Date, r"\b(?:19|20)\d{2}\.(?:0?[1-9]|1[0-2])\.(?:0?[1-9]|[12]\d|3[01])\b", 0),
         Spec::new(PhiKind::Date, format!(r"\b{MONTH}\.?\s*(?:-|–|to|through|thru)\s*{MONTH}\b"), 0),
         // the months of European notes: 12 mars 2024, 3. Mai, Mai 2023
-        Spec::new(PhiKind::Date, format!(r"(?i)\b\d{{1,2}}\.?\s+{EU}(?:\s+\d{{4}})?\b|\b{EU}\s+\d{{4}}\b|\b\d{{1,2}}\.?\s+{EU_SHORT}\.?(?:\s+\d{{4}}\b)?"), 0),
+        // (and with "de" between, as Spanish and Portuguese write them: 12
+        // de janeiro de 2027), 5 dic. 2026, 1-XII-2026
+        Spec::new(PhiKind::Date, format!(r"(?i)\b\d{{1,2}}\.?\s+(?:de\s+)?{EU}(?:\s+(?:de\s+)?\d{{4}})?\b|\b{EU}\s+(?:de\s+)?\d{{4}}\b|\b\d{{1,2}}\.?\s+{EU_SHORT}\.?(?:\s+\d{{4}}\b)?|\b\d{{1,2}}\.?\s+{ROMANCE_SHORT}(?:\.(?:\s+\d{{4}}\b)?|\s+\d{{4}}\b)"), 0),
+        Spec::new(PhiKind::Date, format!(r"\b\d{{1,2}}[-./ ]{ROMAN_MONTH}[-./ ](?:\d{{4}}|\d{{2}})\b"), 0),
+        // a range of days in one month: "Oct 3–7, 2026", "Dec. 14-18"
+        Spec::new(PhiKind::Date, format!(r"\b{MONTH}\.?\s+\d{{1,2}}[ \t]*[-–][ \t]*\d{{1,2}}\b(?:,?\s+\d{{4}}\b)?"), 0),
+        // a month and day in lower case, as logs and text messages write
+        // them ("dec 1 - got here 8am"), where the phrase ends after the
+        // day ("may" is left out: "may 10 mg")
+        Spec::new(PhiKind::Date, r"(?m)\b((?:jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec)(?:uary|ruary|ch|il|e|y|ust|tember|ober|ember)?\.?[ \t]+(?:0?[1-9]|[12]\d|3[01])(?:st|nd|rd|th)?)(?:[ \t]*(?:[-–,.;:)]|$))", 1),
+        // a month alone after the words that place it in German, French,
+        // Dutch, Spanish, Portuguese and Italian: Mitte Oktober, fin mars
+        Spec::new(PhiKind::Date, format!(r"(?i)\b(?:seit|im|sinds|depuis|desde|dal)\s+({EU})\b|\b((?:Mitte|Anfang|Ende|début|fin|mi-|eind|begin|medio|finales\s+de|principios\s+de|meados\s+de|fine|inizio|metà)\s*{EU})\b"), usize::MAX),
         // a month alone is a date element: "in March", "since Jan", "mid-July"
         Spec::new(PhiKind::Date, r"(?:\b(?:in|since|during|until|till|before|after|early|mid|late|end\s+of|beginning\s+of|start\s+of|last|next|this|of)[\s-]+)((?:January|February|March|April|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec))\b", 1),
     ]
@@ -146,8 +167,8 @@ mod tests {
             ("[12/02 08:14] CHW", vec!["12/02"]),
             ("moving to my moms 12/15.", vec!["12/15"]),
             ("admitted 3/5-3/9 for PE", vec!["3/5-3/9"]),
-            ("Seen by ID on the 22nd.", vec!["22nd"]),
-            ("missed the 5th and 6th (vomiting)", vec!["5th and 6th"]),
+            ("Seen by ID on the 22nd.", vec!["the 22nd"]),
+            ("missed the 5th and 6th (vomiting)", vec!["the 5th and 6th"]),
             (
                 "born March third nineteen forty two.",
                 vec!["March third nineteen forty two"],
@@ -166,7 +187,7 @@ mod tests {
     #[test]
     fn the_shapes_of_the_fourth_development_round() {
         for (text, want) in [
-            ("Could we get him in before the 15th?", vec!["15th"]),
+            ("Could we get him in before the 15th?", vec!["the 15th"]),
             ("PET 20 Nov. and", vec!["20 Nov."]),
             ("port placed 11-Nov; ok", vec!["11-Nov"]),
             ("Congé le 4 déc. 2026 to", vec!["4 déc. 2026"]),
@@ -220,5 +241,36 @@ mod tests {
         // rejected fraction's separator still starts the next date
         assert_eq!(dates("ate 3/4 1/11 and 2/4, 12/9."), vec!["1/11", "12/9"]);
         assert_eq!(dates("1/2\n1/13 (7/10) 10/31"), vec!["1/13", "10/31"]);
+    }
+
+    #[test]
+    fn european_months_roman_months_ranges_and_lower_case() {
+        for (text, want) in [
+            ("discharged on 5 dic. 2026.", vec!["5 dic. 2026"]),
+            (
+                "Consulta 12 de janeiro de 2027, às 9h",
+                vec!["12 de janeiro de 2027"],
+            ),
+            ("Visita 1-XII-2026. Motivo", vec!["1-XII-2026"]),
+            ("a stay from Oct 3–7, 2026, but", vec!["Oct 3–7, 2026"]),
+            ("deferred to Dec. 14-18.", vec!["Dec. 14-18"]),
+            ("dec 1 - got here 8am", vec!["dec 1"]),
+            ("seit Mitte Oktober zunehmend", vec!["Mitte Oktober"]),
+            ("stürzte am 28. Nov. ohne", vec!["28. Nov."]),
+            ("e-card geprüft 1.12.", vec!["1.12."]),
+            ("telephoned on the 2nd and", vec!["the 2nd"]),
+        ] {
+            assert_eq!(dates(text), want, "{text}");
+        }
+        // the Romance abbreviations that are words need their period or year
+        for text in [
+            "pain 4 out of 10",
+            "3 sets of stairs",
+            "may 10 mg be given",
+            "the 5th metatarsal",
+            "Type 2 diabetes",
+        ] {
+            assert_eq!(dates(text), Vec::<String>::new(), "{text}");
+        }
     }
 }

@@ -10,9 +10,9 @@
 //!   Harbor's first identifier is the names of the individual and of
 //!   relatives, employers and household members.
 //! - Dictionaries: a capitalised word that is a first name of the US Census
-//!   lists (`datasets/names/`), with the capitalised word after it ("Howard
-//!   Feld"); an initial and a census surname ("J. Okafor"); "Surname,
-//!   First".
+//!   lists or of the world's lists (`datasets/names/`: Marieke, Ayaan,
+//!   Étienne, Kwame), with the capitalised word after it ("Howard Feld"); an
+//!   initial and a surname ("J. Okafor"); "Surname, First".
 //! - Towns (kind city): after the words that place a person ("lives in
 //!   Grand Rapids") and before a state ("in Tucson, AZ", "Tucson,
 //!   Arizona").
@@ -35,6 +35,8 @@ use crate::hashing::WordMap;
 
 const FIRST_NAMES: &str = include_str!("../../datasets/names/first-names.txt");
 const SURNAMES: &str = include_str!("../../datasets/names/surnames.txt");
+const WORLD_FIRST_NAMES: &str = include_str!("../../datasets/names/world-first-names.txt");
+const WORLD_SURNAMES: &str = include_str!("../../datasets/names/world-surnames.txt");
 const NOT_NAMES: &str = include_str!("../../datasets/names/not-names.txt");
 const TOWNS: &str = include_str!("../../datasets/places/towns.txt");
 
@@ -42,6 +44,15 @@ const TOWNS: &str = include_str!("../../datasets/places/towns.txt");
 const FIRST: u8 = 1;
 const SURNAME: u8 = 2;
 const NO_NAME: u8 = 4;
+/// A first name or a surname of the world lists (`world-*.txt`) alone.
+/// The rules read them as they read the census lists; the learned
+/// detector does not (`word_flags`): it was trained on the census lists,
+/// and its documented training command must still make the shipped file.
+const WORLD_FIRST: u8 = 8;
+const WORLD_SURNAME: u8 = 16;
+/// A first name or a surname of any list, as the rules ask.
+const ANY_FIRST: u8 = FIRST | WORLD_FIRST;
+const ANY_SURNAME: u8 = SURNAME | WORLD_SURNAME;
 
 /// Words that follow a relation or role in a note's structure rather than
 /// a name ("Mother: Alive and well", "Attending: Cardiology").
@@ -120,10 +131,10 @@ const STRUCTURE: &[&str] = &[
 /// A run of capitalised name words: "Brendan O'Connell", "Anita Shah",
 /// "Mary-Kate", "A. Oyelaran-Diaz", "Pieter van der Merwe", "Mohammed
 /// al-Rashid", accented letters included; at most three words, with an
-/// initial before them and the particles of names between them.
+/// initial before them ("H. van der Bijl") and the particles of names between them.
 const NAME_RUN: &str = concat!(
     r"(",
-    r"(?:\p{Lu}\.[ \t]*)?",
+    r"(?:\p{Lu}\.[ \t]*(?:(?:van|von|de|der|den|ter|ten)[ \t]+){0,2})?",
     r"\p{Lu}(?:['’]\p{Lu})?\p{Ll}[\p{L}'’]*(?:-\p{Lu}\p{Ll}[\p{L}'’]*)?",
     r"(?:[ \t]+(?:\p{Lu}\.[ \t]+)?",
     r"(?:(?:van|von|de|der|den|del|della|di|da|du|le|la|al|el|bin|ibn|ter|ten)[ \t-]+){0,2}",
@@ -138,12 +149,12 @@ const INVERTED_RUN: &str =
     r"(\p{Lu}[\p{L}'’-]+,[ \t]?\p{Lu}[\p{L}'’-]+(?:[ \t]+\p{Lu}(?:\.|(?-u:\b)))?)";
 
 /// A first name in lower case, as text and portal messages write it ("my
-/// wife jiyeon", "hi priya"): kept only where the census lists it.
+/// wife jiyeon", "hi priya"): kept only where a name list has it.
 const LOWER_WORD: &str = r"(\p{Ll}[\p{Ll}'’-]+)";
 
 /// The words before a name in a message: greetings, "this is", and a
-/// relative after "my", "his", "her".
-const MESSAGE_CONTEXT: &str = r"hi|hello|hey|dear|thanks|thank you|thx|this is|it'?s|(?:my|his|her|your|our)[ \t]+(?:{RELATIVES})";
+/// relative ("my wife jiyeon", "son deshawn").
+const MESSAGE_CONTEXT: &str = r"hi|hello|hey|dear|thanks|thank you|thx|this is|it'?s|(?:(?:my|his|her|your|our)[ \t]+)?(?:{RELATIVES})";
 
 /// An organisation's name: capitalised words, with the small words inside
 /// such names ("Bank of America", "St. Mary's", "Smith & Sons").
@@ -151,9 +162,14 @@ const ORG_RUN: &str = r"(\p{Lu}[\p{L}'’.&-]*(?:[ \t]+(?:(?:of|and|&|the|for|de
 
 const RELATIVES: &str = r"daughter|dtr|dau|son|wife|husband|spouse|partner|companion|mother|father|mom|dad|sister|brother|aunt|uncle|niece|nephew|cousin|grandson|granddaughter|grand-daughter|grandmother|grandfather|grandma|grandpa|grandchild|grandchildren|children|kids|grand-nephew|grand-niece|great-grandson|great-granddaughter|fianc[ée]e?|boyfriend|girlfriend|neighbou?r|friend|roommate|landlord|landlady|caregiver|carer|guardian|step-?(?:son|daughter|mother|father)|(?:son|daughter|sister|brother|mother|father)-in-law|proxy|poa|hcp|emergency contact|next of kin|contact person|attendant|driver|super|superintendent";
 
-const ROLES: &str = r"pcp|gp|primary care(?: physician| provider| doctor)?|attending(?: physician)?|resident|registrar|reg|sho|consultant|intern|fellow|surgeon|intensivist|cardiologist|oncologist|nephrologist|neurologist|pulmonologist|psychiatrist|optometrist|podiatrist|dentist|midwife|paramedic|hospitalist|physician|provider|nurse|charge rn|therapist|social worker|case manager|care manager|coordinator|interpreter|translator|aide|care aide|tech|technician|scribe|clerk|chaplain|pharmacist|dietitian|seen by|evaluated by|examined by|discussed with|spoke with|spoke to|signed[ \t]*:|signed by|dictated by|electronically signed by|cosigned by|referred by|referring(?: physician| provider| optometrist)?|handoff to|report (?:called )?to|rounds (?:with|w/)|(?:read|reviewed|amended|pronounced|verified|witnessed|transcribed|submitted|logged|written|entered|completed|prepared|recorded|documented|charted|interpreted|performed) by|submitting(?: physician| provider)?|copy to|cc[ \t]*:|witness|signature|transcriptionist|contact[ \t]*:|goes by|known as|a\.?k\.?a\.?|nicknamed";
+const ROLES: &str = r"pcp|gp|primary care(?: physician| provider| doctor)?|attending(?: physician)?|resident|registrar|reg|sho|consultant|intern|fellow|surgeon|intensivist|cardiologist|oncologist|nephrologist|neurologist|pulmonologist|psychiatrist|optometrist|podiatrist|dentist|midwife|paramedic|hospitalist|physician|provider|nurse|charge rn|therapist|social worker|case manager|care manager|coordinator|interpreter|translator|aide|care aide|tech|technician|scribe|clerk|chaplain|pharmacist|dietitian|seen by|evaluated by|examined by|discussed with|spoke with|spoke to|signed[ \t]*:|signed by|dictated by|electronically signed by|cosigned by|referred by|referring(?: physician| provider| optometrist)?|handoff to|report (?:called )?to|rounds (?:with|w/)|(?:read|reviewed|amended|pronounced|verified|witnessed|transcribed|submitted|logged|written|entered|completed|prepared|recorded|documented|charted|interpreted|performed) by|submitting(?: physician| provider)?|copy to|cc[ \t]*:|witness|signature|transcriptionist|contact[ \t]*:|goes by|known as|a\.?k\.?a\.?|nicknamed|pastor|reverend|revd|mevrouw|meneer|signora|signor|sig\.ra|sig\.na|señora|señor|sra\.?|srta\.?|senhora|senhor|dra\.?|dr\.ª|madame|monsieur|doña|dña\.?";
 
 const CREDENTIALS: &str = r"M\.?D\.?|D\.?O\.?|R\.?N\.?|N\.?P\.?|PA-C|APRN|ARNP|FNP|DNP|CRNA|LPN|LCSW|MSW|PharmD|Ph\.?D\.?|MLS|MLT|CLS|RRT|CNA|DDS|DMD|DPM|DPT|RDN|MPH|MBBS|CGC|BSN|MSN|LMFT|LPC|OCN|CWCN|CCTC|BCC";
+
+/// The closing words of a letter or an e-mail, before the writer's name on
+/// their line or the next ("Kind regards,\nAnita Shah", "Mit freundlichen
+/// Grüßen, K. Aichele").
+const CLOSINGS: &str = r"regards|sincerely|yours faithfully|yours truly|best wishes|with thanks|many thanks|cheers|mit freundlichen gr(?:ü|ue|u)(?:ß|ss)en|mit kollegialen gr(?:ü|ue|u)(?:ß|ss)en|met vriendelijke groet(?:en)?|met collegiale groet(?:en)?|cordialement|bien cordialement|cordiali saluti|distinti saluti|atentamente|un saludo|saludos|atenciosamente|cumprimentos|med vänlig hälsning|vennlig hilsen|med venlig hilsen";
 
 const ORG_CONTEXT: &str = r"works?|worked|working|employed|retired|volunteers?";
 
@@ -172,7 +188,7 @@ const PLACE_CONTEXT: &str = r"lives in|living in|moved to|moved from|relocated t
 enum Run {
     /// A person: leading words that are no name are dropped.
     Person,
-    /// A first name in lower case: kept only if the census lists it.
+    /// A first name in lower case: kept only if a name list has it.
     LowerFirst,
     /// Initials ("-- jd", "transcriptionist kmb"): kept as they are.
     Initials,
@@ -194,8 +210,9 @@ pub struct Names {
     credential: Option<Regex>,
     /// The name run that ends right before a credential.
     before_credential: Option<Regex>,
-    /// The towns of `datasets/places/towns.txt`, as written there.
-    towns: WordMap<&'static str, ()>,
+    /// The towns of `datasets/places/towns.txt`, folded (lower case, no
+    /// accents: "Ōamaru" is the list's "Oamaru").
+    towns: WordMap<String, ()>,
     /// `ORG_HEADS` and `GENERIC` words (`HEAD`, `GENERIC_WORD` bits).
     org_words: WordMap<&'static str, u8>,
 }
@@ -216,6 +233,8 @@ impl Names {
         for (list, bit) in [
             (FIRST_NAMES, FIRST),
             (SURNAMES, SURNAME),
+            (WORLD_FIRST_NAMES, WORLD_FIRST),
+            (WORLD_SURNAMES, WORLD_SURNAME),
             (NOT_NAMES, NO_NAME),
         ] {
             for w in list_words(list) {
@@ -248,6 +267,13 @@ impl Names {
                 PhiKind::Name,
             ),
             (
+                format!(
+                    r"(?i:(?-u:\b)(?:{CLOSINGS}))[ \t]*,?[ \t]*(?:\r?\n[ \t]*)?(?:(?i:{TITLES})\.?[ \t]+)?{NAME_RUN}"
+                ),
+                Run::Person,
+                PhiKind::Name,
+            ),
+            (
                 format!(r"(?i:(?-u:\b)(?:{ROLES}))[ \t]*:?[ \t]*{INVERTED_RUN}"),
                 Run::Person,
                 PhiKind::Name,
@@ -261,9 +287,10 @@ impl Names {
                 PhiKind::Name,
             ),
             // initials as a signature or after a role, alone at a line's end
+            // (a dash may follow the line's last sentence: "Cb 540-555-0107. —LM")
             (
                 format!(
-                    r"(?m)(?:^[ \t]*(?:--|—|–|/s/)|(?i:(?-u:\b)(?:{ROLES})))[ \t]*([A-Za-z]{{2,3}})[ \t]*$"
+                    r"(?m)(?:(?:^|[.;!][ \t]*)[ \t]*(?:--|—|–|/s/)|(?i:(?-u:\b)(?:{ROLES})))[ \t]*([A-Za-z]{{2,3}})[ \t]*$"
                 ),
                 Run::Initials,
                 PhiKind::Name,
@@ -308,7 +335,7 @@ impl Names {
                 .collect(),
             credential: compile(&format!(r"(?-u:\b)(?:{CREDENTIALS})(?-u:\b|$)")),
             before_credential: compile(&format!(r"(?:{INVERTED_RUN}|{NAME_RUN}),?[ \t]+$")),
-            towns: TOWNS.lines().map(|t| (t.trim(), ())).collect(),
+            towns: TOWNS.lines().map(|t| (fold_lower(t.trim()), ())).collect(),
             org_words: {
                 let mut m: WordMap<&'static str, u8> = WordMap::default();
                 for w in ORG_HEADS {
@@ -324,12 +351,13 @@ impl Names {
 
     /// Whether a word may be a name on its own: not a word of the note's
     /// structure, not on the not-names list.
-    fn may_be_name(&self, word: &str) -> bool {
+    pub fn may_be_name(&self, word: &str) -> bool {
         self.flags_of(word) & NO_NAME == 0
     }
 
-    /// `word_flags` of a word as the note writes it ("Kathleen's"): folded
-    /// on the stack when it is short and ASCII, as nearly every word is.
+    /// What the lists say of a word as the note writes it ("Kathleen's"),
+    /// every bit: folded on the stack when it is short and ASCII, as nearly
+    /// every word is.
     fn flags_of(&self, word: &str) -> u8 {
         let word = without_possessive(word);
         let mut buf = [0u8; 32];
@@ -337,17 +365,23 @@ impl Names {
             let folded = &mut buf[..word.len()];
             folded.copy_from_slice(word.as_bytes());
             folded.make_ascii_lowercase();
-            return std::str::from_utf8(folded).map_or(0, |w| self.word_flags(w));
+            return std::str::from_utf8(folded).map_or(0, |w| self.all_flags(w));
         }
-        self.word_flags(&fold_lower(word))
+        self.all_flags(&fold_lower(word))
     }
 
-    /// What the dictionaries say of a folded word, as bits: 1 a census
-    /// first name, 2 a census surname, 4 a word that is no name by itself
-    /// (the note's structure, the not-names list). The learned detector
-    /// reads them as features.
-    pub fn word_flags(&self, folded: &str) -> u8 {
+    /// Every bit the lists give a folded word.
+    fn all_flags(&self, folded: &str) -> u8 {
         self.flags.get(folded).copied().unwrap_or(0)
+    }
+
+    /// What the census lists and the not-names list say of a folded word,
+    /// as bits: 1 a census first name, 2 a census surname, 4 a word that is
+    /// no name by itself (the note's structure, the not-names list). The
+    /// learned detector reads them as features (not the world lists: see
+    /// `WORLD_FIRST`).
+    pub fn word_flags(&self, folded: &str) -> u8 {
+        self.all_flags(folded) & (FIRST | SURNAME | NO_NAME)
     }
 
     /// Every name this module finds in `text`, unmerged.
@@ -411,7 +445,7 @@ impl Names {
                 .first()
                 .filter(|(_, w)| {
                     let flags = self.flags_of(w);
-                    flags & FIRST != 0 && flags & NO_NAME == 0
+                    flags & ANY_FIRST != 0 && flags & NO_NAME == 0
                 })
                 .map(|_| 0),
             Run::Initials => (!words.is_empty()).then_some(0),
@@ -435,7 +469,7 @@ impl Names {
 
     /// A table cell that is a person's name: one to three capitalised words
     /// ("Campbell", "Sandra Campbell", "O'Connell"), one of them on the
-    /// census lists, none a word of the not-names list.
+    /// name lists, none a word of the not-names list.
     pub fn is_name_cell(&self, cell: &str) -> bool {
         let words = word_spans(cell.trim());
         let letters: usize = words.iter().map(|(_, w)| w.len()).sum();
@@ -448,11 +482,11 @@ impl Names {
                 .all(|(_, w)| is_title_case(w) && self.may_be_name(w))
             && words
                 .iter()
-                .any(|(_, w)| self.flags_of(w) & (FIRST | SURNAME) != 0)
+                .any(|(_, w)| self.flags_of(w) & (ANY_FIRST | ANY_SURNAME) != 0)
     }
 
     /// Census first names (with the capitalised word after them), initials
-    /// with a census surname, and "Surname, First".
+    /// with a listed surname, and "Surname, First".
     fn dictionary(&self, text: &str, words: &[(usize, &str)], out: &mut Vec<Found>) {
         for (i, &(at, word)) in words.iter().enumerate() {
             if is_upper_word(word) {
@@ -469,7 +503,7 @@ impl Names {
             let next = words.get(i + 1).filter(|(n, w)| {
                 is_title_case(w) && self.may_be_name(w) && only_space(&text[at + word.len()..*n])
             });
-            if flags & FIRST != 0 {
+            if flags & ANY_FIRST != 0 {
                 // one span a word, as the record's given and family names
                 // are: "[NAME] [NAME]"; "Agnes M." with its initial
                 let after = &text.as_bytes()[at + word.len()..];
@@ -508,7 +542,7 @@ impl Names {
             let then_first = words.get(i + 1).is_some_and(|(n, w)| {
                 text[at + word.len()..*n].trim() == ","
                     && (is_title_case(w) || is_upper_word(w))
-                    && self.flags_of(w) & FIRST != 0
+                    && self.flags_of(w) & ANY_FIRST != 0
             });
             let label_before = text[..at]
                 .trim_end_matches([' ', '\t'])
@@ -523,7 +557,7 @@ impl Names {
                     && rest[1].is_ascii_uppercase()
                     && rest.get(2).is_none_or(|b| !b.is_ascii_alphanumeric())
             };
-            let surname = flags & SURNAME != 0;
+            let surname = flags & ANY_SURNAME != 0;
             if (surname && (initial || then_first || then_initial)) || (then_first && label_before)
             {
                 let start = if initial { at - 3 } else { at };
@@ -545,9 +579,9 @@ impl Names {
 
 impl Names {
     /// A name in capitals, as forms and headers write it: "WHITEHORSE,
-    /// CLARENCE" (a word, a comma, a census first name; in capitals, of
+    /// CLARENCE" (a word, a comma, a listed first name; in capitals, of
     /// four letters or more) and "TYLER
-    /// WHITEHORSE" (a census first name of four letters or more, then
+    /// WHITEHORSE" (a listed first name of four letters or more, then
     /// another word in capitals; shorter ones are too often
     /// abbreviations: ASA, TIA, ANA).
     fn upper_case_name(&self, text: &str, words: &[(usize, &str)], i: usize, out: &mut Vec<Found>) {
@@ -562,13 +596,13 @@ impl Names {
         let comma_first = between.trim() == ","
             && between.len() <= 3
             && (is_upper_word(next) && next.len() >= 4 || is_title_case(next))
-            && self.flags_of(next) & FIRST != 0;
+            && self.flags_of(next) & ANY_FIRST != 0;
         let first_then_upper = between == " "
             && word.len() >= 4
             && is_upper_word(next)
             && next.len() >= 3
             && !text[next_at + next.len()..].starts_with(':')
-            && self.flags_of(word) & FIRST != 0;
+            && self.flags_of(word) & ANY_FIRST != 0;
         if comma_first {
             // one span, comma and all, with a middle initial after it
             // ("PETTIGREW, LAVINIA M")
@@ -596,29 +630,53 @@ impl Names {
     }
 
     /// A town of the gazetteer after the words that place something ("in
-    /// Knoxville", "near Owensboro", "flying out of Nashville"): the
-    /// capitalised run after the word must be the town whole.
+    /// Knoxville", "near Owensboro", "flying out of Nashville", "her
+    /// village, Igbeti"): the capitalised run after the word must be the
+    /// town whole.
     fn towns(&self, text: &str, words: &[(usize, &str)], out: &mut Vec<Found>) {
         for i in 1..words.len() {
             let (at, word) = words[i];
-            let (before_at, before) = words[i - 1];
-            let after_the = before == "the" || before == "The";
-            if !is_title_case(word)
-                || !(after_the || PLACE_WORDS.contains(&before))
-                || !only_space(&text[before_at + before.len()..at])
-            {
+            if !is_title_case(word) {
                 continue;
             }
-            // the run: up to three capitalised words, a space or a hyphen apart
+            let (before_at, before) = words[i - 1];
+            let after_the = before == "the" || before == "The";
+            let gap = &text[before_at + before.len()..at];
+            let placed = (only_space(gap) && (after_the || PLACE_WORDS.contains(&before)))
+                || (gap == ", " && APPOSITION_WORDS.contains(&before));
+            if !placed {
+                continue;
+            }
+            // the run: up to three capitalised words, a space or a hyphen
+            // apart, and the small words inside a town's name between them
+            // ("Casalecchio di Reno", "Arcos de Valdevez"); where that run is
+            // no town, the run before its first small word is asked ("in
+            // Boston on Monday")
             let mut end = at + word.len();
+            let mut plain_end = None;
             let mut j = i + 1;
             while let Some(&(n, w)) = words.get(j) {
                 let gap = &text[end..n];
-                if j - i >= 3 || !is_title_case(w) || !(gap == " " || gap == "-") {
+                if j - i >= 3 || !(gap == " " || gap == "-") {
                     break;
                 }
-                end = n + w.len();
-                j += 1;
+                if is_title_case(w) {
+                    end = n + w.len();
+                    j += 1;
+                    continue;
+                }
+                match words.get(j + 1) {
+                    Some(&(m, v))
+                        if TOWN_JOINERS.contains(&w)
+                            && is_title_case(v)
+                            && &text[n + w.len()..m] == " " =>
+                    {
+                        plain_end.get_or_insert(end);
+                        end = m + v.len();
+                        j += 2;
+                    }
+                    _ => break,
+                }
             }
             // after "the", only where a word for a place of care follows
             // ("the Tulsa clinic"): "the Wound clinic" is no town, but
@@ -628,7 +686,20 @@ impl Names {
                     .get(j)
                     .is_some_and(|&(n, w)| only_space(&text[end..n]) && SITE_WORDS.contains(&w))
             };
-            if (!after_the || site()) && self.towns.contains_key(&text[at..end]) {
+            let is_town = |end: usize| {
+                let run = &text[at..end];
+                if run.is_ascii() {
+                    self.towns.contains_key(run.to_ascii_lowercase().as_str())
+                } else {
+                    self.towns.contains_key(&fold_lower(run))
+                }
+            };
+            let end = if is_town(end) {
+                Some(end)
+            } else {
+                plain_end.filter(|&e| is_town(e))
+            };
+            if let Some(end) = end.filter(|_| !after_the || site()) {
                 out.push(Found {
                     start: at,
                     end,
@@ -648,6 +719,10 @@ impl Names {
         let mut i = 0;
         while i < words.len() {
             let (at, word) = words[i];
+            if is_upper_word(word) {
+                i = self.upper_case_organisation(text, words, i, out);
+                continue;
+            }
             if !is_title_case(word) {
                 i += 1;
                 continue;
@@ -698,13 +773,78 @@ impl Names {
             i = last + 1;
         }
     }
+
+    /// An organisation in capitals, as letterheads and forms print it
+    /// ("MAYO CLINIC", "HOLLINS CORNER DRUG", "WABASHA COUNTY AMBULANCE"):
+    /// words in capitals a space apart, one of them a head word and one a
+    /// name or a town of the lists ("CARDIOLOGY CLINIC" and "SPIRITUAL
+    /// CARE NOTE" are none). Returns the index of the word after the run.
+    fn upper_case_organisation(
+        &self,
+        text: &str,
+        words: &[(usize, &str)],
+        i: usize,
+        out: &mut Vec<Found>,
+    ) -> usize {
+        let mut last = i;
+        let mut j = i + 1;
+        while let Some(&(n, w)) = words.get(j) {
+            let (pat, pw) = words[j - 1];
+            if !matches!(&text[pat + pw.len()..n], " " | " & " | "-") || !is_upper_word(w) {
+                break;
+            }
+            last = j;
+            j += 1;
+        }
+        // most words in capitals stand alone (BP, MRI, ED)
+        if last == i {
+            return i + 1;
+        }
+        // as the title-case lists write each word: "HOSPITAL" is "Hospital"
+        let mut titled = String::new();
+        let (mut head, mut distinctive) = (false, false);
+        for (_, w) in &words[i..=last] {
+            titled.clear();
+            titled.push_str(&w[..1]);
+            titled.extend(w[1..].chars().map(|c| c.to_ascii_lowercase()));
+            let org = self.org_words.get(titled.as_str()).copied().unwrap_or(0);
+            head |= org & HEAD != 0;
+            // a header in capitals is made of words too ("SPIRITUAL CARE
+            // NOTE"): the name must be a listed name or town
+            let flags = self.flags_of(w);
+            distinctive |= org & GENERIC_WORD == 0
+                && flags & NO_NAME == 0
+                && (flags & (ANY_FIRST | ANY_SURNAME) != 0
+                    || self.towns.contains_key(&w.to_ascii_lowercase()));
+        }
+        if head && distinctive {
+            let (end_at, end_w) = words[last];
+            out.push(Found {
+                start: words[i].0,
+                end: end_at + end_w.len(),
+                kind: PhiKind::Name,
+            });
+        }
+        last + 1
+    }
 }
 
 /// The words before a town ("in", "near", "out of") that `Names::towns`
 /// looks after.
 const PLACE_WORDS: &[&str] = &[
     "in", "to", "from", "near", "outside", "of", "around", "toward", "towards", "via", "visiting",
-    "into",
+    "into", // and as European notes write them
+    "en", "em", "aus", "nach", "bei", "uit", "naar", "bij", "à", "dans", "vers", "desde",
+];
+
+/// The words a town follows after a comma ("her village, Igbeti").
+const APPOSITION_WORDS: &[&str] = &["village", "town", "hometown", "pueblo", "city"];
+
+/// The small words inside the names of towns ("Casalecchio di Reno",
+/// "Arcos de Valdevez", "Stratford upon Avon").
+const TOWN_JOINERS: &[&str] = &[
+    "di", "de", "del", "della", "da", "do", "dos", "das", "du", "des", "la", "le", "les", "sur",
+    "upon", "on", "am", "an", "der", "im", "y",
 ];
 
 /// The words after "the" and a town that say the town is a place of care
@@ -732,6 +872,11 @@ const ORG_HEADS: &[&str] = &[
     "Healthcare",
     "Practice",
     "Pharmacy",
+    "Drug",
+    "Drugs",
+    "Apothecary",
+    "Chemist",
+    "Ambulance",
     "Care",
     "Services",
     "School",
@@ -1260,11 +1405,16 @@ mod tests {
     #[test]
     fn every_rule_compiles() {
         let n = Names::builtin();
-        assert_eq!(n.context.len(), 9);
+        assert_eq!(n.context.len(), 10);
         assert!(n.context_ends.is_built());
         assert!(n.credential.is_some() && n.before_credential.is_some());
         let count = |bit: u8| n.flags.values().filter(|f| *f & bit != 0).count();
+        // the census lists and the world's
         assert!(count(FIRST) > 5000 && count(SURNAME) == 10_000);
+        assert!(count(ANY_FIRST) > 19_000 && count(ANY_SURNAME) > 23_000);
+        // the detector's features are the census lists' alone
+        assert_eq!(n.word_flags("marieke"), 0);
+        assert_eq!(n.word_flags("kathleen"), FIRST);
     }
 
     #[test]
@@ -1370,11 +1520,14 @@ mod tests {
     fn towns(text: &str) -> Vec<&str> {
         let mut found = Vec::new();
         Names::builtin().find(text, &mut found);
-        found
+        let mut towns: Vec<&str> = found
             .iter()
             .filter(|f| f.kind == PhiKind::City)
             .map(|f| &text[f.start..f.end])
-            .collect()
+            .collect();
+        // two rules may find the same town
+        towns.dedup();
+        towns
     }
 
     #[test]
@@ -1437,5 +1590,36 @@ mod tests {
         let s = folded.find("muller").unwrap();
         let e = s + "muller".len();
         assert_eq!(&text[at[s]..at[e]], "Müller");
+    }
+
+    #[test]
+    fn world_names_titles_closings_and_towns_with_small_words() {
+        assert_eq!(names("Her daughter Marieke visited."), ["Marieke"]);
+        assert_eq!(names("Ayaan called back."), ["Ayaan"]);
+        assert_eq!(names("Can you call? Will do."), Vec::<&str>::new());
+        assert_eq!(
+            names("Re: mevrouw H. van der Bijl-Oosterhout"),
+            ["H. van der Bijl-Oosterhout"]
+        );
+        assert_eq!(
+            names("Odontóloga: Dra. Lucía Benavente Oria, col."),
+            ["Lucía Benavente Oria"]
+        );
+        assert_eq!(names("Pastor Rev. Cumberbatch spoke"), ["Cumberbatch"]);
+        assert_eq!(
+            names("Mit freundlichen Grüßen,\nG. Pammer-Novak"),
+            ["G. Pammer-Novak"]
+        );
+        assert_eq!(names("Kind regards, Anita Shah"), ["Anita Shah"]);
+        assert_eq!(names("Cb in the pm. —LM"), ["LM"]);
+        assert_eq!(names("In regards to Foley removal."), Vec::<&str>::new());
+        assert!(
+            towns("daughter lives in Casalecchio di Reno; son").contains(&"Casalecchio di Reno")
+        );
+        assert!(towns("Born in Arcos de Valdevez; widowed").contains(&"Arcos de Valdevez"));
+        assert_eq!(towns("in Boston on Monday"), ["Boston"]);
+        assert_eq!(towns("her village, Igbeti, at"), ["Igbeti"]);
+        assert_eq!(towns("her daughter in Ōamaru rang"), ["Ōamaru"]);
+        assert_eq!(towns("moved to Two Harbors last year"), ["Two Harbors"]);
     }
 }

@@ -7,6 +7,7 @@ use regex::{Regex, RegexBuilder};
 use regex_automata::meta;
 use regex_automata::util::captures::Captures;
 use regex_automata::Span;
+use std::sync::OnceLock;
 
 use super::rule_ends::{rule_regex, until, RuleEnds};
 
@@ -154,8 +155,9 @@ pub struct Patterns {
 
 /// The titles before a person's name, in English notes and in the
 /// European ones (Madame, Mademoiselle, Herr, Frau, de heer, mevrouw,
-/// Father): context that says a name follows, never an identifier itself.
-pub const TITLES: &str = "Mr|Mrs|Ms|Miss|Dr|Prof|Mme|Mlle|Herr|Frau|Dhr|Mevr|Fr|Smt|Shri|Sri";
+/// Father, Reverend, señora, doctora, signor): context that says a name
+/// follows, never an identifier itself.
+pub const TITLES: &str = "Mr|Mrs|Ms|Miss|Dr|Prof|Mme|Mlle|Herr|Frau|Dhr|Mevr|Mw|Fr|Rev|Revd|Sra|Srta|Dra|Sig|Smt|Shri|Sri";
 
 /// Whether `word` (no period) is one of `TITLES`. Every title is a
 /// capital and one to three letters more, so most words are told apart
@@ -171,10 +173,19 @@ pub fn is_title(word: &str) -> bool {
 /// by in British, Irish, Indian and Australian addresses).
 const STREET: &str = "Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|Ter|Circle|Cir|Parkway|Pkwy|Highway|Hwy|Trail|Trl|Square|Sq|Crescent|Cres|Close|Alley|Pike|Loop|Row|Plaza|Ridge|Run|Path|Walk|Hill|Heights|Hts|Gardens|Mews|View|Point|Bend|Crossing|Xing|Cove|Glen|Hollow|Landing|Manor|Meadows?|Park|Pass|Ranch|Shore|Springs|Valley|Vista|Turnpike|Tpke|Expressway|Expy|Freeway|Fwy|Green|Grove|Rise|Parade|Esplanade|Quay|Wharf|Vale|Causeway|Commons|Estates|Cross|Wynd|Gate|Yard|Bypass|Marg|Nagar|Sideroad|Line|Knolls?|Trace|Trce|Creek|Crk|Bluffs?|Harbou?r|Crest|Chase|Circuit|Dale|Fields?|Gdns|Spur|Summit|Woods|Mills?|Orchard|Lakes?|Canyon|Hills|Village|Heath|Downs|Brae";
 
-/// A unit after a street address: apartment, suite, lot, building ...
+/// Whether `word` is a street's type ("Ln", "Street", "Rd.") of `STREET`.
+pub fn is_street_type(word: &str) -> bool {
+    static TYPE: OnceLock<Option<Regex>> = OnceLock::new();
+    TYPE.get_or_init(|| compile(&format!(r"^(?:{STREET})\.?$")))
+        .as_ref()
+        .is_some_and(|re| re.is_match(word))
+}
+
+/// A unit after a street address: apartment, suite, lot, building ...,
+/// or a floor and door alone after a comma ("2207 N Kedzie, 3F")
 /// (an address and its parts are on one line: `\s` would join a date at
 /// a line's end to a title and a name on the next, "05-17\n\nMr. Hill")
-const UNIT: &str = r"(?:,?[ \t]*(?:(?i:apt|apartment|unit|suite|ste|rm|room|lot|space|spc|trlr|bldg|building)|Fl|Floor|#)\.?[ \t]*#?[A-Z0-9-]+)?";
+const UNIT: &str = r"(?:,?[ \t]*(?:(?i:apt|apartment|unit|suite|ste|rm|room|lot|space|spc|trlr|bldg|building)|Fl|Floor|#)\.?[ \t]*#?[A-Z0-9-]+|,[ \t]*\d{1,3}[A-Z](?-u:\b))?";
 
 /// One word of a street's name: "Oak", "O'Connell", "Saint-Denis",
 /// "Müller", "10th".
@@ -282,13 +293,24 @@ fn specs() -> Vec<Spec> {
             // "last 4 of SS#: 0162", and a number masked but its last four
             Spec::new(PhiKind::Ssn, r"(?i)\blast\s+(?:4|four)(?:\s+digits)?\s+of\s+(?:the\s+)?(?:SSN|SS#|social(?:\s+security)?(?:\s+(?:number|no\.?|#))?)\s*[:#]?\s*(?:(?:is|was)\s+)?(\d{4})\b", 1),
             Spec::new(PhiKind::Ssn, r"(?i)(?:\bx{3}|\*{3})[\s.-]?(?:x{2}|\*{2})[\s.-]?(\d{4})\b", 1),
+            // the last four as a caller gives them to prove who they are:
+            // "last 4 SSN 4412", "last four of her social: 0162", "DOB and
+            // last 4 (4412)"; four digits right after, so never "last 4 days"
+            Spec::new(PhiKind::Ssn, r"(?i)\blast[ \t]+(?:4|four)(?:[ \t]+digits)?(?:[ \t]+of)?(?:[ \t]+(?:the|her|his|their|pt'?s|patient'?s))?(?:[ \t]+(?:SSN|SS#|SS|soc(?:ial|\.)?(?:[ \t]*sec(?:urity|\.)?)?(?:[ \t]+(?:number|no\.?|#))?))?[ \t]*[:#=(]?[ \t]*(?:(?:is|was)[ \t]+)?(\d{4})\b", 1),
+            // "soc sec # 123-45-6789", and Canada's social insurance
+            // number in its three groups of three (046 454 286)
+            Spec::new(PhiKind::Ssn, r"(?i)\bsoc\.?[ \t]*sec\.?(?:[ \t]*(?:#|no\.?|number))?[ \t]*[:#]?[ \t]*(\d{3}[\s.-]?\d{2}[\s.-]?\d{4})\b|(?:\bSIN|(?i:\bsocial[ \t]+insurance(?:[ \t]+(?:number|no\.?|#))?))[ \t]*[:#]?[ \t]*(?:(?:is|was)[ \t]+)?(\d{3}[ -]?\d{3}[ -]?\d{3})\b", usize::MAX),
             Spec::new(PhiKind::Phone, r"(?:\+?1[\s.-]?)?(?:\(\d{3}\)\s?|\b\d{3}[\s./-])\d{3}[\s.-]\d{4}\b(?:,?\s*(?:x|[Ee]xt\.?|[Ee]xtension)\s*\d{1,5}\b)?", 0),
             // European numbers after their trunk 0: 020 7946 0958, 07700 900461,
             // 0341 5550177, 06-12345678, 06 12 34 56 78
-            Spec::new(PhiKind::Phone, r"\b0\d{2,4}[ -]?\d{3,4}[ -]\d{3,4}\b|\b0\d{3,4}[ -]?\d{6}\b|\b0\d{1,4}[ /-]\d{5,8}\b|\b0\d(?:[ .]\d{2}){4}\b|\(0\d{1,4}\)\s?\d{3,4}[ -]?\d{3,4}\b", 0),
+            Spec::new(PhiKind::Phone, r"\b0\d{1,4}[ -]?\d{3,4}[ -]\d{3,4}\b|\b0\d{3,4}[ -]?\d{6}\b|\b0\d{1,4}[ /-]\d{5,8}\b|\b0\d(?:[ .]\d{2}){4}\b|\(0\d{1,4}\)\s?\d{3,4}[ -]?\d{3,4}\b", 0),
+            // and in the groups of two to four Austrian, Spanish and Portuguese
+            // numbers come in (0664 555 12 90, 01 555 48 20-211, 655 55 19
+            // 07): nine digits at least
+            Spec::new(PhiKind::Phone, r"\b0\d{1,4}(?:[ ]\d{2,4}){3,4}(?:-\d{1,4})?\b|\b[6-9]\d{2}(?:[ ]\d{2}){3}\b", 0).keep(nine_digits),
             // international (+44 20 7946 0958), and any number after a phone word
             Spec::new(PhiKind::Phone, r"\+\d{1,3}[\s.-]?\(?\d{1,4}\)?(?:[\s.-]?\d{2,4}){2,4}\b", 0),
-            Spec::new(PhiKind::Phone, r"(?i)\b(?:phone|tel|telephone|t[ée]l[ée]phone|telefon|telefoon|cell|mobile|mobil|mobiel|pager|fax|beeper|ext|extension|reached (?:at|on)|call(?:ed)? (?:back )?(?:at|on)|call ?back (?:number|no\.?|#)|CBN|(?:home|work|contact|best) (?:number|no\.?|#|phone))\.?\s*(?:#|no\.?|number)?\s*[:#]?\s*(\+?\(?\d[\d().\s-]{3,}\d)\b", 1),
+            Spec::new(PhiKind::Phone, r"(?i)\b(?:phone|tel|telephone|t[ée]l[ée]phone|telefone?|telefoon|tel[ée]fono|telem[óo]vel|tlm|m[óo]vil|cellulare|handy|gsm|cell|mobile|mobil|mobiel|pager|fax|beeper|ext|extension|reached (?:at|on)|call(?:ed)? (?:back )?(?:at|on)|call ?back (?:number|no\.?|#)|CBN|(?:home|work|contact|best) (?:number|no\.?|#|phone))\.?\s*(?:#|no\.?|number)?\s*[:#]?\s*(\+?\(?\d[\d().\s-]{3,}\d)\b", 1),
             Spec::new(PhiKind::Mrn, r"(?i)\b(?:MRN|MR#|medical record(?:\s+(?:number|no\.?))?|record\s+(?:number|no\.?|#))\s*[:#]?\s*(?:is\s+)?([A-Z0-9][A-Z0-9-]{3,})\b", 1),
             // the other numbers a hospital files a person under; an id holds a digit
             Spec::new(PhiKind::Mrn, r"(?i)\b(?:MR\s*(?:No\.?|number)|med(?:ical)?\.?\s*rec(?:ord)?\.?\s*(?:#|no\.?|number)?|hosp(?:ital)?\.?\s*(?:#|no\.?|number)|chart\s*(?:#|no\.?|number)|unit\s+(?:#|no\.?|number)|patient\s+(?:id|#|no\.?|number)|pt\.?\s*(?:id|#)|acc(?:oun)?t\.?\s*(?:#|no\.?|number)|encounter\s+(?:#|no\.?|number)|enc\.?\s*(?:#|no\.?|number)|enc\.?\s|visit\s+(?:#|no\.?|number)|FIN|CSN|member\s+(?:id|#|no\.?)|policy(?:\s+(?:#|no\.?|number))?|insurance\s+(?:id|#|no\.?))\s*[:#]?\s*(?:is\s+)?([A-Z]{0,4}-?\d[A-Z0-9-]{3,})\b", 1),
@@ -297,14 +319,24 @@ fn specs() -> Vec<Spec> {
             Spec::new(PhiKind::Zip, r"\b[A-Z]{1,2}\d[A-Z\d]?\s\d[ABD-HJLNP-UW-Z]{2}\b", 0),
             Spec::new(PhiKind::Zip, r"(?m)(?:,[ \t]*|^)(?:[A-Z]-)?(\d{5}|\d{4}[ \t]?[A-Z]{2})[ \t]+\p{Lu}\p{Ll}+", 1),
             Spec::new(PhiKind::City, r"(?m)(?:,[ \t]*|^)(?:[A-Z]-)?(?:\d{5}|\d{4}[ \t]?[A-Z]{2})[ \t]+(\p{Lu}\p{Ll}+(?:[ -]\p{Lu}\p{Ll}+)?)", 1),
+            // the four-digit postcodes of Switzerland, Austria, Belgium and
+            // the Nordic countries before their town, after a house number
+            // or at a line's start, where the town ends the clause ("14,
+            // 1206 Genève, e-mail"; never "heparin, 1500 Units." or a year)
+            Spec::new(PhiKind::Zip, r"(?m)(?:\d[a-zA-Z]?,[ \t]*|^)(?:[A-Z]{1,2}-)?((?:1[0-8]\d\d|2[1-9]\d\d|[3-9]\d{3}))[ \t]+\p{Lu}\p{Ll}+(?:[ -]\p{Lu}\p{Ll}+)?[ \t]*(?:[,.;)]|$)", 1),
+            Spec::new(PhiKind::City, r"(?m)(?:\d[a-zA-Z]?,[ \t]*|^)(?:[A-Z]{1,2}-)?(?:1[0-8]\d\d|2[1-9]\d\d|[3-9]\d{3})[ \t]+(\p{Lu}\p{Ll}+(?:[ -]\p{Lu}\p{Ll}+)?)[ \t]*(?:[,.;)]|$)", 1),
             // the number (the note keeps "[AGE]-year-old"), before a unit
             // in English or in the languages of European notes (jaar, ans,
-            // Jahre, J., år)
-            Spec::new(PhiKind::Age, r"(?i)\b((?:9\d|1[0-4]\d))[ \t]*-?[ \t]*(?:years?|yrs?|y/o|y\.\s?o\b\.?|yo|y|jaar|ans|jahre|j\.|år|años|anni)(?:[- ]old)?(?:[MF]\b|\b|[^\w]|$)", 1),
-            Spec::new(PhiKind::Age, r"(?i)\bin\s+(?:his|her|their|the)\s+(?:(?:early|mid|late)[- ])?((?:90|100)['’]?s|nineties)\b", 1),
+            // Jahre, J., år), and as the adjective German, Dutch and the
+            // Nordic languages make of it (92-jährige, 93-jarige, 94-årig)
+            Spec::new(PhiKind::Age, r"(?i)\b((?:9\d|1[0-4]\d))[ \t]*-?[ \t]*(?:years?|yrs?|y/o|y\.\s?o\b\.?|yo|y|jaar|jarige?|ans|jahre|jährige[nrms]?|j\.|årige?|år|años|anos|anni)(?:[- ]old)?(?:[MF]\b|\b|[^\w]|$)", 1),
+            // the sex, a comma or a space, then the age, as a header or a
+            // handover gives them: "Female, 92, from Lyon", "M 94 with CHF"
+            Spec::new(PhiKind::Age, format!(r"(?:\b(?i:female|male|woman|man|lady|gentleman)[ \t]*,|\b[MF][ \t]*[, \t])[ \t]*({OLD})(?:[,;)]|\.(?:\s|$)|[ \t]+(?i:y|yo|yrs?|years?|who|with|from|in|and|living|lives|presents|presenting|here|c/o|DOB|born)\b|[ \t]*$)"), 1),
+            Spec::new(PhiKind::Age, r"(?i)\bin\s+(?:his|her|their|the)\s+((?:(?:early|mid|late)[- ])?(?:(?:90|100)['’]?s|nineties))\b", 1),
             Spec::new(PhiKind::Age, r"(?i)\b(?:ninety|(?:one|a)[- ]hundred)(?:[- ](?:and[- ])?(?:one|two|three|four|five|six|seven|eight|nine))?[- ](?:years?|yrs?|yo|y/o)(?:[- ]old)?\b|\b(?:nonagenarian|centenarian)\b", 0),
             Spec::new(PhiKind::Age, r"(?i)\b(?:age[d]?|aged)(?:\s*/\s*(?:sex|gender))?(?:\s+(?:at|on)\s+[a-z]+)?\s*:?\s*((?:9\d|1[0-4]\d)|(?:ninety|one hundred)(?:[- ](?:one|two|three|four|five|six|seven|eight|nine))?)\b", 1),
-            Spec::new(PhiKind::Age, format!(r"(?i)\b(?:age\s+of|turned|turning|turns)\s+({OLD})\b|\b((?:9\d|1[0-4]\d))\s+(?:years?|yrs?)\.?\s+of\s+age\b|\b((?:9\d|1[0-4]\d))(?:st|nd|rd|th)\s+birthday\b"), usize::MAX),
+            Spec::new(PhiKind::Age, format!(r"(?i)\b(?:age\s+of|turned|turning|turns|reached|reaching)\s+({OLD})\b|\b((?:9\d|1[0-4]\d))\s+(?:years?|yrs?)\.?\s+of\s+age\b|\b((?:9\d|1[0-4]\d))(?:st|nd|rd|th)\s+birthday\b"), usize::MAX),
             Spec::new(PhiKind::Age, r"(?:^|[\s(,])((?:9\d|1[0-4]\d))(?:M|F|yo[MF]?)(?:[\s),.;:]|$)", 1),
             // the sex, then the age: F/92, M 94
             Spec::new(PhiKind::Age, format!(r"\b[MF]\s?/\s?({OLD})\b"), 1),
@@ -315,30 +347,50 @@ fn specs() -> Vec<Spec> {
             // a person, then their age: "she is 93,", "Pt was 95 at ...",
             // "lived to 101", "died at 97" (never a measurement: no unit
             // after it); after a name, `Scrubber::find` reads "Henrietta (90)"
-            Spec::new(PhiKind::Age, format!(r"(?i)\b(?:she|he|who|pt|patient|mother|father|husband|wife|sister|brother|mom|dad|i)(?:\s+(?:is|was|am|will\s+be|'s|turned|turns|is\s+now|was\s+then)|['’]s|['’]m|['’]ll\s+be)\s+({OLD})(?:[,;)]|\.(?:\s|$)|\s+(?:and|at|in|on|with|but|when|now|today|this|next|last|years?|yrs?)\b|\s*$)"), 1),
+            Spec::new(PhiKind::Age, format!(r"(?i)\b(?:she|he|who|pt|patient|mother|father|husband|wife|sister|brother|mom|dad|i)(?:\s+(?:is|was|am|will\s+be|shall\s+be|'s|turned|turns|is\s+now|was\s+then)|['’]s|['’]m|['’]ll\s+be)\s+({OLD})(?:[,;)]|\.(?:\s|$)|\s+(?:and|at|in|on|with|but|when|now|today|this|next|last|not|still|years?|yrs?)\b|\s*$)"), 1),
             // "sister (94)", "grandmother (alive, 97, in a care home)", "uncle (d. 91)"
-            Spec::new(PhiKind::Age, format!(r"(?i)\b(?:pt|patient|{KIN})(?:'s)?\s+\((?:(?:alive|living|deceased|died|d\.|aged?|now)[,:]?\s+(?:at\s+)?)?({OLD})[,;)]"), 1),
+            // and as a text message writes it: "shes 94 and ..."
+            Spec::new(PhiKind::Age, format!(r"(?i)\b(?:she|he)s\s+({OLD})(?:[,;)]|\.(?:\s|$)|\s+(?:and|at|in|on|with|but|now|today|not|still|years?|yrs?)\b|\s*$)"), 1),
+            // "Mom (92 now!!)", "sister (90 yrs)"
+            Spec::new(PhiKind::Age, format!(r"(?i)\b(?:pt|patient|{KIN})(?:'s)?\s+\((?:(?:alive|living|deceased|died|d\.|aged?|now)[,:]?\s+(?:at\s+)?)?({OLD})(?:[,;)]|[ \t]+(?:years?|yrs?|y/?o|now|today)\b)"), 1),
             // "her father, 96, lives ...", "a woman of 94"
             Spec::new(PhiKind::Age, format!(r"(?i)\b(?:{KIN}|widow|widower),\s+({OLD}),"), 1),
             Spec::new(PhiKind::Age, format!(r"(?i)\b(?:man|woman|lady|gentleman|gent|widow|widower|patient)\s+of\s+({OLD})\b(?:[,;)]|\.(?:\s|$)|\s+(?:who|with|and|years?|yrs?)\b)"), 1),
             Spec::new(PhiKind::Age, format!(r"(?i)\b(?:lived\s+to|lived\s+until|died\s+at|deceased\s+at|passed\s+(?:away\s+)?at|death\s+at|at\s+age)\s+({OLD})\b"), 1),
             // an age as others give it, or in a quotation: "said to be
             // about 95", "\"93 in July\""
-            Spec::new(PhiKind::Age, format!(r#"(?i)\b(?:said|thought|believed|reported|estimated|claims?|claimed)\s+to\s+be\s+["“]?(?:about|around|nearly|almost|approximately|roughly|over|at\s+least)?\s*({OLD})\b|["“]((?:9\d|1[0-4]\d))(?:[,;"”]|\s+(?:in|on|next|this)\b)"#), usize::MAX),
+            Spec::new(PhiKind::Age, format!(r#"(?i)\b(?:said|thought|believed|reported|estimated|claims?|claimed)\s+to\s+be\s+["“]?(?:about|around|nearly|almost|approximately|roughly|over|at\s+least)?\s*({OLD})\b|["“](?:about|around|nearly|almost|over)?\s*((?:9\d|1[0-4]\d)|{OLD})(?:[,;"”]|\s+(?:in|on|next|this|and)\b)"#), usize::MAX),
             Spec::new(PhiKind::Name, format!(r"\b(?:{TITLES}|dr|prof)\.?\s+(?:(?:{TITLES}|med)\.?\s+)*((?:[A-Z]\.\s?){{0,2}}(?:(?:van|von|de|der|den|del|della|di|da|du|le|la|al|el|bin|ibn|ter|ten)[\s-]+){{0,2}}\p{{Lu}}[\p{{L}}'’-]+(?:\s+(?:(?:van|von|de|der|den|del|della|di|da|du|le|la|al|el|bin|ibn|ter|ten)[\s-]+){{0,2}}\p{{Lu}}[\p{{L}}'’-]+){{0,2}})"), 1),
             Spec::new(PhiKind::Name, format!(r"(?i:\b(?:patient name|name|pt|patient|resident|member|guarantor|decedent|subscriber|insured|client)\s*:\s*(?:(?:{TITLES})\.?\s+)?)((?:[A-Z]\.\s?)?[A-Z][a-zA-Z'-]+(?:(?:,[ \t]?| )[A-Z][a-zA-Z'-]+){{0,2}}(?: [A-Z]\b)?)"), 1),
             Spec::new(PhiKind::Address, format!(r"(?:\b(?:Flat|Apt|Apartment|Unit)\.?\s*#?\d{{1,4}}[A-Z]?,?[ \t]+)?\b\d{{1,5}}[A-Z]?(?:[-/]\d{{1,4}}[A-Z]?)?[ \t]+(?:(?:[NS][EW]\.?|[NSEW]\.?|North|South|East|West|Old)[ \t]+)?(?:{STREET_WORD}[ \t]+){{1,4}}(?:{STREET})\b\.?(?:[ \t]+(?:[NS][EW]|[NSEW])\b)?{UNIT}"), 0),
-            Spec::new(PhiKind::Address, r"(?i)\b(?:P\.?\s?O\.?\s+Box|Post\s+Office\s+Box)\s+\d+\b|(?:\b\d{1,5}\s+)?\b(?:(?:County|State|US)\s+(?:Route|Rte|Road|Rd|Highway|Hwy)|Route|Rte|Rural\s+Route)\s+\d+[A-Z]?(?:,?\s+Box\s+\d+)?\b|\b(?:RR|HC|Rural\s+Route|Highway\s+Contract|Star\s+Route)\s+\d+,?\s+Box\s+\d+[A-Z]?\b", 0),
+            Spec::new(PhiKind::Address, r"(?i)\b(?:P\.?\s?O\.?\s+Box|Post\s+Office\s+Box|RMB|RSD|CMB|PMB|Locked\s+Bag|Private\s+Bag|Postfach|Apartado(?:\s+de\s+correos)?)\s+\d+\b|(?:\b\d{1,5}\s+)?\b(?:(?:County|State|US)\s+(?:Route|Rte|Road|Rd|Highway|Hwy)|Route|Rte|Rural\s+Route)\s+\d+[A-Z]?(?:,?\s+Box\s+\d+)?\b|\b(?:RR|HC|Rt\.?|Rural\s+Route|Highway\s+Contract|Star\s+Route)\s+\d+,?\s+Box\s+\d+[A-Z]?\b", 0),
             // grid addresses of the rural Midwest (N4521 County Rd K, W7890
             // State Highway 64) and of Utah (1520 S 1100 E)
             Spec::new(PhiKind::Address, r"\b(?:[NSEW]\d{2,5}\s+)?(?:(?:County|State|US|Trunk)\s+(?:Route|Rte|Road|Rd|Highway|Hwy|Trunk)|Highway|Hwy)\s+(?:\d+[A-Z]?\b|[A-Z]{1,2}\b)|\b[NSEW]\d{2,5}\s+(?:[A-Z][a-z]+\s+){1,3}(?:Road|Rd|Lane|Ln|Drive|Dr|Avenue|Ave|Street|St)\b|\b\d{1,5}\s+[NSEW]\.?\s+\d{1,5}\s+[NSEW]\b", 0),
             // the districts before a street or a block: Brgy. Holy Spirit, Blk 7
-            Spec::new(PhiKind::Address, r"\b(?:Brgy\.?|Barangay|Purok|Sitio|Blk\.?|Jalan|Jln\.?|Lorong)\s+(?:\d{1,5}[A-Z]?\b|\p{Lu}\p{L}+(?:\s+\p{Lu}\p{L}+){0,2})", 0),
+            Spec::new(PhiKind::Address, r"\b(?:Brgy\.?|Barangay|Purok|Sitio|Blk\.?|Jalan|Jln\.?|Lorong)\s+(?:\d{1,5}[A-Z]?\b|\p{Lu}\p{L}+(?:\s+\p{Lu}\p{L}+){0,2})|\bSector\s+\d{1,3}(?:-?[A-Z]\b)?", 0),
             // European: Hauptstraße 12, Keizersgracht 123, 12 rue de la Paix
-            Spec::new(PhiKind::Address, r"\b\p{Lu}\p{Ll}+(?:-\p{Lu}\p{Ll}+)*(?:-?(?:Straße|Strasse|Str\.)|straße|strasse|str\.|weg|gasse|platz|allee|ring|damm|laan|straat|gracht|plein|gade|vej|gatan|vägen|katu)\s+\d{1,4}[a-z]?\b", 0),
+            // (and the type as a word of its own: Berliner Straße 12, Storgata 5)
+            Spec::new(PhiKind::Address, r"\b\p{Lu}\p{Ll}+(?:-\p{Lu}\p{Ll}+)*(?:[ -]?(?:Straße|Strasse|Str\.|Weg|Gasse|Platz|Allee|Ring|Damm|Ufer|Chaussee)|straße|strasse|str\.|weg|gasse|platz|allee|damm|ufer|laan|straat|gracht|plein|kade|singel|dijk|gade|vej|gatan|gata|vägen|veien|vegen|torget|katu)\s+\d{1,4}[a-z]?\b", 0),
             Spec::new(PhiKind::Address, r"(?i)\b\d{1,4}(?:\s?(?:bis|ter))?,?\s+(?:rue|avenue|boulevard|bd|chemin|allée|impasse|via|viale|corso|calle|avenida|rua|carrer)\s+(?:(?:de|du|des|la|le|l['’]|del|della|di|da|do|dos)\s+)*\p{Lu}[\p{L}'’-]+(?:\s+\p{Lu}[\p{L}'’-]+){0,2}", 0),
+            // the street's type first and its number after, as Italy,
+            // Spain, Portugal, Belgium, Switzerland and Poland write them:
+            // Via Roma 12, Calle Mayor, 5, Rua Augusta 100, C/ Alcalá 23,
+            // Rue du Marché 5, ul. Długa 7; and the German streets named
+            // by a preposition (Am Markt 3, An der Alster 12)
+            Spec::new(PhiKind::Address, r"(?:\b(?:Via|Viale|Vicolo|Piazza|Piazzale|Largo|Corso|Calle|Avenida|Avda\.|Paseo|Plaza|Carretera|Ronda|Rambla|Travesía|Rua|Praça|Praca|Travessa|Estrada|Alameda|Carrer|Passeig|Rue|Chemin|Quai|Allée|Impasse|Ulica|ul\.|Am|An[ \t]+der|An[ \t]+den|Auf[ \t]+dem|Auf[ \t]+der|In[ \t]+der|Zum|Zur|Unter[ \t]+den)|\bC/)[ \t]*(?:(?:de|del|della|delle|dei|degli|di|da|do|dos|das|du|des|la|le|les|el|los|las|dels|San|Santa|São)[ \t]+|(?:dell|dall|sull|l|d)['’])*\p{Lu}[\p{L}'’.-]+(?:[ \t]+(?:(?:de|del|della|di|da|do|du|des|la|le|y|e)[ \t]+)?\p{Lu}[\p{L}'’.-]*){0,3},?[ \t]+(?:(?i:n\.?[ \t]?[º°o]\.?|nº|no\.|nr\.?)[ \t]*)?\d{1,4}[a-zA-Z]?\b(?:[ \t]?[/-][ \t]?\d{1,4}[a-zA-Z]?\b)?(?:,?[ \t]*\d{1,2}\.?[ \t]?[º°ª](?:[ \t]?[A-Z](?-u:\b)|[ \t]?(?i:izq|dcha|esq|dto)\.?)?|,?[ \t]*(?i:interno|int\.|scala|piso|puerta|andar)[ \t]*[0-9A-Z]{1,3}\b)?", 0),
             // Broadway has no suffix; a flat or apartment number stands alone
-            Spec::new(PhiKind::Address, format!(r"\b\d{{1,5}}\s+(?:[NSEW]\s+)?Broadway\b{UNIT}|\b(?:(?i:apt|apartment)|Flat|Suite|Ste|Lot)\.?\s*#?\s*\d{{1,4}}[A-Z]?\b"), 0),
+            Spec::new(PhiKind::Address, format!(r"\b\d{{1,5}}\s+(?:[NSEW]\s+)?Broadway\b{UNIT}|\b(?:(?i:apt|apartment|interno|wohnung)|Whg|Flat|Suite|Ste|Lot)\.?\s*#?\s*\d{{1,4}}[A-Z]?\b"), 0),
+            // "No. 14, Oke-Ado Street", as West African and South Asian
+            // addresses write the house number
+            Spec::new(PhiKind::Address, format!(r"\bNo\.?[ \t]*\d{{1,5}}[A-Z]?,[ \t]+(?:{STREET_WORD}[ \t]+){{1,4}}(?:{STREET})\b\.?"), 0),
+            // a neighbour's house by its number: "next door at no. 408",
+            // "Neighbour Mrs Arruda (Nr. 120)", "lives next door at #5"
+            Spec::new(PhiKind::Address, r"(?i)\b(?:next\s+door|upstairs|downstairs|neighbou?r|across\s+the\s+(?:road|street|hall|landing))\b[^;\n]*?(?:\bat|\bfrom|\bin|\()[ \t]*((?:no\.|nr\.|n\.[ \t]?º|nº|number|#)[ \t]*\d{1,5}[A-Za-z]?)\b", 1),
+            // a street in lower case, as a log or a text message writes it:
+            // "219 fairmount apt 2r", "45 elm st" (the types that are no
+            // other word: never "2 hour drive" or "took 2 tabs, dr said")
+            Spec::new(PhiKind::Address, r"\b\d{1,5}[ \t]+[a-z][a-z'-]+(?:[ \t]+[a-z][a-z'-]+)?[ \t]+(?:apt|unit|ste|suite)\.?[ \t]*#?\d[0-9a-z-]{0,3}\b|\b\d{1,5}[ \t]+(?:[a-z][a-z'-]+[ \t]+){1,2}(?:st|ave|rd|ln|blvd|ter|cir|pkwy|hwy|street|avenue|lane)\b\.?", 0),
             // a unit on the line above its street line: "Unit 4" / "1287 Pleasant Street"
             Spec::new(PhiKind::Address, r"(?m)^[ \t]*((?:Unit|Flat|Apt|Suite|Apartment)\.?[ \t]*#?[ \t]*\d{1,4}[A-Z]?)[ \t]*,?[ \t]*\r?\n[ \t]*\d{1,5}[A-Z]?[ \t]+\p{Lu}", 1),
             // a house number, a compass point and a street's name without
@@ -368,7 +420,18 @@ fn specs() -> Vec<Spec> {
             // KNH/2026/118430", "Alien no. A 212 448 907"), its groups a
             // space, hyphen or slash apart; five digits at least, so no
             // count or dose ("No. 2", "number 3")
-            Spec::new(PhiKind::Mrn, r"(?i:\b(?:number|no\.|nr\.|card|id|#))[ \t]*[:#,]?[ \t]*(?:is[ \t]+)?((?:[A-Z]{1,5}[ /-]?)?\d[0-9A-Z]*(?:[ /-][0-9A-Z]*\d[0-9A-Z]*){0,4})\b", 1).keep(five_digits),
+            // (and "n.º", "Az.", "ref", "reg.", "claim", "booking", "on file",
+            // "processo", and the numbers German, Dutch and Swedish name by
+            // compounds: polisnummer, Fallnummer, remissnr; groups a period
+            // apart too: 11.884.302)
+            Spec::new(PhiKind::Mrn, r"(?i:\b(?:number|no\.|nr\.|n\.[ \t]?º|nº|n\.|card|id|#|az\.|refs?|reg\.|registration|claim|booking|file|processo|(?:polis|versicherten|fall|patienten|kranken|akten|auftrags|klienten|kunden|dossier|referentie|remiss|journal|person)(?:nummer|nr\.?)))[ \t]*[:#,]?[ \t]*(?:is[ \t]+)?((?:[A-Z]{1,5}[ /-]?)?\d[0-9A-Z]*(?:[ ./-][0-9A-Z]*\d[0-9A-Z]*){0,4})\b", 1).keep(five_digits),
+            // an identifier's shape without its label: capitals, then groups
+            // a hyphen or slash apart, four digits or more among them and
+            // a group of three digits at least (APS-LAU-26-11873,
+            // PNH/26/118803, SCR-0389; never COVID-19, ICD-10 or CA-125),
+            // and capitals before six digits or more (BO4417732)
+            Spec::new(PhiKind::Mrn, r"\b[A-Z]{1,5}(?:[-/][A-Z0-9]{1,8}){1,4}\b", 0).keep(labelled_shape),
+            Spec::new(PhiKind::Mrn, r"\b[A-Z]{1,3}\d{6,10}\b", 0),
             // an accession number's shape without its label: S19-04410
             Spec::new(PhiKind::Mrn, r"\b[A-Z]{1,3}\d{2}-\d{4,7}\b", 0),
             Spec::new(PhiKind::Mrn, r"\b(?:ID|I\.D\.|[Ii]d)(?i:\s*(?:no\.?|number|#))?\s*[:#]?\s*([A-Z]{0,4}-?\d[A-Z0-9-]{3,})\b", 1),
@@ -384,6 +447,20 @@ fn specs() -> Vec<Spec> {
 /// a count, a dose or a room.
 fn five_digits(id: &str) -> bool {
     id.bytes().filter(u8::is_ascii_digit).count() >= 5
+}
+
+/// Whether an identifier of capitals and groups holds four digits or more
+/// and a group of three digits at least: "SCR-0389", not "COVID-19".
+fn labelled_shape(id: &str) -> bool {
+    id.bytes().filter(u8::is_ascii_digit).count() >= 4
+        && id
+            .split(['-', '/'])
+            .any(|g| g.len() >= 3 && g.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Whether a phone number holds nine digits or more.
+fn nine_digits(number: &str) -> bool {
+    number.bytes().filter(u8::is_ascii_digit).count() >= 9
 }
 
 /// Sort findings and merge overlaps; where spans overlap the longer one's
@@ -500,7 +577,7 @@ mod tests {
             ("last colonoscopy 03/2019", "03/2019"),
             ("flu shot Mar '24", "Mar '24"),
             ("moved in March 2021.", "March 2021"),
-            ("on the 3rd of March she fell", "3rd of March"),
+            ("on the 3rd of March she fell", "the 3rd of March"),
         ] {
             let k = kinds(text);
             assert_eq!(k, vec![(PhiKind::Date, want.to_string())], "{text}");
@@ -509,7 +586,7 @@ mod tests {
             ("92yo F with CHF", "92"),
             ("a 94 y.o. man", "94"),
             ("91-year-old", "91"),
-            ("a woman in her late 90s", "90s"),
+            ("a woman in her late 90s", "late 90s"),
             ("ninety-two years old", "ninety-two years old"),
             ("a lively nonagenarian", "nonagenarian"),
             ("a 93 y. o. woman", "93"),
@@ -902,6 +979,132 @@ mod tests {
             p.kinds(text, &mut got);
             got.sort();
             assert_eq!(got, want, "{text}");
+        }
+    }
+
+    #[test]
+    fn streets_numbers_and_ages_as_other_countries_and_callers_write_them() {
+        for (text, kind, want) in [
+            (
+                "Lives at Via Roma 12, Firenze",
+                PhiKind::Address,
+                "Via Roma 12",
+            ),
+            (
+                "Moved to Calle Mayor, 5 with",
+                PhiKind::Address,
+                "Calle Mayor, 5",
+            ),
+            (
+                "Domicilio: C/ Alcalá 215, 3.º B, 28028",
+                PhiKind::Address,
+                "C/ Alcalá 215, 3.º B",
+            ),
+            (
+                "Rue du Marché 5, Ville",
+                PhiKind::Address,
+                "Rue du Marché 5",
+            ),
+            ("wohnt Am Markt 3 in", PhiKind::Address, "Am Markt 3"),
+            (
+                "Berliner Straße 12, 10115",
+                PhiKind::Address,
+                "Berliner Straße 12",
+            ),
+            (
+                "Lives at No. 14, Oke-Ado Street, off",
+                PhiKind::Address,
+                "No. 14, Oke-Ado Street",
+            ),
+            (
+                "mail goes to RMB 77 at the store",
+                PhiKind::Address,
+                "RMB 77",
+            ),
+            (
+                "on Hwy 7 South, Rt. 2 Box 44, near",
+                PhiKind::Address,
+                "Rt. 2 Box 44",
+            ),
+            (
+                "her apartment (2207 N Kedzie, 3F) —",
+                PhiKind::Address,
+                "2207 N Kedzie, 3F",
+            ),
+            (
+                "lives next door at no. 408; daughter",
+                PhiKind::Address,
+                "no. 408",
+            ),
+            (
+                "Neighbour Sr. Barbosa from n.º 1118 keeps",
+                PhiKind::Address,
+                "n.º 1118",
+            ),
+            (
+                "lives upstairs at interno 6 and",
+                PhiKind::Address,
+                "interno 6",
+            ),
+            ("Die 92-jährige Patientin", PhiKind::Age, "92"),
+            ("De 93-jarige man", PhiKind::Age, "93"),
+            ("Female, 92, from Lyon", PhiKind::Age, "92"),
+            ("Pt: DUBCEK  F 94  DOB 01/19/1932", PhiKind::Age, "94"),
+            ("Her mother reached 101 in a home", PhiKind::Age, "101"),
+            (
+                "she is in her late nineties and",
+                PhiKind::Age,
+                "late nineties",
+            ),
+            ("shes 94 and thats the oldest", PhiKind::Age, "94"),
+            ("\"I shall be 98 at New Year\"", PhiKind::Age, "98"),
+            ("Mom (92 now!!) fell", PhiKind::Age, "92"),
+            (
+                "family says \"about ninety-five\"",
+                PhiKind::Age,
+                "ninety-five",
+            ),
+            ("Verified with last 4 SSN 4412.", PhiKind::Ssn, "4412"),
+            ("DOB and last 4: 0162.", PhiKind::Ssn, "0162"),
+            ("soc sec # 123-45-6789", PhiKind::Ssn, "123-45-6789"),
+            ("SIN 046 454 286 on file", PhiKind::Ssn, "046 454 286"),
+            (
+                "Report # APS-LAU-26-11873",
+                PhiKind::Mrn,
+                "APS-LAU-26-11873",
+            ),
+            ("UHID: PNH/26/118803", PhiKind::Mrn, "PNH/26/118803"),
+            ("Screening #: SCR-0389", PhiKind::Mrn, "SCR-0389"),
+            ("DEA on file BO4417732", PhiKind::Mrn, "BO4417732"),
+            ("n.º processo 11.884.302", PhiKind::Mrn, "11.884.302"),
+            ("polisnummer ZK 1188 4720 3", PhiKind::Mrn, "ZK 1188 4720 3"),
+            (
+                "lives in Mödling (0664 555 12 90).",
+                PhiKind::Phone,
+                "0664 555 12 90",
+            ),
+            (
+                "Stationszimmer 01 555 48 20-211).",
+                PhiKind::Phone,
+                "01 555 48 20-211",
+            ),
+            ("hija Maribel 655 55 19 07.", PhiKind::Phone, "655 55 19 07"),
+            ("Telefone 22 555 1873; ok", PhiKind::Phone, "22 555 1873"),
+            ("Joost (06-5551 2390).", PhiKind::Phone, "06-5551 2390"),
+        ] {
+            assert_finds(text, kind, want);
+        }
+        for text in [
+            "During 2 weeks she improved",
+            "Temp 98.6 F 92% RA",
+            "HR 92, F.",
+            "HR is 92 and regular",
+            "over the last 4 days",
+            "COVID-19, ICD-10 and CA-125 levels",
+            "Am I 90 percent sure",
+            "arrived via Medic 12 at 0300",
+        ] {
+            assert_no_number_age_or_address(text);
         }
     }
 }

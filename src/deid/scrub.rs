@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::detector::Detector;
 use super::names::{fold_lower, fold_with_offsets, Names};
-use super::patterns::{compile, merge, tag, Found, Patterns, OLD};
+use super::patterns::{compile, is_street_type, merge, tag, Found, Patterns, OLD};
 use crate::clinical::{PhiKind, PhiSpan};
 use crate::hashing::WordMap;
 
@@ -37,6 +37,10 @@ pub struct Scrubber {
     /// alone, by patient key: "455-55-0142" is also "455550142" or
     /// "455 55 0142" in a note.
     numbers: HashMap<String, Vec<(PhiKind, String)>>,
+    /// The patient's street by its name alone, first word and the words
+    /// after it, by patient key: "Fieldstone" of "3 Fieldstone Ln" ("lives
+    /// with her daughter on Fieldstone").
+    streets: HashMap<String, Vec<(String, Vec<String>)>>,
     /// The learned detector, the rules' second opinion: a span either
     /// finds is removed.
     detector: Option<Arc<Detector>>,
@@ -93,6 +97,13 @@ impl Scrubber {
             .filter(|(_, d)| d.len() >= 7)
             .collect();
         self.numbers.insert(patient_key.to_string(), numbers);
+        let streets = ids
+            .values
+            .iter()
+            .filter(|(k, _)| *k == PhiKind::Address)
+            .filter_map(|(_, v)| street_name(v))
+            .collect();
+        self.streets.insert(patient_key.to_string(), streets);
         // the record's "Tomás" is the note's "Tomas" or "TOMAS"; a name is
         // also found by its parts (the given name alone, one half of a
         // double surname)
@@ -139,6 +150,7 @@ impl Scrubber {
         if let Some(numbers) = self.numbers.get(patient_key).filter(|n| !n.is_empty()) {
             find_numbers(text, numbers, &mut found);
         }
+        let streets = self.streets.get(patient_key).map_or(&[][..], Vec::as_slice);
         for (start, word) in words(text) {
             for (rest, kind) in self.words.get(word).into_iter().flatten() {
                 if let Some(end) = phrase_end(text, start + word.len(), rest) {
@@ -146,6 +158,20 @@ impl Scrubber {
                         start,
                         end,
                         kind: *kind,
+                    });
+                }
+            }
+            // the street's name alone is a word as often as a street
+            // ("Main", "Church", "Park") where a sentence begins
+            for (first, rest) in streets {
+                if first != word || !mid_sentence(text, start) {
+                    continue;
+                }
+                if let Some(end) = phrase_end(text, start + word.len(), rest) {
+                    found.push(Found {
+                        start,
+                        end,
+                        kind: PhiKind::Address,
                     });
                 }
             }
@@ -164,6 +190,45 @@ impl Scrubber {
         let found = self.find(patient_key, text);
         (apply(text, &found), found)
     }
+}
+
+/// The name of the street of an address line, without its house number,
+/// compass point, type or unit: "Fieldstone" of "3 Fieldstone Ln", "Saint
+/// Andrews" of "18 N Saint Andrews Rd, Apt 2". `None` where that is one short
+/// word or a word that is no name ("Hill St"), which a note writes as a word.
+fn street_name(address: &str) -> Option<(String, Vec<String>)> {
+    let line = address.split(',').next().unwrap_or_default();
+    let capitalised = |w: &&str| w.chars().next().is_some_and(char::is_uppercase);
+    let direction = |w: &&str| {
+        matches!(
+            w.trim_end_matches('.'),
+            "N" | "S" | "E" | "W" | "NE" | "NW" | "SE" | "SW" | "North" | "South" | "East" | "West"
+        )
+    };
+    let words: Vec<&str> = line
+        .split_whitespace()
+        .skip_while(|w| !capitalised(w) || direction(w))
+        .take_while(|w| capitalised(w) && !is_street_type(w))
+        .collect();
+    let (first, rest) = words.split_first()?;
+    if rest.is_empty() && (first.chars().count() < 4 || !Names::builtin().may_be_name(first)) {
+        return None;
+    }
+    Some((
+        first.to_string(),
+        rest.iter().map(|w| w.to_string()).collect(),
+    ))
+}
+
+/// Whether the word at `at` is inside a sentence: the text before it on
+/// its line ends in a word, a comma or a bracket, not a full stop, a colon
+/// or the line's start.
+fn mid_sentence(text: &str, at: usize) -> bool {
+    let before = text[..at].trim_end_matches([' ', '\t']);
+    before
+        .chars()
+        .next_back()
+        .is_some_and(|c| c.is_alphanumeric() || matches!(c, ',' | ';' | '(' | '&' | '/'))
 }
 
 /// Every run of digits in `text` (groups of digits one space, hyphen,
@@ -224,19 +289,24 @@ fn find_numbers(text: &str, numbers: &[(PhiKind, String)], out: &mut Vec<Found>)
 
 /// What a found span says of the words after it: a street address's town
 /// ("18 Birch Hollow Rd, Keene", or on the next line of an address), and a
-/// person's age ("Henrietta (90)", "Mrs Ibarra is 91 and ..."). Appends
+/// person's age ("Henrietta (90)", "Opal (ninety-one, ...", "Kees, 93,
+/// still lives ...", "Mrs Ibarra is 91 and ...") and the name they go by
+/// ("Clarence McIlwraith (\"Clarrie\")", "Teresa (also \"Flora\")"). Appends
 /// to `found` (merged, in order).
 fn after_spans(text: &str, found: &mut Vec<Found>) {
-    static RULES: OnceLock<Option<(Regex, Regex)>> = OnceLock::new();
-    let Some((town, age)) = RULES
+    static RULES: OnceLock<Option<(Regex, Regex, Regex)>> = OnceLock::new();
+    let Some((town, age, nickname)) = RULES
         .get_or_init(|| {
             let town = compile(
                 r"^(?:,[ \t]*|[ \t]*\r?\n[ \t]*)(\p{Lu}\p{Ll}+(?:[ -]\p{Lu}\p{Ll}+){0,2})(?:,?[ \t]+(?:[A-Z]{2,3}(?-u:\b)|\d{4,5}|[A-Z]{1,2}\d)|,[ \t]*\p{Lu}|[ \t]*(?:\r?\n|$|[.;)]))",
             )?;
             let age = compile(&format!(
-                r"^(?:[ \t]?\(((?:9\d|1[0-4]\d))\)|,?[ \t]+(?:is|was|aged?)[ \t]+({OLD})(?:[,;)]|\.(?:\s|$)|[ \t]+(?:and|at|in|on|with|but|when|now|today|years?|yrs?)(?-u:\b)|\s*$))",
+                r"^(?:[ \t]?\(({OLD})[,;)]|,[ \t]*((?:9\d|1[0-4]\d))(?:,|[ \t]+(?:years?|yrs?|y/?o)(?-u:\b))|,?[ \t]+(?:is|was|aged?)[ \t]+({OLD})(?:[,;)]|\.(?:\s|$)|[ \t]+(?:and|at|in|on|with|but|when|now|today|years?|yrs?)(?-u:\b)|\s*$))",
             ))?;
-            Some((town, age))
+            let nickname = compile(
+                r#"^[ \t]?\((?:(?i:also|aka|a\.k\.a\.|called|known as|goes by)[ \t]+)?["“'‘](\p{Lu}[\p{L}'’.-]{1,20}(?:[ \t]\p{Lu}[\p{L}'’.-]{1,20})?)["”'’]"#,
+            )?;
+            Some((town, age, nickname))
         })
         .as_ref()
     else {
@@ -252,6 +322,12 @@ fn after_spans(text: &str, found: &mut Vec<Found>) {
         let (re, kind) = match f.kind {
             PhiKind::Address if matches!(first, b',' | b'\n' | b'\r' | b' ' | b'\t') => {
                 (town, PhiKind::City)
+            }
+            PhiKind::Name
+                if (first == b'(' || (first == b' ' && second == b'('))
+                    && nickname.is_match(&text[f.end..]) =>
+            {
+                (nickname, PhiKind::Name)
             }
             PhiKind::Name
                 if matches!(first, b' ' | b'(' | b',' | b'\t')
@@ -605,8 +681,8 @@ mod tests {
         let (out, _) = s.scrub("P1", "tomas says Nunez drove; ÖDEGÅRD family present.");
         assert_eq!(out, "[NAME] says [NAME] drove; [NAME] family present.");
         // offsets map back through multi-byte letters
-        let (out, _) = s.scrub("P1", "Señor Tomás Núñez-Ødegård, 2023-01-02.");
-        assert_eq!(out, "Señor [NAME] [NAME], [DATE].");
+        let (out, _) = s.scrub("P1", "Über Tomás Núñez-Ødegård, 2023-01-02.");
+        assert_eq!(out, "Über [NAME] [NAME], [DATE].");
     }
 
     #[test]
@@ -669,5 +745,40 @@ mod tests {
         assert_eq!(sc["date"].recall, 1.0);
         assert_eq!(sc["name"].recall, 0.0);
         assert_eq!(sc["phone"].precision, 1.0);
+    }
+
+    #[test]
+    fn the_patients_street_by_its_name_a_nickname_and_an_age_after_a_name() {
+        let mut s = Scrubber::new();
+        s.add_patient(
+            "P1",
+            KnownIds {
+                values: vec![(PhiKind::Address, "3 Fieldstone Ln".into())],
+            },
+        );
+        let (out, _) = s.scrub(
+            "P1",
+            "Lives with daughter on Fieldstone since. Fieldstone is far.",
+        );
+        assert_eq!(
+            out,
+            "Lives with daughter on [ADDRESS] since. Fieldstone is far."
+        );
+        // only the patient's own street, and not a word of the lists
+        let (out, _) = s.scrub("P2", "Lives with daughter on Fieldstone since.");
+        assert_eq!(out, "Lives with daughter on Fieldstone since.");
+        assert_eq!(
+            street_name("18 N Saint Andrews Rd, Apt 2"),
+            Some(("Saint".into(), vec!["Andrews".into()]))
+        );
+        assert_eq!(street_name("12 Oak St"), None);
+        let (out, _) = s.scrub(
+            "P1",
+            "Client: Mr Clarence McIlwraith (\"Clarrie\"), DOB unknown. Her brother Kees, 93, still lives.",
+        );
+        assert_eq!(
+            out,
+            "Client: Mr [NAME] (\"[NAME]\"), DOB unknown. Her brother [NAME], [AGE], still lives."
+        );
     }
 }

@@ -25,26 +25,27 @@ const GOAL_RECALL_NAME_DATE: f64 = 0.97;
 const GOAL_RECALL_OTHER: f64 = 0.99;
 const GOAL_PRECISION: f64 = 0.85;
 
-/// Recall floor per kind: the figures measured on 2026-12-05 with the
+/// Recall floor per kind: the figures measured on 2026-12-06 with the
 /// context, dictionary and date-shape rules and the rules written on the
-/// four development sets (`tests/data/deid-dev/` to `deid-dev4/`) rounded
+/// five development sets (`tests/data/deid-dev/` to `deid-dev5/`) rounded
 /// DOWN to 0.01 (before the context rules: name 0.22, date 0.55, address
 /// 0.21, age 0.29; before the first development set: date 0.80, mrn 0.81,
 /// phone 0.90, address 0.37, age 0.54; before the second: name 0.84,
 /// address 0.40, city 0.66, age 0.62; before the third: name 0.86, date
-/// 0.87, mrn 0.87, age 0.70; before the fourth: mrn 0.93), so the test
+/// 0.87, mrn 0.87, age 0.70; before the fourth: mrn 0.93; before the
+/// fifth: name 0.88, address 0.64), so the test
 /// fails on a regression. The goals are
 /// recall 0.97 for names and dates and 0.99 for every other kind, and
 /// precision 0.85; the floors rise as the rules improve (never lowered to
 /// pass).
 const RECALL_FLOORS: [(&str, f64); 12] = [
-    ("name", 0.88),
+    ("name", 0.90),
     ("date", 0.93),
     ("mrn", 1.00),
     ("phone", 1.00),
     ("email", 1.00),
     ("ssn", 0.85),
-    ("address", 0.64),
+    ("address", 0.65),
     ("city", 0.85),
     ("zip", 0.90),
     ("url", 1.00),
@@ -52,18 +53,19 @@ const RECALL_FLOORS: [(&str, f64); 12] = [
     ("age", 0.75),
 ];
 /// Recall floor per kind with the learned detector beside the rules (what
-/// `deid` runs by default), measured on 2026-12-05 the same way and
+/// `deid` runs by default), measured on 2026-12-06 the same way and
 /// rounded down (before the second development set: name 0.91, address
 /// 0.61, city 0.76, age 0.62; before the third: name 0.92, date 0.87, mrn
-/// 0.87, age 0.70; before the fourth: mrn 0.93).
+/// 0.87, age 0.70; before the fourth: mrn 0.93; before the fifth: name
+/// 0.938, address 0.771).
 const BOTH_RECALL_FLOORS: [(&str, f64); 12] = [
-    ("name", 0.93),
+    ("name", 0.94),
     ("date", 0.93),
     ("mrn", 1.00),
     ("phone", 1.00),
     ("email", 1.00),
     ("ssn", 0.85),
-    ("address", 0.77),
+    ("address", 0.78),
     ("city", 0.92),
     ("zip", 1.00),
     ("url", 1.00),
@@ -73,12 +75,13 @@ const BOTH_RECALL_FLOORS: [(&str, f64); 12] = [
 /// Precision of the rules with the learned detector: 0.865 measured on
 /// 2026-12-04, 0.867 after titles were kept out of the detector's spans
 /// (the same day), 0.865 after the second development set's rules
-/// (2026-12-05), 0.864 after the third's, 0.868 after the fourth's; the
+/// (2026-12-05), 0.864 after the third's, 0.868 after the fourth's,
+/// 0.869 after the fifth's (2026-12-06); the
 /// floor is the goal,
 /// as for the rules alone.
 const BOTH_PRECISION_FLOOR: f64 = GOAL_PRECISION;
 /// Precision of the rules over all detections: 0.974 measured on 2026-12-04
-/// (0.968 on 2026-12-05), but
+/// (0.968 on 2026-12-05, 0.969 on 2026-12-06), but
 /// precision falls as rules that find more names are added, so the floor
 /// is the goal rather than today's figure.
 const PRECISION_FLOOR: f64 = GOAL_PRECISION;
@@ -249,7 +252,7 @@ fn every_corpus_note_loads_without_markup_left() {
     }
 }
 
-/// The development sets (`tests/data/deid-dev/` to `deid-dev4/`): the
+/// The development sets (`tests/data/deid-dev/` to `deid-dev5/`): the
 /// notes rules are checked on while they are written. `CARELAB_DEID_DEV_MISSES=1` also
 /// prints every PHI string left and every detection that is no PHI.
 ///
@@ -336,6 +339,32 @@ mod dev {
         ("zip", 1.00),
         ("age", 1.00),
     ];
+    /// The same on the fifth development set, written on 2026-12-06 by a
+    /// writer who had read neither the rules nor the held-out notes
+    /// (Italian, German, Dutch, Swedish, Portuguese, Spanish, Austrian,
+    /// Australian, New Zealand, Indian, Nigerian, Pakistani and Barbadian
+    /// notes in English, an ambulance report, a pharmacy phone log, a home
+    /// aide's lower-case log, a protective-services referral, billing and
+    /// prior-authorisation letters, a bereavement note, a portal message
+    /// from a relative, a taxi booking), after the sixth round of rules,
+    /// rounded down (precision 0.871). Before that round (precision 0.856):
+    /// name 0.76, date 0.85, MRN 0.61, phone 0.91, SSN 0.94, address 0.68,
+    /// city 0.79, ZIP 0.96, age 0.57; after its general part alone (the
+    /// world's name lists, villages, European streets and ages, the
+    /// patient's street by its name), before the rules written on this
+    /// set (precision 0.860): name 0.80, address 0.73, city 0.84, age 0.65.
+    const DEV5_RECALL_FLOORS: [(&str, f64); 10] = [
+        ("name", 0.89),
+        ("date", 0.97),
+        ("mrn", 0.95),
+        ("phone", 1.00),
+        ("email", 1.00),
+        ("ssn", 0.93),
+        ("address", 0.91),
+        ("city", 0.89),
+        ("zip", 1.00),
+        ("age", 0.95),
+    ];
     const DEV_PRECISION_FLOOR: f64 = GOAL_PRECISION;
 
     #[test]
@@ -356,6 +385,11 @@ mod dev {
     #[test]
     fn fourth_set_recall_and_precision_per_kind() {
         check_dev_set("deid-dev4", 27, &DEV4_RECALL_FLOORS);
+    }
+
+    #[test]
+    fn fifth_set_recall_and_precision_per_kind() {
+        check_dev_set("deid-dev5", 27, &DEV5_RECALL_FLOORS);
     }
 
     /// Score rules and detector on one development set, print the table
