@@ -16,8 +16,9 @@ names that are a lower-case word of DICT (can, will, gravel, hope: in a
 note those are words far more often than names), months and weekdays and
 their abbreviations (November and Jan are names in some locales, dates in
 a note), the towns of datasets/places/towns.txt (Boston, London,
-Brooklyn: a town there, labelled as one), and the words of
-not-names.txt.
+Brooklyn: a town there, labelled as one), the words of not-names.txt,
+and the scales and abbreviations of a note that are names somewhere
+(Braden, Barthel, Tinetti, Waterlow; Hosp).
 """
 import importlib
 import pkgutil
@@ -54,6 +55,8 @@ NAME = re.compile(
 english = {w.strip() for w in open(english_words) if w.strip().islower()}
 not_names = words(names_dir / "not-names.txt")
 towns = {fold(t) for t in (root / "datasets/places/towns.txt").read_text().splitlines()}
+# not on not-names.txt, which the learned detector's training also reads
+scales = {"braden", "barthel", "tinetti", "waterlow", "hosp"}
 calendar = {
     m.lower()
     for m in """January February March April May June July August September
@@ -88,6 +91,7 @@ for file, (_, census) in lists.items():
         if len(n) >= 3 and n not in census and n not in english and n not in not_names
         and n not in calendar
         and n not in towns
+        and n not in scales
     )
     (names_dir / file).write_text("\n".join(kept) + "\n")
     print(f"{file}: {len(kept)} names", file=sys.stderr)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 COMMON = """Bath Bed Center Commerce Deal Enterprise Hope Independence Liberty
 Mobile Normal Orange Police Progress Reading Sale Union University Walker
-Down Lyme Marburg Norwalk Coxsackie Kawasaki Stockholm Nottingham""".split()
+Down Lyme Marburg Norwalk Coxsackie Kawasaki Stockholm Nottingham Male""".split()
 MONTHS = """January February March April May June July August September October
 November December Monday Tuesday Wednesday Thursday Friday Saturday Sunday""".split()
 
