@@ -131,7 +131,8 @@ const STRUCTURE: &[&str] = &[
 /// A run of capitalised name words: "Brendan O'Connell", "Anita Shah",
 /// "Mary-Kate", "A. Oyelaran-Diaz", "Pieter van der Merwe", "Mohammed
 /// al-Rashid", accented letters included; at most three words, with an
-/// initial before them ("H. van der Bijl") and the particles of names between them.
+/// initial before them ("H. van der Bijl") and the particles of names
+/// between them.
 const NAME_RUN: &str = concat!(
     r"(",
     r"(?:\p{Lu}\.[ \t]*(?:(?:van|von|de|der|den|ter|ten)[ \t]+){0,2})?",
@@ -485,7 +486,7 @@ impl Names {
                 .any(|(_, w)| self.flags_of(w) & (ANY_FIRST | ANY_SURNAME) != 0)
     }
 
-    /// Census first names (with the capitalised word after them), initials
+    /// Listed first names (with the capitalised word after them), initials
     /// with a listed surname, and "Surname, First".
     fn dictionary(&self, text: &str, words: &[(usize, &str)], out: &mut Vec<Found>) {
         for (i, &(at, word)) in words.iter().enumerate() {

@@ -3,11 +3,12 @@
 //! precision, ZIP codes (by context), URLs, IPs, ages over 89 and names after
 //! a title. Each finding is a kind and a byte span; values never leave here.
 
+use std::sync::OnceLock;
+
 use regex::{Regex, RegexBuilder};
 use regex_automata::meta;
 use regex_automata::util::captures::Captures;
 use regex_automata::Span;
-use std::sync::OnceLock;
 
 use super::rule_ends::{rule_regex, until, RuleEnds};
 

@@ -194,8 +194,9 @@ impl Scrubber {
 
 /// The name of the street of an address line, without its house number,
 /// compass point, type or unit: "Fieldstone" of "3 Fieldstone Ln", "Saint
-/// Andrews" of "18 N Saint Andrews Rd, Apt 2". `None` where that is one short
-/// word or a word that is no name ("Hill St"), which a note writes as a word.
+/// Andrews" of "18 N Saint Andrews Rd, Apt 2". `None` where that is one
+/// word of fewer than four letters ("12 Oak St") or a word that is no
+/// name, which a note writes as a word.
 fn street_name(address: &str) -> Option<(String, Vec<String>)> {
     let line = address.split(',').next().unwrap_or_default();
     let capitalised = |w: &&str| w.chars().next().is_some_and(char::is_uppercase);
