@@ -810,13 +810,16 @@ impl Names {
             titled.extend(w[1..].chars().map(|c| c.to_ascii_lowercase()));
             let org = self.org_words.get(titled.as_str()).copied().unwrap_or(0);
             head |= org & HEAD != 0;
+            if distinctive || org & GENERIC_WORD != 0 {
+                continue;
+            }
             // a header in capitals is made of words too ("SPIRITUAL CARE
             // NOTE"): the name must be a listed name or town
             let flags = self.flags_of(w);
-            distinctive |= org & GENERIC_WORD == 0
-                && flags & NO_NAME == 0
+            titled.make_ascii_lowercase();
+            distinctive = flags & NO_NAME == 0
                 && (flags & (ANY_FIRST | ANY_SURNAME) != 0
-                    || self.towns.contains_key(&w.to_ascii_lowercase()));
+                    || self.towns.contains_key(titled.as_str()));
         }
         if head && distinctive {
             let (end_at, end_w) = words[last];
