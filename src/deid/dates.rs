@@ -16,7 +16,7 @@ pub const MONTH: &str = r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|Ma
 /// Month names of European notes (German, French, Dutch, Italian, Spanish,
 /// Portuguese, Swedish),
 /// and the English ones as Dutch writes them, in lower case.
-const EU: &str = r"(?:april|august|september|november|december|januar|februar|märz|maerz|mai|juni|juli|oktober|dezember|janvier|février|fevrier|mars|avril|juin|juillet|août|aout|septembre|octobre|novembre|décembre|decembre|januari|februari|maart|mei|augustus|gennaio|febbraio|marzo|aprile|maggio|giugno|luglio|agosto|settembre|ottobre|dicembre|enero|febrero|abril|mayo|junio|julio|septiembre|octubre|noviembre|diciembre|janeiro|fevereiro|março|marco|maio|junho|julho|setembro|outubro|novembro|dezembro|maj|augusti)";
+const EU: &str = r"(?:april|august|september|november|december|januar|februar|märz|maerz|mai|juni|juli|oktober|dezember|janvier|février|fevrier|mars|avril|juin|juillet|août|aout|septembre|octobre|novembre|décembre|decembre|januari|februari|maart|mei|augustus|gennaio|febbraio|marzo|aprile|maggio|giugno|luglio|agosto|settembre|ottobre|dicembre|enero|febrero|abril|mayo|junio|julio|septiembre|octubre|noviembre|diciembre|janeiro|fevereiro|março|marco|maio|junho|julho|setembro|outubro|novembro|dezembro|maj|augusti|desember)";
 
 /// The abbreviated months of French and German notes ("4 déc. 2026",
 /// "3. Okt."), where English has none of the same spelling.
@@ -29,8 +29,12 @@ const ROMANCE_SHORT: &str = r"(?:gen|mag|giu|lug|ago|set|ott|dic|ene|abr|fev|out
 /// ("1-XII-2026", "3.IV.2025").
 const ROMAN_MONTH: &str = r"(?:I|II|III|IV|V|VI|VII|VIII|IX|X|XI|XII)";
 
-/// Weekdays, as notes abbreviate them.
-const WEEKDAY: &str = r"Mon(?:day)?|Tue(?:s|sday)?|Wed(?:nesday)?|Thu(?:rs?|rsday)?|Fri(?:day)?|Sat(?:urday)?|Sun(?:day)?";
+/// A month where a word before it makes it a date ("in March", "mid-July";
+/// "May" is left out: it is a name and a verb as often).
+const MONTH_ALONE: &str = "January|February|March|April|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec";
+
+/// Weekdays, as notes abbreviate them (and as European notes write them).
+const WEEKDAY: &str = r"Mon(?:day)?|Tue(?:s|sday)?|Wed(?:nesday)?|Thu(?:rs?|rsday)?|Fri(?:day)?|Sat(?:urday)?|Sun(?:day)?|montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonntag|lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|maandag|dinsdag|woensdag|donderdag|vrijdag|zaterdag|zondag|mandag|tirsdag|onsdag|torsdag|fredag|lørdag|søndag|måndag|tisdag|lördag|söndag|lunedì|martedì|mercoledì|giovedì|venerdì|sabato|domenica|lunes|martes|miércoles|jueves|viernes|sábado|domingo|(?-i:Tir|Ons|Tor|Fre|Lør|Søn)";
 
 /// A day of the month in words after the first two, which are ordinary
 /// words too ("the first time", "a second opinion"): "third" to
@@ -83,13 +87,21 @@ pub fn specs() -> Vec<Spec> {
         Spec::new(PhiKind::Date, r"\b(?:19|20)\d{2}/(?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01])\b", 0),
         // a month and day without a year (12/1) only after a word that
         // dates it: alone it reads as a fraction, a score or a dose
-        Spec::new(PhiKind::Date, format!(r"(?i)\b(?:on|since|from|until|till|through|thru|by|dated?|DOB|DOS|seen|saw|admitted|discharged|started|stopped|resumed|restarted|drawn|placed|removed|changed|inserted|sent|faxed|called|last|next|recheck|labs?|echo|visit|appt|appointment|f/u|follow[- ]?up|surgery|due|scheduled|planned|around|{WEEKDAY})\.?,?\s+((?:0?[1-9]|[12]\d|3[01])/(?:0?[1-9]|[12]\d|3[01]))\b"), 1),
+        Spec::new(PhiKind::Date, format!(r"(?i)\b(?:on|since|from|until|till|through|thru|by|dated?|DOB|DOS|seen|saw|admitted|discharged|started|stopped|resumed|restarted|drawn|placed|removed|changed|inserted|sent|faxed|called|last|next|recheck|labs?|echo|visit|appt|appointment|f/u|follow[- ]?up|surgery|due|scheduled|planned|around|w/[ce]|wc|week\s+(?:of|commencing|ending)|thrombolysed|bloods|task|booked|attended|rang|phoned|fell|onset|{WEEKDAY})\.?,?\s+((?:0?[1-9]|[12]\d|3[01])/(?:0?[1-9]|[12]\d|3[01])(?:[ \t]*[-–][ \t]*(?:0?[1-9]|[12]\d|3[01])/(?:0?[1-9]|[12]\d|3[01]))?)\b"), 1),
+        // a day and month as Europe writes them where the day cannot be a
+        // month (28/11, 19/11); never "24/7", round the clock
+        Spec::new(PhiKind::Date, r"(?m)(?:^|[^\w/.:+-])((?:1[3-9]|2\d|3[01])/(?:0?[1-9]|1[0-2]))(?:$|[^\w/%.:-]|[.:](?:\s|$))", 1).keep(|dm| dm != "24/7"),
+        // a day and month with a period after a weekday ("Ons 02.12"), and
+        // a day alone after one where the clause ends ("vendredi 4.")
+        Spec::new(PhiKind::Date, format!(r"(?im)\b(?:{WEEKDAY})\.?,?[ \t]+((?:0?[1-9]|[12]\d|3[01])\.(?:0?[1-9]|1[0-2])\.?|(?:0?[1-9]|[12]\d|3[01]))(?:[ \t]*(?:[,;)]|\.(?:\s|$)|$)|[ \t]+(?:[01]\d|2[0-3])[:.]?[0-5]\d\b)"), 1),
         Spec::new(PhiKind::Date, r"(?m)(?:^|[\s\[(])((?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01]))\s+(?:[01]\d|2[0-3])(?::?[0-5]\d)\b", 1),
         // a month and day that cannot be a fraction or a score (12/9,
         // 10/31, 1/11), and two of any kind as a range (3/5-3/9)
         Spec::new(PhiKind::Date, r"(?m)(?:^|[^\w/.:+-])((?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01]))(?:$|[^\w/%.:-]|[.:](?:\s|$))", 1).keep(month_and_day),
         Spec::new(PhiKind::Date, r"\b(?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01])[ \t]*[-–][ \t]*(?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01])\b", 0),
-        Spec::new(PhiKind::Date, format!(r"(?i)\b(?:on|since|from|until|till|by|{WEEKDAY})\.?,?\s+((?:the\s+)?\d{{1,2}}(?:st|nd|rd|th))\b"), 1),
+        Spec::new(PhiKind::Date, format!(r"(?i)\b(?:on|since|from|until|till|by|birthday|{WEEKDAY})\.?,?\s+((?:the\s+)?\d{{1,2}}(?:st|nd|rd|th))\b"), 1),
+        // a range of days before their month: "22 to 23 November", "3rd-5th of May"
+        Spec::new(PhiKind::Date, format!(r"\b\d{{1,2}}(?:st|nd|rd|th)?[ \t]*(?:-|–|to|and|&)[ \t]*\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{MONTH}\b\.?(?:,?\s+\d{{4}}\b)?"), 0),
         // "the 22nd", "labs the 3rd", "the 5th and 6th": a day of the month
         // where the ordinal ends its phrase (never "the 5th metatarsal"),
         // "the" with it as a note's writer would strike it out
@@ -127,7 +139,7 @@ pub fn specs() -> Vec<Spec> {
         // Dutch, Spanish, Portuguese and Italian: Mitte Oktober, fin mars
         Spec::new(PhiKind::Date, format!(r"(?i)\b(?:seit|im|sinds|depuis|desde|dal)\s+({EU})\b|\b((?:Mitte|Anfang|Ende|début|fin|mi-|eind|begin|medio|finales\s+de|principios\s+de|meados\s+de|fine|inizio|metà)\s*{EU})\b"), usize::MAX),
         // a month alone is a date element: "in March", "since Jan", "mid-July"
-        Spec::new(PhiKind::Date, r"(?:\b(?:in|since|during|until|till|before|after|early|mid|late|end\s+of|beginning\s+of|start\s+of|last|next|this|of)[\s-]+)((?:January|February|March|April|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec))\b", 1),
+        Spec::new(PhiKind::Date, format!(r"\b(?:in|since|during|until|till|before|after|from|by|around|end\s+of|beginning\s+of|start\s+of|last|next|this|of)[\s-]+({MONTH_ALONE})\b|\b((?i:early|mid|late)[\s-]+(?:{MONTH_ALONE}))\b"), usize::MAX),
     ]
 }
 
@@ -269,6 +281,40 @@ mod tests {
             "may 10 mg be given",
             "the 5th metatarsal",
             "Type 2 diabetes",
+        ] {
+            assert_eq!(dates(text), Vec::<String>::new(), "{text}");
+        }
+    }
+
+    #[test]
+    fn days_and_months_as_europe_writes_them_without_a_year() {
+        for (text, want) in [
+            ("Bloods 28/11: ALP 188", vec!["28/11"]),
+            ("last given 19/11 at the clinic", vec!["19/11"]),
+            ("outpatients w/c 14/12. Bloods", vec!["14/12"]),
+            ("thrombolysed 29/11 16:52", vec!["29/11"]),
+            ("was admitted 6/11–18/11 after", vec!["6/11–18/11"]),
+            ("Ons 02.12 08:25 — SPL", vec!["02.12"]),
+            ("Tor 3. desember 16:40", vec!["3. desember"]),
+            ("if no better by vendredi 4.", vec!["4"]),
+            (
+                "fall on the night of 22 to 23 November, long",
+                vec!["22 to 23 November"],
+            ),
+            ("stairs independently by mid-January.", vec!["mid-January"]),
+            ("her birthday 9th — she'll be", vec!["9th"]),
+            ("social services ref from Oct — never", vec!["Oct"]),
+        ] {
+            assert_eq!(dates(text), want, "{text}");
+        }
+        for text in [
+            "Crisis line card given (24/7); knows",
+            "review donepezil in 3/12; memory",
+            "2/7 dysuria, confusion",
+            "donepezil 5 mg for 4/52 then",
+            "GCS 13/15 on arrival",
+            "Tinetti 17/28 and MoCA 17/30",
+            "given 1/2 tab at night",
         ] {
             assert_eq!(dates(text), Vec::<String>::new(), "{text}");
         }

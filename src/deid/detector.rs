@@ -275,14 +275,48 @@ impl Detector {
 /// - an age of 89 or less (Safe Harbor removes ages over 89 only);
 /// - a date that is a bare number of up to four digits: a year, which Safe
 ///   Harbor keeps, a clock time, a count, or one side of a score
-///   ("Tinetti 14/28", "Recalls 2/3").
+///   ("Tinetti 14/28", "Recalls 2/3");
+/// - a number the model calls a phone number with fewer than seven
+///   digits, or an SSN with fewer than four (a clock time, a year, a dose:
+///   "0400", "1948", "17"; the last four of an SSN is the shortest the
+///   patterns read). A word it calls so stays: the model's kind is often
+///   wrong where its "PHI" is right ("Box 212", a surname);
+/// - a name, place or number that is nothing but weekdays ("Monday",
+///   "Thursdays", "Fri"): never PHI.
 fn no_identifier(kind: PhiKind, span: &str) -> bool {
+    let digits = || span.bytes().filter(u8::is_ascii_digit).count();
+    let number = || !span.bytes().any(|b| b.is_ascii_alphabetic());
     match kind {
         PhiKind::Email | PhiKind::Url | PhiKind::Ip => true,
         PhiKind::Age => !over_89(span),
-        PhiKind::Date => span.len() <= 4 && span.bytes().all(|b| b.is_ascii_digit()),
-        _ => false,
+        PhiKind::Date => {
+            (span.len() <= 4 && span.bytes().all(|b| b.is_ascii_digit())) || only_weekdays(span)
+        }
+        PhiKind::Phone => number() && digits() < 7,
+        PhiKind::Ssn => number() && digits() < 4,
+        _ => only_weekdays(span),
     }
+}
+
+/// Whether every word of `span` is a weekday, whole, abbreviated or plural.
+fn only_weekdays(span: &str) -> bool {
+    const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+    let mut words = span
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty());
+    words.clone().next().is_some()
+        && words.all(|w| {
+            let w = w.to_ascii_lowercase();
+            let w = w.strip_suffix('s').filter(|_| w.len() > 3).unwrap_or(&w);
+            DAYS.iter().any(|d| {
+                w.strip_prefix(d).is_some_and(|rest| {
+                    matches!(
+                        rest,
+                        "" | "day" | "sday" | "nesday" | "rsday" | "r" | "rs" | "urday" | "t"
+                    )
+                })
+            })
+        })
 }
 
 /// `f` without the titles (`patterns::TITLES`) that begin or end it;
@@ -944,13 +978,20 @@ mod tests {
     }
 
     #[test]
-    fn bare_numbers_are_no_dates() {
+    fn bare_numbers_short_phones_and_weekdays_are_no_identifiers() {
         for (kind, span) in [
             (PhiKind::Date, "14"),
             (PhiKind::Date, "2023"),
             (PhiKind::Date, "0700"),
             (PhiKind::Age, "45"),
             (PhiKind::Url, "www.example.org"),
+            (PhiKind::Phone, "0400"),
+            (PhiKind::Phone, "8-550"),
+            (PhiKind::Ssn, "17"),
+            (PhiKind::Name, "Monday"),
+            (PhiKind::Name, "Thursdays"),
+            (PhiKind::Date, "Thu"),
+            (PhiKind::Name, "Fri Sat"),
         ] {
             assert!(no_identifier(kind, span), "{kind:?} {span}");
         }
@@ -963,6 +1004,12 @@ mod tests {
             (PhiKind::Date, "22nd"),
             (PhiKind::Age, "92"),
             (PhiKind::Mrn, "0221"),
+            (PhiKind::Phone, "555 0134"),
+            (PhiKind::Ssn, "4412"),
+            (PhiKind::Phone, "Box"),
+            (PhiKind::Name, "Monday Okafor"),
+            (PhiKind::Name, "Sunny"),
+            (PhiKind::Name, "Satya"),
         ] {
             assert!(!no_identifier(kind, span), "{kind:?} {span}");
         }

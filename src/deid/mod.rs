@@ -1,6 +1,7 @@
 //! De-identification: Safe Harbor (random surrogate ids), limited data
 //! sets, keyed pseudonyms, note scrubbing, k-anonymity and the PHI scanner.
 
+mod address_parts;
 pub mod corpus;
 pub mod dataset;
 pub mod dates;

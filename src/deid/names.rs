@@ -53,6 +53,9 @@ const WORLD_SURNAME: u8 = 16;
 /// A first name or a surname of any list, as the rules ask.
 const ANY_FIRST: u8 = FIRST | WORLD_FIRST;
 const ANY_SURNAME: u8 = SURNAME | WORLD_SURNAME;
+/// A word of a note's structure or a title (`STRUCTURE`, `TITLES`): no
+/// name even after a relation. `NO_NAME` is set with it.
+const STRUCTURE_WORD: u8 = 32;
 
 /// Words that follow a relation or role in a note's structure rather than
 /// a name ("Mother: Alive and well", "Attending: Cardiology").
@@ -138,7 +141,7 @@ const NAME_RUN: &str = concat!(
     r"(?:\p{Lu}\.[ \t]*(?:(?:van|von|de|der|den|ter|ten)[ \t]+){0,2})?",
     r"\p{Lu}(?:['’]\p{Lu})?\p{Ll}[\p{L}'’]*(?:-\p{Lu}\p{Ll}[\p{L}'’]*)?",
     r"(?:[ \t]+(?:\p{Lu}\.[ \t]+)?",
-    r"(?:(?:van|von|de|der|den|del|della|di|da|du|le|la|al|el|bin|ibn|ter|ten)[ \t-]+){0,2}",
+    r"(?:(?:van|von|de|der|den|del|della|di|da|du|le|la|al|el|bin|ibn|ter|ten|zu|vom|zum|dos|das|do|af|av|'t|’t|Mac|Nic|Ní|Ó|Uí|Mhic|Bean)[ \t-]+){0,2}",
     r"\p{Lu}(?:['’]\p{Lu})?\p{Ll}[\p{L}'’]*(?:-\p{Lu}\p{Ll}[\p{L}'’]*)?){0,2}",
     r")"
 );
@@ -165,7 +168,11 @@ const RELATIVES: &str = r"daughter|dtr|dau|son|wife|husband|spouse|partner|compa
 
 const ROLES: &str = r"pcp|gp|primary care(?: physician| provider| doctor)?|attending(?: physician)?|resident|registrar|reg|sho|consultant|intern|fellow|surgeon|intensivist|cardiologist|oncologist|nephrologist|neurologist|pulmonologist|psychiatrist|optometrist|podiatrist|dentist|midwife|paramedic|hospitalist|physician|provider|nurse|charge rn|therapist|social worker|case manager|care manager|coordinator|interpreter|translator|aide|care aide|tech|technician|scribe|clerk|chaplain|pharmacist|dietitian|seen by|evaluated by|examined by|discussed with|spoke with|spoke to|signed[ \t]*:|signed by|dictated by|electronically signed by|cosigned by|referred by|referring(?: physician| provider| optometrist)?|handoff to|report (?:called )?to|rounds (?:with|w/)|(?:read|reviewed|amended|pronounced|verified|witnessed|transcribed|submitted|logged|written|entered|completed|prepared|recorded|documented|charted|interpreted|performed) by|submitting(?: physician| provider)?|copy to|cc[ \t]*:|witness|signature|transcriptionist|contact[ \t]*:|goes by|known as|a\.?k\.?a\.?|nicknamed|pastor|reverend|revd|mevrouw|meneer|signora|signor|sig\.ra|sig\.na|señora|señor|sra\.?|srta\.?|senhora|senhor|dra\.?|dr\.ª|madame|monsieur|doña|dña\.?";
 
-const CREDENTIALS: &str = r"M\.?D\.?|D\.?O\.?|R\.?N\.?|N\.?P\.?|PA-C|APRN|ARNP|FNP|DNP|CRNA|LPN|LCSW|MSW|PharmD|Ph\.?D\.?|MLS|MLT|CLS|RRT|CNA|DDS|DMD|DPM|DPT|RDN|MPH|MBBS|CGC|BSN|MSN|LMFT|LPC|OCN|CWCN|CCTC|BCC";
+const CREDENTIALS: &str = r"M\.?D\.?|D\.?O\.?|R\.?N\.?|N\.?P\.?|PA-C|APRN|ARNP|FNP|DNP|CRNA|LPN|LCSW|MSW|PharmD|Ph\.?D\.?|MLS|MLT|CLS|RRT|CNA|DDS|DMD|DPM|DPT|RDN|MPH|MBBS|CGC|BSN|MSN|LMFT|LPC|OCN|CWCN|CCTC|BCC|CNS|CNM|CRNP|ACNP|AGACNP|AGNP|FNP-BC|CCC-SLP|OTR/L|COTA|LICSW|LMSW|CCM|CHPN|CWOCN|CDCES|BCPS|RPh|MBChB|MB ChB|FRCP|MRCP|MRCGP|FRCS|FRCSI|MRCPI|FRACP";
+
+/// What a relative or a carer is called beside the name, in brackets or
+/// after a comma ("Bud (son)", "Dawn, her sister", "Summer (RN)").
+const BESIDE_NAME: &str = r"(?:(?:the[ \t]+)?(?:pt|patient)['’]?s[ \t]+|(?:her|his|their|our|my)[ \t]+)?(?:(?:twin|eldest|oldest|youngest|older|younger|elder|adult|only|late)[ \t]+)?(?:{RELATIVES})s?";
 
 /// The closing words of a letter or an e-mail, before the writer's name on
 /// their line or the next ("Kind regards,\nAnita Shah", "Mit freundlichen
@@ -174,7 +181,7 @@ const CLOSINGS: &str = r"regards|sincerely|yours faithfully|yours truly|best wis
 
 const ORG_CONTEXT: &str = r"works?|worked|working|employed|retired|volunteers?";
 
-const STATES: &str = "AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|NM|NY|NC|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY";
+pub const STATES: &str = "AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|NM|NY|NC|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY";
 
 const STATE_NAMES: &str = "Alabama|Alaska|Arizona|Arkansas|California|Colorado|Connecticut|Delaware|Florida|Georgia|Hawaii|Idaho|Illinois|Indiana|Iowa|Kansas|Kentucky|Louisiana|Maine|Maryland|Massachusetts|Michigan|Minnesota|Mississippi|Missouri|Montana|Nebraska|Nevada|New Hampshire|New Jersey|New Mexico|New York|North Carolina|North Dakota|Ohio|Oklahoma|Oregon|Pennsylvania|Rhode Island|South Carolina|South Dakota|Tennessee|Texas|Utah|Vermont|Virginia|Washington|West Virginia|Wisconsin|Wyoming";
 
@@ -189,6 +196,20 @@ const PLACE_CONTEXT: &str = r"lives in|living in|moved to|moved from|relocated t
 enum Run {
     /// A person: leading words that are no name are dropped.
     Person,
+    /// A person a relation names before them ("daughter Grace", "wife
+    /// Hope"): as `Person`, and a listed first name counts even where
+    /// it is also a word (Grace, Hope, Bud, Will); a word of the note's
+    /// structure or a surname that is a word (an eponym) never does.
+    Kin,
+    /// A person with the relation or role beside them ("Bud (son)",
+    /// "Dawn, her sister"): from the first word on a name list (a first
+    /// name also where it is a word; a surname only where it is no word:
+    /// never "Hypertension (father)" or "Parkinson's (father)").
+    Beside,
+    /// A person that a verb of speech names before them ("told Hope:",
+    /// "asked Grace,"): the first word must be a listed first
+    /// name, also where it is a word too, never a word of the structure.
+    Spoken,
     /// A first name in lower case: kept only if a name list has it.
     LowerFirst,
     /// Initials ("-- jd", "transcriptionist kmb"): kept as they are.
@@ -205,12 +226,12 @@ pub struct Names {
     /// Every context rule at once: most notes match few or none, and the
     /// others only up to the last match of each.
     context_ends: RuleEnds,
-    /// A credential after a name ("Feld, MD"); the name is read backwards
-    /// from it, so the search runs on the rare credential, not on every
-    /// capital letter.
-    credential: Option<Regex>,
-    /// The name run that ends right before a credential.
-    before_credential: Option<Regex>,
+    /// What says a name stands right before it: a credential ("Feld,
+    /// MD"), a relation or a role beside it ("Bud (son)", "Dawn, her
+    /// sister", "Summer (RN)"). The name is read backwards from each match, with the
+    /// rule's second regex (anchored at the window's end) and its `Run`,
+    /// so the search runs on the rare word, not on every capital letter.
+    after_name: Vec<(Regex, Regex, Run)>,
     /// The towns of `datasets/places/towns.txt`, folded (lower case, no
     /// accents: "Ōamaru" is the list's "Oamaru").
     towns: WordMap<String, ()>,
@@ -243,11 +264,12 @@ impl Names {
             }
         }
         for w in STRUCTURE {
-            *flags.entry(Cow::Borrowed(*w)).or_default() |= NO_NAME;
+            *flags.entry(Cow::Borrowed(*w)).or_default() |= NO_NAME | STRUCTURE_WORD;
         }
         // a title says a name follows ("Chaplain Fr. Dunleavy")
         for t in TITLES.split('|') {
-            *flags.entry(Cow::Owned(t.to_ascii_lowercase())).or_default() |= NO_NAME;
+            *flags.entry(Cow::Owned(t.to_ascii_lowercase())).or_default() |=
+                NO_NAME | STRUCTURE_WORD;
         }
         // (pattern, which words of group 1 are the identifier, its kind);
         // ASCII word boundaries: a Unicode \b makes the regex engine fall
@@ -257,7 +279,7 @@ impl Names {
                 format!(
                     r"(?i:(?-u:\b)(?:{RELATIVES})(?:s|'s)?)(?:[ \t]*[(:,-][ \t]*|[ \t]+(?:(?i:is|named|called|Shri|Smt)\.?[ \t]+)?){NAME_RUN}"
                 ),
-                Run::Person,
+                Run::Kin,
                 PhiKind::Name,
             ),
             (
@@ -272,6 +294,14 @@ impl Names {
                     r"(?i:(?-u:\b)(?:{CLOSINGS}))[ \t]*,?[ \t]*(?:\r?\n[ \t]*)?(?:(?i:{TITLES})\.?[ \t]+)?{NAME_RUN}"
                 ),
                 Run::Person,
+                PhiKind::Name,
+            ),
+            // a first name after a verb of speech or contact: "he told Hope:"
+            (
+                format!(
+                    r"(?-u:\b)(?:told|asked|thanked|phoned|texted|emailed|reassured|updated)[ \t]+{NAME_RUN}[ \t]*[:,;.]"
+                ),
+                Run::Spoken,
                 PhiKind::Name,
             ),
             (
@@ -291,7 +321,7 @@ impl Names {
             // (a dash may follow the line's last sentence: "Cb 540-555-0107. —LM")
             (
                 format!(
-                    r"(?m)(?:(?:^|[.;!][ \t]*)[ \t]*(?:--|—|–|/s/)|(?i:(?-u:\b)(?:{ROLES})))[ \t]*([A-Za-z]{{2,3}})[ \t]*$"
+                    r"(?m)(?:(?:^|[.;!][ \t]*)[ \t]*(?:--|—|–|/s/)|(?i:(?-u:\b)(?:{ROLES}))(?-u:\b))[ \t]*([A-Za-z]{{2,3}})[ \t]*$"
                 ),
                 Run::Initials,
                 PhiKind::Name,
@@ -327,15 +357,42 @@ impl Names {
             .into_iter()
             .filter_map(|(p, run, kind)| rule_regex(&p).map(|r| (p, r, run, kind)))
             .collect();
+        let after_specs = [
+            (
+                format!(r"(?-u:\b)(?:{CREDENTIALS})(?-u:\b|$)"),
+                format!(r"(?:{INVERTED_RUN}|{NAME_RUN}),?[ \t]+$"),
+                Run::Person,
+            ),
+            // "Bud (son)", "Faith and Hope (twin granddaughters)",
+            // "Dawn, her sister", "Summer (RN)"
+            (
+                format!(
+                    r"\((?i:{BESIDE_NAME})(?:[ \t]*[,;/)-])|\((?:{CREDENTIALS}|SN|HCA|CNA|SW|RT|SLP|OT|PT|(?i:charge nurse|nurse|carer|aide|interpreter|chaplain|social worker|case manager|volunteer))\)|,[ \t]+(?i:(?:(?:the[ \t]+)?(?:pt|patient)['’]s|her|his|their)[ \t]+(?:(?:twin|eldest|oldest|youngest|older|younger|elder|adult|only|late)[ \t]+)?(?:{RELATIVES}))(?-u:\b)",
+                    BESIDE_NAME = BESIDE_NAME.replace("{RELATIVES}", RELATIVES)
+                ),
+                format!(r"((?:\p{{Lu}}\p{{Ll}}+[ \t]+(?:and|&)[ \t]+)?{NAME_RUN})[ \t]*$"),
+                Run::Beside,
+            ),
+        ];
+        let after_name: Vec<(Regex, Regex, Run)> = after_specs
+            .iter()
+            .filter_map(|(after, before, run)| Some((compile(after)?, compile(before)?, *run)))
+            .collect();
         Names {
             flags,
-            context_ends: RuleEnds::new(context.iter().map(|(p, ..)| p.as_str())),
+            // the rules that read a name backwards join the one pass too:
+            // most notes have no match of them, and are not searched again
+            context_ends: RuleEnds::new(
+                context
+                    .iter()
+                    .map(|(p, ..)| p.as_str())
+                    .chain(after_specs.iter().map(|(a, ..)| a.as_str())),
+            ),
             context: context
                 .into_iter()
                 .map(|(_, r, run, kind)| (r, run, kind))
                 .collect(),
-            credential: compile(&format!(r"(?-u:\b)(?:{CREDENTIALS})(?-u:\b|$)")),
-            before_credential: compile(&format!(r"(?:{INVERTED_RUN}|{NAME_RUN}),?[ \t]+$")),
+            after_name,
             towns: TOWNS.lines().map(|t| (fold_lower(t.trim()), ())).collect(),
             org_words: {
                 let mut m: WordMap<&'static str, u8> = WordMap::default();
@@ -387,8 +444,9 @@ impl Names {
 
     /// Every name this module finds in `text`, unmerged.
     pub fn find(&self, text: &str, out: &mut Vec<Found>) {
-        let mut ends = Vec::with_capacity(self.context.len());
+        let mut ends = Vec::with_capacity(self.context.len() + self.after_name.len());
         self.context_ends.find(text, &mut ends);
+        let after_ends = ends.split_off(self.context.len());
         for ((re, run, kind), end) in self.context.iter().zip(ends) {
             let Some(end) = end else { continue };
             for caps in re.captures_iter(until(text, end)) {
@@ -397,14 +455,20 @@ impl Names {
                 }
             }
         }
-        if let (Some(cred), Some(before)) = (&self.credential, &self.before_credential) {
-            for m in cred.find_iter(text) {
+        for ((after, before, run), end) in self.after_name.iter().zip(after_ends) {
+            let Some(end) = end else { continue };
+            for m in after.find_iter(&text[..end]) {
                 // at most three words and an initial back
                 let mut from = m.start().saturating_sub(64);
                 while !text.is_char_boundary(from) {
                     from += 1;
                 }
                 let window = &text[from..m.start()];
+                // every name run ends in a word that begins with a capital
+                // (or an initial): most matches are passed over here
+                if !last_word_capitalised(window) {
+                    continue;
+                }
                 if let Some(name) = before
                     .captures(window)
                     .and_then(|c| c.get(1).or_else(|| c.get(2)))
@@ -413,7 +477,7 @@ impl Names {
                         text,
                         from + name.start(),
                         from + name.end(),
-                        Run::Person,
+                        *run,
                         PhiKind::Name,
                         out,
                     );
@@ -453,6 +517,24 @@ impl Names {
             // an initial ("A. Oyelaran-Diaz") stays with the name after it
             Run::Person => words.iter().position(|(_, w)| {
                 (w.len() == 1 && w.as_bytes()[0].is_ascii_uppercase()) || self.may_be_name(w)
+            }),
+            Run::Spoken => words
+                .first()
+                .filter(|(_, w)| {
+                    let flags = self.flags_of(w);
+                    is_title_case(w) && flags & ANY_FIRST != 0 && flags & STRUCTURE_WORD == 0
+                })
+                .map(|_| 0),
+            Run::Beside => words.iter().position(|(_, w)| {
+                let flags = self.flags_of(w);
+                (flags & ANY_FIRST != 0 && flags & STRUCTURE_WORD == 0)
+                    || (flags & ANY_SURNAME != 0 && flags & NO_NAME == 0)
+            }),
+            Run::Kin => words.iter().position(|(_, w)| {
+                let flags = self.flags_of(w);
+                (w.len() == 1 && w.as_bytes()[0].is_ascii_uppercase())
+                    || flags & NO_NAME == 0
+                    || (flags & ANY_FIRST != 0 && flags & STRUCTURE_WORD == 0)
             }),
             Run::Org => words
                 .iter()
@@ -643,7 +725,9 @@ impl Names {
             let (before_at, before) = words[i - 1];
             let after_the = before == "the" || before == "The";
             let gap = &text[before_at + before.len()..at];
-            let placed = (only_space(gap) && (after_the || PLACE_WORDS.contains(&before)))
+            // a line may wrap between the word and the town ("lives in\nHolywood")
+            let placed = ((only_space(gap) || wrapped(gap))
+                && (after_the || PLACE_WORDS.contains(&before)))
                 || (gap == ", " && APPOSITION_WORDS.contains(&before));
             if !placed {
                 continue;
@@ -719,7 +803,7 @@ impl Names {
     fn organisations(&self, text: &str, words: &[(usize, &str)], out: &mut Vec<Found>) {
         let mut i = 0;
         while i < words.len() {
-            let (at, word) = words[i];
+            let word = words[i].1;
             if is_upper_word(word) {
                 i = self.upper_case_organisation(text, words, i, out);
                 continue;
@@ -736,7 +820,7 @@ impl Names {
                 let gap = &text[pat + pw.len()..n];
                 // "St. Mary's", "J. Okafor": a period joins after an abbreviation only
                 let joined = matches!(gap, " " | " & " | "-")
-                    || (gap == ". " && (pw == "St" || pw.len() == 1));
+                    || (gap == ". " && (matches!(pw, "St" | "Mt" | "Ft") || pw.len() == 1));
                 if !joined {
                     break;
                 }
@@ -747,24 +831,57 @@ impl Names {
                 }
                 j += 1;
             }
-            let run = &words[i..=last];
+            // a head in lower case after the name, as Nordic notes write
+            // it: "Kroken sykehjem", "Tromsø legekontor"
+            if let Some(&(n, w)) = words.get(last + 1) {
+                let (pat, pw) = words[last];
+                if &text[pat + pw.len()..n] == " " && LOWER_HEADS.contains(&w) {
+                    last += 1;
+                }
+            }
             let org = |w: &str| {
-                self.org_words
+                let mut bits = self
+                    .org_words
                     .get(without_possessive(w))
                     .copied()
-                    .unwrap_or(0)
+                    .unwrap_or(0);
+                if compound_head(w) {
+                    bits |= HEAD | GENERIC_WORD;
+                }
+                bits
             };
-            let head = run.iter().any(|(_, w)| org(w) & HEAD != 0);
+            // "Seen at Bayshore Methodist", "Member of Mt. Zion AME": the
+            // words before a small word are the sentence's, not the
+            // name's, unless a head word is among them ("Bank of America")
+            let first_head = (i..=last).find(|&k| org(words[k].1) & HEAD != 0);
+            // (the words before the first head are none)
+            let start = first_head
+                .and_then(|h| (i..h).rev().find(|&k| ORG_JOINERS.contains(&words[k].1)))
+                .map_or(i, |k| k + 1);
+            let at = words[start].0;
+            let run = &words[start..=last];
+            let head = first_head.is_some();
             let starts_sentence = text[..at]
                 .trim_end_matches([' ', '\t'])
                 .chars()
                 .next_back()
                 .is_none_or(|c| matches!(c, '\n' | '.' | '!' | '?' | '-' | '*'));
-            let distinctive = run.iter().skip(usize::from(starts_sentence)).any(|(_, w)| {
+            // a letterhead: the name alone at a line's start, then a
+            // separator ("Lakeshore Mercy Hospital, 4 East Neuro",
+            // "Corrib Hospice — Community Palliative Care Team"); its first
+            // word is the name's, unless it is a verb of a plan ("Continue
+            // Physical Therapy, 2x/week")
+            let (end_at, end_w) = words[last];
+            let letterhead = starts_sentence
+                && run.len() >= 2
+                && is_line_start(text, at)
+                && ends_letterhead(&text[end_at + end_w.len()..])
+                && !PLAN_VERBS.contains(&run[0].1);
+            let skip = usize::from(starts_sentence && !letterhead);
+            let distinctive = run.iter().skip(skip).any(|(_, w)| {
                 is_title_case(w) && org(w) & GENERIC_WORD == 0 && self.may_be_name(w)
             });
             if run.len() >= 2 && head && distinctive {
-                let (end_at, end_w) = words[last];
                 out.push(Found {
                     start: at,
                     end: end_at + end_w.len(),
@@ -806,8 +923,9 @@ impl Names {
         let (mut head, mut distinctive) = (false, false);
         for (_, w) in &words[i..=last] {
             titled.clear();
-            titled.push_str(&w[..1]);
-            titled.extend(w[1..].chars().map(|c| c.to_ascii_lowercase()));
+            let mut chars = w.chars();
+            titled.extend(chars.next());
+            titled.extend(chars.flat_map(char::to_lowercase));
             let org = self.org_words.get(titled.as_str()).copied().unwrap_or(0);
             head |= org & HEAD != 0;
             if distinctive || org & GENERIC_WORD != 0 {
@@ -817,9 +935,12 @@ impl Names {
             // NOTE"): the name must be a listed name or town
             let flags = self.flags_of(w);
             titled.make_ascii_lowercase();
-            distinctive = flags & NO_NAME == 0
-                && (flags & (ANY_FIRST | ANY_SURNAME) != 0
-                    || self.towns.contains_key(titled.as_str()));
+            let town = if titled.is_ascii() {
+                self.towns.contains_key(titled.as_str())
+            } else {
+                self.towns.contains_key(&fold_lower(w))
+            };
+            distinctive = flags & NO_NAME == 0 && (flags & (ANY_FIRST | ANY_SURNAME) != 0 || town);
         }
         if head && distinctive {
             let (end_at, end_w) = words[last];
@@ -856,6 +977,167 @@ const TOWN_JOINERS: &[&str] = &[
 const SITE_WORDS: &[&str] = &[
     "clinic", "office", "hospital", "unit", "branch", "site", "campus", "practice", "center",
     "centre", "ED", "ER",
+];
+
+/// The heads German, Dutch and Nordic notes write as the end of one word
+/// ("Hausarztpraxis", "Universitetshospital", "Thuiszorg",
+/// "Træningscenter"), and Welsh, Irish and French heads that are no
+/// English word ("Meddygfa", "Séipéal", "EHPAD"): `compound_head`.
+const COMPOUND_HEADS: &[&str] = &[
+    "praxis",
+    "praktijk",
+    "hospital",
+    "hospitalet",
+    "sykehus",
+    "sykehjem",
+    "sjukhus",
+    "sygehus",
+    "plejehjem",
+    "ziekenhuis",
+    "centrum",
+    "zentrum",
+    "klinik",
+    "klinikum",
+    "kliniek",
+    "pflege",
+    "dienst",
+    "zorg",
+    "heim",
+    "hjem",
+    "apotheke",
+    "apotek",
+    "apotheek",
+    "senter",
+    "center",
+    "legekontor",
+    "vårdcentral",
+    "kirke",
+    "kirche",
+    "kerk",
+    "kyrka",
+    "meddygfa",
+    "fferyllfa",
+    "ysbyty",
+    "séipéal",
+    "ospidéal",
+    "pharmacie",
+    "cabinet",
+    "ambulances",
+    "ehpad",
+    "chu",
+];
+
+/// The heads that Nordic notes write in lower case after a name.
+const LOWER_HEADS: &[&str] = &[
+    "sykehjem",
+    "sykehus",
+    "legekontor",
+    "legesenter",
+    "helsesenter",
+    "apotek",
+    "sjukhus",
+    "vårdcentral",
+    "kirke",
+    "kyrka",
+    "plejehjem",
+    "sygehus",
+];
+
+/// Whether a capitalised word is a head of `COMPOUND_HEADS`, whole or
+/// as its end ("Sjællands Universitetshospital").
+fn compound_head(word: &str) -> bool {
+    // asked of every capitalised word of a run: the last three bytes
+    // first, against the heads' (one search of a short sorted list), and
+    // the heads compared only where those agree
+    static ENDS: OnceLock<Vec<[u8; 3]>> = OnceLock::new();
+    let ends = ENDS.get_or_init(|| {
+        let mut e: Vec<[u8; 3]> = COMPOUND_HEADS.iter().map(|h| last_three(h)).collect();
+        e.sort_unstable();
+        e.dedup();
+        e
+    });
+    word.len() >= 3
+        && ends.binary_search(&last_three(word)).is_ok()
+        && COMPOUND_HEADS.iter().any(|h| {
+            word.len() >= h.len()
+                && word.is_char_boundary(word.len() - h.len())
+                && word[word.len() - h.len()..].eq_ignore_ascii_case(h)
+        })
+}
+
+/// The last three bytes of a word of three bytes or more, ASCII letters
+/// in lower case.
+fn last_three(word: &str) -> [u8; 3] {
+    let b = &word.as_bytes()[word.len() - 3..];
+    [
+        b[0].to_ascii_lowercase(),
+        b[1].to_ascii_lowercase(),
+        b[2].to_ascii_lowercase(),
+    ]
+}
+
+/// Whether `at` begins its line, but for spaces and a list's number or bullet.
+fn is_line_start(text: &str, at: usize) -> bool {
+    let line = text[..at].rsplit('\n').next().unwrap_or_default();
+    line.chars().all(|c| {
+        c.is_whitespace() || c.is_ascii_digit() || matches!(c, '.' | ')' | '-' | '*' | '•')
+    })
+}
+
+/// Whether what follows a name ends a letterhead's name: the line's end, a
+/// comma, a middle dot, a dash, a bar or a run of spaces.
+fn ends_letterhead(rest: &str) -> bool {
+    let line = rest.split('\n').next().unwrap_or_default();
+    line.trim().is_empty()
+        || [",", " ·", " —", " –", " |", "  ", "\t"]
+            .iter()
+            .any(|p| line.starts_with(p))
+}
+
+/// The verbs a plan begins a line with before a service ("Continue
+/// Physical Therapy", "Refer Cardiology Clinic"): never a name's first word.
+const PLAN_VERBS: &[&str] = &[
+    "Continue",
+    "Consult",
+    "Refer",
+    "Referred",
+    "Recommend",
+    "Start",
+    "Started",
+    "Resume",
+    "Call",
+    "Called",
+    "Follow",
+    "Schedule",
+    "Scheduled",
+    "Contact",
+    "Contacted",
+    "Discussed",
+    "Transfer",
+    "Transferred",
+    "See",
+    "Seen",
+    "Hold",
+    "Check",
+    "Order",
+    "Ordered",
+    "Arrange",
+    "Arranged",
+    "Request",
+    "Requested",
+    "Needs",
+    "Notify",
+    "Notified",
+    "Update",
+    "Updated",
+    "Attend",
+    "Attends",
+    "Attended",
+    "Visit",
+    "Visited",
+    "Await",
+    "Awaiting",
+    "Pending",
 ];
 
 /// Small words inside an organisation's name.
@@ -916,6 +1198,12 @@ const ORG_HEADS: &[&str] = &[
     "Prison",
     "Shelter",
     "MHP",
+    "Apts",
+    "Apartments",
+    "Villas",
+    "Towers",
+    "Condos",
+    "Condominiums",
     "Foundation",
     "Agency",
     "Society",
@@ -949,6 +1237,68 @@ const ORG_HEADS: &[&str] = &[
     "Résidence",
     "Villa",
     "Ziekenhuis",
+    // practices named by their specialty ("Foothills Internal Medicine",
+    // "Pasco Heart & Vascular", "Lakeview Gardens Rehab"): heads that are
+    // generic too, so "Family Medicine" alone is still no name
+    "Medicine",
+    "Rehab",
+    "Therapy",
+    "Physiotherapy",
+    "Orthopedics",
+    "Orthopaedics",
+    "Vascular",
+    "Neurology",
+    "Oncology",
+    "Urology",
+    "Dermatology",
+    "Pediatrics",
+    "Geriatrics",
+    "Psychiatry",
+    "Podiatry",
+    "Optometry",
+    "Audiology",
+    "Dental",
+    "Dentistry",
+    "Chiropractic",
+    "Imaging",
+    "Radiology",
+    "Diagnostics",
+    "Wellness",
+    "Counseling",
+    "Counselling",
+    "Assoc",
+    "Assn",
+    "Association",
+    // services and employers
+    "EMS",
+    "PD",
+    "FD",
+    "Transit",
+    "Ambulette",
+    "Campus",
+    "Correctional",
+    "Mining",
+    "Shop",
+    "Supply",
+    "Supplies",
+    // congregations
+    "Parish",
+    "Chapel",
+    "Cathedral",
+    "Mosque",
+    "Temple",
+    "Synagogue",
+    "Congregation",
+    "Ministries",
+    "Tabernacle",
+    "AME",
+    "Baptist",
+    "Methodist",
+    "Lutheran",
+    "Presbyterian",
+    "Episcopal",
+    "Pentecostal",
+    "Lady",
 ];
 
 /// Words of services, departments and places of care that make no name
@@ -1143,7 +1493,6 @@ const GENERIC: &[&str] = &[
     "The",
     "St",
     "Saint",
-    "Medical",
     "Institute",
     "Foundation",
     "Trust",
@@ -1151,15 +1500,61 @@ const GENERIC: &[&str] = &[
     "High",
     "Middle",
     "Elementary",
-    "Primary",
     "Secondary",
-    "Nursing",
     "Residential",
+    // the adjectives of a specialty before a head that is one too
+    "Sports",
+    "Nuclear",
+    "Preventive",
+    "Integrative",
+    "Addiction",
+    "Functional",
+    "Interventional",
+    "Hand",
+    "Foot",
+    "Ankle",
+    "Cosmetic",
+    "Aesthetic",
+    "Manual",
+    "Massage",
+    "Music",
+    "Art",
+    "Cardiopulmonary",
+    "Vestibular",
+    "Pelvic",
+    "Aquatic",
+    "Neuro",
+    "Ortho",
+    "Orthopaedics",
+    "Physiotherapy",
+    "Dentistry",
+    "Chiropractic",
+    "Diagnostics",
+    "Wellness",
+    "Counseling",
+    "Counselling",
+    "Radiation",
 ];
 
-/// "ED", "MORALES": a word in capitals (letters only, two or more).
+/// "ED", "MORALES", "O'BRIEN", "QUIÑONES": a word in capitals (two letters
+/// or more, an apostrophe or a hyphen inside).
 fn is_upper_word(word: &str) -> bool {
-    word.len() >= 2 && word.bytes().all(|b| b.is_ascii_uppercase())
+    let b = word.as_bytes();
+    // asked of every word: most fail at their first byte
+    if b.len() < 2 || (b[0].is_ascii() && !b[0].is_ascii_uppercase()) {
+        return false;
+    }
+    if b.iter()
+        .all(|&c| c.is_ascii_uppercase() || c == b'\'' || c == b'-')
+    {
+        return true;
+    }
+    // "QUIÑONES", "Ó'NEILL"
+    !word.is_ascii()
+        && word.chars().next().is_some_and(char::is_uppercase)
+        && word
+            .chars()
+            .all(|c| c.is_uppercase() || matches!(c, '\'' | '’' | '-'))
 }
 
 /// The words of `datasets/names/not-names.txt`, lower case.
@@ -1186,6 +1581,23 @@ fn without_possessive(word: &str) -> &str {
 
 fn only_space(s: &str) -> bool {
     !s.is_empty() && s.chars().all(|c| c == ' ' || c == '\t')
+}
+
+/// Whether the last word of `window` (before spaces, a comma or a period)
+/// begins with a capital letter.
+fn last_word_capitalised(window: &str) -> bool {
+    let trimmed = window.trim_end_matches([' ', '\t', ',', '.']);
+    let start = trimmed
+        .rfind(|c: char| !(c.is_alphanumeric() || matches!(c, '\'' | '’' | '-')))
+        .map_or(0, |i| {
+            i + trimmed[i..].chars().next().map_or(1, char::len_utf8)
+        });
+    trimmed[start..].starts_with(char::is_uppercase)
+}
+
+/// Spaces with one line break among them: a sentence wrapped to the next line.
+fn wrapped(s: &str) -> bool {
+    s.chars().all(|c| c.is_ascii_whitespace()) && s.matches('\n').count() == 1
 }
 
 /// "Kathleen", "O'Connell", "McDonald": a capital, then not all capitals
@@ -1395,6 +1807,8 @@ mod tests {
         assert_eq!(names("lives alone; dtr Basia in town"), ["Basia"]);
         assert_eq!(names("ok thanks\n-- dj\n"), ["dj"]);
         assert_eq!(names("job 448172 transcriptionist kmb"), ["kmb"]);
+        // a role is a word of its own: "sho" of "showed" is none
+        assert!(names("CT 12/03/2026 showed").is_empty());
         assert_eq!(names("(goes by \"Chano\")"), ["Chano"]);
         // lower-case words that are no census first name stay
         assert_eq!(
@@ -1409,9 +1823,9 @@ mod tests {
     #[test]
     fn every_rule_compiles() {
         let n = Names::builtin();
-        assert_eq!(n.context.len(), 10);
+        assert_eq!(n.context.len(), 11);
         assert!(n.context_ends.is_built());
-        assert!(n.credential.is_some() && n.before_credential.is_some());
+        assert_eq!(n.after_name.len(), 2);
         let count = |bit: u8| n.flags.values().filter(|f| *f & bit != 0).count();
         // the census lists and the world's
         assert!(count(FIRST) > 5000 && count(SURNAME) == 10_000);
@@ -1498,6 +1912,10 @@ mod tests {
         assert_eq!(names("who would help (Smith J, next door)"), ["Smith J"]);
         assert_eq!(names("Signed: A. Oyelaran-Diaz, MD"), ["A. Oyelaran-Diaz"]);
         assert_eq!(names("Seen today by Agnes M. for intake"), ["Agnes M."]);
+        // capitals beyond ASCII, and an apostrophe inside them
+        assert_eq!(names("Pt: QUIÑONES, ANSELMO (95)"), ["QUIÑONES, ANSELMO"]);
+        assert_eq!(names("RE: O'BRIEN, MAURA"), ["O'BRIEN, MAURA"]);
+        assert_eq!(names("Transfer to ÀRAMÓN CLINIC today"), Vec::<&str>::new());
         for text in [
             "ASA DAILY, TIA WORKUP, ANA POSITIVE",
             "HOME HEALTH SKILLED NURSING VISIT",
@@ -1594,6 +2012,60 @@ mod tests {
         let s = folded.find("muller").unwrap();
         let e = s + "muller".len();
         assert_eq!(&text[at[s]..at[e]], "Müller");
+    }
+
+    #[test]
+    fn names_beside_their_relation_practices_compound_heads_and_letterheads() {
+        // a listed first name that is a word too, where a relation names it
+        assert_eq!(names("Her daughter Grace visited."), ["Grace"]);
+        assert_eq!(names("Spoke with Bud (son) by phone."), ["Bud"]);
+        assert_eq!(names("Dawn, her sister, brought clothes."), ["Dawn"]);
+        assert_eq!(
+            names("Faith and Hope (twin granddaughters) visited."),
+            ["Faith and Hope"]
+        );
+        assert_eq!(names("Discussed with Summer (RN)."), ["Summer"]);
+        assert_eq!(names("Case discussed w/ Moss, CNS."), ["Moss"]);
+        assert_eq!(names("He told Hope: no more."), ["Hope"]);
+        assert_eq!(
+            names("her son Willem van 't Hof visits"),
+            ["Willem van 't Hof"]
+        );
+        // practices by their specialty, compound heads, a lower-case head
+        assert_eq!(
+            names("PCP is at Foothills Internal Medicine in town."),
+            ["Foothills Internal Medicine"]
+        );
+        assert_eq!(
+            names("Seen at Bayshore Methodist ED last week."),
+            ["Bayshore Methodist ED"]
+        );
+        assert_eq!(
+            names("Seen at Hausarztpraxis Kreuzplatz today."),
+            ["Hausarztpraxis Kreuzplatz"]
+        );
+        assert_eq!(
+            names("She lives at Kroken sykehjem now."),
+            ["Kroken sykehjem"]
+        );
+        // a letterhead's first word is the name's
+        assert_eq!(
+            names("Lakeshore Mercy Hospital, 4 East Neuro"),
+            ["Lakeshore Mercy Hospital"]
+        );
+        // a wrapped line between the place word and the town
+        assert_eq!(towns("Daughter lives in\nHolywood, Co. Down"), ["Holywood"]);
+        for text in [
+            "Hypertension (father), diabetes (mother)",
+            "Parkinson's (father) and Crohn's (sister)",
+            "Family Medicine follow-up in 2 weeks",
+            "Continue Physical Therapy, 2x/week",
+            "Die Hausarztpraxis ist zu.",
+            "Patient states pain 6/10; Family reports confusion.",
+            "Wound Care Clinic",
+        ] {
+            assert!(names(text).is_empty(), "{text}: {:?}", names(text));
+        }
     }
 
     #[test]

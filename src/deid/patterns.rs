@@ -24,13 +24,15 @@ pub struct Found {
 
 /// One rule as written: the kind it finds, its pattern, the capture group
 /// holding the identifier (0 the whole match; `usize::MAX` whichever group
-/// matched), and a test the identifier's text must also pass, for what a
-/// test says more simply than a pattern (`None`: every match is one).
+/// matched), and a test the identifier's text (or the whole match's, with
+/// `keep_match`) must also pass, for what a test says more simply than a
+/// pattern (`None`: every match is one).
 pub struct Spec {
     kind: PhiKind,
     pattern: String,
     group: usize,
     keep: Option<fn(&str) -> bool>,
+    keep_whole: bool,
 }
 
 impl Spec {
@@ -40,6 +42,7 @@ impl Spec {
             pattern: pattern.into(),
             group,
             keep: None,
+            keep_whole: false,
         }
     }
 
@@ -47,6 +50,15 @@ impl Spec {
     pub fn keep(self, test: fn(&str) -> bool) -> Spec {
         Spec {
             keep: Some(test),
+            ..self
+        }
+    }
+
+    /// Only the matches whose whole text (the context too) passes `test`.
+    pub fn keep_match(self, test: fn(&str) -> bool) -> Spec {
+        Spec {
+            keep: Some(test),
+            keep_whole: true,
             ..self
         }
     }
@@ -59,6 +71,7 @@ struct Rule {
     re: meta::Regex,
     group: usize,
     keep: Option<fn(&str) -> bool>,
+    keep_whole: bool,
 }
 
 impl Rule {
@@ -124,7 +137,16 @@ impl Rule {
                 return;
             };
             let next = |i: usize| i + text[i..].chars().next().map_or(1, char::len_utf8);
-            match self.identifier(&caps).filter(|m| keep(&text[m.range()])) {
+            let tested = |m: &Span| {
+                keep(
+                    &text[if self.keep_whole {
+                        whole.range()
+                    } else {
+                        m.range()
+                    }],
+                )
+            };
+            match self.identifier(&caps).filter(tested) {
                 Some(m) => {
                     if !f(m.start, m.end) {
                         return;
@@ -158,7 +180,7 @@ pub struct Patterns {
 /// European ones (Madame, Mademoiselle, Herr, Frau, de heer, mevrouw,
 /// Father, Reverend, señora, doctora, signor): context that says a name
 /// follows, never an identifier itself.
-pub const TITLES: &str = "Mr|Mrs|Ms|Miss|Dr|Prof|Mme|Mlle|Herr|Frau|Dhr|Mevr|Mw|Fr|Rev|Revd|Sra|Srta|Dra|Sig|Smt|Shri|Sri";
+pub const TITLES: &str = "Mr|Mrs|Ms|Miss|Dr|Prof|Mme|Mlle|Herr|Frau|Fru|Dhr|Mevr|Mw|Fr|Rev|Revd|Sra|Srta|Dra|Sig|Smt|Shri|Sri";
 
 /// Whether `word` (no period) is one of `TITLES`. Every title is a
 /// capital and one to three letters more, so most words are told apart
@@ -171,8 +193,18 @@ pub fn is_title(word: &str) -> bool {
 }
 
 /// The words that end a street's name (and a few that a street is named
-/// by in British, Irish, Indian and Australian addresses).
-const STREET: &str = "Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|Ter|Circle|Cir|Parkway|Pkwy|Highway|Hwy|Trail|Trl|Square|Sq|Crescent|Cres|Close|Alley|Pike|Loop|Row|Plaza|Ridge|Run|Path|Walk|Hill|Heights|Hts|Gardens|Mews|View|Point|Bend|Crossing|Xing|Cove|Glen|Hollow|Landing|Manor|Meadows?|Park|Pass|Ranch|Shore|Springs|Valley|Vista|Turnpike|Tpke|Expressway|Expy|Freeway|Fwy|Green|Grove|Rise|Parade|Esplanade|Quay|Wharf|Vale|Causeway|Commons|Estates|Cross|Wynd|Gate|Yard|Bypass|Marg|Nagar|Sideroad|Line|Knolls?|Trace|Trce|Creek|Crk|Bluffs?|Harbou?r|Crest|Chase|Circuit|Dale|Fields?|Gdns|Spur|Summit|Woods|Mills?|Orchard|Lakes?|Canyon|Hills|Village|Heath|Downs|Brae";
+/// by in British, Irish, Indian and Australian addresses), then the
+/// suffixes of USPS Publication 28 (appendix C1) and their standard
+/// abbreviations, less those a note writes as other words after a
+/// number and a capital ("2 L NS Via", "Nurses Station", "Chest Wall",
+/// "Fall Risk Pt", "Medical Center").
+const STREET: &str = "Aly|Anx|Annex|Arc|Arcade|Bayou|Byu|Beach|Bch|Bnd|Blf|Bottom|Btm|Branch|Brg|Bridge|Brk|Brook|Byp|Cape|Cpe|Cswy|Clf|Cliffs?|Cmn|Cors?|Corners|Crse|Cts|Courts|Curve|Curv|Cv|Ests|Falls|Fls|Ferry|Fry|Fld|Flds|Flats|Ford|Frd|Forest|Frst|Forge|Frg|Forks?|Frk|Gdn|Gtwy|Gateway|Gln|Grn|Grv|Hbr|Haven|Hvn|Hl|Hls|Holw|Inlet|Inlt|Island|Isle|Junction|Jct|Knl|Knls|Lk|Lks|Lndg|Lodge|Ldg|Mnr|Mdw|Mdws|Ml|Mls|Mount|Mountain|Mtn|Neck|Nck|Orch|Pines?|Pne|Pnes|Plains?|Pln|Plns|Plz|Prairie|Rapids?|Rpd|Rnch|Rdg|River|Riv|Shoals?|Shl|Shores|Shr|Shrs|Skyway|Skwy|Spring|Spg|Spgs|Stream|Strm|Smt|Throughway|Trwy|Trafficway|Trfy|Tunnel|Tunl|Vly|Vw|Vlg|Ville|Vl|Vistas|Vis|Vst|Villas|Wells?|Wls|Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|Ter|Circle|Cir|Parkway|Pkwy|Highway|Hwy|Trail|Trl|Square|Sq|Crescent|Cres|Close|Alley|Pike|Loop|Row|Plaza|Ridge|Run|Path|Walk|Hill|Heights|Hts|Gardens|Mews|View|Point|Bend|Crossing|Xing|Cove|Glen|Hollow|Landing|Manor|Meadows?|Park|Pass|Ranch|Shore|Springs|Valley|Vista|Turnpike|Tpke|Expressway|Expy|Freeway|Fwy|Green|Grove|Rise|Parade|Esplanade|Quay|Wharf|Vale|Causeway|Commons|Estates|Cross|Wynd|Gate|Yard|Bypass|Marg|Nagar|Sideroad|Line|Knolls?|Trace|Trce|Creek|Crk|Bluffs?|Harbou?r|Crest|Chase|Circuit|Dale|Fields?|Gdns|Spur|Summit|Woods|Mills?|Orchard|Lakes?|Canyon|Hills|Village|Heath|Downs|Brae";
+
+/// `STREET` in capitals, as forms and labels print an address ("640
+/// THIRD AVE", "19 BIRCH ST").
+fn street_upper() -> String {
+    STREET.to_uppercase()
+}
 
 /// Whether `word` is a street's type ("Ln", "Street", "Rd.") of `STREET`.
 pub fn is_street_type(word: &str) -> bool {
@@ -186,7 +218,7 @@ pub fn is_street_type(word: &str) -> bool {
 /// or a floor and door alone after a comma ("2207 N Kedzie, 3F")
 /// (an address and its parts are on one line: `\s` would join a date at
 /// a line's end to a title and a name on the next, "05-17\n\nMr. Hill")
-const UNIT: &str = r"(?:,?[ \t]*(?:(?i:apt|apartment|unit|suite|ste|rm|room|lot|space|spc|trlr|bldg|building)|Fl|Floor|#)\.?[ \t]*#?[A-Z0-9-]+|,[ \t]*\d{1,3}[A-Z](?-u:\b))?";
+const UNIT: &str = r"(?:,?[ \t]*(?:(?i:apt|apartment|unit|suite|ste|rm|room|lot|space|spc|sp|trlr|bldg|building)|Fl|Floor|#)\.?[ \t]*#?[A-Z0-9-]+|,[ \t]*\d{1,3}[A-Z](?-u:\b))?";
 
 /// One word of a street's name: "Oak", "O'Connell", "Saint-Denis",
 /// "Müller", "10th".
@@ -214,6 +246,7 @@ impl Patterns {
                     re,
                     group: s.group,
                     keep: s.keep,
+                    keep_whole: s.keep_whole,
                 })
             })
             .collect();
@@ -318,6 +351,12 @@ fn specs() -> Vec<Spec> {
             Spec::new(PhiKind::Zip, r"\b[A-Z]{2},?\s+(\d{5}(?:-\d{4})?)\b", 1),
             Spec::new(PhiKind::Zip, r"(?i)\b(?:zip|postal|post)(?:\s*code)?\s*:?\s*(\d{5}(?:-\d{4})?)\b", 1),
             Spec::new(PhiKind::Zip, r"\b[A-Z]{1,2}\d[A-Z\d]?\s\d[ABD-HJLNP-UW-Z]{2}\b", 0),
+            // Ireland's Eircode: a routing key, then four of its letters and
+            // digits, one a digit at least (R95 H6X3, D04 K3F6, D6W FX24)
+            Spec::new(PhiKind::Zip, r"\b(?:[AC-FHKNPRTV-Y]\d{2}|D6W)[ \t]?[0-9AC-FHKNPRTV-Y]{4}\b", 0).keep(eircode),
+            // an address's last line: a town, its state and ZIP code, in
+            // capitals too ("SPEEDWAY, IN 46224-5501")
+            Spec::new(PhiKind::City, format!(r"(?m)^[ \t]*(\p{{Lu}}[\p{{L}}'’.]*(?:[ -]\p{{Lu}}[\p{{L}}'’.]*){{0,3}}),?[ \t]+(?:{})[ \t]+\d{{5}}(?:-\d{{4}})?\b", super::names::STATES), 1),
             Spec::new(PhiKind::Zip, r"(?m)(?:,[ \t]*|^)(?:[A-Z]-)?(\d{5}|\d{4}[ \t]?[A-Z]{2})[ \t]+\p{Lu}\p{Ll}+", 1),
             Spec::new(PhiKind::City, r"(?m)(?:,[ \t]*|^)(?:[A-Z]-)?(?:\d{5}|\d{4}[ \t]?[A-Z]{2})[ \t]+(\p{Lu}\p{Ll}+(?:[ -]\p{Lu}\p{Ll}+)?)", 1),
             // the four-digit postcodes of Switzerland, Austria, Belgium and
@@ -348,7 +387,10 @@ fn specs() -> Vec<Spec> {
             // a person, then their age: "she is 93,", "Pt was 95 at ...",
             // "lived to 101", "died at 97" (never a measurement: no unit
             // after it); after a name, `Scrubber::find` reads "Henrietta (90)"
-            Spec::new(PhiKind::Age, format!(r"(?i)\b(?:she|he|who|pt|patient|mother|father|husband|wife|sister|brother|mom|dad|i)(?:\s+(?:is|was|am|will\s+be|shall\s+be|'s|turned|turns|is\s+now|was\s+then)|['’]s|['’]m|['’]ll\s+be)\s+({OLD})(?:[,;)]|\.(?:\s|$)|\s+(?:and|at|in|on|with|but|when|now|today|this|next|last|not|still|years?|yrs?)\b|\s*$)"), 1),
+            Spec::new(PhiKind::Age, format!(r#"(?i)\b(?:she|he|who|pt|patient|mother|father|husband|wife|sister|brother|mom|dad|i)(?:\s+(?:is|was|am|will\s+be|shall\s+be|'s|turned|turns|is\s+now|was\s+then)|['’]s|['’]m|['’]ll\s+be)\s+(?:(?:just|only|now|nearly|almost|over|about|still)\s+)?({OLD})(?:[,;)"”]|\.(?:\s|$)|\s+(?:and|at|in|on|with|but|when|now|today|this|next|last|not|still|years?|yrs?)\b|\s*\(|\s*$)"#), 1),
+            // "At 95 she moved in", "At 90, with good cognition": a sentence
+            // that begins at an age
+            Spec::new(PhiKind::Age, format!(r"\bAt\s+({OLD})(?:,|\s+(?:she|he|with|and|years?)\b)"), 1),
             // "sister (94)", "grandmother (alive, 97, in a care home)", "uncle (d. 91)"
             // and as a text message writes it: "shes 94 and ..."
             Spec::new(PhiKind::Age, format!(r"(?i)\b(?:she|he)s\s+({OLD})(?:[,;)]|\.(?:\s|$)|\s+(?:and|at|in|on|with|but|now|today|not|still|years?|yrs?)\b|\s*$)"), 1),
@@ -356,6 +398,8 @@ fn specs() -> Vec<Spec> {
             Spec::new(PhiKind::Age, format!(r"(?i)\b(?:pt|patient|{KIN})(?:'s)?\s+\((?:(?:alive|living|deceased|died|d\.|aged?|now)[,:]?\s+(?:at\s+)?)?({OLD})(?:[,;)]|[ \t]+(?:years?|yrs?|y/?o|now|today)\b)"), 1),
             // "her father, 96, lives ...", "a woman of 94"
             Spec::new(PhiKind::Age, format!(r"(?i)\b(?:{KIN}|widow|widower),\s+({OLD}),"), 1),
+            // "(family records: mother 104)", "grandmother 97;"
+            Spec::new(PhiKind::Age, format!(r"(?i)\b(?:{KIN})[ \t]+({OLD})(?:[,;)]|\.(?:\s|$))"), 1),
             Spec::new(PhiKind::Age, format!(r"(?i)\b(?:man|woman|lady|gentleman|gent|widow|widower|patient)\s+of\s+({OLD})\b(?:[,;)]|\.(?:\s|$)|\s+(?:who|with|and|years?|yrs?)\b)"), 1),
             Spec::new(PhiKind::Age, format!(r"(?i)\b(?:lived\s+to|lived\s+until|died\s+at|deceased\s+at|passed\s+(?:away\s+)?at|death\s+at|at\s+age)\s+({OLD})\b"), 1),
             // an age as others give it, or in a quotation: "said to be
@@ -363,8 +407,10 @@ fn specs() -> Vec<Spec> {
             Spec::new(PhiKind::Age, format!(r#"(?i)\b(?:said|thought|believed|reported|estimated|claims?|claimed)\s+to\s+be\s+["“]?(?:about|around|nearly|almost|approximately|roughly|over|at\s+least)?\s*({OLD})\b|["“](?:about|around|nearly|almost|over)?\s*((?:9\d|1[0-4]\d)|{OLD})(?:[,;"”]|\s+(?:in|on|next|this|and)\b)"#), usize::MAX),
             Spec::new(PhiKind::Name, format!(r"\b(?:{TITLES}|dr|prof)\.?\s+(?:(?:{TITLES}|med)\.?\s+)*((?:[A-Z]\.\s?){{0,2}}(?:(?:van|von|de|der|den|del|della|di|da|du|le|la|al|el|bin|ibn|ter|ten)[\s-]+){{0,2}}\p{{Lu}}[\p{{L}}'’-]+(?:\s+(?:(?:van|von|de|der|den|del|della|di|da|du|le|la|al|el|bin|ibn|ter|ten)[\s-]+){{0,2}}\p{{Lu}}[\p{{L}}'’-]+){{0,2}})"), 1),
             Spec::new(PhiKind::Name, format!(r"(?i:\b(?:patient name|name|pt|patient|resident|member|guarantor|decedent|subscriber|insured|client)\s*:\s*(?:(?:{TITLES})\.?\s+)?)((?:[A-Z]\.\s?)?[A-Z][a-zA-Z'-]+(?:(?:,[ \t]?| )[A-Z][a-zA-Z'-]+){{0,2}}(?: [A-Z]\b)?)"), 1),
-            Spec::new(PhiKind::Address, format!(r"(?:\b(?:Flat|Apt|Apartment|Unit)\.?\s*#?\d{{1,4}}[A-Z]?,?[ \t]+)?\b\d{{1,5}}[A-Z]?(?:[-/]\d{{1,4}}[A-Z]?)?[ \t]+(?:(?:[NS][EW]\.?|[NSEW]\.?|North|South|East|West|Old)[ \t]+)?(?:{STREET_WORD}[ \t]+){{1,4}}(?:{STREET})\b\.?(?:[ \t]+(?:[NS][EW]|[NSEW])\b)?{UNIT}"), 0),
+            Spec::new(PhiKind::Address, format!(r"(?:\b(?:Flat|Apt|Apartment|Unit)\.?\s*#?\d{{1,4}}[A-Z]?,?[ \t]+)?\b\d{{1,5}}[A-Z]?(?:[-/]\d{{1,4}}[A-Z]?)?[ \t]+(?:(?:[NS][EW]\.?|[NSEW]\.?|North|South|East|West|Old)[ \t]+)?(?:{STREET_WORD}[ \t]+){{1,4}}(?:{STREET}|{STREET_UPPER})\b\.?(?:[ \t]+(?:[NS][EW]|[NSEW])\b)?{UNIT}", STREET_UPPER = street_upper()), 0),
             Spec::new(PhiKind::Address, r"(?i)\b(?:P\.?\s?O\.?\s+Box|Post\s+Office\s+Box|RMB|RSD|CMB|PMB|Locked\s+Bag|Private\s+Bag|Postfach|Apartado(?:\s+de\s+correos)?)\s+\d+\b|(?:\b\d{1,5}\s+)?\b(?:(?:County|State|US)\s+(?:Route|Rte|Road|Rd|Highway|Hwy)|Route|Rte|Rural\s+Route)\s+\d+[A-Z]?(?:,?\s+Box\s+\d+)?\b|\b(?:RR|HC|Rt\.?|Rural\s+Route|Highway\s+Contract|Star\s+Route)\s+\d+,?\s+Box\s+\d+[A-Z]?\b", 0),
+            // a box alone before its town: "Mail goes to Box 212, Underwood"
+            Spec::new(PhiKind::Address, r"\b(Box\s+\d{1,5}),[ \t]*\p{Lu}", 1),
             // grid addresses of the rural Midwest (N4521 County Rd K, W7890
             // State Highway 64) and of Utah (1520 S 1100 E)
             Spec::new(PhiKind::Address, r"\b(?:[NSEW]\d{2,5}\s+)?(?:(?:County|State|US|Trunk)\s+(?:Route|Rte|Road|Rd|Highway|Hwy|Trunk)|Highway|Hwy)\s+(?:\d+[A-Z]?\b|[A-Z]{1,2}\b)|\b[NSEW]\d{2,5}\s+(?:[A-Z][a-z]+\s+){1,3}(?:Road|Rd|Lane|Ln|Drive|Dr|Avenue|Ave|Street|St)\b|\b\d{1,5}\s+[NSEW]\.?\s+\d{1,5}\s+[NSEW]\b", 0),
@@ -373,7 +419,9 @@ fn specs() -> Vec<Spec> {
             // European: Hauptstraße 12, Keizersgracht 123, 12 rue de la Paix
             // (and the type as a word of its own: Berliner Straße 12, Storgata 5)
             Spec::new(PhiKind::Address, r"\b\p{Lu}\p{Ll}+(?:-\p{Lu}\p{Ll}+)*(?:[ -]?(?:Straße|Strasse|Str\.|Weg|Gasse|Platz|Allee|Ring|Damm|Ufer|Chaussee)|straße|strasse|str\.|weg|gasse|platz|allee|damm|ufer|laan|straat|gracht|plein|kade|singel|dijk|gade|vej|gatan|gata|vägen|veien|vegen|torget|katu)\s+\d{1,4}[a-z]?\b", 0),
-            Spec::new(PhiKind::Address, r"(?i)\b\d{1,4}(?:\s?(?:bis|ter))?,?\s+(?:rue|avenue|boulevard|bd|chemin|allée|impasse|via|viale|corso|calle|avenida|rua|carrer)\s+(?:(?:de|du|des|la|le|l['’]|del|della|di|da|do|dos)\s+)*\p{Lu}[\p{L}'’-]+(?:\s+\p{Lu}[\p{L}'’-]+){0,2}", 0),
+            // (and Welsh, which names the type first too: 40 Heol Llanishen
+            // Fach, 7 Stryd y Felin; the type in either case, the name capitalised)
+            Spec::new(PhiKind::Address, r"\b\d{1,4}(?:\s?(?i:bis|ter))?,?\s+(?i:rue|grande[ -]rue|grand-rue|avenue|boulevard|bd|chemin|allée|impasse|place|quai|cours|route|passage|faubourg|square|ruelle|sentier|promenade|via|viale|corso|calle|avenida|rua|carrer|heol|stryd|ffordd|lôn|rhodfa|cilgant)\s+(?:(?i:de|du|des|la|le|l['’]|del|della|di|da|do|dos|y|yr)\s+)*\p{Lu}[\p{L}'’-]+(?:\s+\p{Lu}[\p{L}'’-]+){0,2}", 0),
             // the street's type first and its number after, as Italy,
             // Spain, Portugal, Belgium, Switzerland and Poland write them:
             // Via Roma 12, Calle Mayor, 5, Rua Augusta 100, C/ Alcalá 23,
@@ -381,13 +429,17 @@ fn specs() -> Vec<Spec> {
             // by a preposition (Am Markt 3, An der Alster 12)
             Spec::new(PhiKind::Address, r"(?:\b(?:Via|Viale|Vicolo|Piazza|Piazzale|Largo|Corso|Calle|Avenida|Avda\.|Paseo|Plaza|Carretera|Ronda|Rambla|Travesía|Rua|Praça|Praca|Travessa|Estrada|Alameda|Carrer|Passeig|Rue|Chemin|Quai|Allée|Impasse|Ulica|ul\.|Am|An[ \t]+der|An[ \t]+den|Auf[ \t]+dem|Auf[ \t]+der|In[ \t]+der|Zum|Zur|Unter[ \t]+den)|\bC/)[ \t]*(?:(?:de|del|della|delle|dei|degli|di|da|do|dos|das|du|des|la|le|les|el|los|las|dels|San|Santa|São)[ \t]+|(?:dell|dall|sull|l|d)['’])*\p{Lu}[\p{L}'’.-]+(?:[ \t]+(?:(?:de|del|della|di|da|do|du|des|la|le|y|e)[ \t]+)?\p{Lu}[\p{L}'’.-]*){0,3},?[ \t]+(?:(?i:n\.?[ \t]?[º°o]\.?|nº|no\.|nr\.?)[ \t]*)?\d{1,4}[a-zA-Z]?\b(?:[ \t]?[/-][ \t]?\d{1,4}[a-zA-Z]?\b)?(?:,?[ \t]*\d{1,2}\.?[ \t]?[º°ª](?:[ \t]?[A-Z](?-u:\b)|[ \t]?(?i:izq|dcha|esq|dto)\.?)?|,?[ \t]*(?i:interno|int\.|scala|piso|puerta|andar)[ \t]*[0-9A-Z]{1,3}\b)?", 0),
             // Broadway has no suffix; a flat or apartment number stands alone
-            Spec::new(PhiKind::Address, format!(r"\b\d{{1,5}}\s+(?:[NSEW]\s+)?Broadway\b{UNIT}|\b(?:(?i:apt|apartment|interno|wohnung)|Whg|Flat|Suite|Ste|Lot)\.?\s*#?\s*\d{{1,4}}[A-Z]?\b"), 0),
+            // (and the flats of Edinburgh tenements, Dutch and Belgian
+            // doors, a French place without a street: 2F2, 112-huis, bte 2,
+            // Wohnung 3.2, lieu-dit La Croix, BP 42 before a comma or a postcode)
+            Spec::new(PhiKind::Address, format!(r"\b\d{{1,5}}\s+(?:[NSEW]\s+)?Broadway\b{UNIT}|\b(?:(?i:apt|apartment|interno|wohnung|bte|boîte)|Whg|Flat|Suite|Ste|Lot)\.?\s*#?\s*\d{{1,4}}[A-Z]?(?:\.\d{{1,3}})?\b|\b\d{{1,2}}F\d{{1,2}}\b|\b(?:Bldg|Building)\.?[ \t]+[A-Z0-9]{{1,3}},[ \t]*(?:Rm|Room|Apt|Unit|Ste|Suite)\.?[ \t]*#?[ \t]*\d{{1,4}}[A-Z]?\b|\b\d{{1,4}}-(?:huis|hoog|boven)\b|\b(?i:lieu-dit|lieudit)\s+(?:(?:la|le|les|l['’])\s+)?\p{{Lu}}[\p{{L}}'’-]+(?:\s+\p{{Lu}}[\p{{L}}'’-]+)?"), 0),
+            Spec::new(PhiKind::Address, r"\b(BP\s+\d{1,4})(?:[ \t]*[,;.]|[ \t]+\d{5}\b)", 1),
             // "No. 14, Oke-Ado Street", as West African and South Asian
             // addresses write the house number
             Spec::new(PhiKind::Address, format!(r"\bNo\.?[ \t]*\d{{1,5}}[A-Z]?,[ \t]+(?:{STREET_WORD}[ \t]+){{1,4}}(?:{STREET})\b\.?"), 0),
             // a neighbour's house by its number: "next door at no. 408",
             // "Neighbour Mrs Arruda (Nr. 120)", "lives next door at #5"
-            Spec::new(PhiKind::Address, r"(?i)\b(?:next\s+door|upstairs|downstairs|neighbou?r|across\s+the\s+(?:road|street|hall|landing))\b[^;\n]*?(?:\bat|\bfrom|\bin|\()[ \t]*((?:no\.|nr\.|n\.[ \t]?º|nº|number|#)[ \t]*\d{1,5}[A-Za-z]?)\b", 1),
+            Spec::new(PhiKind::Address, r"(?i)\b(?:next\s+door|upstairs|downstairs|neighbou?r|across\s+the\s+(?:road|street|hall|landing))\b[^;\n]*?(?:\bat|\bfrom|\bin|\()[ \t]*((?:no\.|nr\.|n\.[ \t]?º|nº|number|#)[ \t]*\d{1,5}[A-Za-z]?\b|\d/\d{1,2}\b|\d{1,4}[A-Z]\b|\d{1,2}\.[ \t]?(?:th|tv|mf)\.?|\d{1,2}(?:e|er|ème)\b)", 1),
             // a street in lower case, as a log or a text message writes it:
             // "219 fairmount apt 2r", "45 elm st" (the types that are no
             // other word: never "2 hour drive" or "took 2 tabs, dr said")
@@ -402,7 +454,12 @@ fn specs() -> Vec<Spec> {
             Spec::new(PhiKind::Address, format!(r"(?i:\b(?:corner|intersection)\s+(?:of|at)\s+)({STREET_WORD}(?:[ \t]+\p{{Lu}}\p{{Ll}}+)?[ \t]+(?:and|&)[ \t]+{STREET_WORD}(?:[ \t]+(?:{STREET})\b\.?)?)"), 1),
             // a street without its number, its type abbreviated, where a
             // sentence places something on it: "the house on Elm St", "off Cotton Row"
-            Spec::new(PhiKind::Address, r"\b(?:on|off|along|onto|down|up|near|from|at)[ \t]+((?:\p{Lu}\p{Ll}+[ \t]+){1,2}(?:St|Ave|Rd|Ln|Blvd|Ct|Pl|Ter|Cir|Pkwy|Hwy|Row|Close|Crescent|Court|Circle|Trail|Pike)\b\.?)", 1),
+            Spec::new(PhiKind::Address, r"\b(?:on|off|along|onto|down|up|near|from|at|around|past|via|across|behind)[ \t]+((?:\p{Lu}\p{Ll}+[ \t]+){1,2}(?:St|Ave|Rd|Ln|Blvd|Ct|Pl|Ter|Cir|Pkwy|Hwy|Row|Close|Crescent|Court|Circle|Trail|Pike|Dr|Way|Loop)\b\.?)", 1),
+            // and with its compass point: "on S. Zarzamora St", "on SE Holgate"
+            // (one letter alone needs the type: never "at N Engl J Med")
+            Spec::new(PhiKind::Address, r"\b(?:on|off|along|onto|near|at|around|past|via|across)[ \t]+((?:[NS][EW]\.?[ \t]+\p{Lu}\p{Ll}+|[NSEW]\.?[ \t]+\p{Lu}\p{Ll}+[ \t]+(?:St|Ave|Rd|Ln|Blvd|Ct|Pl|Dr|Way|Pkwy|Hwy|Street|Avenue|Road|Boulevard|Drive|Lane)\b\.?))", 1),
+            // a corner written with an ampersand: "S 21st & V St", "Elm & 3rd Ave"
+            Spec::new(PhiKind::Address, r"\b(?:[NSEW][ \t]+)?(?:\d{1,3}(?:st|nd|rd|th)|\p{Lu}\p{Ll}+)[ \t]*&[ \t]*(?:[NSEW][ \t]+)?(?:\d{1,3}(?:st|nd|rd|th)|\p{Lu}\p{Ll}*)[ \t]+(?:St|Ave|Rd|Blvd|Street|Avenue|Road|Boulevard)\b\.?", 0),
             // a named street is an address element with or without its
             // house number ("lives on Maple Street")
             Spec::new(PhiKind::Address, r"\b(?:[A-Z][a-z]+\s+){1,2}(?:Street|Avenue|Road|Boulevard|Lane|Drive|Terrace|Parkway|Highway)\b|\b(?:(?:[NS][EW]|[NSEW])\s+)?\d{1,3}(?:st|nd|rd|th)\s+(?:Street|St|Avenue|Ave)\b", 0),
@@ -433,6 +490,12 @@ fn specs() -> Vec<Spec> {
             // and capitals before six digits or more (BO4417732)
             Spec::new(PhiKind::Mrn, r"\b[A-Z]{1,5}(?:[-/][A-Z0-9]{1,8}){1,4}\b", 0).keep(labelled_shape),
             Spec::new(PhiKind::Mrn, r"\b[A-Z]{1,3}\d{6,10}\b", 0),
+            // a number after any register's acronym (MCRN 019384, GPhC
+            // 2071834, HCPC PA 31842, RPPS 10101874263, INAMI 1-74412-38-004,
+            // CHI 140331 0483, GMS card 1129 4637 K): six digits at least,
+            // never a date, and never after a measurement's or a phone's
+            // label (BP, WBC, Tel)
+            Spec::new(PhiKind::Mrn, r"\b(?:[A-Z]{2,6}|[A-Z]{2}[a-z][A-Z]|[a-z][A-Z]{2,4})(?:[ \t]+(?:no\.?|#|nr\.?|number|card|job|serials?))?[ \t]*[:#]?[ \t]*((?:[A-Z]{1,3}[ \t-]?)?(?:\d{5}[0-9A-Z]*|\d{1,4}[ ./-]\d[0-9A-Z]*)(?:[ ./-][0-9A-Z]*\d[0-9A-Z]*){0,3}(?:[ \t][A-Z](?-u:\b))?)", 1).keep_match(register_number),
             // an accession number's shape without its label: S19-04410
             Spec::new(PhiKind::Mrn, r"\b[A-Z]{1,3}\d{2}-\d{4,7}\b", 0),
             Spec::new(PhiKind::Mrn, r"\b(?:ID|I\.D\.|[Ii]d)(?i:\s*(?:no\.?|number|#))?\s*[:#]?\s*([A-Z]{0,4}-?\d[A-Z0-9-]{3,})\b", 1),
@@ -457,6 +520,50 @@ fn labelled_shape(id: &str) -> bool {
         && id
             .split(['-', '/'])
             .any(|g| g.len() >= 3 && g.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Whether a match of the acronym rule is a register's number: its label
+/// has two capitals at least and is no measurement's, test's or phone's,
+/// and its number holds six digits or more (five after letters) and is
+/// no date.
+fn register_number(whole: &str) -> bool {
+    const NOT_REGISTERS: &[&str] = &[
+        "BP", "SBP", "DBP", "MAP", "HR", "RR", "GCS", "INR", "WBC", "PLT", "Hb", "Hgb", "BNP",
+        "CRP", "ESR", "PSA", "TSH", "LDL", "HDL", "ALT", "AST", "ALP", "GFR", "eGFR", "BMI", "EF",
+        "LVEF", "FEV", "FVC", "QTc", "QRS", "CK", "PT", "PTT", "BUN", "Cr", "Na", "Glu", "ABG",
+        "VBG", "FiO", "SpO", "CT", "MRI", "CXR", "ECG", "EKG", "EEG", "US", "ED", "ER", "ICU",
+        "OR", "DOB", "DOD", "DOS", "DOA", "SSN", "ZIP", "PLZ", "Tel", "Ph", "Fax", "Mob", "Cell",
+        "NOK", "GP", "PCP", "AM", "PM", "IV", "PO", "UK", "USA",
+    ];
+    let label = whole
+        .split(|c: char| !c.is_alphanumeric())
+        .next()
+        .unwrap_or_default();
+    let rest = whole[label.len()..].trim_start_matches([' ', '\t', ':', '#']);
+    // a register's letters before the number ("PA 31842"): five digits do
+    let prefixed = rest.starts_with(|c: char| c.is_ascii_uppercase());
+    let number = rest.trim_start_matches(|c: char| !c.is_ascii_digit());
+    // "12/03/2026", "2022-10-21 14:35": a date, with its time or not
+    let date_shape = {
+        let first = number.split_whitespace().next().unwrap_or_default();
+        let parts: Vec<&str> = first.split(['/', '.', '-']).collect();
+        parts.len() == 3
+            && parts
+                .iter()
+                .all(|p| (1..=4).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()))
+    };
+    label.bytes().filter(u8::is_ascii_uppercase).count() >= 2
+        && !NOT_REGISTERS.contains(&label)
+        && number.bytes().filter(u8::is_ascii_digit).count() >= if prefixed { 5 } else { 6 }
+        && !date_shape
+}
+
+/// Whether an Eircode's last four hold a digit (not "D04 WARD").
+fn eircode(code: &str) -> bool {
+    code.rsplit([' ', '\t'])
+        .next()
+        .map(|u| if u.len() > 4 { &u[3..] } else { u })
+        .is_some_and(|u| u.bytes().any(|b| b.is_ascii_digit()))
 }
 
 /// Whether a phone number holds nine digits or more.
@@ -1107,5 +1214,141 @@ mod tests {
         ] {
             assert_no_number_age_or_address(text);
         }
+    }
+
+    #[test]
+    fn streets_in_capitals_registers_eircodes_and_ages_of_the_seventh_round() {
+        for (text, kind, want) in [
+            (
+                "fill hx (640 THIRD AVE, CHULA",
+                PhiKind::Address,
+                "640 THIRD AVE",
+            ),
+            (
+                "park: 1186 VISTA DEL MAR WAY SP 41, CHULA",
+                PhiKind::Address,
+                "1186 VISTA DEL MAR WAY SP 41",
+            ),
+            (
+                "at his mom's place on SE Holgate now",
+                PhiKind::Address,
+                "SE Holgate",
+            ),
+            (
+                "taco shop on S. Zarzamora St daily",
+                PhiKind::Address,
+                "S. Zarzamora St",
+            ),
+            (
+                "walks around Lake Pine Dr with",
+                PhiKind::Address,
+                "Lake Pine Dr",
+            ),
+            (
+                "parish (S 21st & V St) since",
+                PhiKind::Address,
+                "S 21st & V St",
+            ),
+            (
+                "Prior: Bldg C, Rm 2 at the",
+                PhiKind::Address,
+                "Bldg C, Rm 2",
+            ),
+            ("2F2 holds a key", PhiKind::Address, "2F2"),
+            (
+                "neighbour below (112-huis) has",
+                PhiKind::Address,
+                "112-huis",
+            ),
+            ("Voisine (bte 2), apporte", PhiKind::Address, "bte 2"),
+            (
+                "Herr Kälin (Wohnung 3.2). Kitchen",
+                PhiKind::Address,
+                "Wohnung 3.2",
+            ),
+            (
+                "lieu-dit La Croix, 01390",
+                PhiKind::Address,
+                "lieu-dit La Croix",
+            ),
+            ("post goes to BP 42.", PhiKind::Address, "BP 42"),
+            (
+                "Mail goes to Box 212, Underwood",
+                PhiKind::Address,
+                "Box 212",
+            ),
+            (
+                "Neighbor across the hall Mrs. Abiodun in 12C has",
+                PhiKind::Address,
+                "12C",
+            ),
+            (
+                "across the landing (2. th.), Fru",
+                PhiKind::Address,
+                "2. th.",
+            ),
+            (
+                "Home: 40 Heol Llanishen Fach, Cardiff",
+                PhiKind::Address,
+                "40 Heol Llanishen Fach",
+            ),
+            (
+                "she lived at 7 Stryd y Felin there",
+                PhiKind::Address,
+                "7 Stryd y Felin",
+            ),
+            (
+                "93 grande rue de la Croix-Rousse, 69004",
+                PhiKind::Address,
+                "93 grande rue de la Croix-Rousse",
+            ),
+            (
+                "Dr X, 4 place de la Croix-Rousse, 69004",
+                PhiKind::Address,
+                "4 place de la Croix-Rousse",
+            ),
+            (
+                "1400 Hillcrest Cv, Memphis",
+                PhiKind::Address,
+                "1400 Hillcrest Cv",
+            ),
+            ("Ballyhale, Co. Kilkenny R95 H6X3", PhiKind::Zip, "R95 H6X3"),
+            ("Eircode D6W FX24.", PhiKind::Zip, "D6W FX24"),
+            (
+                "         SPEEDWAY, IN 46224-5501",
+                PhiKind::City,
+                "SPEEDWAY",
+            ),
+            ("MCRN 019384, Consultant", PhiKind::Mrn, "019384"),
+            ("Pharmacist, GPhC 2071834", PhiKind::Mrn, "2071834"),
+            ("(paramedic, HCPC PA 31842)", PhiKind::Mrn, "PA 31842"),
+            ("CHI 140331 0483 DOB", PhiKind::Mrn, "140331 0483"),
+            ("GMS card 1129 4637 K ·", PhiKind::Mrn, "1129 4637 K"),
+            ("INAMI 1-74412-38-004 ·", PhiKind::Mrn, "1-74412-38-004"),
+            ("her grandmother, who is 101 (\"one", PhiKind::Age, "101"),
+            ("At 95 she moved in with us", PhiKind::Age, "95"),
+            ("\"he's no frail, he's just 91\" and", PhiKind::Age, "91"),
+            ("(family records: mother 104).", PhiKind::Age, "104"),
+        ] {
+            assert_finds(text, kind, want);
+        }
+        for text in [
+            "2 route changes per day",
+            "reprinted at N Engl J Med 2019",
+            "BP 42 mmHg diastolic",
+            "BP 142/100, HR 110",
+            "CT 12/03/2026 showed a bleed",
+            "NURSING NOTE 2022-10-21 14:35",
+            "PLT 245000 after transfusion",
+            "Tel 0161 496 0000",
+            "She stopped at 90% of goal",
+            "the 4 Box and Blocks test",
+        ] {
+            assert_no_number_age_or_address(text);
+        }
+        // no Eircode without a digit in its last four; no town before a county
+        assert!(!kinds("Ward D04 WARD")
+            .iter()
+            .any(|(k, _)| *k == PhiKind::Zip));
     }
 }

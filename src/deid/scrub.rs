@@ -9,6 +9,7 @@ use regex::Regex;
 
 use serde::Serialize;
 
+use super::address_parts;
 use super::detector::Detector;
 use super::names::{fold_lower, fold_with_offsets, Names};
 use super::patterns::{compile, is_street_type, merge, tag, Found, Patterns, OLD};
@@ -176,6 +177,9 @@ impl Scrubber {
                 }
             }
         }
+        // every street as its rule found it, before a longer name over it
+        // takes its kind in the merge
+        address_parts::extend(text, &mut found);
         let mut found = merge(found);
         let before = found.len();
         after_spans(text, &mut found);
@@ -206,11 +210,20 @@ fn street_name(address: &str) -> Option<(String, Vec<String>)> {
             "N" | "S" | "E" | "W" | "NE" | "NW" | "SE" | "SW" | "North" | "South" | "East" | "West"
         )
     };
-    let words: Vec<&str> = line
+    let mut words: Vec<&str> = line
         .split_whitespace()
         .skip_while(|w| !capitalised(w) || direction(w))
-        .take_while(|w| capitalised(w) && !is_street_type(w))
+        .take_while(capitalised)
         .collect();
+    // the name ends before the last type ("Brook Hollow Rd Apt 2"); a
+    // word that can be a type before it is part of the name ("Brook")
+    if let Some(at) = words
+        .iter()
+        .rposition(|w| is_street_type(w))
+        .filter(|&at| at > 0)
+    {
+        words.truncate(at);
+    }
     let (first, rest) = words.split_first()?;
     if rest.is_empty() && (first.chars().count() < 4 || !Names::builtin().may_be_name(first)) {
         return None;
@@ -289,9 +302,10 @@ fn find_numbers(text: &str, numbers: &[(PhiKind, String)], out: &mut Vec<Found>)
 }
 
 /// What a found span says of the words after it: a street address's town
-/// ("18 Birch Hollow Rd, Keene", or on the next line of an address), and a
+/// ("18 Birch Hollow Rd, Keene", or on the next line of an address), a
 /// person's age ("Henrietta (90)", "Opal (ninety-one, ...", "Kees, 93,
-/// still lives ...", "Mrs Ibarra is 91 and ...") and the name they go by
+/// still lives ...", "Mrs Ibarra is 91 and ...", "Gwen (\"Gwennie\"), 97,"),
+/// the age a date of birth makes ("DOB 12/03/1931 (95)") and the name they go by
 /// ("Clarence McIlwraith (\"Clarrie\")", "Teresa (also \"Flora\")"). Appends
 /// to `found` (merged, in order).
 fn after_spans(text: &str, found: &mut Vec<Found>) {
@@ -299,10 +313,10 @@ fn after_spans(text: &str, found: &mut Vec<Found>) {
     let Some((town, age, nickname)) = RULES
         .get_or_init(|| {
             let town = compile(
-                r"^(?:,[ \t]*|[ \t]*\r?\n[ \t]*)(\p{Lu}\p{Ll}+(?:[ -]\p{Lu}\p{Ll}+){0,2})(?:,?[ \t]+(?:[A-Z]{2,3}(?-u:\b)|\d{4,5}|[A-Z]{1,2}\d)|,[ \t]*\p{Lu}|[ \t]*(?:\r?\n|$|[.;)]))",
+                r"^(?:,[ \t]*|[ \t]*\r?\n[ \t]*)(\p{Lu}\p{Ll}+(?:[ -]\p{Lu}\p{Ll}+){0,2})(?:,?[ \t]+(?:[A-Z]{2,3}(?-u:\b)|\d{4,5}|[A-Z]{1,2}\d)|,[ \t]*\p{Lu}|,?[ \t]*(?:\r?\n|$|[.;)]))",
             )?;
             let age = compile(&format!(
-                r"^(?:[ \t]?\(({OLD})[,;)]|,[ \t]*((?:9\d|1[0-4]\d))(?:,|[ \t]+(?:years?|yrs?|y/?o)(?-u:\b))|,?[ \t]+(?:is|was|aged?)[ \t]+({OLD})(?:[,;)]|\.(?:\s|$)|[ \t]+(?:and|at|in|on|with|but|when|now|today|years?|yrs?)(?-u:\b)|\s*$))",
+                r#"^["”’']?\)?(?:[ \t]?\(({OLD})[,;)]|,[ \t]*({OLD})(?:,|[ \t]+(?:years?|yrs?|y/?o)(?-u:\b))|,?[ \t]+(?:is|was|aged?|would[ \t]+be|will[ \t]+be|turns|turned)[ \t]+({OLD})(?:[,;)]|\.(?:\s|$)|[ \t]+[—–-][ \t]|[ \t]+(?:and|at|in|on|with|but|when|now|today|years?|yrs?)(?-u:\b)|\s*$))"#,
             ))?;
             let nickname = compile(
                 r#"^[ \t]?\((?:(?i:also|aka|a\.k\.a\.|called|known as|goes by)[ \t]+)?["“'‘](\p{Lu}[\p{L}'’.-]{1,20}(?:[ \t]\p{Lu}[\p{L}'’.-]{1,20})?)["”'’]"#,
@@ -332,8 +346,14 @@ fn after_spans(text: &str, found: &mut Vec<Found>) {
             }
             PhiKind::Name
                 if matches!(first, b' ' | b'(' | b',' | b'\t')
-                    && matches!(second, b'(' | b'i' | b'w' | b'a' | b' ' | b'0'..=b'9') =>
+                    && matches!(second, b'(' | b'i' | b'w' | b'a' | b't' | b' ' | b'0'..=b'9')
+                    // a nickname's closing quote and bracket ("Gwen"), 97,
+                    || matches!(first, b'"' | b'\'' | b')' | 0xE2) =>
             {
+                (age, PhiKind::Age)
+            }
+            // a date of birth, then the age it makes: "DOB 12/03/1931 (95)"
+            PhiKind::Date if first == b'(' || (first == b' ' && second == b'(') => {
                 (age, PhiKind::Age)
             }
             _ => continue,
@@ -344,6 +364,8 @@ fn after_spans(text: &str, found: &mut Vec<Found>) {
             let Some(m) = re
                 .captures(&text[at..])
                 .and_then(|c| c.iter().skip(1).flatten().next())
+                // a county before its name ("Ballyhale, Co. Kilkenny") is no town
+                .filter(|m| kind != PhiKind::City || !matches!(m.as_str(), "Co" | "County"))
             else {
                 break;
             };
@@ -781,5 +803,52 @@ mod tests {
             out,
             "Client: Mr [NAME] (\"[NAME]\"), DOB unknown. Her brother [NAME], [AGE], still lives."
         );
+    }
+
+    #[test]
+    fn ages_after_nicknames_and_birth_dates_towns_after_a_comma_and_no_county() {
+        let s = Scrubber::new();
+        for (text, want) in [
+            (
+                "Room 12 — Mrs Gwenllian Pritchard (\"Gwen\"), 97, NHS",
+                "Room 12 — Mrs [NAME] (\"[NAME]\"), [AGE], NHS",
+            ),
+            (
+                "DOB 12/03/1931 (95)   Address",
+                "DOB [DATE] ([AGE])   Address",
+            ),
+            (
+                "Lives w/ his mother Dolores, ninety-three, on the farm",
+                "Lives w/ his mother [NAME], [AGE], on the farm",
+            ),
+            (
+                "Pt's sister Edna would be ninety-eight — died",
+                "Pt's sister [NAME] would be [AGE] — died",
+            ),
+            (
+                "Lives at 12 Main Street, Ballyhale, Co. Kilkenny",
+                "Lives at [ADDRESS], [CITY], Co. Kilkenny",
+            ),
+            (
+                "Daughter at 410 Prairie Wind Loop, Bondurant,\nfor now",
+                "Daughter at [ADDRESS], [CITY],\nfor now",
+            ),
+        ] {
+            assert_eq!(s.scrub("P1", text).0, want, "{text}");
+        }
+        // a date of birth with a younger age, a name with a dose after it
+        for text in ["DOB 12/03/1961 (65)", "Grace, 25 mg daily"] {
+            assert!(
+                !s.find("P1", text).iter().any(|f| f.kind == PhiKind::Age),
+                "{text}"
+            );
+        }
+        // the street's name ends before its last type, which may be a
+        // word of a name ("Brook")
+        assert_eq!(
+            street_name("12 Brook Hollow Rd Apt 2"),
+            Some(("Brook".into(), vec!["Hollow".into()]))
+        );
+        assert_eq!(street_name("5 Park Ave"), Some(("Park".into(), vec![])));
     }
 }

@@ -27,25 +27,26 @@ const GOAL_PRECISION: f64 = 0.85;
 
 /// Recall floor per kind: the figures measured on 2026-12-06 with the
 /// context, dictionary and date-shape rules and the rules written on the
-/// five development sets (`tests/data/deid-dev/` to `deid-dev5/`) rounded
+/// seven development sets (`tests/data/deid-dev/` to `deid-dev7/`) rounded
 /// DOWN to 0.01 (before the context rules: name 0.22, date 0.55, address
 /// 0.21, age 0.29; before the first development set: date 0.80, mrn 0.81,
 /// phone 0.90, address 0.37, age 0.54; before the second: name 0.84,
 /// address 0.40, city 0.66, age 0.62; before the third: name 0.86, date
 /// 0.87, mrn 0.87, age 0.70; before the fourth: mrn 0.93; before the
-/// fifth: name 0.88, address 0.64), so the test
+/// fifth: name 0.88, address 0.64; before the seventh round: date 0.935,
+/// address 0.657), so the test
 /// fails on a regression. The goals are
 /// recall 0.97 for names and dates and 0.99 for every other kind, and
 /// precision 0.85; the floors rise as the rules improve (never lowered to
 /// pass).
 const RECALL_FLOORS: [(&str, f64); 12] = [
     ("name", 0.90),
-    ("date", 0.93),
+    ("date", 0.94),
     ("mrn", 1.00),
     ("phone", 1.00),
     ("email", 1.00),
     ("ssn", 0.85),
-    ("address", 0.65),
+    ("address", 0.67),
     ("city", 0.85),
     ("zip", 0.90),
     ("url", 1.00),
@@ -57,10 +58,10 @@ const RECALL_FLOORS: [(&str, f64); 12] = [
 /// rounded down (before the second development set: name 0.91, address
 /// 0.61, city 0.76, age 0.62; before the third: name 0.92, date 0.87, mrn
 /// 0.87, age 0.70; before the fourth: mrn 0.93; before the fifth: name
-/// 0.938, address 0.771).
+/// 0.938, address 0.771; before the seventh: date 0.935).
 const BOTH_RECALL_FLOORS: [(&str, f64); 12] = [
     ("name", 0.94),
-    ("date", 0.93),
+    ("date", 0.94),
     ("mrn", 1.00),
     ("phone", 1.00),
     ("email", 1.00),
@@ -76,12 +77,12 @@ const BOTH_RECALL_FLOORS: [(&str, f64); 12] = [
 /// 2026-12-04, 0.867 after titles were kept out of the detector's spans
 /// (the same day), 0.865 after the second development set's rules
 /// (2026-12-05), 0.864 after the third's, 0.868 after the fourth's,
-/// 0.872 after the fifth's (2026-12-06); the
+/// 0.872 after the fifth's, 0.885 after the seventh round (2026-12-06); the
 /// floor is the goal,
 /// as for the rules alone.
 const BOTH_PRECISION_FLOOR: f64 = GOAL_PRECISION;
 /// Precision of the rules over all detections: 0.974 measured on 2026-12-04
-/// (0.968 on 2026-12-05, 0.969 on 2026-12-06), but
+/// (0.968 on 2026-12-05, 0.969 on 2026-12-06, 0.962 after its seventh round), but
 /// precision falls as rules that find more names are added, so the floor
 /// is the goal rather than today's figure.
 const PRECISION_FLOOR: f64 = GOAL_PRECISION;
@@ -252,7 +253,7 @@ fn every_corpus_note_loads_without_markup_left() {
     }
 }
 
-/// The development sets (`tests/data/deid-dev/` to `deid-dev5/`): the
+/// The development sets (`tests/data/deid-dev/` to `deid-dev7/`): the
 /// notes rules are checked on while they are written. `CARELAB_DEID_DEV_MISSES=1` also
 /// prints every PHI string left and every detection that is no PHI.
 ///
@@ -365,6 +366,52 @@ mod dev {
         ("zip", 1.00),
         ("age", 0.95),
     ];
+    /// The same on the sixth development set, written on 2026-12-06 by a
+    /// writer who had read neither the rules nor the held-out notes: US
+    /// notes in 26 genres and voices (SBAR, ICU, telemetry, SOAP,
+    /// discharge, ED, social work, transitions of care, home health,
+    /// hospice, clinic telephone, registration, remote monitoring,
+    /// cardiology letter, wound care, therapy, dietitian, family meeting,
+    /// chaplain, pharmacist, navigator, community paramedic, SNF, rural
+    /// clinic), heavy on street shapes, ages, names that are words and
+    /// local organisations; after the seventh round of rules, rounded down
+    /// (precision 0.871). Before that round (precision 0.853): name 0.85,
+    /// MRN 0.94, address 0.69, city 0.88, age 0.89.
+    const DEV6_RECALL_FLOORS: [(&str, f64); 10] = [
+        ("name", 0.90),
+        ("date", 0.99),
+        ("mrn", 0.96),
+        ("phone", 1.00),
+        ("email", 1.00),
+        ("ssn", 1.00),
+        ("address", 0.92),
+        ("city", 0.92),
+        ("zip", 1.00),
+        ("age", 1.00),
+    ];
+    /// The same on the seventh development set, written on 2026-12-06 by
+    /// another such writer: notes in English from the UK, Ireland,
+    /// Scotland, Northern Ireland, Wales, the Netherlands, Germany,
+    /// France, Belgium, Norway, Denmark, Finland and Switzerland (GP
+    /// letters, discharge letters, district nursing, care homes, A&E,
+    /// SBAR, clinics, safeguarding, out of hours, mental health, memory
+    /// and falls clinics, stroke ward, ambulance handover, pharmacy,
+    /// therapy, hospice, audiology, a message slip), after the seventh
+    /// round, rounded down (precision 0.859). Before it (precision 0.833):
+    /// name 0.85, date 0.88, MRN 0.71, address 0.73, city 0.89, ZIP 0.93,
+    /// age 0.85.
+    const DEV7_RECALL_FLOORS: [(&str, f64); 10] = [
+        ("name", 0.89),
+        ("date", 0.99),
+        ("mrn", 0.87),
+        ("phone", 1.00),
+        ("email", 1.00),
+        ("ssn", 1.00),
+        ("address", 0.90),
+        ("city", 0.92),
+        ("zip", 1.00),
+        ("age", 0.92),
+    ];
     const DEV_PRECISION_FLOOR: f64 = GOAL_PRECISION;
 
     #[test]
@@ -390,6 +437,16 @@ mod dev {
     #[test]
     fn fifth_set_recall_and_precision_per_kind() {
         check_dev_set("deid-dev5", 27, &DEV5_RECALL_FLOORS);
+    }
+
+    #[test]
+    fn sixth_set_recall_and_precision_per_kind() {
+        check_dev_set("deid-dev6", 26, &DEV6_RECALL_FLOORS);
+    }
+
+    #[test]
+    fn seventh_set_recall_and_precision_per_kind() {
+        check_dev_set("deid-dev7", 26, &DEV7_RECALL_FLOORS);
     }
 
     /// Score rules and detector on one development set, print the table

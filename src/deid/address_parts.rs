@@ -1,0 +1,232 @@
+//! The parts of an address that stand around its street line, whichever
+//! rule (or the learned detector) found the street: a unit, floor, door or
+//! house letter after it ("…, Apt 3", "12 bis", "Storgata 12 B, H0203",
+//! "Nørregade 7, 2. tv.", "Rue Haute 14 bte 3", "Prinsengracht 263-II"),
+//! and a flat, a tenement position or a house's name before it ("Flat 3,
+//! 27 …", "2F1, 14 …", "0/2, 45 …", "Rose Cottage, Mill Lane", "The Old
+//! Rectory, 4 Church Lane"). One mechanism for every street rule, so no
+//! rule carries its own list of units.
+
+use std::sync::OnceLock;
+
+use regex::Regex;
+
+use super::patterns::{compile, Found};
+use crate::clinical::PhiKind;
+
+/// How far before a street a house's name or a flat may begin.
+const HEAD_WINDOW: usize = 80;
+
+struct Rules {
+    tail: Regex,
+    head: Regex,
+    cross: Regex,
+}
+
+fn rules() -> Option<&'static Rules> {
+    static RULES: OnceLock<Option<Rules>> = OnceLock::new();
+    RULES
+        .get_or_init(|| {
+            // after the street, on its line: a unit word and its number
+            // (English, French, Belgian, German, Austrian, Italian, Spanish,
+            // Portuguese), "bis"/"ter", a house letter alone, a Dutch floor
+            // ("-II", "-hs"), a German or Danish floor ("2. OG", "2. tv.",
+            // "st. th."), a Norwegian flat number ("H0203")
+            let tail = compile(concat!(
+                r"^(?:",
+                r",?[ \t]*(?:(?i:apt|apartment|unit|suite|ste|rm|room|lot|space|spc|sp|trlr|bldg|building|flat|floor|fl|box|bte|bus|bât|bat|esc|escalier|étage|etage|porte|whg|wohnung|stiege|stg|top|tür|interno|int|scala|piso|puerta|andar|dept|depto)\.?[ \t]*(?:(?i:no)\.?[ \t]*)?#?[ \t]*\d[0-9A-Za-z-]{0,4}|#[ \t]*\d[0-9A-Za-z-]{0,4})(?-u:\b)",
+                r"|[ \t]+(?:bis|ter|quater)(?-u:\b)",
+                r"|[ \t]?[A-Z](?-u:\b)(?:[ \t]*(?:,|;|\)|\r?\n|$)|\.(?:[ \t]|$))",
+                r"|-(?:I{1,3}|IV|hs|huis|boven|bg)(?-u:\b)",
+                r"|,?[ \t]*(?:\d{1,2}|st|kl)\.[ \t]?(?:OG|Stock|Etage|tv|th|mf|sal)(?-u:\b)\.?",
+                r"|,?[ \t]*H\d{4}(?-u:\b)",
+                r")"
+            ))?;
+            // before the street, ending in a comma: a flat or unit, an
+            // Edinburgh or Glasgow tenement position, a house's name
+            let head = compile(concat!(
+                r"(?:",
+                r"(?-u:\b)(?i:flat|apt|apartment|unit|suite|room|bâtiment|bât)\.?[ \t]*#?[ \t]*[0-9][0-9A-Za-z]{0,3}",
+                r"|(?-u:\b)\d{1,2}F\d{1,2}|(?-u:\b)\d/\d{1,2}",
+                r"|(?-u:\b)(?:The[ \t]+)?(?:\p{Lu}[\p{Ll}'’]+[ \t]+){0,2}(?:Cottage|House|Farm|Farmhouse|Lodge|Barn|Villa|Mill|Hall|Rectory|Vicarage|Manse|Grange|Croft|Bungalow|Cabin|Mansions|Apartments|Towers|Chalet|Steading|Cott|Flats)",
+                r"|(?-u:\b)(?:Résidence|Residence|Résidences)[ \t]+(?:\p{Lu}[\p{L}'’-]+[ \t]+){0,3}\p{Lu}[\p{L}'’-]+(?:,[ \t]*(?:Bât|Bâtiment|Bat)\.?[ \t]*[A-Z0-9]{1,2})?",
+                r")[ \t]*,[ \t]*$"
+            ))?;
+            // the cross street of a street without a number: "at Red Bluff
+            // Rd and Burke"
+            let cross = compile(r"^[ \t]+(?:and|&)[ \t]+\p{Lu}\p{Ll}+(?:[ \t]+(?:St|Ave|Rd|Blvd|Dr|Ln|Street|Avenue|Road)(?-u:\b)\.?)?")?;
+            Some(Rules { tail, head, cross })
+        })
+        .as_ref()
+}
+
+/// Widens each address of `found` over its unit after and its house or
+/// flat before; appends the widened spans (unmerged).
+pub fn extend(text: &str, found: &mut Vec<Found>) {
+    let Some(rules) = rules() else { return };
+    let mut added = Vec::new();
+    for f in found.iter().filter(|f| f.kind == PhiKind::Address) {
+        let mut end = f.end;
+        if !text[f.start..].starts_with(|c: char| c.is_ascii_digit()) {
+            if let Some(m) = rules.cross.find(&text[end..]) {
+                end += m.end();
+            }
+        }
+        // a unit, then its floor or door ("12 B, H0203")
+        for _ in 0..2 {
+            let Some(m) = rules.tail.find(&text[end..]) else {
+                break;
+            };
+            end += m.end();
+        }
+        if end > f.end {
+            // from the street's start, so that merging makes one span
+            added.push(Found {
+                start: f.start,
+                end,
+                kind: PhiKind::Address,
+            });
+        }
+        let mut from = f.start.saturating_sub(HEAD_WINDOW);
+        while !text.is_char_boundary(from) {
+            from += 1;
+        }
+        if let Some(m) = rules.head.find(&text[from..f.start]) {
+            added.push(Found {
+                start: from + m.start(),
+                end: f.end,
+                kind: PhiKind::Address,
+            });
+        }
+    }
+    found.extend(added);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What the text keeps once the street (the one span given) is
+    /// widened.
+    fn widened(text: &str, street: &str) -> String {
+        let start = text.find(street).unwrap();
+        let mut found = vec![Found {
+            start,
+            end: start + street.len(),
+            kind: PhiKind::Address,
+        }];
+        extend(text, &mut found);
+        let start = found.iter().map(|f| f.start).min().unwrap();
+        let end = found.iter().map(|f| f.end).max().unwrap();
+        text[start..end].to_string()
+    }
+
+    #[test]
+    fn units_floors_and_house_letters_after_the_street() {
+        for (text, street, address) in [
+            (
+                "lives at 12 Oak St Apt 3, with",
+                "12 Oak St",
+                "12 Oak St Apt 3",
+            ),
+            ("12 bis, rue des Lilas", "12", "12 bis"),
+            (
+                "Storgata 12 B, H0203 Oslo",
+                "Storgata 12",
+                "Storgata 12 B, H0203",
+            ),
+            (
+                "Nørregade 7, 2. tv., 8000",
+                "Nørregade 7",
+                "Nørregade 7, 2. tv.",
+            ),
+            (
+                "Am Lindenhof 12, 2. OG, 80331",
+                "Am Lindenhof 12",
+                "Am Lindenhof 12, 2. OG",
+            ),
+            (
+                "Rue Haute 14 bte 3, 1000",
+                "Rue Haute 14",
+                "Rue Haute 14 bte 3",
+            ),
+            (
+                "Prinsengracht 263-II te",
+                "Prinsengracht 263",
+                "Prinsengracht 263-II",
+            ),
+            (
+                "Sunset Villas #14 since",
+                "Sunset Villas",
+                "Sunset Villas #14",
+            ),
+            (
+                "1186 VISTA DEL MAR WAY SP 41, CHULA",
+                "1186 VISTA DEL MAR WAY",
+                "1186 VISTA DEL MAR WAY SP 41",
+            ),
+            (
+                "at Red Bluff Rd and Burke, helmeted",
+                "Red Bluff Rd",
+                "Red Bluff Rd and Burke",
+            ),
+        ] {
+            assert_eq!(widened(text, street), address, "{text}");
+        }
+        // what follows and is no part of it stays
+        for (text, street) in [
+            ("12 Oak St A fib noted", "12 Oak St"),
+            ("12 Oak St, 2 tabs daily", "12 Oak St"),
+            ("12 Oak St - Apt. to follow", "12 Oak St"),
+            // a house number: the street after "and" is no cross street
+            ("12 Oak St and Mary visits", "12 Oak St"),
+        ] {
+            assert_eq!(widened(text, street), street, "{text}");
+        }
+    }
+
+    #[test]
+    fn flats_tenements_and_house_names_before_the_street() {
+        for (text, street, address) in [
+            (
+                "Flat 3, 27 Marchmont Road",
+                "27 Marchmont Road",
+                "Flat 3, 27 Marchmont Road",
+            ),
+            (
+                "at 2F1, 14 Warrender Park Terrace",
+                "14 Warrender Park Terrace",
+                "2F1, 14 Warrender Park Terrace",
+            ),
+            (
+                "0/2, 45 Kelvinhaugh St",
+                "45 Kelvinhaugh St",
+                "0/2, 45 Kelvinhaugh St",
+            ),
+            (
+                "Rose Cottage, Mill Lane",
+                "Mill Lane",
+                "Rose Cottage, Mill Lane",
+            ),
+            (
+                "The Old Rectory, 4 Church Lane",
+                "4 Church Lane",
+                "The Old Rectory, 4 Church Lane",
+            ),
+            (
+                "Résidence Les Tilleuls, Bât. B, 12 rue Nationale",
+                "12 rue Nationale",
+                "Résidence Les Tilleuls, Bât. B, 12 rue Nationale",
+            ),
+        ] {
+            assert_eq!(widened(text, street), address, "{text}");
+        }
+        for (text, street) in [
+            ("Seen at home, 27 Marchmont Road", "27 Marchmont Road"),
+            ("BP 120/80, 45 Kelvinhaugh St", "45 Kelvinhaugh St"),
+            ("Outreach visit, 4 Church Lane", "4 Church Lane"),
+        ] {
+            assert_eq!(widened(text, street), street, "{text}");
+        }
+    }
+}
