@@ -33,8 +33,13 @@ const ROMAN_MONTH: &str = r"(?:I|II|III|IV|V|VI|VII|VIII|IX|X|XI|XII)";
 /// "May" is left out: it is a name and a verb as often).
 const MONTH_ALONE: &str = "January|February|March|April|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec";
 
-/// Weekdays, as notes abbreviate them (and as European notes write them).
-const WEEKDAY: &str = r"Mon(?:day)?|Tue(?:s|sday)?|Wed(?:nesday)?|Thu(?:rs?|rsday)?|Fri(?:day)?|Sat(?:urday)?|Sun(?:day)?|montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonntag|lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|maandag|dinsdag|woensdag|donderdag|vrijdag|zaterdag|zondag|mandag|tirsdag|onsdag|torsdag|fredag|lørdag|søndag|måndag|tisdag|lördag|söndag|lunedì|martedì|mercoledì|giovedì|venerdì|sabato|domenica|lunes|martes|miércoles|jueves|viernes|sábado|domingo|(?-i:Tir|Ons|Tor|Fre|Lør|Søn)";
+/// Weekdays, as notes abbreviate them.
+const WEEKDAY: &str = r"Mon(?:day)?|Tue(?:s|sday)?|Wed(?:nesday)?|Thu(?:rs?|rsday)?|Fri(?:day)?|Sat(?:urday)?|Sun(?:day)?";
+
+/// The weekdays of European notes, for the rule that reads a day after
+/// one ("Ons 02.12", "vendredi 4."); the older rules keep the English
+/// ones, each word more a state of the automaton every note is read with.
+const WEEKDAY_EU: &str = r"montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonntag|lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|maandag|dinsdag|woensdag|donderdag|vrijdag|zaterdag|zondag|mandag|tirsdag|onsdag|torsdag|fredag|lørdag|søndag|måndag|tisdag|lördag|söndag|lunedì|martedì|mercoledì|giovedì|venerdì|sabato|domenica|lunes|martes|miércoles|jueves|viernes|sábado|domingo|(?-i:Tir|Ons|Tor|Fre|Lør|Søn)";
 
 /// A day of the month in words after the first two, which are ordinary
 /// words too ("the first time", "a second opinion"): "third" to
@@ -93,7 +98,7 @@ pub fn specs() -> Vec<Spec> {
         Spec::new(PhiKind::Date, r"(?m)(?:^|[^\w/.:+-])((?:1[3-9]|2\d|3[01])/(?:0?[1-9]|1[0-2]))(?:$|[^\w/%.:-]|[.:](?:\s|$))", 1).keep(|dm| dm != "24/7"),
         // a day and month with a period after a weekday ("Ons 02.12"), and
         // a day alone after one where the clause ends ("vendredi 4.")
-        Spec::new(PhiKind::Date, format!(r"(?im)\b(?:{WEEKDAY})\.?,?[ \t]+((?:0?[1-9]|[12]\d|3[01])\.(?:0?[1-9]|1[0-2])\.?|(?:0?[1-9]|[12]\d|3[01]))(?:[ \t]*(?:[,;)]|\.(?:\s|$)|$)|[ \t]+(?:[01]\d|2[0-3])[:.]?[0-5]\d\b)"), 1),
+        Spec::new(PhiKind::Date, format!(r"(?im)\b(?:{WEEKDAY}|{WEEKDAY_EU})\.?,?[ \t]+((?:0?[1-9]|[12]\d|3[01])\.(?:0?[1-9]|1[0-2])\.?|(?:0?[1-9]|[12]\d|3[01]))(?:[ \t]*(?:[,;)]|\.(?:\s|$)|$)|[ \t]+(?:[01]\d|2[0-3])[:.]?[0-5]\d\b)"), 1),
         Spec::new(PhiKind::Date, r"(?m)(?:^|[\s\[(])((?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01]))\s+(?:[01]\d|2[0-3])(?::?[0-5]\d)\b", 1),
         // a month and day that cannot be a fraction or a score (12/9,
         // 10/31, 1/11), and two of any kind as a range (3/5-3/9)

@@ -494,8 +494,12 @@ fn specs() -> Vec<Spec> {
             // 2071834, HCPC PA 31842, RPPS 10101874263, INAMI 1-74412-38-004,
             // CHI 140331 0483, GMS card 1129 4637 K): six digits at least,
             // never a date, and never after a measurement's or a phone's
-            // label (BP, WBC, Tel)
-            Spec::new(PhiKind::Mrn, r"\b(?:[A-Z]{2,6}|[A-Z]{2}[a-z][A-Z]|[a-z][A-Z]{2,4})(?:[ \t]+(?:no\.?|#|nr\.?|number|card|job|serials?))?[ \t]*[:#]?[ \t]*((?:[A-Z]{1,3}[ \t-]?)?(?:\d{5}[0-9A-Z]*|\d{1,4}[ ./-]\d[0-9A-Z]*)(?:[ ./-][0-9A-Z]*\d[0-9A-Z]*){0,3}(?:[ \t][A-Z](?-u:\b))?)", 1).keep_match(register_number),
+            // label (BP, WBC, Tel). Its first group is five digits or is
+            // followed by a space or a hyphen and three digits, or a period
+            // and two (ZSR K 4471.08), so most dates and ratios (2022-10-21,
+            // 11/01, 120/80) are no candidates at all: each candidate costs
+            // a search for its groups
+            Spec::new(PhiKind::Mrn, r"\b(?:[A-Z]{2,6}|[A-Z]{2}[a-z][A-Z]|[a-z][A-Z]{2,4})(?:[ \t]+(?:no\.?|#|nr\.?|number|card|job|serials?))?[ \t]*[:#]?[ \t]*((?:[A-Z]{1,3}[ \t-]?)?(?:\d{5}[0-9A-Z]*|\d{1,4}(?:[ -]\d{3}|\.\d{2})[0-9A-Z]*)(?:[ ./-][0-9A-Z]*\d[0-9A-Z]*){0,3}(?:[ \t][A-Z](?-u:\b))?)", 1).keep_match(register_number),
             // an accession number's shape without its label: S19-04410
             Spec::new(PhiKind::Mrn, r"\b[A-Z]{1,3}\d{2}-\d{4,7}\b", 0),
             Spec::new(PhiKind::Mrn, r"\b(?:ID|I\.D\.|[Ii]d)(?i:\s*(?:no\.?|number|#))?\s*[:#]?\s*([A-Z]{0,4}-?\d[A-Z0-9-]{3,})\b", 1),
