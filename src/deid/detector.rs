@@ -304,17 +304,20 @@ fn only_weekdays(span: &str) -> bool {
     let mut words = span
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty());
+    const ENDINGS: [&str; 9] = [
+        "", "day", "sday", "nesday", "rsday", "r", "rs", "urday", "t",
+    ];
+    // compared in place, not lower-cased into a new string: every name,
+    // place and number span of the model is asked
     words.clone().next().is_some()
         && words.all(|w| {
-            let w = w.to_ascii_lowercase();
-            let w = w.strip_suffix('s').filter(|_| w.len() > 3).unwrap_or(&w);
-            DAYS.iter().any(|d| {
-                w.strip_prefix(d).is_some_and(|rest| {
-                    matches!(
-                        rest,
-                        "" | "day" | "sday" | "nesday" | "rsday" | "r" | "rs" | "urday" | "t"
-                    )
-                })
+            let w = match w.strip_suffix(['s', 'S']) {
+                Some(stem) if w.len() > 3 => stem,
+                _ => w,
+            };
+            w.get(..3).is_some_and(|day| {
+                DAYS.iter().any(|d| day.eq_ignore_ascii_case(d))
+                    && ENDINGS.iter().any(|e| w[3..].eq_ignore_ascii_case(e))
             })
         })
 }

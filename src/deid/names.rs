@@ -446,8 +446,8 @@ impl Names {
     pub fn find(&self, text: &str, out: &mut Vec<Found>) {
         let mut ends = Vec::with_capacity(self.context.len() + self.after_name.len());
         self.context_ends.find(text, &mut ends);
-        let after_ends = ends.split_off(self.context.len());
-        for ((re, run, kind), end) in self.context.iter().zip(ends) {
+        let (context_ends, after_ends) = ends.split_at(self.context.len());
+        for ((re, run, kind), &end) in self.context.iter().zip(context_ends) {
             let Some(end) = end else { continue };
             for caps in re.captures_iter(until(text, end)) {
                 if let Some(m) = caps.get_group(1) {
@@ -455,7 +455,7 @@ impl Names {
                 }
             }
         }
-        for ((after, before, run), end) in self.after_name.iter().zip(after_ends) {
+        for ((after, before, run), &end) in self.after_name.iter().zip(after_ends) {
             let Some(end) = end else { continue };
             for m in after.find_iter(&text[..end]) {
                 // at most three words and an initial back
