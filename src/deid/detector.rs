@@ -851,12 +851,17 @@ mod tests {
                 .collect()
         };
         let odd = model(61, 5, 11, &mut v);
+        // and one with an embedding and a hidden unit never above zero,
+        // whose inputs the dense layers skip for every batch
+        let mut dead = model(61, 9, 11, &mut v);
+        dead.b1[2] = -1e3;
+        dead.b2[4] = -1e3;
         let shipped = Detector::builtin().unwrap();
         let text =
             "Seen 04/02/2024: her daughter Kathleen O'Neil, (617) 555-0134, 14 rue des Lilas.";
         // both ways of summing, where this processor runs them
         let kernels = Kernel::available();
-        for (d, kernel) in [&odd, &*shipped]
+        for (d, kernel) in [&odd, &dead, &*shipped]
             .into_iter()
             .flat_map(|d| kernels.iter().map(move |k| (d, *k)))
         {
@@ -870,7 +875,11 @@ mod tests {
                 for (b, feats) in batch.iter_mut().enumerate() {
                     fz.token((first + b) % n, feats);
                 }
-                for (feats, got) in batch.iter().zip(net.scores(&batch, &mut scratch)) {
+                let scores = net.scores(&batch, &mut scratch);
+                if std::ptr::eq(d, &dead) {
+                    assert!(scratch.summed() < d.hidden, "the dead unit is skipped");
+                }
+                for (feats, got) in batch.iter().zip(scores) {
                     let want = reference_scores(d, feats).map(f32::to_bits);
                     assert_eq!(
                         got.map(f32::to_bits),

@@ -12,12 +12,23 @@
 //! multiply-add is used: it rounds once where a multiply and an add round
 //! twice, and would change the scores' last bits and so, rarely, a span.
 //!
+//! Two shortcuts keep that sum. A row times 1 is the row itself, so the
+//! embedding layer adds its rows without multiplying. And a dense layer
+//! skips an input that is zero for every token of the batch (after the
+//! ReLU, a fifth of the embedding's and half the hidden layer's are): its
+//! terms are `w * 0`, a zero, and adding a zero leaves a sum as it was but
+//! for the sign of a zero sum, which the bias row, added last, settles.
+//!
 //! Tokens go through in batches of BATCH. Two ways: on a processor with
 //! AVX (detected at run time), a register of eight outputs of each token
 //! of the batch is summed in registers over all the rows and stored once;
 //! elsewhere, one float at a time.
 
 use super::detector::{Detector, CLASSES, FEATURES};
+#[cfg(target_arch = "x86_64")]
+use std::arch::x86_64::{
+    __m256, _mm256_add_ps, _mm256_loadu_ps, _mm256_mul_ps, _mm256_set1_ps, _mm256_storeu_ps,
+};
 
 /// Floats in one AVX register. Every vector of the layout is padded with
 /// zeros to a multiple of this, so each layer works a register at a time;
@@ -93,6 +104,8 @@ pub(crate) struct Scratch {
     e: Vec<f32>,
     h: Vec<f32>,
     out: Vec<f32>,
+    /// A dense layer's inputs that are not zero for every token.
+    live: Vec<usize>,
 }
 
 impl Scratch {
@@ -101,7 +114,14 @@ impl Scratch {
             e: vec![0.0; BATCH * net.dim_p],
             h: vec![0.0; BATCH * net.hidden_p],
             out: vec![0.0; BATCH * net.classes_p],
+            live: Vec::with_capacity(net.dim.max(net.hidden)),
         }
+    }
+
+    /// How many inputs the last dense layer summed.
+    #[cfg(test)]
+    pub(crate) fn summed(&self) -> usize {
+        self.live.len()
     }
 
     /// Sized for `net` (another model's scratch grows or shrinks; the
@@ -162,41 +182,38 @@ impl Net {
     /// The three layers, each a sum of rows (see the module's comment).
     #[inline(always)]
     fn forward(&self, feats: &[[u32; FEATURES]; BATCH], s: &mut Scratch, k: impl Sums) {
-        let dim_p = self.dim_p;
-        k.sums(&mut s.e, FEATURES + 1, |b, r| match r {
-            0 => (&self.b1[..], 1.0),
-            _ => {
-                let at = feats[b][r - 1] as usize * dim_p;
-                (&self.emb[at..at + dim_p], 1.0)
-            }
-        });
+        k.embed(&mut s.e, &self.emb, &self.b1, feats);
         relu(&mut s.e);
-        dense(k, &mut s.h, &self.w2t, &self.b2, &s.e, self.dim);
+        live_inputs(&s.e, self.dim, &mut s.live);
+        k.dense(&mut s.h, &self.w2t, &self.b2, &s.e, &s.live);
         relu(&mut s.h);
-        dense(k, &mut s.out, &self.w3t, &self.b3, &s.h, self.hidden);
+        live_inputs(&s.h, self.hidden, &mut s.live);
+        k.dense(&mut s.out, &self.w3t, &self.b3, &s.h, &s.live);
     }
 }
 
-/// A dense layer as a sum of rows: for each token of the batch, weight
-/// row `r` (as wide as `bias`) times the token's input `r`, for the first
-/// `inputs` inputs (of a row of `input`, BATCH rows), then `bias`.
+/// The widest layer input whose zeros `live_inputs` looks for (wider ones,
+/// which no shipped model has, are summed whole).
+const LIVE: usize = 64;
+
+/// Into `live`, in order, the first `inputs` inputs of a layer (of a row of
+/// `input`, BATCH rows) but those that are zero for every token.
 #[inline(always)]
-fn dense<'n>(
-    k: impl Sums,
-    out: &mut [f32],
-    weights: &'n [f32],
-    bias: &'n [f32],
-    input: &[f32],
-    inputs: usize,
-) {
-    let (width, in_width) = (bias.len(), input.len() / BATCH);
-    k.sums(out, inputs + 1, |b, r| match r {
-        r if r < inputs => (
-            &weights[r * width..(r + 1) * width],
-            input[b * in_width + r],
-        ),
-        _ => (bias, 1.0),
-    });
+fn live_inputs(input: &[f32], inputs: usize, live: &mut Vec<usize>) {
+    live.clear();
+    if inputs > LIVE {
+        live.extend(0..inputs);
+        return;
+    }
+    // each input's bits over the batch or-ed, a token's row at a time (in
+    // registers): zero but for the sign where the input is a zero throughout
+    let mut seen = [0u32; LIVE];
+    for row in input.chunks_exact(input.len() / BATCH) {
+        for (s, x) in seen.iter_mut().zip(&row[..inputs]) {
+            *s |= x.to_bits();
+        }
+    }
+    live.extend((0..inputs).filter(|&r| seen[r] << 1 != 0));
 }
 
 fn relu(v: &mut [f32]) {
@@ -205,12 +222,17 @@ fn relu(v: &mut [f32]) {
     }
 }
 
-/// One layer's sums for each token `b` of a batch: row `b` of `out`
-/// (`out` holds BATCH rows), at `k`, is the sum over `r < n` of `w[k] * x`
-/// where `(w, x) = row(b, r)`, from `-0.0`, in the order of `r`; every `w`
-/// is as long as a row of `out`, a multiple of LANES.
+/// The two kinds of layer, for each token `b` of a batch into row `b` of
+/// `out` (BATCH rows, each as wide as `bias`, a multiple of LANES); every
+/// output is a sum from `-0.0`, in this order:
 trait Sums: Copy {
-    fn sums<'n>(self, out: &mut [f32], n: usize, row: impl Fn(usize, usize) -> (&'n [f32], f32));
+    /// `bias`, then the rows of `table` that `feats[b]` names, each as it
+    /// is (times 1).
+    fn embed(self, out: &mut [f32], table: &[f32], bias: &[f32], feats: &[[u32; FEATURES]; BATCH]);
+
+    /// Row `r` of `weights` times the token's input `r` (of its row of
+    /// `input`, BATCH rows) for each `r` of `live`, then `bias` as it is.
+    fn dense(self, out: &mut [f32], weights: &[f32], bias: &[f32], input: &[f32], live: &[usize]);
 }
 
 /// One float at a time.
@@ -219,17 +241,40 @@ struct Plain;
 
 impl Sums for Plain {
     #[inline(always)]
-    fn sums<'n>(self, out: &mut [f32], n: usize, row: impl Fn(usize, usize) -> (&'n [f32], f32)) {
-        out.fill(-0.0);
-        let width = out.len() / BATCH;
-        for (b, out) in out.chunks_exact_mut(width).enumerate() {
-            for r in 0..n {
-                let (w, x) = row(b, r);
-                for (a, w) in out.iter_mut().zip(w) {
+    fn embed(self, out: &mut [f32], table: &[f32], bias: &[f32], feats: &[[u32; FEATURES]; BATCH]) {
+        let width = bias.len();
+        for (out, feats) in out.chunks_exact_mut(width).zip(feats) {
+            out.fill(-0.0);
+            add_row(out, bias);
+            for &f in feats {
+                add_row(out, &table[f as usize * width..][..width]);
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn dense(self, out: &mut [f32], weights: &[f32], bias: &[f32], input: &[f32], live: &[usize]) {
+        let width = bias.len();
+        let in_width = input.len() / BATCH;
+        for (out, input) in out
+            .chunks_exact_mut(width)
+            .zip(input.chunks_exact(in_width))
+        {
+            out.fill(-0.0);
+            for &r in live {
+                let x = input[r];
+                for (a, w) in out.iter_mut().zip(&weights[r * width..][..width]) {
                     *a += w * x;
                 }
             }
+            add_row(out, bias);
         }
+    }
+}
+
+fn add_row(out: &mut [f32], row: &[f32]) {
+    for (a, w) in out.iter_mut().zip(row) {
+        *a += w;
     }
 }
 
@@ -240,45 +285,73 @@ impl Sums for Plain {
 #[derive(Clone, Copy)]
 struct Avx(());
 
+/// The AVX sums: for each register of outputs (LANES of them, from `col`),
+/// every token's register summed in registers over all the rows and stored
+/// once. The indices are checked once a layer, not once a load.
 #[cfg(target_arch = "x86_64")]
 impl Sums for Avx {
     #[inline(always)]
-    fn sums<'n>(self, out: &mut [f32], n: usize, row: impl Fn(usize, usize) -> (&'n [f32], f32)) {
-        let width = out.len() / BATCH;
+    fn embed(self, out: &mut [f32], table: &[f32], bias: &[f32], feats: &[[u32; FEATURES]; BATCH]) {
+        let width = bias.len();
+        assert!(width.is_multiple_of(LANES) && out.len() == BATCH * width);
+        let rows = table.len() / width;
+        assert!(feats.iter().flatten().all(|&f| (f as usize) < rows));
         for col in (0..width).step_by(LANES) {
-            // SAFETY: an `Avx` exists only where the processor has AVX.
-            unsafe { sums_avx(out, width, col, n, &row) };
+            // SAFETY: an `Avx` exists only where the processor has AVX;
+            // every row read is one of `table`'s (checked above) and `col`
+            // is a register's first lane of a row (`width` is whole LANES).
+            unsafe {
+                let at = |row: &[f32], start: usize| row.as_ptr().add(start + col);
+                let mut acc = [_mm256_set1_ps(-0.0); BATCH];
+                for (a, feats) in acc.iter_mut().zip(feats) {
+                    *a = _mm256_add_ps(*a, _mm256_loadu_ps(at(bias, 0)));
+                    for &f in feats {
+                        *a = _mm256_add_ps(*a, _mm256_loadu_ps(at(table, f as usize * width)));
+                    }
+                }
+                store(out, width, col, &acc);
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn dense(self, out: &mut [f32], weights: &[f32], bias: &[f32], input: &[f32], live: &[usize]) {
+        let width = bias.len();
+        let in_width = input.len() / BATCH;
+        assert!(width.is_multiple_of(LANES) && out.len() == BATCH * width);
+        assert!(live
+            .iter()
+            .all(|&r| r < in_width && (r + 1) * width <= weights.len()));
+        for col in (0..width).step_by(LANES) {
+            // SAFETY: as in `embed`; every `r` of `live` is an input of
+            // each token's row and a row of `weights` (checked above).
+            unsafe {
+                let mut acc = [_mm256_set1_ps(-0.0); BATCH];
+                for &r in live {
+                    let w = _mm256_loadu_ps(weights.as_ptr().add(r * width + col));
+                    for (b, a) in acc.iter_mut().enumerate() {
+                        let x = _mm256_set1_ps(*input.get_unchecked(b * in_width + r));
+                        *a = _mm256_add_ps(*a, _mm256_mul_ps(w, x));
+                    }
+                }
+                let bias = _mm256_loadu_ps(bias.as_ptr().add(col));
+                for a in &mut acc {
+                    *a = _mm256_add_ps(*a, bias);
+                }
+                store(out, width, col, &acc);
+            }
         }
     }
 }
 
-/// The sums of the register of outputs from `col` of every token's row of
-/// `out` (rows of `width`), kept in registers over all the rows of weights.
+/// Each token's register of outputs from `col` into its row of `out`.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx")]
-#[inline]
-unsafe fn sums_avx<'n>(
-    out: &mut [f32],
-    width: usize,
-    col: usize,
-    n: usize,
-    row: &impl Fn(usize, usize) -> (&'n [f32], f32),
-) {
-    use std::arch::x86_64::{_mm256_add_ps, _mm256_loadu_ps, _mm256_mul_ps};
-    use std::arch::x86_64::{_mm256_set1_ps, _mm256_storeu_ps};
-    let mut acc = [_mm256_set1_ps(-0.0); BATCH];
-    for r in 0..n {
-        for (b, a) in acc.iter_mut().enumerate() {
-            let (w, x) = row(b, r);
-            let w = &w[col..col + LANES];
-            // SAFETY: `w` holds LANES floats (an unaligned load).
-            let w = unsafe { _mm256_loadu_ps(w.as_ptr()) };
-            *a = _mm256_add_ps(*a, _mm256_mul_ps(w, _mm256_set1_ps(x)));
-        }
-    }
+#[inline(always)]
+fn store(out: &mut [f32], width: usize, col: usize, acc: &[__m256; BATCH]) {
     for (b, a) in acc.iter().enumerate() {
-        let out = &mut out[b * width + col..b * width + col + LANES];
-        // SAFETY: `out` holds LANES floats (an unaligned store).
+        let out = &mut out[b * width + col..][..LANES];
+        // SAFETY: `out` holds LANES floats (an unaligned store); AVX is
+        // there where an `__m256` is.
         unsafe { _mm256_storeu_ps(out.as_mut_ptr(), *a) };
     }
 }
