@@ -46,7 +46,7 @@ fn rules() -> Option<&'static Rules> {
             // Edinburgh or Glasgow tenement position, a house's name
             let head = compile(concat!(
                 r"(?:",
-                r"(?-u:\b)(?i:flat|apt|apartment|unit|suite|room|bâtiment|bât)\.?[ \t]*#?[ \t]*[0-9][0-9A-Za-z]{0,3}",
+                r"(?-u:\b)(?i:flat|apt|apartment|unit|suite|room|bâtiment|bât|level|shop|bay|lot|office|floor|block|blk)\.?[ \t]*#?[ \t]*[0-9][0-9A-Za-z]{0,3}",
                 r"|(?-u:\b)\d{1,2}F\d{1,2}|(?-u:\b)\d/\d{1,2}",
                 r"|(?-u:\b)(?:The[ \t]+)?(?:\p{Lu}[\p{Ll}'’]+[ \t]+){0,2}(?:Cottage|House|Farm|Farmhouse|Lodge|Barn|Villa|Mill|Hall|Rectory|Vicarage|Manse|Grange|Croft|Bungalow|Cabin|Mansions|Apartments|Towers|Chalet|Steading|Cott|Flats)",
                 r"|(?-u:\b)(?:Résidence|Residence|Résidences)[ \t]+(?:\p{Lu}[\p{L}'’-]+[ \t]+){0,3}\p{Lu}[\p{L}'’-]+(?:,[ \t]*(?:Bât|Bâtiment|Bat)\.?[ \t]*[A-Z0-9]{1,2})?",
@@ -202,6 +202,22 @@ mod tests {
                 "0/2, 45 Kelvinhaugh St",
                 "45 Kelvinhaugh St",
                 "0/2, 45 Kelvinhaugh St",
+            ),
+            // Australian and Canadian offices and shops
+            (
+                "Level 2, 88 Hoddle St",
+                "88 Hoddle St",
+                "Level 2, 88 Hoddle St",
+            ),
+            (
+                "Surgery · Shop 3, 201 Wembley Rd",
+                "201 Wembley Rd",
+                "Shop 3, 201 Wembley Rd",
+            ),
+            (
+                "Medicine, Bay 7, 2815 36 St NE",
+                "2815 36 St NE",
+                "Bay 7, 2815 36 St NE",
             ),
             (
                 "Rose Cottage, Mill Lane",

@@ -610,16 +610,12 @@ impl Names {
                 continue;
             }
             // "J. Okafor": an initial, then a surname
-            let initial = at >= 3
-                && text[..at].ends_with(". ")
-                && text[..at - 2]
-                    .chars()
-                    .next_back()
-                    .is_some_and(char::is_uppercase)
-                && text[..at - 3]
-                    .chars()
-                    .next_back()
-                    .is_none_or(|c| !c.is_alphanumeric());
+            let initial = text[..at].strip_suffix(". ").is_some_and(|before| {
+                // by characters: an initial may be more than a byte ("É.")
+                let mut back = before.chars().rev();
+                back.next().is_some_and(char::is_uppercase)
+                    && back.next().is_none_or(|c| !c.is_alphanumeric())
+            });
             // "Feld, Howard": a surname, a comma, a first name; any
             // surname where a line or a label begins ("RE: Okonjo, Wendell")
             let then_first = words.get(i + 1).is_some_and(|(n, w)| {
@@ -1815,6 +1811,9 @@ mod tests {
             names("TILLOTSON, DWAYNE R   MRN: 4410827"),
             ["TILLOTSON, DWAYNE R"]
         );
+        // an initial of two bytes is an initial, and no slice inside it
+        // (this panicked)
+        assert_eq!(names("Read by É. Okafor, radiologist"), ["É. Okafor"]);
         assert!(names("my wife usually writes for me").is_empty());
         assert!(names("hi there, thanks again").is_empty());
         assert!(names("the interpreter was late").is_empty());

@@ -354,6 +354,13 @@ fn specs() -> Vec<Spec> {
             // Ireland's Eircode: a routing key, then four of its letters and
             // digits, one a digit at least (R95 H6X3, D04 K3F6, D6W FX24)
             Spec::new(PhiKind::Zip, r"\b(?:[AC-FHKNPRTV-Y]\d{2}|D6W)[ \t]?[0-9AC-FHKNPRTV-Y]{4}\b", 0).keep(eircode),
+            // Canada's postal code, its halves a space apart as Canada Post
+            // writes it (without the space "T1N0M0" is a tumour's stage),
+            // in the letters it uses (K1Y 4E9, T1Y 5S3)
+            Spec::new(PhiKind::Zip, r"\b[ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z][ \t]\d[ABCEGHJ-NPRSTV-Z]\d\b", 0),
+            // Australia's four-digit postcode after its state ("Parramatta
+            // NSW 2150", "Abbotsford VIC 3067")
+            Spec::new(PhiKind::Zip, r"\b(?:NSW|VIC|QLD|SA|WA|TAS|NT|ACT)[ \t]+(\d{4})\b", 1),
             // an address's last line: a town, its state and ZIP code, in
             // capitals too ("SPEEDWAY, IN 46224-5501")
             Spec::new(PhiKind::City, format!(r"(?m)^[ \t]*(\p{{Lu}}[\p{{L}}'’.]*(?:[ -]\p{{Lu}}[\p{{L}}'’.]*){{0,3}}),?[ \t]+(?:{})[ \t]+\d{{5}}(?:-\d{{4}})?\b", super::names::STATES), 1),
@@ -1318,6 +1325,10 @@ mod tests {
             ),
             ("Ballyhale, Co. Kilkenny R95 H6X3", PhiKind::Zip, "R95 H6X3"),
             ("Eircode D6W FX24.", PhiKind::Zip, "D6W FX24"),
+            ("NE, Calgary AB T1Y 5S3", PhiKind::Zip, "T1Y 5S3"),
+            ("Ottawa ON K1Y 4E9 ·", PhiKind::Zip, "K1Y 4E9"),
+            ("Abbotsford VIC 3067 ·", PhiKind::Zip, "3067"),
+            ("Parramatta NSW 2150", PhiKind::Zip, "2150"),
             (
                 "         SPEEDWAY, IN 46224-5501",
                 PhiKind::City,
@@ -1354,5 +1365,18 @@ mod tests {
         assert!(!kinds("Ward D04 WARD")
             .iter()
             .any(|(k, _)| *k == PhiKind::Zip));
+        // a stage is no Canadian postal code, a count after a state's
+        // letters no Australian postcode
+        for text in [
+            "pT1N0M0, margins clear",
+            "stage T2N1M0",
+            "SA node 12 beats",
+            "WA 20 units",
+        ] {
+            assert!(
+                !kinds(text).iter().any(|(k, _)| *k == PhiKind::Zip),
+                "{text}"
+            );
+        }
     }
 }

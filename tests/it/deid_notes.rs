@@ -253,14 +253,15 @@ fn every_corpus_note_loads_without_markup_left() {
     }
 }
 
-/// The development sets (`tests/data/deid-dev/` to `deid-dev7/`): the
+/// The development sets (`tests/data/deid-dev/` to `deid-dev8/`): the
 /// notes rules are checked on while they are written. `CARELAB_DEID_DEV_MISSES=1` also
 /// prints every PHI string left and every detection that is no PHI.
 ///
 /// `deid train-detector --notes` can train the detector on these sets, but
 /// the shipped model is trained on the generator's notes alone (a model
 /// trained on the four sets too lost precision on the held-out corpus,
-/// 2026-12-05; see the privacy chapter), so the floors below measure the
+/// 2026-12-05, and one trained on all eight lost recall there,
+/// 2026-12-06; see the privacy chapter), so the floors below measure the
 /// rules and a model that never saw these notes. A model trained on a set
 /// scores about 1.00 there (it has seen the answers), so were one shipped,
 /// only the rules-alone figures on these sets would still mean anything.
@@ -412,47 +413,82 @@ mod dev {
         ("zip", 1.00),
         ("age", 0.92),
     ];
+    /// The same on the eighth development set, written on 2026-12-06 by
+    /// another such writer: Canada (English and French), Australia, New
+    /// Zealand, South Africa, Singapore, Hong Kong, India, Kenya, Jamaica
+    /// and the US (Alaska, Hawaii, Puerto Rico, the VA, the Texas border,
+    /// Appalachia, New York), in genres the other sets lack (radiology,
+    /// pathology, critical-value calls, antenatal, NICU, well-child,
+    /// school nurse, involuntary admission, oral surgery, optometry,
+    /// audiology, dialysis, infusion, prior authorisation, incident report,
+    /// capacity letter, death notification, workers' compensation,
+    /// telehealth, interpreter, portal thread, oxygen order, transport).
+    /// Scored before any rule was written on it: all 0.864 (precision
+    /// 0.838), name 0.792, address 0.721, ZIP 0.885; then Canada's and
+    /// Australia's postcodes and offices' and shops' units before a street
+    /// (address 0.767, ZIP 1.00), rounded down. Its precision is below the
+    /// goal (0.839): its floor is its own (`DEV8_PRECISION_FLOOR`).
+    const DEV8_RECALL_FLOORS: [(&str, f64); 10] = [
+        ("name", 0.79),
+        ("date", 0.96),
+        ("mrn", 0.90),
+        ("phone", 0.98),
+        ("email", 1.00),
+        ("ssn", 1.00),
+        ("address", 0.76),
+        ("city", 0.93),
+        ("zip", 1.00),
+        ("age", 0.70),
+    ];
     const DEV_PRECISION_FLOOR: f64 = GOAL_PRECISION;
+    /// The eighth set's precision, measured (0.839) and rounded down:
+    /// below the goal, said so here rather than hidden by a floor of 0.
+    const DEV8_PRECISION_FLOOR: f64 = 0.83;
 
     #[test]
     fn recall_and_precision_per_kind() {
-        check_dev_set("deid-dev", 20, &DEV_RECALL_FLOORS);
+        check_dev_set("deid-dev", 20, &DEV_RECALL_FLOORS, DEV_PRECISION_FLOOR);
     }
 
     #[test]
     fn second_set_recall_and_precision_per_kind() {
-        check_dev_set("deid-dev2", 23, &DEV2_RECALL_FLOORS);
+        check_dev_set("deid-dev2", 23, &DEV2_RECALL_FLOORS, DEV_PRECISION_FLOOR);
     }
 
     #[test]
     fn third_set_recall_and_precision_per_kind() {
-        check_dev_set("deid-dev3", 26, &DEV3_RECALL_FLOORS);
+        check_dev_set("deid-dev3", 26, &DEV3_RECALL_FLOORS, DEV_PRECISION_FLOOR);
     }
 
     #[test]
     fn fourth_set_recall_and_precision_per_kind() {
-        check_dev_set("deid-dev4", 27, &DEV4_RECALL_FLOORS);
+        check_dev_set("deid-dev4", 27, &DEV4_RECALL_FLOORS, DEV_PRECISION_FLOOR);
     }
 
     #[test]
     fn fifth_set_recall_and_precision_per_kind() {
-        check_dev_set("deid-dev5", 27, &DEV5_RECALL_FLOORS);
+        check_dev_set("deid-dev5", 27, &DEV5_RECALL_FLOORS, DEV_PRECISION_FLOOR);
     }
 
     #[test]
     fn sixth_set_recall_and_precision_per_kind() {
-        check_dev_set("deid-dev6", 26, &DEV6_RECALL_FLOORS);
+        check_dev_set("deid-dev6", 26, &DEV6_RECALL_FLOORS, DEV_PRECISION_FLOOR);
     }
 
     #[test]
     fn seventh_set_recall_and_precision_per_kind() {
-        check_dev_set("deid-dev7", 26, &DEV7_RECALL_FLOORS);
+        check_dev_set("deid-dev7", 26, &DEV7_RECALL_FLOORS, DEV_PRECISION_FLOOR);
+    }
+
+    #[test]
+    fn eighth_set_recall_and_precision_per_kind() {
+        check_dev_set("deid-dev8", 24, &DEV8_RECALL_FLOORS, DEV8_PRECISION_FLOOR);
     }
 
     /// Score rules and detector on one development set, print the table
     /// (and the misses with `CARELAB_DEID_DEV_MISSES`), and fail below the
     /// floors.
-    fn check_dev_set(name: &str, at_least: usize, floors: &[(&str, f64)]) {
+    fn check_dev_set(name: &str, at_least: usize, floors: &[(&str, f64)], precision_floor: f64) {
         let dir = dev_dir(name);
         let notes = load_notes(&dir);
         assert!(
@@ -486,7 +522,7 @@ mod dev {
             }
         }
         let precision = KindScore::total(scores.values()).precision;
-        if precision < DEV_PRECISION_FLOOR {
+        if precision < precision_floor {
             below.push(format!("precision {precision:.3}"));
         }
         assert!(
