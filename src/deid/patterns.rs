@@ -413,7 +413,7 @@ fn specs() -> Vec<Spec> {
             // about 95", "\"93 in July\""
             Spec::new(PhiKind::Age, format!(r#"(?i)\b(?:said|thought|believed|reported|estimated|claims?|claimed)\s+to\s+be\s+["“]?(?:about|around|nearly|almost|approximately|roughly|over|at\s+least)?\s*({OLD})\b|["“](?:about|around|nearly|almost|over)?\s*((?:9\d|1[0-4]\d)|{OLD})(?:[,;"”]|\s+(?:in|on|next|this|and)\b)"#), usize::MAX),
             Spec::new(PhiKind::Name, format!(r"\b(?:{TITLES}|dr|prof)\.?\s+(?:(?:{TITLES}|med)\.?\s+)*((?:[A-Z]\.\s?){{0,2}}(?:(?:van|von|de|der|den|del|della|di|da|du|le|la|al|el|bin|ibn|ter|ten)[\s-]+){{0,2}}\p{{Lu}}[\p{{L}}'’-]+(?:\s+(?:(?:van|von|de|der|den|del|della|di|da|du|le|la|al|el|bin|ibn|ter|ten)[\s-]+){{0,2}}\p{{Lu}}[\p{{L}}'’-]+){{0,2}})"), 1),
-            Spec::new(PhiKind::Name, format!(r"(?i:\b(?:patient name|name|pt|patient|resident|member|guarantor|decedent|subscriber|insured|client)\s*:\s*(?:(?:{TITLES})\.?\s+)?)((?:[A-Z]\.\s?)?[A-Z][a-zA-Z'-]+(?:(?:,[ \t]?| )[A-Z][a-zA-Z'-]+){{0,2}}(?: [A-Z]\b)?)"), 1),
+            Spec::new(PhiKind::Name, format!(r"(?i:\b(?:patient name|name|pt|patient|resident|member|guarantor|decedent|subscriber|insured|client|worker|employee|claimant|veteran|deceased|caregiver|guardian|beneficiary|applicant|student|next of kin|NOK)\s*:\s*(?:(?:{TITLES})\.?\s+)?)((?:[A-Z]\.\s?)?[A-Z][a-zA-Z'-]+(?:(?:,[ \t]?| )[A-Z][a-zA-Z'-]+){{0,2}}(?: [A-Z]\b)?)"), 1),
             Spec::new(PhiKind::Address, format!(r"(?:\b(?:Flat|Apt|Apartment|Unit)\.?\s*#?\d{{1,4}}[A-Z]?,?[ \t]+)?\b\d{{1,5}}[A-Z]?(?:[-/]\d{{1,4}}[A-Z]?)?[ \t]+(?:(?:[NS][EW]\.?|[NSEW]\.?|North|South|East|West|Old)[ \t]+)?(?:{STREET_WORD}[ \t]+){{1,4}}(?:{STREET}|{STREET_UPPER})\b\.?(?:[ \t]+(?:[NS][EW]|[NSEW])\b)?{UNIT}", STREET_UPPER = street_upper()), 0),
             Spec::new(PhiKind::Address, r"(?i)\b(?:P\.?\s?O\.?\s+Box|Post\s+Office\s+Box|RMB|RSD|CMB|PMB|Locked\s+Bag|Private\s+Bag|Postfach|Apartado(?:\s+de\s+correos)?)\s+\d+\b|(?:\b\d{1,5}\s+)?\b(?:(?:County|State|US)\s+(?:Route|Rte|Road|Rd|Highway|Hwy)|Route|Rte|Rural\s+Route)\s+\d+[A-Z]?(?:,?\s+Box\s+\d+)?\b|\b(?:RR|HC|Rt\.?|Rural\s+Route|Highway\s+Contract|Star\s+Route)\s+\d+,?\s+Box\s+\d+[A-Z]?\b", 0),
             // a box alone before its town: "Mail goes to Box 212, Underwood"
@@ -820,6 +820,22 @@ mod tests {
                 "S. Ramaswamy",
             ),
             ("Pt: Mrs T. Mokoena, folder", PhiKind::Name, "T. Mokoena"),
+            // the person a form is about, by the form's own label
+            (
+                "Worker: SANDHU, Harpreet Singh   DOB",
+                PhiKind::Name,
+                "SANDHU, Harpreet Singh",
+            ),
+            (
+                "Veteran: SKEENS, DELBERT R.",
+                PhiKind::Name,
+                "SKEENS, DELBERT R",
+            ),
+            (
+                "Next of kin: Aroha Walker (daughter)",
+                PhiKind::Name,
+                "Aroha Walker",
+            ),
         ] {
             assert_finds(text, kind, want);
         }
