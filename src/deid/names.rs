@@ -609,12 +609,13 @@ impl Names {
                 }
                 continue;
             }
-            // "J. Okafor": an initial, then a surname
-            let initial = text[..at].strip_suffix(". ").is_some_and(|before| {
-                // by characters: an initial may be more than a byte ("É.")
-                let mut back = before.chars().rev();
-                back.next().is_some_and(char::is_uppercase)
-                    && back.next().is_none_or(|c| !c.is_alphanumeric())
+            // "J. Okafor": an initial, then a surname; where the initial
+            // begins, read by characters (it may be more than a byte: "É.")
+            let initial = text[..at].strip_suffix(". ").and_then(|before| {
+                let mut back = before.char_indices().rev();
+                let (from, c) = back.next()?;
+                let alone = back.next().is_none_or(|(_, c)| !c.is_alphanumeric());
+                (c.is_uppercase() && alone).then_some(from)
             });
             // "Feld, Howard": a surname, a comma, a first name; any
             // surname where a line or a label begins ("RE: Okonjo, Wendell")
@@ -637,9 +638,10 @@ impl Names {
                     && rest.get(2).is_none_or(|b| !b.is_ascii_alphanumeric())
             };
             let surname = flags & ANY_SURNAME != 0;
-            if (surname && (initial || then_first || then_initial)) || (then_first && label_before)
+            if (surname && (initial.is_some() || then_first || then_initial))
+                || (then_first && label_before)
             {
-                let start = if initial { at - 3 } else { at };
+                let start = initial.unwrap_or(at);
                 // "Feld, Howard" whole, comma and all; "Smith J" with its initial
                 let end = match words.get(i + 1) {
                     Some((n, w)) if then_first => n + w.len(),

@@ -487,6 +487,82 @@ mod dev {
         check_dev_set("deid-dev8", 24, &DEV8_RECALL_FLOORS, DEV8_PRECISION_FLOOR);
     }
 
+    /// Every development note with its letters, digits, spaces and dashes
+    /// written in other characters of two to four bytes (accents, a
+    /// non-breaking space, an en dash, full-width digits, which `\d`
+    /// reads too, a letter outside the Basic Multilingual Plane): the
+    /// scrubber must neither panic nor end a span inside a character. The
+    /// eighth set's "É. Okafor" made it slice inside the "É"; byte
+    /// arithmetic that assumes ASCII is what this looks for everywhere.
+    #[test]
+    fn notes_in_other_characters_never_break_the_scrubber() {
+        let variants: [fn(char) -> char; 4] = [
+            |c| match c {
+                'e' => 'é',
+                'E' => 'É',
+                'a' => 'á',
+                'A' => 'Á',
+                'o' => 'ö',
+                'O' => 'Ö',
+                'n' => 'ñ',
+                'i' => 'ı',
+                'S' => 'Š',
+                c => c,
+            },
+            |c| match c {
+                ' ' => '\u{a0}',
+                '-' => '–',
+                '.' => '·',
+                '\'' => '’',
+                c => c,
+            },
+            |c| match c {
+                '0'..='9' => char::from_u32(0xFF10 + (c as u32 - '0' as u32)).unwrap(),
+                c => c,
+            },
+            |c| match c {
+                'M' | 'J' => '𝐌',
+                'r' => 'ř',
+                c => c,
+            },
+        ];
+        let detector = Detector::builtin().expect("the shipped detector loads");
+        let mut scrubbed = 0;
+        for set in [
+            "deid-dev",
+            "deid-dev2",
+            "deid-dev3",
+            "deid-dev4",
+            "deid-dev5",
+            "deid-dev6",
+            "deid-dev7",
+            "deid-dev8",
+        ] {
+            let notes = load_notes(&dev_dir(set));
+            let both = scrubber_for(&notes, Some(&detector));
+            for n in &notes {
+                for variant in variants {
+                    let text: String = n.text.chars().map(variant).collect();
+                    let found = both.find(n.field("patient_id"), &text);
+                    for f in &found {
+                        assert!(
+                            f.start < f.end
+                                && text.is_char_boundary(f.start)
+                                && text.is_char_boundary(f.end),
+                            "{set}/{}: span {}..{} of {} bytes",
+                            n.id,
+                            f.start,
+                            f.end,
+                            text.len()
+                        );
+                    }
+                    scrubbed += 1;
+                }
+            }
+        }
+        assert!(scrubbed >= 4 * 190, "{scrubbed} notes scrubbed");
+    }
+
     /// Score rules and detector on one development set, print the table
     /// (and the misses with `CARELAB_DEID_DEV_MISSES`), and fail below the
     /// floors.
