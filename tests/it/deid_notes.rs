@@ -490,13 +490,31 @@ mod dev {
     /// Every development note with its letters, digits, spaces and dashes
     /// written in other characters of two to four bytes (accents, a
     /// non-breaking space, an en dash, full-width digits, which `\d`
-    /// reads too, a letter outside the Basic Multilingual Plane): the
-    /// scrubber must neither panic nor end a span inside a character. The
+    /// reads too, a letter outside the Basic Multilingual Plane, Latin-1,
+    /// Greek and CJK letters, full-width punctuation), and once in
+    /// capitals: the scrubber must neither panic nor end a span inside a
+    /// character. The
     /// eighth set's "É. Okafor" made it slice inside the "É"; byte
     /// arithmetic that assumes ASCII is what this looks for everywhere.
     #[test]
     fn notes_in_other_characters_never_break_the_scrubber() {
-        let variants: [fn(char) -> char; 4] = [
+        let variants: [fn(char) -> char; 8] = [
+            |c| c.to_ascii_uppercase(),
+            |c| match c {
+                'x' | 'k' | 'B' => '中',
+                'y' => 'ÿ',
+                c => c,
+            },
+            |c| match c {
+                'a'..='m' => char::from_u32(c as u32 + 0xE0 - 0x61).unwrap(),
+                c => c,
+            },
+            |c| match c {
+                'A'..='M' => char::from_u32(c as u32 + 0x391 - 0x41).unwrap(),
+                '/' => '∕',
+                ',' => '，',
+                c => c,
+            },
             |c| match c {
                 'e' => 'é',
                 'E' => 'É',
@@ -560,7 +578,7 @@ mod dev {
                 }
             }
         }
-        assert!(scrubbed >= 4 * 190, "{scrubbed} notes scrubbed");
+        assert!(scrubbed >= 8 * 190, "{scrubbed} notes scrubbed");
     }
 
     /// Score rules and detector on one development set, print the table
