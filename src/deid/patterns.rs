@@ -178,9 +178,10 @@ pub struct Patterns {
 
 /// The titles before a person's name, in English notes and in the
 /// European ones (Madame, Mademoiselle, Herr, Frau, de heer, mevrouw,
-/// Father, Reverend, señora, doctora, signor): context that says a name
-/// follows, never an identifier itself.
-pub const TITLES: &str = "Mr|Mrs|Ms|Miss|Dr|Prof|Mme|Mlle|Herr|Frau|Fru|Dhr|Mevr|Mw|Fr|Rev|Revd|Sra|Srta|Dra|Sig|Smt|Shri|Sri";
+/// Father, Reverend, señor and señora, doctora, signor; Sister, a nurse
+/// in British, Irish, South African and Australian wards): context that
+/// says a name follows, never an identifier itself.
+pub const TITLES: &str = "Mr|Mrs|Ms|Miss|Dr|Prof|Mme|Mlle|Herr|Frau|Fru|Dhr|Mevr|Mw|Fr|Rev|Revd|Sr|Sra|Srta|Dra|Sig|Smt|Shri|Sri";
 
 /// Whether `word` (no period) is one of `TITLES`. Every title is a
 /// capital and one to three letters more, so most words are told apart
@@ -820,6 +821,8 @@ mod tests {
                 "S. Ramaswamy",
             ),
             ("Pt: Mrs T. Mokoena, folder", PhiKind::Name, "T. Mokoena"),
+            ("22:14 Sr Dlamini took result", PhiKind::Name, "Dlamini"),
+            ("la madre del Sr. García llamó", PhiKind::Name, "García"),
             // the person a form is about, by the form's own label
             (
                 "Worker: SANDHU, Harpreet Singh   DOB",

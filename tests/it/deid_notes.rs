@@ -426,12 +426,13 @@ mod dev {
     /// Scored before any rule was written on it: all 0.864 (precision
     /// 0.838), name 0.792, address 0.721, ZIP 0.885; then Canada's and
     /// Australia's postcodes, offices' and shops' units before a street
-    /// and forms' labels for their person ("Worker:", "Veteran:") (name
-    /// 0.799, address 0.767, ZIP 1.00), rounded down. Its precision is
+    /// forms' labels for their person ("Worker:", "Veteran:") and "Sr"
+    /// (Sister, señor) as a title (name 0.803, address 0.767, ZIP 1.00),
+    /// rounded down. Its precision is
     /// below the goal (0.838): its floor is its own
     /// (`DEV8_PRECISION_FLOOR`).
     const DEV8_RECALL_FLOORS: [(&str, f64); 10] = [
-        ("name", 0.79),
+        ("name", 0.80),
         ("date", 0.96),
         ("mrn", 0.90),
         ("phone", 0.98),
