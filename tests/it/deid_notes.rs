@@ -426,13 +426,14 @@ mod dev {
     /// Scored before any rule was written on it: all 0.864 (precision
     /// 0.838), name 0.792, address 0.721, ZIP 0.885; then Canada's and
     /// Australia's postcodes, offices' and shops' units before a street
-    /// forms' labels for their person ("Worker:", "Veteran:") and "Sr"
-    /// (Sister, señor) as a title (name 0.803, address 0.767, ZIP 1.00),
+    /// forms' labels for their person ("Worker:", "Veteran:"), "Sr"
+    /// (Sister, señor) as a title and a grandparent in the family's words
+    /// ("kokum", "tūtū") (name 0.810, address 0.767, ZIP 1.00, age 0.833),
     /// rounded down. Its precision is
-    /// below the goal (0.838): its floor is its own
+    /// below the goal (0.839): its floor is its own
     /// (`DEV8_PRECISION_FLOOR`).
     const DEV8_RECALL_FLOORS: [(&str, f64); 10] = [
-        ("name", 0.80),
+        ("name", 0.81),
         ("date", 0.96),
         ("mrn", 0.90),
         ("phone", 0.98),
@@ -441,10 +442,10 @@ mod dev {
         ("address", 0.76),
         ("city", 0.93),
         ("zip", 1.00),
-        ("age", 0.70),
+        ("age", 0.83),
     ];
     const DEV_PRECISION_FLOOR: f64 = GOAL_PRECISION;
-    /// The eighth set's precision, measured (0.838) and rounded down:
+    /// The eighth set's precision, measured (0.839) and rounded down:
     /// below the goal, said so here rather than hidden by a floor of 0.
     const DEV8_PRECISION_FLOOR: f64 = 0.83;
 
