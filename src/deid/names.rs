@@ -164,11 +164,22 @@ const MESSAGE_CONTEXT: &str = r"hi|hello|hey|dear|thanks|thank you|thx|this is|i
 /// such names ("Bank of America", "St. Mary's", "Smith & Sons").
 const ORG_RUN: &str = r"(\p{Lu}[\p{L}'’.&-]*(?:[ \t]+(?:(?:of|and|&|the|for|de|la|at)[ \t]+)?\p{Lu}[\p{L}'’.&-]*){0,5})";
 
+/// A grandparent or elder in the words of the patients' families, a
+/// relative to the name rules (`RELATIVES`) and to the age rules
+/// (`patterns::KIN`): one list for both.
+macro_rules! elders {
+    () => {
+        "kokum|kokom|moshom|mushum|tūtū|tutu|kupuna|kuia|koro|whaea|gogo|makhulu|mkhulu|ouma|oupa|abuela|abuelo|abuelita|abuelito|lola|lolo|nani|dadi|ammachi|ammamma|appachan|bibi|nonna|nonno|yiayia|pappou|bubbe|zayde|nana|nanna|gran|granny|grandad|granddad"
+    };
+}
+pub(crate) use elders;
+
 /// The relatives, household and carers a name follows ("daughter
-/// Grace"), and a grandparent or elder in the words of the patients'
-/// families (kokum, tūtū, kuia, gogo, ouma, abuela, lola, nani, ammachi,
-/// nonna, bubbe …).
-const RELATIVES: &str = r"daughter|dtr|dau|son|wife|husband|spouse|partner|companion|mother|father|mom|dad|sister|brother|aunt|uncle|niece|nephew|cousin|grandson|granddaughter|grand-daughter|grandmother|grandfather|grandma|grandpa|grandchild|grandchildren|children|kids|grand-nephew|grand-niece|great-grandson|great-granddaughter|fianc[ée]e?|boyfriend|girlfriend|neighbou?r|friend|roommate|landlord|landlady|caregiver|carer|guardian|step-?(?:son|daughter|mother|father)|(?:son|daughter|sister|brother|mother|father)-in-law|proxy|poa|hcp|emergency contact|next of kin|contact person|attendant|driver|super|superintendent|kokum|kokom|moshom|mushum|tūtū|tutu|kupuna|kuia|koro|whaea|gogo|makhulu|mkhulu|ouma|oupa|abuela|abuelo|abuelita|abuelito|lola|lolo|nani|dadi|ammachi|ammamma|appachan|bibi|nonna|nonno|yiayia|pappou|bubbe|zayde|nana|nanna|gran|granny|grandad|granddad";
+/// Grace"), and the elders of `elders!`.
+const RELATIVES: &str = concat!(
+    r"daughter|dtr|dau|son|wife|husband|spouse|partner|companion|mother|father|mom|dad|sister|brother|aunt|uncle|niece|nephew|cousin|grandson|granddaughter|grand-daughter|grandmother|grandfather|grandma|grandpa|grandchild|grandchildren|children|kids|grand-nephew|grand-niece|great-grandson|great-granddaughter|fianc[ée]e?|boyfriend|girlfriend|neighbou?r|friend|roommate|landlord|landlady|caregiver|carer|guardian|step-?(?:son|daughter|mother|father)|(?:son|daughter|sister|brother|mother|father)-in-law|proxy|poa|hcp|emergency contact|next of kin|contact person|attendant|driver|super|superintendent|",
+    elders!()
+);
 
 const ROLES: &str = r"pcp|gp|primary care(?: physician| provider| doctor)?|attending(?: physician)?|resident|registrar|reg|sho|consultant|intern|fellow|surgeon|intensivist|cardiologist|oncologist|nephrologist|neurologist|pulmonologist|psychiatrist|optometrist|podiatrist|dentist|midwife|paramedic|hospitalist|physician|provider|nurse|charge rn|therapist|social worker|case manager|care manager|coordinator|interpreter|translator|aide|care aide|tech|technician|scribe|clerk|chaplain|pharmacist|dietitian|seen by|evaluated by|examined by|discussed with|spoke with|spoke to|signed[ \t]*:|signed by|dictated by|electronically signed by|cosigned by|referred by|referring(?: physician| provider| optometrist)?|handoff to|report (?:called )?to|rounds (?:with|w/)|(?:read|reviewed|amended|pronounced|verified|witnessed|transcribed|submitted|logged|written|entered|completed|prepared|recorded|documented|charted|interpreted|performed) by|submitting(?: physician| provider)?|copy to|cc[ \t]*:|witness|signature|transcriptionist|contact[ \t]*:|goes by|known as|a\.?k\.?a\.?|nicknamed|pastor|reverend|revd|mevrouw|meneer|signora|signor|sig\.ra|sig\.na|señora|señor|sra\.?|srta\.?|senhora|senhor|dra\.?|dr\.ª|madame|monsieur|doña|dña\.?";
 

@@ -225,10 +225,13 @@ const UNIT: &str = r"(?:,?[ \t]*(?:(?i:apt|apartment|unit|suite|ste|rm|room|lot|
 /// "Müller", "10th".
 const STREET_WORD: &str = r"(?:\p{Lu}[\p{L}'’.-]*|\d{1,3}(?:st|nd|rd|th))";
 
-/// The relatives and household whose age a note gives beside them, and a
-/// grandparent or elder in the words of the patients' families (kokum,
-/// tūtū, kuia, gogo, ouma, abuela, lola, nani, ammachi, nonna, bubbe …).
-const KIN: &str = "wife|husband|spouse|partner|mother|father|sister|brother|son|daughter|aunt|uncle|grandmother|grandfather|grandma|grandpa|mom|dad|cousin|neighbou?r|friend|kokum|kokom|moshom|mushum|tūtū|tutu|kupuna|kuia|koro|whaea|gogo|makhulu|mkhulu|ouma|oupa|abuela|abuelo|abuelita|abuelito|lola|lolo|nani|dadi|ammachi|ammamma|appachan|bibi|nonna|nonno|yiayia|pappou|bubbe|zayde|nana|nanna|gran|granny|grandad|granddad";
+/// The relatives and household whose age a note gives beside them, and
+/// the elders of `names::elders!` (kokum, tūtū, kuia, gogo, ouma, abuela,
+/// lola, nani, ammachi, nonna, bubbe …).
+const KIN: &str = concat!(
+    "wife|husband|spouse|partner|mother|father|sister|brother|son|daughter|aunt|uncle|grandmother|grandfather|grandma|grandpa|mom|dad|cousin|neighbou?r|friend|",
+    super::names::elders!()
+);
 
 /// A number 90 to 149, in digits or in words: an age over 89.
 pub const OLD: &str = r"(?:9\d|1[0-4]\d|(?:ninety|(?:one|a)[- ]hundred)(?:[- ](?:and[- ])?(?:one|two|three|four|five|six|seven|eight|nine))?)";
