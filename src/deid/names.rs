@@ -537,19 +537,18 @@ impl Names {
                 .first()
                 .filter(|(_, w)| {
                     let flags = self.flags_of(w);
-                    is_title_case(w) && flags & ANY_FIRST != 0 && flags & STRUCTURE_WORD == 0
+                    is_title_case(w) && first_name_in_prose(flags)
                 })
                 .map(|_| 0),
             Run::Beside => words.iter().position(|(_, w)| {
                 let flags = self.flags_of(w);
-                (flags & ANY_FIRST != 0 && flags & STRUCTURE_WORD == 0)
-                    || (flags & ANY_SURNAME != 0 && flags & NO_NAME == 0)
+                first_name_in_prose(flags) || (flags & ANY_SURNAME != 0 && flags & NO_NAME == 0)
             }),
             Run::Kin => words.iter().position(|(_, w)| {
                 let flags = self.flags_of(w);
                 (w.len() == 1 && w.as_bytes()[0].is_ascii_uppercase())
                     || flags & NO_NAME == 0
-                    || (flags & ANY_FIRST != 0 && flags & STRUCTURE_WORD == 0)
+                    || first_name_in_prose(flags)
             }),
             Run::Org => words
                 .iter()
@@ -1594,6 +1593,13 @@ fn without_possessive(word: &str) -> &str {
 
 fn only_space(s: &str) -> bool {
     !s.is_empty() && s.chars().all(|c| c == ' ' || c == '\t')
+}
+
+/// Whether a word's list bits make it a first name beside a relation or
+/// after a speech verb: a listed first name that is no word of the note's
+/// structure or title (`STRUCTURE_WORD`).
+fn first_name_in_prose(flags: u8) -> bool {
+    flags & ANY_FIRST != 0 && flags & STRUCTURE_WORD == 0
 }
 
 /// Whether the last word of `window` (before spaces, a comma or a period)
