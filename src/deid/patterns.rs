@@ -563,11 +563,11 @@ fn register_number(whole: &str) -> bool {
     // "12/03/2026", "2022-10-21 14:35": a date, with its time or not
     let date_shape = {
         let first = number.split_whitespace().next().unwrap_or_default();
-        let parts: Vec<&str> = first.split(['/', '.', '-']).collect();
-        parts.len() == 3
-            && parts
-                .iter()
-                .all(|p| (1..=4).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()))
+        // three groups of one to four digits, counted without a vector:
+        // the test runs on every candidate of the rule
+        let group = |p: &str| (1..=4).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit());
+        let mut parts = first.split(['/', '.', '-']);
+        parts.by_ref().take(3).filter(|p| group(p)).count() == 3 && parts.next().is_none()
     };
     label.bytes().filter(u8::is_ascii_uppercase).count() >= 2
         && !NOT_REGISTERS.contains(&label)
