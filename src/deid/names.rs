@@ -241,6 +241,9 @@ pub struct Names {
     /// Every context rule at once: most notes match few or none, and the
     /// others only up to the last match of each.
     context_ends: RuleEnds,
+    /// The context rules' regexes and then the `after_name` rules' first
+    /// regexes, as `context_ends` holds them.
+    regexes: Vec<String>,
     /// What says a name stands right before it: a credential ("Feld,
     /// MD"), a relation or a role beside it ("Bud (son)", "Dawn, her
     /// sister", "Summer (RN)"). The name is read backwards from each match, with the
@@ -393,16 +396,17 @@ impl Names {
             .iter()
             .filter_map(|(after, before, run)| Some((compile(after)?, compile(before)?, *run)))
             .collect();
+        // the rules that read a name backwards join the one pass too: most
+        // notes have no match of them, and are not searched again
+        let regexes: Vec<String> = context
+            .iter()
+            .map(|(p, ..)| p.clone())
+            .chain(after_specs.into_iter().map(|(a, ..)| a))
+            .collect();
         Names {
             flags,
-            // the rules that read a name backwards join the one pass too:
-            // most notes have no match of them, and are not searched again
-            context_ends: RuleEnds::new(
-                context
-                    .iter()
-                    .map(|(p, ..)| p.as_str())
-                    .chain(after_specs.iter().map(|(a, ..)| a.as_str())),
-            ),
+            context_ends: RuleEnds::new(regexes.iter().map(String::as_str)),
+            regexes,
             context: context
                 .into_iter()
                 .map(|(_, r, run, kind)| (r, run, kind))
@@ -459,8 +463,21 @@ impl Names {
 
     /// Every name this module finds in `text`, unmerged.
     pub fn find(&self, text: &str, out: &mut Vec<Found>) {
-        let mut ends = Vec::with_capacity(self.context.len() + self.after_name.len());
+        let mut ends = Vec::with_capacity(self.regexes.len());
         self.context_ends.find(text, &mut ends);
+        self.find_within(text, &ends, out);
+    }
+
+    /// The regexes of the rules that read a name beside its context, in
+    /// order, for a `RuleEnds` that also holds other rules (`Scrubber`'s
+    /// one pass over a note).
+    pub fn regexes(&self) -> impl Iterator<Item = &str> {
+        self.regexes.iter().map(String::as_str)
+    }
+
+    /// `find`, where a `RuleEnds` of `regexes` has said where each rule's
+    /// last match ends in `text` (`ends`, one a regex).
+    pub fn find_within(&self, text: &str, ends: &[Option<usize>], out: &mut Vec<Found>) {
         let (context_ends, after_ends) = ends.split_at(self.context.len());
         for ((re, run, kind), &end) in self.context.iter().zip(context_ends) {
             let Some(end) = end else { continue };

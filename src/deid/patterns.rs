@@ -280,7 +280,24 @@ impl Patterns {
         // last match ends; only those search again, and only that far
         let mut ends = Vec::with_capacity(self.rules.len());
         self.ends.find(text, &mut ends);
-        for (rule, end) in self.rules.iter().zip(ends) {
+        self.find_within(text, &ends, out);
+    }
+
+    /// How many rules there are (what `regexes` yields).
+    pub fn rule_count(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// The rules' regexes, in order, for a `RuleEnds` that also holds
+    /// other rules (`Scrubber`'s one pass over a note).
+    pub fn regexes(&self) -> impl Iterator<Item = &str> {
+        self.rules.iter().map(|r| r.pattern.as_str())
+    }
+
+    /// `find`, where a `RuleEnds` of `regexes` has said where each rule's
+    /// last match ends in `text` (`ends`, one a rule).
+    pub fn find_within(&self, text: &str, ends: &[Option<usize>], out: &mut Vec<Found>) {
+        for (rule, &end) in self.rules.iter().zip(ends) {
             let Some(end) = end else { continue };
             rule.each(text, end, |start, end| {
                 out.push(Found {
