@@ -32,6 +32,9 @@ const ROMAN_MONTH: &str = r"(?:I|II|III|IV|V|VI|VII|VIII|IX|X|XI|XII)";
 /// A month where a word before it makes it a date ("in March", "mid-July";
 /// "May" is left out: it is a name and a verb as often).
 const MONTH_ALONE: &str = "January|February|March|April|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec";
+/// A month's abbreviation with its period ("since Oct."): the period is
+/// the date's, tried before `MONTH_ALONE`'s word without it.
+const MONTH_ABBREVIATED: &str = r"(?:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\.";
 
 /// Weekdays, as notes abbreviate them.
 const WEEKDAY: &str = r"Mon(?:day)?|Tue(?:s|sday)?|Wed(?:nesday)?|Thu(?:rs?|rsday)?|Fri(?:day)?|Sat(?:urday)?|Sun(?:day)?";
@@ -87,8 +90,11 @@ pub fn specs() -> Vec<Spec> {
         // 12.25.51: US order with a two-digit year where the day cannot be
         // a month; 18.11. (a European day and month, the year left out)
         Spec::new(PhiKind::Date, r"\b(?:0?[1-9]|1[0-2])\.(?:1[3-9]|2\d|3[01])\.\d{2}\b", 0),
-        Spec::new(PhiKind::Date, r"(?m)\b((?:0?[1-9]|[12]\d|3[01])\.(?:0[1-9]|1[0-2])\.)(?:[ \t]|$)", 1),
+        Spec::new(PhiKind::Date, r"(?m)\b((?:0?[1-9]|[12]\d|3[01])\.(?:0[1-9]|1[0-2])\.)(?:[ \t.,;)]|$)", 1),
         Spec::new(PhiKind::Date, r"\b(?:0?[1-9]|1[0-2])/(?:19|20)\d{2}\b", 0),
+        // 2019-03: a year and its month, as a history dates a diagnosis
+        // (never a range of years, "2019-2021", nor a whole date)
+        Spec::new(PhiKind::Date, r"\b((?:19|20)\d{2}-(?:0[1-9]|1[0-2]))(?:[^\d\-/]|$)", 1),
         Spec::new(PhiKind::Date, r"\b(?:19|20)\d{2}/(?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01])\b", 0),
         // a month and day without a year (12/1) only after a word that
         // dates it: alone it reads as a fraction, a score or a dose
@@ -116,11 +122,13 @@ pub fn specs() -> Vec<Spec> {
         Spec::new(PhiKind::Date, format!(r"\b{MONTH}\s+(?:the\s+)?{ORDINAL_WORD}(?:,?\s+{YEAR_WORDS})?\b"), 0),
         Spec::new(PhiKind::Date, format!(r"\b{ORDINAL_WORD}\s+of\s+{MONTH}\b(?:,?\s+{YEAR_WORDS}\b)?"), 0),
         Spec::new(PhiKind::Date, format!(r"(?m)\bthe\s+({LATER_ORDINAL_WORD})(?:[ \t]*(?:[,.;:)]|$)|\s+(?:at|when)\b)"), 1),
-        Spec::new(PhiKind::Date, r"(?i)\b(?:Christmas(?:\s+(?:Day|Eve))?|Thanksgiving|New\s+Year['’]s(?:\s+(?:Day|Eve))?|Easter(?:\s+Sunday)?|Memorial\s+Day|Labor\s+Day|Independence\s+Day|Halloween|Valentine['’]s\s+Day|Good\s+Friday|Boxing\s+Day|Canada\s+Day|Anzac\s+Day|Australia\s+Day|Bastille\s+Day|Diwali|Deepavali|Holi|Pongal|Onam|Eid(?:\s+al-(?:Fitr|Adha))?|Ramadan|Hanukk?ah|Passover|Rosh\s+Hashanah|Yom\s+Kippur|Lunar\s+New\s+Year|Chinese\s+New\s+Year)\b", 0),
+        Spec::new(PhiKind::Date, r"(?i)\b(?:Christmas(?:\s+(?:Day|Eve))?|Thanksgiving|New\s+Year['’]s(?:\s+(?:Day|Eve))?|Easter(?:\s+Sunday)?|Memorial\s+Day|Labor\s+Day|Independence\s+Day|Halloween|Valentine['’]s\s+Day|Good\s+Friday|Boxing\s+Day|Canada\s+Day|Anzac\s+Day|Australia\s+Day|Bastille\s+Day|Diwali|Divali|Deepavali|Holi|Pongal|Onam|Eid(?:[\s-]+(?:al|ul|el)[\s-]+(?:Fitr|Adha|Azha))?|Hmong\s+New\s+Year|Ramadan|Hanukk?ah|Passover|Rosh\s+Hashanah|Yom\s+Kippur|Lunar\s+New\s+Year|Chinese\s+New\s+Year)\b", 0),
         // Mar '24, March 2024: a month is a date element Safe Harbor removes
         Spec::new(PhiKind::Date, format!(r"\b{MONTH}\.?,?\s+(?:['’]\d{{2}}|(?:19|20)\d{{2}})\b"), 0),
         // "March 4, 2024", "Mar. 19, '24", and as a scan spaces it, "March  4 , 2024"
         Spec::new(PhiKind::Date, format!(r"\b{MONTH}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?(?:(?:\s*,\s*|\s+)(?:\d{{4}}|['’]\d{{2}}))?\b"), 0),
+        // as dictation typed in capitals writes it: "NOVEMBER 8TH, 2026"
+        Spec::new(PhiKind::Date, r"\b(?:JANUARY|FEBRUARY|MARCH|APRIL|MAY|JUNE|JULY|AUGUST|SEPTEMBER|OCTOBER|NOVEMBER|DECEMBER)\s+(?:0?[1-9]|[12]\d|3[01])(?:ST|ND|RD|TH)?(?:,?\s+(?:19|20)\d{2})?\b", 0),
         Spec::new(PhiKind::Date, format!(r"\b\d{{1,2}}(?:st|nd|rd|th|\.)?\s+(?:of\s+)?{MONTH}(?:\.|\b)(?:,?\s+\d{{4}}\b)?"), 0),
         // 11-Nov: a day and a month as order systems print them, no year
         Spec::new(PhiKind::Date, format!(r"\b(?:0?[1-9]|[12]\d|3[01])-{MONTH}\b"), 0),
@@ -144,7 +152,7 @@ pub fn specs() -> Vec<Spec> {
         // Dutch, Spanish, Portuguese and Italian: Mitte Oktober, fin mars
         Spec::new(PhiKind::Date, format!(r"(?i)\b(?:seit|im|sinds|depuis|desde|dal)\s+({EU})\b|\b((?:Mitte|Anfang|Ende|début|fin|mi-|eind|begin|medio|finales\s+de|principios\s+de|meados\s+de|fine|inizio|metà)\s*{EU})\b"), usize::MAX),
         // a month alone is a date element: "in March", "since Jan", "mid-July"
-        Spec::new(PhiKind::Date, format!(r"\b(?:in|since|during|until|till|before|after|from|by|around|end\s+of|beginning\s+of|start\s+of|last|next|this|of)[\s-]+({MONTH_ALONE})\b|\b((?i:early|mid|late)[\s-]+(?:{MONTH_ALONE}))\b"), usize::MAX),
+        Spec::new(PhiKind::Date, format!(r"\b(?:in|since|during|until|till|before|after|from|by|around|end\s+of|beginning\s+of|start\s+of|last|next|this|of)[\s-]+({MONTH_ABBREVIATED}|(?:{MONTH_ALONE})\b)|\b((?i:early|mid|late)[\s-]+(?:{MONTH_ABBREVIATED}|(?:{MONTH_ALONE})\b))"), usize::MAX),
     ]
 }
 
@@ -161,6 +169,37 @@ mod tests {
             .filter(|f| f.kind == PhiKind::Date)
             .map(|f| text[f.start..f.end].to_string())
             .collect()
+    }
+
+    #[test]
+    fn the_shapes_of_the_ninth_development_set() {
+        for (text, want) in [
+            ("on the wait list since Oct.).", vec!["Oct."]),
+            ("in Sept. she moved", vec!["Sept."]),
+            ("since October, and", vec!["October"]),
+            ("ON NOVEMBER 8TH AND THE", vec!["NOVEMBER 8TH"]),
+            ("SEEN DECEMBER 3, 2026 IN", vec!["DECEMBER 3, 2026"]),
+            ("staples removed 30.11..", vec!["30.11."]),
+            ("Ferinject given 25.11., Hb", vec!["25.11."]),
+            ("HTN dx 2019-03, T2DM", vec!["2019-03"]),
+            ("fasting for Eid ul Fitr and", vec!["Eid ul Fitr"]),
+            ("home for Divali", vec!["Divali"]),
+            ("after Hmong New Year the", vec!["Hmong New Year"]),
+        ] {
+            assert_eq!(dates(text), want, "{text}");
+        }
+        // near misses: a range of years, a version, a dose in capitals, a
+        // decimal with a full stop, a month's name that is a word
+        for text in [
+            "smoked 2019-2021",
+            "MAY TAKE 2 TABLETS",
+            "Hb 12.5.",
+            "pH 7.35.",
+            "she may 3 times",
+            "MARCH 35 KG",
+        ] {
+            assert!(dates(text).is_empty(), "{text}: {:?}", dates(text));
+        }
     }
 
     #[test]

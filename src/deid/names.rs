@@ -949,7 +949,8 @@ impl Names {
         }
         // as the title-case lists write each word: "HOSPITAL" is "Hospital"
         let mut titled = String::new();
-        let (mut head, mut distinctive) = (false, false);
+        let (mut head, mut distinctive, mut may_be_name, mut last_head) =
+            (false, false, false, false);
         for (_, w) in &words[i..=last] {
             titled.clear();
             let mut chars = w.chars();
@@ -957,12 +958,14 @@ impl Names {
             titled.extend(chars.flat_map(char::to_lowercase));
             let org = self.org_words.get(titled.as_str()).copied().unwrap_or(0);
             head |= org & HEAD != 0;
+            last_head = INSTITUTIONS.contains(&titled.as_str());
             if distinctive || org & GENERIC_WORD != 0 {
                 continue;
             }
             // a header in capitals is made of words too ("SPIRITUAL CARE
             // NOTE"): the name must be a listed name or town
             let flags = self.flags_of(w);
+            may_be_name |= flags & NO_NAME == 0;
             titled.make_ascii_lowercase();
             let town = if titled.is_ascii() {
                 self.towns.contains_key(titled.as_str())
@@ -971,8 +974,18 @@ impl Names {
             };
             distinctive = flags & NO_NAME == 0 && (flags & (ANY_FIRST | ANY_SURNAME) != 0 || town);
         }
-        if head && distinctive {
-            let (end_at, end_w) = words[last];
+        // or a letterhead in capitals: the name alone at a line's start,
+        // its head word last, then the line's end or a separator
+        // ("ALLEGHENY HEIGHTS HOSPITAL - Care Management Dept.", "LEEWARD
+        // KIDNEY CENTER – HEMODIALYSIS TREATMENT RECORD"), where a word
+        // that may be a name and is no generic one is enough
+        let (end_at, end_w) = words[last];
+        let rest = &text[end_at + end_w.len()..];
+        let letterhead = last_head
+            && may_be_name
+            && is_line_start(text, words[i].0)
+            && (ends_letterhead(rest) || rest.starts_with(" - "));
+        if head && distinctive || letterhead {
             out.push(Found {
                 start: words[i].0,
                 end: end_at + end_w.len(),
@@ -1122,6 +1135,26 @@ fn ends_letterhead(rest: &str) -> bool {
             .iter()
             .any(|p| line.starts_with(p))
 }
+
+/// The head words that end a letterhead's name in capitals: the places
+/// themselves, not the services a section of a form is titled by ("HOME
+/// HEALTH START OF CARE", "PATIENT TRANSPORT").
+const INSTITUTIONS: &[&str] = &[
+    "Hospital",
+    "Hospitals",
+    "Clinic",
+    "Centre",
+    "Center",
+    "Hospice",
+    "Polyclinic",
+    "Practice",
+    "Surgery",
+    "Pharmacy",
+    "School",
+    "Church",
+    "Temple",
+    "Mosque",
+];
 
 /// The verbs a plan begins a line with before a service ("Continue
 /// Physical Therapy", "Refer Cardiology Clinic"): never a name's first word.
@@ -1965,6 +1998,35 @@ mod tests {
             "ASA DAILY, TIA WORKUP, ANA POSITIVE",
             "HOME HEALTH SKILLED NURSING VISIT",
             "Vitamin D 1000 units; Hepatitis B vaccine",
+        ] {
+            assert!(names(text).is_empty(), "{text}: {:?}", names(text));
+        }
+    }
+
+    #[test]
+    fn a_letterhead_in_capitals_ends_in_its_institution() {
+        for (text, want) in [
+            (
+                "ALLEGHENY HEIGHTS HOSPITAL - Care Management Dept., 6th fl",
+                "ALLEGHENY HEIGHTS HOSPITAL",
+            ),
+            (
+                "Fax\nLEEWARD KIDNEY CENTER – HEMODIALYSIS RECORD",
+                "LEEWARD KIDNEY CENTER",
+            ),
+            ("BAYOU COUNTRY HOSPICE\nVisit note", "BAYOU COUNTRY HOSPICE"),
+        ] {
+            assert_eq!(names(text), [want], "{text}");
+        }
+        for text in [
+            // a section's title, no institution last
+            "HOME HEALTH START OF CARE - OASIS",
+            "NON-EMERGENCY PATIENT TRANSPORT\n",
+            // generic words alone, and a clinic named by its service
+            "COMMUNITY HEALTH CENTER - intake",
+            "CARDIOLOGY CLINIC - FOLLOW UP",
+            // not alone on its line
+            "TRANSFERRED FROM BAYOU COUNTRY HOSPICE TODAY",
         ] {
             assert!(names(text).is_empty(), "{text}: {:?}", names(text));
         }

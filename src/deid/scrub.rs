@@ -154,6 +154,15 @@ impl Scrubber {
         let (patterns, names) = ends.split_at(self.patterns.rule_count());
         self.patterns.find_within(text, patterns, &mut found);
         Names::builtin().find_within(text, names, &mut found);
+        // the names the rules found, each looked for again below (not the
+        // detector's: its guesses found again would only repeat its false
+        // alarms, "Triage", "Eliquis"; nor the patient's, which are
+        // looked for everywhere already)
+        let mut names: Vec<Found> = found
+            .iter()
+            .filter(|f| f.kind == PhiKind::Name)
+            .copied()
+            .collect();
         if let Some(d) = &self.detector {
             d.find(text, &mut found);
         }
@@ -175,7 +184,8 @@ impl Scrubber {
             find_numbers(text, numbers, &mut found);
         }
         let streets = self.streets.get(patient_key).map_or(&[][..], Vec::as_slice);
-        for (start, word) in words(text) {
+        let capitalised = words(text);
+        for &(start, word) in &capitalised {
             for (rest, kind) in self.words.get(word).into_iter().flatten() {
                 if let Some(end) = phrase_end(text, start + word.len(), rest) {
                     found.push(Found {
@@ -206,6 +216,9 @@ impl Scrubber {
         let mut found = merge(found);
         let before = found.len();
         after_spans(text, &mut found);
+        names.extend(found[before..].iter().filter(|f| f.kind == PhiKind::Name));
+        let again = names_again(text, &capitalised, &names, &found[..before]);
+        found.extend(again);
         if found.len() > before {
             found = merge(found);
         }
@@ -255,6 +268,87 @@ fn street_name(address: &str) -> Option<(String, Vec<String>)> {
         first.to_string(),
         rest.iter().map(|w| w.to_string()).collect(),
     ))
+}
+
+/// A name found once is a name wherever the note writes it again: a
+/// nickname after the patient's name and then alone ("Dorothy
+/// HARTLEY-MOSS (\"Dot\")" … "Dot in chair, chatty"), the nurse who signs
+/// a row of a table and then every row. Each of `names` whose words
+/// all begin with a capital is looked for, as it is written, at each of
+/// the note's capitalised `words`. Returns where it is found outside the
+/// spans of `merged` (sorted, apart), which hold it where it was found.
+fn names_again(
+    text: &str,
+    words: &[(usize, &str)],
+    names: &[Found],
+    merged: &[Found],
+) -> Vec<Found> {
+    // each name by its first two bytes: a capitalised word that begins
+    // otherwise (nearly every one) is compared with no name's rest
+    let two = |s: &str| {
+        s.as_bytes()
+            .get(..2)
+            .map(|b| u16::from_le_bytes([b[0], b[1]]))
+    };
+    let names: Vec<(u16, &str)> = names
+        .iter()
+        .filter_map(|f| {
+            let name = &text[f.start..f.end];
+            Some((two(name)?, name))
+        })
+        .collect();
+    let mut again = Vec::new();
+    for &(start, word) in words {
+        let Some(begins) = two(word) else { continue };
+        for &(_, name) in names.iter().filter(|(b, _)| *b == begins) {
+            let capitalised = || {
+                name.split([' ', '\t'])
+                    .filter(|w| !w.is_empty())
+                    .all(|w| w.chars().next().is_some_and(char::is_uppercase))
+            };
+            let Some(end) = written_again(text, start, name).filter(|_| capitalised()) else {
+                continue;
+            };
+            // the last span that begins at or before the name
+            let before = merged.partition_point(|f| f.start <= start);
+            if before == 0 || merged[before - 1].end < end {
+                again.push(Found {
+                    start,
+                    end,
+                    kind: PhiKind::Name,
+                });
+            }
+        }
+    }
+    again
+}
+
+/// Where `name` ends if the text at `at` writes it again: its words in
+/// order, spaces or tabs between them (as many as may be), and no letter
+/// after the last ("Dot" is not "Dotted").
+fn written_again(text: &str, at: usize, name: &str) -> Option<usize> {
+    let mut at = at;
+    for (k, word) in name
+        .split([' ', '\t'])
+        .filter(|w| !w.is_empty())
+        .enumerate()
+    {
+        if k > 0 {
+            let after = text[at..].trim_start_matches([' ', '\t']);
+            if after.len() == text.len() - at {
+                return None;
+            }
+            at = text.len() - after.len();
+        }
+        if !text[at..].starts_with(word) {
+            return None;
+        }
+        at += word.len();
+    }
+    match text[at..].chars().next() {
+        Some(c) if c.is_alphabetic() => None,
+        _ => Some(at),
+    }
 }
 
 /// Whether the word at `at` is inside a sentence: the text before it on
@@ -686,6 +780,54 @@ mod tests {
             found += one.len();
         }
         assert!(found > 900, "{found}");
+    }
+
+    #[test]
+    fn a_name_the_rules_found_once_is_found_wherever_the_note_writes_it() {
+        let s = Scrubber::new();
+        let text = "Name: Dorothy HARTLEY-MOSS (\"Dot\")   DOB 02/08/1929\n\
+                    10:40 Dot in chair, chatty. Dotted line; dot phrase. Typed by: Litia Naivalu RN\n\
+                    | dressing done | Litia Naivalu\n| reviewed | Litia  Naivalu's\nLitia Naivalua";
+        let names: Vec<&str> = s
+            .find("x", text)
+            .iter()
+            .filter(|f| f.kind == PhiKind::Name)
+            .map(|f| &text[f.start..f.end])
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "Dorothy HARTLEY-MOSS",
+                "Dot",
+                "Dot",
+                "Litia Naivalu",
+                "Litia Naivalu",
+                "Litia  Naivalu"
+            ]
+        );
+        // a found name's words are written as found: "DOT" and "dot" are
+        // not "Dot", "Dotted" and "Naivalua" are other words
+        let dot = text.find("Dot\"").unwrap();
+        let found = [Found {
+            start: dot,
+            end: dot + 3,
+            kind: PhiKind::Name,
+        }];
+        // found again where the merged spans do not hold it already
+        let again = names_again(text, &words(text), &found, &[]);
+        assert_eq!(again.len(), 2);
+        assert!(again.iter().all(|f| &text[f.start..f.end] == "Dot"));
+        let again = names_again(text, &words(text), &found, &found);
+        assert_eq!(again.len(), 1);
+        assert!(again[0].start > dot);
+        // a name not all in capitals' words (its particles) is left alone
+        let text = "Tom van Dijk rang. Later van Dijk called.";
+        let found = [Found {
+            start: 0,
+            end: 12,
+            kind: PhiKind::Name,
+        }];
+        assert!(names_again(text, &words(text), &found, &[]).is_empty());
     }
 
     #[test]

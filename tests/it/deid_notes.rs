@@ -253,7 +253,7 @@ fn every_corpus_note_loads_without_markup_left() {
     }
 }
 
-/// The development sets (`tests/data/deid-dev/` to `deid-dev8/`): the
+/// The development sets (`tests/data/deid-dev/` to `deid-dev9/`): the
 /// notes rules are checked on while they are written. `CARELAB_DEID_DEV_MISSES=1` also
 /// prints every PHI string left and every detection that is no PHI.
 ///
@@ -428,13 +428,13 @@ mod dev {
     /// Australia's postcodes, offices' and shops' units before a street
     /// forms' labels for their person ("Worker:", "Veteran:"), "Sr"
     /// (Sister, señor) as a title and a grandparent in the family's words
-    /// ("kokum", "tūtū") (name 0.810, address 0.767, ZIP 1.00, age 0.833),
-    /// rounded down. Its precision is
+    /// ("kokum", "tūtū") (name 0.810, address 0.767, ZIP 1.00, age 0.833);
+    /// then the ninth set's rules (name 0.825, date 0.974), rounded down. Its precision is
     /// below the goal (0.839): its floor is its own
     /// (`DEV8_PRECISION_FLOOR`).
     const DEV8_RECALL_FLOORS: [(&str, f64); 10] = [
-        ("name", 0.81),
-        ("date", 0.96),
+        ("name", 0.82),
+        ("date", 0.97),
         ("mrn", 0.90),
         ("phone", 0.98),
         ("email", 1.00),
@@ -444,6 +444,32 @@ mod dev {
         ("zip", 1.00),
         ("age", 0.83),
     ];
+    /// The same on the ninth set (24 notes, 1,158 PHI strings, written on
+    /// 2026-12-06 after the eighth set's rules: the UK, Ireland, Nigeria,
+    /// Ghana, the Philippines, Pakistan, Trinidad, Tonga, the UAE, Austria
+    /// and the US; GP letters, district-nurse logs, a TB DOTS card, an
+    /// outreach table, dictation in capitals, an EMS run sheet, a hospice
+    /// text thread, an IHS clinic note). Scored before any rule was
+    /// written on it: all 0.877 (precision 0.840), name 0.808, date 0.932;
+    /// then a name the rules found once is found wherever the note
+    /// writes it again, a letterhead in capitals that ends in its
+    /// institution, and dates as "NOVEMBER 8TH", "since Oct.", "30.11.",
+    /// "2019-03", "Eid ul Fitr" (all 0.898, name 0.844, date 0.964),
+    /// rounded down. Its precision (0.840) is below the goal, as the
+    /// eighth set's.
+    const DEV9_RECALL_FLOORS: [(&str, f64); 10] = [
+        ("name", 0.84),
+        ("date", 0.96),
+        ("mrn", 0.92),
+        ("phone", 0.97),
+        ("email", 1.00),
+        ("ssn", 1.00),
+        ("address", 0.79),
+        ("city", 0.86),
+        ("zip", 1.00),
+        ("age", 0.91),
+    ];
+    const DEV9_PRECISION_FLOOR: f64 = 0.83;
     const DEV_PRECISION_FLOOR: f64 = GOAL_PRECISION;
     /// The eighth set's precision, measured (0.839) and rounded down:
     /// below the goal, said so here rather than hidden by a floor of 0.
@@ -487,6 +513,11 @@ mod dev {
     #[test]
     fn eighth_set_recall_and_precision_per_kind() {
         check_dev_set("deid-dev8", 24, &DEV8_RECALL_FLOORS, DEV8_PRECISION_FLOOR);
+    }
+
+    #[test]
+    fn ninth_set_recall_and_precision_per_kind() {
+        check_dev_set("deid-dev9", 24, &DEV9_RECALL_FLOORS, DEV9_PRECISION_FLOOR);
     }
 
     /// Every development note with its letters, digits, spaces and dashes
@@ -557,6 +588,7 @@ mod dev {
             "deid-dev6",
             "deid-dev7",
             "deid-dev8",
+            "deid-dev9",
         ] {
             let notes = load_notes(&dev_dir(set));
             let both = scrubber_for(&notes, Some(&detector));
