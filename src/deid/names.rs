@@ -925,7 +925,9 @@ impl Names {
     /// ("MAYO CLINIC", "HOLLINS CORNER DRUG", "WABASHA COUNTY AMBULANCE"):
     /// words in capitals a space apart, one of them a head word and one a
     /// name or a town of the lists ("CARDIOLOGY CLINIC" and "SPIRITUAL
-    /// CARE NOTE" are none). Returns the index of the word after the run.
+    /// CARE NOTE" are none), or a letterhead's that ends in its
+    /// institution (`INSTITUTIONS`). Returns the index of the word after
+    /// the run.
     fn upper_case_organisation(
         &self,
         text: &str,
