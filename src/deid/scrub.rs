@@ -422,12 +422,12 @@ fn find_numbers(text: &str, numbers: &[(PhiKind, String)], out: &mut Vec<Found>)
 /// ("18 Birch Hollow Rd, Keene", or on the next line of an address), a
 /// person's age ("Henrietta (90)", "Opal (ninety-one, ...", "Kees, 93,
 /// still lives ...", "Mrs Ibarra is 91 and ...", "Gwen (\"Gwennie\"), 97,"),
-/// the age a date of birth makes ("DOB 12/03/1931 (95)") and the name they go by
-/// ("Clarence McIlwraith (\"Clarrie\")", "Teresa (also \"Flora\")"). Appends
-/// to `found` (merged, in order).
+/// the age a date of birth makes ("DOB 12/03/1931 (95)"), the name they go by
+/// ("Clarence McIlwraith (\"Clarrie\")", "Teresa (also \"Flora\")") and a
+/// phone's extension. Appends to `found` (merged, in order).
 fn after_spans(text: &str, found: &mut Vec<Found>) {
-    static RULES: OnceLock<Option<(Regex, Regex, Regex)>> = OnceLock::new();
-    let Some((town, age, nickname)) = RULES
+    static RULES: OnceLock<Option<(Regex, Regex, Regex, Regex)>> = OnceLock::new();
+    let Some((town, age, nickname, extension)) = RULES
         .get_or_init(|| {
             let town = compile(
                 r"^(?:,[ \t]*|[ \t]*\r?\n[ \t]*)(\p{Lu}\p{Ll}+(?:[ -]\p{Lu}\p{Ll}+){0,2})(?:,?[ \t]+(?:[A-Z]{2,3}(?-u:\b)|\d{4,5}|[A-Z]{1,2}\d)|,[ \t]*\p{Lu}|,?[ \t]*(?:\r?\n|$|[.;)]))",
@@ -438,7 +438,8 @@ fn after_spans(text: &str, found: &mut Vec<Found>) {
             let nickname = compile(
                 r#"^[ \t]?\((?:(?i:also|aka|a\.k\.a\.|called|known as|goes by)[ \t]+)?["“'‘](\p{Lu}[\p{L}'’.-]{1,20}(?:[ \t]\p{Lu}[\p{L}'’.-]{1,20})?)["”'’]"#,
             )?;
-            Some((town, age, nickname))
+            let extension = compile(r"^,?[ \t]*(?i:x|ext\.?|extn\.?|extension)[ \t]*\d{1,5}\b")?;
+            Some((town, age, nickname, extension))
         })
         .as_ref()
     else {
@@ -446,6 +447,18 @@ fn after_spans(text: &str, found: &mut Vec<Found>) {
     };
     let mut added = Vec::new();
     for f in found.iter() {
+        // a phone's extension, whatever the number's country ("+92 42
+        // 3555 0187 ext. 12", "04 555 0190 ext. 231"): the phone with it
+        if f.kind == PhiKind::Phone {
+            if let Some(m) = extension.find(&text[f.end..]) {
+                added.push(Found {
+                    start: f.start,
+                    end: f.end + m.end(),
+                    kind: PhiKind::Phone,
+                });
+            }
+            continue;
+        }
         // what may follow at all, by its first two bytes: most names and
         // addresses are followed by neither an age nor a town
         let next = text.as_bytes().get(f.end..).unwrap_or_default();
@@ -780,6 +793,35 @@ mod tests {
             found += one.len();
         }
         assert!(found > 900, "{found}");
+    }
+
+    #[test]
+    fn a_phones_extension_goes_with_it_whatever_its_country() {
+        let s = Scrubber::new();
+        for (text, want) in [
+            (
+                "in error please call +92 42 3555 0187 ext. 12 and destroy",
+                "+92 42 3555 0187 ext. 12",
+            ),
+            (
+                "contact Omar, 04 555 0190 ext. 231)",
+                "04 555 0190 ext. 231",
+            ),
+            (
+                "office (096) 555 0188, extn 214.",
+                "(096) 555 0188, extn 214",
+            ),
+            // no extension: the phone alone
+            ("call 518-555-0147 extra doses", "518-555-0147"),
+        ] {
+            let phones: Vec<&str> = s
+                .find("x", text)
+                .iter()
+                .filter(|f| f.kind == PhiKind::Phone)
+                .map(|f| &text[f.start..f.end])
+                .collect();
+            assert_eq!(phones, [want], "{text}");
+        }
     }
 
     #[test]

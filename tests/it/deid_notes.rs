@@ -454,14 +454,15 @@ mod dev {
     /// then a name the rules found once is found wherever the note
     /// writes it again, a letterhead in capitals that ends in its
     /// institution, and dates as "NOVEMBER 8TH", "since Oct.", "30.11.",
-    /// "2019-03", "Eid ul Fitr" (all 0.898, name 0.844, date 0.964),
-    /// rounded down. Its precision (0.840) is below the goal, as the
+    /// "2019-03", "Eid ul Fitr", and a phone's extension whatever its
+    /// country (all 0.900, name 0.844, date 0.964, phone 1.00), rounded
+    /// down. Its precision (0.840) is below the goal, as the
     /// eighth set's.
     const DEV9_RECALL_FLOORS: [(&str, f64); 10] = [
         ("name", 0.84),
         ("date", 0.96),
         ("mrn", 0.92),
-        ("phone", 0.97),
+        ("phone", 1.00),
         ("email", 1.00),
         ("ssn", 1.00),
         ("address", 0.79),
