@@ -187,7 +187,9 @@ impl Scrubber {
         let capitalised = words(text);
         for &(start, word) in &capitalised {
             for (rest, kind) in self.words.get(word).into_iter().flatten() {
-                if let Some(end) = phrase_end(text, start + word.len(), rest) {
+                if let Some(end) =
+                    phrase_end(text, start + word.len(), rest.iter().map(String::as_str))
+                {
                     found.push(Found {
                         start,
                         end,
@@ -201,7 +203,9 @@ impl Scrubber {
                 if first != word || !mid_sentence(text, start) {
                     continue;
                 }
-                if let Some(end) = phrase_end(text, start + word.len(), rest) {
+                if let Some(end) =
+                    phrase_end(text, start + word.len(), rest.iter().map(String::as_str))
+                {
                     found.push(Found {
                         start,
                         end,
@@ -327,28 +331,12 @@ fn names_again(
 /// order, spaces or tabs between them (as many as may be), and no letter
 /// after the last ("Dot" is not "Dotted").
 fn written_again(text: &str, at: usize, name: &str) -> Option<usize> {
-    let mut at = at;
-    for (k, word) in name
-        .split([' ', '\t'])
-        .filter(|w| !w.is_empty())
-        .enumerate()
-    {
-        if k > 0 {
-            let after = text[at..].trim_start_matches([' ', '\t']);
-            if after.len() == text.len() - at {
-                return None;
-            }
-            at = text.len() - after.len();
-        }
-        if !text[at..].starts_with(word) {
-            return None;
-        }
-        at += word.len();
+    let mut words = name.split([' ', '\t']).filter(|w| !w.is_empty());
+    let first = words.next()?;
+    if !text[at..].starts_with(first) {
+        return None;
     }
-    match text[at..].chars().next() {
-        Some(c) if c.is_alphabetic() => None,
-        _ => Some(at),
-    }
+    phrase_end(text, at + first.len(), words)
 }
 
 /// Whether the word at `at` is inside a sentence: the text before it on
@@ -588,10 +576,14 @@ pub fn find_word_bounded(hay: &str, needles: &[(PhiKind, String)], out: &mut Vec
 /// Where a phrase ends whose first word ends at `at`: each of `rest`
 /// follows after spaces or tabs, and the last ends a word ("New Yorker"
 /// is no "New York"). `None` where the text goes on otherwise.
-fn phrase_end(text: &str, mut at: usize, rest: &[String]) -> Option<usize> {
+fn phrase_end<'a>(
+    text: &str,
+    mut at: usize,
+    rest: impl IntoIterator<Item = &'a str>,
+) -> Option<usize> {
     for word in rest {
         let after = text[at..].trim_start_matches([' ', '\t']);
-        if after.len() == text.len() - at || !after.starts_with(word.as_str()) {
+        if after.len() == text.len() - at || !after.starts_with(word) {
             return None;
         }
         at = text.len() - after.len() + word.len();
