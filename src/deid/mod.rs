@@ -13,7 +13,7 @@ pub mod names;
 pub mod patterns;
 pub mod pseudonym;
 pub mod roles;
-mod rule_ends;
+mod rule_windows;
 pub mod rules;
 pub mod scan;
 pub mod scrub;

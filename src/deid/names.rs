@@ -29,7 +29,7 @@ use regex::Regex;
 use regex_automata::meta;
 
 use super::patterns::{compile, Found, TITLES};
-use super::rule_ends::{rule_regex, until, RuleEnds};
+use super::rule_windows::{rule_regex, within, RuleWindows, Window};
 use crate::clinical::PhiKind;
 use crate::hashing::WordMap;
 
@@ -239,10 +239,10 @@ pub struct Names {
     flags: WordMap<Cow<'static, str>, u8>,
     context: Vec<(meta::Regex, Run, PhiKind)>,
     /// Every context rule at once: most notes match few or none, and the
-    /// others only up to the last match of each.
-    context_ends: RuleEnds,
+    /// others only in the window of each one's matches.
+    context_windows: RuleWindows,
     /// The context rules' regexes and then the `after_name` rules' first
-    /// regexes, as `context_ends` holds them.
+    /// regexes, as `context_windows` holds them.
     regexes: Vec<String>,
     /// What says a name stands right before it: a credential ("Feld,
     /// MD"), a relation or a role beside it ("Bud (son)", "Dawn, her
@@ -405,7 +405,7 @@ impl Names {
             .collect();
         Names {
             flags,
-            context_ends: RuleEnds::new(regexes.iter().map(String::as_str)),
+            context_windows: RuleWindows::new(regexes.iter().map(String::as_str)),
             regexes,
             context: context
                 .into_iter()
@@ -463,32 +463,36 @@ impl Names {
 
     /// Every name this module finds in `text`, unmerged.
     pub fn find(&self, text: &str, out: &mut Vec<Found>) {
-        let mut ends = Vec::with_capacity(self.regexes.len());
-        self.context_ends.find(text, &mut ends);
-        self.find_within(text, &ends, out);
+        let mut windows = Vec::with_capacity(self.regexes.len());
+        self.context_windows.find(text, &mut windows);
+        self.find_within(text, &windows, out);
     }
 
     /// The regexes of the rules that read a name beside its context, in
-    /// order, for a `RuleEnds` that also holds other rules (`Scrubber`'s
+    /// order, for a `RuleWindows` that also holds other rules (`Scrubber`'s
     /// one pass over a note).
     pub fn regexes(&self) -> impl Iterator<Item = &str> {
         self.regexes.iter().map(String::as_str)
     }
 
-    /// `find`, where a `RuleEnds` of `regexes` has said where each rule's
-    /// last match ends in `text` (`ends`, one a regex).
-    pub fn find_within(&self, text: &str, ends: &[Option<usize>], out: &mut Vec<Found>) {
-        let (context_ends, after_ends) = ends.split_at(self.context.len());
-        for ((re, run, kind), &end) in self.context.iter().zip(context_ends) {
-            let Some(end) = end else { continue };
-            for caps in re.captures_iter(until(text, end)) {
+    /// `find`, where a `RuleWindows` of `regexes` has said the window of
+    /// `text` each rule's matches lie in (`windows`, one a regex).
+    pub fn find_within(&self, text: &str, windows: &[Option<Window>], out: &mut Vec<Found>) {
+        let (context, after) = windows.split_at(self.context.len());
+        for ((re, run, kind), &window) in self.context.iter().zip(context) {
+            let Some(window) = window else { continue };
+            for caps in re.captures_iter(within(text, window)) {
                 if let Some(m) = caps.get_group(1) {
                     self.push_run(text, m.start, m.end, *run, *kind, out);
                 }
             }
         }
-        for ((after, before, run), &end) in self.after_name.iter().zip(after_ends) {
-            let Some(end) = end else { continue };
+        // (from the text's start: these few short rules gain little from
+        // where their window begins)
+        for ((after, before, run), &window) in self.after_name.iter().zip(after) {
+            let Some(Window { to: end, .. }) = window else {
+                continue;
+            };
             for m in after.find_iter(&text[..end]) {
                 // at most three words and an initial back
                 let mut from = m.start().saturating_sub(64);
@@ -1904,7 +1908,7 @@ mod tests {
     fn every_rule_compiles() {
         let n = Names::builtin();
         assert_eq!(n.context.len(), 11);
-        assert!(n.context_ends.is_built());
+        assert!(n.context_windows.is_built());
         assert_eq!(n.after_name.len(), 2);
         let count = |bit: u8| n.flags.values().filter(|f| *f & bit != 0).count();
         // the census lists and the world's

@@ -10,7 +10,7 @@ use regex_automata::meta;
 use regex_automata::util::captures::Captures;
 use regex_automata::Span;
 
-use super::rule_ends::{rule_regex, until, RuleEnds};
+use super::rule_windows::{rule_regex, within, RuleWindows, Window};
 
 use crate::clinical::PhiKind;
 
@@ -85,13 +85,13 @@ impl Rule {
     }
 
     /// Whether the rule finds an identifier in `text`, every match of its
-    /// regex ending at or before `end`.
-    fn is_match(&self, text: &str, end: usize) -> bool {
+    /// regex inside `window`.
+    fn is_match(&self, text: &str, window: Window) -> bool {
         if self.keep.is_none() {
-            return self.re.is_match(until(text, end));
+            return self.re.is_match(within(text, window));
         }
         let mut any = false;
-        self.each(text, end, |_, _| {
+        self.each(text, window, |_, _| {
             any = true;
             false
         });
@@ -99,14 +99,14 @@ impl Rule {
     }
 
     /// Each identifier the rule finds in `text`, in order, to `f` until it
-    /// returns false; every match of its regex ends at or before `end`
-    /// (see `rule_ends`), so the search goes no further.
-    fn each(&self, text: &str, end: usize, mut f: impl FnMut(usize, usize) -> bool) {
+    /// returns false; every match of its regex lies inside `window` (see
+    /// `rule_windows`), so the search reads no more.
+    fn each(&self, text: &str, window: Window, mut f: impl FnMut(usize, usize) -> bool) {
         let Some(keep) = self.keep else {
             if self.group == 0 {
                 // the whole match: no capture groups to resolve, which
                 // costs the regex engine a second, slower pass
-                for m in self.re.find_iter(until(text, end)) {
+                for m in self.re.find_iter(within(text, window)) {
                     if !f(m.start(), m.end()) {
                         return;
                     }
@@ -114,7 +114,7 @@ impl Rule {
             } else {
                 for m in self
                     .re
-                    .captures_iter(until(text, end))
+                    .captures_iter(within(text, window))
                     .filter_map(|c| self.identifier(&c))
                 {
                     if !f(m.start, m.end) {
@@ -129,10 +129,13 @@ impl Rule {
         // context the rejected match took (a space, a bracket) may begin
         // the next one
         let mut caps = self.re.create_captures();
-        let mut at = 0;
+        let Window {
+            from: mut at,
+            to: end,
+        } = window;
         loop {
             self.re
-                .search_captures(&until(text, end).range(at..end), &mut caps);
+                .search_captures(&within(text, Window { from: at, to: end }), &mut caps);
             let Some(whole) = caps.get_match() else {
                 return;
             };
@@ -170,10 +173,10 @@ impl Rule {
 /// Compiled patterns; build once and share.
 pub struct Patterns {
     rules: Vec<Rule>,
-    /// Every rule at once: one pass says which rules match and where the
-    /// last match of each ends, and for almost every cell of a
-    /// de-identified table that no rule matches at all.
-    ends: RuleEnds,
+    /// Every rule at once: one pass says which rules match and the window
+    /// of the text each one's matches lie in, and for almost every cell
+    /// of a de-identified table that no rule matches at all.
+    windows: RuleWindows,
 }
 
 /// The titles before a person's name, in English notes and in the
@@ -256,19 +259,19 @@ impl Patterns {
                 })
             })
             .collect();
-        let ends = RuleEnds::new(rules.iter().map(|r| r.pattern.as_str()));
-        Patterns { rules, ends }
+        let windows = RuleWindows::new(rules.iter().map(|r| r.pattern.as_str()));
+        Patterns { rules, windows }
     }
 
     /// The kinds that some pattern finds in `text`, each once, in pattern
     /// order. Cheaper than `find`: a search stops at the first match and
     /// builds no spans.
     pub fn kinds(&self, text: &str, out: &mut Vec<PhiKind>) {
-        let mut ends = Vec::new();
-        self.ends.find(text, &mut ends);
-        for (rule, end) in self.rules.iter().zip(ends) {
-            let Some(end) = end else { continue };
-            if !out.contains(&rule.kind) && rule.is_match(text, end) {
+        let mut windows = Vec::new();
+        self.windows.find(text, &mut windows);
+        for (rule, window) in self.rules.iter().zip(windows) {
+            let Some(window) = window else { continue };
+            if !out.contains(&rule.kind) && rule.is_match(text, window) {
                 out.push(rule.kind);
             }
         }
@@ -276,11 +279,11 @@ impl Patterns {
 
     /// Every pattern finding in `text`, unsorted, possibly overlapping.
     pub fn find(&self, text: &str, out: &mut Vec<Found>) {
-        // one pass says which rules match at all and where each one's
-        // last match ends; only those search again, and only that far
-        let mut ends = Vec::with_capacity(self.rules.len());
-        self.ends.find(text, &mut ends);
-        self.find_within(text, &ends, out);
+        // one pass says which rules match at all and the window each
+        // one's matches lie in; only those search again, and only there
+        let mut windows = Vec::with_capacity(self.rules.len());
+        self.windows.find(text, &mut windows);
+        self.find_within(text, &windows, out);
     }
 
     /// How many rules there are (what `regexes` yields).
@@ -288,18 +291,18 @@ impl Patterns {
         self.rules.len()
     }
 
-    /// The rules' regexes, in order, for a `RuleEnds` that also holds
+    /// The rules' regexes, in order, for a `RuleWindows` that also holds
     /// other rules (`Scrubber`'s one pass over a note).
     pub fn regexes(&self) -> impl Iterator<Item = &str> {
         self.rules.iter().map(|r| r.pattern.as_str())
     }
 
-    /// `find`, where a `RuleEnds` of `regexes` has said where each rule's
-    /// last match ends in `text` (`ends`, one a rule).
-    pub fn find_within(&self, text: &str, ends: &[Option<usize>], out: &mut Vec<Found>) {
-        for (rule, &end) in self.rules.iter().zip(ends) {
-            let Some(end) = end else { continue };
-            rule.each(text, end, |start, end| {
+    /// `find`, where a `RuleWindows` of `regexes` has said the window of
+    /// `text` each rule's matches lie in (`windows`, one a rule).
+    pub fn find_within(&self, text: &str, windows: &[Option<Window>], out: &mut Vec<Found>) {
+        for (rule, &window) in self.rules.iter().zip(windows) {
+            let Some(window) = window else { continue };
+            rule.each(text, window, |start, end| {
                 out.push(Found {
                     start,
                     end,
@@ -1116,7 +1119,7 @@ mod tests {
     #[test]
     fn every_rule_compiles() {
         assert_eq!(Patterns::new().rules.len(), specs().len());
-        assert!(Patterns::new().ends.is_built());
+        assert!(Patterns::new().windows.is_built());
     }
 
     #[test]

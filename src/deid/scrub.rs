@@ -13,7 +13,7 @@ use super::address_parts;
 use super::detector::Detector;
 use super::names::{fold_lower, fold_with_offsets, Names};
 use super::patterns::{compile, is_street_type, merge, tag, Found, Patterns, OLD};
-use super::rule_ends::RuleEnds;
+use super::rule_windows::RuleWindows;
 use crate::clinical::{PhiKind, PhiSpan};
 use crate::hashing::WordMap;
 
@@ -27,9 +27,9 @@ pub struct KnownIds {
 pub struct Scrubber {
     patterns: Patterns,
     /// The patterns' rules and then the name rules' (`Names::regexes`) in
-    /// one pass over a note, which says where each rule's last match ends:
-    /// one pass over the text instead of one for each set of rules.
-    rule_ends: RuleEnds,
+    /// one pass over a note, which says the window each rule's matches lie
+    /// in: one pass over the text instead of one for each set of rules.
+    rule_windows: RuleWindows,
     /// Names and places somewhere in the data, by their first word (a
     /// capitalised word): the words after it, if any, and the kind. A
     /// value of several words is found only whole: "New Orleans" is a
@@ -60,10 +60,10 @@ impl Default for Scrubber {
 impl Scrubber {
     pub fn new() -> Scrubber {
         let patterns = Patterns::new();
-        let rule_ends = RuleEnds::new(patterns.regexes().chain(Names::builtin().regexes()));
+        let rule_windows = RuleWindows::new(patterns.regexes().chain(Names::builtin().regexes()));
         Scrubber {
             patterns,
-            rule_ends,
+            rule_windows,
             words: WordMap::default(),
             known: HashMap::new(),
             numbers: HashMap::new(),
@@ -149,9 +149,9 @@ impl Scrubber {
     /// The PHI spans found in `text` (a note of `patient_key`), merged.
     pub fn find(&self, patient_key: &str, text: &str) -> Vec<Found> {
         let mut found = Vec::new();
-        let mut ends = Vec::new();
-        self.rule_ends.find(text, &mut ends);
-        let (patterns, names) = ends.split_at(self.patterns.rule_count());
+        let mut windows = Vec::new();
+        self.rule_windows.find(text, &mut windows);
+        let (patterns, names) = windows.split_at(self.patterns.rule_count());
         self.patterns.find_within(text, patterns, &mut found);
         Names::builtin().find_within(text, names, &mut found);
         // the names the rules found, each looked for again below (not the
@@ -772,9 +772,9 @@ mod tests {
         notes.push(String::new());
         let mut found = 0;
         for text in &notes {
-            let mut ends = Vec::new();
-            s.rule_ends.find(text, &mut ends);
-            let (p, n) = ends.split_at(s.patterns.rule_count());
+            let mut windows = Vec::new();
+            s.rule_windows.find(text, &mut windows);
+            let (p, n) = windows.split_at(s.patterns.rule_count());
             let mut one = Vec::new();
             s.patterns.find_within(text, p, &mut one);
             names.find_within(text, n, &mut one);
