@@ -18,6 +18,10 @@ pub const MONTH: &str = r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|Ma
 /// and the English ones as Dutch writes them, in lower case.
 const EU: &str = r"(?:april|august|september|november|december|januar|februar|märz|maerz|mai|juni|juli|oktober|dezember|janvier|février|fevrier|mars|avril|juin|juillet|août|aout|septembre|octobre|novembre|décembre|decembre|januari|februari|maart|mei|augustus|gennaio|febbraio|marzo|aprile|maggio|giugno|luglio|agosto|settembre|ottobre|dicembre|enero|febrero|abril|mayo|junio|julio|septiembre|octubre|noviembre|diciembre|janeiro|fevereiro|março|marco|maio|junho|julho|setembro|outubro|novembro|dezembro|maj|augusti|desember)";
 
+/// The months of Welsh notes, and the abbreviations of those that are no
+/// English word ("1 Rhag"; never "tach", a tachycardia).
+const WELSH: &str = r"(?:ionawr|chwefror|mawrth|ebrill|mehefin|gorffennaf|awst|medi|hydref|tachwedd|rhagfyr|chwef|ebr|meh|gorff|rhag)";
+
 /// The abbreviated months of French and German notes ("4 déc. 2026",
 /// "3. Okt."), where English has none of the same spelling.
 const EU_SHORT: &str = r"(?:janv|f[ée]vr|avr|juil|d[ée]c|okt|dez|mrz)";
@@ -141,6 +145,9 @@ pub fn specs() -> Vec<Spec> {
         // (and with "de" between, as Spanish and Portuguese write them: 12
         // de janeiro de 2027), 5 dic. 2026, 1-XII-2026
         Spec::new(PhiKind::Date, format!(r"(?i)\b\d{{1,2}}\.?\s+(?:de\s+)?{EU}(?:\s+(?:de\s+)?\d{{4}})?\b|\b{EU}\s+(?:de\s+)?\d{{4}}\b|\b\d{{1,2}}\.?\s+{EU_SHORT}\.?(?:\s+\d{{4}}\b)?|\b\d{{1,2}}\.?\s+{ROMANCE_SHORT}(?:\.(?:\s+\d{{4}}\b)?|\s+\d{{4}}\b)"), 0),
+        // Welsh: 3 Tachwedd 2026, 4ydd Rhagfyr (the day with its ordinal
+        // ending: 1af, 2il, 3ydd, 5ed, 11eg, 20fed, 4edd)
+        Spec::new(PhiKind::Date, format!(r"(?i)\b\d{{1,2}}(?:af|il|ydd|edd|ed|eg|fed|ain)?\s+{WELSH}\b(?:\.?\s+\d{{4}}\b)?"), 0),
         Spec::new(PhiKind::Date, format!(r"\b\d{{1,2}}[-./ ]{ROMAN_MONTH}[-./ ](?:\d{{4}}|\d{{2}})\b"), 0),
         // a range of days in one month: "Oct 3–7, 2026", "Dec. 14-18"
         Spec::new(PhiKind::Date, format!(r"\b{MONTH}\.?\s+\d{{1,2}}[ \t]*[-–][ \t]*\d{{1,2}}\b(?:,?\s+\d{{4}}\b)?"), 0),
@@ -185,6 +192,12 @@ mod tests {
             ("fasting for Eid ul Fitr and", vec!["Eid ul Fitr"]),
             ("home for Divali", vec!["Divali"]),
             ("after Hmong New Year the", vec!["Hmong New Year"]),
+            (
+                "derbyn / admitted 3 Tachwedd 2026 (",
+                vec!["3 Tachwedd 2026"],
+            ),
+            ("adolygu 4ydd Rhagfyr 2026.", vec!["4ydd Rhagfyr 2026"]),
+            ("ers 1 Rhag. Mae", vec!["1 Rhag"]),
         ] {
             assert_eq!(dates(text), want, "{text}");
         }
@@ -197,6 +210,8 @@ mod tests {
             "pH 7.35.",
             "she may 3 times",
             "MARCH 35 KG",
+            "runs of 10 tach on tele",
+            "ward 3 Medicine",
         ] {
             assert!(dates(text).is_empty(), "{text}: {:?}", dates(text));
         }

@@ -344,6 +344,10 @@ fn specs() -> Vec<Spec> {
             Spec::new(PhiKind::Email, r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}", 0),
             Spec::new(PhiKind::Url, r"(?i)\b(?:https?://|www\.)[^\s<>\x22']*[^\s<>\x22'.,;:)]", 0),
             Spec::new(PhiKind::Ip, r"\b(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\b", 0),
+            // IPv6, in full or with "::" (2001:db8:4a1:17::2b): a run of hex
+            // digits and colons that the standard library reads as one, of
+            // three groups or more ("12:30:45", a time, is none)
+            Spec::new(PhiKind::Ip, r"(?i)(?:\b[0-9a-f]{1,4}|::)(?::{1,2}[0-9a-f]{1,4}){2,7}(?:::)?(?-u:\b)|\b[0-9a-f]{1,4}(?::[0-9a-f]{1,4}){1,6}::", 0).keep(ipv6),
             // 123-45-6789, and with spaces or periods, a shape no phone,
             // date or dose has
             Spec::new(PhiKind::Ssn, r"\b\d{3}-\d{2}-\d{4}\b|\b\d{3} \d{2} \d{4}\b|\b\d{3}\.\d{2}\.\d{4}\b", 0),
@@ -499,8 +503,13 @@ fn specs() -> Vec<Spec> {
             // the other numbers Safe Harbor names (account, certificate and
             // licence numbers, health plan beneficiary numbers, vehicle and
             // device identifiers and serial numbers) after their label
-            // (abbreviations in capitals only: "dea1234" is a piece of a hex id)
-            Spec::new(PhiKind::Mrn, r"\b(?:NPI|DEA|DL|MBI|HICN|VIN|(?i:driver'?s\s+licen[cs]e|licen[cs]e|passport|badge|employee|claim|case|Medicaid|Medicare|beneficiary|subscriber|group|serial|device|implant|plate|certificate|account|acct))(?i:\s*(?:id|#|no\.?|number)?\s*[:#]?\s*(?:is\s+)?)(?:[A-Z]{2}\s+)?([A-Z]{0,4}-?\d[A-Z0-9-]{3,}(?:[ ]\d{4,6}){0,3})\b", 1),
+            // (abbreviations in capitals only: "dea1234" is a piece of a hex id),
+            // with the letters a plate has before its digits ("PLATE HDB
+            // 4471"; a state's before a licence's letters and digits is no
+            // part of it, "DL CA D1234567"), and in a form's table
+            // after the label's abbreviation and a bar ("Medicare number
+            // (MBI) | 4TW7-QM2-HK58")
+            Spec::new(PhiKind::Mrn, r"\b(?:NPI|DEA|DL|MBI|HICN|VIN|(?i:driver'?s\s+licen[cs]e|licen[cs]e|passport|badge|employee|claim|case|Medicaid|Medicare|beneficiary|subscriber|group|serial|device|implant|plate|certificate|account|acct))(?i:\s*(?:id|#|no\.?|number)?(?:\s*\([A-Z]{2,6}\))?\s*[:#|]?\s*(?:is\s+)?)(?:[A-Z]{2}\s+)??((?:[A-Z]{1,4}[ ]\d{4,}|[A-Z]{0,4}-?\d[A-Z0-9-]{3,})(?:[ ]\d{4,6}){0,3})\b", 1),
             // the labels of registration, billing, laboratory and referral
             // systems (HAR, FIN, NHI, NRIC, accession, specimen, reference,
             // authorisation, Fall-Nr.), and any number after a "#"
@@ -601,6 +610,11 @@ fn eircode(code: &str) -> bool {
         .next()
         .map(|u| if u.len() > 4 { &u[3..] } else { u })
         .is_some_and(|u| u.bytes().any(|b| b.is_ascii_digit()))
+}
+
+/// Whether `address` is an IPv6 address as the standard library reads it.
+fn ipv6(address: &str) -> bool {
+    address.parse::<std::net::Ipv6Addr>().is_ok()
 }
 
 /// Whether a phone number holds nine digits or more.
@@ -770,6 +784,67 @@ mod tests {
             ("Member ID 99812734", PhiKind::Mrn, "99812734"),
         ] {
             assert_finds(text, kind, want);
+        }
+    }
+
+    #[test]
+    fn plates_form_rows_and_ipv6_addresses() {
+        for (text, kind, want) in [
+            (
+                "HIS MAXI TAXI (PLATE HDB 4471) ON",
+                PhiKind::Mrn,
+                "HDB 4471",
+            ),
+            (
+                "Unit: Med 14 (veh. plate EM 41729)",
+                PhiKind::Mrn,
+                "EM 41729",
+            ),
+            ("DL CA D1234567 on file", PhiKind::Mrn, "D1234567"),
+            (
+                "A0600B | Medicare number (MBI)     | 4TW7-QM2-HK58",
+                PhiKind::Mrn,
+                "4TW7-QM2-HK58",
+            ),
+            (
+                "A0700  | Medicaid number           | 107744182936 (pending)",
+                PhiKind::Mrn,
+                "107744182936",
+            ),
+            (
+                "login from 2001:db8:4a1:17::2b at 0312",
+                PhiKind::Ip,
+                "2001:db8:4a1:17::2b",
+            ),
+            (
+                "fe80::1ff:fe23:4567:890a%eth0",
+                PhiKind::Ip,
+                "fe80::1ff:fe23:4567:890a",
+            ),
+            (
+                "src 2001:0db8:0000:0000:0000:ff00:0042:8329.",
+                PhiKind::Ip,
+                "2001:0db8:0000:0000:0000:ff00:0042:8329",
+            ),
+        ] {
+            assert_finds(text, kind, want);
+        }
+        // near misses: clock times, a ratio, a plate number with no digit,
+        // a case of a disease, a C++ path
+        for text in [
+            "vitals at 12:30:45 and 13:05:10",
+            "diluted 1:10:100",
+            "plate: OUT OF STATE",
+            "case of ABC flu",
+            "see std::vec::Vec",
+            "ab:cd:ef",
+        ] {
+            let k = kinds(text);
+            assert!(
+                k.iter()
+                    .all(|(kind, _)| !matches!(kind, PhiKind::Ip | PhiKind::Mrn)),
+                "{text}: {k:?}"
+            );
         }
     }
 

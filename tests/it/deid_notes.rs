@@ -381,7 +381,7 @@ mod dev {
     const DEV6_RECALL_FLOORS: [(&str, f64); 10] = [
         ("name", 0.90),
         ("date", 0.99),
-        ("mrn", 0.96),
+        ("mrn", 0.98),
         ("phone", 1.00),
         ("email", 1.00),
         ("ssn", 1.00),
@@ -458,10 +458,11 @@ mod dev {
     /// country (all 0.900, name 0.844, date 0.964, phone 1.00), rounded
     /// down. Its precision (0.840) is below the goal, as the
     /// eighth set's.
-    const DEV9_RECALL_FLOORS: [(&str, f64); 10] = [
+    const DEV9_RECALL_FLOORS: [(&str, f64); 11] = [
         ("name", 0.84),
-        ("date", 0.96),
-        ("mrn", 0.92),
+        ("date", 0.97),
+        ("mrn", 0.96),
+        ("ip", 1.00),
         ("phone", 1.00),
         ("email", 1.00),
         ("ssn", 1.00),
