@@ -487,8 +487,8 @@ impl Names {
                 }
             }
         }
-        // (from the text's start: these few short rules gain little from
-        // where their window begins)
+        // these search from the text's start, up to their window's end:
+        // their matches are few, and a later start gains them little
         for ((after, before, run), &window) in self.after_name.iter().zip(after) {
             let Some(Window { to: end, .. }) = window else {
                 continue;

@@ -502,14 +502,16 @@ fn specs() -> Vec<Spec> {
             Spec::new(PhiKind::Address, r"\b(?:[A-Z][a-z]+\s+){1,2}(?:Street|Avenue|Road|Boulevard|Lane|Drive|Terrace|Parkway|Highway)\b|\b(?:(?:[NS][EW]|[NSEW])\s+)?\d{1,3}(?:st|nd|rd|th)\s+(?:Street|St|Avenue|Ave)\b", 0),
             // the other numbers Safe Harbor names (account, certificate and
             // licence numbers, health plan beneficiary numbers, vehicle and
-            // device identifiers and serial numbers) after their label
+            // device identifiers and serial numbers) after their label, and
+            // a clinician's registration with a council (NMC, GMC, HCPC,
+            // PMDC, AHPRA: "NMC 14H0332E", "pin 09A1874E")
             // (abbreviations in capitals only: "dea1234" is a piece of a hex id),
             // with the letters a plate has before its digits ("PLATE HDB
             // 4471"; a state's before a licence's letters and digits is no
             // part of it, "DL CA D1234567"), and in a form's table
             // after the label's abbreviation and a bar ("Medicare number
             // (MBI) | 4TW7-QM2-HK58")
-            Spec::new(PhiKind::Mrn, r"\b(?:NPI|DEA|DL|MBI|HICN|VIN|(?i:driver'?s\s+licen[cs]e|licen[cs]e|passport|badge|employee|claim|case|Medicaid|Medicare|beneficiary|subscriber|group|serial|device|implant|plate|certificate|account|acct))(?i:\s*(?:id|#|no\.?|number)?(?:\s*\([A-Z]{2,6}\))?\s*[:#|]?\s*(?:is\s+)?)(?:[A-Z]{2}\s+)??((?:[A-Z]{1,4}[ ]\d{4,}|[A-Z]{0,4}-?\d[A-Z0-9-]{3,})(?:[ ]\d{4,6}){0,3})\b", 1),
+            Spec::new(PhiKind::Mrn, r"\b(?:NPI|DEA|DL|MBI|HICN|VIN|NMC|GMC|HCPC|PMDC|AHPRA|(?i:driver'?s\s+licen[cs]e|licen[cs]e|passport|badge|employee|claim|case|Medicaid|Medicare|beneficiary|subscriber|group|serials?|s/n|pin|device|implant|plate|certificate|account|acct))(?i:\s*(?:id|#|no\.?|number)?(?:\s*\([A-Z]{2,6}\))?\s*[:#|]?\s*(?:is\s+)?)(?:[A-Z]{2}\s+)??((?:[A-Z]{1,4}[ ]\d{4,}|[A-Z]{0,4}-?\d[A-Z0-9-]{3,})(?:[ ]\d{4,6}){0,3})\b", 1),
             // the labels of registration, billing, laboratory and referral
             // systems (HAR, FIN, NHI, NRIC, accession, specimen, reference,
             // authorisation, Fall-Nr.), and any number after a "#"
@@ -822,6 +824,19 @@ mod tests {
                 "fe80::1ff:fe23:4567:890a",
             ),
             (
+                "P. Raman RN, NMC 14H0332E   Countersigned",
+                PhiKind::Mrn,
+                "14H0332E",
+            ),
+            ("RGN, Band 6 — pin 09A1874E", PhiKind::Mrn, "09A1874E"),
+            ("FCPS (Nephrology), PMDC 41287-P", PhiKind::Mrn, "41287-P"),
+            (
+                "Fresenius 2008T, s/n 8GBA4417, alarms",
+                PhiKind::Mrn,
+                "8GBA4417",
+            ),
+            ("Phonak, serials 1834A55012 R", PhiKind::Mrn, "1834A55012"),
+            (
                 "src 2001:0db8:0000:0000:0000:ff00:0042:8329.",
                 PhiKind::Ip,
                 "2001:0db8:0000:0000:0000:ff00:0042:8329",
@@ -829,14 +844,18 @@ mod tests {
         ] {
             assert_finds(text, kind, want);
         }
-        // near misses: clock times, a ratio, a plate number with no digit,
-        // a case of a disease, a C++ path
+        // near misses: clock times, a ratio, a plate with no number, a case
+        // of a disease, a C++ path, a pin site, a council's referral, a
+        // signal-to-noise ratio
         for text in [
             "vitals at 12:30:45 and 13:05:10",
             "diluted 1:10:100",
             "plate: OUT OF STATE",
             "case of ABC flu",
             "see std::vec::Vec",
+            "pin site clean, 2 pins",
+            "GMC referral for 3 weeks",
+            "S/N ratio 12 dB",
             "ab:cd:ef",
         ] {
             let k = kinds(text);

@@ -376,6 +376,7 @@ mod tests {
             .map(String::from)
             .collect();
         let windows = RuleWindows::new(rules.iter().map(String::as_str));
+        assert!(windows.is_built());
         let with_lead = windows.leads.iter().filter(|l| l.is_some()).count();
         assert!(
             with_lead * 3 > rules.len(),

@@ -358,7 +358,7 @@ mod dev {
     const DEV5_RECALL_FLOORS: [(&str, f64); 10] = [
         ("name", 0.89),
         ("date", 0.97),
-        ("mrn", 0.95),
+        ("mrn", 0.97),
         ("phone", 1.00),
         ("email", 1.00),
         ("ssn", 0.93),
@@ -404,7 +404,7 @@ mod dev {
     const DEV7_RECALL_FLOORS: [(&str, f64); 10] = [
         ("name", 0.89),
         ("date", 0.99),
-        ("mrn", 0.87),
+        ("mrn", 0.93),
         ("phone", 1.00),
         ("email", 1.00),
         ("ssn", 1.00),
@@ -435,7 +435,7 @@ mod dev {
     const DEV8_RECALL_FLOORS: [(&str, f64); 10] = [
         ("name", 0.82),
         ("date", 0.97),
-        ("mrn", 0.90),
+        ("mrn", 0.92),
         ("phone", 0.98),
         ("email", 1.00),
         ("ssn", 1.00),
@@ -461,7 +461,7 @@ mod dev {
     const DEV9_RECALL_FLOORS: [(&str, f64); 11] = [
         ("name", 0.84),
         ("date", 0.97),
-        ("mrn", 0.96),
+        ("mrn", 0.99),
         ("ip", 1.00),
         ("phone", 1.00),
         ("email", 1.00),
