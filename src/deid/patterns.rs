@@ -344,10 +344,11 @@ fn specs() -> Vec<Spec> {
             Spec::new(PhiKind::Email, r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}", 0),
             Spec::new(PhiKind::Url, r"(?i)\b(?:https?://|www\.)[^\s<>\x22']*[^\s<>\x22'.,;:)]", 0),
             Spec::new(PhiKind::Ip, r"\b(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\b", 0),
-            // IPv6, in full or with "::" (2001:db8:4a1:17::2b): a run of hex
-            // digits and colons that the standard library reads as one, of
-            // three groups or more ("12:30:45", a time, is none)
-            Spec::new(PhiKind::Ip, r"(?i)(?:\b[0-9a-f]{1,4}|::)(?::{1,2}[0-9a-f]{1,4}){2,7}(?:::)?(?-u:\b)|\b[0-9a-f]{1,4}(?::[0-9a-f]{1,4}){1,6}::", 0).keep(ipv6),
+            // IPv6, in full (eight groups) or with "::" (2001:db8:4a1:17::2b):
+            // what the standard library reads as one address, of three
+            // groups or more ("std::vec" is none); a clock time ("12:30:45")
+            // has neither shape, so the rule never runs on one
+            Spec::new(PhiKind::Ip, r"(?i)\b[0-9a-f]{1,4}(?::[0-9a-f]{1,4}){7}(?-u:\b)|(?:\b[0-9a-f]{1,4}(?::[0-9a-f]{1,4}){0,6})?::(?:[0-9a-f]{1,4}(?::[0-9a-f]{1,4}){0,6}(?-u:\b))?", 0).keep(ipv6),
             // 123-45-6789, and with spaces or periods, a shape no phone,
             // date or dose has
             Spec::new(PhiKind::Ssn, r"\b\d{3}-\d{2}-\d{4}\b|\b\d{3} \d{2} \d{4}\b|\b\d{3}\.\d{2}\.\d{4}\b", 0),
@@ -614,9 +615,11 @@ fn eircode(code: &str) -> bool {
         .is_some_and(|u| u.bytes().any(|b| b.is_ascii_digit()))
 }
 
-/// Whether `address` is an IPv6 address as the standard library reads it.
+/// Whether `address` is an IPv6 address as the standard library reads it,
+/// of three groups or more.
 fn ipv6(address: &str) -> bool {
-    address.parse::<std::net::Ipv6Addr>().is_ok()
+    address.split(':').filter(|g| !g.is_empty()).count() >= 3
+        && address.parse::<std::net::Ipv6Addr>().is_ok()
 }
 
 /// Whether a phone number holds nine digits or more.
@@ -845,7 +848,7 @@ mod tests {
             assert_finds(text, kind, want);
         }
         // near misses: clock times, a ratio, a plate with no number, a case
-        // of a disease, a C++ path, a pin site, a council's referral, a
+        // of a disease, a C++ path, an address of two groups, a pin site, a council's referral, a
         // signal-to-noise ratio
         for text in [
             "vitals at 12:30:45 and 13:05:10",
@@ -853,6 +856,7 @@ mod tests {
             "plate: OUT OF STATE",
             "case of ABC flu",
             "see std::vec::Vec",
+            "the router's fe80::1",
             "pin site clean, 2 pins",
             "GMC referral for 3 weeks",
             "S/N ratio 12 dB",
