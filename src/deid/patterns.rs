@@ -501,17 +501,21 @@ fn specs() -> Vec<Spec> {
             // a named street is an address element with or without its
             // house number ("lives on Maple Street")
             Spec::new(PhiKind::Address, r"\b(?:[A-Z][a-z]+\s+){1,2}(?:Street|Avenue|Road|Boulevard|Lane|Drive|Terrace|Parkway|Highway)\b|\b(?:(?:[NS][EW]|[NSEW])\s+)?\d{1,3}(?:st|nd|rd|th)\s+(?:Street|St|Avenue|Ave)\b", 0),
+            // Canada's provincial health numbers after their label: Quebec's
+            // four letters and eight digits (RAMQ GAGM 9457 0912), Ontario's
+            // ten digits and version code (OHIP 7710 442 918 JM,
+            // 5584-219-306-KT), British Columbia's ten (PHN 9123 456 789)
+            Spec::new(PhiKind::Mrn, r"\b(?:OHIP|RAMQ|HCN|PHN|(?i:health[ \t]+card))(?i:[ \t]*(?:#|no\.?|number))?[ \t]*[:#]?[ \t]*([A-Z]{4}[ -]?\d{4}[ -]?\d{4}|\d{4}[ -]?\d{3}[ -]?\d{3}(?:[ -]?[A-Z]{2})?)\b", 1),
             // the other numbers Safe Harbor names (account, certificate and
             // licence numbers, health plan beneficiary numbers, vehicle and
-            // device identifiers and serial numbers) after their label, and
-            // a clinician's registration with a council (NMC, GMC, HCPC,
-            // PMDC, AHPRA: "NMC 14H0332E", "pin 09A1874E")
-            // (abbreviations in capitals only: "dea1234" is a piece of a hex id),
-            // with the letters a plate has before its digits ("PLATE HDB
-            // 4471"; a state's before a licence's letters and digits is no
-            // part of it, "DL CA D1234567"), and in a form's table
-            // after the label's abbreviation and a bar ("Medicare number
-            // (MBI) | 4TW7-QM2-HK58")
+            // device identifiers and serial numbers) and a clinician's
+            // registration with a council ("NMC 14H0332E", "pin 09A1874E"),
+            // after their label (abbreviations in capitals only: "dea1234"
+            // is a piece of a hex id); with the letters a plate has before
+            // its digits ("PLATE HDB 4471"; a state's before a licence's
+            // letters and digits is no part of it, "DL CA D1234567"); in a
+            // form's table, after the label's abbreviation and a bar
+            // ("Medicare number (MBI) | 4TW7-QM2-HK58")
             Spec::new(PhiKind::Mrn, r"\b(?:NPI|DEA|DL|MBI|HICN|VIN|NMC|GMC|HCPC|PMDC|AHPRA|(?i:driver'?s\s+licen[cs]e|licen[cs]e|passport|badge|employee|claim|case|Medicaid|Medicare|beneficiary|subscriber|group|serials?|s/n|pin|device|implant|plate|certificate|account|acct))(?i:\s*(?:id|#|no\.?|number)?(?:\s*\([A-Z]{2,6}\))?\s*[:#|]?\s*(?:is\s+)?)(?:[A-Z]{2}\s+)??((?:[A-Z]{1,4}[ ]\d{4,}|[A-Z]{0,4}-?\d[A-Z0-9-]{3,})(?:[ ]\d{4,6}){0,3})\b", 1),
             // the labels of registration, billing, laboratory and referral
             // systems (HAR, FIN, NHI, NRIC, accession, specimen, reference,
@@ -832,6 +836,26 @@ mod tests {
                 "14H0332E",
             ),
             ("RGN, Band 6 — pin 09A1874E", PhiKind::Mrn, "09A1874E"),
+            (
+                "MRN M2290417, OHIP 7710 442 918 JM,",
+                PhiKind::Mrn,
+                "7710 442 918 JM",
+            ),
+            (
+                "Age: 95Y   OHIP: 5584-219-306-KT",
+                PhiKind::Mrn,
+                "5584-219-306-KT",
+            ),
+            (
+                "RAMQ GAGM 9457 0912 (exp. 2029-07)",
+                PhiKind::Mrn,
+                "GAGM 9457 0912",
+            ),
+            (
+                "Health card no. 9123 456 789 on file",
+                PhiKind::Mrn,
+                "9123 456 789",
+            ),
             ("FCPS (Nephrology), PMDC 41287-P", PhiKind::Mrn, "41287-P"),
             (
                 "Fresenius 2008T, s/n 8GBA4417, alarms",
@@ -849,7 +873,7 @@ mod tests {
         }
         // near misses: clock times, a ratio, a plate with no number, a case
         // of a disease, a C++ path, an address of two groups, a pin site, a council's referral, a
-        // signal-to-noise ratio
+        // signal-to-noise ratio, a health plan with no number
         for text in [
             "vitals at 12:30:45 and 13:05:10",
             "diluted 1:10:100",
@@ -859,6 +883,7 @@ mod tests {
             "the router's fe80::1",
             "pin site clean, 2 pins",
             "GMC referral for 3 weeks",
+            "OHIP covers 2 visits",
             "S/N ratio 12 dB",
             "ab:cd:ef",
         ] {

@@ -435,7 +435,7 @@ mod dev {
     const DEV8_RECALL_FLOORS: [(&str, f64); 10] = [
         ("name", 0.82),
         ("date", 0.97),
-        ("mrn", 0.92),
+        ("mrn", 0.93),
         ("phone", 0.98),
         ("email", 1.00),
         ("ssn", 1.00),
