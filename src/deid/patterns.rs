@@ -872,8 +872,9 @@ mod tests {
             assert_finds(text, kind, want);
         }
         // near misses: clock times, a ratio, a plate with no number, a case
-        // of a disease, a C++ path, an address of two groups, a pin site, a council's referral, a
-        // signal-to-noise ratio, a health plan with no number
+        // of a disease, a C++ path, an address of two groups, a pin site, a
+        // council's referral, a signal-to-noise ratio, a health plan with
+        // no number
         for text in [
             "vitals at 12:30:45 and 13:05:10",
             "diluted 1:10:100",
