@@ -23,6 +23,7 @@ use std::sync::{Arc, OnceLock};
 
 use safetensors::tensor::Dtype;
 
+use super::byte_runs;
 use super::layers::{Kernel, Net, Scratch, BATCH};
 use super::names::{fold_lower_into, Names};
 use super::patterns::{is_title, Found};
@@ -730,7 +731,11 @@ pub fn tokens(text: &str) -> Vec<(usize, usize)> {
 fn tokens_into(text: &str, out: &mut Vec<(usize, usize)>) {
     out.clear();
     if text.is_ascii() {
-        ascii_tokens(text.as_bytes(), out);
+        byte_runs::runs(
+            text.as_bytes(),
+            |c| c.letters | c.digits,
+            |s, e| out.push((s, e)),
+        );
     } else {
         char_tokens(text, out);
     }
@@ -752,77 +757,6 @@ fn char_tokens(text: &str, out: &mut Vec<(usize, usize)>) {
     if let Some(s) = start {
         out.push((s, text.len()));
     }
-}
-
-/// `tokens` of an all-ASCII text, 64 bytes at a time: a mask holds a bit
-/// a byte, set for a letter or a digit, and a token begins where the bits
-/// rise and ends where they fall. A test a byte branched at every edge
-/// of a token, twice a word, and the processor guessed those wrong.
-fn ascii_tokens(bytes: &[u8], out: &mut Vec<(usize, usize)>) {
-    // the start of the token still open, and whether the byte before the
-    // chunk (the last of the one before) was in a token
-    let (mut start, mut open) = (0, 0u64);
-    for (c, chunk) in bytes.chunks(64).enumerate() {
-        let mask = alnum_mask(chunk);
-        // a bit for each byte unlike the one before; in a short (last)
-        // chunk the bits past its end are clear, so a token open at the
-        // end falls there and is closed at the text's end
-        let mut edges = mask ^ (mask << 1 | open);
-        while edges != 0 {
-            let k = edges.trailing_zeros() as usize;
-            edges &= edges - 1;
-            if mask >> k & 1 == 1 {
-                start = c * 64 + k;
-            } else {
-                out.push((start, c * 64 + k));
-            }
-        }
-        open = mask >> 63;
-    }
-    // a token that runs to the end of a text of whole chunks
-    if open == 1 {
-        out.push((start, bytes.len()));
-    }
-}
-
-/// A bit for each byte of `chunk` (at most 64, ASCII) that is a letter or
-/// a digit.
-fn alnum_mask(chunk: &[u8]) -> u64 {
-    #[cfg(target_arch = "x86_64")]
-    if let Ok(whole) = <&[u8; 64]>::try_from(chunk) {
-        // SAFETY: SSE2 is part of x86-64.
-        return unsafe { alnum_mask_sse2(whole) };
-    }
-    chunk.iter().enumerate().fold(0, |mask, (k, b)| {
-        mask | u64::from(b.is_ascii_alphanumeric()) << k
-    })
-}
-
-/// `alnum_mask` sixteen bytes an instruction (SSE2 is part of x86-64).
-/// A letter is a byte that, with bit 0x20 set (a capital made small),
-/// lies in `a..=z`; ASCII bytes compare alike signed and unsigned.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "sse2")]
-fn alnum_mask_sse2(chunk: &[u8; 64]) -> u64 {
-    use std::arch::x86_64::{__m128i, _mm_and_si128, _mm_cmpgt_epi8, _mm_cmplt_epi8};
-    use std::arch::x86_64::{_mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8};
-    let bound = |b: u8| _mm_set1_epi8(b as i8);
-    let mut mask = 0u64;
-    for (q, sixteen) in chunk.chunks_exact(16).enumerate() {
-        // SAFETY: `sixteen` holds 16 bytes (an unaligned load).
-        let v = unsafe { _mm_loadu_si128(sixteen.as_ptr().cast::<__m128i>()) };
-        let small = _mm_or_si128(v, bound(0x20));
-        let letter = _mm_and_si128(
-            _mm_cmpgt_epi8(small, bound(b'a' - 1)),
-            _mm_cmplt_epi8(small, bound(b'z' + 1)),
-        );
-        let digit = _mm_and_si128(
-            _mm_cmpgt_epi8(v, bound(b'0' - 1)),
-            _mm_cmplt_epi8(v, bound(b'9' + 1)),
-        );
-        mask |= u64::from(_mm_movemask_epi8(_mm_or_si128(letter, digit)) as u16) << (q * 16);
-    }
-    mask
 }
 
 /// "Kathleen" -> `Xx`, "04" -> `d2`, "MRN" -> `X`, "3rd" -> `dx`: letter

@@ -2,6 +2,7 @@
 //! sets, keyed pseudonyms, note scrubbing, k-anonymity and the PHI scanner.
 
 mod address_parts;
+mod byte_runs;
 pub mod corpus;
 pub mod dataset;
 pub mod dates;

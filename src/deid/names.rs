@@ -28,6 +28,7 @@ use std::sync::OnceLock;
 use regex::Regex;
 use regex_automata::meta;
 
+use super::byte_runs;
 use super::patterns::{compile, Found, TITLES};
 use super::rule_windows::{rule_regex, within, RuleWindows, Window};
 use crate::clinical::PhiKind;
@@ -1678,11 +1679,23 @@ fn wrapped(s: &str) -> bool {
 /// "Kathleen", "O'Connell", "McDonald": a capital, then not all capitals
 /// (an all-capitals word is an abbreviation: ED, MI, PA).
 fn is_title_case(word: &str) -> bool {
-    if let [first, rest @ ..] = word.as_bytes() {
-        if word.is_ascii() {
-            return first.is_ascii_uppercase() && rest.iter().any(u8::is_ascii_lowercase);
+    let Some((&first, rest)) = word.as_bytes().split_first() else {
+        return false;
+    };
+    // asked of every word, often more than once: most fail at their first
+    // byte, and most of the rest pass at their second
+    if first.is_ascii() {
+        if !first.is_ascii_uppercase() {
+            return false;
+        }
+        if rest.iter().any(u8::is_ascii_lowercase) {
+            return true;
+        }
+        if rest.is_ascii() {
+            return false;
         }
     }
+    // "Ólafur", "ÉMILE" and "Łukasz", a character at a time
     let mut chars = word.chars();
     chars.next().is_some_and(char::is_uppercase)
         && word.chars().count() >= 2
@@ -1713,24 +1726,21 @@ fn word_spans(text: &str) -> Vec<(usize, &str)> {
     out
 }
 
-/// `word_spans` of an all-ASCII text, byte by byte.
+/// `word_spans` of an all-ASCII text: the runs of letters, apostrophes and
+/// hyphens, less the hyphens a run begins with (a hyphen joins only a word
+/// already begun) and those and the apostrophes it ends with.
 fn ascii_word_spans(text: &str) -> Vec<(usize, &str)> {
     let mut out = Vec::with_capacity(text.len() / 6);
-    let mut start = None;
-    for (i, b) in text.bytes().enumerate() {
-        let part = b.is_ascii_alphabetic() || b == b'\'' || (b == b'-' && start.is_some());
-        match (start, part) {
-            (None, true) => start = Some(i),
-            (Some(s), false) => {
-                out.push((s, text[s..i].trim_end_matches(['-', '\''])));
-                start = None;
-            }
-            _ => {}
+    let bytes = text.as_bytes();
+    let part = |c: byte_runs::Classes| c.letters | c.apostrophes | c.hyphens;
+    byte_runs::runs(bytes, part, |mut start, end| {
+        while start < end && bytes[start] == b'-' {
+            start += 1;
         }
-    }
-    if let Some(s) = start {
-        out.push((s, text[s..].trim_end_matches(['-', '\''])));
-    }
+        if start < end {
+            out.push((start, text[start..end].trim_end_matches(['-', '\''])));
+        }
+    });
     out
 }
 
@@ -2106,6 +2116,29 @@ mod tests {
             .map(|(i, w)| (i, w.to_string()))
             .collect();
         assert_eq!(ascii, unicode(text));
+        // texts of random letters, apostrophes, hyphens and others, some
+        // with runs across the 64-byte chunks the ASCII way reads
+        let mut seed = 5u64;
+        let alphabet = b"aZ-'- .9\n";
+        for len in (0..150).chain([255, 256, 257, 320]) {
+            seed = crate::hashing::fnv(&seed.to_le_bytes());
+            let text: String = (0..len)
+                .map(|i: u64| {
+                    let r = crate::hashing::fnv(&(seed ^ i).to_le_bytes());
+                    let pick = if r.is_multiple_of(5) {
+                        0
+                    } else {
+                        (r >> 8) as usize % alphabet.len()
+                    };
+                    char::from(alphabet[pick])
+                })
+                .collect();
+            let ascii: Vec<(usize, String)> = word_spans(&text)
+                .into_iter()
+                .map(|(i, w)| (i, w.to_string()))
+                .collect();
+            assert_eq!(ascii, unicode(&text), "{text:?}");
+        }
         for (_, w) in &ascii {
             let general = {
                 let mut c = w.chars();
@@ -2113,6 +2146,17 @@ mod tests {
                     && w.chars().count() >= 2
                     && w.chars().skip(1).any(char::is_lowercase)
             };
+            assert_eq!(is_title_case(w), general, "{w}");
+        }
+        // words with other letters, where the first bytes do not settle it
+        for w in [
+            "Ólafur", "ÓLAFUR", "Añez", "AÑEZ", "Añ", "AÑ", "É", "Éa", "ÉA", "Łukasz", "aÑ", "A",
+            "AB", "Ab", "", "ĲSSEL", "Ĳssel",
+        ] {
+            let mut c = w.chars();
+            let general = c.next().is_some_and(char::is_uppercase)
+                && w.chars().count() >= 2
+                && w.chars().skip(1).any(char::is_lowercase);
             assert_eq!(is_title_case(w), general, "{w}");
         }
     }
