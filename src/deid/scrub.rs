@@ -10,6 +10,7 @@ use regex::Regex;
 use serde::Serialize;
 
 use super::address_parts;
+use super::byte_runs;
 use super::detector::Detector;
 use super::names::{fold_lower, fold_with_offsets, Names};
 use super::patterns::{compile, is_street_type, merge, tag, Found, Patterns, OLD};
@@ -594,8 +595,25 @@ fn phrase_end<'a>(
     }
 }
 
-/// Alphabetic words starting with a capital, with their byte offsets.
+/// Alphabetic words starting with a capital, with their byte offsets: the
+/// runs of letters, apostrophes and hyphens that begin with a capital.
 fn words(text: &str) -> Vec<(usize, &str)> {
+    if text.is_ascii() {
+        let mut out = Vec::new();
+        let bytes = text.as_bytes();
+        let part = |c: byte_runs::Classes| c.letters | c.apostrophes | c.hyphens;
+        byte_runs::runs(bytes, part, |start, end| {
+            if bytes[start].is_ascii_uppercase() {
+                out.push((start, &text[start..end]));
+            }
+        });
+        return out;
+    }
+    char_words(text)
+}
+
+/// `words` read a character at a time, for a text that is not all ASCII.
+fn char_words(text: &str) -> Vec<(usize, &str)> {
     let mut out = Vec::new();
     let mut start = None;
     for (i, c) in text.char_indices() {
@@ -737,6 +755,31 @@ fn ratio(a: u64, b: u64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn capitalised_words_of_an_ascii_text_are_those_of_the_char_by_char_reading() {
+        let mut seed = 3u64;
+        let alphabet = b"aZ-' .9\nQb";
+        for len in (0..150).chain([255, 256, 257, 320]) {
+            seed = crate::hashing::fnv(&seed.to_le_bytes());
+            let text: String = (0..len)
+                .map(|i: u64| {
+                    let r = crate::hashing::fnv(&(seed ^ i).to_le_bytes());
+                    let pick = if r.is_multiple_of(5) {
+                        1
+                    } else {
+                        (r >> 8) as usize % alphabet.len()
+                    };
+                    char::from(alphabet[pick])
+                })
+                .collect();
+            assert_eq!(words(&text), char_words(&text), "{text:?}");
+        }
+        assert_eq!(
+            words("Mrs O'Neil-Ray saw -Ab and 'Cd at Zed"),
+            vec![(0, "Mrs"), (4, "O'Neil-Ray"), (34, "Zed")]
+        );
+    }
     use std::path::Path;
 
     #[test]
