@@ -160,6 +160,9 @@ pub fn specs() -> Vec<Spec> {
         Spec::new(PhiKind::Date, format!(r"(?i)\b(?:seit|im|sinds|depuis|desde|dal)\s+({EU})\b|\b((?:Mitte|Anfang|Ende|début|fin|mi-|eind|begin|medio|finales\s+de|principios\s+de|meados\s+de|fine|inizio|metà)\s*{EU})\b"), usize::MAX),
         // a month alone is a date element: "in March", "since Jan", "mid-July"
         Spec::new(PhiKind::Date, format!(r"\b(?:in|since|during|until|till|before|after|from|by|around|end\s+of|beginning\s+of|start\s+of|last|next|this|of)[\s-]+({MONTH_ABBREVIATED}|(?:{MONTH_ALONE})\b)|\b((?i:early|mid|late)[\s-]+(?:{MONTH_ABBREVIATED}|(?:{MONTH_ALONE})\b))"), usize::MAX),
+        // a season of a year ("since spring 2024", "fall of 2018"): more
+        // than the year Safe Harbor keeps
+        Spec::new(PhiKind::Date, r"\b(?i:spring|summer|fall|autumn|winter)[ \t]+(?:of[ \t]+)?(?:19|20)\d\d\b", 0),
     ]
 }
 

@@ -352,6 +352,19 @@ fn specs() -> Vec<Spec> {
             // 123-45-6789, and with spaces or periods, a shape no phone,
             // date or dose has
             Spec::new(PhiKind::Ssn, r"\b\d{3}-\d{2}-\d{4}\b|\b\d{3} \d{2} \d{4}\b|\b\d{3}\.\d{2}\.\d{4}\b", 0),
+            // national numbers whose shape alone says what they are: a
+            // Mexican CURP (four letters, a birth date, sex, five letters,
+            // two characters), a UK National Insurance number without its
+            // label (two letters of the allocated prefixes, six digits,
+            // A-D; "QQ 12 34 56 C" spaced as printed)
+            Spec::new(PhiKind::Ssn, r"\b[A-Z]{4}\d{6}[HM][A-Z]{5}[A-Z0-9]\d\b", 0),
+            Spec::new(PhiKind::Ssn, r"\b[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z](?:\d{6}|[ ]\d{2}[ ]\d{2}[ ]\d{2}[ ])[A-D]\b", 0).keep_match(nino),
+            // a Mexican voter card's clave de elector: six letters, eight
+            // digits, sex, three digits
+            Spec::new(PhiKind::Mrn, r"\b[A-Z]{6}\d{8}[HM]\d{3}\b", 0),
+            // the last four of an account or card ("acct ending 3309",
+            // "account ending in 0882")
+            Spec::new(PhiKind::Mrn, r"(?i)\b(?:acct|account|card)\.?(?:[ \t]+(?:#|no\.?|number))?[ \t]+(?:ending(?:[ \t]+in)?|ends[ \t]+in)[ \t]*:?[ \t]*(\d{4})\b", 1),
             // after its name: 123 45 6789, 123456789, or the last four digits
             Spec::new(PhiKind::Ssn, r"(?i)\b(?:SSN|SS#|SS No\.?|social(?:\s+security)?(?:\s+(?:number|no\.?|#))?)\s*[:#]?\s*(?:(?:is|was)\s+)?(\d{3}[\s.-]?\d{2}[\s.-]?\d{4}|(?:x{3}|\*{3})[\s.-]?(?:x{2}|\*{2})[\s.-]?\d{4})\b", 1),
             Spec::new(PhiKind::Ssn, r"(?i)\b(?:SSN|SS#|SS\s+no\.?|social(?:\s+security)?(?:\s+(?:number|no\.?))?)[^.\n]{0,40}?(?:last\s+(?:4|four)(?:\s+digits)?|ending(?:\s+in)?|ends?\s+in)\)?\s*[:#=]?\s*(\d{4})\b", 1),
@@ -397,6 +410,15 @@ fn specs() -> Vec<Spec> {
             Spec::new(PhiKind::City, format!(r"(?m)^[ \t]*(\p{{Lu}}[\p{{L}}'’.]*(?:[ -]\p{{Lu}}[\p{{L}}'’.]*){{0,3}}),?[ \t]+(?:{})[ \t]+\d{{5}}(?:-\d{{4}})?\b", super::names::STATES), 1),
             Spec::new(PhiKind::Zip, r"(?m)(?:,[ \t]*|^)(?:[A-Z]-)?(\d{5}|\d{4}[ \t]?[A-Z]{2})[ \t]+\p{Lu}\p{Ll}+", 1),
             Spec::new(PhiKind::City, r"(?m)(?:,[ \t]*|^)(?:[A-Z]-)?(?:\d{5}|\d{4}[ \t]?[A-Z]{2})[ \t]+(\p{Lu}\p{Ll}+(?:[ -]\p{Lu}\p{Ll}+)?)", 1),
+            // a county ("Washoe County", "CUYAHOGA COUNTY"), as the
+            // development sets count it: a place
+            Spec::new(PhiKind::City, r"\b\p{Lu}\p{Ll}+(?:[ \t]\p{Lu}\p{Ll}+)?[ \t]+County\b|\b[A-Z]{3,}(?:[ \t][A-Z]{3,})?[ \t]+COUNTY\b", 0).keep_match(placed),
+            // a town and its state's code without a ZIP ("Sioux Falls, SD",
+            // "Place: Independence, VA"); not the codes that are also
+            // credentials or words (MD, PA, MA, MS, DC, ME, OR, IN, OK, HI,
+            // ID, CT); punctuation, a number or the line's end after the
+            // code, not a word ("Paramedic, MN lic.")
+            Spec::new(PhiKind::City, r"(?m)\b(\p{Lu}\p{Ll}+(?:[ \t]\p{Lu}\p{Ll}+){0,2}),[ \t]+(?:AL|AK|AZ|AR|CA|CO|DE|FL|GA|IA|IL|KS|KY|LA|MI|MN|MO|MT|NE|NV|NH|NJ|NM|NY|NC|ND|OH|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY)[ \t]*(?:[,.;:()|/-]|\d|$)", 1).keep(placed),
             // the four-digit postcodes of Switzerland, Austria, Belgium and
             // the Nordic countries before their town, after a house number
             // or at a line's start, where the town ends the clause ("14,
@@ -425,7 +447,10 @@ fn specs() -> Vec<Spec> {
             // a person, then their age: "she is 93,", "Pt was 95 at ...",
             // "lived to 101", "died at 97" (never a measurement: no unit
             // after it); after a name, `Scrubber::find` reads "Henrietta (90)"
-            Spec::new(PhiKind::Age, format!(r#"(?i)\b(?:she|he|who|pt|patient|mother|father|husband|wife|sister|brother|mom|dad|i)(?:\s+(?:is|was|am|will\s+be|shall\s+be|'s|turned|turns|is\s+now|was\s+then)|['’]s|['’]m|['’]ll\s+be)\s+(?:(?:just|only|now|nearly|almost|over|about|still)\s+)?({OLD})(?:[,;)"”]|\.(?:\s|$)|\s+(?:and|at|in|on|with|but|when|now|today|this|next|last|not|still|years?|yrs?)\b|\s*\(|\s*$)"#), 1),
+            Spec::new(PhiKind::Age, format!(r#"(?i)\b(?:she|he|who|pt|patient|i|{KIN}|daddy|mommy|mama|papa|mum)(?:\s+(?:is|was|am|will\s+be|shall\s+be|'s|turned|turns|is\s+now|was\s+then)|['’]s|['’]m|['’]ll\s+be)\s+(?:(?:just|only|now|nearly|almost|over|about|still)\s+)?({OLD})(?:[,;)"”]|\.(?:\s|$)|\s+(?:and|at|in|on|with|but|when|now|today|this|next|last|not|still|years?|yrs?)\b|\s*\(|\s*$|\s+[-–—]\s)"#), 1),
+            // "about to turn 91 and", "will turn 100 in May": never "turn
+            // 90 degrees" (a word of time or a sentence's end after it)
+            Spec::new(PhiKind::Age, format!(r#"(?i)\bturn\s+({OLD})(?:[,;)"”]|\.(?:\s|$)|\s+(?:and|in|on|next|this|soon|years?|yrs?)\b|\s*$)"#), 1),
             // "At 95 she moved in", "At 90, with good cognition": a sentence
             // that begins at an age
             Spec::new(PhiKind::Age, format!(r"\bAt\s+({OLD})(?:,|\s+(?:she|he|with|and|years?)\b)"), 1),
@@ -472,6 +497,22 @@ fn specs() -> Vec<Spec> {
             // Wohnung 3.2, lieu-dit La Croix, BP 42 before a comma or a postcode)
             Spec::new(PhiKind::Address, format!(r"\b\d{{1,5}}\s+(?:[NSEW]\s+)?Broadway\b{UNIT}|\b(?:(?i:apt|apartment|interno|wohnung|bte|boîte)|Whg|Flat|Suite|Ste|Lot)\.?\s*#?\s*\d{{1,4}}[A-Z]?(?:\.\d{{1,3}})?\b|\b\d{{1,2}}F\d{{1,2}}\b|\b(?:Bldg|Building)\.?[ \t]+[A-Z0-9]{{1,3}},[ \t]*(?:Rm|Room|Apt|Unit|Ste|Suite)\.?[ \t]*#?[ \t]*\d{{1,4}}[A-Z]?\b|\b\d{{1,4}}-(?:huis|hoog|boven)\b|\b(?i:lieu-dit|lieudit)\s+(?:(?:la|le|les|l['’])\s+)?\p{{Lu}}[\p{{L}}'’-]+(?:\s+\p{{Lu}}[\p{{L}}'’-]+)?"), 0),
             Spec::new(PhiKind::Address, r"\b(BP\s+\d{1,4})(?:[ \t]*[,;.]|[ \t]+\d{5}\b)", 1),
+            // a numbered road after a word of direction or beside another
+            // road ("take US-421 S", "left on KY-987", "Mines Rd / FM 1472",
+            // "on BIA Rt 27"): its system or state, then its number. Not
+            // CA (CA 19-9, CA-125), NC (nasal cannula), nor states that are
+            // words or credentials
+            Spec::new(PhiKind::Address, r"(?:\b(?i:on|onto|take|taking|off|along|via|past|from|at|down|up)|[/&])[ \t]+((?:US|SR|FM|RM|CR|BIA[ \t]+(?:Rt|Route|Hwy)|I|AL|AK|AZ|AR|CO|DE|FL|GA|IA|IL|KS|KY|LA|MI|MN|MO|MT|NE|NH|NJ|NM|NV|NY|ND|OH|RI|SC|SD|TN|TX|UT|VA|VT|WA|WI|WV|WY)(?:-|[ \t])\d{1,4}\b(?:[ \t]+[NSEW]\b)?)", 1),
+            // a home's number without a street where one lives: "a camper
+            // at Space 19", "he is in lot 10", "next door at Box 44",
+            // "(Ray Evan, House 9)"; a box only after "at" or "to" (a form
+            // says "in Box 12"), a lot only after a place word (a drug's
+            // lot follows a comma)
+            Spec::new(PhiKind::Address, r"\b(?:at|in|to|from)[ \t]+((?:Space|Lot|House|Trailer|Cabin|Flat|Apt|lot|space|trailer)[ \t]+#?\d{1,4}[A-Z]?)\b|\b(?:at|to)[ \t]+(Box[ \t]+\d{1,5})\b|,[ \t]+((?:House|Trailer|Space)[ \t]+\d{1,4}[A-Z]?)\b", usize::MAX),
+            // a building's letter and a flat's number ("Bldg C #204"), and
+            // the name of a complex of homes ("Magnolia Terrace Apts",
+            // "Sierra Sage RV Park")
+            Spec::new(PhiKind::Address, r"\b(?i:bldg|building)\.?[ \t]+[A-Z0-9]{1,3},?[ \t]*#[ \t]*\d{1,4}[A-Z]?\b|\b(?:\p{Lu}\p{Ll}+[ \t]+){1,3}(?:Apts|Apartments|RV[ \t]+Park|Mobile[ \t]+Home[ \t]+(?:Park|Court|Estates)|Trailer[ \t]+(?:Park|Court)|MHP)\b", 0),
             // "No. 14, Oke-Ado Street", as West African and South Asian
             // addresses write the house number
             Spec::new(PhiKind::Address, format!(r"\bNo\.?[ \t]*\d{{1,5}}[A-Z]?,[ \t]+(?:{STREET_WORD}[ \t]+){{1,4}}(?:{STREET})\b\.?"), 0),
@@ -617,6 +658,25 @@ fn eircode(code: &str) -> bool {
         .next()
         .map(|u| if u.len() > 4 { &u[3..] } else { u })
         .is_some_and(|u| u.bytes().any(|b| b.is_ascii_digit()))
+}
+
+/// Whether a place's first word may be a name ("Washoe County", not "The
+/// County" or "Per County": a determiner or a word of the note).
+fn placed(place: &str) -> bool {
+    const DETERMINERS: [&str; 14] = [
+        "the", "this", "that", "per", "each", "any", "every", "our", "your", "their", "his", "her",
+        "same", "other",
+    ];
+    place.split([' ', '\t']).next().is_some_and(|w| {
+        !DETERMINERS.contains(&w.to_ascii_lowercase().as_str())
+            && super::names::Names::builtin().may_be_name(w)
+    })
+}
+
+/// Whether a National Insurance number's prefix is one HMRC allocates
+/// (BG, GB, KN, NK, NT, TN and ZZ never are).
+fn nino(number: &str) -> bool {
+    !matches!(&number[..2], "BG" | "GB" | "KN" | "NK" | "NT" | "TN" | "ZZ")
 }
 
 /// Whether `address` is an IPv6 address as the standard library reads it,
@@ -793,6 +853,95 @@ mod tests {
             ("Member ID 99812734", PhiKind::Mrn, "99812734"),
         ] {
             assert_finds(text, kind, want);
+        }
+    }
+
+    #[test]
+    fn roads_homes_counties_towns_national_numbers_and_ages_by_a_relative() {
+        for (text, kind, want) in [
+            ("take US-421 S about 9 mi", PhiKind::Address, "US-421 S"),
+            ("left on KY-987 at the station", PhiKind::Address, "KY-987"),
+            (
+                "past the Mines Rd / FM 1472 light",
+                PhiKind::Address,
+                "FM 1472",
+            ),
+            (
+                "the house on BIA Rt 27, ramp",
+                PhiKind::Address,
+                "BIA Rt 27",
+            ),
+            (
+                "then a camper at Space 19, by",
+                PhiKind::Address,
+                "Space 19",
+            ),
+            ("he is in lot 10. Daddy", PhiKind::Address, "lot 10"),
+            ("lives next door at Box 44)", PhiKind::Address, "Box 44"),
+            ("(Ray Evan, House 9).", PhiKind::Address, "House 9"),
+            (
+                "Delivered to Bldg C #204 by",
+                PhiKind::Address,
+                "Bldg C #204",
+            ),
+            (
+                "camper, Sierra Sage RV Park, 2",
+                PhiKind::Address,
+                "Sierra Sage RV Park",
+            ),
+            (
+                "Court, Washoe County, Dept. 7",
+                PhiKind::City,
+                "Washoe County",
+            ),
+            (
+                "COURT OF CUYAHOGA COUNTY, OHIO",
+                PhiKind::City,
+                "CUYAHOGA COUNTY",
+            ),
+            ("Center, Sioux Falls, SD (605", PhiKind::City, "Sioux Falls"),
+            ("Place: Independence, VA", PhiKind::City, "Independence"),
+            (
+                "CURP TESM680211MTSRLR04;",
+                PhiKind::Ssn,
+                "TESM680211MTSRLR04",
+            ),
+            ("as above (JM401762B on file)", PhiKind::Ssn, "JM401762B"),
+            (
+                "clave TRSLMR68021128M700.",
+                PhiKind::Mrn,
+                "TRSLMR68021128M700",
+            ),
+            ("statement, account ending 0882", PhiKind::Mrn, "0882"),
+            ("acct ending in 3309.", PhiKind::Mrn, "3309"),
+            ("Daddy is 91 and I do his meds", PhiKind::Age, "91"),
+            ("mother is 90 - honk, do not knock", PhiKind::Age, "90"),
+            ("just about to turn 91 and stubborn", PhiKind::Age, "91"),
+        ] {
+            assert_finds(text, kind, want);
+        }
+        // near misses: tumour markers and oxygen by nasal cannula, a lot of
+        // a drug, a box of a form, a county of a determiner, a clinician's
+        // credential and a state's licence after a comma, a turn of a
+        // joint, a prefix HMRC never gives
+        for text in [
+            "levels of CA 19-9 and CA-125",
+            "on NC 4 L/min",
+            "enter in Box 12 of the form",
+            "Per County policy; The County said",
+            "Dr Smith, MD and Jones, PA",
+            "Paramedic, MN lic. P-1",
+            "turn 90 degrees to the left",
+            "ref GB123456A",
+        ] {
+            let k = kinds(text);
+            assert!(
+                k.iter().all(|(kind, _)| !matches!(
+                    kind,
+                    PhiKind::Address | PhiKind::City | PhiKind::Ssn | PhiKind::Age
+                )),
+                "{text}: {k:?}"
+            );
         }
     }
 

@@ -253,7 +253,7 @@ fn every_corpus_note_loads_without_markup_left() {
     }
 }
 
-/// The development sets (`tests/data/deid-dev/` to `deid-dev9/`): the
+/// The development sets (`tests/data/deid-dev/` to `deid-dev10/`): the
 /// notes rules are checked on while they are written. `CARELAB_DEID_DEV_MISSES=1` also
 /// prints every PHI string left and every detection that is no PHI.
 ///
@@ -466,12 +466,41 @@ mod dev {
         ("phone", 1.00),
         ("email", 1.00),
         ("ssn", 1.00),
-        ("address", 0.79),
+        ("address", 0.80),
         ("city", 0.86),
         ("zip", 1.00),
         ("age", 0.91),
     ];
     const DEV9_PRECISION_FLOOR: f64 = 0.83;
+    /// The same on the tenth set (24 notes, 1,640 PHI strings, written on
+    /// 2026-12-06 with street addresses, ages over 89, SSNs and towns in
+    /// every form: sixteen US notes, from Appalachian home health and a
+    /// border clinic to an SSA disability report, an APS investigation,
+    /// a court-ordered evaluation and a guardianship petition, and notes
+    /// from Jamaica, Malta, Durban, Hong Kong, Newfoundland, Belfast, Cork
+    /// and Manchester). Scored before any rule was written on it: all
+    /// 0.852 (precision 0.882), address 0.740, age 0.795, city 0.845,
+    /// MRN 0.886, SSN 0.865; then numbered roads, homes by their lot,
+    /// space or house number, buildings and complexes, counties, a town
+    /// beside its state's code, a CURP, a voter card, a National Insurance
+    /// number by its shape, an account's last four, a season of a year,
+    /// and an age after a relative or "turn" (all 0.871, address 0.818,
+    /// age 0.841, city 0.867, MRN 0.933, SSN 0.919), rounded down.
+    const DEV10_RECALL_FLOORS: [(&str, f64); 12] = [
+        ("name", 0.78),
+        ("date", 0.97),
+        ("mrn", 0.93),
+        ("ip", 1.00),
+        ("url", 1.00),
+        ("phone", 0.99),
+        ("email", 1.00),
+        ("ssn", 0.91),
+        ("address", 0.81),
+        ("city", 0.86),
+        ("zip", 0.96),
+        ("age", 0.84),
+    ];
+    const DEV10_PRECISION_FLOOR: f64 = 0.88;
     const DEV_PRECISION_FLOOR: f64 = GOAL_PRECISION;
     /// The eighth set's precision, measured (0.839) and rounded down:
     /// below the goal, said so here rather than hidden by a floor of 0.
@@ -520,6 +549,16 @@ mod dev {
     #[test]
     fn ninth_set_recall_and_precision_per_kind() {
         check_dev_set("deid-dev9", 24, &DEV9_RECALL_FLOORS, DEV9_PRECISION_FLOOR);
+    }
+
+    #[test]
+    fn tenth_set_recall_and_precision_per_kind() {
+        check_dev_set(
+            "deid-dev10",
+            24,
+            &DEV10_RECALL_FLOORS,
+            DEV10_PRECISION_FLOOR,
+        );
     }
 
     /// Every development note with its letters, digits, spaces and dashes
@@ -591,6 +630,7 @@ mod dev {
             "deid-dev7",
             "deid-dev8",
             "deid-dev9",
+            "deid-dev10",
         ] {
             let notes = load_notes(&dev_dir(set));
             let both = scrubber_for(&notes, Some(&detector));
@@ -664,14 +704,35 @@ mod dev {
         );
     }
 
+    /// Up to 50 bytes of `text` each side of `start..end`, on one line.
+    fn context(text: &str, start: usize, end: usize) -> (String, String) {
+        let mut from = start.saturating_sub(50);
+        while !text.is_char_boundary(from) {
+            from += 1;
+        }
+        let mut to = (end + 50).min(text.len());
+        while !text.is_char_boundary(to) {
+            to -= 1;
+        }
+        let line = |s: &str| s.replace('\n', "⏎");
+        (line(&text[from..start]), line(&text[end..to]))
+    }
+
     fn print_misses(n: &AnnotatedNote, dets: &[Found]) {
         let covered = |i: usize| dets.iter().any(|d| d.start <= i && i < d.end);
+        // a byte of a letter or digit left, as the score counts tokens (a
+        // name's final "." left outside its span is no miss)
+        let part = |b: u8| !b.is_ascii_whitespace() && !b.is_ascii_punctuation();
         for s in &n.spans {
-            let left = (s.start..s.end)
-                .any(|i| !n.text.as_bytes()[i].is_ascii_whitespace() && !covered(i));
+            let left = (s.start..s.end).any(|i| part(n.text.as_bytes()[i]) && !covered(i));
             if left {
                 let kind = kind_name(s.kind);
-                println!("{}: missed {kind} {:?}", n.id, &n.text[s.start..s.end]);
+                let (before, after) = context(&n.text, s.start, s.end);
+                let span = &n.text[s.start..s.end];
+                println!(
+                    "{}: missed {kind} {span:?} in {before}[[{span}]]{after}",
+                    n.id
+                );
             }
         }
         for d in dets {
