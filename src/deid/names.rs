@@ -433,6 +433,13 @@ impl Names {
         self.flags_of(word) & NO_NAME == 0
     }
 
+    /// Whether a word is a listed surname, of the census or the world's
+    /// lists, and may be a name ("Leung", "WONG").
+    pub fn is_surname(&self, word: &str) -> bool {
+        let flags = self.flags_of(word);
+        flags & ANY_SURNAME != 0 && flags & NO_NAME == 0
+    }
+
     /// What the lists say of a word as the note writes it ("Kathleen's"),
     /// every bit: folded on the stack when it is short and ASCII, as nearly
     /// every word is.
@@ -895,11 +902,17 @@ impl Names {
             let at = words[start].0;
             let run = &words[start..=last];
             let head = first_head.is_some();
-            let starts_sentence = text[..at]
-                .trim_end_matches([' ', '\t'])
-                .chars()
-                .next_back()
-                .is_none_or(|c| matches!(c, '\n' | '.' | '!' | '?' | '-' | '*'));
+            let before = text[..at].trim_end_matches([' ', '\t']);
+            let starts_sentence = match before.chars().next_back() {
+                None => true,
+                // a line break begins a sentence unless the line before
+                // wraps one, ending in a small letter or a comma ("day
+                // centre Tues/Fri at\n  Cregagh Day Centre")
+                Some('\n') => !before[..before.len() - 1]
+                    .trim_end_matches([' ', '\t', '\r'])
+                    .ends_with(|c: char| c.is_lowercase() || c == ','),
+                Some(c) => matches!(c, '.' | '!' | '?' | '-' | '*'),
+            };
             // a letterhead: the name alone at a line's start, then a
             // separator ("Lakeshore Mercy Hospital, 4 East Neuro",
             // "Corrib Hospice — Community Palliative Care Team"); its first
@@ -1246,6 +1259,8 @@ const ORG_HEADS: &[&str] = &[
     "Lodge",
     "Village",
     "Church",
+    "Club",
+    "Police",
     "Transport",
     "LLP",
     "LLC",

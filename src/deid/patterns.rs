@@ -470,6 +470,14 @@ fn specs() -> Vec<Spec> {
             Spec::new(PhiKind::Age, format!(r#"(?i)\b(?:said|thought|believed|reported|estimated|claims?|claimed)\s+to\s+be\s+["“]?(?:about|around|nearly|almost|approximately|roughly|over|at\s+least)?\s*({OLD})\b|["“](?:about|around|nearly|almost|over)?\s*((?:9\d|1[0-4]\d)|{OLD})(?:[,;"”]|\s+(?:in|on|next|this|and)\b)"#), usize::MAX),
             Spec::new(PhiKind::Name, format!(r"\b(?:{TITLES}|dr|prof)\.?\s+(?:(?:{TITLES}|med)\.?\s+)*((?:[A-Z]\.\s?){{0,2}}(?:(?:van|von|de|der|den|del|della|di|da|du|le|la|al|el|bin|ibn|ter|ten)[\s-]+){{0,2}}\p{{Lu}}[\p{{L}}'’-]+(?:\s+(?:(?:van|von|de|der|den|del|della|di|da|du|le|la|al|el|bin|ibn|ter|ten)[\s-]+){{0,2}}\p{{Lu}}[\p{{L}}'’-]+){{0,2}})"), 1),
             Spec::new(PhiKind::Name, format!(r"(?i:\b(?:patient name|name|pt|patient|resident|member|guarantor|decedent|subscriber|insured|client|worker|employee|claimant|veteran|deceased|caregiver|guardian|beneficiary|applicant|student|next of kin|NOK)\s*:\s*(?:(?:{TITLES})\.?\s+)?)((?:[A-Z]\.\s?)?[A-Z][a-zA-Z'-]+(?:(?:,[ \t]?| )[A-Z][a-zA-Z'-]+){{0,2}}(?: [A-Z]\b)?)"), 1),
+            // a name with its nickname in quotes between ("Obiageli \"Obi\"
+            // Nwosu", "Stanisław \"Stan\" Wojciechowski"), an initial and a
+            // double surname ("G. Lloyd-Evans"), and a listed surname before
+            // a Cantonese given name's two syllables ("WONG Ka-yan", "Leung
+            // Siu-ying"; never "ICU Step-down": the surname is listed, the
+            // syllables short)
+            Spec::new(PhiKind::Name, r#"\b\p{Lu}[\p{L}'’-]+[ \t]+["“]\p{Lu}\p{Ll}+["”][ \t]+\p{Lu}[\p{L}'’-]+|\b\p{Lu}\.[ \t]?\p{Lu}\p{Ll}+-\p{Lu}\p{Ll}+"#, 0),
+            Spec::new(PhiKind::Name, r"\b\p{Lu}(?:\p{Lu}+|\p{Ll}+)[ \t]+\p{Lu}\p{Ll}{1,4}-\p{Ll}{2,5}\b", 0).keep_match(surname_first),
             Spec::new(PhiKind::Address, format!(r"(?:\b(?:Flat|Apt|Apartment|Unit)\.?\s*#?\d{{1,4}}[A-Z]?,?[ \t]+)?\b\d{{1,5}}[A-Z]?(?:[-/]\d{{1,4}}[A-Z]?)?[ \t]+(?:(?:[NS][EW]\.?|[NSEW]\.?|North|South|East|West|Old)[ \t]+)?(?:{STREET_WORD}[ \t]+){{1,4}}(?:{STREET}|{STREET_UPPER})\b\.?(?:[ \t]+(?:[NS][EW]|[NSEW])\b)?{UNIT}", STREET_UPPER = street_upper()), 0),
             Spec::new(PhiKind::Address, r"(?i)\b(?:P\.?\s?O\.?\s+Box|Post\s+Office\s+Box|RMB|RSD|CMB|PMB|Locked\s+Bag|Private\s+Bag|Postfach|Apartado(?:\s+de\s+correos)?)\s+\d+\b|(?:\b\d{1,5}\s+)?\b(?:(?:County|State|US)\s+(?:Route|Rte|Road|Rd|Highway|Hwy)|Route|Rte|Rural\s+Route)\s+\d+[A-Z]?(?:,?\s+Box\s+\d+)?\b|\b(?:RR|HC|Rt\.?|Rural\s+Route|Highway\s+Contract|Star\s+Route)\s+\d+,?\s+Box\s+\d+[A-Z]?\b", 0),
             // a box alone before its town: "Mail goes to Box 212, Underwood"
@@ -658,6 +666,13 @@ fn eircode(code: &str) -> bool {
         .next()
         .map(|u| if u.len() > 4 { &u[3..] } else { u })
         .is_some_and(|u| u.bytes().any(|b| b.is_ascii_digit()))
+}
+
+/// Whether a name's first word is a listed surname.
+fn surname_first(name: &str) -> bool {
+    name.split([' ', '\t'])
+        .next()
+        .is_some_and(|w| super::names::Names::builtin().is_surname(w))
 }
 
 /// Whether a place's first word may be a name ("Washoe County", not "The
@@ -940,6 +955,39 @@ mod tests {
                     kind,
                     PhiKind::Address | PhiKind::City | PhiKind::Ssn | PhiKind::Age
                 )),
+                "{text}: {k:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn names_with_nicknames_double_surnames_and_cantonese_given_names() {
+        for (text, want) in [
+            (
+                "STATEMENT (Obiageli \"Obi\" Nwosu, PharmD):",
+                "Obiageli \"Obi\" Nwosu",
+            ),
+            (
+                "AP: Dez'Mond “Dez” Whitlock, grandson",
+                "Dez'Mond “Dez” Whitlock",
+            ),
+            ("12:20  ANP G. Lloyd-Evans: visited", "G. Lloyd-Evans"),
+            ("Visit 1 - RN WONG Ka-yan (with", "WONG Ka-yan"),
+            ("younger sister Leung Siu-ying, 94,", "Leung Siu-ying"),
+        ] {
+            assert_finds(text, PhiKind::Name, want);
+        }
+        // near misses: a unit's step-down, a walk-in clinic, a quoted word
+        // in small letters, a follow-up after an initial's sentence
+        for text in [
+            "moved to ICU Step-down today",
+            "Clinic Walk-in hours",
+            "Press \"enter\" Key",
+            "vitamin D. Follow-up in 2 weeks",
+        ] {
+            let k = kinds(text);
+            assert!(
+                k.iter().all(|(kind, _)| *kind != PhiKind::Name),
                 "{text}: {k:?}"
             );
         }
