@@ -410,6 +410,12 @@ fn specs() -> Vec<Spec> {
             Spec::new(PhiKind::City, format!(r"(?m)^[ \t]*(\p{{Lu}}[\p{{L}}'’.]*(?:[ -]\p{{Lu}}[\p{{L}}'’.]*){{0,3}}),?[ \t]+(?:{})[ \t]+\d{{5}}(?:-\d{{4}})?\b", super::names::STATES), 1),
             Spec::new(PhiKind::Zip, r"(?m)(?:,[ \t]*|^)(?:[A-Z]-)?(\d{5}|\d{4}[ \t]?[A-Z]{2})[ \t]+\p{Lu}\p{Ll}+", 1),
             Spec::new(PhiKind::City, r"(?m)(?:,[ \t]*|^)(?:[A-Z]-)?(?:\d{5}|\d{4}[ \t]?[A-Z]{2})[ \t]+(\p{Lu}\p{Ll}+(?:[ -]\p{Lu}\p{Ll}+)?)", 1),
+            // a Maltese street, its number before it or none ("45, Triq San
+            // Filep", "Triq Dun Karm", "Triq il-Mitħna")
+            Spec::new(PhiKind::Address, r"(?:\b\d{1,4},?[ \t]+)?\bTriq[ \t]+(?:(?:il|l|ta'|tal|tas|tad|tat|ix|iż|is|id|it|in|ir|iċ)-)?\p{Lu}[\p{L}'’-]+(?:[ \t]+\p{Lu}[\p{L}'’-]+){0,2}", 0),
+            // an Irish county after "Co." ("Bangor, Co. Down", "Co. Mayo"),
+            // the thirty-two by name
+            Spec::new(PhiKind::City, r"\bCo\.?[ \t]+(?:Antrim|Armagh|Carlow|Cavan|Clare|Cork|Derry|Donegal|Down|Dublin|Fermanagh|Galway|Kerry|Kildare|Kilkenny|Laois|Leitrim|Limerick|Londonderry|Longford|Louth|Mayo|Meath|Monaghan|Offaly|Roscommon|Sligo|Tipperary|Tyrone|Waterford|Westmeath|Wexford|Wicklow)\b", 0),
             // a county ("Washoe County", "CUYAHOGA COUNTY"), as the
             // development sets count it: a place
             Spec::new(PhiKind::City, r"\b\p{Lu}\p{Ll}+(?:[ \t]\p{Lu}\p{Ll}+)?[ \t]+County\b|\b[A-Z]{3,}(?:[ \t][A-Z]{3,})?[ \t]+COUNTY\b", 0).keep_match(placed),
@@ -547,6 +553,10 @@ fn specs() -> Vec<Spec> {
             Spec::new(PhiKind::Address, r"\b(?:on|off|along|onto|near|at|around|past|via|across)[ \t]+((?:[NS][EW]\.?[ \t]+\p{Lu}\p{Ll}+|[NSEW]\.?[ \t]+\p{Lu}\p{Ll}+[ \t]+(?:St|Ave|Rd|Ln|Blvd|Ct|Pl|Dr|Way|Pkwy|Hwy|Street|Avenue|Road|Boulevard|Drive|Lane)\b\.?))", 1),
             // a corner written with an ampersand: "S 21st & V St", "Elm & 3rd Ave"
             Spec::new(PhiKind::Address, r"\b(?:[NSEW][ \t]+)?(?:\d{1,3}(?:st|nd|rd|th)|\p{Lu}\p{Ll}+)[ \t]*&[ \t]*(?:[NSEW][ \t]+)?(?:\d{1,3}(?:st|nd|rd|th)|\p{Lu}\p{Ll}*)[ \t]+(?:St|Ave|Rd|Blvd|Street|Avenue|Road|Boulevard)\b\.?", 0),
+            // two streets, each with its type, an ampersand or a slash
+            // between ("Ross Clark Cir & Montgomery Hwy", "Blarney St /
+            // Shandon St", "Ormeau Rd / Donegall Pass")
+            Spec::new(PhiKind::Address, r"\b(?:\p{Lu}\p{Ll}+[ \t]+){1,2}(?:St|Ave|Rd|Blvd|Cir|Hwy|Ln|Pkwy|Street|Avenue|Road|Lane|Drive|Pass)\.?[ \t]*[&/][ \t]*(?:[NSEW][ \t]+)?(?:\p{Lu}\p{Ll}+[ \t]+){1,2}(?:St|Ave|Rd|Blvd|Cir|Hwy|Ln|Pkwy|Street|Avenue|Road|Lane|Drive|Pass)\b\.?", 0),
             // a named street is an address element with or without its
             // house number ("lives on Maple Street")
             Spec::new(PhiKind::Address, r"\b(?:[A-Z][a-z]+\s+){1,2}(?:Street|Avenue|Road|Boulevard|Lane|Drive|Terrace|Parkway|Highway)\b|\b(?:(?:[NS][EW]|[NSEW])\s+)?\d{1,3}(?:st|nd|rd|th)\s+(?:Street|St|Avenue|Ave)\b", 0),
@@ -904,6 +914,18 @@ mod tests {
                 PhiKind::Address,
                 "Sierra Sage RV Park",
             ),
+            (
+                "the Circle K at Ross Clark Cir & Montgomery Hwy between",
+                PhiKind::Address,
+                "Ross Clark Cir & Montgomery Hwy",
+            ),
+            (
+                "at Blarney St / Shandon St, then",
+                PhiKind::Address,
+                "Blarney St / Shandon St",
+            ),
+            ("Triq Dun Karm, L-Imsida", PhiKind::Address, "Triq Dun Karm"),
+            ("lives in Bangor, Co. Down; her", PhiKind::City, "Co. Down"),
             (
                 "Court, Washoe County, Dept. 7",
                 PhiKind::City,
