@@ -531,6 +531,7 @@ impl Names {
         let words = word_spans(text);
         self.dictionary(text, &words, out);
         self.towns(text, &words, out);
+        self.counties_and_states(text, &words, out);
         self.organisations(text, &words, out);
     }
 
@@ -832,6 +833,82 @@ impl Names {
                     kind: PhiKind::City,
                 });
             }
+        }
+    }
+
+    /// A county ("Washoe County", "CUYAHOGA COUNTY"), as the development
+    /// sets count it: a place; and a town beside its state's code without
+    /// a ZIP ("Sioux Falls, SD", "Place: Independence, VA"), where
+    /// punctuation, a number or the line's end follows the code, not a
+    /// word ("Paramedic, MN lic."). The capitalised words before the word
+    /// that places them, up to two before "County" and three before a
+    /// state, the first of which may be a name ("Per County" is none).
+    /// Read word by word: as regexes that begin at every capitalised word
+    /// these took 4% of the scrubber's time.
+    fn counties_and_states(&self, text: &str, words: &[(usize, &str)], out: &mut Vec<Found>) {
+        for (i, &(at, word)) in words.iter().enumerate() {
+            let (most, shape): (usize, fn(&str) -> bool) = match word {
+                "County" => (2, capitalised),
+                "COUNTY" => (2, |w| {
+                    w.len() >= 3 && w.bytes().all(|b| b.is_ascii_uppercase())
+                }),
+                // two capitals first: most words are none, and a search
+                // of the list for every word cost more than the rule
+                code if code.len() == 2
+                    && code.bytes().all(|b| b.is_ascii_uppercase())
+                    && TOWN_STATES.contains(&code)
+                    && text[..at].ends_with([' ', '\t'])
+                    && text[..at].trim_end_matches([' ', '\t']).ends_with(',')
+                    && ends_state(&text[at + code.len()..]) =>
+                {
+                    (3, capitalised)
+                }
+                _ => continue,
+            };
+            let county = most == 2;
+            // the words before, back from the placing word: before
+            // "County" one or more spaces, between the name's words one
+            let mut first = i;
+            while first > 0 && i - first < most {
+                let (prev_at, prev) = words[first - 1];
+                let gap = &text[prev_at + prev.len()..words[first].0];
+                let joined = if first == i {
+                    if county {
+                        !gap.is_empty() && gap.bytes().all(|b| b == b' ' || b == b'\t')
+                    } else {
+                        gap.trim_start_matches(',')
+                            .bytes()
+                            .all(|b| b == b' ' || b == b'\t')
+                            && gap.starts_with(',')
+                            && gap.len() > 1
+                    }
+                } else {
+                    gap == " " || gap == "\t"
+                };
+                if !joined || !shape(prev) || !word_starts(text, prev_at) {
+                    break;
+                }
+                first -= 1;
+            }
+            if first == i {
+                continue;
+            }
+            let (start, name) = words[first];
+            if DETERMINERS.contains(&name.to_ascii_lowercase().as_str()) || !self.may_be_name(name)
+            {
+                continue;
+            }
+            let end = if county {
+                at + word.len()
+            } else {
+                let (last_at, last) = words[i - 1];
+                last_at + last.len()
+            };
+            out.push(Found {
+                start,
+                end,
+                kind: PhiKind::City,
+            });
         }
     }
 
@@ -1691,6 +1768,48 @@ fn wrapped(s: &str) -> bool {
     s.chars().all(|c| c.is_ascii_whitespace()) && s.matches('\n').count() == 1
 }
 
+/// The codes of the states a town stands beside without its ZIP: not
+/// those that are also credentials or words (MD, PA, MA, MS, DC, ME, OR,
+/// IN, OK, HI, ID, CT).
+const TOWN_STATES: [&str; 39] = [
+    "AL", "AK", "AZ", "AR", "CA", "CO", "DE", "FL", "GA", "IA", "IL", "KS", "KY", "LA", "MI", "MN",
+    "MO", "MT", "NE", "NV", "NH", "NJ", "NM", "NY", "NC", "ND", "OH", "RI", "SC", "SD", "TN", "TX",
+    "UT", "VT", "VA", "WA", "WV", "WI", "WY",
+];
+
+/// Words that are no place's first word ("The County", "Per County").
+const DETERMINERS: [&str; 14] = [
+    "the", "this", "that", "per", "each", "any", "every", "our", "your", "their", "his", "her",
+    "same", "other",
+];
+
+/// What may follow a state's code after a town: spaces, then punctuation,
+/// a number or the line's end ("SD (605", "VA\n", "MO 64836").
+fn ends_state(rest: &str) -> bool {
+    let rest = rest.trim_start_matches([' ', '\t']);
+    rest.chars()
+        .next()
+        .is_none_or(|c| c == '\n' || c.is_ascii_digit() || ",.;:()|/-".contains(c))
+}
+
+/// A capital and small letters only: "Washoe", "Sioux".
+fn capitalised(word: &str) -> bool {
+    let mut chars = word.chars();
+    chars.next().is_some_and(char::is_uppercase) && {
+        let rest = chars.as_str();
+        !rest.is_empty() && rest.chars().all(char::is_lowercase)
+    }
+}
+
+/// Whether a word at `at` begins at a word boundary (no letter, digit or
+/// "_" before it).
+fn word_starts(text: &str, at: usize) -> bool {
+    text[..at]
+        .chars()
+        .next_back()
+        .is_none_or(|c| !(c.is_alphanumeric() || c == '_'))
+}
+
 /// "Kathleen", "O'Connell", "McDonald": a capital, then not all capitals
 /// (an all-capitals word is an abbreviation: ED, MI, PA).
 fn is_title_case(word: &str) -> bool {
@@ -2088,6 +2207,35 @@ mod tests {
         // two rules may find the same town
         towns.dedup();
         towns
+    }
+
+    #[test]
+    fn counties_and_towns_beside_their_states_code() {
+        for (text, want) in [
+            ("Court, Washoe County, Dept. 7", vec!["Washoe County"]),
+            (
+                "PROBATE COURT OF CUYAHOGA COUNTY, OHIO",
+                vec!["CUYAHOGA COUNTY"],
+            ),
+            (
+                "Sanford USD Medical Center, Sioux Falls, SD (605",
+                vec!["Sioux Falls"],
+            ),
+            ("Place: Independence, VA", vec!["Independence"]),
+            ("Rt 2 Box 318, Seneca, MO 64865", vec!["Seneca"]),
+        ] {
+            assert_eq!(towns(text), want, "{text}");
+        }
+        // near misses: a county of a determiner, a clinician's credential
+        // and a state's licence after a comma, a state's code before a word
+        for text in [
+            "Per County policy; The County said",
+            "Dr Smith, MD and Jones, PA",
+            "Paramedic, MN lic. P-1",
+            "Oxygen, NC at 2L",
+        ] {
+            assert!(towns(text).is_empty(), "{text}: {:?}", towns(text));
+        }
     }
 
     #[test]
