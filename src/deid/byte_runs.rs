@@ -104,6 +104,30 @@ fn classes_sse2(chunk: &[u8; 64]) -> Classes {
     out
 }
 
+/// Texts of `alphabet`'s bytes at random, the first byte one time in five
+/// more than the others (for long runs), of every length to 150 and some
+/// across the 64-byte chunks `runs` reads: for tests that hold an ASCII
+/// way equal to a character-by-character one.
+#[cfg(test)]
+pub(crate) fn random_texts(alphabet: &[u8]) -> impl Iterator<Item = String> + '_ {
+    use crate::hashing::fnv;
+    let mut seed = 5u64;
+    (0..150u64).chain([255, 256, 257, 320]).map(move |len| {
+        seed = fnv(&seed.to_le_bytes());
+        (0..len)
+            .map(|i| {
+                let r = fnv(&(seed ^ i).to_le_bytes());
+                let pick = if r.is_multiple_of(5) {
+                    0
+                } else {
+                    (r >> 8) as usize % alphabet.len()
+                };
+                char::from(alphabet[pick])
+            })
+            .collect()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

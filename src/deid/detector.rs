@@ -1105,22 +1105,7 @@ mod tests {
             char_tokens(t, &mut out);
             out
         };
-        let mut seed = 11u64;
-        let alphabet = b"ab Z9-/.\n";
-        for len in (0..200).chain([255, 256, 257, 320]) {
-            seed = mix(seed);
-            let text: String = (0..len)
-                .map(|i| {
-                    let r = mix(seed ^ i as u64);
-                    // long runs too: a token across a 64-byte boundary
-                    let pick = if r.is_multiple_of(7) {
-                        0
-                    } else {
-                        (r >> 8) as usize % alphabet.len()
-                    };
-                    char::from(alphabet[pick])
-                })
-                .collect();
+        for text in byte_runs::random_texts(b"ab Z9-/.\n") {
             assert_eq!(tokens(&text), by_char(&text), "{text:?}");
         }
         let whole = "a".repeat(128);

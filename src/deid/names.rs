@@ -857,8 +857,6 @@ impl Names {
                 code if code.len() == 2
                     && code.bytes().all(|b| b.is_ascii_uppercase())
                     && TOWN_STATES.contains(&code)
-                    && text[..at].ends_with([' ', '\t'])
-                    && text[..at].trim_end_matches([' ', '\t']).ends_with(',')
                     && ends_state(&text[at + code.len()..]) =>
                 {
                     (3, capitalised)
@@ -867,23 +865,17 @@ impl Names {
             };
             let county = most == 2;
             // the words before, back from the placing word: before
-            // "County" one or more spaces, between the name's words one
+            // "County" spaces, before a state's code a comma and spaces,
+            // between the place's words one space
+            let spaces = |g: &str| !g.is_empty() && g.bytes().all(|b| b == b' ' || b == b'\t');
             let mut first = i;
             while first > 0 && i - first < most {
                 let (prev_at, prev) = words[first - 1];
                 let gap = &text[prev_at + prev.len()..words[first].0];
-                let joined = if first == i {
-                    if county {
-                        !gap.is_empty() && gap.bytes().all(|b| b == b' ' || b == b'\t')
-                    } else {
-                        gap.trim_start_matches(',')
-                            .bytes()
-                            .all(|b| b == b' ' || b == b'\t')
-                            && gap.starts_with(',')
-                            && gap.len() > 1
-                    }
-                } else {
-                    gap == " " || gap == "\t"
+                let joined = match (first == i, county) {
+                    (true, true) => spaces(gap),
+                    (true, false) => gap.strip_prefix(',').is_some_and(spaces),
+                    (false, _) => gap == " " || gap == "\t",
                 };
                 if !joined || !shape(prev) || !word_starts(text, prev_at) {
                     break;
@@ -2279,23 +2271,8 @@ mod tests {
             .map(|(i, w)| (i, w.to_string()))
             .collect();
         assert_eq!(ascii, unicode(text));
-        // texts of random letters, apostrophes, hyphens and others, some
-        // with runs across the 64-byte chunks the ASCII way reads
-        let mut seed = 5u64;
-        let alphabet = b"aZ-'- .9\n";
-        for len in (0..150).chain([255, 256, 257, 320]) {
-            seed = crate::hashing::fnv(&seed.to_le_bytes());
-            let text: String = (0..len)
-                .map(|i: u64| {
-                    let r = crate::hashing::fnv(&(seed ^ i).to_le_bytes());
-                    let pick = if r.is_multiple_of(5) {
-                        0
-                    } else {
-                        (r >> 8) as usize % alphabet.len()
-                    };
-                    char::from(alphabet[pick])
-                })
-                .collect();
+        // texts of random letters, apostrophes, hyphens and others
+        for text in byte_runs::random_texts(b"aZ-'- .9\n") {
             let ascii: Vec<(usize, String)> = word_spans(&text)
                 .into_iter()
                 .map(|(i, w)| (i, w.to_string()))

@@ -758,21 +758,7 @@ mod tests {
 
     #[test]
     fn capitalised_words_of_an_ascii_text_are_those_of_the_char_by_char_reading() {
-        let mut seed = 3u64;
-        let alphabet = b"aZ-' .9\nQb";
-        for len in (0..150).chain([255, 256, 257, 320]) {
-            seed = crate::hashing::fnv(&seed.to_le_bytes());
-            let text: String = (0..len)
-                .map(|i: u64| {
-                    let r = crate::hashing::fnv(&(seed ^ i).to_le_bytes());
-                    let pick = if r.is_multiple_of(5) {
-                        1
-                    } else {
-                        (r >> 8) as usize % alphabet.len()
-                    };
-                    char::from(alphabet[pick])
-                })
-                .collect();
+        for text in byte_runs::random_texts(b"Za-' .9\nQb") {
             assert_eq!(words(&text), char_words(&text), "{text:?}");
         }
         assert_eq!(
