@@ -523,7 +523,7 @@ fn specs() -> Vec<Spec> {
             Spec::new(PhiKind::Address, format!(r"\bNo\.?[ \t]*\d{{1,5}}[A-Z]?,[ \t]+(?:{STREET_WORD}[ \t]+){{1,4}}(?:{STREET})\b\.?"), 0),
             // a neighbour's house by its number: "next door at no. 408",
             // "Neighbour Mrs Arruda (Nr. 120)", "lives next door at #5"
-            Spec::new(PhiKind::Address, r"(?i)\b(?:next\s+door|upstairs|downstairs|neighbou?r|across\s+the\s+(?:road|street|hall|landing))\b[^;\n]*?(?:\bat|\bfrom|\bin|\()[ \t]*((?:no\.|nr\.|n\.[ \t]?º|nº|number|#)[ \t]*\d{1,5}[A-Za-z]?\b|\d/\d{1,2}\b|\d{1,4}[A-Z]\b|\d{1,2}\.[ \t]?(?:th|tv|mf)\.?|\d{1,2}(?:e|er|ème)\b)", 1),
+            Spec::new(PhiKind::Address, r"(?i)\b(?:next\s+door|upstairs|downstairs|neighbou?r|across\s+the\s+(?:road|street|hall|landing))\b[^;\n]*?(?:\bat|\bfrom|\bin|\(|,)[ \t]*((?:no\.|nr\.|n\.[ \t]?º|nº|number|#)[ \t]*\d{1,5}[A-Za-z]?\b|\d/\d{1,2}\b|\d{1,4}[A-Z]\b|\d{1,2}\.[ \t]?(?:th|tv|mf)\.?|\d{1,2}(?:e|er|ème)\b)", 1),
             // a street in lower case, as a log or a text message writes it:
             // "219 fairmount apt 2r", "45 elm st" (the types that are no
             // other word: never "2 hour drive" or "took 2 tabs, dr said")
@@ -534,11 +534,13 @@ fn specs() -> Vec<Spec> {
             // its type, as city grids are written: "2316 E Evans", "221 W
             // 12th"; the clause ends after it (never "10 N Engl J Med")
             Spec::new(PhiKind::Address, format!(r"(?m)\b(\d{{1,5}}[ \t]+[NSEW]\.?[ \t]+(?:\d{{1,3}}(?:st|nd|rd|th)|\p{{Lu}}\p{{Ll}}{{2,}})\b{UNIT})(?:[ \t]*(?:[,;.)]|$)|[ \t]+\p{{Ll}})"), 1),
-            // a street corner: "corner of 5th and Main", "intersection of Elm & 3rd"
-            Spec::new(PhiKind::Address, format!(r"(?i:\b(?:corner|intersection)\s+(?:of|at)\s+)({STREET_WORD}(?:[ \t]+\p{{Lu}}\p{{Ll}}+)?[ \t]+(?:and|&)[ \t]+{STREET_WORD}(?:[ \t]+(?:{STREET})\b\.?)?)"), 1),
+            // a street corner: "corner of 5th and Main", "intersection of Elm & 3rd",
+            // "corner of Ridgeway & W 6th"
+            Spec::new(PhiKind::Address, format!(r"(?i:\b(?:corner|intersection)\s+(?:of|at)\s+)({STREET_WORD}(?:[ \t]+\p{{Lu}}\p{{Ll}}+)?[ \t]+(?:and|&)[ \t]+(?:[NSEW][ \t]+)?{STREET_WORD}(?:[ \t]+(?:{STREET})\b\.?)?)"), 1),
             // a street without its number, its type abbreviated, where a
-            // sentence places something on it: "the house on Elm St", "off Cotton Row"
-            Spec::new(PhiKind::Address, r"\b(?:on|off|along|onto|down|up|near|from|at|around|past|via|across|behind)[ \t]+((?:\p{Lu}\p{Ll}+[ \t]+){1,2}(?:St|Ave|Rd|Ln|Blvd|Ct|Pl|Ter|Cir|Pkwy|Hwy|Row|Close|Crescent|Court|Circle|Trail|Pike|Dr|Way|Loop)\b\.?)", 1),
+            // sentence places something on it: "the house on Elm St", "off Cotton Row",
+            // "past the Mines Rd light", "the end of Leon Dr", "under the Wells Ave overpass"
+            Spec::new(PhiKind::Address, r"\b(?:on|off|along|onto|down|up|near|from|at|around|past|via|across|behind|under|end[ \t]+of)[ \t]+(?:the[ \t]+)?((?:\p{Lu}\p{Ll}+[ \t]+){1,2}(?:St|Ave|Rd|Ln|Blvd|Ct|Pl|Ter|Cir|Pkwy|Hwy|Row|Close|Crescent|Court|Circle|Trail|Pike|Dr|Way|Loop)\b\.?)", 1),
             // and with its compass point: "on S. Zarzamora St", "on SE Holgate"
             // (one letter alone needs the type: never "at N Engl J Med")
             Spec::new(PhiKind::Address, r"\b(?:on|off|along|onto|near|at|around|past|via|across)[ \t]+((?:[NS][EW]\.?[ \t]+\p{Lu}\p{Ll}+|[NSEW]\.?[ \t]+\p{Lu}\p{Ll}+[ \t]+(?:St|Ave|Rd|Ln|Blvd|Ct|Pl|Dr|Way|Pkwy|Hwy|Street|Avenue|Road|Boulevard|Drive|Lane)\b\.?))", 1),
@@ -903,6 +905,18 @@ mod tests {
                 "Blarney St / Shandon St",
             ),
             ("Triq Dun Karm, L-Imsida", PhiKind::Address, "Triq Dun Karm"),
+            ("road past the Mines Rd / FM", PhiKind::Address, "Mines Rd"),
+            ("at the end of Leon Dr where", PhiKind::Address, "Leon Dr"),
+            (
+                "corner of Ridgeway & W 6th, across",
+                PhiKind::Address,
+                "Ridgeway & W 6th",
+            ),
+            (
+                "neighbour Ms Breda Twomey, no. 16, mob",
+                PhiKind::Address,
+                "no. 16",
+            ),
             ("lives in Bangor, Co. Down; her", PhiKind::City, "Co. Down"),
             (
                 "CURP TESM680211MTSRLR04;",
