@@ -671,7 +671,7 @@ impl Word {
     fn ascii(raw: &[u8], folded: &mut String) -> Word {
         folded.clear();
         let (mut word, mut prefix) = (FNV_OFFSET, FNV_OFFSET);
-        let (mut shape, mut last, mut runs) = (FNV_OFFSET, 0u8, 0);
+        let mut shape = Shape::new();
         let (mut lower, mut upper) = (0, 0);
         for (i, &b) in raw.iter().enumerate() {
             let small = b.to_ascii_lowercase();
@@ -680,7 +680,7 @@ impl Word {
             if i == 2 && raw.len() > 3 {
                 prefix = word;
             }
-            let k = if b.is_ascii_digit() {
+            shape.push(if b.is_ascii_digit() {
                 b'd'
             } else if b.is_ascii_uppercase() {
                 upper += usize::from(i > 0);
@@ -688,15 +688,7 @@ impl Word {
             } else {
                 lower += usize::from(i > 0);
                 b'x'
-            };
-            if k != last {
-                shape = fnv_step(shape, k);
-                last = k;
-                runs += 1;
-            }
-        }
-        if runs == 1 && last == b'd' {
-            shape ^= (raw.len() as u64).min(9) << 56;
+            });
         }
         let suffix = match raw.len() {
             0..=2 => FNV_OFFSET,
@@ -707,7 +699,7 @@ impl Word {
             word,
             prefix,
             suffix,
-            shape,
+            shape: shape.hash(),
             case: case_bits(first_upper, lower > 0, upper > 0, raw.len()),
         }
     }
@@ -762,26 +754,54 @@ fn char_tokens(text: &str, out: &mut Vec<(usize, usize)>) {
 /// "Kathleen" -> `Xx`, "04" -> `d2`, "MRN" -> `X`, "3rd" -> `dx`: letter
 /// classes with runs collapsed, and the count of digits when it is all digits.
 fn shape(word: &str) -> u64 {
-    let (mut h, mut last, mut runs, mut digits) = (FNV_OFFSET, 0u8, 0, 0u64);
+    let mut shape = Shape::new();
     for c in word.chars() {
-        let k = if c.is_ascii_digit() {
-            digits += 1;
+        shape.push(if c.is_ascii_digit() {
             b'd'
         } else if c.is_uppercase() {
             b'X'
         } else {
             b'x'
-        };
-        if k != last {
-            h = fnv_step(h, k);
-            last = k;
-            runs += 1;
+        });
+    }
+    shape.hash()
+}
+
+/// `shape`'s hash, a character's class (`d`, `X`, `x`) at a time: for
+/// `shape` and for `Word::ascii`'s one pass.
+struct Shape {
+    hash: u64,
+    last: u8,
+    runs: u32,
+    digits: u64,
+}
+
+impl Shape {
+    fn new() -> Shape {
+        Shape {
+            hash: FNV_OFFSET,
+            last: 0,
+            runs: 0,
+            digits: 0,
         }
     }
-    if runs == 1 && last == b'd' {
-        h ^= digits.min(9) << 56;
+
+    fn push(&mut self, class: u8) {
+        self.digits += u64::from(class == b'd');
+        if class != self.last {
+            self.hash = fnv_step(self.hash, class);
+            self.last = class;
+            self.runs += 1;
+        }
     }
-    h
+
+    fn hash(&self) -> u64 {
+        if self.runs == 1 && self.last == b'd' {
+            self.hash ^ self.digits.min(9) << 56
+        } else {
+            self.hash
+        }
+    }
 }
 
 /// The characters between two tokens: up to four that are not spaces, and
