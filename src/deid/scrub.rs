@@ -144,6 +144,9 @@ impl Scrubber {
             *v = v.trim().to_string();
         }
         folded.retain(|(_, v)| v.len() >= 2);
+        // by first byte, as `find_word_bounded` reads them (stable: equal
+        // spans keep the kind of the first)
+        folded.sort_by_key(|(_, v)| v.as_bytes()[0]);
         self.known.insert(patient_key.to_string(), folded);
     }
 
@@ -224,6 +227,18 @@ impl Scrubber {
         names.extend(found[before..].iter().filter(|f| f.kind == PhiKind::Name));
         let again = names_again(text, &capitalised, &names, &found[..before]);
         found.extend(again);
+        // each name once (the patient's is found again and again)
+        let mut distinct: Vec<&str> = Vec::new();
+        for f in &names {
+            let name = &text[f.start..f.end];
+            if !distinct.contains(&name) {
+                distinct.push(name);
+            }
+        }
+        let initials = initials_again(text, &capitalised, &distinct, &found[..before]);
+        found.extend(initials);
+        let lower = names_in_lower_case(text, &distinct, &found[..before]);
+        found.extend(lower);
         if found.len() > before {
             found = merge(found);
         }
@@ -314,9 +329,7 @@ fn names_again(
             let Some(end) = written_again(text, start, name).filter(|_| capitalised()) else {
                 continue;
             };
-            // the last span that begins at or before the name
-            let before = merged.partition_point(|f| f.start <= start);
-            if before == 0 || merged[before - 1].end < end {
+            if outside(merged, start, end) {
                 again.push(Found {
                     start,
                     end,
@@ -326,6 +339,173 @@ fn names_again(
         }
     }
     again
+}
+
+/// A name found once, by its initials: the nurse who signs a row or a
+/// line with them ("B. Whitfield" … "| BW |", "- DW"), the hospital a
+/// note names whole and then short ("Cork University Hospital" … "meet at
+/// CUH"). Initials of three letters or more are looked for at every word
+/// in capitals; two letters are an abbreviation as often ("MI", "PE"),
+/// so only where a signature stands: after a dash, a bar or a slash, or
+/// before the line's end, a bar, a slash, a closing bracket or a quote.
+fn initials_again(
+    text: &str,
+    words: &[(usize, &str)],
+    names: &[&str],
+    merged: &[Found],
+) -> Vec<Found> {
+    let mut again = Vec::new();
+    // the words that may be initials first: most notes have none
+    let mut candidates = words
+        .iter()
+        .filter(|(_, w)| (2..=5).contains(&w.len()) && w.as_bytes()[1].is_ascii_uppercase())
+        .peekable();
+    if candidates.peek().is_none() {
+        return again;
+    }
+    let initials: Vec<u64> = names.iter().filter_map(|name| initials(name)).collect();
+    if initials.is_empty() {
+        return again;
+    }
+    for &(start, word) in candidates {
+        let end = start + word.len();
+        if !initials.contains(&packed(word)) {
+            continue;
+        }
+        let before = text[..start].trim_end_matches([' ', '\t']);
+        let after = text[end..].trim_start_matches([' ', '\t']);
+        // a credential after a name ("Samuel Osei, MD") signs nothing
+        let signed = || {
+            !before.ends_with(',')
+                && (before.ends_with(['-', '–', '—', '|', '/'])
+                    || after.is_empty()
+                    || after.starts_with(['\n', '\r', '|', '/', ')', '"', ']']))
+        };
+        // "CHR no. CHR-MO-2611", "LLTH/26/118420": a number's label
+        let labels_a_number = || {
+            let rest = after.trim_start_matches(['-', '/', '#']);
+            rest.starts_with(|c: char| c.is_ascii_digit())
+                || ["no.", "no:", "No.", "No:", "number", "#"]
+                    .iter()
+                    .any(|l| after.starts_with(l))
+        };
+        if (word.len() > 2 || signed()) && !labels_a_number() && outside(merged, start, end) {
+            again.push(Found {
+                start,
+                end,
+                kind: PhiKind::Name,
+            });
+        }
+    }
+    again
+}
+
+/// The initials of a name of two words or more, in capitals, `packed`:
+/// "BW" of "B. Whitfield" and "Bonnie Whitfield", "HCSO" of "Houston
+/// County Sheriff's Office" (small words, "of", "del", are passed over).
+/// `None` where a word begins otherwise (a digit, a letter that is not
+/// ASCII) or there are more than eight.
+fn initials(name: &str) -> Option<u64> {
+    let (mut key, mut letters, mut word_start) = (0u64, 0, true);
+    for &b in name.as_bytes() {
+        if matches!(b, b' ' | b'\t' | b'\n' | b'.') {
+            word_start = true;
+            continue;
+        }
+        if !std::mem::take(&mut word_start) {
+            continue;
+        }
+        if b.is_ascii_uppercase() && letters < 8 {
+            key = key << 8 | u64::from(b);
+            letters += 1;
+        } else if !(b.is_ascii_lowercase() || b == b'&') {
+            return None;
+        }
+    }
+    (letters >= 2).then_some(key)
+}
+
+/// A word of eight bytes at most as one number, a byte at a time, to
+/// compare with `initials` without a string.
+fn packed(word: &str) -> u64 {
+    word.bytes().fold(0, |key, b| key << 8 | u64::from(b))
+}
+
+/// A name found once, written again in lower case, as texts and e-mails
+/// write it ("hi ms lakisha this is tamika"): the first or last word of
+/// a person's name in `names` (of two or three words, none an
+/// organisation's head word: a word found alone may be a word, "Ora" of
+/// "Kia ora"), where it is a listed name and no English
+/// word (`Names::is_name_in_lower_case`: "lakisha", not "hunter"), and
+/// the note writes it all in lower case.
+fn names_in_lower_case(text: &str, names: &[&str], merged: &[Found]) -> Vec<Found> {
+    let lists = Names::builtin();
+    let mut needles: Vec<String> = Vec::new();
+    for name in names {
+        let mut words = name.split_whitespace();
+        let (Some(first), Some(second)) = (words.next(), words.next()) else {
+            continue;
+        };
+        let last = words.next().unwrap_or(second);
+        if words.next().is_some()
+            || name
+                .split_whitespace()
+                .any(|w| lists.is_organisation_head(w))
+        {
+            continue;
+        }
+        for word in [first, last] {
+            let word = word.trim_matches(|c: char| !c.is_ascii_alphabetic());
+            // (the same name is found again and again)
+            if word.len() >= 3
+                && !needles.iter().any(|n| n.eq_ignore_ascii_case(word))
+                && word.bytes().all(|b| b.is_ascii_alphabetic())
+                && word.bytes().any(|b| b.is_ascii_uppercase())
+                && lists.is_name_in_lower_case(word)
+            {
+                needles.push(word.to_ascii_lowercase());
+            }
+        }
+    }
+    let mut again = Vec::new();
+    if needles.is_empty() {
+        return again;
+    }
+    // each needle where its first byte is (memchr's vector search), its
+    // second byte compared before the rest: a note holds few needles, and
+    // writes a name in lower case rarely
+    let bytes = text.as_bytes();
+    let word_byte = |at: usize| {
+        bytes
+            .get(at)
+            .is_some_and(|b| b.is_ascii_alphanumeric() || *b >= 0x80)
+    };
+    for needle in &needles {
+        let needle = needle.as_bytes();
+        for start in memchr::memchr_iter(needle[0], bytes) {
+            let end = start + needle.len();
+            if bytes.get(start + 1) == Some(&needle[1])
+                && bytes[start..].starts_with(needle)
+                && (start == 0 || !word_byte(start - 1))
+                && !word_byte(end)
+                && outside(merged, start, end)
+            {
+                again.push(Found {
+                    start,
+                    end,
+                    kind: PhiKind::Name,
+                });
+            }
+        }
+    }
+    again
+}
+
+/// Whether `start..end` reaches outside the spans of `merged` (sorted,
+/// apart): no span that begins at or before it holds it whole.
+fn outside(merged: &[Found], start: usize, end: usize) -> bool {
+    let before = merged.partition_point(|f| f.start <= start);
+    before == 0 || merged[before - 1].end < end
 }
 
 /// Where `name` ends if the text at `at` writes it again: its words in
@@ -542,33 +722,50 @@ fn is_word_byte(b: u8) -> bool {
 /// The needles are trimmed, of two bytes or more (`Scrubber::add_patient`
 /// keeps them so); a shorter one is passed over.
 pub fn find_word_bounded(hay: &str, needles: &[(PhiKind, String)], out: &mut Vec<Found>) {
-    let needles = || {
-        needles
-            .iter()
-            .map(|(kind, n)| (*kind, n.as_bytes()))
-            .filter(|(_, n)| n.len() >= 2)
-    };
-    let mut first = [false; 256];
-    for (_, n) in needles() {
-        first[usize::from(n[0])] = true;
+    let first_byte = |(_, n): &(PhiKind, String)| n.as_bytes().first().copied();
+    if needles.is_sorted_by_key(first_byte) {
+        return find_sorted(hay, needles, out);
+    }
+    // (stable: each byte's needles stay in their order)
+    let mut sorted = needles.to_vec();
+    sorted.sort_by_key(first_byte);
+    find_sorted(hay, &sorted, out)
+}
+
+/// `find_word_bounded` with the needles sorted by their first byte: at a
+/// place only those that begin with its byte are tried.
+fn find_sorted(hay: &str, needles: &[(PhiKind, String)], out: &mut Vec<Found>) {
+    let mut from = [usize::MAX; 256];
+    for (i, (_, n)) in needles.iter().enumerate().rev() {
+        if let Some(&b) = n.as_bytes().first() {
+            from[usize::from(b)] = i;
+        }
     }
     let bytes = hay.as_bytes();
     for start in 0..bytes.len() {
-        let bounded = start == 0 || !is_word_byte(bytes[start - 1]);
-        if !bounded || !first[usize::from(bytes[start])] {
+        let first = from[usize::from(bytes[start])];
+        if first == usize::MAX || (start > 0 && is_word_byte(bytes[start - 1])) {
             continue;
         }
-        // the second byte first (every needle has two): most needles
-        // that begin with the byte found are told apart there, without a
-        // call to compare the rest
+        // the second byte first: most needles that begin with the byte
+        // found are told apart there, without a call to compare the rest
         let second = bytes.get(start + 1).copied();
-        for (kind, n) in needles() {
+        for (kind, n) in &needles[first..] {
+            let n = n.as_bytes();
+            if n.first() != Some(&bytes[start]) {
+                break;
+            }
             let end = start + n.len();
-            if second == Some(n[1])
+            if n.len() >= 2
+                && second == Some(n[1])
                 && bytes[start..].starts_with(n)
                 && (end == bytes.len() || !is_word_byte(bytes[end]))
             {
-                out.push(Found { start, end, kind });
+                out.push(Found {
+                    start,
+                    end,
+                    kind: *kind,
+                });
             }
         }
     }
@@ -891,6 +1088,58 @@ mod tests {
             kind: PhiKind::Name,
         }];
         assert!(names_again(text, &words(text), &found, &[]).is_empty());
+    }
+
+    #[test]
+    fn a_found_name_by_its_initials_where_a_signature_stands_and_in_lower_case() {
+        let names_in = |text: &str| -> Vec<String> {
+            Scrubber::new()
+                .find("x", text)
+                .iter()
+                .filter(|f| f.kind == PhiKind::Name)
+                .map(|f| text[f.start..f.end].to_string())
+                .collect()
+        };
+        let text = "Bereavement coordinator: Bonnie Whitfield\n\
+                    | 11/12/2025 | BW | call | Condolence call. |\n\
+                    Called daughter 12/3. - BW\n\
+                    Seen by Dr. Maria Delgado, MD. Follow-up per MD (phone).\n\
+                    Text from daughter: \"tell lakisha hi\" \
+                    Daughter Lakisha Fountain and grandson Hunter Price came; hunter stays.\n\
+                    Admitted to Southeast Alabama Medical Center; SAMC ED; SAMC no. 4471.";
+        let names = names_in(text);
+        for expected in ["BW", "lakisha", "SAMC"] {
+            assert!(
+                names.iter().any(|n| n == expected),
+                "{expected} in {names:?}"
+            );
+        }
+        assert_eq!(names.iter().filter(|n| *n == "BW").count(), 2);
+        // "SAMC no." labels a number; a credential after a comma and a
+        // two-letter abbreviation in a sentence are no signature ("MD"
+        // of Maria Delgado); a name that is an English word stays a word
+        // in lower case ("hunter")
+        assert_eq!(names.iter().filter(|n| *n == "SAMC").count(), 1);
+        assert!(
+            !names.iter().any(|n| n == "MD" || n == "hunter"),
+            "{names:?}"
+        );
+
+        assert_eq!(initials("B. Whitfield"), Some(packed("BW")));
+        assert_eq!(initials("Bonnie  Whitfield"), Some(packed("BW")));
+        assert_eq!(
+            initials("Houston County Sheriff's Office"),
+            Some(packed("HCSO"))
+        );
+        assert_eq!(initials("Prince of Peace Church"), Some(packed("PPC")));
+        assert_ne!(packed("PPC"), packed("PCP"));
+        assert_eq!(initials("Émile Zola"), None);
+        assert_eq!(initials("Whitfield"), None);
+
+        // a word for an elder is that word in lower case ("my nan"), and a
+        // word found alone ("Ora" of "Kia ora") is not looked for
+        let text = "Nan Sutcliffe rang; my nan is fine. Kia Ora Whanganui; kia ora.";
+        assert!(!names_in(text).iter().any(|n| n == "nan" || n == "ora"));
     }
 
     #[test]

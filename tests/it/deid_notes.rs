@@ -253,7 +253,7 @@ fn every_corpus_note_loads_without_markup_left() {
     }
 }
 
-/// The development sets (`tests/data/deid-dev/` to `deid-dev10/`): the
+/// The development sets (`tests/data/deid-dev/` to `deid-dev11/`): the
 /// notes rules are checked on while they are written. `CARELAB_DEID_DEV_MISSES=1` also
 /// prints every PHI string left and every detection that is no PHI.
 ///
@@ -494,9 +494,10 @@ mod dev {
     /// (all 0.887, address 0.851, city 0.873); then a street without its
     /// number after "the" ("past the Mines Rd light"), a corner with a
     /// compass point, a neighbour's number after a comma (all 0.890,
-    /// address 0.878), rounded down.
+    /// address 0.878); then a found name by its initials ("- BW", "at
+    /// CUH") and in lower case ("hi ms lakisha"; name 0.837), rounded down.
     const DEV10_RECALL_FLOORS: [(&str, f64); 12] = [
-        ("name", 0.82),
+        ("name", 0.83),
         ("date", 0.97),
         ("mrn", 0.93),
         ("ip", 1.00),
@@ -510,6 +511,33 @@ mod dev {
         ("age", 0.85),
     ];
     const DEV10_PRECISION_FLOOR: f64 = 0.88;
+    /// The same on the eleventh set (24 notes, 1,793 PHI strings, written
+    /// on 2026-12-06 by a writer who read no rule: an obstetric triage, a
+    /// NICU discharge, a psychiatric emergency evaluation, a radiology
+    /// report, an operative note, a medical examiner's report, a jail
+    /// intake, a shelter nurse's log, an occupational injury report, an
+    /// insurance appeal, a lawyer's records request, a transplant
+    /// coordinator's note, a care conference, a genetic pedigree, an
+    /// ambulance run sheet, a Guam telehealth transcript, and notes from
+    /// Dunedin, Adelaide, Aberdeen, Bengaluru, Wrexham, Kisumu and
+    /// Penang). Scored before any rule was written on it: all 0.872
+    /// (1,564 of 1,793), precision 0.886, name 0.829; then a found name
+    /// by its initials and in lower case (name 0.838), rounded down.
+    const DEV11_RECALL_FLOORS: [(&str, f64); 12] = [
+        ("name", 0.83),
+        ("date", 0.96),
+        ("mrn", 0.89),
+        ("ip", 1.00),
+        ("url", 1.00),
+        ("phone", 0.99),
+        ("email", 1.00),
+        ("ssn", 0.84),
+        ("address", 0.81),
+        ("city", 0.81),
+        ("zip", 0.93),
+        ("age", 0.82),
+    ];
+    const DEV11_PRECISION_FLOOR: f64 = 0.88;
     const DEV_PRECISION_FLOOR: f64 = GOAL_PRECISION;
     /// The eighth set's precision, measured (0.839) and rounded down:
     /// below the goal, said so here rather than hidden by a floor of 0.
@@ -567,6 +595,16 @@ mod dev {
             24,
             &DEV10_RECALL_FLOORS,
             DEV10_PRECISION_FLOOR,
+        );
+    }
+
+    #[test]
+    fn eleventh_set_recall_and_precision_per_kind() {
+        check_dev_set(
+            "deid-dev11",
+            24,
+            &DEV11_RECALL_FLOORS,
+            DEV11_PRECISION_FLOOR,
         );
     }
 
@@ -640,6 +678,7 @@ mod dev {
             "deid-dev8",
             "deid-dev9",
             "deid-dev10",
+            "deid-dev11",
         ] {
             let notes = load_notes(&dev_dir(set));
             let both = scrubber_for(&notes, Some(&detector));
