@@ -466,6 +466,24 @@ impl Names {
         bits.unwrap_or(0) & HEAD != 0
     }
 
+    /// Whether a name ends in an organisation's head word ("Caddo Gap
+    /// Funeral Home", "Pellet Co."): its town may follow after a comma.
+    pub fn is_organisation(&self, name: &str) -> bool {
+        let last = name.split_whitespace().next_back().unwrap_or_default();
+        self.is_organisation_head(last.trim_end_matches('.'))
+    }
+
+    /// Whether the words after an organisation and a comma may be its
+    /// town: none an organisation's word ("Cardiology", "Outpatient
+    /// Pharmacy"), a word of the note's structure or a not-name
+    /// ("Emergency", "Discharge").
+    pub fn may_be_town(&self, words: &str) -> bool {
+        words.split([' ', '-']).filter(|w| !w.is_empty()).all(|w| {
+            let w = w.trim_end_matches('.');
+            !self.org_words.contains_key(w) && self.flags_of(w) & NO_NAME == 0
+        })
+    }
+
     /// What the lists say of a word as the note writes it ("Kathleen's"),
     /// every bit: folded on the stack when it is short and ASCII, as nearly
     /// every word is.

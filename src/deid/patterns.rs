@@ -359,6 +359,9 @@ fn specs() -> Vec<Spec> {
             // A-D; "QQ 12 34 56 C" spaced as printed)
             Spec::new(PhiKind::Ssn, r"\b[A-Z]{4}\d{6}[HM][A-Z]{5}[A-Z0-9]\d\b", 0),
             Spec::new(PhiKind::Ssn, r"\b[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z](?:\d{6}|[ ]\d{2}[ ]\d{2}[ ]\d{2}[ ])[A-D]\b", 0).keep_match(nino),
+            // any two letters after the number's name: HMRC's own example
+            // prefix, "QQ 12 34 56 C", is what forms and letters show
+            Spec::new(PhiKind::Ssn, r"(?i:\bNI(?:[ \t]+(?:number|no\.?|#))?|\bNINO|\bnational[ \t]+insurance(?:[ \t]+(?:number|no\.?|#))?)[^.\n\d]{0,50}?\b([A-Z]{2}(?:\d{6}|[ ]\d{2}[ ]\d{2}[ ]\d{2}[ ]?)[A-D])\b", 1),
             // a Mexican voter card's clave de elector: six letters, eight
             // digits, sex, three digits
             Spec::new(PhiKind::Mrn, r"\b[A-Z]{6}\d{8}[HM]\d{3}\b", 0),
@@ -370,11 +373,12 @@ fn specs() -> Vec<Spec> {
             Spec::new(PhiKind::Ssn, r"(?i)\b(?:SSN|SS#|SS\s+no\.?|social(?:\s+security)?(?:\s+(?:number|no\.?))?)[^.\n]{0,40}?(?:last\s+(?:4|four)(?:\s+digits)?|ending(?:\s+in)?|ends?\s+in)\)?\s*[:#=]?\s*(\d{4})\b", 1),
             // "last 4 of SS#: 0162", and a number masked but its last four
             Spec::new(PhiKind::Ssn, r"(?i)\blast\s+(?:4|four)(?:\s+digits)?\s+of\s+(?:the\s+)?(?:SSN|SS#|social(?:\s+security)?(?:\s+(?:number|no\.?|#))?)\s*[:#]?\s*(?:(?:is|was)\s+)?(\d{4})\b", 1),
-            Spec::new(PhiKind::Ssn, r"(?i)(?:\bx{3}|\*{3})[\s.-]?(?:x{2}|\*{2})[\s.-]?(\d{4})\b", 1),
+            // (and India's Aadhaar, masked in groups of four: "XXXX XXXX 6195")
+            Spec::new(PhiKind::Ssn, r"(?i)(?:\bx{3}|\*{3})[\s.-]?(?:x{2}|\*{2})[\s.-]?(\d{4})\b|\bx{4}[ -]x{4}[ -](\d{4})\b", usize::MAX),
             // the last four as a caller gives them to prove who they are:
             // "last 4 SSN 4412", "last four of her social: 0162", "DOB and
             // last 4 (4412)"; four digits right after, so never "last 4 days"
-            Spec::new(PhiKind::Ssn, r"(?i)\blast[ \t]+(?:4|four)(?:[ \t]+digits)?(?:[ \t]+of)?(?:[ \t]+(?:the|her|his|their|pt'?s|patient'?s))?(?:[ \t]+(?:SSN|SS#|SS|soc(?:ial|\.)?(?:[ \t]*sec(?:urity|\.)?)?(?:[ \t]+(?:number|no\.?|#))?))?[ \t]*[:#=(]?[ \t]*(?:(?:is|was)[ \t]+)?(\d{4})\b", 1),
+            Spec::new(PhiKind::Ssn, r"(?i)\blast[ \t]+(?:4|four)(?:[ \t]+digits)?(?:[ \t]+of)?(?:[ \t]+(?:the|her|his|their|pt'?s|patient'?s))?(?:[ \t]+(?:SSN|SS#|SS|soc(?:ial|\.)?(?:[ \t]*sec(?:urity|\.)?)?(?:[ \t]+(?:number|no\.?|#))?)(?:[ \t]*\([^()\n]{1,30}\))?)?[ \t]*[:#=(]?[ \t]*(?:(?:is|was)[ \t]+)?(\d{4})\b", 1),
             // "soc sec # 123-45-6789", and Canada's social insurance
             // number in its three groups of three (046 454 286)
             Spec::new(PhiKind::Ssn, r"(?i)\bsoc\.?[ \t]*sec\.?(?:[ \t]*(?:#|no\.?|number))?[ \t]*[:#]?[ \t]*(\d{3}[\s.-]?\d{2}[\s.-]?\d{4})\b|(?:\bSIN|(?i:\bsocial[ \t]+insurance(?:[ \t]+(?:number|no\.?|#))?))[ \t]*[:#]?[ \t]*(?:(?:is|was)[ \t]+)?(\d{3}[ -]?\d{3}[ -]?\d{3})\b", usize::MAX),
@@ -444,7 +448,7 @@ fn specs() -> Vec<Spec> {
             // a person, then their age: "she is 93,", "Pt was 95 at ...",
             // "lived to 101", "died at 97" (never a measurement: no unit
             // after it); after a name, `Scrubber::find` reads "Henrietta (90)"
-            Spec::new(PhiKind::Age, format!(r#"(?i)\b(?:she|he|who|pt|patient|i|{KIN}|daddy|mommy|mama|papa|mum)(?:\s+(?:is|was|am|will\s+be|shall\s+be|'s|turned|turns|is\s+now|was\s+then)|['’]s|['’]m|['’]ll\s+be)\s+(?:(?:just|only|now|nearly|almost|over|about|still)\s+)?({OLD})(?:[,;)"”]|\.(?:\s|$)|\s+(?:and|at|in|on|with|but|when|now|today|this|next|last|not|still|years?|yrs?)\b|\s*\(|\s*$|\s+[-–—]\s)"#), 1),
+            Spec::new(PhiKind::Age, format!(r#"(?i)\b(?:she|he|who|pt|patient|i|{KIN}|daddy|mommy|mama|papa|mum)(?:\s+(?:is|was|am|will\s+be|shall\s+be|'s|turned|turns|is\s+now|was\s+then)|['’]s|['’]m|['’]ll\s+be)\s+(?:(?:just|only|now|nearly|almost|over|about|still)\s+)?({OLD})(?:[,;)"”]|\.(?:\s|$)|\s+(?:and|or|at|in|on|with|but|when|now|today|this|next|last|not|still|years?|yrs?)\b|\s*\(|\s*$|\s+[-–—]\s)"#), 1),
             // "about to turn 91 and", "will turn 100 in May": never "turn
             // 90 degrees" (a word of time or a sentence's end after it)
             Spec::new(PhiKind::Age, format!(r#"(?i)\bturn\s+({OLD})(?:[,;)"”]|\.(?:\s|$)|\s+(?:and|in|on|next|this|soon|years?|yrs?)\b|\s*$)"#), 1),
@@ -461,7 +465,14 @@ fn specs() -> Vec<Spec> {
             // "(family records: mother 104)", "grandmother 97;"
             Spec::new(PhiKind::Age, format!(r"(?i)\b(?:{KIN})[ \t]+({OLD})(?:[,;)]|\.(?:\s|$))"), 1),
             Spec::new(PhiKind::Age, format!(r"(?i)\b(?:man|woman|lady|gentleman|gent|widow|widower|patient)\s+of\s+({OLD})\b(?:[,;)]|\.(?:\s|$)|\s+(?:who|with|and|years?|yrs?)\b)"), 1),
-            Spec::new(PhiKind::Age, format!(r"(?i)\b(?:lived\s+to|lived\s+until|died\s+at|deceased\s+at|passed\s+(?:away\s+)?at|death\s+at|at\s+age)\s+({OLD})\b"), 1),
+            // the age at death, a few words after "died" in the same
+            // sentence ("died November 9th at 99", "died last winter at
+            // 100"), or a pedigree's "d. 94"
+            Spec::new(PhiKind::Age, format!(r"(?i)\b(?:lived\s+to|lived\s+until|died(?:[ \t]+[^\s.;:,()]+){{0,4}}?[ \t]+at|deceased\s+at|passed\s+(?:away\s+)?at|death\s+at|at\s+age)\s+(?:age\s+)?({OLD})\b(?:[^:%.]|\.(?:\s|$)|$)"), 1),
+            Spec::new(PhiKind::Age, format!(r"(?:^|[\s(|])d\.[ \t]?({OLD})(?:[ \t]*(?:[|,;)]|$)|[ \t]+(?:in|of|at|yrs?|years?)\b)"), 1),
+            // an age in words, in quotes, then in figures ("he is \"naw deg
+            // un\" (91)", "is \"noventa y tres años\" (93)")
+            Spec::new(PhiKind::Age, format!(r#"(?i)\b(?:is|am|was|aged?|tengo|tiene|cumpli[oó])[ \t]+["“][^"”\n]{{2,40}}["”][ \t]*(?:años[ \t]*)?\(({OLD})\)"#), 1),
             // an age as others give it, or in a quotation: "said to be
             // about 95", "\"93 in July\""
             Spec::new(PhiKind::Age, format!(r#"(?i)\b(?:said|thought|believed|reported|estimated|claims?|claimed)\s+to\s+be\s+["“]?(?:about|around|nearly|almost|approximately|roughly|over|at\s+least)?\s*({OLD})\b|["“](?:about|around|nearly|almost|over)?\s*((?:9\d|1[0-4]\d)|{OLD})(?:[,;"”]|\s+(?:in|on|next|this|and)\b)"#), usize::MAX),
@@ -934,8 +945,51 @@ mod tests {
             ("Daddy is 91 and I do his meds", PhiKind::Age, "91"),
             ("mother is 90 - honk, do not knock", PhiKind::Age, "90"),
             ("just about to turn 91 and stubborn", PhiKind::Age, "91"),
+            // the eleventh set's
+            ("died November 9th at 99 (\"ninety", PhiKind::Age, "99"),
+            ("died last winter at 100 in Strasburg", PhiKind::Age, "100"),
+            ("brother Orval died Jan '25 at 96.", PhiKind::Age, "96"),
+            (
+                "| Niels Christiansen | d. 94      | none",
+                PhiKind::Age,
+                "94",
+            ),
+            ("is \"noventa y tres años\" (93) and", PhiKind::Age, "93"),
+            ("he is \"naw deg un\" (91) \"and", PhiKind::Age, "91"),
+            ("her mother is 91 or 92, per son", PhiKind::Age, "91"),
+            ("Last 4 SSN (for identity only): 6634", PhiKind::Ssn, "6634"),
+            (
+                "verified by Aadhaar XXXX XXXX 6195 on",
+                PhiKind::Ssn,
+                "6195",
+            ),
+            (
+                "NI number letter (QQ482017B) - list",
+                PhiKind::Ssn,
+                "QQ482017B",
+            ),
+            (
+                "NI number on the benefits letter in his wallet: QQ610933A -",
+                PhiKind::Ssn,
+                "QQ610933A",
+            ),
         ] {
             assert_finds(text, kind, want);
+        }
+        // near misses of those: a time or a saturation after "died", a
+        // dose after "d.", an NI number's shape with no name before it
+        for text in [
+            "he died at 10:40 after CPR",
+            "she died at 95% saturation",
+            "then d. 90 mg",
+            "our ref QQ482017B",
+        ] {
+            let k = kinds(text);
+            assert!(
+                k.iter()
+                    .all(|(kind, _)| !matches!(kind, PhiKind::Ssn | PhiKind::Age)),
+                "{text}: {k:?}"
+            );
         }
         // near misses: tumour markers and oxygen by nasal cannula, a lot of
         // a drug, a box of a form, a turn of a joint, a prefix HMRC never

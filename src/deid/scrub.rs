@@ -587,19 +587,35 @@ fn find_numbers(text: &str, numbers: &[(PhiKind, String)], out: &mut Vec<Found>)
     }
 }
 
-/// What a found span says of the words after it: a street address's town
-/// ("18 Birch Hollow Rd, Keene", or on the next line of an address), a
+/// What a found span says of the words after it: a street address's or
+/// an organisation's town ("18 Birch Hollow Rd, Keene", or on the next
+/// line of an address; "Caddo Gap Funeral Home, Glenwood,"), a
 /// person's age ("Henrietta (90)", "Opal (ninety-one, ...", "Kees, 93,
 /// still lives ...", "Mrs Ibarra is 91 and ...", "Gwen (\"Gwennie\"), 97,"),
 /// the age a date of birth makes ("DOB 12/03/1931 (95)"), the name they go by
-/// ("Clarence McIlwraith (\"Clarrie\")", "Teresa (also \"Flora\")") and a
-/// phone's extension. Appends to `found` (merged, in order).
+/// ("Clarence McIlwraith (\"Clarrie\")", "Teresa (also \"Flora\")"),
+/// another age after an age ("95 (96 in June)") and a phone's extension.
+/// Appends to `found` (merged, in order).
 fn after_spans(text: &str, found: &mut Vec<Found>) {
-    static RULES: OnceLock<Option<(Regex, Regex, Regex, Regex)>> = OnceLock::new();
-    let Some((town, age, nickname, extension)) = RULES
+    /// The rules, each read at a span's end.
+    struct After {
+        town: Regex,
+        age: Regex,
+        nickname: Regex,
+        extension: Regex,
+        another_age: Regex,
+    }
+    static RULES: OnceLock<Option<After>> = OnceLock::new();
+    let Some(After {
+        town,
+        age,
+        nickname,
+        extension,
+        another_age,
+    }) = RULES
         .get_or_init(|| {
             let town = compile(
-                r"^(?:,[ \t]*|[ \t]*\r?\n[ \t]*)(\p{Lu}\p{Ll}+(?:[ -]\p{Lu}\p{Ll}+){0,2})(?:,?[ \t]+(?:[A-Z]{2,3}(?-u:\b)|\d{4,5}|[A-Z]{1,2}\d)|,[ \t]*\p{Lu}|,?[ \t]*(?:\r?\n|$|[.;)]))",
+                r"^\.?(?:,[ \t]*(?:\r?\n[ \t]*)?|[ \t]*\r?\n[ \t]*)((?:Mt\.?[ \t]|St\.?[ \t])?\p{Lu}\p{Ll}+(?:[ -]\p{Lu}\p{Ll}+){0,2})(?:,?[ \t]+(?:[A-Z]{2,3}(?-u:\b)|\d{4,5}|[A-Z]{1,2}\d)|,[ \t]*(?:\p{L}|\(?\+?\d)|,?[ \t]*(?:\r?\n|$|[.;)])|[ \t]+\()",
             )?;
             let age = compile(&format!(
                 r#"^["”’']?\)?(?:[ \t]?\(({OLD})[,;)]|,[ \t]*({OLD})(?:,|[ \t]+(?:years?|yrs?|y/?o)(?-u:\b))|,?[ \t]+(?:is|was|aged?|would[ \t]+be|will[ \t]+be|turns|turned)[ \t]+({OLD})(?:[,;)]|\.(?:\s|$)|[ \t]+[—–-][ \t]|[ \t]+(?:and|at|in|on|with|but|when|now|today|years?|yrs?)(?-u:\b)|\s*$))"#,
@@ -608,7 +624,18 @@ fn after_spans(text: &str, found: &mut Vec<Found>) {
                 r#"^[ \t]?\((?:(?i:also|aka|a\.k\.a\.|called|known as|goes by)[ \t]+)?["“'‘](\p{Lu}[\p{L}'’.-]{1,20}(?:[ \t]\p{Lu}[\p{L}'’.-]{1,20})?)["”'’]"#,
             )?;
             let extension = compile(r"^,?[ \t]*(?i:x|ext\.?|extn\.?|extension)[ \t]*\d{1,5}\b")?;
-            Some((town, age, nickname, extension))
+            // the age it will be, or another guess, after an age: "95 (96
+            // in June)", "99 - 100 in March", "91 o 92", "93 or 94"
+            let another_age = compile(&format!(
+                r"^[ \t]*(?:\(|[-–—][ \t]*|(?:or|o)[ \t]+)({OLD})(?:\)|[ \t]*[,;.]|[ \t]+(?:in|on|next|this|by|per)\b)"
+            ))?;
+            Some(After {
+                town,
+                age,
+                nickname,
+                extension,
+                another_age,
+            })
         })
         .as_ref()
     else {
@@ -637,6 +664,14 @@ fn after_spans(text: &str, found: &mut Vec<Found>) {
             PhiKind::Address if matches!(first, b',' | b'\n' | b'\r' | b' ' | b'\t') => {
                 (town, PhiKind::City)
             }
+            // an organisation's town after a comma ("Caddo Gap Funeral
+            // Home, Glenwood, contract # ...")
+            PhiKind::Name
+                if matches!(first, b',' | b'.')
+                    && Names::builtin().is_organisation(&text[f.start..f.end]) =>
+            {
+                (town, PhiKind::City)
+            }
             PhiKind::Name
                 if (first == b'(' || (first == b' ' && second == b'('))
                     && nickname.is_match(&text[f.end..]) =>
@@ -651,6 +686,9 @@ fn after_spans(text: &str, found: &mut Vec<Found>) {
             {
                 (age, PhiKind::Age)
             }
+            PhiKind::Age if matches!(first, b' ' | b'(' | b'-' | 0xE2) => {
+                (another_age, PhiKind::Age)
+            }
             // a date of birth, then the age it makes: "DOB 12/03/1931 (95)"
             PhiKind::Date if first == b'(' || (first == b' ' && second == b'(') => {
                 (age, PhiKind::Age)
@@ -663,8 +701,15 @@ fn after_spans(text: &str, found: &mut Vec<Found>) {
             let Some(m) = re
                 .captures(&text[at..])
                 .and_then(|c| c.iter().skip(1).flatten().next())
-                // a county before its name ("Ballyhale, Co. Kilkenny") is no town
-                .filter(|m| kind != PhiKind::City || !matches!(m.as_str(), "Co" | "County"))
+                // a county before its name ("Ballyhale, Co. Kilkenny") is no
+                // town, nor a department or an abbreviation after an
+                // organisation ("Mercy Hospital, Cardiology", "Pharmacy, Rx")
+                .filter(|m| {
+                    kind != PhiKind::City
+                        || !matches!(m.as_str(), "Co" | "County")
+                            && (f.kind != PhiKind::Name
+                                || m.len() >= 4 && Names::builtin().may_be_town(m.as_str()))
+                })
             else {
                 break;
             };
@@ -1140,6 +1185,59 @@ mod tests {
         // word found alone ("Ora" of "Kia ora") is not looked for
         let text = "Nan Sutcliffe rang; my nan is fine. Kia Ora Whanganui; kia ora.";
         assert!(!names_in(text).iter().any(|n| n == "nan" || n == "ora"));
+    }
+
+    #[test]
+    fn an_organisations_town_after_a_comma_and_an_age_after_an_age() {
+        let s = Scrubber::new();
+        let found = |text: &str, kind: PhiKind| -> Vec<String> {
+            s.find("x", text)
+                .iter()
+                .filter(|f| f.kind == kind)
+                .map(|f| text[f.start..f.end].to_string())
+                .collect()
+        };
+        for (text, town) in [
+            (
+                "closer: Lamb County Rural Health Clinic, Littlefield, with staple removal",
+                "Littlefield",
+            ),
+            (
+                "mechanic, Northshore Pellet Co., Eveleth, laid off",
+                "Eveleth",
+            ),
+            (
+                "testing via Sanpete Valley Hospital, Mt. Pleasant. Mother",
+                "Mt. Pleasant",
+            ),
+            (
+                "Care to Platte Valley Medical Center,\n   Kearney (trauma center)",
+                "Kearney",
+            ),
+            (
+                "aunt Odessa, 508 Kings Hwy, Bossier City, (318) 555-0146.",
+                "Bossier City",
+            ),
+        ] {
+            assert_eq!(found(text, PhiKind::City), [town], "{text}");
+        }
+        // a department, an abbreviation or a title after the organisation
+        for text in [
+            "Seen at Mercy Hospital, Cardiology Dept. today.",
+            "Transferred to Mercy Hospital, Emergency Department.",
+            "by Bourg Family Pharmacy, Rx 600912).",
+            "Laurel Bank Baptist Church, Bro. Doyle Ogle to visit.",
+        ] {
+            assert!(found(text, PhiKind::City).is_empty(), "{text}");
+        }
+        for (text, ages) in [
+            ("\"Grandma is 95 (96 in June). Since", &["95", "96"][..]),
+            ("She is 99 - 100 in March, we've", &["99", "100"]),
+            ("her mother is 91 or 92, per son", &["91", "92"]),
+            ("her mother is 91 (she says). BP 95 (96 repeat)", &["91"]),
+        ] {
+            assert_eq!(found(text, PhiKind::Age), ages, "{text}");
+        }
     }
 
     #[test]
