@@ -227,17 +227,42 @@ impl Scrubber {
         names.extend(found[before..].iter().filter(|f| f.kind == PhiKind::Name));
         let again = names_again(text, &capitalised, &names, &found[..before]);
         found.extend(again);
-        // each name once (the patient's is found again and again)
-        let mut distinct: Vec<&str> = Vec::new();
-        for f in &names {
-            let name = &text[f.start..f.end];
-            if !distinct.contains(&name) {
-                distinct.push(name);
+        // the names the rules found, whole as merged ("Maeve" and "J.
+        // Donnelly" are one name), each once (the patient's is found
+        // again and again); for their initials also with a name one space
+        // after ("Abdirahman" "Farah"), which in lower case may be words
+        // ("Kia Ora" "Whanganui")
+        let mut starts: Vec<usize> = names.iter().map(|f| f.start).collect();
+        starts.sort_unstable();
+        let (mut joined, mut single): (Vec<&str>, Vec<&str>) = (Vec::new(), Vec::new());
+        let mut whole: Option<(usize, usize, bool, bool)> = None;
+        let spans = found[..before].iter().filter(|f| f.kind == PhiKind::Name);
+        for f in spans.map(Some).chain([None]) {
+            let by_rule = |f: &Found| {
+                let from = starts.partition_point(|&s| s < f.start);
+                starts.get(from).is_some_and(|&s| s < f.end)
+            };
+            match (whole, f) {
+                (Some((start, end, ruled, _)), Some(f)) if text.get(end..f.start) == Some(" ") => {
+                    whole = Some((start, f.end, ruled || by_rule(f), false));
+                    continue;
+                }
+                (Some((start, end, true, alone)), _) => {
+                    let name = &text[start..end];
+                    if !joined.contains(&name) {
+                        joined.push(name);
+                    }
+                    if alone && !single.contains(&name) {
+                        single.push(name);
+                    }
+                }
+                _ => {}
             }
+            whole = f.map(|f| (f.start, f.end, by_rule(f), true));
         }
-        let initials = initials_again(text, &capitalised, &distinct, &found[..before]);
+        let initials = initials_again(text, &capitalised, &joined, &found[..before]);
         found.extend(initials);
-        let lower = names_in_lower_case(text, &distinct, &found[..before]);
+        let lower = names_in_lower_case(text, &single, &found[..before]);
         found.extend(lower);
         if found.len() > before {
             found = merge(found);
