@@ -355,13 +355,11 @@ fn specs() -> Vec<Spec> {
             // national numbers whose shape alone says what they are: a
             // Mexican CURP (four letters, a birth date, sex, five letters,
             // two characters), a UK National Insurance number without its
-            // label (two letters of the allocated prefixes, six digits,
+            // label (two letters of the allocated prefixes or HMRC's own
+            // example prefix QQ, which forms and letters show; six digits,
             // A-D; "QQ 12 34 56 C" spaced as printed)
             Spec::new(PhiKind::Ssn, r"\b[A-Z]{4}\d{6}[HM][A-Z]{5}[A-Z0-9]\d\b", 0),
-            Spec::new(PhiKind::Ssn, r"\b[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z](?:\d{6}|[ ]\d{2}[ ]\d{2}[ ]\d{2}[ ])[A-D]\b", 0).keep_match(nino),
-            // any two letters after the number's name: HMRC's own example
-            // prefix, "QQ 12 34 56 C", is what forms and letters show
-            Spec::new(PhiKind::Ssn, r"(?i:\bNI(?:[ \t]+(?:number|no\.?|#))?|\bNINO|\bnational[ \t]+insurance(?:[ \t]+(?:number|no\.?|#))?)[^.\n\d]{0,50}?\b([A-Z]{2}(?:\d{6}|[ ]\d{2}[ ]\d{2}[ ]\d{2}[ ]?)[A-D])\b", 1),
+            Spec::new(PhiKind::Ssn, r"\b(?:[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z]|QQ)(?:\d{6}|[ ]\d{2}[ ]\d{2}[ ]\d{2}[ ])[A-D]\b", 0).keep_match(nino),
             // a Mexican voter card's clave de elector: six letters, eight
             // digits, sex, three digits
             Spec::new(PhiKind::Mrn, r"\b[A-Z]{6}\d{8}[HM]\d{3}\b", 0),
@@ -378,7 +376,7 @@ fn specs() -> Vec<Spec> {
             // the last four as a caller gives them to prove who they are:
             // "last 4 SSN 4412", "last four of her social: 0162", "DOB and
             // last 4 (4412)"; four digits right after, so never "last 4 days"
-            Spec::new(PhiKind::Ssn, r"(?i)\blast[ \t]+(?:4|four)(?:[ \t]+digits)?(?:[ \t]+of)?(?:[ \t]+(?:the|her|his|their|pt'?s|patient'?s))?(?:[ \t]+(?:SSN|SS#|SS|soc(?:ial|\.)?(?:[ \t]*sec(?:urity|\.)?)?(?:[ \t]+(?:number|no\.?|#))?)(?:[ \t]*\([^()\n]{1,30}\))?)?[ \t]*[:#=(]?[ \t]*(?:(?:is|was)[ \t]+)?(\d{4})\b", 1),
+            Spec::new(PhiKind::Ssn, r"(?i)\blast[ \t]+(?:4|four)(?:[ \t]+digits)?(?:[ \t]+of)?(?:[ \t]+(?:the|her|his|their|pt'?s|patient'?s))?(?:[ \t]+(?:SSN|SS#|SS|soc(?:ial|\.)?(?:[ \t]*sec(?:urity|\.)?)?(?:[ \t]+(?:number|no\.?|#))?)(?:[ \t]*\([^()\n]+\))?)?[ \t]*[:#=(]?[ \t]*(?:(?:is|was)[ \t]+)?(\d{4})\b", 1),
             // "soc sec # 123-45-6789", and Canada's social insurance
             // number in its three groups of three (046 454 286)
             Spec::new(PhiKind::Ssn, r"(?i)\bsoc\.?[ \t]*sec\.?(?:[ \t]*(?:#|no\.?|number))?[ \t]*[:#]?[ \t]*(\d{3}[\s.-]?\d{2}[\s.-]?\d{4})\b|(?:\bSIN|(?i:\bsocial[ \t]+insurance(?:[ \t]+(?:number|no\.?|#))?))[ \t]*[:#]?[ \t]*(?:(?:is|was)[ \t]+)?(\d{3}[ -]?\d{3}[ -]?\d{3})\b", usize::MAX),
@@ -468,11 +466,11 @@ fn specs() -> Vec<Spec> {
             // the age at death, a few words after "died" in the same
             // sentence ("died November 9th at 99", "died last winter at
             // 100"), or a pedigree's "d. 94"
-            Spec::new(PhiKind::Age, format!(r"(?i)\b(?:lived\s+to|lived\s+until|died(?:[ \t]+[^\s.;:,()]+){{0,4}}?[ \t]+at|deceased\s+at|passed\s+(?:away\s+)?at|death\s+at|at\s+age)\s+(?:age\s+)?({OLD})\b(?:[^:%.]|\.(?:\s|$)|$)"), 1),
+            Spec::new(PhiKind::Age, format!(r"(?i)\b(?:lived\s+to|lived\s+until|died(?:[ \t]+[A-Za-z0-9']+){{0,4}}?[ \t]+at|deceased\s+at|passed\s+(?:away\s+)?at|death\s+at|at\s+age)\s+(?:age\s+)?({OLD})\b(?:[^:%.]|\.(?:\s|$)|$)"), 1),
             Spec::new(PhiKind::Age, format!(r"(?:^|[\s(|])d\.[ \t]?({OLD})(?:[ \t]*(?:[|,;)]|$)|[ \t]+(?:in|of|at|yrs?|years?)\b)"), 1),
             // an age in words, in quotes, then in figures ("he is \"naw deg
             // un\" (91)", "is \"noventa y tres años\" (93)")
-            Spec::new(PhiKind::Age, format!(r#"(?i)\b(?:is|am|was|aged?|tengo|tiene|cumpli[oó])[ \t]+["“][^"”\n]{{2,40}}["”][ \t]*(?:años[ \t]*)?\(({OLD})\)"#), 1),
+            Spec::new(PhiKind::Age, format!(r#"(?i)\b(?:is|am|was|aged?|tengo|tiene|cumpli[oó])[ \t]+["“][^"”\n]+["”][ \t]*(?:años[ \t]*)?\(({OLD})\)"#), 1),
             // an age as others give it, or in a quotation: "said to be
             // about 95", "\"93 in July\""
             Spec::new(PhiKind::Age, format!(r#"(?i)\b(?:said|thought|believed|reported|estimated|claims?|claimed)\s+to\s+be\s+["“]?(?:about|around|nearly|almost|approximately|roughly|over|at\s+least)?\s*({OLD})\b|["“](?:about|around|nearly|almost|over)?\s*((?:9\d|1[0-4]\d)|{OLD})(?:[,;"”]|\s+(?:in|on|next|this|and)\b)"#), usize::MAX),
@@ -977,12 +975,12 @@ mod tests {
             assert_finds(text, kind, want);
         }
         // near misses of those: a time or a saturation after "died", a
-        // dose after "d.", an NI number's shape with no name before it
+        // dose after "d.", a prefix HMRC never gives
         for text in [
             "he died at 10:40 after CPR",
             "she died at 95% saturation",
             "then d. 90 mg",
-            "our ref QQ482017B",
+            "our ref GB482017B",
         ] {
             let k = kinds(text);
             assert!(
