@@ -39,7 +39,6 @@ const SURNAMES: &str = include_str!("../../datasets/names/surnames.txt");
 const WORLD_FIRST_NAMES: &str = include_str!("../../datasets/names/world-first-names.txt");
 const WORLD_SURNAMES: &str = include_str!("../../datasets/names/world-surnames.txt");
 const NOT_NAMES: &str = include_str!("../../datasets/names/not-names.txt");
-const NAMES_THAT_ARE_WORDS: &str = include_str!("../../datasets/names/names-that-are-words.txt");
 const TOWNS: &str = include_str!("../../datasets/places/towns.txt");
 
 /// `Names::word_flags` bits.
@@ -58,12 +57,6 @@ const ANY_SURNAME: u8 = SURNAME | WORLD_SURNAME;
 /// A word of a note's structure or a title (`STRUCTURE`, `TITLES`): no
 /// name even after a relation. `NO_NAME` is set with it.
 const STRUCTURE_WORD: u8 = 32;
-/// A census name that is a lower-case English word ("hunter", "drew"):
-/// written in lower case, a word.
-const ENGLISH_WORD: u8 = 64;
-/// A word for an elder of `elders!` ("gogo", "nana"): a name follows it,
-/// and written in lower case it is that word.
-const ELDER: u8 = 128;
 
 /// Words that follow a relation or role in a note's structure rather than
 /// a name ("Mother: Alive and well", "Attending: Cardiology").
@@ -284,14 +277,10 @@ impl Names {
             (WORLD_FIRST_NAMES, WORLD_FIRST),
             (WORLD_SURNAMES, WORLD_SURNAME),
             (NOT_NAMES, NO_NAME),
-            (NAMES_THAT_ARE_WORDS, ENGLISH_WORD),
         ] {
             for w in list_words(list) {
                 *flags.entry(Cow::Borrowed(w)).or_default() |= bit;
             }
-        }
-        for w in elders!().split('|').filter(|w| w.is_ascii()) {
-            *flags.entry(Cow::Borrowed(w)).or_default() |= ELDER;
         }
         for w in STRUCTURE {
             *flags.entry(Cow::Borrowed(*w)).or_default() |= NO_NAME | STRUCTURE_WORD;
@@ -449,15 +438,6 @@ impl Names {
     pub fn is_surname(&self, word: &str) -> bool {
         let flags = self.flags_of(word);
         flags & ANY_SURNAME != 0 && flags & NO_NAME == 0
-    }
-
-    /// Whether a word of a name found in a note names someone too when the
-    /// note writes it in lower case ("hi ms lakisha", "tell tasha hi"): a
-    /// listed name, no English word ("hunter", "drew") and not on the
-    /// not-names list.
-    pub fn is_name_in_lower_case(&self, word: &str) -> bool {
-        let flags = self.flags_of(word);
-        flags & (ANY_FIRST | ANY_SURNAME) != 0 && flags & (NO_NAME | ENGLISH_WORD | ELDER) == 0
     }
 
     /// Whether a word says what an organisation is ("Hospital", "Church").

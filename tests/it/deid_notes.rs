@@ -494,10 +494,10 @@ mod dev {
     /// (all 0.887, address 0.851, city 0.873); then a street without its
     /// number after "the" ("past the Mines Rd light"), a corner with a
     /// compass point, a neighbour's number after a comma (all 0.890,
-    /// address 0.878); then a found name by its initials ("- BW", "at
-    /// CUH") and in lower case ("hi ms lakisha"; name 0.837); then the
-    /// eleventh set's rules (address 0.884, city 0.884, age 0.864),
-    /// rounded down.
+    /// address 0.878); then the eleventh set's rules: a found name by
+    /// its initials ("- BW", "at CUH"), an organisation's town, ages at
+    /// death (all 0.896, name 0.832, address 0.884, city 0.884, age
+    /// 0.864), rounded down.
     const DEV10_RECALL_FLOORS: [(&str, f64); 12] = [
         ("name", 0.83),
         ("date", 0.97),
@@ -524,14 +524,14 @@ mod dev {
     /// Dunedin, Adelaide, Aberdeen, Bengaluru, Wrexham, Kisumu and
     /// Penang). Scored before any rule was written on it: all 0.872
     /// (1,564 of 1,793), precision 0.886, name 0.829, age 0.823, city
-    /// 0.819, SSN 0.846; then a found name by its initials and in lower
-    /// case (name 0.838); then an organisation's town after a comma, an
+    /// 0.819, SSN 0.846; then a found name by its initials; then an
+    /// organisation's town after a comma, an
     /// age at death a few words after "died" or as a pedigree's "d. 94",
     /// an age in words with its figures in brackets, an age after an age
     /// ("95 (96 in June)"), a masked Aadhaar, an NI number after its name
     /// and the last four after an aside (all 0.888, age 0.917, city
     /// 0.856, SSN 0.949); then initials of a name found in pieces ("Maeve"
-    /// "J. Donnelly" … "- MJD."; name 0.856, all 0.894), rounded down.
+    /// "J. Donnelly" … "- MJD."; name 0.854, all 0.893), rounded down.
     const DEV11_RECALL_FLOORS: [(&str, f64); 12] = [
         ("name", 0.85),
         ("date", 0.96),
