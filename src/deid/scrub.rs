@@ -227,36 +227,8 @@ impl Scrubber {
         names.extend(found[before..].iter().filter(|f| f.kind == PhiKind::Name));
         let again = names_again(text, &capitalised, &names, &found[..before]);
         found.extend(again);
-        // the names the rules found, whole as merged ("Maeve" and "J.
-        // Donnelly" are one name) and with a name one space after
-        // ("Abdirahman" "Farah"), each once (the patient's is found again
-        // and again)
-        let mut starts: Vec<usize> = names.iter().map(|f| f.start).collect();
-        starts.sort_unstable();
-        let mut joined: Vec<&str> = Vec::new();
-        let mut whole: Option<(usize, usize, bool)> = None;
-        let spans = found[..before].iter().filter(|f| f.kind == PhiKind::Name);
-        for f in spans.map(Some).chain([None]) {
-            let by_rule = |f: &Found| {
-                let from = starts.partition_point(|&s| s < f.start);
-                starts.get(from).is_some_and(|&s| s < f.end)
-            };
-            match (whole, f) {
-                (Some((start, end, ruled)), Some(f)) if text.get(end..f.start) == Some(" ") => {
-                    whole = Some((start, f.end, ruled || by_rule(f)));
-                    continue;
-                }
-                (Some((start, end, true)), _) => {
-                    let name = &text[start..end];
-                    if !joined.contains(&name) {
-                        joined.push(name);
-                    }
-                }
-                _ => {}
-            }
-            whole = f.map(|f| (f.start, f.end, by_rule(f)));
-        }
-        let initials = initials_again(text, &capitalised, &joined, &found[..before]);
+        let whole = whole_names(text, &names, &found[..before]);
+        let initials = initials_again(text, &capitalised, &whole, &found[..before]);
         found.extend(initials);
         if found.len() > before {
             found = merge(found);
@@ -358,6 +330,41 @@ fn names_again(
         }
     }
     again
+}
+
+/// The names the rules found (`names`), whole as merged (`merged`,
+/// sorted, apart: "Maeve" and "J. Donnelly" are one name) and with a name
+/// one space after ("Abdirahman" "Farah"), each once: the patient's is
+/// found again and again. A merged name the rules have no part of is the
+/// detector's guess alone, and left out.
+fn whole_names<'t>(text: &'t str, names: &[Found], merged: &[Found]) -> Vec<&'t str> {
+    let mut starts: Vec<usize> = names.iter().map(|f| f.start).collect();
+    starts.sort_unstable();
+    let by_rule = |f: &Found| {
+        let from = starts.partition_point(|&s| s < f.start);
+        starts.get(from).is_some_and(|&s| s < f.end)
+    };
+    let mut whole: Vec<&str> = Vec::new();
+    // the name being read: its start, its end, whether the rules found a part
+    let mut reading: Option<(usize, usize, bool)> = None;
+    let spans = merged.iter().filter(|f| f.kind == PhiKind::Name);
+    for f in spans.map(Some).chain([None]) {
+        match (reading, f) {
+            (Some((start, end, ruled)), Some(f)) if text.get(end..f.start) == Some(" ") => {
+                reading = Some((start, f.end, ruled || by_rule(f)));
+                continue;
+            }
+            (Some((start, end, true)), _) => {
+                let name = &text[start..end];
+                if !whole.contains(&name) {
+                    whole.push(name);
+                }
+            }
+            _ => {}
+        }
+        reading = f.map(|f| (f.start, f.end, by_rule(f)));
+    }
+    whole
 }
 
 /// A name found once, by its initials: the nurse who signs a row or a
