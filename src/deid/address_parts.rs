@@ -30,24 +30,31 @@ fn rules() -> Option<&'static Rules> {
             // after the street, on its line: a unit word and its number
             // (English, French, Belgian, German, Austrian, Italian, Spanish,
             // Portuguese), "bis"/"ter", a house letter alone, a Dutch floor
-            // ("-II", "-hs"), a German or Danish floor ("2. OG", "2. tv.",
-            // "st. th."), a Norwegian flat number ("H0203")
+            // ("-II", "-hs"), a German or Danish floor ("2. OG rechts", "2.
+            // tv.", "st. th."), a Norwegian flat number ("H0203"), a Swedish
+            // floor and flat ("2 tr", "lgh 1001"), a Spanish door ("pta.
+            // 3"), a floor in English ("3rd floor"), the back of a house
+            // (", rear")
             let tail = compile(concat!(
                 r"^(?:",
                 r",?[ \t]*(?:(?i:apt|apartment|unit|suite|ste|rm|room|lot|space|spc|sp|trlr|bldg|building|flat|floor|fl|box|bte|bus|bât|bat|esc|escalier|étage|etage|porte|whg|wohnung|stiege|stg|top|tür|interno|int|scala|piso|puerta|andar|dept|depto)\.?[ \t]*(?:(?i:no)\.?[ \t]*)?#?[ \t]*\d[0-9A-Za-z-]{0,4}|#[ \t]*\d[0-9A-Za-z-]{0,4})(?-u:\b)",
                 r"|[ \t]+(?:bis|ter|quater)(?-u:\b)",
                 r"|[ \t]?[A-Z](?-u:\b)(?:[ \t]*(?:,|;|\)|\r?\n|$)|\.(?:[ \t]|$))",
                 r"|-(?:I{1,3}|IV|hs|huis|boven|bg)(?-u:\b)",
-                r"|,?[ \t]*(?:\d{1,2}|st|kl)\.[ \t]?(?:OG|Stock|Etage|tv|th|mf|sal)(?-u:\b)\.?",
+                r"|,?[ \t]*(?:\d{1,2}|st|kl)\.[ \t]?(?:OG|Stock|Etage|tv|th|mf|sal)(?-u:\b)\.?(?:[ \t]+(?:rechts|links|Mitte))?",
+                r"|,?[ \t]*\d{1,2}[ \t]?tr(?-u:\b)\.?|,?[ \t]*(?i:lgh|pta)\.?[ \t]*\d{1,4}(?-u:\b)",
+                r"|,?[ \t]*\d{1,2}(?:st|nd|rd|th)[ \t]+(?i:floor|fl)(?-u:\b)\.?|,[ \t]*(?i:rear|upstairs|downstairs|basement)(?-u:\b)",
                 r"|,?[ \t]*H\d{4}(?-u:\b)",
                 r")"
             ))?;
             // before the street, ending in a comma: a flat or unit, an
-            // Edinburgh or Glasgow tenement position, a house's name
+            // Edinburgh or Glasgow tenement position, the person it is in
+            // care of ("c/o Abdi, Lärjeågatan 7"), a house's name
             let head = compile(concat!(
                 r"(?:",
                 r"(?-u:\b)(?i:flat|apt|apartment|unit|suite|room|bâtiment|bât|level|shop|bay|lot|office|floor|block|blk)\.?[ \t]*#?[ \t]*[0-9][0-9A-Za-z]{0,3}",
                 r"|(?-u:\b)\d{1,2}F\d{1,2}|(?-u:\b)\d/\d{1,2}",
+                r"|(?-u:\b)c/o[ \t]+\p{Lu}[\p{L}'’-]+(?:[ \t]+\p{Lu}[\p{L}'’-]+){0,2}",
                 r"|(?-u:\b)(?:The[ \t]+)?(?:\p{Lu}[\p{Ll}'’]+[ \t]+){0,2}(?:Cottage|House|Farm|Farmhouse|Lodge|Barn|Villa|Mill|Hall|Rectory|Vicarage|Manse|Grange|Croft|Bungalow|Cabin|Mansions|Apartments|Towers|Chalet|Steading|Cott|Flats)",
                 r"|(?-u:\b)(?:Résidence|Residence|Résidences)[ \t]+(?:\p{Lu}[\p{L}'’-]+[ \t]+){0,3}\p{Lu}[\p{L}'’-]+(?:,[ \t]*(?:Bât|Bâtiment|Bat)\.?[ \t]*[A-Z0-9]{1,2})?",
                 r")[ \t]*,[ \t]*$"

@@ -14,9 +14,10 @@ use crate::clinical::PhiKind;
 pub const MONTH: &str = r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)";
 
 /// Month names of European notes (German, French, Dutch, Italian, Spanish,
-/// Portuguese, Swedish),
+/// Portuguese, Swedish, Danish, Polish: "1 grudnia", the genitive a date
+/// takes, and the nominative),
 /// and the English ones as Dutch writes them, in lower case.
-const EU: &str = r"(?:april|august|september|november|december|januar|februar|märz|maerz|mai|juni|juli|oktober|dezember|janvier|février|fevrier|mars|avril|juin|juillet|août|aout|septembre|octobre|novembre|décembre|decembre|januari|februari|maart|mei|augustus|gennaio|febbraio|marzo|aprile|maggio|giugno|luglio|agosto|settembre|ottobre|dicembre|enero|febrero|abril|mayo|junio|julio|septiembre|octubre|noviembre|diciembre|janeiro|fevereiro|março|marco|maio|junho|julho|setembro|outubro|novembro|dezembro|maj|augusti|desember)";
+const EU: &str = r"(?:april|august|september|november|december|januar|februar|märz|maerz|mai|juni|juli|oktober|dezember|janvier|février|fevrier|mars|avril|juin|juillet|août|aout|septembre|octobre|novembre|décembre|decembre|januari|februari|maart|mei|augustus|gennaio|febbraio|marzo|aprile|maggio|giugno|luglio|agosto|settembre|ottobre|dicembre|enero|febrero|abril|mayo|junio|julio|septiembre|octubre|noviembre|diciembre|janeiro|fevereiro|março|marco|maio|junho|julho|setembro|outubro|novembro|dezembro|maj|augusti|desember|marts|stycznia|lutego|marca|kwietnia|maja|czerwca|lipca|sierpnia|września|wrzesnia|października|pazdziernika|listopada|grudnia|styczeń|luty|marzec|kwiecień|czerwiec|lipiec|sierpień|wrzesień|październik|listopad|grudzień)";
 
 /// The months of Welsh notes, and the abbreviations of those that are no
 /// English word ("1 Rhag"; never "tach", a tachycardia).
@@ -94,7 +95,7 @@ pub fn specs() -> Vec<Spec> {
         // 12.25.51: US order with a two-digit year where the day cannot be
         // a month; 18.11. (a European day and month, the year left out)
         Spec::new(PhiKind::Date, r"\b(?:0?[1-9]|1[0-2])\.(?:1[3-9]|2\d|3[01])\.\d{2}\b", 0),
-        Spec::new(PhiKind::Date, r"(?m)\b((?:0?[1-9]|[12]\d|3[01])\.(?:0[1-9]|1[0-2])\.)(?:[ \t.,;)]|$)", 1),
+        Spec::new(PhiKind::Date, r"(?m)\b((?:0?[1-9]|[12]\d|3[01])\.(?:0[1-9]|1[0-2])\.)(?:[ \t.,;:)]|$)", 1),
         Spec::new(PhiKind::Date, r"\b(?:0?[1-9]|1[0-2])/(?:19|20)\d{2}\b", 0),
         // 2019-03: a year and its month, as a history dates a diagnosis
         // (never a range of years, "2019-2021", nor a whole date)
@@ -103,6 +104,11 @@ pub fn specs() -> Vec<Spec> {
         // a month and day without a year (12/1) only after a word that
         // dates it: alone it reads as a fraction, a score or a dose
         Spec::new(PhiKind::Date, format!(r"(?i)\b(?:on|since|from|until|till|through|thru|by|dated?|DOB|DOS|seen|saw|admitted|discharged|started|stopped|resumed|restarted|drawn|placed|removed|changed|inserted|sent|faxed|called|last|next|recheck|labs?|echo|visit|appt|appointment|f/u|follow[- ]?up|surgery|due|scheduled|planned|around|w/[ce]|wc|week\s+(?:of|commencing|ending)|thrombolysed|bloods|task|booked|attended|rang|phoned|fell|onset|{WEEKDAY})\.?,?\s+((?:0?[1-9]|[12]\d|3[01])/(?:0?[1-9]|[12]\d|3[01])(?:[ \t]*[-–][ \t]*(?:0?[1-9]|[12]\d|3[01])/(?:0?[1-9]|[12]\d|3[01]))?)\b"), 1),
+        // a day and month with a period or a dash after a word that dates
+        // it ("Na 121 on 29.11, 128 ...", "MMSE 19/30 on 26-11)", "request
+        // sent 5.12, ref"); the month in two digits after a period, so
+        // that no dose ("on 2.5 mg") is read as one
+        Spec::new(PhiKind::Date, r"(?m)\b(?:on|since|from|until|till|by|dated?|sent|seen|admitted|discharged|started|stopped|drawn|booked|planned|due)\.?,?[ \t]+((?:0?[1-9]|[12]\d|3[01])(?:\.(?:0[1-9]|1[0-2])|-(?:0?[1-9]|1[0-2])))(?:[ \t]*(?:[,;:)]|$)|\.(?:\s|$)|[ \t]+(?:at|and|to|with|by|in|ref|[-–(])(?:\s|$))", 1),
         // a day and month as Europe writes them where the day cannot be a
         // month (28/11, 19/11); never "24/7", round the clock
         Spec::new(PhiKind::Date, r"(?m)(?:^|[^\w/.:+-])((?:1[3-9]|2\d|3[01])/(?:0?[1-9]|1[0-2]))(?:$|[^\w/%.:-]|[.:](?:\s|$))", 1).keep(|dm| dm != "24/7"),
@@ -115,8 +121,9 @@ pub fn specs() -> Vec<Spec> {
         Spec::new(PhiKind::Date, r"(?m)(?:^|[^\w/.:+-])((?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01]))(?:$|[^\w/%.:-]|[.:](?:\s|$))", 1).keep(month_and_day),
         Spec::new(PhiKind::Date, r"\b(?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01])[ \t]*[-–][ \t]*(?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01])\b", 0),
         Spec::new(PhiKind::Date, format!(r"(?i)\b(?:on|since|from|until|till|by|birthday|{WEEKDAY})\.?,?\s+((?:the\s+)?\d{{1,2}}(?:st|nd|rd|th))\b"), 1),
-        // a range of days before their month: "22 to 23 November", "3rd-5th of May"
-        Spec::new(PhiKind::Date, format!(r"\b\d{{1,2}}(?:st|nd|rd|th)?[ \t]*(?:-|–|to|and|&)[ \t]*\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{MONTH}\b\.?(?:,?\s+\d{{4}}\b)?"), 0),
+        // a range of days before their month: "22 to 23 November", "3rd-5th
+        // of May", a night as "29/30 Nov"
+        Spec::new(PhiKind::Date, format!(r"\b\d{{1,2}}(?:st|nd|rd|th)?[ \t]*(?:-|–|/|to|and|&)[ \t]*\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{MONTH}\b\.?(?:,?\s+\d{{4}}\b)?"), 0),
         // "the 22nd", "labs the 3rd", "the 5th and 6th": a day of the month
         // where the ordinal ends its phrase (never "the 5th metatarsal"),
         // "the" with it as a note's writer would strike it out
@@ -126,14 +133,19 @@ pub fn specs() -> Vec<Spec> {
         Spec::new(PhiKind::Date, format!(r"\b{MONTH}\s+(?:the\s+)?{ORDINAL_WORD}(?:,?\s+{YEAR_WORDS})?\b"), 0),
         Spec::new(PhiKind::Date, format!(r"\b{ORDINAL_WORD}\s+of\s+{MONTH}\b(?:,?\s+{YEAR_WORDS}\b)?"), 0),
         Spec::new(PhiKind::Date, format!(r"(?m)\bthe\s+({LATER_ORDINAL_WORD})(?:[ \t]*(?:[,.;:)]|$)|\s+(?:at|when)\b)"), 1),
-        Spec::new(PhiKind::Date, r"(?i)\b(?:Christmas(?:\s+(?:Day|Eve))?|Thanksgiving|New\s+Year['’]s(?:\s+(?:Day|Eve))?|Easter(?:\s+Sunday)?|Memorial\s+Day|Labor\s+Day|Independence\s+Day|Halloween|Valentine['’]s\s+Day|Good\s+Friday|Boxing\s+Day|Canada\s+Day|Anzac\s+Day|Australia\s+Day|Bastille\s+Day|Diwali|Divali|Deepavali|Holi|Pongal|Onam|Eid(?:[\s-]+(?:al|ul|el)[\s-]+(?:Fitr|Adha|Azha))?|Hmong\s+New\s+Year|Ramadan|Hanukk?ah|Passover|Rosh\s+Hashanah|Yom\s+Kippur|Lunar\s+New\s+Year|Chinese\s+New\s+Year)\b", 0),
+        Spec::new(PhiKind::Date, r"(?i)\b(?:Christmas(?:\s+(?:Day|Eve))?|Thanksgiving|New\s+Year['’]s(?:\s+(?:Day|Eve))?|Easter(?:\s+(?:Sunday|Monday))?|Memorial\s+Day|Labor\s+Day|Independence\s+Day|Halloween|Valentine['’]s\s+Day|Good\s+Friday|Boxing\s+Day|Canada\s+Day|Anzac\s+Day|Australia\s+Day|Bastille\s+Day|Diwali|Divali|Deepavali|Holi|Pongal|Onam|Eid(?:[\s-]+(?:al|ul|el)[\s-]+(?:Fitr|Adha|Azha))?|Hmong\s+New\s+Year|Ramadan|Hanukk?ah|Passover|Rosh\s+Hashanah|Yom\s+Kippur|Lunar\s+New\s+Year|Chinese\s+New\s+Year|Whit\s+Monday|Whitsun(?:day)?|Pentecost|Pfingst(?:en|montag|sonntag)|Oster(?:n|montag|sonntag)|Weihnachten|Heiligabend|Pâques|Navidad|Nochebuena|Nochevieja|Semana\s+Santa|Ferragosto|Pasquetta|Wielkanoc|Wigilia|Midsummer(?:['’]s)?\s+(?:Day|Eve)|Midsommar(?:afton)?|Grundlovsdag|Sankthans(?:aften)?|Koningsdag|Sinterklaas|Hogmanay|Burns\s+Night|Bonfire\s+Night|Mardi\s+Gras|Shrove\s+Tuesday|Ash\s+Wednesday|Palm\s+Sunday|Maundy\s+Thursday|Mother['’]s\s+Day|Father['’]s\s+Day|Veterans['’]?\s+Day|Juneteenth|Cinco\s+de\s+Mayo|Remembrance\s+(?:Day|Sunday)|Armistice\s+Day|All\s+(?:Saints|Souls)['’]?\s+Day|Epiphany|Fallas|Kwanzaa|Nowruz|Vesak|Songkran|(?:St\.?|Saint)\s+(?-i:\p{Lu}\p{Ll}+)['’]s\s+(?:Day|Eve|Night))\b(?:,?\s+(?:19|20)\d\d\b)?", 0),
+        // a day a country or a town names, with its year: "Tulip Time
+        // 2024" is no holiday of the list, "Pfingstmontag 2025" a compound
+        // of one; "Day 2024" alone is no date
+        Spec::new(PhiKind::Date, r"\b\p{Lu}\p{Ll}+(?:['’]s)?[ \t]+(?:Day|Eve|Time|Night|Weekend)[ \t]+(?:19|20)\d\d\b|\b\p{Lu}\p{Ll}+(?:dag|tag|dagen|montag|sonntag)[ \t]+(?:19|20)\d\d\b", 0),
         // Mar '24, March 2024: a month is a date element Safe Harbor removes
         Spec::new(PhiKind::Date, format!(r"\b{MONTH}\.?,?\s+(?:['’]\d{{2}}|(?:19|20)\d{{2}})\b"), 0),
         // "March 4, 2024", "Mar. 19, '24", and as a scan spaces it, "March  4 , 2024"
         Spec::new(PhiKind::Date, format!(r"\b{MONTH}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?(?:(?:\s*,\s*|\s+)(?:\d{{4}}|['’]\d{{2}}))?\b"), 0),
         // as dictation typed in capitals writes it: "NOVEMBER 8TH, 2026"
         Spec::new(PhiKind::Date, r"\b(?:JANUARY|FEBRUARY|MARCH|APRIL|MAY|JUNE|JULY|AUGUST|SEPTEMBER|OCTOBER|NOVEMBER|DECEMBER)\s+(?:0?[1-9]|[12]\d|3[01])(?:ST|ND|RD|TH)?(?:,?\s+(?:19|20)\d{2})?\b", 0),
-        Spec::new(PhiKind::Date, format!(r"\b\d{{1,2}}(?:st|nd|rd|th|\.)?\s+(?:of\s+)?{MONTH}(?:\.|\b)(?:,?\s+\d{{4}}\b)?"), 0),
+        // "the 14th of September": "the" with it, as a writer strikes it out
+        Spec::new(PhiKind::Date, format!(r"\b(?:the\s+)?\d{{1,2}}(?:st|nd|rd|th|\.)?\s+(?:of\s+)?{MONTH}(?:\.|\b)(?:,?\s+\d{{4}}\b)?"), 0),
         // 11-Nov: a day and a month as order systems print them, no year
         Spec::new(PhiKind::Date, format!(r"\b(?:0?[1-9]|[12]\d|3[01])-{MONTH}\b"), 0),
         // 02-Nov-2023, 02Nov2023, Nov-02-2023: as lab and order systems print them
@@ -143,12 +155,19 @@ pub fn specs() -> Vec<Spec> {
         Spec::new(PhiKind::Date, format!(r"\b{MONTH}\.?\s*(?:-|–|to|through|thru)\s*{MONTH}\b"), 0),
         // the months of European notes: 12 mars 2024, 3. Mai, Mai 2023
         // (and with "de" between, as Spanish and Portuguese write them: 12
-        // de janeiro de 2027), 5 dic. 2026, 1-XII-2026
-        Spec::new(PhiKind::Date, format!(r"(?i)\b\d{{1,2}}\.?\s+(?:de\s+)?{EU}(?:\s+(?:de\s+)?\d{{4}})?\b|\b{EU}\s+(?:de\s+)?\d{{4}}\b|\b\d{{1,2}}\.?\s+{EU_SHORT}\.?(?:\s+\d{{4}}\b)?|\b\d{{1,2}}\.?\s+{ROMANCE_SHORT}(?:\.(?:\s+\d{{4}}\b)?|\s+\d{{4}}\b)"), 0),
+        // de janeiro de 2027), 5 dic. 2026, 1-XII-2026; French "1er
+        // décembre", a Danish range "14.-18. december"
+        Spec::new(PhiKind::Date, format!(r"(?i)\b(?:\d{{1,2}}\.?[ \t]*[-–][ \t]*)?\d{{1,2}}(?:\.|er|re|º|ª)?\s+(?:de\s+)?{EU}(?:\s+(?:de\s+)?\d{{4}})?\b|\b{EU}\s+(?:de\s+)?\d{{4}}\b|\b\d{{1,2}}\.?\s+{EU_SHORT}\.?(?:\s+\d{{4}}\b)?|\b\d{{1,2}}\.?\s+{ROMANCE_SHORT}(?:\.(?:\s+\d{{4}}\b)?|\s+\d{{4}}\b)"), 0),
         // Welsh: 3 Tachwedd 2026, 4ydd Rhagfyr (the day with its ordinal
         // ending: 1af, 2il, 3ydd, 5ed, 11eg, 20fed, 4edd)
         Spec::new(PhiKind::Date, format!(r"(?i)\b\d{{1,2}}(?:af|il|ydd|edd|ed|eg|fed|ain)?\s+{WELSH}\b(?:\.?\s+\d{{4}}\b)?"), 0),
         Spec::new(PhiKind::Date, format!(r"\b\d{{1,2}}[-./ ]{ROMAN_MONTH}[-./ ](?:\d{{4}}|\d{{2}})\b"), 0),
+        // a Roman month without its year after a word that dates it
+        // ("resolved by 30 XI"); I, V and X alone are never read so
+        Spec::new(PhiKind::Date, r"\b(?:on|since|from|until|till|by|to|dated?)[ \t]+((?:0?[1-9]|[12]\d|3[01])[ .](?:II|III|IV|VI|VII|VIII|IX|XI|XII))\b", 1),
+        // a day and a month in lower case, as Dutch and Nordic notes
+        // abbreviate them ("stopped 27 nov", "3 okt."), where the phrase ends
+        Spec::new(PhiKind::Date, r"(?m)\b((?:0?[1-9]|[12]\d|3[01])[ \t]+(?:jan|feb|mrt|apr|jun|jul|aug|sep|sept|okt|oct|nov|dec)\.?)(?:[ \t]*(?:[,;:)]|$)|\.(?:\s|$)|[ \t]+(?:at|om|kl)\b)", 1),
         // a range of days in one month: "Oct 3–7, 2026", "Dec. 14-18"
         Spec::new(PhiKind::Date, format!(r"\b{MONTH}\.?\s+\d{{1,2}}[ \t]*[-–][ \t]*\d{{1,2}}\b(?:,?\s+\d{{4}}\b)?"), 0),
         // a month and day in lower case, as logs and text messages write

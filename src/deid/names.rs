@@ -1140,6 +1140,9 @@ const SITE_WORDS: &[&str] = &[
 /// English word ("Meddygfa", "Séipéal", "EHPAD"): `compound_head`.
 const COMPOUND_HEADS: &[&str] = &[
     "praxis",
+    "centralen",
+    "sundhedshus",
+    "lægehus",
     "praktijk",
     "hospital",
     "hospitalet",
@@ -1315,10 +1318,13 @@ const PLAN_VERBS: &[&str] = &[
     "Pending",
 ];
 
-/// Small words inside an organisation's name.
+/// Small words inside an organisation's name, in English and in the
+/// languages of European notes ("Hospital General Universitario del
+/// Túria", "Thuiszorg Stad en Ommeland", "Lægerne i Bruuns Galleri").
 const ORG_JOINERS: &[&str] = &[
     "of", "and", "the", "for", "de", "la", "le", "les", "du", "des", "am", "an", "der", "zum",
-    "zur", "on", "at",
+    "zur", "on", "at", "del", "della", "delle", "di", "da", "do", "dos", "das", "en", "i", "og",
+    "och", "y", "e", "et", "und", "im", "op", "aan",
 ];
 
 /// The words that say a run of capitalised words is an organisation.
@@ -1476,6 +1482,80 @@ const ORG_HEADS: &[&str] = &[
     "Episcopal",
     "Pentecostal",
     "Lady",
+    // employers and places of a life
+    "Elementary",
+    "Works",
+    "Fund",
+    "Elks",
+    "Legion",
+    "Bakery",
+    "Cafe",
+    "Café",
+    "Diner",
+    "Hotel",
+    "Motel",
+    "Inn",
+    "Ranch",
+    "Dairy",
+    "Cemetery",
+    "Funeral",
+    "Mortuary",
+    "Logistics",
+    "Warehouse",
+    "Industries",
+    "Foods",
+    "Motors",
+    "Construction",
+    "Railroad",
+    "Railway",
+    "Council",
+    "Authority",
+    // the heads European names put first ("Ospedale San Giovanni Bosco",
+    // "Farmacia Nizza Millefonti", "EHPAD Les Jardins d'Arménie")
+    "Ospedale",
+    "Szpital",
+    "Przychodnia",
+    "Farmacia",
+    "Restaurante",
+    "Ristorante",
+    "Boulangerie",
+    "Cabinet",
+    "Druckerei",
+    "Lægerne",
+    "Lægehuset",
+    "Skole",
+    "Skola",
+    "Förskolan",
+    "EHPAD",
+    "RSA",
+    "DPS",
+    "Centro",
+    "Ajuntament",
+    "Ayuntamiento",
+    "Mairie",
+    "Policlinico",
+    "Poliklinik",
+    "Krankenhaus",
+    "Spital",
+    "Clínica",
+    "Clinica",
+    "Residencia",
+    "Residenza",
+    "Iglesia",
+    "Église",
+    "Chiesa",
+    "Kościół",
+    "Parafia",
+    "Escuela",
+    "Scuola",
+    "École",
+    "Schule",
+    "Fundación",
+    "Fondazione",
+    "Stiftung",
+    "Stichting",
+    "Fundacja",
+    "Caritas",
 ];
 
 /// Words of services, departments and places of care that make no name
@@ -2374,6 +2454,36 @@ mod tests {
             names("Lakeshore Mercy Hospital, 4 East Neuro"),
             ["Lakeshore Mercy Hospital"]
         );
+        // employers and the heads European names put first, with the
+        // small words of their languages
+        for (text, want) in [
+            (
+                "works nights at Green Mountain Stone Works in Barre",
+                "Green Mountain Stone Works",
+            ),
+            (
+                "a school secretary at Lyndhurst Elementary; can take",
+                "Lyndhurst Elementary",
+            ),
+            (
+                "He reports the pharmacy is Farmacia Nizza Millefonti and",
+                "Farmacia Nizza Millefonti",
+            ),
+            (
+                "Home care: Thuiszorg Stad en Ommeland, team Oost",
+                "Thuiszorg Stad en Ommeland",
+            ),
+            (
+                "GP informed: Lægerne i Bruuns Galleri, Dr",
+                "Lægerne i Bruuns Galleri",
+            ),
+            (
+                "Her GP is at Vårdcentralen Hjällbo (Dr",
+                "Vårdcentralen Hjällbo",
+            ),
+        ] {
+            assert_eq!(names(text), [want], "{text}");
+        }
         // a wrapped line between the place word and the town
         assert_eq!(towns("Daughter lives in\nHolywood, Co. Down"), ["Holywood"]);
         for text in [
@@ -2384,6 +2494,7 @@ mod tests {
             "Die Hausarztpraxis ist zu.",
             "Patient states pain 6/10; Family reports confusion.",
             "Wound Care Clinic",
+            "Continue Home Care en route",
         ] {
             assert!(names(text).is_empty(), "{text}: {:?}", names(text));
         }

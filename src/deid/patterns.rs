@@ -236,6 +236,57 @@ const KIN: &str = concat!(
     super::names::elders!()
 );
 
+/// The numbers 90 to 99 in words: English, Spanish and Portuguese,
+/// Italian, German, Dutch, French (and Belgian and Swiss), Polish, Swedish,
+/// Danish and Norwegian, the longest spelling of each first.
+const NINETIES: &str = r"ninety(?:[- ](?:one|two|three|four|five|six|seven|eight|nine))?|noventa(?:[ \t]+[ye][ \t]+(?:uno|una|um|uma|dos|dois|duas|tres|três|cuatro|quatro|cinco|seis|siete|sete|ocho|oito|nueve|nove))?|novant(?:uno|otto|a(?:due|tré|tre|quattro|cinque|sei|sette|nove)?)|(?:(?:ein|zwei|drei|vier|fünf|fuenf|sechs|sieben|acht|neun)und)?neunzig|(?:(?:een|twee|drie|vier|vijf|zes|zeven|acht|negen)(?:en|ën))?negentig|quatre-vingt-(?:dix-sept|dix-huit|dix-neuf|dix|onze|douze|treize|quatorze|quinze|seize)|nonante(?:-(?:et-un|deux|trois|quatre|cinq|six|sept|huit|neuf))?|dziewięćdziesiąt(?:[ \t]+(?:jeden|jedna|dwa|dwie|trzy|cztery|pięć|sześć|siedem|osiem|dziewięć))?|nittio(?:en|ett|två|tre|fyra|fem|sex|sju|åtta|nio)?|(?:(?:en|to|tre|fire|fem|seks|syv|otte|ni)og)?halvfems|nitti(?:en|to|tre|fire|fem|seks|sju|syv|åtte|ni)?";
+
+/// What a number of the nineties in words measures when it is no age.
+const AGE_UNITS: [&str; 34] = [
+    "percent",
+    "per",
+    "cent",
+    "percentile",
+    "minutes",
+    "minute",
+    "mins",
+    "min",
+    "seconds",
+    "secs",
+    "days",
+    "day",
+    "hours",
+    "hour",
+    "hrs",
+    "degrees",
+    "degree",
+    "mg",
+    "mcg",
+    "ml",
+    "pounds",
+    "lbs",
+    "lb",
+    "kg",
+    "units",
+    "beats",
+    "bpm",
+    "over",
+    "times",
+    "miles",
+    "metres",
+    "meters",
+    "feet",
+    "dollars",
+];
+
+/// Whether a number of the nineties in words stands alone: the rule's
+/// match runs on over a unit after it when there is one ("ninety
+/// minutes", "ninety-five percent", "90%").
+fn no_unit_after_age(m: &str) -> bool {
+    let last = m.rsplit([' ', '\t', '-']).next().unwrap_or("");
+    !last.contains('%') && !AGE_UNITS.iter().any(|u| last.eq_ignore_ascii_case(u))
+}
+
 /// A number 90 to 149, in digits or in words: an age over 89.
 pub const OLD: &str = r"(?:9\d|1[0-4]\d|(?:ninety|(?:one|a)[- ]hundred)(?:[- ](?:and[- ])?(?:one|two|three|four|five|six|seven|eight|nine))?)";
 
@@ -410,8 +461,11 @@ fn specs() -> Vec<Spec> {
             // an address's last line: a town, its state and ZIP code, in
             // capitals too ("SPEEDWAY, IN 46224-5501")
             Spec::new(PhiKind::City, format!(r"(?m)^[ \t]*(\p{{Lu}}[\p{{L}}'’.]*(?:[ -]\p{{Lu}}[\p{{L}}'’.]*){{0,3}}),?[ \t]+(?:{})[ \t]+\d{{5}}(?:-\d{{4}})?\b", super::names::STATES), 1),
-            Spec::new(PhiKind::Zip, r"(?m)(?:,[ \t]*|^)(?:[A-Z]-)?(\d{5}|\d{4}[ \t]?[A-Z]{2})[ \t]+\p{Lu}\p{Ll}+", 1),
-            Spec::new(PhiKind::City, r"(?m)(?:,[ \t]*|^)(?:[A-Z]-)?(?:\d{5}|\d{4}[ \t]?[A-Z]{2})[ \t]+(\p{Lu}\p{Ll}+(?:[ -]\p{Lu}\p{Ll}+)?)", 1),
+            // a postcode before its town after a comma or at a line's start:
+            // five digits, the Dutch "1012 AB", the Swedish "416 50", the
+            // Polish "32-020"
+            Spec::new(PhiKind::Zip, r"(?m)(?:,[ \t]*|^)(?:[A-Z]-)?(\d{5}|\d{4}[ \t]?[A-Z]{2}|\d{3}[ \t]\d{2}|\d{2}-\d{3})[ \t]+\p{Lu}\p{Ll}+", 1),
+            Spec::new(PhiKind::City, r"(?m)(?:,[ \t]*|^)(?:[A-Z]-)?(?:\d{5}|\d{4}[ \t]?[A-Z]{2}|\d{3}[ \t]\d{2}|\d{2}-\d{3})[ \t]+(\p{Lu}\p{Ll}+(?:[ -]\p{Lu}\p{Ll}+)?)", 1),
             // a Maltese street, its number before it or none ("45, Triq San
             // Filep", "Triq Dun Karm", "Triq il-Mitħna")
             Spec::new(PhiKind::Address, r"(?:\b\d{1,4},?[ \t]+)?\bTriq[ \t]+(?:(?:il|l|ta'|tal|tas|tad|tat|ix|iż|is|id|it|in|ir|iċ)-)?\p{Lu}[\p{L}'’-]+(?:[ \t]+\p{Lu}[\p{L}'’-]+){0,2}", 0),
@@ -420,15 +474,17 @@ fn specs() -> Vec<Spec> {
             Spec::new(PhiKind::City, r"\bCo\.?[ \t]+(?:Antrim|Armagh|Carlow|Cavan|Clare|Cork|Derry|Donegal|Down|Dublin|Fermanagh|Galway|Kerry|Kildare|Kilkenny|Laois|Leitrim|Limerick|Londonderry|Longford|Louth|Mayo|Meath|Monaghan|Offaly|Roscommon|Sligo|Tipperary|Tyrone|Waterford|Westmeath|Wexford|Wicklow)\b", 0),
             // the four-digit postcodes of Switzerland, Austria, Belgium and
             // the Nordic countries before their town, after a house number
-            // or at a line's start, where the town ends the clause ("14,
-            // 1206 Genève, e-mail"; never "heparin, 1500 Units." or a year)
-            Spec::new(PhiKind::Zip, r"(?m)(?:\d[a-zA-Z]?,[ \t]*|^)(?:[A-Z]{1,2}-)?((?:1[0-8]\d\d|2[1-9]\d\d|[3-9]\d{3}))[ \t]+\p{Lu}\p{Ll}+(?:[ -]\p{Lu}\p{Ll}+)?[ \t]*(?:[,.;)]|$)", 1),
-            Spec::new(PhiKind::City, r"(?m)(?:\d[a-zA-Z]?,[ \t]*|^)(?:[A-Z]{1,2}-)?(?:1[0-8]\d\d|2[1-9]\d\d|[3-9]\d{3})[ \t]+(\p{Lu}\p{Ll}+(?:[ -]\p{Lu}\p{Ll}+)?)[ \t]*(?:[,.;)]|$)", 1),
+            // or a Nordic floor ("1. mf., 8240 Risskov") or at a line's
+            // start, where the town, with a Danish district's letter
+            // ("8200 Aarhus N"), ends the clause or a column ("14, 1206
+            // Genève, e-mail"; never "heparin, 1500 Units." or a year)
+            Spec::new(PhiKind::Zip, r"(?m)(?:\d[a-zA-Z]?,[ \t]*|\b(?:mf|tv|th|tr|st|sal)\.?,[ \t]*|^)(?:[A-Z]{1,2}-)?((?:1[0-8]\d\d|2[1-9]\d\d|[3-9]\d{3}))[ \t]+\p{Lu}\p{Ll}+(?:[ -]\p{Lu}\p{Ll}+)?(?:[ \t][A-Z]\b)?(?:[ \t]*(?:[,.;)]|$)|[ \t]{2,})", 1),
+            Spec::new(PhiKind::City, r"(?m)(?:\d[a-zA-Z]?,[ \t]*|\b(?:mf|tv|th|tr|st|sal)\.?,[ \t]*|^)(?:[A-Z]{1,2}-)?(?:1[0-8]\d\d|2[1-9]\d\d|[3-9]\d{3})[ \t]+(\p{Lu}\p{Ll}+(?:[ -]\p{Lu}\p{Ll}+)?(?:[ \t][A-Z]\b)?)(?:[ \t]*(?:[,.;)]|$)|[ \t]{2,})", 1),
             // the number (the note keeps "[AGE]-year-old"), before a unit
-            // in English or in the languages of European notes (jaar, ans,
-            // Jahre, J., år), and as the adjective German, Dutch and the
+            // in English or in the languages of European notes (jaar, jr, ans,
+            // Jahre, J., år, anni and aa, lat, vuotta), and as the adjective German, Dutch and the
             // Nordic languages make of it (92-jährige, 93-jarige, 94-årig)
-            Spec::new(PhiKind::Age, r"(?i)\b((?:9\d|1[0-4]\d))[ \t]*-?[ \t]*(?:years?|yrs?|y/o|y\.\s?o\b\.?|yo|y|jaar|jarige?|ans|jahre|jährige[nrms]?|j\.|årige?|år|años|anos|anni)(?:[- ]old)?(?:[MF]\b|\b|[^\w]|$)", 1),
+            Spec::new(PhiKind::Age, r"(?i)\b((?:9\d|1[0-4]\d))[ \t]*-?[ \t]*(?:years?|yrs?|y/o|y\.\s?o\b\.?|yo|y|jaar|jr|jarige?|ans|jahre|jährige[nrms]?|j\.|årige?|år|años|anos|anni|aa|lat|vuotta)(?:[- ]old)?(?:[MF]\b|\b|[^\w]|$)", 1),
             // the sex, a comma or a space, then the age, as a header or a
             // handover gives them: "Female, 92, from Lyon", "M 94 with CHF"
             Spec::new(PhiKind::Age, format!(r"(?:\b(?i:female|male|woman|man|lady|gentleman)[ \t]*,|\b[MF][ \t]*[, \t])[ \t]*({OLD})(?:[,;)]|\.(?:\s|$)|[ \t]+(?i:y|yo|yrs?|years?|who|with|from|in|and|living|lives|presents|presenting|here|c/o|DOB|born)\b|[ \t]*$)"), 1),
@@ -457,11 +513,17 @@ fn specs() -> Vec<Spec> {
             // and as a text message writes it: "shes 94 and ..."
             Spec::new(PhiKind::Age, format!(r"(?i)\b(?:she|he)s\s+({OLD})(?:[,;)]|\.(?:\s|$)|\s+(?:and|at|in|on|with|but|now|today|not|still|years?|yrs?)\b|\s*$)"), 1),
             // "Mom (92 now!!)", "sister (90 yrs)"
-            Spec::new(PhiKind::Age, format!(r"(?i)\b(?:pt|patient|{KIN})(?:'s)?\s+\((?:(?:alive|living|deceased|died|d\.|aged?|now)[,:]?\s+(?:at\s+)?)?({OLD})(?:[,;)]|[ \t]+(?:years?|yrs?|y/?o|now|today)\b)"), 1),
-            // "her father, 96, lives ...", "a woman of 94"
-            Spec::new(PhiKind::Age, format!(r"(?i)\b(?:{KIN}|widow|widower),\s+({OLD}),"), 1),
-            // "(family records: mother 104)", "grandmother 97;"
-            Spec::new(PhiKind::Age, format!(r"(?i)\b(?:{KIN})[ \t]+({OLD})(?:[,;)]|\.(?:\s|$))"), 1),
+            Spec::new(PhiKind::Age, format!(r"(?i)\b(?:pt|patient|{KIN})(?:'s)?\s+\((?:(?:alive|living|deceased|died|d\.|aged?|now)[,:]?\s+(?:at\s+)?)?(?:(?:about|approx\.?|approximately|nearly|almost|around|~)[ \t]*)?({OLD})(?:[,;)]|[ \t]+(?:years?|yrs?|y/?o|now|today)\b)"), 1),
+            // "her father, 96, lives ...", "The patient, 99, was", "a woman of 94"
+            Spec::new(PhiKind::Age, format!(r"(?i)\b(?:{KIN}|widow|widower|patient|pt|herself|himself|resident),\s+({OLD}),"), 1),
+            // "(family records: mother 104)", "grandmother 97;",
+            // "grandmother 96 alive", "herself 90, has been sitting"
+            Spec::new(PhiKind::Age, format!(r"(?i)\b(?:{KIN}|herself|himself)[ \t]+({OLD})(?:[,;)]|\.(?:\s|$)|[ \t]+(?:alive|living|lives|still|and|in|at|is|was|who|now|today)\b)"), 1),
+            // a number of the nineties in words, in English and in the
+            // languages of European notes, is an age wherever no unit
+            // follows it ("still alive in Sanski Most, ninety-seven,", "got
+            // to ninety-nine", "novantaquattro"; never "ninety minutes")
+            Spec::new(PhiKind::Age, format!(r"(?i)\b((?:{NINETIES})(?:[- ]and[- ]a[- ]half)?)(?:[ \t-]*(?:%|(?:{})\b))?", AGE_UNITS.join("|")), 1).keep_match(no_unit_after_age),
             Spec::new(PhiKind::Age, format!(r"(?i)\b(?:man|woman|lady|gentleman|gent|widow|widower|patient)\s+of\s+({OLD})\b(?:[,;)]|\.(?:\s|$)|\s+(?:who|with|and|years?|yrs?)\b)"), 1),
             // the age at death, a few words after "died" in the same
             // sentence ("died November 9th at 99", "died last winter at
@@ -484,7 +546,7 @@ fn specs() -> Vec<Spec> {
             // syllables short)
             Spec::new(PhiKind::Name, r#"\b\p{Lu}[\p{L}'’-]+[ \t]+["“]\p{Lu}\p{Ll}+["”][ \t]+\p{Lu}[\p{L}'’-]+|\b\p{Lu}\.[ \t]?\p{Lu}\p{Ll}+-\p{Lu}\p{Ll}+"#, 0),
             Spec::new(PhiKind::Name, r"\b\p{Lu}(?:\p{Lu}+|\p{Ll}+)[ \t]+\p{Lu}\p{Ll}{1,4}-\p{Ll}{2,5}\b", 0).keep_match(surname_first),
-            Spec::new(PhiKind::Address, format!(r"(?:\b(?:Flat|Apt|Apartment|Unit)\.?\s*#?\d{{1,4}}[A-Z]?,?[ \t]+)?\b\d{{1,5}}[A-Z]?(?:[-/]\d{{1,4}}[A-Z]?)?[ \t]+(?:(?:[NS][EW]\.?|[NSEW]\.?|North|South|East|West|Old)[ \t]+)?(?:{STREET_WORD}[ \t]+){{1,4}}(?:{STREET}|{STREET_UPPER})\b\.?(?:[ \t]+(?:[NS][EW]|[NSEW])\b)?{UNIT}", STREET_UPPER = street_upper()), 0),
+            Spec::new(PhiKind::Address, format!(r"(?:\b(?:Flat|Apt|Apartment|Unit)\.?\s*#?\d{{1,4}}[A-Z]?,?[ \t]+)?\b\d{{1,5}}[A-Z]?(?:[-/]\d{{1,4}}[A-Z]?)?(?:[ \t]+1/2)?[ \t]+(?:(?:[NS][EW]\.?|[NSEW]\.?|North|South|East|West|Old)[ \t]+)?(?:{STREET_WORD}[ \t]+){{1,4}}(?:{STREET}|{STREET_UPPER})\b\.?(?:[ \t]+(?:[NS][EW]|[NSEW])\b)?{UNIT}", STREET_UPPER = street_upper()), 0),
             Spec::new(PhiKind::Address, r"(?i)\b(?:P\.?\s?O\.?\s+Box|Post\s+Office\s+Box|RMB|RSD|CMB|PMB|Locked\s+Bag|Private\s+Bag|Postfach|Apartado(?:\s+de\s+correos)?)\s+\d+\b|(?:\b\d{1,5}\s+)?\b(?:(?:County|State|US)\s+(?:Route|Rte|Road|Rd|Highway|Hwy)|Route|Rte|Rural\s+Route)\s+\d+[A-Z]?(?:,?\s+Box\s+\d+)?\b|\b(?:RR|HC|Rt\.?|Rural\s+Route|Highway\s+Contract|Star\s+Route)\s+\d+,?\s+Box\s+\d+[A-Z]?\b", 0),
             // a box alone before its town: "Mail goes to Box 212, Underwood"
             Spec::new(PhiKind::Address, r"\b(Box\s+\d{1,5}),[ \t]*\p{Lu}", 1),
@@ -495,21 +557,29 @@ fn specs() -> Vec<Spec> {
             Spec::new(PhiKind::Address, r"\b(?:Brgy\.?|Barangay|Purok|Sitio|Blk\.?|Jalan|Jln\.?|Lorong)\s+(?:\d{1,5}[A-Z]?\b|\p{Lu}\p{L}+(?:\s+\p{Lu}\p{L}+){0,2})|\bSector\s+\d{1,3}(?:-?[A-Z]\b)?", 0),
             // European: Hauptstraße 12, Keizersgracht 123, 12 rue de la Paix
             // (and the type as a word of its own: Berliner Straße 12, Storgata 5)
-            Spec::new(PhiKind::Address, r"\b\p{Lu}\p{Ll}+(?:-\p{Lu}\p{Ll}+)*(?:[ -]?(?:Straße|Strasse|Str\.|Weg|Gasse|Platz|Allee|Ring|Damm|Ufer|Chaussee)|straße|strasse|str\.|weg|gasse|platz|allee|damm|ufer|laan|straat|gracht|plein|kade|singel|dijk|gade|vej|gatan|gata|vägen|veien|vegen|torget|katu)\s+\d{1,4}[a-z]?\b", 0),
+            Spec::new(PhiKind::Address, r"\b\p{Lu}\p{Ll}+(?:-\p{Lu}\p{Ll}+)*(?:[ -]?(?:Straße|Strasse|Str\.|Weg|Gasse|Platz|Allee|Ring|Damm|Ufer|Chaussee|Markt|Boulevard|Torv|Plads)|straße|strasse|str\.|weg|gasse|platz|allee|damm|ufer|laan|straat|gracht|plein|kade|singel|dijk|gade|gaden|vej|vejen|stræde|torv|torvet|plads|pladsen|gatan|gata|gate|vägen|veien|vegen|vei|gränd|stigen|backen|leden|torget|katu|tie)\s+\d{1,4}[a-z]?\b", 0),
             // (and Welsh, which names the type first too: 40 Heol Llanishen
             // Fach, 7 Stryd y Felin; the type in either case, the name capitalised)
-            Spec::new(PhiKind::Address, r"\b\d{1,4}(?:\s?(?i:bis|ter))?,?\s+(?i:rue|grande[ -]rue|grand-rue|avenue|boulevard|bd|chemin|allée|impasse|place|quai|cours|route|passage|faubourg|square|ruelle|sentier|promenade|via|viale|corso|calle|avenida|rua|carrer|heol|stryd|ffordd|lôn|rhodfa|cilgant)\s+(?:(?i:de|du|des|la|le|l['’]|del|della|di|da|do|dos|y|yr)\s+)*\p{Lu}[\p{L}'’-]+(?:\s+\p{Lu}[\p{L}'’-]+){0,2}", 0),
+            Spec::new(PhiKind::Address, r"\b\d{1,4}(?:\s?(?i:bis|ter))?,?\s+(?i:rue|grande[ -]rue|grand-rue|avenue|boulevard|bd|chemin|allée|impasse|traverse|montée|place|quai|cours|route|passage|faubourg|square|ruelle|sentier|promenade|via|viale|corso|calle|avenida|rua|carrer|heol|stryd|ffordd|lôn|rhodfa|cilgant)\s+(?:(?i:de|du|des|la|le|l['’]|del|della|di|da|do|dos|y|yr)\s+)*\p{Lu}[\p{L}'’-]+(?:\s+\p{Lu}[\p{L}'’-]+){0,2}", 0),
             // the street's type first and its number after, as Italy,
             // Spain, Portugal, Belgium, Switzerland and Poland write them:
             // Via Roma 12, Calle Mayor, 5, Rua Augusta 100, C/ Alcalá 23,
-            // Rue du Marché 5, ul. Długa 7; and the German streets named
+            // Rue du Marché 5, ul. Długa 7, os. Złotej Jesieni 1, Av. del
+            // Port 112, Partida de Vera, 14; and the German streets named
             // by a preposition (Am Markt 3, An der Alster 12)
-            Spec::new(PhiKind::Address, r"(?:\b(?:Via|Viale|Vicolo|Piazza|Piazzale|Largo|Corso|Calle|Avenida|Avda\.|Paseo|Plaza|Carretera|Ronda|Rambla|Travesía|Rua|Praça|Praca|Travessa|Estrada|Alameda|Carrer|Passeig|Rue|Chemin|Quai|Allée|Impasse|Ulica|ul\.|Am|An[ \t]+der|An[ \t]+den|Auf[ \t]+dem|Auf[ \t]+der|In[ \t]+der|Zum|Zur|Unter[ \t]+den)|\bC/)[ \t]*(?:(?:de|del|della|delle|dei|degli|di|da|do|dos|das|du|des|la|le|les|el|los|las|dels|San|Santa|São)[ \t]+|(?:dell|dall|sull|l|d)['’])*\p{Lu}[\p{L}'’.-]+(?:[ \t]+(?:(?:de|del|della|di|da|do|du|des|la|le|y|e)[ \t]+)?\p{Lu}[\p{L}'’.-]*){0,3},?[ \t]+(?:(?i:n\.?[ \t]?[º°o]\.?|nº|no\.|nr\.?)[ \t]*)?\d{1,4}[a-zA-Z]?\b(?:[ \t]?[/-][ \t]?\d{1,4}[a-zA-Z]?\b)?(?:,?[ \t]*\d{1,2}\.?[ \t]?[º°ª](?:[ \t]?[A-Z](?-u:\b)|[ \t]?(?i:izq|dcha|esq|dto)\.?)?|,?[ \t]*(?i:interno|int\.|scala|piso|puerta|andar)[ \t]*[0-9A-Z]{1,3}\b)?", 0),
+            Spec::new(PhiKind::Address, r"(?:\b(?:Via|Viale|Vicolo|Piazza|Piazzale|Largo|Corso|Calle|Avenida|Avda\.|Paseo|Plaza|Carretera|Ronda|Rambla|Travesía|Rua|Praça|Praca|Travessa|Estrada|Alameda|Carrer|Passeig|Rue|Chemin|Quai|Allée|Impasse|Ulica|ul\.|os\.|al\.|pl\.|Pl\.|Av\.|Avd\.|Avda|Avinguda|Camí|Partida|Borgata|Strada|Frazione|Contrada|Traverse|Route|Boulevard|Avenue|Am|An[ \t]+der|An[ \t]+den|Auf[ \t]+dem|Auf[ \t]+der|In[ \t]+der|Zum|Zur|Unter[ \t]+den)|\bC/)[ \t]*(?:(?:de|del|della|delle|dei|degli|di|da|do|dos|das|du|des|la|le|les|el|los|las|dels|San|Santa|São)[ \t]+|(?:dell|dall|sull|l|d)['’])*\p{Lu}[\p{L}'’.-]+(?:[ \t]+(?:(?:de|del|della|di|da|do|du|des|la|le|y|e)[ \t]+)?\p{Lu}[\p{L}'’.-]*){0,3},?[ \t]+(?:(?i:n\.?[ \t]?[º°o]\.?|nº|no\.|nr\.?)[ \t]*)?\d{1,4}[a-zA-Z]?\b(?:[ \t]?[/-][ \t]?\d{1,4}[a-zA-Z]?\b)?(?:,?[ \t]*\d{1,2}\.?[ \t]?[º°ª](?:[ \t]?[A-Z](?-u:\b)|[ \t]?(?i:izq|dcha|esq|dto)\.?)?|,?[ \t]*(?i:interno|int\.|scala|piso|puerta|andar)[ \t]*[0-9A-Z]{1,3}\b)?", 0),
+            // and without a number where a sentence places something on it
+            // or after a comma ("lives at the end of Calle del Santuario",
+            // "Boulangerie Roux, rue de Lodi)", "the parish of Sant Valer
+            // (Pl. de Sant Valer)")
+            Spec::new(PhiKind::Address, r"(?:\b(?:on|at|in|off|along|of|near|from)|[,(])[ \t]*(?:the[ \t]+)?((?:Calle|Rue|rue|Via|Chemin|chemin|Avenida|Avinguda|Plaza|Plaça|Pl\.|Piazza|Carrer|Camí|Rua|Praça|Corso|Viale|Strada|Borgata|Partida)[ \t]+(?:(?:de|del|della|dei|di|da|do|dos|du|des|la|le|les|el|dels|San|Santa|Sant|São)[ \t]+|(?:dell|dall|l|d)['’])*\p{Lu}[\p{L}'’-]+(?:[ \t]+\p{Lu}[\p{L}'’-]+){0,2})", 1),
             // Broadway has no suffix; a flat or apartment number stands alone
             // (and the flats of Edinburgh tenements, Dutch and Belgian
             // doors, a French place without a street: 2F2, 112-huis, bte 2,
-            // Wohnung 3.2, lieu-dit La Croix, BP 42 before a comma or a postcode)
-            Spec::new(PhiKind::Address, format!(r"\b\d{{1,5}}\s+(?:[NSEW]\s+)?Broadway\b{UNIT}|\b(?:(?i:apt|apartment|interno|wohnung|bte|boîte)|Whg|Flat|Suite|Ste|Lot)\.?\s*#?\s*\d{{1,4}}[A-Z]?(?:\.\d{{1,3}})?\b|\b\d{{1,2}}F\d{{1,2}}\b|\b(?:Bldg|Building)\.?[ \t]+[A-Z0-9]{{1,3}},[ \t]*(?:Rm|Room|Apt|Unit|Ste|Suite)\.?[ \t]*#?[ \t]*\d{{1,4}}[A-Z]?\b|\b\d{{1,4}}-(?:huis|hoog|boven)\b|\b(?i:lieu-dit|lieudit)\s+(?:(?:la|le|les|l['’])\s+)?\p{{Lu}}[\p{{L}}'’-]+(?:\s+\p{{Lu}}[\p{{L}}'’-]+)?"), 0),
+            // Wohnung 3.2, lieu-dit La Croix, BP 42 before a comma or a
+            // postcode; a Swedish flat, a German or Danish floor and door:
+            // lgh 1001, 3. OG rechts, 2. tv.)
+            Spec::new(PhiKind::Address, format!(r"\b\d{{1,5}}\s+(?:[NSEW]\s+)?Broadway\b{UNIT}|\b(?:(?i:apt|apartment|interno|wohnung|bte|boîte|lgh)|Whg|Flat|Suite|Ste|Lot)\.?\s*#?\s*\d{{1,4}}[A-Z]?(?:\.\d{{1,3}})?\b|\b\d{{1,2}}\.[ \t]?(?:OG(?:[ \t]+(?:rechts|links|Mitte))?\b|(?:tv|th|mf)\.)|\b\d{{1,2}}F\d{{1,2}}\b|\b(?:Bldg|Building)\.?[ \t]+[A-Z0-9]{{1,3}},[ \t]*(?:Rm|Room|Apt|Unit|Ste|Suite)\.?[ \t]*#?[ \t]*\d{{1,4}}[A-Z]?\b|\b\d{{1,4}}-(?:huis|hoog|boven)\b|\b(?i:lieu-dit|lieudit)\s+(?:(?:la|le|les|l['’])\s+)?\p{{Lu}}[\p{{L}}'’-]+(?:\s+\p{{Lu}}[\p{{L}}'’-]+)?"), 0),
             Spec::new(PhiKind::Address, r"\b(BP\s+\d{1,4})(?:[ \t]*[,;.]|[ \t]+\d{5}\b)", 1),
             // a numbered road after a word of direction or beside another
             // road ("take US-421 S", "left on KY-987", "Mines Rd / FM 1472",
@@ -1299,7 +1369,11 @@ mod tests {
             ),
             ("AGE/SEX: 94/F   ADMIT", PhiKind::Age, "94"),
             ("At ninety-two, with diabetes", PhiKind::Age, "ninety-two"),
-            ("she is \"ninety and a half\"", PhiKind::Age, "ninety"),
+            (
+                "she is \"ninety and a half\"",
+                PhiKind::Age,
+                "ninety and a half",
+            ),
             (
                 "Dtr lives HC 71 Box 2290, Viper",
                 PhiKind::Address,
@@ -1793,6 +1867,210 @@ mod tests {
             assert!(
                 !kinds(text).iter().any(|(k, _)| *k == PhiKind::Zip),
                 "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn ages_in_words_holidays_postcodes_and_streets_of_the_twelfth_round() {
+        for (text, kind, want) in [
+            // a number of the nineties in words, in any language
+            (
+                "alive in Sanski Most, ninety-seven,",
+                PhiKind::Age,
+                "ninety-seven",
+            ),
+            ("got to ninety-nine\".", PhiKind::Age, "ninety-nine"),
+            (
+                "is \"ninety-three and a half\" and",
+                PhiKind::Age,
+                "ninety-three and a half",
+            ),
+            (
+                "94 (\"noventa y cuatro, y con",
+                PhiKind::Age,
+                "noventa y cuatro",
+            ),
+            (
+                "she is \"novantaquattro, and",
+                PhiKind::Age,
+                "novantaquattro",
+            ),
+            (
+                "lived to \"dziewięćdziesiąt osiem\"",
+                PhiKind::Age,
+                "dziewięćdziesiąt osiem",
+            ),
+            (
+                "Oma wird zweiundneunzig im Mai",
+                PhiKind::Age,
+                "zweiundneunzig",
+            ),
+            ("is nu drieënnegentig jaar", PhiKind::Age, "drieënnegentig"),
+            (
+                "elle a quatre-vingt-onze ans",
+                PhiKind::Age,
+                "quatre-vingt-onze",
+            ),
+            // digits after a relative, a patient, and units of other languages
+            ("father d. 66 MI; grandmother 96 alive;", PhiKind::Age, "96"),
+            ("Tolliver, herself 90, has been", PhiKind::Age, "90"),
+            ("The patient, 99, was alert.", PhiKind::Age, "99"),
+            ("Mother (about 95) is now alone", PhiKind::Age, "95"),
+            ("Date of birth 27-03-1933 (93 jr)", PhiKind::Age, "93"),
+            ("Born 04/10/1932, 94 aa", PhiKind::Age, "94"),
+            // holidays with their year, and days a place names
+            (
+                "broke her hip on Easter Monday 2025 and",
+                PhiKind::Date,
+                "Easter Monday 2025",
+            ),
+            (
+                "(Dorothy, d. Christmas Day 2020).",
+                PhiKind::Date,
+                "Christmas Day 2020",
+            ),
+            (
+                "died on St Stephen's Day 2024.",
+                PhiKind::Date,
+                "St Stephen's Day 2024",
+            ),
+            (
+                "on All Saints' Day 2025, visiting",
+                PhiKind::Date,
+                "All Saints' Day 2025",
+            ),
+            (
+                "Widowed since Pfingstmontag 2025 (husband",
+                PhiKind::Date,
+                "Pfingstmontag 2025",
+            ),
+            ("since Fallas 2025.", PhiKind::Date, "Fallas 2025"),
+            (
+                "until Ferragosto 2025, then",
+                PhiKind::Date,
+                "Ferragosto 2025",
+            ),
+            (
+                "fall during Tulip Time 2024 with",
+                PhiKind::Date,
+                "Tulip Time 2024",
+            ),
+            // days and months of other shapes and languages
+            (
+                "on the evening of the 14th of September in",
+                PhiKind::Date,
+                "the 14th of September",
+            ),
+            (
+                "Consultation of 1er décembre 2026",
+                PhiKind::Date,
+                "1er décembre 2026",
+            ),
+            (
+                "in week 51 (14.-18. december) to",
+                PhiKind::Date,
+                "14.-18. december",
+            ),
+            ("128 on 1 grudnia, 133", PhiKind::Date, "1 grudnia"),
+            (
+                "(15 stycznia 2027). Rehab",
+                PhiKind::Date,
+                "15 stycznia 2027",
+            ),
+            ("Confusion resolved by 30 XI. MMSE", PhiKind::Date, "30 XI"),
+            (
+                "on the night of 29/30 Nov without",
+                PhiKind::Date,
+                "29/30 Nov",
+            ),
+            ("Haloperidol stopped 27 nov. Last", PhiKind::Date, "27 nov"),
+            ("Na 121 on 29.11, 128", PhiKind::Date, "29.11"),
+            ("MMSE 19/30 on 26-11); osteoporosis", PhiKind::Date, "26-11"),
+            ("(FEES 27.11.: penetration", PhiKind::Date, "27.11."),
+            // postcodes before their town
+            ("Diagnosvägen 11, 416 50 Göteborg", PhiKind::Zip, "416 50"),
+            (
+                "ul. Słowackiego 14/2,\n32-020 Wieliczka, tel",
+                PhiKind::Zip,
+                "32-020",
+            ),
+            (
+                "Skovvejen 20, 1. mf., 8240 Risskov, tel",
+                PhiKind::Zip,
+                "8240",
+            ),
+            (
+                "Boulevard 99, 8200 Aarhus N   Social",
+                PhiKind::City,
+                "Aarhus N",
+            ),
+            // streets of other countries
+            ("Skovvejen 20, 1. mf.", PhiKind::Address, "Skovvejen 20"),
+            (
+                "am Lindenauer Markt, Lindenauer Markt 7, 04177",
+                PhiKind::Address,
+                "Lindenauer Markt 7",
+            ),
+            (
+                "Day care at Les Platanes, 13, traverse de la Martine, 13012",
+                PhiKind::Address,
+                "13, traverse de la Martine",
+            ),
+            (
+                "Ward II) os. Złotej Jesieni 1, 31-826",
+                PhiKind::Address,
+                "os. Złotej Jesieni 1",
+            ),
+            (
+                "Isabel, Av. del Port 112, 46023",
+                PhiKind::Address,
+                "Av. del Port 112",
+            ),
+            (
+                "old rice farm, Partida de Vera, 14, and",
+                PhiKind::Address,
+                "Partida de Vera, 14",
+            ),
+            (
+                "still lives at the end of Calle del Santuario.",
+                PhiKind::Address,
+                "Calle del Santuario",
+            ),
+            (
+                "baker, Boulangerie Roux, rue de Lodi).",
+                PhiKind::Address,
+                "rue de Lodi",
+            ),
+            (
+                "place (1227 1/2 Spruce St) behind",
+                PhiKind::Address,
+                "1227 1/2 Spruce St",
+            ),
+            ("same building, lgh 1001. The", PhiKind::Address, "lgh 1001"),
+            (
+                "across the landing, 3. OG rechts),",
+                PhiKind::Address,
+                "3. OG rechts",
+            ),
+        ] {
+            assert_finds(text, kind, want);
+        }
+        // the near misses: measures in words, doses and counts after a
+        // word that dates, a year after a word that is no day
+        for text in [
+            "walked for ninety minutes, ninety-five percent of goal",
+            "a ninety-day supply of apixaban",
+            "sats ninety per cent on air",
+            "started 2.5 mg on 1.5 L",
+            "seen 10-12 times a day",
+            "a Day 2024 audit",
+        ] {
+            let k = kinds(text);
+            assert!(
+                !k.iter()
+                    .any(|(k, _)| matches!(k, PhiKind::Age | PhiKind::Date)),
+                "{text}: {k:?}"
             );
         }
     }

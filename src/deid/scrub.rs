@@ -560,6 +560,7 @@ fn after_spans(text: &str, found: &mut Vec<Found>) {
         nickname: Regex,
         extension: Regex,
         another_age: Regex,
+        zip: Regex,
     }
     static RULES: OnceLock<Option<After>> = OnceLock::new();
     let Some(After {
@@ -568,29 +569,39 @@ fn after_spans(text: &str, found: &mut Vec<Found>) {
         nickname,
         extension,
         another_age,
+        zip,
     }) = RULES
         .get_or_init(|| {
             let town = compile(
                 r"^\.?(?:,[ \t]*(?:\r?\n[ \t]*)?|[ \t]*\r?\n[ \t]*)((?:Mt\.?[ \t]|St\.?[ \t])?\p{Lu}\p{Ll}+(?:[ -]\p{Lu}\p{Ll}+){0,2})(?:,?[ \t]+(?:[A-Z]{2,3}(?-u:\b)|\d{4,5}|[A-Z]{1,2}\d)|,[ \t]*(?:\p{L}|\(?\+?\d)|,?[ \t]*(?:\r?\n|$|[.;)])|[ \t]+\()",
             )?;
             let age = compile(&format!(
-                r#"^["”’']?\)?(?:[ \t]?\(({OLD})[,;)]|,[ \t]*({OLD})(?:,|[ \t]+(?:years?|yrs?|y/?o)(?-u:\b))|,?[ \t]+(?:is|was|aged?|would[ \t]+be|will[ \t]+be|turns|turned)[ \t]+({OLD})(?:[,;)]|\.(?:\s|$)|[ \t]+[—–-][ \t]|[ \t]+(?:and|at|in|on|with|but|when|now|today|years?|yrs?)(?-u:\b)|\s*$))"#,
+                r#"^["”’']?\)?(?:[ \t]?\(({OLD})[,;)]|,[ \t]*({OLD})(?:,|[ \t]*[;)]|[ \t]+\(|[ \t]*\r?(?m:$)|[ \t]+(?:years?|yrs?|y/?o)(?-u:\b))|,?[ \t]+(?:is|was|aged?|would[ \t]+be|will[ \t]+be|turns|turned)[ \t]+({OLD})(?:[,;)]|\.(?:\s|$)|[ \t]+[—–-][ \t]|[ \t]+(?:and|at|in|on|with|but|when|now|today|years?|yrs?)(?-u:\b)|\s*$))"#,
             ))?;
             let nickname = compile(
                 r#"^[ \t]?\((?:(?i:also|aka|a\.k\.a\.|called|known as|goes by)[ \t]+)?["“'‘](\p{Lu}[\p{L}'’.-]{1,20}(?:[ \t]\p{Lu}[\p{L}'’.-]{1,20})?)["”'’]"#,
             )?;
             let extension = compile(r"^,?[ \t]*(?i:x|ext\.?|extn\.?|extension)[ \t]*\d{1,5}\b")?;
-            // the age it will be, or another guess, after an age: "95 (96
-            // in June)", "99 - 100 in March", "91 o 92", "93 or 94"
+            // the age it will be, another guess, or another person's age
+            // after an age: "95 (96 in June)", "99 - 100 in March", "91 o
+            // 92", "93 or 94", "two women aged 92 and 91,"
             let another_age = compile(&format!(
-                r"^[ \t]*(?:\(|[-–—][ \t]*|(?:or|o)[ \t]+)({OLD})(?:\)|[ \t]*[,;.]|[ \t]+(?:in|on|next|this|by|per)\b)"
+                r"^[ \t]*(?:\(|[-–—][ \t]*|(?:or|o|and|y|e|und|en|et)[ \t]+)({OLD})(?:\)|[ \t]*[,;.]|[ \t]+(?:in|on|next|this|by|per)\b|[ \t]*(?m:$))"
             ))?;
+            // a postcode after its town where no state stands between
+            // ("South Burlington 05403, Rm 22", "in Marseille (13012);"), or
+            // after a street where no town does ("Camí de la Mar 12, pta.
+            // 3, 46120,", "Allégatan 41 B, 503 32)")
+            let zip = compile(
+                r"^,?[ \t]+\(?(\d{5}(?:-\d{4})?|\d{3}[ \t]\d{2})(?:\)|[ \t]*[,.;:(]|[ \t]*\r?(?m:$))",
+            )?;
             Some(After {
                 town,
                 age,
                 nickname,
                 extension,
                 another_age,
+                zip,
             })
         })
         .as_ref()
@@ -681,6 +692,21 @@ fn after_spans(text: &str, found: &mut Vec<Found>) {
         }
     }
     found.extend(added);
+    // the towns the rules above found too, those the detector took for a
+    // name ("318 S Lefevre St,\n Medical Lake 99022"), and streets
+    let zips: Vec<Found> = found
+        .iter()
+        .filter(|f| matches!(f.kind, PhiKind::City | PhiKind::Name | PhiKind::Address))
+        .filter_map(|f| {
+            let m = zip.captures(&text[f.end..])?.get(1)?;
+            Some(Found {
+                start: f.end + m.start(),
+                end: f.end + m.end(),
+                kind: PhiKind::Zip,
+            })
+        })
+        .collect();
+    found.extend(zips);
 }
 
 /// `text` with each span replaced by its tag.
@@ -1180,8 +1206,49 @@ mod tests {
             ("She is 99 - 100 in March, we've", &["99", "100"]),
             ("her mother is 91 or 92, per son", &["91", "92"]),
             ("her mother is 91 (she says). BP 95 (96 repeat)", &["91"]),
+            ("caregiver for two women aged 92 and 91, now", &["92", "91"]),
+            ("aged 92 and 5 months", &["92"]),
+            ("Mrs Consuelo Martí, 94 (a sister) lives", &["94"]),
         ] {
             assert_eq!(found(text, PhiKind::Age), ages, "{text}");
+        }
+    }
+
+    #[test]
+    fn postcodes_after_a_town_or_a_street_where_no_state_stands_between() {
+        let s = Scrubber::new();
+        let zips = |text: &str| -> Vec<String> {
+            s.find("x", text)
+                .iter()
+                .filter(|f| f.kind == PhiKind::Zip)
+                .map(|f| text[f.start..f.end].to_string())
+                .collect()
+        };
+        for (text, zip) in [
+            (
+                "Rehab, 400 Farrell St, South Burlington 05403, Rm 22.",
+                "05403",
+            ),
+            (
+                "at 41 Reems Creek Rd, Weaverville 28787, which has",
+                "28787",
+            ),
+            ("the EHPAD in Marseille (13012); their brother", "13012"),
+            (
+                "lives in Alboraia, Camí de la Mar 12, pta. 3, 46120,\n",
+                "46120",
+            ),
+            ("in Borås (Allégatan 41 B, 503 32).", "503 32"),
+        ] {
+            assert_eq!(zips(text), [zip], "{text}");
+        }
+        // a count, a dose or a year after a town or a street is none
+        for text in [
+            "moved to Boston 2019, then",
+            "lives at 12 Oak St, 10000 units given",
+            "from Springfield 12345678 (MRN)",
+        ] {
+            assert!(zips(text).is_empty(), "{text}: {:?}", zips(text));
         }
     }
 

@@ -34,44 +34,46 @@ const GOAL_PRECISION: f64 = 0.85;
 /// address 0.40, city 0.66, age 0.62; before the third: name 0.86, date
 /// 0.87, mrn 0.87, age 0.70; before the fourth: mrn 0.93; before the
 /// fifth: name 0.88, address 0.64; before the seventh round: date 0.935,
-/// address 0.657), so the test
+/// address 0.657; before the twelfth set's rules: name 0.906, date 0.944,
+/// address 0.686, city 0.857, age 0.750), so the test
 /// fails on a regression. The goals are
 /// recall 0.97 for names and dates and 0.99 for every other kind, and
 /// precision 0.85; the floors rise as the rules improve (never lowered to
 /// pass).
 const RECALL_FLOORS: [(&str, f64); 12] = [
-    ("name", 0.90),
-    ("date", 0.94),
+    ("name", 0.91),
+    ("date", 0.95),
     ("mrn", 1.00),
     ("phone", 1.00),
     ("email", 1.00),
     ("ssn", 0.85),
-    ("address", 0.67),
-    ("city", 0.85),
+    ("address", 0.71),
+    ("city", 0.88),
     ("zip", 0.90),
     ("url", 1.00),
     ("ip", 1.00),
-    ("age", 0.75),
+    ("age", 0.79),
 ];
 /// Recall floor per kind with the learned detector beside the rules (what
 /// `deid` runs by default), measured on 2026-12-06 the same way and
 /// rounded down (before the second development set: name 0.91, address
 /// 0.61, city 0.76, age 0.62; before the third: name 0.92, date 0.87, mrn
 /// 0.87, age 0.70; before the fourth: mrn 0.93; before the fifth: name
-/// 0.938, address 0.771; before the seventh: date 0.935).
+/// 0.938, address 0.771; before the seventh: date 0.935; before the
+/// twelfth set's rules: name 0.945, date 0.944, address 0.786, age 0.750).
 const BOTH_RECALL_FLOORS: [(&str, f64); 12] = [
     ("name", 0.94),
-    ("date", 0.94),
+    ("date", 0.95),
     ("mrn", 1.00),
     ("phone", 1.00),
     ("email", 1.00),
     ("ssn", 0.85),
-    ("address", 0.78),
+    ("address", 0.81),
     ("city", 0.92),
     ("zip", 1.00),
     ("url", 1.00),
     ("ip", 1.00),
-    ("age", 0.75),
+    ("age", 0.79),
 ];
 /// Precision of the rules with the learned detector: 0.865 measured on
 /// 2026-12-04, 0.867 after titles were kept out of the detector's spans
@@ -253,7 +255,7 @@ fn every_corpus_note_loads_without_markup_left() {
     }
 }
 
-/// The development sets (`tests/data/deid-dev/` to `deid-dev11/`): the
+/// The development sets (`tests/data/deid-dev/` to `deid-dev12/`): the
 /// notes rules are checked on while they are written. `CARELAB_DEID_DEV_MISSES=1` also
 /// prints every PHI string left and every detection that is no PHI.
 ///
@@ -531,10 +533,12 @@ mod dev {
     /// ("95 (96 in June)"), a masked Aadhaar, an NI number after its name
     /// and the last four after an aside (all 0.888, age 0.917, city
     /// 0.856, SSN 0.949); then initials of a name found in pieces ("Maeve"
-    /// "J. Donnelly" … "- MJD."; name 0.854, all 0.893), rounded down.
+    /// "J. Donnelly" … "- MJD."; name 0.854, all 0.893); then the twelfth
+    /// set's rules (age 0.948, date 0.978, ZIP 0.966, name 0.859), rounded
+    /// down.
     const DEV11_RECALL_FLOORS: [(&str, f64); 12] = [
         ("name", 0.85),
-        ("date", 0.96),
+        ("date", 0.97),
         ("mrn", 0.89),
         ("ip", 1.00),
         ("url", 1.00),
@@ -543,10 +547,38 @@ mod dev {
         ("ssn", 0.94),
         ("address", 0.82),
         ("city", 0.85),
-        ("zip", 0.93),
-        ("age", 0.91),
+        ("zip", 0.96),
+        ("age", 0.94),
     ];
     const DEV11_PRECISION_FLOOR: f64 = 0.88;
+    /// The same on the twelfth set (24 notes, 1,760 PHI strings, written on
+    /// 2026-12-06 by a writer who read no rule: the common genres, nursing
+    /// shift notes, SOAP progress notes, discharge summaries, social work,
+    /// case management, telephone triage, ED notes, consult and clinic
+    /// letters, an H&P and a care-home transfer, fourteen from the United
+    /// States and ten from Sheffield, Limerick, Groningen, Leipzig, Aarhus,
+    /// Göteborg, Marseille, Valencia, Kraków and Torino). Scored before any
+    /// rule was written on it: all 0.859 (1,511 of 1,760), precision 0.897,
+    /// address 0.746, age 0.791, city 0.842, date 0.906, name 0.860, ZIP
+    /// 0.769; then ages in words in ten languages, holidays with their
+    /// year, other shapes and languages of days and months, postcodes
+    /// before and after towns and streets, European organisations'
+    /// heads, streets and floors (all 0.914, precision 0.898), rounded down.
+    const DEV12_RECALL_FLOORS: [(&str, f64); 12] = [
+        ("name", 0.89),
+        ("date", 0.97),
+        ("mrn", 0.95),
+        ("ip", 1.00),
+        ("url", 1.00),
+        ("phone", 0.95),
+        ("email", 1.00),
+        ("ssn", 1.00),
+        ("address", 0.83),
+        ("city", 0.87),
+        ("zip", 0.98),
+        ("age", 0.95),
+    ];
+    const DEV12_PRECISION_FLOOR: f64 = 0.89;
     const DEV_PRECISION_FLOOR: f64 = GOAL_PRECISION;
     /// The eighth set's precision, measured (0.839) and rounded down:
     /// below the goal, said so here rather than hidden by a floor of 0.
@@ -614,6 +646,16 @@ mod dev {
             24,
             &DEV11_RECALL_FLOORS,
             DEV11_PRECISION_FLOOR,
+        );
+    }
+
+    #[test]
+    fn twelfth_set_recall_and_precision_per_kind() {
+        check_dev_set(
+            "deid-dev12",
+            24,
+            &DEV12_RECALL_FLOORS,
+            DEV12_PRECISION_FLOOR,
         );
     }
 
@@ -688,6 +730,7 @@ mod dev {
             "deid-dev9",
             "deid-dev10",
             "deid-dev11",
+            "deid-dev12",
         ] {
             let notes = load_notes(&dev_dir(set));
             let both = scrubber_for(&notes, Some(&detector));
