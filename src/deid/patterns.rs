@@ -229,17 +229,18 @@ const UNIT: &str = r"(?:,?[ \t]*(?:(?i:apt|apartment|unit|suite|ste|rm|room|lot|
 const STREET_WORD: &str = r"(?:\p{Lu}[\p{L}'’.-]*|\d{1,3}(?:st|nd|rd|th))";
 
 /// The relatives and household whose age a note gives beside them, and
+/// in-laws and great-grandparents, Spanish kin (bisabuela, tía, suegra), and
 /// the elders of `names::elders!` (kokum, tūtū, kuia, gogo, ouma, abuela,
 /// lola, nani, ammachi, nonna, bubbe …).
 const KIN: &str = concat!(
-    "wife|husband|spouse|partner|mother|father|sister|brother|son|daughter|aunt|uncle|grandmother|grandfather|grandma|grandpa|mom|dad|cousin|neighbou?r|friend|",
+    "(?:mother|father|sister|brother)-in-law|great-grandmother|great-grandfather|wife|husband|spouse|partner|mother|father|sister|brother|son|daughter|aunt|uncle|grandmother|grandfather|grandma|grandpa|mom|dad|cousin|neighbou?r|friend|bisabuela|bisabuelo|tía|tío|suegra|suegro|",
     super::names::elders!()
 );
 
 /// The numbers 90 to 99 in words: English, Spanish and Portuguese,
 /// Italian, German, Dutch, French (and Belgian and Swiss), Polish, Swedish,
 /// Danish and Norwegian, the longest spelling of each first.
-const NINETIES: &str = r"ninety(?:[- ](?:one|two|three|four|five|six|seven|eight|nine))?|noventa(?:[ \t]+[ye][ \t]+(?:uno|una|um|uma|dos|dois|duas|tres|três|cuatro|quatro|cinco|seis|siete|sete|ocho|oito|nueve|nove))?|novant(?:uno|otto|a(?:due|tré|tre|quattro|cinque|sei|sette|nove)?)|(?:(?:ein|zwei|drei|vier|fünf|fuenf|sechs|sieben|acht|neun)und)?neunzig|(?:(?:een|twee|drie|vier|vijf|zes|zeven|acht|negen)(?:en|ën))?negentig|quatre-vingt-(?:dix-sept|dix-huit|dix-neuf|dix|onze|douze|treize|quatorze|quinze|seize)|nonante(?:-(?:et-un|deux|trois|quatre|cinq|six|sept|huit|neuf))?|dziewięćdziesiąt(?:[ \t]+(?:jeden|jedna|dwa|dwie|trzy|cztery|pięć|sześć|siedem|osiem|dziewięć))?|nittio(?:en|ett|två|tre|fyra|fem|sex|sju|åtta|nio)?|(?:(?:en|to|tre|fire|fem|seks|syv|otte|ni)og)?halvfems|nitti(?:en|to|tre|fire|fem|seks|sju|syv|åtte|ni)?";
+const NINETIES: &str = r"ninety(?:[- ](?:one|two|three|four|five|six|seven|eight|nine))?|noventa(?:[ \t]+[ye][ \t]+(?:uno|una|un|um|uma|dos|dois|duas|tres|três|cuatro|quatro|cinco|seis|siete|sete|ocho|oito|nueve|nove))?|novant(?:uno|otto|a(?:due|tré|tre|quattro|cinque|sei|sette|nove)?)|(?:(?:ein|zwei|drei|vier|fünf|fuenf|sechs|sieben|acht|neun)und)?neunzig|(?:(?:een|twee|drie|vier|vijf|zes|zeven|acht|negen)(?:en|ën))?negentig|quatre-vingt-(?:dix-sept|dix-huit|dix-neuf|dix|onze|douze|treize|quatorze|quinze|seize)|nonante(?:-(?:et-un|deux|trois|quatre|cinq|six|sept|huit|neuf))?|dziewięćdziesiąt(?:[ \t]+(?:jeden|jedna|dwa|dwie|trzy|cztery|pięć|sześć|siedem|osiem|dziewięć))?|nittio(?:en|ett|två|tre|fyra|fem|sex|sju|åtta|nio)?|(?:(?:en|to|tre|fire|fem|seks|syv|otte|ni)og)?halvfems|nitti(?:en|to|tre|fire|fem|seks|sju|syv|åtte|ni)?";
 
 /// What a number of the nineties in words measures when it is no age.
 const AGE_UNITS: [&str; 34] = [
@@ -493,6 +494,9 @@ fn specs() -> Vec<Spec> {
             Spec::new(PhiKind::Age, r"(?i)\b(?:age[d]?|aged)(?:\s*/\s*(?:sex|gender))?(?:\s+(?:at|on)\s+[a-z]+)?\s*:?\s*((?:9\d|1[0-4]\d)|(?:ninety|one hundred)(?:[- ](?:one|two|three|four|five|six|seven|eight|nine))?)\b", 1),
             Spec::new(PhiKind::Age, format!(r"(?i)\b(?:age\s+of|turned|turning|turns|reached|reaching)\s+({OLD})\b|\b((?:9\d|1[0-4]\d))\s+(?:years?|yrs?)\.?\s+of\s+age\b|\b((?:9\d|1[0-4]\d))(?:st|nd|rd|th)\s+birthday\b"), usize::MAX),
             Spec::new(PhiKind::Age, r"(?:^|[\s(,])((?:9\d|1[0-4]\d))(?:M|F|yo[MF]?)(?:[\s),.;:]|$)", 1),
+            // and with a space between where a line begins with them, as a
+            // handover lists patients ("91 M, DNR"; never "Temp (98 F)")
+            Spec::new(PhiKind::Age, r"(?m)^[ \t]*((?:9\d|1[0-4]\d))[ \t](?:M|F)(?:[,;:]|[ \t]|$)", 1),
             // the sex, then the age: F/92, M 94
             Spec::new(PhiKind::Age, format!(r"\b[MF]\s?/\s?({OLD})\b"), 1),
             Spec::new(PhiKind::Age, r"\b((?:9\d|1[0-4]\d))\s?/\s?[MF]\b", 1),
@@ -1919,6 +1923,10 @@ mod tests {
             ("Mother (about 95) is now alone", PhiKind::Age, "95"),
             ("Date of birth 27-03-1933 (93 jr)", PhiKind::Age, "93"),
             ("Born 04/10/1932, 94 aa", PhiKind::Age, "94"),
+            ("Mother-in-law (90) moved in", PhiKind::Age, "90"),
+            ("bisabuela (92). Bio dad", PhiKind::Age, "92"),
+            ("ya cumplió noventa y un años", PhiKind::Age, "noventa y un"),
+            ("91 M, DNR, from the care home", PhiKind::Age, "91"),
             // holidays with their year, and days a place names
             (
                 "broke her hip on Easter Monday 2025 and",
@@ -2065,6 +2073,7 @@ mod tests {
             "started 2.5 mg on 1.5 L",
             "seen 10-12 times a day",
             "a Day 2024 audit",
+            "Temp (98 F) at 06:00",
         ] {
             let k = kinds(text);
             assert!(
