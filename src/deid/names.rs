@@ -960,7 +960,9 @@ impl Names {
                 }
                 if is_title_case(w) || is_upper_word(w) && w.len() <= 4 {
                     last = j;
-                } else if !ORG_JOINERS.contains(&w) {
+                // (no joiner is longer than five bytes: most words are
+                // settled by their length, not by the list)
+                } else if w.len() > 5 || !ORG_JOINERS.contains(&w) {
                     break;
                 }
                 j += 1;
