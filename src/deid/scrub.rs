@@ -1158,16 +1158,19 @@ mod tests {
         assert_eq!(initials("Whitfield"), None);
     }
 
+    /// The texts of the spans of `kind` the scrubber finds in `text`.
+    fn of_kind(s: &Scrubber, text: &str, kind: PhiKind) -> Vec<String> {
+        s.find("x", text)
+            .iter()
+            .filter(|f| f.kind == kind)
+            .map(|f| text[f.start..f.end].to_string())
+            .collect()
+    }
+
     #[test]
     fn an_organisations_town_after_a_comma_and_an_age_after_an_age() {
         let s = Scrubber::new();
-        let found = |text: &str, kind: PhiKind| -> Vec<String> {
-            s.find("x", text)
-                .iter()
-                .filter(|f| f.kind == kind)
-                .map(|f| text[f.start..f.end].to_string())
-                .collect()
-        };
+        let found = |text: &str, kind: PhiKind| of_kind(&s, text, kind);
         for (text, town) in [
             (
                 "closer: Lamb County Rural Health Clinic, Littlefield, with staple removal",
@@ -1217,13 +1220,7 @@ mod tests {
     #[test]
     fn postcodes_after_a_town_or_a_street_where_no_state_stands_between() {
         let s = Scrubber::new();
-        let zips = |text: &str| -> Vec<String> {
-            s.find("x", text)
-                .iter()
-                .filter(|f| f.kind == PhiKind::Zip)
-                .map(|f| text[f.start..f.end].to_string())
-                .collect()
-        };
+        let zips = |text: &str| of_kind(&s, text, PhiKind::Zip);
         for (text, zip) in [
             (
                 "Rehab, 400 Farrell St, South Burlington 05403, Rm 22.",
