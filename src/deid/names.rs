@@ -205,7 +205,7 @@ const STATE_NAMES: &str = "Alabama|Alaska|Arizona|Arkansas|California|Colorado|C
 /// Rapids", "Winston-Salem").
 const PLACE_RUN: &str = r"(\p{Lu}\p{Ll}+(?:[ -]\p{Lu}\p{Ll}+){0,2})";
 
-const PLACE_CONTEXT: &str = r"lives in|living in|moved to|moved from|relocated to|visiting from|resident of|born in|grew up in|returned from|travel(?:l?ed)? to|trip to|flew in from|drove in from|originally from|native of|is from|hails from|home in|house in|apartment in|liv(?:es|ing) (?:alone|independently) in|(?:hospital|clinic|practice|praxis|center|centre|nursing home|care home|facility) in|(?:daughter|son|sister|brother|wife|husband|niece|nephew|cousin|parents|children|family|relatives)(?: who lives| living)? in";
+const PLACE_CONTEXT: &str = r"lives in|living in|moved to|moved from|relocated to|visiting from|resident of|born in|grew up in|returned from|travel(?:l?ed)? to|trip to|flew in from|drove in from|originally from|native of|is from|hails from|home in|house in|apartment in|liv(?:es|ing) (?:alone|independently) in|(?:hospital|clinic|practice|praxis|center|centre|nursing home|care home|facility) in|(?:daughter|son|sister|brother|wife|husband|niece|nephew|cousin|parents|children|family|relatives)(?: who lives| living)? in|died in|buried in|married in|raised in|stationed (?:at|in)|came from|emigrated from|immigrated from|camps? in|(?:farm|ranch|place|cabin|camp)(?:es|s)? (?:in|near|outside)|(?:farms|ranches) (?:out )?(?:by|near)|out by|drives? (?:\w+ )?(?:up|down|over) from";
 
 /// Which of a context match's words are the name.
 #[derive(Clone, Copy)]
@@ -230,6 +230,10 @@ enum Run {
     LowerFirst,
     /// Initials ("-- jd", "transcriptionist kmb"): kept as they are.
     Initials,
+    /// Initials and a surname ("D. Buchan", "A. O. Adeyemi"): kept when
+    /// every word after the initials may be a name and none is a plan's
+    /// verb ("Vitamin D. Continue" is none).
+    Initialled,
     /// An organisation: kept whole unless every word is no name.
     Org,
 }
@@ -337,12 +341,58 @@ impl Names {
                 PhiKind::Name,
             ),
             // initials as a signature or after a role, alone at a line's end
-            // (a dash may follow the line's last sentence: "Cb 540-555-0107. —LM")
+            // (a dash may follow the line's last sentence, "Cb 540-555-0107.
+            // —LM", or a time, "12/02/2026 1452   -- FOB"; a carer's role
+            // its colon, "MA: BH")
             (
                 format!(
-                    r"(?m)(?:(?:^|[.;!][ \t]*)[ \t]*(?:--|—|–|/s/)|(?i:(?-u:\b)(?:{ROLES}))(?-u:\b))[ \t]*([A-Za-z]{{2,3}})[ \t]*$"
+                    r"(?m)(?:(?:^|[.;!\d][ \t]*)[ \t]*(?:--|—|–|/s/)|(?:(?i:(?-u:\b)(?:{ROLES}))|(?-u:\b)(?:RN|LPN|MA|CNA|PCT|HCA|NA|SN))(?-u:\b):?)[ \t]*([A-Za-z]{{2,3}})[ \t]*$"
                 ),
                 Run::Initials,
+                PhiKind::Name,
+            ),
+            // a typist's or a signer's initials: after a date or a time in
+            // brackets ("transcribed 12/02/26 (rlk)", "13:14   (SDA)",
+            // "10:34 (KM/DB)"), after the words of typing ("Transcribed
+            // jw", "TRANSCRIBED BY: KMJ", "Typed: 03/12/26 (MK)"), as a
+            // reference ("JMK/rlk"), and listed ("initials on MAR: HBN")
+            (
+                r"(?-u:\b)(?:\d{1,2}[/.:-]\d{1,2}(?:[/.-]\d{2,4})?|[012]\d[0-5]\d)\.?[ \t]+\(((?:[A-Z]{2,4}|[a-z]{2,4})(?:/(?:[A-Z]{2,4}|[a-z]{2,4}))?)\)".to_string(),
+                Run::Initials,
+                PhiKind::Name,
+            ),
+            (
+                r"(?m)(?i:(?-u:\b)(?:transcribed|typed|typist|transcriptionist|dictated|tech|technologist|scribed?|signed|cosigned|closed|routed[ \t]+to)(?:[ \t]+in[ \t]+part)?)(?:[ \t]+(?i:by))?[ \t]*:?[ \t]*(?:\d{1,2}[/.-]\d{1,2}(?:[/.-]\d{2,4})?\.?[ \t]+)?\(?([a-z]{2,4}|[A-Z]{2,4}|[A-Z]\.[A-Z]\.(?:[A-Z]\.)?)\)?(?:[ \t]*$|[ \t]*[,;).]|[ \t]+(?:\d|-|[A-Z]{2,4}(?-u:\b)))".to_string(),
+                Run::Initials,
+                PhiKind::Name,
+            ),
+            (
+                r"(?-u:\b)([A-Z]{2,4}/[a-z]{2,4})(?-u:\b)".to_string(),
+                Run::Initials,
+                PhiKind::Name,
+            ),
+            (
+                r"(?i:(?-u:\b)initials)(?:[ \t]+(?:on|in|of)[ \t]+[^:\n]{1,30}:|[ \t]*:?)[ \t]*([A-Z]{2,4}(?:[ \t]*[,/][ \t]*[A-Z]{2,4})*)(?-u:\b)".to_string(),
+                Run::Initials,
+                PhiKind::Name,
+            ),
+            // a signer by initials and a surname no list has, where a
+            // signature stands: after a dash, a slash, a colon or "by",
+            // before a credential, a comma or the line's end ("received by
+            // D. Buchan, CN", "— A. Ndiaye —", "K. Lewis RGN")
+            (
+                r"(?m)(?:^|[-—–/:(]|(?-u:\b)(?i:by|for|from|to|cc|and|with))[ \t]*((?:\p{Lu}\.[ \t]?){1,2}\p{Lu}\p{Ll}+(?:[-'’]\p{Lu}?\p{Ll}+)?)(?:[ \t]*(?:$|[,;)\]])|\.[ \t]*$|[ \t]+[-—–/][ \t]|,?[ \t]+[A-Z][A-Z0-9-]{1,6}(?-u:\b))".to_string(),
+                Run::Initialled,
+                PhiKind::Name,
+            ),
+            // a first name after the abbreviation of a carer's role ("RN
+            // Ffion", "HCA Dawn", "Physio Bryn"); the name must be a listed
+            // first name ("PT Eval", "RN Note" are none)
+            (
+                format!(
+                    r"(?-u:\b)(?:RN|LPN|LVN|CNA|HCA|PCT|SN|SPL|RT|PT|OT|SLT|SALT|EMT|CM|SW|RGN|RMN|NA|MA|Physio|physio)[ \t]*:?[ \t]+{NAME_RUN}"
+                ),
+                Run::Spoken,
                 PhiKind::Name,
             ),
             (
@@ -356,6 +406,14 @@ impl Names {
             // state ("in Tucson, AZ", "Tucson, Arizona")
             (
                 format!(r"(?i:(?-u:\b)(?:{PLACE_CONTEXT}))[ \t]+(?:the[ \t]+)?{PLACE_RUN}"),
+                Run::Org,
+                PhiKind::City,
+            ),
+            // a town no list has after "near" ("broke down near Prewitt"),
+            // written in small letters: not a sentence's "Near", nor "near
+            // the ..."
+            (
+                format!(r"(?-u:\b)near[ \t]+{PLACE_RUN}"),
                 Run::Org,
                 PhiKind::City,
             ),
@@ -451,6 +509,24 @@ impl Names {
     pub fn is_organisation(&self, name: &str) -> bool {
         let last = name.split_whitespace().next_back().unwrap_or_default();
         self.is_organisation_head(last.trim_end_matches('.'))
+    }
+
+    /// Whether a folded run that begins with an abbreviation is a town of
+    /// the list written out ("mt. vernon" is "mount vernon", "st paul"
+    /// "saint paul" or "st. paul").
+    fn is_abbreviated_town(&self, folded: &str) -> bool {
+        let Some((first, rest)) = folded.split_once(' ') else {
+            return false;
+        };
+        let fulls: &[&str] = match first.trim_end_matches('.') {
+            "mt" => &["mount"],
+            "ft" => &["fort"],
+            "st" => &["saint", "st."],
+            _ => return false,
+        };
+        fulls
+            .iter()
+            .any(|full| self.towns.contains_key(format!("{full} {rest}").as_str()))
     }
 
     /// Whether the words after an organisation and a comma may be its
@@ -582,7 +658,19 @@ impl Names {
                     flags & ANY_FIRST != 0 && flags & NO_NAME == 0
                 })
                 .map(|_| 0),
-            Run::Initials => (!words.is_empty()).then_some(0),
+            // every part initials, none a word or an abbreviation of a
+            // note ("(ED)", "12:30 (pm)", "IV/po")
+            Run::Initials => (!words.is_empty()
+                && words.iter().all(|(_, w)| {
+                    let w = w.trim_end_matches('.');
+                    !NOT_INITIALS.iter().any(|n| n.eq_ignore_ascii_case(w))
+                }))
+            .then_some(0),
+            Run::Initialled => words
+                .iter()
+                .filter(|(_, w)| w.len() > 1 || !w.as_bytes()[0].is_ascii_uppercase())
+                .all(|(_, w)| self.may_be_name(w) && !PLAN_VERBS.contains(w))
+                .then_some(0),
             // an initial ("A. Oyelaran-Diaz") stays with the name after it
             Run::Person => words.iter().position(|(_, w)| {
                 (w.len() == 1 && w.as_bytes()[0].is_ascii_uppercase()) || self.may_be_name(w)
@@ -808,7 +896,9 @@ impl Names {
             let mut j = i + 1;
             while let Some(&(n, w)) = words.get(j) {
                 let gap = &text[end..n];
-                if j - i >= 3 || !(gap == " " || gap == "-") {
+                // "Mt. Vernon", "Ft. Defiance"
+                let abbreviated = j == i + 1 && gap == ". " && TOWN_ABBREVIATIONS.contains(&word);
+                if j - i >= 3 || !(gap == " " || gap == "-" || abbreviated) {
                     break;
                 }
                 if is_title_case(w) {
@@ -839,11 +929,12 @@ impl Names {
             };
             let is_town = |end: usize| {
                 let run = &text[at..end];
-                if run.is_ascii() {
-                    self.towns.contains_key(run.to_ascii_lowercase().as_str())
+                let folded = if run.is_ascii() {
+                    run.to_ascii_lowercase()
                 } else {
-                    self.towns.contains_key(&fold_lower(run))
-                }
+                    fold_lower(run)
+                };
+                self.towns.contains_key(folded.as_str()) || self.is_abbreviated_town(&folded)
             };
             let end = if is_town(end) {
                 Some(end)
@@ -938,11 +1029,17 @@ impl Names {
         let mut i = 0;
         while i < words.len() {
             let word = words[i].1;
-            if is_upper_word(word) {
+            // an acronym before a name in title case begins it ("UNM
+            // Hospital", "CGMC Wound Center")
+            let acronym_first = is_acronym(word)
+                && words.get(i + 1).is_some_and(|&(n, w)| {
+                    &text[words[i].0 + word.len()..n] == " " && is_title_case(w)
+                });
+            if is_upper_word(word) && !acronym_first {
                 i = self.upper_case_organisation(text, words, i, out);
                 continue;
             }
-            if !is_title_case(word) {
+            if !is_title_case(word) && !acronym_first {
                 i += 1;
                 continue;
             }
@@ -1006,7 +1103,13 @@ impl Names {
                 Some('\n') => !before[..before.len() - 1]
                     .trim_end_matches([' ', '\t', '\r'])
                     .ends_with(|c: char| c.is_lowercase() || c == ','),
-                Some(c) => matches!(c, '.' | '!' | '?' | '-' | '*'),
+                // a dash is a bullet's at a line's start, and inside a
+                // line a separator ("MD - Ocmulgee Family Practice")
+                Some('-' | '*') => {
+                    let rest = before[..before.len() - 1].trim_end_matches([' ', '\t']);
+                    rest.is_empty() || rest.ends_with('\n')
+                }
+                Some(c) => matches!(c, '.' | '!' | '?'),
             };
             // a letterhead: the name alone at a line's start, then a
             // separator ("Lakeshore Mercy Hospital, 4 East Neuro",
@@ -1020,9 +1123,19 @@ impl Names {
                 && ends_letterhead(&text[end_at + end_w.len()..])
                 && !PLAN_VERBS.contains(&run[0].1);
             let skip = usize::from(starts_sentence && !letterhead);
+            // a first name that is a word too names a place as well
+            // ("Trinity Heart Institute", "Mercy Hospital")
             let distinctive = run.iter().skip(skip).any(|(_, w)| {
-                is_title_case(w) && org(w) & GENERIC_WORD == 0 && self.may_be_name(w)
-            });
+                is_title_case(w)
+                    && org(w) & GENERIC_WORD == 0
+                    && (self.may_be_name(w) || first_name_in_prose(self.flags_of(w)))
+            })
+                // a place of care named by its acronym ("IHM Center"), not
+                // by a clinical one ("HIV Clinic", "ICU")
+                || INSTITUTIONS.contains(&words[last].1)
+                    && run.iter().any(|(_, w)| {
+                        is_acronym(w) && !CLINICAL_ACRONYMS.contains(w)
+                    });
             if run.len() >= 2 && head && distinctive {
                 out.push(Found {
                     start: at,
@@ -1118,6 +1231,9 @@ const PLACE_WORDS: &[&str] = &[
     "into", // and as European notes write them
     "en", "em", "aus", "nach", "bei", "uit", "naar", "bij", "à", "dans", "vers", "desde",
 ];
+
+/// The abbreviations a town's name may begin with ("Mt. Vernon").
+const TOWN_ABBREVIATIONS: &[&str] = &["Mt", "Ft", "St"];
 
 /// The words a town follows after a comma ("her village, Igbeti").
 const APPOSITION_WORDS: &[&str] = &["village", "town", "hometown", "pueblo", "city"];
@@ -1244,6 +1360,21 @@ fn is_line_start(text: &str, at: usize) -> bool {
     })
 }
 
+/// A word of two to five capital letters ("UNM", "IHM").
+fn is_acronym(word: &str) -> bool {
+    (2..=5).contains(&word.len()) && word.bytes().all(|b| b.is_ascii_uppercase())
+}
+
+/// The acronyms of services, conditions and places of care that stand
+/// before a head without naming one ("HIV Clinic", "ED Center").
+const CLINICAL_ACRONYMS: &[&str] = &[
+    "AIDS", "AL", "ALF", "ALS", "ASC", "BH", "CCU", "CF", "CHF", "CKD", "COPD", "CT", "CV", "CVA",
+    "DM", "ECG", "ED", "EEG", "EKG", "EMS", "ENT", "EP", "ER", "ESRD", "GI", "GP", "GYN", "HF",
+    "HH", "HIV", "IBD", "ICU", "IR", "IV", "LTC", "MAT", "MD", "MH", "MRI", "MS", "NH", "NHS",
+    "NICU", "OB", "OBGYN", "OP", "OR", "OT", "OUD", "PCP", "PET", "PFT", "PICU", "PT", "PTSD",
+    "RN", "SLP", "SNF", "ST", "STD", "STI", "SUD", "TB", "TIA", "UC", "UK", "US", "UTI", "VA",
+];
+
 /// Whether what follows a name ends a letterhead's name: the line's end, a
 /// comma, a middle dot, a dash, a bar or a run of spaces.
 fn ends_letterhead(rest: &str) -> bool {
@@ -1261,6 +1392,7 @@ const INSTITUTIONS: &[&str] = &[
     "Hospital",
     "Hospitals",
     "Clinic",
+    "Clinics",
     "Centre",
     "Center",
     "Hospice",
@@ -1327,6 +1459,25 @@ const ORG_JOINERS: &[&str] = &[
     "of", "and", "the", "for", "de", "la", "le", "les", "du", "des", "am", "an", "der", "zum",
     "zur", "on", "at", "del", "della", "delle", "di", "da", "do", "dos", "das", "en", "i", "og",
     "och", "y", "e", "et", "und", "im", "op", "aan",
+];
+
+/// Words and abbreviations of notes that stand where initials do: in
+/// brackets after a time ("(ED)", "(pm)"), at a line's end ("-- ok"),
+/// beside a slash ("IV/po").
+const NOT_INITIALS: &[&str] = &[
+    "am", "pm", "est", "edt", "cst", "cdt", "mst", "mdt", "pst", "pdt", "hst", "utc", "gmt", "bst",
+    "cet", "cest", "ed", "er", "or", "icu", "ccu", "pacu", "nicu", "picu", "micu", "sicu", "iv",
+    "po", "im", "sc", "sq", "sl", "pr", "prn", "bid", "tid", "qid", "qd", "qhs", "hs", "ac", "pc",
+    "mg", "ml", "kg", "dl", "mcg", "hr", "hrs", "min", "mins", "wk", "wks", "mo", "yr", "yrs",
+    "bp", "obs", "lr", "ns", "the", "and", "for", "was", "not", "yes", "via", "per", "off", "all",
+    "any", "has", "had", "are", "its", "his", "her", "she", "him", "who", "see", "can", "may",
+    "now", "day", "on", "in", "at", "by", "to", "of", "is", "it", "as", "no", "ok", "dr", "mr",
+    "ms", "mrs", "rn", "md", "do", "np", "pa", "pt", "ot", "st", "rt", "us", "we", "me", "my",
+    "he", "up", "so", "go", "nil", "wnl", "na", "tbd", "jan", "feb", "mar", "apr", "jun", "jul",
+    "aug", "sep", "sept", "oct", "nov", "dec", "mon", "tue", "tues", "wed", "thu", "thur", "thurs",
+    "fri", "sat", "sun", "new", "old", "done", "seen", "sent", "sign", "same", "none", "both",
+    "left", "late", "early", "call", "home", "pcp", "gp", "cm", "sw", "ems", "lab", "team", "unit",
+    "ward", "desk", "me", "you", "them",
 ];
 
 /// The words that say a run of capitalised words is an organisation.
@@ -1484,6 +1635,33 @@ const ORG_HEADS: &[&str] = &[
     "Episcopal",
     "Pentecostal",
     "Lady",
+    // places of care and of a life named for a place, the head a generic
+    // word ("Lakeshore Memorial", "Upstate Regional", "Mather Pines
+    // Senior Living", "Iowa Bone & Joint")
+    "Memorial",
+    "Regional",
+    "General",
+    "Community",
+    "Living",
+    "Joint",
+    "Hall",
+    "Hostel",
+    "Gym",
+    "Pantry",
+    "Studio",
+    "Tavern",
+    "Opticians",
+    "Gardens",
+    "Garden",
+    "Post-Acute",
+    "League",
+    "Fire",
+    "VFD",
+    "VAMC",
+    "Rx",
+    "Meats",
+    "Seafood",
+    "Fabricators",
     // employers and places of a life
     "Elementary",
     "Works",
@@ -1761,6 +1939,8 @@ const GENERIC: &[&str] = &[
     "Elementary",
     "Secondary",
     "Residential",
+    "Independent",
+    "Retirement",
     // the adjectives of a specialty before a head that is one too
     "Sports",
     "Nuclear",
@@ -2149,7 +2329,7 @@ mod tests {
     #[test]
     fn every_rule_compiles() {
         let n = Names::builtin();
-        assert_eq!(n.context.len(), 11);
+        assert_eq!(n.context.len(), 18);
         assert!(n.context_windows.is_built());
         assert_eq!(n.after_name.len(), 2);
         let count = |bit: u8| n.flags.values().filter(|f| *f & bit != 0).count();
@@ -2180,10 +2360,146 @@ mod tests {
     }
 
     #[test]
+    fn typists_and_signers_initials() {
+        assert_eq!(
+            names("Dictated 12/01/26, transcribed 12/02/26 (rlk), signed"),
+            ["rlk"]
+        );
+        assert_eq!(names("12/04/2026 13:14   (SDA)   Dictated"), ["SDA"]);
+        assert_eq!(names("5.12.26 10:34   (KM/DB)"), ["KM/DB"]);
+        assert_eq!(names("11:05   Transcribed jw\n"), ["jw"]);
+        assert_eq!(names("transcribed lmh 12/3/26; signed"), ["lmh"]);
+        assert_eq!(names("T: 09:15   TRANSCRIBED BY: KMJ\n"), ["KMJ"]);
+        assert_eq!(names("ext 4   (ATW/jl 03/12/26)"), ["ATW/jl"]);
+        assert_eq!(names("Cosign N/A    (initials on MAR: HBN)"), ["HBN"]);
+        assert_eq!(
+            names("(initials on the therapy chart: GR, AN, IFD)"),
+            ["GR, AN, IFD"]
+        );
+        // abbreviations where initials stand are none
+        assert!(names("Seen 12/01 (ED), admitted 12:30 (pm) to 4B").is_empty());
+        assert!(names("5 mg IV/po at 14:00 (ICU). Typed by the clerk.").is_empty());
+        assert!(names("Labs 12/02 (am) fine; given 2/2 (bid)").is_empty());
+    }
+
+    #[test]
+    fn a_signer_by_initials_and_a_surname_no_list_has() {
+        assert_eq!(
+            names("by K. Milne, SN / received by D. Buchan, CN   5.12.26"),
+            ["K. Milne", "D. Buchan"]
+        );
+        assert_eq!(names("Signed - A. Ndiaye - ward 4"), ["A. Ndiaye"]);
+        assert_eq!(names("K. Lewis RGN, Band 6"), ["K. Lewis"]);
+        assert_eq!(names("comm. ctr. - R. Kuta.\n"), ["R. Kuta"]);
+        assert_eq!(
+            names("Yours faithfully,\nA. O. Adeyemi\n"),
+            ["A. O. Adeyemi"]
+        );
+        // a letter and a period end a sentence, and a plan's verb is none
+        assert!(names("Started vitamin D. Continue at discharge.").is_empty());
+        assert!(names("Hepatitis B. Negative. Plan: A. Continue aspirin.").is_empty());
+    }
+
+    #[test]
+    fn a_first_name_after_a_carers_role() {
+        assert_eq!(names("HCA Dawn helped her wash."), ["Dawn"]);
+        assert_eq!(names("Report from RN: Keisha at 07:00"), ["Keisha"]);
+        assert!(names("PT Eval done. RN Note reviewed. OT Assessment pending.").is_empty());
+    }
+
+    #[test]
+    fn organisations_named_for_a_place_with_a_generic_head() {
+        for (text, org) in [
+            (
+                "Referred to Trinity Heart Institute in March.",
+                "Trinity Heart Institute",
+            ),
+            (
+                "lives at Laurelwood Retirement Community now",
+                "Laurelwood Retirement Community",
+            ),
+            (
+                "moved to Mather Pines Senior Living last year",
+                "Mather Pines Senior Living",
+            ),
+            ("Last admit Upstate Regional (CHF).", "Upstate Regional"),
+            ("EMS took him to Lakeshore Memorial.", "Lakeshore Memorial"),
+            (
+                "Follow-up ortho Iowa Bone & Joint in 2 weeks",
+                "Iowa Bone & Joint",
+            ),
+            (
+                "a friend from the Hope Street Boxing Gym visits",
+                "Hope Street Boxing Gym",
+            ),
+        ] {
+            assert_eq!(names(text), [org], "{text}");
+        }
+        // generic words alone name no place
+        for text in [
+            "referred to the Center for Independent Living",
+            "Needs help with Activities of Daily Living.",
+            "seen in the Heart Failure Clinic, then Cardiac Rehab",
+        ] {
+            assert!(names(text).is_empty(), "{text}: {:?}", names(text));
+        }
+    }
+
+    #[test]
+    fn towns_with_an_abbreviation_near_and_where_a_life_was_lived() {
+        assert_eq!(
+            names("grandson in Mt. Vernon; sister lives in Ft. Defiance."),
+            ["Mt. Vernon", "Ft. Defiance"]
+        );
+        assert_eq!(names("van broke down near Prewitt on the way"), ["Prewitt"]);
+        assert_eq!(
+            names("husband died in Jhapa district; came from the camps in Damak, Nepal"),
+            ["Jhapa", "Damak"]
+        );
+        assert_eq!(names("Son ranches out by Lamoille (cell)"), ["Lamoille"]);
+        // a sentence's "Near", and "near the ..."
+        assert!(names("Near Term. He lives near the Wound Clinic.").is_empty());
+    }
+
+    #[test]
+    fn organisations_by_an_acronym_and_after_a_dash_inside_a_line() {
+        assert_eq!(
+            names("PCP: see above, MD - Ocmulgee Family Practice, 3780"),
+            ["Ocmulgee Family Practice"]
+        );
+        assert_eq!(names("AVF (2024, UNM Hospital vascular)"), ["UNM Hospital"]);
+        assert_eq!(
+            names("wound clinic, CGMC Wound Center, 840"),
+            ["CGMC Wound Center"]
+        );
+        assert!(names("Seen in the HIV Clinic, then the ED Center.").is_empty());
+        assert!(names("- Continue Physical Therapy twice weekly").is_empty());
+    }
+
+    #[test]
+    fn initials_after_a_military_time_a_signature_and_a_role() {
+        assert_eq!(names("RN   12/04/2026 1931   (JMK)"), ["JMK"]);
+        assert_eq!(
+            names("pgr 509-555-0166   12/02/2026 1452   -- FOB\n"),
+            ["FOB"]
+        );
+        assert_eq!(names("Resident note signed BOL 11:47"), ["BOL"]);
+        assert_eq!(
+            names("Routed to YAR. Closed by RBW RN 12/04/26."),
+            ["YAR", "RBW"]
+        );
+        assert_eq!(names("(scribed in part by JRK)"), ["JRK"]);
+        assert_eq!(names("Student: SPT   (initials CV/MQ)"), ["CV/MQ"]);
+        assert_eq!(names("MD   12/03/2026 11:48    MA: BH\n"), ["BH"]);
+        assert!(names("Report routed to PCP. Note signed by the attending.").is_empty());
+    }
+
+    #[test]
     fn towns_by_their_context_and_state() {
         let text = "Daughter lives in Grand Rapids; son moved to Tucson, AZ. Born in Winston-Salem, North Carolina.";
         let mut found = Vec::new();
         Names::builtin().find(text, &mut found);
+        found.sort_by_key(|f| f.start);
         let mut towns: Vec<&str> = found
             .iter()
             .filter(|f| f.kind == PhiKind::City)
@@ -2297,6 +2613,7 @@ mod tests {
     fn towns(text: &str) -> Vec<&str> {
         let mut found = Vec::new();
         Names::builtin().find(text, &mut found);
+        found.sort_by_key(|f| f.start);
         let mut towns: Vec<&str> = found
             .iter()
             .filter(|f| f.kind == PhiKind::City)

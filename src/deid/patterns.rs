@@ -431,7 +431,10 @@ fn specs() -> Vec<Spec> {
             // the last four as a caller gives them to prove who they are:
             // "last 4 SSN 4412", "last four of her social: 0162", "DOB and
             // last 4 (4412)"; four digits right after, so never "last 4 days"
-            Spec::new(PhiKind::Ssn, r"(?i)\blast[ \t]+(?:4|four)(?:[ \t]+digits)?(?:[ \t]+of)?(?:[ \t]+(?:the|her|his|their|pt'?s|patient'?s))?(?:[ \t]+(?:SSN|SS#|SS|soc(?:ial|\.)?(?:[ \t]*sec(?:urity|\.)?)?(?:[ \t]+(?:number|no\.?|#))?)(?:[ \t]*\([^()\n]+\))?)?[ \t]*[:#=(]?[ \t]*(?:(?:is|was)[ \t]+)?(\d{4})\b", 1),
+            Spec::new(PhiKind::Ssn, r"(?i)\blast[ \t]+(?:4|four)(?:[ \t]+digits)?(?:[ \t]+of)?(?:[ \t]+(?:the|her|his|their|my|your|pt'?s|patient'?s))?(?:[ \t]+(?:SSN|SS#|SS|soc(?:ial|\.)?(?:[ \t]*sec(?:urity|\.)?)?(?:[ \t]+(?:number|no\.?|#))?)(?:[ \t]*\([^()\n]+\))?)?[ \t]*[:#=(,]?[ \t]*(?:(?:is|was)[ \t]+)?(\d{4})\b", 1),
+            // a number read out over the phone, digit by digit: nine digits
+            // ("one-nine-three, two-two, five-oh-seven-eight")
+            Spec::new(PhiKind::Ssn, r"(?i)\b((?:(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)(?:,?[ \t]+|-)){8}(?:zero|oh|one|two|three|four|five|six|seven|eight|nine))\b", 1),
             // "soc sec # 123-45-6789", and Canada's social insurance
             // number in its three groups of three (046 454 286)
             Spec::new(PhiKind::Ssn, r"(?i)\bsoc\.?[ \t]*sec\.?(?:[ \t]*(?:#|no\.?|number))?[ \t]*[:#]?[ \t]*(\d{3}[\s.-]?\d{2}[\s.-]?\d{4})\b|(?:\bSIN|(?i:\bsocial[ \t]+insurance(?:[ \t]+(?:number|no\.?|#))?))[ \t]*[:#]?[ \t]*(?:(?:is|was)[ \t]+)?(\d{3}[ -]?\d{3}[ -]?\d{3})\b", usize::MAX),
@@ -495,7 +498,7 @@ fn specs() -> Vec<Spec> {
             Spec::new(PhiKind::Age, r"(?i)\bin\s+(?:his|her|their|the)\s+((?:(?:early|mid|late)[- ])?(?:(?:90|100)['’]?s|nineties))\b", 1),
             Spec::new(PhiKind::Age, r"(?i)\b(?:ninety|(?:one|a)[- ]hundred)(?:[- ](?:and[- ])?(?:one|two|three|four|five|six|seven|eight|nine))?[- ](?:years?|yrs?|yo|y/o)(?:[- ]old)?\b|\b(?:nonagenarian|centenarian)\b", 0),
             Spec::new(PhiKind::Age, r"(?i)\b(?:age[d]?|aged)(?:\s*/\s*(?:sex|gender))?(?:\s+(?:at|on)\s+[a-z]+)?\s*:?\s*((?:9\d|1[0-4]\d)|(?:ninety|one hundred)(?:[- ](?:one|two|three|four|five|six|seven|eight|nine))?)\b", 1),
-            Spec::new(PhiKind::Age, format!(r"(?i)\b(?:age\s+of|turned|turning|turns|reached|reaching)\s+({OLD})\b|\b((?:9\d|1[0-4]\d))\s+(?:years?|yrs?)\.?\s+of\s+age\b|\b((?:9\d|1[0-4]\d))(?:st|nd|rd|th)\s+birthday\b"), usize::MAX),
+            Spec::new(PhiKind::Age, format!(r"(?i)\b(?:age\s+of|turned|turning|turns|reached|reaching)\s+({OLD})\b|\b((?:9\d|1[0-4]\d))\s+(?:years?|yrs?)\.?\s+of\s+age\b|\b((?:9\d|1[0-4]\d)(?:st|nd|rd|th))\s+birthday\b"), usize::MAX),
             Spec::new(PhiKind::Age, r"(?:^|[\s(,])((?:9\d|1[0-4]\d))(?:M|F|yo[MF]?)(?:[\s),.;:]|$)", 1),
             // and with a space between where a line begins with them, as a
             // handover lists patients ("91 M, DNR"; never "Temp (98 F)")
@@ -516,13 +519,16 @@ fn specs() -> Vec<Spec> {
             // "At 95 she moved in", "At 90, with good cognition": a sentence
             // that begins at an age
             Spec::new(PhiKind::Age, format!(r"\bAt\s+({OLD})(?:,|\s+(?:she|he|with|and|years?)\b)"), 1),
+            // and inside one, where a person and a verb follow: "at 91 I
+            // still drive", "at 92 she was still farming"
+            Spec::new(PhiKind::Age, format!(r"\bat\s+({OLD}),?\s+(?:I|I'm|she|he|they)\s+(?:still|was|is|had|has|can|could|would|will|drives?|drove|walks?|walked|lives?|lived|does|did|goes|went|moved|swims?|dances?|works?|worked)\b"), 1),
             // "sister (94)", "grandmother (alive, 97, in a care home)", "uncle (d. 91)"
             // and as a text message writes it: "shes 94 and ..."
             Spec::new(PhiKind::Age, format!(r"(?i)\b(?:she|he)s\s+({OLD})(?:[,;)]|\.(?:\s|$)|\s+(?:and|at|in|on|with|but|now|today|not|still|years?|yrs?)\b|\s*$)"), 1),
             // "Mom (92 now!!)", "sister (90 yrs)"
             Spec::new(PhiKind::Age, format!(r"(?i)\b(?:pt|patient|{KIN})(?:'s)?\s+\((?:(?:alive|living|deceased|died|d\.|aged?|now)[,:]?\s+(?:at\s+)?)?(?:(?:about|approx\.?|approximately|nearly|almost|around|~)[ \t]*)?({OLD})(?:[,;)]|[ \t]+(?:years?|yrs?|y/?o|now|today)\b)"), 1),
             // "her father, 96, lives ...", "The patient, 99, was", "a woman of 94"
-            Spec::new(PhiKind::Age, format!(r"(?i)\b(?:{KIN}|widow|widower|patient|pt|herself|himself|resident),\s+({OLD}),"), 1),
+            Spec::new(PhiKind::Age, format!(r"(?i)\b(?:{KIN}|widow|widower|patient|pt|herself|himself|resident),\s+({OLD})[,)]"), 1),
             // "(family records: mother 104)", "grandmother 97;",
             // "grandmother 96 alive", "herself 90, has been sitting"
             Spec::new(PhiKind::Age, format!(r"(?i)\b(?:{KIN}|herself|himself)[ \t]+({OLD})(?:[,;)]|\.(?:\s|$)|[ \t]+(?:alive|living|lives|still|and|in|at|is|was|who|now|today)\b)"), 1),
@@ -655,12 +661,15 @@ fn specs() -> Vec<Spec> {
             // letters and digits is no part of it, "DL CA D1234567"); in a
             // form's table, after the label's abbreviation and a bar
             // ("Medicare number (MBI) | 4TW7-QM2-HK58")
-            Spec::new(PhiKind::Mrn, r"\b(?:NPI|DEA|DL|MBI|HICN|VIN|NMC|GMC|HCPC|PMDC|AHPRA|(?i:driver'?s\s+licen[cs]e|licen[cs]e|passport|badge|employee|claim|case|Medicaid|Medicare|beneficiary|subscriber|group|serials?|s/n|pin|device|implant|plate|certificate|account|acct))(?i:\s*(?:id|#|no\.?|number)?(?:\s*\([A-Z]{2,6}\))?\s*[:#|]?\s*(?:is\s+)?)(?:[A-Z]{2}\s+)??((?:[A-Z]{1,4}[ ]\d{4,}|[A-Z]{0,4}-?\d[A-Z0-9-]{3,})(?:[ ]\d{4,6}){0,3})\b", 1),
+            Spec::new(PhiKind::Mrn, r"\b(?:NPI|DEA|DL|MBI|HICN|VIN|NMC|GMC|HCPC|PMDC|AHPRA|(?i:driver'?s\s+licen[cs]e|licen[cs]e|passport|badge|employee|claim|case|Medicaid|Medicare|Tricare(?:\s+for\s+life)?|beneficiary|subscriber|member|cardholder|group|serials?|s/n|pin|device|implant|plate|certificate|account|acct))(?i:\s*(?:id|#|no\.?|number)?(?:\s*\([A-Z]{2,6}\))?\s*[:#|]?\s*(?:is\s+)?)(?:[A-Z]{2}\s+)??((?:[A-Z]{1,4}[ ]\d{4,}|(?:[A-Z]{1,4}[ ])?\d{3}(?:[ ]\d{3}){2,3}|(?:[A-Z]{1,4}-){0,2}[A-Z]{0,4}-?\d[A-Z0-9-]{3,})(?:[ ]\d{4,6}){0,3})\b", 1),
+            // a Medicare beneficiary identifier by its shape alone (the
+            // letters it never uses left out): "Medicare ESRD 5JT8-QA3-HH02"
+            Spec::new(PhiKind::Mrn, r"\b[1-9][AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9]\d-?[AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9]\d-?[AC-HJKMNP-RT-Y]{2}\d{2}\b", 0),
             // the labels of registration, billing, laboratory and referral
             // systems (HAR, FIN, NHI, NRIC, accession, specimen, reference,
             // authorisation, Fall-Nr.), and any number after a "#"
             Spec::new(PhiKind::Mrn, r"(?i)\b(?:HAR|NHI|NRIC|PhilHealth|accession|specimen|requisition|ref(?:erence)?|auth(?:ori[sz]ation)?|application|grp|lic|enc(?:ounter)?|(?:pat(?:ienten)?|fall|auftrags)\.?\s*-?\s*nr)\.?(?:\s*(?:#|no\.?|number|id|nr\.?))?(?:\s*[:#]\s*|\s+)(?:is\s+)?([A-Z]{0,4}-?\d[A-Z0-9/-]{3,})\b", 1),
-            Spec::new(PhiKind::Mrn, r"[\w\s]#[ \t]*:?[ \t]*([A-Z]{0,4}-?\d[A-Z0-9-]{4,})\b", 1),
+            Spec::new(PhiKind::Mrn, r"[\w\s]#[ \t]*:?[ \t]*([A-Z]{0,6}[ -]?\d[A-Z0-9-]{4,})\b", 1),
             // an identifier after a word that says it is one ("Cause No.
             // CR-2026-004417", "member number, HMSA 00448812 01", "IP No.
             // KNH/2026/118430", "Alien no. A 212 448 907"), its groups a
@@ -690,7 +699,7 @@ fn specs() -> Vec<Spec> {
             Spec::new(PhiKind::Mrn, r"\b(?:[A-Z]{2,6}|[A-Z]{2}[a-z][A-Z]|[a-z][A-Z]{2,4})(?:[ \t]+(?:no\.?|#|nr\.?|number|card|job|serials?))?[ \t]*[:#]?[ \t]*((?:[A-Z]{1,3}[ \t-]?)?(?:\d{5}[0-9A-Z]*|\d{1,4}(?:[ -]\d{3}|\.\d{2})[0-9A-Z]*)(?:[ ./-][0-9A-Z]*\d[0-9A-Z]*){0,3}(?:[ \t][A-Z](?-u:\b))?)", 1).keep_match(register_number),
             // an accession number's shape without its label: S19-04410
             Spec::new(PhiKind::Mrn, r"\b[A-Z]{1,3}\d{2}-\d{4,7}\b", 0),
-            Spec::new(PhiKind::Mrn, r"\b(?:ID|I\.D\.|[Ii]d)(?i:\s*(?:no\.?|number|#))?\s*[:#]?\s*([A-Z]{0,4}-?\d[A-Z0-9-]{3,})\b", 1),
+            Spec::new(PhiKind::Mrn, r"\b(?:ID|I\.D\.|[Ii]d)(?i:\s*(?:no\.?|number|#))?\s*[:#]?\s*((?:[A-Z]{1,4}-){0,2}[A-Z]{0,4}[ -]?\d[A-Z0-9-]{3,})\b", 1),
             // national health and person numbers (NHS, CHI, BSN, PPS, NIR ...)
             Spec::new(PhiKind::Mrn, r"\b(?:NHS|CHI|BSN|PPSN?|NIR|INSEE|KVNR|IHI|SIN|Medicare|UR|URN|UHID|RAMQ|OHIP|NHIF|NHIS|(?i:burgerservicenummer|versicherten-?(?:nummer|nr\.?)|f[øo]dselsnummer|personnummer|health\s+(?:card|service)))(?i:\s*(?:#|no\.?|number|nr\.?)?\s*[:#]?\s*(?:is\s+)?)(\d{3}\s\d{3}\s\d{4}|\d{4}\s\d{5}\s\d|[A-Z]{4}\s\d{4}\s\d{4}|[A-Z]{0,4}-?\d[A-Z0-9-]{3,})\b", 1),
             // an address after the words that give one, to the end of its line or clause
@@ -2079,6 +2088,78 @@ mod tests {
             assert!(
                 !k.iter()
                     .any(|(k, _)| matches!(k, PhiKind::Age | PhiKind::Date)),
+                "{text}: {k:?}"
+            );
+        }
+    }
+    #[test]
+    fn ages_social_security_and_plan_numbers_of_the_thirteenth_round() {
+        for (text, kind, want) in [
+            ("is holding her 100th birthday;", PhiKind::Age, "100th"),
+            ("she says \"at 91 I still drive myself", PhiKind::Age, "91"),
+            (
+                "Vanderwall (mother's grandma, 91)   Provider",
+                PhiKind::Age,
+                "91",
+            ),
+            ("\"last four of my social, 1166.\"", PhiKind::Ssn, "1166"),
+            (
+                "read it out: \"one-nine-three, two-two, five-oh-seven-eight.\"",
+                PhiKind::Ssn,
+                "one-nine-three, two-two, five-oh-seven-eight",
+            ),
+            (
+                "on Thanksgiving Day at his",
+                PhiKind::Date,
+                "Thanksgiving Day",
+            ),
+            (
+                "sober since the Fourth of July, 1986\").",
+                PhiKind::Date,
+                "the Fourth of July, 1986",
+            ),
+            (
+                "Humana MA, member H59831772-01.",
+                PhiKind::Mrn,
+                "H59831772-01",
+            ),
+            (
+                "ND Medicaid ID ND-MA-0047718225.",
+                PhiKind::Mrn,
+                "ND-MA-0047718225",
+            ),
+            ("Medicaid MS 402 887 310\n", PhiKind::Mrn, "MS 402 887 310"),
+            (
+                "Tricare for Life TFL 40077318.",
+                PhiKind::Mrn,
+                "TFL 40077318",
+            ),
+            ("cardholder # PC 43100982.", PhiKind::Mrn, "PC 43100982"),
+            (
+                "chart # TCRHCC 0338164 (per pt)",
+                PhiKind::Mrn,
+                "TCRHCC 0338164",
+            ),
+            ("plan ID HUM-D 40881537;", PhiKind::Mrn, "HUM-D 40881537"),
+            (
+                "Medicare ESRD 5JT8-QA3-HH02   NM",
+                PhiKind::Mrn,
+                "5JT8-QA3-HH02",
+            ),
+        ] {
+            assert_finds(text, kind, want);
+        }
+        // a weight, an angle, a club, a band and a count are none
+        for text in [
+            "at 95 kg he is heavy; turned at 90 degrees",
+            "member of the choir since 2001",
+            "ID band checked x2; # 30 refills",
+            "one or two tablets, three to four times",
+        ] {
+            let k = kinds(text);
+            assert!(
+                !k.iter()
+                    .any(|(k, _)| matches!(k, PhiKind::Age | PhiKind::Ssn | PhiKind::Mrn)),
                 "{text}: {k:?}"
             );
         }

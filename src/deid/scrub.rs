@@ -227,6 +227,8 @@ impl Scrubber {
         names.extend(found[before..].iter().filter(|f| f.kind == PhiKind::Name));
         let again = names_again(text, &capitalised, &names, &found[..before]);
         found.extend(again);
+        let streets = streets_again(text, &found[..before]);
+        found.extend(streets);
         let whole = whole_names(text, &names, &found[..before]);
         let initials = initials_again(text, &capitalised, &whole, &found[..before]);
         found.extend(initials);
@@ -561,6 +563,7 @@ fn after_spans(text: &str, found: &mut Vec<Found>) {
         extension: Regex,
         another_age: Regex,
         zip: Regex,
+        quarter: Regex,
     }
     static RULES: OnceLock<Option<After>> = OnceLock::new();
     let Some(After {
@@ -570,13 +573,14 @@ fn after_spans(text: &str, found: &mut Vec<Found>) {
         extension,
         another_age,
         zip,
+        quarter,
     }) = RULES
         .get_or_init(|| {
             let town = compile(
                 r"^\.?(?:,[ \t]*(?:\r?\n[ \t]*)?|[ \t]*\r?\n[ \t]*)((?:Mt\.?[ \t]|St\.?[ \t])?\p{Lu}\p{Ll}+(?:[ -]\p{Lu}\p{Ll}+){0,2})(?:,?[ \t]+(?:[A-Z]{2,3}(?-u:\b)|\d{4,5}|[A-Z]{1,2}\d)|,[ \t]*(?:\p{L}|\(?\+?\d)|,?[ \t]*(?:\r?\n|$|[.;)])|[ \t]+\()",
             )?;
             let age = compile(&format!(
-                r#"^["”’']?\)?(?:[ \t]?\(({OLD})[,;)]|,[ \t]*({OLD})(?:,|[ \t]*[;)]|[ \t]+\(|[ \t]*\r?(?m:$)|[ \t]+(?:years?|yrs?|y/?o)(?-u:\b))|,?[ \t]+(?:is|was|aged?|would[ \t]+be|will[ \t]+be|turns|turned)[ \t]+({OLD})(?:[,;)]|\.(?:\s|$)|[ \t]+[—–-][ \t]|[ \t]+(?:and|at|in|on|with|but|when|now|today|years?|yrs?)(?-u:\b)|\s*$))"#,
+                r#"^["”’']?\)?(?:[ \t]?\(({OLD})[,;)]|[ \t]+({OLD})[ \t]+\(|,[ \t]*(?:\r?\n[ \t]*)?({OLD})(?:,|[ \t]*[;)]|[ \t]+\(|[ \t]*\r?(?m:$)|[ \t]+(?:years?|yrs?|y/?o)(?-u:\b))|,?[ \t]+(?:is|was|aged?|would[ \t]+be|will[ \t]+be|turns|turned)[ \t]+({OLD})(?:[,;)]|\.(?:\s|$)|[ \t]+[—–-][ \t]|[ \t]+(?:and|at|in|on|with|but|when|now|today|years?|yrs?)(?-u:\b)|\s*$))"#,
             ))?;
             let nickname = compile(
                 r#"^[ \t]?\((?:(?i:also|aka|a\.k\.a\.|called|known as|goes by)[ \t]+)?["“'‘](\p{Lu}[\p{L}'’.-]{1,20}(?:[ \t]\p{Lu}[\p{L}'’.-]{1,20})?)["”'’]"#,
@@ -595,6 +599,13 @@ fn after_spans(text: &str, found: &mut Vec<Found>) {
             let zip = compile(
                 r"^,?[ \t]+\(?(\d{5}(?:-\d{4})?|\d{3}[ \t]\d{2})(?:\)|[ \t]*[,.;:(]|[ \t]*\r?(?m:$))",
             )?;
+            // the quarter of a town an address is in, in brackets after
+            // it or its postcode ("Flagstaff 86004 (Sunnyside)", "Fresno
+            // 93728 (back unit, Tower District)", "int. 9 (San
+            // Salvario)") or after "in" ("2207 Arno St SE in Barelas")
+            let quarter = compile(
+                r"^\)?,?[ \t]*(?:\((?:[^()\n,]{1,20},[ \t]*)?|\s*in[ \t]+)(\p{Lu}\p{Ll}+(?:[ -]\p{Lu}\p{Ll}+){0,2})(?:\)|[ \t]*[,;.(]|[ \t]*\r?(?m:$))",
+            )?;
             Some(After {
                 town,
                 age,
@@ -602,6 +613,7 @@ fn after_spans(text: &str, found: &mut Vec<Found>) {
                 extension,
                 another_age,
                 zip,
+                quarter,
             })
         })
         .as_ref()
@@ -647,7 +659,10 @@ fn after_spans(text: &str, found: &mut Vec<Found>) {
             }
             PhiKind::Name
                 if matches!(first, b' ' | b'(' | b',' | b'\t')
-                    && matches!(second, b'(' | b'i' | b'w' | b'a' | b't' | b' ' | b'0'..=b'9')
+                    && matches!(
+                        second,
+                        b'(' | b'i' | b'w' | b'a' | b't' | b' ' | b'\n' | b'\r' | b'0'..=b'9'
+                    )
                     // a nickname's closing quote and bracket ("Gwen"), 97,
                     || matches!(first, b'"' | b'\'' | b')' | 0xE2) =>
             {
@@ -707,6 +722,86 @@ fn after_spans(text: &str, found: &mut Vec<Found>) {
         })
         .collect();
     found.extend(zips);
+    let quarters: Vec<Found> = found
+        .iter()
+        .filter(|f| matches!(f.kind, PhiKind::Address | PhiKind::Zip))
+        .filter_map(|f| {
+            let m = quarter.captures(&text[f.end..])?.get(1)?;
+            // no month, no organisation's or service's word ("in March",
+            // "(Home)", "(Cell)")
+            let q = m.as_str();
+            let label = [
+                "Cell", "Mobile", "Work", "Fax", "Office", "Main", "Landline", "Pager",
+            ];
+            (Names::builtin().may_be_town(q) && !is_month(q) && !label.contains(&q)).then(|| {
+                Found {
+                    start: f.end + m.start(),
+                    end: f.end + m.end(),
+                    kind: PhiKind::Address,
+                }
+            })
+        })
+        .collect();
+    found.extend(quarters);
+}
+
+/// Whether a capitalised run begins with a month's name ("March 2026").
+fn is_month(words: &str) -> bool {
+    const MONTHS: [&str; 12] = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ];
+    let first = words.split([' ', '-']).next().unwrap_or_default();
+    MONTHS.contains(&first)
+}
+
+/// A street found with its type, written again by its number and name
+/// alone ("522 Prescott Ave, 2nd fl" and later "delivered to 522
+/// Prescott."): each found street's number and first word, wherever the
+/// note has them outside a span.
+fn streets_again(text: &str, merged: &[Found]) -> Vec<Found> {
+    let mut again = Vec::new();
+    for f in merged.iter().filter(|f| f.kind == PhiKind::Address) {
+        let street = &text[f.start..f.end];
+        let mut parts = street.splitn(3, ' ');
+        let (Some(number), Some(name), Some(_)) = (parts.next(), parts.next(), parts.next()) else {
+            continue;
+        };
+        let name = name.trim_end_matches([',', '.']);
+        if !number.bytes().all(|b| b.is_ascii_digit())
+            || !name.chars().next().is_some_and(char::is_uppercase)
+            || name.chars().count() < 3
+        {
+            continue;
+        }
+        let key_len = number.len() + 1 + name.len();
+        let key = &street[..key_len];
+        let mut from = 0;
+        while let Some(i) = text[from..].find(key) {
+            let (start, end) = (from + i, from + i + key_len);
+            from = end;
+            let bounded = !text[..start].ends_with(|c: char| c.is_alphanumeric())
+                && !text[end..].starts_with(|c: char| c.is_alphanumeric());
+            if bounded && outside(merged, start, end) {
+                again.push(Found {
+                    start,
+                    end,
+                    kind: PhiKind::Address,
+                });
+            }
+        }
+    }
+    again
 }
 
 /// `text` with each span replaced by its tag.
@@ -1247,6 +1342,73 @@ mod tests {
         ] {
             assert!(zips(text).is_empty(), "{text}: {:?}", zips(text));
         }
+    }
+
+    #[test]
+    fn a_quarter_after_an_address_and_a_street_written_again() {
+        let s = Scrubber::new();
+        let streets = |text: &str| of_kind(&s, text, PhiKind::Address);
+        for (text, quarter) in [
+            (
+                "at 3305 N Kachina Trl, Flagstaff 86004 (Sunnyside) - the brown house",
+                "Sunnyside",
+            ),
+            (
+                "at 540 N Van Ness Blvd, #B, Fresno 93728 (back unit, Tower District).",
+                "Tower District",
+            ),
+            (
+                "with Lola at 2207 Arno St SE\n   in Barelas (Albuquerque",
+                "Barelas",
+            ),
+        ] {
+            assert!(
+                streets(text).iter().any(|a| a == quarter),
+                "{text}: {:?}",
+                streets(text)
+            );
+        }
+        // a month, a phone's label, a service is no quarter
+        for text in [
+            "Lives at 44 Elm Street, Boston 02115 (Cell) or (Home).",
+            "at 12 Oak Street\nin March she fell",
+        ] {
+            assert!(
+                streets(text)
+                    .iter()
+                    .all(|a| !["Cell", "Home", "March"].contains(&a.as_str())),
+                "{text}: {:?}",
+                streets(text)
+            );
+        }
+        let text = "flat at 522 Prescott Ave, 2nd fl. Seat delivered to 522 Prescott. Not 5228 Prescott, nor 522 Prescottville.";
+        assert_eq!(
+            streets(text)
+                .iter()
+                .filter(|a| a.as_str() == "522 Prescott")
+                .count(),
+            1,
+            "{:?}",
+            streets(text)
+        );
+        assert!(!streets(text)
+            .iter()
+            .any(|a| a.contains("5228") || a.contains("ville")));
+    }
+
+    #[test]
+    fn ages_after_a_name_before_a_bracket_and_after_a_line_break() {
+        let s = Scrubber::new();
+        let ages = |text: &str| of_kind(&s, text, PhiKind::Age);
+        assert_eq!(
+            ages("at 79 (mill). Sister Agnes 101 (above), brother"),
+            ["101"]
+        );
+        assert_eq!(
+            ages("in Saskatoon; brother Jake,\n  93, in Rosthern."),
+            ["93"]
+        );
+        assert!(ages("Sister Agnes 10 (above)").is_empty());
     }
 
     #[test]

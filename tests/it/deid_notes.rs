@@ -35,7 +35,8 @@ const GOAL_PRECISION: f64 = 0.85;
 /// 0.87, mrn 0.87, age 0.70; before the fourth: mrn 0.93; before the
 /// fifth: name 0.88, address 0.64; before the seventh round: date 0.935,
 /// address 0.657; before the twelfth set's rules: name 0.906, date 0.944,
-/// address 0.686, city 0.857, age 0.750), so the test
+/// address 0.686, city 0.857, age 0.750; before the thirteenth set's:
+/// name 0.914, address 0.714, city 0.881, age 0.792), so the test
 /// fails on a regression. The goals are
 /// recall 0.97 for names and dates and 0.99 for every other kind, and
 /// precision 0.85; the floors rise as the rules improve (never lowered to
@@ -47,12 +48,12 @@ const RECALL_FLOORS: [(&str, f64); 12] = [
     ("phone", 1.00),
     ("email", 1.00),
     ("ssn", 0.85),
-    ("address", 0.71),
-    ("city", 0.88),
+    ("address", 0.75),
+    ("city", 0.90),
     ("zip", 0.90),
     ("url", 1.00),
     ("ip", 1.00),
-    ("age", 0.79),
+    ("age", 0.83),
 ];
 /// Recall floor per kind with the learned detector beside the rules (what
 /// `deid` runs by default), measured on 2026-12-06 the same way and
@@ -60,26 +61,29 @@ const RECALL_FLOORS: [(&str, f64); 12] = [
 /// 0.61, city 0.76, age 0.62; before the third: name 0.92, date 0.87, mrn
 /// 0.87, age 0.70; before the fourth: mrn 0.93; before the fifth: name
 /// 0.938, address 0.771; before the seventh: date 0.935; before the
-/// twelfth set's rules: name 0.945, date 0.944, address 0.786, age 0.750).
+/// twelfth set's rules: name 0.945, date 0.944, address 0.786, age 0.750;
+/// before the thirteenth set's: name 0.949, address 0.814, city 0.929,
+/// age 0.792).
 const BOTH_RECALL_FLOORS: [(&str, f64); 12] = [
-    ("name", 0.94),
+    ("name", 0.95),
     ("date", 0.95),
     ("mrn", 1.00),
     ("phone", 1.00),
     ("email", 1.00),
     ("ssn", 0.85),
-    ("address", 0.81),
-    ("city", 0.92),
+    ("address", 0.84),
+    ("city", 0.95),
     ("zip", 1.00),
     ("url", 1.00),
     ("ip", 1.00),
-    ("age", 0.79),
+    ("age", 0.83),
 ];
 /// Precision of the rules with the learned detector: 0.865 measured on
 /// 2026-12-04, 0.867 after titles were kept out of the detector's spans
 /// (the same day), 0.865 after the second development set's rules
 /// (2026-12-05), 0.864 after the third's, 0.868 after the fourth's,
-/// 0.872 after the fifth's, 0.888 after the seventh round (2026-12-06); the
+/// 0.872 after the fifth's, 0.888 after the seventh round (2026-12-06) and
+/// after the thirteenth set's (2026-12-07); the
 /// floor is the goal,
 /// as for the rules alone.
 const BOTH_PRECISION_FLOOR: f64 = GOAL_PRECISION;
@@ -255,7 +259,7 @@ fn every_corpus_note_loads_without_markup_left() {
     }
 }
 
-/// The development sets (`tests/data/deid-dev/` to `deid-dev12/`): the
+/// The development sets (`tests/data/deid-dev/` to `deid-dev13/`): the
 /// notes rules are checked on while they are written. `CARELAB_DEID_DEV_MISSES=1` also
 /// prints every PHI string left and every detection that is no PHI.
 ///
@@ -565,9 +569,11 @@ mod dev {
     /// 0.769; then ages in words in ten languages, holidays with their
     /// year, other shapes and languages of days and months, postcodes
     /// before and after towns and streets, European organisations'
-    /// heads, streets and floors (all 0.914, precision 0.898), rounded down.
+    /// heads, streets and floors (all 0.914, precision 0.898); then the
+    /// thirteenth set's round (all 0.927: name 0.918, address 0.8497, city
+    /// 0.88995), rounded down.
     const DEV12_RECALL_FLOORS: [(&str, f64); 12] = [
-        ("name", 0.89),
+        ("name", 0.91),
         ("date", 0.97),
         ("mrn", 0.95),
         ("ip", 1.00),
@@ -575,12 +581,46 @@ mod dev {
         ("phone", 0.95),
         ("email", 1.00),
         ("ssn", 1.00),
-        ("address", 0.83),
-        ("city", 0.87),
+        ("address", 0.84),
+        ("city", 0.88),
         ("zip", 0.98),
         ("age", 0.95),
     ];
     const DEV12_PRECISION_FLOOR: f64 = 0.89;
+    /// The same on the thirteenth set (24 notes, 1,758 PHI strings, written
+    /// on 2026-12-07 by a writer who read no rule: the ordinary genres of
+    /// US hospitals and clinics, SBAR handoffs, SOAP notes, an H&P, ED,
+    /// social work, case management, telephone and portal, home health,
+    /// hospice, PT, pharmacy, operative, psychiatry, well-child, OB
+    /// triage, dialysis, SNF, EMS, prior authorisation, from twenty US
+    /// towns, and a wound note, a GP letter, a chaplain's note and a
+    /// clinic letter from Saskatoon, Carlisle, Townsville and
+    /// Invercargill). Scored before any rule was written on it, with the
+    /// rules the twelfth set left: all 0.902 (1,585 of 1,758), precision
+    /// 0.906, address 0.830, age 0.895, city 0.883, date 0.974, mrn 0.879,
+    /// name 0.866, SSN 0.900; the names rules written from the earlier
+    /// sets' misses alone (typists' initials, initials and a surname,
+    /// organisations named for a place) took name to 0.881 on it before
+    /// it was read. Then its own round: towns after "near" and where a life
+    /// was lived, quarters after an address, streets written again,
+    /// acronyms of places of care, ages before a bracket and after a line
+    /// break, spoken SSNs, plan and member numbers (all 0.940, precision
+    /// 0.906), rounded down.
+    const DEV13_RECALL_FLOORS: [(&str, f64); 12] = [
+        ("name", 0.92),
+        ("date", 0.98),
+        ("mrn", 0.96),
+        ("ip", 1.00),
+        ("url", 1.00),
+        ("phone", 1.00),
+        ("email", 1.00),
+        ("ssn", 1.00),
+        ("address", 0.85),
+        ("city", 0.91),
+        ("zip", 0.94),
+        ("age", 0.97),
+    ];
+    const DEV13_PRECISION_FLOOR: f64 = 0.90;
     const DEV_PRECISION_FLOOR: f64 = GOAL_PRECISION;
     /// The eighth set's precision, measured (0.839) and rounded down:
     /// below the goal, said so here rather than hidden by a floor of 0.
@@ -661,6 +701,16 @@ mod dev {
         );
     }
 
+    #[test]
+    fn thirteenth_set_recall_and_precision_per_kind() {
+        check_dev_set(
+            "deid-dev13",
+            24,
+            &DEV13_RECALL_FLOORS,
+            DEV13_PRECISION_FLOOR,
+        );
+    }
+
     /// Every development note with its letters, digits, spaces and dashes
     /// written in other characters of two to four bytes (accents, a
     /// non-breaking space, an en dash, full-width digits, which `\d`
@@ -733,6 +783,7 @@ mod dev {
             "deid-dev10",
             "deid-dev11",
             "deid-dev12",
+            "deid-dev13",
         ] {
             let notes = load_notes(&dev_dir(set));
             let both = scrubber_for(&notes, Some(&detector));
