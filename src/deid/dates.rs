@@ -140,6 +140,11 @@ pub fn specs() -> Vec<Spec> {
         // rule of their own, without the case folding that would multiply
         // the first rule's states
         Spec::new(PhiKind::Date, r"\b(?:Whit\s+Monday|Whitsun(?:day)?|Pentecost|Pfingst(?:en|montag|sonntag)|Oster(?:n|montag|sonntag)|Weihnachten|Heiligabend|Pâques|Navidad|Nochebuena|Nochevieja|Semana\s+Santa|Ferragosto|Pasquetta|Wielkanoc|Wigilia|Midsummer(?:['’]s)?\s+(?:Day|Eve)|Midsommar(?:afton)?|Grundlovsdag|Sankthans(?:aften)?|Koningsdag|Sinterklaas|Hogmanay|Burns\s+Night|Bonfire\s+Night|Mardi\s+Gras|Shrove\s+Tuesday|Ash\s+Wednesday|Palm\s+Sunday|Maundy\s+Thursday|Mother['’]s\s+Day|Father['’]s\s+Day|Veterans['’]?\s+Day|Juneteenth|Cinco\s+de\s+Mayo|Remembrance\s+(?:Day|Sunday)|Armistice\s+Day|All\s+(?:Saints|Souls)['’]?\s+Day|Epiphany|Fallas|Kwanzaa|Nowruz|Vesak|Songkran|(?:St\.?|Saint)\s+\p{Lu}\p{Ll}+['’]s\s+(?:Day|Eve|Night))\b(?:,?\s+(?:19|20)\d\d\b)?", 0),
+        // a month before another month and their year ("admissions June
+        // and September 2026"), and a month alone in brackets ("one UTI
+        // (Aug.)")
+        Spec::new(PhiKind::Date, format!(r"\b(?:{MONTH_ALONE})\.?[ \t]+(?:and|or|&|-|–|to)[ \t]+{MONTH}\.?,?[ \t]+(?:19|20)\d{{2}}\b"), 0),
+        Spec::new(PhiKind::Date, format!(r"\(((?:{MONTH_ALONE})\.?)\)"), 1),
         // Mar '24, March 2024: a month is a date element Safe Harbor removes
         Spec::new(PhiKind::Date, format!(r"\b{MONTH}\.?,?\s+(?:['’]\d{{2}}|(?:19|20)\d{{2}})\b"), 0),
         // "March 4, 2024", "Mar. 19, '24", and as a scan spaces it, "March  4 , 2024"

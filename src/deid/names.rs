@@ -883,7 +883,10 @@ impl Names {
             let placed = ((only_space(gap) || wrapped(gap))
                 && (after_the || PLACE_WORDS.contains(&before)))
                 || (gap == ", " && APPOSITION_WORDS.contains(&before));
-            if !placed {
+            // a town of the list alone in brackets ("funeral home Oakey's
+            // (Roanoke)", "Shepherd of the Valley (Boardman)")
+            let bracketed = !placed && gap.ends_with('(');
+            if !placed && !bracketed {
                 continue;
             }
             // the run: up to three capitalised words, a space or a hyphen
@@ -941,7 +944,8 @@ impl Names {
             } else {
                 plain_end.filter(|&e| is_town(e))
             };
-            if let Some(end) = end.filter(|_| !after_the || site()) {
+            let closed = |e: &usize| !bracketed || text[*e..].starts_with(')');
+            if let Some(end) = end.filter(|_| !after_the || site()).filter(closed) {
                 out.push(Found {
                     start: at,
                     end,
@@ -1396,6 +1400,7 @@ const INSTITUTIONS: &[&str] = &[
     "Centre",
     "Center",
     "Hospice",
+    "Hall",
     "Polyclinic",
     "Practice",
     "Surgery",
@@ -1941,6 +1946,26 @@ const GENERIC: &[&str] = &[
     "Residential",
     "Independent",
     "Retirement",
+    // the heads of places named for a place (`ORG_HEADS`): a head is no
+    // name by itself ("Sent Rx"; "Memorial Home Health" is one)
+    "Hall",
+    "Hostel",
+    "Gym",
+    "Pantry",
+    "Studio",
+    "Tavern",
+    "Opticians",
+    "Gardens",
+    "Garden",
+    "Post-Acute",
+    "League",
+    "Fire",
+    "VFD",
+    "VAMC",
+    "Rx",
+    "Meats",
+    "Seafood",
+    "Fabricators",
     // the adjectives of a specialty before a head that is one too
     "Sports",
     "Nuclear",
@@ -2459,6 +2484,13 @@ mod tests {
         assert_eq!(names("Son ranches out by Lamoille (cell)"), ["Lamoille"]);
         // a sentence's "Near", and "near the ..."
         assert!(names("Near Term. He lives near the Wound Clinic.").is_empty());
+        // a town of the list alone in brackets, not a drug or a company
+        assert_eq!(
+            names(
+                "funeral home Oakey's (Roanoke) per family; given (Lasix) by (Boston Scientific)"
+            ),
+            ["Roanoke"]
+        );
     }
 
     #[test]
@@ -2472,7 +2504,14 @@ mod tests {
             names("wound clinic, CGMC Wound Center, 840"),
             ["CGMC Wound Center"]
         );
+        assert_eq!(names("the party is at the KC Hall tonight"), ["KC Hall"]);
+        assert_eq!(
+            names("referred to Memorial Home Health"),
+            ["Memorial Home Health"]
+        );
         assert!(names("Seen in the HIV Clinic, then the ED Center.").is_empty());
+        // a head is no name by itself
+        assert!(names("Sent Rx to the pharmacy").is_empty());
         assert!(names("- Continue Physical Therapy twice weekly").is_empty());
     }
 

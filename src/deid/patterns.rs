@@ -560,7 +560,7 @@ fn specs() -> Vec<Spec> {
             Spec::new(PhiKind::Name, r#"\b\p{Lu}[\p{L}'’-]+[ \t]+["“]\p{Lu}\p{Ll}+["”][ \t]+\p{Lu}[\p{L}'’-]+|\b\p{Lu}\.[ \t]?\p{Lu}\p{Ll}+-\p{Lu}\p{Ll}+"#, 0),
             Spec::new(PhiKind::Name, r"\b\p{Lu}(?:\p{Lu}+|\p{Ll}+)[ \t]+\p{Lu}\p{Ll}{1,4}-\p{Ll}{2,5}\b", 0).keep_match(surname_first),
             Spec::new(PhiKind::Address, format!(r"(?:\b(?:Flat|Apt|Apartment|Unit)\.?\s*#?\d{{1,4}}[A-Z]?,?[ \t]+)?\b\d{{1,5}}[A-Z]?(?:[-/]\d{{1,4}}[A-Z]?)?(?:[ \t]+1/2)?[ \t]+(?:(?:[NS][EW]\.?|[NSEW]\.?|North|South|East|West|Old)[ \t]+)?(?:{STREET_WORD}[ \t]+){{1,4}}(?:{STREET}|{STREET_UPPER})\b\.?(?:[ \t]+(?:[NS][EW]|[NSEW])\b)?{UNIT}", STREET_UPPER = street_upper()), 0),
-            Spec::new(PhiKind::Address, r"(?i)\b(?:P\.?\s?O\.?\s+Box|Post\s+Office\s+Box|RMB|RSD|CMB|PMB|Locked\s+Bag|Private\s+Bag|Postfach|Apartado(?:\s+de\s+correos)?)\s+\d+\b|(?:\b\d{1,5}\s+)?\b(?:(?:County|State|US)\s+(?:Route|Rte|Road|Rd|Highway|Hwy)|Route|Rte|Rural\s+Route)\s+\d+[A-Z]?(?:,?\s+Box\s+\d+)?\b|\b(?:RR|HC|Rt\.?|Rural\s+Route|Highway\s+Contract|Star\s+Route)\s+\d+,?\s+Box\s+\d+[A-Z]?\b", 0),
+            Spec::new(PhiKind::Address, r"(?i)\b(?:P\.?\s?O\.?\s+Box|Post\s+Office\s+Box|RMB|RSD|CMB|PMB|Locked\s+Bag|Private\s+Bag|Postfach|Apartado(?:\s+de\s+correos)?)\s+\d+\b|(?:\b\d{1,5}\s+)?(?:\b[NSEW]\s+)?\b(?:(?:County|State|US)\s+(?:Route|Rte|Road|Rd|Highway|Hwy)|Route|Rte|Rural\s+Route)\s+\d+[A-Z]?(?:,?\s+Box\s+\d+)?\b|\bRt\.?\s+\d{2,3}\b|\b(?:RR|HC|Rt\.?|Rural\s+Route|Highway\s+Contract|Star\s+Route)\s+\d+,?\s+Box\s+\d+[A-Z]?\b", 0),
             // a box alone before its town: "Mail goes to Box 212, Underwood"
             Spec::new(PhiKind::Address, r"\b(Box\s+\d{1,5}),[ \t]*\p{Lu}", 1),
             // grid addresses of the rural Midwest (N4521 County Rd K, W7890
@@ -633,7 +633,12 @@ fn specs() -> Vec<Spec> {
             // a street without its number, its type abbreviated, where a
             // sentence places something on it: "the house on Elm St", "off Cotton Row",
             // "past the Mines Rd light", "the end of Leon Dr", "under the Wells Ave overpass"
-            Spec::new(PhiKind::Address, r"\b(?:on|off|along|onto|down|up|near|from|at|around|past|via|across|behind|under|end[ \t]+of)[ \t]+(?:the[ \t]+)?((?:\p{Lu}\p{Ll}+[ \t]+){1,2}(?:St|Ave|Rd|Ln|Blvd|Ct|Pl|Ter|Cir|Pkwy|Hwy|Row|Close|Crescent|Court|Circle|Trail|Pike|Dr|Way|Loop)\b\.?)", 1),
+            // (and "off of Catahoula Hwy", "by the Southwest Dr light",
+            // "(Riverview Dr)")
+            Spec::new(PhiKind::Address, r"(?:\b(?:on|off|off[ \t]+of|along|onto|down|up|near|from|at|around|past|via|across|behind|under|by|end[ \t]+of)[ \t]+|\()(?:the[ \t]+)?((?:\p{Lu}\p{Ll}+[ \t]+){1,2}(?:St|Ave|Rd|Ln|Blvd|Ct|Pl|Ter|Cir|Pkwy|Hwy|Row|Close|Crescent|Court|Circle|Trail|Pike|Dr|Way|Loop)\b\.?)", 1),
+            // a mile marker, where a rural home or a breakdown is placed
+            // ("near mile marker 128", "past MM 12", "Signal Peak Rd, MP 4")
+            Spec::new(PhiKind::Address, r"\b((?i:mile[ \t]+marker)[ \t]*\d{1,4})\b|(?:\b(?:past|near|at|by|before|after)|,)[ \t]+((?:MM|MP)[ \t]?\d{1,3})\b", usize::MAX),
             // and with its compass point: "on S. Zarzamora St", "on SE Holgate"
             // (one letter alone needs the type: never "at N Engl J Med")
             Spec::new(PhiKind::Address, r"\b(?:on|off|along|onto|near|at|around|past|via|across)[ \t]+((?:[NS][EW]\.?[ \t]+\p{Lu}\p{Ll}+|[NSEW]\.?[ \t]+\p{Lu}\p{Ll}+[ \t]+(?:St|Ave|Rd|Ln|Blvd|Ct|Pl|Dr|Way|Pkwy|Hwy|Street|Avenue|Road|Boulevard|Drive|Lane)\b\.?))", 1),
@@ -2119,6 +2124,43 @@ mod tests {
                 "the Fourth of July, 1986",
             ),
             (
+                "admissions June and September 2026 (Ward 4)",
+                PhiKind::Date,
+                "June and September 2026",
+            ),
+            ("one UTI (Aug.), passed 1-hr GTT", PhiKind::Date, "Aug."),
+            (
+                "ponds off of Catahoula Hwy past",
+                PhiKind::Address,
+                "Catahoula Hwy",
+            ),
+            (
+                "(off S Greeley Hwy by the Southwest Dr light)",
+                PhiKind::Address,
+                "Southwest Dr",
+            ),
+            (
+                "her house in Parchment (Riverview Dr). Paternal",
+                PhiKind::Address,
+                "Riverview Dr",
+            ),
+            (
+                "near the apple stand near mile marker 128,",
+                PhiKind::Address,
+                "mile marker 128",
+            ),
+            (
+                "(Lamoille Hwy, past MM 12), cell",
+                PhiKind::Address,
+                "MM 12",
+            ),
+            ("VA 24059 - Rt 221 south, past", PhiKind::Address, "Rt 221"),
+            (
+                "Pharmacy on E Route 66 (928-555-0171)",
+                PhiKind::Address,
+                "E Route 66",
+            ),
+            (
                 "Humana MA, member H59831772-01.",
                 PhiKind::Mrn,
                 "H59831772-01",
@@ -2155,11 +2197,14 @@ mod tests {
             "member of the choir since 2001",
             "ID band checked x2; # 30 refills",
             "one or two tablets, three to four times",
+            "Rt 2nd toe; Rt 5 mm lesion; the MM 3 score",
         ] {
             let k = kinds(text);
             assert!(
-                !k.iter()
-                    .any(|(k, _)| matches!(k, PhiKind::Age | PhiKind::Ssn | PhiKind::Mrn)),
+                !k.iter().any(|(k, _)| matches!(
+                    k,
+                    PhiKind::Age | PhiKind::Ssn | PhiKind::Mrn | PhiKind::Address
+                )),
                 "{text}: {k:?}"
             );
         }
