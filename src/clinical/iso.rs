@@ -66,7 +66,7 @@ pub fn format_datetime(t: &NaiveDateTime) -> String {
     }
 }
 
-const MONTHS: [&str; 12] = [
+pub(crate) const MONTHS: [&str; 12] = [
     "January",
     "February",
     "March",

@@ -258,7 +258,8 @@ pub struct Names {
     /// The towns of `datasets/places/towns.txt`, folded (lower case, no
     /// accents: "Ōamaru" is the list's "Oamaru").
     towns: WordMap<String, ()>,
-    /// `ORG_HEADS` and `GENERIC` words (`HEAD`, `GENERIC_WORD` bits).
+    /// `ORG_HEADS`, `GENERIC` and `GENERIC_HEADS` words (`HEAD`,
+    /// `GENERIC_WORD` bits).
     org_words: WordMap<&'static str, u8>,
 }
 
@@ -479,6 +480,9 @@ impl Names {
                 }
                 for w in GENERIC {
                     *m.entry(*w).or_default() |= GENERIC_WORD;
+                }
+                for w in GENERIC_HEADS {
+                    *m.entry(*w).or_default() |= HEAD | GENERIC_WORD;
                 }
                 m
             },
@@ -1466,6 +1470,37 @@ const ORG_JOINERS: &[&str] = &[
     "och", "y", "e", "et", "und", "im", "op", "aan",
 ];
 
+/// Heads that are generic words too: they say a run is an organisation
+/// named for a place ("Upstate Regional", "Mather Pines Senior Living",
+/// "Iowa Bone & Joint", "Bergstrom Meats") but are no name by themselves
+/// ("Sent Rx"), so another word of the run must be (`HEAD` and
+/// `GENERIC_WORD` both).
+const GENERIC_HEADS: &[&str] = &[
+    "Regional",
+    "General",
+    "Community",
+    "Living",
+    "Joint",
+    "Hall",
+    "Hostel",
+    "Gym",
+    "Pantry",
+    "Studio",
+    "Tavern",
+    "Opticians",
+    "Gardens",
+    "Garden",
+    "Post-Acute",
+    "League",
+    "Fire",
+    "VFD",
+    "VAMC",
+    "Rx",
+    "Meats",
+    "Seafood",
+    "Fabricators",
+];
+
 /// Words and abbreviations of notes that stand where initials do: in
 /// brackets after a time ("(ED)", "(pm)"), at a line's end ("-- ok"),
 /// beside a slash ("IV/po").
@@ -1640,33 +1675,9 @@ const ORG_HEADS: &[&str] = &[
     "Episcopal",
     "Pentecostal",
     "Lady",
-    // places of care and of a life named for a place, the head a generic
-    // word ("Lakeshore Memorial", "Upstate Regional", "Mather Pines
-    // Senior Living", "Iowa Bone & Joint")
+    // a place of care named for its founder or its place ("Lakeshore
+    // Memorial", "Memorial Home Health"); see also `GENERIC_HEADS`
     "Memorial",
-    "Regional",
-    "General",
-    "Community",
-    "Living",
-    "Joint",
-    "Hall",
-    "Hostel",
-    "Gym",
-    "Pantry",
-    "Studio",
-    "Tavern",
-    "Opticians",
-    "Gardens",
-    "Garden",
-    "Post-Acute",
-    "League",
-    "Fire",
-    "VFD",
-    "VAMC",
-    "Rx",
-    "Meats",
-    "Seafood",
-    "Fabricators",
     // employers and places of a life
     "Elementary",
     "Works",
@@ -1946,26 +1957,6 @@ const GENERIC: &[&str] = &[
     "Residential",
     "Independent",
     "Retirement",
-    // the heads of places named for a place (`ORG_HEADS`): a head is no
-    // name by itself ("Sent Rx"; "Memorial Home Health" is one)
-    "Hall",
-    "Hostel",
-    "Gym",
-    "Pantry",
-    "Studio",
-    "Tavern",
-    "Opticians",
-    "Gardens",
-    "Garden",
-    "Post-Acute",
-    "League",
-    "Fire",
-    "VFD",
-    "VAMC",
-    "Rx",
-    "Meats",
-    "Seafood",
-    "Fabricators",
     // the adjectives of a specialty before a head that is one too
     "Sports",
     "Nuclear",

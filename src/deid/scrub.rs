@@ -747,22 +747,8 @@ fn after_spans(text: &str, found: &mut Vec<Found>) {
 
 /// Whether a capitalised run begins with a month's name ("March 2026").
 fn is_month(words: &str) -> bool {
-    const MONTHS: [&str; 12] = [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ];
     let first = words.split([' ', '-']).next().unwrap_or_default();
-    MONTHS.contains(&first)
+    crate::clinical::iso::MONTHS.contains(&first)
 }
 
 /// A street found with its type, written again by its number and name
