@@ -552,7 +552,10 @@ fn find_numbers(text: &str, numbers: &[(PhiKind, String)], out: &mut Vec<Found>)
 /// still lives ...", "Mrs Ibarra is 91 and ...", "Gwen (\"Gwennie\"), 97,"),
 /// the age a date of birth makes ("DOB 12/03/1931 (95)"), the name they go by
 /// ("Clarence McIlwraith (\"Clarrie\")", "Teresa (also \"Flora\")"),
-/// another age after an age ("95 (96 in June)") and a phone's extension.
+/// another age after an age ("95 (96 in June)") and a phone's extension;
+/// then a postcode after a town, a name or a street where no state stands
+/// between ("South Burlington 05403"), and the quarter of a town after a
+/// street or its postcode ("Flagstaff 86004 (Sunnyside)", "in Barelas").
 /// Appends to `found` (merged, in order).
 fn after_spans(text: &str, found: &mut Vec<Found>) {
     /// The rules, each read at a span's end.
