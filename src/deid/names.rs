@@ -205,7 +205,7 @@ const STATE_NAMES: &str = "Alabama|Alaska|Arizona|Arkansas|California|Colorado|C
 /// Rapids", "Winston-Salem").
 const PLACE_RUN: &str = r"(\p{Lu}\p{Ll}+(?:[ -]\p{Lu}\p{Ll}+){0,2})";
 
-const PLACE_CONTEXT: &str = r"lives in|living in|moved to|moved from|relocated to|visiting from|resident of|born in|grew up in|returned from|travel(?:l?ed)? to|trip to|flew in from|drove in from|originally from|native of|is from|hails from|home in|house in|apartment in|liv(?:es|ing) (?:alone|independently) in|(?:hospital|clinic|practice|praxis|center|centre|nursing home|care home|facility) in|(?:daughter|son|sister|brother|wife|husband|niece|nephew|cousin|parents|children|family|relatives)(?: who lives| living)? in|died in|buried in|married in|raised in|stationed (?:at|in)|came from|emigrated from|immigrated from|camps? in|(?:farm|ranch|place|cabin|camp)(?:es|s)? (?:in|near|outside)|(?:farms|ranches) (?:out )?(?:by|near)|out by|drives? (?:\w+ )?(?:up|down|over) from";
+const PLACE_CONTEXT: &str = r"lives in|living in|lived in|stays in|staying in|stayed in|moved to|moved from|relocated to|visiting from|resident of|born in|grew up in|returned from|travel(?:l?ed)? to|trip to|flew in from|drove in from|originally from|native of|is from|hails from|home in|house in|apartment in|liv(?:es|ing) (?:alone|independently) in|(?:hospital|clinic|practice|praxis|center|centre|nursing home|care home|facility) in|(?:daughter|son|sister|brother|wife|husband|niece|nephew|cousin|parents|children|family|relatives)(?: who lives| living)? in|died in|buried in|married in|raised in|stationed (?:at|in)|came from|emigrated from|immigrated from|camps? in|(?:farm|ranch|place|cabin|camp)(?:es|s)? (?:in|near|outside)|(?:farms|ranches) (?:out )?(?:by|near)|out by|drives? (?:\w+ )?(?:up|down|over) from";
 
 /// Which of a context match's words are the name.
 #[derive(Clone, Copy)]
@@ -413,6 +413,16 @@ impl Names {
             // a town no list has after "near" ("broke down near Prewitt"),
             // written in small letters: not a sentence's "Near", nor "near
             // the ..."
+            // a house by its name where a neighbour lives, after their
+            // name: "neighbour Tamsin Rowe from Chy-an-Dowr", "Mrs Gwenda
+            // Hughes at Ty'n Llan", "Mr Wyn Hope (Bryn Teg)"
+            (
+                format!(
+                    r"(?i:(?-u:\b)neighbou?rs?(?-u:\b))(?:[^\n;]|\n[ \t]*){{0,45}}?(?:(?i:(?-u:\b)(?:at|of|from))[ \t]+(?:the[ \t]+)?|\()[ \t]*{ORG_RUN}"
+                ),
+                Run::Org,
+                PhiKind::Address,
+            ),
             (
                 format!(r"(?-u:\b)near[ \t]+{PLACE_RUN}"),
                 Run::Org,
@@ -1185,23 +1195,34 @@ impl Names {
         }
         // as the title-case lists write each word: "HOSPITAL" is "Hospital"
         let mut titled = String::new();
-        let (mut head, mut distinctive, mut may_be_name, mut last_head) =
-            (false, false, false, false);
+        let (mut head, mut distinctive, mut may_be_name, mut last_head, mut ends_in_head) =
+            (false, false, false, false, false);
         for (_, w) in &words[i..=last] {
+            // (each part of a hyphenated word: "SPEECH-LANGUAGE" is "Speech-Language")
             titled.clear();
-            let mut chars = w.chars();
-            titled.extend(chars.next());
-            titled.extend(chars.flat_map(char::to_lowercase));
+            let mut after_hyphen = true;
+            for c in w.chars() {
+                if after_hyphen {
+                    titled.push(c);
+                } else {
+                    titled.extend(c.to_lowercase());
+                }
+                after_hyphen = c == '-';
+            }
             let org = self.org_words.get(titled.as_str()).copied().unwrap_or(0);
             head |= org & HEAD != 0;
+            ends_in_head = org & HEAD != 0;
             last_head = INSTITUTIONS.contains(&titled.as_str());
             if distinctive || org & GENERIC_WORD != 0 {
                 continue;
             }
             // a header in capitals is made of words too ("SPIRITUAL CARE
-            // NOTE"): the name must be a listed name or town
+            // NOTE"): the name must be a listed name or town, or, where
+            // the run ends in its head, a word that may be a name as in
+            // title case ("YARRA BEND PATHOLOGY", "EEK CLINIC", "CLAY
+            // COUNTY REGIONAL MEDICAL CENTER")
             let flags = self.flags_of(w);
-            may_be_name |= flags & NO_NAME == 0;
+            may_be_name |= flags & NO_NAME == 0 || first_name_in_prose(flags);
             titled.make_ascii_lowercase();
             let town = if titled.is_ascii() {
                 self.towns.contains_key(titled.as_str())
@@ -1221,7 +1242,14 @@ impl Names {
             && may_be_name
             && is_line_start(text, words[i].0)
             && (ends_letterhead(rest) || rest.starts_with(" - "));
-        if head && distinctive || letterhead {
+        // (never a form's heading with a small word: "HOME HEALTH START OF
+        // CARE", "PLAN OF CARE")
+        let joined = || {
+            words[i..=last]
+                .iter()
+                .any(|(_, w)| w.len() <= 4 && ORG_JOINERS.iter().any(|j| j.eq_ignore_ascii_case(w)))
+        };
+        if head && distinctive || letterhead || ends_in_head && may_be_name && !joined() {
             out.push(Found {
                 start: words[i].0,
                 end: end_at + end_w.len(),
@@ -1476,6 +1504,13 @@ const ORG_JOINERS: &[&str] = &[
 /// ("Sent Rx"), so another word of the run must be (`HEAD` and
 /// `GENERIC_WORD` both).
 const GENERIC_HEADS: &[&str] = &[
+    "Pathology",
+    "Laboratory",
+    "Laboratories",
+    "Genetics",
+    "Rheumatology",
+    "Telemedicine",
+    "Rescue",
     "Regional",
     "General",
     "Community",
@@ -1843,7 +1878,6 @@ const GENERIC: &[&str] = &[
     "Imaging",
     "Radiology",
     "Lab",
-    "Laboratory",
     "Pharmacy",
     "Transport",
     "Ambulance",
@@ -1989,6 +2023,66 @@ const GENERIC: &[&str] = &[
     "Counseling",
     "Counselling",
     "Radiation",
+    // the words of a service or a department that a form's heading in
+    // capitals names ("GENETIC COUNSELING", "CHEMICAL PATHOLOGY",
+    // "BEREAVEMENT PROGRAM", "SPECIAL NEEDS DENTISTRY"), which a run
+    // ending in its head must have a word besides
+    "Genetic",
+    "Genomic",
+    "Molecular",
+    "Chemical",
+    "Anatomic",
+    "Anatomical",
+    "Forensic",
+    "Microbiology",
+    "Virology",
+    "Biochemistry",
+    "Cytology",
+    "Histopathology",
+    "Immunology",
+    "Allergy",
+    "Bereavement",
+    "Grief",
+    "Spiritual",
+    "Pastoral",
+    "Chaplaincy",
+    "Nutrition",
+    "Nutritional",
+    "Dietetic",
+    "Dietetics",
+    "Special",
+    "Needs",
+    "Representative",
+    "Speech-Language",
+    "Non-Emergency",
+    "Virtual",
+    "Telehealth",
+    "Mobile",
+    "Outreach",
+    "Education",
+    "Educational",
+    "Diabetic",
+    "Thoracic",
+    "Cardiothoracic",
+    "Plastic",
+    "Reconstructive",
+    "Maxillofacial",
+    "Oral",
+    "Paediatric",
+    "Neonatal",
+    "Perinatal",
+    "Prenatal",
+    "Antenatal",
+    "Postnatal",
+    "Fertility",
+    "Reproductive",
+    "Sexual",
+    "Travel",
+    "Environmental",
+    "Infection",
+    "Prevention",
+    "Control",
+    "Quality",
 ];
 
 /// "ED", "MORALES", "O'BRIEN", "QUIÑONES": a word in capitals (two letters
@@ -2345,7 +2439,7 @@ mod tests {
     #[test]
     fn every_rule_compiles() {
         let n = Names::builtin();
-        assert_eq!(n.context.len(), 18);
+        assert_eq!(n.context.len(), 19);
         assert!(n.context_windows.is_built());
         assert_eq!(n.after_name.len(), 2);
         let count = |bit: u8| n.flags.values().filter(|f| *f & bit != 0).count();
@@ -2587,7 +2681,8 @@ mod tests {
         // capitals beyond ASCII, and an apostrophe inside them
         assert_eq!(names("Pt: QUIÑONES, ANSELMO (95)"), ["QUIÑONES, ANSELMO"]);
         assert_eq!(names("RE: O'BRIEN, MAURA"), ["O'BRIEN, MAURA"]);
-        assert_eq!(names("Transfer to ÀRAMÓN CLINIC today"), Vec::<&str>::new());
+        // a word that may be a name before its head, as in title case
+        assert_eq!(names("Transfer to ÀRAMÓN CLINIC today"), ["ÀRAMÓN CLINIC"]);
         for text in [
             "ASA DAILY, TIA WORKUP, ANA POSITIVE",
             "HOME HEALTH SKILLED NURSING VISIT",
@@ -2609,19 +2704,51 @@ mod tests {
                 "LEEWARD KIDNEY CENTER",
             ),
             ("BAYOU COUNTRY HOSPICE\nVisit note", "BAYOU COUNTRY HOSPICE"),
+            // anywhere, where the run ends in its head and a word of it
+            // may be a name, as in title case
+            ("YARRA BEND PATHOLOGY · NATA", "YARRA BEND PATHOLOGY"),
+            ("EEK CLINIC (village clinic)", "EEK CLINIC"),
+            (
+                "CLAY COUNTY REGIONAL MEDICAL CENTER - EMERGENCY",
+                "CLAY COUNTY REGIONAL MEDICAL CENTER",
+            ),
+            (
+                "FAX – NEW RIVER ORTHOPAEDICS, 310",
+                "NEW RIVER ORTHOPAEDICS",
+            ),
         ] {
             assert_eq!(names(text), [want], "{text}");
         }
         for text in [
-            // a section's title, no institution last
+            // a section's title, no institution last, or a service's
+            // words before its head
             "HOME HEALTH START OF CARE - OASIS",
             "NON-EMERGENCY PATIENT TRANSPORT\n",
+            "GENETIC COUNSELING; CHEMICAL PATHOLOGY; SPEECH-LANGUAGE PATHOLOGY",
+            "SPECIAL NEEDS DENTISTRY\nBEREAVEMENT PROGRAM",
             // generic words alone, and a clinic named by its service
             "COMMUNITY HEALTH CENTER - intake",
             "CARDIOLOGY CLINIC - FOLLOW UP",
             // not alone on its line
             "TRANSFERRED FROM BAYOU COUNTRY HOSPICE TODAY",
         ] {
+            assert!(names(text).is_empty(), "{text}: {:?}", names(text));
+        }
+    }
+
+    #[test]
+    fn a_neighbours_house_by_its_name_and_where_a_life_was_lived() {
+        assert_eq!(
+            names("his neighbour Tamsin Rowe from Chy-an-Dowr next door drives him"),
+            ["Tamsin Rowe", "Chy-an-Dowr"]
+        );
+        assert_eq!(
+            names("neighbour Mrs Gwenda Hughes at Ty'n Llan does her shopping"),
+            ["Gwenda Hughes", "Ty'n Llan"]
+        );
+        assert_eq!(names("lived in the Holylands for 50 years"), ["Holylands"]);
+        // a neighbour at no place with a name
+        for text in ["the neighbour at the door", "neighbour in ED with her"] {
             assert!(names(text).is_empty(), "{text}: {:?}", names(text));
         }
     }

@@ -13,7 +13,7 @@ use super::address_parts;
 use super::byte_runs;
 use super::detector::Detector;
 use super::names::{fold_lower, fold_with_offsets, Names};
-use super::patterns::{compile, is_street_type, merge, tag, Found, Patterns, OLD};
+use super::patterns::{compile, is_street_type, is_title, merge, tag, Found, Patterns, OLD};
 use super::rule_windows::RuleWindows;
 use crate::clinical::{PhiKind, PhiSpan};
 use crate::hashing::WordMap;
@@ -692,6 +692,8 @@ fn after_spans(text: &str, found: &mut Vec<Found>) {
                 .filter(|m| {
                     kind != PhiKind::City
                         || !matches!(m.as_str(), "Co" | "County")
+                            // nor a title on the next line ("Unit 1,⏎Mr. De Jong")
+                            && !is_title(m.as_str())
                             && (f.kind != PhiKind::Name
                                 || m.len() >= 4 && Names::builtin().may_be_town(m.as_str()))
                 })

@@ -42,7 +42,7 @@ const GOAL_PRECISION: f64 = 0.85;
 /// precision 0.85; the floors rise as the rules improve (never lowered to
 /// pass).
 const RECALL_FLOORS: [(&str, f64); 12] = [
-    ("name", 0.91),
+    ("name", 0.92),
     ("date", 0.95),
     ("mrn", 1.00),
     ("phone", 1.00),
@@ -63,9 +63,10 @@ const RECALL_FLOORS: [(&str, f64); 12] = [
 /// 0.938, address 0.771; before the seventh: date 0.935; before the
 /// twelfth set's rules: name 0.945, date 0.944, address 0.786, age 0.750;
 /// before the thirteenth set's: name 0.949, address 0.814, city 0.929,
-/// age 0.792).
+/// age 0.792; before organisations in capitals that end in their head
+/// and neighbours' houses: name 0.953).
 const BOTH_RECALL_FLOORS: [(&str, f64); 12] = [
-    ("name", 0.95),
+    ("name", 0.955),
     ("date", 0.95),
     ("mrn", 1.00),
     ("phone", 1.00),
