@@ -7,7 +7,12 @@
 //! alone after the words that place it in time, and a month and day
 //! without a year wherever it cannot be read as a fraction or a score.
 
-use super::patterns::Spec;
+use std::sync::OnceLock;
+
+use regex::Regex;
+
+use super::patterns::{compile, Found, Spec};
+use crate::clinical::iso::MONTHS;
 use crate::clinical::PhiKind;
 
 /// Month names and their abbreviations, as notes capitalise them.
@@ -190,6 +195,160 @@ pub fn specs() -> Vec<Spec> {
         // than the year Safe Harbor keeps
         Spec::new(PhiKind::Date, r"\b(?i:spring|summer|fall|autumn|winter)[ \t]+(?:of[ \t]+)?(?:19|20)\d\d\b", 0),
     ]
+}
+
+/// How a note writes its numeric dates: day first, month first, or either
+/// where every one it writes could be read both ways ("04/12/2026").
+#[derive(Clone, Copy, PartialEq)]
+enum Order {
+    DayFirst,
+    MonthFirst,
+}
+
+/// The short dates that only the note's own dates tell from a fraction: a
+/// day and month with a slash whose reading in the note's order is within
+/// ten days of a whole date the note writes ("Bowels opened 4/12", "HbA1c
+/// 01/12:" in a note dated 04-12-2026). `month_and_day` reads every pair
+/// that is no fraction of `SCALES`; of the rest, those out of a score's
+/// scale (2 to 8, 10) stay scores whatever the note's dates ("2/6 SEM",
+/// "R arm 2/5"), which leaves the twelfths: months in British shorthand
+/// ("review 3/12", "for 6/12"; the word before tells) and, in a note of
+/// December, its days. Never a dose, a span of time or a visual acuity
+/// ("1/2 tab", "3/12 ago", "acuity 6/12").
+pub fn short_dates(text: &str, found: &[Found]) -> Vec<Found> {
+    let mut out = Vec::new();
+    static PAIR: OnceLock<Option<(Regex, Regex)>> = OnceLock::new();
+    let Some((whole, pair)) = PAIR
+        .get_or_init(|| {
+            Some((
+                compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](?:\d{4}|\d{2})$")?,
+                compile(r"(?:^|[^\w/.:+-])(\d{1,2})/(\d{1,2})(?:$|[^\w/%.:-]|[.:](?:\s|$))")?,
+            ))
+        })
+        .as_ref()
+    else {
+        return out;
+    };
+    // the note's whole dates: in digits, each as it reads in either
+    // order, and with the month's name, as they read
+    let mut dates: Vec<(u32, u32, Option<Order>)> = Vec::new();
+    let mut named: Vec<(u32, u32)> = Vec::new();
+    for f in found.iter().filter(|f| f.kind == PhiKind::Date) {
+        let span = &text[f.start..f.end];
+        if let Some(c) = whole.captures(span) {
+            let (a, b) = (c[1].parse().unwrap_or(0), c[2].parse().unwrap_or(0));
+            let order = match (a > 12, b > 12) {
+                (true, false) => Some(Order::DayFirst),
+                (false, true) => Some(Order::MonthFirst),
+                _ => None,
+            };
+            dates.push((a, b, order));
+        } else if let Some(month_and_day) = named_month_and_day(span) {
+            named.push(month_and_day);
+        }
+    }
+    if dates.is_empty() && named.is_empty() {
+        return out;
+    }
+    // one order for the note where any of its dates says which
+    let note_order = dates.iter().find_map(|d| d.2);
+    let readings = |a: u32, b: u32, order: Option<Order>| {
+        [Order::DayFirst, Order::MonthFirst]
+            .into_iter()
+            .filter(move |o| order.is_none_or(|order| order == *o))
+            .map(move |o| match o {
+                Order::DayFirst => (b, a, o),
+                Order::MonthFirst => (a, b, o),
+            })
+            .filter(|&(month, day, _)| (1..=12).contains(&month) && (1..=31).contains(&day))
+    };
+    for c in pair.captures_iter(text) {
+        let m = c.get(1).expect("a numerator").start()..c.get(2).expect("a denominator").end();
+        if found.iter().any(|f| f.start < m.end && m.start < f.end) {
+            continue;
+        }
+        let before = text[..m.start].trim_end_matches([' ', '\t']);
+        let before = &before[before
+            .char_indices()
+            .rfind(|(_, c)| !c.is_alphabetic())
+            .map_or(0, |(i, c)| i + c.len_utf8())..];
+        let after = text[m.end..].trim_start_matches([' ', '\t']);
+        let after = &after[..after
+            .find(|c: char| !c.is_alphabetic())
+            .unwrap_or(after.len())];
+        let word_of = |list: &[&str], w: &str| list.iter().any(|l| l.eq_ignore_ascii_case(w));
+        if word_of(SPAN_BEFORE, before) || word_of(SPAN_AFTER, after) {
+            continue;
+        }
+        let (a, b) = (c[1].parse().unwrap_or(0), c[2].parse().unwrap_or(0));
+        // out of a score's scale ("2/6 SEM", "R arm 2/5", "clock 4/7",
+        // "L 6/10"), a fraction or a score whatever the note's dates
+        if b != 12 && SCALES.contains(&b) {
+            continue;
+        }
+        let near = readings(a, b, note_order).any(|(month, day, o)| {
+            let close = |m2: u32, d2: u32| m2 == month && day.abs_diff(d2) <= 10;
+            named.iter().any(|&(m2, d2)| close(m2, d2))
+                || dates.iter().any(|&(x, y, order)| {
+                    readings(x, y, order.or(note_order))
+                        .any(|(m2, d2, o2)| o2 == o && close(m2, d2))
+                })
+        });
+        if near {
+            out.push(Found {
+                start: m.start,
+                end: m.end,
+                kind: PhiKind::Date,
+            });
+        }
+    }
+    out
+}
+
+/// The words before a short pair that make it a span of time, a count or
+/// a visual acuity, not a date ("review 3/12", "for 6/12", "acuity 6/12").
+const SPAN_BEFORE: &[&str] = &[
+    "in", "for", "within", "over", "after", "x", "past", "last", "every", "than", "review", "day",
+    "acuity", "va", "vision", "ph", "pinhole",
+];
+
+/// The words after a short pair that make it a dose, a span of time or a
+/// score ("1/2 tab", "3/12 ago", "6/12 months").
+const SPAN_AFTER: &[&str] = &[
+    "tab", "tabs", "tablet", "tablets", "cap", "caps", "cup", "cups", "of", "strength", "dose",
+    "doses", "mg", "ml", "unit", "units", "pill", "pills", "times", "day", "days", "week", "weeks",
+    "month", "months", "mo", "yr", "yrs", "year", "years", "hr", "hrs", "hour", "hours", "min",
+    "mins", "minutes", "sets", "reps", "flights", "block", "blocks", "mile", "miles", "ago", "hx",
+    "history", "pain", "scale",
+];
+
+/// The month and day of a date written with its month's name and a year
+/// ("December 3, 2026", "3 Dec 2026"), or `None`.
+fn named_month_and_day(span: &str) -> Option<(u32, u32)> {
+    let words: Vec<&str> = span
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    if !words
+        .iter()
+        .any(|w| w.len() == 4 && w.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return None;
+    }
+    let month = words.iter().find_map(|w| {
+        MONTHS.iter().position(|m| {
+            w.len() >= 3 && m.len() >= w.len() && m[..w.len()].eq_ignore_ascii_case(w)
+        })
+    })?;
+    let day = words
+        .iter()
+        .filter_map(|w| {
+            w.trim_end_matches(|c: char| c.is_ascii_alphabetic())
+                .parse::<u32>()
+                .ok()
+        })
+        .find(|d| (1..=31).contains(d))?;
+    Some((month as u32 + 1, day))
 }
 
 #[cfg(test)]
@@ -406,5 +565,42 @@ mod tests {
         ] {
             assert_eq!(dates(text), Vec::<String>::new(), "{text}");
         }
+    }
+
+    /// The short dates `short_dates` adds to what the patterns find.
+    fn short(text: &str) -> Vec<String> {
+        let mut f = Vec::new();
+        Patterns::new().find(text, &mut f);
+        let f = merge(f);
+        short_dates(text, &f)
+            .into_iter()
+            .map(|f| text[f.start..f.end].to_string())
+            .collect()
+    }
+
+    #[test]
+    fn twelfths_are_days_of_december_where_the_note_is_dated_in_it() {
+        // day first or either way, with the month's name, and month first
+        assert_eq!(
+            short("Seen 04/12/2026. Bowels opened 4/12, HbA1c 01/12: 9.6%."),
+            ["4/12", "01/12"]
+        );
+        assert_eq!(
+            short("Date: 5 December 2026. Revisit 7/12 at 11:00"),
+            ["7/12"]
+        );
+        assert_eq!(short("Seen 10/14/2026; also 10/12 and 3/12."), ["10/12"]);
+        // far from the note's dates, another month, or months in British
+        // shorthand, a dose or an acuity
+        for text in [
+            "Seen 04/12/2026. Done 29/12.",
+            "Seen 20/06/2026. Done 4/12.",
+            "Seen 04/12/2026. Review 3/12, for 6/12, 3/12 ago, 1/2 tab, VA 6/12, PH 6/12",
+            "Seen 4/12/2026. Started 3/12 months",
+        ] {
+            assert!(short(text).is_empty(), "{text}: {:?}", short(text));
+        }
+        // scores stay scores whatever the note's dates
+        assert!(short("Seen 3/7/2026: R arm 2/5, 3/5, murmur 2/6, clock 4/7, L 6/10").is_empty());
     }
 }

@@ -227,6 +227,8 @@ impl Scrubber {
         names.extend(found[before..].iter().filter(|f| f.kind == PhiKind::Name));
         let again = names_again(text, &capitalised, &names, &found[..before]);
         found.extend(again);
+        let short = super::dates::short_dates(text, &found[..before]);
+        found.extend(short);
         let streets = streets_again(text, &found[..before]);
         found.extend(streets);
         let whole = whole_names(text, &names, &found[..before]);
