@@ -7,11 +7,7 @@
 //! alone after the words that place it in time, and a month and day
 //! without a year wherever it cannot be read as a fraction or a score.
 
-use std::sync::OnceLock;
-
-use regex::Regex;
-
-use super::patterns::{compile, Found, Spec};
+use super::patterns::{Found, Spec};
 use crate::clinical::iso::MONTHS;
 use crate::clinical::PhiKind;
 
@@ -217,26 +213,13 @@ enum Order {
 /// ("1/2 tab", "3/12 ago", "acuity 6/12").
 pub fn short_dates(text: &str, found: &[Found]) -> Vec<Found> {
     let mut out = Vec::new();
-    static PAIR: OnceLock<Option<(Regex, Regex)>> = OnceLock::new();
-    let Some((whole, pair)) = PAIR
-        .get_or_init(|| {
-            Some((
-                compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](?:\d{4}|\d{2})$")?,
-                compile(r"(?:^|[^\w/.:+-])(\d{1,2})/(\d{1,2})(?:$|[^\w/%.:-]|[.:](?:\s|$))")?,
-            ))
-        })
-        .as_ref()
-    else {
-        return out;
-    };
     // the note's whole dates: in digits, each as it reads in either
     // order, and with the month's name, as they read
     let mut dates: Vec<(u32, u32, Option<Order>)> = Vec::new();
     let mut named: Vec<(u32, u32)> = Vec::new();
     for f in found.iter().filter(|f| f.kind == PhiKind::Date) {
         let span = &text[f.start..f.end];
-        if let Some(c) = whole.captures(span) {
-            let (a, b) = (c[1].parse().unwrap_or(0), c[2].parse().unwrap_or(0));
+        if let Some((a, b)) = numeric_day_and_month(span) {
             let order = match (a > 12, b > 12) {
                 (true, false) => Some(Order::DayFirst),
                 (false, true) => Some(Order::MonthFirst),
@@ -262,8 +245,7 @@ pub fn short_dates(text: &str, found: &[Found]) -> Vec<Found> {
             })
             .filter(|&(month, day, _)| (1..=12).contains(&month) && (1..=31).contains(&day))
     };
-    for c in pair.captures_iter(text) {
-        let m = c.get(1).expect("a numerator").start()..c.get(2).expect("a denominator").end();
+    for m in slash_pairs(text) {
         if found.iter().any(|f| f.start < m.end && m.start < f.end) {
             continue;
         }
@@ -280,7 +262,8 @@ pub fn short_dates(text: &str, found: &[Found]) -> Vec<Found> {
         if word_of(SPAN_BEFORE, before) || word_of(SPAN_AFTER, after) {
             continue;
         }
-        let (a, b) = (c[1].parse().unwrap_or(0), c[2].parse().unwrap_or(0));
+        let (a, b) = text[m.clone()].split_once('/').unwrap_or_default();
+        let (a, b) = (a.parse().unwrap_or(0), b.parse().unwrap_or(0));
         // out of a score's scale ("2/6 SEM", "R arm 2/5", "clock 4/7",
         // "L 6/10"), a fraction or a score whatever the note's dates
         if b != 12 && SCALES.contains(&b) {
@@ -305,6 +288,50 @@ pub fn short_dates(text: &str, found: &[Found]) -> Vec<Found> {
     out
 }
 
+/// Every pair of one or two digits each side of a slash that stands alone
+/// as a month and day would (what the `M/D` rule reads): no word's
+/// character, slash, period, colon, plus or hyphen before it ("1/2" of
+/// "11/2", "v1/2"), none of those nor a percent sign after it, unless a
+/// period or colon ends a sentence or a label ("4/12.", "01/12:"). Read
+/// byte by byte: a regex over every note cost more than the rest of
+/// `short_dates`.
+fn slash_pairs(text: &str) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
+    let bytes = text.as_bytes();
+    let digits_back = |end: usize| {
+        let n = bytes[..end]
+            .iter()
+            .rev()
+            .take(3)
+            .take_while(|b| b.is_ascii_digit())
+            .count();
+        (1..=2).contains(&n).then(|| end - n)
+    };
+    let digits_on = |start: usize| {
+        let n = bytes[start..]
+            .iter()
+            .take(3)
+            .take_while(|b| b.is_ascii_digit())
+            .count();
+        (1..=2).contains(&n).then(|| start + n)
+    };
+    let word = |c: char| c.is_alphanumeric() || c == '_';
+    text.match_indices('/').filter_map(move |(slash, _)| {
+        let start = digits_back(slash)?;
+        let end = digits_on(slash + 1)?;
+        let before = text[..start].chars().next_back();
+        if before.is_some_and(|c| word(c) || matches!(c, '/' | '.' | ':' | '+' | '-')) {
+            return None;
+        }
+        let mut after = text[end..].chars();
+        let stands_alone = match after.next() {
+            None => true,
+            Some('.' | ':') => after.next().is_none_or(char::is_whitespace),
+            Some(c) => !(word(c) || matches!(c, '/' | '%' | '-')),
+        };
+        stands_alone.then_some(start..end)
+    })
+}
+
 /// The words before a short pair that make it a span of time, a count or
 /// a visual acuity, not a date ("review 3/12", "for 6/12", "acuity 6/12").
 const SPAN_BEFORE: &[&str] = &[
@@ -322,26 +349,42 @@ const SPAN_AFTER: &[&str] = &[
     "history", "pain", "scale",
 ];
 
+/// The first two numbers of a whole date in digits ("04/12/2026",
+/// "3.12.26", "12-4-2026": one or two digits, one or two, then a year of
+/// two or four, one separator throughout), or `None`.
+fn numeric_day_and_month(span: &str) -> Option<(u32, u32)> {
+    let sep = span.bytes().find(|b| !b.is_ascii_digit())?;
+    if !matches!(sep, b'/' | b'.' | b'-') {
+        return None;
+    }
+    let mut parts = span.split(sep as char);
+    let (a, b, year) = (parts.next()?, parts.next()?, parts.next()?);
+    let number = |s: &str, lens: &[usize]| {
+        (lens.contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| s.parse().ok())
+            .flatten()
+    };
+    number(year, &[2, 4])?;
+    let day_or_month = number(a, &[1, 2]).zip(number(b, &[1, 2]));
+    parts.next().is_none().then_some(day_or_month).flatten()
+}
+
 /// The month and day of a date written with its month's name and a year
 /// ("December 3, 2026", "3 Dec 2026"), or `None`.
 fn named_month_and_day(span: &str) -> Option<(u32, u32)> {
-    let words: Vec<&str> = span
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .collect();
-    if !words
-        .iter()
-        .any(|w| w.len() == 4 && w.bytes().all(|b| b.is_ascii_digit()))
-    {
+    let words = || {
+        span.split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+    };
+    if !words().any(|w| w.len() == 4 && w.bytes().all(|b| b.is_ascii_digit())) {
         return None;
     }
-    let month = words.iter().find_map(|w| {
+    let month = words().find_map(|w| {
         MONTHS.iter().position(|m| {
             w.len() >= 3 && m.len() >= w.len() && m[..w.len()].eq_ignore_ascii_case(w)
         })
     })?;
-    let day = words
-        .iter()
+    let day = words()
         .filter_map(|w| {
             w.trim_end_matches(|c: char| c.is_ascii_alphabetic())
                 .parse::<u32>()
