@@ -2284,6 +2284,32 @@ mod tests {
     }
 
     #[test]
+    fn an_age_after_is_in_a_clause_that_names_no_measure() {
+        for (text, want) in [
+            (
+                "Her mother-in-law, Mama Ngozi, who lives with them, is 96 and",
+                "96",
+            ),
+            ("Visit: Unci is 95 winters (her words)", "95"),
+            (
+                "(Mt Moriah Church, Ft. Valley) is 91\nand visited daily.",
+                "91",
+            ),
+        ] {
+            assert_finds(text, PhiKind::Age, want);
+        }
+        for text in [
+            "HR is 96 and regular. BP was 120, sats now 94 on RA",
+            "The goal is 100 and her MMSE score is 100,",
+            "Room is 101, bed is 102 and",
+            "Glucose this morning was 112 and at lunch 140.",
+        ] {
+            let k = kinds(text);
+            assert!(!k.iter().any(|(k, _)| *k == PhiKind::Age), "{text}: {k:?}");
+        }
+    }
+
+    #[test]
     fn where_a_neighbour_lives_after_their_name() {
         for (text, want) in [
             ("her neighbour, Mrs. Irene Fettig of Unit 8). Her", "Unit 8"),
