@@ -935,6 +935,12 @@ mod tests {
         assert!(k.contains(&(kind, want.to_string())), "{text}: {k:?}");
     }
 
+    /// `text` has nothing of `kind` in it.
+    fn assert_no(text: &str, kind: PhiKind) {
+        let k = kinds(text);
+        assert!(!k.iter().any(|(k, _)| *k == kind), "{text}: {k:?}");
+    }
+
     /// `text` has no age, identifier, SSN or address in it.
     fn assert_no_number_age_or_address(text: &str) {
         let k = kinds(text);
@@ -2304,8 +2310,7 @@ mod tests {
             "Room is 101, bed is 102 and",
             "Glucose this morning was 112 and at lunch 140.",
         ] {
-            let k = kinds(text);
-            assert!(!k.iter().any(|(k, _)| *k == PhiKind::Age), "{text}: {k:?}");
+            assert_no(text, PhiKind::Age);
         }
     }
 
@@ -2347,11 +2352,7 @@ mod tests {
             "neighbour came at 0900 PT; living room at 1400 OT",
             "neighbours (2) help; neighbour in ED with her",
         ] {
-            let k = kinds(text);
-            assert!(
-                !k.iter().any(|(k, _)| *k == PhiKind::Address),
-                "{text}: {k:?}"
-            );
+            assert_no(text, PhiKind::Address);
         }
     }
 }
