@@ -410,9 +410,6 @@ impl Names {
                 Run::Org,
                 PhiKind::City,
             ),
-            // a town no list has after "near" ("broke down near Prewitt"),
-            // written in small letters: not a sentence's "Near", nor "near
-            // the ..."
             // a house by its name where a neighbour lives, after their
             // name: "neighbour Tamsin Rowe from Chy-an-Dowr", "Mrs Gwenda
             // Hughes at Ty'n Llan", "Mr Wyn Hope (Bryn Teg)"
@@ -423,6 +420,9 @@ impl Names {
                 Run::Org,
                 PhiKind::Address,
             ),
+            // a town no list has after "near" ("broke down near Prewitt"),
+            // written in small letters: not a sentence's "Near", nor "near
+            // the ..."
             (
                 format!(r"(?-u:\b)near[ \t]+{PLACE_RUN}"),
                 Run::Org,
