@@ -186,6 +186,10 @@ const ROLES: &str = r"pcp|gp|primary care(?: physician| provider| doctor)?|atten
 
 const CREDENTIALS: &str = r"M\.?D\.?|D\.?O\.?|R\.?N\.?|N\.?P\.?|PA-C|APRN|ARNP|FNP|DNP|CRNA|LPN|LCSW|MSW|PharmD|Ph\.?D\.?|MLS|MLT|CLS|RRT|CNA|DDS|DMD|DPM|DPT|RDN|MPH|MBBS|CGC|BSN|MSN|LMFT|LPC|OCN|CWCN|CCTC|BCC|CNS|CNM|CRNP|ACNP|AGACNP|AGNP|FNP-BC|CCC-SLP|OTR/L|COTA|LICSW|LMSW|CCM|CHPN|CWOCN|CDCES|BCPS|RPh|MBChB|MB ChB|FRCP|MRCP|MRCGP|FRCS|FRCSI|MRCPI|FRACP";
 
+/// Degrees a name may carry between itself and a credential, never
+/// alone: "MS" and "MA" are also a disease, a title, a state.
+const DEGREES: &str = r"MS|MA|BS|BA|MSc|BSc|MEd|MBA|MHA|MHS|MPAS|BScN";
+
 /// What a relative or a carer is called beside the name, in brackets or
 /// after a comma ("Bud (son)", "Dawn, her sister", "Summer (RN)").
 const BESIDE_NAME: &str = r"(?:(?:the[ \t]+)?(?:pt|patient)['’]?s[ \t]+|(?:her|his|their|our|my)[ \t]+)?(?:(?:twin|eldest|oldest|youngest|older|younger|elder|adult|only|late)[ \t]+)?(?:{RELATIVES})s?";
@@ -448,7 +452,12 @@ impl Names {
         let after_specs = [
             (
                 format!(r"(?-u:\b)(?:{CREDENTIALS})(?-u:\b|$)"),
-                format!(r"(?:{INVERTED_RUN}|{NAME_RUN}),?[ \t]+$"),
+                // the credentials before it too, and the degrees no
+                // credential names alone ("Hyrum Oakeson, MS, CGC": "MS"
+                // is also a disease and a title)
+                format!(
+                    r"(?:{INVERTED_RUN}|{NAME_RUN})(?:,?[ \t]+(?:{CREDENTIALS}|{DEGREES}))*,?[ \t]+$"
+                ),
                 Run::Person,
             ),
             // "Bud (son)", "Faith and Hope (twin granddaughters)",
@@ -2382,6 +2391,16 @@ mod tests {
         assert_eq!(names("PCP: Howard Feld, MD"), ["Howard Feld"]);
         assert_eq!(names("Seen by Anita Shah NP today."), ["Anita Shah"]);
         assert_eq!(names("Signed: Okonkwo Adeyemi, RN"), ["Okonkwo Adeyemi"]);
+        // credentials and degrees in a chain
+        assert_eq!(
+            names("Genetic counselor: Hyrum Oakeson, MS, CGC\nINDICATION"),
+            ["Hyrum Oakeson"]
+        );
+        assert_eq!(
+            names("Dictated: Marguerite Oyelowo MSN, RN, CNL"),
+            ["Marguerite Oyelowo"]
+        );
+        assert!(names("Dx: MS, MD to see").is_empty());
         assert_eq!(names("d/w attending Dr. Liang"), ["Liang"]);
         assert_eq!(
             names("Referral from Noor Al-Khatib, DDS"),

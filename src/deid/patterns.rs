@@ -24,15 +24,30 @@ pub struct Found {
 
 /// One rule as written: the kind it finds, its pattern, the capture group
 /// holding the identifier (0 the whole match; `usize::MAX` whichever group
-/// matched), and a test the identifier's text (or the whole match's, with
-/// `keep_match`) must also pass, for what a test says more simply than a
-/// pattern (`None`: every match is one).
+/// matched), and a test the identifier's text (or the whole match's, or
+/// its clause's: `Tested`) must also pass, for what a test says more
+/// simply than a pattern (`None`: every match is one).
 pub struct Spec {
     kind: PhiKind,
     pattern: String,
     group: usize,
     keep: Option<fn(&str) -> bool>,
-    keep_whole: bool,
+    tested: Tested,
+}
+
+/// What text a rule's `keep` test reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tested {
+    /// The identifier alone.
+    Identifier,
+    /// The whole match, its context too.
+    Match,
+    /// The clause the match ends in, from the clause's start (a line's,
+    /// or after a sentence's or clause's mark and a space) to the match's
+    /// end: what a rule would otherwise match from the clause's start,
+    /// which keeps a thread alive in the one pass over every note
+    /// (`rule_windows`) through every clause.
+    Clause,
 }
 
 impl Spec {
@@ -42,7 +57,7 @@ impl Spec {
             pattern: pattern.into(),
             group,
             keep: None,
-            keep_whole: false,
+            tested: Tested::Identifier,
         }
     }
 
@@ -58,7 +73,17 @@ impl Spec {
     pub fn keep_match(self, test: fn(&str) -> bool) -> Spec {
         Spec {
             keep: Some(test),
-            keep_whole: true,
+            tested: Tested::Match,
+            ..self
+        }
+    }
+
+    /// Only the matches whose clause, from its start to the match's end,
+    /// passes `test`.
+    pub fn keep_clause(self, test: fn(&str) -> bool) -> Spec {
+        Spec {
+            keep: Some(test),
+            tested: Tested::Clause,
             ..self
         }
     }
@@ -71,7 +96,7 @@ struct Rule {
     re: meta::Regex,
     group: usize,
     keep: Option<fn(&str) -> bool>,
-    keep_whole: bool,
+    tested: Tested,
 }
 
 impl Rule {
@@ -141,13 +166,11 @@ impl Rule {
             };
             let next = |i: usize| i + text[i..].chars().next().map_or(1, char::len_utf8);
             let tested = |m: &Span| {
-                keep(
-                    &text[if self.keep_whole {
-                        whole.range()
-                    } else {
-                        m.range()
-                    }],
-                )
+                keep(match self.tested {
+                    Tested::Identifier => &text[m.range()],
+                    Tested::Match => &text[whole.range()],
+                    Tested::Clause => &text[clause_start(text, whole.start())..whole.end()],
+                })
             };
             match self.identifier(&caps).filter(tested) {
                 Some(m) => {
@@ -168,6 +191,20 @@ impl Rule {
             }
         }
     }
+}
+
+/// Where the clause that holds `at` begins: after the last line break or
+/// sentence's or clause's mark and a space before it ("36.5" ends none).
+fn clause_start(text: &str, at: usize) -> usize {
+    let bytes = text.as_bytes();
+    (1..=at)
+        .rev()
+        .find(|&i| {
+            bytes[i - 1] == b'\n'
+                || (matches!(bytes[i - 1], b'.' | b';' | b':' | b'!' | b'?')
+                    && matches!(bytes.get(i), Some(b' ' | b'\t')))
+        })
+        .unwrap_or(0)
 }
 
 /// Compiled patterns; build once and share.
@@ -319,7 +356,7 @@ impl Patterns {
                     re,
                     group: s.group,
                     keep: s.keep,
-                    keep_whole: s.keep_whole,
+                    tested: s.tested,
                 })
             })
             .collect();
@@ -525,11 +562,8 @@ fn specs() -> Vec<Spec> {
             // anyone, then their age: "Mama Ngozi, who lives with them, is
             // 96 and", "Unci is 95 winters", "... Ft. Valley) is 91⏎and";
             // never a measurement's ("HR is 96 and", "the goal is 100,"):
-            // the match is the clause from its start, in which
-            // `no_measure_before` finds no measure (the clause whole, so
-            // that the search, going on a character later, finds no
-            // shorter clause without the measure in it)
-            Spec::new(PhiKind::Age, format!(r#"(?im)(?:^|[.;:!?][ \t]+)[^.;:!?\n]*?\b(?:is|was|is\s+now|now)\s+(?:(?:just|only|nearly|almost|over|about|still)\s+)?({OLD})(?:[,;)"”]|\.(?:\s|$)|\s+(?:and|or|at|in|on|with|but|when|now|today|this|next|last|not|still|years?|yrs?|winters|summers)\b|\s*\(|\s*$|\s+[-–—]\s)"#), 1).keep_match(no_measure_before),
+            // `no_measure_before` finds no measure in the clause up to it
+            Spec::new(PhiKind::Age, format!(r#"(?im)\b(?:is|was|is\s+now|now)\s+(?:(?:just|only|nearly|almost|over|about|still)\s+)?({OLD})(?:[,;)"”]|\.(?:\s|$)|\s+(?:and|or|at|in|on|with|but|when|now|today|this|next|last|not|still|years?|yrs?|winters|summers)\b|\s*\(|\s*$|\s+[-–—]\s)"#), 1).keep_clause(no_measure_before),
             // "about to turn 91 and", "will turn 100 in May": never "turn
             // 90 degrees" (a word of time or a sentence's end after it)
             Spec::new(PhiKind::Age, format!(r#"(?i)\bturn\s+({OLD})(?:[,;)"”]|\.(?:\s|$)|\s+(?:and|in|on|next|this|soon|years?|yrs?)\b|\s*$)"#), 1),
@@ -729,6 +763,12 @@ fn specs() -> Vec<Spec> {
             // a house number and its street a few words after "lives"
             // ("lives three doors down at 1227 Spruce")
             Spec::new(PhiKind::Address, r"(?i:\b(?:lives|living)(?:[ \t]+[a-z]+){1,3}[ \t]+at)[ \t]+(\d{1,5}(?:[ \t]+(?:\p{Lu}[\p{L}'’.-]*|\d{1,4}\b))+)", 1).keep(house_number),
+            // a farm or a house by the name in quotes after it: "the
+            // farmhouse, \"Cnoc na Gréine\"", "the smallholding
+            // \"Bakkegården\"", "family camp, \"Nonna's Camp\"", "villa
+            // \"Les Cigales\"": capitalised words and small ones between
+            // them, never speech ("the house \"is a mess\"")
+            Spec::new(PhiKind::Address, r#"(?i:\b(?:farm|farmhouse|house|cottage|cabin|camp|croft|bungalow|villa|smallholding|homestead|ranch|lodge|chalet|estate)s?)(?:[ \t]*,|[ \t]+(?i:called|named|known[ \t]+as))?[ \t]*\(?["“](\p{Lu}[\p{L}'’.-]*(?:[ \t]+(?:\p{Lu}[\p{L}'’.-]*|\p{Ll}{1,3})){0,3})["”]"#, 1),
             // where a neighbour lives, after their name: "neighbour Mrs
             // Fettig of Unit 8", "neighbor Carla from next door (516
             // Sunflower)", "Neighbour at no. 16", "neighbor Bev of 80720
@@ -753,8 +793,8 @@ const NEIGHBOUR_PLACE: &str = r"(?i:unit|flat|apt\.?|apartment|lot|house|plot|ca
 /// "MMSE was 100,", "the goal is 100 and", "Room is 101,").
 const MEASURES: &str = "hr|pulse|rate|bp|pressure|sat|sats|spo2|o2|saturation|glucose|sugar|sugars|bg|bs|cbg|fsbg|weight|wt|temp|temperature|rr|map|level|levels|score|count|a1c|hba1c|ldl|hdl|cholesterol|triglycerides|egfr|gfr|creatinine|sodium|na|potassium|chloride|bun|ef|iq|mmse|moca|pain|reading|readings|number|platelets|plt|hgb|hb|wbc|fev1|peak|flow|total|goal|target|limit|dose|dosage|value|result|results|amount|cost|price|fee|copay|bill|balance|ratio|index|grade|stage|class|volume|length|distance|height|size|duration|time|minutes|room|rm|bed|ward|unit|floor|ext|extension|page|pager|bus|route|channel|line|exit|mile|highway|hwy|speed|mph|kg|lbs|lb|percent|%|uop|output|intake|ins|outs|dbp|sbp|mmhg|ketones|lactate|troponin|bnp|tsh|ferritin|inr|pt|ptt|iron|b12|calcium|ca|glu|ht|hgt|wgt|room's|bay|suite|apt|house|door|gate|zip|code|id|mrn|ssn|version";
 
-/// Whether no word of a match of the "is 96" age rule (a clause, its
-/// verb, the age and the word after it) is one of `MEASURES`.
+/// Whether no word of the clause of a match of the "is 96" age rule (up
+/// to its verb, the age and the word after it) is one of `MEASURES`.
 fn no_measure_before(m: &str) -> bool {
     let lower = m.to_lowercase();
     !lower
@@ -2309,8 +2349,42 @@ mod tests {
             "The goal is 100 and her MMSE score is 100,",
             "Room is 101, bed is 102 and",
             "Glucose this morning was 112 and at lunch 140.",
+            // a decimal point ends no clause: the measure before it counts
+            "Temp 36.5 at noon, now 92 and settling",
         ] {
             assert_no(text, PhiKind::Age);
+        }
+        // the clause begins after a sentence's mark and a space, at a line's start
+        assert_eq!(clause_start("BP 120. Her aunt is 96", 19), 7);
+        assert_eq!(clause_start("Temp 36.5 now 92", 14), 0);
+        assert_eq!(clause_start("Plan:\nAunt is 96", 15), 6);
+    }
+
+    #[test]
+    fn a_farm_or_a_house_by_its_name_in_quotes() {
+        for (text, want) in [
+            (
+                "lives alone in the family farmhouse, \"Cnoc na Gréine\" (the name on the gate)",
+                "Cnoc na Gréine",
+            ),
+            (
+                "her parents' smallholding \"Bakkegården\", Ryvej 112",
+                "Bakkegården",
+            ),
+            ("the old house, \"Tythe Barn\", in Colwall", "Tythe Barn"),
+            (
+                "at the family camp, “Nonna's Camp”, off CR 550",
+                "Nonna's Camp",
+            ),
+            ("a cabin called \"Bear Hollow\" up the creek", "Bear Hollow"),
+        ] {
+            assert_finds(text, PhiKind::Address, want);
+        }
+        for text in [
+            "said the house \"is a mess\" since",
+            "back to the farm \"when I can walk\"",
+        ] {
+            assert_no(text, PhiKind::Address);
         }
     }
 

@@ -27,6 +27,10 @@
 //! and slow the pass for a window that begins near the text's start: such
 //! a rule's window begins there, unless the lead is words ("gp", "Mr"),
 //! which are rare at two bytes.
+//!
+//! The pass reads a long count as no count (`loosened`): the windows it
+//! gives then hold more than the rule's matches, never fewer, and its
+//! DFA is spared a state for each step of the count.
 
 use std::panic::{RefUnwindSafe, UnwindSafe};
 
@@ -35,7 +39,7 @@ use regex_automata::nfa::thompson;
 use regex_automata::util::pool::Pool;
 use regex_automata::util::syntax;
 use regex_automata::{meta, Input, MatchKind};
-use regex_syntax::hir::{Class, Hir, HirKind};
+use regex_syntax::hir::{Capture, Class, Hir, HirKind, Repetition};
 
 use super::patterns::DFA_CACHE;
 
@@ -133,20 +137,7 @@ impl RuleWindows {
                 Some(Lead { pattern, longest })
             })
             .collect();
-        let all = DFA::builder()
-            .configure(
-                DFA::config()
-                    .match_kind(MatchKind::All)
-                    .cache_capacity(DFA_CACHE)
-                    // as `regex` does: a Unicode \b, where a rule has one,
-                    // gives up on a text that is not all ASCII (then every
-                    // rule searches all of it) rather than fail to build
-                    .unicode_word_boundary(true),
-            )
-            .syntax(syntax_config())
-            .thompson(thompson::Config::new().which_captures(thompson::WhichCaptures::None))
-            .build_many(&patterns)
-            .ok();
+        let all = one_pass(&patterns);
         let for_caches = all.clone();
         let create: CacheFn = Box::new(move || match &for_caches {
             Some(dfa) => Cache::new(dfa),
@@ -211,6 +202,62 @@ impl RuleWindows {
                     })
                 }),
         );
+    }
+}
+
+/// The one lazy DFA of every pattern, each loosened (`loosened`). `None`
+/// where one does not parse or the DFA cannot be built.
+fn one_pass(patterns: &[String]) -> Option<DFA> {
+    let hirs = patterns
+        .iter()
+        .map(|p| Some(loosened(&syntax::parse_with(p, &syntax_config()).ok()?)))
+        .collect::<Option<Vec<Hir>>>()?;
+    let nfa = thompson::Compiler::new()
+        .configure(thompson::Config::new().which_captures(thompson::WhichCaptures::None))
+        .build_many_from_hir(&hirs)
+        .ok()?;
+    DFA::builder()
+        .configure(
+            DFA::config()
+                .match_kind(MatchKind::All)
+                .cache_capacity(DFA_CACHE)
+                // as `regex` does: a Unicode \b, where a rule has one,
+                // gives up on a text that is not all ASCII (then every
+                // rule searches all of it) rather than fail to build
+                .unicode_word_boundary(true),
+        )
+        .build_from_nfa(nfa)
+        .ok()
+}
+
+/// The most times a repetition's count may allow in the one pass.
+const LONGEST_COUNT: u32 = 16;
+
+/// `hir` with every repetition of more than `LONGEST_COUNT` times read as
+/// one without bound ("(?:[^\n;]|\n[ \t]*){0,45}?" as "...*?"): what it
+/// matches includes every match of `hir`, so the windows it gives still
+/// hold every match of the rule (the rule's own search keeps the count),
+/// and the DFA needs one state where a count needs one a step. Inside the
+/// pass, where every rule's states combine, a count of 45 after
+/// "neighbour" made states enough that building them cost the first pass
+/// over the bench's notes 6% of its instructions.
+fn loosened(hir: &Hir) -> Hir {
+    match hir.kind() {
+        HirKind::Repetition(r) => Hir::repetition(Repetition {
+            min: r.min,
+            max: r.max.filter(|&max| max <= LONGEST_COUNT),
+            greedy: r.greedy,
+            sub: Box::new(loosened(&r.sub)),
+        }),
+        HirKind::Capture(c) => Hir::capture(Capture {
+            sub: Box::new(loosened(&c.sub)),
+            ..c.clone()
+        }),
+        HirKind::Concat(parts) => Hir::concat(parts.iter().map(loosened).collect()),
+        HirKind::Alternation(alternatives) => {
+            Hir::alternation(alternatives.iter().map(loosened).collect())
+        }
+        _ => hir.clone(),
     }
 }
 
@@ -364,6 +411,34 @@ mod tests {
         );
         windows.find("", &mut got);
         assert_eq!(got, vec![None; rules.len()]);
+    }
+
+    #[test]
+    fn the_pass_reads_a_long_count_as_none_and_its_windows_hold_every_match() {
+        let parse = |p: &str| syntax::parse_with(p, &syntax_config()).unwrap();
+        assert_eq!(
+            loosened(&parse(r"neighbour(?:[^;]|\n){0,45}?(at|\()x{3,40}")),
+            parse(r"neighbour(?:[^;]|\n)*?(at|\()x{3,}")
+        );
+        // a count the pass keeps: the digits of a date
+        assert_eq!(loosened(&parse(r"\d{1,4}/\d{2}")), parse(r"\d{1,4}/\d{2}"));
+        // the pass finds a match 60 characters on that the rule does not,
+        // and the window holds the rule's one match
+        let rule = r"neighbour[^;]{0,45}?at (\d+)";
+        let text = format!("neighbour at 12; neighbour{}at 34", " ".repeat(60));
+        let windows = RuleWindows::new([rule]);
+        let mut got = Vec::new();
+        windows.find(&text, &mut got);
+        assert_eq!(
+            got,
+            vec![Some(Window {
+                from: 0,
+                to: text.len()
+            })]
+        );
+        let (whole, part) = both_ways(rule, &text, got[0]);
+        assert_eq!(whole.len(), 1);
+        assert_eq!(part, whole);
     }
 
     #[test]

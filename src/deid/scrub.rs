@@ -588,7 +588,7 @@ fn after_spans(text: &str, found: &mut Vec<Found>) {
                 r#"^["”’']?\)?(?:[ \t]?\(({OLD})[,;)]|[ \t]+({OLD})[ \t]+\(|,[ \t]*(?:\r?\n[ \t]*)?({OLD})(?:,|[ \t]*[;)]|[ \t]+\(|[ \t]*\r?(?m:$)|[ \t]+(?:years?|yrs?|y/?o)(?-u:\b))|,?[ \t]+(?:is|was|aged?|would[ \t]+be|will[ \t]+be|turns|turned)[ \t]+({OLD})(?:[,;)]|\.(?:\s|$)|[ \t]+[—–-][ \t]|[ \t]+(?:and|at|in|on|with|but|when|now|today|years?|yrs?)(?-u:\b)|\s*$))"#,
             ))?;
             let nickname = compile(
-                r#"^[ \t]?\((?:(?i:also|aka|a\.k\.a\.|called|known as|goes by)[ \t]+)?["“'‘](\p{Lu}[\p{L}'’.-]{1,20}(?:[ \t]\p{Lu}[\p{L}'’.-]{1,20})?)["”'’]"#,
+                r#"^\.?[ \t]?\((?:(?i:also|aka|a\.k\.a\.|called|known as|goes by)[ \t]+)?["“'‘](\p{Lu}[\p{L}'’.-]{1,20}(?:[ \t]\p{Lu}[\p{L}'’.-]{0,20})?)["”'’]"#,
             )?;
             let extension = compile(r"^,?[ \t]*(?i:x|ext\.?|extn\.?|extension)[ \t]*\d{1,5}\b")?;
             // the age it will be, another guess, or another person's age
@@ -656,9 +656,10 @@ fn after_spans(text: &str, found: &mut Vec<Found>) {
             {
                 (town, PhiKind::City)
             }
+            // a nickname in brackets, after an initial's period too
+            // ("McANDREW, FRANCIS X. (\"Frank\")")
             PhiKind::Name
-                if (first == b'(' || (first == b' ' && second == b'('))
-                    && nickname.is_match(&text[f.end..]) =>
+                if next.iter().take(3).any(|&b| b == b'(') && nickname.is_match(&text[f.end..]) =>
             {
                 (nickname, PhiKind::Name)
             }
@@ -1571,6 +1572,15 @@ mod tests {
         assert_eq!(
             out,
             "Client: Mr [NAME] (\"[NAME]\"), DOB unknown. Her brother [NAME], [AGE], still lives."
+        );
+        // after an initial's period, and a nickname of a word and an initial
+        let (out, _) = s.scrub(
+            "P2",
+            "Pt: McANDREW, FRANCIS X. (\"Frank\")   MRN 1.\nPt: Kahananui, Kealoha (\"Uncle K\") seen.",
+        );
+        assert_eq!(
+            out,
+            "Pt: [NAME]. (\"[NAME]\")   MRN 1.\nPt: [NAME] (\"[NAME]\") seen."
         );
     }
 
