@@ -134,13 +134,15 @@ pub fn specs() -> Vec<Spec> {
         Spec::new(PhiKind::Date, format!(r"\b{MONTH}\s+(?:the\s+)?{ORDINAL_WORD}(?:,?\s+{YEAR_WORDS})?\b"), 0),
         Spec::new(PhiKind::Date, format!(r"\b{ORDINAL_WORD}\s+of\s+{MONTH}\b(?:,?\s+{YEAR_WORDS}\b)?"), 0),
         Spec::new(PhiKind::Date, format!(r"(?m)\bthe\s+({LATER_ORDINAL_WORD})(?:[ \t]*(?:[,.;:)]|$)|\s+(?:at|when)\b)"), 1),
-        Spec::new(PhiKind::Date, r"(?i)\b(?:Christmas(?:\s+(?:Day|Eve))?|Thanksgiving(?:\s+Day)?|(?:the\s+)?Fourth\s+of\s+July|New\s+Year['’]s(?:\s+(?:Day|Eve))?|Easter(?:\s+(?:Sunday|Monday))?|Memorial\s+Day|Labor\s+Day|Independence\s+Day|Halloween|Valentine['’]s\s+Day|Good\s+Friday|Boxing\s+Day|Canada\s+Day|Anzac\s+Day|Australia\s+Day|Bastille\s+Day|Diwali|Divali|Deepavali|Holi|Pongal|Onam|Eid(?:[\s-]+(?:al|ul|el)[\s-]+(?:Fitr|Adha|Azha))?|Hmong\s+New\s+Year|Ramadan|Hanukk?ah|Passover|Rosh\s+Hashanah|Yom\s+Kippur|Lunar\s+New\s+Year|Chinese\s+New\s+Year)\b(?:,?\s+(?:19|20)\d\d\b)?", 0),
-        // the holidays of European and US notes the list above lacks, as
-        // they are written, capitalised, with their year ("Easter Monday
-        // 2025", "St Stephen's Day 2024", "Pfingstmontag 2025"); in a
+        Spec::new(PhiKind::Date, r"(?i)\b(?:Christmas(?:\s+(?:Day|Eve))?|Thanksgiving(?:\s+Day)?|(?:the\s+)?Fourth\s+of\s+July|New\s+Year['’]s(?:\s+(?:Day|Eve))?|Easter(?:\s+(?:Sunday|Monday))?|Memorial\s+Day|Labor\s+Day|Independence\s+Day|Halloween|Valentine['’]s\s+Day|Good\s+Friday|Boxing\s+Day|Canada\s+Day|Anzac\s+Day|Australia\s+Day|Bastille\s+Day|Diwali|Divali|Deepavali|Holi|Pongal|Onam|Eid(?:[\s-]+(?:al|ul|el)[\s-]+(?:Fitr|Adha|Azha))?|Hmong\s+New\s+Year|Ramadan|Hanukk?ah|Passover|Rosh\s+Hashanah|Yom\s+Kippur|Lunar\s+New\s+Year|Chinese\s+New\s+Year)\b(?:,?\s+(?:(?:19|20)\d\d|['’]\d\d)\b)?", 0),
+        // the holidays of European and US notes the list above lacks, and
+        // of other calendars and countries (Ugadi, Tihar, Matariki, Hari
+        // Raya, Chuseok, a saint's feast), as they are written,
+        // capitalised, with their year ("Easter Monday 2025", "St
+        // Stephen's Day 2024", "Pfingstmontag 2025", "Christmas '19"); in a
         // rule of their own, without the case folding that would multiply
         // the first rule's states
-        Spec::new(PhiKind::Date, r"\b(?:Whit\s+Monday|Whitsun(?:day)?|Pentecost|Pfingst(?:en|montag|sonntag)|Oster(?:n|montag|sonntag)|Weihnachten|Heiligabend|Pâques|Navidad|Nochebuena|Nochevieja|Semana\s+Santa|Ferragosto|Pasquetta|Wielkanoc|Wigilia|Midsummer(?:['’]s)?\s+(?:Day|Eve)|Midsommar(?:afton)?|Grundlovsdag|Sankthans(?:aften)?|Koningsdag|Sinterklaas|Hogmanay|Burns\s+Night|Bonfire\s+Night|Mardi\s+Gras|Shrove\s+Tuesday|Ash\s+Wednesday|Palm\s+Sunday|Maundy\s+Thursday|Mother['’]s\s+Day|Father['’]s\s+Day|Veterans['’]?\s+Day|Juneteenth|Cinco\s+de\s+Mayo|Remembrance\s+(?:Day|Sunday)|Armistice\s+Day|All\s+(?:Saints|Souls)['’]?\s+Day|Epiphany|Fallas|Kwanzaa|Nowruz|Vesak|Songkran|(?:St\.?|Saint)\s+\p{Lu}\p{Ll}+['’]s\s+(?:Day|Eve|Night))\b(?:,?\s+(?:19|20)\d\d\b)?", 0),
+        Spec::new(PhiKind::Date, r"\b(?:Whit\s+Monday|Whitsun(?:day)?|Pentecost|Pfingst(?:en|montag|sonntag)|Oster(?:n|montag|sonntag)|Weihnachten|Heiligabend|Pâques|Navidad|Nochebuena|Nochevieja|Semana\s+Santa|Ferragosto|Pasquetta|Wielkanoc|Wigilia|Midsummer(?:['’]s)?\s+(?:Day|Eve)|Midsommar(?:afton)?|Grundlovsdag|Sankthans(?:aften)?|Koningsdag|Sinterklaas|Hogmanay|Burns\s+Night|Bonfire\s+Night|Mardi\s+Gras|Shrove\s+Tuesday|Ash\s+Wednesday|Palm\s+Sunday|Maundy\s+Thursday|Mother['’]s\s+Day|Father['’]s\s+Day|Veterans['’]?\s+Day|Juneteenth|Cinco\s+de\s+Mayo|Remembrance\s+(?:Day|Sunday)|Armistice\s+Day|All\s+(?:Saints|Souls)['’]?\s+Day|Epiphany|Fallas|Kwanzaa|Nowruz|Vesak|Songkran|(?:St\.?|Saint)\s+\p{Lu}\p{Ll}+['’]s\s+(?:Day|Eve|Night)|Valentine['’]s|Immacolata|Feast\s+of\s+(?:the\s+)?(?:\p{Lu}\p{Ll}+\.?\s+){0,3}\p{Lu}\p{Ll}+|D[ií]a\s+de\s+(?:los\s+)?(?:Muertos|Reyes)|Las\s+Posadas|Purim|Sukkot|Shavuot|Ugadi|Gudi\s+Padwa|Vaisakhi|Baisakhi|Tihar|Dashain|Navratri|Durga\s+Puja|Raksha\s+Bandhan|Ganesh\s+Chaturthi|Janmashtami|Thaipusam|Hari\s+Raya(?:\s+(?:Aidilfitri|Haji|Puasa))?|Chuseok|Seollal|Qingming|Mid-Autumn\s+Festival|Dragon\s+Boat\s+Festival|Tết|Matariki|Waitangi\s+Day|Eid\s+Al\s+Etihad|National\s+Day|Liberation\s+Day|Pioneer\s+Day)\b(?:,?\s+(?:(?:19|20)\d\d|['’]\d\d)\b)?", 0),
         // a month before another month and their year ("admissions June
         // and September 2026"), and a month alone in brackets ("one UTI
         // (Aug.)")
@@ -249,17 +251,16 @@ pub fn short_dates(text: &str, found: &[Found]) -> Vec<Found> {
         if found.iter().any(|f| f.start < m.end && m.start < f.end) {
             continue;
         }
-        let before = text[..m.start].trim_end_matches([' ', '\t']);
-        let before = &before[before
-            .char_indices()
-            .rfind(|(_, c)| !c.is_alphabetic())
-            .map_or(0, |(i, c)| i + c.len_utf8())..];
+        let (earlier, before) = word_before(&text[..m.start]);
+        let (_, earlier) = word_before(earlier);
         let after = text[m.end..].trim_start_matches([' ', '\t']);
         let after = &after[..after
             .find(|c: char| !c.is_alphabetic())
             .unwrap_or(after.len())];
         let word_of = |list: &[&str], w: &str| list.iter().any(|l| l.eq_ignore_ascii_case(w));
-        if word_of(SPAN_BEFORE, before) || word_of(SPAN_AFTER, after) {
+        // a plan's day, not its span: "discharge planned for 9/12"
+        let planned = before.eq_ignore_ascii_case("for") && word_of(PLANNED, earlier);
+        if (word_of(SPAN_BEFORE, before) && !planned) || word_of(SPAN_AFTER, after) {
             continue;
         }
         let (a, b) = text[m.clone()].split_once('/').unwrap_or_default();
@@ -338,6 +339,30 @@ const SPAN_BEFORE: &[&str] = &[
     "in", "for", "within", "over", "after", "x", "past", "last", "every", "than", "review", "day",
     "acuity", "va", "vision", "ph", "pinhole",
 ];
+
+/// The words before "for" that make the pair after it a plan's day
+/// ("planned for 9/12", "booked for 4/12"), not a span ("for 6/12").
+const PLANNED: &[&str] = &[
+    "planned",
+    "scheduled",
+    "booked",
+    "arranged",
+    "set",
+    "fixed",
+    "pencilled",
+    "penciled",
+];
+
+/// The text before the last word of `text` (after trailing spaces), and
+/// that word: its letters, none where `text` ends in another character.
+fn word_before(text: &str) -> (&str, &str) {
+    let text = text.trim_end_matches([' ', '\t']);
+    let start = text
+        .char_indices()
+        .rfind(|(_, c)| !c.is_alphabetic())
+        .map_or(0, |(i, c)| i + c.len_utf8());
+    (&text[..start], &text[start..])
+}
 
 /// The words after a short pair that make it a dose, a span of time or a
 /// score ("1/2 tab", "3/12 ago", "6/12 months").
@@ -633,6 +658,11 @@ mod tests {
             ["7/12"]
         );
         assert_eq!(short("Seen 10/14/2026; also 10/12 and 3/12."), ["10/12"]);
+        // a plan's day after "for", where "for" alone is a span's
+        assert_eq!(
+            short("Date: 4 December 2026. Discharge planned for 9/12, review for 6/12"),
+            ["9/12"]
+        );
         // far from the note's dates, another month, or months in British
         // shorthand, a dose or an acuity
         for text in [

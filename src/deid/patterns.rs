@@ -573,6 +573,12 @@ fn specs() -> Vec<Spec> {
             // and inside one, where a person and a verb follow: "at 91 I
             // still drive", "at 92 she was still farming"
             Spec::new(PhiKind::Age, format!(r"\bat\s+({OLD}),?\s+(?:I|I'm|she|he|they)\s+(?:still|was|is|had|has|can|could|would|will|drives?|drove|walks?|walked|lives?|lived|does|did|goes|went|moved|swims?|dances?|works?|worked)\b"), 1),
+            // an age after "at" where a clause ends or a person follows
+            // ("stopped driving at 90.", "no biomarkers at 92, as agreed",
+            // "\"at 92 I'll not be having surgery\""): in a clause that
+            // names no measure (never "sats at 92.", "HR at 95,", "head of
+            // bed at 90.")
+            Spec::new(PhiKind::Age, format!(r#"(?i)\bat\s+({OLD})(?:[,;)"”]|\.(?:\s|$)|\s+(?:I|I'll|I'm|she|he|they|we|you|and|with|but|when|now|today|not|still)\b|\s*$|\s+[-–—]\s)"#), 1).keep_clause(no_measure_before),
             // "sister (94)", "grandmother (alive, 97, in a care home)", "uncle (d. 91)"
             // and as a text message writes it: "shes 94 and ..."
             Spec::new(PhiKind::Age, format!(r"(?i)\b(?:she|he)s\s+({OLD})(?:[,;)]|\.(?:\s|$)|\s+(?:and|at|in|on|with|but|now|today|not|still|years?|yrs?)\b|\s*$)"), 1),
@@ -2091,6 +2097,25 @@ mod tests {
                 "Pfingstmontag 2025",
             ),
             ("since Fallas 2025.", PhiKind::Date, "Fallas 2025"),
+            // other calendars' and countries' days, a saint's feast, a
+            // year as a speaker shortens it
+            ("he turns 92 on Ugadi next year", PhiKind::Date, "Ugadi"),
+            ("quit at Matariki last year", PhiKind::Date, "Matariki"),
+            (
+                "until 8 December (Feast of the Immaculate Conception - she's off)",
+                PhiKind::Date,
+                "Feast of the Immaculate Conception",
+            ),
+            (
+                "Closed for Hari Raya Haji today",
+                PhiKind::Date,
+                "Hari Raya Haji",
+            ),
+            (
+                "but DTs once, Christmas '19.",
+                PhiKind::Date,
+                "Christmas '19",
+            ),
             (
                 "until Ferragosto 2025, then",
                 PhiKind::Date,
@@ -2351,6 +2376,21 @@ mod tests {
             "Glucose this morning was 112 and at lunch 140.",
             // a decimal point ends no clause: the measure before it counts
             "Temp 36.5 at noon, now 92 and settling",
+        ] {
+            assert_no(text, PhiKind::Age);
+        }
+        for (text, want) in [
+            ("Bridie herself stopped driving at 90. HSE home", "90"),
+            ("No indication for CSF biomarkers at 92, as agreed", "92"),
+            ("she feels \"at 92 I'll not be having surgery\"", "92"),
+        ] {
+            assert_finds(text, PhiKind::Age, want);
+        }
+        for text in [
+            "Sats at 92. HR at 95, RR 18",
+            "Head of bed at 90. Turned q2h",
+            "Flexion to 90 degrees, extension at 95 degrees",
+            "Goal sat at 92 or above",
         ] {
             assert_no(text, PhiKind::Age);
         }
