@@ -651,11 +651,72 @@ impl Names {
                 }
             }
         }
+        self.speakers(text, out);
         let words = word_spans(text);
         self.dictionary(text, &words, out);
         self.towns(text, &words, out);
         self.counties_and_states(text, &words, out);
         self.organisations(text, &words, out);
+    }
+
+    /// The speakers of a conversation a note copies (a portal thread, a
+    /// messaging app's export, a transcript): the label before a colon
+    /// after a time stamp at a line's start ("[03-12-2026 07:42]
+    /// prashanth: good morning", "[02/12/2026, 14:47] Lottie P-H:", "Tir
+    /// 01.12.2026 08:10 — SPL Marte:"), where the same label speaks at
+    /// least twice and is written as a name is written, with a small
+    /// letter in it (never "DR:", "PATIENT:"); from its first word that
+    /// may be a name and is no abbreviation of a note ("Pt:"). A topic
+    /// after a time ("08:00 Breakfast:") is written once.
+    fn speakers(&self, text: &str, out: &mut Vec<Found>) {
+        static TURN: OnceLock<Option<Regex>> = OnceLock::new();
+        let Some(turn) = TURN
+            .get_or_init(|| {
+                compile(concat!(
+                    r"^[ \t]*(?:",
+                    // "[03-12-2026 07:42]", "[09:03]", "[2/12/26, 2:47 PM]"
+                    r"\[[^\]\n]{0,24}?\d{1,2}[:.]\d\d[^\]\n]{0,12}\]",
+                    // "Tir 01.12.2026 08:10 —", "12/3/26, 2:47 PM -"
+                    r"|(?:\p{L}{2,4}\.?[ \t]+)?\d{1,4}[./-]\d{1,2}(?:[./-]\d{2,4})?,?[ \t]+\d{1,2}[:.]\d\d(?:[ \t]?[AaPp]\.?[Mm]\.?)?[ \t]*[-–—]",
+                    r")[ \t]*(\p{L}[\p{L}'’.-]*(?:[ \t]+\p{L}[\p{L}'’.-]*){0,2})[ \t]*:(?:[ \t]|\r?\n|$)",
+                ))
+            })
+            .as_ref()
+        else {
+            return;
+        };
+        // each label and where it stands, in the note's order
+        let mut labels: Vec<(&str, usize)> = Vec::new();
+        let mut at = 0;
+        for line in text.split_inclusive('\n') {
+            let start = at;
+            at += line.len();
+            // most lines have no time in their first bytes: no regex for them
+            let head = &line.as_bytes()[..line.len().min(40)];
+            if !head.contains(&b':') && !head.contains(&b'.') {
+                continue;
+            }
+            if let Some(label) = turn.captures(line).and_then(|c| c.get(1)) {
+                labels.push((label.as_str(), start + label.start()));
+            }
+        }
+        for &(label, start) in &labels {
+            let turns = labels.iter().filter(|(l, _)| *l == label).count();
+            if turns < 2 || !label.chars().any(char::is_lowercase) {
+                continue;
+            }
+            let words = word_spans(label);
+            let first = words.iter().position(|(_, w)| {
+                self.may_be_name(w) && !NOT_INITIALS.iter().any(|n| n.eq_ignore_ascii_case(w))
+            });
+            if let Some(i) = first {
+                out.push(Found {
+                    start: start + words[i].0,
+                    end: start + label.len(),
+                    kind: PhiKind::Name,
+                });
+            }
+        }
     }
 
     /// A context match's words, trimmed to what is a name.
@@ -2384,6 +2445,26 @@ mod tests {
             names("Emergency contact: Nguyen Thi Lan"),
             ["Nguyen Thi Lan"]
         );
+    }
+
+    #[test]
+    fn the_speakers_of_a_conversation_a_note_copies() {
+        let thread = "[03-12-2026 07:42] prashanth: good morning doctor.\n\
+                      [03-12-2026 08:10] DR: Noted.\n\
+                      [03-12-2026 21:10] prashanth: ok thanks sister.\n";
+        assert_eq!(names(thread), ["prashanth", "prashanth"]);
+        let export = "02/12/2026, 14:47 - Lottie P-H: hi dr\n\
+                      02/12/2026, 14:50 - Pt: ok\n\
+                      03/12/2026, 10:20 - Lottie P-H: better\n\
+                      03/12/2026, 10:21 - Pt: good";
+        assert_eq!(names(export), ["Lottie P-H", "Lottie P-H"]);
+        let log = "Tir 01.12.2026 08:10 — SPL Marte: Morning care.\n\
+                   Ons 02.12 08:25 — SPL Marte: Slept badly.";
+        assert_eq!(names(log), ["SPL Marte", "SPL Marte"]);
+        // a topic after a time, once each; a role in capitals twice
+        let shift = "08:00 - Breakfast: ate half\n12/3 08:30 - Vitals: stable\n\
+                     [09:01] PATIENT: yes\n[09:02] PATIENT: no";
+        assert!(names(shift).is_empty(), "{:?}", names(shift));
     }
 
     #[test]
