@@ -2355,7 +2355,7 @@ mod tests {
     }
 
     #[test]
-    fn an_age_after_is_in_a_clause_that_names_no_measure() {
+    fn an_age_after_is_or_at_in_a_clause_that_names_no_measure() {
         for (text, want) in [
             (
                 "Her mother-in-law, Mama Ngozi, who lives with them, is 96 and",
@@ -2366,6 +2366,10 @@ mod tests {
                 "(Mt Moriah Church, Ft. Valley) is 91\nand visited daily.",
                 "91",
             ),
+            // and after "at"
+            ("Bridie herself stopped driving at 90. HSE home", "90"),
+            ("No indication for CSF biomarkers at 92, as agreed", "92"),
+            ("she feels \"at 92 I'll not be having surgery\"", "92"),
         ] {
             assert_finds(text, PhiKind::Age, want);
         }
@@ -2376,17 +2380,7 @@ mod tests {
             "Glucose this morning was 112 and at lunch 140.",
             // a decimal point ends no clause: the measure before it counts
             "Temp 36.5 at noon, now 92 and settling",
-        ] {
-            assert_no(text, PhiKind::Age);
-        }
-        for (text, want) in [
-            ("Bridie herself stopped driving at 90. HSE home", "90"),
-            ("No indication for CSF biomarkers at 92, as agreed", "92"),
-            ("she feels \"at 92 I'll not be having surgery\"", "92"),
-        ] {
-            assert_finds(text, PhiKind::Age, want);
-        }
-        for text in [
+            // after "at", the same
             "Sats at 92. HR at 95, RR 18",
             "Head of bed at 90. Turned q2h",
             "Flexion to 90 degrees, extension at 95 degrees",
