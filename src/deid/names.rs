@@ -29,7 +29,7 @@ use regex::Regex;
 use regex_automata::meta;
 
 use super::byte_runs;
-use super::patterns::{compile, Found, TITLES};
+use super::patterns::{compile, Found, NEIGHBOUR_BEFORE, TITLES};
 use super::rule_windows::{rule_regex, within, RuleWindows, Window};
 use crate::clinical::PhiKind;
 use crate::hashing::WordMap;
@@ -419,7 +419,7 @@ impl Names {
             // Hughes at Ty'n Llan", "Mr Wyn Hope (Bryn Teg)"
             (
                 format!(
-                    r"(?i:(?-u:\b)neighbou?rs?(?-u:\b))(?:[^\n;]|\n[ \t]*){{0,45}}?(?:(?i:(?-u:\b)(?:at|of|from))[ \t]+(?:the[ \t]+)?|\()[ \t]*{ORG_RUN}"
+                    r"{NEIGHBOUR_BEFORE}(?:(?i:(?-u:\b)(?:at|of|from))[ \t]+(?:the[ \t]+)?|\()[ \t]*{ORG_RUN}"
                 ),
                 Run::Org,
                 PhiKind::Address,
@@ -724,9 +724,9 @@ impl Names {
                 continue;
             }
             let words = word_spans(label);
-            let first = words.iter().position(|(_, w)| {
-                self.may_be_name(w) && !NOT_INITIALS.iter().any(|n| n.eq_ignore_ascii_case(w))
-            });
+            let first = words
+                .iter()
+                .position(|(_, w)| self.may_be_name(w) && !is_note_abbreviation(w));
             if let Some(i) = first {
                 out.push(Found {
                     start: start + words[i].0,
@@ -763,10 +763,9 @@ impl Names {
             // every part initials, none a word or an abbreviation of a
             // note ("(ED)", "12:30 (pm)", "IV/po")
             Run::Initials => (!words.is_empty()
-                && words.iter().all(|(_, w)| {
-                    let w = w.trim_end_matches('.');
-                    !NOT_INITIALS.iter().any(|n| n.eq_ignore_ascii_case(w))
-                }))
+                && words
+                    .iter()
+                    .all(|(_, w)| !is_note_abbreviation(w.trim_end_matches('.'))))
             .then_some(0),
             Run::Initialled => words
                 .iter()
@@ -1642,6 +1641,11 @@ const NOT_INITIALS: &[&str] = &[
     "left", "late", "early", "call", "home", "pcp", "gp", "cm", "sw", "ems", "lab", "team", "unit",
     "ward", "desk", "me", "you", "them",
 ];
+
+/// Whether `word` is one of `NOT_INITIALS`, in any case.
+fn is_note_abbreviation(word: &str) -> bool {
+    NOT_INITIALS.iter().any(|n| n.eq_ignore_ascii_case(word))
+}
 
 /// The words that say a run of capitalised words is an organisation.
 const ORG_HEADS: &[&str] = &[

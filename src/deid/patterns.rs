@@ -781,10 +781,15 @@ fn specs() -> Vec<Spec> {
             // Road 428", "Neighbor Earlene Pruitt, 1644 Old Sawmill"; a
             // house number, a unit or a lot and what follows in capitals
             // (never a clock time or a year alone: `house_number`)
-            Spec::new(PhiKind::Address, format!(r"(?i:\bneighbou?rs?\b)(?:[^\n;]|\n[ \t]*){{0,45}}?(?:(?i:\b(?:at|of|from|in))[ \t]+(?:the[ \t]+)?|\(|,[ \t]*)({NEIGHBOUR_PLACE})"), 1).keep(house_number),
+            Spec::new(PhiKind::Address, format!(r"{NEIGHBOUR_BEFORE}(?:(?i:\b(?:at|of|from|in))[ \t]+(?:the[ \t]+)?|\(|,[ \t]*)({NEIGHBOUR_PLACE})"), 1).keep(house_number),
     ]);
     specs
 }
+
+/// A neighbour and the words after them, up to where they live ("her
+/// neighbour, Mrs. Irene Fettig" before "of Unit 8"): the same reach for
+/// a house by its number (here) and by its name (`names`).
+pub const NEIGHBOUR_BEFORE: &str = r"(?i:(?-u:\b)neighbou?rs?(?-u:\b))(?:[^\n;]|\n[ \t]*){0,45}?";
 
 /// Where a neighbour lives, as a note writes it after their name: a unit,
 /// flat, lot or house by its number or letter ("Unit 8", "no. 16", "lot
