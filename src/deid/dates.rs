@@ -16,9 +16,10 @@ pub const MONTH: &str = r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|Ma
 
 /// Month names of European notes (German, French, Dutch, Italian, Spanish,
 /// Portuguese, Swedish, Danish, Polish: "1 grudnia", the genitive a date
-/// takes, and the nominative),
+/// takes, and the nominative) and of Malay and Indonesian ones ("3 Ogos",
+/// "17 Agustus"),
 /// and the English ones as Dutch writes them, in lower case.
-const EU: &str = r"(?:april|august|september|november|december|januar|februar|märz|maerz|mai|juni|juli|oktober|dezember|janvier|février|fevrier|mars|avril|juin|juillet|août|aout|septembre|octobre|novembre|décembre|decembre|januari|februari|maart|mei|augustus|gennaio|febbraio|marzo|aprile|maggio|giugno|luglio|agosto|settembre|ottobre|dicembre|enero|febrero|abril|mayo|junio|julio|septiembre|octubre|noviembre|diciembre|janeiro|fevereiro|março|marco|maio|junho|julho|setembro|outubro|novembro|dezembro|maj|augusti|desember|marts|stycznia|lutego|marca|kwietnia|maja|czerwca|lipca|sierpnia|września|wrzesnia|października|pazdziernika|listopada|grudnia|styczeń|luty|marzec|kwiecień|czerwiec|lipiec|sierpień|wrzesień|październik|listopad|grudzień)";
+const EU: &str = r"(?:april|august|september|november|december|januar|februar|märz|maerz|mai|juni|juli|oktober|dezember|janvier|février|fevrier|mars|avril|juin|juillet|août|aout|septembre|octobre|novembre|décembre|decembre|januari|februari|maart|mei|augustus|gennaio|febbraio|marzo|aprile|maggio|giugno|luglio|agosto|settembre|ottobre|dicembre|enero|febrero|abril|mayo|junio|julio|septiembre|octubre|noviembre|diciembre|janeiro|fevereiro|março|marco|maio|junho|julho|setembro|outubro|novembro|dezembro|maj|augusti|desember|marts|stycznia|lutego|marca|kwietnia|maja|czerwca|lipca|sierpnia|września|wrzesnia|października|pazdziernika|listopada|grudnia|styczeń|luty|marzec|kwiecień|czerwiec|lipiec|sierpień|wrzesień|październik|listopad|grudzień|julai|ogos|disember|agustus)";
 
 /// The months of Welsh notes, and the abbreviations of those that are no
 /// English word ("1 Rhag"; never "tach", a tachycardia).
@@ -27,10 +28,11 @@ const WELSH: &str = r"(?:ionawr|chwefror|mawrth|ebrill|mehefin|gorffennaf|awst|m
 /// The abbreviated months of French and German notes ("4 déc. 2026",
 /// "3. Okt."), where English has none of the same spelling.
 const EU_SHORT: &str = r"(?:janv|f[ée]vr|avr|juil|d[ée]c|okt|dez|mrz)";
-/// The abbreviated months of Italian, Spanish and Portuguese notes that
-/// are words or pieces of words too ("3 set", "4 out of 10"): a date only
-/// with their period or a year after them ("5 dic. 2026", "3 ago 2024").
-const ROMANCE_SHORT: &str = r"(?:gen|mag|giu|lug|ago|set|ott|dic|ene|abr|fev|out)";
+/// The abbreviated months of Italian, Spanish, Portuguese and Malay notes
+/// that are words or pieces of words too ("3 set", "4 out of 10"): a date
+/// only with their period or a year after them ("5 dic. 2026", "3 ago
+/// 2024", "3 Dis 2026").
+const ROMANCE_SHORT: &str = r"(?:gen|mag|giu|lug|ago|set|ott|dic|ene|abr|fev|out|dis)";
 /// The months in Roman numerals of Polish, Italian and Spanish dates
 /// ("1-XII-2026", "3.IV.2025").
 const ROMAN_MONTH: &str = r"(?:I|II|III|IV|V|VI|VII|VIII|IX|X|XI|XII)";
@@ -57,6 +59,9 @@ const LATER_ORDINAL_WORD: &str = r"(?:(?:twenty|thirty)[- ]?(?:first|second|thir
 
 /// Any day of the month in words, "first" to "thirty-first".
 const ORDINAL_WORD: &str = r"(?:first|second|(?:(?:twenty|thirty)[- ]?(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth)|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|thirteenth|fourteenth|fifteenth|sixteenth|seventeenth|eighteenth|nineteenth|twentieth|thirtieth))";
+
+/// A day of the month as a number in words, "one" to "thirty-one".
+const CARDINAL_DAY: &str = r"(?:(?:twenty|thirty)(?:[- ](?:one|two|three|four|five|six|seven|eight|nine))?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen)";
 
 /// A year as it is spoken: "nineteen forty two", "nineteen oh five",
 /// "twenty twenty-four", "two thousand and nine".
@@ -130,8 +135,10 @@ pub fn specs() -> Vec<Spec> {
         // "the" with it as a note's writer would strike it out
         Spec::new(PhiKind::Date, r"(?im)(?:\b(the\s+(?:0?[1-9]|[12]\d|3[01])(?:st|nd|rd|th)(?:\s+(?:and|or|&|to)\s+(?:0?[1-9]|[12]\d|3[01])(?:st|nd|rd|th))?)|\b(?:and|or|&)\s+((?:0?[1-9]|[12]\d|3[01])(?:st|nd|rd|th)(?:\s+(?:and|or|&|to)\s+(?:0?[1-9]|[12]\d|3[01])(?:st|nd|rd|th))?))(?:[ \t]*(?:[,.;:)(?!]|$)|\s+(?:and|or|&|at|to|through|thru|until|till|when|inst)\b)", usize::MAX),
         // as dictation writes a date: "March third nineteen forty two",
-        // "June the ninth", "the fifteenth of October", "the sixteenth."
-        Spec::new(PhiKind::Date, format!(r"\b{MONTH}\s+(?:the\s+)?{ORDINAL_WORD}(?:,?\s+{YEAR_WORDS})?\b"), 0),
+        // "June the ninth", "December third, 2026", "the fifteenth of
+        // October", "the sixteenth."; a day as a number in words before a
+        // year ("October seven, nineteen thirty-two")
+        Spec::new(PhiKind::Date, format!(r"\b{MONTH}\s+(?:the\s+)?(?:{ORDINAL_WORD}(?:,?\s+(?:{YEAR_WORDS}|(?:19|20)\d\d))?|{CARDINAL_DAY},?\s+(?:{YEAR_WORDS}|(?:19|20)\d\d))\b"), 0),
         Spec::new(PhiKind::Date, format!(r"\b{ORDINAL_WORD}\s+of\s+{MONTH}\b(?:,?\s+{YEAR_WORDS}\b)?"), 0),
         Spec::new(PhiKind::Date, format!(r"(?m)\bthe\s+({LATER_ORDINAL_WORD})(?:[ \t]*(?:[,.;:)]|$)|\s+(?:at|when)\b)"), 1),
         Spec::new(PhiKind::Date, r"(?i)\b(?:Christmas(?:\s+(?:Day|Eve))?|Thanksgiving(?:\s+Day)?|(?:the\s+)?Fourth\s+of\s+July|New\s+Year['’]s(?:\s+(?:Day|Eve))?|Easter(?:\s+(?:Sunday|Monday))?|Memorial\s+Day|Labor\s+Day|Independence\s+Day|Halloween|Valentine['’]s\s+Day|Good\s+Friday|Boxing\s+Day|Canada\s+Day|Anzac\s+Day|Australia\s+Day|Bastille\s+Day|Diwali|Divali|Deepavali|Holi|Pongal|Onam|Eid(?:[\s-]+(?:al|ul|el)[\s-]+(?:Fitr|Adha|Azha))?|Hmong\s+New\s+Year|Ramadan|Hanukk?ah|Passover|Rosh\s+Hashanah|Yom\s+Kippur|Lunar\s+New\s+Year|Chinese\s+New\s+Year)\b(?:,?\s+(?:(?:19|20)\d\d|['’]\d\d)\b)?", 0),
@@ -502,6 +509,15 @@ mod tests {
             ),
             ("the last one on June the ninth", vec!["June the ninth"]),
             (
+                "room · Thursday, December third, 2026, 15:00",
+                vec!["December third, 2026"],
+            ),
+            (
+                "PATIENT: Rosa. October seven, nineteen thirty-two.",
+                vec!["October seven, nineteen thirty-two"],
+            ),
+            ("in May two of them left", vec![]),
+            (
                 "about the fifteenth of October when",
                 vec!["fifteenth of October"],
             ),
@@ -574,6 +590,9 @@ mod tests {
     fn european_months_roman_months_ranges_and_lower_case() {
         for (text, want) in [
             ("discharged on 5 dic. 2026.", vec!["5 dic. 2026"]),
+            ("ON ADMISSION (D0, 3 Dis 2026):", vec!["3 Dis 2026"]),
+            ("merdeka 31 Ogos 1957", vec!["31 Ogos 1957"]),
+            ("3 dis him", vec![]),
             (
                 "Consulta 12 de janeiro de 2027, às 9h",
                 vec!["12 de janeiro de 2027"],

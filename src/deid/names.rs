@@ -132,6 +132,19 @@ const STRUCTURE: &[&str] = &[
     "jr",
 ];
 
+/// The small words inside a name, between its capitalised words or before
+/// its surname: Dutch, German, French, Iberian and Italian ("van der
+/// Merwe", "dos Santos"), Arabic and Malay ("bin", "bte"), Welsh ("Owain
+/// ap Rhys"), Irish and Scottish Gaelic ("Ó Súilleabháin", "Nic
+/// Dhòmhnaill"), Scandinavian ("af", "av"); one list for the rules of a
+/// name after a title (`patterns`) and after a context word (`NAME_RUN`).
+macro_rules! particles {
+    () => {
+        "van|von|de|der|den|del|della|di|da|du|le|la|al|el|bin|ibn|binti|bint|bte|ter|ten|zu|vom|zum|dos|das|do|af|av|'t|’t|ap|ab|Mac|Nic|Ní|Ó|Uí|Mhic|Bean"
+    };
+}
+pub(crate) use particles;
+
 /// A run of capitalised name words: "Brendan O'Connell", "Anita Shah",
 /// "Mary-Kate", "A. Oyelaran-Diaz", "Pieter van der Merwe", "Mohammed
 /// al-Rashid", accented letters included; at most three words, with an
@@ -139,10 +152,14 @@ const STRUCTURE: &[&str] = &[
 /// between them.
 const NAME_RUN: &str = concat!(
     r"(",
-    r"(?:\p{Lu}\.[ \t]*(?:(?:van|von|de|der|den|ter|ten)[ \t]+){0,2})?",
+    r"(?:\p{Lu}\.[ \t]*(?:(?:",
+    particles!(),
+    r")[ \t]+){0,2})?",
     r"\p{Lu}(?:['’]\p{Lu})?\p{Ll}[\p{L}'’]*(?:-\p{Lu}\p{Ll}[\p{L}'’]*)?",
     r"(?:[ \t]+(?:\p{Lu}\.[ \t]+)?",
-    r"(?:(?:van|von|de|der|den|del|della|di|da|du|le|la|al|el|bin|ibn|ter|ten|zu|vom|zum|dos|das|do|af|av|'t|’t|Mac|Nic|Ní|Ó|Uí|Mhic|Bean)[ \t-]+){0,2}",
+    r"(?:(?:",
+    particles!(),
+    r")[ \t-]+){0,2}",
     r"\p{Lu}(?:['’]\p{Lu})?\p{Ll}[\p{L}'’]*(?:-\p{Lu}\p{Ll}[\p{L}'’]*)?){0,2}",
     r")"
 );
@@ -153,13 +170,18 @@ const NAME_RUN: &str = concat!(
 const INVERTED_RUN: &str =
     r"(\p{Lu}[\p{L}'’-]+,[ \t]?\p{Lu}[\p{L}'’-]+(?:[ \t]+\p{Lu}(?:\.|(?-u:\b)))?)";
 
-/// A first name in lower case, as text and portal messages write it ("my
-/// wife jiyeon", "hi priya"): kept only where a name list has it.
+/// A name in lower case, as text and portal messages write it ("my wife
+/// jiyeon", "hi priya", "dr salinas"): kept only where a name list has it.
 const LOWER_WORD: &str = r"(\p{Ll}[\p{Ll}'’-]+)";
 
-/// The words before a name in a message: greetings, "this is", and a
-/// relative ("my wife jiyeon", "son deshawn").
+/// The words before a first name in a message: greetings, "this is", and
+/// a relative ("my wife jiyeon", "son deshawn").
 const MESSAGE_CONTEXT: &str = r"hi|hello|hey|dear|thanks|thank you|thx|this is|it'?s|(?:(?:my|his|her|your|our)[ \t]+)?(?:{RELATIVES})";
+
+/// The titles before a name in a message, a first name or a surname
+/// ("can dr salinas see her", "called nurse jen", "hi ms lakisha"), in
+/// small letters as the name is ("by the Southwest Dr light" is a street).
+const LOWER_TITLES: &str = r"(?:dr|mr|mrs|ms|miss)\.?|nurse";
 
 /// An organisation's name: capitalised words, with the small words inside
 /// such names ("Bank of America", "St. Mary's", "Smith & Sons").
@@ -176,13 +198,16 @@ macro_rules! elders {
 pub(crate) use elders;
 
 /// The relatives, household and carers a name follows ("daughter
-/// Grace"), and the elders of `elders!`.
+/// Grace"), in English and in the Romance languages and Dutch ("hija
+/// Maribel", "tante eunice", "figlia Rosa", "dochter Femke"; not German,
+/// which capitalises every noun after them), and the elders of `elders!`.
 const RELATIVES: &str = concat!(
+    r"hija|hijo|esposa|esposo|hermana|hermano|sobrina|sobrino|nieta|nieto|suegra|suegro|cuñada|cuñado|comadre|compadre|madrina|padrino|fille|fils|épouse|époux|sœur|soeur|frère|frere|tante|oncle|nièce|neveu|cousine|gendre|belle-fille|petite-fille|petit-fils|nonc|parrain|marraine|figlia|figlio|moglie|marito|sorella|fratello|nuora|genero|filha|filho|marido|irmã|irmão|dochter|zoon|echtgenote|echtgenoot|zus|broer|kleindochter|kleinzoon|",
     r"daughter|dtr|dau|son|wife|husband|spouse|partner|companion|mother|father|mom|dad|sister|brother|aunt|uncle|niece|nephew|cousin|grandson|granddaughter|grand-daughter|grandmother|grandfather|grandma|grandpa|grandchild|grandchildren|children|kids|grand-nephew|grand-niece|great-grandson|great-granddaughter|fianc[ée]e?|boyfriend|girlfriend|neighbou?r|friend|roommate|landlord|landlady|caregiver|carer|guardian|step-?(?:son|daughter|mother|father)|(?:son|daughter|sister|brother|mother|father)-in-law|proxy|poa|hcp|emergency contact|next of kin|contact person|attendant|driver|super|superintendent|",
     elders!()
 );
 
-const ROLES: &str = r"pcp|gp|primary care(?: physician| provider| doctor)?|attending(?: physician)?|resident|registrar|reg|sho|consultant|intern|fellow|surgeon|intensivist|cardiologist|oncologist|nephrologist|neurologist|pulmonologist|psychiatrist|optometrist|podiatrist|dentist|midwife|paramedic|hospitalist|physician|provider|nurse|charge rn|therapist|social worker|case manager|care manager|coordinator|interpreter|translator|aide|care aide|tech|technician|scribe|clerk|chaplain|pharmacist|dietitian|seen by|evaluated by|examined by|discussed with|spoke with|spoke to|signed[ \t]*:|signed by|dictated by|electronically signed by|cosigned by|referred by|referring(?: physician| provider| optometrist)?|handoff to|report (?:called )?to|rounds (?:with|w/)|(?:read|reviewed|amended|pronounced|verified|witnessed|transcribed|submitted|logged|written|entered|completed|prepared|recorded|documented|charted|interpreted|performed) by|submitting(?: physician| provider)?|copy to|cc[ \t]*:|witness|signature|transcriptionist|contact[ \t]*:|goes by|known as|a\.?k\.?a\.?|nicknamed|pastor|reverend|revd|mevrouw|meneer|signora|signor|sig\.ra|sig\.na|señora|señor|sra\.?|srta\.?|senhora|senhor|dra\.?|dr\.ª|madame|monsieur|doña|dña\.?";
+const ROLES: &str = r"pcp|gp|primary care(?: physician| provider| doctor)?|attending(?: physician)?|resident|registrar|reg|sho|consultant|intern|fellow|surgeon|intensivist|cardiologist|oncologist|nephrologist|neurologist|pulmonologist|psychiatrist|optometrist|podiatrist|dentist|midwife|paramedic|hospitalist|physician|provider|nurse|charge rn|therapist|social worker|case manager|care manager|coordinator|interpreter|translator|aide|care aide|tech|technician|scribe|clerk|chaplain|(?:lady |community )?health (?:worker|representative|aide)|promotora|pharmacist|dietitian|seen by|evaluated by|examined by|discussed with|spoke with|spoke to|signed[ \t]*:|signed by|dictated by|electronically signed by|cosigned by|referred by|referring(?: physician| provider| optometrist)?|handoff to|report (?:called )?to|rounds (?:with|w/)|(?:read|reviewed|amended|pronounced|verified|witnessed|transcribed|submitted|logged|written|entered|completed|prepared|recorded|documented|charted|interpreted|performed) by|submitting(?: physician| provider)?|copy to|cc[ \t]*:|witness|signature|transcriptionist|contact[ \t]*:|goes by|known as|a\.?k\.?a\.?|nicknamed|pastor|reverend|revd|mevrouw|meneer|signora|signor|sig\.ra|sig\.na|señora|señor|sra\.?|srta\.?|senhora|senhor|dra\.?|dr\.ª|madame|monsieur|doña|dña\.?";
 
 const CREDENTIALS: &str = r"M\.?D\.?|D\.?O\.?|R\.?N\.?|N\.?P\.?|PA-C|APRN|ARNP|FNP|DNP|CRNA|LPN|LCSW|MSW|PharmD|Ph\.?D\.?|MLS|MLT|CLS|RRT|CNA|DDS|DMD|DPM|DPT|RDN|MPH|MBBS|CGC|BSN|MSN|LMFT|LPC|OCN|CWCN|CCTC|BCC|CNS|CNM|CRNP|ACNP|AGACNP|AGNP|FNP-BC|CCC-SLP|OTR/L|COTA|LICSW|LMSW|CCM|CHPN|CWOCN|CDCES|BCPS|RPh|MBChB|MB ChB|FRCP|MRCP|MRCGP|FRCS|FRCSI|MRCPI|FRACP";
 
@@ -232,6 +257,10 @@ enum Run {
     Spoken,
     /// A first name in lower case: kept only if a name list has it.
     LowerFirst,
+    /// A name in lower case after a title: kept only if a name list has
+    /// it, as a first name or a surname ("dr salinas", "nurse jen"); a
+    /// surname that is a word too never ("dr to").
+    LowerAfterTitle,
     /// Initials ("-- jd", "transcriptionist kmb"): kept as they are.
     Initials,
     /// Initials and a surname ("D. Buchan", "A. O. Adeyemi"): kept when
@@ -345,6 +374,11 @@ impl Names {
                 Run::LowerFirst,
                 PhiKind::Name,
             ),
+            (
+                format!(r"(?-u:\b)(?:{LOWER_TITLES})[ \t]+{LOWER_WORD}"),
+                Run::LowerAfterTitle,
+                PhiKind::Name,
+            ),
             // initials as a signature or after a role, alone at a line's end
             // (a dash may follow the line's last sentence, "Cb 540-555-0107.
             // —LM", or a time, "12/02/2026 1452   -- FOB"; a carer's role
@@ -391,11 +425,13 @@ impl Names {
                 PhiKind::Name,
             ),
             // a first name after the abbreviation of a carer's role ("RN
-            // Ffion", "HCA Dawn", "Physio Bryn"); the name must be a listed
-            // first name ("PT Eval", "RN Note" are none)
+            // Ffion", "HCA Dawn", "Physio Bryn", "FF/PM Ruby Castillo", a
+            // community health representative's "CHR Loretta Iron
+            // Shell"); the name must be a listed first name ("PT Eval",
+            // "RN Note" are none)
             (
                 format!(
-                    r"(?-u:\b)(?:RN|LPN|LVN|CNA|HCA|PCT|SN|SPL|RT|PT|OT|SLT|SALT|EMT|CM|SW|RGN|RMN|NA|MA|Physio|physio)[ \t]*:?[ \t]+{NAME_RUN}"
+                    r"(?-u:\b)(?:RN|LPN|LVN|CNA|HCA|PCT|SN|SPL|RT|PT|OT|SLT|SALT|EMT|AEMT|PM|FF|CM|SW|RGN|RMN|NA|MA|CHR|CHW|PHN|LHW|Physio|physio)[ \t]*:?[ \t]+{NAME_RUN}"
                 ),
                 Run::Spoken,
                 PhiKind::Name,
@@ -534,6 +570,13 @@ impl Names {
         self.is_organisation_head(last.trim_end_matches('.'))
     }
 
+    /// Whether a run of words is a town of the gazetteer, in any case
+    /// ("HUBBARD", "Seven Hills", "St. Paul").
+    pub fn is_listed_town(&self, run: &str) -> bool {
+        let folded = fold_lower(run);
+        self.towns.contains_key(folded.as_str()) || self.is_abbreviated_town(&folded)
+    }
+
     /// Whether a folded run that begins with an abbreviation is a town of
     /// the list written out ("mt. vernon" is "mount vernon", "st paul"
     /// "saint paul" or "st. paul").
@@ -652,6 +695,7 @@ impl Names {
             }
         }
         self.speakers(text, out);
+        self.table_people(text, out);
         let words = word_spans(text);
         self.dictionary(text, &words, out);
         self.towns(text, &words, out);
@@ -737,6 +781,100 @@ impl Names {
         }
     }
 
+    /// The people of a table a note draws with pipes: the cells under a
+    /// header that names a person ("| Date | Staff | Type |" over "|
+    /// 11/12/2025 | BW | call |", a dialysis log's "Nurse" column) or
+    /// after a row's first cell that does (a dose card's " By  | LM | LM |
+    /// vid |"). A cell counts where it is written as a name or initials
+    /// are: capitalised words that may be names ("Tasha M."), or two to
+    /// four capitals that are no abbreviation of a note ("LM", never
+    /// "vid", "N/A" or "ED").
+    fn table_people(&self, text: &str, out: &mut Vec<Found>) {
+        if !text.contains('|') {
+            return;
+        }
+        // each row's cells, with where they start; a table is a run of
+        // lines with two pipes or more
+        let mut header: Option<Vec<Option<bool>>> = None;
+        let mut at = 0;
+        for line in text.split_inclusive('\n') {
+            let start = at;
+            at += line.len();
+            if line.bytes().filter(|&b| b == b'|').count() < 2 {
+                header = None;
+                continue;
+            }
+            let mut cells = Vec::new();
+            let mut from = 0;
+            for part in line.split('|') {
+                cells.push((start + from, part));
+                from += part.len() + 1;
+            }
+            let is_rule = cells.iter().all(|(_, c)| {
+                c.trim()
+                    .bytes()
+                    .all(|b| matches!(b, b'-' | b':' | b'=' | b'+'))
+            });
+            if is_rule {
+                continue;
+            }
+            // a row headed by a person's word ("By", "Initials")
+            if let Some(i) = cells.iter().position(|(_, c)| !c.trim().is_empty()) {
+                if let Some(listed) = person_header(cells[i].1) {
+                    for &cell in &cells[i + 1..] {
+                        self.push_cell(cell, listed, out);
+                    }
+                }
+            }
+            match &header {
+                None => header = Some(cells.iter().map(|(_, c)| person_header(c)).collect()),
+                Some(columns) => {
+                    for (cell, listed) in cells.iter().zip(columns) {
+                        if let Some(listed) = listed {
+                            self.push_cell(*cell, *listed, out);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// A cell of `table_people` written as a name or as initials, its
+    /// words on a name list too where `listed`.
+    fn push_cell(&self, (at, cell): (usize, &str), listed: bool, out: &mut Vec<Found>) {
+        let trimmed = cell.trim();
+        if trimmed.is_empty() || trimmed.len() > 40 {
+            return;
+        }
+        let start = at + (cell.len() - cell.trim_start().len());
+        let words = word_spans(trimmed);
+        let initials = !listed
+            && words.len() == 1
+            && (2..=4).contains(&trimmed.len())
+            && trimmed.bytes().all(|b| b.is_ascii_uppercase())
+            && !is_note_abbreviation(trimmed);
+        let name = !words.is_empty()
+            && words.iter().all(|(_, w)| {
+                (w.len() == 1 && w.as_bytes()[0].is_ascii_uppercase())
+                    || (is_title_case(w) && self.may_be_name(w))
+            })
+            && (!listed
+                || words
+                    .iter()
+                    .any(|(_, w)| w.len() > 1 && self.flags_of(w) & (ANY_FIRST | ANY_SURNAME) != 0))
+            // nothing but the words, spaces, an initial's period and quotes
+            && trimmed
+                .chars()
+                .all(|c| c.is_alphabetic() || matches!(c, ' ' | '.' | '-' | '\'' | '’' | '"'));
+        if initials || name {
+            out.push(Found {
+                start,
+                end: start + trimmed.len(),
+                kind: PhiKind::Name,
+            });
+        }
+    }
+
     /// A context match's words, trimmed to what is a name.
     #[allow(clippy::too_many_arguments)]
     fn push_run(
@@ -753,11 +891,15 @@ impl Names {
             .map(|(i, w)| (start + i, w))
             .collect();
         let first = match run {
-            Run::LowerFirst => words
+            Run::LowerFirst | Run::LowerAfterTitle => words
                 .first()
                 .filter(|(_, w)| {
+                    let listed = match run {
+                        Run::LowerFirst => ANY_FIRST,
+                        _ => ANY_FIRST | ANY_SURNAME,
+                    };
                     let flags = self.flags_of(w);
-                    flags & ANY_FIRST != 0 && flags & NO_NAME == 0
+                    flags & listed != 0 && flags & NO_NAME == 0
                 })
                 .map(|_| 0),
             // every part initials, none a word or an abbreviation of a
@@ -919,14 +1061,29 @@ impl Names {
     /// A name in capitals, as forms and headers write it: "WHITEHORSE,
     /// CLARENCE" (a word, a comma, a listed first name; in capitals, of
     /// four letters or more) and "TYLER
-    /// WHITEHORSE" (a listed first name of four letters or more, then
-    /// another word in capitals; shorter ones are too often
-    /// abbreviations: ASA, TIA, ANA).
+    /// WHITEHORSE" or "CLIFFORD E ABSHER" (a listed first name of four
+    /// letters or more, a middle initial, then another word in capitals;
+    /// shorter ones are too often abbreviations: ASA, TIA, ANA).
     fn upper_case_name(&self, text: &str, words: &[(usize, &str)], i: usize, out: &mut Vec<Found>) {
         let (at, word) = words[i];
-        let Some(&(next_at, next)) = words.get(i + 1) else {
+        if UPPER_TITLES.contains(&word) {
+            self.after_upper_title(text, words, i, out);
+            return;
+        }
+        let Some(&(mut next_at, mut next)) = words.get(i + 1) else {
             return;
         };
+        // a middle initial between ("CLIFFORD E ABSHER"): the surname
+        // after it is the word read
+        let initial = next.len() == 1
+            && next.as_bytes()[0].is_ascii_uppercase()
+            && text[at + word.len()..next_at] == *" ";
+        if initial {
+            match words.get(i + 2) {
+                Some(&(w_at, w)) if text[next_at + 1..w_at] == *" " => (next_at, next) = (w_at, w),
+                _ => return,
+            }
+        }
         if word.len() < 2 || !self.may_be_name(word) || !self.may_be_name(next) {
             return;
         }
@@ -935,7 +1092,7 @@ impl Names {
             && between.len() <= 3
             && (is_upper_word(next) && next.len() >= 4 || is_title_case(next))
             && self.flags_of(next) & ANY_FIRST != 0;
-        let first_then_upper = between == " "
+        let first_then_upper = (between == " " || initial)
             && word.len() >= 4
             && is_upper_word(next)
             && next.len() >= 3
@@ -946,24 +1103,79 @@ impl Names {
             // ("PETTIGREW, LAVINIA M")
             let end = next_at + next.len();
             let rest = &text.as_bytes()[end..];
-            let initial = rest.len() >= 2
+            let initial_after = rest.len() >= 2
                 && rest[0] == b' '
                 && rest[1].is_ascii_uppercase()
                 && rest.get(2).is_none_or(|b| !b.is_ascii_alphanumeric());
             out.push(Found {
                 start: at,
-                end: if initial { end + 2 } else { end },
+                end: if initial_after { end + 2 } else { end },
                 kind: PhiKind::Name,
             });
         } else if first_then_upper {
             // one span a word, as the dictionary rule writes "[NAME] [NAME]"
-            for (start, w) in [(at, word), (next_at, next)] {
+            // (the initial with the surname)
+            let surname_from = if initial { words[i + 1].0 } else { next_at };
+            for (start, end) in [(at, at + word.len()), (surname_from, next_at + next.len())] {
                 out.push(Found {
                     start,
-                    end: start + w.len(),
+                    end,
                     kind: PhiKind::Name,
                 });
             }
+        }
+    }
+
+    /// The name in capitals after a title in capitals, as a dictation
+    /// writes it ("MRS. INDRANI DEOPERSAD AND DAUGHTER", "DR. KERWIN ST.
+    /// HILL", "CC: DR. ST. HILL"): up to three words that may be names,
+    /// with a saint's "ST." inside. Without the title's period its first
+    /// word must be a listed name ("DR CAMACHO-ADA:"), for "MR ANGIOGRAM",
+    /// "MS FLARE" and "DR SCREENING" are a scan, a disease and an eye test.
+    fn after_upper_title(
+        &self,
+        text: &str,
+        words: &[(usize, &str)],
+        i: usize,
+        out: &mut Vec<Found>,
+    ) {
+        let (at, title) = words[i];
+        let mut end = at + title.len();
+        let period = text[end..].starts_with('.');
+        let mut start = None;
+        let mut names = 0;
+        for &(w_at, w) in &words[i + 1..] {
+            let gap = text[end..w_at].trim_start_matches('.');
+            let saint = w == "ST" && text[w_at + 2..].starts_with(['.', ' ']);
+            if gap.is_empty()
+                || !gap.bytes().all(|b| b == b' ')
+                || gap.len() > 2
+                || !is_upper_word(w)
+                || !self.may_be_name(w)
+            {
+                break;
+            }
+            if start.is_none() && !period && !saint {
+                let listed = w.split('-').next().map_or(0, |first| self.flags_of(first));
+                if listed & (ANY_FIRST | ANY_SURNAME) == 0 {
+                    break;
+                }
+            }
+            start.get_or_insert(w_at);
+            end = w_at + w.len();
+            if !saint {
+                names += 1;
+                if names == 3 {
+                    break;
+                }
+            }
+        }
+        if let (Some(start), true) = (start, names > 0) {
+            out.push(Found {
+                start,
+                end,
+                kind: PhiKind::Name,
+            });
         }
     }
 
@@ -1031,15 +1243,7 @@ impl Names {
                     .get(j)
                     .is_some_and(|&(n, w)| only_space(&text[end..n]) && SITE_WORDS.contains(&w))
             };
-            let is_town = |end: usize| {
-                let run = &text[at..end];
-                let folded = if run.is_ascii() {
-                    run.to_ascii_lowercase()
-                } else {
-                    fold_lower(run)
-                };
-                self.towns.contains_key(folded.as_str()) || self.is_abbreviated_town(&folded)
-            };
+            let is_town = |end: usize| self.is_listed_town(&text[at..end]);
             let end = if is_town(end) {
                 Some(end)
             } else {
@@ -2179,6 +2383,43 @@ const GENERIC: &[&str] = &[
 
 /// "ED", "MORALES", "O'BRIEN", "QUIÑONES": a word in capitals (two letters
 /// or more, an apostrophe or a hyphen inside).
+/// What a table's header cell says of the cells it heads: `Some(false)`
+/// where they are people ("Staff", "By", "Nurse", "Initials"),
+/// `Some(true)` where they are people only if a name list agrees
+/// ("Name" may head a drug's), `None` where they are something else.
+fn person_header(cell: &str) -> Option<bool> {
+    const PEOPLE: [&str; 17] = [
+        "by",
+        "staff",
+        "nurse",
+        "rn",
+        "initials",
+        "init",
+        "signed",
+        "sign",
+        "signature",
+        "caller",
+        "carer",
+        "caregiver",
+        "clinician",
+        "worker",
+        "checked by",
+        "given by",
+        "seen by",
+    ];
+    let cell = cell.trim().trim_end_matches(':');
+    if cell.len() > 12 {
+        None
+    } else if PEOPLE.iter().any(|h| h.eq_ignore_ascii_case(cell)) {
+        Some(false)
+    } else {
+        (cell.eq_ignore_ascii_case("name") || cell.eq_ignore_ascii_case("names")).then_some(true)
+    }
+}
+
+/// The titles a dictation in capitals writes before a name.
+const UPPER_TITLES: [&str; 6] = ["MR", "MRS", "MS", "MISS", "DR", "PROF"];
+
 fn is_upper_word(word: &str) -> bool {
     let b = word.as_bytes();
     // asked of every word: most fail at their first byte
@@ -2556,12 +2797,92 @@ mod tests {
         assert!(names("my wife usually writes for me").is_empty());
         assert!(names("hi there, thanks again").is_empty());
         assert!(names("the interpreter was late").is_empty());
+        // a title in small letters, before a first name or a surname; a
+        // surname that is a word is none, nor a street's "Dr"
+        assert_eq!(names("can dr salinas see her"), ["salinas"]);
+        assert_eq!(names("called nurse jen at agency"), ["jen"]);
+        assert_eq!(names("\"hi ms lakisha this is"), ["lakisha"]);
+        for text in [
+            "dr appt tomorrow, nurse visit ok",
+            "dr will call, mr scan done",
+            "off S Greeley Hwy by the Southwest Dr light",
+        ] {
+            assert!(names(text).is_empty(), "{text}: {:?}", names(text));
+        }
+        // a relative in the words of Spanish, French and Italian notes
+        assert_eq!(names("su hija Maribel la cuida"), ["Maribel"]);
+        assert_eq!(names("nonc lou and tante eunice here"), ["lou", "eunice"]);
+        assert_eq!(names("vive con la figlia Rosa"), ["Rosa"]);
+    }
+
+    #[test]
+    fn names_in_capitals_after_a_title_in_capitals() {
+        assert_eq!(
+            names("REFERRING: DR. KERWIN ST. HILL, PENAL"),
+            ["KERWIN ST. HILL"]
+        );
+        assert_eq!(names("CC: DR. ST. HILL; FILE"), ["ST. HILL"]);
+        assert_eq!(
+            names("WITH HIS WIFE MRS. INDRANI DEOPERSAD AND DAUGHTER"),
+            ["INDRANI DEOPERSAD"]
+        );
+        // without the title's period, a listed name only
+        assert_eq!(names("[09:03] DR CAMACHO-ADA: Hafa adai"), ["CAMACHO-ADA"]);
+        // a first name, a middle initial and a surname, as an address
+        // block writes them
+        assert_eq!(
+            names("Dear sir\n\nCLIFFORD E ABSHER\nRR 3 BOX 227"),
+            ["CLIFFORD", "E ABSHER"]
+        );
+        for text in [
+            "NO DR BILATERALLY.",
+            "MR ANGIOGRAM NEGATIVE.",
+            "MS FLARE IN 2019.",
+        ] {
+            assert!(names(text).is_empty(), "{text}: {:?}", names(text));
+        }
+    }
+
+    #[test]
+    fn the_people_of_a_table_by_its_header() {
+        let log = "| Date        | Staff     | Type |\n\
+                   |-------------|-----------|------|\n\
+                   | 11/12/2025  | BW        | call |\n\
+                   | 04/02/2026  | Tasha M.  | card |\n\
+                   |             |           | N/A  |\n";
+        assert_eq!(names(log), ["BW", "Tasha M."]);
+        let card = " Day | 1 | 2 | 3 | 4 |\n Obs | ✓ | S | ✓ | X |\n By  | LM | vid | JR | ED |\n";
+        assert_eq!(names(card), ["LM", "JR"]);
+        let dialysis = " Date       | Pre-wt | Nurse\n 22/11/2026 | 58.4   | Shazia\n";
+        assert_eq!(names(dialysis), ["Shazia"]);
+        // a drug under "Name", a cell that is no name or initials after
+        // "Signed", a route that begins with "By"
+        let meds = "| Name | Dose |\n| Metformin | 500 mg |\n| Signed | N/A | pending |\n\
+                    | Route | By mouth |\n";
+        assert!(names(meds).is_empty(), "{:?}", names(meds));
+    }
+
+    #[test]
+    fn carers_by_the_abbreviation_of_their_role() {
+        assert_eq!(
+            names("CHR: Loretta Iron Shell   With:"),
+            ["Loretta Iron Shell"]
+        );
+        assert_eq!(
+            names("|  FF/PM Ruby Castillo, badge 3390"),
+            ["Ruby Castillo"]
+        );
+        assert_eq!(
+            names("Lady health worker Shabana (LHW Programme) to visit"),
+            ["Shabana"]
+        );
+        assert!(names("PM Meds given. CHR Stage 3").is_empty());
     }
 
     #[test]
     fn every_rule_compiles() {
         let n = Names::builtin();
-        assert_eq!(n.context.len(), 19);
+        assert_eq!(n.context.len(), 20);
         assert!(n.context_windows.is_built());
         assert_eq!(n.after_name.len(), 2);
         let count = |bit: u8| n.flags.values().filter(|f| *f & bit != 0).count();

@@ -490,8 +490,9 @@ fn specs() -> Vec<Spec> {
             Spec::new(PhiKind::Phone, r"\b0\d{1,4}[ -]?\d{3,4}[ -]\d{3,4}\b|\b0\d{3,4}[ -]?\d{6}\b|\b0\d{1,4}[ /-]\d{5,8}\b|\b0\d(?:[ .]\d{2}){4}\b|\(0\d{1,4}\)\s?\d{3,4}[ -]?\d{3,4}\b", 0),
             // and in the groups of two to four Austrian, Spanish and Portuguese
             // numbers come in (0664 555 12 90, 01 555 48 20-211, 655 55 19
-            // 07): nine digits at least
-            Spec::new(PhiKind::Phone, r"\b0\d{1,4}(?:[ ]\d{2,4}){3,4}(?:-\d{1,4})?\b|\b[6-9]\d{2}(?:[ ]\d{2}){3}\b", 0).keep(nine_digits),
+            // 07), and Swedish ones with the area code's dash (031-555 01
+            // 60, 073-555 02 41): nine digits at least
+            Spec::new(PhiKind::Phone, r"\b0\d{1,4}(?:[ ]\d{2,4}){3,4}(?:-\d{1,4})?\b|\b[6-9]\d{2}(?:[ ]\d{2}){3}\b|\b0\d{1,3}-\d{2,3}(?:[ ]\d{2}){2,3}\b", 0).keep(nine_digits),
             // international (+44 20 7946 0958), and any number after a phone word
             Spec::new(PhiKind::Phone, r"\+\d{1,3}[\s.-]?\(?\d{1,4}\)?(?:[\s.-]?\d{2,4}){2,4}\b", 0),
             Spec::new(PhiKind::Phone, r"(?i)\b(?:phone|tel|telephone|t[ée]l[ée]phone|telefone?|telefoon|tel[ée]fono|telem[óo]vel|tlm|m[óo]vil|cellulare|handy|gsm|cell|mobile|mobil|mobiel|pager|fax|beeper|ext|extension|reached (?:at|on)|call(?:ed)? (?:back )?(?:at|on)|call ?back (?:number|no\.?|#)|CBN|(?:home|work|contact|best) (?:number|no\.?|#|phone))\.?\s*(?:#|no\.?|number)?\s*[:#]?\s*(\+?\(?\d[\d().\s-]{3,}\d)\b", 1),
@@ -512,8 +513,13 @@ fn specs() -> Vec<Spec> {
             // NSW 2150", "Abbotsford VIC 3067")
             Spec::new(PhiKind::Zip, r"\b(?:NSW|VIC|QLD|SA|WA|TAS|NT|ACT)[ \t]+(\d{4})\b", 1),
             // an address's last line: a town, its state and ZIP code, in
-            // capitals too ("SPEEDWAY, IN 46224-5501")
+            // capitals too, at a line's start ("SPEEDWAY, IN 46224-5501"),
+            // or in capitals after a comma where the gazetteer has the town
+            // ("PO BOX 318, HUBBARD OH 44425"; never a register's "HCPC PA
+            // 31842"; a town in small letters there is the address rules'
+            // to find, after its street)
             Spec::new(PhiKind::City, format!(r"(?m)^[ \t]*(\p{{Lu}}[\p{{L}}'’.]*(?:[ -]\p{{Lu}}[\p{{L}}'’.]*){{0,3}}),?[ \t]+(?:{})[ \t]+\d{{5}}(?:-\d{{4}})?\b", super::names::STATES), 1),
+            Spec::new(PhiKind::City, format!(r",[ \t]*(\p{{Lu}}[\p{{Lu}}'’.]*(?:[ -]\p{{Lu}}[\p{{Lu}}'’.]*){{0,3}})[ \t]+(?:{})[ \t]+\d{{5}}(?:-\d{{4}})?\b", super::names::STATES), 1).keep(|town| super::names::Names::builtin().is_listed_town(town)),
             // a postcode before its town after a comma or at a line's start:
             // five digits, the Dutch "1012 AB", the Swedish "416 50", the
             // Polish "32-020"
@@ -606,23 +612,28 @@ fn specs() -> Vec<Spec> {
             // an age as others give it, or in a quotation: "said to be
             // about 95", "\"93 in July\""
             Spec::new(PhiKind::Age, format!(r#"(?i)\b(?:said|thought|believed|reported|estimated|claims?|claimed)\s+to\s+be\s+["“]?(?:about|around|nearly|almost|approximately|roughly|over|at\s+least)?\s*({OLD})\b|["“](?:about|around|nearly|almost|over)?\s*((?:9\d|1[0-4]\d)|{OLD})(?:[,;"”]|\s+(?:in|on|next|this|and)\b)"#), usize::MAX),
-            Spec::new(PhiKind::Name, format!(r"\b(?:{TITLES}|dr|prof)\.?\s+(?:(?:{TITLES}|med)\.?\s+)*((?:[A-Z]\.\s?){{0,2}}(?:(?:van|von|de|der|den|del|della|di|da|du|le|la|al|el|bin|ibn|ter|ten)[\s-]+){{0,2}}\p{{Lu}}[\p{{L}}'’-]+(?:\s+(?:(?:van|von|de|der|den|del|della|di|da|du|le|la|al|el|bin|ibn|ter|ten)[\s-]+){{0,2}}\p{{Lu}}[\p{{L}}'’-]+){{0,2}})"), 1),
+            // a name after a title, with the small words of names (`particles!`)
+            // and a saint's "St." inside it ("Dr Owain ap Rhys", "Dr Pádraig
+            // Ó Súilleabháin", "Dr. Kerwin St. Hill")
+            Spec::new(PhiKind::Name, format!(r"\b(?:{TITLES}|dr|prof)\.?\s+(?:(?:{TITLES}|med)\.?\s+)*((?:[A-Z]\.\s?){{0,2}}(?:(?:{PARTICLES}|St\.?)[\s-]+){{0,2}}\p{{Lu}}[\p{{L}}'’-]+(?:\s+(?:(?:{PARTICLES}|St\.?)[\s-]+){{0,2}}\p{{Lu}}[\p{{L}}'’-]+){{0,2}})", PARTICLES = super::names::particles!()), 1),
             Spec::new(PhiKind::Name, format!(r"(?i:\b(?:patient name|name|pt|patient|resident|member|guarantor|decedent|subscriber|insured|client|worker|employee|claimant|veteran|deceased|caregiver|guardian|beneficiary|applicant|student|next of kin|NOK)\s*:\s*(?:(?:{TITLES})\.?\s+)?)((?:[A-Z]\.\s?)?[A-Z][a-zA-Z'-]+(?:(?:,[ \t]?| )[A-Z][a-zA-Z'-]+){{0,2}}(?: [A-Z]\b)?)"), 1),
             // a name with its nickname in quotes between ("Obiageli \"Obi\"
-            // Nwosu", "Stanisław \"Stan\" Wojciechowski"), an initial and a
+            // Nwosu", "Stanisław \"Stan\" Wojciechowski", "Alcide
+            // \"Tee-Cide\" Prud'homme"), an initial and a
             // double surname ("G. Lloyd-Evans"), and a listed surname before
             // a Cantonese given name's two syllables ("WONG Ka-yan", "Leung
             // Siu-ying"; never "ICU Step-down": the surname is listed, the
             // syllables short)
-            Spec::new(PhiKind::Name, r#"\b\p{Lu}[\p{L}'’-]+[ \t]+["“]\p{Lu}\p{Ll}+["”][ \t]+\p{Lu}[\p{L}'’-]+|\b\p{Lu}\.[ \t]?\p{Lu}\p{Ll}+-\p{Lu}\p{Ll}+"#, 0),
+            Spec::new(PhiKind::Name, r#"\b\p{Lu}[\p{L}'’-]+[ \t]+["“]\p{Lu}\p{Ll}+(?:-\p{Lu}?\p{Ll}+)?["”][ \t]+\p{Lu}[\p{L}'’-]+|\b\p{Lu}\.[ \t]?\p{Lu}\p{Ll}+-\p{Lu}\p{Ll}+"#, 0),
             Spec::new(PhiKind::Name, r"\b\p{Lu}(?:\p{Lu}+|\p{Ll}+)[ \t]+\p{Lu}\p{Ll}{1,4}-\p{Ll}{2,5}\b", 0).keep_match(surname_first),
             Spec::new(PhiKind::Address, format!(r"(?:\b(?:Flat|Apt|Apartment|Unit)\.?\s*#?\d{{1,4}}[A-Z]?,?[ \t]+)?\b\d{{1,5}}[A-Z]?(?:[-/]\d{{1,4}}[A-Z]?)?(?:[ \t]+1/2)?[ \t]+(?:(?:[NS][EW]\.?|[NSEW]\.?|North|South|East|West|Old)[ \t]+)?(?:{STREET_WORD}[ \t]+){{1,4}}(?:{STREET}|{STREET_UPPER})\b\.?(?:[ \t]+(?:[NS][EW]|[NSEW])\b)?{UNIT}", STREET_UPPER = street_upper()), 0),
-            Spec::new(PhiKind::Address, r"(?i)\b(?:P\.?\s?O\.?\s+Box|Post\s+Office\s+Box|RMB|RSD|CMB|PMB|Locked\s+Bag|Private\s+Bag|Postfach|Apartado(?:\s+de\s+correos)?)\s+\d+\b|(?:\b\d{1,5}\s+)?(?:\b[NSEW]\s+)?\b(?:(?:County|State|US)\s+(?:Route|Rte|Road|Rd|Highway|Hwy)|Route|Rte|Rural\s+Route)\s+\d+[A-Z]?(?:,?\s+Box\s+\d+)?\b|\bRt\.?\s+\d{2,3}\b|\b(?:RR|HC|Rt\.?|Rural\s+Route|Highway\s+Contract|Star\s+Route)\s+\d+,?\s+Box\s+\d+[A-Z]?\b", 0),
+            Spec::new(PhiKind::Address, r"(?i)\b(?:P\.?\s?O\.?\s+Box|Post\s+Office\s+Box|RMB|RSD|CMB|PMB|Locked\s+Bag|Private\s+Bag|Postfach|Apartado(?:\s+de\s+correos)?)\s+\d+\b|(?:\b\d{1,5}\s+)?(?:\b[NSEW]\s+)?\b(?:(?:County|State|US)\s+(?:Route|Rte|Road|Rd|Highway|Hwy)|Route|Rte|Rural\s+Route)\s+\d+[A-Z]?(?:,?\s+Box\s+\d+)?\b|\bRt\.?\s+\d{2,3}\b|\b(?:RR|R\.R\.|HC|Rt\.?|Rural\s+Route|Highway\s+Contract|Star\s+Route)\s+\d+,?\s+Box\s+\d+[A-Z]?\b", 0),
             // a box alone before its town: "Mail goes to Box 212, Underwood"
             Spec::new(PhiKind::Address, r"\b(Box\s+\d{1,5}),[ \t]*\p{Lu}", 1),
             // grid addresses of the rural Midwest (N4521 County Rd K, W7890
-            // State Highway 64) and of Utah (1520 S 1100 E)
-            Spec::new(PhiKind::Address, r"\b(?:[NSEW]\d{2,5}\s+)?(?:(?:County|State|US|Trunk)\s+(?:Route|Rte|Road|Rd|Highway|Hwy|Trunk)|Highway|Hwy)\s+(?:\d+[A-Z]?\b|[A-Z]{1,2}\b)|\b[NSEW]\d{2,5}\s+(?:[A-Z][a-z]+\s+){1,3}(?:Road|Rd|Lane|Ln|Drive|Dr|Avenue|Ave|Street|St)\b|\b\d{1,5}\s+[NSEW]\.?\s+\d{1,5}\s+[NSEW]\b", 0),
+            // State Highway 64), of Utah (1520 S 1100 E) and of Calgary's
+            // quadrants (Bay 7, 2815 36 St NE)
+            Spec::new(PhiKind::Address, r"(?:\b(?:Bay|Unit|Suite)[ \t]+\d{1,4},?[ \t]+)?\b\d{1,5}[ \t]+\d{1,3}[ \t]+(?:St|Street|Ave|Avenue)[ \t]+(?:NE|NW|SE|SW)\b|\b(?:[NSEW]\d{2,5}\s+)?(?:(?:County|State|US|Trunk)\s+(?:Route|Rte|Road|Rd|Highway|Hwy|Trunk)|Highway|Hwy)\s+(?:\d+[A-Z]?\b|[A-Z]{1,2}\b)|\b[NSEW]\d{2,5}\s+(?:[A-Z][a-z]+\s+){1,3}(?:Road|Rd|Lane|Ln|Drive|Dr|Avenue|Ave|Street|St)\b|\b\d{1,5}\s+[NSEW]\.?\s+\d{1,5}\s+[NSEW]\b", 0),
             // the districts before a street or a block: Brgy. Holy Spirit, Blk 7
             Spec::new(PhiKind::Address, r"\b(?:Brgy\.?|Barangay|Purok|Sitio|Blk\.?|Jalan|Jln\.?|Lorong)\s+(?:\d{1,5}[A-Z]?\b|\p{Lu}\p{L}+(?:\s+\p{Lu}\p{L}+){0,2})|\bSector\s+\d{1,3}(?:-?[A-Z]\b)?", 0),
             // European: Hauptstraße 12, Keizersgracht 123, 12 rue de la Paix
@@ -1244,6 +1255,10 @@ mod tests {
                 "Dez'Mond “Dez” Whitlock",
             ),
             ("12:20  ANP G. Lloyd-Evans: visited", "G. Lloyd-Evans"),
+            (
+                "her husband of 62 years, Alcide \"Tee-Cide\" Prud'homme, and",
+                "Alcide \"Tee-Cide\" Prud'homme",
+            ),
             ("Visit 1 - RN WONG Ka-yan (with", "WONG Ka-yan"),
             ("younger sister Leung Siu-ying, 94,", "Leung Siu-ying"),
         ] {
@@ -1441,6 +1456,29 @@ mod tests {
             ("Pt: Mrs T. Mokoena, folder", PhiKind::Name, "T. Mokoena"),
             ("22:14 Sr Dlamini took result", PhiKind::Name, "Dlamini"),
             ("la madre del Sr. García llamó", PhiKind::Name, "García"),
+            // the small words of Welsh, Irish and Malay names, a saint's
+            // "St." inside one
+            (
+                "Consultant: Dr Owain ap Rhys\n",
+                PhiKind::Name,
+                "Owain ap Rhys",
+            ),
+            ("restart per Dr ap Rhys", PhiKind::Name, "ap Rhys"),
+            (
+                "With: Dr Cathal Ó Flaithbheartaigh (registrar)",
+                PhiKind::Name,
+                "Cathal Ó Flaithbheartaigh",
+            ),
+            (
+                "Dr. Kerwin St. Hill, Penal",
+                PhiKind::Name,
+                "Kerwin St. Hill",
+            ),
+            (
+                "Mrs Nur Aisyah bte Kamal rang",
+                PhiKind::Name,
+                "Nur Aisyah bte Kamal",
+            ),
             // the person a form is about, by the form's own label
             (
                 "Worker: SANDHU, Harpreet Singh   DOB",
@@ -1550,6 +1588,16 @@ mod tests {
                 "son at 1520 S 1100 E, Provo UT",
                 PhiKind::Address,
                 "1520 S 1100 E",
+            ),
+            (
+                "Clinic, Bay 7, 2815 36 St NE, Calgary",
+                PhiKind::Address,
+                "Bay 7, 2815 36 St NE",
+            ),
+            (
+                "mother, R.R. 2, Box 71, Mulvane",
+                PhiKind::Address,
+                "R.R. 2, Box 71",
             ),
             ("pharmacy on NE 8th St. also", PhiKind::Address, "NE 8th St"),
             (
@@ -1851,6 +1899,16 @@ mod tests {
             ("hija Maribel 655 55 19 07.", PhiKind::Phone, "655 55 19 07"),
             ("Telefone 22 555 1873; ok", PhiKind::Phone, "22 555 1873"),
             ("Joost (06-5551 2390).", PhiKind::Phone, "06-5551 2390"),
+            (
+                "dottern Hodan (073-555 02 41).",
+                PhiKind::Phone,
+                "073-555 02 41",
+            ),
+            (
+                "Dr Lindroth, 031-555 01 60).",
+                PhiKind::Phone,
+                "031-555 01 60",
+            ),
         ] {
             assert_finds(text, kind, want);
         }
@@ -1975,6 +2033,11 @@ mod tests {
                 PhiKind::City,
                 "SPEEDWAY",
             ),
+            (
+                "on file\nPO BOX 318, HUBBARD OH 44425 - pt",
+                PhiKind::City,
+                "HUBBARD",
+            ),
             ("MCRN 019384, Consultant", PhiKind::Mrn, "019384"),
             ("Pharmacist, GPhC 2071834", PhiKind::Mrn, "2071834"),
             ("(paramedic, HCPC PA 31842)", PhiKind::Mrn, "PA 31842"),
@@ -2021,6 +2084,9 @@ mod tests {
                 "{text}"
             );
         }
+        // a register's letters before a number are no town, where the
+        // gazetteer has none of that name
+        assert_no("(paramedic, HCPC PA 31842)", PhiKind::City);
     }
 
     #[test]

@@ -598,11 +598,14 @@ fn after_spans(text: &str, found: &mut Vec<Found>) {
                 r"^[ \t]*(?:\(|[-–—][ \t]*|(?:or|o|and|y|e|und|en|et)[ \t]+)({OLD})(?:\)|[ \t]*[,;.]|[ \t]+(?:in|on|next|this|by|per)\b|[ \t]*(?m:$))"
             ))?;
             // a postcode after its town where no state stands between
-            // ("South Burlington 05403, Rm 22", "in Marseille (13012);"), or
-            // after a street where no town does ("Camí de la Mar 12, pta.
-            // 3, 46120,", "Allégatan 41 B, 503 32)")
+            // ("South Burlington 05403, Rm 22", "in Marseille (13012);",
+            // "American Fork\n84003)"; after a town only, four digits, as
+            // Australia and New Zealand write them, never a year: "Gore
+            // 9710,"), or after a street where
+            // no town does ("Camí de la Mar 12, pta. 3, 46120,", "Allégatan
+            // 41 B, 503 32)")
             let zip = compile(
-                r"^,?[ \t]+\(?(\d{5}(?:-\d{4})?|\d{3}[ \t]\d{2})(?:\)|[ \t]*[,.;:(]|[ \t]*\r?(?m:$))",
+                r"^,?(?:[ \t]+|[ \t]*\r?\n[ \t]*)\(?(?:(\d{5}(?:-\d{4})?|\d{3}[ \t]\d{2})|([03-9]\d{3}|1[0-8]\d\d|2[1-9]\d\d))(?:\)|[ \t]*[,.;:(]|[ \t]*\r?(?m:$))",
             )?;
             // the quarter of a town an address is in, in brackets after
             // it or its postcode ("Flagstaff 86004 (Sunnyside)", "Fresno
@@ -721,7 +724,8 @@ fn after_spans(text: &str, found: &mut Vec<Found>) {
         .iter()
         .filter(|f| matches!(f.kind, PhiKind::City | PhiKind::Name | PhiKind::Address))
         .filter_map(|f| {
-            let m = zip.captures(&text[f.end..])?.get(1)?;
+            let c = zip.captures(&text[f.end..])?;
+            let m = c.get(1).or(c.get(2).filter(|_| f.kind == PhiKind::City))?;
             Some(Found {
                 start: f.end + m.start(),
                 end: f.end + m.end(),
@@ -1325,14 +1329,20 @@ mod tests {
                 "46120",
             ),
             ("in Borås (Allégatan 41 B, 503 32).", "503 32"),
+            ("(88 N 500 E, American Fork\n   84003), uncle", "84003"),
+            ("14 Onslow Street, East Gore,\nGore 9710, by email", "9710"),
         ] {
             assert_eq!(zips(text), [zip], "{text}");
         }
-        // a count, a dose or a year after a town or a street is none
+        // a count, a dose or a year after a town or a street is none, nor
+        // four digits after a name (a time, an extension)
         for text in [
             "moved to Boston 2019, then",
+            "moved to Boston 1987.",
             "lives at 12 Oak St, 10000 units given",
+            "lives at 12 Oak St, 1200.",
             "from Springfield 12345678 (MRN)",
+            "spoke with Dr Ferreira 1430, orders received",
         ] {
             assert!(zips(text).is_empty(), "{text}: {:?}", zips(text));
         }
