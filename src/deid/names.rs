@@ -695,7 +695,7 @@ impl Names {
             }
         }
         self.speakers(text, out);
-        self.table_people(text, out);
+        self.table_columns(text, out);
         let words = word_spans(text);
         self.dictionary(text, &words, out);
         self.towns(text, &words, out);
@@ -781,21 +781,19 @@ impl Names {
         }
     }
 
-    /// The people of a table a note draws with pipes: the cells under a
-    /// header that names a person ("| Date | Staff | Type |" over "|
-    /// 11/12/2025 | BW | call |", a dialysis log's "Nurse" column) or
-    /// after a row's first cell that does (a dose card's " By  | LM | LM |
-    /// vid |"). A cell counts where it is written as a name or initials
-    /// are: capitalised words that may be names ("Tasha M."), or two to
-    /// four capitals that are no abbreviation of a note ("LM", never
-    /// "vid", "N/A" or "ED").
-    fn table_people(&self, text: &str, out: &mut Vec<Found>) {
+    /// The people, ages and towns of a table a note draws with pipes: the
+    /// cells under a header that says what they are (`Column`: "| Date |
+    /// Staff | Type |" over "| 11/12/2025 | BW | call |", a dialysis
+    /// log's "Nurse", a pedigree's "Age" and "Lives / lived") or after a
+    /// row's first cell that does (a dose card's " By  | LM | LM | vid
+    /// |").
+    fn table_columns(&self, text: &str, out: &mut Vec<Found>) {
         if !text.contains('|') {
             return;
         }
         // each row's cells, with where they start; a table is a run of
         // lines with two pipes or more
-        let mut header: Option<Vec<Option<bool>>> = None;
+        let mut header: Option<Vec<Option<Column>>> = None;
         let mut at = 0;
         for line in text.split_inclusive('\n') {
             let start = at;
@@ -818,20 +816,20 @@ impl Names {
             if is_rule {
                 continue;
             }
-            // a row headed by a person's word ("By", "Initials")
+            // a row headed by what its cells are ("By", "Initials")
             if let Some(i) = cells.iter().position(|(_, c)| !c.trim().is_empty()) {
-                if let Some(listed) = person_header(cells[i].1) {
+                if let Some(column) = Column::of(cells[i].1) {
                     for &cell in &cells[i + 1..] {
-                        self.push_cell(cell, listed, out);
+                        self.push_cell(cell, column, out);
                     }
                 }
             }
             match &header {
-                None => header = Some(cells.iter().map(|(_, c)| person_header(c)).collect()),
+                None => header = Some(cells.iter().map(|(_, c)| Column::of(c)).collect()),
                 Some(columns) => {
-                    for (cell, listed) in cells.iter().zip(columns) {
-                        if let Some(listed) = listed {
-                            self.push_cell(*cell, *listed, out);
+                    for (cell, column) in cells.iter().zip(columns) {
+                        if let Some(column) = column {
+                            self.push_cell(*cell, *column, out);
                         }
                     }
                 }
@@ -839,20 +837,68 @@ impl Names {
         }
     }
 
-    /// A cell of `table_people` written as a name or as initials, its
-    /// words on a name list too where `listed`.
-    fn push_cell(&self, (at, cell): (usize, &str), listed: bool, out: &mut Vec<Found>) {
+    /// A cell of `table_columns`, found where it is written as its
+    /// column's kind is: a person's cell as initials (two to four
+    /// capitals, no abbreviation of a note: "LM", never "vid", "N/A" or
+    /// "ED") or as a name (capitalised words that may be names, "Tasha
+    /// M.", one of them on a name list under "Name"); an age's, a number
+    /// over 89 at its start ("99 - notice by mail"); a town's, the
+    /// capitalised words before a comma ("Manti, Christiansen Lane").
+    fn push_cell(&self, (at, cell): (usize, &str), column: Column, out: &mut Vec<Found>) {
         let trimmed = cell.trim();
         if trimmed.is_empty() || trimmed.len() > 40 {
             return;
         }
         let start = at + (cell.len() - cell.trim_start().len());
-        let words = word_spans(trimmed);
+        let (end, kind) = match column {
+            Column::Person { listed } => {
+                if !self.is_person_cell(trimmed, listed) {
+                    return;
+                }
+                (start + trimmed.len(), PhiKind::Name)
+            }
+            Column::Age => {
+                let digits = trimmed.bytes().take_while(u8::is_ascii_digit).count();
+                let old = trimmed[..digits]
+                    .parse::<u32>()
+                    .is_ok_and(|n| (90..=125).contains(&n));
+                // alone, with a note or in years; never a weight ("95 kg")
+                let rest = trimmed[digits..].trim_start();
+                let alone = rest.is_empty()
+                    || rest.starts_with(['-', '–', '—', '(', ',', ';', '/'])
+                    || rest.starts_with('y');
+                if !old || !alone {
+                    return;
+                }
+                (start + digits, PhiKind::Age)
+            }
+            Column::Town => {
+                let town = trimmed.split(',').next().unwrap_or_default().trim_end();
+                let words = word_spans(town);
+                let written = !words.is_empty()
+                    && words.len() <= 3
+                    && town.len() <= words.iter().map(|(_, w)| w.len() + 1).sum::<usize>()
+                    && words
+                        .iter()
+                        .all(|(_, w)| is_title_case(w) || is_upper_word(w));
+                if !written || !self.may_be_town(town) {
+                    return;
+                }
+                (start + town.len(), PhiKind::City)
+            }
+        };
+        out.push(Found { start, end, kind });
+    }
+
+    /// Whether a table's cell is written as a person's name or initials
+    /// (see `push_cell`).
+    fn is_person_cell(&self, cell: &str, listed: bool) -> bool {
+        let words = word_spans(cell);
         let initials = !listed
             && words.len() == 1
-            && (2..=4).contains(&trimmed.len())
-            && trimmed.bytes().all(|b| b.is_ascii_uppercase())
-            && !is_note_abbreviation(trimmed);
+            && (2..=4).contains(&cell.len())
+            && cell.bytes().all(|b| b.is_ascii_uppercase())
+            && !is_note_abbreviation(cell);
         let name = !words.is_empty()
             && words.iter().all(|(_, w)| {
                 (w.len() == 1 && w.as_bytes()[0].is_ascii_uppercase())
@@ -863,16 +909,10 @@ impl Names {
                     .iter()
                     .any(|(_, w)| w.len() > 1 && self.flags_of(w) & (ANY_FIRST | ANY_SURNAME) != 0))
             // nothing but the words, spaces, an initial's period and quotes
-            && trimmed
+            && cell
                 .chars()
                 .all(|c| c.is_alphabetic() || matches!(c, ' ' | '.' | '-' | '\'' | '’' | '"'));
-        if initials || name {
-            out.push(Found {
-                start,
-                end: start + trimmed.len(),
-                kind: PhiKind::Name,
-            });
-        }
+        initials || name
     }
 
     /// A context match's words, trimmed to what is a name.
@@ -2383,37 +2423,56 @@ const GENERIC: &[&str] = &[
 
 /// "ED", "MORALES", "O'BRIEN", "QUIÑONES": a word in capitals (two letters
 /// or more, an apostrophe or a hyphen inside).
-/// What a table's header cell says of the cells it heads: `Some(false)`
-/// where they are people ("Staff", "By", "Nurse", "Initials"),
-/// `Some(true)` where they are people only if a name list agrees
-/// ("Name" may head a drug's), `None` where they are something else.
-fn person_header(cell: &str) -> Option<bool> {
-    const PEOPLE: [&str; 17] = [
-        "by",
-        "staff",
-        "nurse",
-        "rn",
-        "initials",
-        "init",
-        "signed",
-        "sign",
-        "signature",
-        "caller",
-        "carer",
-        "caregiver",
-        "clinician",
-        "worker",
-        "checked by",
-        "given by",
-        "seen by",
-    ];
-    let cell = cell.trim().trim_end_matches(':');
-    if cell.len() > 12 {
-        None
-    } else if PEOPLE.iter().any(|h| h.eq_ignore_ascii_case(cell)) {
-        Some(false)
-    } else {
-        (cell.eq_ignore_ascii_case("name") || cell.eq_ignore_ascii_case("names")).then_some(true)
+/// What a table's header cell says its column holds.
+#[derive(Clone, Copy)]
+enum Column {
+    /// People ("Staff", "By", "Nurse", "Initials"); where `listed`, only
+    /// a name a list has ("Name" may head a drug's).
+    Person { listed: bool },
+    /// Ages ("Age", "Age / notes").
+    Age,
+    /// The towns people live in ("Lives / lived", "Town", "Residence").
+    Town,
+}
+
+impl Column {
+    fn of(cell: &str) -> Option<Column> {
+        const PEOPLE: [&str; 17] = [
+            "by",
+            "staff",
+            "nurse",
+            "rn",
+            "initials",
+            "init",
+            "signed",
+            "sign",
+            "signature",
+            "caller",
+            "carer",
+            "caregiver",
+            "clinician",
+            "worker",
+            "checked by",
+            "given by",
+            "seen by",
+        ];
+        let cell = cell.trim().trim_end_matches(':');
+        if cell.len() > 16 {
+            return None;
+        }
+        let first = cell.split([' ', '/']).next().unwrap_or_default();
+        if PEOPLE.iter().any(|h| h.eq_ignore_ascii_case(cell)) {
+            Some(Column::Person { listed: false })
+        } else if cell.eq_ignore_ascii_case("name") || cell.eq_ignore_ascii_case("names") {
+            Some(Column::Person { listed: true })
+        } else if first.eq_ignore_ascii_case("age") {
+            Some(Column::Age)
+        } else {
+            ["lives", "town", "city", "residence", "hometown"]
+                .iter()
+                .any(|h| h.eq_ignore_ascii_case(first))
+                .then_some(Column::Town)
+        }
     }
 }
 
@@ -2844,7 +2903,7 @@ mod tests {
     }
 
     #[test]
-    fn the_people_of_a_table_by_its_header() {
+    fn the_people_ages_and_towns_of_a_table_by_its_header() {
         let log = "| Date        | Staff     | Type |\n\
                    |-------------|-----------|------|\n\
                    | 11/12/2025  | BW        | call |\n\
@@ -2855,6 +2914,27 @@ mod tests {
         assert_eq!(names(card), ["LM", "JR"]);
         let dialysis = " Date       | Pre-wt | Nurse\n 22/11/2026 | 58.4   | Shazia\n";
         assert_eq!(names(dialysis), ["Shazia"]);
+        // a pedigree's ages over 89 and towns; no age under 90, nor a
+        // number with its unit
+        let pedigree = " Gen | Relation   | Name          | Age  | Lives / lived\n\
+                        II-3 | great-aunt | Ila Rasmussen | 93   | Manti, Christiansen Lane\n\
+                        II-4 | uncle      | Kelvin Olsen  | 71   | Eagle Mountain\n\
+                        II-5 | aunt       | Ann Olsen     | 95 kg | same\n";
+        let mut found = Vec::new();
+        Names::builtin().find(pedigree, &mut found);
+        let found: Vec<(PhiKind, &str)> = super::super::patterns::merge(found)
+            .iter()
+            .map(|f| (f.kind, &pedigree[f.start..f.end]))
+            .filter(|(k, _)| *k != PhiKind::Name)
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (PhiKind::Age, "93"),
+                (PhiKind::City, "Manti"),
+                (PhiKind::City, "Eagle Mountain")
+            ]
+        );
         // a drug under "Name", a cell that is no name or initials after
         // "Signed", a route that begins with "By"
         let meds = "| Name | Dose |\n| Metformin | 500 mg |\n| Signed | N/A | pending |\n\
