@@ -816,21 +816,22 @@ impl Names {
             if is_rule {
                 continue;
             }
+            let Some(columns) = &header else {
+                // the first row heads the columns ("| Nurse | Date |": its
+                // other cells are headers, no people)
+                header = Some(cells.iter().map(|(_, c)| Column::of(c)).collect());
+                continue;
+            };
+            for (cell, column) in cells.iter().zip(columns) {
+                if let Some(column) = column {
+                    self.push_cell(*cell, *column, out);
+                }
+            }
             // a row headed by what its cells are ("By", "Initials")
             if let Some(i) = cells.iter().position(|(_, c)| !c.trim().is_empty()) {
                 if let Some(column) = Column::of(cells[i].1) {
                     for &cell in &cells[i + 1..] {
                         self.push_cell(cell, column, out);
-                    }
-                }
-            }
-            match &header {
-                None => header = Some(cells.iter().map(|(_, c)| Column::of(c)).collect()),
-                Some(columns) => {
-                    for (cell, column) in cells.iter().zip(columns) {
-                        if let Some(column) = column {
-                            self.push_cell(*cell, *column, out);
-                        }
                     }
                 }
             }
@@ -2912,7 +2913,8 @@ mod tests {
         assert_eq!(names(log), ["BW", "Tasha M."]);
         let card = " Day | 1 | 2 | 3 | 4 |\n Obs | ✓ | S | ✓ | X |\n By  | LM | vid | JR | ED |\n";
         assert_eq!(names(card), ["LM", "JR"]);
-        let dialysis = " Date       | Pre-wt | Nurse\n 22/11/2026 | 58.4   | Shazia\n";
+        // a header's other cells are no people
+        let dialysis = " Nurse | Date       | Pre-wt | Nurse\n - | 22/11/2026 | 58.4   | Shazia\n";
         assert_eq!(names(dialysis), ["Shazia"]);
         // a pedigree's ages over 89 and towns; no age under 90, nor a
         // number with its unit
