@@ -734,6 +734,12 @@ fn specs() -> Vec<Spec> {
             // letters and digits is no part of it, "DL CA D1234567"); in a
             // form's table, after the label's abbreviation and a bar
             // ("Medicare number (MBI) | 4TW7-QM2-HK58")
+            // a vehicle's plate and an officer's badge are shorter: a
+            // group of letters and digits, a digit in it, after their label
+            // ("MN plate HLT-482", "tag 38A 41K7", "Vehicle rego S
+            // 418-BQX", "badge S-318", "(reg. PD 412)"; an ambulance's call
+            // sign is the service's, no person's)
+            Spec::new(PhiKind::Mrn, r"(?i:\b(?:plates?|tag|rego|reg\.|badge)[ \t]*(?:#|no\.?|number)?[ \t]*[:#]?[ \t]*)([A-Z0-9]{1,4}(?:[ -][A-Z0-9]{1,4}){1,2})\b", 1).keep(|id| id.bytes().any(|b| b.is_ascii_digit())),
             Spec::new(PhiKind::Mrn, r"\b(?:NPI|DEA|DL|MBI|HICN|VIN|NMC|GMC|HCPC|PMDC|AHPRA|(?i:driver'?s\s+licen[cs]e|licen[cs]e|passport|badge|employee|claim|case|Medicaid|Medicare|Tricare(?:\s+for\s+life)?|beneficiary|subscriber|member|cardholder|group|serials?|s/n|pin|device|implant|plate|certificate|account|acct))(?i:\s*(?:id|#|no\.?|number)?(?:\s*\([A-Z]{2,6}\))?\s*[:#|]?\s*(?:is\s+)?)(?:[A-Z]{2}\s+)??((?:[A-Z]{1,4}[ ]\d{4,}|(?:[A-Z]{1,4}[ ])?\d{3}(?:[ ]\d{3}){2,3}|(?:[A-Z]{1,4}-){0,2}[A-Z]{0,4}-?\d[A-Z0-9-]{3,})(?:[ ]\d{4,6}){0,3})\b", 1),
             // a Medicare beneficiary identifier by its shape alone (the
             // letters it never uses left out): "Medicare ESRD 5JT8-QA3-HH02"
@@ -1348,6 +1354,19 @@ mod tests {
             ),
             ("Phonak, serials 1834A55012 R", PhiKind::Mrn, "1834A55012"),
             (
+                "'09 Silverado (MN plate HLT-482) in",
+                PhiKind::Mrn,
+                "HLT-482",
+            ),
+            (
+                "Vehicle: 2009 Impala, tag 38A 41K7.",
+                PhiKind::Mrn,
+                "38A 41K7",
+            ),
+            ("Vehicle rego S 418-BQX\n", PhiKind::Mrn, "S 418-BQX"),
+            ("Dep. Brent Salo, badge S-318", PhiKind::Mrn, "S-318"),
+            ("seine-netter (reg. PD 412) till", PhiKind::Mrn, "PD 412"),
+            (
                 "src 2001:0db8:0000:0000:0000:ff00:0042:8329.",
                 PhiKind::Ip,
                 "2001:0db8:0000:0000:0000:ff00:0042:8329",
@@ -1363,6 +1382,9 @@ mod tests {
             "vitals at 12:30:45 and 13:05:10",
             "diluted 1:10:100",
             "plate: OUT OF STATE",
+            "name tag ON, plate NOT SEEN",
+            "skin tag 2 mm, benign",
+            "Call sign: CK 704",
             "case of ABC flu",
             "see std::vec::Vec",
             "the router's fe80::1",

@@ -601,9 +601,8 @@ fn after_spans(text: &str, found: &mut Vec<Found>) {
             // ("South Burlington 05403, Rm 22", "in Marseille (13012);",
             // "American Fork\n84003)"; after a town only, four digits, as
             // Australia and New Zealand write them, never a year: "Gore
-            // 9710,"), or after a street where
-            // no town does ("Camí de la Mar 12, pta. 3, 46120,", "Allégatan
-            // 41 B, 503 32)")
+            // 9710,"), or after a street where no town does ("Camí de la
+            // Mar 12, pta. 3, 46120,", "Allégatan 41 B, 503 32)")
             let zip = compile(
                 r"^,?(?:[ \t]+|[ \t]*\r?\n[ \t]*)\(?(?:(\d{5}(?:-\d{4})?|\d{3}[ \t]\d{2})|([03-9]\d{3}|1[0-8]\d\d|2[1-9]\d\d))(?:\)|[ \t]*[,.;:(]|[ \t]*\r?(?m:$))",
             )?;
