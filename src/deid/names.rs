@@ -2477,7 +2477,9 @@ impl Column {
     }
 }
 
-/// The titles a dictation in capitals writes before a name.
+/// The titles a dictation in capitals writes before a name: fewer than
+/// `patterns::TITLES`, for in capitals "SR" is a sinus rhythm and "FR" a
+/// French scale.
 const UPPER_TITLES: [&str; 6] = ["MR", "MRS", "MS", "MISS", "DR", "PROF"];
 
 fn is_upper_word(word: &str) -> bool {

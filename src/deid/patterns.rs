@@ -441,6 +441,12 @@ fn specs() -> Vec<Spec> {
     // ("TELEPHONE ENCOUNTER 2022-06-27"), `merge` keeps the first rule's
     // kind, and a date is shifted where a limited data set keeps dates
     let mut specs = super::dates::specs();
+    // a US address's state and ZIP code after its town, for the two rules
+    // of an address's last line
+    let state_zip = format!(
+        r"[ \t]+(?:{})[ \t]+\d{{5}}(?:-\d{{4}})?\b",
+        super::names::STATES
+    );
     specs.extend([
             Spec::new(PhiKind::Email, r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}", 0),
             Spec::new(PhiKind::Url, r"(?i)\b(?:https?://|www\.)[^\s<>\x22']*[^\s<>\x22'.,;:)]", 0),
@@ -518,8 +524,8 @@ fn specs() -> Vec<Spec> {
             // ("PO BOX 318, HUBBARD OH 44425"; never a register's "HCPC PA
             // 31842"; a town in small letters there is the address rules'
             // to find, after its street)
-            Spec::new(PhiKind::City, format!(r"(?m)^[ \t]*(\p{{Lu}}[\p{{L}}'’.]*(?:[ -]\p{{Lu}}[\p{{L}}'’.]*){{0,3}}),?[ \t]+(?:{})[ \t]+\d{{5}}(?:-\d{{4}})?\b", super::names::STATES), 1),
-            Spec::new(PhiKind::City, format!(r",[ \t]*(\p{{Lu}}[\p{{Lu}}'’.]*(?:[ -]\p{{Lu}}[\p{{Lu}}'’.]*){{0,3}})[ \t]+(?:{})[ \t]+\d{{5}}(?:-\d{{4}})?\b", super::names::STATES), 1).keep(|town| super::names::Names::builtin().is_listed_town(town)),
+            Spec::new(PhiKind::City, format!(r"(?m)^[ \t]*(\p{{Lu}}[\p{{L}}'’.]*(?:[ -]\p{{Lu}}[\p{{L}}'’.]*){{0,3}}),?{state_zip}"), 1),
+            Spec::new(PhiKind::City, format!(r",[ \t]*(\p{{Lu}}[\p{{Lu}}'’.]*(?:[ -]\p{{Lu}}[\p{{Lu}}'’.]*){{0,3}}){state_zip}"), 1).keep(|town| super::names::Names::builtin().is_listed_town(town)),
             // a postcode before its town after a comma or at a line's start:
             // five digits, the Dutch "1012 AB", the Swedish "416 50", the
             // Polish "32-020"
