@@ -173,8 +173,16 @@ pub fn specs() -> Vec<Spec> {
         // the months of European notes: 12 mars 2024, 3. Mai, Mai 2023
         // (and with "de" between, as Spanish and Portuguese write them: 12
         // de janeiro de 2027), 5 dic. 2026, 1-XII-2026; French "1er
-        // décembre", a Danish range "14.-18. december"
-        Spec::new(PhiKind::Date, format!(r"(?i)\b(?:\d{{1,2}}\.?[ \t]*[-–][ \t]*)?\d{{1,2}}(?:\.|er|re|º|ª)?\s+(?:de\s+)?{EU}(?:\s+(?:de\s+)?\d{{4}})?\b|\b{EU}\s+(?:de\s+)?\d{{4}}\b|\b\d{{1,2}}\.?\s+{EU_SHORT}\.?(?:\s+\d{{4}}\b)?|\b\d{{1,2}}\.?\s+{ROMANCE_SHORT}(?:\.(?:\s+\d{{4}}\b)?|\s+\d{{4}}\b)"), 0),
+        // décembre", a Danish range "14.-18. december"; with the article
+        // French writes before a date, which goes with it ("le 2 mars 2023")
+        Spec::new(PhiKind::Date, format!(r"(?i)\b(?:le[ \t]+)?(?:\d{{1,2}}\.?[ \t]*[-–][ \t]*)?\d{{1,2}}(?:\.|er|re|º|ª)?\s+(?:de\s+)?{EU}(?:\s+(?:de\s+)?\d{{4}})?\b|\b{EU}\s+(?:de\s+)?\d{{4}}\b|\b\d{{1,2}}\.?\s+{EU_SHORT}\.?(?:\s+\d{{4}}\b)?|\b\d{{1,2}}\.?\s+{ROMANCE_SHORT}(?:\.(?:\s+\d{{4}}\b)?|\s+\d{{4}}\b)"), 0),
+        // a Romance month's abbreviation that is a word too, in brackets
+        // ("RTC 4 wks (30 dic)", "(3 set)"), and a day and month in a
+        // list before a whole date ("Dates: 7.12, 9.12, 11.12.26")
+        Spec::new(PhiKind::Date, format!(r"(?i)\(((?:0?[1-9]|[12]\d|3[01])[ \t]+{ROMANCE_SHORT})\)"), 1),
+        Spec::new(PhiKind::Date, r"\b(?:(?:0?[1-9]|[12]\d|3[01])\.(?:0?[1-9]|1[0-2]),[ \t]*)+(?:0?[1-9]|[12]\d|3[01])\.(?:0?[1-9]|1[0-2])\.(?:\d{4}|\d{2})\b", 0),
+        // the year's word Polish writes after a date ("04.12.2026 r.")
+        Spec::new(PhiKind::Date, r"\b((?:0?[1-9]|[12]\d|3[01])\.(?:0?[1-9]|1[0-2])\.\d{4}[ \t]?r\.)", 1),
         // Welsh: 3 Tachwedd 2026, 4ydd Rhagfyr (the day with its ordinal
         // ending: 1af, 2il, 3ydd, 5ed, 11eg, 20fed, 4edd)
         Spec::new(PhiKind::Date, format!(r"(?i)\b\d{{1,2}}(?:af|il|ydd|edd|ed|eg|fed|ain)?\s+{WELSH}\b(?:\.?\s+\d{{4}}\b)?"), 0),
@@ -195,7 +203,8 @@ pub fn specs() -> Vec<Spec> {
         // Dutch, Spanish, Portuguese and Italian: Mitte Oktober, fin mars
         Spec::new(PhiKind::Date, format!(r"(?i)\b(?:seit|im|sinds|depuis|desde|dal)\s+({EU})\b|\b((?:Mitte|Anfang|Ende|début|fin|mi-|eind|begin|medio|finales\s+de|principios\s+de|meados\s+de|fine|inizio|metà)\s*{EU})\b"), usize::MAX),
         // a month alone is a date element: "in March", "since Jan", "mid-July"
-        Spec::new(PhiKind::Date, format!(r"\b(?:in|since|during|until|till|before|after|from|by|around|end\s+of|beginning\s+of|start\s+of|last|next|this|of)[\s-]+({MONTH_ABBREVIATED}|(?:{MONTH_ALONE})\b)|\b((?i:early|mid|late)[\s-]+(?:{MONTH_ABBREVIATED}|(?:{MONTH_ALONE})\b))"), usize::MAX),
+        // (and after a tilde, "about": "stopped lithium ~Oct.")
+        Spec::new(PhiKind::Date, format!(r"(?:\b(?:in|since|during|until|till|before|after|from|by|around|end\s+of|beginning\s+of|start\s+of|last|next|this|of)[\s-]+|~[ \t]*)({MONTH_ABBREVIATED}|(?:{MONTH_ALONE})\b)|\b((?i:early|mid|late)[\s-]+(?:{MONTH_ABBREVIATED}|(?:{MONTH_ALONE})\b))"), usize::MAX),
         // a season of a year ("since spring 2024", "fall of 2018"): more
         // than the year Safe Harbor keeps
         Spec::new(PhiKind::Date, r"\b(?i:spring|summer|fall|autumn|winter)[ \t]+(?:of[ \t]+)?(?:19|20)\d\d\b", 0),
@@ -638,6 +647,14 @@ mod tests {
             ("stairs independently by mid-January.", vec!["mid-January"]),
             ("her birthday 9th — she'll be", vec!["9th"]),
             ("social services ref from Oct — never", vec!["Oct"]),
+            ("Stopped lithium ~Oct. (\"it made", vec!["Oct."]),
+            ("RTC 4 wks (30 dic). Labs", vec!["30 dic"]),
+            ("Previous SVD on le 2 mars 2023 at", vec!["le 2 mars 2023"]),
+            ("Kraków, 04.12.2026 r.", vec!["04.12.2026 r."]),
+            (
+                "Dates: 7.12, 9.12, 11.12.26 then",
+                vec!["7.12, 9.12, 11.12.26"],
+            ),
         ] {
             assert_eq!(dates(text), want, "{text}");
         }
@@ -649,6 +666,11 @@ mod tests {
             "GCS 13/15 on arrival",
             "Tinetti 17/28 and MoCA 17/30",
             "given 1/2 tab at night",
+            "pain (4 out of 10)",
+            "(3 set of 10 reps)",
+            "Cr 1.12, 1.08, 1.1 today",
+            "le patient, le 2",
+            "~Octreotide 50 mcg",
         ] {
             assert_eq!(dates(text), Vec::<String>::new(), "{text}");
         }

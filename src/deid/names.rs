@@ -209,7 +209,11 @@ const RELATIVES: &str = concat!(
 
 const ROLES: &str = r"pcp|gp|primary care(?: physician| provider| doctor)?|attending(?: physician)?|resident|registrar|reg|sho|consultant|intern|fellow|surgeon|intensivist|cardiologist|oncologist|nephrologist|neurologist|pulmonologist|psychiatrist|optometrist|podiatrist|dentist|midwife|paramedic|hospitalist|physician|provider|nurse|charge rn|therapist|social worker|case manager|care manager|coordinator|interpreter|translator|aide|care aide|tech|technician|scribe|clerk|chaplain|(?:lady |community )?health (?:worker|representative|aide)|promotora|pharmacist|dietitian|seen by|evaluated by|examined by|discussed with|spoke with|spoke to|signed[ \t]*:|signed by|dictated by|electronically signed by|cosigned by|referred by|referring(?: physician| provider| optometrist)?|handoff to|report (?:called )?to|rounds (?:with|w/)|(?:read|reviewed|amended|pronounced|verified|witnessed|transcribed|submitted|logged|written|entered|completed|prepared|recorded|documented|charted|interpreted|performed) by|submitting(?: physician| provider)?|copy to|cc[ \t]*:|witness|signature|transcriptionist|contact[ \t]*:|goes by|known as|a\.?k\.?a\.?|nicknamed|pastor|reverend|revd|mevrouw|meneer|signora|signor|sig\.ra|sig\.na|señora|señor|sra\.?|srta\.?|senhora|senhor|dra\.?|dr\.ª|madame|monsieur|doña|dña\.?";
 
-const CREDENTIALS: &str = r"M\.?D\.?|D\.?O\.?|R\.?N\.?|N\.?P\.?|PA-C|APRN|ARNP|FNP|DNP|CRNA|LPN|LCSW|MSW|PharmD|Ph\.?D\.?|MLS|MLT|CLS|RRT|CNA|DDS|DMD|DPM|DPT|RDN|MPH|MBBS|CGC|BSN|MSN|LMFT|LPC|OCN|CWCN|CCTC|BCC|CNS|CNM|CRNP|ACNP|AGACNP|AGNP|FNP-BC|CCC-SLP|OTR/L|COTA|LICSW|LMSW|CCM|CHPN|CWOCN|CDCES|BCPS|RPh|MBChB|MB ChB|FRCP|MRCP|MRCGP|FRCS|FRCSI|MRCPI|FRACP";
+const CREDENTIALS: &str = r"M\.?D\.?|D\.?O\.?|R\.?N\.?|N\.?P\.?|PA-C|APRN|ARNP|FNP|DNP|CRNA|LPN|LCSW|MSW|PharmD|Ph\.?D\.?|MLS|MLT|CLS|RRT|CNA|DDS|DMD|DPM|DPT|RDN|MPH|MBBS|CGC|BSN|MSN|LMFT|LPC|OCN|CWCN|CCTC|BCC|CNS|CNM|CRNP|ACNP|AGACNP|AGNP|FNP-BC|CCC-SLP|OTR/L|COTA|LICSW|LMSW|CCM|CHPN|CWOCN|CDCES|BCPS|RPh|MBChB|MB ChB|FRCP|MRCP|MRCGP|FRCS|FRCSI|MRCPI|FRACP|CSFA|MS[1-4]|RAN|RGN|RPN|CP-C|CHA(?:-I{1,3})?|CHAP";
+
+/// Credentials that are words of a note too ("PT consult", "Outpatient
+/// PT"): a credential only after a name and a comma ("Fraser Thom, PT").
+const COMMA_CREDENTIALS: &str = r"PT|PTA|SLP";
 
 /// Degrees a name may carry between itself and a credential, never
 /// alone: "MS" and "MA" are also a disease, a title, a state.
@@ -255,6 +259,13 @@ enum Run {
     /// "asked Grace,"): the first word must be a listed first
     /// name, also where it is a word too, never a word of the structure.
     Spoken,
+    /// A person after the abbreviation of a carer's role ("RN Ffion",
+    /// "PCT: M. Lente", "SLT Tan Jia Hui"): a listed first name (as
+    /// `Spoken`), an initial and words that may be names, or two
+    /// capitalised words or more, one of them listed, none a word of the
+    /// not-names nor an organisation's ("PT Eval", "RN Care Plan", "PT
+    /// Initial Evaluation" are none).
+    AfterRole,
     /// A first name in lower case: kept only if a name list has it.
     LowerFirst,
     /// A name in lower case after a title: kept only if a name list has
@@ -361,6 +372,13 @@ impl Names {
                 Run::Spoken,
                 PhiKind::Name,
             ),
+            // a surname before marriage, in any case: "née Guidry", "née
+            // CHAPUIS", "married name ROUX", "geb. Hoffmann", "z d. Nowak"
+            (
+                r"(?-u:\b)(?i:n[ée]e|geb\.|geborene|z[ \t]+d\.|z[ \t]+domu|(?:married|maiden|birth)[ \t]+name)[ \t]*:?[ \t]+(\p{Lu}[\p{L}'’]*(?:-\p{Lu}[\p{L}'’]*)?)".to_string(),
+                Run::Person,
+                PhiKind::Name,
+            ),
             (
                 format!(r"(?i:(?-u:\b)(?:{ROLES}))[ \t]*:?[ \t]*{INVERTED_RUN}"),
                 Run::Person,
@@ -424,16 +442,17 @@ impl Names {
                 Run::Initialled,
                 PhiKind::Name,
             ),
-            // a first name after the abbreviation of a carer's role ("RN
+            // a person after the abbreviation of a carer's role ("RN
             // Ffion", "HCA Dawn", "Physio Bryn", "FF/PM Ruby Castillo", a
             // community health representative's "CHR Loretta Iron
-            // Shell"); the name must be a listed first name ("PT Eval",
-            // "RN Note" are none)
+            // Shell", "PCT: M. Lente", "CNM K. Delacroix", a medical
+            // officer's "MO Ng Kai Xuan", "pall care NP Hope
+            // Lindgren-Sayed"; see `Run::AfterRole`)
             (
                 format!(
-                    r"(?-u:\b)(?:RN|LPN|LVN|CNA|HCA|PCT|SN|SPL|RT|PT|OT|SLT|SALT|EMT|AEMT|PM|FF|CM|SW|RGN|RMN|NA|MA|CHR|CHW|PHN|LHW|Physio|physio)[ \t]*:?[ \t]+{NAME_RUN}"
+                    r"(?-u:\b)(?:RN|LPN|LVN|CNA|HCA|PCT|SN|SPL|RT|PT|OT|SLT|SALT|EMT|AEMT|PM|FF|CM|SW|RGN|RMN|NA|MA|CHR|CHW|PHN|LHW|CNM|CNS|OTL|MO|CHA|ECLO|DN|HV|NP|APRN|FNP|Physio|physio)[ \t]*:?[ \t]+{NAME_RUN}"
                 ),
-                Run::Spoken,
+                Run::AfterRole,
                 PhiKind::Name,
             ),
             (
@@ -487,12 +506,14 @@ impl Names {
             .collect();
         let after_specs = [
             (
-                format!(r"(?-u:\b)(?:{CREDENTIALS})(?-u:\b|$)"),
+                format!(
+                    r"(?-u:\b)(?:{CREDENTIALS})(?-u:\b|$)|,[ \t]*(?:{COMMA_CREDENTIALS})(?-u:\b|$)"
+                ),
                 // the credentials before it too, and the degrees no
                 // credential names alone ("Hyrum Oakeson, MS, CGC": "MS"
                 // is also a disease and a title)
                 format!(
-                    r"(?:{INVERTED_RUN}|{NAME_RUN})(?:,?[ \t]+(?:{CREDENTIALS}|{DEGREES}))*,?[ \t]+$"
+                    r"(?:{INVERTED_RUN}|{NAME_RUN})(?:,?[ \t]+(?:{CREDENTIALS}|{DEGREES}))*,?[ \t]*$"
                 ),
                 Run::Person,
             ),
@@ -593,6 +614,26 @@ impl Names {
         fulls
             .iter()
             .any(|full| self.towns.contains_key(format!("{full} {rest}").as_str()))
+    }
+
+    /// Whether `words[i]` is a town written in small letters after a word
+    /// that places it: ASCII, five letters at least, one space after
+    /// "in", "from", "to" or "near", a town of the gazetteer and no word
+    /// of the lists' not-names, in a sentence that begins in a small
+    /// letter too, as a writer who never capitalises writes ("went to
+    /// mysuru"; a sentence's "helmet given to officer" after "Belongings
+    /// bagged:" is none).
+    fn is_lower_case_town(&self, text: &str, words: &[(usize, &str)], i: usize) -> bool {
+        let (at, word) = words[i];
+        let (before_at, before) = words[i - 1];
+        word.len() >= 5
+            && word.bytes().all(|b| b.is_ascii_lowercase())
+            && matches!(before, "in" | "from" | "to" | "near")
+            && &text[before_at + before.len()..at] == " "
+            && self.towns.contains_key(word)
+            && self.flags_of(word) & NO_NAME == 0
+            && !self.org_words.contains_key(word)
+            && sentence_begins_lower(&text[..at])
     }
 
     /// Whether the words after an organisation and a comma may be its
@@ -955,9 +996,16 @@ impl Names {
                 .filter(|(_, w)| w.len() > 1 || !w.as_bytes()[0].is_ascii_uppercase())
                 .all(|(_, w)| self.may_be_name(w) && !PLAN_VERBS.contains(w))
                 .then_some(0),
-            // an initial ("A. Oyelaran-Diaz") stays with the name after it
-            Run::Person => words.iter().position(|(_, w)| {
-                (w.len() == 1 && w.as_bytes()[0].is_ascii_uppercase()) || self.may_be_name(w)
+            // an initial ("A. Oyelaran-Diaz") stays with the name after it,
+            // and a listed first name that is a word too before a name
+            // ("Jordan Reyes-Kim, MS3", "NP Hope Lindgren-Sayed")
+            Run::Person => words.iter().enumerate().position(|(i, (_, w))| {
+                (w.len() == 1 && w.as_bytes()[0].is_ascii_uppercase())
+                    || self.may_be_name(w)
+                    || first_name_in_prose(self.flags_of(w))
+                        && words
+                            .get(i + 1)
+                            .is_some_and(|(_, next)| self.may_be_name(next))
             }),
             Run::Spoken => words
                 .first()
@@ -966,6 +1014,24 @@ impl Names {
                     is_title_case(w) && first_name_in_prose(flags)
                 })
                 .map(|_| 0),
+            Run::AfterRole => {
+                let listed_first = words.first().is_some_and(|(_, w)| {
+                    is_title_case(w) && first_name_in_prose(self.flags_of(w))
+                });
+                let names = |from: usize| {
+                    words[from..].iter().all(|(_, w)| {
+                        is_title_case(w)
+                            && self.may_be_name(w)
+                            && !self.org_words.contains_key(without_possessive(w))
+                    })
+                };
+                let initialled = words.len() >= 2 && words[0].1.len() == 1 && names(1);
+                let listed = words
+                    .iter()
+                    .any(|(_, w)| self.flags_of(w) & (ANY_FIRST | ANY_SURNAME) != 0);
+                let whole = words.len() >= 2 && names(0) && listed;
+                (listed_first || initialled || whole).then_some(0)
+            }
             Run::Beside => words.iter().position(|(_, w)| {
                 let flags = self.flags_of(w);
                 first_name_in_prose(flags) || (flags & ANY_SURNAME != 0 && flags & NO_NAME == 0)
@@ -1223,11 +1289,21 @@ impl Names {
     /// A town of the gazetteer after the words that place something ("in
     /// Knoxville", "near Owensboro", "flying out of Nashville", "her
     /// village, Igbeti"): the capitalised run after the word must be the
-    /// town whole.
+    /// town whole; and a town in small letters, as a text message writes
+    /// it ("called from wilmington", "go to mysuru"), one word of the
+    /// gazetteer that is no word of the language ("back to normal", "in
+    /// mobile home" are none).
     fn towns(&self, text: &str, words: &[(usize, &str)], out: &mut Vec<Found>) {
         for i in 1..words.len() {
             let (at, word) = words[i];
             if !is_title_case(word) {
+                if self.is_lower_case_town(text, words, i) {
+                    out.push(Found {
+                        start: at,
+                        end: at + word.len(),
+                        kind: PhiKind::City,
+                    });
+                }
                 continue;
             }
             let (before_at, before) = words[i - 1];
@@ -1366,6 +1442,15 @@ impl Names {
                 end,
                 kind: PhiKind::City,
             });
+            if county {
+                if let Some(office) = county_office(text, words, i) {
+                    out.push(Found {
+                        start,
+                        end: office,
+                        kind: PhiKind::Name,
+                    });
+                }
+            }
         }
     }
 
@@ -1486,7 +1571,31 @@ impl Names {
                     && run.iter().any(|(_, w)| {
                         is_acronym(w) && !CLINICAL_ACRONYMS.contains(w)
                     });
-            if run.len() >= 2 && head && distinctive {
+            // a firm's partners or trades joined by an ampersand say it
+            // is one without a head where a word of it is a listed name
+            // ("Sanchez Feed & Tack", "LeBlanc & Sons"; "Nausea &
+            // Vomiting" has none), and it ends before a small word after
+            // the ampersand ("... & Tack on Oct 30")
+            let ampersand = run
+                .windows(2)
+                .position(|pair| &text[pair[0].0 + pair[0].1.len()..pair[1].0] == " & ");
+            let (end_at, end_w) = match ampersand {
+                Some(k) if !head => run[k + 1..]
+                    .iter()
+                    .take_while(|(_, w)| !ORG_JOINERS.contains(w))
+                    .last()
+                    .copied()
+                    .unwrap_or((end_at, end_w)),
+                _ => (end_at, end_w),
+            };
+            let listed = || {
+                run.iter().skip(skip).any(|(_, w)| {
+                    is_title_case(w)
+                        && self.may_be_name(w)
+                        && self.flags_of(w) & (ANY_FIRST | ANY_SURNAME) != 0
+                })
+            };
+            if run.len() >= 2 && (head || ampersand.is_some() && listed()) && distinctive {
                 out.push(Found {
                     start: at,
                     end: end_at + end_w.len(),
@@ -2527,6 +2636,17 @@ fn only_space(s: &str) -> bool {
     !s.is_empty() && s.chars().all(|c| c == ' ' || c == '\t')
 }
 
+/// Whether the sentence that `before` ends in begins with a small letter:
+/// the first letter after the last full stop, question or exclamation
+/// mark or line break.
+fn sentence_begins_lower(before: &str) -> bool {
+    let start = before.rfind(['.', '!', '?', '\n']).map_or(0, |i| i + 1);
+    before[start..]
+        .chars()
+        .find(|c| c.is_alphabetic())
+        .is_some_and(char::is_lowercase)
+}
+
 /// Whether a word's list bits make it a first name beside a relation or
 /// after a speech verb: a listed first name that is no word of the note's
 /// structure or title (`STRUCTURE_WORD`).
@@ -2582,6 +2702,38 @@ fn capitalised(word: &str) -> bool {
         let rest = chars.as_str();
         !rest.is_empty() && rest.chars().all(char::is_lowercase)
     }
+}
+
+/// Where the name of a county's office or service ends when one follows
+/// the county's word at `words[i]`: "Houston County Sheriff's Office",
+/// "Fond du Lac County ADRC", "Kern County Department of Human Services",
+/// "CUYAHOGA COUNTY PROBATE COURT": the capitalised words after it (in
+/// capitals after "COUNTY"), the small words of names between them, up
+/// to six. `None` where no such word follows ("Washoe County, NV", "Kern
+/// County since 2001") or a state's code does ("Marion County IA").
+fn county_office(text: &str, words: &[(usize, &str)], i: usize) -> Option<usize> {
+    let upper = words[i].1 == "COUNTY";
+    let shape = |w: &str| {
+        if upper {
+            is_upper_word(w) && w.len() >= 3
+        } else {
+            is_title_case(w) || is_acronym(w) && !TOWN_STATES.contains(&w)
+        }
+    };
+    let mut end = None;
+    for j in i + 1..words.len().min(i + 7) {
+        let (pat, pw) = words[j - 1];
+        let (n, w) = words[j];
+        if !matches!(&text[pat + pw.len()..n], " " | " & ") {
+            break;
+        }
+        if shape(w) {
+            end = Some(n + w.len());
+        } else if end.is_none() || !ORG_JOINERS.contains(&w) {
+            break;
+        }
+    }
+    end
 }
 
 /// Whether a word at `at` begins at a word boundary (no letter, digit or
@@ -2961,12 +3113,71 @@ mod tests {
             ["Shabana"]
         );
         assert!(names("PM Meds given. CHR Stage 3").is_empty());
+        // an initial and a surname, or two names or more, that no list has
+        for (text, want) in [
+            ("13:58   PCT: M. Lente      -- TB", "M. Lente"),
+            ("(after ROM, by CNM K. Delacroix): 4/70", "K. Delacroix"),
+            ("Dr Lim Boon Keng / MO Ng Kai Xuan\n", "Ng Kai Xuan"),
+            (
+                "w/ Rochelle CM, pall care NP Hope Lindgren-Sayed. Bring",
+                "Hope Lindgren-Sayed",
+            ),
+            (
+                "Handed over by RN Ffion (nights) to RN Dafydd Bevan and",
+                "Dafydd Bevan",
+            ),
+        ] {
+            assert!(names(text).contains(&want), "{text}: {:?}", names(text));
+        }
+        for text in [
+            "RN Care Plan reviewed",
+            "PT Initial Evaluation",
+            "CNS Team Leader aware",
+            "the clinic at 301 NP Ave, Fargo",
+        ] {
+            assert!(names(text).is_empty(), "{text}: {:?}", names(text));
+        }
+    }
+
+    #[test]
+    fn a_surname_before_marriage_and_a_credential_after_a_name() {
+        for (text, want) in [
+            ("Eulalie Marie Prud'homme, née Guidry, \"Mamère", "Guidry"),
+            ("of Mrs VERNIER Marguerite, née CHAPUIS, born", "CHAPUIS"),
+            (
+                "Re: Mrs Araxie TCHAKMAKIAN, married name ROUX, born",
+                "ROUX",
+            ),
+            (
+                "Assistant: Tavita Faleolo, CSFA\nAnesthesia",
+                "Tavita Faleolo",
+            ),
+            (
+                "Observer: Jordan Reyes-Kim, MS3 (pt consented)",
+                "Jordan Reyes-Kim",
+            ),
+            (
+                "walks ~15 m with physio (Fraser Thom, PT). Falls",
+                "Fraser Thom",
+            ),
+            ("Requested by: Bec Lawrie, RAN\n", "Bec Lawrie"),
+        ] {
+            assert!(names(text).contains(&want), "{text}: {:?}", names(text));
+        }
+        // no name after the words, a knee, a patient after a comma
+        for text in [
+            "maiden name unknown; knee Bilateral",
+            "Ambulating with walker, PT to follow up",
+            "PT consult. Outpatient PT closer to home",
+        ] {
+            assert!(names(text).is_empty(), "{text}: {:?}", names(text));
+        }
     }
 
     #[test]
     fn every_rule_compiles() {
         let n = Names::builtin();
-        assert_eq!(n.context.len(), 20);
+        assert_eq!(n.context.len(), 21);
         assert!(n.context_windows.is_built());
         assert_eq!(n.after_name.len(), 2);
         let count = |bit: u8| n.flags.values().filter(|f| *f & bit != 0).count();
@@ -3322,8 +3533,53 @@ mod tests {
             ),
             ("Place: Independence, VA", vec!["Independence"]),
             ("Rt 2 Box 318, Seneca, MO 64865", vec!["Seneca"]),
+            (
+                "12-2 - daughter bernadette called from wilmington @ 302",
+                vec!["wilmington"],
+            ),
+            ("he wants to go to mysuru for the wedding", vec!["mysuru"]),
         ] {
             assert_eq!(towns(text), want, "{text}");
+        }
+        // a county's office or service: the organisation whole
+        for (text, want) in [
+            (
+                "Contact with Houston County Sheriff's Office, Inv. T. Kirkland",
+                "Houston County Sheriff's Office",
+            ),
+            (
+                "filed at Kern County Department of Human Services - pending",
+                "Kern County Department of Human Services",
+            ),
+            (
+                "Referral to Fond du Lac County ADRC + AODA",
+                "Lac County ADRC",
+            ),
+            (
+                "ST. LOUIS COUNTY MEDICAL EXAMINER'S OFFICE",
+                "LOUIS COUNTY MEDICAL EXAMINER'S OFFICE",
+            ),
+        ] {
+            let words = word_spans(text);
+            let i = words
+                .iter()
+                .position(|(_, w)| w.eq_ignore_ascii_case("county"));
+            let end = county_office(text, &words, i.unwrap());
+            let start = text.find(want).unwrap();
+            assert_eq!(end, Some(start + want.len()), "{text}");
+        }
+        // near misses: a comma, a small word, a state's code, the county
+        // at the line's end, a joiner with nothing after it
+        for text in [
+            "Washoe County, NV",
+            "in Kern County since 2001",
+            "Marion County IA",
+            "lives in Kern County",
+            "Kern County and then",
+        ] {
+            let words = word_spans(text);
+            let i = words.iter().position(|(_, w)| *w == "County");
+            assert_eq!(county_office(text, &words, i.unwrap()), None, "{text}");
         }
         // near misses: a county of a determiner, a clinician's credential
         // and a state's licence after a comma, a state's code before a word
@@ -3332,8 +3588,36 @@ mod tests {
             "Dr Smith, MD and Jones, PA",
             "Paramedic, MN lic. P-1",
             "Oxygen, NC at 2L",
+            // words of the language that are towns too, small or short
+            "went in early to check on her, back to normal",
+            "lives in mobile home park; pain better from reading",
+            "Belongings bagged: helmet given to warden. Collateral from warden",
         ] {
             assert!(towns(text).is_empty(), "{text}: {:?}", towns(text));
+        }
+    }
+
+    #[test]
+    fn firms_by_an_ampersand_between_their_words() {
+        for (text, want) in [
+            (
+                "Pt works mornings at Sanchez Feed & Tack on E. Platte Ave",
+                "Sanchez Feed & Tack",
+            ),
+            (
+                "5. Work note x 2 wk to Hughes Auto & Diesel; FMLA",
+                "Hughes Auto & Diesel",
+            ),
+            ("I will call LeBlanc & Sons and Dr Landry", "LeBlanc & Sons"),
+        ] {
+            assert!(names(text).contains(&want), "{text}: {:?}", names(text));
+        }
+        for text in [
+            "Nausea & Vomiting improved.",
+            "seen today for Pain & Anxiety, stable",
+            "exam: Heart & Lungs clear",
+        ] {
+            assert!(names(text).is_empty(), "{text}: {:?}", names(text));
         }
     }
 

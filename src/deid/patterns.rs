@@ -578,6 +578,8 @@ fn specs() -> Vec<Spec> {
             Spec::new(PhiKind::Age, format!(r#"(?im)\b(?:is|was|is\s+now|now)\s+(?:(?:just|only|nearly|almost|over|about|still)\s+)?({OLD})(?:[,;)"”]|\.(?:\s|$)|\s+(?:and|or|at|in|on|with|but|when|now|today|this|next|last|not|still|years?|yrs?|winters|summers)\b|\s*\(|\s*$|\s+[-–—]\s)"#), 1).keep_clause(no_measure_before),
             // "about to turn 91 and", "will turn 100 in May": never "turn
             // 90 degrees" (a word of time or a sentence's end after it)
+            // "ninety-four, going on a hundred"
+            Spec::new(PhiKind::Age, format!(r#"(?i)\bgoing\s+on\s+({OLD})(?:[,;)"”]|\.(?:\s|$)|\s*$|\s+(?:and|in|now|next)\b)"#), 1),
             Spec::new(PhiKind::Age, format!(r#"(?i)\bturn\s+({OLD})(?:[,;)"”]|\.(?:\s|$)|\s+(?:and|in|on|next|this|soon|years?|yrs?)\b|\s*$)"#), 1),
             // "At 95 she moved in", "At 90, with good cognition": a sentence
             // that begins at an age
@@ -595,7 +597,7 @@ fn specs() -> Vec<Spec> {
             // and as a text message writes it: "shes 94 and ..."
             Spec::new(PhiKind::Age, format!(r"(?i)\b(?:she|he)s\s+({OLD})(?:[,;)]|\.(?:\s|$)|\s+(?:and|at|in|on|with|but|now|today|not|still|years?|yrs?)\b|\s*$)"), 1),
             // "Mom (92 now!!)", "sister (90 yrs)"
-            Spec::new(PhiKind::Age, format!(r"(?i)\b(?:pt|patient|{KIN})(?:'s)?\s+\((?:(?:alive|living|deceased|died|d\.|aged?|now)[,:]?\s+(?:at\s+)?)?(?:(?:about|approx\.?|approximately|nearly|almost|around|~)[ \t]*)?({OLD})(?:[,;)]|[ \t]+(?:years?|yrs?|y/?o|now|today)\b)"), 1),
+            Spec::new(PhiKind::Age, format!(r"(?i)\b(?:pt|patient|{KIN})(?:'s)?\s+\((?:(?:alive|living|deceased|died|d\.|aged?|now)[,:]?\s+(?:at\s+)?)?((?:(?:about|approx\.?|approximately|nearly|almost|around|~)[ \t]*)?{OLD})(?:[,;)]|[ \t]+(?:years?|yrs?|y/?o|now|today)\b)"), 1),
             // "her father, 96, lives ...", "The patient, 99, was", "a woman of 94"
             Spec::new(PhiKind::Age, format!(r"(?i)\b(?:{KIN}|widow|widower|patient|pt|herself|himself|resident),\s+({OLD})[,)]"), 1),
             // "(family records: mother 104)", "grandmother 97;",
@@ -606,7 +608,7 @@ fn specs() -> Vec<Spec> {
             // follows it ("still alive in Sanski Most, ninety-seven,", "got
             // to ninety-nine", "novantaquattro"; never "ninety minutes")
             Spec::new(PhiKind::Age, format!(r"\b((?:{NINETIES})(?:[- ]and[- ]a[- ]half)?)(?:[ \t-]*(?:%|(?:{})\b))?", AGE_UNITS.join("|")), 1).keep_match(no_unit_after_age),
-            Spec::new(PhiKind::Age, format!(r"(?i)\b(?:man|woman|lady|gentleman|gent|widow|widower|patient)\s+of\s+({OLD})\b(?:[,;)]|\.(?:\s|$)|\s+(?:who|with|and|years?|yrs?)\b)"), 1),
+            Spec::new(PhiKind::Age, format!(r#"(?i)\b(?:man|woman|lady|gentleman|gent|widow|widower|patient)\s+of\s+({OLD})\b(?:[,;)"”]|\.(?:\s|$)|\s+(?:who|with|and|years?|yrs?)\b)"#), 1),
             // the age at death, a few words after "died" in the same
             // sentence ("died November 9th at 99", "died last winter at
             // 100"), or a pedigree's "d. 94"
@@ -615,9 +617,10 @@ fn specs() -> Vec<Spec> {
             // an age in words, in quotes, then in figures ("he is \"naw deg
             // un\" (91)", "is \"noventa y tres años\" (93)")
             Spec::new(PhiKind::Age, format!(r#"(?i)\b(?:is|am|was|aged?|tengo|tiene|cumpli[oó])[ \t]+["“][^"”\n]+["”][ \t]*(?:años[ \t]*)?\(({OLD})\)"#), 1),
-            // an age as others give it, or in a quotation: "said to be
-            // about 95", "\"93 in July\""
-            Spec::new(PhiKind::Age, format!(r#"(?i)\b(?:said|thought|believed|reported|estimated|claims?|claimed)\s+to\s+be\s+["“]?(?:about|around|nearly|almost|approximately|roughly|over|at\s+least)?\s*({OLD})\b|["“](?:about|around|nearly|almost|over)?\s*((?:9\d|1[0-4]\d)|{OLD})(?:[,;"”]|\s+(?:in|on|next|this|and)\b)"#), usize::MAX),
+            // an age as others give it, or in a quotation, with the word
+            // that makes it a guess: "said to be about 95", "\"93 in
+            // July\"", "is \"about 95\" according to"
+            Spec::new(PhiKind::Age, format!(r#"(?i)\b(?:said|thought|believed|reported|estimated|claims?|claimed)\s+to\s+be\s+["“]?((?:(?:about|around|nearly|almost|approximately|roughly|over|at\s+least)\s*)?{OLD})\b|["“]((?:(?:about|around|nearly|almost|over)\s*)?(?:9\d|1[0-4]\d|{OLD}))(?:[,;"”]|\s+(?:in|on|next|this|and)\b)"#), usize::MAX),
             // a name after a title, with the small words of names (`particles!`)
             // and a saint's "St." inside it ("Dr Owain ap Rhys", "Dr Pádraig
             // Ó Súilleabháin", "Dr. Kerwin St. Hill")
@@ -710,6 +713,11 @@ fn specs() -> Vec<Spec> {
             // (and "off of Catahoula Hwy", "by the Southwest Dr light",
             // "(Riverview Dr)")
             Spec::new(PhiKind::Address, r"(?:\b(?:on|off|off[ \t]+of|along|onto|down|up|near|from|at|around|past|via|across|behind|under|by|end[ \t]+of)[ \t]+|\()(?:the[ \t]+)?((?:\p{Lu}\p{Ll}+[ \t]+){1,2}(?:St|Ave|Rd|Ln|Blvd|Ct|Pl|Ter|Cir|Pkwy|Hwy|Row|Close|Crescent|Court|Circle|Trail|Pike|Dr|Way|Loop)\b\.?)", 1),
+            // a unit and the place it is in, without a street's number:
+            // "Unit 4, Riverstown Cross", "Apt 3, The Mardyke", "Cluster
+            // 4, House 12" (the place no word of a note: "Unit 4,
+            // Cardiology" is none)
+            Spec::new(PhiKind::Address, r"(?m)\b((?:Unit|Apt|Flat|Shop|Plot|Cluster|House|Block)\.?[ \t]+\d{1,4}[A-Z]?,[ \t]+(?:(?:House|Unit|Lot|Plot)[ \t]+\d{1,4}|(?:The[ \t]+)?\p{Lu}\p{Ll}+(?:[ \t]+\p{Lu}\p{Ll}+){0,2}))(?:[ \t]*(?:,|$)|[ \t]+[-–][ \t])", 1).keep(unit_and_place),
             // a mile marker, where a rural home or a breakdown is placed
             // ("near mile marker 128", "past MM 12", "Signal Peak Rd, MP 4")
             Spec::new(PhiKind::Address, r"\b((?i:mile[ \t]+marker)[ \t]*\d{1,4})\b|(?:\b(?:past|near|at|by|before|after)|,)[ \t]+((?:MM|MP)[ \t]?\d{1,3})\b", usize::MAX),
@@ -739,14 +747,18 @@ fn specs() -> Vec<Spec> {
             // its digits ("PLATE HDB 4471"; a state's before a licence's
             // letters and digits is no part of it, "DL CA D1234567"); in a
             // form's table, after the label's abbreviation and a bar
-            // ("Medicare number (MBI) | 4TW7-QM2-HK58")
+            // ("Medicare number (MBI) | 4TW7-QM2-HK58") or any words in
+            // brackets ("Medicaid (HIP/traditional): 100477291836"); the
+            // VA's claim file number ("C 22 419 877") and the councils of
+            // Malaysia, New Zealand and Malta ("MMC 48817", "MCNZ 41127",
+            // "MC Reg. 3318")
             // a vehicle's plate and an officer's badge are shorter: a
             // group of letters and digits, a digit in it, after their label
             // ("MN plate HLT-482", "tag 38A 41K7", "Vehicle rego S
-            // 418-BQX", "badge S-318", "(reg. PD 412)"; an ambulance's call
-            // sign is the service's, no person's)
-            Spec::new(PhiKind::Mrn, r"(?i:\b(?:plates?|tag|rego|reg\.|badge)[ \t]*(?:#|no\.?|number)?[ \t]*[:#]?[ \t]*)([A-Z0-9]{1,4}(?:[ -][A-Z0-9]{1,4}){1,2})\b", 1).keep(|id| id.bytes().any(|b| b.is_ascii_digit())),
-            Spec::new(PhiKind::Mrn, r"\b(?:NPI|DEA|DL|MBI|HICN|VIN|NMC|GMC|HCPC|PMDC|AHPRA|(?i:driver'?s\s+licen[cs]e|licen[cs]e|passport|badge|employee|claim|case|Medicaid|Medicare|Tricare(?:\s+for\s+life)?|beneficiary|subscriber|member|cardholder|group|serials?|s/n|pin|device|implant|plate|certificate|account|acct))(?i:\s*(?:id|#|no\.?|number)?(?:\s*\([A-Z]{2,6}\))?\s*[:#|]?\s*(?:is\s+)?)(?:[A-Z]{2}\s+)??((?:[A-Z]{1,4}[ ]\d{4,}|(?:[A-Z]{1,4}[ ])?\d{3}(?:[ ]\d{3}){2,3}|(?:[A-Z]{1,4}-){0,2}[A-Z]{0,4}-?\d[A-Z0-9-]{3,})(?:[ ]\d{4,6}){0,3})\b", 1),
+            // 418-BQX", "badge S-318", "(reg. PD 412)", "vehicle BX19 KTU";
+            // an ambulance's call sign is the service's, no person's)
+            Spec::new(PhiKind::Mrn, r"(?i:\b(?:plates?|tag|rego|reg\.|badge|vehicle)[ \t]*(?:#|no\.?|number)?[ \t]*[:#]?[ \t]*)([A-Z0-9]{1,4}(?:[ -][A-Z0-9]{1,4}){1,2})\b", 1).keep(plate_like),
+            Spec::new(PhiKind::Mrn, r"\b(?:NPI|DEA|DL|MBI|HICN|VIN|NMC|GMC|HCPC|PMDC|AHPRA|MCNZ|MMC|MC[ \t]+Reg\.|(?i:driver'?s\s+licen[cs]e|licen[cs]e|passport|badge|employee|claim|case|Medicaid|Medicare|Tricare(?:\s+for\s+life)?|beneficiary|subscriber|member|cardholder|group|serials?|s/n|pin|device|implant|plate|certificate|account|acct))(?i:\s*(?:id|#|no\.?|number)?(?:\s*\([^()\n]{2,24}\))?\s*[:#|]?\s*(?:is\s+)?)(?:[A-Z]{2}\s+)??((?:[A-Z][ ]\d{2}[ ]\d{3}[ ]\d{3}|[A-Z]{1,4}[ ]\d{4,}|(?:[A-Z]{1,4}[ ])?\d{3}(?:[ ]\d{3}){2,3}|(?:[A-Z]{1,4}-){0,2}[A-Z]{0,4}-?\d[A-Z0-9-]{3,})(?:[ ]\d{4,6}){0,3})\b", 1),
             // a Medicare beneficiary identifier by its shape alone (the
             // letters it never uses left out): "Medicare ESRD 5JT8-QA3-HH02"
             Spec::new(PhiKind::Mrn, r"\b[1-9][AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9]\d-?[AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9]\d-?[AC-HJKMNP-RT-Y]{2}\d{2}\b", 0),
@@ -763,8 +775,10 @@ fn specs() -> Vec<Spec> {
             // (and "n.º", "Az.", "ref", "reg.", "claim", "booking", "on file",
             // "processo", and the numbers German, Dutch and Swedish name by
             // compounds: polisnummer, Fallnummer, remissnr; groups a period
-            // apart too: 11.884.302)
-            Spec::new(PhiKind::Mrn, r"(?i:\b(?:number|no\.|nr\.|n\.[ \t]?º|nº|n\.|card|id|#|az\.|refs?|reg\.|registration|claim|booking|file|processo|(?:polis|versicherten|fall|patienten|kranken|akten|auftrags|klienten|kunden|dossier|referentie|remiss|journal|person)(?:nummer|nr\.?)))[ \t]*[:#,]?[ \t]*(?:is[ \t]+)?((?:[A-Z]{1,5}[ /-]?)?\d[0-9A-Z]*(?:[ ./-][0-9A-Z]*\d[0-9A-Z]*){0,4})\b", 1).keep(five_digits),
+            // apart too: 11.884.302; an incident's, a parcel's, a blood
+            // unit's and a job's number; a group of capitals between
+            // groups of digits: "Lab no.: 26-AP-118834", "26-41177-OF")
+            Spec::new(PhiKind::Mrn, r"(?i:\b(?:number|no\.|nr\.|n\.[ \t]?º|nº|n\.|card|id|#|az\.|refs?|reg\.|registration|claim|booking|file|processo|incident|parcel|unit|job|(?:polis|versicherten|fall|patienten|kranken|akten|auftrags|klienten|kunden|dossier|referentie|remiss|journal|person)(?:nummer|nr\.?)))[ \t]*[:#,]?[ \t]*(?:is[ \t]+)?((?:[A-Z]{1,5}[ /-]?)?\d[0-9A-Z]*(?:[ ./-][0-9A-Z]*\d[0-9A-Z]*|[ /-][A-Z]{1,4}\b){0,4})\b", 1).keep(five_digits),
             // an identifier's shape without its label: capitals, then groups
             // a hyphen or slash apart, four digits or more among them and
             // a group of three digits at least (APS-LAU-26-11873,
@@ -786,7 +800,7 @@ fn specs() -> Vec<Spec> {
             Spec::new(PhiKind::Mrn, r"\b[A-Z]{1,3}\d{2}-\d{4,7}\b", 0),
             Spec::new(PhiKind::Mrn, r"\b(?:ID|I\.D\.|[Ii]d)(?i:\s*(?:no\.?|number|#))?\s*[:#]?\s*((?:[A-Z]{1,4}-){0,2}[A-Z]{0,4}[ -]?\d[A-Z0-9-]{3,})\b", 1),
             // national health and person numbers (NHS, CHI, BSN, PPS, NIR ...)
-            Spec::new(PhiKind::Mrn, r"\b(?:NHS|CHI|BSN|PPSN?|NIR|INSEE|KVNR|IHI|SIN|Medicare|UR|URN|UHID|RAMQ|OHIP|NHIF|NHIS|(?i:burgerservicenummer|versicherten-?(?:nummer|nr\.?)|f[øo]dselsnummer|personnummer|health\s+(?:card|service)))(?i:\s*(?:#|no\.?|number|nr\.?)?\s*[:#]?\s*(?:is\s+)?)(\d{3}\s\d{3}\s\d{4}|\d{4}\s\d{5}\s\d|[A-Z]{4}\s\d{4}\s\d{4}|[A-Z]{0,4}-?\d[A-Z0-9-]{3,})\b", 1),
+            Spec::new(PhiKind::Mrn, r"\b(?:NHS|CHI|BSN|PPSN?|NIR|INSEE|KVNR|IHI|SIN|Medicare|UR|URN|UHID|RAMQ|OHIP|NHIF|NHIS|(?i:burgerservicenummer|versicherten-?(?:nummer|nr\.?)|f[øo]dselsnummer|personnummer|health\s+(?:card|service)))(?i:\s*(?:#|no\.?|number|nr\.?)?\s*[:#]?\s*(?:is\s+)?)(\d{3}\s\d{3}\s\d{4}|\d{4}\s\d{5}\s\d(?:-\d)?|[A-Z]{4}\s\d{4}\s\d{4}|[A-Z]{0,4}-?\d[A-Z0-9-]{3,})\b", 1),
             // an address after the words that give one, to the end of its line or clause
             Spec::new(PhiKind::Address, r"(?i)\b(?:lives at|living at|resides at|residing at|staying at|stays at|moved to|moving to|relocated to|home address|mailing address|new address|old address|previous address|address)\s*(?:is|:)?\s*(\d{1,5}[^,;\n]{3,40})", 1),
             // a house number and its street a few words after "lives"
@@ -862,6 +876,28 @@ fn house_number(place: &str) -> bool {
 
 /// Whether an identifier holds five digits or more: a record number, not
 /// a count, a dose or a room.
+/// Whether the place after a unit's number may be an estate's or a
+/// building's name: none of its words a note's word or an
+/// organisation's ("Unit 4, Cardiology", "Flat 2, Ground Floor").
+fn unit_and_place(address: &str) -> bool {
+    let place = address.split_once(',').map_or("", |(_, p)| p.trim());
+    let place = place.strip_prefix("The ").unwrap_or(place);
+    ["House", "Unit", "Lot", "Plot"]
+        .iter()
+        .any(|unit| place.starts_with(unit))
+        || super::names::Names::builtin().may_be_town(place)
+}
+
+/// Whether a short identifier after a plate's or a badge's label may be
+/// one: a digit in it, and no model year first ("vehicle 2009 GMC").
+fn plate_like(id: &str) -> bool {
+    let year = id.len() > 4
+        && id.as_bytes()[4] == b' '
+        && (id.starts_with("19") || id.starts_with("20"))
+        && id[..4].bytes().all(|b| b.is_ascii_digit());
+    id.bytes().any(|b| b.is_ascii_digit()) && !year
+}
+
 fn five_digits(id: &str) -> bool {
     id.bytes().filter(u8::is_ascii_digit).count() >= 5
 }
@@ -1373,6 +1409,86 @@ mod tests {
             ("Dep. Brent Salo, badge S-318", PhiKind::Mrn, "S-318"),
             ("seine-netter (reg. PD 412) till", PhiKind::Mrn, "PD 412"),
             (
+                "Driver last time (Baz, vehicle BX19 KTU) said",
+                PhiKind::Mrn,
+                "BX19 KTU",
+            ),
+            (
+                "Unit 4, Riverstown Cross, Glanmire",
+                PhiKind::Address,
+                "Unit 4, Riverstown Cross",
+            ),
+            (
+                "address was Apt 3, The Mardyke - updated.",
+                PhiKind::Address,
+                "Apt 3, The Mardyke",
+            ),
+            (
+                "  Cluster 4, House 12, Oglala - not home",
+                PhiKind::Address,
+                "Cluster 4, House 12",
+            ),
+            (
+                "Lab no.: 26-AP-118834   Collected",
+                PhiKind::Mrn,
+                "26-AP-118834",
+            ),
+            (
+                "under certification; PD incident 26-41177-OF.",
+                PhiKind::Mrn,
+                "26-41177-OF",
+            ),
+            (
+                "Household no.: KM41-K-1142\nClient",
+                PhiKind::Mrn,
+                "KM41-K-1142",
+            ),
+            (
+                "confirmed sold. Parcel 025-24-117 (former home)",
+                PhiKind::Mrn,
+                "025-24-117",
+            ),
+            (
+                "transfusion (unit W0412 26 118204).",
+                PhiKind::Mrn,
+                "W0412 26 118204",
+            ),
+            (
+                "Ambulance Service booked (job SAS 281126/0711), 2 hr",
+                PhiKind::Mrn,
+                "SAS 281126/0711",
+            ),
+            (
+                "Medicaid (HIP/traditional): 100477291836\n",
+                PhiKind::Mrn,
+                "100477291836",
+            ),
+            (
+                "VA claim no. (C-file) C 22 419 877   Referral",
+                PhiKind::Mrn,
+                "C 22 419 877",
+            ),
+            (
+                "Medicare 2418 77301 6-1\nPrescriber",
+                PhiKind::Mrn,
+                "2418 77301 6-1",
+            ),
+            (
+                "Consultant Geriatrician (MC Reg. 3318)",
+                PhiKind::Mrn,
+                "3318",
+            ),
+            (
+                "MBBS, MRehabMed   MMC 48817   03.12.2026",
+                PhiKind::Mrn,
+                "48817",
+            ),
+            (
+                "Te Whatu Ora Southland   MCNZ 41127\ncc:",
+                PhiKind::Mrn,
+                "41127",
+            ),
+            (
                 "src 2001:0db8:0000:0000:0000:ff00:0042:8329.",
                 PhiKind::Ip,
                 "2001:0db8:0000:0000:0000:ff00:0042:8329",
@@ -1399,6 +1515,11 @@ mod tests {
             "OHIP covers 2 visits",
             "S/N ratio 12 dB",
             "ab:cd:ef",
+            "Vehicle: 2009 GMC Sierra, parked",
+            "vehicle type WAV, 2 staff",
+            "2 units PRBC; unit 3 of 4",
+            "incident 2 of 3 this month",
+            "Unit 4B, 12 Elm St",
         ] {
             let k = kinds(text);
             assert!(
@@ -1406,6 +1527,13 @@ mod tests {
                     .all(|(kind, _)| !matches!(kind, PhiKind::Ip | PhiKind::Mrn)),
                 "{text}: {k:?}"
             );
+        }
+        // a unit's place that is a note's word or an organisation's
+        for text in [
+            "Unit 4, Cardiology, then home",
+            "Unit 2, Ground Floor, lift",
+        ] {
+            assert_no(text, PhiKind::Address);
         }
     }
 
@@ -1708,7 +1836,7 @@ mod tests {
             (
                 "grandmother, said to be \"about 95\", who",
                 PhiKind::Age,
-                "95",
+                "about 95",
             ),
             ("he is 92, \"93 in July.\"", PhiKind::Age, "93"),
             ("grandmother (alive, 97, in a care home", PhiKind::Age, "97"),
@@ -1898,7 +2026,7 @@ mod tests {
             (
                 "family says \"about ninety-five\"",
                 PhiKind::Age,
-                "ninety-five",
+                "about ninety-five",
             ),
             ("Verified with last 4 SSN 4412.", PhiKind::Ssn, "4412"),
             ("DOB and last 4: 0162.", PhiKind::Ssn, "0162"),
@@ -2078,6 +2206,13 @@ mod tests {
             ("(family records: mother 104).", PhiKind::Age, "104"),
             ("helping care for his tūtū (98) in", PhiKind::Age, "98"),
             ("visits her kokum (91) in Sandy Lake", PhiKind::Age, "91"),
+            ("who is \"about 95\" according to", PhiKind::Age, "about 95"),
+            (
+                "she is \"ninety-four, going on a hundred\" and",
+                PhiKind::Age,
+                "a hundred",
+            ),
+            ("she was \"a lovely lady of 101\".", PhiKind::Age, "101"),
         ] {
             assert_finds(text, kind, want);
         }
@@ -2092,6 +2227,8 @@ mod tests {
             "Tel 0161 496 0000",
             "She stopped at 90% of goal",
             "the 4 Box and Blocks test",
+            "going on 95 mg daily",
+            "a dose of 100 mg",
         ] {
             assert_no_number_age_or_address(text);
         }
@@ -2162,7 +2299,8 @@ mod tests {
             ("father d. 66 MI; grandmother 96 alive;", PhiKind::Age, "96"),
             ("Tolliver, herself 90, has been", PhiKind::Age, "90"),
             ("The patient, 99, was alert.", PhiKind::Age, "99"),
-            ("Mother (about 95) is now alone", PhiKind::Age, "95"),
+            // a word of approximation goes with the age
+            ("Mother (about 95) is now alone", PhiKind::Age, "about 95"),
             ("Date of birth 27-03-1933 (93 jr)", PhiKind::Age, "93"),
             ("Born 04/10/1932, 94 aa", PhiKind::Age, "94"),
             ("Mother-in-law (90) moved in", PhiKind::Age, "90"),

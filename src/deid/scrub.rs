@@ -552,7 +552,8 @@ fn find_numbers(text: &str, numbers: &[(PhiKind, String)], out: &mut Vec<Found>)
 /// line of an address; "Caddo Gap Funeral Home, Glenwood,"), a
 /// person's age ("Henrietta (90)", "Opal (ninety-one, ...", "Kees, 93,
 /// still lives ...", "Mrs Ibarra is 91 and ...", "Gwen (\"Gwennie\"), 97,"),
-/// the age a date of birth makes ("DOB 12/03/1931 (95)"), the name they go by
+/// the age a date of birth makes ("DOB 12/03/1931 (95)"), an officer's
+/// number ("Ofc. Cassidy Lemoine #2217"), the name they go by
 /// ("Clarence McIlwraith (\"Clarrie\")", "Teresa (also \"Flora\")"),
 /// another age after an age ("95 (96 in June)") and a phone's extension;
 /// then a postcode after a town, a name or a street where no state stands
@@ -569,6 +570,7 @@ fn after_spans(text: &str, found: &mut Vec<Found>) {
         another_age: Regex,
         zip: Regex,
         quarter: Regex,
+        badge: Regex,
     }
     static RULES: OnceLock<Option<After>> = OnceLock::new();
     let Some(After {
@@ -579,6 +581,7 @@ fn after_spans(text: &str, found: &mut Vec<Found>) {
         another_age,
         zip,
         quarter,
+        badge,
     }) = RULES
         .get_or_init(|| {
             let town = compile(
@@ -613,6 +616,8 @@ fn after_spans(text: &str, found: &mut Vec<Found>) {
             let quarter = compile(
                 r"^\)?,?[ \t]*(?:\((?:[^()\n,]{1,20},[ \t]*)?|\s*in[ \t]+)(\p{Lu}\p{Ll}+(?:[ -]\p{Lu}\p{Ll}+){0,2})(?:\)|[ \t]*[,;.(]|[ \t]*\r?(?m:$))",
             )?;
+            // an officer's or a worker's number after their name
+            let badge = compile(r"^[ \t]#[ \t]?(\d{2,6})\b")?;
             Some(After {
                 town,
                 age,
@@ -621,6 +626,7 @@ fn after_spans(text: &str, found: &mut Vec<Found>) {
                 another_age,
                 zip,
                 quarter,
+                badge,
             })
         })
         .as_ref()
@@ -658,6 +664,9 @@ fn after_spans(text: &str, found: &mut Vec<Found>) {
             {
                 (town, PhiKind::City)
             }
+            // an officer's number after their name ("Ofc. Cassidy Lemoine
+            // #2217", "P.O. Jerome Banks #1142")
+            PhiKind::Name if first == b' ' && second == b'#' => (badge, PhiKind::Mrn),
             // a nickname in brackets, after an initial's period too
             // ("McANDREW, FRANCIS X. (\"Frank\")")
             PhiKind::Name
@@ -685,8 +694,12 @@ fn after_spans(text: &str, found: &mut Vec<Found>) {
             }
             _ => continue,
         };
-        // a town may follow a town ("Lynnwood, Pretoria")
+        // a town may follow a town ("Lynnwood, Pretoria"); a street may
+        // end in the comma before its town ("201 3rd Ave S, Virginia 55792")
         let mut at = f.end;
+        if f.kind == PhiKind::Address && text[..at].ends_with(',') {
+            at -= 1;
+        }
         for _ in 0..2 {
             let Some(m) = re
                 .captures(&text[at..])
@@ -717,6 +730,7 @@ fn after_spans(text: &str, found: &mut Vec<Found>) {
         }
     }
     found.extend(added);
+    contact_towns(text, found);
     // the towns the rules above found too, those the detector took for a
     // name ("318 S Lefevre St,\n Medical Lake 99022"), and streets
     let zips: Vec<Found> = found
@@ -741,20 +755,79 @@ fn after_spans(text: &str, found: &mut Vec<Found>) {
             // no month, no organisation's or service's word ("in March",
             // "(Home)", "(Cell)")
             let q = m.as_str();
-            let label = [
-                "Cell", "Mobile", "Work", "Fax", "Office", "Main", "Landline", "Pager",
-            ];
-            (Names::builtin().may_be_town(q) && !is_month(q) && !label.contains(&q)).then(|| {
-                Found {
+            (Names::builtin().may_be_town(q) && !is_month(q) && !PHONE_LABELS.contains(&q)).then(
+                || Found {
                     start: f.end + m.start(),
                     end: f.end + m.end(),
                     kind: PhiKind::Address,
-                }
-            })
+                },
+            )
         })
         .collect();
     found.extend(quarters);
 }
+
+/// A person's town where a contact line writes it between their name and
+/// their phone ("son Declan O'Donovan, Ballincollig, 086 555 0127",
+/// "Huisarts: dr. P. de Vries, Amstelveen, 020-5550199") or after the
+/// phone in the name's brackets ("son Roscoe (828-555-0147,
+/// Weaverville)"): capitalised words that are no organisation's, no
+/// note's word and no phone's label ("Cardiology", "Mobile"). Appends to
+/// `found`.
+fn contact_towns(text: &str, found: &mut Vec<Found>) {
+    static RULES: OnceLock<Option<(Regex, Regex)>> = OnceLock::new();
+    let Some((before_phone, after_phone)) = RULES
+        .get_or_init(|| {
+            let town = r"(\p{Lu}\p{Ll}+(?:[ -]\p{Lu}\p{Ll}+){0,2})";
+            Some((
+                compile(&format!(r"^,[ \t]+{town},[ \t]*"))?,
+                compile(&format!(r"^,[ \t]*{town}\)"))?,
+            ))
+        })
+        .as_ref()
+    else {
+        return;
+    };
+    let phones: Vec<usize> = found
+        .iter()
+        .filter(|f| f.kind == PhiKind::Phone)
+        .map(|f| f.start)
+        .collect();
+    let towns: Vec<Found> = found
+        .iter()
+        .filter_map(|f| {
+            let after = &text[f.end..];
+            if !after.starts_with(',') {
+                return None;
+            }
+            let m = match f.kind {
+                PhiKind::Name => {
+                    let c = before_phone.captures(after)?;
+                    // the phone begins where the town's comma ends
+                    if !phones.contains(&(f.end + c.get(0)?.end())) {
+                        return None;
+                    }
+                    c.get(1)?
+                }
+                PhiKind::Phone => after_phone.captures(after)?.get(1)?,
+                _ => return None,
+            };
+            let town = m.as_str();
+            (Names::builtin().may_be_town(town) && !PHONE_LABELS.contains(&town)).then(|| Found {
+                start: f.end + m.start(),
+                end: f.end + m.end(),
+                kind: PhiKind::City,
+            })
+        })
+        .collect();
+    found.extend(towns);
+}
+
+/// The labels a phone carries in brackets or after a comma, which are no
+/// towns ("(Cell)", "828-555-0147, Mobile").
+const PHONE_LABELS: &[&str] = &[
+    "Cell", "Mobile", "Work", "Home", "Fax", "Office", "Main", "Landline", "Pager",
+];
 
 /// Whether a capitalised run begins with a month's name ("March 2026").
 fn is_month(words: &str) -> bool {
@@ -1307,6 +1380,51 @@ mod tests {
         ] {
             assert_eq!(found(text, PhiKind::Age), ages, "{text}");
         }
+    }
+
+    #[test]
+    fn a_contacts_town_a_streets_town_after_its_comma_and_an_officers_number() {
+        let s = Scrubber::new();
+        let towns = |text: &str| of_kind(&s, text, PhiKind::City);
+        for (text, town) in [
+            (
+                "NOK: son Declan O'Donovan, Ballincollig, 086 555 0127; daughter",
+                "Ballincollig",
+            ),
+            (
+                "Emergency contact: son Kyle Begaye, Farmington, 505-555-0119, k@example.com.",
+                "Farmington",
+            ),
+            (
+                "pt's son Roscoe (828-555-0147, Weaverville) is",
+                "Weaverville",
+            ),
+            (
+                "Funeral Chapel, 201 3rd Ave S, Virginia 55792, 218-555-0155.",
+                "Virginia",
+            ),
+        ] {
+            assert_eq!(towns(text), [town], "{text}");
+        }
+        // a department or a phone's label where a town would stand, a
+        // town with no phone after it
+        for text in [
+            "Dr. Jane Whitcombe, Cardiology, 555-201-0100",
+            "son Roscoe (828-555-0147, Mobile) is",
+            "NOK: son Declan O'Donovan, Ballincollig; daughter",
+        ] {
+            assert!(towns(text).is_empty(), "{text}: {:?}", towns(text));
+        }
+        // an officer's number after their name, never a room's after a word
+        assert_eq!(
+            of_kind(
+                &s,
+                "Police: Ofc. Cassidy Lemoine #2217   Charge",
+                PhiKind::Mrn
+            ),
+            ["2217"]
+        );
+        assert!(of_kind(&s, "moved to room #12 today", PhiKind::Mrn).is_empty());
     }
 
     #[test]
