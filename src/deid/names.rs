@@ -3541,7 +3541,8 @@ mod tests {
         ] {
             assert_eq!(towns(text), want, "{text}");
         }
-        // a county's office or service: the organisation whole
+        // where a county's office or service ends (its start is the
+        // county's, as `counties_and_states` finds it)
         for (text, want) in [
             (
                 "Contact with Houston County Sheriff's Office, Inv. T. Kirkland",
