@@ -631,8 +631,7 @@ impl Names {
             && matches!(before, "in" | "from" | "to" | "near")
             && &text[before_at + before.len()..at] == " "
             && self.towns.contains_key(word)
-            && self.flags_of(word) & NO_NAME == 0
-            && !self.org_words.contains_key(word)
+            && self.may_be_town(word)
             && sentence_begins_lower(&text[..at])
     }
 
