@@ -176,7 +176,12 @@ const LOWER_WORD: &str = r"(\p{Ll}[\p{Ll}'’-]+)";
 
 /// The words before a first name in a message: greetings, "this is", and
 /// a relative ("my wife jiyeon", "son deshawn").
-const MESSAGE_CONTEXT: &str = r"hi|hello|hey|dear|thanks|thank you|thx|this is|it'?s|(?:(?:my|his|her|your|our)[ \t]+)?(?:{RELATIVES})";
+const MESSAGE_CONTEXT: &str = r"hi|hello|hey|dear|{SIGN_OFFS}|this is|it'?s|called|texted|covered by|(?:(?:my|his|her|your|our)[ \t]+)?(?:{RELATIVES})";
+
+/// The words a message ends in before its writer's name or initials
+/// ("gracias - mari", "Diolch — FJ", "i'm sorry - andy").
+const SIGN_OFFS: &str =
+    r"thanks|thank you|thx|ty|gracias|diolch|merci|danke|grazie|obrigad[oa]|cheers|sorry|love";
 
 /// The titles before a name in a message, a first name or a surname
 /// ("can dr salinas see her", "called nurse jen", "hi ms lakisha"), in
@@ -207,7 +212,7 @@ const RELATIVES: &str = concat!(
     elders!()
 );
 
-const ROLES: &str = r"pcp|gp|primary care(?: physician| provider| doctor)?|attending(?: physician)?|resident|registrar|reg|sho|consultant|intern|fellow|surgeon|intensivist|cardiologist|oncologist|nephrologist|neurologist|pulmonologist|psychiatrist|optometrist|podiatrist|dentist|midwife|paramedic|hospitalist|physician|provider|nurse|charge rn|therapist|social worker|case manager|care manager|coordinator|interpreter|translator|aide|care aide|tech|technician|scribe|clerk|chaplain|(?:lady |community )?health (?:worker|representative|aide)|promotora|pharmacist|dietitian|seen by|evaluated by|examined by|discussed with|spoke with|spoke to|signed[ \t]*:|signed by|dictated by|electronically signed by|cosigned by|referred by|referring(?: physician| provider| optometrist)?|handoff to|report (?:called )?to|rounds (?:with|w/)|(?:read|reviewed|amended|pronounced|verified|witnessed|transcribed|submitted|logged|written|entered|completed|prepared|recorded|documented|charted|interpreted|performed) by|submitting(?: physician| provider)?|copy to|cc[ \t]*:|witness|signature|transcriptionist|contact[ \t]*:|goes by|known as|a\.?k\.?a\.?|nicknamed|pastor|reverend|revd|mevrouw|meneer|signora|signor|sig\.ra|sig\.na|señora|señor|sra\.?|srta\.?|senhora|senhor|dra\.?|dr\.ª|madame|monsieur|doña|dña\.?";
+const ROLES: &str = r"pcp|gp|primary care(?: physician| provider| doctor)?|audiologist|physiotherapist|psychologist|counsell?or|dietician|nutritionist|phlebotomist|radiographer|sonographer|carer|support worker|key worker|caseworker|case worker|advocate|guardian|solicitor|attorney|lawyer|investigator|priest|rabbi|imam|deacon|health visitor|attending(?: physician)?|resident|registrar|reg|sho|consultant|intern|fellow|surgeon|intensivist|cardiologist|oncologist|nephrologist|neurologist|pulmonologist|psychiatrist|optometrist|podiatrist|dentist|midwife|paramedic|hospitalist|physician|provider|nurse|charge rn|therapist|social worker|case manager|care manager|coordinator|interpreter|translator|aide|care aide|tech|technician|scribe|clerk|chaplain|(?:lady |community )?health (?:worker|representative|aide)|promotora|pharmacist|dietitian|seen by|evaluated by|examined by|discussed with|spoke with|spoke to|signed[ \t]*:|signed by|dictated by|electronically signed by|cosigned by|referred by|referring(?: physician| provider| optometrist)?|handoff to|report (?:called )?to|rounds (?:with|w/)|(?:read|reviewed|amended|pronounced|verified|witnessed|transcribed|submitted|logged|written|entered|completed|prepared|recorded|documented|charted|interpreted|performed) by|submitting(?: physician| provider)?|copy to|cc[ \t]*:|witness|signature|transcriptionist|contact[ \t]*:|goes by|known as|a\.?k\.?a\.?|nicknamed|pastor|reverend|revd|mevrouw|meneer|signora|signor|sig\.ra|sig\.na|señora|señor|sra\.?|srta\.?|senhora|senhor|dra\.?|dr\.ª|madame|monsieur|doña|dña\.?";
 
 const CREDENTIALS: &str = r"M\.?D\.?|D\.?O\.?|R\.?N\.?|N\.?P\.?|PA-C|APRN|ARNP|FNP|DNP|CRNA|LPN|LCSW|MSW|PharmD|Ph\.?D\.?|MLS|MLT|CLS|RRT|CNA|DDS|DMD|DPM|DPT|RDN|MPH|MBBS|CGC|BSN|MSN|LMFT|LPC|OCN|CWCN|CCTC|BCC|CNS|CNM|CRNP|ACNP|AGACNP|AGNP|FNP-BC|CCC-SLP|OTR/L|COTA|LICSW|LMSW|CCM|CHPN|CWOCN|CDCES|BCPS|RPh|MBChB|MB ChB|FRCP|MRCP|MRCGP|FRCS|FRCSI|MRCPI|FRACP|CSFA|MS[1-4]|RAN|RGN|RPN|CP-C|CHA(?:-I{1,3})?|CHAP";
 
@@ -386,8 +391,10 @@ impl Names {
             ),
             (
                 format!(
-                    r"(?i:(?-u:\b)(?:{}))[ \t,:]+{LOWER_WORD}",
-                    MESSAGE_CONTEXT.replace("{RELATIVES}", RELATIVES)
+                    r"(?i:(?-u:\b)(?:{}))(?:[ \t,:]+|[ \t]*[-—–][ \t]*){LOWER_WORD}",
+                    MESSAGE_CONTEXT
+                        .replace("{RELATIVES}", RELATIVES)
+                        .replace("{SIGN_OFFS}", SIGN_OFFS)
                 ),
                 Run::LowerFirst,
                 PhiKind::Name,
@@ -399,11 +406,14 @@ impl Names {
             ),
             // initials as a signature or after a role, alone at a line's end
             // (a dash may follow the line's last sentence, "Cb 540-555-0107.
-            // —LM", or a time, "12/02/2026 1452   -- FOB"; a carer's role
-            // its colon, "MA: BH")
+            // —LM", or a time, "12/02/2026 1452   -- FOB"; a hyphen a
+            // sentence's end or a message's last word, "walker broke). -ON",
+            // "Diolch — FJ"; a carer's role its colon, "MA: BH"), with
+            // periods too, "- T.S. 11/29/26", and one letter only where a
+            // quoted message ends, "the lady doctor. - G\"")
             (
                 format!(
-                    r"(?m)(?:(?:^|[.;!\d][ \t]*)[ \t]*(?:--|—|–|/s/)|(?:(?i:(?-u:\b)(?:{ROLES}))|(?-u:\b)(?:RN|LPN|MA|CNA|PCT|HCA|NA|SN))(?-u:\b):?)[ \t]*([A-Za-z]{{2,3}})[ \t]*$"
+                    r#"(?m)(?:(?:^|[.;!\d][ \t]*)[ \t]*(?:--|—|–|/s/)|(?:[.!?)"”]|(?i:(?-u:\b)(?:{SIGN_OFFS})))[ \t]*(?:--|—|–|-)|(?:(?i:(?-u:\b)(?:{ROLES}))|(?-u:\b)(?:RN|LPN|MA|CNA|PCT|HCA|NA|SN))(?-u:\b):?)[ \t]*(?:([A-Za-z]{{2,3}}|[A-Z]\.(?:[ \t]?[A-Z]\.){{1,2}})(?:[ \t]+\d{{1,2}}/\d{{1,2}}(?:/\d{{2,4}})?)?[ \t]*["”]?|([A-Z])["”])[ \t]*$"#
                 ),
                 Run::Initials,
                 PhiKind::Name,
@@ -459,6 +469,16 @@ impl Names {
                 format!(
                     r"(?i:(?-u:\b)(?:{ORG_CONTEXT})[ \t]+(?:at|for|by|from|with)|(?-u:\b)employer[ \t]*:|(?-u:\b)transferred[ \t]+from|(?-u:\b)admitted[ \t]+from|(?-u:\b)discharged[ \t]+to)[ \t]+(?:the[ \t]+)?{ORG_RUN}"
                 ),
+                Run::Org,
+                PhiKind::Name,
+            ),
+            // a place after "at" inside a sentence is a facility, an
+            // employer or a town far more often than not ("at Publix in
+            // Coral Gables", "at the Parkview anticoag clinic", "died at
+            // 101 at Park Vista"; the development sets' other words there
+            // are acronyms, "at RUSB", and feasts, "at Christmas")
+            (
+                format!(r"(?-u:\b)at[ \t]+(?:the[ \t]+)?{ORG_RUN}"),
                 Run::Org,
                 PhiKind::Name,
             ),
@@ -696,7 +716,8 @@ impl Names {
         for ((re, run, kind), &window) in self.context.iter().zip(context) {
             let Some(window) = window else { continue };
             for caps in re.captures_iter(within(text, window)) {
-                if let Some(m) = caps.get_group(1) {
+                // (a rule of two shapes takes either's group)
+                if let Some(m) = caps.get_group(1).or_else(|| caps.get_group(2)) {
                     self.push_run(text, m.start, m.end, *run, *kind, out);
                 }
             }
@@ -967,6 +988,12 @@ impl Names {
         kind: PhiKind,
         out: &mut Vec<Found>,
     ) {
+        // an organisation's run ends where a sentence does inside it ("at
+        // Walgreens. Pharmacy called")
+        let end = match run {
+            Run::Org => sentence_end_within(text, start, end),
+            _ => end,
+        };
         let words: Vec<(usize, &str)> = word_spans(&text[start..end])
             .into_iter()
             .map(|(i, w)| (start + i, w))
@@ -1041,9 +1068,10 @@ impl Names {
                     || flags & NO_NAME == 0
                     || first_name_in_prose(flags)
             }),
+            // (an acronym's possessive is no title case: "at AV's house")
             Run::Org => words
                 .iter()
-                .any(|(_, w)| is_title_case(w) && self.may_be_name(w))
+                .any(|(_, w)| is_title_case(without_possessive(w)) && self.may_be_name(w))
                 .then_some(0),
         };
         if let Some(i) = first {
@@ -1483,13 +1511,19 @@ impl Names {
             while let Some(&(n, w)) = words.get(j) {
                 let (pat, pw) = words[j - 1];
                 let gap = &text[pat + pw.len()..n];
-                // "St. Mary's", "J. Okafor": a period joins after an abbreviation only
+                // "St. Mary's", "J. Okafor", "Hagedorn Bros. Farms": a
+                // period joins after an abbreviation only
                 let joined = matches!(gap, " " | " & " | "-")
-                    || (gap == ". " && (matches!(pw, "St" | "Mt" | "Ft") || pw.len() == 1));
+                    || (gap == ". "
+                        && (matches!(pw, "St" | "Mt" | "Ft" | "Bros") || pw.len() == 1));
                 if !joined {
                     break;
                 }
-                if is_title_case(w) || is_upper_word(w) && w.len() <= 4 {
+                // (a word's hyphenated tail in small letters: "Co-op")
+                if is_title_case(w)
+                    || is_upper_word(w) && w.len() <= 4
+                    || gap == "-" && w.bytes().all(|b| b.is_ascii_lowercase())
+                {
                     last = j;
                 // (no joiner is longer than five bytes: most words are
                 // settled by their length, not by the list)
@@ -1518,8 +1552,10 @@ impl Names {
                 bits
             };
             // "Seen at Bayshore Methodist", "Member of Mt. Zion AME": the
-            // words before a small word are the sentence's, not the
-            // name's, unless a head word is among them ("Bank of America")
+            // words before a small word may be the sentence's, not the
+            // name's, unless a head word is among them ("Bank of America");
+            // the name is weighed without them (and they are put back
+            // below where they are the name's)
             let first_head = (i..=last).find(|&k| org(words[k].1) & HEAD != 0);
             // (the words before the first head are none)
             let start = first_head
@@ -1528,35 +1564,21 @@ impl Names {
             let at = words[start].0;
             let run = &words[start..=last];
             let head = first_head.is_some();
-            let before = text[..at].trim_end_matches([' ', '\t']);
-            let starts_sentence = match before.chars().next_back() {
-                None => true,
-                // a line break begins a sentence unless the line before
-                // wraps one, ending in a small letter or a comma ("day
-                // centre Tues/Fri at\n  Cregagh Day Centre")
-                Some('\n') => !before[..before.len() - 1]
-                    .trim_end_matches([' ', '\t', '\r'])
-                    .ends_with(|c: char| c.is_lowercase() || c == ','),
-                // a dash is a bullet's at a line's start, and inside a
-                // line a separator ("MD - Ocmulgee Family Practice")
-                Some('-' | '*') => {
-                    let rest = before[..before.len() - 1].trim_end_matches([' ', '\t']);
-                    rest.is_empty() || rest.ends_with('\n')
-                }
-                Some(c) => matches!(c, '.' | '!' | '?'),
-            };
             // a letterhead: the name alone at a line's start, then a
             // separator ("Lakeshore Mercy Hospital, 4 East Neuro",
             // "Corrib Hospice — Community Palliative Care Team"); its first
             // word is the name's, unless it is a verb of a plan ("Continue
             // Physical Therapy, 2x/week")
             let (end_at, end_w) = words[last];
-            let letterhead = starts_sentence
-                && run.len() >= 2
-                && is_line_start(text, at)
-                && ends_letterhead(&text[end_at + end_w.len()..])
-                && !PLAN_VERBS.contains(&run[0].1);
-            let skip = usize::from(starts_sentence && !letterhead);
+            let is_letterhead = |start: usize| {
+                starts_sentence(text, words[start].0)
+                    && last > start
+                    && is_line_start(text, words[start].0)
+                    && ends_letterhead(&text[end_at + end_w.len()..])
+                    && !PLAN_VERBS.contains(&words[start].1)
+            };
+            let letterhead = is_letterhead(start);
+            let skip = usize::from(starts_sentence(text, at) && !letterhead);
             // a first name that is a word too names a place as well
             // ("Trinity Heart Institute", "Mercy Hospital")
             let distinctive = run.iter().skip(skip).any(|(_, w)| {
@@ -1595,8 +1617,16 @@ impl Names {
                 })
             };
             if run.len() >= 2 && (head || ampersand.is_some() && listed()) && distinctive {
+                // inside a sentence or on a letterhead the words before the
+                // small word are the name's too ("at Prince of Peace
+                // Catholic Church", "Sol del Valle Home Care"), unless they
+                // are another thing's before "and" ("has Power of Attorney
+                // and Home Care")
+                let whole = start > i
+                    && words[start - 1].1 != "and"
+                    && (!starts_sentence(text, words[i].0) || is_letterhead(i));
                 out.push(Found {
-                    start: at,
+                    start: if whole { words[i].0 } else { at },
                     end: end_at + end_w.len(),
                     kind: PhiKind::Name,
                 });
@@ -1851,6 +1881,52 @@ const CLINICAL_ACRONYMS: &[&str] = &[
     "RN", "SLP", "SNF", "ST", "STD", "STI", "SUD", "TB", "TIA", "UC", "UK", "US", "UTI", "VA",
 ];
 
+/// Where a sentence ends inside or at the end of `text[start..end]`, a
+/// run of capitalised words: at a period after a word that is no initial
+/// and abbreviates no place or firm, before a space or the run's end
+/// ("Walgreens. Pharmacy", "NC. Redirected", "Eye Care."; "Hagedorn Bros.
+/// Farms", "St. Mary's", "J. Okafor", "Heart Rhythm Assoc." go on); `end`
+/// if none does.
+fn sentence_end_within(text: &str, start: usize, end: usize) -> usize {
+    let run = &text[start..end];
+    run.match_indices('.')
+        .filter(|&(i, _)| matches!(run.as_bytes().get(i + 1), None | Some(b' ')))
+        .find(|&(i, _)| {
+            let word = run[..i].rsplit(|c: char| !c.is_alphanumeric()).next();
+            word.is_some_and(|w| w.chars().count() > 1 && !NAME_ABBREVIATIONS.contains(&w))
+        })
+        .map_or(end, |(i, _)| start + i)
+}
+
+/// The abbreviations inside or at the end of a place's or a firm's name,
+/// before their period.
+const NAME_ABBREVIATIONS: &[&str] = &[
+    "St", "Mt", "Ft", "Ss", "Co", "Dr", "Jr", "Sr", "Bros", "Inc", "Ltd", "Corp", "Assn", "Assoc",
+    "Dept", "Univ", "Hosp", "Ctr", "Inst", "Svcs", "Mfg", "Intl", "Natl", "Ave", "Rd", "Blvd",
+];
+
+/// Whether the word at `at` begins a sentence: after a sentence's end, at
+/// the text's start, or at a line's unless the line before wraps one.
+fn starts_sentence(text: &str, at: usize) -> bool {
+    let before = text[..at].trim_end_matches([' ', '\t']);
+    match before.chars().next_back() {
+        None => true,
+        // a line break begins a sentence unless the line before wraps
+        // one, ending in a small letter or a comma ("day centre Tues/Fri
+        // at\n  Cregagh Day Centre")
+        Some('\n') => !before[..before.len() - 1]
+            .trim_end_matches([' ', '\t', '\r'])
+            .ends_with(|c: char| c.is_lowercase() || c == ','),
+        // a dash is a bullet's at a line's start, and inside a line a
+        // separator ("MD - Ocmulgee Family Practice")
+        Some('-' | '*') => {
+            let rest = before[..before.len() - 1].trim_end_matches([' ', '\t']);
+            rest.is_empty() || rest.ends_with('\n')
+        }
+        Some(c) => matches!(c, '.' | '!' | '?'),
+    }
+}
+
 /// Whether what follows a name ends a letterhead's name: the line's end, a
 /// comma, a middle dot, a dash, a bar or a run of spaces.
 fn ends_letterhead(rest: &str) -> bool {
@@ -1974,6 +2050,16 @@ const GENERIC_HEADS: &[&str] = &[
     "Meats",
     "Seafood",
     "Fabricators",
+    // services and employers ("Range Removal Service", "Wiregrass
+    // Federal Credit Union", "Delta Southern Freight Lines", "Carthage
+    // Cold Storage", "Suncoast Companions")
+    "Service",
+    "Union",
+    "Freight",
+    "Freightways",
+    "Trucking",
+    "Storage",
+    "Companions",
 ];
 
 /// Words and abbreviations of notes that stand where initials do: in
@@ -2036,6 +2122,7 @@ const ORG_HEADS: &[&str] = &[
     "Transport",
     "LLP",
     "LLC",
+    "PLLC",
     "Inc",
     "Ltd",
     "Company",
@@ -2967,6 +3054,16 @@ mod tests {
         assert_eq!(names("children Hodan (9) and"), ["Hodan"]);
         // a credential after a clinical word, and "by" before one, make no name
         assert!(names("Logged by Cardiology. Hx HTN, DDS").is_empty());
+        // more roles: therapists, workers, advocates, the law's, faiths'
+        for (text, want) in [
+            ("Audiologist: Mairi MacLellan, A-0388", "Mairi MacLellan"),
+            ("Support worker Dawn Pryce visits Tuesdays.", "Dawn Pryce"),
+            ("Guardian: Lorraine Obi (court-appointed)", "Lorraine Obi"),
+            ("Rabbi Feldman will visit.", "Feldman"),
+        ] {
+            assert_eq!(names(text), [want], "{text}");
+        }
+        assert!(names("NV Psychologist Lic. PY0817").is_empty());
     }
 
     #[test]
@@ -3176,7 +3273,11 @@ mod tests {
     #[test]
     fn every_rule_compiles() {
         let n = Names::builtin();
-        assert_eq!(n.context.len(), 21);
+        assert_eq!(n.context.len(), 22);
+        // one rule of two shapes, each with its group (the signature's
+        // initials, and one letter only before a quote's end)
+        let two_groups = n.context.iter().filter(|(re, ..)| re.captures_len() > 2);
+        assert_eq!(two_groups.count(), 1);
         assert!(n.context_windows.is_built());
         assert_eq!(n.after_name.len(), 2);
         let count = |bit: u8| n.flags.values().filter(|f| *f & bit != 0).count();
@@ -3639,6 +3740,106 @@ mod tests {
             "Seen in Wound Care Clinic; Family Medicine follow-up.",
             "Discharged Home with Home Health Care.",
             "Heart Failure Clinic in 2 weeks. Cardiac Rehab.",
+        ] {
+            assert!(names(text).is_empty(), "{text}: {:?}", names(text));
+        }
+    }
+
+    #[test]
+    fn organisations_with_small_words_inside_a_sentence_and_firms_words() {
+        for (text, want) in [
+            (
+                "drives them to church at Prince of Peace Catholic Church since",
+                "Prince of Peace Catholic Church",
+            ),
+            (
+                "her aide comes from Angels of Mercy Home Care; wife",
+                "Angels of Mercy Home Care",
+            ),
+            (
+                "referred to Sol del Valle Home Care (956-555-0165)",
+                "Sol del Valle Home Care",
+            ),
+            (
+                "with brother Curtis as Hagedorn Bros. Farms LLC. Works winters",
+                "Hagedorn Bros. Farms LLC",
+            ),
+            (
+                "Husband works 2nd shift at Lakeside Cheese Co-op; family",
+                "Lakeside Cheese Co-op",
+            ),
+            (
+                "direct deposit to Wiregrass Federal Credit Union acct",
+                "Wiregrass Federal Credit Union",
+            ),
+        ] {
+            assert!(names(text).contains(&want), "{text}: {:?}", names(text));
+        }
+        // a sentence's first words before the small word are its own, and
+        // another thing's before "and"
+        assert_eq!(
+            names("Member of Mt. Zion AME since 1970."),
+            ["Mt. Zion AME"]
+        );
+        assert_eq!(
+            names("Daughter has Power of Attorney and Mercy Home Care."),
+            ["Mercy Home Care"]
+        );
+    }
+
+    #[test]
+    fn a_place_after_at_inside_a_sentence() {
+        for (text, want) in [
+            ("Pt works part-time at Publix in Coral Gables.", "Publix"),
+            (
+                "INR was 2.6 at the Parkview anticoag clinic on 11/24.",
+                "Parkview",
+            ),
+            (
+                "sister died at 101 at Park Vista in Youngstown.",
+                "Park Vista",
+            ),
+        ] {
+            assert!(names(text).contains(&want), "{text}: {:?}", names(text));
+        }
+        // the sentence ends before the next one's first word and its
+        // period, unless the period is an abbreviation's
+        assert_eq!(
+            names("picked up at Walgreens. Pharmacy called back."),
+            ["Walgreens"]
+        );
+        assert_eq!(
+            names("Last interrogation at Georgia Heart Rhythm Assoc."),
+            ["Georgia Heart Rhythm Assoc."]
+        );
+        // an acronym, a feast, a time, a sentence's own "At"
+        for text in [
+            "2/6 murmur heard best at RUSB.",
+            "plans to visit family at Christmas.",
+            "seen at 0800 today.",
+            "At Rest, no distress.",
+        ] {
+            assert!(names(text).is_empty(), "{text}: {:?}", names(text));
+        }
+    }
+
+    #[test]
+    fn a_messages_writer_after_its_last_word_or_a_dash() {
+        for (text, want) in [
+            ("el lunes lo llevo yo. gracias - mari\"", "mari"),
+            ("agency nurse booked.\nDiolch — FJ\n", "FJ"),
+            ("she wants the lady doctor. - G\"\nRouted", "G"),
+            ("tyler@example.com. - T.S. 11/29/26\"", "T.S."),
+            ("pt's note: \"vovó i'm sorry - andy\".", "andy"),
+            ("12/5 - sat. covered by deshawn. she watched tv", "deshawn"),
+        ] {
+            assert_eq!(names(text), [want], "{text}");
+        }
+        // a grade, a word of the note, a verb after the thanks
+        for text in [
+            "Grade 2. - A\n",
+            "Vitals stable. - OK\n",
+            "thanks - will call back",
         ] {
             assert!(names(text).is_empty(), "{text}: {:?}", names(text));
         }

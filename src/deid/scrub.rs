@@ -591,7 +591,7 @@ fn after_spans(text: &str, found: &mut Vec<Found>) {
                 r#"^["”’']?\)?(?:[ \t]?\(({OLD})[,;)]|[ \t]+({OLD})[ \t]+\(|,[ \t]*(?:\r?\n[ \t]*)?({OLD})(?:,|[ \t]*[;)]|[ \t]+\(|[ \t]*\r?(?m:$)|[ \t]+(?:years?|yrs?|y/?o)(?-u:\b))|,?[ \t]+(?:is|was|aged?|would[ \t]+be|will[ \t]+be|turns|turned)[ \t]+({OLD})(?:[,;)]|\.(?:\s|$)|[ \t]+[—–-][ \t]|[ \t]+(?:and|at|in|on|with|but|when|now|today|years?|yrs?)(?-u:\b)|\s*$))"#,
             ))?;
             let nickname = compile(
-                r#"^\.?[ \t]?\((?:(?i:also|aka|a\.k\.a\.|called|known as|goes by)[ \t]+)?["“'‘](\p{Lu}[\p{L}'’.-]{1,20}(?:[ \t]\p{Lu}[\p{L}'’.-]{0,20})?)["”'’]"#,
+                r#"^\.?[ \t]?(?:\((?:(?i:also|aka|a\.k\.a\.|called|known as|goes by)[ \t]+)?)?["“'‘](\p{Lu}[\p{L}'’.-]{1,20}(?:[ \t]\p{Lu}[\p{L}'’.-]{0,20})?)["”'’]"#,
             )?;
             let extension = compile(r"^,?[ \t]*(?i:x|ext\.?|extn\.?|extension)[ \t]*\d{1,5}\b")?;
             // the age it will be, another guess, or another person's age
@@ -667,10 +667,15 @@ fn after_spans(text: &str, found: &mut Vec<Found>) {
             // an officer's number after their name ("Ofc. Cassidy Lemoine
             // #2217", "P.O. Jerome Banks #1142")
             PhiKind::Name if first == b' ' && second == b'#' => (badge, PhiKind::Mrn),
-            // a nickname in brackets, after an initial's period too
-            // ("McANDREW, FRANCIS X. (\"Frank\")")
+            // a nickname in brackets or in quotes, after an initial's
+            // period too ("McANDREW, FRANCIS X. (\"Frank\")", "THIBODEAU,
+            // Dale F. \"Tink\"", "WOLLMAN, BABY GIRL \"LYDIA\"")
             PhiKind::Name
-                if next.iter().take(3).any(|&b| b == b'(') && nickname.is_match(&text[f.end..]) =>
+                if next
+                    .iter()
+                    .take(3)
+                    .any(|&b| matches!(b, b'(' | b'"' | b'\'' | 0xE2))
+                    && nickname.is_match(&text[f.end..]) =>
             {
                 (nickname, PhiKind::Name)
             }
@@ -714,6 +719,15 @@ fn after_spans(text: &str, found: &mut Vec<Found>) {
                             && !is_title(m.as_str())
                             && (f.kind != PhiKind::Name
                                 || m.len() >= 4 && Names::builtin().may_be_town(m.as_str()))
+                })
+                // a quoted word after a name without brackets is a
+                // nickname only if it may be a name ("Smith \"No\"" is none)
+                .filter(|m| {
+                    kind != PhiKind::Name
+                        || text[at..at + m.start()].contains('(')
+                        || m.as_str()
+                            .split(' ')
+                            .all(|w| Names::builtin().may_be_name(w))
                 })
             else {
                 break;
@@ -1709,6 +1723,18 @@ mod tests {
             out,
             "Pt: [NAME]. (\"[NAME]\")   MRN 1.\nPt: [NAME] (\"[NAME]\") seen."
         );
+        // in quotes without brackets, in capitals too; never a word that
+        // is no name
+        let (out, _) = s.scrub(
+            "P2",
+            "LOG - THIBODEAU, Dale F. \"Tink\"   Guest 4\nPatient: WOLLMAN, BABY GIRL \"LYDIA\"   MRN 1",
+        );
+        assert_eq!(
+            out,
+            "LOG - [NAME] \"[NAME]\"   Guest 4\nPatient: [NAME] \"[NAME]\"   MRN 1"
+        );
+        let (out, _) = s.scrub("P2", "Spoke with Mr. Okafor \"Bell\" rang twice.");
+        assert_eq!(out, "Spoke with Mr. [NAME] \"Bell\" rang twice.");
     }
 
     #[test]

@@ -37,18 +37,19 @@ const GOAL_PRECISION: f64 = 0.85;
 /// address 0.657; before the twelfth set's rules: name 0.906, date 0.944,
 /// address 0.686, city 0.857, age 0.750; before the thirteenth set's:
 /// name 0.914, address 0.714, city 0.881, age 0.792; before the
-/// seventeenth round: date 0.963), so the test fails on a regression.
+/// seventeenth round: date 0.963; before the eighteenth: name 0.930,
+/// address 0.757), so the test fails on a regression.
 /// The goals are recall 0.97 for names and dates and 0.99 for
 /// every other kind, and precision 0.85; the floors rise as the rules
 /// improve (never lowered to pass).
 const RECALL_FLOORS: [(&str, f64); 12] = [
-    ("name", 0.92),
+    ("name", 0.95),
     ("date", 0.97),
     ("mrn", 1.00),
     ("phone", 1.00),
     ("email", 1.00),
     ("ssn", 0.85),
-    ("address", 0.75),
+    ("address", 0.84),
     ("city", 0.92),
     ("zip", 0.90),
     ("url", 1.00),
@@ -67,15 +68,18 @@ const RECALL_FLOORS: [(&str, f64); 12] = [
 /// and neighbours' houses: name 0.953; before a note's twelfths read
 /// against its own dates: date 0.954; before the sixteenth round's
 /// particles and titles: name 0.957; before the seventeenth round's
-/// dates: date 0.963, the goal of 0.97 met since).
+/// dates: date 0.963, the goal of 0.97 met since; before the
+/// eighteenth round's organisations, places after "at" and writers of
+/// messages: name 0.961, address 0.843, the goal of 0.97 for names met
+/// since).
 const BOTH_RECALL_FLOORS: [(&str, f64); 12] = [
-    ("name", 0.96),
+    ("name", 0.97),
     ("date", 0.97),
     ("mrn", 1.00),
     ("phone", 1.00),
     ("email", 1.00),
     ("ssn", 0.85),
-    ("address", 0.84),
+    ("address", 0.88),
     ("city", 0.95),
     ("zip", 1.00),
     ("url", 1.00),
