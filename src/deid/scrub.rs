@@ -721,7 +721,8 @@ fn after_spans(text: &str, found: &mut Vec<Found>) {
                                 || m.len() >= 4 && Names::builtin().may_be_town(m.as_str()))
                 })
                 // a quoted word after a name without brackets is a
-                // nickname only if it may be a name ("Smith \"No\"" is none)
+                // nickname only if it may be a name ("Mr. Okafor \"Bell\""
+                // has none)
                 .filter(|m| {
                     kind != PhiKind::Name
                         || text[at..at + m.start()].contains('(')
