@@ -487,6 +487,11 @@ fn specs() -> Vec<Spec> {
             // a number read out over the phone, digit by digit: nine digits
             // ("one-nine-three, two-two, five-oh-seven-eight")
             Spec::new(PhiKind::Ssn, r"(?i)\b((?:(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)(?:,?[ \t]+|-)){8}(?:zero|oh|one|two|three|four|five|six|seven|eight|nine))\b", 1),
+            // or in its three groups, with tens and teens ("three-one-six,
+            // forty-four, oh-nine-two-six", "four three seven, sixty-six,
+            // ten twenty-nine"): the groups' digits are an SSN's 3, 2, 4
+            // (a group: up to four number words, a space or a hyphen apart)
+            Spec::new(PhiKind::Ssn, format!(r"(?i)\b({g},[ \t]*{g},[ \t]*{g})\b", g = format!("(?:{NUMBER_WORDS})(?:[ -](?:{NUMBER_WORDS})){{0,3}}")), 1).keep(ssn_in_words),
             // "soc sec # 123-45-6789", and Canada's social insurance
             // number in its three groups of three (046 454 286)
             Spec::new(PhiKind::Ssn, r"(?i)\bsoc\.?[ \t]*sec\.?(?:[ \t]*(?:#|no\.?|number))?[ \t]*[:#]?[ \t]*(\d{3}[\s.-]?\d{2}[\s.-]?\d{4})\b|(?:\bSIN|(?i:\bsocial[ \t]+insurance(?:[ \t]+(?:number|no\.?|#))?))[ \t]*[:#]?[ \t]*(?:(?:is|was)[ \t]+)?(\d{3}[ -]?\d{3}[ -]?\d{3})\b", usize::MAX),
@@ -547,9 +552,11 @@ fn specs() -> Vec<Spec> {
             Spec::new(PhiKind::City, r"(?m)(?:\d[a-zA-Z]?,[ \t]*|\b(?:mf|tv|th|tr|st|sal)\.?,[ \t]*|^)(?:[A-Z]{1,2}-)?(?:1[0-8]\d\d|2[1-9]\d\d|[3-9]\d{3})[ \t]+(\p{Lu}\p{Ll}+(?:[ -]\p{Lu}\p{Ll}+)?(?:[ \t][A-Z]\b)?)(?:[ \t]*(?:[,.;)]|$)|[ \t]{2,})", 1),
             // the number (the note keeps "[AGE]-year-old"), before a unit
             // in English or in the languages of European notes (jaar, jr, ans,
-            // Jahre, J., år, anni and aa, lat, vuotta), and as the adjective German, Dutch and the
+            // Jahre, J., år, anni and aa, lat, vuotta and "v." before a
+            // bracket or a clause's mark, never a "95 v. 110", Maltese sena,
+            // the Chinese, Japanese and Korean counts), and as the adjective German, Dutch and the
             // Nordic languages make of it (92-jährige, 93-jarige, 94-årig)
-            Spec::new(PhiKind::Age, r"(?i)\b((?:9\d|1[0-4]\d))[ \t]*-?[ \t]*(?:years?|yrs?|y/o|y\.\s?o\b\.?|yo|y|jaar|jr|jarige?|ans|jahre|jährige[nrms]?|j\.|årige?|år|años|anos|anni|aa|lat|vuotta)(?:[- ]old)?(?:[MF]\b|\b|[^\w]|$)", 1),
+            Spec::new(PhiKind::Age, r"(?i)\b((?:9\d|1[0-4]\d))[ \t]*-?[ \t]*(?:years?|yrs?|y/o|y\.\s?o\b\.?|yo|y|jaar|jr|jarige?|ans|jahre|jährige[nrms]?|j\.|årige?|år|años|anos|anni|aa|lat|vuotta|v\.[ \t]*[(,;\n]|sena|歲|岁|歳|세)(?:[- ]old)?(?:[MF]\b|\b|[^\w]|$)", 1),
             // the sex, a comma or a space, then the age, as a header or a
             // handover gives them: "Female, 92, from Lyon", "M 94 with CHF"
             Spec::new(PhiKind::Age, format!(r"(?:\b(?i:female|male|woman|man|lady|gentleman)[ \t]*,|\b[MF][ \t]*[, \t])[ \t]*({OLD})(?:[,;)]|\.(?:\s|$)|[ \t]+(?i:y|yo|yrs?|years?|who|with|from|in|and|living|lives|presents|presenting|here|c/o|DOB|born)\b|[ \t]*$)"), 1),
@@ -973,6 +980,33 @@ fn nino(number: &str) -> bool {
 fn ipv6(address: &str) -> bool {
     address.split(':').filter(|g| !g.is_empty()).count() >= 3
         && address.parse::<std::net::Ipv6Addr>().is_ok()
+}
+
+/// The words of a number read out, digits, teens and tens.
+const NUMBER_WORDS: &str = "zero|oh|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety";
+
+/// Whether three groups of number words give an SSN's 3, 2 and 4 digits:
+/// a unit is one digit, a teen or a ten two, and a unit after a ten is
+/// part of it ("forty-four", "eighty-one sixty-four"); a phone's 3, 3 and
+/// 4 or a count's "one, two, three" are none.
+fn ssn_in_words(spoken: &str) -> bool {
+    let digits = |group: &str| {
+        let (mut n, mut after_ten) = (0, false);
+        for word in group.split([' ', '\t', '-']).filter(|w| !w.is_empty()) {
+            let word = word.to_ascii_lowercase();
+            let ten = word.ends_with("ty");
+            let teen =
+                word.ends_with("teen") || matches!(word.as_str(), "ten" | "eleven" | "twelve");
+            if ten || teen {
+                n += 2;
+            } else if !after_ten {
+                n += 1;
+            }
+            after_ten = ten;
+        }
+        n
+    };
+    spoken.split(',').map(digits).eq([3, 2, 4])
 }
 
 /// Whether a phone number holds nine digits or more.
@@ -2629,6 +2663,46 @@ mod tests {
         assert_eq!(clause_start("BP 120. Her aunt is 96", 19), 7);
         assert_eq!(clause_start("Temp 36.5 now 92", 14), 0);
         assert_eq!(clause_start("Plan:\nAunt is 96", 15), 6);
+    }
+
+    #[test]
+    fn ages_in_finnish_maltese_and_chinese_counts() {
+        for (text, want) in [
+            ("Aino Lindqvist, 95 v. (born 12 March 1931)", "95"),
+            ("(\"94 sena u għadni hawn!\")", "94"),
+            ("she will be 99 in Chinese counting - \"99 歲\")", "99"),
+        ] {
+            assert_finds(text, PhiKind::Age, want);
+        }
+        assert_no("BP 95 v. 110 on the other arm", PhiKind::Age);
+    }
+
+    #[test]
+    fn a_social_security_number_read_out_in_its_groups() {
+        for (text, want) in [
+            (
+                "SSN 316-44-0926 (\"three-one-six, forty-four, oh-nine-two-six\")",
+                "three-one-six, forty-four, oh-nine-two-six",
+            ),
+            (
+                "she gave SSN \"five-oh-three, twenty-two, eighty-one sixty-four\"",
+                "five-oh-three, twenty-two, eighty-one sixty-four",
+            ),
+            (
+                "recited it as \"four three seven, sixty-six, ten twenty-nine\")",
+                "four three seven, sixty-six, ten twenty-nine",
+            ),
+        ] {
+            assert_finds(text, PhiKind::Ssn, want);
+        }
+        // a phone's groups, a count, a score
+        for text in [
+            "call back on \"five-oh-three, five-five-five, twenty-one forty\"",
+            "counted one, two, three, four",
+            "scores of ninety, eighty, seventy",
+        ] {
+            assert_no(text, PhiKind::Ssn);
+        }
     }
 
     #[test]
