@@ -779,7 +779,17 @@ fn after_spans(text: &str, found: &mut Vec<Found>) {
             )
         })
         .collect();
-    found.extend(quarters);
+    // a quarter is its address's, where the rule of a town after "in" took
+    // it for a town too ("2207 Arno St SE in Barelas")
+    for q in quarters {
+        let town = found
+            .iter_mut()
+            .find(|f| f.kind == PhiKind::City && (f.start, f.end) == (q.start, q.end));
+        match town {
+            Some(town) => town.kind = PhiKind::Address,
+            None => found.push(q),
+        }
+    }
 }
 
 /// A person's town where a contact line writes it between their name and

@@ -38,7 +38,8 @@ const GOAL_PRECISION: f64 = 0.85;
 /// address 0.686, city 0.857, age 0.750; before the thirteenth set's:
 /// name 0.914, address 0.714, city 0.881, age 0.792; before the
 /// seventeenth round: date 0.963; before the eighteenth: name 0.930,
-/// address 0.757), so the test fails on a regression.
+/// address 0.757; before the nineteenth's towns no gazetteer has: city
+/// 0.929), so the test fails on a regression.
 /// The goals are recall 0.97 for names and dates and 0.99 for
 /// every other kind, and precision 0.85; the floors rise as the rules
 /// improve (never lowered to pass).
@@ -50,7 +51,7 @@ const RECALL_FLOORS: [(&str, f64); 12] = [
     ("email", 1.00),
     ("ssn", 0.85),
     ("address", 0.84),
-    ("city", 0.92),
+    ("city", 0.95),
     ("zip", 0.90),
     ("url", 1.00),
     ("ip", 1.00),
@@ -71,7 +72,8 @@ const RECALL_FLOORS: [(&str, f64); 12] = [
 /// dates: date 0.963, the goal of 0.97 met since; before the
 /// eighteenth round's organisations, places after "at" and writers of
 /// messages: name 0.961, address 0.843, the goal of 0.97 for names met
-/// since).
+/// since; before the nineteenth round's towns no gazetteer has: city
+/// 0.952).
 const BOTH_RECALL_FLOORS: [(&str, f64); 12] = [
     ("name", 0.97),
     ("date", 0.97),
@@ -80,7 +82,7 @@ const BOTH_RECALL_FLOORS: [(&str, f64); 12] = [
     ("email", 1.00),
     ("ssn", 0.85),
     ("address", 0.88),
-    ("city", 0.95),
+    ("city", 0.97),
     ("zip", 1.00),
     ("url", 1.00),
     ("ip", 1.00),
