@@ -1803,7 +1803,7 @@ const TOWN_ABBREVIATIONS: &[&str] = &["Mt", "Ft", "St"];
 const APPOSITION_WORDS: &[&str] = &["village", "town", "hometown", "pueblo", "city"];
 
 /// The small words inside the names of towns ("Casalecchio di Reno",
-/// "Arcos de Valdevez", "Stratford upon Avon").
+/// "Arcos de Valdevez", "Stratford upon Avon", "Meadows of Dan").
 const TOWN_JOINERS: &[&str] = &[
     "of", "di", "de", "del", "della", "da", "do", "dos", "das", "du", "des", "la", "le", "les",
     "sur", "upon", "on", "am", "an", "der", "im", "y",

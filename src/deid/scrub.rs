@@ -12,7 +12,7 @@ use serde::Serialize;
 use super::address_parts;
 use super::byte_runs;
 use super::detector::Detector;
-use super::names::{fold_lower, fold_with_offsets, Names};
+use super::names::{fold_lower, fold_with_offsets, Names, STATES};
 use super::patterns::{compile, is_street_type, is_title, merge, tag, Found, Patterns, OLD};
 use super::rule_windows::RuleWindows;
 use crate::clinical::{PhiKind, PhiSpan};
@@ -569,6 +569,7 @@ fn after_spans(text: &str, found: &mut Vec<Found>) {
         extension: Regex,
         another_age: Regex,
         zip: Regex,
+        before_zip: Regex,
         quarter: Regex,
         badge: Regex,
     }
@@ -580,6 +581,7 @@ fn after_spans(text: &str, found: &mut Vec<Found>) {
         extension,
         another_age,
         zip,
+        before_zip,
         quarter,
         badge,
     }) = RULES
@@ -609,6 +611,27 @@ fn after_spans(text: &str, found: &mut Vec<Found>) {
             let zip = compile(
                 r"^,?(?:[ \t]+|[ \t]*\r?\n[ \t]*)\(?(?:(\d{5}(?:-\d{4})?|\d{3}[ \t]\d{2})|([03-9]\d{3}|1[0-8]\d\d|2[1-9]\d\d))(?:\)|[ \t]*[,.;:(]|[ \t]*\r?(?m:$))",
             )?;
+            // on the line before a postcode, its town after a comma, a
+            // state's or a province's code between or none ("Croesnewydd
+            // Road, Wrexham LL13 7TD"), and the street before the town where
+            // the street rules miss its shape (a highway's number, no street
+            // word, a small word inside, capitals: "79-01 Broadway, Elmhurst
+            // NY 11373", "2000 Circle of Hope Dr, Rm 4410, Salt Lake City, UT
+            // 84112", "4417 W 130TH ST, CLEVELAND OH 44135", "#2 - 310
+            // Idylwyld Dr N, Saskatoon SK S7L 0Z2"). Read only before a
+            // postcode a rule found, so it costs nothing elsewhere; Idaho's
+            // code is left out, as "Member ID 12345" is a card's number far
+            // more often than a town's ZIP code.
+            let before_zip = compile(&format!(
+                concat!(
+                    r"(?:(?:^|[,:(][ \t]*|[ \t]{{2,}}|(?-u:\b)(?:at|to)[ \t]+)",
+                    r"((?:#[ \t]?\d{{1,4}}[ \t]*[-–][ \t]*)?\d{{1,5}}(?:-\d{{1,4}})?[A-Za-z]?(?:[ \t]+(?:[\p{{Lu}}\d][\p{{L}}\d'’.-]*|of|de|del|la|the)){{1,6}}",
+                    r"(?:,[ \t]*(?i:rm|room|suite|ste|unit|apt|fl|floor|bldg)\.?[ \t]*#?[ \t]*\d{{1,5}}[A-Za-z]?)?))?",
+                    r",[ \t]*(\p{{Lu}}[\p{{L}}'’.-]*(?:[ -]\p{{Lu}}[\p{{L}}'’.-]*){{0,2}}),?[ \t]+",
+                    r"(?:(?:{}|AB|BC|MB|NB|NL|NS|NU|ON|PE|QC|SK|YT|NSW|VIC|QLD|TAS|ACT)[ \t]+)?$",
+                ),
+                STATES.replace("|ID|", "|")
+            ))?;
             // the quarter of a town an address is in, in brackets after
             // it or its postcode ("Flagstaff 86004 (Sunnyside)", "Fresno
             // 93728 (back unit, Tower District)", "int. 9 (San
@@ -625,6 +648,7 @@ fn after_spans(text: &str, found: &mut Vec<Found>) {
                 extension,
                 another_age,
                 zip,
+                before_zip,
                 quarter,
                 badge,
             })
@@ -762,6 +786,31 @@ fn after_spans(text: &str, found: &mut Vec<Found>) {
         })
         .collect();
     found.extend(zips);
+    let mut before: Vec<Found> = Vec::new();
+    for f in found.iter().filter(|f| f.kind == PhiKind::Zip) {
+        let line = text[..f.start].rfind('\n').map_or(0, |i| i + 1);
+        let Some(c) = before_zip.captures(&text[line..f.start]) else {
+            continue;
+        };
+        // no state's code alone ("Bronx, NY 10451" where another rule
+        // found the town), no word of the note, no title
+        let town = c.get(2).filter(|t| {
+            let t = t.as_str();
+            (t.len() > 3 || t.chars().any(char::is_lowercase))
+                && Names::builtin().may_be_town(t)
+                && !is_title(t)
+        });
+        for (m, kind) in [(c.get(1), PhiKind::Address), (town, PhiKind::City)] {
+            if let Some(m) = m {
+                before.push(Found {
+                    start: line + m.start(),
+                    end: line + m.end(),
+                    kind,
+                });
+            }
+        }
+    }
+    found.extend(before);
     let quarters: Vec<Found> = found
         .iter()
         .filter(|f| matches!(f.kind, PhiKind::Address | PhiKind::Zip))
@@ -1487,6 +1536,69 @@ mod tests {
             "spoke with Dr Ferreira 1430, orders received",
         ] {
             assert!(zips(text).is_empty(), "{text}: {:?}", zips(text));
+        }
+    }
+
+    #[test]
+    fn a_town_and_a_street_of_any_shape_before_a_postcode() {
+        let s = Scrubber::new();
+        for (text, town, street) in [
+            (
+                "Pharmacy Department, Croesnewydd Road, Wrexham LL13 7TD\nWard pharmacy",
+                "Wrexham",
+                "",
+            ),
+            (
+                "Elmhurst Hospital – Geriatrics Clinic, 79-01 Broadway, Elmhurst NY 11373\nVisit",
+                "Elmhurst",
+                "79-01 Broadway",
+            ),
+            (
+                "Hereditary Cancer Clinic   2000 Circle of Hope Dr, Rm 4410, Salt Lake City, UT 84112",
+                "Salt Lake City",
+                "2000 Circle of Hope Dr, Rm 4410",
+            ),
+            (
+                "Prior residence: 4417 W 130TH ST, CLEVELAND OH 44135 - sold",
+                "CLEVELAND",
+                "4417 W 130TH ST",
+            ),
+            (
+                "Office: #2 - 310 Idylwyld Dr N, Saskatoon SK S7L 0Z2   Intake",
+                "Saskatoon",
+                "#2 - 310 Idylwyld Dr N",
+            ),
+            (
+                "Unit 4, 12 The Crescent, Ashby CV4 7AL.",
+                "Ashby",
+                "12 The Crescent",
+            ),
+        ] {
+            // gone as the score counts it, whatever kind the merge gives
+            // the span ("4417 W 130TH ST, CLEVELAND" may read as a name in
+            // capitals; "Elmhurst NY" takes the state)
+            let found = s.find("x", text);
+            let gone = |part: &str| {
+                let at = text.find(part).unwrap();
+                (at..at + part.len()).all(|i| {
+                    text.as_bytes()[i] == b' ' || found.iter().any(|f| f.start <= i && i < f.end)
+                })
+            };
+            assert!(gone(town) && gone(street), "{text}: {found:?}");
+        }
+        // a card's number after Idaho's code, a word of the note, a title
+        for text in [
+            "Insurance: Aetna, Member ID 12345",
+            "Seen today, Patient LL13 7TD",
+            "Letter to, Mr LL13 7TD",
+            "Send the claims to the plan, NY 10001",
+        ] {
+            let towns = of_kind(&s, text, PhiKind::City);
+            let streets = of_kind(&s, text, PhiKind::Address);
+            assert!(
+                towns.is_empty() && streets.is_empty(),
+                "{text}: {towns:?} {streets:?}"
+            );
         }
     }
 
