@@ -677,7 +677,9 @@ impl Names {
     /// Epic", "in Medicaid": `may_be_town`), an eponym's possessive
     /// ("in Morison's pouch"), a room's number or a word joined on after it
     /// ("in Rm 318", "in Ward 6 South", "Trust-arranged"), and after "from"
-    /// a listed first name (a person: "a call from Sarah"). A run that more
+    /// a listed first name (a person: "a call from Sarah"), and the specimen
+    /// of a laboratory test's name (`SPECIMENS`: "Glucose [Mass/volume] in
+    /// Serum or Plasma", the names every observation table carries). A run that more
     /// capitalised words follow is an organisation's name, left to its
     /// rules ("in Tung Tau Care & Attention Home").
     fn is_unlisted_town(&self, text: &str, start: usize, end: usize, after_from: bool) -> bool {
@@ -701,7 +703,8 @@ impl Names {
             .chain([folded.len()])
             .any(|e| self.not_towns.contains_key(&folded[..e]));
         let person = after_from && self.flags_of(first) & ANY_FIRST != 0;
-        !(acronym || part_of_more || named || person) && self.may_be_town(run)
+        let specimen = SPECIMENS.contains(&first);
+        !(acronym || part_of_more || named || person || specimen) && self.may_be_town(run)
     }
 
     /// Whether the words after an organisation and a comma may be its
@@ -1794,6 +1797,37 @@ const PLACE_WORDS: &[&str] = &[
     "in", "to", "from", "near", "outside", "of", "around", "toward", "towards", "via", "visiting",
     "into", // and as European notes write them
     "en", "em", "aus", "nach", "bei", "uit", "naar", "bij", "à", "dans", "vers", "desde",
+];
+
+/// The specimens LOINC's names of laboratory tests end in after "in"
+/// ("Hemoglobin [Mass/volume] in Blood", "Oxygen saturation in Arterial
+/// blood by Pulse oximetry"): never a town after "in".
+const SPECIMENS: &[&str] = &[
+    "Serum",
+    "Plasma",
+    "Blood",
+    "Urine",
+    "Arterial",
+    "Venous",
+    "Capillary",
+    "Cord",
+    "Stool",
+    "Feces",
+    "Saliva",
+    "Sputum",
+    "Body",
+    "Cerebral",
+    "Synovial",
+    "Pleural",
+    "Peritoneal",
+    "Amniotic",
+    "Tissue",
+    "Specimen",
+    "Bone",
+    "Breath",
+    "Exhaled",
+    "Red",
+    "Platelets",
 ];
 
 /// The abbreviations a town's name may begin with ("Mt. Vernon").
@@ -3678,6 +3712,8 @@ mod tests {
             "A call from Sarah; flying in Tuesday.",
             "Aunt is in Tung Tau Care Home now.",
             "Ride from Trust-arranged taxi.",
+            "Glucose [Mass/volume] in Serum or Plasma; Hemoglobin A1c/Hemoglobin.total in Blood",
+            "Oxygen saturation in Arterial blood by Pulse oximetry",
         ] {
             assert!(towns(text).is_empty(), "{text}: {:?}", towns(text));
         }
