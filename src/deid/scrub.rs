@@ -618,8 +618,8 @@ fn after_spans(text: &str, found: &mut Vec<Found>) {
             // word, a small word inside, capitals: "79-01 Broadway, Elmhurst
             // NY 11373", "2000 Circle of Hope Dr, Rm 4410, Salt Lake City, UT
             // 84112", "4417 W 130TH ST, CLEVELAND OH 44135", "#2 - 310
-            // Idylwyld Dr N, Saskatoon SK S7L 0Z2"). Read only before a
-            // postcode a rule found, so it costs nothing elsewhere; Idaho's
+            // Idylwyld Dr N, Saskatoon SK S7L 0Z2"). Read only on the line
+            // before a postcode a rule found, never on other text; Idaho's
             // code is left out, as "Member ID 12345" is a card's number far
             // more often than a town's ZIP code.
             let before_zip = compile(&format!(
@@ -1576,10 +1576,11 @@ mod tests {
         ] {
             // gone as the score counts it, whatever kind the merge gives
             // the span ("4417 W 130TH ST, CLEVELAND" may read as a name in
-            // capitals; "Elmhurst NY" takes the state)
+            // capitals; "Elmhurst NY" takes the state), each part where it
+            // last stands (the hospital before "Elmhurst NY" is named so too)
             let found = s.find("x", text);
             let gone = |part: &str| {
-                let at = text.find(part).unwrap();
+                let at = text.rfind(part).unwrap();
                 (at..at + part.len()).all(|i| {
                     text.as_bytes()[i] == b' ' || found.iter().any(|f| f.start <= i && i < f.end)
                 })
