@@ -789,6 +789,16 @@ fn after_spans(text: &str, found: &mut Vec<Found>) {
     let mut before: Vec<Found> = Vec::new();
     for f in found.iter().filter(|f| f.kind == PhiKind::Zip) {
         let line = text[..f.start].rfind('\n').map_or(0, |i| i + 1);
+        // the lazy DFA finds where the rule holds; the groups, which cost
+        // ten times as much to read, are read only where the match has a
+        // letter or digit the other rules left (they most often read the
+        // line whole: "lives at 8222 School Rd, New York, NY 10001")
+        let Some(m) = before_zip.find(&text[line..f.start]) else {
+            continue;
+        };
+        if found_already(text, line + m.start(), line + m.end(), found) {
+            continue;
+        }
         let Some(c) = before_zip.captures(&text[line..f.start]) else {
             continue;
         };
@@ -839,6 +849,42 @@ fn after_spans(text: &str, found: &mut Vec<Found>) {
             None => found.push(q),
         }
     }
+}
+
+/// Whether each letter and digit of a street and town before a postcode
+/// (but for the "at" or "to" before them and the state's code after them)
+/// lies in a street, town or postcode another rule found.
+fn found_already(text: &str, start: usize, end: usize, found: &[Found]) -> bool {
+    let mut from = start;
+    if text[start..end].starts_with("at") || text[start..end].starts_with("to") {
+        from += 2;
+    }
+    let body = text[from..end].trim_end();
+    let mut to = from + body.len();
+    if let Some(i) = body.rfind([' ', '\t', ',']) {
+        let code = &body[i + 1..];
+        if (2..=3).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_uppercase()) {
+            to = from + i;
+        }
+    }
+    let mut at = from;
+    while let Some(c) = text[at..to].chars().next() {
+        if !c.is_alphanumeric() {
+            at += c.len_utf8();
+            continue;
+        }
+        let covering = found
+            .iter()
+            .filter(|f| matches!(f.kind, PhiKind::Address | PhiKind::City | PhiKind::Zip))
+            .filter(|f| f.start <= at && at < f.end)
+            .map(|f| f.end)
+            .max();
+        match covering {
+            Some(end) => at = end.min(to),
+            None => return false,
+        }
+    }
+    true
 }
 
 /// A person's town where a contact line writes it between their name and
@@ -1454,6 +1500,29 @@ mod tests {
         ] {
             assert_eq!(found(text, PhiKind::Age), ages, "{text}");
         }
+    }
+
+    #[test]
+    fn the_groups_before_a_postcode_are_read_only_where_a_part_is_left() {
+        let text = "Social: lives at 8222 School Rd, New York, NY 10001.";
+        let span = |part: &str, kind| {
+            let start = text.find(part).unwrap();
+            Found {
+                start,
+                end: start + part.len(),
+                kind,
+            }
+        };
+        let (start, end) = (text.find("at 8222").unwrap(), text.find("10001").unwrap());
+        let street = span("8222 School Rd", PhiKind::Address);
+        let town = span("New York", PhiKind::City);
+        assert!(found_already(text, start, end, &[street, town]));
+        // the house's number, the town, or the town as no place left
+        let name = span("School Rd", PhiKind::Address);
+        assert!(!found_already(text, start, end, &[name, town]));
+        assert!(!found_already(text, start, end, &[street]));
+        let person = span("New York", PhiKind::Name);
+        assert!(!found_already(text, start, end, &[street, person]));
     }
 
     #[test]
