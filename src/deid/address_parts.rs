@@ -4,7 +4,9 @@
 //! "Nørregade 7, 2. tv.", "Rue Haute 14 bte 3", "Prinsengracht 263-II"),
 //! and a flat, a tenement position or a house's name before it ("Flat 3,
 //! 27 …", "2F1, 14 …", "0/2, 45 …", "Rose Cottage, Mill Lane", "The Old
-//! Rectory, 4 Church Lane"). One mechanism for every street rule, so no
+//! Rectory, 4 Church Lane"), as many as stand one before another ("2nd
+//! floor, Vikas Plaza, Sahar Road"), and the house's number before a street
+//! a rule found without it ("88 Jalan Tanjung Tokong"). One mechanism for every street rule, so no
 //! rule carries its own list of units.
 
 use std::sync::OnceLock;
@@ -21,6 +23,7 @@ struct Rules {
     tail: Regex,
     head: Regex,
     cross: Regex,
+    number: Regex,
 }
 
 fn rules() -> Option<&'static Rules> {
@@ -34,7 +37,7 @@ fn rules() -> Option<&'static Rules> {
             // tv.", "st. th."), a Norwegian flat number ("H0203"), a Swedish
             // floor and flat ("2 tr", "lgh 1001"), a Spanish door ("pta.
             // 3"), a floor in English ("3rd floor"), the back of a house
-            // (", rear")
+            // (", rear"), New Zealand's rural delivery ("RD 1")
             let tail = compile(concat!(
                 r"^(?:",
                 r",?[ \t]*(?:(?i:apt|apartment|unit|suite|ste|rm|room|lot|space|spc|sp|trlr|bldg|building|flat|floor|fl|box|bte|bus|bât|bat|esc|escalier|étage|etage|porte|whg|wohnung|stiege|stg|top|tür|interno|int|scala|piso|puerta|andar|dept|depto)\.?[ \t]*(?:(?i:no)\.?[ \t]*)?#?[ \t]*\d[0-9A-Za-z-]{0,4}|#[ \t]*\d[0-9A-Za-z-]{0,4})(?-u:\b)",
@@ -44,25 +47,43 @@ fn rules() -> Option<&'static Rules> {
                 r"|,?[ \t]*(?:\d{1,2}|st|kl)\.[ \t]?(?:OG|Stock|Etage|tv|th|mf|sal)(?-u:\b)\.?(?:[ \t]+(?:rechts|links|Mitte))?",
                 r"|,?[ \t]*\d{1,2}[ \t]?tr(?-u:\b)\.?|,?[ \t]*(?i:lgh|pta)\.?[ \t]*\d{1,4}(?-u:\b)",
                 r"|,?[ \t]*\d{1,2}(?:st|nd|rd|th)[ \t]+(?i:floor|fl)(?-u:\b)\.?|,[ \t]*(?i:rear|upstairs|downstairs|basement)(?-u:\b)",
-                r"|,?[ \t]*H\d{4}(?-u:\b)",
+                r"|,?[ \t]*H\d{4}(?-u:\b)|,[ \t]*RD[ \t]+\d{1,2}(?-u:\b)",
                 r")"
             ))?;
             // before the street, ending in a comma: a flat or unit, an
-            // Edinburgh or Glasgow tenement position, the person it is in
-            // care of ("c/o Abdi, Lärjeågatan 7"), a house's name
+            // Edinburgh or Glasgow tenement position, a Hong Kong floor
+            // ("G/F", "2/F"), a floor in English, a house's number with a
+            // letter as South Asia writes it ("B-204", "21-C"), the person
+            // it is in care of ("c/o Abdi, Lärjeågatan 7"), a house's or a
+            // building's name
             let head = compile(concat!(
                 r"(?:",
                 r"(?-u:\b)(?i:flat|apt|apartment|unit|suite|room|bâtiment|bât|level|shop|bay|lot|office|floor|block|blk)\.?[ \t]*#?[ \t]*[0-9][0-9A-Za-z]{0,3}",
                 r"|(?-u:\b)\d{1,2}F\d{1,2}|(?-u:\b)\d/\d{1,2}",
+                r"|(?-u:\b)(?:[GLMB]|\d{1,2})/F|(?-u:\b)\d{1,2}(?:st|nd|rd|th)[ \t]+(?i:floor|fl)\.?",
+                r"|(?-u:\b)(?:[A-Z]-\d{3,4}|\d{1,4}-[A-Z])",
                 r"|(?-u:\b)c/o[ \t]+\p{Lu}[\p{L}'’-]+(?:[ \t]+\p{Lu}[\p{L}'’-]+){0,2}",
-                r"|(?-u:\b)(?:The[ \t]+)?(?:\p{Lu}[\p{Ll}'’]+[ \t]+){0,2}(?:Cottage|House|Farm|Farmhouse|Lodge|Barn|Villa|Mill|Hall|Rectory|Vicarage|Manse|Grange|Croft|Bungalow|Cabin|Mansions|Apartments|Towers|Chalet|Steading|Cott|Flats)",
+                r"|(?-u:\b)(?:The[ \t]+)?(?:\p{Lu}[\p{Ll}'’]+[ \t]+){0,2}(?:Cottage|House|Farm|Farmhouse|Lodge|Barn|Villa|Mill|Hall|Rectory|Vicarage|Manse|Grange|Croft|Bungalow|Cabin|Mansions|Apartments|Towers|Tower|Plaza|Heights|Chambers|Arcade|Chalet|Steading|Cott|Flats)",
                 r"|(?-u:\b)(?:Résidence|Residence|Résidences)[ \t]+(?:\p{Lu}[\p{L}'’-]+[ \t]+){0,3}\p{Lu}[\p{L}'’-]+(?:,[ \t]*(?:Bât|Bâtiment|Bat)\.?[ \t]*[A-Z0-9]{1,2})?",
                 r")[ \t]*,[ \t]*$"
             ))?;
             // the cross street of a street without a number: "at Red Bluff
-            // Rd and Burke"
-            let cross = compile(r"^[ \t]+(?:and|&)[ \t]+\p{Lu}\p{Ll}+(?:[ \t]+(?:St|Ave|Rd|Blvd|Dr|Ln|Street|Avenue|Road)(?-u:\b)\.?)?")?;
-            Some(Rules { tail, head, cross })
+            // Rd and Burke", "at I-55 and County Line Rd"
+            let cross = compile(r"^[ \t]+(?:and|&)[ \t]+\p{Lu}\p{Ll}+(?:(?:[ \t]+\p{Lu}\p{Ll}+)?[ \t]+(?:St|Ave|Rd|Blvd|Dr|Ln|Street|Avenue|Road)(?-u:\b)\.?)?")?;
+            // a house's number before a street found without it, one space
+            // between and at most three digits, where an address begins (at
+            // a line's start, after a comma, a bracket, a letterhead's
+            // spaces or "at", "to", "from", "on"): a time, a year, a count
+            // or a measurement before a word taken for a street is no
+            // house's number ("0930 Granddaughter", "52   Race", "- 4
+            // Medical", "at 90 dB")
+            let number = compile(r"(?:^|[\n,(][ \t]*|[ \t]{2,}|(?-u:\b)(?:at|to|from|on)[ \t]+)(\d{1,3}[A-Za-z]?)[ \t]$")?;
+            Some(Rules {
+                tail,
+                head,
+                cross,
+                number,
+            })
         })
         .as_ref()
 }
@@ -94,19 +115,48 @@ pub fn extend(text: &str, found: &mut Vec<Found>) {
                 kind: PhiKind::Address,
             });
         }
-        let mut from = f.start.saturating_sub(HEAD_WINDOW);
-        while !text.is_char_boundary(from) {
-            from += 1;
+        // (a street's first word has a capital, a small letter and a
+        // third letter: a unit of measure has two, "512 Hz")
+        let mut start = f.start;
+        let mut chars = text[start..].chars();
+        if chars.next().is_some_and(char::is_uppercase)
+            && chars.next().is_some_and(char::is_lowercase)
+            && chars.next().is_some_and(char::is_alphabetic)
+        {
+            let from = floor_boundary(text, start.saturating_sub(8));
+            if let Some(m) = rules
+                .number
+                .captures(&text[from..start])
+                .and_then(|c| c.get(1))
+            {
+                start = from + m.start();
+            }
         }
-        if let Some(m) = rules.head.find(&text[from..f.start]) {
+        // a flat, then its building, then its floor: each before the last
+        for _ in 0..3 {
+            let from = floor_boundary(text, start.saturating_sub(HEAD_WINDOW));
+            let Some(m) = rules.head.find(&text[from..start]) else {
+                break;
+            };
+            start = from + m.start();
+        }
+        if start < f.start {
             added.push(Found {
-                start: from + m.start(),
+                start,
                 end: f.end,
                 kind: PhiKind::Address,
             });
         }
     }
     found.extend(added);
+}
+
+/// The first character boundary at or after `at`.
+fn floor_boundary(text: &str, mut at: usize) -> usize {
+    while !text.is_char_boundary(at) {
+        at += 1;
+    }
+    at
 }
 
 #[cfg(test)]
@@ -173,9 +223,19 @@ mod tests {
                 "1186 VISTA DEL MAR WAY SP 41",
             ),
             (
+                "(618 Rocks Highway, RD 1, Riverton 9881)",
+                "618 Rocks Highway",
+                "618 Rocks Highway, RD 1",
+            ),
+            (
                 "at Red Bluff Rd and Burke, helmeted",
                 "Red Bluff Rd",
                 "Red Bluff Rd and Burke",
+            ),
+            (
+                "struck at I-55 and County Line Rd in Ridgeland",
+                "I-55",
+                "I-55 and County Line Rd",
             ),
         ] {
             assert_eq!(widened(text, street), address, "{text}");
@@ -241,6 +301,33 @@ mod tests {
                 "12 rue Nationale",
                 "Résidence Les Tilleuls, Bât. B, 12 rue Nationale",
             ),
+            // one part before another, as many as stand there
+            (
+                "Clinic, 2nd floor, Vikas Plaza, Sahar Road, Andheri East",
+                "Sahar Road",
+                "2nd floor, Vikas Plaza, Sahar Road",
+            ),
+            (
+                "CNS Centre: G/F, Wang Kwong House, 8 Wang Chiu Road",
+                "8 Wang Chiu Road",
+                "G/F, Wang Kwong House, 8 Wang Chiu Road",
+            ),
+            (
+                "Centre, 21-C, Main Boulevard, Gulberg III",
+                "Main Boulevard",
+                "21-C, Main Boulevard",
+            ),
+            // the house's number a rule left
+            (
+                "CENTRE   88 Jalan Tanjung Tokong, 10470",
+                "Jalan Tanjung Tokong",
+                "88 Jalan Tanjung Tokong",
+            ),
+            (
+                "(formerly lived at 17 Highgate, Roslyn)",
+                "Highgate",
+                "17 Highgate",
+            ),
         ] {
             assert_eq!(widened(text, street), address, "{text}");
         }
@@ -248,6 +335,16 @@ mod tests {
             ("Seen at home, 27 Marchmont Road", "27 Marchmont Road"),
             ("BP 120/80, 45 Kelvinhaugh St", "45 Kelvinhaugh St"),
             ("Outreach visit, 4 Church Lane", "4 Church Lane"),
+            // a vitamin, a dose, a reading: no house's number
+            ("Vitamin B-12, 4 Church Lane", "4 Church Lane"),
+            ("metoprolol 25mg Church Lane", "Church Lane"),
+            ("sats 94/RA, 4 Church Lane", "4 Church Lane"),
+            ("0930 Granddaughter called", "Granddaughter"),
+            ("Age: 52   Race: white", "Race"),
+            ("09:00 Daughter rang", "Daughter"),
+            ("Floor - 4 Medical / Pulmonary", "Medical"),
+            ("R 72% at 90 dB HL", "dB"),
+            ("tone at 512 Hz, Rinne", "Hz"),
         ] {
             assert_eq!(widened(text, street), street, "{text}");
         }

@@ -696,15 +696,22 @@ impl Names {
                 .any(|w| w.starts_with(char::is_lowercase))
             || run.ends_with("'s")
             || run.ends_with("’s");
-        let folded = fold_lower(run);
-        let named = folded
-            .match_indices(' ')
-            .map(|(i, _)| i)
-            .chain([folded.len()])
-            .any(|e| self.not_towns.contains_key(&folded[..e]));
+        let named = self.is_named_not_town(run);
         let person = after_from && self.flags_of(first) & ANY_FIRST != 0;
         let specimen = SPECIMENS.contains(&first);
         !(acronym || part_of_more || named || person || specimen) && self.may_be_town(run)
+    }
+
+    /// Whether a run of words is, alone or by its first words, a language,
+    /// a country, a month or a weekday (`not_towns`: "Welsh", "Puerto Rico
+    /// Medicaid", "Tuesday").
+    pub fn is_named_not_town(&self, run: &str) -> bool {
+        let folded = fold_lower(run);
+        folded
+            .match_indices(' ')
+            .map(|(i, _)| i)
+            .chain([folded.len()])
+            .any(|e| self.not_towns.contains_key(&folded[..e]))
     }
 
     /// Whether the words after an organisation and a comma may be its
@@ -712,10 +719,17 @@ impl Names {
     /// Pharmacy"), a word of the note's structure or a not-name
     /// ("Emergency", "Discharge").
     pub fn may_be_town(&self, words: &str) -> bool {
-        words.split([' ', '-']).filter(|w| !w.is_empty()).all(|w| {
-            let w = w.trim_end_matches('.');
-            !self.org_words.contains_key(w) && self.flags_of(w) & NO_NAME == 0
-        })
+        words
+            .split([' ', '-'])
+            .filter(|w| !w.is_empty())
+            .enumerate()
+            .all(|(i, w)| {
+                let w = w.trim_end_matches('.');
+                // a quarter's compass point after its first word ("Kahawa
+                // West"), though an organisation's name has it too
+                (i > 0 && COMPASS.contains(&w))
+                    || !self.org_words.contains_key(w) && self.flags_of(w) & NO_NAME == 0
+            })
     }
 
     /// What the lists say of a word as the note writes it ("Kathleen's"),
@@ -1798,6 +1812,9 @@ const PLACE_WORDS: &[&str] = &[
     "into", // and as European notes write them
     "en", "em", "aus", "nach", "bei", "uit", "naar", "bij", "à", "dans", "vers", "desde",
 ];
+
+/// The points of the compass a town's or a quarter's name may end in.
+const COMPASS: &[&str] = &["North", "South", "East", "West"];
 
 /// The specimens LOINC's names of laboratory tests end in after "in"
 /// ("Hemoglobin [Mass/volume] in Blood", "Oxygen saturation in Arterial
@@ -3698,16 +3715,23 @@ mod tests {
 
     #[test]
     fn towns_no_gazetteer_has_after_in_near_or_from() {
-        let text = "Rehab bed in Evarts - pt wants to go. Sister, 93, in Meadows of Dan; cousin near Wanblee. The family came from Birtamod.";
+        let text = "Rehab bed in Evarts - pt wants to go. Sister, 93, in Meadows of Dan; cousin near Wanblee. The family came from Birtamod. BP on a machine in Kahawa West.";
         assert_eq!(
             towns(text),
-            ["Evarts", "Meadows of Dan", "Wanblee", "Birtamod"]
+            [
+                "Evarts",
+                "Meadows of Dan",
+                "Wanblee",
+                "Birtamod",
+                "Kahawa West"
+            ]
         );
         for text in [
             "Answers in French, counselled in Malayalam.",
             "Brother killed in Korea in March 1951, never in Puerto Rico.",
             "Records in Epic; lot in MAR; placed in ED; independent in ADLs.",
             "Interviewed alone in Rm 318; mother is in Ward 6 South.",
+            "Seen in Ward West; transferred in North Wing.",
             "Drain placed in Morison's pouch.",
             "A call from Sarah; flying in Tuesday.",
             "Aunt is in Tung Tau Care Home now.",

@@ -482,8 +482,12 @@ fn specs() -> Vec<Spec> {
             Spec::new(PhiKind::Ssn, r"(?i)(?:\bx{3}|\*{3})[\s.-]?(?:x{2}|\*{2})[\s.-]?(\d{4})\b|\bx{4}[ -]x{4}[ -](\d{4})\b", usize::MAX),
             // the last four as a caller gives them to prove who they are:
             // "last 4 SSN 4412", "last four of her social: 0162", "DOB and
-            // last 4 (4412)"; four digits right after, so never "last 4 days"
-            Spec::new(PhiKind::Ssn, r"(?i)\blast[ \t]+(?:4|four)(?:[ \t]+digits)?(?:[ \t]+of)?(?:[ \t]+(?:the|her|his|their|my|your|pt'?s|patient'?s))?(?:[ \t]+(?:SSN|SS#|SS|soc(?:ial|\.)?(?:[ \t]*sec(?:urity|\.)?)?(?:[ \t]+(?:number|no\.?|#))?)(?:[ \t]*\([^()\n]+\))?)?[ \t]*[:#=(,]?[ \t]*(?:(?:is|was)[ \t]+)?(\d{4})\b", 1),
+            // last 4 (4412)", "(plan asked for last 4 only): 6651"; four
+            // digits right after, so never "last 4 days"
+            Spec::new(PhiKind::Ssn, r"(?i)\blast[ \t]+(?:4|four)(?:[ \t]+digits)?(?:[ \t]+of)?(?:[ \t]+(?:the|her|his|their|my|your|pt'?s|patient'?s))?(?:[ \t]+(?:SSN|SS#|SS|soc(?:ial|\.)?(?:[ \t]*sec(?:urity|\.)?)?(?:[ \t]+(?:number|no\.?|#))?)(?:[ \t]*\([^()\n]+\))?)?(?:[ \t]+only)?\)?[ \t]*[:#=(,]?[ \t]*(?:(?:is|was)[ \t]+)?(\d{4})\b", 1),
+            // the last four read out digit by digit once asked for ("the
+            // last four of your Social? - it's 3318 - three three one eight")
+            Spec::new(PhiKind::Ssn, r"(?i)\blast[ \t]+(?:4|four)\b[^\n]{0,80}?\b((?:zero|oh|one|two|three|four|five|six|seven|eight|nine)(?:[ \t]*[ ,-][ \t]*(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)){3})\b", 1),
             // a number read out over the phone, digit by digit: nine digits
             // ("one-nine-three, two-two, five-oh-seven-eight")
             Spec::new(PhiKind::Ssn, r"(?i)\b((?:(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)(?:,?[ \t]+|-)){8}(?:zero|oh|one|two|three|four|five|six|seven|eight|nine))\b", 1),
@@ -574,6 +578,12 @@ fn specs() -> Vec<Spec> {
             // an age in words where the sentence is about age: "At
             // ninety-two, she ...", "she is \"ninety and a half\""
             Spec::new(PhiKind::Age, r#"(?i)(?:\b(?:at|now|reached)\s+|["“])((?:ninety|(?:one|a)[- ]hundred)(?:[- ](?:and[- ])?(?:one|two|three|four|five|six|seven|eight|nine))?)(?:[,;)"”]|\s+and\s+a\s+half\b)"#, 1),
+            // an age as someone gave it: "the tía's age was given as \"91 o
+            // 92\"", "asked us to note his age as 94"
+            Spec::new(PhiKind::Age, format!(r#"(?i)\bage[ \t]+(?:(?:was|is)[ \t]+)?(?:given|noted|recorded|stated|listed|reported|written|put|entered)?[ \t]*as[ \t]+["“]?({OLD})\b"#), 1),
+            // the age in figures after the words that said it, in a
+            // language the rules do not read: "he is \"naw deg un\" (91)"
+            Spec::new(PhiKind::Age, r#"["”][ \t]*\(((?:9\d|1[0-4]\d))\)"#, 1),
             // a person, then their age: "she is 93,", "Pt was 95 at ...",
             // "lived to 101", "died at 97" (never a measurement: no unit
             // after it); after a name, `Scrubber::find` reads "Henrietta (90)"
@@ -649,7 +659,7 @@ fn specs() -> Vec<Spec> {
             // grid addresses of the rural Midwest (N4521 County Rd K, W7890
             // State Highway 64), of Utah (1520 S 1100 E) and of Calgary's
             // quadrants (Bay 7, 2815 36 St NE)
-            Spec::new(PhiKind::Address, r"(?:\b(?:Bay|Unit|Suite)[ \t]+\d{1,4},?[ \t]+)?\b\d{1,5}[ \t]+\d{1,3}[ \t]+(?:St|Street|Ave|Avenue)[ \t]+(?:NE|NW|SE|SW)\b|\b(?:[NSEW]\d{2,5}\s+)?(?:(?:County|State|US|Trunk)\s+(?:Route|Rte|Road|Rd|Highway|Hwy|Trunk)|Highway|Hwy)\s+(?:\d+[A-Z]?\b|[A-Z]{1,2}\b)|\b[NSEW]\d{2,5}\s+(?:[A-Z][a-z]+\s+){1,3}(?:Road|Rd|Lane|Ln|Drive|Dr|Avenue|Ave|Street|St)\b|\b\d{1,5}\s+[NSEW]\.?\s+\d{1,5}\s+[NSEW]\b", 0),
+            Spec::new(PhiKind::Address, r"(?:\b(?:Bay|Unit|Suite)[ \t]+\d{1,4},?[ \t]+)?\b\d{1,5}[ \t]+\d{1,3}[ \t]+(?:St|Street|Ave|Avenue)[ \t]+(?:NE|NW|SE|SW)\b|\b(?:[NSEW]\d{2,5}\s+|[NSEW]\.?[ \t]+)?(?:(?:County|State|US|Trunk)\s+(?:Route|Rte|Road|Rd|Highway|Hwy|Trunk)|Highway|Hwy)\s+(?:\d+[A-Z]?\b|[A-Z]{1,2}\b)|\b[NSEW]\d{2,5}\s+(?:[A-Z][a-z]+\s+){1,3}(?:Road|Rd|Lane|Ln|Drive|Dr|Avenue|Ave|Street|St)\b|\b\d{1,5}\s+[NSEW]\.?\s+\d{1,5}\s+[NSEW]\b", 0),
             // the districts before a street or a block: Brgy. Holy Spirit, Blk 7
             Spec::new(PhiKind::Address, r"\b(?:Brgy\.?|Barangay|Purok|Sitio|Blk\.?|Jalan|Jln\.?|Lorong)\s+(?:\d{1,5}[A-Z]?\b|\p{Lu}\p{L}+(?:\s+\p{Lu}\p{L}+){0,2})|\bSector\s+\d{1,3}(?:-?[A-Z]\b)?", 0),
             // European: Hauptstraße 12, Keizersgracht 123, 12 rue de la Paix
@@ -687,14 +697,17 @@ fn specs() -> Vec<Spec> {
             Spec::new(PhiKind::Address, r"(?:\b(?i:on|onto|take|taking|off|along|via|past|from|at|down|up)|[/&])[ \t]+((?:US|SR|FM|RM|CR|BIA[ \t]+(?:Rt|Route|Hwy)|I|AL|AK|AZ|AR|CO|DE|FL|GA|IA|IL|KS|KY|LA|MI|MN|MO|MT|NE|NH|NJ|NM|NV|NY|ND|OH|RI|SC|SD|TN|TX|UT|VA|VT|WA|WI|WV|WY)(?:-|[ \t])\d{1,4}\b(?:[ \t]+[NSEW]\b)?)", 1),
             // a home's number without a street where one lives: "a camper
             // at Space 19", "he is in lot 10", "next door at Box 44",
-            // "(Ray Evan, House 9)"; a box only after "at" or "to" (a form
+            // "(Ray Evan, House 9)", "Nyalenda B, Plot 118", "home visit -
+            // House 22"; a box only after "at" or "to" (a form
             // says "in Box 12"), a lot only after a place word (a drug's
             // lot follows a comma)
-            Spec::new(PhiKind::Address, r"\b(?:at|in|to|from)[ \t]+((?:Space|Lot|House|Trailer|Cabin|Flat|Apt|lot|space|trailer)[ \t]+#?\d{1,4}[A-Z]?)\b|\b(?:at|to)[ \t]+(Box[ \t]+\d{1,5})\b|,[ \t]+((?:House|Trailer|Space)[ \t]+\d{1,4}[A-Z]?)\b", usize::MAX),
-            // a building's letter and a flat's number ("Bldg C #204"), and
-            // the name of a complex of homes ("Magnolia Terrace Apts",
-            // "Sierra Sage RV Park")
-            Spec::new(PhiKind::Address, r"\b(?i:bldg|building)\.?[ \t]+[A-Z0-9]{1,3},?[ \t]*#[ \t]*\d{1,4}[A-Z]?\b|\b(?:\p{Lu}\p{Ll}+[ \t]+){1,3}(?:Apts|Apartments|RV[ \t]+Park|Mobile[ \t]+Home[ \t]+(?:Park|Court|Estates)|Trailer[ \t]+(?:Park|Court)|MHP)\b", 0),
+            Spec::new(PhiKind::Address, r"\b(?:at|in|to|from)[ \t]+((?:Space|Lot|House|Trailer|Cabin|Flat|Apt|lot|space|trailer)[ \t]+#?\d{1,4}[A-Z]?)\b|\b(?:at|to)[ \t]+(Box[ \t]+\d{1,5})\b|(?:,|[ \t][-–])[ \t]+((?:House|Trailer|Space|Plot)[ \t]+\d{1,4}[A-Z]?)\b", usize::MAX),
+            // a building's letter and a flat's number ("Bldg C #204"), the
+            // name of a complex of homes ("Magnolia Terrace Apts", "Sierra
+            // Sage RV Park", "Rancho Alegre trailer park", "Di Giorgio Labor
+            // Camp"), and a block of flats with a flat's number ("visited
+            // Crown Court flat 6")
+            Spec::new(PhiKind::Address, r"\b(?i:bldg|building)\.?[ \t]+[A-Z0-9]{1,3},?[ \t]*#[ \t]*\d{1,4}[A-Z]?\b|\b(?:\p{Lu}\p{Ll}+[ \t]+){1,3}(?:Apts|Apartments|RV[ \t]+Park|Mobile[ \t]+Home[ \t]+(?:Park|Court|Estates)|(?i:trailer[ \t]+(?:park|court)|labou?r[ \t]+camp)|MHP)\b|\b(?:\p{Lu}\p{Ll}+[ \t]+){1,2}(?:Court|House|Towers?|Mansions|Heights|Gardens|Buildings)(?:,[ \t]*|[ \t]+)(?i:flat|apt|apartment)\.?[ \t]*#?\d{1,4}[A-Za-z]?\b", 0),
             // "No. 14, Oke-Ado Street", as West African and South Asian
             // addresses write the house number
             Spec::new(PhiKind::Address, format!(r"\bNo\.?[ \t]*\d{{1,5}}[A-Z]?,[ \t]+(?:{STREET_WORD}[ \t]+){{1,4}}(?:{STREET})\b\.?"), 0),
@@ -1208,6 +1221,21 @@ mod tests {
             ("he is in lot 10. Daddy", PhiKind::Address, "lot 10"),
             ("lives next door at Box 44)", PhiKind::Address, "Box 44"),
             ("(Ray Evan, House 9).", PhiKind::Address, "House 9"),
+            (
+                "Lives in Nyalenda B, Plot 118 off Ring Road",
+                PhiKind::Address,
+                "Plot 118",
+            ),
+            (
+                "home visit - House 22, upriver",
+                PhiKind::Address,
+                "House 22",
+            ),
+            (
+                "helipad (Hwy 2 via N Hwy 92).",
+                PhiKind::Address,
+                "N Hwy 92",
+            ),
             (
                 "Delivered to Bldg C #204 by",
                 PhiKind::Address,
@@ -2064,6 +2092,28 @@ mod tests {
             ),
             ("Verified with last 4 SSN 4412.", PhiKind::Ssn, "4412"),
             ("DOB and last 4: 0162.", PhiKind::Ssn, "0162"),
+            ("(plan requested last 4 only): 6651", PhiKind::Ssn, "6651"),
+            (
+                "the last four of your Social? - PATIENT: three three one eight.",
+                PhiKind::Ssn,
+                "three three one eight",
+            ),
+            ("he is \"naw deg un\" (91) and", PhiKind::Age, "91"),
+            (
+                "the tía's age was given as \"91 o 92\" by",
+                PhiKind::Age,
+                "91",
+            ),
+            (
+                "ANP: visited Crown Court flat 6. NEWS2 3",
+                PhiKind::Address,
+                "Crown Court flat 6",
+            ),
+            (
+                "live in the Rancho Alegre trailer park off",
+                PhiKind::Address,
+                "Rancho Alegre trailer park",
+            ),
             ("soc sec # 123-45-6789", PhiKind::Ssn, "123-45-6789"),
             ("SIN 046 454 286 on file", PhiKind::Ssn, "046 454 286"),
             (
@@ -2108,6 +2158,11 @@ mod tests {
             "HR 92, F.",
             "HR is 92 and regular",
             "over the last 4 days",
+            "over the last 4 only) 2 falls",
+            "over the last four weeks, one or two falls",
+            "sats \"fine\" (95%) on RA",
+            "his age as a risk; saturation recorded as 94%",
+            "Outpatient House unit 4 beds",
             "COVID-19, ICD-10 and CA-125 levels",
             "Am I 90 percent sure",
             "arrived via Medic 12 at 0300",

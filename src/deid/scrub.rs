@@ -548,17 +548,20 @@ fn find_numbers(text: &str, numbers: &[(PhiKind, String)], out: &mut Vec<Found>)
 }
 
 /// What a found span says of the words after it: a street address's or
-/// an organisation's town ("18 Birch Hollow Rd, Keene", or on the next
-/// line of an address; "Caddo Gap Funeral Home, Glenwood,"), a
-/// person's age ("Henrietta (90)", "Opal (ninety-one, ...", "Kees, 93,
-/// still lives ...", "Mrs Ibarra is 91 and ...", "Gwen (\"Gwennie\"), 97,"),
+/// an organisation's or a person's town ("18 Birch Hollow Rd, Keene", or
+/// on the next line of an address; "Caddo Gap Funeral Home, Glenwood,",
+/// "Dr Der Sarkissian, Aubagne);"), a person's age ("Henrietta (90)",
+/// "Opal (ninety-one, ...", "Kees, 93, still lives ...", "Archuleta, SCN,
+/// 93,", "Mrs Ibarra is 91 and ...", "Gwen (\"Gwennie\"), 97,"),
 /// the age a date of birth makes ("DOB 12/03/1931 (95)"), an officer's
 /// number ("Ofc. Cassidy Lemoine #2217"), the name they go by
 /// ("Clarence McIlwraith (\"Clarrie\")", "Teresa (also \"Flora\")"),
 /// another age after an age ("95 (96 in June)") and a phone's extension;
 /// then a postcode after a town, a name or a street where no state stands
-/// between ("South Burlington 05403"), and the quarter of a town after a
-/// street or its postcode ("Flagstaff 86004 (Sunnyside)", "in Barelas").
+/// between ("South Burlington 05403"), the town and the street before a
+/// postcode, on its line or as a letter's block writes them, and the
+/// quarter of a town after a street or its postcode ("Flagstaff 86004
+/// (Sunnyside)", "in Barelas").
 /// Appends to `found` (merged, in order).
 fn after_spans(text: &str, found: &mut Vec<Found>) {
     /// The rules, each read at a span's end.
@@ -572,6 +575,7 @@ fn after_spans(text: &str, found: &mut Vec<Found>) {
         before_zip: Regex,
         quarter: Regex,
         badge: Regex,
+        block: Regex,
     }
     static RULES: OnceLock<Option<After>> = OnceLock::new();
     let Some(After {
@@ -584,13 +588,14 @@ fn after_spans(text: &str, found: &mut Vec<Found>) {
         before_zip,
         quarter,
         badge,
+        block,
     }) = RULES
         .get_or_init(|| {
             let town = compile(
-                r"^\.?(?:,[ \t]*(?:\r?\n[ \t]*)?|[ \t]*\r?\n[ \t]*)((?:Mt\.?[ \t]|St\.?[ \t])?\p{Lu}\p{Ll}+(?:[ -]\p{Lu}\p{Ll}+){0,2})(?:,?[ \t]+(?:[A-Z]{2,3}(?-u:\b)|\d{4,5}|[A-Z]{1,2}\d)|,[ \t]*(?:\p{L}|\(?\+?\d)|,?[ \t]*(?:\r?\n|$|[.;)])|[ \t]+\()",
+                r"^\.?(?:,[ \t]*(?:\r?\n[ \t]*)?|[ \t]*\r?\n[ \t]*)((?:Mt\.?[ \t]|St\.?[ \t])?\p{Lu}\p{Ll}+(?:[ -]\p{Lu}\p{Ll}+){0,2})(?:,?[ \t]+(?:[A-Z]{2,3}(?-u:\b)|\d{4,5}|[A-Z]{1,2}\d)|,[ \t]*(?:\p{L}|\(?\+?\d)|,?[ \t]*(?:\r?\n|$|[.;)])|[ \t]+\(|[ \t]+[—–-][ \t])",
             )?;
             let age = compile(&format!(
-                r#"^["”’']?\)?(?:[ \t]?\(({OLD})[,;)]|[ \t]+({OLD})[ \t]+\(|,[ \t]*(?:\r?\n[ \t]*)?({OLD})(?:,|[ \t]*[;)]|[ \t]+\(|[ \t]*\r?(?m:$)|[ \t]+(?:years?|yrs?|y/?o)(?-u:\b))|,?[ \t]+(?:is|was|aged?|would[ \t]+be|will[ \t]+be|turns|turned)[ \t]+({OLD})(?:[,;)]|\.(?:\s|$)|[ \t]+[—–-][ \t]|[ \t]+(?:and|at|in|on|with|but|when|now|today|years?|yrs?)(?-u:\b)|\s*$))"#,
+                r#"^["”’']?\)?(?:[ \t]?\(({OLD})[,;)]|[ \t]+({OLD})[ \t]+\(|(?:,[ \t]*[A-Z]{{2,5}})?,[ \t]*(?:\r?\n[ \t]*)?({OLD})(?:,|[ \t]*[;)]|[ \t]+\(|[ \t]*\r?(?m:$)|[ \t]+(?:years?|yrs?|y/?o)(?-u:\b))|,?[ \t]+(?:is|was|aged?|would[ \t]+be|will[ \t]+be|turns|turned)[ \t]+({OLD})(?:[,;)]|\.(?:\s|$)|[ \t]+[—–-][ \t]|[ \t]+(?:and|at|in|on|with|but|when|now|today|years?|yrs?)(?-u:\b)|\s*$))"#,
             ))?;
             let nickname = compile(
                 r#"^\.?[ \t]?(?:\((?:(?i:also|aka|a\.k\.a\.|called|known as|goes by)[ \t]+)?)?["“'‘](\p{Lu}[\p{L}'’.-]{1,20}(?:[ \t]\p{Lu}[\p{L}'’.-]{0,20})?)["”'’]"#,
@@ -641,6 +646,13 @@ fn after_spans(text: &str, found: &mut Vec<Found>) {
             )?;
             // an officer's or a worker's number after their name
             let badge = compile(r"^[ \t]#[ \t]?(\d{2,6})\b")?;
+            // an address as a letter's block writes it, a line each: the
+            // town alone on the line before a postcode alone on its own, and
+            // the street on the line before the town
+            let block = compile(concat!(
+                r"(?m)(?:^[ \t]*(\d{1,5}[A-Za-z]?(?:[ \t]+[\p{Lu}\d][\p{L}\d'’.-]*){1,5})[ \t]*,?[ \t]*\r?\n)?",
+                r"^[ \t]*(\p{Lu}[\p{L}'’.-]*(?:[ -]\p{Lu}[\p{L}'’.-]*){0,2})[ \t]*,?[ \t]*\r?\n[ \t]*\z",
+            ))?;
             Some(After {
                 town,
                 age,
@@ -651,6 +663,7 @@ fn after_spans(text: &str, found: &mut Vec<Found>) {
                 before_zip,
                 quarter,
                 badge,
+                block,
             })
         })
         .as_ref()
@@ -685,6 +698,24 @@ fn after_spans(text: &str, found: &mut Vec<Found>) {
             PhiKind::Name
                 if matches!(first, b',' | b'.')
                     && Names::builtin().is_organisation(&text[f.start..f.end]) =>
+            {
+                (town, PhiKind::City)
+            }
+            // a person's town after a comma, where the town ends a bracket
+            // or a clause ("cardiologist Dr Hovsep Der Sarkissian,
+            // Aubagne);"): read below; a capital and a small letter after
+            // the comma, where an age is a figure ("Opal Meeks, 96, lives")
+            // and may follow a religious order's letters ("Archuleta,
+            // SCN, 93,")
+            PhiKind::Name
+                if first == b','
+                    && second == b' '
+                    && next
+                        .get(2)
+                        .is_some_and(|&b| b.is_ascii_uppercase() || b >= 0x80)
+                    && next
+                        .get(3)
+                        .is_some_and(|&b| b.is_ascii_lowercase() || b >= 0x80) =>
             {
                 (town, PhiKind::City)
             }
@@ -743,6 +774,19 @@ fn after_spans(text: &str, found: &mut Vec<Found>) {
                             && !is_title(m.as_str())
                             && (f.kind != PhiKind::Name
                                 || m.len() >= 4 && Names::builtin().may_be_town(m.as_str()))
+                })
+                // a person's town ends a bracket or a clause (a line's end
+                // after a name is a signature's title: "Consultant
+                // Ophthalmologist"), and is no weekday, month or language
+                // ("Dr Sarkissian, Tuesday;")
+                .filter(|m| {
+                    kind != PhiKind::City
+                        || f.kind != PhiKind::Name
+                        || Names::builtin().is_organisation(&text[f.start..f.end])
+                        || text[at + m.end()..]
+                            .trim_start_matches([' ', '\t'])
+                            .starts_with([')', ';'])
+                            && !Names::builtin().is_named_not_town(m.as_str())
                 })
                 // a quoted word after a name without brackets is a
                 // nickname only if it may be a name ("Mr. Okafor \"Bell\""
@@ -821,6 +865,43 @@ fn after_spans(text: &str, found: &mut Vec<Found>) {
         }
     }
     found.extend(before);
+    let mut blocks: Vec<Found> = Vec::new();
+    for f in found.iter().filter(|f| f.kind == PhiKind::Zip) {
+        let line = text[..f.start].rfind('\n').map_or(0, |i| i + 1);
+        if line == 0 || !text[line..f.start].trim().is_empty() {
+            continue;
+        }
+        let mut from = f.start.saturating_sub(120);
+        while !text.is_char_boundary(from) {
+            from += 1;
+        }
+        let Some(c) = block.captures(&text[from..f.start]) else {
+            continue;
+        };
+        let town = c.get(2).filter(|t| {
+            let t = t.as_str();
+            (t.len() > 3 || t.chars().any(char::is_lowercase))
+                && Names::builtin().may_be_town(t)
+                && !is_title(t)
+        });
+        // no street without its town, and no town alone unless the
+        // gazetteer lists it: a line above a postcode alone may be anything
+        // else ("Review")
+        let town =
+            town.filter(|t| c.get(1).is_some() || Names::builtin().is_listed_town(t.as_str()));
+        if let Some(town) = town {
+            for (m, kind) in [(c.get(1), PhiKind::Address), (Some(town), PhiKind::City)] {
+                if let Some(m) = m {
+                    blocks.push(Found {
+                        start: from + m.start(),
+                        end: from + m.end(),
+                        kind,
+                    });
+                }
+            }
+        }
+    }
+    found.extend(blocks);
     let quarters: Vec<Found> = found
         .iter()
         .filter(|f| matches!(f.kind, PhiKind::Address | PhiKind::Zip))
@@ -1462,6 +1543,10 @@ mod tests {
                 "Littlefield",
             ),
             (
+                "- Church: St Ignatius' Catholic Church, Stamford Hill — Fr Joseph Mwangi visits",
+                "Stamford Hill",
+            ),
+            (
                 "mechanic, Northshore Pellet Co., Eveleth, laid off",
                 "Eveleth",
             ),
@@ -1497,9 +1582,82 @@ mod tests {
             ("caregiver for two women aged 92 and 91, now", &["92", "91"]),
             ("aged 92 and 5 months", &["92"]),
             ("Mrs Consuelo Martí, 94 (a sister) lives", &["94"]),
+            (
+                "Sister Sr. María Paz Archuleta, SCN,\n   93, lives",
+                &["93"],
+            ),
         ] {
             assert_eq!(found(text, PhiKind::Age), ages, "{text}");
         }
+    }
+
+    #[test]
+    fn a_street_and_a_town_as_a_letters_block_writes_them() {
+        let s = Scrubber::new();
+        for (text, street, town) in [
+            (
+                "Botchergate Medical Practice\n17 Botchergate\nCarlisle\nCA1 1RP\nTel 01632 960200",
+                "17 Botchergate",
+                "Carlisle",
+            ),
+            (
+                "Re: your patient\n  4 Mill Lane, \n  Kendal\n  LA9 4AB\n",
+                "4 Mill Lane",
+                "Kendal",
+            ),
+        ] {
+            let found = s.find("x", text);
+            let gone = |part: &str| {
+                let at = text.find(part).unwrap();
+                (at..at + part.len()).all(|i| {
+                    text.as_bytes()[i] == b' ' || found.iter().any(|f| f.start <= i && i < f.end)
+                })
+            };
+            assert!(gone(street) && gone(town), "{text}: {found:?}");
+        }
+        // a line of the note above a postcode, or a postcode inside a line
+        for text in [
+            "Wards 4 and 5\nReview\nCA1 1RP\n",
+            "Seen 3 Times Daily\nKendal LA9 4AB\n",
+        ] {
+            let streets = of_kind(&s, text, PhiKind::Address);
+            let towns = of_kind(&s, text, PhiKind::City);
+            assert!(
+                streets.is_empty() && towns.is_empty(),
+                "{text}: {streets:?} {towns:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_persons_town_after_a_comma_where_the_town_ends_a_clause() {
+        let s = Scrubber::new();
+        let towns = |text: &str| of_kind(&s, text, PhiKind::City);
+        for (text, town) in [
+            (
+                "apixaban (cardiologist Dr Hovsep Der Sarkissian, Aubagne); cataract",
+                "Aubagne",
+            ),
+            (
+                "NOK: son Declan O'Donovan, Ballincollig; daughter",
+                "Ballincollig",
+            ),
+        ] {
+            assert_eq!(towns(text), [town], "{text}");
+        }
+        // a department, a weekday, a title on a signature's line, or more
+        // of the sentence after the word
+        for text in [
+            "Yours sincerely,\nDr Alasdair Grant, Consultant Ophthalmologist\nCc: GP",
+            "apixaban (cardiologist Dr Hovsep Der Sarkissian, Cardiology); cataract",
+            "called Dr Hovsep Der Sarkissian, Tuesday; no answer",
+            "seen by Dr Hovsep Der Sarkissian, Aubagne and Cassis clinics",
+        ] {
+            assert!(towns(text).is_empty(), "{text}: {:?}", towns(text));
+        }
+        // an age after the comma stays an age
+        let text = "Pt's sister Opal Meeks, 96, lives at Maranatha Village";
+        assert_eq!(of_kind(&s, text, PhiKind::Age), ["96"]);
     }
 
     #[test]
@@ -1549,12 +1707,12 @@ mod tests {
         ] {
             assert_eq!(towns(text), [town], "{text}");
         }
-        // a department or a phone's label where a town would stand, a
-        // town with no phone after it
+        // a department or a phone's label where a town would stand (a
+        // town with no phone after it, "NOK: son Declan O'Donovan,
+        // Ballincollig; daughter", is a person's town: below)
         for text in [
             "Dr. Jane Whitcombe, Cardiology, 555-201-0100",
             "son Roscoe (828-555-0147, Mobile) is",
-            "NOK: son Declan O'Donovan, Ballincollig; daughter",
         ] {
             assert!(towns(text).is_empty(), "{text}: {:?}", towns(text));
         }
