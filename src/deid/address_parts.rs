@@ -6,8 +6,8 @@
 //! 27 …", "2F1, 14 …", "0/2, 45 …", "Rose Cottage, Mill Lane", "The Old
 //! Rectory, 4 Church Lane"), as many as stand one before another ("2nd
 //! floor, Vikas Plaza, Sahar Road"), and the house's number before a street
-//! a rule found without it ("88 Jalan Tanjung Tokong"). One mechanism for every street rule, so no
-//! rule carries its own list of units.
+//! a rule found without it ("88 Jalan Tanjung Tokong"). One mechanism for
+//! every street rule, so no rule carries its own list of units.
 
 use std::sync::OnceLock;
 
@@ -123,7 +123,7 @@ pub fn extend(text: &str, found: &mut Vec<Found>) {
             && chars.next().is_some_and(char::is_lowercase)
             && chars.next().is_some_and(char::is_alphabetic)
         {
-            let from = floor_boundary(text, start.saturating_sub(8));
+            let from = next_boundary(text, start.saturating_sub(8));
             if let Some(m) = rules
                 .number
                 .captures(&text[from..start])
@@ -134,7 +134,7 @@ pub fn extend(text: &str, found: &mut Vec<Found>) {
         }
         // a flat, then its building, then its floor: each before the last
         for _ in 0..3 {
-            let from = floor_boundary(text, start.saturating_sub(HEAD_WINDOW));
+            let from = next_boundary(text, start.saturating_sub(HEAD_WINDOW));
             let Some(m) = rules.head.find(&text[from..start]) else {
                 break;
             };
@@ -152,7 +152,7 @@ pub fn extend(text: &str, found: &mut Vec<Found>) {
 }
 
 /// The first character boundary at or after `at`.
-fn floor_boundary(text: &str, mut at: usize) -> usize {
+fn next_boundary(text: &str, mut at: usize) -> usize {
     while !text.is_char_boundary(at) {
         at += 1;
     }

@@ -657,8 +657,9 @@ fn specs() -> Vec<Spec> {
             // a box alone before its town: "Mail goes to Box 212, Underwood"
             Spec::new(PhiKind::Address, r"\b(Box\s+\d{1,5}),[ \t]*\p{Lu}", 1),
             // grid addresses of the rural Midwest (N4521 County Rd K, W7890
-            // State Highway 64), of Utah (1520 S 1100 E) and of Calgary's
-            // quadrants (Bay 7, 2815 36 St NE)
+            // State Highway 64), a highway with its direction ("via N Hwy
+            // 92"), of Utah (1520 S 1100 E) and of Calgary's quadrants (Bay
+            // 7, 2815 36 St NE)
             Spec::new(PhiKind::Address, r"(?:\b(?:Bay|Unit|Suite)[ \t]+\d{1,4},?[ \t]+)?\b\d{1,5}[ \t]+\d{1,3}[ \t]+(?:St|Street|Ave|Avenue)[ \t]+(?:NE|NW|SE|SW)\b|\b(?:[NSEW]\d{2,5}\s+|[NSEW]\.?[ \t]+)?(?:(?:County|State|US|Trunk)\s+(?:Route|Rte|Road|Rd|Highway|Hwy|Trunk)|Highway|Hwy)\s+(?:\d+[A-Z]?\b|[A-Z]{1,2}\b)|\b[NSEW]\d{2,5}\s+(?:[A-Z][a-z]+\s+){1,3}(?:Road|Rd|Lane|Ln|Drive|Dr|Avenue|Ave|Street|St)\b|\b\d{1,5}\s+[NSEW]\.?\s+\d{1,5}\s+[NSEW]\b", 0),
             // the districts before a street or a block: Brgy. Holy Spirit, Blk 7
             Spec::new(PhiKind::Address, r"\b(?:Brgy\.?|Barangay|Purok|Sitio|Blk\.?|Jalan|Jln\.?|Lorong)\s+(?:\d{1,5}[A-Z]?\b|\p{Lu}\p{L}+(?:\s+\p{Lu}\p{L}+){0,2})|\bSector\s+\d{1,3}(?:-?[A-Z]\b)?", 0),
@@ -698,9 +699,9 @@ fn specs() -> Vec<Spec> {
             // a home's number without a street where one lives: "a camper
             // at Space 19", "he is in lot 10", "next door at Box 44",
             // "(Ray Evan, House 9)", "Nyalenda B, Plot 118", "home visit -
-            // House 22"; a box only after "at" or "to" (a form
-            // says "in Box 12"), a lot only after a place word (a drug's
-            // lot follows a comma)
+            // House 22"; a box only after "at" or "to" (a form says "in Box
+            // 12"), a lot only after a place word (a drug's lot follows a
+            // comma)
             Spec::new(PhiKind::Address, r"\b(?:at|in|to|from)[ \t]+((?:Space|Lot|House|Trailer|Cabin|Flat|Apt|lot|space|trailer)[ \t]+#?\d{1,4}[A-Z]?)\b|\b(?:at|to)[ \t]+(Box[ \t]+\d{1,5})\b|(?:,|[ \t][-–])[ \t]+((?:House|Trailer|Space|Plot)[ \t]+\d{1,4}[A-Z]?)\b", usize::MAX),
             // a building's letter and a flat's number ("Bldg C #204"), the
             // name of a complex of homes ("Magnolia Terrace Apts", "Sierra

@@ -865,6 +865,8 @@ fn after_spans(text: &str, found: &mut Vec<Found>) {
         }
     }
     found.extend(before);
+    // the town and the street above a postcode alone on its line, as a
+    // letter's address block writes them (`block`)
     let mut blocks: Vec<Found> = Vec::new();
     for f in found.iter().filter(|f| f.kind == PhiKind::Zip) {
         let line = text[..f.start].rfind('\n').map_or(0, |i| i + 1);
@@ -1607,25 +1609,17 @@ mod tests {
             ),
         ] {
             let found = s.find("x", text);
-            let gone = |part: &str| {
-                let at = text.find(part).unwrap();
-                (at..at + part.len()).all(|i| {
-                    text.as_bytes()[i] == b' ' || found.iter().any(|f| f.start <= i && i < f.end)
-                })
-            };
-            assert!(gone(street) && gone(town), "{text}: {found:?}");
+            assert!(
+                gone(&found, text, street) && gone(&found, text, town),
+                "{text}: {found:?}"
+            );
         }
         // a line of the note above a postcode, or a postcode inside a line
         for text in [
             "Wards 4 and 5\nReview\nCA1 1RP\n",
             "Seen 3 Times Daily\nKendal LA9 4AB\n",
         ] {
-            let streets = of_kind(&s, text, PhiKind::Address);
-            let towns = of_kind(&s, text, PhiKind::City);
-            assert!(
-                streets.is_empty() && towns.is_empty(),
-                "{text}: {streets:?} {towns:?}"
-            );
+            assert_no_street_nor_town(&s, text);
         }
     }
 
@@ -1801,18 +1795,14 @@ mod tests {
                 "12 The Crescent",
             ),
         ] {
-            // gone as the score counts it, whatever kind the merge gives
-            // the span ("4417 W 130TH ST, CLEVELAND" may read as a name in
-            // capitals; "Elmhurst NY" takes the state), each part where it
-            // last stands (the hospital before "Elmhurst NY" is named so too)
+            // ("4417 W 130TH ST, CLEVELAND" may read as a name in capitals;
+            // "Elmhurst NY" takes the state; the hospital before "Elmhurst
+            // NY" is named so too)
             let found = s.find("x", text);
-            let gone = |part: &str| {
-                let at = text.rfind(part).unwrap();
-                (at..at + part.len()).all(|i| {
-                    text.as_bytes()[i] == b' ' || found.iter().any(|f| f.start <= i && i < f.end)
-                })
-            };
-            assert!(gone(town) && gone(street), "{text}: {found:?}");
+            assert!(
+                gone(&found, text, town) && gone(&found, text, street),
+                "{text}: {found:?}"
+            );
         }
         // a card's number after Idaho's code, a word of the note, a title
         for text in [
@@ -1821,13 +1811,26 @@ mod tests {
             "Letter to, Mr LL13 7TD",
             "Send the claims to the plan, NY 10001",
         ] {
-            let towns = of_kind(&s, text, PhiKind::City);
-            let streets = of_kind(&s, text, PhiKind::Address);
-            assert!(
-                towns.is_empty() && streets.is_empty(),
-                "{text}: {towns:?} {streets:?}"
-            );
+            assert_no_street_nor_town(&s, text);
         }
+    }
+
+    /// Whether `part`, where it last stands in `text`, is gone as the score
+    /// counts it: each byte but its spaces in a span found, whatever kind
+    /// the merge gives the span.
+    fn gone(found: &[Found], text: &str, part: &str) -> bool {
+        let at = text.rfind(part).unwrap();
+        (at..at + part.len())
+            .all(|i| text.as_bytes()[i] == b' ' || found.iter().any(|f| f.start <= i && i < f.end))
+    }
+
+    fn assert_no_street_nor_town(s: &Scrubber, text: &str) {
+        let towns = of_kind(s, text, PhiKind::City);
+        let streets = of_kind(s, text, PhiKind::Address);
+        assert!(
+            towns.is_empty() && streets.is_empty(),
+            "{text}: {towns:?} {streets:?}"
+        );
     }
 
     #[test]
