@@ -1703,7 +1703,8 @@ mod tests {
         }
         // a department or a phone's label where a town would stand (a
         // town with no phone after it, "NOK: son Declan O'Donovan,
-        // Ballincollig; daughter", is a person's town: below)
+        // Ballincollig; daughter", is a person's town, as the test of
+        // those finds)
         for text in [
             "Dr. Jane Whitcombe, Cardiology, 555-201-0100",
             "son Roscoe (828-555-0147, Mobile) is",
