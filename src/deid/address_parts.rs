@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 
 use regex::Regex;
 
-use super::patterns::{compile, Found};
+use super::patterns::{compile, next_boundary, Found};
 use crate::clinical::PhiKind;
 
 /// How far before a street a house's name or a flat may begin.
@@ -149,14 +149,6 @@ pub fn extend(text: &str, found: &mut Vec<Found>) {
         }
     }
     found.extend(added);
-}
-
-/// The first character boundary at or after `at`.
-fn next_boundary(text: &str, mut at: usize) -> usize {
-    while !text.is_char_boundary(at) {
-        at += 1;
-    }
-    at
 }
 
 #[cfg(test)]

@@ -29,7 +29,7 @@ use regex::Regex;
 use regex_automata::meta;
 
 use super::byte_runs;
-use super::patterns::{compile, Found, NEIGHBOUR_BEFORE, TITLES};
+use super::patterns::{compile, next_boundary, Found, NEIGHBOUR_BEFORE, TITLES};
 use super::rule_windows::{rule_regex, within, RuleWindows, Window};
 use crate::clinical::PhiKind;
 use crate::hashing::WordMap;
@@ -679,9 +679,9 @@ impl Names {
     /// ("in Rm 318", "in Ward 6 South", "Trust-arranged"), and after "from"
     /// a listed first name (a person: "a call from Sarah"), and the specimen
     /// of a laboratory test's name (`SPECIMENS`: "Glucose [Mass/volume] in
-    /// Serum or Plasma", the names every observation table carries). A run that more
-    /// capitalised words follow is an organisation's name, left to its
-    /// rules ("in Tung Tau Care & Attention Home").
+    /// Serum or Plasma", the names every observation table carries). A run
+    /// that more capitalised words follow is an organisation's name, left
+    /// to its rules ("in Tung Tau Care & Attention Home").
     fn is_unlisted_town(&self, text: &str, start: usize, end: usize, after_from: bool) -> bool {
         let run = &text[start..end];
         let first = run.split([' ', '-']).next().unwrap_or_default();
@@ -796,10 +796,7 @@ impl Names {
             };
             for m in after.find_iter(&text[..end]) {
                 // at most three words and an initial back
-                let mut from = m.start().saturating_sub(64);
-                while !text.is_char_boundary(from) {
-                    from += 1;
-                }
+                let from = next_boundary(text, m.start().saturating_sub(64));
                 let window = &text[from..m.start()];
                 // every name run ends in a word that begins with a capital
                 // (or an initial): most matches are passed over here

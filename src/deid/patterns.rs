@@ -427,6 +427,15 @@ impl Default for Patterns {
 /// the scrubber's time went into building the same states again.
 pub(crate) const DFA_CACHE: usize = 64 << 20;
 
+/// The first character boundary at or after `at`: where a window that
+/// reaches a fixed number of bytes back from a span may start.
+pub(crate) fn next_boundary(text: &str, mut at: usize) -> usize {
+    while !text.is_char_boundary(at) {
+        at += 1;
+    }
+    at
+}
+
 /// A rule's regex, with room for its lazy DFA.
 pub fn compile(pattern: &str) -> Option<Regex> {
     RegexBuilder::new(pattern)

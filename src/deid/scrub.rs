@@ -13,7 +13,9 @@ use super::address_parts;
 use super::byte_runs;
 use super::detector::Detector;
 use super::names::{fold_lower, fold_with_offsets, Names, STATES};
-use super::patterns::{compile, is_street_type, is_title, merge, tag, Found, Patterns, OLD};
+use super::patterns::{
+    compile, is_street_type, is_title, merge, next_boundary, tag, Found, Patterns, OLD,
+};
 use super::rule_windows::RuleWindows;
 use crate::clinical::{PhiKind, PhiSpan};
 use crate::hashing::WordMap;
@@ -830,80 +832,65 @@ fn after_spans(text: &str, found: &mut Vec<Found>) {
         })
         .collect();
     found.extend(zips);
+    // the town and the street before a postcode: on its line after a
+    // comma (`before_zip`), or, where it stands alone on its line, on the
+    // lines above it as a letter's address block writes them (`block`)
     let mut before: Vec<Found> = Vec::new();
     for f in found.iter().filter(|f| f.kind == PhiKind::Zip) {
         let line = text[..f.start].rfind('\n').map_or(0, |i| i + 1);
-        // the lazy DFA finds where the rule holds; the groups, which cost
-        // ten times as much to read, are read only where the match has a
-        // letter or digit the other rules left (they most often read the
-        // line whole: "lives at 8222 School Rd, New York, NY 10001")
-        let Some(m) = before_zip.find(&text[line..f.start]) else {
-            continue;
-        };
-        if found_already(text, line + m.start(), line + m.end(), found) {
-            continue;
-        }
-        let Some(c) = before_zip.captures(&text[line..f.start]) else {
-            continue;
+        let alone = text[line..f.start].trim().is_empty();
+        let (from, c) = if alone {
+            if line == 0 {
+                continue;
+            }
+            let from = next_boundary(text, f.start.saturating_sub(120));
+            let Some(c) = block.captures(&text[from..f.start]) else {
+                continue;
+            };
+            (from, c)
+        } else {
+            // the lazy DFA finds where the rule holds; the groups, which
+            // cost ten times as much to read, are read only where the match
+            // has a letter or digit the other rules left (they most often
+            // read the line whole: "lives at 8222 School Rd, New York, NY
+            // 10001")
+            let Some(m) = before_zip.find(&text[line..f.start]) else {
+                continue;
+            };
+            if found_already(text, line + m.start(), line + m.end(), found) {
+                continue;
+            }
+            let Some(c) = before_zip.captures(&text[line..f.start]) else {
+                continue;
+            };
+            (line, c)
         };
         // no state's code alone ("Bronx, NY 10451" where another rule
-        // found the town), no word of the note, no title
+        // found the town), no word of the note, no title; above a postcode
+        // alone, no town without a street above it unless the gazetteer
+        // lists it, and no street without its town (a line there may be
+        // anything else: "Review")
         let town = c.get(2).filter(|t| {
             let t = t.as_str();
             (t.len() > 3 || t.chars().any(char::is_lowercase))
                 && Names::builtin().may_be_town(t)
                 && !is_title(t)
+                && (!alone || c.get(1).is_some() || Names::builtin().is_listed_town(t))
         });
+        if alone && town.is_none() {
+            continue;
+        }
         for (m, kind) in [(c.get(1), PhiKind::Address), (town, PhiKind::City)] {
             if let Some(m) = m {
                 before.push(Found {
-                    start: line + m.start(),
-                    end: line + m.end(),
+                    start: from + m.start(),
+                    end: from + m.end(),
                     kind,
                 });
             }
         }
     }
     found.extend(before);
-    // the town and the street above a postcode alone on its line, as a
-    // letter's address block writes them (`block`)
-    let mut blocks: Vec<Found> = Vec::new();
-    for f in found.iter().filter(|f| f.kind == PhiKind::Zip) {
-        let line = text[..f.start].rfind('\n').map_or(0, |i| i + 1);
-        if line == 0 || !text[line..f.start].trim().is_empty() {
-            continue;
-        }
-        let mut from = f.start.saturating_sub(120);
-        while !text.is_char_boundary(from) {
-            from += 1;
-        }
-        let Some(c) = block.captures(&text[from..f.start]) else {
-            continue;
-        };
-        let town = c.get(2).filter(|t| {
-            let t = t.as_str();
-            (t.len() > 3 || t.chars().any(char::is_lowercase))
-                && Names::builtin().may_be_town(t)
-                && !is_title(t)
-        });
-        // no street without its town, and no town alone unless the
-        // gazetteer lists it: a line above a postcode alone may be anything
-        // else ("Review")
-        let town =
-            town.filter(|t| c.get(1).is_some() || Names::builtin().is_listed_town(t.as_str()));
-        if let Some(town) = town {
-            for (m, kind) in [(c.get(1), PhiKind::Address), (Some(town), PhiKind::City)] {
-                if let Some(m) = m {
-                    blocks.push(Found {
-                        start: from + m.start(),
-                        end: from + m.end(),
-                        kind,
-                    });
-                }
-            }
-        }
-    }
-    found.extend(blocks);
     let quarters: Vec<Found> = found
         .iter()
         .filter(|f| matches!(f.kind, PhiKind::Address | PhiKind::Zip))
