@@ -5,9 +5,11 @@
 //! and a flat, a tenement position or a house's name before it ("Flat 3,
 //! 27 …", "2F1, 14 …", "0/2, 45 …", "Rose Cottage, Mill Lane", "The Old
 //! Rectory, 4 Church Lane"), as many as stand one before another ("2nd
-//! floor, Vikas Plaza, Sahar Road"), and the house's number before a street
-//! a rule found without it ("88 Jalan Tanjung Tokong"). One mechanism for
-//! every street rule, so no rule carries its own list of units.
+//! floor, Vikas Plaza, Sahar Road"), the house's number before a street a
+//! rule found without it ("88 Jalan Tanjung Tokong") and the word before a
+//! number that says it is a house's ("No 7 Church Row", "Unit 3/15"). One
+//! mechanism for every street rule, so no rule carries its own list of
+//! units.
 
 use std::sync::OnceLock;
 
@@ -21,6 +23,7 @@ const HEAD_WINDOW: usize = 80;
 
 struct Rules {
     tail: Regex,
+    label: Regex,
     head: Regex,
     cross: Regex,
     number: Regex,
@@ -32,30 +35,40 @@ fn rules() -> Option<&'static Rules> {
         .get_or_init(|| {
             // after the street, on its line: a unit word and its number
             // (English, French, Belgian, German, Austrian, Italian, Spanish,
-            // Portuguese), "bis"/"ter", a house letter alone, a Dutch floor
-            // ("-II", "-hs"), a German or Danish floor ("2. OG rechts", "2.
-            // tv.", "st. th."), a Norwegian flat number ("H0203"), a Swedish
-            // floor and flat ("2 tr", "lgh 1001"), a Spanish door ("pta.
-            // 3"), a floor in English ("3rd floor"), the back of a house
-            // (", rear"), New Zealand's rural delivery ("RD 1")
+            // Portuguese, Brazilian, Québécois: "apto 42", "app. 4"),
+            // "bis"/"ter", a house letter alone, a Finnish staircase and flat
+            // ("5 A 3,"), a Dutch floor ("-II", "-hs"), a German or Danish
+            // floor ("2. OG rechts", "2. tv.", "st. th."), a Norwegian flat
+            // number ("H0203"), a Swedish floor and flat ("2 tr", "lgh
+            // 1001"), a Spanish door ("pta. 3"), a floor in English or French
+            // ("3rd floor", "2e étage"), the back of a house (", rear"), New
+            // Zealand's rural delivery ("RD 1"), a Mexican or Brazilian
+            // quarter after a comma ("Col. Del Valle", "Bairro Centro")
             let tail = compile(concat!(
                 r"^(?:",
-                r",?[ \t]*(?:(?i:apt|apartment|unit|suite|ste|rm|room|lot|space|spc|sp|trlr|bldg|building|flat|floor|fl|box|bte|bus|bât|bat|esc|escalier|étage|etage|porte|whg|wohnung|stiege|stg|top|tür|interno|int|scala|piso|puerta|andar|dept|depto)\.?[ \t]*(?:(?i:no)\.?[ \t]*)?#?[ \t]*\d[0-9A-Za-z-]{0,4}|#[ \t]*\d[0-9A-Za-z-]{0,4})(?-u:\b)",
+                r",?[ \t]*(?:(?i:apt|apartment|unit|suite|ste|rm|room|lot|space|spc|sp|trlr|bldg|building|flat|floor|fl|box|bte|bus|bât|bat|esc|escalier|étage|etage|porte|whg|wohnung|stiege|stg|top|tür|interno|int|scala|piso|puerta|andar|apto|ap|app|bloco|dept|depto)\.?[ \t]*(?:(?i:no)\.?[ \t]*)?#?[ \t]*\d[0-9A-Za-z-]{0,4}|#[ \t]*\d[0-9A-Za-z-]{0,4})(?-u:\b)",
                 r"|[ \t]+(?:bis|ter|quater)(?-u:\b)",
                 r"|[ \t]?[A-Z](?-u:\b)(?:[ \t]*(?:,|;|\)|\r?\n|$)|\.(?:[ \t]|$))",
+                r"|[ \t][A-Z][ \t]\d{1,3}(?-u:\b)(?:[ \t]*(?:,|;|\)|\r?\n|$))",
                 r"|-(?:I{1,3}|IV|hs|huis|boven|bg)(?-u:\b)",
                 r"|,?[ \t]*(?:\d{1,2}|st|kl)\.[ \t]?(?:OG|Stock|Etage|tv|th|mf|sal)(?-u:\b)\.?(?:[ \t]+(?:rechts|links|Mitte))?",
                 r"|,?[ \t]*\d{1,2}[ \t]?tr(?-u:\b)\.?|,?[ \t]*(?i:lgh|pta)\.?[ \t]*\d{1,4}(?-u:\b)",
+                r"|,?[ \t]*\d{1,2}(?:e|er|ère|ème|º|°)[ \t]+(?i:étage|etage|piso|planta)(?-u:\b)",
                 r"|,?[ \t]*\d{1,2}(?:st|nd|rd|th)[ \t]+(?i:floor|fl)(?-u:\b)\.?|,[ \t]*(?i:rear|upstairs|downstairs|basement)(?-u:\b)",
                 r"|,?[ \t]*H\d{4}(?-u:\b)|,[ \t]*RD[ \t]+\d{1,2}(?-u:\b)",
+                r"|,[ \t]*(?:Col\.|Colonia|Fracc\.|Fraccionamiento|Bairro|Barrio)[ \t]+(?:(?:de|del|la|las|los)[ \t]+)*\p{Lu}[\p{L}'’]+(?:[ \t]+(?:(?:de|del|la|las|los)[ \t]+)*\p{Lu}[\p{L}'’]+){0,2}",
                 r")"
             ))?;
+            // the word before a house's number that says it is one ("No 7
+            // Church Row", "Unit 3/15 Beach Rd", "Nº 12")
+            let label = compile(r"(?:^|[^\p{L}])((?:No|Nº|N°|Nr|Unit|Flat|Apt)\.?)[ \t]*$")?;
             // before the street, ending in a comma: a flat or unit, an
             // Edinburgh or Glasgow tenement position, a Hong Kong floor
             // ("G/F", "2/F"), a floor in English, a house's number with a
             // letter as South Asia writes it ("B-204", "21-C"), the person
             // it is in care of ("c/o Abdi, Lärjeågatan 7"), a house's or a
-            // building's name
+            // building's name (a French residence with its building and
+            // staircase: "Résidence Les Tilleuls, Bât. B, esc. 2")
             let head = compile(concat!(
                 r"(?:",
                 r"(?-u:\b)(?i:flat|apt|apartment|unit|suite|room|bâtiment|bât|level|shop|bay|lot|office|floor|block|blk)\.?[ \t]*#?[ \t]*[0-9][0-9A-Za-z]{0,3}",
@@ -64,7 +77,7 @@ fn rules() -> Option<&'static Rules> {
                 r"|(?-u:\b)(?:[A-Z]-\d{3,4}|\d{1,4}-[A-Z])",
                 r"|(?-u:\b)c/o[ \t]+\p{Lu}[\p{L}'’-]+(?:[ \t]+\p{Lu}[\p{L}'’-]+){0,2}",
                 r"|(?-u:\b)(?:The[ \t]+)?(?:\p{Lu}[\p{Ll}'’]+[ \t]+){0,2}(?:Cottage|House|Farm|Farmhouse|Lodge|Barn|Villa|Mill|Hall|Rectory|Vicarage|Manse|Grange|Croft|Bungalow|Cabin|Mansions|Apartments|Towers|Tower|Plaza|Heights|Chambers|Arcade|Chalet|Steading|Cott|Flats)",
-                r"|(?-u:\b)(?:Résidence|Residence|Résidences)[ \t]+(?:\p{Lu}[\p{L}'’-]+[ \t]+){0,3}\p{Lu}[\p{L}'’-]+(?:,[ \t]*(?:Bât|Bâtiment|Bat)\.?[ \t]*[A-Z0-9]{1,2})?",
+                r"|(?-u:\b)(?:Résidence|Residence|Résidences)[ \t]+(?:\p{Lu}[\p{L}'’-]+[ \t]+){0,3}\p{Lu}[\p{L}'’-]+(?:,[ \t]*(?:Bât|Bâtiment|Bat)\.?[ \t]*[A-Z0-9]{1,2})?(?:,[ \t]*(?i:esc|escalier)\.?[ \t]*[A-Z0-9]{1,2})?",
                 r")[ \t]*,[ \t]*$"
             ))?;
             // the cross street of a street without a number: "at Red Bluff
@@ -80,6 +93,7 @@ fn rules() -> Option<&'static Rules> {
             let number = compile(r"(?:^|[\n,(][ \t]*|[ \t]{2,}|(?-u:\b)(?:at|to|from|on)[ \t]+)(\d{1,3}[A-Za-z]?)[ \t]$")?;
             Some(Rules {
                 tail,
+                label,
                 head,
                 cross,
                 number,
@@ -92,6 +106,14 @@ fn rules() -> Option<&'static Rules> {
 /// flat before; appends the widened spans (unmerged).
 pub fn extend(text: &str, found: &mut Vec<Found>) {
     let Some(rules) = rules() else { return };
+    // where a part a rule's group finds in the few bytes before `start`
+    // begins: the house's number, or the word that says it is one
+    let part_before = |re: &Regex, start: usize| {
+        let from = next_boundary(text, start.saturating_sub(8));
+        re.captures(&text[from..start])
+            .and_then(|c| c.get(1))
+            .map_or(start, |m| from + m.start())
+    };
     let mut added = Vec::new();
     for f in found.iter().filter(|f| f.kind == PhiKind::Address) {
         let mut end = f.end;
@@ -123,14 +145,10 @@ pub fn extend(text: &str, found: &mut Vec<Found>) {
             && chars.next().is_some_and(char::is_lowercase)
             && chars.next().is_some_and(char::is_alphabetic)
         {
-            let from = next_boundary(text, start.saturating_sub(8));
-            if let Some(m) = rules
-                .number
-                .captures(&text[from..start])
-                .and_then(|c| c.get(1))
-            {
-                start = from + m.start();
-            }
+            start = part_before(&rules.number, start);
+        }
+        if text[start..].starts_with(|c: char| c.is_ascii_digit()) {
+            start = part_before(&rules.label, start);
         }
         // a flat, then its building, then its floor: each before the last
         for _ in 0..3 {
@@ -229,6 +247,31 @@ mod tests {
                 "I-55",
                 "I-55 and County Line Rd",
             ),
+            (
+                "Mannerheimintie 5 A 3, 00100 Helsinki",
+                "Mannerheimintie 5",
+                "Mannerheimintie 5 A 3,",
+            ),
+            (
+                "12 rue Victor Hugo, 2e étage, 69002 Lyon",
+                "12 rue Victor Hugo",
+                "12 rue Victor Hugo, 2e étage",
+            ),
+            (
+                "Av. Paulista, 1578, apto 42, Bela Vista",
+                "Av. Paulista, 1578",
+                "Av. Paulista, 1578, apto 42",
+            ),
+            (
+                "123 rue Principale, app. 4, Montréal (Québec)",
+                "123 rue Principale",
+                "123 rue Principale, app. 4",
+            ),
+            (
+                "Av. Insurgentes Sur 1234, Col. Del Valle, CDMX",
+                "Av. Insurgentes Sur 1234",
+                "Av. Insurgentes Sur 1234, Col. Del Valle",
+            ),
         ] {
             assert_eq!(widened(text, street), address, "{text}");
         }
@@ -239,6 +282,9 @@ mod tests {
             ("12 Oak St - Apt. to follow", "12 Oak St"),
             // a house number: the street after "and" is no cross street
             ("12 Oak St and Mary visits", "12 Oak St"),
+            // a letter and a count, a word that begins as a colony's
+            ("12 Oak St B 3 times a day", "12 Oak St"),
+            ("12 Oak St, Colonoscopy 2019", "12 Oak St"),
         ] {
             assert_eq!(widened(text, street), street, "{text}");
         }
@@ -319,6 +365,22 @@ mod tests {
                 "(formerly lived at 17 Highgate, Roslyn)",
                 "Highgate",
                 "17 Highgate",
+            ),
+            // the word that says a number is a house's
+            (
+                "No 7 Church Row, Hampstead",
+                "7 Church Row",
+                "No 7 Church Row",
+            ),
+            (
+                "Unit 3/15 Beach Rd, Bondi",
+                "3/15 Beach Rd",
+                "Unit 3/15 Beach Rd",
+            ),
+            (
+                "Résidence Les Tilleuls, Bât. B, esc. 2, 8 avenue Jean-Jaurès",
+                "8 avenue Jean-Jaurès",
+                "Résidence Les Tilleuls, Bât. B, esc. 2, 8 avenue Jean-Jaurès",
             ),
         ] {
             assert_eq!(widened(text, street), address, "{text}");

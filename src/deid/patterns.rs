@@ -436,6 +436,12 @@ pub(crate) fn next_boundary(text: &str, mut at: usize) -> usize {
     at
 }
 
+/// A numbered part of an address after a house's number, after a comma or
+/// a space: a road's, street's, sector's, block's or phase's number or
+/// letter ("Road No. 12", "Street 5", "Sector F-7/2", "Block B"), an
+/// ordinal cross or main ("3rd Cross", "5th Main").
+const NUMBERED_PART: &str = r"(?:,[ \t]*|[ \t]+)(?:(?:Street|St|Road|Rd|Lane|Ln|Sector|Block|Blk|Phase|Ward|Gali|Stage|Zone)\.?[ \t]*(?:(?i:no)\.?[ \t]*)?(?:[A-Z](?:-?\d{1,3}(?:/\d{1,2})?)?|\d{1,4}[A-Z]?)|\d{1,2}(?:st|nd|rd|th)[ \t]+(?:Cross|Main|Street|Road|Lane|Avenue|Block|Phase|Sector|Stage)(?:[ \t]+(?:Road|Rd))?)\b";
+
 /// A rule's regex, with room for its lazy DFA.
 pub fn compile(pattern: &str) -> Option<Regex> {
     RegexBuilder::new(pattern)
@@ -482,18 +488,20 @@ fn specs() -> Vec<Spec> {
             // the last four of an account or card ("acct ending 3309",
             // "account ending in 0882")
             Spec::new(PhiKind::Mrn, r"(?i)\b(?:acct|account|card)\.?(?:[ \t]+(?:#|no\.?|number))?[ \t]+(?:ending(?:[ \t]+in)?|ends[ \t]+in)[ \t]*:?[ \t]*(\d{4})\b", 1),
-            // after its name: 123 45 6789, 123456789, or the last four digits
-            Spec::new(PhiKind::Ssn, r"(?i)\b(?:SSN|SS#|SS No\.?|social(?:\s+security)?(?:\s+(?:number|no\.?|#))?)\s*[:#]?\s*(?:(?:is|was)\s+)?(\d{3}[\s.-]?\d{2}[\s.-]?\d{4}|(?:x{3}|\*{3})[\s.-]?(?:x{2}|\*{2})[\s.-]?\d{4})\b", 1),
-            Spec::new(PhiKind::Ssn, r"(?i)\b(?:SSN|SS#|SS\s+no\.?|social(?:\s+security)?(?:\s+(?:number|no\.?))?)[^.\n]{0,40}?(?:last\s+(?:4|four)(?:\s+digits)?|ending(?:\s+in)?|ends?\s+in)\)?\s*[:#=]?\s*(\d{4})\b", 1),
+            // after its name: 123 45 6789, 123456789, "123 - 45 - 6789", or
+            // the last four digits ("ss# ending -6789")
+            Spec::new(PhiKind::Ssn, r"(?i)\b(?:SSN|SS#|SS No\.?|social(?:\s+security)?(?:\s+(?:number|no\.?|#))?)\s*[:#]?\s*(?:(?:is|was)\s+)?(\d{3}(?:[ \t]?[.-][ \t]?|\s)?\d{2}(?:[ \t]?[.-][ \t]?|\s)?\d{4}|(?:x{3}|\*{3})[\s.-]?(?:x{2}|\*{2})[\s.-]?\d{4})\b", 1),
+            Spec::new(PhiKind::Ssn, r"(?i)\b(?:SSN|SS#|SS\s+no\.?|social(?:\s+security)?(?:\s+(?:number|no\.?))?)[^.\n]{0,40}?(?:last\s+(?:4|four)(?:\s+digits)?|ending(?:\s+in)?|ends?\s+in)\)?\s*[:#=-]?\s*(\d{4})\b", 1),
             // "last 4 of SS#: 0162", and a number masked but its last four
             Spec::new(PhiKind::Ssn, r"(?i)\blast\s+(?:4|four)(?:\s+digits)?\s+of\s+(?:the\s+)?(?:SSN|SS#|social(?:\s+security)?(?:\s+(?:number|no\.?|#))?)\s*[:#]?\s*(?:(?:is|was)\s+)?(\d{4})\b", 1),
             // (and India's Aadhaar, masked in groups of four: "XXXX XXXX 6195")
             Spec::new(PhiKind::Ssn, r"(?i)(?:\bx{3}|\*{3})[\s.-]?(?:x{2}|\*{2})[\s.-]?(\d{4})\b|\bx{4}[ -]x{4}[ -](\d{4})\b", usize::MAX),
             // the last four as a caller gives them to prove who they are:
             // "last 4 SSN 4412", "last four of her social: 0162", "DOB and
-            // last 4 (4412)", "(plan asked for last 4 only): 6651"; four
+            // last 4 (4412)", "(plan asked for last 4 only): 6651", as
+            // forms shorten it ("last4", "L4SSN", "SSN4"); four
             // digits right after, so never "last 4 days"
-            Spec::new(PhiKind::Ssn, r"(?i)\blast[ \t]+(?:4|four)(?:[ \t]+digits)?(?:[ \t]+of)?(?:[ \t]+(?:the|her|his|their|my|your|pt'?s|patient'?s))?(?:[ \t]+(?:SSN|SS#|SS|soc(?:ial|\.)?(?:[ \t]*sec(?:urity|\.)?)?(?:[ \t]+(?:number|no\.?|#))?)(?:[ \t]*\([^()\n]+\))?)?(?:[ \t]+only)?\)?[ \t]*[:#=(,]?[ \t]*(?:(?:is|was)[ \t]+)?(\d{4})\b", 1),
+            Spec::new(PhiKind::Ssn, r"(?i)(?:\blast[ \t-]*(?:4|four)|\bL4[ -]?SSN|\bSSN[ -]?4\b)(?:[ \t]+digits)?(?:[ \t]+of)?(?:[ \t]+(?:the|her|his|their|my|your|pt'?s|patient'?s))?(?:[ \t]+(?:SSN|SS#|SS|soc(?:ial|\.)?(?:[ \t]*sec(?:urity|\.)?)?(?:[ \t]+(?:number|no\.?|#))?)(?:[ \t]*\([^()\n]+\))?)?(?:[ \t]+only)?\)?[ \t]*[:#=(,]?[ \t]*(?:(?:is|was|are)[ \t]+)?(\d{4})\b", 1),
             // the last four read out digit by digit once asked for ("the
             // last four of your Social? - it's 3318 - three three one eight")
             Spec::new(PhiKind::Ssn, r"(?i)\blast[ \t]+(?:4|four)\b[^\n]{0,80}?\b((?:zero|oh|one|two|three|four|five|six|seven|eight|nine)(?:[ \t]*[ ,-][ \t]*(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)){3})\b", 1),
@@ -546,9 +554,9 @@ fn specs() -> Vec<Spec> {
             Spec::new(PhiKind::City, format!(r",[ \t]*(\p{{Lu}}[\p{{Lu}}'’.]*(?:[ -]\p{{Lu}}[\p{{Lu}}'’.]*){{0,3}}){state_zip}"), 1).keep(|town| super::names::Names::builtin().is_listed_town(town)),
             // a postcode before its town after a comma or at a line's start:
             // five digits, the Dutch "1012 AB", the Swedish "416 50", the
-            // Polish "32-020"
-            Spec::new(PhiKind::Zip, r"(?m)(?:,[ \t]*|^)(?:[A-Z]-)?(\d{5}|\d{4}[ \t]?[A-Z]{2}|\d{3}[ \t]\d{2}|\d{2}-\d{3})[ \t]+\p{Lu}\p{Ll}+", 1),
-            Spec::new(PhiKind::City, r"(?m)(?:,[ \t]*|^)(?:[A-Z]-)?(?:\d{5}|\d{4}[ \t]?[A-Z]{2}|\d{3}[ \t]\d{2}|\d{2}-\d{3})[ \t]+(\p{Lu}\p{Ll}+(?:[ -]\p{Lu}\p{Ll}+)?)", 1),
+            // Polish "32-020", the Portuguese "1100-053"
+            Spec::new(PhiKind::Zip, r"(?m)(?:,[ \t]*|^)(?:[A-Z]-)?(\d{5}|\d{4}[ \t]?[A-Z]{2}|\d{3}[ \t]\d{2}|\d{2}-\d{3}|\d{4}-\d{3})[ \t]+\p{Lu}\p{Ll}+", 1),
+            Spec::new(PhiKind::City, r"(?m)(?:,[ \t]*|^)(?:[A-Z]-)?(?:\d{5}|\d{4}[ \t]?[A-Z]{2}|\d{3}[ \t]\d{2}|\d{2}-\d{3}|\d{4}-\d{3})[ \t]+(\p{Lu}\p{Ll}+(?:[ -]\p{Lu}\p{Ll}+)?)", 1),
             // a Maltese street, its number before it or none ("45, Triq San
             // Filep", "Triq Dun Karm", "Triq il-Mitħna")
             Spec::new(PhiKind::Address, r"(?:\b\d{1,4},?[ \t]+)?\bTriq[ \t]+(?:(?:il|l|ta'|tal|tas|tad|tat|ix|iż|is|id|it|in|ir|iċ)-)?\p{Lu}[\p{L}'’-]+(?:[ \t]+\p{Lu}[\p{L}'’-]+){0,2}", 0),
@@ -568,14 +576,14 @@ fn specs() -> Vec<Spec> {
             // Jahre, J., år, anni and aa, lat, vuotta and "v." before a
             // bracket or a clause's mark, never a "95 v. 110", Maltese sena,
             // the Chinese, Japanese and Korean counts), and as the adjective German, Dutch and the
-            // Nordic languages make of it (92-jährige, 93-jarige, 94-årig)
-            Spec::new(PhiKind::Age, r"(?i)\b((?:9\d|1[0-4]\d))[ \t]*-?[ \t]*(?:years?|yrs?|y/o|y\.\s?o\b\.?|yo|y|jaar|jr|jarige?|ans|jahre|jährige[nrms]?|j\.|årige?|år|años|anos|anni|aa|lat|vuotta|v\.[ \t]*[(,;\n]|sena|歲|岁|歳|세)(?:[- ]old)?(?:[MF]\b|\b|[^\w]|$)", 1),
+            // Nordic languages make of it (92-jährige, 93-jarige, 94-årig, 91-åring)
+            Spec::new(PhiKind::Age, r"(?i)\b((?:9\d|1[0-4]\d))[ \t]*-?[ \t]*(?:years?|yrs?|y/o|y\.\s?o\b\.?|yo|y|jaar|jr|jarige?|ans|jahre|jährige[nrms]?|j\.|åringe?n?|årige?|år|años|anos|anni|aa|lat|vuotta|v\.[ \t]*[(,;\n]|sena|歲|岁|歳|세)(?:[- ]old)?(?:[MF]\b|\b|[^\w]|$)", 1),
             // the sex, a comma or a space, then the age, as a header or a
             // handover gives them: "Female, 92, from Lyon", "M 94 with CHF"
             Spec::new(PhiKind::Age, format!(r"(?:\b(?i:female|male|woman|man|lady|gentleman)[ \t]*,|\b[MF][ \t]*[, \t])[ \t]*({OLD})(?:[,;)]|\.(?:\s|$)|[ \t]+(?i:y|yo|yrs?|years?|who|with|from|in|and|living|lives|presents|presenting|here|c/o|DOB|born)\b|[ \t]*$)"), 1),
             Spec::new(PhiKind::Age, r"(?i)\bin\s+(?:his|her|their|the)\s+((?:(?:early|mid|late)[- ])?(?:(?:90|100)['’]?s|nineties))\b", 1),
             Spec::new(PhiKind::Age, r"(?i)\b(?:ninety|(?:one|a)[- ]hundred)(?:[- ](?:and[- ])?(?:one|two|three|four|five|six|seven|eight|nine))?[- ](?:years?|yrs?|yo|y/o)(?:[- ]old)?\b|\b(?:nonagenarian|centenarian)\b", 0),
-            Spec::new(PhiKind::Age, r"(?i)\b(?:age[d]?|aged)(?:\s*/\s*(?:sex|gender))?(?:\s+(?:at|on)\s+[a-z]+)?\s*:?\s*((?:9\d|1[0-4]\d)|(?:ninety|one hundred)(?:[- ](?:one|two|three|four|five|six|seven|eight|nine))?)\b", 1),
+            Spec::new(PhiKind::Age, r"(?i)\b(?:age[ds]?|aged)(?:\s*/\s*(?:sex|gender))?(?:\s+(?:at|on)\s+[a-z]+)?\s*:?\s*((?:9\d|1[0-4]\d)|(?:ninety|one hundred)(?:[- ](?:one|two|three|four|five|six|seven|eight|nine))?)\b", 1),
             Spec::new(PhiKind::Age, format!(r"(?i)\b(?:age\s+of|turned|turning|turns|reached|reaching)\s+({OLD})\b|\b((?:9\d|1[0-4]\d))\s+(?:years?|yrs?)\.?\s+of\s+age\b|\b((?:9\d|1[0-4]\d)(?:st|nd|rd|th))\s+birthday\b"), usize::MAX),
             Spec::new(PhiKind::Age, r"(?:^|[\s(,])((?:9\d|1[0-4]\d))(?:M|F|yo[MF]?)(?:[\s),.;:]|$)", 1),
             // and with a space between where a line begins with them, as a
@@ -605,7 +613,7 @@ fn specs() -> Vec<Spec> {
             // "about to turn 91 and", "will turn 100 in May": never "turn
             // 90 degrees" (a word of time or a sentence's end after it)
             // "ninety-four, going on a hundred"
-            Spec::new(PhiKind::Age, format!(r#"(?i)\bgoing\s+on\s+({OLD})(?:[,;)"”]|\.(?:\s|$)|\s*$|\s+(?:and|in|now|next)\b)"#), 1),
+            Spec::new(PhiKind::Age, format!(r#"(?i)\b(?:going\s+on|pushing)\s+({OLD})(?:[,;)"”]|\.(?:\s|$)|\s*$|\s+(?:and|in|now|next)\b)"#), 1),
             Spec::new(PhiKind::Age, format!(r#"(?i)\bturn\s+({OLD})(?:[,;)"”]|\.(?:\s|$)|\s+(?:and|in|on|next|this|soon|years?|yrs?)\b|\s*$)"#), 1),
             // "At 95 she moved in", "At 90, with good cognition": a sentence
             // that begins at an age
@@ -662,7 +670,9 @@ fn specs() -> Vec<Spec> {
             Spec::new(PhiKind::Name, r#"\b\p{Lu}[\p{L}'’-]+[ \t]+["“]\p{Lu}\p{Ll}+(?:-\p{Lu}?\p{Ll}+)?["”][ \t]+\p{Lu}[\p{L}'’-]+|\b\p{Lu}\.[ \t]?\p{Lu}\p{Ll}+-\p{Lu}\p{Ll}+"#, 0),
             Spec::new(PhiKind::Name, r"\b\p{Lu}(?:\p{Lu}+|\p{Ll}+)[ \t]+\p{Lu}\p{Ll}{1,4}-\p{Ll}{2,5}\b", 0).keep_match(surname_first),
             Spec::new(PhiKind::Address, format!(r"(?:\b(?:Flat|Apt|Apartment|Unit)\.?\s*#?\d{{1,4}}[A-Z]?,?[ \t]+)?\b\d{{1,5}}[A-Z]?(?:[-/]\d{{1,4}}[A-Z]?)?(?:[ \t]+1/2)?[ \t]+(?:(?:[NS][EW]\.?|[NSEW]\.?|North|South|East|West|Old)[ \t]+)?(?:{STREET_WORD}[ \t]+){{1,4}}(?:{STREET}|{STREET_UPPER})\b\.?(?:[ \t]+(?:[NS][EW]|[NSEW])\b)?{UNIT}", STREET_UPPER = street_upper()), 0),
-            Spec::new(PhiKind::Address, r"(?i)\b(?:P\.?\s?O\.?\s+Box|Post\s+Office\s+Box|RMB|RSD|CMB|PMB|Locked\s+Bag|Private\s+Bag|Postfach|Apartado(?:\s+de\s+correos)?)\s+\d+\b|(?:\b\d{1,5}\s+)?(?:\b[NSEW]\s+)?\b(?:(?:County|State|US)\s+(?:Route|Rte|Road|Rd|Highway|Hwy)|Route|Rte|Rural\s+Route)\s+\d+[A-Z]?(?:,?\s+Box\s+\d+)?\b|\bRt\.?\s+\d{2,3}\b|\b(?:RR|R\.R\.|HC|Rt\.?|Rural\s+Route|Highway\s+Contract|Star\s+Route)\s+\d+,?\s+Box\s+\d+[A-Z]?\b", 0),
+            // boxes (Kenya's with its postcode and town: "P.O. Box
+            // 4521-00100 Nairobi"), routes and highways
+            Spec::new(PhiKind::Address, r"(?i)\b(?:P\.?\s?O\.?\s+Box|Post\s+Office\s+Box|RMB|RSD|CMB|PMB|Locked\s+Bag|Private\s+Bag|Postfach|Apartado(?:\s+de\s+correos)?)\s+\d+(?:-\d{5}\b(?:[ \t]+\p{Lu}\p{Ll}+)?)?\b|(?:\b\d{1,5}\s+)?(?:\b[NSEW]\s+)?\b(?:(?:County|State|US)\s+(?:Route|Rte|Road|Rd|Highway|Hwy)|Route|Rte|Rural\s+Route)\s+\d+[A-Z]?(?:,?\s+Box\s+\d+)?\b|\bRt\.?\s+\d{2,3}\b|\b(?:RR|R\.R\.|HC|Rt\.?|Rural\s+Route|Highway\s+Contract|Star\s+Route)\s+\d+,?\s+Box\s+\d+[A-Z]?\b", 0),
             // a box alone before its town: "Mail goes to Box 212, Underwood"
             Spec::new(PhiKind::Address, r"\b(Box\s+\d{1,5}),[ \t]*\p{Lu}", 1),
             // grid addresses of the rural Midwest (N4521 County Rd K, W7890
@@ -672,6 +682,23 @@ fn specs() -> Vec<Spec> {
             Spec::new(PhiKind::Address, r"(?:\b(?:Bay|Unit|Suite)[ \t]+\d{1,4},?[ \t]+)?\b\d{1,5}[ \t]+\d{1,3}[ \t]+(?:St|Street|Ave|Avenue)[ \t]+(?:NE|NW|SE|SW)\b|\b(?:[NSEW]\d{2,5}\s+|[NSEW]\.?[ \t]+)?(?:(?:County|State|US|Trunk)\s+(?:Route|Rte|Road|Rd|Highway|Hwy|Trunk)|Highway|Hwy)\s+(?:\d+[A-Z]?\b|[A-Z]{1,2}\b)|\b[NSEW]\d{2,5}\s+(?:[A-Z][a-z]+\s+){1,3}(?:Road|Rd|Lane|Ln|Drive|Dr|Avenue|Ave|Street|St)\b|\b\d{1,5}\s+[NSEW]\.?\s+\d{1,5}\s+[NSEW]\b", 0),
             // the districts before a street or a block: Brgy. Holy Spirit, Blk 7
             Spec::new(PhiKind::Address, r"\b(?:Brgy\.?|Barangay|Purok|Sitio|Blk\.?|Jalan|Jln\.?|Lorong)\s+(?:\d{1,5}[A-Z]?\b|\p{Lu}\p{L}+(?:\s+\p{Lu}\p{L}+){0,2})|\bSector\s+\d{1,3}(?:-?[A-Z]\b)?", 0),
+            // an address of numbered parts, as South Asia and Africa write
+            // it: a house's, flat's, door's, plot's or stand's number, then
+            // numbered roads, streets, sectors, blocks and phases, ordinal
+            // crosses and mains, and the localities and town after them
+            // ("House No. 12, Street 5, Sector F-7/2, Islamabad", "H.No.
+            // 4-5-6, Road No. 12, Banjara Hills, Hyderabad 500034", "#45,
+            // 3rd Cross, 5th Main, Jayanagar, Bengaluru", "Plot 12 Block B,
+            // Lekki Phase 1, Lagos", "Erf 567, Khayelitsha", "B-204,
+            // Shanthi Nilaya Apartments, 11th Main, Indiranagar 2nd Stage";
+            // a locality's number after it: "Gulshan 2", "Gulberg III"); a
+            // "#" number
+            // only before a numbered part, where "Room #12, Dr Ames" is none
+            Spec::new(PhiKind::Address, format!(r"\b(?:(?:(?:House|Flat|Door|Plot|Stand|Erf)\.?[ \t]*(?:(?i:no)\.?[ \t]*)?|H\.[ \t]?(?i:no)\.?[ \t]*)(?:[A-Z]-?)?\d{{1,5}}(?:[-/]\d{{1,4}}){{0,3}}[A-Za-z]?|[A-Z]-\d{{3,4}}|\d{{1,4}}-[A-Z])\b(?:{NUMBERED_PART}|,[ \t]*(?:\p{{Lu}}\.[ \t]?)?\p{{Lu}}[\p{{Ll}}'’]+(?:[ \t-]\p{{Lu}}[\p{{Ll}}'’]+){{0,2}}(?:[ \t]+(?:\d{{1,3}}|I{{1,3}}|IV|VI{{0,3}})\b)?){{1,6}}(?:[ \t]+\d{{6}}\b)?|#[ \t]?\d{{1,4}}(?:/\d{{1,3}})?{NUMBERED_PART}(?:{NUMBERED_PART}|,[ \t]*(?:\p{{Lu}}\.[ \t]?)?\p{{Lu}}[\p{{Ll}}'’]+(?:[ \t-]\p{{Lu}}[\p{{Ll}}'’]+){{0,2}}(?:[ \t]+(?:\d{{1,3}}|I{{1,3}}|IV|VI{{0,3}})\b)?){{0,5}}(?:[ \t]+\d{{6}}\b)?"), 0),
+            // Colombia's grid ("Calle 45 # 12-34", "Cra. 7 No. 71-21"),
+            // Japan's blocks before a ward or a city ("1-2-3 Nishi-Shinjuku,
+            // Shinjuku-ku")
+            Spec::new(PhiKind::Address, r"\b(?:Calle|Carrera|Cra|Kra|Cll|Cl|Kr|Diagonal|Dg|Transversal|Tv|Avenida|Av|Ak|Ac)\.?[ \t]*\d{1,3}[ \t]?[A-Z]?(?:[ \t]+(?:Bis|Sur|Norte|Este))?[ \t]*(?:#|No\.?|N[º°o]\.?)[ \t]*\d{1,3}[ \t]?[A-Z]?[ \t]*-[ \t]*\d{1,3}\b|\b\d{1,2}-\d{1,3}(?:-\d{1,3})?[ \t]+\p{Lu}\p{Ll}+(?:-\p{Lu}?\p{Ll}+)*,[ \t]*\p{Lu}\p{Ll}+-(?:ku|shi|cho|machi|gun)\b", 0),
             // European: Hauptstraße 12, Keizersgracht 123, 12 rue de la Paix
             // (and the type as a word of its own: Berliner Straße 12, Storgata 5)
             Spec::new(PhiKind::Address, r"\b\p{Lu}\p{Ll}+(?:-\p{Lu}\p{Ll}+)*(?:[ -]?(?:Straße|Strasse|Str\.|Weg|Gasse|Platz|Allee|Ring|Damm|Ufer|Chaussee|Markt|Boulevard|Torv|Plads)|straße|strasse|str\.|weg|gasse|platz|allee|damm|ufer|laan|straat|gracht|plein|kade|singel|dijk|gade|gaden|vej|vejen|stræde|torv|torvet|plads|pladsen|gatan|gata|gate|vägen|veien|vegen|vei|gränd|stigen|backen|leden|torget|katu|tie)\s+\d{1,4}[a-z]?\b", 0),
@@ -1495,10 +1522,12 @@ mod tests {
                 PhiKind::Address,
                 "Apt 3, The Mardyke",
             ),
+            // the house's number and its town, as an address of numbered
+            // parts writes them ("House 12, Oglala")
             (
                 "  Cluster 4, House 12, Oglala - not home",
                 PhiKind::Address,
-                "Cluster 4, House 12",
+                "Cluster 4, House 12, Oglala",
             ),
             (
                 "Lab no.: 26-AP-118834   Collected",
@@ -2740,6 +2769,79 @@ mod tests {
             assert_finds(text, PhiKind::Age, want);
         }
         assert_no("BP 95 v. 110 on the other arm", PhiKind::Age);
+    }
+
+    #[test]
+    fn addresses_of_numbered_parts_grids_ages_and_last_fours_as_forms_write_them() {
+        for (text, want) in [
+            (
+                "House No. 12, Street 5, Sector F-7/2, Islamabad",
+                "House No. 12, Street 5, Sector F-7/2, Islamabad",
+            ),
+            (
+                "lives at #45, 3rd Cross, 5th Main, Jayanagar, Bengaluru.",
+                "#45, 3rd Cross, 5th Main, Jayanagar, Bengaluru",
+            ),
+            (
+                "Plot 12 Block B, Lekki Phase 1, Lagos",
+                "Plot 12 Block B, Lekki Phase 1, Lagos",
+            ),
+            (
+                "flat: B-204, Shanthi Nilaya Apartments, 11th Main, Indiranagar 2nd Stage, bengaluru",
+                "B-204, Shanthi Nilaya Apartments, 11th Main, Indiranagar 2nd Stage",
+            ),
+            ("Erf 567, Khayelitsha", "Erf 567, Khayelitsha"),
+            ("Calle 45 # 12-34, Bogotá", "Calle 45 # 12-34"),
+            (
+                "1-2-3 Nishi-Shinjuku, Shinjuku-ku, Tokyo",
+                "1-2-3 Nishi-Shinjuku, Shinjuku-ku",
+            ),
+            ("P.O. Box 4521-00100 Nairobi", "P.O. Box 4521-00100 Nairobi"),
+        ] {
+            assert_finds(text, PhiKind::Address, want);
+        }
+        // a room, a title, a verb, a graph, a vitamin, a date
+        for text in [
+            "Room #12, Dr Ames saw her",
+            "House officer 2, Smith",
+            "Stand up, walk 5 m",
+            "plot 4 of the graph",
+            "Vitamin B-12, Folate normal",
+            "seen 1-2-23 Mercy, Boston",
+        ] {
+            assert_no(text, PhiKind::Address);
+        }
+        assert_finds(
+            "Rua Augusta 120, 3º Esq., 1100-053 Lisboa",
+            PhiKind::Zip,
+            "1100-053",
+        );
+        for (text, want) in [
+            ("Fru Berg, 91-åring med hjärtsvikt", "91"),
+            ("He is pushing 95.", "95"),
+            ("ages 91 and 93", "91"),
+        ] {
+            assert_finds(text, PhiKind::Age, want);
+        }
+        assert_no("pushing 100 mL of saline", PhiKind::Age);
+        for (text, want) in [
+            ("ss# ending -6789", "6789"),
+            ("L4SSN 1234", "1234"),
+            ("caller verified last4 1234", "1234"),
+            ("SSN4: 1234", "1234"),
+            ("verified by DOB and last-4 SSN 4321", "4321"),
+            (
+                "the last four digits of her social security number are 4321",
+                "4321",
+            ),
+            ("SSN 123 - 45 - 6789", "123 - 45 - 6789"),
+        ] {
+            assert_finds(text, PhiKind::Ssn, want);
+        }
+        // a vertebra, a count of days
+        for text in ["L4 1234 disc height", "last 4 days 1234 steps"] {
+            assert_no(text, PhiKind::Ssn);
+        }
     }
 
     #[test]

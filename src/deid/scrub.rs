@@ -578,6 +578,7 @@ fn after_spans(text: &str, found: &mut Vec<Found>) {
         quarter: Regex,
         badge: Regex,
         block: Regex,
+        postcode_town: Regex,
     }
     static RULES: OnceLock<Option<After>> = OnceLock::new();
     let Some(After {
@@ -591,6 +592,7 @@ fn after_spans(text: &str, found: &mut Vec<Found>) {
         quarter,
         badge,
         block,
+        postcode_town,
     }) = RULES
         .get_or_init(|| {
             let town = compile(
@@ -655,6 +657,14 @@ fn after_spans(text: &str, found: &mut Vec<Found>) {
                 r"(?m)(?:^[ \t]*(\d{1,5}[A-Za-z]?(?:[ \t]+[\p{Lu}\d][\p{L}\d'’.-]*){1,5})[ \t]*,?[ \t]*\r?\n)?",
                 r"^[ \t]*(\p{Lu}[\p{L}'’.-]*(?:[ -]\p{Lu}[\p{L}'’.-]*){0,2})[ \t]*,?[ \t]*\r?\n[ \t]*\z",
             ))?;
+            // a town after its four-digit postcode after a street, as
+            // Switzerland, Austria, Belgium and Denmark write them ("7 Chemin
+            // des Vignes, 1260 Nyon"; the street's rule may have taken the
+            // postcode: "Lindenweg 12, 3012"); a town only, never a word
+            // after a number without a street before it ("5000 Units")
+            let postcode_town = compile(
+                r"^(?:,[ \t]*(?:[A-Z]{1,2}-)?(\d{4})[ \t]+|[ \t]+)(\p{Lu}\p{Ll}+(?:[ -]\p{Lu}\p{Ll}+){0,2})(?:[ \t]*(?:[,.;)(]|\r?\n|$))",
+            )?;
             Some(After {
                 town,
                 age,
@@ -666,6 +676,7 @@ fn after_spans(text: &str, found: &mut Vec<Found>) {
                 quarter,
                 badge,
                 block,
+                postcode_town,
             })
         })
         .as_ref()
@@ -815,6 +826,37 @@ fn after_spans(text: &str, found: &mut Vec<Found>) {
         }
     }
     found.extend(added);
+    let mut towns: Vec<Found> = Vec::new();
+    for f in found.iter().filter(|f| f.kind == PhiKind::Address) {
+        let Some(c) = postcode_town.captures(&text[f.end..]) else {
+            continue;
+        };
+        // where no postcode follows the street, the street's span must
+        // end in it
+        let street = &text.as_bytes()[f.start..f.end];
+        let ends_in_postcode = street.len() > 6
+            && street[street.len() - 4..].iter().all(u8::is_ascii_digit)
+            && street[..street.len() - 4].ends_with(b", ");
+        let Some(town) = c.get(2).filter(|t| {
+            let t = t.as_str();
+            (c.get(1).is_some() || ends_in_postcode)
+                && Names::builtin().may_be_town(t)
+                && !is_title(t)
+                && !Names::builtin().is_named_not_town(t)
+        }) else {
+            continue;
+        };
+        for (m, kind) in [(c.get(1), PhiKind::Zip), (Some(town), PhiKind::City)] {
+            if let Some(m) = m {
+                towns.push(Found {
+                    start: f.end + m.start(),
+                    end: f.end + m.end(),
+                    kind,
+                });
+            }
+        }
+    }
+    found.extend(towns);
     contact_towns(text, found);
     // the towns the rules above found too, those the detector took for a
     // name ("318 S Lefevre St,\n Medical Lake 99022"), and streets
@@ -919,6 +961,84 @@ fn after_spans(text: &str, found: &mut Vec<Found>) {
             None => found.push(q),
         }
     }
+    town_particles(text, found);
+}
+
+/// A town's name that goes on past a small word ("Frankfurt am Main",
+/// "Alcalá de Henares", "Rothenburg ob der Tauber", "Moniga del Garda",
+/// "Saint-Martin-de-Ré", "Villeneuve-d'Ascq"): the rules and the detector
+/// find its first words, where a town's capitalised words end; what
+/// follows, to the next capitalised word, is added. Between hyphens any
+/// small word ("-sur-", "-en-", "-on-the-"); between spaces only the
+/// particles of places in the languages the rules read, so an English
+/// sentence's small words never join a town to the word after ("in
+/// Boston on Monday", "in Leeds to Bradford"). No weekday, month or
+/// language after, no title. A name the detector found goes on past a
+/// hyphen only. Appends to `found`.
+fn town_particles(text: &str, found: &mut Vec<Found>) {
+    static RULE: OnceLock<Option<Regex>> = OnceLock::new();
+    let Some(rule) = RULE
+        .get_or_init(|| {
+            compile(concat!(
+                r"^(?:-(?:\p{Ll}{1,5}-){1,3}|-[dl]['’]|[ \t]+",
+                r"(?:op|aan|de|del|della|delle|dei|degli|di|da|do|dos|das|upon|ter|ten)",
+                r"(?:[ \t]+(?:de|la|las|los|het|el))?[ \t]+",
+                r"|[ \t]+(am|an[ \t]+de[rn]|ob[ \t]+der|im|bei)[ \t]+)",
+                r"(\p{Lu}\p{Ll}+)",
+            ))
+        })
+        .as_ref()
+    else {
+        return;
+    };
+    let mut longer = Vec::new();
+    for f in found
+        .iter()
+        .filter(|f| matches!(f.kind, PhiKind::City | PhiKind::Name))
+    {
+        let mut end = f.end;
+        // a hyphen's chain may go on ("Saint-Martin" "-de-Ré"); twice at
+        // most
+        for _ in 0..2 {
+            let next = text.as_bytes().get(end..end + 2).unwrap_or_default();
+            if !matches!(next, [b'-' | b' ' | b'\t', b'a'..=b'z']) {
+                break;
+            }
+            let Some(c) = rule.captures(&text[end..]) else {
+                break;
+            };
+            let word = c.get(2).map_or("", |m| m.as_str());
+            // a name goes on only past a hyphen ("Villeneuve-d'Ascq" the
+            // detector took for a name): a small word between spaces after
+            // a name may be a sentence's; German writes its nouns with a
+            // capital, so a German particle joins only a town after its
+            // postcode ("60311 Frankfurt am Main", never "in Berlin am
+            // Nachmittag")
+            if f.kind == PhiKind::Name && next[0] != b'-'
+                || c.get(1).is_some() && !after_postcode(text, f.start)
+                || is_title(word)
+                || Names::builtin().is_named_not_town(word)
+            {
+                break;
+            }
+            end += c.get(0).map_or(0, |m| m.end());
+        }
+        if end > f.end {
+            longer.push(Found {
+                start: f.start,
+                end,
+                kind: f.kind,
+            });
+        }
+    }
+    found.extend(longer);
+}
+
+/// Whether a postcode (digits, then a space) stands right before `at`.
+fn after_postcode(text: &str, at: usize) -> bool {
+    text[..at]
+        .strip_suffix(' ')
+        .is_some_and(|before| before.ends_with(|c: char| c.is_ascii_digit()))
 }
 
 /// Whether each letter and digit of a street and town before a postcode
@@ -1639,6 +1759,58 @@ mod tests {
         // an age after the comma stays an age
         let text = "Pt's sister Opal Meeks, 96, lives at Maranatha Village";
         assert_eq!(of_kind(&s, text, PhiKind::Age), ["96"]);
+    }
+
+    #[test]
+    fn a_towns_small_words_its_label_and_its_postcode_after_a_street() {
+        let s = Scrubber::new();
+        let towns = |text: &str| of_kind(&s, text, PhiKind::City);
+        for (text, town) in [
+            (
+                "Anschrift: Gartenstraße 8, 60311 Frankfurt am Main",
+                "Frankfurt am Main",
+            ),
+            (
+                "Anschrift: Gartenstraße 8, 91541 Rothenburg ob der Tauber",
+                "Rothenburg ob der Tauber",
+            ),
+            (
+                "She lives in Castelnuovo del Garda now",
+                "Castelnuovo del Garda",
+            ),
+            (
+                "family in Saint-Martin-de-Ré since 1990",
+                "Saint-Martin-de-Ré",
+            ),
+            (
+                "originally from San Juan de los Lagos, Jalisco",
+                "San Juan de los Lagos",
+            ),
+            ("Adresse: 7 Chemin des Vignes, 1260 Nyon", "Nyon"),
+            (
+                "address on file: 8 Chemin du Moulin, 1255 Veyrier",
+                "Veyrier",
+            ),
+            ("Home town: Eau Claire", "Eau Claire"),
+            ("Place of birth: Eau Claire", "Eau Claire"),
+        ] {
+            assert!(
+                towns(text).iter().any(|t| t == town),
+                "{text}: {:?}",
+                towns(text)
+            );
+        }
+        // a German noun after a particle, an English sentence's small
+        // words, a count after a dose, a label's other words
+        for (text, want) in [
+            ("wohnt in Berlin am Stadtrand", &["Berlin"][..]),
+            ("lives in Boston on Monday", &["Boston"]),
+            ("moved to Leeds to be near family", &["Leeds"]),
+            ("given heparin, 5000 Units", &[]),
+            ("City: unknown", &[]),
+        ] {
+            assert_eq!(towns(text), want, "{text}");
+        }
     }
 
     #[test]
