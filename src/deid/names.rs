@@ -714,6 +714,12 @@ impl Names {
             .any(|e| self.not_towns.contains_key(&folded[..e]))
     }
 
+    /// Whether a run of words is the name of one of the United States
+    /// ("Oregon", "New Mexico"), which Safe Harbor keeps.
+    pub fn is_state_name(run: &str) -> bool {
+        STATE_NAMES.split('|').any(|state| state == run)
+    }
+
     /// Whether the words after an organisation and a comma may be its
     /// town: none an organisation's word ("Cardiology", "Outpatient
     /// Pharmacy"), a word of the note's structure or a not-name
@@ -1382,7 +1388,10 @@ impl Names {
     /// town whole; and a town in small letters, as a text message writes
     /// it ("called from wilmington", "go to mysuru"), one word of the
     /// gazetteer that is no word of the language ("back to normal", "in
-    /// mobile home" are none).
+    /// mobile home" are none). A town no gazetteer has is taken where the
+    /// run can be nothing else: after "in", "near" or "from", and where
+    /// the word for a part of a town names it ("the Nowa Huta estate",
+    /// "the townland of Ballygrennan").
     fn towns(&self, text: &str, words: &[(usize, &str)], out: &mut Vec<Found>) {
         for i in 1..words.len() {
             let (at, word) = words[i];
@@ -1398,6 +1407,8 @@ impl Names {
             }
             let (before_at, before) = words[i - 1];
             let after_the = before == "the" || before == "The";
+            // "the townland of Ballygrennan", "the village of Kilcummin"
+            let of_place = before == "of" && i >= 2 && PLACE_BEFORE_OF.contains(&words[i - 2].1);
             let gap = &text[before_at + before.len()..at];
             // a line may wrap between the word and the town ("lives in\nHolywood")
             let placed = ((only_space(gap) || wrapped(gap))
@@ -1445,11 +1456,17 @@ impl Names {
             // after "the", only where a word for a place of care follows
             // ("the Tulsa clinic"): "the Wound clinic" is no town, but
             // some towns are words too
-            let site = || {
-                words
-                    .get(j)
-                    .is_some_and(|&(n, w)| only_space(&text[end..n]) && SITE_WORDS.contains(&w))
+            let followed_by = |heads: &[&str]| {
+                words.get(j).is_some_and(|&(n, w)| {
+                    let gap = &text[end..n];
+                    (only_space(gap) || wrapped(gap)) && heads.contains(&w)
+                })
             };
+            let site = || followed_by(SITE_WORDS);
+            // "the Nowa Huta estate", "the Hyde Park district": a part of
+            // a town, which its word makes a place whether or not a
+            // gazetteer lists it
+            let part_of_town = after_the && followed_by(PARTS_OF_TOWNS);
             let is_town = |end: usize| self.is_listed_town(&text[at..end]);
             let run_end = end;
             let end = if is_town(end) {
@@ -1459,14 +1476,18 @@ impl Names {
             };
             // a town no gazetteer has, where the run can be nothing else
             let end = end.or_else(|| {
-                let unlisted = !after_the
-                    && !bracketed
-                    && matches!(before, "in" | "near" | "from")
+                let after_place_word =
+                    !after_the && !bracketed && matches!(before, "in" | "near" | "from");
+                let unlisted = (after_place_word || of_place || part_of_town)
                     && self.is_unlisted_town(text, at, run_end, before == "from");
                 unlisted.then_some(run_end)
             });
             let closed = |e: &usize| !bracketed || text[*e..].starts_with(')');
-            if let Some(end) = end.filter(|_| !after_the || site()).filter(closed) {
+            let placed_after_the = || site() || part_of_town;
+            if let Some(end) = end
+                .filter(|_| !after_the || placed_after_the())
+                .filter(closed)
+            {
                 out.push(Found {
                     start: at,
                     end,
@@ -1808,6 +1829,41 @@ const PLACE_WORDS: &[&str] = &[
     "in", "to", "from", "near", "outside", "of", "around", "toward", "towards", "via", "visiting",
     "into", // and as European notes write them
     "en", "em", "aus", "nach", "bei", "uit", "naar", "bij", "à", "dans", "vers", "desde",
+];
+
+/// The parts of a town or a country whose name follows "of" ("the
+/// townland of Ballygrennan", "the parish of Llanfihangel"): `Names::towns`
+/// takes the name as a place, listed or not.
+const PLACE_BEFORE_OF: &[&str] = &[
+    "townland",
+    "village",
+    "hamlet",
+    "parish",
+    "suburb",
+    "municipality",
+    "commune",
+    "township",
+    "borough",
+    "district",
+    "neighbourhood",
+    "neighborhood",
+    "town",
+    "city",
+];
+
+/// The parts of a town whose name comes before them, after "the" ("the
+/// Nowa Huta estate", "the Hyde Park district"); never "quarter", which
+/// follows "the First" and "the upper outer" as often.
+const PARTS_OF_TOWNS: &[&str] = &[
+    "neighbourhood",
+    "neighborhood",
+    "district",
+    "estate",
+    "suburb",
+    "township",
+    "barrio",
+    "colonia",
+    "borough",
 ];
 
 /// The points of the compass a town's or a quarter's name may end in.
@@ -3735,6 +3791,31 @@ mod tests {
             "Ride from Trust-arranged taxi.",
             "Glucose [Mass/volume] in Serum or Plasma; Hemoglobin A1c/Hemoglobin.total in Blood",
             "Oxygen saturation in Arterial blood by Pulse oximetry",
+        ] {
+            assert!(towns(text).is_empty(), "{text}: {:?}", towns(text));
+        }
+    }
+
+    #[test]
+    fn parts_of_towns_by_the_word_that_names_them() {
+        let text = "Lives in a flat in the Nowa Huta estate. Farm in the townland of Ballygrennan two miles out; she moved to the Ardmore neighbourhood; born in the village of Kilcummin; a lift in the Nowa Huta\nestate \"Centrum C\".";
+        assert_eq!(
+            towns(text),
+            [
+                "Nowa Huta",
+                "Ballygrennan",
+                "Ardmore",
+                "Kilcummin",
+                "Nowa Huta"
+            ]
+        );
+        // an acronym, an organisation's word, a quarter of a year, a word
+        // of the note before "of"; "the City of Hope" is a hospital
+        for text in [
+            "Seen in the ICU district; sales in the First quarter.",
+            "Phoned the Medicaid district office; the Council estate.",
+            "Transferred to City of Hope; the Story of Ruth was read.",
+            "He is the Head of Nursing; the Department of Health.",
         ] {
             assert!(towns(text).is_empty(), "{text}: {:?}", towns(text));
         }

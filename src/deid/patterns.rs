@@ -462,6 +462,11 @@ fn specs() -> Vec<Spec> {
         r"[ \t]+(?:{})[ \t]+\d{{5}}(?:-\d{{4}})?\b",
         super::names::STATES
     );
+    // an age in words in quotes, then in figures: one regex, read twice
+    // (the words, then the figures; see its rules below)
+    let quoted_age = format!(
+        r#"(?i)\b(?:is|am|was|aged?|tengo|tiene|cumpli[oó])(?:[ \t]+as)?[ \t]+["“]([^"”\n]{{1,40}})["”][ \t]*(?:\p{{L}}+[ \t]*)?\(({OLD})\)"#
+    );
     specs.extend([
             Spec::new(PhiKind::Email, r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}", 0),
             Spec::new(PhiKind::Url, r"(?i)\b(?:https?://|www\.)[^\s<>\x22']*[^\s<>\x22'.,;:)]", 0),
@@ -612,8 +617,9 @@ fn specs() -> Vec<Spec> {
             Spec::new(PhiKind::Age, format!(r#"(?im)\b(?:is|was|is\s+now|now)\s+(?:(?:just|only|nearly|almost|over|about|still)\s+)?({OLD})(?:[,;)"”]|\.(?:\s|$)|\s+(?:and|or|at|in|on|with|but|when|now|today|this|next|last|not|still|years?|yrs?|winters|summers)\b|\s*\(|\s*$|\s+[-–—]\s)"#), 1).keep_clause(no_measure_before),
             // "about to turn 91 and", "will turn 100 in May": never "turn
             // 90 degrees" (a word of time or a sentence's end after it)
-            // "ninety-four, going on a hundred"
-            Spec::new(PhiKind::Age, format!(r#"(?i)\b(?:going\s+on|pushing)\s+({OLD})(?:[,;)"”]|\.(?:\s|$)|\s*$|\s+(?:and|in|now|next)\b)"#), 1),
+            // "ninety-four, going on a hundred"; the age a party waits for
+            // ("when she makes 100", "hopes to make it to 100")
+            Spec::new(PhiKind::Age, format!(r#"(?i)\b(?:going\s+on|pushing|makes?|made|making|hits?|hitting)\s+(?:it\s+to\s+)?({OLD})(?:[,;)"”]|\.(?:\s|$)|\s*$|\s+(?:and|in|now|next)\b)"#), 1),
             Spec::new(PhiKind::Age, format!(r#"(?i)\bturn\s+({OLD})(?:[,;)"”]|\.(?:\s|$)|\s+(?:and|in|on|next|this|soon|years?|yrs?)\b|\s*$)"#), 1),
             // "At 95 she moved in", "At 90, with good cognition": a sentence
             // that begins at an age
@@ -649,8 +655,15 @@ fn specs() -> Vec<Spec> {
             Spec::new(PhiKind::Age, format!(r"(?i)\b(?:lived\s+to|lived\s+until|died(?:[ \t]+[A-Za-z0-9']+){{0,4}}?[ \t]+at|deceased\s+at|passed\s+(?:away\s+)?at|death\s+at|at\s+age)\s+(?:age\s+)?({OLD})\b(?:[^:%.]|\.(?:\s|$)|$)"), 1),
             Spec::new(PhiKind::Age, format!(r"(?:^|[\s(|])d\.[ \t]?({OLD})(?:[ \t]*(?:[|,;)]|$)|[ \t]+(?:in|of|at|yrs?|years?)\b)"), 1),
             // an age in words, in quotes, then in figures ("he is \"naw deg
-            // un\" (91)", "is \"noventa y tres años\" (93)")
-            Spec::new(PhiKind::Age, format!(r#"(?i)\b(?:is|am|was|aged?|tengo|tiene|cumpli[oó])[ \t]+["“][^"”\n]+["”][ \t]*(?:años[ \t]*)?\(({OLD})\)"#), 1),
+            // un\" (91)", "is \"noventa y tres años\" (93)", "his age as
+            // \"erba' u disgħin\" sena (94)"): the words, in whatever
+            // language, which say the same age, and the figures
+            Spec::new(PhiKind::Age, quoted_age.clone(), 1),
+            Spec::new(PhiKind::Age, quoted_age, 2),
+            // an age with the word for years of Chinese, Japanese or Korean
+            // after it, in figures or in their numerals ("92岁", "九十八歲",
+            // "said she is \"九十八\" years old", "95세")
+            Spec::new(PhiKind::Age, format!(r#"(?:\b({OLD})|(九十[一二三四五六七八九]?|一?百(?:[零〇][一二三四五六七八九]|[一二三四]十[一二三四五六七八九]?)?))["”」]?[ \t]*(?:岁|歲|歳|才|세|살|years?[ \t]+old\b)"#), usize::MAX),
             // an age as others give it, or in a quotation, with the word
             // that makes it a guess: "said to be about 95", "\"93 in
             // July\"", "is \"about 95\" according to"
@@ -681,7 +694,8 @@ fn specs() -> Vec<Spec> {
             // 7, 2815 36 St NE)
             Spec::new(PhiKind::Address, r"(?:\b(?:Bay|Unit|Suite)[ \t]+\d{1,4},?[ \t]+)?\b\d{1,5}[ \t]+\d{1,3}[ \t]+(?:St|Street|Ave|Avenue)[ \t]+(?:NE|NW|SE|SW)\b|\b(?:[NSEW]\d{2,5}\s+|[NSEW]\.?[ \t]+)?(?:(?:County|State|US|Trunk)\s+(?:Route|Rte|Road|Rd|Highway|Hwy|Trunk)|Highway|Hwy)\s+(?:\d+[A-Z]?\b|[A-Z]{1,2}\b)|\b[NSEW]\d{2,5}\s+(?:[A-Z][a-z]+\s+){1,3}(?:Road|Rd|Lane|Ln|Drive|Dr|Avenue|Ave|Street|St)\b|\b\d{1,5}\s+[NSEW]\.?\s+\d{1,5}\s+[NSEW]\b", 0),
             // the districts before a street or a block: Brgy. Holy Spirit, Blk 7
-            Spec::new(PhiKind::Address, r"\b(?:Brgy\.?|Barangay|Purok|Sitio|Blk\.?|Jalan|Jln\.?|Lorong)\s+(?:\d{1,5}[A-Z]?\b|\p{Lu}\p{L}+(?:\s+\p{Lu}\p{L}+){0,2})|\bSector\s+\d{1,3}(?:-?[A-Z]\b)?", 0),
+            // (and Malaysia's estates and villages: Taman Sri Rambai, Kampung Baru)
+            Spec::new(PhiKind::Address, r"\b(?:Brgy\.?|Barangay|Purok|Sitio|Blk\.?|Jalan|Jln\.?|Lorong|Taman|Kampung|Kampong)\s+(?:\d{1,5}[A-Z]?\b|\p{Lu}\p{L}+(?:\s+\p{Lu}\p{L}+){0,2})|\bSector\s+\d{1,3}(?:-?[A-Z]\b)?", 0),
             // an address of numbered parts, as South Asia and Africa write
             // it: a house's, flat's, door's, plot's or stand's number, then
             // numbered roads, streets, sectors, blocks and phases, ordinal
@@ -700,8 +714,12 @@ fn specs() -> Vec<Spec> {
             // Shinjuku-ku")
             Spec::new(PhiKind::Address, r"\b(?:Calle|Carrera|Cra|Kra|Cll|Cl|Kr|Diagonal|Dg|Transversal|Tv|Avenida|Av|Ak|Ac)\.?[ \t]*\d{1,3}[ \t]?[A-Z]?(?:[ \t]+(?:Bis|Sur|Norte|Este))?[ \t]*(?:#|No\.?|N[º°o]\.?)[ \t]*\d{1,3}[ \t]?[A-Z]?[ \t]*-[ \t]*\d{1,3}\b|\b\d{1,2}-\d{1,3}(?:-\d{1,3})?[ \t]+\p{Lu}\p{Ll}+(?:-\p{Lu}?\p{Ll}+)*,[ \t]*\p{Lu}\p{Ll}+-(?:ku|shi|cho|machi|gun)\b", 0),
             // European: Hauptstraße 12, Keizersgracht 123, 12 rue de la Paix
-            // (and the type as a word of its own: Berliner Straße 12, Storgata 5)
-            Spec::new(PhiKind::Address, r"\b\p{Lu}\p{Ll}+(?:-\p{Lu}\p{Ll}+)*(?:[ -]?(?:Straße|Strasse|Str\.|Weg|Gasse|Platz|Allee|Ring|Damm|Ufer|Chaussee|Markt|Boulevard|Torv|Plads)|straße|strasse|str\.|weg|gasse|platz|allee|damm|ufer|laan|straat|gracht|plein|kade|singel|dijk|gade|gaden|vej|vejen|stræde|torv|torvet|plads|pladsen|gatan|gata|gate|vägen|veien|vegen|vei|gränd|stigen|backen|leden|torget|katu|tie)\s+\d{1,4}[a-z]?\b", 0),
+            // (and the type as a word of its own: Berliner Straße 12, Storgata 5;
+            // a person's names before it, the last in the genitive, as the
+            // Nordic countries name streets for people: "Palle Juul-Jensens
+            // Boulevard 99", "Karl Johans gate 47"; and a small-letter type
+            // of their own after one word: "Blå stråket 3")
+            Spec::new(PhiKind::Address, r"\b(?:\p{Lu}\p{Ll}+[ \t]+){1,2}\p{Lu}\p{Ll}+(?:-\p{Lu}\p{Ll}+)*s[ \t]+(?:Boulevard|Allé|Alle|Plads|Torv|Vej|Gade|Plass|Torg|Väg|Gata|Gatan|Straße|Strasse|Platz|Allee|vej|gade|gate|gata|gatan|vei|veg|väg|vägen|allé|plads|plass|torv|torg|stræde|gränd|stig|stråket|backe|park)[ \t]+\d{1,4}[a-z]?\b|\b\p{Lu}\p{Ll}+[ \t]+(?:gate|gata|gatan|vei|veien|veg|vegen|väg|vägen|vej|vejen|gade|stråket|stigen|gränd|gången|backen|leden|allé|plass|plads|torg|torget|torv|stræde|katu|tie)[ \t]+\d{1,4}[a-z]?\b|\b\p{Lu}\p{Ll}+(?:-\p{Lu}\p{Ll}+)*(?:[ -]?(?:Straße|Strasse|Str\.|Weg|Gasse|Platz|Allee|Ring|Damm|Ufer|Chaussee|Markt|Boulevard|Torv|Plads)|straße|strasse|str\.|weg|gasse|platz|allee|damm|ufer|laan|straat|gracht|plein|kade|singel|dijk|gade|gaden|vej|vejen|stræde|torv|torvet|plads|pladsen|gatan|gata|gate|vägen|veien|vegen|vei|gränd|stigen|backen|leden|torget|katu|tie)\s+\d{1,4}[a-z]?\b", 0),
             // (and Welsh, which names the type first too: 40 Heol Llanishen
             // Fach, 7 Stryd y Felin; the type in either case, the name capitalised)
             Spec::new(PhiKind::Address, r"\b\d{1,4}(?:\s?(?i:bis|ter))?,?\s+(?i:rue|grande[ -]rue|grand-rue|avenue|boulevard|bd|chemin|allée|impasse|traverse|montée|place|quai|cours|route|passage|faubourg|square|ruelle|sentier|promenade|via|viale|corso|calle|avenida|rua|carrer|heol|stryd|ffordd|lôn|rhodfa|cilgant)\s+(?:(?i:de|du|des|la|le|l['’]|del|della|di|da|do|dos|y|yr)\s+)*\p{Lu}[\p{L}'’-]+(?:\s+\p{Lu}[\p{L}'’-]+){0,2}", 0),
@@ -768,8 +786,9 @@ fn specs() -> Vec<Spec> {
             // sentence places something on it: "the house on Elm St", "off Cotton Row",
             // "past the Mines Rd light", "the end of Leon Dr", "under the Wells Ave overpass"
             // (and "off of Catahoula Hwy", "by the Southwest Dr light",
-            // "(Riverview Dr)")
-            Spec::new(PhiKind::Address, r"(?:\b(?:on|off|off[ \t]+of|along|onto|down|up|near|from|at|around|past|via|across|behind|under|by|end[ \t]+of)[ \t]+|\()(?:the[ \t]+)?((?:\p{Lu}\p{Ll}+[ \t]+){1,2}(?:St|Ave|Rd|Ln|Blvd|Ct|Pl|Ter|Cir|Pkwy|Hwy|Row|Close|Crescent|Court|Circle|Trail|Pike|Dr|Way|Loop)\b\.?)", 1),
+            // "(Riverview Dr)", and the street on the next line: "lives in
+            // Rye, CO, on⏎   Greenhorn Ave")
+            Spec::new(PhiKind::Address, r"(?:\b(?:on|off|off[ \t]+of|along|onto|down|up|near|from|at|around|past|via|across|behind|under|by|end[ \t]+of)(?:[ \t]+|[ \t]*\r?\n[ \t]*)|\()(?:the[ \t]+)?((?:\p{Lu}\p{Ll}+[ \t]+){1,2}(?:St|Ave|Rd|Ln|Blvd|Ct|Pl|Ter|Cir|Pkwy|Hwy|Row|Close|Crescent|Court|Circle|Trail|Pike|Dr|Way|Loop)\b\.?)", 1),
             // a unit and the place it is in, without a street's number:
             // "Unit 4, Riverstown Cross", "Apt 3, The Mardyke", "Cluster
             // 4, House 12" (the place no word of a note: "Unit 4,
@@ -778,15 +797,18 @@ fn specs() -> Vec<Spec> {
             // a mile marker, where a rural home or a breakdown is placed
             // ("near mile marker 128", "past MM 12", "Signal Peak Rd, MP 4")
             Spec::new(PhiKind::Address, r"\b((?i:mile[ \t]+marker)[ \t]*\d{1,4})\b|(?:\b(?:past|near|at|by|before|after)|,)[ \t]+((?:MM|MP)[ \t]?\d{1,3})\b", usize::MAX),
-            // and with its compass point: "on S. Zarzamora St", "on SE Holgate"
-            // (one letter alone needs the type: never "at N Engl J Med")
-            Spec::new(PhiKind::Address, r"\b(?:on|off|along|onto|near|at|around|past|via|across)[ \t]+((?:[NS][EW]\.?[ \t]+\p{Lu}\p{Ll}+|[NSEW]\.?[ \t]+\p{Lu}\p{Ll}+[ \t]+(?:St|Ave|Rd|Ln|Blvd|Ct|Pl|Dr|Way|Pkwy|Hwy|Street|Avenue|Road|Boulevard|Drive|Lane)\b\.?))", 1),
+            // and with its compass point: "on S. Zarzamora St", "on SE Holgate",
+            // "at N 4th" (one letter alone needs the type or a number: never
+            // "at N Engl J Med")
+            Spec::new(PhiKind::Address, r"\b(?:on|off|along|onto|near|at|around|past|via|across)[ \t]+((?:[NSEW]\.?[ \t]+\d{1,3}(?:st|nd|rd|th)\b|[NS][EW]\.?[ \t]+\p{Lu}\p{Ll}+|[NSEW]\.?[ \t]+\p{Lu}\p{Ll}+[ \t]+(?:St|Ave|Rd|Ln|Blvd|Ct|Pl|Dr|Way|Pkwy|Hwy|Street|Avenue|Road|Boulevard|Drive|Lane)\b\.?))", 1),
             // a corner written with an ampersand: "S 21st & V St", "Elm & 3rd Ave"
             Spec::new(PhiKind::Address, r"\b(?:[NSEW][ \t]+)?(?:\d{1,3}(?:st|nd|rd|th)|\p{Lu}\p{Ll}+)[ \t]*&[ \t]*(?:[NSEW][ \t]+)?(?:\d{1,3}(?:st|nd|rd|th)|\p{Lu}\p{Ll}*)[ \t]+(?:St|Ave|Rd|Blvd|Street|Avenue|Road|Boulevard)\b\.?", 0),
             // two streets, each with its type, an ampersand or a slash
             // between ("Ross Clark Cir & Montgomery Hwy", "Blarney St /
-            // Shandon St", "Ormeau Rd / Donegall Pass")
-            Spec::new(PhiKind::Address, r"\b(?:\p{Lu}\p{Ll}+[ \t]+){1,2}(?:St|Ave|Rd|Blvd|Cir|Hwy|Ln|Pkwy|Street|Avenue|Road|Lane|Drive|Pass)\.?[ \t]*[&/][ \t]*(?:[NSEW][ \t]+)?(?:\p{Lu}\p{Ll}+[ \t]+){1,2}(?:St|Ave|Rd|Blvd|Cir|Hwy|Ln|Pkwy|Street|Avenue|Road|Lane|Drive|Pass)\b\.?", 0),
+            // Shandon St", "Ormeau Rd / Donegall Pass"), either a numbered
+            // street and either with its compass point ("N 35th St / W
+            // Burleigh St")
+            Spec::new(PhiKind::Address, r"(?:\b[NSEW][ \t]+)?(?:\b(?:\p{Lu}\p{Ll}+[ \t]+){1,2}|\b\d{1,3}(?:st|nd|rd|th)[ \t]+)(?:St|Ave|Rd|Blvd|Cir|Hwy|Ln|Pkwy|Street|Avenue|Road|Lane|Drive|Pass)\.?[ \t]*[&/][ \t]*(?:[NSEW][ \t]+)?(?:(?:\p{Lu}\p{Ll}+[ \t]+){1,2}|\d{1,3}(?:st|nd|rd|th)[ \t]+)(?:St|Ave|Rd|Blvd|Cir|Hwy|Ln|Pkwy|Street|Avenue|Road|Lane|Drive|Pass)\b\.?", 0),
             // a named street is an address element with or without its
             // house number ("lives on Maple Street")
             Spec::new(PhiKind::Address, r"\b(?:[A-Z][a-z]+\s+){1,2}(?:Street|Avenue|Road|Boulevard|Lane|Drive|Terrace|Parkway|Highway)\b|\b(?:(?:[NS][EW]|[NSEW])\s+)?\d{1,3}(?:st|nd|rd|th)\s+(?:Street|St|Avenue|Ave)\b", 0),
@@ -2841,6 +2863,79 @@ mod tests {
         // a vertebra, a count of days
         for text in ["L4 1234 disc height", "last 4 days 1234 steps"] {
             assert_no(text, PhiKind::Ssn);
+        }
+    }
+
+    #[test]
+    fn ages_in_the_words_of_any_language_and_nordic_streets_named_for_people() {
+        for (text, want) in [
+            // the words in quotes say the age the figures after them say
+            ("He says he is \"naw deg un\" (91) and", "naw deg un"),
+            ("He says he is \"naw deg un\" (91) and", "91"),
+            (
+                "note his age as \"erba' u disgħin\" sena (94) - proud",
+                "erba' u disgħin",
+            ),
+            ("said she is \"九十八\" years old", "九十八"),
+            ("母亲九十八歲。", "九十八"),
+            ("患者今年92岁，独居。", "92"),
+            ("어머니는 95세입니다.", "95"),
+            ("he is 93 years old and lives alone", "93"),
+            ("a cake when she \"makes 100\".", "100"),
+            ("She hopes to make it to 100.", "100"),
+        ] {
+            assert_finds(text, PhiKind::Age, want);
+        }
+        // a pain score and a saturation in quotes after a verb, a dose in
+        // the numerals of the hundreds, a pressure, a count
+        for text in [
+            "Pain is \"much better\" (4/10) today",
+            "She was \"ok\" (94%) on air",
+            "一百二十毫克",
+            "BP makes 100 systolic",
+            "he made 95 copies",
+        ] {
+            assert_no(text, PhiKind::Age);
+        }
+        for (text, want) in [
+            (
+                "Palle Juul-Jensens Boulevard 99, 8200 Aarhus N",
+                "Palle Juul-Jensens Boulevard 99",
+            ),
+            (
+                "Hun bor i Karl Johans gate 47, 0162 Oslo.",
+                "Karl Johans gate 47",
+            ),
+            (
+                "flytter til Drottning Kristinas väg 5 i maj",
+                "Drottning Kristinas väg 5",
+            ),
+            (
+                "to the cath lab, Blå stråket 3, with escort",
+                "Blå stråket 3",
+            ),
+            (
+                "The cabin was on\n   Main Street near the lake.",
+                "Main Street",
+            ),
+            (
+                "X-streets N 35th St / W Burleigh St. Access via alley",
+                "N 35th St / W Burleigh St.",
+            ),
+            ("steps at her place at N 4th by herself", "N 4th"),
+        ] {
+            assert_finds(text, PhiKind::Address, want);
+        }
+        // a genitive without a type after it, a type with no number, a
+        // place word on the line before a sentence
+        for text in [
+            "Karl Johans 47 patients",
+            "Blå stråket is closed",
+            "The clinic is at\n  the corner.",
+            "as reviewed at N Engl J Med 2020",
+            "the 1st / 2nd doses",
+        ] {
+            assert_no(text, PhiKind::Address);
         }
     }
 

@@ -571,6 +571,7 @@ fn after_spans(text: &str, found: &mut Vec<Found>) {
         town: Regex,
         age: Regex,
         nickname: Regex,
+        other_name: Regex,
         extension: Regex,
         another_age: Regex,
         zip: Regex,
@@ -585,6 +586,7 @@ fn after_spans(text: &str, found: &mut Vec<Found>) {
         town,
         age,
         nickname,
+        other_name,
         extension,
         another_age,
         zip,
@@ -604,12 +606,17 @@ fn after_spans(text: &str, found: &mut Vec<Found>) {
             let nickname = compile(
                 r#"^\.?[ \t]?(?:\((?:(?i:also|aka|a\.k\.a\.|called|known as|goes by)[ \t]+)?)?["“'‘](\p{Lu}[\p{L}'’.-]{1,20}(?:[ \t]\p{Lu}[\p{L}'’.-]{0,20})?)["”'’]"#,
             )?;
+            // a town's name in another language, in brackets after it
+            // ("born in Znojmo (Znaim)", "Bautzen (Sorbian: Budyšin)")
+            let other_name = compile(
+                r"^[ \t]\((?:\p{Lu}\p{Ll}+:[ \t]*)?(\p{Lu}\p{Ll}+(?:[ -]\p{Lu}\p{Ll}+){0,2})\)",
+            )?;
             let extension = compile(r"^,?[ \t]*(?i:x|ext\.?|extn\.?|extension)[ \t]*\d{1,5}\b")?;
             // the age it will be, another guess, or another person's age
             // after an age: "95 (96 in June)", "99 - 100 in March", "91 o
             // 92", "93 or 94", "two women aged 92 and 91,"
             let another_age = compile(&format!(
-                r"^[ \t]*(?:\(|[-–—][ \t]*|(?:or|o|and|y|e|und|en|et)[ \t]+)({OLD})(?:\)|[ \t]*[,;.]|[ \t]+(?:in|on|next|this|by|per)\b|[ \t]*(?m:$))"
+                r#"^[ \t]*(?:\(|[-–—][ \t]*|(?:or|o|and|y|e|und|en|et)[ \t]+)({OLD})(?:\)|["”]|[ \t]*[,;.]|[ \t]+(?:in|on|next|this|by|per)\b|[ \t]*(?m:$))"#
             ))?;
             // a postcode after its town where no state stands between
             // ("South Burlington 05403, Rm 22", "in Marseille (13012);",
@@ -669,6 +676,7 @@ fn after_spans(text: &str, found: &mut Vec<Found>) {
                 town,
                 age,
                 nickname,
+                other_name,
                 extension,
                 another_age,
                 zip,
@@ -761,6 +769,7 @@ fn after_spans(text: &str, found: &mut Vec<Found>) {
             PhiKind::Age if matches!(first, b' ' | b'(' | b'-' | 0xE2) => {
                 (another_age, PhiKind::Age)
             }
+            PhiKind::City if first == b' ' && second == b'(' => (other_name, PhiKind::City),
             // a date of birth, then the age it makes: "DOB 12/03/1931 (95)"
             PhiKind::Date if first == b'(' || (first == b' ' && second == b'(') => {
                 (age, PhiKind::Age)
@@ -800,6 +809,15 @@ fn after_spans(text: &str, found: &mut Vec<Found>) {
                             .trim_start_matches([' ', '\t'])
                             .starts_with([')', ';'])
                             && !Names::builtin().is_named_not_town(m.as_str())
+                })
+                // a town's other name is no country, language or state
+                // ("Dublin (Ireland)", "Cork (Irish)", "Portland (Oregon)")
+                .filter(|m| {
+                    let other = m.as_str();
+                    f.kind != PhiKind::City
+                        || Names::builtin().may_be_town(other)
+                            && !Names::builtin().is_named_not_town(other)
+                            && !Names::is_state_name(other)
                 })
                 // a quoted word after a name without brackets is a
                 // nickname only if it may be a name ("Mr. Okafor \"Bell\""
@@ -1643,6 +1661,29 @@ mod tests {
     }
 
     #[test]
+    fn a_towns_name_in_another_language_in_brackets_after_it() {
+        let s = Scrubber::new();
+        let towns = |text: &str| of_kind(&s, text, PhiKind::City);
+        assert_eq!(
+            towns("She was born in Znojmo (Znaim), came to Vienna in 1946."),
+            ["Znojmo", "Znaim", "Vienna"]
+        );
+        assert_eq!(
+            towns("born in Bautzen (Sorbian: Budyšin), worked"),
+            ["Bautzen", "Budyšin"]
+        );
+        // a country, a language, a state, a state's code
+        for text in [
+            "lives in Dublin (Ireland) now",
+            "grew up in Cork (Irish) and",
+            "lives in Portland (Oregon) now",
+            "moved to Portland (OR) in",
+        ] {
+            assert_eq!(towns(text).len(), 1, "{text}: {:?}", towns(text));
+        }
+    }
+
+    #[test]
     fn an_organisations_town_after_a_comma_and_an_age_after_an_age() {
         let s = Scrubber::new();
         let found = |text: &str, kind: PhiKind| of_kind(&s, text, kind);
@@ -2059,6 +2100,12 @@ mod tests {
             ["93"]
         );
         assert!(ages("Sister Agnes 10 (above)").is_empty());
+        // another guess closed by a quote
+        assert_eq!(
+            ages("her age was given as \"91 o 92\" by the patient"),
+            ["91", "92"]
+        );
+        assert_eq!(ages("given as \"71 o 72\" by the patient"), [] as [&str; 0]);
     }
 
     #[test]
