@@ -174,8 +174,9 @@ pub fn specs() -> Vec<Spec> {
         // (and with "de" between, as Spanish and Portuguese write them: 12
         // de janeiro de 2027), 5 dic. 2026, 1-XII-2026; French "1er
         // décembre", a Danish range "14.-18. december"; with the article
-        // French writes before a date, which goes with it ("le 2 mars 2023")
-        Spec::new(PhiKind::Date, format!(r"(?i)\b(?:le[ \t]+)?(?:\d{{1,2}}\.?[ \t]*[-–][ \t]*)?\d{{1,2}}(?:\.|er|re|º|ª)?\s+(?:de\s+)?{EU}(?:\s+(?:de\s+)?\d{{4}})?\b|\b{EU}\s+(?:de\s+)?\d{{4}}\b|\b\d{{1,2}}\.?\s+{EU_SHORT}\.?(?:\s+\d{{4}}\b)?|\b\d{{1,2}}\.?\s+{ROMANCE_SHORT}(?:\.(?:\s+\d{{4}}\b)?|\s+\d{{4}}\b)"), 0),
+        // French writes before a date, which goes with it ("le 2 mars 2023");
+        // an abbreviation ends its word ("5 déc", never "4 decades")
+        Spec::new(PhiKind::Date, format!(r"(?i)\b(?:le[ \t]+)?(?:\d{{1,2}}\.?[ \t]*[-–][ \t]*)?\d{{1,2}}(?:\.|er|re|º|ª)?\s+(?:de\s+)?{EU}(?:\s+(?:de\s+)?\d{{4}})?\b|\b{EU}\s+(?:de\s+)?\d{{4}}\b|\b\d{{1,2}}\.?\s+{EU_SHORT}(?:\.|\b)(?:\s+\d{{4}}\b)?|\b\d{{1,2}}\.?\s+{ROMANCE_SHORT}(?:\.(?:\s+\d{{4}}\b)?|\s+\d{{4}}\b)"), 0),
         // a Romance month's abbreviation that is a word too, in brackets
         // ("RTC 4 wks (30 dic)", "(3 set)"), and a day and month in a
         // list before a whole date ("Dates: 7.12, 9.12, 11.12.26")
@@ -602,6 +603,9 @@ mod tests {
             ("ON ADMISSION (D0, 3 Dis 2026):", vec!["3 Dis 2026"]),
             ("merdeka 31 Ogos 1957", vec!["31 Ogos 1957"]),
             ("3 dis him", vec![]),
+            ("vu le 5 déc, puis", vec!["5 déc"]),
+            ("She has smoked for 4 decades.", vec![]),
+            ("rounded to 2 decimals", vec![]),
             (
                 "Consulta 12 de janeiro de 2027, às 9h",
                 vec!["12 de janeiro de 2027"],
